@@ -1,0 +1,18 @@
+#!/bin/sh
+# scripts/deps.sh — install exactly what momedo needs to build and test, from Debian 12.
+# Used by the README quick start and by .ci/run. Safe to run again.
+set -eu
+PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
+      libuv1-dev libwolfssl-dev librocksdb-dev libprotobuf-c-dev protobuf-c-compiler
+      python3"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "momedo: installing:$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
