@@ -1,0 +1,25 @@
+#!/bin/sh
+# scripts/check_layers.sh — fails when a part includes a header it must not use
+# (STYLE.md §1). The build also enforces this at link time; this check names the line.
+set -u
+cd "$(dirname "$0")/.."
+bad=0
+check() { # part, forbidden-regex, what
+  hits=$(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]($2)" "$1"/*.c "$1"/*.h 2>/dev/null)
+  if [ -n "$hits" ]; then
+    echo "layering: $1/ must not include $3:"; echo "$hits"; bad=1
+  fi
+}
+sock='sys/socket\.h|netinet/|arpa/inet\.h|netdb\.h|sys/un\.h'
+check protocol    "uv\.h|rocksdb/|wolfssl/ssl\.h|$sock|pthread_np" "libuv, RocksDB, TLS or sockets"
+check replication "uv\.h|rocksdb/|wolfssl/|$sock|time\.h|sys/time\.h" "libuv, RocksDB, wolfSSL, sockets or clocks"
+check simulations "uv\.h|rocksdb/|wolfssl/ssl\.h|$sock" "libuv, RocksDB, TLS or sockets"
+check admin       "uv\.h|rocksdb/" "libuv or RocksDB"
+# client: sockets only in transport.c
+hits=$(grep -lE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"](uv\.h|rocksdb/|$sock)" client/*.c client/*.h 2>/dev/null | grep -v '^client/transport\.c$')
+if [ -n "$hits" ]; then echo "layering: client/ uses sockets/libuv/RocksDB outside transport.c: $hits"; bad=1; fi
+# replication must not call the clock or rand() directly
+hits=$(grep -nE '\b(rand|srand|random|time|clock_gettime|gettimeofday)[[:space:]]*\(' replication/*.c 2>/dev/null)
+if [ -n "$hits" ]; then echo "layering: replication/ reads a clock or libc randomness:"; echo "$hits"; bad=1; fi
+[ $bad -eq 0 ] && echo "layering ok"
+exit $bad
