@@ -1,0 +1,191 @@
+/* node/store_rocks.c — protocol/store.h over RocksDB's C API: one database, the
+ * default column family, the default bytewise comparator (= the store's byte
+ * order). Owns every RocksDB handle it creates. Must not interpret keys or
+ * values, nor print them: RocksDB's own error text only. */
+#include "store_rocks.h"
+
+#include <assert.h>
+#include <rocksdb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* RocksDB's InfoLogLevel::WARN_LEVEL: the LOG file in the database directory
+ * gets warnings and errors only. */
+#define STORE_ROCKS_INFO_LOG_LEVEL 2
+#define STORE_ROCKS_BLOOM_BITS_PER_KEY 10
+#define STORE_ROCKS_MEMTABLES_MAX 2
+#define STORE_ROCKS_BACKGROUND_JOBS 2
+
+struct store_rocks {
+  struct store base;
+  rocksdb_t *db;
+  rocksdb_options_t *options;
+  rocksdb_cache_t *cache;
+  rocksdb_readoptions_t *ropts; /* for get: no bounds */
+  rocksdb_writeoptions_t *wopts;
+};
+
+/* Log RocksDB's message, free it, and map every RocksDB failure to E_STORE. */
+static int rocks_fail(const char *what, char *err) {
+  fprintf(stderr, "store_rocks: %s: %s\n", what, err ? err : "unknown error");
+  rocksdb_free(err);
+  return MOMEDO_E_STORE;
+}
+
+/* RocksDB wants a non-NULL pointer even for an empty slice. */
+static const char *ptr_or_empty(const void *p) {
+  return p ? (const char *)p : "";
+}
+
+static int rocks_get(struct store *s, const void *k, size_t kn, void **v, size_t *vn) {
+  struct store_rocks *r = (struct store_rocks *)s;
+  char *err = NULL;
+  if (kn > STORE_KEY_BYTES_MAX) return MOMEDO_E_TOOBIG;
+  rocksdb_pinnableslice_t *ps = rocksdb_get_pinned(r->db, r->ropts, ptr_or_empty(k), kn, &err);
+  if (err) return rocks_fail("get", err);
+  if (!ps) return MOMEDO_E_NOTFOUND;
+  size_t n = 0;
+  const char *val = rocksdb_pinnableslice_value(ps, &n);
+  /* Our own malloc, so the caller's free() is right whatever RocksDB uses. */
+  void *p = malloc(n ? n : 1);
+  if (p && n) memcpy(p, val, n);
+  rocksdb_pinnableslice_destroy(ps);
+  if (!p) return MOMEDO_E_NOMEM;
+  *v = p;
+  *vn = n;
+  return 0;
+}
+
+static int rocks_write(struct store *s, const struct store_batch *b) {
+  struct store_rocks *r = (struct store_rocks *)s;
+  char *err = NULL;
+  int rc = store_batch_status(b);
+  size_t n = store_batch_count(b);
+  if (rc || n == 0) return rc;
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  struct store_op op;
+  for (size_t i = 0; i < n; i++) {
+    store_batch_op(b, i, &op);
+    if (op.is_delete)
+      rocksdb_writebatch_delete(wb, (const char *)op.k, op.kn);
+    else
+      rocksdb_writebatch_put(wb, (const char *)op.k, op.kn, (const char *)op.v, op.vn);
+  }
+  rocksdb_write(r->db, r->wopts, wb, &err);
+  rocksdb_writebatch_destroy(wb);
+  return err ? rocks_fail("write", err) : 0;
+}
+
+static int rocks_iter(struct store *s, const void *lo, size_t lon, const void *hi, size_t hin,
+                      store_iter_fn fn, void *ctx) {
+  struct store_rocks *r = (struct store_rocks *)s;
+  char *err = NULL;
+  int rc = 0;
+  if (hi) {
+    /* Settles empty ranges here, including hi == "" which RocksDB could read
+     * as "no bound". */
+    size_t m = lon < hin ? lon : hin;
+    int c = m ? memcmp(lo, hi, m) : 0;
+    if (c > 0 || (c == 0 && lon >= hin)) return 0;
+  }
+  rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+  /* The bound must outlive the iterator; hi is the caller's and does. */
+  if (hi) rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)hi, hin);
+  rocksdb_iterator_t *it = rocksdb_create_iterator(r->db, ro);
+  for (rocksdb_iter_seek(it, ptr_or_empty(lo), lon); rocksdb_iter_valid(it);
+       rocksdb_iter_next(it)) {
+    size_t kn = 0, vn = 0;
+    const char *k = rocksdb_iter_key(it, &kn);
+    const char *v = rocksdb_iter_value(it, &vn);
+    rc = fn(ctx, (const uint8_t *)k, kn, (const uint8_t *)v, vn);
+    if (rc) break;
+  }
+  if (rc == 0) {
+    rocksdb_iter_get_error(it, &err);
+    if (err) rc = rocks_fail("iterate", err);
+  }
+  rocksdb_iter_destroy(it);
+  rocksdb_readoptions_destroy(ro);
+  return rc;
+}
+
+static void rocks_close(struct store *s) {
+  struct store_rocks *r = (struct store_rocks *)s;
+  if (r->db) rocksdb_close(r->db);
+  if (r->wopts) rocksdb_writeoptions_destroy(r->wopts);
+  if (r->ropts) rocksdb_readoptions_destroy(r->ropts);
+  if (r->options) rocksdb_options_destroy(r->options);
+  if (r->cache) rocksdb_cache_destroy(r->cache);
+  free(r);
+}
+
+static const struct store_vtbl rocks_vtbl = {
+    .get = rocks_get, .write = rocks_write, .iter = rocks_iter, .close = rocks_close};
+
+void store_rocks_opts_default(struct store_rocks_opts *o) {
+  o->durable = 1;
+  o->create_if_missing = 1;
+  o->block_cache_bytes = STORE_ROCKS_BLOCK_CACHE_BYTES_DEFAULT;
+  o->write_buffer_bytes = STORE_ROCKS_WRITE_BUFFER_BYTES_DEFAULT;
+}
+
+/* Options for a small machine: bounded memtables, block cache, open files and
+ * info-log files; Bloom filters so a get of a missing key rarely reads disk. */
+static void rocks_configure(struct store_rocks *r, const struct store_rocks_opts *o) {
+  rocksdb_options_t *opt = r->options;
+  rocksdb_options_set_create_if_missing(opt, (unsigned char)(o->create_if_missing != 0));
+  rocksdb_options_set_paranoid_checks(opt, 1);
+  rocksdb_options_set_write_buffer_size(opt, o->write_buffer_bytes);
+  rocksdb_options_set_max_write_buffer_number(opt, STORE_ROCKS_MEMTABLES_MAX);
+  rocksdb_options_set_max_open_files(opt, STORE_ROCKS_OPEN_FILES_MAX);
+  rocksdb_options_set_max_background_jobs(opt, STORE_ROCKS_BACKGROUND_JOBS);
+  rocksdb_options_set_info_log_level(opt, STORE_ROCKS_INFO_LOG_LEVEL);
+  rocksdb_options_set_max_log_file_size(opt, STORE_ROCKS_INFO_LOG_BYTES_MAX);
+  rocksdb_options_set_keep_log_file_num(opt, STORE_ROCKS_INFO_LOGS_KEPT);
+
+  rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
+  rocksdb_block_based_options_set_block_cache(t, r->cache);
+  /* set_filter_policy takes ownership of the policy. */
+  rocksdb_block_based_options_set_filter_policy(
+      t, rocksdb_filterpolicy_create_bloom_full(STORE_ROCKS_BLOOM_BITS_PER_KEY));
+  rocksdb_block_based_options_set_cache_index_and_filter_blocks(t, 1);
+  rocksdb_options_set_block_based_table_factory(opt, t); /* copies t */
+  rocksdb_block_based_options_destroy(t);
+
+  rocksdb_writeoptions_set_sync(r->wopts, (unsigned char)(o->durable != 0));
+}
+
+int store_rocks_open(struct store **out, const char *path, const struct store_rocks_opts *opts) {
+  struct store_rocks_opts def;
+  char *err = NULL;
+  int rc = 0;
+  if (!path || !*path) return MOMEDO_E_INVAL;
+  if (!opts) {
+    store_rocks_opts_default(&def);
+    opts = &def;
+  }
+  if (opts->block_cache_bytes == 0 || opts->write_buffer_bytes == 0) return MOMEDO_E_INVAL;
+  struct store_rocks *r = calloc(1, sizeof *r);
+  if (!r) return MOMEDO_E_NOMEM;
+  r->base.vt = &rocks_vtbl;
+  r->options = rocksdb_options_create();
+  r->cache = rocksdb_cache_create_lru(opts->block_cache_bytes);
+  r->ropts = rocksdb_readoptions_create();
+  r->wopts = rocksdb_writeoptions_create();
+  if (!r->options || !r->cache || !r->ropts || !r->wopts) {
+    rc = MOMEDO_E_NOMEM;
+    goto out;
+  }
+  rocks_configure(r, opts);
+  r->db = rocksdb_open(r->options, path, &err);
+  if (err) {
+    r->db = NULL;
+    rc = rocks_fail("open", err);
+    goto out;
+  }
+  *out = &r->base;
+out:
+  if (rc) rocks_close(&r->base);
+  return rc;
+}

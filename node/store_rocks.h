@@ -1,0 +1,39 @@
+/* node/store_rocks.h — the RocksDB implementation of protocol/store.h, for
+ * momedod. Only node/ may include this (it is where RocksDB is linked); the rest
+ * of the code sees a plain struct store. */
+#ifndef MOMEDO_STORE_ROCKS_H
+#define MOMEDO_STORE_ROCKS_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+/* Sized for small machines (a 1-2 GiB VPS running one node). */
+#define STORE_ROCKS_BLOCK_CACHE_BYTES_DEFAULT (16u * 1024 * 1024)
+#define STORE_ROCKS_WRITE_BUFFER_BYTES_DEFAULT (8u * 1024 * 1024)
+#define STORE_ROCKS_OPEN_FILES_MAX 256
+#define STORE_ROCKS_INFO_LOG_BYTES_MAX (1u * 1024 * 1024)
+#define STORE_ROCKS_INFO_LOGS_KEPT 2
+
+struct store_rocks_opts {
+  /* 1 (default): a write that returned 0 was fsync'ed (WriteOptions.sync), so it
+   * survives power loss. 0: it is in the write-ahead log in the OS page cache
+   * and survives a crash of the process, not of the machine. */
+  int durable;
+  int create_if_missing;     /* default 1 */
+  size_t block_cache_bytes;  /* LRU cache of uncompressed blocks */
+  size_t write_buffer_bytes; /* one memtable; at most 2 in memory */
+};
+
+/* Fill o with the defaults above. */
+void store_rocks_opts_default(struct store_rocks_opts *o);
+
+/* Open (or create) the database in directory path. opts NULL means defaults.
+ * On success *out is a store to release with store_close(). Errors: E_STORE
+ * (RocksDB's message is written to stderr, prefixed "store_rocks:"; it names
+ * files, never keys or values), E_NOMEM, E_INVAL. Another process holding the
+ * database open is E_STORE (RocksDB's LOCK file). */
+MOMEDO_WUR int store_rocks_open(struct store **out, const char *path,
+                                const struct store_rocks_opts *opts);
+
+#endif
