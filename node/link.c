@@ -1,0 +1,818 @@
+/* node/link.c — links: libuv TCP + memory-buffer TLS + frame decoding, listeners,
+ * and the reconnecting dialer. Only this file touches link sockets. It interprets
+ * no frame but Ping, Pong and (for its log line) a fatal Error; message contents
+ * and key secrets are never logged.
+ *
+ * Lifetime: a link owns three libuv handles (tcp, timer, kick) and possibly a
+ * getaddrinfo request; it is freed, after on_down, once all of them are closed. */
+#include "link.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "frame.h"
+#include "log.h"
+
+/* First byte of an encoded Frame whose oneof case is Error (2), Ping (3), Pong (4):
+ * field number << 3 | wire type 2. Only such frames are unpacked by the link. */
+#define LINK_TAG_ERROR 0x12
+#define LINK_TAG_PING 0x1a
+#define LINK_TAG_PONG 0x22
+#define LINK_CTRL_PEEK_MAX 64 /* Ping/Pong bodies are ~12 bytes */
+#define LINK_NAME_MAX (LINK_HOST_MAX + 16)
+#define LINK_DIALER_ATTEMPTS_MAX 32 /* counter cap; the delay caps much earlier */
+
+enum link_state {
+  LINK_RESOLVING,
+  LINK_CONNECTING,
+  LINK_HANDSHAKE,
+  LINK_UP,
+  LINK_CLOSING,
+};
+
+struct link {
+  uv_loop_t *loop;
+  uv_tcp_t tcp;
+  uv_timer_t timer; /* handshake timeout, then ping/dead-peer ticks, then close flush */
+  uv_timer_t kick;  /* deferred drain after link_resume_read */
+  uv_getaddrinfo_t gai;
+  uv_connect_t connect_req;
+  uv_shutdown_t shutdown_req;
+  enum link_state state;
+  int handles_open;   /* handles whose close callback has not run */
+  int gai_pending;    /* the getaddrinfo callback has not run */
+  int handles_closing, tcp_connected, shutting_down, reading, paused;
+  int inbound, tls_ready, want_writable, notify_down;
+  int has_expected, has_peer_key;
+  uint8_t expected[NODE_KEY_LEN];
+  uint8_t peer_key[NODE_KEY_LEN];
+  struct link_config cfg;
+  struct link_callbacks cbs;
+  void *data;
+  struct link_dialer *dialer; /* the dialer that opened this link, or NULL */
+  struct tls_conn *tc;
+  struct frame_decoder dec;
+  struct arena ctrl;
+  size_t out_pending;
+  uint64_t last_rx_ms, up_ms, ping_nonce;
+  int status;
+  char reason[LINK_REASON_MAX];
+  char peer_error[LINK_REASON_MAX]; /* the peer's fatal Error, for the down line */
+  char name[LINK_NAME_MAX];
+  size_t plain_off, plain_len;
+  uint8_t plain[LINK_PLAIN_BYTES];
+  uint8_t rbuf[LINK_READ_BYTES];
+};
+
+struct link_write {
+  uv_write_t req;
+  struct link *l;
+  uint8_t *buf;
+  size_t len;
+};
+
+struct link_listener {
+  uv_loop_t *loop;
+  uv_tcp_t tcp;
+  struct tls_ctx *tls;
+  struct link_config cfg;
+  struct link_callbacks cbs;
+  link_accept_fn on_accept;
+  void *data;
+  uint16_t port;
+  int closing;
+};
+
+struct link_dialer {
+  uv_loop_t *loop;
+  uv_timer_t timer;
+  struct tls_ctx *tls;
+  char host[LINK_HOST_MAX];
+  uint16_t port;
+  uint8_t key[NODE_KEY_LEN];
+  struct link_config cfg;
+  struct link_callbacks cbs;
+  void *data;
+  struct link *link;
+  unsigned attempts;
+  int stopping;
+};
+
+static void link_pump(struct link *l);
+static void link_flush(struct link *l);
+static void link_dialer__link_gone(struct link_dialer *d, struct link *l);
+
+void link_config_default(struct link_config *c) {
+  c->frame_bytes_max = FRAME_BYTES_MAX_DEFAULT;
+  c->out_bytes_max = LINK_OUT_BYTES_MAX;
+  c->out_low_bytes = LINK_OUT_LOW_BYTES;
+  c->handshake_timeout_ms = LINK_HANDSHAKE_TIMEOUT_MS;
+  c->ping_interval_ms = LINK_PING_INTERVAL_MS;
+  c->dead_peer_ms = LINK_DEAD_PEER_MS;
+  c->reconnect_min_ms = LINK_RECONNECT_MIN_MS;
+  c->reconnect_max_ms = LINK_RECONNECT_MAX_MS;
+  c->reconnect_stable_ms = LINK_RECONNECT_STABLE_MS;
+}
+
+/* ---- closing and freeing ---------------------------------------------------- */
+
+static void link_free(struct link *l) {
+  tls_conn_free(l->tc);
+  frame_decoder_close(&l->dec);
+  arena_close(&l->ctrl);
+  free(l);
+}
+
+/* Free once nothing of libuv refers to l any more; report on_down first. */
+static void link_maybe_free(struct link *l) {
+  if (l->handles_open > 0 || l->gai_pending) return;
+  if (l->notify_down && l->cbs.on_down) l->cbs.on_down(l, l->status, l->reason);
+  struct link_dialer *d = l->dialer;
+  if (d) link_dialer__link_gone(d, l);
+  link_free(l);
+}
+
+static void link_on_handle_closed(uv_handle_t *h) {
+  struct link *l = h->data;
+  l->handles_open--;
+  link_maybe_free(l);
+}
+
+static void link_close_handles(struct link *l) {
+  if (l->handles_closing) return;
+  l->handles_closing = 1;
+  uv_close((uv_handle_t *)&l->tcp, link_on_handle_closed);
+  uv_close((uv_handle_t *)&l->timer, link_on_handle_closed);
+  uv_close((uv_handle_t *)&l->kick, link_on_handle_closed);
+}
+
+static void link_on_shutdown(uv_shutdown_t *req, int status) {
+  (void)status; /* flushed or not, the link is going away */
+  link_close_handles(req->data);
+}
+
+static void link_on_flush_timeout(uv_timer_t *t) { link_close_handles(t->data); }
+
+/* Replace control characters so a peer's text cannot forge log lines. */
+static void link_sanitize(char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f) *s = '?';
+}
+
+static int link_send_ctrl(struct link *l, const Momedo__Frame *f);
+
+static void link_send_error(struct link *l) {
+  Momedo__Frame f = MOMEDO__FRAME__INIT;
+  Momedo__Error e;
+  frame_error_init(&e, l->status, l->reason, 1);
+  f.body_case = MOMEDO__FRAME__BODY_ERROR;
+  f.error = &e;
+  if (link_send_ctrl(l, &f) == 0) tls_conn_close_notify(l->tc);
+  link_flush(l);
+}
+
+void link_close(struct link *l, int status, const char *reason) {
+  if (l->state == LINK_CLOSING) return;
+  l->status = status;
+  snprintf(l->reason, sizeof l->reason, "%s",
+           reason && reason[0] ? reason : momedo_strerror(status));
+  link_sanitize(l->reason);
+  int quiet = status == 0 || status == MOMEDO_E_CLOSED || !l->notify_down;
+  node_log(quiet ? NODE_LOG_INFO : NODE_LOG_WARN, "link %s down %s: %s", l->name,
+           status ? momedo_status_name(status) : "OK", l->reason);
+  l->state = LINK_CLOSING;
+  uv_timer_stop(&l->timer);
+  uv_timer_stop(&l->kick);
+  if (l->reading) uv_read_stop((uv_stream_t *)&l->tcp);
+  l->reading = 0;
+  if (l->gai_pending) (void)uv_cancel((uv_req_t *)&l->gai); /* may be too late: fine */
+  /* Tell the peer why, unless the socket itself is what failed. */
+  if (l->tls_ready && status != MOMEDO_E_CLOSED && status != MOMEDO_E_IO)
+    link_send_error(l);
+  if (l->tcp_connected && l->out_pending > 0 &&
+      uv_shutdown(&l->shutdown_req, (uv_stream_t *)&l->tcp, link_on_shutdown) == 0) {
+    l->shutting_down = 1;
+    uv_timer_start(&l->timer, link_on_flush_timeout, LINK_CLOSE_FLUSH_MS, 0);
+    return;
+  }
+  link_close_handles(l);
+}
+
+__attribute__((format(printf, 3, 4))) static void link_closef(struct link *l, int status,
+                                                              const char *fmt, ...) {
+  char reason[LINK_REASON_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(reason, sizeof reason, fmt, ap);
+  va_end(ap);
+  link_close(l, status, reason);
+}
+
+/* ---- output ----------------------------------------------------------------- */
+
+static void link_on_write(uv_write_t *req, int status) {
+  struct link_write *w = req->data;
+  struct link *l = w->l;
+  l->out_pending -= w->len;
+  free(w->buf);
+  free(w);
+  if (status < 0) {
+    if (l->state != LINK_CLOSING) link_close(l, MOMEDO_E_IO, uv_strerror(status));
+    return;
+  }
+  if (l->want_writable && l->state == LINK_UP && l->out_pending < l->cfg.out_low_bytes) {
+    l->want_writable = 0;
+    if (l->cbs.on_writable) l->cbs.on_writable(l);
+  }
+}
+
+/* Hand whatever ciphertext TLS produced to libuv (zero-copy: the write owns it). */
+static void link_flush(struct link *l) {
+  if (!l->tcp_connected || l->shutting_down || l->handles_closing) return;
+  size_t n;
+  uint8_t *buf = tls_conn_out_take(l->tc, &n);
+  if (buf == NULL) return;
+  struct link_write *w = malloc(sizeof *w);
+  if (w == NULL) {
+    free(buf);
+    link_close(l, MOMEDO_E_NOMEM, "no memory for a socket write");
+    return;
+  }
+  w->l = l;
+  w->buf = buf;
+  w->len = n;
+  w->req.data = w;
+  uv_buf_t b = uv_buf_init((char *)buf, (unsigned)n);
+  int rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, link_on_write);
+  if (rc != 0) {
+    free(buf);
+    free(w);
+    link_close(l, MOMEDO_E_IO, uv_strerror(rc));
+    return;
+  }
+  l->out_pending += n;
+}
+
+/* Encode and encrypt a link-level frame, ignoring back-pressure (they are tiny). */
+static int link_send_ctrl(struct link *l, const Momedo__Frame *f) {
+  uint8_t *bytes;
+  size_t len;
+  int rc = frame_encode(f, FRAME_BYTES_MAX_DEFAULT, &bytes, &len);
+  if (rc != 0) return rc;
+  rc = tls_conn_write(l->tc, bytes, len);
+  free(bytes);
+  return rc;
+}
+
+static void link_send_ping(struct link *l, int pong, uint64_t nonce) {
+  Momedo__Frame f = MOMEDO__FRAME__INIT;
+  Momedo__Ping p = MOMEDO__PING__INIT;
+  p.nonce = nonce;
+  f.body_case = pong ? MOMEDO__FRAME__BODY_PONG : MOMEDO__FRAME__BODY_PING;
+  if (pong)
+    f.pong = &p;
+  else
+    f.ping = &p;
+  int rc = link_send_ctrl(l, &f);
+  if (rc != 0) {
+    link_closef(l, rc, "cannot send %s: %s", pong ? "pong" : "ping", tls_conn_error(l->tc));
+    return;
+  }
+  link_flush(l);
+}
+
+int link_send(struct link *l, const uint8_t *frame_bytes, size_t len) {
+  if (l->state == LINK_CLOSING) return MOMEDO_E_CLOSED;
+  if (l->state != LINK_UP) return MOMEDO_E_INVAL;
+  if (l->out_pending >= l->cfg.out_bytes_max) {
+    l->want_writable = 1;
+    return MOMEDO_E_AGAIN;
+  }
+  int rc = tls_conn_write(l->tc, frame_bytes, len);
+  if (rc != 0) {
+    link_closef(l, rc, "cannot encrypt a frame: %s", tls_conn_error(l->tc));
+    return rc;
+  }
+  link_flush(l);
+  return l->state == LINK_CLOSING ? MOMEDO_E_CLOSED : 0;
+}
+
+size_t link_out_pending(const struct link *l) { return l->out_pending; }
+
+/* ---- input ------------------------------------------------------------------ */
+
+/* Ping/Pong are answered here; a fatal Error is remembered for the down line.
+ * Returns 1 if the frame was consumed by the link. */
+static int link_ctrl_frame(struct link *l, const uint8_t *body, size_t len) {
+  uint8_t tag = body[0];
+  if (tag != LINK_TAG_PING && tag != LINK_TAG_PONG && tag != LINK_TAG_ERROR) return 0;
+  if (tag != LINK_TAG_ERROR && len > LINK_CTRL_PEEK_MAX) return 0;
+  Momedo__Frame *f;
+  arena_reset(&l->ctrl);
+  if (frame_unpack(body, len, &l->ctrl, &f) != 0) return 0; /* the owner will refuse it */
+  switch (f->body_case) {
+  case MOMEDO__FRAME__BODY_PING:
+    link_send_ping(l, 1, f->ping->nonce);
+    return 1;
+  case MOMEDO__FRAME__BODY_PONG:
+    return 1;
+  case MOMEDO__FRAME__BODY_ERROR:
+    if (f->error->fatal) {
+      snprintf(l->peer_error, sizeof l->peer_error, "peer closed with %s: %.160s",
+               f->error->code ? momedo_status_name(f->error->code) : "OK",
+               f->error->reason ? f->error->reason : "");
+      link_sanitize(l->peer_error);
+    }
+    return 0;
+  default:
+    return 0;
+  }
+}
+
+static void link_deliver(struct link *l, const uint8_t *body, size_t len) {
+  if (link_ctrl_frame(l, body, len)) return;
+  if (l->state == LINK_UP && l->cbs.on_frame) l->cbs.on_frame(l, body, len);
+}
+
+/* Decrypt and deliver frames until TLS needs more input, the link pauses or closes. */
+static void link_drain(struct link *l) {
+  while (l->state == LINK_UP && !l->paused) {
+    size_t used = 0;
+    int rc = frame_decoder_feed(&l->dec, l->plain + l->plain_off,
+                                l->plain_len - l->plain_off, &used);
+    l->plain_off += used;
+    if (rc < 0) {
+      if (rc == MOMEDO_E_TOOBIG)
+        link_closef(l, rc, "frame larger than the %zu-byte limit", l->cfg.frame_bytes_max);
+      else
+        link_closef(l, rc, "bad frame: %s", momedo_strerror(rc));
+      break;
+    }
+    if (rc == 1) {
+      const uint8_t *body;
+      size_t len;
+      frame_decoder_body(&l->dec, &body, &len);
+      link_deliver(l, body, len);
+      frame_decoder_next(&l->dec);
+      continue;
+    }
+    l->plain_off = l->plain_len = 0; /* the decoder took all plaintext */
+    size_t n = 0;
+    rc = tls_conn_read(l->tc, l->plain, sizeof l->plain, &n);
+    if (rc == MOMEDO_E_AGAIN) break;
+    if (rc == MOMEDO_E_CLOSED) {
+      link_close(l, MOMEDO_E_CLOSED,
+                 l->peer_error[0] ? l->peer_error : "peer sent TLS close_notify");
+      break;
+    }
+    if (rc != 0) {
+      link_closef(l, rc, "%s", tls_conn_error(l->tc));
+      break;
+    }
+    l->plain_len = n;
+  }
+  link_flush(l);
+}
+
+static void link_on_tick(uv_timer_t *t) {
+  struct link *l = t->data;
+  if (l->state != LINK_UP || l->paused) return;
+  uint64_t idle = uv_now(l->loop) - l->last_rx_ms;
+  if (l->cfg.dead_peer_ms && idle >= l->cfg.dead_peer_ms) {
+    link_closef(l, MOMEDO_E_TIMEOUT, "nothing received from the peer for %llu ms",
+                (unsigned long long)idle);
+    return;
+  }
+  if (l->cfg.ping_interval_ms && idle >= l->cfg.ping_interval_ms)
+    link_send_ping(l, 0, ++l->ping_nonce);
+}
+
+static void link_on_handshake_timeout(uv_timer_t *t) {
+  struct link *l = t->data;
+  if (l->state == LINK_UP || l->state == LINK_CLOSING) return;
+  link_closef(l, MOMEDO_E_TIMEOUT, "no TLS handshake within %llu ms",
+              (unsigned long long)l->cfg.handshake_timeout_ms);
+}
+
+/* Pin the peer key, then go up. */
+static void link_handshake_done(struct link *l) {
+  char got[NODE_KEY_PREFIX_LEN + 1], want[NODE_KEY_PREFIX_LEN + 1];
+  l->tls_ready = 1;
+  int rc = tls_conn_peer_key(l->tc, l->peer_key);
+  if (rc != 0 && rc != MOMEDO_E_NOTFOUND) {
+    link_closef(l, rc, "peer certificate carries no usable Ed25519 key");
+    return;
+  }
+  l->has_peer_key = rc == 0;
+  if (l->has_expected && !l->has_peer_key) {
+    link_close(l, MOMEDO_E_AUTH, "peer presented no certificate");
+    return;
+  }
+  if (l->has_expected && !crypto_ct_eq(l->peer_key, l->expected, NODE_KEY_LEN)) {
+    node_key_prefix(l->peer_key, got);
+    node_key_prefix(l->expected, want);
+    link_closef(l, MOMEDO_E_KEYCHANGED, "peer key %s... is not the pinned key %s...", got,
+                want);
+    return;
+  }
+  l->state = LINK_UP;
+  l->up_ms = l->last_rx_ms = uv_now(l->loop);
+  uv_timer_stop(&l->timer);
+  uint64_t tick = l->cfg.ping_interval_ms ? l->cfg.ping_interval_ms : l->cfg.dead_peer_ms;
+  if (tick) uv_timer_start(&l->timer, link_on_tick, tick, tick);
+  if (l->has_peer_key) node_key_prefix(l->peer_key, got);
+  node_log(NODE_LOG_INFO, "link %s up peer=%s", l->name, l->has_peer_key ? got : "(no certificate)");
+  if (l->cbs.on_up) l->cbs.on_up(l, l->has_peer_key ? l->peer_key : NULL);
+}
+
+static void link_pump(struct link *l) {
+  if (l->state == LINK_HANDSHAKE) {
+    int rc = tls_conn_handshake(l->tc);
+    link_flush(l); /* our next flight, or the alert explaining a failure */
+    if (l->state == LINK_CLOSING || rc == MOMEDO_E_AGAIN) return;
+    if (rc != 0) {
+      link_closef(l, rc, "TLS handshake failed: %s", tls_conn_error(l->tc));
+      return;
+    }
+    link_handshake_done(l);
+  }
+  if (l->state == LINK_UP) link_drain(l);
+}
+
+static void link_on_kick(uv_timer_t *t) { link_pump(t->data); }
+
+static void link_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  struct link *l = h->data;
+  (void)hint;
+  *buf = uv_buf_init((char *)l->rbuf, sizeof l->rbuf);
+}
+
+static void link_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  struct link *l = s->data;
+  if (l->state == LINK_CLOSING || nread == 0) return;
+  if (nread < 0) {
+    if (nread == UV_EOF)
+      link_close(l, MOMEDO_E_CLOSED,
+                 l->peer_error[0] ? l->peer_error : "peer closed the connection");
+    else
+      link_closef(l, MOMEDO_E_IO, "read: %s", uv_strerror((int)nread));
+    return;
+  }
+  l->last_rx_ms = uv_now(l->loop);
+  int rc = tls_conn_feed(l->tc, (const uint8_t *)buf->base, (size_t)nread);
+  if (rc != 0) {
+    link_closef(l, rc, "cannot buffer TLS input: %s", momedo_strerror(rc));
+    return;
+  }
+  link_pump(l);
+}
+
+static void link_start_reading(struct link *l) {
+  if (l->reading || l->paused || !l->tcp_connected || l->state == LINK_CLOSING) return;
+  int rc = uv_read_start((uv_stream_t *)&l->tcp, link_on_alloc, link_on_read);
+  if (rc != 0) {
+    link_closef(l, MOMEDO_E_IO, "read start: %s", uv_strerror(rc));
+    return;
+  }
+  l->reading = 1;
+}
+
+void link_pause_read(struct link *l) {
+  l->paused = 1;
+  if (l->reading) uv_read_stop((uv_stream_t *)&l->tcp);
+  l->reading = 0;
+}
+
+void link_resume_read(struct link *l) {
+  if (!l->paused || l->state == LINK_CLOSING) return;
+  l->paused = 0;
+  l->last_rx_ms = uv_now(l->loop); /* silence while paused was ours, not the peer's */
+  link_start_reading(l);
+  /* Frames buffered before the pause are delivered from the loop, not from here:
+   * the caller may be inside another link's callback. */
+  if (l->state == LINK_HANDSHAKE || l->state == LINK_UP)
+    uv_timer_start(&l->kick, link_on_kick, 0, 0);
+}
+
+/* ---- creation ------------------------------------------------------------------ */
+
+static int link_new(struct link **out, uv_loop_t *loop, struct tls_ctx *tls,
+                    const struct link_config *cfg, const struct link_callbacks *cbs,
+                    void *data, int inbound) {
+  *out = NULL;
+  struct link *l = calloc(1, sizeof *l);
+  if (l == NULL) return MOMEDO_E_NOMEM;
+  int rc = tls_conn_new(&l->tc, tls);
+  if (rc != 0) {
+    free(l);
+    return rc;
+  }
+  l->loop = loop;
+  if (cfg)
+    l->cfg = *cfg;
+  else
+    link_config_default(&l->cfg);
+  if (l->cfg.frame_bytes_max == 0) l->cfg.frame_bytes_max = FRAME_BYTES_MAX_DEFAULT;
+  if (cbs) l->cbs = *cbs;
+  l->data = data;
+  l->inbound = inbound;
+  frame_decoder_init(&l->dec, l->cfg.frame_bytes_max);
+  arena_init(&l->ctrl, LINK_CTRL_ARENA_BYTES);
+  /* Three handles, always: closing is then the same in every state. */
+  if (uv_tcp_init(loop, &l->tcp) != 0) {
+    link_free(l);
+    return MOMEDO_E_IO;
+  }
+  uv_timer_init(loop, &l->timer);
+  uv_timer_init(loop, &l->kick);
+  l->tcp.data = l->timer.data = l->kick.data = l->gai.data = l;
+  l->connect_req.data = l->shutdown_req.data = l;
+  l->handles_open = 3;
+  l->state = LINK_HANDSHAKE;
+  if (l->cfg.handshake_timeout_ms)
+    uv_timer_start(&l->timer, link_on_handshake_timeout, l->cfg.handshake_timeout_ms, 0);
+  *out = l;
+  return 0;
+}
+
+static void link_name_peer(struct link *l) {
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  char ip[64] = "?";
+  int port = 0;
+  if (uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&ss, &len) == 0) {
+    if (ss.ss_family == AF_INET) {
+      const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+      uv_ip4_name(a, ip, sizeof ip);
+      port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+      const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+      uv_ip6_name(a, ip, sizeof ip);
+      port = ntohs(a->sin6_port);
+    }
+  }
+  snprintf(l->name, sizeof l->name, strchr(ip, ':') ? "in [%s]:%d" : "in %s:%d", ip, port);
+}
+
+static void link_on_drop_closed(uv_handle_t *h) { free(h); }
+
+/* Accept and immediately close a connection we cannot serve, so the listener
+ * does not stall on an un-accepted socket. */
+static void link_drop_connection(uv_stream_t *server) {
+  uv_tcp_t *t = malloc(sizeof *t);
+  if (t == NULL || uv_tcp_init(server->loop, t) != 0) {
+    free(t);
+    return;
+  }
+  (void)uv_accept(server, (uv_stream_t *)t);
+  uv_close((uv_handle_t *)t, link_on_drop_closed);
+}
+
+static void link_on_connection(uv_stream_t *server, int status) {
+  struct link_listener *ls = server->data;
+  struct link *l;
+  if (status < 0) {
+    node_log(NODE_LOG_WARN, "listener port %u: accept: %s", ls->port, uv_strerror(status));
+    return;
+  }
+  if (link_new(&l, ls->loop, ls->tls, &ls->cfg, &ls->cbs, ls->data, 1) != 0) {
+    node_log(NODE_LOG_ERROR, "listener port %u: no memory for a link, dropping", ls->port);
+    link_drop_connection(server);
+    return;
+  }
+  snprintf(l->name, sizeof l->name, "in ?");
+  if (uv_accept(server, (uv_stream_t *)&l->tcp) != 0) {
+    link_close(l, MOMEDO_E_IO, "accept failed");
+    return;
+  }
+  l->tcp_connected = 1;
+  (void)uv_tcp_nodelay(&l->tcp, 1);
+  link_name_peer(l);
+  node_log(NODE_LOG_DEBUG, "link %s accepted", l->name);
+  if (ls->on_accept && ls->on_accept(ls, l, ls->data) != 0) {
+    link_close(l, MOMEDO_E_BUSY, "refused by the node");
+    return;
+  }
+  l->notify_down = 1;
+  link_start_reading(l);
+}
+
+static void link_listener_on_closed(uv_handle_t *h) { free(h->data); }
+
+int link_listen(uv_loop_t *loop, const char *host, uint16_t port, struct tls_ctx *tls,
+                const struct link_config *cfg, const struct link_callbacks *cbs,
+                link_accept_fn on_accept, void *data, struct link_listener **out) {
+  struct sockaddr_storage ss;
+  assert(tls_ctx_role(tls) == TLS_ROLE_SERVER);
+  *out = NULL;
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+      uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
+    return MOMEDO_E_INVAL;
+  struct link_listener *ls = calloc(1, sizeof *ls);
+  if (ls == NULL) return MOMEDO_E_NOMEM;
+  ls->loop = loop;
+  ls->tls = tls;
+  if (cfg)
+    ls->cfg = *cfg;
+  else
+    link_config_default(&ls->cfg);
+  if (cbs) ls->cbs = *cbs;
+  ls->on_accept = on_accept;
+  ls->data = data;
+  if (uv_tcp_init(loop, &ls->tcp) != 0) {
+    free(ls);
+    return MOMEDO_E_IO;
+  }
+  ls->tcp.data = ls;
+  int rc = uv_tcp_bind(&ls->tcp, (const struct sockaddr *)&ss, 0);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)&ls->tcp, LINK_LISTEN_BACKLOG, link_on_connection);
+  struct sockaddr_storage bound;
+  int len = sizeof bound;
+  if (rc == 0) rc = uv_tcp_getsockname(&ls->tcp, (struct sockaddr *)&bound, &len);
+  if (rc != 0) {
+    node_log(NODE_LOG_ERROR, "listen on %s port %u: %s", host, port, uv_strerror(rc));
+    ls->closing = 1;
+    uv_close((uv_handle_t *)&ls->tcp, link_listener_on_closed);
+    return MOMEDO_E_IO;
+  }
+  ls->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                               : ((struct sockaddr_in *)&bound)->sin_port);
+  node_log(NODE_LOG_INFO, "listening on %s port %u", host, ls->port);
+  *out = ls;
+  return 0;
+}
+
+uint16_t link_listener_port(const struct link_listener *ls) { return ls->port; }
+
+void link_listener_close(struct link_listener *ls) {
+  if (ls->closing) return;
+  ls->closing = 1;
+  uv_close((uv_handle_t *)&ls->tcp, link_listener_on_closed);
+}
+
+static void link_on_connected(uv_connect_t *req, int status) {
+  struct link *l = req->data;
+  if (l->state == LINK_CLOSING) return;
+  if (status < 0) {
+    link_closef(l, status == UV_ECONNREFUSED ? MOMEDO_E_CONNREFUSED : MOMEDO_E_IO,
+                "connect: %s", uv_strerror(status));
+    return;
+  }
+  l->tcp_connected = 1;
+  (void)uv_tcp_nodelay(&l->tcp, 1);
+  l->state = LINK_HANDSHAKE;
+  link_start_reading(l);
+  link_pump(l); /* sends the ClientHello */
+}
+
+static void link_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  struct link *l = req->data;
+  l->gai_pending = 0;
+  if (l->state == LINK_CLOSING) {
+    if (res) uv_freeaddrinfo(res);
+    link_maybe_free(l);
+    return;
+  }
+  if (status < 0 || res == NULL) {
+    link_closef(l, MOMEDO_E_IO, "cannot resolve: %s", uv_strerror(status));
+    if (res) uv_freeaddrinfo(res);
+    return;
+  }
+  l->state = LINK_CONNECTING;
+  int rc = uv_tcp_connect(&l->connect_req, &l->tcp, res->ai_addr, link_on_connected);
+  uv_freeaddrinfo(res);
+  if (rc != 0) link_closef(l, MOMEDO_E_IO, "connect: %s", uv_strerror(rc));
+}
+
+int link_connect(uv_loop_t *loop, const char *host, uint16_t port, struct tls_ctx *tls,
+                 const uint8_t *expected_key, const struct link_config *cfg,
+                 const struct link_callbacks *cbs, void *data, struct link **out) {
+  struct link *l;
+  char port_s[8];
+  struct addrinfo hints;
+  assert(tls_ctx_role(tls) == TLS_ROLE_CLIENT);
+  *out = NULL;
+  if (strlen(host) >= LINK_HOST_MAX || host[0] == '\0' || port == 0) return MOMEDO_E_INVAL;
+  int rc = link_new(&l, loop, tls, cfg, cbs, data, 0);
+  if (rc != 0) return rc;
+  snprintf(l->name, sizeof l->name, strchr(host, ':') ? "out [%s]:%u" : "out %s:%u", host,
+           port);
+  if (expected_key) {
+    l->has_expected = 1;
+    memcpy(l->expected, expected_key, NODE_KEY_LEN);
+  }
+  l->state = LINK_RESOLVING;
+  snprintf(port_s, sizeof port_s, "%u", port);
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  rc = uv_getaddrinfo(loop, &l->gai, link_on_resolved, host, port_s, &hints);
+  if (rc != 0) {
+    link_closef(l, MOMEDO_E_IO, "resolve: %s", uv_strerror(rc)); /* no on_down: not handed out */
+    return MOMEDO_E_IO;
+  }
+  l->gai_pending = 1;
+  l->notify_down = 1;
+  node_log(NODE_LOG_DEBUG, "link %s connecting", l->name);
+  *out = l;
+  return 0;
+}
+
+void link_set_data(struct link *l, void *data) { l->data = data; }
+void *link_data(const struct link *l) { return l->data; }
+const char *link_name(const struct link *l) { return l->name; }
+int link_is_up(const struct link *l) { return l->state == LINK_UP; }
+int link_is_inbound(const struct link *l) { return l->inbound; }
+
+/* ---- dialer ---------------------------------------------------------------------- */
+
+uint64_t link_backoff_ms(unsigned attempt, uint64_t min_ms, uint64_t max_ms, uint32_t rnd) {
+  uint64_t base = min_ms;
+  for (unsigned i = 0; i < attempt && base < max_ms; i++) base *= 2;
+  if (base > max_ms) base = max_ms;
+  uint64_t range = base * LINK_RECONNECT_JITTER_PCT / 100;
+  /* base - range + floor(rnd * (2 range + 1) / 2^32): uniform over [base-range, base+range]. */
+  return base - range + (((uint64_t)rnd * (2 * range + 1)) >> 32);
+}
+
+static void link_dialer_free(uv_handle_t *h) { free(h->data); }
+
+static void link_dialer_connect(struct link_dialer *d);
+
+static void link_dialer_on_timer(uv_timer_t *t) { link_dialer_connect(t->data); }
+
+static void link_dialer_schedule(struct link_dialer *d) {
+  uint32_t rnd = 0x80000000u; /* no jitter if the DRBG fails */
+  if (crypto_random(&rnd, sizeof rnd) != 0) rnd = 0x80000000u;
+  uint64_t delay =
+      link_backoff_ms(d->attempts, d->cfg.reconnect_min_ms, d->cfg.reconnect_max_ms, rnd);
+  if (d->attempts < LINK_DIALER_ATTEMPTS_MAX) d->attempts++;
+  node_log(NODE_LOG_INFO, "dialer %s:%u: next attempt in %llu ms (failures %u)", d->host,
+           d->port, (unsigned long long)delay, d->attempts);
+  uv_timer_start(&d->timer, link_dialer_on_timer, delay, 0);
+}
+
+static void link_dialer_connect(struct link_dialer *d) {
+  struct link *l;
+  int rc = link_connect(d->loop, d->host, d->port, d->tls, d->key, &d->cfg, &d->cbs, d->data,
+                        &l);
+  if (rc != 0) {
+    link_dialer_schedule(d);
+    return;
+  }
+  l->dialer = d;
+  d->link = l;
+}
+
+/* The dialer's link has been reported down and is about to be freed. */
+static void link_dialer__link_gone(struct link_dialer *d, struct link *l) {
+  d->link = NULL;
+  if (d->stopping) {
+    uv_close((uv_handle_t *)&d->timer, link_dialer_free);
+    return;
+  }
+  if (l->up_ms && uv_now(d->loop) - l->up_ms >= d->cfg.reconnect_stable_ms) d->attempts = 0;
+  link_dialer_schedule(d);
+}
+
+int link_dialer_start(uv_loop_t *loop, const char *host, uint16_t port, struct tls_ctx *tls,
+                      const uint8_t key[static NODE_KEY_LEN], const struct link_config *cfg,
+                      const struct link_callbacks *cbs, void *data, struct link_dialer **out) {
+  *out = NULL;
+  if (strlen(host) >= LINK_HOST_MAX || host[0] == '\0' || port == 0) return MOMEDO_E_INVAL;
+  struct link_dialer *d = calloc(1, sizeof *d);
+  if (d == NULL) return MOMEDO_E_NOMEM;
+  d->loop = loop;
+  d->tls = tls;
+  snprintf(d->host, sizeof d->host, "%s", host);
+  d->port = port;
+  memcpy(d->key, key, NODE_KEY_LEN);
+  if (cfg)
+    d->cfg = *cfg;
+  else
+    link_config_default(&d->cfg);
+  if (cbs) d->cbs = *cbs;
+  d->data = data;
+  uv_timer_init(loop, &d->timer);
+  d->timer.data = d;
+  link_dialer_connect(d);
+  *out = d;
+  return 0;
+}
+
+void link_dialer_stop(struct link_dialer *d) {
+  if (d->stopping) return;
+  d->stopping = 1;
+  uv_timer_stop(&d->timer);
+  if (d->link)
+    link_close(d->link, 0, "dialer stopped");
+  else
+    uv_close((uv_handle_t *)&d->timer, link_dialer_free);
+}
+
+struct link *link_dialer_link(const struct link_dialer *d) { return d->link; }
+unsigned link_dialer_attempts(const struct link_dialer *d) { return d->attempts; }
