@@ -27,6 +27,20 @@
 #define OBJ_ALIAS_CHARS_MAX 12
 #define OBJ_TTL_MS_MAX (90ull * 24 * 3600 * 1000)   /* items live at most 90 days */
 #define OBJ_CLOCK_SKEW_MS_MAX (10ull * 60 * 1000)  /* created_ms may be this far ahead */
+#define OBJ_SIG_LEN 64                         /* Ed25519 signature */
+#define OBJ_DECODE_BYTES_MAX (2 * OBJ_BYTES_MAX) /* arena cap for decoding one object */
+
+/* Hash and signature domains (ASCII, no terminator, prefixed to the hashed bytes). */
+#define OBJ_DOMAIN_ID "momedo/obj/v1"
+#define OBJ_DOMAIN_KEY_BUNDLE "momedo/key-bundle/v1"
+#define OBJ_DOMAIN_OZONE_ITEM "momedo/ozone-item/v1"
+#define OBJ_DOMAIN_TOMBSTONE "momedo/tombstone/v1"
+#define OBJ_DOMAIN_CHUNK "momedo/chunk/v1"
+#define OBJ_DOMAIN_ALIAS "momedo/alias/v1"
+#define OBJ_DOMAIN_PREKEY "momedo/prekey/v1"
+#define OBJ_DOMAIN_MAILBOX_DEVICE "momedo/mailbox/device/v1"
+
+struct arena;
 
 /* What replication and the node need to know about a valid object. */
 struct obj_info {
@@ -41,6 +55,11 @@ struct obj_info {
   uint8_t target_id[OBJ_ID_LEN];         /* tombstones: the item they kill */
   uint8_t blob_id[OBJ_ID_LEN];           /* chunks */
   uint32_t index;                        /* chunks */
+  uint32_t count;                        /* chunks */
+  uint8_t signer[OBJ_KEY_LEN];  /* the key whose signature was checked: bundle identity
+                                   key, tombstone device key, item/chunk/alias node key */
+  char alias[OBJ_ALIAS_CHARS_MAX + 1];   /* aliases, NUL-terminated */
+  int revoked;                           /* key bundles */
 };
 
 /* Validate data (the canonical bytes of an object of this kind) at time now_ms:
@@ -60,10 +79,20 @@ MOMEDO_WUR int obj_id(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
  * signature by kp over the domain-separated canonical bytes, then writes the
  * canonical encoding into a malloc'ed buffer (*out, *out_len; caller frees).
  * msg must be a Momedo__KeyBundle / OzoneItem / Tombstone / Chunk / Alias
- * matching kind. */
+ * matching kind and carry no unknown fields (else E_INVAL). Afterwards msg->signature points at the last
+ * OBJ_SIG_LEN bytes of *out (borrowed: valid until the caller frees *out).
+ * E_TOOBIG if the encoding exceeds OBJ_BYTES_MAX. Does not check bounds: run
+ * obj_validate on the result when the fields came from outside. */
 MOMEDO_WUR int obj_sign_encode(Momedo__ObjectKind kind, ProtobufCMessage *msg,
                                const struct crypto_sign_keypair *kp, uint8_t **out,
                                size_t *out_len);
+
+/* Decode data as the message of this kind into arena memory (*out lives until
+ * arena_reset), without validating anything beyond size and protobuf syntax: for
+ * reading fields of an object that obj_validate already accepted. Errors:
+ * E_UNKNOWN_KIND, E_TOOBIG (input or decoded size), E_DECODE. */
+MOMEDO_WUR int obj_unpack(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                          struct arena *a, ProtobufCMessage **out);
 
 /* Mailbox of a device: SHA-256("momedo/mailbox/device/v1" || device_key). */
 MOMEDO_WUR int obj_device_mailbox(uint8_t mailbox[static OBJ_MAILBOX_LEN],

@@ -1,0 +1,432 @@
+/* protocol/obj.c — object validation, IDs and signatures; see obj.h and docs/protocol.md.
+ * Owns the per-kind bounds table and the check order (size, decode, canonical form,
+ * bounds, time, relations, signatures: cheapest first). Reads no clock, stores nothing,
+ * and never trusts a field before its bound has been checked. */
+#include "obj.h"
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "cursor.h"
+
+#define OBJ_CROCKFORD "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#define OBJ_PREKEY_MSG_LEN (sizeof OBJ_DOMAIN_PREKEY - 1 + 4 + 8 + 32)
+
+typedef int (*obj_check_fn)(const ProtobufCMessage *m, struct obj_info *info);
+
+/* One row per kind. bounds() checks every field and fills info; relate() runs after the
+ * time checks and before the signature (cheap cross-field rules); inner() runs after the
+ * object's own signature verified (further signatures inside the object). */
+struct obj_kind_desc {
+  Momedo__ObjectKind kind;
+  const ProtobufCMessageDescriptor *desc;
+  const char *domain;
+  size_t sig_off; /* offsetof(message, signature) */
+  int expires;    /* 1: expires_ms is mandatory and bounded by OBJ_TTL_MS_MAX */
+  obj_check_fn bounds, relate, inner;
+};
+
+static int obj_check_bundle(const ProtobufCMessage *m, struct obj_info *info);
+static int obj_check_item(const ProtobufCMessage *m, struct obj_info *info);
+static int obj_check_tombstone(const ProtobufCMessage *m, struct obj_info *info);
+static int obj_check_chunk(const ProtobufCMessage *m, struct obj_info *info);
+static int obj_check_alias(const ProtobufCMessage *m, struct obj_info *info);
+static int obj_relate_tombstone(const ProtobufCMessage *m, struct obj_info *info);
+static int obj_inner_bundle(const ProtobufCMessage *m, struct obj_info *info);
+
+static const struct obj_kind_desc obj_kinds[] = {
+    {MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, &momedo__key_bundle__descriptor,
+     OBJ_DOMAIN_KEY_BUNDLE, offsetof(Momedo__KeyBundle, signature), 0, obj_check_bundle,
+     NULL, obj_inner_bundle},
+    {MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, &momedo__ozone_item__descriptor,
+     OBJ_DOMAIN_OZONE_ITEM, offsetof(Momedo__OzoneItem, signature), 1, obj_check_item, NULL,
+     NULL},
+    {MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE, &momedo__tombstone__descriptor, OBJ_DOMAIN_TOMBSTONE,
+     offsetof(Momedo__Tombstone, signature), 1, obj_check_tombstone, obj_relate_tombstone,
+     NULL},
+    {MOMEDO__OBJECT_KIND__OBJ_CHUNK, &momedo__chunk__descriptor, OBJ_DOMAIN_CHUNK,
+     offsetof(Momedo__Chunk, signature), 1, obj_check_chunk, NULL, NULL},
+    {MOMEDO__OBJECT_KIND__OBJ_ALIAS, &momedo__alias__descriptor, OBJ_DOMAIN_ALIAS,
+     offsetof(Momedo__Alias, signature), 1, obj_check_alias, NULL, NULL},
+};
+
+static const struct obj_kind_desc *obj_kind_find(Momedo__ObjectKind kind) {
+  for (size_t i = 0; i < sizeof obj_kinds / sizeof obj_kinds[0]; i++)
+    if (obj_kinds[i].kind == kind) return &obj_kinds[i];
+  return NULL;
+}
+
+static ProtobufCBinaryData *obj_sig_field(const struct obj_kind_desc *k, ProtobufCMessage *m) {
+  return (ProtobufCBinaryData *)((char *)m + k->sig_off);
+}
+
+/* ---- field checks ---------------------------------------------------------------- */
+
+static int obj_len_is(const ProtobufCBinaryData *b, size_t n) { return b->len == n; }
+
+static int obj_key32(const ProtobufCBinaryData *b, uint8_t out[static OBJ_KEY_LEN]) {
+  if (!obj_len_is(b, OBJ_KEY_LEN)) return MOMEDO_E_BOUNDS;
+  if (out) memcpy(out, b->data, OBJ_KEY_LEN);
+  return 0;
+}
+
+static int obj_ciphertext(const ProtobufCBinaryData *b) {
+  return b->len >= 1 && b->len <= OBJ_CIPHERTEXT_BYTES_MAX ? 0 : MOMEDO_E_BOUNDS;
+}
+
+/* Common to items, tombstones, chunks and aliases: format, signature length, and the
+ * lifetime (expires after created, by at most OBJ_TTL_MS_MAX). */
+static int obj_common(uint32_t format, const ProtobufCBinaryData *sig, uint64_t created_ms,
+                      uint64_t expires_ms, struct obj_info *info) {
+  if (format != OBJ_FORMAT) return MOMEDO_E_VERSION;
+  if (!obj_len_is(sig, OBJ_SIG_LEN)) return MOMEDO_E_BOUNDS;
+  if (expires_ms <= created_ms || expires_ms - created_ms > OBJ_TTL_MS_MAX)
+    return MOMEDO_E_BOUNDS;
+  info->created_ms = created_ms;
+  info->expires_ms = expires_ms;
+  return 0;
+}
+
+static int obj_check_device(const Momedo__DeviceKeys *d) {
+  if (d->pq_kem_alg != 0) return MOMEDO_E_VERSION; /* reserved slot: no KEM defined yet */
+  if (d->pq_kem_key.len != 0) return MOMEDO_E_BOUNDS;
+  if (!obj_len_is(&d->device_key, OBJ_KEY_LEN) || !obj_len_is(&d->dh_key, OBJ_KEY_LEN) ||
+      !obj_len_is(&d->signed_prekey, OBJ_KEY_LEN) ||
+      !obj_len_is(&d->prekey_signature, OBJ_SIG_LEN) || !obj_len_is(&d->home_node, OBJ_KEY_LEN))
+    return MOMEDO_E_BOUNDS;
+  return 0;
+}
+
+static int obj_check_bundle(const ProtobufCMessage *m, struct obj_info *info) {
+  const Momedo__KeyBundle *b = (const Momedo__KeyBundle *)m;
+  int rc;
+  if (b->format != OBJ_FORMAT) return MOMEDO_E_VERSION;
+  if ((rc = obj_key32(&b->identity_key, info->key)) < 0) return rc;
+  if (!obj_len_is(&b->signature, OBJ_SIG_LEN) || b->version < 1) return MOMEDO_E_BOUNDS;
+  /* A revocation ends the identity: it may drop its devices and home nodes. */
+  size_t devices_min = b->revoked ? 0 : 1, homes_min = b->revoked ? 0 : 1;
+  if (b->n_devices < devices_min || b->n_devices > OBJ_DEVICES_MAX) return MOMEDO_E_BOUNDS;
+  if (b->n_home_nodes < homes_min || b->n_home_nodes > OBJ_HOME_NODES_MAX)
+    return MOMEDO_E_BOUNDS;
+  for (size_t i = 0; i < b->n_devices; i++) {
+    if ((rc = obj_check_device(b->devices[i])) < 0) return rc;
+    for (size_t j = 0; j < i; j++)
+      if (memcmp(b->devices[i]->device_key.data, b->devices[j]->device_key.data,
+                 OBJ_KEY_LEN) == 0)
+        return MOMEDO_E_BOUNDS;
+  }
+  for (size_t i = 0; i < b->n_home_nodes; i++)
+    if (!obj_len_is(&b->home_nodes[i], OBJ_KEY_LEN)) return MOMEDO_E_BOUNDS;
+  memcpy(info->signer, info->key, OBJ_KEY_LEN);
+  info->created_ms = b->created_ms;
+  info->expires_ms = 0;
+  info->version = b->version;
+  info->revoked = b->revoked ? 1 : 0;
+  return 0;
+}
+
+static int obj_check_item(const ProtobufCMessage *m, struct obj_info *info) {
+  const Momedo__OzoneItem *it = (const Momedo__OzoneItem *)m;
+  int rc = obj_common(it->format, &it->signature, it->created_ms, it->expires_ms, info);
+  if (rc == 0) rc = obj_key32(&it->mailbox, info->mailbox);
+  if (rc == 0) rc = obj_key32(&it->node_key, info->key);
+  if (rc == 0) rc = obj_ciphertext(&it->ciphertext);
+  if (rc == 0) memcpy(info->signer, info->key, OBJ_KEY_LEN);
+  return rc;
+}
+
+static int obj_check_tombstone(const ProtobufCMessage *m, struct obj_info *info) {
+  const Momedo__Tombstone *t = (const Momedo__Tombstone *)m;
+  int rc = obj_common(t->format, &t->signature, t->created_ms, t->expires_ms, info);
+  if (rc == 0 && !obj_len_is(&t->item_id, OBJ_ID_LEN)) rc = MOMEDO_E_BOUNDS;
+  if (rc == 0) memcpy(info->target_id, t->item_id.data, OBJ_ID_LEN);
+  if (rc == 0) rc = obj_key32(&t->mailbox, info->mailbox);
+  if (rc == 0) rc = obj_key32(&t->device_key, info->key);
+  if (rc == 0) memcpy(info->signer, info->key, OBJ_KEY_LEN);
+  return rc;
+}
+
+static int obj_check_chunk(const ProtobufCMessage *m, struct obj_info *info) {
+  const Momedo__Chunk *c = (const Momedo__Chunk *)m;
+  int rc = obj_common(c->format, &c->signature, c->created_ms, c->expires_ms, info);
+  if (rc == 0 && (c->count < 1 || c->count > OBJ_CHUNKS_MAX || c->index >= c->count))
+    rc = MOMEDO_E_BOUNDS;
+  if (rc == 0) rc = obj_key32(&c->mailbox, info->mailbox);
+  if (rc == 0 && !obj_len_is(&c->blob_id, OBJ_ID_LEN)) rc = MOMEDO_E_BOUNDS;
+  if (rc == 0) memcpy(info->blob_id, c->blob_id.data, OBJ_ID_LEN);
+  if (rc == 0) rc = obj_key32(&c->node_key, info->key);
+  if (rc == 0) rc = obj_ciphertext(&c->ciphertext);
+  if (rc == 0) {
+    memcpy(info->signer, info->key, OBJ_KEY_LEN);
+    info->index = c->index;
+    info->count = c->count;
+  }
+  return rc;
+}
+
+/* Canonical Crockford base32: upper case, no I, L, O or U, so one alias has one spelling. */
+static int obj_alias_ok(const char *s) {
+  size_t n = 0;
+  for (; s[n] != '\0'; n++) {
+    if (n >= OBJ_ALIAS_CHARS_MAX) return 0;
+    if (strchr(OBJ_CROCKFORD, s[n]) == NULL) return 0;
+  }
+  return n >= OBJ_ALIAS_CHARS_MIN;
+}
+
+static int obj_check_alias(const ProtobufCMessage *m, struct obj_info *info) {
+  const Momedo__Alias *al = (const Momedo__Alias *)m;
+  int rc = obj_common(al->format, &al->signature, al->created_ms, al->expires_ms, info);
+  if (rc == 0 && (al->alias == NULL || !obj_alias_ok(al->alias))) rc = MOMEDO_E_BOUNDS;
+  if (rc == 0) rc = obj_key32(&al->identity_key, info->key);
+  if (rc == 0) rc = obj_key32(&al->node_key, info->signer);
+  if (rc == 0) {
+    size_t n = strlen(al->alias);
+    memcpy(info->alias, al->alias, n + 1);
+  }
+  return rc;
+}
+
+/* A device may only tombstone items in its own mailbox. A mismatch is a bound violation
+ * (E_BOUNDS, a PROTO-kind error: the sender of such bytes is misbehaving). */
+static int obj_relate_tombstone(const ProtobufCMessage *m, struct obj_info *info) {
+  const Momedo__Tombstone *t = (const Momedo__Tombstone *)m;
+  uint8_t mb[OBJ_MAILBOX_LEN];
+  int rc = obj_device_mailbox(mb, t->device_key.data);
+  if (rc < 0) return rc;
+  return crypto_ct_eq(mb, t->mailbox.data, OBJ_MAILBOX_LEN) ? 0 : MOMEDO_E_BOUNDS;
+}
+
+static int obj_inner_bundle(const ProtobufCMessage *m, struct obj_info *info) {
+  const Momedo__KeyBundle *b = (const Momedo__KeyBundle *)m;
+  for (size_t i = 0; i < b->n_devices; i++) {
+    const Momedo__DeviceKeys *d = b->devices[i];
+    int rc = obj_prekey_verify(d->prekey_signature.data, d->prekey_id, d->prekey_expires_ms,
+                               d->signed_prekey.data, d->device_key.data);
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
+/* ---- decoding and the signed body ------------------------------------------------ */
+
+static int obj_decode(const struct obj_kind_desc *k, const uint8_t *data, size_t len,
+                      struct arena *a, ProtobufCMessage **out) {
+  *out = NULL;
+  if (len > OBJ_BYTES_MAX) return MOMEDO_E_TOOBIG;
+  int failed_before = a->failed;
+  a->failed = 0;
+  ProtobufCMessage *m = protobuf_c_message_unpack(k->desc, &a->pb, len, data);
+  int arena_full = a->failed;
+  a->failed = failed_before || arena_full;
+  if (m == NULL) return arena_full ? MOMEDO_E_TOOBIG : MOMEDO_E_DECODE;
+  *out = m;
+  return 0;
+}
+
+/* Pack m with its signature field cleared into buf (which must hold the full packing);
+ * returns the packed length. m is restored before returning. */
+static size_t obj_pack_unsigned(const struct obj_kind_desc *k, ProtobufCMessage *m,
+                                uint8_t *buf) {
+  ProtobufCBinaryData *sig = obj_sig_field(k, m), saved = *sig;
+  sig->data = NULL;
+  sig->len = 0;
+  size_t n = protobuf_c_message_pack(m, buf);
+  *sig = saved;
+  return n;
+}
+
+static int obj_hash_id(Momedo__ObjectKind kind, const uint8_t *body, size_t len,
+                       uint8_t id[static OBJ_ID_LEN]) {
+  uint8_t kb = (uint8_t)kind;
+  struct crypto_part parts[] = {
+      {OBJ_DOMAIN_ID, sizeof OBJ_DOMAIN_ID - 1}, {&kb, 1}, {body, len}};
+  return crypto_sha256_parts(id, parts, 3);
+}
+
+static int obj_no_unknown(const struct obj_kind_desc *k, const ProtobufCMessage *m) {
+  if (m->n_unknown_fields != 0) return MOMEDO_E_NONCANON;
+  if (k->kind == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE) {
+    const Momedo__KeyBundle *b = (const Momedo__KeyBundle *)m;
+    for (size_t i = 0; i < b->n_devices; i++)
+      if (b->devices[i]->base.n_unknown_fields != 0) return MOMEDO_E_NONCANON;
+  }
+  return 0;
+}
+
+/* Time rules: nothing created too far ahead of now; nothing expired. */
+static int obj_check_time(const struct obj_kind_desc *k, const struct obj_info *info,
+                          uint64_t now_ms) {
+  if (info->created_ms > now_ms && info->created_ms - now_ms > OBJ_CLOCK_SKEW_MS_MAX)
+    return MOMEDO_E_FUTURE;
+  if (k->expires && info->expires_ms <= now_ms) return MOMEDO_E_EXPIRED;
+  return 0;
+}
+
+/* Canonical check, then everything that needs the decoded message. buf holds
+ * domain || packing (dl + len bytes). */
+static int obj_validate_msg(const struct obj_kind_desc *k, ProtobufCMessage *m,
+                            const uint8_t *data, size_t len, uint64_t now_ms, uint8_t *buf,
+                            struct obj_info *info) {
+  size_t dl = strlen(k->domain);
+  int rc = obj_no_unknown(k, m);
+  if (rc < 0) return rc;
+  if (protobuf_c_message_get_packed_size(m) != len) return MOMEDO_E_NONCANON;
+  if (protobuf_c_message_pack(m, buf + dl) != len ||
+      (len != 0 && memcmp(buf + dl, data, len) != 0))
+    return MOMEDO_E_NONCANON;
+  if ((rc = k->bounds(m, info)) < 0) return rc;
+  if ((rc = obj_check_time(k, info, now_ms)) < 0) return rc;
+  if (k->relate && (rc = k->relate(m, info)) < 0) return rc;
+  memcpy(buf, k->domain, dl);
+  size_t body = obj_pack_unsigned(k, m, buf + dl);
+  const uint8_t *sig = obj_sig_field(k, m)->data;
+  if ((rc = crypto_verify(sig, buf, dl + body, info->signer)) < 0) return rc;
+  if (k->inner && (rc = k->inner(m, info)) < 0) return rc;
+  return obj_hash_id(k->kind, buf + dl, body, info->id);
+}
+
+int obj_validate(Momedo__ObjectKind kind, const uint8_t *data, size_t len, uint64_t now_ms,
+                 struct obj_info *info) {
+  const struct obj_kind_desc *k = obj_kind_find(kind);
+  struct obj_info tmp;
+  struct arena a;
+  ProtobufCMessage *m = NULL;
+  uint8_t *buf = NULL;
+  int rc;
+  if (k == NULL) return MOMEDO_E_UNKNOWN_KIND;
+  if (len > OBJ_BYTES_MAX) return MOMEDO_E_TOOBIG;
+  arena_init(&a, OBJ_DECODE_BYTES_MAX);
+  if ((rc = obj_decode(k, data, len, &a, &m)) < 0) goto out;
+  buf = malloc(strlen(k->domain) + len + 1);
+  if (buf == NULL) {
+    rc = MOMEDO_E_NOMEM;
+    goto out;
+  }
+  memset(&tmp, 0, sizeof tmp);
+  tmp.kind = kind;
+  rc = obj_validate_msg(k, m, data, len, now_ms, buf, &tmp);
+  if (rc == 0) *info = tmp;
+out:
+  free(buf);
+  arena_close(&a);
+  return rc;
+}
+
+int obj_unpack(Momedo__ObjectKind kind, const uint8_t *data, size_t len, struct arena *a,
+               ProtobufCMessage **out) {
+  const struct obj_kind_desc *k = obj_kind_find(kind);
+  *out = NULL;
+  if (k == NULL) return MOMEDO_E_UNKNOWN_KIND;
+  return obj_decode(k, data, len, a, out);
+}
+
+int obj_id(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+           uint8_t id[static OBJ_ID_LEN]) {
+  const struct obj_kind_desc *k = obj_kind_find(kind);
+  struct arena a;
+  ProtobufCMessage *m = NULL;
+  uint8_t *buf = NULL;
+  int rc;
+  if (k == NULL) return MOMEDO_E_UNKNOWN_KIND;
+  if (len > OBJ_BYTES_MAX) return MOMEDO_E_TOOBIG;
+  arena_init(&a, OBJ_DECODE_BYTES_MAX);
+  if ((rc = obj_decode(k, data, len, &a, &m)) < 0) goto out;
+  /* Re-encoding can be longer than a non-canonical input; size the buffer for it. */
+  buf = malloc(protobuf_c_message_get_packed_size(m) + 1);
+  if (buf == NULL) {
+    rc = MOMEDO_E_NOMEM;
+    goto out;
+  }
+  size_t body = obj_pack_unsigned(k, m, buf);
+  rc = obj_hash_id(kind, buf, body, id);
+out:
+  free(buf);
+  arena_close(&a);
+  return rc;
+}
+
+int obj_sign_encode(Momedo__ObjectKind kind, ProtobufCMessage *msg,
+                    const struct crypto_sign_keypair *kp, uint8_t **out, size_t *out_len) {
+  const struct obj_kind_desc *k = obj_kind_find(kind);
+  uint8_t *signed_buf = NULL, *enc = NULL;
+  int rc;
+  *out = NULL;
+  *out_len = 0;
+  if (k == NULL || msg == NULL || msg->descriptor != k->desc) return MOMEDO_E_INVAL;
+  /* Unknown fields would be packed after the signature and refused by obj_validate. */
+  if (obj_no_unknown(k, msg) < 0) return MOMEDO_E_INVAL;
+  ProtobufCBinaryData *sig = obj_sig_field(k, msg);
+  uint8_t sig_bytes[OBJ_SIG_LEN];
+  sig->data = sig_bytes; /* measure with a signature of the final length */
+  sig->len = OBJ_SIG_LEN;
+  size_t total = protobuf_c_message_get_packed_size(msg);
+  size_t dl = strlen(k->domain);
+  if (total > OBJ_BYTES_MAX) {
+    rc = MOMEDO_E_TOOBIG;
+    goto out;
+  }
+  signed_buf = malloc(dl + total);
+  enc = malloc(total);
+  if (signed_buf == NULL || enc == NULL) {
+    rc = MOMEDO_E_NOMEM;
+    goto out;
+  }
+  memcpy(signed_buf, k->domain, dl);
+  size_t body = obj_pack_unsigned(k, msg, signed_buf + dl);
+  if ((rc = crypto_sign(sig_bytes, signed_buf, dl + body, kp)) < 0) goto out;
+  size_t packed = protobuf_c_message_pack(msg, enc);
+  assert(packed == total);
+  /* Field 15 is the highest field, so the signature is the encoding's last bytes. */
+  assert(memcmp(enc + total - OBJ_SIG_LEN, sig_bytes, OBJ_SIG_LEN) == 0);
+  sig->data = enc + total - OBJ_SIG_LEN;
+  *out = enc;
+  *out_len = total;
+  enc = NULL;
+out:
+  if (rc < 0) {
+    sig->data = NULL;
+    sig->len = 0;
+  }
+  free(signed_buf);
+  free(enc);
+  crypto_wipe(sig_bytes, sizeof sig_bytes);
+  return rc;
+}
+
+int obj_device_mailbox(uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                       const uint8_t device_key[static OBJ_KEY_LEN]) {
+  struct crypto_part parts[] = {
+      {OBJ_DOMAIN_MAILBOX_DEVICE, sizeof OBJ_DOMAIN_MAILBOX_DEVICE - 1},
+      {device_key, OBJ_KEY_LEN}};
+  return crypto_sha256_parts(mailbox, parts, 2);
+}
+
+/* "momedo/prekey/v1" || be32 prekey_id || be64 expires_ms || prekey (32). */
+static void obj_prekey_msg(uint8_t msg[static OBJ_PREKEY_MSG_LEN], uint32_t prekey_id,
+                           uint64_t expires_ms, const uint8_t prekey[static 32]) {
+  size_t dl = sizeof OBJ_DOMAIN_PREKEY - 1;
+  memcpy(msg, OBJ_DOMAIN_PREKEY, dl);
+  be32_put(msg + dl, prekey_id);
+  be64_put(msg + dl + 4, expires_ms);
+  memcpy(msg + dl + 12, prekey, 32);
+}
+
+int obj_prekey_sign(uint8_t sig[static CRYPTO_SIG_LEN], uint32_t prekey_id,
+                    uint64_t expires_ms, const uint8_t prekey[static 32],
+                    const struct crypto_sign_keypair *device) {
+  uint8_t msg[OBJ_PREKEY_MSG_LEN];
+  obj_prekey_msg(msg, prekey_id, expires_ms, prekey);
+  return crypto_sign(sig, msg, sizeof msg, device);
+}
+
+int obj_prekey_verify(const uint8_t sig[static CRYPTO_SIG_LEN], uint32_t prekey_id,
+                      uint64_t expires_ms, const uint8_t prekey[static 32],
+                      const uint8_t device_key[static OBJ_KEY_LEN]) {
+  uint8_t msg[OBJ_PREKEY_MSG_LEN];
+  obj_prekey_msg(msg, prekey_id, expires_ms, prekey);
+  return crypto_verify(sig, msg, sizeof msg, device_key);
+}
