@@ -1,0 +1,523 @@
+/* replication/repl.c — the engine's shell: lifecycle, PRNG, peers and their
+ * send credit, the action queue, message dispatch, eager push batching, timers
+ * and statistics. Storage decisions live in repl_store.c, reconciliation in
+ * repl_recon.c. No clock, no rand(), no I/O: everything leaves as an action. */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "repl_int.h"
+
+void repl_config_default(struct repl_config *c) {
+  memset(c, 0, sizeof *c);
+  c->recon_interval_ms = 60000;
+  c->recon_jitter_ms = 15000;
+  c->recon_start_delay_ms_max = 1000;
+  c->recon_branch = 8;
+  c->recon_leaf_ids_max = 8;
+  c->peer_queue_bytes_max = 4u * 1024 * 1024;
+}
+
+static int config_check(const struct repl_config *c) {
+  if (c->recon_branch < 2 || c->recon_branch > 64) return MOMEDO_E_INVAL;
+  if (c->recon_leaf_ids_max < 1 || c->recon_leaf_ids_max > 256)
+    return MOMEDO_E_INVAL;
+  if (c->peer_queue_bytes_max == 0 || c->recon_interval_ms == 0) return MOMEDO_E_INVAL;
+  return 0;
+}
+
+/* ---- PRNG: xoshiro256** seeded through splitmix64 -------------------------- */
+
+static uint64_t splitmix64(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t repl__rand(struct repl *r) {
+  uint64_t *s = r->rng;
+  uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0], s[3] ^= s[1], s[1] ^= s[2], s[0] ^= s[3], s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return out;
+}
+
+/* Uniform-enough value in [0, max]. */
+static uint64_t rand_upto(struct repl *r, uint64_t max) {
+  return max == 0 ? 0 : repl__rand(r) % (max + 1);
+}
+
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
+             uint64_t now_ms, struct repl **out) {
+  struct repl_config def;
+  if (!cfg) repl_config_default(&def), cfg = &def;
+  if (!store || !out || config_check(cfg)) return MOMEDO_E_INVAL;
+  struct repl *r = calloc(1, sizeof *r);
+  if (!r) return MOMEDO_E_NOMEM;
+  r->cfg = *cfg;
+  r->store = store;
+  for (int i = 0; i < 4; i++) r->rng[i] = splitmix64(&seed);
+  repl__idx_init(&r->idx);
+  arena_init(&r->unpack, REPL_UNPACK_ARENA_BYTES_MAX);
+  arena_init(&r->build, REPL_BUILD_ARENA_BYTES_MAX);
+  r->next_seq = 1;
+  r->next_expiry_ms = UINT64_MAX;
+  r->last_now_ms = now_ms;
+  int rc = repl__load(r);
+  if (rc) {
+    repl_free(r);
+    return rc;
+  }
+  *out = r;
+  return 0;
+}
+
+void repl_free(struct repl *r) {
+  if (!r) return;
+  for (size_t i = r->act_head; i < r->nacts; i++)
+    if (r->acts[i].kind == REPL_ACT_SEND) free(r->acts[i].bytes);
+  free(r->acts);
+  free(r->peers);
+  free(r->fresh);
+  repl__idx_close(&r->idx);
+  arena_close(&r->unpack);
+  arena_close(&r->build);
+  free(r);
+}
+
+/* ---- actions ------------------------------------------------------------------- */
+
+int repl__act_push(struct repl *r, const struct repl_action *a) {
+  if (r->nacts == r->acts_cap) {
+    if (r->act_head > 0) {
+      memmove(r->acts, r->acts + r->act_head, (r->nacts - r->act_head) * sizeof *r->acts);
+      r->nacts -= r->act_head;
+      r->act_head = 0;
+    }
+    if (r->nacts == r->acts_cap) {
+      size_t ncap = r->acts_cap ? r->acts_cap * 2 : 16;
+      struct repl_action *na = realloc(r->acts, ncap * sizeof *na);
+      if (!na) return MOMEDO_E_NOMEM;
+      r->acts = na;
+      r->acts_cap = ncap;
+    }
+  }
+  r->acts[r->nacts++] = *a;
+  return 0;
+}
+
+int repl_next_action(struct repl *r, struct repl_action *a) {
+  if (r->act_head == r->nacts) return 0;
+  *a = r->acts[r->act_head++];
+  if (r->act_head == r->nacts) r->act_head = r->nacts = 0;
+  return 1;
+}
+
+/* Discard undrained SENDs for a peer that is gone. */
+static void purge_sends(struct repl *r, uint64_t peer_id) {
+  size_t w = r->act_head;
+  for (size_t i = r->act_head; i < r->nacts; i++) {
+    if (r->acts[i].kind == REPL_ACT_SEND && r->acts[i].peer_id == peer_id) {
+      free(r->acts[i].bytes);
+      continue;
+    }
+    r->acts[w++] = r->acts[i];
+  }
+  r->nacts = w;
+}
+
+/* ---- peers --------------------------------------------------------------------- */
+
+struct repl_peer *repl__peer(struct repl *r, uint64_t peer_id) {
+  for (size_t i = 0; i < r->npeers; i++)
+    if (r->peers[i].id == peer_id) return &r->peers[i];
+  return NULL;
+}
+
+void repl__recon_schedule(struct repl *r, struct repl_peer *p, uint64_t now_ms) {
+  p->next_recon_ms = now_ms + r->cfg.recon_interval_ms + rand_upto(r, r->cfg.recon_jitter_ms);
+}
+
+int repl_peer_up(struct repl *r, uint64_t peer_id, uint64_t now_ms) {
+  struct repl_peer *p = repl__peer(r, peer_id);
+  r->last_now_ms = now_ms;
+  if (!p) {
+    if (r->npeers == REPL_PEERS_MAX) return MOMEDO_E_BUSY;
+    if (r->npeers == r->peers_cap) {
+      size_t ncap = r->peers_cap ? r->peers_cap * 2 : 4;
+      struct repl_peer *np = realloc(r->peers, ncap * sizeof *np);
+      if (!np) return MOMEDO_E_NOMEM;
+      r->peers = np;
+      r->peers_cap = ncap;
+    }
+    p = &r->peers[r->npeers++];
+  } else {
+    purge_sends(r, peer_id);
+  }
+  memset(p, 0, sizeof *p);
+  p->id = peer_id;
+  p->up = true;
+  uint64_t delay = rand_upto(r, r->cfg.recon_start_delay_ms_max);
+  p->next_recon_ms = now_ms + delay;
+  if (r->cfg.recon_start_delay_ms_max == 0) return repl__recon_start(r, p, now_ms);
+  return 0;
+}
+
+void repl_peer_down(struct repl *r, uint64_t peer_id, uint64_t now_ms) {
+  struct repl_peer *p = repl__peer(r, peer_id);
+  r->last_now_ms = now_ms;
+  if (!p) return;
+  purge_sends(r, peer_id);
+  *p = r->peers[--r->npeers];
+}
+
+bool repl__can_send(const struct repl *r, const struct repl_peer *p) {
+  return p->up && p->queued_bytes < r->cfg.peer_queue_bytes_max;
+}
+
+void repl_peer_sent(struct repl *r, uint64_t peer_id, uint64_t bytes, uint64_t now_ms) {
+  struct repl_peer *p = repl__peer(r, peer_id);
+  r->last_now_ms = now_ms;
+  if (!p) return;
+  p->queued_bytes = bytes >= p->queued_bytes ? 0 : p->queued_bytes - bytes;
+  if (p->up && p->withheld && p->queued_bytes <= r->cfg.peer_queue_bytes_max / 2) {
+    /* What was withheld is repaired by a round as soon as the next tick. */
+    p->withheld = false;
+    p->next_recon_ms = now_ms;
+  }
+}
+
+/* Drop a misbehaving peer: one DROP_PEER action, no further traffic. */
+static int peer_drop(struct repl *r, struct repl_peer *p, int status, const char *why) {
+  struct repl_action a;
+  memset(&a, 0, sizeof a);
+  a.kind = REPL_ACT_DROP_PEER;
+  a.peer_id = p->id;
+  a.status = status;
+  snprintf(a.reason, sizeof a.reason, "%s (last: %s)", why, momedo_status_name(status));
+  p->up = false;
+  r->st.peers_dropped++;
+  purge_sends(r, p->id);
+  return repl__act_push(r, &a);
+}
+
+/* One invalid object or malformed message. More than REPL_INVALID_MAX within
+ * REPL_INVALID_WINDOW_MS (an exact sliding window over the last timestamps)
+ * drops the peer. */
+static int peer_strike(struct repl *r, struct repl_peer *p, int status, uint64_t now_ms) {
+  uint64_t oldest = p->invalid_ring[p->invalid_pos];
+  bool full = p->invalid_n == REPL_INVALID_MAX;
+  p->invalid_ring[p->invalid_pos] = now_ms;
+  p->invalid_pos = (p->invalid_pos + 1) % REPL_INVALID_MAX;
+  if (!full) p->invalid_n++;
+  if (full && now_ms - oldest < REPL_INVALID_WINDOW_MS && p->up)
+    return peer_drop(r, p, status, "too many invalid objects or messages");
+  return 0;
+}
+
+/* ---- sending ------------------------------------------------------------------- */
+
+int repl__send(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m, bool recon) {
+  size_t n = momedo__repl_msg__get_packed_size(m);
+  assert(n <= REPL_MSG_BYTES_MAX);
+  uint8_t *buf = malloc(n ? n : 1);
+  if (!buf) return MOMEDO_E_NOMEM;
+  size_t w = momedo__repl_msg__pack(m, buf);
+  assert(w == n);
+  struct repl_action a;
+  memset(&a, 0, sizeof a);
+  a.kind = REPL_ACT_SEND;
+  a.peer_id = p->id;
+  a.bytes = buf;
+  a.len = n;
+  int rc = repl__act_push(r, &a);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  p->queued_bytes += n;
+  if (recon) {
+    p->st.recon_bytes_sent += n, p->st.recon_msgs_sent++;
+    r->st.recon_bytes_sent += n;
+  } else {
+    p->st.push_bytes_sent += n;
+    r->st.push_bytes_sent += n;
+  }
+  return 0;
+}
+
+int repl__send_want(struct repl *r, struct repl_peer *p, const uint8_t *ids, size_t n) {
+  for (size_t i = 0; i < n; i += REPL_WANT_IDS_MAX) {
+    if (!repl__can_send(r, p)) {
+      p->withheld = true, p->st.withheld++;
+      return 0;
+    }
+    size_t k = n - i < REPL_WANT_IDS_MAX ? n - i : REPL_WANT_IDS_MAX;
+    Momedo__ObjectWant w = MOMEDO__OBJECT_WANT__INIT;
+    w.ids.data = (uint8_t *)ids + i * OBJ_ID_LEN;
+    w.ids.len = k * OBJ_ID_LEN;
+    Momedo__ReplMsg m = MOMEDO__REPL_MSG__INIT;
+    m.body_case = MOMEDO__REPL_MSG__BODY_WANT;
+    m.want = &w;
+    int rc = repl__send(r, p, &m, true);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* ---- push batching ------------------------------------------------------------ */
+
+static void pb_clear(struct repl_pushbuf *b) {
+  for (size_t i = 0; i < b->n; i++) free(b->owned[i]);
+  b->n = 0;
+  b->bytes = 0;
+}
+
+static void pb_free(struct repl_pushbuf *b) {
+  pb_clear(b);
+  free(b->objs);
+  free(b->ptrs);
+  free(b->owned);
+}
+
+static int pb_flush(struct repl *r, struct repl_peer *p, struct repl_pushbuf *b) {
+  if (b->n == 0) return 0;
+  Momedo__ObjectPush op = MOMEDO__OBJECT_PUSH__INIT;
+  for (size_t i = 0; i < b->n; i++) b->ptrs[i] = &b->objs[i];
+  op.n_objects = b->n;
+  op.objects = b->ptrs;
+  Momedo__ReplMsg m = MOMEDO__REPL_MSG__INIT;
+  m.body_case = MOMEDO__REPL_MSG__BODY_PUSH;
+  m.push = &op;
+  int rc = repl__send(r, p, &m, false);
+  if (rc == 0) p->st.objects_pushed += b->n;
+  pb_clear(b);
+  return rc;
+}
+
+/* Queue one object (owned: freed after encoding, else borrowed). Returns 1 if
+ * the peer's queue is full and the object was not taken (owned is freed). */
+static int pb_add(struct repl *r, struct repl_peer *p, struct repl_pushbuf *b,
+                  Momedo__ObjectKind kind, const uint8_t *data, size_t len, uint8_t *owned) {
+  int rc;
+  if (b->n > 0 && b->bytes + len + 16 > REPL_PUSH_BYTES_MAX && (rc = pb_flush(r, p, b))) {
+    free(owned);
+    return rc;
+  }
+  if (b->n == 0 && !repl__can_send(r, p)) {
+    free(owned);
+    p->withheld = true, p->st.withheld++;
+    return 1;
+  }
+  if (b->n == b->cap) {
+    size_t ncap = b->cap ? b->cap * 2 : 16;
+    Momedo__Object *no = realloc(b->objs, ncap * sizeof *no);
+    if (no) b->objs = no;
+    Momedo__Object **np = realloc(b->ptrs, ncap * sizeof *np);
+    if (np) b->ptrs = np;
+    uint8_t **nw = realloc(b->owned, ncap * sizeof *nw);
+    if (nw) b->owned = nw;
+    if (!no || !np || !nw) {
+      free(owned);
+      return MOMEDO_E_NOMEM;
+    }
+    b->cap = ncap;
+  }
+  Momedo__Object *o = &b->objs[b->n];
+  momedo__object__init(o);
+  o->kind = kind;
+  o->data.data = (uint8_t *)data;
+  o->data.len = len;
+  b->owned[b->n++] = owned;
+  b->bytes += len + 16;
+  return 0;
+}
+
+int repl__push_ids(struct repl *r, struct repl_peer *p, const uint8_t *ids, size_t n,
+                   uint64_t now_ms) {
+  struct repl_pushbuf b = {0};
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    uint8_t *val = NULL;
+    struct repl_rec rec;
+    rc = repl__rec_get(r, ids + i * OBJ_ID_LEN, &val, &rec);
+    if (rc == MOMEDO_E_NOTFOUND) {
+      rc = 0; /* gone meanwhile, or an index-only test ID */
+      continue;
+    }
+    if (rc) break;
+    if (rec.info.expires_ms && rec.info.expires_ms <= now_ms) {
+      free(val);
+      continue;
+    }
+    rc = pb_add(r, p, &b, rec.info.kind, rec.data, rec.len, val);
+  }
+  if (rc == 0) rc = pb_flush(r, p, &b);
+  pb_free(&b);
+  return rc == 1 ? 0 : rc;
+}
+
+/* End of every input call: push the objects stored during it to every up peer
+ * but the one each came from, batched into as few ObjectPush messages as fit. */
+static int flush_fresh(struct repl *r) {
+  int rc = 0;
+  for (size_t i = 0; i < r->npeers && rc == 0; i++) {
+    struct repl_peer *p = &r->peers[i];
+    struct repl_pushbuf b = {0};
+    for (size_t j = 0; j < r->nfresh && rc == 0 && p->up; j++) {
+      struct repl_fresh *f = &r->fresh[j];
+      if (!f->from_local && f->from_peer == p->id) continue;
+      rc = pb_add(r, p, &b, f->kind, f->data, f->len, NULL);
+    }
+    if (rc == 0) rc = pb_flush(r, p, &b);
+    pb_free(&b);
+    if (rc == 1) rc = 0;
+  }
+  r->nfresh = 0;
+  return rc;
+}
+
+/* ---- inputs ---------------------------------------------------------------------- */
+
+static bool is_environmental(int rc) {
+  enum momedo_kind k = momedo_status_kind(rc);
+  return k == MOMEDO_KIND_STORE || k == MOMEDO_KIND_INTERNAL || k == MOMEDO_KIND_IO ||
+         k == MOMEDO_KIND_USAGE;
+}
+
+static int on_push(struct repl *r, struct repl_peer *p, const Momedo__ObjectPush *op,
+                   uint64_t now_ms) {
+  for (size_t i = 0; i < op->n_objects && p->up; i++) {
+    const Momedo__Object *o = op->objects[i];
+    struct obj_info info;
+    p->st.objects_received++;
+    int rc = repl__ingest(r, o->kind, o->data.data, o->data.len, now_ms, p, &info);
+    if (rc == 0) {
+      p->st.objects_stored++;
+    } else if (rc == MOMEDO_E_EXISTS) {
+      p->st.objects_duplicate++;
+    } else if (rc == MOMEDO_E_DEAD || rc == MOMEDO_E_SUPERSEDED || rc == MOMEDO_E_EXPIRED) {
+      p->st.objects_dropped++; /* valid, just not wanted (or clock skew): no strike */
+    } else if (rc == MOMEDO_E_NOTFOUND || is_environmental(rc)) {
+      return rc == MOMEDO_E_NOTFOUND ? MOMEDO_E_STORE : rc;
+    } else {
+      p->st.objects_invalid++;
+      if ((rc = peer_strike(r, p, rc, now_ms))) return rc;
+    }
+  }
+  return 0;
+}
+
+static int on_want(struct repl *r, struct repl_peer *p, const Momedo__ObjectWant *w,
+                   uint64_t now_ms) {
+  if (w->ids.len % OBJ_ID_LEN || w->ids.len / OBJ_ID_LEN > REPL_WANT_IDS_MAX)
+    return MOMEDO_E_BOUNDS;
+  return repl__push_ids(r, p, w->ids.data, w->ids.len / OBJ_ID_LEN, now_ms);
+}
+
+static int dispatch(struct repl *r, struct repl_peer *p, const uint8_t *bytes, size_t n,
+                    uint64_t now_ms) {
+  if (n > REPL_MSG_BYTES_MAX) return MOMEDO_E_TOOBIG;
+  Momedo__ReplMsg *m = momedo__repl_msg__unpack(&r->unpack.pb, n, bytes);
+  if (!m) return MOMEDO_E_DECODE;
+  switch (m->body_case) {
+  case MOMEDO__REPL_MSG__BODY_PUSH:
+    p->st.push_bytes_recv += n, r->st.push_bytes_recv += n;
+    return on_push(r, p, m->push, now_ms);
+  case MOMEDO__REPL_MSG__BODY_RECON:
+    p->st.recon_bytes_recv += n, p->st.recon_msgs_recv++, r->st.recon_bytes_recv += n;
+    return repl__recon_on_msg(r, p, m->recon, now_ms);
+  case MOMEDO__REPL_MSG__BODY_WANT:
+    p->st.recon_bytes_recv += n, p->st.recon_msgs_recv++, r->st.recon_bytes_recv += n;
+    return on_want(r, p, m->want, now_ms);
+  default:
+    return MOMEDO_E_UNKNOWN_KIND;
+  }
+}
+
+int repl_on_msg(struct repl *r, uint64_t peer_id, const uint8_t *bytes, size_t n,
+                uint64_t now_ms) {
+  struct repl_peer *p = repl__peer(r, peer_id);
+  r->last_now_ms = now_ms;
+  if (!p || !p->up) return MOMEDO_E_UNEXPECTED;
+  int rc = dispatch(r, p, bytes, n, now_ms);
+  if (rc && !is_environmental(rc)) {
+    /* The message itself was garbage: a strike, and the code to the caller. */
+    p->st.msgs_malformed++;
+    int rc2 = peer_strike(r, p, rc, now_ms);
+    if (rc2) rc = rc2;
+  }
+  /* Fresh objects point into the unpacked message: push them before freeing it. */
+  int rc3 = flush_fresh(r);
+  arena_close(&r->unpack); /* frees every block: an idle engine holds no buffers */
+  return rc ? rc : rc3;
+}
+
+int repl_insert_local(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                      uint64_t now_ms, struct obj_info *out) {
+  struct obj_info info;
+  r->last_now_ms = now_ms;
+  int rc = repl__ingest(r, kind, data, len, now_ms, NULL, &info);
+  if (rc == 0 && out) *out = info;
+  int rc2 = flush_fresh(r);
+  return rc ? rc : rc2;
+}
+
+int repl_tick(struct repl *r, uint64_t now_ms) {
+  r->last_now_ms = now_ms;
+  int rc = repl__gc(r, now_ms);
+  for (size_t i = 0; i < r->npeers && rc == 0; i++) {
+    struct repl_peer *p = &r->peers[i];
+    if (p->up && now_ms >= p->next_recon_ms) rc = repl__recon_start(r, p, now_ms);
+  }
+  int rc2 = flush_fresh(r);
+  return rc ? rc : rc2;
+}
+
+uint64_t repl_next_deadline(const struct repl *r) {
+  uint64_t d = r->gc_more ? r->last_now_ms : r->next_expiry_ms;
+  for (size_t i = 0; i < r->npeers; i++)
+    if (r->peers[i].up && r->peers[i].next_recon_ms < d) d = r->peers[i].next_recon_ms;
+  return d;
+}
+
+/* ---- statistics and checks -------------------------------------------------- */
+
+void repl_stats(const struct repl *r, struct repl_stats *s) {
+  *s = r->st;
+  s->objects = r->idx.total;
+  s->next_seq = r->next_seq;
+}
+
+int repl_peer_stats(const struct repl *r, uint64_t peer_id, struct repl_peer_stats *s) {
+  for (size_t i = 0; i < r->npeers; i++) {
+    if (r->peers[i].id != peer_id) continue;
+    *s = r->peers[i].st;
+    s->queued_bytes = r->peers[i].queued_bytes;
+    return 0;
+  }
+  return MOMEDO_E_NOTFOUND;
+}
+
+int repl_has(const struct repl *r, const uint8_t id[static OBJ_ID_LEN]) {
+  return repl__idx_has(&r->idx, id);
+}
+
+uint64_t repl_count(const struct repl *r) { return r->idx.total; }
+
+void repl_fingerprint(const struct repl *r, uint8_t fp[static 16]) {
+  struct repl_agg a;
+  repl__idx_total(&r->idx, &a);
+  repl__fingerprint(&a, fp);
+}
+
+int repl__test_index_add(struct repl *r, const uint8_t id[static OBJ_ID_LEN]) {
+  int rc = repl__idx_insert(&r->idx, id);
+  return rc < 0 ? rc : 0;
+}

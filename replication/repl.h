@@ -1,0 +1,226 @@
+/* replication/repl.h — the gossip state machine of one node, free of I/O.
+ * One struct repl per node: inputs are calls (peer up/down, a ReplMsg from a
+ * neighbor, an object from a local client, a timer tick), time is an argument,
+ * randomness comes from a caller-seeded PRNG, outputs are queued actions the
+ * caller drains. It owns the object storage layout inside the store it is handed.
+ * No clock, no rand(), no sockets, no globals: one process may hold thousands. */
+#ifndef MOMEDO_REPL_H
+#define MOMEDO_REPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "obj.h"
+#include "status.h"
+#include "store.h"
+
+/* ---- Bounds (named maxima; see docs/replication.md) ---------------------- */
+
+/* Largest encoded ReplMsg accepted by repl_on_msg (the frame limit). */
+#define REPL_MSG_BYTES_MAX (1024u * 1024)
+/* Objects in one ObjectPush never exceed this many bytes in total. */
+#define REPL_PUSH_BYTES_MAX (512u * 1024)
+/* Recon messages are cut off at this size (the rest of the ID space is then
+ * answered with one fingerprint and reconciled in a later round). */
+#define REPL_RECON_BYTES_MAX (256u * 1024)
+/* IDs in one ObjectWant. */
+#define REPL_WANT_IDS_MAX 4096u
+/* Neighbors per node. */
+#define REPL_PEERS_MAX 256u
+/* A peer sending this many invalid objects (or malformed messages) within
+ * REPL_INVALID_WINDOW_MS is dropped. */
+#define REPL_INVALID_MAX 100u
+#define REPL_INVALID_WINDOW_MS (10u * 60 * 1000)
+/* Longest DROP_PEER reason, including the terminating NUL. */
+#define REPL_REASON_BYTES_MAX 128u
+
+/* ---- Configuration -------------------------------------------------------- */
+
+struct repl_config {
+  /* Period of anti-entropy rounds per peer, plus a uniform random jitter in
+   * [0, recon_jitter_ms]. Defaults 60000 and 15000. */
+  uint64_t recon_interval_ms;
+  uint64_t recon_jitter_ms;
+  /* Delay of the first round after repl_peer_up: uniform in [0, this]. 0 =
+   * start the round inside repl_peer_up. Default 1000. The side that receives
+   * a round first does not start its own, so usually one round runs per link. */
+  uint64_t recon_start_delay_ms_max;
+  /* Split fan-out and the largest range sent as an ID list. 2 <= branch <= 64,
+   * 1 <= leaf_ids_max <= 256. Defaults: see repl_config_default and
+   * docs/replication.md (fewer buckets: fewer bytes, more round trips). */
+  uint32_t recon_branch;
+  uint32_t recon_leaf_ids_max;
+  /* Bytes of SEND actions for one peer not yet confirmed by repl_peer_sent()
+   * beyond which no more push or reconciliation traffic is generated for that
+   * peer. Default 4 MiB. Never 0 (repl_new refuses it). */
+  uint64_t peer_queue_bytes_max;
+};
+
+/* Fill c with the defaults above. */
+void repl_config_default(struct repl_config *c);
+
+/* ---- Actions (outputs) ----------------------------------------------------- */
+
+enum repl_action_kind {
+  REPL_ACT_NONE = 0,
+  /* Send bytes (one encoded Momedo__ReplMsg) to peer_id, wrapped in a Frame's
+   * `repl` field. bytes is malloc'ed; ownership passes to the caller (free()). */
+  REPL_ACT_SEND = 1,
+  /* Close the link to peer_id: it kept sending garbage. status is a MOMEDO_E_*
+   * code, reason a NUL-terminated text for logs. The engine already treats the
+   * peer as down; calling repl_peer_down afterwards is harmless. */
+  REPL_ACT_DROP_PEER = 2,
+  /* An object was newly stored (from a client or a neighbor): info describes it,
+   * seq is its mailbox sequence number (0 if it has no mailbox). Fetch the bytes
+   * with repl_get_object for live push; it may already be gone again. */
+  REPL_ACT_STORED = 3,
+  /* An object was removed (tombstoned, expired or superseded): info describes it. */
+  REPL_ACT_REMOVED = 4,
+};
+
+struct repl_action {
+  enum repl_action_kind kind;
+  uint64_t peer_id;                   /* SEND, DROP_PEER */
+  uint8_t *bytes;                     /* SEND: caller frees */
+  size_t len;                         /* SEND */
+  int status;                         /* DROP_PEER */
+  char reason[REPL_REASON_BYTES_MAX]; /* DROP_PEER */
+  uint64_t seq;                       /* STORED: mailbox sequence number or 0 */
+  struct obj_info info;               /* STORED, REMOVED */
+};
+
+/* ---- Statistics ------------------------------------------------------------ */
+
+struct repl_peer_stats {
+  uint64_t objects_pushed;    /* objects sent to the peer (eager push + recon) */
+  uint64_t objects_received;  /* objects received, whatever became of them */
+  uint64_t objects_stored;    /* received and newly stored */
+  uint64_t objects_duplicate; /* received, already known (dedup) */
+  uint64_t objects_dropped;   /* received, valid but tombstoned/superseded/expired */
+  uint64_t objects_invalid;   /* received, refused by obj_validate */
+  uint64_t msgs_malformed;    /* messages that did not decode */
+  uint64_t push_bytes_sent, push_bytes_recv;   /* ObjectPush messages */
+  uint64_t recon_bytes_sent, recon_bytes_recv; /* Recon + ObjectWant messages */
+  uint64_t recon_msgs_sent, recon_msgs_recv;
+  uint64_t recon_rounds_started; /* rounds this node initiated with the peer */
+  uint64_t recon_ids_offered;    /* IDs reconciliation found the peer lacks (pushed) */
+  uint64_t recon_ids_wanted;     /* IDs reconciliation found we lack (asked for) */
+  uint32_t recon_round_max;      /* deepest round number seen or sent */
+  uint64_t withheld;          /* messages not generated because the queue was full */
+  uint64_t queued_bytes;      /* SEND bytes not yet confirmed by repl_peer_sent */
+};
+
+struct repl_stats {
+  uint64_t objects;                 /* live objects in the ID index */
+  uint64_t objects_by_kind[6];      /* indexed by Momedo__ObjectKind (1..5) */
+  uint64_t stored_local;            /* accepted through repl_insert_local */
+  uint64_t stored_remote;           /* accepted from neighbors */
+  uint64_t removed_tombstoned, removed_expired, removed_superseded;
+  uint64_t recon_rounds_started;    /* all peers */
+  uint64_t recon_bytes_sent, recon_bytes_recv;
+  uint64_t push_bytes_sent, push_bytes_recv;
+  uint64_t peers_dropped;
+  uint64_t next_seq;                /* next mailbox sequence number */
+};
+
+/* ---- Lifecycle --------------------------------------------------------------- */
+
+struct repl;
+
+/* Create an engine over store (borrowed; must outlive the engine) and load the
+ * live-ID index from it. cfg is copied; NULL = defaults. seed seeds the PRNG.
+ * Errors: E_INVAL (bad config), E_CORRUPT (unreadable record), E_STORE, E_NOMEM. */
+MOMEDO_WUR int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
+                        uint64_t now_ms, struct repl **out);
+/* Free the engine, including undrained actions (SEND bytes too). NULL is fine.
+ * Does not close the store. */
+void repl_free(struct repl *r);
+
+/* ---- Inputs ---------------------------------------------------------------- */
+
+/* A link to neighbor peer_id (any caller-chosen number, e.g. a config index) is
+ * up. Schedules (or, with recon_start_delay_ms_max = 0, starts) a reconciliation
+ * round. Calling it for a peer that is up resets that peer's state.
+ * Errors: E_BUSY (REPL_PEERS_MAX peers up), E_NOMEM. */
+MOMEDO_WUR int repl_peer_up(struct repl *r, uint64_t peer_id, uint64_t now_ms);
+/* The link is gone. Undrained SEND actions for the peer are discarded. Unknown
+ * peers are ignored. */
+void repl_peer_down(struct repl *r, uint64_t peer_id, uint64_t now_ms);
+
+/* One message from peer: bytes/n is an encoded Momedo__ReplMsg (the node unwraps it
+ * from the Frame). Objects are validated one by one; invalid ones are counted
+ * and may lead to a DROP_PEER action. Returns 0, or a PROTO error if the message
+ * itself is malformed or too big (already counted; the caller needs to do nothing
+ * but drain actions), E_UNEXPECTED if the peer is not up, E_STORE/E_NOMEM. */
+MOMEDO_WUR int repl_on_msg(struct repl *r, uint64_t peer_id, const uint8_t *bytes, size_t n,
+                           uint64_t now_ms);
+
+/* An object from one of this node's clients: kind + canonical bytes (borrowed).
+ * Validated exactly like a neighbor's object, stored, pushed to every peer.
+ * On success fills *out (may be NULL) and returns 0. Errors: the obj_validate
+ * codes (E_DECODE, E_BADSIG, E_EXPIRED, ...), E_EXISTS (already stored),
+ * E_DEAD (tombstoned item), E_SUPERSEDED (a newer key bundle is stored),
+ * E_STORE, E_NOMEM. */
+MOMEDO_WUR int repl_insert_local(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data,
+                                 size_t len, uint64_t now_ms, struct obj_info *out);
+
+/* The node has written (or discarded) `bytes` of SEND payload for peer_id.
+ * Unconfirmed bytes count against peer_queue_bytes_max. Traffic that was
+ * withheld while the queue was full is not lost: once the queue has drained to
+ * half the maximum, a reconciliation round is scheduled and repairs it. */
+void repl_peer_sent(struct repl *r, uint64_t peer_id, uint64_t bytes, uint64_t now_ms);
+
+/* Timers: expiry GC (bounded work per call), periodic anti-entropy per peer.
+ * Call at or after repl_next_deadline(). Errors: E_STORE, E_NOMEM. */
+MOMEDO_WUR int repl_tick(struct repl *r, uint64_t now_ms);
+/* Earliest time (ms) at which repl_tick has work; UINT64_MAX if none. */
+uint64_t repl_next_deadline(const struct repl *r);
+
+/* ---- Outputs ---------------------------------------------------------------- */
+
+/* Take the next action: returns 1 and fills *a, or 0 when the queue is empty.
+ * Drain after every input call. */
+int repl_next_action(struct repl *r, struct repl_action *a);
+
+/* ---- Queries (for the node) ---------------------------------------------- */
+
+/* Object by ID. On success *data is malloc'ed (caller frees), *len its length,
+ * *info (may be NULL) its description, and 0 is returned. E_NOTFOUND if absent
+ * or expired at now_ms. */
+MOMEDO_WUR int repl_get_object(struct repl *r, const uint8_t id[static OBJ_ID_LEN],
+                               uint64_t now_ms, struct obj_info *info, uint8_t **data,
+                               size_t *len);
+
+/* Newest key bundle of an identity key, same conventions as repl_get_object. */
+MOMEDO_WUR int repl_bundle_lookup(struct repl *r, const uint8_t identity_key[static OBJ_KEY_LEN],
+                                  struct obj_info *info, uint8_t **data, size_t *len);
+
+/* Called per mailbox object: seq (the node-local arrival number, the client's
+ * cursor), info and bytes (valid only during the call). Return 0 to go on,
+ * anything else to stop. */
+typedef int (*repl_mailbox_fn)(void *ctx, uint64_t seq, const struct obj_info *info,
+                               const uint8_t *data, size_t len);
+/* Items and chunks of mailbox with seq >= from_seq, ascending, at most limit of
+ * them, skipping removed or (at now_ms) expired ones. Returns the number of
+ * objects passed to fn (>= 0), or E_STORE/E_CORRUPT/E_NOMEM. */
+MOMEDO_WUR int repl_mailbox_fetch(struct repl *r, const uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                                  uint64_t from_seq, uint32_t limit, uint64_t now_ms,
+                                  repl_mailbox_fn fn, void *ctx);
+/* Live items+chunks in a mailbox and their total bytes (for quotas). */
+MOMEDO_WUR int repl_mailbox_count(struct repl *r, const uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                                  uint64_t *items, uint64_t *bytes);
+
+void repl_stats(const struct repl *r, struct repl_stats *s);
+/* E_NOTFOUND if the peer is not up. */
+MOMEDO_WUR int repl_peer_stats(const struct repl *r, uint64_t peer_id,
+                               struct repl_peer_stats *s);
+
+/* Is this object ID live here (in the reconciled set)? For checkers. */
+int repl_has(const struct repl *r, const uint8_t id[static OBJ_ID_LEN]);
+/* Number of live IDs. */
+uint64_t repl_count(const struct repl *r);
+/* Fingerprint of the whole live set (16 bytes): equal sets <=> equal
+ * fingerprints (up to hash collisions). Lets a simulator check convergence cheaply. */
+void repl_fingerprint(const struct repl *r, uint8_t fp[static 16]);
+
+#endif

@@ -1,0 +1,196 @@
+/* replication/repl_int.h — private to replication/: the engine struct, the live-ID
+ * index, the storage layout and the functions the .c files share (repl__*).
+ * Nothing outside replication/ (except its unit tests and benchmark) includes it. */
+#ifndef MOMEDO_REPL_INT_H
+#define MOMEDO_REPL_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "repl.h"
+#include "repl.pb-c.h"
+
+#define REPL_FP_LEN 16
+/* IDs per index chunk: one chunk is 4 KiB of IDs. */
+#define REPL_IDX_CHUNK_IDS 128u
+/* Ranges in one incoming Recon message (an honest sender stops near
+ * REPL_RECON_BYTES_MAX: at most ~2 ranges per 18 bytes, since skips merge). */
+#define REPL_RECON_RANGES_MAX 65536u
+/* A round longer than this is abandoned (honest rounds take ~log16(n) + a few). */
+#define REPL_RECON_ROUND_MAX 1000u
+/* Bytes protobuf-c may allocate while unpacking one message. */
+#define REPL_UNPACK_ARENA_BYTES_MAX (16u * 1024 * 1024)
+/* Bytes for building one outgoing Recon message. */
+#define REPL_BUILD_ARENA_BYTES_MAX (4u * 1024 * 1024)
+/* Expired objects removed per repl_tick; the deadline stays "now" while more remain. */
+#define REPL_GC_BATCH_MAX 1024u
+/* Tombstones per item ID examined when checking whether an item is dead. */
+#define REPL_TOMBS_PER_TARGET_MAX 64u
+
+/* ---- Storage layout: one-byte table tag, then fixed-width fields ---------- */
+#define REPL_T_OBJ 'o'     /* 'o' id(32) -> record header + object bytes */
+#define REPL_T_EXP 'x'     /* 'x' expires_ms(be64) id(32) -> "" */
+#define REPL_T_TOMB 't'    /* 't' target_id(32) tomb_id(32) -> tomb mailbox(32) */
+#define REPL_T_BUNDLE 'b'  /* 'b' identity_key(32) -> bundle id(32) version(be64) */
+#define REPL_T_MBOX 'm'    /* 'm' mailbox(32) seq(be64) -> id(32) */
+#define REPL_T_MCOUNT 'c'  /* 'c' mailbox(32) -> items(be64) bytes(be64) */
+#define REPL_T_META 'z'    /* 'z' "seq" -> next mailbox sequence number (be64) */
+#define REPL_REC_FORMAT 1
+/* fmt kind seq created expires version mailbox key target blob index count signer
+ * revoked alias: every obj_info field, so loading never re-verifies a signature. */
+#define REPL_REC_HDR_LEN \
+  (1 + 1 + 8 + 8 + 8 + 8 + 32 + 32 + 32 + 32 + 4 + 4 + 32 + 1 + (OBJ_ALIAS_CHARS_MAX + 1))
+
+/* A 256-bit number, little-endian limbs: the sum part of a fingerprint. */
+struct repl_u256 {
+  uint64_t w[4];
+};
+
+struct repl_agg {
+  uint64_t count;
+  struct repl_u256 sum;
+};
+
+/* ---- Live-ID index: sorted chunks of IDs plus a Fenwick tree over the chunks'
+ * counts and sums, so rank, select and range fingerprints cost O(log n). ---- */
+struct repl_idx_chunk {
+  uint32_t n;
+  uint8_t ids[REPL_IDX_CHUNK_IDS][OBJ_ID_LEN];
+};
+
+struct repl_idx {
+  struct repl_idx_chunk **chunks;
+  size_t nchunks, cap;
+  uint64_t total;
+  struct repl_agg *fw;   /* Fenwick tree, 1-based, nchunks entries */
+  size_t fw_cap;
+  bool fw_dirty;         /* rebuilt lazily after chunk splits/removals */
+};
+
+void repl__idx_init(struct repl_idx *x);
+void repl__idx_close(struct repl_idx *x);
+/* 1 inserted, 0 already present, E_NOMEM. */
+MOMEDO_WUR int repl__idx_insert(struct repl_idx *x, const uint8_t id[static OBJ_ID_LEN]);
+/* 1 removed, 0 absent. */
+int repl__idx_remove(struct repl_idx *x, const uint8_t id[static OBJ_ID_LEN]);
+int repl__idx_has(const struct repl_idx *x, const uint8_t id[static OBJ_ID_LEN]);
+/* Number of IDs < key. */
+uint64_t repl__idx_rank(struct repl_idx *x, const uint8_t key[static OBJ_ID_LEN]);
+/* Aggregate of the first k IDs (k <= total). */
+void repl__idx_prefix(struct repl_idx *x, uint64_t k, struct repl_agg *out);
+/* The ID at rank k (k < total). */
+const uint8_t *repl__idx_at(struct repl_idx *x, uint64_t k);
+/* Iterate IDs in order from rank k; the index must not change meanwhile. */
+struct repl_idx_it {
+  const struct repl_idx *x;
+  size_t ci;
+  uint32_t off;
+};
+void repl__idx_iter(struct repl_idx *x, uint64_t k, struct repl_idx_it *it);
+/* Next ID or NULL at the end. */
+const uint8_t *repl__idx_next(struct repl_idx_it *it);
+/* Aggregate of all IDs, without touching the Fenwick tree. */
+void repl__idx_total(const struct repl_idx *x, struct repl_agg *out);
+/* Fingerprint of an aggregate: SHA-256(sum LE 32 bytes || varint(count))[:16]. */
+void repl__fingerprint(const struct repl_agg *a, uint8_t fp[static REPL_FP_LEN]);
+void repl__u256_add(struct repl_u256 *a, const struct repl_u256 *b);
+void repl__u256_sub(struct repl_u256 *a, const struct repl_u256 *b);
+void repl__u256_from_id(struct repl_u256 *a, const uint8_t id[static OBJ_ID_LEN]);
+
+/* ---- Engine ---------------------------------------------------------------- */
+
+struct repl_peer {
+  uint64_t id;
+  bool up;
+  uint64_t next_recon_ms;
+  uint64_t queued_bytes;       /* SEND bytes not confirmed by repl_peer_sent */
+  bool withheld;               /* traffic was dropped because the queue was full */
+  uint64_t invalid_ring[REPL_INVALID_MAX]; /* times of the last invalid objects */
+  uint32_t invalid_pos, invalid_n;
+  struct repl_peer_stats st;
+};
+
+/* An object newly stored during the current call, to be pushed at its end. */
+struct repl_fresh {
+  Momedo__ObjectKind kind;
+  const uint8_t *data;   /* borrowed: valid until the call returns */
+  size_t len;
+  uint64_t from_peer;
+  bool from_local;
+};
+
+/* Objects queued for one ObjectPush to one peer. */
+struct repl_pushbuf {
+  Momedo__Object *objs;
+  Momedo__Object **ptrs;
+  uint8_t **owned;       /* bytes to free after encoding (NULL = borrowed) */
+  size_t n, cap, bytes;
+};
+
+struct repl {
+  struct repl_config cfg;
+  struct store *store;
+  uint64_t rng[4];               /* xoshiro256** */
+  struct repl_idx idx;
+  struct repl_peer *peers;
+  size_t npeers, peers_cap;
+  struct repl_action *acts;      /* FIFO: acts[act_head .. nacts) pending */
+  size_t act_head, nacts, acts_cap;
+  struct repl_fresh *fresh;
+  size_t nfresh, fresh_cap;
+  struct arena unpack;           /* incoming messages */
+  struct arena build;            /* outgoing recon messages */
+  uint64_t next_seq;             /* next mailbox sequence number (>= 1) */
+  uint64_t next_expiry_ms;       /* earliest expires_ms in the expiry index, or UINT64_MAX */
+  bool gc_more;                  /* the last GC stopped at REPL_GC_BATCH_MAX */
+  uint64_t last_now_ms;
+  struct repl_stats st;
+};
+
+/* Record of a stored object, decoded from its 'o' value. */
+struct repl_rec {
+  struct obj_info info;
+  uint64_t seq;
+  const uint8_t *data;
+  size_t len;
+};
+
+/* repl.c */
+uint64_t repl__rand(struct repl *r);
+struct repl_peer *repl__peer(struct repl *r, uint64_t peer_id);
+MOMEDO_WUR int repl__act_push(struct repl *r, const struct repl_action *a);
+MOMEDO_WUR int repl__send(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m,
+                          bool recon);
+bool repl__can_send(const struct repl *r, const struct repl_peer *p);
+MOMEDO_WUR int repl__push_ids(struct repl *r, struct repl_peer *p, const uint8_t *ids,
+                              size_t n, uint64_t now_ms);
+MOMEDO_WUR int repl__send_want(struct repl *r, struct repl_peer *p, const uint8_t *ids,
+                               size_t n);
+void repl__recon_schedule(struct repl *r, struct repl_peer *p, uint64_t now_ms);
+
+/* repl_store.c */
+MOMEDO_WUR int repl__load(struct repl *r);
+/* Validate and store one object. from_peer NULL = local client. On success fills
+ * info, appends to the fresh list and queues STORED/REMOVED actions. */
+MOMEDO_WUR int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data,
+                            size_t len, uint64_t now_ms, struct repl_peer *from,
+                            struct obj_info *info);
+MOMEDO_WUR int repl__gc(struct repl *r, uint64_t now_ms);
+/* Stored object by ID: *val malloc'ed (caller frees), rec points into it. */
+MOMEDO_WUR int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN],
+                             uint8_t **val, struct repl_rec *rec);
+
+/* repl_recon.c */
+MOMEDO_WUR int repl__recon_start(struct repl *r, struct repl_peer *p, uint64_t now_ms);
+MOMEDO_WUR int repl__recon_on_msg(struct repl *r, struct repl_peer *p, const Momedo__Recon *m,
+                                  uint64_t now_ms);
+
+/* Test hook (tests and benchmarks only): add an ID to the live index without an
+ * object behind it, so a benchmark can build a million-ID set without signing a
+ * million objects. Reconciliation treats it like any live ID; asking for its
+ * object finds nothing. */
+MOMEDO_WUR int repl__test_index_add(struct repl *r, const uint8_t id[static OBJ_ID_LEN]);
+
+#endif

@@ -1,0 +1,578 @@
+/* replication/repl_store.c — the storage layout owned by replication/ (objects by
+ * ID, expiry index, tombstone-by-target index, newest bundle per identity,
+ * per-mailbox arrival index and counters) and the one path every object takes
+ * in: validate, decide, one atomic batch, then the in-memory index and actions.
+ * Reads and writes only through struct store; no clock (now_ms is passed in). */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "repl_int.h"
+
+#define KEY_OBJ_LEN (1 + OBJ_ID_LEN)
+#define KEY_EXP_LEN (1 + 8 + OBJ_ID_LEN)
+#define KEY_TOMB_LEN (1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN + OBJ_ID_LEN)
+#define KEY_BUNDLE_LEN (1 + OBJ_KEY_LEN)
+#define KEY_MBOX_LEN (1 + OBJ_MAILBOX_LEN + 8)
+#define KEY_MCOUNT_LEN (1 + OBJ_MAILBOX_LEN)
+static const uint8_t key_meta_seq[4] = {REPL_T_META, 's', 'e', 'q'};
+
+static void key_obj(uint8_t k[KEY_OBJ_LEN], const uint8_t *id) {
+  k[0] = REPL_T_OBJ;
+  memcpy(k + 1, id, OBJ_ID_LEN);
+}
+
+static void key_exp(uint8_t k[KEY_EXP_LEN], uint64_t exp, const uint8_t *id) {
+  k[0] = REPL_T_EXP;
+  be64_put(k + 1, exp);
+  if (id) memcpy(k + 9, id, OBJ_ID_LEN);
+}
+
+static void key_tomb(uint8_t k[KEY_TOMB_LEN], const uint8_t *target, const uint8_t *mbox,
+                     const uint8_t *tomb_id) {
+  k[0] = REPL_T_TOMB;
+  memcpy(k + 1, target, OBJ_ID_LEN);
+  memcpy(k + 1 + OBJ_ID_LEN, mbox, OBJ_MAILBOX_LEN);
+  if (tomb_id) memcpy(k + 1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN, tomb_id, OBJ_ID_LEN);
+}
+
+static void key_bundle(uint8_t k[KEY_BUNDLE_LEN], const uint8_t *ikey) {
+  k[0] = REPL_T_BUNDLE;
+  memcpy(k + 1, ikey, OBJ_KEY_LEN);
+}
+
+static void key_mbox(uint8_t k[KEY_MBOX_LEN], const uint8_t *mbox, uint64_t seq) {
+  k[0] = REPL_T_MBOX;
+  memcpy(k + 1, mbox, OBJ_MAILBOX_LEN);
+  be64_put(k + 1 + OBJ_MAILBOX_LEN, seq);
+}
+
+static void key_mcount(uint8_t k[KEY_MCOUNT_LEN], const uint8_t *mbox) {
+  k[0] = REPL_T_MCOUNT;
+  memcpy(k + 1, mbox, OBJ_MAILBOX_LEN);
+}
+
+/* hi = the smallest key greater than every key starting with prefix[0..n). */
+static size_t prefix_end(uint8_t *hi, const uint8_t *prefix, size_t n) {
+  memcpy(hi, prefix, n);
+  while (n > 0 && hi[n - 1] == 0xff) n--;
+  assert(n > 0); /* every prefix starts with a table tag < 0xff */
+  hi[n - 1]++;
+  return n;
+}
+
+static bool has_mailbox_index(Momedo__ObjectKind k) {
+  return k == MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM || k == MOMEDO__OBJECT_KIND__OBJ_CHUNK;
+}
+
+/* ---- records ------------------------------------------------------------------ */
+
+_Static_assert(203 + OBJ_ALIAS_CHARS_MAX + 1 == REPL_REC_HDR_LEN, "record header layout");
+
+static void rec_hdr_put(uint8_t *p, const struct obj_info *i, uint64_t seq) {
+  p[0] = REPL_REC_FORMAT;
+  p[1] = (uint8_t)i->kind;
+  be64_put(p + 2, seq);
+  be64_put(p + 10, i->created_ms);
+  be64_put(p + 18, i->expires_ms);
+  be64_put(p + 26, i->version);
+  memcpy(p + 34, i->mailbox, 32);
+  memcpy(p + 66, i->key, 32);
+  memcpy(p + 98, i->target_id, 32);
+  memcpy(p + 130, i->blob_id, 32);
+  be32_put(p + 162, i->index);
+  be32_put(p + 166, i->count);
+  memcpy(p + 170, i->signer, 32);
+  p[202] = i->revoked ? 1 : 0;
+  memset(p + 203, 0, OBJ_ALIAS_CHARS_MAX + 1);
+  memcpy(p + 203, i->alias, strnlen(i->alias, OBJ_ALIAS_CHARS_MAX));
+}
+
+static int rec_parse(const uint8_t *id, const uint8_t *v, size_t vn, struct repl_rec *rec) {
+  if (vn < REPL_REC_HDR_LEN || v[0] != REPL_REC_FORMAT || v[1] < 1 || v[1] > 5)
+    return MOMEDO_E_CORRUPT;
+  memset(rec, 0, sizeof *rec);
+  struct obj_info *i = &rec->info;
+  i->kind = (Momedo__ObjectKind)v[1];
+  memcpy(i->id, id, OBJ_ID_LEN);
+  rec->seq = be64_get(v + 2);
+  i->created_ms = be64_get(v + 10);
+  i->expires_ms = be64_get(v + 18);
+  i->version = be64_get(v + 26);
+  memcpy(i->mailbox, v + 34, 32);
+  memcpy(i->key, v + 66, 32);
+  memcpy(i->target_id, v + 98, 32);
+  memcpy(i->blob_id, v + 130, 32);
+  i->index = be32_get(v + 162);
+  i->count = be32_get(v + 166);
+  memcpy(i->signer, v + 170, 32);
+  i->revoked = v[202];
+  memcpy(i->alias, v + 203, OBJ_ALIAS_CHARS_MAX);
+  i->alias[OBJ_ALIAS_CHARS_MAX] = '\0';
+  rec->data = v + REPL_REC_HDR_LEN;
+  rec->len = vn - REPL_REC_HDR_LEN;
+  return 0;
+}
+
+int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN], uint8_t **val,
+                  struct repl_rec *rec) {
+  uint8_t k[KEY_OBJ_LEN];
+  void *v = NULL;
+  size_t vn = 0;
+  key_obj(k, id);
+  int rc = store_get(r->store, k, sizeof k, &v, &vn);
+  if (rc) return rc;
+  if ((rc = rec_parse(id, v, vn, rec))) {
+    free(v);
+    return rc;
+  }
+  *val = v;
+  return 0;
+}
+
+/* ---- batch helpers ------------------------------------------------------------- */
+
+/* Add (sign = +1) or remove (-1) one object of len bytes to a mailbox's counters. */
+static int mcount_op(struct repl *r, struct store_batch *b, const uint8_t *mbox, int sign,
+                     size_t len) {
+  uint8_t k[KEY_MCOUNT_LEN], v[16];
+  uint64_t items = 0, bytes = 0;
+  void *old = NULL;
+  size_t on = 0;
+  key_mcount(k, mbox);
+  int rc = store_get(r->store, k, sizeof k, &old, &on);
+  if (rc == 0) {
+    if (on != 16) rc = MOMEDO_E_CORRUPT;
+    else items = be64_get(old), bytes = be64_get((uint8_t *)old + 8);
+    free(old);
+    if (rc) return rc;
+  } else if (rc != MOMEDO_E_NOTFOUND) {
+    return rc;
+  }
+  if (sign > 0) {
+    items++, bytes += len;
+  } else {
+    items = items ? items - 1 : 0;
+    bytes = bytes >= len ? bytes - len : 0;
+  }
+  if (items == 0) return store_batch_del(b, k, sizeof k);
+  be64_put(v, items);
+  be64_put(v + 8, bytes);
+  return store_batch_put(b, k, sizeof k, v, sizeof v);
+}
+
+/* Every delete that removes a stored object and its index entries. The 'b'
+ * entry of a bundle is overwritten by its replacement, never deleted here. */
+static int del_ops(struct repl *r, struct store_batch *b, const struct repl_rec *rec) {
+  const struct obj_info *i = &rec->info;
+  uint8_t k[KEY_TOMB_LEN];
+  int rc;
+  key_obj(k, i->id);
+  if ((rc = store_batch_del(b, k, KEY_OBJ_LEN))) return rc;
+  if (i->expires_ms) {
+    key_exp(k, i->expires_ms, i->id);
+    if ((rc = store_batch_del(b, k, KEY_EXP_LEN))) return rc;
+  }
+  if (has_mailbox_index(i->kind)) {
+    key_mbox(k, i->mailbox, rec->seq);
+    if ((rc = store_batch_del(b, k, KEY_MBOX_LEN))) return rc;
+    if ((rc = mcount_op(r, b, i->mailbox, -1, rec->len))) return rc;
+  }
+  if (i->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) {
+    key_tomb(k, i->target_id, i->mailbox, i->id);
+    if ((rc = store_batch_del(b, k, KEY_TOMB_LEN))) return rc;
+  }
+  return 0;
+}
+
+static int put_ops(struct repl *r, struct store_batch *b, const struct obj_info *i,
+                   const uint8_t *data, size_t len, uint64_t seq) {
+  uint8_t k[KEY_TOMB_LEN], v[OBJ_ID_LEN + 8];
+  int rc;
+  uint8_t *rec = malloc(REPL_REC_HDR_LEN + len);
+  if (!rec) return MOMEDO_E_NOMEM;
+  rec_hdr_put(rec, i, seq);
+  memcpy(rec + REPL_REC_HDR_LEN, data, len);
+  key_obj(k, i->id);
+  rc = store_batch_put(b, k, KEY_OBJ_LEN, rec, REPL_REC_HDR_LEN + len);
+  free(rec);
+  if (rc) return rc;
+  if (i->expires_ms) {
+    key_exp(k, i->expires_ms, i->id);
+    if ((rc = store_batch_put(b, k, KEY_EXP_LEN, "", 0))) return rc;
+  }
+  if (has_mailbox_index(i->kind)) {
+    key_mbox(k, i->mailbox, seq);
+    if ((rc = store_batch_put(b, k, KEY_MBOX_LEN, i->id, OBJ_ID_LEN))) return rc;
+    if ((rc = mcount_op(r, b, i->mailbox, +1, len))) return rc;
+    be64_put(v, seq + 1);
+    if ((rc = store_batch_put(b, key_meta_seq, sizeof key_meta_seq, v, 8))) return rc;
+  }
+  if (i->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) {
+    key_tomb(k, i->target_id, i->mailbox, i->id);
+    if ((rc = store_batch_put(b, k, KEY_TOMB_LEN, "", 0))) return rc;
+  }
+  if (i->kind == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE) {
+    key_bundle(k, i->key);
+    memcpy(v, i->id, OBJ_ID_LEN);
+    be64_put(v + OBJ_ID_LEN, i->version);
+    if ((rc = store_batch_put(b, k, KEY_BUNDLE_LEN, v, sizeof v))) return rc;
+  }
+  return 0;
+}
+
+/* ---- decisions before storing ------------------------------------------------- */
+
+static int stop_first(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  (void)ctx, (void)k, (void)kn, (void)v, (void)vn;
+  return 1;
+}
+
+/* Is there a tombstone for this item, signed for the item's own mailbox? (A
+ * tombstone from another mailbox must not kill a group's item.) */
+static int item_is_dead(struct repl *r, const struct obj_info *i) {
+  uint8_t lo[KEY_TOMB_LEN], hi[KEY_TOMB_LEN];
+  key_tomb(lo, i->id, i->mailbox, NULL);
+  size_t hn = prefix_end(hi, lo, 1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN);
+  int rc = store_iter(r->store, lo, 1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN, hi, hn, stop_first, NULL);
+  return rc == 1 ? 1 : rc; /* 1 dead, 0 alive, < 0 error */
+}
+
+/* An older (or equal-version, smaller-ID) bundle than the stored one is refused;
+ * a newer one replaces it: *old gets the stored record (caller frees *oldval). */
+static int bundle_decide(struct repl *r, const struct obj_info *i, uint8_t **oldval,
+                         struct repl_rec *old) {
+  uint8_t k[KEY_BUNDLE_LEN];
+  void *v = NULL;
+  size_t vn = 0;
+  key_bundle(k, i->key);
+  int rc = store_get(r->store, k, sizeof k, &v, &vn);
+  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  if (rc) return rc;
+  if (vn != OBJ_ID_LEN + 8) {
+    free(v);
+    return MOMEDO_E_CORRUPT;
+  }
+  uint8_t old_id[OBJ_ID_LEN];
+  memcpy(old_id, v, OBJ_ID_LEN);
+  uint64_t old_version = be64_get((uint8_t *)v + OBJ_ID_LEN);
+  free(v);
+  /* Equal versions: the larger ID wins, so every node keeps the same one. */
+  if (i->version < old_version ||
+      (i->version == old_version && memcmp(i->id, old_id, OBJ_ID_LEN) <= 0))
+    return MOMEDO_E_SUPERSEDED;
+  rc = repl__rec_get(r, old_id, oldval, old);
+  return rc == MOMEDO_E_NOTFOUND ? 0 : rc;
+}
+
+/* A tombstone kills its target if the target is stored and in the same mailbox. */
+static int tomb_decide(struct repl *r, const struct obj_info *i, uint8_t **oldval,
+                       struct repl_rec *old) {
+  int rc = repl__rec_get(r, i->target_id, oldval, old);
+  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  if (rc) return rc;
+  if (!has_mailbox_index(old->info.kind) ||
+      memcmp(old->info.mailbox, i->mailbox, OBJ_MAILBOX_LEN) != 0) {
+    free(*oldval);
+    *oldval = NULL;
+  }
+  return 0;
+}
+
+static int fresh_add(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                     struct repl_peer *from) {
+  if (r->nfresh == r->fresh_cap) {
+    size_t ncap = r->fresh_cap ? r->fresh_cap * 2 : 16;
+    struct repl_fresh *nf = realloc(r->fresh, ncap * sizeof *nf);
+    if (!nf) return MOMEDO_E_NOMEM;
+    r->fresh = nf;
+    r->fresh_cap = ncap;
+  }
+  r->fresh[r->nfresh++] = (struct repl_fresh){
+      .kind = kind, .data = data, .len = len, .from_peer = from ? from->id : 0,
+      .from_local = from == NULL};
+  return 0;
+}
+
+static void note_removed(struct repl *r, const struct obj_info *i) {
+  if (repl__idx_remove(&r->idx, i->id) && i->kind >= 1 && i->kind <= 5)
+    r->st.objects_by_kind[i->kind]--;
+}
+
+/* After the batch is durable: index, counters, actions. */
+static int ingest_commit(struct repl *r, const struct obj_info *i, uint64_t seq,
+                         const struct repl_rec *old, int old_why, const uint8_t *data,
+                         size_t len, struct repl_peer *from) {
+  struct repl_action a;
+  int rc = repl__idx_insert(&r->idx, i->id);
+  if (rc < 0) return rc;
+  r->st.objects_by_kind[i->kind]++;
+  if (seq) r->next_seq = seq + 1;
+  if (i->expires_ms && i->expires_ms < r->next_expiry_ms) r->next_expiry_ms = i->expires_ms;
+  if (from) r->st.stored_remote++;
+  else r->st.stored_local++;
+  if (old) {
+    note_removed(r, &old->info);
+    if (old_why == 0) r->st.removed_tombstoned++;
+    else r->st.removed_superseded++;
+    memset(&a, 0, sizeof a);
+    a.kind = REPL_ACT_REMOVED;
+    a.info = old->info;
+    if ((rc = repl__act_push(r, &a))) return rc;
+  }
+  memset(&a, 0, sizeof a);
+  a.kind = REPL_ACT_STORED;
+  a.seq = seq;
+  a.info = *i;
+  if ((rc = repl__act_push(r, &a))) return rc;
+  return fresh_add(r, i->kind, data, len, from);
+}
+
+static int ingest_decide(struct repl *r, const struct obj_info *i, uint8_t **oldval,
+                         struct repl_rec *old) {
+  switch (i->kind) {
+  case MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM:
+  case MOMEDO__OBJECT_KIND__OBJ_CHUNK: {
+    int dead = item_is_dead(r, i);
+    return dead < 0 ? dead : dead ? MOMEDO_E_DEAD : 0;
+  }
+  case MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE:
+    return bundle_decide(r, i, oldval, old);
+  case MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE:
+    return tomb_decide(r, i, oldval, old);
+  default:
+    return 0;
+  }
+}
+
+int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                 uint64_t now_ms, struct repl_peer *from, struct obj_info *info) {
+  uint8_t id[OBJ_ID_LEN], *oldval = NULL;
+  struct repl_rec old;
+  struct store_batch *b = NULL;
+  if (len > OBJ_BYTES_MAX) return MOMEDO_E_TOOBIG;
+  int rc = obj_id(kind, data, len, id);
+  if (rc) return rc;
+  /* Dedup before the signature check: a known object costs one hash. */
+  if (repl__idx_has(&r->idx, id)) return MOMEDO_E_EXISTS;
+  if ((rc = obj_validate(kind, data, len, now_ms, info))) return rc;
+  if ((rc = ingest_decide(r, info, &oldval, &old))) goto out;
+  uint64_t seq = has_mailbox_index(kind) ? r->next_seq : 0;
+  b = store_batch_new();
+  if (!b) {
+    rc = MOMEDO_E_NOMEM;
+    goto out;
+  }
+  if ((rc = put_ops(r, b, info, data, len, seq))) goto out;
+  if (oldval && (rc = del_ops(r, b, &old))) goto out;
+  if ((rc = store_write(r->store, b))) goto out;
+  int why = kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE ? 0 : 1;
+  rc = ingest_commit(r, info, seq, oldval ? &old : NULL, why, data, len, from);
+out:
+  store_batch_free(b);
+  free(oldval);
+  return rc;
+}
+
+/* ---- expiry --------------------------------------------------------------------- */
+
+struct gc_ctx {
+  uint8_t (*keys)[KEY_EXP_LEN];
+  size_t n;
+};
+
+static int gc_collect(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  struct gc_ctx *g = ctx;
+  (void)v, (void)vn;
+  if (kn != KEY_EXP_LEN) return MOMEDO_E_CORRUPT;
+  memcpy(g->keys[g->n++], k, KEY_EXP_LEN);
+  return g->n == REPL_GC_BATCH_MAX ? 1 : 0;
+}
+
+static int first_exp(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  (void)v, (void)vn;
+  if (kn != KEY_EXP_LEN) return MOMEDO_E_CORRUPT;
+  *(uint64_t *)ctx = be64_get(k + 1);
+  return 1;
+}
+
+static int refresh_next_expiry(struct repl *r) {
+  uint8_t lo[1] = {REPL_T_EXP}, hi[1] = {REPL_T_EXP + 1};
+  uint64_t t = UINT64_MAX;
+  int rc = store_iter(r->store, lo, 1, hi, 1, first_exp, &t);
+  if (rc < 0) return rc;
+  r->next_expiry_ms = t;
+  return 0;
+}
+
+static int gc_one(struct repl *r, const uint8_t *xkey) {
+  uint8_t *val = NULL;
+  struct repl_rec rec;
+  struct store_batch *b = NULL;
+  int rc = repl__rec_get(r, xkey + 9, &val, &rec);
+  /* An expiry entry without its object (never written by this code, but cheap to
+   * heal) is dropped alone, or GC would find it again on every tick. */
+  if (rc == MOMEDO_E_NOTFOUND) return store_del1(r->store, xkey, KEY_EXP_LEN);
+  if (rc) return rc;
+  if (!(b = store_batch_new())) {
+    rc = MOMEDO_E_NOMEM;
+    goto out;
+  }
+  if ((rc = del_ops(r, b, &rec))) goto out;
+  if ((rc = store_write(r->store, b))) goto out;
+  note_removed(r, &rec.info);
+  r->st.removed_expired++;
+  struct repl_action a;
+  memset(&a, 0, sizeof a);
+  a.kind = REPL_ACT_REMOVED;
+  a.info = rec.info;
+  rc = repl__act_push(r, &a);
+out:
+  store_batch_free(b);
+  free(val);
+  return rc;
+}
+
+int repl__gc(struct repl *r, uint64_t now_ms) {
+  r->gc_more = false;
+  if (now_ms < r->next_expiry_ms) return 0;
+  uint8_t lo[KEY_EXP_LEN], hi[KEY_EXP_LEN];
+  struct gc_ctx g = {.keys = malloc((size_t)REPL_GC_BATCH_MAX * KEY_EXP_LEN), .n = 0};
+  if (!g.keys) return MOMEDO_E_NOMEM;
+  key_exp(lo, 0, NULL);
+  key_exp(hi, now_ms + 1, NULL);
+  int rc = store_iter(r->store, lo, 9, hi, 9, gc_collect, &g);
+  if (rc < 0) goto out;
+  rc = 0;
+  for (size_t i = 0; i < g.n && rc == 0; i++) rc = gc_one(r, g.keys[i]);
+  if (rc) goto out;
+  r->gc_more = g.n == REPL_GC_BATCH_MAX;
+  rc = refresh_next_expiry(r);
+out:
+  free(g.keys);
+  return rc;
+}
+
+/* ---- loading ----------------------------------------------------------------- */
+
+static int load_obj(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  struct repl *r = ctx;
+  struct repl_rec rec;
+  if (kn != KEY_OBJ_LEN) return MOMEDO_E_CORRUPT;
+  int rc = rec_parse(k + 1, v, vn, &rec);
+  if (rc) return rc;
+  if ((rc = repl__idx_insert(&r->idx, k + 1)) < 0) return rc;
+  r->st.objects_by_kind[rec.info.kind]++;
+  return 0;
+}
+
+int repl__load(struct repl *r) {
+  uint8_t lo[1] = {REPL_T_OBJ}, hi[1] = {REPL_T_OBJ + 1};
+  int rc = store_iter(r->store, lo, 1, hi, 1, load_obj, r);
+  if (rc < 0) return rc;
+  void *v = NULL;
+  size_t vn = 0;
+  rc = store_get(r->store, key_meta_seq, sizeof key_meta_seq, &v, &vn);
+  if (rc == 0) {
+    if (vn != 8) rc = MOMEDO_E_CORRUPT;
+    else r->next_seq = be64_get(v);
+    free(v);
+    if (rc) return rc;
+  } else if (rc != MOMEDO_E_NOTFOUND) {
+    return rc;
+  }
+  return refresh_next_expiry(r);
+}
+
+/* ---- queries ----------------------------------------------------------------- */
+
+int repl_get_object(struct repl *r, const uint8_t id[static OBJ_ID_LEN], uint64_t now_ms,
+                    struct obj_info *info, uint8_t **data, size_t *len) {
+  uint8_t *val = NULL;
+  struct repl_rec rec;
+  int rc = repl__rec_get(r, id, &val, &rec);
+  if (rc) return rc;
+  if (rec.info.expires_ms && rec.info.expires_ms <= now_ms) {
+    free(val);
+    return MOMEDO_E_NOTFOUND;
+  }
+  if (info) *info = rec.info;
+  /* Hand out the record buffer itself, the bytes moved to its start. */
+  memmove(val, rec.data, rec.len);
+  *data = val;
+  *len = rec.len;
+  return 0;
+}
+
+int repl_bundle_lookup(struct repl *r, const uint8_t identity_key[static OBJ_KEY_LEN],
+                       struct obj_info *info, uint8_t **data, size_t *len) {
+  uint8_t k[KEY_BUNDLE_LEN], id[OBJ_ID_LEN];
+  void *v = NULL;
+  size_t vn = 0;
+  key_bundle(k, identity_key);
+  int rc = store_get(r->store, k, sizeof k, &v, &vn);
+  if (rc) return rc;
+  if (vn != OBJ_ID_LEN + 8) rc = MOMEDO_E_CORRUPT;
+  else memcpy(id, v, OBJ_ID_LEN);
+  free(v);
+  if (rc) return rc;
+  return repl_get_object(r, id, 0, info, data, len);
+}
+
+struct fetch_ctx {
+  struct repl *r;
+  uint64_t now_ms;
+  uint32_t limit, n;
+  repl_mailbox_fn fn;
+  void *ctx;
+  int err;
+};
+
+static int fetch_one(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  struct fetch_ctx *f = ctx;
+  uint8_t *val = NULL;
+  struct repl_rec rec;
+  if (kn != KEY_MBOX_LEN || vn != OBJ_ID_LEN) return MOMEDO_E_CORRUPT;
+  int rc = repl__rec_get(f->r, v, &val, &rec);
+  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  if (rc) return rc;
+  if (!rec.info.expires_ms || rec.info.expires_ms > f->now_ms) {
+    f->n++;
+    rc = f->fn(f->ctx, be64_get(k + 1 + OBJ_MAILBOX_LEN), &rec.info, rec.data, rec.len);
+    if (rc == 0 && f->n == f->limit) rc = 1;
+    if (rc) rc = 1; /* stop, not an error */
+  }
+  free(val);
+  return rc;
+}
+
+int repl_mailbox_fetch(struct repl *r, const uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                       uint64_t from_seq, uint32_t limit, uint64_t now_ms, repl_mailbox_fn fn,
+                       void *ctx) {
+  uint8_t lo[KEY_MBOX_LEN], hi[KEY_MBOX_LEN];
+  if (limit == 0) return 0;
+  if (limit > INT32_MAX) limit = INT32_MAX;
+  key_mbox(lo, mailbox, from_seq);
+  size_t hn = prefix_end(hi, lo, 1 + OBJ_MAILBOX_LEN);
+  struct fetch_ctx f = {.r = r, .now_ms = now_ms, .limit = limit, .fn = fn, .ctx = ctx};
+  int rc = store_iter(r->store, lo, sizeof lo, hi, hn, fetch_one, &f);
+  if (rc < 0) return rc;
+  return (int)f.n;
+}
+
+int repl_mailbox_count(struct repl *r, const uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                       uint64_t *items, uint64_t *bytes) {
+  uint8_t k[KEY_MCOUNT_LEN];
+  void *v = NULL;
+  size_t vn = 0;
+  key_mcount(k, mailbox);
+  *items = *bytes = 0;
+  int rc = store_get(r->store, k, sizeof k, &v, &vn);
+  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  if (rc) return rc;
+  if (vn == 16) *items = be64_get(v), *bytes = be64_get((uint8_t *)v + 8);
+  else rc = MOMEDO_E_CORRUPT;
+  free(v);
+  return rc;
+}
