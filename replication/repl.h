@@ -54,6 +54,14 @@ struct repl_config {
    * beyond which no more push or reconciliation traffic is generated for that
    * peer. Default 4 MiB. Never 0 (repl_new refuses it). */
   uint64_t peer_queue_bytes_max;
+  /* Object validation. NULL (the default) means obj_validate, which momedod
+   * always uses. The simulator may install a memoising wrapper (same verdicts,
+   * computed once per object across thousands of simulated nodes) so that ten
+   * million signature checks do not dominate a run. It must behave exactly like
+   * obj_validate: same return codes, same *info. */
+  int (*validate)(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                  uint64_t now_ms, struct obj_info *info);
+  void *validate_ctx;
 };
 
 /* Fill c with the defaults above. */

@@ -356,7 +356,9 @@ int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, s
   if (rc) return rc;
   /* Dedup before the signature check: a known object costs one hash. */
   if (repl__idx_has(&r->idx, id)) return MOMEDO_E_EXISTS;
-  if ((rc = obj_validate(kind, data, len, now_ms, info))) return rc;
+  rc = r->cfg.validate ? r->cfg.validate(r->cfg.validate_ctx, kind, data, len, now_ms, info)
+                      : obj_validate(kind, data, len, now_ms, info);
+  if (rc) return rc;
   if ((rc = ingest_decide(r, info, &oldval, &old))) goto out;
   uint64_t seq = has_mailbox_index(kind) ? r->next_seq : 0;
   b = store_batch_new();
