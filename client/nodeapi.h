@@ -1,0 +1,206 @@
+/* client/nodeapi.h — the client side of the node protocol (client.proto) over any
+ * transport: Hello with version check, numbered ClientRequests each answered by one
+ * ClientResponse with the same request_id, ClientEvents that arrive in between kept in
+ * a bounded queue, and the objects the client signs itself (tombstones). Portable: no
+ * sockets (only through struct transport), no wall clock (now_ms is an argument), no
+ * globals. One session per connection; not thread-safe. */
+#ifndef MOMEDO_CLIENT_NODEAPI_H
+#define MOMEDO_CLIENT_NODEAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "client.pb-c.h"
+#include "crypto.h"
+#include "frame.h"
+#include "obj.h"
+#include "status.h"
+#include "transport.h"
+
+#define NODEAPI_KEY_LEN 32
+#define NODEAPI_CHALLENGE_LEN 32
+#define NODEAPI_AUTH_DOMAIN "momedo/client-auth/v1"
+#define NODEAPI_REASON_MAX 256                       /* bytes, with the NUL */
+#define NODEAPI_TIMEOUT_MS_DEFAULT 10000
+#define NODEAPI_RECV_CHUNK 16384                     /* bytes read from the transport at once */
+#define NODEAPI_ARENA_BYTES_MAX (4u * FRAME_BYTES_MAX_DEFAULT) /* one unpacked frame */
+#define NODEAPI_EVENTS_MAX 256      /* queued ClientEvents; beyond it new ones are dropped */
+#define NODEAPI_ACK_MAX 256         /* tombstones per AckReq */
+#define NODEAPI_SUBSCRIBE_MAX 64    /* mailboxes per SubscribeReq */
+#define NODEAPI_FETCH_LIMIT_MAX 1000 /* objects asked for per FetchReq (the node caps too) */
+#define NODEAPI_TOKEN_CHARS_MAX 128 /* invite token string */
+#define NODEAPI_USER_ID_CHARS_MAX 64
+
+/* One ClientEvent taken from the queue. data is owned by the event: release it with
+ * nodeapi_event_clear. err is the result of obj_validate at dequeue time (0 = valid,
+ * then info is filled); an invalid object is still handed out so it can be reported. */
+struct nodeapi_event {
+  uint8_t mailbox[OBJ_MAILBOX_LEN];
+  uint64_t seq;
+  Momedo__ObjectKind kind;
+  uint8_t *data;
+  size_t len;
+  int err;
+  struct obj_info info;
+};
+
+/* One object from a fetch: validated against now_ms (err = 0, info filled) or not
+ * (err = the reason; the node sent something we will not accept). ciphertext points
+ * into the item or chunk (NULL for other kinds). All pointers are borrowed from the
+ * session and valid until its next call. */
+struct nodeapi_obj {
+  uint64_t seq;
+  Momedo__ObjectKind kind;
+  const uint8_t *data;
+  size_t len;
+  int err;
+  struct obj_info info;
+  const uint8_t *ciphertext;
+  size_t ciphertext_len;
+};
+
+struct nodeapi_fetch {
+  struct nodeapi_obj *objs;   /* borrowed, valid until the next call */
+  size_t n;
+  size_t n_invalid;           /* how many of objs have err != 0 */
+  uint64_t next_cursor;
+  int more;
+};
+
+/* A validated key bundle from a lookup; borrowed until the next call. */
+struct nodeapi_bundle {
+  const Momedo__KeyBundle *bundle;
+  struct obj_info info;
+  const uint8_t *data;
+  size_t len;
+  int has_alias;
+  struct obj_info alias_info; /* alias_info.alias is the alias string */
+};
+
+/* Exactly one of the three is set. */
+struct nodeapi_lookup_q {
+  const char *user_id;
+  const uint8_t *identity_key; /* NODEAPI_KEY_LEN bytes */
+  const char *alias;
+};
+
+struct nodeapi_post_req {
+  const uint8_t *mailbox;      /* OBJ_MAILBOX_LEN bytes */
+  const uint8_t *ciphertext;
+  size_t ciphertext_len;       /* 1..OBJ_CIPHERTEXT_BYTES_MAX */
+  uint64_t ttl_ms;             /* 0 = node default, else <= OBJ_TTL_MS_MAX */
+  const uint8_t *blob_id;      /* NULL, or OBJ_ID_LEN bytes for an attachment chunk */
+  uint32_t chunk_index;
+  uint32_t chunk_count;
+};
+
+struct nodeapi_ack_item {
+  uint8_t id[OBJ_ID_LEN];
+  uint64_t expires_ms;         /* the item's expiry; 0 = now + OBJ_TTL_MS_MAX */
+};
+
+struct nodeapi {
+  struct transport tr;         /* borrowed vtable + context */
+  uint8_t node_key[NODEAPI_KEY_LEN]; /* pinned */
+  int timeout_ms;              /* per call, < 0: no limit */
+  uint32_t version;            /* agreed in Hello, 0 before */
+  size_t send_bytes_max;       /* min(ours, node's frame_bytes_max) */
+  uint64_t next_request_id;
+  int dead;                    /* sticky link error, 0 while healthy */
+  int authed;
+  struct frame_decoder dec;
+  struct arena arena;          /* holds the last unpacked frame and call results */
+  uint8_t rbuf[NODEAPI_RECV_CHUNK];
+  size_t rpos, rlen;
+  struct nodeapi_event events[NODEAPI_EVENTS_MAX]; /* ring */
+  size_t ev_head, ev_count;
+  uint64_t events_dropped;     /* arrived while the queue was full */
+  char reason[NODEAPI_REASON_MAX];
+};
+
+/* Prepare a session over tr (borrowed; must outlive api) to the node whose key is
+ * node_key. timeout_ms bounds each call (waiting for bytes). Allocates nothing. */
+void nodeapi_init(struct nodeapi *api, const struct transport *tr,
+                  const uint8_t node_key[static NODEAPI_KEY_LEN], int timeout_ms);
+/* Free buffers and queued events. Does not close the transport. */
+void nodeapi_close(struct nodeapi *api);
+/* Why the last call failed: the node's reason, or ours; "" if none. Never NULL. */
+const char *nodeapi_reason(const struct nodeapi *api);
+
+/* Send our Hello (role CLIENT, our clock wall_now_ms) and check the node's: E_VERSION
+ * when the ranges do not overlap, E_KEYCHANGED when the node names another key than
+ * the pinned one, the node's code when it answers with an Error frame. */
+MOMEDO_WUR int nodeapi_hello(struct nodeapi *api, uint64_t wall_now_ms);
+
+/* Register this device with an invite token. *resp (may be NULL) is borrowed until
+ * the next call; its node_key equals the pinned key (else E_PROTO). */
+MOMEDO_WUR int nodeapi_register(struct nodeapi *api, const char *token,
+                                const uint8_t device_key[static NODEAPI_KEY_LEN],
+                                const uint8_t identity_key[static NODEAPI_KEY_LEN],
+                                const Momedo__RegisterResp **resp);
+
+/* AuthBegin, then AuthProve with a signature by device over
+ * NODEAPI_AUTH_DOMAIN || node_key || challenge. */
+MOMEDO_WUR int nodeapi_auth(struct nodeapi *api, const struct crypto_sign_keypair *device);
+/* The bytes a device signs to authenticate (exposed for tests and the node). */
+MOMEDO_WUR int nodeapi_auth_sign(uint8_t sig[static CRYPTO_SIG_LEN],
+                                 const uint8_t node_key[static NODEAPI_KEY_LEN],
+                                 const uint8_t challenge[static NODEAPI_CHALLENGE_LEN],
+                                 const struct crypto_sign_keypair *device);
+
+/* Publish a signed key bundle (its canonical bytes); id receives the object ID. */
+MOMEDO_WUR int nodeapi_publish(struct nodeapi *api, const uint8_t *bundle, size_t len,
+                               uint8_t id[static OBJ_ID_LEN]);
+
+/* Look up a bundle and validate it at now_ms (E_PROTO if the node returns a bundle for
+ * another identity than asked, or an invalid one; E_NOTFOUND from the node). For user
+ * ID queries the caller compares the ID derived from out->info.key. */
+MOMEDO_WUR int nodeapi_lookup(struct nodeapi *api, const struct nodeapi_lookup_q *q,
+                              uint64_t now_ms, struct nodeapi_bundle *out);
+
+/* Post ciphertext to a mailbox; id and expires_ms (may be NULL) from the node. */
+MOMEDO_WUR int nodeapi_post(struct nodeapi *api, const struct nodeapi_post_req *p,
+                            uint8_t id[static OBJ_ID_LEN], uint64_t *expires_ms);
+
+/* Fetch a mailbox from cursor (0 = start), at most limit objects (0 = node default,
+ * capped at NODEAPI_FETCH_LIMIT_MAX). Objects are validated at now_ms and must be
+ * addressed to mailbox. */
+MOMEDO_WUR int nodeapi_fetch(struct nodeapi *api, const uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                             uint64_t cursor, uint32_t limit, uint64_t now_ms,
+                             struct nodeapi_fetch *out);
+/* Fetch chunks of one blob; out->objs[i].seq is 0, next_cursor and more unused. */
+MOMEDO_WUR int nodeapi_fetch_blob(struct nodeapi *api,
+                                  const uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                                  const uint8_t blob_id[static OBJ_ID_LEN], uint32_t first_index,
+                                  uint32_t limit, uint64_t now_ms, struct nodeapi_fetch *out);
+
+/* Build the canonical bytes of a Tombstone for item_id in device's mailbox, created at
+ * now_ms, expiring at expires_ms (0 = now + OBJ_TTL_MS_MAX; clamped to that). *out is
+ * malloc'ed (caller frees). */
+MOMEDO_WUR int nodeapi_tombstone(const struct crypto_sign_keypair *device,
+                                 const uint8_t item_id[static OBJ_ID_LEN], uint64_t expires_ms,
+                                 uint64_t now_ms, uint8_t **out, size_t *out_len);
+/* Acknowledge n (1..NODEAPI_ACK_MAX) items with tombstones signed by device;
+ * *accepted (may be NULL) says how many the node took. */
+MOMEDO_WUR int nodeapi_ack(struct nodeapi *api, const struct crypto_sign_keypair *device,
+                           const struct nodeapi_ack_item *items, size_t n, uint64_t now_ms,
+                           uint32_t *accepted);
+
+/* Ask for live events on n (1..NODEAPI_SUBSCRIBE_MAX) mailboxes. */
+MOMEDO_WUR int nodeapi_subscribe(struct nodeapi *api,
+                                 const uint8_t (*mailboxes)[OBJ_MAILBOX_LEN], size_t n);
+/* Take the oldest queued event, or wait up to timeout_ms (< 0: no limit) for one.
+ * E_TIMEOUT when none arrived. The object is validated at now_ms into ev->err. */
+MOMEDO_WUR int nodeapi_wait_event(struct nodeapi *api, int timeout_ms, uint64_t now_ms,
+                                  struct nodeapi_event *ev);
+/* Release an event's data. */
+void nodeapi_event_clear(struct nodeapi_event *ev);
+
+/* Ask the home node for an alias of identity_key; the validated Alias object's
+ * fields in *info (info->alias is the string). */
+MOMEDO_WUR int nodeapi_alias(struct nodeapi *api,
+                             const uint8_t identity_key[static NODEAPI_KEY_LEN], uint64_t now_ms,
+                             struct obj_info *info);
+
+#endif

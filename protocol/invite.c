@@ -1,0 +1,127 @@
+/* protocol/invite.c — encode and parse invite codes (see invite.h). Everything parsed
+ * here may come from a user's paste: bounded lengths, no asserts on input, one
+ * canonical spelling per code (the base32 codec refuses non-zero padding bits). */
+#include "invite.h"
+
+#include <string.h>
+
+#include "crypto.h"
+#include "cursor.h"
+
+static int invite_host_ok(const char *h, size_t n) {
+  if (n == 0 || n > INVITE_HOST_CHARS_MAX) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (h[i] <= ' ' || h[i] >= 0x7f) return 0;
+  return 1;
+}
+
+static int invite_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+int invite_encode(char *out, size_t cap, const struct invite *inv) {
+  uint8_t blob[INVITE_BYTES_MAX];
+  struct cursor w;
+  size_t hl = strnlen(inv->host, INVITE_HOST_CHARS_MAX + 1);
+  int rc = 0;
+  if (!invite_host_ok(inv->host, hl) || inv->port == 0) return MOMEDO_E_INVAL;
+  if (cap < INVITE_PREFIX_LEN + 1) return MOMEDO_E_NOSPACE;
+  cursor_init(&w, blob, sizeof blob);
+  if (rc == 0) rc = cursor_put_u8(&w, INVITE_VERSION);
+  if (rc == 0) rc = cursor_put_bytes(&w, inv->node_key, INVITE_KEY_LEN);
+  if (rc == 0) rc = cursor_put_bytes(&w, inv->token, INVITE_TOKEN_LEN);
+  if (rc == 0) rc = cursor_put_be16(&w, inv->port);
+  if (rc == 0) rc = cursor_put_u8(&w, (uint8_t)hl);
+  if (rc == 0) rc = cursor_put_bytes(&w, inv->host, hl);
+  if (rc < 0) return rc;
+  memcpy(out, INVITE_PREFIX, INVITE_PREFIX_LEN);
+  return ids_b32_encode_check(out + INVITE_PREFIX_LEN, cap - INVITE_PREFIX_LEN, blob, w.pos,
+                              0);
+}
+
+/* Copy the base32 part of s (prefix and surrounding blanks removed) into body. */
+static int invite_body(char body[static IDS_INPUT_MAX + 1], const char *s) {
+  static const char name[] = "momedo";
+  while (invite_space(*s)) s++;
+  for (size_t i = 0; i < sizeof name - 1; i++) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    if (c != name[i]) return MOMEDO_E_PROTO;
+  }
+  s += sizeof name - 1;
+  if (s[0] != '1' || (s[1] != ':' && s[1] != '-')) return MOMEDO_E_VERSION;
+  s += 2;
+  size_t n = strnlen(s, IDS_INPUT_MAX + 1);
+  if (n > IDS_INPUT_MAX) return MOMEDO_E_INVAL;
+  while (n > 0 && invite_space(s[n - 1])) n--;
+  if (n == 0) return MOMEDO_E_INVAL;
+  memcpy(body, s, n);
+  body[n] = '\0';
+  return 0;
+}
+
+static int invite_parse_blob(struct invite *inv, const uint8_t *blob, size_t n) {
+  struct cursor r;
+  uint8_t version = 0, hl = 0;
+  int rc;
+  cursor_init(&r, (uint8_t *)blob, n);
+  if (cursor_get_u8(&r, &version) < 0) return MOMEDO_E_INVAL;
+  if (version != INVITE_VERSION) return MOMEDO_E_VERSION;
+  rc = cursor_get_bytes(&r, inv->node_key, INVITE_KEY_LEN);
+  if (rc == 0) rc = cursor_get_bytes(&r, inv->token, INVITE_TOKEN_LEN);
+  if (rc == 0) rc = cursor_get_be16(&r, &inv->port);
+  if (rc == 0) rc = cursor_get_u8(&r, &hl);
+  if (rc < 0 || hl == 0 || hl > INVITE_HOST_CHARS_MAX || cursor_left(&r) != hl)
+    return MOMEDO_E_INVAL;
+  if (cursor_get_bytes(&r, inv->host, hl) < 0) return MOMEDO_E_INVAL;
+  inv->host[hl] = '\0';
+  if (!invite_host_ok(inv->host, hl) || inv->port == 0) return MOMEDO_E_INVAL;
+  return 0;
+}
+
+int invite_decode(struct invite *inv, const char *s) {
+  char body[IDS_INPUT_MAX + 1];
+  uint8_t blob[INVITE_BYTES_MAX];
+  size_t blen = 0;
+  struct invite tmp;
+  int rc;
+  if (s == NULL) return MOMEDO_E_INVAL;
+  if ((rc = invite_body(body, s)) < 0) return rc;
+  rc = ids_b32_decode_check(blob, sizeof blob, &blen, body);
+  if (rc == MOMEDO_E_NOSPACE) return MOMEDO_E_INVAL;
+  if (rc < 0) return rc;
+  memset(&tmp, 0, sizeof tmp);
+  rc = invite_parse_blob(&tmp, blob, blen);
+  if (rc == 0) *inv = tmp;
+  crypto_wipe(&tmp, sizeof tmp);
+  crypto_wipe(blob, sizeof blob);
+  return rc;
+}
+
+void invite_token_to_hex(char out[static INVITE_TOKEN_HEX_LEN + 1],
+                         const uint8_t token[static INVITE_TOKEN_LEN]) {
+  static const char hex[] = "0123456789abcdef";
+  for (size_t i = 0; i < INVITE_TOKEN_LEN; i++) {
+    out[2 * i] = hex[token[i] >> 4];
+    out[2 * i + 1] = hex[token[i] & 15];
+  }
+  out[INVITE_TOKEN_HEX_LEN] = '\0';
+}
+
+static int invite_nibble(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int invite_token_parse(uint8_t token[static INVITE_TOKEN_LEN], const char *s) {
+  uint8_t tmp[INVITE_TOKEN_LEN];
+  if (s == NULL || strnlen(s, INVITE_TOKEN_HEX_LEN + 1) != INVITE_TOKEN_HEX_LEN)
+    return MOMEDO_E_INVAL;
+  for (size_t i = 0; i < INVITE_TOKEN_LEN; i++) {
+    int hi = invite_nibble(s[2 * i]), lo = invite_nibble(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) return MOMEDO_E_INVAL;
+    tmp[i] = (uint8_t)(hi << 4 | lo);
+  }
+  memcpy(token, tmp, INVITE_TOKEN_LEN);
+  return 0;
+}
