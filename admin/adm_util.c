@@ -1,0 +1,161 @@
+/* admin/adm_util.c — output helpers of momedo-admin: the JSON writer (one object per
+ * command on stdout), error and usage reporting, human-readable sizes and durations,
+ * duration parsing. No I/O other than stdout/stderr. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "adm.h"
+
+void adm_hex(char *out, const uint8_t *p, size_t n) {
+  static const char d[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = d[p[i] >> 4];
+    out[2 * i + 1] = d[p[i] & 15];
+  }
+  out[2 * n] = 0;
+}
+
+static void json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p < 0x20)
+      fprintf(f, "\\u%04x", *p);
+    else
+      fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+void adm_json_begin(struct adm_json *j, FILE *f) {
+  memset(j, 0, sizeof *j);
+  j->f = f;
+  j->first[0] = 1;
+  fputc('{', f);
+}
+
+void adm_json_end(struct adm_json *j) { fputs("}\n", j->f); }
+
+void adm_json_key(struct adm_json *j, const char *key) {
+  if (!j->first[j->depth]) fputc(',', j->f);
+  j->first[j->depth] = 0;
+  if (key) {
+    json_string(j->f, key);
+    fputc(':', j->f);
+  }
+}
+
+void adm_json_str(struct adm_json *j, const char *key, const char *v) {
+  adm_json_key(j, key);
+  json_string(j->f, v);
+}
+
+void adm_json_u64(struct adm_json *j, const char *key, uint64_t v) {
+  adm_json_key(j, key);
+  fprintf(j->f, "%" PRIu64, v);
+}
+
+void adm_json_i64(struct adm_json *j, const char *key, int64_t v) {
+  adm_json_key(j, key);
+  fprintf(j->f, "%" PRId64, v);
+}
+
+void adm_json_bool(struct adm_json *j, const char *key, int v) {
+  adm_json_key(j, key);
+  fputs(v ? "true" : "false", j->f);
+}
+
+void adm_json_hex(struct adm_json *j, const char *key, const uint8_t *p, size_t n) {
+  char buf[2 * 64 + 1];
+  if (n > 64) n = 64;
+  adm_hex(buf, p, n);
+  adm_json_str(j, key, buf);
+}
+
+void adm_json_open(struct adm_json *j, const char *key, char kind) {
+  adm_json_key(j, key);
+  fputc(kind, j->f);
+  if (j->depth < 15) j->depth++;
+  j->first[j->depth] = 1;
+}
+
+void adm_json_close(struct adm_json *j, char kind) {
+  fputc(kind, j->f);
+  if (j->depth > 0) j->depth--;
+}
+
+int adm_fail(struct adm_ctx *ctx, int exit_code, int status, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (ctx->json) {
+    struct adm_json j;
+    adm_json_begin(&j, stdout);
+    adm_json_bool(&j, "ok", 0);
+    adm_json_str(&j, "error", momedo_status_name(status));
+    adm_json_str(&j, "reason", msg);
+    adm_json_bool(&j, "node_running", exit_code != ADM_EXIT_NOT_RUNNING);
+    adm_json_end(&j);
+  } else {
+    fprintf(stderr, "momedo-admin: %s\n", msg);
+  }
+  return exit_code;
+}
+
+int adm_usage(struct adm_ctx *ctx, const char *usage) {
+  return adm_fail(ctx, ADM_EXIT_USAGE, MOMEDO_E_INVAL, "usage: momedo-admin --dir DIR %s",
+                  usage);
+}
+
+void adm_fmt_bytes(char *buf, size_t cap, uint64_t b) {
+  static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
+  double v = (double)b;
+  size_t u = 0;
+  while (v >= 1000 && u < 4) {
+    v /= 1000;
+    u++;
+  }
+  if (u == 0)
+    snprintf(buf, cap, "%" PRIu64 " B", b);
+  else
+    snprintf(buf, cap, "%.1f %s", v, units[u]);
+}
+
+void adm_fmt_duration(char *buf, size_t cap, uint64_t s) {
+  if (s >= 86400)
+    snprintf(buf, cap, "%" PRIu64 "d %" PRIu64 "h", s / 86400, s % 86400 / 3600);
+  else if (s >= 3600)
+    snprintf(buf, cap, "%" PRIu64 "h %" PRIu64 "m", s / 3600, s % 3600 / 60);
+  else if (s >= 60)
+    snprintf(buf, cap, "%" PRIu64 "m %" PRIu64 "s", s / 60, s % 60);
+  else
+    snprintf(buf, cap, "%" PRIu64 "s", s);
+}
+
+int adm_parse_duration(const char *s, uint64_t *seconds) {
+  uint64_t v = 0;
+  size_t i = 0;
+  if (!isdigit((unsigned char)s[0])) return MOMEDO_E_INVAL;
+  for (; isdigit((unsigned char)s[i]); i++) {
+    if (i >= 9) return MOMEDO_E_INVAL;
+    v = v * 10 + (uint64_t)(s[i] - '0');
+  }
+  uint64_t mul;
+  switch (s[i]) {
+  case 0: case 's': mul = 1; break;
+  case 'm': mul = 60; break;
+  case 'h': mul = 3600; break;
+  case 'd': mul = 86400; break;
+  case 'w': mul = 7 * 86400; break;
+  default: return MOMEDO_E_INVAL;
+  }
+  if (s[i] && s[i + 1]) return MOMEDO_E_INVAL;
+  if (v == 0) return MOMEDO_E_INVAL;
+  *seconds = v * mul;
+  return 0;
+}

@@ -1,0 +1,68 @@
+/* admin/cmd_neighbor.c — `momedo-admin neighbor add|list|remove`. The node checks the
+ * values, rewrites neighbors.conf atomically and connects or disconnects at once. */
+#include <string.h>
+
+#include "adm.h"
+
+void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
+                         Momedo__NeighborStatus **v);
+
+#define NEIGHBOR_USAGE "neighbor add NAME HOST:PORT FINGERPRINT | neighbor list | neighbor remove NAME"
+
+static int ok_message(struct adm_ctx *ctx, const Momedo__AdminResponse *resp,
+                      const char *name, const char *what) {
+  if (ctx->json) {
+    struct adm_json j;
+    adm_json_begin(&j, stdout);
+    adm_json_bool(&j, "ok", 1);
+    adm_json_str(&j, "neighbor", name);
+    adm_json_str(&j, "action", what);
+    adm_json_str(&j, "message", resp->reason);
+    adm_json_end(&j);
+  } else {
+    printf("%s\n", resp->reason && *resp->reason ? resp->reason : "done");
+  }
+  return ADM_EXIT_OK;
+}
+
+int adm_cmd_neighbor(struct adm_ctx *ctx, int argc, char **argv) {
+  Momedo__AdminRequest req = MOMEDO__ADMIN_REQUEST__INIT;
+  Momedo__NeighborAddReq add = MOMEDO__NEIGHBOR_ADD_REQ__INIT;
+  Momedo__NeighborRemoveReq rm = MOMEDO__NEIGHBOR_REMOVE_REQ__INIT;
+  Momedo__NeighborListReq ls = MOMEDO__NEIGHBOR_LIST_REQ__INIT;
+  Momedo__AdminResponse *resp = NULL;
+  int rc;
+  if (argc >= 2 && strcmp(argv[1], "add") == 0 && argc == 5) {
+    add.name = argv[2];
+    add.address = argv[3];
+    add.fingerprint = argv[4];
+    req.body_case = MOMEDO__ADMIN_REQUEST__BODY_NEIGHBOR_ADD;
+    req.neighbor_add = &add;
+    rc = adm_call(ctx, &req, &resp);
+    return rc ? rc : ok_message(ctx, resp, argv[2], "added");
+  }
+  if (argc >= 2 && strcmp(argv[1], "remove") == 0 && argc == 3) {
+    rm.name = argv[2];
+    req.body_case = MOMEDO__ADMIN_REQUEST__BODY_NEIGHBOR_REMOVE;
+    req.neighbor_remove = &rm;
+    rc = adm_call(ctx, &req, &resp);
+    return rc ? rc : ok_message(ctx, resp, argv[2], "removed");
+  }
+  if (argc == 2 && strcmp(argv[1], "list") == 0) {
+    req.body_case = MOMEDO__ADMIN_REQUEST__BODY_NEIGHBOR_LIST;
+    req.neighbor_list = &ls;
+    rc = adm_call(ctx, &req, &resp);
+    if (rc) return rc;
+    if (resp->body_case != MOMEDO__ADMIN_RESPONSE__BODY_NEIGHBORS)
+      return adm_fail(ctx, ADM_EXIT_FAIL, MOMEDO_E_PROTO, "the node sent no neighbor list");
+    struct adm_json j;
+    if (ctx->json) {
+      adm_json_begin(&j, stdout);
+      adm_json_bool(&j, "ok", 1);
+    }
+    adm_print_neighbors(ctx, &j, resp->neighbors->n_neighbors, resp->neighbors->neighbors);
+    if (ctx->json) adm_json_end(&j);
+    return ADM_EXIT_OK;
+  }
+  return adm_usage(ctx, NEIGHBOR_USAGE);
+}

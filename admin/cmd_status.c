@@ -1,0 +1,128 @@
+/* admin/cmd_status.c — `momedo-admin status`: the node's links, object counts, backlog
+ * per neighbor, traffic and uptime, for people (a table) or scripts (--json). */
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "adm.h"
+
+/* Shared with cmd_neighbor.c through adm_print_neighbors below. */
+void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
+                         Momedo__NeighborStatus **v);
+
+void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
+                         Momedo__NeighborStatus **v) {
+  char in[32], out[32], since[32];
+  uint64_t now_ms = (uint64_t)time(NULL) * 1000;
+  if (ctx->json) {
+    adm_json_open(j, "neighbors", '[');
+    for (size_t i = 0; i < n; i++) {
+      adm_json_open(j, NULL, '{');
+      adm_json_str(j, "name", v[i]->name);
+      adm_json_str(j, "address", v[i]->address);
+      adm_json_str(j, "fingerprint", v[i]->fingerprint);
+      adm_json_str(j, "state", v[i]->state);
+      adm_json_str(j, "last_error", v[i]->last_error);
+      adm_json_u64(j, "state_since_ms", v[i]->state_since_ms);
+      adm_json_u64(j, "backlog", v[i]->backlog);
+      adm_json_u64(j, "bytes_in", v[i]->bytes_in);
+      adm_json_u64(j, "bytes_out", v[i]->bytes_out);
+      adm_json_bool(j, "inbound", v[i]->inbound);
+      adm_json_close(j, '}');
+    }
+    adm_json_close(j, ']');
+    return;
+  }
+  if (n == 0) {
+    printf("No neighbors. Add one with: momedo-admin --dir %s neighbor add NAME HOST:PORT "
+           "FINGERPRINT\n", ctx->dir);
+    return;
+  }
+  printf("%-16s %-11s %-8s %-22s %8s %10s %10s  %s\n", "NEIGHBOR", "STATE", "FOR", "ADDRESS",
+         "BACKLOG", "IN", "OUT", "NOTE");
+  for (size_t i = 0; i < n; i++) {
+    adm_fmt_bytes(in, sizeof in, v[i]->bytes_in);
+    adm_fmt_bytes(out, sizeof out, v[i]->bytes_out);
+    uint64_t s = v[i]->state_since_ms && now_ms > v[i]->state_since_ms
+                     ? (now_ms - v[i]->state_since_ms) / 1000 : 0;
+    adm_fmt_duration(since, sizeof since, s);
+    printf("%-16s %-11s %-8s %-22s %8" PRIu64 " %10s %10s  %s\n", v[i]->name, v[i]->state,
+           since, v[i]->address, v[i]->backlog, in, out, v[i]->last_error);
+  }
+}
+
+static const char *kind_label(const char *kind) {
+  static const char *const map[][2] = {{"key_bundle", "key bundles"},
+                                       {"ozone_item", "messages waiting"},
+                                       {"tombstone", "delivery receipts"},
+                                       {"chunk", "attachment chunks"},
+                                       {"alias", "aliases"}};
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (strcmp(kind, map[i][0]) == 0) return map[i][1];
+  return kind;
+}
+
+static void print_human(struct adm_ctx *ctx, const Momedo__StatusResp *s) {
+  char up[32], in[32], out[32];
+  adm_fmt_duration(up, sizeof up, s->uptime_s);
+  adm_fmt_bytes(in, sizeof in, s->bytes_in);
+  adm_fmt_bytes(out, sizeof out, s->bytes_out);
+  printf("Node %s (%s), up %s\n", s->name, s->version, up);
+  printf("  fingerprint:  %s\n", s->fingerprint);
+  printf("  listening on: %s\n", s->listen);
+  printf("  clients connected: %u, registered devices: %u, open invites: %u\n",
+         s->clients_connected, s->participants, s->invites_active);
+  printf("  stored:");
+  for (size_t i = 0; i < s->n_objects; i++)
+    printf("%s %" PRIu64 " %s", i ? "," : "", s->objects[i]->count,
+           kind_label(s->objects[i]->kind));
+  printf("\n  traffic: %s in, %s out; %" PRIu64 " invalid objects dropped, %" PRIu64
+         " connections refused\n\n",
+         in, out, s->objects_invalid, s->peers_refused);
+  adm_print_neighbors(ctx, NULL, s->n_neighbors, s->neighbors);
+}
+
+int adm_cmd_status(struct adm_ctx *ctx, int argc, char **argv) {
+  Momedo__AdminRequest req = MOMEDO__ADMIN_REQUEST__INIT;
+  Momedo__StatusReq sr = MOMEDO__STATUS_REQ__INIT;
+  Momedo__AdminResponse *resp = NULL;
+  if (argc != 1) return adm_usage(ctx, "status");
+  req.body_case = MOMEDO__ADMIN_REQUEST__BODY_STATUS;
+  req.status = &sr;
+  int rc = adm_call(ctx, &req, &resp);
+  if (rc) return rc;
+  if (resp->body_case != MOMEDO__ADMIN_RESPONSE__BODY_NODE_STATUS)
+    return adm_fail(ctx, ADM_EXIT_FAIL, MOMEDO_E_PROTO, "the node sent no status");
+  const Momedo__StatusResp *s = resp->node_status;
+  if (!ctx->json) {
+    print_human(ctx, s);
+    return ADM_EXIT_OK;
+  }
+  struct adm_json j;
+  adm_json_begin(&j, stdout);
+  adm_json_bool(&j, "ok", 1);
+  adm_json_str(&j, "name", s->name);
+  adm_json_str(&j, "fingerprint", s->fingerprint);
+  adm_json_hex(&j, "node_key", s->node_key.data, s->node_key.len);
+  adm_json_str(&j, "listen", s->listen);
+  adm_json_str(&j, "version", s->version);
+  adm_json_u64(&j, "uptime_s", s->uptime_s);
+  adm_json_u64(&j, "clients_connected", s->clients_connected);
+  adm_json_u64(&j, "participants", s->participants);
+  adm_json_u64(&j, "invites_active", s->invites_active);
+  adm_json_u64(&j, "bytes_in", s->bytes_in);
+  adm_json_u64(&j, "bytes_out", s->bytes_out);
+  adm_json_u64(&j, "objects_invalid", s->objects_invalid);
+  adm_json_u64(&j, "peers_refused", s->peers_refused);
+  adm_json_open(&j, "objects", '{');
+  uint64_t total = 0;
+  for (size_t i = 0; i < s->n_objects; i++) {
+    adm_json_u64(&j, s->objects[i]->kind, s->objects[i]->count);
+    total += s->objects[i]->count;
+  }
+  adm_json_u64(&j, "total", total);
+  adm_json_close(&j, '}');
+  adm_print_neighbors(ctx, &j, s->n_neighbors, s->neighbors);
+  adm_json_end(&j);
+  return ADM_EXIT_OK;
+}

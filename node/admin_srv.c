@@ -1,0 +1,461 @@
+/* node/admin_srv.c — the local admin socket (AF_UNIX via uv_pipe, mode 0600, at most
+ * NODE_ADMIN_CONNS_MAX connections): one Frame{admin_request} in, one
+ * Frame{admin_response} out, then close. Commands are a table; neighbor changes are
+ * written to neighbors.conf atomically and take effect at once. Plain text never
+ * carries secrets except freshly made invite tokens, which are meant to be handed out. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cursor.h"
+#include "ids.h"
+#include "log.h"
+#include "node_int.h"
+
+#define WHY(...) snprintf(why, why_cap, __VA_ARGS__)
+
+struct admin_conn {
+  uv_pipe_t pipe;
+  struct node *n;
+  struct frame_decoder dec;
+  int done;
+};
+
+typedef int (*admin_fn)(struct node *n, const Momedo__AdminRequest *rq,
+                        Momedo__AdminResponse *rs, char *why, size_t why_cap);
+
+static char *astr(struct node *n, const char *s) {
+  size_t l = strlen(s);
+  char *p = arena_alloc(&n->arena, l + 1);
+  if (p) memcpy(p, s, l + 1);
+  return p ? p : (char *)"";
+}
+
+static Momedo__NeighborStatus *neighbor_status(struct node *n, struct peer *p) {
+  Momedo__NeighborStatus *s = arena_alloc(&n->arena, sizeof *s);
+  char addr[NODE_HOSTPORT_CHARS_MAX + 3], fp[IDS_NODE_FP_STR_MAX] = "";
+  if (!s) return NULL;
+  momedo__neighbor_status__init(s);
+  int v6 = strchr(p->cfg.host, ':') != NULL;
+  snprintf(addr, sizeof addr, "%s%s%s:%u", v6 ? "[" : "", p->cfg.host, v6 ? "]" : "",
+           (unsigned)p->cfg.port);
+  if (node_fp_format(fp, p->cfg.fp) != 0) fp[0] = 0;
+  s->name = astr(n, p->cfg.name);
+  s->address = astr(n, addr);
+  s->fingerprint = astr(n, fp);
+  s->state = astr(n, p->state);
+  s->last_error = astr(n, strcmp(p->state, "up") == 0 ? "" : p->last_error);
+  s->state_since_ms = p->state_since_ms;
+  s->bytes_in = p->bytes_in;
+  s->bytes_out = p->bytes_out;
+  struct repl_peer_stats ps;
+  uint64_t backlog = p->q_bytes;
+  if (p->active) {
+    if (repl_peer_stats(n->repl, p->id, &ps) == 0) backlog += ps.queued_bytes;
+    backlog += link_out_pending(p->active->l);
+    s->inbound = !p->active->outbound;
+  }
+  s->backlog = backlog;
+  return s;
+}
+
+static Momedo__NeighborStatus **neighbor_list(struct node *n, size_t *count) {
+  size_t k = 0;
+  for (struct peer *p = n->peers; p; p = p->next) k += !p->removed;
+  Momedo__NeighborStatus **v = arena_alloc(&n->arena, (k + 1) * sizeof *v);
+  *count = 0;
+  if (!v) return NULL;
+  /* peers is newest first; list in configuration order */
+  for (size_t i = 0; i < n->nbs.n; i++)
+    for (struct peer *p = n->peers; p; p = p->next)
+      if (!p->removed && strcmp(p->cfg.name, n->nbs.v[i].name) == 0) {
+        Momedo__NeighborStatus *s = neighbor_status(n, p);
+        if (s) v[(*count)++] = s;
+      }
+  return v;
+}
+
+static int a_status(struct node *n, const Momedo__AdminRequest *rq, Momedo__AdminResponse *rs,
+                    char *why, size_t why_cap) {
+  static const char *const kinds[] = {"", "key_bundle", "ozone_item", "tombstone", "chunk",
+                                      "alias"};
+  Momedo__StatusResp *s = arena_alloc(&n->arena, sizeof *s);
+  Momedo__KindCount **kc = arena_alloc(&n->arena, 5 * sizeof *kc);
+  char listen[NODE_HOSTPORT_CHARS_MAX + 3];
+  struct repl_stats st;
+  if (!s || !kc) return MOMEDO_E_NOMEM;
+  momedo__status_resp__init(s);
+  repl_stats(n->repl, &st);
+  int v6 = strchr(n->cfg.listen_host, ':') != NULL;
+  snprintf(listen, sizeof listen, "%s%s%s:%u", v6 ? "[" : "", n->cfg.listen_host, v6 ? "]" : "",
+           (unsigned)n->cfg.listen_port);
+  s->name = n->cfg.name;
+  s->fingerprint = n->fingerprint;
+  s->node_key = (ProtobufCBinaryData){NODE_KEY_LEN, n->id.kp.pub};
+  s->listen = astr(n, listen);
+  s->version = (char *)NODE_VERSION;
+  s->uptime_s = (node__now_ms() - n->start_ms) / 1000;
+  s->neighbors = neighbor_list(n, &s->n_neighbors);
+  for (size_t k = 1; k <= 5; k++) {
+    kc[k - 1] = arena_alloc(&n->arena, sizeof **kc);
+    if (!kc[k - 1]) return MOMEDO_E_NOMEM;
+    momedo__kind_count__init(kc[k - 1]);
+    kc[k - 1]->kind = (char *)kinds[k];
+    kc[k - 1]->count = st.objects_by_kind[k];
+  }
+  s->objects = kc;
+  s->n_objects = 5;
+  s->clients_connected = n->clients;
+  s->participants = node__devices_count(n);
+  s->invites_active = node__invites_active(n);
+  s->bytes_in = n->bytes_in;
+  s->bytes_out = n->bytes_out;
+  uint64_t invalid = 0;
+  for (struct peer *p = n->peers; p; p = p->next) {
+    struct repl_peer_stats ps;
+    if (p->active && repl_peer_stats(n->repl, p->id, &ps) == 0) invalid += ps.objects_invalid;
+  }
+  s->objects_invalid = invalid;
+  s->peers_refused = n->peers_refused;
+  rs->body_case = MOMEDO__ADMIN_RESPONSE__BODY_NODE_STATUS;
+  rs->node_status = s;
+  return 0;
+}
+
+static int a_neighbor_list(struct node *n, const Momedo__AdminRequest *rq,
+                           Momedo__AdminResponse *rs, char *why, size_t why_cap) {
+  Momedo__NeighborListResp *l = arena_alloc(&n->arena, sizeof *l);
+  if (!l) return MOMEDO_E_NOMEM;
+  momedo__neighbor_list_resp__init(l);
+  l->neighbors = neighbor_list(n, &l->n_neighbors);
+  rs->body_case = MOMEDO__ADMIN_RESPONSE__BODY_NEIGHBORS;
+  rs->neighbors = l;
+  return 0;
+}
+
+static int a_neighbor_add(struct node *n, const Momedo__AdminRequest *rq,
+                          Momedo__AdminResponse *rs, char *why, size_t why_cap) {
+  const Momedo__NeighborAddReq *r = rq->neighbor_add;
+  struct node_neighbor nb;
+  memset(&nb, 0, sizeof nb);
+  if (!node_name_valid(r->name)) {
+    WHY("the neighbor name must be 1..%d letters, digits, '.', '_' or '-'", NODE_NAME_CHARS_MAX);
+    return MOMEDO_E_INVAL;
+  }
+  if (node_neighbors_find(&n->nbs, r->name) >= 0) {
+    WHY("there is already a neighbor called '%s' (remove it first)", r->name);
+    return MOMEDO_E_EXISTS;
+  }
+  if (n->nbs.n >= NODE_NEIGHBORS_MAX) {
+    WHY("this node already has the maximum of %d neighbors", NODE_NEIGHBORS_MAX);
+    return MOMEDO_E_BOUNDS;
+  }
+  if (node_hostport_parse(r->address, nb.host, &nb.port) != 0) {
+    WHY("'%.80s' is not HOST:PORT (for example 10.1.2.3:4710)", r->address);
+    return MOMEDO_E_INVAL;
+  }
+  int rc = node_fp_from_text(r->fingerprint, nb.fp);
+  if (rc) {
+    WHY("'%.80s' is not a node fingerprint%s (run `momedo-admin fingerprint` on that node "
+        "and copy what it prints)", r->fingerprint,
+        rc == MOMEDO_E_CHECKSUM ? " (a character is mistyped)" : "");
+    return rc;
+  }
+  memcpy(nb.name, r->name, strlen(r->name) + 1);
+  /* Save first: what the admin was told is in effect survives a restart. */
+  n->nbs.v[n->nbs.n++] = nb;
+  rc = node_neighbors_save(&n->nbs, n->dir, why, why_cap);
+  if (!rc) rc = node__peer_add(n, &nb, why, why_cap);
+  if (rc) {
+    n->nbs.n--;
+    if (node_neighbors_save(&n->nbs, n->dir, NULL, 0) != 0)
+      node_log(NODE_LOG_ERROR, "cannot restore %s", NODE_NEIGHBORS_FILE);
+    return rc;
+  }
+  node_log(NODE_LOG_INFO, "neighbor %s added (%s)", nb.name, r->address);
+  WHY("Added neighbor %s at %s; connecting now. Check with: momedo-admin status", nb.name,
+      r->address);
+  return 0;
+}
+
+static int a_neighbor_remove(struct node *n, const Momedo__AdminRequest *rq,
+                             Momedo__AdminResponse *rs, char *why, size_t why_cap) {
+  const char *name = rq->neighbor_remove->name;
+  int i = node_neighbors_find(&n->nbs, name ? name : "");
+  if (i < 0) {
+    WHY("there is no neighbor called '%.64s' (see: momedo-admin neighbor list)", name);
+    return MOMEDO_E_NOTFOUND;
+  }
+  struct node_neighbor gone = n->nbs.v[i];
+  memmove(&n->nbs.v[i], &n->nbs.v[i + 1], (n->nbs.n - (size_t)i - 1) * sizeof n->nbs.v[0]);
+  n->nbs.n--;
+  int rc = node_neighbors_save(&n->nbs, n->dir, why, why_cap);
+  if (rc) {
+    memmove(&n->nbs.v[i + 1], &n->nbs.v[i], (n->nbs.n - (size_t)i) * sizeof n->nbs.v[0]);
+    n->nbs.v[i] = gone;
+    n->nbs.n++;
+    return rc;
+  }
+  if (node__peer_remove(n, gone.name) != 0) { /* already gone from the running set */
+  }
+  WHY("Removed neighbor %s; its link is closed.", gone.name);
+  return 0;
+}
+
+static int a_invite(struct node *n, const Momedo__AdminRequest *rq, Momedo__AdminResponse *rs,
+                    char *why, size_t why_cap) {
+  const Momedo__InviteReq *r = rq->invite;
+  Momedo__InviteResp *out = arena_alloc(&n->arena, sizeof *out);
+  char *code = arena_alloc(&n->arena, NODE_INVITE_CODE_MAX);
+  char *tok = arena_alloc(&n->arena, 2 * NODE_INVITE_TOKEN_BYTES + 1);
+  char *addr = arena_alloc(&n->arena, NODE_HOSTPORT_CHARS_MAX + 3);
+  if (!out || !code || !tok || !addr) return MOMEDO_E_NOMEM;
+  momedo__invite_resp__init(out);
+  int rc = node__invite_create(n, r->uses, r->expires_s, r->address, out, code, tok, addr);
+  if (rc == MOMEDO_E_INVAL) {
+    WHY("invite: uses must be 1..%u, lifetime at most %u days, address HOST:PORT with a "
+        "host of at most 64 characters", NODE_INVITE_USES_MAX, NODE_INVITE_TTL_S_MAX / 86400);
+    return rc;
+  }
+  if (rc) return rc;
+  out->code = code;
+  out->token = tok;
+  out->address = addr;
+  node_log(NODE_LOG_INFO, "invite created: %u use%s, valid %llu s", out->uses,
+           out->uses == 1 ? "" : "s",
+           (unsigned long long)((out->expires_ms - node__now_ms()) / 1000));
+  rs->body_case = MOMEDO__ADMIN_RESPONSE__BODY_INVITE;
+  rs->invite = out;
+  return 0;
+}
+
+struct plist {
+  struct node *n;
+  Momedo__Participant **v;
+  size_t count, cap;
+};
+
+static int plist_one(void *vctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  struct plist *l = vctx;
+  struct node *n = l->n;
+  if (kn != 2 + OBJ_KEY_LEN || vn != OBJ_KEY_LEN + 8) return 0;
+  if (l->count >= NODE_PARTICIPANTS_MAX) return 1;
+  if (l->count == l->cap) {
+    size_t nc = l->cap ? 2 * l->cap : 64;
+    Momedo__Participant **nv = arena_alloc(&n->arena, nc * sizeof *nv);
+    if (!nv) return MOMEDO_E_NOMEM;
+    if (l->count) memcpy(nv, l->v, l->count * sizeof *nv);
+    l->v = nv;
+    l->cap = nc;
+  }
+  Momedo__Participant *p = arena_alloc(&n->arena, sizeof *p);
+  uint8_t *keys = arena_alloc(&n->arena, 2 * OBJ_KEY_LEN);
+  char *uid = arena_alloc(&n->arena, IDS_USER_ID_STR_MAX);
+  if (!p || !keys || !uid) return MOMEDO_E_NOMEM;
+  momedo__participant__init(p);
+  memcpy(keys, k + 2, OBJ_KEY_LEN);
+  memcpy(keys + OBJ_KEY_LEN, v, OBJ_KEY_LEN);
+  if (ids_user_id(uid, keys + OBJ_KEY_LEN) != 0) uid[0] = 0;
+  p->device_key = (ProtobufCBinaryData){OBJ_KEY_LEN, keys};
+  p->identity_key = (ProtobufCBinaryData){OBJ_KEY_LEN, keys + OBJ_KEY_LEN};
+  p->user_id = uid;
+  p->registered_ms = be64_get(v + OBJ_KEY_LEN);
+  for (struct conn *c = n->conns; c; c = c->next)
+    if (c->role == CONN_CLIENT && c->authed && !memcmp(c->device_key, keys, OBJ_KEY_LEN))
+      p->connected = 1;
+  l->v[l->count++] = p;
+  return 0;
+}
+
+static int a_participants(struct node *n, const Momedo__AdminRequest *rq,
+                          Momedo__AdminResponse *rs, char *why, size_t why_cap) {
+  struct plist l = {.n = n};
+  uint8_t lo[2] = {NODE_K_PREFIX, NODE_K_DEVICE}, hi[2] = {NODE_K_PREFIX, NODE_K_DEVICE + 1};
+  int rc = store_iter(n->store, lo, 2, hi, 2, plist_one, &l);
+  if (rc < 0) return rc;
+  Momedo__ParticipantsResp *out = arena_alloc(&n->arena, sizeof *out);
+  if (!out) return MOMEDO_E_NOMEM;
+  momedo__participants_resp__init(out);
+  out->participants = l.v;
+  out->n_participants = l.count;
+  rs->body_case = MOMEDO__ADMIN_RESPONSE__BODY_PARTICIPANTS;
+  rs->participants = out;
+  return 0;
+}
+
+static int a_participant_remove(struct node *n, const Momedo__AdminRequest *rq,
+                                Momedo__AdminResponse *rs, char *why, size_t why_cap) {
+  return node__device_remove(n, rq->participant_remove->device ? rq->participant_remove->device
+                                                                 : "", why, why_cap);
+}
+
+static const admin_fn admin_handlers[] = {
+    [MOMEDO__ADMIN_REQUEST__BODY_STATUS] = a_status,
+    [MOMEDO__ADMIN_REQUEST__BODY_NEIGHBOR_ADD] = a_neighbor_add,
+    [MOMEDO__ADMIN_REQUEST__BODY_NEIGHBOR_REMOVE] = a_neighbor_remove,
+    [MOMEDO__ADMIN_REQUEST__BODY_NEIGHBOR_LIST] = a_neighbor_list,
+    [MOMEDO__ADMIN_REQUEST__BODY_INVITE] = a_invite,
+    [MOMEDO__ADMIN_REQUEST__BODY_PARTICIPANTS] = a_participants,
+    [MOMEDO__ADMIN_REQUEST__BODY_PARTICIPANT_REMOVE] = a_participant_remove,
+};
+#define ADMIN_HANDLERS_N (sizeof admin_handlers / sizeof admin_handlers[0])
+
+/* ---- the socket ---- */
+
+static void on_conn_closed(uv_handle_t *h) {
+  struct admin_conn *a = h->data;
+  a->n->admin_conns--;
+  frame_decoder_close(&a->dec);
+  free(a);
+}
+
+static void admin_close(struct admin_conn *a) {
+  if (!uv_is_closing((uv_handle_t *)&a->pipe)) uv_close((uv_handle_t *)&a->pipe, on_conn_closed);
+}
+
+static void on_written(uv_write_t *w, int status) {
+  struct admin_conn *a = w->data;
+  free(((uint8_t **)(w + 1))[0]);
+  free(w);
+  admin_close(a);
+}
+
+static void admin_reply(struct admin_conn *a, const Momedo__AdminResponse *rs) {
+  Momedo__Frame f = MOMEDO__FRAME__INIT;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  f.body_case = MOMEDO__FRAME__BODY_ADMIN_RESPONSE;
+  f.admin_response = (Momedo__AdminResponse *)rs;
+  uv_write_t *w = malloc(sizeof *w + sizeof(uint8_t *));
+  if (!w || frame_encode(&f, FRAME_BYTES_MAX_LIMIT, &buf, &len) != 0) {
+    free(w);
+    admin_close(a);
+    return;
+  }
+  ((uint8_t **)(w + 1))[0] = buf;
+  w->data = a;
+  uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+  if (uv_write(w, (uv_stream_t *)&a->pipe, &b, 1, on_written) != 0) {
+    free(buf);
+    free(w);
+    admin_close(a);
+  }
+}
+
+static void admin_dispatch(struct admin_conn *a, const uint8_t *body, size_t len) {
+  struct node *n = a->n;
+  Momedo__Frame *f = NULL;
+  Momedo__AdminResponse rs = MOMEDO__ADMIN_RESPONSE__INIT;
+  char why[NODE_ERRMSG_MAX] = "";
+  int rc = frame_unpack(body, len, &n->arena, &f);
+  if (!rc && f->body_case != MOMEDO__FRAME__BODY_ADMIN_REQUEST) rc = MOMEDO_E_UNEXPECTED;
+  if (!rc) {
+    const Momedo__AdminRequest *rq = f->admin_request;
+    rs.request_id = rq->request_id;
+    rc = MOMEDO_E_UNKNOWN_KIND;
+    if ((size_t)rq->body_case < ADMIN_HANDLERS_N && admin_handlers[rq->body_case])
+      rc = admin_handlers[rq->body_case](n, rq, &rs, why, sizeof why);
+    else
+      snprintf(why, sizeof why, "this node does not know that command (older version?)");
+  }
+  rs.status = rc;
+  if (rc) rs.body_case = MOMEDO__ADMIN_RESPONSE__BODY__NOT_SET;
+  rs.reason = why[0] ? why : (char *)(rc ? momedo_strerror(rc) : "");
+  admin_reply(a, &rs);
+  arena_reset(&n->arena);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  static char slab[16384]; /* single-threaded loop: one read at a time */
+  buf->base = slab;
+  buf->len = sizeof slab;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  struct admin_conn *a = s->data;
+  if (nread < 0) {
+    admin_close(a);
+    return;
+  }
+  size_t off = 0;
+  while (!a->done && off < (size_t)nread) {
+    size_t used = 0;
+    int rc = frame_decoder_feed(&a->dec, (const uint8_t *)buf->base + off, (size_t)nread - off,
+                                &used);
+    off += used;
+    if (rc < 0) {
+      admin_close(a);
+      return;
+    }
+    if (rc == 1) {
+      const uint8_t *body;
+      size_t len;
+      frame_decoder_body(&a->dec, &body, &len);
+      a->done = 1;
+      uv_read_stop(s);
+      admin_dispatch(a, body, len);
+    }
+  }
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  struct node *n = server->data;
+  if (status < 0) return;
+  struct admin_conn *a = calloc(1, sizeof *a);
+  if (!a) return;
+  a->n = n;
+  frame_decoder_init(&a->dec, NODE_ADMIN_FRAME_BYTES_MAX);
+  uv_pipe_init(n->loop, &a->pipe, 0);
+  a->pipe.data = a;
+  n->admin_conns++;
+  if (uv_accept(server, (uv_stream_t *)&a->pipe) != 0 || n->admin_conns > NODE_ADMIN_CONNS_MAX ||
+      n->stopping) {
+    admin_close(a);
+    return;
+  }
+  uv_read_start((uv_stream_t *)&a->pipe, on_alloc, on_read);
+}
+
+/* Refuse to take over a socket another live node answers on; remove a stale one. */
+static int socket_free(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return MOMEDO_E_IO;
+  int live = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+  close(fd);
+  if (live) return MOMEDO_E_BUSY;
+  unlink(path);
+  return 0;
+}
+
+int node__admin_start(struct node *n) {
+  const char *path = n->cfg.admin_socket;
+  int rc = socket_free(path);
+  if (rc) {
+    node_log(NODE_LOG_ERROR, "another node answers on the admin socket %s", path);
+    return rc;
+  }
+  uv_pipe_init(n->loop, &n->admin, 0);
+  n->admin.data = n;
+  n->admin_open = 1;
+  int e = uv_pipe_bind(&n->admin, path); /* umask 077: created 0600 */
+  if (e == 0) chmod(path, 0600);
+  if (e == 0) e = uv_listen((uv_stream_t *)&n->admin, NODE_ADMIN_CONNS_MAX, on_connection);
+  if (e) {
+    node_log(NODE_LOG_ERROR, "cannot open the admin socket %s: %s", path, uv_strerror(e));
+    return MOMEDO_E_IO;
+  }
+  return 0;
+}
+
+void node__admin_stop(struct node *n) {
+  if (!n->admin_open) return;
+  n->admin_open = 0;
+  uv_close((uv_handle_t *)&n->admin, NULL);
+  unlink(n->cfg.admin_socket);
+}

@@ -1,0 +1,386 @@
+/* node/client_mbox.c — mailbox requests of authenticated devices: post (the node wraps
+ * the ciphertext in an OzoneItem or Chunk it signs, with per-device rate, item size and
+ * mailbox quota checks), fetch from a cursor, ack (device-signed tombstones), subscribe,
+ * and the live push of newly stored items to subscribers, wherever they were posted.
+ * Ciphertext is never logged or inspected. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "node_int.h"
+
+#define WHY(...) snprintf(why, why_cap, __VA_ARGS__)
+#define DAY_MS (24ull * 3600 * 1000)
+#define RATE_WINDOW_MS 60000u
+#define ACK_TOMBSTONES_MAX 256
+
+static int need_auth(struct conn *c, char *why, size_t why_cap) {
+  if (c->authed) return 0;
+  WHY("authenticate first (AuthBegin/AuthProve)");
+  return MOMEDO_E_AUTH;
+}
+
+int node__mailbox_access(struct conn *c, const uint8_t mailbox[OBJ_MAILBOX_LEN], char *why,
+                         size_t why_cap) {
+  if (memcmp(mailbox, c->mailbox, OBJ_MAILBOX_LEN) == 0) return 0;
+  if (node__is_device_mailbox(c->n, mailbox)) {
+    WHY("this is another device's mailbox");
+    return MOMEDO_E_DENIED;
+  }
+  return 0; /* a group mailbox: whoever knows its ID may read it */
+}
+
+/* Fixed one-minute windows per hashed device slot; a collision makes two devices share
+ * one budget (stricter, never looser). */
+static int rate_take(struct conn *c, uint64_t now) {
+  struct node *n = c->n;
+  uint32_t h = (uint32_t)c->device_key[0] | (uint32_t)c->device_key[1] << 8 |
+               (uint32_t)c->device_key[2] << 16;
+  struct rate_slot *s = &n->rate[h % NODE_RATE_SLOTS];
+  if (now - s->window_start_ms >= RATE_WINDOW_MS || now < s->window_start_ms) {
+    s->window_start_ms = now;
+    s->count = 0;
+  }
+  if (s->count >= n->cfg.device_posts_per_minute) return MOMEDO_E_RATE;
+  s->count++;
+  return 0;
+}
+
+static int post_checks(struct conn *c, const Momedo__PostReq *r, uint64_t now, uint64_t *ttl,
+                       char *why, size_t why_cap) {
+  struct node *n = c->n;
+  uint64_t items = 0, bytes = 0;
+  if (r->mailbox.len != OBJ_MAILBOX_LEN) {
+    WHY("mailbox must be 32 bytes");
+    return MOMEDO_E_BOUNDS;
+  }
+  if (r->ciphertext.len < 1 || r->ciphertext.len > n->cfg.item_bytes_max) {
+    WHY("ciphertext must be 1..%u bytes on this node (item_bytes_max)", n->cfg.item_bytes_max);
+    return MOMEDO_E_TOOBIG;
+  }
+  uint64_t max = (uint64_t)n->cfg.item_ttl_days_max * DAY_MS;
+  *ttl = r->ttl_ms ? r->ttl_ms : (uint64_t)n->cfg.item_ttl_days_default * DAY_MS;
+  if (*ttl > max || *ttl > OBJ_TTL_MS_MAX) {
+    WHY("ttl_ms is longer than this node allows (%u days)", n->cfg.item_ttl_days_max);
+    return MOMEDO_E_BOUNDS;
+  }
+  if (rate_take(c, now) != 0) {
+    WHY("this device posts too fast (at most %u per minute)", n->cfg.device_posts_per_minute);
+    return MOMEDO_E_RATE;
+  }
+  int rc = repl_mailbox_count(n->repl, r->mailbox.data, &items, &bytes);
+  if (rc) return rc;
+  if (items >= n->cfg.mailbox_items_max ||
+      bytes + r->ciphertext.len > n->cfg.mailbox_bytes_max) {
+    WHY("the recipient's mailbox is full on this node (%llu items, %llu bytes waiting)",
+        (unsigned long long)items, (unsigned long long)bytes);
+    return MOMEDO_E_QUOTA;
+  }
+  return 0;
+}
+
+static int build_post(struct node *n, const Momedo__PostReq *r, uint64_t now, uint64_t ttl,
+                      Momedo__ObjectKind *kind, uint8_t **data, size_t *len, char *why,
+                      size_t why_cap) {
+  ProtobufCBinaryData nk = {NODE_KEY_LEN, n->id.kp.pub};
+  if (r->blob_id.len == 0) {
+    Momedo__OzoneItem it = MOMEDO__OZONE_ITEM__INIT;
+    it.format = OBJ_FORMAT;
+    it.mailbox = r->mailbox;
+    it.created_ms = now;
+    it.expires_ms = now + ttl;
+    it.ciphertext = r->ciphertext;
+    it.node_key = nk;
+    *kind = MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM;
+    return obj_sign_encode(*kind, &it.base, &n->id.kp, data, len);
+  }
+  if (r->blob_id.len != OBJ_ID_LEN || r->chunk_count < 1 || r->chunk_count > OBJ_CHUNKS_MAX ||
+      r->chunk_index >= r->chunk_count) {
+    WHY("chunk needs a 32-byte blob_id and chunk_index < chunk_count <= %u", OBJ_CHUNKS_MAX);
+    return MOMEDO_E_BOUNDS;
+  }
+  Momedo__Chunk ch = MOMEDO__CHUNK__INIT;
+  ch.format = OBJ_FORMAT;
+  ch.mailbox = r->mailbox;
+  ch.blob_id = r->blob_id;
+  ch.index = r->chunk_index;
+  ch.count = r->chunk_count;
+  ch.created_ms = now;
+  ch.expires_ms = now + ttl;
+  ch.ciphertext = r->ciphertext;
+  ch.node_key = nk;
+  *kind = MOMEDO__OBJECT_KIND__OBJ_CHUNK;
+  return obj_sign_encode(*kind, &ch.base, &n->id.kp, data, len);
+}
+
+int node__c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                 char *why, size_t why_cap) {
+  struct node *n = c->n;
+  const Momedo__PostReq *r = rq->post;
+  uint64_t now = node__now_ms(), ttl = 0;
+  uint8_t *data = NULL;
+  size_t len = 0;
+  Momedo__ObjectKind kind;
+  struct obj_info info;
+  int rc = need_auth(c, why, why_cap);
+  if (!rc) rc = post_checks(c, r, now, &ttl, why, why_cap);
+  if (!rc) rc = build_post(n, r, now, ttl, &kind, &data, &len, why, why_cap);
+  if (rc) return rc;
+  /* Stored (durably, when the store is) before we answer: acknowledged = on disk. */
+  rc = repl_insert_local(n->repl, kind, data, len, now, &info);
+  free(data);
+  node__drain(n);
+  if (rc) {
+    WHY("item refused: %s", momedo_strerror(rc));
+    return rc;
+  }
+  Momedo__PostResp *out = arena_alloc(&n->arena, sizeof *out);
+  uint8_t *id = arena_alloc(&n->arena, OBJ_ID_LEN);
+  if (!out || !id) return MOMEDO_E_NOMEM;
+  momedo__post_resp__init(out);
+  memcpy(id, info.id, OBJ_ID_LEN);
+  out->id = (ProtobufCBinaryData){OBJ_ID_LEN, id};
+  out->expires_ms = info.expires_ms;
+  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_POST;
+  rs->post = out;
+  return 0;
+}
+
+/* Collects fetched objects into arena memory within a byte budget. */
+struct fetch_ctx {
+  struct node *n;
+  Momedo__FetchedObject **v;
+  size_t n_v, cap;
+  size_t bytes, budget;
+  uint64_t last_seq;
+  int more;
+  int rc;
+  /* fetch_blob filter */
+  const uint8_t *blob_id;
+  uint32_t first_index;
+};
+
+static int fetch_one(void *vctx, uint64_t seq, const struct obj_info *info, const uint8_t *data,
+                     size_t len) {
+  struct fetch_ctx *f = vctx;
+  if (f->blob_id && (info->kind != MOMEDO__OBJECT_KIND__OBJ_CHUNK ||
+                     memcmp(info->blob_id, f->blob_id, OBJ_ID_LEN) != 0 ||
+                     info->index < f->first_index))
+    return 0;
+  if (f->n_v >= f->cap || (f->n_v > 0 && f->bytes + len + 64 > f->budget)) {
+    f->more = 1;
+    return 1;
+  }
+  Momedo__FetchedObject *fo = arena_alloc(&f->n->arena, sizeof *fo);
+  Momedo__Object *o = arena_alloc(&f->n->arena, sizeof *o);
+  uint8_t *copy = arena_alloc(&f->n->arena, len ? len : 1);
+  if (!fo || !o || !copy) {
+    f->rc = MOMEDO_E_NOMEM;
+    return 1;
+  }
+  momedo__fetched_object__init(fo);
+  momedo__object__init(o);
+  memcpy(copy, data, len);
+  o->kind = info->kind;
+  o->data = (ProtobufCBinaryData){len, copy};
+  fo->seq = seq;
+  fo->object = o;
+  f->v[f->n_v++] = fo;
+  f->bytes += len + 64;
+  f->last_seq = seq;
+  return 0;
+}
+
+static int fetch_run(struct conn *c, const ProtobufCBinaryData *mailbox, uint64_t from,
+                     uint32_t limit, struct fetch_ctx *f, char *why, size_t why_cap) {
+  struct node *n = c->n;
+  int rc = need_auth(c, why, why_cap);
+  if (rc) return rc;
+  if (mailbox->len != OBJ_MAILBOX_LEN) {
+    WHY("mailbox must be 32 bytes");
+    return MOMEDO_E_BOUNDS;
+  }
+  if ((rc = node__mailbox_access(c, mailbox->data, why, why_cap)) != 0) return rc;
+  if (limit == 0) limit = NODE_FETCH_LIMIT_DEFAULT;
+  if (limit > NODE_FETCH_LIMIT_MAX) limit = NODE_FETCH_LIMIT_MAX;
+  f->n = n;
+  f->cap = limit;
+  f->budget = c->send_max > 2 * NODE_RESP_MARGIN_BYTES ? c->send_max - NODE_RESP_MARGIN_BYTES
+                                                       : c->send_max / 2;
+  f->v = arena_alloc(&n->arena, (limit + 1) * sizeof *f->v);
+  if (!f->v) return MOMEDO_E_NOMEM;
+  /* Ask for one more than fits so "more" is exact when the limit is what stops us. */
+  uint32_t ask = f->blob_id ? UINT32_MAX : limit + 1;
+  rc = repl_mailbox_fetch(n->repl, mailbox->data, from, ask, node__now_ms(), fetch_one, f);
+  if (rc < 0) return rc;
+  return f->rc;
+}
+
+int node__c_fetch(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                  char *why, size_t why_cap) {
+  const Momedo__FetchReq *r = rq->fetch;
+  struct fetch_ctx f = {0};
+  int rc = fetch_run(c, &r->mailbox, r->cursor, r->limit, &f, why, why_cap);
+  if (rc) return rc;
+  Momedo__FetchResp *out = arena_alloc(&c->n->arena, sizeof *out);
+  if (!out) return MOMEDO_E_NOMEM;
+  momedo__fetch_resp__init(out);
+  out->objects = f.v;
+  out->n_objects = f.n_v;
+  out->next_cursor = f.n_v ? f.last_seq + 1 : r->cursor;
+  out->more = f.more;
+  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_FETCH;
+  rs->fetch = out;
+  return 0;
+}
+
+int node__c_fetch_blob(struct conn *c, const Momedo__ClientRequest *rq,
+                       Momedo__ClientResponse *rs, char *why, size_t why_cap) {
+  const Momedo__FetchBlobReq *r = rq->fetch_blob;
+  struct fetch_ctx f = {0};
+  if (r->blob_id.len != OBJ_ID_LEN) {
+    WHY("blob_id must be 32 bytes");
+    return MOMEDO_E_BOUNDS;
+  }
+  f.blob_id = r->blob_id.data;
+  f.first_index = r->first_index;
+  int rc = fetch_run(c, &r->mailbox, 0, r->limit, &f, why, why_cap);
+  if (rc) return rc;
+  Momedo__FetchBlobResp *out = arena_alloc(&c->n->arena, sizeof *out);
+  Momedo__Object **objs = arena_alloc(&c->n->arena, (f.n_v + 1) * sizeof *objs);
+  if (!out || !objs) return MOMEDO_E_NOMEM;
+  momedo__fetch_blob_resp__init(out);
+  for (size_t i = 0; i < f.n_v; i++) objs[i] = f.v[i]->object;
+  out->chunks = objs;
+  out->n_chunks = f.n_v;
+  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_FETCH_BLOB;
+  rs->fetch_blob = out;
+  return 0;
+}
+
+int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                char *why, size_t why_cap) {
+  struct node *n = c->n;
+  const Momedo__AckReq *r = rq->ack;
+  uint64_t now = node__now_ms();
+  uint32_t accepted = 0;
+  int rc = need_auth(c, why, why_cap), last = 0;
+  if (rc) return rc;
+  if (r->n_tombstones < 1 || r->n_tombstones > ACK_TOMBSTONES_MAX) {
+    WHY("ack takes 1..%d tombstones", ACK_TOMBSTONES_MAX);
+    return MOMEDO_E_BOUNDS;
+  }
+  for (size_t i = 0; i < r->n_tombstones; i++) {
+    const Momedo__Object *o = r->tombstones[i];
+    struct obj_info info;
+    if (!o || o->kind != MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) {
+      last = MOMEDO_E_UNKNOWN_KIND;
+      continue;
+    }
+    rc = obj_validate(o->kind, o->data.data, o->data.len, now, &info);
+    if (rc == 0 && memcmp(info.key, c->device_key, OBJ_KEY_LEN) != 0) rc = MOMEDO_E_DENIED;
+    if (rc == 0) rc = repl_insert_local(n->repl, o->kind, o->data.data, o->data.len, now, &info);
+    if (rc == 0 || rc == MOMEDO_E_EXISTS)
+      accepted++;
+    else
+      last = rc;
+  }
+  node__drain(n);
+  if (accepted == 0) {
+    WHY("no tombstone accepted: %s", momedo_strerror(last));
+    return last ? last : MOMEDO_E_INVAL;
+  }
+  Momedo__AckResp *out = arena_alloc(&n->arena, sizeof *out);
+  if (!out) return MOMEDO_E_NOMEM;
+  momedo__ack_resp__init(out);
+  out->accepted = accepted;
+  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_ACK;
+  rs->ack = out;
+  return 0;
+}
+
+/* ---- subscriptions and live push ---- */
+
+static size_t bucket_of(const uint8_t mailbox[OBJ_MAILBOX_LEN]) {
+  return ((size_t)mailbox[0] | (size_t)mailbox[1] << 8 | (size_t)mailbox[2] << 16) %
+         NODE_SUB_BUCKETS;
+}
+
+int node__c_subscribe(struct conn *c, const Momedo__ClientRequest *rq,
+                      Momedo__ClientResponse *rs, char *why, size_t why_cap) {
+  struct node *n = c->n;
+  const Momedo__SubscribeReq *r = rq->subscribe;
+  int rc = need_auth(c, why, why_cap);
+  if (rc) return rc;
+  for (size_t i = 0; i < r->n_mailboxes; i++) {
+    if (r->mailboxes[i].len != OBJ_MAILBOX_LEN) {
+      WHY("mailbox must be 32 bytes");
+      return MOMEDO_E_BOUNDS;
+    }
+    if ((rc = node__mailbox_access(c, r->mailboxes[i].data, why, why_cap)) != 0) return rc;
+  }
+  for (size_t i = 0; i < r->n_mailboxes; i++) {
+    const uint8_t *mb = r->mailboxes[i].data;
+    int dup = 0;
+    for (size_t j = 0; j < c->n_subs; j++) dup |= !memcmp(c->subs[j]->mailbox, mb, OBJ_MAILBOX_LEN);
+    if (dup) continue;
+    if (c->n_subs >= NODE_SUBS_MAX) {
+      WHY("at most %d subscribed mailboxes per connection", NODE_SUBS_MAX);
+      return MOMEDO_E_BOUNDS;
+    }
+    struct sub *s = calloc(1, sizeof *s);
+    if (!s) return MOMEDO_E_NOMEM;
+    memcpy(s->mailbox, mb, OBJ_MAILBOX_LEN);
+    s->c = c;
+    size_t b = bucket_of(mb);
+    s->next = n->subs[b];
+    n->subs[b] = s;
+    c->subs[c->n_subs++] = s;
+  }
+  return 0;
+}
+
+void node__client_gone(struct conn *c) {
+  struct node *n = c->n;
+  for (size_t i = 0; i < c->n_subs; i++) {
+    struct sub *s = c->subs[i];
+    for (struct sub **pp = &n->subs[bucket_of(s->mailbox)]; *pp; pp = &(*pp)->next)
+      if (*pp == s) {
+        *pp = s->next;
+        break;
+      }
+    free(s);
+  }
+  c->n_subs = 0;
+}
+
+/* Push a newly stored item or chunk to every connected subscriber of its mailbox. A
+ * client whose link is full misses the event (it is still in the mailbox to fetch);
+ * nothing is buffered for it. */
+void node__on_stored(struct node *n, const struct repl_action *a) {
+  Momedo__ObjectKind k = a->info.kind;
+  if (k != MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM && k != MOMEDO__OBJECT_KIND__OBJ_CHUNK) return;
+  uint8_t *data = NULL;
+  size_t len = 0;
+  int fetched = 0;
+  for (struct sub *s = n->subs[bucket_of(a->info.mailbox)]; s; s = s->next) {
+    if (memcmp(s->mailbox, a->info.mailbox, OBJ_MAILBOX_LEN) != 0 || s->c->closing) continue;
+    if (!fetched) {
+      fetched = 1;
+      if (repl_get_object(n->repl, a->info.id, node__now_ms(), NULL, &data, &len) != 0) return;
+    }
+    Momedo__Frame f = MOMEDO__FRAME__INIT;
+    Momedo__ClientEvent ev = MOMEDO__CLIENT_EVENT__INIT;
+    Momedo__Object o = MOMEDO__OBJECT__INIT;
+    o.kind = k;
+    o.data = (ProtobufCBinaryData){len, data};
+    ev.mailbox = (ProtobufCBinaryData){OBJ_MAILBOX_LEN, s->mailbox};
+    ev.seq = a->seq;
+    ev.object = &o;
+    f.body_case = MOMEDO__FRAME__BODY_EVENT;
+    f.event = &ev;
+    if (s->c->held || node__send_frame(s->c, &f) != 0) s->c->events_skipped++;
+  }
+  free(data);
+}

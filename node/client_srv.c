@@ -1,0 +1,335 @@
+/* node/client_srv.c — the client side of the node protocol (client.proto): one
+ * response per request, dispatched from a table; registration with an invite token,
+ * device authentication by challenge signature, key bundle publish and lookup (any
+ * bundle the node holds, wherever it was published), aliases. A response that meets a
+ * full link is held and reading from that client pauses until it drains. Never logs
+ * message content; mailbox requests live in client_mbox.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ids.h"
+#include "log.h"
+#include "node_int.h"
+
+#define AUTH_DOMAIN "momedo/client-auth/v1"
+
+#define WHY(...) snprintf(why, why_cap, __VA_ARGS__)
+
+static int need32(const ProtobufCBinaryData *b) { return b->len == 32; }
+
+static int c_register(struct conn *c, const Momedo__ClientRequest *rq,
+                      Momedo__ClientResponse *rs, char *why, size_t why_cap) {
+  struct node *n = c->n;
+  const Momedo__RegisterReq *r = rq->register_;
+  if (!need32(&r->device_key) || !need32(&r->identity_key)) {
+    WHY("device_key and identity_key must be 32 bytes");
+    return MOMEDO_E_BOUNDS;
+  }
+  int rc = node__register(n, r->invite_token, r->device_key.data, r->identity_key.data, why,
+                          why_cap);
+  if (rc) {
+    node_log(NODE_LOG_INFO, "registration refused from %s: %s", link_name(c->l),
+             why[0] ? why : momedo_strerror(rc));
+    return rc;
+  }
+  char uid[IDS_USER_ID_STR_MAX] = "?", pre[NODE_KEY_PREFIX_LEN + 1];
+  if (ids_user_id(uid, r->identity_key.data) != 0) snprintf(uid, sizeof uid, "?");
+  node_key_prefix(r->device_key.data, pre);
+  node_log(NODE_LOG_INFO, "client registered: device %s of user %s", pre, uid);
+  Momedo__RegisterResp *out = arena_alloc(&n->arena, sizeof *out);
+  if (!out) return MOMEDO_E_NOMEM;
+  momedo__register_resp__init(out);
+  out->node_key = (ProtobufCBinaryData){NODE_KEY_LEN, n->id.kp.pub};
+  size_t np = 0;
+  for (struct peer *p = n->peers; p; p = p->next) np += !p->removed && p->key_known;
+  out->partners = arena_alloc(&n->arena, (np + 1) * sizeof *out->partners);
+  for (struct peer *p = n->peers; p && out->partners; p = p->next) {
+    if (p->removed || !p->key_known) continue;
+    Momedo__NodeAddr *a = arena_alloc(&n->arena, sizeof *a);
+    char *addr = arena_alloc(&n->arena, NODE_HOSTPORT_CHARS_MAX + 3);
+    if (!a || !addr) break;
+    momedo__node_addr__init(a);
+    int v6 = strchr(p->cfg.host, ':') != NULL;
+    snprintf(addr, NODE_HOSTPORT_CHARS_MAX + 3, "%s%s%s:%u", v6 ? "[" : "", p->cfg.host,
+             v6 ? "]" : "", (unsigned)p->cfg.port);
+    a->address = addr;
+    a->node_key = (ProtobufCBinaryData){NODE_KEY_LEN, p->key};
+    out->partners[out->n_partners++] = a;
+  }
+  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_REGISTER;
+  rs->register_ = out;
+  return 0;
+}
+
+static int c_auth_begin(struct conn *c, const Momedo__ClientRequest *rq,
+                        Momedo__ClientResponse *rs, char *why, size_t why_cap) {
+  struct node *n = c->n;
+  const Momedo__AuthBeginReq *r = rq->auth_begin;
+  if (!need32(&r->device_key)) {
+    WHY("device_key must be 32 bytes");
+    return MOMEDO_E_BOUNDS;
+  }
+  int rc = node__device_get(n, r->device_key.data, NULL, NULL);
+  if (rc == MOMEDO_E_NOTFOUND) {
+    WHY("this device is not registered on this node (register it with an invite first)");
+    return MOMEDO_E_AUTH;
+  }
+  if (rc) return rc;
+  if ((rc = crypto_random(c->challenge, sizeof c->challenge)) != 0) return rc;
+  memcpy(c->challenge_key, r->device_key.data, OBJ_KEY_LEN);
+  c->challenge_set = 1;
+  c->authed = 0;
+  Momedo__AuthBeginResp *out = arena_alloc(&n->arena, sizeof *out);
+  if (!out) return MOMEDO_E_NOMEM;
+  momedo__auth_begin_resp__init(out);
+  out->challenge = (ProtobufCBinaryData){sizeof c->challenge, c->challenge};
+  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_AUTH_BEGIN;
+  rs->auth_begin = out;
+  return 0;
+}
+
+static int c_auth_prove(struct conn *c, const Momedo__ClientRequest *rq,
+                        Momedo__ClientResponse *rs, char *why, size_t why_cap) {
+  struct node *n = c->n;
+  const Momedo__AuthProveReq *r = rq->auth_prove;
+  uint8_t msg[sizeof AUTH_DOMAIN - 1 + NODE_KEY_LEN + sizeof c->challenge];
+  if (!c->challenge_set) {
+    WHY("AuthProve without AuthBegin");
+    return MOMEDO_E_UNEXPECTED;
+  }
+  c->challenge_set = 0; /* one attempt per challenge */
+  if (r->signature.len != CRYPTO_SIG_LEN) {
+    WHY("signature must be 64 bytes");
+    return MOMEDO_E_BOUNDS;
+  }
+  memcpy(msg, AUTH_DOMAIN, sizeof AUTH_DOMAIN - 1);
+  memcpy(msg + sizeof AUTH_DOMAIN - 1, n->id.kp.pub, NODE_KEY_LEN);
+  memcpy(msg + sizeof AUTH_DOMAIN - 1 + NODE_KEY_LEN, c->challenge, sizeof c->challenge);
+  if (crypto_verify(r->signature.data, msg, sizeof msg, c->challenge_key) != 0) {
+    WHY("the challenge signature does not verify with this device key");
+    return MOMEDO_E_AUTH;
+  }
+  int rc = node__device_get(n, c->challenge_key, c->identity_key, NULL);
+  if (rc) return rc == MOMEDO_E_NOTFOUND ? MOMEDO_E_AUTH : rc;
+  if ((rc = obj_device_mailbox(c->mailbox, c->challenge_key)) != 0) return rc;
+  memcpy(c->device_key, c->challenge_key, OBJ_KEY_LEN);
+  c->authed = 1;
+  char pre[NODE_KEY_PREFIX_LEN + 1];
+  node_key_prefix(c->device_key, pre);
+  node_log(NODE_LOG_DEBUG, "client %s authenticated as device %s", link_name(c->l), pre);
+  return 0;
+}
+
+static int need_auth(struct conn *c, char *why, size_t why_cap) {
+  if (c->authed) return 0;
+  WHY("authenticate first (AuthBegin/AuthProve)");
+  return MOMEDO_E_AUTH;
+}
+
+static int c_publish(struct conn *c, const Momedo__ClientRequest *rq,
+                     Momedo__ClientResponse *rs, char *why, size_t why_cap) {
+  struct node *n = c->n;
+  const Momedo__Object *o = rq->publish->object;
+  struct obj_info info;
+  uint64_t now = node__now_ms();
+  int rc = need_auth(c, why, why_cap);
+  if (rc) return rc;
+  if (!o || o->kind != MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE) {
+    WHY("publish takes a key bundle object");
+    return MOMEDO_E_UNKNOWN_KIND;
+  }
+  rc = obj_validate(o->kind, o->data.data, o->data.len, now, &info);
+  if (rc) {
+    WHY("key bundle refused: %s", momedo_strerror(rc));
+    return rc;
+  }
+  if (memcmp(info.key, c->identity_key, OBJ_KEY_LEN) != 0) {
+    WHY("a device may only publish the key bundle of the user it was registered for");
+    return MOMEDO_E_DENIED;
+  }
+  rc = repl_insert_local(n->repl, o->kind, o->data.data, o->data.len, now, &info);
+  node__drain(n);
+  if (rc && rc != MOMEDO_E_EXISTS) {
+    WHY("key bundle refused: %s", momedo_strerror(rc));
+    return rc;
+  }
+  Momedo__PublishResp *out = arena_alloc(&n->arena, sizeof *out);
+  uint8_t *id = arena_alloc(&n->arena, OBJ_ID_LEN);
+  if (!out || !id) return MOMEDO_E_NOMEM;
+  momedo__publish_resp__init(out);
+  memcpy(id, info.id, OBJ_ID_LEN);
+  out->id = (ProtobufCBinaryData){OBJ_ID_LEN, id};
+  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_PUBLISH;
+  rs->publish = out;
+  return 0;
+}
+
+/* Copy malloc'ed bytes into the arena as an Object (frees data). */
+static Momedo__Object *arena_object(struct node *n, Momedo__ObjectKind kind, uint8_t *data,
+                                    size_t len) {
+  Momedo__Object *o = arena_alloc(&n->arena, sizeof *o);
+  uint8_t *copy = arena_alloc(&n->arena, len ? len : 1);
+  if (o && copy) {
+    momedo__object__init(o);
+    memcpy(copy, data, len);
+    o->kind = kind;
+    o->data = (ProtobufCBinaryData){len, copy};
+  }
+  free(data);
+  return o && copy ? o : NULL;
+}
+
+static int c_lookup(struct conn *c, const Momedo__ClientRequest *rq,
+                    Momedo__ClientResponse *rs, char *why, size_t why_cap) {
+  struct node *n = c->n;
+  const Momedo__LookupReq *r = rq->lookup;
+  uint8_t key[OBJ_KEY_LEN], *data = NULL, id[OBJ_ID_LEN];
+  size_t len = 0;
+  struct obj_info info;
+  Momedo__Object *alias = NULL;
+  int have_uid = r->user_id && *r->user_id, have_alias = r->alias && *r->alias;
+  int rc = 0;
+  if (have_uid + have_alias + (r->identity_key.len > 0) != 1) {
+    WHY("give exactly one of user_id, identity_key, alias");
+    return MOMEDO_E_INVAL;
+  }
+  if (r->identity_key.len > 0) {
+    if (!need32(&r->identity_key)) return MOMEDO_E_BOUNDS;
+    memcpy(key, r->identity_key.data, OBJ_KEY_LEN);
+  } else if (have_uid) {
+    rc = node__userid_lookup(n, r->user_id, key);
+    if (rc == MOMEDO_E_CHECKSUM || rc == MOMEDO_E_INVAL) {
+      WHY("'%.40s' is not a valid user ID (%s)", r->user_id, momedo_strerror(rc));
+      return rc;
+    }
+  } else {
+    rc = node__alias_lookup(n, r->alias, id);
+    if (rc == 0) rc = repl_get_object(n->repl, id, node__now_ms(), &info, &data, &len);
+    if (rc == 0) {
+      memcpy(key, info.key, OBJ_KEY_LEN);
+      alias = arena_object(n, MOMEDO__OBJECT_KIND__OBJ_ALIAS, data, len);
+      if (!alias) return MOMEDO_E_NOMEM;
+    }
+  }
+  if (rc == 0) rc = repl_bundle_lookup(n->repl, key, &info, &data, &len);
+  if (rc == MOMEDO_E_NOTFOUND) {
+    WHY("no key bundle known for this user on this node (yet)");
+    return rc;
+  }
+  if (rc) return rc;
+  Momedo__LookupResp *out = arena_alloc(&n->arena, sizeof *out);
+  if (!out) {
+    free(data);
+    return MOMEDO_E_NOMEM;
+  }
+  momedo__lookup_resp__init(out);
+  out->bundle = arena_object(n, MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len);
+  out->alias = alias;
+  if (!out->bundle) return MOMEDO_E_NOMEM;
+  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_LOOKUP;
+  rs->lookup = out;
+  return 0;
+}
+
+static int c_alias(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                   char *why, size_t why_cap) {
+  struct node *n = c->n;
+  uint8_t *data = NULL;
+  size_t len = 0;
+  int rc = need_auth(c, why, why_cap);
+  if (rc) return rc;
+  if (!need32(&rq->alias->identity_key) ||
+      memcmp(rq->alias->identity_key.data, c->identity_key, OBJ_KEY_LEN) != 0) {
+    WHY("a device may only ask for an alias of the user it was registered for");
+    return MOMEDO_E_DENIED;
+  }
+  rc = node__alias_issue(n, c->identity_key, &data, &len);
+  if (rc) return rc;
+  Momedo__AliasResp *out = arena_alloc(&n->arena, sizeof *out);
+  if (!out) {
+    free(data);
+    return MOMEDO_E_NOMEM;
+  }
+  momedo__alias_resp__init(out);
+  out->alias = arena_object(n, MOMEDO__OBJECT_KIND__OBJ_ALIAS, data, len);
+  if (!out->alias) return MOMEDO_E_NOMEM;
+  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_ALIAS;
+  rs->alias = out;
+  return 0;
+}
+
+static const node_client_fn client_handlers[] = {
+    [MOMEDO__CLIENT_REQUEST__BODY_REGISTER] = c_register,
+    [MOMEDO__CLIENT_REQUEST__BODY_AUTH_BEGIN] = c_auth_begin,
+    [MOMEDO__CLIENT_REQUEST__BODY_AUTH_PROVE] = c_auth_prove,
+    [MOMEDO__CLIENT_REQUEST__BODY_PUBLISH] = c_publish,
+    [MOMEDO__CLIENT_REQUEST__BODY_LOOKUP] = c_lookup,
+    [MOMEDO__CLIENT_REQUEST__BODY_POST] = node__c_post,
+    [MOMEDO__CLIENT_REQUEST__BODY_FETCH] = node__c_fetch,
+    [MOMEDO__CLIENT_REQUEST__BODY_ACK] = node__c_ack,
+    [MOMEDO__CLIENT_REQUEST__BODY_SUBSCRIBE] = node__c_subscribe,
+    [MOMEDO__CLIENT_REQUEST__BODY_ALIAS] = c_alias,
+    [MOMEDO__CLIENT_REQUEST__BODY_FETCH_BLOB] = node__c_fetch_blob,
+};
+#define CLIENT_HANDLERS_N (sizeof client_handlers / sizeof client_handlers[0])
+
+/* Send a response; on a full link hold it and stop reading from this client. */
+static void send_response(struct conn *c, const Momedo__ClientResponse *rs) {
+  Momedo__Frame f = MOMEDO__FRAME__INIT;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  f.body_case = MOMEDO__FRAME__BODY_RESPONSE;
+  f.response = (Momedo__ClientResponse *)rs;
+  int rc = frame_encode(&f, c->send_max, &buf, &len);
+  if (rc) {
+    node__conn_close(c, rc, "cannot encode a response");
+    return;
+  }
+  rc = link_send(c->l, buf, len);
+  if (rc == 0) {
+    node__count_out(c, len);
+  } else if (rc == MOMEDO_E_AGAIN) {
+    c->held = buf;
+    c->held_len = len;
+    link_pause_read(c->l);
+    return;
+  }
+  free(buf);
+}
+
+void node__client_writable(struct conn *c) {
+  if (!c->held) return;
+  int rc = link_send(c->l, c->held, c->held_len);
+  if (rc == MOMEDO_E_AGAIN) return;
+  if (rc == 0) node__count_out(c, c->held_len);
+  free(c->held);
+  c->held = NULL;
+  if (!c->closing) link_resume_read(c->l);
+}
+
+void node__client_frame(struct conn *c, Momedo__Frame *f) {
+  char why[NODE_ERR_TEXT_MAX] = "";
+  if (f->body_case != MOMEDO__FRAME__BODY_REQUEST) {
+    node__conn_close(c, MOMEDO_E_UNEXPECTED, "clients send requests only");
+    return;
+  }
+  if (c->held) { /* reading was paused; a frame already buffered slipped through */
+    node__conn_close(c, MOMEDO_E_BUSY, "client does not read its responses");
+    return;
+  }
+  const Momedo__ClientRequest *rq = f->request;
+  Momedo__ClientResponse rs = MOMEDO__CLIENT_RESPONSE__INIT;
+  rs.request_id = rq->request_id;
+  int rc = MOMEDO_E_UNKNOWN_KIND;
+  if ((size_t)rq->body_case < CLIENT_HANDLERS_N && client_handlers[rq->body_case])
+    rc = client_handlers[rq->body_case](c, rq, &rs, why, sizeof why);
+  else
+    snprintf(why, sizeof why, "unknown request");
+  rs.status = rc;
+  if (rc) {
+    rs.body_case = MOMEDO__CLIENT_RESPONSE__BODY__NOT_SET;
+    rs.reason = why[0] ? why : (char *)momedo_strerror(rc);
+  }
+  send_response(c, &rs);
+}

@@ -1,0 +1,112 @@
+/* node/config.h — the node's settings: DIR/momedo.conf ("key = value" lines, '#'
+ * comments) and the neighbor list DIR/neighbors.conf ("name host:port key" lines,
+ * rewritten atomically). Every value is checked against hard bounds; errors name
+ * file:line. Pure C over files: no libuv, no sockets, no logging (momedo-admin
+ * compiles this file too, to find the admin socket the same way the node does). */
+#ifndef MOMEDO_NODE_CONFIG_H
+#define MOMEDO_NODE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ids.h"
+#include "status.h"
+
+#define NODE_CONF_FILE "momedo.conf"
+#define NODE_NEIGHBORS_FILE "neighbors.conf"
+#define NODE_STORE_DIR "store"
+#define NODE_ADMIN_SOCKET_DEFAULT "admin.sock"
+#define NODE_PORT_DEFAULT 4710
+#define NODE_LISTEN_DEFAULT "0.0.0.0:4710"
+
+#define NODE_CONF_LINE_BYTES_MAX 1024      /* a longer line is an error */
+#define NODE_CONF_LINES_MAX 10000          /* a longer file is an error */
+#define NODE_NAME_CHARS_MAX 63             /* node and neighbor names */
+#define NODE_HOST_CHARS_MAX 253            /* DNS name or IP literal */
+#define NODE_HOSTPORT_CHARS_MAX (NODE_HOST_CHARS_MAX + 8)
+#define NODE_PATH_BYTES_MAX 4096           /* DIR and files in it */
+#define NODE_SOCKET_PATH_BYTES_MAX 107     /* sun_path minus the NUL */
+#define NODE_NEIGHBORS_MAX 64
+#define NODE_FP_BYTES 32                   /* node fingerprint: SHA-256 of the node key */
+#define NODE_ERRMSG_MAX 512                /* err buffers below */
+
+struct node_config {
+  char name[NODE_NAME_CHARS_MAX + 1];
+  char listen_host[NODE_HOST_CHARS_MAX + 1];
+  uint16_t listen_port;
+  char admin_socket[NODE_SOCKET_PATH_BYTES_MAX + 1]; /* absolute after load */
+  int log_level;                      /* 0 error, 1 warn, 2 info, 3 debug */
+  uint32_t frame_bytes_max;
+  uint32_t item_ttl_days_default;
+  uint32_t item_ttl_days_max;
+  uint32_t mailbox_items_max;
+  uint64_t mailbox_bytes_max;
+  uint32_t item_bytes_max;
+  uint32_t device_posts_per_minute;
+  uint32_t recon_interval_s;
+  uint32_t clients_max;
+  uint32_t link_queue_bytes_max;
+};
+
+struct node_neighbor {
+  char name[NODE_NAME_CHARS_MAX + 1];
+  char host[NODE_HOST_CHARS_MAX + 1];
+  uint16_t port;
+  uint8_t fp[NODE_FP_BYTES]; /* pinned: ids_node_fp_bytes() of the neighbor's node key */
+};
+
+struct node_neighbors {
+  size_t n;
+  struct node_neighbor v[NODE_NEIGHBORS_MAX];
+};
+
+/* Built-in defaults; admin_socket becomes DIR/admin.sock. */
+void node_config_defaults(struct node_config *c, const char *dir);
+
+/* Read DIR/momedo.conf over the defaults. A missing file is MOMEDO_E_NOTFOUND; any bad
+ * line is MOMEDO_E_CONFIG with "FILE:LINE: what is wrong" in err (NODE_ERRMSG_MAX). */
+MOMEDO_WUR int node_config_load(struct node_config *c, const char *dir, char *err,
+                                size_t err_cap);
+/* Parse config text (for tests and load); fname is only used in messages. */
+MOMEDO_WUR int node_config_parse(struct node_config *c, const char *dir, const char *fname,
+                                 const char *text, size_t len, char *err, size_t err_cap);
+
+/* The text of a fresh momedo.conf: every option, commented out, with its default and
+ * a line saying what it does; name and listen set. malloc'ed, caller frees. */
+char *node_config_template(const char *name, const char *listen);
+
+/* "host:port" (IPv6 as "[::1]:4710"). Port 1..65535, host 1..253 printable chars. */
+MOMEDO_WUR int node_hostport_parse(const char *s, char host[static NODE_HOST_CHARS_MAX + 1],
+                                   uint16_t *port);
+/* Names: 1..63 of [A-Za-z0-9._-], starting with a letter or digit. */
+int node_name_valid(const char *s);
+
+/* The fingerprint of a node as an operator types it: the string `momedo-admin
+ * fingerprint` prints (grouped, with check character), or the node key itself (base32
+ * key string or 64 hex digits), from which the fingerprint is computed. The two base32
+ * forms look alike: text with '-' is read as a fingerprint, one token as a key.
+ * MOMEDO_E_INVAL / E_CHECKSUM otherwise. */
+MOMEDO_WUR int node_fp_from_text(const char *s, uint8_t fp[static NODE_FP_BYTES]);
+
+/* The fingerprint string (as ids_node_fingerprint prints it) of fingerprint bytes. */
+MOMEDO_WUR int node_fp_format(char out[static IDS_NODE_FP_STR_MAX],
+                              const uint8_t fp[static NODE_FP_BYTES]);
+
+/* DIR/neighbors.conf; a missing file is an empty list. */
+MOMEDO_WUR int node_neighbors_load(struct node_neighbors *nb, const char *dir, char *err,
+                                   size_t err_cap);
+MOMEDO_WUR int node_neighbors_parse(struct node_neighbors *nb, const char *fname,
+                                    const char *text, size_t len, char *err, size_t err_cap);
+/* Write the list to DIR/neighbors.conf.tmp, fsync, rename over neighbors.conf, fsync DIR. */
+MOMEDO_WUR int node_neighbors_save(const struct node_neighbors *nb, const char *dir,
+                                   char *err, size_t err_cap);
+/* Index of the neighbor called name, or -1. */
+int node_neighbors_find(const struct node_neighbors *nb, const char *name);
+
+/* Write len bytes to path atomically (tmp + fsync + rename + fsync dir), given mode. */
+MOMEDO_WUR int node_file_write_atomic(const char *path, const void *data, size_t len,
+                                      unsigned mode);
+/* Read a whole file of at most max bytes; *out malloc'ed and NUL-terminated. */
+MOMEDO_WUR int node_file_read(const char *path, size_t max, char **out, size_t *len);
+
+#endif

@@ -1,0 +1,332 @@
+/* node/node.c — momedod's life cycle: create a node directory, start (config, identity,
+ * durable store, replication engine, TLS listener, neighbors, admin socket), drive the
+ * replication timer and carry out its actions, and stop cleanly on SIGTERM/SIGINT
+ * (links closed, store closed: everything acknowledged is already on disk). Logs one
+ * line per event; never message content or secrets. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ids.h"
+#include "log.h"
+#include "node.h"
+#include "node_int.h"
+#include "store_rocks.h"
+
+uint64_t node__now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- init and fingerprint (run by `momedo-admin init|fingerprint`) ---- */
+
+static int path_in(char *out, size_t cap, const char *dir, const char *file) {
+  return snprintf(out, cap, "%s/%s", dir, file) < (int)cap ? 0 : MOMEDO_E_INVAL;
+}
+
+static void default_name(char *out, size_t cap) {
+  char host[256] = "";
+  if (gethostname(host, sizeof host - 1) == 0) {
+    char *dot = strchr(host, '.');
+    if (dot) *dot = 0;
+    if (node_name_valid(host)) {
+      snprintf(out, cap, "%s", host);
+      return;
+    }
+  }
+  snprintf(out, cap, "momedo");
+}
+
+static int init_check(const char *dir, const char *listen, const char *name) {
+  char host[NODE_HOST_CHARS_MAX + 1], path[NODE_PATH_BYTES_MAX];
+  uint16_t port;
+  struct stat st;
+  if (listen && node_hostport_parse(listen, host, &port) != 0) {
+    fprintf(stderr, "--listen '%s' is not HOST:PORT (e.g. 0.0.0.0:4710)\n", listen);
+    return MOMEDO_E_INVAL;
+  }
+  if (name && !node_name_valid(name)) {
+    fprintf(stderr, "--name must be 1..%d letters, digits, '.', '_' or '-'\n",
+            NODE_NAME_CHARS_MAX);
+    return MOMEDO_E_INVAL;
+  }
+  if (path_in(path, sizeof path, dir, NODE_CONF_FILE) != 0) return MOMEDO_E_INVAL;
+  if (stat(path, &st) == 0 || (path_in(path, sizeof path, dir, NODE_KEY_FILE) == 0 &&
+                               stat(path, &st) == 0)) {
+    fprintf(stderr, "%s already holds a momedo node; refusing to overwrite it\n", dir);
+    return MOMEDO_E_EXISTS;
+  }
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    fprintf(stderr, "cannot create %s: %s\n", dir, strerror(errno));
+    return MOMEDO_E_IO;
+  }
+  return 0;
+}
+
+int node_init_dir(const char *dir, const char *listen, const char *name) {
+  struct node_identity id;
+  char path[NODE_PATH_BYTES_MAX], err[NODE_ERR_MAX], nm[NODE_NAME_CHARS_MAX + 1];
+  char fp[IDS_NODE_FP_STR_MAX], hex[NODE_KEY_HEX_LEN + 1];
+  struct store *st = NULL;
+  umask(077);
+  int rc = init_check(dir, listen, name);
+  if (rc) return rc;
+  if (name)
+    snprintf(nm, sizeof nm, "%s", name);
+  else
+    default_name(nm, sizeof nm);
+  if ((rc = node_identity_generate(&id)) != 0 ||
+      (rc = node_identity_save(&id, dir, err, sizeof err)) != 0) {
+    fprintf(stderr, "cannot create the node key: %s\n", rc ? momedo_strerror(rc) : err);
+    goto out;
+  }
+  char *conf = node_config_template(nm, listen ? listen : NODE_LISTEN_DEFAULT);
+  rc = conf ? 0 : MOMEDO_E_NOMEM;
+  if (!rc) rc = path_in(path, sizeof path, dir, NODE_CONF_FILE);
+  if (!rc) rc = node_file_write_atomic(path, conf, strlen(conf), 0600);
+  free(conf);
+  if (rc) {
+    fprintf(stderr, "cannot write %s/%s: %s\n", dir, NODE_CONF_FILE, momedo_strerror(rc));
+    goto out;
+  }
+  if ((rc = path_in(path, sizeof path, dir, NODE_STORE_DIR)) != 0 ||
+      (rc = store_rocks_open(&st, path, NULL)) != 0) {
+    fprintf(stderr, "cannot create the store in %s: %s\n", path, momedo_strerror(rc));
+    goto out;
+  }
+  store_close(st);
+  if ((rc = ids_node_fingerprint(fp, id.kp.pub)) != 0) goto out;
+  node_key_hex(id.kp.pub, hex);
+  printf("dir=%s\nname=%s\nlisten=%s\nfingerprint=%s\nnode_key=%s\n", dir, nm,
+         listen ? listen : NODE_LISTEN_DEFAULT, fp, hex);
+out:
+  node_identity_close(&id);
+  return rc;
+}
+
+int node_print_fingerprint(const char *dir) {
+  struct node_identity id;
+  char err[NODE_ERR_MAX], fp[IDS_NODE_FP_STR_MAX], hex[NODE_KEY_HEX_LEN + 1];
+  int rc = node_identity_load(&id, dir, err, sizeof err);
+  if (rc) {
+    if (rc == MOMEDO_E_NOTFOUND)
+      fprintf(stderr, "no node in %s (create one with: momedo-admin init --dir %s)\n", dir,
+              dir);
+    else
+      fprintf(stderr, "%s\n", err[0] ? err : momedo_strerror(rc));
+    return rc;
+  }
+  rc = ids_node_fingerprint(fp, id.kp.pub);
+  node_key_hex(id.kp.pub, hex);
+  node_identity_close(&id);
+  if (rc) return rc;
+  printf("fingerprint=%s\nnode_key=%s\n", fp, hex);
+  return 0;
+}
+
+/* ---- replication glue ---- */
+
+static void on_repl_timer(uv_timer_t *t);
+
+static void arm_repl_timer(struct node *n) {
+  if (n->stopping) return;
+  uint64_t d = repl_next_deadline(n->repl), now = node__now_ms();
+  if (d == UINT64_MAX) {
+    uv_timer_stop(&n->repl_timer);
+    return;
+  }
+  uv_timer_start(&n->repl_timer, on_repl_timer, d > now ? d - now : 0, 0);
+}
+
+void node__drain(struct node *n) {
+  struct repl_action a;
+  while (repl_next_action(n->repl, &a)) {
+    struct peer *p;
+    switch (a.kind) {
+    case REPL_ACT_SEND:
+      p = node__peer_by_id(n, a.peer_id);
+      if (p)
+        node__peer_send(p, a.bytes, a.len);
+      else
+        free(a.bytes);
+      break;
+    case REPL_ACT_DROP_PEER:
+      p = node__peer_by_id(n, a.peer_id);
+      if (p) {
+        node_log(NODE_LOG_WARN, "neighbor %s cut off: %s (%s)", p->cfg.name, a.reason,
+                 momedo_status_name(a.status));
+        node__peer_drop(p, a.status, a.reason);
+      }
+      break;
+    case REPL_ACT_STORED:
+      node__index_stored(n, &a);
+      node__on_stored(n, &a);
+      break;
+    case REPL_ACT_REMOVED:
+    case REPL_ACT_NONE:
+      break;
+    }
+  }
+  arm_repl_timer(n);
+}
+
+static void on_repl_timer(uv_timer_t *t) {
+  struct node *n = t->data;
+  int rc = repl_tick(n->repl, node__now_ms());
+  if (rc) node_log(NODE_LOG_ERROR, "replication timer: %s", momedo_strerror(rc));
+  node__drain(n);
+}
+
+static void on_sweep(uv_timer_t *t) {
+  struct node *n = t->data;
+  uint64_t now = node__now_ms();
+  for (struct conn *c = n->conns; c; c = c->next)
+    if (c->role == CONN_NEW && !c->closing && now - c->created_ms > NODE_HELLO_TIMEOUT_MS)
+      node__conn_close(c, MOMEDO_E_TIMEOUT, "no Hello in time");
+}
+
+/* ---- start and stop ---- */
+
+static void stop(struct node *n, const char *why) {
+  if (n->stopping) return;
+  n->stopping = 1;
+  node_log(NODE_LOG_INFO, "stopping (%s)", why);
+  if (n->listener) link_listener_close(n->listener);
+  n->listener = NULL;
+  node__peers_stop(n);
+  node__admin_stop(n);
+  uv_timer_stop(&n->repl_timer);
+  uv_close((uv_handle_t *)&n->repl_timer, NULL);
+  uv_close((uv_handle_t *)&n->sweep_timer, NULL);
+  uv_close((uv_handle_t *)&n->sig_term, NULL);
+  uv_close((uv_handle_t *)&n->sig_int, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  stop(s->data, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static int load_settings(struct node *n) {
+  char err[NODE_ERRMSG_MAX], ierr[NODE_ERR_MAX];
+  int rc = node_config_load(&n->cfg, n->dir, err, sizeof err);
+  if (!rc) rc = node_neighbors_load(&n->nbs, n->dir, err, sizeof err);
+  if (rc) {
+    node_log(NODE_LOG_ERROR, "%s", err);
+    return rc;
+  }
+  node_log_set_level((enum node_log_level)n->cfg.log_level);
+  rc = node_identity_load(&n->id, n->dir, ierr, sizeof ierr);
+  if (rc) {
+    node_log(NODE_LOG_ERROR, "node key: %s", ierr[0] ? ierr : momedo_strerror(rc));
+    return rc;
+  }
+  return ids_node_fingerprint(n->fingerprint, n->id.kp.pub);
+}
+
+static int open_engine(struct node *n) {
+  char path[NODE_PATH_BYTES_MAX];
+  struct store_rocks_opts so;
+  struct repl_config rc_cfg;
+  uint64_t seed = 0;
+  store_rocks_opts_default(&so);
+  so.durable = 1; /* a post is acknowledged only once it is on disk */
+  so.create_if_missing = 1;
+  int rc = path_in(path, sizeof path, n->dir, NODE_STORE_DIR);
+  if (!rc) rc = store_rocks_open(&n->store, path, &so);
+  if (rc) {
+    node_log(NODE_LOG_ERROR, "cannot open the store in %s: %s (is another momedod running?)",
+             path, momedo_strerror(rc));
+    return rc;
+  }
+  repl_config_default(&rc_cfg);
+  rc_cfg.recon_interval_ms = (uint64_t)n->cfg.recon_interval_s * 1000;
+  rc_cfg.recon_jitter_ms = rc_cfg.recon_interval_ms / 4;
+  rc_cfg.peer_queue_bytes_max = n->cfg.link_queue_bytes_max;
+  if ((rc = crypto_random(&seed, sizeof seed)) != 0) return rc;
+  rc = repl_new(&rc_cfg, n->store, seed, node__now_ms(), &n->repl);
+  if (rc) node_log(NODE_LOG_ERROR, "replication engine: %s", momedo_strerror(rc));
+  return rc;
+}
+
+static int open_network(struct node *n) {
+  int rc = tls_global_init();
+  if (!rc) rc = tls_ctx_new(&n->tls_server, TLS_ROLE_SERVER, &n->id);
+  if (!rc) rc = tls_ctx_new(&n->tls_client, TLS_ROLE_CLIENT, &n->id);
+  if (rc) {
+    node_log(NODE_LOG_ERROR, "TLS setup: %s", momedo_strerror(rc));
+    return rc;
+  }
+  link_config_default(&n->link_cfg);
+  n->link_cfg.frame_bytes_max = n->cfg.frame_bytes_max;
+  n->link_cfg.out_bytes_max = n->cfg.link_queue_bytes_max;
+  n->link_cfg.out_low_bytes = n->cfg.link_queue_bytes_max / 4;
+  rc = node__listen(n);
+  if (rc) {
+    node_log(NODE_LOG_ERROR, "cannot listen on %s:%u: %s", n->cfg.listen_host,
+             (unsigned)n->cfg.listen_port, momedo_strerror(rc));
+    return rc;
+  }
+  if ((rc = node__admin_start(n)) != 0) return rc;
+  return node__peers_start(n);
+}
+
+static int start(struct node *n) {
+  int rc = load_settings(n);
+  if (!rc) rc = open_engine(n);
+  if (rc) return rc;
+  uv_timer_init(n->loop, &n->repl_timer);
+  uv_timer_init(n->loop, &n->sweep_timer);
+  uv_signal_init(n->loop, &n->sig_term);
+  uv_signal_init(n->loop, &n->sig_int);
+  n->repl_timer.data = n->sweep_timer.data = n->sig_term.data = n->sig_int.data = n;
+  uv_signal_start(&n->sig_term, on_signal, SIGTERM);
+  uv_signal_start(&n->sig_int, on_signal, SIGINT);
+  uv_timer_start(&n->sweep_timer, on_sweep, NODE_SWEEP_INTERVAL_MS, NODE_SWEEP_INTERVAL_MS);
+  n->start_ms = node__now_ms();
+  rc = open_network(n);
+  if (rc) {
+    stop(n, "start-up failed");
+    return rc;
+  }
+  struct repl_stats rs;
+  repl_stats(n->repl, &rs);
+  node_log(NODE_LOG_INFO,
+           "momedod %s started: node \"%s\", fingerprint %s, listening on %s:%u, "
+           "admin socket %s, %llu objects, %zu neighbors",
+           NODE_VERSION, n->cfg.name, n->fingerprint, n->cfg.listen_host,
+           (unsigned)n->cfg.listen_port, n->cfg.admin_socket, (unsigned long long)rs.objects,
+           n->nbs.n);
+  node__drain(n);
+  return 0;
+}
+
+int node_run(const char *dir) {
+  struct node *n = calloc(1, sizeof *n);
+  uv_loop_t loop;
+  if (!n) return MOMEDO_E_NOMEM;
+  umask(077);
+  signal(SIGPIPE, SIG_IGN);
+  snprintf(n->dir, sizeof n->dir, "%s", dir);
+  arena_init(&n->arena, NODE_ARENA_BYTES_MAX);
+  int rc = uv_loop_init(&loop) == 0 ? 0 : MOMEDO_E_IO;
+  n->loop = &loop;
+  if (!rc) rc = start(n);
+  if (!rc || n->stopping) uv_run(&loop, UV_RUN_DEFAULT);
+  repl_free(n->repl);
+  store_close(n->store);
+  tls_ctx_free(n->tls_server);
+  tls_ctx_free(n->tls_client);
+  if (n->tls_server || n->tls_client) tls_global_cleanup();
+  node_identity_close(&n->id);
+  arena_close(&n->arena);
+  if (uv_loop_close(&loop) != 0) node_log(NODE_LOG_WARN, "event loop closed with handles open");
+  if (!rc) node_log(NODE_LOG_INFO, "stopped cleanly");
+  free(n);
+  return rc;
+}

@@ -1,0 +1,233 @@
+/* node/node_int.h — private state of momedod shared by its files: the node (loop,
+ * store, replication engine, listener, timers), connections (one per link, client or
+ * neighbor), configured neighbors (peers), the admin socket and node-local records.
+ * Only the node's own .c files include this. Node-local store keys all start with NODE_K_PREFIX ('N');
+ * replication owns the lower-case prefixes. */
+#ifndef MOMEDO_NODE_INT_H
+#define MOMEDO_NODE_INT_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "arena.h"
+#include "client.pb-c.h"
+#include "config.h"
+#include "frame.h"
+#include "identity.h"
+#include "link.h"
+#include "obj.h"
+#include "repl.h"
+#include "store.h"
+#include "tls.h"
+
+#define NODE_VERSION FRAME_SOFTWARE
+#define NODE_K_PREFIX 'N'
+#define NODE_K_DEVICE 'd'   /* 'N' 'd' device_key(32) -> identity_key(32) registered_ms(be64) */
+#define NODE_K_INVITE 'i'   /* 'N' 'i' sha256(token)(32) -> uses_left(be32) expires_ms(be64) */
+#define NODE_K_USERID 'u'   /* 'N' 'u' user-id bits(13) identity_key(32) -> "" */
+#define NODE_K_ALIAS 'a'    /* 'N' 'a' alias string -> alias object id(32) */
+#define NODE_K_ALIAS_OF 'A' /* 'N' 'A' identity_key(32) -> alias string */
+#define NODE_K_DEVMBOX 'm'  /* 'N' 'm' mailbox(32) -> "" : mailbox of a known device */
+
+#define NODE_HELLO_TIMEOUT_MS 15000     /* TLS up but no Hello: closed */
+#define NODE_SWEEP_INTERVAL_MS 5000     /* hello timeouts */
+#define NODE_ARENA_BYTES_MAX (4u * FRAME_BYTES_MAX_LIMIT) /* one unpacked frame */
+#define NODE_SUBS_MAX 64                /* mailboxes one client may subscribe to */
+#define NODE_SUB_BUCKETS 4096           /* subscription hash table */
+#define NODE_FETCH_LIMIT_MAX 500        /* objects per FetchResp */
+#define NODE_FETCH_LIMIT_DEFAULT 100
+#define NODE_RESP_MARGIN_BYTES 4096     /* room for framing around fetched objects */
+#define NODE_RATE_SLOTS 4096            /* per-device post buckets (hashed, shared on collision) */
+#define NODE_INVITE_TOKEN_BYTES 16
+#define NODE_INVITE_USES_MAX 100000u
+#define NODE_INVITE_TTL_S_DEFAULT (7u * 24 * 3600)
+#define NODE_INVITE_TTL_S_MAX (365u * 24 * 3600)
+#define NODE_INVITE_CODE_MAX 256 /* >= INVITE_STR_MAX of protocol/invite.h */
+#define NODE_ALIAS_CHARS 8              /* 40 random bits */
+#define NODE_ALIAS_TTL_MS OBJ_TTL_MS_MAX
+#define NODE_ALIAS_TRIES_MAX 8
+#define NODE_ADMIN_CONNS_MAX 16
+#define NODE_ADMIN_FRAME_BYTES_MAX (64u * 1024)
+#define NODE_PARTICIPANTS_MAX 100000    /* listed by `participants` */
+#define NODE_ERR_TEXT_MAX 256
+
+struct node;
+struct peer;
+
+enum conn_role { CONN_NEW = 0, CONN_CLIENT, CONN_NEIGHBOR };
+
+/* A queued frame for a link whose output is full. */
+struct pend {
+  struct pend *next;
+  size_t len;         /* frame bytes */
+  size_t payload;     /* repl bytes to confirm with repl_peer_sent once written */
+  uint8_t data[];
+};
+
+struct sub;
+
+struct conn {
+  struct node *n;
+  struct link *l;
+  struct conn *prev, *next;     /* node's list of all connections */
+  enum conn_role role;
+  int outbound;                 /* we dialed it (neighbor links only) */
+  int closing;                  /* link_close called */
+  struct peer *peer;            /* neighbor slot; NULL for clients or after removal */
+  uint8_t peer_key[NODE_KEY_LEN];
+  int has_peer_key;
+  uint64_t created_ms, up_ms;
+  size_t send_max;              /* largest frame body we send: min(ours, the peer's Hello) */
+  uint64_t bytes_in, bytes_out;
+  /* client */
+  int authed;
+  uint8_t device_key[OBJ_KEY_LEN];
+  uint8_t identity_key[OBJ_KEY_LEN];
+  uint8_t mailbox[OBJ_MAILBOX_LEN];  /* the device's own mailbox */
+  int challenge_set;
+  uint8_t challenge[32];
+  uint8_t challenge_key[OBJ_KEY_LEN];
+  struct sub *subs[NODE_SUBS_MAX];
+  size_t n_subs;
+  uint8_t *held;                /* response that met a full link; reading is paused */
+  size_t held_len;
+  uint64_t events_skipped;
+};
+
+struct peer {
+  struct node *n;
+  struct peer *next;
+  struct node_neighbor cfg;
+  uint64_t id;                  /* repl peer id, unique per node run */
+  struct conn *active;          /* carries replication */
+  struct conn *dialing;         /* outbound attempt in progress */
+  uv_timer_t timer;             /* redial */
+  int timer_open;
+  unsigned attempts;
+  int removed;
+  char state[16];               /* "up", "connecting", "down", "refused" */
+  char last_error[NODE_ERR_TEXT_MAX];
+  uint64_t state_since_ms;
+  uint8_t key[NODE_KEY_LEN];    /* learned from TLS once seen */
+  int key_known;
+  uint64_t bytes_in, bytes_out;
+  struct pend *q_head, *q_tail; /* frames waiting for the active link */
+  size_t q_bytes;
+};
+
+struct sub {
+  struct sub *next;             /* bucket chain */
+  uint8_t mailbox[OBJ_MAILBOX_LEN];
+  struct conn *c;
+};
+
+struct rate_slot {
+  uint64_t window_start_ms;
+  uint32_t count;
+};
+
+struct node {
+  uv_loop_t *loop;
+  char dir[NODE_PATH_BYTES_MAX];
+  struct node_config cfg;
+  struct node_neighbors nbs;
+  struct node_identity id;
+  char fingerprint[IDS_NODE_FP_STR_MAX];
+  struct store *store;
+  struct repl *repl;
+  struct tls_ctx *tls_server, *tls_client;
+  struct link_config link_cfg;
+  struct link_listener *listener;
+  uv_timer_t repl_timer, sweep_timer;
+  uv_signal_t sig_term, sig_int;
+  uv_pipe_t admin;
+  int admin_open;
+  unsigned admin_conns;
+  struct conn *conns;
+  struct peer *peers;
+  uint64_t next_peer_id;
+  struct sub *subs[NODE_SUB_BUCKETS];
+  struct rate_slot rate[NODE_RATE_SLOTS];
+  struct arena arena;           /* one unpacked frame at a time, reset after dispatch */
+  uint64_t start_ms;
+  uint32_t clients;
+  int stopping;
+  int exit_code;
+  uint64_t bytes_in, bytes_out;
+  uint64_t peers_refused, objects_invalid_local;
+};
+
+/* Wall clock in ms since the epoch: objects carry absolute times. */
+uint64_t node__now_ms(void);
+void node__set_state(struct peer *p, const char *state, const char *err);
+
+/* node.c: replication glue */
+void node__drain(struct node *n);
+/* Encode and send; E_AGAIN when the link is full (nothing queued). */
+MOMEDO_WUR int node__send_frame(struct conn *c, const Momedo__Frame *f);
+void node__count_out(struct conn *c, size_t len);
+void node__conn_close(struct conn *c, int status, const char *reason);
+
+/* peers.c */
+MOMEDO_WUR int node__peers_start(struct node *n);
+void node__peers_stop(struct node *n);
+MOMEDO_WUR int node__peer_add(struct node *n, const struct node_neighbor *cfg, char *err,
+                              size_t cap);
+MOMEDO_WUR int node__peer_remove(struct node *n, const char *name);
+struct peer *node__peer_by_id(struct node *n, uint64_t id);
+void node__peer_send(struct peer *p, uint8_t *bytes, size_t len);
+void node__peer_drop(struct peer *p, int status, const char *reason);
+MOMEDO_WUR int node__listen(struct node *n);
+/* Shared link callbacks for every connection (inbound and outbound). */
+extern const struct link_callbacks node__link_cbs;
+
+/* client_srv.c: dispatch, registration, auth, bundles, aliases */
+void node__client_frame(struct conn *c, Momedo__Frame *f);
+void node__client_writable(struct conn *c);
+/* client_mbox.c: mailboxes (post, fetch, ack, subscribe, live push) */
+typedef int (*node_client_fn)(struct conn *c, const Momedo__ClientRequest *rq,
+                              Momedo__ClientResponse *rs, char *why, size_t why_cap);
+int node__c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                 char *why, size_t why_cap);
+int node__c_fetch(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                  char *why, size_t why_cap);
+int node__c_fetch_blob(struct conn *c, const Momedo__ClientRequest *rq,
+                       Momedo__ClientResponse *rs, char *why, size_t why_cap);
+int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                char *why, size_t why_cap);
+int node__c_subscribe(struct conn *c, const Momedo__ClientRequest *rq,
+                      Momedo__ClientResponse *rs, char *why, size_t why_cap);
+void node__client_gone(struct conn *c);
+void node__on_stored(struct node *n, const struct repl_action *a);
+/* May c read or subscribe to mailbox? (own device mailbox, or not a device mailbox) */
+MOMEDO_WUR int node__mailbox_access(struct conn *c, const uint8_t mailbox[OBJ_MAILBOX_LEN],
+                                    char *why, size_t why_cap);
+
+/* admin_srv.c */
+MOMEDO_WUR int node__admin_start(struct node *n);
+void node__admin_stop(struct node *n);
+
+/* invite.c: invites, registered devices, aliases (node-local records) */
+MOMEDO_WUR int node__invite_create(struct node *n, uint32_t uses, uint64_t ttl_s,
+                                   const char *address, Momedo__InviteResp *out,
+                                   char code[static NODE_INVITE_CODE_MAX],
+                                   char token_hex[static 2 * NODE_INVITE_TOKEN_BYTES + 1],
+                                   char addr[static NODE_HOSTPORT_CHARS_MAX + 3]);
+MOMEDO_WUR int node__register(struct node *n, const char *token, const uint8_t device_key[32],
+                              const uint8_t identity_key[32], char *why, size_t why_cap);
+MOMEDO_WUR int node__device_get(struct node *n, const uint8_t device_key[32],
+                                uint8_t identity_key[32], uint64_t *registered_ms);
+MOMEDO_WUR int node__device_remove(struct node *n, const char *device_text, char *msg,
+                                   size_t cap);
+uint32_t node__invites_active(struct node *n);
+uint32_t node__devices_count(struct node *n);
+/* Index user IDs and aliases of newly stored bundles/aliases. */
+void node__index_stored(struct node *n, const struct repl_action *a);
+MOMEDO_WUR int node__is_device_mailbox(struct node *n, const uint8_t mailbox[OBJ_MAILBOX_LEN]);
+MOMEDO_WUR int node__userid_lookup(struct node *n, const char *user_id,
+                                   uint8_t identity_key[32]);
+MOMEDO_WUR int node__alias_lookup(struct node *n, const char *alias, uint8_t id[OBJ_ID_LEN]);
+MOMEDO_WUR int node__alias_issue(struct node *n, const uint8_t identity_key[32], uint8_t **data,
+                                 size_t *len);
+
+#endif

@@ -1,0 +1,321 @@
+"""tests/integration/momedo_testlib.py — real momedod processes on 127.0.0.1 for the
+integration tests (Python 3 standard library only).
+
+A Cluster owns a temporary directory under $MOMEDO_TEST_TMP, the nodes in it (each
+created with `momedo-admin init` on a free port) and every process it started. It
+always kills them and removes the directory: on close(), at interpreter exit (atexit)
+and when a test fails. Binaries come from $MOMEDO_BIN (the build directory):
+node/momedod, admin/momedo-admin, client/momedo-probe.
+
+Waiting is by condition with a generous timeout (wait_for), never by fixed sleeps.
+"""
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("MOMEDO_BIN") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
+TMP = os.environ.get("MOMEDO_TEST_TMP") or tempfile.gettempdir()
+MOMEDOD = os.path.join(BIN, "node", "momedod")
+ADMIN = os.path.join(BIN, "admin", "momedo-admin")
+PROBE = os.path.join(BIN, "client", "momedo-probe")
+WAIT_S = float(os.environ.get("MOMEDO_TEST_WAIT_S", "60"))
+
+_live_clusters = []
+
+
+def _cleanup_all():
+    for c in list(_live_clusters):
+        c.close()
+
+
+atexit.register(_cleanup_all)
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def free_port():
+    """A TCP port that was free a moment ago on 127.0.0.1."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def wait_for(cond, what, timeout=WAIT_S, interval=0.1):
+    """Poll cond() until it returns a true value (returned) or raise after timeout."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            v = cond()
+            if v:
+                return v
+        except Exception as e:  # a node may be restarting: keep polling
+            last_exc = e
+        if time.monotonic() > deadline:
+            raise TestFailure("timed out after %.0f s waiting for %s%s" % (
+                timeout, what, " (last error: %s)" % last_exc if last_exc else ""))
+        time.sleep(interval)
+
+
+def run(args, check=True, timeout=60, env=None):
+    """Run a command; returns CompletedProcess (text)."""
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout, env=env)
+    if check and p.returncode != 0:
+        raise TestFailure("%s exited %d\nstdout: %s\nstderr: %s" % (
+            " ".join(args), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def json_lines(text):
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+class Node:
+    def __init__(self, cluster, name, port):
+        self.cluster = cluster
+        self.name = name
+        self.port = port
+        self.dir = os.path.join(cluster.dir, name)
+        self.log_path = os.path.join(cluster.dir, name + ".log")
+        self.proc = None
+        self._fp = None
+
+    # -- lifecycle --
+    def init(self):
+        p = run([ADMIN, "init", "--dir", self.dir, "--listen", "127.0.0.1:%d" % self.port,
+                 "--name", self.name, "--json"])
+        out = json.loads(p.stdout)
+        self._fp = out["fingerprint"]
+        return out
+
+    def start(self, wait=True):
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([MOMEDOD, "--dir", self.dir], stdout=logf,
+                                     stderr=subprocess.STDOUT)
+        logf.close()
+        self.cluster.procs.append(self.proc)
+        if wait:
+            wait_for(lambda: self.running_status() is not None, "node %s to start" % self.name)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc is None or self.proc.poll() is not None:
+            return None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise TestFailure("node %s did not stop within %d s after signal %d" % (
+                self.name, timeout, sig))
+
+    def kill9(self):
+        return self.stop(signal.SIGKILL)
+
+    def is_running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self):
+        try:
+            with open(self.log_path, "r", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    # -- admin --
+    def admin(self, *args, check=True, as_json=True):
+        cmd = [ADMIN, "--dir", self.dir] + list(args) + (["--json"] if as_json else [])
+        p = run(cmd, check=check)
+        if not as_json:
+            return p
+        try:
+            out = json.loads(p.stdout)
+        except ValueError:
+            raise TestFailure("%s printed no JSON object: %r / %r" % (cmd, p.stdout, p.stderr))
+        out["_exit"] = p.returncode
+        return out
+
+    def running_status(self):
+        p = run([ADMIN, "--dir", self.dir, "status", "--json"], check=False)
+        if p.returncode != 0:
+            return None
+        return json.loads(p.stdout)
+
+    def status(self):
+        return self.admin("status")
+
+    def fingerprint(self):
+        if self._fp is None:
+            self._fp = run([ADMIN, "--dir", self.dir, "fingerprint"]).stdout.strip()
+        return self._fp
+
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    def invite(self, uses=100):
+        return self.admin("invite", "--uses", str(uses), "--expires", "1d")["code"]
+
+    def count(self, kind):
+        return self.status()["objects"][kind]
+
+    def neighbor_state(self, name):
+        for nb in self.status()["neighbors"]:
+            if nb["name"] == name:
+                return nb["state"]
+        return None
+
+
+class Probe:
+    """A test client (momedo-probe) with its own key file, registered at one node."""
+
+    def __init__(self, cluster, name, node):
+        self.cluster = cluster
+        self.name = name
+        self.keys = os.path.join(cluster.dir, name + ".keys")
+        self.node = node
+        self.code = None
+        run([PROBE, "keygen", "--keys", self.keys])
+        ident = self.run("id")[-1]
+        self.user_id = ident["user_id"]
+        self.mailbox = ident["mailbox"]
+
+    def run(self, *args, node=None, check=True, timeout_ms=15000):
+        node = node or self.node
+        cmd = [PROBE, "--keys", self.keys, "--json", "--timeout-ms", str(timeout_ms)]
+        if args and args[0] not in ("id", "keygen"):
+            cmd += ["--invite", self.code_for(node)]
+        p = run(cmd + list(args), check=check, timeout=timeout_ms / 1000 + 30)
+        out = json_lines(p.stdout)
+        if not check:
+            return p.returncode, out, p.stderr
+        return out
+
+    def code_for(self, node):
+        # Registration consumes the token only at the home node; any code of a node
+        # works for connecting (it carries address and key).
+        codes = self.cluster.codes
+        if node.name not in codes:
+            codes[node.name] = node.invite(uses=1000)
+        return codes[node.name]
+
+    def register(self):
+        return self.run("register")[-1]
+
+    def publish(self):
+        return self.run("publish")[-1]
+
+    def post_to(self, user_id, text, node=None, seal=True):
+        args = ["post", "--to-user", user_id, "--text", text] + (["--seal"] if seal else [])
+        return self.run(*args, node=node)[-1]
+
+    def post_mailbox(self, mailbox_hex, text, node=None):
+        return self.run("post", "--mailbox", mailbox_hex, "--text", text, node=node)[-1]
+
+    def fetch(self, node=None, ack=False, open_=True):
+        args = ["fetch"] + (["--ack"] if ack else []) + (["--open"] if open_ else [])
+        lines = self.run(*args, node=node)
+        return [x for x in lines if "seq" in x]
+
+    def lookup(self, user_id, node=None, check=True):
+        if check:
+            return self.run("lookup", "--user-id", user_id, node=node)[-1]
+        return self.run("lookup", "--user-id", user_id, node=node, check=False)
+
+
+class Cluster:
+    def __init__(self, label):
+        os.makedirs(TMP, exist_ok=True)
+        # Short: the admin socket path inside must stay under 108 bytes.
+        self.dir = tempfile.mkdtemp(prefix="m-%s-" % label[:16], dir=TMP)
+        self.nodes = {}
+        self.procs = []
+        self.codes = {}
+        _live_clusters.append(self)
+
+    def add_node(self, name, start=True):
+        n = Node(self, name, free_port())
+        n.init()
+        self.nodes[name] = n
+        if start:
+            n.start()
+        return n
+
+    def probe(self, name, node):
+        return Probe(self, name, node)
+
+    def connect(self, a, b, wait=True):
+        """Make a and b neighbors of each other (both directions, both running)."""
+        a.admin("neighbor", "add", b.name, b.address(), b.fingerprint())
+        b.admin("neighbor", "add", a.name, a.address(), a.fingerprint())
+        if wait:
+            wait_for(lambda: a.neighbor_state(b.name) == "up" and
+                     b.neighbor_state(a.name) == "up",
+                     "link %s-%s up" % (a.name, b.name))
+
+    def wait_for(self, cond, what, timeout=WAIT_S):
+        """wait_for, with every node's log tail in the failure message."""
+        try:
+            return wait_for(cond, what, timeout)
+        except TestFailure as e:
+            raise TestFailure("%s\n%s" % (e, self.logs())) from None
+
+    def check(self, cond, what):
+        if not cond:
+            raise TestFailure("%s\n%s" % (what, self.logs()))
+
+    def stop_all_cleanly(self):
+        """SIGTERM every running node; each must exit 0 (under ASan: no leaks)."""
+        bad = []
+        for n in self.nodes.values():
+            if n.is_running():
+                rc = n.stop()
+                if rc != 0:
+                    bad.append("%s exited %s" % (n.name, rc))
+        if bad:
+            raise TestFailure("unclean stop: %s\n%s" % (", ".join(bad), self.logs()))
+
+    def logs(self):
+        return "\n".join("---- %s ----\n%s" % (n.name, n.log()[-6000:])
+                         for n in self.nodes.values())
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    p.kill()
+                except OSError:
+                    pass
+                p.wait()
+        self.procs = []
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self in _live_clusters:
+            _live_clusters.remove(self)
+
+
+class ClusterTest:
+    """Mixin for unittest.TestCase: self.cluster, cleaned up always; logs on failure."""
+
+    def setUp(self):
+        self.cluster = Cluster(self.id().split(".")[-1])
+        self.addCleanup(self.cluster.close)
+        self.addCleanup(self.cluster.stop_all_cleanly)  # runs first
