@@ -1,0 +1,67 @@
+/* simulations/sim.h — momedo-sim's public entry points: run one scenario with one
+ * seed (or K seeds) and write the measures. Everything in a run derives from the
+ * seed; output files never contain wall-clock time, pointer values or hash-order
+ * artefacts, so the same scenario and seed give byte-identical files. */
+#ifndef MOMEDO_SIM_H
+#define MOMEDO_SIM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim_scn.h"
+#include "status.h"
+
+#define SIM_RUNS_MAX 1000u
+/* Virtual time 0 of every run, as the ms since 1970 handed to the replication
+ * engine and written into objects (2026-01-01T00:00:00Z). */
+#define SIM_EPOCH_MS 1767225600000ull
+
+/* The headline numbers of one run (also what --runs aggregates). Times in ms of
+ * virtual time; "rounds" are times divided by the cycle length (cycle mode). */
+struct sim_summary {
+  uint64_t seed;
+  uint32_t nodes, objects;      /* objects actually published */
+  uint64_t events;              /* simulation events processed */
+  uint64_t msgs, bytes;         /* network messages and bytes sent */
+  uint64_t msgs_lost;           /* dropped by loss, partitions, cut links, dead nodes */
+  double t_ave_ms;              /* mean over objects of the mean delivery delay */
+  double t_p50_ms, t_p99_ms;    /* means over objects of per-object quantiles */
+  double t_last_ms;             /* mean over objects of the last delivery delay */
+  double t_last_max_ms;         /* worst object */
+  double rounds_last;           /* t_last_ms / cycle (cycle mode), else 0 */
+  double residue;               /* mean fraction of nodes an object never reached */
+  double traffic_m;             /* mean messages per node per object */
+  double rmr;                   /* mean relative message redundancy */
+  double hops_last;             /* mean hop count of the last delivery */
+  double reliability;           /* fraction of lasting objects that reached every node */
+  double bytes_per_node;
+  double converge_ms;           /* after the last heal; -1 if none or never */
+  double sim_end_ms;            /* virtual time at the end of the run */
+  uint32_t up_components;       /* components of the graph of links up at the end */
+  uint64_t safety_violations;
+  int failed;                   /* a check failed */
+  char failure[256];            /* the first failed check */
+};
+
+struct sim_opts {
+  uint64_t seed;
+  int seed_set;                 /* 0: use the scenario's seed */
+  uint32_t runs;                /* >= 1 */
+  const char *out_dir;          /* NULL: write nothing */
+  FILE *log;                    /* progress and failures; NULL = quiet */
+};
+
+/* Run the scenario with o->runs seeds (seed, seed+1, ...). Writes per-run files to
+ * out_dir (run_<seed>/ when runs > 1) and, for runs > 1, aggregate.json/csv with
+ * means and 95% confidence intervals. sums (may be NULL) receives o->runs summaries.
+ * Returns 0 when every run passed its checks, E_INTERNAL when a check failed (the
+ * seed is printed to o->log), or a setup error (E_CONFIG, E_IO, E_NOMEM...) with a
+ * message in err. */
+MOMEDO_WUR int sim_run_all(const struct sim_scn *scn, const struct sim_opts *o,
+                           struct sim_summary *sums, char err[static SIM_ERR_CHARS]);
+
+/* One run with one seed; out_dir NULL writes nothing. */
+MOMEDO_WUR int sim_run_one(const struct sim_scn *scn, uint64_t seed, const char *out_dir,
+                           FILE *log, struct sim_summary *sum, char err[static SIM_ERR_CHARS]);
+
+#endif

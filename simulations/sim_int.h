@@ -1,0 +1,293 @@
+/* simulations/sim_int.h — private to simulations/: the run state shared by the
+ * runner, the network, the workload, the protocol drivers and the measures
+ * (sim__* functions). Times inside a run are microseconds of virtual time. */
+#ifndef MOMEDO_SIM_INT_H
+#define MOMEDO_SIM_INT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "crypto.h"
+#include "obj.h"
+#include "sim.h"
+#include "sim_queue.h"
+#include "sim_rng.h"
+#include "sim_scn.h"
+#include "sim_topo.h"
+#include "store.h"
+
+#define SIM_NEVER UINT32_MAX          /* delivery delay of a cell never reached */
+#define SIM_HOPS_MAX 255
+#define SIM_EDGE_STATE_MAX 20000000ull /* directed slots with per-link state */
+#define SIM_CLASSIC_HDR_BYTES 16       /* modelled header of a classic message */
+#define SIM_DIGEST_BYTES 32            /* modelled anti-entropy digest */
+#define SIM_BUNDLE_BYTES 400           /* classic: modelled key bundle size */
+#define SIM_ITEM_OVERHEAD_BYTES 170    /* classic: item bytes beyond the ciphertext */
+#define SIM_GRACE_US 1000              /* expiry checks run this long after expiry */
+
+static inline uint64_t sim_us(uint64_t ms) { return ms * 1000; }
+
+enum sim_ev_type {
+  SIM_EV_DELIVER = 1,
+  SIM_EV_SENT,          /* momedo: the uplink finished writing (repl_peer_sent) */
+  SIM_EV_TIMER,         /* momedo: repl deadline */
+  SIM_EV_ACT,           /* a node's periodic gossip step, or its cycle turn */
+  SIM_EV_CYCLE,         /* schedule the next cycle's turns */
+  SIM_EV_PUBLISH,       /* workload entry `from`, ordinal arg */
+  SIM_EV_TOMBSTONE,     /* item arg gets its tombstone */
+  SIM_EV_EXPIRE,        /* object arg expires */
+  SIM_EV_EXPIRE_CHECK,  /* safety: nobody alive still holds object arg */
+  SIM_EV_PART_START,    /* fault arg */
+  SIM_EV_PART_HEAL,
+  SIM_EV_CRASH,         /* node, fault arg */
+  SIM_EV_RESTART,
+  SIM_EV_SWIZZLE,       /* fault arg, step number in from */
+  SIM_EV_CHURN_DOWN,    /* node, fault arg */
+  SIM_EV_CHURN_UP,
+  SIM_EV_SAMPLE,
+  SIM_EV_CONVERGE_DUE,  /* heal number arg */
+  SIM_EV_END,
+};
+
+/* Classic message types (first byte of a classic payload). */
+enum sim_cmsg { SIM_CM_PUSH = 1, SIM_CM_PULL_REQ, SIM_CM_PUSHPULL, SIM_CM_REPLY, SIM_CM_FEEDBACK };
+
+struct sim_obj {
+  uint64_t created_us;
+  uint64_t expires_us;      /* UINT64_MAX: never */
+  uint32_t origin, home;    /* origin node; recipient's home (items) */
+  uint32_t other;           /* tombstone: its item; item: its tombstone or UINT32_MAX */
+  uint32_t size;            /* bytes on the wire */
+  uint8_t kind;             /* enum sim_obj_kind */
+  uint8_t published;        /* inserted at its origin */
+  uint8_t dead;             /* tombstoned or expired */
+  uint8_t info_ok;          /* momedo: info filled by repl_insert_local */
+  uint8_t *bytes;           /* momedo: canonical bytes (owned) */
+  struct obj_info info;     /* momedo */
+  uint64_t msgs;            /* messages that carried it */
+  uint32_t holders, reached;
+};
+
+/* Per-node user material for momedo objects, derived lazily from the seed. */
+struct sim_keys {
+  uint8_t have;
+  struct crypto_sign_keypair node;    /* node key: signs items accepted here */
+  struct crypto_sign_keypair device;  /* the device homed here: items are for it */
+  uint8_t mailbox[OBJ_MAILBOX_LEN];
+};
+
+struct sim_hot {
+  uint32_t obj;
+  uint32_t count;
+};
+
+/* A workload entry's resolved node sets. */
+struct sim_wset {
+  uint32_t *from, *to;
+  uint32_t nfrom, nto;
+};
+
+struct repl;
+
+struct sim_node {
+  uint8_t alive;
+  uint8_t group;            /* partition group while a partition is active */
+  uint32_t conns;           /* links up */
+  uint32_t gen;             /* bumped on crash and restart: stale timers are ignored */
+  uint64_t uplink_free_us;  /* bandwidth model: the uplink is busy until then */
+  uint64_t msgs_sent, bytes_sent, msgs_recv, bytes_recv;
+  uint32_t have_count;
+  uint64_t timer_us;        /* momedo: scheduled timer, UINT64_MAX none */
+  struct repl *repl;
+  struct store *store;
+  struct sim_hot *hot;      /* rumor mongering: active rumors */
+  uint32_t nhot, hot_cap;
+};
+
+struct sim_sample {
+  uint64_t t_us;
+  uint32_t alive;
+  double store_mean;
+  uint32_t store_min, store_max;
+  double coverage;          /* live (node, object) pairs held / wanted */
+  uint64_t msgs, bytes;
+};
+
+/* Per-object results, filled by sim__summarise. Delays in ms after creation. */
+struct sim_ostat {
+  uint32_t reached;
+  uint32_t hops_last, hops_max;
+  double t_ave, t_p50, t_p99, t_last;
+  double m, rmr;            /* rmr < 0: undefined (reached <= 1) */
+  int lasting;              /* published and not dead at the end */
+};
+
+struct sim_objmap {         /* open addressing: u64 key -> object index */
+  uint64_t *keys;
+  uint32_t *vals;
+  uint64_t cap;
+};
+
+struct sim {
+  const struct sim_scn *scn;
+  uint64_t seed;
+  FILE *log;
+  struct sim_rng rng_topo, rng_link, rng_work, rng_fault, rng_proto;
+  struct sim_topo topo;
+  uint32_t n;
+  struct sim_node *nodes;
+  struct sim_queue q;
+  uint64_t now_us, end_us;
+  uint64_t events;
+  int stop;
+  /* links (NULL when no per-link state is needed) */
+  uint8_t *edge_cut;        /* per undirected edge: times cut (swizzle) */
+  uint8_t *edge_up;         /* connected (peer_up done on both sides) */
+  uint32_t *edge_epoch;     /* bumped when a link goes down: in-flight data dies */
+  uint64_t *slot_fifo_us;   /* per directed slot: last arrival (TCP order) */
+  int partition_active;
+  /* objects */
+  struct sim_obj *objs;
+  uint32_t nobjs, objs_cap;
+  struct sim_objmap by_sig, by_id;
+  struct sim_keys *keys;
+  struct sim_wset *wsets;   /* per workload entry */
+  uint32_t live_count;      /* published, not dead */
+  uint64_t live_pairs, dead_pairs;
+  uint32_t alive_count;
+  /* measurement tables, object-major: cell = obj * n + node */
+  uint32_t *delay_ms;
+  uint8_t *hops;
+  uint64_t *have;           /* node-major bitset: node * words + obj / 64 */
+  uint32_t words;
+  uint64_t msgs, bytes, msgs_lost;
+  struct sim_ostat *ost;    /* nobjs entries after sim__summarise */
+  double cdf_ms[101];       /* delivery delay at p = 0, 0.01, ..., 1 (all objects) */
+  int cdf_ok;
+  struct sim_sample *samples;
+  uint32_t nsamples, samples_cap;
+  /* faults and checks */
+  uint64_t **swz_edges;     /* swizzle: per fault, the edges cut (cut order, restore order) */
+  uint32_t *swz_count;      /* per fault: edges actually cut */
+  uint32_t cuts_active;     /* swizzle cuts not yet restored */
+  uint64_t heal_us;         /* last heal; UINT64_MAX none pending */
+  uint32_t heals;
+  int64_t converge_us;      /* -1 not (yet) converged after the last heal */
+  uint64_t violations;
+  int failed;
+  char failure[256];
+  int validate_full;        /* momedo: bypass the shared validation cache */
+  int store_mem;            /* momedo: protocol/store_mem.c instead of sim_store.c */
+  /* momedo driver */
+  uint32_t cur_from;        /* peer whose message is being handled, or UINT32_MAX */
+  void *mo;                 /* struct sim_mo (sim_momedo.c) */
+  uint64_t mo_msgs[4], mo_bytes[4]; /* by ReplMsg body: other, push, recon, want */
+  uint64_t vcache_hits, vcache_misses;
+  uint32_t *scratch;        /* classic protocols: object index lists */
+  uint32_t scratch_cap;
+};
+
+/* sim_run.c */
+MOMEDO_WUR int sim__schedule(struct sim *s, uint64_t t_us, enum sim_ev_class cls,
+                             enum sim_ev_type type, uint32_t node, uint32_t from, uint64_t arg);
+void sim__fail(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sim__cycle_mode(const struct sim *s);
+uint64_t sim__period_us(const struct sim *s);
+
+/* sim_net.c: links, sending, faults */
+MOMEDO_WUR int sim__net_init(struct sim *s, char *err);
+void sim__net_free(struct sim *s);
+/* Send len modelled bytes with payload data (owned by the network from here; freed
+ * on loss) from u to v. Returns 0 or E_NOMEM/E_QUOTA. */
+MOMEDO_WUR int sim__send(struct sim *s, uint32_t u, uint32_t v, void *data, uint32_t len,
+                         uint32_t wire_bytes, uint64_t *depart_us);
+/* Is a DELIVER event still deliverable (receiver alive, link up, same link epoch)?
+ * Counts it as received or lost. The caller frees the payload when it is not. */
+int sim__deliver_ok(struct sim *s, const struct sim_event *e);
+/* Resolve a node selector into ascending node indices (*out malloc'ed). */
+MOMEDO_WUR int sim__sel_nodes(struct sim *s, const struct sim_sel *sel, struct sim_rng *rng,
+                              uint32_t **out, uint32_t *n);
+/* A heal happened now: restart the convergence clock. */
+MOMEDO_WUR int sim__healed(struct sim *s);
+/* Can u reach v right now (both alive, same partition side, link not cut/down)? */
+int sim__link_ok(const struct sim *s, uint32_t u, uint32_t v);
+MOMEDO_WUR int sim__links_bring_up(struct sim *s, uint32_t u);
+MOMEDO_WUR int sim__links_take_down(struct sim *s, uint32_t u, int only_crossing);
+MOMEDO_WUR int sim__faults_schedule(struct sim *s);
+/* sim_fault.c */
+MOMEDO_WUR int sim__fault_event(struct sim *s, const struct sim_event *e);
+int sim__edge_state(const struct sim *s);
+/* Connected components of the graph of links that are up right now. */
+uint32_t sim__up_components(const struct sim *s);
+
+/* sim_work.c: objects and the workload */
+MOMEDO_WUR int sim__work_init(struct sim *s);
+void sim__work_free(struct sim *s);
+MOMEDO_WUR int sim__work_event(struct sim *s, const struct sim_event *e);
+/* Object index of these exact canonical bytes / of this object ID, or -1. */
+int32_t sim__obj_by_bytes(const struct sim *s, const uint8_t *data, size_t len);
+int32_t sim__obj_by_id(const struct sim *s, const uint8_t id[static OBJ_ID_LEN]);
+/* Object whose canonical bytes are the last bytes of data[0..len), or -1. */
+int32_t sim__obj_by_suffix(const struct sim *s, const uint8_t *data, size_t len);
+/* Register o's ID (known once its origin accepted it). */
+void sim__obj_id_known(struct sim *s, uint32_t o);
+
+/* sim_measure.c: cells, holders, convergence, samples */
+MOMEDO_WUR int sim__measure_init(struct sim *s);
+void sim__measure_free(struct sim *s);
+static inline int sim__has(const struct sim *s, uint32_t v, uint32_t o) {
+  return (int)((s->have[(uint64_t)v * s->words + o / 64] >> (o % 64)) & 1);
+}
+/* v now holds o (first delivery is recorded with its hop count). */
+void sim__got(struct sim *s, uint32_t v, uint32_t o, uint32_t hops);
+void sim__lost(struct sim *s, uint32_t v, uint32_t o);
+void sim__obj_dies(struct sim *s, uint32_t o);
+int sim__converged(const struct sim *s);
+void sim__after_event(struct sim *s);
+MOMEDO_WUR int sim__sample(struct sim *s);
+void sim__summarise(struct sim *s, struct sim_summary *sum);
+
+/* sim_store.c: the simulator's store (see the file header). */
+MOMEDO_WUR int sim_store_open(struct sim *sim, struct store **out);
+size_t sim_store_bytes(const struct store *st);
+
+/* sim_out.c, sim_svg.c */
+MOMEDO_WUR int sim__write_outputs(struct sim *s, const struct sim_summary *sum, const char *dir,
+                                  char *err);
+MOMEDO_WUR int sim__svg_plots(struct sim *s, const char *dir, char *err);
+MOMEDO_WUR int sim_mkdir_p(const char *dir, char *err);
+FILE *sim_open_out(const char *dir, const char *name, char *err);
+MOMEDO_WUR int sim_close_out(FILE *f, const char *name, char *err);
+void sim_json_str(FILE *f, const char *s);
+void sim_json_num(FILE *f, double x, int neg_is_null);
+
+/* Protocol drivers: a table per protocol family. */
+struct sim_proto_ops {
+  MOMEDO_WUR int (*init)(struct sim *s, char *err);
+  void (*free)(struct sim *s);
+  MOMEDO_WUR int (*start_node)(struct sim *s, uint32_t v);   /* (re)start after crash */
+  void (*stop_node)(struct sim *s, uint32_t v, int wipe);   /* crash */
+  MOMEDO_WUR int (*link_up)(struct sim *s, uint32_t u, uint32_t v);
+  void (*link_down)(struct sim *s, uint32_t u, uint32_t v);
+  MOMEDO_WUR int (*deliver)(struct sim *s, const struct sim_event *e);
+  MOMEDO_WUR int (*act)(struct sim *s, uint32_t v);          /* gossip step / cycle turn */
+  MOMEDO_WUR int (*timer)(struct sim *s, const struct sim_event *e);
+  MOMEDO_WUR int (*publish)(struct sim *s, uint32_t o);     /* insert at its origin */
+  void (*free_payload)(void *data);
+};
+extern const struct sim_proto_ops sim_momedo_ops;
+/* Link-time wrappers (-Wl,--wrap, see simulations/CMakeLists.txt): the shared
+ * validation cache in front of obj_validate and obj_id. Exact: a hit needs the very
+ * bytes the simulator signed, and re-applies the time rules of obj_validate. */
+int __wrap_obj_validate(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                        uint64_t now_ms, struct obj_info *info);
+int __real_obj_validate(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                        uint64_t now_ms, struct obj_info *info);
+int __wrap_obj_id(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                  uint8_t id[static OBJ_ID_LEN]);
+int __real_obj_id(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                  uint8_t id[static OBJ_ID_LEN]);
+extern const struct sim_proto_ops sim_classic_ops;
+const struct sim_proto_ops *sim__ops(const struct sim *s);
+
+#endif

@@ -1,0 +1,434 @@
+/* simulations/sim_momedo.c — the "momedo" protocol: one production replication
+ * engine (replication/repl.h) per simulated node over an in-memory store, driven by
+ * simulated time. Carries SEND actions over the simulated network, turns STORED and
+ * REMOVED into measures, checks safety after every step, and re-arms each engine's
+ * timer from repl_next_deadline. Never looks inside the engine's private state. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "repl.h"
+#include "sim_int.h"
+
+#define TAG_REPL 201
+#define FRAME_WIRE_OVERHEAD 8   /* frame length header + Frame field tag and length */
+#define TIMER_SPINS_MAX 100000  /* timer fires at one instant before we call it a bug */
+
+struct sim_mo {
+  struct repl_config cfg;
+  uint32_t *spins;      /* per node: timer fires without time moving on */
+  uint64_t *spin_at;
+  uint32_t *tombs;      /* tombstones stored during the current drain */
+  uint32_t ntombs, tombs_cap;
+};
+
+static struct sim *vcache_owner; /* the run whose objects the cache may answer for */
+
+static uint64_t now_ms(const struct sim *s) { return SIM_EPOCH_MS + s->now_us / 1000; }
+
+/* ---- the validation cache (see sim_int.h) ------------------------------------ */
+
+int __wrap_obj_validate(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                        uint64_t now, struct obj_info *info) {
+  struct sim *s = vcache_owner;
+  int32_t o = s && !s->validate_full ? sim__obj_by_bytes(s, data, len) : -1;
+  if (o >= 0 && s->objs[o].info_ok && s->objs[o].info.kind == kind) {
+    const struct obj_info *ci = &s->objs[o].info;
+    s->vcache_hits++;
+    /* The time rules of obj_validate, in its order; everything else about these
+     * exact bytes was checked when the origin accepted them. */
+    if (ci->created_ms > now && ci->created_ms - now > OBJ_CLOCK_SKEW_MS_MAX) return MOMEDO_E_FUTURE;
+    if (kind != MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE && ci->expires_ms <= now) return MOMEDO_E_EXPIRED;
+    *info = *ci;
+    return 0;
+  }
+  if (s) s->vcache_misses++;
+  return __real_obj_validate(kind, data, len, now, info);
+}
+
+int __wrap_obj_id(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                  uint8_t id[static OBJ_ID_LEN]) {
+  struct sim *s = vcache_owner;
+  int32_t o = s && !s->validate_full ? sim__obj_by_bytes(s, data, len) : -1;
+  if (o >= 0 && s->objs[o].info_ok && s->objs[o].info.kind == kind) {
+    memcpy(id, s->objs[o].info.id, OBJ_ID_LEN);
+    return 0;
+  }
+  return __real_obj_id(kind, data, len, id);
+}
+
+/* ---- wire scan: which objects does a ReplMsg carry? --------------------------- */
+
+static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+  *v = 0;
+  for (int sh = 0; sh < 64 && *p < end; sh += 7) {
+    uint8_t b = *(*p)++;
+    *v |= (uint64_t)(b & 0x7f) << sh;
+    if (!(b & 0x80)) return 0;
+  }
+  return -1;
+}
+
+/* Next field: number, and for length-delimited fields the body. -1 on bad input. */
+static int field(const uint8_t **p, const uint8_t *end, uint32_t *num, const uint8_t **body,
+                 uint64_t *blen) {
+  uint64_t key, v;
+  if (varint(p, end, &key)) return -1;
+  *num = (uint32_t)(key >> 3);
+  *body = NULL;
+  switch (key & 7) {
+  case 0: return varint(p, end, &v);
+  case 1: if (end - *p < 8) return -1; *p += 8; return 0;
+  case 5: if (end - *p < 4) return -1; *p += 4; return 0;
+  case 2:
+    if (varint(p, end, blen) || *blen > (uint64_t)(end - *p)) return -1;
+    *body = *p;
+    *p += *blen;
+    return 0;
+  default: return -1;
+  }
+}
+
+/* Count the objects of an ObjectPush against their object indices. */
+static void count_push(struct sim *s, const uint8_t *p, const uint8_t *end) {
+  uint32_t num;
+  const uint8_t *b, *ob, *data;
+  uint64_t bl, ol, dl = 0;
+  while (p < end && field(&p, end, &num, &b, &bl) == 0) {
+    if (num != 1 || !b) continue;
+    data = NULL;
+    for (const uint8_t *q = b; q < b + bl && field(&q, b + bl, &num, &ob, &ol) == 0;)
+      if (num == 2 && ob) data = ob, dl = ol;
+    int32_t o = data ? sim__obj_by_bytes(s, data, dl) : -1;
+    if (o >= 0) s->objs[o].msgs++;
+  }
+}
+
+static void scan_msg(struct sim *s, const uint8_t *m, size_t n) {
+  const uint8_t *p = m, *end = m + n, *b;
+  uint32_t num, kind = 0;
+  uint64_t bl;
+  while (p < end && field(&p, end, &num, &b, &bl) == 0) {
+    if (!b || num < 1 || num > 3) continue;
+    kind = num;
+    if (num == 1) count_push(s, b, b + bl);
+  }
+  s->mo_msgs[kind]++;
+  s->mo_bytes[kind] += n;
+}
+
+/* ---- actions ----------------------------------------------------------------------- */
+
+static int on_send(struct sim *s, uint32_t v, struct repl_action *a) {
+  uint32_t peer = (uint32_t)a->peer_id;
+  size_t len = a->len;
+  scan_msg(s, a->bytes, len);
+  uint64_t depart;
+  int rc = sim__send(s, v, peer, a->bytes, (uint32_t)len, (uint32_t)len + FRAME_WIRE_OVERHEAD, &depart);
+  a->bytes = NULL;
+  if (rc) return rc;
+  if (!s->scn->bandwidth_bps || s->scn->cycle_mode || depart <= s->now_us) {
+    repl_peer_sent(s->nodes[v].repl, peer, len, now_ms(s));
+    return 0;
+  }
+  /* The uplink is busy: the engine learns the bytes left only when they did. */
+  int64_t i = sim_topo_find(&s->topo, v, peer);
+  uint32_t epoch = s->edge_epoch[sim_topo_edge(&s->topo, v, (uint32_t)i)];
+  return sim__schedule(s, depart, SIM_EVC_DELIVER, SIM_EV_SENT, v, peer, (uint64_t)epoch << 32 | len);
+}
+
+static void on_stored(struct sim *s, struct sim_mo *mo, uint32_t v, const struct repl_action *a) {
+  int32_t o = sim__obj_by_id(s, a->info.id);
+  if (o < 0) {
+    sim__fail(s, "node %u stored an object nobody published", v);
+    return;
+  }
+  const struct sim_obj *ob = &s->objs[o];
+  if (s->scn->check_safety) {
+    if (sim__has(s, v, (uint32_t)o)) sim__fail(s, "node %u stored object %d twice", v, o);
+    if (ob->kind == SIM_OBJ_ITEM && ob->other != UINT32_MAX && sim__has(s, v, ob->other))
+      sim__fail(s, "node %u stored item %d although it holds its tombstone %u", v, o, ob->other);
+  }
+  uint32_t hops = 0;
+  if (s->cur_from != UINT32_MAX) {
+    uint8_t h = s->hops[(uint64_t)o * s->n + s->cur_from];
+    hops = (uint32_t)h + 1;
+  }
+  sim__got(s, v, (uint32_t)o, hops);
+  if (ob->kind == SIM_OBJ_TOMBSTONE && s->scn->check_safety) {
+    if (mo->ntombs == mo->tombs_cap) {
+      uint32_t nc = mo->tombs_cap ? mo->tombs_cap * 2 : 16;
+      uint32_t *nt = realloc(mo->tombs, nc * sizeof *nt);
+      if (!nt) return; /* the check is skipped, never the run */
+      mo->tombs = nt;
+      mo->tombs_cap = nc;
+    }
+    mo->tombs[mo->ntombs++] = (uint32_t)o;
+  }
+}
+
+static void on_removed(struct sim *s, uint32_t v, const struct repl_action *a) {
+  int32_t o = sim__obj_by_id(s, a->info.id);
+  if (o < 0) return;
+  if (s->scn->check_safety && !sim__has(s, v, (uint32_t)o))
+    sim__fail(s, "node %u removed object %d it did not hold", v, o);
+  sim__lost(s, v, (uint32_t)o);
+}
+
+static int drop_peer(struct sim *s, uint32_t v, const struct repl_action *a) {
+  uint32_t peer = (uint32_t)a->peer_id;
+  sim__fail(s, "node %u dropped honest peer %u: %s (%s)", v, peer, a->reason,
+            momedo_status_name(a->status));
+  return 0;
+}
+
+/* Safety after a step at v: the engine's own count matches STORED - REMOVED, and no
+ * tombstone stored in this step left its item behind. */
+static void step_checks(struct sim *s, struct sim_mo *mo, uint32_t v) {
+  struct sim_node *nd = &s->nodes[v];
+  if (repl_count(nd->repl) != nd->have_count)
+    sim__fail(s, "node %u: repl_count %llu but STORED-REMOVED says %u", v,
+              (unsigned long long)repl_count(nd->repl), nd->have_count);
+  for (uint32_t i = 0; i < mo->ntombs; i++) {
+    uint32_t item = s->objs[mo->tombs[i]].other;
+    if (item != UINT32_MAX && sim__has(s, v, item))
+      sim__fail(s, "node %u holds tombstone %u and still its item %u", v, mo->tombs[i], item);
+  }
+  if (nd->have_count > s->nobjs) sim__fail(s, "node %u stores %u objects of %u", v, nd->have_count, s->nobjs);
+}
+
+static int rearm(struct sim *s, uint32_t v) {
+  struct sim_node *nd = &s->nodes[v];
+  uint64_t d = repl_next_deadline(nd->repl);
+  if (d == UINT64_MAX || s->scn->cycle_mode) return 0;
+  uint64_t t = d > SIM_EPOCH_MS ? (d - SIM_EPOCH_MS) * 1000 : 0;
+  if (t < s->now_us) t = s->now_us;
+  if (t >= nd->timer_us) return 0;
+  nd->timer_us = t;
+  return sim__schedule(s, t, SIM_EVC_ACT, SIM_EV_TIMER, v, 0, nd->gen);
+}
+
+/* Drain every action of node v's engine, then check and re-arm. */
+static int drain(struct sim *s, uint32_t v) {
+  struct sim_mo *mo = s->mo;
+  struct repl_action a;
+  int rc = 0;
+  mo->ntombs = 0;
+  while (repl_next_action(s->nodes[v].repl, &a)) {
+    switch (a.kind) {
+    case REPL_ACT_SEND:
+      if (!rc) rc = on_send(s, v, &a);
+      free(a.bytes);
+      break;
+    case REPL_ACT_DROP_PEER: if (!rc) rc = drop_peer(s, v, &a); break;
+    case REPL_ACT_STORED: on_stored(s, mo, v, &a); break;
+    case REPL_ACT_REMOVED: on_removed(s, v, &a); break;
+    default: break;
+    }
+  }
+  if (s->scn->check_safety) step_checks(s, mo, v);
+  return rc ? rc : rearm(s, v);
+}
+
+/* ---- protocol operations ------------------------------------------------------------ */
+
+static const struct {
+  const char *name;
+  size_t off;
+  int is32;
+} repl_params[] = {
+    {"recon_interval_ms", offsetof(struct repl_config, recon_interval_ms), 0},
+    {"recon_jitter_ms", offsetof(struct repl_config, recon_jitter_ms), 0},
+    {"recon_start_delay_ms_max", offsetof(struct repl_config, recon_start_delay_ms_max), 0},
+    {"recon_branch", offsetof(struct repl_config, recon_branch), 1},
+    {"recon_leaf_ids_max", offsetof(struct repl_config, recon_leaf_ids_max), 1},
+    {"peer_queue_bytes_max", offsetof(struct repl_config, peer_queue_bytes_max), 0},
+};
+
+static int config(struct sim *s, struct repl_config *cfg, char *err) {
+  const struct sim_scn *c = s->scn;
+  repl_config_default(cfg);
+  for (uint32_t i = 0; i < c->nrepl; i++) {
+    size_t k, np = sizeof repl_params / sizeof repl_params[0];
+    for (k = 0; k < np && strcmp(repl_params[k].name, c->repl[i].key); k++) {}
+    if (k == np) {
+      snprintf(err, SIM_ERR_CHARS, "%s:%d: unknown repl parameter '%s' (recon_interval_ms, "
+               "recon_jitter_ms, recon_start_delay_ms_max, recon_branch, recon_leaf_ids_max, "
+               "peer_queue_bytes_max)", c->name, c->repl[i].line, c->repl[i].key);
+      return MOMEDO_E_CONFIG;
+    }
+    char *f = (char *)cfg + repl_params[k].off;
+    if (repl_params[k].is32) {
+      uint32_t v32 = c->repl[i].value > UINT32_MAX ? UINT32_MAX : (uint32_t)c->repl[i].value;
+      memcpy(f, &v32, sizeof v32);
+    } else {
+      memcpy(f, &c->repl[i].value, sizeof(uint64_t));
+    }
+  }
+  uint32_t deg = s->topo.degree_max;
+  if (c->max_conns && c->max_conns < deg) deg = c->max_conns;
+  if (deg > REPL_PEERS_MAX) {
+    snprintf(err, SIM_ERR_CHARS, "%s: a node has %u neighbors but the engine takes at most %u "
+             "peers (REPL_PEERS_MAX): set 'link max_conns=%u' or use a sparser topology",
+             c->name, deg, REPL_PEERS_MAX, REPL_PEERS_MAX);
+    return MOMEDO_E_CONFIG;
+  }
+  return 0;
+}
+
+static int start_node(struct sim *s, uint32_t v) {
+  struct sim_mo *mo = s->mo;
+  struct sim_node *nd = &s->nodes[v];
+  int rc = 0;
+  if (!nd->store && (rc = s->store_mem ? store_mem_open(&nd->store) : sim_store_open(s, &nd->store)))
+    return rc;
+  uint64_t seed = sim_seed_derive(s->seed, TAG_REPL, (uint64_t)nd->gen << 32 | v);
+  if ((rc = repl_new(&mo->cfg, nd->store, seed, now_ms(s), &nd->repl))) return rc;
+  nd->timer_us = UINT64_MAX;
+  return drain(s, v);
+}
+
+static void stop_node(struct sim *s, uint32_t v, int wipe) {
+  struct sim_node *nd = &s->nodes[v];
+  repl_free(nd->repl);
+  nd->repl = NULL;
+  nd->timer_us = UINT64_MAX;
+  if (!wipe) return;
+  store_close(nd->store);
+  nd->store = NULL;
+  for (uint32_t o = 0; o < s->nobjs; o++) sim__lost(s, v, o);
+}
+
+static int mo_init(struct sim *s, char *err) {
+  struct sim_mo *mo = calloc(1, sizeof *mo);
+  if (!mo) return MOMEDO_E_NOMEM;
+  s->mo = mo;
+  int rc = config(s, &mo->cfg, err);
+  if (rc) return rc;
+  vcache_owner = s;
+  for (uint32_t v = 0; v < s->n && !rc; v++) rc = start_node(s, v);
+  if (rc == MOMEDO_E_INVAL) snprintf(err, SIM_ERR_CHARS, "%s: the engine refused the repl parameters", s->scn->name);
+  return rc;
+}
+
+static void mo_free(struct sim *s) {
+  struct sim_mo *mo = s->mo;
+  for (uint32_t v = 0; v < s->n; v++) {
+    repl_free(s->nodes[v].repl);
+    store_close(s->nodes[v].store);
+    s->nodes[v].repl = NULL;
+    s->nodes[v].store = NULL;
+  }
+  if (vcache_owner == s) vcache_owner = NULL;
+  if (mo) {
+    free(mo->tombs);
+    free(mo->spins);
+    free(mo->spin_at);
+  }
+  free(mo);
+  s->mo = NULL;
+}
+
+static int link_up(struct sim *s, uint32_t u, uint32_t v) {
+  int rc = repl_peer_up(s->nodes[u].repl, v, now_ms(s));
+  if (!rc) rc = repl_peer_up(s->nodes[v].repl, u, now_ms(s));
+  if (!rc) rc = drain(s, u);
+  if (!rc) rc = drain(s, v);
+  return rc;
+}
+
+static void link_down(struct sim *s, uint32_t u, uint32_t v) {
+  /* A crashed node has no engine any more; the survivor learns of the loss. */
+  uint32_t ends[2] = {u, v};
+  for (int i = 0; i < 2; i++) {
+    uint32_t a = ends[i], b = ends[1 - i];
+    if (!s->nodes[a].repl) continue;
+    repl_peer_down(s->nodes[a].repl, b, now_ms(s));
+    if (drain(s, a)) s->stop = 1; /* out of memory while draining: end the run */
+  }
+}
+
+static int deliver(struct sim *s, const struct sim_event *e) {
+  if (!sim__deliver_ok(s, e)) {
+    free(e->data);
+    return 0;
+  }
+  uint32_t v = e->node;
+  int rc = repl_on_msg(s->nodes[v].repl, e->from, e->data, e->len, now_ms(s));
+  free(e->data);
+  if (rc < 0 && momedo_status_kind(rc) == MOMEDO_KIND_PROTO) {
+    sim__fail(s, "node %u refused a message from %u: %s", v, e->from, momedo_status_name(rc));
+    rc = 0;
+  }
+  if (rc < 0) return rc;
+  s->cur_from = e->from; /* STORED actions of this drain came from this peer: hop count */
+  rc = drain(s, v);
+  s->cur_from = UINT32_MAX;
+  return rc;
+}
+
+static int timer(struct sim *s, const struct sim_event *e) {
+  uint32_t v = e->node;
+  struct sim_node *nd = &s->nodes[v];
+  if (!nd->alive || !nd->repl) return 0;
+  if (e->type == SIM_EV_SENT) {
+    int64_t i = sim_topo_find(&s->topo, v, e->from);
+    uint64_t ed = sim_topo_edge(&s->topo, v, (uint32_t)i);
+    if (!s->edge_up[ed] || s->edge_epoch[ed] != (uint32_t)(e->arg >> 32)) return 0;
+    repl_peer_sent(nd->repl, e->from, (uint32_t)e->arg, now_ms(s));
+    return drain(s, v);
+  }
+  if (e->arg != nd->gen || e->time_ms != nd->timer_us) return 0; /* stale */
+  nd->timer_us = UINT64_MAX;
+  struct sim_mo *mo = s->mo;
+  if (mo->spin_at == NULL) {
+    mo->spin_at = calloc(s->n, sizeof *mo->spin_at);
+    mo->spins = calloc(s->n, sizeof *mo->spins);
+    if (!mo->spin_at || !mo->spins) return MOMEDO_E_NOMEM;
+  }
+  mo->spins[v] = mo->spin_at[v] == s->now_us ? mo->spins[v] + 1 : 0;
+  mo->spin_at[v] = s->now_us;
+  if (mo->spins[v] > TIMER_SPINS_MAX) {
+    sim__fail(s, "node %u: repl_next_deadline stays at %.3f ms after %u ticks", v, s->now_us / 1000.0,
+              TIMER_SPINS_MAX);
+    return 0;
+  }
+  int rc = repl_tick(nd->repl, now_ms(s));
+  return rc ? rc : drain(s, v);
+}
+
+static int act(struct sim *s, uint32_t v) { /* cycle mode: one turn per cycle */
+  struct sim_node *nd = &s->nodes[v];
+  if (!nd->repl || repl_next_deadline(nd->repl) > now_ms(s)) return 0;
+  int rc = repl_tick(nd->repl, now_ms(s));
+  return rc ? rc : drain(s, v);
+}
+
+static int publish(struct sim *s, uint32_t o) {
+  struct sim_obj *ob = &s->objs[o];
+  struct obj_info info;
+  int rc = repl_insert_local(s->nodes[ob->origin].repl, ob->info.kind, ob->bytes, ob->size,
+                             now_ms(s), &info);
+  if (rc < 0) {
+    if (momedo_status_kind(rc) == MOMEDO_KIND_STORE || rc == MOMEDO_E_NOMEM) return rc;
+    sim__fail(s, "node %u refused its own client's object %u: %s", ob->origin, o, momedo_status_name(rc));
+    return drain(s, ob->origin);
+  }
+  ob->info = info;
+  ob->info_ok = 1;
+  sim__obj_id_known(s, o);
+  return drain(s, ob->origin);
+}
+
+const struct sim_proto_ops sim_momedo_ops = {
+    .init = mo_init,
+    .free = mo_free,
+    .start_node = start_node,
+    .stop_node = stop_node,
+    .link_up = link_up,
+    .link_down = link_down,
+    .deliver = deliver,
+    .act = act,
+    .timer = timer,
+    .publish = publish,
+    .free_payload = free,
+};

@@ -1,0 +1,178 @@
+/* simulations/sim_out.c — writes a run's measures into its output directory:
+ * summary.json, objects.csv, nodes.csv, timeseries.csv, cdf.csv and the SVG plots.
+ * Only values derived from the run go into files (no wall clock, no paths, no
+ * pointers), in index order, so the bytes replay exactly. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sim_int.h"
+
+static const char *proto_name(enum sim_proto_kind p) {
+  static const char *const names[] = {"momedo", "ae_push", "ae_pull", "ae_pushpull", "rumor"};
+  return names[p];
+}
+
+static const char *kind_name(uint8_t k) {
+  static const char *const names[] = {"bundle", "item", "tombstone"};
+  return k < 3 ? names[k] : "?";
+}
+
+int sim_mkdir_p(const char *dir, char *err) {
+  char buf[SIM_PATH_CHARS_MAX * 2];
+  if (strlen(dir) >= sizeof buf) {
+    snprintf(err, SIM_ERR_CHARS, "output path too long");
+    return MOMEDO_E_INVAL;
+  }
+  strcpy(buf, dir);
+  for (char *p = buf + 1;; p++) {
+    if (*p != '/' && *p) continue;
+    char c = *p;
+    *p = 0;
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+      snprintf(err, SIM_ERR_CHARS, "%.160s: cannot create: %.60s", buf, strerror(errno));
+      return MOMEDO_E_IO;
+    }
+    if (!c) break;
+    *p = c;
+  }
+  return 0;
+}
+
+FILE *sim_open_out(const char *dir, const char *name, char *err) {
+  char path[SIM_PATH_CHARS_MAX * 2 + 64];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (!f) snprintf(err, SIM_ERR_CHARS, "%.160s: cannot write: %.60s", path, strerror(errno));
+  return f;
+}
+
+int sim_close_out(FILE *f, const char *name, char *err) {
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) {
+    snprintf(err, SIM_ERR_CHARS, "%.200s: write failed", name);
+    return MOMEDO_E_IO;
+  }
+  return 0;
+}
+
+void sim_json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    else if (c < 0x20) fprintf(f, "\\u%04x", c);
+    else fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+/* A double as JSON: null for the "undefined" markers (negative or not finite). */
+void sim_json_num(FILE *f, double x, int neg_is_null) {
+  if (!isfinite(x) || (neg_is_null && x < 0)) fputs("null", f);
+  else fprintf(f, "%.6g", x);
+}
+
+static void summary_json(struct sim *s, const struct sim_summary *m, FILE *f) {
+  const struct sim_scn *c = s->scn;
+  fprintf(f, "{\n  \"scenario\": ");
+  sim_json_str(f, c->name);
+  fprintf(f, ",\n  \"seed\": %llu,\n  \"protocol\": \"%s\",\n  \"mode\": \"%s\",\n",
+          (unsigned long long)s->seed, proto_name(c->proto),
+          c->cycle_mode ? (c->cycle_async ? "cycle-async" : "cycle-sync") : "event");
+  fprintf(f, "  \"nodes\": %u,\n  \"edges\": %llu,\n  \"components\": %u,\n  \"degree_max\": %u,\n",
+          s->n, (unsigned long long)s->topo.nedges, s->topo.components, s->topo.degree_max);
+  fprintf(f, "  \"objects\": %u,\n  \"duration_ms\": %llu,\n  \"sim_end_ms\": %.3f,\n  \"events\": %llu,\n",
+          m->objects, (unsigned long long)c->duration_ms, m->sim_end_ms, (unsigned long long)m->events);
+  fprintf(f, "  \"messages\": %llu,\n  \"bytes\": %llu,\n  \"messages_lost\": %llu,\n",
+          (unsigned long long)m->msgs, (unsigned long long)m->bytes, (unsigned long long)m->msgs_lost);
+  static const char *const keys[] = {"bytes_per_node", "t_ave_ms", "t_p50_ms", "t_p99_ms", "t_last_ms",
+                                     "t_last_max_ms", "rounds_last", "residue", "traffic_m", "rmr",
+                                     "hops_last", "reliability", "converge_ms"};
+  const double vals[] = {m->bytes_per_node, m->t_ave_ms, m->t_p50_ms, m->t_p99_ms, m->t_last_ms,
+                         m->t_last_max_ms, m->rounds_last, m->residue, m->traffic_m, m->rmr,
+                         m->hops_last, m->reliability, m->converge_ms};
+  for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+    fprintf(f, "  \"%s\": ", keys[i]);
+    sim_json_num(f, vals[i], !strcmp(keys[i], "converge_ms"));
+    fputs(",\n", f);
+  }
+  if (c->proto == SIM_PROTO_MOMEDO) {
+    static const char *const body[] = {"other", "push", "recon", "want"};
+    fputs("  \"momedo_traffic\": {", f);
+    for (int i = 0; i < 4; i++)
+      fprintf(f, "%s\"%s_msgs\": %llu, \"%s_bytes\": %llu", i ? ", " : "", body[i],
+              (unsigned long long)s->mo_msgs[i], body[i], (unsigned long long)s->mo_bytes[i]);
+    fputs("},\n", f);
+  }
+  fprintf(f, "  \"up_components\": %u,\n", m->up_components);
+  fprintf(f, "  \"safety_violations\": %llu,\n  \"failed\": %s,\n  \"failure\": ",
+          (unsigned long long)m->safety_violations, m->failed ? "true" : "false");
+  sim_json_str(f, m->failure);
+  fputs("\n}\n", f);
+}
+
+static void objects_csv(struct sim *s, FILE *f) {
+  fputs("obj,kind,origin,created_ms,bytes,published,dead,reached,residue,t_ave_ms,t_p50_ms,"
+        "t_p99_ms,t_last_ms,hops_last,hops_max,msgs,m,rmr\n", f);
+  for (uint32_t o = 0; o < s->nobjs; o++) {
+    const struct sim_obj *ob = &s->objs[o];
+    const struct sim_ostat *st = &s->ost[o];
+    fprintf(f, "%u,%s,%u,%.3f,%u,%u,%u,%u,%.6g,%.3f,%.3f,%.3f,%.3f,%u,%u,%llu,%.6g,", o,
+            kind_name(ob->kind), ob->origin, ob->created_us / 1000.0, ob->size, ob->published,
+            ob->dead, st->reached, (double)(s->n - st->reached) / s->n, st->t_ave, st->t_p50,
+            st->t_p99, st->t_last, st->hops_last, st->hops_max, (unsigned long long)ob->msgs, st->m);
+    if (st->rmr >= 0) fprintf(f, "%.6g", st->rmr);
+    fputc('\n', f);
+  }
+}
+
+static void nodes_csv(struct sim *s, FILE *f) {
+  static const char *const roles[] = {"node", "hub", "city", "school"};
+  fputs("node,role,county,degree,msgs_sent,bytes_sent,msgs_recv,bytes_recv,store_objects,alive\n", f);
+  for (uint32_t v = 0; v < s->n; v++) {
+    const struct sim_node *nd = &s->nodes[v];
+    fprintf(f, "%u,%s,%d,%u,%llu,%llu,%llu,%llu,%u,%u\n", v, roles[s->topo.role ? s->topo.role[v] : 0],
+            s->topo.county ? (int)s->topo.county[v] : -1, sim_topo_degree(&s->topo, v),
+            (unsigned long long)nd->msgs_sent, (unsigned long long)nd->bytes_sent,
+            (unsigned long long)nd->msgs_recv, (unsigned long long)nd->bytes_recv, nd->have_count,
+            nd->alive);
+  }
+}
+
+static void series_csv(struct sim *s, FILE *f) {
+  fputs("t_ms,alive,store_mean,store_min,store_max,coverage,msgs,bytes\n", f);
+  for (uint32_t i = 0; i < s->nsamples; i++) {
+    const struct sim_sample *x = &s->samples[i];
+    fprintf(f, "%.3f,%u,%.3f,%u,%u,%.6f,%llu,%llu\n", x->t_us / 1000.0, x->alive, x->store_mean,
+            x->store_min, x->store_max, x->coverage, (unsigned long long)x->msgs,
+            (unsigned long long)x->bytes);
+  }
+}
+
+static void cdf_csv(struct sim *s, FILE *f) {
+  fputs("p,delay_ms\n", f);
+  if (!s->cdf_ok) return;
+  for (int p = 0; p <= 100; p++) fprintf(f, "%.2f,%.3f\n", p / 100.0, s->cdf_ms[p]);
+}
+
+int sim__write_outputs(struct sim *s, const struct sim_summary *sum, const char *dir, char *err) {
+  int rc = sim_mkdir_p(dir, err);
+  if (rc) return rc;
+  static const char *const names[] = {"summary.json", "objects.csv", "nodes.csv", "timeseries.csv", "cdf.csv"};
+  for (int i = 0; i < 5 && !rc; i++) {
+    FILE *f = sim_open_out(dir, names[i], err);
+    if (!f) return MOMEDO_E_IO;
+    switch (i) {
+    case 0: summary_json(s, sum, f); break;
+    case 1: if (s->ost) objects_csv(s, f); break;
+    case 2: nodes_csv(s, f); break;
+    case 3: series_csv(s, f); break;
+    default: cdf_csv(s, f); break;
+    }
+    rc = sim_close_out(f, names[i], err);
+  }
+  return rc ? rc : sim__svg_plots(s, dir, err);
+}

@@ -1,0 +1,130 @@
+/* simulations/sim_svg.c — hand-rolled SVG line plots: linear axes with "nice" ticks,
+ * one polyline per series, a legend. Three plots per run: CDF of delivery delay,
+ * traffic per node (sorted), convergence over time. Pure text output, fixed number
+ * formats, so the files replay byte for byte. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_int.h"
+
+#define W 640
+#define H 400
+#define ML 70 /* margins */
+#define MR 20
+#define MT 40
+#define MB 50
+#define SERIES_MAX 3
+
+struct series {
+  const char *name;
+  const double *x, *y;
+  uint32_t n;
+};
+
+static const char *const colors[SERIES_MAX] = {"#1f77b4", "#d62728", "#2ca02c"};
+
+/* A tick step of 1, 2 or 5 times a power of ten giving about 5 ticks over span. */
+static double nice_step(double span) {
+  if (!(span > 0)) return 1;
+  double raw = span / 5, p = pow(10, floor(log10(raw))), f = raw / p;
+  return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
+}
+
+static void range(const struct series *s, int ns, int use_x, double *lo, double *hi) {
+  *lo = 0;
+  *hi = 0;
+  for (int i = 0; i < ns; i++)
+    for (uint32_t k = 0; k < s[i].n; k++) {
+      double v = use_x ? s[i].x[k] : s[i].y[k];
+      if (v > *hi) *hi = v;
+      if (v < *lo) *lo = v;
+    }
+  double st = nice_step(*hi - *lo);
+  *hi = ceil(*hi / st) * st;
+  if (*hi <= *lo) *hi = *lo + 1;
+}
+
+static void axes(FILE *f, double x0, double x1, double y0, double y1, const char *xl,
+                 const char *yl) {
+  fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#000\"/>\n",
+          ML, MT, W - ML - MR, H - MT - MB);
+  double sx = nice_step(x1 - x0), sy = nice_step(y1 - y0);
+  for (double v = x0; v <= x1 + sx / 1000; v += sx) {
+    double px = ML + (v - x0) / (x1 - x0) * (W - ML - MR);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>"
+            "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n",
+            px, MT, px, H - MB, px, H - MB + 16, v);
+  }
+  for (double v = y0; v <= y1 + sy / 1000; v += sy) {
+    double py = H - MB - (v - y0) / (y1 - y0) * (H - MT - MB);
+    fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+            "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+            ML, py, W - MR, py, ML - 6, py + 4, v);
+  }
+  fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", (W + ML - MR) / 2, H - 12, xl);
+  fprintf(f, "<text x=\"16\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 16 %d)\">%s</text>\n",
+          (H + MT - MB) / 2, (H + MT - MB) / 2, yl);
+}
+
+static int plot(const char *dir, const char *file, const char *title, const char *xl,
+                const char *yl, const struct series *s, int ns, double ymax_fixed, char *err) {
+  FILE *f = sim_open_out(dir, file, err);
+  if (!f) return MOMEDO_E_IO;
+  double x0, x1, y0, y1;
+  range(s, ns, 1, &x0, &x1);
+  range(s, ns, 0, &y0, &y1);
+  if (ymax_fixed > 0) y0 = 0, y1 = ymax_fixed;
+  fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+          "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n", W, H);
+  fprintf(f, "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", W / 2, title);
+  axes(f, x0, x1, y0, y1, xl, yl);
+  for (int i = 0; i < ns; i++) {
+    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", colors[i]);
+    for (uint32_t k = 0; k < s[i].n; k++)
+      fprintf(f, "%s%.1f,%.1f", k ? " " : "", ML + (s[i].x[k] - x0) / (x1 - x0) * (W - ML - MR),
+              H - MB - (s[i].y[k] - y0) / (y1 - y0) * (H - MT - MB));
+    fputs("\"/>\n", f);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">%s</text>\n", ML + 10, MT + 16 + 16 * i, colors[i], s[i].name);
+  }
+  fputs("</svg>\n", f);
+  return sim_close_out(f, file, err);
+}
+
+static int cmp_desc(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int sim__svg_plots(struct sim *s, const char *dir, char *err) {
+  uint32_t n = s->n, ns = s->nsamples;
+  double *buf = malloc(((size_t)2 * n + 4 * ns + 2 * 101 + 4) * sizeof *buf);
+  if (!buf) return MOMEDO_E_NOMEM;
+  double *rank = buf, *traffic = buf + n, *t = traffic + n, *cov = t + ns, *st = cov + ns,
+         *stmax = st + ns, *cx = stmax + ns, *cy = cx + 101;
+  int rc = 0;
+  uint32_t nc = s->cdf_ok ? 101 : 0;
+  for (uint32_t p = 0; p < nc; p++) cx[p] = s->cdf_ms[p], cy[p] = p / 100.0;
+  struct series cdf = {"all objects, all nodes", cx, cy, nc};
+  rc = plot(dir, "cdf.svg", "Delivery delay (CDF)", "delay after publication [ms]",
+            "fraction of deliveries", &cdf, 1, 1.0, err);
+  for (uint32_t v = 0; v < n; v++) rank[v] = v, traffic[v] = (double)s->nodes[v].bytes_sent / 1024.0;
+  qsort(traffic, n, sizeof *traffic, cmp_desc);
+  struct series tr = {"bytes sent per node, sorted", rank, traffic, n};
+  if (!rc) rc = plot(dir, "traffic.svg", "Traffic per node", "node rank", "KiB sent", &tr, 1, 0, err);
+  double maxs = 1;
+  for (uint32_t i = 0; i < ns; i++)
+    if (s->samples[i].store_max > maxs) maxs = s->samples[i].store_max;
+  for (uint32_t i = 0; i < ns; i++) {
+    t[i] = s->samples[i].t_us / 1000.0;
+    cov[i] = s->samples[i].coverage;
+    st[i] = s->samples[i].store_mean / maxs;
+    stmax[i] = s->samples[i].store_max / maxs;
+  }
+  struct series conv[3] = {{"coverage: live copies held / wanted", t, cov, ns},
+                           {"mean store size / max", t, st, ns},
+                           {"max store size / max", t, stmax, ns}};
+  if (!rc) rc = plot(dir, "convergence.svg", "Convergence over time", "time [ms]", "fraction", conv, 3, 1.0, err);
+  free(buf);
+  return rc;
+}
