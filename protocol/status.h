@@ -42,6 +42,7 @@ enum momedo_kind {
   X(E_CHECKSUM,     -211, PROTO,    "check character does not match")            \
   X(E_SUPERSEDED,   -212, PROTO,    "a newer version is already known")          \
   X(E_DEAD,         -213, PROTO,    "object was tombstoned")                     \
+  X(E_FORK,         -214, PROTO,    "conflicting signed history (fork)")         \
   /* CRYPTO: 3xx */                                                              \
   X(E_BADSIG,       -300, CRYPTO,   "signature verification failed")             \
   X(E_DECRYPT,      -301, CRYPTO,   "decryption or authentication failed")       \

@@ -1,0 +1,153 @@
+/* fuzz_group — everything in the group core that bytes from outside reach:
+ * group_record_peek / group_record_apply / group_join (records), group_content_decode +
+ * group_senderkey_accept (pairwise control messages), group_decrypt (group items),
+ * group_load (a stored state) and channel_open. Input: [u8 selector][bytes].
+ * A fixed group (an admin and a member, sender key installed) is built once.
+ * Invariants: nothing but 0 or a known negative code; a refused record or item leaves
+ * the member's state byte-identical; an accepted item is a duplicate the second time. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "channel.h"
+#include "group_int.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FZ_NOW 1700000000000ull
+
+static struct crypto_sign_keypair fz_admin, fz_admin_dev, fz_member, fz_member_dev;
+static uint8_t *fz_member_state; /* saved member state every run starts from */
+static size_t fz_member_len;
+static struct channel_keys fz_channel;
+static uint8_t fz_mailbox[32];
+
+static void fz_seed(struct crypto_sign_keypair *kp, uint8_t b) {
+  uint8_t seed[32];
+  memset(seed, b, 32);
+  if (crypto_sign_from_seed(kp, seed)) abort();
+}
+
+static void fz_init(void) {
+  struct group *a = NULL, *m = NULL;
+  uint8_t *rec = NULL, *ct = NULL;
+  size_t rl = 0, cl = 0;
+  struct arena ar;
+  Momedo__Content *c = NULL;
+  fz_seed(&fz_admin, 1), fz_seed(&fz_admin_dev, 2), fz_seed(&fz_member, 3);
+  fz_seed(&fz_member_dev, 4);
+  struct group_member_spec self = {fz_admin.pub, MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN,
+                                   (const uint8_t(*)[32])fz_admin_dev.pub, 1};
+  struct group_member_spec mem = {fz_member.pub, MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER,
+                                  (const uint8_t(*)[32])fz_member_dev.pub, 1};
+  if (group_create(&a, &fz_admin, fz_admin_dev.pub, MOMEDO__GROUP_MODE__GROUP_MODE_GROUP, "fz",
+                   &self, &mem, 1, FZ_NOW, &rec, &rl))
+    abort();
+  if (group_join(&m, fz_member.pub, fz_member_dev.pub, fz_admin.pub, rec, rl, FZ_NOW)) abort();
+  if (group_senderkey_content(a, FZ_NOW, &ct, &cl)) abort();
+  arena_init(&ar, CONTENT_DECODE_BYTES_MAX);
+  if (group_content_decode(ct, cl, &ar, &c)) abort();
+  if (group_senderkey_accept(m, fz_admin.pub, fz_admin_dev.pub, c->group->sender_key)) abort();
+  arena_close(&ar);
+  struct group_info gi;
+  group_get_info(m, &gi);
+  memcpy(fz_mailbox, gi.mailbox, 32);
+  if (group_save(m, &fz_member_state, &fz_member_len)) abort();
+  if (channel_derive(&fz_channel, "fuzz", "fuzz", 4, 1, 1)) abort();
+  free(rec);
+  free(ct);
+  group_free(a);
+  group_free(m);
+}
+
+static void fz_rc(int rc) {
+  if (rc > 0 || rc == MOMEDO_E_INTERNAL || rc == MOMEDO_E_NOSPACE) abort();
+}
+
+static void fz_same(const struct group *g, int rc) {
+  uint8_t *now = NULL;
+  size_t n = 0;
+  if (rc >= 0) return;
+  if (group_save(g, &now, &n)) abort();
+  if (n != fz_member_len || memcmp(now, fz_member_state, n) != 0) abort();
+  free(now);
+}
+
+static void fz_item(struct group *m, const uint8_t *d, size_t n) {
+  static uint8_t pt[GROUP_WIRE_MAX];
+  size_t pl = 0;
+  struct group_sender from;
+  int rc = group_decrypt(m, fz_mailbox, d, n, pt, sizeof pt, &pl, &from);
+  fz_rc(rc);
+  fz_same(m, rc);
+  if (rc == 0 && group_decrypt(m, fz_mailbox, d, n, pt, sizeof pt, &pl, &from) != MOMEDO_E_EXISTS)
+    abort();
+}
+
+static void fz_control(struct group *m, const uint8_t *d, size_t n) {
+  struct arena a;
+  Momedo__Content *c = NULL;
+  arena_init(&a, CONTENT_DECODE_BYTES_MAX);
+  int rc = group_content_decode(d, n, &a, &c);
+  fz_rc(rc);
+  if (rc == 0 && c->body_case == MOMEDO__CONTENT__BODY_GROUP &&
+      c->group->body_case == MOMEDO__GROUP_CONTROL__BODY_SENDER_KEY) {
+    rc = group_senderkey_accept(m, fz_admin.pub, fz_admin_dev.pub, c->group->sender_key);
+    fz_rc(rc);
+    fz_same(m, rc);
+  }
+  arena_close(&a);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static int ready;
+  struct group *m = NULL, *j = NULL;
+  if (!ready) fz_init(), ready = 1;
+  if (size < 1) return 0;
+  const uint8_t *d = data + 1;
+  size_t n = size - 1;
+  if (group_load(&m, fz_member_state, fz_member_len)) abort();
+  uint8_t gid[32];
+  uint64_t ver;
+  int rc;
+  switch (data[0] % 6) {
+  case 0:
+    fz_rc(group_record_peek(d, n, gid, &ver));
+    rc = group_record_apply(m, d, n, FZ_NOW, NULL);
+    fz_rc(rc);
+    fz_same(m, rc);
+    break;
+  case 1:
+    rc = group_join(&j, fz_member.pub, fz_member_dev.pub, fz_admin.pub, d, n, FZ_NOW);
+    fz_rc(rc);
+    if ((rc == 0) != (j != NULL)) abort();
+    group_free(j);
+    break;
+  case 2:
+    fz_control(m, d, n);
+    break;
+  case 3:
+    fz_item(m, d, n);
+    break;
+  case 4: {
+    struct group *l = NULL;
+    rc = group_load(&l, d, n);
+    fz_rc(rc);
+    if ((rc == 0) != (l != NULL)) abort();
+    group_free(l);
+    break;
+  }
+  default: {
+    struct arena a;
+    Momedo__ChannelMessage *cm = NULL;
+    arena_init(&a, CHANNEL_DECODE_BYTES_MAX);
+    rc = channel_open(&fz_channel, d, n, &a, &cm);
+    fz_rc(rc);
+    if ((rc == 0) != (cm != NULL)) abort();
+    arena_close(&a);
+    break;
+  }
+  }
+  group_free(m);
+  return 0;
+}

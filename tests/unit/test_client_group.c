@@ -1,0 +1,757 @@
+/* Unit tests for groups and announcement channels (client/group.h): a class of 30
+ * members simulated in-process (no network): one announcement for everyone including
+ * late and out-of-order readers, removal with key rotation (the removed member's full
+ * state opens nothing new), refused records and posts, duplicates and tampering with
+ * the state unchanged, state serialisation, and known-answer vectors. */
+#include "harness.h"
+
+#include "group_int.h"
+
+#define NOW 1700000000000ull
+#define CLASS_N 30
+#define DEV_MAX 2
+
+struct user {
+  struct crypto_sign_keypair id;
+  struct crypto_sign_keypair dev[DEV_MAX];
+  uint8_t devpub[DEV_MAX][32];
+  int ndev;
+  struct group *g[DEV_MAX];
+};
+
+static struct user W[CLASS_N + 4];
+static size_t W_n;
+
+static void world_free(void) {
+  for (size_t i = 0; i < W_n; i++)
+    for (int k = 0; k < W[i].ndev; k++) group_free(W[i].g[k]);
+  memset(W, 0, sizeof W);
+  W_n = 0;
+}
+
+static int world_users(size_t n, int two_dev_every) {
+  world_free();
+  for (size_t i = 0; i < n; i++) {
+    struct user *u = &W[i];
+    u->ndev = two_dev_every && i % (size_t)two_dev_every == 1 ? 2 : 1;
+    if (crypto_sign_keygen(&u->id)) return -1;
+    for (int k = 0; k < u->ndev; k++) {
+      if (crypto_sign_keygen(&u->dev[k])) return -1;
+      memcpy(u->devpub[k], u->dev[k].pub, 32);
+    }
+  }
+  W_n = n;
+  return 0;
+}
+
+static struct group_member_spec spec_of(size_t i, Momedo__GroupRole role) {
+  struct group_member_spec s = {W[i].id.pub, role, (const uint8_t(*)[32])W[i].devpub,
+                                (size_t)W[i].ndev};
+  return s;
+}
+
+/* W[0] creates with everyone else; every device of the others joins from the record. */
+static int world_group(Momedo__GroupMode mode) {
+  struct group_member_spec self = spec_of(0, MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN);
+  struct group_member_spec ms[CLASS_N + 4];
+  uint8_t *rec = NULL;
+  size_t len = 0;
+  for (size_t i = 1; i < W_n; i++) ms[i - 1] = spec_of(i, MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER);
+  int rc = group_create(&W[0].g[0], &W[0].id, W[0].devpub[0], mode, "Klasse 7b", &self, ms,
+                        W_n - 1, NOW, &rec, &len);
+  for (size_t i = 0; rc == 0 && i < W_n; i++)
+    for (int k = 0; rc == 0 && k < W[i].ndev; k++)
+      if (W[i].g[k] == NULL)
+        rc = group_join(&W[i].g[k], W[i].id.pub, W[i].devpub[k], W[0].id.pub, rec, len, NOW);
+  free(rec);
+  return rc;
+}
+
+static int find_dev(const uint8_t dev[32], size_t *ui, int *dk) {
+  for (size_t i = 0; i < W_n; i++)
+    for (int k = 0; k < W[i].ndev; k++)
+      if (memcmp(W[i].devpub[k], dev, 32) == 0) return *ui = i, *dk = k, 0;
+  return -1;
+}
+
+/* (i, k)'s sender key content and targets, made now, delivered by sk_deliver. */
+struct sk_out {
+  uint8_t *ct;
+  size_t cl, n;
+  struct group_device *t;
+};
+
+static int sk_prepare(size_t i, int k, struct sk_out *o) {
+  memset(o, 0, sizeof *o);
+  int rc = group_senderkey_targets(W[i].g[k], &o->t, &o->n);
+  if (rc == 0 && o->n) rc = group_senderkey_content(W[i].g[k], NOW, &o->ct, &o->cl);
+  return rc;
+}
+
+static void sk_free(struct sk_out *o) {
+  free(o->ct);
+  free(o->t);
+  memset(o, 0, sizeof *o);
+}
+
+/* Deliver o to the targets whose user index is in [lo, hi), as the pairwise channel
+ * would: decode, accept from (i, k), and mark sent at the sender. */
+static int sk_deliver(size_t i, int k, const struct sk_out *o, size_t lo, size_t hi,
+                      size_t *sent) {
+  size_t ui;
+  int dk, rc = 0;
+  for (size_t j = 0; rc == 0 && j < o->n; j++) {
+    struct arena a;
+    Momedo__Content *c = NULL;
+    if (find_dev(o->t[j].device_key, &ui, &dk) < 0) return -1;
+    if (ui < lo || ui >= hi) continue;
+    if (memcmp(o->t[j].identity_key, W[ui].id.pub, 32) != 0) return -2;
+    arena_init(&a, CONTENT_DECODE_BYTES_MAX);
+    rc = group_content_decode(o->ct, o->cl, &a, &c);
+    if (rc == 0 && c->body_case != MOMEDO__CONTENT__BODY_GROUP) rc = -3;
+    if (rc == 0)
+      rc = group_senderkey_accept(W[ui].g[dk], W[i].id.pub, W[i].devpub[k], c->group->sender_key);
+    if (rc == 0) rc = group_senderkey_mark_sent(W[i].g[k], o->t[j].device_key);
+    if (rc == 0 && sent) (*sent)++;
+    arena_close(&a);
+  }
+  return rc;
+}
+
+/* Send (i, k)'s sender key to its targets whose user index is in [lo, hi). */
+static int distribute(size_t i, int k, size_t lo, size_t hi, size_t *sent) {
+  struct sk_out o;
+  int rc = sk_prepare(i, k, &o);
+  if (rc == 0) rc = sk_deliver(i, k, &o, lo, hi, sent);
+  sk_free(&o);
+  return rc;
+}
+
+static int post_text(struct group *g, const uint8_t dev[32], const char *text,
+                     struct group_post *p) {
+  Momedo__Content c = MOMEDO__CONTENT__INIT;
+  Momedo__Text t = MOMEDO__TEXT__INIT;
+  uint8_t id[CONTENT_ID_LEN];
+  if (content_new_id(id)) return -1;
+  t.text = (char *)text;
+  c.format = CONTENT_FORMAT;
+  c.message_id = (ProtobufCBinaryData){sizeof id, id};
+  c.sent_ms = NOW;
+  c.sender_device = (ProtobufCBinaryData){32, (uint8_t *)dev};
+  c.body_case = MOMEDO__CONTENT__BODY_TEXT;
+  c.text = &t;
+  return group_post_prepare(g, &c, 0, p);
+}
+
+/* Receive p at g; 0 and the text matches, or the error. */
+static int recv_text(struct group *g, const struct group_post *p, const char *want,
+                     const uint8_t *want_id) {
+  struct arena a;
+  Momedo__Content *c = NULL;
+  struct group_sender from;
+  arena_init(&a, CONTENT_DECODE_BYTES_MAX);
+  int rc = group_receive(g, p->mailbox, p->wire, p->wire_len, &a, &c, &from);
+  if (rc == 0 && (c->body_case != MOMEDO__CONTENT__BODY_TEXT || strcmp(c->text->text, want) != 0))
+    rc = -10;
+  if (rc == 0 && want_id && memcmp(from.identity_key, want_id, 32) != 0) rc = -11;
+  arena_close(&a);
+  return rc;
+}
+
+/* 1 if g's saved bytes equal *before (which is freed). */
+static int same_state(const struct group *g, uint8_t *before, size_t blen) {
+  uint8_t *after = NULL;
+  size_t alen = 0;
+  int same = group_save(g, &after, &alen) == 0 && alen == blen && memcmp(after, before, blen) == 0;
+  free(after);
+  free(before);
+  return same;
+}
+
+static uint8_t *snap(const struct group *g, size_t *n) {
+  uint8_t *b = NULL;
+  if (group_save(g, &b, n)) return NULL;
+  return b;
+}
+
+/* ---- tests ---- */
+
+static void test_vectors(void) {
+  uint8_t ck[32], mk[32], next[32], want[32], gid[32], salt[32], mb[32];
+  for (int i = 0; i < 32; i++) ck[i] = (uint8_t)i;
+  CHECK_EQ(group__chain_step(mk, next, ck), 0);
+  th_unhex(want, 32, "9b4c8120a4823a95f47cde17a244f4507244ee6e3957d1fab9fa29b44d3829b7");
+  CHECK_MEM(mk, want, 32);
+  th_unhex(want, 32, "4304c22c84a53755ab08ead8d97a8d429be5efa480682d7ad1da27f73e1fbe1d");
+  CHECK_MEM(next, want, 32);
+  memset(gid, 0x11, 32);
+  memset(salt, 0x22, 32);
+  CHECK_EQ(group_mailbox_derive(mb, gid, 7, salt), 0);
+  th_unhex(want, 32, "74d5174619b4f1faf42becb021391ec3e21abfc7ce2d95085a51cf26c507c3bf");
+  CHECK_MEM(mb, want, 32);
+}
+
+/* The class of 30 (every third pupil on two devices) in announcement mode. */
+static void test_class_announcement(void) {
+  struct group_post p[3];
+  struct group_info gi;
+  const char *texts[3] = {"Die erste Stunde entfällt.", "Sport in Halle 2", "Bis morgen"};
+  memset(p, 0, sizeof p);
+  CHECK_EQ(world_users(CLASS_N, 3), 0);
+  CHECK_EQ(world_group(MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL), 0);
+  group_get_info(W[0].g[0], &gi);
+  CHECK_EQ(gi.n_members, CLASS_N);
+  CHECK_EQ(gi.n_devices, 40);
+  CHECK_EQ(gi.version, 1);
+  CHECK_EQ(gi.epoch, 1);
+  CHECK(gi.can_post);
+  /* Pupils read only. */
+  struct group_info pi;
+  group_get_info(W[5].g[0], &pi);
+  CHECK(!pi.can_post);
+  CHECK_EQ(pi.my_role, MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER);
+  CHECK_MEM(pi.mailbox, gi.mailbox, 32);
+  uint8_t *x = NULL;
+  size_t xl = 0;
+  CHECK_EQ(group_senderkey_content(W[5].g[0], NOW, &x, &xl), MOMEDO_E_DENIED);
+  /* The teacher sends its key at the start of the epoch: pupils 0..19 get it now,
+   * 20..29 are offline and get it (from their mailboxes) later. */
+  size_t sent = 0;
+  struct sk_out o;
+  CHECK_EQ(sk_prepare(0, 0, &o), 0);
+  CHECK_EQ(o.n, 39);
+  CHECK_EQ(sk_deliver(0, 0, &o, 0, 20, &sent), 0);
+  for (int m = 0; m < 3; m++) CHECK_EQ(post_text(W[0].g[0], W[0].devpub[0], texts[m], &p[m]), 0);
+  CHECK_EQ(p[0].req.ttl_ms, GROUP_TTL_MS_DEFAULT);
+  CHECK_MEM(p[0].req.mailbox, gi.mailbox, 32);
+  for (size_t i = 1; i < 20; i++)
+    for (int k = 0; k < W[i].ndev; k++)
+      for (int m = 0; m < 3; m++) CHECK_EQ(recv_text(W[i].g[k], &p[m], texts[m], W[0].id.pub), 0);
+  /* Offline pupils: the newest item arrives before the key (kept for later)... */
+  for (size_t i = 20; i < CLASS_N; i++)
+    for (int k = 0; k < W[i].ndev; k++)
+      CHECK_EQ(recv_text(W[i].g[k], &p[2], texts[2], NULL), MOMEDO_E_NOTFOUND);
+  CHECK_EQ(sk_deliver(0, 0, &o, 20, CLASS_N, &sent), 0);
+  sk_free(&o);
+  CHECK_EQ(sent, 39); /* every device but the teacher's own */
+  struct group_device *left = NULL;
+  size_t n_left = 1;
+  CHECK_EQ(group_senderkey_targets(W[0].g[0], &left, &n_left), 0);
+  CHECK_EQ(n_left, 0);
+  free(left);
+  /* ...then they catch up out of order, and a replica's duplicate changes nothing. */
+  for (size_t i = 20; i < CLASS_N; i++)
+    for (int k = 0; k < W[i].ndev; k++) {
+      CHECK_EQ(recv_text(W[i].g[k], &p[2], texts[2], W[0].id.pub), 0);
+      CHECK_EQ(recv_text(W[i].g[k], &p[0], texts[0], W[0].id.pub), 0);
+      CHECK_EQ(recv_text(W[i].g[k], &p[1], texts[1], W[0].id.pub), 0);
+      size_t bl;
+      uint8_t *b = snap(W[i].g[k], &bl);
+      CHECK(b != NULL);
+      CHECK_EQ(recv_text(W[i].g[k], &p[0], texts[0], NULL), MOMEDO_E_EXISTS);
+      CHECK(same_state(W[i].g[k], b, bl));
+    }
+  /* The teacher's own item comes back from the node: recognised, not decrypted. */
+  CHECK_EQ(recv_text(W[0].g[0], &p[0], texts[0], NULL), MOMEDO_E_EXISTS);
+  for (int m = 0; m < 3; m++) group_post_clear(&p[m]);
+  world_free();
+}
+
+static void test_channel_refuses_non_admin(void) {
+  struct group_post p;
+  uint8_t *rec = NULL, bogus[32];
+  size_t len = 0;
+  memset(&p, 0, sizeof p);
+  CHECK_EQ(world_users(4, 0), 0);
+  CHECK_EQ(world_group(MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL), 0);
+  /* A member cannot post, and its sender key is refused. */
+  CHECK_EQ(post_text(W[1].g[0], W[1].devpub[0], "hi", &p), MOMEDO_E_DENIED);
+  Momedo__SenderKey sk = MOMEDO__SENDER_KEY__INIT;
+  struct group_info gi;
+  group_get_info(W[2].g[0], &gi);
+  memset(bogus, 7, 32);
+  sk.group_id = (ProtobufCBinaryData){32, gi.group_id};
+  sk.epoch = 1;
+  sk.signing_key = sk.chain_key = sk.record_hash = (ProtobufCBinaryData){32, bogus};
+  CHECK_EQ(group_senderkey_accept(W[2].g[0], W[1].id.pub, W[1].devpub[0], &sk), MOMEDO_E_DENIED);
+  /* Promoted, W1 posts; demoted, its (patched, malicious) client is refused. */
+  CHECK_EQ(group_set_role(W[0].g[0], &W[0].id, W[1].id.pub, MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN,
+                          NOW, &rec, &len), 0);
+  for (size_t i = 1; i < W_n; i++) CHECK_EQ(group_record_apply(W[i].g[0], rec, len, NOW, NULL), 0);
+  free(rec);
+  CHECK_EQ(distribute(1, 0, 0, W_n, NULL), 0);
+  CHECK_EQ(post_text(W[1].g[0], W[1].devpub[0], "as admin", &p), 0);
+  CHECK_EQ(recv_text(W[2].g[0], &p, "as admin", W[1].id.pub), 0);
+  group_post_clear(&p);
+  CHECK_EQ(group_set_role(W[0].g[0], &W[0].id, W[1].id.pub,
+                          MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER, NOW, &rec, &len), 0);
+  for (size_t i = 1; i < W_n; i++) CHECK_EQ(group_record_apply(W[i].g[0], rec, len, NOW, NULL), 0);
+  free(rec);
+  CHECK_EQ(post_text(W[1].g[0], W[1].devpub[0], "still?", &p), MOMEDO_E_DENIED);
+  long me = group__find(&W[1].g[0]->r, W[1].id.pub);
+  W[1].g[0]->r.m[me].role = MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN; /* the malicious client */
+  CHECK_EQ(post_text(W[1].g[0], W[1].devpub[0], "still?", &p), 0);
+  size_t bl;
+  uint8_t *b = snap(W[2].g[0], &bl);
+  CHECK(b != NULL);
+  CHECK_EQ(recv_text(W[2].g[0], &p, "still?", NULL), MOMEDO_E_DENIED);
+  CHECK(same_state(W[2].g[0], b, bl));
+  CHECK(strstr(group_reason(W[2].g[0]), "may not post") != NULL);
+  group_post_clear(&p);
+  world_free();
+}
+
+/* Try every key the removed member holds (chain keys stepped ahead, skipped keys, its own
+ * sending chain) against a message of the new epoch: none opens it. */
+static int removed_opens(const struct group *x, const struct group_post *p) {
+  uint8_t pt[256], ck[32], mk[32], next[32];
+  int opened = 0;
+  for (size_t e = 0; e < x->n_ep; e++) {
+    const struct group_epoch *ep = &x->ep[e];
+    for (uint64_t epoch = 1; epoch <= 2; epoch++) {
+      for (size_t r = 0; r <= ep->n_rx; r++) {
+        if (r == ep->n_rx && !ep->has_tx) continue;
+        memcpy(ck, r < ep->n_rx ? ep->rx[r].ck : ep->tx_ck, 32);
+        for (int s = 0; s < 200; s++) {
+          if (group__chain_step(mk, next, ck)) return -1;
+          opened += group__msg_open(pt, p->wire, p->wire_len, x->r.group_id, epoch, mk) == 0;
+          memcpy(ck, next, 32);
+        }
+        for (uint32_t k = 0; r < ep->n_rx && k < ep->rx[r].n_sk; k++)
+          opened += group__msg_open(pt, p->wire, p->wire_len, x->r.group_id, epoch,
+                                    ep->rx[r].sk[k].mk) == 0;
+      }
+    }
+  }
+  return opened;
+}
+
+static void test_removal_rotates(void) {
+  struct group_post p1, p2;
+  struct group_apply_info ai;
+  struct group_info before, after;
+  uint8_t *rec = NULL;
+  size_t len = 0;
+  const size_t X = 7, S = 5;
+  memset(&p1, 0, sizeof p1);
+  memset(&p2, 0, sizeof p2);
+  CHECK_EQ(world_users(CLASS_N, 4), 0);
+  CHECK_EQ(world_group(MOMEDO__GROUP_MODE__GROUP_MODE_GROUP), 0);
+  for (size_t i = 0; i < W_n; i++)
+    for (int k = 0; k < W[i].ndev; k++) CHECK_EQ(distribute(i, k, 0, W_n, NULL), 0);
+  CHECK_EQ(post_text(W[S].g[0], W[S].devpub[0], "epoch one", &p1), 0);
+  CHECK_EQ(recv_text(W[X].g[0], &p1, "epoch one", W[S].id.pub), 0);
+  group_get_info(W[0].g[0], &before);
+  uint8_t xs[1][32];
+  memcpy(xs[0], W[X].id.pub, 32);
+  CHECK_EQ(group_remove(W[0].g[0], &W[0].id, (const uint8_t(*)[32])xs, 1, NOW, &rec, &len), 0);
+  for (size_t i = 1; i < W_n; i++)
+    for (int k = 0; i != X && k < W[i].ndev; k++) {
+      CHECK_EQ(group_record_apply(W[i].g[k], rec, len, NOW, &ai), 0);
+      CHECK(ai.epoch_changed && !ai.removed && ai.epoch == 2);
+    }
+  group_get_info(W[0].g[0], &after);
+  CHECK_EQ(after.epoch, 2);
+  CHECK_EQ(after.n_members, CLASS_N - 1);
+  CHECK(memcmp(after.mailbox, before.mailbox, 32) != 0);
+  /* New sender keys go to the remaining devices only. */
+  for (size_t i = 0; i < W_n; i++)
+    for (int k = 0; i != X && k < W[i].ndev; k++) {
+      struct group_device *t = NULL;
+      size_t n = 0;
+      CHECK_EQ(group_senderkey_targets(W[i].g[k], &t, &n), 0);
+      for (size_t j = 0; j < n; j++) CHECK(memcmp(t[j].identity_key, W[X].id.pub, 32) != 0);
+      free(t);
+      CHECK_EQ(distribute(i, k, 0, W_n, NULL), 0);
+    }
+  CHECK_EQ(post_text(W[S].g[0], W[S].devpub[0], "epoch two", &p2), 0);
+  CHECK_MEM(p2.mailbox, after.mailbox, 32);
+  CHECK_EQ(recv_text(W[S].g[0], &p2, "epoch two", NULL), MOMEDO_E_EXISTS); /* own */
+  for (size_t i = 0; i < W_n; i++)
+    for (int k = 0; i != X && k < W[i].ndev; k++) {
+      if (i == S && k == 0) continue;
+      CHECK_EQ(recv_text(W[i].g[k], &p2, "epoch two", W[S].id.pub), 0);
+      /* A late item of the old epoch still opens for those who had not read it. */
+      CHECK_EQ(recv_text(W[i].g[k], &p1, "epoch one", W[S].id.pub), 0);
+    }
+  /* The removed member, with its full state: no mailbox, no key, nothing opens. */
+  struct group *x = W[X].g[0];
+  /* Its client still believes in epoch 1 and posts there: refused by everyone. */
+  struct group_post px;
+  CHECK_EQ(post_text(x, W[X].devpub[0], "still here", &px), 0);
+  CHECK_MEM(px.mailbox, before.mailbox, 32);
+  CHECK_EQ(recv_text(W[1].g[0], &px, "still here", NULL), MOMEDO_E_DENIED);
+  group_post_clear(&px);
+  CHECK_EQ(recv_text(x, &p2, "epoch two", NULL), MOMEDO_E_INVAL);
+  uint8_t old_mb[32];
+  memcpy(old_mb, before.mailbox, 32);
+  struct group_post fake = p2;
+  memcpy(fake.mailbox, old_mb, 32);
+  CHECK_EQ(recv_text(x, &fake, "epoch two", NULL), MOMEDO_E_NOTFOUND);
+  CHECK_EQ(removed_opens(x, &p2), 0);
+  CHECK(removed_opens(x, &p1) == 0); /* already read: its key is gone too */
+  /* Even if the record reaches it by mistake, it joins no new epoch and gets no key. */
+  CHECK_EQ(group_record_apply(x, rec, len, NOW, &ai), 0);
+  CHECK(ai.removed);
+  group_get_info(x, &after);
+  CHECK(after.removed && !after.can_post && after.my_role == MOMEDO__GROUP_ROLE__GROUP_ROLE_NONE);
+  CHECK_EQ(recv_text(x, &p2, "epoch two", NULL), MOMEDO_E_INVAL);
+  uint8_t *ct = NULL;
+  size_t cl = 0;
+  struct arena a;
+  Momedo__Content *c = NULL;
+  CHECK_EQ(group_senderkey_content(W[S].g[0], NOW, &ct, &cl), 0);
+  arena_init(&a, CONTENT_DECODE_BYTES_MAX);
+  CHECK_EQ(group_content_decode(ct, cl, &a, &c), 0);
+  CHECK_EQ(group_senderkey_accept(x, W[S].id.pub, W[S].devpub[0], c->group->sender_key),
+           MOMEDO_E_DENIED);
+  arena_close(&a);
+  free(ct);
+  free(rec);
+  group_post_clear(&p1);
+  group_post_clear(&p2);
+  world_free();
+}
+
+/* Apply rec at g and expect rc with g's state unchanged and a reason given. */
+static int refused(struct group *g, const uint8_t *rec, size_t len, uint64_t now, int want) {
+  size_t bl;
+  uint8_t *b = snap(g, &bl);
+  if (b == NULL) return -1;
+  int rc = group_record_apply(g, rec, len, now, NULL);
+  int ok = rc == want && same_state(g, b, bl) && group_reason(g)[0] != 0;
+  if (!ok) fprintf(stderr, "refused: got %s want %s (%s)\n", momedo_status_name(rc),
+                   momedo_status_name(want), group_reason(g));
+  return ok;
+}
+
+static int repack_record(const uint8_t *rec, size_t len, int what, uint8_t **out, size_t *ol) {
+  Momedo__GroupRecord *r = momedo__group_record__unpack(NULL, len, rec);
+  if (r == NULL) return -1;
+  char *name = r->name;
+  size_t sl = r->signature.len;
+  if (what == 0) r->signature.len = 0;         /* unsigned */
+  if (what == 1) r->name = (char *)"renamed";   /* body changed, old signature */
+  *ol = momedo__group_record__get_packed_size(r);
+  *out = malloc(*ol);
+  momedo__group_record__pack(r, *out);
+  r->name = name, r->signature.len = sl;
+  momedo__group_record__free_unpacked(r, NULL);
+  return 0;
+}
+
+static void test_records_refused(void) {
+  uint8_t *v2 = NULL, *v3a = NULL, *v3b = NULL, *bad = NULL, *tmp = NULL, *v1 = NULL;
+  size_t l2, l3a, l3b, lb, lt, l1;
+  CHECK_EQ(world_users(6, 0), 0);
+  /* W0 creates with W1..W3; W4 and W5 are outsiders for now. */
+  size_t keep = W_n;
+  W_n = 4;
+  CHECK_EQ(world_group(MOMEDO__GROUP_MODE__GROUP_MODE_GROUP), 0);
+  W_n = keep;
+  const uint8_t *r1 = group_record(W[0].g[0], &l1);
+  v1 = malloc(l1);
+  memcpy(v1, r1, l1);
+  struct group_member_spec s4 = spec_of(4, MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN);
+  CHECK_EQ(group_add(W[0].g[0], &W[0].id, &s4, 1, NOW, &v2, &l2), 0);
+  CHECK_EQ(group_join(&W[4].g[0], W[4].id.pub, W[4].devpub[0], W[0].id.pub, v2, l2, NOW), 0);
+  /* Unsigned, re-signed body, broken signature: refused, nothing changes. */
+  CHECK_EQ(repack_record(v2, l2, 0, &bad, &lb), 0);
+  CHECK(refused(W[1].g[0], bad, lb, NOW, MOMEDO_E_BOUNDS));
+  free(bad);
+  CHECK_EQ(repack_record(v2, l2, 1, &bad, &lb), 0);
+  CHECK(refused(W[1].g[0], bad, lb, NOW, MOMEDO_E_BADSIG));
+  free(bad);
+  bad = malloc(l2);
+  memcpy(bad, v2, l2);
+  bad[l2 - 1] ^= 1;
+  CHECK(refused(W[1].g[0], bad, l2, NOW, MOMEDO_E_BADSIG));
+  free(bad);
+  CHECK_EQ(group_record_apply(W[1].g[0], v2, l2, NOW, NULL), 0);
+  CHECK_EQ(group_reason(W[1].g[0])[0], 0);
+  /* Again is E_EXISTS; v1 is stale. */
+  CHECK(refused(W[1].g[0], v2, l2, NOW, MOMEDO_E_EXISTS));
+  CHECK(refused(W[1].g[0], v1, l1, NOW, MOMEDO_E_SUPERSEDED));
+  CHECK_EQ(group_record_apply(W[2].g[0], v2, l2, NOW, NULL), 0);
+  CHECK_EQ(group_record_apply(W[3].g[0], v2, l2, NOW, NULL), 0);
+  /* A member who believes it is an admin signs an add: every honest client refuses. */
+  struct group *m = W[2].g[0];
+  size_t ml;
+  uint8_t *msave = snap(m, &ml);
+  long me = group__find(&m->r, W[2].id.pub);
+  m->r.m[me].role = MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN;
+  struct group_member_spec s5 = spec_of(5, MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN);
+  CHECK_EQ(group_add(m, &W[2].id, &s5, 1, NOW, &tmp, &lt), 0);
+  CHECK(refused(W[1].g[0], tmp, lt, NOW, MOMEDO_E_DENIED));
+  CHECK(strstr(group_reason(W[1].g[0]), "not signed by an admin") != NULL);
+  free(tmp);
+  group_free(m);
+  CHECK_EQ(group_load(&W[2].g[0], msave, ml), 0);
+  free(msave);
+  /* Two admins change v2 concurrently: the second v3 is a fork. */
+  CHECK_EQ(group_remove(W[0].g[0], &W[0].id, (const uint8_t(*)[32])W[3].id.pub, 1, NOW, &v3a,
+                        &l3a), 0);
+  CHECK_EQ(group_rotate(W[4].g[0], &W[4].id, NOW, &v3b, &l3b), 0);
+  CHECK_EQ(group_record_apply(W[1].g[0], v3a, l3a, NOW, NULL), 0);
+  CHECK(refused(W[1].g[0], v3b, l3b, NOW, MOMEDO_E_FORK));
+  /* A gap: v3 at a member still at v1 (fresh join from v1). */
+  struct group *late = NULL;
+  CHECK_EQ(group_join(&late, W[1].id.pub, W[1].devpub[0], W[0].id.pub, v1, l1, NOW), 0);
+  CHECK(refused(late, v3a, l3a, NOW, MOMEDO_E_UNEXPECTED));
+  group_free(late);
+  /* From the future, and from another group. */
+  CHECK_EQ(group_rotate(W[0].g[0], &W[0].id, NOW + 3600000, &tmp, &lt), 0);
+  CHECK(refused(W[1].g[0], tmp, lt, NOW, MOMEDO_E_FUTURE));
+  free(tmp);
+  struct group *other = NULL;
+  struct group_member_spec s0 = spec_of(0, MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN);
+  CHECK_EQ(group_create(&other, &W[0].id, W[0].devpub[0], MOMEDO__GROUP_MODE__GROUP_MODE_GROUP,
+                        "other", &s0, NULL, 0, NOW, &tmp, &lt), 0);
+  CHECK(refused(W[1].g[0], tmp, lt, NOW, MOMEDO_E_INVAL));
+  free(tmp);
+  group_free(other);
+  /* The removed member W3 may not sign anything any more; a join needs an admin signer. */
+  CHECK_EQ(group_leave(W[3].g[0], &W[3].id, NOW, &tmp, &lt), 0); /* on its own stale v2 */
+  CHECK(refused(W[1].g[0], tmp, lt, NOW, MOMEDO_E_FORK));
+  free(tmp);
+  free(v1);
+  free(v2);
+  free(v3a);
+  free(v3b);
+  world_free();
+}
+
+/* Apply rec at every device of every user but `skip`; ai from the first. */
+static int apply_all(const uint8_t *rec, size_t len, size_t skip, struct group_apply_info *ai) {
+  int first = 1;
+  for (size_t i = 0; i < W_n; i++)
+    for (int k = 0; i != skip && k < W[i].ndev; k++) {
+      struct group_apply_info tmp;
+      int rc = group_record_apply(W[i].g[k], rec, len, NOW, first ? ai : &tmp);
+      if (rc < 0) return rc;
+      first = 0;
+    }
+  return 0;
+}
+
+static void test_leave_and_devices(void) {
+  uint8_t *rec = NULL, nd[2][32];
+  size_t len = 0;
+  struct group_apply_info ai;
+  CHECK_EQ(world_users(4, 0), 0);
+  CHECK_EQ(world_group(MOMEDO__GROUP_MODE__GROUP_MODE_GROUP), 0);
+  /* W2 adds a tablet itself: no new epoch, one new device. */
+  struct crypto_sign_keypair tab;
+  CHECK_EQ(crypto_sign_keygen(&tab), 0);
+  memcpy(nd[0], W[2].devpub[0], 32);
+  memcpy(nd[1], tab.pub, 32);
+  struct group_member_spec s = {W[2].id.pub, MOMEDO__GROUP_ROLE__GROUP_ROLE_NONE,
+                                (const uint8_t(*)[32])nd, 2};
+  CHECK_EQ(group_set_devices(W[2].g[0], &W[2].id, &s, NOW, &rec, &len), 0);
+  CHECK_EQ(apply_all(rec, len, 2, &ai), 0);
+  CHECK(!ai.epoch_changed && ai.n_new_devices == 1);
+  free(rec);
+  /* W2 drops the tablet again: a new epoch. */
+  s.n_devices = 1;
+  CHECK_EQ(group_set_devices(W[2].g[0], &W[2].id, &s, NOW, &rec, &len), 0);
+  CHECK_EQ(apply_all(rec, len, 2, &ai), 0);
+  CHECK(ai.epoch_changed && ai.epoch == 2);
+  free(rec);
+  /* W2 may not touch W1's devices. */
+  struct group_member_spec s1 = {W[1].id.pub, MOMEDO__GROUP_ROLE__GROUP_ROLE_NONE,
+                                 (const uint8_t(*)[32])nd, 2};
+  CHECK_EQ(group_set_devices(W[2].g[0], &W[2].id, &s1, NOW, &rec, &len), MOMEDO_E_DENIED);
+  CHECK(rec == NULL);
+  /* W1 leaves (signed by itself), everyone accepts, epoch 3. */
+  CHECK_EQ(group_leave(W[1].g[0], &W[1].id, NOW, &rec, &len), 0);
+  CHECK_EQ(apply_all(rec, len, 1, &ai), 0);
+  CHECK(ai.epoch == 3 && !ai.removed);
+  struct group_info gi;
+  group_get_info(W[1].g[0], &gi);
+  CHECK(gi.removed && !gi.can_post);
+  CHECK_EQ(gi.n_members, 3);
+  free(rec);
+  /* The last admin cannot leave without a successor (a group keeps an admin). */
+  CHECK_EQ(group_leave(W[0].g[0], &W[0].id, NOW, &rec, &len), MOMEDO_E_BOUNDS);
+  world_free();
+}
+
+static void test_duplicates_and_tampering(void) {
+  struct group_post p[10], q;
+  uint8_t *b;
+  size_t bl;
+  memset(p, 0, sizeof p);
+  memset(&q, 0, sizeof q);
+  CHECK_EQ(world_users(3, 0), 0);
+  CHECK_EQ(world_group(MOMEDO__GROUP_MODE__GROUP_MODE_GROUP), 0);
+  CHECK_EQ(distribute(1, 0, 0, W_n, NULL), 0);
+  struct group *r = W[2].g[0];
+  char t[10][8];
+  for (int i = 0; i < 10; i++) {
+    snprintf(t[i], sizeof t[i], "m%d", i);
+    CHECK_EQ(post_text(W[1].g[0], W[1].devpub[0], t[i], &p[i]), 0);
+  }
+  static const int order[10] = {3, 9, 0, 1, 8, 2, 7, 4, 6, 5};
+  for (int i = 0; i < 10; i++) CHECK_EQ(recv_text(r, &p[order[i]], t[order[i]], W[1].id.pub), 0);
+  CHECK_EQ(group__skipped_total(r), 0);
+  /* Every refusal leaves the state byte-identical. */
+  b = snap(r, &bl);
+  CHECK_EQ(recv_text(r, &p[4], t[4], NULL), MOMEDO_E_EXISTS);
+  CHECK(same_state(r, b, bl));
+  CHECK_EQ(post_text(W[1].g[0], W[1].devpub[0], "fresh", &q), 0);
+  uint8_t *w = q.wire;
+  const size_t n = q.wire_len;
+  static const struct { size_t off; int want; } cases[] = {
+      {0, MOMEDO_E_VERSION}, {1, MOMEDO_E_UNKNOWN_KIND}, {2, MOMEDO_E_NOTFOUND},
+      {34, MOMEDO_E_BADSIG}, {40, MOMEDO_E_BADSIG}, {(size_t)-1, MOMEDO_E_BADSIG}};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    size_t off = cases[c].off == (size_t)-1 ? n - 1 : cases[c].off;
+    b = snap(r, &bl);
+    w[off] ^= 0x20;
+    CHECK_EQ(recv_text(r, &q, "fresh", NULL), cases[c].want);
+    w[off] ^= 0x20;
+    CHECK(same_state(r, b, bl));
+  }
+  b = snap(r, &bl);
+  q.wire_len = GROUP_WIRE_OVERHEAD - 1;
+  CHECK_EQ(recv_text(r, &q, "fresh", NULL), MOMEDO_E_TRUNCATED);
+  q.wire_len = n;
+  q.mailbox[0] ^= 1;
+  CHECK_EQ(recv_text(r, &q, "fresh", NULL), MOMEDO_E_INVAL);
+  q.mailbox[0] ^= 1;
+  CHECK(same_state(r, b, bl));
+  CHECK_EQ(recv_text(r, &q, "fresh", W[1].id.pub), 0);
+  group_post_clear(&q);
+  /* A gap beyond the window is refused without a trace. */
+  for (int i = 0; i <= GROUP_SKIP_GAP_MAX + 1; i++) {
+    group_post_clear(&q);
+    CHECK_EQ(post_text(W[1].g[0], W[1].devpub[0], "far", &q), 0);
+  }
+  b = snap(r, &bl);
+  CHECK_EQ(recv_text(r, &q, "far", NULL), MOMEDO_E_BOUNDS);
+  CHECK(same_state(r, b, bl));
+  group_post_clear(&q);
+  /* Content that names another device than its sender key is refused. */
+  CHECK_EQ(post_text(W[1].g[0], W[2].devpub[0], "spoof", &q), MOMEDO_E_INVAL);
+  for (int i = 0; i < 10; i++) group_post_clear(&p[i]);
+  world_free();
+}
+
+static void test_multi_device_and_state(void) {
+  struct group_post p[4];
+  memset(p, 0, sizeof p);
+  CHECK_EQ(world_users(3, 2), 0); /* W1 has two devices */
+  CHECK_EQ(world_group(MOMEDO__GROUP_MODE__GROUP_MODE_GROUP), 0);
+  for (size_t i = 0; i < W_n; i++)
+    for (int k = 0; k < W[i].ndev; k++) CHECK_EQ(distribute(i, k, 0, W_n, NULL), 0);
+  /* W1's phone posts; its tablet reads it like everyone else. */
+  CHECK_EQ(post_text(W[1].g[0], W[1].devpub[0], "vom Handy", &p[0]), 0);
+  CHECK_EQ(recv_text(W[1].g[1], &p[0], "vom Handy", W[1].id.pub), 0);
+  /* Skipped keys and cursors survive save/load; the loaded copy reads on. */
+  for (int i = 1; i < 4; i++) CHECK_EQ(post_text(W[0].g[0], W[0].devpub[0], "x", &p[i]), 0);
+  struct group *g = W[2].g[0];
+  uint8_t node[32], mb[4][32];
+  memset(node, 0x5a, 32);
+  CHECK_EQ(group_mailboxes(g, mb, 4), 1);
+  CHECK_EQ(group_cursor_set(g, mb[0], node, 42), 0);
+  CHECK_EQ(recv_text(g, &p[3], "x", W[0].id.pub), 0);
+  CHECK_EQ(group__skipped_total(g), 2);
+  uint8_t *s1 = NULL, *s2 = NULL;
+  size_t l1, l2;
+  struct group *h = NULL;
+  CHECK_EQ(group_save(g, &s1, &l1), 0);
+  CHECK_EQ(group_load(&h, s1, l1), 0);
+  CHECK_EQ(group_save(h, &s2, &l2), 0);
+  CHECK_EQ(l1, l2);
+  CHECK_MEM(s1, s2, l1);
+  uint64_t cur = 0;
+  CHECK_EQ(group_cursor_get(h, mb[0], node, &cur), 0);
+  CHECK_EQ(cur, 42);
+  CHECK_EQ(recv_text(h, &p[1], "x", W[0].id.pub), 0);
+  CHECK_EQ(recv_text(h, &p[3], "x", NULL), MOMEDO_E_EXISTS);
+  /* Damage anywhere is E_CORRUPT (trailer), short input E_TRUNCATED. */
+  struct group *bad = NULL;
+  s1[l1 / 2] ^= 1;
+  CHECK_EQ(group_load(&bad, s1, l1), MOMEDO_E_CORRUPT);
+  CHECK_EQ(group_load(&bad, s1, 10), MOMEDO_E_TRUNCATED);
+  CHECK(bad == NULL);
+  free(s1);
+  free(s2);
+  group_free(h);
+  for (int i = 0; i < 4; i++) group_post_clear(&p[i]);
+  world_free();
+}
+
+static void test_control_content(void) {
+  uint8_t *ct = NULL;
+  size_t cl = 0, rl = 0;
+  struct arena a;
+  Momedo__Content *c = NULL;
+  CHECK_EQ(world_users(2, 0), 0);
+  struct group_member_spec self = spec_of(0, MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN);
+  struct group_member_spec m1 = spec_of(1, MOMEDO__GROUP_ROLE__GROUP_ROLE_NONE);
+  uint8_t *rec = NULL;
+  CHECK_EQ(group_create(&W[0].g[0], &W[0].id, W[0].devpub[0], MOMEDO__GROUP_MODE__GROUP_MODE_GROUP,
+                        "AG Robotik", &self, &m1, 1, NOW, &rec, &rl), 0);
+  CHECK_EQ(group_record_content(rec, rl, W[0].devpub[0], NOW, &ct, &cl), 0);
+  arena_init(&a, CONTENT_DECODE_BYTES_MAX);
+  CHECK_EQ(content_decode(ct, cl, &a, &c), MOMEDO_E_UNKNOWN_KIND); /* content.c alone */
+  arena_reset(&a);
+  CHECK_EQ(group_content_decode(ct, cl, &a, &c), 0);
+  CHECK_EQ(c->group->body_case, MOMEDO__GROUP_CONTROL__BODY_RECORD);
+  uint8_t gid[32];
+  uint64_t ver = 0;
+  CHECK_EQ(group_record_peek(c->group->record.data, c->group->record.len, gid, &ver), 0);
+  CHECK_EQ(ver, 1);
+  CHECK_EQ(group_join(&W[1].g[0], W[1].id.pub, W[1].devpub[0], W[0].id.pub, c->group->record.data,
+                      c->group->record.len, NOW), 0);
+  struct group_info gi;
+  group_get_info(W[1].g[0], &gi);
+  CHECK_MEM(gi.group_id, gid, 32);
+  CHECK_STR(gi.name, "AG Robotik");
+  /* Joining as someone not listed, or from a non-member, is refused. */
+  struct group *nope = NULL;
+  CHECK_EQ(group_join(&nope, W[1].id.pub, W[0].devpub[0], W[0].id.pub, rec, rl, NOW),
+           MOMEDO_E_NOTFOUND);
+  uint8_t stranger[32];
+  memset(stranger, 9, 32);
+  CHECK_EQ(group_join(&nope, W[1].id.pub, W[1].devpub[0], stranger, rec, rl, NOW), MOMEDO_E_DENIED);
+  free(ct);
+  /* A record too large to go inline. */
+  static uint8_t big[GROUP_RECORD_INLINE_BYTES_MAX + 1];
+  CHECK_EQ(group_record_content(big, sizeof big, W[0].devpub[0], NOW, &ct, &cl), MOMEDO_E_TOOBIG);
+  /* Sender key content; a damaged one is E_BOUNDS. */
+  CHECK_EQ(group_senderkey_content(W[0].g[0], NOW, &ct, &cl), 0);
+  arena_reset(&a);
+  CHECK_EQ(group_content_decode(ct, cl, &a, &c), 0);
+  CHECK_EQ(c->group->sender_key->epoch, 1);
+  c->group->sender_key->chain_key.len = 31;
+  CHECK_EQ(group_senderkey_accept(W[1].g[0], W[0].id.pub, W[0].devpub[0], c->group->sender_key),
+           MOMEDO_E_BOUNDS);
+  c->group->sender_key->chain_key.len = 32;
+  c->group->sender_key->epoch = 2;
+  CHECK_EQ(group_senderkey_accept(W[1].g[0], W[0].id.pub, W[0].devpub[0], c->group->sender_key),
+           MOMEDO_E_UNEXPECTED);
+  c->group->sender_key->epoch = 1;
+  CHECK_EQ(group_senderkey_accept(W[1].g[0], W[0].id.pub, W[0].devpub[0], c->group->sender_key), 0);
+  CHECK_EQ(group_senderkey_accept(W[1].g[0], W[0].id.pub, W[0].devpub[0], c->group->sender_key),
+           MOMEDO_E_EXISTS);
+  arena_close(&a);
+  free(ct);
+  free(rec);
+  world_free();
+}
+
+int main(void) {
+  RUN(test_vectors);
+  RUN(test_class_announcement);
+  RUN(test_channel_refuses_non_admin);
+  RUN(test_removal_rotates);
+  RUN(test_records_refused);
+  RUN(test_leave_and_devices);
+  RUN(test_duplicates_and_tampering);
+  RUN(test_multi_device_and_state);
+  RUN(test_control_content);
+  world_free();
+  TEST_MAIN_END();
+}
