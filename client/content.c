@@ -2,6 +2,7 @@
  * per-blob chunk encryption; see content.h. Bytes from a peer are bounded before they
  * are decoded (size cap, arena cap) and every field is checked before it is used. */
 #include "content.h"
+#include "group.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -113,6 +114,8 @@ static int content_check_body(const Momedo__Content *c) {
     }
   case MOMEDO__CONTENT__BODY_RECEIPT:
     return c->receipt ? content_check_receipt(c->receipt) : MOMEDO_E_BOUNDS;
+  case MOMEDO__CONTENT__BODY_GROUP:
+    return c->group ? group_control_validate(c->group) : MOMEDO_E_BOUNDS;
   default:
     return MOMEDO_E_UNKNOWN_KIND;
   }
