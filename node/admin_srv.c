@@ -159,10 +159,15 @@ static int a_neighbor_add(struct node *n, const Momedo__AdminRequest *rq,
     return MOMEDO_E_INVAL;
   }
   int rc = node_fp_from_text(r->fingerprint, nb.fp);
+  if (rc == MOMEDO_E_CHECKSUM) {
+    WHY("'%.80s' is not a node fingerprint (a character is mistyped; copy what "
+        "`momedo-admin fingerprint` prints on that node again)", r->fingerprint);
+    return rc;
+  }
   if (rc) {
-    WHY("'%.80s' is not a node fingerprint%s (run `momedo-admin fingerprint` on that node "
-        "and copy what it prints)", r->fingerprint,
-        rc == MOMEDO_E_CHECKSUM ? " (a character is mistyped)" : "");
+    WHY("'%.80s' is not a node fingerprint: expected the 53 characters (with or without "
+        "dashes) that `momedo-admin fingerprint` prints on that node, or its node_key as "
+        "64 hex digits", r->fingerprint);
     return rc;
   }
   memcpy(nb.name, r->name, strlen(r->name) + 1);
@@ -237,7 +242,35 @@ struct plist {
   struct node *n;
   Momedo__Participant **v;
   size_t count, cap;
+  /* Device keys of the authenticated client connections, sorted: the store lists
+   * devices in key order too, so one merge marks "connected" (O(C log C + P)). */
+  uint8_t (*online)[OBJ_KEY_LEN];
+  size_t n_online, next_online;
 };
+
+static int key_cmp(const void *a, const void *b) { return memcmp(a, b, OBJ_KEY_LEN); }
+
+/* One pass over the connections. */
+static int plist_online(struct plist *l) {
+  size_t cap = 0;
+  for (struct conn *c = l->n->conns; c; c = c->next) cap += c->role == CONN_CLIENT && c->authed;
+  if (cap == 0) return 0;
+  l->online = malloc(cap * OBJ_KEY_LEN);
+  if (!l->online) return MOMEDO_E_NOMEM;
+  for (struct conn *c = l->n->conns; c; c = c->next)
+    if (c->role == CONN_CLIENT && c->authed)
+      memcpy(l->online[l->n_online++], c->device_key, OBJ_KEY_LEN);
+  qsort(l->online, l->n_online, OBJ_KEY_LEN, key_cmp);
+  return 0;
+}
+
+/* Is key (ascending from call to call) among the online devices? */
+static int plist_is_online(struct plist *l, const uint8_t *key) {
+  while (l->next_online < l->n_online && memcmp(l->online[l->next_online], key, OBJ_KEY_LEN) < 0)
+    l->next_online++;
+  return l->next_online < l->n_online &&
+         memcmp(l->online[l->next_online], key, OBJ_KEY_LEN) == 0;
+}
 
 static int plist_one(void *vctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
   struct plist *l = vctx;
@@ -264,9 +297,7 @@ static int plist_one(void *vctx, const uint8_t *k, size_t kn, const uint8_t *v, 
   p->identity_key = (ProtobufCBinaryData){OBJ_KEY_LEN, keys + OBJ_KEY_LEN};
   p->user_id = uid;
   p->registered_ms = be64_get(v + OBJ_KEY_LEN);
-  for (struct conn *c = n->conns; c; c = c->next)
-    if (c->role == CONN_CLIENT && c->authed && !memcmp(c->device_key, keys, OBJ_KEY_LEN))
-      p->connected = 1;
+  p->connected = plist_is_online(l, keys);
   l->v[l->count++] = p;
   return 0;
 }
@@ -275,7 +306,9 @@ static int a_participants(struct node *n, const Momedo__AdminRequest *rq,
                           Momedo__AdminResponse *rs, char *why, size_t why_cap) {
   struct plist l = {.n = n};
   uint8_t lo[2] = {NODE_K_PREFIX, NODE_K_DEVICE}, hi[2] = {NODE_K_PREFIX, NODE_K_DEVICE + 1};
-  int rc = store_iter(n->store, lo, 2, hi, 2, plist_one, &l);
+  int rc = plist_online(&l);
+  if (rc == 0) rc = store_iter(n->store, lo, 2, hi, 2, plist_one, &l);
+  free(l.online);
   if (rc < 0) return rc;
   Momedo__ParticipantsResp *out = arena_alloc(&n->arena, sizeof *out);
   if (!out) return MOMEDO_E_NOMEM;

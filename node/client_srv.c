@@ -180,11 +180,46 @@ static Momedo__Object *arena_object(struct node *n, Momedo__ObjectKind kind, uin
   return o && copy ? o : NULL;
 }
 
+/* A typed alias: the alias object it resolves to (into the arena) and its user's
+ * bundle (*bdata malloc'ed), if one of the user's home nodes issued the alias; an
+ * alias issued by any other node is not served (E_NOTFOUND with a reason). */
+static int lookup_alias(struct node *n, const char *typed, Momedo__Object **alias,
+                        struct obj_info *binfo, uint8_t **bdata, size_t *blen, char *why,
+                        size_t why_cap) {
+  char a[OBJ_ALIAS_CHARS_MAX + 1];
+  struct obj_info ainfo;
+  uint8_t *adata = NULL;
+  size_t alen = 0;
+  int rc = node__alias_norm(a, typed);
+  if (rc) {
+    WHY("'%.40s' is not an alias (%d..%d letters and digits)", typed, OBJ_ALIAS_CHARS_MIN,
+        OBJ_ALIAS_CHARS_MAX);
+    return rc;
+  }
+  rc = repl_alias_lookup(n->repl, a, node__now_ms(), &ainfo, &adata, &alen);
+  if (rc == 0) rc = repl_bundle_lookup(n->repl, ainfo.key, binfo, bdata, blen);
+  if (rc == 0 && node__alias_home_ok(*bdata, *blen, ainfo.signer) != 1) {
+    WHY("alias %s was not issued by a home node of its user, so it is not served", a);
+    rc = MOMEDO_E_NOTFOUND;
+  }
+  if (rc == 0) {
+    *alias = arena_object(n, MOMEDO__OBJECT_KIND__OBJ_ALIAS, adata, alen);
+    adata = NULL;
+    if (!*alias) rc = MOMEDO_E_NOMEM;
+  }
+  if (rc) {
+    free(*bdata);
+    *bdata = NULL;
+  }
+  free(adata);
+  return rc;
+}
+
 static int c_lookup(struct conn *c, const Momedo__ClientRequest *rq,
                     Momedo__ClientResponse *rs, char *why, size_t why_cap) {
   struct node *n = c->n;
   const Momedo__LookupReq *r = rq->lookup;
-  uint8_t key[OBJ_KEY_LEN], *data = NULL, id[OBJ_ID_LEN];
+  uint8_t *data = NULL, bits[IDS_USER_ID_BYTES];
   size_t len = 0;
   struct obj_info info;
   Momedo__Object *alias = NULL;
@@ -196,27 +231,19 @@ static int c_lookup(struct conn *c, const Momedo__ClientRequest *rq,
   }
   if (r->identity_key.len > 0) {
     if (!need32(&r->identity_key)) return MOMEDO_E_BOUNDS;
-    memcpy(key, r->identity_key.data, OBJ_KEY_LEN);
+    rc = repl_bundle_lookup(n->repl, r->identity_key.data, &info, &data, &len);
   } else if (have_uid) {
-    rc = node__userid_lookup(n, r->user_id, key);
-    if (rc == MOMEDO_E_CHECKSUM || rc == MOMEDO_E_INVAL) {
+    rc = ids_user_id_parse(bits, r->user_id);
+    if (rc) {
       WHY("'%.40s' is not a valid user ID (%s)", r->user_id, momedo_strerror(rc));
       return rc;
     }
+    rc = repl_bundle_lookup_user_id(n->repl, bits, &info, &data, &len);
   } else {
-    rc = node__alias_lookup(n, r->alias, id);
-    if (rc == 0) rc = repl_get_object(n->repl, id, node__now_ms(), &info, &data, &len);
-    if (rc == 0) {
-      memcpy(key, info.key, OBJ_KEY_LEN);
-      alias = arena_object(n, MOMEDO__OBJECT_KIND__OBJ_ALIAS, data, len);
-      if (!alias) return MOMEDO_E_NOMEM;
-    }
+    rc = lookup_alias(n, r->alias, &alias, &info, &data, &len, why, why_cap);
   }
-  if (rc == 0) rc = repl_bundle_lookup(n->repl, key, &info, &data, &len);
-  if (rc == MOMEDO_E_NOTFOUND) {
+  if (rc == MOMEDO_E_NOTFOUND && !why[0])
     WHY("no key bundle known for this user on this node (yet)");
-    return rc;
-  }
   if (rc) return rc;
   Momedo__LookupResp *out = arena_alloc(&n->arena, sizeof *out);
   if (!out) {
@@ -235,8 +262,9 @@ static int c_lookup(struct conn *c, const Momedo__ClientRequest *rq,
 static int c_alias(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
                    char *why, size_t why_cap) {
   struct node *n = c->n;
-  uint8_t *data = NULL;
-  size_t len = 0;
+  uint8_t *data = NULL, *bundle = NULL;
+  size_t len = 0, blen = 0;
+  struct obj_info binfo;
   int rc = need_auth(c, why, why_cap);
   if (rc) return rc;
   if (!need32(&rq->alias->identity_key) ||
@@ -244,7 +272,15 @@ static int c_alias(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clie
     WHY("a device may only ask for an alias of the user it was registered for");
     return MOMEDO_E_DENIED;
   }
-  rc = node__alias_issue(n, c->identity_key, &data, &len);
+  rc = repl_bundle_lookup(n->repl, c->identity_key, &binfo, &bundle, &blen);
+  if (rc == MOMEDO_E_NOTFOUND) WHY("publish your key bundle first: an alias points to it");
+  if (rc) return rc;
+  if (node__alias_home_ok(bundle, blen, n->id.kp.pub) != 1) {
+    WHY("this node is not a home node in your key bundle; ask one of your home nodes");
+    rc = MOMEDO_E_DENIED;
+  }
+  if (!rc) rc = node__alias_issue(n, c->identity_key, bundle, blen, &data, &len);
+  free(bundle);
   if (rc) return rc;
   Momedo__AliasResp *out = arena_alloc(&n->arena, sizeof *out);
   if (!out) {

@@ -433,11 +433,10 @@ int node_fp_from_text(const char *s, uint8_t fp[static NODE_FP_BYTES]) {
     }
     return ids_node_fp_bytes(fp, key);
   }
-  /* The fingerprint and the base32 key string have the same length and alphabet; the
-   * fingerprint is printed in dash-separated groups, the key string as one token. */
-  if (strchr(s, '-')) return ids_node_fingerprint_parse(fp, s);
-  int rc = ids_key_from_b32(key, s);
-  return rc ? rc : ids_node_fp_bytes(fp, key);
+  /* Base32 is always the fingerprint, with or without dashes. The base32 key string
+   * has the same length, alphabet and check, so no parser can tell the two apart: it
+   * is not accepted here (a node key is given as 64 hex digits). */
+  return ids_node_fingerprint_parse(fp, s);
 }
 
 int node_fp_format(char out[static IDS_NODE_FP_STR_MAX], const uint8_t fp[static NODE_FP_BYTES]) {

@@ -82,10 +82,12 @@ MOMEDO_WUR int node_hostport_parse(const char *s, char host[static NODE_HOST_CHA
 int node_name_valid(const char *s);
 
 /* The fingerprint of a node as an operator types it: the string `momedo-admin
- * fingerprint` prints (grouped, with check character), or the node key itself (base32
- * key string or 64 hex digits), from which the fingerprint is computed. The two base32
- * forms look alike: text with '-' is read as a fingerprint, one token as a key.
- * MOMEDO_E_INVAL / E_CHECKSUM otherwise. */
+ * fingerprint` prints (53 base32 symbols with check character; dashes, spaces, case
+ * and O/0, I/L/1 do not matter), or the node key as 64 hex digits (`node_key=`), from
+ * which the fingerprint is computed. The two forms differ in length and alphabet, so
+ * the reading is unambiguous (the base32 key string of ids.h is NOT accepted: it is
+ * indistinguishable from a fingerprint). E_CHECKSUM: a mistyped fingerprint;
+ * E_INVAL: neither form. */
 MOMEDO_WUR int node_fp_from_text(const char *s, uint8_t fp[static NODE_FP_BYTES]);
 
 /* The fingerprint string (as ids_node_fingerprint prints it) of fingerprint bytes. */

@@ -1,7 +1,8 @@
 /* node/invite.c — node-local records in the store under the 'N' prefix: invite tokens
  * (hashed, with uses left and expiry, consumed atomically with the registration they
- * allow), registered devices, and the lookup indexes for user IDs and aliases. Never
- * stores a token in the clear and never logs one. */
+ * allow), registered devices; issuing aliases (the lookup indexes for user IDs and
+ * aliases belong to replication's layout, written with the object). Never stores a
+ * token in the clear and never logs one. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,32 +261,7 @@ int node__device_remove(struct node *n, const char *text, char *msg, size_t cap)
   return 0;
 }
 
-/* ---- indexes for lookups ---- */
-
-static void index_alias(struct node *n, const char *alias, const uint8_t identity_key[32],
-                        const uint8_t id[OBJ_ID_LEN]) {
-  uint8_t ka[2 + OBJ_ALIAS_CHARS_MAX], kk[2 + OBJ_KEY_LEN];
-  size_t an = strlen(alias);
-  struct store_batch *b = store_batch_new();
-  if (!b) return;
-  key2(ka, NODE_K_ALIAS);
-  memcpy(ka + 2, alias, an);
-  key2(kk, NODE_K_ALIAS_OF);
-  memcpy(kk + 2, identity_key, OBJ_KEY_LEN);
-  int rc = store_batch_put(b, ka, 2 + an, id, OBJ_ID_LEN);
-  if (!rc) rc = store_batch_put(b, kk, sizeof kk, alias, an);
-  if (!rc) rc = store_write(n->store, b);
-  if (rc) node_log(NODE_LOG_ERROR, "cannot index alias: %s", momedo_strerror(rc));
-  store_batch_free(b);
-}
-
-static void index_devmbox(struct node *n, const uint8_t device_key[OBJ_KEY_LEN]) {
-  uint8_t k[2 + OBJ_MAILBOX_LEN];
-  key2(k, NODE_K_DEVMBOX);
-  if (obj_device_mailbox(k + 2, device_key) != 0) return;
-  int rc = store_put1(n->store, k, sizeof k, "", 0);
-  if (rc) node_log(NODE_LOG_ERROR, "cannot index a device mailbox: %s", momedo_strerror(rc));
-}
+/* ---- device mailboxes and aliases ---- */
 
 int node__is_device_mailbox(struct node *n, const uint8_t mailbox[OBJ_MAILBOX_LEN]) {
   uint8_t k[2 + OBJ_MAILBOX_LEN];
@@ -295,70 +271,13 @@ int node__is_device_mailbox(struct node *n, const uint8_t mailbox[OBJ_MAILBOX_LE
   memcpy(k + 2, mailbox, OBJ_MAILBOX_LEN);
   int rc = store_get(n->store, k, sizeof k, &v, &vn);
   free(v);
-  return rc == 0;
+  if (rc == 0) return 1;
+  /* On a store error, say "private": refusing a read is the safe mistake. */
+  rc = repl_is_device_mailbox(n->repl, mailbox);
+  return rc != 0;
 }
 
-/* Device mailboxes of a bundle: they are private to their device. */
-static void index_bundle_devices(struct node *n, const struct repl_action *a) {
-  uint8_t *data = NULL;
-  size_t len = 0;
-  struct arena ar;
-  ProtobufCMessage *m = NULL;
-  if (repl_get_object(n->repl, a->info.id, node__now_ms(), NULL, &data, &len) != 0) return;
-  arena_init(&ar, OBJ_DECODE_BYTES_MAX);
-  if (obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, &ar, &m) == 0) {
-    const Momedo__KeyBundle *b = (const Momedo__KeyBundle *)m;
-    for (size_t i = 0; i < b->n_devices; i++)
-      if (b->devices[i]->device_key.len == OBJ_KEY_LEN)
-        index_devmbox(n, b->devices[i]->device_key.data);
-  }
-  arena_close(&ar);
-  free(data);
-}
-
-void node__index_stored(struct node *n, const struct repl_action *a) {
-  if (a->info.kind == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE) {
-    index_bundle_devices(n, a);
-    uint8_t k[2 + IDS_USER_ID_BYTES + OBJ_KEY_LEN];
-    key2(k, NODE_K_USERID);
-    if (ids_user_id_bits(k + 2, a->info.key) != 0) return;
-    memcpy(k + 2 + IDS_USER_ID_BYTES, a->info.key, OBJ_KEY_LEN);
-    int rc = store_put1(n->store, k, sizeof k, "", 0);
-    if (rc) node_log(NODE_LOG_ERROR, "cannot index user ID: %s", momedo_strerror(rc));
-  } else if (a->info.kind == MOMEDO__OBJECT_KIND__OBJ_ALIAS) {
-    index_alias(n, a->info.alias, a->info.key, a->info.id);
-  }
-}
-
-struct uid_ctx {
-  int found;
-  uint8_t key[OBJ_KEY_LEN];
-};
-
-static int uid_first(void *vctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
-  struct uid_ctx *u = vctx;
-  if (kn != 2 + IDS_USER_ID_BYTES + OBJ_KEY_LEN) return 0;
-  memcpy(u->key, k + 2 + IDS_USER_ID_BYTES, OBJ_KEY_LEN);
-  u->found = 1;
-  return 1;
-}
-
-int node__userid_lookup(struct node *n, const char *user_id, uint8_t identity_key[32]) {
-  uint8_t lo[2 + IDS_USER_ID_BYTES], hi[2 + IDS_USER_ID_BYTES + 1];
-  struct uid_ctx u = {0};
-  key2(lo, NODE_K_USERID);
-  int rc = ids_user_id_parse(lo + 2, user_id);
-  if (rc) return rc;
-  memcpy(hi, lo, sizeof lo);
-  hi[sizeof lo] = 0xff; /* every key continues with a 32-byte identity key */
-  rc = store_iter(n->store, lo, sizeof lo, hi, sizeof hi, uid_first, &u);
-  if (rc < 0) return rc;
-  if (!u.found) return MOMEDO_E_NOTFOUND;
-  memcpy(identity_key, u.key, OBJ_KEY_LEN);
-  return 0;
-}
-
-static int alias_norm(char out[static OBJ_ALIAS_CHARS_MAX + 1], const char *s) {
+int node__alias_norm(char out[static OBJ_ALIAS_CHARS_MAX + 1], const char *s) {
   size_t o = 0;
   for (; *s; s++) {
     if (*s == '-' || *s == ' ') continue;
@@ -373,38 +292,19 @@ static int alias_norm(char out[static OBJ_ALIAS_CHARS_MAX + 1], const char *s) {
   return o >= OBJ_ALIAS_CHARS_MIN ? 0 : MOMEDO_E_INVAL;
 }
 
-int node__alias_lookup(struct node *n, const char *alias, uint8_t id[OBJ_ID_LEN]) {
-  char a[OBJ_ALIAS_CHARS_MAX + 1];
-  uint8_t k[2 + OBJ_ALIAS_CHARS_MAX];
-  void *v = NULL;
-  size_t vn = 0;
-  int rc = alias_norm(a, alias);
-  if (rc) return rc;
-  key2(k, NODE_K_ALIAS);
-  memcpy(k + 2, a, strlen(a));
-  rc = store_get(n->store, k, 2 + strlen(a), &v, &vn);
-  if (rc) return rc;
-  if (vn == OBJ_ID_LEN) memcpy(id, v, OBJ_ID_LEN);
-  free(v);
-  return vn == OBJ_ID_LEN ? 0 : MOMEDO_E_CORRUPT;
-}
-
-/* The alias string already bound to identity_key here, if any. */
-static int alias_of(struct node *n, const uint8_t identity_key[32],
-                    char out[static OBJ_ALIAS_CHARS_MAX + 1]) {
-  uint8_t k[2 + OBJ_KEY_LEN];
-  void *v = NULL;
-  size_t vn = 0;
-  key2(k, NODE_K_ALIAS_OF);
-  memcpy(k + 2, identity_key, OBJ_KEY_LEN);
-  int rc = store_get(n->store, k, sizeof k, &v, &vn);
-  if (rc) return rc;
-  if (vn < OBJ_ALIAS_CHARS_MIN || vn > OBJ_ALIAS_CHARS_MAX) rc = MOMEDO_E_CORRUPT;
-  if (!rc) {
-    memcpy(out, v, vn);
-    out[vn] = 0;
+int node__alias_home_ok(const uint8_t *bundle, size_t len,
+                        const uint8_t node_key[static OBJ_KEY_LEN]) {
+  struct arena ar;
+  ProtobufCMessage *m = NULL;
+  arena_init(&ar, OBJ_DECODE_BYTES_MAX);
+  int rc = obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, bundle, len, &ar, &m);
+  if (rc == 0) {
+    const Momedo__KeyBundle *b = (const Momedo__KeyBundle *)m;
+    for (size_t i = 0; i < b->n_home_nodes && rc == 0; i++)
+      rc = b->home_nodes[i].len == OBJ_KEY_LEN &&
+           memcmp(b->home_nodes[i].data, node_key, OBJ_KEY_LEN) == 0;
   }
-  free(v);
+  arena_close(&ar);
   return rc;
 }
 
@@ -418,27 +318,43 @@ static int alias_random(char out[static NODE_ALIAS_CHARS + 1]) {
   return 0;
 }
 
-int node__alias_issue(struct node *n, const uint8_t identity_key[32], uint8_t **data,
-                      size_t *len) {
-  char alias[OBJ_ALIAS_CHARS_MAX + 1];
-  uint8_t id[OBJ_ID_LEN];
-  uint64_t now = node__now_ms();
-  int rc = alias_of(n, identity_key, alias);
-  if (rc == 0 && node__alias_lookup(n, alias, id) == 0) {
-    struct obj_info info;
-    /* Reuse a current alias; renew it when less than a third of its life is left. */
-    if (repl_get_object(n->repl, id, now, &info, data, len) == 0) {
-      if (info.expires_ms > now + NODE_ALIAS_TTL_MS / 3) return 0;
-      free(*data);
-      *data = NULL;
-    }
-  } else {
-    for (int i = 0;; i++) {
-      if (i == NODE_ALIAS_TRIES_MAX) return MOMEDO_E_EXISTS;
-      if ((rc = alias_random(alias)) != 0) return rc;
-      if (node__alias_lookup(n, alias, id) == MOMEDO_E_NOTFOUND) break;
-    }
+/* The string to (re)issue: the user's current alias if a home node issued it (*data
+ * set and 0 returned while it has more than a third of its life left), else a fresh
+ * string no identity holds here. */
+static int alias_choose(struct node *n, const uint8_t identity_key[32], const uint8_t *bundle,
+                        size_t blen, uint64_t now, char alias[static OBJ_ALIAS_CHARS_MAX + 1],
+                        uint8_t **data, size_t *len) {
+  struct obj_info info;
+  int rc = repl_alias_of(n->repl, identity_key, now, &info, data, len);
+  if (rc && rc != MOMEDO_E_NOTFOUND) return rc;
+  if (rc == 0 && node__alias_home_ok(bundle, blen, info.signer) == 1) {
+    if (info.expires_ms > now + NODE_ALIAS_TTL_MS / 3) return 0;
+    snprintf(alias, OBJ_ALIAS_CHARS_MAX + 1, "%s", info.alias); /* renew the same string */
+    free(*data);
+    *data = NULL;
+    return 0;
   }
+  if (rc == 0) free(*data);
+  *data = NULL;
+  for (int i = 0; i < NODE_ALIAS_TRIES_MAX; i++) {
+    uint8_t *d = NULL;
+    size_t dn = 0;
+    if ((rc = alias_random(alias)) != 0) return rc;
+    rc = repl_alias_lookup(n->repl, alias, now, NULL, &d, &dn);
+    free(d);
+    if (rc == MOMEDO_E_NOTFOUND) return 0;
+    if (rc) return rc;
+  }
+  return MOMEDO_E_EXISTS;
+}
+
+int node__alias_issue(struct node *n, const uint8_t identity_key[32], const uint8_t *bundle,
+                      size_t blen, uint8_t **data, size_t *len) {
+  char alias[OBJ_ALIAS_CHARS_MAX + 1];
+  uint64_t now = node__now_ms();
+  *data = NULL;
+  int rc = alias_choose(n, identity_key, bundle, blen, now, alias, data, len);
+  if (rc || *data) return rc;
   Momedo__Alias al = MOMEDO__ALIAS__INIT;
   struct obj_info info;
   al.format = OBJ_FORMAT;
@@ -449,13 +365,45 @@ int node__alias_issue(struct node *n, const uint8_t identity_key[32], uint8_t **
   al.node_key = (ProtobufCBinaryData){OBJ_KEY_LEN, n->id.kp.pub};
   rc = obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_ALIAS, &al.base, &n->id.kp, data, len);
   if (rc) return rc;
+  /* Stored with its lookup entries in one batch by replication. */
   rc = repl_insert_local(n->repl, MOMEDO__OBJECT_KIND__OBJ_ALIAS, *data, *len, now, &info);
+  node__drain(n);
   if (rc) {
     free(*data);
     *data = NULL;
-    return rc;
   }
-  index_alias(n, alias, identity_key, info.id);
-  node__drain(n);
-  return 0;
+  return rc;
+}
+
+/* ---- upgrade ---- */
+
+struct drop_ctx {
+  struct store *s;
+  struct store_batch *b;
+  uint64_t n;
+};
+
+static int drop_one(void *vctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  struct drop_ctx *d = vctx;
+  (void)v, (void)vn;
+  int rc = store_batch_del(d->b, k, kn);
+  d->n++;
+  if (rc == 0 && store_batch_count(d->b) >= NODE_LEGACY_DROP_BATCH) {
+    rc = store_write(d->s, d->b);
+    store_batch_clear(d->b);
+  }
+  return rc;
+}
+
+int node__legacy_index_drop(struct node *n) {
+  static const char tags[] = {NODE_K_LEGACY_USERID, NODE_K_LEGACY_ALIAS, NODE_K_LEGACY_ALIAS_OF};
+  struct drop_ctx d = {.s = n->store, .b = store_batch_new(), .n = 0};
+  int rc = d.b ? 0 : MOMEDO_E_NOMEM;
+  for (size_t i = 0; i < sizeof tags && rc == 0; i++) rc = iter_tag(n, tags[i], drop_one, &d);
+  if (rc == 0) rc = store_write(n->store, d.b);
+  store_batch_free(d.b);
+  if (rc) node_log(NODE_LOG_ERROR, "cannot drop old lookup indexes: %s", momedo_strerror(rc));
+  else if (d.n) node_log(NODE_LOG_INFO, "dropped %llu entries of old node-side lookup indexes",
+                         (unsigned long long)d.n);
+  return rc;
 }

@@ -46,7 +46,7 @@ struct link {
   int handles_open;   /* handles whose close callback has not run */
   int gai_pending;    /* the getaddrinfo callback has not run */
   int handles_closing, tcp_connected, shutting_down, reading, paused;
-  int inbound, tls_ready, want_writable, notify_down;
+  int inbound, tls_ready, want_writable, notify_down, quiet;
   int has_expected, has_peer_key;
   uint8_t expected[NODE_KEY_LEN];
   uint8_t peer_key[NODE_KEY_LEN];
@@ -181,8 +181,9 @@ void link_close(struct link *l, int status, const char *reason) {
   snprintf(l->reason, sizeof l->reason, "%s",
            reason && reason[0] ? reason : momedo_strerror(status));
   link_sanitize(l->reason);
-  int quiet = status == 0 || status == MOMEDO_E_CLOSED || !l->notify_down;
-  node_log(quiet ? NODE_LOG_INFO : NODE_LOG_WARN, "link %s down %s: %s", l->name,
+  int calm = status == 0 || status == MOMEDO_E_CLOSED || !l->notify_down;
+  node_log(l->quiet ? NODE_LOG_DEBUG : calm ? NODE_LOG_INFO : NODE_LOG_WARN,
+           "link %s down %s: %s", l->name,
            status ? momedo_status_name(status) : "OK", l->reason);
   l->state = LINK_CLOSING;
   uv_timer_stop(&l->timer);
@@ -722,6 +723,7 @@ int link_connect(uv_loop_t *loop, const char *host, uint16_t port, struct tls_ct
   return 0;
 }
 
+void link_set_quiet(struct link *l, int quiet) { l->quiet = quiet != 0; }
 void link_set_data(struct link *l, void *data) { l->data = data; }
 void *link_data(const struct link *l) { return l->data; }
 const char *link_name(const struct link *l) { return l->name; }

@@ -123,6 +123,10 @@ void link_resume_read(struct link *l);
  * A second call is ignored. reason may be NULL. */
 void link_close(struct link *l, int status, const char *reason);
 
+/* quiet = 1: log this link's "down" line at debug level, because its owner reports
+ * the outcome itself (a neighbor dialer that summarises repeated failures). */
+void link_set_quiet(struct link *l, int quiet);
+
 void link_set_data(struct link *l, void *data);
 void *link_data(const struct link *l);
 /* "in 127.0.0.1:53211" / "out example.org:4710", for log lines; borrowed. */

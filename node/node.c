@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,7 +166,6 @@ void node__drain(struct node *n) {
       }
       break;
     case REPL_ACT_STORED:
-      node__index_stored(n, &a);
       node__on_stored(n, &a);
       break;
     case REPL_ACT_REMOVED:
@@ -251,6 +251,7 @@ static int open_engine(struct node *n) {
   if ((rc = crypto_random(&seed, sizeof seed)) != 0) return rc;
   rc = repl_new(&rc_cfg, n->store, seed, node__now_ms(), &n->repl);
   if (rc) node_log(NODE_LOG_ERROR, "replication engine: %s", momedo_strerror(rc));
+  if (!rc) rc = node__legacy_index_drop(n);
   return rc;
 }
 
@@ -276,8 +277,25 @@ static int open_network(struct node *n) {
   return node__peers_start(n);
 }
 
+/* One descriptor per connection: take the hard limit, and say so when clients_max
+ * cannot be reached (accept would then fail before the clients_max refusal). */
+#define NODE_FD_RESERVE 256 /* store files, neighbors, admin, listener */
+static void raise_nofile(struct node *n) {
+  struct rlimit r;
+  if (getrlimit(RLIMIT_NOFILE, &r) != 0) return;
+  if (r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &r) != 0 && getrlimit(RLIMIT_NOFILE, &r) != 0) return;
+  }
+  if (r.rlim_cur != RLIM_INFINITY && r.rlim_cur < (rlim_t)n->cfg.clients_max + NODE_FD_RESERVE)
+    node_log(NODE_LOG_WARN, "open file limit %llu is below clients_max %u + %d: raise the hard "
+             "limit (ulimit -Hn, LimitNOFILE=) or lower clients_max",
+             (unsigned long long)r.rlim_cur, n->cfg.clients_max, NODE_FD_RESERVE);
+}
+
 static int start(struct node *n) {
   int rc = load_settings(n);
+  if (!rc) raise_nofile(n);
   if (!rc) rc = open_engine(n);
   if (rc) return rc;
   uv_timer_init(n->loop, &n->repl_timer);

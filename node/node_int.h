@@ -24,10 +24,14 @@
 #define NODE_K_PREFIX 'N'
 #define NODE_K_DEVICE 'd'   /* 'N' 'd' device_key(32) -> identity_key(32) registered_ms(be64) */
 #define NODE_K_INVITE 'i'   /* 'N' 'i' sha256(token)(32) -> uses_left(be32) expires_ms(be64) */
-#define NODE_K_USERID 'u'   /* 'N' 'u' user-id bits(13) identity_key(32) -> "" */
-#define NODE_K_ALIAS 'a'    /* 'N' 'a' alias string -> alias object id(32) */
-#define NODE_K_ALIAS_OF 'A' /* 'N' 'A' identity_key(32) -> alias string */
-#define NODE_K_DEVMBOX 'm'  /* 'N' 'm' mailbox(32) -> "" : mailbox of a known device */
+#define NODE_K_DEVMBOX 'm'  /* 'N' 'm' mailbox(32) -> "" : mailbox of a device registered
+                               here (with the registration); bundles' devices: repl */
+/* Written by earlier versions after the object was stored (lookup indexes now live in
+ * replication's own layout, written in the object's batch); deleted at start-up. */
+#define NODE_K_LEGACY_USERID 'u'
+#define NODE_K_LEGACY_ALIAS 'a'
+#define NODE_K_LEGACY_ALIAS_OF 'A'
+#define NODE_LEGACY_DROP_BATCH 4096u
 
 #define NODE_HELLO_TIMEOUT_MS 15000     /* TLS up but no Hello: closed */
 #define NODE_SWEEP_INTERVAL_MS 5000     /* hello timeouts */
@@ -50,9 +54,27 @@
 #define NODE_ADMIN_FRAME_BYTES_MAX (64u * 1024)
 #define NODE_PARTICIPANTS_MAX 100000    /* listed by `participants` */
 #define NODE_ERR_TEXT_MAX 256
+/* A neighbor that keeps failing: the first failure of a run is a warning, then one
+ * summary warning at most this often, debug lines for the rest. */
+#define NODE_UNREACHABLE_SUMMARY_MS (10u * 60 * 1000)
 
 struct node;
 struct peer;
+
+/* Consecutive failed attempts to reach one neighbor, for logging. */
+struct node_failcount {
+  unsigned n;          /* failures since the neighbor was last up */
+  uint64_t warned_ms;  /* when the last warning about them was logged */
+};
+
+enum node_fail_say {
+  NODE_FAIL_FIRST = 0,   /* warn: "neighbor X unreachable: reason" */
+  NODE_FAIL_SUMMARY = 1, /* warn: "neighbor X still unreachable after N attempts: reason" */
+  NODE_FAIL_QUIET = 2,   /* debug */
+};
+
+/* Count one failure at now_ms and say how to log it (pure, for tests). */
+enum node_fail_say node__fail_note(struct node_failcount *f, uint64_t now_ms);
 
 enum conn_role { CONN_NEW = 0, CONN_CLIENT, CONN_NEIGHBOR };
 
@@ -104,6 +126,7 @@ struct peer {
   uv_timer_t timer;             /* redial */
   int timer_open;
   unsigned attempts;
+  struct node_failcount fails;
   int removed;
   char state[16];               /* "up", "connecting", "down", "refused" */
   char last_error[NODE_ERR_TEXT_MAX];
@@ -221,13 +244,22 @@ MOMEDO_WUR int node__device_remove(struct node *n, const char *device_text, char
                                    size_t cap);
 uint32_t node__invites_active(struct node *n);
 uint32_t node__devices_count(struct node *n);
-/* Index user IDs and aliases of newly stored bundles/aliases. */
-void node__index_stored(struct node *n, const struct repl_action *a);
+/* 1 if mailbox belongs to a device (registered here, or in any stored key bundle). */
 MOMEDO_WUR int node__is_device_mailbox(struct node *n, const uint8_t mailbox[OBJ_MAILBOX_LEN]);
-MOMEDO_WUR int node__userid_lookup(struct node *n, const char *user_id,
-                                   uint8_t identity_key[32]);
-MOMEDO_WUR int node__alias_lookup(struct node *n, const char *alias, uint8_t id[OBJ_ID_LEN]);
-MOMEDO_WUR int node__alias_issue(struct node *n, const uint8_t identity_key[32], uint8_t **data,
+/* Canonical spelling of a typed alias (case, O/0, I/L/1, dashes); E_INVAL if it is
+ * not one. */
+MOMEDO_WUR int node__alias_norm(char out[static OBJ_ALIAS_CHARS_MAX + 1], const char *s);
+/* 1 if the node whose key signed an alias is one of the home nodes listed in the
+ * user's key bundle (bytes of the current bundle), 0 if not, < 0 if it does not
+ * decode. Aliases from other nodes are not served (docs/admin.md). */
+MOMEDO_WUR int node__alias_home_ok(const uint8_t *bundle, size_t len,
+                                   const uint8_t node_key[static OBJ_KEY_LEN]);
+/* The user's alias (reused, renewed or new), issued by this node, which must be one of
+ * the home nodes of bundle (the user's current key bundle; the caller checks). */
+MOMEDO_WUR int node__alias_issue(struct node *n, const uint8_t identity_key[32],
+                                 const uint8_t *bundle, size_t blen, uint8_t **data,
                                  size_t *len);
+/* Delete the node-side lookup indexes earlier versions kept (idempotent). */
+MOMEDO_WUR int node__legacy_index_drop(struct node *n);
 
 #endif

@@ -21,6 +21,39 @@ static uint32_t rnd32(void) {
   return r;
 }
 
+enum node_fail_say node__fail_note(struct node_failcount *f, uint64_t now_ms) {
+  if (f->n < UINT32_MAX) f->n++;
+  if (f->n == 1) {
+    f->warned_ms = now_ms;
+    return NODE_FAIL_FIRST;
+  }
+  if (now_ms - f->warned_ms >= NODE_UNREACHABLE_SUMMARY_MS) {
+    f->warned_ms = now_ms;
+    return NODE_FAIL_SUMMARY;
+  }
+  return NODE_FAIL_QUIET;
+}
+
+/* One failed attempt to reach p (dial, connect, handshake or pinning). */
+static void peer_failed(struct peer *p, const char *reason) {
+  const char *why = reason && reason[0] ? reason : "unknown reason";
+  switch (node__fail_note(&p->fails, node__now_ms())) {
+  case NODE_FAIL_FIRST:
+    node_log(NODE_LOG_WARN, "neighbor %s unreachable: %s (retrying with backoff; "
+             "a summary follows every %u minutes while it lasts)", p->cfg.name, why,
+             NODE_UNREACHABLE_SUMMARY_MS / 60000);
+    break;
+  case NODE_FAIL_SUMMARY:
+    node_log(NODE_LOG_WARN, "neighbor %s still unreachable after %u attempts: %s", p->cfg.name,
+             p->fails.n, why);
+    break;
+  case NODE_FAIL_QUIET:
+    node_log(NODE_LOG_DEBUG, "neighbor %s: attempt %u failed: %s", p->cfg.name, p->fails.n,
+             why);
+    break;
+  }
+}
+
 void node__set_state(struct peer *p, const char *state, const char *err) {
   if (strcmp(p->state, state) != 0) p->state_since_ms = node__now_ms();
   snprintf(p->state, sizeof p->state, "%s", state);
@@ -230,7 +263,12 @@ static void peer_activate(struct peer *p, struct conn *c) {
   }
   node__set_state(p, "up", "");
   node_key_prefix(c->peer_key, pre);
-  node_log(NODE_LOG_INFO, "neighbor %s up (%s, key %s)", p->cfg.name, link_name(c->l), pre);
+  if (p->fails.n)
+    node_log(NODE_LOG_INFO, "neighbor %s up (%s, key %s) after %u failed attempts", p->cfg.name,
+             link_name(c->l), pre, p->fails.n);
+  else
+    node_log(NODE_LOG_INFO, "neighbor %s up (%s, key %s)", p->cfg.name, link_name(c->l), pre);
+  p->fails.n = 0;
   node__drain(n);
 }
 
@@ -338,7 +376,8 @@ static void conn_on_up(struct link *l, const uint8_t *peer_key) {
              p ? p->cfg.name : "?", got, want);
     if (p) node__set_state(p, "refused", why);
     c->n->peers_refused++;
-    node_log(NODE_LOG_WARN, "refused %s: %s", link_name(l), why);
+    /* Logged (once per run of failures) by conn_on_down through peer_failed. */
+    if (!p) node_log(NODE_LOG_WARN, "refused %s: %s", link_name(l), why);
     node__conn_close(c, MOMEDO_E_KEYCHANGED, why);
     return;
   }
@@ -411,6 +450,7 @@ static void conn_on_down(struct link *l, int status, const char *reason) {
     }
     if (p->dialing == c) {
       p->dialing = NULL;
+      if (!p->active) peer_failed(p, reason);
       if (!p->active && strcmp(p->state, "refused") != 0) node__set_state(p, "down", reason);
       if (!p->active && !p->removed && !c->n->stopping) schedule_dial(p);
     }
@@ -483,9 +523,11 @@ static void dial(struct peer *p) {
     conn_unlink(c);
     free(c);
     node__set_state(p, "down", momedo_strerror(rc));
+    peer_failed(p, momedo_strerror(rc));
     schedule_dial(p);
     return;
   }
+  link_set_quiet(l, 1); /* its failures are summarised by peer_failed */
   c->l = l;
   p->dialing = c;
   if (strcmp(p->state, "refused") != 0) node__set_state(p, "connecting", NULL);

@@ -1,6 +1,8 @@
 /* protocol/invite.c — encode and parse invite codes (see invite.h). Everything parsed
  * here may come from a user's paste: bounded lengths, no asserts on input, one
- * canonical spelling per code (the base32 codec refuses non-zero padding bits). */
+ * canonical spelling per code (the base32 codec refuses non-zero padding bits). The
+ * check is two data symbols (mod 1021), never one of Crockford's * ~ $ = U, so a code
+ * is a single shell word that nothing expands. */
 #include "invite.h"
 
 #include <string.h>
@@ -16,6 +18,27 @@ static int invite_host_ok(const char *h, size_t n) {
 }
 
 static int invite_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+static const char invite_b32[33] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/* Value of a data symbol as typed (case, O for 0, I / L for 1), -1 for a separator,
+ * -2 for anything else (including the check-only symbols of ids.h). */
+static int invite_sym(char c) {
+  if (c == '-' || c == ' ') return -1;
+  if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
+  if (c == 'O') return 0;
+  if (c == 'I' || c == 'L') return 1;
+  const char *p = c ? memchr(invite_b32, c, 32) : NULL;
+  return p ? (int)(p - invite_b32) : -2;
+}
+
+/* The canonical data symbols s[0..n) read as a base-32 number, mod INVITE_CHECK_MOD. */
+static unsigned invite_check(const char *s, size_t n) {
+  unsigned r = 0;
+  for (size_t i = 0; i < n; i++)
+    r = (r * 32 + (unsigned)invite_sym(s[i])) % INVITE_CHECK_MOD;
+  return r;
+}
 
 int invite_encode(char *out, size_t cap, const struct invite *inv) {
   uint8_t blob[INVITE_BYTES_MAX];
@@ -33,8 +56,16 @@ int invite_encode(char *out, size_t cap, const struct invite *inv) {
   if (rc == 0) rc = cursor_put_bytes(&w, inv->host, hl);
   if (rc < 0) return rc;
   memcpy(out, INVITE_PREFIX, INVITE_PREFIX_LEN);
-  return ids_b32_encode_check(out + INVITE_PREFIX_LEN, cap - INVITE_PREFIX_LEN, blob, w.pos,
-                              0);
+  char *body = out + INVITE_PREFIX_LEN;
+  size_t room = cap - INVITE_PREFIX_LEN;
+  if (room < IDS_B32_LEN(w.pos) + INVITE_CHECK_CHARS + 1) return MOMEDO_E_NOSPACE;
+  if ((rc = ids_b32_encode(body, room, blob, w.pos)) < 0) return rc;
+  size_t n = strlen(body);
+  unsigned check = invite_check(body, n);
+  body[n] = invite_b32[check >> 5];
+  body[n + 1] = invite_b32[check & 31];
+  body[n + 2] = '\0';
+  return 0;
 }
 
 /* Copy the base32 part of s (prefix and surrounding blanks removed) into body. */
@@ -47,7 +78,7 @@ static int invite_body(char body[static IDS_INPUT_MAX + 1], const char *s) {
     if (c != name[i]) return MOMEDO_E_PROTO;
   }
   s += sizeof name - 1;
-  if (s[0] != '1' || (s[1] != ':' && s[1] != '-')) return MOMEDO_E_VERSION;
+  if (s[0] != '0' + INVITE_VERSION || (s[1] != ':' && s[1] != '-')) return MOMEDO_E_VERSION;
   s += 2;
   size_t n = strnlen(s, IDS_INPUT_MAX + 1);
   if (n > IDS_INPUT_MAX) return MOMEDO_E_INVAL;
@@ -77,6 +108,26 @@ static int invite_parse_blob(struct invite *inv, const uint8_t *blob, size_t n) 
   return 0;
 }
 
+/* body (tolerant spelling) -> canonical data symbols in place and the check; a length
+ * no code has is E_INVAL before the check is looked at (a truncated code is not a
+ * typo). */
+static int invite_unpack_body(char *body, uint8_t *blob, size_t cap, size_t *blen) {
+  size_t n = 0;
+  for (size_t i = 0; body[i]; i++) {
+    int v = invite_sym(body[i]);
+    if (v == -2) return MOMEDO_E_INVAL;
+    if (v >= 0) body[n++] = invite_b32[v];
+  }
+  if (n <= INVITE_CHECK_CHARS) return MOMEDO_E_INVAL;
+  size_t nd = n - INVITE_CHECK_CHARS, nbytes = nd * 5 / 8;
+  if (IDS_B32_LEN(nbytes) != nd || nbytes > cap) return MOMEDO_E_INVAL;
+  unsigned got = (unsigned)invite_sym(body[nd]) << 5 | (unsigned)invite_sym(body[nd + 1]);
+  if (got != invite_check(body, nd)) return MOMEDO_E_CHECKSUM;
+  body[nd] = '\0';
+  int rc = ids_b32_decode(blob, cap, blen, body);
+  return rc == MOMEDO_E_NOSPACE ? MOMEDO_E_INVAL : rc;
+}
+
 int invite_decode(struct invite *inv, const char *s) {
   char body[IDS_INPUT_MAX + 1];
   uint8_t blob[INVITE_BYTES_MAX];
@@ -85,9 +136,7 @@ int invite_decode(struct invite *inv, const char *s) {
   int rc;
   if (s == NULL) return MOMEDO_E_INVAL;
   if ((rc = invite_body(body, s)) < 0) return rc;
-  rc = ids_b32_decode_check(blob, sizeof blob, &blen, body);
-  if (rc == MOMEDO_E_NOSPACE) return MOMEDO_E_INVAL;
-  if (rc < 0) return rc;
+  if ((rc = invite_unpack_body(body, blob, sizeof blob, &blen)) < 0) return rc;
   memset(&tmp, 0, sizeof tmp);
   rc = invite_parse_blob(&tmp, blob, blen);
   if (rc == 0) *inv = tmp;

@@ -1,9 +1,11 @@
 /* protocol/invite.h — the invite code a node operator hands out and a client pastes:
- *   "momedo1:" + Crockford base32 with check character (ids.h) of
- *   version(1) = 1 | node_key(32) | token(16) | port(be16) | host_len(1) | host
- * Wire-compatible with node/invite_code.h (which the node uses to issue codes); this
- * copy lives in protocol/ so clients can parse codes without including node/. Pure:
- * no I/O, no allocation. The token is a bearer secret: callers must not log it. */
+ *   "momedo2:" + Crockford base32 (data alphabet only) of
+ *   version(1) = 2 | node_key(32) | token(16) | port(be16) | host_len(1) | host
+ * followed by two check characters: the base32 digit string read as a number, mod
+ * 1021, as two base32 digits. Every character of a code is a letter, a digit or ':',
+ * so it needs no quoting in a shell. The one codec: the node issues codes with it
+ * (node/invite.c) and clients parse them with it. Pure: no I/O, no allocation. The
+ * token is a bearer secret: callers must not log it. */
 #ifndef MOMEDO_INVITE_H
 #define MOMEDO_INVITE_H
 
@@ -13,15 +15,21 @@
 #include "ids.h"
 #include "status.h"
 
-#define INVITE_VERSION 1
-#define INVITE_PREFIX "momedo1:"      /* what invite_encode writes */
+#define INVITE_VERSION 2
+#define INVITE_PREFIX "momedo2:"      /* what invite_encode writes */
 #define INVITE_PREFIX_LEN 8
 #define INVITE_KEY_LEN 32
 #define INVITE_TOKEN_LEN 16
 #define INVITE_TOKEN_HEX_LEN (2 * INVITE_TOKEN_LEN)
 #define INVITE_HOST_CHARS_MAX 64
 #define INVITE_BYTES_MAX (1 + INVITE_KEY_LEN + INVITE_TOKEN_LEN + 2 + 1 + INVITE_HOST_CHARS_MAX)
-#define INVITE_STR_MAX (INVITE_PREFIX_LEN + IDS_B32_LEN(INVITE_BYTES_MAX) + 2) /* +check +NUL */
+#define INVITE_CHECK_CHARS 2
+/* A prime below 32^2: every single wrong character and every swap of two adjacent
+ * different characters changes the value mod INVITE_CHECK_MOD (as with Crockford's
+ * mod 37, but the check is written with data symbols only). */
+#define INVITE_CHECK_MOD 1021u
+#define INVITE_STR_MAX \
+  (INVITE_PREFIX_LEN + IDS_B32_LEN(INVITE_BYTES_MAX) + INVITE_CHECK_CHARS + 1) /* +NUL */
 
 struct invite {
   uint8_t node_key[INVITE_KEY_LEN];
@@ -34,11 +42,12 @@ struct invite {
  * an empty, over-long or non-printable host or port 0; E_NOSPACE. */
 MOMEDO_WUR int invite_encode(char *out, size_t cap, const struct invite *inv);
 
-/* Parse a code, tolerantly: surrounding white space, either case, "momedo1:" or
- * "momedo1-", '-' and ' ' inside the base32, O for 0 and I / L for 1. Errors:
- * E_PROTO (not a momedo invite), E_VERSION (another invite version), E_CHECKSUM (a
- * typo the check character caught), E_INVAL (damaged: bad character, length, host or
- * port 0). Nothing is written on error. */
+/* Parse a code, tolerantly: surrounding white space, either case, "momedo2:" or
+ * "momedo2-", '-' and ' ' inside the base32, O for 0 and I / L for 1. Errors:
+ * E_PROTO (not a momedo invite), E_VERSION (another invite version, e.g. a
+ * "momedo1:" code of an older node), E_CHECKSUM (a typo the check characters
+ * caught), E_INVAL (damaged: bad character, length, host or port 0). Nothing is
+ * written on error. */
 MOMEDO_WUR int invite_decode(struct invite *inv, const char *s);
 
 /* The token as RegisterReq.invite_token carries it: INVITE_TOKEN_HEX_LEN lower-case

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ids.h"
 #include "obj.h"
 #include "status.h"
 #include "store.h"
@@ -124,6 +125,7 @@ struct repl_stats {
   uint64_t stored_local;            /* accepted through repl_insert_local */
   uint64_t stored_remote;           /* accepted from neighbors */
   uint64_t removed_tombstoned, removed_expired, removed_superseded;
+  uint64_t dead_markers;            /* local "dead until" markers written (see repl_new) */
   uint64_t recon_rounds_started;    /* all peers */
   uint64_t recon_bytes_sent, recon_bytes_recv;
   uint64_t push_bytes_sent, push_bytes_recv;
@@ -136,8 +138,10 @@ struct repl_stats {
 struct repl;
 
 /* Create an engine over store (borrowed; must outlive the engine) and load the
- * live-ID index from it. cfg is copied; NULL = defaults. seed seeds the PRNG.
- * Errors: E_INVAL (bad config), E_CORRUPT (unreadable record), E_STORE, E_NOMEM. */
+ * live-ID index from it. A store written by layout version 1 gets its lookup
+ * indexes built from the stored objects once (then it is version 2). cfg is copied;
+ * NULL = defaults. seed seeds the PRNG. Errors: E_INVAL (bad config), E_CORRUPT
+ * (unreadable record), E_VERSION (a newer layout), E_STORE, E_NOMEM. */
 MOMEDO_WUR int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
                         uint64_t now_ms, struct repl **out);
 /* Free the engine, including undrained actions (SEND bytes too). NULL is fine.
@@ -202,6 +206,35 @@ MOMEDO_WUR int repl_get_object(struct repl *r, const uint8_t id[static OBJ_ID_LE
 /* Newest key bundle of an identity key, same conventions as repl_get_object. */
 MOMEDO_WUR int repl_bundle_lookup(struct repl *r, const uint8_t identity_key[static OBJ_KEY_LEN],
                                   struct obj_info *info, uint8_t **data, size_t *len);
+
+/* Newest key bundle of the identity whose user ID has these 100 bits (as
+ * ids_user_id_parse returns them), same conventions as repl_get_object. The index
+ * is written in the same atomic batch as the bundle. Should two identity keys ever
+ * share the 100 bits, the one with the smaller key is returned (clients check the
+ * full ID against the bundle's key anyway). E_NOTFOUND if none. */
+MOMEDO_WUR int repl_bundle_lookup_user_id(struct repl *r,
+                                          const uint8_t bits[static IDS_USER_ID_BYTES],
+                                          struct obj_info *info, uint8_t **data,
+                                          size_t *len);
+
+/* The alias object an alias string (canonical spelling, as obj_validate accepts it)
+ * resolves to at now_ms: the string belongs to the identity holding its oldest live
+ * alias object (smallest created_ms, then smallest object ID; the engine removes
+ * newer colliding objects of other identities, see docs/replication.md), and of that
+ * identity's objects the newest is returned. Same conventions as repl_get_object;
+ * E_NOTFOUND if none (also for a string that is not an alias). Whether the issuing
+ * node may speak for the user (bundle home_nodes) is the caller's check. */
+MOMEDO_WUR int repl_alias_lookup(struct repl *r, const char *alias, uint64_t now_ms,
+                                 struct obj_info *info, uint8_t **data, size_t *len);
+/* The newest live alias object of identity_key whose string the identity owns (as
+ * repl_alias_lookup decides). Same conventions; E_NOTFOUND if none. */
+MOMEDO_WUR int repl_alias_of(struct repl *r, const uint8_t identity_key[static OBJ_KEY_LEN],
+                             uint64_t now_ms, struct obj_info *info, uint8_t **data,
+                             size_t *len);
+/* 1 if mailbox is the device mailbox of a device listed in some stored key bundle
+ * (ever, for this store), 0 if not, or E_STORE. */
+MOMEDO_WUR int repl_is_device_mailbox(struct repl *r,
+                                      const uint8_t mailbox[static OBJ_MAILBOX_LEN]);
 
 /* Called per mailbox object: seq (the node-local arrival number, the client's
  * cursor), info and bytes (valid only during the call). Return 0 to go on,

@@ -36,8 +36,27 @@
 #define REPL_T_BUNDLE 'b'  /* 'b' identity_key(32) -> bundle id(32) version(be64) */
 #define REPL_T_MBOX 'm'    /* 'm' mailbox(32) seq(be64) -> id(32) */
 #define REPL_T_MCOUNT 'c'  /* 'c' mailbox(32) -> items(be64) bytes(be64) */
-#define REPL_T_META 'z'    /* 'z' "seq" -> next mailbox sequence number (be64) */
+#define REPL_T_META 'z'    /* 'z' "seq" -> next mailbox sequence number (be64);
+                              'z' "layout" -> REPL_LAYOUT_VERSION (be32) */
+/* Lookup indexes, written in the same batch as the object they index: */
+#define REPL_T_USERID 'u'  /* 'u' user-id bits(13) identity_key(32) -> "" */
+#define REPL_T_ALIAS 'a'   /* 'a' alias(12, NUL-padded) alias_id(32)
+                              -> identity_key(32) created_ms(be64) expires_ms(be64) */
+#define REPL_T_ALIAS_OF 'i' /* 'i' identity_key(32) alias_id(32)
+                               -> alias(12, NUL-padded) created_ms(be64) expires_ms(be64) */
+#define REPL_T_DEVMBOX 'v' /* 'v' mailbox(32) -> "": the mailbox of a device in a stored bundle */
+/* Local only, never replicated: an item killed by a tombstone that expires before
+ * the item stays refused until the item's own expiry (its 'x' entry is kept). */
+#define REPL_T_DEAD 'd'    /* 'd' item_id(32) -> expires_ms(be64) */
 #define REPL_REC_FORMAT 1
+/* Version of the whole layout. 1: no 'u' 'a' 'i' 'v' 'd' tables (repl_new builds
+ * the lookup indexes from the 'o' records once); 2: current. Newer: refused. */
+#define REPL_LAYOUT_VERSION 2
+/* Operations per batch while rebuilding lookup indexes on an upgrade. */
+#define REPL_MIGRATE_BATCH_OPS 4096u
+/* Alias objects examined per alias string (honest issuers keep at most two alive:
+ * the current one and its renewal). Beyond this a new one is refused (E_SUPERSEDED). */
+#define REPL_ALIAS_SCAN_MAX 64u
 /* fmt kind seq created expires version mailbox key target blob index count signer
  * revoked alias: every obj_info field, so loading never re-verifies a signature. */
 #define REPL_REC_HDR_LEN \
@@ -181,6 +200,16 @@ MOMEDO_WUR int repl__gc(struct repl *r, uint64_t now_ms);
 /* Stored object by ID: *val malloc'ed (caller frees), rec points into it. */
 MOMEDO_WUR int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN],
                              uint8_t **val, struct repl_rec *rec);
+
+/* repl_lookup.c: index entries for a stored / removed object (bundles, aliases),
+ * added to the batch that stores / removes it. */
+MOMEDO_WUR int repl__lookup_put_ops(struct store_batch *b, const struct obj_info *i,
+                                    const uint8_t *data, size_t len);
+MOMEDO_WUR int repl__lookup_del_ops(struct store_batch *b, const struct obj_info *i);
+/* 0 (store it; victims[0..*nvictims) are other identities' objects it outranks, at
+ * most REPL_ALIAS_SCAN_MAX) or E_SUPERSEDED. */
+MOMEDO_WUR int repl__alias_decide(struct repl *r, const struct obj_info *i, uint64_t now_ms,
+                                  uint8_t (*victims)[OBJ_ID_LEN], size_t *nvictims);
 
 /* repl_recon.c */
 MOMEDO_WUR int repl__recon_start(struct repl *r, struct repl_peer *p, uint64_t now_ms);

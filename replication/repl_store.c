@@ -1,8 +1,9 @@
 /* replication/repl_store.c — the storage layout owned by replication/ (objects by
  * ID, expiry index, tombstone-by-target index, newest bundle per identity,
- * per-mailbox arrival index and counters) and the one path every object takes
- * in: validate, decide, one atomic batch, then the in-memory index and actions.
- * Reads and writes only through struct store; no clock (now_ms is passed in). */
+ * per-mailbox arrival index and counters, local dead markers; the lookup indexes
+ * are in repl_lookup.c) and the one path every object takes in: validate, decide,
+ * one atomic batch, then the in-memory index and actions. Reads and writes only
+ * through struct store; no clock (now_ms is passed in). */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 #define KEY_BUNDLE_LEN (1 + OBJ_KEY_LEN)
 #define KEY_MBOX_LEN (1 + OBJ_MAILBOX_LEN + 8)
 #define KEY_MCOUNT_LEN (1 + OBJ_MAILBOX_LEN)
+#define KEY_DEAD_LEN (1 + OBJ_ID_LEN)
 static const uint8_t key_meta_seq[4] = {REPL_T_META, 's', 'e', 'q'};
+static const uint8_t key_meta_layout[7] = {REPL_T_META, 'l', 'a', 'y', 'o', 'u', 't'};
 
 static void key_obj(uint8_t k[KEY_OBJ_LEN], const uint8_t *id) {
   k[0] = REPL_T_OBJ;
@@ -51,6 +54,11 @@ static void key_mbox(uint8_t k[KEY_MBOX_LEN], const uint8_t *mbox, uint64_t seq)
 static void key_mcount(uint8_t k[KEY_MCOUNT_LEN], const uint8_t *mbox) {
   k[0] = REPL_T_MCOUNT;
   memcpy(k + 1, mbox, OBJ_MAILBOX_LEN);
+}
+
+static void key_dead(uint8_t k[KEY_DEAD_LEN], const uint8_t *id) {
+  k[0] = REPL_T_DEAD;
+  memcpy(k + 1, id, OBJ_ID_LEN);
 }
 
 /* hi = the smallest key greater than every key starting with prefix[0..n). */
@@ -183,7 +191,7 @@ static int del_ops(struct repl *r, struct store_batch *b, const struct repl_rec 
     key_tomb(k, i->target_id, i->mailbox, i->id);
     if ((rc = store_batch_del(b, k, KEY_TOMB_LEN))) return rc;
   }
-  return 0;
+  return repl__lookup_del_ops(b, i);
 }
 
 static int put_ops(struct repl *r, struct store_batch *b, const struct obj_info *i,
@@ -219,35 +227,135 @@ static int put_ops(struct repl *r, struct store_batch *b, const struct obj_info 
     be64_put(v + OBJ_ID_LEN, i->version);
     if ((rc = store_batch_put(b, k, KEY_BUNDLE_LEN, v, sizeof v))) return rc;
   }
-  return 0;
+  return repl__lookup_put_ops(b, i, data, len);
+}
+
+/* The dead marker of an item: 'd' id -> expires, and the item's own 'x' entry
+ * (re-put after del_ops removed it in the same batch), so the GC drops the marker
+ * when the item would have expired. */
+static int dead_marker_ops(struct store_batch *b, const uint8_t *id, uint64_t expires_ms) {
+  uint8_t k[KEY_EXP_LEN], v[8];
+  key_dead(k, id);
+  be64_put(v, expires_ms);
+  int rc = store_batch_put(b, k, KEY_DEAD_LEN, v, sizeof v);
+  key_exp(k, expires_ms, id);
+  if (!rc) rc = store_batch_put(b, k, KEY_EXP_LEN, "", 0);
+  return rc;
 }
 
 /* ---- decisions before storing ------------------------------------------------- */
 
-static int stop_first(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
-  (void)ctx, (void)k, (void)kn, (void)v, (void)vn;
+/* Objects one incoming object removes in its batch: the bundle it replaces, the item
+ * its tombstone kills, or the other identities' aliases it outranks. */
+struct kills {
+  struct repl_rec *rec;
+  uint8_t **val;
+  size_t n, cap;
+};
+
+static int kills_add(struct kills *k, uint8_t *val, const struct repl_rec *rec) {
+  if (k->n == k->cap) {
+    size_t ncap = k->cap ? 2 * k->cap : 1;
+    struct repl_rec *nr = realloc(k->rec, ncap * sizeof *nr);
+    if (nr) k->rec = nr;
+    uint8_t **nv = realloc(k->val, ncap * sizeof *nv);
+    if (nv) k->val = nv;
+    if (!nr || !nv) {
+      free(val);
+      return MOMEDO_E_NOMEM;
+    }
+    k->cap = ncap;
+  }
+  k->rec[k->n] = *rec;
+  k->val[k->n++] = val;
+  return 0;
+}
+
+static void kills_free(struct kills *k) {
+  for (size_t i = 0; i < k->n; i++) free(k->val[i]);
+  free(k->rec);
+  free(k->val);
+}
+
+/* The stored record of id, if any, onto the kill list. */
+static int kill_id(struct repl *r, struct kills *k, const uint8_t *id) {
+  uint8_t *val = NULL;
+  struct repl_rec rec;
+  int rc = repl__rec_get(r, id, &val, &rec);
+  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  return rc ? rc : kills_add(k, val, &rec);
+}
+
+struct first_tomb {
+  uint8_t id[OBJ_ID_LEN];
+  int found;
+};
+
+static int first_tomb_id(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  struct first_tomb *t = ctx;
+  (void)v, (void)vn;
+  if (kn != KEY_TOMB_LEN) return MOMEDO_E_CORRUPT;
+  memcpy(t->id, k + 1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN, OBJ_ID_LEN);
+  t->found = 1;
   return 1;
 }
 
-/* Is there a tombstone for this item, signed for the item's own mailbox? (A
- * tombstone from another mailbox must not kill a group's item.) */
-static int item_is_dead(struct repl *r, const struct obj_info *i) {
+static int has_dead_marker(struct repl *r, const uint8_t *id) {
+  uint8_t k[KEY_DEAD_LEN];
+  void *v = NULL;
+  size_t vn = 0;
+  key_dead(k, id);
+  int rc = store_get(r->store, k, sizeof k, &v, &vn);
+  free(v);
+  return rc == MOMEDO_E_NOTFOUND ? 0 : rc ? rc : 1;
+}
+
+/* An item refused because of a tombstone that expires before it: mark it dead
+ * until its own expiry, or it would come back once the tombstone is gone. */
+static int mark_dead_on_refusal(struct repl *r, const struct obj_info *i,
+                                const uint8_t tomb_id[OBJ_ID_LEN]) {
+  uint8_t *val = NULL;
+  struct repl_rec tomb;
+  struct store_batch *b = NULL;
+  int rc = repl__rec_get(r, tomb_id, &val, &tomb);
+  if (rc) return rc == MOMEDO_E_NOTFOUND ? 0 : rc;
+  if (tomb.info.expires_ms < i->expires_ms) {
+    rc = (b = store_batch_new()) ? dead_marker_ops(b, i->id, i->expires_ms) : MOMEDO_E_NOMEM;
+    if (!rc) rc = store_write(r->store, b);
+    if (!rc) {
+      r->st.dead_markers++;
+      if (i->expires_ms < r->next_expiry_ms) r->next_expiry_ms = i->expires_ms;
+    }
+  }
+  store_batch_free(b);
+  free(val);
+  return rc;
+}
+
+/* Dead: a tombstone for this item signed for the item's own mailbox (a tombstone
+ * from another mailbox must not kill a group's item), or a dead marker. */
+static int item_decide(struct repl *r, const struct obj_info *i) {
   uint8_t lo[KEY_TOMB_LEN], hi[KEY_TOMB_LEN];
+  struct first_tomb t = {.found = 0};
+  int rc = has_dead_marker(r, i->id);
+  if (rc) return rc < 0 ? rc : MOMEDO_E_DEAD;
   key_tomb(lo, i->id, i->mailbox, NULL);
   size_t hn = prefix_end(hi, lo, 1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN);
-  int rc = store_iter(r->store, lo, 1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN, hi, hn, stop_first, NULL);
-  return rc == 1 ? 1 : rc; /* 1 dead, 0 alive, < 0 error */
+  rc = store_iter(r->store, lo, 1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN, hi, hn, first_tomb_id, &t);
+  if (rc < 0) return rc;
+  if (!t.found) return 0;
+  rc = mark_dead_on_refusal(r, i, t.id);
+  return rc ? rc : MOMEDO_E_DEAD;
 }
 
 /* An older (or equal-version, smaller-ID) bundle than the stored one is refused;
- * a newer one replaces it: *old gets the stored record (caller frees *oldval). */
-static int bundle_decide(struct repl *r, const struct obj_info *i, uint8_t **oldval,
-                         struct repl_rec *old) {
-  uint8_t k[KEY_BUNDLE_LEN];
+ * a newer one replaces it (the stored record goes onto the kill list). */
+static int bundle_decide(struct repl *r, const struct obj_info *i, struct kills *k) {
+  uint8_t key[KEY_BUNDLE_LEN];
   void *v = NULL;
   size_t vn = 0;
-  key_bundle(k, i->key);
-  int rc = store_get(r->store, k, sizeof k, &v, &vn);
+  key_bundle(key, i->key);
+  int rc = store_get(r->store, key, sizeof key, &v, &vn);
   if (rc == MOMEDO_E_NOTFOUND) return 0;
   if (rc) return rc;
   if (vn != OBJ_ID_LEN + 8) {
@@ -262,22 +370,50 @@ static int bundle_decide(struct repl *r, const struct obj_info *i, uint8_t **old
   if (i->version < old_version ||
       (i->version == old_version && memcmp(i->id, old_id, OBJ_ID_LEN) <= 0))
     return MOMEDO_E_SUPERSEDED;
-  rc = repl__rec_get(r, old_id, oldval, old);
-  return rc == MOMEDO_E_NOTFOUND ? 0 : rc;
+  return kill_id(r, k, old_id);
 }
 
 /* A tombstone kills its target if the target is stored and in the same mailbox. */
-static int tomb_decide(struct repl *r, const struct obj_info *i, uint8_t **oldval,
-                       struct repl_rec *old) {
-  int rc = repl__rec_get(r, i->target_id, oldval, old);
+static int tomb_decide(struct repl *r, const struct obj_info *i, struct kills *k) {
+  uint8_t *val = NULL;
+  struct repl_rec old;
+  int rc = repl__rec_get(r, i->target_id, &val, &old);
   if (rc == MOMEDO_E_NOTFOUND) return 0;
   if (rc) return rc;
-  if (!has_mailbox_index(old->info.kind) ||
-      memcmp(old->info.mailbox, i->mailbox, OBJ_MAILBOX_LEN) != 0) {
-    free(*oldval);
-    *oldval = NULL;
+  if (!has_mailbox_index(old.info.kind) ||
+      memcmp(old.info.mailbox, i->mailbox, OBJ_MAILBOX_LEN) != 0) {
+    free(val);
+    return 0;
   }
-  return 0;
+  return kills_add(k, val, &old);
+}
+
+static int alias_decide(struct repl *r, const struct obj_info *i, uint64_t now_ms,
+                        struct kills *k) {
+  uint8_t(*victims)[OBJ_ID_LEN] = malloc((size_t)REPL_ALIAS_SCAN_MAX * OBJ_ID_LEN);
+  size_t n = 0;
+  if (!victims) return MOMEDO_E_NOMEM;
+  int rc = repl__alias_decide(r, i, now_ms, victims, &n);
+  for (size_t j = 0; rc == 0 && j < n; j++) rc = kill_id(r, k, victims[j]);
+  free(victims);
+  return rc;
+}
+
+static int ingest_decide(struct repl *r, const struct obj_info *i, uint64_t now_ms,
+                         struct kills *k) {
+  switch (i->kind) {
+  case MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM:
+  case MOMEDO__OBJECT_KIND__OBJ_CHUNK:
+    return item_decide(r, i);
+  case MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE:
+    return bundle_decide(r, i, k);
+  case MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE:
+    return tomb_decide(r, i, k);
+  case MOMEDO__OBJECT_KIND__OBJ_ALIAS:
+    return alias_decide(r, i, now_ms, k);
+  default:
+    return 0;
+  }
 }
 
 static int fresh_add(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
@@ -302,8 +438,8 @@ static void note_removed(struct repl *r, const struct obj_info *i) {
 
 /* After the batch is durable: index, counters, actions. */
 static int ingest_commit(struct repl *r, const struct obj_info *i, uint64_t seq,
-                         const struct repl_rec *old, int old_why, const uint8_t *data,
-                         size_t len, struct repl_peer *from) {
+                         const struct kills *k, const uint8_t *data, size_t len,
+                         struct repl_peer *from) {
   struct repl_action a;
   int rc = repl__idx_insert(&r->idx, i->id);
   if (rc < 0) return rc;
@@ -312,13 +448,17 @@ static int ingest_commit(struct repl *r, const struct obj_info *i, uint64_t seq,
   if (i->expires_ms && i->expires_ms < r->next_expiry_ms) r->next_expiry_ms = i->expires_ms;
   if (from) r->st.stored_remote++;
   else r->st.stored_local++;
-  if (old) {
-    note_removed(r, &old->info);
-    if (old_why == 0) r->st.removed_tombstoned++;
-    else r->st.removed_superseded++;
+  for (size_t j = 0; j < k->n; j++) {
+    note_removed(r, &k->rec[j].info);
+    if (i->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) {
+      r->st.removed_tombstoned++;
+      if (k->rec[j].info.expires_ms > i->expires_ms) r->st.dead_markers++;
+    } else {
+      r->st.removed_superseded++;
+    }
     memset(&a, 0, sizeof a);
     a.kind = REPL_ACT_REMOVED;
-    a.info = old->info;
+    a.info = k->rec[j].info;
     if ((rc = repl__act_push(r, &a))) return rc;
   }
   memset(&a, 0, sizeof a);
@@ -329,27 +469,25 @@ static int ingest_commit(struct repl *r, const struct obj_info *i, uint64_t seq,
   return fresh_add(r, i->kind, data, len, from);
 }
 
-static int ingest_decide(struct repl *r, const struct obj_info *i, uint8_t **oldval,
-                         struct repl_rec *old) {
-  switch (i->kind) {
-  case MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM:
-  case MOMEDO__OBJECT_KIND__OBJ_CHUNK: {
-    int dead = item_is_dead(r, i);
-    return dead < 0 ? dead : dead ? MOMEDO_E_DEAD : 0;
+/* The batch for one object: itself, what it removes, and for a tombstone that
+ * dies before its item, the item's dead marker. */
+static int ingest_batch(struct repl *r, struct store_batch *b, const struct obj_info *i,
+                        const uint8_t *data, size_t len, uint64_t seq, const struct kills *k) {
+  int rc = put_ops(r, b, i, data, len, seq);
+  for (size_t j = 0; rc == 0 && j < k->n; j++) {
+    const struct obj_info *old = &k->rec[j].info;
+    rc = del_ops(r, b, &k->rec[j]);
+    if (rc == 0 && i->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE &&
+        old->expires_ms > i->expires_ms)
+      rc = dead_marker_ops(b, old->id, old->expires_ms);
   }
-  case MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE:
-    return bundle_decide(r, i, oldval, old);
-  case MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE:
-    return tomb_decide(r, i, oldval, old);
-  default:
-    return 0;
-  }
+  return rc;
 }
 
 int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                  uint64_t now_ms, struct repl_peer *from, struct obj_info *info) {
-  uint8_t id[OBJ_ID_LEN], *oldval = NULL;
-  struct repl_rec old;
+  uint8_t id[OBJ_ID_LEN];
+  struct kills k = {0};
   struct store_batch *b = NULL;
   if (len > OBJ_BYTES_MAX) return MOMEDO_E_TOOBIG;
   int rc = obj_id(kind, data, len, id);
@@ -359,21 +497,19 @@ int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, s
   rc = r->cfg.validate ? r->cfg.validate(r->cfg.validate_ctx, kind, data, len, now_ms, info)
                       : obj_validate(kind, data, len, now_ms, info);
   if (rc) return rc;
-  if ((rc = ingest_decide(r, info, &oldval, &old))) goto out;
+  if ((rc = ingest_decide(r, info, now_ms, &k))) goto out;
   uint64_t seq = has_mailbox_index(kind) ? r->next_seq : 0;
   b = store_batch_new();
   if (!b) {
     rc = MOMEDO_E_NOMEM;
     goto out;
   }
-  if ((rc = put_ops(r, b, info, data, len, seq))) goto out;
-  if (oldval && (rc = del_ops(r, b, &old))) goto out;
+  if ((rc = ingest_batch(r, b, info, data, len, seq, &k))) goto out;
   if ((rc = store_write(r->store, b))) goto out;
-  int why = kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE ? 0 : 1;
-  rc = ingest_commit(r, info, seq, oldval ? &old : NULL, why, data, len, from);
+  rc = ingest_commit(r, info, seq, &k, data, len, from);
 out:
   store_batch_free(b);
-  free(oldval);
+  kills_free(&k);
   return rc;
 }
 
@@ -413,12 +549,19 @@ static int gc_one(struct repl *r, const uint8_t *xkey) {
   struct repl_rec rec;
   struct store_batch *b = NULL;
   int rc = repl__rec_get(r, xkey + 9, &val, &rec);
-  /* An expiry entry without its object (never written by this code, but cheap to
-   * heal) is dropped alone, or GC would find it again on every tick. */
-  if (rc == MOMEDO_E_NOTFOUND) return store_del1(r->store, xkey, KEY_EXP_LEN);
-  if (rc) return rc;
+  if (rc && rc != MOMEDO_E_NOTFOUND) return rc;
   if (!(b = store_batch_new())) {
     rc = MOMEDO_E_NOMEM;
+    goto out;
+  }
+  if (rc == MOMEDO_E_NOTFOUND) {
+    /* The expiry entry of a dead marker (or, never written by this code but cheap
+     * to heal, of nothing): both go, or GC would find it again on every tick. */
+    uint8_t kd[KEY_DEAD_LEN];
+    key_dead(kd, xkey + 9);
+    rc = store_batch_del(b, xkey, KEY_EXP_LEN);
+    if (!rc) rc = store_batch_del(b, kd, KEY_DEAD_LEN);
+    if (!rc) rc = store_write(r->store, b);
     goto out;
   }
   if ((rc = del_ops(r, b, &rec))) goto out;
@@ -458,32 +601,61 @@ out:
 
 /* ---- loading ----------------------------------------------------------------- */
 
+struct load_ctx {
+  struct repl *r;
+  struct store_batch *mig; /* lookup index entries being rebuilt (layout 1), or NULL */
+};
+
+static int migrate_flush(struct load_ctx *c, size_t at_least) {
+  if (!c->mig || store_batch_count(c->mig) < at_least) return 0;
+  int rc = store_write(c->r->store, c->mig);
+  store_batch_clear(c->mig);
+  return rc;
+}
+
 static int load_obj(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
-  struct repl *r = ctx;
+  struct load_ctx *c = ctx;
+  struct repl *r = c->r;
   struct repl_rec rec;
   if (kn != KEY_OBJ_LEN) return MOMEDO_E_CORRUPT;
   int rc = rec_parse(k + 1, v, vn, &rec);
   if (rc) return rc;
   if ((rc = repl__idx_insert(&r->idx, k + 1)) < 0) return rc;
   r->st.objects_by_kind[rec.info.kind]++;
-  return 0;
+  if (c->mig && (rc = repl__lookup_put_ops(c->mig, &rec.info, rec.data, rec.len))) return rc;
+  return migrate_flush(c, REPL_MIGRATE_BATCH_OPS);
+}
+
+static int load_u64(struct repl *r, const uint8_t *key, size_t kn, size_t vlen, uint64_t *out) {
+  void *v = NULL;
+  size_t vn = 0;
+  int rc = store_get(r->store, key, kn, &v, &vn);
+  if (rc) return rc;
+  if (vn != vlen) rc = MOMEDO_E_CORRUPT;
+  else *out = vlen == 8 ? be64_get(v) : be32_get(v);
+  free(v);
+  return rc;
 }
 
 int repl__load(struct repl *r) {
-  uint8_t lo[1] = {REPL_T_OBJ}, hi[1] = {REPL_T_OBJ + 1};
-  int rc = store_iter(r->store, lo, 1, hi, 1, load_obj, r);
-  if (rc < 0) return rc;
-  void *v = NULL;
-  size_t vn = 0;
-  rc = store_get(r->store, key_meta_seq, sizeof key_meta_seq, &v, &vn);
-  if (rc == 0) {
-    if (vn != 8) rc = MOMEDO_E_CORRUPT;
-    else r->next_seq = be64_get(v);
-    free(v);
-    if (rc) return rc;
-  } else if (rc != MOMEDO_E_NOTFOUND) {
-    return rc;
+  uint8_t lo[1] = {REPL_T_OBJ}, hi[1] = {REPL_T_OBJ + 1}, lv[4];
+  uint64_t layout = 1;
+  struct load_ctx c = {.r = r, .mig = NULL};
+  int rc = load_u64(r, key_meta_layout, sizeof key_meta_layout, 4, &layout);
+  if (rc && rc != MOMEDO_E_NOTFOUND) return rc;
+  if (layout > REPL_LAYOUT_VERSION) return MOMEDO_E_VERSION;
+  if (layout < REPL_LAYOUT_VERSION && !(c.mig = store_batch_new())) return MOMEDO_E_NOMEM;
+  rc = store_iter(r->store, lo, 1, hi, 1, load_obj, &c);
+  if (rc >= 0 && c.mig) {
+    /* The indexes first, then the version that says they are complete. */
+    be32_put(lv, REPL_LAYOUT_VERSION);
+    rc = migrate_flush(&c, 1);
+    if (!rc) rc = store_put1(r->store, key_meta_layout, sizeof key_meta_layout, lv, 4);
   }
+  store_batch_free(c.mig);
+  if (rc < 0) return rc;
+  rc = load_u64(r, key_meta_seq, sizeof key_meta_seq, 8, &r->next_seq);
+  if (rc && rc != MOMEDO_E_NOTFOUND) return rc;
   return refresh_next_expiry(r);
 }
 

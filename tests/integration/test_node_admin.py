@@ -1,9 +1,13 @@
 """Integration tests of momedo-admin against real momedod processes on 127.0.0.1:
-init, fingerprint, status --json, neighbor add/list/remove surviving a restart,
-invites and participants, a bad config line, and the node-not-running error."""
+init, fingerprint, status --json, neighbor add/list/remove surviving a restart, the
+forms a fingerprint may be typed in, invites (shell-safe codes) and participants (with
+their connection state), one warning for a neighbor that stays unreachable, a bad
+config line, and the node-not-running error."""
 import json
 import os
+import re
 import stat
+import subprocess
 import sys
 import unittest
 
@@ -90,7 +94,11 @@ class AdminTest(T.ClusterTest, unittest.TestCase):
         bad = b.fingerprint()[:-1] + ("0" if b.fingerprint()[-1] != "0" else "1")
         e = a.admin("neighbor", "add", "gamma", "127.0.0.1:1", bad, check=False)
         self.assertEqual(e["_exit"], 1)
-        self.assertIn("not a node fingerprint", e["reason"])
+        self.assertIn("not a node fingerprint (a character is mistyped", e["reason"])
+        e = a.admin("neighbor", "add", "gamma", "127.0.0.1:1", "nonsense-fp", check=False)
+        self.assertEqual(e["_exit"], 1)
+        self.assertIn("expected the 53 characters", e["reason"])
+        self.assertIn("64 hex digits", e["reason"])
         e = a.admin("neighbor", "add", "gamma", "127.0.0.1:99999", b.fingerprint(), check=False)
         self.assertIn("HOST:PORT", e["reason"])
         # Survives a restart; then beta comes up and the link is established.
@@ -110,10 +118,47 @@ class AdminTest(T.ClusterTest, unittest.TestCase):
         self.assertEqual(a.admin("neighbor", "list")["neighbors"], [])
         self.cluster.wait_for(lambda: b.neighbor_state("alpha") != "up", "beta sees alpha go")
 
+    def test_fingerprint_typed_without_dashes(self):
+        # The fingerprint as one token (no dashes, lower case) pins the right node on one
+        # side, the node key as 64 hex digits on the other: the link comes up.
+        a = self.cluster.add_node("alpha")
+        b = self.cluster.add_node("beta")
+        flat = b.fingerprint().replace("-", "").lower()
+        self.assertEqual(len(flat), 53)
+        out = a.admin("neighbor", "add", "beta", b.address(), flat)
+        self.assertTrue(out["ok"])
+        self.assertEqual(a.admin("neighbor", "list")["neighbors"][0]["fingerprint"],
+                         b.fingerprint())
+        a_key = a.admin("fingerprint")["node_key"]
+        b.admin("neighbor", "add", "alpha", a.address(), a_key)
+        self.cluster.wait_for(lambda: a.neighbor_state("beta") == "up" and
+                              b.neighbor_state("alpha") == "up", "alpha-beta up")
+
+    def test_unreachable_neighbor_warns_once(self):
+        a = self.cluster.add_node("alpha", start=False)
+        ghost = self.cluster.add_node("ghost", start=False)  # never runs
+        conf = os.path.join(a.dir, "momedo.conf")
+        write(conf, read(conf) + "log_level = debug\n")
+        a.start()
+        a.admin("neighbor", "add", "ghost", "127.0.0.1:%d" % ghost.port, ghost.fingerprint())
+        self.cluster.wait_for(lambda: len(re.findall(r"neighbor ghost: attempt \d+ failed",
+                                                     a.log())) >= 3, "three failed attempts")
+        log = a.log()
+        warns = [x for x in log.splitlines() if " warn " in x]
+        self.assertEqual(len([x for x in warns if "neighbor ghost unreachable" in x]), 1, log)
+        self.assertEqual([x for x in warns if "link out" in x], [], log)
+        self.assertEqual(len([x for x in warns if "ghost" in x or " down " in x]),
+                         1, log)
+        # The link's own lines are still there for debugging.
+        self.assertRegex(log, r"debug link out 127\.0\.0\.1:%d down" % ghost.port)
+
     def test_invite_and_participants(self):
         n = self.cluster.add_node("alpha")
         inv = n.admin("invite", "--uses", "2", "--expires", "1h")
-        self.assertTrue(inv["code"].startswith("momedo1:"))
+        self.assertRegex(inv["code"], r"^momedo2:[0-9A-Z]+$")
+        # Unquoted in a shell, the code stays itself (no $ * ~ = to expand).
+        echo = T.run(["sh", "-c", "printf %s " + inv["code"]]).stdout
+        self.assertEqual(echo, inv["code"])
         self.assertEqual(inv["uses"], 2)
         self.assertEqual(inv["address"], n.address())
         self.assertEqual(n.status()["invites_active"], 1)
@@ -129,6 +174,21 @@ class AdminTest(T.ClusterTest, unittest.TestCase):
         parts = n.admin("participants")["participants"]
         self.assertEqual(sorted(p["user_id"] for p in parts),
                          sorted([probes[0].user_id, probes[1].user_id]))
+        self.assertEqual([p["connected"] for p in parts], [False, False])
+        # While probe 0 listens, exactly its device shows as connected.
+        listen = subprocess.Popen(
+            [T.PROBE, "--keys", probes[0].keys, "--json", "--timeout-ms", "60000",
+             "--invite", inv["code"], "listen", "--count", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.cluster.procs.append(listen)
+
+        def connected():
+            return {p["user_id"]: p["connected"] for p in n.admin("participants")["participants"]}
+        self.cluster.wait_for(lambda: connected()[probes[0].user_id], "probe 0 connected")
+        self.assertFalse(connected()[probes[1].user_id])
+        probes[1].post_mailbox(probes[0].mailbox, "wake up")
+        listen.communicate(timeout=90)
+        self.assertEqual(listen.returncode, 0)
         dev = parts[0]["device_key"]
         out = n.admin("participant", "remove", dev[:12])
         self.assertTrue(out["ok"])

@@ -1,5 +1,6 @@
 """Federation tests with real momedod processes on 127.0.0.1: replication along a line
-A-B-C (items and key bundles), catch-up after a restart, convergence after a partition,
+A-B-C (items and key bundles), lookup by user ID and alias anywhere (aliases only from
+a home node, surviving kill -9), catch-up after a restart, convergence after a partition,
 durability across kill -9, refusal of a wrong-key peer, disconnection of a peer that
 sends malformed or oversized frames, and no plaintext in any node's data directory."""
 import os
@@ -62,6 +63,35 @@ class FederationTest(T.ClusterTest, unittest.TestCase):
         pc.fetch(node=c, ack=True)
         for n in (a, b, c):
             self.cluster.wait_for(lambda n=n: n.count("ozone_item") == 0, "item gone at " + n.name)
+
+    def test_alias_and_user_id_lookup(self):
+        a, b, c = self.line()
+        pa = self.published_user("pa", a)
+        pc = self.published_user("pc", c)
+        alias = pa.run("alias")[-1]["alias"]
+        self.assertRegex(alias, r"^[0-9A-HJKMNP-TV-Z]{8}$")
+        self.assertEqual(pa.run("alias")[-1]["alias"], alias)  # reused, not a new one
+        # Found at C through the alias (typed in lower case with a dash) and the user ID.
+        typed = (alias[:4] + "-" + alias[4:]).lower()
+        self.cluster.wait_for(
+            lambda: pc.run("lookup", "--alias", typed, node=c, check=False)[0] == 0,
+            "alias of pa at c")
+        got = pc.run("lookup", "--alias", typed, node=c)[-1]
+        self.assertEqual(got["user_id"], pa.user_id)
+        self.assertEqual(got["alias"], alias)
+        self.assertEqual(pc.lookup(pa.user_id, node=c)["user_id"], pa.user_id)
+        rc, out, err = pc.run("lookup", "--alias", "ZZZZZZZZ", node=c, check=False)
+        self.assertNotEqual(rc, 0)
+        # B is not a home node in pa's bundle: it does not issue pa an alias.
+        pa.run("register", node=b)
+        rc, out, err = pa.run("alias", node=b, check=False)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("not a home node", err + str(out))
+        # The indexes are part of the objects' batches: they survive kill -9.
+        c.kill9()
+        c.start()
+        self.assertEqual(pc.run("lookup", "--alias", alias, node=c)[-1]["user_id"], pa.user_id)
+        self.assertEqual(pc.lookup(pa.user_id, node=c)["user_id"], pa.user_id)
 
     def test_catch_up_after_restart(self):
         a, b, c = self.line()

@@ -1,5 +1,7 @@
 /* Unit tests for node/config.c: momedo.conf parsing with bounds and file:line errors,
  * the template round trip, host:port parsing, neighbors.conf parse/save/load. */
+#include <ctype.h>
+
 #include "harness.h"
 
 #include <sys/stat.h>
@@ -142,16 +144,30 @@ static void test_fingerprint_forms(void) {
   for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02X", key[i]);
   CHECK_EQ(node_fp_from_text(fps, fp), 0);
   CHECK_MEM(fp, fp_want, 32);
-  CHECK_EQ(node_fp_from_text(b32, fp), 0);
-  CHECK_MEM(fp, fp_want, 32);
   CHECK_EQ(node_fp_from_text(hex, fp), 0);
   CHECK_MEM(fp, fp_want, 32);
+  /* The fingerprint typed as one token (no dashes, lower case) is still the
+   * fingerprint, not a key string. */
+  char flat[IDS_NODE_FP_STR_MAX];
+  size_t m = 0;
+  for (const char *p = fps; *p; p++)
+    if (*p != '-') flat[m++] = (char)tolower((unsigned char)*p);
+  flat[m] = 0;
+  CHECK_EQ(strlen(flat), 53);
+  memset(fp, 0, sizeof fp);
+  CHECK_EQ(node_fp_from_text(flat, fp), 0);
+  CHECK_MEM(fp, fp_want, 32);
+  /* Base32 is always read as a fingerprint: a key string gives the key's bytes. */
+  CHECK_EQ(node_fp_from_text(b32, fp), 0);
+  CHECK_MEM(fp, key, 32);
   char out[IDS_NODE_FP_STR_MAX];
   CHECK_EQ(node_fp_format(out, fp_want), 0);
   CHECK_STR(out, fps);
   fps[3] = fps[3] == 'A' ? 'B' : 'A'; /* a typo */
-  CHECK(node_fp_from_text(fps, fp) != 0);
-  CHECK(node_fp_from_text("hello", fp) != 0);
+  CHECK_EQ(node_fp_from_text(fps, fp), MOMEDO_E_CHECKSUM);
+  CHECK_EQ(node_fp_from_text("hello", fp), MOMEDO_E_INVAL);
+  hex[63] = 'g';
+  CHECK_EQ(node_fp_from_text(hex, fp), MOMEDO_E_INVAL);
 }
 
 static void test_neighbors_file(void) {

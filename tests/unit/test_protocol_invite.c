@@ -1,10 +1,33 @@
-/* Unit tests for invite codes: exact layout against a hand-built blob, a frozen
- * string (also what node/invite_code.c writes for the same fields), tolerant parsing,
- * and refusal of typos, other versions and bad fields. */
+/* Unit tests for invite codes: exact layout against a hand-built blob and a check
+ * computed here, a frozen string, tolerant parsing, refusal of typos (every single
+ * substitution and adjacent swap), other versions and bad fields, and shell safety:
+ * a code is letters, digits and one ':' only. */
 #include "harness.h"
 
 #include "ids.h"
 #include "invite.h"
+
+static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/* "momedo2:" + base32(blob) + two check symbols: the digits as a base-32 number mod
+ * 1021, computed here the long way (big-endian digit by digit). */
+static void enc(char *code, size_t cap, const uint8_t *blob, size_t n) {
+  memcpy(code, "momedo2:", 8);
+  CHECK_EQ(ids_b32_encode(code + 8, cap - 8, blob, n), 0);
+  size_t len = strlen(code);
+  unsigned r = 0;
+  for (size_t i = 8; i < len; i++) r = (r * 32 + (unsigned)(strchr(b32, code[i]) - b32)) % 1021;
+  code[len] = b32[r / 32];
+  code[len + 1] = b32[r % 32];
+  code[len + 2] = '\0';
+}
+
+static int shell_safe(const char *code) {
+  if (strncmp(code, "momedo2:", 8) != 0) return 0;
+  for (const char *p = code + 8; *p; p++)
+    if (!strchr(b32, *p)) return 0;
+  return 1;
+}
 
 static void fill_invite(struct invite *inv) {
   memset(inv, 0, sizeof *inv);
@@ -21,25 +44,25 @@ static void test_invite_layout(void) {
   char want[INVITE_STR_MAX], got[INVITE_STR_MAX];
   size_t n = 0;
   fill_invite(&inv);
-  blob[n++] = 1;
+  blob[n++] = 2;
   memcpy(blob + n, inv.node_key, 32), n += 32;
   memcpy(blob + n, inv.token, 16), n += 16;
   blob[n++] = 0x12, blob[n++] = 0x66; /* 4710 big-endian */
   blob[n++] = 8;
   memcpy(blob + n, "10.0.0.7", 8), n += 8;
-  memcpy(want, "momedo1:", 8);
-  CHECK_EQ(ids_b32_encode_check(want + 8, sizeof want - 8, blob, n, 0), 0);
+  enc(want, sizeof want, blob, n);
   CHECK_EQ(invite_encode(got, sizeof got, &inv), 0);
   CHECK_STR(got, want);
+  CHECK(shell_safe(got));
 }
 
-/* Frozen (identical to node/invite_code.c's output for these fields): a change of the
- * format must be deliberate and bump INVITE_VERSION. */
+/* Frozen (checked against an independent implementation): a change of the format must
+ * be deliberate and bump INVITE_VERSION. */
 static void test_invite_frozen(void) {
   struct invite inv, out;
   static const char code[] =
-      "momedo1:040020G30G2GC1R81450P30D1R7H048J2CA1A5GQ30CHM6RW3MF1Z851MAHT99D6MYMAKANBNJPTXBR"
-      "JCR432C1E60Q30BHQW";
+      "momedo2:080020G30G2GC1R81450P30D1R7H048J2CA1A5GQ30CHM6RW3MF1Z851MAHT99D6MYMAKANBNJPTXBR"
+      "JCR432C1E60Q30BHQQR";
   char got[INVITE_STR_MAX];
   fill_invite(&inv);
   CHECK_EQ(invite_encode(got, sizeof got, &inv), 0);
@@ -59,7 +82,7 @@ static void test_invite_tolerant(void) {
   inv.port = 65535;
   CHECK_EQ(invite_encode(code, sizeof code, &inv), 0);
   /* Upper-case prefix with '-', blanks around, dashes inside, lower case, 0 typed as O. */
-  size_t m = (size_t)sprintf(messy, "  MOMEDO1-");
+  size_t m = (size_t)sprintf(messy, "  MOMEDO2-");
   for (size_t i = 8; code[i]; i++) {
     char c = code[i];
     if (c == '0') c = 'o';
@@ -89,11 +112,23 @@ static void test_invite_refusals(void) {
   if (bad[30] != bad[31]) CHECK_EQ(invite_decode(&out, bad), MOMEDO_E_CHECKSUM);
   CHECK_EQ(invite_decode(&out, code + 8), MOMEDO_E_PROTO);
   CHECK_EQ(invite_decode(&out, "hello"), MOMEDO_E_PROTO);
-  CHECK_EQ(invite_decode(&out, "momedo2:040020G3"), MOMEDO_E_VERSION);
-  CHECK_EQ(invite_decode(&out, "momedo1:"), MOMEDO_E_INVAL);
+  CHECK_EQ(invite_decode(&out, "momedo3:040020G3"), MOMEDO_E_VERSION);
+  /* A code of an older node (mod-37 check, may end in $ * ~ =): another version. */
+  CHECK_EQ(invite_decode(&out, "momedo1:040020G30G2GC1R81450P30D1R7H048J2CA1A5GQ30CHM6RW3MF1"
+                               "Z851MAHT99D6MYMAKANBNJPTXBRJCR432C1E60Q30BHQW"),
+           MOMEDO_E_VERSION);
+  CHECK_EQ(invite_decode(&out, "momedo2:"), MOMEDO_E_INVAL);
+  CHECK_EQ(invite_decode(&out, "momedo2:AB"), MOMEDO_E_INVAL);
   strcpy(bad, code);
   bad[30] = '#';
   CHECK_EQ(invite_decode(&out, bad), MOMEDO_E_INVAL);
+  /* The check-only symbols of ids.h are not part of an invite's alphabet. */
+  const char *sym = "$*~=U";
+  for (const char *c = sym; *c; c++) {
+    strcpy(bad, code);
+    bad[strlen(bad) - 1] = *c;
+    CHECK_EQ(invite_decode(&out, bad), MOMEDO_E_INVAL);
+  }
   CHECK_EQ(invite_decode(&out, NULL), MOMEDO_E_INVAL);
   /* Encoder refusals. */
   inv.port = 0;
@@ -120,20 +155,22 @@ static void test_invite_blob_fields(void) {
   struct invite out;
   size_t n = 1 + 32 + 16;
   memset(blob, 0, sizeof blob);
-  blob[0] = 2;
+  blob[0] = 3;
   blob[n++] = 0, blob[n++] = 80;
   blob[n++] = 1;
   blob[n++] = 'h';
-  memcpy(code, "momedo1:", 8);
-  CHECK_EQ(ids_b32_encode_check(code + 8, sizeof code - 8, blob, n, 0), 0);
+  enc(code, sizeof code, blob, n);
   CHECK_EQ(invite_decode(&out, code), MOMEDO_E_VERSION);
-  blob[0] = 1;
+  blob[0] = 2;
+  enc(code, sizeof code, blob, n);
+  CHECK_EQ(invite_decode(&out, code), 0);
+  CHECK_STR(out.host, "h");
   blob[n - 2] = 2; /* says two host bytes, one follows */
-  CHECK_EQ(ids_b32_encode_check(code + 8, sizeof code - 8, blob, n, 0), 0);
+  enc(code, sizeof code, blob, n);
   CHECK_EQ(invite_decode(&out, code), MOMEDO_E_INVAL);
   blob[n - 2] = 1;
   blob[n - 3] = 0; /* port 0 */
-  CHECK_EQ(ids_b32_encode_check(code + 8, sizeof code - 8, blob, n, 0), 0);
+  enc(code, sizeof code, blob, n);
   CHECK_EQ(invite_decode(&out, code), MOMEDO_E_INVAL);
 }
 
@@ -150,6 +187,37 @@ static void test_invite_token_hex(void) {
   CHECK_EQ(invite_token_parse(back, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff0"), MOMEDO_E_INVAL);
 }
 
+/* Every single wrong symbol and every swap of two adjacent different symbols is
+ * refused, at every position (check symbols included); no code needs shell quoting. */
+static void test_invite_typos_exhaustive(void) {
+  struct invite inv, out;
+  char code[INVITE_STR_MAX], bad[INVITE_STR_MAX];
+  for (int host = 0; host < 3; host++) {
+    fill_invite(&inv);
+    static const char *hosts[] = {"10.0.0.7", "momedo.gymnasium-nord.de", "::1"};
+    strcpy(inv.host, hosts[host]);
+    inv.token[0] = (uint8_t)host;
+    CHECK_EQ(invite_encode(code, sizeof code, &inv), 0);
+    CHECK(shell_safe(code));
+    size_t len = strlen(code);
+    for (size_t i = 8; i < len; i++) {
+      for (int v = 0; v < 32; v++) {
+        if (b32[v] == code[i]) continue;
+        strcpy(bad, code);
+        bad[i] = b32[v];
+        int rc = invite_decode(&out, bad);
+        CHECK(rc == MOMEDO_E_CHECKSUM || rc == MOMEDO_E_INVAL);
+      }
+      if (i + 1 < len && code[i] != code[i + 1]) {
+        strcpy(bad, code);
+        bad[i] = code[i + 1], bad[i + 1] = code[i];
+        int rc = invite_decode(&out, bad);
+        CHECK(rc == MOMEDO_E_CHECKSUM || rc == MOMEDO_E_INVAL);
+      }
+    }
+  }
+}
+
 int main(void) {
   RUN(test_invite_layout);
   RUN(test_invite_frozen);
@@ -157,5 +225,6 @@ int main(void) {
   RUN(test_invite_refusals);
   RUN(test_invite_blob_fields);
   RUN(test_invite_token_hex);
+  RUN(test_invite_typos_exhaustive);
   TEST_MAIN_END();
 }

@@ -259,6 +259,22 @@ static inline uint8_t *tn_bundle(const struct crypto_sign_keypair *ident,
   return out;
 }
 
+/* An alias issued by node for identity_key. */
+static inline uint8_t *tn_alias(const struct crypto_sign_keypair *node, const char *alias,
+                                const uint8_t *identity_key, uint64_t created,
+                                uint64_t expires, size_t *len) {
+  Momedo__Alias al = MOMEDO__ALIAS__INIT;
+  al.format = 1;
+  al.alias = (char *)alias;
+  al.identity_key.data = (uint8_t *)identity_key, al.identity_key.len = 32;
+  al.created_ms = created;
+  al.expires_ms = expires;
+  al.node_key.data = (uint8_t *)node->pub, al.node_key.len = 32;
+  uint8_t *out = NULL;
+  if (obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_ALIAS, &al.base, node, &out, len)) abort();
+  return out;
+}
+
 static inline void tn_id(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                          uint8_t id[OBJ_ID_LEN]) {
   if (obj_id(kind, data, len, id)) abort();
