@@ -1,0 +1,345 @@
+/* client/bot.c — `momedo bot`: the client for software (a department's ticketing, the
+ * parking office). Reads one JSON object per line on stdin — {"to":ID,"text":...},
+ * {"to":ID,"file":PATH}, {"to":ID,"location":[LAT,LON(,ACC)]}, {"to":ID,"task":TITLE,
+ * "due":DATE} — sends it and answers with one JSON line; writes one JSON line per
+ * arriving message (sender user ID, kind, text, saved attachment path, location).
+ * Attachments are written to --save-dir (default HOME/inbox). Never evaluates input. */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define BOT_LINE_MAX (256u * 1024)   /* one input line */
+#define BOT_FIELDS_MAX 8
+#define BOT_POLL_MS 200
+#define BOT_INBOX "inbox"
+
+/* ---- a small JSON reader: one flat object of strings, numbers and number arrays ---- */
+
+struct bot_field {
+  char key[16];
+  int type;               /* 's' string, 'n' number, 'a' array of numbers */
+  char *str;              /* points into the line buffer (unescaped in place) */
+  double num[3];
+  int n_num;
+};
+
+static void ws(const char **p) {
+  while (**p == ' ' || **p == '\t' || **p == '\r' || **p == '\n') (*p)++;
+}
+
+static int put_utf8(char **o, unsigned cp) {
+  char *w = *o;
+  if (cp < 0x80) *w++ = (char)cp;
+  else if (cp < 0x800) {
+    *w++ = (char)(0xc0 | cp >> 6);
+    *w++ = (char)(0x80 | (cp & 0x3f));
+  } else {
+    *w++ = (char)(0xe0 | cp >> 12);
+    *w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+    *w++ = (char)(0x80 | (cp & 0x3f));
+  }
+  *o = w;
+  return 0;
+}
+
+/* Unescape the string at *p (after the quote) in place; *out is its start. */
+static int jstr(char **p, char **out) {
+  char *r = *p, *w = *p;
+  *out = w;
+  while (*r && *r != '"') {
+    if ((unsigned char)*r < 0x20) return -1;
+    if (*r != '\\') {
+      *w++ = *r++;
+      continue;
+    }
+    r++;
+    switch (*r) {
+      case '"': case '\\': case '/': *w++ = *r; break;
+      case 'n': *w++ = '\n'; break;
+      case 't': *w++ = '\t'; break;
+      case 'r': *w++ = '\r'; break;
+      case 'b': *w++ = '\b'; break;
+      case 'f': *w++ = '\f'; break;
+      case 'u': {
+        unsigned cp = 0;
+        for (int i = 1; i <= 4; i++) {
+          char h = r[i];
+          cp = cp * 16 + (unsigned)(h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                    : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 99);
+          if (cp > 0xffff) return -1;
+        }
+        if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff)) return -1; /* no NUL, no surrogates */
+        put_utf8(&w, cp);
+        r += 4;
+        break;
+      }
+      default: return -1;
+    }
+    r++;
+  }
+  if (*r != '"') return -1;
+  *w = '\0';
+  *p = r + 1;
+  return 0;
+}
+
+static int jnum(char **p, double *v) {
+  char *end = NULL;
+  errno = 0;
+  *v = strtod(*p, &end);
+  if (end == *p || errno || !isfinite(*v)) return -1;
+  *p = end;
+  return 0;
+}
+
+static int json_parse(char *line, struct bot_field *f, int *n) {
+  char *p = line;
+  *n = 0;
+  ws((const char **)&p);
+  if (*p++ != '{') return -1;
+  ws((const char **)&p);
+  if (*p == '}') return 0;
+  for (;;) {
+    char *key;
+    if (*n >= BOT_FIELDS_MAX || *p++ != '"' || jstr(&p, &key) || strlen(key) >= sizeof f->key)
+      return -1;
+    struct bot_field *x = &f[(*n)++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->key, sizeof x->key, "%s", key);
+    ws((const char **)&p);
+    if (*p++ != ':') return -1;
+    ws((const char **)&p);
+    if (*p == '"') {
+      p++;
+      x->type = 's';
+      if (jstr(&p, &x->str)) return -1;
+    } else if (*p == '[') {
+      p++;
+      x->type = 'a';
+      for (;;) {
+        ws((const char **)&p);
+        if (x->n_num >= 3 || jnum(&p, &x->num[x->n_num++])) return -1;
+        ws((const char **)&p);
+        if (*p == ']') break;
+        if (*p++ != ',') return -1;
+      }
+      p++;
+    } else {
+      x->type = 'n';
+      if (jnum(&p, &x->num[0])) return -1;
+    }
+    ws((const char **)&p);
+    if (*p == '}') break;
+    if (*p++ != ',') return -1;
+    ws((const char **)&p);
+  }
+  p++;
+  ws((const char **)&p);
+  return *p ? -1 : 0;
+}
+
+static const struct bot_field *field(const struct bot_field *f, int n, const char *key, int type) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(f[i].key, key) == 0) return f[i].type == type ? &f[i] : NULL;
+  return NULL;
+}
+
+/* ---- one request -------------------------------------------------------------------- */
+
+static int bot_build(struct cli *c, const struct bot_field *f, int n, Momedo__Content *m,
+                     Momedo__Text *t, Momedo__File *file, Momedo__Location *l, Momedo__Task *task,
+                     uint8_t **data, size_t *len, const char **to) {
+  static const char *known[] = {"to", "text", "file", "mime", "location", "task", "due"};
+  for (int i = 0; i < n; i++) {
+    int ok = 0;
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) ok |= !strcmp(f[i].key, known[k]);
+    if (!ok) return cli_fail(c, MOMEDO_E_INVAL, "unknown field \"%s\"", f[i].key);
+  }
+  const struct bot_field *fto = field(f, n, "to", 's'), *ftext = field(f, n, "text", 's'),
+                         *ffile = field(f, n, "file", 's'), *floc = field(f, n, "location", 'a'),
+                         *ftask = field(f, n, "task", 's'), *fdue = field(f, n, "due", 's'),
+                         *fmime = field(f, n, "mime", 's');
+  if (!fto) return cli_fail(c, MOMEDO_E_INVAL, "\"to\" (a string) is required");
+  *to = fto->str;
+  if (!!ftext + !!ffile + !!floc + !!ftask != 1)
+    return cli_fail(c, MOMEDO_E_INVAL, "give exactly one of \"text\", \"file\", \"location\" "
+                    "([lat, lon] or [lat, lon, accuracy_m]) or \"task\"");
+  if (ftext) {
+    t->text = ftext->str;
+    m->body_case = MOMEDO__CONTENT__BODY_TEXT;
+    m->text = t;
+  } else if (ffile) {
+    m->body_case = MOMEDO__CONTENT__BODY_FILE;
+    m->file = file;
+    return cli_read_attachment(c, ffile->str, fmime ? fmime->str : NULL, file, data, len);
+  } else if (floc) {
+    if (floc->n_num < 2 || fabs(floc->num[0]) > 90 || fabs(floc->num[1]) > 180 ||
+        (floc->n_num == 3 && (floc->num[2] < 0 || floc->num[2] > CONTENT_ACCURACY_M_MAX)))
+      return cli_fail(c, MOMEDO_E_INVAL, "\"location\" must be [lat -90..90, lon -180..180(, "
+                      "accuracy_m)]");
+    l->lat = floc->num[0];
+    l->lon = floc->num[1];
+    l->accuracy_m = floc->n_num == 3 ? floc->num[2] : 0;
+    m->body_case = MOMEDO__CONTENT__BODY_LOCATION;
+    m->location = l;
+  } else {
+    if (!ftask->str[0] || strlen(ftask->str) > CONTENT_TITLE_BYTES_MAX)
+      return cli_fail(c, MOMEDO_E_INVAL, "\"task\" needs a title of 1..%d bytes",
+                      CONTENT_TITLE_BYTES_MAX);
+    task->title = ftask->str;
+    if (fdue) {
+      int rc = cli__parse_due(c, fdue->str, &task->due_ms);
+      if (rc) return rc;
+    }
+    m->body_case = MOMEDO__CONTENT__BODY_TASK;
+    m->task = task;
+  }
+  return 0;
+}
+
+/* Handle one input line; prints the answer. Only I/O failures are returned. */
+static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn, char *line) {
+  struct bot_field f[BOT_FIELDS_MAX];
+  int n = 0;
+  Momedo__Content m = MOMEDO__CONTENT__INIT;
+  Momedo__Text t = MOMEDO__TEXT__INIT;
+  Momedo__File file = MOMEDO__FILE__INIT;
+  Momedo__Location l = MOMEDO__LOCATION__INIT;
+  Momedo__Task task = MOMEDO__TASK__INIT;
+  uint8_t *data = NULL, id[TL_ID_LEN];
+  size_t len = 0, n_env = 0;
+  const char *to = NULL;
+  c->why[0] = '\0';
+  int rc = json_parse(line, f, &n) ? cli_fail(c, MOMEDO_E_INVAL, "not a JSON object") : 0;
+  if (rc == 0) rc = bot_build(c, f, n, &m, &t, &file, &l, &task, &data, &len, &to);
+  int io = 0;
+  if (rc == 0 && (rc = cli_reacquire(c, st)) == 0) {
+    rc = cli_deliver(c, st, cn, to, &m, data, len, id, &n_env);
+    char why[CLI_WHY_MAX];
+    snprintf(why, sizeof why, "%s", c->why);
+    int r2 = cli_save(c, st);
+    if (rc) snprintf(c->why, sizeof c->why, "%s", why);
+    else rc = r2;
+    cli_release(st);
+    io = rc && momedo_status_kind(rc) == MOMEDO_KIND_IO;
+  }
+  if (data) crypto_wipe(data, len);
+  free(data);
+  if (rc == 0) {
+    char hex[2 * TL_ID_LEN + 1];
+    tl_id_hex(hex, id);
+    printf("{\"type\":\"sent\",\"ok\":true,\"id\":\"%s\",\"to\":", hex);
+    cli_json_str(stdout, to);
+    printf(",\"envelopes\":%zu}\n", n_env);
+  } else {
+    printf("{\"type\":\"sent\",\"ok\":false,\"error\":\"%s\",\"message\":", momedo_status_name(rc));
+    cli_json_str(stdout, c->why[0] ? c->why : momedo_strerror(rc));
+    printf("}\n");
+  }
+  fflush(stdout);
+  return io ? rc : 0;
+}
+
+/* ---- the loop ----------------------------------------------------------------------- */
+
+struct bot_in {
+  char *buf;
+  size_t len;
+  int overlong, eof;
+};
+
+/* Read what stdin has; call bot_request for each complete line. */
+static int bot_read(struct cli *c, struct cli_state *st, struct cli_conn *cn, struct bot_in *in) {
+  ssize_t r = read(STDIN_FILENO, in->buf + in->len, BOT_LINE_MAX - in->len);
+  if (r < 0) return errno == EINTR || errno == EAGAIN ? 0 : MOMEDO_E_IO;
+  if (r == 0) in->eof = 1;
+  in->len += (size_t)r;
+  int rc = 0;
+  for (;;) {
+    char *nl = memchr(in->buf, '\n', in->len);
+    if (!nl && !(in->eof && in->len > 0) && in->len < BOT_LINE_MAX) break;
+    size_t l = nl ? (size_t)(nl - in->buf) : in->len;
+    int skip = in->overlong;
+    in->overlong = !nl && in->len >= BOT_LINE_MAX;
+    if (in->overlong || skip) {
+      if (!skip) {
+        printf("{\"type\":\"sent\",\"ok\":false,\"error\":\"E_TOOBIG\",\"message\":\"input line "
+               "longer than %u bytes\"}\n", BOT_LINE_MAX);
+        fflush(stdout);
+      }
+    } else {
+      in->buf[l] = '\0';
+      int blank = 1;
+      for (size_t i = 0; i < l; i++) blank &= in->buf[i] == ' ' || in->buf[i] == '\t' || in->buf[i] == '\r';
+      if (!blank) rc = bot_request(c, st, cn, in->buf);
+    }
+    size_t used = nl ? l + 1 : in->len;
+    memmove(in->buf, in->buf + used, in->len - used);
+    in->len -= used;
+    if (rc || !nl) break;
+  }
+  return rc;
+}
+
+static int bot_session(struct cli *c, struct cli_state *st, struct bot_in *in) {
+  struct cli_conn cn;
+  uint8_t mb[1][OBJ_MAILBOX_LEN];
+  size_t n_new = 0;
+  int rc = cli_reacquire(c, st);
+  if (rc) return rc;
+  rc = cli_connect(c, st, &cn);
+  if (rc == 0) rc = account_mailbox(&st->acct, mb[0]);
+  if (rc == 0 && (rc = nodeapi_subscribe(&cn.api, mb, 1)) != 0)
+    rc = cli_api_fail(c, &cn, rc, "subscribing failed");
+  if (rc == 0) rc = cli_sync_conn(c, st, &cn, &n_new);
+  cli_release(st);
+  while (rc == 0 && !in->eof) {
+    struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+    int pr = poll(&p, 1, BOT_POLL_MS);
+    if (pr > 0) rc = bot_read(c, st, &cn, in);
+    if (rc) break;
+    struct nodeapi_event ev;
+    int er = nodeapi_wait_event(&cn.api, pr > 0 ? 0 : BOT_POLL_MS / 2, cli_now_ms(), &ev);
+    if (er == MOMEDO_E_TIMEOUT) continue;
+    if (er) {
+      rc = cli_api_fail(c, &cn, er, "the link to the node failed");
+      break;
+    }
+    rc = cli_handle_event(c, st, &cn, &ev, &n_new);
+    nodeapi_event_clear(&ev);
+  }
+  if (cn.open) cli_conn_close(&cn);
+  return rc;
+}
+
+int cli_cmd_bot(struct cli *c) {
+  struct cli_state st;
+  struct bot_in in = {0};
+  char inbox[HOME_PATH_MAX];
+  c->json = 1; /* a bot speaks JSON lines */
+  int rc = cli_open(c, &st, 1);
+  if (rc == 0 && !st.save_dir) {
+    if (home_path(&st.home, BOT_INBOX, inbox, sizeof inbox) == 0) st.save_dir = inbox;
+  }
+  cli_release(&st);
+  in.buf = malloc(BOT_LINE_MAX + 1);
+  if (rc == 0 && !in.buf) rc = cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  int delay = 500;
+  while (rc == 0 && !in.eof) {
+    rc = bot_session(c, &st, &in);
+    if (rc == 0 || in.eof) break;
+    if (momedo_status_kind(rc) != MOMEDO_KIND_IO && rc != MOMEDO_E_CLOSED) break;
+    fprintf(stderr, "momedo: connection lost (%s); reconnecting\n", c->why);
+    usleep((useconds_t)delay * 1000);
+    delay = delay * 2 > 8000 ? 8000 : delay * 2;
+    rc = 0;
+  }
+  free(in.buf);
+  cli_close(&st);
+  return rc;
+}

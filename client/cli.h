@@ -1,0 +1,259 @@
+/* client/cli.h — private to the `momedo` command line (client/main.c, cli_*.c, bot.c):
+ * options, output (human or one JSON object per line), the unlocked state of a home
+ * (vault, account, contacts, sessions, replay sets, seen set), connections to the home
+ * node with automatic fallback to its partners, and the message engine (send to every
+ * device of a contact plus sync copies to our own; receive, deduplicate, decrypt,
+ * check the sender against their pinned bundle, store, acknowledge). */
+#ifndef MOMEDO_CLIENT_CLI_H
+#define MOMEDO_CLIENT_CLI_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "account.h"
+#include "contacts.h"
+#include "content.h"
+#include "e2e.h"
+#include "home.h"
+#include "nodeapi.h"
+#include "status.h"
+#include "timeline.h"
+#include "transport.h"
+#include "vault.h"
+
+#define CLI_NAME "momedo"
+#define CLI_POS_MAX 8                       /* positional arguments after the command */
+#define CLI_WHY_MAX 768
+#define CLI_TIMEOUT_MS_DEFAULT 15000
+#define CLI_CONNECT_TIMEOUT_MS 5000         /* per node tried */
+#define CLI_SESSIONS_FILE "sessions"
+#define CLI_REPLAY_FILE "replay"
+#define CLI_SESSIONS_MAX 4096
+#define CLI_SESSIONS_PER_DEVICE 4           /* newest kept per peer device */
+#define CLI_FETCH_PAGES_MAX 1000            /* pages one sync follows per node */
+#define CLI_FETCH_LIMIT 200
+#define CLI_ITEM_TTL_MS 0                   /* 0 = the node's default */
+#define CLI_BLOB_DOMAIN "momedo/blob-mailbox/v1"
+#define CLI_RECEIPTS_MAX CONTENT_RECEIPT_IDS_MAX
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+/* Options, each allowed only by the commands whose mask names it. */
+enum cli_opt {
+  CO_HOME, CO_JSON, CO_PASSFILE, CO_TIMEOUT, CO_NAME, CO_FILE, CO_LOCATION, CO_TASK,
+  CO_DUE, CO_SAVE_DIR, CO_YES, CO_COUNT, CO_MIME, CO_SCRYPT, CO_INVITE, CO__COUNT
+};
+#define CLI_OPT(o) (1u << (o))
+
+struct cli {
+  const char *opt[CO__COUNT];               /* value, or "" for a flag; NULL if absent */
+  int json;
+  int timeout_ms;
+  const char *pos[CLI_POS_MAX];
+  int n_pos;
+  char why[CLI_WHY_MAX];
+  FILE *out;                                /* stdout */
+};
+
+/* Record why a command fails and return rc (< 0). */
+int cli_fail(struct cli *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+uint64_t cli_now_ms(void);
+
+/* ---- JSON output ---------------------------------------------------------------- */
+void cli_json_str(FILE *f, const char *s);                  /* quoted, escaped; NULL -> null */
+void cli_json_hex(FILE *f, const uint8_t *p, size_t n);     /* quoted lower-case hex */
+void cli_hex(char *out, const uint8_t *p, size_t n);        /* 2n + 1 bytes */
+
+/* ---- state ---------------------------------------------------------------------- */
+struct cli_sessions {
+  struct e2e_session **v;                   /* oldest first; the newest per device sends */
+  size_t n, cap;
+};
+struct cli_replays {
+  struct e2e_replay **v;
+  uint32_t *spk;
+  size_t n;
+};
+
+struct cli_receipts {
+  uint8_t peer[32];
+  size_t n;
+  uint8_t ids[CLI_RECEIPTS_MAX][TL_ID_LEN];
+};
+
+struct cli_state {
+  struct home home;
+  struct vault vault;
+  struct account acct;
+  struct contacts contacts;
+  struct tl_seen seen;
+  struct cli_sessions sess;
+  struct cli_replays rp;
+  int have_acct;
+  struct cli_receipts *rc;                  /* delivery receipts to send, per sender */
+  size_t n_rc;
+  const char *save_dir;                     /* copy attachments out here (plaintext) */
+};
+
+/* Resolve and create the home directory (no vault yet). */
+MOMEDO_WUR int cli_home(struct cli *c, struct cli_state *st, int create);
+/* Open the home: passphrase, unlock, take the lock, load everything. need_joined: the
+ * account must have joined a node. */
+MOMEDO_WUR int cli_open(struct cli *c, struct cli_state *st, int need_joined);
+/* Write account, contacts, sessions, replay sets and the seen set. */
+MOMEDO_WUR int cli_save(struct cli *c, struct cli_state *st);
+/* Unlock briefly (listen drops the lock while it waits) / reload everything. */
+void cli_release(struct cli_state *st);
+MOMEDO_WUR int cli_reacquire(struct cli *c, struct cli_state *st);
+void cli_close(struct cli_state *st);
+
+/* ---- connections ---------------------------------------------------------------- */
+struct cli_conn {
+  struct transport_tls *tls;
+  struct transport tr;
+  struct nodeapi api;
+  int open;
+  size_t node;                              /* index into acct.nodes */
+};
+/* TLS to host:port pinned to key, then Hello. */
+MOMEDO_WUR int cli_conn_open(struct cli *c, struct cli_conn *cn, const char *host,
+                             uint16_t port, const uint8_t key[static 32]);
+/* The home node, else each partner in turn; authenticated. */
+MOMEDO_WUR int cli_connect(struct cli *c, struct cli_state *st, struct cli_conn *cn);
+/* Node index i, authenticated. */
+MOMEDO_WUR int cli_connect_node(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                size_t i);
+void cli_conn_close(struct cli_conn *cn);
+/* The node's reason for the last failure as "cli_fail" text. */
+MOMEDO_WUR int cli_api_fail(struct cli *c, struct cli_conn *cn, int rc, const char *what);
+
+/* ---- contacts and bundles ------------------------------------------------------- */
+/* Look up a bundle by user ID / alias / key; on success the identity key in key. */
+MOMEDO_WUR int cli_lookup(struct cli *c, struct cli_conn *cn, const struct nodeapi_lookup_q *q,
+                          uint8_t key[static 32], struct nodeapi_bundle *out);
+/* Fetch the contact's newest bundle and cache its devices. */
+MOMEDO_WUR int cli_refresh_contact(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                   struct contact *ct);
+/* Resolve TO (name, user ID or alias among contacts) or fail with a clear message;
+ * refuses a contact with a pending key change (E_KEYCHANGED). */
+MOMEDO_WUR int cli_contact_for(struct cli *c, struct cli_state *st, const char *to,
+                               struct contact **out);
+/* Publish our bundle (after a change) at cn. */
+MOMEDO_WUR int cli_publish(struct cli *c, struct cli_state *st, struct cli_conn *cn);
+
+/* ---- messages ------------------------------------------------------------------- */
+/* Fill id, sent_ms, sender_device, format of content, encrypt it for every device of
+ * ct (and a sync copy for each of our other devices unless no_sync) and post. *n_sent
+ * = envelopes posted. */
+MOMEDO_WUR int cli_send_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                struct contact *ct, Momedo__Content *content, int no_sync,
+                                size_t *n_sent);
+/* Encrypt and upload a file as chunks to its blob mailbox; fills f (caller frees
+ * nothing: f borrows blob buffers it owns). */
+struct cli_blob {
+  uint8_t id[OBJ_ID_LEN], key[CONTENT_KEY_LEN], sha[CRYPTO_HASH_LEN];
+  uint64_t size;
+  uint32_t count, chunk_bytes;
+};
+MOMEDO_WUR int cli_upload_file(struct cli *c, struct cli_conn *cn, const uint8_t *data,
+                               size_t len, struct cli_blob *b);
+/* Put an outgoing message into the contact's timeline. */
+MOMEDO_WUR int cli_store_outgoing(struct cli *c, struct cli_state *st, struct contact *ct,
+                                  const Momedo__Content *content, const char *path);
+
+/* One received message, for printing. */
+struct cli_msg {
+  struct tl_entry e;                        /* as stored (strings borrowed from the entry) */
+  char from_uid[IDS_USER_ID_STR_MAX];
+  char from_label[CONTACT_NAME_MAX + IDS_USER_ID_STR_MAX];
+  char peer_uid[IDS_USER_ID_STR_MAX];       /* sync copies: the conversation peer */
+  int sync_copy;
+  int receipt;                              /* 1 delivered, 2 read: ids in receipt_ids */
+  size_t n_receipt_ids;
+  uint8_t receipt_ids[CLI_RECEIPTS_MAX][TL_ID_LEN];
+  int task_action;                          /* task replies */
+  char saved[HOME_PATH_MAX];                /* attachment copied out, "" if not */
+};
+
+/* Process one fetched item: dedup, decrypt, verify, store. *shown = 1 when m holds a
+ * new message to print; 0 for duplicates. Returns 0 also for items we must drop (bad
+ * or replayed), after telling stderr: only I/O errors stop a sync. */
+MOMEDO_WUR int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                           const uint8_t *ct, size_t len, struct cli_msg *m, int *shown);
+/* Print a message (human or JSON line). */
+void cli_print_msg(struct cli *c, const struct cli_msg *m);
+/* Fetch from every known node, process, acknowledge, send receipts. *n_new counts new
+ * messages. */
+MOMEDO_WUR int cli_sync_all(struct cli *c, struct cli_state *st, size_t *n_new);
+/* Catch up on cn's node from its cursor (sync of one node). */
+MOMEDO_WUR int cli_sync_conn(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                             size_t *n_new);
+/* Handle one pushed event under the home's lock (reloads state, saves, releases). */
+MOMEDO_WUR int cli_handle_event(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                const struct nodeapi_event *ev, size_t *n_new);
+/* Send delivery receipts gathered by cli_receive (cleared afterwards). */
+MOMEDO_WUR int cli_flush_receipts(struct cli *c, struct cli_state *st, struct cli_conn *cn);
+
+/* Deliver m to contact `to` over cn: refresh their bundle (cached devices if the node
+ * cannot answer), upload file (if m is a File: fills blob fields, keeps a sealed copy),
+ * encrypt and post per device, store in the timeline. id (16 bytes) gets the message ID. */
+MOMEDO_WUR int cli_deliver(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                           const char *to, Momedo__Content *m, const uint8_t *file,
+                           size_t file_len, uint8_t id[static TL_ID_LEN], size_t *n_env);
+/* Read a file to send (at most CONTENT_FILE_BYTES_DEFAULT_MAX) and fill f's name, mime,
+ * size. *data is malloc'ed. */
+MOMEDO_WUR int cli_read_attachment(struct cli *c, const char *path, const char *mime,
+                                   Momedo__File *f, uint8_t **data, size_t *len);
+
+/* "YYYY-MM-DD" (end of that day, local time) or "YYYY-MM-DDTHH:MM" to ms. */
+MOMEDO_WUR int cli__parse_due(struct cli *c, const char *s, uint64_t *ms);
+
+/* Internal to cli_msg.c / cli_recv.c. */
+MOMEDO_WUR int cli__session_add(struct cli_sessions *s, struct e2e_session *e);
+void cli__session_touch(struct cli_sessions *s, size_t i);
+MOMEDO_WUR int cli__blob_mailbox(uint8_t mb[static OBJ_MAILBOX_LEN],
+                                 const uint8_t blob_id[static OBJ_ID_LEN]);
+/* Timeline entry (strings borrowed from m) for content m in a conversation. */
+void cli__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e);
+void cli__format_time(char out[static 32], uint64_t ms);
+/* Add e to the conversation with peer (*added = 0 for a duplicate ID). */
+MOMEDO_WUR int cli__timeline_put(struct cli *c, struct cli_state *st,
+                                 const uint8_t peer[static 32], struct tl_entry *e, int *added);
+
+/* ---- commands ------------------------------------------------------------------- */
+typedef int (*cli_cmd_fn)(struct cli *c);
+int cli_cmd_init(struct cli *c);
+int cli_cmd_join(struct cli *c);
+int cli_cmd_id(struct cli *c);
+int cli_cmd_contact(struct cli *c);
+int cli_cmd_contacts(struct cli *c);
+int cli_cmd_send(struct cli *c);
+int cli_cmd_task(struct cli *c);
+int cli_cmd_sync(struct cli *c);
+int cli_cmd_listen(struct cli *c);
+int cli_cmd_history(struct cli *c);
+int cli_cmd_save(struct cli *c);
+int cli_cmd_device(struct cli *c);
+int cli_cmd_bot(struct cli *c);
+
+/* QR code (cli_qr.c): byte mode, level M (L if M does not fit), versions 1..10. */
+#define QR_VERSION_MAX 10
+#define QR_SIZE_MAX (17 + 4 * QR_VERSION_MAX)
+#define QR_EC_MAX 30
+struct cli_qr {
+  int version, size, ecl_m, mask;
+  uint8_t dark[QR_SIZE_MAX][QR_SIZE_MAX];    /* [y][x], 1 = dark */
+};
+/* Encode len bytes. E_TOOBIG when even 10-L cannot hold them. */
+MOMEDO_WUR int cli_qr_encode(struct cli_qr *q, const uint8_t *data, size_t len);
+/* Print text as a QR code with half blocks (light modules drawn, for dark terminals). */
+MOMEDO_WUR int cli_qr_print(FILE *f, const char *text);
+/* Exposed for tests: RS remainder (degree <= QR_EC_MAX), 15-bit format and 18-bit
+ * version information. */
+void cli__qr_rs(const uint8_t *data, size_t n, uint8_t *ec, size_t degree);
+unsigned cli__qr_format_bits(int ecl_m, int mask);
+unsigned long cli__qr_version_bits(int version);
+
+#endif

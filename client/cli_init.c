@@ -1,0 +1,189 @@
+/* client/cli_init.c — `init` (a new identity in a new home, sealed under a passphrase),
+ * `join INVITE` (register this device at the node named in the invite, learn its
+ * partners, publish the key bundle, ask for an alias) and `id` (user ID, safety
+ * number, QR payload and code). Prints no secret. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "invite.h"
+
+int cli_cmd_init(struct cli *c) {
+  struct cli_state st;
+  char pass[VAULT_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX];
+  size_t pl = 0;
+  unsigned log2n = VAULT_SCRYPT_LOG2N;
+  memset(&st, 0, sizeof st);
+  st.home.lock_fd = -1;
+  if (c->opt[CO_SCRYPT]) {
+    char *end = NULL;
+    long v = strtol(c->opt[CO_SCRYPT], &end, 10);
+    if (!end || *end || v < VAULT_SCRYPT_LOG2N_MIN || v > VAULT_SCRYPT_LOG2N_MAX)
+      return cli_fail(c, MOMEDO_E_INVAL, "--scrypt-log2n must be %d..%d",
+                      VAULT_SCRYPT_LOG2N_MIN, VAULT_SCRYPT_LOG2N_MAX);
+    log2n = (unsigned)v;
+  }
+  int rc = cli_home(c, &st, 1);
+  if (rc) return rc;
+  if (vault_exists(st.home.dir))
+    return cli_fail(c, MOMEDO_E_EXISTS, "%s already holds a momedo identity (nothing changed)",
+                    st.home.dir);
+  rc = vault_passphrase(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], 1, why, sizeof why);
+  if (rc) return cli_fail(c, rc, "%s", why);
+  rc = vault_create(&st.vault, st.home.dir, pass, pl, log2n);
+  crypto_wipe(pass, sizeof pass);
+  if (rc) return cli_fail(c, rc, "cannot create the vault in %s: %s", st.home.dir,
+                          momedo_strerror(rc));
+  if ((rc = home_lock(&st.home)) != 0) goto out;
+  if ((rc = account_generate(&st.acct, cli_now_ms())) != 0) goto out;
+  st.have_acct = 1;
+  if ((rc = cli_save(c, &st)) != 0) goto out;
+  if ((rc = ids_user_id(uid, st.acct.identity.pub)) != 0) goto out;
+  if (c->json) {
+    printf("{\"ok\":true,\"user_id\":\"%s\",\"home\":", uid);
+    cli_json_str(stdout, st.home.dir);
+    printf(",\"scrypt\":{\"log2_n\":%u,\"r\":%d,\"p\":%d}}\n", log2n, VAULT_SCRYPT_R,
+           VAULT_SCRYPT_P);
+  } else {
+    printf("created a new identity in %s\nyour user ID: %s\n"
+           "next: `momedo join INVITE` with the invite code from your administrator\n",
+           st.home.dir, uid);
+  }
+out:
+  if (rc && !c->why[0]) cli_fail(c, rc, "init failed: %s", momedo_strerror(rc));
+  cli_close(&st);
+  return rc;
+}
+
+/* ---- join ----------------------------------------------------------------------- */
+
+static int learn_partners(struct cli_state *st, const Momedo__RegisterResp *r) {
+  for (size_t i = 0; r && i < r->n_partners; i++) {
+    const Momedo__NodeAddr *a = r->partners[i];
+    char host[TRANSPORT_HOST_CHARS_MAX + 1];
+    uint16_t port;
+    if (a->node_key.len != 32 || !a->address ||
+        transport_parse_hostport(a->address, host, sizeof host, &port) != 0)
+      continue; /* a malformed partner entry is skipped, not fatal */
+    if (account_add_partner(&st->acct, host, port, a->node_key.data) != 0) continue;
+  }
+  return 0;
+}
+
+static void print_joined(struct cli *c, struct cli_state *st, const char *uid) {
+  if (c->json) {
+    printf("{\"ok\":true,\"user_id\":\"%s\",\"alias\":", uid);
+    cli_json_str(stdout, st->acct.alias[0] ? st->acct.alias : NULL);
+    printf(",\"nodes\":[");
+    for (size_t i = 0; i < st->acct.n_nodes; i++) {
+      printf("%s{\"address\":", i ? "," : "");
+      char a[ACCOUNT_HOST_MAX + 16];
+      snprintf(a, sizeof a, "%s:%u", st->acct.nodes[i].host, st->acct.nodes[i].port);
+      cli_json_str(stdout, a);
+      printf(",\"role\":\"%s\"}", i ? "partner" : "home");
+    }
+    printf("]}\n");
+    return;
+  }
+  printf("joined %s:%u as %s\n", st->acct.nodes[0].host, st->acct.nodes[0].port, uid);
+  if (st->acct.alias[0]) printf("your short alias: %s\n", st->acct.alias);
+  for (size_t i = 1; i < st->acct.n_nodes; i++)
+    printf("partner node: %s:%u\n", st->acct.nodes[i].host, st->acct.nodes[i].port);
+}
+
+int cli_cmd_join(struct cli *c) {
+  struct cli_state st;
+  struct invite inv;
+  struct cli_conn cn;
+  char tok[INVITE_TOKEN_HEX_LEN + 1], uid[IDS_USER_ID_STR_MAX];
+  const Momedo__RegisterResp *resp = NULL;
+  memset(&cn, 0, sizeof cn);
+  int rc = invite_decode(&inv, c->pos[0]);
+  if (rc == MOMEDO_E_CHECKSUM)
+    return cli_fail(c, rc, "the invite code has a typo (its check character does not match)");
+  if (rc == MOMEDO_E_PROTO) return cli_fail(c, rc, "that is not a momedo invite code");
+  if (rc == MOMEDO_E_VERSION) return cli_fail(c, rc, "this invite is for another momedo version");
+  if (rc) return cli_fail(c, rc, "the invite code is damaged: %s", momedo_strerror(rc));
+  if ((rc = cli_open(c, &st, 0)) != 0) goto out;
+  int extra = st.acct.joined;
+  if (extra && memcmp(st.acct.nodes[0].key, inv.node_key, 32) == 0) {
+    rc = cli_fail(c, MOMEDO_E_EXISTS, "this device already joined %s:%u (nothing changed)",
+                  st.acct.nodes[0].host, st.acct.nodes[0].port);
+    goto out;
+  }
+  if (!extra && !st.acct.has_identity) {
+    rc = cli_fail(c, MOMEDO_E_DENIED, "this home belongs to a linked device: use `momedo "
+                  "device join CODE`");
+    goto out;
+  }
+  if ((rc = cli_conn_open(c, &cn, inv.host, inv.port, inv.node_key)) != 0) goto out;
+  invite_token_to_hex(tok, inv.token);
+  rc = nodeapi_register(&cn.api, tok, st.acct.device.pub, st.acct.identity.pub, &resp);
+  crypto_wipe(tok, sizeof tok);
+  if (rc) {
+    rc = cli_api_fail(c, &cn, rc, "the node refused the invite");
+    goto out;
+  }
+  /* A second join registers this device at one more node (another city, a roaming
+   * node): it becomes a partner. The first join makes it the home. */
+  if (extra) rc = account_add_partner(&st.acct, inv.host, inv.port, inv.node_key);
+  else rc = account_set_home(&st.acct, inv.host, inv.port, inv.node_key);
+  if (rc || (rc = learn_partners(&st, resp)) != 0) goto out;
+  if ((rc = nodeapi_auth(&cn.api, &st.acct.device)) != 0) {
+    rc = cli_api_fail(c, &cn, rc, "authentication failed after registering");
+    goto out;
+  }
+  if (st.acct.has_identity && (rc = cli_publish(c, &st, &cn)) != 0) goto out;
+  struct obj_info ai;
+  if (!extra && nodeapi_alias(&cn.api, st.acct.identity.pub, cli_now_ms(), &ai) == 0)
+    snprintf(st.acct.alias, sizeof st.acct.alias, "%s", ai.alias);
+  else if (!extra)
+    fprintf(stderr, "momedo: note: no alias from the node: %s\n", nodeapi_reason(&cn.api));
+  st.acct.joined = 1;
+  if ((rc = cli_save(c, &st)) != 0) goto out;
+  if ((rc = ids_user_id(uid, st.acct.identity.pub)) != 0) goto out;
+  print_joined(c, &st, uid);
+out:
+  cli_conn_close(&cn);
+  cli_close(&st);
+  return rc;
+}
+
+/* ---- id ------------------------------------------------------------------------- */
+
+int cli_cmd_id(struct cli *c) {
+  struct cli_state st;
+  char uid[IDS_USER_ID_STR_MAX], safety[IDS_SAFETY_STR_MAX], qr[IDS_QR_STR_MAX],
+      key[IDS_KEY_B32_STR_MAX], dev[IDS_KEY_B32_STR_MAX], mbx[2 * OBJ_MAILBOX_LEN + 1];
+  uint8_t mb[OBJ_MAILBOX_LEN];
+  int rc = cli_open(c, &st, 0);
+  if (rc == 0 && ((rc = ids_user_id(uid, st.acct.identity.pub)) != 0 ||
+                  (rc = ids_safety_number(safety, st.acct.identity.pub)) != 0 ||
+                  (rc = ids_qr_payload(qr, st.acct.identity.pub)) != 0 ||
+                  (rc = ids_key_to_b32(key, st.acct.identity.pub)) != 0 ||
+                  (rc = ids_key_to_b32(dev, st.acct.device.pub)) != 0 ||
+                  (rc = account_mailbox(&st.acct, mb)) != 0))
+    rc = cli_fail(c, rc, "cannot format the identity");
+  if (rc == 0) cli_hex(mbx, mb, sizeof mb);
+  if (rc == 0 && c->json) {
+    printf("{\"ok\":true,\"user_id\":\"%s\",\"identity_key\":\"%s\",\"fingerprint\":\"%s\","
+           "\"qr_payload\":\"%s\",\"device_key\":\"%s\",\"mailbox\":\"%s\",\"primary_device\":%s,\"joined\":%s,"
+           "\"devices\":%zu,\"alias\":",
+           uid, key, safety, qr, dev, mbx, st.acct.has_identity ? "true" : "false",
+           st.acct.joined ? "true" : "false", st.acct.n_devices);
+    cli_json_str(stdout, st.acct.alias[0] ? st.acct.alias : NULL);
+    printf("}\n");
+  } else if (rc == 0) {
+    printf("user ID:        %s\n", uid);
+    if (st.acct.alias[0]) printf("alias:          %s\n", st.acct.alias);
+    printf("safety number:  %s\n", safety);
+    printf("QR payload:     %s\n\n", qr);
+    if (cli_qr_print(stdout, qr) != 0)
+      printf("(the QR payload is too long to draw; share it as text)\n");
+    printf("\nOthers add you with `momedo contact add %s`; compare the safety number in person.\n",
+           uid);
+  }
+  cli_close(&st);
+  return rc;
+}

@@ -1,0 +1,230 @@
+/* client/cli_state.c — opening a home for a command: resolve the directory, read the
+ * passphrase, unlock the vault, take the home's lock, load the account, contacts,
+ * sessions, replay sets and the seen set; and write them back. The lock is held from
+ * load to save so two commands on one home never lose each other's changes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define CLI_STATE_FORMAT 1
+
+int cli_home(struct cli *c, struct cli_state *st, int create) {
+  char why[512];
+  int rc = home_resolve(&st->home, c->opt[CO_HOME]);
+  if (rc == MOMEDO_E_CONFIG)
+    return cli_fail(c, rc, "no home directory: give --home DIR or set MOMEDO_HOME");
+  if (rc) return cli_fail(c, rc, "the home directory path is empty or too long");
+  if (!create) {
+    if (!home_exists(&st->home) || !vault_exists(st->home.dir))
+      return cli_fail(c, MOMEDO_E_NOTFOUND, "no momedo identity in %s: run `momedo init` first",
+                      st->home.dir);
+    return 0;
+  }
+  if ((rc = home_ensure(&st->home, why, sizeof why)) != 0) return cli_fail(c, rc, "%s", why);
+  return 0;
+}
+
+/* ---- sessions and replay sets --------------------------------------------------- */
+
+static void sessions_free(struct cli_sessions *s) {
+  for (size_t i = 0; i < s->n; i++) e2e_session_free(s->v[i]);
+  free(s->v);
+  memset(s, 0, sizeof *s);
+}
+
+static void replays_free(struct cli_replays *r) {
+  for (size_t i = 0; i < r->n; i++) e2e_replay_free(r->v[i]);
+  free(r->v);
+  free(r->spk);
+  memset(r, 0, sizeof *r);
+}
+
+typedef int (*blob_load_fn)(void *dst, const uint8_t *p, size_t n);
+typedef int (*blob_save_fn)(const void *src, size_t i, uint8_t **out, size_t *n);
+
+static int list_load(const struct vault *v, const char *name, void *dst, blob_load_fn fn) {
+  uint8_t *d = NULL, f;
+  size_t n = 0;
+  uint32_t count;
+  int rc = vault_read(v, name, &d, &n);
+  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  if (rc) return rc;
+  struct cursor cu;
+  cursor_init(&cu, d, n);
+  if (cursor_get_u8(&cu, &f) || f != CLI_STATE_FORMAT || cursor_get_be32(&cu, &count) ||
+      count > CLI_SESSIONS_MAX)
+    rc = MOMEDO_E_CORRUPT;
+  for (uint32_t i = 0; rc == 0 && i < count; i++) {
+    const uint8_t *p;
+    size_t pn;
+    rc = vrd_bytes(&cu, &p, &pn, E2E_SESSION_BYTES_MAX);
+    if (rc == 0) rc = fn(dst, p, pn);
+  }
+  crypto_wipe(d, n);
+  free(d);
+  return rc;
+}
+
+static int list_save(const struct vault *v, const char *name, const void *src, size_t n,
+                     blob_save_fn fn) {
+  struct vbuf b = {0};
+  vbuf_u8(&b, CLI_STATE_FORMAT);
+  vbuf_be32(&b, (uint32_t)n);
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    uint8_t *p = NULL;
+    size_t pn = 0;
+    rc = fn(src, i, &p, &pn);
+    if (rc == 0) vbuf_bytes(&b, p, pn);
+    if (p) crypto_wipe(p, pn);
+    free(p);
+  }
+  if (rc == 0) rc = b.err ? b.err : vault_write(v, name, b.p, b.len);
+  vbuf_free(&b);
+  return rc;
+}
+
+static int sess_push(struct cli_sessions *s, struct e2e_session *e) {
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 16;
+    struct e2e_session **v = realloc(s->v, cap * sizeof *v);
+    if (!v) return MOMEDO_E_NOMEM;
+    s->v = v;
+    s->cap = cap;
+  }
+  s->v[s->n++] = e;
+  return 0;
+}
+
+static int sess_load_one(void *dst, const uint8_t *p, size_t n) {
+  struct e2e_session *e = NULL;
+  int rc = e2e_session_load(&e, p, n);
+  if (rc) return rc == MOMEDO_E_NOMEM ? rc : MOMEDO_E_CORRUPT;
+  rc = sess_push(dst, e);
+  if (rc) e2e_session_free(e);
+  return rc;
+}
+static int sess_save_one(const void *src, size_t i, uint8_t **out, size_t *n) {
+  const struct cli_sessions *s = src;
+  return e2e_session_save(s->v[i], out, n);
+}
+
+static int rp_load_one(void *dst, const uint8_t *p, size_t n) {
+  struct cli_replays *r = dst;
+  struct cursor cu;
+  uint32_t spk;
+  struct e2e_replay *e = NULL;
+  cursor_init(&cu, (uint8_t *)p, n);
+  if (cursor_get_be32(&cu, &spk) != 0) return MOMEDO_E_CORRUPT;
+  int rc = e2e_replay_load(&e, p + 4, n - 4);
+  if (rc) return rc == MOMEDO_E_NOMEM ? rc : MOMEDO_E_CORRUPT;
+  struct e2e_replay **v = realloc(r->v, (r->n + 1) * sizeof *v);
+  uint32_t *ids = v ? realloc(r->spk, (r->n + 1) * sizeof *ids) : NULL;
+  if (v) r->v = v;
+  if (ids) r->spk = ids;
+  if (!v || !ids) {
+    e2e_replay_free(e);
+    return MOMEDO_E_NOMEM;
+  }
+  r->v[r->n] = e;
+  r->spk[r->n++] = spk;
+  return 0;
+}
+static int rp_save_one(const void *src, size_t i, uint8_t **out, size_t *n) {
+  const struct cli_replays *r = src;
+  uint8_t *p = NULL;
+  size_t pn = 0;
+  int rc = e2e_replay_save(r->v[i], &p, &pn);
+  if (rc) return rc;
+  *out = malloc(pn + 4);
+  if (!*out) {
+    free(p);
+    return MOMEDO_E_NOMEM;
+  }
+  be32_put(*out, r->spk[i]);
+  memcpy(*out + 4, p, pn);
+  *n = pn + 4;
+  free(p);
+  return 0;
+}
+
+/* ---- open / save ---------------------------------------------------------------- */
+
+static int load_all(struct cli *c, struct cli_state *st) {
+  int rc = account_load(&st->acct, &st->vault);
+  if (rc == MOMEDO_E_NOTFOUND)
+    return cli_fail(c, rc, "%s has a vault but no account: run `momedo init` again in an "
+                    "empty directory", st->home.dir);
+  if (rc) return cli_fail(c, rc, "cannot read the account: %s", momedo_strerror(rc));
+  st->have_acct = 1;
+  if ((rc = contacts_load(&st->contacts, &st->vault)) != 0 ||
+      (rc = tl_seen_load(&st->seen, &st->vault)) != 0 ||
+      (rc = list_load(&st->vault, CLI_SESSIONS_FILE, &st->sess, sess_load_one)) != 0 ||
+      (rc = list_load(&st->vault, CLI_REPLAY_FILE, &st->rp, rp_load_one)) != 0)
+    return cli_fail(c, rc, "cannot read the local state in %s: %s", st->home.dir,
+                    momedo_strerror(rc));
+  return 0;
+}
+
+static void unload_all(struct cli_state *st) {
+  if (st->have_acct) account_wipe(&st->acct);
+  st->have_acct = 0;
+  contacts_free(&st->contacts);
+  tl_seen_free(&st->seen);
+  sessions_free(&st->sess);
+  replays_free(&st->rp);
+}
+
+int cli_open(struct cli *c, struct cli_state *st, int need_joined) {
+  char pass[VAULT_PASS_MAX + 1], why[512];
+  size_t pl = 0;
+  memset(st, 0, sizeof *st);
+  st->home.lock_fd = -1;
+  st->save_dir = c->opt[CO_SAVE_DIR];
+  int rc = cli_home(c, st, 0);
+  if (rc) return rc;
+  rc = vault_passphrase(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], 0, why, sizeof why);
+  if (rc) return cli_fail(c, rc, "%s", why);
+  rc = vault_open(&st->vault, st->home.dir, pass, pl);
+  crypto_wipe(pass, sizeof pass);
+  if (rc == MOMEDO_E_AUTH)
+    return cli_fail(c, rc, "wrong passphrase for %s (nothing was changed)", st->home.dir);
+  if (rc) return cli_fail(c, rc, "cannot open the vault in %s: %s", st->home.dir,
+                          momedo_strerror(rc));
+  if ((rc = home_lock(&st->home)) != 0)
+    return cli_fail(c, rc, "cannot lock %s", st->home.dir);
+  if ((rc = load_all(c, st)) != 0) return rc;
+  if (need_joined && !st->acct.joined)
+    return cli_fail(c, MOMEDO_E_UNEXPECTED,
+                    "this device has not joined a node yet: run `momedo join INVITE`");
+  return 0;
+}
+
+int cli_save(struct cli *c, struct cli_state *st) {
+  int rc = account_save(&st->acct, &st->vault);
+  if (rc == 0) rc = contacts_save(&st->contacts, &st->vault);
+  if (rc == 0) rc = tl_seen_save(&st->seen, &st->vault);
+  if (rc == 0) rc = list_save(&st->vault, CLI_SESSIONS_FILE, &st->sess, st->sess.n, sess_save_one);
+  if (rc == 0) rc = list_save(&st->vault, CLI_REPLAY_FILE, &st->rp, st->rp.n, rp_save_one);
+  if (rc) return cli_fail(c, rc, "cannot write the local state: %s", momedo_strerror(rc));
+  return 0;
+}
+
+void cli_release(struct cli_state *st) { home_unlock(&st->home); }
+
+int cli_reacquire(struct cli *c, struct cli_state *st) {
+  int rc = home_lock(&st->home);
+  if (rc) return cli_fail(c, rc, "cannot lock %s", st->home.dir);
+  unload_all(st);
+  return load_all(c, st);
+}
+
+void cli_close(struct cli_state *st) {
+  unload_all(st);
+  free(st->rc);
+  st->rc = NULL;
+  st->n_rc = 0;
+  vault_close(&st->vault);
+  home_unlock(&st->home);
+}

@@ -1,0 +1,357 @@
+"""tests/integration/test_client_e2e.py — the `momedo` client against real momedod
+processes on 127.0.0.1 (two federated "cities"): messages both ways, a recipient that
+is offline and later fetches through its home or through the other city's node, a
+5 MB file byte for byte, a location with its numbers, tasks, two devices of one user,
+a changed key refused until verified, a garbage item dropped without losing the rest,
+and no plaintext, sender ID or private key in any node's data directory.
+"""
+import hashlib
+import hmac
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import momedo_testlib as T  # noqa: E402
+
+MOMEDO = os.path.join(T.BIN, "client", "momedo")
+PASS = "correct horse battery staple"
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class Client:
+    """One device: a home directory driven through the `momedo` command line."""
+
+    def __init__(self, cluster, name):
+        self.cluster = cluster
+        self.name = name
+        self.home = os.path.join(cluster.dir, "c-" + name)
+        self.env = dict(os.environ, MOMEDO_PASSPHRASE=PASS)
+        self.env.pop("MOMEDO_HOME", None)
+        self.user_id = None
+
+    def run(self, *args, check=True, timeout=120):
+        cmd = [MOMEDO] + list(args) + ["--home", self.home]
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=self.env, timeout=timeout)
+        if check and p.returncode != 0:
+            raise T.TestFailure("%s exited %d\nstdout: %s\nstderr: %s\n%s" % (
+                " ".join(cmd), p.returncode, p.stdout, p.stderr, self.cluster.logs()))
+        return p
+
+    def j(self, *args, check=True):
+        p = self.run(*(list(args) + ["--json"]), check=check)
+        lines = T.json_lines(p.stdout)
+        return lines[-1] if lines else None, p
+
+    def init(self):
+        out, _ = self.j("init", "--scrypt-log2n", "10")
+        self.user_id = out["user_id"]
+        return self
+
+    def join(self, node):
+        return self.j("join", node.invite(uses=5))[0]
+
+    def ident(self):
+        return self.j("id")[0]
+
+    def sync(self, *extra):
+        p = self.run("sync", "--json", *extra)
+        return [m for m in T.json_lines(p.stdout) if m.get("type") == "message"]
+
+    def texts(self, *extra):
+        return [m["text"] for m in self.sync(*extra) if m["kind"] == "text"]
+
+    def history(self, to):
+        p = self.run("history", to, "--json")
+        return T.json_lines(p.stdout)
+
+
+def new_user(cluster, name, node):
+    c = Client(cluster, name).init()
+    c.join(node)
+    return c
+
+
+def wait_add(cluster, who, whom, name):
+    """Add a contact once its bundle has replicated to who's node."""
+    cluster.wait_for(lambda: who.j("contact", "add", whom.user_id, "--name", name,
+                                   check=False)[1].returncode == 0,
+                     "%s's bundle visible to %s" % (whom.name, who.name))
+
+
+def crockford_check_decode(s):
+    """Decode ids_b32_encode_check output (no grouping): data bytes, check char dropped."""
+    s = s.upper().replace("-", "")[:-1]
+    bits = "".join(format(CROCKFORD.index(ch), "05b") for ch in s)
+    n = len(bits) // 8
+    return bytes(int(bits[8 * i:8 * i + 8], 2) for i in range(n))
+
+
+def hkdf(ikm, info, n=32):
+    prk = hmac.new(b"\0" * 32, ikm, hashlib.sha256).digest()
+    return hmac.new(prk, info.encode() + b"\x01", hashlib.sha256).digest()[:n]
+
+
+def node_bytes(node):
+    blobs = []
+    for root, _, files in os.walk(node.dir):
+        for f in files:
+            if not os.path.isfile(os.path.join(root, f)):
+                continue  # the admin socket
+            with open(os.path.join(root, f), "rb") as fh:
+                blobs.append((os.path.join(root, f), fh.read()))
+    return blobs
+
+
+class ClientE2E(T.ClusterTest, unittest.TestCase):
+
+    def two_cities(self):
+        a = self.cluster.add_node("westcity")
+        b = self.cluster.add_node("eastcity")
+        self.cluster.connect(a, b)
+        return a, b
+
+    def test_two_cities_offline_and_failover(self):
+        a, b = self.two_cities()
+        alice = new_user(self.cluster, "alice", a)
+        bob = new_user(self.cluster, "bob", b)
+        wait_add(self.cluster, alice, bob, "bob")
+        wait_add(self.cluster, bob, alice, "alice")
+        # Bob is offline (no process of his runs) while Alice sends.
+        alice.run("send", "bob", "hello from the west")
+        alice.run("send", "bob", "second message")
+        self.cluster.wait_for(lambda: b.count("ozone_item") >= 2, "items replicated to east")
+        self.assertEqual(bob.texts(), ["hello from the west", "second message"])
+        self.assertEqual(bob.texts(), [])  # acknowledged: nothing new
+        bob.run("send", "alice", "hello from the east")
+        got = alice.sync()
+        self.assertIn("hello from the east", [m.get("text") for m in got])
+        # Delivery receipts came back for both of Alice's messages.
+        receipts = [i for m in got if m["kind"] == "receipt" for i in m["ids"]]
+        self.assertEqual(len(receipts), 2)
+        hist = alice.history("bob")
+        self.assertEqual([(e["direction"], e["status"]) for e in hist[:2]],
+                         [("out", "delivered"), ("out", "delivered")])
+        # Bob also registers at the west node; with his home (east) down he is served
+        # by the west node, without naming it.
+        bob.join(a)
+        self.assertEqual(b.stop(), 0)
+        alice.run("send", "bob", "while the east is down")
+        p = bob.run("sync", "--json")
+        self.assertIn("while the east is down",
+                      [m.get("text") for m in T.json_lines(p.stdout)])
+        bob.run("send", "alice", "reply via the west")
+        self.assertIn("reply via the west", alice.texts())
+        b.start()
+
+    def test_file_location_task(self):
+        a, b = self.two_cities()
+        alice = new_user(self.cluster, "alice", a)
+        bob = new_user(self.cluster, "bob", b)
+        wait_add(self.cluster, alice, bob, "bob")
+        data = os.urandom(5 * 1024 * 1024)
+        src = os.path.join(self.cluster.dir, "photo.jpg")
+        with open(src, "wb") as f:
+            f.write(data)
+        alice.run("send", "bob", "--file", src)
+        alice.run("send", "bob", "--location", "52.520008,13.404954,12.5")
+        out, _ = alice.j("send", "bob", "--task", "replace the lamp in building 4", "--due",
+                         "2030-06-01")
+        task_id = out["id"]
+        save = os.path.join(self.cluster.dir, "inbox")
+        self.cluster.wait_for(lambda: b.count("ozone_item") >= 3, "items at east")
+        msgs = bob.sync("--save-dir", save)
+        kinds = {m["kind"]: m for m in msgs}
+        self.assertEqual(set(kinds), {"file", "location", "task"})
+        f = kinds["file"]["file"]
+        self.assertEqual(f["size"], len(data))
+        self.assertEqual(f["mime"], "image/jpeg")
+        with open(f["path"], "rb") as fh:
+            self.assertEqual(hashlib.sha256(fh.read()).hexdigest(), hashlib.sha256(data).hexdigest())
+        loc = kinds["location"]["location"]
+        self.assertEqual((loc["lat"], loc["lon"], loc["accuracy"]), (52.520008, 13.404954, 12.5))
+        self.assertEqual(kinds["task"]["text"], "replace the lamp in building 4")
+        # `save` gets the same bytes back out of the vault.
+        again = os.path.join(self.cluster.dir, "again.bin")
+        bob.run("save", kinds["file"]["id"][:12], again)
+        with open(again, "rb") as fh:
+            self.assertEqual(fh.read(), data)
+        # Accept and finish the task; the sender sees both replies and the task done.
+        bob.run("task", "accept", task_id[:10])
+        bob.run("task", "done", task_id[:10])
+        replies = [m for m in alice.sync() if m["kind"] == "task_reply"]
+        self.assertEqual([(r["task_id"], r["action"]) for r in replies],
+                         [(task_id, "accept"), (task_id, "done")])
+        tasks = [e for e in alice.history("bob") if e["body"]["kind"] == "task"]
+        self.assertEqual(tasks[0]["task_state"], "done")
+
+    def test_two_devices_same_conversation(self):
+        a, b = self.two_cities()
+        alice = new_user(self.cluster, "alice", a)
+        bob = new_user(self.cluster, "bob", b)
+        wait_add(self.cluster, alice, bob, "bob")
+        wait_add(self.cluster, bob, alice, "alice")
+        code = alice.j("device", "link")[0]["code"]
+        tablet = Client(self.cluster, "alice-tablet")
+        # The node registers devices by invite; the tablet brings one of its own.
+        out, _ = tablet.j("device", "join", code, "--invite", a.invite(uses=1),
+                          "--scrypt-log2n", "10")
+        self.assertEqual(out["user_id"], alice.user_id)
+        self.assertEqual(out["devices"], 2)
+        self.assertEqual(tablet.ident()["user_id"], alice.user_id)
+        self.cluster.wait_for(lambda: bob.j("send", "alice", "to every device",
+                                            check=False)[0].get("envelopes") == 2,
+                              "bob sees alice's second device")
+        alice.run("send", "bob", "from the phone")
+        tablet.run("send", "bob", "from the tablet")
+        self.assertIn("to every device", alice.texts())
+        self.assertIn("to every device", tablet.texts())
+        got = bob.texts()
+        self.assertIn("from the phone", got)
+        self.assertIn("from the tablet", got)
+        alice.sync()
+        tablet.sync()
+
+        def convo(c):
+            return sorted((e["direction"], e["body"].get("text")) for e in c.history("bob")
+                          if e["body"]["kind"] == "text")
+        self.assertEqual(convo(alice), convo(tablet))
+        self.assertEqual(len(convo(alice)), 3)
+        # The tablet's keys come from the link secret: none of them is in a node's data.
+        raw = crockford_check_decode(code.split(":", 1)[1])
+        k = raw[1:33]
+        secrets = [hkdf(k, "momedo/link/device-sign/v1"), hkdf(k, "momedo/link/device-dh/v1"),
+                   hkdf(k, "momedo/link/prekey/v1"), k]
+        for n in (a, b):
+            for path, blob in node_bytes(n):
+                for s in secrets:
+                    self.assertNotIn(s, blob, "a private key in %s" % path)
+
+    def test_key_change_refused_until_verified(self):
+        a, b = self.two_cities()
+        alice = new_user(self.cluster, "alice", a)
+        bob = new_user(self.cluster, "bob", b)
+        wait_add(self.cluster, alice, bob, "bob")
+        alice.run("send", "bob", "before")
+        self.assertEqual(bob.texts(), ["before"])
+        # Bob loses his phone and starts over: a new identity.
+        bob2 = new_user(self.cluster, "bob-new", b)
+        p = self.cluster.wait_for(
+            lambda: (lambda q: q if "HAS CHANGED" in q.stderr else None)(
+                alice.run("contact", "add", bob2.user_id, "--name", "bob", check=False)),
+            "the changed key detected")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(bob2.user_id, p.stderr)
+        out, p = alice.j("send", "bob", "must not go out", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(out["error"], "E_KEYCHANGED")
+        listed = alice.j("contacts")[0]["contacts"]
+        self.assertEqual([(c["name"], c["key_changed"]) for c in listed], [("bob", True)])
+        p = alice.run("contact", "verify", bob2.user_id, check=False)
+        self.assertNotEqual(p.returncode, 0)  # no terminal and no --yes: not verified
+        alice.run("contact", "verify", bob2.user_id, "--yes")
+        alice.run("send", "bob", "after verifying")
+        self.assertEqual(bob2.texts(), ["after verifying"])
+        self.assertEqual(bob.texts(), [])
+
+    def test_listen_and_bot(self):
+        a, b = self.two_cities()
+        alice = new_user(self.cluster, "alice", a)
+        bob = new_user(self.cluster, "bob", b)
+        wait_add(self.cluster, alice, bob, "bob")
+        wait_add(self.cluster, bob, alice, "alice")
+        listen = subprocess.Popen([MOMEDO, "listen", "--count", "1", "--json", "--home", bob.home],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=bob.env)
+        self.cluster.procs.append(listen)
+        self.cluster.wait_for(lambda: b.status()["clients_connected"] >= 1, "listener connected")
+        alice.run("send", "bob", "live message")
+        out, err = listen.communicate(timeout=90)
+        self.assertEqual(listen.returncode, 0, err)
+        self.assertEqual([m["text"] for m in T.json_lines(out) if m["kind"] == "text"],
+                         ["live message"])
+        # Bot mode: JSON lines in, JSON lines out (the parking office's software).
+        photo = os.path.join(self.cluster.dir, "car.jpg")
+        with open(photo, "wb") as f:
+            f.write(os.urandom(300000))
+        inbox = os.path.join(self.cluster.dir, "bot-inbox")
+        bot = subprocess.Popen([MOMEDO, "bot", "--home", bob.home, "--save-dir", inbox],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=bob.env)
+        self.cluster.procs.append(bot)
+        self.cluster.wait_for(lambda: b.status()["clients_connected"] >= 1, "bot connected")
+        alice.run("send", "bob", "--file", photo)
+        alice.run("send", "bob", "--location", "48.137154,11.576124")
+        bot.stdin.write(json.dumps({"to": "alice", "text": "ticket 4711 opened"}) + "\n")
+        bot.stdin.write('{"to": "alice", "bogus": 1}\n')
+        bot.stdin.flush()
+        lines = []
+        q = queue.Queue()
+        threading.Thread(target=lambda: [q.put(x) for x in bot.stdout], daemon=True).start()
+        while len([x for x in lines if x["type"] == "message" and x["kind"] != "receipt"]) < 2 \
+                or len([x for x in lines if x["type"] == "sent"]) < 2:
+            try:
+                lines.append(json.loads(q.get(timeout=T.WAIT_S)))
+            except queue.Empty:
+                bot.kill()
+                raise T.TestFailure("bot output so far: %r\nstderr: %s\n%s" % (
+                    lines, bot.stderr.read(), self.cluster.logs()))
+        bot.stdin.close()
+        self.assertEqual(bot.wait(timeout=60), 0)
+        bot.stdout.close()
+        bot.stderr.close()
+        sent = [x for x in lines if x["type"] == "sent"]
+        self.assertEqual([x["ok"] for x in sent], [True, False])
+        msgs = {x["kind"]: x for x in lines if x["type"] == "message"}
+        self.assertEqual(msgs["location"]["location"]["lat"], 48.137154)
+        self.assertEqual(msgs["file"]["from"], alice.user_id)
+        with open(msgs["file"]["file"]["path"], "rb") as fh, open(photo, "rb") as orig:
+            self.assertEqual(fh.read(), orig.read())
+        self.assertIn("ticket 4711 opened", alice.texts())
+
+    def test_garbage_item_dropped_rest_kept(self):
+        a, b = self.two_cities()
+        alice = new_user(self.cluster, "alice", a)
+        bob = new_user(self.cluster, "bob", b)
+        wait_add(self.cluster, alice, bob, "bob")
+        mailbox = bob.ident()["mailbox"]
+        probe = self.cluster.probe("mallory", a)
+        probe.register()
+        alice.run("send", "bob", "one")
+        probe.post_mailbox(mailbox, "not an envelope at all")
+        alice.run("send", "bob", "two")
+        self.cluster.wait_for(lambda: b.count("ozone_item") >= 3, "three items at east")
+        p = bob.run("sync", "--json")
+        self.assertEqual([m["text"] for m in T.json_lines(p.stdout) if m.get("kind") == "text"],
+                         ["one", "two"])
+        self.assertIn("dropped an item: not a momedo envelope", p.stderr)
+        alice.sync()  # takes (and acknowledges) bob's delivery receipt
+        for n in (a, b):
+            self.cluster.wait_for(lambda n=n: n.count("ozone_item") == 0,
+                                  "every item acknowledged at " + n.name)
+
+    def test_nodes_hold_no_plaintext_or_sender_id(self):
+        a, b = self.two_cities()
+        alice = new_user(self.cluster, "alice", a)
+        bob = new_user(self.cluster, "bob", b)
+        wait_add(self.cluster, alice, bob, "bob")
+        marker = "PLAINTEXT-MARKER-7f3a91c2e4b65d08"
+        alice.run("send", "bob", marker)
+        alice.run("send", "bob", "--task", marker + "-task")
+        self.cluster.wait_for(lambda: b.count("ozone_item") >= 2, "items at east")
+        sender_ids = [alice.user_id, alice.user_id.replace("-", "")]
+        for n in (a, b):
+            for path, blob in node_bytes(n):
+                self.assertNotIn(marker.encode(), blob, "plaintext in " + path)
+                for s in sender_ids:
+                    self.assertNotIn(s.encode(), blob, "sender ID in " + path)
+        self.assertEqual(bob.texts(), [marker])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,171 @@
+/* Unit tests for client/account: key bundles that obj_validate accepts, version bumps,
+ * prekey rotation, a second device learning the bundle, and the sealed record. */
+#include "harness.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "arena.h"
+#include "obj.h"
+#include "vault.h"
+
+#define NOW 1700000000000ull
+
+static char dir[1024];
+
+static void fresh_vault(struct vault *v, const char *name) {
+  const char *t = getenv("MOMEDO_TEST_TMP");
+  char base[900], cmd[1200];
+  snprintf(base, sizeof base, "%s", t ? t : "/tmp");
+  mkdir(base, 0700);
+  snprintf(dir, sizeof dir, "%s/acct-%s-%ld", base, name, (long)getpid());
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0 || mkdir(dir, 0700) != 0) abort();
+  if (vault_create(v, dir, "pw", 2, 10) != 0) abort();
+}
+
+static const uint8_t node_a[32] = {0xA1}, node_b[32] = {0xB2};
+
+static void test_bundle_validates(void) {
+  struct account a;
+  uint8_t *b = NULL;
+  size_t n = 0;
+  struct obj_info info;
+  CHECK_EQ(account_generate(&a, NOW), 0);
+  CHECK_EQ(account_build_bundle(&a, NOW, &b, &n), MOMEDO_E_UNEXPECTED); /* no home yet */
+  CHECK_EQ(account_set_home(&a, "127.0.0.1", 7000, node_a), 0);
+  CHECK_EQ(account_add_partner(&a, "127.0.0.1", 7001, node_b), 0);
+  CHECK_EQ(account_add_partner(&a, "127.0.0.1", 7001, node_b), 0); /* no duplicate */
+  CHECK_EQ(a.n_nodes, 2);
+  CHECK_EQ(account_build_bundle(&a, NOW, &b, &n), 0);
+  CHECK_EQ(obj_validate(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, b, n, NOW, &info), 0);
+  CHECK_EQ(info.version, 1);
+  CHECK_MEM(info.key, a.identity.pub, 32);
+  struct arena ar;
+  ProtobufCMessage *m = NULL;
+  arena_init(&ar, OBJ_DECODE_BYTES_MAX);
+  CHECK_EQ(obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, b, n, &ar, &m), 0);
+  const Momedo__KeyBundle *kb = (const Momedo__KeyBundle *)m;
+  CHECK_EQ(kb->n_devices, 1);
+  CHECK_EQ(kb->n_home_nodes, 2);
+  CHECK_MEM(kb->home_nodes[0].data, node_a, 32);
+  CHECK_MEM(kb->devices[0]->device_key.data, a.device.pub, 32);
+  CHECK_MEM(kb->devices[0]->home_node.data, node_a, 32);
+  CHECK_EQ(kb->devices[0]->prekey_id, a.prekeys[0].id);
+  CHECK_EQ(obj_prekey_verify(kb->devices[0]->prekey_signature.data, kb->devices[0]->prekey_id,
+                             kb->devices[0]->prekey_expires_ms,
+                             kb->devices[0]->signed_prekey.data, a.device.pub),
+           0);
+
+  /* A second device learns it and cannot sign a bundle itself. */
+  struct account d2;
+  CHECK_EQ(account_generate_device(&d2, a.identity.pub, NOW), 0);
+  CHECK_EQ(account_learn_bundle(&d2, kb), 0);
+  CHECK_EQ(d2.bundle_version, 1);
+  CHECK_EQ(d2.n_devices, 1);
+  uint8_t *b2 = NULL;
+  size_t n2 = 0;
+  CHECK_EQ(account_build_bundle(&d2, NOW, &b2, &n2), MOMEDO_E_DENIED);
+  struct account other;
+  CHECK_EQ(account_generate(&other, NOW), 0);
+  CHECK_EQ(account_learn_bundle(&other, kb), MOMEDO_E_KEYCHANGED);
+  arena_close(&ar);
+
+  /* The first device adds the second: version 2, two devices, still valid. */
+  CHECK_EQ(account_set_home(&d2, "127.0.0.1", 7001, node_b), 0);
+  struct account_device dev2;
+  account_self_device(&d2, &dev2);
+  CHECK_EQ(account_put_device(&a, &dev2), 0);
+  free(b);
+  CHECK_EQ(account_build_bundle(&a, NOW + 1, &b, &n), 0);
+  CHECK_EQ(obj_validate(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, b, n, NOW + 1, &info), 0);
+  CHECK_EQ(info.version, 2);
+  arena_init(&ar, OBJ_DECODE_BYTES_MAX);
+  CHECK_EQ(obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, b, n, &ar, &m), 0);
+  kb = (const Momedo__KeyBundle *)m;
+  CHECK_EQ(kb->n_devices, 2);
+  CHECK_EQ(account_learn_bundle(&d2, kb), 0);
+  CHECK_EQ(d2.n_devices, 2);
+  CHECK_EQ(d2.bundle_version, 2);
+  arena_close(&ar);
+  free(b);
+  account_wipe(&a);
+  account_wipe(&d2);
+  account_wipe(&other);
+}
+
+static void test_prekey_rotation(void) {
+  struct account a;
+  int rotated = -1;
+  CHECK_EQ(account_generate(&a, NOW), 0);
+  uint32_t first = a.prekeys[0].id;
+  CHECK(first != 0);
+  CHECK_EQ(a.prekeys[0].expires_ms, NOW + ACCOUNT_PREKEY_LIFETIME_MS);
+  CHECK_EQ(account_rotate_prekey(&a, NOW + ACCOUNT_PREKEY_ROTATE_MS - 1, 0, &rotated), 0);
+  CHECK_EQ(rotated, 0);
+  CHECK_EQ(account_rotate_prekey(&a, NOW + ACCOUNT_PREKEY_ROTATE_MS, 0, &rotated), 0);
+  CHECK_EQ(rotated, 1);
+  CHECK(a.prekeys[0].id != first);
+  CHECK_EQ(a.prekeys[1].id, first);
+  CHECK(account_prekey_find(&a, first) == &a.prekeys[1]);
+  CHECK(account_prekey_find(&a, a.prekeys[0].id) == &a.prekeys[0]);
+  CHECK(account_prekey_find(&a, 0) == NULL);
+  CHECK_EQ(a.devices[0].prekey_id, a.prekeys[0].id); /* the bundle entry follows */
+  uint8_t pub[32];
+  CHECK_EQ(crypto_dh_public(pub, a.prekeys[0].sec), 0);
+  CHECK_MEM(pub, a.prekeys[0].pub, 32);
+  account_wipe(&a);
+}
+
+static void test_save_load(void) {
+  struct vault v;
+  struct account a, b;
+  fresh_vault(&v, "sl");
+  CHECK_EQ(account_load(&b, &v), MOMEDO_E_NOTFOUND);
+  CHECK_EQ(account_generate(&a, NOW), 0);
+  CHECK_EQ(account_set_home(&a, "node.example", 443, node_a), 0);
+  CHECK_EQ(account_add_partner(&a, "::1", 7443, node_b), 0);
+  a.nodes[1].cursor = 42;
+  a.joined = 1;
+  snprintf(a.alias, sizeof a.alias, "49K492");
+  int rotated;
+  CHECK_EQ(account_rotate_prekey(&a, NOW, 1, &rotated), 0);
+  CHECK_EQ(account_save(&a, &v), 0);
+  CHECK_EQ(account_load(&b, &v), 0);
+  CHECK_EQ(b.has_identity, 1);
+  CHECK_MEM(b.identity.pub, a.identity.pub, 32);
+  CHECK_MEM(b.identity.seed, a.identity.seed, 32);
+  CHECK_MEM(b.device.pub, a.device.pub, 32);
+  CHECK_MEM(b.dh_pub, a.dh_pub, 32);
+  CHECK_EQ(b.prekeys[0].id, a.prekeys[0].id);
+  CHECK_MEM(b.prekeys[1].pub, a.prekeys[1].pub, 32);
+  CHECK_EQ(b.n_nodes, 2);
+  CHECK_STR(b.nodes[0].host, "node.example");
+  CHECK_EQ(b.nodes[1].port, 7443);
+  CHECK_EQ(b.nodes[1].cursor, 42);
+  CHECK_STR(b.alias, "49K492");
+  CHECK_EQ(b.n_devices, a.n_devices);
+  CHECK_MEM(&b.devices[0], &a.devices[0], sizeof a.devices[0]);
+  /* A device without the identity secret stores none. */
+  struct account d2, d3;
+  CHECK_EQ(account_generate_device(&d2, a.identity.pub, NOW), 0);
+  CHECK_EQ(account_save(&d2, &v), 0);
+  CHECK_EQ(account_load(&d3, &v), 0);
+  CHECK_EQ(d3.has_identity, 0);
+  static const uint8_t zero[32];
+  CHECK_MEM(d3.identity.seed, zero, 32);
+  CHECK_MEM(d3.identity.pub, a.identity.pub, 32);
+  account_wipe(&a);
+  account_wipe(&b);
+  account_wipe(&d2);
+  account_wipe(&d3);
+  vault_close(&v);
+}
+
+int main(void) {
+  RUN(test_bundle_validates);
+  RUN(test_prekey_rotation);
+  RUN(test_save_load);
+  TEST_MAIN_END();
+}

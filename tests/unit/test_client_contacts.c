@@ -1,0 +1,174 @@
+/* Unit tests for client/contacts: trust on first use, a changed key refused and kept
+ * pending until verified, resolving by name / user ID / alias, bundles of the wrong
+ * identity, and the sealed record. */
+#include "harness.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "arena.h"
+#include "contacts.h"
+#include "ids.h"
+#include "obj.h"
+#include "vault.h"
+
+#define NOW 1700000000000ull
+
+static void fresh_vault(struct vault *v, const char *name) {
+  const char *t = getenv("MOMEDO_TEST_TMP");
+  char base[900], dir[1024], cmd[1200];
+  snprintf(base, sizeof base, "%s", t ? t : "/tmp");
+  mkdir(base, 0700);
+  snprintf(dir, sizeof dir, "%s/contacts-%s-%ld", base, name, (long)getpid());
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0 || mkdir(dir, 0700) != 0) abort();
+  if (vault_create(v, dir, "pw", 2, 10) != 0) abort();
+}
+
+static void key_of(uint8_t k[32], uint8_t seed) {
+  struct crypto_sign_keypair kp;
+  uint8_t s[32];
+  memset(s, seed, 32);
+  if (crypto_sign_from_seed(&kp, s) != 0) abort();
+  memcpy(k, kp.pub, 32);
+}
+
+static void test_pin_and_key_change(void) {
+  struct contacts c;
+  struct contact *ct = NULL;
+  uint8_t bob1[32], bob2[32], carol[32];
+  key_of(bob1, 1);
+  key_of(bob2, 2);
+  key_of(carol, 3);
+  contacts_init(&c);
+  CHECK_EQ(contacts_pin(&c, bob1, "bob", NULL, NOW, &ct), 0);
+  CHECK(ct != NULL);
+  char uid[IDS_USER_ID_STR_MAX];
+  CHECK_EQ(ids_user_id(uid, bob1), 0);
+  CHECK_STR(ct->uid, uid);
+  CHECK_STR(contact_label(ct), "bob");
+  CHECK_EQ(ct->verified, 0);
+  /* Pinning again is idempotent. */
+  CHECK_EQ(contacts_pin(&c, bob1, "bob", NULL, NOW, &ct), 0);
+  CHECK_EQ(c.n, 1);
+  /* Another key for "bob": refused, remembered as pending, nothing else changes. */
+  CHECK_EQ(contacts_pin(&c, bob2, "bob", NULL, NOW, &ct), MOMEDO_E_KEYCHANGED);
+  CHECK_EQ(c.n, 1);
+  CHECK_MEM(ct->key, bob1, 32);
+  CHECK_EQ(ct->has_pending, 1);
+  CHECK_MEM(ct->pending_key, bob2, 32);
+  CHECK(contacts_resolve(&c, "bob") == &c.v[0]);
+  /* Verify the new key: "bob" now pins it. */
+  CHECK_EQ(contacts_verify(&c, bob2, &ct), 0);
+  CHECK_MEM(ct->key, bob2, 32);
+  CHECK_EQ(ct->has_pending, 0);
+  CHECK_EQ(ct->verified, 1);
+  CHECK_STR(ct->name, "bob");
+  CHECK(contacts_find_key(&c, bob1) == NULL);
+  CHECK_EQ(contacts_verify(&c, carol, &ct), MOMEDO_E_NOTFOUND);
+  /* Aliases are bindings too. */
+  CHECK_EQ(contacts_pin(&c, carol, NULL, "49K492", NOW, &ct), 0);
+  CHECK(contacts_resolve(&c, "49k492") == ct);
+  CHECK_EQ(contacts_pin(&c, bob1, NULL, "49K492", NOW, &ct), MOMEDO_E_KEYCHANGED);
+  CHECK_MEM(ct->key, carol, 32);
+  /* Verifying a key that has its own record merges it into the pending one. */
+  CHECK_EQ(contacts_pin(&c, bob1, "old bob", NULL, NOW, &ct), 0);
+  CHECK_EQ(c.n, 3);
+  CHECK_EQ(contacts_verify(&c, bob1, &ct), 0);
+  CHECK_EQ(c.n, 2);
+  CHECK_MEM(ct->key, bob1, 32);
+  CHECK_STR(ct->alias, "49K492");
+  /* Resolve by user ID (tolerant: lower case, no dashes). */
+  char loose[IDS_USER_ID_STR_MAX];
+  size_t j = 0;
+  for (size_t i = 0; uid[i]; i++)
+    if (uid[i] != '-') loose[j++] = (char)(uid[i] >= 'A' && uid[i] <= 'Z' ? uid[i] + 32 : uid[i]);
+  loose[j] = '\0';
+  CHECK(contacts_resolve(&c, loose) != NULL);
+  CHECK_MEM(contacts_resolve(&c, loose)->key, bob1, 32);
+  CHECK(contacts_resolve(&c, "nobody") == NULL);
+  contacts_free(&c);
+}
+
+static void test_names(void) {
+  char uid[IDS_USER_ID_STR_MAX];
+  uint8_t k[32];
+  key_of(k, 9);
+  CHECK_EQ(ids_user_id(uid, k), 0);
+  CHECK_EQ(contacts_name_check("Frau Müller"), 0);
+  CHECK_EQ(contacts_name_check(""), MOMEDO_E_INVAL);
+  CHECK_EQ(contacts_name_check("tab\there"), MOMEDO_E_INVAL);
+  CHECK_EQ(contacts_name_check(uid), MOMEDO_E_INVAL); /* would shadow a user ID */
+  char longname[CONTACT_NAME_MAX + 2];
+  memset(longname, 'a', sizeof longname - 1);
+  longname[sizeof longname - 1] = '\0';
+  CHECK_EQ(contacts_name_check(longname), MOMEDO_E_INVAL);
+  struct contacts c;
+  struct contact *ct;
+  contacts_init(&c);
+  CHECK_EQ(contacts_pin(&c, k, longname, NULL, NOW, &ct), MOMEDO_E_INVAL);
+  CHECK_EQ(c.n, 0);
+  contacts_free(&c);
+}
+
+static void test_bundle_and_storage(void) {
+  struct vault v;
+  struct contacts c, d;
+  struct contact *ct;
+  struct account a;
+  uint8_t *b = NULL, node[32] = {7};
+  size_t n = 0;
+  fresh_vault(&v, "st");
+  CHECK_EQ(account_generate(&a, NOW), 0);
+  CHECK_EQ(account_set_home(&a, "127.0.0.1", 1, node), 0);
+  CHECK_EQ(account_build_bundle(&a, NOW, &b, &n), 0);
+  struct arena ar;
+  ProtobufCMessage *m;
+  arena_init(&ar, OBJ_DECODE_BYTES_MAX);
+  CHECK_EQ(obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, b, n, &ar, &m), 0);
+  contacts_init(&c);
+  uint8_t other[32];
+  key_of(other, 5);
+  CHECK_EQ(contacts_pin(&c, other, "eve", NULL, NOW, &ct), 0);
+  CHECK_EQ(contacts_set_bundle(ct, (Momedo__KeyBundle *)m), MOMEDO_E_KEYCHANGED);
+  CHECK_EQ(ct->bundle_version, 0);
+  CHECK_EQ(contacts_pin(&c, a.identity.pub, "alice", NULL, NOW, &ct), 0);
+  CHECK_EQ(contacts_set_bundle(ct, (Momedo__KeyBundle *)m), 0);
+  CHECK_EQ(ct->bundle_version, 1);
+  CHECK_EQ(ct->n_devices, 1);
+  CHECK_MEM(ct->devices[0].device_key, a.device.pub, 32);
+  ct->verified = 1;
+  CHECK_EQ(contacts_pin(&c, other, "alice", NULL, NOW, &ct), MOMEDO_E_KEYCHANGED);
+  CHECK_EQ(contacts_save(&c, &v), 0);
+  CHECK_EQ(contacts_load(&d, &v), 0);
+  CHECK_EQ(d.n, 2);
+  ct = contacts_find_name(&d, "alice");
+  CHECK(ct != NULL);
+  CHECK_EQ(ct->verified, 1);
+  CHECK_EQ(ct->has_pending, 1);
+  CHECK_MEM(ct->pending_key, other, 32);
+  CHECK_EQ(ct->n_devices, 1);
+  CHECK_MEM(ct->devices[0].prekey_sig, c.v[1].devices[0].prekey_sig, 64);
+  CHECK_EQ(ct->devices[0].prekey_id, c.v[1].devices[0].prekey_id);
+  arena_close(&ar);
+  free(b);
+  account_wipe(&a);
+  contacts_free(&c);
+  contacts_free(&d);
+  /* An empty vault is an empty list. */
+  struct vault w;
+  fresh_vault(&w, "empty");
+  CHECK_EQ(contacts_load(&d, &w), 0);
+  CHECK_EQ(d.n, 0);
+  contacts_free(&d);
+  vault_close(&w);
+  vault_close(&v);
+}
+
+int main(void) {
+  RUN(test_pin_and_key_change);
+  RUN(test_names);
+  RUN(test_bundle_and_storage);
+  TEST_MAIN_END();
+}

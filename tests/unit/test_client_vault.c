@@ -1,0 +1,288 @@
+/* Unit tests for client/vault and client/home: the documented on-disk format (checked
+ * by decrypting with the primitives directly), wrong passphrases, tampering, swapped
+ * files, atomic writes, passphrase sources and the serialiser. */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "home.h"
+#include "vault.h"
+
+#define PASS "correct horse battery staple"
+#define LOG2N_FAST 10
+
+static char dir[1024];
+
+static void fresh_dir(const char *name) {
+  const char *t = getenv("MOMEDO_TEST_TMP");
+  char base[900];
+  snprintf(base, sizeof base, "%s", t ? t : "/tmp");
+  mkdir(base, 0700);
+  snprintf(dir, sizeof dir, "%s/vault-%s-%ld", base, name, (long)getpid());
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) abort();
+  if (mkdir(dir, 0700) != 0) abort();
+}
+
+static int read_raw(const char *name, uint8_t **d, size_t *n) {
+  char p[1200];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  return vault_read_file(p, 1u << 26, d, n);
+}
+
+static int memmem_(const uint8_t *h, size_t hn, const char *needle) {
+  size_t nn = strlen(needle);
+  for (size_t i = 0; i + nn <= hn; i++)
+    if (memcmp(h + i, needle, nn) == 0) return 1;
+  return 0;
+}
+
+static void test_roundtrip_and_format(void) {
+  struct vault v;
+  fresh_dir("fmt");
+  CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
+  const char *secret = "MARKER-the-plaintext-secret";
+  CHECK_EQ(vault_write(&v, "state", (const uint8_t *)secret, strlen(secret)), 0);
+  uint8_t *d = NULL;
+  size_t n = 0;
+  CHECK_EQ(vault_read(&v, "state", &d, &n), 0);
+  CHECK_EQ(n, strlen(secret));
+  CHECK_MEM(d, secret, n);
+  free(d);
+  vault_close(&v);
+
+  /* vault.key: "MOMEDO-VAULT" 1 log2n r p salt(32) nonce(24) wrapped(32+16). */
+  uint8_t *k = NULL, *f = NULL, kek[32], dk[32];
+  size_t kn = 0, fn = 0;
+  CHECK_EQ(read_raw("vault.key", &k, &kn), 0);
+  CHECK_EQ(kn, 12 + 4 + 32 + 24 + 48);
+  CHECK_MEM(k, "MOMEDO-VAULT", 12);
+  CHECK_EQ(k[12], 1);
+  CHECK_EQ(k[13], LOG2N_FAST);
+  CHECK_EQ(k[14], 8);
+  CHECK_EQ(k[15], 1);
+  CHECK_EQ(crypto_scrypt(kek, 32, PASS, strlen(PASS), k + 16, 32, LOG2N_FAST, 8, 1), 0);
+  CHECK_EQ(crypto_aead_open(dk, k + 48 + 24, 48, k, 48, k + 48, kek), 0);
+  /* A sealed file: "MOMEDO-VFILE" 1 nonce(24) ct+tag; AD = header || name. */
+  CHECK_EQ(read_raw("state", &f, &fn), 0);
+  CHECK_EQ(fn, 13 + 24 + strlen(secret) + 16);
+  CHECK(!memmem_(f, fn, "MARKER"));
+  uint8_t ad[32], pt[64];
+  memcpy(ad, f, 13);
+  memcpy(ad + 13, "state", 5);
+  CHECK_EQ(crypto_aead_open(pt, f + 37, fn - 37, ad, 18, f + 13, dk), 0);
+  CHECK_MEM(pt, secret, strlen(secret));
+  struct stat st;
+  char p[1200];
+  snprintf(p, sizeof p, "%s/state", dir);
+  CHECK_EQ(stat(p, &st), 0);
+  CHECK_EQ(st.st_mode & 0777, 0600);
+  free(k);
+  free(f);
+}
+
+static void test_wrong_passphrase_changes_nothing(void) {
+  struct vault v;
+  fresh_dir("wrong");
+  CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
+  vault_close(&v);
+  uint8_t *before = NULL, *after = NULL;
+  size_t bn = 0, an = 0;
+  CHECK_EQ(read_raw("vault.key", &before, &bn), 0);
+  CHECK_EQ(vault_open(&v, dir, "wrong", 5), MOMEDO_E_AUTH);
+  CHECK_EQ(v.open, 0);
+  CHECK_EQ(read_raw("vault.key", &after, &an), 0);
+  CHECK_EQ(an, bn);
+  CHECK_MEM(after, before, bn);
+  CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), MOMEDO_E_EXISTS);
+  CHECK_EQ(vault_open(&v, dir, PASS, strlen(PASS)), 0);
+  vault_close(&v);
+  free(before);
+  free(after);
+  fresh_dir("wrong2");
+  CHECK_EQ(vault_open(&v, dir, PASS, strlen(PASS)), MOMEDO_E_NOTFOUND);
+  CHECK_EQ(vault_create(&v, dir, "", 0, LOG2N_FAST), MOMEDO_E_INVAL);
+  CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), 3), MOMEDO_E_INVAL);
+  CHECK_EQ(vault_exists(dir), 0);
+}
+
+static void test_tamper_and_swap(void) {
+  struct vault v;
+  uint8_t *d = NULL;
+  size_t n = 0;
+  fresh_dir("tamper");
+  CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
+  CHECK_EQ(vault_write(&v, "a", (const uint8_t *)"alpha", 5), 0);
+  CHECK_EQ(vault_write(&v, "b", (const uint8_t *)"bravo", 5), 0);
+  char pa[1200], pb[1200];
+  snprintf(pa, sizeof pa, "%s/a", dir);
+  snprintf(pb, sizeof pb, "%s/b", dir);
+  /* b's bytes under a's name: the name is authenticated. */
+  CHECK_EQ(rename(pb, pa), 0);
+  CHECK_EQ(vault_read(&v, "a", &d, &n), MOMEDO_E_CORRUPT);
+  CHECK(d == NULL);
+  CHECK_EQ(vault_read(&v, "b", &d, &n), MOMEDO_E_NOTFOUND);
+  /* One flipped bit anywhere is refused. */
+  CHECK_EQ(vault_write(&v, "c", (const uint8_t *)"charlie", 7), 0);
+  uint8_t *raw = NULL;
+  size_t rn = 0;
+  CHECK_EQ(read_raw("c", &raw, &rn), 0);
+  raw[rn - 3] ^= 1;
+  char pc[1200];
+  snprintf(pc, sizeof pc, "%s/c", dir);
+  CHECK_EQ(vault_atomic_write(pc, raw, rn, 0600), 0);
+  free(raw);
+  CHECK_EQ(vault_read(&v, "c", &d, &n), MOMEDO_E_CORRUPT);
+  /* Bad names are refused before touching the disk. */
+  CHECK_EQ(vault_write(&v, "../x", (const uint8_t *)"x", 1), MOMEDO_E_INVAL);
+  CHECK_EQ(vault_write(&v, "", (const uint8_t *)"x", 1), MOMEDO_E_INVAL);
+  CHECK_EQ(vault_write(&v, "UPPER", (const uint8_t *)"x", 1), MOMEDO_E_INVAL);
+  /* Empty content round-trips. */
+  CHECK_EQ(vault_write(&v, "empty", (const uint8_t *)"", 0), 0);
+  CHECK_EQ(vault_read(&v, "empty", &d, &n), 0);
+  CHECK_EQ(n, 0);
+  free(d);
+  /* No temporary files are left behind. */
+  DIR *dd = opendir(dir);
+  CHECK(dd != NULL);
+  struct dirent *e;
+  int tmp = 0;
+  while ((e = readdir(dd)) != NULL) tmp += strstr(e->d_name, ".tmp") != NULL;
+  closedir(dd);
+  CHECK_EQ(tmp, 0);
+  vault_close(&v);
+}
+
+static void test_rekey_and_names(void) {
+  struct vault v, w;
+  uint8_t *d = NULL;
+  size_t n = 0;
+  char n1[VAULT_NAME_MAX], n2[VAULT_NAME_MAX], n3[VAULT_NAME_MAX];
+  fresh_dir("rekey");
+  CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
+  CHECK_EQ(vault_write(&v, "x", (const uint8_t *)"xray", 4), 0);
+  CHECK_EQ(vault_rekey(&v, "new pass", 8, LOG2N_FAST), 0);
+  uint8_t k1[32] = {1}, k2[32] = {2};
+  CHECK_EQ(vault_name(&v, "tl", k1, 32, n1), 0);
+  CHECK_EQ(vault_name(&v, "tl", k2, 32, n2), 0);
+  vault_close(&v);
+  CHECK_EQ(vault_open(&w, dir, PASS, strlen(PASS)), MOMEDO_E_AUTH);
+  CHECK_EQ(vault_open(&w, dir, "new pass", 8), 0);
+  CHECK_EQ(vault_read(&w, "x", &d, &n), 0);
+  CHECK_EQ(n, 4);
+  CHECK_MEM(d, "xray", 4);
+  free(d);
+  CHECK_EQ(vault_name(&w, "tl", k1, 32, n3), 0);
+  CHECK_STR(n1, n3);          /* stable across unlocks */
+  CHECK(strcmp(n1, n2) != 0); /* differs per key */
+  CHECK_EQ(strlen(n1), 3 + 16);
+  vault_close(&w);
+}
+
+static void test_passphrase_sources(void) {
+  char out[VAULT_PASS_MAX + 1], why[256], p[1200];
+  size_t n = 0;
+  fresh_dir("pass");
+  snprintf(p, sizeof p, "%s/pf", dir);
+  CHECK_EQ(vault_atomic_write(p, (const uint8_t *)"from file\nsecond line\n", 22, 0600), 0);
+  CHECK_EQ(vault_passphrase(out, sizeof out, &n, p, 0, why, sizeof why), 0);
+  CHECK_STR(out, "from file");
+  CHECK_EQ(n, 9);
+  CHECK_EQ(vault_atomic_write(p, (const uint8_t *)"\n", 1, 0600), 0);
+  CHECK_EQ(vault_passphrase(out, sizeof out, &n, p, 0, why, sizeof why), MOMEDO_E_INVAL);
+  snprintf(p, sizeof p, "%s/missing", dir);
+  CHECK_EQ(vault_passphrase(out, sizeof out, &n, p, 0, why, sizeof why), MOMEDO_E_NOTFOUND);
+  CHECK(strstr(why, "missing") != NULL);
+  setenv(VAULT_PASS_ENV, "from env", 1);
+  CHECK_EQ(vault_passphrase(out, sizeof out, &n, NULL, 0, why, sizeof why), 0);
+  CHECK_STR(out, "from env");
+  unsetenv(VAULT_PASS_ENV);
+}
+
+static void test_serialiser(void) {
+  struct vbuf b = {0};
+  vbuf_u8(&b, 7);
+  vbuf_be32(&b, 0x01020304);
+  vbuf_be64(&b, 0x1122334455667788ull);
+  vbuf_str(&b, "hi");
+  vbuf_double(&b, -33.8688);
+  vbuf_bytes(&b, "\0\1", 2);
+  CHECK_EQ(b.err, 0);
+  static const uint8_t want[] = {7, 1, 2, 3, 4, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                 0x88, 0, 0, 0, 2, 'h', 'i'};
+  CHECK_MEM(b.p, want, sizeof want);
+  struct cursor c;
+  cursor_init(&c, b.p, b.len);
+  uint8_t u8;
+  uint32_t u32;
+  uint64_t u64;
+  char s[3];
+  double dd;
+  const uint8_t *bp;
+  size_t bn;
+  CHECK_EQ(cursor_get_u8(&c, &u8), 0);
+  CHECK_EQ(cursor_get_be32(&c, &u32), 0);
+  CHECK_EQ(cursor_get_be64(&c, &u64), 0);
+  CHECK_EQ(vrd_str(&c, s, sizeof s), 0);
+  CHECK_STR(s, "hi");
+  CHECK_EQ(vrd_double(&c, &dd), 0);
+  CHECK(dd == -33.8688);
+  /* An embedded NUL is refused as a string but fine as bytes. */
+  size_t at = c.pos;
+  char s2[8];
+  CHECK_EQ(vrd_str(&c, s2, sizeof s2), MOMEDO_E_CORRUPT);
+  c.pos = at;
+  CHECK_EQ(vrd_bytes(&c, &bp, &bn, 2), 0);
+  CHECK_EQ(bn, 2);
+  CHECK_EQ(cursor_left(&c), 0);
+  /* Too long for the destination. */
+  cursor_init(&c, b.p + 13, 6);
+  char s1[2];
+  CHECK_EQ(vrd_str(&c, s1, sizeof s1), MOMEDO_E_CORRUPT);
+  vbuf_free(&b);
+}
+
+static void test_home(void) {
+  struct home h;
+  char p[HOME_PATH_MAX], why[256];
+  fresh_dir("home");
+  char sub[1100];
+  snprintf(sub, sizeof sub, "%s/h///", dir);
+  CHECK_EQ(home_resolve(&h, sub), 0);
+  CHECK(strstr(h.dir, "//") == NULL);
+  CHECK_EQ(home_exists(&h), 0);
+  CHECK_EQ(home_ensure(&h, why, sizeof why), 0);
+  struct stat st;
+  CHECK_EQ(stat(h.dir, &st), 0);
+  CHECK_EQ(st.st_mode & 0777, 0700);
+  CHECK_EQ(chmod(h.dir, 0755), 0);
+  CHECK_EQ(home_ensure(&h, why, sizeof why), 0);
+  CHECK_EQ(stat(h.dir, &st), 0);
+  CHECK_EQ(st.st_mode & 0777, 0700);
+  CHECK_EQ(home_path(&h, "x", p, sizeof p), 0);
+  CHECK(strlen(p) == strlen(h.dir) + 2);
+  CHECK_EQ(home_lock(&h), 0);
+  CHECK_EQ(home_lock(&h), 0);
+  home_unlock(&h);
+  CHECK_EQ(home_resolve(&h, ""), MOMEDO_E_INVAL);
+  setenv(HOME_ENV, "/some/where", 1);
+  CHECK_EQ(home_resolve(&h, NULL), 0);
+  CHECK_STR(h.dir, "/some/where");
+  unsetenv(HOME_ENV);
+}
+
+int main(void) {
+  RUN(test_roundtrip_and_format);
+  RUN(test_wrong_passphrase_changes_nothing);
+  RUN(test_tamper_and_swap);
+  RUN(test_rekey_and_names);
+  RUN(test_passphrase_sources);
+  RUN(test_serialiser);
+  RUN(test_home);
+  TEST_MAIN_END();
+}
