@@ -508,12 +508,9 @@ int nodeapi_fetch_blob(struct nodeapi *api, const uint8_t mailbox[static OBJ_MAI
   return 0;
 }
 
-int nodeapi_post(struct nodeapi *api, const struct nodeapi_post_req *p,
-                 uint8_t id[static OBJ_ID_LEN], uint64_t *expires_ms) {
-  Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
-  Momedo__PostReq pr = MOMEDO__POST_REQ__INIT;
-  const Momedo__ClientResponse *resp = NULL;
-  int rc;
+/* Check p and fill pr and req (which borrow from p) for a PostReq. */
+static int na_post_build(struct nodeapi *api, const struct nodeapi_post_req *p,
+                         Momedo__PostReq *pr, Momedo__ClientRequest *req) {
   if (p->mailbox == NULL || p->ciphertext == NULL || p->ciphertext_len == 0 ||
       p->ciphertext_len > OBJ_CIPHERTEXT_BYTES_MAX || p->ttl_ms > OBJ_TTL_MS_MAX ||
       (p->blob_id != NULL && (p->chunk_count < 1 || p->chunk_count > OBJ_CHUNKS_MAX ||
@@ -522,17 +519,22 @@ int nodeapi_post(struct nodeapi *api, const struct nodeapi_post_req *p,
               OBJ_CIPHERTEXT_BYTES_MAX, (unsigned long long)OBJ_TTL_MS_MAX);
     return MOMEDO_E_INVAL;
   }
-  pr.mailbox = (ProtobufCBinaryData){OBJ_MAILBOX_LEN, (uint8_t *)p->mailbox};
-  pr.ciphertext = (ProtobufCBinaryData){p->ciphertext_len, (uint8_t *)p->ciphertext};
-  pr.ttl_ms = p->ttl_ms;
+  pr->mailbox = (ProtobufCBinaryData){OBJ_MAILBOX_LEN, (uint8_t *)p->mailbox};
+  pr->ciphertext = (ProtobufCBinaryData){p->ciphertext_len, (uint8_t *)p->ciphertext};
+  pr->ttl_ms = p->ttl_ms;
   if (p->blob_id != NULL) {
-    pr.blob_id = (ProtobufCBinaryData){OBJ_ID_LEN, (uint8_t *)p->blob_id};
-    pr.chunk_index = p->chunk_index;
-    pr.chunk_count = p->chunk_count;
+    pr->blob_id = (ProtobufCBinaryData){OBJ_ID_LEN, (uint8_t *)p->blob_id};
+    pr->chunk_index = p->chunk_index;
+    pr->chunk_count = p->chunk_count;
   }
-  req.body_case = MOMEDO__CLIENT_REQUEST__BODY_POST;
-  req.post = &pr;
-  if ((rc = na_call(api, &req, MOMEDO__CLIENT_RESPONSE__BODY_POST, &resp)) < 0) return rc;
+  req->body_case = MOMEDO__CLIENT_REQUEST__BODY_POST;
+  req->post = pr;
+  return 0;
+}
+
+/* The ID and expiry of a successful PostResp. */
+static int na_post_result(struct nodeapi *api, const Momedo__ClientResponse *resp,
+                          uint8_t id[static OBJ_ID_LEN], uint64_t *expires_ms) {
   if (resp->post->id.len != OBJ_ID_LEN) {
     na_reason(api, "node returned a %zu-byte object ID", resp->post->id.len);
     return MOMEDO_E_PROTO;
@@ -540,6 +542,61 @@ int nodeapi_post(struct nodeapi *api, const struct nodeapi_post_req *p,
   memcpy(id, resp->post->id.data, OBJ_ID_LEN);
   if (expires_ms != NULL) *expires_ms = resp->post->expires_ms;
   return 0;
+}
+
+int nodeapi_post(struct nodeapi *api, const struct nodeapi_post_req *p,
+                 uint8_t id[static OBJ_ID_LEN], uint64_t *expires_ms) {
+  Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
+  Momedo__PostReq pr = MOMEDO__POST_REQ__INIT;
+  const Momedo__ClientResponse *resp = NULL;
+  int rc;
+  if ((rc = na_post_build(api, p, &pr, &req)) < 0) return rc;
+  if ((rc = na_call(api, &req, MOMEDO__CLIENT_RESPONSE__BODY_POST, &resp)) < 0) return rc;
+  return na_post_result(api, resp, id, expires_ms);
+}
+
+int nodeapi_post_send(struct nodeapi *api, const struct nodeapi_post_req *p,
+                      uint64_t *request_id) {
+  Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
+  Momedo__PostReq pr = MOMEDO__POST_REQ__INIT;
+  Momedo__Frame f = MOMEDO__FRAME__INIT;
+  int rc;
+  if (api->dead) return api->dead;
+  api->reason[0] = '\0';
+  if (api->version == 0) {
+    na_reason(api, "no Hello exchanged yet");
+    return MOMEDO_E_UNEXPECTED;
+  }
+  if ((rc = na_post_build(api, p, &pr, &req)) < 0) return rc;
+  req.request_id = ++api->next_request_id;
+  f.body_case = MOMEDO__FRAME__BODY_REQUEST;
+  f.request = &req;
+  if ((rc = na_send_frame(api, &f)) < 0) return rc;
+  *request_id = req.request_id;
+  return 0;
+}
+
+int nodeapi_post_collect(struct nodeapi *api, int timeout_ms, struct nodeapi_post_result *out) {
+  Momedo__Frame *in = NULL;
+  int rc;
+  memset(out, 0, sizeof *out);
+  if (api->dead) return api->dead;
+  uint64_t deadline = na_deadline(api, timeout_ms);
+  for (;;) {
+    if ((rc = na_read_frame(api, deadline, &in)) < 0) return rc;
+    if ((rc = na_async(api, in)) < 0) return rc;
+    if (rc == 1) continue;
+    if (in->body_case != MOMEDO__FRAME__BODY_RESPONSE ||
+        in->response->request_id == 0 || in->response->request_id > api->next_request_id) {
+      na_reason(api, "node sent an unexpected frame (case %d)", (int)in->body_case);
+      return na_dead(api, MOMEDO_E_UNEXPECTED);
+    }
+    const Momedo__ClientResponse *resp = in->response;
+    out->request_id = resp->request_id;
+    out->status = na_check_response(api, resp, MOMEDO__CLIENT_RESPONSE__BODY_POST);
+    if (out->status == 0) out->status = na_post_result(api, resp, out->id, &out->expires_ms);
+    return 0;
+  }
 }
 
 /* ---- lookup and alias ----------------------------------------------------------- */

@@ -163,6 +163,24 @@ MOMEDO_WUR int nodeapi_lookup(struct nodeapi *api, const struct nodeapi_lookup_q
 MOMEDO_WUR int nodeapi_post(struct nodeapi *api, const struct nodeapi_post_req *p,
                             uint8_t id[static OBJ_ID_LEN], uint64_t *expires_ms);
 
+/* Pipelined posts on one connection: nodeapi_post_send sends a PostReq without waiting
+ * (its request_id in *request_id); nodeapi_post_collect takes the next PostResp (events
+ * and pings in between are handled), waiting at most timeout_ms (0: only what has
+ * arrived; E_TIMEOUT when none). The node answers in order. Per-item outcome in
+ * out->status (0 with id and expires_ms, or the node's refusal, e.g. E_RATE, with the
+ * reason in nodeapi_reason); a negative return means the link failed. Do not mix with
+ * other calls while posts are outstanding. */
+struct nodeapi_post_result {
+  uint64_t request_id;
+  int status;
+  uint8_t id[OBJ_ID_LEN];
+  uint64_t expires_ms;
+};
+MOMEDO_WUR int nodeapi_post_send(struct nodeapi *api, const struct nodeapi_post_req *p,
+                                 uint64_t *request_id);
+MOMEDO_WUR int nodeapi_post_collect(struct nodeapi *api, int timeout_ms,
+                                    struct nodeapi_post_result *out);
+
 /* Fetch a mailbox from cursor (0 = start), at most limit objects (0 = node default,
  * capped at NODEAPI_FETCH_LIMIT_MAX). Objects are validated at now_ms and must be
  * addressed to mailbox. */

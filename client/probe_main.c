@@ -1,6 +1,7 @@
 /* client/probe_main.c — `momedo-probe`: a low-level tool for integration tests and
  * debugging that speaks the client protocol through client/nodeapi: keygen, register,
- * publish, lookup, alias, post, fetch, ack, listen, id. Test-grade key file and a
+ * publish, lookup, alias, post (one, or a pipelined burst with --count), fetch, ack,
+ * listen, id. Test-grade key file and a
  * simple sealed box (--seal / --open); it is NOT the end-to-end encrypted client and
  * must never print secrets. Commands are dispatched from a table. */
 #include <errno.h>
@@ -30,6 +31,8 @@
 #define PROBE_SEAL_OVERHEAD (CRYPTO_DH_LEN + CRYPTO_XNONCE_LEN + CRYPTO_TAG_LEN)
 #define PROBE_FETCH_PAGES_MAX 1000        /* pages one `fetch` follows */
 #define PROBE_REASON_MAX 320
+#define PROBE_BURST_MAX 1000000        /* posts in one `post --count` burst */
+#define PROBE_BURST_SUFFIX_MAX 24         /* " #" and the item number */
 #define PROBE_EXIT_FAIL 1
 #define PROBE_EXIT_USAGE 2
 
@@ -38,7 +41,7 @@
 enum probe_opt {
   O_INVITE, O_NODE, O_NODE_KEY, O_KEYS, O_JSON, O_TIMEOUT, O_USER_ID, O_SELF, O_ALIAS,
   O_MAILBOX, O_TO_USER, O_TEXT, O_FILE, O_TTL, O_CURSOR, O_LIMIT, O_ACK, O_COUNT, O_SEAL,
-  O_OPEN, O_RAW_TEXT, O__COUNT
+  O_OPEN, O_RAW_TEXT, O_WINDOW, O__COUNT
 };
 
 struct probe_optdef {
@@ -57,7 +60,7 @@ static const struct probe_optdef probe_opts[O__COUNT] = {
     [O_CURSOR] = {"--cursor", 1},   [O_LIMIT] = {"--limit", 1},
     [O_ACK] = {"--ack", 0},         [O_COUNT] = {"--count", 1},
     [O_SEAL] = {"--seal", 0},       [O_OPEN] = {"--open", 0},
-    [O_RAW_TEXT] = {"--raw-text", 0},
+    [O_RAW_TEXT] = {"--raw-text", 0}, [O_WINDOW] = {"--window", 1},
 };
 
 #define BIT(o) (1u << (o))
@@ -845,12 +848,138 @@ static int probe_post_send(struct probe *p, const uint8_t mailbox[static OBJ_MAI
   return 0;
 }
 
+/* ---- burst: `post --count N` pipelines N posts on one connection ---------------- */
+
+struct probe_burst {
+  const uint8_t *mailbox, *dh;  /* dh: recipient key when sealing */
+  const uint8_t *text;
+  size_t text_len;
+  uint64_t ttl, count, window;
+  uint64_t first_rid;           /* request_id of item 0; the node answers in order */
+  uint64_t sent, done, acked, refused;
+  int first_refusal;
+  char first_reason[NODEAPI_REASON_MAX];
+};
+
+/* Item i: the text followed by " #i" (identical posts in one millisecond would be one
+ * object), sealed when asked. */
+static int probe_burst_send(struct probe *p, struct probe_burst *b) {
+  size_t pt_len = 0, ct_len = 0;
+  uint8_t *pt = malloc(b->text_len + PROBE_BURST_SUFFIX_MAX), *ct = NULL;
+  if (pt == NULL) return MOMEDO_E_NOMEM;
+  memcpy(pt, b->text, b->text_len);
+  pt_len = b->text_len + (size_t)snprintf((char *)pt + b->text_len, PROBE_BURST_SUFFIX_MAX,
+                                          " #%" PRIu64, b->sent);
+  int rc = 0;
+  if (b->dh != NULL) {
+    ct_len = pt_len + PROBE_SEAL_OVERHEAD;
+    if ((ct = malloc(ct_len)) == NULL) rc = MOMEDO_E_NOMEM;
+    else if ((rc = probe_seal(ct, pt, pt_len, b->dh)) < 0) probe_fail(p, rc, "cannot seal");
+  }
+  struct nodeapi_post_req req = {.mailbox = b->mailbox, .ciphertext = ct ? ct : pt,
+                                 .ciphertext_len = ct ? ct_len : pt_len, .ttl_ms = b->ttl};
+  uint64_t rid = 0;
+  if (rc == 0 && (rc = nodeapi_post_send(&p->api, &req, &rid)) < 0) probe_api_fail(p, rc);
+  if (rc == 0 && b->sent == 0) b->first_rid = rid;
+  if (rc == 0) b->sent++;
+  crypto_wipe(pt, pt_len);
+  free(pt);
+  free(ct);
+  return rc;
+}
+
+static void probe_burst_result(struct probe *p, struct probe_burst *b,
+                               const struct nodeapi_post_result *r) {
+  uint64_t i = r->request_id - b->first_rid;
+  char idh[65];
+  b->done++;
+  if (r->status == 0) {
+    b->acked++;
+    probe_hex(idh, r->id, OBJ_ID_LEN);
+    if (p->json) printf("{\"i\":%" PRIu64 ",\"id\":\"%s\"}\n", i, idh);
+    return;
+  }
+  if (b->refused++ == 0) {
+    b->first_refusal = r->status;
+    snprintf(b->first_reason, sizeof b->first_reason, "%s", nodeapi_reason(&p->api));
+  }
+  if (p->json)
+    printf("{\"i\":%" PRIu64 ",\"error\":\"%s\"}\n", i, momedo_status_name(r->status));
+}
+
+/* Send while fewer than window are outstanding, taking whatever answers have arrived
+ * after each send (so neither side's buffers fill up); wait only when the window is
+ * full or everything is sent. */
+static int probe_burst_run(struct probe *p, struct probe_burst *b) {
+  while (b->done < b->count) {
+    int rc, wait_ms = 0;
+    if (b->sent < b->count && b->sent - b->done < b->window) {
+      if ((rc = probe_burst_send(p, b)) < 0) return rc;
+    } else {
+      wait_ms = p->timeout_ms;
+    }
+    while (b->done < b->sent) {
+      struct nodeapi_post_result r;
+      rc = nodeapi_post_collect(&p->api, wait_ms, &r);
+      if (rc == MOMEDO_E_TIMEOUT && wait_ms == 0) break;
+      if (rc == MOMEDO_E_TIMEOUT)
+        return probe_fail(p, rc, "no answer within %d ms; %" PRIu64 " of %" PRIu64
+                          " posts answered", p->timeout_ms, b->done, b->count);
+      if (rc < 0) return probe_api_fail(p, rc);
+      if (r.request_id < b->first_rid || r.request_id - b->first_rid >= b->sent)
+        return probe_fail(p, MOMEDO_E_PROTO, "node answered an unknown request");
+      probe_burst_result(p, b, &r);
+      wait_ms = 0;
+    }
+  }
+  return 0;
+}
+
+static int probe_burst(struct probe *p, const uint8_t *mailbox, const uint8_t *dh,
+                       uint64_t ttl, uint64_t count) {
+  struct probe_burst b = {.mailbox = mailbox, .dh = dh, .ttl = ttl, .count = count};
+  uint64_t window = 0, t0 = probe_mono_ms();
+  int rc = probe_num_opt(p, O_WINDOW, PROBE_BURST_MAX, 0, &window);
+  if (rc < 0) return rc;
+  if (p->opt[O_TEXT] == NULL)
+    return probe_fail(p, MOMEDO_E_INVAL, "post --count takes --text (each item gets \" #N\")");
+  b.text = (const uint8_t *)p->opt[O_TEXT];
+  b.text_len = strlen(p->opt[O_TEXT]);
+  if (b.text_len == 0 || b.text_len + PROBE_BURST_SUFFIX_MAX + PROBE_SEAL_OVERHEAD >
+                             OBJ_CIPHERTEXT_BYTES_MAX)
+    return probe_fail(p, MOMEDO_E_INVAL, "--text is empty or too long for a burst");
+  b.window = window == 0 ? count : window; /* 0: everything in flight */
+  rc = probe_burst_run(p, &b);
+  uint64_t ms = probe_mono_ms() - t0;
+  if (p->json)
+    printf("{\"ok\":%s,\"cmd\":\"post\",\"count\":%" PRIu64 ",\"sent\":%" PRIu64
+           ",\"acked\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"elapsed_ms\":%" PRIu64 "}\n",
+           rc == 0 && b.refused == 0 ? "true" : "false", count, b.sent, b.acked, b.refused, ms);
+  else
+    printf("burst: %" PRIu64 " sent, %" PRIu64 " acknowledged, %" PRIu64 " refused in %"
+           PRIu64 " ms\n", b.sent, b.acked, b.refused, ms);
+  if (rc == 0 && b.refused > 0)
+    rc = probe_fail(p, b.first_refusal, "%" PRIu64 " of %" PRIu64 " posts refused, first: %s",
+                    b.refused, count, b.first_reason);
+  return rc;
+}
+
 static int cmd_post(struct probe *p) {
   uint8_t mailbox[OBJ_MAILBOX_LEN], dh[CRYPTO_DH_LEN], *pt = NULL, *ct = NULL;
   size_t pt_len = 0, ct_len = 0;
-  uint64_t ttl = 0;
+  uint64_t ttl = 0, count = 0;
   int have_dh = 0, seal = p->opt[O_SEAL] != NULL;
   int rc = probe_num_opt(p, O_TTL, OBJ_TTL_MS_MAX, 0, &ttl);
+  if (rc == 0 && p->opt[O_COUNT] != NULL) {
+    if ((rc = probe_num_opt(p, O_COUNT, PROBE_BURST_MAX, 1, &count)) < 0) return rc;
+    if (count == 0) return probe_fail(p, MOMEDO_E_INVAL, "post --count takes 1..%d", PROBE_BURST_MAX);
+    if (seal && p->opt[O_MAILBOX] != NULL)
+      return probe_fail(p, MOMEDO_E_INVAL, "--seal needs --self or --to-user (a recipient key)");
+    if ((rc = probe_post_target(p, mailbox, dh, &have_dh)) < 0) return rc;
+    return probe_burst(p, mailbox, seal ? dh : NULL, ttl, count);
+  }
+  if (rc == 0 && p->opt[O_WINDOW] != NULL)
+    rc = probe_fail(p, MOMEDO_E_INVAL, "--window applies to post --count only");
   if (rc == 0 && seal && p->opt[O_MAILBOX] != NULL)
     rc = probe_fail(p, MOMEDO_E_INVAL, "--seal needs --self or --to-user (a recipient key)");
   if (rc == 0)
@@ -975,6 +1104,13 @@ static int cmd_listen(struct probe *p) {
   if (rc < 0) return rc;
   if ((rc = nodeapi_subscribe(&p->api, (const uint8_t(*)[OBJ_MAILBOX_LEN])mailbox, 1)) < 0)
     return probe_api_fail(p, rc);
+  char mbh[65];
+  probe_hex(mbh, mailbox, OBJ_MAILBOX_LEN);
+  if (p->json) /* scripts wait for this line before producing events */
+    printf("{\"ok\":true,\"cmd\":\"listen\",\"subscribed\":\"%s\"}\n", mbh);
+  else
+    printf("subscribed to mailbox %s\n", mbh);
+  fflush(stdout);
   uint64_t deadline = probe_mono_ms() + (uint64_t)p->timeout_ms;
   while (count == 0 || got < count) {
     uint64_t now = probe_mono_ms();
@@ -1016,7 +1152,7 @@ static const struct probe_cmd probe_cmds[] = {
     {"alias", cmd_alias, 0, 0, 0, 1, 1},
     {"post", cmd_post,
      BIT(O_MAILBOX) | BIT(O_SELF) | BIT(O_TO_USER) | BIT(O_TEXT) | BIT(O_FILE) | BIT(O_TTL) |
-         BIT(O_SEAL), 0, 0, 1, 1},
+         BIT(O_SEAL) | BIT(O_COUNT) | BIT(O_WINDOW), 0, 0, 1, 1},
     {"fetch", cmd_fetch,
      BIT(O_MAILBOX) | BIT(O_CURSOR) | BIT(O_LIMIT) | BIT(O_ACK) | BIT(O_OPEN) | BIT(O_RAW_TEXT),
      0, 0, 1, 1},
@@ -1037,6 +1173,8 @@ static void probe_usage(FILE *f) {
           "  alias                             ask the home node for a short alias\n"
           "  post (--mailbox HEX | --self | --to-user ID) (--text T | --file PATH)\n"
           "       [--ttl-ms N] [--seal]\n"
+          "  post ... --text T --count N [--window W]   burst: N posts (\"T #i\") pipelined\n"
+          "       on one connection, at most W unanswered (default N); one line per item\n"
           "  fetch [--mailbox HEX] [--cursor N] [--limit N] [--ack] [--open] [--raw-text]\n"
           "  ack ID_HEX...\n"
           "  listen [--mailbox HEX] [--count N] [--open] [--raw-text]   (0 = until timeout)\n"
@@ -1079,7 +1217,8 @@ static int probe_check_values(struct probe *p) {
   if (rc == 0) rc = probe_num_opt(p, O_TTL, OBJ_TTL_MS_MAX, 0, &v);
   if (rc == 0) rc = probe_num_opt(p, O_CURSOR, UINT64_MAX, 0, &v);
   if (rc == 0) rc = probe_num_opt(p, O_LIMIT, NODEAPI_FETCH_LIMIT_MAX, 0, &v);
-  if (rc == 0) rc = probe_num_opt(p, O_COUNT, 1000000, 1, &v);
+  if (rc == 0) rc = probe_num_opt(p, O_COUNT, PROBE_BURST_MAX, 1, &v);
+  if (rc == 0) rc = probe_num_opt(p, O_WINDOW, PROBE_BURST_MAX, 0, &v);
   return rc;
 }
 
