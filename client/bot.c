@@ -1,8 +1,9 @@
 /* client/bot.c — `momedo bot`: the client for software (a department's ticketing, the
  * parking office). Reads one JSON object per line on stdin — {"to":ID,"text":...},
  * {"to":ID,"file":PATH}, {"to":ID,"location":[LAT,LON(,ACC)]}, {"to":ID,"task":TITLE,
- * "due":DATE} — sends it and answers with one JSON line; writes one JSON line per
- * arriving message (sender user ID, kind, text, saved attachment path, location).
+ * "due":DATE}, {"group":NAME,"text":...} ("to" may also be "channel:NAME") — sends it and
+ * answers with one JSON line; writes one JSON line per arriving message, pairwise, group
+ * or channel (sender, kind, text, saved attachment path, location).
  * Attachments are written to --save-dir (default HOME/inbox). Never evaluates input. */
 #include <errno.h>
 #include <math.h>
@@ -153,19 +154,23 @@ static const struct bot_field *field(const struct bot_field *f, int n, const cha
 
 static int bot_build(struct cli *c, const struct bot_field *f, int n, Momedo__Content *m,
                      Momedo__Text *t, Momedo__File *file, Momedo__Location *l, Momedo__Task *task,
-                     uint8_t **data, size_t *len, const char **to) {
-  static const char *known[] = {"to", "text", "file", "mime", "location", "task", "due"};
+                     uint8_t **data, size_t *len, const char **to, int *is_group) {
+  static const char *known[] = {"to", "group", "text", "file", "mime", "location", "task", "due"};
   for (int i = 0; i < n; i++) {
     int ok = 0;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) ok |= !strcmp(f[i].key, known[k]);
     if (!ok) return cli_fail(c, MOMEDO_E_INVAL, "unknown field \"%s\"", f[i].key);
   }
-  const struct bot_field *fto = field(f, n, "to", 's'), *ftext = field(f, n, "text", 's'),
+  const struct bot_field *fto = field(f, n, "to", 's'), *fgroup = field(f, n, "group", 's'),
+                         *ftext = field(f, n, "text", 's'),
                          *ffile = field(f, n, "file", 's'), *floc = field(f, n, "location", 'a'),
                          *ftask = field(f, n, "task", 's'), *fdue = field(f, n, "due", 's'),
                          *fmime = field(f, n, "mime", 's');
-  if (!fto) return cli_fail(c, MOMEDO_E_INVAL, "\"to\" (a string) is required");
-  *to = fto->str;
+  if (!fto == !fgroup)
+    return cli_fail(c, MOMEDO_E_INVAL, "give \"to\" (a contact or \"channel:NAME\") or "
+                    "\"group\" (a string)");
+  *to = fto ? fto->str : fgroup->str;
+  *is_group = fgroup != NULL;
   if (!!ftext + !!ffile + !!floc + !!ftask != 1)
     return cli_fail(c, MOMEDO_E_INVAL, "give exactly one of \"text\", \"file\", \"location\" "
                     "([lat, lon] or [lat, lon, accuracy_m]) or \"task\"");
@@ -214,12 +219,19 @@ static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   uint8_t *data = NULL, id[TL_ID_LEN];
   size_t len = 0, n_env = 0;
   const char *to = NULL;
+  int is_group = 0, kind = 0;
   c->why[0] = '\0';
   int rc = json_parse(line, f, &n) ? cli_fail(c, MOMEDO_E_INVAL, "not a JSON object") : 0;
-  if (rc == 0) rc = bot_build(c, f, n, &m, &t, &file, &l, &task, &data, &len, &to);
+  if (rc == 0) rc = bot_build(c, f, n, &m, &t, &file, &l, &task, &data, &len, &to, &is_group);
   int io = 0;
   if (rc == 0 && (rc = cli_reacquire(c, st)) == 0) {
-    rc = cli_deliver(c, st, cn, to, &m, data, len, id, &n_env);
+    struct cli_group *cg = NULL;
+    if (!is_group) {
+      rc = cli_send_any(c, st, cn, to, &m, data, len, id, &n_env, &kind);
+    } else if ((rc = cli_group_find(c, st, to, &cg)) == 0) {
+      kind = 1;
+      if ((rc = cli_group_send(c, st, cn, cg, &m, data, len, id)) == 0) n_env = 1;
+    }
     char why[CLI_WHY_MAX];
     snprintf(why, sizeof why, "%s", c->why);
     int r2 = cli_save(c, st);
@@ -233,9 +245,11 @@ static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   if (rc == 0) {
     char hex[2 * TL_ID_LEN + 1];
     tl_id_hex(hex, id);
-    printf("{\"type\":\"sent\",\"ok\":true,\"id\":\"%s\",\"to\":", hex);
+    printf("{\"type\":\"sent\",\"ok\":true,\"id\":\"%s\",\"%s\":", hex,
+           is_group ? "group" : "to");
     cli_json_str(stdout, to);
-    printf(",\"envelopes\":%zu}\n", n_env);
+    if (kind) printf(",\"items\":%zu}\n", n_env);
+    else printf(",\"envelopes\":%zu}\n", n_env);
   } else {
     printf("{\"type\":\"sent\",\"ok\":false,\"error\":\"%s\",\"message\":", momedo_status_name(rc));
     cli_json_str(stdout, c->why[0] ? c->why : momedo_strerror(rc));
@@ -288,15 +302,15 @@ static int bot_read(struct cli *c, struct cli_state *st, struct cli_conn *cn, st
 
 static int bot_session(struct cli *c, struct cli_state *st, struct bot_in *in) {
   struct cli_conn cn;
-  uint8_t mb[1][OBJ_MAILBOX_LEN];
+  struct cli_subs subs = {.n = 0};
   size_t n_new = 0;
   int rc = cli_reacquire(c, st);
   if (rc) return rc;
   rc = cli_connect(c, st, &cn);
-  if (rc == 0) rc = account_mailbox(&st->acct, mb[0]);
-  if (rc == 0 && (rc = nodeapi_subscribe(&cn.api, mb, 1)) != 0)
-    rc = cli_api_fail(c, &cn, rc, "subscribing failed");
+  if (rc == 0) rc = cli_subscribe_live(c, st, &cn, &subs);
   if (rc == 0) rc = cli_sync_conn(c, st, &cn, &n_new);
+  if (rc == 0) rc = cli_sync_groups(c, st, &cn, &n_new);
+  if (rc == 0) rc = cli_subscribe_live(c, st, &cn, &subs);
   cli_release(st);
   while (rc == 0 && !in->eof) {
     struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
@@ -312,6 +326,7 @@ static int bot_session(struct cli *c, struct cli_state *st, struct bot_in *in) {
     }
     rc = cli_handle_event(c, st, &cn, &ev, &n_new);
     nodeapi_event_clear(&ev);
+    if (rc == 0) rc = cli_listen_update(c, st, &cn, &subs, &n_new); /* a new group or epoch */
   }
   if (cn.open) cli_conn_close(&cn);
   return rc;

@@ -13,9 +13,11 @@
 #include <stdio.h>
 
 #include "account.h"
+#include "channel.h"
 #include "contacts.h"
 #include "content.h"
 #include "e2e.h"
+#include "group.h"
 #include "home.h"
 #include "nodeapi.h"
 #include "status.h"
@@ -24,7 +26,7 @@
 #include "vault.h"
 
 #define CLI_NAME "momedo"
-#define CLI_POS_MAX 8                       /* positional arguments after the command */
+#define CLI_POS_MAX 512                     /* positional arguments (group members) */
 #define CLI_WHY_MAX 768
 #define CLI_TIMEOUT_MS_DEFAULT 15000
 #define CLI_CONNECT_TIMEOUT_MS 5000         /* per node tried */
@@ -43,7 +45,8 @@
 /* Options, each allowed only by the commands whose mask names it. */
 enum cli_opt {
   CO_HOME, CO_JSON, CO_PASSFILE, CO_TIMEOUT, CO_NAME, CO_FILE, CO_LOCATION, CO_TASK,
-  CO_DUE, CO_SAVE_DIR, CO_YES, CO_COUNT, CO_MIME, CO_SCRYPT, CO_INVITE, CO__COUNT
+  CO_DUE, CO_SAVE_DIR, CO_YES, CO_COUNT, CO_MIME, CO_SCRYPT, CO_INVITE, CO_CHANNEL,
+  CO_CHANNEL_PASSFILE, CO__COUNT
 };
 #define CLI_OPT(o) (1u << (o))
 
@@ -83,6 +86,67 @@ struct cli_receipts {
   uint8_t ids[CLI_RECEIPTS_MAX][TL_ID_LEN];
 };
 
+/* ---- groups and passphrase channels (cli_group.c, cli_channel.c) ------------------ */
+#define CLI_GROUPS_FILE "groups"
+#define CLI_GROUPS_MAX 256                  /* groups one device keeps */
+#define CLI_GROUP_PENDING_MAX 256           /* control messages waiting for a record */
+#define CLI_GROUP_PENDING_MS (7ull * 24 * 3600 * 1000)  /* ... kept this long */
+/* An item whose sender key has not arrived holds the read cursor this long (then the
+ * cursor moves on: a key that never comes must not pin it until the item expires). */
+#define CLI_GROUP_KEY_WAIT_MS (7ull * 24 * 3600 * 1000)
+#define CLI_GROUP_REF_HEX_MIN 6             /* digits of a group ID prefix */
+#define CLI_CHANNELS_FILE "channels"
+#define CLI_CHANNELS_MAX 64
+#define CLI_CHANNEL_PREFIX "channel:"
+#define CLI_CHANNEL_PASS_ENV "MOMEDO_CHANNEL_PASSPHRASE"
+#define CLI_LABEL_MAX (CHANNEL_NAME_BYTES_MAX + GROUP_NAME_BYTES_MAX + 16)
+
+struct cli_gdev {
+  uint8_t identity[32], device[32];
+};
+
+struct cli_group {
+  uint8_t id[GROUP_ID_LEN];
+  struct group *g;
+  struct cli_gdev *need;                    /* devices still owed the current record */
+  size_t n_need;
+  int dirty;                                /* state changed: write it back */
+};
+
+/* A control message that arrived before the record it needs (sender key of an unknown
+ * group or a newer epoch, a record after a version gap). */
+struct cli_gpending {
+  uint8_t from_id[32], from_dev[32];
+  uint64_t received_ms;
+  uint8_t *body;                            /* encoded GroupControl */
+  size_t len;
+};
+
+struct cli_chcursor {
+  uint8_t node[32];
+  uint64_t cursor;
+};
+
+struct cli_channel {
+  char name[CHANNEL_NAME_BYTES_MAX + 1];
+  char display[CHANNEL_DISPLAY_NAME_BYTES_MAX + 1];
+  struct channel_keys k;
+  struct cli_chcursor cur[ACCOUNT_NODES_MAX];
+  size_t n_cur;
+};
+
+struct cli_groups {
+  struct cli_group *v;
+  size_t n;
+  struct cli_gpending *p;
+  size_t n_p;
+  int dirty;                                /* the index (list, owed records, pending) */
+  struct cli_channel *ch;
+  size_t n_ch;
+  int ch_dirty;
+  int touched;                              /* a control message arrived since loading */
+};
+
 struct cli_state {
   struct home home;
   struct vault vault;
@@ -95,6 +159,7 @@ struct cli_state {
   struct cli_receipts *rc;                  /* delivery receipts to send, per sender */
   size_t n_rc;
   const char *save_dir;                     /* copy attachments out here (plaintext) */
+  struct cli_groups gr;
 };
 
 /* Resolve and create the home directory (no vault yet). */
@@ -175,6 +240,10 @@ struct cli_msg {
   uint8_t receipt_ids[CLI_RECEIPTS_MAX][TL_ID_LEN];
   int task_action;                          /* task replies */
   char saved[HOME_PATH_MAX];                /* attachment copied out, "" if not */
+  int group_kind;                           /* 0 pairwise, 1 group, 2 passphrase channel */
+  char group[CLI_LABEL_MAX];                /* group name, or "channel:NAME" */
+  char group_id[2 * GROUP_ID_LEN + 1];      /* hex (groups) */
+  char sender[CLI_LABEL_MAX];               /* group: user ID; channel: display name */
 };
 
 /* Process one fetched item: dedup, decrypt, verify, store. *shown = 1 when m holds a
@@ -207,6 +276,90 @@ MOMEDO_WUR int cli_deliver(struct cli *c, struct cli_state *st, struct cli_conn 
 MOMEDO_WUR int cli_read_attachment(struct cli *c, const char *path, const char *mime,
                                    Momedo__File *f, uint8_t **data, size_t *len);
 
+/* ---- groups (cli_group.c) ------------------------------------------------------- */
+/* Vault storage (cli_state.c): the index file CLI_GROUPS_FILE (groups, devices owed
+ * the current record, pending control messages) and one sealed state per group. */
+MOMEDO_WUR int cli_groups_load(struct cli_groups *gs, const struct vault *v);
+MOMEDO_WUR int cli_groups_save(struct cli_groups *gs, const struct vault *v);
+void cli_groups_free(struct cli_groups *gs);
+void cli__gpending_clear(struct cli_gpending *p);
+/* The group a reference names: its name, or a prefix (>= 6 hex digits) of its ID.
+ * NULL when none; *ambiguous = 1 when several match. */
+struct cli_group *cli_group_lookup(struct cli_state *st, const char *ref, int *ambiguous);
+/* The same, failing with a clear message. */
+MOMEDO_WUR int cli_group_find(struct cli *c, struct cli_state *st, const char *ref,
+                              struct cli_group **out);
+struct cli_group *cli_group_by_mailbox(struct cli_state *st, const uint8_t mb[static 32]);
+/* Display name of a group ("(unnamed)" if empty); a static buffer. */
+const char *cli_group_name(const struct cli_group *cg);
+/* A pairwise GroupControl from (from_id, from_dev): join, apply or keep for later;
+ * prints notices. Returns only I/O and memory errors. */
+MOMEDO_WUR int cli_group_control(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                 const uint8_t from_id[static 32],
+                                 const uint8_t from_dev[static 32],
+                                 const Momedo__GroupControl *gc);
+/* Deliver what every group owes over the pairwise sessions: the current record to the
+ * devices that need it, then this device's sender key to the devices without it. */
+MOMEDO_WUR int cli_groups_flush(struct cli *c, struct cli_state *st, struct cli_conn *cn);
+/* Encrypt m once and post it to the group's mailbox (files: chunks first); stores it
+ * in the group's timeline. id gets the message ID. */
+MOMEDO_WUR int cli_group_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                              struct cli_group *cg, Momedo__Content *m, const uint8_t *file,
+                              size_t file_len, uint8_t id[static TL_ID_LEN]);
+/* Process one item fetched from a group mailbox: *shown = 1 when m holds a new
+ * message; *hold = 1 when its sender key has not arrived yet (keep the read cursor
+ * before it). Only I/O and memory errors are returned (cli_recv.c). */
+MOMEDO_WUR int cli_group_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                 struct cli_group *cg, const uint8_t mb[static 32],
+                                 const uint8_t *wire, size_t len, uint64_t created_ms,
+                                 struct cli_msg *m, int *shown, int *hold);
+/* Fetch every group and channel mailbox on cn's node from its cursors (cli_sync.c). */
+MOMEDO_WUR int cli_sync_groups(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                               size_t *n_new);
+/* Mailboxes to subscribe to: ours, then every group epoch kept, then channels. */
+size_t cli_live_mailboxes(struct cli_state *st, uint8_t (*out)[OBJ_MAILBOX_LEN], size_t cap);
+/* What one connection is subscribed to; cli_subscribe_live adds what is missing (a new
+ * group or epoch), up to NODEAPI_SUBSCRIBE_MAX. */
+struct cli_subs {
+  uint8_t mb[NODEAPI_SUBSCRIBE_MAX][OBJ_MAILBOX_LEN];
+  size_t n;
+};
+MOMEDO_WUR int cli_subscribe_live(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                  struct cli_subs *subs);
+/* After an event (lock released): when a new group or epoch appeared, lock, subscribe
+ * to it and catch up on it, unlock. */
+MOMEDO_WUR int cli_listen_update(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                 struct cli_subs *subs, size_t *n_new);
+
+/* ---- passphrase channels (cli_channel.c) ----------------------------------------- */
+MOMEDO_WUR int cli_channels_load(struct cli_groups *gs, const struct vault *v);
+MOMEDO_WUR int cli_channels_save(struct cli_groups *gs, const struct vault *v);
+void cli_channels_free(struct cli_groups *gs);
+/* By name (exact bytes); NULL when not joined. */
+struct cli_channel *cli_channel_find(struct cli_state *st, const char *name);
+struct cli_channel *cli_channel_by_mailbox(struct cli_state *st, const uint8_t mb[static 32]);
+/* Seal m (text or location) and post it to the channel's mailbox; stores it. */
+MOMEDO_WUR int cli_channel_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                struct cli_channel *ch, const Momedo__Content *m,
+                                uint8_t id[static TL_ID_LEN]);
+/* Process one fetched channel item (cli_recv.c). */
+MOMEDO_WUR int cli_channel_receive(struct cli *c, struct cli_state *st, struct cli_channel *ch,
+                                   const uint8_t *wire, size_t len, struct cli_msg *m,
+                                   int *shown);
+/* Read cursor of a channel on a node (0 when none) / set it. */
+uint64_t cli_channel_cursor(const struct cli_channel *ch, const uint8_t node[static 32]);
+void cli_channel_set_cursor(struct cli_channel *ch, const uint8_t node[static 32], uint64_t cur);
+
+/* Send to TO: "channel:NAME", a group (name or ID prefix) or a contact (cli_send.c).
+ * *kind = 0 contact, 1 group, 2 channel; *n_env envelopes or items posted. */
+MOMEDO_WUR int cli_send_any(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                            const char *to, Momedo__Content *m, const uint8_t *file,
+                            size_t file_len, uint8_t id[static TL_ID_LEN], size_t *n_env,
+                            int *kind);
+/* Download a blob's chunks from mailbox into buf (f->size bytes) (cli_recv.c). */
+MOMEDO_WUR int cli__fetch_chunks(struct cli *c, struct cli_conn *cn, const uint8_t mb[static 32],
+                                 const Momedo__File *f, uint8_t *buf);
+
 /* "YYYY-MM-DD" (end of that day, local time) or "YYYY-MM-DDTHH:MM" to ms. */
 MOMEDO_WUR int cli__parse_due(struct cli *c, const char *s, uint64_t *ms);
 
@@ -237,6 +390,9 @@ int cli_cmd_history(struct cli *c);
 int cli_cmd_save(struct cli *c);
 int cli_cmd_device(struct cli *c);
 int cli_cmd_bot(struct cli *c);
+int cli_cmd_group(struct cli *c);
+int cli_cmd_groups(struct cli *c);
+int cli_cmd_channel(struct cli *c);
 
 /* QR code (cli_qr.c): byte mode, level M (L if M does not fit), versions 1..10. */
 #define QR_VERSION_MAX 10

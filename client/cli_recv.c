@@ -139,11 +139,10 @@ static int open_envelope(struct cli *c, struct cli_state *st, struct cli_conn *c
 
 /* ---- attachments ---------------------------------------------------------------- */
 
-static int fetch_chunks(struct cli *c, struct cli_conn *cn, const Momedo__File *f, uint8_t *buf) {
-  uint8_t mb[OBJ_MAILBOX_LEN];
+int cli__fetch_chunks(struct cli *c, struct cli_conn *cn, const uint8_t mb[static 32],
+                      const Momedo__File *f, uint8_t *buf) {
   uint32_t next = 0;
-  int rc = cli__blob_mailbox(mb, f->blob_id.data);
-  if (rc) return rc;
+  int rc;
   while (next < f->chunk_count) {
     struct nodeapi_fetch out;
     rc = nodeapi_fetch_blob(&cn->api, mb, f->blob_id.data, next, 0, cli_now_ms(), &out);
@@ -205,9 +204,10 @@ static int take_file(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   if (f->size > CONTENT_FILE_BYTES_DEFAULT_MAX)
     return cli_fail(c, MOMEDO_E_TOOBIG, "an attachment of %llu bytes exceeds the limit",
                     (unsigned long long)f->size);
-  uint8_t *buf = malloc(f->size ? (size_t)f->size : 1);
+  uint8_t *buf = malloc(f->size ? (size_t)f->size : 1), mb[OBJ_MAILBOX_LEN];
   if (!buf) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
-  int rc = fetch_chunks(c, cn, f, buf);
+  int rc = cli__blob_mailbox(mb, f->blob_id.data);
+  if (rc == 0) rc = cli__fetch_chunks(c, cn, mb, f, buf);
   if (rc == 0 && (crypto_sha256(sha, buf, (size_t)f->size) != 0 ||
                   !crypto_ct_eq(sha, f->sha256.data, CRYPTO_HASH_LEN)))
     rc = cli_fail(c, MOMEDO_E_DECRYPT, "the attachment does not match its checksum");
@@ -345,7 +345,12 @@ int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
   if (rc) RECV_DROP("undecodable content: %s", momedo_strerror(rc));
   else if (memcmp(content->sender_device.data, info.peer_device, 32) != 0)
     RECV_DROP("content claims another sending device than its session");
-  else if ((rc = take_content(c, st, cn, info.peer_identity, content, m, shown)) != 0) {
+  else if (content->body_case == MOMEDO__CONTENT__BODY_GROUP && content->sync_copy)
+    RECV_DROP("a group control message marked as a sync copy");
+  else if ((rc = content->body_case == MOMEDO__CONTENT__BODY_GROUP
+                    ? cli_group_control(c, st, cn, info.peer_identity, info.peer_device,
+                                        content->group)
+                    : take_content(c, st, cn, info.peer_identity, content, m, shown)) != 0) {
     arena_close(&a);
     crypto_wipe(pt, cap);
     free(pt);
@@ -366,4 +371,141 @@ int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
   crypto_wipe(pt, cap);
   free(pt);
   return tl_seen_add(&st->seen, ct, len);
+}
+
+/* ---- group and channel items ------------------------------------------------------ */
+
+/* m->e's strings point into an arena: copy what printing needs into statics. */
+static void keep_strings(struct cli_msg *m) {
+  static char text[CONTENT_TEXT_BYTES_MAX + 1], mime[CONTENT_MIME_BYTES_MAX + 1];
+  static char due[CLI_LABEL_MAX];
+  if (m->e.text) {
+    snprintf(text, sizeof text, "%s", m->e.text);
+    m->e.text = text;
+  }
+  if (m->e.mime) {
+    snprintf(mime, sizeof mime, "%s", m->e.mime);
+    m->e.mime = mime;
+  }
+  if (m->e.due) {
+    snprintf(due, sizeof due, "%s", m->e.due);
+    m->e.due = due;
+  }
+}
+
+/* Store a decrypted group message from `from`; fill out. */
+static int take_group_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                              struct cli_group *cg, const Momedo__Content *content,
+                              const struct group_sender *from, struct cli_msg *out, int *shown) {
+  static char sender[IDS_USER_ID_STR_MAX];
+  const char *name = cli_group_name(cg);
+  int added = 0, rc;
+  if (content->body_case != MOMEDO__CONTENT__BODY_TEXT &&
+      content->body_case != MOMEDO__CONTENT__BODY_FILE &&
+      content->body_case != MOMEDO__CONTENT__BODY_LOCATION) {
+    RECV_DROP("group %s carried a kind it does not take (text, files, locations)", name);
+    return 0;
+  }
+  int mine = memcmp(from->identity_key, st->acct.identity.pub, 32) == 0;
+  cli__entry_of(content, mine, &out->e);
+  label_of(st, from->identity_key, out->from_uid, out->from_label, sizeof out->from_label);
+  snprintf(sender, sizeof sender, "%s", out->from_uid);
+  out->e.due = sender; /* group timelines: the sender's user ID */
+  out->group_kind = 1;
+  out->sync_copy = mine;
+  snprintf(out->group, sizeof out->group, "%s", name);
+  snprintf(out->sender, sizeof out->sender, "%s", sender);
+  cli_hex(out->group_id, cg->id, GROUP_ID_LEN);
+  {
+    struct timeline t;
+    if ((rc = timeline_load(&t, &st->vault, cg->id)) != 0)
+      return cli_fail(c, rc, "cannot read a group timeline: %s", momedo_strerror(rc));
+    int dup = timeline_find(&t, out->e.id) != NULL;
+    timeline_free(&t);
+    if (dup) return 0;
+  }
+  if (content->body_case == MOMEDO__CONTENT__BODY_FILE &&
+      (rc = take_file(c, st, cn, content, &out->e, out)) != 0)
+    return rc;
+  if ((rc = cli__timeline_put(c, st, cg->id, &out->e, &added)) != 0) return rc;
+  *shown = added;
+  return 0;
+}
+
+int cli_group_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                      struct cli_group *cg, const uint8_t mb[static 32], const uint8_t *wire,
+                      size_t len, uint64_t created_ms, struct cli_msg *m, int *shown,
+                      int *hold) {
+  struct arena a;
+  struct group_sender from;
+  Momedo__Content *content = NULL;
+  *shown = *hold = 0;
+  memset(m, 0, sizeof *m);
+  arena_init(&a, CONTENT_DECODE_BYTES_MAX);
+  int rc = group_receive(cg->g, mb, wire, len, &a, &content, &from);
+  if (rc != MOMEDO_E_NOTFOUND && rc != MOMEDO_E_EXISTS) cg->dirty = 1;
+  if (rc == 0) {
+    rc = take_group_content(c, st, cn, cg, content, &from, m, shown);
+    if (rc == 0 && *shown) keep_strings(m);
+  } else if (rc == MOMEDO_E_NOTFOUND) {
+    /* Its sender key has not come (yet): keep the cursor before it for a while. */
+    *hold = created_ms + CLI_GROUP_KEY_WAIT_MS > cli_now_ms();
+    if (!*hold) RECV_DROP("group %s: an item whose sender key never arrived", cli_group_name(cg));
+    rc = 0;
+  } else if (rc == MOMEDO_E_NOMEM) {
+    rc = cli_fail(c, rc, "out of memory");
+  } else if (rc == MOMEDO_E_EXISTS) {
+    rc = 0;
+  } else {
+    const char *why = group_reason(cg->g);
+    fprintf(stderr, "momedo: refused an item in group %s: %s%s%s\n", cli_group_name(cg),
+            momedo_strerror(rc), why[0] ? ": " : "", why);
+    rc = 0;
+  }
+  arena_close(&a);
+  return rc;
+}
+
+int cli_channel_receive(struct cli *c, struct cli_state *st, struct cli_channel *ch,
+                        const uint8_t *wire, size_t len, struct cli_msg *m, int *shown) {
+  struct arena a;
+  Momedo__ChannelMessage *cm = NULL;
+  int added = 0;
+  *shown = 0;
+  memset(m, 0, sizeof *m);
+  arena_init(&a, CHANNEL_DECODE_BYTES_MAX);
+  int rc = channel_open(&ch->k, wire, len, &a, &cm);
+  if (rc == MOMEDO_E_NOMEM) {
+    arena_close(&a);
+    return cli_fail(c, rc, "out of memory");
+  }
+  if (rc) {
+    RECV_DROP("channel:%s: an item that does not open: %s", ch->name, momedo_strerror(rc));
+    arena_close(&a);
+    return 0;
+  }
+  struct tl_entry *e = &m->e;
+  memcpy(e->id, cm->message_id.data, TL_ID_LEN);
+  e->sent_ms = cm->sent_ms;
+  e->stored_ms = cli_now_ms();
+  e->acc = -1;
+  e->due = cm->display_name; /* channel timelines: the sender's display name */
+  if (cm->body_case == MOMEDO__CHANNEL_MESSAGE__BODY_TEXT) {
+    e->kind = TL_TEXT;
+    e->text = cm->text->text;
+  } else {
+    e->kind = TL_LOCATION;
+    e->lat = cm->location->lat;
+    e->lon = cm->location->lon;
+    e->acc = cm->location->accuracy_m > 0 ? cm->location->accuracy_m : -1;
+  }
+  m->group_kind = 2;
+  snprintf(m->group, sizeof m->group, "%s%s", CLI_CHANNEL_PREFIX, ch->name);
+  snprintf(m->sender, sizeof m->sender, "%s", cm->display_name);
+  snprintf(m->from_label, sizeof m->from_label, "%s", cm->display_name);
+  rc = cli__timeline_put(c, st, ch->k.mailbox, e, &added);
+  *shown = rc == 0 && added;
+  if (*shown) keep_strings(m);
+  arena_close(&a);
+  return rc;
 }

@@ -1,7 +1,7 @@
-/* client/cli_send.c — `send` (text, file, location, task), `task accept|done` and
- * `save`. Validates every argument before touching the network; a file is read whole
- * (at most 25 MB), uploaded as encrypted chunks, then announced in an envelope per
- * device. */
+/* client/cli_send.c — `send` (text, file, location, task) to a contact, a group or a
+ * passphrase channel, `task accept|done` and `save`. Validates every argument before
+ * touching the network; a file is read whole (at most 25 MB), uploaded as encrypted
+ * chunks, then announced in an envelope per device (or once, in a group). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -161,14 +161,46 @@ int cli_deliver(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
   return cli_store_outgoing(c, st, ct, m, path);
 }
 
+int cli_send_any(struct cli *c, struct cli_state *st, struct cli_conn *cn, const char *to,
+                 Momedo__Content *m, const uint8_t *file, size_t file_len,
+                 uint8_t id[static TL_ID_LEN], size_t *n_env, int *kind) {
+  size_t pl = strlen(CLI_CHANNEL_PREFIX);
+  int amb = 0, rc;
+  *kind = 0;
+  *n_env = 0;
+  if (!strncmp(to, CLI_CHANNEL_PREFIX, pl)) {
+    struct cli_channel *ch = cli_channel_find(st, to + pl);
+    if (!ch)
+      return cli_fail(c, MOMEDO_E_NOTFOUND, "not in channel '%s': `momedo channel join %s` "
+                      "first", to + pl, to + pl);
+    *kind = 2;
+    if ((rc = cli_channel_send(c, st, cn, ch, m, id)) == 0) *n_env = 1;
+    return rc;
+  }
+  struct cli_group *cg = cli_group_lookup(st, to, &amb);
+  if ((cg || amb) && contacts_resolve(&st->contacts, to))
+    return cli_fail(c, MOMEDO_E_EXISTS, "'%s' names both a contact and a group: give the group "
+                    "ID prefix (`momedo groups`) or the contact's user ID", to);
+  if (amb)
+    return cli_fail(c, MOMEDO_E_EXISTS, "'%s' matches several groups: give a longer prefix of "
+                    "the group ID", to);
+  if (!cg) return cli_deliver(c, st, cn, to, m, file, file_len, id, n_env);
+  *kind = 1;
+  if ((rc = cli_group_send(c, st, cn, cg, m, file, file_len, id)) == 0) *n_env = 1;
+  return rc;
+}
+
 static void print_sent(struct cli *c, const char *to, const uint8_t id[static TL_ID_LEN],
-                       size_t n_env) {
+                       size_t n_env, int kind) {
   char hex[2 * TL_ID_LEN + 1];
   tl_id_hex(hex, id);
-  if (c->json) printf("{\"ok\":true,\"id\":\"%s\",\"to\":", hex);
   if (c->json) {
+    printf("{\"ok\":true,\"id\":\"%s\",\"to\":", hex);
     cli_json_str(stdout, to);
-    printf(",\"envelopes\":%zu}\n", n_env);
+    if (kind) printf(",\"kind\":\"%s\",\"items\":%zu}\n", kind == 1 ? "group" : "channel", n_env);
+    else printf(",\"envelopes\":%zu}\n", n_env);
+  } else if (kind) {
+    printf("posted to %s once (encrypted for every member)   [%.12s]\n", to, hex);
   } else {
     printf("sent to %s (%zu envelope%s)   [%.12s]\n", to, n_env, n_env == 1 ? "" : "s", hex);
   }
@@ -185,7 +217,7 @@ int cli_cmd_send(struct cli *c) {
   Momedo__Task task = MOMEDO__TASK__INIT;
   uint8_t *file = NULL, id[TL_ID_LEN];
   size_t file_len = 0, n_env = 0;
-  int kinds = !!c->opt[CO_FILE] + !!c->opt[CO_LOCATION] + !!c->opt[CO_TASK];
+  int kinds = !!c->opt[CO_FILE] + !!c->opt[CO_LOCATION] + !!c->opt[CO_TASK], kind = 0;
   memset(&cn, 0, sizeof cn);
   memset(&st, 0, sizeof st);
   st.home.lock_fd = -1;
@@ -220,15 +252,16 @@ int cli_cmd_send(struct cli *c) {
   if (rc == 0) rc = cli_open(c, &st, 1);
   if (rc == 0) rc = cli_connect(c, &st, &cn);
   if (rc == 0) {
-    rc = cli_deliver(c, &st, &cn, c->pos[0], &m, file, file_len, id, &n_env);
-    /* Save even after a failure: a session that encrypted must never reuse its keys. */
+    rc = cli_send_any(c, &st, &cn, c->pos[0], &m, file, file_len, id, &n_env, &kind);
+    /* Save even after a failure: a session or group chain that encrypted must never
+     * reuse its keys. */
     char why[CLI_WHY_MAX];
     snprintf(why, sizeof why, "%s", c->why);
     int r2 = cli_save(c, &st);
     if (rc) snprintf(c->why, sizeof c->why, "%s", why);
     else rc = r2;
   }
-  if (rc == 0) print_sent(c, c->pos[0], id, n_env);
+  if (rc == 0) print_sent(c, c->pos[0], id, n_env, kind);
   cli_conn_close(&cn);
   cli_close(&st);
   if (file) crypto_wipe(file, file_len);
@@ -236,15 +269,19 @@ int cli_cmd_send(struct cli *c) {
   return rc;
 }
 
-/* Find a message by ID prefix in any conversation; *t holds that conversation. */
+/* Find a message by ID prefix in any conversation (groups too when ct may stay NULL);
+ * *t holds that conversation. */
 static int find_any(struct cli *c, struct cli_state *st, const char *hex, struct contact **ct,
-                    struct timeline *t, struct tl_entry **e) {
+                    int with_groups, struct timeline *t, struct tl_entry **e) {
   int found = 0;
+  size_t n = st->contacts.n + (with_groups ? st->gr.n : 0);
   memset(t, 0, sizeof *t);
-  for (size_t i = 0; i < st->contacts.n; i++) {
+  for (size_t i = 0; i < n; i++) {
     struct timeline x;
     struct tl_entry *y;
-    int rc = timeline_load(&x, &st->vault, st->contacts.v[i].key);
+    const uint8_t *peer = i < st->contacts.n ? st->contacts.v[i].key
+                                             : st->gr.v[i - st->contacts.n].id;
+    int rc = timeline_load(&x, &st->vault, peer);
     if (rc) return cli_fail(c, rc, "cannot read a conversation: %s", momedo_strerror(rc));
     rc = timeline_find_prefix(&x, hex, &y);
     if (rc == MOMEDO_E_INVAL) {
@@ -262,7 +299,7 @@ static int find_any(struct cli *c, struct cli_state *st, const char *hex, struct
     }
     *t = x;
     *e = y;
-    *ct = &st->contacts.v[i];
+    *ct = i < st->contacts.n ? &st->contacts.v[i] : NULL;
     found = 1;
   }
   return found ? 0 : cli_fail(c, MOMEDO_E_NOTFOUND, "no message %s", hex);
@@ -282,7 +319,7 @@ int cli_cmd_task(struct cli *c) {
   memset(&cn, 0, sizeof cn);
   memset(&t, 0, sizeof t);
   int rc = cli_open(c, &st, 1);
-  if (rc == 0) rc = find_any(c, &st, c->pos[1], &ct, &t, &e);
+  if (rc == 0) rc = find_any(c, &st, c->pos[1], &ct, 0, &t, &e);
   if (rc == 0 && e->kind != TL_TASK) rc = cli_fail(c, MOMEDO_E_INVAL, "%s is not a task", c->pos[1]);
   if (rc == 0) memcpy(task_id, e->id, TL_ID_LEN);
   timeline_free(&t);
@@ -321,7 +358,7 @@ int cli_cmd_save(struct cli *c) {
   size_t n = 0;
   memset(&t, 0, sizeof t);
   int rc = cli_open(c, &st, 0);
-  if (rc == 0) rc = find_any(c, &st, c->pos[0], &ct, &t, &e);
+  if (rc == 0) rc = find_any(c, &st, c->pos[0], &ct, 1, &t, &e);
   if (rc == 0 && (e->kind != TL_FILE || !e->path))
     rc = cli_fail(c, MOMEDO_E_NOTFOUND, "%s is not a file this device holds", c->pos[0]);
   if (rc == 0 && (rc = vault_read(&st.vault, e->path, &d, &n)) != 0)

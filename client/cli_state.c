@@ -1,7 +1,8 @@
 /* client/cli_state.c — opening a home for a command: resolve the directory, read the
  * passphrase, unlock the vault, take the home's lock, load the account, contacts,
- * sessions, replay sets and the seen set; and write them back. The lock is held from
- * load to save so two commands on one home never lose each other's changes. */
+ * sessions, replay sets, the seen set, groups and passphrase channels; and write them
+ * back. The lock is held from load to save so two commands on one home never lose each
+ * other's changes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +150,154 @@ static int rp_save_one(const void *src, size_t i, uint8_t **out, size_t *n) {
   return 0;
 }
 
+#define GIDX_FORMAT 1
+
+/* ---- groups: an index file plus one sealed state per group -------------------------------------------------------------------- */
+
+static int state_name(const struct vault *v, const uint8_t id[static GROUP_ID_LEN],
+                      char name[static VAULT_NAME_MAX]) {
+  return vault_name(v, "grp", id, GROUP_ID_LEN, name);
+}
+
+void cli__gpending_clear(struct cli_gpending *p) {
+  if (p->body) crypto_wipe(p->body, p->len);
+  free(p->body);
+  p->body = NULL;
+  p->len = 0;
+}
+
+void cli_groups_free(struct cli_groups *gs) {
+  for (size_t i = 0; i < gs->n; i++) {
+    group_free(gs->v[i].g);
+    free(gs->v[i].need);
+  }
+  free(gs->v);
+  for (size_t i = 0; i < gs->n_p; i++) cli__gpending_clear(&gs->p[i]);
+  free(gs->p);
+  gs->v = NULL;
+  gs->p = NULL;
+  gs->n = gs->n_p = 0;
+  gs->dirty = gs->touched = 0;
+}
+
+static int load_state(const struct vault *v, struct cli_group *cg) {
+  char name[VAULT_NAME_MAX];
+  uint8_t *d = NULL;
+  size_t n = 0;
+  struct group_info gi;
+  int rc = state_name(v, cg->id, name);
+  if (rc == 0) rc = vault_read(v, name, &d, &n);
+  if (rc == 0) rc = group_load(&cg->g, d, n);
+  if (d) crypto_wipe(d, n);
+  free(d);
+  if (rc == MOMEDO_E_NOMEM || rc == MOMEDO_E_IO) return rc;
+  if (rc) return MOMEDO_E_CORRUPT;
+  group_get_info(cg->g, &gi);
+  return memcmp(gi.group_id, cg->id, GROUP_ID_LEN) == 0 ? 0 : MOMEDO_E_CORRUPT;
+}
+
+static int load_group(struct cursor *cu, const struct vault *v, struct cli_group *cg) {
+  uint32_t n_need;
+  if (vrd_fixed(cu, cg->id, GROUP_ID_LEN) || cursor_get_be32(cu, &n_need) ||
+      n_need > GROUP_DEVICES_MAX)
+    return MOMEDO_E_CORRUPT;
+  cg->need = calloc(n_need ? n_need : 1, sizeof *cg->need);
+  if (!cg->need) return MOMEDO_E_NOMEM;
+  for (uint32_t k = 0; k < n_need; k++) {
+    if (vrd_fixed(cu, cg->need[k].identity, 32) || vrd_fixed(cu, cg->need[k].device, 32))
+      return MOMEDO_E_CORRUPT;
+    cg->n_need++;
+  }
+  return load_state(v, cg);
+}
+
+static int load_pending(struct cursor *cu, struct cli_groups *gs) {
+  uint32_t n_p;
+  if (cursor_get_be32(cu, &n_p) || n_p > CLI_GROUP_PENDING_MAX) return MOMEDO_E_CORRUPT;
+  gs->p = calloc(n_p ? n_p : 1, sizeof *gs->p);
+  if (!gs->p) return MOMEDO_E_NOMEM;
+  for (uint32_t i = 0; i < n_p; i++) {
+    struct cli_gpending *p = &gs->p[i];
+    const uint8_t *b;
+    size_t bl;
+    if (vrd_fixed(cu, p->from_id, 32) || vrd_fixed(cu, p->from_dev, 32) ||
+        cursor_get_be64(cu, &p->received_ms) || vrd_bytes(cu, &b, &bl, CONTENT_BYTES_MAX) ||
+        bl == 0)
+      return MOMEDO_E_CORRUPT;
+    if (!(p->body = malloc(bl))) return MOMEDO_E_NOMEM;
+    memcpy(p->body, b, bl);
+    p->len = bl;
+    gs->n_p++;
+  }
+  return 0;
+}
+
+int cli_groups_load(struct cli_groups *gs, const struct vault *v) {
+  uint8_t *d = NULL, f;
+  size_t n = 0;
+  uint32_t count;
+  struct cursor cu;
+  int rc = vault_read(v, CLI_GROUPS_FILE, &d, &n);
+  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  if (rc) return rc;
+  cursor_init(&cu, d, n);
+  if (cursor_get_u8(&cu, &f) || f != GIDX_FORMAT || cursor_get_be32(&cu, &count) ||
+      count > CLI_GROUPS_MAX)
+    rc = MOMEDO_E_CORRUPT;
+  if (rc == 0 && !(gs->v = calloc(count ? count : 1, sizeof *gs->v))) rc = MOMEDO_E_NOMEM;
+  for (uint32_t i = 0; rc == 0 && i < count; i++) {
+    rc = load_group(&cu, v, &gs->v[i]);
+    gs->n = i + 1; /* freed by cli_groups_free even when half loaded */
+  }
+  if (rc == 0) rc = load_pending(&cu, gs);
+  if (rc == 0 && cursor_left(&cu) != 0) rc = MOMEDO_E_CORRUPT;
+  crypto_wipe(d, n);
+  free(d);
+  return rc;
+}
+
+static int save_state(const struct vault *v, struct cli_group *cg) {
+  char name[VAULT_NAME_MAX];
+  uint8_t *d = NULL;
+  size_t n = 0;
+  int rc = state_name(v, cg->id, name);
+  if (rc == 0) rc = group_save(cg->g, &d, &n);
+  if (rc == 0) rc = vault_write(v, name, d, n);
+  if (d) crypto_wipe(d, n);
+  free(d);
+  if (rc == 0) cg->dirty = 0;
+  return rc;
+}
+
+int cli_groups_save(struct cli_groups *gs, const struct vault *v) {
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < gs->n; i++)
+    if (gs->v[i].dirty) rc = save_state(v, &gs->v[i]);
+  if (rc || !gs->dirty) return rc;
+  struct vbuf b = {0};
+  vbuf_u8(&b, GIDX_FORMAT);
+  vbuf_be32(&b, (uint32_t)gs->n);
+  for (size_t i = 0; i < gs->n; i++) {
+    vbuf_raw(&b, gs->v[i].id, GROUP_ID_LEN);
+    vbuf_be32(&b, (uint32_t)gs->v[i].n_need);
+    for (size_t k = 0; k < gs->v[i].n_need; k++) {
+      vbuf_raw(&b, gs->v[i].need[k].identity, 32);
+      vbuf_raw(&b, gs->v[i].need[k].device, 32);
+    }
+  }
+  vbuf_be32(&b, (uint32_t)gs->n_p);
+  for (size_t i = 0; i < gs->n_p; i++) {
+    vbuf_raw(&b, gs->p[i].from_id, 32);
+    vbuf_raw(&b, gs->p[i].from_dev, 32);
+    vbuf_be64(&b, gs->p[i].received_ms);
+    vbuf_bytes(&b, gs->p[i].body, gs->p[i].len);
+  }
+  rc = b.err ? b.err : vault_write(v, CLI_GROUPS_FILE, b.p, b.len);
+  vbuf_free(&b);
+  if (rc == 0) gs->dirty = 0;
+  return rc;
+}
+
 /* ---- open / save ---------------------------------------------------------------- */
 
 static int load_all(struct cli *c, struct cli_state *st) {
@@ -161,7 +310,9 @@ static int load_all(struct cli *c, struct cli_state *st) {
   if ((rc = contacts_load(&st->contacts, &st->vault)) != 0 ||
       (rc = tl_seen_load(&st->seen, &st->vault)) != 0 ||
       (rc = list_load(&st->vault, CLI_SESSIONS_FILE, &st->sess, sess_load_one)) != 0 ||
-      (rc = list_load(&st->vault, CLI_REPLAY_FILE, &st->rp, rp_load_one)) != 0)
+      (rc = list_load(&st->vault, CLI_REPLAY_FILE, &st->rp, rp_load_one)) != 0 ||
+      (rc = cli_groups_load(&st->gr, &st->vault)) != 0 ||
+      (rc = cli_channels_load(&st->gr, &st->vault)) != 0)
     return cli_fail(c, rc, "cannot read the local state in %s: %s", st->home.dir,
                     momedo_strerror(rc));
   return 0;
@@ -174,6 +325,8 @@ static void unload_all(struct cli_state *st) {
   tl_seen_free(&st->seen);
   sessions_free(&st->sess);
   replays_free(&st->rp);
+  cli_groups_free(&st->gr);
+  cli_channels_free(&st->gr);
 }
 
 int cli_open(struct cli *c, struct cli_state *st, int need_joined) {
@@ -207,6 +360,8 @@ int cli_save(struct cli *c, struct cli_state *st) {
   if (rc == 0) rc = tl_seen_save(&st->seen, &st->vault);
   if (rc == 0) rc = list_save(&st->vault, CLI_SESSIONS_FILE, &st->sess, st->sess.n, sess_save_one);
   if (rc == 0) rc = list_save(&st->vault, CLI_REPLAY_FILE, &st->rp, st->rp.n, rp_save_one);
+  if (rc == 0) rc = cli_groups_save(&st->gr, &st->vault);
+  if (rc == 0) rc = cli_channels_save(&st->gr, &st->vault);
   if (rc) return cli_fail(c, rc, "cannot write the local state: %s", momedo_strerror(rc));
   return 0;
 }

@@ -1,7 +1,10 @@
 /* client/cli_sync.c — `sync`, `listen` and `history`, and printing a message for people
  * or as one JSON object per line. sync fetches our mailbox from every node we know
  * (home and partners), processes each page, saves, then acknowledges with tombstones;
- * listen subscribes and handles each pushed item under the home's lock. */
+ * then every group mailbox (each epoch still kept) and passphrase channel on every node,
+ * with a read cursor per mailbox and node and never a tombstone (one member must not
+ * delete everyone's copy). listen subscribes to all of them and handles each pushed
+ * item under the home's lock. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +33,25 @@ static const char *action_name(int a) {
 static void print_json_msg(struct cli *c, const struct cli_msg *m) {
   FILE *f = c->out;
   const struct tl_entry *e = &m->e;
-  fputs("{\"type\":\"message\",\"from\":", f);
-  cli_json_str(f, m->from_uid);
+  fputs("{\"type\":\"message\"", f);
+  if (m->group_kind) {
+    fputs(",\"group\":", f);
+    cli_json_str(f, m->group);
+    if (m->group_kind == 1) {
+      fprintf(f, ",\"group_id\":\"%s\"", m->group_id);
+    } else {
+      fputs(",\"channel\":", f);
+      cli_json_str(f, m->group + strlen(CLI_CHANNEL_PREFIX));
+    }
+    fputs(",\"sender\":", f);
+    cli_json_str(f, m->sender);
+  }
+  fputs(",\"from\":", f);
+  cli_json_str(f, m->group_kind && !m->from_uid[0] ? NULL : m->from_uid);
   fputs(",\"from_name\":", f);
   cli_json_str(f, strcmp(m->from_label, m->from_uid) ? m->from_label : NULL);
   fputs(",\"peer\":", f);
-  cli_json_str(f, m->peer_uid);
+  cli_json_str(f, m->group_kind ? NULL : m->peer_uid);
   fprintf(f, ",\"outgoing\":%s", m->sync_copy ? "true" : "false");
   if (m->receipt) {
     fprintf(f, ",\"kind\":\"receipt\",\"receipt\":\"%s\",\"ids\":[",
@@ -90,7 +106,9 @@ void cli_print_msg(struct cli *c, const struct cli_msg *m) {
   FILE *f = c->out;
   const struct tl_entry *e = &m->e;
   char when[32], hex[2 * TL_ID_LEN + 1], who[160];
-  if (m->sync_copy) snprintf(who, sizeof who, "you (other device) -> %s", m->peer_uid);
+  if (m->group_kind) snprintf(who, sizeof who, "%.60s / %.60s", m->group,
+                              m->sync_copy ? "you" : m->from_label);
+  else if (m->sync_copy) snprintf(who, sizeof who, "you (other device) -> %s", m->peer_uid);
   else snprintf(who, sizeof who, "%s", m->from_label);
   if (m->receipt) {
     fprintf(f, "%s: %s %zu message(s)\n", who, m->receipt == 2 ? "read" : "received",
@@ -167,6 +185,13 @@ static void ack_items(struct cli_state *st, struct cli_conn *cn,
   }
 }
 
+/* Deliver what the groups owe (records, sender keys) now that a connection is up. A
+ * failure is only noted: what encrypted is saved, the rest is tried again later. */
+static void flush_groups(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
+  if (cli_groups_flush(c, st, cn) != 0)
+    fprintf(stderr, "momedo: note: group keys or records not delivered yet: %s\n", c->why);
+}
+
 /* Process a batch of fetched objects: receive each, then save and acknowledge. */
 static int handle_batch(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                         const struct nodeapi_obj *objs, size_t n, size_t *n_new) {
@@ -192,10 +217,56 @@ static int handle_batch(struct cli *c, struct cli_state *st, struct cli_conn *cn
     acks[n_ack++].expires_ms = o->info.expires_ms;
   }
   if (rc == 0) rc = cli_flush_receipts(c, st, cn);
+  if (rc == 0) flush_groups(c, st, cn);
   if (rc == 0) rc = cli_save(c, st);
   if (rc == 0 && n_ack) ack_items(st, cn, acks, n_ack);
   free(acks);
   free(m);
+  return rc;
+}
+
+/* One fetched page, copied out of the session's buffers (they live only until the
+ * next call, and processing makes calls). */
+struct page {
+  struct nodeapi_obj *objs;
+  uint8_t **bufs;
+  size_t n;
+  uint64_t next;
+  int more;
+};
+
+static void page_free(struct page *pg) {
+  for (size_t i = 0; pg->bufs && i < pg->n; i++) free(pg->bufs[i]);
+  free(pg->bufs);
+  free(pg->objs);
+  memset(pg, 0, sizeof *pg);
+}
+
+static int fetch_page(struct cli *c, struct cli_conn *cn, const uint8_t mb[static 32],
+                      uint64_t cursor, struct page *pg) {
+  struct nodeapi_fetch f;
+  memset(pg, 0, sizeof *pg);
+  int rc = nodeapi_fetch(&cn->api, mb, cursor, CLI_FETCH_LIMIT, cli_now_ms(), &f);
+  if (rc) return cli_api_fail(c, cn, rc, "fetching a mailbox failed");
+  pg->objs = calloc(f.n ? f.n : 1, sizeof *pg->objs);
+  pg->bufs = calloc(f.n ? f.n : 1, sizeof *pg->bufs);
+  if (!pg->objs || !pg->bufs) rc = cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  pg->n = rc ? 0 : f.n;
+  for (size_t i = 0; rc == 0 && i < f.n; i++) {
+    pg->objs[i] = f.objs[i];
+    pg->objs[i].data = NULL;
+    if (!f.objs[i].ciphertext) continue;
+    pg->bufs[i] = malloc(f.objs[i].ciphertext_len ? f.objs[i].ciphertext_len : 1);
+    if (!pg->bufs[i]) {
+      rc = cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+      break;
+    }
+    memcpy(pg->bufs[i], f.objs[i].ciphertext, f.objs[i].ciphertext_len);
+    pg->objs[i].ciphertext = pg->bufs[i];
+  }
+  pg->next = f.next_cursor;
+  pg->more = f.more;
+  if (rc) page_free(pg);
   return rc;
 }
 
@@ -204,68 +275,216 @@ int cli_sync_conn(struct cli *c, struct cli_state *st, struct cli_conn *cn, size
   int rc = account_mailbox(&st->acct, mb);
   struct account_node *node = &st->acct.nodes[cn->node];
   for (int page = 0; rc == 0 && page < CLI_FETCH_PAGES_MAX; page++) {
-    struct nodeapi_fetch f;
-    rc = nodeapi_fetch(&cn->api, mb, node->cursor, CLI_FETCH_LIMIT, cli_now_ms(), &f);
-    if (rc) return cli_api_fail(c, cn, rc, "fetching the mailbox failed");
-    /* f borrows the session's buffers: copy before making more calls. */
-    struct nodeapi_obj *objs = calloc(f.n ? f.n : 1, sizeof *objs);
-    uint8_t **bufs = calloc(f.n ? f.n : 1, sizeof *bufs);
-    if (!objs || !bufs) rc = cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
-    for (size_t i = 0; rc == 0 && i < f.n; i++) {
-      objs[i] = f.objs[i];
-      if (!f.objs[i].ciphertext) continue;
-      bufs[i] = malloc(f.objs[i].ciphertext_len ? f.objs[i].ciphertext_len : 1);
-      if (!bufs[i]) {
-        rc = cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
-        break;
-      }
-      memcpy(bufs[i], f.objs[i].ciphertext, f.objs[i].ciphertext_len);
-      objs[i].ciphertext = bufs[i];
-      objs[i].data = NULL;
-    }
-    uint64_t next = f.next_cursor;
-    int more = f.more;
-    size_t n = f.n;
-    if (rc == 0) {
-      node->cursor = next > node->cursor ? next : node->cursor;
-      rc = handle_batch(c, st, cn, objs, n, n_new);
-    }
-    for (size_t i = 0; bufs && i < n; i++) free(bufs[i]);
-    free(bufs);
-    free(objs);
-    if (!more || n == 0) break;
+    struct page pg;
+    if ((rc = fetch_page(c, cn, mb, node->cursor, &pg)) != 0) break;
+    node->cursor = pg.next > node->cursor ? pg.next : node->cursor;
+    rc = handle_batch(c, st, cn, pg.objs, pg.n, n_new);
+    int done = !pg.more || pg.n == 0;
+    page_free(&pg);
+    if (done) break;
   }
   return rc;
 }
 
+/* ---- group and channel mailboxes ------------------------------------------------ */
+
+/* Fetch one group mailbox on cn's node from its cursor. The cursor stops at the first
+ * item whose sender key has not arrived (it is fetched again next time; what follows it
+ * is deduplicated by the group core). */
+static int sync_group_mailbox(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                              const uint8_t gid[static 32], const uint8_t mb[static 32],
+                              size_t *n_new) {
+  const uint8_t *nk = st->acct.nodes[cn->node].key;
+  uint64_t cur = 0;
+  int held = 0, rc = 0;
+  struct cli_msg *m = malloc(sizeof *m);
+  if (!m) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  struct cli_group *cg = NULL; /* by ID: processing items adds no group, cg stays valid */
+  for (size_t i = 0; i < st->gr.n; i++)
+    if (!memcmp(st->gr.v[i].id, gid, 32)) cg = &st->gr.v[i];
+  if (!cg || group_cursor_get(cg->g, mb, nk, &cur) != 0) {
+    free(m);
+    return 0;
+  }
+  uint64_t keep = cur;
+  for (int page = 0; rc == 0 && page < CLI_FETCH_PAGES_MAX; page++) {
+    struct page pg;
+    if ((rc = fetch_page(c, cn, mb, cur, &pg)) != 0) break;
+    for (size_t i = 0; rc == 0 && i < pg.n; i++) {
+      const struct nodeapi_obj *o = &pg.objs[i];
+      int shown = 0, hold = 0;
+      if (o->err || o->kind != MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM || !o->ciphertext) continue;
+      rc = cli_group_receive(c, st, cn, cg, mb, o->ciphertext, o->ciphertext_len,
+                             o->info.created_ms, m, &shown, &hold);
+      if (rc == 0 && hold && !held) {
+        held = 1;
+        keep = o->seq;
+      }
+      if (rc == 0 && shown) {
+        cli_print_msg(c, m);
+        (*n_new)++;
+      }
+    }
+    if (!held) keep = pg.next > keep ? pg.next : keep;
+    if (rc == 0 && group_cursor_set(cg->g, mb, nk, keep) == 0) cg->dirty = 1;
+    if (rc == 0) rc = cli_save(c, st);
+    cur = pg.next > cur ? pg.next : cur;
+    int done = !pg.more || pg.n == 0;
+    page_free(&pg);
+    if (done) break;
+  }
+  free(m);
+  return rc;
+}
+
+static int sync_channel(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                        const uint8_t mb[static 32], size_t *n_new) {
+  const uint8_t *nk = st->acct.nodes[cn->node].key;
+  struct cli_channel *ch = cli_channel_by_mailbox(st, mb);
+  struct cli_msg *m = malloc(sizeof *m);
+  int rc = m ? 0 : cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  uint64_t cur = ch ? cli_channel_cursor(ch, nk) : 0;
+  for (int page = 0; ch && rc == 0 && page < CLI_FETCH_PAGES_MAX; page++) {
+    struct page pg;
+    if ((rc = fetch_page(c, cn, mb, cur, &pg)) != 0) break;
+    for (size_t i = 0; rc == 0 && i < pg.n; i++) {
+      const struct nodeapi_obj *o = &pg.objs[i];
+      int shown = 0;
+      if (o->err || o->kind != MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM || !o->ciphertext) continue;
+      rc = cli_channel_receive(c, st, ch, o->ciphertext, o->ciphertext_len, m, &shown);
+      if (rc == 0 && shown) {
+        cli_print_msg(c, m);
+        (*n_new)++;
+      }
+    }
+    if (rc == 0 && pg.next > cur) {
+      cur = pg.next;
+      cli_channel_set_cursor(ch, nk, cur);
+      st->gr.ch_dirty = 1;
+      rc = cli_save(c, st);
+    }
+    int done = !pg.more || pg.n == 0;
+    page_free(&pg);
+    if (done) break;
+  }
+  free(m);
+  return rc;
+}
+
+int cli_sync_groups(struct cli *c, struct cli_state *st, struct cli_conn *cn, size_t *n_new) {
+  uint8_t mbs[GROUP_EPOCHS_MAX][OBJ_MAILBOX_LEN], gid[GROUP_ID_LEN];
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < st->gr.n; i++) {
+    struct group_info gi;
+    group_get_info(st->gr.v[i].g, &gi);
+    if (gi.removed) continue; /* nothing new can be read there */
+    memcpy(gid, st->gr.v[i].id, GROUP_ID_LEN);
+    size_t n = group_mailboxes(st->gr.v[i].g, mbs, GROUP_EPOCHS_MAX);
+    for (size_t k = 0; rc == 0 && k < n; k++) rc = sync_group_mailbox(c, st, cn, gid, mbs[k], n_new);
+  }
+  for (size_t i = 0; rc == 0 && i < st->gr.n_ch; i++) {
+    uint8_t mb[OBJ_MAILBOX_LEN];
+    memcpy(mb, st->gr.ch[i].k.mailbox, OBJ_MAILBOX_LEN);
+    rc = sync_channel(c, st, cn, mb, n_new);
+  }
+  return rc;
+}
+
+size_t cli_live_mailboxes(struct cli_state *st, uint8_t (*out)[OBJ_MAILBOX_LEN], size_t cap) {
+  uint8_t mbs[GROUP_EPOCHS_MAX][OBJ_MAILBOX_LEN];
+  size_t n = 0;
+  if (cap == 0 || account_mailbox(&st->acct, out[n]) != 0) return 0;
+  n++;
+  for (size_t i = 0; i < st->gr.n; i++) {
+    struct group_info gi;
+    group_get_info(st->gr.v[i].g, &gi);
+    if (gi.removed) continue;
+    size_t k = group_mailboxes(st->gr.v[i].g, mbs, GROUP_EPOCHS_MAX);
+    for (size_t j = 0; j < k && n < cap; j++) memcpy(out[n++], mbs[j], OBJ_MAILBOX_LEN);
+  }
+  for (size_t i = 0; i < st->gr.n_ch && n < cap; i++)
+    memcpy(out[n++], st->gr.ch[i].k.mailbox, OBJ_MAILBOX_LEN);
+  return n;
+}
+
+int cli_subscribe_live(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                       struct cli_subs *subs) {
+  uint8_t want[NODEAPI_SUBSCRIBE_MAX][OBJ_MAILBOX_LEN], add[NODEAPI_SUBSCRIBE_MAX][OBJ_MAILBOX_LEN];
+  size_t n = cli_live_mailboxes(st, want, NODEAPI_SUBSCRIBE_MAX), k = 0;
+  for (size_t i = 0; i < n; i++) {
+    int have = 0;
+    for (size_t j = 0; j < subs->n && !have; j++) have = !memcmp(subs->mb[j], want[i], 32);
+    if (!have && subs->n + k < NODEAPI_SUBSCRIBE_MAX) memcpy(add[k++], want[i], 32);
+  }
+  if (k == 0) return 0;
+  int rc = nodeapi_subscribe(&cn->api, (const uint8_t(*)[OBJ_MAILBOX_LEN])add, k);
+  if (rc) return cli_api_fail(c, cn, rc, "subscribing failed");
+  memcpy(subs->mb[subs->n], add, k * OBJ_MAILBOX_LEN);
+  subs->n += k;
+  return 0;
+}
+
+int cli_listen_update(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                      struct cli_subs *subs, size_t *n_new) {
+  uint8_t want[NODEAPI_SUBSCRIBE_MAX][OBJ_MAILBOX_LEN];
+  size_t n = cli_live_mailboxes(st, want, NODEAPI_SUBSCRIBE_MAX), missing = 0;
+  for (size_t i = 0; i < n && subs->n < NODEAPI_SUBSCRIBE_MAX; i++) {
+    int have = 0;
+    for (size_t j = 0; j < subs->n && !have; j++) have = !memcmp(subs->mb[j], want[i], 32);
+    missing += !have;
+  }
+  if (missing == 0) return 0;
+  int rc = cli_reacquire(c, st);
+  if (rc) return rc;
+  rc = cli_subscribe_live(c, st, cn, subs);
+  if (rc == 0) rc = cli_sync_groups(c, st, cn, n_new); /* what came before subscribing */
+  cli_release(st);
+  return rc;
+}
+
+/* Pairwise from every node first (records and sender keys may come through any of
+ * them), then the groups and channels on every node that answered. */
 int cli_sync_all(struct cli *c, struct cli_state *st, size_t *n_new) {
-  int ok = 0, last = 0;
+  struct cli_conn cns[ACCOUNT_NODES_MAX];
+  int ok = 0, last = 0, up[ACCOUNT_NODES_MAX] = {0};
   char first[CLI_WHY_MAX] = "";
   *n_new = 0;
-  for (size_t i = 0; i < st->acct.n_nodes; i++) {
-    struct cli_conn cn;
-    int rc = cli_connect_node(c, st, &cn, i);
-    if (rc == 0) {
-      rc = cli_sync_conn(c, st, &cn, n_new);
-      cli_conn_close(&cn);
-      if (rc) {
+  memset(cns, 0, sizeof cns);
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < st->acct.n_nodes; i++) {
+      int rc = 0;
+      if (pass == 0 && (rc = cli_connect_node(c, st, &cns[i], i)) == 0) {
+        up[i] = 1;
+        rc = cli_sync_conn(c, st, &cns[i], n_new);
+      } else if (pass == 1 && up[i]) {
+        if (ok++ == 0) flush_groups(c, st, &cns[i]);
+        rc = cli_sync_groups(c, st, &cns[i], n_new);
+      } else if (pass == 1) {
+        continue;
+      }
+      if (rc && up[i]) {
         /* Forget what the failed batch changed in memory: it was not saved. */
         char why[CLI_WHY_MAX];
         snprintf(why, sizeof why, "%s", c->why);
+        cli_conn_close(&cns[i]);
+        up[i] = 0;
         int r2 = cli_reacquire(c, st);
-        if (r2) return r2;
-        snprintf(c->why, sizeof c->why, "%s", why);
+        if (r2) rc = r2;
+        else snprintf(c->why, sizeof c->why, "%s", why);
+        if (r2 || (momedo_status_kind(rc) != MOMEDO_KIND_IO && rc != MOMEDO_E_NOTFOUND)) {
+          for (size_t j = 0; j < st->acct.n_nodes; j++) cli_conn_close(&cns[j]);
+          return rc;
+        }
       }
-      if (rc && momedo_status_kind(rc) != MOMEDO_KIND_IO && rc != MOMEDO_E_NOTFOUND) return rc;
-    }
-    if (rc == 0) ok++;
-    else {
-      last = rc;
-      if (!first[0]) snprintf(first, sizeof first, "%s", c->why);
-      fprintf(stderr, "momedo: note: node %s:%u: %s\n", st->acct.nodes[i].host,
-              st->acct.nodes[i].port, c->why);
+      if (rc) {
+        last = rc;
+        if (!first[0]) snprintf(first, sizeof first, "%s", c->why);
+        fprintf(stderr, "momedo: note: node %s:%u: %s\n", st->acct.nodes[i].host,
+                st->acct.nodes[i].port, c->why);
+      }
     }
   }
+  for (size_t j = 0; j < st->acct.n_nodes; j++) cli_conn_close(&cns[j]);
   if (!ok) return cli_fail(c, last ? last : MOMEDO_E_NOTFOUND, "no node could be synced: %s", first);
   return 0;
 }
@@ -282,15 +501,31 @@ int cli_cmd_sync(struct cli *c) {
   return rc;
 }
 
+/* A pushed group or channel item: fetch that mailbox from its cursor (the event is a
+ * trigger; the cursor decides what is read, so nothing pushed while away is skipped). */
+static int handle_group_event(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                              const uint8_t mb[static 32], size_t *n_new) {
+  int rc = cli_reacquire(c, st);
+  if (rc) return rc;
+  struct cli_group *cg = cli_group_by_mailbox(st, mb);
+  if (cg) rc = sync_group_mailbox(c, st, cn, cg->id, mb, n_new);
+  else if (cli_channel_by_mailbox(st, mb)) rc = sync_channel(c, st, cn, mb, n_new);
+  cli_release(st);
+  return rc;
+}
+
 /* Handle one pushed object under the home's lock (another command may have changed
  * the sessions in between). */
 int cli_handle_event(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                      const struct nodeapi_event *ev, size_t *n_new) {
+  uint8_t own[OBJ_MAILBOX_LEN];
   if (ev->err) {
     fprintf(stderr, "momedo: dropped an object the node pushed: %s\n", momedo_strerror(ev->err));
     return 0;
   }
   if (ev->kind != MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM) return 0;
+  if (account_mailbox(&st->acct, own) == 0 && memcmp(own, ev->mailbox, OBJ_MAILBOX_LEN) != 0)
+    return handle_group_event(c, st, cn, ev->mailbox, n_new);
   struct arena a;
   ProtobufCMessage *msg = NULL;
   arena_init(&a, OBJ_DECODE_BYTES_MAX);
@@ -306,6 +541,8 @@ int cli_handle_event(struct cli *c, struct cli_state *st, struct cli_conn *cn,
       st->acct.nodes[cn->node].cursor = ev->seq;
       rc = account_save(&st->acct, &st->vault);
     }
+    /* A sender key or record may unlock group items already fetched and held. */
+    if (rc == 0 && st->gr.touched) rc = cli_sync_groups(c, st, cn, n_new);
     cli_release(st);
   }
   arena_close(&a);
@@ -316,14 +553,15 @@ int cli_handle_event(struct cli *c, struct cli_state *st, struct cli_conn *cn,
  * a link error (to reconnect) or when count messages were shown. */
 static int listen_once(struct cli *c, struct cli_state *st, long count, size_t *n_new) {
   struct cli_conn cn;
-  uint8_t mb[1][OBJ_MAILBOX_LEN];
+  struct cli_subs subs = {.n = 0};
   int rc = cli_reacquire(c, st);
   if (rc) return rc;
   rc = cli_connect(c, st, &cn);
-  if (rc == 0) rc = account_mailbox(&st->acct, mb[0]);
-  if (rc == 0 && (rc = nodeapi_subscribe(&cn.api, mb, 1)) != 0)
-    rc = cli_api_fail(c, &cn, rc, "subscribing failed");
+  if (rc == 0) rc = cli_subscribe_live(c, st, &cn, &subs);
   if (rc == 0) rc = cli_sync_conn(c, st, &cn, n_new);
+  if (rc == 0) flush_groups(c, st, &cn);
+  if (rc == 0) rc = cli_sync_groups(c, st, &cn, n_new);
+  if (rc == 0) rc = cli_subscribe_live(c, st, &cn, &subs);
   cli_release(st);
   if (rc == 0 && !c->json)
     fprintf(stderr, "momedo: listening on %s:%u (Ctrl-C to stop)\n",
@@ -341,6 +579,8 @@ static int listen_once(struct cli *c, struct cli_state *st, long count, size_t *
     }
     rc = cli_handle_event(c, st, &cn, &ev, n_new);
     nodeapi_event_clear(&ev);
+    /* A record may have brought a new group or epoch: listen there too. */
+    if (rc == 0) rc = cli_listen_update(c, st, &cn, &subs, n_new);
   }
   if (cn.open) cli_conn_close(&cn);
   return rc;
@@ -411,20 +651,83 @@ static void print_entry(struct cli *c, const struct contact *ct, const struct tl
   printf("   [%.12s%s%s]\n", hex, e->outgoing ? " " : "", e->outgoing ? st_names[e->status & 3] : "");
 }
 
+/* A stored group or channel entry (its sender's label is in e->due). */
+static void print_group_entry(struct cli *c, struct cli_state *st, int kind, const char *label,
+                              const uint8_t *gid, const struct tl_entry *e) {
+  static struct cli_msg m;
+  memset(&m, 0, sizeof m);
+  m.e = *e;
+  m.group_kind = kind;
+  m.sync_copy = e->outgoing;
+  snprintf(m.group, sizeof m.group, "%s", label);
+  if (gid) cli_hex(m.group_id, gid, GROUP_ID_LEN);
+  snprintf(m.sender, sizeof m.sender, "%s", e->due ? e->due : "");
+  snprintf(m.from_label, sizeof m.from_label, "%.*s", (int)sizeof m.from_label - 1, m.sender);
+  if (kind == 1) {
+    const struct contact *ct = e->due ? contacts_resolve(&st->contacts, e->due) : NULL;
+    snprintf(m.from_uid, sizeof m.from_uid, "%.*s", IDS_USER_ID_STR_MAX - 1, m.sender);
+    if (e->outgoing) snprintf(m.from_label, sizeof m.from_label, "you");
+    else if (ct && ct->name[0]) snprintf(m.from_label, sizeof m.from_label, "%s", ct->name);
+  }
+  if (!c->json) {
+    cli_print_msg(c, &m);
+    return;
+  }
+  fprintf(c->out, "{\"type\":\"entry\",\"direction\":\"%s\",\"body\":",
+          e->outgoing ? "out" : "in");
+  print_json_msg(c, &m);
+  fputs("}\n", c->out);
+  fflush(c->out);
+}
+
+/* TO names a passphrase channel, a group or a contact: *peer is its timeline. */
+static int history_target(struct cli *c, struct cli_state *st, const char *to, int *kind,
+                          const uint8_t **peer, struct contact **ct, char *label, size_t cap) {
+  size_t pl = strlen(CLI_CHANNEL_PREFIX);
+  int amb = 0;
+  if (!strncmp(to, CLI_CHANNEL_PREFIX, pl)) {
+    struct cli_channel *ch = cli_channel_find(st, to + pl);
+    if (!ch) return cli_fail(c, MOMEDO_E_NOTFOUND, "not in channel '%s'", to + pl);
+    *kind = 2;
+    *peer = ch->k.mailbox;
+    snprintf(label, cap, "%s", to);
+    return 0;
+  }
+  struct cli_group *cg = cli_group_lookup(st, to, &amb);
+  *ct = contacts_resolve(&st->contacts, to);
+  if ((cg && *ct) || amb)
+    return cli_fail(c, MOMEDO_E_EXISTS, "'%s' names %s: give the group ID prefix or the "
+                    "contact's user ID", to, amb ? "several groups" : "a contact and a group");
+  if (cg) {
+    *kind = 1;
+    *peer = cg->id;
+    snprintf(label, cap, "%s", cli_group_name(cg));
+    return 0;
+  }
+  if (!*ct) return cli_fail(c, MOMEDO_E_NOTFOUND, "unknown contact or group '%s'", to);
+  *kind = 0;
+  *peer = (*ct)->key;
+  snprintf(label, cap, "%s", contact_label(*ct));
+  return 0;
+}
+
 int cli_cmd_history(struct cli *c) {
   struct cli_state st;
   struct contact *ct = NULL;
   struct timeline t;
+  const uint8_t *peer = NULL;
+  char label[CLI_LABEL_MAX];
+  int kind = 0;
   int rc = cli_open(c, &st, 0);
-  if (rc == 0) {
-    ct = contacts_resolve(&st.contacts, c->pos[0]);
-    if (!ct) rc = cli_fail(c, MOMEDO_E_NOTFOUND, "unknown contact '%s'", c->pos[0]);
-  }
-  if (rc == 0 && (rc = timeline_load(&t, &st.vault, ct->key)) != 0)
+  if (rc == 0) rc = history_target(c, &st, c->pos[0], &kind, &peer, &ct, label, sizeof label);
+  if (rc == 0 && (rc = timeline_load(&t, &st.vault, peer)) != 0)
     rc = cli_fail(c, rc, "cannot read the conversation: %s", momedo_strerror(rc));
   if (rc == 0) {
-    for (size_t i = 0; i < t.n; i++) print_entry(c, ct, &t.v[i]);
-    if (!c->json && t.n == 0) printf("no messages with %s yet\n", contact_label(ct));
+    for (size_t i = 0; i < t.n; i++) {
+      if (kind) print_group_entry(c, &st, kind, label, kind == 1 ? peer : NULL, &t.v[i]);
+      else print_entry(c, ct, &t.v[i]);
+    }
+    if (!c->json && t.n == 0) printf("no messages with %s yet\n", label);
     timeline_free(&t);
   }
   cli_close(&st);

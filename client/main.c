@@ -23,7 +23,8 @@ static const struct optdef optdefs[CO__COUNT] = {
     [CO_DUE] = {"--due", 1},           [CO_SAVE_DIR] = {"--save-dir", 1},
     [CO_YES] = {"--yes", 0},           [CO_COUNT] = {"--count", 1},
     [CO_MIME] = {"--mime", 1},         [CO_SCRYPT] = {"--scrypt-log2n", 1},
-    [CO_INVITE] = {"--invite", 1},
+    [CO_INVITE] = {"--invite", 1},     [CO_CHANNEL] = {"--channel", 0},
+    [CO_CHANNEL_PASSFILE] = {"--channel-passphrase-file", 1},
 };
 
 struct cmddef {
@@ -44,16 +45,23 @@ static const struct cmddef cmds[] = {
     {"send", cli_cmd_send, 1, CLI_POS_MAX,
      G | CLI_OPT(CO_FILE) | CLI_OPT(CO_LOCATION) | CLI_OPT(CO_TASK) | CLI_OPT(CO_DUE) |
          CLI_OPT(CO_MIME),
-     "send TO TEXT | --file PATH | --location LAT,LON[,ACC] | --task TITLE [--due DATE]"},
+     "send TO|GROUP|channel:NAME TEXT | --file PATH | --location LAT,LON[,ACC] | --task TITLE "
+     "[--due DATE]"},
     {"task", cli_cmd_task, 2, 2, G, "task accept|done MSGID"},
     {"sync", cli_cmd_sync, 0, 0, G | CLI_OPT(CO_SAVE_DIR), "sync [--save-dir DIR]"},
     {"listen", cli_cmd_listen, 0, 0, G | CLI_OPT(CO_SAVE_DIR) | CLI_OPT(CO_COUNT),
      "listen [--save-dir DIR] [--count N]"},
-    {"history", cli_cmd_history, 1, 1, G, "history TO"},
+    {"history", cli_cmd_history, 1, 1, G, "history TO|GROUP|channel:NAME"},
     {"save", cli_cmd_save, 2, 2, G, "save MSGID PATH"},
     {"device", cli_cmd_device, 1, 2, G | CLI_OPT(CO_INVITE) | CLI_OPT(CO_SCRYPT),
      "device link | device join CODE [--invite INVITE]"},
     {"bot", cli_cmd_bot, 0, 0, G | CLI_OPT(CO_SAVE_DIR), "bot [--save-dir DIR]"},
+    {"group", cli_cmd_group, 2, CLI_POS_MAX, G | CLI_OPT(CO_CHANNEL),
+     "group create NAME [--channel] [ID...] | group add|remove GROUP ID... | "
+     "group leave|members GROUP"},
+    {"groups", cli_cmd_groups, 0, 0, G, "groups"},
+    {"channel", cli_cmd_channel, 2, 2, G | CLI_OPT(CO_NAME) | CLI_OPT(CO_CHANNEL_PASSFILE),
+     "channel join NAME [--name DISPLAY] [--channel-passphrase-file F] | channel leave NAME"},
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
