@@ -280,9 +280,10 @@ static int join_run(struct cli *c, struct cli_state *st, const struct link_code 
   st->have_acct = 1;
   if ((rc = cli_conn_open(c, &cn, l->host, l->port, l->node_key)) != 0) return rc;
   if (c->opt[CO_INVITE]) rc = join_register(c, &cn, l, &st->acct);
-  if (rc == 0 && (rc = nodeapi_auth(&cn.api, &st->acct.device)) != 0)
-    rc = cli_api_fail(c, &cn, rc, "the node does not accept this device yet (if your node "
-                      "requires it, add --invite INVITE with an invite for this device)");
+  /* The node admits us because the bundle the first device published lists us. */
+  if (rc == 0 && (rc = nodeapi_auth_user(&cn.api, &st->acct.device, l->identity)) != 0)
+    rc = cli_api_fail(c, &cn, rc, "the node does not accept this device yet (the key "
+                      "bundle naming it may not have reached the node; try again in a moment)");
   if (rc == 0) rc = fetch_state(c, &cn, l, &ls);
   if (rc == 0 && (rc = account_link_device(&st->acct, l->identity, l->k, ls.prekey_id,
                                            ls.created_ms)) != 0)

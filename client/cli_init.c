@@ -130,7 +130,7 @@ int cli_cmd_join(struct cli *c) {
   if (extra) rc = account_add_partner(&st.acct, inv.host, inv.port, inv.node_key);
   else rc = account_set_home(&st.acct, inv.host, inv.port, inv.node_key);
   if (rc || (rc = learn_partners(&st, resp)) != 0) goto out;
-  if ((rc = nodeapi_auth(&cn.api, &st.acct.device)) != 0) {
+  if ((rc = nodeapi_auth_user(&cn.api, &st.acct.device, st.acct.identity.pub)) != 0) {
     rc = cli_api_fail(c, &cn, rc, "authentication failed after registering");
     goto out;
   }

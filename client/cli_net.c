@@ -49,7 +49,7 @@ int cli_connect_node(struct cli *c, struct cli_state *st, struct cli_conn *cn, s
   int rc = cli_conn_open(c, cn, n->host, n->port, n->key);
   if (rc) return rc;
   cn->node = i;
-  rc = nodeapi_auth(&cn->api, &st->acct.device);
+  rc = nodeapi_auth_user(&cn->api, &st->acct.device, st->acct.identity.pub);
   if (rc) {
     char what[300];
     snprintf(what, sizeof what, "node %s:%u did not accept this device", n->host, n->port);

@@ -360,12 +360,19 @@ int nodeapi_auth_sign(uint8_t sig[static CRYPTO_SIG_LEN],
 }
 
 int nodeapi_auth(struct nodeapi *api, const struct crypto_sign_keypair *device) {
+  return nodeapi_auth_user(api, device, NULL);
+}
+
+int nodeapi_auth_user(struct nodeapi *api, const struct crypto_sign_keypair *device,
+                      const uint8_t *identity_key) {
   Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
   Momedo__AuthBeginReq b = MOMEDO__AUTH_BEGIN_REQ__INIT;
   Momedo__AuthProveReq p = MOMEDO__AUTH_PROVE_REQ__INIT;
   const Momedo__ClientResponse *out = NULL;
   uint8_t challenge[NODEAPI_CHALLENGE_LEN], sig[CRYPTO_SIG_LEN];
   b.device_key = (ProtobufCBinaryData){NODEAPI_KEY_LEN, (uint8_t *)device->pub};
+  if (identity_key)
+    b.identity_key = (ProtobufCBinaryData){NODEAPI_KEY_LEN, (uint8_t *)identity_key};
   req.body_case = MOMEDO__CLIENT_REQUEST__BODY_AUTH_BEGIN;
   req.auth_begin = &b;
   int rc = na_call(api, &req, MOMEDO__CLIENT_RESPONSE__BODY_AUTH_BEGIN, &out);

@@ -141,8 +141,14 @@ MOMEDO_WUR int nodeapi_register(struct nodeapi *api, const char *token,
                                 const Momedo__RegisterResp **resp);
 
 /* AuthBegin, then AuthProve with a signature by device over
- * NODEAPI_AUTH_DOMAIN || node_key || challenge. */
+ * NODEAPI_AUTH_DOMAIN || node_key || challenge. nodeapi_auth works on nodes where the
+ * device was registered with an invite; nodeapi_auth_user also names the user's
+ * identity_key (NODEAPI_KEY_LEN bytes, NULL = not sent), so any node that the user's
+ * key bundle lists as a home node admits a device that bundle lists (partner
+ * fallback, a linked device) without an invite. */
 MOMEDO_WUR int nodeapi_auth(struct nodeapi *api, const struct crypto_sign_keypair *device);
+MOMEDO_WUR int nodeapi_auth_user(struct nodeapi *api, const struct crypto_sign_keypair *device,
+                                 const uint8_t *identity_key);
 /* The bytes a device signs to authenticate (exposed for tests and the node). */
 MOMEDO_WUR int nodeapi_auth_sign(uint8_t sig[static CRYPTO_SIG_LEN],
                                  const uint8_t node_key[static NODEAPI_KEY_LEN],

@@ -1,7 +1,9 @@
 /* node/client_srv.c — the client side of the node protocol (client.proto): one
  * response per request, dispatched from a table; registration with an invite token,
  * device authentication by challenge signature, key bundle publish and lookup (any
- * bundle the node holds, wherever it was published), aliases. A response that meets a
+ * bundle the node holds, wherever it was published), aliases. A device authenticates
+ * if it was registered here with an invite, or if its user's replicated key bundle
+ * lists it and names this node as a home node (partner fallback without an invite). A response that meets a
  * full link is held and reading from that client pauses until it drains. Never logs
  * message content; mailbox requests live in client_mbox.c. */
 #include <stdio.h>
@@ -62,22 +64,100 @@ static int c_register(struct conn *c, const Momedo__ClientRequest *rq,
   return 0;
 }
 
+/* 0 if the user's current key bundle as this node holds it (replicated, signed by
+ * identity_key, validated again here) lists device_key, is not revoked and names this
+ * node among its home nodes; else E_AUTH (or a store error) with the reason. */
+static int bundle_admits(struct node *n, const uint8_t identity_key[OBJ_KEY_LEN],
+                         const uint8_t device_key[OBJ_KEY_LEN], char *why, size_t why_cap) {
+  struct obj_info info;
+  uint8_t *data = NULL;
+  size_t len = 0;
+  struct arena ar;
+  ProtobufCMessage *m = NULL;
+  int rc = repl_bundle_lookup(n->repl, identity_key, &info, &data, &len);
+  if (rc == MOMEDO_E_NOTFOUND) {
+    WHY("this device is not registered on this node and no key bundle of its user is "
+        "known here (register with an invite, or wait until the bundle has replicated)");
+    return MOMEDO_E_AUTH;
+  }
+  if (rc) return rc;
+  arena_init(&ar, OBJ_DECODE_BYTES_MAX);
+  rc = obj_validate(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, node__now_ms(), &info);
+  if (rc == 0 && memcmp(info.key, identity_key, OBJ_KEY_LEN) != 0) rc = MOMEDO_E_BADSIG;
+  if (rc == 0) rc = obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, &ar, &m);
+  if (rc) {
+    WHY("the user's key bundle held here is not valid (%s)", momedo_strerror(rc));
+    rc = MOMEDO_E_AUTH;
+    goto out;
+  }
+  const Momedo__KeyBundle *b = (const Momedo__KeyBundle *)m;
+  int dev = 0, home = 0;
+  for (size_t i = 0; i < b->n_devices; i++)
+    dev |= b->devices[i]->device_key.len == OBJ_KEY_LEN &&
+           memcmp(b->devices[i]->device_key.data, device_key, OBJ_KEY_LEN) == 0;
+  for (size_t i = 0; i < b->n_home_nodes; i++)
+    home |= b->home_nodes[i].len == OBJ_KEY_LEN &&
+            memcmp(b->home_nodes[i].data, n->id.kp.pub, OBJ_KEY_LEN) == 0;
+  rc = MOMEDO_E_AUTH;
+  if (b->revoked)
+    WHY("the user's key bundle is revoked");
+  else if (!dev)
+    WHY("this device is not registered on this node and its user's key bundle does not "
+        "list it");
+  else if (!home)
+    WHY("this device is not registered on this node and its user's key bundle does not "
+        "name this node as a home node");
+  else
+    rc = 0;
+out:
+  arena_close(&ar);
+  free(data);
+  return rc;
+}
+
+/* May this device authenticate here, and as which user? Registered here with an
+ * invite, or listed in a valid key bundle of identity_key (NULL: not sent) that names
+ * this node as a home node. */
+static int device_admitted(struct node *n, const uint8_t device_key[OBJ_KEY_LEN],
+                           const uint8_t *identity_key, uint8_t ik_out[OBJ_KEY_LEN], char *why,
+                           size_t why_cap) {
+  int rc = node__device_get(n, device_key, ik_out, NULL);
+  if (rc == 0 && identity_key && memcmp(identity_key, ik_out, OBJ_KEY_LEN) != 0) {
+    WHY("this device is registered on this node for another user");
+    return MOMEDO_E_AUTH;
+  }
+  if (rc != MOMEDO_E_NOTFOUND) return rc;
+  if (!identity_key) {
+    WHY("this device is not registered on this node (register it with an invite first, "
+        "or name its user's identity key so the node can check the key bundle)");
+    return MOMEDO_E_AUTH;
+  }
+  if ((rc = bundle_admits(n, identity_key, device_key, why, why_cap)) != 0) return rc;
+  memcpy(ik_out, identity_key, OBJ_KEY_LEN);
+  return 0;
+}
+
 static int c_auth_begin(struct conn *c, const Momedo__ClientRequest *rq,
                         Momedo__ClientResponse *rs, char *why, size_t why_cap) {
   struct node *n = c->n;
   const Momedo__AuthBeginReq *r = rq->auth_begin;
-  if (!need32(&r->device_key)) {
-    WHY("device_key must be 32 bytes");
+  uint8_t ik[OBJ_KEY_LEN];
+  if (!need32(&r->device_key) || (r->identity_key.len && !need32(&r->identity_key))) {
+    WHY("device_key (and identity_key, when given) must be 32 bytes");
     return MOMEDO_E_BOUNDS;
   }
-  int rc = node__device_get(n, r->device_key.data, NULL, NULL);
-  if (rc == MOMEDO_E_NOTFOUND) {
-    WHY("this device is not registered on this node (register it with an invite first)");
-    return MOMEDO_E_AUTH;
+  const uint8_t *claimed = r->identity_key.len ? r->identity_key.data : NULL;
+  int rc = device_admitted(n, r->device_key.data, claimed, ik, why, why_cap);
+  if (rc) {
+    char pre[NODE_KEY_PREFIX_LEN + 1];
+    node_key_prefix(r->device_key.data, pre);
+    node_log(NODE_LOG_INFO, "client %s refused as device %s: %s", link_name(c->l), pre,
+             why[0] ? why : momedo_strerror(rc));
+    return rc;
   }
-  if (rc) return rc;
   if ((rc = crypto_random(c->challenge, sizeof c->challenge)) != 0) return rc;
   memcpy(c->challenge_key, r->device_key.data, OBJ_KEY_LEN);
+  memcpy(c->identity_key, ik, OBJ_KEY_LEN); /* the user it will be, once proven */
   c->challenge_set = 1;
   c->authed = 0;
   Momedo__AuthBeginResp *out = arena_alloc(&n->arena, sizeof *out);
@@ -110,7 +190,9 @@ static int c_auth_prove(struct conn *c, const Momedo__ClientRequest *rq,
     WHY("the challenge signature does not verify with this device key");
     return MOMEDO_E_AUTH;
   }
-  int rc = node__device_get(n, c->challenge_key, c->identity_key, NULL);
+  /* Checked again: the bundle may have changed (a revocation) since AuthBegin. */
+  uint8_t ik[OBJ_KEY_LEN];
+  int rc = device_admitted(n, c->challenge_key, c->identity_key, ik, why, why_cap);
   if (rc) return rc == MOMEDO_E_NOTFOUND ? MOMEDO_E_AUTH : rc;
   if ((rc = obj_device_mailbox(c->mailbox, c->challenge_key)) != 0) return rc;
   memcpy(c->device_key, c->challenge_key, OBJ_KEY_LEN);

@@ -4,7 +4,15 @@
  * and key secrets are never logged.
  *
  * Lifetime: a link owns three libuv handles (tcp, timer, kick) and possibly a
- * getaddrinfo request; it is freed, after on_down, once all of them are closed. */
+ * getaddrinfo request; it is freed, after on_down, once all of them are closed.
+ *
+ * Memory: an idle link holds only its struct, its TLS session and what the peer left
+ * half-sent. The socket read buffer and the plaintext buffer are scratch shared by
+ * every link of the thread (struct link_scratch): libuv calls link_on_read right after
+ * link_on_alloc, and link_drain decrypts into the scratch and hands it to the frame
+ * decoder before it returns, so no link owns bytes in them between callbacks. The
+ * only exception, plaintext still undelivered when the owner pauses reading, is
+ * copied to the link's own spill buffer. */
 #include "link.h"
 
 #include <assert.h>
@@ -25,6 +33,19 @@
 #define LINK_CTRL_PEEK_MAX 64 /* Ping/Pong bodies are ~12 bytes */
 #define LINK_NAME_MAX (LINK_HOST_MAX + 16)
 #define LINK_DIALER_ATTEMPTS_MAX 32 /* counter cap; the delay caps much earlier */
+
+/* Scratch for the links of one thread. A libuv loop runs on one thread and its
+ * callbacks never overlap, so one set per thread is one set per running loop. Created
+ * with the thread's first link, freed with its last. */
+struct link_scratch {
+  size_t links;       /* live links of this thread */
+  int rbuf_busy;      /* handed to libuv by link_on_alloc, not yet back in link_on_read */
+  int plain_busy;     /* a link_drain is running */
+  uint8_t rbuf[LINK_READ_BYTES];
+  uint8_t plain[LINK_PLAIN_BYTES];
+};
+
+static _Thread_local struct link_scratch *link_scratch;
 
 enum link_state {
   LINK_RESOLVING,
@@ -63,9 +84,8 @@ struct link {
   char reason[LINK_REASON_MAX];
   char peer_error[LINK_REASON_MAX]; /* the peer's fatal Error, for the down line */
   char name[LINK_NAME_MAX];
-  size_t plain_off, plain_len;
-  uint8_t plain[LINK_PLAIN_BYTES];
-  uint8_t rbuf[LINK_READ_BYTES];
+  uint8_t *spill;     /* plaintext not yet fed to the decoder when reading paused */
+  size_t spill_off, spill_len;
 };
 
 struct link_write {
@@ -120,11 +140,28 @@ void link_config_default(struct link_config *c) {
 
 /* ---- closing and freeing ---------------------------------------------------- */
 
+static int link_scratch_hold(void) {
+  if (link_scratch == NULL && (link_scratch = calloc(1, sizeof *link_scratch)) == NULL)
+    return MOMEDO_E_NOMEM;
+  link_scratch->links++;
+  return 0;
+}
+
+static void link_scratch_release(void) {
+  assert(link_scratch != NULL && link_scratch->links > 0);
+  if (--link_scratch->links > 0) return;
+  assert(!link_scratch->rbuf_busy && !link_scratch->plain_busy);
+  free(link_scratch);
+  link_scratch = NULL;
+}
+
 static void link_free(struct link *l) {
   tls_conn_free(l->tc);
   frame_decoder_close(&l->dec);
   arena_close(&l->ctrl);
+  free(l->spill);
   free(l);
+  link_scratch_release();
 }
 
 /* Free once nothing of libuv refers to l any more; report on_down first. */
@@ -313,14 +350,17 @@ static int link_ctrl_frame(struct link *l, const uint8_t *body, size_t len) {
   if (tag != LINK_TAG_PING && tag != LINK_TAG_PONG && tag != LINK_TAG_ERROR) return 0;
   if (tag != LINK_TAG_ERROR && len > LINK_CTRL_PEEK_MAX) return 0;
   Momedo__Frame *f;
-  arena_reset(&l->ctrl);
-  if (frame_unpack(body, len, &l->ctrl, &f) != 0) return 0; /* the owner will refuse it */
+  int consumed = 0;
+  /* Closed, not reset, afterwards: an idle link keeps no arena block. */
+  if (frame_unpack(body, len, &l->ctrl, &f) != 0) goto out; /* the owner will refuse it */
   switch (f->body_case) {
   case MOMEDO__FRAME__BODY_PING:
     link_send_ping(l, 1, f->ping->nonce);
-    return 1;
+    consumed = 1;
+    break;
   case MOMEDO__FRAME__BODY_PONG:
-    return 1;
+    consumed = 1;
+    break;
   case MOMEDO__FRAME__BODY_ERROR:
     if (f->error->fatal) {
       snprintf(l->peer_error, sizeof l->peer_error, "peer closed with %s: %.160s",
@@ -328,10 +368,14 @@ static int link_ctrl_frame(struct link *l, const uint8_t *body, size_t len) {
                f->error->reason ? f->error->reason : "");
       link_sanitize(l->peer_error);
     }
-    return 0;
+    break;
   default:
-    return 0;
+    break;
   }
+out:
+  arena_close(&l->ctrl);
+  arena_init(&l->ctrl, LINK_CTRL_ARENA_BYTES);
+  return consumed;
 }
 
 static void link_deliver(struct link *l, const uint8_t *body, size_t len) {
@@ -339,13 +383,16 @@ static void link_deliver(struct link *l, const uint8_t *body, size_t len) {
   if (l->state == LINK_UP && l->cbs.on_frame) l->cbs.on_frame(l, body, len);
 }
 
-/* Decrypt and deliver frames until TLS needs more input, the link pauses or closes. */
-static void link_drain(struct link *l) {
+static void link_on_kick(uv_timer_t *t);
+
+/* Feed plaintext to the decoder and deliver whole frames while the link is up and
+ * reading; returns how many bytes were consumed (fewer than n only if it stopped). */
+static size_t link_feed(struct link *l, const uint8_t *p, size_t n) {
+  size_t off = 0;
   while (l->state == LINK_UP && !l->paused) {
     size_t used = 0;
-    int rc = frame_decoder_feed(&l->dec, l->plain + l->plain_off,
-                                l->plain_len - l->plain_off, &used);
-    l->plain_off += used;
+    int rc = frame_decoder_feed(&l->dec, p + off, n - off, &used);
+    off += used;
     if (rc < 0) {
       if (rc == MOMEDO_E_TOOBIG)
         link_closef(l, rc, "frame larger than the %zu-byte limit", l->cfg.frame_bytes_max);
@@ -353,17 +400,55 @@ static void link_drain(struct link *l) {
         link_closef(l, rc, "bad frame: %s", momedo_strerror(rc));
       break;
     }
-    if (rc == 1) {
-      const uint8_t *body;
-      size_t len;
-      frame_decoder_body(&l->dec, &body, &len);
-      link_deliver(l, body, len);
-      frame_decoder_next(&l->dec);
-      continue;
-    }
-    l->plain_off = l->plain_len = 0; /* the decoder took all plaintext */
+    if (rc == 0) break; /* all of it taken, more needed */
+    const uint8_t *body;
+    size_t len;
+    frame_decoder_body(&l->dec, &body, &len);
+    link_deliver(l, body, len);
+    frame_decoder_next(&l->dec);
+  }
+  return off;
+}
+
+/* Keep plaintext the decoder did not take because the owner paused reading. */
+static void link_spill(struct link *l, const uint8_t *p, size_t n) {
+  if (n == 0 || l->state != LINK_UP) return; /* closing: nothing more is delivered */
+  uint8_t *q = malloc(n);
+  if (q == NULL) {
+    link_close(l, MOMEDO_E_NOMEM, "no memory to hold input while paused");
+    return;
+  }
+  memcpy(q, p, n);
+  l->spill = q;
+  l->spill_off = 0;
+  l->spill_len = n;
+}
+
+/* Deliver what an earlier pause left over; 1 if all of it went. */
+static int link_drain_spill(struct link *l) {
+  if (l->spill == NULL) return 1;
+  l->spill_off += link_feed(l, l->spill + l->spill_off, l->spill_len - l->spill_off);
+  if (l->spill_off < l->spill_len) return 0;
+  free(l->spill);
+  l->spill = NULL;
+  l->spill_off = l->spill_len = 0;
+  return 1;
+}
+
+/* Decrypt and deliver frames until TLS needs more input, the link pauses or closes.
+ * Decrypts into the thread's scratch; a drain running further up the stack (an
+ * owner's callback reaching another link) defers this one to the loop. */
+static void link_drain(struct link *l) {
+  struct link_scratch *s = link_scratch;
+  if (s->plain_busy) {
+    uv_timer_start(&l->kick, link_on_kick, 0, 0);
+    return;
+  }
+  s->plain_busy = 1;
+  int go = link_drain_spill(l);
+  while (go && l->state == LINK_UP && !l->paused) {
     size_t n = 0;
-    rc = tls_conn_read(l->tc, l->plain, sizeof l->plain, &n);
+    int rc = tls_conn_read(l->tc, s->plain, sizeof s->plain, &n);
     if (rc == MOMEDO_E_AGAIN) break;
     if (rc == MOMEDO_E_CLOSED) {
       link_close(l, MOMEDO_E_CLOSED,
@@ -374,8 +459,10 @@ static void link_drain(struct link *l) {
       link_closef(l, rc, "%s", tls_conn_error(l->tc));
       break;
     }
-    l->plain_len = n;
+    size_t used = link_feed(l, s->plain, n);
+    if (used < n) link_spill(l, s->plain + used, n - used);
   }
+  s->plain_busy = 0;
   link_flush(l);
 }
 
@@ -383,6 +470,12 @@ static void link_on_tick(uv_timer_t *t) {
   struct link *l = t->data;
   if (l->state != LINK_UP || l->paused) return;
   uint64_t idle = uv_now(l->loop) - l->last_rx_ms;
+  /* Quiet for a tick and between frames: give the decoder's body buffer back (it grew
+   * to the largest frame seen, up to frame_bytes_max). Busy links keep it. */
+  if (idle >= l->cfg.ping_interval_ms && l->spill == NULL && frame_decoder_idle(&l->dec)) {
+    frame_decoder_close(&l->dec);
+    frame_decoder_init(&l->dec, l->cfg.frame_bytes_max);
+  }
   if (l->cfg.dead_peer_ms && idle >= l->cfg.dead_peer_ms) {
     link_closef(l, MOMEDO_E_TIMEOUT, "nothing received from the peer for %llu ms",
                 (unsigned long long)idle);
@@ -446,15 +539,29 @@ static void link_pump(struct link *l) {
 
 static void link_on_kick(uv_timer_t *t) { link_pump(t->data); }
 
+/* libuv reads into the thread's scratch and calls link_on_read at once. Should the
+ * scratch ever be out (it cannot: reads do not nest), libuv gets no buffer, reports
+ * UV_ENOBUFS and retries on the next loop iteration. */
 static void link_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
-  struct link *l = h->data;
+  struct link_scratch *s = link_scratch;
+  (void)h;
   (void)hint;
-  *buf = uv_buf_init((char *)l->rbuf, sizeof l->rbuf);
+  if (s->rbuf_busy) {
+    *buf = uv_buf_init(NULL, 0);
+    return;
+  }
+  s->rbuf_busy = 1;
+  *buf = uv_buf_init((char *)s->rbuf, sizeof s->rbuf);
 }
 
-static void link_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  struct link *l = s->data;
-  if (l->state == LINK_CLOSING || nread == 0) return;
+static void link_on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
+  struct link *l = st->data;
+  struct link_scratch *s = link_scratch;
+  int rc = 0;
+  if (nread > 0 && l->state != LINK_CLOSING)
+    rc = tls_conn_feed(l->tc, (const uint8_t *)buf->base, (size_t)nread); /* copies */
+  if (buf->base == (char *)s->rbuf) s->rbuf_busy = 0;
+  if (l->state == LINK_CLOSING || nread == 0 || nread == UV_ENOBUFS) return;
   if (nread < 0) {
     if (nread == UV_EOF)
       link_close(l, MOMEDO_E_CLOSED,
@@ -464,7 +571,6 @@ static void link_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   l->last_rx_ms = uv_now(l->loop);
-  int rc = tls_conn_feed(l->tc, (const uint8_t *)buf->base, (size_t)nread);
   if (rc != 0) {
     link_closef(l, rc, "cannot buffer TLS input: %s", momedo_strerror(rc));
     return;
@@ -505,11 +611,16 @@ static int link_new(struct link **out, uv_loop_t *loop, struct tls_ctx *tls,
                     const struct link_config *cfg, const struct link_callbacks *cbs,
                     void *data, int inbound) {
   *out = NULL;
+  if (link_scratch_hold() != 0) return MOMEDO_E_NOMEM;
   struct link *l = calloc(1, sizeof *l);
-  if (l == NULL) return MOMEDO_E_NOMEM;
+  if (l == NULL) {
+    link_scratch_release();
+    return MOMEDO_E_NOMEM;
+  }
   int rc = tls_conn_new(&l->tc, tls);
   if (rc != 0) {
     free(l);
+    link_scratch_release();
     return rc;
   }
   l->loop = loop;

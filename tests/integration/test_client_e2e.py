@@ -3,7 +3,9 @@ processes on 127.0.0.1 (two federated "cities"): messages both ways, a recipient
 is offline and later fetches through its home or through the other city's node, a
 5 MB file byte for byte, a location with its numbers, tasks, two devices of one user,
 a changed key refused until verified, a garbage item dropped without losing the rest,
-and no plaintext, sender ID or private key in any node's data directory.
+and no plaintext, sender ID or private key in any node's data directory. A partner node
+serves a device without any invite of its own (the user's key bundle names the node),
+and refuses devices no bundle admits there, with the reason.
 """
 import hashlib
 import hmac
@@ -21,6 +23,7 @@ import momedo_testlib as T  # noqa: E402
 MOMEDO = os.path.join(T.BIN, "client", "momedo")
 PASS = "correct horse battery staple"
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CHECK_SYMBOLS = CROCKFORD + "*~$=U"  # protocol/ids.c: mod-37 check symbols
 
 
 class Client:
@@ -92,6 +95,32 @@ def crockford_check_decode(s):
     return bytes(int(bits[8 * i:8 * i + 8], 2) for i in range(n))
 
 
+def b32_check_encode(data):
+    """ids_b32_encode_check without grouping: 5-bit digits and one mod-37 check symbol."""
+    bits = "".join(format(b, "08b") for b in data)
+    bits += "0" * (-len(bits) % 5)
+    digs = [int(bits[i:i + 5], 2) for i in range(0, len(bits), 5)]
+    r = 0
+    for d in digs:
+        r = (r * 32 + d) % 37
+    return "".join(CHECK_SYMBOLS[d] for d in digs) + CHECK_SYMBOLS[r]
+
+
+def invite_node_key(code):
+    """The node key in a momedo2 invite: version(1) key(32) ... then 2 check chars."""
+    s = code.split(":", 1)[1].upper().replace("-", "")[:-2]
+    bits = "".join(format(CROCKFORD.index(ch), "05b") for ch in s)
+    raw = bytes(int(bits[8 * i:8 * i + 8], 2) for i in range(len(bits) // 8))
+    return raw[1:33]
+
+
+def link_code(k, identity, node_key, port, host="127.0.0.1"):
+    """A momedo-link1 code (client/cli_device.c link_encode) for chosen fields."""
+    body = bytes([1]) + k + identity + node_key + port.to_bytes(2, "big") + \
+        bytes([len(host)]) + host.encode()
+    return "momedo-link1:" + b32_check_encode(body)
+
+
 def hkdf(ikm, info, n=32):
     prk = hmac.new(b"\0" * 32, ikm, hashlib.sha256).digest()
     return hmac.new(prk, info.encode() + b"\x01", hashlib.sha256).digest()[:n]
@@ -119,7 +148,11 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
     def test_two_cities_offline_and_failover(self):
         a, b = self.two_cities()
         alice = new_user(self.cluster, "alice", a)
-        bob = new_user(self.cluster, "bob", b)
+        bob = Client(self.cluster, "bob").init()
+        joined = bob.join(b)
+        # The east node named the west as its partner; Bob's bundle lists both.
+        self.assertEqual([(n["address"], n["role"]) for n in joined["nodes"]],
+                         [(b.address(), "home"), (a.address(), "partner")])
         wait_add(self.cluster, alice, bob, "bob")
         wait_add(self.cluster, bob, alice, "alice")
         # Bob is offline (no process of his runs) while Alice sends.
@@ -137,16 +170,19 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         hist = alice.history("bob")
         self.assertEqual([(e["direction"], e["status"]) for e in hist[:2]],
                          [("out", "delivered"), ("out", "delivered")])
-        # Bob also registers at the west node; with his home (east) down he is served
-        # by the west node, without naming it.
-        bob.join(a)
+        # With his home (east) down, Bob is served by the west node without any step of
+        # his: no invite, no registration there. The west admits his device because his
+        # key bundle (signed by his identity key, replicated) lists it and names the west.
+        self.assertEqual(a.status()["participants"], 1)  # Alice only
         self.assertEqual(b.stop(), 0)
         alice.run("send", "bob", "while the east is down")
         p = bob.run("sync", "--json")
         self.assertIn("while the east is down",
                       [m.get("text") for m in T.json_lines(p.stdout)])
-        bob.run("send", "alice", "reply via the west")
+        p = bob.run("send", "alice", "reply via the west")
+        self.assertIn("using partner %s" % a.address(), p.stderr)
         self.assertIn("reply via the west", alice.texts())
+        self.assertEqual(a.status()["participants"], 1)  # still nobody registered for Bob
         b.start()
 
     def test_file_location_task(self):
@@ -198,9 +234,8 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         wait_add(self.cluster, bob, alice, "alice")
         code = alice.j("device", "link")[0]["code"]
         tablet = Client(self.cluster, "alice-tablet")
-        # The node registers devices by invite; the tablet brings one of its own.
-        out, _ = tablet.j("device", "join", code, "--invite", a.invite(uses=1),
-                          "--scrypt-log2n", "10")
+        # No invite: the node admits the tablet because Alice's new bundle lists it.
+        out, _ = tablet.j("device", "join", code, "--scrypt-log2n", "10")
         self.assertEqual(out["user_id"], alice.user_id)
         self.assertEqual(out["devices"], 2)
         self.assertEqual(tablet.ident()["user_id"], alice.user_id)
@@ -231,6 +266,45 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
             for path, blob in node_bytes(n):
                 for s in secrets:
                     self.assertNotIn(s, blob, "a private key in %s" % path)
+
+    def test_partner_refuses_devices_no_bundle_admits(self):
+        a, b = self.two_cities()
+        alice = new_user(self.cluster, "alice", a)
+        ik = crockford_check_decode(alice.ident()["identity_key"])
+        # The north joins the federation after Alice: it holds her bundle, which does
+        # not name it as a home node.
+        c = self.cluster.add_node("northcity")
+        self.cluster.connect(b, c)
+        code = alice.j("device", "link")[0]["code"]
+        raw = crockford_check_decode(code.split(":", 1)[1])
+        k = raw[1:33]
+        self.assertEqual(link_code(k, ik, invite_node_key(a.invite(uses=1)), a.port), code)
+        tablet = Client(self.cluster, "alice-tablet")
+
+        def join(code):
+            out, p = tablet.j("device", "join", code, "--scrypt-log2n", "10", check=False)
+            return out, p
+        # A device Alice's bundle lists, at a node her bundle does not name.
+        at_c = link_code(k, ik, invite_node_key(c.invite(uses=1)), c.port)
+        reason = "does not name this node as a home node"
+        out, p = self.cluster.wait_for(
+            lambda: (lambda r: r if reason in r[1].stderr else None)(join(at_c)),
+            "the north refuses the tablet: " + reason)
+        self.assertEqual((p.returncode, out["error"]), (1, "E_AUTH"))
+        # A device no bundle lists (a made-up link secret), at Alice's home node.
+        out, p = join(link_code(os.urandom(32), ik, invite_node_key(a.invite(uses=1)), a.port))
+        self.assertEqual((p.returncode, out["error"]), (1, "E_AUTH"))
+        self.assertIn("its user's key bundle does not list it", p.stderr)
+        # A user of whom the node knows no bundle at all.
+        out, p = join(link_code(os.urandom(32), os.urandom(32),
+                                invite_node_key(a.invite(uses=1)), a.port))
+        self.assertEqual((p.returncode, out["error"]), (1, "E_AUTH"))
+        self.assertIn("no key bundle of its user is known here", p.stderr)
+        self.assertIn("refused as device", a.log())
+        # The real code at the real node still works after the refusals.
+        out, _ = tablet.j("device", "join", code, "--scrypt-log2n", "10")
+        self.assertEqual((out["user_id"], out["devices"]), (alice.user_id, 2))
+        self.assertEqual(a.status()["participants"], 1)  # the tablet registered nowhere
 
     def test_key_change_refused_until_verified(self):
         a, b = self.two_cities()

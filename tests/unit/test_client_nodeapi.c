@@ -396,6 +396,58 @@ static void test_auth_signature(void) {
   teardown();
 }
 
+/* nodeapi_auth_user names the user's identity key in AuthBegin (field 2), so a node
+ * where the device was never registered can check the user's key bundle; plain
+ * nodeapi_auth sends the device key alone (the encoding is checked byte for byte). */
+static void test_auth_user_sends_identity(void) {
+  struct arena a;
+  Momedo__Frame *sent[8];
+  uint8_t challenge[32], want[2 + 32 + 2 + 32];
+  setup();
+  arena_init(&a, 1 << 20);
+  CHECK_EQ(do_hello(), 0);
+  memset(challenge, 0x5a, sizeof challenge);
+  Momedo__ClientResponse r = MOMEDO__CLIENT_RESPONSE__INIT;
+  Momedo__AuthBeginResp ab = MOMEDO__AUTH_BEGIN_RESP__INIT;
+  ab.challenge = (ProtobufCBinaryData){32, challenge};
+  r.request_id = 1;
+  r.body_case = MOMEDO__CLIENT_RESPONSE__BODY_AUTH_BEGIN;
+  r.auth_begin = &ab;
+  push_response(&r);
+  push_status(2, 0, NULL);
+  CHECK_EQ(nodeapi_auth_user(&api, &dev_kp, id_kp.pub), 0);
+  CHECK(api.authed);
+  CHECK_EQ(sent_frames(&a, sent, 8), 3);
+  const Momedo__AuthBeginReq *b = sent[1]->request->auth_begin;
+  CHECK_EQ(b->identity_key.len, 32);
+  CHECK_MEM(b->identity_key.data, id_kp.pub, 32);
+  /* AuthBeginReq bytes: 0a 20 device_key 12 20 identity_key. */
+  want[0] = 0x0a;
+  want[1] = 0x20;
+  memcpy(want + 2, dev_kp.pub, 32);
+  want[34] = 0x12;
+  want[35] = 0x20;
+  memcpy(want + 36, id_kp.pub, 32);
+  uint8_t enc[sizeof want + 8];
+  CHECK_EQ(momedo__auth_begin_req__get_packed_size(b), sizeof want);
+  CHECK_EQ(momedo__auth_begin_req__pack(b, enc), sizeof want);
+  CHECK_MEM(enc, want, sizeof want);
+  /* The node refuses a device its bundles do not admit: the code and reason come back. */
+  push_status(3, MOMEDO_E_AUTH, "its user's key bundle does not list it");
+  CHECK_EQ(nodeapi_auth_user(&api, &dev_kp, id_kp.pub), MOMEDO_E_AUTH);
+  CHECK_STR(nodeapi_reason(&api), "its user's key bundle does not list it");
+  /* Without an identity key the field is absent. */
+  r.request_id = 4;
+  push_response(&r);
+  push_status(5, 0, NULL);
+  CHECK_EQ(nodeapi_auth(&api, &dev_kp), 0);
+  CHECK_EQ(sent_frames(&a, sent, 8), 6);
+  CHECK_EQ(sent[4]->request->auth_begin->identity_key.len, 0);
+  CHECK_EQ(momedo__auth_begin_req__get_packed_size(sent[4]->request->auth_begin), 34);
+  arena_close(&a);
+  teardown();
+}
+
 static void test_tombstone_and_ack(void) {
   struct arena a;
   Momedo__Frame *sent[4];
@@ -669,6 +721,7 @@ int main(void) {
   RUN(test_node_errors);
   RUN(test_timeout_then_late_answer);
   RUN(test_auth_signature);
+  RUN(test_auth_user_sends_identity);
   RUN(test_tombstone_and_ack);
   RUN(test_fetch_validates);
   RUN(test_lookup_and_publish);

@@ -1,7 +1,8 @@
 /* Unit tests for node/link and node/tls: real libuv loop on 127.0.0.1, two node
  * identities in one process, ephemeral ports. Handshake and key pinning, frame
  * round trips (900 KiB and 1,000-frame bursts, in order), oversized and empty frame
- * headers, garbage clients, handshake timeout, back-pressure, keep-alive and
+ * headers, garbage clients, handshake timeout, back-pressure, pausing in the middle of
+ * a TLS record that carries many frames, keep-alive and
  * dead-peer detection, certificate-less clients, the reconnecting dialer. */
 #include "harness.h"
 
@@ -567,6 +568,70 @@ static void test_link_backpressure(void) {
   CHECK_EQ(c.status, 0);
 }
 
+/* ---- pausing in the middle of a TLS record ------------------------------------------------ */
+
+/* SP_FRAMES small frames go out in one link_send, so one TLS record carries them all.
+ * The receiver pauses in on_frame after each one and resumes from a timer: the rest
+ * of the record waits in the link's spill buffer (the shared plaintext scratch is
+ * not kept across callbacks), nothing is delivered while paused, nothing is lost. */
+#define SP_FRAMES 50
+#define SP_BODY_BYTES 40
+
+static unsigned sp_frames_at_pause, sp_delivered_while_paused, sp_pauses;
+
+static void sp_resume(uv_timer_t *t) {
+  if (fx.s[0].frames != sp_frames_at_pause) sp_delivered_while_paused++;
+  if (fx.s[0].l) link_resume_read(fx.s[0].l);
+}
+
+static void sp_up(struct side *sd) {
+  if (sd != &fx.c) return;
+  size_t one = FRAME_HEADER_LEN + SP_BODY_BYTES, n;
+  uint8_t *all = malloc(SP_FRAMES * one);
+  if (all == NULL) abort();
+  for (uint32_t i = 0; i < SP_FRAMES; i++) {
+    uint8_t *f = make_frame(i, SP_BODY_BYTES, &n);
+    memcpy(all + i * one, f, one);
+    free(f);
+  }
+  CHECK_EQ(link_send(sd->l, all, SP_FRAMES * one), 0);
+  free(all);
+}
+
+static void sp_frame(struct side *sd) {
+  if (sd != &fx.s[0]) return;
+  if (sd->frames == SP_FRAMES) {
+    if (!fx.closing) {
+      fx.closing = 1;
+      link_close(fx.c.l, 0, "done");
+    }
+    return;
+  }
+  link_pause_read(sd->l);
+  sp_pauses++;
+  sp_frames_at_pause = sd->frames;
+  uv_timer_start(&fx.phase, sp_resume, 1, 0);
+}
+
+static void test_link_pause_mid_record(void) {
+  fx_setup();
+  fx.up = sp_up;
+  fx.frame = sp_frame;
+  fx.down = all_down_stop;
+  CHECK_EQ(fx_listen(), 0);
+  CHECK_EQ(fx_connect(fx.cli, fx.idb.kp.pub), 0);
+  int run = fx_run();
+  struct side c = fx.c, s = fx.s[0];
+  CHECK_EQ(fx_teardown(), 0);
+  CHECK_EQ(run, 0);
+  CHECK_EQ(s.frames, SP_FRAMES); /* all of them, in order */
+  CHECK_EQ(s.bad, 0);
+  CHECK_EQ(s.bytes, (uint64_t)SP_FRAMES * SP_BODY_BYTES);
+  CHECK_EQ(sp_pauses, SP_FRAMES - 1);
+  CHECK_EQ(sp_delivered_while_paused, 0);
+  CHECK_EQ(c.status, 0);
+}
+
 /* ---- keep-alive and dead peers ------------------------------------------------------------ */
 
 static void ka_phase_end(uv_timer_t *t) {
@@ -724,6 +789,7 @@ int main(void) {
   RUN(test_link_garbage_client);
   RUN(test_link_handshake_timeout);
   RUN(test_link_backpressure);
+  RUN(test_link_pause_mid_record);
   RUN(test_link_keepalive);
   RUN(test_link_dead_peer);
   RUN(test_link_dialer_reconnects);
