@@ -207,8 +207,53 @@ static int bot_build(struct cli *c, const struct bot_field *f, int n, Momedo__Co
   return 0;
 }
 
-/* Handle one input line; prints the answer. Only I/O failures are returned. */
-static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn, char *line) {
+/* Lines read together are sent under one hold of the home's lock and saved once (only
+ * the files that changed); their answers are printed after that save, so an answer
+ * "ok" always means the new state is on disk. */
+#define BOT_BATCH_MAX 64              /* input lines per save */
+struct bot_batch {
+  int locked, n;
+  FILE *ans;                          /* answers, printed after the save */
+  char *buf;
+  size_t len;
+};
+
+static int batch_begin(struct cli *c, struct cli_state *st, struct bot_batch *b) {
+  if (b->locked) return 0;
+  int rc = cli_reacquire(c, st);
+  if (rc == 0) b->locked = 1;
+  return rc;
+}
+
+/* Save what the batch changed, release the lock, print the answers. */
+static int batch_end(struct cli *c, struct cli_state *st, struct bot_batch *b) {
+  int rc = 0;
+  if (b->locked) {
+    rc = cli_save(c, st);
+    cli_release(st);
+    b->locked = 0;
+  }
+  if (fflush(b->ans) != 0 && rc == 0) rc = cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  if (rc == 0) {
+    fwrite(b->buf, 1, b->len, stdout);
+  } else {
+    for (int i = 0; i < b->n; i++) {
+      printf("{\"type\":\"sent\",\"ok\":false,\"error\":\"%s\",\"message\":",
+             momedo_status_name(rc));
+      cli_json_str(stdout, c->why);
+      printf("}\n");
+    }
+  }
+  fflush(stdout);
+  rewind(b->ans);
+  b->len = 0;
+  b->n = 0;
+  return rc && momedo_status_kind(rc) == MOMEDO_KIND_IO ? rc : 0;
+}
+
+/* Handle one input line; writes the answer to b->ans. Only I/O failures are returned. */
+static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn, char *line,
+                       struct bot_batch *b) {
   struct bot_field f[BOT_FIELDS_MAX];
   int n = 0;
   Momedo__Content m = MOMEDO__CONTENT__INIT;
@@ -220,11 +265,12 @@ static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   size_t len = 0, n_env = 0;
   const char *to = NULL;
   int is_group = 0, kind = 0;
+  FILE *o = b->ans;
   c->why[0] = '\0';
   int rc = json_parse(line, f, &n) ? cli_fail(c, MOMEDO_E_INVAL, "not a JSON object") : 0;
   if (rc == 0) rc = bot_build(c, f, n, &m, &t, &file, &l, &task, &data, &len, &to, &is_group);
   int io = 0;
-  if (rc == 0 && (rc = cli_reacquire(c, st)) == 0) {
+  if (rc == 0 && (rc = batch_begin(c, st, b)) == 0) {
     struct cli_group *cg = NULL;
     if (!is_group) {
       rc = cli_send_any(c, st, cn, to, &m, data, len, id, &n_env, &kind);
@@ -232,30 +278,25 @@ static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn,
       kind = 1;
       if ((rc = cli_group_send(c, st, cn, cg, &m, data, len, id)) == 0) n_env = 1;
     }
-    char why[CLI_WHY_MAX];
-    snprintf(why, sizeof why, "%s", c->why);
-    int r2 = cli_save(c, st);
-    if (rc) snprintf(c->why, sizeof c->why, "%s", why);
-    else rc = r2;
-    cli_release(st);
     io = rc && momedo_status_kind(rc) == MOMEDO_KIND_IO;
   }
   if (data) crypto_wipe(data, len);
   free(data);
+  b->n++;
   if (rc == 0) {
     char hex[2 * TL_ID_LEN + 1];
     tl_id_hex(hex, id);
-    printf("{\"type\":\"sent\",\"ok\":true,\"id\":\"%s\",\"%s\":", hex,
-           is_group ? "group" : "to");
-    cli_json_str(stdout, to);
-    if (kind) printf(",\"items\":%zu}\n", n_env);
-    else printf(",\"envelopes\":%zu}\n", n_env);
+    fprintf(o, "{\"type\":\"sent\",\"ok\":true,\"id\":\"%s\",\"%s\":", hex,
+            is_group ? "group" : "to");
+    cli_json_str(o, to);
+    if (kind) fprintf(o, ",\"items\":%zu}\n", n_env);
+    else fprintf(o, ",\"envelopes\":%zu}\n", n_env);
   } else {
-    printf("{\"type\":\"sent\",\"ok\":false,\"error\":\"%s\",\"message\":", momedo_status_name(rc));
-    cli_json_str(stdout, c->why[0] ? c->why : momedo_strerror(rc));
-    printf("}\n");
+    fprintf(o, "{\"type\":\"sent\",\"ok\":false,\"error\":\"%s\",\"message\":",
+            momedo_status_name(rc));
+    cli_json_str(o, c->why[0] ? c->why : momedo_strerror(rc));
+    fprintf(o, "}\n");
   }
-  fflush(stdout);
   return io ? rc : 0;
 }
 
@@ -267,8 +308,9 @@ struct bot_in {
   int overlong, eof;
 };
 
-/* Read what stdin has; call bot_request for each complete line. */
-static int bot_read(struct cli *c, struct cli_state *st, struct cli_conn *cn, struct bot_in *in) {
+/* Read what stdin has; send every complete line (BOT_BATCH_MAX per save). */
+static int bot_read(struct cli *c, struct cli_state *st, struct cli_conn *cn, struct bot_in *in,
+                    struct bot_batch *b) {
   ssize_t r = read(STDIN_FILENO, in->buf + in->len, BOT_LINE_MAX - in->len);
   if (r < 0) return errno == EINTR || errno == EAGAIN ? 0 : MOMEDO_E_IO;
   if (r == 0) in->eof = 1;
@@ -282,25 +324,28 @@ static int bot_read(struct cli *c, struct cli_state *st, struct cli_conn *cn, st
     in->overlong = !nl && in->len >= BOT_LINE_MAX;
     if (in->overlong || skip) {
       if (!skip) {
-        printf("{\"type\":\"sent\",\"ok\":false,\"error\":\"E_TOOBIG\",\"message\":\"input line "
-               "longer than %u bytes\"}\n", BOT_LINE_MAX);
-        fflush(stdout);
+        b->n++;
+        fprintf(b->ans, "{\"type\":\"sent\",\"ok\":false,\"error\":\"E_TOOBIG\",\"message\":"
+                "\"input line longer than %u bytes\"}\n", BOT_LINE_MAX);
       }
     } else {
       in->buf[l] = '\0';
       int blank = 1;
       for (size_t i = 0; i < l; i++) blank &= in->buf[i] == ' ' || in->buf[i] == '\t' || in->buf[i] == '\r';
-      if (!blank) rc = bot_request(c, st, cn, in->buf);
+      if (!blank) rc = bot_request(c, st, cn, in->buf, b);
     }
     size_t used = nl ? l + 1 : in->len;
     memmove(in->buf, in->buf + used, in->len - used);
     in->len -= used;
     if (rc || !nl) break;
+    if (b->n >= BOT_BATCH_MAX && (rc = batch_end(c, st, b)) != 0) break;
   }
-  return rc;
+  int r2 = batch_end(c, st, b);
+  return rc ? rc : r2;
 }
 
-static int bot_session(struct cli *c, struct cli_state *st, struct bot_in *in) {
+static int bot_session(struct cli *c, struct cli_state *st, struct bot_in *in,
+                       struct bot_batch *b) {
   struct cli_conn cn;
   struct cli_subs subs = {.n = 0};
   size_t n_new = 0;
@@ -312,10 +357,13 @@ static int bot_session(struct cli *c, struct cli_state *st, struct bot_in *in) {
   if (rc == 0) rc = cli_sync_groups(c, st, &cn, &n_new);
   if (rc == 0) rc = cli_subscribe_live(c, st, &cn, &subs);
   cli_release(st);
+  struct cli_watch w = {.dropped = 0, .last_ms = cli_now_ms()};
   while (rc == 0 && !in->eof) {
     struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
     int pr = poll(&p, 1, BOT_POLL_MS);
-    if (pr > 0) rc = bot_read(c, st, &cn, in);
+    if (pr > 0) rc = bot_read(c, st, &cn, in, b);
+    /* Events dropped while the queue was full (or a quiet while): fetch from the cursor. */
+    if (rc == 0) rc = cli_watch_check(c, st, &cn, &w, pr == 0, &n_new);
     if (rc) break;
     struct nodeapi_event ev;
     int er = nodeapi_wait_event(&cn.api, pr > 0 ? 0 : BOT_POLL_MS / 2, cli_now_ms(), &ev);
@@ -342,11 +390,13 @@ int cli_cmd_bot(struct cli *c) {
     if (home_path(&st.home, BOT_INBOX, inbox, sizeof inbox) == 0) st.save_dir = inbox;
   }
   cli_release(&st);
+  struct bot_batch b = {0};
   in.buf = malloc(BOT_LINE_MAX + 1);
-  if (rc == 0 && !in.buf) rc = cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  b.ans = open_memstream(&b.buf, &b.len);
+  if (rc == 0 && (!in.buf || !b.ans)) rc = cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
   int delay = 500;
   while (rc == 0 && !in.eof) {
-    rc = bot_session(c, &st, &in);
+    rc = bot_session(c, &st, &in, &b);
     if (rc == 0 || in.eof) break;
     if (momedo_status_kind(rc) != MOMEDO_KIND_IO && rc != MOMEDO_E_CLOSED) break;
     fprintf(stderr, "momedo: connection lost (%s); reconnecting\n", c->why);
@@ -355,6 +405,8 @@ int cli_cmd_bot(struct cli *c) {
     rc = 0;
   }
   free(in.buf);
+  if (b.ans) fclose(b.ans);
+  free(b.buf);
   cli_close(&st);
   return rc;
 }

@@ -262,6 +262,20 @@ MOMEDO_WUR int cli_sync_conn(struct cli *c, struct cli_state *st, struct cli_con
 /* Handle one pushed event under the home's lock (reloads state, saves, releases). */
 MOMEDO_WUR int cli_handle_event(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                                 const struct nodeapi_event *ev, size_t *n_new);
+/* Fetch our mailbox and every group and channel mailbox on cn's node from their
+ * cursors, under the home's lock (listen and bot: what live events did not bring). */
+MOMEDO_WUR int cli_catch_up(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                            size_t *n_new);
+/* listen and bot call this after each wait for an event: it catches up when the event
+ * queue overflowed since the last call (nodeapi's events_dropped grew) or, when idle,
+ * every CLI_CATCH_UP_MS. */
+#define CLI_CATCH_UP_MS 30000
+struct cli_watch {
+  uint64_t dropped;                         /* events_dropped at the last catch-up */
+  uint64_t last_ms;
+};
+MOMEDO_WUR int cli_watch_check(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                               struct cli_watch *w, int idle, size_t *n_new);
 /* Send delivery receipts gathered by cli_receive (cleared afterwards). */
 MOMEDO_WUR int cli_flush_receipts(struct cli *c, struct cli_state *st, struct cli_conn *cn);
 

@@ -347,6 +347,7 @@ int cli_open(struct cli *c, struct cli_state *st, int need_joined) {
                           momedo_strerror(rc));
   if ((rc = home_lock(&st->home)) != 0)
     return cli_fail(c, rc, "cannot lock %s", st->home.dir);
+  vault_cache_clear(&st->vault);
   if ((rc = load_all(c, st)) != 0) return rc;
   if (need_joined && !st->acct.joined)
     return cli_fail(c, MOMEDO_E_UNEXPECTED,
@@ -372,6 +373,7 @@ int cli_reacquire(struct cli *c, struct cli_state *st) {
   int rc = home_lock(&st->home);
   if (rc) return cli_fail(c, rc, "cannot lock %s", st->home.dir);
   unload_all(st);
+  vault_cache_clear(&st->vault); /* others may have written while we did not hold it */
   return load_all(c, st);
 }
 

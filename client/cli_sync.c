@@ -515,7 +515,10 @@ static int handle_group_event(struct cli *c, struct cli_state *st, struct cli_co
 }
 
 /* Handle one pushed object under the home's lock (another command may have changed
- * the sessions in between). */
+ * the sessions in between). A push is only a trigger: the mailbox is fetched from its
+ * cursor, which advances only over items processed in order, so an item that was never
+ * pushed (dropped while the event queue was full) is not skipped. A push for an item the
+ * cursor has already passed (fetched with an earlier page) costs nothing. */
 int cli_handle_event(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                      const struct nodeapi_event *ev, size_t *n_new) {
   uint8_t own[OBJ_MAILBOX_LEN];
@@ -526,27 +529,33 @@ int cli_handle_event(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   if (ev->kind != MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM) return 0;
   if (account_mailbox(&st->acct, own) == 0 && memcmp(own, ev->mailbox, OBJ_MAILBOX_LEN) != 0)
     return handle_group_event(c, st, cn, ev->mailbox, n_new);
-  struct arena a;
-  ProtobufCMessage *msg = NULL;
-  arena_init(&a, OBJ_DECODE_BYTES_MAX);
-  int rc = obj_unpack(ev->kind, ev->data, ev->len, &a, &msg);
-  if (rc == 0) {
-    const Momedo__OzoneItem *it = (const Momedo__OzoneItem *)msg;
-    struct nodeapi_obj o = {.seq = ev->seq, .kind = ev->kind, .info = ev->info,
-                            .ciphertext = it->ciphertext.data,
-                            .ciphertext_len = it->ciphertext.len};
-    rc = cli_reacquire(c, st);
-    if (rc == 0) rc = handle_batch(c, st, cn, &o, 1, n_new);
-    if (rc == 0 && ev->seq > st->acct.nodes[cn->node].cursor) {
-      st->acct.nodes[cn->node].cursor = ev->seq;
-      rc = account_save(&st->acct, &st->vault);
-    }
-    /* A sender key or record may unlock group items already fetched and held. */
-    if (rc == 0 && st->gr.touched) rc = cli_sync_groups(c, st, cn, n_new);
-    cli_release(st);
-  }
-  arena_close(&a);
+  if (ev->seq < st->acct.nodes[cn->node].cursor) return 0;
+  int rc = cli_reacquire(c, st);
+  if (rc) return rc;
+  rc = cli_sync_conn(c, st, cn, n_new);
+  /* A sender key or record may unlock group items already fetched and held. */
+  if (rc == 0 && st->gr.touched) rc = cli_sync_groups(c, st, cn, n_new);
+  cli_release(st);
   return rc;
+}
+
+int cli_catch_up(struct cli *c, struct cli_state *st, struct cli_conn *cn, size_t *n_new) {
+  int rc = cli_reacquire(c, st);
+  if (rc) return rc;
+  rc = cli_sync_conn(c, st, cn, n_new);
+  if (rc == 0) rc = cli_sync_groups(c, st, cn, n_new);
+  cli_release(st);
+  return rc;
+}
+
+int cli_watch_check(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                    struct cli_watch *w, int idle, size_t *n_new) {
+  uint64_t now = cli_now_ms();
+  int lost = cn->api.events_dropped != w->dropped;
+  if (!lost && !(idle && now - w->last_ms >= CLI_CATCH_UP_MS)) return 0;
+  w->dropped = cn->api.events_dropped;
+  w->last_ms = now;
+  return cli_catch_up(c, st, cn, n_new);
 }
 
 /* One connected stretch of listening: catch up, subscribe, handle pushes. Returns on
@@ -566,11 +575,12 @@ static int listen_once(struct cli *c, struct cli_state *st, long count, size_t *
   if (rc == 0 && !c->json)
     fprintf(stderr, "momedo: listening on %s:%u (Ctrl-C to stop)\n",
             st->acct.nodes[cn.node].host, st->acct.nodes[cn.node].port);
+  struct cli_watch w = {.dropped = 0, .last_ms = cli_now_ms()};
   while (rc == 0 && (count <= 0 || (long)*n_new < count)) {
     struct nodeapi_event ev;
     rc = nodeapi_wait_event(&cn.api, LISTEN_WAIT_MS, cli_now_ms(), &ev);
     if (rc == MOMEDO_E_TIMEOUT) {
-      rc = 0;
+      rc = cli_watch_check(c, st, &cn, &w, 1, n_new);
       continue;
     }
     if (rc) {
@@ -581,6 +591,8 @@ static int listen_once(struct cli *c, struct cli_state *st, long count, size_t *
     nodeapi_event_clear(&ev);
     /* A record may have brought a new group or epoch: listen there too. */
     if (rc == 0) rc = cli_listen_update(c, st, &cn, &subs, n_new);
+    /* Events dropped while the queue was full: fetch what they announced. */
+    if (rc == 0) rc = cli_watch_check(c, st, &cn, &w, 0, n_new);
   }
   if (cn.open) cli_conn_close(&cn);
   return rc;

@@ -438,11 +438,14 @@ static int probe_connect(struct probe *p) {
   return 0;
 }
 
+/* Bundle-based: the key file always holds the identity, so the node also admits the
+ * device when a published bundle of that identity lists it and names this node. */
 static int probe_auth(struct probe *p) {
-  int rc = nodeapi_auth(&p->api, &p->keys.device);
+  int rc = nodeapi_auth_user(&p->api, &p->keys.device, p->keys.identity.pub);
   if (rc == 0) return 0;
   if (nodeapi_reason(&p->api)[0] == '\0' && (rc == MOMEDO_E_AUTH || rc == MOMEDO_E_NOTFOUND))
-    return probe_fail(p, rc, "this device is not registered on %s:%u (run `register` first)",
+    return probe_fail(p, rc, "this device is not registered on %s:%u and no key bundle of "
+                      "its user admits it there (run `register` or `publish` first)",
                       p->host, (unsigned)p->port);
   return probe_api_fail(p, rc);
 }

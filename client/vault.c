@@ -241,7 +241,64 @@ static size_t vault_ad(uint8_t ad[static VAULT_AD_MAX], const char *name) {
   return VAULT_FILE_HDR_LEN + n;
 }
 
+static int vault_seal_write(const struct vault *v, const char *name, const uint8_t *data,
+                            size_t len);
+
+/* ---- the write cache --------------------------------------------------------------- */
+
+void vault_cache_clear(struct vault *v) {
+  memset(v->cache, 0, sizeof v->cache);
+  v->n_cache = v->next_cache = 0;
+}
+
+/* The cache is bookkeeping beside the vault: callers hold it const. */
+static struct vault *cache_owner(const struct vault *v) { return (struct vault *)(uintptr_t)v; }
+
+static struct vault_cached *cache_find(const struct vault *v, const char *name) {
+  struct vault *m = cache_owner(v);
+  for (size_t i = 0; i < m->n_cache; i++)
+    if (strcmp(m->cache[i].name, name) == 0) return &m->cache[i];
+  return NULL;
+}
+
+/* Remember hash for name (NULL: forget it). */
+static void cache_put(const struct vault *v, const char *name, const uint8_t *hash) {
+  struct vault *m = cache_owner(v);
+  struct vault_cached *e = cache_find(v, name);
+  if (!hash) {
+    if (e) {
+      memset(e->hash, 0, sizeof e->hash);
+      e->name[0] = '\0';
+    }
+    return;
+  }
+  if (!e && m->n_cache < VAULT_CACHE_MAX) e = &m->cache[m->n_cache++];
+  if (!e) {
+    e = &m->cache[m->next_cache];
+    m->next_cache = (m->next_cache + 1) % VAULT_CACHE_MAX;
+  }
+  snprintf(e->name, sizeof e->name, "%s", name);
+  memcpy(e->hash, hash, CRYPTO_HASH_LEN);
+}
+
 int vault_write(const struct vault *v, const char *name, const uint8_t *data, size_t len) {
+  uint8_t h[CRYPTO_HASH_LEN];
+  if (!v->open || !vault_name_ok(name)) return MOMEDO_E_INVAL;
+  int have = crypto_sha256(h, data, len) == 0;
+  const struct vault_cached *e = have ? cache_find(v, name) : NULL;
+  if (e && crypto_ct_eq(e->hash, h, CRYPTO_HASH_LEN)) {
+    cache_owner(v)->skipped++;
+    return 0;
+  }
+  cache_put(v, name, NULL); /* until the new content is on disk */
+  int rc = vault_seal_write(v, name, data, len);
+  if (rc == 0) cache_owner(v)->writes++;
+  if (rc == 0 && have) cache_put(v, name, h);
+  return rc;
+}
+
+static int vault_seal_write(const struct vault *v, const char *name, const uint8_t *data,
+                            size_t len) {
   char path[VAULT_DIR_MAX + VAULT_NAME_MAX + 2];
   uint8_t ad[VAULT_AD_MAX];
   if (!v->open || !vault_name_ok(name)) return MOMEDO_E_INVAL;
@@ -292,6 +349,10 @@ int vault_read(const struct vault *v, const char *name, uint8_t **data, size_t *
   }
   *data = pt;
   *len = pt_len;
+  {
+    uint8_t h[CRYPTO_HASH_LEN];
+    if (crypto_sha256(h, pt, pt_len) == 0) cache_put(v, name, h);
+  }
   pt = NULL;
 out:
   free(pt);
@@ -304,6 +365,7 @@ int vault_remove(const struct vault *v, const char *name) {
   if (!vault_name_ok(name)) return MOMEDO_E_INVAL;
   int rc = vault_path(v->dir, name, path, sizeof path);
   if (rc) return rc;
+  cache_put(v, name, NULL);
   if (unlink(path) != 0 && errno != ENOENT) return MOMEDO_E_IO;
   return 0;
 }

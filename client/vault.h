@@ -30,10 +30,24 @@
 #define VAULT_PASS_ENV "MOMEDO_PASSPHRASE"
 #define VAULT_FILE_OVERHEAD (13 + CRYPTO_XNONCE_LEN + CRYPTO_TAG_LEN)
 
+#define VAULT_CACHE_MAX 32             /* files whose plaintext hash is remembered */
+
+/* What a file holds, as this process last read or wrote it. */
+struct vault_cached {
+  char name[VAULT_NAME_MAX];
+  uint8_t hash[CRYPTO_HASH_LEN];
+};
+
 struct vault {
   char dir[VAULT_DIR_MAX];
   uint8_t data_key[CRYPTO_AEAD_KEY_LEN];
   int open;
+  /* vault_write skips a file whose new plaintext equals what it holds (no fsync, no
+   * rename). Valid only while no other process writes: clear it whenever the home's
+   * lock is (re)taken. Bookkeeping, updated even through a const vault. */
+  struct vault_cached cache[VAULT_CACHE_MAX];
+  size_t n_cache, next_cache;
+  uint64_t writes, skipped;      /* files written / left alone because unchanged */
 };
 
 /* 1 if dir holds a vault.key, else 0. */
@@ -52,7 +66,10 @@ void vault_close(struct vault *v);
 /* Re-wrap the data key under a new passphrase (files stay as they are). */
 MOMEDO_WUR int vault_rekey(struct vault *v, const char *pass, size_t pass_len, unsigned log2_n);
 
-/* Seal data and replace the file name atomically. E_INVAL (bad name), E_TOOBIG, E_IO. */
+/* Forget what files hold (another process may have written them). */
+void vault_cache_clear(struct vault *v);
+/* Seal data and replace the file name atomically; nothing is written when the vault's
+ * cache says the file already holds exactly data. E_INVAL (bad name), E_TOOBIG, E_IO. */
 MOMEDO_WUR int vault_write(const struct vault *v, const char *name, const uint8_t *data,
                            size_t len);
 /* Read and open a file: *data is malloc'ed (caller frees, wipes if secret).

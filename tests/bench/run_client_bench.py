@@ -10,9 +10,9 @@ west, replicated to the east, pushed to Bob's `listen`, decrypted and printed.
             listen --json`. Messages per second end to end = N / (last line printed by
             listen - first line written to the bot). Latency per message = time listen
             printed it - time its line was written to the bot; it includes the wait in
-            the bot's input queue (up to W lines). The window stays below the client's
-            event queue (NODEAPI_EVENTS_MAX = 256): a listen that falls further behind
-            drops live events today, and the items wait in the mailbox for the next sync.
+            the bot's input queue (up to W lines). A window above the client's event
+            queue (NODEAPI_EVENTS_MAX = 256) is fine: listen fetches from its cursor
+            when events were dropped (--window 1000 = unpaced).
   latency   M messages (default 200) one at a time: the next line is written only after
             listen printed the previous one. p50 / p99 of that latency (no queueing).
   photo     a 5 MB file (random bytes) with `momedo send bob --file`: time of the send

@@ -276,6 +276,54 @@ static void test_home(void) {
   unsetenv(HOME_ENV);
 }
 
+/* The write cache: an unchanged file is not written again (same sealed bytes, same
+ * inode), a changed one is; after vault_cache_clear (another process may have written)
+ * and after vault_remove the next write goes to disk. */
+static void test_write_cache(void) {
+  struct vault v;
+  struct stat a, b;
+  uint8_t *raw1 = NULL, *raw2 = NULL, *d = NULL;
+  size_t n1 = 0, n2 = 0, n = 0;
+  char p[1200];
+  fresh_dir("cache");
+  snprintf(p, sizeof p, "%s/state", dir);
+  CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
+  CHECK_EQ(vault_write(&v, "state", (const uint8_t *)"one", 3), 0);
+  CHECK_EQ(v.writes, 1);
+  CHECK_EQ(stat(p, &a), 0);
+  CHECK_EQ(read_raw("state", &raw1, &n1), 0);
+  CHECK_EQ(vault_write(&v, "state", (const uint8_t *)"one", 3), 0);
+  CHECK_EQ(v.writes, 1);
+  CHECK_EQ(v.skipped, 1);
+  CHECK_EQ(stat(p, &b), 0);
+  CHECK_EQ(a.st_ino, b.st_ino);                 /* no rename happened */
+  CHECK_EQ(read_raw("state", &raw2, &n2), 0);
+  CHECK_EQ(n1, n2);
+  CHECK_MEM(raw1, raw2, n1);                    /* same nonce: not resealed */
+  free(raw2);
+  raw2 = NULL;
+  CHECK_EQ(vault_write(&v, "state", (const uint8_t *)"two", 3), 0);
+  CHECK_EQ(v.writes, 2);
+  CHECK_EQ(vault_read(&v, "state", &d, &n), 0);
+  CHECK_EQ(n, 3);
+  CHECK_MEM(d, "two", 3);
+  free(d);
+  vault_cache_clear(&v);
+  CHECK_EQ(vault_write(&v, "state", (const uint8_t *)"two", 3), 0);
+  CHECK_EQ(v.writes, 3);
+  /* The rewrite after the clear is remembered again; a removed file is written again. */
+  CHECK_EQ(vault_write(&v, "state", (const uint8_t *)"two", 3), 0);
+  CHECK_EQ(v.writes, 3);
+  CHECK_EQ(vault_remove(&v, "state"), 0);
+  CHECK_EQ(vault_write(&v, "state", (const uint8_t *)"two", 3), 0);
+  CHECK_EQ(v.writes, 4);
+  CHECK_EQ(read_raw("state", &raw2, &n2), 0);
+  CHECK(n2 > 0);
+  free(raw1);
+  free(raw2);
+  vault_close(&v);
+}
+
 int main(void) {
   RUN(test_roundtrip_and_format);
   RUN(test_wrong_passphrase_changes_nothing);
@@ -284,5 +332,6 @@ int main(void) {
   RUN(test_passphrase_sources);
   RUN(test_serialiser);
   RUN(test_home);
+  RUN(test_write_cache);
   TEST_MAIN_END();
 }
