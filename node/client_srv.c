@@ -3,9 +3,10 @@
  * device authentication by challenge signature, key bundle publish and lookup (any
  * bundle the node holds, wherever it was published), aliases. A device authenticates
  * if it was registered here with an invite, or if its user's replicated key bundle
- * lists it and names this node as a home node (partner fallback without an invite). A response that meets a
- * full link is held and reading from that client pauses until it drains. Never logs
- * message content; mailbox requests live in client_mbox.c. */
+ * lists it and names this node as a home node (partner fallback without an invite),
+ * unless the node's admin removed that device (persisted; refused for good). A
+ * response that meets a full link is held and reading from that client pauses until
+ * it drains. Never logs message content; mailbox requests live in client_mbox.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,13 +116,18 @@ out:
   return rc;
 }
 
-/* May this device authenticate here, and as which user? Registered here with an
- * invite, or listed in a valid key bundle of identity_key (NULL: not sent) that names
- * this node as a home node. */
+/* May this device authenticate here, and as which user? Never if the admin removed
+ * it; else registered here with an invite, or listed in a valid key bundle of
+ * identity_key (NULL: not sent) that names this node as a home node. */
 static int device_admitted(struct node *n, const uint8_t device_key[OBJ_KEY_LEN],
                            const uint8_t *identity_key, uint8_t ik_out[OBJ_KEY_LEN], char *why,
                            size_t why_cap) {
-  int rc = node__device_get(n, device_key, ik_out, NULL);
+  int rc = node__device_removed(n, device_key);
+  if (rc) {
+    if (rc == 1) WHY(NODE_DEVICE_REMOVED_WHY);
+    return rc == 1 ? MOMEDO_E_AUTH : rc;
+  }
+  rc = node__device_get(n, device_key, ik_out, NULL);
   if (rc == 0 && identity_key && memcmp(identity_key, ik_out, OBJ_KEY_LEN) != 0) {
     WHY("this device is registered on this node for another user");
     return MOMEDO_E_AUTH;

@@ -100,6 +100,18 @@ int node__device_get(struct node *n, const uint8_t device_key[32], uint8_t ident
   return 0;
 }
 
+int node__device_removed(struct node *n, const uint8_t device_key[32]) {
+  uint8_t k[2 + OBJ_KEY_LEN];
+  void *v = NULL;
+  size_t vn = 0;
+  key2(k, NODE_K_REMOVED);
+  memcpy(k + 2, device_key, OBJ_KEY_LEN);
+  int rc = store_get(n->store, k, sizeof k, &v, &vn);
+  free(v);
+  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  return rc ? rc : 1;
+}
+
 #define WHY(...) snprintf(why, why_cap, __VA_ARGS__)
 
 int node__register(struct node *n, const char *token, const uint8_t device_key[32],
@@ -109,7 +121,12 @@ int node__register(struct node *n, const char *token, const uint8_t device_key[3
   void *v = NULL;
   size_t vn = 0;
   struct store_batch *b = NULL;
-  int rc = node__device_get(n, device_key, ik, NULL);
+  int rc = node__device_removed(n, device_key);
+  if (rc) {
+    if (rc == 1) WHY(NODE_DEVICE_REMOVED_WHY);
+    return rc == 1 ? MOMEDO_E_AUTH : rc;
+  }
+  rc = node__device_get(n, device_key, ik, NULL);
   if (rc == 0) {
     if (memcmp(ik, identity_key, OBJ_KEY_LEN) == 0) return 0; /* retry: already done */
     WHY("this device key is already registered to another identity");
@@ -223,6 +240,24 @@ static int find_device(void *vctx, const uint8_t *k, size_t kn, const uint8_t *v
   return 0;
 }
 
+/* Delete the registration and remember the removal in one write, so the device is not
+ * admitted again through its user's key bundle (nor a later invite). */
+static int device_forget(struct node *n, const uint8_t key[OBJ_KEY_LEN]) {
+  uint8_t kd[2 + OBJ_KEY_LEN], kr[2 + OBJ_KEY_LEN], when[8];
+  struct store_batch *b = store_batch_new();
+  if (!b) return MOMEDO_E_NOMEM;
+  key2(kd, NODE_K_DEVICE);
+  memcpy(kd + 2, key, OBJ_KEY_LEN);
+  key2(kr, NODE_K_REMOVED);
+  memcpy(kr + 2, key, OBJ_KEY_LEN);
+  be64_put(when, node__now_ms());
+  int rc = store_batch_del(b, kd, sizeof kd);
+  if (!rc) rc = store_batch_put(b, kr, sizeof kr, when, sizeof when);
+  if (!rc) rc = store_write(n->store, b);
+  store_batch_free(b);
+  return rc;
+}
+
 int node__device_remove(struct node *n, const char *text, char *msg, size_t cap) {
   struct find_ctx f = {.prefix = text};
   size_t tl = strlen(text);
@@ -245,10 +280,7 @@ int node__device_remove(struct node *n, const char *text, char *msg, size_t cap)
     snprintf(msg, cap, "%zu devices start with %.64s; give more digits", f.matches, text);
     return MOMEDO_E_INVAL;
   }
-  uint8_t k[2 + OBJ_KEY_LEN];
-  key2(k, NODE_K_DEVICE);
-  memcpy(k + 2, f.key, OBJ_KEY_LEN);
-  rc = store_del1(n->store, k, sizeof k);
+  rc = device_forget(n, f.key);
   if (rc) return rc;
   /* Connections of that device lose their session now. */
   for (struct conn *c = n->conns; c; c = c->next)

@@ -26,11 +26,17 @@
 #define NODE_K_INVITE 'i'   /* 'N' 'i' sha256(token)(32) -> uses_left(be32) expires_ms(be64) */
 #define NODE_K_DEVMBOX 'm'  /* 'N' 'm' mailbox(32) -> "" : mailbox of a device registered
                                here (with the registration); bundles' devices: repl */
+#define NODE_K_PEERKEY 'k'  /* 'N' 'k' fingerprint(32) -> node_key(32): a neighbor's key as
+                               its TLS showed it, so partners are named right after a
+                               restart; only used while that fingerprint is a neighbor */
+#define NODE_K_REMOVED 'r'  /* 'N' 'r' device_key(32) -> removed_ms(be64): removed by the
+                               admin (with the device record's delete); never admitted again */
 /* Written by earlier versions after the object was stored (lookup indexes now live in
  * replication's own layout, written in the object's batch); deleted at start-up. */
 #define NODE_K_LEGACY_USERID 'u'
 #define NODE_K_LEGACY_ALIAS 'a'
 #define NODE_K_LEGACY_ALIAS_OF 'A'
+#define NODE_DEVICE_REMOVED_WHY "device was removed by the node's admin"
 #define NODE_LEGACY_DROP_BATCH 4096u
 
 #define NODE_HELLO_TIMEOUT_MS 15000     /* TLS up but no Hello: closed */
@@ -240,6 +246,8 @@ MOMEDO_WUR int node__register(struct node *n, const char *token, const uint8_t d
                               const uint8_t identity_key[32], char *why, size_t why_cap);
 MOMEDO_WUR int node__device_get(struct node *n, const uint8_t device_key[32],
                                 uint8_t identity_key[32], uint64_t *registered_ms);
+/* 1 if the admin removed this device key, 0 if not, negative on a store error. */
+MOMEDO_WUR int node__device_removed(struct node *n, const uint8_t device_key[32]);
 MOMEDO_WUR int node__device_remove(struct node *n, const char *device_text, char *msg,
                                    size_t cap);
 uint32_t node__invites_active(struct node *n);

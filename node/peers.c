@@ -1,9 +1,10 @@
 /* node/peers.c — connections and neighbors: the TLS listener, Hello and role
  * decision for every link, pinning neighbors by fingerprint (unknown or mismatched
- * nodes are refused with a logged reason), one replication link per neighbor (a
- * duplicate is resolved the same way on both sides), redial with backoff and jitter,
- * and the bounded per-neighbor send queue behind link back-pressure. It does not
- * interpret replication messages (repl does) or client requests (client_srv.c). */
+ * nodes are refused with a logged reason; a key once seen is kept in the store), one
+ * replication link per neighbor (a duplicate is resolved the same way on both sides),
+ * redial with backoff and jitter, and the bounded per-neighbor send queue behind link
+ * back-pressure. It does not interpret replication messages (repl does) or client
+ * requests (client_srv.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,41 @@ static int keep_new_link(struct node *n, const struct conn *old, const struct co
   return we_smaller ? nu_ours : !nu_ours;
 }
 
+/* The neighbor's key learned on an earlier run (bound to its pinned fingerprint). */
+static void peer_key_load(struct peer *p) {
+  uint8_t k[2 + IDS_NODE_FP_LEN], fp[IDS_NODE_FP_LEN];
+  void *v = NULL;
+  size_t vn = 0;
+  k[0] = NODE_K_PREFIX;
+  k[1] = NODE_K_PEERKEY;
+  memcpy(k + 2, p->cfg.fp, IDS_NODE_FP_LEN);
+  int rc = store_get(p->n->store, k, sizeof k, &v, &vn);
+  if (rc == 0 && vn == NODE_KEY_LEN && ids_node_fp_bytes(fp, v) == 0 &&
+      crypto_ct_eq(fp, p->cfg.fp, IDS_NODE_FP_LEN)) {
+    memcpy(p->key, v, NODE_KEY_LEN);
+    p->key_known = 1;
+  } else if (rc != 0 && rc != MOMEDO_E_NOTFOUND) {
+    node_log(NODE_LOG_WARN, "neighbor %s: stored key unreadable (%s)", p->cfg.name,
+             momedo_strerror(rc));
+  }
+  free(v);
+}
+
+/* Remember the key TLS showed (it matched the pinned fingerprint), across restarts. */
+static void peer_key_learn(struct peer *p, const uint8_t key[NODE_KEY_LEN]) {
+  uint8_t k[2 + IDS_NODE_FP_LEN];
+  if (p->key_known && memcmp(p->key, key, NODE_KEY_LEN) == 0) return;
+  memcpy(p->key, key, NODE_KEY_LEN);
+  p->key_known = 1;
+  k[0] = NODE_K_PREFIX;
+  k[1] = NODE_K_PEERKEY;
+  memcpy(k + 2, p->cfg.fp, IDS_NODE_FP_LEN);
+  int rc = store_put1(p->n->store, k, sizeof k, key, NODE_KEY_LEN);
+  if (rc)
+    node_log(NODE_LOG_WARN, "neighbor %s: could not store its key (%s)", p->cfg.name,
+             momedo_strerror(rc));
+}
+
 static void peer_activate(struct peer *p, struct conn *c) {
   struct node *n = p->n;
   char pre[NODE_KEY_PREFIX_LEN + 1];
@@ -253,8 +289,7 @@ static void peer_activate(struct peer *p, struct conn *c) {
   if (p->dialing == c) p->dialing = NULL;
   c->up_ms = node__now_ms();
   p->active = c;
-  memcpy(p->key, c->peer_key, NODE_KEY_LEN);
-  p->key_known = 1;
+  peer_key_learn(p, c->peer_key);
   int rc = repl_peer_up(n->repl, p->id, node__now_ms());
   if (rc) {
     p->active = NULL;
@@ -566,6 +601,7 @@ int node__peer_add(struct node *n, const struct node_neighbor *cfg, char *err, s
   }
   p->timer.data = p;
   p->timer_open = 1;
+  peer_key_load(p);
   p->next = n->peers;
   n->peers = p;
   dial(p);

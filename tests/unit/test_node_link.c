@@ -20,6 +20,7 @@
 #define SEED_B "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"
 #define SIDES_MAX 4
 #define WATCHDOG_MS 60000 /* a hung test fails instead of blocking ctest */
+#define WATCHDOG_CLOSE_MS 10000 /* after it fired: links close (flush <= 2 s) or abort */
 #define BODY_MARK 0x7e    /* first body byte of test frames: no Frame field uses it */
 #define BIG_BODY_BYTES (900u * 1024)
 #define BURST_FRAMES 1000
@@ -59,8 +60,8 @@ struct fx {
   char raw_buf[4096];
   /* scenario state */
   unsigned sent, target, again;
-  int phase_done, closing;
-  struct link_dialer *dialer;
+  int phase_done, closing, hung;
+  struct link_dialer *dialer; /* NULL once stopped (it frees itself) */
 };
 
 static struct fx fx;
@@ -154,8 +155,38 @@ static int cb_accept(struct link_listener *ls, struct link *l, void *data) {
   return 0;
 }
 
+static void fx_stop_listening(void);
+
+static void fx_dialer_stop(void) {
+  if (fx.dialer) link_dialer_stop(fx.dialer);
+  fx.dialer = NULL;
+}
+
+static void raw_on_closed(uv_handle_t *h);
+
+/* A hung test fails: say where it stood, close every link, listener, dialer and raw
+ * socket so that fx_run and fx_teardown return; abort if even that does not drain. */
 static void on_watchdog(uv_timer_t *t) {
-  fprintf(stderr, "watchdog: test hung, stopping the loop\n");
+  if (fx.hung) {
+    fprintf(stderr, "watchdog: the loop did not drain after closing everything, abort\n");
+    abort();
+  }
+  fx.hung = 1;
+  fprintf(stderr,
+          "watchdog: test hung: sent %u target %u again %u phase_done %d closing %d; "
+          "client ups %d frames %u writable %u pending %zu; %d server sides, first: "
+          "ups %d frames %u downs %d\n",
+          fx.sent, fx.target, fx.again, fx.phase_done, fx.closing, fx.c.ups,
+          fx.c.frames, fx.c.writable, fx.c.l ? link_out_pending(fx.c.l) : 0, fx.ns,
+          fx.s[0].ups, fx.s[0].frames, fx.s[0].downs);
+  fx_dialer_stop();
+  if (fx.c.l) link_close(fx.c.l, MOMEDO_E_TIMEOUT, "test watchdog");
+  for (int i = 0; i < fx.ns; i++)
+    if (fx.s[i].l) link_close(fx.s[i].l, MOMEDO_E_TIMEOUT, "test watchdog");
+  fx_stop_listening();
+  if (fx.raw_open && !uv_is_closing((uv_handle_t *)&fx.raw))
+    uv_close((uv_handle_t *)&fx.raw, raw_on_closed);
+  uv_timer_start(t, on_watchdog, WATCHDOG_CLOSE_MS, 0);
   uv_stop(&fx.loop);
 }
 
@@ -192,16 +223,18 @@ static void fx_stop_listening(void) {
   fx.ls = NULL;
 }
 
-/* Run until every link and the listener are gone; 0 if the loop drained. */
+/* Run until every link and the listener are gone; 0 if the loop drained (by itself,
+ * not because the watchdog closed everything). */
 static int fx_run(void) {
   uv_run(&fx.loop, UV_RUN_DEFAULT);
-  return uv_loop_alive(&fx.loop) ? -1 : 0;
+  return uv_loop_alive(&fx.loop) || fx.hung ? -1 : 0;
 }
 
 static int fx_teardown(void) {
   fx_stop_listening();
-  uv_close((uv_handle_t *)&fx.watchdog, NULL);
   uv_close((uv_handle_t *)&fx.phase, NULL);
+  uv_run(&fx.loop, UV_RUN_DEFAULT); /* the (unreferenced) watchdog still guards this */
+  uv_close((uv_handle_t *)&fx.watchdog, NULL);
   uv_run(&fx.loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&fx.loop);
   tls_ctx_free(fx.srv);
@@ -494,7 +527,23 @@ static void test_link_handshake_timeout(void) {
 static size_t bp_pending_at_again;
 static unsigned bp_frames_while_paused, bp_writable_before_resume;
 
+static int bp_phase_started;
+
 static void bp_phase_end(uv_timer_t *t);
+
+/* Once the client met E_AGAIN and the server is up (so paused), let the loop run a
+ * while without the server reading: kernel buffers fill, on_writable refills, until
+ * the link is stuck at the maximum. Both conditions are needed: the client is up
+ * first, and under load its whole fill (and the timer's 300 ms, counted from the
+ * loop's cached time) can pass before the server has processed the last handshake
+ * flight; resuming a link that was not paused yet does nothing, so a phase that
+ * ended before the server's on_up left it paused for good. */
+static void bp_phase_start(void) {
+  if (bp_phase_started || fx.again == 0 || fx.s[0].ups == 0) return;
+  bp_phase_started = 1;
+  uv_update_time(&fx.loop);
+  uv_timer_start(&fx.phase, bp_phase_end, 300, 0);
+}
 
 static void bp_fill(void) {
   while (fx.sent < fx.target) {
@@ -502,9 +551,7 @@ static void bp_fill(void) {
     if (rc == MOMEDO_E_AGAIN) {
       if (fx.again++ == 0) {
         bp_pending_at_again = link_out_pending(fx.c.l);
-        /* Let the loop run while the server does not read: kernel buffers fill,
-         * on_writable refills, until the link is stuck at the maximum. */
-        uv_timer_start(&fx.phase, bp_phase_end, 300, 0);
+        bp_phase_start();
       }
       return;
     }
@@ -523,10 +570,12 @@ static void bp_phase_end(uv_timer_t *t) {
 }
 
 static void bp_up(struct side *sd) {
-  if (sd == &fx.c)
+  if (sd == &fx.c) {
     bp_fill();
-  else
+  } else {
     link_pause_read(sd->l);
+    bp_phase_start();
+  }
 }
 
 static void bp_writable(struct side *sd) {
@@ -542,6 +591,7 @@ static void bp_frame(struct side *sd) {
 
 static void test_link_backpressure(void) {
   fx_setup();
+  bp_phase_started = 0;
   fx.target = UINT32_MAX;
   fx.up = bp_up;
   fx.writable = bp_writable;
@@ -702,7 +752,7 @@ static void dial_up(struct side *sd) {
   if (fx.c.ups == 2 && fx.ns == 2 && fx.s[1].ups && !fx.closing) {
     fx.closing = 1;
     dial_attempts_at_second_up = link_dialer_attempts(fx.dialer);
-    link_dialer_stop(fx.dialer);
+    fx_dialer_stop();
   }
 }
 
@@ -738,7 +788,7 @@ static unsigned refused_attempts;
 static void refused_down(struct side *sd) {
   if (sd == &fx.c && fx.c.downs == 3) {
     refused_attempts = link_dialer_attempts(fx.dialer);
-    link_dialer_stop(fx.dialer);
+    fx_dialer_stop();
   }
 }
 
