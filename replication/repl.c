@@ -51,6 +51,8 @@ static uint64_t rand_upto(struct repl *r, uint64_t max) {
   return max == 0 ? 0 : repl__rand(r) % (max + 1);
 }
 
+static void pb_free(struct repl_pushbuf *b);
+
 /* ---- lifecycle ----------------------------------------------------------------- */
 
 int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
@@ -64,7 +66,12 @@ int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
   r->store = store;
   for (int i = 0; i < 4; i++) r->rng[i] = splitmix64(&seed);
   repl__idx_init(&r->idx);
+  /* Its own draw from the seed stream: the PRNG's sequence stays as it was. */
+  repl__mc_init(&r->mcount, splitmix64(&seed));
   arena_init(&r->unpack, REPL_UNPACK_ARENA_BYTES_MAX);
+  /* A push of one object needs well under 1 KiB: a block that small comes from
+   * malloc's per-thread cache, hot, where a 16 KiB one costs a consolidation. */
+  r->unpack.block_bytes = REPL_UNPACK_BLOCK_BYTES;
   arena_init(&r->build, REPL_BUILD_ARENA_BYTES_MAX);
   r->next_seq = 1;
   r->next_expiry_ms = UINT64_MAX;
@@ -85,7 +92,9 @@ void repl_free(struct repl *r) {
   free(r->acts);
   free(r->peers);
   free(r->fresh);
+  pb_free(&r->pb);
   repl__idx_close(&r->idx);
+  repl__mc_close(&r->mcount);
   arena_close(&r->unpack);
   arena_close(&r->build);
   free(r);
@@ -223,13 +232,8 @@ static int peer_strike(struct repl *r, struct repl_peer *p, int status, uint64_t
 
 /* ---- sending ------------------------------------------------------------------- */
 
-int repl__send(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m, bool recon) {
-  size_t n = momedo__repl_msg__get_packed_size(m);
-  assert(n <= REPL_MSG_BYTES_MAX);
-  uint8_t *buf = malloc(n ? n : 1);
-  if (!buf) return MOMEDO_E_NOMEM;
-  size_t w = momedo__repl_msg__pack(m, buf);
-  assert(w == n);
+/* Queue n encoded bytes (buf, owned from here on) as a SEND to p, and count them. */
+static int send_packed(struct repl *r, struct repl_peer *p, uint8_t *buf, size_t n, bool recon) {
   struct repl_action a;
   memset(&a, 0, sizeof a);
   a.kind = REPL_ACT_SEND;
@@ -250,6 +254,25 @@ int repl__send(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m, bo
     r->st.push_bytes_sent += n;
   }
   return 0;
+}
+
+static int msg_pack(const Momedo__ReplMsg *m, uint8_t **out, size_t *len) {
+  size_t n = momedo__repl_msg__get_packed_size(m);
+  assert(n <= REPL_MSG_BYTES_MAX);
+  uint8_t *buf = malloc(n ? n : 1);
+  if (!buf) return MOMEDO_E_NOMEM;
+  size_t w = momedo__repl_msg__pack(m, buf);
+  assert(w == n);
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+int repl__send(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m, bool recon) {
+  uint8_t *buf;
+  size_t n;
+  int rc = msg_pack(m, &buf, &n);
+  return rc ? rc : send_packed(r, p, buf, n, recon);
 }
 
 int repl__send_want(struct repl *r, struct repl_peer *p, const uint8_t *ids, size_t n) {
@@ -284,10 +307,17 @@ static void pb_free(struct repl_pushbuf *b) {
   free(b->objs);
   free(b->ptrs);
   free(b->owned);
+  memset(b, 0, sizeof *b);
 }
 
-static int pb_flush(struct repl *r, struct repl_peer *p, struct repl_pushbuf *b) {
-  if (b->n == 0) return 0;
+/* Done with the engine's push buffer for now: empty, and small enough to keep. */
+static void pb_done(struct repl_pushbuf *b) {
+  if (b->cap > REPL_PUSHBUF_KEEP) pb_free(b);
+  else pb_clear(b);
+}
+
+/* The buffered objects as one encoded ReplMsg with an ObjectPush. */
+static int pb_pack(struct repl_pushbuf *b, uint8_t **out, size_t *len) {
   Momedo__ObjectPush op = MOMEDO__OBJECT_PUSH__INIT;
   for (size_t i = 0; i < b->n; i++) b->ptrs[i] = &b->objs[i];
   op.n_objects = b->n;
@@ -295,26 +325,23 @@ static int pb_flush(struct repl *r, struct repl_peer *p, struct repl_pushbuf *b)
   Momedo__ReplMsg m = MOMEDO__REPL_MSG__INIT;
   m.body_case = MOMEDO__REPL_MSG__BODY_PUSH;
   m.push = &op;
-  int rc = repl__send(r, p, &m, false);
+  return msg_pack(&m, out, len);
+}
+
+static int pb_flush(struct repl *r, struct repl_peer *p, struct repl_pushbuf *b) {
+  if (b->n == 0) return 0;
+  uint8_t *buf;
+  size_t len;
+  int rc = pb_pack(b, &buf, &len);
+  if (rc == 0) rc = send_packed(r, p, buf, len, false);
   if (rc == 0) p->st.objects_pushed += b->n;
   pb_clear(b);
   return rc;
 }
 
-/* Queue one object (owned: freed after encoding, else borrowed). Returns 1 if
- * the peer's queue is full and the object was not taken (owned is freed). */
-static int pb_add(struct repl *r, struct repl_peer *p, struct repl_pushbuf *b,
-                  Momedo__ObjectKind kind, const uint8_t *data, size_t len, uint8_t *owned) {
-  int rc;
-  if (b->n > 0 && b->bytes + len + 16 > REPL_PUSH_BYTES_MAX && (rc = pb_flush(r, p, b))) {
-    free(owned);
-    return rc;
-  }
-  if (b->n == 0 && !repl__can_send(r, p)) {
-    free(owned);
-    p->withheld = true, p->st.withheld++;
-    return 1;
-  }
+/* Append one object, no checks (owned: freed after encoding, else borrowed). */
+static int pb_put(struct repl_pushbuf *b, Momedo__ObjectKind kind, const uint8_t *data,
+                  size_t len, uint8_t *owned) {
   if (b->n == b->cap) {
     size_t ncap = b->cap ? b->cap * 2 : 16;
     Momedo__Object *no = realloc(b->objs, ncap * sizeof *no);
@@ -339,9 +366,26 @@ static int pb_add(struct repl *r, struct repl_peer *p, struct repl_pushbuf *b,
   return 0;
 }
 
+/* Queue one object (owned: freed after encoding, else borrowed). Returns 1 if
+ * the peer's queue is full and the object was not taken (owned is freed). */
+static int pb_add(struct repl *r, struct repl_peer *p, struct repl_pushbuf *b,
+                  Momedo__ObjectKind kind, const uint8_t *data, size_t len, uint8_t *owned) {
+  int rc;
+  if (b->n > 0 && b->bytes + len + 16 > REPL_PUSH_BYTES_MAX && (rc = pb_flush(r, p, b))) {
+    free(owned);
+    return rc;
+  }
+  if (b->n == 0 && !repl__can_send(r, p)) {
+    free(owned);
+    p->withheld = true, p->st.withheld++;
+    return 1;
+  }
+  return pb_put(b, kind, data, len, owned);
+}
+
 int repl__push_ids(struct repl *r, struct repl_peer *p, const uint8_t *ids, size_t n,
                    uint64_t now_ms) {
-  struct repl_pushbuf b = {0};
+  struct repl_pushbuf *b = &r->pb;
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
     uint8_t *val = NULL;
@@ -356,29 +400,78 @@ int repl__push_ids(struct repl *r, struct repl_peer *p, const uint8_t *ids, size
       free(val);
       continue;
     }
-    rc = pb_add(r, p, &b, rec.info.kind, rec.data, rec.len, val);
+    rc = pb_add(r, p, b, rec.info.kind, rec.data, rec.len, val);
   }
-  if (rc == 0) rc = pb_flush(r, p, &b);
-  pb_free(&b);
+  if (rc == 0) rc = pb_flush(r, p, b);
+  pb_done(b);
   return rc == 1 ? 0 : rc;
+}
+
+/* Do all fresh objects fit in one ObjectPush (as pb_add would batch them)? */
+static bool fresh_fit_one(const struct repl *r) {
+  size_t bytes = 0;
+  for (size_t j = 0; j < r->nfresh; j++) {
+    if (j > 0 && bytes + r->fresh[j].len + 16 > REPL_PUSH_BYTES_MAX) return false;
+    bytes += r->fresh[j].len + 16;
+  }
+  return true;
+}
+
+/* Did one of the fresh objects come from this peer? */
+static bool fresh_from(const struct repl *r, uint64_t peer_id) {
+  for (size_t j = 0; j < r->nfresh; j++)
+    if (!r->fresh[j].from_local && r->fresh[j].from_peer == peer_id) return true;
+  return false;
+}
+
+/* Push every fresh object to p as one message: exactly what pb_add and pb_flush
+ * would send, but encoded once (*full) for all the peers that get them all. */
+static int push_all_fresh(struct repl *r, struct repl_peer *p, uint8_t **full, size_t *len) {
+  int rc = 0;
+  if (!repl__can_send(r, p)) {
+    p->withheld = true, p->st.withheld++;
+    return 0;
+  }
+  if (!*full) {
+    struct repl_pushbuf *b = &r->pb;
+    for (size_t j = 0; j < r->nfresh; j++)
+      if ((rc = pb_put(b, r->fresh[j].kind, r->fresh[j].data, r->fresh[j].len, NULL))) break;
+    rc = rc ? rc : pb_pack(b, full, len);
+    pb_done(b);
+    if (rc) return rc;
+  }
+  uint8_t *copy = malloc(*len ? *len : 1);
+  if (!copy) return MOMEDO_E_NOMEM;
+  memcpy(copy, *full, *len);
+  if ((rc = send_packed(r, p, copy, *len, false))) return rc;
+  p->st.objects_pushed += r->nfresh;
+  return 0;
 }
 
 /* End of every input call: push the objects stored during it to every up peer
  * but the one each came from, batched into as few ObjectPush messages as fit. */
 static int flush_fresh(struct repl *r) {
   int rc = 0;
-  for (size_t i = 0; i < r->npeers && rc == 0; i++) {
+  uint8_t *full = NULL;
+  size_t full_len = 0;
+  bool one = r->nfresh > 0 && fresh_fit_one(r);
+  for (size_t i = 0; i < r->npeers && rc == 0 && r->nfresh; i++) {
     struct repl_peer *p = &r->peers[i];
-    struct repl_pushbuf b = {0};
+    struct repl_pushbuf *b = &r->pb;
+    if (one && p->up && !fresh_from(r, p->id)) {
+      rc = push_all_fresh(r, p, &full, &full_len);
+      continue;
+    }
     for (size_t j = 0; j < r->nfresh && rc == 0 && p->up; j++) {
       struct repl_fresh *f = &r->fresh[j];
       if (!f->from_local && f->from_peer == p->id) continue;
-      rc = pb_add(r, p, &b, f->kind, f->data, f->len, NULL);
+      rc = pb_add(r, p, b, f->kind, f->data, f->len, NULL);
     }
-    if (rc == 0) rc = pb_flush(r, p, &b);
-    pb_free(&b);
+    if (rc == 0) rc = pb_flush(r, p, b);
+    pb_done(b);
     if (rc == 1) rc = 0;
   }
+  free(full);
   r->nfresh = 0;
   return rc;
 }

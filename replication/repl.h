@@ -63,6 +63,13 @@ struct repl_config {
   int (*validate)(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                   uint64_t now_ms, struct obj_info *info);
   void *validate_ctx;
+  /* Object ID (the dedup key, computed for every object received, before
+   * validation). NULL (the default) means obj_id, which momedod always uses. The
+   * simulator may install a memoising wrapper; it must behave exactly like obj_id:
+   * same return code, same ID. */
+  int (*id)(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+            uint8_t id[static OBJ_ID_LEN]);
+  void *id_ctx;
 };
 
 /* Fill c with the defaults above. */

@@ -90,16 +90,36 @@ void repl__idx_init(struct repl_idx *x) { memset(x, 0, sizeof *x); }
 void repl__idx_close(struct repl_idx *x) {
   for (size_t i = 0; i < x->nchunks; i++) free(wrap_of(x->chunks[i]));
   free(x->chunks);
+  free(x->first);
+  free(x->cnt);
   free(x->fw);
   memset(x, 0, sizeof *x);
 }
 
-/* Index of the last chunk whose first ID <= key (0 if key precedes all). */
-static size_t find_chunk(const struct repl_idx *x, const uint8_t *key) {
+/* The first 8 bytes of an ID as a big-endian number: comparing these orders two IDs
+ * unless they are equal, so most comparisons are one integer compare. */
+static inline uint64_t id_pfx(const uint8_t *id) {
+  uint64_t v;
+  memcpy(&v, id, 8);
+  return __builtin_bswap64(v);
+}
+
+/* memcmp order of a against key (whose prefix is kp). */
+static inline int id_cmp(const uint8_t *a, const uint8_t *key, uint64_t kp) {
+  uint64_t ap = id_pfx(a);
+  if (ap != kp) return ap < kp ? -1 : 1;
+  return memcmp(a + 8, key + 8, OBJ_ID_LEN - 8);
+}
+
+/* Index of the last chunk whose first ID <= key (0 if key precedes all). Searches
+ * the contiguous array of first-ID prefixes, not the chunks themselves. */
+static size_t find_chunk(const struct repl_idx *x, const uint8_t *key, uint64_t kp) {
   size_t lo = 0, hi = x->nchunks;
   while (hi - lo > 1) {
     size_t mid = lo + (hi - lo) / 2;
-    if (memcmp(x->chunks[mid]->ids[0], key, OBJ_ID_LEN) <= 0)
+    uint64_t fp = x->first[mid];
+    int c = fp != kp ? (fp < kp ? -1 : 1) : id_cmp(x->chunks[mid]->ids[0], key, kp);
+    if (c <= 0)
       lo = mid;
     else
       hi = mid;
@@ -107,17 +127,49 @@ static size_t find_chunk(const struct repl_idx *x, const uint8_t *key) {
   return lo;
 }
 
-/* First position in c whose ID >= key. */
-static uint32_t chunk_lower(const struct repl_idx_chunk *c, const uint8_t *key) {
-  uint32_t lo = 0, hi = c->n;
+/* Lower bound of key in c->ids[lo, hi). */
+static uint32_t chunk_bsearch(const struct repl_idx_chunk *c, const uint8_t *key, uint64_t kp,
+                              uint32_t lo, uint32_t hi) {
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if (memcmp(c->ids[mid], key, OBJ_ID_LEN) < 0)
+    if (id_cmp(c->ids[mid], key, kp) < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
   return lo;
+}
+
+/* First position in chunk ci whose ID >= key. IDs are hashes, spread evenly over
+ * the chunk's range [first[ci], first[ci + 1]): start where the key's prefix says it
+ * should be, then gallop to a bracket and search that. That touches two or three
+ * cache lines of the 4 KiB chunk instead of seven; skewed IDs only cost the
+ * galloping, O(log n) like a plain binary search. */
+static uint32_t chunk_lower(const struct repl_idx *x, size_t ci, const uint8_t *key, uint64_t kp) {
+  const struct repl_idx_chunk *c = x->chunks[ci];
+  uint32_t n = x->cnt[ci], lo, hi, step; /* not c->n: one cache miss less */
+  uint64_t f0 = x->first[ci], f1 = ci + 1 < x->nchunks ? x->first[ci + 1] : UINT64_MAX;
+  if (n < REPL_IDX_INTERP_MIN || kp <= f0 || f1 <= f0) return chunk_bsearch(c, key, kp, 0, n);
+  double frac = (double)(kp - f0) / (double)(f1 - f0);
+  uint32_t g = (uint32_t)(frac * n);
+  if (g >= n) g = n - 1;
+  if (id_cmp(c->ids[g], key, kp) < 0) {
+    for (lo = g + 1, step = 1; lo + step - 1 < n && id_cmp(c->ids[lo + step - 1], key, kp) < 0;
+         step *= 2)
+      lo += step;
+    hi = lo + step - 1 < n ? lo + step - 1 : n;
+  } else {
+    for (hi = g, step = 1; hi >= step && id_cmp(c->ids[hi - step], key, kp) >= 0; step *= 2)
+      hi -= step;
+    lo = hi >= step ? hi - step + 1 : 0;
+  }
+  return chunk_bsearch(c, key, kp, lo, hi);
+}
+
+/* first[ci] and cnt[ci] after chunk ci changed. */
+static void chunk_sync(struct repl_idx *x, size_t ci) {
+  x->cnt[ci] = x->chunks[ci]->n;
+  if (x->chunks[ci]->n) x->first[ci] = id_pfx(x->chunks[ci]->ids[0]);
 }
 
 static int chunks_insert_at(struct repl_idx *x, size_t at, struct chunk_wrap *w) {
@@ -128,13 +180,23 @@ static int chunks_insert_at(struct repl_idx *x, size_t at, struct chunk_wrap *w)
     if (!nf) return MOMEDO_E_NOMEM;
     x->fw = nf;
     x->fw_cap = ncap;
+    uint64_t *nfirst = realloc(x->first, ncap * sizeof *nfirst);
+    if (!nfirst) return MOMEDO_E_NOMEM;
+    x->first = nfirst;
+    uint32_t *ncnt = realloc(x->cnt, ncap * sizeof *ncnt);
+    if (!ncnt) return MOMEDO_E_NOMEM;
+    x->cnt = ncnt;
     struct repl_idx_chunk **nc = realloc(x->chunks, ncap * sizeof *nc);
     if (!nc) return MOMEDO_E_NOMEM;
     x->chunks = nc;
     x->cap = ncap;
   }
   memmove(&x->chunks[at + 1], &x->chunks[at], (x->nchunks - at) * sizeof x->chunks[0]);
+  memmove(&x->first[at + 1], &x->first[at], (x->nchunks - at) * sizeof x->first[0]);
+  memmove(&x->cnt[at + 1], &x->cnt[at], (x->nchunks - at) * sizeof x->cnt[0]);
   x->chunks[at] = &w->c;
+  x->first[at] = 0; /* set once the chunk holds an ID */
+  x->cnt[at] = w->c.n;
   x->nchunks++;
   x->fw_dirty = true;
   return 0;
@@ -166,6 +228,8 @@ static int chunk_split(struct repl_idx *x, size_t ci) {
   }
   chunk_resum(a);
   chunk_resum(b);
+  chunk_sync(x, ci);
+  chunk_sync(x, ci + 1);
   return 0;
 }
 
@@ -228,9 +292,10 @@ int repl__idx_insert(struct repl_idx *x, const uint8_t id[static OBJ_ID_LEN]) {
       return rc;
     }
   }
-  size_t ci = find_chunk(x, id);
+  uint64_t kp = id_pfx(id);
+  size_t ci = find_chunk(x, id, kp);
   struct repl_idx_chunk *c = x->chunks[ci];
-  uint32_t pos = chunk_lower(c, id);
+  uint32_t pos = chunk_lower(x, ci, id, kp);
   if (pos < c->n && memcmp(c->ids[pos], id, OBJ_ID_LEN) == 0) return 0;
   if (c->n == REPL_IDX_CHUNK_IDS) {
     if (pos == c->n && ci + 1 == x->nchunks) {
@@ -244,13 +309,15 @@ int repl__idx_insert(struct repl_idx *x, const uint8_t id[static OBJ_ID_LEN]) {
     } else if ((rc = chunk_split(x, ci))) {
       return rc;
     }
-    ci = find_chunk(x, id);
+    ci = find_chunk(x, id, kp);
     c = x->chunks[ci];
-    pos = chunk_lower(c, id);
+    pos = chunk_lower(x, ci, id, kp);
   }
   memmove(c->ids[pos + 1], c->ids[pos], (size_t)(c->n - pos) * OBJ_ID_LEN);
   memcpy(c->ids[pos], id, OBJ_ID_LEN);
   c->n++;
+  x->cnt[ci] = c->n;
+  if (pos == 0) x->first[ci] = kp;
   struct repl_agg d = {.count = 1};
   repl__u256_from_id(&d.sum, id);
   repl__u256_add(&wrap_of(c)->sum, &d.sum);
@@ -261,9 +328,10 @@ int repl__idx_insert(struct repl_idx *x, const uint8_t id[static OBJ_ID_LEN]) {
 
 int repl__idx_remove(struct repl_idx *x, const uint8_t id[static OBJ_ID_LEN]) {
   if (x->nchunks == 0) return 0;
-  size_t ci = find_chunk(x, id);
+  uint64_t kp = id_pfx(id);
+  size_t ci = find_chunk(x, id, kp);
   struct repl_idx_chunk *c = x->chunks[ci];
-  uint32_t pos = chunk_lower(c, id);
+  uint32_t pos = chunk_lower(x, ci, id, kp);
   if (pos >= c->n || memcmp(c->ids[pos], id, OBJ_ID_LEN) != 0) return 0;
   memmove(c->ids[pos], c->ids[pos + 1], (size_t)(c->n - pos - 1) * OBJ_ID_LEN);
   c->n--;
@@ -274,9 +342,13 @@ int repl__idx_remove(struct repl_idx *x, const uint8_t id[static OBJ_ID_LEN]) {
   if (c->n == 0) {
     free(wrap_of(c));
     memmove(&x->chunks[ci], &x->chunks[ci + 1], (x->nchunks - ci - 1) * sizeof x->chunks[0]);
+    memmove(&x->first[ci], &x->first[ci + 1], (x->nchunks - ci - 1) * sizeof x->first[0]);
+    memmove(&x->cnt[ci], &x->cnt[ci + 1], (x->nchunks - ci - 1) * sizeof x->cnt[0]);
     x->nchunks--;
     x->fw_dirty = true;
   } else {
+    x->cnt[ci] = c->n;
+    if (pos == 0) x->first[ci] = id_pfx(c->ids[0]);
     fw_update(x, ci, &d, false);
   }
   return 1;
@@ -284,17 +356,20 @@ int repl__idx_remove(struct repl_idx *x, const uint8_t id[static OBJ_ID_LEN]) {
 
 int repl__idx_has(const struct repl_idx *x, const uint8_t id[static OBJ_ID_LEN]) {
   if (x->nchunks == 0) return 0;
-  const struct repl_idx_chunk *c = x->chunks[find_chunk(x, id)];
-  uint32_t pos = chunk_lower(c, id);
+  uint64_t kp = id_pfx(id);
+  size_t ci = find_chunk(x, id, kp);
+  const struct repl_idx_chunk *c = x->chunks[ci];
+  uint32_t pos = chunk_lower(x, ci, id, kp);
   return pos < c->n && memcmp(c->ids[pos], id, OBJ_ID_LEN) == 0;
 }
 
 uint64_t repl__idx_rank(struct repl_idx *x, const uint8_t key[static OBJ_ID_LEN]) {
   if (x->nchunks == 0) return 0;
-  size_t ci = find_chunk(x, key);
+  uint64_t kp = id_pfx(key);
+  size_t ci = find_chunk(x, key, kp);
   struct repl_agg before;
   fw_prefix(x, ci, &before);
-  return before.count + chunk_lower(x->chunks[ci], key);
+  return before.count + chunk_lower(x, ci, key, kp);
 }
 
 void repl__idx_prefix(struct repl_idx *x, uint64_t k, struct repl_agg *out) {

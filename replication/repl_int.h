@@ -15,6 +15,8 @@
 #define REPL_FP_LEN 16
 /* IDs per index chunk: one chunk is 4 KiB of IDs. */
 #define REPL_IDX_CHUNK_IDS 128u
+/* Chunks with fewer IDs are searched by plain bisection (no interpolation). */
+#define REPL_IDX_INTERP_MIN 16u
 /* Ranges in one incoming Recon message (an honest sender stops near
  * REPL_RECON_BYTES_MAX: at most ~2 ranges per 18 bytes, since skips merge). */
 #define REPL_RECON_RANGES_MAX 65536u
@@ -22,6 +24,9 @@
 #define REPL_RECON_ROUND_MAX 1000u
 /* Bytes protobuf-c may allocate while unpacking one message. */
 #define REPL_UNPACK_ARENA_BYTES_MAX (16u * 1024 * 1024)
+/* Default block of the unpack arena (larger allocations get a block of their own;
+ * 992 + the block header = 1 KiB). */
+#define REPL_UNPACK_BLOCK_BYTES 992u
 /* Bytes for building one outgoing Recon message. */
 #define REPL_BUILD_ARENA_BYTES_MAX (4u * 1024 * 1024)
 /* Expired objects removed per repl_tick; the deadline stays "now" while more remain. */
@@ -35,8 +40,10 @@
 #define REPL_T_TOMB 't'    /* 't' target_id(32) tomb_id(32) -> tomb mailbox(32) */
 #define REPL_T_BUNDLE 'b'  /* 'b' identity_key(32) -> bundle id(32) version(be64) */
 #define REPL_T_MBOX 'm'    /* 'm' mailbox(32) seq(be64) -> id(32) */
-#define REPL_T_MCOUNT 'c'  /* 'c' mailbox(32) -> items(be64) bytes(be64) */
-#define REPL_T_META 'z'    /* 'z' "seq" -> next mailbox sequence number (be64);
+#define REPL_T_MCOUNT 'c'  /* layout <= 2 only: 'c' mailbox(32) -> items(be64) bytes(be64);
+                              deleted by the upgrade to 3 (the counters live in memory) */
+#define REPL_T_META 'z'    /* 'z' "seq" -> a lower bound of the next mailbox sequence
+                              number (be64), written when a mailbox object is removed;
                               'z' "layout" -> REPL_LAYOUT_VERSION (be32) */
 /* Lookup indexes, written in the same batch as the object they index: */
 #define REPL_T_USERID 'u'  /* 'u' user-id bits(13) identity_key(32) -> "" */
@@ -50,8 +57,10 @@
 #define REPL_T_DEAD 'd'    /* 'd' item_id(32) -> expires_ms(be64) */
 #define REPL_REC_FORMAT 1
 /* Version of the whole layout. 1: no 'u' 'a' 'i' 'v' 'd' tables (repl_new builds
- * the lookup indexes from the 'o' records once); 2: current. Newer: refused. */
-#define REPL_LAYOUT_VERSION 2
+ * the lookup indexes from the 'o' records once); 2: mailbox counters in 'c' and 'z'
+ * "seq" rewritten with every item (repl_new deletes the 'c' table once); 3: current.
+ * Newer: refused. */
+#define REPL_LAYOUT_VERSION 3
 /* Operations per batch while rebuilding lookup indexes on an upgrade. */
 #define REPL_MIGRATE_BATCH_OPS 4096u
 /* Alias objects examined per alias string (honest issuers keep at most two alive:
@@ -81,6 +90,8 @@ struct repl_idx_chunk {
 
 struct repl_idx {
   struct repl_idx_chunk **chunks;
+  uint64_t *first;       /* first 8 bytes (big-endian) of each chunk's first ID */
+  uint32_t *cnt;         /* IDs in each chunk (= chunks[i]->n), beside first[] */
   size_t nchunks, cap;
   uint64_t total;
   struct repl_agg *fw;   /* Fenwick tree, 1-based, nchunks entries */
@@ -118,6 +129,32 @@ void repl__u256_add(struct repl_u256 *a, const struct repl_u256 *b);
 void repl__u256_sub(struct repl_u256 *a, const struct repl_u256 *b);
 void repl__u256_from_id(struct repl_u256 *a, const uint8_t id[static OBJ_ID_LEN]);
 
+/* ---- Mailbox counters (repl_mcount.c): live items+chunks and bytes per mailbox,
+ * derived from the records on load. Open addressing, load factor <= 1/2. ---- */
+struct repl_mcount_ent {
+  uint8_t mbox[OBJ_MAILBOX_LEN];
+  uint64_t items;        /* 0 = empty slot */
+  uint64_t bytes;
+};
+
+struct repl_mcount {
+  struct repl_mcount_ent *t;
+  size_t cap, n;         /* cap is 0 or a power of two */
+  uint64_t key;          /* hash key, from the engine's seed */
+};
+
+void repl__mc_init(struct repl_mcount *m, uint64_t key);
+void repl__mc_close(struct repl_mcount *m);
+/* Room for one more mailbox, so the next repl__mc_add cannot fail. E_NOMEM. */
+MOMEDO_WUR int repl__mc_reserve(struct repl_mcount *m);
+void repl__mc_add(struct repl_mcount *m, const uint8_t mbox[static OBJ_MAILBOX_LEN], size_t len);
+void repl__mc_sub(struct repl_mcount *m, const uint8_t mbox[static OBJ_MAILBOX_LEN], size_t len);
+void repl__mc_get(const struct repl_mcount *m, const uint8_t mbox[static OBJ_MAILBOX_LEN],
+                  uint64_t *items, uint64_t *bytes);
+/* Start loading mbox's slot into the cache (an object for it is about to be stored:
+ * the load then overlaps the store's work instead of following it). */
+void repl__mc_prefetch(const struct repl_mcount *m, const uint8_t mbox[static OBJ_MAILBOX_LEN]);
+
 /* ---- Engine ---------------------------------------------------------------- */
 
 struct repl_peer {
@@ -148,6 +185,9 @@ struct repl_pushbuf {
   size_t n, cap, bytes;
 };
 
+/* A push buffer with more slots than this is freed after use, not kept. */
+#define REPL_PUSHBUF_KEEP 64u
+
 struct repl {
   struct repl_config cfg;
   struct store *store;
@@ -159,9 +199,15 @@ struct repl {
   size_t act_head, nacts, acts_cap;
   struct repl_fresh *fresh;
   size_t nfresh, fresh_cap;
+  struct repl_pushbuf pb;        /* reused by every push; empty between uses */
   struct arena unpack;           /* incoming messages */
   struct arena build;            /* outgoing recon messages */
+  struct repl_mcount mcount;     /* per-mailbox counters (quotas) */
   uint64_t next_seq;             /* next mailbox sequence number (>= 1) */
+  /* A 't' (tombstone) or 'd' (dead marker) key may exist in the store: set on load
+   * when one does and before writing one, never cleared. While false, an incoming
+   * item needs no lookup to know it is not dead. */
+  bool maybe_tombs, maybe_dead;
   uint64_t next_expiry_ms;       /* earliest expires_ms in the expiry index, or UINT64_MAX */
   bool gc_more;                  /* the last GC stopped at REPL_GC_BATCH_MAX */
   uint64_t last_now_ms;

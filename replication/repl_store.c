@@ -1,6 +1,6 @@
 /* replication/repl_store.c — the storage layout owned by replication/ (objects by
  * ID, expiry index, tombstone-by-target index, newest bundle per identity,
- * per-mailbox arrival index and counters, local dead markers; the lookup indexes
+ * per-mailbox arrival index, local dead markers; the lookup indexes
  * are in repl_lookup.c) and the one path every object takes in: validate, decide,
  * one atomic batch, then the in-memory index and actions. Reads and writes only
  * through struct store; no clock (now_ms is passed in). */
@@ -16,7 +16,6 @@
 #define KEY_TOMB_LEN (1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN + OBJ_ID_LEN)
 #define KEY_BUNDLE_LEN (1 + OBJ_KEY_LEN)
 #define KEY_MBOX_LEN (1 + OBJ_MAILBOX_LEN + 8)
-#define KEY_MCOUNT_LEN (1 + OBJ_MAILBOX_LEN)
 #define KEY_DEAD_LEN (1 + OBJ_ID_LEN)
 static const uint8_t key_meta_seq[4] = {REPL_T_META, 's', 'e', 'q'};
 static const uint8_t key_meta_layout[7] = {REPL_T_META, 'l', 'a', 'y', 'o', 'u', 't'};
@@ -49,11 +48,6 @@ static void key_mbox(uint8_t k[KEY_MBOX_LEN], const uint8_t *mbox, uint64_t seq)
   k[0] = REPL_T_MBOX;
   memcpy(k + 1, mbox, OBJ_MAILBOX_LEN);
   be64_put(k + 1 + OBJ_MAILBOX_LEN, seq);
-}
-
-static void key_mcount(uint8_t k[KEY_MCOUNT_LEN], const uint8_t *mbox) {
-  k[0] = REPL_T_MCOUNT;
-  memcpy(k + 1, mbox, OBJ_MAILBOX_LEN);
 }
 
 static void key_dead(uint8_t k[KEY_DEAD_LEN], const uint8_t *id) {
@@ -141,35 +135,6 @@ int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN], uint8_t *
 
 /* ---- batch helpers ------------------------------------------------------------- */
 
-/* Add (sign = +1) or remove (-1) one object of len bytes to a mailbox's counters. */
-static int mcount_op(struct repl *r, struct store_batch *b, const uint8_t *mbox, int sign,
-                     size_t len) {
-  uint8_t k[KEY_MCOUNT_LEN], v[16];
-  uint64_t items = 0, bytes = 0;
-  void *old = NULL;
-  size_t on = 0;
-  key_mcount(k, mbox);
-  int rc = store_get(r->store, k, sizeof k, &old, &on);
-  if (rc == 0) {
-    if (on != 16) rc = MOMEDO_E_CORRUPT;
-    else items = be64_get(old), bytes = be64_get((uint8_t *)old + 8);
-    free(old);
-    if (rc) return rc;
-  } else if (rc != MOMEDO_E_NOTFOUND) {
-    return rc;
-  }
-  if (sign > 0) {
-    items++, bytes += len;
-  } else {
-    items = items ? items - 1 : 0;
-    bytes = bytes >= len ? bytes - len : 0;
-  }
-  if (items == 0) return store_batch_del(b, k, sizeof k);
-  be64_put(v, items);
-  be64_put(v + 8, bytes);
-  return store_batch_put(b, k, sizeof k, v, sizeof v);
-}
-
 /* Every delete that removes a stored object and its index entries. The 'b'
  * entry of a bundle is overwritten by its replacement, never deleted here. */
 static int del_ops(struct repl *r, struct store_batch *b, const struct repl_rec *rec) {
@@ -185,7 +150,11 @@ static int del_ops(struct repl *r, struct store_batch *b, const struct repl_rec 
   if (has_mailbox_index(i->kind)) {
     key_mbox(k, i->mailbox, rec->seq);
     if ((rc = store_batch_del(b, k, KEY_MBOX_LEN))) return rc;
-    if ((rc = mcount_op(r, b, i->mailbox, -1, rec->len))) return rc;
+    /* The next load takes the largest stored seq + 1; should this object hold the
+     * largest ever used, that bound is kept here instead, so a seq is never reused. */
+    uint8_t v[8];
+    be64_put(v, r->next_seq);
+    if ((rc = store_batch_put(b, key_meta_seq, sizeof key_meta_seq, v, 8))) return rc;
   }
   if (i->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) {
     key_tomb(k, i->target_id, i->mailbox, i->id);
@@ -213,11 +182,9 @@ static int put_ops(struct repl *r, struct store_batch *b, const struct obj_info 
   if (has_mailbox_index(i->kind)) {
     key_mbox(k, i->mailbox, seq);
     if ((rc = store_batch_put(b, k, KEY_MBOX_LEN, i->id, OBJ_ID_LEN))) return rc;
-    if ((rc = mcount_op(r, b, i->mailbox, +1, len))) return rc;
-    be64_put(v, seq + 1);
-    if ((rc = store_batch_put(b, key_meta_seq, sizeof key_meta_seq, v, 8))) return rc;
   }
   if (i->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) {
+    r->maybe_tombs = true; /* before the write: a failed write leaves it merely cautious */
     key_tomb(k, i->target_id, i->mailbox, i->id);
     if ((rc = store_batch_put(b, k, KEY_TOMB_LEN, "", 0))) return rc;
   }
@@ -233,8 +200,10 @@ static int put_ops(struct repl *r, struct store_batch *b, const struct obj_info 
 /* The dead marker of an item: 'd' id -> expires, and the item's own 'x' entry
  * (re-put after del_ops removed it in the same batch), so the GC drops the marker
  * when the item would have expired. */
-static int dead_marker_ops(struct store_batch *b, const uint8_t *id, uint64_t expires_ms) {
+static int dead_marker_ops(struct repl *r, struct store_batch *b, const uint8_t *id,
+                           uint64_t expires_ms) {
   uint8_t k[KEY_EXP_LEN], v[8];
+  r->maybe_dead = true;
   key_dead(k, id);
   be64_put(v, expires_ms);
   int rc = store_batch_put(b, k, KEY_DEAD_LEN, v, sizeof v);
@@ -320,7 +289,7 @@ static int mark_dead_on_refusal(struct repl *r, const struct obj_info *i,
   int rc = repl__rec_get(r, tomb_id, &val, &tomb);
   if (rc) return rc == MOMEDO_E_NOTFOUND ? 0 : rc;
   if (tomb.info.expires_ms < i->expires_ms) {
-    rc = (b = store_batch_new()) ? dead_marker_ops(b, i->id, i->expires_ms) : MOMEDO_E_NOMEM;
+    rc = (b = store_batch_new()) ? dead_marker_ops(r, b, i->id, i->expires_ms) : MOMEDO_E_NOMEM;
     if (!rc) rc = store_write(r->store, b);
     if (!rc) {
       r->st.dead_markers++;
@@ -337,8 +306,9 @@ static int mark_dead_on_refusal(struct repl *r, const struct obj_info *i,
 static int item_decide(struct repl *r, const struct obj_info *i) {
   uint8_t lo[KEY_TOMB_LEN], hi[KEY_TOMB_LEN];
   struct first_tomb t = {.found = 0};
-  int rc = has_dead_marker(r, i->id);
+  int rc = r->maybe_dead ? has_dead_marker(r, i->id) : 0;
   if (rc) return rc < 0 ? rc : MOMEDO_E_DEAD;
+  if (!r->maybe_tombs) return 0;
   key_tomb(lo, i->id, i->mailbox, NULL);
   size_t hn = prefix_end(hi, lo, 1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN);
   rc = store_iter(r->store, lo, 1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN, hi, hn, first_tomb_id, &t);
@@ -431,9 +401,12 @@ static int fresh_add(struct repl *r, Momedo__ObjectKind kind, const uint8_t *dat
   return 0;
 }
 
-static void note_removed(struct repl *r, const struct obj_info *i) {
+/* After the batch that removed rec is durable. */
+static void note_removed(struct repl *r, const struct repl_rec *rec) {
+  const struct obj_info *i = &rec->info;
   if (repl__idx_remove(&r->idx, i->id) && i->kind >= 1 && i->kind <= 5)
     r->st.objects_by_kind[i->kind]--;
+  if (has_mailbox_index(i->kind)) repl__mc_sub(&r->mcount, i->mailbox, rec->len);
 }
 
 /* After the batch is durable: index, counters, actions. */
@@ -444,12 +417,13 @@ static int ingest_commit(struct repl *r, const struct obj_info *i, uint64_t seq,
   int rc = repl__idx_insert(&r->idx, i->id);
   if (rc < 0) return rc;
   r->st.objects_by_kind[i->kind]++;
+  if (has_mailbox_index(i->kind)) repl__mc_add(&r->mcount, i->mailbox, len);
   if (seq) r->next_seq = seq + 1;
   if (i->expires_ms && i->expires_ms < r->next_expiry_ms) r->next_expiry_ms = i->expires_ms;
   if (from) r->st.stored_remote++;
   else r->st.stored_local++;
   for (size_t j = 0; j < k->n; j++) {
-    note_removed(r, &k->rec[j].info);
+    note_removed(r, &k->rec[j]);
     if (i->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) {
       r->st.removed_tombstoned++;
       if (k->rec[j].info.expires_ms > i->expires_ms) r->st.dead_markers++;
@@ -479,7 +453,7 @@ static int ingest_batch(struct repl *r, struct store_batch *b, const struct obj_
     rc = del_ops(r, b, &k->rec[j]);
     if (rc == 0 && i->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE &&
         old->expires_ms > i->expires_ms)
-      rc = dead_marker_ops(b, old->id, old->expires_ms);
+      rc = dead_marker_ops(r, b, old->id, old->expires_ms);
   }
   return rc;
 }
@@ -490,7 +464,8 @@ int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, s
   struct kills k = {0};
   struct store_batch *b = NULL;
   if (len > OBJ_BYTES_MAX) return MOMEDO_E_TOOBIG;
-  int rc = obj_id(kind, data, len, id);
+  int rc = r->cfg.id ? r->cfg.id(r->cfg.id_ctx, kind, data, len, id)
+                     : obj_id(kind, data, len, id);
   if (rc) return rc;
   /* Dedup before the signature check: a known object costs one hash. */
   if (repl__idx_has(&r->idx, id)) return MOMEDO_E_EXISTS;
@@ -499,6 +474,9 @@ int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, s
   if (rc) return rc;
   if ((rc = ingest_decide(r, info, now_ms, &k))) goto out;
   uint64_t seq = has_mailbox_index(kind) ? r->next_seq : 0;
+  /* Room for its mailbox counter now: after the write nothing may fail. */
+  if (seq && (rc = repl__mc_reserve(&r->mcount))) goto out;
+  if (seq) repl__mc_prefetch(&r->mcount, info->mailbox);
   b = store_batch_new();
   if (!b) {
     rc = MOMEDO_E_NOMEM;
@@ -566,7 +544,7 @@ static int gc_one(struct repl *r, const uint8_t *xkey) {
   }
   if ((rc = del_ops(r, b, &rec))) goto out;
   if ((rc = store_write(r->store, b))) goto out;
-  note_removed(r, &rec.info);
+  note_removed(r, &rec);
   r->st.removed_expired++;
   struct repl_action a;
   memset(&a, 0, sizeof a);
@@ -603,7 +581,9 @@ out:
 
 struct load_ctx {
   struct repl *r;
-  struct store_batch *mig; /* lookup index entries being rebuilt (layout 1), or NULL */
+  struct store_batch *mig; /* upgrade writes (layout < REPL_LAYOUT_VERSION), or NULL */
+  bool relookup;           /* layout 1: rebuild the lookup indexes */
+  uint64_t seq_max;        /* largest mailbox seq of a stored object */
 };
 
 static int migrate_flush(struct load_ctx *c, size_t at_least) {
@@ -622,8 +602,36 @@ static int load_obj(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, si
   if (rc) return rc;
   if ((rc = repl__idx_insert(&r->idx, k + 1)) < 0) return rc;
   r->st.objects_by_kind[rec.info.kind]++;
-  if (c->mig && (rc = repl__lookup_put_ops(c->mig, &rec.info, rec.data, rec.len))) return rc;
+  if (has_mailbox_index(rec.info.kind)) {
+    if ((rc = repl__mc_reserve(&r->mcount))) return rc;
+    repl__mc_add(&r->mcount, rec.info.mailbox, rec.len);
+    if (rec.seq > c->seq_max) c->seq_max = rec.seq;
+  }
+  if (c->relookup && (rc = repl__lookup_put_ops(c->mig, &rec.info, rec.data, rec.len)))
+    return rc;
   return migrate_flush(c, REPL_MIGRATE_BATCH_OPS);
+}
+
+/* Layout 2 -> 3: the persisted mailbox counters go (they live in memory now). */
+static int drop_mcount(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  struct load_ctx *c = ctx;
+  (void)v, (void)vn;
+  int rc = store_batch_del(c->mig, k, kn);
+  return rc ? rc : migrate_flush(c, REPL_MIGRATE_BATCH_OPS);
+}
+
+static int any_key(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  (void)k, (void)kn, (void)v, (void)vn;
+  *(bool *)ctx = true;
+  return 1;
+}
+
+/* Is there any key in table tag? */
+static int table_used(struct repl *r, uint8_t tag, bool *out) {
+  uint8_t lo[1] = {tag}, hi[1] = {(uint8_t)(tag + 1)};
+  *out = false;
+  int rc = store_iter(r->store, lo, 1, hi, 1, any_key, out);
+  return rc < 0 ? rc : 0;
 }
 
 static int load_u64(struct repl *r, const uint8_t *key, size_t kn, size_t vlen, uint64_t *out) {
@@ -637,25 +645,37 @@ static int load_u64(struct repl *r, const uint8_t *key, size_t kn, size_t vlen, 
   return rc;
 }
 
+/* The upgrade's last steps: old counters out, then the version that says the
+ * store is complete. */
+static int migrate_finish(struct load_ctx *c) {
+  uint8_t lo[1] = {REPL_T_MCOUNT}, hi[1] = {REPL_T_MCOUNT + 1}, lv[4];
+  int rc = store_iter(c->r->store, lo, 1, hi, 1, drop_mcount, c);
+  if (rc < 0) return rc;
+  if ((rc = migrate_flush(c, 1))) return rc;
+  be32_put(lv, REPL_LAYOUT_VERSION);
+  return store_put1(c->r->store, key_meta_layout, sizeof key_meta_layout, lv, 4);
+}
+
 int repl__load(struct repl *r) {
-  uint8_t lo[1] = {REPL_T_OBJ}, hi[1] = {REPL_T_OBJ + 1}, lv[4];
-  uint64_t layout = 1;
+  uint8_t lo[1] = {REPL_T_OBJ}, hi[1] = {REPL_T_OBJ + 1};
+  uint64_t layout = 1, seq = 1;
   struct load_ctx c = {.r = r, .mig = NULL};
   int rc = load_u64(r, key_meta_layout, sizeof key_meta_layout, 4, &layout);
   if (rc && rc != MOMEDO_E_NOTFOUND) return rc;
   if (layout > REPL_LAYOUT_VERSION) return MOMEDO_E_VERSION;
   if (layout < REPL_LAYOUT_VERSION && !(c.mig = store_batch_new())) return MOMEDO_E_NOMEM;
+  c.relookup = layout < 2;
   rc = store_iter(r->store, lo, 1, hi, 1, load_obj, &c);
-  if (rc >= 0 && c.mig) {
-    /* The indexes first, then the version that says they are complete. */
-    be32_put(lv, REPL_LAYOUT_VERSION);
-    rc = migrate_flush(&c, 1);
-    if (!rc) rc = store_put1(r->store, key_meta_layout, sizeof key_meta_layout, lv, 4);
-  }
+  /* The indexes first (flushed on the way), then the rest of the upgrade. */
+  if (rc >= 0 && c.mig) rc = migrate_finish(&c);
   store_batch_free(c.mig);
   if (rc < 0) return rc;
-  rc = load_u64(r, key_meta_seq, sizeof key_meta_seq, 8, &r->next_seq);
+  rc = load_u64(r, key_meta_seq, sizeof key_meta_seq, 8, &seq);
   if (rc && rc != MOMEDO_E_NOTFOUND) return rc;
+  r->next_seq = seq > c.seq_max ? seq : c.seq_max + 1;
+  if ((rc = table_used(r, REPL_T_TOMB, &r->maybe_tombs)) ||
+      (rc = table_used(r, REPL_T_DEAD, &r->maybe_dead)))
+    return rc;
   return refresh_next_expiry(r);
 }
 
@@ -737,16 +757,6 @@ int repl_mailbox_fetch(struct repl *r, const uint8_t mailbox[static OBJ_MAILBOX_
 
 int repl_mailbox_count(struct repl *r, const uint8_t mailbox[static OBJ_MAILBOX_LEN],
                        uint64_t *items, uint64_t *bytes) {
-  uint8_t k[KEY_MCOUNT_LEN];
-  void *v = NULL;
-  size_t vn = 0;
-  key_mcount(k, mailbox);
-  *items = *bytes = 0;
-  int rc = store_get(r->store, k, sizeof k, &v, &vn);
-  if (rc == MOMEDO_E_NOTFOUND) return 0;
-  if (rc) return rc;
-  if (vn == 16) *items = be64_get(v), *bytes = be64_get((uint8_t *)v + 8);
-  else rc = MOMEDO_E_CORRUPT;
-  free(v);
-  return rc;
+  repl__mc_get(&r->mcount, mailbox, items, bytes);
+  return 0;
 }

@@ -63,6 +63,9 @@ struct sim_obj {
   uint8_t dead;             /* tombstoned or expired */
   uint8_t info_ok;          /* momedo: info filled by repl_insert_local */
   uint8_t *bytes;           /* momedo: canonical bytes (owned) */
+  uint8_t *tpl;             /* sim_store: the first value head stored before these
+                               bytes, which later heads are diffed against (owned) */
+  uint32_t tpl_len;
   struct obj_info info;     /* momedo */
   uint64_t msgs;            /* messages that carried it */
   uint32_t holders, reached;
@@ -231,6 +234,11 @@ int32_t sim__obj_by_id(const struct sim *s, const uint8_t id[static OBJ_ID_LEN])
 int32_t sim__obj_by_suffix(const struct sim *s, const uint8_t *data, size_t len);
 /* Register o's ID (known once its origin accepted it). */
 void sim__obj_id_known(struct sim *s, uint32_t o);
+/* Register o's bytes (objs[o].bytes and .size set, size >= 8). */
+void sim__obj_bytes_known(struct sim *s, uint32_t o);
+/* Room for cap objects; maps != 0 also makes the bytes and ID lookup tables.
+ * Freed by sim__work_free. */
+MOMEDO_WUR int sim__objs_init(struct sim *s, uint32_t cap, int maps);
 
 /* sim_measure.c: cells, holders, convergence, samples */
 MOMEDO_WUR int sim__measure_init(struct sim *s);
@@ -276,17 +284,6 @@ struct sim_proto_ops {
   void (*free_payload)(void *data);
 };
 extern const struct sim_proto_ops sim_momedo_ops;
-/* Link-time wrappers (-Wl,--wrap, see simulations/CMakeLists.txt): the shared
- * validation cache in front of obj_validate and obj_id. Exact: a hit needs the very
- * bytes the simulator signed, and re-applies the time rules of obj_validate. */
-int __wrap_obj_validate(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-                        uint64_t now_ms, struct obj_info *info);
-int __real_obj_validate(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-                        uint64_t now_ms, struct obj_info *info);
-int __wrap_obj_id(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-                  uint8_t id[static OBJ_ID_LEN]);
-int __real_obj_id(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-                  uint8_t id[static OBJ_ID_LEN]);
 extern const struct sim_proto_ops sim_classic_ops;
 const struct sim_proto_ops *sim__ops(const struct sim *s);
 

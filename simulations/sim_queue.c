@@ -1,8 +1,12 @@
-/* simulations/sim_queue.c — binary heap of events keyed by (time, seq). No
+/* simulations/sim_queue.c — 4-ary heap of events keyed by (time, seq): half the
+ * depth of a binary heap, and a node's children share cache lines. Keys are unique
+ * (seq), so the pop order is the same total order whatever the heap's shape. No
  * payload handling, no randomness. */
 #include "sim_queue.h"
 
 #include <stdlib.h>
+
+#define SIM_QUEUE_ARITY 4
 
 void sim_queue_init(struct sim_queue *q) {
   q->ev = NULL;
@@ -34,7 +38,7 @@ int sim_queue_push(struct sim_queue *q, enum sim_ev_class cls, const struct sim_
   x.seq = ((uint64_t)cls << 56) | (q->counter++ & ((1ull << 56) - 1));
   size_t i = q->n++;
   while (i > 0) {
-    size_t p = (i - 1) / 2;
+    size_t p = (i - 1) / SIM_QUEUE_ARITY;
     if (!ev_less(&x, &q->ev[p])) break;
     q->ev[i] = q->ev[p];
     i = p;
@@ -49,9 +53,11 @@ int sim_queue_pop(struct sim_queue *q, struct sim_event *e) {
   struct sim_event last = q->ev[--q->n];
   size_t i = 0, n = q->n;
   for (;;) {
-    size_t l = 2 * i + 1;
+    size_t l = SIM_QUEUE_ARITY * i + 1, end = l + SIM_QUEUE_ARITY < n ? l + SIM_QUEUE_ARITY : n;
     if (l >= n) break;
-    size_t m = (l + 1 < n && ev_less(&q->ev[l + 1], &q->ev[l])) ? l + 1 : l;
+    size_t m = l;
+    for (size_t c = l + 1; c < end; c++)
+      if (ev_less(&q->ev[c], &q->ev[m])) m = c;
     if (!ev_less(&q->ev[m], &last)) break;
     q->ev[i] = q->ev[m];
     i = m;

@@ -1,4 +1,4 @@
-/* simulations/sim_queue.h — the event queue: a binary min-heap ordered by
+/* simulations/sim_queue.h — the event queue: a min-heap ordered by
  * (time, class, sequence number). The sequence number is assigned at insertion, so
  * two events at the same time always pop in the same order; nothing depends on
  * pointer values. Owns no payloads: the caller frees what an event points to. */

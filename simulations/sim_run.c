@@ -15,6 +15,8 @@
  * workload does not change the graph drawn for the same seed. */
 enum { TAG_TOPO = 1, TAG_LINK, TAG_WORK, TAG_FAULT, TAG_PROTO };
 
+#define SIM_PREFETCH_BYTES 512 /* of the next event's payload */
+
 int sim__schedule(struct sim *s, uint64_t t_us, enum sim_ev_class cls, enum sim_ev_type type,
                   uint32_t node, uint32_t from, uint64_t arg) {
   struct sim_event e = {.time_ms = t_us, .type = type, .node = node, .from = from, .arg = arg};
@@ -172,6 +174,12 @@ static int sim_loop(struct sim *s) {
   while (!rc && !s->stop && sim_queue_pop(&s->q, &e)) {
     s->now_us = e.time_ms;
     s->events++;
+    /* The next message's bytes were written long ago: have them on their way to the
+     * cache while this event runs. */
+    const struct sim_event *next = sim_queue_peek(&s->q);
+    if (next && next->data)
+      for (uint32_t off = 0; off < next->len && off < SIM_PREFETCH_BYTES; off += 64)
+        __builtin_prefetch((const char *)next->data + off);
     rc = on_event(s, &e);
     if (!rc) sim__after_event(s);
   }

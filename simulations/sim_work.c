@@ -79,17 +79,29 @@ void sim__obj_id_known(struct sim *s, uint32_t o) {
   if (sim__obj_by_id(s, s->objs[o].info.id) < 0) map_put(&s->by_id, load64(s->objs[o].info.id), o);
 }
 
+void sim__obj_bytes_known(struct sim *s, uint32_t o) {
+  map_put(&s->by_sig, load64(s->objs[o].bytes + s->objs[o].size - 8), o);
+}
+
+int sim__objs_init(struct sim *s, uint32_t cap, int maps) {
+  s->objs_cap = cap;
+  s->objs = calloc(s->objs_cap + 1, sizeof *s->objs);
+  if (!s->objs) return MOMEDO_E_NOMEM;
+  int rc = 0;
+  if (maps && ((rc = map_init(&s->by_sig, s->objs_cap)) || (rc = map_init(&s->by_id, s->objs_cap))))
+    return rc;
+  return 0;
+}
+
 int sim__work_init(struct sim *s) {
   const struct sim_scn *c = s->scn;
-  s->objs_cap = c->objects_total;
-  s->objs = calloc(s->objs_cap + 1, sizeof *s->objs);
+  int rc = sim__objs_init(s, c->objects_total, c->proto == SIM_PROTO_MOMEDO);
+  if (rc) return rc;
   s->wsets = calloc(c->nwork, sizeof *s->wsets);
-  if (!s->objs || !s->wsets) return MOMEDO_E_NOMEM;
-  int rc = 0;
+  if (!s->wsets) return MOMEDO_E_NOMEM;
   if (c->proto == SIM_PROTO_MOMEDO) {
     s->keys = calloc(s->n, sizeof *s->keys);
     if (!s->keys) return MOMEDO_E_NOMEM;
-    if ((rc = map_init(&s->by_sig, s->objs_cap)) || (rc = map_init(&s->by_id, s->objs_cap))) return rc;
   }
   for (uint32_t w = 0; w < c->nwork && !rc; w++) {
     struct sim_wset *ws = &s->wsets[w];
@@ -103,7 +115,7 @@ int sim__work_init(struct sim *s) {
 
 void sim__work_free(struct sim *s) {
   if (s->objs)
-    for (uint32_t o = 0; o < s->nobjs; o++) free(s->objs[o].bytes);
+    for (uint32_t o = 0; o < s->nobjs; o++) free(s->objs[o].bytes), free(s->objs[o].tpl);
   free(s->objs);
   if (s->wsets)
     for (uint32_t w = 0; w < s->scn->nwork; w++) free(s->wsets[w].from), free(s->wsets[w].to);
@@ -248,7 +260,7 @@ static int publish(struct sim *s, uint32_t o) {
     ob->bytes = b;
     ob->size = (uint32_t)len;
     ob->info.kind = pb_kind[ob->kind];
-    map_put(&s->by_sig, load64(b + len - 8), o);
+    sim__obj_bytes_known(s, o);
   } else {
     ob->size = ob->kind == SIM_OBJ_BUNDLE ? SIM_BUNDLE_BYTES
                                           : ob->size + SIM_ITEM_OVERHEAD_BYTES;

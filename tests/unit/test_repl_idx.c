@@ -90,6 +90,58 @@ static void test_index_vs_array(void) {
   repl__idx_close(&x);
 }
 
+/* first[] and cnt[] beside the chunks agree with them. */
+static int side_arrays_ok(const struct repl_idx *x) {
+  for (size_t i = 0; i < x->nchunks; i++) {
+    const uint8_t *id = x->chunks[i]->ids[0];
+    uint64_t p = 0;
+    for (int j = 0; j < 8; j++) p = p << 8 | id[j];
+    if (x->cnt[i] != x->chunks[i]->n || x->first[i] != p) return 0;
+  }
+  return 1;
+}
+
+/* IDs that are not spread evenly (interpolation guesses wrong and must gallop):
+ * a third share their first 8 bytes, a third sit in a narrow band of prefixes,
+ * a third are random; half are removed again. has() and rank() must still be
+ * exact at every position. */
+static void test_index_skewed(void) {
+  enum { N = 3000 };
+  static uint8_t ids[N][32], live[N][32];
+  static int gone[N];
+  struct repl_idx x;
+  repl__idx_init(&x);
+  for (int i = 0; i < N; i++) {
+    rnd_id(ids[i]);
+    if (i % 3 == 0) memset(ids[i], 0x42, 8);
+    if (i % 3 == 1) memset(ids[i], 0x90, 6), ids[i][6] = (uint8_t)(i >> 8), ids[i][7] = (uint8_t)i;
+    CHECK_EQ(repl__idx_insert(&x, ids[i]), 1);
+  }
+  CHECK(side_arrays_ok(&x));
+  size_t n = 0;
+  for (int i = 0; i < N; i++) {
+    gone[i] = rnd() % 2 == 0;
+    if (gone[i]) CHECK_EQ(repl__idx_remove(&x, ids[i]), 1);
+    else memcpy(live[n++], ids[i], 32);
+  }
+  CHECK(side_arrays_ok(&x));
+  qsort(live, n, 32, cmp_id);
+  CHECK_EQ(x.total, n);
+  for (size_t k = 0; k < n; k++) {
+    CHECK(repl__idx_has(&x, live[k]));
+    CHECK_EQ(repl__idx_rank(&x, live[k]), k);
+  }
+  for (int i = 0; i < N; i++) {
+    if (!gone[i]) continue;
+    CHECK(!repl__idx_has(&x, ids[i]));
+    /* rank of an absent ID: the number of live IDs below it */
+    size_t below = 0;
+    while (below < n && memcmp(live[below], ids[i], 32) < 0) below++;
+    CHECK_EQ(repl__idx_rank(&x, ids[i]), below);
+  }
+  repl__idx_close(&x);
+}
+
 /* Two engines with index-only IDs: A has shared + a_only, B has shared + b_only.
  * Returns through *a_want / *b_want how many IDs each asked for and checks that
  * every ID asked for is one the asker lacks and the other has. */
@@ -188,6 +240,7 @@ static void test_recon_raw_many(void) {
 int main(void) {
   RUN(test_u256);
   RUN(test_index_vs_array);
+  RUN(test_index_skewed);
   RUN(test_recon_raw_small);
   RUN(test_recon_raw_many);
   TEST_MAIN_END();

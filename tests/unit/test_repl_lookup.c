@@ -1,9 +1,11 @@
 /* tests/unit/test_repl_lookup.c — the lookup indexes replication writes in the same
  * batch as their object (user ID -> bundle, alias -> alias object, identity -> alias,
  * device mailboxes), the alias collision rule (oldest identity keeps the string, on
- * every node whatever the arrival order), the layout upgrade of a version-1 store, and
+ * every node whatever the arrival order), the layout upgrades of version-1 and -2 stores
+ * (mailbox counters derived from the records, sequence numbers never reused), and
  * dead markers: an item killed by a tombstone that expires first is not resurrected
  * after the tombstone is gone. */
+#include "cursor.h"
 #include "harness.h"
 #include "ids.h"
 #include "repl_int.h"
@@ -253,13 +255,82 @@ static void test_layout_upgrade(void) {
   CHECK_MEM(got, aid, 32);
   CHECK_EQ(repl_is_device_mailbox(r, dev_mbox), 1);
   repl_free(r);
-  /* Now version 2; a version from the future is refused. */
-  uint8_t v3[4] = {0, 0, 0, 3};
-  CHECK_EQ(store_put1(s, layout_key, sizeof layout_key, v3, 4), 0);
+  /* Now the current version; a version from the future is refused. */
+  uint8_t cur[4] = {0}, *d4 = NULL;
+  size_t d4n = 0;
+  CHECK_EQ(store_get(s, layout_key, sizeof layout_key, (void **)&d4, &d4n), 0);
+  be32_put(cur, REPL_LAYOUT_VERSION);
+  CHECK_EQ(d4n, 4);
+  CHECK_MEM(d4, cur, 4);
+  free(d4);
+  uint8_t v4[4] = {0, 0, 0, REPL_LAYOUT_VERSION + 1};
+  CHECK_EQ(store_put1(s, layout_key, sizeof layout_key, v4, 4), 0);
   r = NULL;
   CHECK_EQ(repl_new(&cfg, s, 3, now, &r), MOMEDO_E_VERSION);
   CHECK(r == NULL);
   free(a), free(b);
+  store_close(s);
+}
+
+/* A store from layout 2 kept mailbox counters in 'c' and rewrote 'z' "seq" with
+ * every item. The upgrade drops the counters (they are derived from the records),
+ * and sequence numbers continue after the largest one ever used, also when the
+ * object holding it is gone. */
+static void test_layout2_counters(void) {
+  struct repl_config cfg = quiet_cfg();
+  struct store *s;
+  struct repl *r;
+  uint64_t now = TN_T0, items = 0, bytes = 0;
+  static const uint8_t layout_key[] = {REPL_T_META, 'l', 'a', 'y', 'o', 'u', 't'};
+  static const uint8_t seq_key[] = {REPL_T_META, 's', 'e', 'q'};
+  uint8_t mbox2[OBJ_MAILBOX_LEN], ck[1 + OBJ_MAILBOX_LEN] = {REPL_T_MCOUNT}, cv[16] = {0, 9};
+  memset(mbox2, 0x5a, sizeof mbox2);
+  CHECK_EQ(store_mem_open(&s), 0);
+  CHECK_EQ(repl_new(&cfg, s, 1, now, &r), 0);
+  uint8_t *it[4];
+  size_t len[4];
+  for (uint32_t i = 0; i < 4; i++) {
+    /* Items 0..2 (seq 1..3) to dev_mbox, 17 + i ciphertext bytes; item 3 (seq 4)
+     * to mbox2, expiring first. */
+    it[i] = tn_item(&node_kp, i < 3 ? dev_mbox : mbox2, now, now + (i < 3 ? DAY_MS : MIN_MS),
+                    i, 17 + i, &len[i]);
+    CHECK_EQ(repl_insert_local(r, ITEM, it[i], len[i], now, NULL), 0);
+  }
+  CHECK_EQ(repl_mailbox_count(r, dev_mbox, &items, &bytes), 0);
+  CHECK_EQ(items, 3);
+  CHECK_EQ(bytes, len[0] + len[1] + len[2]);
+  CHECK_EQ(table_keys(s, REPL_T_MCOUNT), 0);
+  CHECK_EQ(table_keys(s, REPL_T_META), 1); /* "layout"; "seq" only once something goes */
+  /* Item 3, holding the largest seq, expires: its removal keeps the bound. */
+  CHECK_EQ(repl_tick(r, now + MIN_MS), 0);
+  CHECK_EQ(repl_count(r), 3);
+  CHECK_EQ(repl_mailbox_count(r, mbox2, &items, &bytes), 0);
+  CHECK_EQ(items, 0);
+  CHECK_EQ(bytes, 0);
+  repl_free(r);
+  /* Fake layout 2: version 2 and a stale counter. */
+  uint8_t v2[4] = {0, 0, 0, 2};
+  CHECK_EQ(store_put1(s, layout_key, sizeof layout_key, v2, 4), 0);
+  memcpy(ck + 1, dev_mbox, OBJ_MAILBOX_LEN);
+  CHECK_EQ(store_put1(s, ck, sizeof ck, cv, sizeof cv), 0);
+  CHECK_EQ(table_keys(s, REPL_T_MCOUNT), 1);
+  CHECK_EQ(repl_new(&cfg, s, 2, now + MIN_MS, &r), 0);
+  CHECK_EQ(table_keys(s, REPL_T_MCOUNT), 0);
+  CHECK_EQ(repl_mailbox_count(r, dev_mbox, &items, &bytes), 0);
+  CHECK_EQ(items, 3);
+  CHECK_EQ(bytes, len[0] + len[1] + len[2]);
+  struct repl_stats st;
+  repl_stats(r, &st);
+  CHECK_EQ(st.next_seq, 5);
+  repl_free(r);
+  /* Without the "seq" key the records alone give 4 (seq 4 is gone): the key is
+   * what keeps it from being reused. */
+  CHECK_EQ(store_del1(s, seq_key, sizeof seq_key), 0);
+  CHECK_EQ(repl_new(&cfg, s, 3, now + MIN_MS, &r), 0);
+  repl_stats(r, &st);
+  CHECK_EQ(st.next_seq, 4);
+  repl_free(r);
+  for (int i = 0; i < 4; i++) free(it[i]);
   store_close(s);
 }
 
@@ -331,6 +402,7 @@ int main(void) {
   RUN(test_alias_index_and_renewal);
   RUN(test_alias_collision_converges);
   RUN(test_layout_upgrade);
+  RUN(test_layout2_counters);
   RUN(test_dead_marker);
   TEST_MAIN_END();
 }
