@@ -72,6 +72,6 @@ int main(int argc, char **argv) {
                "duration 3m\nprotocol momedo\nlink latency=uniform:5ms:40ms\n"
                "publish item count=10000 from=all to=all every=10ms ttl=1d size=64\n", 1, 0);
   else
-    printf("(run 'bench_sim_scale full' for 1000 nodes x 10,000 objects: minutes, ~6.5 GiB)\n");
+    printf("(run 'bench_sim_scale full' for 1000 nodes x 10,000 objects: ~1 min, ~4.5 GiB)\n");
   return bad;
 }
