@@ -1,7 +1,8 @@
 /* replication/repl_idx.c — the in-memory ordered index of live object IDs with
  * counts and 256-bit sums, for range fingerprints in O(log n). Sorted chunks of
- * up to 128 IDs (each keeping its own count and sum) plus a Fenwick tree over
- * the chunks. Knows nothing of objects, peers or the store. */
+ * up to 128 IDs (each keeping its own count and sum), a contiguous table of each
+ * chunk's first 8 ID bytes and count (searched without touching the chunks), plus
+ * a Fenwick tree over the chunks. Knows nothing of objects, peers or the store. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
