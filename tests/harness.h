@@ -55,6 +55,15 @@ static const char *th_current_;
     }                                                                            \
   } while (0)
 
+/* Call a void helper that uses CHECK; if one of its checks failed, return from the
+ * calling test too (a CHECK returns only from the function it stands in). */
+#define CHECK_CALL(call)                                                         \
+  do {                                                                           \
+    int th_n_ = th_failed_;                                                      \
+    call;                                                                        \
+    if (th_failed_ != th_n_) return;                                             \
+  } while (0)
+
 #define RUN(fn)                                                                  \
   do {                                                                           \
     int th_before_ = th_failed_;                                                 \

@@ -251,6 +251,58 @@ static int fx_connect(struct tls_ctx *tls, const uint8_t *expected) {
                       &fx.c.l);
 }
 
+/* A fresh fixture running a scenario's hooks (any of them may be NULL). */
+static void fx_begin(void (*up)(struct side *), void (*frame)(struct side *),
+                     void (*down)(struct side *)) {
+  fx_setup();
+  fx.up = up;
+  fx.frame = frame;
+  fx.down = down;
+}
+
+/* What a scenario left behind, copied before the teardown frees the identities (and
+ * the next fx_setup clears fx), so the tests check this copy. */
+struct outcome {
+  struct side c, s[SIDES_MAX];
+  int ns, raw_eof, phase_done;
+  unsigned sent, target, again;
+  uint8_t a_pub[NODE_KEY_LEN], b_pub[NODE_KEY_LEN];
+};
+
+/* Run the loop until it drains, copy the outcome, tear down: both must succeed. */
+static void fx_finish(struct outcome *o) {
+  int run = fx_run();
+  o->c = fx.c;
+  memcpy(o->s, fx.s, sizeof o->s);
+  o->ns = fx.ns;
+  o->raw_eof = fx.raw_eof;
+  o->phase_done = fx.phase_done;
+  o->sent = fx.sent;
+  o->target = fx.target;
+  o->again = fx.again;
+  memcpy(o->a_pub, fx.ida.kp.pub, NODE_KEY_LEN);
+  memcpy(o->b_pub, fx.idb.kp.pub, NODE_KEY_LEN);
+  CHECK_EQ(fx_teardown(), 0);
+  CHECK_EQ(run, 0);
+}
+
+/* Listen, connect one client (TLS context tls, expecting the server key `expected`),
+ * run to the end and copy the outcome. */
+static void fx_pair(struct outcome *o, struct tls_ctx *tls, const uint8_t *expected) {
+  CHECK_EQ(fx_listen(), 0);
+  CHECK_EQ(fx_connect(tls, expected), 0);
+  CHECK_CALL(fx_finish(o));
+}
+
+/* The usual pair: the client presents identity A and pins the server's key B. */
+static void fx_pair_ab(struct outcome *o) { CHECK_CALL(fx_pair(o, fx.cli, fx.idb.kp.pub)); }
+
+/* A reconnecting dialer (client side) to the listener's port, pinning key B. */
+static int fx_dial(void) {
+  return link_dialer_start(&fx.loop, "127.0.0.1", fx.port, fx.cli, fx.idb.kp.pub, &fx.ccfg,
+                           &cbs, &fx.c, &fx.dialer);
+}
+
 /* ---- round trip ------------------------------------------------------------------ */
 
 #define RT_FRAMES (2 + BURST_FRAMES)
@@ -274,26 +326,16 @@ static void all_down_stop(struct side *sd) {
 }
 
 static void test_link_roundtrip(void) {
-  fx_setup();
-  fx.up = rt_up;
-  fx.frame = rt_frame;
-  fx.down = all_down_stop;
-  CHECK_EQ(fx_listen(), 0);
-  CHECK_EQ(fx_connect(fx.cli, fx.idb.kp.pub), 0);
-  int run = fx_run();
-  struct side c = fx.c, s = fx.s[0];
-  int ns = fx.ns;
-  uint8_t a_pub[32], b_pub[32];
-  memcpy(a_pub, fx.ida.kp.pub, 32);
-  memcpy(b_pub, fx.idb.kp.pub, 32);
-  CHECK_EQ(fx_teardown(), 0);
-  CHECK_EQ(run, 0);
-  CHECK_EQ(ns, 1);
+  struct outcome o;
+  fx_begin(rt_up, rt_frame, all_down_stop);
+  CHECK_CALL(fx_pair_ab(&o));
+  const struct side c = o.c, s = o.s[0];
+  CHECK_EQ(o.ns, 1);
   CHECK_EQ(c.ups, 1);
   CHECK_EQ(s.ups, 1);
   CHECK(c.has_key && s.has_key);
-  CHECK_MEM(c.key, b_pub, 32); /* the client sees the server's node key */
-  CHECK_MEM(s.key, a_pub, 32); /* and the server the client's */
+  CHECK_MEM(c.key, o.b_pub, 32); /* the client sees the server's node key */
+  CHECK_MEM(s.key, o.a_pub, 32); /* and the server the client's */
   CHECK_EQ(c.frames, RT_FRAMES);
   CHECK_EQ(s.frames, RT_FRAMES);
   CHECK_EQ(c.bad, 0);
@@ -314,16 +356,11 @@ static void pin_up(struct side *sd) {
 }
 
 static void test_link_pin_mismatch(void) {
-  fx_setup();
-  fx.up = pin_up;
-  fx.down = all_down_stop;
-  CHECK_EQ(fx_listen(), 0);
+  struct outcome o;
+  fx_begin(pin_up, NULL, all_down_stop);
   /* The client expects key A (its own), the server presents B. */
-  CHECK_EQ(fx_connect(fx.cli, fx.ida.kp.pub), 0);
-  int run = fx_run();
-  struct side c = fx.c, s = fx.s[0];
-  CHECK_EQ(fx_teardown(), 0);
-  CHECK_EQ(run, 0);
+  CHECK_CALL(fx_pair(&o, fx.cli, fx.ida.kp.pub));
+  const struct side c = o.c, s = o.s[0];
   CHECK_EQ(c.ups, 0);
   CHECK_EQ(c.frames + c.errors + c.bad, 0); /* nothing delivered */
   CHECK_EQ(c.downs, 1);
@@ -342,20 +379,13 @@ static void nocert_up(struct side *sd) {
 }
 
 static void test_link_client_without_cert(void) {
-  fx_setup();
-  fx.up = nocert_up;
-  fx.down = all_down_stop;
-  CHECK_EQ(fx_listen(), 0);
-  CHECK_EQ(fx_connect(fx.cli_nocert, fx.idb.kp.pub), 0);
-  int run = fx_run();
-  struct side c = fx.c, s = fx.s[0];
-  uint8_t b_pub[32];
-  memcpy(b_pub, fx.idb.kp.pub, 32);
-  CHECK_EQ(fx_teardown(), 0);
-  CHECK_EQ(run, 0);
+  struct outcome o;
+  fx_begin(nocert_up, NULL, all_down_stop);
+  CHECK_CALL(fx_pair(&o, fx.cli_nocert, fx.idb.kp.pub));
+  const struct side c = o.c, s = o.s[0];
   CHECK_EQ(c.ups, 1);
   CHECK(c.has_key);
-  CHECK_MEM(c.key, b_pub, 32);
+  CHECK_MEM(c.key, o.b_pub, 32);
   CHECK_EQ(s.ups, 1);
   CHECK_EQ(s.has_key, 0);
 }
@@ -374,16 +404,11 @@ static void bad_up(struct side *sd) {
 }
 
 static void run_bad_header(uint32_t len, int want) {
+  struct outcome o;
   bad_len = len;
-  fx_setup();
-  fx.up = bad_up;
-  fx.down = all_down_stop;
-  CHECK_EQ(fx_listen(), 0);
-  CHECK_EQ(fx_connect(fx.cli, fx.idb.kp.pub), 0);
-  int run = fx_run();
-  struct side c = fx.c, s = fx.s[0];
-  CHECK_EQ(fx_teardown(), 0);
-  CHECK_EQ(run, 0);
+  fx_begin(bad_up, NULL, all_down_stop);
+  CHECK_CALL(fx_pair_ab(&o));
+  const struct side c = o.c, s = o.s[0];
   CHECK_EQ(s.frames, 1);
   CHECK_EQ(s.downs, 1);
   CHECK_EQ(s.status, want);
@@ -457,23 +482,16 @@ static void garbage_frame(struct side *sd) {
 }
 
 static void test_link_garbage_client(void) {
-  fx_setup();
-  fx.up = garbage_up;
-  fx.down = garbage_down;
-  fx.frame = garbage_frame;
-  CHECK_EQ(fx_listen(), 0);
-  CHECK_EQ(fx_connect(fx.cli, fx.idb.kp.pub), 0);
-  int run = fx_run();
-  struct side c = fx.c, good = fx.s[0], bad = fx.s[1];
-  int ns = fx.ns, eof = fx.raw_eof;
-  CHECK_EQ(fx_teardown(), 0);
-  CHECK_EQ(run, 0);
-  CHECK_EQ(ns, 2);
+  struct outcome o;
+  fx_begin(garbage_up, garbage_frame, garbage_down);
+  CHECK_CALL(fx_pair_ab(&o));
+  const struct side c = o.c, good = o.s[0], bad = o.s[1];
+  CHECK_EQ(o.ns, 2);
   CHECK_EQ(bad.ups, 0);
   CHECK_EQ(bad.downs, 1);
   CHECK_EQ(bad.status, MOMEDO_E_TLS);
   CHECK(strstr(bad.reason, "TLS handshake failed") != NULL);
-  CHECK_EQ(eof, 1); /* the garbage sender was disconnected */
+  CHECK_EQ(o.raw_eof, 1); /* the garbage sender was disconnected */
   CHECK_EQ(good.frames, 1);
   CHECK_EQ(good.bad, 0);
   CHECK_EQ(c.status, 0);
@@ -503,23 +521,20 @@ static void silent_on_connect(uv_connect_t *req, int status) {
 
 static void test_link_handshake_timeout(void) {
   struct sockaddr_in a;
-  fx_setup();
+  struct outcome o;
+  fx_begin(NULL, NULL, silent_down);
   fx.scfg.handshake_timeout_ms = 100;
-  fx.down = silent_down;
   CHECK_EQ(fx_listen(), 0);
   uv_ip4_addr("127.0.0.1", fx.port, &a);
   uv_tcp_init(&fx.loop, &fx.raw);
   fx.raw_open = 1;
   CHECK_EQ(uv_tcp_connect(&fx.raw_conn, &fx.raw, (struct sockaddr *)&a, silent_on_connect), 0);
-  int run = fx_run();
-  struct side s = fx.s[0];
-  int eof = fx.raw_eof;
-  CHECK_EQ(fx_teardown(), 0);
-  CHECK_EQ(run, 0);
+  CHECK_CALL(fx_finish(&o));
+  const struct side s = o.s[0];
   CHECK_EQ(s.ups, 0);
   CHECK_EQ(s.status, MOMEDO_E_TIMEOUT);
   CHECK(strstr(s.reason, "no TLS handshake within 100 ms") != NULL);
-  CHECK_EQ(eof, 1);
+  CHECK_EQ(o.raw_eof, 1);
 }
 
 /* ---- back-pressure ------------------------------------------------------------------------ */
@@ -590,20 +605,14 @@ static void bp_frame(struct side *sd) {
 }
 
 static void test_link_backpressure(void) {
-  fx_setup();
+  struct outcome o;
+  fx_begin(bp_up, bp_frame, all_down_stop);
   bp_phase_started = 0;
   fx.target = UINT32_MAX;
-  fx.up = bp_up;
   fx.writable = bp_writable;
-  fx.frame = bp_frame;
-  fx.down = all_down_stop;
-  CHECK_EQ(fx_listen(), 0);
-  CHECK_EQ(fx_connect(fx.cli, fx.idb.kp.pub), 0);
-  int run = fx_run();
-  struct side c = fx.c, s = fx.s[0];
-  unsigned sent = fx.sent, target = fx.target, again = fx.again;
-  CHECK_EQ(fx_teardown(), 0);
-  CHECK_EQ(run, 0);
+  CHECK_CALL(fx_pair_ab(&o));
+  const struct side c = o.c, s = o.s[0];
+  const unsigned sent = o.sent, target = o.target, again = o.again;
   printf("  back-pressure: %u frames of %u bytes, %u E_AGAIN, %u on_writable "
          "(%u before resume)\n", sent, BP_FRAME_BYTES, again, c.writable,
          bp_writable_before_resume);
@@ -664,16 +673,10 @@ static void sp_frame(struct side *sd) {
 }
 
 static void test_link_pause_mid_record(void) {
-  fx_setup();
-  fx.up = sp_up;
-  fx.frame = sp_frame;
-  fx.down = all_down_stop;
-  CHECK_EQ(fx_listen(), 0);
-  CHECK_EQ(fx_connect(fx.cli, fx.idb.kp.pub), 0);
-  int run = fx_run();
-  struct side c = fx.c, s = fx.s[0];
-  CHECK_EQ(fx_teardown(), 0);
-  CHECK_EQ(run, 0);
+  struct outcome o;
+  fx_begin(sp_up, sp_frame, all_down_stop);
+  CHECK_CALL(fx_pair_ab(&o));
+  const struct side c = o.c, s = o.s[0];
   CHECK_EQ(s.frames, SP_FRAMES); /* all of them, in order */
   CHECK_EQ(s.bad, 0);
   CHECK_EQ(s.bytes, (uint64_t)SP_FRAMES * SP_BODY_BYTES);
@@ -696,19 +699,13 @@ static void ka_up(struct side *sd) {
 /* Both sides ping every 20 ms and would declare the other dead after 100 ms of
  * silence; with nothing else to send, pings keep the link up. */
 static void test_link_keepalive(void) {
-  fx_setup();
+  struct outcome o;
+  fx_begin(ka_up, NULL, all_down_stop);
   fx.scfg.ping_interval_ms = fx.ccfg.ping_interval_ms = 20;
   fx.scfg.dead_peer_ms = fx.ccfg.dead_peer_ms = 100;
-  fx.up = ka_up;
-  fx.down = all_down_stop;
-  CHECK_EQ(fx_listen(), 0);
-  CHECK_EQ(fx_connect(fx.cli, fx.idb.kp.pub), 0);
-  int run = fx_run();
-  struct side c = fx.c, s = fx.s[0];
-  int done = fx.phase_done;
-  CHECK_EQ(fx_teardown(), 0);
-  CHECK_EQ(run, 0);
-  CHECK(done);
+  CHECK_CALL(fx_pair_ab(&o));
+  const struct side c = o.c, s = o.s[0];
+  CHECK(o.phase_done);
   CHECK_EQ(c.status, 0); /* closed by the test, not by a timeout */
   CHECK_EQ(s.status, MOMEDO_E_CLOSED);
   CHECK_EQ(c.frames + s.frames, 0); /* pings are not delivered */
@@ -724,19 +721,14 @@ static void dead_down(struct side *sd) {
 }
 
 static void test_link_dead_peer(void) {
-  fx_setup();
+  struct outcome o;
+  fx_begin(dead_up, NULL, dead_down);
   fx.ccfg.ping_interval_ms = 20;
   fx.ccfg.dead_peer_ms = 100;
   fx.scfg.ping_interval_ms = 0;
   fx.scfg.dead_peer_ms = 0;
-  fx.up = dead_up;
-  fx.down = dead_down;
-  CHECK_EQ(fx_listen(), 0);
-  CHECK_EQ(fx_connect(fx.cli, fx.idb.kp.pub), 0);
-  int run = fx_run();
-  struct side c = fx.c;
-  CHECK_EQ(fx_teardown(), 0);
-  CHECK_EQ(run, 0);
+  CHECK_CALL(fx_pair_ab(&o));
+  const struct side c = o.c;
   CHECK_EQ(c.ups, 1);
   CHECK_EQ(c.status, MOMEDO_E_TIMEOUT);
   CHECK(strstr(c.reason, "nothing received from the peer") != NULL);
@@ -762,20 +754,16 @@ static void dial_down(struct side *sd) {
 }
 
 static void test_link_dialer_reconnects(void) {
-  fx_setup();
+  struct outcome o;
+  fx_begin(dial_up, NULL, dial_down);
   fx.ccfg.reconnect_min_ms = 10;
   fx.ccfg.reconnect_max_ms = 40;
   fx.ccfg.reconnect_stable_ms = 3600 * 1000;
-  fx.up = dial_up;
-  fx.down = dial_down;
   CHECK_EQ(fx_listen(), 0);
-  CHECK_EQ(link_dialer_start(&fx.loop, "127.0.0.1", fx.port, fx.cli, fx.idb.kp.pub, &fx.ccfg,
-                             &cbs, &fx.c, &fx.dialer), 0);
+  CHECK_EQ(fx_dial(), 0);
   fx.c.l = link_dialer_link(fx.dialer);
-  int run = fx_run();
-  struct side c = fx.c;
-  CHECK_EQ(fx_teardown(), 0);
-  CHECK_EQ(run, 0);
+  CHECK_CALL(fx_finish(&o));
+  const struct side c = o.c;
   CHECK_EQ(c.ups, 2);
   CHECK_EQ(c.downs, 2);
   CHECK_EQ(dial_first_status, MOMEDO_E_CLOSED);
@@ -793,18 +781,15 @@ static void refused_down(struct side *sd) {
 }
 
 static void test_link_dialer_refused(void) {
-  fx_setup();
+  struct outcome o;
+  fx_begin(NULL, NULL, refused_down);
   fx.ccfg.reconnect_min_ms = 10;
   fx.ccfg.reconnect_max_ms = 20;
-  fx.down = refused_down;
   CHECK_EQ(fx_listen(), 0); /* take a free port, then stop listening on it */
   fx_stop_listening();
-  CHECK_EQ(link_dialer_start(&fx.loop, "127.0.0.1", fx.port, fx.cli, fx.idb.kp.pub, &fx.ccfg,
-                             &cbs, &fx.c, &fx.dialer), 0);
-  int run = fx_run();
-  struct side c = fx.c;
-  CHECK_EQ(fx_teardown(), 0);
-  CHECK_EQ(run, 0);
+  CHECK_EQ(fx_dial(), 0);
+  CHECK_CALL(fx_finish(&o));
+  const struct side c = o.c;
   CHECK_EQ(c.ups, 0);
   CHECK_EQ(c.downs, 3);
   CHECK_EQ(c.status, MOMEDO_E_CONNREFUSED);
