@@ -124,151 +124,131 @@ static int first_message(struct dev *a, struct dev *b, uint64_t now_ms, const ch
   return rc;
 }
 
-static void test_first_message(void) {
+/* The fixture of most tests: Alice (prekey 1) and Bob (prekey 2), both valid for a
+ * day from NOW_MS, Alice's session sa and Bob's sb, the last envelope (buf, len, env)
+ * and what Bob decrypted (pt, pt_len, from). One static instance: buffers are big. */
+struct pair {
   struct dev a, b;
-  struct e2e_session *sa = NULL, *sb = NULL, *sb2 = NULL;
+  struct e2e_session *sa, *sb;
   struct e2e_envelope env;
   struct e2e_sender from;
-  static uint8_t buf[E2E_ENVELOPE_MAX], pt[E2E_PLAINTEXT_MAX];
+  uint8_t buf[E2E_ENVELOPE_MAX + 1], pt[E2E_PLAINTEXT_MAX];
   size_t len, pt_len;
-  CHECK_EQ(dev_make(&a, 1, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(dev_make(&b, 2, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(first_message(&a, &b, NOW_MS, "hello bob", &sa, buf, &len), 0);
-  CHECK_EQ(len, E2E_PREKEY_PREFIX_LEN + E2E_HEADER_LEN + 9 + CRYPTO_TAG_LEN);
-  CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
-  CHECK_EQ(env.type, E2E_TYPE_PREKEY);
-  CHECK_EQ(env.spk_id, 2);
-  CHECK_EQ(env.opk_id, 0);
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS + 1000, pt,
-                      sizeof pt, &pt_len), 0);
-  CHECK_EQ(pt_len, 9);
-  CHECK_MEM(pt, "hello bob", 9);
-  CHECK_MEM(from.identity_key, a.idk.pub, 32);
-  CHECK_MEM(from.device_key, a.dk.pub, 32);
-  CHECK_MEM(from.dh_key, a.local.dh_pub, 32);
-  CHECK_EQ(from.created_ms, NOW_MS);
+};
+
+static struct pair the_pair;
+
+static void pair_make(struct pair *p) {
+  p->sa = p->sb = NULL;
+  CHECK_EQ(dev_make(&p->a, 1, NOW_MS + DAY_MS), 0);
+  CHECK_EQ(dev_make(&p->b, 2, NOW_MS + DAY_MS), 0);
+}
+
+/* pair_make, then Alice's first message `text` created at sent_ms, parsed into env. */
+static void pair_first(struct pair *p, uint64_t sent_ms, const char *text) {
+  CHECK_CALL(pair_make(p));
+  CHECK_EQ(first_message(&p->a, &p->b, sent_ms, text, &p->sa, p->buf, &p->len), 0);
+  CHECK_EQ(e2e_envelope_parse(&p->env, p->buf, p->len), 0);
+}
+
+/* Bob accepts env at now_ms into *s (no one-time prekey, his own replay set). */
+static int pair_accept(struct pair *p, struct e2e_session **s, uint64_t now_ms) {
+  return e2e_accept(s, &p->from, &p->b.local, &p->b.spk, NULL, p->b.rp, &p->env, now_ms,
+                    p->pt, sizeof p->pt, &p->pt_len);
+}
+
+static void pair_free(struct pair *p) {
+  e2e_session_free(p->sa);
+  e2e_session_free(p->sb);
+  dev_free(&p->a);
+  dev_free(&p->b);
+}
+
+static void test_first_message(void) {
+  struct pair *p = &the_pair;
+  CHECK_CALL(pair_first(p, NOW_MS, "hello bob"));
+  CHECK_EQ(p->len, E2E_PREKEY_PREFIX_LEN + E2E_HEADER_LEN + 9 + CRYPTO_TAG_LEN);
+  CHECK_EQ(p->env.type, E2E_TYPE_PREKEY);
+  CHECK_EQ(p->env.spk_id, 2);
+  CHECK_EQ(p->env.opk_id, 0);
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS + 1000), 0);
+  CHECK_EQ(p->pt_len, 9);
+  CHECK_MEM(p->pt, "hello bob", 9);
+  CHECK_MEM(p->from.identity_key, p->a.idk.pub, 32);
+  CHECK_MEM(p->from.device_key, p->a.dk.pub, 32);
+  CHECK_MEM(p->from.dh_key, p->a.local.dh_pub, 32);
+  CHECK_EQ(p->from.created_ms, NOW_MS);
   struct e2e_session_info ia, ib;
-  e2e_session_get_info(sa, &ia);
-  e2e_session_get_info(sb, &ib);
+  e2e_session_get_info(p->sa, &ia);
+  e2e_session_get_info(p->sb, &ib);
   CHECK_MEM(ia.base_key, ib.base_key, 32);
-  CHECK_MEM(ib.peer_identity, a.idk.pub, 32);
-  CHECK_MEM(ia.peer_device, b.dk.pub, 32);
+  CHECK_MEM(ib.peer_identity, p->a.idk.pub, 32);
+  CHECK_MEM(ia.peer_device, p->b.dk.pub, 32);
   CHECK(ia.initiator && !ib.initiator && ia.pending && !ib.pending);
   /* Bob replies; Alice leaves the pending state; her next message is a plain one. */
-  CHECK_EQ(e2e_encrypt(sb, (const uint8_t *)"hi", 2, buf, sizeof buf, &len), 0);
-  CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
-  CHECK_EQ(env.type, E2E_TYPE_MESSAGE);
-  CHECK_EQ(e2e_session_matches(sa, &env), 1);
-  CHECK_EQ(e2e_decrypt(sa, &env, pt, sizeof pt, &pt_len), 0);
-  CHECK_MEM(pt, "hi", 2);
-  e2e_session_get_info(sa, &ia);
+  CHECK_EQ(e2e_encrypt(p->sb, (const uint8_t *)"hi", 2, p->buf, sizeof p->buf, &p->len), 0);
+  CHECK_EQ(e2e_envelope_parse(&p->env, p->buf, p->len), 0);
+  CHECK_EQ(p->env.type, E2E_TYPE_MESSAGE);
+  CHECK_EQ(e2e_session_matches(p->sa, &p->env), 1);
+  CHECK_EQ(e2e_decrypt(p->sa, &p->env, p->pt, sizeof p->pt, &p->pt_len), 0);
+  CHECK_MEM(p->pt, "hi", 2);
+  e2e_session_get_info(p->sa, &ia);
   CHECK(!ia.pending);
-  CHECK_EQ(e2e_encrypt(sa, (const uint8_t *)"ok", 2, buf, sizeof buf, &len), 0);
-  CHECK_EQ(buf[1], E2E_TYPE_MESSAGE);
-  CHECK_EQ(len, E2E_MESSAGE_PREFIX_LEN + E2E_HEADER_LEN + 2 + CRYPTO_TAG_LEN);
-  (void)sb2;
-  e2e_session_free(sa);
-  e2e_session_free(sb);
-  dev_free(&a);
-  dev_free(&b);
+  CHECK_EQ(e2e_encrypt(p->sa, (const uint8_t *)"ok", 2, p->buf, sizeof p->buf, &p->len), 0);
+  CHECK_EQ(p->buf[1], E2E_TYPE_MESSAGE);
+  CHECK_EQ(p->len, E2E_MESSAGE_PREFIX_LEN + E2E_HEADER_LEN + 2 + CRYPTO_TAG_LEN);
+  pair_free(p);
 }
 
 /* Second prekey messages (before any reply) go to the existing session via its tag. */
 static void test_prekey_messages_until_reply(void) {
-  struct dev a, b;
-  struct e2e_session *sa = NULL, *sb = NULL, *sx = NULL;
-  struct e2e_envelope env;
-  struct e2e_sender from;
-  static uint8_t m0[E2E_ENVELOPE_MAX], m1[E2E_ENVELOPE_MAX], pt[E2E_PLAINTEXT_MAX];
-  size_t l0, l1, pt_len;
-  CHECK_EQ(dev_make(&a, 1, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(dev_make(&b, 2, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(first_message(&a, &b, NOW_MS, "zero", &sa, m0, &l0), 0);
-  CHECK_EQ(e2e_encrypt(sa, (const uint8_t *)"one", 3, m1, sizeof m1, &l1), 0);
+  struct pair *p = &the_pair;
+  struct e2e_session *sx = NULL;
+  static uint8_t m1[E2E_ENVELOPE_MAX];
+  size_t l1;
+  CHECK_CALL(pair_first(p, NOW_MS, "zero")); /* m0: p->buf, p->env */
+  struct e2e_envelope m0_env = p->env;
+  CHECK_EQ(e2e_encrypt(p->sa, (const uint8_t *)"one", 3, m1, sizeof m1, &l1), 0);
   CHECK_EQ(m1[1], E2E_TYPE_PREKEY);
-  CHECK_MEM(m0, m1, E2E_PREKEY_PREFIX_LEN); /* same X3DH header, computed once */
+  CHECK_MEM(p->buf, m1, E2E_PREKEY_PREFIX_LEN); /* same X3DH header, computed once */
   /* m1 arrives first: it creates the session. */
-  CHECK_EQ(e2e_envelope_parse(&env, m1, l1), 0);
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len), 0);
-  CHECK_MEM(pt, "one", 3);
-  CHECK_EQ(e2e_sender_check(&(Momedo__KeyBundle)MOMEDO__KEY_BUNDLE__INIT, &from),
+  CHECK_EQ(e2e_envelope_parse(&p->env, m1, l1), 0);
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS), 0);
+  CHECK_MEM(p->pt, "one", 3);
+  CHECK_EQ(e2e_sender_check(&(Momedo__KeyBundle)MOMEDO__KEY_BUNDLE__INIT, &p->from),
            MOMEDO_E_KEYCHANGED);
-  CHECK_EQ(e2e_replay_add(b.rp, &env, from.created_ms), 0);
+  CHECK_EQ(e2e_replay_add(p->b.rp, &p->env, p->from.created_ms), 0);
   /* m0 matches the session and decrypts from a skipped key; accept would refuse it. */
-  CHECK_EQ(e2e_envelope_parse(&env, m0, l0), 0);
-  CHECK_EQ(e2e_session_matches(sb, &env), 1);
-  CHECK_EQ(e2e_accept(&sx, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len), MOMEDO_E_EXISTS);
+  p->env = m0_env;
+  CHECK_EQ(e2e_session_matches(p->sb, &p->env), 1);
+  CHECK_EQ(pair_accept(p, &sx, NOW_MS), MOMEDO_E_EXISTS);
   CHECK(sx == NULL);
-  CHECK_EQ(e2e_decrypt(sb, &env, pt, sizeof pt, &pt_len), 0);
-  CHECK_MEM(pt, "zero", 4);
-  CHECK_EQ(e2e_decrypt(sb, &env, pt, sizeof pt, &pt_len), MOMEDO_E_EXISTS);
-  e2e_session_free(sa);
-  e2e_session_free(sb);
-  dev_free(&a);
-  dev_free(&b);
+  CHECK_EQ(e2e_decrypt(p->sb, &p->env, p->pt, sizeof p->pt, &p->pt_len), 0);
+  CHECK_MEM(p->pt, "zero", 4);
+  CHECK_EQ(e2e_decrypt(p->sb, &p->env, p->pt, sizeof p->pt, &p->pt_len), MOMEDO_E_EXISTS);
+  pair_free(p);
 }
 
 static void test_identity_not_in_envelope(void) {
-  struct dev a, b;
-  struct e2e_session *sa = NULL, *sb = NULL;
-  struct e2e_envelope env;
-  struct e2e_sender from;
-  static uint8_t buf[E2E_ENVELOPE_MAX], pt[E2E_PLAINTEXT_MAX];
-  size_t len, pt_len;
-  CHECK_EQ(dev_make(&a, 1, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(dev_make(&b, 2, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(first_message(&a, &b, NOW_MS, "who am I", &sa, buf, &len), 0);
-  const uint8_t *keys[] = {a.idk.pub, a.dk.pub, a.local.dh_pub, b.idk.pub, b.dk.pub};
-  for (int k = 0; k < 5; k++) CHECK(!memmem_has(buf, len, keys[k], 32));
-  for (int k = 0; k < 5; k++) CHECK(!memmem_has(buf, len, keys[k], 8)); /* not even a part */
-  CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len), 0);
+  struct pair *p = &the_pair;
+  CHECK_CALL(pair_first(p, NOW_MS, "who am I"));
+  const uint8_t *keys[] = {p->a.idk.pub, p->a.dk.pub, p->a.local.dh_pub, p->b.idk.pub,
+                           p->b.dk.pub};
+  for (int k = 0; k < 5; k++) CHECK(!memmem_has(p->buf, p->len, keys[k], 32));
+  for (int k = 0; k < 5; k++) CHECK(!memmem_has(p->buf, p->len, keys[k], 8)); /* not a part */
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS), 0);
   for (int i = 0; i < 4; i++) { /* later messages in both directions */
-    struct e2e_session *src = i % 2 ? sa : sb, *dst = i % 2 ? sb : sa;
-    CHECK_EQ(e2e_encrypt(src, (const uint8_t *)"x", 1, buf, sizeof buf, &len), 0);
-    for (int k = 0; k < 5; k++) CHECK(!memmem_has(buf, len, keys[k], 8));
-    CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
-    CHECK_EQ(e2e_decrypt(dst, &env, pt, sizeof pt, &pt_len), 0);
+    struct e2e_session *src = i % 2 ? p->sa : p->sb, *dst = i % 2 ? p->sb : p->sa;
+    CHECK_EQ(e2e_encrypt(src, (const uint8_t *)"x", 1, p->buf, sizeof p->buf, &p->len), 0);
+    for (int k = 0; k < 5; k++) CHECK(!memmem_has(p->buf, p->len, keys[k], 8));
+    CHECK_EQ(e2e_envelope_parse(&p->env, p->buf, p->len), 0);
+    CHECK_EQ(e2e_decrypt(dst, &p->env, p->pt, sizeof p->pt, &p->pt_len), 0);
   }
-  e2e_session_free(sa);
-  e2e_session_free(sb);
-  dev_free(&a);
-  dev_free(&b);
+  pair_free(p);
 }
 
-static void test_replayed_first_message(void) {
-  struct dev a, b;
-  struct e2e_session *sa = NULL, *sb = NULL;
-  struct e2e_envelope env;
-  struct e2e_sender from;
-  static uint8_t buf[E2E_ENVELOPE_MAX], pt[E2E_PLAINTEXT_MAX];
-  size_t len, pt_len;
-  CHECK_EQ(dev_make(&a, 1, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(dev_make(&b, 2, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(first_message(&a, &b, NOW_MS, "once", &sa, buf, &len), 0);
-  CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len), 0);
-  CHECK_EQ(e2e_replay_add(b.rp, &env, from.created_ms), 0);
-  CHECK_EQ(e2e_replay_add(b.rp, &env, from.created_ms), MOMEDO_E_EXISTS);
-  e2e_session_free(sb);
-  sb = NULL;
-  /* The session was lost (or never stored): a replay must not create a new one. */
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len), MOMEDO_E_EXISTS);
-  CHECK(sb == NULL);
-  /* The replay set survives a restart. */
-  uint8_t *saved = NULL;
-  size_t saved_len = 0;
-  struct e2e_replay *rp2 = NULL;
-  CHECK_EQ(e2e_replay_save(b.rp, &saved, &saved_len), 0);
-  CHECK_EQ(e2e_replay_load(&rp2, saved, saved_len), 0);
-  CHECK_EQ(e2e_replay_count(rp2), 1);
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, rp2, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len), MOMEDO_E_EXISTS);
+/* Every corruption and every truncation of a saved replay set is refused. */
+static void check_replay_load_refuses(uint8_t *saved, size_t saved_len) {
   for (size_t i = 0; i < saved_len; i++) { /* every corrupted byte is refused */
     struct e2e_replay *bad = NULL;
     saved[i] ^= 0x10;
@@ -282,27 +262,41 @@ static void test_replayed_first_message(void) {
     CHECK(e2e_replay_load(&bad, saved, n) < 0);
     CHECK(bad == NULL);
   }
+}
+
+static void test_replayed_first_message(void) {
+  struct pair *p = &the_pair;
+  CHECK_CALL(pair_first(p, NOW_MS, "once"));
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS), 0);
+  CHECK_EQ(e2e_replay_add(p->b.rp, &p->env, p->from.created_ms), 0);
+  CHECK_EQ(e2e_replay_add(p->b.rp, &p->env, p->from.created_ms), MOMEDO_E_EXISTS);
+  e2e_session_free(p->sb);
+  p->sb = NULL;
+  /* The session was lost (or never stored): a replay must not create a new one. */
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS), MOMEDO_E_EXISTS);
+  CHECK(p->sb == NULL);
+  /* The replay set survives a restart. */
+  uint8_t *saved = NULL;
+  size_t saved_len = 0;
+  struct e2e_replay *rp2 = NULL;
+  CHECK_EQ(e2e_replay_save(p->b.rp, &saved, &saved_len), 0);
+  CHECK_EQ(e2e_replay_load(&rp2, saved, saved_len), 0);
+  CHECK_EQ(e2e_replay_count(rp2), 1);
+  CHECK_EQ(e2e_accept(&p->sb, &p->from, &p->b.local, &p->b.spk, NULL, rp2, &p->env, NOW_MS,
+                      p->pt, sizeof p->pt, &p->pt_len), MOMEDO_E_EXISTS);
+  CHECK_CALL(check_replay_load_refuses(saved, saved_len));
   free(saved);
   e2e_replay_free(rp2);
-  e2e_session_free(sa);
-  dev_free(&a);
-  dev_free(&b);
+  pair_free(p);
 }
 
 /* A full replay set evicts its oldest entry and raises the watermark: first messages
  * created at or before it are refused even though their EK_A is no longer listed. */
 static void test_replay_watermark(void) {
-  struct dev a, b;
-  struct e2e_session *sa = NULL, *sb = NULL;
-  struct e2e_envelope env, fake;
-  struct e2e_sender from;
-  static uint8_t buf[E2E_ENVELOPE_MAX], pt[E2E_PLAINTEXT_MAX];
+  struct pair *p = &the_pair;
+  struct e2e_envelope fake;
   uint8_t ek[32];
-  size_t len, pt_len;
-  CHECK_EQ(dev_make(&a, 1, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(dev_make(&b, 2, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(first_message(&a, &b, NOW_MS + 5, "late", &sa, buf, &len), 0);
-  CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
+  CHECK_CALL(pair_first(p, NOW_MS + 5, "late"));
   memset(&fake, 0, sizeof fake);
   fake.type = E2E_TYPE_PREKEY;
   fake.spk_id = 2;
@@ -310,162 +304,110 @@ static void test_replay_watermark(void) {
   for (uint32_t i = 0; i <= E2E_REPLAY_MAX; i++) {
     memset(ek, 0, sizeof ek);
     be32_put(ek, i + 1);
-    CHECK_EQ(e2e_replay_add(b.rp, &fake, NOW_MS + (i == 0 ? 5 : 10)), 0);
+    CHECK_EQ(e2e_replay_add(p->b.rp, &fake, NOW_MS + (i == 0 ? 5 : 10)), 0);
   }
-  CHECK_EQ(e2e_replay_count(b.rp), E2E_REPLAY_MAX);
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS + 100, pt,
-                      sizeof pt, &pt_len), MOMEDO_E_EXPIRED);
-  CHECK(sb == NULL);
+  CHECK_EQ(e2e_replay_count(p->b.rp), E2E_REPLAY_MAX);
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS + 100), MOMEDO_E_EXPIRED);
+  CHECK(p->sb == NULL);
   fake.spk_id = 3;
-  CHECK_EQ(e2e_replay_add(b.rp, &fake, NOW_MS), MOMEDO_E_INVAL);
-  e2e_session_free(sa);
-  dev_free(&a);
-  dev_free(&b);
+  CHECK_EQ(e2e_replay_add(p->b.rp, &fake, NOW_MS), MOMEDO_E_INVAL);
+  pair_free(p);
 }
 
 static void test_first_message_time_rules(void) {
-  struct dev a, b;
-  struct e2e_session *sa = NULL, *sb = NULL;
-  struct e2e_envelope env;
-  struct e2e_sender from;
-  static uint8_t buf[E2E_ENVELOPE_MAX], pt[E2E_PLAINTEXT_MAX];
-  size_t len, pt_len;
-  CHECK_EQ(dev_make(&a, 1, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(dev_make(&b, 2, NOW_MS + DAY_MS), 0);
+  struct pair *p = &the_pair;
   /* Sender's clock an hour ahead of the recipient's. */
-  CHECK_EQ(first_message(&a, &b, NOW_MS + 3600 * 1000, "future", &sa, buf, &len), 0);
-  CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len), MOMEDO_E_FUTURE);
+  CHECK_CALL(pair_first(p, NOW_MS + 3600 * 1000, "future"));
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS), MOMEDO_E_FUTURE);
   /* Within the skew it is fine. */
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS + 3599 * 1000,
-                      pt, sizeof pt, &pt_len), 0);
-  e2e_session_free(sb);
-  sb = NULL;
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS + 3599 * 1000), 0);
+  e2e_session_free(p->sb);
+  p->sb = NULL;
   /* Our prekey told the sender it expires; a message created after that is refused. */
-  b.spk.expires_ms = NOW_MS;
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS + 3600 * 1000,
-                      pt, sizeof pt, &pt_len), MOMEDO_E_EXPIRED);
-  b.spk.id = 9;
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len), MOMEDO_E_INVAL);
-  CHECK(sb == NULL);
-  e2e_session_free(sa);
-  dev_free(&a);
-  dev_free(&b);
+  p->b.spk.expires_ms = NOW_MS;
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS + 3600 * 1000), MOMEDO_E_EXPIRED);
+  p->b.spk.id = 9;
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS), MOMEDO_E_INVAL);
+  CHECK(p->sb == NULL);
+  pair_free(p);
 }
 
 static void test_sender_check(void) {
-  struct dev a, a2, b;
-  struct e2e_session *sa = NULL, *sb = NULL;
-  struct e2e_envelope env;
-  struct e2e_sender from;
-  static uint8_t buf[E2E_ENVELOPE_MAX], pt[E2E_PLAINTEXT_MAX];
-  size_t len, pt_len;
-  CHECK_EQ(dev_make(&a, 1, NOW_MS + DAY_MS), 0);
+  struct pair *p = &the_pair;
+  struct dev a2;
+  CHECK_CALL(pair_make(p));
   CHECK_EQ(dev_make(&a2, 1, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(dev_make(&b, 2, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(first_message(&a, &b, NOW_MS, "m", &sa, buf, &len), 0);
-  CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len), 0);
+  CHECK_EQ(first_message(&p->a, &p->b, NOW_MS, "m", &p->sa, p->buf, &p->len), 0);
+  CHECK_EQ(e2e_envelope_parse(&p->env, p->buf, p->len), 0);
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS), 0);
   Momedo__KeyBundle kb = MOMEDO__KEY_BUNDLE__INIT;
-  Momedo__DeviceKeys *devs[2] = {&a2.keys, &a.keys};
-  kb.identity_key = (ProtobufCBinaryData){32, a.idk.pub};
+  Momedo__DeviceKeys *devs[2] = {&a2.keys, &p->a.keys};
+  kb.identity_key = (ProtobufCBinaryData){32, p->a.idk.pub};
   kb.devices = devs;
   kb.n_devices = 2;
-  CHECK_EQ(e2e_sender_check(&kb, &from), 0);
+  CHECK_EQ(e2e_sender_check(&kb, &p->from), 0);
   kb.n_devices = 1; /* only the other device */
-  CHECK_EQ(e2e_sender_check(&kb, &from), MOMEDO_E_NOTFOUND);
+  CHECK_EQ(e2e_sender_check(&kb, &p->from), MOMEDO_E_NOTFOUND);
   kb.n_devices = 2;
   kb.identity_key.data = a2.idk.pub;
-  CHECK_EQ(e2e_sender_check(&kb, &from), MOMEDO_E_KEYCHANGED);
-  kb.identity_key.data = a.idk.pub;
+  CHECK_EQ(e2e_sender_check(&kb, &p->from), MOMEDO_E_KEYCHANGED);
+  kb.identity_key.data = p->a.idk.pub;
   kb.revoked = 1;
-  CHECK_EQ(e2e_sender_check(&kb, &from), MOMEDO_E_DEAD);
+  CHECK_EQ(e2e_sender_check(&kb, &p->from), MOMEDO_E_DEAD);
   kb.revoked = 0;
-  from.dh_key[0] ^= 1; /* the device's agreement key must be the one in the bundle */
-  CHECK_EQ(e2e_sender_check(&kb, &from), MOMEDO_E_NOTFOUND);
-  e2e_session_free(sa);
-  e2e_session_free(sb);
-  dev_free(&a);
+  p->from.dh_key[0] ^= 1; /* the device's agreement key must be the one in the bundle */
+  CHECK_EQ(e2e_sender_check(&kb, &p->from), MOMEDO_E_NOTFOUND);
   dev_free(&a2);
-  dev_free(&b);
+  pair_free(p);
 }
 
 /* Every single-byte change to a first message is refused and creates no session. */
 static void test_first_message_tamper(void) {
-  struct dev a, b;
-  struct e2e_session *sa = NULL, *sb = NULL;
-  struct e2e_envelope env;
-  struct e2e_sender from;
-  static uint8_t buf[E2E_ENVELOPE_MAX], pt[E2E_PLAINTEXT_MAX];
-  size_t len, pt_len;
-  CHECK_EQ(dev_make(&a, 1, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(dev_make(&b, 2, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(first_message(&a, &b, NOW_MS, "tamper me", &sa, buf, &len), 0);
-  for (size_t i = 0; i < len; i++) {
-    buf[i] ^= 0x01;
-    int rc = e2e_envelope_parse(&env, buf, len);
-    if (rc == 0)
-      rc = e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len);
-    buf[i] ^= 0x01;
+  struct pair *p = &the_pair;
+  CHECK_CALL(pair_first(p, NOW_MS, "tamper me"));
+  for (size_t i = 0; i < p->len; i++) {
+    p->buf[i] ^= 0x01;
+    int rc = e2e_envelope_parse(&p->env, p->buf, p->len);
+    if (rc == 0) rc = pair_accept(p, &p->sb, NOW_MS);
+    p->buf[i] ^= 0x01;
     CHECK(rc < 0);
-    CHECK(sb == NULL);
+    CHECK(p->sb == NULL);
   }
-  CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len), 0);
-  e2e_session_free(sa);
-  e2e_session_free(sb);
-  dev_free(&a);
-  dev_free(&b);
+  CHECK_EQ(e2e_envelope_parse(&p->env, p->buf, p->len), 0);
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS), 0);
+  pair_free(p);
 }
 
 static void test_one_time_prekey(void) {
-  struct dev a, b;
+  struct pair *p = &the_pair;
   struct e2e_remote r;
-  struct e2e_session *sa = NULL, *sb = NULL;
-  struct e2e_envelope env;
-  struct e2e_sender from;
   uint8_t opk_sec[32];
-  static uint8_t buf[E2E_ENVELOPE_MAX], pt[E2E_PLAINTEXT_MAX];
-  size_t len, pt_len;
-  CHECK_EQ(dev_make(&a, 1, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(dev_make(&b, 2, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(e2e_remote_from_device(&r, b.idk.pub, &b.keys, NOW_MS), 0);
+  CHECK_CALL(pair_make(p));
+  CHECK_EQ(e2e_remote_from_device(&r, p->b.idk.pub, &p->b.keys, NOW_MS), 0);
   CHECK_EQ(crypto_dh_keygen(opk_sec, r.opk), 0);
   r.opk_id = 77;
-  CHECK_EQ(e2e_initiate(&sa, &a.local, &r, NOW_MS), 0);
-  CHECK_EQ(e2e_encrypt(sa, (const uint8_t *)"opk", 3, buf, sizeof buf, &len), 0);
-  CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
-  CHECK_EQ(env.opk_id, 77);
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, NULL, b.rp, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len), MOMEDO_E_NOTFOUND);
+  CHECK_EQ(e2e_initiate(&p->sa, &p->a.local, &r, NOW_MS), 0);
+  CHECK_EQ(e2e_encrypt(p->sa, (const uint8_t *)"opk", 3, p->buf, sizeof p->buf, &p->len), 0);
+  CHECK_EQ(e2e_envelope_parse(&p->env, p->buf, p->len), 0);
+  CHECK_EQ(p->env.opk_id, 77);
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS), MOMEDO_E_NOTFOUND);
   uint8_t wrong[32];
   memcpy(wrong, opk_sec, 32);
   wrong[3] ^= 1;
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, wrong, b.rp, &env, NOW_MS, pt, sizeof pt,
-                      &pt_len), MOMEDO_E_DECRYPT);
-  CHECK_EQ(e2e_accept(&sb, &from, &b.local, &b.spk, opk_sec, b.rp, &env, NOW_MS, pt,
-                      sizeof pt, &pt_len), 0);
-  CHECK_MEM(pt, "opk", 3);
-  e2e_session_free(sa);
-  e2e_session_free(sb);
-  dev_free(&a);
-  dev_free(&b);
+  CHECK_EQ(e2e_accept(&p->sb, &p->from, &p->b.local, &p->b.spk, wrong, p->b.rp, &p->env, NOW_MS,
+                      p->pt, sizeof p->pt, &p->pt_len), MOMEDO_E_DECRYPT);
+  CHECK_EQ(e2e_accept(&p->sb, &p->from, &p->b.local, &p->b.spk, opk_sec, p->b.rp, &p->env,
+                      NOW_MS, p->pt, sizeof p->pt, &p->pt_len), 0);
+  CHECK_MEM(p->pt, "opk", 3);
+  pair_free(p);
 }
 
 static void test_envelope_parser(void) {
-  struct dev a, b;
-  struct e2e_session *sa = NULL;
+  struct pair *p = &the_pair;
   struct e2e_envelope env;
-  static uint8_t buf[E2E_ENVELOPE_MAX + 1];
-  size_t len;
-  CHECK_EQ(dev_make(&a, 1, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(dev_make(&b, 2, NOW_MS + DAY_MS), 0);
-  CHECK_EQ(first_message(&a, &b, NOW_MS, "", &sa, buf, &len), 0); /* empty plaintext */
+  uint8_t *buf = p->buf; /* E2E_ENVELOPE_MAX + 1 bytes */
+  CHECK_CALL(pair_first(p, NOW_MS, "")); /* empty plaintext */
+  size_t len = p->len;
   CHECK_EQ(len, E2E_PREKEY_PREFIX_LEN + E2E_HEADER_LEN + CRYPTO_TAG_LEN);
   CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
   CHECK_EQ(env.ct_len, CRYPTO_TAG_LEN);
@@ -483,9 +425,7 @@ static void test_envelope_parser(void) {
   for (size_t n = 0; n < E2E_MESSAGE_PREFIX_LEN + E2E_HEADER_LEN + CRYPTO_TAG_LEN; n++)
     CHECK_EQ(e2e_envelope_parse(&env, buf, n), MOMEDO_E_TRUNCATED);
   CHECK_EQ(e2e_envelope_parse(&env, buf, E2E_ENVELOPE_MAX + 1), MOMEDO_E_TOOBIG);
-  e2e_session_free(sa);
-  dev_free(&a);
-  dev_free(&b);
+  pair_free(p);
 }
 
 int main(void) {
