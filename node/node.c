@@ -229,6 +229,39 @@ static int load_settings(struct node *n) {
   return ids_node_fingerprint(n->fingerprint, n->id.kp.pub);
 }
 
+struct drop_ctx {
+  struct store *s;
+  struct store_batch *b;
+  uint64_t n;
+};
+
+static int drop_one(void *vctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  struct drop_ctx *d = vctx;
+  (void)v, (void)vn;
+  int rc = store_batch_del(d->b, k, kn);
+  d->n++;
+  if (rc == 0 && store_batch_count(d->b) >= NODE_LEGACY_DROP_BATCH) {
+    rc = store_write(d->s, d->b);
+    store_batch_clear(d->b);
+  }
+  return rc;
+}
+
+/* Delete the node-side lookup indexes earlier versions kept (idempotent). */
+static int legacy_index_drop(struct node *n) {
+  static const char tags[] = {NODE_K_LEGACY_USERID, NODE_K_LEGACY_ALIAS, NODE_K_LEGACY_ALIAS_OF};
+  struct drop_ctx d = {.s = n->store, .b = store_batch_new(), .n = 0};
+  int rc = d.b ? 0 : MOMEDO_E_NOMEM;
+  for (size_t i = 0; i < sizeof tags && rc == 0; i++) 
+    rc = node__iter_tag(n, tags[i], drop_one, &d);
+  if (rc == 0) rc = store_write(n->store, d.b);
+  store_batch_free(d.b);
+  if (rc) node_log(NODE_LOG_ERROR, "cannot drop old lookup indexes: %s", momedo_strerror(rc));
+  else if (d.n) node_log(NODE_LOG_INFO, "dropped %llu entries of old node-side lookup indexes",
+                         (unsigned long long)d.n);
+  return rc;
+}
+
 static int open_engine(struct node *n) {
   char path[NODE_PATH_BYTES_MAX];
   struct store_rocks_opts so;
@@ -251,7 +284,7 @@ static int open_engine(struct node *n) {
   if ((rc = crypto_random(&seed, sizeof seed)) != 0) return rc;
   rc = repl_new(&rc_cfg, n->store, seed, node__now_ms(), &n->repl);
   if (rc) node_log(NODE_LOG_ERROR, "replication engine: %s", momedo_strerror(rc));
-  if (!rc) rc = node__legacy_index_drop(n);
+  if (!rc) rc = legacy_index_drop(n);
   return rc;
 }
 

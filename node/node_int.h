@@ -23,6 +23,7 @@
 #define NODE_VERSION FRAME_SOFTWARE
 #define NODE_K_PREFIX 'N'
 #define NODE_K_DEVICE 'd'   /* 'N' 'd' device_key(32) -> identity_key(32) registered_ms(be64) */
+#define NODE_DEVICE_REC_LEN (OBJ_KEY_LEN + 8)
 #define NODE_K_INVITE 'i'   /* 'N' 'i' sha256(token)(32) -> uses_left(be32) expires_ms(be64) */
 #define NODE_K_DEVMBOX 'm'  /* 'N' 'm' mailbox(32) -> "" : mailbox of a device registered
                                here (with the registration); bundles' devices: repl */
@@ -186,6 +187,20 @@ struct node {
   uint64_t peers_refused, objects_invalid_local;
 };
 
+/* The two-byte head of a node-local store key: NODE_K_PREFIX, tag. */
+static inline void node__key_tag(uint8_t k[static 2], char tag) {
+  k[0] = NODE_K_PREFIX;
+  k[1] = (uint8_t)tag;
+}
+
+/* Call fn for each node-local record under tag, in key order (store_iter's result). */
+static inline int node__iter_tag(struct node *n, char tag, store_iter_fn fn, void *ctx) {
+  uint8_t lo[2], hi[2];
+  node__key_tag(lo, tag);
+  node__key_tag(hi, (char)(tag + 1));
+  return store_iter(n->store, lo, 2, hi, 2, fn, ctx);
+}
+
 /* Wall clock in ms since the epoch: objects carry absolute times. */
 uint64_t node__now_ms(void);
 void node__set_state(struct peer *p, const char *state, const char *err);
@@ -236,7 +251,7 @@ MOMEDO_WUR int node__mailbox_access(struct conn *c, const uint8_t mailbox[OBJ_MA
 MOMEDO_WUR int node__admin_start(struct node *n);
 void node__admin_stop(struct node *n);
 
-/* invite.c: invites, registered devices, aliases (node-local records) */
+/* register.c: invite tokens and the registrations they admit */
 MOMEDO_WUR int node__invite_create(struct node *n, uint32_t uses, uint64_t ttl_s,
                                    const char *address, Momedo__InviteResp *out,
                                    char code[static NODE_INVITE_CODE_MAX],
@@ -244,16 +259,20 @@ MOMEDO_WUR int node__invite_create(struct node *n, uint32_t uses, uint64_t ttl_s
                                    char addr[static NODE_HOSTPORT_CHARS_MAX + 3]);
 MOMEDO_WUR int node__register(struct node *n, const char *token, const uint8_t device_key[32],
                               const uint8_t identity_key[32], char *why, size_t why_cap);
+uint32_t node__invites_active(struct node *n);
+
+/* devices.c: registered devices, removals, device mailboxes */
 MOMEDO_WUR int node__device_get(struct node *n, const uint8_t device_key[32],
                                 uint8_t identity_key[32], uint64_t *registered_ms);
 /* 1 if the admin removed this device key, 0 if not, negative on a store error. */
 MOMEDO_WUR int node__device_removed(struct node *n, const uint8_t device_key[32]);
 MOMEDO_WUR int node__device_remove(struct node *n, const char *device_text, char *msg,
                                    size_t cap);
-uint32_t node__invites_active(struct node *n);
 uint32_t node__devices_count(struct node *n);
 /* 1 if mailbox belongs to a device (registered here, or in any stored key bundle). */
 MOMEDO_WUR int node__is_device_mailbox(struct node *n, const uint8_t mailbox[OBJ_MAILBOX_LEN]);
+
+/* alias.c: the aliases this node issues */
 /* Canonical spelling of a typed alias (case, O/0, I/L/1, dashes); E_INVAL if it is
  * not one. */
 MOMEDO_WUR int node__alias_norm(char out[static OBJ_ALIAS_CHARS_MAX + 1], const char *s);
@@ -267,7 +286,5 @@ MOMEDO_WUR int node__alias_home_ok(const uint8_t *bundle, size_t len,
 MOMEDO_WUR int node__alias_issue(struct node *n, const uint8_t identity_key[32],
                                  const uint8_t *bundle, size_t blen, uint8_t **data,
                                  size_t *len);
-/* Delete the node-side lookup indexes earlier versions kept (idempotent). */
-MOMEDO_WUR int node__legacy_index_drop(struct node *n);
 
 #endif

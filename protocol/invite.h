@@ -4,7 +4,7 @@
  * followed by two check characters: the base32 digit string read as a number, mod
  * 1021, as two base32 digits. Every character of a code is a letter, a digit or ':',
  * so it needs no quoting in a shell. The one codec: the node issues codes with it
- * (node/invite.c) and clients parse them with it. Pure: no I/O, no allocation. The
+ * (node/register.c) and clients parse them with it. Pure: no I/O, no allocation. The
  * token is a bearer secret: callers must not log it. */
 #ifndef MOMEDO_INVITE_H
 #define MOMEDO_INVITE_H
