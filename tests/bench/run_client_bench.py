@@ -47,7 +47,6 @@ sys.path.insert(0, HERE)
 import momedo_testlib as T  # noqa: E402
 import run_node_bench as NB  # noqa: E402
 
-MOMEDO = os.path.join(T.BIN, "client", "momedo")
 PASS = "benchmark passphrase, not a secret"
 WAIT_S = int(os.environ.get("BENCH_WAIT_S", "300"))
 
@@ -65,40 +64,11 @@ def ms(x):
     return None if x is None else round(1000 * x, 1)
 
 
-class User:
-    def __init__(self, cluster, name):
-        self.cluster = cluster
-        self.name = name
-        self.home = os.path.join(cluster.dir, "c-" + name)
-        self.env = dict(os.environ, MOMEDO_PASSPHRASE=PASS)
-        self.env.pop("MOMEDO_HOME", None)
-        self.user_id = None
-
-    def run(self, *args, check=True):
-        cmd = [MOMEDO] + list(args) + ["--home", self.home]
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env=self.env, timeout=600)
-        if check and p.returncode != 0:
-            raise SystemExit("%s exited %d: %s" % (" ".join(cmd), p.returncode, p.stderr))
-        return p
-
-    def setup(self, node):
-        out = T.json_lines(self.run("init", "--scrypt-log2n", "10", "--json").stdout)[-1]
-        self.user_id = out["user_id"]
-        self.run("join", node.invite(uses=2), "--json")
-        return self
-
-    def add(self, other, name):
-        T.wait_for(lambda: self.run("contact", "add", other.user_id, "--name", name,
-                                    check=False).returncode == 0,
-                   "%s's bundle visible to %s" % (other.name, self.name), timeout=60)
-
-    def spawn(self, *args):
-        p = subprocess.Popen([MOMEDO] + list(args) + ["--home", self.home],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=self.env, bufsize=1)
-        self.cluster.procs.append(p)
-        return p
+def new_user(cluster, name, node):
+    """A client (the test driver's) with this benchmark's passphrase, registered at node."""
+    c = T.Client(cluster, name, passphrase=PASS, timeout=600).init()
+    c.join(node, uses=2)
+    return c
 
 
 class Reader:
@@ -130,10 +100,10 @@ def federation(cluster):
     west = NB.configured_node(cluster, "west")
     east = NB.configured_node(cluster, "east")
     cluster.connect(west, east)
-    alice = User(cluster, "alice").setup(west)
-    bob = User(cluster, "bob").setup(east)
-    alice.add(bob, "bob")
-    bob.add(alice, "alice")
+    alice = new_user(cluster, "alice", west)
+    bob = new_user(cluster, "bob", east)
+    alice.add_contact(bob, "bob", timeout=60)
+    bob.add_contact(alice, "alice", timeout=60)
     return west, east, alice, bob
 
 
@@ -141,7 +111,7 @@ def start_pair(cluster, west, east, alice, bob, save_dir=None):
     extra = ["--save-dir", save_dir] if save_dir else []
     listen = bob.spawn("listen", "--json", *extra)
     T.wait_for(lambda: connected(east, 1), "listen connected", timeout=60)
-    bot = alice.spawn("bot")
+    bot = alice.spawn("bot", stdin=True)
     T.wait_for(lambda: connected(west, 1), "bot connected", timeout=60)
     return Reader(listen), listen, Reader(bot), bot
 
@@ -149,7 +119,8 @@ def start_pair(cluster, west, east, alice, bob, save_dir=None):
 def stop(p):
     if p.poll() is None:
         try:
-            p.stdin.close()
+            if p.stdin:
+                p.stdin.close()
         except OSError:
             pass
         p.terminate()

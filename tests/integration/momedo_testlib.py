@@ -5,18 +5,24 @@ A Cluster owns a temporary directory under $MOMEDO_TEST_TMP, the nodes in it (ea
 created with `momedo-admin init` on a free port) and every process it started. It
 always kills them and removes the directory: on close(), at interpreter exit (atexit)
 and when a test fails. Binaries come from $MOMEDO_BIN (the build directory):
-node/momedod, admin/momedo-admin, client/momedo-probe.
+node/momedod, admin/momedo-admin, client/momedo-probe, client/momedo.
+
+Probe drives the test client momedo-probe; Client drives one device of the real
+`momedo` command line (every integration test and the client benchmark use it);
+JsonReader reads the JSON lines of a long-running one (listen, bot) in a thread.
 
 Waiting is by condition with a generous timeout (wait_for), never by fixed sleeps.
 """
 import atexit
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 BIN = os.environ.get("MOMEDO_BIN") or os.path.join(
@@ -25,6 +31,9 @@ TMP = os.environ.get("MOMEDO_TEST_TMP") or tempfile.gettempdir()
 MOMEDOD = os.path.join(BIN, "node", "momedod")
 ADMIN = os.path.join(BIN, "admin", "momedo-admin")
 PROBE = os.path.join(BIN, "client", "momedo-probe")
+MOMEDO = os.path.join(BIN, "client", "momedo")
+CLIENT_PASS = "correct horse battery staple"
+CLIENT_SCRYPT_LOG2N = "10"  # vault unlock in ~1 ms; the default 15 costs ~0.1 s a command
 WAIT_S = float(os.environ.get("MOMEDO_TEST_WAIT_S", "60"))
 
 _live_clusters = []
@@ -210,6 +219,15 @@ class Probe:
             return p.returncode, out, p.stderr
         return out
 
+    def spawn(self, *args, node=None, invite=None, timeout_ms=60000):
+        """A long-running momedo-probe command (listen) at node, killed with the cluster;
+        invite overrides the node's shared invite code."""
+        cmd = [PROBE, "--keys", self.keys, "--json", "--timeout-ms", str(timeout_ms),
+               "--invite", invite or self.code_for(node or self.node)] + list(args)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.cluster.procs.append(p)
+        return p
+
     def code_for(self, node):
         # Registration consumes the token only at the home node; any code of a node
         # works for connecting (it carries address and key).
@@ -242,6 +260,128 @@ class Probe:
         return self.run("lookup", "--user-id", user_id, node=node, check=False)
 
 
+class Client:
+    """One device of the `momedo` command line: its own home directory in the cluster's,
+    its vault passphrase in the environment (MOMEDO_PASSPHRASE). run() raises
+    TestFailure with stdout, stderr and every node's log when a command fails (unless
+    check=False); j() adds --json and returns the last JSON line with the process."""
+
+    def __init__(self, cluster, name, passphrase=CLIENT_PASS, timeout=120):
+        self.cluster = cluster
+        self.name = name
+        self.home = os.path.join(cluster.dir, "c-" + name)
+        self.env = dict(os.environ, MOMEDO_PASSPHRASE=passphrase)
+        self.env.pop("MOMEDO_HOME", None)
+        self.env.pop("MOMEDO_CHANNEL_PASSPHRASE", None)
+        self.timeout = timeout
+        self.user_id = None
+
+    def run(self, *args, check=True, timeout=None):
+        cmd = [MOMEDO] + list(args) + ["--home", self.home]
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=self.env, timeout=timeout or self.timeout)
+        if check and p.returncode != 0:
+            raise TestFailure("%s exited %d\nstdout: %s\nstderr: %s\n%s" % (
+                " ".join(cmd), p.returncode, p.stdout, p.stderr, self.cluster.logs()))
+        return p
+
+    def j(self, *args, check=True):
+        """(last JSON line or None, CompletedProcess) of the command run with --json."""
+        p = self.run(*(list(args) + ["--json"]), check=check)
+        lines = json_lines(p.stdout)
+        return (lines[-1] if lines else None), p
+
+    def lines(self, *args):
+        """Every JSON line the command prints with --json."""
+        return json_lines(self.run(*(list(args) + ["--json"])).stdout)
+
+    def init(self):
+        self.user_id = self.j("init", "--scrypt-log2n", CLIENT_SCRYPT_LOG2N)[0]["user_id"]
+        return self
+
+    def join(self, node, uses=5):
+        return self.j("join", node.invite(uses=uses))[0]
+
+    def ident(self):
+        return self.j("id")[0]
+
+    def sync_lines(self, *extra):
+        """Every JSON line of one `sync`, and its stderr."""
+        p = self.run("sync", "--json", *extra)
+        return json_lines(p.stdout), p.stderr
+
+    def sync(self, *extra):
+        """The messages of one `sync`."""
+        return [m for m in self.sync_lines(*extra)[0] if m.get("type") == "message"]
+
+    def texts(self, *extra):
+        return [m["text"] for m in self.sync(*extra) if m["kind"] == "text"]
+
+    def history(self, to):
+        return self.lines("history", to)
+
+    def add_contact(self, other, name, timeout=WAIT_S):
+        """Add other as a contact once its bundle has replicated to this client's node."""
+        self.cluster.wait_for(lambda: self.j("contact", "add", other.user_id, "--name", name,
+                                             check=False)[1].returncode == 0,
+                              "%s's bundle visible to %s" % (other.name, self.name), timeout)
+
+    def spawn(self, *args, stdin=False):
+        """A long-running command (listen, bot), killed with the cluster. Its stdin is
+        a pipe when stdin is true, else /dev/null."""
+        p = subprocess.Popen([MOMEDO] + list(args) + ["--home", self.home],
+                             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=self.env, bufsize=1)
+        self.cluster.procs.append(p)
+        return p
+
+
+def new_client(cluster, name, node):
+    """A new user with one device, registered at node."""
+    c = Client(cluster, name).init()
+    c.join(node)
+    return c
+
+
+class JsonReader:
+    """The JSON lines a process prints, read in a thread. until(pred) reads until
+    pred(lines) holds; if no line comes for `timeout` seconds it kills the process and
+    raises TestFailure with the lines so far, its stderr and the nodes' logs."""
+
+    def __init__(self, proc, cluster, timeout=WAIT_S):
+        self.proc = proc
+        self.cluster = cluster
+        self.timeout = timeout
+        self.lines = []
+        self._q = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                self._q.put(json.loads(line))
+
+    def until(self, pred, what):
+        while not pred(self.lines):
+            try:
+                self.lines.append(self._q.get(timeout=self.timeout))
+            except queue.Empty:
+                self.proc.kill()
+                raise TestFailure("%s: no line within %d s; output so far %r\nstderr: %s\n%s" % (
+                    what, self.timeout, self.lines[-20:], self.proc.stderr.read(),
+                    self.cluster.logs())) from None
+        return self.lines
+
+    def count(self, pred):
+        return len([x for x in self.lines if pred(x)])
+
+    def wait_count(self, pred, n, what):
+        """Read until n lines satisfy pred; returns those lines."""
+        self.until(lambda ls: self.count(pred) >= n, what)
+        return [x for x in self.lines if pred(x)]
+
+
 class Cluster:
     def __init__(self, label):
         os.makedirs(TMP, exist_ok=True)
@@ -259,6 +399,13 @@ class Cluster:
         if start:
             n.start()
         return n
+
+    def two_cities(self):
+        """Two running nodes, westcity and eastcity, neighbors of each other."""
+        a = self.add_node("westcity")
+        b = self.add_node("eastcity")
+        self.connect(a, b)
+        return a, b
 
     def probe(self, name, node):
         return Probe(self, name, node)

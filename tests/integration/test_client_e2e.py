@@ -11,80 +11,14 @@ import hashlib
 import hmac
 import json
 import os
-import queue
-import subprocess
 import sys
-import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import momedo_testlib as T  # noqa: E402
 
-MOMEDO = os.path.join(T.BIN, "client", "momedo")
-PASS = "correct horse battery staple"
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CHECK_SYMBOLS = CROCKFORD + "*~$=U"  # protocol/ids.c: mod-37 check symbols
-
-
-class Client:
-    """One device: a home directory driven through the `momedo` command line."""
-
-    def __init__(self, cluster, name):
-        self.cluster = cluster
-        self.name = name
-        self.home = os.path.join(cluster.dir, "c-" + name)
-        self.env = dict(os.environ, MOMEDO_PASSPHRASE=PASS)
-        self.env.pop("MOMEDO_HOME", None)
-        self.user_id = None
-
-    def run(self, *args, check=True, timeout=120):
-        cmd = [MOMEDO] + list(args) + ["--home", self.home]
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env=self.env, timeout=timeout)
-        if check and p.returncode != 0:
-            raise T.TestFailure("%s exited %d\nstdout: %s\nstderr: %s\n%s" % (
-                " ".join(cmd), p.returncode, p.stdout, p.stderr, self.cluster.logs()))
-        return p
-
-    def j(self, *args, check=True):
-        p = self.run(*(list(args) + ["--json"]), check=check)
-        lines = T.json_lines(p.stdout)
-        return lines[-1] if lines else None, p
-
-    def init(self):
-        out, _ = self.j("init", "--scrypt-log2n", "10")
-        self.user_id = out["user_id"]
-        return self
-
-    def join(self, node):
-        return self.j("join", node.invite(uses=5))[0]
-
-    def ident(self):
-        return self.j("id")[0]
-
-    def sync(self, *extra):
-        p = self.run("sync", "--json", *extra)
-        return [m for m in T.json_lines(p.stdout) if m.get("type") == "message"]
-
-    def texts(self, *extra):
-        return [m["text"] for m in self.sync(*extra) if m["kind"] == "text"]
-
-    def history(self, to):
-        p = self.run("history", to, "--json")
-        return T.json_lines(p.stdout)
-
-
-def new_user(cluster, name, node):
-    c = Client(cluster, name).init()
-    c.join(node)
-    return c
-
-
-def wait_add(cluster, who, whom, name):
-    """Add a contact once its bundle has replicated to who's node."""
-    cluster.wait_for(lambda: who.j("contact", "add", whom.user_id, "--name", name,
-                                   check=False)[1].returncode == 0,
-                     "%s's bundle visible to %s" % (whom.name, who.name))
 
 
 def crockford_check_decode(s):
@@ -139,22 +73,16 @@ def node_bytes(node):
 
 class ClientE2E(T.ClusterTest, unittest.TestCase):
 
-    def two_cities(self):
-        a = self.cluster.add_node("westcity")
-        b = self.cluster.add_node("eastcity")
-        self.cluster.connect(a, b)
-        return a, b
-
     def test_two_cities_offline_and_failover(self):
-        a, b = self.two_cities()
-        alice = new_user(self.cluster, "alice", a)
-        bob = Client(self.cluster, "bob").init()
+        a, b = self.cluster.two_cities()
+        alice = T.new_client(self.cluster, "alice", a)
+        bob = T.Client(self.cluster, "bob").init()
         joined = bob.join(b)
         # The east node named the west as its partner; Bob's bundle lists both.
         self.assertEqual([(n["address"], n["role"]) for n in joined["nodes"]],
                          [(b.address(), "home"), (a.address(), "partner")])
-        wait_add(self.cluster, alice, bob, "bob")
-        wait_add(self.cluster, bob, alice, "alice")
+        alice.add_contact(bob, "bob")
+        bob.add_contact(alice, "alice")
         # Bob is offline (no process of his runs) while Alice sends.
         alice.run("send", "bob", "hello from the west")
         alice.run("send", "bob", "second message")
@@ -186,10 +114,10 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         b.start()
 
     def test_file_location_task(self):
-        a, b = self.two_cities()
-        alice = new_user(self.cluster, "alice", a)
-        bob = new_user(self.cluster, "bob", b)
-        wait_add(self.cluster, alice, bob, "bob")
+        a, b = self.cluster.two_cities()
+        alice = T.new_client(self.cluster, "alice", a)
+        bob = T.new_client(self.cluster, "bob", b)
+        alice.add_contact(bob, "bob")
         data = os.urandom(5 * 1024 * 1024)
         src = os.path.join(self.cluster.dir, "photo.jpg")
         with open(src, "wb") as f:
@@ -227,13 +155,13 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         self.assertEqual(tasks[0]["task_state"], "done")
 
     def test_two_devices_same_conversation(self):
-        a, b = self.two_cities()
-        alice = new_user(self.cluster, "alice", a)
-        bob = new_user(self.cluster, "bob", b)
-        wait_add(self.cluster, alice, bob, "bob")
-        wait_add(self.cluster, bob, alice, "alice")
+        a, b = self.cluster.two_cities()
+        alice = T.new_client(self.cluster, "alice", a)
+        bob = T.new_client(self.cluster, "bob", b)
+        alice.add_contact(bob, "bob")
+        bob.add_contact(alice, "alice")
         code = alice.j("device", "link")[0]["code"]
-        tablet = Client(self.cluster, "alice-tablet")
+        tablet = T.Client(self.cluster, "alice-tablet")
         # No invite: the node admits the tablet because Alice's new bundle lists it.
         out, _ = tablet.j("device", "join", code, "--scrypt-log2n", "10")
         self.assertEqual(out["user_id"], alice.user_id)
@@ -268,8 +196,8 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
                     self.assertNotIn(s, blob, "a private key in %s" % path)
 
     def test_partner_refuses_devices_no_bundle_admits(self):
-        a, b = self.two_cities()
-        alice = new_user(self.cluster, "alice", a)
+        a, b = self.cluster.two_cities()
+        alice = T.new_client(self.cluster, "alice", a)
         ik = crockford_check_decode(alice.ident()["identity_key"])
         # The north joins the federation after Alice: it holds her bundle, which does
         # not name it as a home node.
@@ -279,7 +207,7 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         raw = crockford_check_decode(code.split(":", 1)[1])
         k = raw[1:33]
         self.assertEqual(link_code(k, ik, invite_node_key(a.invite(uses=1)), a.port), code)
-        tablet = Client(self.cluster, "alice-tablet")
+        tablet = T.Client(self.cluster, "alice-tablet")
 
         def join(code):
             out, p = tablet.j("device", "join", code, "--scrypt-log2n", "10", check=False)
@@ -307,14 +235,14 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         self.assertEqual(a.status()["participants"], 1)  # the tablet registered nowhere
 
     def test_key_change_refused_until_verified(self):
-        a, b = self.two_cities()
-        alice = new_user(self.cluster, "alice", a)
-        bob = new_user(self.cluster, "bob", b)
-        wait_add(self.cluster, alice, bob, "bob")
+        a, b = self.cluster.two_cities()
+        alice = T.new_client(self.cluster, "alice", a)
+        bob = T.new_client(self.cluster, "bob", b)
+        alice.add_contact(bob, "bob")
         alice.run("send", "bob", "before")
         self.assertEqual(bob.texts(), ["before"])
         # Bob loses his phone and starts over: a new identity.
-        bob2 = new_user(self.cluster, "bob-new", b)
+        bob2 = T.new_client(self.cluster, "bob-new", b)
         p = self.cluster.wait_for(
             lambda: (lambda q: q if "HAS CHANGED" in q.stderr else None)(
                 alice.run("contact", "add", bob2.user_id, "--name", "bob", check=False)),
@@ -334,15 +262,12 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         self.assertEqual(bob.texts(), [])
 
     def test_listen_and_bot(self):
-        a, b = self.two_cities()
-        alice = new_user(self.cluster, "alice", a)
-        bob = new_user(self.cluster, "bob", b)
-        wait_add(self.cluster, alice, bob, "bob")
-        wait_add(self.cluster, bob, alice, "alice")
-        listen = subprocess.Popen([MOMEDO, "listen", "--count", "1", "--json", "--home", bob.home],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env=bob.env)
-        self.cluster.procs.append(listen)
+        a, b = self.cluster.two_cities()
+        alice = T.new_client(self.cluster, "alice", a)
+        bob = T.new_client(self.cluster, "bob", b)
+        alice.add_contact(bob, "bob")
+        bob.add_contact(alice, "alice")
+        listen = bob.spawn("listen", "--count", "1", "--json")
         self.cluster.wait_for(lambda: b.status()["clients_connected"] >= 1, "listener connected")
         alice.run("send", "bob", "live message")
         out, err = listen.communicate(timeout=90)
@@ -354,27 +279,16 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         with open(photo, "wb") as f:
             f.write(os.urandom(300000))
         inbox = os.path.join(self.cluster.dir, "bot-inbox")
-        bot = subprocess.Popen([MOMEDO, "bot", "--home", bob.home, "--save-dir", inbox],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=bob.env)
-        self.cluster.procs.append(bot)
+        bot = bob.spawn("bot", "--save-dir", inbox, stdin=True)
         self.cluster.wait_for(lambda: b.status()["clients_connected"] >= 1, "bot connected")
         alice.run("send", "bob", "--file", photo)
         alice.run("send", "bob", "--location", "48.137154,11.576124")
         bot.stdin.write(json.dumps({"to": "alice", "text": "ticket 4711 opened"}) + "\n")
         bot.stdin.write('{"to": "alice", "bogus": 1}\n')
         bot.stdin.flush()
-        lines = []
-        q = queue.Queue()
-        threading.Thread(target=lambda: [q.put(x) for x in bot.stdout], daemon=True).start()
-        while len([x for x in lines if x["type"] == "message" and x["kind"] != "receipt"]) < 2 \
-                or len([x for x in lines if x["type"] == "sent"]) < 2:
-            try:
-                lines.append(json.loads(q.get(timeout=T.WAIT_S)))
-            except queue.Empty:
-                bot.kill()
-                raise T.TestFailure("bot output so far: %r\nstderr: %s\n%s" % (
-                    lines, bot.stderr.read(), self.cluster.logs()))
+        lines = T.JsonReader(bot, self.cluster).until(
+            lambda ls: len([x for x in ls if x["type"] == "message" and x["kind"] != "receipt"]) >= 2
+            and len([x for x in ls if x["type"] == "sent"]) >= 2, "bot output")
         bot.stdin.close()
         self.assertEqual(bot.wait(timeout=60), 0)
         bot.stdout.close()
@@ -389,10 +303,10 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         self.assertIn("ticket 4711 opened", alice.texts())
 
     def test_garbage_item_dropped_rest_kept(self):
-        a, b = self.two_cities()
-        alice = new_user(self.cluster, "alice", a)
-        bob = new_user(self.cluster, "bob", b)
-        wait_add(self.cluster, alice, bob, "bob")
+        a, b = self.cluster.two_cities()
+        alice = T.new_client(self.cluster, "alice", a)
+        bob = T.new_client(self.cluster, "bob", b)
+        alice.add_contact(bob, "bob")
         mailbox = bob.ident()["mailbox"]
         probe = self.cluster.probe("mallory", a)
         probe.register()
@@ -410,10 +324,10 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
                                   "every item acknowledged at " + n.name)
 
     def test_nodes_hold_no_plaintext_or_sender_id(self):
-        a, b = self.two_cities()
-        alice = new_user(self.cluster, "alice", a)
-        bob = new_user(self.cluster, "bob", b)
-        wait_add(self.cluster, alice, bob, "bob")
+        a, b = self.cluster.two_cities()
+        alice = T.new_client(self.cluster, "alice", a)
+        bob = T.new_client(self.cluster, "bob", b)
+        alice.add_contact(bob, "bob")
         marker = "PLAINTEXT-MARKER-7f3a91c2e4b65d08"
         alice.run("send", "bob", marker)
         alice.run("send", "bob", "--task", marker + "-task")

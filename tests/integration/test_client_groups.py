@@ -22,71 +22,22 @@ import concurrent.futures
 import hashlib
 import json
 import os
-import queue
 import struct
-import subprocess
 import sys
-import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import momedo_testlib as T  # noqa: E402
-MOMEDO = os.path.join(T.BIN, "client", "momedo")
-PASS = "correct horse battery staple"
+
 N_PUPILS = int(os.environ.get("MOMEDO_TEST_PUPILS", "30"))
 WORKERS = 4
 FIRST = "first lesson cancelled"
 SECOND = "second lesson moves to room 12"
 
 
-class Client:
-    """One device: a home directory driven through the `momedo` command line."""
-
-    def __init__(self, cluster, name):
-        self.cluster = cluster
-        self.name = name
-        self.home = os.path.join(cluster.dir, "c-" + name)
-        self.env = dict(os.environ, MOMEDO_PASSPHRASE=PASS)
-        self.env.pop("MOMEDO_HOME", None)
-        self.env.pop("MOMEDO_CHANNEL_PASSPHRASE", None)
-        self.user_id = None
-
-    def run(self, *args, check=True, timeout=120):
-        cmd = [MOMEDO] + list(args) + ["--home", self.home]
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env=self.env, timeout=timeout)
-        if check and p.returncode != 0:
-            raise T.TestFailure("%s exited %d\nstdout: %s\nstderr: %s\n%s" % (
-                " ".join(cmd), p.returncode, p.stdout, p.stderr, self.cluster.logs()))
-        return p
-
-    def j(self, *args, check=True):
-        p = self.run(*(list(args) + ["--json"]), check=check)
-        lines = T.json_lines(p.stdout)
-        return lines[-1] if lines else None, p
-
-    def init(self):
-        self.user_id = self.j("init", "--scrypt-log2n", "10")[0]["user_id"]
-        return self
-
-    def join(self, node):
-        return self.j("join", node.invite(uses=5))[0]
-
-
-def new_user(cluster, name, node):
-    c = Client(cluster, name).init()
-    c.join(node)
-    return c
-
-
 def pmap(fn, items):
     with concurrent.futures.ThreadPoolExecutor(WORKERS) as ex:
         return list(ex.map(fn, items))
-
-
-def sync_lines(c, *extra):
-    p = c.run("sync", "--json", *extra)
-    return T.json_lines(p.stdout), p.stderr
 
 
 def group_texts(lines, group):
@@ -96,12 +47,6 @@ def group_texts(lines, group):
 
 class GroupTest(T.ClusterTest, unittest.TestCase):
 
-    def two_cities(self):
-        a = self.cluster.add_node("westcity")
-        b = self.cluster.add_node("eastcity")
-        self.cluster.connect(a, b)
-        return a, b
-
     def mailbox_items(self, probe, node, mailbox):
         return len([x for x in probe.run("fetch", "--mailbox", mailbox, "--limit", "1000",
                                          node=node) if "seq" in x])
@@ -109,16 +54,24 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
     def sync_until(self, c, want, group, seen):
         """Sync c until (sender, text) `want` showed up in group; seen accumulates."""
         def step():
-            lines, _ = sync_lines(c)
+            lines, _ = c.sync_lines()
             seen.extend(group_texts(lines, group))
             return want in seen
         self.cluster.wait_for(step, "%s reads %r" % (c.name, want[1]))
 
+    def reader_of(self, want, group):
+        """A function of a client: sync until `want` showed up in group; what it read."""
+        def read(c):
+            seen = []
+            self.sync_until(c, want, group, seen)
+            return seen
+        return read
+
     def test_class_announcement_channel(self):
-        west, east = self.two_cities()
+        west, east = self.cluster.two_cities()
         cl = self.cluster
-        teacher = new_user(cl, "teacher", west)
-        pupils = pmap(lambda i: new_user(cl, "p%02d" % i, west if i % 2 == 0 else east),
+        teacher = T.new_client(cl, "teacher", west)
+        pupils = pmap(lambda i: T.new_client(cl, "p%02d" % i, west if i % 2 == 0 else east),
                       range(N_PUPILS))
         # Two west pupils are also registered at the east node: they will read there.
         travellers = [pupils[0], pupils[2]]
@@ -145,7 +98,7 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
             seen = []
 
             def joined():
-                lines, _ = sync_lines(p)
+                lines, _ = p.sync_lines()
                 seen.extend(lines)
                 return [x for x in seen if x.get("type") == "group" and x["event"] == "joined"]
             cl.wait_for(joined, "%s joins the channel" % p.name)
@@ -168,22 +121,16 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
         # Two pupils who were offline read it through the east node while west is down.
         self.assertEqual(west.stop(), 0)
         for p in travellers:
-            seen = []
-            self.sync_until(p, want, "7b", seen)
-            self.assertEqual(seen, [want])
+            self.assertEqual(self.reader_of(want, "7b")(p), [want])
         west.start()
         # Everybody else (online ones and the rest of the offline ones) syncs now.
         rest = [p for p in pupils if p not in travellers]
 
-        def read_first(p):
-            seen = []
-            self.sync_until(p, want, "7b", seen)
-            return seen
-        for seen in pmap(read_first, rest):
+        for seen in pmap(self.reader_of(want, "7b"), rest):
             self.assertEqual(seen, [want])
         # Shown once: a second sync shows nothing new; history has it with the sender.
-        self.assertEqual(group_texts(sync_lines(pupils[1])[0], "7b"), [])
-        hist = T.json_lines(pupils[1].run("history", "7b", "--json").stdout)
+        self.assertEqual(group_texts(pupils[1].sync_lines()[0], "7b"), [])
+        hist = pupils[1].history("7b")
         self.assertEqual([(h["body"]["sender"], h["body"]["text"]) for h in hist], [want])
         for n in (west, east):
             self.assertEqual(self.mailbox_items(probes[n.name], n, mailbox), 1)
@@ -199,7 +146,7 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
         probes["westcity"].run("post", "--mailbox", mailbox, "--file", forged)
         cl.wait_for(lambda: self.mailbox_items(probes["eastcity"], east, mailbox) == 2,
                     "the forged item replicated to east")
-        for seen in pmap(lambda p: group_texts(sync_lines(p)[0], "7b"), pupils[:4]):
+        for seen in pmap(lambda p: group_texts(p.sync_lines()[0], "7b"), pupils[:4]):
             self.assertEqual(seen, [])
 
         # The teacher removes one pupil (a new epoch, a new mailbox) and posts again.
@@ -215,17 +162,13 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
         want2 = (teacher.user_id, SECOND)
         stay = [p for p in pupils if p is not gone]
 
-        def read_second(p):
-            seen = []
-            self.sync_until(p, want2, "7b", seen)
-            return seen
-        for seen in pmap(read_second, stay):
+        for seen in pmap(self.reader_of(want2, "7b"), stay):
             self.assertEqual(seen, [want2])
         # The removed pupil: everything has replicated (the others read it), yet nothing.
-        lines, _ = sync_lines(gone)
+        lines, _ = gone.sync_lines()
         self.assertEqual([m for m in lines if m.get("type") == "message"], [])
         self.assertNotIn(SECOND, [h["body"].get("text") for h in
-                                  T.json_lines(gone.run("history", "7b", "--json").stdout)])
+                                  gone.history("7b")])
         info = pupils[1].j("group", "members", "7b")[0]
         self.assertEqual((info["epoch"], len(info["members"])), (2, N_PUPILS))
         self.assertNotIn(gone.user_id, [m["user_id"] for m in info["members"]])
@@ -233,61 +176,35 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
                           if m["user_id"] == teacher.user_id], ["admin"])
         self.assertEqual(self.mailbox_items(probes["westcity"], west, mailbox2), 1)
 
-    def start(self, c, *args, stdin=False):
-        p = subprocess.Popen([MOMEDO] + list(args) + ["--home", c.home],
-                             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=c.env)
-        self.cluster.procs.append(p)
-        q = queue.Queue()
-        threading.Thread(target=lambda: [q.put(x) for x in p.stdout], daemon=True).start()
-        return p, q
-
-    def read_until(self, p, q, lines, pred, what):
-        while not pred(lines):
-            try:
-                line = q.get(timeout=T.WAIT_S)
-            except queue.Empty:
-                p.kill()
-                raise T.TestFailure("%s: output so far %r\nstderr: %s\n%s" % (
-                    what, lines, p.stderr.read(), self.cluster.logs()))
-            if line.startswith("{"):
-                lines.append(json.loads(line))
-
     def test_group_members_post_listen_and_bot(self):
-        west, east = self.two_cities()
+        west, east = self.cluster.two_cities()
         cl = self.cluster
-        lead, ana, ben = (new_user(cl, "lead", west), new_user(cl, "ana", west),
-                          new_user(cl, "ben", east))
+        lead, ana, ben = (T.new_client(cl, "lead", west), T.new_client(cl, "ana", west),
+                          T.new_client(cl, "ben", east))
         cl.wait_for(lambda: west.count("key_bundle") >= 3, "bundles at west")
         out, _ = lead.j("group", "create", "staff", ana.user_id, ben.user_id)
         self.assertEqual((out["mode"], out["members"], out["keys_sent"]), ("group", 3, 2))
         # Ben joins and hands his own sender key to Lead and Ana.
-        cl.wait_for(lambda: [x for x in sync_lines(ben)[0] if x.get("event") == "joined"],
+        cl.wait_for(lambda: [x for x in ben.sync_lines()[0] if x.get("event") == "joined"],
                     "ben joins")
         # Ana listens (she joins live), Lead runs a bot.
-        listen, lq = self.start(ana, "listen", "--count", "2", "--json")
-        bot, bq = self.start(lead, "bot", "--save-dir", os.path.join(cl.dir, "lead-inbox"),
-                             stdin=True)
+        listen = ana.spawn("listen", "--count", "2", "--json")
+        bot = lead.spawn("bot", "--save-dir", os.path.join(cl.dir, "lead-inbox"), stdin=True)
+        lq, bq = T.JsonReader(listen, cl), T.JsonReader(bot, cl)
         cl.wait_for(lambda: west.status()["clients_connected"] >= 2, "listener and bot up")
-        alines = []
-        self.read_until(listen, lq, alines, lambda ls: any(x.get("event") == "joined" for x in ls),
-                        "ana joins live")
+        lq.until(lambda ls: any(x.get("event") == "joined" for x in ls), "ana joins live")
         bot.stdin.write(json.dumps({"group": "staff", "text": "budget meeting at 3"}) + "\n")
         bot.stdin.flush()
-        blines = []
-        self.read_until(bot, bq, blines, lambda ls: any(x.get("type") == "sent" for x in ls),
-                        "bot posts")
-        sent = [x for x in blines if x.get("type") == "sent"]
+        bq.until(lambda ls: any(x.get("type") == "sent" for x in ls), "bot posts")
+        sent = [x for x in bq.lines if x.get("type") == "sent"]
         self.assertEqual([(x["ok"], x["group"], x["items"]) for x in sent], [(True, "staff", 1)])
         ben.run("send", "staff", "--location", "52.520008,13.404954")
-        self.read_until(listen, lq, alines,
-                        lambda ls: len([x for x in ls if x.get("type") == "message"]) >= 2,
-                        "ana reads live")
+        lq.until(lambda ls: len([x for x in ls if x.get("type") == "message"]) >= 2,
+                 "ana reads live")
         self.assertEqual(listen.wait(timeout=60), 0)
         listen.stdout.close()
         listen.stderr.close()
-        msgs = [x for x in alines if x.get("type") == "message"]
+        msgs = [x for x in lq.lines if x.get("type") == "message"]
         self.assertEqual([(m["group"], m["sender"], m["kind"]) for m in msgs],
                          [("staff", lead.user_id, "text"), ("staff", ben.user_id, "location")])
         self.assertEqual(msgs[0]["text"], "budget meeting at 3")
@@ -299,10 +216,9 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
         with open(src, "wb") as f:
             f.write(data)
         ana.run("send", "staff", "--file", src)
-        self.read_until(bot, bq, blines,
-                        lambda ls: len([x for x in ls if x.get("type") == "message"]) >= 2,
-                        "bot reads the group")
-        got = {x["kind"]: x for x in blines if x.get("type") == "message"}
+        bq.until(lambda ls: len([x for x in ls if x.get("type") == "message"]) >= 2,
+                 "bot reads the group")
+        got = {x["kind"]: x for x in bq.lines if x.get("type") == "message"}
         self.assertEqual((got["location"]["sender"], got["file"]["sender"]),
                          (ben.user_id, ana.user_id))
         with open(got["file"]["file"]["path"], "rb") as fh:
@@ -315,7 +231,7 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
         seen = []
 
         def ben_has_file():
-            seen.extend(m for m in sync_lines(ben, "--save-dir", save)[0]
+            seen.extend(m for m in ben.sync_lines("--save-dir", save)[0]
                         if m.get("type") == "message")
             return [m for m in seen if m["kind"] == "file"]
         f = cl.wait_for(ben_has_file, "ben reads the file")[0]
@@ -323,16 +239,16 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
             self.assertEqual(hashlib.sha256(fh.read()).digest(), hashlib.sha256(data).digest())
         self.assertEqual(sorted((m["sender"], m["kind"]) for m in seen),
                          sorted([(lead.user_id, "text"), (ana.user_id, "file")]))
-        hist = T.json_lines(ben.run("history", "staff", "--json").stdout)
+        hist = ben.history("staff")
         self.assertEqual(sorted((h["direction"], h["body"]["kind"]) for h in hist),
                          [("in", "file"), ("in", "text"), ("out", "location")])
 
     def test_passphrase_channel(self):
-        west, east = self.two_cities()
+        west, east = self.cluster.two_cities()
         cl = self.cluster
-        ann = new_user(cl, "ann", west)
-        bea = new_user(cl, "bea", east)
-        eve = new_user(cl, "eve", west)
+        ann = T.new_client(cl, "ann", west)
+        bea = T.new_client(cl, "bea", east)
+        eve = T.new_client(cl, "eve", west)
         secret = "orbit velvet canyon seventeen lantern"
         for c, name, pw in ((ann, "Ann", secret), (bea, "Bea", secret), (eve, "Eve", secret + "!")):
             c.env["MOMEDO_CHANNEL_PASSPHRASE"] = pw
@@ -344,7 +260,7 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
 
         def reads(c, want):
             def step():
-                seen[c.name].extend((m["sender"], m["text"]) for m in sync_lines(c)[0]
+                seen[c.name].extend((m["sender"], m["text"]) for m in c.sync_lines()[0]
                                     if m.get("group") == "channel:Krisenstab")
                 return want in seen[c.name]
             cl.wait_for(step, "%s reads %r" % (c.name, want[1]))
@@ -353,9 +269,9 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
         self.assertEqual(seen, {"ann": [("Bea", "on my way")],
                                 "bea": [("Ann", "meet at the town hall at 9")]})
         # Both items are at west (Bea's replicated there): Eve's passphrase opens nothing.
-        lines, _ = sync_lines(eve)
+        lines, _ = eve.sync_lines()
         self.assertEqual([m for m in lines if m.get("type") == "message"], [])
-        hist = T.json_lines(ann.run("history", "channel:Krisenstab", "--json").stdout)
+        hist = ann.history("channel:Krisenstab")
         self.assertEqual([(h["direction"], h["body"]["text"]) for h in hist],
                          [("out", "meet at the town hall at 9"), ("in", "on my way")])
 

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import stat
-import subprocess
 import sys
 import unittest
 
@@ -176,11 +175,7 @@ class AdminTest(T.ClusterTest, unittest.TestCase):
                          sorted([probes[0].user_id, probes[1].user_id]))
         self.assertEqual([p["connected"] for p in parts], [False, False])
         # While probe 0 listens, exactly its device shows as connected.
-        listen = subprocess.Popen(
-            [T.PROBE, "--keys", probes[0].keys, "--json", "--timeout-ms", "60000",
-             "--invite", inv["code"], "listen", "--count", "1"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.cluster.procs.append(listen)
+        listen = probes[0].spawn("listen", "--count", "1", invite=inv["code"])
 
         def connected():
             return {p["user_id"]: p["connected"] for p in n.admin("participants")["participants"]}

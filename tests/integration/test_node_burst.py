@@ -9,7 +9,6 @@ case keeps the default per-device rate limit: the excess is refused with E_RATE,
 item, and exactly the acknowledged ones arrive (refusals are explicit, never silent)."""
 import os
 import select
-import subprocess
 import sys
 import threading
 import time
@@ -45,11 +44,7 @@ class BurstTest(T.ClusterTest, unittest.TestCase):
 
     def start_listener(self, pb, b, count):
         """momedo-probe listen at B; returns once it is subscribed."""
-        p = subprocess.Popen(
-            [T.PROBE, "--keys", pb.keys, "--json", "--timeout-ms", str(TIMEOUT_MS),
-             "--invite", pb.code_for(b), "listen", "--count", str(count)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.cluster.procs.append(p)
+        p = pb.spawn("listen", "--count", str(count), node=b, timeout_ms=TIMEOUT_MS)
         deadline = time.monotonic() + T.WAIT_S
         while time.monotonic() < deadline:
             ready, _, _ = select.select([p.stdout], [], [], 1.0)

@@ -7,7 +7,6 @@ import os
 import socket
 import ssl
 import struct
-import subprocess
 import sys
 import unittest
 
@@ -48,11 +47,7 @@ class FederationTest(T.ClusterTest, unittest.TestCase):
         got = pa.lookup(pc.user_id, node=a)
         self.assertEqual(got["user_id"], pc.user_id)
         # Live push at C for an item posted at A.
-        listen = subprocess.Popen(
-            [T.PROBE, "--keys", pc.keys, "--json", "--timeout-ms", "60000",
-             "--invite", pc.code_for(c), "listen", "--count", "1", "--open"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.cluster.procs.append(listen)
+        listen = pc.spawn("listen", "--count", "1", "--open", node=c)
         self.cluster.wait_for(lambda: c.status()["clients_connected"] >= 1, "listener connected")
         pa.post_to(pc.user_id, "hello from A")
         out, err = listen.communicate(timeout=90)

@@ -4,53 +4,29 @@ though its user's key bundle still lists it and names the node as a home node; a
 the partners a node names at registration (RegisterResp.partners) are right at once
 after a restart, before any neighbor link is up again."""
 import os
-import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import momedo_testlib as T  # noqa: E402
 
-MOMEDO = os.path.join(T.BIN, "client", "momedo")
-PASS = "correct horse battery staple"
 REMOVED = "device was removed by the node's admin"
-
-
-class Client:
-    """One device of the `momedo` command line, with its own home directory."""
-
-    def __init__(self, cluster, name):
-        self.cluster = cluster
-        self.home = os.path.join(cluster.dir, "c-" + name)
-        self.env = dict(os.environ, MOMEDO_PASSPHRASE=PASS)
-        self.env.pop("MOMEDO_HOME", None)
-
-    def run(self, *args, check=True):
-        cmd = [MOMEDO] + list(args) + ["--home", self.home, "--json"]
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env=self.env, timeout=120)
-        if check and p.returncode != 0:
-            raise T.TestFailure("%s exited %d\nstdout: %s\nstderr: %s\n%s" % (
-                " ".join(cmd), p.returncode, p.stdout, p.stderr, self.cluster.logs()))
-        lines = T.json_lines(p.stdout)
-        return (lines[-1] if lines else None), p
 
 
 class NodeStateTest(T.ClusterTest, unittest.TestCase):
     def assert_removed_refused(self, c):
-        out, p = c.run("sync", check=False)
+        out, p = c.j("sync", check=False)
         self.assertEqual((p.returncode, out and out.get("error")), (1, "E_AUTH"),
                          p.stdout + p.stderr)
         self.assertIn(REMOVED, p.stderr)
 
     def test_removed_device_stays_out(self):
         n = self.cluster.add_node("alpha")
-        alice = Client(self.cluster, "alice")
-        ident, _ = alice.run("init", "--scrypt-log2n", "10")
-        alice.run("join", n.invite(uses=5))  # registers and publishes her bundle
-        alice.run("sync")
+        alice = T.Client(self.cluster, "alice").init()
+        alice.join(n)  # registers and publishes her bundle
+        alice.j("sync")
         parts = n.admin("participants")["participants"]
-        self.assertEqual([p["user_id"] for p in parts], [ident["user_id"]])
+        self.assertEqual([p["user_id"] for p in parts], [alice.user_id])
         self.assertTrue(n.admin("participant", "remove", parts[0]["device_key"])["ok"])
         self.assertEqual(n.admin("participants")["participants"], [])
         # Her bundle (held here) still lists the device and names this node: refused.

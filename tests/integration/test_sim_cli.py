@@ -2,60 +2,71 @@
 """tests/integration/test_sim_cli.py — momedo-sim as a researcher runs it: exit status 0
 for a passing scenario (with its output files, byte-identical on a rerun), 1 with the
 failing seed printed for a scenario whose check fails, 2 with file:line for a bad
-scenario. Cleans up its scratch directory even when it fails."""
+scenario, and several runs with an aggregate. Each test cleans up its scratch
+directory even when it fails (unittest assertions, so `python -O` checks the same)."""
 import filecmp
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import momedo_testlib as T  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCN = os.path.join(HERE, "..", "..", "simulations", "scenarios")
-BIN = os.path.join(os.environ.get("MOMEDO_BIN", "build"), "simulations", "momedo-sim")
+SIM = os.path.join(T.BIN, "simulations", "momedo-sim")
 FILES = ["summary.json", "objects.csv", "nodes.csv", "timeseries.csv", "cdf.csv",
          "cdf.svg", "traffic.svg", "convergence.svg"]
 
 
 def run(*args):
-    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([SIM, *args], capture_output=True, text=True, timeout=120)
 
 
-def main():
-    tmp = tempfile.mkdtemp(prefix="momedo-sim-")
-    try:
+class SimCliTest(unittest.TestCase):
+    def setUp(self):
+        os.makedirs(T.TMP, exist_ok=True)
+        self.tmp = tempfile.mkdtemp(prefix="momedo-sim-", dir=T.TMP)
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+
+    def test_pass_and_byte_identical_rerun(self):
         ph = os.path.join(SCN, "partition_heal.scn")
-        a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
+        a, b = os.path.join(self.tmp, "a"), os.path.join(self.tmp, "b")
         r = run(ph, "--seed", "3", "--out", a)
-        assert r.returncode == 0, r.stderr
-        assert "scenario partition_heal seed 3" in r.stderr, r.stderr
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("scenario partition_heal seed 3", r.stderr)
         r = run(ph, "--seed", "3", "--out", b, "--quiet")
-        assert r.returncode == 0 and r.stderr == "", r.stderr
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
         for f in FILES:
-            assert filecmp.cmp(os.path.join(a, f), os.path.join(b, f), shallow=False), f
+            self.assertTrue(filecmp.cmp(os.path.join(a, f), os.path.join(b, f), shallow=False),
+                            f)
 
+    def test_failing_check_prints_seed(self):
         r = run(os.path.join(SCN, "conn_limit_trap.scn"), "--quiet")
-        assert r.returncode == 1, (r.returncode, r.stderr)
-        assert "seed 7" in r.stderr and "--seed 7" in r.stderr, r.stderr
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("seed 7", r.stderr)
+        self.assertIn("--seed 7", r.stderr)
 
-        bad = os.path.join(tmp, "bad.scn")
+    def test_bad_scenario_names_file_and_line(self):
+        bad = os.path.join(self.tmp, "bad.scn")
         with open(bad, "w") as f:
             f.write("nodes 10\npublish item count=1\nlink loss=2\n")
         r = run(bad)
-        assert r.returncode == 2, r.returncode
-        assert "bad.scn:3: loss must be 0..1" in r.stderr, r.stderr
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("bad.scn:3: loss must be 0..1", r.stderr)
 
-        r = run(os.path.join(SCN, "rumor_complete_1000.scn"), "--runs", "3", "--out",
-                os.path.join(tmp, "runs"), "--quiet")
-        assert r.returncode == 0, r.stderr
+    def test_runs_and_aggregate(self):
+        out = os.path.join(self.tmp, "runs")
+        r = run(os.path.join(SCN, "rumor_complete_1000.scn"), "--runs", "3", "--out", out,
+                "--quiet")
+        self.assertEqual(r.returncode, 0, r.stderr)
         for d in ("run_1", "run_2", "run_3"):
-            assert os.path.exists(os.path.join(tmp, "runs", d, "summary.json")), d
-        assert os.path.exists(os.path.join(tmp, "runs", "aggregate.json"))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("ok")
-    return 0
+            self.assertTrue(os.path.exists(os.path.join(out, d, "summary.json")), d)
+        self.assertTrue(os.path.exists(os.path.join(out, "aggregate.json")))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    unittest.main(verbosity=2)
