@@ -80,7 +80,5 @@ void adm_fmt_bytes(char *buf, size_t cap, uint64_t bytes);
 void adm_fmt_duration(char *buf, size_t cap, uint64_t seconds);
 /* Parse "30m", "12h", "7d", "3600" (seconds) into seconds. 0 or MOMEDO_E_INVAL. */
 MOMEDO_WUR int adm_parse_duration(const char *s, uint64_t *seconds);
-/* Lower-case hex into out (2n+1 bytes). */
-void adm_hex(char *out, const uint8_t *p, size_t n);
 
 #endif

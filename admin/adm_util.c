@@ -7,15 +7,7 @@
 #include <string.h>
 
 #include "adm.h"
-
-void adm_hex(char *out, const uint8_t *p, size_t n) {
-  static const char d[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = d[p[i] >> 4];
-    out[2 * i + 1] = d[p[i] & 15];
-  }
-  out[2 * n] = 0;
-}
+#include "hex.h"
 
 static void json_string(FILE *f, const char *s) {
   fputc('"', f);
@@ -71,7 +63,7 @@ void adm_json_bool(struct adm_json *j, const char *key, int v) {
 void adm_json_hex(struct adm_json *j, const char *key, const uint8_t *p, size_t n) {
   char buf[2 * 64 + 1];
   if (n > 64) n = 64;
-  adm_hex(buf, p, n);
+  hex_encode(buf, sizeof buf, p, n);
   adm_json_str(j, key, buf);
 }
 

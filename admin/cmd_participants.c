@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "adm.h"
+#include "hex.h"
 
 int adm_cmd_participants(struct adm_ctx *ctx, int argc, char **argv) {
   Momedo__AdminRequest req = MOMEDO__ADMIN_REQUEST__INIT;
@@ -46,7 +47,7 @@ int adm_cmd_participants(struct adm_ctx *ctx, int argc, char **argv) {
   for (size_t i = 0; i < p->n_participants; i++) {
     const Momedo__Participant *x = p->participants[i];
     char dev[65] = "", when[32] = "?";
-    adm_hex(dev, x->device_key.data, x->device_key.len > 8 ? 8 : x->device_key.len);
+    hex_encode(dev, sizeof dev, x->device_key.data, x->device_key.len > 8 ? 8 : x->device_key.len);
     time_t t = (time_t)(x->registered_ms / 1000);
     struct tm tm;
     if (localtime_r(&t, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hex.h"
 
 #define BOT_LINE_MAX (256u * 1024)   /* one input line */
 #define BOT_FIELDS_MAX 8
@@ -68,11 +69,10 @@ static int jstr(char **p, char **out) {
       case 'f': *w++ = '\f'; break;
       case 'u': {
         unsigned cp = 0;
-        for (int i = 1; i <= 4; i++) {
-          char h = r[i];
-          cp = cp * 16 + (unsigned)(h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                                    : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 99);
-          if (cp > 0xffff) return -1;
+        for (int i = 1; i <= 4; i++) { /* stops at the NUL: never reads past the string */
+          int v = hex_digit_value(r[i]);
+          if (v < 0) return -1;
+          cp = cp * 16 + (unsigned)v;
         }
         if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff)) return -1; /* no NUL, no surrogates */
         put_utf8(&w, cp);

@@ -67,7 +67,6 @@ uint64_t cli_now_ms(void);
 /* ---- JSON output ---------------------------------------------------------------- */
 void cli_json_str(FILE *f, const char *s);                  /* quoted, escaped; NULL -> null */
 void cli_json_hex(FILE *f, const uint8_t *p, size_t n);     /* quoted lower-case hex */
-void cli_hex(char *out, const uint8_t *p, size_t n);        /* 2n + 1 bytes */
 
 /* ---- state ---------------------------------------------------------------------- */
 struct cli_sessions {

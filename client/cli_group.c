@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "hex.h"
 
 #define GROUP_RECORD_BLOB_NAME "group-record"
 #define GROUP_RECORD_BLOB_MIME "application/x-momedo-group-record"
@@ -56,11 +57,9 @@ struct cli_group *cli_group_by_mailbox(struct cli_state *st, const uint8_t mb[st
 }
 
 static int hex_prefix_of(const char *ref, const uint8_t id[static GROUP_ID_LEN]) {
-  char hex[2 * GROUP_ID_LEN + 1];
   size_t n = strlen(ref);
   if (n < CLI_GROUP_REF_HEX_MIN || n > 2 * GROUP_ID_LEN) return 0;
-  cli_hex(hex, id, GROUP_ID_LEN);
-  return strncasecmp(hex, ref, n) == 0;
+  return hex_has_prefix(id, GROUP_ID_LEN, ref);
 }
 
 struct cli_group *cli_group_lookup(struct cli_state *st, const char *ref, int *ambiguous) {
@@ -98,7 +97,7 @@ static void notice(struct cli *c, const char *event, const struct cli_group *cg,
   char uid[IDS_USER_ID_STR_MAX] = "", hex[2 * GROUP_ID_LEN + 1];
   const char *name = cg ? cli_group_name(cg) : "?";
   if (who) uid_of(uid, who);
-  cli_hex(hex, cg ? cg->id : gid, GROUP_ID_LEN);
+  hex_encode(hex, sizeof hex, cg ? cg->id : gid, GROUP_ID_LEN);
   if (c->json) {
     fprintf(c->out, "{\"type\":\"group\",\"event\":\"%s\",\"group\":", event);
     cli_json_str(c->out, name);
@@ -735,8 +734,8 @@ static void print_change(struct cli *c, const char *what, const struct cli_group
   struct group_info gi;
   char hex[2 * GROUP_ID_LEN + 1], mb[2 * OBJ_MAILBOX_LEN + 1];
   group_get_info(cg->g, &gi);
-  cli_hex(hex, gi.group_id, GROUP_ID_LEN);
-  cli_hex(mb, gi.mailbox, OBJ_MAILBOX_LEN);
+  hex_encode(hex, sizeof hex, gi.group_id, GROUP_ID_LEN);
+  hex_encode(mb, sizeof mb, gi.mailbox, OBJ_MAILBOX_LEN);
   if (c->json) {
     printf("{\"ok\":true,\"action\":\"%s\",\"group\":", what);
     cli_json_str(stdout, gi.name);
@@ -903,7 +902,7 @@ static void print_members(struct cli *c, struct cli_state *st, const struct cli_
   struct group_member_view mv;
   char hex[2 * GROUP_ID_LEN + 1], uid[IDS_USER_ID_STR_MAX];
   group_get_info(cg->g, &gi);
-  cli_hex(hex, gi.group_id, GROUP_ID_LEN);
+  hex_encode(hex, sizeof hex, gi.group_id, GROUP_ID_LEN);
   if (c->json) {
     printf("{\"ok\":true,\"group\":");
     cli_json_str(stdout, gi.name);
@@ -981,7 +980,7 @@ int cli_cmd_groups(struct cli *c) {
   if (c->json) printf("{\"ok\":true,\"groups\":[");
   for (size_t i = 0; i < st.gr.n; i++) {
     group_get_info(st.gr.v[i].g, &gi);
-    cli_hex(hex, gi.group_id, GROUP_ID_LEN);
+    hex_encode(hex, sizeof hex, gi.group_id, GROUP_ID_LEN);
     if (c->json) {
       printf("%s{\"name\":", i ? "," : "");
       cli_json_str(stdout, gi.name);

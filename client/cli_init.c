@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "hex.h"
 #include "invite.h"
 
 int cli_cmd_init(struct cli *c) {
@@ -165,7 +166,7 @@ int cli_cmd_id(struct cli *c) {
                   (rc = ids_key_to_b32(dev, st.acct.device.pub)) != 0 ||
                   (rc = account_mailbox(&st.acct, mb)) != 0))
     rc = cli_fail(c, rc, "cannot format the identity");
-  if (rc == 0) cli_hex(mbx, mb, sizeof mb);
+  if (rc == 0) hex_encode(mbx, sizeof mbx, mb, sizeof mb);
   if (rc == 0 && c->json) {
     printf("{\"ok\":true,\"user_id\":\"%s\",\"identity_key\":\"%s\",\"fingerprint\":\"%s\","
            "\"qr_payload\":\"%s\",\"device_key\":\"%s\",\"mailbox\":\"%s\",\"primary_device\":%s,\"joined\":%s,"

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "hex.h"
 
 #define RECV_DROP(...)                                    \
   do {                                                    \
@@ -415,7 +416,7 @@ static int take_group_content(struct cli *c, struct cli_state *st, struct cli_co
   out->sync_copy = mine;
   snprintf(out->group, sizeof out->group, "%s", name);
   snprintf(out->sender, sizeof out->sender, "%s", sender);
-  cli_hex(out->group_id, cg->id, GROUP_ID_LEN);
+  hex_encode(out->group_id, sizeof out->group_id, cg->id, GROUP_ID_LEN);
   {
     struct timeline t;
     if ((rc = timeline_load(&t, &st->vault, cg->id)) != 0)

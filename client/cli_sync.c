@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hex.h"
 
 #define LISTEN_WAIT_MS 1000
 #define LISTEN_RETRY_MS_MAX 8000
@@ -672,7 +673,7 @@ static void print_group_entry(struct cli *c, struct cli_state *st, int kind, con
   m.group_kind = kind;
   m.sync_copy = e->outgoing;
   snprintf(m.group, sizeof m.group, "%s", label);
-  if (gid) cli_hex(m.group_id, gid, GROUP_ID_LEN);
+  if (gid) hex_encode(m.group_id, sizeof m.group_id, gid, GROUP_ID_LEN);
   snprintf(m.sender, sizeof m.sender, "%s", e->due ? e->due : "");
   snprintf(m.from_label, sizeof m.from_label, "%.*s", (int)sizeof m.from_label - 1, m.sender);
   if (kind == 1) {

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "hex.h"
 
 int cli_fail(struct cli *c, int rc, const char *fmt, ...) {
   va_list ap;
@@ -41,21 +42,12 @@ void cli_json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-void cli_hex(char *out, const uint8_t *p, size_t n) {
-  static const char d[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = d[p[i] >> 4];
-    out[2 * i + 1] = d[p[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
 void cli_json_hex(FILE *f, const uint8_t *p, size_t n) {
-  static const char d[] = "0123456789abcdef";
+  char two[HEX_LEN(1) + 1];
   fputc('"', f);
   for (size_t i = 0; i < n; i++) {
-    fputc(d[p[i] >> 4], f);
-    fputc(d[p[i] & 15], f);
+    hex_encode(two, sizeof two, p + i, 1);
+    fputs(two, f);
   }
   fputc('"', f);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "hex.h"
 #include "ids.h"
 #include "invite.h"
 #include "nodeapi.h"
@@ -124,33 +125,6 @@ static uint64_t probe_mono_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void probe_hex(char *out, const uint8_t *in, size_t n) {
-  static const char d[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = d[in[i] >> 4];
-    out[2 * i + 1] = d[in[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
-static int probe_nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/* Exactly 2n hex digits into out. */
-static int probe_unhex(uint8_t *out, size_t n, const char *s) {
-  if (s == NULL || strlen(s) != 2 * n) return MOMEDO_E_INVAL;
-  for (size_t i = 0; i < n; i++) {
-    int hi = probe_nibble(s[2 * i]), lo = probe_nibble(s[2 * i + 1]);
-    if (hi < 0 || lo < 0) return MOMEDO_E_INVAL;
-    out[i] = (uint8_t)(hi << 4 | lo);
-  }
-  return 0;
-}
-
 /* Decimal 0..max, digits only. */
 static int probe_u64(const char *s, uint64_t max, uint64_t *out) {
   uint64_t v = 0;
@@ -217,7 +191,7 @@ static void probe_json_str(const char *key, const char *val, int first) {
 static void probe_json_hex(const char *key, const uint8_t *b, size_t n) {
   char hex[2 * 64 + 1];
   if (n > 64) n = 64; /* keys, IDs, mailboxes: never longer */
-  probe_hex(hex, b, n);
+  hex_encode(hex, sizeof hex, b, n);
   printf(",\"%s\":\"%s\"", key, hex);
 }
 
@@ -248,10 +222,10 @@ static int probe_keys_write(struct probe *p, const char *path) {
   struct probe_keys *k = &p->keys;
   char id[65], dev[65], dh[65], pre[65];
   char buf[PROBE_KEYS_FILE_BYTES_MAX];
-  probe_hex(id, k->identity.seed, 32);
-  probe_hex(dev, k->device.seed, 32);
-  probe_hex(dh, k->dh_sec, 32);
-  probe_hex(pre, k->prekey_sec, 32);
+  hex_encode(id, sizeof id, k->identity.seed, 32);
+  hex_encode(dev, sizeof dev, k->device.seed, 32);
+  hex_encode(dh, sizeof dh, k->dh_sec, 32);
+  hex_encode(pre, sizeof pre, k->prekey_sec, 32);
   int n = snprintf(buf, sizeof buf,
                    "%s\n# test-grade keys for momedo-probe: secrets in the clear, never use "
                    "them for a real identity\nidentity_seed %s\ndevice_seed %s\ndh_secret %s\n"
@@ -281,7 +255,7 @@ static int probe_keys_line(struct probe_keys *k, const char *name, const char *v
   for (unsigned i = 0; i < 4; i++) {
     if (strcmp(name, hexes[i].name) != 0) continue;
     *seen |= 1u << i;
-    return probe_unhex(hexes[i].dst, 32, val);
+    return hex_decode_str(hexes[i].dst, 32, val);
   }
   if (strcmp(name, "prekey_id") == 0) {
     uint64_t v;
@@ -391,7 +365,7 @@ static int probe_open(uint8_t *out, const uint8_t *in, size_t len, const struct 
 /* ---- connecting ---------------------------------------------------------------- */
 
 static int probe_node_key(struct probe *p, const char *s) {
-  if (probe_unhex(p->node_key, NODEAPI_KEY_LEN, s) == 0) return 0;
+  if (hex_decode_str(p->node_key, NODEAPI_KEY_LEN, s) == 0) return 0;
   int rc = ids_key_from_b32(p->node_key, s);
   if (rc == MOMEDO_E_CHECKSUM)
     return probe_fail(p, rc, "--node-key has a typo (its check character does not match)");
@@ -492,7 +466,7 @@ static void probe_print_valid(struct probe *p, const struct probe_obj *o,
   size_t text_len = 0;
   int open_err = 0;
   char id[65];
-  probe_hex(id, in->id, OBJ_ID_LEN);
+  hex_encode(id, sizeof id, in->id, OBJ_ID_LEN);
   if (o->kind == MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM || o->kind == MOMEDO__OBJECT_KIND__OBJ_CHUNK)
     probe_item_text(p, ct, ct_len, &buf, &text, &text_len, &open_err);
   if (p->json) {
@@ -561,8 +535,8 @@ static int cmd_keygen(struct probe *p) {
   if (rc < 0) return probe_fail(p, rc, "cannot generate keys");
   if ((rc = probe_keys_write(p, p->opt[O_KEYS])) < 0) return rc;
   char dev[65], mb[65];
-  probe_hex(dev, k->device.pub, 32);
-  probe_hex(mb, k->mailbox, 32);
+  hex_encode(dev, sizeof dev, k->device.pub, 32);
+  hex_encode(mb, sizeof mb, k->mailbox, 32);
   if (p->json)
     printf("{\"ok\":true,\"cmd\":\"keygen\",\"user_id\":\"%s\",\"device_key\":\"%s\","
            "\"mailbox\":\"%s\"}\n", k->user_id, dev, mb);
@@ -574,10 +548,10 @@ static int cmd_keygen(struct probe *p) {
 static int cmd_id(struct probe *p) {
   struct probe_keys *k = &p->keys;
   char idk[65], dev[65], mb[65], dh[65];
-  probe_hex(idk, k->identity.pub, 32);
-  probe_hex(dev, k->device.pub, 32);
-  probe_hex(mb, k->mailbox, 32);
-  probe_hex(dh, k->dh_pub, 32);
+  hex_encode(idk, sizeof idk, k->identity.pub, 32);
+  hex_encode(dev, sizeof dev, k->device.pub, 32);
+  hex_encode(mb, sizeof mb, k->mailbox, 32);
+  hex_encode(dh, sizeof dh, k->dh_pub, 32);
   if (p->json)
     printf("{\"ok\":true,\"cmd\":\"id\",\"user_id\":\"%s\",\"identity_key\":\"%s\","
            "\"device_key\":\"%s\",\"mailbox\":\"%s\",\"dh_key\":\"%s\"}\n",
@@ -596,8 +570,8 @@ static int cmd_register(struct probe *p) {
   int rc = nodeapi_register(&p->api, token, p->keys.device.pub, p->keys.identity.pub, &rr);
   if (rc < 0) return probe_api_fail(p, rc);
   char nk[65], dev[65];
-  probe_hex(nk, rr->node_key.data, 32);
-  probe_hex(dev, p->keys.device.pub, 32);
+  hex_encode(nk, sizeof nk, rr->node_key.data, 32);
+  hex_encode(dev, sizeof dev, p->keys.device.pub, 32);
   if (p->json) {
     printf("{\"ok\":true,\"cmd\":\"register\",\"node_key\":\"%s\",\"device_key\":\"%s\","
            "\"user_id\":\"%s\",\"partners\":[", nk, dev, p->keys.user_id);
@@ -611,7 +585,7 @@ static int cmd_register(struct probe *p) {
   } else {
     printf("registered device %s for user %s on node %s\n", dev, p->keys.user_id, nk);
     for (size_t i = 0; i < rr->n_partners; i++) {
-      probe_hex(nk, rr->partners[i]->node_key.data, 32);
+      hex_encode(nk, sizeof nk, rr->partners[i]->node_key.data, 32);
       printf("partner %s key %s\n", rr->partners[i]->address, nk);
     }
   }
@@ -661,7 +635,7 @@ static int cmd_publish(struct probe *p) {
   free(bundle);
   if (rc < 0) return probe_api_fail(p, rc);
   char hex[65];
-  probe_hex(hex, id, 32);
+  hex_encode(hex, sizeof hex, id, 32);
   if (p->json)
     printf("{\"ok\":true,\"cmd\":\"publish\",\"id\":\"%s\",\"version\":%" PRIu64
            ",\"user_id\":\"%s\"}\n", hex, now, p->keys.user_id);
@@ -701,7 +675,7 @@ static void probe_print_bundle(struct probe *p, const struct nodeapi_bundle *nb)
   const Momedo__KeyBundle *b = nb->bundle;
   char uid[IDS_USER_ID_STR_MAX] = "?", hex[65];
   if (ids_user_id(uid, nb->info.key) < 0) uid[0] = '\0';
-  probe_hex(hex, nb->info.key, 32);
+  hex_encode(hex, sizeof hex, nb->info.key, 32);
   if (!p->json) {
     printf("user %s identity %s version %" PRIu64 "%s\n", uid, hex, nb->info.version,
            nb->info.revoked ? " REVOKED" : "");
@@ -718,15 +692,15 @@ static void probe_print_bundle(struct probe *p, const struct nodeapi_bundle *nb)
     uint8_t mb[OBJ_MAILBOX_LEN];
     char dev[65], mbh[65];
     if (obj_device_mailbox(mb, d->device_key.data) < 0) memset(mb, 0, sizeof mb);
-    probe_hex(dev, d->device_key.data, 32);
-    probe_hex(mbh, mb, 32);
+    hex_encode(dev, sizeof dev, d->device_key.data, 32);
+    hex_encode(mbh, sizeof mbh, mb, 32);
     if (p->json) {
       printf("%s{\"device_key\":\"%s\",\"mailbox\":\"%s\"", i ? "," : "", dev, mbh);
       probe_json_hex("dh_key", d->dh_key.data, 32);
       probe_json_hex("home_node", d->home_node.data, 32);
       putchar('}');
     } else {
-      probe_hex(hex, d->home_node.data, 32);
+      hex_encode(hex, sizeof hex, d->home_node.data, 32);
       printf("device %s mailbox %s home %s\n", dev, mbh, hex);
     }
   }
@@ -775,7 +749,7 @@ static int probe_post_target(struct probe *p, uint8_t mailbox[static OBJ_MAILBOX
   if (n != 1)
     return probe_fail(p, MOMEDO_E_INVAL, "post takes one of --mailbox HEX, --self, --to-user ID");
   if (p->opt[O_MAILBOX] != NULL) {
-    if (probe_unhex(mailbox, OBJ_MAILBOX_LEN, p->opt[O_MAILBOX]) < 0)
+    if (hex_decode_str(mailbox, OBJ_MAILBOX_LEN, p->opt[O_MAILBOX]) < 0)
       return probe_fail(p, MOMEDO_E_INVAL, "--mailbox takes 64 hex digits");
     return 0;
   }
@@ -839,8 +813,8 @@ static int probe_post_send(struct probe *p, const uint8_t mailbox[static OBJ_MAI
   int rc = nodeapi_post(&p->api, &req, id, &expires);
   if (rc < 0) return probe_api_fail(p, rc);
   char idh[65], mbh[65];
-  probe_hex(idh, id, 32);
-  probe_hex(mbh, mailbox, 32);
+  hex_encode(idh, sizeof idh, id, 32);
+  hex_encode(mbh, sizeof mbh, mailbox, 32);
   if (p->json)
     printf("{\"ok\":true,\"cmd\":\"post\",\"id\":\"%s\",\"mailbox\":\"%s\",\"expires_ms\":%"
            PRIu64 ",\"ciphertext_len\":%zu,\"sealed\":%s}\n", idh, mbh, expires, ct_len,
@@ -898,7 +872,7 @@ static void probe_burst_result(struct probe *p, struct probe_burst *b,
   b->done++;
   if (r->status == 0) {
     b->acked++;
-    probe_hex(idh, r->id, OBJ_ID_LEN);
+    hex_encode(idh, sizeof idh, r->id, OBJ_ID_LEN);
     if (p->json) printf("{\"i\":%" PRIu64 ",\"id\":\"%s\"}\n", i, idh);
     return;
   }
@@ -1007,7 +981,7 @@ static int probe_mailbox_opt(struct probe *p, uint8_t mailbox[static OBJ_MAILBOX
     memcpy(mailbox, p->keys.mailbox, OBJ_MAILBOX_LEN);
     return 0;
   }
-  if (probe_unhex(mailbox, OBJ_MAILBOX_LEN, p->opt[O_MAILBOX]) < 0)
+  if (hex_decode_str(mailbox, OBJ_MAILBOX_LEN, p->opt[O_MAILBOX]) < 0)
     return probe_fail(p, MOMEDO_E_INVAL, "--mailbox takes 64 hex digits");
   return 0;
 }
@@ -1086,7 +1060,7 @@ static int cmd_ack(struct probe *p) {
   uint64_t accepted = 0;
   memset(items, 0, sizeof items);
   for (int i = 0; i < p->npos; i++)
-    if (probe_unhex(items[i].id, OBJ_ID_LEN, p->pos[i]) < 0)
+    if (hex_decode_str(items[i].id, OBJ_ID_LEN, p->pos[i]) < 0)
       return probe_fail(p, MOMEDO_E_INVAL, "ack: %s is not an object ID (64 hex digits)",
                         p->pos[i]);
   int rc = probe_ack_items(p, items, (size_t)p->npos, &accepted);
@@ -1108,7 +1082,7 @@ static int cmd_listen(struct probe *p) {
   if ((rc = nodeapi_subscribe(&p->api, (const uint8_t(*)[OBJ_MAILBOX_LEN])mailbox, 1)) < 0)
     return probe_api_fail(p, rc);
   char mbh[65];
-  probe_hex(mbh, mailbox, OBJ_MAILBOX_LEN);
+  hex_encode(mbh, sizeof mbh, mailbox, OBJ_MAILBOX_LEN);
   if (p->json) /* scripts wait for this line before producing events */
     printf("{\"ok\":true,\"cmd\":\"listen\",\"subscribed\":\"%s\"}\n", mbh);
   else
@@ -1212,7 +1186,7 @@ static int probe_check_values(struct probe *p) {
   uint8_t mb[OBJ_MAILBOX_LEN];
   uint64_t v;
   int rc = 0;
-  if (p->opt[O_MAILBOX] != NULL && probe_unhex(mb, OBJ_MAILBOX_LEN, p->opt[O_MAILBOX]) < 0)
+  if (p->opt[O_MAILBOX] != NULL && hex_decode_str(mb, OBJ_MAILBOX_LEN, p->opt[O_MAILBOX]) < 0)
     return probe_fail(p, MOMEDO_E_INVAL, "--mailbox takes 64 hex digits");
   if (p->opt[O_USER_ID] != NULL) rc = probe_check_user_id(p, "--user-id", p->opt[O_USER_ID]);
   if (rc == 0 && p->opt[O_TO_USER] != NULL)

@@ -10,13 +10,14 @@
 
 #include "crypto.h"
 #include "cursor.h"
+#include "hex.h"
 #include "vault.h"
 
 #define TL_FORMAT 1
 #define TL_SEEN_FORMAT 1
 
 void tl_id_hex(char out[static 2 * TL_ID_LEN + 1], const uint8_t id[static TL_ID_LEN]) {
-  for (size_t i = 0; i < TL_ID_LEN; i++) snprintf(out + 2 * i, 3, "%02x", id[i]);
+  hex_encode(out, 2 * TL_ID_LEN + 1, id, TL_ID_LEN);
 }
 
 void tl_entry_clear(struct tl_entry *e) {
@@ -41,16 +42,10 @@ struct tl_entry *timeline_find(struct timeline *t, const uint8_t id[static TL_ID
 
 int timeline_find_prefix(struct timeline *t, const char *hex, struct tl_entry **out) {
   size_t n = strlen(hex);
-  char h[2 * TL_ID_LEN + 1];
   *out = NULL;
-  if (n < 6 || n > 2 * TL_ID_LEN) return MOMEDO_E_INVAL;
-  for (size_t i = 0; i < n; i++)
-    if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f') ||
-          (hex[i] >= 'A' && hex[i] <= 'F')))
-      return MOMEDO_E_INVAL;
+  if (n < 6 || n > 2 * TL_ID_LEN || !hex_is_digits(hex, n)) return MOMEDO_E_INVAL;
   for (size_t i = 0; i < t->n; i++) {
-    tl_id_hex(h, t->v[i].id);
-    if (strncasecmp(h, hex, n) != 0) continue;
+    if (!hex_has_prefix(t->v[i].id, TL_ID_LEN, hex)) continue;
     if (*out) return MOMEDO_E_EXISTS;
     *out = &t->v[i];
   }

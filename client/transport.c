@@ -25,6 +25,8 @@
 #include <wolfssl/wolfcrypt/asn.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
 
+#include "hex.h"
+
 #define TRANSPORT_IO_CHUNK_MAX (1 << 30) /* largest single wolfSSL_read/write length */
 #define TRANSPORT_PORT_CHARS_MAX 5
 
@@ -231,10 +233,6 @@ static int tr_peer_key(struct transport_tls *t, uint8_t pub[static TRANSPORT_KEY
   return tr_cert_key(wolfSSL_get_chain_cert(chain, 0), wolfSSL_get_chain_length(chain, 0), pub);
 }
 
-static void tr_hex8(const uint8_t *k, char out[17]) {
-  for (int i = 0; i < 8; i++) snprintf(out + 2 * i, 3, "%02x", k[i]);
-}
-
 static int tr_handshake(struct transport_tls *t, const uint8_t node_key[TRANSPORT_KEY_LEN],
                         uint64_t deadline, char *reason, size_t cap) {
   int rc;
@@ -259,8 +257,8 @@ static int tr_handshake(struct transport_tls *t, const uint8_t node_key[TRANSPOR
   }
   if (memcmp(pub, node_key, TRANSPORT_KEY_LEN) != 0) {
     char got[17], want[17];
-    tr_hex8(pub, got);
-    tr_hex8(node_key, want);
+    hex_encode(got, sizeof got, pub, 8);
+    hex_encode(want, sizeof want, node_key, 8);
     tr_reason(reason, cap, "node presents key %s..., expected %s... (wrong node, or its "
               "key changed)", got, want);
     return MOMEDO_E_KEYCHANGED;

@@ -13,6 +13,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "hex.h"
+
 #define VAULT_KEY_MAGIC "MOMEDO-VAULT"     /* 12 bytes */
 #define VAULT_FILE_MAGIC "MOMEDO-VFILE"    /* 12 bytes */
 #define VAULT_MAGIC_LEN 12
@@ -380,7 +382,8 @@ int vault_name(const struct vault *v, const char *prefix, const uint8_t *key, si
   int rc = crypto_hmac_sha256(mac, v->data_key, sizeof v->data_key, msg, pl + key_len);
   if (rc) return rc;
   int n = snprintf(out, VAULT_NAME_MAX, "%s-", prefix);
-  for (size_t i = 0; i < 8; i++) n += snprintf(out + n, VAULT_NAME_MAX - (size_t)n, "%02x", mac[i]);
+  if (n < 0 || (size_t)n + HEX_LEN(8) >= VAULT_NAME_MAX) return MOMEDO_E_INVAL;
+  hex_encode(out + n, VAULT_NAME_MAX - (size_t)n, mac, 8);
   return 0;
 }
 

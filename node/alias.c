@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ids.h"
 #include "node_int.h"
 
 int node__alias_norm(char out[static OBJ_ALIAS_CHARS_MAX + 1], const char *s) {
@@ -41,11 +42,10 @@ int node__alias_home_ok(const uint8_t *bundle, size_t len,
 }
 
 static int alias_random(char out[static NODE_ALIAS_CHARS + 1]) {
-  static const char alpha[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
   uint8_t r[NODE_ALIAS_CHARS];
   int rc = crypto_random(r, sizeof r);
   if (rc) return rc;
-  for (size_t i = 0; i < NODE_ALIAS_CHARS; i++) out[i] = alpha[r[i] & 31];
+  for (size_t i = 0; i < NODE_ALIAS_CHARS; i++) out[i] = IDS_B32_ALPHABET[r[i] & 31];
   out[NODE_ALIAS_CHARS] = 0;
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "ids.h"
 
 #define CONF_FILE_BYTES_MAX (NODE_CONF_LINE_BYTES_MAX * 64)
@@ -421,17 +422,9 @@ int node_fp_from_text(const char *s, uint8_t fp[static NODE_FP_BYTES]) {
   uint8_t key[IDS_KEY_LEN];
   size_t n = strlen(s);
   if (n > IDS_INPUT_MAX) return MOMEDO_E_INVAL;
-  if (n == 2 * IDS_KEY_LEN) { /* hex node key */
-    for (size_t i = 0; i < IDS_KEY_LEN; i++) {
-      unsigned v = 0;
-      for (size_t j = 0; j < 2; j++) {
-        char ch = (char)tolower((unsigned char)s[2 * i + j]);
-        if (!isxdigit((unsigned char)ch)) return MOMEDO_E_INVAL;
-        v = v * 16 + (unsigned)(isdigit((unsigned char)ch) ? ch - '0' : ch - 'a' + 10);
-      }
-      key[i] = (uint8_t)v;
-    }
-    return ids_node_fp_bytes(fp, key);
+  if (n == HEX_LEN(IDS_KEY_LEN)) { /* hex node key */
+    int rc = hex_decode(key, IDS_KEY_LEN, s, n);
+    return rc ? rc : ids_node_fp_bytes(fp, key);
   }
   /* Base32 is always the fingerprint, with or without dashes. The base32 key string
    * has the same length, alphabet and check, so no parser can tell the two apart: it

@@ -3,12 +3,12 @@
  * removed device is not admitted again): look one up, count them, remove one by key
  * prefix (closing its sessions), and tell device mailboxes from others. Logs only key
  * prefixes. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cursor.h"
+#include "hex.h"
 #include "log.h"
 #include "node_int.h"
 
@@ -69,10 +69,8 @@ struct find_ctx {
 
 static int find_device(void *vctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
   struct find_ctx *f = vctx;
-  char hex[2 * OBJ_KEY_LEN + 1];
   if (kn != 2 + OBJ_KEY_LEN) return 0;
-  for (size_t i = 0; i < OBJ_KEY_LEN; i++) snprintf(hex + 2 * i, 3, "%02x", k[2 + i]);
-  if (strncasecmp(hex, f->prefix, strlen(f->prefix)) == 0) {
+  if (hex_has_prefix(k + 2, OBJ_KEY_LEN, f->prefix)) {
     if (f->matches++ == 0) memcpy(f->key, k + 2, OBJ_KEY_LEN);
   }
   return 0;
@@ -103,11 +101,10 @@ int node__device_remove(struct node *n, const char *text, char *msg, size_t cap)
     snprintf(msg, cap, "give the device key (64 hex digits) or at least its first 8 digits");
     return MOMEDO_E_INVAL;
   }
-  for (size_t i = 0; i < tl; i++)
-    if (!isxdigit((unsigned char)text[i])) {
-      snprintf(msg, cap, "'%.64s' is not a device key (hex digits)", text);
-      return MOMEDO_E_INVAL;
-    }
+  if (!hex_is_digits(text, tl)) {
+    snprintf(msg, cap, "'%.64s' is not a device key (hex digits)", text);
+    return MOMEDO_E_INVAL;
+  }
   int rc = node__iter_tag(n, NODE_K_DEVICE, find_device, &f);
   if (rc) return rc;
   if (f.matches == 0) {

@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hex.h"
+
 #define IDENTITY_MAGIC "momedo-node-key"
 #define IDENTITY_PEM_MAX 2048
 
@@ -124,12 +126,7 @@ out:
 }
 
 void node_key_hex(const uint8_t key[static NODE_KEY_LEN], char out[static NODE_KEY_HEX_LEN + 1]) {
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < NODE_KEY_LEN; i++) {
-    out[2 * i] = digits[key[i] >> 4];
-    out[2 * i + 1] = digits[key[i] & 15];
-  }
-  out[NODE_KEY_HEX_LEN] = '\0';
+  hex_encode(out, NODE_KEY_HEX_LEN + 1, key, NODE_KEY_LEN);
 }
 
 void node_key_prefix(const uint8_t key[static NODE_KEY_LEN],
@@ -140,26 +137,8 @@ void node_key_prefix(const uint8_t key[static NODE_KEY_LEN],
   out[NODE_KEY_PREFIX_LEN] = '\0';
 }
 
-static int identity_hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/* Exactly 2*n hex digits at s into out. */
-static int identity_unhex(const char *s, uint8_t *out, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    int hi = identity_hexval(s[2 * i]), lo = hi < 0 ? -1 : identity_hexval(s[2 * i + 1]);
-    if (hi < 0 || lo < 0) return MOMEDO_E_INVAL;
-    out[i] = (uint8_t)(hi << 4 | lo);
-  }
-  return 0;
-}
-
 int node_key_parse(const char *hex, uint8_t key[static NODE_KEY_LEN]) {
-  if (strlen(hex) != NODE_KEY_HEX_LEN) return MOMEDO_E_INVAL;
-  return identity_unhex(hex, key, NODE_KEY_LEN);
+  return hex_decode_str(key, NODE_KEY_LEN, hex);
 }
 
 /* Write len bytes to path via path.tmp; `exclusive` refuses an existing path. */
@@ -271,8 +250,8 @@ static int identity_parse(const char *text, size_t len, uint8_t seed[static NODE
   }
   if (left > want || memcmp(p, "seed ", 5) != 0 || p[5 + NODE_KEY_HEX_LEN] != '\n' ||
       memcmp(p + 6 + NODE_KEY_HEX_LEN, "pub ", 4) != 0 || p[want - 1] != '\n' ||
-      identity_unhex(p + 5, seed, NODE_KEY_LEN) != 0 ||
-      identity_unhex(p + 10 + NODE_KEY_HEX_LEN, pub, NODE_KEY_LEN) != 0) {
+      hex_decode(seed, NODE_KEY_LEN, p + 5, NODE_KEY_HEX_LEN) != 0 ||
+      hex_decode(pub, NODE_KEY_LEN, p + 10 + NODE_KEY_HEX_LEN, NODE_KEY_HEX_LEN) != 0) {
     identity_err(err, err_cap, "malformed seed or pub line");
     return MOMEDO_E_CORRUPT;
   }

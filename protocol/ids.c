@@ -18,19 +18,25 @@
 #define IDS_CHECK_MOD 37
 
 /* Symbol values 0..31 are data; 32..36 exist only as check characters. */
-static const char ids_symbols[IDS_CHECK_MOD + 1] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U";
+static const char ids_symbols[IDS_CHECK_MOD + 1] = IDS_B32_ALPHABET "*~$=U";
 
-enum { IDS_SYM_SKIP = -1, IDS_SYM_BAD = -2 };
-
-/* Value of one input character, IDS_SYM_SKIP for a separator, IDS_SYM_BAD otherwise. */
-static int ids_sym_value(unsigned char c) {
-  if (c == '-' || c == ' ') return IDS_SYM_SKIP;
-  if (c >= 'a' && c <= 'z') c = (unsigned char)(c - 'a' + 'A');
+int ids_b32_value(char c) {
+  if (c == '-' || c == ' ') return IDS_B32_SEP;
+  if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
   if (c == 'O') return 0;
   if (c == 'I' || c == 'L') return 1;
-  for (int v = 0; v < IDS_CHECK_MOD; v++)
-    if (ids_symbols[v] == (char)c) return v;
-  return IDS_SYM_BAD;
+  const char *p = c ? memchr(IDS_B32_ALPHABET, c, 32) : NULL;
+  return p ? (int)(p - IDS_B32_ALPHABET) : IDS_B32_BAD;
+}
+
+/* Value of one input character, check symbols included: IDS_B32_SEP for a separator,
+ * IDS_B32_BAD otherwise. */
+static int ids_sym_value(unsigned char c) {
+  int v = ids_b32_value((char)c);
+  if (v != IDS_B32_BAD) return v;
+  if (c == 'u') c = 'U';
+  const char *p = c ? memchr(ids_symbols + 32, c, IDS_CHECK_MOD - 32) : NULL;
+  return p ? (int)(p - ids_symbols) : IDS_B32_BAD;
 }
 
 /* Collects symbol values of s into dig (at most cap). E_INVAL on a bad character,
@@ -42,8 +48,8 @@ static int ids_scan(uint8_t *dig, size_t cap, size_t *nd, const char *s) {
   if (len > IDS_INPUT_MAX) return MOMEDO_E_INVAL;
   for (size_t i = 0; i < len; i++) {
     int v = ids_sym_value((unsigned char)s[i]);
-    if (v == IDS_SYM_SKIP) continue;
-    if (v == IDS_SYM_BAD || n == cap) return MOMEDO_E_INVAL;
+    if (v == IDS_B32_SEP) continue;
+    if (v == IDS_B32_BAD || n == cap) return MOMEDO_E_INVAL;
     dig[n++] = (uint8_t)v;
   }
   *nd = n;

@@ -45,8 +45,17 @@
 #define IDS_QR_PREFIX "momedo:1:"
 #define IDS_QR_STR_MAX 90         /* 9 + 26 + 1 + 53 + NUL */
 
-/* ---- Crockford base32 (alphabet 0123456789ABCDEFGHJKMNPQRSTVWXYZ) ----------------
- * Encoders write upper case and a terminating NUL; E_NOSPACE if cap is too small.
+/* ---- Crockford base32 ----------------------------------------------------------
+ * The one copy of the alphabet (user IDs, fingerprints, invite codes, aliases). */
+#define IDS_B32_ALPHABET "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#define IDS_B32_SEP (-1) /* ids_b32_value: '-' or ' ', skipped by the decoders */
+#define IDS_B32_BAD (-2) /* ids_b32_value: not a data symbol (check symbols included) */
+
+/* Value 0..31 of one data symbol as typed: either case, O reads as 0, I and L as 1.
+ * IDS_B32_SEP or IDS_B32_BAD otherwise. */
+int ids_b32_value(char c);
+
+/* Encoders write upper case and a terminating NUL; E_NOSPACE if cap is too small.
  * Decoders are tolerant: case-insensitive, '-' and ' ' ignored, O reads as 0 and
  * I / L as 1. They refuse (E_INVAL) any other character, input longer than
  * IDS_INPUT_MAX, a length no encoding produces, and non-zero padding bits, so every

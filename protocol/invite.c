@@ -9,6 +9,7 @@
 
 #include "crypto.h"
 #include "cursor.h"
+#include "hex.h"
 
 static int invite_host_ok(const char *h, size_t n) {
   if (n == 0 || n > INVITE_HOST_CHARS_MAX) return 0;
@@ -19,24 +20,11 @@ static int invite_host_ok(const char *h, size_t n) {
 
 static int invite_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-static const char invite_b32[33] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/* Value of a data symbol as typed (case, O for 0, I / L for 1), -1 for a separator,
- * -2 for anything else (including the check-only symbols of ids.h). */
-static int invite_sym(char c) {
-  if (c == '-' || c == ' ') return -1;
-  if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
-  if (c == 'O') return 0;
-  if (c == 'I' || c == 'L') return 1;
-  const char *p = c ? memchr(invite_b32, c, 32) : NULL;
-  return p ? (int)(p - invite_b32) : -2;
-}
-
 /* The canonical data symbols s[0..n) read as a base-32 number, mod INVITE_CHECK_MOD. */
 static unsigned invite_check(const char *s, size_t n) {
   unsigned r = 0;
   for (size_t i = 0; i < n; i++)
-    r = (r * 32 + (unsigned)invite_sym(s[i])) % INVITE_CHECK_MOD;
+    r = (r * 32 + (unsigned)ids_b32_value(s[i])) % INVITE_CHECK_MOD;
   return r;
 }
 
@@ -62,8 +50,8 @@ int invite_encode(char *out, size_t cap, const struct invite *inv) {
   if ((rc = ids_b32_encode(body, room, blob, w.pos)) < 0) return rc;
   size_t n = strlen(body);
   unsigned check = invite_check(body, n);
-  body[n] = invite_b32[check >> 5];
-  body[n + 1] = invite_b32[check & 31];
+  body[n] = IDS_B32_ALPHABET[check >> 5];
+  body[n + 1] = IDS_B32_ALPHABET[check & 31];
   body[n + 2] = '\0';
   return 0;
 }
@@ -114,14 +102,14 @@ static int invite_parse_blob(struct invite *inv, const uint8_t *blob, size_t n) 
 static int invite_unpack_body(char *body, uint8_t *blob, size_t cap, size_t *blen) {
   size_t n = 0;
   for (size_t i = 0; body[i]; i++) {
-    int v = invite_sym(body[i]);
-    if (v == -2) return MOMEDO_E_INVAL;
-    if (v >= 0) body[n++] = invite_b32[v];
+    int v = ids_b32_value(body[i]);
+    if (v == IDS_B32_BAD) return MOMEDO_E_INVAL;
+    if (v >= 0) body[n++] = IDS_B32_ALPHABET[v];
   }
   if (n <= INVITE_CHECK_CHARS) return MOMEDO_E_INVAL;
   size_t nd = n - INVITE_CHECK_CHARS, nbytes = nd * 5 / 8;
   if (IDS_B32_LEN(nbytes) != nd || nbytes > cap) return MOMEDO_E_INVAL;
-  unsigned got = (unsigned)invite_sym(body[nd]) << 5 | (unsigned)invite_sym(body[nd + 1]);
+  unsigned got = (unsigned)ids_b32_value(body[nd]) << 5 | (unsigned)ids_b32_value(body[nd + 1]);
   if (got != invite_check(body, nd)) return MOMEDO_E_CHECKSUM;
   body[nd] = '\0';
   int rc = ids_b32_decode(blob, cap, blen, body);
@@ -147,30 +135,9 @@ int invite_decode(struct invite *inv, const char *s) {
 
 void invite_token_to_hex(char out[static INVITE_TOKEN_HEX_LEN + 1],
                          const uint8_t token[static INVITE_TOKEN_LEN]) {
-  static const char hex[] = "0123456789abcdef";
-  for (size_t i = 0; i < INVITE_TOKEN_LEN; i++) {
-    out[2 * i] = hex[token[i] >> 4];
-    out[2 * i + 1] = hex[token[i] & 15];
-  }
-  out[INVITE_TOKEN_HEX_LEN] = '\0';
-}
-
-static int invite_nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+  hex_encode(out, INVITE_TOKEN_HEX_LEN + 1, token, INVITE_TOKEN_LEN);
 }
 
 int invite_token_parse(uint8_t token[static INVITE_TOKEN_LEN], const char *s) {
-  uint8_t tmp[INVITE_TOKEN_LEN];
-  if (s == NULL || strnlen(s, INVITE_TOKEN_HEX_LEN + 1) != INVITE_TOKEN_HEX_LEN)
-    return MOMEDO_E_INVAL;
-  for (size_t i = 0; i < INVITE_TOKEN_LEN; i++) {
-    int hi = invite_nibble(s[2 * i]), lo = invite_nibble(s[2 * i + 1]);
-    if (hi < 0 || lo < 0) return MOMEDO_E_INVAL;
-    tmp[i] = (uint8_t)(hi << 4 | lo);
-  }
-  memcpy(token, tmp, INVITE_TOKEN_LEN);
-  return 0;
+  return hex_decode_str(token, INVITE_TOKEN_LEN, s);
 }

@@ -11,8 +11,8 @@
 
 #include "arena.h"
 #include "cursor.h"
+#include "ids.h"
 
-#define OBJ_CROCKFORD "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 #define OBJ_PREKEY_MSG_LEN (sizeof OBJ_DOMAIN_PREKEY - 1 + 4 + 8 + 32)
 
 typedef int (*obj_check_fn)(const ProtobufCMessage *m, struct obj_info *info);
@@ -172,7 +172,7 @@ static int obj_alias_ok(const char *s) {
   size_t n = 0;
   for (; s[n] != '\0'; n++) {
     if (n >= OBJ_ALIAS_CHARS_MAX) return 0;
-    if (strchr(OBJ_CROCKFORD, s[n]) == NULL) return 0;
+    if (memchr(IDS_B32_ALPHABET, s[n], 32) == NULL) return 0;
   }
   return n >= OBJ_ALIAS_CHARS_MIN;
 }

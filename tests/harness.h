@@ -78,7 +78,8 @@ static const char *th_current_;
     return th_failed_ ? 1 : 0;                                                   \
   } while (0)
 
-/* Hex helper for test vectors: writes strlen(hex)/2 bytes into out. */
+/* Hex helper for test vectors: writes strlen(hex)/2 bytes into out. Deliberately not
+ * protocol/hex.c: an independent reader (sscanf) so a bug there cannot hide in the vectors. */
 static inline size_t th_unhex(uint8_t *out, size_t cap, const char *hex) {
   size_t n = strlen(hex) / 2;
   if (n > cap) abort();

@@ -17,6 +17,7 @@ static const char fixed_key_b32[] = "TXD9G0C2P45BFNABZV9WJS07787E2WQKVAK269DF08D
 static const char fixed_safety[] =
     "73791 19913 31963 13597 94576 74188 88117 86627 89698 51806 84202 97072";
 
+/* Written out again on purpose (not IDS_B32_ALPHABET): an independent oracle. */
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U";
 
 static void fixed_key(uint8_t key[32]) { th_unhex(key, 32, fixed_key_hex); }

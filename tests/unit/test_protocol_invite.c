@@ -7,6 +7,7 @@
 #include "ids.h"
 #include "invite.h"
 
+/* Written out again on purpose (not IDS_B32_ALPHABET): an independent oracle. */
 static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /* "momedo2:" + base32(blob) + two check symbols: the digits as a base-32 number mod
