@@ -273,7 +273,7 @@ static int open_engine(struct node *n) {
   int rc = path_in(path, sizeof path, n->dir, NODE_STORE_DIR);
   if (!rc) rc = store_rocks_open(&n->store, path, &so);
   if (rc) {
-    node_log(NODE_LOG_ERROR, "cannot open the store in %s: %s (is another momedod running?)",
+    node_log(NODE_LOG_ERROR, "cannot open the store in %s: %s",
              path, momedo_strerror(rc));
     return rc;
   }
@@ -310,25 +310,50 @@ static int open_network(struct node *n) {
   return node__peers_start(n);
 }
 
-/* One descriptor per connection: take the hard limit, and say so when clients_max
- * cannot be reached (accept would then fail before the clients_max refusal). */
-#define NODE_FD_RESERVE 256 /* store files, neighbors, admin, listener */
-static void raise_nofile(struct node *n) {
+/* Descriptors the node needs besides its clients: RocksDB's table files and its WAL,
+ * manifest, info log and lock; stdio, the event loop, listener, pid file, admin socket
+ * and its connections; two per neighbor (our link out, theirs in) for as many
+ * neighbors as `neighbor add` may configure without a restart. */
+#define NODE_FD_STORE (STORE_ROCKS_OPEN_FILES_MAX + 16)
+#define NODE_FD_BASE (16 + NODE_ADMIN_CONNS_MAX)
+#define NODE_FD_RESERVE (NODE_FD_STORE + NODE_FD_BASE + 2 * NODE_NEIGHBORS_MAX)
+
+/* One descriptor per client: take the hard open-file limit. Where even that cannot
+ * hold clients_max clients besides the reserve, serve only as many as fit, so that
+ * the one past them is refused with E_BUSY after its Hello instead of accept() — and
+ * the store's and the neighbors' files — failing with EMFILE. The start-up line says
+ * how many clients the node serves; a warning only where it matters: a clients_max the
+ * operator set cannot be kept, or not even the reserve fits. */
+static void fit_nofile(struct node *n) {
   struct rlimit r;
+  struct node_config d;
   if (getrlimit(RLIMIT_NOFILE, &r) != 0) return;
   if (r.rlim_cur < r.rlim_max) {
     r.rlim_cur = r.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &r) != 0 && getrlimit(RLIMIT_NOFILE, &r) != 0) return;
   }
-  if (r.rlim_cur != RLIM_INFINITY && r.rlim_cur < (rlim_t)n->cfg.clients_max + NODE_FD_RESERVE)
-    node_log(NODE_LOG_WARN, "open file limit %llu is below clients_max %u + %d: raise the hard "
-             "limit (ulimit -Hn, LimitNOFILE=) or lower clients_max",
-             (unsigned long long)r.rlim_cur, n->cfg.clients_max, NODE_FD_RESERVE);
+  unsigned long long lim = r.rlim_cur, need = (unsigned long long)n->cfg.clients_max +
+                                             NODE_FD_RESERVE;
+  if (r.rlim_cur == RLIM_INFINITY || lim >= need) return;
+  if (lim <= NODE_FD_RESERVE) {
+    node_log(NODE_LOG_WARN, "open file limit %llu is below the %d descriptors the node "
+             "needs without any client: raise the hard limit (ulimit -Hn, LimitNOFILE=) "
+             "to %llu", lim, NODE_FD_RESERVE, need);
+    return;
+  }
+  uint32_t fit = (uint32_t)(lim - NODE_FD_RESERVE);
+  node_config_defaults(&d, NULL);
+  if (n->cfg.clients_max != d.clients_max)
+    node_log(NODE_LOG_WARN, "open file limit %llu leaves room for %u clients, not clients_max "
+             "%u: raise the hard limit (ulimit -Hn, LimitNOFILE=) to %llu or lower "
+             "clients_max", lim, fit, n->cfg.clients_max, need);
+  n->cfg.clients_max = fit;
 }
 
 static int start(struct node *n) {
   int rc = load_settings(n);
-  if (!rc) raise_nofile(n);
+  if (!rc) rc = node__dir_lock(n->dir, &n->dir_lock_fd);
+  if (!rc) fit_nofile(n);
   if (!rc) rc = open_engine(n);
   if (rc) return rc;
   uv_timer_init(n->loop, &n->repl_timer);
@@ -349,10 +374,10 @@ static int start(struct node *n) {
   repl_stats(n->repl, &rs);
   node_log(NODE_LOG_INFO,
            "momedod %s started: node \"%s\", fingerprint %s, listening on %s:%u, "
-           "admin socket %s, %llu objects, %zu neighbors",
+           "admin socket %s, %llu objects, %zu neighbors, up to %u clients",
            NODE_VERSION, n->cfg.name, n->fingerprint, n->cfg.listen_host,
            (unsigned)n->cfg.listen_port, n->cfg.admin_socket, (unsigned long long)rs.objects,
-           n->nbs.n);
+           n->nbs.n, n->cfg.clients_max);
   node__drain(n);
   return 0;
 }
@@ -364,6 +389,7 @@ int node_run(const char *dir) {
   umask(077);
   signal(SIGPIPE, SIG_IGN);
   snprintf(n->dir, sizeof n->dir, "%s", dir);
+  n->dir_lock_fd = -1;
   arena_init(&n->arena, NODE_ARENA_BYTES_MAX);
   int rc = uv_loop_init(&loop) == 0 ? 0 : MOMEDO_E_IO;
   n->loop = &loop;
@@ -371,6 +397,7 @@ int node_run(const char *dir) {
   if (!rc || n->stopping) uv_run(&loop, UV_RUN_DEFAULT);
   repl_free(n->repl);
   store_close(n->store);
+  node__dir_unlock(n->dir_lock_fd); /* after the store is closed */
   tls_ctx_free(n->tls_server);
   tls_ctx_free(n->tls_client);
   if (n->tls_server || n->tls_client) tls_global_cleanup();

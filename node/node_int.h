@@ -60,6 +60,7 @@
 #define NODE_ADMIN_CONNS_MAX 16
 #define NODE_ADMIN_FRAME_BYTES_MAX (64u * 1024)
 #define NODE_PARTICIPANTS_MAX 100000    /* listed by `participants` */
+#define NODE_PID_FILE "momedod.pid"     /* locked by the running momedod, its PID inside */
 #define NODE_ERR_TEXT_MAX 256
 /* A neighbor that keeps failing: the first failure of a run is a warning, then one
  * summary warning at most this often, debug lines for the rest. */
@@ -185,6 +186,7 @@ struct node {
   int exit_code;
   uint64_t bytes_in, bytes_out;
   uint64_t peers_refused, objects_invalid_local;
+  int dir_lock_fd; /* DIR/NODE_PID_FILE, locked while we run; -1 before */
 };
 
 /* The two-byte head of a node-local store key: NODE_K_PREFIX, tag. */
@@ -246,6 +248,13 @@ void node__on_stored(struct node *n, const struct repl_action *a);
 /* May c read or subscribe to mailbox? (own device mailbox, or not a device mailbox) */
 MOMEDO_WUR int node__mailbox_access(struct conn *c, const uint8_t mailbox[OBJ_MAILBOX_LEN],
                                     char *why, size_t why_cap);
+
+/* dirlock.c: one momedod per node directory. node__dir_lock takes the lock on
+ * DIR/NODE_PID_FILE and writes our PID (*fd_out holds it open); MOMEDO_E_BUSY (logged,
+ * naming the other momedod's PID) if another process holds it. node__dir_unlock
+ * (fd may be -1) clears the PID and releases the lock. */
+MOMEDO_WUR int node__dir_lock(const char *dir, int *fd_out);
+void node__dir_unlock(int fd);
 
 /* admin_srv.c */
 MOMEDO_WUR int node__admin_start(struct node *n);

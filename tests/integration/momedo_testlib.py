@@ -17,6 +17,7 @@ import atexit
 import json
 import os
 import queue
+import resource
 import shutil
 import signal
 import socket
@@ -115,16 +116,27 @@ class Node:
         self._fp = out["fingerprint"]
         return out
 
-    def start(self, wait=True):
-        assert self.proc is None or self.proc.poll() is not None, "already running"
+    def start(self, wait=True, nofile=None):
+        """Start momedod; nofile=(soft, hard) sets its open-file limit first."""
+        if self.proc is not None and self.proc.poll() is None:
+            raise TestFailure("node %s is already running" % self.name)
+        preexec = None
+        if nofile is not None:
+            def preexec():
+                resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
         logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen([MOMEDOD, "--dir", self.dir], stdout=logf,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, preexec_fn=preexec)
         logf.close()
         self.cluster.procs.append(self.proc)
         if wait:
             wait_for(lambda: self.running_status() is not None, "node %s to start" % self.name)
         return self
+
+    def configure(self, text):
+        """Append lines to the node's momedo.conf (read at its next start)."""
+        with open(os.path.join(self.dir, "momedo.conf"), "a") as f:
+            f.write("\n" + text + "\n")
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc is None or self.proc.poll() is not None:

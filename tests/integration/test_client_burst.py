@@ -16,15 +16,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import momedo_testlib as T  # noqa: E402
 
 BURST = 1000
-LIFTED = "\ndevice_posts_per_minute = 100000\nmailbox_items_max = 10000000\n"
+LIFTED = "device_posts_per_minute = 100000\nmailbox_items_max = 10000000"
 
 
 class ClientBurst(T.ClusterTest, unittest.TestCase):
 
     def test_listen_prints_every_message_of_a_burst(self):
         node = self.cluster.add_node("burst", start=False)
-        with open(os.path.join(node.dir, "momedo.conf"), "a") as f:
-            f.write(LIFTED)
+        node.configure(LIFTED)
         node.start()
         alice = T.new_client(self.cluster, "alice", node)
         bob = T.new_client(self.cluster, "bob", node)

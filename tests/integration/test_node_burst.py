@@ -23,16 +23,11 @@ RATE_DEFAULT = 600          # device_posts_per_minute in the node's defaults
 TIMEOUT_MS = 240000         # per wait inside the probes; generous for ASan builds
 
 
-def configure(node, text):
-    with open(os.path.join(node.dir, "momedo.conf"), "a") as f:
-        f.write("\n" + text + "\n")
-
-
 class BurstTest(T.ClusterTest, unittest.TestCase):
     def pair(self, conf_a=None):
         a = self.cluster.add_node("a", start=False)
         if conf_a:
-            configure(a, conf_a)
+            a.configure(conf_a)
         a.start()
         b = self.cluster.add_node("b")
         self.cluster.connect(a, b)
