@@ -1,7 +1,7 @@
-/* protocol/obj.c — object validation, IDs and signatures; see obj.h and docs/protocol.md.
- * Owns the per-kind bounds table and the check order (size, decode, canonical form,
- * bounds, time, relations, signatures: cheapest first). Reads no clock, stores nothing,
- * and never trusts a field before its bound has been checked. */
+/* protocol/obj.c — object checks, IDs and signatures; see obj.h and docs/protocol.md.
+ * Owns the per-kind bounds table and the one check path (size, one decode, ID, the
+ * caller's dedup, canonical form, bounds, time, relations, signatures: cheapest first).
+ * Reads no clock, stores nothing, and never trusts a field before its bound is checked. */
 #include "obj.h"
 
 #include <assert.h>
@@ -15,42 +15,44 @@
 
 #define OBJ_PREKEY_MSG_LEN (sizeof OBJ_DOMAIN_PREKEY - 1 + 4 + 8 + 32)
 
-typedef int (*obj_check_fn)(const ProtobufCMessage *m, struct obj_info *info);
+typedef int (*obj_rule_fn)(const ProtobufCMessage *m, struct obj_checked *ck);
 
-/* One row per kind. bounds() checks every field and fills info; relate() runs after the
- * time checks and before the signature (cheap cross-field rules); inner() runs after the
- * object's own signature verified (further signatures inside the object). */
+/* One row per kind. bounds() checks every field and fills the obj_checked (info and the
+ * kind's own fields); relate() runs after the time checks and before the signature (cheap
+ * cross-field rules); inner() runs after the object's own signature verified (further
+ * signatures inside the object). A new kind is a new row and, if consumers need fields
+ * beyond obj_info, a new member of obj_checked's union filled by its bounds(). */
 struct obj_kind_desc {
   Momedo__ObjectKind kind;
   const ProtobufCMessageDescriptor *desc;
   const char *domain;
   size_t sig_off; /* offsetof(message, signature) */
   int expires;    /* 1: expires_ms is mandatory and bounded by OBJ_TTL_MS_MAX */
-  obj_check_fn bounds, relate, inner;
+  obj_rule_fn bounds, relate, inner;
 };
 
-static int obj_check_bundle(const ProtobufCMessage *m, struct obj_info *info);
-static int obj_check_item(const ProtobufCMessage *m, struct obj_info *info);
-static int obj_check_tombstone(const ProtobufCMessage *m, struct obj_info *info);
-static int obj_check_chunk(const ProtobufCMessage *m, struct obj_info *info);
-static int obj_check_alias(const ProtobufCMessage *m, struct obj_info *info);
-static int obj_relate_tombstone(const ProtobufCMessage *m, struct obj_info *info);
-static int obj_inner_bundle(const ProtobufCMessage *m, struct obj_info *info);
+static int obj_bounds_bundle(const ProtobufCMessage *m, struct obj_checked *ck);
+static int obj_bounds_item(const ProtobufCMessage *m, struct obj_checked *ck);
+static int obj_bounds_tombstone(const ProtobufCMessage *m, struct obj_checked *ck);
+static int obj_bounds_chunk(const ProtobufCMessage *m, struct obj_checked *ck);
+static int obj_bounds_alias(const ProtobufCMessage *m, struct obj_checked *ck);
+static int obj_relate_tombstone(const ProtobufCMessage *m, struct obj_checked *ck);
+static int obj_inner_bundle(const ProtobufCMessage *m, struct obj_checked *ck);
 
 static const struct obj_kind_desc obj_kinds[] = {
     {MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, &momedo__key_bundle__descriptor,
-     OBJ_DOMAIN_KEY_BUNDLE, offsetof(Momedo__KeyBundle, signature), 0, obj_check_bundle,
+     OBJ_DOMAIN_KEY_BUNDLE, offsetof(Momedo__KeyBundle, signature), 0, obj_bounds_bundle,
      NULL, obj_inner_bundle},
     {MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, &momedo__ozone_item__descriptor,
-     OBJ_DOMAIN_OZONE_ITEM, offsetof(Momedo__OzoneItem, signature), 1, obj_check_item, NULL,
+     OBJ_DOMAIN_OZONE_ITEM, offsetof(Momedo__OzoneItem, signature), 1, obj_bounds_item, NULL,
      NULL},
     {MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE, &momedo__tombstone__descriptor, OBJ_DOMAIN_TOMBSTONE,
-     offsetof(Momedo__Tombstone, signature), 1, obj_check_tombstone, obj_relate_tombstone,
+     offsetof(Momedo__Tombstone, signature), 1, obj_bounds_tombstone, obj_relate_tombstone,
      NULL},
     {MOMEDO__OBJECT_KIND__OBJ_CHUNK, &momedo__chunk__descriptor, OBJ_DOMAIN_CHUNK,
-     offsetof(Momedo__Chunk, signature), 1, obj_check_chunk, NULL, NULL},
+     offsetof(Momedo__Chunk, signature), 1, obj_bounds_chunk, NULL, NULL},
     {MOMEDO__OBJECT_KIND__OBJ_ALIAS, &momedo__alias__descriptor, OBJ_DOMAIN_ALIAS,
-     offsetof(Momedo__Alias, signature), 1, obj_check_alias, NULL, NULL},
+     offsetof(Momedo__Alias, signature), 1, obj_bounds_alias, NULL, NULL},
 };
 
 static const struct obj_kind_desc *obj_kind_find(Momedo__ObjectKind kind) {
@@ -100,8 +102,10 @@ static int obj_check_device(const Momedo__DeviceKeys *d) {
   return 0;
 }
 
-static int obj_check_bundle(const ProtobufCMessage *m, struct obj_info *info) {
+static int obj_bounds_bundle(const ProtobufCMessage *m, struct obj_checked *ck) {
   const Momedo__KeyBundle *b = (const Momedo__KeyBundle *)m;
+  struct obj_info *info = &ck->info;
+  struct obj_bundle_fields *f = &ck->bundle;
   int rc;
   if (b->format != OBJ_FORMAT) return MOMEDO_E_VERSION;
   if ((rc = obj_key32(&b->identity_key, info->key)) < 0) return rc;
@@ -117,9 +121,12 @@ static int obj_check_bundle(const ProtobufCMessage *m, struct obj_info *info) {
       if (memcmp(b->devices[i]->device_key.data, b->devices[j]->device_key.data,
                  OBJ_KEY_LEN) == 0)
         return MOMEDO_E_BOUNDS;
+    memcpy(f->device_key[i], b->devices[i]->device_key.data, OBJ_KEY_LEN);
   }
   for (size_t i = 0; i < b->n_home_nodes; i++)
-    if (!obj_len_is(&b->home_nodes[i], OBJ_KEY_LEN)) return MOMEDO_E_BOUNDS;
+    if ((rc = obj_key32(&b->home_nodes[i], f->home_node[i])) < 0) return rc;
+  f->n_devices = (uint32_t)b->n_devices;
+  f->n_home_nodes = (uint32_t)b->n_home_nodes;
   memcpy(info->signer, info->key, OBJ_KEY_LEN);
   info->created_ms = b->created_ms;
   info->expires_ms = 0;
@@ -128,8 +135,9 @@ static int obj_check_bundle(const ProtobufCMessage *m, struct obj_info *info) {
   return 0;
 }
 
-static int obj_check_item(const ProtobufCMessage *m, struct obj_info *info) {
+static int obj_bounds_item(const ProtobufCMessage *m, struct obj_checked *ck) {
   const Momedo__OzoneItem *it = (const Momedo__OzoneItem *)m;
+  struct obj_info *info = &ck->info;
   int rc = obj_common(it->format, &it->signature, it->created_ms, it->expires_ms, info);
   if (rc == 0) rc = obj_key32(&it->mailbox, info->mailbox);
   if (rc == 0) rc = obj_key32(&it->node_key, info->key);
@@ -138,8 +146,9 @@ static int obj_check_item(const ProtobufCMessage *m, struct obj_info *info) {
   return rc;
 }
 
-static int obj_check_tombstone(const ProtobufCMessage *m, struct obj_info *info) {
+static int obj_bounds_tombstone(const ProtobufCMessage *m, struct obj_checked *ck) {
   const Momedo__Tombstone *t = (const Momedo__Tombstone *)m;
+  struct obj_info *info = &ck->info;
   int rc = obj_common(t->format, &t->signature, t->created_ms, t->expires_ms, info);
   if (rc == 0 && !obj_len_is(&t->item_id, OBJ_ID_LEN)) rc = MOMEDO_E_BOUNDS;
   if (rc == 0) memcpy(info->target_id, t->item_id.data, OBJ_ID_LEN);
@@ -149,8 +158,9 @@ static int obj_check_tombstone(const ProtobufCMessage *m, struct obj_info *info)
   return rc;
 }
 
-static int obj_check_chunk(const ProtobufCMessage *m, struct obj_info *info) {
+static int obj_bounds_chunk(const ProtobufCMessage *m, struct obj_checked *ck) {
   const Momedo__Chunk *c = (const Momedo__Chunk *)m;
+  struct obj_info *info = &ck->info;
   int rc = obj_common(c->format, &c->signature, c->created_ms, c->expires_ms, info);
   if (rc == 0 && (c->count < 1 || c->count > OBJ_CHUNKS_MAX || c->index >= c->count))
     rc = MOMEDO_E_BOUNDS;
@@ -177,8 +187,9 @@ static int obj_alias_ok(const char *s) {
   return n >= OBJ_ALIAS_CHARS_MIN;
 }
 
-static int obj_check_alias(const ProtobufCMessage *m, struct obj_info *info) {
+static int obj_bounds_alias(const ProtobufCMessage *m, struct obj_checked *ck) {
   const Momedo__Alias *al = (const Momedo__Alias *)m;
+  struct obj_info *info = &ck->info;
   int rc = obj_common(al->format, &al->signature, al->created_ms, al->expires_ms, info);
   if (rc == 0 && (al->alias == NULL || !obj_alias_ok(al->alias))) rc = MOMEDO_E_BOUNDS;
   if (rc == 0) rc = obj_key32(&al->identity_key, info->key);
@@ -192,16 +203,18 @@ static int obj_check_alias(const ProtobufCMessage *m, struct obj_info *info) {
 
 /* A device may only tombstone items in its own mailbox. A mismatch is a bound violation
  * (E_BOUNDS, a PROTO-kind error: the sender of such bytes is misbehaving). */
-static int obj_relate_tombstone(const ProtobufCMessage *m, struct obj_info *info) {
+static int obj_relate_tombstone(const ProtobufCMessage *m, struct obj_checked *ck) {
   const Momedo__Tombstone *t = (const Momedo__Tombstone *)m;
   uint8_t mb[OBJ_MAILBOX_LEN];
+  (void)ck;
   int rc = obj_device_mailbox(mb, t->device_key.data);
   if (rc < 0) return rc;
   return crypto_ct_eq(mb, t->mailbox.data, OBJ_MAILBOX_LEN) ? 0 : MOMEDO_E_BOUNDS;
 }
 
-static int obj_inner_bundle(const ProtobufCMessage *m, struct obj_info *info) {
+static int obj_inner_bundle(const ProtobufCMessage *m, struct obj_checked *ck) {
   const Momedo__KeyBundle *b = (const Momedo__KeyBundle *)m;
+  (void)ck;
   for (size_t i = 0; i < b->n_devices; i++) {
     const Momedo__DeviceKeys *d = b->devices[i];
     int rc = obj_prekey_verify(d->prekey_signature.data, d->prekey_id, d->prekey_expires_ms,
@@ -266,53 +279,110 @@ static int obj_check_time(const struct obj_kind_desc *k, const struct obj_info *
   return 0;
 }
 
-/* Canonical check, then everything that needs the decoded message. buf holds
- * domain || packing (dl + len bytes). */
-static int obj_validate_msg(const struct obj_kind_desc *k, ProtobufCMessage *m,
-                            const uint8_t *data, size_t len, uint64_t now_ms, uint8_t *buf,
-                            struct obj_info *info) {
-  size_t dl = strlen(k->domain);
+/* No unknown fields, and the bytes are exactly the message's own packing. scratch
+ * holds full (= the packed size of m) bytes. */
+static int obj_canonical(const struct obj_kind_desc *k, const ProtobufCMessage *m,
+                         const uint8_t *data, size_t len, size_t full, uint8_t *scratch) {
   int rc = obj_no_unknown(k, m);
   if (rc < 0) return rc;
-  if (protobuf_c_message_get_packed_size(m) != len) return MOMEDO_E_NONCANON;
-  if (protobuf_c_message_pack(m, buf + dl) != len ||
-      (len != 0 && memcmp(buf + dl, data, len) != 0))
+  if (full != len) return MOMEDO_E_NONCANON;
+  if (protobuf_c_message_pack(m, scratch) != len || (len != 0 && memcmp(scratch, data, len) != 0))
     return MOMEDO_E_NONCANON;
-  if ((rc = k->bounds(m, info)) < 0) return rc;
-  if ((rc = obj_check_time(k, info, now_ms)) < 0) return rc;
-  if (k->relate && (rc = k->relate(m, info)) < 0) return rc;
-  memcpy(buf, k->domain, dl);
-  size_t body = obj_pack_unsigned(k, m, buf + dl);
-  const uint8_t *sig = obj_sig_field(k, m)->data;
-  if ((rc = crypto_verify(sig, buf, dl + body, info->signer)) < 0) return rc;
-  if (k->inner && (rc = k->inner(m, info)) < 0) return rc;
-  return obj_hash_id(k->kind, buf + dl, body, info->id);
+  return 0;
 }
 
-int obj_validate(Momedo__ObjectKind kind, const uint8_t *data, size_t len, uint64_t now_ms,
-                 struct obj_info *info) {
-  const struct obj_kind_desc *k = obj_kind_find(kind);
-  struct obj_info tmp;
+/* How far obj_run goes: the ID only (obj_id); the ID and the bounded fields of stored
+ * bytes (obj_read); everything (obj_check). */
+enum obj_depth { OBJ_DEPTH_ID, OBJ_DEPTH_FIELDS, OBJ_DEPTH_ALL };
+
+struct obj_job {
+  const struct obj_kind_desc *k;
+  const uint8_t *data;
+  size_t len;
+  uint64_t now_ms;
+  obj_seen_fn seen;
+  void *seen_ctx;
+  enum obj_depth depth;
+};
+
+/* Everything after the decode, cheapest first. buf holds the domain, then the packing
+ * without the signature (hashed for the ID, signed by the signer), then full bytes of
+ * scratch for the canonical comparison. */
+static int obj_run_msg(const struct obj_job *j, ProtobufCMessage *m, size_t full, uint8_t *buf,
+                       struct obj_checked *ck) {
+  const struct obj_kind_desc *k = j->k;
+  size_t dl = strlen(k->domain);
+  memcpy(buf, k->domain, dl);
+  size_t body = obj_pack_unsigned(k, m, buf + dl);
+  int rc = obj_hash_id(k->kind, buf + dl, body, ck->info.id);
+  if (rc < 0 || j->depth == OBJ_DEPTH_ID) return rc;
+  /* Dedup before anything else: a known object costs one decode and one hash. */
+  if (j->seen && j->seen(j->seen_ctx, ck->info.id)) return MOMEDO_E_EXISTS;
+  if (j->depth == OBJ_DEPTH_ALL &&
+      (rc = obj_canonical(k, m, j->data, j->len, full, buf + dl + full)) < 0)
+    return rc;
+  if ((rc = k->bounds(m, ck)) < 0 || j->depth == OBJ_DEPTH_FIELDS) return rc;
+  if ((rc = obj_check_time(k, &ck->info, j->now_ms)) < 0) return rc;
+  if (k->relate && (rc = k->relate(m, ck)) < 0) return rc;
+  const uint8_t *sig = obj_sig_field(k, m)->data;
+  if ((rc = crypto_verify(sig, buf, dl + body, ck->info.signer)) < 0) return rc;
+  return k->inner ? k->inner(m, ck) : 0;
+}
+
+/* Decode once into a private arena, then obj_run_msg. ck->info starts zeroed (the
+ * fields a kind does not have stay 0: stores keep the whole struct). */
+static int obj_run(struct obj_job *j, Momedo__ObjectKind kind, struct obj_checked *ck) {
   struct arena a;
   ProtobufCMessage *m = NULL;
   uint8_t *buf = NULL;
   int rc;
-  if (k == NULL) return MOMEDO_E_UNKNOWN_KIND;
-  if (len > OBJ_BYTES_MAX) return MOMEDO_E_TOOBIG;
+  if ((j->k = obj_kind_find(kind)) == NULL) return MOMEDO_E_UNKNOWN_KIND;
+  if (j->len > OBJ_BYTES_MAX) return MOMEDO_E_TOOBIG;
   arena_init(&a, OBJ_DECODE_BYTES_MAX);
-  if ((rc = obj_decode(k, data, len, &a, &m)) < 0) goto out;
-  buf = malloc(strlen(k->domain) + len + 1);
+  if ((rc = obj_decode(j->k, j->data, j->len, &a, &m)) < 0) goto out;
+  /* Re-encoding can be longer than a non-canonical input; size the buffer for it. */
+  size_t full = protobuf_c_message_get_packed_size(m);
+  buf = malloc(strlen(j->k->domain) + full + (j->depth == OBJ_DEPTH_ALL ? full : 0) + 1);
   if (buf == NULL) {
     rc = MOMEDO_E_NOMEM;
     goto out;
   }
-  memset(&tmp, 0, sizeof tmp);
-  tmp.kind = kind;
-  rc = obj_validate_msg(k, m, data, len, now_ms, buf, &tmp);
-  if (rc == 0) *info = tmp;
+  memset(&ck->info, 0, sizeof ck->info);
+  ck->info.kind = kind;
+  rc = obj_run_msg(j, m, full, buf, ck);
 out:
   free(buf);
   arena_close(&a);
+  return rc;
+}
+
+int obj_check(Momedo__ObjectKind kind, const uint8_t *data, size_t len, uint64_t now_ms,
+              obj_seen_fn seen, void *seen_ctx, struct obj_checked *out) {
+  struct obj_job j = {.data = data, .len = len, .now_ms = now_ms, .seen = seen,
+                      .seen_ctx = seen_ctx, .depth = OBJ_DEPTH_ALL};
+  return obj_run(&j, kind, out);
+}
+
+int obj_read(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+             struct obj_checked *out) {
+  struct obj_job j = {.data = data, .len = len, .depth = OBJ_DEPTH_FIELDS};
+  return obj_run(&j, kind, out);
+}
+
+int obj_validate(Momedo__ObjectKind kind, const uint8_t *data, size_t len, uint64_t now_ms,
+                 struct obj_info *info) {
+  struct obj_checked ck;
+  int rc = obj_check(kind, data, len, now_ms, NULL, NULL, &ck);
+  if (rc == 0) *info = ck.info;
+  return rc;
+}
+
+int obj_id(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+           uint8_t id[static OBJ_ID_LEN]) {
+  struct obj_checked ck;
+  struct obj_job j = {.data = data, .len = len, .depth = OBJ_DEPTH_ID};
+  int rc = obj_run(&j, kind, &ck);
+  if (rc == 0) memcpy(id, ck.info.id, OBJ_ID_LEN);
   return rc;
 }
 
@@ -322,31 +392,6 @@ int obj_unpack(Momedo__ObjectKind kind, const uint8_t *data, size_t len, struct 
   *out = NULL;
   if (k == NULL) return MOMEDO_E_UNKNOWN_KIND;
   return obj_decode(k, data, len, a, out);
-}
-
-int obj_id(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-           uint8_t id[static OBJ_ID_LEN]) {
-  const struct obj_kind_desc *k = obj_kind_find(kind);
-  struct arena a;
-  ProtobufCMessage *m = NULL;
-  uint8_t *buf = NULL;
-  int rc;
-  if (k == NULL) return MOMEDO_E_UNKNOWN_KIND;
-  if (len > OBJ_BYTES_MAX) return MOMEDO_E_TOOBIG;
-  arena_init(&a, OBJ_DECODE_BYTES_MAX);
-  if ((rc = obj_decode(k, data, len, &a, &m)) < 0) goto out;
-  /* Re-encoding can be longer than a non-canonical input; size the buffer for it. */
-  buf = malloc(protobuf_c_message_get_packed_size(m) + 1);
-  if (buf == NULL) {
-    rc = MOMEDO_E_NOMEM;
-    goto out;
-  }
-  size_t body = obj_pack_unsigned(k, m, buf);
-  rc = obj_hash_id(kind, buf, body, id);
-out:
-  free(buf);
-  arena_close(&a);
-  return rc;
 }
 
 int obj_sign_encode(Momedo__ObjectKind kind, ProtobufCMessage *msg,

@@ -62,16 +62,58 @@ struct obj_info {
   int revoked;                           /* key bundles */
 };
 
+/* Key-bundle fields beyond struct obj_info (obj_checked.bundle): the keys of the
+ * bundle's devices and of its home nodes, in the bundle's order. */
+struct obj_bundle_fields {
+  uint32_t n_devices;
+  uint8_t device_key[OBJ_DEVICES_MAX][OBJ_KEY_LEN];
+  uint32_t n_home_nodes;
+  uint8_t home_node[OBJ_HOME_NODES_MAX][OBJ_KEY_LEN];
+};
+
+/* What obj_check found in one object: info (ID, kind and the fields every consumer
+ * keeps), and the fields of its kind that only some consumers need. The union has one
+ * member per kind with such fields, valid only for that kind (unspecified for others);
+ * a new kind adds its member here and fills it in its row of obj.c's kind table. */
+struct obj_checked {
+  struct obj_info info;
+  union {
+    struct obj_bundle_fields bundle; /* MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE */
+  };
+};
+
+/* Asked by obj_check as soon as the object's ID is known, before anything costly:
+ * nonzero means "the caller already holds this object" (obj_check then stops). */
+typedef int (*obj_seen_fn)(void *ctx, const uint8_t id[static OBJ_ID_LEN]);
+
+/* The one check of an object (kind + canonical bytes) at time now_ms, decoding it
+ * once: the ID first (as obj_id), then, unless seen(seen_ctx, id) says the caller
+ * has it already (MOMEDO_E_EXISTS with only out->info.kind and out->info.id filled),
+ * everything obj_validate checks, in its order (signatures last). seen may be NULL.
+ * Fills *out on success. Errors: those of obj_validate, E_EXISTS, E_NOMEM. */
+MOMEDO_WUR int obj_check(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                         uint64_t now_ms, obj_seen_fn seen, void *seen_ctx,
+                         struct obj_checked *out);
+
+/* Read an object this process checked before (e.g. stored bytes) into *out like
+ * obj_check, with the bounds but without the time, canonical-form and signature
+ * checks: for rebuilding indexes from a store. Errors: E_UNKNOWN_KIND, E_TOOBIG,
+ * E_DECODE, E_BOUNDS, E_VERSION, E_NOMEM. Never use it on bytes from outside. */
+MOMEDO_WUR int obj_read(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                        struct obj_checked *out);
+
 /* Validate data (the canonical bytes of an object of this kind) at time now_ms:
  * decodes with bounded allocation, refuses non-canonical encodings, unknown
  * fields, out-of-bound fields, expired or far-future objects and bad signatures.
  * Fills *info on success. Errors: E_UNKNOWN_KIND, E_TOOBIG, E_DECODE, E_NONCANON,
- * E_BOUNDS, E_VERSION, E_EXPIRED, E_FUTURE, E_BADSIG. */
+ * E_BOUNDS, E_VERSION, E_EXPIRED, E_FUTURE, E_BADSIG. Same as obj_check without a
+ * seen callback, keeping only the info. */
 MOMEDO_WUR int obj_validate(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                             uint64_t now_ms, struct obj_info *info);
 
 /* ID of an object: SHA-256("momedo/obj/v1" || kind byte || bytes without the
- * signature field). Does not validate. */
+ * signature field). Does not validate (obj_check gives the ID and the verdict from
+ * one decode). */
 MOMEDO_WUR int obj_id(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                       uint8_t id[static OBJ_ID_LEN]);
 

@@ -55,21 +55,18 @@ struct repl_config {
    * beyond which no more push or reconciliation traffic is generated for that
    * peer. Default 4 MiB. Never 0 (repl_new refuses it). */
   uint64_t peer_queue_bytes_max;
-  /* Object validation. NULL (the default) means obj_validate, which momedod
-   * always uses. The simulator may install a memoising wrapper (same verdicts,
-   * computed once per object across thousands of simulated nodes) so that ten
-   * million signature checks do not dominate a run. It must behave exactly like
-   * obj_validate: same return codes, same *info. */
-  int (*validate)(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-                  uint64_t now_ms, struct obj_info *info);
-  void *validate_ctx;
-  /* Object ID (the dedup key, computed for every object received, before
-   * validation). NULL (the default) means obj_id, which momedod always uses. The
-   * simulator may install a memoising wrapper; it must behave exactly like obj_id:
-   * same return code, same ID. */
-  int (*id)(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-            uint8_t id[static OBJ_ID_LEN]);
-  void *id_ctx;
+  /* The one check of every object that enters (from clients and neighbors alike):
+   * NULL (the default) means obj_check, which momedod always uses. The engine passes
+   * a seen callback answering "is this ID live here?", so a duplicate costs one decode
+   * and one hash and never a signature check. The simulator installs a memoising
+   * wrapper (same verdicts, computed once per object across thousands of simulated
+   * nodes) so that ten million signature checks do not dominate a run. A hook must
+   * behave exactly like obj_check: same return codes, same *out, and seen asked as
+   * soon as the ID is known (before the canonical-form, bound, time and signature
+   * checks). */
+  int (*check)(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+               uint64_t now_ms, obj_seen_fn seen, void *seen_ctx, struct obj_checked *out);
+  void *check_ctx;
 };
 
 /* Fill c with the defaults above. */
@@ -113,7 +110,7 @@ struct repl_peer_stats {
   uint64_t objects_stored;    /* received and newly stored */
   uint64_t objects_duplicate; /* received, already known (dedup) */
   uint64_t objects_dropped;   /* received, valid but tombstoned/superseded/expired */
-  uint64_t objects_invalid;   /* received, refused by obj_validate */
+  uint64_t objects_invalid;   /* received, refused by obj_check */
   uint64_t msgs_malformed;    /* messages that did not decode */
   uint64_t push_bytes_sent, push_bytes_recv;   /* ObjectPush messages */
   uint64_t recon_bytes_sent, recon_bytes_recv; /* Recon + ObjectWant messages */
@@ -176,7 +173,7 @@ MOMEDO_WUR int repl_on_msg(struct repl *r, uint64_t peer_id, const uint8_t *byte
 
 /* An object from one of this node's clients: kind + canonical bytes (borrowed).
  * Validated exactly like a neighbor's object, stored, pushed to every peer.
- * On success fills *out (may be NULL) and returns 0. Errors: the obj_validate
+ * On success fills *out (may be NULL) and returns 0. Errors: the obj_check
  * codes (E_DECODE, E_BADSIG, E_EXPIRED, ...), E_EXISTS (already stored),
  * E_DEAD (tombstoned item), E_SUPERSEDED (a newer key bundle is stored),
  * E_STORE, E_NOMEM. */

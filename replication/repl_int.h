@@ -237,8 +237,9 @@ void repl__recon_schedule(struct repl *r, struct repl_peer *p, uint64_t now_ms);
 
 /* repl_store.c */
 MOMEDO_WUR int repl__load(struct repl *r);
-/* Validate and store one object. from_peer NULL = local client. On success fills
- * info, appends to the fresh list and queues STORED/REMOVED actions. */
+/* Check (obj_check or the config's hook) and store one object. from NULL = local
+ * client. On success fills info, appends to the fresh list and queues STORED/REMOVED
+ * actions. */
 MOMEDO_WUR int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data,
                             size_t len, uint64_t now_ms, struct repl_peer *from,
                             struct obj_info *info);
@@ -249,8 +250,7 @@ MOMEDO_WUR int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN]
 
 /* repl_lookup.c: index entries for a stored / removed object (bundles, aliases),
  * added to the batch that stores / removes it. */
-MOMEDO_WUR int repl__lookup_put_ops(struct store_batch *b, const struct obj_info *i,
-                                    const uint8_t *data, size_t len);
+MOMEDO_WUR int repl__lookup_put_ops(struct store_batch *b, const struct obj_checked *ck);
 MOMEDO_WUR int repl__lookup_del_ops(struct store_batch *b, const struct obj_info *i);
 /* 0 (store it; victims[0..*nvictims) are other identities' objects it outranks, at
  * most REPL_ALIAS_SCAN_MAX) or E_SUPERSEDED. */

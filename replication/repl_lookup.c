@@ -55,8 +55,8 @@ static size_t above(uint8_t *hi, const uint8_t *prefix, size_t n) {
 
 /* ---- batch operations ------------------------------------------------------ */
 
-static int bundle_put_ops(struct store_batch *b, const struct obj_info *i, const uint8_t *data,
-                          size_t len) {
+static int bundle_put_ops(struct store_batch *b, const struct obj_checked *ck) {
+  const struct obj_info *i = &ck->info;
   uint8_t k[KEY_UID_LEN];
   k[0] = REPL_T_USERID;
   int rc = ids_user_id_bits(k + 1, i->key);
@@ -64,19 +64,12 @@ static int bundle_put_ops(struct store_batch *b, const struct obj_info *i, const
   memcpy(k + 1 + IDS_USER_ID_BYTES, i->key, OBJ_KEY_LEN);
   if ((rc = store_batch_put(b, k, sizeof k, "", 0))) return rc;
   /* Device mailboxes are private to their device (node__mailbox_access). */
-  struct arena ar;
-  ProtobufCMessage *m = NULL;
-  arena_init(&ar, OBJ_DECODE_BYTES_MAX);
-  rc = obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, &ar, &m);
-  const Momedo__KeyBundle *kb = (const Momedo__KeyBundle *)m;
-  for (size_t d = 0; rc == 0 && d < kb->n_devices; d++) {
+  for (uint32_t d = 0; rc == 0 && d < ck->bundle.n_devices; d++) {
     uint8_t km[KEY_DEVMBOX_LEN];
-    if (kb->devices[d]->device_key.len != OBJ_KEY_LEN) continue;
     km[0] = REPL_T_DEVMBOX;
-    rc = obj_device_mailbox(km + 1, kb->devices[d]->device_key.data);
+    rc = obj_device_mailbox(km + 1, ck->bundle.device_key[d]);
     if (rc == 0) rc = store_batch_put(b, km, sizeof km, "", 0);
   }
-  arena_close(&ar);
   return rc;
 }
 
@@ -98,10 +91,9 @@ static int alias_put_ops(struct store_batch *b, const struct obj_info *i) {
   return store_batch_put(b, k, KEY_ALIAS_OF_LEN, v, VAL_ALIAS_OF_LEN);
 }
 
-int repl__lookup_put_ops(struct store_batch *b, const struct obj_info *i, const uint8_t *data,
-                         size_t len) {
-  if (i->kind == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE) return bundle_put_ops(b, i, data, len);
-  if (i->kind == MOMEDO__OBJECT_KIND__OBJ_ALIAS) return alias_put_ops(b, i);
+int repl__lookup_put_ops(struct store_batch *b, const struct obj_checked *ck) {
+  if (ck->info.kind == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE) return bundle_put_ops(b, ck);
+  if (ck->info.kind == MOMEDO__OBJECT_KIND__OBJ_ALIAS) return alias_put_ops(b, &ck->info);
   return 0;
 }
 

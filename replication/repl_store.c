@@ -1,8 +1,9 @@
 /* replication/repl_store.c — the storage layout owned by replication/ (objects by
  * ID, expiry index, tombstone-by-target index, newest bundle per identity,
  * per-mailbox arrival index, local dead markers; the lookup indexes
- * are in repl_lookup.c) and the one path every object takes in: validate, decide,
- * one atomic batch, then the in-memory index and actions. Reads and writes only
+ * are in repl_lookup.c) and the one path every object takes in: obj_check (one
+ * decode, dedup before signatures), decide, one atomic batch, then the in-memory
+ * index and actions. Reads and writes only
  * through struct store; no clock (now_ms is passed in). */
 #include <assert.h>
 #include <stdlib.h>
@@ -163,8 +164,9 @@ static int del_ops(struct repl *r, struct store_batch *b, const struct repl_rec 
   return repl__lookup_del_ops(b, i);
 }
 
-static int put_ops(struct repl *r, struct store_batch *b, const struct obj_info *i,
+static int put_ops(struct repl *r, struct store_batch *b, const struct obj_checked *ck,
                    const uint8_t *data, size_t len, uint64_t seq) {
+  const struct obj_info *i = &ck->info;
   uint8_t k[KEY_TOMB_LEN], v[OBJ_ID_LEN + 8];
   int rc;
   uint8_t *rec = malloc(REPL_REC_HDR_LEN + len);
@@ -194,7 +196,7 @@ static int put_ops(struct repl *r, struct store_batch *b, const struct obj_info 
     be64_put(v + OBJ_ID_LEN, i->version);
     if ((rc = store_batch_put(b, k, KEY_BUNDLE_LEN, v, sizeof v))) return rc;
   }
-  return repl__lookup_put_ops(b, i, data, len);
+  return repl__lookup_put_ops(b, ck);
 }
 
 /* The dead marker of an item: 'd' id -> expires, and the item's own 'x' entry
@@ -445,9 +447,10 @@ static int ingest_commit(struct repl *r, const struct obj_info *i, uint64_t seq,
 
 /* The batch for one object: itself, what it removes, and for a tombstone that
  * dies before its item, the item's dead marker. */
-static int ingest_batch(struct repl *r, struct store_batch *b, const struct obj_info *i,
+static int ingest_batch(struct repl *r, struct store_batch *b, const struct obj_checked *ck,
                         const uint8_t *data, size_t len, uint64_t seq, const struct kills *k) {
-  int rc = put_ops(r, b, i, data, len, seq);
+  const struct obj_info *i = &ck->info;
+  int rc = put_ops(r, b, ck, data, len, seq);
   for (size_t j = 0; rc == 0 && j < k->n; j++) {
     const struct obj_info *old = &k->rec[j].info;
     rc = del_ops(r, b, &k->rec[j]);
@@ -458,20 +461,23 @@ static int ingest_batch(struct repl *r, struct store_batch *b, const struct obj_
   return rc;
 }
 
+/* obj_check's dedup question: is this ID live here? */
+static int seen_live(void *ctx, const uint8_t id[static OBJ_ID_LEN]) {
+  return repl__idx_has(&((struct repl *)ctx)->idx, id);
+}
+
 int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                  uint64_t now_ms, struct repl_peer *from, struct obj_info *info) {
-  uint8_t id[OBJ_ID_LEN];
+  struct obj_checked ck;
   struct kills k = {0};
   struct store_batch *b = NULL;
   if (len > OBJ_BYTES_MAX) return MOMEDO_E_TOOBIG;
-  int rc = r->cfg.id ? r->cfg.id(r->cfg.id_ctx, kind, data, len, id)
-                     : obj_id(kind, data, len, id);
+  /* One decode: the ID, the dedup (a known object costs one hash, no signature
+   * check), then every check and the fields the indexes need. */
+  int rc = r->cfg.check ? r->cfg.check(r->cfg.check_ctx, kind, data, len, now_ms, seen_live, r, &ck)
+                        : obj_check(kind, data, len, now_ms, seen_live, r, &ck);
   if (rc) return rc;
-  /* Dedup before the signature check: a known object costs one hash. */
-  if (repl__idx_has(&r->idx, id)) return MOMEDO_E_EXISTS;
-  rc = r->cfg.validate ? r->cfg.validate(r->cfg.validate_ctx, kind, data, len, now_ms, info)
-                      : obj_validate(kind, data, len, now_ms, info);
-  if (rc) return rc;
+  *info = ck.info;
   if ((rc = ingest_decide(r, info, now_ms, &k))) goto out;
   uint64_t seq = has_mailbox_index(kind) ? r->next_seq : 0;
   /* Room for its mailbox counter now: after the write nothing may fail. */
@@ -482,7 +488,7 @@ int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, s
     rc = MOMEDO_E_NOMEM;
     goto out;
   }
-  if ((rc = ingest_batch(r, b, info, data, len, seq, &k))) goto out;
+  if ((rc = ingest_batch(r, b, &ck, data, len, seq, &k))) goto out;
   if ((rc = store_write(r->store, b))) goto out;
   rc = ingest_commit(r, info, seq, &k, data, len, from);
 out:
@@ -593,6 +599,15 @@ static int migrate_flush(struct load_ctx *c, size_t at_least) {
   return rc;
 }
 
+/* Layout 1: the lookup entries of a stored object, from its bytes (checked when they
+ * were stored; obj_read reads the fields without verifying signatures again). */
+static int relookup(struct load_ctx *c, const struct repl_rec *rec) {
+  struct obj_checked ck;
+  if (obj_read(rec->info.kind, rec->data, rec->len, &ck)) return MOMEDO_E_CORRUPT;
+  ck.info = rec->info;
+  return repl__lookup_put_ops(c->mig, &ck);
+}
+
 static int load_obj(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
   struct load_ctx *c = ctx;
   struct repl *r = c->r;
@@ -607,8 +622,7 @@ static int load_obj(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, si
     repl__mc_add(&r->mcount, rec.info.mailbox, rec.len);
     if (rec.seq > c->seq_max) c->seq_max = rec.seq;
   }
-  if (c->relookup && (rc = repl__lookup_put_ops(c->mig, &rec.info, rec.data, rec.len)))
-    return rc;
+  if (c->relookup && (rc = relookup(c, &rec))) return rc;
   return migrate_flush(c, REPL_MIGRATE_BATCH_OPS);
 }
 

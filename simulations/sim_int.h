@@ -62,11 +62,14 @@ struct sim_obj {
   uint8_t published;        /* inserted at its origin */
   uint8_t dead;             /* tombstoned or expired */
   uint8_t info_ok;          /* momedo: info filled by repl_insert_local */
+  uint8_t ck_ok;            /* momedo: info (and *bundle) hold obj_check's result for
+                               bytes (the validation cache, sim_momedo.c) */
   uint8_t *bytes;           /* momedo: canonical bytes (owned) */
   uint8_t *tpl;             /* sim_store: the first value head stored before these
                                bytes, which later heads are diffed against (owned) */
   uint32_t tpl_len;
   struct obj_info info;     /* momedo */
+  struct obj_bundle_fields *bundle; /* momedo, key bundles: cached by the check hook (owned) */
   uint64_t msgs;            /* messages that carried it */
   uint32_t holders, reached;
 };

@@ -23,44 +23,48 @@ struct sim_mo {
 
 static uint64_t now_ms(const struct sim *s) { return SIM_EPOCH_MS + s->now_us / 1000; }
 
-/* ---- the shared validation cache (repl_config's validate and id hooks) ----------
- * Every node validates every object: 10^7 signature checks for 1000 nodes and
- * 10,000 objects. The hooks answer from what the origin engine got when it accepted
- * the object through the real obj_validate. Exact: a hit needs the very bytes the
- * simulator signed, and re-applies obj_validate's time rules in its order; any
- * other bytes go to the real functions. MOMEDO_SIM_VALIDATE=full installs no hooks. */
+/* ---- the shared validation cache (repl_config's check hook) ---------------------
+ * Every node checks every object: 10^7 signature checks for 1000 nodes and 10,000
+ * objects. The hook wraps obj_check: the first successful check of the very bytes
+ * the simulator signed (at the origin's insert) is kept with the object, and later
+ * checks of those bytes are answered from it, asking the engine's dedup question
+ * and re-applying obj_check's time rules in its order. Any other bytes go to the
+ * real obj_check. MOMEDO_SIM_VALIDATE=full installs no hook. */
 
-/* The object o these exact bytes are, if its origin accepted it, else NULL. */
-static const struct sim_obj *cached(struct sim *s, Momedo__ObjectKind kind, const uint8_t *data,
-                                    size_t len) {
-  int32_t o = sim__obj_by_bytes(s, data, len);
-  if (o < 0 || !s->objs[o].info_ok || s->objs[o].info.kind != kind) return NULL;
-  return &s->objs[o];
+static void remember(struct sim_obj *ob, const struct obj_checked *ck) {
+  if (ck->info.kind == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE) {
+    if (!ob->bundle && !(ob->bundle = malloc(sizeof *ob->bundle))) return; /* stays a miss */
+    *ob->bundle = ck->bundle;
+  }
+  ob->info = ck->info;
+  ob->ck_ok = 1;
 }
 
-static int hook_validate(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-                         uint64_t now, struct obj_info *info) {
+static int hook_check(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                      uint64_t now, obj_seen_fn seen, void *seen_ctx, struct obj_checked *out) {
   struct sim *s = ctx;
-  const struct sim_obj *ob = cached(s, kind, data, len);
-  if (!ob) {
+  int32_t o = sim__obj_by_bytes(s, data, len);
+  struct sim_obj *ob = o >= 0 ? &s->objs[o] : NULL;
+  if (!ob || !ob->ck_ok || ob->info.kind != kind) {
     s->vcache_misses++;
-    return obj_validate(kind, data, len, now, info);
+    int rc = obj_check(kind, data, len, now, seen, seen_ctx, out);
+    if (rc == 0 && ob && !ob->ck_ok) remember(ob, out);
+    return rc;
   }
   const struct obj_info *ci = &ob->info;
   s->vcache_hits++;
-  /* The time rules of obj_validate, in its order; everything else about these
-   * exact bytes was checked when the origin accepted them. */
+  if (seen && seen(seen_ctx, ci->id)) {
+    memset(&out->info, 0, sizeof out->info);
+    out->info.kind = kind;
+    memcpy(out->info.id, ci->id, OBJ_ID_LEN);
+    return MOMEDO_E_EXISTS;
+  }
+  /* The time rules of obj_check, in its order; everything else about these exact
+   * bytes was checked when they were first accepted. */
   if (ci->created_ms > now && ci->created_ms - now > OBJ_CLOCK_SKEW_MS_MAX) return MOMEDO_E_FUTURE;
   if (kind != MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE && ci->expires_ms <= now) return MOMEDO_E_EXPIRED;
-  *info = *ci;
-  return 0;
-}
-
-static int hook_id(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-                   uint8_t id[static OBJ_ID_LEN]) {
-  const struct sim_obj *ob = cached(ctx, kind, data, len);
-  if (!ob) return obj_id(kind, data, len, id);
-  memcpy(id, ob->info.id, OBJ_ID_LEN);
+  out->info = *ci;
+  if (ob->bundle) out->bundle = *ob->bundle;
   return 0;
 }
 
@@ -313,10 +317,8 @@ static int mo_init(struct sim *s, char *err) {
   int rc = config(s, &mo->cfg, err);
   if (rc) return rc;
   if (!s->validate_full) {
-    mo->cfg.validate = hook_validate;
-    mo->cfg.validate_ctx = s;
-    mo->cfg.id = hook_id;
-    mo->cfg.id_ctx = s;
+    mo->cfg.check = hook_check;
+    mo->cfg.check_ctx = s;
   }
   for (uint32_t v = 0; v < s->n && !rc; v++) rc = start_node(s, v);
   if (rc == MOMEDO_E_INVAL) snprintf(err, SIM_ERR_CHARS, "%s: the engine refused the repl parameters", s->scn->name);

@@ -1,6 +1,7 @@
 /* Unit tests for objects: sign and validate every kind, tampering with every field,
- * canonical-form and unknown-field refusal, every bound, time rules, IDs, and one
- * golden Ozone item whose bytes, signature and ID were computed independently. */
+ * canonical-form and unknown-field refusal, every bound, time rules, IDs, one golden
+ * Ozone item whose bytes, signature and ID were computed independently, and obj_check
+ * (one decode: ID, the caller's dedup question first, verdict, fields) and obj_read. */
 #include "harness.h"
 
 #include "arena.h"
@@ -791,6 +792,123 @@ static void test_golden_item_and_id(void) {
   CHECK_MEM(mb, want_mb, 32);
 }
 
+/* ---- obj_check: one decode for ID, dedup question, verdict and fields ------------- */
+
+struct seen_log {
+  int calls, answer;
+  uint8_t id[OBJ_ID_LEN];
+};
+
+static int seen_cb(void *ctx, const uint8_t id[static OBJ_ID_LEN]) {
+  struct seen_log *l = ctx;
+  l->calls++;
+  memcpy(l->id, id, OBJ_ID_LEN);
+  return l->answer;
+}
+
+/* Every kind: the verdict and info of obj_validate, the ID of obj_id (asked once), and
+ * a bundle's device and home-node keys. */
+static void test_check_each_kind(void) {
+  struct fx f;
+  CHECK_EQ(fx_init(&f), 0);
+  for (size_t i = 0; i < N_KINDS; i++) {
+    Momedo__ObjectKind k = kinds[i];
+    uint8_t *out = NULL, id[OBJ_ID_LEN];
+    size_t len = 0;
+    struct obj_info info;
+    struct obj_checked ck;
+    struct seen_log l = {0, 0, {0}};
+    CHECK_EQ(obj_sign_encode(k, fx_msg(&f, k), fx_signer(&f, k), &out, &len), 0);
+    CHECK_EQ(obj_validate(k, out, len, NOW, &info), 0);
+    CHECK_EQ(obj_id(k, out, len, id), 0);
+    CHECK_EQ(obj_check(k, out, len, NOW, seen_cb, &l, &ck), 0);
+    CHECK_EQ(obj_check(k, out, len, NOW, NULL, NULL, &ck), 0);
+    free(out);
+    CHECK_EQ(l.calls, 1);
+    CHECK_MEM(l.id, id, OBJ_ID_LEN);
+    CHECK_MEM(&ck.info, &info, sizeof info);
+  }
+  uint8_t *out = NULL;
+  size_t len = 0;
+  struct obj_checked ck;
+  CHECK_EQ(obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, &f.b.base, &f.ident, &out, &len),
+           0);
+  CHECK_EQ(obj_check(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, out, len, NOW, NULL, NULL, &ck), 0);
+  free(out);
+  CHECK_EQ(ck.bundle.n_devices, 2);
+  CHECK_EQ(ck.bundle.n_home_nodes, 2);
+  for (int d = 0; d < 2; d++) {
+    CHECK_MEM(ck.bundle.device_key[d], f.dev[d].pub, 32);
+    CHECK_MEM(ck.bundle.home_node[d], f.home[d], 32);
+  }
+}
+
+/* The dedup question comes right after the ID: a known object is E_EXISTS whatever is
+ * wrong with it beyond decoding (no signature is checked), exactly as obj_id followed
+ * by a lookup did; an unknown one gets obj_validate's verdict. */
+static void test_check_seen_first(void) {
+  struct fx f;
+  CHECK_EQ(fx_init(&f), 0);
+  Momedo__ObjectKind item = MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM;
+  uint8_t *enc = NULL, id[OBJ_ID_LEN], dupid[OBJ_ID_LEN];
+  size_t len = 0;
+  struct obj_checked ck;
+  struct seen_log yes = {0, 1, {0}}, no = {0, 0, {0}};
+  CHECK_EQ(obj_sign_encode(item, &f.it.base, &f.node, &enc, &len), 0);
+  CHECK_EQ(obj_id(item, enc, len, id), 0);
+  enc[len - 1] ^= 1; /* bad signature */
+  CHECK_EQ(obj_check(item, enc, len, NOW, seen_cb, &yes, &ck), MOMEDO_E_EXISTS);
+  CHECK_MEM(ck.info.id, id, OBJ_ID_LEN);
+  CHECK_EQ(ck.info.kind, item);
+  CHECK_EQ(obj_check(item, enc, len, NOW, seen_cb, &no, &ck), MOMEDO_E_BADSIG);
+  enc[len - 1] ^= 1;
+  /* Expired, and a non-canonical spelling (format twice) of the same object. */
+  CHECK_EQ(obj_check(item, enc, len, NOW + 8 * DAY_MS, seen_cb, &yes, &ck), MOMEDO_E_EXISTS);
+  CHECK_EQ(obj_check(item, enc, len, NOW + 8 * DAY_MS, seen_cb, &no, &ck), MOMEDO_E_EXPIRED);
+  uint8_t *dup = malloc(len + 2);
+  CHECK(dup != NULL);
+  memcpy(dup, enc, 2);
+  memcpy(dup + 2, enc, len);
+  CHECK_EQ(obj_id(item, dup, len + 2, dupid), 0);
+  CHECK_EQ(obj_check(item, dup, len + 2, NOW, seen_cb, &yes, &ck), MOMEDO_E_EXISTS);
+  CHECK_MEM(ck.info.id, dupid, OBJ_ID_LEN);
+  CHECK_EQ(obj_check(item, dup, len + 2, NOW, seen_cb, &no, &ck), MOMEDO_E_NONCANON);
+  /* Bytes that do not decode never reach the question. */
+  int calls = yes.calls + no.calls;
+  CHECK_EQ(obj_check(item, enc, 3, NOW, seen_cb, &yes, &ck), MOMEDO_E_DECODE);
+  CHECK_EQ(obj_check((Momedo__ObjectKind)6, enc, len, NOW, seen_cb, &yes, &ck),
+           MOMEDO_E_UNKNOWN_KIND);
+  CHECK_EQ(yes.calls + no.calls, calls);
+  CHECK_EQ(yes.calls, 3);
+  CHECK_EQ(no.calls, 3);
+  free(dup);
+  free(enc);
+}
+
+/* obj_read: the fields of stored bytes without time or signature checks, but with the
+ * bounds. */
+static void test_read_stored(void) {
+  struct fx f;
+  CHECK_EQ(fx_init(&f), 0);
+  Momedo__ObjectKind kb = MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE;
+  uint8_t *enc = NULL, id[OBJ_ID_LEN];
+  size_t len = 0;
+  struct obj_checked ck;
+  CHECK_EQ(obj_sign_encode(kb, &f.b.base, &f.ident, &enc, &len), 0);
+  CHECK_EQ(obj_id(kb, enc, len, id), 0);
+  enc[len - 1] ^= 1;
+  CHECK_EQ(obj_read(kb, enc, len, &ck), 0);
+  CHECK_MEM(ck.info.id, id, OBJ_ID_LEN);
+  CHECK_MEM(ck.info.key, f.ident.pub, 32);
+  CHECK_EQ(ck.bundle.n_devices, 2);
+  CHECK_MEM(ck.bundle.device_key[1], f.dev[1].pub, 32);
+  free(enc);
+  f.b.version = 0;
+  CHECK_EQ(obj_sign_encode(kb, &f.b.base, &f.ident, &enc, &len), 0);
+  CHECK_EQ(obj_read(kb, enc, len, &ck), MOMEDO_E_BOUNDS);
+  free(enc);
+}
+
 int main(void) {
   RUN(test_sign_validate_each_kind);
   RUN(test_tamper_each_field);
@@ -805,5 +923,8 @@ int main(void) {
   RUN(test_tombstone_mailbox_must_match);
   RUN(test_size_decode_kind);
   RUN(test_golden_item_and_id);
+  RUN(test_check_each_kind);
+  RUN(test_check_seen_first);
+  RUN(test_read_stored);
   TEST_MAIN_END();
 }

@@ -1,27 +1,49 @@
-/* The validation hook in repl_config: the engine calls it instead of obj_validate
- * and honours its verdict (the simulator's memoising validator relies on both). */
+/* The check hook in repl_config: the engine calls it instead of obj_check, honours its
+ * verdict, uses the ID it reports as the dedup key and asks its dedup question before
+ * any validation (the simulator's memoising hook relies on all of that). */
 #include "harness.h"
 #include "test_repl_net.h"
 
 struct hook_ctx {
-  int calls;
-  int refuse;
+  int calls;     /* hook calls: one per object offered to the engine */
+  int validated; /* calls that got past the engine's dedup question */
+  int refuse;    /* refuse what gets past it, as a bad signature */
+  int flip;      /* report another ID: the engine must use what the hook says */
+  obj_seen_fn seen;
+  void *seen_ctx;
 };
 
-static int hook_validate(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-                         uint64_t now_ms, struct obj_info *info) {
+/* Between obj_check's ID and the engine's dedup question: flips the ID if asked and
+ * counts what goes on to be validated. */
+static int hook_seen(void *ctx, const uint8_t id[static OBJ_ID_LEN]) {
+  struct hook_ctx *h = ctx;
+  uint8_t mine[OBJ_ID_LEN];
+  memcpy(mine, id, OBJ_ID_LEN);
+  if (h->flip) mine[0] ^= 0xff;
+  if (h->seen(h->seen_ctx, mine)) return 1;
+  h->validated++;
+  return 0;
+}
+
+static int hook_check(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                      uint64_t now_ms, obj_seen_fn seen, void *seen_ctx,
+                      struct obj_checked *out) {
   struct hook_ctx *h = ctx;
   h->calls++;
-  if (h->refuse) return MOMEDO_E_BADSIG;
-  return obj_validate(kind, data, len, now_ms, info);
+  h->seen = seen;
+  h->seen_ctx = seen_ctx;
+  int rc = obj_check(kind, data, len, now_ms, hook_seen, h, out);
+  if (rc == 0 && h->refuse) return MOMEDO_E_BADSIG;
+  if (h->flip) out->info.id[0] ^= 0xff;
+  return rc;
 }
 
 static void test_hook_used_and_obeyed(void) {
-  struct hook_ctx h = {0, 0};
+  struct hook_ctx h = {0};
   struct repl_config cfg;
   repl_config_default(&cfg);
-  cfg.validate = hook_validate;
-  cfg.validate_ctx = &h;
+  cfg.check = hook_check;
+  cfg.check_ctx = &h;
   struct tn t;
   tn_init(&t, 2, &cfg);
   tn_connect(&t, 0, 1);
@@ -36,7 +58,7 @@ static void test_hook_used_and_obeyed(void) {
   CHECK_EQ(h.calls, 1);
   tn_run_until(&t, t.now + 5000);
   CHECK(repl_has(t.n[1].r, info.id)); /* pushed and accepted through the hook */
-  CHECK_EQ(h.calls, 2);
+  CHECK_EQ(h.validated, 2);
 
   h.refuse = 1;
   size_t len2;
@@ -51,31 +73,14 @@ static void test_hook_used_and_obeyed(void) {
   tn_free(&t);
 }
 
-struct id_ctx {
-  int calls;
-  int flip; /* report another ID: the engine must use what the hook says */
-};
-
-static int hook_id(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-                   uint8_t id[static OBJ_ID_LEN]) {
-  struct id_ctx *h = ctx;
-  h->calls++;
-  int rc = obj_id(kind, data, len, id);
-  if (rc == 0 && h->flip) id[0] ^= 0xff;
-  return rc;
-}
-
-/* The ID hook is the dedup key: called for every object received, and a known ID
+/* The hook's ID is the dedup key: asked for every object received, and a known ID
  * means "duplicate" without validation. */
-static void test_id_hook_used(void) {
-  struct id_ctx h = {0, 0};
-  struct hook_ctx v = {0, 0};
+static void test_id_from_hook_is_dedup_key(void) {
+  struct hook_ctx h = {0};
   struct repl_config cfg;
   repl_config_default(&cfg);
-  cfg.id = hook_id;
-  cfg.id_ctx = &h;
-  cfg.validate = hook_validate;
-  cfg.validate_ctx = &v;
+  cfg.check = hook_check;
+  cfg.check_ctx = &h;
   struct tn t;
   tn_init(&t, 2, &cfg);
   tn_connect(&t, 0, 1);
@@ -93,26 +98,26 @@ static void test_id_hook_used(void) {
   /* At least node 1's copy went through the hook (a second copy may come with the
    * first reconciliation round); validated once per node. */
   CHECK(h.calls >= 2);
-  CHECK_EQ(v.calls, 2);
-  /* Same bytes again: the hook's ID is known, so no validation. */
+  CHECK_EQ(h.validated, 2);
+  /* Same bytes again: the ID is known, so no validation. */
   int before = h.calls;
   CHECK_EQ(repl_insert_local(t.n[1].r, MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, item, len, t.now,
                              NULL), MOMEDO_E_EXISTS);
   CHECK_EQ(h.calls, before + 1);
-  CHECK_EQ(v.calls, 2);
+  CHECK_EQ(h.validated, 2);
   /* An ID the engine does not know: validated (and refused here by the hook). */
   h.flip = 1;
-  v.refuse = 1;
+  h.refuse = 1;
   CHECK_EQ(repl_insert_local(t.n[1].r, MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, item, len, t.now,
                              NULL), MOMEDO_E_BADSIG);
   CHECK_EQ(h.calls, before + 2);
-  CHECK_EQ(v.calls, 3);
+  CHECK_EQ(h.validated, 3);
   free(item);
   tn_free(&t);
 }
 
 int main(void) {
   RUN(test_hook_used_and_obeyed);
-  RUN(test_id_hook_used);
+  RUN(test_id_from_hook_is_dedup_key);
   TEST_MAIN_END();
 }
