@@ -50,7 +50,14 @@ enum sim_ev_type {
 };
 
 /* Classic message types (first byte of a classic payload). */
-enum sim_cmsg { SIM_CM_PUSH = 1, SIM_CM_PULL_REQ, SIM_CM_PUSHPULL, SIM_CM_REPLY, SIM_CM_FEEDBACK };
+enum sim_cmsg {
+  SIM_CM_PUSH = 1,
+  SIM_CM_PULL_REQ,  /* anti-entropy: digest */
+  SIM_CM_PUSHPULL,  /* anti-entropy: digest and u's objects */
+  SIM_CM_REPLY,     /* what the requester lacks (anti-entropy) or the hot rumors (rumor) */
+  SIM_CM_FEEDBACK,  /* rumor: per object, did the receiver already know it */
+  SIM_CM_RPULL,     /* rumor pull request (push-pull: with the requester's hot rumors) */
+};
 
 struct sim_obj {
   uint64_t created_us;
@@ -84,7 +91,9 @@ struct sim_keys {
 
 struct sim_hot {
   uint32_t obj;
-  uint32_t count;
+  uint16_t count;           /* loss-of-interest steps taken (counter) */
+  uint8_t flags;            /* this cycle's contacts (sim_rumor.c), interest=streak */
+  uint8_t pad;
 };
 
 /* A workload entry's resolved node sets. */
@@ -284,6 +293,7 @@ struct sim_proto_ops {
   MOMEDO_WUR int (*act)(struct sim *s, uint32_t v);          /* gossip step / cycle turn */
   MOMEDO_WUR int (*timer)(struct sim *s, const struct sim_event *e);
   MOMEDO_WUR int (*publish)(struct sim *s, uint32_t o);     /* insert at its origin */
+  void (*cycle_end)(struct sim *s);                         /* cycle mode; may be NULL */
   void (*free_payload)(void *data);
 };
 extern const struct sim_proto_ops sim_momedo_ops;

@@ -49,6 +49,8 @@ const struct sim_proto_ops *sim__ops(const struct sim *s) {
  * sync keeps index order (deliveries wait for the next boundary), async shuffles
  * the order and delivers at once, as PeerSim's cycle-driven engine does. */
 static int schedule_cycle(struct sim *s, uint64_t t) {
+  const struct sim_proto_ops *ops = sim__ops(s);
+  if (t && ops->cycle_end) ops->cycle_end(s); /* before this boundary's deliveries */
   uint32_t *ord = malloc((size_t)s->n * sizeof *ord);
   if (!ord) return MOMEDO_E_NOMEM;
   for (uint32_t i = 0; i < s->n; i++) ord[i] = i;

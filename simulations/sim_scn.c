@@ -353,13 +353,44 @@ static int kw_duration(struct pctx *p, struct line *l) {
   return 0;
 }
 
+/* One of names[] (n of them) into *out, or a line error listing them. */
+static int opt_enum(struct pctx *p, struct line *l, const char *key, const char *const *names, int n,
+                    int *out) {
+  const char *v = opt(l, 2, key);
+  if (!v) return 0;
+  for (int i = 0; i < n; i++)
+    if (!strcmp(v, names[i])) {
+      *out = i;
+      return 0;
+    }
+  char list[128] = "";
+  for (int i = 0; i < n; i++)
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? i + 1 == n ? " or " : ", " : "", names[i]);
+  return fail(p, l->no, "%s must be %s", key, list);
+}
+
+static int rumor_opts(struct pctx *p, struct line *l) {
+  static const char *const fb[] = {"blind", "feedback"}, *const loss[] = {"counter", "coin"},
+                           *const dir[] = {"push", "pull", "pushpull"}, *const interest[] = {"streak", "total"};
+  struct sim_scn *s = p->s;
+  const char *v;
+  int d = (int)s->rumor_dir;
+  if ((v = opt(l, 2, "k")) && parse_u32(v, SIM_RUMOR_K_MAX, &s->rumor_k))
+    return fail(p, l->no, "k must be 0..%u (0 = infect forever)", SIM_RUMOR_K_MAX);
+  if (opt_enum(p, l, "feedback", fb, 2, &s->rumor_feedback) || opt_enum(p, l, "loss", loss, 2, &s->rumor_coin) ||
+      opt_enum(p, l, "direction", dir, 3, &d) || opt_enum(p, l, "interest", interest, 2, &s->rumor_total))
+    return MOMEDO_E_CONFIG;
+  s->rumor_dir = (enum sim_rumor_dir)d;
+  return 0;
+}
+
 static int kw_protocol(struct pctx *p, struct line *l) {
   static const struct { const char *n; enum sim_proto_kind k; } kinds[] = {
       {"momedo", SIM_PROTO_MOMEDO},       {"ae_push", SIM_PROTO_AE_PUSH},
       {"ae_pull", SIM_PROTO_AE_PULL},     {"ae_pushpull", SIM_PROTO_AE_PUSHPULL},
       {"rumor", SIM_PROTO_RUMOR},
   };
-  static const char *const keys[] = {"period", "k", "feedback", "loss", NULL};
+  static const char *const keys[] = {"period", "k", "feedback", "loss", "direction", "interest", NULL};
   struct sim_scn *s = p->s;
   const char *v;
   if (l->ntok < 2) return fail(p, l->no, "protocol needs a name");
@@ -373,21 +404,10 @@ static int kw_protocol(struct pctx *p, struct line *l) {
   if (opts_only(p, l, 2, keys)) return MOMEDO_E_CONFIG;
   if ((v = opt(l, 2, "period")) && (sim_parse_duration(v, &s->period_ms) || !s->period_ms || s->period_ms > 86400000))
     return fail(p, l->no, "period must be 1ms..1d");
-  int rumor_opt = opt(l, 2, "k") || opt(l, 2, "feedback") || opt(l, 2, "loss");
-  if (rumor_opt && s->proto != SIM_PROTO_RUMOR) return fail(p, l->no, "k, feedback and loss apply to rumor only");
-  if ((v = opt(l, 2, "k")) && parse_u32(v, SIM_RUMOR_K_MAX, &s->rumor_k))
-    return fail(p, l->no, "k must be 0..%u (0 = infect forever)", SIM_RUMOR_K_MAX);
-  if ((v = opt(l, 2, "feedback"))) {
-    if (!strcmp(v, "feedback")) s->rumor_feedback = 1;
-    else if (!strcmp(v, "blind")) s->rumor_feedback = 0;
-    else return fail(p, l->no, "feedback must be feedback or blind");
-  }
-  if ((v = opt(l, 2, "loss"))) {
-    if (!strcmp(v, "counter")) s->rumor_coin = 0;
-    else if (!strcmp(v, "coin")) s->rumor_coin = 1;
-    else return fail(p, l->no, "loss must be counter or coin");
-  }
-  return 0;
+  for (const char *const *k = keys + 1; *k; k++)
+    if (opt(l, 2, *k) && s->proto != SIM_PROTO_RUMOR)
+      return fail(p, l->no, "k, feedback, loss, direction and interest apply to rumor only");
+  return rumor_opts(p, l);
 }
 
 static int kw_repl(struct pctx *p, struct line *l) {

@@ -73,8 +73,10 @@ enum sim_proto_kind {
   SIM_PROTO_AE_PUSH,     /* anti-entropy, Demers et al. 1987 */
   SIM_PROTO_AE_PULL,
   SIM_PROTO_AE_PUSHPULL,
-  SIM_PROTO_RUMOR,       /* push rumor mongering */
+  SIM_PROTO_RUMOR,       /* rumor mongering: push, pull or push-pull */
 };
+
+enum sim_rumor_dir { SIM_RUMOR_PUSH, SIM_RUMOR_PULL, SIM_RUMOR_PUSHPULL };
 
 enum sim_obj_kind { SIM_OBJ_BUNDLE = 0, SIM_OBJ_ITEM = 1, SIM_OBJ_TOMBSTONE = 2 };
 
@@ -134,6 +136,12 @@ struct sim_scn {
   uint32_t rumor_k;               /* 0: infect forever */
   int rumor_feedback;             /* 1: feedback, 0: blind */
   int rumor_coin;                 /* 1: coin, 0: counter */
+  enum sim_rumor_dir rumor_dir;   /* who sends hot rumors to whom */
+  int rumor_total;                /* interest=total: every unnecessary contact is a
+                                     loss-of-interest step, the counter never resets;
+                                     0 (interest=streak, Demers): one step per cycle
+                                     whose contacts were all unnecessary, a necessary
+                                     contact resets the counter (docs/simulation.md) */
   uint32_t nrepl;
   struct sim_repl_param repl[SIM_REPL_PARAMS_MAX];
   struct sim_dist latency;

@@ -101,7 +101,7 @@ static void test_errors(void) {
       {"nodes 10\npublish item count=1 ttl=91d\n", "t.scn:2: ttl must be at most 90d"},
       {"nodes 10\n", "t.scn:1: the scenario publishes nothing"},
       {"nodes 10\nprotocol rumor\nrepl recon_branch 4\npublish item count=1\n", "t.scn:3: repl parameters need protocol momedo"},
-      {"nodes 10\nprotocol momedo k=2\n", "t.scn:2: k, feedback and loss apply to rumor only"},
+      {"nodes 10\nprotocol momedo k=2\n", "t.scn:2: k, feedback, loss, direction and interest apply to rumor only"},
       {"nodes 10\npartition start=2m heal=1m group=0-4\n", "t.scn:2: heal must come after start"},
       {"nodes 10\nduration 10m\npublish item count=1\npartition start=1m heal=3m group=0\npartition start=2m heal=4m group=1\n",
        "t.scn:5: partition overlaps the one on line 4"},
