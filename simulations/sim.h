@@ -12,6 +12,11 @@
 #include "status.h"
 
 #define SIM_RUNS_MAX 1000u
+#define SIM_METRICS_MAX 32           /* headline measures (sim_metric_count) */
+#define SIM_SET_PARAM_CHARS_MAX 64   /* --set / --sweep PARAM */
+#define SIM_SET_VALUE_CHARS_MAX 256  /* --set / --sweep VALUE */
+#define SIM_SETS_MAX 16              /* --set options on one command line */
+#define SIM_SWEEP_VALUES_MAX 64
 /* Virtual time 0 of every run, as the ms since 1970 handed to the replication
  * engine and written into objects (2026-01-01T00:00:00Z). */
 #define SIM_EPOCH_MS 1767225600000ull
@@ -60,8 +65,52 @@ struct sim_opts {
 MOMEDO_WUR int sim_run_all(const struct sim_scn *scn, const struct sim_opts *o,
                            struct sim_summary *sums, char err[static SIM_ERR_CHARS]);
 
+/* The headline measures that --runs aggregates (aggregate.json/csv), in their fixed
+ * order: index -> name, name -> index (-1 unknown). */
+uint32_t sim_metric_count(void);
+const char *sim_metric_name(uint32_t i);
+int sim_metric_find(const char *name);
+
+/* Mean, sample standard deviation and 95% confidence half-width (Student's t) of n
+ * values; ci is NAN for n < 2. */
+struct sim_agg {
+  uint32_t n;
+  double mean, sd, ci;
+};
+/* Metric i over k summaries (undefined values, such as converge_ms < 0, left out). */
+struct sim_agg sim_metric_agg(const struct sim_summary *s, uint32_t k, uint32_t i);
+/* Over v[0..k): non-finite values are left out. */
+struct sim_agg sim_agg_of(const double *v, uint32_t k);
+
 /* One run with one seed; out_dir NULL writes nothing. */
 MOMEDO_WUR int sim_run_one(const struct sim_scn *scn, uint64_t seed, const char *out_dir,
                            FILE *log, struct sim_summary *sum, char err[static SIM_ERR_CHARS]);
+
+/* --set: text with PARAM=VALUE applied to the first line it names (malloc'ed into
+ * *out). PARAM is
+ *   KEYWORD.KEY  that line's KEY=VALUE replaced or added (protocol.k, link.loss, ...);
+ *   repl.NAME    the line "repl NAME VALUE" replaced or added;
+ *   KEYWORD      the line becomes "KEYWORD VALUE" (nodes, duration, seed, topology ...);
+ * a line is added when none has that keyword. Comments on the rewritten line go.
+ * The result is a scenario text for sim_scn_parse, which checks it. E_CONFIG with a
+ * reason in err for a malformed PARAM=VALUE. */
+MOMEDO_WUR int sim_scn_set(const char *text, const char *assign, char **out,
+                           char err[static SIM_ERR_CHARS]);
+
+/* --sweep PARAM=V1,V2,...: for each value, the scenario with PARAM=VALUE (above) run
+ * with o->runs seeds; writes sweep.csv (one row per value: mean and 95% CI of every
+ * measure) and sweep.svg (the measure named plot, default t_ave_ms, against the
+ * value) into o->out_dir, or the CSV to stdout without one. Returns 0, E_INTERNAL when
+ * a check failed in some run (the sweep still completes), or a setup error. */
+MOMEDO_WUR int sim_sweep(const struct sim_scn_text *t, const char *spec, const char *plot,
+                         const struct sim_opts *o, char err[static SIM_ERR_CHARS]);
+
+/* --validate: run the validation table (simulations/sim_valid.c: every literature
+ * figure the simulator is checked against) with scenarios from dir, runs seeds per row
+ * (0: each section's smaller test count), writing the Markdown page to md (may be
+ * NULL) and progress and out-of-band figures to log (may be NULL). Returns 0, or
+ * E_INTERNAL when an asserted figure is out of its band, or a setup error. */
+MOMEDO_WUR int sim_validate(const char *dir, uint32_t runs, FILE *md, FILE *log,
+                            char err[static SIM_ERR_CHARS]);
 
 #endif

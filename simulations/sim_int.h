@@ -275,6 +275,15 @@ size_t sim_store_bytes(const struct store *st);
 MOMEDO_WUR int sim__write_outputs(struct sim *s, const struct sim_summary *sum, const char *dir,
                                   char *err);
 MOMEDO_WUR int sim__svg_plots(struct sim *s, const char *dir, char *err);
+/* Points (x, y) with 95% CI bars [lo, hi]; labels (may be NULL) name categorical x
+ * (then x = 0, 1, ...). */
+struct sim_svg_ci {
+  const double *x, *y, *lo, *hi;
+  uint32_t n;
+  const char *const *labels;
+};
+MOMEDO_WUR int sim__svg_ci(const char *dir, const char *file, const char *title, const char *xl,
+                           const char *yl, const struct sim_svg_ci *p, char *err);
 MOMEDO_WUR int sim_mkdir_p(const char *dir, char *err);
 FILE *sim_open_out(const char *dir, const char *name, char *err);
 MOMEDO_WUR int sim_close_out(FILE *f, const char *name, char *err);

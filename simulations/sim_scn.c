@@ -770,32 +770,48 @@ out:
   return rc;
 }
 
-int sim_scn_load(const char *path, struct sim_scn **out, char err[static SIM_ERR_CHARS]) {
-  *out = NULL;
+int sim_scn_read(const char *path, struct sim_scn_text *t, char err[static SIM_ERR_CHARS]) {
+  memset(t, 0, sizeof *t);
   FILE *f = fopen(path, "rb");
   if (!f) {
     snprintf(err, SIM_ERR_CHARS, "%.160s: cannot open: %.60s", path, strerror(errno));
     return MOMEDO_E_IO;
   }
-  char *text = malloc(SIM_SCN_BYTES_MAX + 1);
-  size_t n = text ? fread(text, 1, SIM_SCN_BYTES_MAX + 1, f) : 0;
+  t->text = malloc(SIM_SCN_BYTES_MAX + 2);
+  t->len = t->text ? fread(t->text, 1, SIM_SCN_BYTES_MAX + 1, f) : 0;
   int bad = ferror(f);
   fclose(f);
-  if (!text || bad) {
-    free(text);
+  if (!t->text || bad) {
+    int rc = t->text ? MOMEDO_E_IO : MOMEDO_E_NOMEM;
+    sim_scn_text_free(t);
     snprintf(err, SIM_ERR_CHARS, "%.200s: cannot read", path);
-    return text ? MOMEDO_E_IO : MOMEDO_E_NOMEM;
+    return rc;
   }
-  char dir[SIM_PATH_CHARS_MAX] = ".";
+  t->text[t->len] = 0;
+  snprintf(t->dir, sizeof t->dir, ".");
   const char *slash = strrchr(path, '/');
-  if (slash && (size_t)(slash - path) < sizeof dir) {
-    memcpy(dir, path, (size_t)(slash - path));
-    dir[slash - path] = 0;
-    if (slash == path) strcpy(dir, "/");
+  if (slash && (size_t)(slash - path) < sizeof t->dir) {
+    memcpy(t->dir, path, (size_t)(slash - path));
+    t->dir[slash - path] = 0;
+    if (slash == path) strcpy(t->dir, "/");
   }
-  const char *base = slash ? slash + 1 : path;
-  int rc = sim_scn_parse(text, n, base, dir, out, err);
-  free(text);
+  snprintf(t->name, sizeof t->name, "%.*s", (int)sizeof t->name - 1, slash ? slash + 1 : path);
+  return 0;
+}
+
+void sim_scn_text_free(struct sim_scn_text *t) {
+  free(t->text);
+  t->text = NULL;
+  t->len = 0;
+}
+
+int sim_scn_load(const char *path, struct sim_scn **out, char err[static SIM_ERR_CHARS]) {
+  struct sim_scn_text t;
+  *out = NULL;
+  int rc = sim_scn_read(path, &t, err);
+  if (rc) return rc;
+  rc = sim_scn_parse(t.text, t.len, t.name, t.dir, out, err);
+  sim_scn_text_free(&t);
   return rc;
 }
 

@@ -167,6 +167,18 @@ MOMEDO_WUR int sim_scn_parse(const char *text, size_t len, const char *name, con
                              struct sim_scn **out, char err[static SIM_ERR_CHARS]);
 MOMEDO_WUR int sim_scn_load(const char *path, struct sim_scn **out,
                             char err[static SIM_ERR_CHARS]);
+
+/* A scenario file's text (NUL-terminated, owned), its directory and base name, for
+ * callers that edit the text before parsing it (--set, --sweep). A file longer than
+ * SIM_SCN_BYTES_MAX reads as len = SIM_SCN_BYTES_MAX + 1, which the parser refuses. */
+struct sim_scn_text {
+  char *text;
+  size_t len;
+  char dir[SIM_PATH_CHARS_MAX];
+  char name[SIM_NAME_CHARS_MAX * 2];
+};
+MOMEDO_WUR int sim_scn_read(const char *path, struct sim_scn_text *t, char err[static SIM_ERR_CHARS]);
+void sim_scn_text_free(struct sim_scn_text *t);
 void sim_scn_free(struct sim_scn *s);
 
 /* "12", "250ms", "3s", "5m", "2h", "1d" -> ms. E_CONFIG on garbage or overflow. */

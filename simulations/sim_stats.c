@@ -34,6 +34,19 @@ static const struct metric metrics[] = {
     {"converge_ms", offsetof(struct sim_summary, converge_ms), 0, 1},          M_U(events),
 };
 
+#define NMETRICS (sizeof metrics / sizeof metrics[0])
+_Static_assert(NMETRICS <= SIM_METRICS_MAX, "raise SIM_METRICS_MAX");
+
+uint32_t sim_metric_count(void) { return (uint32_t)NMETRICS; }
+
+const char *sim_metric_name(uint32_t i) { return i < NMETRICS ? metrics[i].name : NULL; }
+
+int sim_metric_find(const char *name) {
+  for (uint32_t i = 0; i < NMETRICS; i++)
+    if (!strcmp(metrics[i].name, name)) return (int)i;
+  return -1;
+}
+
 static double get(const struct sim_summary *s, const struct metric *m) {
   const char *p = (const char *)s + m->off;
   if (m->is_u64) {
@@ -46,13 +59,8 @@ static double get(const struct sim_summary *s, const struct metric *m) {
   return d;
 }
 
-struct agg {
-  uint32_t n;
-  double mean, sd, ci;
-};
-
-static struct agg aggregate(const struct sim_summary *s, uint32_t k, const struct metric *m) {
-  struct agg a = {0};
+static struct sim_agg aggregate(const struct sim_summary *s, uint32_t k, const struct metric *m) {
+  struct sim_agg a = {0};
   for (uint32_t i = 0; i < k; i++) {
     double v = get(&s[i], m);
     if (m->neg_undefined && v < 0) continue;
@@ -67,6 +75,25 @@ static struct agg aggregate(const struct sim_summary *s, uint32_t k, const struc
     if (m->neg_undefined && v < 0) continue;
     ss += (v - a.mean) * (v - a.mean);
   }
+  a.sd = a.n > 1 ? sqrt(ss / (a.n - 1)) : 0;
+  a.ci = a.n > 1 ? t975(a.n - 1) * a.sd / sqrt((double)a.n) : NAN;
+  return a;
+}
+
+struct sim_agg sim_metric_agg(const struct sim_summary *s, uint32_t k, uint32_t i) {
+  struct sim_agg none = {0};
+  return i < NMETRICS ? aggregate(s, k, &metrics[i]) : none;
+}
+
+struct sim_agg sim_agg_of(const double *v, uint32_t k) {
+  struct sim_agg a = {0};
+  for (uint32_t i = 0; i < k; i++)
+    if (isfinite(v[i])) a.n++, a.mean += v[i];
+  if (!a.n) return a;
+  a.mean /= a.n;
+  double ss = 0;
+  for (uint32_t i = 0; i < k; i++)
+    if (isfinite(v[i])) ss += (v[i] - a.mean) * (v[i] - a.mean);
   a.sd = a.n > 1 ? sqrt(ss / (a.n - 1)) : 0;
   a.ci = a.n > 1 ? t975(a.n - 1) * a.sd / sqrt((double)a.n) : NAN;
   return a;
@@ -88,7 +115,7 @@ static int write_aggregate(const struct sim_scn *scn, const struct sim_summary *
   fputs("metric,n,mean,sd,ci95_low,ci95_high\n", c);
   size_t nm = sizeof metrics / sizeof metrics[0];
   for (size_t i = 0; i < nm; i++) {
-    struct agg a = aggregate(s, k, &metrics[i]);
+    struct sim_agg a = aggregate(s, k, &metrics[i]);
     fprintf(j, "  \"%s\": {\"n\": %u, \"mean\": ", metrics[i].name, a.n);
     sim_json_num(j, a.n ? a.mean : NAN, 0);
     fputs(", \"sd\": ", j);
@@ -133,7 +160,7 @@ int sim_run_all(const struct sim_scn *scn, const struct sim_opts *o, struct sim_
     fprintf(o->log, "momedo-sim: %u runs, seeds %llu..%llu:\n", k, (unsigned long long)seed,
             (unsigned long long)(seed + k - 1));
     for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++) {
-      struct agg a = aggregate(all, k, &metrics[i]);
+      struct sim_agg a = aggregate(all, k, &metrics[i]);
       if (a.n) fprintf(o->log, "  %-16s %14.6g  +- %.3g (95%% CI, n=%u)\n", metrics[i].name, a.mean, a.ci, a.n);
     }
   }

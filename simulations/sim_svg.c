@@ -1,7 +1,8 @@
 /* simulations/sim_svg.c — hand-rolled SVG line plots: linear axes with "nice" ticks,
  * one polyline per series, a legend. Three plots per run: CDF of delivery delay,
- * traffic per node (sorted), convergence over time. Pure text output, fixed number
- * formats, so the files replay byte for byte. */
+ * traffic per node (sorted), convergence over time; and a sweep's measure against its
+ * parameter with confidence bars. Pure text output, fixed number formats, so the
+ * files replay byte for byte. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,19 +46,36 @@ static void range(const struct series *s, int ns, int use_x, double *lo, double 
   if (*hi <= *lo) *hi = *lo + 1;
 }
 
+static double px_of(double v, double x0, double x1) { return ML + (v - x0) / (x1 - x0) * (W - ML - MR); }
+static double py_of(double v, double y0, double y1) { return H - MB - (v - y0) / (y1 - y0) * (H - MT - MB); }
+
+static void xtick(FILE *f, double px, const char *label) {
+  fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>"
+          "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">",
+          px, MT, px, H - MB, px, H - MB + 16);
+  for (const char *c = label; *c; c++) /* labels come from the command line: escape */
+    if (*c == '<') fputs("&lt;", f);
+    else if (*c == '>') fputs("&gt;", f);
+    else if (*c == '&') fputs("&amp;", f);
+    else fputc(*c, f);
+  fputs("</text>\n", f);
+}
+
+/* The frame, the grid and the tick labels; labels (n of them) replace numeric x ticks
+ * by one tick per category at x = 0..n-1. */
 static void axes(FILE *f, double x0, double x1, double y0, double y1, const char *xl,
-                 const char *yl) {
+                 const char *yl, const char *const *labels, uint32_t n) {
   fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#000\"/>\n",
           ML, MT, W - ML - MR, H - MT - MB);
   double sx = nice_step(x1 - x0), sy = nice_step(y1 - y0);
-  for (double v = x0; v <= x1 + sx / 1000; v += sx) {
-    double px = ML + (v - x0) / (x1 - x0) * (W - ML - MR);
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>"
-            "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n",
-            px, MT, px, H - MB, px, H - MB + 16, v);
+  char num[32];
+  for (uint32_t i = 0; labels && i < n; i++) xtick(f, px_of(i, x0, x1), labels[i]);
+  for (double v = x0; !labels && v <= x1 + sx / 1000; v += sx) {
+    snprintf(num, sizeof num, "%g", v);
+    xtick(f, px_of(v, x0, x1), num);
   }
   for (double v = y0; v <= y1 + sy / 1000; v += sy) {
-    double py = H - MB - (v - y0) / (y1 - y0) * (H - MT - MB);
+    double py = py_of(v, y0, y1);
     fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
             "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
             ML, py, W - MR, py, ML - 6, py + 4, v);
@@ -65,6 +83,12 @@ static void axes(FILE *f, double x0, double x1, double y0, double y1, const char
   fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", (W + ML - MR) / 2, H - 12, xl);
   fprintf(f, "<text x=\"16\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 16 %d)\">%s</text>\n",
           (H + MT - MB) / 2, (H + MT - MB) / 2, yl);
+}
+
+static void svg_head(FILE *f, const char *title) {
+  fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+          "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n", W, H);
+  fprintf(f, "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", W / 2, title);
 }
 
 static int plot(const char *dir, const char *file, const char *title, const char *xl,
@@ -75,17 +99,42 @@ static int plot(const char *dir, const char *file, const char *title, const char
   range(s, ns, 1, &x0, &x1);
   range(s, ns, 0, &y0, &y1);
   if (ymax_fixed > 0) y0 = 0, y1 = ymax_fixed;
-  fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-          "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n", W, H);
-  fprintf(f, "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", W / 2, title);
-  axes(f, x0, x1, y0, y1, xl, yl);
+  svg_head(f, title);
+  axes(f, x0, x1, y0, y1, xl, yl, NULL, 0);
   for (int i = 0; i < ns; i++) {
     fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", colors[i]);
     for (uint32_t k = 0; k < s[i].n; k++)
-      fprintf(f, "%s%.1f,%.1f", k ? " " : "", ML + (s[i].x[k] - x0) / (x1 - x0) * (W - ML - MR),
-              H - MB - (s[i].y[k] - y0) / (y1 - y0) * (H - MT - MB));
+      fprintf(f, "%s%.1f,%.1f", k ? " " : "", px_of(s[i].x[k], x0, x1), py_of(s[i].y[k], y0, y1));
     fputs("\"/>\n", f);
     fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">%s</text>\n", ML + 10, MT + 16 + 16 * i, colors[i], s[i].name);
+  }
+  fputs("</svg>\n", f);
+  return sim_close_out(f, file, err);
+}
+
+int sim__svg_ci(const char *dir, const char *file, const char *title, const char *xl, const char *yl,
+                const struct sim_svg_ci *p, char *err) {
+  FILE *f = sim_open_out(dir, file, err);
+  if (!f) return MOMEDO_E_IO;
+  double x0 = 0, x1 = 0, y0 = 0, y1 = 0;
+  struct series sx = {"", p->x, p->x, p->n}, slo = {"", p->x, p->lo, p->n}, shi = {"", p->x, p->hi, p->n};
+  if (p->labels) x0 = -0.5, x1 = p->n - 0.5;
+  else range(&sx, 1, 1, &x0, &x1), x1 += nice_step(x1 - x0) / 2; /* no point on the frame */
+  range(&slo, 1, 0, &y0, &y1);
+  double lo2, hi2;
+  range(&shi, 1, 0, &lo2, &hi2);
+  if (hi2 > y1) y1 = hi2;
+  svg_head(f, title);
+  axes(f, x0, x1, y0, y1, xl, yl, p->labels, p->n);
+  fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", colors[0]);
+  for (uint32_t k = 0; k < p->n; k++)
+    fprintf(f, "%s%.1f,%.1f", k ? " " : "", px_of(p->x[k], x0, x1), py_of(p->y[k], y0, y1));
+  fputs("\"/>\n", f);
+  for (uint32_t k = 0; k < p->n; k++) {
+    double px = px_of(p->x[k], x0, x1), lo = py_of(p->lo[k], y0, y1), hi = py_of(p->hi[k], y0, y1);
+    fprintf(f, "<path d=\"M%.1f,%.1fV%.1fM%.1f,%.1fH%.1fM%.1f,%.1fH%.1f\" stroke=\"%s\"/>"
+            "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
+            px, lo, hi, px - 4, lo, px + 4, px - 4, hi, px + 4, colors[0], px, py_of(p->y[k], y0, y1), colors[0]);
   }
   fputs("</svg>\n", f);
   return sim_close_out(f, file, err);
