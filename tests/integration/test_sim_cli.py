@@ -2,10 +2,12 @@
 """tests/integration/test_sim_cli.py — momedo-sim as a researcher runs it: exit status 0
 for a passing scenario (with its output files, byte-identical on a rerun), 1 with the
 failing seed printed for a scenario whose check fails, 2 with file:line for a bad
-scenario, and several runs with an aggregate. Each test cleans up its scratch
+scenario, several runs with an aggregate, --set and --sweep (one CSV row per value,
+an SVG), and usage errors for the new options. Each test cleans up its scratch
 directory even when it fails (unittest assertions, so `python -O` checks the same)."""
 import filecmp
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,6 +68,41 @@ class SimCliTest(unittest.TestCase):
         for d in ("run_1", "run_2", "run_3"):
             self.assertTrue(os.path.exists(os.path.join(out, d, "summary.json")), d)
         self.assertTrue(os.path.exists(os.path.join(out, "aggregate.json")))
+
+    def test_set_and_sweep(self):
+        t1 = os.path.join(SCN, "demers_table1.scn")
+        r = run(t1, "--set", "protocol.k=2", "--set", "nodes=300", "--out",
+                os.path.join(self.tmp, "set"), "--quiet")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.tmp, "set", "summary.json")) as f:
+            self.assertIn('"nodes": 300,', f.read())
+        out = os.path.join(self.tmp, "sweep")
+        r = run(t1, "--set", "nodes=300", "--sweep", "protocol.k=1,2,4", "--runs", "3",
+                "--plot", "residue", "--out", out, "--quiet")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(out, "sweep.csv")) as f:
+            rows = f.read().splitlines()
+        self.assertEqual([x.split(",")[:5] for x in rows[1:]],
+                         [["protocol.k", v, v, "3", "0"] for v in ("1", "2", "4")])
+        head = rows[0].split(",")
+        col = head.index("residue_mean")
+        residue = [float(x.split(",")[col]) for x in rows[1:]]
+        self.assertGreater(residue[0], residue[1])  # more patience, fewer missed sites
+        with open(os.path.join(out, "sweep.svg")) as f:
+            self.assertIn("residue against protocol.k", f.read())
+        r = run(t1, "--sweep", "protocol.k=1,2", "--quiet")  # no --out: CSV on stdout
+        self.assertEqual((r.returncode, len(r.stdout.splitlines())), (0, 3), r.stderr)
+
+    def test_option_errors(self):
+        t1 = os.path.join(SCN, "demers_table1.scn")
+        for args, why in ((["--set", "protocol.k"], "expected PARAM=VALUE"),
+                          (["--set", "protocol.k=x"], r"demers_table1\.scn:\d+: k must be 0\.\.1000"),
+                          (["--sweep", "protocol.k=1,x"], "with protocol.k=x:"),
+                          (["--plot", "residue"], "--plot needs --sweep"),
+                          (["--validate"], "or --validate alone")):
+            r = run(t1, *args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertRegex(r.stderr, why if why.startswith("demers") else re.escape(why))
 
 
 if __name__ == "__main__":
