@@ -28,7 +28,8 @@ static void usage(FILE *f) {
         "             (default t_ave_ms) against it; without --out the CSV goes to stdout\n"
         "  --validate print docs/validation.md: every literature figure the simulator is\n"
         "             checked against, with its value and the command reproducing it\n"
-        "             (scenarios from --scenarios DIR, default simulations/scenarios)\n"
+        "             (--runs seeds per row, default 50; scenarios from --scenarios DIR,\n"
+        "             default simulations/scenarios)\n"
         "  --quiet    print only failures\n"
         "Exit status: 0 all checks passed, 1 a check failed (or a figure left its band),\n"
         "2 usage or scenario error.\n",
@@ -49,7 +50,7 @@ struct args {
   struct sim_opts o;
   const char *path, *sweep, *plot, *scenarios;
   const char *set[SIM_SETS_MAX];
-  int nset, validate;
+  int nset, validate, runs_set;
 };
 
 /* Where the value of a string option goes, or NULL. */
@@ -79,7 +80,7 @@ static int parse_args(int argc, char **argv, struct args *a) {
       a->o.seed = x, a->o.seed_set = 1, i++;
     } else if (!strcmp(s, "--runs")) {
       if (parse_num(v, SIM_RUNS_MAX, &x) || x == 0) goto bad;
-      a->o.runs = (uint32_t)x, i++;
+      a->o.runs = (uint32_t)x, a->runs_set = 1, i++;
     } else if (str_opt(a, s)) {
       if (!v || !*v) goto bad;
       *str_opt(a, s) = v, i++;
@@ -133,8 +134,8 @@ int main(int argc, char **argv) {
   if (rc) return rc > 0 ? 0 : 2;
   char err[SIM_ERR_CHARS] = "";
   if (a.validate) {
-    rc = sim_validate(a.scenarios ? a.scenarios : "simulations/scenarios", a.o.runs > 1 ? a.o.runs : 50,
-                      stdout, a.o.log, err);
+    rc = sim_validate(a.scenarios ? a.scenarios : "simulations/scenarios", a.runs_set ? a.o.runs : 50, stdout,
+                      a.o.log, err);
   } else {
     struct sim_scn_text t = {0};
     struct sim_scn *scn = NULL;
