@@ -1,7 +1,8 @@
-/* node/link.c — links: libuv TCP + memory-buffer TLS + frame decoding, listeners,
- * and the reconnecting dialer. Only this file touches link sockets. It interprets
- * no frame but Ping, Pong and (for its log line) a fatal Error; message contents
- * and key secrets are never logged.
+/* node/link.c — one link: libuv TCP + memory-buffer TLS + frame decoding, output
+ * back-pressure, keep-alive, close; outbound connect and the accept step for
+ * listener.c (the reconnecting dialer is dialer.c). Only the link files touch link
+ * sockets. It interprets no frame but Ping, Pong and (for its log line) a fatal
+ * Error; message contents and key secrets are never logged.
  *
  * Lifetime: a link owns three libuv handles (tcp, timer, kick) and possibly a
  * getaddrinfo request; it is freed, after on_down, once all of them are closed.
@@ -13,7 +14,7 @@
  * decoder before it returns, so no link owns bytes in them between callbacks. The
  * only exception, plaintext still undelivered when the owner pauses reading, is
  * copied to the link's own spill buffer. */
-#include "link.h"
+#include "link_int.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -32,7 +33,6 @@
 #define LINK_TAG_PONG 0x22
 #define LINK_CTRL_PEEK_MAX 64 /* Ping/Pong bodies are ~12 bytes */
 #define LINK_NAME_MAX (LINK_HOST_MAX + 16)
-#define LINK_DIALER_ATTEMPTS_MAX 32 /* counter cap; the delay caps much earlier */
 
 /* Scratch for the links of one thread. A libuv loop runs on one thread and its
  * callbacks never overlap, so one set per thread is one set per running loop. Created
@@ -95,36 +95,8 @@ struct link_write {
   size_t len;
 };
 
-struct link_listener {
-  uv_loop_t *loop;
-  uv_tcp_t tcp;
-  struct tls_ctx *tls;
-  struct link_config cfg;
-  struct link_callbacks cbs;
-  link_accept_fn on_accept;
-  void *data;
-  uint16_t port;
-  int closing;
-};
-
-struct link_dialer {
-  uv_loop_t *loop;
-  uv_timer_t timer;
-  struct tls_ctx *tls;
-  char host[LINK_HOST_MAX];
-  uint16_t port;
-  uint8_t key[NODE_KEY_LEN];
-  struct link_config cfg;
-  struct link_callbacks cbs;
-  void *data;
-  struct link *link;
-  unsigned attempts;
-  int stopping;
-};
-
 static void link_pump(struct link *l);
 static void link_flush(struct link *l);
-static void link_dialer__link_gone(struct link_dialer *d, struct link *l);
 
 void link_config_default(struct link_config *c) {
   c->frame_bytes_max = FRAME_BYTES_MAX_DEFAULT;
@@ -168,8 +140,7 @@ static void link_free(struct link *l) {
 static void link_maybe_free(struct link *l) {
   if (l->handles_open > 0 || l->gai_pending) return;
   if (l->notify_down && l->cbs.on_down) l->cbs.on_down(l, l->status, l->reason);
-  struct link_dialer *d = l->dialer;
-  if (d) link_dialer__link_gone(d, l);
+  if (l->dialer) link__dialer_gone(l->dialer, l->up_ms);
   link_free(l);
 }
 
@@ -670,101 +641,30 @@ static void link_name_peer(struct link *l) {
   snprintf(l->name, sizeof l->name, strchr(ip, ':') ? "in [%s]:%d" : "in %s:%d", ip, port);
 }
 
-static void link_on_drop_closed(uv_handle_t *h) { free(h); }
-
-/* Accept and immediately close a connection we cannot serve, so the listener
- * does not stall on an un-accepted socket. */
-static void link_drop_connection(uv_stream_t *server) {
-  uv_tcp_t *t = malloc(sizeof *t);
-  if (t == NULL || uv_tcp_init(server->loop, t) != 0) {
-    free(t);
-    return;
-  }
-  (void)uv_accept(server, (uv_stream_t *)t);
-  uv_close((uv_handle_t *)t, link_on_drop_closed);
-}
-
-static void link_on_connection(uv_stream_t *server, int status) {
-  struct link_listener *ls = server->data;
+int link__accept(uv_stream_t *server, struct tls_ctx *tls, const struct link_config *cfg,
+                 const struct link_callbacks *cbs, void *data, struct link **out) {
   struct link *l;
-  if (status < 0) {
-    node_log(NODE_LOG_WARN, "listener port %u: accept: %s", ls->port, uv_strerror(status));
-    return;
-  }
-  if (link_new(&l, ls->loop, ls->tls, &ls->cfg, &ls->cbs, ls->data, 1) != 0) {
-    node_log(NODE_LOG_ERROR, "listener port %u: no memory for a link, dropping", ls->port);
-    link_drop_connection(server);
-    return;
-  }
+  *out = NULL;
+  int rc = link_new(&l, server->loop, tls, cfg, cbs, data, 1);
+  if (rc != 0) return rc;
   snprintf(l->name, sizeof l->name, "in ?");
   if (uv_accept(server, (uv_stream_t *)&l->tcp) != 0) {
     link_close(l, MOMEDO_E_IO, "accept failed");
-    return;
+    return 0;
   }
   l->tcp_connected = 1;
   (void)uv_tcp_nodelay(&l->tcp, 1);
   link_name_peer(l);
-  node_log(NODE_LOG_DEBUG, "link %s accepted", l->name);
-  if (ls->on_accept && ls->on_accept(ls, l, ls->data) != 0) {
-    link_close(l, MOMEDO_E_BUSY, "refused by the node");
-    return;
-  }
+  *out = l;
+  return 0;
+}
+
+void link__start(struct link *l) {
   l->notify_down = 1;
   link_start_reading(l);
 }
 
-static void link_listener_on_closed(uv_handle_t *h) { free(h->data); }
-
-int link_listen(uv_loop_t *loop, const char *host, uint16_t port, struct tls_ctx *tls,
-                const struct link_config *cfg, const struct link_callbacks *cbs,
-                link_accept_fn on_accept, void *data, struct link_listener **out) {
-  struct sockaddr_storage ss;
-  assert(tls_ctx_role(tls) == TLS_ROLE_SERVER);
-  *out = NULL;
-  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
-      uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)
-    return MOMEDO_E_INVAL;
-  struct link_listener *ls = calloc(1, sizeof *ls);
-  if (ls == NULL) return MOMEDO_E_NOMEM;
-  ls->loop = loop;
-  ls->tls = tls;
-  if (cfg)
-    ls->cfg = *cfg;
-  else
-    link_config_default(&ls->cfg);
-  if (cbs) ls->cbs = *cbs;
-  ls->on_accept = on_accept;
-  ls->data = data;
-  if (uv_tcp_init(loop, &ls->tcp) != 0) {
-    free(ls);
-    return MOMEDO_E_IO;
-  }
-  ls->tcp.data = ls;
-  int rc = uv_tcp_bind(&ls->tcp, (const struct sockaddr *)&ss, 0);
-  if (rc == 0) rc = uv_listen((uv_stream_t *)&ls->tcp, LINK_LISTEN_BACKLOG, link_on_connection);
-  struct sockaddr_storage bound;
-  int len = sizeof bound;
-  if (rc == 0) rc = uv_tcp_getsockname(&ls->tcp, (struct sockaddr *)&bound, &len);
-  if (rc != 0) {
-    node_log(NODE_LOG_ERROR, "listen on %s port %u: %s", host, port, uv_strerror(rc));
-    ls->closing = 1;
-    uv_close((uv_handle_t *)&ls->tcp, link_listener_on_closed);
-    return MOMEDO_E_IO;
-  }
-  ls->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                               : ((struct sockaddr_in *)&bound)->sin_port);
-  node_log(NODE_LOG_INFO, "listening on %s port %u", host, ls->port);
-  *out = ls;
-  return 0;
-}
-
-uint16_t link_listener_port(const struct link_listener *ls) { return ls->port; }
-
-void link_listener_close(struct link_listener *ls) {
-  if (ls->closing) return;
-  ls->closing = 1;
-  uv_close((uv_handle_t *)&ls->tcp, link_listener_on_closed);
-}
+void link__set_dialer(struct link *l, struct link_dialer *d) { l->dialer = d; }
 
 static void link_on_connected(uv_connect_t *req, int status) {
   struct link *l = req->data;
@@ -840,92 +740,3 @@ void *link_data(const struct link *l) { return l->data; }
 const char *link_name(const struct link *l) { return l->name; }
 int link_is_up(const struct link *l) { return l->state == LINK_UP; }
 int link_is_inbound(const struct link *l) { return l->inbound; }
-
-/* ---- dialer ---------------------------------------------------------------------- */
-
-uint64_t link_backoff_ms(unsigned attempt, uint64_t min_ms, uint64_t max_ms, uint32_t rnd) {
-  uint64_t base = min_ms;
-  for (unsigned i = 0; i < attempt && base < max_ms; i++) base *= 2;
-  if (base > max_ms) base = max_ms;
-  uint64_t range = base * LINK_RECONNECT_JITTER_PCT / 100;
-  /* base - range + floor(rnd * (2 range + 1) / 2^32): uniform over [base-range, base+range]. */
-  return base - range + (((uint64_t)rnd * (2 * range + 1)) >> 32);
-}
-
-static void link_dialer_free(uv_handle_t *h) { free(h->data); }
-
-static void link_dialer_connect(struct link_dialer *d);
-
-static void link_dialer_on_timer(uv_timer_t *t) { link_dialer_connect(t->data); }
-
-static void link_dialer_schedule(struct link_dialer *d) {
-  uint32_t rnd = 0x80000000u; /* no jitter if the DRBG fails */
-  if (crypto_random(&rnd, sizeof rnd) != 0) rnd = 0x80000000u;
-  uint64_t delay =
-      link_backoff_ms(d->attempts, d->cfg.reconnect_min_ms, d->cfg.reconnect_max_ms, rnd);
-  if (d->attempts < LINK_DIALER_ATTEMPTS_MAX) d->attempts++;
-  node_log(NODE_LOG_INFO, "dialer %s:%u: next attempt in %llu ms (failures %u)", d->host,
-           d->port, (unsigned long long)delay, d->attempts);
-  uv_timer_start(&d->timer, link_dialer_on_timer, delay, 0);
-}
-
-static void link_dialer_connect(struct link_dialer *d) {
-  struct link *l;
-  int rc = link_connect(d->loop, d->host, d->port, d->tls, d->key, &d->cfg, &d->cbs, d->data,
-                        &l);
-  if (rc != 0) {
-    link_dialer_schedule(d);
-    return;
-  }
-  l->dialer = d;
-  d->link = l;
-}
-
-/* The dialer's link has been reported down and is about to be freed. */
-static void link_dialer__link_gone(struct link_dialer *d, struct link *l) {
-  d->link = NULL;
-  if (d->stopping) {
-    uv_close((uv_handle_t *)&d->timer, link_dialer_free);
-    return;
-  }
-  if (l->up_ms && uv_now(d->loop) - l->up_ms >= d->cfg.reconnect_stable_ms) d->attempts = 0;
-  link_dialer_schedule(d);
-}
-
-int link_dialer_start(uv_loop_t *loop, const char *host, uint16_t port, struct tls_ctx *tls,
-                      const uint8_t key[static NODE_KEY_LEN], const struct link_config *cfg,
-                      const struct link_callbacks *cbs, void *data, struct link_dialer **out) {
-  *out = NULL;
-  if (strlen(host) >= LINK_HOST_MAX || host[0] == '\0' || port == 0) return MOMEDO_E_INVAL;
-  struct link_dialer *d = calloc(1, sizeof *d);
-  if (d == NULL) return MOMEDO_E_NOMEM;
-  d->loop = loop;
-  d->tls = tls;
-  snprintf(d->host, sizeof d->host, "%s", host);
-  d->port = port;
-  memcpy(d->key, key, NODE_KEY_LEN);
-  if (cfg)
-    d->cfg = *cfg;
-  else
-    link_config_default(&d->cfg);
-  if (cbs) d->cbs = *cbs;
-  d->data = data;
-  uv_timer_init(loop, &d->timer);
-  d->timer.data = d;
-  link_dialer_connect(d);
-  *out = d;
-  return 0;
-}
-
-void link_dialer_stop(struct link_dialer *d) {
-  if (d->stopping) return;
-  d->stopping = 1;
-  uv_timer_stop(&d->timer);
-  if (d->link)
-    link_close(d->link, 0, "dialer stopped");
-  else
-    uv_close((uv_handle_t *)&d->timer, link_dialer_free);
-}
-
-struct link *link_dialer_link(const struct link_dialer *d) { return d->link; }
-unsigned link_dialer_attempts(const struct link_dialer *d) { return d->attempts; }

@@ -1,9 +1,9 @@
 /* node/link.h — one TCP connection on a libuv loop carrying TLS 1.3 (node/tls.h)
  * carrying frames (protocol/frame.h): pinned-key peer authentication, whole frame
  * bodies to the owner, output back-pressure, keep-alive pings, one logged reason per
- * close; plus listeners and a reconnecting dialer. Interprets no frame beyond
- * Ping/Pong/Error (Hello and above are the node's). Loop thread only; the process
- * must ignore SIGPIPE (libuv writes with write(2)). */
+ * close (link.c); plus listeners (listener.c) and a reconnecting dialer (dialer.c).
+ * Interprets no frame beyond Ping/Pong/Error (Hello and above are the node's). Loop
+ * thread only; the process must ignore SIGPIPE (libuv writes with write(2)). */
 #ifndef MOMEDO_NODE_LINK_H
 #define MOMEDO_NODE_LINK_H
 
