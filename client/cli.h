@@ -289,7 +289,7 @@ MOMEDO_WUR int cli_deliver(struct cli *c, struct cli_state *st, struct cli_conn 
 MOMEDO_WUR int cli_read_attachment(struct cli *c, const char *path, const char *mime,
                                    Momedo__File *f, uint8_t **data, size_t *len);
 
-/* ---- groups (cli_group.c) ------------------------------------------------------- */
+/* ---- groups (cli_group.c, control messages: cli_group_control.c) ------------------ */
 /* Vault storage (cli_state.c): the index file CLI_GROUPS_FILE (groups, devices owed
  * the current record, pending control messages) and one sealed state per group. */
 MOMEDO_WUR int cli_groups_load(struct cli_groups *gs, const struct vault *v);
@@ -311,6 +311,19 @@ MOMEDO_WUR int cli_group_control(struct cli *c, struct cli_state *st, struct cli
                                  const uint8_t from_id[static 32],
                                  const uint8_t from_dev[static 32],
                                  const Momedo__GroupControl *gc);
+/* Take ownership of g as a new group (E_QUOTA past CLI_GROUPS_MAX, E_NOMEM). */
+MOMEDO_WUR int cli__group_add(struct cli_groups *gs, struct group *g, struct cli_group **out);
+struct cli_group *cli__group_by_id(struct cli_state *st, const uint8_t id[static 32]);
+/* What one delivery sent: records and sender keys, counted per device. */
+struct cli_group_sent {
+  size_t records, keys;
+};
+/* Every device of the current record except this one is owed the record (E_NOMEM). */
+MOMEDO_WUR int cli__group_owe_record(struct cli_state *st, struct cli_group *cg);
+/* Deliver what cg owes: the record to the devices owed it, then sender keys; counts
+ * into fs. c->why says what failed. */
+MOMEDO_WUR int cli__group_flush(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                struct cli_group *cg, struct cli_group_sent *fs);
 /* Deliver what every group owes over the pairwise sessions: the current record to the
  * devices that need it, then this device's sender key to the devices without it. */
 MOMEDO_WUR int cli_groups_flush(struct cli *c, struct cli_state *st, struct cli_conn *cn);
