@@ -16,7 +16,6 @@
 #include "channel.h"
 #include "contacts.h"
 #include "content.h"
-#include "e2e.h"
 #include "group.h"
 #include "home.h"
 #include "nodeapi.h"
@@ -24,6 +23,7 @@
 #include "timeline.h"
 #include "transport.h"
 #include "vault.h"
+#include "x3dh.h"
 
 #define CLI_NAME "momedo"
 #define CLI_POS_MAX 512                     /* positional arguments (group members) */

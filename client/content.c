@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cursor.h"
-#include "e2e.h"
+#include "x3dh.h"
 
 _Static_assert(CONTENT_BYTES_MAX == E2E_PLAINTEXT_MAX, "content must fit one envelope");
 

@@ -3,7 +3,7 @@
  * XChaCha20-Poly1305 per message, bounded skipped-key store; and the session's
  * versioned serialisation. Decryption plans on a copy and commits only after the
  * AEAD verified, so a duplicate, forged or out-of-window message changes nothing. */
-#include "ratchet.h"
+#include "ratchet_int.h"
 
 #include <assert.h>
 #include <stdlib.h>

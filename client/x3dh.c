@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "cursor.h"
-#include "e2e.h"
 #include "obj.h"
-#include "ratchet.h"
+#include "ratchet_int.h"
+#include "x3dh.h"
 
 #define X3DH_DH_MAX 4
 #define X3DH_SEALED_AD_LEN (2 + E2E_KEY_LEN + 4 + 4)

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "content.h"
-#include "e2e.h"
+#include "x3dh.h"
 
 #define NOW_MS 1700000000000ull
 

@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "channel.h"
-#include "e2e.h"
 #include "group.h"
+#include "x3dh.h"
 
 #define NOW_MS 1700000000000ull
 #define TEXT_BYTES 200

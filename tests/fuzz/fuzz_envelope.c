@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "e2e.h"
-#include "ratchet.h"
+#include "ratchet_int.h"
+#include "x3dh.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,10 +3,10 @@
  * tampering (refused, session byte-identical), forward secrecy against a later state
  * snapshot, skip-window bounds and eviction, and session serialisation. */
 #include "cursor.h"
-#include "e2e.h"
 #include "harness.h"
 #include "obj.h"
-#include "ratchet.h"
+#include "ratchet_int.h"
+#include "x3dh.h"
 
 #define NOW_MS 1700000000000ull
 #define DAY_MS (24ull * 3600 * 1000)

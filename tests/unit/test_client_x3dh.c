@@ -2,9 +2,9 @@
  * signed prekey checks, the sealed-sender first message, the replay set, sender
  * binding to the bundle and the envelope parser. */
 #include "cursor.h"
-#include "e2e.h"
 #include "harness.h"
 #include "obj.h"
+#include "x3dh.h"
 
 #define NOW_MS 1700000000000ull
 #define DAY_MS (24ull * 3600 * 1000)

@@ -1,10 +1,10 @@
-/* client/e2e.h — the end-to-end encryption core: X3DH-style first messages against
+/* client/x3dh.h — the end-to-end encryption core: X3DH-style first messages against
  * multi-use signed prekeys (sealed sender, replay set), the Double Ratchet, the
  * envelope that goes into an OzoneItem's ciphertext, and session/replay-set
  * serialisation. Portable and sans-I/O: no sockets, no clock (now_ms is an argument),
  * no globals; the caller stores sessions (encrypted at rest). See docs/e2e.md. */
-#ifndef MOMEDO_CLIENT_E2E_H
-#define MOMEDO_CLIENT_E2E_H
+#ifndef MOMEDO_CLIENT_X3DH_H
+#define MOMEDO_CLIENT_X3DH_H
 
 #include <stddef.h>
 #include <stdint.h>

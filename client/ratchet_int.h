@@ -1,14 +1,14 @@
-/* client/ratchet.h — private to the end-to-end core (x3dh.c, ratchet.c, tests): the
+/* client/ratchet_int.h — private to the end-to-end core (x3dh.c, ratchet.c, tests): the
  * session struct and the Double Ratchet over (prefix, header, ciphertext). Public
- * callers use e2e.h. No I/O, no clock, no globals; randomness only via crypto_random.
+ * callers use x3dh.h. No I/O, no clock, no globals; randomness only via crypto_random.
  * A failed or duplicate decryption leaves the session byte-identical. */
-#ifndef MOMEDO_CLIENT_RATCHET_H
-#define MOMEDO_CLIENT_RATCHET_H
+#ifndef MOMEDO_CLIENT_RATCHET_INT_H
+#define MOMEDO_CLIENT_RATCHET_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "e2e.h"
+#include "x3dh.h"
 #include "status.h"
 
 #define RATCHET_KEY_LEN 32
