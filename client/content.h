@@ -1,7 +1,7 @@
 /* client/content.h — the plaintext inside an end-to-end envelope (content.proto):
  * validation with a named bound for every field, encode/decode with bounded memory,
  * and the per-blob encryption of attachment chunks. Pure functions over buffers: no
- * I/O, no clock, no sessions (e2e.h carries the bytes). */
+ * I/O, no clock, no sessions (x3dh.h carries the bytes). */
 #ifndef MOMEDO_CLIENT_CONTENT_H
 #define MOMEDO_CLIENT_CONTENT_H
 

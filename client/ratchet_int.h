@@ -1,6 +1,6 @@
 /* client/ratchet_int.h — private to the end-to-end core (x3dh.c, ratchet.c, tests): the
  * session struct and the Double Ratchet over (prefix, header, ciphertext). Public
- * callers use x3dh.h. No I/O, no clock, no globals; randomness only via crypto_random.
+ * callers use x3dh.h and ratchet.h. No I/O, no clock, no globals; randomness only via crypto_random.
  * A failed or duplicate decryption leaves the session byte-identical. */
 #ifndef MOMEDO_CLIENT_RATCHET_INT_H
 #define MOMEDO_CLIENT_RATCHET_INT_H
@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "x3dh.h"
 #include "status.h"
+#include "x3dh.h"
 
 #define RATCHET_KEY_LEN 32
 #define RATCHET_TAG_LEN E2E_TAG_LEN

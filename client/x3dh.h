@@ -1,7 +1,8 @@
-/* client/x3dh.h — the end-to-end encryption core: X3DH-style first messages against
- * multi-use signed prekeys (sealed sender, replay set), the Double Ratchet, the
- * envelope that goes into an OzoneItem's ciphertext, and session/replay-set
- * serialisation. Portable and sans-I/O: no sockets, no clock (now_ms is an argument),
+/* client/x3dh.h — the end-to-end encryption core's entry points (x3dh.c): X3DH-style
+ * first messages against multi-use signed prekeys (sealed sender, replay set and its
+ * serialisation), the envelope that goes into an OzoneItem's ciphertext, and
+ * encrypting and decrypting with a session. A session itself (info, save, load, free)
+ * is ratchet.h. Portable and sans-I/O: no sockets, no clock (now_ms is an argument),
  * no globals; the caller stores sessions (encrypted at rest). See docs/e2e.md. */
 #ifndef MOMEDO_CLIENT_X3DH_H
 #define MOMEDO_CLIENT_X3DH_H
@@ -11,13 +12,12 @@
 
 #include "crypto.h"
 #include "objects.pb-c.h"
+#include "ratchet.h"
 #include "status.h"
 
 #define E2E_VERSION 1
 #define E2E_TYPE_PREKEY 1 /* carries the X3DH header: creates the session */
 #define E2E_TYPE_MESSAGE 2
-#define E2E_KEY_LEN 32
-#define E2E_TAG_LEN 16    /* session tag in every ratchet header, rotates per DH step */
 #define E2E_SEALED_PLAIN_LEN (3 * E2E_KEY_LEN + 8) /* IDK_A, DK_A, IK_A, created_ms */
 #define E2E_SEALED_LEN (E2E_SEALED_PLAIN_LEN + CRYPTO_TAG_LEN)
 #define E2E_PREKEY_PREFIX_LEN (2 + E2E_KEY_LEN + 4 + 4 + E2E_SEALED_LEN)
@@ -28,11 +28,9 @@
 #define E2E_ENVELOPE_MAX (E2E_PLAINTEXT_MAX + E2E_OVERHEAD_MAX)
 #define E2E_REPLAY_MAX 4096           /* first messages remembered per signed prekey */
 #define E2E_CLOCK_SKEW_MS_MAX (10ull * 60 * 1000)
-#define E2E_SESSION_BYTES_MAX (1u << 20) /* a saved session is far below this */
 #define E2E_INFO_X3DH "momedo/x3dh/v1"
 #define E2E_INFO_SEALED "momedo/x3dh/sealed/v1"
 
-struct e2e_session; /* opaque; e2e_session_free */
 struct e2e_replay;  /* opaque; e2e_replay_free */
 
 /* This device: the user's identity key, the device's signing key (both Ed25519
@@ -90,14 +88,6 @@ struct e2e_envelope {
   size_t ct_len;
 };
 
-struct e2e_session_info {
-  uint8_t peer_identity[E2E_KEY_LEN];
-  uint8_t peer_device[E2E_KEY_LEN];
-  uint8_t base_key[E2E_KEY_LEN];
-  int initiator, pending;
-  uint32_t skipped_keys, old_chains;
-};
-
 /* --- key agreement (exposed for tests and docs) --- */
 
 /* SK = HKDF(0xFF*32 || DH1 || DH2 || DH3 [|| DH4], salt 0*32, "momedo/x3dh/v1") with
@@ -125,7 +115,7 @@ MOMEDO_WUR int e2e_remote_from_device(struct e2e_remote *r,
  * differs, E_NOTFOUND if no such device. Run before trusting a first message. */
 MOMEDO_WUR int e2e_sender_check(const Momedo__KeyBundle *b, const struct e2e_sender *from);
 
-/* --- sessions --- */
+/* --- sessions (info, save, load and free: ratchet.h) --- */
 
 /* Start a session with peer (the first message of which will be a prekey message
  * carrying the sealed sender header). now_ms is the sender's clock: the prekey must
@@ -168,16 +158,6 @@ MOMEDO_WUR int e2e_accept(struct e2e_session **out, struct e2e_sender *from,
                           const uint8_t *opk_sec, const struct e2e_replay *rp,
                           const struct e2e_envelope *env, uint64_t now_ms, uint8_t *pt,
                           size_t cap, size_t *pt_len);
-
-void e2e_session_get_info(const struct e2e_session *s, struct e2e_session_info *info);
-/* Wipes and frees; NULL is fine. */
-void e2e_session_free(struct e2e_session *s);
-
-/* Serialise (versioned, with a SHA-256 trailer against accidental corruption; the
- * caller encrypts it at rest). *out is malloc'ed: caller wipes and frees. */
-MOMEDO_WUR int e2e_session_save(const struct e2e_session *s, uint8_t **out, size_t *out_len);
-/* E_CORRUPT (checksum, counts, flags, key pair), E_VERSION, E_TRUNCATED, E_NOMEM. */
-MOMEDO_WUR int e2e_session_load(struct e2e_session **out, const uint8_t *buf, size_t len);
 
 /* --- replay set for first messages, one per signed prekey --- */
 
