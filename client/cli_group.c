@@ -6,7 +6,6 @@
  * cli_state.c. */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cli.h"
 #include "hex.h"
