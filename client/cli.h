@@ -50,6 +50,8 @@ enum cli_opt {
 };
 #define CLI_OPT(o) (1u << (o))
 
+struct cli_tally;
+
 struct cli {
   const char *opt[CO__COUNT];               /* value, or "" for a flag; NULL if absent */
   int json;
@@ -58,6 +60,7 @@ struct cli {
   int n_pos;
   char why[CLI_WHY_MAX];
   FILE *out;                                /* stdout */
+  struct cli_tally *tally;                  /* `sync` for people: receipts summed up here */
 };
 
 /* Record why a command fails and return rc (< 0). */

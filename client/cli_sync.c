@@ -97,7 +97,51 @@ static void print_json_msg(struct cli *c, const struct cli_msg *m) {
   fputs("}", f);
 }
 
+/* ---- receipts in `sync` for people: one summary line, not one line per receipt ---- */
+
+#define CLI_TALLY_PEERS_MAX 8 /* contacts named; receipts from more count as "others" */
+
+struct cli_tally {
+  size_t n;
+  struct {
+    char label[sizeof ((struct cli_msg *)0)->from_label];
+    size_t count[2]; /* message IDs received (delivered), read */
+  } peer[CLI_TALLY_PEERS_MAX + 1]; /* the last one: "others" */
+};
+
+static void tally_add(struct cli_tally *t, const struct cli_msg *m) {
+  size_t i = 0;
+  while (i < t->n && strcmp(t->peer[i].label, m->from_label) != 0) i++;
+  if (i == t->n && t->n < CLI_TALLY_PEERS_MAX) {
+    snprintf(t->peer[i].label, sizeof t->peer[i].label, "%s", m->from_label);
+    t->n++;
+  } else if (i == t->n) {
+    i = CLI_TALLY_PEERS_MAX;
+    snprintf(t->peer[i].label, sizeof t->peer[i].label, "others");
+  }
+  t->peer[i].count[m->receipt == 2] += m->n_receipt_ids;
+}
+
+/* ", 3 of yours received (bob 2, alice 1)" for kind 0, "read" for kind 1; nothing if 0. */
+static void tally_print(FILE *f, const struct cli_tally *t, int kind) {
+  size_t total = 0;
+  for (size_t i = 0; i <= CLI_TALLY_PEERS_MAX; i++) total += t->peer[i].count[kind];
+  if (total == 0) return;
+  fprintf(f, ", %zu of yours %s (", total, kind ? "read" : "received");
+  const char *sep = "";
+  for (size_t i = 0; i <= CLI_TALLY_PEERS_MAX; i++) {
+    if (t->peer[i].count[kind] == 0) continue;
+    fprintf(f, "%s%s %zu", sep, t->peer[i].label, t->peer[i].count[kind]);
+    sep = ", ";
+  }
+  fputs(")", f);
+}
+
 void cli_print_msg(struct cli *c, const struct cli_msg *m) {
+  if (c->tally && !c->json && m->receipt) {
+    tally_add(c->tally, m);
+    return;
+  }
   if (c->json) {
     print_json_msg(c, m);
     fputs("\n", c->out);
@@ -492,12 +536,23 @@ int cli_sync_all(struct cli *c, struct cli_state *st, size_t *n_new) {
 
 /* ---- commands ------------------------------------------------------------------- */
 
+/* For people: each new message on its line, then one line that sums up the sync and
+ * the receipts it brought. --json prints every receipt with its message IDs. */
 int cli_cmd_sync(struct cli *c) {
   struct cli_state st;
+  struct cli_tally tally;
   size_t n = 0;
+  memset(&tally, 0, sizeof tally);
+  c->tally = &tally;
   int rc = cli_open(c, &st, 1);
   if (rc == 0) rc = cli_sync_all(c, &st, &n);
-  if (rc == 0 && !c->json) printf("%zu new message(s)\n", n);
+  if (rc == 0 && !c->json) {
+    fprintf(c->out, "%zu new message(s)", n);
+    tally_print(c->out, &tally, 0);
+    tally_print(c->out, &tally, 1);
+    fputs("\n", c->out);
+  }
+  c->tally = NULL;
   cli_close(&st);
   return rc;
 }

@@ -73,6 +73,17 @@ def node_bytes(node):
 
 class ClientE2E(T.ClusterTest, unittest.TestCase):
 
+    def alice_and_bob(self, both_ways=False):
+        """Two cities; Alice at the west has Bob (east) as a contact, and he her if
+        both_ways."""
+        a, b = self.cluster.two_cities()
+        alice = T.new_client(self.cluster, "alice", a)
+        bob = T.new_client(self.cluster, "bob", b)
+        alice.add_contact(bob, "bob")
+        if both_ways:
+            bob.add_contact(alice, "alice")
+        return a, b, alice, bob
+
     def test_two_cities_offline_and_failover(self):
         a, b = self.cluster.two_cities()
         alice = T.new_client(self.cluster, "alice", a)
@@ -113,11 +124,31 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         self.assertEqual(a.status()["participants"], 1)  # still nobody registered for Bob
         b.start()
 
+    def test_sync_sums_up_receipts_in_one_line(self):
+        a, b, alice, bob = self.alice_and_bob(both_ways=True)
+        # Three messages, each read by a sync of its own: three receipts come back.
+        for i in range(3):
+            alice.run("send", "bob", "round %d" % i)
+            self.cluster.wait_for(lambda: bob.texts() == ["round %d" % i], "bob reads %d" % i)
+        # Bob's client posted the receipts and the reply at the east, and Alice's sync
+        # reads her home (west) and her partner (east): all of it is there at once.
+        bob.run("send", "alice", "and a reply")
+        out = alice.run("sync").stdout.splitlines()
+        self.assertEqual(len(out), 2, out)
+        self.assertIn("bob: and a reply", out[0])
+        self.assertEqual(out[1], "1 new message(s), 3 of yours received (bob 3)")
+        # --json keeps every receipt with its message IDs.
+        for i in range(2):
+            alice.run("send", "bob", "json round %d" % i)
+            self.cluster.wait_for(lambda: bob.texts() == ["json round %d" % i], "bob reads")
+        receipts = [m for m in alice.sync() if m["kind"] == "receipt"]
+        self.assertEqual([(m["receipt"], len(m["ids"])) for m in receipts],
+                         [("delivered", 1), ("delivered", 1)])
+        hist = [e for e in alice.history("bob") if e["direction"] == "out"]
+        self.assertEqual([e["status"] for e in hist], ["delivered"] * 5)
+
     def test_file_location_task(self):
-        a, b = self.cluster.two_cities()
-        alice = T.new_client(self.cluster, "alice", a)
-        bob = T.new_client(self.cluster, "bob", b)
-        alice.add_contact(bob, "bob")
+        a, b, alice, bob = self.alice_and_bob()
         data = os.urandom(5 * 1024 * 1024)
         src = os.path.join(self.cluster.dir, "photo.jpg")
         with open(src, "wb") as f:
@@ -155,11 +186,7 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         self.assertEqual(tasks[0]["task_state"], "done")
 
     def test_two_devices_same_conversation(self):
-        a, b = self.cluster.two_cities()
-        alice = T.new_client(self.cluster, "alice", a)
-        bob = T.new_client(self.cluster, "bob", b)
-        alice.add_contact(bob, "bob")
-        bob.add_contact(alice, "alice")
+        a, b, alice, bob = self.alice_and_bob(both_ways=True)
         code = alice.j("device", "link")[0]["code"]
         tablet = T.Client(self.cluster, "alice-tablet")
         # No invite: the node admits the tablet because Alice's new bundle lists it.
@@ -235,10 +262,7 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         self.assertEqual(a.status()["participants"], 1)  # the tablet registered nowhere
 
     def test_key_change_refused_until_verified(self):
-        a, b = self.cluster.two_cities()
-        alice = T.new_client(self.cluster, "alice", a)
-        bob = T.new_client(self.cluster, "bob", b)
-        alice.add_contact(bob, "bob")
+        a, b, alice, bob = self.alice_and_bob()
         alice.run("send", "bob", "before")
         self.assertEqual(bob.texts(), ["before"])
         # Bob loses his phone and starts over: a new identity.
@@ -262,11 +286,7 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         self.assertEqual(bob.texts(), [])
 
     def test_listen_and_bot(self):
-        a, b = self.cluster.two_cities()
-        alice = T.new_client(self.cluster, "alice", a)
-        bob = T.new_client(self.cluster, "bob", b)
-        alice.add_contact(bob, "bob")
-        bob.add_contact(alice, "alice")
+        a, b, alice, bob = self.alice_and_bob(both_ways=True)
         listen = bob.spawn("listen", "--count", "1", "--json")
         self.cluster.wait_for(lambda: b.status()["clients_connected"] >= 1, "listener connected")
         alice.run("send", "bob", "live message")
@@ -303,10 +323,7 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         self.assertIn("ticket 4711 opened", alice.texts())
 
     def test_garbage_item_dropped_rest_kept(self):
-        a, b = self.cluster.two_cities()
-        alice = T.new_client(self.cluster, "alice", a)
-        bob = T.new_client(self.cluster, "bob", b)
-        alice.add_contact(bob, "bob")
+        a, b, alice, bob = self.alice_and_bob()
         mailbox = bob.ident()["mailbox"]
         probe = self.cluster.probe("mallory", a)
         probe.register()
@@ -324,10 +341,7 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
                                   "every item acknowledged at " + n.name)
 
     def test_nodes_hold_no_plaintext_or_sender_id(self):
-        a, b = self.cluster.two_cities()
-        alice = T.new_client(self.cluster, "alice", a)
-        bob = T.new_client(self.cluster, "bob", b)
-        alice.add_contact(bob, "bob")
+        a, b, alice, bob = self.alice_and_bob()
         marker = "PLAINTEXT-MARKER-7f3a91c2e4b65d08"
         alice.run("send", "bob", marker)
         alice.run("send", "bob", "--task", marker + "-task")
