@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rng.h"
 #include "store.h"
 
 /* p = 1/4 per level; 4^16 keys before the top level is crowded. */
@@ -29,7 +30,7 @@ struct store_mem {
   struct store base;
   struct mem_node *head[MEM_LEVELS_MAX];
   int level;             /* levels in use, 1..MEM_LEVELS_MAX */
-  uint64_t rng;          /* xorshift64 state for node heights */
+  struct rng rng;        /* node heights */
   size_t count;          /* keys */
   size_t bytes;          /* node bytes + sizeof(struct store_mem) */
   uint64_t gen;          /* bumped by every applied write, seen by iter */
@@ -64,11 +65,7 @@ static int node_cmp(struct mem_node *n, const void *k, size_t kn) {
 }
 
 static int random_height(struct store_mem *m) {
-  uint64_t x = m->rng;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  m->rng = x;
+  uint64_t x = rng_next(&m->rng);
   int h = 1;
   while (h < MEM_LEVELS_MAX && (x & 3) == 0) {
     h++;
@@ -241,7 +238,7 @@ int store_mem_open(struct store **out) {
   if (!m) return MOMEDO_E_NOMEM;
   m->base.vt = &mem_vtbl;
   m->level = 1;
-  m->rng = 0x9E3779B97F4A7C15ull; /* any non-zero constant: replayable */
+  rng_seed(&m->rng, 1); /* a constant: replayable */
   m->bytes = sizeof *m;
   *out = &m->base;
   return 0;

@@ -27,28 +27,11 @@ static int config_check(const struct repl_config *c) {
   return 0;
 }
 
-/* ---- PRNG: xoshiro256** seeded through splitmix64 -------------------------- */
-
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t repl__rand(struct repl *r) {
-  uint64_t *s = r->rng;
-  uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0], s[3] ^= s[1], s[1] ^= s[2], s[0] ^= s[3], s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return out;
-}
-
-/* Uniform-enough value in [0, max]. */
+/* Uniform-enough value in [0, max] from the engine's PRNG (protocol/rng.h). Plain
+ * modulo, not rng_below: jitter does not need it, and the draws (so every simulation
+ * run of a seed) stay as they were. */
 static uint64_t rand_upto(struct repl *r, uint64_t max) {
-  return max == 0 ? 0 : repl__rand(r) % (max + 1);
+  return max == 0 ? 0 : rng_next(&r->rng) % (max + 1);
 }
 
 static void pb_free(struct repl_pushbuf *b);
@@ -64,10 +47,10 @@ int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
   if (!r) return MOMEDO_E_NOMEM;
   r->cfg = *cfg;
   r->store = store;
-  for (int i = 0; i < 4; i++) r->rng[i] = splitmix64(&seed);
+  uint64_t more = rng_seed(&r->rng, seed);
   repl__idx_init(&r->idx);
   /* Its own draw from the seed stream: the PRNG's sequence stays as it was. */
-  repl__mc_init(&r->mcount, splitmix64(&seed));
+  repl__mc_init(&r->mcount, rng_splitmix64(&more));
   arena_init(&r->unpack, REPL_UNPACK_ARENA_BYTES_MAX);
   /* A push of one object needs well under 1 KiB: a block that small comes from
    * malloc's per-thread cache, hot, where a 16 KiB one costs a consolidation. */

@@ -11,6 +11,7 @@
 #include "arena.h"
 #include "repl.h"
 #include "repl.pb-c.h"
+#include "rng.h"
 
 #define REPL_FP_LEN 16
 /* IDs per index chunk: one chunk is 4 KiB of IDs. */
@@ -191,7 +192,7 @@ struct repl_pushbuf {
 struct repl {
   struct repl_config cfg;
   struct store *store;
-  uint64_t rng[4];               /* xoshiro256** */
+  struct rng rng;                /* round jitter; seeded by the caller */
   struct repl_idx idx;
   struct repl_peer *peers;
   size_t npeers, peers_cap;
@@ -223,7 +224,6 @@ struct repl_rec {
 };
 
 /* repl.c */
-uint64_t repl__rand(struct repl *r);
 struct repl_peer *repl__peer(struct repl *r, uint64_t peer_id);
 MOMEDO_WUR int repl__act_push(struct repl *r, const struct repl_action *a);
 MOMEDO_WUR int repl__send(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m,

@@ -14,10 +14,7 @@ static uint64_t mc_hash(const struct repl_mcount *m, const uint8_t *mbox) {
   memcpy(&h, mbox, 8);
   /* Keyed with the engine's seed, then mixed (splitmix64's finaliser): a peer
    * choosing mailboxes cannot aim them at one probe run. */
-  h ^= m->key;
-  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-  return h ^ (h >> 31);
+  return rng_mix64(h ^ m->key);
 }
 
 void repl__mc_init(struct repl_mcount *m, uint64_t key) {

@@ -90,7 +90,7 @@ static int cl_act(struct sim *s, uint32_t u) {
   int rumor = s->scn->proto == SIM_PROTO_RUMOR;
   /* A push-only rumor monger with nothing hot has nothing to do (and draws nothing). */
   if (rumor && s->scn->rumor_dir == SIM_RUMOR_PUSH && !s->nodes[u].nhot) return 0;
-  uint32_t v = sim_topo_nbr(&s->topo, u, (uint32_t)sim_rng_below(&s->rng_proto, deg));
+  uint32_t v = sim_topo_nbr(&s->topo, u, (uint32_t)rng_below(&s->rng_proto, deg));
   return rumor ? sim__rumor_act(s, u, v) : ae_act(s, u, v);
 }
 

@@ -21,7 +21,7 @@ static int in_sel(const struct sim *s, const struct sim_sel *sel, uint32_t v) {
   }
 }
 
-int sim__sel_nodes(struct sim *s, const struct sim_sel *sel, struct sim_rng *rng, uint32_t **out,
+int sim__sel_nodes(struct sim *s, const struct sim_sel *sel, struct rng *rng, uint32_t **out,
                    uint32_t *n) {
   uint32_t *v = malloc((size_t)s->n * sizeof *v);
   if (!v) return MOMEDO_E_NOMEM;
@@ -30,7 +30,7 @@ int sim__sel_nodes(struct sim *s, const struct sim_sel *sel, struct sim_rng *rng
     /* A random k-subset: partial Fisher–Yates, then sorted for a stable order. */
     for (uint32_t i = 0; i < s->n; i++) v[i] = i;
     for (uint32_t i = 0; i < sel->k; i++) {
-      uint32_t j = i + (uint32_t)sim_rng_below(rng, s->n - i), t = v[i];
+      uint32_t j = i + (uint32_t)rng_below(rng, s->n - i), t = v[i];
       v[i] = v[j], v[j] = t;
     }
     k = sel->k;
@@ -161,7 +161,7 @@ static int swizzle(struct sim *s, uint32_t fi, uint32_t step) {
     }
     for (uint32_t i = 0; i < k; i++) {
       uint64_t x;
-      do x = sim_rng_below(&s->rng_fault, m);
+      do x = rng_below(&s->rng_fault, m);
       while (used[x / 8] >> (x % 8) & 1);
       used[x / 8] |= (uint8_t)(1u << (x % 8));
       e[i] = x;
@@ -220,7 +220,7 @@ static int restart(struct sim *s, uint32_t v) {
   return rc;
 }
 
-static double dist_draw(struct sim_rng *r, const struct sim_dist *d) {
+static double dist_draw(struct rng *r, const struct sim_dist *d) {
   double x = d->a;
   if (d->kind == SIM_DIST_UNIFORM) x = d->a + (d->b - d->a) * sim_rng_unit(r);
   else if (d->kind == SIM_DIST_NORMAL) x = d->a + d->b * sim_rng_normal(r);

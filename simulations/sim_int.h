@@ -147,7 +147,7 @@ struct sim {
   const struct sim_scn *scn;
   uint64_t seed;
   FILE *log;
-  struct sim_rng rng_topo, rng_link, rng_work, rng_fault, rng_proto;
+  struct rng rng_topo, rng_link, rng_work, rng_fault, rng_proto;
   struct sim_topo topo;
   uint32_t n;
   struct sim_node *nodes;
@@ -220,7 +220,7 @@ MOMEDO_WUR int sim__send(struct sim *s, uint32_t u, uint32_t v, void *data, uint
  * Counts it as received or lost. The caller frees the payload when it is not. */
 int sim__deliver_ok(struct sim *s, const struct sim_event *e);
 /* Resolve a node selector into ascending node indices (*out malloc'ed). */
-MOMEDO_WUR int sim__sel_nodes(struct sim *s, const struct sim_sel *sel, struct sim_rng *rng,
+MOMEDO_WUR int sim__sel_nodes(struct sim *s, const struct sim_sel *sel, struct rng *rng,
                               uint32_t **out, uint32_t *n);
 /* A heal happened now: restart the convergence clock. */
 MOMEDO_WUR int sim__healed(struct sim *s);

@@ -101,7 +101,7 @@ int sim__links_take_down(struct sim *s, uint32_t u, int only_unwanted) {
   return 0;
 }
 
-static double dist_ms(struct sim_rng *r, const struct sim_dist *d) {
+static double dist_ms(struct rng *r, const struct sim_dist *d) {
   double x;
   switch (d->kind) {
   case SIM_DIST_UNIFORM: x = d->a + (d->b - d->a) * sim_rng_unit(r); break;

@@ -71,7 +71,7 @@ static int start_schedules(struct sim *s) {
     /* Event mode, classic: each node gossips every period from a random phase. */
     uint64_t p = sim__period_us(s);
     for (uint32_t v = 0; v < s->n && !rc; v++)
-      rc = sim__schedule(s, sim_rng_below(&s->rng_proto, p), SIM_EVC_ACT, SIM_EV_ACT, v, 0, 0);
+      rc = sim__schedule(s, rng_below(&s->rng_proto, p), SIM_EVC_ACT, SIM_EV_ACT, v, 0, 0);
   }
   if (!rc) rc = sim__schedule(s, 0, SIM_EVC_SAMPLE, SIM_EV_SAMPLE, 0, 0, 0);
   if (!rc) rc = sim__schedule(s, s->end_us, SIM_EVC_SAMPLE, SIM_EV_END, 0, 0, 0);
@@ -139,11 +139,11 @@ static int sim_setup(struct sim *s, const struct sim_scn *scn, uint64_t seed, FI
   s->cur_from = UINT32_MAX;
   s->end_us = sim_us(scn->duration_ms);
   sim_queue_init(&s->q);
-  sim_rng_seed(&s->rng_topo, sim_seed_derive(seed, TAG_TOPO, 0));
-  sim_rng_seed(&s->rng_link, sim_seed_derive(seed, TAG_LINK, 0));
-  sim_rng_seed(&s->rng_work, sim_seed_derive(seed, TAG_WORK, 0));
-  sim_rng_seed(&s->rng_fault, sim_seed_derive(seed, TAG_FAULT, 0));
-  sim_rng_seed(&s->rng_proto, sim_seed_derive(seed, TAG_PROTO, 0));
+  rng_seed(&s->rng_topo, sim_seed_derive(seed, TAG_TOPO, 0));
+  rng_seed(&s->rng_link, sim_seed_derive(seed, TAG_LINK, 0));
+  rng_seed(&s->rng_work, sim_seed_derive(seed, TAG_WORK, 0));
+  rng_seed(&s->rng_fault, sim_seed_derive(seed, TAG_FAULT, 0));
+  rng_seed(&s->rng_proto, sim_seed_derive(seed, TAG_PROTO, 0));
   const char *env = getenv("MOMEDO_SIM_VALIDATE");
   s->validate_full = env && !strcmp(env, "full");
   env = getenv("MOMEDO_SIM_STORE");

@@ -119,7 +119,7 @@ static int gen_simple(const struct sim_scn *s, struct elist *l) {
 
 /* Random d-regular graph: pair stubs at random, rejecting loops and double edges
  * pair by pair (Steger & Wormald 1999), restarting when stuck. */
-static int gen_random_regular(const struct sim_scn *s, struct sim_rng *rng, struct elist *l,
+static int gen_random_regular(const struct sim_scn *s, struct rng *rng, struct elist *l,
                               char *err) {
   uint32_t n = s->nodes, d = s->degree;
   uint64_t npts = (uint64_t)n * d;
@@ -134,7 +134,7 @@ static int gen_random_regular(const struct sim_scn *s, struct sim_rng *rng, stru
     l->n = 0;
     uint64_t left = npts, misses = 0;
     while (left > 0 && misses < 100 + 50 * left) {
-      uint64_t i = sim_rng_below(rng, left), j = sim_rng_below(rng, left);
+      uint64_t i = rng_below(rng, left), j = rng_below(rng, left);
       uint32_t u = pts[i], v = pts[j];
       if (i == j || u == v || eset_op(&es, ekey(u, v), 0, 0)) {
         misses++;
@@ -164,7 +164,7 @@ out:
 /* Watts–Strogatz: ring lattice with k/2 neighbors per side; each lattice edge
  * (u, u+j) is rewired with probability beta to (u, w), w uniform, no loops or
  * duplicates (Watts & Strogatz 1998). */
-static int gen_small_world(const struct sim_scn *s, struct sim_rng *rng, struct elist *l) {
+static int gen_small_world(const struct sim_scn *s, struct rng *rng, struct elist *l) {
   uint32_t n = s->nodes, half = s->sw_k / 2;
   struct eset es;
   int rc = eset_init(&es, (uint64_t)n * half);
@@ -176,7 +176,7 @@ static int gen_small_world(const struct sim_scn *s, struct sim_rng *rng, struct 
       if (!sim_rng_chance(rng, s->sw_beta)) continue;
       uint32_t v = (u + j) % n;
       for (int tries = 0; tries < 64; tries++) {
-        uint32_t w = (uint32_t)sim_rng_below(rng, n);
+        uint32_t w = (uint32_t)rng_below(rng, n);
         if (w == u || eset_op(&es, ekey(u, w), 0, 0)) continue;
         eset_op(&es, ekey(u, v), 0, 1);
         eset_op(&es, ekey(u, w), 1, 0);
@@ -358,7 +358,7 @@ out:
   return comps;
 }
 
-int sim_topo_build(const struct sim_scn *s, struct sim_rng *rng, struct sim_topo *t,
+int sim_topo_build(const struct sim_scn *s, struct rng *rng, struct sim_topo *t,
                    char err[static SIM_ERR_CHARS]) {
   memset(t, 0, sizeof *t);
   t->n = s->nodes;

@@ -33,7 +33,7 @@ struct sim_topo {
 /* Build the scenario's graph, drawing from rng (random generators only). Errors:
  * E_CONFIG with a message in err (bad edge file, impossible random graph), E_IO,
  * E_NOMEM. */
-MOMEDO_WUR int sim_topo_build(const struct sim_scn *s, struct sim_rng *rng, struct sim_topo *t,
+MOMEDO_WUR int sim_topo_build(const struct sim_scn *s, struct rng *rng, struct sim_topo *t,
                               char err[static SIM_ERR_CHARS]);
 void sim_topo_free(struct sim_topo *t);
 

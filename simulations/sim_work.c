@@ -138,7 +138,7 @@ static int node_keys(struct sim *s, uint32_t v, struct sim_keys **out) {
   for (int which = 0; which < 2 && !rc; which++) {
     uint64_t st = sim_seed_derive(s->seed, which ? TAG_DEVICE : TAG_NODEKEY, v);
     for (int i = 0; i < 4; i++) {
-      uint64_t x = sim_splitmix64(&st);
+      uint64_t x = rng_splitmix64(&st);
       memcpy(seed + 8 * i, &x, 8);
     }
     rc = crypto_sign_from_seed(which ? &k->device : &k->node, seed);
@@ -149,9 +149,9 @@ static int node_keys(struct sim *s, uint32_t v, struct sim_keys **out) {
   return rc;
 }
 
-static void rand_bytes(struct sim_rng *r, uint8_t *p, size_t n) {
+static void rand_bytes(struct rng *r, uint8_t *p, size_t n) {
   for (size_t i = 0; i < n; i += 8) {
-    uint64_t x = sim_rng_next(r);
+    uint64_t x = rng_next(r);
     memcpy(p + i, &x, n - i < 8 ? n - i : 8);
   }
 }
@@ -160,7 +160,7 @@ static int seeded_kp(struct sim *s, uint64_t tag, uint64_t idx, struct crypto_si
   uint8_t seed[CRYPTO_SIGN_SEED_LEN];
   uint64_t st = sim_seed_derive(s->seed, tag, idx);
   for (int i = 0; i < 4; i++) {
-    uint64_t x = sim_splitmix64(&st);
+    uint64_t x = rng_splitmix64(&st);
     memcpy(seed + 8 * i, &x, 8);
   }
   int rc = crypto_sign_from_seed(kp, seed);
@@ -307,8 +307,8 @@ static int on_publish(struct sim *s, uint32_t wi, uint64_t ordinal) {
   int rc = new_obj(s, w->kind, &o);
   if (rc) return rc;
   struct sim_obj *ob = &s->objs[o];
-  ob->origin = ws->from[sim_rng_below(&s->rng_work, ws->nfrom)];
-  ob->home = ws->to[sim_rng_below(&s->rng_work, ws->nto)];
+  ob->origin = ws->from[rng_below(&s->rng_work, ws->nfrom)];
+  ob->home = ws->to[rng_below(&s->rng_work, ws->nto)];
   ob->size = w->size;
   if (w->kind == SIM_OBJ_ITEM) ob->expires_us = s->now_us + sim_us(w->ttl_ms);
   if ((rc = publish(s, o))) return rc;

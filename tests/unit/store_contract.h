@@ -6,6 +6,7 @@
 #define MOMEDO_STORE_CONTRACT_H
 
 #include "harness.h"
+#include "rng.h"
 #include "store.h"
 
 /* Open a fresh, empty store. 0 or a MOMEDO_E_* code. */
@@ -402,26 +403,19 @@ static void sc_model_del(struct sc_model *m, const uint8_t *k, size_t kn) {
   m->n--;
 }
 
-static uint64_t sc_rand(uint64_t *st) { /* splitmix64 */
-  uint64_t z = (*st += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 /* Short keys over a 5-symbol alphabet with 0x00 and 0xFF: many collisions,
  * many prefixes. Length 0..5, mostly 2..4. */
 static size_t sc_rand_key(uint64_t *st, uint8_t *k) {
   static const uint8_t sym[] = {0x00, 0x01, 'a', 0x7f, 0xff};
   static const uint8_t lens[] = {0, 1, 2, 2, 3, 3, 3, 4, 4, 5};
-  size_t kn = lens[sc_rand(st) % sizeof lens];
-  for (size_t i = 0; i < kn; i++) k[i] = sym[sc_rand(st) % sizeof sym];
+  size_t kn = lens[rng_splitmix64(st) % sizeof lens];
+  for (size_t i = 0; i < kn; i++) k[i] = sym[rng_splitmix64(st) % sizeof sym];
   return kn;
 }
 
 static size_t sc_rand_val(uint64_t *st, uint8_t *v) {
-  size_t vn = sc_rand(st) % (SC_MODEL_VAL_MAX + 1);
-  for (size_t i = 0; i < vn; i++) v[i] = (uint8_t)sc_rand(st);
+  size_t vn = rng_splitmix64(st) % (SC_MODEL_VAL_MAX + 1);
+  for (size_t i = 0; i < vn; i++) v[i] = (uint8_t)rng_splitmix64(st);
   return vn;
 }
 
@@ -458,11 +452,11 @@ static int sc_random_batch(struct store *s, struct sc_model *m, uint64_t *st) {
   struct store_batch *b = store_batch_new();
   struct sc_entry ops[8];
   int dels[8];
-  size_t n = 1 + sc_rand(st) % 8;
+  size_t n = 1 + rng_splitmix64(st) % 8;
   int rc = b ? 0 : MOMEDO_E_NOMEM;
   for (size_t i = 0; i < n && rc == 0; i++) {
     ops[i].kn = sc_rand_key(st, ops[i].k);
-    dels[i] = sc_rand(st) % 3 == 0;
+    dels[i] = rng_splitmix64(st) % 3 == 0;
     ops[i].vn = dels[i] ? 0 : sc_rand_val(st, ops[i].v);
     rc = dels[i] ? store_batch_del(b, ops[i].k, ops[i].kn)
                  : store_batch_put(b, ops[i].k, ops[i].kn, ops[i].v, ops[i].vn);
@@ -497,7 +491,7 @@ static int sc_random_get(struct store *s, const struct sc_model *m, uint64_t *st
 static int sc_random_range(struct store *s, const struct sc_model *m, uint64_t *st) {
   uint8_t lo[SC_MODEL_KEY_MAX], hi[SC_MODEL_KEY_MAX];
   size_t lon = sc_rand_key(st, lo), hin = sc_rand_key(st, hi);
-  int unbounded = sc_rand(st) % 4 == 0;
+  int unbounded = rng_splitmix64(st) % 4 == 0;
   return sc_check_range(s, m, lo, lon, unbounded ? NULL : hi, hin);
 }
 
@@ -507,7 +501,7 @@ static void sc_random_model(struct store *s) {
   uint8_t k[SC_MODEL_KEY_MAX], v[SC_MODEL_VAL_MAX];
   m.n = 0;
   for (sc_random_step_ = 0; sc_random_step_ < SC_RANDOM_OPS; sc_random_step_++) {
-    unsigned dice = (unsigned)(sc_rand(&st) % 100);
+    unsigned dice = (unsigned)(rng_splitmix64(&st) % 100);
     if (dice < 45) {
       size_t kn = sc_rand_key(&st, k), vn = sc_rand_val(&st, v);
       CHECK_EQ(store_put1(s, k, kn, v, vn), 0);
