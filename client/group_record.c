@@ -605,14 +605,28 @@ int group_create(struct group **out, const struct crypto_sign_keypair *identity,
 
 /* ---- changes by this user ---- */
 
-/* Finish R (a modified copy of g's roster): next version, signer, epoch (new when
- * asked or when anything was removed), sign, and apply through the same checks every
- * member runs. R is cleared. */
-static int group_commit_change(struct group *g, const struct crypto_sign_keypair *id,
-                               struct group_roster *R, int change, int new_epoch,
-                               uint64_t now_ms, uint8_t **rec, size_t *rec_len) {
+/* A copy of g's roster to modify, after checking the caller is this user; no record
+ * yet. R is always safe to pass to group_finish_change. */
+static int group_begin_change(struct group *g, const struct crypto_sign_keypair *id,
+                              struct group_roster *R, uint8_t **rec, size_t *rec_len) {
   *rec = NULL, *rec_len = 0;
-  int rc = roster_normalize(R);
+  g->why[0] = 0;
+  memset(R, 0, sizeof *R);
+  if (memcmp(id->pub, g->me_id, 32) != 0)
+    return group__fail(g, MOMEDO_E_INVAL, "identity key is not this state's user");
+  if (g->removed) return group__fail(g, MOMEDO_E_DENIED, "this device is not a member");
+  return roster_copy(R, &g->r);
+}
+
+/* The tail of every change: rc is the result of editing R (a modified copy of g's
+ * roster from group_begin_change). On an error, return it. Else finish R: next
+ * version, signer, epoch (new when asked or when anything was removed), sign, and
+ * apply through the same checks every member runs. R is cleared either way. */
+static int group_finish_change(struct group *g, const struct crypto_sign_keypair *id,
+                               struct group_roster *R, int rc, int change, int new_epoch,
+                               uint64_t now_ms, uint8_t **rec, size_t *rec_len) {
+  if (rc < 0) goto out;
+  rc = roster_normalize(R);
   if (rc == MOMEDO_E_EXISTS) rc = group__fail(g, rc, "member is already in the group");
   if (rc < 0) goto out;
   if (new_epoch || roster_lost(&g->r, R)) {
@@ -634,17 +648,6 @@ out:
   return rc;
 }
 
-/* A copy of g's roster to modify, after checking the caller is this user. */
-static int group_begin_change(struct group *g, const struct crypto_sign_keypair *id,
-                              struct group_roster *R) {
-  g->why[0] = 0;
-  memset(R, 0, sizeof *R);
-  if (memcmp(id->pub, g->me_id, 32) != 0)
-    return group__fail(g, MOMEDO_E_INVAL, "identity key is not this state's user");
-  if (g->removed) return group__fail(g, MOMEDO_E_DENIED, "this device is not a member");
-  return roster_copy(R, &g->r);
-}
-
 static void roster_delete(struct group_roster *R, size_t i) {
   memmove(&R->m[i], &R->m[i + 1], (R->n - i - 1) * sizeof *R->m);
   R->n--;
@@ -654,8 +657,7 @@ int group_add(struct group *g, const struct crypto_sign_keypair *identity,
               const struct group_member_spec *members, size_t n, uint64_t now_ms, uint8_t **rec,
               size_t *rec_len) {
   struct group_roster R;
-  *rec = NULL, *rec_len = 0;
-  int rc = group_begin_change(g, identity, &R);
+  int rc = group_begin_change(g, identity, &R, rec, rec_len);
   if (rc == 0 && (n == 0 || members == NULL)) rc = MOMEDO_E_INVAL;
   for (size_t i = 0; rc == 0 && i < n; i++) {
     if (!group_spec_ok(&members[i])) rc = MOMEDO_E_INVAL;
@@ -663,46 +665,32 @@ int group_add(struct group *g, const struct crypto_sign_keypair *identity,
       rc = group__fail(g, MOMEDO_E_EXISTS, "member is already in the group");
     else rc = roster_append_spec(&R, &members[i], 0);
   }
-  if (rc < 0) {
-    group__roster_clear(&R);
-    return rc;
-  }
-  return group_commit_change(g, identity, &R, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_ADD, 0, now_ms,
-                             rec, rec_len);
+  return group_finish_change(g, identity, &R, rc, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_ADD, 0,
+                             now_ms, rec, rec_len);
 }
 
 int group_remove(struct group *g, const struct crypto_sign_keypair *identity,
                  const uint8_t (*identity_keys)[32], size_t n, uint64_t now_ms, uint8_t **rec,
                  size_t *rec_len) {
   struct group_roster R;
-  *rec = NULL, *rec_len = 0;
-  int rc = group_begin_change(g, identity, &R);
+  int rc = group_begin_change(g, identity, &R, rec, rec_len);
   if (rc == 0 && (n == 0 || identity_keys == NULL)) rc = MOMEDO_E_INVAL;
   for (size_t i = 0; rc == 0 && i < n; i++) {
     long j = group__find(&R, identity_keys[i]);
     if (j < 0) rc = group__fail(g, MOMEDO_E_NOTFOUND, "not a member");
     else roster_delete(&R, (size_t)j);
   }
-  if (rc < 0) {
-    group__roster_clear(&R);
-    return rc;
-  }
-  return group_commit_change(g, identity, &R, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_REMOVE, 1,
+  return group_finish_change(g, identity, &R, rc, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_REMOVE, 1,
                              now_ms, rec, rec_len);
 }
 
 int group_leave(struct group *g, const struct crypto_sign_keypair *identity, uint64_t now_ms,
                 uint8_t **rec, size_t *rec_len) {
   struct group_roster R;
-  *rec = NULL, *rec_len = 0;
-  int rc = group_begin_change(g, identity, &R);
-  if (rc < 0) {
-    group__roster_clear(&R);
-    return rc;
-  }
-  long j = group__find(&R, g->me_id);
+  int rc = group_begin_change(g, identity, &R, rec, rec_len);
+  long j = rc == 0 ? group__find(&R, g->me_id) : -1;
   if (j >= 0) roster_delete(&R, (size_t)j);
-  return group_commit_change(g, identity, &R, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_LEAVE, 1,
+  return group_finish_change(g, identity, &R, rc, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_LEAVE, 1,
                              now_ms, rec, rec_len);
 }
 
@@ -710,28 +698,22 @@ int group_set_role(struct group *g, const struct crypto_sign_keypair *identity,
                    const uint8_t member[static 32], Momedo__GroupRole role, uint64_t now_ms,
                    uint8_t **rec, size_t *rec_len) {
   struct group_roster R;
-  *rec = NULL, *rec_len = 0;
-  int rc = group_begin_change(g, identity, &R);
+  int rc = group_begin_change(g, identity, &R, rec, rec_len);
   long j = rc == 0 ? group__find(&R, member) : -1;
   if (rc == 0 && role != MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER &&
       role != MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN)
     rc = MOMEDO_E_INVAL;
   else if (rc == 0 && j < 0) rc = group__fail(g, MOMEDO_E_NOTFOUND, "not a member");
-  if (rc < 0) {
-    group__roster_clear(&R);
-    return rc;
-  }
-  R.m[j].role = (uint8_t)role;
-  return group_commit_change(g, identity, &R, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_ROLE, 0, now_ms,
-                             rec, rec_len);
+  if (rc == 0) R.m[j].role = (uint8_t)role;
+  return group_finish_change(g, identity, &R, rc, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_ROLE, 0,
+                             now_ms, rec, rec_len);
 }
 
 int group_set_devices(struct group *g, const struct crypto_sign_keypair *identity,
                       const struct group_member_spec *member, uint64_t now_ms, uint8_t **rec,
                       size_t *rec_len) {
   struct group_roster R;
-  *rec = NULL, *rec_len = 0;
-  int rc = group_begin_change(g, identity, &R);
+  int rc = group_begin_change(g, identity, &R, rec, rec_len);
   long j = -1;
   if (rc == 0 && !group_spec_ok(member)) rc = MOMEDO_E_INVAL;
   if (rc == 0 && (j = group__find(&R, member->identity_key)) < 0)
@@ -741,23 +723,14 @@ int group_set_devices(struct group *g, const struct crypto_sign_keypair *identit
     roster_delete(&R, (size_t)j);
     rc = roster_append(&R, member->identity_key, role, member->devices, member->n_devices);
   }
-  if (rc < 0) {
-    group__roster_clear(&R);
-    return rc;
-  }
-  return group_commit_change(g, identity, &R, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_DEVICES, 0,
+  return group_finish_change(g, identity, &R, rc, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_DEVICES, 0,
                              now_ms, rec, rec_len);
 }
 
 int group_rotate(struct group *g, const struct crypto_sign_keypair *identity, uint64_t now_ms,
                  uint8_t **rec, size_t *rec_len) {
   struct group_roster R;
-  *rec = NULL, *rec_len = 0;
-  int rc = group_begin_change(g, identity, &R);
-  if (rc < 0) {
-    group__roster_clear(&R);
-    return rc;
-  }
-  return group_commit_change(g, identity, &R, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_ROTATE, 1,
+  int rc = group_begin_change(g, identity, &R, rec, rec_len);
+  return group_finish_change(g, identity, &R, rc, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_ROTATE, 1,
                              now_ms, rec, rec_len);
 }
