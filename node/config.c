@@ -3,6 +3,7 @@
  * its bounds; nothing here logs, opens sockets or touches libuv. */
 #include "config.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include "ids.h"
 
 #define CONF_FILE_BYTES_MAX (NODE_CONF_LINE_BYTES_MAX * 64)
+#define NODE_TEMPLATE_BYTES_MAX 16384
 #define NEIGHBORS_FILE_BYTES_MAX (NODE_NEIGHBORS_MAX * NODE_CONF_LINE_BYTES_MAX)
 
 enum cfg_type { CFG_NAME, CFG_LISTEN, CFG_SOCKET, CFG_LOGLEVEL, CFG_U32, CFG_U64 };
@@ -53,15 +55,27 @@ static const struct cfg_key cfg_keys[] = {
      "largest single message or attachment chunk a device may post, in bytes"},
     {"device_posts_per_minute", CFG_U32, OFF(device_posts_per_minute), 1, 100000,
      "posts one device may make per minute"},
-    {"recon_interval_s", CFG_U32, OFF(recon_interval_s), 1, 86400,
-     "seconds between full consistency checks with each neighbor"},
     {"clients_max", CFG_U32, OFF(clients_max), 1, 1000000,
      "connected clients at once; more are refused"},
-    {"link_queue_bytes_max", CFG_U32, OFF(link_queue_bytes_max), 64u * 1024,
-     1024u * 1024 * 1024, "bytes queued for one slow peer before reading from its sources pauses"},
 };
 #undef OFF
 #define CFG_KEYS_N (sizeof cfg_keys / sizeof cfg_keys[0])
+
+/* Engine parameters as momedod spelled them before the engine's table was the one
+ * spelling: read in their old unit and bounds, set the parameter, leave a note. */
+struct cfg_alias {
+  const char *key;       /* the old key */
+  const char *param;     /* the row of repl_params it sets */
+  uint64_t mul;          /* old unit -> the parameter's unit */
+  uint64_t min, max;     /* old bounds, old unit */
+  int jitter_quarter;    /* it also set recon_jitter_ms to a quarter of the interval */
+};
+
+static const struct cfg_alias cfg_aliases[] = {
+    {"recon_interval_s", "recon_interval_ms", 1000, 1, 86400, 1},
+    {"link_queue_bytes_max", "peer_queue_bytes_max", 1, 64u * 1024, 1024u * 1024 * 1024, 0},
+};
+#define CFG_ALIASES_N (sizeof cfg_aliases / sizeof cfg_aliases[0])
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug"};
 
@@ -91,9 +105,8 @@ void node_config_defaults(struct node_config *c, const char *dir) {
   c->mailbox_bytes_max = 256ull * 1024 * 1024;
   c->item_bytes_max = 256u * 1024;
   c->device_posts_per_minute = 600;
-  c->recon_interval_s = 60;
   c->clients_max = 20000;
-  c->link_queue_bytes_max = 8u * 1024 * 1024;
+  repl_config_default(&c->repl);
 }
 
 int node_name_valid(const char *s) {
@@ -259,9 +272,69 @@ static int for_each_line(const char *fname, const char *text, size_t len, line_f
 
 struct conf_ctx {
   struct node_config *c;
-  const char *dir;
+  const char *dir, *fname;
   uint8_t seen[CFG_KEYS_N];
+  const char *param_by[REPL_PARAMS_MAX]; /* the key that set engine parameter i */
+  int jitter_quarter;                     /* an old key implies recon_jitter_ms */
 };
+
+static void conf_note(struct conf_ctx *ctx, size_t lineno, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void conf_note(struct conf_ctx *ctx, size_t lineno, const char *fmt, ...) {
+  struct node_config *c = ctx->c;
+  if (c->nnotes == NODE_CONF_NOTES_MAX) return;
+  char *note = c->notes[c->nnotes++];
+  int n = snprintf(note, NODE_ERRMSG_MAX, "%s:%zu: ", ctx->fname, lineno);
+  va_list ap;
+  va_start(ap, fmt);
+  if (n > 0 && n < NODE_ERRMSG_MAX) vsnprintf(note + n, NODE_ERRMSG_MAX - (size_t)n, fmt, ap);
+  va_end(ap);
+}
+
+/* An old key: its old unit and bounds, then the parameter it stands for. */
+static int conf_alias(struct conf_ctx *ctx, const struct cfg_alias *al, const struct repl_param *p,
+                      const char *val, size_t lineno, char *why, size_t why_cap) {
+  uint64_t v;
+  if (parse_u64(val, &v) != 0 || v < al->min || v > al->max || v > p->max / al->mul ||
+      repl_param_set(&ctx->c->repl, p, v * al->mul) != 0) {
+    errf(why, why_cap, "%s must be a whole number from %llu to %llu", al->key,
+         (unsigned long long)al->min, (unsigned long long)al->max);
+    return MOMEDO_E_CONFIG;
+  }
+  ctx->jitter_quarter |= al->jitter_quarter;
+  conf_note(ctx, lineno, "%s is deprecated (still read): write %s = %llu%s", al->key, p->name,
+            (unsigned long long)(v * al->mul),
+            al->jitter_quarter ? "; it also sets recon_jitter_ms to a quarter of the interval "
+                                 "unless recon_jitter_ms is set" : "");
+  return 0;
+}
+
+/* A replication engine parameter, by its name in the engine's table or an old key.
+ * 1: not one. */
+static int conf_engine(struct conf_ctx *ctx, const char *key, const char *val, size_t lineno,
+                       char *why, size_t why_cap) {
+  const struct cfg_alias *al = NULL;
+  const struct repl_param *p = repl_param_find(key);
+  for (size_t i = 0; !p && i < CFG_ALIASES_N; i++)
+    if (strcmp(key, cfg_aliases[i].key) == 0) p = repl_param_find((al = &cfg_aliases[i])->param);
+  if (!p) return 1;
+  const char **by = &ctx->param_by[p - repl_params];
+  if (*by) {
+    if (strcmp(*by, key) == 0) errf(why, why_cap, "'%s' is set twice", key);
+    else errf(why, why_cap, "'%s' and '%s' both set %s", *by, key, p->name);
+    return MOMEDO_E_CONFIG;
+  }
+  *by = al ? al->key : p->name;
+  if (!*val) {
+    errf(why, why_cap, "'%s' has no value", key);
+    return MOMEDO_E_CONFIG;
+  }
+  if (al) return conf_alias(ctx, al, p, val, lineno, why, why_cap);
+  uint64_t v;
+  int rc = repl_param_parse(p, val, &v, why, why_cap);
+  if (rc == 0 && repl_param_set(&ctx->c->repl, p, v) != 0) rc = MOMEDO_E_INTERNAL;
+  return rc;
+}
 
 static int conf_line(void *vctx, char *t, size_t lineno, char *why, size_t why_cap) {
   struct conf_ctx *ctx = vctx;
@@ -285,13 +358,25 @@ static int conf_line(void *vctx, char *t, size_t lineno, char *why, size_t why_c
     }
     return cfg_apply(ctx->c, ctx->dir, &cfg_keys[i], val, why, why_cap);
   }
+  int rc = conf_engine(ctx, key, val, lineno, why, why_cap);
+  if (rc <= 0) return rc;
   errf(why, why_cap, "unknown key '%.64s'", key);
   return MOMEDO_E_CONFIG;
 }
 
+/* What recon_interval_s meant: the jitter a quarter of the interval. */
+static void conf_finish_engine(struct conf_ctx *ctx) {
+  const struct repl_param *j = repl_param_find("recon_jitter_ms");
+  struct repl_config *r = &ctx->c->repl;
+  if (!ctx->jitter_quarter || !j || ctx->param_by[j - repl_params]) return;
+  int rc = repl_param_set(r, j, r->recon_interval_ms / 4);
+  assert(rc == 0); /* a quarter of a valid interval is a valid jitter */
+  (void)rc;
+}
+
 int node_config_parse(struct node_config *c, const char *dir, const char *fname,
                       const char *text, size_t len, char *err, size_t err_cap) {
-  struct conf_ctx ctx = {.c = c, .dir = dir};
+  struct conf_ctx ctx = {.c = c, .dir = dir, .fname = fname};
   if (!c->admin_socket[0]) {
     errf(err, err_cap, "%s: the default admin socket path %s/%s is longer than %d bytes; "
          "set admin_socket to a shorter absolute path", fname, dir, NODE_ADMIN_SOCKET_DEFAULT,
@@ -300,6 +385,7 @@ int node_config_parse(struct node_config *c, const char *dir, const char *fname,
   }
   int rc = for_each_line(fname, text, len, conf_line, &ctx, err, err_cap);
   if (rc) return rc;
+  conf_finish_engine(&ctx);
   if (c->item_ttl_days_default > c->item_ttl_days_max) {
     errf(err, err_cap, "%s: item_ttl_days_default (%u) is larger than item_ttl_days_max (%u)",
          fname, c->item_ttl_days_default, c->item_ttl_days_max);
@@ -389,10 +475,35 @@ static void cfg_default_text(const struct node_config *d, size_t i, char *buf, s
   }
 }
 
+/* The engine's parameters (its table) and the old keys, for the template. */
+static size_t template_engine(const struct node_config *d, char *out, size_t cap) {
+  char bounds[REPL_PARAM_TEXT_MAX];
+  size_t n = (size_t)snprintf(out, cap, "# Replication engine: the same names, units and "
+                              "bounds as the simulator's `repl` lines.\n\n");
+  for (size_t i = 0; i < repl_params_n && n < cap; i++) {
+    const struct repl_param *p = &repl_params[i];
+    repl_param_bounds_text(p, bounds, sizeof bounds);
+    n += (size_t)snprintf(out + n, cap - n, "# %s;\n#   %s\n# %s = %llu\n\n", p->help, bounds,
+                          p->name, (unsigned long long)repl_param_get(&d->repl, p));
+  }
+  if (n < cap)
+    n += (size_t)snprintf(out + n, cap - n, "# Older spellings, still read (each leaves a "
+                          "note in the log):\n");
+  for (size_t i = 0; i < CFG_ALIASES_N && n < cap; i++) {
+    const struct cfg_alias *al = &cfg_aliases[i];
+    const struct repl_param *p = repl_param_find(al->param);
+    n += (size_t)snprintf(out + n, cap - n, "# %s = %llu  # %s%s%s\n", al->key,
+                          (unsigned long long)(repl_param_get(&d->repl, p) / al->mul),
+                          al->mul == 1 ? "the same as " : "in seconds: ", p->name,
+                          al->jitter_quarter ? "; recon_jitter_ms = a quarter of it" : "");
+  }
+  return n;
+}
+
 char *node_config_template(const char *name, const char *listen) {
   struct node_config d;
   node_config_defaults(&d, "");
-  size_t cap = 8192, n = 0;
+  size_t cap = NODE_TEMPLATE_BYTES_MAX, n = 0;
   char *out = malloc(cap), val[128];
   if (!out) return NULL;
   n += (size_t)snprintf(out + n, cap - n,
@@ -411,6 +522,7 @@ char *node_config_template(const char *name, const char *listen) {
     else
       n += (size_t)snprintf(out + n, cap - n, "# %s\n# %s = %s\n\n", cfg_keys[i].help, k, val);
   }
+  if (n < cap) n += template_engine(&d, out + n, cap - n);
   if (n >= cap) {
     free(out);
     return NULL;

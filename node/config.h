@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "ids.h"
+#include "repl.h"
 #include "status.h"
 
 #define NODE_CONF_FILE "momedo.conf"
@@ -29,6 +30,7 @@
 #define NODE_NEIGHBORS_MAX 64
 #define NODE_FP_BYTES 32                   /* node fingerprint: SHA-256 of the node key */
 #define NODE_ERRMSG_MAX 512                /* err buffers below */
+#define NODE_CONF_NOTES_MAX 4              /* notes kept from one momedo.conf */
 
 struct node_config {
   char name[NODE_NAME_CHARS_MAX + 1];
@@ -43,9 +45,15 @@ struct node_config {
   uint64_t mailbox_bytes_max;
   uint32_t item_bytes_max;
   uint32_t device_posts_per_minute;
-  uint32_t recon_interval_s;
   uint32_t clients_max;
-  uint32_t link_queue_bytes_max;
+  /* The replication engine's parameters, set by the names of its parameter table
+   * (replication/repl.h, the same as the simulator's `repl` lines). Hooks stay NULL.
+   * peer_queue_bytes_max also bounds each link's send queue. */
+  struct repl_config repl;
+  /* Things worth a log line that are not errors (a deprecated key, with the line that
+   * would replace it), "FILE:LINE: ..."; the node logs them at start. */
+  uint32_t nnotes;
+  char notes[NODE_CONF_NOTES_MAX][NODE_ERRMSG_MAX];
 };
 
 struct node_neighbor {
@@ -64,7 +72,10 @@ struct node_neighbors {
 void node_config_defaults(struct node_config *c, const char *dir);
 
 /* Read DIR/momedo.conf over the defaults. A missing file is MOMEDO_E_NOTFOUND; any bad
- * line is MOMEDO_E_CONFIG with "FILE:LINE: what is wrong" in err (NODE_ERRMSG_MAX). */
+ * line is MOMEDO_E_CONFIG with "FILE:LINE: what is wrong" in err (NODE_ERRMSG_MAX).
+ * Engine parameters are read by the engine's table (repl_param_parse); the keys
+ * momedod used for them before, recon_interval_s and link_queue_bytes_max, are still
+ * read, meaning what they meant, and leave a note in c->notes. */
 MOMEDO_WUR int node_config_load(struct node_config *c, const char *dir, char *err,
                                 size_t err_cap);
 /* Parse config text (for tests and load); fname is only used in messages. */

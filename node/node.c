@@ -221,6 +221,7 @@ static int load_settings(struct node *n) {
     return rc;
   }
   node_log_set_level((enum node_log_level)n->cfg.log_level);
+  for (uint32_t i = 0; i < n->cfg.nnotes; i++) node_log(NODE_LOG_WARN, "%s", n->cfg.notes[i]);
   rc = node_identity_load(&n->id, n->dir, ierr, sizeof ierr);
   if (rc) {
     node_log(NODE_LOG_ERROR, "node key: %s", ierr[0] ? ierr : momedo_strerror(rc));
@@ -277,10 +278,7 @@ static int open_engine(struct node *n) {
              path, momedo_strerror(rc));
     return rc;
   }
-  repl_config_default(&rc_cfg);
-  rc_cfg.recon_interval_ms = (uint64_t)n->cfg.recon_interval_s * 1000;
-  rc_cfg.recon_jitter_ms = rc_cfg.recon_interval_ms / 4;
-  rc_cfg.peer_queue_bytes_max = n->cfg.link_queue_bytes_max;
+  rc_cfg = n->cfg.repl; /* the engine's parameters as momedo.conf set them; no hooks */
   if ((rc = crypto_random(&seed, sizeof seed)) != 0) return rc;
   rc = repl_new(&rc_cfg, n->store, seed, node__now_ms(), &n->repl);
   if (rc) node_log(NODE_LOG_ERROR, "replication engine: %s", momedo_strerror(rc));
@@ -298,8 +296,8 @@ static int open_network(struct node *n) {
   }
   link_config_default(&n->link_cfg);
   n->link_cfg.frame_bytes_max = n->cfg.frame_bytes_max;
-  n->link_cfg.out_bytes_max = n->cfg.link_queue_bytes_max;
-  n->link_cfg.out_low_bytes = n->cfg.link_queue_bytes_max / 4;
+  n->link_cfg.out_bytes_max = (size_t)n->cfg.repl.peer_queue_bytes_max;
+  n->link_cfg.out_low_bytes = (size_t)n->cfg.repl.peer_queue_bytes_max / 4;
   rc = node__listen(n);
   if (rc) {
     node_log(NODE_LOG_ERROR, "cannot listen on %s:%u: %s", n->cfg.listen_host,

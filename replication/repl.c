@@ -9,24 +9,6 @@
 
 #include "repl_int.h"
 
-void repl_config_default(struct repl_config *c) {
-  memset(c, 0, sizeof *c);
-  c->recon_interval_ms = 60000;
-  c->recon_jitter_ms = 15000;
-  c->recon_start_delay_ms_max = 1000;
-  c->recon_branch = 8;
-  c->recon_leaf_ids_max = 8;
-  c->peer_queue_bytes_max = 4u * 1024 * 1024;
-}
-
-static int config_check(const struct repl_config *c) {
-  if (c->recon_branch < 2 || c->recon_branch > 64) return MOMEDO_E_INVAL;
-  if (c->recon_leaf_ids_max < 1 || c->recon_leaf_ids_max > 256)
-    return MOMEDO_E_INVAL;
-  if (c->peer_queue_bytes_max == 0 || c->recon_interval_ms == 0) return MOMEDO_E_INVAL;
-  return 0;
-}
-
 /* Uniform-enough value in [0, max] from the engine's PRNG (protocol/rng.h). Plain
  * modulo, not rng_below: jitter does not need it, and the draws (so every simulation
  * run of a seed) stay as they were. */
@@ -42,7 +24,7 @@ int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
              uint64_t now_ms, struct repl **out) {
   struct repl_config def;
   if (!cfg) repl_config_default(&def), cfg = &def;
-  if (!store || !out || config_check(cfg)) return MOMEDO_E_INVAL;
+  if (!store || !out || repl_config_check(cfg)) return MOMEDO_E_INVAL;
   struct repl *r = calloc(1, sizeof *r);
   if (!r) return MOMEDO_E_NOMEM;
   r->cfg = *cfg;
@@ -471,9 +453,8 @@ static int on_push(struct repl *r, struct repl_peer *p, const Momedo__ObjectPush
                    uint64_t now_ms) {
   for (size_t i = 0; i < op->n_objects && p->up; i++) {
     const Momedo__Object *o = op->objects[i];
-    struct obj_info info;
     p->st.objects_received++;
-    int rc = repl__ingest(r, o->kind, o->data.data, o->data.len, now_ms, p, &info);
+    int rc = repl__ingest(r, o->kind, o->data.data, o->data.len, now_ms, p, NULL);
     if (rc == 0) {
       p->st.objects_stored++;
     } else if (rc == MOMEDO_E_EXISTS) {

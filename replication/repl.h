@@ -37,23 +37,24 @@
 
 /* ---- Configuration -------------------------------------------------------- */
 
+/* Defaults and bounds of the numeric fields: the parameter table below
+ * (replication/repl_param.c, docs/replication.md); repl_new refuses values outside it. */
 struct repl_config {
   /* Period of anti-entropy rounds per peer, plus a uniform random jitter in
-   * [0, recon_jitter_ms]. Defaults 60000 and 15000. */
+   * [0, recon_jitter_ms]. */
   uint64_t recon_interval_ms;
   uint64_t recon_jitter_ms;
   /* Delay of the first round after repl_peer_up: uniform in [0, this]. 0 =
-   * start the round inside repl_peer_up. Default 1000. The side that receives
+   * start the round inside repl_peer_up. The side that receives
    * a round first does not start its own, so usually one round runs per link. */
   uint64_t recon_start_delay_ms_max;
-  /* Split fan-out and the largest range sent as an ID list. 2 <= branch <= 64,
-   * 1 <= leaf_ids_max <= 256. Defaults: see repl_config_default and
-   * docs/replication.md (fewer buckets: fewer bytes, more round trips). */
+  /* Split fan-out and the largest range sent as an ID list (fewer buckets: fewer
+   * bytes, more round trips; docs/replication.md). */
   uint32_t recon_branch;
   uint32_t recon_leaf_ids_max;
   /* Bytes of SEND actions for one peer not yet confirmed by repl_peer_sent()
    * beyond which no more push or reconciliation traffic is generated for that
-   * peer. Default 4 MiB. Never 0 (repl_new refuses it). */
+   * peer. */
   uint64_t peer_queue_bytes_max;
   /* The one check of every object that enters (from clients and neighbors alike):
    * NULL (the default) means obj_check, which momedod always uses. The engine passes
@@ -69,8 +70,52 @@ struct repl_config {
   void *check_ctx;
 };
 
-/* Fill c with the defaults above. */
+/* Fill c with the defaults of the parameter table below (hooks NULL). */
 void repl_config_default(struct repl_config *c);
+
+/* ---- Parameter table (repl_param.c) ------------------------------------------
+ * Every field of struct repl_config a front-end may set, as momedo.conf and the
+ * simulator's `repl` lines spell it: one name, one unit, one default, hard bounds.
+ * repl_config_default fills the defaults and repl_new refuses a config outside the
+ * bounds, so no front-end can clamp, widen or rename a parameter on its own. */
+
+enum repl_param_unit {
+  REPL_UNIT_MS = 0,    /* milliseconds; text may end in ms, s, m, h or d */
+  REPL_UNIT_BYTES = 1, /* bytes; text may end in KiB, MiB or GiB */
+  REPL_UNIT_COUNT = 2, /* a plain number */
+};
+
+struct repl_param {
+  const char *name;          /* e.g. "recon_interval_ms": units last */
+  enum repl_param_unit unit;
+  uint64_t def, min, max;    /* in unit; min <= def <= max */
+  size_t off;                /* the field in struct repl_config */
+  size_t size;               /* its width: 4 or 8 bytes */
+  const char *help;          /* one line, for config templates */
+};
+
+/* Rows the table may grow to (front-ends size "seen" arrays with it). */
+#define REPL_PARAMS_MAX 32u
+/* Longest text repl_param_parse writes into why, and repl_param_bounds_text. */
+#define REPL_PARAM_TEXT_MAX 192u
+
+extern const struct repl_param repl_params[];
+extern const size_t repl_params_n;
+
+/* The row called name, or NULL. */
+const struct repl_param *repl_param_find(const char *name);
+/* Parse text (decimal digits, then optionally one of the unit's suffixes: "60000",
+ * "60s", "8MiB") into *v in the parameter's unit and check the bounds. Errors:
+ * E_CONFIG with "NAME must be ..." in why (at most why_cap bytes). */
+MOMEDO_WUR int repl_param_parse(const struct repl_param *p, const char *text, uint64_t *v,
+                                char *why, size_t why_cap);
+/* The field of c; setting outside the bounds is E_BOUNDS and changes nothing. */
+uint64_t repl_param_get(const struct repl_config *c, const struct repl_param *p);
+MOMEDO_WUR int repl_param_set(struct repl_config *c, const struct repl_param *p, uint64_t v);
+/* "a whole number of milliseconds from 1000 to 86400000 (suffix ms, s, m, h, d)". */
+void repl_param_bounds_text(const struct repl_param *p, char *out, size_t cap);
+/* 0 if every parameter of c is within its bounds, else E_INVAL (what repl_new checks). */
+MOMEDO_WUR int repl_config_check(const struct repl_config *c);
 
 /* ---- Actions (outputs) ----------------------------------------------------- */
 

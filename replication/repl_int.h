@@ -238,8 +238,8 @@ void repl__recon_schedule(struct repl *r, struct repl_peer *p, uint64_t now_ms);
 /* repl_store.c */
 MOMEDO_WUR int repl__load(struct repl *r);
 /* Check (obj_check or the config's hook) and store one object. from NULL = local
- * client. On success fills info, appends to the fresh list and queues STORED/REMOVED
- * actions. */
+ * client. On success fills info (may be NULL), appends to the fresh list and queues
+ * STORED/REMOVED actions. */
 MOMEDO_WUR int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data,
                             size_t len, uint64_t now_ms, struct repl_peer *from,
                             struct obj_info *info);

@@ -477,12 +477,12 @@ int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, s
   int rc = r->cfg.check ? r->cfg.check(r->cfg.check_ctx, kind, data, len, now_ms, seen_live, r, &ck)
                         : obj_check(kind, data, len, now_ms, seen_live, r, &ck);
   if (rc) return rc;
-  *info = ck.info;
-  if ((rc = ingest_decide(r, info, now_ms, &k))) goto out;
+  const struct obj_info *i = &ck.info;
+  if ((rc = ingest_decide(r, i, now_ms, &k))) goto out;
   uint64_t seq = has_mailbox_index(kind) ? r->next_seq : 0;
   /* Room for its mailbox counter now: after the write nothing may fail. */
   if (seq && (rc = repl__mc_reserve(&r->mcount))) goto out;
-  if (seq) repl__mc_prefetch(&r->mcount, info->mailbox);
+  if (seq) repl__mc_prefetch(&r->mcount, i->mailbox);
   b = store_batch_new();
   if (!b) {
     rc = MOMEDO_E_NOMEM;
@@ -490,7 +490,8 @@ int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, s
   }
   if ((rc = ingest_batch(r, b, &ck, data, len, seq, &k))) goto out;
   if ((rc = store_write(r->store, b))) goto out;
-  rc = ingest_commit(r, info, seq, &k, data, len, from);
+  rc = ingest_commit(r, i, seq, &k, data, len, from);
+  if (rc == 0 && info) *info = *i;
 out:
   store_batch_free(b);
   kills_free(&k);

@@ -53,8 +53,7 @@ static int hook_check(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, s
   }
   const struct obj_info *ci = &ob->info;
   s->vcache_hits++;
-  if (seen && seen(seen_ctx, ci->id)) {
-    memset(&out->info, 0, sizeof out->info);
+  if (seen && seen(seen_ctx, ci->id)) { /* as obj_check: only kind and ID are filled */
     out->info.kind = kind;
     memcpy(out->info.id, ci->id, OBJ_ID_LEN);
     return MOMEDO_E_EXISTS;
@@ -243,39 +242,12 @@ static int drain(struct sim *s, uint32_t v) {
 
 /* ---- protocol operations ------------------------------------------------------------ */
 
-static const struct {
-  const char *name;
-  size_t off;
-  int is32;
-} repl_params[] = {
-    {"recon_interval_ms", offsetof(struct repl_config, recon_interval_ms), 0},
-    {"recon_jitter_ms", offsetof(struct repl_config, recon_jitter_ms), 0},
-    {"recon_start_delay_ms_max", offsetof(struct repl_config, recon_start_delay_ms_max), 0},
-    {"recon_branch", offsetof(struct repl_config, recon_branch), 1},
-    {"recon_leaf_ids_max", offsetof(struct repl_config, recon_leaf_ids_max), 1},
-    {"peer_queue_bytes_max", offsetof(struct repl_config, peer_queue_bytes_max), 0},
-};
-
 static int config(struct sim *s, struct repl_config *cfg, char *err) {
   const struct sim_scn *c = s->scn;
   repl_config_default(cfg);
-  for (uint32_t i = 0; i < c->nrepl; i++) {
-    size_t k, np = sizeof repl_params / sizeof repl_params[0];
-    for (k = 0; k < np && strcmp(repl_params[k].name, c->repl[i].key); k++) {}
-    if (k == np) {
-      snprintf(err, SIM_ERR_CHARS, "%s:%d: unknown repl parameter '%s' (recon_interval_ms, "
-               "recon_jitter_ms, recon_start_delay_ms_max, recon_branch, recon_leaf_ids_max, "
-               "peer_queue_bytes_max)", c->name, c->repl[i].line, c->repl[i].key);
-      return MOMEDO_E_CONFIG;
-    }
-    char *f = (char *)cfg + repl_params[k].off;
-    if (repl_params[k].is32) {
-      uint32_t v32 = c->repl[i].value > UINT32_MAX ? UINT32_MAX : (uint32_t)c->repl[i].value;
-      memcpy(f, &v32, sizeof v32);
-    } else {
-      memcpy(f, &c->repl[i].value, sizeof(uint64_t));
-    }
-  }
+  /* The parser checked every value against the engine's parameter table. */
+  for (uint32_t i = 0; i < c->nrepl; i++)
+    if (repl_param_set(cfg, c->repl[i].param, c->repl[i].value)) return MOMEDO_E_INTERNAL;
   uint32_t deg = s->topo.degree_max;
   if (c->max_conns && c->max_conns < deg) deg = c->max_conns;
   if (deg > REPL_PEERS_MAX) {

@@ -410,19 +410,25 @@ static int kw_protocol(struct pctx *p, struct line *l) {
   return rumor_opts(p, l);
 }
 
+/* `repl NAME VALUE`: a row of the engine's parameter table, parsed and bounded by the
+ * engine's own parser (the node's momedo.conf goes through the same one). */
 static int kw_repl(struct pctx *p, struct line *l) {
   struct sim_scn *s = p->s;
+  char why[REPL_PARAM_TEXT_MAX + 64];
   NEED_ARGS(2);
-  if (s->nrepl == SIM_REPL_PARAMS_MAX) return fail(p, l->no, "too many repl parameters (max %d)", SIM_REPL_PARAMS_MAX);
-  if (strlen(l->tok[1]) >= SIM_NAME_CHARS_MAX) return fail(p, l->no, "repl parameter name too long");
-  struct sim_repl_param *rp = &s->repl[s->nrepl];
+  const struct repl_param *rp = repl_param_find(l->tok[1]);
+  if (!rp) {
+    size_t n = 0;
+    for (size_t i = 0; i < repl_params_n && n < sizeof why; i++)
+      n += (size_t)snprintf(why + n, sizeof why - n, "%s%s", i ? ", " : "", repl_params[i].name);
+    return fail(p, l->no, "unknown repl parameter '%.64s' (%s)", l->tok[1], why);
+  }
   for (uint32_t i = 0; i < s->nrepl; i++)
-    if (!strcmp(s->repl[i].key, l->tok[1])) return fail(p, l->no, "repl %s given twice", l->tok[1]);
-  if (sim_parse_duration(l->tok[2], &rp->value))
-    return fail(p, l->no, "repl %s: value must be a non-negative integer or a time", l->tok[1]);
-  strcpy(rp->key, l->tok[1]);
-  rp->line = l->no;
-  s->nrepl++;
+    if (s->repl[i].param == rp) return fail(p, l->no, "repl %s given twice", rp->name);
+  if (repl_param_parse(rp, l->tok[2], &s->repl[s->nrepl].value, why, sizeof why))
+    return fail(p, l->no, "%s", why);
+  s->repl[s->nrepl].param = rp;
+  s->repl[s->nrepl++].line = l->no;
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "repl.h"
 #include "status.h"
 
 /* Hard bounds, checked while parsing (the error names the line). */
@@ -21,7 +22,6 @@
 #define SIM_FAULTS_MAX 1024
 #define SIM_PARTITION_GROUPS_MAX 16
 #define SIM_SEL_PARTS_MAX 64
-#define SIM_REPL_PARAMS_MAX 32
 #define SIM_LINE_CHARS_MAX 1024
 #define SIM_SCN_BYTES_MAX (1024u * 1024)
 #define SIM_NAME_CHARS_MAX 64
@@ -110,8 +110,10 @@ struct sim_fault {
   int line;
 };
 
+/* A `repl NAME VALUE` line: a row of the engine's parameter table (replication/repl.h)
+ * and a value the parser checked against that row's bounds. */
 struct sim_repl_param {
-  char key[SIM_NAME_CHARS_MAX];
+  const struct repl_param *param;
   uint64_t value;
   int line;
 };
@@ -143,7 +145,7 @@ struct sim_scn {
                                      whose contacts were all unnecessary, a necessary
                                      contact resets the counter (docs/simulation.md) */
   uint32_t nrepl;
-  struct sim_repl_param repl[SIM_REPL_PARAMS_MAX];
+  struct sim_repl_param repl[REPL_PARAMS_MAX]; /* each parameter at most once */
   struct sim_dist latency;
   uint64_t bandwidth_bps;         /* bytes/s of each node's uplink, 0 = unlimited */
   double loss, dup, reorder;

@@ -1,4 +1,5 @@
 /* Unit tests for node/config.c: momedo.conf parsing with bounds and file:line errors,
+ * the replication engine's parameters through the engine's table (and their old keys),
  * the template round trip, host:port parsing, neighbors.conf parse/save/load. */
 #include <ctype.h>
 
@@ -9,6 +10,7 @@
 
 #include "config.h"
 #include "ids.h"
+#include "repl_param_cases.h"
 
 static const char *tmpdir(const char *sub, char *buf, size_t cap) {
   const char *base = getenv("MOMEDO_TEST_TMP");
@@ -101,6 +103,66 @@ static void test_errors_name_line(void) {
   CHECK_EQ(parse(&c, sock, err), MOMEDO_E_CONFIG);
 }
 
+/* The engine's parameters: the same values as the simulator's `repl` lines, the same
+ * refusals with the table's own message behind "file:line: ". */
+static void test_engine_params(void) {
+  struct node_config c;
+  char err[NODE_ERRMSG_MAX], text[256], why[REPL_PARAM_TEXT_MAX], want[NODE_ERRMSG_MAX];
+  for (size_t i = 0; i < REPL_PARAM_GOOD_N; i++) {
+    const struct repl_param *p = repl_param_find(repl_param_good[i].name);
+    snprintf(text, sizeof text, "name = a\n%s = %s\n", p->name, repl_param_good[i].text);
+    CHECK_EQ(parse(&c, text, err), 0);
+    CHECK_EQ(repl_param_get(&c.repl, p), repl_param_good[i].want);
+    CHECK_EQ(c.nnotes, 0);
+  }
+  for (size_t i = 0; i < REPL_PARAM_BAD_N; i++) {
+    const struct repl_param *p = repl_param_find(repl_param_bad[i].name);
+    uint64_t v;
+    snprintf(text, sizeof text, "\n%s = %s\n", p->name, repl_param_bad[i].text);
+    CHECK_EQ(repl_param_parse(p, repl_param_bad[i].text, &v, why, sizeof why), MOMEDO_E_CONFIG);
+    snprintf(want, sizeof want, "momedo.conf:2: %s", why);
+    CHECK_EQ(parse(&c, text, err), MOMEDO_E_CONFIG);
+    CHECK_STR(err, want);
+  }
+  /* Defaults: what momedod used before the table (60 s, a quarter of it, 8 MiB). */
+  CHECK_EQ(parse(&c, "", err), 0);
+  CHECK_EQ(c.repl.recon_interval_ms, 60000);
+  CHECK_EQ(c.repl.recon_jitter_ms, 15000);
+  CHECK_EQ(c.repl.peer_queue_bytes_max, 8u * 1024 * 1024);
+  CHECK(c.repl.check == NULL);
+  CHECK_EQ(parse(&c, "recon_branch = 4\nrecon_branch = 5\n", err), MOMEDO_E_CONFIG);
+  CHECK_STR(err, "momedo.conf:2: 'recon_branch' is set twice");
+  CHECK_EQ(parse(&c, "recon_branch =\n", err), MOMEDO_E_CONFIG);
+  CHECK_STR(err, "momedo.conf:1: 'recon_branch' has no value");
+}
+
+/* The keys momedod used before mean what they meant, and say what to write instead. */
+static void test_old_engine_keys(void) {
+  struct node_config c;
+  char err[NODE_ERRMSG_MAX];
+  CHECK_EQ(parse(&c, "name = a\nrecon_interval_s = 120\n", err), 0);
+  CHECK_EQ(c.repl.recon_interval_ms, 120000);
+  CHECK_EQ(c.repl.recon_jitter_ms, 30000); /* the old key's quarter */
+  CHECK_EQ(c.nnotes, 1);
+  CHECK(strncmp(c.notes[0], "momedo.conf:2: recon_interval_s is deprecated", 45) == 0);
+  CHECK(strstr(c.notes[0], "write recon_interval_ms = 120000") != NULL);
+  CHECK_EQ(parse(&c, "recon_jitter_ms = 5s\nrecon_interval_s = 120\n", err), 0);
+  CHECK_EQ(c.repl.recon_jitter_ms, 5000); /* set explicitly: kept */
+  CHECK_EQ(parse(&c, "link_queue_bytes_max = 65536\n", err), 0);
+  CHECK_EQ(c.repl.peer_queue_bytes_max, 65536);
+  CHECK_EQ(c.nnotes, 1);
+  CHECK(strstr(c.notes[0], "write peer_queue_bytes_max = 65536") != NULL);
+  /* Old bounds and syntax for old keys. */
+  CHECK_EQ(parse(&c, "recon_interval_s = 0\n", err), MOMEDO_E_CONFIG);
+  CHECK_STR(err, "momedo.conf:1: recon_interval_s must be a whole number from 1 to 86400");
+  CHECK_EQ(parse(&c, "recon_interval_s = 60s\n", err), MOMEDO_E_CONFIG);
+  CHECK_EQ(parse(&c, "link_queue_bytes_max = 2147483648\n", err), MOMEDO_E_CONFIG);
+  /* An old and a new key for the same parameter. */
+  CHECK_EQ(parse(&c, "recon_interval_ms = 1m\nrecon_interval_s = 60\n", err), MOMEDO_E_CONFIG);
+  CHECK_STR(err, "momedo.conf:2: 'recon_interval_ms' and 'recon_interval_s' both set "
+                 "recon_interval_ms");
+}
+
 static void test_template_round_trip(void) {
   struct node_config c;
   char err[NODE_ERRMSG_MAX] = "";
@@ -110,6 +172,13 @@ static void test_template_round_trip(void) {
   int rc = node_config_parse(&c, "/d", "t", t, strlen(t), err, sizeof err);
   int has_all = strstr(t, "# recon_interval_s = 60") && strstr(t, "# log_level = info") &&
                 strstr(t, "# mailbox_items_max = 10000");
+  /* Every engine parameter, commented, with its default. */
+  for (size_t i = 0; i < repl_params_n; i++) {
+    char line[128];
+    snprintf(line, sizeof line, "\n# %s = %llu\n", repl_params[i].name,
+             (unsigned long long)repl_params[i].def);
+    has_all = has_all && strstr(t, line) != NULL;
+  }
   free(t);
   CHECK_EQ(rc, 0);
   CHECK(has_all);
@@ -212,6 +281,8 @@ int main(void) {
   RUN(test_defaults);
   RUN(test_values);
   RUN(test_errors_name_line);
+  RUN(test_engine_params);
+  RUN(test_old_engine_keys);
   RUN(test_template_round_trip);
   RUN(test_hostport);
   RUN(test_fingerprint_forms);

@@ -1,10 +1,12 @@
 /* tests/unit/test_sim_scn.c — the scenario parser: a full scenario parses into the
  * expected fields; every kind of mistake is refused with the line number and a reason;
- * hard bounds hold; every scenario shipped in simulations/scenarios/ parses. */
+ * hard bounds hold; `repl` lines go through the engine's parameter table exactly as
+ * momedo.conf does; every scenario shipped in simulations/scenarios/ parses. */
 #include <dirent.h>
 #include <string.h>
 
 #include "harness.h"
+#include "repl_param_cases.h"
 #include "sim_scn.h"
 
 static struct sim_scn *parse(const char *text, char *err) {
@@ -124,6 +126,44 @@ static void test_errors(void) {
   }
 }
 
+/* `repl` lines: the engine's parameter table, the same values as momedo.conf, the same
+ * refusals with the table's own message behind "file:line: " (no silent clamping). */
+static void test_repl_params(void) {
+  char err[SIM_ERR_CHARS], text[256], why[REPL_PARAM_TEXT_MAX], want[SIM_ERR_CHARS];
+  for (size_t i = 0; i < REPL_PARAM_GOOD_N; i++) {
+    const struct repl_param *p = repl_param_find(repl_param_good[i].name);
+    snprintf(text, sizeof text, "nodes 10\nprotocol momedo\nrepl %s %s\npublish item count=1\n",
+             p->name, repl_param_good[i].text);
+    struct sim_scn *s = parse(text, err);
+    CHECK(s != NULL);
+    if (!s) continue;
+    CHECK_EQ(s->nrepl, 1);
+    CHECK(s->repl[0].param == p);
+    CHECK_EQ(s->repl[0].value, repl_param_good[i].want);
+    sim_scn_free(s);
+  }
+  for (size_t i = 0; i < REPL_PARAM_BAD_N; i++) {
+    const struct repl_param *p = repl_param_find(repl_param_bad[i].name);
+    uint64_t v;
+    snprintf(text, sizeof text, "nodes 10\nprotocol momedo\nrepl %s %s\npublish item count=1\n",
+             p->name, repl_param_bad[i].text);
+    CHECK_EQ(repl_param_parse(p, repl_param_bad[i].text, &v, why, sizeof why), MOMEDO_E_CONFIG);
+    snprintf(want, sizeof want, "t.scn:3: %s", why);
+    struct sim_scn *s = NULL;
+    CHECK_EQ(sim_scn_parse(text, strlen(text), "t.scn", ".", &s, err), MOMEDO_E_CONFIG);
+    CHECK(s == NULL);
+    /* "60 s" is two words on a `repl` line: refused for that before its value is read. */
+    if (!strchr(repl_param_bad[i].text, ' ')) CHECK_STR(err, want);
+  }
+  CHECK(parse("nodes 10\nprotocol momedo\nrepl recon_interval_s 60\npublish item count=1\n",
+              err) == NULL);
+  CHECK(strstr(err, "t.scn:3: unknown repl parameter 'recon_interval_s' (recon_interval_ms, ") ==
+        err);
+  CHECK(parse("nodes 10\nprotocol momedo\nrepl recon_branch 4\nrepl recon_branch 5\n"
+              "publish item count=1\n", err) == NULL);
+  CHECK_STR(err, "t.scn:4: repl recon_branch given twice");
+}
+
 static void test_values(void) {
   uint64_t ms;
   CHECK_EQ(sim_parse_duration("250ms", &ms), 0);
@@ -198,6 +238,7 @@ int main(void) {
   RUN(test_full);
   RUN(test_errors);
   RUN(test_values);
+  RUN(test_repl_params);
   RUN(test_federation_size);
   RUN(test_shipped);
   TEST_MAIN_END();

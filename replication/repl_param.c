@@ -1,0 +1,146 @@
+/* replication/repl_param.c — the engine's parameter table: every field of struct
+ * repl_config a front-end may set, with its unit, default, bounds and meaning. momedod
+ * (node/config.c) and momedo-sim (simulations/sim_scn.c) read this one table, so both
+ * spell, parse and bound the parameters alike; repl_new refuses what is outside it.
+ * Pure: no I/O. A new parameter is one row here (and its field in struct repl_config). */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "repl.h"
+
+#define DAY_MS (24ull * 3600 * 1000)
+#define KIB 1024ull
+#define GIB (1024ull * 1024 * 1024)
+
+#define FIELD(f) offsetof(struct repl_config, f), sizeof(((struct repl_config *)0)->f)
+
+const struct repl_param repl_params[] = {
+    {"recon_interval_ms", REPL_UNIT_MS, 60000, 1000, DAY_MS, FIELD(recon_interval_ms),
+     "time between reconciliation rounds with each neighbor, plus a random jitter"},
+    {"recon_jitter_ms", REPL_UNIT_MS, 15000, 0, DAY_MS, FIELD(recon_jitter_ms),
+     "largest random time added to each interval, so rounds do not align"},
+    {"recon_start_delay_ms_max", REPL_UNIT_MS, 1000, 0, DAY_MS,
+     FIELD(recon_start_delay_ms_max),
+     "largest random delay of the first round after a link comes up (0: at once)"},
+    {"recon_branch", REPL_UNIT_COUNT, 8, 2, 64, FIELD(recon_branch),
+     "buckets a differing range is split into per reconciliation step"},
+    {"recon_leaf_ids_max", REPL_UNIT_COUNT, 8, 1, 256, FIELD(recon_leaf_ids_max),
+     "a differing range with at most this many IDs is sent as a list"},
+    {"peer_queue_bytes_max", REPL_UNIT_BYTES, 8ull * 1024 * 1024, 64 * KIB, GIB,
+     FIELD(peer_queue_bytes_max),
+     "bytes queued for one neighbor before no more traffic is generated for it"},
+};
+#undef FIELD
+
+const size_t repl_params_n = sizeof repl_params / sizeof repl_params[0];
+_Static_assert(sizeof repl_params / sizeof repl_params[0] <= REPL_PARAMS_MAX,
+               "raise REPL_PARAMS_MAX");
+
+struct suffix {
+  const char *s;
+  uint64_t mul;
+};
+
+static const struct suffix sfx_ms[] = {
+    {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", DAY_MS}, {NULL, 0}};
+static const struct suffix sfx_bytes[] = {
+    {"KiB", KIB}, {"MiB", KIB * KIB}, {"GiB", GIB}, {NULL, 0}};
+static const struct suffix sfx_none[] = {{NULL, 0}};
+
+static const struct suffix *suffixes(enum repl_param_unit u) {
+  return u == REPL_UNIT_MS ? sfx_ms : u == REPL_UNIT_BYTES ? sfx_bytes : sfx_none;
+}
+
+void repl_config_default(struct repl_config *c) {
+  memset(c, 0, sizeof *c);
+  for (size_t i = 0; i < repl_params_n; i++) {
+    int rc = repl_param_set(c, &repl_params[i], repl_params[i].def);
+    (void)rc; /* defaults are within bounds: test_repl_param checks every row */
+  }
+}
+
+const struct repl_param *repl_param_find(const char *name) {
+  for (size_t i = 0; i < repl_params_n; i++)
+    if (strcmp(repl_params[i].name, name) == 0) return &repl_params[i];
+  return NULL;
+}
+
+uint64_t repl_param_get(const struct repl_config *c, const struct repl_param *p) {
+  const char *f = (const char *)c + p->off;
+  if (p->size == sizeof(uint32_t)) {
+    uint32_t v;
+    memcpy(&v, f, sizeof v);
+    return v;
+  }
+  uint64_t v;
+  memcpy(&v, f, sizeof v);
+  return v;
+}
+
+int repl_param_set(struct repl_config *c, const struct repl_param *p, uint64_t v) {
+  char *f = (char *)c + p->off;
+  if (v < p->min || v > p->max) return MOMEDO_E_BOUNDS;
+  if (p->size == sizeof(uint32_t))
+    memcpy(f, &(uint32_t){(uint32_t)v}, sizeof(uint32_t));
+  else
+    memcpy(f, &v, sizeof v);
+  return 0;
+}
+
+int repl_config_check(const struct repl_config *c) {
+  for (size_t i = 0; i < repl_params_n; i++) {
+    uint64_t v = repl_param_get(c, &repl_params[i]);
+    if (v < repl_params[i].min || v > repl_params[i].max) return MOMEDO_E_INVAL;
+  }
+  return 0;
+}
+
+void repl_param_bounds_text(const struct repl_param *p, char *out, size_t cap) {
+  static const char *const units[] = {" of milliseconds", " of bytes", ""};
+  const struct suffix *sx = suffixes(p->unit);
+  size_t n = 0;
+  if (cap == 0) return;
+  out[0] = '\0';
+  n += (size_t)snprintf(out, cap, "a whole number%s from %llu to %llu", units[p->unit],
+                        (unsigned long long)p->min, (unsigned long long)p->max);
+  for (size_t i = 0; sx[i].s && n < cap; i++)
+    n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? ", " : " (or with a suffix: ", sx[i].s);
+  if (sx[0].s && n < cap) snprintf(out + n, cap - n, ")");
+}
+
+/* Digits, then (for times and sizes) an optional unit suffix; nothing else. */
+static int parse_value(const struct repl_param *p, const char *s, uint64_t *out) {
+  uint64_t v = 0, mul = 1;
+  size_t i = 0;
+  for (; s[i] >= '0' && s[i] <= '9'; i++) {
+    unsigned d = (unsigned)(s[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return MOMEDO_E_BOUNDS;
+    v = v * 10 + d;
+  }
+  if (i == 0) return MOMEDO_E_CONFIG;
+  if (s[i] != '\0') {
+    const struct suffix *sx = suffixes(p->unit);
+    while (sx->s && strcmp(sx->s, s + i) != 0) sx++;
+    if (!sx->s) return MOMEDO_E_CONFIG;
+    mul = sx->mul;
+  }
+  if (v > UINT64_MAX / mul) return MOMEDO_E_BOUNDS;
+  *out = v * mul;
+  return 0;
+}
+
+int repl_param_parse(const struct repl_param *p, const char *text, uint64_t *out, char *why,
+                     size_t why_cap) {
+  uint64_t v = 0;
+  char bounds[REPL_PARAM_TEXT_MAX];
+  int rc = parse_value(p, text, &v);
+  if (rc == 0 && (v < p->min || v > p->max)) rc = MOMEDO_E_BOUNDS;
+  if (rc == 0) {
+    *out = v;
+    return 0;
+  }
+  repl_param_bounds_text(p, bounds, sizeof bounds);
+  if (why && why_cap) snprintf(why, why_cap, "%s must be %s, not '%.40s'", p->name, bounds, text);
+  return MOMEDO_E_CONFIG;
+}
