@@ -216,6 +216,12 @@ int group_senderkey_content(const struct group *g, uint64_t now_ms, uint8_t **ou
   sk.chain_key = (ProtobufCBinaryData){32, (uint8_t *)e->tx_ck};
   sk.iteration = e->tx_n;
   sk.record_hash = (ProtobufCBinaryData){32, (uint8_t *)g->r.hash};
+  sk.mailbox = (ProtobufCBinaryData){32, (uint8_t *)e->mailbox};
+  uint8_t pm[GROUP_SK_PROOF_MSG_LEN], proof[CRYPTO_SIG_LEN];
+  group__sk_proof_msg(pm, g->r.group_id, e->epoch, e->mailbox, g->me_id, g->me_dev);
+  int rc = crypto_sign(proof, pm, sizeof pm, &e->tx);
+  if (rc < 0) return rc;
+  sk.proof = (ProtobufCBinaryData){CRYPTO_SIG_LEN, proof};
   gc.body_case = MOMEDO__GROUP_CONTROL__BODY_SENDER_KEY;
   gc.sender_key = &sk;
   return group_control_pack(&gc, g->me_dev, now_ms, out, out_len);
@@ -240,8 +246,8 @@ int group_control_validate(const Momedo__GroupControl *gc) {
   case MOMEDO__GROUP_CONTROL__BODY_SENDER_KEY: {
     const Momedo__SenderKey *s = gc->sender_key;
     if (s == NULL || s->group_id.len != 32 || s->signing_key.len != 32 ||
-        s->chain_key.len != 32 || s->record_hash.len != 32 || s->epoch == 0 ||
-        s->iteration >= GROUP_CHAIN_MAX)
+        s->chain_key.len != 32 || s->record_hash.len != 32 || s->mailbox.len != 32 ||
+        s->proof.len != CRYPTO_SIG_LEN || s->epoch == 0 || s->iteration >= GROUP_CHAIN_MAX)
       return MOMEDO_E_BOUNDS;
     return 0;
   }

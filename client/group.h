@@ -55,6 +55,7 @@
 #define GROUP_DOMAIN_MSG "momedo/group-msg/v1"
 #define GROUP_DOMAIN_SIG "momedo/group-sig/v1"
 #define GROUP_DOMAIN_STATE "momedo/group-state/v1"
+#define GROUP_DOMAIN_SENDERKEY "momedo/group-senderkey/v1"
 
 struct group; /* opaque; group_free */
 
@@ -211,10 +212,12 @@ MOMEDO_WUR int group_content_decode(const uint8_t *buf, size_t len, struct arena
 MOMEDO_WUR int group_control_validate(const Momedo__GroupControl *gc);
 
 /* Install a sender key received over the pairwise session from (from_identity,
- * from_device). E_INVAL (another group), E_SUPERSEDED (an epoch no longer kept),
- * E_UNEXPECTED (an epoch newer than ours: keep it until the record arrives),
- * E_DENIED (sender not a listed member device, or not an admin of a channel),
- * E_EXISTS (already known: ignore). */
+ * from_device). Receiving chains are kept per (device, signing key), and the key's
+ * proof of possession must name exactly this member and device. E_INVAL (another
+ * group), E_SUPERSEDED (an epoch no longer kept), E_UNEXPECTED (an epoch we do not
+ * have yet: keep it until the record arrives), E_DENIED (sender not a listed member
+ * device, not an admin of a channel, or the key is another device's), E_BADSIG (the
+ * proof does not bind the key to this device), E_EXISTS (already known: ignore). */
 MOMEDO_WUR int group_senderkey_accept(struct group *g, const uint8_t from_identity[static 32],
                                       const uint8_t from_device[static 32],
                                       const Momedo__SenderKey *sk);

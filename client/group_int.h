@@ -114,6 +114,13 @@ MOMEDO_WUR int group__msg_open(uint8_t *pt, const uint8_t *wire, size_t len,
                                const uint8_t group_id[static 32], uint64_t epoch,
                                const uint8_t mk[static 32]);
 MOMEDO_WUR int group__tx_new(struct group_epoch *e);
+/* The signed bytes of a sender key's proof of possession: domain || group_id ||
+ * be64 epoch || mailbox || identity || device. */
+#define GROUP_SK_PROOF_MSG_LEN (sizeof GROUP_DOMAIN_SENDERKEY - 1 + 32 + 8 + 32 + 32 + 32)
+void group__sk_proof_msg(uint8_t m[static GROUP_SK_PROOF_MSG_LEN],
+                         const uint8_t group_id[static 32], uint64_t epoch,
+                         const uint8_t mailbox[static 32], const uint8_t identity[static 32],
+                         const uint8_t device[static 32]);
 void group__rx_wipe(struct group_rx *rx);
 size_t group__skipped_total(const struct group *g);
 

@@ -35,6 +35,19 @@ int group__tx_new(struct group_epoch *e) {
   return 0;
 }
 
+void group__sk_proof_msg(uint8_t m[static GROUP_SK_PROOF_MSG_LEN],
+                         const uint8_t group_id[static 32], uint64_t epoch,
+                         const uint8_t mailbox[static 32], const uint8_t identity[static 32],
+                         const uint8_t device[static 32]) {
+  const size_t dl = sizeof GROUP_DOMAIN_SENDERKEY - 1;
+  memcpy(m, GROUP_DOMAIN_SENDERKEY, dl);
+  memcpy(m + dl, group_id, 32);
+  be64_put(m + dl + 32, epoch);
+  memcpy(m + dl + 40, mailbox, 32);
+  memcpy(m + dl + 72, identity, 32);
+  memcpy(m + dl + 104, device, 32);
+}
+
 void group__rx_wipe(struct group_rx *rx) {
   if (rx->sk) crypto_wipe(rx->sk, rx->cap_sk * sizeof *rx->sk);
   free(rx->sk);
@@ -259,29 +272,38 @@ int group_decrypt(struct group *g, const uint8_t mailbox[static OBJ_MAILBOX_LEN]
 
 /* ---- distribution ---- */
 
-int group_senderkey_accept(struct group *g, const uint8_t from_identity[static 32],
-                           const uint8_t from_device[static 32], const Momedo__SenderKey *sk) {
-  Momedo__GroupControl gc;
-  momedo__group_control__init(&gc);
-  g->why[0] = 0;
-  gc.body_case = MOMEDO__GROUP_CONTROL__BODY_SENDER_KEY;
-  gc.sender_key = (Momedo__SenderKey *)sk;
-  if (group_control_validate(&gc) < 0) return MOMEDO_E_BOUNDS;
-  if (memcmp(sk->group_id.data, g->r.group_id, 32) != 0)
-    return group__fail(g, MOMEDO_E_INVAL, "sender key of another group");
-  if (g->removed) return group__fail(g, MOMEDO_E_DENIED, "this device is not a member");
-  struct group_epoch *e = group__epoch_by_number(g, sk->epoch);
-  if (e == NULL)
-    return sk->epoch > g->r.epoch
-               ? group__fail(g, MOMEDO_E_UNEXPECTED, "sender key for a future epoch")
-               : group__fail(g, MOMEDO_E_SUPERSEDED, "sender key for an epoch no longer kept");
+/* Which kept epoch sk is for (by its mailbox), or why none. */
+static int sk_epoch_of(struct group *g, const Momedo__SenderKey *sk, struct group_epoch **out) {
+  struct group_epoch *e = group__epoch_by_mailbox(g, sk->mailbox.data);
+  if (e != NULL && e->epoch == sk->epoch) {
+    *out = e;
+    return 0;
+  }
+  if (e != NULL) return group__fail(g, MOMEDO_E_BOUNDS, "sender key names a mailbox of another epoch");
+  return sk->epoch >= g->r.epoch
+             ? group__fail(g, MOMEDO_E_UNEXPECTED, "sender key for an epoch not seen yet")
+             : group__fail(g, MOMEDO_E_SUPERSEDED, "sender key for an epoch no longer kept");
+}
+
+/* The sender may hold this key: it is a listed device allowed to post, and the key's
+ * proof of possession names exactly this member and device. */
+static int sk_check_claim(struct group *g, const struct group_epoch *e,
+                          const uint8_t from_identity[static 32],
+                          const uint8_t from_device[static 32], const Momedo__SenderKey *sk) {
+  uint8_t pm[GROUP_SK_PROOF_MSG_LEN];
   long i = group__find(&g->r, from_identity);
   if (i < 0 || !group__has_device(&g->r, (size_t)i, from_device))
     return group__fail(g, MOMEDO_E_DENIED, "sender key from a device that is not a member");
   if (!group__may_post(&g->r, from_identity, from_device))
     return group__fail(g, MOMEDO_E_DENIED, "sender key from a member who may not post");
-  if (memcmp(from_device, g->me_dev, 32) == 0 || sk_find_rx(e, sk->signing_key.data))
-    return group__fail(g, MOMEDO_E_EXISTS, "sender key already known");
+  group__sk_proof_msg(pm, g->r.group_id, e->epoch, e->mailbox, from_identity, from_device);
+  if (crypto_verify(sk->proof.data, pm, sizeof pm, sk->signing_key.data) < 0)
+    return group__fail(g, MOMEDO_E_BADSIG, "sender key not bound to the device that sent it");
+  return 0;
+}
+
+/* Make room for one more receiving chain of from_device in e. */
+static int sk_rx_room(struct group *g, struct group_epoch *e, const uint8_t from_device[static 32]) {
   size_t same = 0, first = e->n_rx;
   for (size_t k = 0; k < e->n_rx; k++)
     if (memcmp(e->rx[k].dev, from_device, 32) == 0 && same++ == 0) first = k;
@@ -298,6 +320,33 @@ int group_senderkey_accept(struct group *g, const uint8_t from_identity[static 3
     if (p == NULL) return MOMEDO_E_NOMEM;
     e->rx = p, e->cap_rx = c;
   }
+  return 0;
+}
+
+int group_senderkey_accept(struct group *g, const uint8_t from_identity[static 32],
+                           const uint8_t from_device[static 32], const Momedo__SenderKey *sk) {
+  Momedo__GroupControl gc;
+  struct group_epoch *e = NULL;
+  momedo__group_control__init(&gc);
+  g->why[0] = 0;
+  gc.body_case = MOMEDO__GROUP_CONTROL__BODY_SENDER_KEY;
+  gc.sender_key = (Momedo__SenderKey *)sk;
+  if (group_control_validate(&gc) < 0) return MOMEDO_E_BOUNDS;
+  if (memcmp(sk->group_id.data, g->r.group_id, 32) != 0)
+    return group__fail(g, MOMEDO_E_INVAL, "sender key of another group");
+  if (g->removed) return group__fail(g, MOMEDO_E_DENIED, "this device is not a member");
+  int rc = sk_epoch_of(g, sk, &e);
+  if (rc == 0) rc = sk_check_claim(g, e, from_identity, from_device, sk);
+  if (rc < 0) return rc;
+  if (memcmp(from_device, g->me_dev, 32) == 0)
+    return group__fail(g, MOMEDO_E_EXISTS, "this device's own sender key");
+  /* Chains are keyed by (device, key); a key is one device's only. */
+  struct group_rx *known = sk_find_rx(e, sk->signing_key.data);
+  if (known != NULL)
+    return memcmp(known->dev, from_device, 32) == 0
+               ? group__fail(g, MOMEDO_E_EXISTS, "sender key already known")
+               : group__fail(g, MOMEDO_E_DENIED, "sender key already held by another device");
+  if ((rc = sk_rx_room(g, e, from_device)) < 0) return rc;
   struct group_rx *rx = &e->rx[e->n_rx++];
   memset(rx, 0, sizeof *rx);
   memcpy(rx->id, from_identity, 32);
