@@ -4,16 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench/bench_table.h"
 #include "crypto.h"
 #include "ids.h"
-
-static double bench_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 struct bench_ctx {
   struct crypto_sign_keypair kp;
@@ -24,8 +18,6 @@ struct bench_ctx {
   uint8_t pt[1024], ct[1024 + CRYPTO_TAG_LEN];
   uint8_t big[64 * 1024];
 };
-
-typedef int (*bench_fn)(struct bench_ctx *c);
 
 static int op_sign(struct bench_ctx *c) { return crypto_sign(c->sig, c->msg, 256, &c->kp); }
 static int op_verify(struct bench_ctx *c) { return crypto_verify(c->sig, c->msg, 256, c->kp.pub); }
@@ -55,11 +47,7 @@ static int op_scrypt_14_8_1(struct bench_ctx *c) {
   return crypto_scrypt(c->shared, 32, "passphrase", 10, c->nonce, 16, 14, 8, 1);
 }
 
-static const struct {
-  const char *name;
-  bench_fn fn;
-  double bytes; /* per op, for a MB/s column; 0 for none */
-} bench_ops[] = {
+static const struct bench_op bench_ops[] = {
     {"ed25519 sign (256 B)", op_sign, 0},
     {"ed25519 verify (256 B)", op_verify, 0},
     {"ed25519 pub from seed", op_sign_keygen, 0},
@@ -82,24 +70,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "setup failed\n");
     return 1;
   }
-  printf("%-38s %12s %10s\n", "operation", "ops/sec", "MB/s");
-  for (size_t i = 0; i < sizeof bench_ops / sizeof bench_ops[0]; i++) {
-    long n = 0;
-    double t0 = bench_now(), t;
-    do {
-      if (bench_ops[i].fn(&c) != 0) {
-        fprintf(stderr, "%s failed\n", bench_ops[i].name);
-        return 1;
-      }
-      n++;
-      t = bench_now() - t0;
-    } while (t < secs);
-    double rate = (double)n / t;
-    if (bench_ops[i].bytes > 0)
-      printf("%-38s %12.0f %10.1f\n", bench_ops[i].name, rate, rate * bench_ops[i].bytes / 1e6);
-    else
-      printf("%-38s %12.0f %10s\n", bench_ops[i].name, rate, "-");
-  }
+  int rc = bench_table(bench_ops, sizeof bench_ops / sizeof bench_ops[0], &c, secs);
   crypto_wipe(&c, sizeof c);
-  return 0;
+  return rc;
 }

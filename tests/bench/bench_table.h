@@ -1,0 +1,49 @@
+/* tests/bench/bench_table.h — the op-table loop of the bench_* programs: each op runs
+ * until secs have passed and prints ops/sec (and MB/s when it names bytes per op).
+ * Each program defines its own struct bench_ctx; this header only passes it on. */
+#ifndef MOMEDO_BENCH_TABLE_H
+#define MOMEDO_BENCH_TABLE_H
+
+#include <stdio.h>
+#include <time.h>
+
+struct bench_ctx;
+typedef int (*bench_fn)(struct bench_ctx *c);
+
+struct bench_op {
+  const char *name;
+  bench_fn fn;
+  double bytes; /* per op, for a MB/s column; 0 for none */
+};
+
+static inline double bench_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Runs every op of the table; 1 (after a message) as soon as one fails, else 0. */
+static inline int bench_table(const struct bench_op *ops, size_t n_ops, struct bench_ctx *c,
+                              double secs) {
+  printf("%-42s %12s %10s\n", "operation", "ops/sec", "MB/s");
+  for (size_t i = 0; i < n_ops; i++) {
+    long n = 0;
+    double t0 = bench_now(), t;
+    do {
+      if (ops[i].fn(c) != 0) {
+        fprintf(stderr, "%s failed\n", ops[i].name);
+        return 1;
+      }
+      n++;
+      t = bench_now() - t0;
+    } while (t < secs);
+    double rate = (double)n / t;
+    if (ops[i].bytes > 0)
+      printf("%-42s %12.0f %10.1f\n", ops[i].name, rate, rate * ops[i].bytes / 1e6);
+    else
+      printf("%-42s %12.0f %10s\n", ops[i].name, rate, "-");
+  }
+  return 0;
+}
+
+#endif
