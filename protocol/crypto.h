@@ -1,4 +1,6 @@
-/* protocol/crypto.h — thin wrappers over wolfCrypt: the only primitives momedo uses.
+/* protocol/crypto.h — thin wrappers over wolfCrypt: the primitives momedo uses (plus
+ * SHA-3 in sha3.h and ML-KEM-768 in mlkem.h, written here: wolfCrypt lacks ML-KEM and
+ * SHAKE128).
  * Fixed-size keys in every signature; 0 or a negative MOMEDO_E_* on return.
  * Secrets passed in are never logged and never copied into static storage; callers
  * wipe their own buffers with crypto_wipe(). The process-wide DRBG is the one

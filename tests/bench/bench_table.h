@@ -1,5 +1,6 @@
 /* tests/bench/bench_table.h — the op-table loop of the bench_* programs: each op runs
- * until secs have passed and prints ops/sec (and MB/s when it names bytes per op).
+ * until secs have passed and prints ops per wall-clock second, ops per CPU second of
+ * this process (steadier on the shared machine) and MB/s when it names bytes per op.
  * Each program defines its own struct bench_ctx; this header only passes it on. */
 #ifndef MOMEDO_BENCH_TABLE_H
 #define MOMEDO_BENCH_TABLE_H
@@ -16,19 +17,21 @@ struct bench_op {
   double bytes; /* per op, for a MB/s column; 0 for none */
 };
 
-static inline double bench_now(void) {
+static inline double bench_clock(clockid_t id) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(id, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+static inline double bench_now(void) { return bench_clock(CLOCK_MONOTONIC); }
 
 /* Runs every op of the table; 1 (after a message) as soon as one fails, else 0. */
 static inline int bench_table(const struct bench_op *ops, size_t n_ops, struct bench_ctx *c,
                               double secs) {
-  printf("%-42s %12s %10s\n", "operation", "ops/sec", "MB/s");
+  printf("%-42s %12s %12s %10s\n", "operation", "ops/sec", "ops/cpu-sec", "MB/s");
   for (size_t i = 0; i < n_ops; i++) {
     long n = 0;
-    double t0 = bench_now(), t;
+    double t0 = bench_now(), c0 = bench_clock(CLOCK_PROCESS_CPUTIME_ID), t;
     do {
       if (ops[i].fn(c) != 0) {
         fprintf(stderr, "%s failed\n", ops[i].name);
@@ -38,10 +41,12 @@ static inline int bench_table(const struct bench_op *ops, size_t n_ops, struct b
       t = bench_now() - t0;
     } while (t < secs);
     double rate = (double)n / t;
+    double cpu_rate = (double)n / (bench_clock(CLOCK_PROCESS_CPUTIME_ID) - c0);
     if (ops[i].bytes > 0)
-      printf("%-42s %12.0f %10.1f\n", ops[i].name, rate, rate * ops[i].bytes / 1e6);
+      printf("%-42s %12.0f %12.0f %10.1f\n", ops[i].name, rate, cpu_rate,
+             rate * ops[i].bytes / 1e6);
     else
-      printf("%-42s %12.0f %10s\n", ops[i].name, rate, "-");
+      printf("%-42s %12.0f %12.0f %10s\n", ops[i].name, rate, cpu_rate, "-");
   }
   return 0;
 }
