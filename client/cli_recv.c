@@ -96,12 +96,17 @@ static int accept_first(struct cli *c, struct cli_state *st, struct cli_conn *cn
     RECV_DROP("a replayed first message (refused)");
     return rc;
   }
+  if (rc == MOMEDO_E_BUSY) {
+    RECV_DROP("a first message while 4096 others dated ahead of this device's clock are "
+              "remembered (a flood of future-dated first messages?)");
+    return rc;
+  }
   if (rc) {
     RECV_DROP("a first message that does not open: %s", momedo_strerror(rc));
     return rc;
   }
   if ((rc = check_sender(c, st, cn, &from)) != 0 ||
-      (rc = e2e_replay_add(rp, env, from.created_ms)) != 0 ||
+      (rc = e2e_replay_add(rp, env, from.created_ms, cli_now_ms())) != 0 ||
       (rc = cli__session_add(&st->sess, *s)) != 0) {
     char uid[IDS_USER_ID_STR_MAX];
     if (ids_user_id(uid, from.identity_key) != 0) uid[0] = '\0';

@@ -240,8 +240,8 @@ int e2e_decrypt(struct e2e_session *s, const struct e2e_envelope *env, uint8_t *
 
 struct e2e_replay {
   uint32_t spk_id;
-  uint32_t count, head; /* ring, oldest at head */
-  uint64_t watermark_ms; /* created_ms of the newest evicted entry */
+  uint32_t count;         /* entries [0, count), oldest first */
+  uint64_t watermark_ms;  /* sender time of the newest evicted entry; never past our clock */
   struct {
     uint8_t ek[E2E_KEY_LEN];
     uint64_t created_ms;
@@ -250,8 +250,17 @@ struct e2e_replay {
 
 static int x3dh_replay_seen(const struct e2e_replay *rp, const uint8_t ek[static 32]) {
   for (uint32_t i = 0; i < rp->count; i++)
-    if (memcmp(rp->e[(rp->head + i) % E2E_REPLAY_MAX].ek, ek, E2E_KEY_LEN) == 0) return 1;
+    if (memcmp(rp->e[i].ek, ek, E2E_KEY_LEN) == 0) return 1;
   return 0;
+}
+
+/* The entry a full set evicts: the oldest whose sender time is not ahead of now_ms, so
+ * the watermark (the evicted entry's sender time, which keeps replays of it refused)
+ * never passes the recipient's clock. -1 when every entry is dated ahead of now_ms. */
+static long x3dh_replay_victim(const struct e2e_replay *rp, uint64_t now_ms) {
+  for (uint32_t i = 0; i < rp->count; i++)
+    if (rp->e[i].created_ms <= now_ms) return (long)i;
+  return -1;
 }
 
 /* Open the sealed sender header with DH2, DH3 and check its time against the rules. */
@@ -316,6 +325,7 @@ int e2e_accept(struct e2e_session **out, struct e2e_sender *from, const struct e
   if (env->ct_len < CRYPTO_TAG_LEN) return MOMEDO_E_TRUNCATED;
   if (cap < env->ct_len - CRYPTO_TAG_LEN) return MOMEDO_E_NOSPACE;
   if (x3dh_replay_seen(rp, env->ek)) return MOMEDO_E_EXISTS;
+  if (rp->count == E2E_REPLAY_MAX && x3dh_replay_victim(rp, now_ms) < 0) return MOMEDO_E_BUSY;
   const uint8_t *opk = env->opk_id ? opk_sec : NULL;
   rc = crypto_dh(dh[1], me->dh_sec, env->ek);
   if (rc == 0) rc = crypto_dh(dh[2], spk->sec, env->ek);
@@ -379,24 +389,19 @@ void e2e_replay_free(struct e2e_replay *rp) { free(rp); }
 
 uint32_t e2e_replay_count(const struct e2e_replay *rp) { return rp->count; }
 
-static void x3dh_replay_push(struct e2e_replay *rp, const uint8_t ek[static 32],
-                             uint64_t created_ms) {
-  uint32_t slot;
-  if (rp->count == E2E_REPLAY_MAX) {
-    slot = rp->head;
-    if (rp->e[slot].created_ms > rp->watermark_ms) rp->watermark_ms = rp->e[slot].created_ms;
-    rp->head = (rp->head + 1) % E2E_REPLAY_MAX;
-  } else {
-    slot = (rp->head + rp->count++) % E2E_REPLAY_MAX;
-  }
-  memcpy(rp->e[slot].ek, ek, E2E_KEY_LEN);
-  rp->e[slot].created_ms = created_ms;
-}
-
-int e2e_replay_add(struct e2e_replay *rp, const struct e2e_envelope *env, uint64_t created_ms) {
+int e2e_replay_add(struct e2e_replay *rp, const struct e2e_envelope *env, uint64_t created_ms,
+                   uint64_t now_ms) {
   if (env->type != E2E_TYPE_PREKEY || env->spk_id != rp->spk_id) return MOMEDO_E_INVAL;
   if (x3dh_replay_seen(rp, env->ek)) return MOMEDO_E_EXISTS;
-  x3dh_replay_push(rp, env->ek, created_ms);
+  if (rp->count == E2E_REPLAY_MAX) {
+    long v = x3dh_replay_victim(rp, now_ms);
+    if (v < 0) return MOMEDO_E_BUSY;
+    if (rp->e[v].created_ms > rp->watermark_ms) rp->watermark_ms = rp->e[v].created_ms;
+    memmove(&rp->e[v], &rp->e[v + 1], (rp->count - (uint32_t)v - 1) * sizeof rp->e[0]);
+    rp->count--;
+  }
+  memcpy(rp->e[rp->count].ek, env->ek, E2E_KEY_LEN);
+  rp->e[rp->count++].created_ms = created_ms;
   return 0;
 }
 
@@ -416,9 +421,8 @@ int e2e_replay_save(const struct e2e_replay *rp, uint8_t **out, size_t *out_len)
   if (rc == 0) rc = cursor_put_be64(&w, rp->watermark_ms);
   if (rc == 0) rc = cursor_put_be16(&w, (uint16_t)rp->count);
   for (uint32_t i = 0; rc == 0 && i < rp->count; i++) {
-    uint32_t k = (rp->head + i) % E2E_REPLAY_MAX;
-    rc = cursor_put_bytes(&w, rp->e[k].ek, E2E_KEY_LEN);
-    if (rc == 0) rc = cursor_put_be64(&w, rp->e[k].created_ms);
+    rc = cursor_put_bytes(&w, rp->e[i].ek, E2E_KEY_LEN);
+    if (rc == 0) rc = cursor_put_be64(&w, rp->e[i].created_ms);
   }
   if (rc == 0) rc = crypto_sha256(buf + w.pos, buf, w.pos);
   if (rc < 0) {

@@ -149,7 +149,8 @@ MOMEDO_WUR int e2e_decrypt(struct e2e_session *s, const struct e2e_envelope *env
  * prekey spk (spk->id must equal env->spk_id: E_INVAL) and the one-time prekey secret
  * if env->opk_id != 0 (NULL then: E_NOTFOUND). Refuses an (EK_A) already in rp
  * (E_EXISTS), a sender time older than rp's eviction watermark or after the prekey
- * expired (E_EXPIRED) or ahead of now_ms (E_FUTURE). On success *out is a new session,
+ * expired (E_EXPIRED) or ahead of now_ms (E_FUTURE), and answers E_BUSY while rp is full
+ * of entries dated ahead of now_ms (nothing could be evicted to record this one). On success *out is a new session,
  * *from the claimed sender and pt the first plaintext. The caller MUST then check
  * e2e_sender_check against the sender's bundle and only after it passes call
  * e2e_replay_add and store the session; otherwise free both and drop the message. */
@@ -163,10 +164,13 @@ MOMEDO_WUR int e2e_accept(struct e2e_session **out, struct e2e_sender *from,
 
 MOMEDO_WUR int e2e_replay_new(struct e2e_replay **out, uint32_t spk_id);
 void e2e_replay_free(struct e2e_replay *rp);
-/* Record an accepted first message (after e2e_sender_check). When full, the oldest
- * entry is evicted and the watermark rises to its created_ms. E_INVAL on wrong spk. */
+/* Record an accepted first message (after e2e_sender_check) created at the sender's
+ * created_ms. When the set is full the oldest entry not dated ahead of now_ms (our
+ * clock) is evicted and the watermark rises to its created_ms, so the watermark never
+ * passes our clock however a sender dates its messages. E_BUSY when every entry is dated
+ * ahead of now_ms (try again later), E_EXISTS for a replay, E_INVAL on wrong spk. */
 MOMEDO_WUR int e2e_replay_add(struct e2e_replay *rp, const struct e2e_envelope *env,
-                              uint64_t created_ms);
+                              uint64_t created_ms, uint64_t now_ms);
 uint32_t e2e_replay_count(const struct e2e_replay *rp);
 MOMEDO_WUR int e2e_replay_save(const struct e2e_replay *rp, uint8_t **out, size_t *out_len);
 MOMEDO_WUR int e2e_replay_load(struct e2e_replay **out, const uint8_t *buf, size_t len);

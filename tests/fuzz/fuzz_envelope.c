@@ -72,7 +72,7 @@ static void fz_accept(const struct e2e_envelope *env, uint8_t *pt) {
   if ((rc == 0) != (s != NULL)) abort();
   if (rc == 0) {
     if (pt_len + 16 != env->ct_len || !e2e_session_matches(s, env)) abort();
-    if (e2e_replay_add(rp, env, from.created_ms)) abort();
+    if (e2e_replay_add(rp, env, from.created_ms, from.created_ms)) abort();
     if (e2e_decrypt(s, env, pt, E2E_PLAINTEXT_MAX, &pt_len) != MOMEDO_E_EXISTS) abort();
   }
   e2e_session_free(s);

@@ -151,6 +151,14 @@ static void pair_first(struct pair *p, uint64_t sent_ms, const char *text) {
   CHECK_EQ(e2e_envelope_parse(&p->env, p->buf, p->len), 0);
 }
 
+/* A new first message from Alice to Bob (fresh session) created at sent_ms, into env. */
+static void pair_first_again(struct pair *p, uint64_t sent_ms) {
+  e2e_session_free(p->sa);
+  p->sa = NULL;
+  CHECK_EQ(first_message(&p->a, &p->b, sent_ms, "again", &p->sa, p->buf, &p->len), 0);
+  CHECK_EQ(e2e_envelope_parse(&p->env, p->buf, p->len), 0);
+}
+
 /* Bob accepts env at now_ms into *s (no one-time prekey, his own replay set). */
 static int pair_accept(struct pair *p, struct e2e_session **s, uint64_t now_ms) {
   return e2e_accept(s, &p->from, &p->b.local, &p->b.spk, NULL, p->b.rp, &p->env, now_ms,
@@ -217,7 +225,7 @@ static void test_prekey_messages_until_reply(void) {
   CHECK_MEM(p->pt, "one", 3);
   CHECK_EQ(e2e_sender_check(&(Momedo__KeyBundle)MOMEDO__KEY_BUNDLE__INIT, &p->from),
            MOMEDO_E_KEYCHANGED);
-  CHECK_EQ(e2e_replay_add(p->b.rp, &p->env, p->from.created_ms), 0);
+  CHECK_EQ(e2e_replay_add(p->b.rp, &p->env, p->from.created_ms, NOW_MS), 0);
   /* m0 matches the session and decrypts from a skipped key; accept would refuse it. */
   p->env = m0_env;
   CHECK_EQ(e2e_session_matches(p->sb, &p->env), 1);
@@ -268,8 +276,8 @@ static void test_replayed_first_message(void) {
   struct pair *p = &the_pair;
   CHECK_CALL(pair_first(p, NOW_MS, "once"));
   CHECK_EQ(pair_accept(p, &p->sb, NOW_MS), 0);
-  CHECK_EQ(e2e_replay_add(p->b.rp, &p->env, p->from.created_ms), 0);
-  CHECK_EQ(e2e_replay_add(p->b.rp, &p->env, p->from.created_ms), MOMEDO_E_EXISTS);
+  CHECK_EQ(e2e_replay_add(p->b.rp, &p->env, p->from.created_ms, NOW_MS), 0);
+  CHECK_EQ(e2e_replay_add(p->b.rp, &p->env, p->from.created_ms, NOW_MS), MOMEDO_E_EXISTS);
   e2e_session_free(p->sb);
   p->sb = NULL;
   /* The session was lost (or never stored): a replay must not create a new one. */
@@ -304,13 +312,63 @@ static void test_replay_watermark(void) {
   for (uint32_t i = 0; i <= E2E_REPLAY_MAX; i++) {
     memset(ek, 0, sizeof ek);
     be32_put(ek, i + 1);
-    CHECK_EQ(e2e_replay_add(p->b.rp, &fake, NOW_MS + (i == 0 ? 5 : 10)), 0);
+    CHECK_EQ(e2e_replay_add(p->b.rp, &fake, NOW_MS + (i == 0 ? 5 : 10), NOW_MS + 10), 0);
   }
   CHECK_EQ(e2e_replay_count(p->b.rp), E2E_REPLAY_MAX);
   CHECK_EQ(pair_accept(p, &p->sb, NOW_MS + 100), MOMEDO_E_EXPIRED);
   CHECK(p->sb == NULL);
   fake.spk_id = 3;
-  CHECK_EQ(e2e_replay_add(p->b.rp, &fake, NOW_MS), MOMEDO_E_INVAL);
+  CHECK_EQ(e2e_replay_add(p->b.rp, &fake, NOW_MS, NOW_MS + 3600 * 1000), MOMEDO_E_INVAL);
+  pair_free(p);
+}
+
+/* Issue 11, finding 12 (attack): a sender whose clock runs ahead (within the allowed skew)
+ * must not push the replay watermark past the recipient's own clock. Here an attacker
+ * sends one first message dated 9 minutes ahead, then enough others to evict it; a
+ * legitimate first message created a minute later must still be accepted. */
+static void test_replay_watermark_future_sender(void) {
+  struct pair *p = &the_pair;
+  struct e2e_envelope fake;
+  uint8_t ek[32];
+  CHECK_CALL(pair_first(p, NOW_MS + 60 * 1000, "a minute later"));
+  memset(&fake, 0, sizeof fake);
+  fake.type = E2E_TYPE_PREKEY;
+  fake.spk_id = 2;
+  fake.ek = ek;
+  for (uint32_t i = 0; i <= E2E_REPLAY_MAX; i++) {
+    memset(ek, 0, sizeof ek);
+    be32_put(ek, i + 1);
+    uint64_t created = i == 0 ? NOW_MS + 9 * 60 * 1000 : NOW_MS;
+    CHECK_EQ(e2e_replay_add(p->b.rp, &fake, created, NOW_MS), 0);
+  }
+  CHECK_EQ(e2e_replay_count(p->b.rp), E2E_REPLAY_MAX);
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS + 61 * 1000), 0);
+  /* Still sound: the future-dated entry was kept (not evicted), so its replay is seen. */
+  memset(ek, 0, sizeof ek);
+  be32_put(ek, 1);
+  CHECK_EQ(e2e_replay_add(p->b.rp, &fake, NOW_MS + 9 * 60 * 1000, NOW_MS), MOMEDO_E_EXISTS);
+  /* Once our clock passed it, it is evicted first and its time becomes the watermark:
+   * a replay of it is refused as older than the watermark. */
+  be32_put(ek, 100000);
+  CHECK_EQ(e2e_replay_add(p->b.rp, &fake, NOW_MS + 9 * 60 * 1000 + 1, NOW_MS + 10 * 60 * 1000),
+           0);
+  e2e_session_free(p->sb);
+  p->sb = NULL;
+  CHECK_CALL(pair_first_again(p, NOW_MS + 9 * 60 * 1000));
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS + 10 * 60 * 1000), MOMEDO_E_EXPIRED);
+  /* A set full of entries all dated ahead of our clock cannot evict: E_BUSY, no session. */
+  struct e2e_replay *full = p->b.rp;
+  CHECK_EQ(e2e_replay_new(&p->b.rp, 2), 0);
+  for (uint32_t i = 0; i < E2E_REPLAY_MAX; i++) {
+    be32_put(ek, i + 1);
+    CHECK_EQ(e2e_replay_add(p->b.rp, &fake, NOW_MS + 5 * 60 * 1000, NOW_MS), 0);
+  }
+  CHECK_CALL(pair_first_again(p, NOW_MS + 1000));
+  CHECK_EQ(pair_accept(p, &p->sb, NOW_MS + 2000), MOMEDO_E_BUSY);
+  CHECK(p->sb == NULL);
+  be32_put(ek, 0xfffff);
+  CHECK_EQ(e2e_replay_add(p->b.rp, &fake, NOW_MS, NOW_MS), MOMEDO_E_BUSY);
+  e2e_replay_free(full);
   pair_free(p);
 }
 
@@ -436,6 +494,7 @@ int main(void) {
   RUN(test_identity_not_in_envelope);
   RUN(test_replayed_first_message);
   RUN(test_replay_watermark);
+  RUN(test_replay_watermark_future_sender);
   RUN(test_first_message_time_rules);
   RUN(test_sender_check);
   RUN(test_first_message_tamper);
