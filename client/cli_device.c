@@ -252,21 +252,6 @@ static int fetch_state(struct cli *c, struct cli_conn *cn, const struct link_cod
                   "or not replicated here yet; run `device link` again)");
 }
 
-static int join_register(struct cli *c, struct cli_conn *cn, const struct link_code *l,
-                         const struct account *a) {
-  struct invite inv;
-  char tok[INVITE_TOKEN_HEX_LEN + 1];
-  int rc = invite_decode(&inv, c->opt[CO_INVITE]);
-  if (rc) return cli_fail(c, rc, "--invite is not a valid invite code: %s", momedo_strerror(rc));
-  if (memcmp(inv.node_key, l->node_key, 32) != 0)
-    return cli_fail(c, MOMEDO_E_INVAL, "--invite is for another node than the link code");
-  invite_token_to_hex(tok, inv.token);
-  rc = nodeapi_register(&cn->api, tok, a->device.pub, l->identity, NULL);
-  crypto_wipe(tok, sizeof tok);
-  crypto_wipe(&inv, sizeof inv);
-  return rc ? cli_api_fail(c, cn, rc, "the node refused the invite") : 0;
-}
-
 /* Everything after the vault exists: derive, authenticate, fetch, adopt. */
 static int join_run(struct cli *c, struct cli_state *st, const struct link_code *l) {
   struct cli_conn cn;
@@ -279,7 +264,6 @@ static int join_run(struct cli *c, struct cli_state *st, const struct link_code 
   if (rc) return cli_fail(c, rc, "cannot derive the device keys");
   st->have_acct = 1;
   if ((rc = cli_conn_open(c, &cn, l->host, l->port, l->node_key)) != 0) return rc;
-  if (c->opt[CO_INVITE]) rc = join_register(c, &cn, l, &st->acct);
   /* The node admits us because the bundle the first device published lists us. */
   if (rc == 0 && (rc = nodeapi_auth_user(&cn.api, &st->acct.device, l->identity)) != 0)
     rc = cli_api_fail(c, &cn, rc, "the node does not accept this device yet (the key "
@@ -382,6 +366,9 @@ int cli_cmd_device(struct cli *c) {
     return rc;
   }
   if (strcmp(sub, "join") == 0) {
+    if (c->opt[CO_INVITE])
+      return cli_fail(c, MOMEDO_E_INVAL, "device join needs no --invite: the node admits the "
+                      "new device because the user's key bundle lists it");
     if (c->n_pos != 2) return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo device join CODE");
     return device_join(c, c->pos[1]);
   }

@@ -120,7 +120,7 @@ int cli_cmd_join(struct cli *c) {
   }
   if ((rc = cli_conn_open(c, &cn, inv.host, inv.port, inv.node_key)) != 0) goto out;
   invite_token_to_hex(tok, inv.token);
-  rc = nodeapi_register(&cn.api, tok, st.acct.device.pub, st.acct.identity.pub, &resp);
+  rc = nodeapi_register(&cn.api, tok, &st.acct.device, &st.acct.identity, &resp);
   crypto_wipe(tok, sizeof tok);
   if (rc) {
     rc = cli_api_fail(c, &cn, rc, "the node refused the invite");

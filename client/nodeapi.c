@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invite.h"
+
 #define NA_DEADLINE_NONE UINT64_MAX
 
 static void na_reason(struct nodeapi *api, const char *fmt, ...)
@@ -312,19 +314,38 @@ static int na_bytes_ok(const char *s, size_t max) {
 }
 
 int nodeapi_register(struct nodeapi *api, const char *token,
-                     const uint8_t device_key[static NODEAPI_KEY_LEN],
-                     const uint8_t identity_key[static NODEAPI_KEY_LEN],
+                     const struct crypto_sign_keypair *device,
+                     const struct crypto_sign_keypair *identity,
                      const Momedo__RegisterResp **resp) {
+  uint8_t tok[INVITE_TOKEN_LEN], msg[INVITE_REGISTER_MSG_LEN];
+  uint8_t dsig[CRYPTO_SIG_LEN], isig[CRYPTO_SIG_LEN];
+  if (!token || invite_token_parse(tok, token) != 0) {
+    na_reason(api, "invite token must be %d hex digits", INVITE_TOKEN_HEX_LEN);
+    return MOMEDO_E_INVAL;
+  }
+  int rc = invite_register_msg(msg, api->node_key, tok, device->pub, identity->pub);
+  crypto_wipe(tok, sizeof tok);
+  if (rc == 0) rc = crypto_sign(dsig, msg, sizeof msg, device);
+  if (rc == 0) rc = crypto_sign(isig, msg, sizeof msg, identity);
+  if (rc < 0) return rc;
+  struct nodeapi_register_req r = {token, device->pub, identity->pub, dsig, isig};
+  return nodeapi_register_raw(api, &r, resp);
+}
+
+int nodeapi_register_raw(struct nodeapi *api, const struct nodeapi_register_req *q,
+                         const Momedo__RegisterResp **resp) {
   Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
   Momedo__RegisterReq r = MOMEDO__REGISTER_REQ__INIT;
   const Momedo__ClientResponse *out = NULL;
-  if (!na_bytes_ok(token, NODEAPI_TOKEN_CHARS_MAX)) {
+  if (!na_bytes_ok(q->token, NODEAPI_TOKEN_CHARS_MAX)) {
     na_reason(api, "invite token must be 1..%d printable characters", NODEAPI_TOKEN_CHARS_MAX);
     return MOMEDO_E_INVAL;
   }
-  r.invite_token = (char *)token;
-  r.device_key = (ProtobufCBinaryData){NODEAPI_KEY_LEN, (uint8_t *)device_key};
-  r.identity_key = (ProtobufCBinaryData){NODEAPI_KEY_LEN, (uint8_t *)identity_key};
+  r.invite_token = (char *)q->token;
+  r.device_key = (ProtobufCBinaryData){NODEAPI_KEY_LEN, (uint8_t *)q->device_key};
+  r.identity_key = (ProtobufCBinaryData){NODEAPI_KEY_LEN, (uint8_t *)q->identity_key};
+  r.device_signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, (uint8_t *)q->device_sig};
+  r.identity_signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, (uint8_t *)q->identity_sig};
   req.body_case = MOMEDO__CLIENT_REQUEST__BODY_REGISTER;
   req.register_ = &r;
   int rc = na_call(api, &req, MOMEDO__CLIENT_RESPONSE__BODY_REGISTER, &out);

@@ -133,12 +133,23 @@ const char *nodeapi_reason(const struct nodeapi *api);
  * the pinned one, the node's code when it answers with an Error frame. */
 MOMEDO_WUR int nodeapi_hello(struct nodeapi *api, uint64_t wall_now_ms);
 
-/* Register this device with an invite token. *resp (may be NULL) is borrowed until
- * the next call; its node_key equals the pinned key (else E_PROTO). */
+/* Register this device with an invite token (token: the hex digits of the invite's
+ * token). Both key pairs sign the registration (protocol/invite.h), so the node knows
+ * the client holds them. *resp (may be NULL) is borrowed until the next call; its
+ * node_key equals the pinned key (else E_PROTO). E_INVAL for a malformed token. */
 MOMEDO_WUR int nodeapi_register(struct nodeapi *api, const char *token,
-                                const uint8_t device_key[static NODEAPI_KEY_LEN],
-                                const uint8_t identity_key[static NODEAPI_KEY_LEN],
+                                const struct crypto_sign_keypair *device,
+                                const struct crypto_sign_keypair *identity,
                                 const Momedo__RegisterResp **resp);
+/* The same with the public keys and signatures given as they are (test tools that
+ * name keys they do not hold). */
+struct nodeapi_register_req {
+  const char *token;
+  const uint8_t *device_key, *identity_key;     /* NODEAPI_KEY_LEN bytes each */
+  const uint8_t *device_sig, *identity_sig;     /* CRYPTO_SIG_LEN bytes each */
+};
+MOMEDO_WUR int nodeapi_register_raw(struct nodeapi *api, const struct nodeapi_register_req *r,
+                                    const Momedo__RegisterResp **resp);
 
 /* AuthBegin, then AuthProve with a signature by device over
  * NODEAPI_AUTH_DOMAIN || node_key || challenge. nodeapi_auth works on nodes where the

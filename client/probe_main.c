@@ -42,7 +42,7 @@
 enum probe_opt {
   O_INVITE, O_NODE, O_NODE_KEY, O_KEYS, O_JSON, O_TIMEOUT, O_USER_ID, O_SELF, O_ALIAS,
   O_MAILBOX, O_TO_USER, O_TEXT, O_FILE, O_TTL, O_CURSOR, O_LIMIT, O_ACK, O_COUNT, O_SEAL,
-  O_OPEN, O_RAW_TEXT, O_WINDOW, O__COUNT
+  O_OPEN, O_RAW_TEXT, O_WINDOW, O_CLAIM_IDENTITY, O_CLAIM_DEVICE, O__COUNT
 };
 
 struct probe_optdef {
@@ -62,6 +62,7 @@ static const struct probe_optdef probe_opts[O__COUNT] = {
     [O_ACK] = {"--ack", 0},         [O_COUNT] = {"--count", 1},
     [O_SEAL] = {"--seal", 0},       [O_OPEN] = {"--open", 0},
     [O_RAW_TEXT] = {"--raw-text", 0}, [O_WINDOW] = {"--window", 1},
+    [O_CLAIM_IDENTITY] = {"--claim-identity", 1}, [O_CLAIM_DEVICE] = {"--claim-device", 1},
 };
 
 #define BIT(o) (1u << (o))
@@ -567,7 +568,32 @@ static int cmd_register(struct probe *p) {
   const char *token = p->npos > 0 ? p->pos[0] : p->token;
   if (token[0] == '\0')
     return probe_fail(p, MOMEDO_E_INVAL, "register needs a TOKEN (or --invite CODE)");
-  int rc = nodeapi_register(&p->api, token, p->keys.device.pub, p->keys.identity.pub, &rr);
+  /* --claim-identity / --claim-device: name keys this probe does not hold (attack tests:
+   * a node must refuse registering someone else's keys). */
+  uint8_t claim_id[32], claim_dev[32];
+  const uint8_t *ik = p->keys.identity.pub, *dk = p->keys.device.pub;
+  if (p->opt[O_CLAIM_IDENTITY]) {
+    if (hex_decode_str(claim_id, 32, p->opt[O_CLAIM_IDENTITY]) < 0)
+      return probe_fail(p, MOMEDO_E_INVAL, "--claim-identity takes 64 hex digits");
+    ik = claim_id;
+  }
+  if (p->opt[O_CLAIM_DEVICE]) {
+    if (hex_decode_str(claim_dev, 32, p->opt[O_CLAIM_DEVICE]) < 0)
+      return probe_fail(p, MOMEDO_E_INVAL, "--claim-device takes 64 hex digits");
+    dk = claim_dev;
+  }
+  int rc;
+  if (ik == p->keys.identity.pub && dk == p->keys.device.pub) {
+    rc = nodeapi_register(&p->api, token, &p->keys.device, &p->keys.identity, &rr);
+  } else { /* signed with our own keys: what an attacker without the secrets can do */
+    uint8_t tok[INVITE_TOKEN_LEN], msg[INVITE_REGISTER_MSG_LEN], ds[64], is[64];
+    rc = invite_token_parse(tok, token);
+    if (rc == 0) rc = invite_register_msg(msg, p->node_key, tok, dk, ik);
+    if (rc == 0) rc = crypto_sign(ds, msg, sizeof msg, &p->keys.device);
+    if (rc == 0) rc = crypto_sign(is, msg, sizeof msg, &p->keys.identity);
+    struct nodeapi_register_req q = {token, dk, ik, ds, is};
+    if (rc == 0) rc = nodeapi_register_raw(&p->api, &q, &rr);
+  }
   if (rc < 0) return probe_api_fail(p, rc);
   char nk[65], dev[65];
   hex_encode(nk, sizeof nk, rr->node_key.data, 32);
@@ -1123,7 +1149,7 @@ struct probe_cmd {
 static const struct probe_cmd probe_cmds[] = {
     {"keygen", cmd_keygen, 0, 0, 0, 0, 0},
     {"id", cmd_id, 0, 0, 0, 0, 0},
-    {"register", cmd_register, 0, 0, 1, 1, 0},
+    {"register", cmd_register, BIT(O_CLAIM_IDENTITY) | BIT(O_CLAIM_DEVICE), 0, 1, 1, 0},
     {"publish", cmd_publish, 0, 0, 0, 1, 1},
     {"lookup", cmd_lookup, BIT(O_USER_ID) | BIT(O_SELF) | BIT(O_ALIAS), 0, 0, 1, 0},
     {"alias", cmd_alias, 0, 0, 0, 1, 1},
@@ -1144,7 +1170,9 @@ static void probe_usage(FILE *f) {
           "       momedo-probe [--invite CODE | --node HOST:PORT --node-key KEY] --keys FILE\n"
           "                    [--json] [--timeout-ms N] COMMAND\n"
           "commands:\n"
-          "  register [TOKEN]                  (TOKEN optional with --invite)\n"
+          "  register [TOKEN] [--claim-identity HEX] [--claim-device HEX]\n"
+          "                                    (TOKEN optional with --invite; --claim-*: name\n"
+          "                                    keys the probe does not hold, for attack tests)\n"
           "  publish                           publish this device's key bundle\n"
           "  lookup (--user-id ID | --self | --alias A)\n"
           "  alias                             ask the home node for a short alias\n"

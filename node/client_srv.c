@@ -29,8 +29,7 @@ static int c_register(struct conn *c, const Momedo__ClientRequest *rq,
     WHY("device_key and identity_key must be 32 bytes");
     return MOMEDO_E_BOUNDS;
   }
-  int rc = node__register(n, r->invite_token, r->device_key.data, r->identity_key.data, why,
-                          why_cap);
+  int rc = node__register(n, r, why, why_cap);
   if (rc) {
     node_log(NODE_LOG_INFO, "registration refused from %s: %s", link_name(c->l),
              why[0] ? why : momedo_strerror(rc));

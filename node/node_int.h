@@ -266,8 +266,11 @@ MOMEDO_WUR int node__invite_create(struct node *n, uint32_t uses, uint64_t ttl_s
                                    char code[static NODE_INVITE_CODE_MAX],
                                    char token_hex[static 2 * NODE_INVITE_TOKEN_BYTES + 1],
                                    char addr[static NODE_HOSTPORT_CHARS_MAX + 3]);
-MOMEDO_WUR int node__register(struct node *n, const char *token, const uint8_t device_key[32],
-                              const uint8_t identity_key[32], char *why, size_t why_cap);
+/* Register device_key for identity_key with an invite token, after checking that both
+ * keys signed the registration (invite_register_msg; 64-byte signatures). E_AUTH with a
+ * reason for a bad token, a missing or wrong signature, a removed device. */
+MOMEDO_WUR int node__register(struct node *n, const Momedo__RegisterReq *r, char *why,
+                              size_t why_cap);
 uint32_t node__invites_active(struct node *n);
 
 /* devices.c: registered devices, removals, device mailboxes */

@@ -141,3 +141,17 @@ void invite_token_to_hex(char out[static INVITE_TOKEN_HEX_LEN + 1],
 int invite_token_parse(uint8_t token[static INVITE_TOKEN_LEN], const char *s) {
   return hex_decode_str(token, INVITE_TOKEN_LEN, s);
 }
+
+int invite_register_msg(uint8_t out[static INVITE_REGISTER_MSG_LEN],
+                        const uint8_t node_key[static INVITE_KEY_LEN],
+                        const uint8_t token[static INVITE_TOKEN_LEN],
+                        const uint8_t device_key[static INVITE_KEY_LEN],
+                        const uint8_t identity_key[static INVITE_KEY_LEN]) {
+  size_t dl = sizeof INVITE_REGISTER_DOMAIN - 1;
+  memcpy(out, INVITE_REGISTER_DOMAIN, dl);
+  memcpy(out + dl, node_key, INVITE_KEY_LEN);
+  int rc = crypto_sha256(out + dl + INVITE_KEY_LEN, token, INVITE_TOKEN_LEN);
+  memcpy(out + dl + 2 * INVITE_KEY_LEN, device_key, INVITE_KEY_LEN);
+  memcpy(out + dl + 3 * INVITE_KEY_LEN, identity_key, INVITE_KEY_LEN);
+  return rc;
+}

@@ -57,4 +57,17 @@ void invite_token_to_hex(char out[static INVITE_TOKEN_HEX_LEN + 1],
 /* Parse INVITE_TOKEN_HEX_LEN hex digits (either case); E_INVAL otherwise. */
 MOMEDO_WUR int invite_token_parse(uint8_t token[static INVITE_TOKEN_LEN], const char *s);
 
+/* What a registration signs (finding 11 of issue 11: a client proves it holds the keys it
+ * registers): INVITE_REGISTER_DOMAIN || node_key || SHA-256(token) || device_key ||
+ * identity_key. Both the device key and the identity key sign it; the node verifies
+ * both before it spends a use of the invite. The token is hashed so the signed bytes
+ * never carry the bearer secret itself. */
+#define INVITE_REGISTER_DOMAIN "momedo/register/v1"
+#define INVITE_REGISTER_MSG_LEN (sizeof INVITE_REGISTER_DOMAIN - 1 + 4 * INVITE_KEY_LEN)
+MOMEDO_WUR int invite_register_msg(uint8_t out[static INVITE_REGISTER_MSG_LEN],
+                                   const uint8_t node_key[static INVITE_KEY_LEN],
+                                   const uint8_t token[static INVITE_TOKEN_LEN],
+                                   const uint8_t device_key[static INVITE_KEY_LEN],
+                                   const uint8_t identity_key[static INVITE_KEY_LEN]);
+
 #endif

@@ -219,6 +219,25 @@ static void test_invite_typos_exhaustive(void) {
   }
 }
 
+/* The bytes a registration signs (issue 11, finding 11): domain, node key, SHA-256 of the
+ * token (value from Python hashlib), device key, identity key. */
+static void test_register_msg(void) {
+  uint8_t nk[32], tok[16], dk[32], ik[32], msg[INVITE_REGISTER_MSG_LEN], want[32];
+  for (int i = 0; i < 32; i++) nk[i] = (uint8_t)(0xa0 + i), dk[i] = (uint8_t)(0x40 + i),
+                               ik[i] = (uint8_t)(0x80 + i);
+  for (int i = 0; i < 16; i++) tok[i] = (uint8_t)i;
+  CHECK_EQ(INVITE_REGISTER_MSG_LEN, 18 + 4 * 32);
+  CHECK_EQ(invite_register_msg(msg, nk, tok, dk, ik), 0);
+  CHECK_MEM(msg, "momedo/register/v1", 18);
+  CHECK_MEM(msg + 18, nk, 32);
+  th_unhex(want, 32, "be45cb2605bf36bebde684841a28f0fd43c69850a3dce5fedba69928ee3a8991");
+  CHECK_MEM(msg + 50, want, 32);
+  CHECK_MEM(msg + 82, dk, 32);
+  CHECK_MEM(msg + 114, ik, 32);
+  for (size_t i = 0; i + sizeof tok <= sizeof msg; i++) /* the bearer secret is hashed */
+    CHECK(memcmp(msg + i, tok, sizeof tok) != 0);
+}
+
 int main(void) {
   RUN(test_invite_layout);
   RUN(test_invite_frozen);
@@ -227,5 +246,6 @@ int main(void) {
   RUN(test_invite_blob_fields);
   RUN(test_invite_token_hex);
   RUN(test_invite_typos_exhaustive);
+  RUN(test_register_msg);
   TEST_MAIN_END();
 }
