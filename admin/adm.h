@@ -1,11 +1,13 @@
-/* admin/adm.h — shared pieces of momedo-admin: the command context, one request/
- * response exchange over the node's admin socket, the JSON writer and output helpers.
+/* admin/adm.h — shared pieces of momedo-admin: the command context, option parsing,
+ * one request/response exchange over the node's admin socket (adm_rpc, without output,
+ * for any front-end; adm_call, reporting errors), the JSON writer and output helpers.
  * Each subcommand lives in its own cmd_*.c and is dispatched from main.c's table.
- * momedo-admin never opens the node's store or keys itself: it asks the running node
- * over the socket, or runs `momedod --init/--fingerprint` for what needs the files. */
+ * momedo-admin never opens the node's store: it asks the running node over the socket;
+ * the directory's plain files (config, node key) it reads through node/nodedir.h. */
 #ifndef MOMEDO_ADM_H
 #define MOMEDO_ADM_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include "admin.pb-c.h"
 #include "arena.h"
 #include "config.h"
+#include "nodedir.h"
 #include "status.h"
 
 #define ADM_RESPONSE_BYTES_MAX (4u * 1024 * 1024) /* largest admin response accepted */
@@ -21,12 +24,19 @@
 #define ADM_EXIT_FAIL 1        /* the command ran and failed */
 #define ADM_EXIT_USAGE 2       /* bad command line */
 #define ADM_EXIT_NOT_RUNNING 3 /* no node answers on the admin socket */
-#define ADM_CHILD_OUTPUT_MAX (64u * 1024)
+#define ADM_OPTS_MAX 16        /* options of one subcommand, with --dir and --json */
+#define ADM_OPT_ERROR '?'      /* adm_getopt: bad option, usage printed */
+
+#define ADM_INIT_USAGE "init [--listen HOST:PORT] [--name NAME]"
+#define ADM_NEIGHBOR_USAGE \
+  "neighbor add NAME HOST:PORT FINGERPRINT | neighbor list | neighbor remove NAME"
+#define ADM_INVITE_USAGE "invite [--uses N] [--expires DURATION] [--address HOST:PORT]"
 
 struct adm_ctx {
-  const char *dir;   /* node directory (--dir), required */
+  const char *dir;   /* node directory: --dir, or adm_need_dir's pick */
   int json;          /* --json: exactly one JSON object on stdout */
-  const char *argv0; /* how we were started, to find momedod */
+  const char *argv0; /* how we were started */
+  const char *usage; /* the running subcommand's usage line */
   struct arena arena; /* holds the decoded response */
 };
 
@@ -41,21 +51,41 @@ int adm_cmd_invite(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_participants(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_participant(struct adm_ctx *ctx, int argc, char **argv);
 
-/* Send req to the node of ctx->dir and wait for its response (decoded into
- * ctx->arena). On failure prints the error (human or JSON) and returns the exit
- * code to use; on success returns 0 and *resp has status 0. */
-int adm_call(struct adm_ctx *ctx, Momedo__AdminRequest *req, Momedo__AdminResponse **resp);
+/* getopt_long over a subcommand's argv (argv[0] is its name) with its own options
+ * (NULL-terminated, at most ADM_OPTS_MAX - 3) plus --dir and --json, which stay valid
+ * after the command as before. Returns the next option's val, -1 when done (the
+ * positional arguments are then argv[optind..argc-1]), or ADM_OPT_ERROR after printing
+ * the usage (then return ADM_EXIT_USAGE). */
+int adm_getopt(struct adm_ctx *ctx, int argc, char **argv, const struct option *opts);
 
-/* Run `momedod` with args (NULL-terminated, without argv[0]), capturing its stdout and
- * stderr together into *out (malloc'ed, NUL-terminated). Returns the child's exit
- * status (>= 0) or a negative MOMEDO_E_* when it could not be run. */
-int adm_run_momedod(struct adm_ctx *ctx, const char *const *args, char **out);
+/* adm_getopt for a subcommand without options of its own: 0 (positional arguments at
+ * argv[optind..]) or ADM_EXIT_USAGE after printing the usage. */
+int adm_no_options(struct adm_ctx *ctx, int argc, char **argv);
+
+/* Resolve ctx->dir (nodedir.h's node_dir_pick: --dir, $MOMEDO_DIR, the packaged
+ * NODE_DIR_DEFAULT). 0, or the exit code after saying which option is missing. */
+int adm_need_dir(struct adm_ctx *ctx);
+
+/* One exchange with the node in dir, without any output: send req (its request_id is
+ * set here), wait at most ADM_TIMEOUT_MS for the response, decoded into a (which must
+ * outlive *resp). Returns 0 when the node answered with status 0; the node's status
+ * (why: its reason) when it refused; E_CONNREFUSED when no node answers on its socket
+ * (not running); E_DENIED, E_CONFIG, E_TIMEOUT, E_PROTO... with a sentence in why
+ * (NODE_ERRMSG_MAX). The one way any front-end (the CLI, a web console) talks to the
+ * node: the admin socket's file permission is the root of trust. */
+int adm_rpc(const char *dir, Momedo__AdminRequest *req, struct arena *a,
+            Momedo__AdminResponse **resp, char *why, size_t why_cap);
+
+/* adm_rpc for the node of ctx->dir (resolved first) into ctx->arena. On failure prints
+ * the error (human or JSON) and returns the exit code to use; on success returns 0 and
+ * *resp has status 0. */
+int adm_call(struct adm_ctx *ctx, Momedo__AdminRequest *req, Momedo__AdminResponse **resp);
 
 /* Report an error: human text on stderr, or {"ok":false,...} on stdout with --json. */
 int adm_fail(struct adm_ctx *ctx, int exit_code, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Usage error for a subcommand: prints the usage line. */
-int adm_usage(struct adm_ctx *ctx, const char *usage);
+/* Usage error for the running subcommand (ctx->usage): prints its usage line. */
+int adm_usage(struct adm_ctx *ctx);
 
 /* Minimal JSON writer to stdout; adm_json_key writes a comma when needed. */
 struct adm_json {

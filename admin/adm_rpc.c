@@ -1,9 +1,8 @@
 /* admin/adm_rpc.c — one admin exchange: connect to the node's AF_UNIX admin socket,
- * send one Frame{admin_request}, read one Frame{admin_response} within
- * ADM_TIMEOUT_MS; and running `momedod` for the commands that need the node's files.
- * Blocking I/O is fine here: momedo-admin is a short-lived command-line tool. */
+ * send one Frame{admin_request}, read one Frame{admin_response} within ADM_TIMEOUT_MS.
+ * adm_rpc prints nothing (for any front-end); adm_call reports for the command line.
+ * Blocking I/O is fine here: each exchange is one short request on a local socket. */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,111 +121,60 @@ out:
   return rc;
 }
 
-int adm_call(struct adm_ctx *ctx, Momedo__AdminRequest *req, Momedo__AdminResponse **resp) {
+static void why_f(char *why, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void why_f(char *why, size_t cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, cap, fmt, ap);
+  va_end(ap);
+}
+
+int adm_rpc(const char *dir, Momedo__AdminRequest *req, struct arena *a,
+            Momedo__AdminResponse **resp, char *why, size_t why_cap) {
   struct node_config cfg;
-  char err[NODE_ERRMSG_MAX];
-  int fd = -1;
-  int rc = node_config_load(&cfg, ctx->dir, err, sizeof err);
-  if (rc) return adm_fail(ctx, ADM_EXIT_FAIL, rc, "%s", err);
-  rc = connect_socket(cfg.admin_socket, &fd);
-  if (rc == MOMEDO_E_CONNREFUSED)
-    return adm_fail(ctx, ADM_EXIT_NOT_RUNNING, rc,
-                    "the node in %s is not running (nothing answers on %s); "
-                    "start it with: momedod --dir %s", ctx->dir, cfg.admin_socket, ctx->dir);
-  if (rc == MOMEDO_E_DENIED)
-    return adm_fail(ctx, ADM_EXIT_FAIL, rc,
-                    "permission denied on %s: run momedo-admin as the user that runs momedod",
-                    cfg.admin_socket);
-  if (rc) return adm_fail(ctx, ADM_EXIT_FAIL, rc, "cannot connect to %s: %s", cfg.admin_socket,
-                          momedo_strerror(rc));
   struct timespec ts;
+  int fd = -1;
+  int rc = node_config_load(&cfg, dir, why, why_cap);
+  if (rc) return rc;
+  rc = connect_socket(cfg.admin_socket, &fd);
+  if (rc == MOMEDO_E_CONNREFUSED) {
+    why_f(why, why_cap, "the node in %s is not running (nothing answers on %s); start it "
+          "with: momedod --dir %s (or systemctl start momedo)", dir, cfg.admin_socket, dir);
+    return rc;
+  }
+  if (rc == MOMEDO_E_DENIED) {
+    why_f(why, why_cap, "permission denied on %s: run momedo-admin as the user that runs "
+          "momedod (or as root)", cfg.admin_socket);
+    return rc;
+  }
+  if (rc) {
+    why_f(why, why_cap, "cannot connect to %s: %s", cfg.admin_socket, momedo_strerror(rc));
+    return rc;
+  }
   clock_gettime(CLOCK_REALTIME, &ts);
   req->request_id = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
-  rc = exchange(fd, req, &ctx->arena, resp);
+  rc = exchange(fd, req, a, resp);
   close(fd);
-  if (rc)
-    return adm_fail(ctx, ADM_EXIT_FAIL, rc, "no valid answer from the node on %s: %s",
-                    cfg.admin_socket, momedo_strerror(rc));
-  if ((*resp)->status != 0)
-    return adm_fail(ctx, ADM_EXIT_FAIL, (*resp)->status, "%s",
-                    (*resp)->reason && *(*resp)->reason ? (*resp)->reason
-                                                        : momedo_strerror((*resp)->status));
+  if (rc) {
+    why_f(why, why_cap, "no valid answer from the node on %s: %s", cfg.admin_socket,
+          momedo_strerror(rc));
+    return rc == MOMEDO_E_CONNREFUSED ? MOMEDO_E_CLOSED : rc;
+  }
+  if ((*resp)->status != 0) {
+    const char *r = (*resp)->reason;
+    why_f(why, why_cap, "%s", r && *r ? r : momedo_strerror((*resp)->status));
+    return (*resp)->status < 0 ? (*resp)->status : MOMEDO_E_PROTO;
+  }
   return 0;
 }
 
-/* Where is momedod? $MOMEDOD, then next to us, then ../node/ (the build tree),
- * then $PATH. */
-static void find_momedod(const struct adm_ctx *ctx, char *out, size_t cap) {
-  const char *env = getenv("MOMEDOD");
-  if (env && *env) {
-    snprintf(out, cap, "%s", env);
-    return;
-  }
-  char self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    self[n] = 0;
-    char *slash = strrchr(self, '/');
-    if (slash) {
-      *slash = 0;
-      const char *cands[] = {"/momedod", "/../node/momedod"};
-      for (size_t i = 0; i < 2; i++) {
-        snprintf(out, cap, "%s%s", self, cands[i]);
-        if (access(out, X_OK) == 0) return;
-      }
-    }
-  }
-  snprintf(out, cap, "momedod");
-}
-
-int adm_run_momedod(struct adm_ctx *ctx, const char *const *args, char **out) {
-  char path[PATH_MAX + 32];
-  const char *argv[16];
-  size_t n = 0;
-  int pfd[2];
-  find_momedod(ctx, path, sizeof path);
-  argv[n++] = path;
-  while (*args && n < 15) argv[n++] = *args++;
-  argv[n] = NULL;
-  char *buf = malloc(ADM_CHILD_OUTPUT_MAX + 1);
-  if (!buf) return MOMEDO_E_NOMEM;
-  if (pipe(pfd) != 0) {
-    free(buf);
-    return MOMEDO_E_IO;
-  }
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(pfd[0]);
-    close(pfd[1]);
-    free(buf);
-    return MOMEDO_E_IO;
-  }
-  if (pid == 0) {
-    dup2(pfd[1], 1);
-    dup2(pfd[1], 2);
-    close(pfd[0]);
-    close(pfd[1]);
-    execvp(path, (char *const *)argv);
-    dprintf(2, "cannot run %s: %s (set MOMEDOD to the path of momedod)\n", path,
-            strerror(errno));
-    _exit(127);
-  }
-  close(pfd[1]);
-  size_t len = 0;
-  for (;;) { /* keep reading past the cap so the child never blocks on a full pipe */
-    char sink[512];
-    int full = len >= ADM_CHILD_OUTPUT_MAX;
-    ssize_t r = read(pfd[0], full ? sink : buf + len, full ? sizeof sink : ADM_CHILD_OUTPUT_MAX - len);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    if (!full) len += (size_t)r;
-  }
-  close(pfd[0]);
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  buf[len] = 0;
-  *out = buf;
-  if (WIFEXITED(st)) return WEXITSTATUS(st);
-  return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+int adm_call(struct adm_ctx *ctx, Momedo__AdminRequest *req, Momedo__AdminResponse **resp) {
+  char why[NODE_ERRMSG_MAX] = "";
+  int rc = adm_need_dir(ctx);
+  if (rc) return rc;
+  rc = adm_rpc(ctx->dir, req, &ctx->arena, resp, why, sizeof why);
+  if (rc == MOMEDO_E_CONNREFUSED) return adm_fail(ctx, ADM_EXIT_NOT_RUNNING, rc, "%s", why);
+  if (rc) return adm_fail(ctx, ADM_EXIT_FAIL, rc, "%s", why);
+  return 0;
 }

@@ -99,9 +99,9 @@ int adm_fail(struct adm_ctx *ctx, int exit_code, int status, const char *fmt, ..
   return exit_code;
 }
 
-int adm_usage(struct adm_ctx *ctx, const char *usage) {
-  return adm_fail(ctx, ADM_EXIT_USAGE, MOMEDO_E_INVAL, "usage: momedo-admin --dir DIR %s",
-                  usage);
+int adm_usage(struct adm_ctx *ctx) {
+  return adm_fail(ctx, ADM_EXIT_USAGE, MOMEDO_E_INVAL, "usage: momedo-admin [--dir DIR] %s",
+                  ctx->usage ? ctx->usage : "COMMAND");
 }
 
 void adm_fmt_bytes(char *buf, size_t cap, uint64_t b) {

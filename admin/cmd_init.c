@@ -1,110 +1,72 @@
-/* admin/cmd_init.c — `momedo-admin init` and `momedo-admin fingerprint`. Both need the
- * node's own files (its key), which only momedod reads and writes: they run
- * `momedod --init` / `momedod --fingerprint` and present what it prints
- * ("key=value" lines on success, a sentence on failure). */
-#include <stdlib.h>
+/* admin/cmd_init.c — `momedo-admin init` and `momedo-admin fingerprint`: create a node
+ * directory and read a node's fingerprint, through node/nodedir.h (the same code
+ * momedod uses for its first start), without a running node. */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "adm.h"
 
-/* Value of "key=" in momedod's output, copied into buf; "" if absent. */
-static const char *kv(const char *out, const char *key, char *buf, size_t cap) {
-  size_t kn = strlen(key);
-  buf[0] = 0;
-  for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-    if (strncmp(p, key, kn) == 0 && p[kn] == '=') {
-      const char *v = p + kn + 1, *e = strchr(v, '\n');
-      size_t n = e ? (size_t)(e - v) : strlen(v);
-      if (n >= cap) n = cap - 1;
-      memcpy(buf, v, n);
-      buf[n] = 0;
-      break;
-    }
-  }
-  return buf;
-}
-
-/* Trailing newline off, for error sentences. */
-static char *chomp(char *s) {
-  size_t n = strlen(s);
-  while (n && (s[n - 1] == '\n' || s[n - 1] == '\r')) s[--n] = 0;
-  return s;
-}
-
-int adm_cmd_init(struct adm_ctx *ctx, int argc, char **argv) {
-  const char *args[12];
-  size_t n = 0;
-  char *out = NULL;
-  args[n++] = "--init";
-  args[n++] = "--dir";
-  args[n++] = ctx->dir;
-  for (int i = 1; i < argc; i++) {
-    if ((strcmp(argv[i], "--listen") == 0 || strcmp(argv[i], "--name") == 0) && i + 1 < argc &&
-        n < 9) {
-      args[n++] = argv[i];
-      args[n++] = argv[++i];
-    } else {
-      return adm_usage(ctx, "init [--listen HOST:PORT] [--name NAME]");
-    }
-  }
-  args[n] = NULL;
-  int st = adm_run_momedod(ctx, args, &out);
-  if (st < 0) return adm_fail(ctx, ADM_EXIT_FAIL, st, "cannot run momedod: %s",
-                              momedo_strerror(st));
-  if (st != 0) {
-    int rc = adm_fail(ctx, ADM_EXIT_FAIL, MOMEDO_E_CONFIG, "%s", chomp(out));
-    free(out);
-    return rc;
-  }
-  char fp[256], key[80], listen[300], name[80], dir[4200];
-  kv(out, "fingerprint", fp, sizeof fp);
-  kv(out, "node_key", key, sizeof key);
-  kv(out, "listen", listen, sizeof listen);
-  kv(out, "name", name, sizeof name);
-  kv(out, "dir", dir, sizeof dir);
-  free(out);
+static void print_created(struct adm_ctx *ctx, const struct node_dir_info *in) {
   if (ctx->json) {
     struct adm_json j;
     adm_json_begin(&j, stdout);
     adm_json_bool(&j, "ok", 1);
-    adm_json_str(&j, "dir", dir);
-    adm_json_str(&j, "name", name);
-    adm_json_str(&j, "listen", listen);
-    adm_json_str(&j, "fingerprint", fp);
-    adm_json_str(&j, "node_key", key);
+    adm_json_str(&j, "dir", ctx->dir);
+    adm_json_str(&j, "name", in->name);
+    adm_json_str(&j, "listen", in->listen);
+    adm_json_str(&j, "fingerprint", in->fingerprint);
+    adm_json_str(&j, "node_key", in->node_key);
     adm_json_end(&j);
-    return ADM_EXIT_OK;
+    return;
   }
   printf("Created momedo node \"%s\" in %s\n\n"
          "  listens on:   %s\n"
          "  fingerprint:  %s\n\n"
          "Next steps:\n"
-         "  1. Start the node (it stays in the foreground; see docs/operations.md for systemd):\n"
+         "  1. Start the node (it stays in the foreground; under systemd: momedod(8)):\n"
          "       momedod --dir %s\n"
          "  2. Invite users (give the printed code to a class or team):\n"
          "       momedo-admin --dir %s invite --uses 30 --expires 7d\n"
          "  3. Federate: tell the admin of a neighboring node your address and fingerprint,\n"
          "     and add theirs:\n"
          "       momedo-admin --dir %s neighbor add NAME HOST:PORT FINGERPRINT\n",
-         name, dir, listen, fp, dir, dir, dir);
+         in->name, ctx->dir, in->listen, in->fingerprint, ctx->dir, ctx->dir, ctx->dir);
+}
+
+int adm_cmd_init(struct adm_ctx *ctx, int argc, char **argv) {
+  static const struct option opts[] = {
+      {"listen", required_argument, NULL, 'l'}, {"name", required_argument, NULL, 'n'}, {0}};
+  const char *listen = NULL, *name = NULL;
+  char err[NODE_ERRMSG_MAX];
+  struct node_dir_info info;
+  int c;
+  while ((c = adm_getopt(ctx, argc, argv, opts)) != -1) {
+    if (c == 'l') listen = optarg;
+    else if (c == 'n') name = optarg;
+    else return ADM_EXIT_USAGE;
+  }
+  if (optind != argc) return adm_usage(ctx);
+  int rc = adm_need_dir(ctx);
+  if (rc) return rc;
+  umask(077);
+  rc = node_dir_create(ctx->dir, listen, name, NODE_DIR_NEW, &info, err, sizeof err);
+  if (rc == MOMEDO_E_INVAL) return adm_fail(ctx, ADM_EXIT_USAGE, rc, "%s", err);
+  if (rc) return adm_fail(ctx, ADM_EXIT_FAIL, rc, "%s", err);
+  print_created(ctx, &info);
   return ADM_EXIT_OK;
 }
 
 int adm_cmd_fingerprint(struct adm_ctx *ctx, int argc, char **argv) {
-  const char *args[] = {"--fingerprint", "--dir", ctx->dir, NULL};
-  char *out = NULL, fp[256], key[80];
-  if (argc != 1) return adm_usage(ctx, "fingerprint");
-  int st = adm_run_momedod(ctx, args, &out);
-  if (st < 0) return adm_fail(ctx, ADM_EXIT_FAIL, st, "cannot run momedod: %s",
-                              momedo_strerror(st));
-  if (st != 0) {
-    int rc = adm_fail(ctx, ADM_EXIT_FAIL, MOMEDO_E_NOTFOUND, "%s", chomp(out));
-    free(out);
-    return rc;
-  }
-  kv(out, "fingerprint", fp, sizeof fp);
-  kv(out, "node_key", key, sizeof key);
-  free(out);
+  char err[NODE_ERRMSG_MAX] = "", fp[IDS_NODE_FP_STR_MAX], key[NODE_KEY_HEX_LEN + 1];
+  if (adm_no_options(ctx, argc, argv) != 0) return ADM_EXIT_USAGE;
+  if (optind != argc) return adm_usage(ctx);
+  int rc = adm_need_dir(ctx);
+  if (rc) return rc;
+  rc = node_dir_identity(ctx->dir, fp, key, err, sizeof err);
+  if (rc == MOMEDO_E_NOTFOUND)
+    return adm_fail(ctx, ADM_EXIT_FAIL, rc, "no node in %s (create one with: momedo-admin init "
+                    "--dir %s)", ctx->dir, ctx->dir);
+  if (rc) return adm_fail(ctx, ADM_EXIT_FAIL, rc, "%s", err[0] ? err : momedo_strerror(rc));
   if (ctx->json) {
     struct adm_json j;
     adm_json_begin(&j, stdout);

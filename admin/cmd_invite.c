@@ -1,5 +1,6 @@
 /* admin/cmd_invite.c — `momedo-admin invite`: ask the node for an invite code (node
  * address, node key and a registration token with a number of uses and an expiry). */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,32 +8,36 @@
 
 #include "adm.h"
 
-#define INVITE_USAGE "invite [--uses N] [--expires DURATION] [--address HOST:PORT]"
 #define INVITE_USES_MAX 100000u
 
 int adm_cmd_invite(struct adm_ctx *ctx, int argc, char **argv) {
   Momedo__AdminRequest req = MOMEDO__ADMIN_REQUEST__INIT;
   Momedo__InviteReq inv = MOMEDO__INVITE_REQ__INIT;
   Momedo__AdminResponse *resp = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (i + 1 >= argc) return adm_usage(ctx, INVITE_USAGE);
-    if (strcmp(argv[i], "--uses") == 0) {
+  static const struct option opts[] = {{"uses", required_argument, NULL, 'u'},
+                                       {"expires", required_argument, NULL, 'e'},
+                                       {"address", required_argument, NULL, 'a'},
+                                       {0}};
+  int c;
+  while ((c = adm_getopt(ctx, argc, argv, opts)) != -1) {
+    if (c == 'u') {
       char *end;
-      unsigned long v = strtoul(argv[++i], &end, 10);
-      if (*end || v < 1 || v > INVITE_USES_MAX)
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (!isdigit((unsigned char)*optarg) || *end || v < 1 || v > INVITE_USES_MAX)
         return adm_fail(ctx, ADM_EXIT_USAGE, MOMEDO_E_INVAL,
                         "--uses must be a number from 1 to %u", INVITE_USES_MAX);
       inv.uses = (uint32_t)v;
-    } else if (strcmp(argv[i], "--expires") == 0) {
-      if (adm_parse_duration(argv[++i], &inv.expires_s) != 0)
+    } else if (c == 'e') {
+      if (adm_parse_duration(optarg, &inv.expires_s) != 0)
         return adm_fail(ctx, ADM_EXIT_USAGE, MOMEDO_E_INVAL,
                         "--expires takes a duration such as 30m, 12h, 7d or 2w");
-    } else if (strcmp(argv[i], "--address") == 0) {
-      inv.address = argv[++i];
+    } else if (c == 'a') {
+      inv.address = optarg;
     } else {
-      return adm_usage(ctx, INVITE_USAGE);
+      return ADM_EXIT_USAGE;
     }
   }
+  if (optind != argc) return adm_usage(ctx);
   req.body_case = MOMEDO__ADMIN_REQUEST__BODY_INVITE;
   req.invite = &inv;
   int rc = adm_call(ctx, &req, &resp);

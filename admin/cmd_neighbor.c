@@ -7,8 +7,6 @@
 void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
                          Momedo__NeighborStatus **v);
 
-#define NEIGHBOR_USAGE "neighbor add NAME HOST:PORT FINGERPRINT | neighbor list | neighbor remove NAME"
-
 static int ok_message(struct adm_ctx *ctx, const Momedo__AdminResponse *resp,
                       const char *name, const char *what) {
   if (ctx->json) {
@@ -32,6 +30,8 @@ int adm_cmd_neighbor(struct adm_ctx *ctx, int argc, char **argv) {
   Momedo__NeighborListReq ls = MOMEDO__NEIGHBOR_LIST_REQ__INIT;
   Momedo__AdminResponse *resp = NULL;
   int rc;
+  if (adm_no_options(ctx, argc, argv) != 0) return ADM_EXIT_USAGE;
+  argc -= optind - 1, argv += optind - 1; /* argv[1] is the action */
   if (argc >= 2 && strcmp(argv[1], "add") == 0 && argc == 5) {
     add.name = argv[2];
     add.address = argv[3];
@@ -64,5 +64,5 @@ int adm_cmd_neighbor(struct adm_ctx *ctx, int argc, char **argv) {
     if (ctx->json) adm_json_end(&j);
     return ADM_EXIT_OK;
   }
-  return adm_usage(ctx, NEIGHBOR_USAGE);
+  return adm_usage(ctx);
 }

@@ -11,7 +11,8 @@ int adm_cmd_participants(struct adm_ctx *ctx, int argc, char **argv) {
   Momedo__AdminRequest req = MOMEDO__ADMIN_REQUEST__INIT;
   Momedo__ParticipantsReq pr = MOMEDO__PARTICIPANTS_REQ__INIT;
   Momedo__AdminResponse *resp = NULL;
-  if (argc != 1) return adm_usage(ctx, "participants");
+  if (adm_no_options(ctx, argc, argv) != 0) return ADM_EXIT_USAGE;
+  if (optind != argc) return adm_usage(ctx);
   req.body_case = MOMEDO__ADMIN_REQUEST__BODY_PARTICIPANTS;
   req.participants = &pr;
   int rc = adm_call(ctx, &req, &resp);
@@ -62,9 +63,10 @@ int adm_cmd_participant(struct adm_ctx *ctx, int argc, char **argv) {
   Momedo__AdminRequest req = MOMEDO__ADMIN_REQUEST__INIT;
   Momedo__ParticipantRemoveReq pr = MOMEDO__PARTICIPANT_REMOVE_REQ__INIT;
   Momedo__AdminResponse *resp = NULL;
-  if (argc != 3 || strcmp(argv[1], "remove") != 0)
-    return adm_usage(ctx, "participant remove DEVICE");
-  pr.device = argv[2];
+  if (adm_no_options(ctx, argc, argv) != 0) return ADM_EXIT_USAGE;
+  argc -= optind, argv += optind;
+  if (argc != 2 || strcmp(argv[0], "remove") != 0) return adm_usage(ctx);
+  pr.device = argv[1];
   req.body_case = MOMEDO__ADMIN_REQUEST__BODY_PARTICIPANT_REMOVE;
   req.participant_remove = &pr;
   int rc = adm_call(ctx, &req, &resp);

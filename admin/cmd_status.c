@@ -86,7 +86,8 @@ int adm_cmd_status(struct adm_ctx *ctx, int argc, char **argv) {
   Momedo__AdminRequest req = MOMEDO__ADMIN_REQUEST__INIT;
   Momedo__StatusReq sr = MOMEDO__STATUS_REQ__INIT;
   Momedo__AdminResponse *resp = NULL;
-  if (argc != 1) return adm_usage(ctx, "status");
+  if (adm_no_options(ctx, argc, argv) != 0) return ADM_EXIT_USAGE;
+  if (optind != argc) return adm_usage(ctx);
   req.body_case = MOMEDO__ADMIN_REQUEST__BODY_STATUS;
   req.status = &sr;
   int rc = adm_call(ctx, &req, &resp);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "version.h"
 
 #define G (CLI_OPT(CO_HOME) | CLI_OPT(CO_JSON) | CLI_OPT(CO_PASSFILE) | CLI_OPT(CO_TIMEOUT))
 #define TIMEOUT_MS_MAX 600000
@@ -66,7 +67,8 @@ static const struct cmddef cmds[] = {
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: momedo COMMAND [options]\n\ncommands:\n");
+  fprintf(f, "usage: momedo COMMAND [options]\n       momedo --version | --help\n\n"
+             "commands:\n");
   for (size_t i = 0; i < N_CMDS; i++) fprintf(f, "  %s\n", cmds[i].usage);
   fprintf(f, "\noptions for every command:\n"
              "  --home DIR              the client's directory (default $MOMEDO_HOME, else ~/.momedo)\n"
@@ -141,6 +143,10 @@ int main(int argc, char **argv) {
   if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
                     !strcmp(argv[1], "help"))) {
     usage(stdout);
+    return 0;
+  }
+  if (argc == 2 && !strcmp(argv[1], "--version")) {
+    printf("momedo %s\n", MOMEDO_VERSION);
     return 0;
   }
   int rc = parse(&c, argc, argv, &cmd);

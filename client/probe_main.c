@@ -22,6 +22,7 @@
 #include "nodeapi.h"
 #include "obj.h"
 #include "transport.h"
+#include "version.h"
 
 #define PROBE_NAME "momedo-probe"
 #define PROBE_POSITIONAL_MAX 64           /* arguments after the command */
@@ -1169,6 +1170,7 @@ static void probe_usage(FILE *f) {
           "usage: momedo-probe keygen --keys FILE\n"
           "       momedo-probe [--invite CODE | --node HOST:PORT --node-key KEY] --keys FILE\n"
           "                    [--json] [--timeout-ms N] COMMAND\n"
+          "       momedo-probe --version | --help\n"
           "commands:\n"
           "  register [TOKEN] [--claim-identity HEX] [--claim-device HEX]\n"
           "                                    (TOKEN optional with --invite; --claim-*: name\n"
@@ -1272,6 +1274,10 @@ int main(int argc, char **argv) {
   int rc, usage = 0;
   if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     probe_usage(stdout);
+    return 0;
+  }
+  if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+    printf("momedo-probe %s\n", MOMEDO_VERSION);
     return 0;
   }
   rc = probe_parse(&p, argc, argv);

@@ -1,7 +1,8 @@
 /* node/identity.h — the node's long-term identity: an Ed25519 key pair kept in
- * <dir>/node.key (mode 0600), and the self-signed X.509 certificate the TLS layer
- * presents for it. Peers pin the public key (node key), never the certificate,
- * which is rebuilt in memory at every start. Must not log or export the seed. */
+ * <dir>/node.key (mode 0600; the file itself is nodedir.h's), and the self-signed X.509
+ * certificate the TLS layer presents for it. Peers pin the public key (node key), never
+ * the certificate, which is rebuilt in memory at every start. Must not log or export
+ * the seed. */
 #ifndef MOMEDO_NODE_IDENTITY_H
 #define MOMEDO_NODE_IDENTITY_H
 
@@ -9,20 +10,14 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "nodedir.h"
 #include "status.h"
 
-#define NODE_KEY_LEN CRYPTO_SIGN_PUB_LEN
-#define NODE_KEY_FILE "node.key"        /* secret: seed + public key, mode 0600 */
 #define NODE_CERT_FILE "node.crt"       /* public: PEM certificate, for people to inspect */
-#define NODE_KEY_FILE_VERSION 1
-#define NODE_KEY_FILE_BYTES_MAX 512     /* a longer node.key is malformed */
 #define NODE_CERT_DER_MAX 1024          /* an Ed25519 self-signed cert is ~300 bytes */
 #define NODE_PRIVKEY_DER_MAX 128        /* PKCS#8 Ed25519 private key is 48 bytes */
 #define NODE_CERT_DAYS_VALID 3650       /* dates are not checked by peers (pinning) */
 #define NODE_CERT_CN "momedo node"
-#define NODE_KEY_HEX_LEN (2 * NODE_KEY_LEN)
-#define NODE_KEY_PREFIX_LEN 16          /* hex digits of the key shown in logs */
-#define NODE_ERR_MAX 256                /* size for the err buffers below */
 
 struct node_identity {
   struct crypto_sign_keypair kp;        /* kp.seed is the secret */
@@ -56,6 +51,11 @@ MOMEDO_WUR int node_identity_load(struct node_identity *id, const char *dir, cha
 MOMEDO_WUR int node_identity_load_or_create(struct node_identity *id, const char *dir,
                                             int *created, char *err, size_t err_cap);
 
+/* Write <dir>/node.crt (PEM, mode 0644) for id when it holds anything else: momedod
+ * does at every start, since momedo-admin creates nodes without wolfSSL. */
+MOMEDO_WUR int node_identity_write_cert(const struct node_identity *id, const char *dir,
+                                        char *err, size_t err_cap);
+
 /* Wipe the secret parts. */
 void node_identity_close(struct node_identity *id);
 
@@ -64,12 +64,6 @@ void node_identity_close(struct node_identity *id);
  * or dates: callers pin the key. */
 MOMEDO_WUR int node_cert_pubkey(const uint8_t *der, size_t len, uint8_t pub[static NODE_KEY_LEN]);
 
-/* Lower-case hex of a node key: out gets NODE_KEY_HEX_LEN digits and a NUL. */
-void node_key_hex(const uint8_t key[static NODE_KEY_LEN], char out[static NODE_KEY_HEX_LEN + 1]);
-/* The first NODE_KEY_PREFIX_LEN hex digits, for log lines. */
-void node_key_prefix(const uint8_t key[static NODE_KEY_LEN],
-                     char out[static NODE_KEY_PREFIX_LEN + 1]);
-/* Parse NODE_KEY_HEX_LEN hex digits (either case). 0 or MOMEDO_E_INVAL. */
-MOMEDO_WUR int node_key_parse(const char *hex, uint8_t key[static NODE_KEY_LEN]);
+/* node_key_hex, node_key_prefix and node_key_parse are in nodedir.h. */
 
 #endif

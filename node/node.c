@@ -25,109 +25,26 @@ uint64_t node__now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* ---- init and fingerprint (run by `momedo-admin init|fingerprint`) ---- */
-
 static int path_in(char *out, size_t cap, const char *dir, const char *file) {
   return snprintf(out, cap, "%s/%s", dir, file) < (int)cap ? 0 : MOMEDO_E_INVAL;
 }
 
-static void default_name(char *out, size_t cap) {
-  char host[256] = "";
-  if (gethostname(host, sizeof host - 1) == 0) {
-    char *dot = strchr(host, '.');
-    if (dot) *dot = 0;
-    if (node_name_valid(host)) {
-      snprintf(out, cap, "%s", host);
-      return;
-    }
-  }
-  snprintf(out, cap, "momedo");
-}
-
-static int init_check(const char *dir, const char *listen, const char *name) {
-  char host[NODE_HOST_CHARS_MAX + 1], path[NODE_PATH_BYTES_MAX];
-  uint16_t port;
+/* The first start of a packaged node (--init-if-empty): a directory without a node key
+ * and without a store becomes a node, keeping the momedo.conf that is there (the
+ * package's). A store without its key is refused by node_dir_create. */
+static int init_if_empty(const char *dir) {
+  char path[NODE_PATH_BYTES_MAX], err[NODE_ERRMSG_MAX];
   struct stat st;
-  if (listen && node_hostport_parse(listen, host, &port) != 0) {
-    fprintf(stderr, "--listen '%s' is not HOST:PORT (e.g. 0.0.0.0:4710)\n", listen);
-    return MOMEDO_E_INVAL;
-  }
-  if (name && !node_name_valid(name)) {
-    fprintf(stderr, "--name must be 1..%d letters, digits, '.', '_' or '-'\n",
-            NODE_NAME_CHARS_MAX);
-    return MOMEDO_E_INVAL;
-  }
-  if (path_in(path, sizeof path, dir, NODE_CONF_FILE) != 0) return MOMEDO_E_INVAL;
-  if (stat(path, &st) == 0 || (path_in(path, sizeof path, dir, NODE_KEY_FILE) == 0 &&
-                               stat(path, &st) == 0)) {
-    fprintf(stderr, "%s already holds a momedo node; refusing to overwrite it\n", dir);
-    return MOMEDO_E_EXISTS;
-  }
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-    fprintf(stderr, "cannot create %s: %s\n", dir, strerror(errno));
-    return MOMEDO_E_IO;
-  }
-  return 0;
-}
-
-int node_init_dir(const char *dir, const char *listen, const char *name) {
-  struct node_identity id;
-  char path[NODE_PATH_BYTES_MAX], err[NODE_ERR_MAX], nm[NODE_NAME_CHARS_MAX + 1];
-  char fp[IDS_NODE_FP_STR_MAX], hex[NODE_KEY_HEX_LEN + 1];
-  struct store *st = NULL;
-  umask(077);
-  int rc = init_check(dir, listen, name);
-  if (rc) return rc;
-  if (name)
-    snprintf(nm, sizeof nm, "%s", name);
-  else
-    default_name(nm, sizeof nm);
-  if ((rc = node_identity_generate(&id)) != 0 ||
-      (rc = node_identity_save(&id, dir, err, sizeof err)) != 0) {
-    fprintf(stderr, "cannot create the node key: %s\n", rc ? momedo_strerror(rc) : err);
-    goto out;
-  }
-  char *conf = node_config_template(nm, listen ? listen : NODE_LISTEN_DEFAULT);
-  rc = conf ? 0 : MOMEDO_E_NOMEM;
-  if (!rc) rc = path_in(path, sizeof path, dir, NODE_CONF_FILE);
-  if (!rc) rc = node_file_write_atomic(path, conf, strlen(conf), 0600);
-  free(conf);
+  struct node_dir_info info;
+  if (path_in(path, sizeof path, dir, NODE_KEY_FILE) != 0) return MOMEDO_E_INVAL;
+  if (lstat(path, &st) == 0) return 0;
+  int rc = node_dir_create(dir, NULL, NULL, NODE_DIR_KEEP_CONF, &info, err, sizeof err);
   if (rc) {
-    fprintf(stderr, "cannot write %s/%s: %s\n", dir, NODE_CONF_FILE, momedo_strerror(rc));
-    goto out;
-  }
-  if ((rc = path_in(path, sizeof path, dir, NODE_STORE_DIR)) != 0 ||
-      (rc = store_rocks_open(&st, path, NULL)) != 0) {
-    fprintf(stderr, "cannot create the store in %s: %s\n", path, momedo_strerror(rc));
-    goto out;
-  }
-  store_close(st);
-  if ((rc = ids_node_fingerprint(fp, id.kp.pub)) != 0) goto out;
-  node_key_hex(id.kp.pub, hex);
-  printf("dir=%s\nname=%s\nlisten=%s\nfingerprint=%s\nnode_key=%s\n", dir, nm,
-         listen ? listen : NODE_LISTEN_DEFAULT, fp, hex);
-out:
-  node_identity_close(&id);
-  return rc;
-}
-
-int node_print_fingerprint(const char *dir) {
-  struct node_identity id;
-  char err[NODE_ERR_MAX], fp[IDS_NODE_FP_STR_MAX], hex[NODE_KEY_HEX_LEN + 1];
-  int rc = node_identity_load(&id, dir, err, sizeof err);
-  if (rc) {
-    if (rc == MOMEDO_E_NOTFOUND)
-      fprintf(stderr, "no node in %s (create one with: momedo-admin init --dir %s)\n", dir,
-              dir);
-    else
-      fprintf(stderr, "%s\n", err[0] ? err : momedo_strerror(rc));
+    node_log(NODE_LOG_ERROR, "cannot initialise a node in %s: %s", dir, err);
     return rc;
   }
-  rc = ids_node_fingerprint(fp, id.kp.pub);
-  node_key_hex(id.kp.pub, hex);
-  node_identity_close(&id);
-  if (rc) return rc;
-  printf("fingerprint=%s\nnode_key=%s\n", fp, hex);
+  node_log(NODE_LOG_INFO, "initialised a new node in %s: fingerprint %s%s", dir,
+           info.fingerprint, info.conf_written ? ", momedo.conf written" : "");
   return 0;
 }
 
@@ -227,6 +144,9 @@ static int load_settings(struct node *n) {
     node_log(NODE_LOG_ERROR, "node key: %s", ierr[0] ? ierr : momedo_strerror(rc));
     return rc;
   }
+  /* node.crt is for people; a node that cannot write it still runs. */
+  if (node_identity_write_cert(&n->id, n->dir, ierr, sizeof ierr) != 0)
+    node_log(NODE_LOG_WARN, "cannot write %s: %s", NODE_CERT_FILE, ierr);
   return ids_node_fingerprint(n->fingerprint, n->id.kp.pub);
 }
 
@@ -380,7 +300,7 @@ static int start(struct node *n) {
   return 0;
 }
 
-int node_run(const char *dir) {
+int node_run(const char *dir, int init_empty) {
   struct node *n = calloc(1, sizeof *n);
   uv_loop_t loop;
   if (!n) return MOMEDO_E_NOMEM;
@@ -391,6 +311,7 @@ int node_run(const char *dir) {
   arena_init(&n->arena, NODE_ARENA_BYTES_MAX);
   int rc = uv_loop_init(&loop) == 0 ? 0 : MOMEDO_E_IO;
   n->loop = &loop;
+  if (!rc && init_empty) rc = init_if_empty(n->dir);
   if (!rc) rc = start(n);
   if (!rc || n->stopping) uv_run(&loop, UV_RUN_DEFAULT);
   repl_free(n->repl);

@@ -60,7 +60,6 @@
 #define NODE_ADMIN_CONNS_MAX 16
 #define NODE_ADMIN_FRAME_BYTES_MAX (64u * 1024)
 #define NODE_PARTICIPANTS_MAX 100000    /* listed by `participants` */
-#define NODE_PID_FILE "momedod.pid"     /* locked by the running momedod, its PID inside */
 #define NODE_ERR_TEXT_MAX 256
 /* A neighbor that keeps failing: the first failure of a run is a warning, then one
  * summary warning at most this often, debug lines for the rest. */

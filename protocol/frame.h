@@ -11,6 +11,7 @@
 #include "arena.h"
 #include "frame.pb-c.h"
 #include "status.h"
+#include "version.h"
 
 #define FRAME_HEADER_LEN 4                         /* big-endian body length */
 #define FRAME_BYTES_MAX_DEFAULT (1024u * 1024)     /* body limit, configurable */
@@ -20,7 +21,7 @@
 #define FRAME_REASON_BYTES_MAX 256                 /* Error.reason / hello reasons */
 #define PROTOCOL_VERSION 1
 #define PROTOCOL_VERSION_MIN 1
-#define FRAME_SOFTWARE "momedo/0.1.0"
+#define FRAME_SOFTWARE "momedo/" MOMEDO_VERSION
 #define FRAME_SOFTWARE_CHARS_MAX 64                /* Hello.software, informational */
 
 /* Incremental decoder. Public so callers embed it; touch the fields only through the

@@ -17,6 +17,10 @@ check protocol    "uv\.h|rocksdb/|wolfssl/ssl\.h|$sock|pthread_np" "libuv, Rocks
 check replication "uv\.h|rocksdb/|wolfssl/|$sock|time\.h|sys/time\.h" "libuv, RocksDB, wolfSSL, sockets or clocks"
 check simulations "uv\.h|rocksdb/|wolfssl/|$sock" "libuv, RocksDB, wolfSSL or sockets"
 check admin       "uv\.h|rocksdb/|wolfssl/" "libuv, RocksDB or wolfSSL"
+# node/'s plain-file library momedo_nodeconf (momedo-admin links it too)
+hits=$(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"](uv\.h|rocksdb/|wolfssl/|$sock|node_int\.h|log\.h)" \
+       node/config.c node/config.h node/keyfile.c node/nodedir.c node/nodedir.h 2>/dev/null)
+if [ -n "$hits" ]; then echo "layering: momedo_nodeconf (node/config, keyfile, nodedir) must stay plain C over files:"; echo "$hits"; bad=1; fi
 # client: sockets and wolfSSL only in transport.c
 hits=$(grep -lE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"](uv\.h|rocksdb/|wolfssl/|$sock)" client/*.c client/*.h 2>/dev/null | grep -v '^client/transport\.c$')
 if [ -n "$hits" ]; then echo "layering: client/ uses sockets/libuv/RocksDB/wolfSSL outside transport.c: $hits"; bad=1; fi

@@ -34,6 +34,7 @@ RULES = {
     "momedo_sim": (False, False),
     "momedo-sim": (False, False),
     "momedo_admin": (False, False),
+    "momedo_nodeconf": (False, False),
     "momedo-admin": (False, False),
     "momedo_client": (False, False),
     "momedo": (False, False),
@@ -94,7 +95,7 @@ def check_compiles(build):
             first[t] = e
     bad, seen = 0, []
     missing = [t for t in ("momedo_protocol", "momedo_repl", "momedo_sim", "momedo_admin",
-                           "momedo_client", "momedo_client_tls", "momedo_node") if t not in first]
+                           "momedo_nodeconf", "momedo_client", "momedo_client_tls", "momedo_node") if t not in first]
     if missing:
         print("layering: no compile command for %s in compile_commands.json" % ", ".join(missing))
         return 1

@@ -9,11 +9,13 @@
 #include <string.h>
 
 #include "sim.h"
+#include "version.h"
 
 static void usage(FILE *f) {
   fputs("usage: momedo-sim SCENARIO [--seed N] [--out DIR] [--runs K] [--quiet]\n"
         "                 [--set PARAM=VALUE]... [--sweep PARAM=V1,V2,... [--plot MEASURE]]\n"
         "       momedo-sim --validate [--runs K] [--scenarios DIR]\n"
+        "       momedo-sim --version | --help\n"
         "  Runs a deterministic discrete-event simulation of momedo nodes (or of a classic\n"
         "  epidemic protocol) described by SCENARIO; see simulations/README.md.\n"
         "  --seed N   seed of the run (default: the scenario's 'seed', else 1)\n"
@@ -74,6 +76,9 @@ static int parse_args(int argc, char **argv, struct args *a) {
     unsigned long long x;
     if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
       usage(stdout);
+      return 1;
+    } else if (!strcmp(s, "--version")) {
+      printf("momedo-sim %s\n", MOMEDO_VERSION);
       return 1;
     } else if (!strcmp(s, "--seed")) {
       if (parse_num(v, UINT64_MAX, &x)) goto bad;

@@ -116,8 +116,9 @@ class Node:
         self._fp = out["fingerprint"]
         return out
 
-    def start(self, wait=True, nofile=None):
-        """Start momedod; nofile=(soft, hard) sets its open-file limit first."""
+    def start(self, wait=True, nofile=None, args=(), env=None):
+        """Start momedod; nofile=(soft, hard) sets its open-file limit first; args are
+        added to its command line, env replaces its environment."""
         if self.proc is not None and self.proc.poll() is None:
             raise TestFailure("node %s is already running" % self.name)
         preexec = None
@@ -125,8 +126,8 @@ class Node:
             def preexec():
                 resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
         logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([MOMEDOD, "--dir", self.dir], stdout=logf,
-                                     stderr=subprocess.STDOUT, preexec_fn=preexec)
+        self.proc = subprocess.Popen([MOMEDOD, "--dir", self.dir] + list(args), stdout=logf,
+                                     stderr=subprocess.STDOUT, preexec_fn=preexec, env=env)
         logf.close()
         self.cluster.procs.append(self.proc)
         if wait:

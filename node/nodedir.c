@@ -1,0 +1,207 @@
+/* node/nodedir.c — creating a node directory (config template, node key, empty store
+ * directory), reading its identity, the one-momedod-per-directory lock on momedod.pid,
+ * and which directory a command means. Plain C over files (momedo_nodeconf): momedod
+ * and momedo-admin share it; nothing here logs or opens the store. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nodedir.h"
+
+#define NODEDIR_PID_BYTES_MAX 24 /* "4194304\n" and then some */
+#define NODEDIR_HOST_BYTES_MAX 256
+
+static int path_in(char *out, size_t cap, const char *dir, const char *file) {
+  return snprintf(out, cap, "%s/%s", dir, file) < (int)cap ? 0 : MOMEDO_E_INVAL;
+}
+
+static int exists(const char *dir, const char *file) {
+  char p[NODE_PATH_BYTES_MAX];
+  struct stat st;
+  return path_in(p, sizeof p, dir, file) == 0 && lstat(p, &st) == 0;
+}
+
+static void default_name(char *out, size_t cap) {
+  char host[NODEDIR_HOST_BYTES_MAX] = "";
+  if (gethostname(host, sizeof host - 1) == 0) {
+    char *dot = strchr(host, '.');
+    if (dot) *dot = 0;
+    if (node_name_valid(host)) {
+      snprintf(out, cap, "%s", host);
+      return;
+    }
+  }
+  snprintf(out, cap, "momedo");
+}
+
+/* What may be created in dir, checked before anything is written. */
+static int create_check(const char *dir, const char *listen, const char *name,
+                        enum node_dir_mode mode, char *err, size_t cap) {
+  char host[NODE_HOST_CHARS_MAX + 1];
+  uint16_t port;
+  if (listen && node_hostport_parse(listen, host, &port) != 0) {
+    node_errf(err, cap, "--listen '%.80s' is not HOST:PORT (e.g. 0.0.0.0:4710)", listen);
+    return MOMEDO_E_INVAL;
+  }
+  if (name && !node_name_valid(name)) {
+    node_errf(err, cap, "--name must be 1..%d letters, digits, '.', '_' or '-'",
+            NODE_NAME_CHARS_MAX);
+    return MOMEDO_E_INVAL;
+  }
+  if (strlen(dir) + 32 > NODE_PATH_BYTES_MAX) {
+    node_errf(err, cap, "%.64s...: directory path too long", dir);
+    return MOMEDO_E_INVAL;
+  }
+  if (exists(dir, NODE_KEY_FILE) || (mode == NODE_DIR_NEW && exists(dir, NODE_CONF_FILE))) {
+    node_errf(err, cap, "%s already holds a momedo node; refusing to overwrite it", dir);
+    return MOMEDO_E_EXISTS;
+  }
+  if (exists(dir, NODE_STORE_DIR "/CURRENT")) {
+    node_errf(err, cap, "%s has a store but no %s: put the node's key back (momedo-admin "
+            "restore) or move %s/%s away; a new key would make it another node",
+            dir, NODE_KEY_FILE, dir, NODE_STORE_DIR);
+    return MOMEDO_E_CORRUPT;
+  }
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    node_errf(err, cap, "cannot create %s: %s", dir, strerror(errno));
+    return MOMEDO_E_IO;
+  }
+  return 0;
+}
+
+/* Run as root in a directory another user owns (the packaged /var/lib/momedo): what
+ * we made belongs to that user, or the node could not read its own key. */
+static void give_to_owner(const char *dir, const char *const *files, size_t n) {
+  struct stat st;
+  char p[NODE_PATH_BYTES_MAX];
+  if (geteuid() != 0 || stat(dir, &st) != 0 || st.st_uid == 0) return;
+  for (size_t i = 0; i < n; i++)
+    if (path_in(p, sizeof p, dir, files[i]) == 0 && lchown(p, st.st_uid, st.st_gid) != 0 &&
+        errno != ENOENT) {
+      /* best effort: the node names the file it cannot read */
+    }
+}
+
+static int write_conf(const char *dir, const char *name, const char *listen, char *err,
+                      size_t cap) {
+  char path[NODE_PATH_BYTES_MAX];
+  char *conf = node_config_template(name, listen);
+  int rc = conf ? path_in(path, sizeof path, dir, NODE_CONF_FILE) : MOMEDO_E_NOMEM;
+  if (!rc) rc = node_file_write_atomic(path, conf, strlen(conf), 0600);
+  free(conf);
+  if (rc) node_errf(err, cap, "cannot write %s/%s: %s", dir, NODE_CONF_FILE, momedo_strerror(rc));
+  return rc;
+}
+
+int node_dir_create(const char *dir, const char *listen, const char *name,
+                    enum node_dir_mode mode, struct node_dir_info *out, char *err,
+                    size_t err_cap) {
+  static const char *const made[] = {NODE_CONF_FILE, NODE_KEY_FILE, NODE_STORE_DIR};
+  struct crypto_sign_keypair kp;
+  char path[NODE_PATH_BYTES_MAX];
+  memset(out, 0, sizeof *out);
+  int rc = create_check(dir, listen, name, mode, err, err_cap);
+  if (rc) return rc;
+  if (name) snprintf(out->name, sizeof out->name, "%s", name);
+  else default_name(out->name, sizeof out->name);
+  snprintf(out->listen, sizeof out->listen, "%s", listen ? listen : NODE_LISTEN_DEFAULT);
+  if ((rc = crypto_sign_keygen(&kp)) != 0) {
+    node_errf(err, err_cap, "cannot create the node key: %s", momedo_strerror(rc));
+    return rc;
+  }
+  rc = node_keyfile_write(dir, &kp, err, err_cap);
+  if (!rc && !(mode == NODE_DIR_KEEP_CONF && exists(dir, NODE_CONF_FILE))) {
+    rc = write_conf(dir, out->name, out->listen, err, err_cap);
+    out->conf_written = rc == 0;
+  }
+  if (!rc && path_in(path, sizeof path, dir, NODE_STORE_DIR) == 0 && mkdir(path, 0700) != 0 &&
+      errno != EEXIST) {
+    node_errf(err, err_cap, "cannot create %s: %s", path, strerror(errno));
+    rc = MOMEDO_E_IO;
+  }
+  if (!rc) rc = ids_node_fingerprint(out->fingerprint, kp.pub);
+  node_key_hex(kp.pub, out->node_key);
+  crypto_wipe(&kp, sizeof kp);
+  if (!rc) give_to_owner(dir, made, sizeof made / sizeof made[0]);
+  return rc;
+}
+
+int node_dir_identity(const char *dir, char fp[static IDS_NODE_FP_STR_MAX],
+                      char key_hex[static NODE_KEY_HEX_LEN + 1], char *err, size_t err_cap) {
+  struct crypto_sign_keypair kp;
+  int rc = node_keyfile_read(dir, &kp, err, err_cap);
+  if (rc) return rc;
+  rc = ids_node_fingerprint(fp, kp.pub);
+  node_key_hex(kp.pub, key_hex);
+  crypto_wipe(&kp, sizeof kp);
+  return rc;
+}
+
+/* The PID written in the lock file by its holder, or 0 if there is none (yet). */
+static long holder_pid(int fd) {
+  char buf[NODEDIR_PID_BYTES_MAX + 1];
+  ssize_t got = pread(fd, buf, NODEDIR_PID_BYTES_MAX, 0);
+  if (got <= 0) return 0;
+  buf[got] = 0;
+  char *end;
+  long pid = strtol(buf, &end, 10);
+  return pid > 0 && (*end == '\n' || *end == 0) ? pid : 0;
+}
+
+int node_dir_lock(const char *dir, long pid, int *fd_out, long *holder, char *err,
+                  size_t err_cap) {
+  char path[NODE_PATH_BYTES_MAX], line[NODEDIR_PID_BYTES_MAX];
+  *fd_out = -1;
+  *holder = 0;
+  if (path_in(path, sizeof path, dir, NODE_PID_FILE) != 0) return MOMEDO_E_TOOBIG;
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    node_errf(err, err_cap, "cannot open %s: %s", path, strerror(errno));
+    return errno == EACCES ? MOMEDO_E_DENIED : MOMEDO_E_IO;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int busy = errno == EWOULDBLOCK;
+    if (busy && (*holder = holder_pid(fd)) > 0)
+      node_errf(err, err_cap, "another momedod (PID %ld) is running with the node directory "
+              "%s: stop it first (kill %ld, or systemctl stop momedo); one directory serves "
+              "one momedod", *holder, dir, *holder);
+    else if (busy)
+      node_errf(err, err_cap, "another process holds the node directory %s (the lock on %s): "
+              "a momedod, or a momedo-admin restore; stop it first", dir, path);
+    else
+      node_errf(err, err_cap, "cannot lock %s: %s", path, strerror(errno));
+    close(fd);
+    return busy ? MOMEDO_E_BUSY : MOMEDO_E_IO;
+  }
+  int n = pid > 0 ? snprintf(line, sizeof line, "%ld\n", pid) : 0;
+  if (ftruncate(fd, 0) != 0 || (n > 0 && pwrite(fd, line, (size_t)n, 0) != n)) {
+    node_errf(err, err_cap, "cannot write %s: %s", path, strerror(errno));
+    close(fd);
+    return MOMEDO_E_IO;
+  }
+  *fd_out = fd;
+  return 0;
+}
+
+void node_dir_unlock(int fd) {
+  if (fd < 0) return;
+  /* A stopped node leaves no PID behind. A stale one would be harmless too: only a
+   * held lock makes its PID count. */
+  if (ftruncate(fd, 0) != 0) { /* nothing to do about it */
+  }
+  close(fd); /* releases the lock */
+}
+
+const char *node_dir_pick(const char *given) {
+  struct stat st;
+  if (given && *given) return given;
+  const char *env = getenv(NODE_DIR_ENV);
+  if (env && *env) return env;
+  if (stat(NODE_DIR_DEFAULT, &st) == 0 && S_ISDIR(st.st_mode)) return NODE_DIR_DEFAULT;
+  return NULL;
+}
