@@ -483,8 +483,13 @@ static size_t template_engine(const struct node_config *d, char *out, size_t cap
   for (size_t i = 0; i < repl_params_n && n < cap; i++) {
     const struct repl_param *p = &repl_params[i];
     repl_param_bounds_text(p, bounds, sizeof bounds);
-    n += (size_t)snprintf(out + n, cap - n, "# %s;\n#   %s\n# %s = %llu\n\n", p->help, bounds,
-                          p->name, (unsigned long long)repl_param_get(&d->repl, p));
+    uint64_t v = repl_param_get(&d->repl, p);
+    if (p->unit == REPL_UNIT_CHOICE)
+      n += (size_t)snprintf(out + n, cap - n, "# %s;\n#   %s\n# %s = %s\n\n", p->help, bounds,
+                            p->name, p->choices[v]);
+    else
+      n += (size_t)snprintf(out + n, cap - n, "# %s;\n#   %s\n# %s = %llu\n\n", p->help,
+                            bounds, p->name, (unsigned long long)v);
   }
   if (n < cap)
     n += (size_t)snprintf(out + n, cap - n, "# Older spellings, still read (each leaves a "

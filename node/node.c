@@ -83,9 +83,10 @@ void node__drain(struct node *n) {
       }
       break;
     case REPL_ACT_STORED:
-      node__on_stored(n, &a);
+      if (a.role == REPL_ROLE_DEST) node__on_stored(n, &a); /* transit/cached: no mailbox event */
       break;
     case REPL_ACT_REMOVED:
+    case REPL_ACT_LOOKUP_DONE: /* the node starts no engine lookups yet */
     case REPL_ACT_NONE:
       break;
     }
@@ -199,6 +200,9 @@ static int open_engine(struct node *n) {
     return rc;
   }
   rc_cfg = n->cfg.repl; /* the engine's parameters as momedo.conf set them; no hooks */
+  /* Flooding until the node hands the engine its signer (issue 10, scoped delivery). */
+  rc_cfg.scope = REPL_SCOPE_FLOOD;
+  memcpy(rc_cfg.self_key, n->id.kp.pub, OBJ_KEY_LEN);
   if ((rc = crypto_random(&seed, sizeof seed)) != 0) return rc;
   rc = repl_new(&rc_cfg, n->store, seed, node__now_ms(), &n->repl);
   if (rc) node_log(NODE_LOG_ERROR, "replication engine: %s", momedo_strerror(rc));

@@ -290,7 +290,7 @@ static void peer_activate(struct peer *p, struct conn *c) {
   c->up_ms = node__now_ms();
   p->active = c;
   peer_key_learn(p, c->peer_key);
-  int rc = repl_peer_up(n->repl, p->id, node__now_ms());
+  int rc = repl_peer_up(n->repl, p->id, c->peer_key, node__now_ms());
   if (rc) {
     p->active = NULL;
     node__conn_close(c, rc, "replication refused the neighbor");

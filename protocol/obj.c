@@ -36,6 +36,7 @@ static int obj_bounds_item(const ProtobufCMessage *m, struct obj_checked *ck);
 static int obj_bounds_tombstone(const ProtobufCMessage *m, struct obj_checked *ck);
 static int obj_bounds_chunk(const ProtobufCMessage *m, struct obj_checked *ck);
 static int obj_bounds_alias(const ProtobufCMessage *m, struct obj_checked *ck);
+static int obj_bounds_record(const ProtobufCMessage *m, struct obj_checked *ck);
 static int obj_relate_tombstone(const ProtobufCMessage *m, struct obj_checked *ck);
 static int obj_inner_bundle(const ProtobufCMessage *m, struct obj_checked *ck);
 
@@ -53,6 +54,9 @@ static const struct obj_kind_desc obj_kinds[] = {
      offsetof(Momedo__Chunk, signature), 1, obj_bounds_chunk, NULL, NULL},
     {MOMEDO__OBJECT_KIND__OBJ_ALIAS, &momedo__alias__descriptor, OBJ_DOMAIN_ALIAS,
      offsetof(Momedo__Alias, signature), 1, obj_bounds_alias, NULL, NULL},
+    {MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD, &momedo__node_record__descriptor,
+     OBJ_DOMAIN_NODE_RECORD, offsetof(Momedo__NodeRecord, signature), 1, obj_bounds_record,
+     NULL, NULL},
 };
 
 static const struct obj_kind_desc *obj_kind_find(Momedo__ObjectKind kind) {
@@ -92,6 +96,52 @@ static int obj_common(uint32_t format, const ProtobufCBinaryData *sig, uint64_t 
   return 0;
 }
 
+/* Destination node keys: at most OBJ_DEST_NODES_MAX, 32 bytes each, strictly ascending
+ * (one spelling per set, so the signed bytes and the ID are unique for it). */
+static int obj_dests(size_t n, const ProtobufCBinaryData *d, struct obj_checked *ck) {
+  if (n > OBJ_DEST_NODES_MAX) return MOMEDO_E_BOUNDS;
+  for (size_t i = 0; i < n; i++) {
+    if (!obj_len_is(&d[i], OBJ_KEY_LEN)) return MOMEDO_E_BOUNDS;
+    if (i > 0 && memcmp(d[i - 1].data, d[i].data, OBJ_KEY_LEN) >= 0) return MOMEDO_E_BOUNDS;
+    memcpy(ck->dests[i], d[i].data, OBJ_KEY_LEN);
+  }
+  ck->n_dests = (uint32_t)n;
+  return 0;
+}
+
+/* A bundle's destinations are its home nodes (checked: 32 bytes each), sorted, duplicates
+ * merged (the bundle's own order stays as signed). */
+static void obj_bundle_dests(const struct obj_bundle_fields *f, struct obj_checked *ck) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < f->n_home_nodes; i++) {
+    uint32_t j = n;
+    int dup = 0;
+    while (j > 0) {
+      int c = memcmp(ck->dests[j - 1], f->home_node[i], OBJ_KEY_LEN);
+      if (c == 0) dup = 1;
+      if (c <= 0) break;
+      j--;
+    }
+    if (dup) continue;
+    memmove(ck->dests[j + 1], ck->dests[j], (size_t)(n - j) * OBJ_KEY_LEN);
+    memcpy(ck->dests[j], f->home_node[i], OBJ_KEY_LEN);
+    n++;
+  }
+  ck->n_dests = n;
+}
+
+int obj_dests_has(const struct obj_checked *ck, const uint8_t key[static OBJ_KEY_LEN]) {
+  uint32_t lo = 0, hi = ck->n_dests;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    int c = memcmp(ck->dests[mid], key, OBJ_KEY_LEN);
+    if (c == 0) return 1;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return 0;
+}
+
 static int obj_check_device(const Momedo__DeviceKeys *d) {
   if (d->pq_kem_alg != 0) return MOMEDO_E_VERSION; /* reserved slot: no KEM defined yet */
   if (d->pq_kem_key.len != 0) return MOMEDO_E_BOUNDS;
@@ -127,6 +177,7 @@ static int obj_bounds_bundle(const ProtobufCMessage *m, struct obj_checked *ck) 
     if ((rc = obj_key32(&b->home_nodes[i], f->home_node[i])) < 0) return rc;
   f->n_devices = (uint32_t)b->n_devices;
   f->n_home_nodes = (uint32_t)b->n_home_nodes;
+  obj_bundle_dests(f, ck);
   memcpy(info->signer, info->key, OBJ_KEY_LEN);
   info->created_ms = b->created_ms;
   info->expires_ms = 0;
@@ -142,6 +193,7 @@ static int obj_bounds_item(const ProtobufCMessage *m, struct obj_checked *ck) {
   if (rc == 0) rc = obj_key32(&it->mailbox, info->mailbox);
   if (rc == 0) rc = obj_key32(&it->node_key, info->key);
   if (rc == 0) rc = obj_ciphertext(&it->ciphertext);
+  if (rc == 0) rc = obj_dests(it->n_dest_nodes, it->dest_nodes, ck);
   if (rc == 0) memcpy(info->signer, info->key, OBJ_KEY_LEN);
   return rc;
 }
@@ -154,6 +206,7 @@ static int obj_bounds_tombstone(const ProtobufCMessage *m, struct obj_checked *c
   if (rc == 0) memcpy(info->target_id, t->item_id.data, OBJ_ID_LEN);
   if (rc == 0) rc = obj_key32(&t->mailbox, info->mailbox);
   if (rc == 0) rc = obj_key32(&t->device_key, info->key);
+  if (rc == 0) rc = obj_dests(t->n_dest_nodes, t->dest_nodes, ck);
   if (rc == 0) memcpy(info->signer, info->key, OBJ_KEY_LEN);
   return rc;
 }
@@ -169,6 +222,7 @@ static int obj_bounds_chunk(const ProtobufCMessage *m, struct obj_checked *ck) {
   if (rc == 0) memcpy(info->blob_id, c->blob_id.data, OBJ_ID_LEN);
   if (rc == 0) rc = obj_key32(&c->node_key, info->key);
   if (rc == 0) rc = obj_ciphertext(&c->ciphertext);
+  if (rc == 0) rc = obj_dests(c->n_dest_nodes, c->dest_nodes, ck);
   if (rc == 0) {
     memcpy(info->signer, info->key, OBJ_KEY_LEN);
     info->index = c->index;
@@ -194,11 +248,71 @@ static int obj_bounds_alias(const ProtobufCMessage *m, struct obj_checked *ck) {
   if (rc == 0 && (al->alias == NULL || !obj_alias_ok(al->alias))) rc = MOMEDO_E_BOUNDS;
   if (rc == 0) rc = obj_key32(&al->identity_key, info->key);
   if (rc == 0) rc = obj_key32(&al->node_key, info->signer);
+  if (rc == 0) rc = obj_dests(al->n_dest_nodes, al->dest_nodes, ck);
   if (rc == 0) {
     size_t n = strlen(al->alias);
     memcpy(info->alias, al->alias, n + 1);
   }
   return rc;
+}
+
+/* A node name names a place: lower-case letters, digits, '.' and '-' only. */
+static int obj_record_name_ok(const char *s) {
+  size_t n = 0;
+  for (; s[n] != '\0'; n++) {
+    char c = s[n];
+    if (n >= OBJ_RECORD_NAME_CHARS_MAX) return 0;
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) return 0;
+  }
+  return 1;
+}
+
+/* Neighbors: 32 bytes each, strictly ascending, never the node itself. */
+static int obj_record_neighbors(const Momedo__NodeRecord *r) {
+  if (r->n_neighbors > OBJ_RECORD_NEIGHBORS_MAX) return MOMEDO_E_BOUNDS;
+  for (size_t i = 0; i < r->n_neighbors; i++) {
+    const ProtobufCBinaryData *d = &r->neighbors[i];
+    if (!obj_len_is(d, OBJ_KEY_LEN) || memcmp(d->data, r->node_key.data, OBJ_KEY_LEN) == 0)
+      return MOMEDO_E_BOUNDS;
+    if (i > 0 && memcmp(r->neighbors[i - 1].data, d->data, OBJ_KEY_LEN) >= 0)
+      return MOMEDO_E_BOUNDS;
+  }
+  return 0;
+}
+
+/* The filter is empty (and k = 0), or 2^j bytes within bounds with 1 <= k <= 16. */
+static int obj_record_bloom(const Momedo__NodeRecord *r) {
+  size_t n = r->users_bloom.len;
+  if (n == 0) return r->bloom_hashes == 0 ? 0 : MOMEDO_E_BOUNDS;
+  if (n < OBJ_RECORD_BLOOM_BYTES_MIN || n > OBJ_RECORD_BLOOM_BYTES_MAX || (n & (n - 1)) != 0)
+    return MOMEDO_E_BOUNDS;
+  return r->bloom_hashes >= 1 && r->bloom_hashes <= OBJ_RECORD_BLOOM_HASHES_MAX
+             ? 0 : MOMEDO_E_BOUNDS;
+}
+
+static int obj_bounds_record(const ProtobufCMessage *m, struct obj_checked *ck) {
+  const Momedo__NodeRecord *r = (const Momedo__NodeRecord *)m;
+  struct obj_info *info = &ck->info;
+  struct obj_record_fields *f = &ck->record;
+  if (r->format != OBJ_FORMAT) return MOMEDO_E_VERSION;
+  int rc = obj_key32(&r->node_key, info->key);
+  if (rc < 0) return rc;
+  if (!obj_len_is(&r->signature, OBJ_SIG_LEN) || r->seq < 1) return MOMEDO_E_BOUNDS;
+  if (r->expires_ms <= r->created_ms ||
+      r->expires_ms - r->created_ms > OBJ_RECORD_LIFETIME_MS_MAX)
+    return MOMEDO_E_BOUNDS;
+  if (r->name == NULL || !obj_record_name_ok(r->name)) return MOMEDO_E_BOUNDS;
+  if ((rc = obj_record_neighbors(r)) < 0 || (rc = obj_record_bloom(r)) < 0) return rc;
+  memcpy(info->signer, info->key, OBJ_KEY_LEN);
+  info->created_ms = r->created_ms;
+  info->expires_ms = r->expires_ms;
+  info->version = r->seq;
+  memset(f, 0, sizeof *f);
+  memcpy(f->name, r->name, strlen(r->name));
+  f->n_neighbors = (uint32_t)r->n_neighbors;
+  f->bloom_bytes = (uint32_t)r->users_bloom.len;
+  f->bloom_hashes = r->bloom_hashes;
+  return 0;
 }
 
 /* A device may only tombstone items in its own mailbox. A mismatch is a bound violation
@@ -349,6 +463,7 @@ static int obj_run(struct obj_job *j, Momedo__ObjectKind kind, struct obj_checke
   }
   memset(&ck->info, 0, sizeof ck->info);
   ck->info.kind = kind;
+  ck->n_dests = 0;
   rc = obj_run_msg(j, m, full, buf, ck);
 out:
   free(buf);
@@ -394,14 +509,26 @@ int obj_unpack(Momedo__ObjectKind kind, const uint8_t *data, size_t len, struct 
   return obj_decode(k, data, len, a, out);
 }
 
+static int obj_sign_kp(void *ctx, const uint8_t *msg, size_t len,
+                       uint8_t sig[static OBJ_SIG_LEN]) {
+  return crypto_sign(sig, msg, len, ctx);
+}
+
 int obj_sign_encode(Momedo__ObjectKind kind, ProtobufCMessage *msg,
                     const struct crypto_sign_keypair *kp, uint8_t **out, size_t *out_len) {
+  if (kp == NULL) return MOMEDO_E_INVAL;
+  return obj_sign_encode_with(kind, msg, obj_sign_kp, (void *)kp, out, out_len);
+}
+
+int obj_sign_encode_with(Momedo__ObjectKind kind, ProtobufCMessage *msg, obj_sign_fn sign,
+                         void *ctx, uint8_t **out, size_t *out_len) {
   const struct obj_kind_desc *k = obj_kind_find(kind);
   uint8_t *signed_buf = NULL, *enc = NULL;
   int rc;
   *out = NULL;
   *out_len = 0;
-  if (k == NULL || msg == NULL || msg->descriptor != k->desc) return MOMEDO_E_INVAL;
+  if (k == NULL || msg == NULL || msg->descriptor != k->desc || sign == NULL)
+    return MOMEDO_E_INVAL;
   /* Unknown fields would be packed after the signature and refused by obj_validate. */
   if (obj_no_unknown(k, msg) < 0) return MOMEDO_E_INVAL;
   ProtobufCBinaryData *sig = obj_sig_field(k, msg);
@@ -422,7 +549,7 @@ int obj_sign_encode(Momedo__ObjectKind kind, ProtobufCMessage *msg,
   }
   memcpy(signed_buf, k->domain, dl);
   size_t body = obj_pack_unsigned(k, msg, signed_buf + dl);
-  if ((rc = crypto_sign(sig_bytes, signed_buf, dl + body, kp)) < 0) goto out;
+  if ((rc = sign(ctx, signed_buf, dl + body, sig_bytes)) < 0) goto out;
   size_t packed = protobuf_c_message_pack(msg, enc);
   assert(packed == total);
   /* Field 15 is the highest field, so the signature is the encoding's last bytes. */

@@ -29,6 +29,15 @@
 #define OBJ_CLOCK_SKEW_MS_MAX (10ull * 60 * 1000)  /* created_ms may be this far ahead */
 #define OBJ_SIG_LEN 64                         /* Ed25519 signature */
 #define OBJ_DECODE_BYTES_MAX (2 * OBJ_BYTES_MAX) /* arena cap for decoding one object */
+/* Destinations (dest_nodes; a bundle's home_nodes): node keys, strictly ascending. */
+#define OBJ_DEST_NODES_MAX 64
+/* Node records (docs/replication.md, "Scoped delivery"). */
+#define OBJ_RECORD_NAME_CHARS_MAX 64           /* [a-z0-9.-], may be empty */
+#define OBJ_RECORD_NEIGHBORS_MAX 256           /* = REPL_PEERS_MAX */
+#define OBJ_RECORD_BLOOM_BYTES_MIN 8           /* a non-empty filter: 2^k bytes, 8..65536 */
+#define OBJ_RECORD_BLOOM_BYTES_MAX (64u * 1024)
+#define OBJ_RECORD_BLOOM_HASHES_MAX 16
+#define OBJ_RECORD_LIFETIME_MS_MAX (7ull * 24 * 3600 * 1000)
 
 /* Hash and signature domains (ASCII, no terminator, prefixed to the hashed bytes). */
 #define OBJ_DOMAIN_ID "momedo/obj/v1"
@@ -37,6 +46,7 @@
 #define OBJ_DOMAIN_TOMBSTONE "momedo/tombstone/v1"
 #define OBJ_DOMAIN_CHUNK "momedo/chunk/v1"
 #define OBJ_DOMAIN_ALIAS "momedo/alias/v1"
+#define OBJ_DOMAIN_NODE_RECORD "momedo/node-record/v1"
 #define OBJ_DOMAIN_PREKEY "momedo/prekey/v1"
 #define OBJ_DOMAIN_MAILBOX_DEVICE "momedo/mailbox/device/v1"
 
@@ -50,14 +60,15 @@ struct obj_info {
   uint64_t expires_ms;        /* 0 = never (key bundles) */
   uint8_t mailbox[OBJ_MAILBOX_LEN];      /* items, tombstones, chunks */
   uint8_t key[OBJ_KEY_LEN];   /* bundle/alias: identity key; tombstone: device key;
-                                 item/chunk: accepting node key */
-  uint64_t version;           /* key bundles */
+                                 item/chunk: accepting node key; record: node key */
+  uint64_t version;           /* key bundles: version; node records: seq */
   uint8_t target_id[OBJ_ID_LEN];         /* tombstones: the item they kill */
   uint8_t blob_id[OBJ_ID_LEN];           /* chunks */
   uint32_t index;                        /* chunks */
   uint32_t count;                        /* chunks */
   uint8_t signer[OBJ_KEY_LEN];  /* the key whose signature was checked: bundle identity
-                                   key, tombstone device key, item/chunk/alias node key */
+                                   key, tombstone device key, item/chunk/alias/record
+                                   node key */
   char alias[OBJ_ALIAS_CHARS_MAX + 1];   /* aliases, NUL-terminated */
   int revoked;                           /* key bundles */
 };
@@ -71,16 +82,35 @@ struct obj_bundle_fields {
   uint8_t home_node[OBJ_HOME_NODES_MAX][OBJ_KEY_LEN];
 };
 
+/* Node-record fields beyond struct obj_info (obj_checked.record; info.key is the node
+ * key, info.version the seq). The neighbor keys and the filter bytes are read with
+ * obj_unpack by the one consumer that needs them (replication, once per record). */
+struct obj_record_fields {
+  char name[OBJ_RECORD_NAME_CHARS_MAX + 1];
+  uint32_t n_neighbors;
+  uint32_t bloom_bytes;
+  uint32_t bloom_hashes;
+};
+
 /* What obj_check found in one object: info (ID, kind and the fields every consumer
- * keeps), and the fields of its kind that only some consumers need. The union has one
- * member per kind with such fields, valid only for that kind (unspecified for others);
- * a new kind adds its member here and fills it in its row of obj.c's kind table. */
+ * keeps), its destinations, and the fields of its kind that only some consumers need.
+ * The union has one member per kind with such fields, valid only for that kind
+ * (unspecified for others); a new kind adds its member here and fills it in its row of
+ * obj.c's kind table. dests: the object's destination node keys, strictly ascending
+ * (dest_nodes; a key bundle's home_nodes sorted, duplicates merged); n_dests 0 = global
+ * scope (every node), always so for node records. */
 struct obj_checked {
   struct obj_info info;
+  uint32_t n_dests;
+  uint8_t dests[OBJ_DEST_NODES_MAX][OBJ_KEY_LEN];
   union {
     struct obj_bundle_fields bundle; /* MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE */
+    struct obj_record_fields record; /* MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD */
   };
 };
+
+/* Is key one of ck's destinations (binary search)? Global scope (n_dests 0) says 0. */
+int obj_dests_has(const struct obj_checked *ck, const uint8_t key[static OBJ_KEY_LEN]);
 
 /* Asked by obj_check as soon as the object's ID is known, before anything costly:
  * nonzero means "the caller already holds this object" (obj_check then stops). */
@@ -120,14 +150,25 @@ MOMEDO_WUR int obj_id(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
 /* Sign and encode: fills msg->signature (the message's own field) with a
  * signature by kp over the domain-separated canonical bytes, then writes the
  * canonical encoding into a malloc'ed buffer (*out, *out_len; caller frees).
- * msg must be a Momedo__KeyBundle / OzoneItem / Tombstone / Chunk / Alias
- * matching kind and carry no unknown fields (else E_INVAL). Afterwards msg->signature points at the last
+ * msg must be a Momedo__KeyBundle / OzoneItem / Tombstone / Chunk / Alias /
+ * NodeRecord matching kind and carry no unknown fields (else E_INVAL). Afterwards
+ * msg->signature points at the last
  * OBJ_SIG_LEN bytes of *out (borrowed: valid until the caller frees *out).
  * E_TOOBIG if the encoding exceeds OBJ_BYTES_MAX. Does not check bounds: run
  * obj_validate on the result when the fields came from outside. */
 MOMEDO_WUR int obj_sign_encode(Momedo__ObjectKind kind, ProtobufCMessage *msg,
                                const struct crypto_sign_keypair *kp, uint8_t **out,
                                size_t *out_len);
+
+/* A signer that holds the private key elsewhere (the replication engine signs its node
+ * record through one): an Ed25519 signature over msg/len into sig; 0 or an error. */
+typedef int (*obj_sign_fn)(void *ctx, const uint8_t *msg, size_t len,
+                           uint8_t sig[static OBJ_SIG_LEN]);
+/* obj_sign_encode with the signature made by sign(ctx, ...). Same contract; the
+ * signer's errors are returned as they are. */
+MOMEDO_WUR int obj_sign_encode_with(Momedo__ObjectKind kind, ProtobufCMessage *msg,
+                                    obj_sign_fn sign, void *ctx, uint8_t **out,
+                                    size_t *out_len);
 
 /* Decode data as the message of this kind into arena memory (*out lives until
  * arena_reset), without validating anything beyond size and protobuf syntax: for

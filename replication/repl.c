@@ -18,18 +18,33 @@ static uint64_t rand_upto(struct repl *r, uint64_t max) {
 
 static void pb_free(struct repl_pushbuf *b);
 
+/* What the parameter table cannot say: scoped mode signs records, so it needs a signer. */
+static int scope_check(const struct repl_config *c) {
+  if (c->scope == REPL_SCOPE_FLOOD) return 0;
+  return c->scope == REPL_SCOPE_SCOPED && c->sign ? 0 : MOMEDO_E_INVAL;
+}
+
 /* ---- lifecycle ----------------------------------------------------------------- */
 
 int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
              uint64_t now_ms, struct repl **out) {
   struct repl_config def;
   if (!cfg) repl_config_default(&def), cfg = &def;
-  if (!store || !out || repl_config_check(cfg)) return MOMEDO_E_INVAL;
+  if (!store || !out || repl_config_check(cfg) || scope_check(cfg)) return MOMEDO_E_INVAL;
   struct repl *r = calloc(1, sizeof *r);
   if (!r) return MOMEDO_E_NOMEM;
   r->cfg = *cfg;
   r->store = store;
   uint64_t more = rng_seed(&r->rng, seed);
+  r->shared = cfg->shared;
+  if (!r->shared) {
+    int rc0 = repl_shared_new(seed ^ 0x5a5a5a5a5a5a5a5aull, &r->shared);
+    if (rc0) {
+      free(r);
+      return rc0;
+    }
+    r->own_shared = true;
+  }
   repl__idx_init(&r->idx);
   /* Its own draw from the seed stream: the PRNG's sequence stays as it was. */
   repl__mc_init(&r->mcount, rng_splitmix64(&more));
@@ -62,6 +77,7 @@ void repl_free(struct repl *r) {
   repl__mc_close(&r->mcount);
   arena_close(&r->unpack);
   arena_close(&r->build);
+  if (r->own_shared) repl_shared_free(r->shared);
   free(r);
 }
 
@@ -118,9 +134,12 @@ void repl__recon_schedule(struct repl *r, struct repl_peer *p, uint64_t now_ms) 
   p->next_recon_ms = now_ms + r->cfg.recon_interval_ms + rand_upto(r, r->cfg.recon_jitter_ms);
 }
 
-int repl_peer_up(struct repl *r, uint64_t peer_id, uint64_t now_ms) {
+int repl_peer_up(struct repl *r, uint64_t peer_id, const uint8_t peer_key[static OBJ_KEY_LEN],
+                 uint64_t now_ms) {
   struct repl_peer *p = repl__peer(r, peer_id);
   r->last_now_ms = now_ms;
+  if (r->cfg.scope == REPL_SCOPE_SCOPED && memcmp(peer_key, r->cfg.self_key, OBJ_KEY_LEN) == 0)
+    return MOMEDO_E_INVAL;
   if (!p) {
     if (r->npeers == REPL_PEERS_MAX) return MOMEDO_E_BUSY;
     if (r->npeers == r->peers_cap) {
@@ -136,6 +155,7 @@ int repl_peer_up(struct repl *r, uint64_t peer_id, uint64_t now_ms) {
   }
   memset(p, 0, sizeof *p);
   p->id = peer_id;
+  memcpy(p->key, peer_key, OBJ_KEY_LEN);
   p->up = true;
   uint64_t delay = rand_upto(r, r->cfg.recon_start_delay_ms_max);
   p->next_recon_ms = now_ms + delay;

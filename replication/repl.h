@@ -1,8 +1,10 @@
-/* replication/repl.h — the gossip state machine of one node, free of I/O.
+/* replication/repl.h — the replication state machine of one node, free of I/O.
  * One struct repl per node: inputs are calls (peer up/down, a ReplMsg from a
- * neighbor, an object from a local client, a timer tick), time is an argument,
- * randomness comes from a caller-seeded PRNG, outputs are queued actions the
- * caller drains. It owns the object storage layout inside the store it is handed.
+ * neighbor, an object from a local client, a lookup, a timer tick), time is an
+ * argument, randomness comes from a caller-seeded PRNG, outputs are queued actions
+ * the caller drains. Scoped mode (default) routes objects to their destination nodes
+ * with custody over link-state routes; flood mode sends everything everywhere. It owns
+ * the object storage layout inside the store it is handed.
  * No clock, no rand(), no sockets, no globals: one process may hold thousands. */
 #ifndef MOMEDO_REPL_H
 #define MOMEDO_REPL_H
@@ -34,12 +36,55 @@
 #define REPL_INVALID_WINDOW_MS (10u * 60 * 1000)
 /* Longest DROP_PEER reason, including the terminating NUL. */
 #define REPL_REASON_BYTES_MAX 128u
+/* Hint node keys in one lookup (e.g. from a contact card). */
+#define REPL_LOOKUP_HINTS_MAX 8u
+/* Lookups in flight per engine; repl_lookup_start answers E_BUSY beyond. */
+#define REPL_LOOKUPS_MAX 1024u
+/* Node names, as in a node record (OBJ_RECORD_NAME_CHARS_MAX). */
+#define REPL_NAME_CHARS_MAX OBJ_RECORD_NAME_CHARS_MAX
+
+/* ---- Scoped delivery (docs/replication.md, "Scoped delivery") ------------- */
+
+/* How a federation delivers. One mode per federation (momedod states it in Hello). */
+enum repl_scope_mode {
+  /* Objects go to their destination nodes along link-state routes, with custody at
+   * every hop; node records spread everywhere; reconciliation per (peer, scope). */
+  REPL_SCOPE_SCOPED = 0,
+  /* Every object to every peer, one global reconciliation, no records: the baseline. */
+  REPL_SCOPE_FLOOD = 1,
+};
+
+/* Why this node holds an object. */
+enum repl_role {
+  /* This node is one of its destinations (or it is global scope): it keeps the object
+   * until expiry or tombstone, serves it to clients and reconciles it. */
+  REPL_ROLE_DEST = 0,
+  /* Held only to pass on (custody); deleted once every destination it was responsible
+   * for has been handed on. Never a mailbox item, never reconciled. */
+  REPL_ROLE_TRANSIT = 1,
+  /* A bundle or alias fetched by a lookup: answers local lookups for lookup_cache_ms,
+   * never forwarded, never reconciled, never a mailbox item. */
+  REPL_ROLE_CACHED = 2,
+};
+
+/* Node keys <-> dense numbers and node records, interned so that engines in one
+ * process hold each distinct record once (the simulator shares one table among all its
+ * engines; momedod's engine makes a private one). Not thread-safe: the engines sharing
+ * it must run on one thread. */
+struct repl_shared;
+/* seed keys the table's hash (hash flooding). Errors: E_NOMEM. */
+MOMEDO_WUR int repl_shared_new(uint64_t seed, struct repl_shared **out);
+/* Free the table; every engine using it must be freed first. NULL is fine. */
+void repl_shared_free(struct repl_shared *sh);
 
 /* ---- Configuration -------------------------------------------------------- */
 
 /* Defaults and bounds of the numeric fields: the parameter table below
  * (replication/repl_param.c, docs/replication.md); repl_new refuses values outside it. */
 struct repl_config {
+  /* REPL_SCOPE_SCOPED (default, "scoped") or REPL_SCOPE_FLOOD ("flood"). Scoped needs
+   * self_key and sign. */
+  uint32_t scope;
   /* Period of anti-entropy rounds per peer, plus a uniform random jitter in
    * [0, recon_jitter_ms]. */
   uint64_t recon_interval_ms;
@@ -56,6 +101,30 @@ struct repl_config {
    * beyond which no more push or reconciliation traffic is generated for that
    * peer. */
   uint64_t peer_queue_bytes_max;
+  /* ---- scoped mode (ignored in flood mode) ---- */
+  /* The own record is re-issued every record_refresh_ms (or at half its lifetime if
+   * that is sooner), lives record_lifetime_ms, and is re-issued for a changed user
+   * summary at most once per record_min_interval_ms. A link change is re-issued at once (coalesced within
+   * one instant). */
+  uint64_t record_refresh_ms;
+  uint64_t record_lifetime_ms;
+  uint64_t record_min_interval_ms;
+  /* A link that went down stays listed in the own record this long, so a flapping
+   * link does not churn the federation's routes. Routes of this node skip a down peer
+   * at once. */
+  uint64_t route_holddown_ms;
+  /* An unacknowledged custody grant is sent again (to the then best next hop) after
+   * custody_retry_ms; grants carry a hop budget of custody_hops_max. */
+  uint64_t custody_retry_ms;
+  uint32_t custody_hops_max;
+  /* A lookup gives up (E_NOTFOUND) after lookup_timeout_ms; what it fetched is cached
+   * for lookup_cache_ms; it asks at most lookup_candidates_max nodes. */
+  uint64_t lookup_timeout_ms;
+  uint64_t lookup_cache_ms;
+  uint32_t lookup_candidates_max;
+  /* Routed messages (lookups) accepted from one peer per second, burst included.
+   * More are dropped and counted. */
+  uint32_t routed_per_peer_per_s;
   /* The one check of every object that enters (from clients and neighbors alike):
    * NULL (the default) means obj_check, which momedod always uses. The engine passes
    * a seen callback answering "is this ID live here?", so a duplicate costs one decode
@@ -68,6 +137,17 @@ struct repl_config {
   int (*check)(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                uint64_t now_ms, obj_seen_fn seen, void *seen_ctx, struct obj_checked *out);
   void *check_ctx;
+  /* ---- scoped mode: who this node is (not parameters) ---- */
+  /* This node's Ed25519 node key, and a signer for its node records (scoped mode). The
+   * key is also how the engine recognises itself among an object's destinations. */
+  uint8_t self_key[OBJ_KEY_LEN];
+  obj_sign_fn sign;
+  void *sign_ctx;
+  /* The node's name in its record: <= REPL_NAME_CHARS_MAX of [a-z0-9.-], may be empty. */
+  char name[REPL_NAME_CHARS_MAX + 1];
+  /* Interned keys and records (above); NULL = the engine makes a private table. A
+   * shared table must outlive every engine using it. */
+  struct repl_shared *shared;
 };
 
 /* Fill c with the defaults of the parameter table below (hooks NULL). */
@@ -83,6 +163,7 @@ enum repl_param_unit {
   REPL_UNIT_MS = 0,    /* milliseconds; text may end in ms, s, m, h or d */
   REPL_UNIT_BYTES = 1, /* bytes; text may end in KiB, MiB or GiB */
   REPL_UNIT_COUNT = 2, /* a plain number */
+  REPL_UNIT_CHOICE = 3, /* one of the row's names; the value is its index */
 };
 
 struct repl_param {
@@ -92,6 +173,7 @@ struct repl_param {
   size_t off;                /* the field in struct repl_config */
   size_t size;               /* its width: 4 or 8 bytes */
   const char *help;          /* one line, for config templates */
+  const char *const *choices; /* REPL_UNIT_CHOICE: names by value, NULL-terminated */
 };
 
 /* Rows the table may grow to (front-ends size "seen" arrays with it). */
@@ -112,7 +194,8 @@ MOMEDO_WUR int repl_param_parse(const struct repl_param *p, const char *text, ui
 /* The field of c; setting outside the bounds is E_BOUNDS and changes nothing. */
 uint64_t repl_param_get(const struct repl_config *c, const struct repl_param *p);
 MOMEDO_WUR int repl_param_set(struct repl_config *c, const struct repl_param *p, uint64_t v);
-/* "a whole number of milliseconds from 1000 to 86400000 (suffix ms, s, m, h, d)". */
+/* "a whole number of milliseconds from 1000 to 86400000 (suffix ms, s, m, h, d)", or
+ * "one of scoped, flood". */
 void repl_param_bounds_text(const struct repl_param *p, char *out, size_t cap);
 /* 0 if every parameter of c is within its bounds, else E_INVAL (what repl_new checks). */
 MOMEDO_WUR int repl_config_check(const struct repl_config *c);
@@ -132,8 +215,15 @@ enum repl_action_kind {
    * seq is its mailbox sequence number (0 if it has no mailbox). Fetch the bytes
    * with repl_get_object for live push; it may already be gone again. */
   REPL_ACT_STORED = 3,
-  /* An object was removed (tombstoned, expired or superseded): info describes it. */
+  /* An object was removed (tombstoned, expired or superseded, or, role TRANSIT, handed
+   * on to every destination it was held for; role CACHED: its cache time ran out):
+   * info describes it. Only role DEST removals are mailbox events. */
   REPL_ACT_REMOVED = 4,
+  /* A lookup started with repl_lookup_start ended: handle, status (0: found, and the
+   * objects it fetched are now held, read them with repl_bundle_lookup_user_id /
+   * repl_alias_lookup / repl_bundle_lookup; E_NOTFOUND: no node had it, or no answer
+   * within lookup_timeout_ms), info (status 0: the key bundle found). */
+  REPL_ACT_LOOKUP_DONE = 5,
 };
 
 struct repl_action {
@@ -144,7 +234,9 @@ struct repl_action {
   int status;                         /* DROP_PEER */
   char reason[REPL_REASON_BYTES_MAX]; /* DROP_PEER */
   uint64_t seq;                       /* STORED: mailbox sequence number or 0 */
-  struct obj_info info;               /* STORED, REMOVED */
+  struct obj_info info;               /* STORED, REMOVED, LOOKUP_DONE */
+  enum repl_role role;                /* STORED, REMOVED: why it is (was) held */
+  uint64_t handle;                    /* LOOKUP_DONE */
 };
 
 /* ---- Statistics ------------------------------------------------------------ */
@@ -166,6 +258,10 @@ struct repl_peer_stats {
   uint32_t recon_round_max;      /* deepest round number seen or sent */
   uint64_t withheld;          /* messages not generated because the queue was full */
   uint64_t queued_bytes;      /* SEND bytes not yet confirmed by repl_peer_sent */
+  uint64_t grants_sent, grants_recv; /* objects granted in custody to / by the peer */
+  uint64_t acks_sent, acks_recv;     /* object IDs acknowledged to / by the peer */
+  uint64_t routed_sent, routed_recv, routed_dropped; /* lookup messages (rate, no route) */
+  uint64_t record_bytes_sent, record_bytes_recv;     /* node records pushed (object bytes) */
 };
 
 struct repl_stats {
@@ -180,6 +276,24 @@ struct repl_stats {
   uint64_t push_bytes_sent, push_bytes_recv;
   uint64_t peers_dropped;
   uint64_t next_seq;                /* next mailbox sequence number */
+  /* Scoped delivery. objects = dest + transit + cached (objects_by_kind likewise;
+   * node records are counted in records, not in objects). */
+  uint64_t dest_objects, dest_bytes;       /* held as a destination (or global scope) */
+  uint64_t transit_objects, transit_bytes; /* held only to pass on */
+  uint64_t cached_objects, cached_bytes;   /* fetched by lookups */
+  uint64_t pending_objects;         /* held objects with destinations still to hand on */
+  uint64_t pending_dests;           /* (object, destination) pairs still to hand on */
+  uint64_t transit_done;            /* transit objects deleted after the last ack */
+  uint64_t grants_sent, grants_recv, grants_retried, acks_sent, acks_recv;
+  uint64_t records;                 /* node records held (live) */
+  uint64_t records_issued;          /* own records signed */
+  uint64_t records_refused;         /* stale, replayed, forged, expired, future */
+  uint64_t record_bytes_sent, record_bytes_recv;
+  uint64_t routes;                  /* nodes with a route (self excluded) */
+  uint64_t route_full, route_incremental; /* full BFS runs; edge changes done in place */
+  uint64_t lookups_started, lookups_found, lookups_notfound;
+  uint64_t lookup_queries_sent, lookup_queries_answered; /* asked / answered by this node */
+  uint64_t routed_dropped;          /* routed messages dropped (no route, hops, rate) */
 };
 
 /* ---- Lifecycle --------------------------------------------------------------- */
@@ -200,10 +314,13 @@ void repl_free(struct repl *r);
 /* ---- Inputs ---------------------------------------------------------------- */
 
 /* A link to neighbor peer_id (any caller-chosen number, e.g. a config index) is
- * up. Schedules (or, with recon_start_delay_ms_max = 0, starts) a reconciliation
- * round. Calling it for a peer that is up resets that peer's state.
- * Errors: E_BUSY (REPL_PEERS_MAX peers up), E_NOMEM. */
-MOMEDO_WUR int repl_peer_up(struct repl *r, uint64_t peer_id, uint64_t now_ms);
+ * up; peer_key is the neighbor's node key (from TLS pinning). Schedules (or, with
+ * recon_start_delay_ms_max = 0, starts) reconciliation rounds; in scoped mode the link
+ * enters the own record and pending custody may move to the peer. Calling it for a
+ * peer that is up resets that peer's state.
+ * Errors: E_BUSY (REPL_PEERS_MAX peers up), E_INVAL (peer_key is the own key), E_NOMEM. */
+MOMEDO_WUR int repl_peer_up(struct repl *r, uint64_t peer_id,
+                            const uint8_t peer_key[static OBJ_KEY_LEN], uint64_t now_ms);
 /* The link is gone. Undrained SEND actions for the peer are discarded. Unknown
  * peers are ignored. */
 void repl_peer_down(struct repl *r, uint64_t peer_id, uint64_t now_ms);
@@ -217,7 +334,10 @@ MOMEDO_WUR int repl_on_msg(struct repl *r, uint64_t peer_id, const uint8_t *byte
                            uint64_t now_ms);
 
 /* An object from one of this node's clients: kind + canonical bytes (borrowed).
- * Validated exactly like a neighbor's object, stored, pushed to every peer.
+ * Validated exactly like a neighbor's object and stored; flood mode pushes it to
+ * every peer, scoped mode grants it toward its other destinations (or pushes it to
+ * every peer when it is global scope). Once this returns 0 the object and its pending
+ * destinations are durable.
  * On success fills *out (may be NULL) and returns 0. Errors: the obj_check
  * codes (E_DECODE, E_BADSIG, E_EXPIRED, ...), E_EXISTS (already stored),
  * E_DEAD (tombstoned item), E_SUPERSEDED (a newer key bundle is stored),
@@ -236,6 +356,66 @@ void repl_peer_sent(struct repl *r, uint64_t peer_id, uint64_t bytes, uint64_t n
 MOMEDO_WUR int repl_tick(struct repl *r, uint64_t now_ms);
 /* Earliest time (ms) at which repl_tick has work; UINT64_MAX if none. */
 uint64_t repl_next_deadline(const struct repl *r);
+
+/* ---- Lookups (scoped mode: routed to the nodes whose summary matches) -------- */
+
+enum repl_lookup_kind {
+  REPL_LOOKUP_USER_ID = 1,  /* user_id: the 100 bits of a parsed user ID */
+  REPL_LOOKUP_ALIAS = 2,    /* alias: canonical alias string */
+  REPL_LOOKUP_IDENTITY = 3, /* identity_key */
+};
+
+struct repl_lookup_req {
+  enum repl_lookup_kind kind;
+  uint8_t user_id[IDS_USER_ID_BYTES];
+  char alias[OBJ_ALIAS_CHARS_MAX + 1];
+  uint8_t identity_key[OBJ_KEY_LEN];
+  /* Node keys to ask first (the user's home nodes from a contact card); 0 = ask the
+   * nodes whose record's user summary matches, nearest first. */
+  uint32_t n_hints;
+  uint8_t hints[REPL_LOOKUP_HINTS_MAX][OBJ_KEY_LEN];
+};
+
+/* Start finding a key bundle (and for an alias, the alias object). *handle names it in
+ * the REPL_ACT_LOOKUP_DONE action that ends it: at once if this node holds the answer
+ * (or, in flood mode, does not: every node holds everything there), at once with
+ * E_NOTFOUND when no node can be asked (no hint with a route, no summary matches: no
+ * traffic at all), else after the first answer found, after every candidate said no,
+ * or after lookup_timeout_ms. Errors (no action then): E_INVAL (bad request), E_BUSY
+ * (REPL_LOOKUPS_MAX in flight), E_STORE, E_NOMEM. */
+MOMEDO_WUR int repl_lookup_start(struct repl *r, const struct repl_lookup_req *q,
+                                 uint64_t now_ms, uint64_t *handle);
+
+/* ---- Routes and node records (scoped mode) ------------------------------------ */
+
+/* The neighbor this node would hand an object for node `key` to at now_ms: *peer_id and
+ * the path length in hops (1 = key is that neighbor). A down peer is never returned.
+ * Recomputes routes first if they are stale. E_NOTFOUND: no route (unknown node, no
+ * live mutual path, own key, flood mode); E_NOMEM. */
+MOMEDO_WUR int repl_route(struct repl *r, const uint8_t key[static OBJ_KEY_LEN],
+                          uint64_t now_ms, uint64_t *peer_id, uint32_t *hops);
+
+/* One node this engine knows a live record of (itself included, hops 0). */
+struct repl_node_info {
+  uint8_t key[OBJ_KEY_LEN];
+  char name[REPL_NAME_CHARS_MAX + 1];
+  uint64_t seq, created_ms, expires_ms;
+  uint32_t n_neighbors;         /* links its record lists */
+  uint32_t hops;                /* 0 = this node; UINT32_MAX = no route */
+  int has_next, has_alt;        /* next hop, and an equal-cost alternative through another peer */
+  uint64_t next_peer, alt_peer; /* peer IDs */
+};
+/* Called per node in node-key order; return nonzero to stop (repl_nodes returns it). */
+typedef int (*repl_node_fn)(void *ctx, const struct repl_node_info *n);
+/* Walk the known nodes (recomputing routes first if stale). Returns 0, fn's nonzero
+ * value, or E_NOMEM. */
+MOMEDO_WUR int repl_nodes(struct repl *r, uint64_t now_ms, repl_node_fn fn, void *ctx);
+
+/* For simulators only: take every newest live record known to the shared table as if
+ * it had arrived from a neighbor (without pushing it on), so a simulated federation can
+ * start with converged routes instead of flooding N records to N nodes. Returns the
+ * number of records taken (>= 0) or E_NOMEM. */
+MOMEDO_WUR int repl_records_adopt(struct repl *r, uint64_t now_ms);
 
 /* ---- Outputs ---------------------------------------------------------------- */
 
@@ -305,11 +485,13 @@ void repl_stats(const struct repl *r, struct repl_stats *s);
 MOMEDO_WUR int repl_peer_stats(const struct repl *r, uint64_t peer_id,
                                struct repl_peer_stats *s);
 
-/* Is this object ID live here (in the reconciled set)? For checkers. */
+/* Is this object held here (any role; node records are not objects here)? For checkers. */
 int repl_has(const struct repl *r, const uint8_t id[static OBJ_ID_LEN]);
-/* Number of live IDs. */
+/* Role of a held object: REPL_ROLE_* (>= 0), or E_NOTFOUND. */
+MOMEDO_WUR int repl_role_of(struct repl *r, const uint8_t id[static OBJ_ID_LEN]);
+/* Number of held objects (every role). */
 uint64_t repl_count(const struct repl *r);
-/* Fingerprint of the whole live set (16 bytes): equal sets <=> equal
+/* Fingerprint of the whole held set (16 bytes): equal sets <=> equal
  * fingerprints (up to hash collisions). Lets a simulator check convergence cheaply. */
 void repl_fingerprint(const struct repl *r, uint8_t fp[static 16]);
 

@@ -156,10 +156,17 @@ void repl__mc_get(const struct repl_mcount *m, const uint8_t mbox[static OBJ_MAI
  * the load then overlaps the store's work instead of following it). */
 void repl__mc_prefetch(const struct repl_mcount *m, const uint8_t mbox[static OBJ_MAILBOX_LEN]);
 
+/* ---- Shared keys and records (repl_shared.c) ------------------------------- */
+
+struct repl_shared {
+  uint64_t seed;
+};
+
 /* ---- Engine ---------------------------------------------------------------- */
 
 struct repl_peer {
   uint64_t id;
+  uint8_t key[OBJ_KEY_LEN];    /* the neighbor's node key */
   bool up;
   uint64_t next_recon_ms;
   uint64_t queued_bytes;       /* SEND bytes not confirmed by repl_peer_sent */
@@ -213,6 +220,9 @@ struct repl {
   bool gc_more;                  /* the last GC stopped at REPL_GC_BATCH_MAX */
   uint64_t last_now_ms;
   struct repl_stats st;
+  struct repl_shared *shared;    /* cfg.shared, or the engine's own (own_shared) */
+  bool own_shared;
+  uint64_t next_handle;          /* lookups */
 };
 
 /* Record of a stored object, decoded from its 'o' value. */
@@ -247,6 +257,10 @@ MOMEDO_WUR int repl__gc(struct repl *r, uint64_t now_ms);
 /* Stored object by ID: *val malloc'ed (caller frees), rec points into it. */
 MOMEDO_WUR int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN],
                              uint8_t **val, struct repl_rec *rec);
+
+/* repl_store.c: emit a LOOKUP_DONE action. */
+MOMEDO_WUR int repl__lookup_done(struct repl *r, uint64_t handle, int status,
+                                 const struct obj_info *info);
 
 /* repl_lookup.c: index entries for a stored / removed object (bundles, aliases),
  * added to the batch that stores / removes it. */

@@ -14,22 +14,50 @@
 #define GIB (1024ull * 1024 * 1024)
 
 #define FIELD(f) offsetof(struct repl_config, f), sizeof(((struct repl_config *)0)->f)
+#define HOUR_MS (3600ull * 1000)
+
+static const char *const scope_names[] = {"scoped", "flood", NULL};
 
 const struct repl_param repl_params[] = {
     {"recon_interval_ms", REPL_UNIT_MS, 60000, 1000, DAY_MS, FIELD(recon_interval_ms),
-     "time between reconciliation rounds with each neighbor, plus a random jitter"},
+     "time between reconciliation rounds with each neighbor, plus a random jitter", NULL},
     {"recon_jitter_ms", REPL_UNIT_MS, 15000, 0, DAY_MS, FIELD(recon_jitter_ms),
-     "largest random time added to each interval, so rounds do not align"},
+     "largest random time added to each interval, so rounds do not align", NULL},
     {"recon_start_delay_ms_max", REPL_UNIT_MS, 1000, 0, DAY_MS,
      FIELD(recon_start_delay_ms_max),
-     "largest random delay of the first round after a link comes up (0: at once)"},
+     "largest random delay of the first round after a link comes up (0: at once)", NULL},
     {"recon_branch", REPL_UNIT_COUNT, 8, 2, 64, FIELD(recon_branch),
-     "buckets a differing range is split into per reconciliation step"},
+     "buckets a differing range is split into per reconciliation step", NULL},
     {"recon_leaf_ids_max", REPL_UNIT_COUNT, 8, 1, 256, FIELD(recon_leaf_ids_max),
-     "a differing range with at most this many IDs is sent as a list"},
+     "a differing range with at most this many IDs is sent as a list", NULL},
     {"peer_queue_bytes_max", REPL_UNIT_BYTES, 8ull * 1024 * 1024, 64 * KIB, GIB,
      FIELD(peer_queue_bytes_max),
-     "bytes queued for one neighbor before no more traffic is generated for it"},
+     "bytes queued for one neighbor before no more traffic is generated for it", NULL},
+    {"scope", REPL_UNIT_CHOICE, REPL_SCOPE_SCOPED, REPL_SCOPE_SCOPED, REPL_SCOPE_FLOOD,
+     FIELD(scope),
+     "scoped: objects travel to their destination nodes; flood: every object everywhere",
+     scope_names},
+    {"record_refresh_ms", REPL_UNIT_MS, 12 * HOUR_MS, 1000, 3 * DAY_MS,
+     FIELD(record_refresh_ms), "the own node record is signed anew this often", NULL},
+    {"record_lifetime_ms", REPL_UNIT_MS, DAY_MS, 2000, 7 * DAY_MS, FIELD(record_lifetime_ms),
+     "a node record expires this long after it was signed (refreshed by half of it)", NULL},
+    {"record_min_interval_ms", REPL_UNIT_MS, 60000, 0, DAY_MS, FIELD(record_min_interval_ms),
+     "a changed user summary waits at least this long after the last record", NULL},
+    {"route_holddown_ms", REPL_UNIT_MS, 30000, 0, HOUR_MS, FIELD(route_holddown_ms),
+     "a link that went down stays in the own record this long (damps flapping)", NULL},
+    {"custody_retry_ms", REPL_UNIT_MS, 30000, 100, HOUR_MS, FIELD(custody_retry_ms),
+     "an object handed on without acknowledgement is handed on again after this long", NULL},
+    {"custody_hops_max", REPL_UNIT_COUNT, 32, 1, 255, FIELD(custody_hops_max),
+     "hops an object may be handed on before it waits a retry interval (bounds loops)", NULL},
+    {"lookup_timeout_ms", REPL_UNIT_MS, 5000, 100, 300000, FIELD(lookup_timeout_ms),
+     "a lookup without an answer ends as not found after this long", NULL},
+    {"lookup_cache_ms", REPL_UNIT_MS, HOUR_MS, 1000, 7 * DAY_MS, FIELD(lookup_cache_ms),
+     "bundles and aliases a lookup fetched are kept this long", NULL},
+    {"lookup_candidates_max", REPL_UNIT_COUNT, REPL_LOOKUP_HINTS_MAX, 1,
+     REPL_LOOKUP_HINTS_MAX, FIELD(lookup_candidates_max),
+     "nodes one lookup asks at most (nearest first)", NULL},
+    {"routed_per_peer_per_s", REPL_UNIT_COUNT, 200, 1, 100000, FIELD(routed_per_peer_per_s),
+     "lookup messages accepted from one neighbor per second; more are dropped", NULL},
 };
 #undef FIELD
 
@@ -47,6 +75,8 @@ static const struct suffix sfx_ms[] = {
 static const struct suffix sfx_bytes[] = {
     {"KiB", KIB}, {"MiB", KIB * KIB}, {"GiB", GIB}, {NULL, 0}};
 static const struct suffix sfx_none[] = {{NULL, 0}};
+
+_Static_assert(sizeof(((struct repl_config *)0)->scope) == 4, "scope is a 4-byte field");
 
 static const struct suffix *suffixes(enum repl_param_unit u) {
   return u == REPL_UNIT_MS ? sfx_ms : u == REPL_UNIT_BYTES ? sfx_bytes : sfx_none;
@@ -97,11 +127,17 @@ int repl_config_check(const struct repl_config *c) {
 }
 
 void repl_param_bounds_text(const struct repl_param *p, char *out, size_t cap) {
-  static const char *const units[] = {" of milliseconds", " of bytes", ""};
+  static const char *const units[] = {" of milliseconds", " of bytes", "", ""};
   const struct suffix *sx = suffixes(p->unit);
   size_t n = 0;
   if (cap == 0) return;
   out[0] = '\0';
+  if (p->unit == REPL_UNIT_CHOICE) {
+    n += (size_t)snprintf(out, cap, "one of");
+    for (size_t i = 0; p->choices[i] && n < cap; i++)
+      n += (size_t)snprintf(out + n, cap - n, "%s %s", i ? "," : "", p->choices[i]);
+    return;
+  }
   n += (size_t)snprintf(out, cap, "a whole number%s from %llu to %llu", units[p->unit],
                         (unsigned long long)p->min, (unsigned long long)p->max);
   for (size_t i = 0; sx[i].s && n < cap; i++)
@@ -109,10 +145,16 @@ void repl_param_bounds_text(const struct repl_param *p, char *out, size_t cap) {
   if (sx[0].s && n < cap) snprintf(out + n, cap - n, ")");
 }
 
-/* Digits, then (for times and sizes) an optional unit suffix; nothing else. */
+/* Digits, then (for times and sizes) an optional unit suffix; nothing else. A choice
+ * is one of its names, exactly. */
 static int parse_value(const struct repl_param *p, const char *s, uint64_t *out) {
   uint64_t v = 0, mul = 1;
   size_t i = 0;
+  if (p->unit == REPL_UNIT_CHOICE) {
+    for (; p->choices[i]; i++)
+      if (strcmp(p->choices[i], s) == 0) return *out = i, 0;
+    return MOMEDO_E_CONFIG;
+  }
   for (; s[i] >= '0' && s[i] <= '9'; i++) {
     unsigned d = (unsigned)(s[i] - '0');
     if (v > (UINT64_MAX - d) / 10) return MOMEDO_E_BOUNDS;

@@ -406,8 +406,11 @@ static int fresh_add(struct repl *r, Momedo__ObjectKind kind, const uint8_t *dat
 /* After the batch that removed rec is durable. */
 static void note_removed(struct repl *r, const struct repl_rec *rec) {
   const struct obj_info *i = &rec->info;
-  if (repl__idx_remove(&r->idx, i->id) && i->kind >= 1 && i->kind <= 5)
+  if (repl__idx_remove(&r->idx, i->id) && i->kind >= 1 && i->kind <= 5) {
     r->st.objects_by_kind[i->kind]--;
+    r->st.dest_objects--;
+    r->st.dest_bytes -= rec->len;
+  }
   if (has_mailbox_index(i->kind)) repl__mc_sub(&r->mcount, i->mailbox, rec->len);
 }
 
@@ -419,6 +422,8 @@ static int ingest_commit(struct repl *r, const struct obj_info *i, uint64_t seq,
   int rc = repl__idx_insert(&r->idx, i->id);
   if (rc < 0) return rc;
   r->st.objects_by_kind[i->kind]++;
+  r->st.dest_objects++;
+  r->st.dest_bytes += len;
   if (has_mailbox_index(i->kind)) repl__mc_add(&r->mcount, i->mailbox, len);
   if (seq) r->next_seq = seq + 1;
   if (i->expires_ms && i->expires_ms < r->next_expiry_ms) r->next_expiry_ms = i->expires_ms;
@@ -618,6 +623,8 @@ static int load_obj(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, si
   if (rc) return rc;
   if ((rc = repl__idx_insert(&r->idx, k + 1)) < 0) return rc;
   r->st.objects_by_kind[rec.info.kind]++;
+  r->st.dest_objects++;
+  r->st.dest_bytes += rec.len;
   if (has_mailbox_index(rec.info.kind)) {
     if ((rc = repl__mc_reserve(&r->mcount))) return rc;
     repl__mc_add(&r->mcount, rec.info.mailbox, rec.len);
@@ -768,6 +775,20 @@ int repl_mailbox_fetch(struct repl *r, const uint8_t mailbox[static OBJ_MAILBOX_
   int rc = store_iter(r->store, lo, sizeof lo, hi, hn, fetch_one, &f);
   if (rc < 0) return rc;
   return (int)f.n;
+}
+
+int repl_role_of(struct repl *r, const uint8_t id[static OBJ_ID_LEN]) {
+  return repl__idx_has(&r->idx, id) ? REPL_ROLE_DEST : MOMEDO_E_NOTFOUND;
+}
+
+int repl__lookup_done(struct repl *r, uint64_t handle, int status, const struct obj_info *info) {
+  struct repl_action a;
+  memset(&a, 0, sizeof a);
+  a.kind = REPL_ACT_LOOKUP_DONE;
+  a.handle = handle;
+  a.status = status;
+  if (info) a.info = *info;
+  return repl__act_push(r, &a);
 }
 
 int repl_mailbox_count(struct repl *r, const uint8_t mailbox[static OBJ_MAILBOX_LEN],

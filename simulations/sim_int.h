@@ -77,6 +77,8 @@ struct sim_obj {
   uint32_t tpl_len;
   struct obj_info info;     /* momedo */
   struct obj_bundle_fields *bundle; /* momedo, key bundles: cached by the check hook (owned) */
+  uint8_t (*dests)[OBJ_KEY_LEN];    /* momedo: destinations, cached by the check hook (owned) */
+  uint32_t n_dests;
   uint64_t msgs;            /* messages that carried it */
   uint32_t holders, reached;
 };

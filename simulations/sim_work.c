@@ -116,7 +116,7 @@ int sim__work_init(struct sim *s) {
 void sim__work_free(struct sim *s) {
   if (s->objs)
     for (uint32_t o = 0; o < s->nobjs; o++)
-      free(s->objs[o].bytes), free(s->objs[o].tpl), free(s->objs[o].bundle);
+      free(s->objs[o].bytes), free(s->objs[o].tpl), free(s->objs[o].bundle), free(s->objs[o].dests);
   free(s->objs);
   if (s->wsets)
     for (uint32_t w = 0; w < s->scn->nwork; w++) free(s->wsets[w].from), free(s->wsets[w].to);

@@ -32,6 +32,7 @@ static void run(const char *name, unsigned a_only, unsigned b_only, uint32_t bra
                 uint32_t leaf) {
   struct repl_config cfg;
   repl_config_default(&cfg);
+  cfg.scope = REPL_SCOPE_FLOOD;
   cfg.recon_branch = branch, cfg.recon_leaf_ids_max = leaf;
   cfg.recon_start_delay_ms_max = 0;
   struct repl_config cfg_b = cfg;
@@ -62,7 +63,8 @@ static void run(const char *name, unsigned a_only, unsigned b_only, uint32_t bra
   tn_drain(&t); /* no links yet: only STORED actions */
   double t1 = now_s();
   t.link[0][1] = t.link[1][0] = true;
-  if (repl_peer_up(t.n[1].r, tn_pid(0), t.now) || repl_peer_up(t.n[0].r, tn_pid(1), t.now))
+  if (repl_peer_up(t.n[1].r, tn_pid(0), t.n[0].kp.pub, t.now) ||
+      repl_peer_up(t.n[0].r, tn_pid(1), t.n[1].kp.pub, t.now))
     abort();
   tn_pump(&t);
   double t2 = now_s();

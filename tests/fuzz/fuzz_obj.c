@@ -32,7 +32,7 @@ static void check_agrees(Momedo__ObjectKind kind, const uint8_t *data, size_t si
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
-  Momedo__ObjectKind kind = (Momedo__ObjectKind)(data[0] % 7); /* includes 0 and 6 */
+  Momedo__ObjectKind kind = (Momedo__ObjectKind)(data[0] % 8); /* includes 0 and 7 */
   struct obj_info info, again;
   int rc = obj_validate(kind, data + 1, size - 1, FUZZ_NOW_MS, &info);
   uint8_t id[OBJ_ID_LEN];

@@ -13,6 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_NOW 1700000000000ull
 
+static const uint8_t fuzz_peer_key[32] = {1, 2, 3};
+
 static void drain(struct repl *r) {
   struct repl_action a;
   while (repl_next_action(r, &a) == 1)
@@ -25,9 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (store_mem_open(&s)) abort();
   struct repl_config cfg;
   repl_config_default(&cfg);
+  cfg.scope = REPL_SCOPE_FLOOD;
   cfg.recon_start_delay_ms_max = 0;
   if (repl_new(&cfg, s, 42, FUZZ_NOW, &r)) abort();
-  if (repl_peer_up(r, 1, FUZZ_NOW)) abort();
+  if (repl_peer_up(r, 1, fuzz_peer_key, FUZZ_NOW)) abort();
   drain(r);
   uint64_t now = FUZZ_NOW;
   while (size >= 2) {

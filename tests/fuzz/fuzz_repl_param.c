@@ -1,6 +1,7 @@
 /* fuzz_repl_param — the engine's parameter parser (repl_param_parse, the one reader of
  * momedo.conf's and the simulator's engine values). Input: [row selector][text]. An
- * accepted value is within the row's bounds and is exactly digits x one allowed suffix;
+ * accepted value is within the row's bounds and is exactly digits x one allowed suffix
+ * (or, for a choice, exactly one of its names);
  * a refusal leaves the value alone and writes a NUL-terminated message naming the row. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,7 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int rc = repl_param_parse(p, text, &v, why, sizeof why);
   if (rc == 0) {
     if (v < p->min || v > p->max) abort();
-    if (text[0] < '0' || text[0] > '9') abort();
+    if (p->unit == REPL_UNIT_CHOICE ? strcmp(text, p->choices[v]) != 0
+                                    : (text[0] < '0' || text[0] > '9'))
+      abort();
     struct repl_config c;
     repl_config_default(&c);
     if (repl_param_set(&c, p, v) != 0 || repl_param_get(&c, p) != v) abort();

@@ -28,6 +28,11 @@ static const struct repl_param_case repl_param_good[] = {
     {"peer_queue_bytes_max", "65536", 65536},
     {"peer_queue_bytes_max", "8MiB", 8388608},
     {"peer_queue_bytes_max", "1GiB", 1073741824},
+    {"scope", "scoped", 0},
+    {"scope", "flood", 1},
+    {"custody_hops_max", "255", 255},
+    {"record_lifetime_ms", "7d", 604800000},
+    {"lookup_timeout_ms", "5s", 5000},
 };
 #define REPL_PARAM_GOOD_N (sizeof repl_param_good / sizeof repl_param_good[0])
 
@@ -58,6 +63,13 @@ static const struct repl_param_case repl_param_bad[] = {
     {"peer_queue_bytes_max", "2GiB", 0},
     {"peer_queue_bytes_max", "8MB", 0},
     {"peer_queue_bytes_max", "8m", 0},
+    {"scope", "Flood", 0},                            /* choices are spelled exactly */
+    {"scope", "1", 0},                                /* by name, not by number */
+    {"scope", "flooding", 0},
+    {"custody_hops_max", "256", 0},
+    {"custody_hops_max", "0", 0},
+    {"record_lifetime_ms", "8d", 0},                  /* above OBJ_RECORD_LIFETIME_MS_MAX */
+    {"lookup_candidates_max", "9", 0},
 };
 #define REPL_PARAM_BAD_N (sizeof repl_param_bad / sizeof repl_param_bad[0])
 

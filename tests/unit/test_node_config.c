@@ -172,11 +172,14 @@ static void test_template_round_trip(void) {
   int rc = node_config_parse(&c, "/d", "t", t, strlen(t), err, sizeof err);
   int has_all = strstr(t, "# recon_interval_s = 60") && strstr(t, "# log_level = info") &&
                 strstr(t, "# mailbox_items_max = 10000");
-  /* Every engine parameter, commented, with its default. */
+  /* Every engine parameter, commented, with its default (a choice by its name). */
   for (size_t i = 0; i < repl_params_n; i++) {
+    const struct repl_param *p = &repl_params[i];
     char line[128];
-    snprintf(line, sizeof line, "\n# %s = %llu\n", repl_params[i].name,
-             (unsigned long long)repl_params[i].def);
+    if (p->unit == REPL_UNIT_CHOICE)
+      snprintf(line, sizeof line, "\n# %s = %s\n", p->name, p->choices[p->def]);
+    else
+      snprintf(line, sizeof line, "\n# %s = %llu\n", p->name, (unsigned long long)p->def);
     has_all = has_all && strstr(t, line) != NULL;
   }
   free(t);

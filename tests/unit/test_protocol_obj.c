@@ -1,7 +1,8 @@
 /* Unit tests for objects: sign and validate every kind, tampering with every field,
  * canonical-form and unknown-field refusal, every bound, time rules, IDs, one golden
- * Ozone item whose bytes, signature and ID were computed independently, and obj_check
- * (one decode: ID, the caller's dedup question first, verdict, fields) and obj_read. */
+ * Ozone item whose bytes, signature and ID were computed independently, obj_check
+ * (one decode: ID, the caller's dedup question first, verdict, fields) and obj_read,
+ * destinations (dest_nodes, a bundle's home nodes) and node records. */
 #include "harness.h"
 
 #include "arena.h"
@@ -14,7 +15,7 @@
 static const Momedo__ObjectKind kinds[] = {
     MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM,
     MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE, MOMEDO__OBJECT_KIND__OBJ_CHUNK,
-    MOMEDO__OBJECT_KIND__OBJ_ALIAS};
+    MOMEDO__OBJECT_KIND__OBJ_ALIAS, MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD};
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 
 /* One valid object of every kind, with all storage inside (fields are borrowed). */
@@ -22,7 +23,9 @@ struct fx {
   struct crypto_sign_keypair ident, dev[2], node;
   uint8_t dh[2][32], spk[2][32], psig[2][64], home[2][32], mailbox[32], tmailbox[32];
   uint8_t blob[32], item_id[32], ct[40];
-  char alias[16];
+  uint8_t dest[2][32], nbr[2][32], bloom[64];
+  char alias[16], name[80];
+  ProtobufCBinaryData dests[2], nbrs[2];
   Momedo__DeviceKeys d[2];
   Momedo__DeviceKeys *dp[2];
   ProtobufCBinaryData homes[2];
@@ -31,6 +34,7 @@ struct fx {
   Momedo__Tombstone t;
   Momedo__Chunk c;
   Momedo__Alias al;
+  Momedo__NodeRecord rec;
 };
 
 static ProtobufCBinaryData bin(uint8_t *p, size_t n) {
@@ -64,6 +68,33 @@ static int fx_devices(struct fx *f) {
     f->homes[i] = bin(f->home[i], 32);
   }
   return rc;
+}
+
+/* Destinations on items, tombstones, chunks and aliases (first bytes 0x10 and 0x20, so a
+ * flipped low bit keeps them sorted), and a node record of the node key. */
+static int fx_scoped(struct fx *f) {
+  for (int i = 0; i < 2; i++) {
+    memset(f->dest[i], 0x10 * (i + 1), 32);
+    memset(f->nbr[i], 0x40 + 0x20 * i, 32);
+    f->dests[i] = bin(f->dest[i], 32);
+    f->nbrs[i] = bin(f->nbr[i], 32);
+  }
+  f->it.n_dest_nodes = f->t.n_dest_nodes = f->c.n_dest_nodes = f->al.n_dest_nodes = 2;
+  f->it.dest_nodes = f->t.dest_nodes = f->c.dest_nodes = f->al.dest_nodes = f->dests;
+  for (size_t i = 0; i < sizeof f->bloom; i++) f->bloom[i] = (uint8_t)(i * 7);
+  strcpy(f->name, "stadt-bonn.de");
+  momedo__node_record__init(&f->rec);
+  f->rec.format = OBJ_FORMAT;
+  f->rec.node_key = bin(f->node.pub, 32);
+  f->rec.seq = 5;
+  f->rec.created_ms = NOW - 1000;
+  f->rec.expires_ms = NOW + DAY_MS;
+  f->rec.name = f->name;
+  f->rec.n_neighbors = 2;
+  f->rec.neighbors = f->nbrs;
+  f->rec.users_bloom = bin(f->bloom, sizeof f->bloom);
+  f->rec.bloom_hashes = 7;
+  return 0;
 }
 
 static int fx_init(struct fx *f) {
@@ -125,7 +156,7 @@ static int fx_init(struct fx *f) {
   f->al.created_ms = NOW - 1000;
   f->al.expires_ms = NOW + 60 * DAY_MS;
   f->al.node_key = bin(f->node.pub, 32);
-  return 0;
+  return fx_scoped(f);
 }
 
 static ProtobufCMessage *fx_msg(struct fx *f, Momedo__ObjectKind k) {
@@ -134,6 +165,7 @@ static ProtobufCMessage *fx_msg(struct fx *f, Momedo__ObjectKind k) {
   case MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM: return &f->it.base;
   case MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE: return &f->t.base;
   case MOMEDO__OBJECT_KIND__OBJ_CHUNK: return &f->c.base;
+  case MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD: return &f->rec.base;
   default: return &f->al.base;
   }
 }
@@ -184,7 +216,8 @@ static void test_sign_validate_each_kind(void) {
         k == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE ? &f.b.signature
         : k == MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM ? &f.it.signature
         : k == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE ? &f.t.signature
-        : k == MOMEDO__OBJECT_KIND__OBJ_CHUNK ? &f.c.signature : &f.al.signature;
+        : k == MOMEDO__OBJECT_KIND__OBJ_CHUNK ? &f.c.signature
+        : k == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD ? &f.rec.signature : &f.al.signature;
     int sig_ok = sig->len == 64 && sig->data == out + len - 64;
     /* Another kind's validator refuses these bytes. */
     struct obj_info other;
@@ -222,6 +255,12 @@ static void test_sign_validate_each_kind(void) {
   CHECK_STR(info.alias, "49K492");
   CHECK_MEM(info.key, f.ident.pub, 32);
   CHECK_MEM(info.signer, f.node.pub, 32);
+  CHECK_EQ(sign_validate(&f, MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD, &info), 0);
+  CHECK_MEM(info.key, f.node.pub, 32);
+  CHECK_MEM(info.signer, f.node.pub, 32);
+  CHECK_EQ(info.version, 5);
+  CHECK_EQ(info.created_ms, NOW - 1000);
+  CHECK_EQ(info.expires_ms, NOW + DAY_MS);
 }
 
 /* Flip one field of m in place (self-inverse). 0 if flipped, -1 if not applicable. */
@@ -307,8 +346,8 @@ static void test_tamper_each_field(void) {
     CHECK_EQ(rc2, MOMEDO_E_BADSIG);
   }
   CHECK_EQ(bad, 0);
-  /* bundle 6 + 2 devices x 8, item 6, tombstone 6, chunk 9, alias 6 */
-  CHECK_EQ(flipped, 6 + 2 * 8 + 6 + 6 + 9 + 6);
+  /* bundle 6 + 2 devices x 8, item 7, tombstone 7, chunk 10, alias 7, record 9 */
+  CHECK_EQ(flipped, 6 + 2 * 8 + 7 + 7 + 10 + 7 + 9);
 }
 
 /* A bundle whose own signature is good but one device's prekey signature is not. */
@@ -338,6 +377,7 @@ static void test_wrong_format(void) {
   f.t.format = 2;
   f.c.format = 99;
   f.al.format = 2;
+  f.rec.format = 0;
   for (size_t i = 0; i < N_KINDS; i++)
     CHECK_EQ(sign_validate(&f, kinds[i], NULL), MOMEDO_E_VERSION);
 }
@@ -408,10 +448,10 @@ static void test_noncanonical(void) {
   CHECK_EQ(obj_sign_encode(item, &f.it.base, &f.node, &enc, &len), 0);
   CHECK(enc[0] == 0x08 && enc[1] == 0x01); /* format = 1 comes first */
   static const uint8_t fmt[] = {0x08, 0x01}, fmt_long[] = {0x08, 0x81, 0x00},
-                       zero[] = {0x38, 0x00};
+                       zero[] = {0x40, 0x00}; /* field 8: unknown to an item */
   int dup = splice_validate(item, enc, len, 0, 0, fmt, 2);         /* field twice */
   int nonmin = splice_validate(item, enc, len, 0, 2, fmt_long, 3); /* 2-byte varint 1 */
-  int dflt = splice_validate(item, enc, len, len - 66, 0, zero, 2); /* unknown 7 = 0 */
+  int dflt = splice_validate(item, enc, len, len - 66, 0, zero, 2); /* unknown 8 = 0 */
   /* Out of order: the signature (last 66 bytes) moved to the front. */
   uint8_t *swap = malloc(len);
   CHECK(swap != NULL);
@@ -551,8 +591,9 @@ static void test_wrong_key_lengths(void) {
   int bad = 0, n = 0;
   for (size_t i = 0; i < N_KINDS; i++) bad += wrong_lengths(&f, kinds[i], fx_msg(&f, kinds[i]), &n);
   CHECK_EQ(bad, 0);
-  /* bundle 2 + device 5, item 2, tombstone 3, chunk 3, alias 2; two lengths each */
-  CHECK_EQ(n, 2 * (7 + 2 + 3 + 3 + 2));
+  /* bundle 2 + device 5, item 3, tombstone 4, chunk 4, alias 3 (each with dest_nodes),
+   * record 3 (node key, a neighbor, the filter); two lengths each */
+  CHECK_EQ(n, 2 * (7 + 3 + 4 + 4 + 3 + 3));
   /* A short signature. */
   uint8_t *enc = NULL;
   size_t len = 0;
@@ -708,7 +749,7 @@ static void test_size_decode_kind(void) {
   CHECK_EQ(obj_id(MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, garbage, 3, id), MOMEDO_E_DECODE);
   CHECK_EQ(obj_validate(MOMEDO__OBJECT_KIND__OBJ_NONE, garbage, 3, NOW, &info),
            MOMEDO_E_UNKNOWN_KIND);
-  CHECK_EQ(obj_validate((Momedo__ObjectKind)6, garbage, 3, NOW, &info), MOMEDO_E_UNKNOWN_KIND);
+  CHECK_EQ(obj_validate((Momedo__ObjectKind)7, garbage, 3, NOW, &info), MOMEDO_E_UNKNOWN_KIND);
   CHECK_EQ(obj_validate(MOMEDO__OBJECT_KIND__OBJ_ALIAS, garbage, 0, NOW, &info),
            MOMEDO_E_VERSION); /* empty = all defaults: format 0 */
   uint8_t *big = calloc(1, OBJ_BYTES_MAX + 1);
@@ -763,6 +804,7 @@ static void test_size_decode_kind(void) {
 static void test_golden_item_and_id(void) {
   struct fx f;
   CHECK_EQ(fx_init(&f), 0);
+  f.it.n_dest_nodes = 0; /* the golden item is global scope */
   uint8_t *enc = NULL;
   size_t len = 0;
   CHECK_EQ(obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, &f.it.base, &f.node, &enc, &len),
@@ -876,7 +918,7 @@ static void test_check_seen_first(void) {
   /* Bytes that do not decode never reach the question. */
   int calls = yes.calls + no.calls;
   CHECK_EQ(obj_check(item, enc, 3, NOW, seen_cb, &yes, &ck), MOMEDO_E_DECODE);
-  CHECK_EQ(obj_check((Momedo__ObjectKind)6, enc, len, NOW, seen_cb, &yes, &ck),
+  CHECK_EQ(obj_check((Momedo__ObjectKind)7, enc, len, NOW, seen_cb, &yes, &ck),
            MOMEDO_E_UNKNOWN_KIND);
   CHECK_EQ(yes.calls + no.calls, calls);
   CHECK_EQ(yes.calls, 3);

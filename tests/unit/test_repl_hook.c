@@ -42,6 +42,7 @@ static void test_hook_used_and_obeyed(void) {
   struct hook_ctx h = {0};
   struct repl_config cfg;
   repl_config_default(&cfg);
+  cfg.scope = REPL_SCOPE_FLOOD;
   cfg.check = hook_check;
   cfg.check_ctx = &h;
   struct tn t;
@@ -79,6 +80,7 @@ static void test_id_from_hook_is_dedup_key(void) {
   struct hook_ctx h = {0};
   struct repl_config cfg;
   repl_config_default(&cfg);
+  cfg.scope = REPL_SCOPE_FLOOD;
   cfg.check = hook_check;
   cfg.check_ctx = &h;
   struct tn t;

@@ -175,6 +175,7 @@ static void recon_raw(size_t shared, size_t a_only, size_t b_only, uint32_t bran
                       uint32_t leaf) {
   struct repl_config cfg;
   repl_config_default(&cfg);
+  cfg.scope = REPL_SCOPE_FLOOD;
   cfg.recon_branch = branch, cfg.recon_leaf_ids_max = leaf;
   cfg.recon_start_delay_ms_max = 0;
   struct tn t;
@@ -189,10 +190,10 @@ static void recon_raw(size_t shared, size_t a_only, size_t b_only, uint32_t bran
   struct want_log w[2] = {{0}};
   /* Only A starts; B's first round is far away. */
   t.link[0][1] = t.link[1][0] = true;
-  CHECK(repl_peer_up(t.n[1].r, tn_pid(0), t.now) == 0);
+  CHECK(repl_peer_up(t.n[1].r, tn_pid(0), t.n[0].kp.pub, t.now) == 0);
   struct repl_action a;
   while (repl_next_action(t.n[1].r, &a)) free(a.bytes); /* B's start is delayed: none */
-  CHECK(repl_peer_up(t.n[0].r, tn_pid(1), t.now) == 0);
+  CHECK(repl_peer_up(t.n[0].r, tn_pid(1), t.n[1].kp.pub, t.now) == 0);
   for (int iter = 0; iter < 1000; iter++) {
     tn_drain(&t);
     if (t.qhead == t.qn) break;

@@ -24,6 +24,7 @@ static uint8_t dev_mbox[OBJ_MAILBOX_LEN];
 static struct repl_config quiet_cfg(void) {
   struct repl_config c;
   repl_config_default(&c);
+  c.scope = REPL_SCOPE_FLOOD;
   c.recon_start_delay_ms_max = 0;
   return c;
 }

@@ -27,6 +27,8 @@ struct tn_msg {
 struct tn_node {
   struct store *s;
   struct repl *r;
+  struct crypto_sign_keypair kp; /* the node key: peers learn it, records are signed by it */
+  struct repl_config cfg;        /* as given to repl_new (self_key and signer filled in) */
   uint64_t stored, removed, dropped_peers;
   int last_drop_status;
   bool no_ack; /* never confirm sent bytes (a stuck link) */
@@ -57,10 +59,33 @@ static inline void tn_msg_add(struct tn_msg **v, size_t *n, size_t *cap, struct 
   (*v)[(*n)++] = m;
 }
 
+static inline int tn_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static 64]) {
+  return crypto_sign(sig, msg, len, (const struct crypto_sign_keypair *)ctx);
+}
+
+/* Node i's key pair: fixed, from its index. */
+static inline void tn_node_key(struct crypto_sign_keypair *kp, int i) {
+  uint8_t seed[CRYPTO_SIGN_SEED_LEN];
+  memset(seed, 0xa0 + i, sizeof seed);
+  if (crypto_sign_from_seed(kp, seed)) abort();
+}
+
+/* Open node i's engine (again) over its store, with its key and signer. */
+static inline void tn_open(struct tn *t, int i, uint64_t seed) {
+  struct tn_node *n = &t->n[i];
+  memcpy(n->cfg.self_key, n->kp.pub, OBJ_KEY_LEN);
+  n->cfg.sign = tn_sign;
+  n->cfg.sign_ctx = &n->kp;
+  if (repl_new(&n->cfg, n->s, seed, t->now, &n->r)) abort();
+}
+
 static inline int tn_add(struct tn *t, const struct repl_config *cfg, uint64_t seed) {
   int i = t->count++;
   if (store_mem_open(&t->n[i].s)) abort();
-  if (repl_new(cfg, t->n[i].s, seed, t->now, &t->n[i].r)) abort();
+  tn_node_key(&t->n[i].kp, i);
+  if (cfg) t->n[i].cfg = *cfg;
+  else repl_config_default(&t->n[i].cfg);
+  tn_open(t, i, seed);
   return i;
 }
 
@@ -129,8 +154,8 @@ static inline uint64_t tn_pump(struct tn *t) {
 
 static inline void tn_connect(struct tn *t, int a, int b) {
   t->link[a][b] = t->link[b][a] = true;
-  if (repl_peer_up(t->n[a].r, tn_pid(b), t->now)) abort();
-  if (repl_peer_up(t->n[b].r, tn_pid(a), t->now)) abort();
+  if (repl_peer_up(t->n[a].r, tn_pid(b), t->n[b].kp.pub, t->now)) abort();
+  if (repl_peer_up(t->n[b].r, tn_pid(a), t->n[a].kp.pub, t->now)) abort();
   tn_pump(t);
 }
 

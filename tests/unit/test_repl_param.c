@@ -45,6 +45,17 @@ static void test_rows(void) {
 
 /* Setting outside the bounds changes nothing; repl_new takes min and max and refuses
  * one step beyond either. */
+static int no_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static 64]) {
+  (void)ctx, (void)msg, (void)len, (void)sig;
+  return MOMEDO_E_CRYPTO;
+}
+
+/* Defaults, with the signer scoped mode needs (never called: no peer comes up). */
+static void config_default_signed(struct repl_config *c) {
+  repl_config_default(c);
+  c->sign = no_sign;
+}
+
 static void test_bounds(void) {
   struct store *s = NULL;
   CHECK_EQ(store_mem_open(&s), 0);
@@ -52,7 +63,7 @@ static void test_bounds(void) {
     const struct repl_param *p = &repl_params[i];
     struct repl_config c;
     struct repl *r = NULL;
-    repl_config_default(&c);
+    config_default_signed(&c);
     CHECK_EQ(repl_param_set(&c, p, p->max + 1), MOMEDO_E_BOUNDS);
     CHECK_EQ(repl_param_get(&c, p), p->def);
     if (p->min > 0) CHECK_EQ(repl_param_set(&c, p, p->min - 1), MOMEDO_E_BOUNDS);
@@ -77,7 +88,7 @@ static void test_bounds(void) {
     }
     if (p->min > 0) {
       uint64_t under = p->min - 1;
-      repl_config_default(&c);
+      config_default_signed(&c);
       if (p->size == 4) memcpy((char *)&c + p->off, &(uint32_t){(uint32_t)under}, 4);
       else memcpy((char *)&c + p->off, &under, 8);
       CHECK_EQ(repl_new(&c, s, 1, 0, &r), MOMEDO_E_INVAL);

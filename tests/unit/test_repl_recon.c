@@ -21,6 +21,7 @@ static void test_converge_after_apart(void) {
   tn_keypair(&node, 1);
   struct repl_config cfg;
   repl_config_default(&cfg);
+  cfg.scope = REPL_SCOPE_FLOOD;
   struct tn t;
   tn_init(&t, 2, &cfg);
   uint64_t exp = t.now + 3600000;
@@ -59,6 +60,7 @@ static void test_recon_10k(void) {
   tn_keypair(&node, 2);
   struct repl_config cfg;
   repl_config_default(&cfg);
+  cfg.scope = REPL_SCOPE_FLOOD;
   cfg.recon_start_delay_ms_max = 0; /* A starts inside repl_peer_up */
   struct repl_config cfg_b = cfg;
   cfg_b.recon_start_delay_ms_max = 3600000; /* B would start much later */
@@ -79,8 +81,8 @@ static void test_recon_10k(void) {
   CHECK_EQ(repl_count(t.n[1].r), 10000);
   tn_drain(&t);
   t.link[0][1] = t.link[1][0] = true;
-  CHECK(repl_peer_up(t.n[1].r, tn_pid(0), t.now) == 0);
-  CHECK(repl_peer_up(t.n[0].r, tn_pid(1), t.now) == 0);
+  CHECK(repl_peer_up(t.n[1].r, tn_pid(0), t.n[0].kp.pub, t.now) == 0);
+  CHECK(repl_peer_up(t.n[0].r, tn_pid(1), t.n[1].kp.pub, t.now) == 0);
   tn_pump(&t);
   CHECK_EQ(repl_count(t.n[0].r), 10100);
   CHECK_EQ(repl_count(t.n[1].r), 10100);
