@@ -30,7 +30,8 @@
 #define ADM_INIT_USAGE "init [--listen HOST:PORT] [--name NAME]"
 #define ADM_NEIGHBOR_USAGE \
   "neighbor add NAME HOST:PORT FINGERPRINT | neighbor list | neighbor remove NAME"
-#define ADM_INVITE_USAGE "invite [--uses N] [--expires DURATION] [--address HOST:PORT]"
+#define ADM_INVITE_USAGE \
+  "invite [--uses N] [--expires DURATION] [--address HOST:PORT] | invite revoke ID"
 
 struct adm_ctx {
   const char *dir;   /* node directory: --dir, or adm_need_dir's pick */
@@ -50,6 +51,9 @@ int adm_cmd_neighbor(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_invite(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_participants(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_participant(struct adm_ctx *ctx, int argc, char **argv);
+int adm_cmd_invites(struct adm_ctx *ctx, int argc, char **argv);
+int adm_cmd_config_template(struct adm_ctx *ctx, int argc, char **argv);
+int adm_cmd_reload(struct adm_ctx *ctx, int argc, char **argv);
 
 /* getopt_long over a subcommand's argv (argv[0] is its name) with its own options
  * (NULL-terminated, at most ADM_OPTS_MAX - 3) plus --dir and --json, which stay valid
@@ -75,15 +79,23 @@ int adm_need_dir(struct adm_ctx *ctx);
  * node: the admin socket's file permission is the root of trust. */
 int adm_rpc(const char *dir, Momedo__AdminRequest *req, struct arena *a,
             Momedo__AdminResponse **resp, char *why, size_t why_cap);
+/* adm_rpc waiting at most timeout_ms (for requests that take long). */
+int adm_rpc_timeout(const char *dir, Momedo__AdminRequest *req, uint32_t timeout_ms,
+                    struct arena *a, Momedo__AdminResponse **resp, char *why, size_t why_cap);
 
 /* adm_rpc for the node of ctx->dir (resolved first) into ctx->arena. On failure prints
  * the error (human or JSON) and returns the exit code to use; on success returns 0 and
  * *resp has status 0. */
 int adm_call(struct adm_ctx *ctx, Momedo__AdminRequest *req, Momedo__AdminResponse **resp);
+int adm_call_timeout(struct adm_ctx *ctx, Momedo__AdminRequest *req, uint32_t timeout_ms,
+                     Momedo__AdminResponse **resp);
 
 /* Report an error: human text on stderr, or {"ok":false,...} on stdout with --json. */
 int adm_fail(struct adm_ctx *ctx, int exit_code, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Success with a sentence: {"ok":true,"message":...} with --json, else the sentence. */
+int adm_ok_message(struct adm_ctx *ctx, const char *message);
+
 /* Usage error for the running subcommand (ctx->usage): prints its usage line. */
 int adm_usage(struct adm_ctx *ctx);
 

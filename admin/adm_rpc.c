@@ -84,13 +84,13 @@ static int connect_socket(const char *path, int *out) {
   return 0;
 }
 
-static int exchange(int fd, Momedo__AdminRequest *req, struct arena *a,
+static int exchange(int fd, Momedo__AdminRequest *req, uint32_t timeout_ms, struct arena *a,
                     Momedo__AdminResponse **resp) {
   Momedo__Frame f = MOMEDO__FRAME__INIT, *in = NULL;
   uint8_t *buf = NULL;
   size_t len = 0;
   struct frame_decoder d;
-  uint64_t deadline = mono_ms() + ADM_TIMEOUT_MS;
+  uint64_t deadline = mono_ms() + timeout_ms;
   frame_decoder_init(&d, ADM_RESPONSE_BYTES_MAX);
   f.body_case = MOMEDO__FRAME__BODY_ADMIN_REQUEST;
   f.admin_request = req;
@@ -132,12 +132,29 @@ static void why_f(char *why, size_t cap, const char *fmt, ...) {
 
 int adm_rpc(const char *dir, Momedo__AdminRequest *req, struct arena *a,
             Momedo__AdminResponse **resp, char *why, size_t why_cap) {
+  return adm_rpc_timeout(dir, req, ADM_TIMEOUT_MS, a, resp, why, why_cap);
+}
+
+int adm_rpc_timeout(const char *dir, Momedo__AdminRequest *req, uint32_t timeout_ms,
+                    struct arena *a, Momedo__AdminResponse **resp, char *why, size_t why_cap) {
   struct node_config cfg;
   struct timespec ts;
   int fd = -1;
   int rc = node_config_load(&cfg, dir, why, why_cap);
+  /* A momedo.conf with an error may be the one a running node is asked to reload: try
+   * the default socket, and report the error if nothing answers there. */
+  if (rc == MOMEDO_E_CONFIG) {
+    char cerr[NODE_ERRMSG_MAX];
+    snprintf(cerr, sizeof cerr, "%s", why);
+    node_config_defaults(&cfg, dir);
+    if (!cfg.admin_socket[0] || connect_socket(cfg.admin_socket, &fd) != 0) {
+      snprintf(why, why_cap, "%s", cerr);
+      return rc;
+    }
+    rc = 0;
+  }
   if (rc) return rc;
-  rc = connect_socket(cfg.admin_socket, &fd);
+  if (fd < 0) rc = connect_socket(cfg.admin_socket, &fd);
   if (rc == MOMEDO_E_CONNREFUSED) {
     why_f(why, why_cap, "the node in %s is not running (nothing answers on %s); start it "
           "with: momedod --dir %s (or systemctl start momedo)", dir, cfg.admin_socket, dir);
@@ -154,7 +171,7 @@ int adm_rpc(const char *dir, Momedo__AdminRequest *req, struct arena *a,
   }
   clock_gettime(CLOCK_REALTIME, &ts);
   req->request_id = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
-  rc = exchange(fd, req, a, resp);
+  rc = exchange(fd, req, timeout_ms, a, resp);
   close(fd);
   if (rc) {
     why_f(why, why_cap, "no valid answer from the node on %s: %s", cfg.admin_socket,
@@ -170,10 +187,15 @@ int adm_rpc(const char *dir, Momedo__AdminRequest *req, struct arena *a,
 }
 
 int adm_call(struct adm_ctx *ctx, Momedo__AdminRequest *req, Momedo__AdminResponse **resp) {
+  return adm_call_timeout(ctx, req, ADM_TIMEOUT_MS, resp);
+}
+
+int adm_call_timeout(struct adm_ctx *ctx, Momedo__AdminRequest *req, uint32_t timeout_ms,
+                     Momedo__AdminResponse **resp) {
   char why[NODE_ERRMSG_MAX] = "";
   int rc = adm_need_dir(ctx);
   if (rc) return rc;
-  rc = adm_rpc(ctx->dir, req, &ctx->arena, resp, why, sizeof why);
+  rc = adm_rpc_timeout(ctx->dir, req, timeout_ms, &ctx->arena, resp, why, sizeof why);
   if (rc == MOMEDO_E_CONNREFUSED) return adm_fail(ctx, ADM_EXIT_NOT_RUNNING, rc, "%s", why);
   if (rc) return adm_fail(ctx, ADM_EXIT_FAIL, rc, "%s", why);
   return 0;

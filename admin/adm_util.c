@@ -151,3 +151,16 @@ int adm_parse_duration(const char *s, uint64_t *seconds) {
   *seconds = v * mul;
   return 0;
 }
+
+int adm_ok_message(struct adm_ctx *ctx, const char *message) {
+  if (ctx->json) {
+    struct adm_json j;
+    adm_json_begin(&j, stdout);
+    adm_json_bool(&j, "ok", 1);
+    adm_json_str(&j, "message", message);
+    adm_json_end(&j);
+  } else {
+    printf("%s\n", message && *message ? message : "done");
+  }
+  return ADM_EXIT_OK;
+}

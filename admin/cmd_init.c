@@ -1,6 +1,7 @@
-/* admin/cmd_init.c — `momedo-admin init` and `momedo-admin fingerprint`: create a node
- * directory and read a node's fingerprint, through node/nodedir.h (the same code
- * momedod uses for its first start), without a running node. */
+/* admin/cmd_init.c — `momedo-admin init`, `fingerprint` and `config-template`: create a
+ * node directory, read a node's fingerprint, print the settings file init writes —
+ * through node/nodedir.h and config.h (the same code momedod uses), without a node. */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -77,5 +78,29 @@ int adm_cmd_fingerprint(struct adm_ctx *ctx, int argc, char **argv) {
   } else {
     printf("%s\n", fp);
   }
+  return ADM_EXIT_OK;
+}
+
+int adm_cmd_config_template(struct adm_ctx *ctx, int argc, char **argv) {
+  static const struct option opts[] = {
+      {"listen", required_argument, NULL, 'l'}, {"name", required_argument, NULL, 'n'}, {0}};
+  const char *listen = NULL, *name = NULL;
+  char host[NODE_HOST_CHARS_MAX + 1];
+  uint16_t port;
+  int c;
+  while ((c = adm_getopt(ctx, argc, argv, opts)) != -1) {
+    if (c == 'l') listen = optarg;
+    else if (c == 'n') name = optarg;
+    else return ADM_EXIT_USAGE;
+  }
+  if (optind != argc) return adm_usage(ctx);
+  if ((listen && node_hostport_parse(listen, host, &port) != 0) ||
+      (name && !node_name_valid(name)))
+    return adm_fail(ctx, ADM_EXIT_USAGE, MOMEDO_E_INVAL, "--listen takes HOST:PORT, --name "
+                    "1..%d letters, digits, '.', '_' or '-'", NODE_NAME_CHARS_MAX);
+  char *t = node_config_template(name, listen);
+  if (!t) return adm_fail(ctx, ADM_EXIT_FAIL, MOMEDO_E_NOMEM, "out of memory");
+  fputs(t, stdout);
+  free(t);
   return ADM_EXIT_OK;
 }

@@ -1,5 +1,6 @@
 /* admin/cmd_invite.c — `momedo-admin invite`: ask the node for an invite code (node
- * address, node key and a registration token with a number of uses and an expiry). */
+ * address, node key and a registration token with a number of uses and an expiry);
+ * `invites` lists the open ones by ID and `invite revoke ID` ends one. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -9,6 +10,18 @@
 #include "adm.h"
 
 #define INVITE_USES_MAX 100000u
+
+static int invite_revoke(struct adm_ctx *ctx, const char *id) {
+  Momedo__AdminRequest req = MOMEDO__ADMIN_REQUEST__INIT;
+  Momedo__InviteRevokeReq rr = MOMEDO__INVITE_REVOKE_REQ__INIT;
+  Momedo__AdminResponse *resp = NULL;
+  rr.id = (char *)id;
+  req.body_case = MOMEDO__ADMIN_REQUEST__BODY_INVITE_REVOKE;
+  req.invite_revoke = &rr;
+  int rc = adm_call(ctx, &req, &resp);
+  if (rc) return rc;
+  return adm_ok_message(ctx, resp->reason);
+}
 
 int adm_cmd_invite(struct adm_ctx *ctx, int argc, char **argv) {
   Momedo__AdminRequest req = MOMEDO__ADMIN_REQUEST__INIT;
@@ -37,6 +50,8 @@ int adm_cmd_invite(struct adm_ctx *ctx, int argc, char **argv) {
       return ADM_EXIT_USAGE;
     }
   }
+  if (optind + 2 == argc && strcmp(argv[optind], "revoke") == 0)
+    return invite_revoke(ctx, argv[optind + 1]);
   if (optind != argc) return adm_usage(ctx);
   req.body_case = MOMEDO__ADMIN_REQUEST__BODY_INVITE;
   req.invite = &inv;
@@ -54,6 +69,7 @@ int adm_cmd_invite(struct adm_ctx *ctx, int argc, char **argv) {
     adm_json_u64(&j, "uses", r->uses);
     adm_json_u64(&j, "expires_ms", r->expires_ms);
     adm_json_str(&j, "address", r->address);
+    adm_json_str(&j, "id", r->id);
     adm_json_end(&j);
     return ADM_EXIT_OK;
   }
@@ -64,7 +80,58 @@ int adm_cmd_invite(struct adm_ctx *ctx, int argc, char **argv) {
   printf("Invite code (valid for %u registration%s until %s; clients connect to %s):\n\n"
          "  %s\n\n"
          "Give this code to the people who should join. Anyone holding it can register a\n"
-         "device until it is used up or expires.\n",
-         r->uses, r->uses == 1 ? "" : "s", when, r->address, r->code);
+         "device until it is used up or expires. End it early with:\n"
+         "  momedo-admin invite revoke %s\n",
+         r->uses, r->uses == 1 ? "" : "s", when, r->address, r->code, r->id);
+  return ADM_EXIT_OK;
+}
+
+static void fmt_when(char *buf, size_t cap, uint64_t ms) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  snprintf(buf, cap, "?");
+  if (localtime_r(&t, &tm)) strftime(buf, cap, "%Y-%m-%d %H:%M", &tm);
+}
+
+int adm_cmd_invites(struct adm_ctx *ctx, int argc, char **argv) {
+  Momedo__AdminRequest req = MOMEDO__ADMIN_REQUEST__INIT;
+  Momedo__InviteListReq lr = MOMEDO__INVITE_LIST_REQ__INIT;
+  Momedo__AdminResponse *resp = NULL;
+  if (adm_no_options(ctx, argc, argv) != 0) return ADM_EXIT_USAGE;
+  if (optind != argc) return adm_usage(ctx);
+  req.body_case = MOMEDO__ADMIN_REQUEST__BODY_INVITE_LIST;
+  req.invite_list = &lr;
+  int rc = adm_call(ctx, &req, &resp);
+  if (rc) return rc;
+  if (resp->body_case != MOMEDO__ADMIN_RESPONSE__BODY_INVITES)
+    return adm_fail(ctx, ADM_EXIT_FAIL, MOMEDO_E_PROTO, "the node sent no invite list");
+  const Momedo__InviteListResp *l = resp->invites;
+  if (ctx->json) {
+    struct adm_json j;
+    adm_json_begin(&j, stdout);
+    adm_json_bool(&j, "ok", 1);
+    adm_json_open(&j, "invites", '[');
+    for (size_t i = 0; i < l->n_invites; i++) {
+      adm_json_open(&j, NULL, '{');
+      adm_json_str(&j, "id", l->invites[i]->id);
+      adm_json_u64(&j, "uses_left", l->invites[i]->uses_left);
+      adm_json_u64(&j, "expires_ms", l->invites[i]->expires_ms);
+      adm_json_close(&j, '}');
+    }
+    adm_json_close(&j, ']');
+    adm_json_end(&j);
+    return ADM_EXIT_OK;
+  }
+  if (l->n_invites == 0) {
+    printf("No open invites. Make one with: momedo-admin invite --uses 30 --expires 7d\n");
+    return ADM_EXIT_OK;
+  }
+  printf("%-16s %9s  %s\n", "INVITE", "USES LEFT", "EXPIRES");
+  for (size_t i = 0; i < l->n_invites; i++) {
+    char when[64];
+    fmt_when(when, sizeof when, l->invites[i]->expires_ms);
+    printf("%-16s %9u  %s\n", l->invites[i]->id, l->invites[i]->uses_left, when);
+  }
+  printf("\nEnd one early with: momedo-admin invite revoke INVITE\n");
   return ADM_EXIT_OK;
 }

@@ -19,6 +19,8 @@ struct adm_cmd {
 static const struct adm_cmd adm_cmds[] = {
     {"init", adm_cmd_init, ADM_INIT_USAGE,
      "create a new node in DIR (config, node key, store directory)"},
+    {"config-template", adm_cmd_config_template, "config-template [--listen H:P] [--name N]",
+     "print a momedo.conf with every setting and its default (what init writes)"},
     {"fingerprint", adm_cmd_fingerprint, "fingerprint",
      "print this node's fingerprint (give it to neighboring nodes)"},
     {"status", adm_cmd_status, "status", "links, object counts, traffic and uptime"},
@@ -30,6 +32,9 @@ static const struct adm_cmd adm_cmds[] = {
      "list the devices registered on this node"},
     {"participant", adm_cmd_participant, "participant remove DEVICE",
      "remove a registered device (its key or a unique prefix of it)"},
+    {"invites", adm_cmd_invites, "invites", "list the open invites (revoke one by its ID)"},
+    {"reload", adm_cmd_reload, "reload",
+     "re-read momedo.conf and neighbors.conf, reopen the log (as SIGHUP)"},
 };
 #define ADM_CMDS_N (sizeof adm_cmds / sizeof adm_cmds[0])
 

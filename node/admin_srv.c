@@ -15,6 +15,7 @@
 #include "ids.h"
 #include "log.h"
 #include "node_int.h"
+#include "store_rocks.h"
 
 #define WHY(...) snprintf(why, why_cap, __VA_ARGS__)
 
@@ -52,10 +53,17 @@ static Momedo__NeighborStatus *neighbor_status(struct node *n, struct peer *p) {
   s->state_since_ms = p->state_since_ms;
   s->bytes_in = p->bytes_in;
   s->bytes_out = p->bytes_out;
+  s->last_seen_ms = p->last_seen_ms;
+  s->objects_in = p->objects_in;
+  s->objects_out = p->objects_out;
   struct repl_peer_stats ps;
   uint64_t backlog = p->q_bytes;
   if (p->active) {
-    if (repl_peer_stats(n->repl, p->id, &ps) == 0) backlog += ps.queued_bytes;
+    if (repl_peer_stats(n->repl, p->id, &ps) == 0) {
+      backlog += ps.queued_bytes;
+      s->objects_in += ps.objects_received;
+      s->objects_out += ps.objects_pushed;
+    }
     backlog += link_out_pending(p->active->l);
     s->inbound = !p->active->outbound;
   }
@@ -121,6 +129,10 @@ static int a_status(struct node *n, const Momedo__AdminRequest *rq, Momedo__Admi
   }
   s->objects_invalid = invalid;
   s->peers_refused = n->peers_refused;
+  s->start_ms = n->start_ms;
+  struct store_rocks_stats ss;
+  store_rocks_stats(n->store, &ss);
+  s->store_bytes = ss.sst_bytes;
   rs->body_case = MOMEDO__ADMIN_RESPONSE__BODY_NODE_STATUS;
   rs->node_status = s;
   return 0;
@@ -230,6 +242,9 @@ static int a_invite(struct node *n, const Momedo__AdminRequest *rq, Momedo__Admi
   out->code = code;
   out->token = tok;
   out->address = addr;
+  char *id = arena_alloc(&n->arena, 2 * NODE_INVITE_ID_BYTES + 1);
+  if (!id || node__invite_id_of_token(tok, id) != 0) return MOMEDO_E_INTERNAL;
+  out->id = id;
   node_log(NODE_LOG_INFO, "invite created: %u use%s, valid %llu s", out->uses,
            out->uses == 1 ? "" : "s",
            (unsigned long long)((out->expires_ms - node__now_ms()) / 1000));
@@ -326,6 +341,29 @@ static int a_participant_remove(struct node *n, const Momedo__AdminRequest *rq,
                                                                  : "", why, why_cap);
 }
 
+static int a_invite_list(struct node *n, const Momedo__AdminRequest *rq,
+                         Momedo__AdminResponse *rs, char *why, size_t why_cap) {
+  Momedo__InviteListResp *out = arena_alloc(&n->arena, sizeof *out);
+  if (!out) return MOMEDO_E_NOMEM;
+  momedo__invite_list_resp__init(out);
+  int rc = node__invites_list(n, out);
+  if (rc) return rc;
+  rs->body_case = MOMEDO__ADMIN_RESPONSE__BODY_INVITES;
+  rs->invites = out;
+  return 0;
+}
+
+static int a_invite_revoke(struct node *n, const Momedo__AdminRequest *rq,
+                           Momedo__AdminResponse *rs, char *why, size_t why_cap) {
+  const char *id = rq->invite_revoke->id;
+  return node__invite_revoke(n, id ? id : "", why, why_cap);
+}
+
+static int a_reload(struct node *n, const Momedo__AdminRequest *rq, Momedo__AdminResponse *rs,
+                    char *why, size_t why_cap) {
+  return node__reload(n, why, why_cap);
+}
+
 static const admin_fn admin_handlers[] = {
     [MOMEDO__ADMIN_REQUEST__BODY_STATUS] = a_status,
     [MOMEDO__ADMIN_REQUEST__BODY_NEIGHBOR_ADD] = a_neighbor_add,
@@ -334,6 +372,9 @@ static const admin_fn admin_handlers[] = {
     [MOMEDO__ADMIN_REQUEST__BODY_INVITE] = a_invite,
     [MOMEDO__ADMIN_REQUEST__BODY_PARTICIPANTS] = a_participants,
     [MOMEDO__ADMIN_REQUEST__BODY_PARTICIPANT_REMOVE] = a_participant_remove,
+    [MOMEDO__ADMIN_REQUEST__BODY_INVITE_LIST] = a_invite_list,
+    [MOMEDO__ADMIN_REQUEST__BODY_INVITE_REVOKE] = a_invite_revoke,
+    [MOMEDO__ADMIN_REQUEST__BODY_RELOAD] = a_reload,
 };
 #define ADMIN_HANDLERS_N (sizeof admin_handlers / sizeof admin_handlers[0])
 

@@ -22,7 +22,10 @@
 #define NODE_TEMPLATE_BYTES_MAX 16384
 #define NEIGHBORS_FILE_BYTES_MAX (NODE_NEIGHBORS_MAX * NODE_CONF_LINE_BYTES_MAX)
 
-enum cfg_type { CFG_NAME, CFG_LISTEN, CFG_SOCKET, CFG_LOGLEVEL, CFG_U32, CFG_U64 };
+enum cfg_type {
+  CFG_NAME, CFG_LISTEN, CFG_SOCKET, CFG_LOGLEVEL, CFG_U32, CFG_U64,
+  CFG_FILE /* a path, relative to DIR unless absolute; not set: "" */
+};
 
 struct cfg_key {
   const char *key;
@@ -35,7 +38,7 @@ struct cfg_key {
 #define OFF(f) offsetof(struct node_config, f)
 static const struct cfg_key cfg_keys[] = {
     {"name", CFG_NAME, OFF(name), 0, 0,
-     "name of this node in logs and status (letters, digits, . _ -)"},
+     "name of this node in logs and status (letters, digits, . _ -); not set: the host name"},
     {"listen", CFG_LISTEN, OFF(listen_host), 0, 0,
      "address and port for clients and neighbor nodes (TLS)"},
     {"admin_socket", CFG_SOCKET, OFF(admin_socket), 0, 0,
@@ -57,6 +60,9 @@ static const struct cfg_key cfg_keys[] = {
      "posts one device may make per minute"},
     {"clients_max", CFG_U32, OFF(clients_max), 1, 1000000,
      "connected clients at once; more are refused"},
+    {"log_file", CFG_FILE, OFF(log_file), 0, 0,
+     "log to this file instead of standard error (the journal under systemd), reopened "
+     "on SIGHUP (logrotate); relative paths are inside the node directory"},
 };
 #undef OFF
 #define CFG_KEYS_N (sizeof cfg_keys / sizeof cfg_keys[0])
@@ -89,9 +95,22 @@ static void errf(char *err, size_t cap, const char *fmt, ...) {
   va_end(ap);
 }
 
+void node_default_name(char out[static NODE_NAME_CHARS_MAX + 1]) {
+  char host[NODE_HOST_CHARS_MAX + 2] = "";
+  if (gethostname(host, sizeof host - 1) == 0) {
+    char *dot = strchr(host, '.');
+    if (dot) *dot = 0;
+    if (node_name_valid(host)) {
+      memcpy(out, host, strlen(host) + 1);
+      return;
+    }
+  }
+  snprintf(out, NODE_NAME_CHARS_MAX + 1, "momedo");
+}
+
 void node_config_defaults(struct node_config *c, const char *dir) {
   memset(c, 0, sizeof *c);
-  snprintf(c->name, sizeof c->name, "momedo");
+  node_default_name(c->name);
   snprintf(c->listen_host, sizeof c->listen_host, "0.0.0.0");
   c->listen_port = NODE_PORT_DEFAULT;
   if (dir && snprintf(c->admin_socket, sizeof c->admin_socket, "%s/%s", dir,
@@ -191,6 +210,15 @@ static int cfg_apply(struct node_config *c, const char *dir, const struct cfg_ke
     if (n < 0 || n > NODE_SOCKET_PATH_BYTES_MAX) {
       errf(why, why_cap, "admin_socket path is longer than %d bytes (a limit of the OS)",
            NODE_SOCKET_PATH_BYTES_MAX);
+      return MOMEDO_E_CONFIG;
+    }
+    return 0;
+  }
+  case CFG_FILE: {
+    int n = val[0] == '/' ? snprintf(c->log_file, sizeof c->log_file, "%s", val)
+                          : snprintf(c->log_file, sizeof c->log_file, "%s/%s", dir, val);
+    if (n < 0 || n >= (int)sizeof c->log_file) {
+      errf(why, why_cap, "%s: path longer than %d bytes", k->key, NODE_PATH_BYTES_MAX - 1);
       return MOMEDO_E_CONFIG;
     }
     return 0;
@@ -460,7 +488,7 @@ static void cfg_default_text(const struct node_config *d, size_t i, char *buf, s
   uint32_t v32;
   uint64_t v64;
   switch (k->type) {
-  case CFG_NAME: snprintf(buf, cap, "%s", d->name); break;
+  case CFG_NAME: snprintf(buf, cap, "gymnasium-nord"); break; /* an example: the host's */
   case CFG_LISTEN: snprintf(buf, cap, "%s", NODE_LISTEN_DEFAULT); break;
   case CFG_SOCKET: snprintf(buf, cap, "%s", NODE_ADMIN_SOCKET_DEFAULT); break;
   case CFG_LOGLEVEL: snprintf(buf, cap, "%s", log_levels[d->log_level]); break;
@@ -472,7 +500,32 @@ static void cfg_default_text(const struct node_config *d, size_t i, char *buf, s
     memcpy(&v64, field, sizeof v64);
     snprintf(buf, cap, "%llu", (unsigned long long)v64);
     break;
+  case CFG_FILE: snprintf(buf, cap, "/var/log/momedo/momedod.log"); break; /* an example */
   }
+}
+
+/* Does key i differ between a and b? */
+static int cfg_differs(const struct node_config *a, const struct node_config *b, size_t i) {
+  const struct cfg_key *k = &cfg_keys[i];
+  const char *fa = (const char *)a + k->off, *fb = (const char *)b + k->off;
+  switch (k->type) {
+  case CFG_NAME: case CFG_SOCKET: case CFG_FILE: return strcmp(fa, fb) != 0;
+  case CFG_LISTEN:
+    return strcmp(a->listen_host, b->listen_host) != 0 || a->listen_port != b->listen_port;
+  case CFG_LOGLEVEL: return a->log_level != b->log_level;
+  case CFG_U32: return memcmp(fa, fb, sizeof(uint32_t)) != 0;
+  case CFG_U64: return memcmp(fa, fb, sizeof(uint64_t)) != 0;
+  }
+  return 1;
+}
+
+void node_config_diff(const struct node_config *a, const struct node_config *b,
+                      void (*fn)(void *ctx, const char *key), void *ctx) {
+  for (size_t i = 0; i < CFG_KEYS_N; i++)
+    if (cfg_differs(a, b, i)) fn(ctx, cfg_keys[i].key);
+  for (size_t i = 0; i < repl_params_n; i++)
+    if (repl_param_get(&a->repl, &repl_params[i]) != repl_param_get(&b->repl, &repl_params[i]))
+      fn(ctx, repl_params[i].name);
 }
 
 /* The engine's parameters (its table) and the old keys, for the template. */
@@ -513,8 +566,10 @@ char *node_config_template(const char *name, const char *listen) {
   if (!out) return NULL;
   n += (size_t)snprintf(out + n, cap - n,
                         "# momedo node configuration: one \"key = value\" per line; '#' starts a "
-                        "comment.\n# Lines starting with '#' show the built-in default. "
-                        "Restart momedod after editing.\n# Neighbors are managed with "
+                        "comment.\n# Lines starting with '#' show the built-in default (or an example, where "
+                        "the\n# default is the host name or off). After editing, "
+                        "reload (systemctl reload momedo,\n# or kill -HUP): the log names "
+                        "what changed and what waits for a restart.\n# Neighbors are managed with "
                         "`momedo-admin neighbor add|remove` (stored in neighbors.conf).\n\n");
   for (size_t i = 0; i < CFG_KEYS_N && n < cap; i++) {
     cfg_default_text(&d, i, val, sizeof val);

@@ -46,6 +46,7 @@ struct node_config {
   uint32_t item_bytes_max;
   uint32_t device_posts_per_minute;
   uint32_t clients_max;
+  char log_file[NODE_PATH_BYTES_MAX];      /* "" (not set): standard error / the journal */
   /* The replication engine's parameters, set by the names of its parameter table
    * (replication/repl.h, the same as the simulator's `repl` lines). Hooks stay NULL.
    * peer_queue_bytes_max also bounds each link's send queue. */
@@ -67,6 +68,15 @@ struct node_neighbors {
   size_t n;
   struct node_neighbor v[NODE_NEIGHBORS_MAX];
 };
+
+/* Call fn with the name of every key (momedo.conf's and the engine's) whose value differs
+ * between a and b, in table order: what a reload changes. */
+void node_config_diff(const struct node_config *a, const struct node_config *b,
+                      void (*fn)(void *ctx, const char *key), void *ctx);
+
+/* The node's name when momedo.conf sets none: the host name up to its first dot, if that
+ * is a valid name, else "momedo". */
+void node_default_name(char out[static NODE_NAME_CHARS_MAX + 1]);
 
 /* Built-in defaults; admin_socket becomes DIR/admin.sock. */
 void node_config_defaults(struct node_config *c, const char *dir);

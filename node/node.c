@@ -124,10 +124,15 @@ static void stop(struct node *n, const char *why) {
   uv_close((uv_handle_t *)&n->sweep_timer, NULL);
   uv_close((uv_handle_t *)&n->sig_term, NULL);
   uv_close((uv_handle_t *)&n->sig_int, NULL);
+  uv_close((uv_handle_t *)&n->sig_hup, NULL);
+  node__notify("STOPPING=1");
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
-  stop(s->data, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (signum == SIGHUP)
+    (void)node__reload(s->data, NULL, 0);
+  else
+    stop(s->data, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 static int load_settings(struct node *n) {
@@ -138,7 +143,13 @@ static int load_settings(struct node *n) {
     node_log(NODE_LOG_ERROR, "%s", err);
     return rc;
   }
+  n->cfg_file = n->cfg_start = n->cfg;
   node_log_set_level((enum node_log_level)n->cfg.log_level);
+  if ((rc = node_log_open(n->cfg.log_file)) != 0) {
+    node_log(NODE_LOG_ERROR, "cannot open the log file %s: %s", n->cfg.log_file,
+             momedo_strerror(rc));
+    return rc;
+  }
   for (uint32_t i = 0; i < n->cfg.nnotes; i++) node_log(NODE_LOG_WARN, "%s", n->cfg.notes[i]);
   rc = node_identity_load(&n->id, n->dir, ierr, sizeof ierr);
   if (rc) {
@@ -246,7 +257,7 @@ static int open_network(struct node *n) {
  * the store's and the neighbors' files — failing with EMFILE. The start-up line says
  * how many clients the node serves; a warning only where it matters: a clients_max the
  * operator set cannot be kept, or not even the reserve fits. */
-static void fit_nofile(struct node *n) {
+void node__fit_nofile(struct node *n) {
   struct rlimit r;
   struct node_config d;
   if (getrlimit(RLIMIT_NOFILE, &r) != 0) return;
@@ -275,16 +286,19 @@ static void fit_nofile(struct node *n) {
 static int start(struct node *n) {
   int rc = load_settings(n);
   if (!rc) rc = node__dir_lock(n->dir, &n->dir_lock_fd);
-  if (!rc) fit_nofile(n);
+  if (!rc) node__fit_nofile(n);
   if (!rc) rc = open_engine(n);
   if (rc) return rc;
   uv_timer_init(n->loop, &n->repl_timer);
   uv_timer_init(n->loop, &n->sweep_timer);
   uv_signal_init(n->loop, &n->sig_term);
   uv_signal_init(n->loop, &n->sig_int);
+  uv_signal_init(n->loop, &n->sig_hup);
   n->repl_timer.data = n->sweep_timer.data = n->sig_term.data = n->sig_int.data = n;
+  n->sig_hup.data = n;
   uv_signal_start(&n->sig_term, on_signal, SIGTERM);
   uv_signal_start(&n->sig_int, on_signal, SIGINT);
+  uv_signal_start(&n->sig_hup, on_signal, SIGHUP);
   uv_timer_start(&n->sweep_timer, on_sweep, NODE_SWEEP_INTERVAL_MS, NODE_SWEEP_INTERVAL_MS);
   n->start_ms = node__now_ms();
   rc = open_network(n);
@@ -300,6 +314,11 @@ static int start(struct node *n) {
            NODE_VERSION, n->cfg.name, n->fingerprint, n->cfg.listen_host,
            (unsigned)n->cfg.listen_port, n->cfg.admin_socket, (unsigned long long)rs.objects,
            n->nbs.n, n->cfg.clients_max);
+  char ready[NODE_ERRMSG_MAX];
+  snprintf(ready, sizeof ready, "READY=1\nSTATUS=node \"%s\", fingerprint %s, listening on "
+           "%s:%u", n->cfg.name, n->fingerprint, n->cfg.listen_host,
+           (unsigned)n->cfg.listen_port);
+  node__notify(ready);
   node__drain(n);
   return 0;
 }
@@ -310,6 +329,8 @@ int node_run(const char *dir, int init_empty) {
   if (!n) return MOMEDO_E_NOMEM;
   umask(077);
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN); /* a reload before the loop's handler is up must not kill us */
+  node_log_init();
   snprintf(n->dir, sizeof n->dir, "%s", dir);
   n->dir_lock_fd = -1;
   arena_init(&n->arena, NODE_ARENA_BYTES_MAX);

@@ -54,6 +54,7 @@
 #define NODE_INVITE_TTL_S_DEFAULT (7u * 24 * 3600)
 #define NODE_INVITE_TTL_S_MAX (365u * 24 * 3600)
 #define NODE_INVITE_CODE_MAX 256 /* >= INVITE_STR_MAX of protocol/invite.h */
+#define NODE_INVITE_ID_BYTES 8   /* of the token's hash: an invite's ID for the admin */
 #define NODE_ALIAS_CHARS 8              /* 40 random bits */
 #define NODE_ALIAS_TTL_MS OBJ_TTL_MS_MAX
 #define NODE_ALIAS_TRIES_MAX 8
@@ -141,6 +142,8 @@ struct peer {
   uint8_t key[NODE_KEY_LEN];    /* learned from TLS once seen */
   int key_known;
   uint64_t bytes_in, bytes_out;
+  uint64_t objects_in, objects_out; /* over the links that went down */
+  uint64_t last_seen_ms;        /* wall clock of its last frame; 0 never */
   struct pend *q_head, *q_tail; /* frames waiting for the active link */
   size_t q_bytes;
 };
@@ -159,7 +162,9 @@ struct rate_slot {
 struct node {
   uv_loop_t *loop;
   char dir[NODE_PATH_BYTES_MAX];
-  struct node_config cfg;
+  struct node_config cfg;        /* in effect (clients_max fitted to the open-file limit) */
+  struct node_config cfg_file;   /* as momedo.conf said at the last (re)load */
+  struct node_config cfg_start;  /* as momedo.conf said at start (what needs a restart) */
   struct node_neighbors nbs;
   struct node_identity id;
   char fingerprint[IDS_NODE_FP_STR_MAX];
@@ -169,7 +174,7 @@ struct node {
   struct link_config link_cfg;
   struct link_listener *listener;
   uv_timer_t repl_timer, sweep_timer;
-  uv_signal_t sig_term, sig_int;
+  uv_signal_t sig_term, sig_int, sig_hup;
   uv_pipe_t admin;
   int admin_open;
   unsigned admin_conns;
@@ -205,6 +210,17 @@ static inline int node__iter_tag(struct node *n, char tag, store_iter_fn fn, voi
 /* Wall clock in ms since the epoch: objects carry absolute times. */
 uint64_t node__now_ms(void);
 void node__set_state(struct peer *p, const char *state, const char *err);
+
+/* node.c: fit clients_max to the open-file limit (at start and when a reload changes it) */
+void node__fit_nofile(struct node *n);
+
+/* service.c: sd_notify(state) when a service manager listens ($NOTIFY_SOCKET), and the
+ * SIGHUP reload (log, momedo.conf, neighbors.conf). */
+void node__notify(const char *state);
+/* Reload (SIGHUP, or the admin's ReloadReq): summary (may be NULL) gets one sentence of
+ * what changed now and what waits for a restart; 0, or the status of a file that could
+ * not be read (then nothing of it changed). */
+int node__reload(struct node *n, char *summary, size_t cap);
 
 /* node.c: replication glue */
 void node__drain(struct node *n);
@@ -271,6 +287,18 @@ MOMEDO_WUR int node__invite_create(struct node *n, uint32_t uses, uint64_t ttl_s
 MOMEDO_WUR int node__register(struct node *n, const Momedo__RegisterReq *r, char *why,
                               size_t why_cap);
 uint32_t node__invites_active(struct node *n);
+
+/* invites.c: the open invites by ID (hex of the token hash's first NODE_INVITE_ID_BYTES) */
+void node__invite_id(const uint8_t hash[static CRYPTO_HASH_LEN],
+                     char out[static 2 * NODE_INVITE_ID_BYTES + 1]);
+MOMEDO_WUR int node__invite_id_of_token(const char *token_hex,
+                                        char out[static 2 * NODE_INVITE_ID_BYTES + 1]);
+/* The open invites (not used up, not expired) into out, in n->arena. */
+MOMEDO_WUR int node__invites_list(struct node *n, Momedo__InviteListResp *out);
+/* Delete the one open invite whose ID starts with id (>= 6 hex digits); why says what
+ * happened (E_NOTFOUND, E_INVAL for an ambiguous or malformed id). */
+MOMEDO_WUR int node__invite_revoke(struct node *n, const char *id, char *why, size_t why_cap);
+
 
 /* devices.c: registered devices, removals, device mailboxes */
 MOMEDO_WUR int node__device_get(struct node *n, const uint8_t device_key[32],

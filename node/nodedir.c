@@ -14,7 +14,6 @@
 #include "nodedir.h"
 
 #define NODEDIR_PID_BYTES_MAX 24 /* "4194304\n" and then some */
-#define NODEDIR_HOST_BYTES_MAX 256
 
 static int path_in(char *out, size_t cap, const char *dir, const char *file) {
   return snprintf(out, cap, "%s/%s", dir, file) < (int)cap ? 0 : MOMEDO_E_INVAL;
@@ -24,19 +23,6 @@ static int exists(const char *dir, const char *file) {
   char p[NODE_PATH_BYTES_MAX];
   struct stat st;
   return path_in(p, sizeof p, dir, file) == 0 && lstat(p, &st) == 0;
-}
-
-static void default_name(char *out, size_t cap) {
-  char host[NODEDIR_HOST_BYTES_MAX] = "";
-  if (gethostname(host, sizeof host - 1) == 0) {
-    char *dot = strchr(host, '.');
-    if (dot) *dot = 0;
-    if (node_name_valid(host)) {
-      snprintf(out, cap, "%s", host);
-      return;
-    }
-  }
-  snprintf(out, cap, "momedo");
 }
 
 /* What may be created in dir, checked before anything is written. */
@@ -108,7 +94,7 @@ int node_dir_create(const char *dir, const char *listen, const char *name,
   int rc = create_check(dir, listen, name, mode, err, err_cap);
   if (rc) return rc;
   if (name) snprintf(out->name, sizeof out->name, "%s", name);
-  else default_name(out->name, sizeof out->name);
+  else node_default_name(out->name);
   snprintf(out->listen, sizeof out->listen, "%s", listen ? listen : NODE_LISTEN_DEFAULT);
   if ((rc = crypto_sign_keygen(&kp)) != 0) {
     node_errf(err, err_cap, "cannot create the node key: %s", momedo_strerror(rc));

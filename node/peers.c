@@ -221,6 +221,11 @@ static void schedule_dial(struct peer *p);
 /* Detach c from its peer's active slot and tell repl. */
 static void peer_deactivate(struct peer *p, struct conn *c, const char *why) {
   if (p->active != c) return;
+  struct repl_peer_stats ps;
+  if (repl_peer_stats(p->n->repl, p->id, &ps) == 0) { /* the link's totals, for metrics */
+    p->objects_in += ps.objects_received;
+    p->objects_out += ps.objects_pushed;
+  }
   p->active = NULL;
   queue_clear(p);
   repl_peer_down(p->n->repl, p->id, node__now_ms());
@@ -427,7 +432,10 @@ static void conn_on_frame(struct link *l, const uint8_t *body, size_t len) {
   if (c->closing) return;
   c->bytes_in += len + FRAME_HEADER_LEN;
   n->bytes_in += len + FRAME_HEADER_LEN;
-  if (c->peer) c->peer->bytes_in += len + FRAME_HEADER_LEN;
+  if (c->peer) {
+    c->peer->bytes_in += len + FRAME_HEADER_LEN;
+    c->peer->last_seen_ms = node__now_ms();
+  }
   if (c->role == CONN_NEIGHBOR && frame_peek(body, len, &p, &pn) == FRAME_FIELD_REPL) {
     if (!c->peer || c->peer->active != c) return; /* a link being replaced */
     int rc = repl_on_msg(n->repl, c->peer->id, p, pn, node__now_ms());

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* RocksDB's InfoLogLevel::WARN_LEVEL: the LOG file in the database directory
  * gets warnings and errors only. */
@@ -24,7 +25,27 @@ struct store_rocks {
   rocksdb_cache_t *cache;
   rocksdb_readoptions_t *ropts; /* for get: no bounds */
   rocksdb_writeoptions_t *wopts;
+  struct store_rocks_stats st; /* writes only; sizes are read when asked */
 };
+
+const double store_rocks_lat_bounds_s[STORE_ROCKS_LAT_BUCKETS] = {
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2};
+
+static uint64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void count_write(struct store_rocks *r, uint64_t us) {
+  r->st.writes++;
+  r->st.write_us_sum += us;
+  for (size_t b = 0; b < STORE_ROCKS_LAT_BUCKETS; b++)
+    if ((double)us <= store_rocks_lat_bounds_s[b] * 1e6) {
+      r->st.write_buckets[b]++;
+      return;
+    }
+}
 
 /* Log RocksDB's message, free it, and map every RocksDB failure to E_STORE. */
 static int rocks_fail(const char *what, char *err) {
@@ -72,7 +93,9 @@ static int rocks_write(struct store *s, const struct store_batch *b) {
     else
       rocksdb_writebatch_put(wb, (const char *)op.k, op.kn, (const char *)op.v, op.vn);
   }
+  uint64_t t0 = mono_us();
   rocksdb_write(r->db, r->wopts, wb, &err);
+  count_write(r, mono_us() - t0);
   rocksdb_writebatch_destroy(wb);
   return err ? rocks_fail("write", err) : 0;
 }
@@ -188,4 +211,15 @@ int store_rocks_open(struct store **out, const char *path, const struct store_ro
 out:
   if (rc) rocks_close(&r->base);
   return rc;
+}
+
+void store_rocks_stats(struct store *s, struct store_rocks_stats *out) {
+  memset(out, 0, sizeof *out);
+  if (!s || s->vt != &rocks_vtbl) return;
+  struct store_rocks *r = (struct store_rocks *)s;
+  *out = r->st;
+  if (rocksdb_property_int(r->db, "rocksdb.total-sst-files-size", &out->sst_bytes) != 0)
+    out->sst_bytes = 0;
+  if (rocksdb_property_int(r->db, "rocksdb.cur-size-all-mem-tables", &out->memtable_bytes) != 0)
+    out->memtable_bytes = 0;
 }

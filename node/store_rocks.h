@@ -5,6 +5,7 @@
 #define MOMEDO_STORE_ROCKS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -25,6 +26,19 @@ struct store_rocks_opts {
   size_t write_buffer_bytes; /* one memtable; at most 2 in memory */
 };
 
+/* Latency buckets of durable writes, upper bounds in seconds (Prometheus' le). */
+#define STORE_ROCKS_LAT_BUCKETS 12
+extern const double store_rocks_lat_bounds_s[STORE_ROCKS_LAT_BUCKETS];
+
+struct store_rocks_stats {
+  uint64_t writes;                                  /* store_write calls that wrote */
+  uint64_t write_us_sum;                            /* their total time, microseconds */
+  uint64_t write_buckets[STORE_ROCKS_LAT_BUCKETS];  /* per bucket (not cumulative); the
+                                                       slower ones count in writes only */
+  uint64_t sst_bytes;                               /* table files on disk */
+  uint64_t memtable_bytes;                          /* memtables in memory */
+};
+
 /* Fill o with the defaults above. */
 void store_rocks_opts_default(struct store_rocks_opts *o);
 
@@ -35,5 +49,9 @@ void store_rocks_opts_default(struct store_rocks_opts *o);
  * database open is E_STORE (RocksDB's LOCK file). */
 MOMEDO_WUR int store_rocks_open(struct store **out, const char *path,
                                 const struct store_rocks_opts *opts);
+
+/* Write statistics and sizes of a store opened by store_rocks_open (all zero for any
+ * other store). Call from the thread that writes. */
+void store_rocks_stats(struct store *s, struct store_rocks_stats *out);
 
 #endif

@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libwolfssl-dev librocksdb-dev libprotobuf-c-dev protobuf-c-compiler
-      zlib1g-dev
+      zlib1g-dev libsystemd-dev libmicrohttpd-dev
       python3"
 missing=""
 for p in $PKGS; do
