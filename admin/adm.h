@@ -32,6 +32,7 @@
   "neighbor add NAME HOST:PORT FINGERPRINT | neighbor list | neighbor remove NAME"
 #define ADM_INVITE_USAGE \
   "invite [--uses N] [--expires DURATION] [--address HOST:PORT] | invite revoke ID"
+#define ADM_RESTORE_USAGE "restore SRC [--force] [--keep-config]"
 
 struct adm_ctx {
   const char *dir;   /* node directory: --dir, or adm_need_dir's pick */
@@ -54,6 +55,8 @@ int adm_cmd_participant(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_invites(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_config_template(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_reload(struct adm_ctx *ctx, int argc, char **argv);
+int adm_cmd_backup(struct adm_ctx *ctx, int argc, char **argv);
+int adm_cmd_restore(struct adm_ctx *ctx, int argc, char **argv);
 
 /* getopt_long over a subcommand's argv (argv[0] is its name) with its own options
  * (NULL-terminated, at most ADM_OPTS_MAX - 3) plus --dir and --json, which stay valid
@@ -79,7 +82,7 @@ int adm_need_dir(struct adm_ctx *ctx);
  * node: the admin socket's file permission is the root of trust. */
 int adm_rpc(const char *dir, Momedo__AdminRequest *req, struct arena *a,
             Momedo__AdminResponse **resp, char *why, size_t why_cap);
-/* adm_rpc waiting at most timeout_ms (for requests that take long). */
+/* adm_rpc waiting at most timeout_ms (a backup's checkpoint may take minutes). */
 int adm_rpc_timeout(const char *dir, Momedo__AdminRequest *req, uint32_t timeout_ms,
                     struct arena *a, Momedo__AdminResponse **resp, char *why, size_t why_cap);
 

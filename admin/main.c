@@ -35,6 +35,10 @@ static const struct adm_cmd adm_cmds[] = {
     {"invites", adm_cmd_invites, "invites", "list the open invites (revoke one by its ID)"},
     {"reload", adm_cmd_reload, "reload",
      "re-read momedo.conf and neighbors.conf, reopen the log (as SIGHUP)"},
+    {"backup", adm_cmd_backup, "backup DEST",
+     "copy the running node (consistent store snapshot, key, settings) into DEST"},
+    {"restore", adm_cmd_restore, ADM_RESTORE_USAGE,
+     "put a backup back into DIR (the node must be stopped)"},
 };
 #define ADM_CMDS_N (sizeof adm_cmds / sizeof adm_cmds[0])
 

@@ -3,6 +3,7 @@
  * Frame{admin_response} out, then close. Commands are a table; neighbor changes are
  * written to neighbors.conf atomically and take effect at once. Plain text never
  * carries secrets except freshly made invite tokens, which are meant to be handed out. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct admin_conn {
   struct node *n;
   struct frame_decoder dec;
   int done;
+  uint64_t request_id;
 };
 
 typedef int (*admin_fn)(struct node *n, const Momedo__AdminRequest *rq,
@@ -375,6 +377,7 @@ static const admin_fn admin_handlers[] = {
     [MOMEDO__ADMIN_REQUEST__BODY_INVITE_LIST] = a_invite_list,
     [MOMEDO__ADMIN_REQUEST__BODY_INVITE_REVOKE] = a_invite_revoke,
     [MOMEDO__ADMIN_REQUEST__BODY_RELOAD] = a_reload,
+    [MOMEDO__ADMIN_REQUEST__BODY_BACKUP] = node__a_backup,
 };
 #define ADMIN_HANDLERS_N (sizeof admin_handlers / sizeof admin_handlers[0])
 
@@ -429,18 +432,41 @@ static void admin_dispatch(struct admin_conn *a, const uint8_t *body, size_t len
   if (!rc && f->body_case != MOMEDO__FRAME__BODY_ADMIN_REQUEST) rc = MOMEDO_E_UNEXPECTED;
   if (!rc) {
     const Momedo__AdminRequest *rq = f->admin_request;
-    rs.request_id = rq->request_id;
+    rs.request_id = a->request_id = rq->request_id;
     rc = MOMEDO_E_UNKNOWN_KIND;
+    n->admin_current = a;
     if ((size_t)rq->body_case < ADMIN_HANDLERS_N && admin_handlers[rq->body_case])
       rc = admin_handlers[rq->body_case](n, rq, &rs, why, sizeof why);
     else
       snprintf(why, sizeof why, "this node does not know that command (older version?)");
+    n->admin_current = NULL;
+    if (rc == NODE_ADMIN_LATER) { /* the handler took the connection */
+      arena_reset(&n->arena);
+      return;
+    }
   }
   rs.status = rc;
   if (rc) rs.body_case = MOMEDO__ADMIN_RESPONSE__BODY__NOT_SET;
   rs.reason = why[0] ? why : (char *)(rc ? momedo_strerror(rc) : "");
   admin_reply(a, &rs);
   arena_reset(&n->arena);
+}
+
+struct admin_conn *node__admin_defer(struct node *n) {
+  assert(n->admin_current != NULL); /* only from a handler */
+  return n->admin_current;
+}
+
+void node__admin_answer(struct admin_conn *a, int status, const char *why,
+                        Momedo__AdminResponse *rs) {
+  Momedo__AdminResponse none = MOMEDO__ADMIN_RESPONSE__INIT;
+  if (!rs) rs = &none;
+  rs->request_id = a->request_id;
+  rs->status = status;
+  if (status) rs->body_case = MOMEDO__ADMIN_RESPONSE__BODY__NOT_SET;
+  rs->reason = (char *)(why && *why ? why : status ? momedo_strerror(status) : "");
+  admin_reply(a, rs);
+  arena_reset(&a->n->arena);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {

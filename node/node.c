@@ -287,6 +287,7 @@ static int start(struct node *n) {
   int rc = load_settings(n);
   if (!rc) rc = node__dir_lock(n->dir, &n->dir_lock_fd);
   if (!rc) node__fit_nofile(n);
+  if (!rc) node__backup_cleanup(n);
   if (!rc) rc = open_engine(n);
   if (rc) return rc;
   uv_timer_init(n->loop, &n->repl_timer);

@@ -191,6 +191,8 @@ struct node {
   uint64_t bytes_in, bytes_out;
   uint64_t peers_refused, objects_invalid_local;
   int dir_lock_fd; /* DIR/NODE_PID_FILE, locked while we run; -1 before */
+  struct admin_conn *admin_current; /* the connection whose request is being handled */
+  int backup_running;
 };
 
 /* The two-byte head of a node-local store key: NODE_K_PREFIX, tag. */
@@ -299,6 +301,21 @@ MOMEDO_WUR int node__invites_list(struct node *n, Momedo__InviteListResp *out);
  * happened (E_NOTFOUND, E_INVAL for an ambiguous or malformed id). */
 MOMEDO_WUR int node__invite_revoke(struct node *n, const char *id, char *why, size_t why_cap);
 
+/* backup.c: the node's half of an online backup (BackupReq): a checkpoint of the store
+ * in DIR/NODE_BACKUP_DIR/, made on a worker thread; answered when it is done. Leftovers
+ * of interrupted backups are deleted at start. */
+int node__a_backup(struct node *n, const Momedo__AdminRequest *rq, Momedo__AdminResponse *rs,
+                   char *why, size_t why_cap);
+void node__backup_cleanup(struct node *n);
+
+/* admin_srv.c: a handler that answers later returns NODE_ADMIN_LATER after taking the
+ * connection with node__admin_defer; node__admin_answer sends the response (rs may be
+ * NULL for status and reason only) and closes it. */
+#define NODE_ADMIN_LATER 1
+struct admin_conn;
+struct admin_conn *node__admin_defer(struct node *n);
+void node__admin_answer(struct admin_conn *a, int status, const char *why,
+                        Momedo__AdminResponse *rs);
 
 /* devices.c: registered devices, removals, device mailboxes */
 MOMEDO_WUR int node__device_get(struct node *n, const uint8_t device_key[32],

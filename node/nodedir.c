@@ -2,6 +2,7 @@
  * directory), reading its identity, the one-momedod-per-directory lock on momedod.pid,
  * and which directory a command means. Plain C over files (momedo_nodeconf): momedod
  * and momedo-admin share it; nothing here logs or opens the store. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -181,6 +182,86 @@ void node_dir_unlock(int fd) {
   if (ftruncate(fd, 0) != 0) { /* nothing to do about it */
   }
   close(fd); /* releases the lock */
+}
+
+/* Post-order walk below the directory open as dfd: fn(dfd, name, is_dir) for every
+ * entry, children first; the caller handles the top. Never follows symlinks. */
+typedef int (*tree_fn)(int dfd, const char *name, int is_dir, void *ctx);
+
+static int tree_walk(int dfd, int depth, tree_fn fn, void *ctx) {
+  if (depth > NODE_TREE_DEPTH_MAX) return MOMEDO_E_BOUNDS;
+  int dup_fd = dup(dfd);
+  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  if (!d) {
+    if (dup_fd >= 0) close(dup_fd);
+    return MOMEDO_E_IO;
+  }
+  int rc = 0;
+  struct dirent *e;
+  while (rc == 0 && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    struct stat st;
+    if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      rc = MOMEDO_E_IO;
+      break;
+    }
+    int is_dir = S_ISDIR(st.st_mode);
+    if (is_dir) {
+      int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0) {
+        rc = MOMEDO_E_IO;
+        break;
+      }
+      rc = tree_walk(sub, depth + 1, fn, ctx);
+      close(sub);
+    }
+    if (rc == 0) rc = fn(dfd, e->d_name, is_dir, ctx);
+  }
+  closedir(d);
+  return rc;
+}
+
+static int rm_one(int dfd, const char *name, int is_dir, void *ctx) {
+  return unlinkat(dfd, name, is_dir ? AT_REMOVEDIR : 0) == 0 ? 0 : MOMEDO_E_IO;
+}
+
+struct owner {
+  uid_t uid;
+  gid_t gid;
+};
+
+static int chown_one(int dfd, const char *name, int is_dir, void *ctx) {
+  const struct owner *o = ctx;
+  return fchownat(dfd, name, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : MOMEDO_E_IO;
+}
+
+/* Walk below path (a directory; a file or symlink is just itself), then path itself. */
+static int tree_apply(const char *path, tree_fn fn, void *ctx) {
+  struct stat st;
+  if (lstat(path, &st) != 0) return errno == ENOENT ? MOMEDO_E_NOTFOUND : MOMEDO_E_IO;
+  int rc = 0;
+  if (S_ISDIR(st.st_mode)) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return MOMEDO_E_IO;
+    rc = tree_walk(fd, 1, fn, ctx);
+    close(fd);
+  }
+  return rc ? rc : fn(AT_FDCWD, path, S_ISDIR(st.st_mode), ctx);
+}
+
+int node_rm_rf(const char *path, char *err, size_t err_cap) {
+  int rc = tree_apply(path, rm_one, NULL);
+  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  if (rc) node_errf(err, err_cap, "cannot delete %s: %s", path, rc == MOMEDO_E_BOUNDS ?
+                    "nested too deep" : strerror(errno));
+  return rc;
+}
+
+int node_chown_tree(const char *path, unsigned uid, unsigned gid, char *err, size_t err_cap) {
+  struct owner o = {(uid_t)uid, (gid_t)gid};
+  int rc = tree_apply(path, chown_one, &o);
+  if (rc) node_errf(err, err_cap, "cannot give %s to uid %u: %s", path, uid, strerror(errno));
+  return rc;
 }
 
 const char *node_dir_pick(const char *given) {

@@ -24,6 +24,7 @@
 #define NODE_KEY_PREFIX_LEN 16          /* hex digits of the key shown in logs */
 #define NODE_PID_FILE "momedod.pid"     /* locked by the running momedod, its PID inside */
 #define NODE_ERR_MAX 256                /* size for the err buffers below */
+#define NODE_BACKUP_DIR "backup.tmp"    /* checkpoints of an online backup, being copied */
 
 /* printf into err (cap bytes) when err is not NULL: the err convention of this header. */
 void node_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -96,6 +97,18 @@ MOMEDO_WUR int node_dir_lock(const char *dir, long pid, int *fd_out, long *holde
                              size_t err_cap);
 /* Clear the PID and release the lock (fd may be -1). */
 void node_dir_unlock(int fd);
+
+/* ---- trees (backups, restores) ---- */
+
+#define NODE_TREE_DEPTH_MAX 8 /* a node directory is two levels deep; deeper is refused */
+
+/* Delete path and everything below it (symlinks are removed, never followed); a path
+ * that does not exist is fine. err as above. */
+MOMEDO_WUR int node_rm_rf(const char *path, char *err, size_t err_cap);
+/* Give path and everything below it to uid:gid (symlinks themselves, not their
+ * targets). */
+MOMEDO_WUR int node_chown_tree(const char *path, unsigned uid, unsigned gid, char *err,
+                               size_t err_cap);
 
 /* ---- which directory ---- */
 

@@ -5,10 +5,12 @@
 #include "store_rocks.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* RocksDB's InfoLogLevel::WARN_LEVEL: the LOG file in the database directory
@@ -222,4 +224,20 @@ void store_rocks_stats(struct store *s, struct store_rocks_stats *out) {
     out->sst_bytes = 0;
   if (rocksdb_property_int(r->db, "rocksdb.cur-size-all-mem-tables", &out->memtable_bytes) != 0)
     out->memtable_bytes = 0;
+}
+
+int store_rocks_checkpoint(struct store *s, const char *dir, char *err, size_t err_cap) {
+  struct stat st;
+  char *e = NULL;
+  if (!s || s->vt != &rocks_vtbl) return MOMEDO_E_INVAL;
+  if (stat(dir, &st) == 0) return MOMEDO_E_EXISTS;
+  struct store_rocks *r = (struct store_rocks *)s;
+  rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(r->db, &e);
+  /* log_size_for_flush 0: flush the memtable, so the copy is table files only. */
+  if (!e) rocksdb_checkpoint_create(cp, dir, 0, &e);
+  if (cp) rocksdb_checkpoint_object_destroy(cp);
+  if (!e) return 0;
+  snprintf(err, err_cap, "checkpoint: %s", e);
+  rocksdb_free(e);
+  return MOMEDO_E_STORE;
 }
