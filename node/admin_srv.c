@@ -135,6 +135,14 @@ static int a_status(struct node *n, const Momedo__AdminRequest *rq, Momedo__Admi
   struct store_rocks_stats ss;
   store_rocks_stats(n->store, &ss);
   s->store_bytes = ss.sst_bytes;
+  if (n->cfg.metrics_port) {
+    char *ml = arena_alloc(&n->arena, NODE_HOSTPORT_CHARS_MAX + 3);
+    if (!ml) return MOMEDO_E_NOMEM;
+    v6 = strchr(n->cfg.metrics_host, ':') != NULL;
+    snprintf(ml, NODE_HOSTPORT_CHARS_MAX + 3, "%s%s%s:%u", v6 ? "[" : "", n->cfg.metrics_host,
+             v6 ? "]" : "", (unsigned)n->cfg.metrics_port);
+    s->metrics_listen = ml;
+  }
   rs->body_case = MOMEDO__ADMIN_RESPONSE__BODY_NODE_STATUS;
   rs->node_status = s;
   return 0;

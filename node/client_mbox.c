@@ -114,8 +114,8 @@ static int build_post(struct node *n, const Momedo__PostReq *r, uint64_t now, ui
   return obj_sign_encode(*kind, &ch.base, &n->id.kp, data, len);
 }
 
-int node__c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
-                 char *why, size_t why_cap) {
+static int c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                  char *why, size_t why_cap) {
   struct node *n = c->n;
   const Momedo__PostReq *r = rq->post;
   uint64_t now = node__now_ms(), ttl = 0;
@@ -145,6 +145,13 @@ int node__c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Client
   rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_POST;
   rs->post = out;
   return 0;
+}
+
+int node__c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                 char *why, size_t why_cap) {
+  int rc = c_post(c, rq, rs, why, why_cap);
+  node__count_post(c->n, rc);
+  return rc;
 }
 
 /* Collects fetched objects into arena memory within a byte budget. */

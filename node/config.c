@@ -24,7 +24,8 @@
 
 enum cfg_type {
   CFG_NAME, CFG_LISTEN, CFG_SOCKET, CFG_LOGLEVEL, CFG_U32, CFG_U64,
-  CFG_FILE /* a path, relative to DIR unless absolute; not set: "" */
+  CFG_FILE,    /* a path, relative to DIR unless absolute; not set: "" */
+  CFG_ADDR_OPT /* HOST:PORT into metrics_host/metrics_port; not set: port 0 (off) */
 };
 
 struct cfg_key {
@@ -63,6 +64,9 @@ static const struct cfg_key cfg_keys[] = {
     {"log_file", CFG_FILE, OFF(log_file), 0, 0,
      "log to this file instead of standard error (the journal under systemd), reopened "
      "on SIGHUP (logrotate); relative paths are inside the node directory"},
+    {"metrics_listen", CFG_ADDR_OPT, OFF(metrics_port), 0, 0,
+     "serve Prometheus metrics over HTTP on this address (GET /metrics); not set: off. "
+     "Keep it on loopback or a monitoring network: it needs no password"},
 };
 #undef OFF
 #define CFG_KEYS_N (sizeof cfg_keys / sizeof cfg_keys[0])
@@ -223,6 +227,13 @@ static int cfg_apply(struct node_config *c, const char *dir, const struct cfg_ke
     }
     return 0;
   }
+  case CFG_ADDR_OPT:
+    if (node_hostport_parse(val, c->metrics_host, &c->metrics_port) != 0) {
+      errf(why, why_cap, "%s must be HOST:PORT with a port from 1 to 65535, e.g. "
+           "127.0.0.1:9471", k->key);
+      return MOMEDO_E_CONFIG;
+    }
+    return 0;
   case CFG_LOGLEVEL:
     for (int i = 0; i < 4; i++)
       if (strcmp(val, log_levels[i]) == 0) {
@@ -501,6 +512,7 @@ static void cfg_default_text(const struct node_config *d, size_t i, char *buf, s
     snprintf(buf, cap, "%llu", (unsigned long long)v64);
     break;
   case CFG_FILE: snprintf(buf, cap, "/var/log/momedo/momedod.log"); break; /* an example */
+  case CFG_ADDR_OPT: snprintf(buf, cap, "127.0.0.1:9471"); break;          /* an example */
   }
 }
 
@@ -512,6 +524,9 @@ static int cfg_differs(const struct node_config *a, const struct node_config *b,
   case CFG_NAME: case CFG_SOCKET: case CFG_FILE: return strcmp(fa, fb) != 0;
   case CFG_LISTEN:
     return strcmp(a->listen_host, b->listen_host) != 0 || a->listen_port != b->listen_port;
+  case CFG_ADDR_OPT:
+    return a->metrics_port != b->metrics_port ||
+           (a->metrics_port && strcmp(a->metrics_host, b->metrics_host) != 0);
   case CFG_LOGLEVEL: return a->log_level != b->log_level;
   case CFG_U32: return memcmp(fa, fb, sizeof(uint32_t)) != 0;
   case CFG_U64: return memcmp(fa, fb, sizeof(uint64_t)) != 0;

@@ -47,6 +47,8 @@ struct node_config {
   uint32_t device_posts_per_minute;
   uint32_t clients_max;
   char log_file[NODE_PATH_BYTES_MAX];      /* "" (not set): standard error / the journal */
+  char metrics_host[NODE_HOST_CHARS_MAX + 1];
+  uint16_t metrics_port;                   /* 0 (metrics_listen not set): no metrics */
   /* The replication engine's parameters, set by the names of its parameter table
    * (replication/repl.h, the same as the simulator's `repl` lines). Hooks stay NULL.
    * peer_queue_bytes_max also bounds each link's send queue. */

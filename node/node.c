@@ -119,6 +119,7 @@ static void stop(struct node *n, const char *why) {
   n->listener = NULL;
   node__peers_stop(n);
   node__admin_stop(n);
+  node__metrics_stop(n, 1);
   uv_timer_stop(&n->repl_timer);
   uv_close((uv_handle_t *)&n->repl_timer, NULL);
   uv_close((uv_handle_t *)&n->sweep_timer, NULL);
@@ -240,6 +241,7 @@ static int open_network(struct node *n) {
     return rc;
   }
   if ((rc = node__admin_start(n)) != 0) return rc;
+  if ((rc = node__metrics_start(n)) != 0) return rc;
   return node__peers_start(n);
 }
 

@@ -62,6 +62,11 @@
 #define NODE_ADMIN_FRAME_BYTES_MAX (64u * 1024)
 #define NODE_PARTICIPANTS_MAX 100000    /* listed by `participants` */
 #define NODE_ERR_TEXT_MAX 256
+#define NODE_METRICS_SNAPSHOT_MS 1000  /* the loop publishes metrics this often */
+#define NODE_METRICS_CONNS_MAX 8        /* scrapers at once */
+#define NODE_METRICS_TIMEOUT_S 10       /* an idle scraper's connection is closed */
+#define NODE_METRICS_CONN_BYTES (32u * 1024) /* memory per scrape connection */
+#define NODE_METRICS_REASONS_MAX 16     /* distinct refusal statuses counted by name */
 /* A neighbor that keeps failing: the first failure of a run is a warning, then one
  * summary warning at most this often, debug lines for the rest. */
 #define NODE_UNREACHABLE_SUMMARY_MS (10u * 60 * 1000)
@@ -142,7 +147,7 @@ struct peer {
   uint8_t key[NODE_KEY_LEN];    /* learned from TLS once seen */
   int key_known;
   uint64_t bytes_in, bytes_out;
-  uint64_t objects_in, objects_out; /* over the links that went down */
+  uint64_t objects_in, objects_out; /* over the links that went down (metrics) */
   uint64_t last_seen_ms;        /* wall clock of its last frame; 0 never */
   struct pend *q_head, *q_tail; /* frames waiting for the active link */
   size_t q_bytes;
@@ -153,6 +158,19 @@ struct sub {
   uint8_t mailbox[OBJ_MAILBOX_LEN];
   struct conn *c;
 };
+
+/* Counts the loop keeps for metrics; copied into every metrics snapshot. */
+struct node_counters {
+  uint64_t posts_accepted;
+  struct {
+    int status;
+    uint64_t n;
+  } refused[NODE_METRICS_REASONS_MAX]; /* posts refused, by status */
+  size_t n_refused;
+  uint64_t refused_other;              /* statuses beyond NODE_METRICS_REASONS_MAX */
+};
+
+struct node_metrics;
 
 struct rate_slot {
   uint64_t window_start_ms;
@@ -191,6 +209,10 @@ struct node {
   uint64_t bytes_in, bytes_out;
   uint64_t peers_refused, objects_invalid_local;
   int dir_lock_fd; /* DIR/NODE_PID_FILE, locked while we run; -1 before */
+  struct node_counters counters;
+  struct node_metrics *metrics;  /* metrics.c; NULL when metrics_listen is not set */
+  uv_timer_t metrics_timer;
+  int metrics_timer_open;
   struct admin_conn *admin_current; /* the connection whose request is being handled */
   int backup_running;
 };
@@ -223,6 +245,15 @@ void node__notify(const char *state);
  * what changed now and what waits for a restart; 0, or the status of a file that could
  * not be read (then nothing of it changed). */
 int node__reload(struct node *n, char *summary, size_t cap);
+
+/* metrics.c: Prometheus metrics on cfg.metrics_listen (a thread of libmicrohttpd that
+ * reads a snapshot the loop publishes). start: nothing when not configured; stop
+ * (close_timer: at shutdown); reconfigure: a reload changed metrics_listen. */
+MOMEDO_WUR int node__metrics_start(struct node *n);
+void node__metrics_stop(struct node *n, int close_timer);
+void node__metrics_reconfigure(struct node *n, const struct node_config *c);
+/* Count a client post that ended with status (0: stored and acknowledged). */
+void node__count_post(struct node *n, int status);
 
 /* node.c: replication glue */
 void node__drain(struct node *n);

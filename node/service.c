@@ -71,6 +71,7 @@ static const struct live_key {
     LIVE_COPY("item_bytes_max", item_bytes_max),
     LIVE_COPY("device_posts_per_minute", device_posts_per_minute),
     LIVE_FN("clients_max", live_clients_max),
+    LIVE_FN("metrics_listen", node__metrics_reconfigure),
 };
 #define LIVE_KEYS_N (sizeof live_keys / sizeof live_keys[0])
 

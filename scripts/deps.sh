@@ -5,7 +5,8 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libwolfssl-dev librocksdb-dev libprotobuf-c-dev protobuf-c-compiler
       zlib1g-dev libsystemd-dev libmicrohttpd-dev
-      python3"
+      python3
+      prometheus"  # tests: a real Prometheus scrapes momedod; promtool checks the page
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
