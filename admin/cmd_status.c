@@ -28,6 +28,9 @@ void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
       adm_json_u64(j, "bytes_in", v[i]->bytes_in);
       adm_json_u64(j, "bytes_out", v[i]->bytes_out);
       adm_json_bool(j, "inbound", v[i]->inbound);
+      adm_json_u64(j, "last_seen_ms", v[i]->last_seen_ms);
+      adm_json_u64(j, "objects_in", v[i]->objects_in);
+      adm_json_u64(j, "objects_out", v[i]->objects_out);
       adm_json_close(j, '}');
     }
     adm_json_close(j, ']');
@@ -115,6 +118,9 @@ int adm_cmd_status(struct adm_ctx *ctx, int argc, char **argv) {
   adm_json_u64(&j, "bytes_out", s->bytes_out);
   adm_json_u64(&j, "objects_invalid", s->objects_invalid);
   adm_json_u64(&j, "peers_refused", s->peers_refused);
+  adm_json_u64(&j, "start_ms", s->start_ms);
+  adm_json_u64(&j, "store_bytes", s->store_bytes);
+  adm_json_str(&j, "metrics_listen", s->metrics_listen);
   adm_json_open(&j, "objects", '{');
   uint64_t total = 0;
   for (size_t i = 0; i < s->n_objects; i++) {

@@ -100,6 +100,13 @@ class MetricsTest(T.ClusterTest, unittest.TestCase):
         self.assertIn('momedo_recon_bytes_total{direction="sent"}', s)
         self.assertGreaterEqual(s["momedo_uptime_seconds"], 0)
         self.assertEqual(s["momedo_clients_connected"], 0)
+        # status --json carries the same per-neighbor figures and names the endpoint.
+        st = a.status()
+        self.assertEqual(st["metrics_listen"], "127.0.0.1:%d" % self.mport)
+        self.assertGreater(st["start_ms"], 0)
+        nb = [x for x in st["neighbors"] if x["name"] == "beta"][0]
+        self.assertGreaterEqual(nb["objects_out"], 3)
+        self.assertGreater(nb["last_seen_ms"], st["start_ms"] - 1)
         # promtool: the format and the naming conventions.
         self.assertTrue(PROMTOOL and PROMETHEUS, "promtool/prometheus missing: "
                         "scripts/deps.sh installs Debian's prometheus package")
