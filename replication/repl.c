@@ -56,7 +56,15 @@ int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
   r->next_seq = 1;
   r->next_expiry_ms = UINT64_MAX;
   r->last_now_ms = now_ms;
-  int rc = repl__load(r);
+  repl__idx_init(&r->gidx);
+  repl__idx_init(&r->ridx);
+  r->nhash_key = rng_splitmix64(&more);
+  r->pend_next_ms = UINT64_MAX;
+  r->lookup_next_ms = UINT64_MAX;
+  /* Scoped: the first own record at the first tick (links coming up join it). */
+  r->rec_due_ms = cfg->scope == REPL_SCOPE_SCOPED ? now_ms : UINT64_MAX;
+  int rc = (r->self_node = repl__node_of(r, cfg->self_key)) == UINT32_MAX ? MOMEDO_E_NOMEM : 0;
+  if (rc == 0) rc = repl__load(r);
   if (rc) {
     repl_free(r);
     return rc;
@@ -70,7 +78,15 @@ void repl_free(struct repl *r) {
   for (size_t i = r->act_head; i < r->nacts; i++)
     if (r->acts[i].kind == REPL_ACT_SEND) free(r->acts[i].bytes);
   free(r->acts);
+  for (size_t i = 0; i < r->npeers; i++) repl__idx_close(&r->peers[i].sidx);
   free(r->peers);
+  repl__idx_close(&r->gidx);
+  repl__idx_close(&r->ridx);
+  repl__nodes_free(r);
+  free(r->pend);
+  free(r->own_rec_bytes);
+  repl__cache_free(r);
+  free(r->lookups);
   free(r->fresh);
   pb_free(&r->pb);
   repl__idx_close(&r->idx);
@@ -152,11 +168,23 @@ int repl_peer_up(struct repl *r, uint64_t peer_id, const uint8_t peer_key[static
     p = &r->peers[r->npeers++];
   } else {
     purge_sends(r, peer_id);
+    repl__idx_close(&p->sidx);
+    if (repl__scoped(r)) repl__custody_peer_down(r, peer_id, now_ms);
   }
   memset(p, 0, sizeof *p);
   p->id = peer_id;
   memcpy(p->key, peer_key, OBJ_KEY_LEN);
   p->up = true;
+  repl__idx_init(&p->sidx);
+  if (repl__scoped(r)) {
+    int rc0 = repl__link_up(r, p, now_ms);
+    if (rc0 == 0) rc0 = repl__shared_load(r, p);
+    if (rc0) {
+      repl__idx_close(&p->sidx);
+      *p = r->peers[--r->npeers];
+      return rc0;
+    }
+  }
   uint64_t delay = rand_upto(r, r->cfg.recon_start_delay_ms_max);
   p->next_recon_ms = now_ms + delay;
   if (r->cfg.recon_start_delay_ms_max == 0) return repl__recon_start(r, p, now_ms);
@@ -168,7 +196,14 @@ void repl_peer_down(struct repl *r, uint64_t peer_id, uint64_t now_ms) {
   r->last_now_ms = now_ms;
   if (!p) return;
   purge_sends(r, peer_id);
+  repl__idx_close(&p->sidx);
+  uint8_t key[OBJ_KEY_LEN];
+  memcpy(key, p->key, OBJ_KEY_LEN);
   *p = r->peers[--r->npeers];
+  if (repl__scoped(r)) {
+    repl__link_down(r, key, now_ms);
+    repl__custody_peer_down(r, peer_id, now_ms);
+  }
 }
 
 bool repl__can_send(const struct repl *r, const struct repl_peer *p) {
@@ -198,6 +233,10 @@ static int peer_drop(struct repl *r, struct repl_peer *p, int status, const char
   p->up = false;
   r->st.peers_dropped++;
   purge_sends(r, p->id);
+  if (repl__scoped(r)) {
+    repl__link_down(r, p->key, r->last_now_ms);
+    repl__custody_peer_down(r, p->id, r->last_now_ms);
+  }
   return repl__act_push(r, &a);
 }
 
@@ -213,6 +252,10 @@ static int peer_strike(struct repl *r, struct repl_peer *p, int status, uint64_t
   if (full && now_ms - oldest < REPL_INVALID_WINDOW_MS && p->up)
     return peer_drop(r, p, status, "too many invalid objects or messages");
   return 0;
+}
+
+int repl__strike(struct repl *r, struct repl_peer *p, int status, uint64_t now_ms) {
+  return peer_strike(r, p, status, now_ms);
 }
 
 /* ---- sending ------------------------------------------------------------------- */
@@ -258,6 +301,12 @@ int repl__send(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m, bo
   size_t n;
   int rc = msg_pack(m, &buf, &n);
   return rc ? rc : send_packed(r, p, buf, n, recon);
+}
+
+/* Small control messages (custody acks) go out even over a full queue: withholding
+ * them would only make the peer send the objects again. */
+int repl__send_always(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m) {
+  return repl__send(r, p, m, false);
 }
 
 int repl__send_want(struct repl *r, struct repl_peer *p, const uint8_t *ids, size_t n) {
@@ -402,6 +451,16 @@ static bool fresh_fit_one(const struct repl *r) {
   return true;
 }
 
+/* Node-record bytes among the fresh objects (statistics). */
+static uint64_t fresh_record_bytes(const struct repl *r, uint64_t skip_peer) {
+  uint64_t n = 0;
+  for (size_t j = 0; j < r->nfresh; j++)
+    if (r->fresh[j].kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD &&
+        (r->fresh[j].from_local || r->fresh[j].from_peer != skip_peer))
+      n += r->fresh[j].len;
+  return n;
+}
+
 /* Did one of the fresh objects come from this peer? */
 static bool fresh_from(const struct repl *r, uint64_t peer_id) {
   for (size_t j = 0; j < r->nfresh; j++)
@@ -443,6 +502,10 @@ static int flush_fresh(struct repl *r) {
   for (size_t i = 0; i < r->npeers && rc == 0 && r->nfresh; i++) {
     struct repl_peer *p = &r->peers[i];
     struct repl_pushbuf *b = &r->pb;
+    if (p->up && repl__can_send(r, p)) {
+      uint64_t rb = fresh_record_bytes(r, p->id);
+      p->st.record_bytes_sent += rb, r->st.record_bytes_sent += rb;
+    }
     if (one && p->up && !fresh_from(r, p->id)) {
       rc = push_all_fresh(r, p, &full, &full_len);
       continue;
@@ -461,6 +524,13 @@ static int flush_fresh(struct repl *r) {
   return rc;
 }
 
+/* End of every input call: push what is fresh, then (scoped) grant what is due. */
+static int finish_call(struct repl *r, uint64_t now_ms) {
+  int rc = flush_fresh(r);
+  int rc2 = repl__scoped(r) ? repl__custody_pump(r, now_ms) : 0;
+  return rc ? rc : rc2;
+}
+
 /* ---- inputs ---------------------------------------------------------------------- */
 
 static bool is_environmental(int rc) {
@@ -474,12 +544,17 @@ static int on_push(struct repl *r, struct repl_peer *p, const Momedo__ObjectPush
   for (size_t i = 0; i < op->n_objects && p->up; i++) {
     const Momedo__Object *o = op->objects[i];
     p->st.objects_received++;
-    int rc = repl__ingest(r, o->kind, o->data.data, o->data.len, now_ms, p, NULL);
+    if (o->kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD)
+      p->st.record_bytes_recv += o->data.len, r->st.record_bytes_recv += o->data.len;
+    int rc = repl__ingest(r, o->kind, o->data.data, o->data.len, now_ms, p, NULL, NULL);
     if (rc == 0) {
       p->st.objects_stored++;
     } else if (rc == MOMEDO_E_EXISTS) {
       p->st.objects_duplicate++;
-    } else if (rc == MOMEDO_E_DEAD || rc == MOMEDO_E_SUPERSEDED || rc == MOMEDO_E_EXPIRED) {
+    } else if (rc == MOMEDO_E_DEAD || rc == MOMEDO_E_SUPERSEDED || rc == MOMEDO_E_EXPIRED ||
+               rc == MOMEDO_E_UNEXPECTED) {
+      /* E_UNEXPECTED: for other nodes and pushed without custody (or a record in flood
+       * mode): not stored, not held against the peer. */
       p->st.objects_dropped++; /* valid, just not wanted (or clock skew): no strike */
     } else if (rc == MOMEDO_E_NOTFOUND || is_environmental(rc)) {
       return rc == MOMEDO_E_NOTFOUND ? MOMEDO_E_STORE : rc;
@@ -495,8 +570,24 @@ static int on_want(struct repl *r, struct repl_peer *p, const Momedo__ObjectWant
                    uint64_t now_ms) {
   if (w->ids.len % OBJ_ID_LEN || w->ids.len / OBJ_ID_LEN > REPL_WANT_IDS_MAX)
     return MOMEDO_E_BOUNDS;
-  return repl__push_ids(r, p, w->ids.data, w->ids.len / OBJ_ID_LEN, now_ms);
+  size_t n = w->ids.len / OBJ_ID_LEN;
+  if (!repl__scoped(r)) return repl__push_ids(r, p, w->ids.data, n, now_ms);
+  /* Scoped: only what a round with this peer may offer (global scope, records, the
+   * objects both hold as a destination); transit objects never leave by recon. */
+  uint8_t *ok = malloc(n ? n * OBJ_ID_LEN : 1);
+  if (!ok) return MOMEDO_E_NOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *id = w->ids.data + i * OBJ_ID_LEN;
+    if (repl__idx_has(&r->gidx, id) || repl__idx_has(&r->ridx, id) || repl__idx_has(&p->sidx, id))
+      memcpy(ok + k++ * OBJ_ID_LEN, id, OBJ_ID_LEN);
+  }
+  int rc = repl__push_ids(r, p, ok, k, now_ms);
+  free(ok);
+  return rc;
 }
+
+
 
 static int dispatch(struct repl *r, struct repl_peer *p, const uint8_t *bytes, size_t n,
                     uint64_t now_ms) {
@@ -513,6 +604,14 @@ static int dispatch(struct repl *r, struct repl_peer *p, const uint8_t *bytes, s
   case MOMEDO__REPL_MSG__BODY_WANT:
     p->st.recon_bytes_recv += n, p->st.recon_msgs_recv++, r->st.recon_bytes_recv += n;
     return on_want(r, p, m->want, now_ms);
+  case MOMEDO__REPL_MSG__BODY_GRANT:
+    p->st.push_bytes_recv += n, r->st.push_bytes_recv += n;
+    return repl__on_grant(r, p, m->grant, now_ms);
+  case MOMEDO__REPL_MSG__BODY_ACK:
+    p->st.push_bytes_recv += n, r->st.push_bytes_recv += n;
+    return repl__on_ack(r, p, m->ack, now_ms);
+  case MOMEDO__REPL_MSG__BODY_ROUTED:
+    return repl__on_routed(r, p, m->routed, now_ms);
   default:
     return MOMEDO_E_UNKNOWN_KIND;
   }
@@ -531,7 +630,7 @@ int repl_on_msg(struct repl *r, uint64_t peer_id, const uint8_t *bytes, size_t n
     if (rc2) rc = rc2;
   }
   /* Fresh objects point into the unpacked message: push them before freeing it. */
-  int rc3 = flush_fresh(r);
+  int rc3 = finish_call(r, now_ms);
   arena_close(&r->unpack); /* frees every block: an idle engine holds no buffers */
   return rc ? rc : rc3;
 }
@@ -540,25 +639,33 @@ int repl_insert_local(struct repl *r, Momedo__ObjectKind kind, const uint8_t *da
                       uint64_t now_ms, struct obj_info *out) {
   struct obj_info info;
   r->last_now_ms = now_ms;
-  int rc = repl__ingest(r, kind, data, len, now_ms, NULL, &info);
+  int rc = repl__ingest(r, kind, data, len, now_ms, NULL, NULL, &info);
   if (rc == 0 && out) *out = info;
-  int rc2 = flush_fresh(r);
+  int rc2 = finish_call(r, now_ms);
   return rc ? rc : rc2;
 }
 
 int repl_tick(struct repl *r, uint64_t now_ms) {
   r->last_now_ms = now_ms;
   int rc = repl__gc(r, now_ms);
+  if (rc == 0) rc = repl__records_tick(r, now_ms);
+  if (rc == 0 && now_ms >= r->lookup_next_ms) rc = repl__lookups_tick(r, now_ms);
   for (size_t i = 0; i < r->npeers && rc == 0; i++) {
     struct repl_peer *p = &r->peers[i];
     if (p->up && now_ms >= p->next_recon_ms) rc = repl__recon_start(r, p, now_ms);
   }
-  int rc2 = flush_fresh(r);
+  int rc2 = finish_call(r, now_ms);
   return rc ? rc : rc2;
 }
 
 uint64_t repl_next_deadline(const struct repl *r) {
   uint64_t d = r->gc_more ? r->last_now_ms : r->next_expiry_ms;
+  if (r->cfg.scope == REPL_SCOPE_SCOPED) {
+    if (r->rec_due_ms < d) d = r->rec_due_ms;
+    uint64_t c = r->custody_dirty ? r->last_now_ms : r->pend_next_ms;
+    if (r->npend && c < d) d = c;
+    if (r->lookup_next_ms < d) d = r->lookup_next_ms;
+  }
   for (size_t i = 0; i < r->npeers; i++)
     if (r->peers[i].up && r->peers[i].next_recon_ms < d) d = r->peers[i].next_recon_ms;
   return d;
@@ -569,6 +676,7 @@ uint64_t repl_next_deadline(const struct repl *r) {
 void repl_stats(const struct repl *r, struct repl_stats *s) {
   *s = r->st;
   s->objects = r->idx.total;
+  s->records = r->ridx.total;
   s->next_seq = r->next_seq;
 }
 

@@ -56,12 +56,25 @@
 /* Local only, never replicated: an item killed by a tombstone that expires before
  * the item stays refused until the item's own expiry (its 'x' entry is kept). */
 #define REPL_T_DEAD 'd'    /* 'd' item_id(32) -> expires_ms(be64) */
-#define REPL_REC_FORMAT 1
+/* Scoped delivery (layout 4), written in the same batch as the object they describe: */
+#define REPL_T_PEND 'p'    /* 'p' id(32) dest(32) -> "": custody still to hand on */
+#define REPL_T_SHARED 's'  /* 's' dest(32) id(32) -> "": a destination-role object that
+                              dest (not this node) also holds: scope-1 recon with it */
+#define REPL_T_NODE 'n'    /* 'n' node_key(32) -> record id(32) seq(be64): the newest
+                              record seen (kept after expiry: older seqs stay refused) */
+/* Record format 1 (layouts <= 3): header, then the object bytes; read as role dest,
+ * global scope. Format 2 (layout 4): the format-1 header, a flags byte (role in bits
+ * 0-1, global scope in bit 2), n_dests (1 byte), the destinations (32 bytes each),
+ * then the object bytes. */
+#define REPL_REC_FORMAT_V1 1
+#define REPL_REC_FORMAT 2
 /* Version of the whole layout. 1: no 'u' 'a' 'i' 'v' 'd' tables (repl_new builds
  * the lookup indexes from the 'o' records once); 2: mailbox counters in 'c' and 'z'
- * "seq" rewritten with every item (repl_new deletes the 'c' table once); 3: current.
+ * "seq" rewritten with every item (repl_new deletes the 'c' table once); 3: format-1
+ * records only, no 'p' 's' 'n' tables (every object global scope: nothing to rewrite);
+ * 4: current.
  * Newer: refused. */
-#define REPL_LAYOUT_VERSION 3
+#define REPL_LAYOUT_VERSION 4
 /* Operations per batch while rebuilding lookup indexes on an upgrade. */
 #define REPL_MIGRATE_BATCH_OPS 4096u
 /* Alias objects examined per alias string (honest issuers keep at most two alive:
@@ -162,6 +175,76 @@ struct repl_shared {
   uint64_t seed;
 };
 
+/* ---- Node table and routes (repl_route.c) ----------------------------------- */
+
+/* One node known by key: from a record, a neighbor list or a link. Entries are never
+ * removed (indices stay valid); one without a live record is only a name for a key. */
+struct repl_node {
+  uint8_t key[OBJ_KEY_LEN];
+  bool has_rec;
+  uint64_t seq, created_ms, expires_ms;
+  char name[REPL_NAME_CHARS_MAX + 1];
+  uint32_t *nb;           /* neighbor node indices from its record, ascending */
+  uint32_t n_nb;
+  uint8_t *bloom;         /* users summary (lookups) */
+  uint32_t bloom_len, bloom_k;
+  /* routes from this node (valid while !routes_dirty) */
+  uint32_t dist;          /* UINT32_MAX = unreachable */
+  bool has_next, has_alt;
+  uint64_t next_peer, alt_peer;
+};
+
+/* A link of this node, as its own record lists it (hold-down after going down). */
+struct repl_link {
+  uint8_t key[OBJ_KEY_LEN];
+  bool up;
+  uint64_t down_ms;
+};
+
+/* ---- Custody (repl_custody.c): one destination of one held object still to hand on. */
+struct repl_pend {
+  uint8_t id[OBJ_ID_LEN];
+  uint8_t dest[OBJ_KEY_LEN];
+  uint64_t peer;          /* granted to this peer, not yet acknowledged; 0 = not granted */
+  uint64_t granted_ms;
+  uint64_t route_gen;     /* routes generation when granted */
+  uint64_t next_ms;       /* earliest (re)grant */
+  uint64_t from_peer;     /* who granted it to us (0 = a local client or a restart) */
+  uint64_t from_ms;
+  uint32_t hops;          /* hop budget the next grant carries */
+};
+
+/* ---- Lookups (repl_query.c) ---------------------------------------------------- */
+/* Users summary in the own record: ~10 bits per entry, 7 hashes, at most 64 KiB (more
+ * entries only raise the false-positive rate; none is ever left out). */
+#define REPL_BLOOM_BITS_PER_ENTRY 10u
+#define REPL_BLOOM_HASHES 7u
+#define REPL_BLOOM_ENTRIES_MAX (1u << 20)
+/* Answers kept (identities); the oldest makes room. */
+#define REPL_LOOKUP_CACHE_MAX 1024u
+
+struct repl_cache_ent {
+  uint8_t *bundle, *alias_obj;
+  size_t blen, alen;
+  struct obj_info binfo, ainfo;
+  uint8_t bits[IDS_USER_ID_BYTES];
+  uint64_t until_ms;
+};
+
+struct repl_lookup {
+  uint64_t handle, deadline_ms;
+  struct repl_lookup_req q;
+  uint32_t ncand, nanswered;
+  uint32_t cand[REPL_LOOKUP_HINTS_MAX]; /* node indices asked */
+};
+
+/* Custody context of an object arriving in a Grant. */
+struct repl_grant_in {
+  const uint8_t *dests;   /* granted destinations, 32 bytes each */
+  size_t n;
+  uint32_t hops_left;
+};
+
 /* ---- Engine ---------------------------------------------------------------- */
 
 struct repl_peer {
@@ -174,6 +257,10 @@ struct repl_peer {
   uint64_t invalid_ring[REPL_INVALID_MAX]; /* times of the last invalid objects */
   uint32_t invalid_pos, invalid_n;
   struct repl_peer_stats st;
+  struct repl_idx sidx;        /* scoped: scope-1 set (objects both hold as destination) */
+  uint32_t node;               /* scoped: its entry in the node table */
+  uint64_t rt_tokens, rt_last_ms; /* routed messages: token bucket (x1000) */
+  bool rt_init;
 };
 
 /* An object newly stored during the current call, to be pushed at its end. */
@@ -223,12 +310,46 @@ struct repl {
   struct repl_shared *shared;    /* cfg.shared, or the engine's own (own_shared) */
   bool own_shared;
   uint64_t next_handle;          /* lookups */
+  /* ---- scoped mode ---- */
+  struct repl_idx gidx;          /* scope 0: global-scope objects held */
+  struct repl_idx ridx;          /* scope 2: live node records */
+  struct repl_node *nodes;       /* node table */
+  size_t nnodes, nodes_cap;
+  uint32_t *nhash;               /* open addressing: node index + 1, 0 = empty */
+  size_t nhash_cap;              /* 0 or a power of two, load <= 1/2 */
+  uint64_t nhash_key;
+  uint32_t self_node;
+  bool routes_dirty;
+  uint64_t route_gen;            /* incremented by every recompute */
+  struct repl_link *links;
+  size_t nlinks, links_cap;
+  uint64_t own_seq;              /* seq of the newest own record */
+  uint64_t own_created_ms;
+  uint64_t rec_due_ms;           /* next own record, UINT64_MAX = none */
+  uint8_t *own_rec_bytes;        /* the newest own record, pushed at the end of the call */
+  struct repl_pend *pend;
+  size_t npend, pend_cap;
+  uint64_t pend_next_ms;         /* earliest next_ms among un-granted / due entries */
+  bool custody_dirty;            /* run the custody pump at the end of the call */
+  bool summary_dirty;            /* a user this node is home to came or went */
+  bool issuing;                  /* ingesting the own new record */
+  struct repl_lookup *lookups;   /* in flight */
+  size_t nlookups, lookups_cap;
+  uint64_t lookup_next_ms;       /* earliest lookup deadline */
+  struct repl_cache_ent *cache;  /* REPL_LOOKUP_CACHE_MAX slots once used */
+  size_t ncache;
+  bool store_only;               /* answering a query: never from the cache */
+  struct obj_info last_answer;
 };
 
 /* Record of a stored object, decoded from its 'o' value. */
 struct repl_rec {
   struct obj_info info;
   uint64_t seq;
+  enum repl_role role;
+  bool global;           /* no destinations: every node */
+  uint32_t n_dests;
+  const uint8_t *dests;  /* n_dests * 32 bytes, ascending */
   const uint8_t *data;
   size_t len;
 };
@@ -252,7 +373,16 @@ MOMEDO_WUR int repl__load(struct repl *r);
  * STORED/REMOVED actions. */
 MOMEDO_WUR int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data,
                             size_t len, uint64_t now_ms, struct repl_peer *from,
-                            struct obj_info *info);
+                            const struct repl_grant_in *g, struct obj_info *info);
+/* The object's role: DEST or TRANSIT for what an ingest would store (scoped mode). */
+bool repl__scoped(const struct repl *r);
+/* Remove a held object (every index, its pending entries) in one batch: a transit object
+ * handed on to all its destinations. Queues REMOVED with its role. */
+MOMEDO_WUR int repl__remove(struct repl *r, const uint8_t id[static OBJ_ID_LEN]);
+/* The stored destinations of id this node still owes (pending) are in memory; this adds
+ * the 'p' puts / dels to a batch. */
+MOMEDO_WUR int repl__pend_put_op(struct store_batch *b, const uint8_t *id, const uint8_t *dest);
+MOMEDO_WUR int repl__pend_del_op(struct store_batch *b, const uint8_t *id, const uint8_t *dest);
 MOMEDO_WUR int repl__gc(struct repl *r, uint64_t now_ms);
 /* Stored object by ID: *val malloc'ed (caller frees), rec points into it. */
 MOMEDO_WUR int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN],
@@ -271,10 +401,72 @@ MOMEDO_WUR int repl__lookup_del_ops(struct store_batch *b, const struct obj_info
 MOMEDO_WUR int repl__alias_decide(struct repl *r, const struct obj_info *i, uint64_t now_ms,
                                   uint8_t (*victims)[OBJ_ID_LEN], size_t *nvictims);
 
+/* repl_route.c */
+/* Node table entry of key (created if new); UINT32_MAX on E_NOMEM. */
+uint32_t repl__node_of(struct repl *r, const uint8_t key[static OBJ_KEY_LEN]);
+/* A record was stored (rec bytes checked) / removed (expired or superseded). */
+MOMEDO_WUR int repl__node_record_set(struct repl *r, const uint8_t *data, size_t len);
+void repl__node_record_gone(struct repl *r, const uint8_t key[static OBJ_KEY_LEN],
+                            uint64_t seq);
+/* Decide an incoming record: E_SUPERSEDED if not newer than the newest seen; else 0
+ * and *old_id / *has_old name the record it replaces. */
+MOMEDO_WUR int repl__record_decide(struct repl *r, const struct obj_info *i, uint8_t *old_id,
+                                   bool *has_old);
+MOMEDO_WUR int repl__record_put_op(struct store_batch *b, const struct obj_info *i);
+/* Links and the own record. */
+MOMEDO_WUR int repl__link_up(struct repl *r, struct repl_peer *p, uint64_t now_ms);
+void repl__link_down(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t now_ms);
+MOMEDO_WUR int repl__records_tick(struct repl *r, uint64_t now_ms);
+/* A user this node is home to came or went: a new record (summary) soon. */
+void repl__summary_changed(struct repl *r);
+/* Recompute routes if stale (E_NOMEM). */
+MOMEDO_WUR int repl__routes_fresh(struct repl *r, uint64_t now_ms);
+/* Next hop toward node key from fresh routes: 0, or E_NOTFOUND. */
+MOMEDO_WUR int repl__next_hop(struct repl *r, const uint8_t key[static OBJ_KEY_LEN],
+                              uint64_t *peer, uint64_t *alt, bool *has_alt);
+void repl__nodes_free(struct repl *r);
+
+/* repl_query.c */
+MOMEDO_WUR int repl__bloom_build(struct repl *r, uint8_t **out, uint32_t *len, uint32_t *k);
+void repl__cache_free(struct repl *r);
+/* A cached answer by identity key, user-ID bits or alias string (copy). E_NOTFOUND. */
+MOMEDO_WUR int repl__cache_find(struct repl *r, enum repl_lookup_kind kind, const void *key,
+                                struct obj_info *info, uint8_t **data, size_t *len);
+MOMEDO_WUR int repl__lookups_tick(struct repl *r, uint64_t now_ms);
+MOMEDO_WUR int repl__on_routed(struct repl *r, struct repl_peer *p, const Momedo__Routed *m,
+                               uint64_t now_ms);
+
+/* repl_custody.c */
+MOMEDO_WUR int repl__pend_add(struct repl *r, const uint8_t *id, const uint8_t *dest,
+                              uint64_t from_peer, uint32_t hops, uint64_t now_ms);
+/* Forget every pending entry of id (after the batch deleting them is durable). */
+void repl__pend_forget(struct repl *r, const uint8_t id[static OBJ_ID_LEN]);
+/* Delete ops for every pending entry of id. */
+MOMEDO_WUR int repl__pend_del_ops(struct repl *r, struct store_batch *b,
+                                  const uint8_t id[static OBJ_ID_LEN]);
+bool repl__pend_has(const struct repl *r, const uint8_t *id, const uint8_t *dest);
+MOMEDO_WUR int repl__pend_load(struct repl *r);
+/* Grant what is due (un-granted, retry time reached, route changed). */
+MOMEDO_WUR int repl__custody_pump(struct repl *r, uint64_t now_ms);
+void repl__custody_peer_down(struct repl *r, uint64_t peer_id, uint64_t now_ms);
+MOMEDO_WUR int repl__on_grant(struct repl *r, struct repl_peer *p, const Momedo__CustodyGrant *m,
+                              uint64_t now_ms);
+MOMEDO_WUR int repl__on_ack(struct repl *r, struct repl_peer *p, const Momedo__CustodyAck *m,
+                            uint64_t now_ms);
+/* Peer strike (repl.c): an invalid object. */
+MOMEDO_WUR int repl__strike(struct repl *r, struct repl_peer *p, int status, uint64_t now_ms);
+MOMEDO_WUR int repl__send_always(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m);
+
 /* repl_recon.c */
 MOMEDO_WUR int repl__recon_start(struct repl *r, struct repl_peer *p, uint64_t now_ms);
 MOMEDO_WUR int repl__recon_on_msg(struct repl *r, struct repl_peer *p, const Momedo__Recon *m,
                                   uint64_t now_ms);
+
+/* Build the per-peer scope-1 index from the 's' table (peer up, scoped mode). */
+MOMEDO_WUR int repl__shared_load(struct repl *r, struct repl_peer *p);
+/* Test hook: store an object as layout 3 did (format-1 record, no scoped tables). */
+MOMEDO_WUR int repl__test_put_v1(struct store *s, Momedo__ObjectKind kind,
+                                 const uint8_t *data, size_t len, uint64_t seq);
 
 /* Test hook (tests and benchmarks only): add an ID to the live index without an
  * object behind it, so a benchmark can build a million-ID set without signing a

@@ -219,6 +219,7 @@ int repl_alias_lookup(struct repl *r, const char *alias, uint64_t now_ms, struct
   const struct alias_ent *e = alias_pick(s);
   rc = e ? repl_get_object(r, e->id, now_ms, info, data, len) : MOMEDO_E_NOTFOUND;
   free(s);
+  if (rc == MOMEDO_E_NOTFOUND) rc = repl__cache_find(r, REPL_LOOKUP_ALIAS, alias, info, data, len);
   return rc;
 }
 
@@ -292,7 +293,7 @@ int repl_bundle_lookup_user_id(struct repl *r, const uint8_t bits[static IDS_USE
   size_t hn = above(hi, lo, sizeof lo);
   int rc = store_iter(r->store, lo, sizeof lo, hi, hn, uid_first, &u);
   if (rc < 0) return rc;
-  if (!u.found) return MOMEDO_E_NOTFOUND;
+  if (!u.found) return repl__cache_find(r, REPL_LOOKUP_USER_ID, bits, info, data, len);
   return repl_bundle_lookup(r, u.key, info, data, len);
 }
 

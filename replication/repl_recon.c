@@ -33,6 +33,8 @@ struct out_range {
 /* One reply under construction, plus the IDs to push and to ask for. */
 struct out {
   struct repl *r;
+  struct repl_idx *x;    /* the set reconciled (by scope) */
+  uint32_t scope;
   struct out_range *v;
   size_t n, cap;
   size_t bytes;          /* estimate of the encoded size */
@@ -72,14 +74,14 @@ static void bound_between(struct bound *b, const uint8_t *prev, const uint8_t *c
   b->len = (uint8_t)(i + 1);
 }
 
-static uint64_t bound_rank(struct repl *r, const struct bound *b) {
-  return b->inf ? r->idx.total : repl__idx_rank(&r->idx, b->key);
+static uint64_t bound_rank(struct repl_idx *x, const struct bound *b) {
+  return b->inf ? x->total : repl__idx_rank(x, b->key);
 }
 
-static void range_agg(struct repl *r, uint64_t a, uint64_t b, struct repl_agg *out) {
+static void range_agg(struct repl_idx *x, uint64_t a, uint64_t b, struct repl_agg *out) {
   struct repl_agg lo;
-  repl__idx_prefix(&r->idx, b, out);
-  repl__idx_prefix(&r->idx, a, &lo);
+  repl__idx_prefix(x, b, out);
+  repl__idx_prefix(x, a, &lo);
   out->count -= lo.count;
   repl__u256_sub(&out->sum, &lo.sum);
 }
@@ -113,7 +115,7 @@ static int out_skip(struct out *o, const struct bound *hi) {
 static int out_fp(struct out *o, const struct bound *hi, uint64_t a, uint64_t b) {
   struct out_range e = {.upper = *hi, .mode = OUT_FP};
   struct repl_agg g;
-  range_agg(o->r, a, b, &g);
+  range_agg(o->x, a, b, &g);
   repl__fingerprint(&g, e.fp);
   return out_add(o, &e);
 }
@@ -125,7 +127,7 @@ static int out_ids(struct out *o, const struct bound *hi, uint64_t a, uint64_t b
     buf = arena_alloc(&o->r->build, e.nids * OBJ_ID_LEN);
     if (!buf) return MOMEDO_E_NOMEM;
     struct repl_idx_it it;
-    repl__idx_iter(&o->r->idx, a, &it);
+    repl__idx_iter(o->x, a, &it);
     for (size_t i = 0; i < e.nids; i++) memcpy(buf + i * OBJ_ID_LEN, repl__idx_next(&it), 32);
   }
   e.ids = buf;
@@ -136,6 +138,7 @@ static int out_ids(struct out *o, const struct bound *hi, uint64_t a, uint64_t b
  * recon_branch ranges of equal count, each with its fingerprint. */
 static int out_split(struct out *o, const struct bound *hi, uint64_t a, uint64_t b) {
   struct repl *r = o->r;
+  struct repl_idx *x = o->x;
   uint64_t c = b - a, start = a;
   if (c <= r->cfg.recon_leaf_ids_max) return out_ids(o, hi, a, b);
   /* Never more buckets than IDs: every bucket holds at least one. */
@@ -144,7 +147,7 @@ static int out_split(struct out *o, const struct bound *hi, uint64_t a, uint64_t
     uint64_t end = j == nb ? b : a + c * j / nb;
     struct bound bj = *hi;
     if (j < nb)
-      bound_between(&bj, repl__idx_at(&r->idx, end - 1), repl__idx_at(&r->idx, end));
+      bound_between(&bj, repl__idx_at(x, end - 1), repl__idx_at(x, end));
     int rc = out_fp(o, &bj, start, end);
     if (rc) return rc;
     start = end;
@@ -177,7 +180,7 @@ static int out_theirs(struct out *o, const uint8_t *id) {
 /* The peer listed all its IDs in [a, b): merge with ours. */
 static int diff_ids(struct out *o, uint64_t a, uint64_t b, const uint8_t *theirs, size_t nt) {
   struct repl_idx_it it;
-  repl__idx_iter(&o->r->idx, a, &it);
+  repl__idx_iter(o->x, a, &it);
   uint64_t left = b - a;
   const uint8_t *mine = left ? repl__idx_next(&it) : NULL;
   size_t t = 0;
@@ -281,6 +284,7 @@ static int send_recon(struct repl *r, struct repl_peer *p, struct out *o, uint32
   assert(rc == 0 && c.pos == len);
   Momedo__Recon rec = MOMEDO__RECON__INIT;
   rec.round = round;
+  rec.scope = o->scope;
   rec.ranges.data = buf;
   rec.ranges.len = len;
   Momedo__ReplMsg m = MOMEDO__REPL_MSG__INIT;
@@ -301,6 +305,7 @@ static void out_free(struct out *o) {
 
 /* Answer every range of the peer's message (already checked by check_msg). */
 static int answer(struct repl *r, const Momedo__Recon *m, struct out *o) {
+  struct repl_idx *x = o->x;
   struct in_range g;
   struct cursor c;
   uint64_t a = 0;
@@ -308,16 +313,16 @@ static int answer(struct repl *r, const Momedo__Recon *m, struct out *o) {
   cursor_init(&c, m->ranges.data, m->ranges.len);
   while (rc == 0 && cursor_left(&c) > 0) {
     if (next_range(&c, &g)) return MOMEDO_E_INTERNAL;
-    uint64_t b = bound_rank(r, &g.hi);
+    uint64_t b = bound_rank(x, &g.hi);
     if (o->bytes > REPL_RECON_BYTES_MAX) {
       /* Full: one fingerprint over the rest; a later round continues there. */
       struct bound end = {.inf = true};
-      return out_fp(o, &end, a, r->idx.total);
+      return out_fp(o, &end, a, x->total);
     }
     if (g.mode == OUT_FP) {
       struct repl_agg g2;
       uint8_t fp[REPL_FP_LEN];
-      range_agg(r, a, b, &g2);
+      range_agg(x, a, b, &g2);
       repl__fingerprint(&g2, fp);
       rc = memcmp(fp, g.payload, REPL_FP_LEN) == 0 ? out_skip(o, &g.hi)
                                                    : out_split(o, &g.hi, a, b);
@@ -332,10 +337,23 @@ static int answer(struct repl *r, const Momedo__Recon *m, struct out *o) {
   return rc;
 }
 
+/* The set of one scope with peer p: flood mode has one (everything); scoped mode has
+ * global-scope objects (0), the objects both hold as a destination (1) and node records
+ * (2). NULL: no such scope here. */
+static struct repl_idx *scope_idx(struct repl *r, struct repl_peer *p, uint32_t scope) {
+  if (!repl__scoped(r)) return scope == 0 ? &r->idx : NULL;
+  return scope == 0 ? &r->gidx : scope == 1 ? &p->sidx : scope == 2 ? &r->ridx : NULL;
+}
+
+#define RECON_SCOPES_MAX 3u
+
 int repl__recon_on_msg(struct repl *r, struct repl_peer *p, const Momedo__Recon *m,
                        uint64_t now_ms) {
+  if (m->scope >= RECON_SCOPES_MAX) return MOMEDO_E_BOUNDS;
   int rc = check_msg(m);
   if (rc) return rc;
+  struct repl_idx *x = scope_idx(r, p, m->scope);
+  if (!x) return 0; /* a scope flood mode does not have: nothing to answer */
   if (m->round == 0) repl__recon_schedule(r, p, now_ms); /* the peer's round covers us */
   if (m->round > p->st.recon_round_max) p->st.recon_round_max = m->round;
   if (m->round >= REPL_RECON_ROUND_MAX) return 0;
@@ -344,7 +362,7 @@ int repl__recon_on_msg(struct repl *r, struct repl_peer *p, const Momedo__Recon 
     p->st.withheld++;
     return 0;
   }
-  struct out o = {.r = r};
+  struct out o = {.r = r, .x = x, .scope = m->scope};
   if ((rc = answer(r, m, &o))) goto out;
   if ((rc = send_recon(r, p, &o, m->round + 1))) goto out;
   p->st.recon_ids_offered += o.npush;
@@ -357,6 +375,17 @@ out:
   return rc;
 }
 
+static int recon_start_scope(struct repl *r, struct repl_peer *p, uint32_t scope) {
+  struct out o = {.r = r, .x = scope_idx(r, p, scope), .scope = scope};
+  struct bound end = {.inf = true};
+  struct repl_idx *x = o.x;
+  int rc = x->total <= r->cfg.recon_leaf_ids_max ? out_ids(&o, &end, 0, x->total)
+                                                 : out_fp(&o, &end, 0, x->total);
+  if (rc == 0) rc = send_recon(r, p, &o, 0);
+  out_free(&o);
+  return rc;
+}
+
 int repl__recon_start(struct repl *r, struct repl_peer *p, uint64_t now_ms) {
   repl__recon_schedule(r, p, now_ms);
   if (!repl__can_send(r, p)) {
@@ -364,15 +393,12 @@ int repl__recon_start(struct repl *r, struct repl_peer *p, uint64_t now_ms) {
     p->st.withheld++;
     return 0;
   }
-  struct out o = {.r = r};
-  struct bound end = {.inf = true};
-  int rc = r->idx.total <= r->cfg.recon_leaf_ids_max ? out_ids(&o, &end, 0, r->idx.total)
-                                                     : out_fp(&o, &end, 0, r->idx.total);
-  if (rc == 0) rc = send_recon(r, p, &o, 0);
+  uint32_t scopes = repl__scoped(r) ? RECON_SCOPES_MAX : 1;
+  int rc = 0;
+  for (uint32_t sc = 0; sc < scopes && rc == 0; sc++) rc = recon_start_scope(r, p, sc);
   if (rc == 0) {
     p->st.recon_rounds_started++;
     r->st.recon_rounds_started++;
   }
-  out_free(&o);
   return rc;
 }

@@ -1,22 +1,496 @@
-/* replication/repl_route.c — link-state routes over the node records this engine
- * holds: the graph of mutual links, shortest paths from this node with an equal-cost
- * alternative, and the queries on them. No store, no clock (now_ms is passed in). */
+/* replication/repl_route.c — scoped mode's view of the federation: the node table
+ * (keys, the newest live record of each), this node's links with hold-down and its own
+ * signed record, and link-state routes: a breadth-first search over mutual links (an
+ * edge counts only if both ends list each other) giving each node a next hop and an
+ * equal-cost alternative. Recomputed lazily, only when a link set changed. */
+#include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+#include "cursor.h"
 #include "repl_int.h"
+
+#define KEY_NODE_LEN (1 + OBJ_KEY_LEN)
+#define NODE_VAL_LEN (OBJ_ID_LEN + 8)
+
+/* ---- node table ---------------------------------------------------------------- */
+
+static uint64_t key_hash(const struct repl *r, const uint8_t *key) {
+  uint64_t h = be64_get(key) ^ r->nhash_key;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 33);
+}
+
+static uint32_t node_find(const struct repl *r, const uint8_t *key) {
+  if (!r->nhash_cap) return UINT32_MAX;
+  size_t m = r->nhash_cap - 1;
+  for (size_t i = key_hash(r, key) & m;; i = (i + 1) & m) {
+    uint32_t v = r->nhash[i];
+    if (!v) return UINT32_MAX;
+    if (memcmp(r->nodes[v - 1].key, key, OBJ_KEY_LEN) == 0) return v - 1;
+  }
+}
+
+static void hash_put(struct repl *r, uint32_t idx) {
+  size_t m = r->nhash_cap - 1;
+  size_t i = key_hash(r, r->nodes[idx].key) & m;
+  while (r->nhash[i]) i = (i + 1) & m;
+  r->nhash[i] = idx + 1;
+}
+
+static int hash_grow(struct repl *r) {
+  size_t ncap = r->nhash_cap ? r->nhash_cap * 2 : 64;
+  uint32_t *nh = calloc(ncap, sizeof *nh);
+  if (!nh) return MOMEDO_E_NOMEM;
+  free(r->nhash);
+  r->nhash = nh;
+  r->nhash_cap = ncap;
+  for (size_t i = 0; i < r->nnodes; i++) hash_put(r, (uint32_t)i);
+  return 0;
+}
+
+uint32_t repl__node_of(struct repl *r, const uint8_t key[static OBJ_KEY_LEN]) {
+  uint32_t f = node_find(r, key);
+  if (f != UINT32_MAX) return f;
+  if ((r->nnodes + 1) * 2 > r->nhash_cap && hash_grow(r)) return UINT32_MAX;
+  if (r->nnodes == r->nodes_cap) {
+    size_t ncap = r->nodes_cap ? r->nodes_cap * 2 : 16;
+    struct repl_node *nn = realloc(r->nodes, ncap * sizeof *nn);
+    if (!nn) return UINT32_MAX;
+    r->nodes = nn;
+    r->nodes_cap = ncap;
+  }
+  struct repl_node *n = &r->nodes[r->nnodes];
+  memset(n, 0, sizeof *n);
+  memcpy(n->key, key, OBJ_KEY_LEN);
+  n->dist = UINT32_MAX;
+  hash_put(r, (uint32_t)r->nnodes);
+  return (uint32_t)r->nnodes++;
+}
+
+void repl__nodes_free(struct repl *r) {
+  for (size_t i = 0; i < r->nnodes; i++) {
+    free(r->nodes[i].nb);
+    free(r->nodes[i].bloom);
+  }
+  free(r->nodes);
+  free(r->nhash);
+  free(r->links);
+  r->nodes = NULL;
+  r->nhash = NULL;
+  r->links = NULL;
+}
+
+static void rec_due(struct repl *r, uint64_t t) {
+  if (t < r->rec_due_ms) r->rec_due_ms = t;
+}
+
+static int u32_cmp(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static bool nb_has(const struct repl_node *n, uint32_t v) {
+  size_t lo = 0, hi = n->n_nb;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (n->nb[mid] == v) return true;
+    if (n->nb[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
+}
+
+/* The neighbor list of a record as node indices, ascending. */
+static int record_nb(struct repl *r, const Momedo__NodeRecord *m, uint32_t **out) {
+  uint32_t *nb = malloc((m->n_neighbors ? m->n_neighbors : 1) * sizeof *nb);
+  if (!nb) return MOMEDO_E_NOMEM;
+  for (size_t j = 0; j < m->n_neighbors; j++) {
+    if (m->neighbors[j].len != OBJ_KEY_LEN) {
+      free(nb);
+      return MOMEDO_E_CORRUPT;
+    }
+    if ((nb[j] = repl__node_of(r, m->neighbors[j].data)) == UINT32_MAX) {
+      free(nb);
+      return MOMEDO_E_NOMEM;
+    }
+  }
+  qsort(nb, m->n_neighbors, sizeof *nb, u32_cmp);
+  *out = nb;
+  return 0;
+}
+
+static int record_apply(struct repl *r, const Momedo__NodeRecord *m) {
+  uint32_t idx = repl__node_of(r, m->node_key.data), *nb = NULL;
+  if (idx == UINT32_MAX) return MOMEDO_E_NOMEM;
+  int rc = record_nb(r, m, &nb);
+  if (rc) return rc;
+  uint8_t *bloom = NULL;
+  if (m->users_bloom.len && !(bloom = malloc(m->users_bloom.len))) {
+    free(nb);
+    return MOMEDO_E_NOMEM;
+  }
+  if (bloom) memcpy(bloom, m->users_bloom.data, m->users_bloom.len);
+  struct repl_node *n = &r->nodes[idx];
+  bool same = n->has_rec && n->n_nb == m->n_neighbors &&
+              (n->n_nb == 0 || memcmp(n->nb, nb, n->n_nb * sizeof *nb) == 0);
+  free(n->nb);
+  free(n->bloom);
+  n->nb = nb;
+  n->n_nb = (uint32_t)m->n_neighbors;
+  n->bloom = bloom;
+  n->bloom_len = (uint32_t)m->users_bloom.len;
+  n->bloom_k = m->bloom_hashes;
+  n->has_rec = true;
+  n->seq = m->seq;
+  n->created_ms = m->created_ms;
+  n->expires_ms = m->expires_ms;
+  size_t nl = strnlen(m->name ? m->name : "", REPL_NAME_CHARS_MAX);
+  memcpy(n->name, m->name ? m->name : "", nl);
+  n->name[nl] = '\0';
+  if (memcmp(n->key, r->cfg.self_key, OBJ_KEY_LEN) == 0 && m->seq > r->own_seq) {
+    r->own_seq = m->seq;
+    r->own_created_ms = m->created_ms;
+    /* A newer record of ours from elsewhere (a store lost or restored): say who we are
+     * now, with a seq above it. */
+    if (!r->issuing && repl__scoped(r)) rec_due(r, r->last_now_ms);
+  }
+  /* Only a changed link set moves routes; a refresh costs no search. */
+  if (same) r->st.route_incremental++;
+  else r->routes_dirty = true;
+  return 0;
+}
+
+int repl__node_record_set(struct repl *r, const uint8_t *data, size_t len) {
+  struct arena a;
+  ProtobufCMessage *msg = NULL;
+  arena_init(&a, OBJ_DECODE_BYTES_MAX);
+  int rc = obj_unpack(MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD, data, len, &a, &msg);
+  if (rc == 0) {
+    const Momedo__NodeRecord *m = (const Momedo__NodeRecord *)msg;
+    rc = m->node_key.len == OBJ_KEY_LEN ? record_apply(r, m) : MOMEDO_E_CORRUPT;
+  }
+  arena_close(&a);
+  if (rc == 0 && r->npend) r->custody_dirty = true;
+  return rc;
+}
+
+void repl__node_record_gone(struct repl *r, const uint8_t key[static OBJ_KEY_LEN],
+                            uint64_t seq) {
+  uint32_t idx = node_find(r, key);
+  if (idx == UINT32_MAX) return;
+  struct repl_node *n = &r->nodes[idx];
+  if (!n->has_rec || n->seq != seq) return; /* superseded: the new one is already in */
+  n->has_rec = false;
+  free(n->nb);
+  free(n->bloom);
+  n->nb = NULL, n->bloom = NULL;
+  n->n_nb = 0, n->bloom_len = 0;
+  r->routes_dirty = true;
+  if (r->npend) r->custody_dirty = true;
+}
+
+/* ---- record decisions and storage --------------------------------------------- */
+
+static void key_node(uint8_t k[KEY_NODE_LEN], const uint8_t *key) {
+  k[0] = REPL_T_NODE;
+  memcpy(k + 1, key, OBJ_KEY_LEN);
+}
+
+int repl__record_decide(struct repl *r, const struct obj_info *i, uint8_t *old_id,
+                        bool *has_old) {
+  uint8_t k[KEY_NODE_LEN];
+  void *v = NULL;
+  size_t vn = 0;
+  *has_old = false;
+  key_node(k, i->key);
+  int rc = store_get(r->store, k, sizeof k, &v, &vn);
+  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  if (rc) return rc;
+  if (vn != NODE_VAL_LEN) {
+    free(v);
+    return MOMEDO_E_CORRUPT;
+  }
+  uint64_t old_seq = be64_get((uint8_t *)v + OBJ_ID_LEN);
+  memcpy(old_id, v, OBJ_ID_LEN);
+  free(v);
+  /* Replayed or stale: not newer than the newest seen (equal seq: the larger ID wins,
+   * so every node keeps the same one). */
+  if (i->version < old_seq ||
+      (i->version == old_seq && memcmp(i->id, old_id, OBJ_ID_LEN) <= 0))
+    return MOMEDO_E_SUPERSEDED;
+  *has_old = true;
+  return 0;
+}
+
+int repl__record_put_op(struct store_batch *b, const struct obj_info *i) {
+  uint8_t k[KEY_NODE_LEN], v[NODE_VAL_LEN];
+  key_node(k, i->key);
+  memcpy(v, i->id, OBJ_ID_LEN);
+  be64_put(v + OBJ_ID_LEN, i->version);
+  return store_batch_put(b, k, sizeof k, v, sizeof v);
+}
+
+/* ---- links and the own record --------------------------------------------------- */
+
+static struct repl_link *link_find(struct repl *r, const uint8_t *key) {
+  for (size_t i = 0; i < r->nlinks; i++)
+    if (memcmp(r->links[i].key, key, OBJ_KEY_LEN) == 0) return &r->links[i];
+  return NULL;
+}
+
+
+int repl__link_up(struct repl *r, struct repl_peer *p, uint64_t now_ms) {
+  if ((p->node = repl__node_of(r, p->key)) == UINT32_MAX) return MOMEDO_E_NOMEM;
+  r->routes_dirty = true;
+  r->custody_dirty = true;
+  struct repl_link *l = link_find(r, p->key);
+  if (l) {
+    /* Still listed (held down): the record need not change. */
+    l->up = true;
+    return 0;
+  }
+  if (r->nlinks == r->links_cap) {
+    size_t ncap = r->links_cap ? r->links_cap * 2 : 8;
+    struct repl_link *nl = realloc(r->links, ncap * sizeof *nl);
+    if (!nl) return MOMEDO_E_NOMEM;
+    r->links = nl;
+    r->links_cap = ncap;
+  }
+  l = &r->links[r->nlinks++];
+  memcpy(l->key, p->key, OBJ_KEY_LEN);
+  l->up = true;
+  l->down_ms = 0;
+  rec_due(r, now_ms);
+  return 0;
+}
+
+void repl__link_down(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t now_ms) {
+  struct repl_link *l = link_find(r, key);
+  r->routes_dirty = true;
+  if (!l) return;
+  /* A second link to the same node may still be up. */
+  for (size_t i = 0; i < r->npeers; i++)
+    if (r->peers[i].up && memcmp(r->peers[i].key, key, OBJ_KEY_LEN) == 0) return;
+  l->up = false;
+  l->down_ms = now_ms;
+  rec_due(r, now_ms + r->cfg.route_holddown_ms);
+}
+
+static int key_cmp(const void *a, const void *b) { return memcmp(a, b, OBJ_KEY_LEN); }
+
+/* Drop links whose hold-down ended; the rest (sorted keys) go into the record. */
+static size_t links_listed(struct repl *r, uint64_t now_ms, uint8_t (*keys)[OBJ_KEY_LEN]) {
+  size_t w = 0, n = 0;
+  for (size_t i = 0; i < r->nlinks; i++) {
+    struct repl_link *l = &r->links[i];
+    if (!l->up && now_ms >= l->down_ms + r->cfg.route_holddown_ms) continue;
+    r->links[w++] = *l;
+  }
+  r->nlinks = w;
+  for (size_t i = 0; i < r->nlinks && n < OBJ_RECORD_NEIGHBORS_MAX; i++)
+    memcpy(keys[n++], r->links[i].key, OBJ_KEY_LEN);
+  qsort(keys, n, OBJ_KEY_LEN, key_cmp);
+  return n;
+}
+
+void repl__summary_changed(struct repl *r) {
+  uint64_t at = r->own_created_ms + r->cfg.record_min_interval_ms;
+  r->summary_dirty = true;
+  rec_due(r, at > r->last_now_ms ? at : r->last_now_ms);
+}
+
+static int record_issue(struct repl *r, uint64_t now_ms) {
+  uint8_t(*keys)[OBJ_KEY_LEN] = malloc((size_t)OBJ_RECORD_NEIGHBORS_MAX * OBJ_KEY_LEN);
+  ProtobufCBinaryData *nb = malloc(OBJ_RECORD_NEIGHBORS_MAX * sizeof *nb);
+  uint8_t *out = NULL, *bloom = NULL;
+  uint32_t blen = 0, bk = 0;
+  size_t len = 0;
+  int rc = MOMEDO_E_NOMEM;
+  if (!keys || !nb) goto out;
+  if ((rc = repl__bloom_build(r, &bloom, &blen, &bk))) goto out;
+  r->summary_dirty = false;
+  size_t n = links_listed(r, now_ms, keys);
+  for (size_t i = 0; i < n; i++) nb[i] = (ProtobufCBinaryData){OBJ_KEY_LEN, keys[i]};
+  Momedo__NodeRecord m = MOMEDO__NODE_RECORD__INIT;
+  m.format = 1;
+  m.node_key = (ProtobufCBinaryData){OBJ_KEY_LEN, r->cfg.self_key};
+  /* Strictly increasing, also across restarts that lost the last record. */
+  m.seq = r->own_seq + 1 > now_ms ? r->own_seq + 1 : now_ms;
+  m.created_ms = now_ms;
+  m.expires_ms = now_ms + r->cfg.record_lifetime_ms;
+  m.name = r->cfg.name;
+  m.n_neighbors = n;
+  m.neighbors = nb;
+  m.users_bloom = (ProtobufCBinaryData){blen, bloom};
+  m.bloom_hashes = bk;
+  rc = obj_sign_encode_with(MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD, &m.base, r->cfg.sign,
+                            r->cfg.sign_ctx, &out, &len);
+  if (rc) goto out;
+  r->issuing = true;
+  rc = repl__ingest(r, MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD, out, len, now_ms, NULL, NULL, NULL);
+  r->issuing = false;
+  if (rc == 0) r->st.records_issued++;
+out:
+  /* ingest pushes the record at the end of the call from its bytes: keep them until then */
+  if (out && rc == 0) {
+    r->own_rec_bytes = out;
+    out = NULL;
+  }
+  free(out);
+  free(bloom);
+  free(keys);
+  free(nb);
+  return rc;
+}
+
+int repl__records_tick(struct repl *r, uint64_t now_ms) {
+  if (!repl__scoped(r) || now_ms < r->rec_due_ms) return 0;
+  free(r->own_rec_bytes);
+  r->own_rec_bytes = NULL;
+  int rc = record_issue(r, now_ms);
+  if (rc) {
+    r->rec_due_ms = now_ms + 1000; /* a failing signer: try again, not in a loop */
+    return rc;
+  }
+  uint64_t half = r->cfg.record_lifetime_ms / 2;
+  uint64_t refresh = r->cfg.record_refresh_ms < half ? r->cfg.record_refresh_ms : half;
+  r->rec_due_ms = now_ms + refresh;
+  for (size_t i = 0; i < r->nlinks; i++)
+    if (!r->links[i].up) rec_due(r, r->links[i].down_ms + r->cfg.route_holddown_ms);
+  return 0;
+}
+
+/* ---- routes ---------------------------------------------------------------------- */
+
+/* Does node u (dist d) lead to v at d + 1 over a mutual live link? */
+static bool edge_ok(const struct repl *r, uint32_t u, uint32_t v, uint64_t now_ms) {
+  const struct repl_node *nv = &r->nodes[v];
+  return nv->has_rec && nv->expires_ms > now_ms && nb_has(nv, u);
+}
+
+static void bfs_reach(struct repl *r, uint32_t u, uint32_t v, uint32_t *q, size_t *qt) {
+  struct repl_node *nu = &r->nodes[u], *nv = &r->nodes[v];
+  if (nv->dist == UINT32_MAX) {
+    nv->dist = nu->dist + 1;
+    nv->has_next = true, nv->next_peer = nu->next_peer;
+    nv->has_alt = nu->has_alt, nv->alt_peer = nu->alt_peer;
+    q[(*qt)++] = v;
+  } else if (nv->dist == nu->dist + 1 && !nv->has_alt) {
+    if (nu->next_peer != nv->next_peer) nv->has_alt = true, nv->alt_peer = nu->next_peer;
+    else if (nu->has_alt && nu->alt_peer != nv->next_peer)
+      nv->has_alt = true, nv->alt_peer = nu->alt_peer;
+  }
+}
+
+static int routes_compute(struct repl *r, uint64_t now_ms) {
+  uint32_t *q = malloc((r->nnodes ? r->nnodes : 1) * sizeof *q);
+  if (!q) return MOMEDO_E_NOMEM;
+  size_t qh = 0, qt = 0;
+  for (size_t i = 0; i < r->nnodes; i++) {
+    r->nodes[i].dist = UINT32_MAX;
+    r->nodes[i].has_next = r->nodes[i].has_alt = false;
+  }
+  struct repl_node *self = &r->nodes[r->self_node];
+  self->dist = 0;
+  /* The first hop is local knowledge: the links that are up now. */
+  for (size_t i = 0; i < r->npeers; i++) {
+    struct repl_peer *p = &r->peers[i];
+    struct repl_node *n = &r->nodes[p->node];
+    if (!p->up || p->node == r->self_node || n->dist != UINT32_MAX) continue;
+    n->dist = 1;
+    n->has_next = true;
+    n->next_peer = p->id;
+    q[qt++] = p->node;
+  }
+  while (qh < qt) {
+    uint32_t u = q[qh++];
+    const struct repl_node *nu = &r->nodes[u];
+    if (!nu->has_rec || nu->expires_ms <= now_ms) continue;
+    for (uint32_t j = 0; j < nu->n_nb; j++) {
+      uint32_t v = nu->nb[j];
+      if (v != r->self_node && edge_ok(r, u, v, now_ms)) bfs_reach(r, u, v, q, &qt);
+    }
+  }
+  free(q);
+  r->st.routes = qt;
+  r->st.route_full++;
+  r->route_gen++;
+  r->routes_dirty = false;
+  return 0;
+}
+
+int repl__routes_fresh(struct repl *r, uint64_t now_ms) {
+  return r->routes_dirty ? routes_compute(r, now_ms) : 0;
+}
+
+int repl__next_hop(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t *peer,
+                   uint64_t *alt, bool *has_alt) {
+  uint32_t idx = node_find(r, key);
+  if (idx == UINT32_MAX || idx == r->self_node || !r->nodes[idx].has_next)
+    return MOMEDO_E_NOTFOUND;
+  *peer = r->nodes[idx].next_peer;
+  *has_alt = r->nodes[idx].has_alt;
+  *alt = r->nodes[idx].alt_peer;
+  return 0;
+}
 
 int repl_route(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t now_ms,
                uint64_t *peer_id, uint32_t *hops) {
-  (void)r, (void)key, (void)now_ms, (void)peer_id, (void)hops;
-  return MOMEDO_E_NOTFOUND; /* flood mode: no routes */
+  uint64_t alt;
+  bool has_alt;
+  if (!repl__scoped(r)) return MOMEDO_E_NOTFOUND;
+  int rc = repl__routes_fresh(r, now_ms);
+  if (rc == 0) rc = repl__next_hop(r, key, peer_id, &alt, &has_alt);
+  if (rc == 0) *hops = r->nodes[node_find(r, key)].dist;
+  return rc;
 }
 
+static int node_key_cmp(const void *a, const void *b, void *ctx);
+
 int repl_nodes(struct repl *r, uint64_t now_ms, repl_node_fn fn, void *ctx) {
-  (void)r, (void)now_ms, (void)fn, (void)ctx;
-  return 0; /* flood mode: no records */
+  if (!repl__scoped(r)) return 0;
+  int rc = repl__routes_fresh(r, now_ms);
+  if (rc) return rc;
+  /* In key order: sort indices of the nodes with a live record. */
+  uint32_t *ord = malloc((r->nnodes ? r->nnodes : 1) * sizeof *ord);
+  if (!ord) return MOMEDO_E_NOMEM;
+  size_t n = 0;
+  for (size_t i = 0; i < r->nnodes; i++)
+    if (r->nodes[i].has_rec && r->nodes[i].expires_ms > now_ms) ord[n++] = (uint32_t)i;
+  for (size_t i = 1; i < n; i++) /* insertion sort: called for status, not per message */
+    for (size_t j = i; j > 0 && node_key_cmp(&ord[j - 1], &ord[j], r) > 0; j--) {
+      uint32_t t = ord[j];
+      ord[j] = ord[j - 1], ord[j - 1] = t;
+    }
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const struct repl_node *nd = &r->nodes[ord[i]];
+    struct repl_node_info ni;
+    memset(&ni, 0, sizeof ni);
+    memcpy(ni.key, nd->key, OBJ_KEY_LEN);
+    memcpy(ni.name, nd->name, sizeof ni.name);
+    ni.seq = nd->seq, ni.created_ms = nd->created_ms, ni.expires_ms = nd->expires_ms;
+    ni.n_neighbors = nd->n_nb;
+    ni.hops = nd->dist;
+    ni.has_next = nd->has_next, ni.next_peer = nd->next_peer;
+    ni.has_alt = nd->has_alt, ni.alt_peer = nd->alt_peer;
+    rc = fn(ctx, &ni);
+  }
+  free(ord);
+  return rc;
+}
+
+static int node_key_cmp(const void *a, const void *b, void *ctx) {
+  const struct repl *r = ctx;
+  return memcmp(r->nodes[*(const uint32_t *)a].key, r->nodes[*(const uint32_t *)b].key,
+                OBJ_KEY_LEN);
 }
 
 int repl_records_adopt(struct repl *r, uint64_t now_ms) {
   (void)r, (void)now_ms;
-  return 0;
+  return 0; /* the shared record table is not built yet (docs/replication.md) */
 }

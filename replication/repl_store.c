@@ -73,8 +73,8 @@ static bool has_mailbox_index(Momedo__ObjectKind k) {
 
 _Static_assert(203 + OBJ_ALIAS_CHARS_MAX + 1 == REPL_REC_HDR_LEN, "record header layout");
 
-static void rec_hdr_put(uint8_t *p, const struct obj_info *i, uint64_t seq) {
-  p[0] = REPL_REC_FORMAT;
+static void rec_hdr_put(uint8_t *p, const struct obj_info *i, uint64_t seq, uint8_t format) {
+  p[0] = format;
   p[1] = (uint8_t)i->kind;
   be64_put(p + 2, seq);
   be64_put(p + 10, i->created_ms);
@@ -92,8 +92,37 @@ static void rec_hdr_put(uint8_t *p, const struct obj_info *i, uint64_t seq) {
   memcpy(p + 203, i->alias, strnlen(i->alias, OBJ_ALIAS_CHARS_MAX));
 }
 
+#define REC_FLAG_ROLE_MASK 0x03u
+#define REC_FLAG_GLOBAL 0x04u
+
+/* Where an object goes and what this node owes for it (decided before storing). */
+struct place {
+  enum repl_role role;
+  bool global;
+  uint32_t npend;                          /* destinations to hand it on to */
+  uint8_t pend[OBJ_DEST_NODES_MAX][OBJ_KEY_LEN];
+  uint32_t hops;                           /* hop budget of the next grant */
+  uint64_t from_peer;                      /* granted by this peer (0: none) */
+};
+
+/* A format-2 record: header, flags, destinations, bytes (malloc'ed). */
+static uint8_t *rec_build(const struct obj_checked *ck, uint64_t seq, const struct place *pl,
+                          const uint8_t *data, size_t len, size_t *out_len) {
+  size_t dn = (size_t)ck->n_dests * OBJ_KEY_LEN, n = REPL_REC_HDR_LEN + 2 + dn + len;
+  uint8_t *rec = malloc(n);
+  if (!rec) return NULL;
+  rec_hdr_put(rec, &ck->info, seq, REPL_REC_FORMAT);
+  rec[REPL_REC_HDR_LEN] = (uint8_t)((unsigned)pl->role | (pl->global ? REC_FLAG_GLOBAL : 0));
+  rec[REPL_REC_HDR_LEN + 1] = (uint8_t)ck->n_dests;
+  if (dn) memcpy(rec + REPL_REC_HDR_LEN + 2, ck->dests, dn);
+  memcpy(rec + REPL_REC_HDR_LEN + 2 + dn, data, len);
+  *out_len = n;
+  return rec;
+}
+
 static int rec_parse(const uint8_t *id, const uint8_t *v, size_t vn, struct repl_rec *rec) {
-  if (vn < REPL_REC_HDR_LEN || v[0] != REPL_REC_FORMAT || v[1] < 1 || v[1] > 5)
+  if (vn < REPL_REC_HDR_LEN || (v[0] != REPL_REC_FORMAT && v[0] != REPL_REC_FORMAT_V1) ||
+      v[1] < 1 || v[1] > 6)
     return MOMEDO_E_CORRUPT;
   memset(rec, 0, sizeof *rec);
   struct obj_info *i = &rec->info;
@@ -113,9 +142,42 @@ static int rec_parse(const uint8_t *id, const uint8_t *v, size_t vn, struct repl
   i->revoked = v[202];
   memcpy(i->alias, v + 203, OBJ_ALIAS_CHARS_MAX);
   i->alias[OBJ_ALIAS_CHARS_MAX] = '\0';
-  rec->data = v + REPL_REC_HDR_LEN;
-  rec->len = vn - REPL_REC_HDR_LEN;
+  size_t off = REPL_REC_HDR_LEN;
+  rec->role = REPL_ROLE_DEST;
+  rec->global = true;
+  if (v[0] == REPL_REC_FORMAT) {
+    if (vn < off + 2) return MOMEDO_E_CORRUPT;
+    uint8_t fl = v[off], nd = v[off + 1];
+    if ((fl & REC_FLAG_ROLE_MASK) > REPL_ROLE_CACHED || nd > OBJ_DEST_NODES_MAX ||
+        vn < off + 2 + (size_t)nd * OBJ_KEY_LEN)
+      return MOMEDO_E_CORRUPT;
+    rec->role = (enum repl_role)(fl & REC_FLAG_ROLE_MASK);
+    rec->global = (fl & REC_FLAG_GLOBAL) != 0;
+    rec->n_dests = nd;
+    rec->dests = v + off + 2;
+    off += 2 + (size_t)nd * OBJ_KEY_LEN;
+  }
+  rec->data = v + off;
+  rec->len = vn - off;
   return 0;
+}
+
+int repl__test_put_v1(struct store *s, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+                      uint64_t seq) {
+  struct obj_checked ck;
+  uint8_t k[1 + OBJ_ID_LEN];
+  int rc = obj_read(kind, data, len, &ck);
+  if (rc == 0) rc = obj_id(kind, data, len, ck.info.id);
+  if (rc) return rc;
+  uint8_t *rec = malloc(REPL_REC_HDR_LEN + len);
+  if (!rec) return MOMEDO_E_NOMEM;
+  rec_hdr_put(rec, &ck.info, seq, REPL_REC_FORMAT_V1);
+  memcpy(rec + REPL_REC_HDR_LEN, data, len);
+  k[0] = REPL_T_OBJ;
+  memcpy(k + 1, ck.info.id, OBJ_ID_LEN);
+  rc = store_put1(s, k, sizeof k, rec, REPL_REC_HDR_LEN + len);
+  free(rec);
+  return rc;
 }
 
 int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN], uint8_t **val,
@@ -136,8 +198,32 @@ int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN], uint8_t *
 
 /* ---- batch helpers ------------------------------------------------------------- */
 
+static bool is_self(const struct repl *r, const uint8_t *key) {
+  return memcmp(key, r->cfg.self_key, OBJ_KEY_LEN) == 0;
+}
+
+/* 's' dest id for every destination but this node, of a destination-role object. */
+static int shared_ops(struct repl *r, struct store_batch *b, const uint8_t *id,
+                      const uint8_t *dests, uint32_t n, bool put) {
+  uint8_t k[1 + OBJ_KEY_LEN + OBJ_ID_LEN];
+  k[0] = REPL_T_SHARED;
+  memcpy(k + 1 + OBJ_KEY_LEN, id, OBJ_ID_LEN);
+  for (uint32_t j = 0; j < n; j++) {
+    const uint8_t *d = dests + (size_t)j * OBJ_KEY_LEN;
+    if (is_self(r, d)) continue;
+    memcpy(k + 1, d, OBJ_KEY_LEN);
+    int rc = put ? store_batch_put(b, k, sizeof k, "", 0) : store_batch_del(b, k, sizeof k);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* Mailbox and lookup indexes belong to objects held as a destination. */
+static bool indexed(enum repl_role role) { return role == REPL_ROLE_DEST; }
+
 /* Every delete that removes a stored object and its index entries. The 'b'
- * entry of a bundle is overwritten by its replacement, never deleted here. */
+ * entry of a bundle (and the 'n' entry of a record) is overwritten by its
+ * replacement, never deleted here. */
 static int del_ops(struct repl *r, struct store_batch *b, const struct repl_rec *rec) {
   const struct obj_info *i = &rec->info;
   uint8_t k[KEY_TOMB_LEN];
@@ -148,7 +234,7 @@ static int del_ops(struct repl *r, struct store_batch *b, const struct repl_rec 
     key_exp(k, i->expires_ms, i->id);
     if ((rc = store_batch_del(b, k, KEY_EXP_LEN))) return rc;
   }
-  if (has_mailbox_index(i->kind)) {
+  if (has_mailbox_index(i->kind) && indexed(rec->role)) {
     key_mbox(k, i->mailbox, rec->seq);
     if ((rc = store_batch_del(b, k, KEY_MBOX_LEN))) return rc;
     /* The next load takes the largest stored seq + 1; should this object hold the
@@ -161,27 +247,30 @@ static int del_ops(struct repl *r, struct store_batch *b, const struct repl_rec 
     key_tomb(k, i->target_id, i->mailbox, i->id);
     if ((rc = store_batch_del(b, k, KEY_TOMB_LEN))) return rc;
   }
-  return repl__lookup_del_ops(b, i);
+  if (rec->role == REPL_ROLE_DEST && !rec->global &&
+      (rc = shared_ops(r, b, i->id, rec->dests, rec->n_dests, false)))
+    return rc;
+  if ((rc = repl__pend_del_ops(r, b, i->id))) return rc;
+  return indexed(rec->role) ? repl__lookup_del_ops(b, i) : 0;
 }
 
 static int put_ops(struct repl *r, struct store_batch *b, const struct obj_checked *ck,
-                   const uint8_t *data, size_t len, uint64_t seq) {
+                   const struct place *pl, const uint8_t *data, size_t len, uint64_t seq) {
   const struct obj_info *i = &ck->info;
   uint8_t k[KEY_TOMB_LEN], v[OBJ_ID_LEN + 8];
+  size_t rn = 0;
   int rc;
-  uint8_t *rec = malloc(REPL_REC_HDR_LEN + len);
+  uint8_t *rec = rec_build(ck, seq, pl, data, len, &rn);
   if (!rec) return MOMEDO_E_NOMEM;
-  rec_hdr_put(rec, i, seq);
-  memcpy(rec + REPL_REC_HDR_LEN, data, len);
   key_obj(k, i->id);
-  rc = store_batch_put(b, k, KEY_OBJ_LEN, rec, REPL_REC_HDR_LEN + len);
+  rc = store_batch_put(b, k, KEY_OBJ_LEN, rec, rn);
   free(rec);
   if (rc) return rc;
   if (i->expires_ms) {
     key_exp(k, i->expires_ms, i->id);
     if ((rc = store_batch_put(b, k, KEY_EXP_LEN, "", 0))) return rc;
   }
-  if (has_mailbox_index(i->kind)) {
+  if (has_mailbox_index(i->kind) && indexed(pl->role)) {
     key_mbox(k, i->mailbox, seq);
     if ((rc = store_batch_put(b, k, KEY_MBOX_LEN, i->id, OBJ_ID_LEN))) return rc;
   }
@@ -190,6 +279,13 @@ static int put_ops(struct repl *r, struct store_batch *b, const struct obj_check
     key_tomb(k, i->target_id, i->mailbox, i->id);
     if ((rc = store_batch_put(b, k, KEY_TOMB_LEN, "", 0))) return rc;
   }
+  if (i->kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) return repl__record_put_op(b, i);
+  if (pl->role == REPL_ROLE_DEST && !pl->global &&
+      (rc = shared_ops(r, b, i->id, &ck->dests[0][0], ck->n_dests, true)))
+    return rc;
+  for (uint32_t j = 0; j < pl->npend; j++)
+    if ((rc = repl__pend_put_op(b, i->id, pl->pend[j]))) return rc;
+  if (!indexed(pl->role)) return 0;
   if (i->kind == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE) {
     key_bundle(k, i->key);
     memcpy(v, i->id, OBJ_ID_LEN);
@@ -197,6 +293,22 @@ static int put_ops(struct repl *r, struct store_batch *b, const struct obj_check
     if ((rc = store_batch_put(b, k, KEY_BUNDLE_LEN, v, sizeof v))) return rc;
   }
   return repl__lookup_put_ops(b, ck);
+}
+
+int repl__pend_put_op(struct store_batch *b, const uint8_t *id, const uint8_t *dest) {
+  uint8_t k[1 + OBJ_ID_LEN + OBJ_KEY_LEN];
+  k[0] = REPL_T_PEND;
+  memcpy(k + 1, id, OBJ_ID_LEN);
+  memcpy(k + 1 + OBJ_ID_LEN, dest, OBJ_KEY_LEN);
+  return store_batch_put(b, k, sizeof k, "", 0);
+}
+
+int repl__pend_del_op(struct store_batch *b, const uint8_t *id, const uint8_t *dest) {
+  uint8_t k[1 + OBJ_ID_LEN + OBJ_KEY_LEN];
+  k[0] = REPL_T_PEND;
+  memcpy(k + 1, id, OBJ_ID_LEN);
+  memcpy(k + 1 + OBJ_ID_LEN, dest, OBJ_KEY_LEN);
+  return store_batch_del(b, k, sizeof k);
 }
 
 /* The dead marker of an item: 'd' id -> expires, and the item's own 'x' entry
@@ -403,88 +515,232 @@ static int fresh_add(struct repl *r, Momedo__ObjectKind kind, const uint8_t *dat
   return 0;
 }
 
+bool repl__scoped(const struct repl *r) { return r->cfg.scope == REPL_SCOPE_SCOPED; }
+
+/* Held objects by role (node records are counted apart). */
+static void role_count(struct repl *r, enum repl_role role, size_t len, bool add) {
+  uint64_t *n = role == REPL_ROLE_TRANSIT ? &r->st.transit_objects
+                : role == REPL_ROLE_CACHED ? &r->st.cached_objects
+                                           : &r->st.dest_objects;
+  uint64_t *by = role == REPL_ROLE_TRANSIT ? &r->st.transit_bytes
+                 : role == REPL_ROLE_CACHED ? &r->st.cached_bytes
+                                            : &r->st.dest_bytes;
+  if (add) (*n)++, *by += len;
+  else (*n)--, *by -= len;
+}
+
+/* The scope-1 sets of the up peers among an object's destinations. */
+static int shared_idx(struct repl *r, const uint8_t *id, const uint8_t *dests, uint32_t n,
+                      bool add) {
+  for (size_t j = 0; j < r->npeers; j++) {
+    struct repl_peer *p = &r->peers[j];
+    bool hit = false;
+    for (uint32_t d = 0; d < n && !hit; d++)
+      hit = memcmp(dests + (size_t)d * OBJ_KEY_LEN, p->key, OBJ_KEY_LEN) == 0;
+    if (!hit) continue;
+    if (!add) repl__idx_remove(&p->sidx, id);
+    else {
+      int rc = repl__idx_insert(&p->sidx, id);
+      if (rc < 0) return rc;
+    }
+  }
+  return 0;
+}
+
 /* After the batch that removed rec is durable. */
 static void note_removed(struct repl *r, const struct repl_rec *rec) {
   const struct obj_info *i = &rec->info;
+  repl__pend_forget(r, i->id);
+  if (i->kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) {
+    if (repl__idx_remove(&r->ridx, i->id)) {
+      r->st.records--;
+      repl__node_record_gone(r, i->key, i->version);
+    }
+    return;
+  }
   if (repl__idx_remove(&r->idx, i->id) && i->kind >= 1 && i->kind <= 5) {
     r->st.objects_by_kind[i->kind]--;
-    r->st.dest_objects--;
-    r->st.dest_bytes -= rec->len;
+    role_count(r, rec->role, rec->len, false);
   }
-  if (has_mailbox_index(i->kind)) repl__mc_sub(&r->mcount, i->mailbox, rec->len);
+  if (rec->global) repl__idx_remove(&r->gidx, i->id);
+  else if (rec->role == REPL_ROLE_DEST) (void)shared_idx(r, i->id, rec->dests, rec->n_dests, false);
+  if (has_mailbox_index(i->kind) && indexed(rec->role))
+    repl__mc_sub(&r->mcount, i->mailbox, rec->len);
+}
+
+static int removed_action(struct repl *r, const struct repl_rec *rec) {
+  struct repl_action a;
+  if (rec->info.kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) return 0;
+  memset(&a, 0, sizeof a);
+  a.kind = REPL_ACT_REMOVED;
+  a.info = rec->info;
+  a.role = rec->role;
+  return repl__act_push(r, &a);
+}
+
+/* In memory, after the batch storing a new object is durable. */
+static int commit_indexes(struct repl *r, const struct obj_checked *ck, const struct place *pl,
+                          size_t len) {
+  const struct obj_info *i = &ck->info;
+  int rc;
+  if (i->kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) {
+    if ((rc = repl__idx_insert(&r->ridx, i->id)) < 0) return rc;
+    r->st.records++;
+    return 0;
+  }
+  if ((rc = repl__idx_insert(&r->idx, i->id)) < 0) return rc;
+  r->st.objects_by_kind[i->kind]++;
+  role_count(r, pl->role, len, true);
+  if (repl__scoped(r) && pl->global && (rc = repl__idx_insert(&r->gidx, i->id)) < 0) return rc;
+  if (repl__scoped(r) && !pl->global && pl->role == REPL_ROLE_DEST &&
+      (rc = shared_idx(r, i->id, &ck->dests[0][0], ck->n_dests, true)))
+    return rc;
+  for (uint32_t j = 0; j < pl->npend; j++)
+    if ((rc = repl__pend_add(r, i->id, pl->pend[j], pl->from_peer, pl->hops, r->last_now_ms))) return rc;
+  return 0;
 }
 
 /* After the batch is durable: index, counters, actions. */
-static int ingest_commit(struct repl *r, const struct obj_info *i, uint64_t seq,
-                         const struct kills *k, const uint8_t *data, size_t len,
+static int ingest_commit(struct repl *r, const struct obj_checked *ck, const struct place *pl,
+                         uint64_t seq, const struct kills *k, const uint8_t *data, size_t len,
                          struct repl_peer *from) {
+  const struct obj_info *i = &ck->info;
   struct repl_action a;
-  int rc = repl__idx_insert(&r->idx, i->id);
-  if (rc < 0) return rc;
-  r->st.objects_by_kind[i->kind]++;
-  r->st.dest_objects++;
-  r->st.dest_bytes += len;
-  if (has_mailbox_index(i->kind)) repl__mc_add(&r->mcount, i->mailbox, len);
+  int rc = commit_indexes(r, ck, pl, len);
+  if (rc) return rc;
+  if (has_mailbox_index(i->kind) && indexed(pl->role)) repl__mc_add(&r->mcount, i->mailbox, len);
   if (seq) r->next_seq = seq + 1;
   if (i->expires_ms && i->expires_ms < r->next_expiry_ms) r->next_expiry_ms = i->expires_ms;
   if (from) r->st.stored_remote++;
   else r->st.stored_local++;
+  /* A record first: the one it supersedes then finds itself replaced, not gone. */
+  if (i->kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD && (rc = repl__node_record_set(r, data, len)))
+    return rc;
   for (size_t j = 0; j < k->n; j++) {
     note_removed(r, &k->rec[j]);
+    if (i->kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) continue;
     if (i->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) {
       r->st.removed_tombstoned++;
       if (k->rec[j].info.expires_ms > i->expires_ms) r->st.dead_markers++;
     } else {
       r->st.removed_superseded++;
     }
+    if ((rc = removed_action(r, &k->rec[j]))) return rc;
+  }
+  if (i->kind != MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) {
     memset(&a, 0, sizeof a);
-    a.kind = REPL_ACT_REMOVED;
-    a.info = k->rec[j].info;
+    a.kind = REPL_ACT_STORED;
+    a.seq = seq;
+    a.info = *i;
+    a.role = pl->role;
     if ((rc = repl__act_push(r, &a))) return rc;
   }
-  memset(&a, 0, sizeof a);
-  a.kind = REPL_ACT_STORED;
-  a.seq = seq;
-  a.info = *i;
-  if ((rc = repl__act_push(r, &a))) return rc;
-  return fresh_add(r, i->kind, data, len, from);
+  if (pl->npend) r->custody_dirty = true;
+  if (repl__scoped(r) && pl->role == REPL_ROLE_DEST && !pl->global &&
+      (i->kind == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE || i->kind == MOMEDO__OBJECT_KIND__OBJ_ALIAS))
+    repl__summary_changed(r);
+  /* Flood: everything to every peer; scoped: global scope (records too) only, the rest
+   * moves by custody. */
+  if (!repl__scoped(r) || pl->global) return fresh_add(r, i->kind, data, len, from);
+  return 0;
 }
 
 /* The batch for one object: itself, what it removes, and for a tombstone that
  * dies before its item, the item's dead marker. */
 static int ingest_batch(struct repl *r, struct store_batch *b, const struct obj_checked *ck,
-                        const uint8_t *data, size_t len, uint64_t seq, const struct kills *k) {
+                        const struct place *pl, const uint8_t *data, size_t len, uint64_t seq,
+                        const struct kills *k) {
   const struct obj_info *i = &ck->info;
-  int rc = put_ops(r, b, ck, data, len, seq);
+  int rc = put_ops(r, b, ck, pl, data, len, seq);
   for (size_t j = 0; rc == 0 && j < k->n; j++) {
     const struct obj_info *old = &k->rec[j].info;
     rc = del_ops(r, b, &k->rec[j]);
     if (rc == 0 && i->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE &&
-        old->expires_ms > i->expires_ms)
+        old->expires_ms > i->expires_ms && indexed(k->rec[j].role))
       rc = dead_marker_ops(r, b, old->id, old->expires_ms);
   }
   return rc;
 }
 
+/* Role and owed destinations of a checked object (docs/replication.md, "Scoped
+ * delivery"). E_UNEXPECTED: not this node's to hold (a record in flood mode, or an
+ * object for other nodes that arrived without custody or with none that applies). */
+static int place_decide(struct repl *r, const struct obj_checked *ck, const struct repl_peer *from,
+                        const struct repl_grant_in *g, struct place *pl) {
+  memset(pl, 0, sizeof *pl);
+  pl->role = REPL_ROLE_DEST;
+  pl->global = ck->n_dests == 0;
+  if (ck->info.kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD)
+    return repl__scoped(r) ? 0 : MOMEDO_E_UNEXPECTED;
+  if (!repl__scoped(r) || pl->global) return 0;
+  if (!obj_dests_has(ck, r->cfg.self_key)) pl->role = REPL_ROLE_TRANSIT;
+  if (g) {
+    for (size_t j = 0; j < g->n && pl->npend < OBJ_DEST_NODES_MAX; j++) {
+      const uint8_t *d = g->dests + j * OBJ_KEY_LEN;
+      if (!is_self(r, d) && obj_dests_has(ck, d)) memcpy(pl->pend[pl->npend++], d, OBJ_KEY_LEN);
+    }
+    pl->hops = g->hops_left ? g->hops_left - 1 : 0;
+    pl->from_peer = from ? from->id : 0;
+  } else if (!from) {
+    for (uint32_t j = 0; j < ck->n_dests; j++)
+      if (!is_self(r, ck->dests[j])) memcpy(pl->pend[pl->npend++], ck->dests[j], OBJ_KEY_LEN);
+    pl->hops = r->cfg.custody_hops_max;
+  }
+  return pl->role == REPL_ROLE_TRANSIT && pl->npend == 0 ? MOMEDO_E_UNEXPECTED : 0;
+}
+
+static int record_decide(struct repl *r, const struct obj_info *i, struct kills *k) {
+  uint8_t old[OBJ_ID_LEN];
+  bool has_old = false;
+  int rc = repl__record_decide(r, i, old, &has_old);
+  if (rc) return rc;
+  return has_old ? kill_id(r, k, old) : 0;
+}
+
+static int place_and_decide(struct repl *r, const struct obj_checked *ck,
+                            const struct repl_peer *from, const struct repl_grant_in *g,
+                            uint64_t now_ms, struct place *pl, struct kills *k) {
+  const struct obj_info *i = &ck->info;
+  int rc = place_decide(r, ck, from, g, pl);
+  if (rc) return rc;
+  if (i->kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) return record_decide(r, i, k);
+  /* An object passing through decides nothing about what this node serves. */
+  if (pl->role == REPL_ROLE_TRANSIT && (i->kind == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE ||
+                                        i->kind == MOMEDO__OBJECT_KIND__OBJ_ALIAS))
+    return 0;
+  return ingest_decide(r, i, now_ms, k);
+}
+
 /* obj_check's dedup question: is this ID live here? */
 static int seen_live(void *ctx, const uint8_t id[static OBJ_ID_LEN]) {
-  return repl__idx_has(&((struct repl *)ctx)->idx, id);
+  struct repl *r = ctx;
+  return repl__idx_has(&r->idx, id) || repl__idx_has(&r->ridx, id);
 }
 
 int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-                 uint64_t now_ms, struct repl_peer *from, struct obj_info *info) {
-  struct obj_checked ck;
+                 uint64_t now_ms, struct repl_peer *from, const struct repl_grant_in *g,
+                 struct obj_info *info) {
+  struct obj_checked *ck = malloc(sizeof *ck);
+  struct place *pl = malloc(sizeof *pl);
   struct kills k = {0};
   struct store_batch *b = NULL;
-  if (len > OBJ_BYTES_MAX) return MOMEDO_E_TOOBIG;
+  int rc = MOMEDO_E_NOMEM;
+  if (!ck || !pl) goto out;
+  rc = MOMEDO_E_TOOBIG;
+  if (len > OBJ_BYTES_MAX) goto out;
   /* One decode: the ID, the dedup (a known object costs one hash, no signature
    * check), then every check and the fields the indexes need. */
-  int rc = r->cfg.check ? r->cfg.check(r->cfg.check_ctx, kind, data, len, now_ms, seen_live, r, &ck)
-                        : obj_check(kind, data, len, now_ms, seen_live, r, &ck);
-  if (rc) return rc;
-  const struct obj_info *i = &ck.info;
-  if ((rc = ingest_decide(r, i, now_ms, &k))) goto out;
-  uint64_t seq = has_mailbox_index(kind) ? r->next_seq : 0;
+  rc = r->cfg.check ? r->cfg.check(r->cfg.check_ctx, kind, data, len, now_ms, seen_live, r, ck)
+                    : obj_check(kind, data, len, now_ms, seen_live, r, ck);
+  if (rc == 0) rc = place_and_decide(r, ck, from, g, now_ms, pl, &k);
+  if (rc) {
+    if (kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD && rc != MOMEDO_E_EXISTS &&
+        momedo_status_kind(rc) != MOMEDO_KIND_STORE && rc != MOMEDO_E_NOMEM)
+      r->st.records_refused++;
+    goto out;
+  }
+  const struct obj_info *i = &ck->info;
+  uint64_t seq = has_mailbox_index(kind) && indexed(pl->role) ? r->next_seq : 0;
   /* Room for its mailbox counter now: after the write nothing may fail. */
   if (seq && (rc = repl__mc_reserve(&r->mcount))) goto out;
   if (seq) repl__mc_prefetch(&r->mcount, i->mailbox);
@@ -493,13 +749,34 @@ int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, s
     rc = MOMEDO_E_NOMEM;
     goto out;
   }
-  if ((rc = ingest_batch(r, b, &ck, data, len, seq, &k))) goto out;
+  if ((rc = ingest_batch(r, b, ck, pl, data, len, seq, &k))) goto out;
   if ((rc = store_write(r->store, b))) goto out;
-  rc = ingest_commit(r, i, seq, &k, data, len, from);
+  r->last_now_ms = now_ms;
+  rc = ingest_commit(r, ck, pl, seq, &k, data, len, from);
   if (rc == 0 && info) *info = *i;
 out:
   store_batch_free(b);
   kills_free(&k);
+  free(ck);
+  free(pl);
+  return rc;
+}
+
+int repl__remove(struct repl *r, const uint8_t id[static OBJ_ID_LEN]) {
+  uint8_t *val = NULL;
+  struct repl_rec rec;
+  struct store_batch *b = NULL;
+  int rc = repl__rec_get(r, id, &val, &rec);
+  if (rc) return rc == MOMEDO_E_NOTFOUND ? 0 : rc;
+  if (!(b = store_batch_new())) rc = MOMEDO_E_NOMEM;
+  if (!rc) rc = del_ops(r, b, &rec);
+  if (!rc) rc = store_write(r->store, b);
+  if (!rc) {
+    note_removed(r, &rec);
+    rc = removed_action(r, &rec);
+  }
+  store_batch_free(b);
+  free(val);
   return rc;
 }
 
@@ -557,12 +834,8 @@ static int gc_one(struct repl *r, const uint8_t *xkey) {
   if ((rc = del_ops(r, b, &rec))) goto out;
   if ((rc = store_write(r->store, b))) goto out;
   note_removed(r, &rec);
-  r->st.removed_expired++;
-  struct repl_action a;
-  memset(&a, 0, sizeof a);
-  a.kind = REPL_ACT_REMOVED;
-  a.info = rec.info;
-  rc = repl__act_push(r, &a);
+  if (rec.info.kind != MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) r->st.removed_expired++;
+  rc = removed_action(r, &rec);
 out:
   store_batch_free(b);
   free(val);
@@ -621,11 +894,16 @@ static int load_obj(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, si
   if (kn != KEY_OBJ_LEN) return MOMEDO_E_CORRUPT;
   int rc = rec_parse(k + 1, v, vn, &rec);
   if (rc) return rc;
+  if (rec.info.kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) {
+    if ((rc = repl__idx_insert(&r->ridx, k + 1)) < 0) return rc;
+    r->st.records++;
+    return repl__node_record_set(r, rec.data, rec.len);
+  }
   if ((rc = repl__idx_insert(&r->idx, k + 1)) < 0) return rc;
   r->st.objects_by_kind[rec.info.kind]++;
-  r->st.dest_objects++;
-  r->st.dest_bytes += rec.len;
-  if (has_mailbox_index(rec.info.kind)) {
+  role_count(r, rec.role, rec.len, true);
+  if (repl__scoped(r) && rec.global && (rc = repl__idx_insert(&r->gidx, k + 1)) < 0) return rc;
+  if (has_mailbox_index(rec.info.kind) && indexed(rec.role)) {
     if ((rc = repl__mc_reserve(&r->mcount))) return rc;
     repl__mc_add(&r->mcount, rec.info.mailbox, rec.len);
     if (rec.seq > c->seq_max) c->seq_max = rec.seq;
@@ -696,7 +974,7 @@ int repl__load(struct repl *r) {
   if (rc && rc != MOMEDO_E_NOTFOUND) return rc;
   r->next_seq = seq > c.seq_max ? seq : c.seq_max + 1;
   if ((rc = table_used(r, REPL_T_TOMB, &r->maybe_tombs)) ||
-      (rc = table_used(r, REPL_T_DEAD, &r->maybe_dead)))
+      (rc = table_used(r, REPL_T_DEAD, &r->maybe_dead)) || (rc = repl__pend_load(r)))
     return rc;
   return refresh_next_expiry(r);
 }
@@ -728,6 +1006,8 @@ int repl_bundle_lookup(struct repl *r, const uint8_t identity_key[static OBJ_KEY
   size_t vn = 0;
   key_bundle(k, identity_key);
   int rc = store_get(r->store, k, sizeof k, &v, &vn);
+  if (rc == MOMEDO_E_NOTFOUND)
+    return repl__cache_find(r, REPL_LOOKUP_IDENTITY, identity_key, info, data, len);
   if (rc) return rc;
   if (vn != OBJ_ID_LEN + 8) rc = MOMEDO_E_CORRUPT;
   else memcpy(id, v, OBJ_ID_LEN);
@@ -778,7 +1058,35 @@ int repl_mailbox_fetch(struct repl *r, const uint8_t mailbox[static OBJ_MAILBOX_
 }
 
 int repl_role_of(struct repl *r, const uint8_t id[static OBJ_ID_LEN]) {
-  return repl__idx_has(&r->idx, id) ? REPL_ROLE_DEST : MOMEDO_E_NOTFOUND;
+  uint8_t *val = NULL;
+  struct repl_rec rec;
+  if (!repl__idx_has(&r->idx, id)) return MOMEDO_E_NOTFOUND;
+  int rc = repl__rec_get(r, id, &val, &rec);
+  if (rc == 0) rc = (int)rec.role;
+  free(val);
+  return rc;
+}
+
+struct shared_load {
+  struct repl_peer *p;
+};
+
+static int shared_one(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  struct shared_load *c = ctx;
+  (void)v, (void)vn;
+  if (kn != 1 + OBJ_KEY_LEN + OBJ_ID_LEN) return MOMEDO_E_CORRUPT;
+  int rc = repl__idx_insert(&c->p->sidx, k + 1 + OBJ_KEY_LEN);
+  return rc < 0 ? rc : 0;
+}
+
+int repl__shared_load(struct repl *r, struct repl_peer *p) {
+  uint8_t lo[1 + OBJ_KEY_LEN], hi[1 + OBJ_KEY_LEN];
+  struct shared_load c = {.p = p};
+  lo[0] = REPL_T_SHARED;
+  memcpy(lo + 1, p->key, OBJ_KEY_LEN);
+  size_t hn = prefix_end(hi, lo, sizeof lo);
+  int rc = store_iter(r->store, lo, sizeof lo, hi, hn, shared_one, &c);
+  return rc < 0 ? rc : 0;
 }
 
 int repl__lookup_done(struct repl *r, uint64_t handle, int status, const struct obj_info *info) {

@@ -31,6 +31,9 @@ struct tn_node {
   struct repl_config cfg;        /* as given to repl_new (self_key and signer filled in) */
   uint64_t stored, removed, dropped_peers;
   int last_drop_status;
+  uint64_t lookups_done, last_lookup_handle; /* LOOKUP_DONE actions */
+  int last_lookup_status;
+  struct obj_info last_lookup_info;
   bool no_ack; /* never confirm sent bytes (a stuck link) */
   bool hold;   /* keep SENDs from this node in `held` instead of delivering them */
 };
@@ -126,6 +129,12 @@ static inline void tn_drain(struct tn *t) {
         break;
       case REPL_ACT_REMOVED:
         t->n[i].removed++;
+        break;
+      case REPL_ACT_LOOKUP_DONE:
+        t->n[i].lookups_done++;
+        t->n[i].last_lookup_handle = a.handle;
+        t->n[i].last_lookup_status = a.status;
+        t->n[i].last_lookup_info = a.info;
         break;
       default:
         abort();
