@@ -230,9 +230,12 @@ static int choose_hop(struct repl *r, struct repl_pend *e, uint64_t now_ms, uint
     return 0;
   }
   if (repl__next_hop(r, e->dest, hop, &alt, &has_alt)) {
-    e->next_ms = now_ms + retry; /* no route: keep it and wait */
+    e->next_ms = now_ms + retry; /* no route: keep it and wait (or until routes change) */
+    e->no_route = true;
+    e->route_gen = r->route_gen;
     return 0;
   }
+  e->no_route = false;
   if (*hop == e->from_peer && now_ms < e->from_ms + retry) {
     /* Never straight back to who granted it, within the retry interval. */
     if (has_alt) *hop = alt;
@@ -248,7 +251,7 @@ static int choose_hop(struct repl *r, struct repl_pend *e, uint64_t now_ms, uint
 static bool pend_due(struct repl *r, struct repl_pend *e, uint64_t now_ms, uint64_t *when) {
   if (!e->peer) {
     *when = e->next_ms;
-    return now_ms >= e->next_ms;
+    return now_ms >= e->next_ms || (e->no_route && e->route_gen != r->route_gen);
   }
   *when = e->granted_ms + r->cfg.custody_retry_ms;
   if (now_ms >= *when) return true;

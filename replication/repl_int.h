@@ -171,9 +171,23 @@ void repl__mc_prefetch(const struct repl_mcount *m, const uint8_t mbox[static OB
 
 /* ---- Shared keys and records (repl_shared.c) ------------------------------- */
 
+/* The newest record each engine issued (simulators: repl_records_adopt). */
+struct repl_shared_rec {
+  uint8_t key[OBJ_KEY_LEN];
+  uint64_t seq, expires_ms;
+  uint8_t *bytes;
+  size_t len;
+};
+
 struct repl_shared {
   uint64_t seed;
+  struct repl_shared_rec *recs;  /* open addressing by key, load <= 1/2 */
+  size_t cap, n;
 };
+
+/* Keep (a copy of) the newest own record of an engine. E_NOMEM. */
+MOMEDO_WUR int repl__shared_publish(struct repl_shared *sh, const uint8_t *key, uint64_t seq,
+                                   uint64_t expires_ms, const uint8_t *bytes, size_t len);
 
 /* ---- Node table and routes (repl_route.c) ----------------------------------- */
 
@@ -212,6 +226,7 @@ struct repl_pend {
   uint64_t from_peer;     /* who granted it to us (0 = a local client or a restart) */
   uint64_t from_ms;
   uint32_t hops;          /* hop budget the next grant carries */
+  bool no_route;          /* waiting for a route: retried as soon as routes change */
 };
 
 /* ---- Lookups (repl_query.c) ---------------------------------------------------- */
@@ -222,6 +237,9 @@ struct repl_pend {
 #define REPL_BLOOM_ENTRIES_MAX (1u << 20)
 /* Answers kept (identities); the oldest makes room. */
 #define REPL_LOOKUP_CACHE_MAX 1024u
+/* Node records held; a record of a node not yet known is refused beyond (a node can
+ * mint keys and sign records for them: this bounds what that costs everyone). */
+#define REPL_RECORDS_MAX 65536u
 
 struct repl_cache_ent {
   uint8_t *bundle, *alias_obj;

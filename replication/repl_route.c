@@ -209,7 +209,8 @@ int repl__record_decide(struct repl *r, const struct obj_info *i, uint8_t *old_i
   *has_old = false;
   key_node(k, i->key);
   int rc = store_get(r->store, k, sizeof k, &v, &vn);
-  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  if (rc == MOMEDO_E_NOTFOUND)
+    return r->ridx.total < REPL_RECORDS_MAX ? 0 : MOMEDO_E_UNEXPECTED;
   if (rc) return rc;
   if (vn != NODE_VAL_LEN) {
     free(v);
@@ -335,6 +336,8 @@ static int record_issue(struct repl *r, uint64_t now_ms) {
   rc = repl__ingest(r, MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD, out, len, now_ms, NULL, NULL, NULL);
   r->issuing = false;
   if (rc == 0) r->st.records_issued++;
+  if (rc == 0 && !r->own_shared)
+    rc = repl__shared_publish(r->shared, r->cfg.self_key, m.seq, m.expires_ms, out, len);
 out:
   /* ingest pushes the record at the end of the call from its bytes: keep them until then */
   if (out && rc == 0) {
@@ -491,6 +494,26 @@ static int node_key_cmp(const void *a, const void *b, void *ctx) {
 }
 
 int repl_records_adopt(struct repl *r, uint64_t now_ms) {
-  (void)r, (void)now_ms;
-  return 0; /* the shared record table is not built yet (docs/replication.md) */
+  const struct repl_shared *sh = r->shared;
+  int n = 0, rc = 0;
+  if (!repl__scoped(r)) return 0;
+  r->last_now_ms = now_ms;
+  for (size_t i = 0; i < sh->cap && rc >= 0; i++) {
+    const struct repl_shared_rec *e = &sh->recs[i];
+    if (!e->bytes || e->expires_ms <= now_ms || memcmp(e->key, r->cfg.self_key, OBJ_KEY_LEN) == 0)
+      continue;
+    uint32_t idx = node_find(r, e->key);
+    if (idx != UINT32_MAX && r->nodes[idx].has_rec && r->nodes[idx].seq >= e->seq) continue;
+    /* Checked and stored like a neighbor's record (the check hook memoises). */
+    rc = repl__ingest(r, MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD, e->bytes, e->len, now_ms, NULL,
+                      NULL, NULL);
+    if (rc == 0) n++;
+    else if (momedo_status_kind(rc) == MOMEDO_KIND_PROTO || momedo_status_kind(rc) == MOMEDO_KIND_CRYPTO)
+      rc = 0; /* stale, expired: skipped */
+    else if (rc == MOMEDO_E_EXISTS) rc = 0;
+  }
+  /* Taken as if from a neighbor: not pushed on (every engine adopts for itself). */
+  r->nfresh = 0;
+  r->st.stored_local -= (uint64_t)n, r->st.stored_remote += (uint64_t)n;
+  return rc < 0 ? rc : n;
 }

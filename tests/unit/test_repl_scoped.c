@@ -604,6 +604,95 @@ static void test_refresh_and_holddown(void) {
   tn_free(&t);
 }
 
+/* An item accepted before any route exists moves as soon as the records arrive, not a
+ * retry interval later. */
+static void test_waits_for_route(void) {
+  struct repl_config cfg = scoped_cfg();
+  cfg.custody_retry_ms = 60000;
+  struct tn t;
+  tn_init(&t, 3, &cfg);
+  tn_connect(&t, 0, 1);
+  tn_connect(&t, 1, 2);
+  size_t len;
+  uint8_t id[32];
+  int d2[] = {2};
+  uint8_t *o = item_to(&t, d2, 1, 41, &len, id);
+  CHECK_EQ(repl_insert_local(t.n[0].r, ITEM, o, len, t.now, NULL), 0);
+  tn_pump(&t);
+  CHECK(!repl_has(t.n[2].r, id));
+  settle(&t, 1000);
+  CHECK(repl_has(t.n[2].r, id));
+  CHECK(!repl_has(t.n[0].r, id));
+  free(o);
+  tn_free(&t);
+}
+
+/* Hop budget 1: every holder must wait a retry interval before handing the item on. */
+static void test_hop_budget(void) {
+  struct repl_config cfg = scoped_cfg();
+  cfg.custody_hops_max = 1;
+  struct tn t;
+  tn_init(&t, 4, &cfg);
+  for (int i = 0; i < 3; i++) tn_connect(&t, i, i + 1);
+  settle(&t, 1000);
+  size_t len;
+  uint8_t id[32];
+  int d3[] = {3};
+  uint8_t *o = item_to(&t, d3, 1, 51, &len, id);
+  CHECK_EQ(repl_insert_local(t.n[0].r, ITEM, o, len, t.now, NULL), 0);
+  tn_pump(&t);
+  settle(&t, 100);
+  CHECK(repl_has(t.n[1].r, id));
+  CHECK(!repl_has(t.n[0].r, id)); /* acknowledged: released */
+  CHECK(!repl_has(t.n[2].r, id));
+  settle(&t, cfg.custody_retry_ms);
+  CHECK(repl_has(t.n[2].r, id));
+  CHECK(!repl_has(t.n[3].r, id));
+  settle(&t, cfg.custody_retry_ms);
+  CHECK(repl_has(t.n[3].r, id));
+  for (int i = 0; i < 3; i++) CHECK(!repl_has(t.n[i].r, id));
+  free(o);
+  tn_free(&t);
+}
+
+/* Simulators: engines sharing a table start with each other's records (adopted, not
+ * flooded) and route at once. */
+static void test_records_adopt(void) {
+  struct repl_config cfg = scoped_cfg();
+  struct repl_shared *sh = NULL;
+  CHECK_EQ(repl_shared_new(9, &sh), 0);
+  cfg.shared = sh;
+  struct tn t;
+  tn_init(&t, 4, &cfg);
+  for (int i = 0; i < 4; i++) t.n[i].hold = true;
+  for (int i = 0; i < 3; i++) tn_connect(&t, i, i + 1);
+  tn_run_until(&t, t.now); /* each signs its record (held: nobody receives it) */
+  for (size_t i = 0; i < t.heldn; i++) free(t.held[i].bytes);
+  t.heldn = 0;
+  uint64_t peer;
+  uint32_t hops;
+  CHECK_EQ(repl_route(t.n[0].r, t.n[3].kp.pub, t.now, &peer, &hops), MOMEDO_E_NOTFOUND);
+  for (int i = 0; i < 4; i++) CHECK_EQ(repl_records_adopt(t.n[i].r, t.now), 3);
+  CHECK_EQ(repl_records_adopt(t.n[0].r, t.now), 0); /* nothing newer */
+  tn_drain(&t);
+  CHECK_EQ(t.heldn, 0); /* adopted records are not pushed on */
+  CHECK_EQ(repl_route(t.n[0].r, t.n[3].kp.pub, t.now, &peer, &hops), 0);
+  CHECK_EQ(hops, 3);
+  CHECK_EQ(stats(&t, 2).records, 4);
+  for (int i = 0; i < 4; i++) t.n[i].hold = false;
+  size_t len;
+  uint8_t id[32];
+  int d3[] = {3};
+  uint8_t *o = item_to(&t, d3, 1, 61, &len, id);
+  CHECK_EQ(repl_insert_local(t.n[0].r, ITEM, o, len, t.now, NULL), 0);
+  tn_pump(&t);
+  CHECK(repl_has(t.n[3].r, id));
+  CHECK(!repl_has(t.n[1].r, id));
+  free(o);
+  tn_free(&t);
+  repl_shared_free(sh);
+}
+
 int main(void) {
   tn_keypair(&acc_kp, 0x41);
   memset(mbox, 0x5c, sizeof mbox);
@@ -616,5 +705,8 @@ int main(void) {
   RUN(test_bad_grant);
   RUN(test_lookups);
   RUN(test_refresh_and_holddown);
+  RUN(test_waits_for_route);
+  RUN(test_hop_budget);
+  RUN(test_records_adopt);
   TEST_MAIN_END();
 }
