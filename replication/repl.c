@@ -21,7 +21,16 @@ static void pb_free(struct repl_pushbuf *b);
 /* What the parameter table cannot say: scoped mode signs records, so it needs a signer. */
 static int scope_check(const struct repl_config *c) {
   if (c->scope == REPL_SCOPE_FLOOD) return 0;
-  return c->scope == REPL_SCOPE_SCOPED && c->sign ? 0 : MOMEDO_E_INVAL;
+  if (c->scope != REPL_SCOPE_SCOPED || !c->sign) return MOMEDO_E_INVAL;
+  /* The name goes into every record: [a-z0-9.-], at most REPL_NAME_CHARS_MAX. */
+  size_t n = strnlen(c->name, sizeof c->name);
+  if (n == sizeof c->name) return MOMEDO_E_INVAL;
+  for (size_t i = 0; i < n; i++) {
+    char ch = c->name[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-'))
+      return MOMEDO_E_INVAL;
+  }
+  return 0;
 }
 
 /* ---- lifecycle ----------------------------------------------------------------- */

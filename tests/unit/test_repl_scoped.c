@@ -693,6 +693,31 @@ static void test_records_adopt(void) {
   repl_shared_free(sh);
 }
 
+/* Scoped mode needs a signer and a name a record can carry. */
+static void test_config(void) {
+  struct repl_config cfg = scoped_cfg();
+  struct store *s;
+  struct repl *r = NULL;
+  CHECK_EQ(store_mem_open(&s), 0);
+  CHECK_EQ(repl_new(&cfg, s, 1, TN_T0, &r), MOMEDO_E_INVAL); /* no signer */
+  struct crypto_sign_keypair kp;
+  tn_node_key(&kp, 3);
+  memcpy(cfg.self_key, kp.pub, 32);
+  cfg.sign = tn_sign;
+  cfg.sign_ctx = &kp;
+  strcpy(cfg.name, "Rathaus Nord");
+  CHECK_EQ(repl_new(&cfg, s, 1, TN_T0, &r), MOMEDO_E_INVAL);
+  strcpy(cfg.name, "rathaus-nord.example");
+  CHECK_EQ(repl_new(&cfg, s, 1, TN_T0, &r), 0);
+  CHECK_EQ(repl_tick(r, TN_T0), 0);
+  struct repl_stats st;
+  repl_stats(r, &st);
+  CHECK_EQ(st.records_issued, 1);
+  CHECK_EQ(st.records, 1);
+  repl_free(r);
+  store_close(s);
+}
+
 int main(void) {
   tn_keypair(&acc_kp, 0x41);
   memset(mbox, 0x5c, sizeof mbox);
@@ -708,5 +733,6 @@ int main(void) {
   RUN(test_waits_for_route);
   RUN(test_hop_budget);
   RUN(test_records_adopt);
+  RUN(test_config);
   TEST_MAIN_END();
 }
