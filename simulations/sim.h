@@ -12,7 +12,7 @@
 #include "status.h"
 
 #define SIM_RUNS_MAX 1000u
-#define SIM_METRICS_MAX 32           /* headline measures (sim_metric_count) */
+#define SIM_METRICS_MAX 48           /* headline measures (sim_metric_count) */
 #define SIM_SET_PARAM_CHARS_MAX 64   /* --set / --sweep PARAM */
 #define SIM_SET_VALUE_CHARS_MAX 256  /* --set / --sweep VALUE */
 #define SIM_SETS_MAX 16              /* --set options on one command line */
@@ -41,6 +41,15 @@ struct sim_summary {
   double reliability;           /* fraction of lasting objects that reached every node */
   double bytes_per_node;
   double converge_ms;           /* after the last heal; -1 if none or never */
+  double stored_bytes_per_node_mean; /* object bytes held as destination or in transit:
+                                   mean over samples of the mean over live nodes */
+  double stored_bytes_per_node_max;  /* the most one node held at a sample */
+  double transit_bytes_per_node_mean; /* of those, held in transit */
+  double path_hops_mean;        /* mean hop count of all deliveries */
+  double path_stretch_mean;     /* mean of hops / shortest path over deliveries; -1 unknown */
+  double delay_p50_ms, delay_p99_ms; /* over all deliveries (not per object) */
+  double path_len_mean;         /* the graph's mean shortest path; -1 not computed */
+  double path_len_max;          /* its diameter; -1 not computed */
   double sim_end_ms;            /* virtual time at the end of the run */
   uint32_t up_components;       /* components of the graph of links up at the end */
   uint64_t safety_violations;

@@ -107,12 +107,13 @@ static int cl_deliver(struct sim *s, const struct sim_event *e) {
     return rc;
   }
   uint8_t *h = sim__cm_bytes(m);
-  for (uint32_t i = 0; i < m->n; i++)
-    if (!sim__has(s, v, m->obj[i])) sim__got(s, v, m->obj[i], (uint32_t)h[i] + 1);
+  int rc = 0;
+  for (uint32_t i = 0; i < m->n && !rc; i++)
+    if (!sim__has(s, v, m->obj[i])) rc = sim__got(s, v, m->obj[i], (uint32_t)h[i] + 1, SIM_HELD_DEST);
   int reply = !s->scn->cycle_mode && (m->type == SIM_CM_PULL_REQ || m->type == SIM_CM_PUSHPULL);
   free(m);
-  if (!reply) return 0;
-  int rc = sim__cl_scratch_fit(s, s->nobjs + 1);
+  if (rc || !reply) return rc;
+  rc = sim__cl_scratch_fit(s, s->nobjs + 1);
   if (rc) return rc;
   uint32_t n = diff(s, v, u);
   return n ? send_objs(s, v, u, SIM_CM_REPLY, n, 0) : 0;
@@ -120,14 +121,13 @@ static int cl_deliver(struct sim *s, const struct sim_event *e) {
 
 static int cl_publish(struct sim *s, uint32_t o) {
   uint32_t v = s->objs[o].origin;
-  sim__got(s, v, o, 0);
+  if (sim__got(s, v, o, 0, SIM_HELD_DEST)) return MOMEDO_E_NOMEM;
   return s->scn->proto == SIM_PROTO_RUMOR ? sim__rumor_add(s, v, o) : 0;
 }
 
 static void cl_stop(struct sim *s, uint32_t v, int wipe) {
   s->nodes[v].nhot = 0; /* rumor state lives in memory */
-  if (wipe)
-    for (uint32_t o = 0; o < s->nobjs; o++) sim__lost(s, v, o);
+  if (wipe) sim__lost_all(s, v);
 }
 
 static int cl_init(struct sim *s, char *err) { return sim__cl_scratch_fit(s, s->scn->objects_total + 1); }

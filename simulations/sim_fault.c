@@ -17,6 +17,7 @@ static int in_sel(const struct sim *s, const struct sim_sel *sel, uint32_t v) {
     return 0;
   case SIM_SEL_COUNTY: return s->topo.county && s->topo.county[v] == sel->k;
   case SIM_SEL_ROLE: return s->topo.role && s->topo.role[v] == sel->role;
+  case SIM_SEL_LAND: return s->topo.land && s->topo.land[v] == sel->k;
   default: return 0;
   }
 }
@@ -72,12 +73,11 @@ static int converge_due(struct sim *s, uint64_t heal_no) {
     s->converge_us = (int64_t)(s->now_us - s->heal_us);
     return 0;
   }
-  uint64_t want = (uint64_t)s->n * s->live_count;
   sim__fail(s, "not converged %llu ms after the heal at %.3f ms: %llu of %llu live copies held, "
-            "%llu dead copies left; links up form %u component(s)",
+            "%llu dead copies left%s; links up form %u component(s)",
             (unsigned long long)s->scn->converge_within_ms, s->heal_us / 1000.0,
-            (unsigned long long)s->live_pairs, (unsigned long long)want,
-            (unsigned long long)s->dead_pairs, sim__up_components(s));
+            (unsigned long long)s->live_pairs, (unsigned long long)s->want_pairs,
+            (unsigned long long)s->dead_pairs, sim__transit_note(s), sim__up_components(s));
   return 0;
 }
 
@@ -202,6 +202,7 @@ static int crash(struct sim *s, uint32_t v, int wipe) {
   nd->alive = 0;
   nd->gen++;
   s->alive_count--;
+  sim__node_alive(s, v, 0);
   int rc = sim__links_take_down(s, v, 1);
   sim__ops(s)->stop_node(s, v, wipe);
   return rc;
@@ -214,6 +215,7 @@ static int restart(struct sim *s, uint32_t v) {
   nd->gen++;
   nd->uplink_free_us = s->now_us;
   s->alive_count++;
+  sim__node_alive(s, v, 1);
   int rc = sim__ops(s)->start_node(s, v);
   if (!rc) rc = sim__links_bring_up(s, v);
   if (!rc && s->alive_count == s->n) rc = sim__healed(s);

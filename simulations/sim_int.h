@@ -24,6 +24,9 @@
 #define SIM_BUNDLE_BYTES 400           /* classic: modelled key bundle size */
 #define SIM_ITEM_OVERHEAD_BYTES 170    /* classic: item bytes beyond the ciphertext */
 #define SIM_GRACE_US 1000              /* expiry checks run this long after expiry */
+#define SIM_DESTS_MAX 4                /* destinations of an object: home + SIM_PARTNERS_MAX */
+_Static_assert(SIM_DESTS_MAX == 1 + SIM_PARTNERS_MAX, "an object's destinations: home + partners");
+#define SIM_DIST_NODES_MAX 16384u      /* all-pairs hop distances (n^2 bytes) up to this n */
 
 static inline uint64_t sim_us(uint64_t ms) { return ms * 1000; }
 
@@ -59,6 +62,22 @@ enum sim_cmsg {
   SIM_CM_RPULL,     /* rumor pull request (push-pull: with the requester's hot rumors) */
 };
 
+/* Why a node holds a copy (the engine's enum repl_role, in the same order). */
+enum sim_held_role { SIM_HELD_DEST = 0, SIM_HELD_TRANSIT = 1, SIM_HELD_CACHED = 2 };
+
+/* One copy in a node's sparse holdings (sim_hold.c). */
+struct sim_held {
+  uint32_t obj;             /* UINT32_MAX: empty slot */
+  uint8_t role;             /* enum sim_held_role */
+  uint8_t hops;             /* hop count of this copy */
+  uint16_t pad;
+};
+
+struct sim_hmap {
+  struct sim_held *e;
+  uint32_t cap, n, bits;    /* cap = 2^bits slots, n used */
+};
+
 struct sim_obj {
   uint64_t created_us;
   uint64_t expires_us;      /* UINT64_MAX: never */
@@ -81,6 +100,13 @@ struct sim_obj {
   uint32_t n_dests;
   uint64_t msgs;            /* messages that carried it */
   uint32_t holders, reached;
+  uint32_t holders_alive;   /* holders that are running */
+  uint32_t hw, hc;          /* holders among its wanted nodes; holders caching it */
+  uint64_t cell0;           /* its first cell in delay_ms / hops */
+  uint32_t dnodes[SIM_DESTS_MAX]; /* destination nodes (items, tombstones: the recipient's
+                               home and partners; bundles: the user's); when holdings
+                               are sparse these are its wanted nodes, else all are */
+  uint8_t ndnodes;
 };
 
 /* Per-node user material for momedo objects, derived lazily from the seed. */
@@ -114,6 +140,8 @@ struct sim_node {
   uint64_t uplink_free_us;  /* bandwidth model: the uplink is busy until then */
   uint64_t msgs_sent, bytes_sent, msgs_recv, bytes_recv;
   uint32_t have_count;
+  uint64_t bytes_dest, bytes_transit; /* object bytes held as destination / in transit */
+  struct sim_hmap held;     /* sparse holdings (sim__sparse) */
   uint64_t timer_us;        /* momedo: scheduled timer, UINT64_MAX none */
   struct repl *repl;
   struct store *store;
@@ -128,15 +156,21 @@ struct sim_sample {
   uint32_t store_min, store_max;
   double coverage;          /* live (node, object) pairs held / wanted */
   uint64_t msgs, bytes;
+  double stored_mean;       /* object bytes held as destination or in transit, per live node */
+  uint64_t stored_max;
+  double transit_mean;      /* of which in transit */
 };
 
 /* Per-object results, filled by sim__summarise. Delays in ms after creation. */
 struct sim_ostat {
-  uint32_t reached;
+  uint32_t reached;         /* wanted nodes it reached (the origin among them) */
+  uint32_t wanted;
+  uint32_t deliveries;      /* reached, the origin left out */
   uint32_t hops_last, hops_max;
   double t_ave, t_p50, t_p99, t_last;
-  double m, rmr;            /* rmr < 0: undefined (reached <= 1) */
+  double m, rmr;            /* rmr < 0: undefined (no delivery) */
   int lasting;              /* published and not dead at the end */
+  int full;                 /* reached every wanted node that is running at the end */
 };
 
 struct sim_objmap {         /* open addressing: u64 key -> object index */
@@ -170,13 +204,24 @@ struct sim {
   struct sim_keys *keys;
   struct sim_wset *wsets;   /* per workload entry */
   uint32_t live_count;      /* published, not dead */
-  uint64_t live_pairs, dead_pairs;
+  uint64_t live_pairs;      /* copies of live objects at their wanted nodes */
+  uint64_t want_pairs;      /* (live object, wanted node) pairs */
+  uint64_t transit_pairs;   /* copies of live objects in transit (not wanted there) */
+  uint64_t cached_pairs;    /* copies of live objects cached by lookups */
+  uint64_t dead_pairs;      /* copies of dead objects, any role */
   uint32_t alive_count;
-  /* measurement tables, object-major: cell = obj * n + node */
+  /* Measurement cells, object-major: object o's wanted nodes have cells cell0 ..
+   * cell0 + wanted - 1 (dense: cell0 = o * n, cell = cell0 + node). */
   uint32_t *delay_ms;
   uint8_t *hops;
-  uint64_t *have;           /* node-major bitset: node * words + obj / 64 */
+  uint64_t cells, cells_cap;
+  int sparse;               /* an object's wanted nodes are its destination nodes (scoped delivery), not all */
+  int hold_maps;            /* holdings in per-node maps (sparse, or MOMEDO_SIM_HOLD=map) */
+  uint64_t *have;           /* dense holdings: node-major bitset, node * words + obj / 64 */
   uint32_t words;
+  uint8_t *dist;            /* n x n hop distances of the graph (stretch), or NULL */
+  double path_len_mean;     /* of the graph; -1 not computed */
+  uint32_t path_len_max;
   uint64_t msgs, bytes, msgs_lost;
   struct sim_ostat *ost;    /* nobjs entries after sim__summarise */
   double cdf_ms[101];       /* delivery delay at p = 0, 0.01, ..., 1 (all objects) */
@@ -193,6 +238,7 @@ struct sim {
   uint64_t violations;
   int failed;
   char failure[256];
+  char note[64];            /* sim__transit_note */
   int validate_full;        /* momedo: bypass the shared validation cache */
   int store_mem;            /* momedo: protocol/store_mem.c instead of sim_store.c */
   /* momedo driver */
@@ -257,14 +303,47 @@ MOMEDO_WUR int sim__objs_init(struct sim *s, uint32_t cap, int maps);
 /* sim_measure.c: cells, holders, convergence, samples */
 MOMEDO_WUR int sim__measure_init(struct sim *s);
 void sim__measure_free(struct sim *s);
+/* sim_hold.c: sparse holdings of one node */
+const struct sim_held *sim__hold_find(const struct sim_hmap *m, uint32_t o);
+MOMEDO_WUR int sim__hold_put(struct sim_hmap *m, uint32_t o, uint8_t role, uint8_t hops);
+void sim__hold_del(struct sim_hmap *m, uint32_t o);
+void sim__hold_free(struct sim_hmap *m);
+
 static inline int sim__has(const struct sim *s, uint32_t v, uint32_t o) {
+  if (!s->have) return sim__hold_find(&s->nodes[v].held, o) != NULL;
   return (int)((s->have[(uint64_t)v * s->words + o / 64] >> (o % 64)) & 1);
 }
-/* v now holds o (first delivery is recorded with its hop count). */
-void sim__got(struct sim *s, uint32_t v, uint32_t o, uint32_t hops);
+/* Number of wanted nodes of o, and v's cell for o or -1 if v is not wanted. */
+static inline uint32_t sim__wanted(const struct sim *s, uint32_t o) {
+  return s->sparse ? s->objs[o].ndnodes : s->n;
+}
+static inline int64_t sim__cell(const struct sim *s, uint32_t o, uint32_t v) {
+  const struct sim_obj *ob = &s->objs[o];
+  if (!s->sparse) return (int64_t)(ob->cell0 + v);
+  for (uint32_t i = 0; i < ob->ndnodes; i++)
+    if (ob->dnodes[i] == v) return (int64_t)(ob->cell0 + i);
+  return -1;
+}
+/* New object o (dnodes set): its cells. E_INTERNAL past the scenario's bound. */
+MOMEDO_WUR int sim__obj_cells(struct sim *s, uint32_t o);
+/* o was published at its origin: its wanted pairs count from now. */
+void sim__obj_published(struct sim *s, uint32_t o);
+/* v now holds o in role (enum sim_held_role); the first delivery to a wanted node is
+ * recorded with its hop count. E_NOMEM (sparse holdings). */
+MOMEDO_WUR int sim__got(struct sim *s, uint32_t v, uint32_t o, uint32_t hops, uint8_t role);
 void sim__lost(struct sim *s, uint32_t v, uint32_t o);
+/* v forgets everything (a wiped store). */
+void sim__lost_all(struct sim *s, uint32_t v);
+/* v went down (alive 0) or came up (1): its copies stop or start counting as running. */
+void sim__node_alive(struct sim *s, uint32_t v, int alive);
+/* Hop count of v's copy of o (its first delivery's when v is wanted), 0 if none. */
+uint32_t sim__hops_at(const struct sim *s, uint32_t v, uint32_t o);
+/* Role of v's copy of o, or -1 if v holds none. */
+int sim__role_at(const struct sim *s, uint32_t v, uint32_t o);
 void sim__obj_dies(struct sim *s, uint32_t o);
 int sim__converged(const struct sim *s);
+/* ", N copies in transit" when there are such copies, else "" (in s->note). */
+const char *sim__transit_note(struct sim *s);
 void sim__after_event(struct sim *s);
 MOMEDO_WUR int sim__sample(struct sim *s);
 void sim__summarise(struct sim *s, struct sim_summary *sum);

@@ -154,34 +154,33 @@ static int on_send(struct sim *s, uint32_t v, struct repl_action *a) {
   return sim__schedule(s, depart, SIM_EVC_DELIVER, SIM_EV_SENT, v, peer, (uint64_t)epoch << 32 | len);
 }
 
-static void on_stored(struct sim *s, struct sim_mo *mo, uint32_t v, const struct repl_action *a) {
+static int on_stored(struct sim *s, struct sim_mo *mo, uint32_t v, const struct repl_action *a) {
   int32_t o = sim__obj_by_id(s, a->info.id);
   if (o < 0) {
     sim__fail(s, "node %u stored an object nobody published", v);
-    return;
+    return 0;
   }
   const struct sim_obj *ob = &s->objs[o];
+  uint8_t role = SIM_HELD_DEST;
   if (s->scn->check_safety) {
     if (sim__has(s, v, (uint32_t)o)) sim__fail(s, "node %u stored object %d twice", v, o);
     if (ob->kind == SIM_OBJ_ITEM && ob->other != UINT32_MAX && sim__has(s, v, ob->other))
       sim__fail(s, "node %u stored item %d although it holds its tombstone %u", v, o, ob->other);
   }
-  uint32_t hops = 0;
-  if (s->cur_from != UINT32_MAX) {
-    uint8_t h = s->hops[(uint64_t)o * s->n + s->cur_from];
-    hops = (uint32_t)h + 1;
-  }
-  sim__got(s, v, (uint32_t)o, hops);
+  uint32_t hops = s->cur_from == UINT32_MAX ? 0 : sim__hops_at(s, s->cur_from, (uint32_t)o) + 1;
+  int rc = sim__got(s, v, (uint32_t)o, hops, role);
+  if (rc) return rc;
   if (ob->kind == SIM_OBJ_TOMBSTONE && s->scn->check_safety) {
     if (mo->ntombs == mo->tombs_cap) {
       uint32_t nc = mo->tombs_cap ? mo->tombs_cap * 2 : 16;
       uint32_t *nt = realloc(mo->tombs, nc * sizeof *nt);
-      if (!nt) return; /* the check is skipped, never the run */
+      if (!nt) return 0; /* the check is skipped, never the run */
       mo->tombs = nt;
       mo->tombs_cap = nc;
     }
     mo->tombs[mo->ntombs++] = (uint32_t)o;
   }
+  return 0;
 }
 
 static void on_removed(struct sim *s, uint32_t v, const struct repl_action *a) {
@@ -238,7 +237,9 @@ static int drain(struct sim *s, uint32_t v) {
       free(a.bytes);
       break;
     case REPL_ACT_DROP_PEER: if (!rc) rc = drop_peer(s, v, &a); break;
-    case REPL_ACT_STORED: on_stored(s, mo, v, &a); break;
+    case REPL_ACT_STORED:
+      if (!rc) rc = on_stored(s, mo, v, &a);
+      break;
     case REPL_ACT_REMOVED: on_removed(s, v, &a); break;
     default: break;
     }
@@ -289,7 +290,7 @@ static void stop_node(struct sim *s, uint32_t v, int wipe) {
   if (!wipe) return;
   store_close(nd->store);
   nd->store = NULL;
-  for (uint32_t o = 0; o < s->nobjs; o++) sim__lost(s, v, o);
+  sim__lost_all(s, v);
 }
 
 static int mo_init(struct sim *s, char *err) {

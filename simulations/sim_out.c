@@ -88,15 +88,25 @@ static void summary_json(struct sim *s, const struct sim_summary *m, FILE *f) {
           m->objects, (unsigned long long)c->duration_ms, m->sim_end_ms, (unsigned long long)m->events);
   fprintf(f, "  \"messages\": %llu,\n  \"bytes\": %llu,\n  \"messages_lost\": %llu,\n",
           (unsigned long long)m->msgs, (unsigned long long)m->bytes, (unsigned long long)m->msgs_lost);
-  static const char *const keys[] = {"bytes_per_node", "t_ave_ms", "t_p50_ms", "t_p99_ms", "t_last_ms",
-                                     "t_last_max_ms", "rounds_last", "residue", "traffic_m", "rmr",
-                                     "hops_last", "reliability", "converge_ms"};
-  const double vals[] = {m->bytes_per_node, m->t_ave_ms, m->t_p50_ms, m->t_p99_ms, m->t_last_ms,
-                         m->t_last_max_ms, m->rounds_last, m->residue, m->traffic_m, m->rmr,
-                         m->hops_last, m->reliability, m->converge_ms};
+  static const char *const keys[] = {
+      "bytes_per_node", "t_ave_ms", "t_p50_ms", "t_p99_ms", "t_last_ms", "t_last_max_ms",
+      "rounds_last", "residue", "traffic_m", "rmr", "hops_last", "reliability", "converge_ms",
+      "stored_bytes_per_node_mean", "stored_bytes_per_node_max", "transit_bytes_per_node_mean",
+      "path_hops_mean", "path_stretch_mean", "delay_p50_ms", "delay_p99_ms", "path_len_mean",
+      "path_len_max"};
+  const double vals[] = {
+      m->bytes_per_node, m->t_ave_ms, m->t_p50_ms, m->t_p99_ms, m->t_last_ms, m->t_last_max_ms,
+      m->rounds_last, m->residue, m->traffic_m, m->rmr, m->hops_last, m->reliability, m->converge_ms,
+      m->stored_bytes_per_node_mean, m->stored_bytes_per_node_max, m->transit_bytes_per_node_mean,
+      m->path_hops_mean, m->path_stretch_mean, m->delay_p50_ms, m->delay_p99_ms, m->path_len_mean,
+      m->path_len_max};
+  _Static_assert(sizeof keys / sizeof keys[0] == sizeof vals / sizeof vals[0], "one key per value");
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
     fprintf(f, "  \"%s\": ", keys[i]);
-    sim_json_num(f, vals[i], !strcmp(keys[i], "converge_ms"));
+    /* Negative marks "undefined" for these (never for a measured quantity). */
+    int neg_null = !strcmp(keys[i], "converge_ms") || !strcmp(keys[i], "path_stretch_mean") ||
+                   !strncmp(keys[i], "path_len", 8);
+    sim_json_num(f, vals[i], neg_null);
     fputs(",\n", f);
   }
   if (c->proto == SIM_PROTO_MOMEDO) {
@@ -143,12 +153,14 @@ static void nodes_csv(struct sim *s, FILE *f) {
 }
 
 static void series_csv(struct sim *s, FILE *f) {
-  fputs("t_ms,alive,store_mean,store_min,store_max,coverage,msgs,bytes\n", f);
+  fputs("t_ms,alive,store_mean,store_min,store_max,coverage,msgs,bytes,stored_bytes_mean,"
+        "stored_bytes_max,transit_bytes_mean\n", f);
   for (uint32_t i = 0; i < s->nsamples; i++) {
     const struct sim_sample *x = &s->samples[i];
-    fprintf(f, "%.3f,%u,%.3f,%u,%u,%.6f,%llu,%llu\n", x->t_us / 1000.0, x->alive, x->store_mean,
-            x->store_min, x->store_max, x->coverage, (unsigned long long)x->msgs,
-            (unsigned long long)x->bytes);
+    fprintf(f, "%.3f,%u,%.3f,%u,%u,%.6f,%llu,%llu,%.1f,%llu,%.1f\n", x->t_us / 1000.0, x->alive,
+            x->store_mean, x->store_min, x->store_max, x->coverage, (unsigned long long)x->msgs,
+            (unsigned long long)x->bytes, x->stored_mean, (unsigned long long)x->stored_max,
+            x->transit_mean);
   }
 }
 

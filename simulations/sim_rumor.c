@@ -125,8 +125,8 @@ int sim__rumor_deliver(struct sim *s, uint32_t v, uint32_t u, struct sim_cl_msg 
     uint32_t o = m->obj[i];
     int knew = sim__has(s, v, o);
     if (!knew) {
-      sim__got(s, v, o, (uint32_t)b[i] + 1);
-      rc = sim__rumor_add(s, v, o);
+      rc = sim__got(s, v, o, (uint32_t)b[i] + 1, SIM_HELD_DEST);
+      if (!rc) rc = sim__rumor_add(s, v, o);
     }
     b[i] = (uint8_t)knew; /* reuse the hop bytes as the feedback flags */
   }

@@ -148,9 +148,18 @@ static int sim_setup(struct sim *s, const struct sim_scn *scn, uint64_t seed, FI
   s->validate_full = env && !strcmp(env, "full");
   env = getenv("MOMEDO_SIM_STORE");
   s->store_mem = env && !strcmp(env, "mem");
+  env = getenv("MOMEDO_SIM_HOLD");
+  /* Classic protocols compare holdings word by word: always the bitset. */
+  s->hold_maps = s->sparse || (env && !strcmp(env, "map") && scn->proto == SIM_PROTO_MOMEDO);
+  s->path_len_mean = -1;
   int rc = sim_topo_build(scn, &s->rng_topo, &s->topo, err);
   if (rc) return rc;
   s->n = s->topo.n;
+  if (scn->proto == SIM_PROTO_MOMEDO && !s->topo.complete && s->n <= SIM_DIST_NODES_MAX) {
+    /* Shortest paths for the graph's figures and the stretch of every delivery. */
+    if (!(s->dist = malloc((size_t)s->n * s->n))) return MOMEDO_E_NOMEM;
+    if ((rc = sim_topo_paths(&s->topo, s->dist, &s->path_len_mean, &s->path_len_max))) return rc;
+  }
   s->nodes = calloc(s->n, sizeof *s->nodes);
   if (!s->nodes) return MOMEDO_E_NOMEM;
   for (uint32_t v = 0; v < s->n; v++) s->nodes[v].alive = 1, s->nodes[v].timer_us = UINT64_MAX;
@@ -199,10 +208,10 @@ int sim_run_one(const struct sim_scn *scn, uint64_t seed, const char *out_dir, F
   double w1 = wall_s();
   if (!rc) rc = sim_loop(&s);
   if (!rc && scn->check_delivered && !sim__converged(&s))
-    sim__fail(&s, "at the end %llu of %llu live copies are held, %llu dead copies left; "
+    sim__fail(&s, "at the end %llu of %llu live copies are held, %llu dead copies left%s; "
               "links up form %u component(s)",
-              (unsigned long long)s.live_pairs, (unsigned long long)s.n * s.live_count,
-              (unsigned long long)s.dead_pairs, sim__up_components(&s));
+              (unsigned long long)s.live_pairs, (unsigned long long)s.want_pairs,
+              (unsigned long long)s.dead_pairs, sim__transit_note(&s), sim__up_components(&s));
   double w2 = wall_s();
   if (!rc) {
     sim__summarise(&s, sum);

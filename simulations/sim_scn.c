@@ -156,7 +156,7 @@ static int parse_sel_list(char *s, struct sim_sel *sel, const char **why) {
 int sim_parse_sel(const char *s, struct sim_sel *sel, const char **why) {
   char buf[SIM_LINE_CHARS_MAX];
   memset(sel, 0, sizeof *sel);
-  *why = "node set must be all, N, A-B, a list like 0-9,20, random:K, county:I or "
+  *why = "node set must be all, N, A-B, a list like 0-9,20, random:K, county:I, land:I or "
          "role:hub|city|school";
   if (strlen(s) >= sizeof buf) return MOMEDO_E_CONFIG;
   strcpy(buf, s);
@@ -172,6 +172,10 @@ int sim_parse_sel(const char *s, struct sim_sel *sel, const char **why) {
   if (!strncmp(buf, "county:", 7)) {
     sel->kind = SIM_SEL_COUNTY;
     return parse_u32(buf + 7, SIM_FED_COUNTIES_MAX - 1, &sel->k);
+  }
+  if (!strncmp(buf, "land:", 5)) {
+    sel->kind = SIM_SEL_LAND;
+    return parse_u32(buf + 5, SIM_FED_LANDS_MAX - 1, &sel->k);
   }
   if (!strncmp(buf, "role:", 5)) {
     sel->kind = SIM_SEL_ROLE;
@@ -260,12 +264,17 @@ static int kw_nodes(struct pctx *p, struct line *l) {
 
 static int topo_federation(struct pctx *p, struct line *l) {
   struct sim_scn *s = p->s;
-  static const char *const keys[] = {"counties", "hubs", "cities", "schools", NULL};
+  static const char *const keys[] = {"counties", "hubs", "cities", "schools", "lands", NULL};
   if (opts_only(p, l, 2, keys)) return MOMEDO_E_CONFIG;
   const char *v;
   s->fed_counties = 4, s->fed_hubs = 2, s->fed_cities = 3, s->fed_schools = 4;
   if ((v = opt(l, 2, "counties")) && (parse_u32(v, SIM_FED_COUNTIES_MAX, &s->fed_counties) || !s->fed_counties))
     return fail(p, l->no, "counties must be 1..%u", SIM_FED_COUNTIES_MAX);
+  s->fed_lands = (s->fed_counties + SIM_FED_LAND_COUNTIES - 1) / SIM_FED_LAND_COUNTIES;
+  if (s->fed_lands > SIM_FED_LANDS_DEFAULT_MAX) s->fed_lands = SIM_FED_LANDS_DEFAULT_MAX;
+  if ((v = opt(l, 2, "lands")) &&
+      (parse_u32(v, SIM_FED_LANDS_MAX, &s->fed_lands) || !s->fed_lands || s->fed_lands > s->fed_counties))
+    return fail(p, l->no, "lands must be 1..%u and at most counties", SIM_FED_LANDS_MAX);
   if ((v = opt(l, 2, "hubs")) && (parse_u32(v, SIM_FED_PER_MAX, &s->fed_hubs) || !s->fed_hubs))
     return fail(p, l->no, "hubs (redundant county nodes) must be 1..%u", SIM_FED_PER_MAX);
   if ((v = opt(l, 2, "cities")) && parse_u32(v, SIM_FED_PER_MAX, &s->fed_cities))
@@ -472,7 +481,7 @@ static int opt_time(struct pctx *p, struct line *l, int from, const char *key, u
 
 static int kw_publish(struct pctx *p, struct line *l) {
   static const char *const keys[] = {"count", "from", "to", "start", "every", "poisson", "size",
-                                     "ttl", "tombstone", "tombstone_delay", NULL};
+                                     "ttl", "tombstone", "tombstone_delay", "partners", NULL};
   struct sim_scn *s = p->s;
   const char *v;
   if (s->nwork == SIM_WORKLOADS_MAX) return fail(p, l->no, "too many publish lines (max %d)", SIM_WORKLOADS_MAX);
@@ -497,6 +506,10 @@ static int kw_publish(struct pctx *p, struct line *l) {
     w->poisson = 1;
   }
   w->size = 64;
+  w->partners = SIM_PARTNERS_DEFAULT;
+  if ((v = opt(l, 2, "partners")) && parse_u32(v, SIM_PARTNERS_MAX, &w->partners))
+    return fail(p, l->no, "partners must be 0..%u (nodes holding a user's objects besides its home)",
+                SIM_PARTNERS_MAX);
   if ((v = opt(l, 2, "size")) && (parse_u32(v, SIM_ITEM_BYTES_MAX, &w->size) || !w->size))
     return fail(p, l->no, "size must be 1..%u bytes", SIM_ITEM_BYTES_MAX);
   if ((v = opt(l, 2, "tombstone")) && parse_prob(v, &w->tombstone_p)) return fail(p, l->no, "tombstone must be 0..1");
@@ -667,10 +680,13 @@ static int sel_check(struct pctx *p, const struct sim_sel *sel, int line) {
         return fail(p, line, "node %u does not exist (nodes 0..%u)", sel->hi[i], s->nodes - 1);
   if (sel->kind == SIM_SEL_RANDOM && sel->k > s->nodes)
     return fail(p, line, "random:%u is more than the %u nodes", sel->k, s->nodes);
-  if ((sel->kind == SIM_SEL_COUNTY || sel->kind == SIM_SEL_ROLE) && s->topo != SIM_TOPO_FEDERATION)
-    return fail(p, line, "county: and role: need topology federation");
+  if ((sel->kind == SIM_SEL_COUNTY || sel->kind == SIM_SEL_ROLE || sel->kind == SIM_SEL_LAND) &&
+      s->topo != SIM_TOPO_FEDERATION)
+    return fail(p, line, "county:, land: and role: need topology federation");
   if (sel->kind == SIM_SEL_COUNTY && sel->k >= s->fed_counties)
     return fail(p, line, "county %u does not exist (0..%u)", sel->k, s->fed_counties - 1);
+  if (sel->kind == SIM_SEL_LAND && sel->k >= s->fed_lands)
+    return fail(p, line, "land %u does not exist (0..%u)", sel->k, s->fed_lands - 1);
   return 0;
 }
 

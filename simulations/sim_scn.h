@@ -30,7 +30,12 @@
 #define SIM_RUMOR_K_MAX 1000u
 #define SIM_FED_COUNTIES_MAX 1000u
 #define SIM_FED_PER_MAX 1000u            /* hubs per county, cities per county, schools per city */
+#define SIM_FED_LANDS_MAX 64u            /* Länder (lands=) */
+#define SIM_FED_LAND_COUNTIES 25u        /* default: one Land per this many counties ... */
+#define SIM_FED_LANDS_DEFAULT_MAX 16u    /* ... and at most this many */
 #define SIM_ERR_CHARS 256
+#define SIM_PARTNERS_MAX 3u              /* partner nodes of a user's home */
+#define SIM_PARTNERS_DEFAULT 1u
 
 enum sim_topo_kind {
   SIM_TOPO_LINE,
@@ -56,15 +61,15 @@ struct sim_dist {
   double a, b; /* milliseconds (lognormal: parameters of ln ms) */
 };
 
-enum sim_sel_kind { SIM_SEL_ALL, SIM_SEL_LIST, SIM_SEL_RANDOM, SIM_SEL_COUNTY, SIM_SEL_ROLE };
+enum sim_sel_kind { SIM_SEL_ALL, SIM_SEL_LIST, SIM_SEL_RANDOM, SIM_SEL_COUNTY, SIM_SEL_ROLE, SIM_SEL_LAND };
 enum sim_role { SIM_ROLE_PLAIN = 0, SIM_ROLE_HUB, SIM_ROLE_CITY, SIM_ROLE_SCHOOL };
 
-/* A set of nodes: "all", "7", "0-9,20", "random:5", "county:2", "role:hub". */
+/* A set of nodes: "all", "7", "0-9,20", "random:5", "county:2", "land:1", "role:hub". */
 struct sim_sel {
   enum sim_sel_kind kind;
   uint32_t nparts;
   uint32_t lo[SIM_SEL_PARTS_MAX], hi[SIM_SEL_PARTS_MAX]; /* inclusive ranges */
-  uint32_t k;     /* random: how many; county: which */
+  uint32_t k;     /* random: how many; county, land: which */
   enum sim_role role;
 };
 
@@ -90,6 +95,7 @@ struct sim_workload {
   uint32_t size;                /* item ciphertext bytes */
   uint64_t ttl_ms;              /* items: expiry after creation */
   double tombstone_p;           /* items: chance the recipient deletes it */
+  uint32_t partners;            /* partner nodes of the user's home (sim_topo_partners) */
   uint64_t tombstone_delay_ms;
   int line;
 };
@@ -128,6 +134,7 @@ struct sim_scn {
   uint32_t sw_k;                  /* small_world: even lattice degree */
   double sw_beta;
   uint32_t fed_counties, fed_hubs, fed_cities, fed_schools;
+  uint32_t fed_lands;             /* Länder: counties split evenly, in index order */
   char edge_file[SIM_PATH_CHARS_MAX];
   int cycle_mode;                 /* 0: event-driven; 1: cycles */
   int cycle_async;                /* cycles: 0 sync rounds, 1 PeerSim-style in-place */

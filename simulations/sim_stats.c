@@ -32,6 +32,11 @@ static const struct metric metrics[] = {
     M_D(t_p50_ms),   M_D(t_p99_ms),    M_D(t_last_ms),   M_D(t_last_max_ms),  M_D(rounds_last),
     M_D(residue),    M_D(traffic_m),   M_D(rmr),         M_D(hops_last),      M_D(reliability),
     {"converge_ms", offsetof(struct sim_summary, converge_ms), 0, 1},          M_U(events),
+    M_D(stored_bytes_per_node_mean), M_D(stored_bytes_per_node_max), M_D(transit_bytes_per_node_mean),
+    M_D(path_hops_mean), {"path_stretch_mean", offsetof(struct sim_summary, path_stretch_mean), 0, 1},
+    M_D(delay_p50_ms), M_D(delay_p99_ms),
+    {"path_len_mean", offsetof(struct sim_summary, path_len_mean), 0, 1},
+    {"path_len_max", offsetof(struct sim_summary, path_len_max), 0, 1},
 };
 
 #define NMETRICS (sizeof metrics / sizeof metrics[0])

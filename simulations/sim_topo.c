@@ -190,23 +190,113 @@ static int gen_small_world(const struct sim_scn *s, struct rng *rng, struct elis
   return rc; /* the builder sorts, so slot order does not leak into the graph */
 }
 
-/* County hubs (fully meshed, and hub j linked to hub j of the next county), cities
- * (linked to two hubs of their county and to the next city), schools (linked to
- * their city and to one county hub: the "add the county node" of DESIGN.md). */
+/* A map of k cells (counties of a Land, or Länder) on a grid of rows = floor(sqrt(k))
+ * and cols = ceil(k / rows), filled in snake order (odd rows right to left), so cell
+ * i + 1 is always next to cell i: 2 cells are a pair, 4 a ring. */
+struct grid {
+  uint32_t k, rows, cols;
+};
+
+static struct grid grid_of(uint32_t k) {
+  struct grid g = {k, 1, k};
+  while ((g.rows + 1) * (g.rows + 1) <= k) g.rows++;
+  g.cols = (k + g.rows - 1) / g.rows;
+  return g;
+}
+
+/* Cell at (r, c), or UINT32_MAX off the map or past the last cell. */
+static uint32_t grid_at(const struct grid *g, int64_t r, int64_t c) {
+  if (r < 0 || c < 0 || r >= g->rows || c >= g->cols) return UINT32_MAX;
+  uint32_t i = (uint32_t)r * g->cols + (uint32_t)(r % 2 ? g->cols - 1 - c : c);
+  return i < g->k ? i : UINT32_MAX;
+}
+
+static void grid_pos(const struct grid *g, uint32_t i, int64_t *r, int64_t *c) {
+  *r = i / g->cols;
+  *c = *r % 2 ? g->cols - 1 - i % g->cols : i % g->cols;
+}
+
+/* The map neighbors of cell i to its right and below (so each pair comes once). */
+static uint32_t grid_links(const struct grid *g, uint32_t i, uint32_t out[static 2]) {
+  int64_t r, c;
+  uint32_t n = 0, j;
+  grid_pos(g, i, &r, &c);
+  if ((j = grid_at(g, r, c + 1)) != UINT32_MAX) out[n++] = j;
+  if ((j = grid_at(g, r + 1, c)) != UINT32_MAX) out[n++] = j;
+  return n;
+}
+
+static uint32_t grid_center(const struct grid *g) { return grid_at(g, g->rows / 2, g->cols / 2); }
+
+/* Link hub h of county a to hub h of county b, for every h. */
+static int link_hubs(struct elist *l, uint32_t per, uint32_t hubs, uint32_t a, uint32_t b) {
+  int rc = 0;
+  for (uint32_t h = 0; h < hubs && !rc; h++) rc = el_add(l, a * per + h, b * per + h, 0);
+  return rc;
+}
+
+/* Counties are split into Länder in index order (Land l: counties [l*C/L, (l+1)*C/L)). */
+static uint32_t land_first(uint32_t C, uint32_t L, uint32_t l) {
+  return (uint32_t)(((uint64_t)l * C + L - 1) / L);
+}
+
+/* Inside each Land the counties lie on a map (struct grid) and each county's hubs link to
+ * those of the adjacent counties (2 to 4: its nearest); the hubs of each Land's central
+ * county (its regional network's core) link to the central hubs of the adjacent Länder
+ * on the map of Länder and, from 9 Länder on, to the Land opposite on that map (the
+ * national backbone's long links). One Land of 2 counties is a pair, of 4 a ring: the
+ * federation before Länder existed. */
+static int link_counties(const struct sim_scn *s, struct elist *l, uint32_t per) {
+  uint32_t C = s->fed_counties, L = s->fed_lands, H = s->fed_hubs, nb[2];
+  struct grid lg = grid_of(L);
+  int rc = 0;
+  for (uint32_t land = 0; land < L && !rc; land++) {
+    uint32_t first = land_first(C, L, land), k = land_first(C, L, land + 1) - first;
+    struct grid g = grid_of(k);
+    for (uint32_t i = 0; i < k && !rc; i++) {
+      uint32_t m = grid_links(&g, i, nb);
+      for (uint32_t j = 0; j < m && !rc; j++) rc = link_hubs(l, per, H, first + i, first + nb[j]);
+    }
+    uint32_t core = first + grid_center(&g), m = grid_links(&lg, land, nb);
+    for (uint32_t j = 0; j < m && !rc; j++) {
+      uint32_t f2 = land_first(C, L, nb[j]);
+      struct grid g2 = grid_of(land_first(C, L, nb[j] + 1) - f2);
+      rc = link_hubs(l, per, H, core, f2 + grid_center(&g2));
+    }
+    int64_t r, c;
+    grid_pos(&lg, land, &r, &c);
+    uint32_t opp = grid_at(&lg, lg.rows - 1 - r, lg.cols - 1 - c);
+    int64_t dr = lg.rows - 1 - 2 * r, dc = lg.cols - 1 - 2 * c;
+    if (L >= 9 && opp != UINT32_MAX && opp > land && (dr < -1 || dr > 1 || dc < -1 || dc > 1 ||
+                                                       (dr != 0 && dc != 0))) {
+      uint32_t f2 = land_first(C, L, opp);
+      struct grid g2 = grid_of(land_first(C, L, opp + 1) - f2);
+      if (!rc) rc = link_hubs(l, per, H, core, f2 + grid_center(&g2));
+    }
+  }
+  return rc;
+}
+
+/* Per county: hubs (fully meshed), cities (linked to two hubs of their county and to
+ * the next city), schools (linked to their city and to one county hub: the "add the
+ * county node" of DESIGN.md); counties and Länder linked by link_counties. */
 static int gen_federation(const struct sim_scn *s, struct sim_topo *t, struct elist *l) {
   uint32_t C = s->fed_counties, H = s->fed_hubs, K = s->fed_cities, S = s->fed_schools;
   uint32_t per = H + K * (1 + S);
   int rc = 0;
   t->role = malloc(s->nodes);
   t->county = malloc(s->nodes * sizeof *t->county);
-  if (!t->role || !t->county) return MOMEDO_E_NOMEM;
+  t->land = malloc(s->nodes * sizeof *t->land);
+  if (!t->role || !t->county || !t->land) return MOMEDO_E_NOMEM;
   for (uint32_t c = 0; c < C && !rc; c++) {
     uint32_t base = c * per;
-    for (uint32_t i = 0; i < per; i++) t->county[base + i] = c;
+    for (uint32_t i = 0; i < per; i++) {
+      t->county[base + i] = c;
+      t->land[base + i] = (uint32_t)((uint64_t)c * s->fed_lands / C);
+    }
     for (uint32_t h = 0; h < H; h++) {
       t->role[base + h] = SIM_ROLE_HUB;
       for (uint32_t h2 = h + 1; h2 < H && !rc; h2++) rc = el_add(l, base + h, base + h2, 0);
-      if (C > 1 && !(C == 2 && c == 1)) rc = rc ? rc : el_add(l, base + h, ((c + 1) % C) * per + h, 0);
     }
     for (uint32_t k = 0; k < K && !rc; k++) {
       uint32_t city = base + H + k * (1 + S);
@@ -221,7 +311,7 @@ static int gen_federation(const struct sim_scn *s, struct sim_topo *t, struct el
       }
     }
   }
-  return rc;
+  return rc ? rc : link_counties(s, l, per);
 }
 
 static int gen_edge_file(const struct sim_scn *s, struct elist *l, char *err) {
@@ -401,6 +491,7 @@ void sim_topo_free(struct sim_topo *t) {
   free(t->extra_ms);
   free(t->role);
   free(t->county);
+  free(t->land);
   memset(t, 0, sizeof *t);
 }
 
@@ -439,4 +530,78 @@ void sim_topo_ends(const struct sim_topo *t, uint64_t e, uint32_t *u, uint32_t *
   }
   *u = lo;
   *v = (uint32_t)(e - tri_base(t->n, lo) + lo + 1);
+}
+
+uint32_t sim_topo_bfs(const struct sim_topo *t, uint32_t src, uint32_t *dist, uint32_t *queue) {
+  uint32_t head = 0, tail = 0, reached = 0;
+  for (uint32_t v = 0; v < t->n; v++) dist[v] = UINT32_MAX;
+  dist[src] = 0;
+  queue[tail++] = src;
+  while (head < tail) {
+    uint32_t u = queue[head++], deg = sim_topo_degree(t, u);
+    reached++;
+    for (uint32_t i = 0; i < deg; i++) {
+      uint32_t v = sim_topo_nbr(t, u, i);
+      if (dist[v] == UINT32_MAX) dist[v] = dist[u] + 1, queue[tail++] = v;
+    }
+  }
+  return reached;
+}
+
+int sim_topo_paths(const struct sim_topo *t, uint8_t *rows, double *mean, uint32_t *max) {
+  *mean = 0;
+  *max = 0;
+  if (t->complete) {
+    if (rows)
+      for (uint64_t i = 0; i < (uint64_t)t->n * t->n; i++) rows[i] = i / t->n != i % t->n;
+    *mean = *max = t->n > 1;
+    return 0;
+  }
+  uint32_t *dist = malloc((size_t)t->n * sizeof *dist), *queue = malloc((size_t)t->n * sizeof *queue);
+  if (!dist || !queue) {
+    free(dist);
+    free(queue);
+    return MOMEDO_E_NOMEM;
+  }
+  uint64_t sum = 0, pairs = 0;
+  for (uint32_t u = 0; u < t->n; u++) {
+    sim_topo_bfs(t, u, dist, queue);
+    for (uint32_t v = 0; v < t->n; v++) {
+      uint32_t d = dist[v];
+      if (rows) rows[(uint64_t)u * t->n + v] = d > SIM_TOPO_DIST_FAR ? SIM_TOPO_DIST_FAR : (uint8_t)d;
+      if (d == UINT32_MAX || d == 0) continue;
+      sum += d;
+      pairs++;
+      if (d > *max) *max = d;
+    }
+  }
+  *mean = pairs ? (double)sum / (double)pairs : 0;
+  free(dist);
+  free(queue);
+  return 0;
+}
+
+/* Is a a better partner for v than b? Same county first, then hubs, then the better
+ * connected, then the smaller index. */
+static int partner_before(const struct sim_topo *t, uint32_t v, uint32_t a, uint32_t b) {
+  if (t->county) {
+    int ca = t->county[a] == t->county[v], cb = t->county[b] == t->county[v];
+    if (ca != cb) return ca;
+    int ha = t->role[a] == SIM_ROLE_HUB, hb = t->role[b] == SIM_ROLE_HUB;
+    if (ha != hb) return ha;
+  }
+  uint32_t da = sim_topo_degree(t, a), db = sim_topo_degree(t, b);
+  return da != db ? da > db : a < b;
+}
+
+uint32_t sim_topo_partners(const struct sim_topo *t, uint32_t v, uint32_t k, uint32_t *out) {
+  uint32_t deg = sim_topo_degree(t, v), n = 0;
+  for (uint32_t i = 0; i < deg; i++) { /* insertion into the k best so far */
+    uint32_t u = sim_topo_nbr(t, v, i), j = n < k ? n++ : k;
+    if (j == k && (k == 0 || !partner_before(t, v, u, out[k - 1]))) continue;
+    if (j == k) j = k - 1;
+    while (j > 0 && partner_before(t, v, u, out[j - 1])) out[j] = out[j - 1], j--;
+    out[j] = u;
+  }
+  return n;
 }

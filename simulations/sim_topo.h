@@ -14,6 +14,7 @@
 #define SIM_EDGES_MAX 50000000ull      /* undirected edges */
 #define SIM_EDGE_FILE_LINES_MAX 60000000ull
 #define SIM_RR_RESTARTS_MAX 100
+#define SIM_TOPO_DIST_FAR 255          /* saturated hop distance (and "unreachable") */
 
 struct sim_topo {
   uint32_t n;
@@ -26,9 +27,25 @@ struct sim_topo {
   float *extra_ms;     /* per undirected edge added latency (edge files), or NULL */
   uint8_t *role;       /* enum sim_role per node (federation), or NULL */
   uint32_t *county;    /* county per node (federation), or NULL */
+  uint32_t *land;      /* Land per node (federation), or NULL */
   uint32_t components; /* connected components */
   uint32_t degree_max;
 };
+
+/* Hop distances from src (UINT32_MAX: unreachable) into dist[n], with queue[n] as
+ * scratch. Returns the number of nodes reached (src included). */
+uint32_t sim_topo_bfs(const struct sim_topo *t, uint32_t src, uint32_t *dist, uint32_t *queue);
+/* Shortest paths between all pairs: the mean over ordered pairs of distinct connected
+ * nodes and the largest (the diameter of the largest component). rows (may be NULL)
+ * gets n x n hop distances, saturated at SIM_TOPO_DIST_FAR (also for unreachable).
+ * n BFS runs: ~1 s for 12,000 nodes. E_NOMEM. */
+MOMEDO_WUR int sim_topo_paths(const struct sim_topo *t, uint8_t *rows, double *mean, uint32_t *max);
+
+/* A user homed at v keeps copies on up to k partner nodes (its bundle's other home
+ * nodes): the neighbors of v in order of preference — in a federation those of its own
+ * county first, hubs first (a school's county node; a hub's fellow hub), then the best
+ * connected, then the smallest index. Writes at most k of them to out; returns how many. */
+uint32_t sim_topo_partners(const struct sim_topo *t, uint32_t v, uint32_t k, uint32_t *out);
 
 /* Build the scenario's graph, drawing from rng (random generators only). Errors:
  * E_CONFIG with a message in err (bad edge file, impossible random graph), E_IO,

@@ -267,8 +267,7 @@ static int publish(struct sim *s, uint32_t o) {
                                           : ob->size + SIM_ITEM_OVERHEAD_BYTES;
   }
   if (!s->nodes[ob->origin].alive) return 0; /* the client found its home node down */
-  ob->published = 1;
-  s->live_count++;
+  sim__obj_published(s, o);
   rc = sim__ops(s)->publish(s, o);
   if (!rc && !s->scn->nfaults) rc = sim__healed(s); /* no faults: converge after each write */
   return rc;
@@ -285,6 +284,16 @@ static int new_obj(struct sim *s, enum sim_obj_kind kind, uint32_t *out) {
   ob->other = UINT32_MAX;
   *out = o;
   return 0;
+}
+
+/* The nodes that must hold o: its user's home (the recipient's for items, the new
+ * user's for bundles) and that home's partners; then its measurement cells. */
+static int obj_dests(struct sim *s, uint32_t o, uint32_t partners) {
+  struct sim_obj *ob = &s->objs[o];
+  uint32_t home = ob->kind == SIM_OBJ_BUNDLE ? ob->origin : ob->home;
+  ob->dnodes[0] = home;
+  ob->ndnodes = (uint8_t)(1 + sim_topo_partners(&s->topo, home, partners, ob->dnodes + 1));
+  return sim__obj_cells(s, o);
 }
 
 static int item_schedule(struct sim *s, const struct sim_workload *w, uint32_t o) {
@@ -311,7 +320,7 @@ static int on_publish(struct sim *s, uint32_t wi, uint64_t ordinal) {
   ob->home = ws->to[rng_below(&s->rng_work, ws->nto)];
   ob->size = w->size;
   if (w->kind == SIM_OBJ_ITEM) ob->expires_us = s->now_us + sim_us(w->ttl_ms);
-  if ((rc = publish(s, o))) return rc;
+  if ((rc = obj_dests(s, o, w->partners)) || (rc = publish(s, o))) return rc;
   if (w->kind == SIM_OBJ_ITEM && (rc = item_schedule(s, w, o))) return rc;
   if (ordinal + 1 >= w->count) return 0;
   uint64_t gap = w->poisson ? (uint64_t)(sim_rng_exp(&s->rng_work, (double)w->every_ms) * 1000)
@@ -331,7 +340,9 @@ static int on_tombstone(struct sim *s, uint32_t io) {
   ob->expires_us = item->expires_us;
   ob->other = io;
   item->other = t;
-  if ((rc = publish(s, t))) return rc;
+  memcpy(ob->dnodes, item->dnodes, sizeof ob->dnodes); /* the device's bundle's home nodes */
+  ob->ndnodes = item->ndnodes;
+  if ((rc = sim__obj_cells(s, t)) || (rc = publish(s, t))) return rc;
   if (!ob->published) return 0;
   sim__obj_dies(s, io);
   if (ob->expires_us <= s->end_us)
@@ -341,6 +352,7 @@ static int on_tombstone(struct sim *s, uint32_t io) {
 
 /* Safety: some time after expiry, no running node may still hold the object. */
 static void expire_check(struct sim *s, uint32_t o) {
+  if (!s->objs[o].holders_alive) return;
   for (uint32_t v = 0; v < s->n; v++)
     if (s->nodes[v].alive && sim__has(s, v, o)) {
       sim__fail(s, "node %u still holds object %u %.3f ms after it expired", v, o,

@@ -1,7 +1,8 @@
 /* tests/unit/test_sim_core.c — the simulator's building blocks: sub-seed derivation
  * (the PRNG's reference outputs are in test_protocol_rng.c), the event queue's total
  * order, and every topology generator's invariants (degrees, edge counts, no loops or
- * duplicates, roles). */
+ * duplicates, roles; Länder, shortest paths, partner nodes). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -144,6 +145,102 @@ static void test_federation(void) {
   sim_scn_free(s);
 }
 
+/* Neighbors of u as a bitmask over a small graph (at most 64 nodes). */
+static uint64_t nbr_mask(const struct sim_topo *t, uint32_t u) {
+  uint64_t m = 0;
+  for (uint32_t i = 0; i < sim_topo_degree(t, u); i++) m |= 1ull << sim_topo_nbr(t, u, i);
+  return m;
+}
+
+/* The graph of a scenario text (empty when it does not parse or build: checks fail). */
+static void build(const char *text, struct sim_topo *t) {
+  struct sim_scn *s = scn(text);
+  struct rng r;
+  char err[SIM_ERR_CHARS] = "";
+  rng_seed(&r, 1);
+  memset(t, 0, sizeof *t);
+  if (s && sim_topo_build(s, &r, t, err)) fprintf(stderr, "%s\n", err);
+  sim_scn_free(s);
+}
+
+/* Länder: counties on a map per Land, Länder linked at their central counties. One Land
+ * of 4 counties is the ring the federation had before Länder; 400 counties make 16
+ * Länder whose paths stay short. */
+static void test_lands(void) {
+  /* counties=4, one hub each and nothing else: hubs 0..3 form the ring 0-1-2-3-0. */
+  struct sim_topo t;
+  build("topology federation counties=4 hubs=1 cities=0 schools=0\npublish item count=1\n", &t);
+  CHECK_EQ(t.nedges, 4);
+  CHECK_EQ(nbr_mask(&t, 0), (1u << 1) | (1u << 3));
+  CHECK_EQ(nbr_mask(&t, 2), (1u << 1) | (1u << 3));
+  sim_topo_free(&t);
+  /* 9 counties, one Land: a 3 x 3 map in snake order 0 1 2 / 5 4 3 / 6 7 8. */
+  build("topology federation counties=9 hubs=1 cities=0 schools=0\npublish item count=1\n", &t);
+  CHECK_EQ(t.nedges, 12);
+  CHECK_EQ(nbr_mask(&t, 4), (1u << 1) | (1u << 3) | (1u << 5) | (1u << 7));
+  CHECK_EQ(nbr_mask(&t, 0), (1u << 1) | (1u << 5));
+  sim_topo_free(&t);
+  /* Two Länder of 4 counties with 2 hubs: the Länder link hub to hub at their central
+   * counties (county 2 of each: map 0 1 / 3 2). */
+  build("topology federation counties=8 hubs=2 cities=0 schools=0 lands=2\npublish item count=1\n", &t);
+  CHECK_EQ(t.nedges, 8 + 2 * 4 * 2 + 2); /* hub pairs, two rings of 4 counties x 2 hubs, Land link */
+  CHECK_EQ(t.land[0], 0);
+  CHECK_EQ(t.land[15], 1);
+  CHECK(sim_topo_find(&t, 4, 12) >= 0 && sim_topo_find(&t, 5, 13) >= 0);
+  CHECK(sim_topo_find(&t, 4, 13) < 0);
+  CHECK_EQ(t.components, 1);
+  sim_topo_free(&t);
+  /* 400 counties: 16 Länder by default, connected, short paths (the old ring of
+   * counties had a diameter above 200 here). */
+  build("topology federation counties=400 hubs=1 cities=0 schools=0\npublish item count=1\n", &t);
+  CHECK_EQ(t.land[399], 15);
+  CHECK_EQ(t.components, 1);
+  double mean;
+  uint32_t max;
+  CHECK_EQ(sim_topo_paths(&t, NULL, &mean, &max), 0);
+  CHECK(mean > 4 && mean < 9);
+  CHECK(max <= 16);
+  sim_topo_free(&t);
+}
+
+/* Partners: a school's is its county hub, a city's a hub, a hub's its fellow hub; the
+ * distance matrix agrees with BFS. */
+static void test_partners(void) {
+  struct sim_topo t;
+  build("topology federation counties=2 hubs=2 cities=2 schools=2\npublish item count=1\n", &t);
+  uint32_t out[3], per = 2 + 2 * 3;
+  for (uint32_t v = 0; v < t.n; v++) {
+    uint32_t k = sim_topo_partners(&t, v, 3, out);
+    CHECK(k >= 1 && k <= 3);
+    CHECK(sim_topo_find(&t, v, out[0]) >= 0);
+    CHECK_EQ(t.county[out[0]], t.county[v]);
+    CHECK_EQ(t.role[out[0]], SIM_ROLE_HUB);
+    if (t.role[v] == SIM_ROLE_HUB) CHECK_EQ(out[0], v / per * per + (v % per == 0));
+  }
+  CHECK_EQ(sim_topo_partners(&t, 3, 0, out), 0);
+  uint8_t *d = malloc((size_t)t.n * t.n);
+  double mean;
+  uint32_t max;
+  CHECK(d != NULL);
+  CHECK_EQ(sim_topo_paths(&t, d, &mean, &max), 0);
+  CHECK_EQ(d[0], 0);
+  CHECK_EQ(d[1], 1);                /* hub 0 - hub 1 */
+  uint32_t dist[16], queue[16], far = 0;
+  CHECK_EQ(t.n, 16);
+  for (uint32_t u = 0; u < t.n; u++) {
+    CHECK_EQ(sim_topo_bfs(&t, u, dist, queue), t.n);
+    for (uint32_t v = 0; v < t.n; v++) {
+      CHECK_EQ(d[(uint64_t)u * t.n + v], dist[v]);
+      CHECK_EQ(d[(uint64_t)u * t.n + v], d[(uint64_t)v * t.n + u]);
+      if (dist[v] > far) far = dist[v];
+    }
+  }
+  CHECK_EQ(max, far);
+  CHECK_EQ(max, 4); /* school - hub - hub of the other county - its other hub - school */
+  free(d);
+  sim_topo_free(&t);
+}
+
 static void test_edge_file(void) {
   const char *tmp = getenv("MOMEDO_TEST_TMP");
   char dir[512], path[600], err[SIM_ERR_CHARS] = "";
@@ -187,6 +284,8 @@ int main(void) {
   RUN(test_queue_order);
   RUN(test_topologies);
   RUN(test_federation);
+  RUN(test_lands);
+  RUN(test_partners);
   RUN(test_edge_file);
   TEST_MAIN_END();
 }

@@ -82,8 +82,9 @@ static void test_determinism(void) {
   sim_scn_free(s);
 }
 
-/* The validation cache and the simulator's store are optimisations only: turning
- * them off (obj_validate on every copy; protocol/store_mem.c) gives the same bytes. */
+/* The validation cache, the simulator's store and the holdings bitset are
+ * optimisations only: turning them off (obj_validate on every copy;
+ * protocol/store_mem.c; a map of copies per node) gives the same bytes. */
 static void test_transparent(void) {
   char a[512], b[512], err[SIM_ERR_CHARS];
   tmpdir(a, sizeof a, "opt_on");
@@ -94,9 +95,11 @@ static void test_transparent(void) {
   CHECK_EQ(sim_run_one(s, 5, a, NULL, &x, err), 0);
   setenv("MOMEDO_SIM_VALIDATE", "full", 1);
   setenv("MOMEDO_SIM_STORE", "mem", 1);
+  setenv("MOMEDO_SIM_HOLD", "map", 1);
   int rc = sim_run_one(s, 5, b, NULL, &y, err);
   unsetenv("MOMEDO_SIM_VALIDATE");
   unsetenv("MOMEDO_SIM_STORE");
+  unsetenv("MOMEDO_SIM_HOLD");
   CHECK_EQ(rc, 0);
   CHECK(same_outputs(a, b));
   sim_scn_free(s);

@@ -99,7 +99,7 @@ static void test_errors(void) {
       {"nodes 10\npublish item count=0\n", "t.scn:2: publish needs count=1.."},
       {"nodes 10\npublish bundle count=1 ttl=1h\n", "t.scn:2: size, ttl, to and tombstone apply to items only"},
       {"nodes 10\npublish item count=1 from=10\n", "t.scn:2: node 10 does not exist (nodes 0..9)"},
-      {"nodes 10\npublish item count=1 from=county:0\n", "t.scn:2: county: and role: need topology federation"},
+      {"nodes 10\npublish item count=1 from=county:0\n", "t.scn:2: county:, land: and role: need topology federation"},
       {"nodes 10\npublish item count=1 ttl=91d\n", "t.scn:2: ttl must be at most 90d"},
       {"nodes 10\n", "t.scn:1: the scenario publishes nothing"},
       {"nodes 10\nprotocol rumor\nrepl recon_branch 4\npublish item count=1\n", "t.scn:3: repl parameters need protocol momedo"},
@@ -111,6 +111,9 @@ static void test_errors(void) {
       {"nodes 10\ncheck safety\nprotocol ae_push\npublish item count=1\n", "check safety needs protocol momedo"},
       {"nodes 100000\npublish item count=2001\n", "exceeds 200000000 (measurement tables)"},
       {"topology federation counties=1000 hubs=1000\n", "t.scn:1: federation has 1015000 nodes"},
+      {"topology federation counties=3 lands=4\n", "t.scn:1: lands must be 1..64 and at most counties"},
+      {"topology federation counties=3\npublish item count=1 to=land:1\n", "t.scn:2: land 1 does not exist (0..0)"},
+      {"nodes 10\npublish item count=1 partners=4\n", "t.scn:2: partners must be 0..3"},
       {"nodes 5000\ntopology complete\nprotocol momedo\npublish item count=1\n",
        "momedo and max_conns keep per-link state"},
   };
