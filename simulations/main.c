@@ -1,6 +1,6 @@
 /* simulations/main.c — momedo-sim: parse the command line, load the scenario (with
- * --set changes), run it with one or K seeds or sweep a parameter, or print the
- * validation page; exit non-zero when a check failed (after printing the seed that
+ * --set changes), run it with one or K seeds or sweep a parameter, print the
+ * validation page, or report a series of runs; exit non-zero when a check failed (after printing the seed that
  * replays the failure). All the work is in the momedo_sim library. */
 #include <errno.h>
 #include <stddef.h>
@@ -15,6 +15,7 @@ static void usage(FILE *f) {
   fputs("usage: momedo-sim SCENARIO [--seed N] [--out DIR] [--runs K] [--quiet]\n"
         "                 [--set PARAM=VALUE]... [--sweep PARAM=V1,V2,... [--plot MEASURE]]\n"
         "       momedo-sim --validate [--runs K] [--scenarios DIR]\n"
+        "       momedo-sim --report DIR\n"
         "       momedo-sim --version | --help\n"
         "  Runs a deterministic discrete-event simulation of momedo nodes (or of a classic\n"
         "  epidemic protocol) described by SCENARIO; see simulations/README.md.\n"
@@ -32,6 +33,8 @@ static void usage(FILE *f) {
         "             checked against, with its value and the command reproducing it\n"
         "             (--runs seeds per row, default 50; scenarios from --scenarios DIR,\n"
         "             default simulations/scenarios)\n"
+        "  --report DIR  the runs in DIR/*/ (summary.json, time.txt) side by side: writes\n"
+        "             DIR/report.csv and DIR/bytes.svg, prints a Markdown table\n"
         "  --quiet    print only failures\n"
         "Exit status: 0 all checks passed, 1 a check failed (or a figure left its band),\n"
         "2 usage or scenario error.\n",
@@ -50,7 +53,7 @@ static int parse_num(const char *s, unsigned long long max, unsigned long long *
 
 struct args {
   struct sim_opts o;
-  const char *path, *sweep, *plot, *scenarios;
+  const char *path, *sweep, *plot, *scenarios, *report;
   const char *set[SIM_SETS_MAX];
   int nset, validate, runs_set;
 };
@@ -63,7 +66,8 @@ static const char **str_opt(struct args *a, const char *name) {
   } opts[] = {{"--out", offsetof(struct args, o.out_dir)},
               {"--sweep", offsetof(struct args, sweep)},
               {"--plot", offsetof(struct args, plot)},
-              {"--scenarios", offsetof(struct args, scenarios)}};
+              {"--scenarios", offsetof(struct args, scenarios)},
+              {"--report", offsetof(struct args, report)}};
   for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
     if (!strcmp(name, opts[i].name)) return (const char **)((char *)a + opts[i].off);
   return NULL;
@@ -107,9 +111,11 @@ static int parse_args(int argc, char **argv, struct args *a) {
     usage(stderr);
     return -1;
   }
-  if (a->validate ? a->path || a->sweep || a->nset || a->o.out_dir : !a->path || a->scenarios ||
-                                                                      (a->plot && !a->sweep)) {
-    fputs("momedo-sim: give a SCENARIO (--plot needs --sweep), or --validate alone\n", stderr);
+  int alone = a->validate || a->report;
+  if (a->validate && a->report) alone = 2;
+  if (alone ? alone > 1 || a->path || a->sweep || a->nset || a->o.out_dir || (a->report && a->scenarios)
+            : !a->path || a->scenarios || (a->plot && !a->sweep)) {
+    fputs("momedo-sim: give a SCENARIO (--plot needs --sweep), or --validate or --report alone\n", stderr);
     usage(stderr);
     return -1;
   }
@@ -138,7 +144,9 @@ int main(int argc, char **argv) {
   int rc = parse_args(argc, argv, &a);
   if (rc) return rc > 0 ? 0 : 2;
   char err[SIM_ERR_CHARS] = "";
-  if (a.validate) {
+  if (a.report) {
+    rc = sim_report(a.report, stdout, err);
+  } else if (a.validate) {
     rc = sim_validate(a.scenarios ? a.scenarios : "simulations/scenarios", a.runs_set ? a.o.runs : 50, stdout,
                       a.o.log, err);
   } else {

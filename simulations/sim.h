@@ -50,6 +50,13 @@ struct sim_summary {
   double delay_p50_ms, delay_p99_ms; /* over all deliveries (not per object) */
   double path_len_mean;         /* the graph's mean shortest path; -1 not computed */
   double path_len_max;          /* its diameter; -1 not computed */
+  double record_bytes_per_node; /* node-record bytes sent (inside push and grant), per node */
+  double custody_bytes_per_node;/* custody grant and ack messages sent, per node (momedo) */
+  double lookups;               /* lookups started */
+  double lookup_found;          /* fraction of finished lookups that found the user; -1 none */
+  double lookup_msgs_mean;      /* routed messages sent per lookup; -1 none */
+  double lookup_delay_ms_mean;  /* start to LOOKUP_DONE, over finished lookups; -1 none */
+  int scoped;                   /* the engine's scope: 1 scoped, 0 flood (or classic) */
   double sim_end_ms;            /* virtual time at the end of the run */
   uint32_t up_components;       /* components of the graph of links up at the end */
   uint64_t safety_violations;
@@ -121,5 +128,11 @@ MOMEDO_WUR int sim_sweep(const struct sim_scn_text *t, const char *spec, const c
  * E_INTERNAL when an asserted figure is out of its band, or a setup error. */
 MOMEDO_WUR int sim_validate(const char *dir, uint32_t runs, FILE *md, FILE *log,
                             char err[static SIM_ERR_CHARS]);
+
+/* --report: the runs under dir (each DIR/<run>/summary.json, optionally time.txt with
+ * "WALL_S MAXRSS_KIB") side by side: writes dir/report.csv and dir/bytes.svg (bytes per
+ * node sent and held against N, per delivery mode, log-log) and a Markdown table to md
+ * (may be NULL). E_NOTFOUND when no run is there, E_IO. */
+MOMEDO_WUR int sim_report(const char *dir, FILE *md, char err[static SIM_ERR_CHARS]);
 
 #endif

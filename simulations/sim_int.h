@@ -52,6 +52,10 @@ enum sim_ev_type {
   SIM_EV_END,
 };
 
+/* ReplMsg bodies by field number (protocol/proto/repl.proto); 0 = none known. */
+enum sim_mo_body { SIM_MO_OTHER = 0, SIM_MO_PUSH, SIM_MO_RECON, SIM_MO_WANT, SIM_MO_GRANT,
+                   SIM_MO_ACK, SIM_MO_ROUTED, SIM_MO_BODIES };
+
 /* Classic message types (first byte of a classic payload). */
 enum sim_cmsg {
   SIM_CM_PUSH = 1,
@@ -203,6 +207,7 @@ struct sim {
   struct sim_objmap by_sig, by_id;
   struct sim_keys *keys;
   struct sim_wset *wsets;   /* per workload entry */
+  uint32_t *users, nusers;  /* momedo: published key bundles (the users lookups ask for) */
   uint32_t live_count;      /* published, not dead */
   uint64_t live_pairs;      /* copies of live objects at their wanted nodes */
   uint64_t want_pairs;      /* (live object, wanted node) pairs */
@@ -244,7 +249,10 @@ struct sim {
   /* momedo driver */
   uint32_t cur_from;        /* peer whose message is being handled, or UINT32_MAX */
   void *mo;                 /* struct sim_mo (sim_momedo.c) */
-  uint64_t mo_msgs[4], mo_bytes[4]; /* by ReplMsg body: other, push, recon, want */
+  uint64_t mo_msgs[SIM_MO_BODIES], mo_bytes[SIM_MO_BODIES]; /* by ReplMsg body (sim_mo_body) */
+  uint64_t mo_record_bytes; /* node-record object bytes inside push and grant messages */
+  uint64_t lookups, lookups_found, lookups_notfound, lookups_refused;
+  uint64_t lookup_delay_ms_sum; /* over finished lookups */
   uint64_t vcache_hits, vcache_misses;
   uint32_t *scratch;        /* classic protocols: object index lists */
   uint32_t scratch_cap;
@@ -292,6 +300,8 @@ int32_t sim__obj_by_bytes(const struct sim *s, const uint8_t *data, size_t len);
 int32_t sim__obj_by_id(const struct sim *s, const uint8_t id[static OBJ_ID_LEN]);
 /* Object whose canonical bytes are the last bytes of data[0..len), or -1. */
 int32_t sim__obj_by_suffix(const struct sim *s, const uint8_t *data, size_t len);
+/* Node v's keys (node key, the device homed there), derived from the seed on first use. */
+MOMEDO_WUR int sim__node_keys(struct sim *s, uint32_t v, struct sim_keys **out);
 /* Register o's ID (known once its origin accepted it). */
 void sim__obj_id_known(struct sim *s, uint32_t o);
 /* Register o's bytes (objs[o].bytes and .size set, size >= 8). */
@@ -299,6 +309,11 @@ void sim__obj_bytes_known(struct sim *s, uint32_t o);
 /* Room for cap objects; maps != 0 also makes the bytes and ID lookup tables.
  * Freed by sim__work_free. */
 MOMEDO_WUR int sim__objs_init(struct sim *s, uint32_t cap, int maps);
+
+/* sim_momedo.c: lookups. Start one at v for the user of bundle o (hint: its home nodes
+ * as hints); LOOKUP_DONE actions end them. Errors: E_NOMEM. */
+MOMEDO_WUR int sim__lookup_start(struct sim *s, uint32_t v, uint32_t o, int hint);
+void sim__lookup_done(struct sim *s, uint32_t v, uint64_t handle, int status);
 
 /* sim_measure.c: cells, holders, convergence, samples */
 MOMEDO_WUR int sim__measure_init(struct sim *s);
@@ -363,6 +378,16 @@ struct sim_svg_ci {
   uint32_t n;
   const char *const *labels;
 };
+/* A series of a log-log plot: color 0..2 (sim_svg.c's palette), dashed or solid. */
+struct sim_svg_series {
+  const char *name;
+  const double *x, *y;
+  uint32_t n;
+  int color, dashed;
+};
+/* Log-log plot of ns series (positive values only; others are left out). */
+MOMEDO_WUR int sim__svg_loglog(const char *dir, const char *file, const char *title, const char *xl,
+                               const char *yl, const struct sim_svg_series *s, uint32_t ns, char *err);
 MOMEDO_WUR int sim__svg_ci(const char *dir, const char *file, const char *title, const char *xl,
                            const char *yl, const struct sim_svg_ci *p, char *err);
 MOMEDO_WUR int sim_mkdir_p(const char *dir, char *err);
@@ -384,6 +409,7 @@ struct sim_proto_ops {
   MOMEDO_WUR int (*timer)(struct sim *s, const struct sim_event *e);
   MOMEDO_WUR int (*publish)(struct sim *s, uint32_t o);     /* insert at its origin */
   void (*cycle_end)(struct sim *s);                         /* cycle mode; may be NULL */
+  MOMEDO_WUR int (*links_ready)(struct sim *s);             /* after the first links came up; may be NULL */
   void (*free_payload)(void *data);
 };
 extern const struct sim_proto_ops sim_momedo_ops;

@@ -1,11 +1,14 @@
 /* simulations/sim_momedo.c — the "momedo" protocol: one production replication
  * engine (replication/repl.h) per simulated node over an in-memory store, driven by
  * simulated time. Carries SEND actions over the simulated network, turns STORED and
- * REMOVED into measures, checks safety after every step, and re-arms each engine's
- * timer from repl_next_deadline. Never looks inside the engine's private state. */
+ * REMOVED (with the copy's role) into measures, checks safety after every step, and
+ * re-arms each engine's timer from repl_next_deadline. Scoped runs give every engine
+ * its node key, a signer and one shared record table, and count record, custody and
+ * lookup traffic. Never looks inside the engine's private state. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "ids.h"
 #include "repl.h"
 #include "sim_int.h"
 
@@ -13,8 +16,26 @@
 #define FRAME_WIRE_OVERHEAD 8   /* frame length header + Frame field tag and length */
 #define TIMER_SPINS_MAX 100000  /* timer fires at one instant before we call it a bug */
 
+/* A signed object the simulator did not publish (a node record), checked once by the
+ * real obj_check and answered from here for every other node (the validation cache). */
+struct foreign {
+  uint8_t *bytes;
+  uint32_t len;
+  struct obj_checked ck;    /* n_dests 0: records are global scope */
+};
+
+struct lookup {
+  uint32_t node;
+  uint64_t handle, t_us;
+};
+
 struct sim_mo {
   struct repl_config cfg;
+  struct repl_shared *shared; /* node keys and records, interned once for all engines */
+  struct foreign *fo;       /* open addressing by the signature's tail; len 0 = empty */
+  struct lookup *lk;        /* lookups in flight, unordered */
+  uint32_t nlk, lk_cap;
+  uint32_t fo_cap, fo_n;
   uint32_t *spins;      /* per node: timer fires without time moving on */
   uint64_t *spin_at;
   uint32_t *tombs;      /* tombstones stored during the current drain */
@@ -45,9 +66,84 @@ static void remember(struct sim_obj *ob, const struct obj_checked *ck) {
   ob->ck_ok = 1;
 }
 
+static uint64_t tail64(const uint8_t *data, size_t len) {
+  uint64_t x;
+  memcpy(&x, data + len - 8, 8);
+  return x * 0x9e3779b97f4a7c15ull;
+}
+
+static struct foreign *fo_find(struct sim_mo *mo, const uint8_t *data, size_t len) {
+  if (!mo->fo_cap || len < 8) return NULL;
+  for (uint32_t i = (uint32_t)(tail64(data, len) >> 40) & (mo->fo_cap - 1);; i = (i + 1) & (mo->fo_cap - 1)) {
+    struct foreign *f = &mo->fo[i];
+    if (!f->len) return NULL;
+    if (f->len == len && !memcmp(f->bytes, data, len)) return f;
+  }
+}
+
+/* Keep a node record that passed obj_check (out of memory: it stays a miss). */
+static void fo_put(struct sim_mo *mo, const uint8_t *data, size_t len, const struct obj_checked *ck) {
+  if (len < 8 || ck->n_dests) return;
+  if (2 * (mo->fo_n + 1) > mo->fo_cap) {
+    uint32_t nc = mo->fo_cap ? mo->fo_cap * 2 : 1024;
+    struct foreign *nf = calloc(nc, sizeof *nf);
+    if (!nf) return;
+    for (uint32_t i = 0; i < mo->fo_cap; i++) {
+      struct foreign *f = &mo->fo[i];
+      if (!f->len) continue;
+      uint32_t j = (uint32_t)(tail64(f->bytes, f->len) >> 40) & (nc - 1);
+      while (nf[j].len) j = (j + 1) & (nc - 1);
+      nf[j] = *f;
+    }
+    free(mo->fo);
+    mo->fo = nf;
+    mo->fo_cap = nc;
+  }
+  uint8_t *b = malloc(len);
+  if (!b) return;
+  memcpy(b, data, len);
+  uint32_t j = (uint32_t)(tail64(data, len) >> 40) & (mo->fo_cap - 1);
+  while (mo->fo[j].len) j = (j + 1) & (mo->fo_cap - 1);
+  mo->fo[j] = (struct foreign){b, (uint32_t)len, *ck};
+  mo->fo_n++;
+}
+
+static void fo_free(struct sim_mo *mo) {
+  for (uint32_t i = 0; i < mo->fo_cap; i++) free(mo->fo[i].bytes);
+  free(mo->fo);
+}
+
+/* A node record: checked for real once, later copies of the same bytes from here (the
+ * same time rules as below). */
+static int check_record(struct sim *s, const uint8_t *data, size_t len, uint64_t now, obj_seen_fn seen,
+                        void *seen_ctx, struct obj_checked *out) {
+  struct sim_mo *mo = s->mo;
+  const struct foreign *f = fo_find(mo, data, len);
+  if (!f) {
+    s->vcache_misses++;
+    int rc = obj_check(MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD, data, len, now, seen, seen_ctx, out);
+    if (rc == 0) fo_put(mo, data, len, out);
+    return rc;
+  }
+  s->vcache_hits++;
+  const struct obj_info *ci = &f->ck.info;
+  if (seen && seen(seen_ctx, ci->id)) {
+    out->info.kind = MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD;
+    memcpy(out->info.id, ci->id, OBJ_ID_LEN);
+    return MOMEDO_E_EXISTS;
+  }
+  if (ci->created_ms > now && ci->created_ms - now > OBJ_CLOCK_SKEW_MS_MAX) return MOMEDO_E_FUTURE;
+  if (ci->expires_ms <= now) return MOMEDO_E_EXPIRED;
+  out->info = *ci;
+  out->n_dests = 0;
+  out->record = f->ck.record;
+  return 0;
+}
+
 static int hook_check(void *ctx, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                       uint64_t now, obj_seen_fn seen, void *seen_ctx, struct obj_checked *out) {
   struct sim *s = ctx;
+  if (kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) return check_record(s, data, len, now, seen, seen_ctx, out);
   int32_t o = sim__obj_by_bytes(s, data, len);
   struct sim_obj *ob = o >= 0 ? &s->objs[o] : NULL;
   if (!ob || !ob->ck_ok || ob->info.kind != kind) {
@@ -106,18 +202,44 @@ static int field(const uint8_t **p, const uint8_t *end, uint32_t *num, const uin
   }
 }
 
-/* Count the objects of an ObjectPush against their object indices. */
-static void count_push(struct sim *s, const uint8_t *p, const uint8_t *end) {
+/* One Object (kind, data): count the message against the object it carries, or its
+ * bytes as record traffic when it is a node record. */
+static void count_object(struct sim *s, const uint8_t *b, uint64_t bl) {
   uint32_t num;
-  const uint8_t *b, *ob, *data;
-  uint64_t bl, ol, dl = 0;
+  const uint8_t *ob, *data = NULL;
+  uint64_t ol, dl = 0, kind = 0;
+  for (const uint8_t *q = b; q < b + bl;) {
+    const uint8_t *at = q;
+    if (field(&q, b + bl, &num, &ob, &ol)) break;
+    if (num == 1 && !ob) { /* kind: read the varint again */
+      uint64_t k;
+      at++;
+      if (!varint(&at, b + bl, &k)) kind = k;
+    }
+    if (num == 2 && ob) data = ob, dl = ol;
+  }
+  if (kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) {
+    s->mo_record_bytes += dl;
+    return;
+  }
+  int32_t o = data ? sim__obj_by_bytes(s, data, dl) : -1;
+  if (o >= 0) s->objs[o].msgs++;
+}
+
+/* The objects of an ObjectPush (field 1: Object) or a CustodyGrant (field 1: Grant,
+ * whose field 1 is the Object). */
+static void count_objects(struct sim *s, const uint8_t *p, const uint8_t *end, int grant) {
+  uint32_t num;
+  const uint8_t *b, *gb;
+  uint64_t bl, gl;
   while (p < end && field(&p, end, &num, &b, &bl) == 0) {
     if (num != 1 || !b) continue;
-    data = NULL;
-    for (const uint8_t *q = b; q < b + bl && field(&q, b + bl, &num, &ob, &ol) == 0;)
-      if (num == 2 && ob) data = ob, dl = ol;
-    int32_t o = data ? sim__obj_by_bytes(s, data, dl) : -1;
-    if (o >= 0) s->objs[o].msgs++;
+    if (!grant) {
+      count_object(s, b, bl);
+      continue;
+    }
+    for (const uint8_t *q = b; q < b + bl && field(&q, b + bl, &num, &gb, &gl) == 0;)
+      if (num == 1 && gb) count_object(s, gb, gl);
   }
 }
 
@@ -126,9 +248,9 @@ static void scan_msg(struct sim *s, const uint8_t *m, size_t n) {
   uint32_t num, kind = 0;
   uint64_t bl;
   while (p < end && field(&p, end, &num, &b, &bl) == 0) {
-    if (!b || num < 1 || num > 3) continue;
+    if (!b || num < 1 || num >= SIM_MO_BODIES) continue;
     kind = num;
-    if (num == 1) count_push(s, b, b + bl);
+    if (num == 1 || num == 4) count_objects(s, b, b + bl, num == 4);
   }
   s->mo_msgs[kind]++;
   s->mo_bytes[kind] += n;
@@ -155,13 +277,20 @@ static int on_send(struct sim *s, uint32_t v, struct repl_action *a) {
 }
 
 static int on_stored(struct sim *s, struct sim_mo *mo, uint32_t v, const struct repl_action *a) {
+  if (a->info.kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) return 0; /* counted as traffic */
   int32_t o = sim__obj_by_id(s, a->info.id);
   if (o < 0) {
     sim__fail(s, "node %u stored an object nobody published", v);
     return 0;
   }
   const struct sim_obj *ob = &s->objs[o];
-  uint8_t role = SIM_HELD_DEST;
+  _Static_assert((int)SIM_HELD_TRANSIT == (int)REPL_ROLE_TRANSIT && (int)SIM_HELD_CACHED == (int)REPL_ROLE_CACHED,
+                 "roles in the engine's order");
+  uint8_t role = (uint8_t)a->role;
+  if (s->scn->check_safety && !s->sparse && role != SIM_HELD_DEST)
+    sim__fail(s, "node %u holds object %d in role %u under flooding", v, o, role);
+  if (s->scn->check_safety && s->sparse && role == SIM_HELD_DEST && sim__cell(s, (uint32_t)o, v) < 0)
+    sim__fail(s, "node %u holds object %d as a destination but is none of its destinations", v, o);
   if (s->scn->check_safety) {
     if (sim__has(s, v, (uint32_t)o)) sim__fail(s, "node %u stored object %d twice", v, o);
     if (ob->kind == SIM_OBJ_ITEM && ob->other != UINT32_MAX && sim__has(s, v, ob->other))
@@ -184,10 +313,12 @@ static int on_stored(struct sim *s, struct sim_mo *mo, uint32_t v, const struct 
 }
 
 static void on_removed(struct sim *s, uint32_t v, const struct repl_action *a) {
+  if (a->info.kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) return;
   int32_t o = sim__obj_by_id(s, a->info.id);
   if (o < 0) return;
-  if (s->scn->check_safety && !sim__has(s, v, (uint32_t)o))
-    sim__fail(s, "node %u removed object %d it did not hold", v, o);
+  if (s->scn->check_safety && sim__role_at(s, v, (uint32_t)o) != (int)a->role)
+    sim__fail(s, "node %u removed object %d in role %d but held it in role %d", v, o, (int)a->role,
+              sim__role_at(s, v, (uint32_t)o));
   sim__lost(s, v, (uint32_t)o);
 }
 
@@ -241,6 +372,7 @@ static int drain(struct sim *s, uint32_t v) {
       if (!rc) rc = on_stored(s, mo, v, &a);
       break;
     case REPL_ACT_REMOVED: on_removed(s, v, &a); break;
+    case REPL_ACT_LOOKUP_DONE: sim__lookup_done(s, v, a.handle, a.status); break;
     default: break;
     }
   }
@@ -253,8 +385,8 @@ static int drain(struct sim *s, uint32_t v) {
 static int config(struct sim *s, struct repl_config *cfg, char *err) {
   const struct sim_scn *c = s->scn;
   repl_config_default(cfg);
-  /* Scoped runs need the simulator's node keys and signers (issue 10): flood unless a
-   * scenario says otherwise (the engine refuses scoped without a signer). */
+  /* A scenario without a `repl scope` line floods, as every scenario did before scoped
+   * delivery existed (their figures stay comparable); `repl scope scoped` routes. */
   cfg->scope = REPL_SCOPE_FLOOD;
   /* The parser checked every value against the engine's parameter table. */
   for (uint32_t i = 0; i < c->nrepl; i++)
@@ -270,6 +402,12 @@ static int config(struct sim *s, struct repl_config *cfg, char *err) {
   return 0;
 }
 
+/* The engine's signer for its node records: the node key derived from the seed. */
+static int sign_record(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static OBJ_SIG_LEN]) {
+  const struct sim_keys *k = ctx;
+  return crypto_sign(sig, msg, len, &k->node);
+}
+
 static int start_node(struct sim *s, uint32_t v) {
   struct sim_mo *mo = s->mo;
   struct sim_node *nd = &s->nodes[v];
@@ -277,7 +415,14 @@ static int start_node(struct sim *s, uint32_t v) {
   if (!nd->store && (rc = s->store_mem ? store_mem_open(&nd->store) : sim_store_open(s, &nd->store)))
     return rc;
   uint64_t seed = sim_seed_derive(s->seed, TAG_REPL, (uint64_t)nd->gen << 32 | v);
-  if ((rc = repl_new(&mo->cfg, nd->store, seed, now_ms(s), &nd->repl))) return rc;
+  struct repl_config cfg = mo->cfg;
+  struct sim_keys *k;
+  if ((rc = sim__node_keys(s, v, &k))) return rc;
+  memcpy(cfg.self_key, k->node.pub, OBJ_KEY_LEN);
+  cfg.sign = sign_record;
+  cfg.sign_ctx = k;
+  snprintf(cfg.name, sizeof cfg.name, "n%u", v);
+  if ((rc = repl_new(&cfg, nd->store, seed, now_ms(s), &nd->repl))) return rc;
   nd->timer_us = UINT64_MAX;
   return drain(s, v);
 }
@@ -287,6 +432,10 @@ static void stop_node(struct sim *s, uint32_t v, int wipe) {
   repl_free(nd->repl);
   nd->repl = NULL;
   nd->timer_us = UINT64_MAX;
+  struct sim_mo *mo = s->mo;
+  for (uint32_t i = 0; i < mo->nlk;) /* its lookups die with it */
+    if (mo->lk[i].node == v) s->lookups_notfound++, mo->lk[i] = mo->lk[--mo->nlk];
+    else i++;
   if (!wipe) return;
   store_close(nd->store);
   nd->store = NULL;
@@ -299,6 +448,8 @@ static int mo_init(struct sim *s, char *err) {
   s->mo = mo;
   int rc = config(s, &mo->cfg, err);
   if (rc) return rc;
+  if ((rc = repl_shared_new(sim_seed_derive(s->seed, TAG_REPL, UINT64_MAX), &mo->shared))) return rc;
+  mo->cfg.shared = mo->shared;
   if (!s->validate_full) {
     mo->cfg.check = hook_check;
     mo->cfg.check_ctx = s;
@@ -317,6 +468,9 @@ static void mo_free(struct sim *s) {
     s->nodes[v].store = NULL;
   }
   if (mo) {
+    repl_shared_free(mo->shared);
+    fo_free(mo);
+    free(mo->lk);
     free(mo->tombs);
     free(mo->spins);
     free(mo->spin_at);
@@ -325,20 +479,12 @@ static void mo_free(struct sim *s) {
   s->mo = NULL;
 }
 
-/* A node's key as its peers see it. Flood mode only compares keys, so a number spread
- * over 32 bytes stands in for a real Ed25519 key (no key generation per node). */
-static void node_key_of(uint32_t v, uint8_t key[OBJ_KEY_LEN]) {
-  memset(key, 0, OBJ_KEY_LEN);
-  for (int i = 0; i < 4; i++) key[i] = (uint8_t)(v >> (24 - 8 * i));
-  key[OBJ_KEY_LEN - 1] = 1;
-}
-
 static int link_up(struct sim *s, uint32_t u, uint32_t v) {
-  uint8_t ku[OBJ_KEY_LEN], kv[OBJ_KEY_LEN];
-  node_key_of(u, ku);
-  node_key_of(v, kv);
-  int rc = repl_peer_up(s->nodes[u].repl, v, kv, now_ms(s));
-  if (!rc) rc = repl_peer_up(s->nodes[v].repl, u, ku, now_ms(s));
+  struct sim_keys *ku, *kv;
+  int rc = sim__node_keys(s, u, &ku);
+  if (!rc) rc = sim__node_keys(s, v, &kv);
+  if (!rc) rc = repl_peer_up(s->nodes[u].repl, v, kv->node.pub, now_ms(s));
+  if (!rc) rc = repl_peer_up(s->nodes[v].repl, u, ku->node.pub, now_ms(s));
   if (!rc) rc = drain(s, u);
   if (!rc) rc = drain(s, v);
   return rc;
@@ -353,6 +499,29 @@ static void link_down(struct sim *s, uint32_t u, uint32_t v) {
     repl_peer_down(s->nodes[a].repl, b, now_ms(s));
     if (drain(s, a)) s->stop = 1; /* out of memory while draining: end the run */
   }
+}
+
+/* Scoped runs: once every node has issued its record with its first links, every node
+ * takes all records from the shared table (repl_records_adopt), so the federation starts
+ * with converged routes instead of flooding n records to n nodes; the record pushes
+ * already queued then arrive as duplicates. Churn and partitions still spread records. */
+static int links_ready(struct sim *s) {
+  if (!s->sparse) return 0;
+  int rc = 0;
+  /* An engine signs its record at its first tick: give every due engine that tick now,
+   * so its record lists its first links, then let every engine adopt them all. */
+  for (uint32_t v = 0; v < s->n && !rc; v++) {
+    struct sim_node *nd = &s->nodes[v];
+    if (repl_next_deadline(nd->repl) > now_ms(s)) continue;
+    nd->timer_us = UINT64_MAX;
+    rc = repl_tick(nd->repl, now_ms(s));
+    if (!rc) rc = drain(s, v);
+  }
+  for (uint32_t v = 0; v < s->n && !rc; v++) {
+    int k = repl_records_adopt(s->nodes[v].repl, now_ms(s));
+    rc = k < 0 ? k : drain(s, v);
+  }
+  return rc;
 }
 
 static int deliver(struct sim *s, const struct sim_event *e) {
@@ -427,6 +596,52 @@ static int publish(struct sim *s, uint32_t o) {
   return drain(s, ob->origin);
 }
 
+/* ---- lookups ---------------------------------------------------------------------- */
+
+int sim__lookup_start(struct sim *s, uint32_t v, uint32_t o, int hint) {
+  struct sim_mo *mo = s->mo;
+  const struct sim_obj *ob = &s->objs[o];
+  struct repl_lookup_req q;
+  memset(&q, 0, sizeof q);
+  q.kind = REPL_LOOKUP_USER_ID;
+  int rc = ids_user_id_bits(q.user_id, ob->info.key); /* a bundle's info.key: its identity key */
+  for (uint32_t i = 0; hint && !rc && i < ob->ndnodes && i < REPL_LOOKUP_HINTS_MAX; i++) {
+    struct sim_keys *k;
+    if (!(rc = sim__node_keys(s, ob->dnodes[i], &k))) memcpy(q.hints[q.n_hints++], k->node.pub, OBJ_KEY_LEN);
+  }
+  if (rc) return rc;
+  if (mo->nlk == mo->lk_cap) {
+    uint32_t nc = mo->lk_cap ? mo->lk_cap * 2 : 64;
+    struct lookup *nl = realloc(mo->lk, nc * sizeof *nl);
+    if (!nl) return MOMEDO_E_NOMEM;
+    mo->lk = nl;
+    mo->lk_cap = nc;
+  }
+  uint64_t h;
+  s->lookups++;
+  rc = repl_lookup_start(s->nodes[v].repl, &q, now_ms(s), &h);
+  if (rc == MOMEDO_E_STORE || rc == MOMEDO_E_NOMEM) return rc;
+  if (rc) {
+    s->lookups_refused++; /* E_BUSY: too many in flight at v */
+    return 0;
+  }
+  mo->lk[mo->nlk++] = (struct lookup){v, h, s->now_us};
+  return drain(s, v);
+}
+
+void sim__lookup_done(struct sim *s, uint32_t v, uint64_t handle, int status) {
+  struct sim_mo *mo = s->mo;
+  for (uint32_t i = 0; i < mo->nlk; i++) {
+    struct lookup *l = &mo->lk[i];
+    if (l->node != v || l->handle != handle) continue;
+    s->lookup_delay_ms_sum += (s->now_us - l->t_us) / 1000;
+    if (status == 0) s->lookups_found++;
+    else s->lookups_notfound++;
+    *l = mo->lk[--mo->nlk];
+    return;
+  }
+}
+
 const struct sim_proto_ops sim_momedo_ops = {
     .init = mo_init,
     .free = mo_free,
@@ -439,4 +654,5 @@ const struct sim_proto_ops sim_momedo_ops = {
     .timer = timer,
     .publish = publish,
     .free_payload = free,
+    .links_ready = links_ready,
 };

@@ -82,6 +82,7 @@ static void summary_json(struct sim *s, const struct sim_summary *m, FILE *f) {
   fprintf(f, ",\n  \"seed\": %llu,\n  \"protocol\": \"%s\",\n  \"mode\": \"%s\",\n",
           (unsigned long long)s->seed, proto_name(c->proto),
           c->cycle_mode ? (c->cycle_async ? "cycle-async" : "cycle-sync") : "event");
+  if (c->proto == SIM_PROTO_MOMEDO) fprintf(f, "  \"scope\": \"%s\",\n", m->scoped ? "scoped" : "flood");
   fprintf(f, "  \"nodes\": %u,\n  \"edges\": %llu,\n  \"components\": %u,\n  \"degree_max\": %u,\n",
           s->n, (unsigned long long)s->topo.nedges, s->topo.components, s->topo.degree_max);
   fprintf(f, "  \"objects\": %u,\n  \"duration_ms\": %llu,\n  \"sim_end_ms\": %.3f,\n  \"events\": %llu,\n",
@@ -93,26 +94,29 @@ static void summary_json(struct sim *s, const struct sim_summary *m, FILE *f) {
       "rounds_last", "residue", "traffic_m", "rmr", "hops_last", "reliability", "converge_ms",
       "stored_bytes_per_node_mean", "stored_bytes_per_node_max", "transit_bytes_per_node_mean",
       "path_hops_mean", "path_stretch_mean", "delay_p50_ms", "delay_p99_ms", "path_len_mean",
-      "path_len_max"};
+      "path_len_max", "record_bytes_per_node", "custody_bytes_per_node", "lookups", "lookup_found",
+      "lookup_msgs_mean", "lookup_delay_ms_mean"};
   const double vals[] = {
       m->bytes_per_node, m->t_ave_ms, m->t_p50_ms, m->t_p99_ms, m->t_last_ms, m->t_last_max_ms,
       m->rounds_last, m->residue, m->traffic_m, m->rmr, m->hops_last, m->reliability, m->converge_ms,
       m->stored_bytes_per_node_mean, m->stored_bytes_per_node_max, m->transit_bytes_per_node_mean,
       m->path_hops_mean, m->path_stretch_mean, m->delay_p50_ms, m->delay_p99_ms, m->path_len_mean,
-      m->path_len_max};
+      m->path_len_max, m->record_bytes_per_node, m->custody_bytes_per_node, m->lookups,
+      m->lookup_found, m->lookup_msgs_mean, m->lookup_delay_ms_mean};
   _Static_assert(sizeof keys / sizeof keys[0] == sizeof vals / sizeof vals[0], "one key per value");
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
     fprintf(f, "  \"%s\": ", keys[i]);
     /* Negative marks "undefined" for these (never for a measured quantity). */
     int neg_null = !strcmp(keys[i], "converge_ms") || !strcmp(keys[i], "path_stretch_mean") ||
-                   !strncmp(keys[i], "path_len", 8);
+                   !strncmp(keys[i], "path_len", 8) || !strncmp(keys[i], "lookup_", 7);
     sim_json_num(f, vals[i], neg_null);
     fputs(",\n", f);
   }
   if (c->proto == SIM_PROTO_MOMEDO) {
-    static const char *const body[] = {"other", "push", "recon", "want"};
+    static const char *const body[] = {"other", "push", "recon", "want", "grant", "ack", "routed"};
+    _Static_assert(sizeof body / sizeof body[0] == SIM_MO_BODIES, "one name per body");
     fputs("  \"momedo_traffic\": {", f);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < SIM_MO_BODIES; i++)
       fprintf(f, "%s\"%s_msgs\": %llu, \"%s_bytes\": %llu", i ? ", " : "", body[i],
               (unsigned long long)s->mo_msgs[i], body[i], (unsigned long long)s->mo_bytes[i]);
     fputs("},\n", f);

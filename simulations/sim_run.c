@@ -149,6 +149,7 @@ static int sim_setup(struct sim *s, const struct sim_scn *scn, uint64_t seed, FI
   env = getenv("MOMEDO_SIM_STORE");
   s->store_mem = env && !strcmp(env, "mem");
   env = getenv("MOMEDO_SIM_HOLD");
+  s->sparse = scn->scoped;
   /* Classic protocols compare holdings word by word: always the bitset. */
   s->hold_maps = s->sparse || (env && !strcmp(env, "map") && scn->proto == SIM_PROTO_MOMEDO);
   s->path_len_mean = -1;
@@ -168,6 +169,7 @@ static int sim_setup(struct sim *s, const struct sim_scn *scn, uint64_t seed, FI
     return rc;
   if ((rc = sim__ops(s)->init(s, err))) return rc;
   for (uint32_t v = 0; v < s->n && !rc; v++) rc = sim__links_bring_up(s, v);
+  if (!rc && sim__ops(s)->links_ready) rc = sim__ops(s)->links_ready(s);
   if (rc) return rc;
   if ((rc = start_schedules(s)) || (rc = sim__faults_schedule(s))) return rc;
   return 0;

@@ -481,17 +481,18 @@ static int opt_time(struct pctx *p, struct line *l, int from, const char *key, u
 
 static int kw_publish(struct pctx *p, struct line *l) {
   static const char *const keys[] = {"count", "from", "to", "start", "every", "poisson", "size",
-                                     "ttl", "tombstone", "tombstone_delay", "partners", NULL};
+                                     "ttl", "tombstone", "tombstone_delay", "partners", "hint", NULL};
   struct sim_scn *s = p->s;
   const char *v;
   if (s->nwork == SIM_WORKLOADS_MAX) return fail(p, l->no, "too many publish lines (max %d)", SIM_WORKLOADS_MAX);
   struct sim_workload *w = &s->work[s->nwork];
   memset(w, 0, sizeof *w);
   w->line = l->no;
-  if (l->ntok < 2) return fail(p, l->no, "publish needs bundle or item");
+  if (l->ntok < 2) return fail(p, l->no, "publish needs bundle, item or lookup");
   if (!strcmp(l->tok[1], "bundle")) w->kind = SIM_OBJ_BUNDLE;
   else if (!strcmp(l->tok[1], "item")) w->kind = SIM_OBJ_ITEM;
-  else return fail(p, l->no, "publish kind must be bundle or item (tombstones: tombstone=P on items)");
+  else if (!strcmp(l->tok[1], "lookup")) w->kind = SIM_WORK_LOOKUP;
+  else return fail(p, l->no, "publish kind must be bundle, item or lookup (tombstones: tombstone=P on items)");
   if (opts_only(p, l, 2, keys)) return MOMEDO_E_CONFIG;
   if (!(v = opt(l, 2, "count")) || parse_u32(v, SIM_OBJECTS_MAX, &w->count) || !w->count)
     return fail(p, l->no, "publish needs count=1..%u", SIM_OBJECTS_MAX);
@@ -513,8 +514,15 @@ static int kw_publish(struct pctx *p, struct line *l) {
   if ((v = opt(l, 2, "size")) && (parse_u32(v, SIM_ITEM_BYTES_MAX, &w->size) || !w->size))
     return fail(p, l->no, "size must be 1..%u bytes", SIM_ITEM_BYTES_MAX);
   if ((v = opt(l, 2, "tombstone")) && parse_prob(v, &w->tombstone_p)) return fail(p, l->no, "tombstone must be 0..1");
-  if (w->kind == SIM_OBJ_BUNDLE && (opt(l, 2, "size") || opt(l, 2, "ttl") || opt(l, 2, "tombstone") || opt(l, 2, "to")))
+  if (w->kind != SIM_OBJ_ITEM && (opt(l, 2, "size") || opt(l, 2, "ttl") || opt(l, 2, "tombstone") || opt(l, 2, "to")))
     return fail(p, l->no, "size, ttl, to and tombstone apply to items only");
+  if ((v = opt(l, 2, "hint")) && (w->kind != SIM_WORK_LOOKUP || parse_u32(v, 1, &w->hint)))
+    return fail(p, l->no, "hint=0|1 applies to lookups only (1: the user's home nodes as hints)");
+  if (w->kind == SIM_WORK_LOOKUP) {
+    if (opt(l, 2, "partners")) return fail(p, l->no, "partners applies to bundles and items");
+    s->nwork++; /* a lookup names a published user: no object, no room needed */
+    return 0;
+  }
   if (w->kind == SIM_OBJ_ITEM && !w->ttl_ms) w->ttl_ms = 7ull * 24 * 3600 * 1000;
   if (w->ttl_ms > 90ull * 24 * 3600 * 1000) return fail(p, l->no, "ttl must be at most 90d");
   if (w->tombstone_p > 0 && w->tombstone_delay_ms >= w->ttl_ms)
@@ -727,15 +735,30 @@ static int finish_faults(struct pctx *p) {
   return 0;
 }
 
+/* The engine's delivery mode for this scenario: its `repl scope` line, else flood
+ * (sim_momedo.c: scenarios written before scoped delivery keep their meaning). */
+static uint64_t scope_of(const struct sim_scn *s) {
+  const struct repl_param *rp = repl_param_find("scope");
+  for (uint32_t i = 0; i < s->nrepl; i++)
+    if (s->repl[i].param == rp) return s->repl[i].value;
+  return REPL_SCOPE_FLOOD;
+}
+
 static int scn_finish(struct pctx *p, int last) {
   struct sim_scn *s = p->s;
   if (finish_topology(p)) return MOMEDO_E_CONFIG;
   if (!s->nwork) return fail(p, last, "the scenario publishes nothing: add a 'publish' line");
-  if ((uint64_t)s->nodes * s->objects_total > SIM_CELLS_MAX)
-    return fail(p, last, "nodes x objects = %llu exceeds %llu (measurement tables)",
-                (unsigned long long)s->nodes * s->objects_total, SIM_CELLS_MAX);
+  s->scoped = s->proto == SIM_PROTO_MOMEDO && scope_of(s) == REPL_SCOPE_SCOPED;
+  uint64_t wanted = s->scoped ? 1 + SIM_PARTNERS_MAX : s->nodes; /* per object */
+  if (wanted * s->objects_total > SIM_CELLS_MAX)
+    return fail(p, last, "%s x objects = %llu exceeds %llu (measurement tables)",
+                s->scoped ? "destinations" : "nodes", (unsigned long long)wanted * s->objects_total,
+                SIM_CELLS_MAX);
   if (s->cycle_mode && s->duration_ms < s->cycle_ms) return fail(p, last, "duration is shorter than one cycle");
   if (s->nrepl && s->proto != SIM_PROTO_MOMEDO) return fail(p, s->repl[0].line, "repl parameters need protocol momedo");
+  for (uint32_t i = 0; i < s->nwork; i++)
+    if (s->work[i].kind == SIM_WORK_LOOKUP && s->proto != SIM_PROTO_MOMEDO)
+      return fail(p, s->work[i].line, "publish lookup needs protocol momedo");
   if (s->topo == SIM_TOPO_COMPLETE && s->nodes > 4000 && (s->proto == SIM_PROTO_MOMEDO || s->max_conns))
     return fail(p, p->seen_proto, "momedo and max_conns keep per-link state: complete graphs up to 4000 nodes");
   for (uint32_t i = 0; i < s->nwork; i++) {

@@ -13,8 +13,8 @@
 
 /* Hard bounds, checked while parsing (the error names the line). */
 #define SIM_NODES_MAX 100000u
-#define SIM_OBJECTS_MAX 1000000u
-#define SIM_CELLS_MAX 200000000ull     /* nodes x objects: the measurement tables */
+#define SIM_OBJECTS_MAX 4000000u   /* objects (an item with a tombstone counts 2) */
+#define SIM_CELLS_MAX 200000000ull     /* wanted nodes x objects: the measurement tables */
 #define SIM_DURATION_MS_MAX (10ull * 365 * 24 * 3600 * 1000)
 #define SIM_LATENCY_MS_MAX (3600.0 * 1000)
 #define SIM_DEGREE_MAX 1000u
@@ -83,7 +83,8 @@ enum sim_proto_kind {
 
 enum sim_rumor_dir { SIM_RUMOR_PUSH, SIM_RUMOR_PULL, SIM_RUMOR_PUSHPULL };
 
-enum sim_obj_kind { SIM_OBJ_BUNDLE = 0, SIM_OBJ_ITEM = 1, SIM_OBJ_TOMBSTONE = 2 };
+enum sim_obj_kind { SIM_OBJ_BUNDLE = 0, SIM_OBJ_ITEM = 1, SIM_OBJ_TOMBSTONE = 2,
+                    SIM_WORK_LOOKUP = 3 /* a workload of lookups: no object */ };
 
 struct sim_workload {
   enum sim_obj_kind kind;       /* bundle or item (tombstones follow items) */
@@ -97,6 +98,7 @@ struct sim_workload {
   double tombstone_p;           /* items: chance the recipient deletes it */
   uint32_t partners;            /* partner nodes of the user's home (sim_topo_partners) */
   uint64_t tombstone_delay_ms;
+  uint32_t hint;                /* lookups: pass the user's home nodes as hints */
   int line;
 };
 
@@ -167,7 +169,9 @@ struct sim_scn {
   uint64_t converge_within_ms;    /* 0 = not checked */
   int check_delivered;
   uint64_t expiry_grace_ms;
-  uint32_t objects_total;         /* sum of workload counts (tombstones excluded) */
+  uint32_t objects_total;         /* sum of workload counts, room for tombstones included */
+  int scoped;                     /* momedo with the engine's scope parameter "scoped": an
+                                     object is wanted at its destination nodes only */
 };
 
 /* Parse scenario text. name is used in error messages. dir is where relative

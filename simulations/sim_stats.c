@@ -37,6 +37,10 @@ static const struct metric metrics[] = {
     M_D(delay_p50_ms), M_D(delay_p99_ms),
     {"path_len_mean", offsetof(struct sim_summary, path_len_mean), 0, 1},
     {"path_len_max", offsetof(struct sim_summary, path_len_max), 0, 1},
+    M_D(record_bytes_per_node), M_D(custody_bytes_per_node), M_D(lookups),
+    {"lookup_found", offsetof(struct sim_summary, lookup_found), 0, 1},
+    {"lookup_msgs_mean", offsetof(struct sim_summary, lookup_msgs_mean), 0, 1},
+    {"lookup_delay_ms_mean", offsetof(struct sim_summary, lookup_delay_ms_mean), 0, 1},
 };
 
 #define NMETRICS (sizeof metrics / sizeof metrics[0])

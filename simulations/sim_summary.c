@@ -174,6 +174,18 @@ static void stored_bytes(const struct sim *s, struct sim_summary *m) {
   }
 }
 
+/* Record, custody and lookup traffic (scoped delivery; zero or undefined otherwise). */
+static void scoped_traffic(const struct sim *s, struct sim_summary *m) {
+  uint64_t done = s->lookups_found + s->lookups_notfound;
+  m->scoped = s->sparse;
+  m->record_bytes_per_node = (double)s->mo_record_bytes / s->n;
+  m->custody_bytes_per_node = (double)(s->mo_bytes[SIM_MO_GRANT] + s->mo_bytes[SIM_MO_ACK]) / s->n;
+  m->lookups = (double)s->lookups;
+  m->lookup_found = done ? (double)s->lookups_found / (double)done : -1;
+  m->lookup_msgs_mean = s->lookups ? (double)s->mo_msgs[SIM_MO_ROUTED] / (double)s->lookups : -1;
+  m->lookup_delay_ms_mean = done ? (double)s->lookup_delay_ms_sum / (double)done : -1;
+}
+
 void sim__summarise(struct sim *s, struct sim_summary *m) {
   memset(m, 0, sizeof *m);
   m->seed = s->seed;
@@ -192,6 +204,7 @@ void sim__summarise(struct sim *s, struct sim_summary *m) {
   m->path_len_max = s->path_len_mean >= 0 ? (double)s->path_len_max : -1;
   snprintf(m->failure, sizeof m->failure, "%s", s->failure);
   stored_bytes(s, m);
+  scoped_traffic(s, m);
   free(s->ost);
   s->ost = calloc(s->nobjs + 1, sizeof *s->ost);
   uint32_t *buf = malloc((size_t)s->n * sizeof *buf);

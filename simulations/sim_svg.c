@@ -1,7 +1,7 @@
 /* simulations/sim_svg.c — hand-rolled SVG line plots: linear axes with "nice" ticks,
  * one polyline per series, a legend. Three plots per run: CDF of delivery delay,
- * traffic per node (sorted), convergence over time; and a sweep's measure against its
- * parameter with confidence bars. Pure text output, fixed number formats, so the
+ * traffic per node (sorted), convergence over time; a sweep's measure against its
+ * parameter with confidence bars; log-log series (--report: bytes per node against N). Pure text output, fixed number formats, so the
  * files replay byte for byte. */
 #include <math.h>
 #include <stdlib.h>
@@ -135,6 +135,75 @@ int sim__svg_ci(const char *dir, const char *file, const char *title, const char
     fprintf(f, "<path d=\"M%.1f,%.1fV%.1fM%.1f,%.1fH%.1fM%.1f,%.1fH%.1f\" stroke=\"%s\"/>"
             "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
             px, lo, hi, px - 4, lo, px + 4, px - 4, hi, px + 4, colors[0], px, py_of(p->y[k], y0, y1), colors[0]);
+  }
+  fputs("</svg>\n", f);
+  return sim_close_out(f, file, err);
+}
+
+/* Decades of a log axis covering the positive values of v (lo, hi powers of ten). */
+static void log_range(const struct sim_svg_series *s, uint32_t ns, int use_x, double *lo, double *hi) {
+  double a = INFINITY, b = 0;
+  for (uint32_t i = 0; i < ns; i++)
+    for (uint32_t k = 0; k < s[i].n; k++) {
+      double v = use_x ? s[i].x[k] : s[i].y[k];
+      if (v > 0 && v < a) a = v;
+      if (v > b) b = v;
+    }
+  if (!(b > 0)) a = 1, b = 10;
+  *lo = pow(10, floor(log10(a)));
+  *hi = pow(10, ceil(log10(b)));
+  if (*hi <= *lo) *hi = *lo * 10;
+}
+
+static double lpx(double v, double lo, double hi) { return px_of(log10(v), log10(lo), log10(hi)); }
+static double lpy(double v, double lo, double hi) { return py_of(log10(v), log10(lo), log10(hi)); }
+
+/* Grid lines at 1, 2 and 5 times each power of ten, labelled. */
+static void log_axes(FILE *f, double x0, double x1, double y0, double y1, const char *xl, const char *yl) {
+  static const double steps[] = {1, 2, 5};
+  char num[32];
+  fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#000\"/>\n",
+          ML, MT, W - ML - MR, H - MT - MB);
+  for (double d = x0; d < x1 * 1.001; d *= 10)
+    for (int i = 0; i < 3 && d * steps[i] <= x1 * 1.001; i++) {
+      snprintf(num, sizeof num, "%g", d * steps[i]);
+      xtick(f, lpx(d * steps[i], x0, x1), num);
+    }
+  for (double d = y0; d < y1 * 1.001; d *= 10)
+    for (int i = 0; i < 3 && d * steps[i] <= y1 * 1.001; i++) {
+      double py = lpy(d * steps[i], y0, y1);
+      fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+              "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+              ML, py, W - MR, py, ML - 6, py + 4, d * steps[i]);
+    }
+  fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", (W + ML - MR) / 2, H - 12, xl);
+  fprintf(f, "<text x=\"16\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 16 %d)\">%s</text>\n",
+          (H + MT - MB) / 2, (H + MT - MB) / 2, yl);
+}
+
+int sim__svg_loglog(const char *dir, const char *file, const char *title, const char *xl, const char *yl,
+                    const struct sim_svg_series *s, uint32_t ns, char *err) {
+  FILE *f = sim_open_out(dir, file, err);
+  if (!f) return MOMEDO_E_IO;
+  double x0, x1, y0, y1;
+  log_range(s, ns, 1, &x0, &x1);
+  log_range(s, ns, 0, &y0, &y1);
+  svg_head(f, title);
+  log_axes(f, x0, x1, y0, y1, xl, yl);
+  for (uint32_t i = 0; i < ns; i++) {
+    const char *c = colors[s[i].color % SERIES_MAX], *dash = s[i].dashed ? " stroke-dasharray=\"6 4\"" : "";
+    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\"%s points=\"", c, dash);
+    for (uint32_t k = 0, first = 1; k < s[i].n; k++)
+      if (s[i].x[k] > 0 && s[i].y[k] > 0)
+        fprintf(f, "%s%.1f,%.1f", first ? "" : " ", lpx(s[i].x[k], x0, x1), lpy(s[i].y[k], y0, y1)), first = 0;
+    fputs("\"/>\n", f);
+    for (uint32_t k = 0; k < s[i].n; k++)
+      if (s[i].x[k] > 0 && s[i].y[k] > 0)
+        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", lpx(s[i].x[k], x0, x1),
+                lpy(s[i].y[k], y0, y1), c);
+    fprintf(f, "<line x1=\"%d\" y1=\"%u\" x2=\"%d\" y2=\"%u\" stroke=\"%s\" stroke-width=\"1.5\"%s/>"
+            "<text x=\"%d\" y=\"%u\" fill=\"%s\">%s</text>\n",
+            ML + 10, MT + 12 + 16 * i, ML + 34, MT + 12 + 16 * i, c, dash, ML + 40, MT + 16 + 16 * i, c, s[i].name);
   }
   fputs("</svg>\n", f);
   return sim_close_out(f, file, err);

@@ -101,7 +101,8 @@ int sim__work_init(struct sim *s) {
   if (!s->wsets) return MOMEDO_E_NOMEM;
   if (c->proto == SIM_PROTO_MOMEDO) {
     s->keys = calloc(s->n, sizeof *s->keys);
-    if (!s->keys) return MOMEDO_E_NOMEM;
+    s->users = malloc(((size_t)c->objects_total + 1) * sizeof *s->users);
+    if (!s->keys || !s->users) return MOMEDO_E_NOMEM;
   }
   for (uint32_t w = 0; w < c->nwork && !rc; w++) {
     struct sim_wset *ws = &s->wsets[w];
@@ -118,6 +119,7 @@ void sim__work_free(struct sim *s) {
     for (uint32_t o = 0; o < s->nobjs; o++)
       free(s->objs[o].bytes), free(s->objs[o].tpl), free(s->objs[o].bundle), free(s->objs[o].dests);
   free(s->objs);
+  free(s->users);
   if (s->wsets)
     for (uint32_t w = 0; w < s->scn->nwork; w++) free(s->wsets[w].from), free(s->wsets[w].to);
   free(s->wsets);
@@ -129,7 +131,7 @@ void sim__work_free(struct sim *s) {
   free(s->by_id.vals);
 }
 
-static int node_keys(struct sim *s, uint32_t v, struct sim_keys **out) {
+int sim__node_keys(struct sim *s, uint32_t v, struct sim_keys **out) {
   struct sim_keys *k = &s->keys[v];
   *out = k;
   if (k->have) return 0;
@@ -156,6 +158,25 @@ static void rand_bytes(struct rng *r, uint8_t *p, size_t n) {
   }
 }
 
+/* The node keys of o's destination nodes, ascending and unique (an object's dest_nodes,
+ * a bundle's home_nodes): keys[i] points into s->keys. */
+static int dest_keys(struct sim *s, const struct sim_obj *ob, ProtobufCBinaryData keys[SIM_DESTS_MAX],
+                     size_t *n) {
+  *n = 0;
+  for (uint32_t i = 0; i < ob->ndnodes; i++) {
+    struct sim_keys *k;
+    int rc = sim__node_keys(s, ob->dnodes[i], &k);
+    if (rc) return rc;
+    size_t j = 0;
+    while (j < *n && memcmp(keys[j].data, k->node.pub, OBJ_KEY_LEN) < 0) j++;
+    if (j < *n && !memcmp(keys[j].data, k->node.pub, OBJ_KEY_LEN)) continue; /* named twice */
+    memmove(keys + j + 1, keys + j, (*n - j) * sizeof *keys);
+    keys[j] = (ProtobufCBinaryData){OBJ_KEY_LEN, k->node.pub};
+    (*n)++;
+  }
+  return 0;
+}
+
 static int seeded_kp(struct sim *s, uint64_t tag, uint64_t idx, struct crypto_sign_keypair *kp) {
   uint8_t seed[CRYPTO_SIGN_SEED_LEN];
   uint64_t st = sim_seed_derive(s->seed, tag, idx);
@@ -177,7 +198,7 @@ static int make_bundle(struct sim *s, uint32_t o, uint8_t **out, size_t *len) {
   uint64_t created = SIM_EPOCH_MS + ob->created_us / 1000, pexp = created + PREKEY_TTL_MS;
   int rc = seeded_kp(s, TAG_USER, o, &id);
   if (!rc) rc = seeded_kp(s, TAG_UDEV, o, &dev);
-  if (!rc) rc = node_keys(s, ob->origin, &home);
+  if (!rc) rc = sim__node_keys(s, ob->origin, &home);
   if (rc) goto out;
   rand_bytes(&s->rng_work, dh, sizeof dh);
   rand_bytes(&s->rng_work, prekey, sizeof prekey);
@@ -190,7 +211,9 @@ static int make_bundle(struct sim *s, uint32_t o, uint8_t **out, size_t *len) {
   d.prekey_expires_ms = pexp;
   d.prekey_signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, psig};
   d.home_node = (ProtobufCBinaryData){32, home->node.pub};
-  ProtobufCBinaryData hn = {32, home->node.pub};
+  ProtobufCBinaryData hn[SIM_DESTS_MAX];
+  size_t nhn;
+  if ((rc = dest_keys(s, ob, hn, &nhn))) goto out;
   Momedo__KeyBundle b = MOMEDO__KEY_BUNDLE__INIT;
   b.format = OBJ_FORMAT;
   b.identity_key = (ProtobufCBinaryData){32, id.pub};
@@ -198,8 +221,8 @@ static int make_bundle(struct sim *s, uint32_t o, uint8_t **out, size_t *len) {
   b.created_ms = created;
   b.n_devices = 1;
   b.devices = &dp;
-  b.n_home_nodes = 1;
-  b.home_nodes = &hn;
+  b.n_home_nodes = nhn;
+  b.home_nodes = hn;
   rc = obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, &b.base, &id, out, len);
 out:
   crypto_wipe(&id, sizeof id);
@@ -210,8 +233,11 @@ out:
 static int make_item(struct sim *s, uint32_t o, uint8_t **out, size_t *len) {
   struct sim_obj *ob = &s->objs[o];
   struct sim_keys *org, *home;
-  int rc = node_keys(s, ob->origin, &org);
-  if (!rc) rc = node_keys(s, ob->home, &home);
+  int rc = sim__node_keys(s, ob->origin, &org);
+  if (!rc) rc = sim__node_keys(s, ob->home, &home);
+  ProtobufCBinaryData dk[SIM_DESTS_MAX];
+  size_t ndk;
+  if (!rc) rc = dest_keys(s, ob, dk, &ndk);
   if (rc) return rc;
   uint8_t *ct = malloc(ob->size);
   if (!ct) return MOMEDO_E_NOMEM;
@@ -223,6 +249,8 @@ static int make_item(struct sim *s, uint32_t o, uint8_t **out, size_t *len) {
   it.expires_ms = SIM_EPOCH_MS + ob->expires_us / 1000;
   it.ciphertext = (ProtobufCBinaryData){ob->size, ct};
   it.node_key = (ProtobufCBinaryData){32, org->node.pub};
+  it.n_dest_nodes = ndk;
+  it.dest_nodes = dk;
   rc = obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, &it.base, &org->node, out, len);
   free(ct);
   return rc;
@@ -231,7 +259,10 @@ static int make_item(struct sim *s, uint32_t o, uint8_t **out, size_t *len) {
 static int make_tombstone(struct sim *s, uint32_t o, uint8_t **out, size_t *len) {
   struct sim_obj *ob = &s->objs[o], *item = &s->objs[ob->other];
   struct sim_keys *home;
-  int rc = node_keys(s, ob->origin, &home);
+  ProtobufCBinaryData dk[SIM_DESTS_MAX];
+  size_t ndk;
+  int rc = sim__node_keys(s, ob->origin, &home);
+  if (!rc) rc = dest_keys(s, ob, dk, &ndk);
   if (rc) return rc;
   Momedo__Tombstone t = MOMEDO__TOMBSTONE__INIT;
   t.format = OBJ_FORMAT;
@@ -240,6 +271,8 @@ static int make_tombstone(struct sim *s, uint32_t o, uint8_t **out, size_t *len)
   t.created_ms = SIM_EPOCH_MS + ob->created_us / 1000;
   t.expires_ms = SIM_EPOCH_MS + ob->expires_us / 1000;
   t.device_key = (ProtobufCBinaryData){32, home->device.pub};
+  t.n_dest_nodes = ndk;
+  t.dest_nodes = dk;
   return obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE, &t.base, &home->device, out, len);
 }
 
@@ -309,9 +342,19 @@ static int item_schedule(struct sim *s, const struct sim_workload *w, uint32_t o
   return rc;
 }
 
-static int on_publish(struct sim *s, uint32_t wi, uint64_t ordinal) {
-  const struct sim_workload *w = &s->scn->work[wi];
+/* A lookup of a random user published so far, from a random node of the entry. */
+static int on_lookup(struct sim *s, uint32_t wi) {
   const struct sim_wset *ws = &s->wsets[wi];
+  if (!s->nusers) return 0;
+  uint32_t v = ws->from[rng_below(&s->rng_work, ws->nfrom)];
+  uint32_t o = s->users[rng_below(&s->rng_work, s->nusers)];
+  if (!s->nodes[v].alive) return 0; /* the client found its node down */
+  return sim__lookup_start(s, v, o, s->scn->work[wi].hint);
+}
+
+static int new_entry(struct sim *s, const struct sim_workload *w, uint32_t wi) {
+  const struct sim_wset *ws = &s->wsets[wi];
+  if (w->kind == SIM_WORK_LOOKUP) return on_lookup(s, wi);
   uint32_t o;
   int rc = new_obj(s, w->kind, &o);
   if (rc) return rc;
@@ -322,6 +365,14 @@ static int on_publish(struct sim *s, uint32_t wi, uint64_t ordinal) {
   if (w->kind == SIM_OBJ_ITEM) ob->expires_us = s->now_us + sim_us(w->ttl_ms);
   if ((rc = obj_dests(s, o, w->partners)) || (rc = publish(s, o))) return rc;
   if (w->kind == SIM_OBJ_ITEM && (rc = item_schedule(s, w, o))) return rc;
+  if (w->kind == SIM_OBJ_BUNDLE && s->objs[o].published && s->users) s->users[s->nusers++] = o;
+  return 0;
+}
+
+static int on_publish(struct sim *s, uint32_t wi, uint64_t ordinal) {
+  const struct sim_workload *w = &s->scn->work[wi];
+  int rc = new_entry(s, w, wi);
+  if (rc) return rc;
   if (ordinal + 1 >= w->count) return 0;
   uint64_t gap = w->poisson ? (uint64_t)(sim_rng_exp(&s->rng_work, (double)w->every_ms) * 1000)
                             : sim_us(w->every_ms);

@@ -99,10 +99,31 @@ class SimCliTest(unittest.TestCase):
                           (["--set", "protocol.k=x"], r"demers_table1\.scn:\d+: k must be 0\.\.1000"),
                           (["--sweep", "protocol.k=1,x"], "with protocol.k=x:"),
                           (["--plot", "residue"], "--plot needs --sweep"),
-                          (["--validate"], "or --validate alone")):
+                          (["--validate"], "or --validate or --report alone"),
+                          (["--report", "/tmp"], "or --validate or --report alone")):
             r = run(t1, *args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
             self.assertRegex(r.stderr, why if why.startswith("demers") else re.escape(why))
+
+
+    def test_report(self):
+        # two runs of one scenario side by side: the table names both, bytes.svg is drawn
+        t1 = os.path.join(SCN, "partition_heal.scn")
+        out = os.path.join(self.tmp, "series")
+        for mode in ("flood_a", "flood_b"):
+            r = run(t1, "--seed", "3" if mode == "flood_a" else "4", "--out",
+                    os.path.join(out, mode), "--quiet")
+            self.assertEqual(r.returncode, 0, r.stderr)
+        r = subprocess.run([SIM, "--report", out], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = [x for x in r.stdout.splitlines() if x.startswith("| flood |")]
+        self.assertEqual(len(rows), 2, r.stdout)
+        with open(os.path.join(out, "bytes.svg")) as f:
+            self.assertIn("flood: KiB held per node", f.read())
+        r = subprocess.run([SIM, "--report", os.path.join(self.tmp, "nothing-here")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("cannot open", r.stderr)
 
 
 if __name__ == "__main__":

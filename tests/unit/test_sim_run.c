@@ -216,6 +216,48 @@ static void test_runs_aggregate(void) {
   sim_scn_free(s);
 }
 
+/* --report: two runs side by side; the table and CSV carry each run's own summary values
+ * and the time.txt figures, bytes.svg is written; a directory without runs is refused. */
+static void test_report(void) {
+  char dir[512], sub[600], err[SIM_ERR_CHARS];
+  tmpdir(dir, sizeof dir, "report");
+  struct sim_summary sum[2];
+  for (int i = 0; i < 2; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "nodes %d\ntopology ring\nduration 2m\nprotocol momedo\n"
+             "repl recon_interval_ms 10s\npublish item count=4 from=all to=all every=5s\n", 10 * (i + 1));
+    struct sim_scn *s = scn(text);
+    CHECK(s != NULL);
+    if (!s) return;
+    snprintf(sub, sizeof sub, "%s/flood_%d", dir, 10 * (i + 1));
+    CHECK_EQ(sim_run_one(s, 3, sub, NULL, &sum[i], err), 0);
+    sim_scn_free(s);
+  }
+  snprintf(sub, sizeof sub, "%s/flood_20/time.txt", dir);
+  FILE *f = fopen(sub, "w");
+  CHECK(f != NULL);
+  if (f) fputs("12.5 2048 11.0\n", f), fclose(f);
+  char *md = NULL;
+  size_t mdn = 0;
+  FILE *m = open_memstream(&md, &mdn);
+  CHECK_EQ(sim_report(dir, m, err), 0);
+  fclose(m);
+  CHECK(md && strstr(md, "| flood | 10 | ") != NULL && strstr(md, "| flood | 20 | ") != NULL);
+  CHECK(md && strstr(md, "| 12.5 | 11.0 | 2 |") != NULL); /* wall s, CPU s, RSS MiB */
+  free(md);
+  size_t n;
+  char *csv = slurp(dir, "report.csv", &n), want[128];
+  CHECK(csv != NULL);
+  snprintf(want, sizeof want, "flood_10,t,flood,10,4,%.6g,", sum[0].bytes_per_node);
+  CHECK(csv && strstr(csv, want) != NULL);
+  free(csv);
+  char *svg = slurp(dir, "bytes.svg", &n);
+  CHECK(svg && strstr(svg, "flood: KiB sent per node") != NULL);
+  free(svg);
+  snprintf(sub, sizeof sub, "%s/flood_10", dir);
+  CHECK_EQ(sim_report(sub, NULL, err), MOMEDO_E_NOTFOUND); /* a run, not a series */
+}
+
 int main(void) {
   const char *t = getenv("MOMEDO_TEST_TMP");
   if (t) mkdir(t, 0755);
@@ -226,5 +268,6 @@ int main(void) {
   RUN(test_classic_faults);
   RUN(test_momedo_cycles);
   RUN(test_runs_aggregate);
+  RUN(test_report);
   TEST_MAIN_END();
 }

@@ -109,7 +109,15 @@ static void test_errors(void) {
        "t.scn:5: partition overlaps the one on line 4"},
       {"nodes 10\ncrash nodes=3 at=1m\n", "t.scn:2: crash needs restart=TIME"},
       {"nodes 10\ncheck safety\nprotocol ae_push\npublish item count=1\n", "check safety needs protocol momedo"},
-      {"nodes 100000\npublish item count=2001\n", "exceeds 200000000 (measurement tables)"},
+      {"nodes 100000\npublish item count=2001\n", "nodes x objects = 200100000 exceeds 200000000 (measurement tables)"},
+      {"nodes 10\npublish item count=3000000 tombstone=0.5\n", "more than 4000000 objects in total"},
+      {"nodes 10\nprotocol ae_push\npublish lookup count=5\n", "t.scn:3: publish lookup needs protocol momedo"},
+      {"nodes 10\nprotocol momedo\npublish lookup count=5 size=10\n", "size, ttl, to and tombstone apply to items only"},
+      {"nodes 10\nprotocol momedo\npublish lookup count=5 partners=1\n", "partners applies to bundles and items"},
+      {"nodes 10\nprotocol momedo\npublish item count=5 hint=1\n", "hint=0|1 applies to lookups only"},
+      {"nodes 10\nprotocol momedo\npublish lookup count=5 hint=2\n", "hint=0|1 applies to lookups only"},
+      {"nodes 10\nprotocol momedo\npublish nothing count=5\n", "publish kind must be bundle, item or lookup"},
+      {"nodes 10\nprotocol momedo\nrepl scope everywhere\npublish item count=1\n", "t.scn:3: "},
       {"topology federation counties=1000 hubs=1000\n", "t.scn:1: federation has 1015000 nodes"},
       {"topology federation counties=3 lands=4\n", "t.scn:1: lands must be 1..64 and at most counties"},
       {"topology federation counties=3\npublish item count=1 to=land:1\n", "t.scn:2: land 1 does not exist (0..0)"},
@@ -208,6 +216,32 @@ static void test_federation_size(void) {
   CHECK(strstr(err, "disagrees with the federation's 3 nodes") != NULL);
 }
 
+/* The delivery mode comes from the engine's `scope` row: a scenario without it floods (its
+ * figures stay what they were), `repl scope scoped` bounds the measurement tables by an
+ * object's destinations instead of every node; lookups take no object room. */
+static void test_scope(void) {
+  char err[SIM_ERR_CHARS];
+  struct sim_scn *s = parse("nodes 10\nprotocol momedo\npublish item count=1\n", err);
+  CHECK(s != NULL && !s->scoped);
+  sim_scn_free(s);
+  s = parse("nodes 10\nprotocol momedo\nrepl scope flood\npublish item count=1\n", err);
+  CHECK(s != NULL && !s->scoped);
+  sim_scn_free(s);
+  s = parse("nodes 100000\ntopology random_regular degree=4\nprotocol momedo\nrepl scope scoped\npublish bundle count=1000\n"
+            "publish item count=1000000 tombstone=0.1\npublish lookup count=500 hint=1\n", err);
+  if (!s) fprintf(stderr, "%s\n", err);
+  CHECK(s != NULL);
+  if (!s) return;
+  CHECK(s->scoped);
+  CHECK_EQ(s->objects_total, 1000 + 2 * 1000000);
+  CHECK_EQ(s->nwork, 3);
+  CHECK(s->work[2].kind == SIM_WORK_LOOKUP && s->work[2].hint == 1 && s->work[2].count == 500);
+  sim_scn_free(s);
+  s = parse("nodes 10\nprotocol ae_push\npublish item count=1\n", err); /* classic: no engine */
+  CHECK(s != NULL && !s->scoped);
+  sim_scn_free(s);
+}
+
 /* Every shipped scenario parses (the directory is found from this file's path). */
 static void test_shipped(void) {
   char dir[1024];
@@ -243,6 +277,7 @@ int main(void) {
   RUN(test_values);
   RUN(test_repl_params);
   RUN(test_federation_size);
+  RUN(test_scope);
   RUN(test_shipped);
   TEST_MAIN_END();
 }
