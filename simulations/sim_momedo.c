@@ -44,6 +44,11 @@ struct sim_mo {
 
 static uint64_t now_ms(const struct sim *s) { return SIM_EPOCH_MS + s->now_us / 1000; }
 
+/* A neighbor's peer ID in an engine is its node index + 1, as momedod numbers peers
+ * from 1 (the engine's custody bookkeeping once took peer 0 for "no peer"). */
+static uint64_t pid(uint32_t v) { return (uint64_t)v + 1; }
+static uint32_t node_of(uint64_t peer_id) { return (uint32_t)(peer_id - 1); }
+
 /* ---- the shared validation cache (repl_config's check hook) ---------------------
  * Every node checks every object: 10^7 signature checks for 1000 nodes and 10,000
  * objects. The hook wraps obj_check: the first successful check of the very bytes
@@ -259,7 +264,7 @@ static void scan_msg(struct sim *s, const uint8_t *m, size_t n) {
 /* ---- actions ----------------------------------------------------------------------- */
 
 static int on_send(struct sim *s, uint32_t v, struct repl_action *a) {
-  uint32_t peer = (uint32_t)a->peer_id;
+  uint32_t peer = node_of(a->peer_id);
   size_t len = a->len;
   scan_msg(s, a->bytes, len);
   uint64_t depart;
@@ -267,7 +272,7 @@ static int on_send(struct sim *s, uint32_t v, struct repl_action *a) {
   a->bytes = NULL;
   if (rc) return rc;
   if (!s->scn->bandwidth_bps || s->scn->cycle_mode || depart <= s->now_us) {
-    repl_peer_sent(s->nodes[v].repl, peer, len, now_ms(s));
+    repl_peer_sent(s->nodes[v].repl, pid(peer), len, now_ms(s));
     return 0;
   }
   /* The uplink is busy: the engine learns the bytes left only when they did. */
@@ -323,7 +328,7 @@ static void on_removed(struct sim *s, uint32_t v, const struct repl_action *a) {
 }
 
 static int drop_peer(struct sim *s, uint32_t v, const struct repl_action *a) {
-  uint32_t peer = (uint32_t)a->peer_id;
+  uint32_t peer = node_of(a->peer_id);
   sim__fail(s, "node %u dropped honest peer %u: %s (%s)", v, peer, a->reason,
             momedo_status_name(a->status));
   return 0;
@@ -483,8 +488,8 @@ static int link_up(struct sim *s, uint32_t u, uint32_t v) {
   struct sim_keys *ku, *kv;
   int rc = sim__node_keys(s, u, &ku);
   if (!rc) rc = sim__node_keys(s, v, &kv);
-  if (!rc) rc = repl_peer_up(s->nodes[u].repl, v, kv->node.pub, now_ms(s));
-  if (!rc) rc = repl_peer_up(s->nodes[v].repl, u, ku->node.pub, now_ms(s));
+  if (!rc) rc = repl_peer_up(s->nodes[u].repl, pid(v), kv->node.pub, now_ms(s));
+  if (!rc) rc = repl_peer_up(s->nodes[v].repl, pid(u), ku->node.pub, now_ms(s));
   if (!rc) rc = drain(s, u);
   if (!rc) rc = drain(s, v);
   return rc;
@@ -496,7 +501,7 @@ static void link_down(struct sim *s, uint32_t u, uint32_t v) {
   for (int i = 0; i < 2; i++) {
     uint32_t a = ends[i], b = ends[1 - i];
     if (!s->nodes[a].repl) continue;
-    repl_peer_down(s->nodes[a].repl, b, now_ms(s));
+    repl_peer_down(s->nodes[a].repl, pid(b), now_ms(s));
     if (drain(s, a)) s->stop = 1; /* out of memory while draining: end the run */
   }
 }
@@ -530,7 +535,7 @@ static int deliver(struct sim *s, const struct sim_event *e) {
     return 0;
   }
   uint32_t v = e->node;
-  int rc = repl_on_msg(s->nodes[v].repl, e->from, e->data, e->len, now_ms(s));
+  int rc = repl_on_msg(s->nodes[v].repl, pid(e->from), e->data, e->len, now_ms(s));
   free(e->data);
   if (rc < 0 && momedo_status_kind(rc) == MOMEDO_KIND_PROTO) {
     sim__fail(s, "node %u refused a message from %u: %s", v, e->from, momedo_status_name(rc));
@@ -551,7 +556,7 @@ static int timer(struct sim *s, const struct sim_event *e) {
     int64_t i = sim_topo_find(&s->topo, v, e->from);
     uint64_t ed = sim_topo_edge(&s->topo, v, (uint32_t)i);
     if (!s->edge_up[ed] || s->edge_epoch[ed] != (uint32_t)(e->arg >> 32)) return 0;
-    repl_peer_sent(nd->repl, e->from, (uint32_t)e->arg, now_ms(s));
+    repl_peer_sent(nd->repl, pid(e->from), (uint32_t)e->arg, now_ms(s));
     return drain(s, v);
   }
   if (e->arg != nd->gen || e->time_ms != nd->timer_us) return 0; /* stale */
