@@ -332,6 +332,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   return answer(c, MHD_HTTP_OK, body, len, 1, METRICS_CONTENT_TYPE);
 }
 
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
   char line[NODE_LOG_LINE_MAX];
   vsnprintf(line, sizeof line, fmt, ap);
