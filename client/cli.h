@@ -423,22 +423,18 @@ int cli_cmd_group(struct cli *c);
 int cli_cmd_groups(struct cli *c);
 int cli_cmd_channel(struct cli *c);
 
-/* QR code (cli_qr.c): byte mode, level M (L if M does not fit), versions 1..10. */
+/* QR code (cli_qr.c, libqrencode): byte mode, level M (L if M does not fit), versions
+ * 1..10. */
 #define QR_VERSION_MAX 10
 #define QR_SIZE_MAX (17 + 4 * QR_VERSION_MAX)
-#define QR_EC_MAX 30
 struct cli_qr {
-  int version, size, ecl_m, mask;
+  int version, size, ecl_m;                  /* ecl_m: 1 level M, 0 level L */
   uint8_t dark[QR_SIZE_MAX][QR_SIZE_MAX];    /* [y][x], 1 = dark */
 };
 /* Encode len bytes. E_TOOBIG when even 10-L cannot hold them. */
 MOMEDO_WUR int cli_qr_encode(struct cli_qr *q, const uint8_t *data, size_t len);
-/* Print text as a QR code with half blocks (light modules drawn, for dark terminals). */
+/* Print text as a QR code with half blocks (light modules drawn, for dark terminals),
+ * with a light border of 2 modules. */
 MOMEDO_WUR int cli_qr_print(FILE *f, const char *text);
-/* Exposed for tests: RS remainder (degree <= QR_EC_MAX), 15-bit format and 18-bit
- * version information. */
-void cli__qr_rs(const uint8_t *data, size_t n, uint8_t *ec, size_t degree);
-unsigned cli__qr_format_bits(int ecl_m, int mask);
-unsigned long cli__qr_version_bits(int version);
 
 #endif

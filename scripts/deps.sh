@@ -4,13 +4,15 @@
 set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libwolfssl-dev librocksdb-dev libprotobuf-c-dev protobuf-c-compiler
-      zlib1g-dev libsystemd-dev libmicrohttpd-dev
+      zlib1g-dev libsystemd-dev libmicrohttpd-dev libqrencode-dev
       python3
       prometheus
-      dpkg-dev debhelper lintian adduser systemd procps"
+      dpkg-dev debhelper lintian adduser systemd procps
+      zbar-tools"
 # prometheus: a real Prometheus scrapes momedod and promtool checks the page
 # (test_node_metrics); dpkg-dev … procps: the package test builds, lints, installs and
-# runs the .debs (tests/package, run by scripts/test.sh as root)
+# runs the .debs (tests/package, run by scripts/test.sh as root); zbar-tools: zbarimg
+# decodes every QR code momedo draws (test_client_qr_scan)
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

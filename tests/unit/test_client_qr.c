@@ -1,32 +1,16 @@
-/* Unit tests for the terminal QR encoder (client/cli_qr.c): Reed-Solomon against the
- * ISO/IEC 18004 worked example, every format-information word of levels L and M, the
- * version-information words, and the structure of a real momedo payload's symbol
- * (version, finder, timing, dark module, both format copies naming the mask used). */
+/* Unit tests for the client's QR codes (client/cli_qr.c over libqrencode): the symbol of
+ * a real momedo payload has the version and level the payload needs and a valid
+ * structure (finder, timing, dark module, alignment, both format copies equal and a
+ * level-M format word of ISO/IEC 18004); the size limit. That the drawn codes scan is
+ * test_client_qr_scan's (zbarimg). */
 #include "harness.h"
 
 #include "cli.h"
 #include "ids.h"
 
-static void test_reed_solomon(void) {
-  /* "01234567" as 1-M: data codewords and their 10 EC codewords (ISO/IEC 18004 annex). */
-  static const uint8_t data[16] = {0x10, 0x20, 0x0C, 0x56, 0x61, 0x80, 0xEC, 0x11,
-                                   0xEC, 0x11, 0xEC, 0x11, 0xEC, 0x11, 0xEC, 0x11};
-  static const uint8_t want[10] = {0xA5, 0x24, 0xD4, 0xC1, 0xED, 0x36, 0xC7, 0x87, 0x2C, 0x55};
-  uint8_t ec[10];
-  cli__qr_rs(data, sizeof data, ec, sizeof ec);
-  CHECK_MEM(ec, want, sizeof want);
-}
-
-static void test_format_and_version_words(void) {
-  static const unsigned l[8] = {0x77C4, 0x72F3, 0x7DAA, 0x789D, 0x662F, 0x6318, 0x6C41, 0x6976};
-  static const unsigned m[8] = {0x5412, 0x5125, 0x5E7C, 0x5B4B, 0x45F9, 0x40CE, 0x4F97, 0x4AA0};
-  for (int i = 0; i < 8; i++) {
-    CHECK_EQ(cli__qr_format_bits(0, i), l[i]);
-    CHECK_EQ(cli__qr_format_bits(1, i), m[i]);
-  }
-  CHECK_EQ(cli__qr_version_bits(7), 0x07C94);
-  CHECK_EQ(cli__qr_version_bits(10), 0x0A4D3);
-}
+/* The 15-bit format words of level M, masks 0..7 (ISO/IEC 18004 table C.1). */
+static const unsigned format_m[8] = {0x5412, 0x5125, 0x5E7C, 0x5B4B,
+                                     0x45F9, 0x40CE, 0x4F97, 0x4AA0};
 
 static unsigned read_format_a(const struct cli_qr *q) {
   unsigned b = 0;
@@ -74,8 +58,11 @@ static void test_payload_symbol(void) {
   CHECK_EQ(q.dark[34][34], 1);
   CHECK_EQ(q.dark[33][34], 0);
   CHECK_EQ(q.dark[32][34], 1);
-  CHECK_EQ(read_format_a(&q), cli__qr_format_bits(1, q.mask));
-  CHECK_EQ(read_format_b(&q), cli__qr_format_bits(1, q.mask));
+  unsigned fa = read_format_a(&q);
+  CHECK_EQ(read_format_b(&q), fa);
+  int known = 0;
+  for (int i = 0; i < 8; i++) known |= fa == format_m[i];
+  CHECK(known);
   /* Too long for version 10-L (271 bytes of payload at most). */
   uint8_t big[272];
   memset(big, 'x', sizeof big);
@@ -86,8 +73,6 @@ static void test_payload_symbol(void) {
 }
 
 int main(void) {
-  RUN(test_reed_solomon);
-  RUN(test_format_and_version_words);
   RUN(test_payload_symbol);
   TEST_MAIN_END();
 }
