@@ -7,6 +7,7 @@
 #ifndef MOMEDO_ADM_H
 #define MOMEDO_ADM_H
 
+#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -102,15 +103,17 @@ int adm_ok_message(struct adm_ctx *ctx, const char *message);
 /* Usage error for the running subcommand (ctx->usage): prints its usage line. */
 int adm_usage(struct adm_ctx *ctx);
 
-/* Minimal JSON writer to stdout; adm_json_key writes a comma when needed. */
+/* The JSON object a command prints: built with cJSON between begin and end, printed on
+ * one line by end. Keys are NULL inside arrays. */
+#define ADM_JSON_DEPTH_MAX 16
 struct adm_json {
   FILE *f;
-  int first[16]; /* per nesting level: nothing written yet */
+  cJSON *stack[ADM_JSON_DEPTH_MAX]; /* [0] the object; then the values open in it */
   int depth;
+  int failed; /* out of memory: end prints an error object */
 };
-void adm_json_begin(struct adm_json *j, FILE *f); /* writes '{' */
-void adm_json_end(struct adm_json *j);            /* writes '}' and a newline */
-void adm_json_key(struct adm_json *j, const char *key); /* NULL key inside arrays */
+void adm_json_begin(struct adm_json *j, FILE *f);
+void adm_json_end(struct adm_json *j);            /* prints it and a newline; frees it */
 void adm_json_str(struct adm_json *j, const char *key, const char *v);
 void adm_json_u64(struct adm_json *j, const char *key, uint64_t v);
 void adm_json_i64(struct adm_json *j, const char *key, int64_t v);

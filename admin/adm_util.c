@@ -1,6 +1,7 @@
 /* admin/adm_util.c — output helpers of momedo-admin: the JSON writer (one object per
- * command on stdout), error and usage reporting, human-readable sizes and durations,
- * duration parsing. No I/O other than stdout/stderr. */
+ * command on stdout, built with cJSON and printed at the end), error and usage
+ * reporting, human-readable sizes and durations, duration parsing. No I/O other than
+ * stdout/stderr. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -9,55 +10,55 @@
 #include "adm.h"
 #include "hex.h"
 
-static void json_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf(f, "\\%c", *p);
-    else if (*p < 0x20)
-      fprintf(f, "\\u%04x", *p);
-    else
-      fputc(*p, f);
+/* Add item under key (an object) or at the end (an array) of the innermost open value. */
+static void json_add(struct adm_json *j, const char *key, cJSON *item) {
+  cJSON *parent = j->stack[j->depth];
+  int ok = item && parent &&
+           (cJSON_IsArray(parent) ? cJSON_AddItemToArray(parent, item)
+                                  : key && cJSON_AddItemToObject(parent, key, item));
+  if (!ok) {
+    cJSON_Delete(item);
+    j->failed = 1;
   }
-  fputc('"', f);
 }
 
 void adm_json_begin(struct adm_json *j, FILE *f) {
   memset(j, 0, sizeof *j);
   j->f = f;
-  j->first[0] = 1;
-  fputc('{', f);
+  j->stack[0] = cJSON_CreateObject();
+  j->failed = j->stack[0] == NULL;
 }
 
-void adm_json_end(struct adm_json *j) { fputs("}\n", j->f); }
-
-void adm_json_key(struct adm_json *j, const char *key) {
-  if (!j->first[j->depth]) fputc(',', j->f);
-  j->first[j->depth] = 0;
-  if (key) {
-    json_string(j->f, key);
-    fputc(':', j->f);
-  }
+void adm_json_end(struct adm_json *j) {
+  char *text = j->failed ? NULL : cJSON_PrintUnformatted(j->stack[0]);
+  if (text)
+    fprintf(j->f, "%s\n", text);
+  else /* out of memory, or nested deeper than ADM_JSON_DEPTH_MAX (a bug) */
+    fprintf(j->f, "{\"ok\":false,\"error\":\"%s\"}\n", momedo_status_name(MOMEDO_E_NOMEM));
+  cJSON_free(text);
+  cJSON_Delete(j->stack[0]);
+  memset(j->stack, 0, sizeof j->stack);
 }
 
 void adm_json_str(struct adm_json *j, const char *key, const char *v) {
-  adm_json_key(j, key);
-  json_string(j->f, v);
+  json_add(j, key, cJSON_CreateString(v ? v : ""));
 }
 
+/* Integers as raw text: cJSON's numbers are doubles, exact only below 2^53. */
 void adm_json_u64(struct adm_json *j, const char *key, uint64_t v) {
-  adm_json_key(j, key);
-  fprintf(j->f, "%" PRIu64, v);
+  char buf[24];
+  snprintf(buf, sizeof buf, "%" PRIu64, v);
+  json_add(j, key, cJSON_CreateRaw(buf));
 }
 
 void adm_json_i64(struct adm_json *j, const char *key, int64_t v) {
-  adm_json_key(j, key);
-  fprintf(j->f, "%" PRId64, v);
+  char buf[24];
+  snprintf(buf, sizeof buf, "%" PRId64, v);
+  json_add(j, key, cJSON_CreateRaw(buf));
 }
 
 void adm_json_bool(struct adm_json *j, const char *key, int v) {
-  adm_json_key(j, key);
-  fputs(v ? "true" : "false", j->f);
+  json_add(j, key, cJSON_CreateBool(v));
 }
 
 void adm_json_hex(struct adm_json *j, const char *key, const uint8_t *p, size_t n) {
@@ -68,14 +69,17 @@ void adm_json_hex(struct adm_json *j, const char *key, const uint8_t *p, size_t 
 }
 
 void adm_json_open(struct adm_json *j, const char *key, char kind) {
-  adm_json_key(j, key);
-  fputc(kind, j->f);
-  if (j->depth < 15) j->depth++;
-  j->first[j->depth] = 1;
+  cJSON *v = kind == '[' ? cJSON_CreateArray() : cJSON_CreateObject();
+  json_add(j, key, v);
+  if (j->failed || j->depth + 1 >= ADM_JSON_DEPTH_MAX) {
+    j->failed = 1;
+    return;
+  }
+  j->stack[++j->depth] = v;
 }
 
 void adm_json_close(struct adm_json *j, char kind) {
-  fputc(kind, j->f);
+  (void)kind; /* the value opened last */
   if (j->depth > 0) j->depth--;
 }
 
