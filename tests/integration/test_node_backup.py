@@ -75,6 +75,10 @@ class BackupTest(T.ClusterTest, unittest.TestCase):
         dest = os.path.join(self.cluster.dir, "backup1")
         out = a.admin("backup", dest)
         ended = time.monotonic()
+        # The node kept serving: the burst that ran through the backup goes on being
+        # acknowledged (a checkpoint may take only milliseconds, so wait for it).
+        self.cluster.wait_for(lambda: len(poster.acked) >= len(before) + 100,
+                              "100 more posts acknowledged after the backup began")
         during = [i for t, i in poster.acked if began <= t <= ended]
         poster.stop()
         self.assertEqual(poster.errors, [])
