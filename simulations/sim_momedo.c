@@ -207,9 +207,9 @@ static int field(const uint8_t **p, const uint8_t *end, uint32_t *num, const uin
   }
 }
 
-/* One Object (kind, data): count the message against the object it carries, or its
- * bytes as record traffic when it is a node record. */
-static void count_object(struct sim *s, const uint8_t *b, uint64_t bl) {
+/* One Object (kind, data): count the message against the object it carries; a node
+ * record's bytes go to *rec (record traffic), any other object's to *other. */
+static void count_object(struct sim *s, const uint8_t *b, uint64_t bl, uint64_t *rec, uint64_t *other) {
   uint32_t num;
   const uint8_t *ob, *data = NULL;
   uint64_t ol, dl = 0, kind = 0;
@@ -224,39 +224,44 @@ static void count_object(struct sim *s, const uint8_t *b, uint64_t bl) {
     if (num == 2 && ob) data = ob, dl = ol;
   }
   if (kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) {
-    s->mo_record_bytes += dl;
+    *rec += dl;
     return;
   }
+  *other += dl;
   int32_t o = data ? sim__obj_by_bytes(s, data, dl) : -1;
   if (o >= 0) s->objs[o].msgs++;
 }
 
 /* The objects of an ObjectPush (field 1: Object) or a CustodyGrant (field 1: Grant,
  * whose field 1 is the Object). */
-static void count_objects(struct sim *s, const uint8_t *p, const uint8_t *end, int grant) {
+static void count_objects(struct sim *s, const uint8_t *p, const uint8_t *end, int grant,
+                          uint64_t *rec, uint64_t *other) {
   uint32_t num;
   const uint8_t *b, *gb;
   uint64_t bl, gl;
   while (p < end && field(&p, end, &num, &b, &bl) == 0) {
     if (num != 1 || !b) continue;
     if (!grant) {
-      count_object(s, b, bl);
+      count_object(s, b, bl, rec, other);
       continue;
     }
     for (const uint8_t *q = b; q < b + bl && field(&q, b + bl, &num, &gb, &gl) == 0;)
-      if (num == 1 && gb) count_object(s, gb, gl);
+      if (num == 1 && gb) count_object(s, gb, gl, rec, other);
   }
 }
 
 static void scan_msg(struct sim *s, const uint8_t *m, size_t n) {
   const uint8_t *p = m, *end = m + n, *b;
   uint32_t num, kind = 0;
-  uint64_t bl;
+  uint64_t bl, rec = 0, other = 0;
   while (p < end && field(&p, end, &num, &b, &bl) == 0) {
     if (!b || num < 1 || num >= SIM_MO_BODIES) continue;
     kind = num;
-    if (num == 1 || num == 4) count_objects(s, b, b + bl, num == 4);
+    if (num == 1 || num == 4) count_objects(s, b, b + bl, num == 4, &rec, &other);
   }
+  /* Record traffic: a message of records only counts whole (framing included), one
+   * that also carries other objects counts the record bytes. */
+  s->mo_record_bytes += rec && !other ? n + FRAME_WIRE_OVERHEAD : rec;
   s->mo_msgs[kind]++;
   s->mo_bytes[kind] += n;
 }

@@ -178,28 +178,32 @@ static void write_md(FILE *f, const struct run *runs, uint32_t n) {
   }
 }
 
-/* bytes.svg: per mode, bytes sent per node and bytes held per node against N. */
+/* bytes.svg: per mode, bytes sent per node and bytes held per node against N; for scoped
+ * runs also the bytes sent without node records (what objects and custody cost). */
 static int write_svg(const char *dir, const struct run *runs, uint32_t n, char *err) {
   static const char *const modes[2] = {"flood", "scoped"};
   static const char *const names[2][2] = {{"flood: KiB sent per node", "flood: KiB held per node"},
                                           {"scoped: KiB sent per node", "scoped: KiB held per node"}};
-  double *buf = malloc(((size_t)6 * n + 1) * sizeof *buf);
+  double *buf = malloc(((size_t)8 * n + 1) * sizeof *buf);
   if (!buf) return MOMEDO_E_NOMEM;
-  struct sim_svg_series s[4];
+  struct sim_svg_series s[5];
   uint32_t ns = 0;
   for (int m = 0; m < 2; m++) {
-    double *x = buf + (size_t)3 * n * m, *sent = x + n, *held = sent + n;
+    double *x = buf + (size_t)4 * n * m, *sent = x + n, *held = sent + n, *norec = held + n;
     uint32_t k = 0;
     for (uint32_t i = 0; i < n; i++) {
       if (strcmp(runs[i].scope, modes[m])) continue;
+      double rec = get(&runs[i], "record_bytes_per_node");
       x[k] = get(&runs[i], "nodes");
       sent[k] = get(&runs[i], "bytes_per_node") / 1024;
       held[k] = get(&runs[i], "stored_bytes_per_node_mean") / 1024;
+      norec[k] = sent[k] - (isnan(rec) ? 0 : rec / 1024);
       k++;
     }
     if (!k) continue;
     s[ns++] = (struct sim_svg_series){names[m][0], x, sent, k, m, 0};
     s[ns++] = (struct sim_svg_series){names[m][1], x, held, k, m, 1};
+    if (m == 1) s[ns++] = (struct sim_svg_series){"scoped: KiB sent, node records left out", x, norec, k, 2, 0};
   }
   int rc = sim__svg_loglog(dir, "bytes.svg", "Bytes per node against federation size", "nodes (N)",
                            "KiB per node", s, ns, err);
