@@ -30,7 +30,7 @@
 
 #define ADM_INIT_USAGE "init [--listen HOST:PORT] [--name NAME]"
 #define ADM_NEIGHBOR_USAGE \
-  "neighbor add NAME HOST:PORT FINGERPRINT | neighbor list | neighbor remove NAME"
+  "neighbor add NAME HOST:PORT FINGERPRINT [--partner] | neighbor list | neighbor remove NAME"
 #define ADM_INVITE_USAGE \
   "invite [--uses N] [--expires DURATION] [--address HOST:PORT] | invite revoke ID"
 #define ADM_RESTORE_USAGE "restore SRC [--force] [--keep-config]"

@@ -29,13 +29,18 @@ int adm_cmd_neighbor(struct adm_ctx *ctx, int argc, char **argv) {
   Momedo__NeighborRemoveReq rm = MOMEDO__NEIGHBOR_REMOVE_REQ__INIT;
   Momedo__NeighborListReq ls = MOMEDO__NEIGHBOR_LIST_REQ__INIT;
   Momedo__AdminResponse *resp = NULL;
-  int rc;
-  if (adm_no_options(ctx, argc, argv) != 0) return ADM_EXIT_USAGE;
+  static const struct option opts[] = {{"partner", no_argument, NULL, 'p'}, {0}};
+  int rc, c, partner = 0;
+  while ((c = adm_getopt(ctx, argc, argv, opts)) != -1) {
+    if (c != 'p') return ADM_EXIT_USAGE;
+    partner = 1;
+  }
   argc -= optind - 1, argv += optind - 1; /* argv[1] is the action */
   if (argc >= 2 && strcmp(argv[1], "add") == 0 && argc == 5) {
     add.name = argv[2];
     add.address = argv[3];
     add.fingerprint = argv[4];
+    add.partner = partner;
     req.body_case = MOMEDO__ADMIN_REQUEST__BODY_NEIGHBOR_ADD;
     req.neighbor_add = &add;
     rc = adm_call(ctx, &req, &resp);

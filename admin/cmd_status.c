@@ -31,6 +31,7 @@ void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
       adm_json_u64(j, "last_seen_ms", v[i]->last_seen_ms);
       adm_json_u64(j, "objects_in", v[i]->objects_in);
       adm_json_u64(j, "objects_out", v[i]->objects_out);
+      adm_json_bool(j, "partner", v[i]->partner);
       adm_json_close(j, '}');
     }
     adm_json_close(j, ']');

@@ -151,6 +151,16 @@ static void add_home(ProtobufCBinaryData *homes, size_t *n, const uint8_t *key) 
   homes[(*n)++] = (ProtobufCBinaryData){ACCOUNT_KEY_LEN, (uint8_t *)key};
 }
 
+size_t account_homes(const struct account *a,
+                     uint8_t out[static OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN]) {
+  ProtobufCBinaryData homes[OBJ_HOME_NODES_MAX];
+  size_t n = 0;
+  for (size_t i = 0; i < a->n_nodes; i++) add_home(homes, &n, a->nodes[i].key);
+  for (size_t i = 0; i < a->n_devices; i++) add_home(homes, &n, a->devices[i].home_node);
+  for (size_t i = 0; i < n; i++) memcpy(out[i], homes[i].data, ACCOUNT_KEY_LEN);
+  return n;
+}
+
 int account_build_bundle(struct account *a, uint64_t now_ms, uint8_t **out, size_t *out_len) {
   Momedo__KeyBundle b = MOMEDO__KEY_BUNDLE__INIT;
   Momedo__DeviceKeys dk[OBJ_DEVICES_MAX], *dp[OBJ_DEVICES_MAX];

@@ -127,6 +127,11 @@ MOMEDO_WUR int account_set_home(struct account *a, const char *host, uint16_t po
 MOMEDO_WUR int account_add_partner(struct account *a, const char *host, uint16_t port,
                                    const uint8_t key[static ACCOUNT_KEY_LEN]);
 
+/* The user's home nodes as the bundle lists them (home, partners, each device's home;
+ * distinct, at most OBJ_HOME_NODES_MAX). Returns how many. */
+size_t account_homes(const struct account *a,
+                     uint8_t out[static OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN]);
+
 /* This device's mailbox. */
 MOMEDO_WUR int account_mailbox(const struct account *a, uint8_t mb[static OBJ_MAILBOX_LEN]);
 

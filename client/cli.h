@@ -200,7 +200,12 @@ MOMEDO_WUR int cli_api_fail(struct cli *c, struct cli_conn *cn, int rc, const ch
 /* Look up a bundle by user ID / alias / key; on success the identity key in key. */
 MOMEDO_WUR int cli_lookup(struct cli *c, struct cli_conn *cn, const struct nodeapi_lookup_q *q,
                           uint8_t key[static 32], struct nodeapi_bundle *out);
-/* Fetch the contact's newest bundle and cache its devices. */
+/* Where a lookup of ct asks first: fingerprint prefixes of its cached bundle's home
+ * nodes, else the hints of the card it was added by. Returns how many. */
+size_t cli__contact_hints(const struct contact *ct,
+                          uint8_t hints[static NODEAPI_HINTS_MAX][IDS_CARD_HINT_LEN]);
+/* Fetch the contact's newest bundle (asking its home nodes first) and cache its devices
+ * and home nodes. */
 MOMEDO_WUR int cli_refresh_contact(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                                    struct contact *ct);
 /* Resolve TO (name, user ID or alias among contacts) or fail with a clear message;
@@ -209,6 +214,25 @@ MOMEDO_WUR int cli_contact_for(struct cli *c, struct cli_state *st, const char *
                                struct contact **out);
 /* Publish our bundle (after a change) at cn. */
 MOMEDO_WUR int cli_publish(struct cli *c, struct cli_state *st, struct cli_conn *cn);
+
+/* ---- destinations (cli_dests.c) -------------------------------------------------- */
+/* The nodes that must hold a post (PostReq.dest_nodes); n = 0 is global scope. */
+struct cli_dests {
+  size_t n;
+  uint8_t k[NODEAPI_DESTS_MAX][32];
+};
+void cli__dests_clear(struct cli_dests *d);
+/* Add a node key (duplicates and the all-zero key ignored); E_BOUNDS when full. */
+MOMEDO_WUR int cli__dests_add(struct cli_dests *d, const uint8_t key[static 32]);
+/* Add our own home nodes (account_homes). */
+void cli__dests_self(const struct cli_state *st, struct cli_dests *d);
+/* Add ct's home nodes from its cached bundle; E_NOTFOUND when none is cached. */
+MOMEDO_WUR int cli__dests_contact(const struct contact *ct, struct cli_dests *d);
+/* A group post's: our home nodes and every member's; global scope (n = 0) when a
+ * member's home nodes are unknown here; E_BOUNDS (with c->why) past NODEAPI_DESTS_MAX. */
+struct cli_group;
+MOMEDO_WUR int cli__dests_group(struct cli *c, struct cli_state *st, struct cli_group *cg,
+                                struct cli_dests *d);
 
 /* ---- messages ------------------------------------------------------------------- */
 /* Fill id, sent_ms, sender_device, format of content, encrypt it for every device of
@@ -225,7 +249,7 @@ struct cli_blob {
   uint32_t count, chunk_bytes;
 };
 MOMEDO_WUR int cli_upload_file(struct cli *c, struct cli_conn *cn, const uint8_t *data,
-                               size_t len, struct cli_blob *b);
+                               size_t len, const struct cli_dests *d, struct cli_blob *b);
 /* Put an outgoing message into the contact's timeline. */
 MOMEDO_WUR int cli_store_outgoing(struct cli *c, struct cli_state *st, struct contact *ct,
                                   const Momedo__Content *content, const char *path);

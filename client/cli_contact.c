@@ -37,12 +37,18 @@ static void warn_changed(const struct contact *ct) {
 
 /* Find the key a reference names: QR payload (key inside), or a lookup on a node. */
 static int key_for_ref(struct cli *c, struct cli_state *st, const char *ref, uint8_t key[static 32],
-                       const char **alias, struct cli_conn *cn, int *conn_open) {
+                       const char **alias, struct ids_card *card, struct cli_conn *cn,
+                       int *conn_open) {
   uint8_t bits[IDS_USER_ID_BYTES];
   struct nodeapi_bundle b;
   *alias = NULL;
-  int rc = ids_qr_parse(key, ref);
-  if (rc == 0) return 0;
+  card->n_hints = 0;
+  int rc = ids_card_parse(card, ref);
+  if (rc == 0) {
+    memcpy(key, card->key, 32);
+    return 0;
+  }
+  card->n_hints = 0;
   if (rc != MOMEDO_E_PROTO) return cli_fail(c, rc, "the QR payload is damaged: %s", momedo_strerror(rc));
   struct nodeapi_lookup_q q = {0};
   rc = ids_user_id_parse(bits, ref);
@@ -64,6 +70,7 @@ static int key_for_ref(struct cli *c, struct cli_state *st, const char *ref, uin
 static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
   uint8_t key[32];
   const char *alias = NULL, *name = c->opt[CO_NAME];
+  struct ids_card card;
   struct cli_conn cn;
   struct contact *ct = NULL;
   int open = 0;
@@ -71,7 +78,7 @@ static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
   if (name && contacts_name_check(name) != 0)
     return cli_fail(c, MOMEDO_E_INVAL, "--name must be 1..%d printable bytes and not look like "
                     "a user ID", CONTACT_NAME_MAX);
-  int rc = key_for_ref(c, st, ref, key, &alias, &cn, &open);
+  int rc = key_for_ref(c, st, ref, key, &alias, &card, &cn, &open);
   if (rc == 0 && memcmp(key, st->acct.identity.pub, 32) == 0)
     rc = cli_fail(c, MOMEDO_E_INVAL, "that is your own ID");
   if (rc == 0) {
@@ -87,6 +94,7 @@ static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
       rc = cli_fail(c, rc, "cannot add the contact: %s", momedo_strerror(rc));
     }
   }
+  if (rc == 0 && card.n_hints) contacts_set_hints(ct, &card);
   if (rc == 0 && open && cli_refresh_contact(c, st, &cn, ct) != 0)
     fprintf(stderr, "momedo: note: %s\n", c->why);
   if (rc == 0) rc = cli_save(c, st);
@@ -98,8 +106,9 @@ static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
       cli_json_str(stdout, ct->name[0] ? ct->name : NULL);
       printf(",\"alias\":");
       cli_json_str(stdout, ct->alias[0] ? ct->alias : NULL);
-      printf(",\"fingerprint\":\"%s\",\"verified\":%s,\"devices\":%zu}\n", safety,
-             ct->verified ? "true" : "false", ct->n_devices);
+      printf(",\"fingerprint\":\"%s\",\"verified\":%s,\"devices\":%zu,\"home_nodes\":%zu,"
+             "\"home_hints\":%zu}\n", safety, ct->verified ? "true" : "false", ct->n_devices,
+             ct->n_homes, ct->n_hints);
     } else {
       printf("pinned %s\n  user ID:       %s\n  safety number: %s\n", contact_label(ct),
              ct->uid, safety);

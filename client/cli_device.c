@@ -207,8 +207,11 @@ static int device_link(struct cli *c, struct cli_state *st) {
     rc = cli_fail(c, rc, "cannot seal the state for the new device: %s", momedo_strerror(rc));
     goto out;
   }
+  static struct cli_dests d; /* the new device reads it from one of our home nodes */
+  cli__dests_clear(&d);
+  cli__dests_self(st, &d);
   struct nodeapi_post_req p = {.mailbox = mb, .ciphertext = sealed, .ciphertext_len = sealed_len,
-                               .ttl_ms = LINK_TTL_MS};
+                               .ttl_ms = LINK_TTL_MS, .dest_nodes = d.k, .n_dest_nodes = d.n};
   if ((rc = nodeapi_post(&cn.api, &p, id, NULL)) != 0) {
     rc = cli_api_fail(c, &cn, rc, "posting the link state failed");
     goto out;

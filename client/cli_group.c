@@ -96,9 +96,12 @@ static int group_body_ok(struct cli *c, const Momedo__Content *m) {
 }
 
 static int attach_file(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                       Momedo__Content *m, const uint8_t *file, size_t file_len,
+                       struct cli_group *cg, Momedo__Content *m, const uint8_t *file,
+                       size_t file_len,
                        struct cli_blob *blob, char vname[static VAULT_NAME_MAX]) {
-  int rc = cli_upload_file(c, cn, file, file_len, blob);
+  static struct cli_dests d;
+  int rc = cli__dests_group(c, st, cg, &d);
+  if (rc == 0) rc = cli_upload_file(c, cn, file, file_len, &d, blob);
   if (rc) return rc;
   Momedo__File *f = m->file;
   f->blob_id = (ProtobufCBinaryData){OBJ_ID_LEN, blob->id};
@@ -133,7 +136,7 @@ int cli_group_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                     gi.name);
   if ((rc = cli__group_flush(c, st, cn, cg, &fs)) != 0) return rc;
   if (m->body_case == MOMEDO__CONTENT__BODY_FILE &&
-      (rc = attach_file(c, st, cn, m, file, file_len, &blob, vname)) != 0)
+      (rc = attach_file(c, st, cn, cg, m, file, file_len, &blob, vname)) != 0)
     return rc;
   if (content_new_id(mid) != 0) return cli_fail(c, MOMEDO_E_RNG, "no randomness");
   m->format = CONTENT_FORMAT;
@@ -146,6 +149,14 @@ int cli_group_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   if (rc) return cli_fail(c, rc, "cannot encrypt for group %s: %s", gi.name,
                           group_reason(cg->g)[0] ? group_reason(cg->g) : momedo_strerror(rc));
   cg->dirty = 1; /* the chain advanced: save even if the post fails */
+  static struct cli_dests d;
+  rc = cli__dests_group(c, st, cg, &d);
+  if (rc) {
+    group_post_clear(&p);
+    return rc;
+  }
+  p.req.dest_nodes = d.k;
+  p.req.n_dest_nodes = d.n;
   rc = nodeapi_post(&cn->api, &p.req, oid, NULL);
   group_post_clear(&p);
   if (rc) return cli_api_fail(c, cn, rc, "posting to the group failed");

@@ -98,6 +98,11 @@ static int deliver_user(struct cli *c, struct cli_state *st, struct cli_conn *cn
   memcpy(tmp->key, d[0].identity, 32);
   uid_of(tmp->uid, d[0].identity);
   snprintf(tmp->name, sizeof tmp->name, "%.*s", CONTACT_NAME_MAX, label);
+  const struct contact *real = contacts_find_key(&st->contacts, d[0].identity);
+  if (real) { /* where the user's items go (user_devices pinned and refreshed it) */
+    tmp->n_homes = real->n_homes;
+    memcpy(tmp->homes, real->homes, sizeof tmp->homes);
+  }
   for (size_t k = 0; k < n; k++) {
     int i = device_index(devs, nd, d[k].device);
     if (i < 0) {

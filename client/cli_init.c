@@ -153,15 +153,30 @@ out:
 
 /* ---- id ------------------------------------------------------------------------- */
 
+/* ,"home_nodes":[{"fingerprint":..,"node_key":..},..]: where the user's mail is held. */
+static void print_homes_json(const uint8_t (*homes)[ACCOUNT_KEY_LEN], size_t n) {
+  printf(",\"home_nodes\":[");
+  for (size_t i = 0; i < n; i++) {
+    char fp[IDS_NODE_FP_STR_MAX];
+    if (ids_node_fingerprint(fp, homes[i]) != 0) fp[0] = '\0';
+    printf("%s{\"fingerprint\":\"%s\",\"node_key\":", i ? "," : "", fp);
+    cli_json_hex(stdout, homes[i], ACCOUNT_KEY_LEN);
+    printf("}");
+  }
+  printf("]");
+}
+
 int cli_cmd_id(struct cli *c) {
   struct cli_state st;
-  char uid[IDS_USER_ID_STR_MAX], safety[IDS_SAFETY_STR_MAX], qr[IDS_QR_STR_MAX],
+  char uid[IDS_USER_ID_STR_MAX], safety[IDS_SAFETY_STR_MAX], qr[IDS_CARD_STR_MAX],
       key[IDS_KEY_B32_STR_MAX], dev[IDS_KEY_B32_STR_MAX], mbx[2 * OBJ_MAILBOX_LEN + 1];
-  uint8_t mb[OBJ_MAILBOX_LEN];
+  uint8_t mb[OBJ_MAILBOX_LEN], homes[OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN];
+  size_t n_homes = 0;
   int rc = cli_open(c, &st, 0);
+  if (rc == 0) n_homes = account_homes(&st.acct, homes);
   if (rc == 0 && ((rc = ids_user_id(uid, st.acct.identity.pub)) != 0 ||
                   (rc = ids_safety_number(safety, st.acct.identity.pub)) != 0 ||
-                  (rc = ids_qr_payload(qr, st.acct.identity.pub)) != 0 ||
+                  (rc = ids_card_format(qr, st.acct.identity.pub, homes, n_homes)) != 0 ||
                   (rc = ids_key_to_b32(key, st.acct.identity.pub)) != 0 ||
                   (rc = ids_key_to_b32(dev, st.acct.device.pub)) != 0 ||
                   (rc = account_mailbox(&st.acct, mb)) != 0))
@@ -174,6 +189,7 @@ int cli_cmd_id(struct cli *c) {
            uid, key, safety, qr, dev, mbx, st.acct.has_identity ? "true" : "false",
            st.acct.joined ? "true" : "false", st.acct.n_devices);
     cli_json_str(stdout, st.acct.alias[0] ? st.acct.alias : NULL);
+    print_homes_json(homes, n_homes);
     printf("}\n");
   } else if (rc == 0) {
     printf("user ID:        %s\n", uid);

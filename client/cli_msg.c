@@ -103,7 +103,7 @@ static int session_for(struct cli *c, struct cli_state *st, const uint8_t identi
 
 static int post_to_device(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                           const uint8_t identity[static 32], const struct account_device *d,
-                          const uint8_t *pt, size_t len) {
+                          const struct cli_dests *dests, const uint8_t *pt, size_t len) {
   struct e2e_session *s = NULL;
   uint8_t mb[OBJ_MAILBOX_LEN], id[OBJ_ID_LEN];
   int rc = session_for(c, st, identity, d, &s);
@@ -118,7 +118,8 @@ static int post_to_device(struct cli *c, struct cli_state *st, struct cli_conn *
   }
   if ((rc = obj_device_mailbox(mb, d->device_key)) == 0) {
     struct nodeapi_post_req p = {.mailbox = mb, .ciphertext = env, .ciphertext_len = n,
-                                 .ttl_ms = CLI_ITEM_TTL_MS};
+                                 .ttl_ms = CLI_ITEM_TTL_MS, .dest_nodes = dests->k,
+                                 .n_dest_nodes = dests->n};
     rc = nodeapi_post(&cn->api, &p, id, NULL);
     if (rc) rc = cli_api_fail(c, cn, rc, "posting the message failed");
   }
@@ -136,9 +137,14 @@ static int encode(struct cli *c, const Momedo__Content *m, uint8_t **pt, size_t 
 int cli_send_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                      struct contact *ct, Momedo__Content *m, int no_sync, size_t *n_sent) {
   static uint8_t mid[CONTENT_ID_LEN];
+  static struct cli_dests to, self;
   uint8_t *pt = NULL;
   size_t len = 0;
   *n_sent = 0;
+  cli__dests_clear(&to);
+  if (cli__dests_contact(ct, &to) != 0) cli__dests_clear(&to); /* unknown: every node */
+  cli__dests_clear(&self);
+  cli__dests_self(st, &self);
   if (ct->n_devices == 0)
     return cli_fail(c, MOMEDO_E_NOTFOUND, "%s has no devices (their key bundle lists none)",
                     contact_label(ct));
@@ -153,7 +159,7 @@ int cli_send_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   m->sync_peer = (ProtobufCBinaryData){0, NULL};
   int rc = encode(c, m, &pt, &len);
   for (size_t i = 0; rc == 0 && i < ct->n_devices; i++) {
-    rc = post_to_device(c, st, cn, ct->key, &ct->devices[i], pt, len);
+    rc = post_to_device(c, st, cn, ct->key, &ct->devices[i], &to, pt, len);
     if (rc == 0) (*n_sent)++;
   }
   if (pt) crypto_wipe(pt, len);
@@ -167,7 +173,7 @@ int cli_send_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   for (size_t i = 0; rc == 0 && i < st->acct.n_devices; i++) {
     const struct account_device *d = &st->acct.devices[i];
     if (memcmp(d->device_key, st->acct.device.pub, 32) == 0) continue;
-    rc = post_to_device(c, st, cn, st->acct.identity.pub, d, pt, len);
+    rc = post_to_device(c, st, cn, st->acct.identity.pub, d, &self, pt, len);
     if (rc == 0) (*n_sent)++;
   }
   if (pt) crypto_wipe(pt, len);
@@ -186,7 +192,7 @@ int cli__blob_mailbox(uint8_t mb[static OBJ_MAILBOX_LEN], const uint8_t blob_id[
 }
 
 int cli_upload_file(struct cli *c, struct cli_conn *cn, const uint8_t *data, size_t len,
-                    struct cli_blob *b) {
+                    const struct cli_dests *d, struct cli_blob *b) {
   uint8_t mb[OBJ_MAILBOX_LEN], id[OBJ_ID_LEN];
   memset(b, 0, sizeof *b);
   b->size = len;
@@ -209,7 +215,8 @@ int cli_upload_file(struct cli *c, struct cli_conn *cn, const uint8_t *data, siz
     }
     struct nodeapi_post_req p = {.mailbox = mb, .ciphertext = ct,
                                  .ciphertext_len = n + CRYPTO_TAG_LEN, .blob_id = b->id,
-                                 .chunk_index = i, .chunk_count = b->count};
+                                 .chunk_index = i, .chunk_count = b->count,
+                                 .dest_nodes = d->k, .n_dest_nodes = d->n};
     rc = nodeapi_post(&cn->api, &p, id, NULL);
     if (rc) rc = cli_api_fail(c, cn, rc, "uploading the attachment failed");
   }

@@ -84,8 +84,9 @@ int cli_lookup(struct cli *c, struct cli_conn *cn, const struct nodeapi_lookup_q
                uint8_t key[static 32], struct nodeapi_bundle *out) {
   int rc = nodeapi_lookup(&cn->api, q, cli_now_ms(), out);
   if (rc == MOMEDO_E_NOTFOUND)
-    return cli_fail(c, rc, "no key bundle for %s on this node (not registered, or not "
-                    "replicated here yet)", q->user_id ? q->user_id : q->alias ? q->alias : "that key");
+    return cli_fail(c, rc, "no key bundle found for %s (no such user, or none of its home "
+                    "nodes answered: %s)", q->user_id ? q->user_id : q->alias ? q->alias : "that key",
+                    nodeapi_reason(&cn->api));
   if (rc) return cli_api_fail(c, cn, rc, "key lookup failed");
   /* Asked by user ID: the node must not hand us someone else's key. */
   if (q->user_id && !ids_user_id_matches(q->user_id, out->info.key))
@@ -97,11 +98,25 @@ int cli_lookup(struct cli *c, struct cli_conn *cn, const struct nodeapi_lookup_q
   return 0;
 }
 
+size_t cli__contact_hints(const struct contact *ct,
+                          uint8_t hints[static NODEAPI_HINTS_MAX][IDS_CARD_HINT_LEN]) {
+  size_t n = 0;
+  uint8_t fp[IDS_NODE_FP_LEN];
+  for (size_t i = 0; i < ct->n_homes && n < NODEAPI_HINTS_MAX; i++)
+    if (ids_node_fp_bytes(fp, ct->homes[i]) == 0) memcpy(hints[n++], fp, IDS_CARD_HINT_LEN);
+  for (size_t i = 0; n == 0 && i < ct->n_hints && i < NODEAPI_HINTS_MAX; i++)
+    memcpy(hints[i], ct->hints[i], IDS_CARD_HINT_LEN);
+  return n ? n : (ct->n_hints < NODEAPI_HINTS_MAX ? ct->n_hints : NODEAPI_HINTS_MAX);
+}
+
 int cli_refresh_contact(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                         struct contact *ct) {
   struct nodeapi_lookup_q q = {.identity_key = ct->key};
   struct nodeapi_bundle b;
-  uint8_t key[32];
+  uint8_t key[32], hints[NODEAPI_HINTS_MAX][IDS_CARD_HINT_LEN];
+  q.n_hints = cli__contact_hints(ct, hints);
+  q.hints = hints[0];
+  q.hint_len = IDS_CARD_HINT_LEN;
   int rc = cli_lookup(c, cn, &q, key, &b);
   if (rc) return rc;
   rc = contacts_set_bundle(ct, b.bundle);

@@ -142,7 +142,12 @@ int cli_deliver(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
             c->why);
   }
   if (m->body_case == MOMEDO__CONTENT__BODY_FILE) {
-    if ((rc = cli_upload_file(c, cn, file, file_len, &blob)) != 0) return rc;
+    /* The blob is read by the contact's devices and by our own (sync copy). */
+    static struct cli_dests d;
+    cli__dests_clear(&d);
+    cli__dests_self(st, &d);
+    if (cli__dests_contact(ct, &d) != 0) cli__dests_clear(&d); /* unknown: every node */
+    if ((rc = cli_upload_file(c, cn, file, file_len, &d, &blob)) != 0) return rc;
     Momedo__File *f = m->file;
     f->blob_id = (ProtobufCBinaryData){OBJ_ID_LEN, blob.id};
     f->blob_key = (ProtobufCBinaryData){CONTENT_KEY_LEN, blob.key};

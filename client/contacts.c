@@ -11,7 +11,7 @@
 #include "cursor.h"
 #include "vault.h"
 
-#define CONTACTS_FORMAT 1
+#define CONTACTS_FORMAT 2 /* 2: home nodes and card hints after the devices */
 
 void contacts_init(struct contacts *c) { memset(c, 0, sizeof *c); }
 
@@ -160,8 +160,17 @@ int contacts_set_bundle(struct contact *ct, const Momedo__KeyBundle *b) {
   if (b->revoked) n = 0;
   memcpy(ct->devices, devs, n * sizeof devs[0]);
   ct->n_devices = n;
+  ct->n_homes = 0;
+  for (size_t i = 0; i < b->n_home_nodes && ct->n_homes < OBJ_HOME_NODES_MAX; i++)
+    if (b->home_nodes[i].len == ACCOUNT_KEY_LEN)
+      memcpy(ct->homes[ct->n_homes++], b->home_nodes[i].data, ACCOUNT_KEY_LEN);
   ct->bundle_version = b->version;
   return 0;
+}
+
+void contacts_set_hints(struct contact *ct, const struct ids_card *card) {
+  ct->n_hints = card->n_hints < IDS_CARD_HINTS_MAX ? card->n_hints : IDS_CARD_HINTS_MAX;
+  memcpy(ct->hints, card->hints, ct->n_hints * IDS_CARD_HINT_LEN);
 }
 
 const char *contact_label(const struct contact *ct) { return ct->name[0] ? ct->name : ct->uid; }
@@ -194,6 +203,11 @@ void contacts_encode(const struct contacts *c, struct vbuf *b, int with_devices)
     vbuf_be64(b, with_devices ? ct->bundle_version : 0);
     vbuf_u8(b, (uint8_t)nd);
     for (size_t j = 0; j < nd; j++) save_device(b, &ct->devices[j]);
+    size_t nh = with_devices ? ct->n_homes : 0;
+    vbuf_u8(b, (uint8_t)nh);
+    for (size_t j = 0; j < nh; j++) vbuf_raw(b, ct->homes[j], ACCOUNT_KEY_LEN);
+    vbuf_u8(b, (uint8_t)ct->n_hints);
+    for (size_t j = 0; j < ct->n_hints; j++) vbuf_raw(b, ct->hints[j], IDS_CARD_HINT_LEN);
   }
 }
 
@@ -205,7 +219,21 @@ int contacts_save(const struct contacts *c, const struct vault *v) {
   return rc;
 }
 
-static int load_one(struct contacts *c, struct cursor *cu) {
+/* Format 2: the bundle's home nodes and the card's hints. */
+static int load_homes(struct contact *ct, struct cursor *cu) {
+  uint8_t nh, nt;
+  if (cursor_get_u8(cu, &nh) || nh > OBJ_HOME_NODES_MAX) return MOMEDO_E_CORRUPT;
+  for (size_t j = 0; j < nh; j++)
+    if (vrd_fixed(cu, ct->homes[j], ACCOUNT_KEY_LEN)) return MOMEDO_E_CORRUPT;
+  if (cursor_get_u8(cu, &nt) || nt > IDS_CARD_HINTS_MAX) return MOMEDO_E_CORRUPT;
+  for (size_t j = 0; j < nt; j++)
+    if (vrd_fixed(cu, ct->hints[j], IDS_CARD_HINT_LEN)) return MOMEDO_E_CORRUPT;
+  ct->n_homes = nh;
+  ct->n_hints = nt;
+  return 0;
+}
+
+static int load_one(struct contacts *c, struct cursor *cu, uint8_t format) {
   uint8_t key[32], ver, pend, nd;
   struct contact *ct;
   if (vrd_fixed(cu, key, 32) || contacts_find_key(c, key)) return MOMEDO_E_CORRUPT;
@@ -228,7 +256,9 @@ static int load_one(struct contacts *c, struct cursor *cu) {
         vrd_fixed(cu, d->home_node, 32))
       return MOMEDO_E_CORRUPT;
   }
-  return 0;
+  /* Format 1 knew no home nodes: the next bundle refresh fills them (version 0). */
+  if (format == 1) ct->bundle_version = 0;
+  return format == 1 ? 0 : load_homes(ct, cu);
 }
 
 int contacts_parse(struct contacts *c, const uint8_t *d, size_t n) {
@@ -238,10 +268,10 @@ int contacts_parse(struct contacts *c, const uint8_t *d, size_t n) {
   contacts_init(c);
   struct cursor cu;
   cursor_init(&cu, (uint8_t *)d, n);
-  if (cursor_get_u8(&cu, &f) || f != CONTACTS_FORMAT || cursor_get_be32(&cu, &count) ||
-      count > CONTACTS_MAX)
+  if (cursor_get_u8(&cu, &f) || (f != 1 && f != CONTACTS_FORMAT) ||
+      cursor_get_be32(&cu, &count) || count > CONTACTS_MAX)
     rc = MOMEDO_E_CORRUPT;
-  for (uint32_t i = 0; rc == 0 && i < count; i++) rc = load_one(c, &cu);
+  for (uint32_t i = 0; rc == 0 && i < count; i++) rc = load_one(c, &cu, f);
   if (rc == 0 && cursor_left(&cu) != 0) rc = MOMEDO_E_CORRUPT;
   if (rc) contacts_free(c);
   return rc;

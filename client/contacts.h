@@ -32,6 +32,13 @@ struct contact {
   uint64_t bundle_version;            /* 0 = no bundle seen yet */
   size_t n_devices;
   struct account_device devices[OBJ_DEVICES_MAX];
+  /* The newest bundle's home_nodes: where items for this contact go (PostReq.dest_nodes). */
+  size_t n_homes;
+  uint8_t homes[OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN];
+  /* Home node hints from the contact card it was added by (fingerprint prefixes): where
+   * a lookup asks first while no bundle is known. */
+  size_t n_hints;
+  uint8_t hints[IDS_CARD_HINTS_MAX][IDS_CARD_HINT_LEN];
 };
 
 struct contacts {
@@ -75,7 +82,10 @@ MOMEDO_WUR int contacts_pin(struct contacts *c, const uint8_t key[static ACCOUNT
 MOMEDO_WUR int contacts_verify(struct contacts *c, const uint8_t key[static ACCOUNT_KEY_LEN],
                                struct contact **out);
 
-/* Remember the device list of a validated bundle. E_KEYCHANGED if the bundle's
+/* Remember the hints of the contact card ct was added by (replacing older ones). */
+void contacts_set_hints(struct contact *ct, const struct ids_card *card);
+
+/* Remember the device list (and home nodes) of a validated bundle. E_KEYCHANGED if the bundle's
  * identity is not the contact's pinned key; older or equal versions are ignored. */
 MOMEDO_WUR int contacts_set_bundle(struct contact *ct, const Momedo__KeyBundle *b);
 

@@ -538,7 +538,12 @@ int nodeapi_fetch_blob(struct nodeapi *api, const uint8_t mailbox[static OBJ_MAI
 
 /* Check p and fill pr and req (which borrow from p) for a PostReq. */
 static int na_post_build(struct nodeapi *api, const struct nodeapi_post_req *p,
-                         Momedo__PostReq *pr, Momedo__ClientRequest *req) {
+                         Momedo__PostReq *pr, Momedo__ClientRequest *req,
+                         ProtobufCBinaryData dests[static NODEAPI_DESTS_MAX]) {
+  if (p->n_dest_nodes > NODEAPI_DESTS_MAX || (p->n_dest_nodes && !p->dest_nodes)) {
+    na_reason(api, "post: at most %d destination nodes", NODEAPI_DESTS_MAX);
+    return MOMEDO_E_BOUNDS;
+  }
   if (p->mailbox == NULL || p->ciphertext == NULL || p->ciphertext_len == 0 ||
       p->ciphertext_len > OBJ_CIPHERTEXT_BYTES_MAX || p->ttl_ms > OBJ_TTL_MS_MAX ||
       (p->blob_id != NULL && (p->chunk_count < 1 || p->chunk_count > OBJ_CHUNKS_MAX ||
@@ -555,6 +560,10 @@ static int na_post_build(struct nodeapi *api, const struct nodeapi_post_req *p,
     pr->chunk_index = p->chunk_index;
     pr->chunk_count = p->chunk_count;
   }
+  for (size_t i = 0; i < p->n_dest_nodes; i++)
+    dests[i] = (ProtobufCBinaryData){NODEAPI_KEY_LEN, (uint8_t *)p->dest_nodes[i]};
+  pr->n_dest_nodes = p->n_dest_nodes;
+  pr->dest_nodes = p->n_dest_nodes ? dests : NULL;
   req->body_case = MOMEDO__CLIENT_REQUEST__BODY_POST;
   req->post = pr;
   return 0;
@@ -576,9 +585,10 @@ int nodeapi_post(struct nodeapi *api, const struct nodeapi_post_req *p,
                  uint8_t id[static OBJ_ID_LEN], uint64_t *expires_ms) {
   Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
   Momedo__PostReq pr = MOMEDO__POST_REQ__INIT;
+  ProtobufCBinaryData dests[NODEAPI_DESTS_MAX];
   const Momedo__ClientResponse *resp = NULL;
   int rc;
-  if ((rc = na_post_build(api, p, &pr, &req)) < 0) return rc;
+  if ((rc = na_post_build(api, p, &pr, &req, dests)) < 0) return rc;
   if ((rc = na_call(api, &req, MOMEDO__CLIENT_RESPONSE__BODY_POST, &resp)) < 0) return rc;
   return na_post_result(api, resp, id, expires_ms);
 }
@@ -587,6 +597,7 @@ int nodeapi_post_send(struct nodeapi *api, const struct nodeapi_post_req *p,
                       uint64_t *request_id) {
   Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
   Momedo__PostReq pr = MOMEDO__POST_REQ__INIT;
+  ProtobufCBinaryData dests[NODEAPI_DESTS_MAX];
   Momedo__Frame f = MOMEDO__FRAME__INIT;
   int rc;
   if (api->dead) return api->dead;
@@ -595,7 +606,7 @@ int nodeapi_post_send(struct nodeapi *api, const struct nodeapi_post_req *p,
     na_reason(api, "no Hello exchanged yet");
     return MOMEDO_E_UNEXPECTED;
   }
-  if ((rc = na_post_build(api, p, &pr, &req)) < 0) return rc;
+  if ((rc = na_post_build(api, p, &pr, &req, dests)) < 0) return rc;
   req.request_id = ++api->next_request_id;
   f.body_case = MOMEDO__FRAME__BODY_REQUEST;
   f.request = &req;
@@ -632,6 +643,10 @@ int nodeapi_post_collect(struct nodeapi *api, int timeout_ms, struct nodeapi_pos
 static int na_lookup_q_ok(const struct nodeapi_lookup_q *q) {
   int set = (q->user_id != NULL) + (q->identity_key != NULL) + (q->alias != NULL);
   if (set != 1) return 0;
+  if (q->n_hints > NODEAPI_HINTS_MAX ||
+      (q->n_hints && (!q->hints || q->hint_len < NODEAPI_HINT_BYTES_MIN ||
+                      q->hint_len > NODEAPI_KEY_LEN)))
+    return 0;
   if (q->user_id != NULL) return na_bytes_ok(q->user_id, NODEAPI_USER_ID_CHARS_MAX);
   if (q->alias != NULL) return na_bytes_ok(q->alias, NODEAPI_USER_ID_CHARS_MAX);
   return 1;
@@ -658,14 +673,20 @@ int nodeapi_lookup(struct nodeapi *api, const struct nodeapi_lookup_q *q, uint64
                    struct nodeapi_bundle *out) {
   Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
   Momedo__LookupReq lr = MOMEDO__LOOKUP_REQ__INIT;
+  ProtobufCBinaryData hints[NODEAPI_HINTS_MAX];
   const Momedo__ClientResponse *resp = NULL;
   ProtobufCMessage *m = NULL;
   int rc;
   memset(out, 0, sizeof *out);
   if (!na_lookup_q_ok(q)) {
-    na_reason(api, "lookup needs exactly one of user ID, identity key or alias");
+    na_reason(api, "lookup needs exactly one of user ID, identity key or alias (and at "
+              "most %d home hints)", NODEAPI_HINTS_MAX);
     return MOMEDO_E_INVAL;
   }
+  for (size_t i = 0; i < q->n_hints; i++)
+    hints[i] = (ProtobufCBinaryData){q->hint_len, (uint8_t *)q->hints + i * q->hint_len};
+  lr.n_home_hints = q->n_hints;
+  lr.home_hints = q->n_hints ? hints : NULL;
   if (q->user_id != NULL) lr.user_id = (char *)q->user_id;
   if (q->alias != NULL) lr.alias = (char *)q->alias;
   if (q->identity_key != NULL)

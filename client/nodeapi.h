@@ -78,11 +78,17 @@ struct nodeapi_bundle {
   struct obj_info alias_info; /* alias_info.alias is the alias string */
 };
 
-/* Exactly one of the three is set. */
+/* Exactly one of the three is set. hints: where the node asks first when it does not
+ * hold the bundle (the user's home nodes): n_hints (<= NODEAPI_HINTS_MAX) node
+ * fingerprint prefixes of hint_len (NODEAPI_HINT_BYTES_MIN..32) bytes each. */
+#define NODEAPI_HINTS_MAX 8
+#define NODEAPI_HINT_BYTES_MIN 10
 struct nodeapi_lookup_q {
   const char *user_id;
   const uint8_t *identity_key; /* NODEAPI_KEY_LEN bytes */
   const char *alias;
+  const uint8_t *hints;        /* n_hints * hint_len bytes */
+  size_t n_hints, hint_len;
 };
 
 struct nodeapi_post_req {
@@ -93,7 +99,11 @@ struct nodeapi_post_req {
   const uint8_t *blob_id;      /* NULL, or OBJ_ID_LEN bytes for an attachment chunk */
   uint32_t chunk_index;
   uint32_t chunk_count;
+  /* The nodes that must hold it (node keys); 0 = global scope (every node). */
+  const uint8_t (*dest_nodes)[NODEAPI_KEY_LEN];
+  size_t n_dest_nodes;         /* <= NODEAPI_DESTS_MAX */
 };
+#define NODEAPI_DESTS_MAX 64   /* = OBJ_DEST_NODES_MAX */
 
 struct nodeapi_ack_item {
   uint8_t id[OBJ_ID_LEN];

@@ -58,6 +58,7 @@ static Momedo__NeighborStatus *neighbor_status(struct node *n, struct peer *p) {
   s->last_seen_ms = p->last_seen_ms;
   s->objects_in = p->objects_in;
   s->objects_out = p->objects_out;
+  s->partner = p->cfg.partner;
   struct repl_peer_stats ps;
   uint64_t backlog = p->q_bytes;
   if (p->active) {
@@ -193,6 +194,7 @@ static int a_neighbor_add(struct node *n, const Momedo__AdminRequest *rq,
     return rc;
   }
   memcpy(nb.name, r->name, strlen(r->name) + 1);
+  nb.partner = r->partner;
   /* Save first: what the admin was told is in effect survives a restart. */
   n->nbs.v[n->nbs.n++] = nb;
   rc = node_neighbors_save(&n->nbs, n->dir, why, why_cap);
@@ -203,9 +205,10 @@ static int a_neighbor_add(struct node *n, const Momedo__AdminRequest *rq,
       node_log(NODE_LOG_ERROR, "cannot restore %s", NODE_NEIGHBORS_FILE);
     return rc;
   }
-  node_log(NODE_LOG_INFO, "neighbor %s added (%s)", nb.name, r->address);
-  WHY("Added neighbor %s at %s; connecting now. Check with: momedo-admin status", nb.name,
-      r->address);
+  node_log(NODE_LOG_INFO, "neighbor %s added (%s%s)", nb.name, r->address,
+           nb.partner ? ", partner" : "");
+  WHY("Added neighbor %s at %s%s; connecting now. Check with: momedo-admin status", nb.name,
+      r->address, nb.partner ? " as a partner (a home of this node's users)" : "");
   return 0;
 }
 

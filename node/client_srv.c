@@ -44,10 +44,11 @@ static int c_register(struct conn *c, const Momedo__ClientRequest *rq,
   momedo__register_resp__init(out);
   out->node_key = (ProtobufCBinaryData){NODE_KEY_LEN, n->id.kp.pub};
   size_t np = 0;
-  for (struct peer *p = n->peers; p; p = p->next) np += !p->removed && p->key_known;
+  for (struct peer *p = n->peers; p; p = p->next)
+    np += !p->removed && p->key_known && p->cfg.partner;
   out->partners = arena_alloc(&n->arena, (np + 1) * sizeof *out->partners);
   for (struct peer *p = n->peers; p && out->partners; p = p->next) {
-    if (p->removed || !p->key_known) continue;
+    if (p->removed || !p->key_known || !p->cfg.partner) continue;
     Momedo__NodeAddr *a = arena_alloc(&n->arena, sizeof *a);
     char *addr = arena_alloc(&n->arena, NODE_HOSTPORT_CHARS_MAX + 3);
     if (!a || !addr) break;

@@ -632,10 +632,10 @@ struct nb_ctx {
 static int nb_line(void *vctx, char *t, size_t lineno, char *why, size_t why_cap) {
   struct node_neighbors *nb = ((struct nb_ctx *)vctx)->nb;
   char name[NODE_CONF_LINE_BYTES_MAX + 1], addr[NODE_CONF_LINE_BYTES_MAX + 1],
-      fp[NODE_CONF_LINE_BYTES_MAX + 1], extra[2];
-  int k = sscanf(t, "%1024s %1024s %1024s %1s", name, addr, fp, extra);
-  if (k != 3) {
-    errf(why, why_cap, "expected \"NAME HOST:PORT FINGERPRINT\"");
+      fp[NODE_CONF_LINE_BYTES_MAX + 1], flag[NODE_CONF_LINE_BYTES_MAX + 1], extra[2];
+  int k = sscanf(t, "%1024s %1024s %1024s %1024s %1s", name, addr, fp, flag, extra);
+  if (k != 3 && !(k == 4 && strcmp(flag, NODE_NEIGHBOR_PARTNER) == 0)) {
+    errf(why, why_cap, "expected \"NAME HOST:PORT FINGERPRINT [" NODE_NEIGHBOR_PARTNER "]\"");
     return MOMEDO_E_CONFIG;
   }
   if (nb->n >= NODE_NEIGHBORS_MAX) {
@@ -661,6 +661,7 @@ static int nb_line(void *vctx, char *t, size_t lineno, char *why, size_t why_cap
     return MOMEDO_E_CONFIG;
   }
   memcpy(n->name, name, strlen(name) + 1); /* node_name_valid bounded it */
+  n->partner = k == 4;
   nb->n++;
   return 0;
 }
@@ -740,15 +741,16 @@ int node_neighbors_save(const struct node_neighbors *nb, const char *dir, char *
   int rc;
   if (!buf) return MOMEDO_E_NOMEM;
   n += (size_t)snprintf(buf, cap,
-                        "# momedo neighbors: NAME HOST:PORT FINGERPRINT, one per line.\n"
-                        "# Written by `momedo-admin neighbor add|remove`.\n");
+                        "# momedo neighbors: NAME HOST:PORT FINGERPRINT [partner], one per "
+                        "line.\n# Written by `momedo-admin neighbor add|remove`.\n");
   for (size_t i = 0; i < nb->n; i++) {
     const struct node_neighbor *x = &nb->v[i];
     rc = node_fp_format(keytxt, x->fp);
     if (rc) goto out;
     int v6 = strchr(x->host, ':') != NULL;
-    n += (size_t)snprintf(buf + n, cap - n, "%s %s%s%s:%u %s\n", x->name, v6 ? "[" : "",
-                          x->host, v6 ? "]" : "", (unsigned)x->port, keytxt);
+    n += (size_t)snprintf(buf + n, cap - n, "%s %s%s%s:%u %s%s\n", x->name, v6 ? "[" : "",
+                          x->host, v6 ? "]" : "", (unsigned)x->port, keytxt,
+                          x->partner ? " " NODE_NEIGHBOR_PARTNER : "");
   }
   if (snprintf(path, sizeof path, "%s/%s", dir, NODE_NEIGHBORS_FILE) >= (int)sizeof path) {
     rc = MOMEDO_E_INVAL;

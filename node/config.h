@@ -59,11 +59,18 @@ struct node_config {
   char notes[NODE_CONF_NOTES_MAX][NODE_ERRMSG_MAX];
 };
 
+/* The optional fourth word of a neighbors.conf line. */
+#define NODE_NEIGHBOR_PARTNER "partner"
+
 struct node_neighbor {
   char name[NODE_NAME_CHARS_MAX + 1];
   char host[NODE_HOST_CHARS_MAX + 1];
   uint16_t port;
   uint8_t fp[NODE_FP_BYTES]; /* pinned: ids_node_fp_bytes() of the neighbor's node key */
+  /* Also a home of this node's users: named in RegisterResp.partners, so registering
+   * clients put it into their bundle's home_nodes and it holds their mailboxes. A plain
+   * neighbor only links (and relays, in scoped delivery). */
+  int partner;
 };
 
 struct node_neighbors {
@@ -117,7 +124,8 @@ MOMEDO_WUR int node_fp_from_text(const char *s, uint8_t fp[static NODE_FP_BYTES]
 MOMEDO_WUR int node_fp_format(char out[static IDS_NODE_FP_STR_MAX],
                               const uint8_t fp[static NODE_FP_BYTES]);
 
-/* DIR/neighbors.conf; a missing file is an empty list. */
+/* DIR/neighbors.conf ("NAME HOST:PORT FINGERPRINT [partner]" lines); a missing file is
+ * an empty list. */
 MOMEDO_WUR int node_neighbors_load(struct node_neighbors *nb, const char *dir, char *err,
                                    size_t err_cap);
 MOMEDO_WUR int node_neighbors_parse(struct node_neighbors *nb, const char *fname,

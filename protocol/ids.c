@@ -312,10 +312,29 @@ int ids_qr_payload(char out[static IDS_QR_STR_MAX], const uint8_t key[static IDS
   return 0;
 }
 
-int ids_qr_parse(uint8_t key[static IDS_KEY_LEN], const char *s) {
+/* The hints after the key string: "H1,H2,...", each IDS_CARD_HINT_CHARS characters. */
+static int card_hints(struct ids_card *c, const char *p) {
+  c->n_hints = 0;
+  for (;;) {
+    char h[IDS_CARD_HINT_CHARS + 1];
+    size_t n = strcspn(p, ",");
+    size_t got = 0;
+    if (n != IDS_CARD_HINT_CHARS || c->n_hints >= IDS_CARD_HINTS_MAX) return MOMEDO_E_INVAL;
+    memcpy(h, p, n);
+    h[n] = '\0';
+    int rc = ids_b32_decode(c->hints[c->n_hints], IDS_CARD_HINT_LEN, &got, h);
+    if (rc || got != IDS_CARD_HINT_LEN) return MOMEDO_E_INVAL;
+    c->n_hints++;
+    if (p[n] == '\0') return 0;
+    p += n + 1;
+  }
+}
+
+int ids_card_parse(struct ids_card *card, const char *s) {
   static const char magic[] = "momedo:";
-  char id[IDS_INPUT_MAX + 1];
-  uint8_t k[IDS_KEY_LEN], bits[IDS_USER_ID_BYTES], want[IDS_USER_ID_BYTES];
+  char id[IDS_INPUT_MAX + 1], ks[IDS_INPUT_MAX + 1];
+  struct ids_card c;
+  uint8_t bits[IDS_USER_ID_BYTES], want[IDS_USER_ID_BYTES];
   if (s == NULL || strnlen(s, IDS_INPUT_MAX + 1) > IDS_INPUT_MAX) return MOMEDO_E_INVAL;
   if (strncmp(s, magic, sizeof magic - 1) != 0) return MOMEDO_E_PROTO;
   if (strncmp(s, IDS_QR_PREFIX, sizeof IDS_QR_PREFIX - 1) != 0) return MOMEDO_E_VERSION;
@@ -324,11 +343,44 @@ int ids_qr_parse(uint8_t key[static IDS_KEY_LEN], const char *s) {
   if (colon == NULL) return MOMEDO_E_PROTO;
   memcpy(id, p, (size_t)(colon - p));
   id[colon - p] = '\0';
+  const char *k = colon + 1, *hints = strchr(k, ':');
+  size_t kn = hints ? (size_t)(hints - k) : strlen(k);
+  memcpy(ks, k, kn);
+  ks[kn] = '\0';
+  memset(&c, 0, sizeof c);
   int rc = ids_user_id_parse(bits, id);
-  if (rc == 0) rc = ids_key_from_b32(k, colon + 1);
-  if (rc == 0) rc = ids_user_id_bits(want, k);
+  if (rc == 0) rc = ids_key_from_b32(c.key, ks);
+  if (rc == 0) rc = ids_user_id_bits(want, c.key);
+  if (rc == 0 && hints) rc = card_hints(&c, hints + 1);
   if (rc != 0) return rc;
   if (!crypto_ct_eq(want, bits, sizeof want)) return MOMEDO_E_BADKEY;
-  memcpy(key, k, IDS_KEY_LEN);
+  *card = c;
   return 0;
+}
+
+int ids_qr_parse(uint8_t key[static IDS_KEY_LEN], const char *s) {
+  struct ids_card c;
+  int rc = ids_card_parse(&c, s);
+  if (rc == 0) memcpy(key, c.key, IDS_KEY_LEN);
+  return rc;
+}
+
+int ids_card_format(char out[static IDS_CARD_STR_MAX], const uint8_t key[static IDS_KEY_LEN],
+                    const uint8_t (*home_keys)[IDS_KEY_LEN], size_t n_homes) {
+  int rc = ids_qr_payload(out, key);
+  size_t o = strlen(out);
+  for (size_t i = 0; rc == 0 && i < n_homes && i < IDS_CARD_HINTS_MAX; i++) {
+    uint8_t fp[IDS_NODE_FP_LEN];
+    out[o++] = i ? ',' : ':';
+    rc = ids_node_fp_bytes(fp, home_keys[i]);
+    if (rc == 0) rc = ids_b32_encode(out + o, IDS_CARD_STR_MAX - o, fp, IDS_CARD_HINT_LEN);
+    o += IDS_CARD_HINT_CHARS;
+  }
+  return rc;
+}
+
+int ids_card_hint_matches(const uint8_t hint[static IDS_CARD_HINT_LEN],
+                          const uint8_t node_key[static IDS_KEY_LEN]) {
+  uint8_t fp[IDS_NODE_FP_LEN];
+  return ids_node_fp_bytes(fp, node_key) == 0 && crypto_ct_eq(fp, hint, IDS_CARD_HINT_LEN);
 }

@@ -45,6 +45,23 @@
 #define IDS_QR_PREFIX "momedo:1:"
 #define IDS_QR_STR_MAX 90         /* 9 + 26 + 1 + 53 + NUL */
 
+/* Contact card: the QR payload followed by hints to the user's home nodes, so that a
+ * first contact needs no search (docs/ids.md):
+ *   "momedo:1:<user ID>:<key string>[:<hint>[,<hint>...]]"
+ * A hint is the first IDS_CARD_HINT_LEN bytes of a home node's fingerprint
+ * (ids_node_fp_bytes), IDS_CARD_HINT_CHARS base32 characters without a check character:
+ * it only says where to ask first; what comes back is checked against the key. */
+#define IDS_CARD_HINTS_MAX 8      /* = OBJ_HOME_NODES_MAX */
+#define IDS_CARD_HINT_LEN 10      /* 80 bits */
+#define IDS_CARD_HINT_CHARS 16
+#define IDS_CARD_STR_MAX (IDS_QR_STR_MAX + IDS_CARD_HINTS_MAX * (IDS_CARD_HINT_CHARS + 1))
+
+struct ids_card {
+  uint8_t key[IDS_KEY_LEN];
+  size_t n_hints;
+  uint8_t hints[IDS_CARD_HINTS_MAX][IDS_CARD_HINT_LEN];
+};
+
 /* ---- Crockford base32 ----------------------------------------------------------
  * The one copy of the alphabet (user IDs, fingerprints, invite codes, aliases). */
 #define IDS_B32_ALPHABET "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -110,9 +127,21 @@ MOMEDO_WUR int ids_safety_number(char out[static IDS_SAFETY_STR_MAX],
                                  const uint8_t key[static IDS_KEY_LEN]);
 MOMEDO_WUR int ids_qr_payload(char out[static IDS_QR_STR_MAX],
                               const uint8_t key[static IDS_KEY_LEN]);
-/* Parses a scanned payload into the key. E_PROTO: not a momedo payload; E_VERSION:
- * another version; E_INVAL / E_CHECKSUM: a damaged field; E_BADKEY: the user ID in
- * the payload is not the ID of the key in it. */
+/* Parses a scanned payload (or contact card) into the key. E_PROTO: not a momedo
+ * payload; E_VERSION: another version; E_INVAL / E_CHECKSUM: a damaged field;
+ * E_BADKEY: the user ID in the payload is not the ID of the key in it. */
 MOMEDO_WUR int ids_qr_parse(uint8_t key[static IDS_KEY_LEN], const char *s);
+/* The contact card of key with hints to n_homes (<= IDS_CARD_HINTS_MAX, more are left
+ * out) home node keys; n_homes 0 gives the plain QR payload. */
+MOMEDO_WUR int ids_card_format(char out[static IDS_CARD_STR_MAX],
+                               const uint8_t key[static IDS_KEY_LEN],
+                               const uint8_t (*home_keys)[IDS_KEY_LEN], size_t n_homes);
+/* Parse a contact card or a plain QR payload (n_hints 0). Errors as ids_qr_parse; a
+ * damaged hint list (empty, a bad or wrong-length hint, more than IDS_CARD_HINTS_MAX)
+ * is E_INVAL. Nothing is written on error. */
+MOMEDO_WUR int ids_card_parse(struct ids_card *card, const char *s);
+/* 1 if hint (IDS_CARD_HINT_LEN bytes) is the start of the fingerprint of node key. */
+int ids_card_hint_matches(const uint8_t hint[static IDS_CARD_HINT_LEN],
+                          const uint8_t node_key[static IDS_KEY_LEN]);
 
 #endif

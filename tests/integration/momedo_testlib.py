@@ -423,10 +423,13 @@ class Cluster:
     def probe(self, name, node):
         return Probe(self, name, node)
 
-    def connect(self, a, b, wait=True):
-        """Make a and b neighbors of each other (both directions, both running)."""
-        a.admin("neighbor", "add", b.name, b.address(), b.fingerprint())
-        b.admin("neighbor", "add", a.name, a.address(), a.fingerprint())
+    def connect(self, a, b, wait=True, partner=True):
+        """Make a and b neighbors of each other (both directions, both running); with
+        partner, each names the other to registering clients as a partner (a home of
+        its users); without, the link only carries traffic."""
+        flag = ("--partner",) if partner else ()
+        a.admin("neighbor", "add", b.name, b.address(), b.fingerprint(), *flag)
+        b.admin("neighbor", "add", a.name, a.address(), a.fingerprint(), *flag)
         if wait:
             wait_for(lambda: a.neighbor_state(b.name) == "up" and
                      b.neighbor_state(a.name) == "up",
