@@ -58,6 +58,7 @@ int adm_cmd_config_template(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_reload(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_backup(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_restore(struct adm_ctx *ctx, int argc, char **argv);
+int adm_cmd_nodes(struct adm_ctx *ctx, int argc, char **argv);
 
 /* getopt_long over a subcommand's argv (argv[0] is its name) with its own options
  * (NULL-terminated, at most ADM_OPTS_MAX - 3) plus --dir and --json, which stay valid

@@ -80,7 +80,14 @@ static void print_human(struct adm_ctx *ctx, const Momedo__StatusResp *s) {
   for (size_t i = 0; i < s->n_objects; i++)
     printf("%s %" PRIu64 " %s", i ? "," : "", s->objects[i]->count,
            kind_label(s->objects[i]->kind));
-  printf("\n  traffic: %s in, %s out; %" PRIu64 " invalid objects dropped, %" PRIu64
+  printf("\n");
+  if (s->delivery)
+    printf("  delivery: %s; %" PRIu64 " objects held as a destination, %" PRIu64
+           " in transit, %" PRIu64 " cached by lookups; %" PRIu64 " nodes known, %" PRIu64
+           " with a route\n", s->delivery->mode, s->delivery->dest_objects,
+           s->delivery->transit_objects, s->delivery->cached_objects, s->delivery->records,
+           s->delivery->routes);
+  printf("  traffic: %s in, %s out; %" PRIu64 " invalid objects dropped, %" PRIu64
          " connections refused\n\n",
          in, out, s->objects_invalid, s->peers_refused);
   adm_print_neighbors(ctx, NULL, s->n_neighbors, s->neighbors);
@@ -130,6 +137,29 @@ int adm_cmd_status(struct adm_ctx *ctx, int argc, char **argv) {
   }
   adm_json_u64(&j, "total", total);
   adm_json_close(&j, '}');
+  const Momedo__DeliveryStatus *d = s->delivery;
+  adm_json_u64(&j, "transit", d ? d->transit_objects : 0);
+  if (d) {
+    adm_json_open(&j, "delivery", '{');
+    adm_json_str(&j, "mode", d->mode);
+    adm_json_u64(&j, "dest_objects", d->dest_objects);
+    adm_json_u64(&j, "dest_bytes", d->dest_bytes);
+    adm_json_u64(&j, "transit_objects", d->transit_objects);
+    adm_json_u64(&j, "transit_bytes", d->transit_bytes);
+    adm_json_u64(&j, "cached_objects", d->cached_objects);
+    adm_json_u64(&j, "pending_dests", d->pending_dests);
+    adm_json_u64(&j, "transit_done", d->transit_done);
+    adm_json_u64(&j, "records", d->records);
+    adm_json_u64(&j, "routes", d->routes);
+    adm_json_u64(&j, "grants_sent", d->grants_sent);
+    adm_json_u64(&j, "acks_recv", d->acks_recv);
+    adm_json_u64(&j, "lookups_started", d->lookups_started);
+    adm_json_u64(&j, "lookups_found", d->lookups_found);
+    adm_json_u64(&j, "lookups_notfound", d->lookups_notfound);
+    adm_json_u64(&j, "lookup_queries_answered", d->lookup_queries_answered);
+    adm_json_u64(&j, "global_posts", d->global_posts);
+    adm_json_close(&j, '}');
+  }
   adm_print_neighbors(ctx, &j, s->n_neighbors, s->neighbors);
   adm_json_end(&j);
   return ADM_EXIT_OK;

@@ -39,6 +39,8 @@ static const struct adm_cmd adm_cmds[] = {
      "copy the running node (consistent store snapshot, key, settings) into DEST"},
     {"restore", adm_cmd_restore, ADM_RESTORE_USAGE,
      "put a backup back into DIR (the node must be stopped)"},
+    {"nodes", adm_cmd_nodes, "nodes",
+     "the nodes known from their records, with the route to each (scoped delivery)"},
 };
 #define ADM_CMDS_N (sizeof adm_cmds / sizeof adm_cmds[0])
 

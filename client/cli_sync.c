@@ -223,6 +223,9 @@ static void ack_items(struct cli_state *st, struct cli_conn *cn,
   for (size_t off = 0; off < n; off += NODEAPI_ACK_MAX) {
     size_t k = n - off < NODEAPI_ACK_MAX ? n - off : NODEAPI_ACK_MAX;
     uint32_t acc = 0;
+    uint8_t homes[OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN];
+    /* Tombstones go where our items are held: our bundle's home nodes. */
+    nodeapi_set_ack_dests(&cn->api, homes, account_homes(&st->acct, homes));
     int rc = nodeapi_ack(&cn->api, &st->acct.device, items + off, k, cli_now_ms(), &acc);
     if (rc)
       fprintf(stderr, "momedo: note: acknowledging %zu item(s) failed: %s %s\n", k,

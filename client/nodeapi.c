@@ -743,11 +743,38 @@ int nodeapi_alias(struct nodeapi *api, const uint8_t identity_key[static NODEAPI
 int nodeapi_tombstone(const struct crypto_sign_keypair *device,
                       const uint8_t item_id[static OBJ_ID_LEN], uint64_t expires_ms,
                       uint64_t now_ms, uint8_t **out, size_t *out_len) {
+  return nodeapi_tombstone_to(device, item_id, expires_ms, now_ms, NULL, 0, out, out_len);
+}
+
+static int na_cmp_key(const void *a, const void *b) {
+  return memcmp(a, b, NODEAPI_KEY_LEN);
+}
+
+void nodeapi_set_ack_dests(struct nodeapi *api, const uint8_t (*dests)[NODEAPI_KEY_LEN],
+                           size_t n) {
+  api->n_ack_dests = n < OBJ_HOME_NODES_MAX ? n : OBJ_HOME_NODES_MAX;
+  if (api->n_ack_dests) memcpy(api->ack_dests, dests, api->n_ack_dests * NODEAPI_KEY_LEN);
+}
+
+int nodeapi_tombstone_to(const struct crypto_sign_keypair *device,
+                         const uint8_t item_id[static OBJ_ID_LEN], uint64_t expires_ms,
+                         uint64_t now_ms, const uint8_t (*dests)[NODEAPI_KEY_LEN],
+                         size_t n_dests, uint8_t **out, size_t *out_len) {
   Momedo__Tombstone t = MOMEDO__TOMBSTONE__INIT;
-  uint8_t mailbox[OBJ_MAILBOX_LEN];
+  uint8_t mailbox[OBJ_MAILBOX_LEN], sorted[OBJ_HOME_NODES_MAX][NODEAPI_KEY_LEN];
+  ProtobufCBinaryData dv[OBJ_HOME_NODES_MAX];
+  size_t nd = 0;
   int rc;
   *out = NULL;
   *out_len = 0;
+  if (n_dests > OBJ_HOME_NODES_MAX) return MOMEDO_E_BOUNDS;
+  if (n_dests) memcpy(sorted, dests, n_dests * NODEAPI_KEY_LEN);
+  qsort(sorted, n_dests, NODEAPI_KEY_LEN, na_cmp_key);
+  for (size_t i = 0; i < n_dests; i++)
+    if (nd == 0 || memcmp(dv[nd - 1].data, sorted[i], NODEAPI_KEY_LEN) != 0)
+      dv[nd++] = (ProtobufCBinaryData){NODEAPI_KEY_LEN, sorted[i]};
+  t.n_dest_nodes = nd;
+  t.dest_nodes = nd ? dv : NULL;
   uint64_t latest = now_ms + OBJ_TTL_MS_MAX;
   if (expires_ms == 0 || expires_ms > latest) expires_ms = latest;
   if (expires_ms <= now_ms) return MOMEDO_E_EXPIRED; /* the item is gone everywhere */
@@ -779,8 +806,9 @@ int nodeapi_ack(struct nodeapi *api, const struct crypto_sign_keypair *device,
     Momedo__Object o = MOMEDO__OBJECT__INIT;
     objs[built] = o;
     objs[built].kind = MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE;
-    rc = nodeapi_tombstone(device, items[built].id, items[built].expires_ms, now_ms,
-                           &objs[built].data.data, &objs[built].data.len);
+    rc = nodeapi_tombstone_to(device, items[built].id, items[built].expires_ms, now_ms,
+                              api->ack_dests, api->n_ack_dests, &objs[built].data.data,
+                              &objs[built].data.len);
     if (rc < 0) {
       na_reason(api, "cannot build the tombstone for item %zu: %s", built, momedo_strerror(rc));
       goto out;

@@ -127,6 +127,9 @@ struct nodeapi {
   size_t ev_head, ev_count;
   uint64_t events_dropped;     /* arrived while the queue was full */
   char reason[NODEAPI_REASON_MAX];
+  /* Destinations of the tombstones nodeapi_ack builds (nodeapi_set_ack_dests). */
+  size_t n_ack_dests;
+  uint8_t ack_dests[OBJ_HOME_NODES_MAX][NODEAPI_KEY_LEN];
 };
 
 /* Prepare a session over tr (borrowed; must outlive api) to the node whose key is
@@ -226,6 +229,17 @@ MOMEDO_WUR int nodeapi_fetch_blob(struct nodeapi *api,
 MOMEDO_WUR int nodeapi_tombstone(const struct crypto_sign_keypair *device,
                                  const uint8_t item_id[static OBJ_ID_LEN], uint64_t expires_ms,
                                  uint64_t now_ms, uint8_t **out, size_t *out_len);
+/* The same with destination nodes (the device's own bundle's home_nodes, n <=
+ * OBJ_HOME_NODES_MAX, any order: sorted and deduplicated here); n 0 = global scope. */
+MOMEDO_WUR int nodeapi_tombstone_to(const struct crypto_sign_keypair *device,
+                                    const uint8_t item_id[static OBJ_ID_LEN],
+                                    uint64_t expires_ms, uint64_t now_ms,
+                                    const uint8_t (*dests)[NODEAPI_KEY_LEN], size_t n_dests,
+                                    uint8_t **out, size_t *out_len);
+/* Name the destination nodes of the tombstones later nodeapi_ack calls build (at most
+ * OBJ_HOME_NODES_MAX; more are left out; 0 = global scope, the default). */
+void nodeapi_set_ack_dests(struct nodeapi *api, const uint8_t (*dests)[NODEAPI_KEY_LEN],
+                           size_t n);
 /* Acknowledge n (1..NODEAPI_ACK_MAX) items with tombstones signed by device;
  * *accepted (may be NULL) says how many the node took. */
 MOMEDO_WUR int nodeapi_ack(struct nodeapi *api, const struct crypto_sign_keypair *device,

@@ -90,6 +90,30 @@ static Momedo__NeighborStatus **neighbor_list(struct node *n, size_t *count) {
   return v;
 }
 
+static Momedo__DeliveryStatus *delivery_status(struct node *n, const struct repl_stats *st) {
+  Momedo__DeliveryStatus *d = arena_alloc(&n->arena, sizeof *d);
+  if (!d) return NULL;
+  momedo__delivery_status__init(d);
+  d->mode = (char *)(n->cfg.repl.scope == REPL_SCOPE_FLOOD ? "flood" : "scoped");
+  d->dest_objects = st->dest_objects;
+  d->dest_bytes = st->dest_bytes;
+  d->transit_objects = st->transit_objects;
+  d->transit_bytes = st->transit_bytes;
+  d->cached_objects = st->cached_objects;
+  d->pending_dests = st->pending_dests;
+  d->transit_done = st->transit_done;
+  d->records = st->records;
+  d->routes = st->routes;
+  d->grants_sent = st->grants_sent;
+  d->acks_recv = st->acks_recv;
+  d->lookups_started = st->lookups_started;
+  d->lookups_found = st->lookups_found;
+  d->lookups_notfound = st->lookups_notfound;
+  d->lookup_queries_answered = st->lookup_queries_answered;
+  d->global_posts = n->global_posts;
+  return d;
+}
+
 static int a_status(struct node *n, const Momedo__AdminRequest *rq, Momedo__AdminResponse *rs,
                     char *why, size_t why_cap) {
   static const char *const kinds[] = {"", "key_bundle", "ozone_item", "tombstone", "chunk",
@@ -144,6 +168,8 @@ static int a_status(struct node *n, const Momedo__AdminRequest *rq, Momedo__Admi
              v6 ? "]" : "", (unsigned)n->cfg.metrics_port);
     s->metrics_listen = ml;
   }
+  s->delivery = delivery_status(n, &st);
+  if (!s->delivery) return MOMEDO_E_NOMEM;
   rs->body_case = MOMEDO__ADMIN_RESPONSE__BODY_NODE_STATUS;
   rs->node_status = s;
   return 0;
@@ -377,6 +403,64 @@ static int a_reload(struct node *n, const Momedo__AdminRequest *rq, Momedo__Admi
   return node__reload(n, why, why_cap);
 }
 
+/* ---- known nodes and routes (scoped delivery) ---- */
+
+struct nodes_ctx {
+  struct node *n;
+  Momedo__KnownNode **v;
+  size_t count;
+  int rc;
+};
+
+static const char *peer_name(struct node *n, int has, uint64_t id) {
+  struct peer *p = has ? node__peer_by_id(n, id) : NULL;
+  return p ? p->cfg.name : "";
+}
+
+static int nodes_one(void *vctx, const struct repl_node_info *ni) {
+  struct nodes_ctx *x = vctx;
+  char fp[IDS_NODE_FP_STR_MAX];
+  if (x->count >= NODE_ADMIN_NODES_MAX) return 1;
+  Momedo__KnownNode *k = arena_alloc(&x->n->arena, sizeof *k);
+  uint8_t *key = arena_alloc(&x->n->arena, OBJ_KEY_LEN);
+  if (!k || !key) {
+    x->rc = MOMEDO_E_NOMEM;
+    return 1;
+  }
+  momedo__known_node__init(k);
+  memcpy(key, ni->key, OBJ_KEY_LEN);
+  if (ids_node_fingerprint(fp, ni->key) != 0) fp[0] = '\0';
+  k->name = astr(x->n, ni->name);
+  k->node_key = (ProtobufCBinaryData){OBJ_KEY_LEN, key};
+  k->fingerprint = astr(x->n, fp);
+  k->seq = ni->seq;
+  k->expires_ms = ni->expires_ms;
+  k->neighbors = ni->n_neighbors;
+  k->hops = ni->hops;
+  k->next_hop = (char *)peer_name(x->n, ni->has_next, ni->next_peer);
+  k->alt_hop = (char *)peer_name(x->n, ni->has_alt, ni->alt_peer);
+  x->v[x->count++] = k;
+  return 0;
+}
+
+static int a_nodes(struct node *n, const Momedo__AdminRequest *rq, Momedo__AdminResponse *rs,
+                   char *why, size_t why_cap) {
+  struct nodes_ctx x = {.n = n};
+  Momedo__NodesResp *out = arena_alloc(&n->arena, sizeof *out);
+  x.v = arena_alloc(&n->arena, NODE_ADMIN_NODES_MAX * sizeof *x.v);
+  if (!out || !x.v) return MOMEDO_E_NOMEM;
+  int rc = repl_nodes(n->repl, node__now_ms(), nodes_one, &x);
+  if (rc < 0) return rc;
+  if (x.rc) return x.rc;
+  momedo__nodes_resp__init(out);
+  out->nodes = x.v;
+  out->n_nodes = x.count;
+  rs->body_case = MOMEDO__ADMIN_RESPONSE__BODY_NODES;
+  rs->nodes = out;
+  if (x.count >= NODE_ADMIN_NODES_MAX) WHY("the first %d nodes (by key)", NODE_ADMIN_NODES_MAX);
+  return 0;
+}
+
 static const admin_fn admin_handlers[] = {
     [MOMEDO__ADMIN_REQUEST__BODY_STATUS] = a_status,
     [MOMEDO__ADMIN_REQUEST__BODY_NEIGHBOR_ADD] = a_neighbor_add,
@@ -389,6 +473,7 @@ static const admin_fn admin_handlers[] = {
     [MOMEDO__ADMIN_REQUEST__BODY_INVITE_REVOKE] = a_invite_revoke,
     [MOMEDO__ADMIN_REQUEST__BODY_RELOAD] = a_reload,
     [MOMEDO__ADMIN_REQUEST__BODY_BACKUP] = node__a_backup,
+    [MOMEDO__ADMIN_REQUEST__BODY_NODES] = a_nodes,
 };
 #define ADMIN_HANDLERS_N (sizeof admin_handlers / sizeof admin_handlers[0])
 

@@ -89,6 +89,19 @@ int node__alias_issue(struct node *n, const uint8_t identity_key[32], const uint
   if (rc || *data) return rc;
   Momedo__Alias al = MOMEDO__ALIAS__INIT;
   struct obj_info info;
+  /* The alias goes where the bundle goes: its home nodes (sorted, as obj_check gives them). */
+  struct obj_checked *ck = malloc(sizeof *ck);
+  ProtobufCBinaryData dests[OBJ_DEST_NODES_MAX];
+  if (!ck) return MOMEDO_E_NOMEM;
+  rc = obj_check(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, bundle, blen, now, NULL, NULL, ck);
+  for (uint32_t i = 0; rc == 0 && i < ck->n_dests; i++)
+    dests[i] = (ProtobufCBinaryData){OBJ_KEY_LEN, ck->dests[i]};
+  al.n_dest_nodes = rc == 0 ? ck->n_dests : 0;
+  al.dest_nodes = al.n_dest_nodes ? dests : NULL;
+  if (rc) {
+    free(ck);
+    return rc;
+  }
   al.format = OBJ_FORMAT;
   al.alias = alias;
   al.identity_key = (ProtobufCBinaryData){OBJ_KEY_LEN, (uint8_t *)identity_key};
@@ -96,6 +109,7 @@ int node__alias_issue(struct node *n, const uint8_t identity_key[32], const uint
   al.expires_ms = now + NODE_ALIAS_TTL_MS;
   al.node_key = (ProtobufCBinaryData){OBJ_KEY_LEN, n->id.kp.pub};
   rc = obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_ALIAS, &al.base, &n->id.kp, data, len);
+  free(ck);
   if (rc) return rc;
   /* Stored with its lookup entries in one batch by replication. */
   rc = repl_insert_local(n->repl, MOMEDO__OBJECT_KIND__OBJ_ALIAS, *data, *len, now, &info);

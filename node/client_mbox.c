@@ -80,10 +80,47 @@ static int post_checks(struct conn *c, const Momedo__PostReq *r, uint64_t now, u
   return 0;
 }
 
+static int cmp_key(const void *a, const void *b) {
+  return memcmp(((const ProtobufCBinaryData *)a)->data, ((const ProtobufCBinaryData *)b)->data,
+                OBJ_KEY_LEN);
+}
+
+/* PostReq.dest_nodes as the object carries them: 32-byte keys, ascending, distinct (into
+ * out, which borrows the request's bytes); *n 0 = global scope (if the node allows it). */
+static int post_dests(struct node *n, const Momedo__PostReq *r,
+                      ProtobufCBinaryData out[static OBJ_DEST_NODES_MAX], size_t *nd,
+                      char *why, size_t why_cap) {
+  *nd = 0;
+  if (r->n_dest_nodes > OBJ_DEST_NODES_MAX) {
+    WHY("at most %d destination nodes per post", OBJ_DEST_NODES_MAX);
+    return MOMEDO_E_BOUNDS;
+  }
+  for (size_t i = 0; i < r->n_dest_nodes; i++) {
+    if (r->dest_nodes[i].len != OBJ_KEY_LEN) {
+      WHY("destination nodes are 32-byte node keys");
+      return MOMEDO_E_BOUNDS;
+    }
+    out[i] = r->dest_nodes[i];
+  }
+  qsort(out, r->n_dest_nodes, sizeof out[0], cmp_key);
+  for (size_t i = 0; i < r->n_dest_nodes; i++)
+    if (*nd == 0 || memcmp(out[*nd - 1].data, out[i].data, OBJ_KEY_LEN) != 0) out[(*nd)++] = out[i];
+  if (*nd == 0 && !n->cfg.global_posts_allowed) {
+    WHY("this node takes posts only with destination nodes (global_posts_allowed = 0): "
+        "update the client");
+    return MOMEDO_E_DENIED;
+  }
+  return 0;
+}
+
 static int build_post(struct node *n, const Momedo__PostReq *r, uint64_t now, uint64_t ttl,
                       Momedo__ObjectKind *kind, uint8_t **data, size_t *len, char *why,
                       size_t why_cap) {
-  ProtobufCBinaryData nk = {NODE_KEY_LEN, n->id.kp.pub};
+  ProtobufCBinaryData nk = {NODE_KEY_LEN, n->id.kp.pub}, dests[OBJ_DEST_NODES_MAX];
+  size_t nd = 0;
+  int rc = post_dests(n, r, dests, &nd, why, why_cap);
+  if (rc) return rc;
+  if (nd == 0) n->global_posts++;
   if (r->blob_id.len == 0) {
     Momedo__OzoneItem it = MOMEDO__OZONE_ITEM__INIT;
     it.format = OBJ_FORMAT;
@@ -92,6 +129,8 @@ static int build_post(struct node *n, const Momedo__PostReq *r, uint64_t now, ui
     it.expires_ms = now + ttl;
     it.ciphertext = r->ciphertext;
     it.node_key = nk;
+    it.n_dest_nodes = nd;
+    it.dest_nodes = nd ? dests : NULL;
     *kind = MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM;
     return obj_sign_encode(*kind, &it.base, &n->id.kp, data, len);
   }
@@ -110,6 +149,8 @@ static int build_post(struct node *n, const Momedo__PostReq *r, uint64_t now, ui
   ch.expires_ms = now + ttl;
   ch.ciphertext = r->ciphertext;
   ch.node_key = nk;
+  ch.n_dest_nodes = nd;
+  ch.dest_nodes = nd ? dests : NULL;
   *kind = MOMEDO__OBJECT_KIND__OBJ_CHUNK;
   return obj_sign_encode(*kind, &ch.base, &n->id.kp, data, len);
 }
@@ -350,6 +391,7 @@ int node__c_subscribe(struct conn *c, const Momedo__ClientRequest *rq,
 
 void node__client_gone(struct conn *c) {
   struct node *n = c->n;
+  node__lookups_conn_gone(c);
   for (size_t i = 0; i < c->n_subs; i++) {
     struct sub *s = c->subs[i];
     for (struct sub **pp = &n->subs[bucket_of(s->mailbox)]; *pp; pp = &(*pp)->next)

@@ -268,85 +268,6 @@ static Momedo__Object *arena_object(struct node *n, Momedo__ObjectKind kind, uin
   return o && copy ? o : NULL;
 }
 
-/* A typed alias: the alias object it resolves to (into the arena) and its user's
- * bundle (*bdata malloc'ed), if one of the user's home nodes issued the alias; an
- * alias issued by any other node is not served (E_NOTFOUND with a reason). */
-static int lookup_alias(struct node *n, const char *typed, Momedo__Object **alias,
-                        struct obj_info *binfo, uint8_t **bdata, size_t *blen, char *why,
-                        size_t why_cap) {
-  char a[OBJ_ALIAS_CHARS_MAX + 1];
-  struct obj_info ainfo;
-  uint8_t *adata = NULL;
-  size_t alen = 0;
-  int rc = node__alias_norm(a, typed);
-  if (rc) {
-    WHY("'%.40s' is not an alias (%d..%d letters and digits)", typed, OBJ_ALIAS_CHARS_MIN,
-        OBJ_ALIAS_CHARS_MAX);
-    return rc;
-  }
-  rc = repl_alias_lookup(n->repl, a, node__now_ms(), &ainfo, &adata, &alen);
-  if (rc == 0) rc = repl_bundle_lookup(n->repl, ainfo.key, binfo, bdata, blen);
-  if (rc == 0 && node__alias_home_ok(*bdata, *blen, ainfo.signer) != 1) {
-    WHY("alias %s was not issued by a home node of its user, so it is not served", a);
-    rc = MOMEDO_E_NOTFOUND;
-  }
-  if (rc == 0) {
-    *alias = arena_object(n, MOMEDO__OBJECT_KIND__OBJ_ALIAS, adata, alen);
-    adata = NULL;
-    if (!*alias) rc = MOMEDO_E_NOMEM;
-  }
-  if (rc) {
-    free(*bdata);
-    *bdata = NULL;
-  }
-  free(adata);
-  return rc;
-}
-
-static int c_lookup(struct conn *c, const Momedo__ClientRequest *rq,
-                    Momedo__ClientResponse *rs, char *why, size_t why_cap) {
-  struct node *n = c->n;
-  const Momedo__LookupReq *r = rq->lookup;
-  uint8_t *data = NULL, bits[IDS_USER_ID_BYTES];
-  size_t len = 0;
-  struct obj_info info;
-  Momedo__Object *alias = NULL;
-  int have_uid = r->user_id && *r->user_id, have_alias = r->alias && *r->alias;
-  int rc = 0;
-  if (have_uid + have_alias + (r->identity_key.len > 0) != 1) {
-    WHY("give exactly one of user_id, identity_key, alias");
-    return MOMEDO_E_INVAL;
-  }
-  if (r->identity_key.len > 0) {
-    if (!need32(&r->identity_key)) return MOMEDO_E_BOUNDS;
-    rc = repl_bundle_lookup(n->repl, r->identity_key.data, &info, &data, &len);
-  } else if (have_uid) {
-    rc = ids_user_id_parse(bits, r->user_id);
-    if (rc) {
-      WHY("'%.40s' is not a valid user ID (%s)", r->user_id, momedo_strerror(rc));
-      return rc;
-    }
-    rc = repl_bundle_lookup_user_id(n->repl, bits, &info, &data, &len);
-  } else {
-    rc = lookup_alias(n, r->alias, &alias, &info, &data, &len, why, why_cap);
-  }
-  if (rc == MOMEDO_E_NOTFOUND && !why[0])
-    WHY("no key bundle known for this user on this node (yet)");
-  if (rc) return rc;
-  Momedo__LookupResp *out = arena_alloc(&n->arena, sizeof *out);
-  if (!out) {
-    free(data);
-    return MOMEDO_E_NOMEM;
-  }
-  momedo__lookup_resp__init(out);
-  out->bundle = arena_object(n, MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len);
-  out->alias = alias;
-  if (!out->bundle) return MOMEDO_E_NOMEM;
-  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_LOOKUP;
-  rs->lookup = out;
-  return 0;
-}
-
 static int c_alias(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
                    char *why, size_t why_cap) {
   struct node *n = c->n;
@@ -388,7 +309,7 @@ static const node_client_fn client_handlers[] = {
     [MOMEDO__CLIENT_REQUEST__BODY_AUTH_BEGIN] = c_auth_begin,
     [MOMEDO__CLIENT_REQUEST__BODY_AUTH_PROVE] = c_auth_prove,
     [MOMEDO__CLIENT_REQUEST__BODY_PUBLISH] = c_publish,
-    [MOMEDO__CLIENT_REQUEST__BODY_LOOKUP] = c_lookup,
+    [MOMEDO__CLIENT_REQUEST__BODY_LOOKUP] = node__c_lookup,
     [MOMEDO__CLIENT_REQUEST__BODY_POST] = node__c_post,
     [MOMEDO__CLIENT_REQUEST__BODY_FETCH] = node__c_fetch,
     [MOMEDO__CLIENT_REQUEST__BODY_ACK] = node__c_ack,
@@ -399,7 +320,7 @@ static const node_client_fn client_handlers[] = {
 #define CLIENT_HANDLERS_N (sizeof client_handlers / sizeof client_handlers[0])
 
 /* Send a response; on a full link hold it and stop reading from this client. */
-static void send_response(struct conn *c, const Momedo__ClientResponse *rs) {
+void node__client_respond(struct conn *c, const Momedo__ClientResponse *rs) {
   Momedo__Frame f = MOMEDO__FRAME__INIT;
   uint8_t *buf = NULL;
   size_t len = 0;
@@ -429,7 +350,7 @@ void node__client_writable(struct conn *c) {
   if (rc == 0) node__count_out(c, c->held_len);
   free(c->held);
   c->held = NULL;
-  if (!c->closing) link_resume_read(c->l);
+  if (!c->closing && c->lookups == 0) link_resume_read(c->l);
 }
 
 void node__client_frame(struct conn *c, Momedo__Frame *f) {
@@ -450,10 +371,11 @@ void node__client_frame(struct conn *c, Momedo__Frame *f) {
     rc = client_handlers[rq->body_case](c, rq, &rs, why, sizeof why);
   else
     snprintf(why, sizeof why, "unknown request");
+  if (rc == NODE_DEFERRED) return; /* answered when the lookup ends */
   rs.status = rc;
   if (rc) {
     rs.body_case = MOMEDO__CLIENT_RESPONSE__BODY__NOT_SET;
     rs.reason = why[0] ? why : (char *)momedo_strerror(rc);
   }
-  send_response(c, &rs);
+  node__client_respond(c, &rs);
 }

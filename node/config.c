@@ -67,6 +67,9 @@ static const struct cfg_key cfg_keys[] = {
     {"metrics_listen", CFG_ADDR_OPT, OFF(metrics_port), 0, 0,
      "serve Prometheus metrics over HTTP on this address (GET /metrics); not set: off. "
      "Keep it on loopback or a monitoring network: it needs no password"},
+    {"global_posts_allowed", CFG_U32, OFF(global_posts_allowed), 0, 1,
+     "1: clients may post without destination nodes (global scope: every node stores it, "
+     "as passphrase channels need); 0: refused"},
 };
 #undef OFF
 #define CFG_KEYS_N (sizeof cfg_keys / sizeof cfg_keys[0])
@@ -129,6 +132,7 @@ void node_config_defaults(struct node_config *c, const char *dir) {
   c->item_bytes_max = 256u * 1024;
   c->device_posts_per_minute = 600;
   c->clients_max = 20000;
+  c->global_posts_allowed = 1;
   repl_config_default(&c->repl);
 }
 

@@ -49,6 +49,8 @@ struct node_config {
   char log_file[NODE_PATH_BYTES_MAX];      /* "" (not set): standard error / the journal */
   char metrics_host[NODE_HOST_CHARS_MAX + 1];
   uint16_t metrics_port;                   /* 0 (metrics_listen not set): no metrics */
+  /* Posts without dest_nodes (global scope) from clients: 1 allowed (counted), 0 refused. */
+  uint32_t global_posts_allowed;
   /* The replication engine's parameters, set by the names of its parameter table
    * (replication/repl.h, the same as the simulator's `repl` lines). Hooks stay NULL.
    * peer_queue_bytes_max also bounds each link's send queue. */

@@ -85,8 +85,10 @@ void node__drain(struct node *n) {
     case REPL_ACT_STORED:
       if (a.role == REPL_ROLE_DEST) node__on_stored(n, &a); /* transit/cached: no mailbox event */
       break;
+    case REPL_ACT_LOOKUP_DONE:
+      node__lookup_done(n, &a);
+      break;
     case REPL_ACT_REMOVED:
-    case REPL_ACT_LOOKUP_DONE: /* the node starts no engine lookups yet */
     case REPL_ACT_NONE:
       break;
     }
@@ -196,6 +198,21 @@ static int legacy_index_drop(struct node *n) {
   return rc;
 }
 
+/* The engine's signer: its node records carry this node's signature. */
+static int node_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static OBJ_SIG_LEN]) {
+  struct node *n = ctx;
+  return crypto_sign(sig, msg, len, &n->id.kp);
+}
+
+void node__record_name(char out[static REPL_NAME_CHARS_MAX + 1], const char *name) {
+  size_t i = 0;
+  for (; name[i] && i < REPL_NAME_CHARS_MAX; i++) {
+    char ch = name[i];
+    out[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch == '_' ? '-' : ch;
+  }
+  out[i] = '\0';
+}
+
 static int open_engine(struct node *n) {
   char path[NODE_PATH_BYTES_MAX];
   struct store_rocks_opts so;
@@ -211,10 +228,11 @@ static int open_engine(struct node *n) {
              path, momedo_strerror(rc));
     return rc;
   }
-  rc_cfg = n->cfg.repl; /* the engine's parameters as momedo.conf set them; no hooks */
-  /* Flooding until the node hands the engine its signer (issue 10, scoped delivery). */
-  rc_cfg.scope = REPL_SCOPE_FLOOD;
+  rc_cfg = n->cfg.repl; /* the engine's parameters as momedo.conf set them (scope too) */
   memcpy(rc_cfg.self_key, n->id.kp.pub, OBJ_KEY_LEN);
+  rc_cfg.sign = node_sign; /* node records; the key stays in this process */
+  rc_cfg.sign_ctx = n;
+  node__record_name(rc_cfg.name, n->cfg.name);
   if ((rc = crypto_random(&seed, sizeof seed)) != 0) return rc;
   rc = repl_new(&rc_cfg, n->store, seed, node__now_ms(), &n->repl);
   if (rc) node_log(NODE_LOG_ERROR, "replication engine: %s", momedo_strerror(rc));
@@ -342,6 +360,7 @@ int node_run(const char *dir, int init_empty) {
   if (!rc && init_empty) rc = init_if_empty(n->dir);
   if (!rc) rc = start(n);
   if (!rc || n->stopping) uv_run(&loop, UV_RUN_DEFAULT);
+  node__lookups_free(n);
   repl_free(n->repl);
   store_close(n->store);
   node__dir_unlock(n->dir_lock_fd); /* after the store is closed */

@@ -44,6 +44,8 @@
 #define NODE_SWEEP_INTERVAL_MS 5000     /* hello timeouts */
 #define NODE_ARENA_BYTES_MAX (4u * FRAME_BYTES_MAX_LIMIT) /* one unpacked frame */
 #define NODE_SUBS_MAX 64                /* mailboxes one client may subscribe to */
+#define NODE_LOOKUPS_PENDING_MAX 256    /* client lookups out at once (< REPL_LOOKUPS_MAX) */
+#define NODE_DEFERRED 1                 /* a client handler answers later (lookup.c) */
 #define NODE_SUB_BUCKETS 4096           /* subscription hash table */
 #define NODE_FETCH_LIMIT_MAX 500        /* objects per FetchResp */
 #define NODE_FETCH_LIMIT_DEFAULT 100
@@ -61,6 +63,7 @@
 #define NODE_ADMIN_CONNS_MAX 16
 #define NODE_ADMIN_FRAME_BYTES_MAX (64u * 1024)
 #define NODE_PARTICIPANTS_MAX 100000    /* listed by `participants` */
+#define NODE_ADMIN_NODES_MAX 256        /* known nodes listed by `nodes` (one admin frame) */
 #define NODE_ERR_TEXT_MAX 256
 #define NODE_METRICS_SNAPSHOT_MS 1000  /* the loop publishes metrics this often */
 #define NODE_METRICS_CONNS_MAX 8        /* scrapers at once */
@@ -73,6 +76,7 @@
 
 struct node;
 struct peer;
+struct node_lookup;
 
 /* Consecutive failed attempts to reach one neighbor, for logging. */
 struct node_failcount {
@@ -127,6 +131,7 @@ struct conn {
   uint8_t *held;                /* response that met a full link; reading is paused */
   size_t held_len;
   uint64_t events_skipped;
+  unsigned lookups;             /* lookups of this client in progress (reading paused) */
 };
 
 struct peer {
@@ -208,6 +213,9 @@ struct node {
   int exit_code;
   uint64_t bytes_in, bytes_out;
   uint64_t peers_refused, objects_invalid_local;
+  uint64_t global_posts;        /* posts from clients without dest_nodes (global scope) */
+  struct node_lookup *lookups;  /* client lookups the engine is working on */
+  uint32_t lookups_pending;
   int dir_lock_fd; /* DIR/NODE_PID_FILE, locked while we run; -1 before */
   struct node_counters counters;
   struct node_metrics *metrics;  /* metrics.c; NULL when metrics_listen is not set */
@@ -256,6 +264,8 @@ void node__metrics_reconfigure(struct node *n, const struct node_config *c);
 void node__count_post(struct node *n, int status);
 
 /* node.c: replication glue */
+/* The node's name as its node record spells it ([a-z0-9.-]: lower case, '_' as '-'). */
+void node__record_name(char out[static REPL_NAME_CHARS_MAX + 1], const char *name);
 void node__drain(struct node *n);
 /* Encode and send; E_AGAIN when the link is full (nothing queued). */
 MOMEDO_WUR int node__send_frame(struct conn *c, const Momedo__Frame *f);
@@ -263,6 +273,8 @@ void node__count_out(struct conn *c, size_t len);
 void node__conn_close(struct conn *c, int status, const char *reason);
 
 /* peers.c */
+/* What Hello says for the engine's scope (REPL_SCOPE_*). */
+Momedo__DeliveryMode node__delivery(uint32_t scope);
 MOMEDO_WUR int node__peers_start(struct node *n);
 void node__peers_stop(struct node *n);
 MOMEDO_WUR int node__peer_add(struct node *n, const struct node_neighbor *cfg, char *err,
@@ -278,6 +290,14 @@ extern const struct link_callbacks node__link_cbs;
 /* client_srv.c: dispatch, registration, auth, bundles, aliases */
 void node__client_frame(struct conn *c, Momedo__Frame *f);
 void node__client_writable(struct conn *c);
+/* Send one response (held, reading paused, when the link is full). */
+void node__client_respond(struct conn *c, const Momedo__ClientResponse *rs);
+/* lookup.c: LookupReq, answered at once or when the engine's lookup ends */
+int node__c_lookup(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                   char *why, size_t why_cap);
+void node__lookup_done(struct node *n, const struct repl_action *a);
+void node__lookups_conn_gone(struct conn *c);
+void node__lookups_free(struct node *n);
 /* client_mbox.c: mailboxes (post, fetch, ack, subscribe, live push) */
 typedef int (*node_client_fn)(struct conn *c, const Momedo__ClientRequest *rq,
                               Momedo__ClientResponse *rs, char *why, size_t why_cap);

@@ -132,6 +132,7 @@ static void send_hello(struct conn *c) {
   Momedo__Hello h;
   frame_hello_init(&h, MOMEDO__ROLE__ROLE_NEIGHBOR, c->n->id.kp.pub, node__now_ms(),
                    c->n->cfg.frame_bytes_max);
+  h.delivery = node__delivery(c->n->cfg.repl.scope);
   f.body_case = MOMEDO__FRAME__BODY_HELLO;
   f.hello = &h;
   int rc = node__send_frame(c, &f);
@@ -338,6 +339,38 @@ static void refuse(struct conn *c, int status, const char *why) {
   node__conn_close(c, status, why);
 }
 
+Momedo__DeliveryMode node__delivery(uint32_t scope) {
+  return scope == REPL_SCOPE_FLOOD ? MOMEDO__DELIVERY_MODE__DELIVERY_FLOOD
+                                   : MOMEDO__DELIVERY_MODE__DELIVERY_SCOPED;
+}
+
+static const char *delivery_name(Momedo__DeliveryMode m) {
+  switch (m) {
+  case MOMEDO__DELIVERY_MODE__DELIVERY_SCOPED: return "scoped";
+  case MOMEDO__DELIVERY_MODE__DELIVERY_FLOOD: return "flood";
+  case MOMEDO__DELIVERY_MODE__DELIVERY_UNSTATED: return "flood (an older node)";
+  default: return "an unknown mode";
+  }
+}
+
+/* A federation runs one delivery mode: a neighbor that states another (or, older,
+ * none: it floods) is refused with the reason in the log and in its neighbor status. */
+static int delivery_matches(struct conn *c, struct peer *p, const Momedo__Hello *h) {
+  Momedo__DeliveryMode ours = node__delivery(c->n->cfg.repl.scope), theirs = h->delivery;
+  if (theirs == MOMEDO__DELIVERY_MODE__DELIVERY_UNSTATED)
+    theirs = MOMEDO__DELIVERY_MODE__DELIVERY_FLOOD;
+  if (theirs == ours) return 1;
+  char why[NODE_ERR_TEXT_MAX];
+  snprintf(why, sizeof why, "neighbor %s delivers by %s, this node by %s: a federation runs "
+           "one mode (scope in momedo.conf)", p->cfg.name, delivery_name(h->delivery),
+           delivery_name(ours));
+  node__set_state(p, "refused", why);
+  c->n->peers_refused++;
+  node_log(NODE_LOG_WARN, "refused %s: %s", link_name(c->l), why);
+  node__conn_close(c, MOMEDO_E_CONFIG, why);
+  return 0;
+}
+
 static void on_neighbor_hello(struct conn *c, const Momedo__Hello *h) {
   struct node *n = c->n;
   char fps[IDS_NODE_FP_STR_MAX] = "?";
@@ -356,6 +389,7 @@ static void on_neighbor_hello(struct conn *c, const Momedo__Hello *h) {
     refuse(c, MOMEDO_E_DENIED, why);
     return;
   }
+  if (!delivery_matches(c, p, h)) return;
   c->role = CONN_NEIGHBOR;
   c->peer = p;
   if (!c->outbound) send_hello(c);
@@ -453,6 +487,13 @@ static void conn_on_frame(struct link *l, const uint8_t *body, size_t len) {
   if (f->body_case == MOMEDO__FRAME__BODY_ERROR) {
     node_log(NODE_LOG_INFO, "peer %s reports error %d: %.200s", link_name(l), f->error->code,
              f->error->reason ? f->error->reason : "");
+    if (c->peer && c->role == CONN_NEW && f->error->code == MOMEDO_E_CONFIG) {
+      char why[NODE_ERR_TEXT_MAX]; /* e.g. the neighbor runs another delivery mode */
+      snprintf(why, sizeof why, "the neighbor refused this node: %.200s",
+               f->error->reason ? f->error->reason : "");
+      node__set_state(c->peer, "refused", why);
+      node_log(NODE_LOG_WARN, "neighbor %s: %s", c->peer->cfg.name, why);
+    }
     if (f->error->fatal) node__conn_close(c, MOMEDO_E_CLOSED, "peer reported a fatal error");
   } else if (c->role == CONN_NEW) {
     if (f->body_case != MOMEDO__FRAME__BODY_HELLO)
