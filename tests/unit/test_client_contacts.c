@@ -166,9 +166,76 @@ static void test_bundle_and_storage(void) {
   vault_close(&v);
 }
 
+/* Format 2 keeps the bundle's home nodes (where items for the contact go) and the hints
+ * of the card it was added by; a format-1 record still loads, its bundle to be fetched
+ * again (version 0) so that the home nodes get filled in. */
+static void test_homes_hints_and_format1(void) {
+  struct vault v;
+  struct contacts c, d;
+  struct contact *ct;
+  struct account a;
+  struct ids_card card;
+  uint8_t *b = NULL, home[32] = {7}, partner[32] = {9};
+  size_t n = 0;
+  char qr[IDS_CARD_STR_MAX];
+  fresh_vault(&v, "homes");
+  CHECK_EQ(account_generate(&a, NOW), 0);
+  CHECK_EQ(account_set_home(&a, "127.0.0.1", 1, home), 0);
+  CHECK_EQ(account_add_partner(&a, "127.0.0.1", 2, partner), 0);
+  CHECK_EQ(account_build_bundle(&a, NOW, &b, &n), 0);
+  struct arena ar;
+  ProtobufCMessage *m;
+  arena_init(&ar, OBJ_DECODE_BYTES_MAX);
+  CHECK_EQ(obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, b, n, &ar, &m), 0);
+  const uint8_t (*homes)[32] = (const uint8_t (*)[32])home;
+  CHECK_EQ(ids_card_format(qr, a.identity.pub, homes, 1), 0);
+  CHECK_EQ(ids_card_parse(&card, qr), 0);
+  contacts_init(&c);
+  CHECK_EQ(contacts_pin(&c, a.identity.pub, "alice", NULL, NOW, &ct), 0);
+  contacts_set_hints(ct, &card);
+  CHECK_EQ(ct->n_hints, 1);
+  CHECK_EQ(contacts_set_bundle(ct, (Momedo__KeyBundle *)m), 0);
+  CHECK_EQ(ct->n_homes, 2);
+  CHECK_MEM(ct->homes[0], home, 32);
+  CHECK_MEM(ct->homes[1], partner, 32);
+  CHECK_EQ(contacts_save(&c, &v), 0);
+  CHECK_EQ(contacts_load(&d, &v), 0);
+  CHECK_EQ(d.n, 1);
+  CHECK_EQ(d.v[0].n_homes, 2);
+  CHECK_MEM(d.v[0].homes[1], partner, 32);
+  CHECK_EQ(d.v[0].n_hints, 1);
+  CHECK_MEM(d.v[0].hints[0], card.hints[0], IDS_CARD_HINT_LEN);
+  contacts_free(&d);
+  /* Format 1: the same record without the two counts (and nothing after them). */
+  ct->n_homes = ct->n_hints = 0;
+  struct vbuf vb = {0};
+  contacts_encode(&c, &vb, 1);
+  CHECK_EQ(vb.err, 0);
+  CHECK_EQ(vb.p[0], 2);
+  vb.p[0] = 1;
+  CHECK_EQ(contacts_parse(&d, vb.p, vb.len - 2), 0);
+  CHECK_EQ(d.n, 1);
+  CHECK_EQ(d.v[0].n_devices, 1);
+  CHECK_EQ(d.v[0].bundle_version, 0);
+  CHECK_EQ(d.v[0].n_homes, 0);
+  contacts_free(&d);
+  /* Truncated or with counts past their bounds: corrupt. */
+  vb.p[0] = 2;
+  CHECK_EQ(contacts_parse(&d, vb.p, vb.len - 1), MOMEDO_E_CORRUPT);
+  vb.p[vb.len - 2] = OBJ_HOME_NODES_MAX + 1;
+  CHECK_EQ(contacts_parse(&d, vb.p, vb.len), MOMEDO_E_CORRUPT);
+  vbuf_free(&vb);
+  arena_close(&ar);
+  free(b);
+  account_wipe(&a);
+  contacts_free(&c);
+  vault_close(&v);
+}
+
 int main(void) {
   RUN(test_pin_and_key_change);
   RUN(test_names);
   RUN(test_bundle_and_storage);
+  RUN(test_homes_hints_and_format1);
   TEST_MAIN_END();
 }

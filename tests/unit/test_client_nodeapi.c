@@ -285,9 +285,12 @@ static void test_post_with_interleaved_frames(void) {
   push_event(mb, 9, item, item_len);
   push_post_resp(0, 0xEE); /* request_id 0: never ours, dropped */
   push_post_resp(1, 0xAB);
+  uint8_t dn[2][32];
+  memset(dn[0], 0x77, 32);
+  memset(dn[1], 0x11, 32);
   struct nodeapi_post_req p = {
       .mailbox = mb, .ciphertext = (const uint8_t *)"secret", .ciphertext_len = 6,
-      .ttl_ms = 60000};
+      .ttl_ms = 60000, .dest_nodes = dn, .n_dest_nodes = 2};
   CHECK_EQ(nodeapi_post(&api, &p, id, &expires), 0);
   uint8_t want[32];
   memset(want, 0xAB, 32);
@@ -300,6 +303,10 @@ static void test_post_with_interleaved_frames(void) {
   CHECK_EQ(sent[1]->request->request_id, 1);
   CHECK_EQ(sent[1]->request->body_case, MOMEDO__CLIENT_REQUEST__BODY_POST);
   CHECK_EQ(sent[1]->request->post->ttl_ms, 60000);
+  /* The destinations as given (the node sorts them). */
+  CHECK_EQ(sent[1]->request->post->n_dest_nodes, 2);
+  CHECK_MEM(sent[1]->request->post->dest_nodes[0].data, dn[0], 32);
+  CHECK_MEM(sent[1]->request->post->dest_nodes[1].data, dn[1], 32);
   CHECK_EQ(sent[1]->request->post->ciphertext.len, 6);
   CHECK_MEM(sent[1]->request->post->ciphertext.data, "secret", 6);
   CHECK_MEM(sent[1]->request->post->mailbox.data, mb, 32);
@@ -473,6 +480,22 @@ static void test_tombstone_and_ack(void) {
   CHECK_EQ(nodeapi_tombstone(&dev_kp, item_id, NOW_MS, NOW_MS, &ts, &ts_len),
            MOMEDO_E_EXPIRED);
   CHECK(ts == NULL);
+  /* Destinations (the device's home nodes): sorted and distinct, as objects need them. */
+  uint8_t homes[3][32];
+  memset(homes[0], 0x90, 32);
+  memset(homes[1], 0x20, 32);
+  memset(homes[2], 0x90, 32);
+  struct obj_checked *ck = malloc(sizeof *ck);
+  CHECK(ck != NULL);
+  CHECK_EQ(nodeapi_tombstone_to(&dev_kp, item_id, 0, NOW_MS, homes, 3, &ts, &ts_len), 0);
+  CHECK_EQ(obj_check(MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE, ts, ts_len, NOW_MS, NULL, NULL, ck), 0);
+  CHECK_EQ(ck->n_dests, 2);
+  CHECK_MEM(ck->dests[0], homes[1], 32);
+  CHECK_MEM(ck->dests[1], homes[0], 32);
+  free(ts);
+  free(ck);
+  CHECK_EQ(nodeapi_tombstone_to(&dev_kp, item_id, 0, NOW_MS, homes, OBJ_HOME_NODES_MAX + 1, &ts,
+                                &ts_len), MOMEDO_E_BOUNDS);
 
   CHECK_EQ(do_hello(), 0);
   struct nodeapi_ack_item items[2] = {{{0}, 0}, {{0}, NOW_MS + 60000}};

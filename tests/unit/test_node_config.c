@@ -280,6 +280,41 @@ static void test_neighbors_file(void) {
   CHECK(mode_ok);
 }
 
+/* The optional fourth word "partner" (a home of this node's users) survives a save and
+ * a load; any other fourth word is refused with the line. */
+static void test_neighbors_partner(void) {
+  char dir[512], err[NODE_ERRMSG_MAX] = "", fps[IDS_NODE_FP_STR_MAX], text[512];
+  uint8_t key[32];
+  struct node_neighbors *nb = calloc(2, sizeof *nb);
+  CHECK(nb != NULL);
+  tmpdir("cfg-partner", dir, sizeof dir);
+  memset(key, 0x43, sizeof key);
+  CHECK_EQ(ids_node_fingerprint(fps, key), 0);
+  snprintf(text, sizeof text, "county 10.0.0.2:4710 %s partner\nrelay 10.0.0.3:4710 %s\n", fps,
+           fps);
+  int rc = node_neighbors_parse(&nb[0], "nb", text, strlen(text), err, sizeof err);
+  int parsed = rc == 0 && nb[0].n == 2 && nb[0].v[0].partner == 1 && nb[0].v[1].partner == 0;
+  if (rc == 0) rc = node_neighbors_save(&nb[0], dir, err, sizeof err);
+  if (rc == 0) rc = node_neighbors_load(&nb[1], dir, err, sizeof err);
+  int same = rc == 0 && nb[1].n == 2 && nb[1].v[0].partner == 1 && nb[1].v[1].partner == 0;
+  snprintf(text, sizeof text, "x 1.2.3.4:1 %s partners\n", fps);
+  int rc_word = node_neighbors_parse(&nb[0], "nb", text, strlen(text), err, sizeof err);
+  int word_msg = strncmp(err, "nb:1: expected", 14) == 0 && strstr(err, "[partner]") != NULL;
+  snprintf(text, sizeof text, "x 1.2.3.4:1 %s partner extra\n", fps);
+  int rc_five = node_neighbors_parse(&nb[0], "nb", text, strlen(text), err, sizeof err);
+  free(nb);
+  char path[600];
+  snprintf(path, sizeof path, "%s/neighbors.conf", dir);
+  unlink(path);
+  rmdir(dir);
+  CHECK_EQ(rc, 0);
+  CHECK(parsed);
+  CHECK(same);
+  CHECK_EQ(rc_word, MOMEDO_E_CONFIG);
+  CHECK(word_msg);
+  CHECK_EQ(rc_five, MOMEDO_E_CONFIG);
+}
+
 int main(void) {
   RUN(test_defaults);
   RUN(test_values);
@@ -290,5 +325,6 @@ int main(void) {
   RUN(test_hostport);
   RUN(test_fingerprint_forms);
   RUN(test_neighbors_file);
+  RUN(test_neighbors_partner);
   TEST_MAIN_END();
 }

@@ -1,6 +1,8 @@
 /* Unit tests for protocol/ids.c: exact strings for a fixed key (a change in any
  * derivation fails here), tolerant parsing, the check character against every single
  * substitution and adjacent swap, and refusal of garbage without crashing. */
+#include <ctype.h>
+
 #include "harness.h"
 
 #include "crypto.h"
@@ -449,6 +451,73 @@ static void test_qr_parse(void) {
   }
 }
 
+/* Contact cards: the QR payload plus hints (80-bit fingerprint prefixes) of home nodes. */
+static void test_card(void) {
+  uint8_t key[32], homes[IDS_CARD_HINTS_MAX + 1][32], fp[IDS_NODE_FP_LEN];
+  char card[IDS_CARD_STR_MAX], qr[IDS_QR_STR_MAX], s[IDS_CARD_STR_MAX + 40];
+  struct ids_card c;
+  fixed_key(key);
+  for (size_t i = 0; i < IDS_CARD_HINTS_MAX + 1; i++) memset(homes[i], (int)(0x10 + i), 32);
+  /* No homes: exactly the QR payload, which parses with no hints. */
+  CHECK_EQ(ids_card_format(card, key, homes, 0), 0);
+  CHECK_EQ(ids_qr_payload(qr, key), 0);
+  CHECK_STR(card, qr);
+  CHECK_EQ(ids_card_parse(&c, qr), 0);
+  CHECK_EQ(c.n_hints, 0);
+  CHECK_MEM(c.key, key, 32);
+  /* Two homes: ":H1,H2", each the first 10 bytes of the node's fingerprint. */
+  CHECK_EQ(ids_card_format(card, key, homes, 2), 0);
+  CHECK_EQ(strlen(card), strlen(qr) + 2 * (IDS_CARD_HINT_CHARS + 1));
+  CHECK_EQ(strncmp(card, qr, strlen(qr)), 0);
+  CHECK_EQ(card[strlen(qr)], ':');
+  CHECK_EQ(ids_card_parse(&c, card), 0);
+  CHECK_EQ(c.n_hints, 2);
+  CHECK_EQ(ids_node_fp_bytes(fp, homes[1]), 0);
+  CHECK_MEM(c.hints[1], fp, IDS_CARD_HINT_LEN);
+  CHECK(ids_card_hint_matches(c.hints[0], homes[0]));
+  CHECK(!ids_card_hint_matches(c.hints[0], homes[1]));
+  uint8_t got[32];
+  CHECK_EQ(ids_qr_parse(got, card), 0); /* the key-only parser reads cards too */
+  CHECK_MEM(got, key, 32);
+  /* Hints are case- and O/0-tolerant like all base32 here. */
+  for (char *p = strrchr(card, ':'); *p; p++) *p = (char)tolower((unsigned char)*p);
+  CHECK_EQ(ids_card_parse(&c, card), 0);
+  CHECK_EQ(c.n_hints, 2);
+  /* At most IDS_CARD_HINTS_MAX: more homes are left out by the encoder... */
+  CHECK_EQ(ids_card_format(card, key, homes, IDS_CARD_HINTS_MAX + 1), 0);
+  CHECK(strlen(card) < IDS_CARD_STR_MAX);
+  CHECK_EQ(ids_card_parse(&c, card), 0);
+  CHECK_EQ(c.n_hints, IDS_CARD_HINTS_MAX);
+  /* ...and refused by the parser. */
+  snprintf(s, sizeof s, "%s,%.*s", card, IDS_CARD_HINT_CHARS, card + strlen(qr) + 1);
+  CHECK_EQ(ids_card_parse(&c, s), MOMEDO_E_INVAL);
+  /* Damaged hint lists: empty, a short or long hint, a bad character, an empty item. */
+  CHECK_EQ(ids_card_format(card, key, homes, 1), 0);
+  snprintf(s, sizeof s, "%s,", card);
+  CHECK_EQ(ids_card_parse(&c, s), MOMEDO_E_INVAL);
+  snprintf(s, sizeof s, "%sX", card);
+  CHECK_EQ(ids_card_parse(&c, s), MOMEDO_E_INVAL);
+  snprintf(s, sizeof s, "%.*s", (int)strlen(card) - 1, card);
+  CHECK_EQ(ids_card_parse(&c, s), MOMEDO_E_INVAL);
+  snprintf(s, sizeof s, "%s", card);
+  s[strlen(s) - 1] = 'U'; /* not a data symbol */
+  CHECK_EQ(ids_card_parse(&c, s), MOMEDO_E_INVAL);
+  snprintf(s, sizeof s, "%s:%s", qr, "");
+  CHECK_EQ(ids_card_parse(&c, s), MOMEDO_E_INVAL);
+  /* Nothing is written on error; every truncation is refused or a shorter valid card. */
+  memset(&c, 0xAB, sizeof c);
+  CHECK(ids_card_parse(&c, "momedo:1:x") < 0);
+  CHECK_EQ(c.n_hints, (size_t)0xABABABABABABABABull);
+  CHECK_EQ(ids_card_format(card, key, homes, 3), 0);
+  for (size_t cut = 0; cut < strlen(card); cut++) {
+    char t[IDS_CARD_STR_MAX];
+    memcpy(t, card, cut);
+    t[cut] = '\0';
+    int rc = ids_card_parse(&c, t);
+    CHECK(rc < 0 || cut == strlen(qr) || (cut - strlen(qr)) % (IDS_CARD_HINT_CHARS + 1) == 0);
+  }
+}
+
 int main(void) {
   RUN(test_fixed_key_strings);
   RUN(test_user_id_bits_derivation);
@@ -465,5 +534,6 @@ int main(void) {
   RUN(test_b32_roundtrip_random);
   RUN(test_safety_number_shape);
   RUN(test_qr_parse);
+  RUN(test_card);
   TEST_MAIN_END();
 }
