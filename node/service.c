@@ -71,6 +71,7 @@ static const struct live_key {
     LIVE_COPY("item_bytes_max", item_bytes_max),
     LIVE_COPY("device_posts_per_minute", device_posts_per_minute),
     LIVE_FN("clients_max", live_clients_max),
+    LIVE_COPY("global_posts_allowed", global_posts_allowed),
     LIVE_FN("metrics_listen", node__metrics_reconfigure),
 };
 #define LIVE_KEYS_N (sizeof live_keys / sizeof live_keys[0])
@@ -175,6 +176,11 @@ static int reload_neighbors(struct node *n, char *sum, size_t cap) {
       added++;
   }
   n->nbs = nb;
+  /* The partner flag changes live: it only decides what registrations are told. */
+  for (struct peer *p = n->peers; p; p = p->next) {
+    int j = p->removed ? -1 : node_neighbors_find(&nb, p->cfg.name);
+    if (j >= 0) p->cfg.partner = nb.v[j].partner;
+  }
   if (added || removed)
     node_log(NODE_LOG_INFO, "reload: %s: %u neighbor link%s added, %u removed",
              NODE_NEIGHBORS_FILE, added, added == 1 ? "" : "s", removed);
