@@ -403,11 +403,14 @@ class Cluster:
         self.nodes = {}
         self.procs = []
         self.codes = {}
+        self.conf = ""  # momedo.conf lines every node added from now on gets
         _live_clusters.append(self)
 
     def add_node(self, name, start=True):
         n = Node(self, name, free_port())
         n.init()
+        if self.conf:
+            n.configure(self.conf)
         self.nodes[name] = n
         if start:
             n.start()

@@ -1,4 +1,5 @@
-"""Federation tests with real momedod processes on 127.0.0.1: replication along a line
+"""Federation tests with real momedod processes on 127.0.0.1 in flood mode (scope =
+flood; scoped delivery: test_scoped_delivery.py): replication along a line
 A-B-C (items and key bundles), lookup by user ID and alias anywhere (aliases only from
 a home node, surviving kill -9), catch-up after a restart, convergence after a partition,
 durability across kill -9, refusal of a wrong-key peer, disconnection of a peer that
@@ -21,6 +22,13 @@ def texts(items):
 
 
 class FederationTest(T.ClusterTest, unittest.TestCase):
+    # What these tests assert is flooding (every bundle and item at every node, lookups
+    # answered anywhere): `scope = flood`, the baseline mode. Scoped delivery, where a
+    # node holds only what names it, is test_scoped_delivery.py.
+    def setUp(self):
+        super().setUp()
+        self.cluster.conf = "scope = flood"
+
     def line(self, names=("a", "b", "c")):
         nodes = [self.cluster.add_node(n) for n in names]
         for x, y in zip(nodes, nodes[1:]):
