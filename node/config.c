@@ -448,19 +448,32 @@ int node_file_read(const char *path, size_t max, char **out, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) return errno == ENOENT ? MOMEDO_E_NOTFOUND
                                  : errno == EACCES ? MOMEDO_E_DENIED : MOMEDO_E_IO;
-  buf = malloc(max + 1);
-  if (!buf) {
-    rc = MOMEDO_E_NOMEM;
-    goto out;
-  }
-  size_t n = fread(buf, 1, max + 1, f);
-  if (ferror(f)) {
-    rc = MOMEDO_E_IO;
-    goto out;
-  }
-  if (n > max) {
-    rc = MOMEDO_E_TOOBIG;
-    goto out;
+  /* A buffer the size of the file (not of max: a backup's MANIFEST may be allowed
+   * 30 MB), grown should the file grow while it is read; never beyond max + 1. */
+  struct stat st;
+  size_t cap = 1, n = 0;
+  if (fstat(fileno(f), &st) == 0 && st.st_size > 0)
+    cap = (uint64_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
+  buf = malloc(cap + 1);
+  for (;;) {
+    if (!buf) {
+      rc = MOMEDO_E_NOMEM;
+      goto out;
+    }
+    n += fread(buf + n, 1, cap - n, f);
+    if (ferror(f)) {
+      rc = MOMEDO_E_IO;
+      goto out;
+    }
+    if (n > max) {
+      rc = MOMEDO_E_TOOBIG;
+      goto out;
+    }
+    if (n < cap) break; /* end of file */
+    cap = cap > max / 2 ? max + 1 : 2 * cap;
+    char *nb = realloc(buf, cap + 1);
+    if (!nb) free(buf);
+    buf = nb;
   }
   buf[n] = 0;
   *out = buf;
