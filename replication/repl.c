@@ -163,6 +163,7 @@ int repl_peer_up(struct repl *r, uint64_t peer_id, const uint8_t peer_key[static
                  uint64_t now_ms) {
   struct repl_peer *p = repl__peer(r, peer_id);
   r->last_now_ms = now_ms;
+  if (peer_id == 0) return MOMEDO_E_INVAL; /* custody's "granted to nobody" */
   if (r->cfg.scope == REPL_SCOPE_SCOPED && memcmp(peer_key, r->cfg.self_key, OBJ_KEY_LEN) == 0)
     return MOMEDO_E_INVAL;
   if (!p) {

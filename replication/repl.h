@@ -313,12 +313,14 @@ void repl_free(struct repl *r);
 
 /* ---- Inputs ---------------------------------------------------------------- */
 
-/* A link to neighbor peer_id (any caller-chosen number, e.g. a config index) is
+/* A link to neighbor peer_id (any caller-chosen number but 0, e.g. a config index + 1;
+ * custody uses 0 for "granted to nobody") is
  * up; peer_key is the neighbor's node key (from TLS pinning). Schedules (or, with
  * recon_start_delay_ms_max = 0, starts) reconciliation rounds; in scoped mode the link
  * enters the own record and pending custody may move to the peer. Calling it for a
  * peer that is up resets that peer's state.
- * Errors: E_BUSY (REPL_PEERS_MAX peers up), E_INVAL (peer_key is the own key), E_NOMEM. */
+ * Errors: E_BUSY (REPL_PEERS_MAX peers up), E_INVAL (peer_id 0, or peer_key is the own
+ * key), E_NOMEM. */
 MOMEDO_WUR int repl_peer_up(struct repl *r, uint64_t peer_id,
                             const uint8_t peer_key[static OBJ_KEY_LEN], uint64_t now_ms);
 /* The link is gone. Undrained SEND actions for the peer are discarded. Unknown

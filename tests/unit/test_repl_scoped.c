@@ -176,6 +176,8 @@ static void test_records_refused(void) {
   tn_node_key(&k5, 5);
   tn_node_key(&k6, 6);
   /* Node 5 has a link to node 1 (both list it) and claims one to node 6 (6 does not). */
+  /* Peer ID 0 is custody's "granted to nobody": refused, not a re-grant storm. */
+  CHECK_EQ(repl_peer_up(t.n[1].r, 0, k5.pub, t.now), MOMEDO_E_INVAL);
   CHECK_EQ(repl_peer_up(t.n[1].r, 99, k5.pub, t.now), 0);
   settle(&t, 1000);
   uint8_t nb[2][OBJ_KEY_LEN];
