@@ -93,9 +93,11 @@ struct cli_receipts {
 #define CLI_GROUPS_MAX 256                  /* groups one device keeps */
 #define CLI_GROUP_PENDING_MAX 256           /* control messages waiting for a record */
 #define CLI_GROUP_PENDING_MS (7ull * 24 * 3600 * 1000)  /* ... kept this long */
-/* An item whose sender key has not arrived holds the read cursor this long (then the
- * cursor moves on: a key that never comes must not pin it until the item expires). */
+/* An item whose sender key has not arrived is kept on the device this long and tried
+ * again after each control message; the read cursor moves past it at once. */
 #define CLI_GROUP_KEY_WAIT_MS (7ull * 24 * 3600 * 1000)
+#define CLI_GROUP_HELD_MAX 256              /* such items kept, oldest dropped first */
+#define CLI_GROUP_HELD_BYTES_MAX (8u << 20)
 #define CLI_GROUP_REF_HEX_MIN 6             /* digits of a group ID prefix */
 #define CLI_CHANNELS_FILE "channels"
 #define CLI_CHANNELS_MAX 64
@@ -105,14 +107,23 @@ struct cli_receipts {
 
 struct cli_gdev {
   uint8_t identity[32], device[32];
+  uint64_t from;                            /* records owed: the versions after this one */
 };
 
 struct cli_group {
   uint8_t id[GROUP_ID_LEN];
   struct group *g;
-  struct cli_gdev *need;                    /* devices still owed the current record */
+  struct cli_gdev *need;                    /* devices still owed records */
   size_t n_need;
   int dirty;                                /* state changed: write it back */
+};
+
+/* An item of a group mailbox whose sender key has not arrived yet. */
+struct cli_gheld {
+  uint8_t gid[GROUP_ID_LEN], mb[OBJ_MAILBOX_LEN];
+  uint64_t created_ms;
+  uint8_t *wire;
+  size_t len;
 };
 
 /* A control message that arrived before the record it needs (sender key of an unknown
@@ -142,7 +153,9 @@ struct cli_groups {
   size_t n;
   struct cli_gpending *p;
   size_t n_p;
-  int dirty;                                /* the index (list, owed records, pending) */
+  struct cli_gheld *held;
+  size_t n_held;
+  int dirty;                                /* the index (list, owed records, pending, held) */
   struct cli_channel *ch;
   size_t n_ch;
   int ch_dirty;
@@ -345,8 +358,19 @@ struct cli_group *cli__group_by_id(struct cli_state *st, const uint8_t id[static
 struct cli_group_sent {
   size_t records, keys;
 };
-/* Every device of the current record except this one is owed the record (E_NOMEM). */
-MOMEDO_WUR int cli__group_owe_record(struct cli_state *st, struct cli_group *cg);
+/* Owe cg's records to every device of its head except this one, after a change this
+ * device made on top of version `before` (the head it had): devices that were in that
+ * head get the records after version `from`, the others the whole chain (E_NOMEM).
+ * prev lists the devices of the head before (n_prev of them). */
+MOMEDO_WUR int cli__group_owe(struct cli_state *st, struct cli_group *cg,
+                              const struct cli_gdev *prev, size_t n_prev, uint64_t from);
+/* Send the encoded Content pt to devices t[0..nt) over the pairwise sessions; *sent
+ * counts those that took it. Returns only I/O and memory errors. */
+MOMEDO_WUR int cli__group_send_to(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                  const uint8_t *pt, size_t len, const struct group_device *t,
+                                  size_t nt, size_t *sent);
+/* The devices of cg's head (malloc'ed into *out, caller frees). */
+MOMEDO_WUR int cli__group_devices(const struct cli_group *cg, struct cli_gdev **out, size_t *n);
 /* Deliver what cg owes: the record to the devices owed it, then sender keys; counts
  * into fs. c->why says what failed. */
 MOMEDO_WUR int cli__group_flush(struct cli *c, struct cli_state *st, struct cli_conn *cn,
@@ -360,12 +384,20 @@ MOMEDO_WUR int cli_group_send(struct cli *c, struct cli_state *st, struct cli_co
                               struct cli_group *cg, Momedo__Content *m, const uint8_t *file,
                               size_t file_len, uint8_t id[static TL_ID_LEN]);
 /* Process one item fetched from a group mailbox: *shown = 1 when m holds a new
- * message; *hold = 1 when its sender key has not arrived yet (keep the read cursor
- * before it). Only I/O and memory errors are returned (cli_recv.c). */
+ * message; *hold = 1 when its sender key has not arrived yet (keep the item, not the
+ * read cursor). Only I/O and memory errors are returned (cli_recv.c). */
 MOMEDO_WUR int cli_group_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                                  struct cli_group *cg, const uint8_t mb[static 32],
                                  const uint8_t *wire, size_t len, uint64_t created_ms,
                                  struct cli_msg *m, int *shown, int *hold);
+/* Keep a group item whose sender key has not arrived (cli_group_held.c; E_NOMEM). */
+MOMEDO_WUR int cli__group_hold(struct cli_state *st, const uint8_t gid[static 32],
+                               const uint8_t mb[static 32], uint64_t created_ms,
+                               const uint8_t *wire, size_t len);
+/* Try the kept items again (a sender key may have come); show what opens now, drop
+ * what is refused for good or too old. */
+MOMEDO_WUR int cli__group_held_retry(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                     size_t *n_new);
 /* Fetch every group and channel mailbox on cn's node from its cursors (cli_sync.c). */
 MOMEDO_WUR int cli_sync_groups(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                                size_t *n_new);

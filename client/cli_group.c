@@ -306,13 +306,33 @@ static int member_keys(struct cli *c, struct cli_state *st, const struct cli_gro
   return 0;
 }
 
-/* Apply a change the core built, owe the record to the new list, deliver. */
+/* What the head was before a change: its devices and version. */
+struct before {
+  struct cli_gdev *dev;
+  size_t n;
+  uint64_t version;
+};
+
+static int before_take(struct cli *c, const struct cli_group *cg, struct before *b) {
+  struct group_info gi;
+  memset(b, 0, sizeof *b);
+  if (!cg) return 0;
+  group_get_info(cg->g, &gi);
+  b->version = gi.version;
+  return cli__group_devices(cg, &b->dev, &b->n) ? cli_fail(c, MOMEDO_E_NOMEM, "out of memory") : 0;
+}
+
+/* Apply a change the core built, owe the records to the new list (the whole chain to
+ * devices that join), deliver. */
 static int after_change(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                        struct cli_group *cg, uint8_t *rec, const char *what) {
+                        struct cli_group *cg, uint8_t *rec, const char *what,
+                        struct before *b) {
   struct cli_group_sent fs = {0, 0};
-  free(rec); /* the group holds the same bytes as its current record */
+  free(rec); /* the group holds the same bytes as its head */
   cg->dirty = 1;
-  int rc = cli__group_owe_record(st, cg);
+  int rc = cli__group_owe(st, cg, b->dev, b->n, b->version);
+  free(b->dev);
+  b->dev = NULL;
   if (rc) return cli_fail(c, rc, "out of memory");
   rc = cli__group_flush(c, st, cn, cg, &fs);
   char why[CLI_WHY_MAX];
@@ -338,7 +358,7 @@ static int need_admin(struct cli *c, const struct cli_group *cg) {
   struct group_info gi;
   group_get_info(cg->g, &gi);
   if (gi.my_role == MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN && !gi.removed) return 0;
-  return cli_fail(c, MOMEDO_E_DENIED, "only an admin of %s adds or removes members%s", gi.name,
+  return cli_fail(c, MOMEDO_E_DENIED, "only an admin of %s changes who is in it%s", gi.name,
                   gi.removed ? " (and you are no longer a member)" : "");
 }
 
@@ -382,7 +402,8 @@ static int cmd_create(struct cli *c, struct cli_state *st, struct cli_conn *cn) 
     free(rec);
     return rc;
   }
-  return after_change(c, st, cn, cg, rec, "created");
+  struct before b = {NULL, 0, 0}; /* everyone joins: the whole chain */
+  return after_change(c, st, cn, cg, rec, "created", &b);
 }
 
 static int cmd_add(struct cli *c, struct cli_state *st, struct cli_conn *cn,
@@ -390,38 +411,117 @@ static int cmd_add(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   struct specs s;
   uint8_t *rec = NULL, id[GROUP_ID_LEN];
   size_t rl = 0;
+  struct before b;
   memcpy(id, cg->id, GROUP_ID_LEN);
   int rc = specs_build(c, st, cn, c->pos + 2, (size_t)c->n_pos - 2, &s);
   cg = cli__group_by_id(st, id);
-  if (rc == 0 && (rc = group_add(cg->g, &st->acct.identity, s.v, s.n, cli_now_ms(), &rec, &rl)))
+  if (rc == 0) rc = before_take(c, cg, &b);
+  if (rc == 0 && (rc = group_add(cg->g, &st->acct.identity, s.v, s.n, cli_now_ms(), &rec, &rl))) {
     rc = cli_fail(c, rc, "cannot add: %s", group_reason(cg->g)[0] ? group_reason(cg->g)
                                                                   : momedo_strerror(rc));
+    free(b.dev);
+  }
   specs_free(&s);
-  return rc ? rc : after_change(c, st, cn, cg, rec, "added to");
+  return rc ? rc : after_change(c, st, cn, cg, rec, "added to", &b);
 }
 
 static int cmd_remove(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                       struct cli_group *cg) {
   size_t n = (size_t)c->n_pos - 2, rl = 0;
   uint8_t(*keys)[32] = calloc(n, 32), *rec = NULL;
+  struct before b = {NULL, 0, 0};
   int rc = keys ? member_keys(c, st, cg, c->pos + 2, n, keys) : MOMEDO_E_NOMEM;
+  if (rc == 0) rc = before_take(c, cg, &b);
   if (rc == 0 &&
       (rc = group_remove(cg->g, &st->acct.identity, (const uint8_t(*)[32])keys, n, cli_now_ms(),
                          &rec, &rl)) != 0)
     rc = cli_fail(c, rc, "cannot remove: %s", group_reason(cg->g)[0] ? group_reason(cg->g)
                                                                      : momedo_strerror(rc));
   free(keys);
-  return rc ? rc : after_change(c, st, cn, cg, rec, "removed from");
+  if (rc) free(b.dev);
+  return rc ? rc : after_change(c, st, cn, cg, rec, "removed from", &b);
+}
+
+/* A member asks the admins to remove it: the request goes to every admin device now;
+ * the state is kept (read-only) only when at least one took it. */
+static int leave_by_request(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                            struct cli_group *cg) {
+  uint8_t *req = NULL, *pt = NULL;
+  size_t rl = 0, len = 0, nt = 0, sent = 0;
+  struct group_device *t = NULL;
+  int rc = group_request_leave(cg->g, &st->acct.identity, cli_now_ms(), &req, &rl);
+  if (rc == 0) rc = group_request_content(req, rl, st->acct.device.pub, cli_now_ms(), &pt, &len);
+  if (rc == 0) rc = group_admin_devices(cg->g, &t, &nt);
+  if (rc) rc = cli_fail(c, rc, "cannot leave: %s", group_reason(cg->g)[0] ? group_reason(cg->g)
+                                                                        : momedo_strerror(rc));
+  if (rc == 0) rc = cli__group_send_to(c, st, cn, pt, len, t, nt, &sent);
+  if (rc == 0 && sent == 0)
+    rc = cli_fail(c, MOMEDO_E_NOTFOUND, "no admin of %s could be reached: try again later",
+                  cli_group_name(cg));
+  if (rc == 0) {
+    cg->dirty = 1;
+    rc = cli_save(c, st);
+  }
+  if (rc == 0 && c->json) {
+    printf("{\"ok\":true,\"action\":\"left\",\"group\":");
+    cli_json_str(stdout, cli_group_name(cg));
+    printf(",\"asked_admins\":%zu}\n", sent);
+  } else if (rc == 0)
+    printf("asked the admins of '%s' to remove you (%zu device(s)); you no longer post or "
+           "read there\n", cli_group_name(cg), sent);
+  free(req);
+  if (pt) crypto_wipe(pt, len);
+  free(pt);
+  free(t);
+  return rc;
 }
 
 static int cmd_leave(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                      struct cli_group *cg) {
   uint8_t *rec = NULL;
   size_t rl = 0;
-  int rc = group_leave(cg->g, &st->acct.identity, cli_now_ms(), &rec, &rl);
-  if (rc) return cli_fail(c, rc, "cannot leave: %s", group_reason(cg->g)[0] ? group_reason(cg->g)
-                                                                         : momedo_strerror(rc));
-  return after_change(c, st, cn, cg, rec, "left");
+  struct group_info gi;
+  struct before b;
+  group_get_info(cg->g, &gi);
+  if (gi.my_role != MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN) return leave_by_request(c, st, cn, cg);
+  int rc = before_take(c, cg, &b);
+  if (rc) return rc;
+  rc = group_leave(cg->g, &st->acct.identity, cli_now_ms(), &rec, &rl);
+  if (rc) {
+    free(b.dev);
+    return cli_fail(c, rc, "cannot leave: %s", group_reason(cg->g)[0] ? group_reason(cg->g)
+                                                                      : momedo_strerror(rc));
+  }
+  return after_change(c, st, cn, cg, rec, "left", &b);
+}
+
+/* Promote or demote members (in a channel that starts a new epoch: the write key
+ * moves with the right to post). */
+static int cmd_role(struct cli *c, struct cli_state *st, struct cli_conn *cn, struct cli_group *cg,
+                    Momedo__GroupRole role) {
+  size_t n = (size_t)c->n_pos - 2, rl = 0;
+  uint8_t(*keys)[32] = calloc(n, 32), *rec = NULL;
+  struct before b = {NULL, 0, 0};
+  int rc = keys ? member_keys(c, st, cg, c->pos + 2, n, keys) : MOMEDO_E_NOMEM;
+  if (rc == 0) rc = before_take(c, cg, &b);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    free(rec); /* one record per member; all after b.version are owed at the end */
+    rec = NULL;
+    if ((rc = group_set_role(cg->g, &st->acct.identity, keys[i], role, cli_now_ms(),
+                                        &rec, &rl)) != 0)
+      rc = cli_fail(c, rc, "cannot change the role: %s", group_reason(cg->g)[0]
+                                                             ? group_reason(cg->g)
+                                                             : momedo_strerror(rc));
+  }
+  free(keys);
+  if (rc) {
+    free(b.dev);
+    free(rec);
+    return rc;
+  }
+  return after_change(c, st, cn, cg, rec,
+                      role == MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN ? "promoted in" : "demoted in",
+                      &b);
 }
 
 static void print_members(struct cli *c, struct cli_state *st, const struct cli_group *cg) {
@@ -463,7 +563,8 @@ static void print_members(struct cli *c, struct cli_state *st, const struct cli_
 }
 
 int cli_cmd_group(struct cli *c) {
-  static const char *const verbs[] = {"create", "add", "remove", "leave", "members"};
+  static const char *const verbs[] = {"create", "add",     "remove", "leave",
+                                      "members", "promote", "demote"};
   const char *verb = c->pos[0];
   struct cli_state st;
   struct cli_conn cn;
@@ -471,9 +572,10 @@ int cli_cmd_group(struct cli *c) {
   size_t v = 0;
   while (v < sizeof verbs / sizeof verbs[0] && strcmp(verb, verbs[v]) != 0) v++;
   if (v == sizeof verbs / sizeof verbs[0])
-    return cli_fail(c, MOMEDO_E_INVAL, "unknown 'group %s' (use create, add, remove, leave or "
-                    "members)", verb);
-  if ((v == 1 || v == 2) && c->n_pos < 3)
+    return cli_fail(c, MOMEDO_E_INVAL, "unknown 'group %s' (use create, add, remove, leave, "
+                    "members, promote or demote)", verb);
+  int admin_verb = v == 1 || v == 2 || v == 5 || v == 6;
+  if (admin_verb && c->n_pos < 3)
     return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo group %s GROUP ID...", verb);
   if ((v == 3 || v == 4) && c->n_pos != 2)
     return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo group %s GROUP", verb);
@@ -484,12 +586,14 @@ int cli_cmd_group(struct cli *c) {
   if (rc == 0 && v != 0) rc = cli_group_find(c, &st, c->pos[1], &cg);
   if (rc == 0 && v == 4) print_members(c, &st, cg);
   if (rc == 0 && v != 4) rc = need_identity(c, &st);
-  if (rc == 0 && (v == 1 || v == 2)) rc = need_admin(c, cg);
+  if (rc == 0 && admin_verb) rc = need_admin(c, cg);
   if (rc == 0 && v != 4) rc = cli_connect(c, &st, &cn);
   if (rc == 0 && v == 0) rc = cmd_create(c, &st, &cn);
   if (rc == 0 && v == 1) rc = cmd_add(c, &st, &cn, cg);
   if (rc == 0 && v == 2) rc = cmd_remove(c, &st, &cn, cg);
   if (rc == 0 && v == 3) rc = cmd_leave(c, &st, &cn, cg);
+  if (rc == 0 && v == 5) rc = cmd_role(c, &st, &cn, cg, MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN);
+  if (rc == 0 && v == 6) rc = cmd_role(c, &st, &cn, cg, MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER);
   cli_conn_close(&cn);
   cli_close(&st);
   return rc;

@@ -1,9 +1,11 @@
 /* client/cli_group_control.c — group control messages over the pairwise sessions:
- * delivering what each group owes (its current record to every device still owed it,
- * remembered across runs; records too large for a message as a blob; sender keys), and
- * handling the ones that arrive (join, apply, accept a key; keep for later what comes
- * early, retry it after each applied record). Every record and key is judged by the
- * group core (group.h), never here. */
+ * delivering what each group owes (the records each device still lacks, remembered
+ * across runs: the whole chain to a device that joins; chains too large for a message
+ * as a blob; sender keys, a channel's write key to its admins), and handling the ones
+ * that arrive (join from a chain, apply records, redo this admin's changes that lost a
+ * fork choice, turn a member's request into a record, accept a key; keep for later
+ * what comes early, retry it after each applied record). Every record, request and key
+ * is judged by the group core (group.h), never here. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,20 +148,62 @@ static int deliver(struct cli *c, struct cli_state *st, struct cli_conn *cn, con
   return rc;
 }
 
-int cli__group_owe_record(struct cli_state *st, struct cli_group *cg) {
+int cli__group_send_to(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                       const uint8_t *pt, size_t len, const struct group_device *t, size_t nt,
+                       size_t *sent) {
+  struct cli_gdev *d = calloc(nt ? nt : 1, sizeof *d);
+  uint8_t *state = calloc(nt ? nt : 1, 1);
+  int rc = d && state ? 0 : cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  for (size_t i = 0; rc == 0 && i < nt; i++) {
+    memcpy(d[i].identity, t[i].identity_key, 32);
+    memcpy(d[i].device, t[i].device_key, 32);
+  }
+  if (rc == 0) rc = deliver(c, st, cn, pt, len, d, nt, state);
+  *sent = 0;
+  for (size_t i = 0; rc == 0 && i < nt; i++) *sent += state[i] == DEV_SENT;
+  free(d);
+  free(state);
+  return rc;
+}
+
+int cli__group_devices(const struct cli_group *cg, struct cli_gdev **out, size_t *n) {
   struct group_info gi;
   struct group_member_view mv;
   group_get_info(cg->g, &gi);
-  struct cli_gdev *need = calloc(gi.n_devices ? gi.n_devices : 1, sizeof *need);
+  struct cli_gdev *v = calloc(gi.n_devices ? gi.n_devices : 1, sizeof *v);
   size_t k = 0;
-  if (!need) return MOMEDO_E_NOMEM;
+  if (!v) return MOMEDO_E_NOMEM;
   for (size_t i = 0; i < group_member_count(cg->g); i++) {
     if (group_member_at(cg->g, i, &mv) != 0) continue;
     for (size_t d = 0; d < mv.n_devices && k < gi.n_devices; d++) {
-      if (memcmp(mv.devices[d], st->acct.device.pub, 32) == 0) continue;
-      memcpy(need[k].identity, mv.identity_key, 32);
-      memcpy(need[k++].device, mv.devices[d], 32);
+      memcpy(v[k].identity, mv.identity_key, 32);
+      memcpy(v[k++].device, mv.devices[d], 32);
     }
+  }
+  *out = v, *n = k;
+  return 0;
+}
+
+static const struct cli_gdev *gdev_find(const struct cli_gdev *v, size_t n,
+                                        const uint8_t dev[static 32]) {
+  for (size_t i = 0; i < n; i++)
+    if (memcmp(v[i].device, dev, 32) == 0) return &v[i];
+  return NULL;
+}
+
+int cli__group_owe(struct cli_state *st, struct cli_group *cg, const struct cli_gdev *prev,
+                   size_t n_prev, uint64_t from) {
+  struct cli_gdev *need = NULL;
+  size_t n = 0, k = 0;
+  int rc = cli__group_devices(cg, &need, &n);
+  if (rc) return rc;
+  for (size_t i = 0; i < n; i++) {
+    if (memcmp(need[i].device, st->acct.device.pub, 32) == 0) continue;
+    const struct cli_gdev *old = gdev_find(cg->need, cg->n_need, need[i].device);
+    need[k] = need[i];
+    need[k].from = gdev_find(prev, n_prev, need[i].device) ? from : 0; /* 0: joins */
+    if (old && old->from < need[k].from) need[k].from = old->from;
+    k++;
   }
   free(cg->need);
   cg->need = need;
@@ -168,7 +212,7 @@ int cli__group_owe_record(struct cli_state *st, struct cli_group *cg) {
   return 0;
 }
 
-/* A record too large for one pairwise message: its chunks go once to the record's blob
+/* A chain too large for one pairwise message: its chunks go once to the blob's
  * mailbox, each member gets the small File that opens them. */
 static int record_blob_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                                const uint8_t *rec, size_t rl, uint8_t **pt, size_t *len) {
@@ -217,17 +261,49 @@ static int record_blob_content(struct cli *c, struct cli_state *st, struct cli_c
   return rc;
 }
 
+/* Deliver the records after version `from` to the owed devices with that `from`. */
+static int flush_from(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                      struct cli_group *cg, uint64_t from, uint8_t *state) {
+  uint8_t *chain = NULL, *pt = NULL;
+  size_t cl = 0, len = 0, n = 0;
+  struct cli_gdev *d = calloc(cg->n_need, sizeof *d);
+  uint8_t *ds = calloc(cg->n_need, 1);
+  int rc = d && ds ? group_chain(cg->g, from, &chain, &cl) : MOMEDO_E_NOMEM;
+  if (rc == 0) rc = group_chain_content(chain, cl, st->acct.device.pub, cli_now_ms(), &pt, &len);
+  if (rc == MOMEDO_E_TOOBIG) rc = record_blob_content(c, st, cn, chain, cl, &pt, &len);
+  if (rc && !c->why[0]) rc = cli_fail(c, rc, "cannot prepare the group records: %s",
+                                      momedo_strerror(rc));
+  for (size_t i = 0; rc == 0 && i < cg->n_need; i++)
+    if (cg->need[i].from == from) d[n++] = cg->need[i];
+  if (rc == 0) rc = deliver(c, st, cn, pt, len, d, n, ds);
+  for (size_t i = 0, j = 0; rc == 0 && i < cg->n_need; i++)
+    if (cg->need[i].from == from) state[i] = ds[j++];
+  if (pt) crypto_wipe(pt, len);
+  free(pt);
+  free(chain);
+  free(d);
+  free(ds);
+  return rc;
+}
+
 static int flush_records(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                          struct cli_group *cg, struct cli_group_sent *fs) {
-  uint8_t *pt = NULL, *state = NULL;
-  size_t len = 0, rl = 0, k = 0;
-  const uint8_t *rec = group_record(cg->g, &rl);
-  int rc = group_record_content(rec, rl, st->acct.device.pub, cli_now_ms(), &pt, &len);
-  if (rc == MOMEDO_E_TOOBIG) rc = record_blob_content(c, st, cn, rec, rl, &pt, &len);
-  if (rc && !c->why[0]) rc = cli_fail(c, rc, "cannot prepare the group record: %s",
-                                      momedo_strerror(rc));
-  if (rc == 0 && !(state = calloc(cg->n_need, 1))) rc = cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
-  if (rc == 0) rc = deliver(c, st, cn, pt, len, cg->need, cg->n_need, state);
+  struct group_info gi;
+  size_t k = 0;
+  uint8_t *state = calloc(cg->n_need, 1), *done = calloc(cg->n_need, 1);
+  int rc = state && done ? 0 : cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  group_get_info(cg->g, &gi);
+  for (size_t i = 0; rc == 0 && i < cg->n_need; i++) {
+    if (done[i]) continue;
+    uint64_t from = cg->need[i].from;
+    for (size_t j = i; j < cg->n_need; j++) done[j] |= cg->need[j].from == from;
+    if (from >= gi.version) { /* holds the head already */
+      for (size_t j = i; j < cg->n_need; j++)
+        if (cg->need[j].from == from) state[j] = DEV_UNLISTED;
+      continue;
+    }
+    rc = flush_from(c, st, cn, cg, from, state);
+  }
   for (size_t i = 0; state && i < cg->n_need; i++) {
     if (state[i] == DEV_SENT) fs->records++;
     if (state[i] == DEV_OWED) cg->need[k++] = cg->need[i];
@@ -237,42 +313,56 @@ static int flush_records(struct cli *c, struct cli_state *st, struct cli_conn *c
     st->gr.dirty = 1;
   }
   free(state);
-  if (pt) crypto_wipe(pt, len);
-  free(pt);
+  free(done);
   return rc;
 }
 
-static int flush_keys(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                      struct cli_group *cg, struct cli_group_sent *fs) {
-  struct group_device *t = NULL;
-  struct cli_gdev *d = NULL;
-  uint8_t *pt = NULL, *state = NULL;
-  size_t nt = 0, len = 0;
-  int rc = group_senderkey_targets(cg->g, &t, &nt);
-  if (rc || nt == 0) goto out;
-  d = calloc(nt, sizeof *d);
-  state = calloc(nt, 1);
-  if (!d || !state) {
-    rc = MOMEDO_E_NOMEM;
-    goto out;
+static int is_admin(const struct cli_group *cg, const uint8_t id[static 32]) {
+  struct group_member_view mv;
+  for (size_t i = 0; i < group_member_count(cg->g); i++)
+    if (group_member_at(cg->g, i, &mv) == 0 && memcmp(mv.identity_key, id, 32) == 0)
+      return mv.role == MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN;
+  return 0;
+}
+
+/* Send the sender key to the targets t[i] that are admins (or not); mark them sent. */
+static int keys_to(struct cli *c, struct cli_state *st, struct cli_conn *cn, struct cli_group *cg,
+                   const struct group_device *t, size_t nt, int admins,
+                   struct cli_group_sent *fs) {
+  struct cli_gdev *d = calloc(nt ? nt : 1, sizeof *d);
+  uint8_t *state = calloc(nt ? nt : 1, 1), *pt = NULL;
+  const uint8_t *to = NULL;
+  size_t n = 0, len = 0;
+  int rc = d && state ? 0 : MOMEDO_E_NOMEM;
+  for (size_t i = 0; rc == 0 && i < nt; i++) {
+    if (is_admin(cg, t[i].identity_key) != admins) continue;
+    memcpy(d[n].identity, t[i].identity_key, 32);
+    memcpy(d[n++].device, t[i].device_key, 32);
+    to = t[i].identity_key;
   }
-  for (size_t i = 0; i < nt; i++) {
-    memcpy(d[i].identity, t[i].identity_key, 32);
-    memcpy(d[i].device, t[i].device_key, 32);
-  }
-  if ((rc = group_senderkey_content(cg->g, cli_now_ms(), &pt, &len)) != 0) goto out;
-  rc = deliver(c, st, cn, pt, len, d, nt, state);
-  for (size_t i = 0; i < nt; i++) {
+  if (rc == 0 && n > 0 && (rc = group_senderkey_content(cg->g, to, cli_now_ms(), &pt, &len)) == 0)
+    rc = deliver(c, st, cn, pt, len, d, n, state);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
     if (state[i] != DEV_SENT) continue;
-    int r2 = group_senderkey_mark_sent(cg->g, d[i].device);
-    if (r2 == 0) fs->keys++;
+    if (group_senderkey_mark_sent(cg->g, d[i].device) == 0) fs->keys++;
     cg->dirty = 1;
   }
-out:
   if (pt) crypto_wipe(pt, len);
   free(pt);
   free(state);
   free(d);
+  return rc;
+}
+
+/* This device's sender key to the devices without it: admins and members apart, since
+ * in a channel the admins' copy carries the write key. */
+static int flush_keys(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                      struct cli_group *cg, struct cli_group_sent *fs) {
+  struct group_device *t = NULL;
+  size_t nt = 0;
+  int rc = group_senderkey_targets(cg->g, &t, &nt);
+  if (rc == 0 && nt > 0) rc = keys_to(c, st, cn, cg, t, nt, 1, fs);
+  if (rc == 0 && nt > 0) rc = keys_to(c, st, cn, cg, t, nt, 0, fs);
   free(t);
   if (rc && !c->why[0]) rc = cli_fail(c, rc, "cannot send the group key: %s", momedo_strerror(rc));
   return rc;
@@ -304,22 +394,22 @@ struct ctl_result {
 };
 
 static int ctl_join(struct cli *c, struct cli_state *st, const uint8_t from_id[static 32],
-                    const uint8_t *rec, size_t len, const uint8_t gid[static 32],
+                    const uint8_t *chain, size_t len, const uint8_t gid[static 32],
                     struct cli_group *old, struct ctl_result *r) {
   struct group *g = NULL;
   struct cli_group *cg = NULL;
-  int rc = group_join(&g, st->acct.identity.pub, st->acct.device.pub, from_id, rec, len,
+  int rc = group_join(&g, st->acct.identity.pub, st->acct.device.pub, from_id, chain, len,
                       cli_now_ms());
   if (rc == MOMEDO_E_NOMEM) return cli_fail(c, rc, "out of memory");
   if (rc) {
     if (!old) notice(c, "refused", NULL, gid, from_id,
-                     rc == MOMEDO_E_NOTFOUND ? "a group record that does not list this device"
-                     : rc == MOMEDO_E_DENIED ? "the record is not signed by an admin it lists, "
-                                               "or was sent by a non-member"
+                     rc == MOMEDO_E_NOTFOUND ? "a group chain that does not list this device"
+                     : rc == MOMEDO_E_DENIED ? "a group chain with a version no admin signed, "
+                                               "or sent by a non-member"
                                              : momedo_strerror(rc));
     return 0;
   }
-  if (old) { /* re-added after a removal: start over from the new record */
+  if (old) { /* re-added after a removal: start over from the new chain */
     group_free(old->g);
     old->g = g;
     old->dirty = 1;
@@ -336,31 +426,62 @@ static int ctl_join(struct cli *c, struct cli_state *st, const uint8_t from_id[s
   return 0;
 }
 
-static int ctl_record(struct cli *c, struct cli_state *st, const uint8_t from_id[static 32],
-                      const uint8_t *rec, size_t len, struct ctl_result *r) {
+/* This admin's changes that lost a fork choice, made again on the head and owed to
+ * every device (the winner they may lack goes with them). */
+static int ctl_rebase(struct cli *c, struct cli_state *st, struct cli_group *cg) {
+  if (!st->acct.has_identity) return 0;
+  for (;;) {
+    struct cli_gdev *prev = NULL;
+    size_t n_prev = 0, rl = 0;
+    uint8_t *rec = NULL;
+    struct group_info gi;
+    group_get_info(cg->g, &gi);
+    int rc = cli__group_devices(cg, &prev, &n_prev);
+    if (rc == 0) rc = group_rebase(cg->g, &st->acct.identity, cli_now_ms(), &rec, &rl);
+    cg->dirty = 1;
+    if (rc == 0 && rec)
+      rc = cli__group_owe(st, cg, prev, n_prev, gi.version > 1 ? gi.version - 1 : 0);
+    free(prev);
+    if (rc == MOMEDO_E_NOMEM) return cli_fail(c, rc, "out of memory");
+    if (rc) {
+      notice(c, "refused", cg, NULL, st->acct.identity.pub, group_reason(cg->g));
+      return 0;
+    }
+    if (!rec) return 0;
+    free(rec);
+    notice(c, "changed", cg, NULL, st->acct.identity.pub,
+           "your change lost to a concurrent one and was made again");
+  }
+}
+
+static int ctl_chain(struct cli *c, struct cli_state *st, const uint8_t from_id[static 32],
+                     const uint8_t *chain, size_t len, struct ctl_result *r) {
   uint8_t gid[GROUP_ID_LEN];
-  uint64_t ver = 0;
+  uint64_t first = 0, last = 0;
   struct group_apply_info ai;
-  if (group_record_peek(rec, len, gid, &ver) != 0) {
-    fprintf(stderr, "momedo: dropped an item: a malformed group record\n");
+  if (group_chain_peek(chain, len, gid, &first, &last) != 0) {
+    fprintf(stderr, "momedo: dropped an item: a malformed group record chain\n");
     return 0;
   }
   struct cli_group *cg = cli__group_by_id(st, gid);
-  if (!cg) return ctl_join(c, st, from_id, rec, len, gid, NULL, r);
-  int rc = group_record_apply(cg->g, rec, len, cli_now_ms(), &ai);
+  struct group_info gi;
+  if (cg) group_get_info(cg->g, &gi);
+  if ((!cg || gi.removed) && first == 1) return ctl_join(c, st, from_id, chain, len, gid, cg, r);
+  if (!cg) { /* the chain from version 1 may still be on its way */
+    r->keep = 1;
+    return 0;
+  }
+  int rc = group_chain_apply(cg->g, chain, len, cli_now_ms(), &ai);
   if (rc == 0) {
     char d[96];
     cg->dirty = 1;
     r->applied = 1;
     snprintf(d, sizeof d, "version %llu, epoch %llu", (unsigned long long)ai.version,
              (unsigned long long)ai.epoch);
-    notice(c, ai.removed ? "removed" : "changed", cg, NULL, from_id, ai.removed ? NULL : d);
-    return 0;
+    if (ai.head_changed)
+      notice(c, ai.removed ? "removed" : "changed", cg, NULL, from_id, ai.removed ? NULL : d);
+    return ai.displaced_own ? ctl_rebase(c, st, cg) : 0;
   }
-  struct group_info gi;
-  group_get_info(cg->g, &gi);
-  if (gi.removed && (rc == MOMEDO_E_UNEXPECTED || rc == MOMEDO_E_FORK))
-    return ctl_join(c, st, from_id, rec, len, gid, cg, r);
   if (rc == MOMEDO_E_EXISTS || rc == MOMEDO_E_SUPERSEDED) return 0;
   if (rc == MOMEDO_E_UNEXPECTED) {
     r->keep = 1;
@@ -370,6 +491,54 @@ static int ctl_record(struct cli *c, struct cli_state *st, const uint8_t from_id
   notice(c, "refused", cg, NULL, from_id, group_reason(cg->g)[0] ? group_reason(cg->g)
                                                                  : momedo_strerror(rc));
   return 0;
+}
+
+/* One record on its own: a chain of one. */
+static int ctl_record(struct cli *c, struct cli_state *st, const uint8_t from_id[static 32],
+                      const uint8_t *rec, size_t len, struct ctl_result *r) {
+  Momedo__GroupChain ch = MOMEDO__GROUP_CHAIN__INIT;
+  ProtobufCBinaryData one = {len, (uint8_t *)rec};
+  ch.n_records = 1, ch.records = &one;
+  size_t n = momedo__group_chain__get_packed_size(&ch);
+  uint8_t *buf = malloc(n);
+  if (!buf) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  momedo__group_chain__pack(&ch, buf);
+  int rc = ctl_chain(c, st, from_id, buf, n, r);
+  free(buf);
+  return rc;
+}
+
+/* A member's request: this device's user, if an admin, makes the change. */
+static int ctl_request(struct cli *c, struct cli_state *st, const uint8_t from_id[static 32],
+                       const uint8_t *req, size_t len) {
+  uint8_t gid[GROUP_ID_LEN], *rec = NULL;
+  size_t rl = 0, n_prev = 0;
+  struct cli_gdev *prev = NULL;
+  struct group_info gi;
+  if (group_request_peek(req, len, gid) != 0) {
+    fprintf(stderr, "momedo: dropped an item: a malformed group request\n");
+    return 0;
+  }
+  struct cli_group *cg = cli__group_by_id(st, gid);
+  if (!cg || !st->acct.has_identity) return 0; /* the user's first device answers it */
+  group_get_info(cg->g, &gi);
+  if (gi.my_role != MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN) return 0;
+  int rc = cli__group_devices(cg, &prev, &n_prev);
+  if (rc == 0) rc = group_request_apply(cg->g, &st->acct.identity, from_id, req, len, cli_now_ms(),
+                                        &rec, &rl);
+  if (rc == 0) {
+    cg->dirty = 1;
+    rc = cli__group_owe(st, cg, prev, n_prev, gi.version);
+    notice(c, "changed", cg, NULL, from_id, "done as they asked");
+  } else if (rc != MOMEDO_E_EXISTS && rc != MOMEDO_E_NOMEM) {
+    notice(c, "refused", cg, NULL, from_id, group_reason(cg->g)[0] ? group_reason(cg->g)
+                                                                   : momedo_strerror(rc));
+    rc = 0;
+  }
+  free(rec);
+  free(prev);
+  if (rc == MOMEDO_E_EXISTS) rc = 0;
+  return rc ? cli_fail(c, rc, "out of memory") : 0;
 }
 
 static int ctl_senderkey(struct cli *c, struct cli_state *st, const uint8_t from_id[static 32],
@@ -390,7 +559,7 @@ static int ctl_senderkey(struct cli *c, struct cli_state *st, const uint8_t from
   return 0;
 }
 
-/* A record sent as a blob: fetch, check, then as an inline record. */
+/* A chain sent as a blob: fetch, check, then as an inline chain. */
 static int ctl_record_blob(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                            const uint8_t from_id[static 32], const Momedo__File *f,
                            struct ctl_result *r) {
@@ -400,11 +569,12 @@ static int ctl_record_blob(struct cli *c, struct cli_state *st, struct cli_conn 
   if (rc == 0) rc = cli__fetch_chunks(c, cn, mb, f, buf);
   if (rc == 0 && (crypto_sha256(sha, buf, (size_t)f->size) != 0 ||
                   !crypto_ct_eq(sha, f->sha256.data, CRYPTO_HASH_LEN))) {
-    fprintf(stderr, "momedo: dropped an item: a group record that does not match its hash\n");
+    fprintf(stderr, "momedo: dropped an item: a group record chain that does not match its "
+            "hash\n");
     free(buf);
     return 0;
   }
-  if (rc == 0) rc = ctl_record(c, st, from_id, buf, (size_t)f->size, r);
+  if (rc == 0) rc = ctl_chain(c, st, from_id, buf, (size_t)f->size, r);
   free(buf);
   return rc;
 }
@@ -419,6 +589,10 @@ static int ctl_handle(struct cli *c, struct cli_state *st, struct cli_conn *cn,
       return ctl_record_blob(c, st, cn, from_id, gc->record_blob, r);
     case MOMEDO__GROUP_CONTROL__BODY_SENDER_KEY:
       return ctl_senderkey(c, st, from_id, from_dev, gc->sender_key, r);
+    case MOMEDO__GROUP_CONTROL__BODY_CHAIN:
+      return ctl_chain(c, st, from_id, gc->chain.data, gc->chain.len, r);
+    case MOMEDO__GROUP_CONTROL__BODY_REQUEST:
+      return ctl_request(c, st, from_id, gc->request.data, gc->request.len);
     default:
       return 0;
   }

@@ -119,7 +119,7 @@ static int post_to_device(struct cli *c, struct cli_state *st, struct cli_conn *
   if ((rc = obj_device_mailbox(mb, d->device_key)) == 0) {
     struct nodeapi_post_req p = {.mailbox = mb, .ciphertext = env, .ciphertext_len = n,
                                  .ttl_ms = CLI_ITEM_TTL_MS, .dest_nodes = dests->k,
-                                 .n_dest_nodes = dests->n};
+                                 .n_dest_nodes = dests->n, .device_key = d->device_key};
     rc = nodeapi_post(&cn->api, &p, id, NULL);
     if (rc) rc = cli_api_fail(c, cn, rc, "posting the message failed");
   }

@@ -290,11 +290,13 @@ static void page_free(struct page *pg) {
   memset(pg, 0, sizeof *pg);
 }
 
+/* One page of mailbox mb from cursor; wk and tag (NULL for none) are a group mailbox's
+ * write key and tag, shown to the node so it takes posts there only with that key. */
 static int fetch_page(struct cli *c, struct cli_conn *cn, const uint8_t mb[static 32],
-                      uint64_t cursor, struct page *pg) {
+                      const uint8_t *wk, const uint8_t *tag, uint64_t cursor, struct page *pg) {
   struct nodeapi_fetch f;
   memset(pg, 0, sizeof *pg);
-  int rc = nodeapi_fetch(&cn->api, mb, cursor, CLI_FETCH_LIMIT, cli_now_ms(), &f);
+  int rc = nodeapi_fetch_write(&cn->api, mb, wk, tag, cursor, CLI_FETCH_LIMIT, cli_now_ms(), &f);
   if (rc) return cli_api_fail(c, cn, rc, "fetching a mailbox failed");
   pg->objs = calloc(f.n ? f.n : 1, sizeof *pg->objs);
   pg->bufs = calloc(f.n ? f.n : 1, sizeof *pg->bufs);
@@ -324,7 +326,7 @@ int cli_sync_conn(struct cli *c, struct cli_state *st, struct cli_conn *cn, size
   struct account_node *node = &st->acct.nodes[cn->node];
   for (int page = 0; rc == 0 && page < CLI_FETCH_PAGES_MAX; page++) {
     struct page pg;
-    if ((rc = fetch_page(c, cn, mb, node->cursor, &pg)) != 0) break;
+    if ((rc = fetch_page(c, cn, mb, NULL, NULL, node->cursor, &pg)) != 0) break;
     node->cursor = pg.next > node->cursor ? pg.next : node->cursor;
     rc = handle_batch(c, st, cn, pg.objs, pg.n, n_new);
     int done = !pg.more || pg.n == 0;
@@ -336,45 +338,43 @@ int cli_sync_conn(struct cli *c, struct cli_state *st, struct cli_conn *cn, size
 
 /* ---- group and channel mailboxes ------------------------------------------------ */
 
-/* Fetch one group mailbox on cn's node from its cursor. The cursor stops at the first
- * item whose sender key has not arrived (it is fetched again next time; what follows it
- * is deduplicated by the group core). */
+/* Fetch one group mailbox on cn's node from its cursor. Items whose sender key has not
+ * arrived are kept on the device (cli_group_held.c): the cursor never waits for them. */
 static int sync_group_mailbox(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                               const uint8_t gid[static 32], const uint8_t mb[static 32],
                               size_t *n_new) {
   const uint8_t *nk = st->acct.nodes[cn->node].key;
+  uint8_t wk[32], tag[32];
   uint64_t cur = 0;
-  int held = 0, rc = 0;
+  int rc = 0;
   struct cli_msg *m = malloc(sizeof *m);
   if (!m) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
   struct cli_group *cg = NULL; /* by ID: processing items adds no group, cg stays valid */
   for (size_t i = 0; i < st->gr.n; i++)
     if (!memcmp(st->gr.v[i].id, gid, 32)) cg = &st->gr.v[i];
-  if (!cg || group_cursor_get(cg->g, mb, nk, &cur) != 0) {
+  if (!cg || group_cursor_get(cg->g, mb, nk, &cur) != 0 ||
+      group_mailbox_write(cg->g, mb, wk, tag) != 0) {
     free(m);
     return 0;
   }
-  uint64_t keep = cur;
   for (int page = 0; rc == 0 && page < CLI_FETCH_PAGES_MAX; page++) {
     struct page pg;
-    if ((rc = fetch_page(c, cn, mb, cur, &pg)) != 0) break;
+    if ((rc = fetch_page(c, cn, mb, wk, tag, cur, &pg)) != 0) break;
     for (size_t i = 0; rc == 0 && i < pg.n; i++) {
       const struct nodeapi_obj *o = &pg.objs[i];
       int shown = 0, hold = 0;
       if (o->err || o->kind != MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM || !o->ciphertext) continue;
       rc = cli_group_receive(c, st, cn, cg, mb, o->ciphertext, o->ciphertext_len,
                              o->info.created_ms, m, &shown, &hold);
-      if (rc == 0 && hold && !held) {
-        held = 1;
-        keep = o->seq;
-      }
+      if (rc == 0 && hold)
+        rc = cli__group_hold(st, gid, mb, o->info.created_ms, o->ciphertext, o->ciphertext_len);
+      if (rc == MOMEDO_E_NOMEM) rc = cli_fail(c, rc, "out of memory");
       if (rc == 0 && shown) {
         cli_print_msg(c, m);
         (*n_new)++;
       }
     }
-    if (!held) keep = pg.next > keep ? pg.next : keep;
-    if (rc == 0 && group_cursor_set(cg->g, mb, nk, keep) == 0) cg->dirty = 1;
+    if (rc == 0 && pg.next > cur && group_cursor_set(cg->g, mb, nk, pg.next) == 0) cg->dirty = 1;
     if (rc == 0) rc = cli_save(c, st);
     cur = pg.next > cur ? pg.next : cur;
     int done = !pg.more || pg.n == 0;
@@ -394,7 +394,7 @@ static int sync_channel(struct cli *c, struct cli_state *st, struct cli_conn *cn
   uint64_t cur = ch ? cli_channel_cursor(ch, nk) : 0;
   for (int page = 0; ch && rc == 0 && page < CLI_FETCH_PAGES_MAX; page++) {
     struct page pg;
-    if ((rc = fetch_page(c, cn, mb, cur, &pg)) != 0) break;
+    if ((rc = fetch_page(c, cn, mb, NULL, NULL, cur, &pg)) != 0) break;
     for (size_t i = 0; rc == 0 && i < pg.n; i++) {
       const struct nodeapi_obj *o = &pg.objs[i];
       int shown = 0;
@@ -421,11 +421,11 @@ static int sync_channel(struct cli *c, struct cli_state *st, struct cli_conn *cn
 
 int cli_sync_groups(struct cli *c, struct cli_state *st, struct cli_conn *cn, size_t *n_new) {
   uint8_t mbs[GROUP_EPOCHS_MAX][OBJ_MAILBOX_LEN], gid[GROUP_ID_LEN];
-  int rc = 0;
+  int rc = cli__group_held_retry(c, st, cn, n_new); /* a key may have come for them */
   for (size_t i = 0; rc == 0 && i < st->gr.n; i++) {
     struct group_info gi;
     group_get_info(st->gr.v[i].g, &gi);
-    if (gi.removed) continue; /* nothing new can be read there */
+    if (gi.removed || gi.left) continue; /* nothing new can (or is to) be read there */
     memcpy(gid, st->gr.v[i].id, GROUP_ID_LEN);
     size_t n = group_mailboxes(st->gr.v[i].g, mbs, GROUP_EPOCHS_MAX);
     for (size_t k = 0; rc == 0 && k < n; k++) rc = sync_group_mailbox(c, st, cn, gid, mbs[k], n_new);
@@ -446,7 +446,7 @@ size_t cli_live_mailboxes(struct cli_state *st, uint8_t (*out)[OBJ_MAILBOX_LEN],
   for (size_t i = 0; i < st->gr.n; i++) {
     struct group_info gi;
     group_get_info(st->gr.v[i].g, &gi);
-    if (gi.removed) continue;
+    if (gi.removed || gi.left) continue;
     size_t k = group_mailboxes(st->gr.v[i].g, mbs, GROUP_EPOCHS_MAX);
     for (size_t j = 0; j < k && n < cap; j++) memcpy(out[n++], mbs[j], OBJ_MAILBOX_LEN);
   }

@@ -1,15 +1,18 @@
-/* client/group.c — a group's local state around the record chain (group_record.c)
- * and the sender keys (senderkey.c): epochs and their mailboxes, read cursors,
- * inspection, and the pairwise control messages (Content.group). No I/O, no clock. */
+/* client/group.c — a group's local state around the record chain (group_chain.c) and
+ * the sender keys (senderkey.c): epochs with their mailboxes and write keys, read
+ * cursors, inspection, and the pairwise control messages (Content.group). No I/O, no
+ * clock. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cursor.h"
 #include "group_int.h"
+#include "mbox_write.h"
 
 int group__fail(struct group *g, int rc, const char *fmt, ...) {
   va_list ap;
+  if (g == NULL) return rc;
   va_start(ap, fmt);
   vsnprintf(g->why, sizeof g->why, fmt, ap);
   va_end(ap);
@@ -20,12 +23,10 @@ const char *group_reason(const struct group *g) { return g->why; }
 
 int group_mailbox_derive(uint8_t mailbox[static OBJ_MAILBOX_LEN],
                          const uint8_t group_id[static 32], uint64_t epoch,
-                         const uint8_t salt[static 32]) {
-  uint8_t e[8];
-  be64_put(e, epoch);
-  struct crypto_part parts[4] = {{GROUP_DOMAIN_MAILBOX, sizeof GROUP_DOMAIN_MAILBOX - 1},
-                                 {group_id, 32}, {e, 8}, {salt, 32}};
-  return crypto_sha256_parts(mailbox, parts, 4);
+                         const uint8_t salt[static 32], const uint8_t write_key[static 32]) {
+  uint8_t tag[32];
+  int rc = group__epoch_tag(tag, group_id, epoch, salt);
+  return rc < 0 ? rc : mbox_write_mailbox(mailbox, write_key, tag);
 }
 
 int group_record_blob_mailbox(uint8_t mailbox[static OBJ_MAILBOX_LEN],
@@ -45,12 +46,29 @@ void group__epoch_wipe(struct group_epoch *e) {
 
 int group__epoch_prepare(const struct group *g, const struct group_roster *R,
                          struct group_epoch *ne) {
+  uint8_t seed[32];
   memset(ne, 0, sizeof *ne);
   ne->epoch = R->epoch;
-  int rc = group_mailbox_derive(ne->mailbox, R->group_id, R->epoch, R->salt);
-  if (rc == 0 && group__may_post(R, g->me_id, g->me_dev)) rc = group__tx_new(ne);
+  memcpy(ne->write_pub, R->write_key, 32);
+  int rc = group__epoch_tag(ne->write_tag, R->group_id, R->epoch, R->salt);
+  if (rc == 0) rc = mbox_write_mailbox(ne->mailbox, R->write_key, ne->write_tag);
+  int poster = group__may_post(R, g->me_id, g->me_dev) && !g->left;
+  if (rc == 0 && poster && R->mode == MOMEDO__GROUP_MODE__GROUP_MODE_GROUP) {
+    if ((rc = group__write_seed(seed, R->epoch, R->salt)) == 0)
+      rc = crypto_sign_from_seed(&ne->write, seed);
+    ne->has_write = rc == 0;
+  }
+  if (rc == 0 && poster) rc = group__tx_new(ne);
+  crypto_wipe(seed, sizeof seed);
   if (rc < 0) crypto_wipe(ne, sizeof *ne);
   return rc;
+}
+
+/* Only the current epoch posts: the others keep their receiving chains only. */
+static void epoch_stop_sending(struct group_epoch *c) {
+  crypto_wipe(&c->tx, sizeof c->tx);
+  crypto_wipe(c->tx_ck, sizeof c->tx_ck);
+  c->has_tx = 0;
 }
 
 void group__epoch_push(struct group *g, struct group_epoch *ne) {
@@ -59,34 +77,59 @@ void group__epoch_push(struct group *g, struct group_epoch *ne) {
     memmove(&g->ep[0], &g->ep[1], (GROUP_EPOCHS_MAX - 1) * sizeof g->ep[0]);
     g->n_ep--;
   }
-  /* Only the current epoch posts: older ones keep their receiving chains only. */
-  if (g->n_ep) {
-    struct group_epoch *c = &g->ep[g->n_ep - 1];
-    crypto_wipe(&c->tx, sizeof c->tx);
-    crypto_wipe(c->tx_ck, sizeof c->tx_ck);
-    c->has_tx = 0;
-  }
+  if (g->n_ep) epoch_stop_sending(&g->ep[g->n_ep - 1]);
   g->ep[g->n_ep++] = *ne;
   memset(ne, 0, sizeof *ne);
 }
 
-struct group_epoch *group__epoch_by_mailbox(struct group *g, const uint8_t mailbox[static 32]) {
-  for (size_t i = 0; i < g->n_ep; i++)
-    if (memcmp(g->ep[i].mailbox, mailbox, 32) == 0) return &g->ep[i];
-  return NULL;
+void group__epoch_keep_old(struct group *g, struct group_epoch *ne) {
+  epoch_stop_sending(ne);
+  if (g->n_ep == 0) {
+    g->ep[g->n_ep++] = *ne;
+  } else {
+    if (g->n_ep == GROUP_EPOCHS_MAX) {
+      group__epoch_wipe(&g->ep[0]);
+      memmove(&g->ep[0], &g->ep[1], (GROUP_EPOCHS_MAX - 1) * sizeof g->ep[0]);
+      g->n_ep--;
+    }
+    g->ep[g->n_ep] = g->ep[g->n_ep - 1];
+    g->ep[g->n_ep - 1] = *ne;
+    g->n_ep++;
+  }
+  memset(ne, 0, sizeof *ne);
 }
 
-struct group_epoch *group__epoch_by_number(struct group *g, uint64_t epoch) {
+void group__epoch_reuse(struct group *g, size_t i, struct group_epoch *tx) {
+  struct group_epoch e = g->ep[i];
+  epoch_stop_sending(&g->ep[g->n_ep - 1]);
+  memmove(&g->ep[i], &g->ep[i + 1], (g->n_ep - i - 1) * sizeof g->ep[0]);
+  epoch_stop_sending(&e);
+  if (tx != NULL && tx->has_tx) {
+    e.tx = tx->tx, e.has_tx = 1, e.tx_n = 0;
+    memcpy(e.tx_ck, tx->tx_ck, GROUP_KEY_LEN);
+  }
+  g->ep[g->n_ep - 1] = e;
+}
+
+struct group_epoch *group__epoch_by_mailbox(struct group *g, const uint8_t mailbox[static 32]) {
+  long i = group__epoch_index(g, mailbox);
+  return i < 0 ? NULL : &g->ep[i];
+}
+
+long group__epoch_index(const struct group *g, const uint8_t mailbox[static 32]) {
   for (size_t i = 0; i < g->n_ep; i++)
-    if (g->ep[i].epoch == epoch) return &g->ep[i];
-  return NULL;
+    if (memcmp(g->ep[i].mailbox, mailbox, 32) == 0) return (long)i;
+  return -1;
 }
 
 void group_free(struct group *g) {
   if (g == NULL) return;
   for (size_t i = 0; i < g->n_ep; i++) group__epoch_wipe(&g->ep[i]);
+  for (size_t i = 0; i < g->n_ch; i++) group__rec_free(&g->ch[i]);
+  for (size_t i = 0; i < g->n_alt; i++) group__rec_free(&g->alt[i]);
+  free(g->ch);
+  free(g->alt);
   group__roster_clear(&g->r);
-  free(g->rec);
   free(g->sent);
   crypto_wipe(g, sizeof *g);
   free(g);
@@ -98,6 +141,15 @@ size_t group_mailboxes(const struct group *g, uint8_t (*out)[OBJ_MAILBOX_LEN], s
   size_t n = 0;
   for (size_t i = g->n_ep; i-- > 0 && n < cap;) memcpy(out[n++], g->ep[i].mailbox, 32);
   return n;
+}
+
+int group_mailbox_write(const struct group *g, const uint8_t mailbox[static 32],
+                        uint8_t write_key[static 32], uint8_t tag[static 32]) {
+  long i = group__epoch_index(g, mailbox);
+  if (i < 0) return MOMEDO_E_INVAL;
+  memcpy(write_key, g->ep[i].write_pub, 32);
+  memcpy(tag, g->ep[i].write_tag, 32);
+  return 0;
 }
 
 int group_cursor_get(const struct group *g, const uint8_t mailbox[static 32],
@@ -142,9 +194,11 @@ void group_get_info(const struct group *g, struct group_info *info) {
   info->n_members = g->r.n, info->n_devices = g->r.ndev;
   long i = group__find(&g->r, g->me_id);
   info->removed = g->removed;
+  info->left = g->left;
   info->my_role = i >= 0 && !g->removed ? (Momedo__GroupRole)g->r.m[i].role
                                         : MOMEDO__GROUP_ROLE__GROUP_ROLE_NONE;
-  info->can_post = !g->removed && group__may_post(&g->r, g->me_id, g->me_dev);
+  info->can_post = !g->removed && !g->left && group__may_post(&g->r, g->me_id, g->me_dev);
+  info->n_alts = g->n_alt;
 }
 
 size_t group_member_count(const struct group *g) { return g->r.n; }
@@ -159,8 +213,8 @@ int group_member_at(const struct group *g, size_t i, struct group_member_view *m
 }
 
 const uint8_t *group_record(const struct group *g, size_t *len) {
-  *len = g->rec_len;
-  return g->rec;
+  *len = group__head(g)->n;
+  return group__head(g)->b;
 }
 
 /* ---- pairwise control messages ---- */
@@ -189,26 +243,53 @@ static int group_control_pack(const Momedo__GroupControl *gc, const uint8_t dev[
   return 0;
 }
 
-int group_record_content(const uint8_t *rec, size_t rec_len,
-                         const uint8_t sender_device[static 32], uint64_t now_ms, uint8_t **out,
-                         size_t *out_len) {
+/* Content carrying one bytes body of the GroupControl (body_case picks which). */
+static int group_bytes_content(int body_case, const uint8_t *b, size_t len,
+                               const uint8_t sender_device[static 32], uint64_t now_ms,
+                               uint8_t **out, size_t *out_len) {
   Momedo__GroupControl gc;
   momedo__group_control__init(&gc);
   *out = NULL, *out_len = 0;
-  if (rec_len > GROUP_RECORD_INLINE_BYTES_MAX) return MOMEDO_E_TOOBIG;
-  gc.body_case = MOMEDO__GROUP_CONTROL__BODY_RECORD;
-  gc.record = (ProtobufCBinaryData){rec_len, (uint8_t *)rec};
+  if (len > GROUP_RECORD_INLINE_BYTES_MAX) return MOMEDO_E_TOOBIG;
+  gc.body_case = body_case;
+  if (body_case == MOMEDO__GROUP_CONTROL__BODY_RECORD)
+    gc.record = (ProtobufCBinaryData){len, (uint8_t *)b};
+  else if (body_case == MOMEDO__GROUP_CONTROL__BODY_CHAIN)
+    gc.chain = (ProtobufCBinaryData){len, (uint8_t *)b};
+  else
+    gc.request = (ProtobufCBinaryData){len, (uint8_t *)b};
   return group_control_pack(&gc, sender_device, now_ms, out, out_len);
 }
 
-int group_senderkey_content(const struct group *g, uint64_t now_ms, uint8_t **out,
-                            size_t *out_len) {
+int group_record_content(const uint8_t *rec, size_t rec_len,
+                         const uint8_t sender_device[static 32], uint64_t now_ms, uint8_t **out,
+                         size_t *out_len) {
+  return group_bytes_content(MOMEDO__GROUP_CONTROL__BODY_RECORD, rec, rec_len, sender_device,
+                             now_ms, out, out_len);
+}
+
+int group_chain_content(const uint8_t *chain, size_t len, const uint8_t sender_device[static 32],
+                        uint64_t now_ms, uint8_t **out, size_t *out_len) {
+  return group_bytes_content(MOMEDO__GROUP_CONTROL__BODY_CHAIN, chain, len, sender_device,
+                             now_ms, out, out_len);
+}
+
+int group_request_content(const uint8_t *req, size_t len, const uint8_t sender_device[static 32],
+                          uint64_t now_ms, uint8_t **out, size_t *out_len) {
+  return group_bytes_content(MOMEDO__GROUP_CONTROL__BODY_REQUEST, req, len, sender_device,
+                             now_ms, out, out_len);
+}
+
+int group_senderkey_content(const struct group *g, const uint8_t *to_identity, uint64_t now_ms,
+                            uint8_t **out, size_t *out_len) {
   Momedo__GroupControl gc;
   momedo__group_control__init(&gc);
   Momedo__SenderKey sk = MOMEDO__SENDER_KEY__INIT;
+  uint8_t pm[GROUP_SK_PROOF_MSG_LEN], proof[CRYPTO_SIG_LEN];
   *out = NULL, *out_len = 0;
   const struct group_epoch *e = g->n_ep ? &g->ep[g->n_ep - 1] : NULL;
-  if (g->removed || e == NULL || !e->has_tx || !group__may_post(&g->r, g->me_id, g->me_dev))
+  if (g->removed || g->left || e == NULL || !e->has_tx ||
+      !group__may_post(&g->r, g->me_id, g->me_dev))
     return MOMEDO_E_DENIED;
   sk.group_id = (ProtobufCBinaryData){32, (uint8_t *)g->r.group_id};
   sk.epoch = e->epoch;
@@ -217,11 +298,14 @@ int group_senderkey_content(const struct group *g, uint64_t now_ms, uint8_t **ou
   sk.iteration = e->tx_n;
   sk.record_hash = (ProtobufCBinaryData){32, (uint8_t *)g->r.hash};
   sk.mailbox = (ProtobufCBinaryData){32, (uint8_t *)e->mailbox};
-  uint8_t pm[GROUP_SK_PROOF_MSG_LEN], proof[CRYPTO_SIG_LEN];
   group__sk_proof_msg(pm, g->r.group_id, e->epoch, e->mailbox, g->me_id, g->me_dev);
   int rc = crypto_sign(proof, pm, sizeof pm, &e->tx);
   if (rc < 0) return rc;
   sk.proof = (ProtobufCBinaryData){CRYPTO_SIG_LEN, proof};
+  /* A channel's write key goes to its admins only (members read, never post). */
+  if (g->r.mode == MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL && e->has_write && to_identity &&
+      group__is_admin(&g->r, to_identity))
+    sk.write_seed = (ProtobufCBinaryData){32, (uint8_t *)e->write.seed};
   gc.body_case = MOMEDO__GROUP_CONTROL__BODY_SENDER_KEY;
   gc.sender_key = &sk;
   return group_control_pack(&gc, g->me_dev, now_ms, out, out_len);
@@ -231,7 +315,7 @@ static int group_blob_ok(const Momedo__File *f) {
   if (f == NULL || f->blob_id.len != OBJ_ID_LEN || f->blob_key.len != CONTENT_KEY_LEN ||
       f->sha256.len != CRYPTO_HASH_LEN)
     return 0;
-  if (f->size == 0 || f->size > GROUP_RECORD_BYTES_MAX) return 0;
+  if (f->size == 0 || f->size > GROUP_CHAIN_BYTES_MAX) return 0;
   if (f->chunk_bytes == 0 || f->chunk_bytes > CONTENT_CHUNK_BYTES_MAX) return 0;
   return f->chunk_count == content_chunk_count(f->size, f->chunk_bytes);
 }
@@ -241,13 +325,18 @@ int group_control_validate(const Momedo__GroupControl *gc) {
   switch (gc->body_case) {
   case MOMEDO__GROUP_CONTROL__BODY_RECORD:
     return gc->record.len > 0 && gc->record.len <= GROUP_RECORD_BYTES_MAX ? 0 : MOMEDO_E_BOUNDS;
+  case MOMEDO__GROUP_CONTROL__BODY_CHAIN:
+    return gc->chain.len > 0 && gc->chain.len <= CONTENT_BYTES_MAX ? 0 : MOMEDO_E_BOUNDS;
+  case MOMEDO__GROUP_CONTROL__BODY_REQUEST:
+    return gc->request.len > 0 && gc->request.len <= GROUP_REQUEST_BYTES_MAX ? 0 : MOMEDO_E_BOUNDS;
   case MOMEDO__GROUP_CONTROL__BODY_RECORD_BLOB:
     return group_blob_ok(gc->record_blob) ? 0 : MOMEDO_E_BOUNDS;
   case MOMEDO__GROUP_CONTROL__BODY_SENDER_KEY: {
     const Momedo__SenderKey *s = gc->sender_key;
     if (s == NULL || s->group_id.len != 32 || s->signing_key.len != 32 ||
         s->chain_key.len != 32 || s->record_hash.len != 32 || s->mailbox.len != 32 ||
-        s->proof.len != CRYPTO_SIG_LEN || s->epoch == 0 || s->iteration >= GROUP_CHAIN_MAX)
+        s->proof.len != CRYPTO_SIG_LEN || (s->write_seed.len != 0 && s->write_seed.len != 32) ||
+        s->epoch == 0 || s->iteration >= GROUP_CHAIN_MAX)
       return MOMEDO_E_BOUNDS;
     return 0;
   }

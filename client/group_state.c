@@ -1,11 +1,14 @@
 /* client/group_state.c — serialisation of a group's local state (GroupState in
- * group.proto) with a SHA-256 trailer. Loading re-verifies the stored record and checks
- * every count, length and ordering, so a damaged file is E_CORRUPT and never a
- * half-built state. The bytes hold secrets: the caller encrypts them at rest. */
+ * group.proto) with a SHA-256 trailer: the record chain, the records beside it, the
+ * epochs with their keys and cursors. Loading re-verifies the head's signature, the
+ * links of the chain and every count, length and ordering, so a damaged file is
+ * E_CORRUPT and never a half-built state. The bytes hold secrets: the caller encrypts
+ * them at rest. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "group_int.h"
+#include "mbox_write.h"
 
 #define GS_DOMAIN_LEN (sizeof GROUP_DOMAIN_STATE - 1)
 
@@ -21,6 +24,9 @@ static int gs_fill_epoch(struct arena *a, Momedo__GroupEpochState *es,
   momedo__group_epoch_state__init(es);
   es->epoch = e->epoch;
   es->mailbox = GS_BIN(32, e->mailbox);
+  es->write_key = GS_BIN(32, e->write_pub);
+  es->write_tag = GS_BIN(32, e->write_tag);
+  if (e->has_write) es->write_seed = GS_BIN(32, e->write.seed);
   if (e->has_tx) {
     es->tx_seed = GS_BIN(32, e->tx.seed);
     es->tx_chain = GS_BIN(32, e->tx_ck);
@@ -63,6 +69,24 @@ static int gs_fill_epoch(struct arena *a, Momedo__GroupEpochState *es,
   return 0;
 }
 
+/* The chain and the records beside it, borrowed into st. */
+static int gs_fill_records(struct arena *a, Momedo__GroupState *st, const struct group *g) {
+  ProtobufCBinaryData *ch = arena_alloc(a, (g->n_ch + 1) * sizeof *ch);
+  Momedo__GroupAltRecord *al = arena_alloc(a, (g->n_alt + 1) * sizeof *al);
+  Momedo__GroupAltRecord **alp = arena_alloc(a, (g->n_alt + 1) * sizeof *alp);
+  if (ch == NULL || al == NULL || alp == NULL) return MOMEDO_E_TOOBIG;
+  for (size_t i = 0; i < g->n_ch; i++) ch[i] = GS_BIN(g->ch[i].n, g->ch[i].b);
+  for (size_t i = 0; i < g->n_alt; i++) {
+    momedo__group_alt_record__init(&al[i]);
+    al[i].record = GS_BIN(g->alt[i].n, g->alt[i].b);
+    al[i].rebased = g->alt[i].rebased != 0;
+    alp[i] = &al[i];
+  }
+  st->n_chain = g->n_ch, st->chain = ch;
+  st->n_alts = g->n_alt, st->alts = alp;
+  return 0;
+}
+
 int group_save(const struct group *g, uint8_t **out, size_t *out_len) {
   Momedo__GroupState st = MOMEDO__GROUP_STATE__INIT;
   Momedo__GroupEpochState es[GROUP_EPOCHS_MAX], *ep[GROUP_EPOCHS_MAX];
@@ -76,9 +100,10 @@ int group_save(const struct group *g, uint8_t **out, size_t *out_len) {
   st.format = GROUP_FORMAT;
   st.identity_key = GS_BIN(32, g->me_id);
   st.device_key = GS_BIN(32, g->me_dev);
-  st.record = GS_BIN(g->rec_len, g->rec);
   st.n_sent = g->n_sent, st.sent = sent;
   st.removed = g->removed != 0;
+  st.left = g->left != 0;
+  if ((rc = gs_fill_records(&a, &st, g)) < 0) goto out;
   for (size_t i = 0; i < g->n_ep; i++) {
     if ((rc = gs_fill_epoch(&a, &es[i], &g->ep[i])) < 0) goto out;
     ep[i] = &es[i];
@@ -136,6 +161,17 @@ static int gs_load_epoch(struct group_epoch *e, const Momedo__GroupEpochState *e
     return MOMEDO_E_CORRUPT;
   e->epoch = es->epoch;
   memcpy(e->mailbox, es->mailbox.data, 32);
+  if (es->write_key.len != 32 || es->write_tag.len != 32 ||
+      (es->write_seed.len != 0 && es->write_seed.len != 32))
+    return MOMEDO_E_CORRUPT;
+  memcpy(e->write_pub, es->write_key.data, 32);
+  memcpy(e->write_tag, es->write_tag.data, 32);
+  if (es->write_seed.len == 32) {
+    if (crypto_sign_from_seed(&e->write, es->write_seed.data) < 0 ||
+        memcmp(e->write.pub, e->write_pub, 32) != 0)
+      return MOMEDO_E_CORRUPT;
+    e->has_write = 1;
+  }
   if (es->tx_seed.len != 0) {
     if (es->tx_seed.len != 32 || es->tx_chain.len != 32 || es->tx_iteration >= GROUP_CHAIN_MAX)
       return MOMEDO_E_CORRUPT;
@@ -175,39 +211,84 @@ static int gs_load_sent(struct group *g, const Momedo__GroupState *st) {
   return 0;
 }
 
-/* Everything the state says must agree with its own record. */
+/* Everything the state says must agree with its own head. */
 static int gs_check(const struct group *g) {
   uint8_t mb[32];
-  long i = group__find(&g->r, g->me_id);
-  int listed = i >= 0 && group__has_device(&g->r, (size_t)i, g->me_dev);
+  int listed = group__listed(&g->r, g->me_id, g->me_dev);
   if (g->n_ep == 0 || listed == g->removed) return MOMEDO_E_CORRUPT;
   for (size_t k = 0; k < g->n_ep; k++) {
-    if (k > 0 && g->ep[k].epoch <= g->ep[k - 1].epoch) return MOMEDO_E_CORRUPT;
-    if (k + 1 < g->n_ep && g->ep[k].has_tx) return MOMEDO_E_CORRUPT;
+    const struct group_epoch *e = &g->ep[k];
+    if (k + 1 < g->n_ep && e->has_tx) return MOMEDO_E_CORRUPT;
+    if (mbox_write_mailbox(mb, e->write_pub, e->write_tag) < 0 || memcmp(mb, e->mailbox, 32) != 0)
+      return MOMEDO_E_CORRUPT;
+    for (size_t j = 0; j < k; j++)
+      if (memcmp(g->ep[j].mailbox, e->mailbox, 32) == 0) return MOMEDO_E_CORRUPT;
   }
   const struct group_epoch *c = &g->ep[g->n_ep - 1];
-  if (listed && c->epoch != g->r.epoch) return MOMEDO_E_CORRUPT;
-  if (c->epoch > g->r.epoch || (c->has_tx && !listed)) return MOMEDO_E_CORRUPT;
-  if (c->epoch == g->r.epoch) {
-    if (group_mailbox_derive(mb, g->r.group_id, g->r.epoch, g->r.salt) < 0) return MOMEDO_E_CORRUPT;
-    if (memcmp(mb, c->mailbox, 32) != 0) return MOMEDO_E_CORRUPT;
+  if (c->has_tx && (!listed || g->left)) return MOMEDO_E_CORRUPT;
+  if (!listed) return 0;
+  if (group_mailbox_derive(mb, g->r.group_id, g->r.epoch, g->r.salt, g->r.write_key) < 0)
+    return MOMEDO_E_CORRUPT;
+  return memcmp(mb, c->mailbox, 32) == 0 && c->epoch == g->r.epoch ? 0 : MOMEDO_E_CORRUPT;
+}
+
+/* One held record. It was verified when it came (and the file is checked as a whole):
+ * its metadata is read without a roster — below the fork window only its hash, since
+ * such a record is only handed out again; the head is parsed, its signature checked. */
+static int gs_load_rec(struct group_rec *rec, const ProtobufCBinaryData *b, int head,
+                       struct group_roster *R, const struct group_rec *archived_after) {
+  int rc = b->len > GROUP_RECORD_BYTES_MAX ? MOMEDO_E_CORRUPT : 0;
+  if (rc == 0 && archived_after) {
+    memset(rec, 0, sizeof *rec);
+    rc = group__record_hash_stored(rec->hash, b->data, b->len);
+    rec->version = archived_after->version + 1;
+    memcpy(rec->prev, archived_after->hash, 32);
+  } else if (rc == 0) {
+    rc = group__rec_meta(rec, b->data, b->len);
   }
+  if (rc == 0 && head) rc = group__roster_parse(R, b->data, b->len, 1);
+  if (rc < 0) return rc == MOMEDO_E_NOMEM || rc == MOMEDO_E_BADSIG ? rc : MOMEDO_E_CORRUPT;
+  if ((rec->b = malloc(b->len)) == NULL) return MOMEDO_E_NOMEM;
+  memcpy(rec->b, b->data, b->len);
+  rec->n = b->len;
   return 0;
+}
+
+static int gs_load_records(struct group *g, const Momedo__GroupState *st) {
+  if (st->n_chain == 0 || st->n_chain > GROUP_CHAIN_RECORDS_MAX || st->n_alts > GROUP_ALTS_MAX)
+    return MOMEDO_E_CORRUPT;
+  if ((g->ch = calloc(st->n_chain, sizeof *g->ch)) == NULL) return MOMEDO_E_NOMEM;
+  g->cap_ch = st->n_chain;
+  if (st->n_alts && (g->alt = calloc(st->n_alts, sizeof *g->alt)) == NULL) return MOMEDO_E_NOMEM;
+  int rc = 0;
+  size_t root = st->n_chain > GROUP_FORK_WINDOW + 1 ? st->n_chain - 1 - GROUP_FORK_WINDOW : 0;
+  for (size_t i = 0; rc == 0 && i < st->n_chain; i++) {
+    int head = i + 1 == st->n_chain;
+    rc = gs_load_rec(&g->ch[i], &st->chain[i], head, &g->r, i && i < root ? &g->ch[i - 1] : NULL);
+    if (rc == 0) g->n_ch++;
+    if (rc == 0 && (g->ch[i].version != i + 1 ||
+                    (i > 0 && memcmp(g->ch[i].prev, g->ch[i - 1].hash, 32) != 0)))
+      rc = MOMEDO_E_CORRUPT;
+  }
+  for (size_t i = 0; rc == 0 && i < st->n_alts; i++) {
+    if ((rc = gs_load_rec(&g->alt[i], &st->alts[i]->record, 0, NULL, NULL)) == 0) g->n_alt++;
+    if (rc == 0) g->alt[i].rebased = st->alts[i]->rebased;
+    if (rc == 0 && group__rec_held(g, g->alt[i].prev) == NULL) rc = MOMEDO_E_CORRUPT;
+  }
+  return rc;
 }
 
 static int gs_build(struct group *g, const Momedo__GroupState *st) {
   size_t total = 0;
   if (st->identity_key.len != 32 || st->device_key.len != 32 || st->n_epochs == 0 ||
-      st->n_epochs > GROUP_EPOCHS_MAX || st->record.len == 0)
+      st->n_epochs > GROUP_EPOCHS_MAX || st->record.len != 0)
     return MOMEDO_E_CORRUPT;
   memcpy(g->me_id, st->identity_key.data, 32);
   memcpy(g->me_dev, st->device_key.data, 32);
-  int rc = group__roster_parse(&g->r, st->record.data, st->record.len);
-  if (rc < 0) return rc == MOMEDO_E_NOMEM || rc == MOMEDO_E_BADSIG ? rc : MOMEDO_E_CORRUPT;
-  if ((g->rec = malloc(st->record.len)) == NULL) return MOMEDO_E_NOMEM;
-  memcpy(g->rec, st->record.data, st->record.len);
-  g->rec_len = st->record.len;
+  int rc = gs_load_records(g, st);
+  if (rc < 0) return rc;
   g->removed = st->removed;
+  g->left = st->left;
   for (size_t k = 0; k < st->n_epochs; k++) {
     rc = gs_load_epoch(&g->ep[k], st->epochs[k], &total);
     g->n_ep++;

@@ -58,7 +58,7 @@ static const struct cmddef cmds[] = {
      "device link | device join CODE [--invite INVITE]"},
     {"bot", cli_cmd_bot, 0, 0, G | CLI_OPT(CO_SAVE_DIR), "bot [--save-dir DIR]"},
     {"group", cli_cmd_group, 2, CLI_POS_MAX, G | CLI_OPT(CO_CHANNEL),
-     "group create NAME [--channel] [ID...] | group add|remove GROUP ID... | "
+     "group create NAME [--channel] [ID...] | group add|remove|promote|demote GROUP ID... | "
      "group leave|members GROUP"},
     {"groups", cli_cmd_groups, 0, 0, G, "groups"},
     {"channel", cli_cmd_channel, 2, 2, G | CLI_OPT(CO_NAME) | CLI_OPT(CO_CHANNEL_PASSFILE),

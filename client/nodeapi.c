@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "invite.h"
+#include "mbox_write.h"
 
 #define NA_DEADLINE_NONE UINT64_MAX
 
@@ -484,12 +485,22 @@ static int na_alloc_objs(struct nodeapi *api, size_t n, struct nodeapi_fetch *ou
 
 int nodeapi_fetch(struct nodeapi *api, const uint8_t mailbox[static OBJ_MAILBOX_LEN],
                   uint64_t cursor, uint32_t limit, uint64_t now_ms, struct nodeapi_fetch *out) {
+  return nodeapi_fetch_write(api, mailbox, NULL, NULL, cursor, limit, now_ms, out);
+}
+
+int nodeapi_fetch_write(struct nodeapi *api, const uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                        const uint8_t *write_key, const uint8_t *write_tag, uint64_t cursor,
+                        uint32_t limit, uint64_t now_ms, struct nodeapi_fetch *out) {
   Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
   Momedo__FetchReq fr = MOMEDO__FETCH_REQ__INIT;
   const Momedo__ClientResponse *resp = NULL;
   int rc;
   memset(out, 0, sizeof *out);
   fr.mailbox = (ProtobufCBinaryData){OBJ_MAILBOX_LEN, (uint8_t *)mailbox};
+  if (write_key != NULL && write_tag != NULL) {
+    fr.write_key = (ProtobufCBinaryData){MBOX_WRITE_KEY_LEN, (uint8_t *)write_key};
+    fr.write_tag = (ProtobufCBinaryData){MBOX_WRITE_TAG_LEN, (uint8_t *)write_tag};
+  }
   fr.cursor = cursor;
   fr.limit = limit > NODEAPI_FETCH_LIMIT_MAX ? NODEAPI_FETCH_LIMIT_MAX : limit;
   req.body_case = MOMEDO__CLIENT_REQUEST__BODY_FETCH;
@@ -564,6 +575,12 @@ static int na_post_build(struct nodeapi *api, const struct nodeapi_post_req *p,
     dests[i] = (ProtobufCBinaryData){NODEAPI_KEY_LEN, (uint8_t *)p->dest_nodes[i]};
   pr->n_dest_nodes = p->n_dest_nodes;
   pr->dest_nodes = p->n_dest_nodes ? dests : NULL;
+  if (p->write_key != NULL && p->write_tag != NULL) {
+    pr->write_key = (ProtobufCBinaryData){MBOX_WRITE_KEY_LEN, (uint8_t *)p->write_key};
+    pr->write_tag = (ProtobufCBinaryData){MBOX_WRITE_TAG_LEN, (uint8_t *)p->write_tag};
+  }
+  if (p->device_key != NULL)
+    pr->device_key = (ProtobufCBinaryData){OBJ_KEY_LEN, (uint8_t *)p->device_key};
   req->body_case = MOMEDO__CLIENT_REQUEST__BODY_POST;
   req->post = pr;
   return 0;

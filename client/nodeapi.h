@@ -102,6 +102,9 @@ struct nodeapi_post_req {
   /* The nodes that must hold it (node keys); 0 = global scope (every node). */
   const uint8_t (*dest_nodes)[NODEAPI_KEY_LEN];
   size_t n_dest_nodes;         /* <= NODEAPI_DESTS_MAX */
+  const uint8_t *write_key;    /* NULL, or a write-capability mailbox's key (32) and */
+  const uint8_t *write_tag;    /* tag (32): the ciphertext ends with the key's signature */
+  const uint8_t *device_key;   /* NULL, or the recipient device (32) of a device mailbox */
 };
 #define NODEAPI_DESTS_MAX 64   /* = OBJ_DEST_NODES_MAX */
 
@@ -217,6 +220,13 @@ MOMEDO_WUR int nodeapi_post_collect(struct nodeapi *api, int timeout_ms,
 MOMEDO_WUR int nodeapi_fetch(struct nodeapi *api, const uint8_t mailbox[static OBJ_MAILBOX_LEN],
                              uint64_t cursor, uint32_t limit, uint64_t now_ms,
                              struct nodeapi_fetch *out);
+/* nodeapi_fetch showing the mailbox's write key and tag (mbox_write.h; both NULL for
+ * none): the node then takes posts there only with the write key's signature. */
+MOMEDO_WUR int nodeapi_fetch_write(struct nodeapi *api,
+                                   const uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                                   const uint8_t *write_key, const uint8_t *write_tag,
+                                   uint64_t cursor, uint32_t limit, uint64_t now_ms,
+                                   struct nodeapi_fetch *out);
 /* Fetch chunks of one blob; out->objs[i].seq is 0, next_cursor and more unused. */
 MOMEDO_WUR int nodeapi_fetch_blob(struct nodeapi *api,
                                   const uint8_t mailbox[static OBJ_MAILBOX_LEN],

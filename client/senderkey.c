@@ -1,18 +1,21 @@
 /* client/senderkey.c — Signal-style sender keys for groups: per device and epoch a
  * chain key (message key i = HMAC step i) and an Ed25519 signing key; each message is
- * encrypted once (XChaCha20-Poly1305) and signed once. Receivers keep a bounded window
- * of skipped keys, refuse duplicates before touching state, and change state only
- * after a message authenticated. No I/O, no clock. */
+ * encrypted once (XChaCha20-Poly1305), signed once by the sender key and once by the
+ * epoch's write key (which nodes check). Receivers keep a bounded window of skipped
+ * keys, refuse duplicates before touching state, and change state only after a message
+ * authenticated. No I/O, no clock. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cursor.h"
 #include "group_int.h"
+#include "mbox_write.h"
 
 #define SK_MSG_DOMAIN_LEN (sizeof GROUP_DOMAIN_MSG - 1)
 #define SK_SIG_DOMAIN_LEN (sizeof GROUP_DOMAIN_SIG - 1)
 #define SK_AD_LEN (SK_MSG_DOMAIN_LEN + 32 + 8 + GROUP_WIRE_HEADER_LEN)
 #define SK_SIGMSG_LEN (SK_SIG_DOMAIN_LEN + 32 + 8 + CRYPTO_HASH_LEN)
+#define SK_TRAILER_LEN (GROUP_WIRE_HEADER_LEN + CRYPTO_SIG_LEN + MBOX_WRITE_SIG_LEN)
 #define SK_PUB_OFF 2
 #define SK_IT_OFF (2 + CRYPTO_SIGN_PUB_LEN)
 
@@ -94,8 +97,8 @@ int group__msg_open(uint8_t *pt, const uint8_t *wire, size_t len,
   sk_ad(ad, group_id, epoch, wire);
   int rc = sk_expand(kn, mk);
   if (rc == 0)
-    rc = crypto_aead_open(pt, wire + GROUP_WIRE_HEADER_LEN,
-                          len - GROUP_WIRE_HEADER_LEN - CRYPTO_SIG_LEN, ad, sizeof ad, kn + 32, kn);
+    rc = crypto_aead_open(pt, wire + GROUP_WIRE_HEADER_LEN, len - SK_TRAILER_LEN, ad, sizeof ad,
+                          kn + 32, kn);
   crypto_wipe(kn, sizeof kn);
   return rc < 0 ? MOMEDO_E_DECRYPT : 0;
 }
@@ -106,12 +109,15 @@ int group_encrypt(struct group *g, const uint8_t *pt, size_t len, uint8_t **out,
   struct group_epoch *e = g->n_ep ? &g->ep[g->n_ep - 1] : NULL;
   *out = NULL, *out_len = 0;
   g->why[0] = 0;
-  if (g->removed || e == NULL || !e->has_tx || !group__may_post(&g->r, g->me_id, g->me_dev))
+  if (g->removed || g->left || e == NULL || !e->has_tx ||
+      !group__may_post(&g->r, g->me_id, g->me_dev))
     return group__fail(g, MOMEDO_E_DENIED, "this device may not post in this group");
+  if (!e->has_write)
+    return group__fail(g, MOMEDO_E_UNEXPECTED, "the channel's write key has not arrived yet");
   if (len > GROUP_PLAINTEXT_MAX) return MOMEDO_E_TOOBIG;
   if (e->tx_n >= GROUP_CHAIN_MAX - 1)
     return group__fail(g, MOMEDO_E_QUOTA, "sender chain exhausted: rotate");
-  size_t wl = len + GROUP_WIRE_OVERHEAD, body = wl - CRYPTO_SIG_LEN;
+  size_t wl = len + GROUP_WIRE_OVERHEAD, body = wl - CRYPTO_SIG_LEN - MBOX_WRITE_SIG_LEN;
   uint8_t *w = malloc(wl);
   if (w == NULL) return MOMEDO_E_NOMEM;
   w[0] = GROUP_WIRE_VERSION, w[1] = GROUP_WIRE_TYPE_MESSAGE;
@@ -124,6 +130,7 @@ int group_encrypt(struct group *g, const uint8_t *pt, size_t len, uint8_t **out,
     rc = crypto_aead_seal(w + GROUP_WIRE_HEADER_LEN, pt, len, ad, sizeof ad, kn + 32, kn);
   if (rc == 0) rc = sk_sigmsg(sm, g->r.group_id, e->epoch, w, body);
   if (rc == 0) rc = crypto_sign(w + body, sm, sizeof sm, &e->tx);
+  if (rc == 0) rc = mbox_write_sign(w, wl, e->mailbox, &e->write);
   if (rc == 0) {
     memcpy(e->tx_ck, next, 32);
     e->tx_n++;
@@ -234,8 +241,9 @@ static int sk_check_sender(struct group *g, struct group_epoch *e, const uint8_t
   if (!group__may_post(&g->r, rx->id, rx->dev))
     return group__fail(g, MOMEDO_E_DENIED, "sender may not post in this group");
   uint8_t sm[SK_SIGMSG_LEN];
-  int rc = sk_sigmsg(sm, g->r.group_id, e->epoch, wire, len - CRYPTO_SIG_LEN);
-  if (rc == 0) rc = crypto_verify(wire + len - CRYPTO_SIG_LEN, sm, sizeof sm, rx->pub);
+  size_t body = len - CRYPTO_SIG_LEN - MBOX_WRITE_SIG_LEN;
+  int rc = sk_sigmsg(sm, g->r.group_id, e->epoch, wire, body);
+  if (rc == 0) rc = crypto_verify(wire + body, sm, sizeof sm, rx->pub);
   if (rc < 0) return group__fail(g, MOMEDO_E_BADSIG, "bad sender signature");
   *out = rx;
   return 0;
@@ -253,6 +261,9 @@ int group_decrypt(struct group *g, const uint8_t mailbox[static OBJ_MAILBOX_LEN]
   if (wire[1] != GROUP_WIRE_TYPE_MESSAGE) return MOMEDO_E_UNKNOWN_KIND;
   struct group_epoch *e = group__epoch_by_mailbox(g, mailbox);
   if (e == NULL) return group__fail(g, MOMEDO_E_INVAL, "not a mailbox of this group");
+  /* Not written with the epoch's write key: from outside the group, refused for good. */
+  if (mbox_write_verify(wire, len, e->mailbox, e->write_pub) < 0)
+    return group__fail(g, MOMEDO_E_BADSIG, "not signed with the group's write key");
   int rc = sk_check_sender(g, e, wire, len, &rx);
   if (rc < 0) return rc;
   if (cap < len - GROUP_WIRE_OVERHEAD) return MOMEDO_E_NOSPACE;
@@ -279,7 +290,8 @@ static int sk_epoch_of(struct group *g, const Momedo__SenderKey *sk, struct grou
     *out = e;
     return 0;
   }
-  if (e != NULL) return group__fail(g, MOMEDO_E_BOUNDS, "sender key names a mailbox of another epoch");
+  if (e != NULL)
+    return group__fail(g, MOMEDO_E_BOUNDS, "sender key names a mailbox of another epoch");
   return sk->epoch >= g->r.epoch
              ? group__fail(g, MOMEDO_E_UNEXPECTED, "sender key for an epoch not seen yet")
              : group__fail(g, MOMEDO_E_SUPERSEDED, "sender key for an epoch no longer kept");
@@ -303,7 +315,8 @@ static int sk_check_claim(struct group *g, const struct group_epoch *e,
 }
 
 /* Make room for one more receiving chain of from_device in e. */
-static int sk_rx_room(struct group *g, struct group_epoch *e, const uint8_t from_device[static 32]) {
+static int sk_rx_room(struct group *g, struct group_epoch *e,
+                      const uint8_t from_device[static 32]) {
   size_t same = 0, first = e->n_rx;
   for (size_t k = 0; k < e->n_rx; k++)
     if (memcmp(e->rx[k].dev, from_device, 32) == 0 && same++ == 0) first = k;
@@ -321,6 +334,22 @@ static int sk_rx_room(struct group *g, struct group_epoch *e, const uint8_t from
     e->rx = p, e->cap_rx = c;
   }
   return 0;
+}
+
+/* A channel's write key seed, from an admin to an admin: it must be the epoch's. */
+static int sk_take_write_seed(struct group *g, struct group_epoch *e,
+                              const uint8_t from_identity[static 32], const Momedo__SenderKey *sk) {
+  struct crypto_sign_keypair kp;
+  if (sk->write_seed.len == 0 || e->has_write ||
+      g->r.mode != MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL || !group__is_admin(&g->r, g->me_id) ||
+      !group__is_admin(&g->r, from_identity))
+    return 0;
+  int rc = crypto_sign_from_seed(&kp, sk->write_seed.data);
+  if (rc == 0 && memcmp(kp.pub, e->write_pub, 32) != 0)
+    rc = group__fail(g, MOMEDO_E_BADSIG, "a write key that is not the channel's");
+  if (rc == 0) e->write = kp, e->has_write = 1;
+  crypto_wipe(&kp, sizeof kp);
+  return rc;
 }
 
 int group_senderkey_accept(struct group *g, const uint8_t from_identity[static 32],
@@ -346,6 +375,7 @@ int group_senderkey_accept(struct group *g, const uint8_t from_identity[static 3
     return memcmp(known->dev, from_device, 32) == 0
                ? group__fail(g, MOMEDO_E_EXISTS, "sender key already known")
                : group__fail(g, MOMEDO_E_DENIED, "sender key already held by another device");
+  if ((rc = sk_take_write_seed(g, e, from_identity, sk)) < 0) return rc;
   if ((rc = sk_rx_room(g, e, from_device)) < 0) return rc;
   struct group_rx *rx = &e->rx[e->n_rx++];
   memset(rx, 0, sizeof *rx);
@@ -389,7 +419,8 @@ int group_senderkey_mark_sent(struct group *g, const uint8_t device_key[static 3
 int group_senderkey_targets(const struct group *g, struct group_device **out, size_t *n) {
   const struct group_epoch *e = g->n_ep ? &g->ep[g->n_ep - 1] : NULL;
   *out = NULL, *n = 0;
-  if (g->removed || e == NULL || !e->has_tx || !group__may_post(&g->r, g->me_id, g->me_dev))
+  if (g->removed || g->left || e == NULL || !e->has_tx ||
+      !group__may_post(&g->r, g->me_id, g->me_dev))
     return 0;
   struct group_device *t = malloc((g->r.ndev ? g->r.ndev : 1) * sizeof *t);
   if (t == NULL) return MOMEDO_E_NOMEM;
@@ -420,8 +451,13 @@ int group_post_prepare(struct group *g, const Momedo__Content *c, uint64_t ttl_m
   if (pt) crypto_wipe(pt, pl);
   free(pt);
   if (rc < 0) return rc;
-  memcpy(p->mailbox, g->ep[g->n_ep - 1].mailbox, OBJ_MAILBOX_LEN);
+  const struct group_epoch *e = &g->ep[g->n_ep - 1];
+  memcpy(p->mailbox, e->mailbox, OBJ_MAILBOX_LEN);
+  memcpy(p->write_key, e->write_pub, 32);
+  memcpy(p->write_tag, e->write_tag, 32);
   p->req.mailbox = p->mailbox;
+  p->req.write_key = p->write_key;
+  p->req.write_tag = p->write_tag;
   p->req.ciphertext = p->wire;
   p->req.ciphertext_len = p->wire_len;
   p->req.ttl_ms = ttl_ms ? ttl_ms : GROUP_TTL_MS_DEFAULT;

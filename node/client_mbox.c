@@ -1,8 +1,8 @@
 /* node/client_mbox.c — mailbox requests of authenticated devices: post (the node wraps
- * the ciphertext in an OzoneItem or Chunk it signs, with per-device rate, item size and
- * mailbox quota checks), fetch from a cursor, ack (device-signed tombstones), subscribe,
- * and the live push of newly stored items to subscribers, wherever they were posted.
- * Ciphertext is never logged or inspected. */
+ * the ciphertext in an OzoneItem or Chunk it signs, with per-device rate, item size,
+ * write-key (mbox_guard.c) and mailbox quota checks), fetch from a cursor, ack
+ * (device-signed tombstones), subscribe, and the live push of newly stored items to
+ * subscribers, wherever they were posted. Ciphertext is never logged or inspected. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +69,9 @@ static int post_checks(struct conn *c, const Momedo__PostReq *r, uint64_t now, u
     WHY("this device posts too fast (at most %u per minute)", n->cfg.device_posts_per_minute);
     return MOMEDO_E_RATE;
   }
-  int rc = repl_mailbox_count(n->repl, r->mailbox.data, &items, &bytes);
+  int rc = node__guard_post(c, r, now, why, why_cap);
+  if (rc) return rc;
+  rc = repl_mailbox_count(n->repl, r->mailbox.data, &items, &bytes);
   if (rc) return rc;
   if (items >= n->cfg.mailbox_items_max ||
       bytes + r->ciphertext.len > n->cfg.mailbox_bytes_max) {
@@ -240,7 +242,8 @@ static int fetch_one(void *vctx, uint64_t seq, const struct obj_info *info, cons
   return 0;
 }
 
-static int fetch_run(struct conn *c, const ProtobufCBinaryData *mailbox, uint64_t from,
+static int fetch_run(struct conn *c, const ProtobufCBinaryData *mailbox,
+                     const ProtobufCBinaryData *wk, const ProtobufCBinaryData *tag, uint64_t from,
                      uint32_t limit, struct fetch_ctx *f, char *why, size_t why_cap) {
   struct node *n = c->n;
   int rc = need_auth(c, why, why_cap);
@@ -250,6 +253,7 @@ static int fetch_run(struct conn *c, const ProtobufCBinaryData *mailbox, uint64_
     return MOMEDO_E_BOUNDS;
   }
   if ((rc = node__mailbox_access(c, mailbox->data, why, why_cap)) != 0) return rc;
+  if (wk && (rc = node__guard_fetch(c, mailbox->data, wk, tag, why, why_cap)) != 0) return rc;
   if (limit == 0) limit = NODE_FETCH_LIMIT_DEFAULT;
   if (limit > NODE_FETCH_LIMIT_MAX) limit = NODE_FETCH_LIMIT_MAX;
   f->n = n;
@@ -269,7 +273,8 @@ int node__c_fetch(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clien
                   char *why, size_t why_cap) {
   const Momedo__FetchReq *r = rq->fetch;
   struct fetch_ctx f = {0};
-  int rc = fetch_run(c, &r->mailbox, r->cursor, r->limit, &f, why, why_cap);
+  int rc = fetch_run(c, &r->mailbox, &r->write_key, &r->write_tag, r->cursor, r->limit, &f, why,
+                     why_cap);
   if (rc) return rc;
   Momedo__FetchResp *out = arena_alloc(&c->n->arena, sizeof *out);
   if (!out) return MOMEDO_E_NOMEM;
@@ -293,7 +298,7 @@ int node__c_fetch_blob(struct conn *c, const Momedo__ClientRequest *rq,
   }
   f.blob_id = r->blob_id.data;
   f.first_index = r->first_index;
-  int rc = fetch_run(c, &r->mailbox, 0, r->limit, &f, why, why_cap);
+  int rc = fetch_run(c, &r->mailbox, NULL, NULL, 0, r->limit, &f, why, why_cap);
   if (rc) return rc;
   Momedo__FetchBlobResp *out = arena_alloc(&c->n->arena, sizeof *out);
   Momedo__Object **objs = arena_alloc(&c->n->arena, (f.n_v + 1) * sizeof *objs);

@@ -59,6 +59,9 @@ static const struct cfg_key cfg_keys[] = {
      "largest single message or attachment chunk a device may post, in bytes"},
     {"device_posts_per_minute", CFG_U32, OFF(device_posts_per_minute), 1, 100000,
      "posts one device may make per minute"},
+    {"mailbox_items_per_poster_max", CFG_U32, OFF(mailbox_items_per_poster_max), 1,
+     10u * 1000 * 1000,
+     "items one device may hold in one group or other shared mailbox (over the item lifetime)"},
     {"clients_max", CFG_U32, OFF(clients_max), 1, 1000000,
      "connected clients at once; more are refused"},
     {"log_file", CFG_FILE, OFF(log_file), 0, 0,
@@ -131,6 +134,7 @@ void node_config_defaults(struct node_config *c, const char *dir) {
   c->mailbox_bytes_max = 256ull * 1024 * 1024;
   c->item_bytes_max = 256u * 1024;
   c->device_posts_per_minute = 600;
+  c->mailbox_items_per_poster_max = 2500;
   c->clients_max = 20000;
   c->global_posts_allowed = 1;
   repl_config_default(&c->repl);

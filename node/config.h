@@ -45,6 +45,7 @@ struct node_config {
   uint64_t mailbox_bytes_max;
   uint32_t item_bytes_max;
   uint32_t device_posts_per_minute;
+  uint32_t mailbox_items_per_poster_max; /* of a shared (not a device's) mailbox */
   uint32_t clients_max;
   char log_file[NODE_PATH_BYTES_MAX];      /* "" (not set): standard error / the journal */
   char metrics_host[NODE_HOST_CHARS_MAX + 1];

@@ -109,6 +109,7 @@ static void on_sweep(uv_timer_t *t) {
   for (struct conn *c = n->conns; c; c = c->next)
     if (c->role == CONN_NEW && !c->closing && now - c->created_ms > NODE_HELLO_TIMEOUT_MS)
       node__conn_close(c, MOMEDO_E_TIMEOUT, "no Hello in time");
+  node__guard_sweep(n, now);
 }
 
 /* ---- start and stop ---- */
@@ -369,6 +370,7 @@ int node_run(const char *dir, int init_empty) {
   if (n->tls_server || n->tls_client) tls_global_cleanup();
   node_identity_close(&n->id);
   arena_close(&n->arena);
+  node__guard_free(n);
   if (uv_loop_close(&loop) != 0) node_log(NODE_LOG_WARN, "event loop closed with handles open");
   if (!rc) node_log(NODE_LOG_INFO, "stopped cleanly");
   free(n);

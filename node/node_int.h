@@ -30,6 +30,9 @@
 #define NODE_K_PEERKEY 'k'  /* 'N' 'k' fingerprint(32) -> node_key(32): a neighbor's key as
                                its TLS showed it, so partners are named right after a
                                restart; only used while that fingerprint is a neighbor */
+#define NODE_K_WRITELOCK 'w' /* 'N' 'w' mailbox(32) -> write_key(32) last_used_ms(be64): the
+                               mailbox takes posts only with that key's signature
+                               (mbox_guard.c); dropped an item lifetime after last use */
 #define NODE_K_REMOVED 'r'  /* 'N' 'r' device_key(32) -> removed_ms(be64): removed by the
                                admin (with the device record's delete); never admitted again */
 /* Written by earlier versions after the object was stored (lookup indexes now live in
@@ -51,6 +54,8 @@
 #define NODE_FETCH_LIMIT_DEFAULT 100
 #define NODE_RESP_MARGIN_BYTES 4096     /* room for framing around fetched objects */
 #define NODE_RATE_SLOTS 4096            /* per-device post buckets (hashed, shared on collision) */
+#define NODE_POSTER_SLOTS (1u << 18)    /* per (shared mailbox, device) quota counters, hashed */
+#define NODE_GUARD_SWEEP_BATCH 4096u    /* unused mailbox locks dropped per sweep */
 #define NODE_INVITE_TOKEN_BYTES 16
 #define NODE_INVITE_USES_MAX 100000u
 #define NODE_INVITE_TTL_S_DEFAULT (7u * 24 * 3600)
@@ -206,6 +211,7 @@ struct node {
   uint64_t next_peer_id;
   struct sub *subs[NODE_SUB_BUCKETS];
   struct rate_slot rate[NODE_RATE_SLOTS];
+  struct node_guard *guard;     /* per-poster quotas (mbox_guard.c), made on first use */
   struct arena arena;           /* one unpacked frame at a time, reset after dispatch */
   uint64_t start_ms;
   uint32_t clients;
@@ -378,6 +384,19 @@ MOMEDO_WUR int node__device_remove(struct node *n, const char *device_text, char
 uint32_t node__devices_count(struct node *n);
 /* 1 if mailbox belongs to a device (registered here, or in any stored key bundle). */
 MOMEDO_WUR int node__is_device_mailbox(struct node *n, const uint8_t mailbox[OBJ_MAILBOX_LEN]);
+
+/* mbox_guard.c: shared mailboxes. A post: a write key given is checked (mailbox and
+ * signature), a mailbox locked to a write key takes nothing else, and the device's
+ * share of the mailbox is counted (E_BOUNDS, E_DENIED, E_BADSIG, E_QUOTA; why says
+ * which). A fetch showing the write key locks the mailbox to it. Sweep: drop locks
+ * unused for an item lifetime (at most hourly). */
+MOMEDO_WUR int node__guard_post(struct conn *c, const Momedo__PostReq *r, uint64_t now,
+                                char *why, size_t why_cap);
+MOMEDO_WUR int node__guard_fetch(struct conn *c, const uint8_t mailbox[static 32],
+                                 const ProtobufCBinaryData *wk, const ProtobufCBinaryData *tag,
+                                 char *why, size_t why_cap);
+void node__guard_sweep(struct node *n, uint64_t now);
+void node__guard_free(struct node *n);
 
 /* alias.c: the aliases this node issues */
 /* Canonical spelling of a typed alias (case, O/0, I/L/1, dashes); E_INVAL if it is

@@ -1,11 +1,15 @@
 /* fuzz_group — everything in the group core that bytes from outside reach:
- * group_record_peek / group_record_apply / group_join (records), group_content_decode +
- * group_senderkey_accept (pairwise control messages), group_decrypt (group items),
- * group_load (a stored state) and channel_open. Input: [u8 selector][bytes].
- * A fixed group (an admin and a member, sender key installed) is built once.
- * Invariants: nothing but 0 or a known negative code; a refused record or item leaves
- * the member's state byte-identical; an accepted item is a duplicate the second time. */
+ * group_record_peek / group_record_apply / group_chain_apply / group_join (records and
+ * chains), group_content_decode + group_senderkey_accept (pairwise control messages),
+ * group_request_peek / group_request_apply (a member's request, at an admin),
+ * group_decrypt (group items), mbox_write_check (a node's check of a post), group_load
+ * (a stored state) and channel_open. Input: [u8 selector][bytes]. A fixed group (an
+ * admin and a member, sender key installed) is built once. Invariants: nothing but 0
+ * or a known negative code; a refused record, request, key or item leaves the state
+ * byte-identical; an accepted item is a duplicate the second time.
+ * MOMEDO_FUZZ_SEED_DIR=DIR writes one seed per selector there and exits. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,10 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_NOW 1700000000000ull
 
 static struct crypto_sign_keypair fz_admin, fz_admin_dev, fz_member, fz_member_dev;
-static uint8_t *fz_member_state; /* saved member state every run starts from */
-static size_t fz_member_len;
+static uint8_t *fz_member_state, *fz_admin_state; /* saved states every run starts from */
+static size_t fz_member_len, fz_admin_len;
 static struct channel_keys fz_channel;
-static uint8_t fz_mailbox[32];
+static uint8_t fz_mailbox[32], fz_write_key[32], fz_write_tag[32];
 
 static void fz_seed(struct crypto_sign_keypair *kp, uint8_t b) {
   uint8_t seed[32];
@@ -28,10 +32,39 @@ static void fz_seed(struct crypto_sign_keypair *kp, uint8_t b) {
   if (crypto_sign_from_seed(kp, seed)) abort();
 }
 
+static void fz_write(const char *dir, const char *name, uint8_t sel, const uint8_t *d, size_t n) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  if (f == NULL || fwrite(&sel, 1, 1, f) != 1 || fwrite(d, 1, n, f) != n) abort();
+  fclose(f);
+}
+
+/* One valid input per selector, for the corpus. */
+static void fz_seeds(const char *dir, struct group *a, struct group *m, const uint8_t *chain,
+                     size_t cl, const uint8_t *skc, size_t skl) {
+  uint8_t *rec = NULL, *req = NULL, *wire = NULL, *seg = NULL;
+  size_t rl = 0, ql = 0, wl = 0, sl = 0;
+  static const uint8_t pt[] = "fuzz";
+  if (group_encrypt(a, pt, sizeof pt, &wire, &wl)) abort(); /* the member holds this key */
+  if (group_rotate(a, &fz_admin, FZ_NOW, &rec, &rl)) abort();
+  if (group_chain(a, 1, &seg, &sl)) abort();
+  if (group_request_leave(m, &fz_member, FZ_NOW, &req, &ql)) abort();
+  fz_write(dir, "record_v2", 0, rec, rl);
+  fz_write(dir, "join_chain", 1, chain, cl);
+  fz_write(dir, "control_senderkey", 2, skc, skl);
+  fz_write(dir, "item", 3, wire, wl);
+  fz_write(dir, "state", 4, fz_member_state, fz_member_len);
+  fz_write(dir, "chain_segment", 6, seg, sl);
+  fz_write(dir, "request_leave", 7, req, ql);
+  free(rec), free(req), free(wire), free(seg);
+  exit(0);
+}
+
 static void fz_init(void) {
   struct group *a = NULL, *m = NULL;
-  uint8_t *rec = NULL, *ct = NULL;
-  size_t rl = 0, cl = 0;
+  uint8_t *rec = NULL, *ct = NULL, *chain = NULL;
+  size_t rl = 0, cl = 0, chl = 0;
   struct arena ar;
   Momedo__Content *c = NULL;
   fz_seed(&fz_admin, 1), fz_seed(&fz_admin_dev, 2), fz_seed(&fz_member, 3);
@@ -43,8 +76,9 @@ static void fz_init(void) {
   if (group_create(&a, &fz_admin, fz_admin_dev.pub, MOMEDO__GROUP_MODE__GROUP_MODE_GROUP, "fz",
                    &self, &mem, 1, FZ_NOW, &rec, &rl))
     abort();
-  if (group_join(&m, fz_member.pub, fz_member_dev.pub, fz_admin.pub, rec, rl, FZ_NOW)) abort();
-  if (group_senderkey_content(a, FZ_NOW, &ct, &cl)) abort();
+  if (group_chain(a, 0, &chain, &chl)) abort();
+  if (group_join(&m, fz_member.pub, fz_member_dev.pub, fz_admin.pub, chain, chl, FZ_NOW)) abort();
+  if (group_senderkey_content(a, NULL, FZ_NOW, &ct, &cl)) abort();
   arena_init(&ar, CONTENT_DECODE_BYTES_MAX);
   if (group_content_decode(ct, cl, &ar, &c)) abort();
   if (group_senderkey_accept(m, fz_admin.pub, fz_admin_dev.pub, c->group->sender_key)) abort();
@@ -52,10 +86,15 @@ static void fz_init(void) {
   struct group_info gi;
   group_get_info(m, &gi);
   memcpy(fz_mailbox, gi.mailbox, 32);
+  if (group_mailbox_write(m, fz_mailbox, fz_write_key, fz_write_tag)) abort();
   if (group_save(m, &fz_member_state, &fz_member_len)) abort();
+  if (group_save(a, &fz_admin_state, &fz_admin_len)) abort();
   if (channel_derive(&fz_channel, "fuzz", "fuzz", 4, 1, 1)) abort();
+  const char *dir = getenv("MOMEDO_FUZZ_SEED_DIR");
+  if (dir) fz_seeds(dir, a, m, chain, chl, ct, cl);
   free(rec);
   free(ct);
+  free(chain);
   group_free(a);
   group_free(m);
 }
@@ -64,12 +103,12 @@ static void fz_rc(int rc) {
   if (rc > 0 || rc == MOMEDO_E_INTERNAL || rc == MOMEDO_E_NOSPACE) abort();
 }
 
-static void fz_same(const struct group *g, int rc) {
+static void fz_same(const struct group *g, int rc, const uint8_t *want, size_t want_len) {
   uint8_t *now = NULL;
   size_t n = 0;
   if (rc >= 0) return;
   if (group_save(g, &now, &n)) abort();
-  if (n != fz_member_len || memcmp(now, fz_member_state, n) != 0) abort();
+  if (n != want_len || memcmp(now, want, n) != 0) abort();
   free(now);
 }
 
@@ -79,7 +118,7 @@ static void fz_item(struct group *m, const uint8_t *d, size_t n) {
   struct group_sender from;
   int rc = group_decrypt(m, fz_mailbox, d, n, pt, sizeof pt, &pl, &from);
   fz_rc(rc);
-  fz_same(m, rc);
+  fz_same(m, rc, fz_member_state, fz_member_len);
   if (rc == 0 && group_decrypt(m, fz_mailbox, d, n, pt, sizeof pt, &pl, &from) != MOMEDO_E_EXISTS)
     abort();
 }
@@ -94,9 +133,39 @@ static void fz_control(struct group *m, const uint8_t *d, size_t n) {
       c->group->body_case == MOMEDO__GROUP_CONTROL__BODY_SENDER_KEY) {
     rc = group_senderkey_accept(m, fz_admin.pub, fz_admin_dev.pub, c->group->sender_key);
     fz_rc(rc);
-    fz_same(m, rc);
+    fz_same(m, rc, fz_member_state, fz_member_len);
   }
   arena_close(&a);
+}
+
+/* A member's request at the admin's state: refused ones change nothing. */
+static void fz_request(const uint8_t *d, size_t n) {
+  struct group *a = NULL;
+  uint8_t gid[32], *rec = NULL;
+  size_t rl = 0;
+  if (group_load(&a, fz_admin_state, fz_admin_len)) abort();
+  fz_rc(group_request_peek(d, n, gid));
+  int rc = group_request_apply(a, &fz_admin, fz_member.pub, d, n, FZ_NOW, &rec, &rl);
+  fz_rc(rc);
+  if ((rc == 0) != (rec != NULL)) abort();
+  fz_same(a, rc, fz_admin_state, fz_admin_len);
+  free(rec);
+  group_free(a);
+}
+
+static void fz_chain(struct group *m, const uint8_t *d, size_t n) {
+  uint8_t gid[32];
+  uint64_t first, last;
+  fz_rc(group_chain_peek(d, n, gid, &first, &last));
+  fz_rc(group_chain_apply(m, d, n, FZ_NOW, NULL));
+}
+
+static void fz_mbox_check(const uint8_t *d, size_t n) {
+  if (n < 64) return;
+  int rc = mbox_write_check(fz_mailbox, d, d + 32, d + 64, n - 64);
+  fz_rc(rc);
+  if (rc == 0 && (memcmp(d, fz_write_key, 32) != 0 || memcmp(d + 32, fz_write_tag, 32) != 0))
+    abort(); /* another key and tag would have to hash to the same mailbox */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -110,12 +179,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t gid[32];
   uint64_t ver;
   int rc;
-  switch (data[0] % 6) {
+  switch (data[0] % 9) {
   case 0:
     fz_rc(group_record_peek(d, n, gid, &ver));
     rc = group_record_apply(m, d, n, FZ_NOW, NULL);
     fz_rc(rc);
-    fz_same(m, rc);
+    fz_same(m, rc, fz_member_state, fz_member_len);
     break;
   case 1:
     rc = group_join(&j, fz_member.pub, fz_member_dev.pub, fz_admin.pub, d, n, FZ_NOW);
@@ -137,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     group_free(l);
     break;
   }
-  default: {
+  case 5: {
     struct arena a;
     Momedo__ChannelMessage *cm = NULL;
     arena_init(&a, CHANNEL_DECODE_BYTES_MAX);
@@ -147,6 +216,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     arena_close(&a);
     break;
   }
+  case 6:
+    fz_chain(m, d, n);
+    break;
+  case 7:
+    fz_request(d, n);
+    break;
+  default:
+    fz_mbox_check(d, n);
+    break;
   }
   group_free(m);
   return 0;

@@ -7,9 +7,10 @@ The teacher creates an announcement channel and posts "first lesson cancelled" o
 every pupil's sync shows it with the channel's name and the teacher as sender —
 including pupils who were offline when it was posted, two of them reading it through the
 east node while the west node is down — and exactly ONE item sits in the channel's
-mailbox on each node. A pupil cannot post (their own client refuses; a forged item in
-the mailbox is shown by nobody). The teacher removes one pupil and posts again: the
-removed pupil's sync does not show it, every other pupil's does.
+mailbox on each node. A pupil cannot post (their own client refuses; a forged item is
+refused by both nodes, to which the pupils showed the channel's write key, which only the
+teacher holds). The teacher removes one pupil and posts again: the removed pupil's sync
+does not show it, every other pupil's does.
 
 A group where everyone posts (colleagues in two cities): members' own sender keys, a
 location and a file posted to the group, `listen` showing group messages live, and bot
@@ -139,13 +140,18 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
         out, p = pupils[1].j("send", "7b", "no school today!", check=False)
         self.assertEqual((p.returncode, out["error"]), (1, "E_DENIED"))
         self.assertIn("only admins post", out["message"])
-        # ... and a forged item posted straight into the mailbox is shown by nobody.
+        # ... and a forged item posted straight into the mailbox is refused by the nodes:
+        # the pupils showed them the channel's write key, which only the teacher holds.
         forged = os.path.join(cl.dir, "forged.bin")
         with open(forged, "wb") as f:
-            f.write(b"\x01\x01" + os.urandom(32) + struct.pack(">I", 0) + os.urandom(60 + 16 + 64))
-        probes["westcity"].run("post", "--mailbox", mailbox, "--file", forged)
-        cl.wait_for(lambda: self.mailbox_items(probes["eastcity"], east, mailbox) == 2,
-                    "the forged item replicated to east")
+            f.write(b"\x02\x01" + os.urandom(32) + struct.pack(">I", 0) +
+                    os.urandom(60 + 16 + 64 + 64))
+        for n in (west, east):
+            rc, lines, _ = probes[n.name].run("post", "--mailbox", mailbox, "--file", forged,
+                                              check=False)
+            self.assertNotEqual(rc, 0)
+            self.assertEqual(lines[-1]["error"], "E_DENIED")
+            self.assertEqual(self.mailbox_items(probes[n.name], n, mailbox), 1)
         for seen in pmap(lambda p: group_texts(p.sync_lines()[0], "7b"), pupils[:4]):
             self.assertEqual(seen, [])
 
@@ -242,6 +248,61 @@ class GroupTest(T.ClusterTest, unittest.TestCase):
         hist = ben.history("staff")
         self.assertEqual(sorted((h["direction"], h["body"]["kind"]) for h in hist),
                          [("in", "file"), ("in", "text"), ("out", "location")])
+
+    def members(self, c, group):
+        out = c.j("group", "members", group)[0]
+        return (out["version"], out["epoch"], out["mailbox"],
+                sorted(m["user_id"] for m in out["members"]))
+
+    def test_two_admins_at_once_and_a_request_to_leave(self):
+        west, east = self.cluster.two_cities()
+        cl = self.cluster
+        lead, ana, dan = (T.new_client(cl, n, west) for n in ("lead", "ana", "dan"))
+        co, ben = T.new_client(cl, "co", east), T.new_client(cl, "ben", east)
+        cl.wait_for(lambda: west.count("key_bundle") >= 5, "bundles at west")
+        lead.j("group", "create", "staff", co.user_id, ana.user_id, ben.user_id)
+        out, _ = lead.j("group", "promote", "staff", co.user_id)
+        self.assertEqual((out["action"], out["version"]), ("promoted in", 2))
+        for c in (co, ana, ben):
+            cl.wait_for(lambda c=c: self.members(c, "staff")[0] == 2 if
+                        c.sync_lines() and c.j("groups")[0]["groups"] else False,
+                        "%s holds version 2" % c.name)
+        co.add_contact(dan, "dan")
+        # At the same time: lead removes ben, co adds dan (neither has seen the other).
+        lead.j("group", "remove", "staff", ben.user_id)
+        co.j("group", "add", "staff", dan.user_id)
+        lines, _ = co.sync_lines()  # co sees the removal win and makes its change again
+        self.assertIn("made again", " ".join(x.get("detail") or "" for x in lines
+                                             if x.get("type") == "group"))
+        want = sorted([lead.user_id, co.user_id, ana.user_id, dan.user_id])
+
+        def settled(c):
+            c.sync_lines()
+            return c.j("groups")[0]["groups"] and self.members(c, "staff")[3] == want
+        for c in (lead, ana, dan, co):
+            cl.wait_for(lambda c=c: settled(c), "%s holds both changes" % c.name)
+        heads = {self.members(c, "staff")[:3] for c in (lead, co, ana, dan)}
+        self.assertEqual(len(heads), 1, heads)
+        lead.run("send", "staff", "four of us")
+        post = (lead.user_id, "four of us")
+        for c in (co, ana, dan):
+            self.assertEqual(self.reader_of(post, "staff")(c), [post])
+        self.assertEqual([m for m in ben.sync() if m.get("text") == "four of us"], [])
+        # ana asks to leave: the admins' clients act on it; she is out of the next epoch.
+        out, _ = ana.j("group", "leave", "staff")
+        self.assertEqual(out["action"], "left")
+        self.assertGreaterEqual(out["asked_admins"], 1)
+        lines, _ = lead.sync_lines()
+        self.assertIn("done as they asked", " ".join(x.get("detail") or "" for x in lines
+                                                     if x.get("type") == "group"))
+        want = sorted([lead.user_id, co.user_id, dan.user_id])
+        for c in (co, dan):
+            cl.wait_for(lambda c=c: settled(c), "%s sees ana leave" % c.name)
+        lead.run("send", "staff", "three of us")
+        post = (lead.user_id, "three of us")
+        for c in (co, dan):
+            self.assertEqual(self.reader_of(post, "staff")(c), [post])
+        self.assertEqual([m for m in ana.sync() if m.get("text") == "three of us"], [])
 
     def test_passphrase_channel(self):
         west, east = self.cluster.two_cities()

@@ -53,7 +53,49 @@ GW_FN struct group_member_spec spec_of(size_t i, Momedo__GroupRole role) {
   return s;
 }
 
-/* W[0] creates with everyone else; every device of the others joins from the record. */
+/* GroupChain bytes of n records (malloc'ed). */
+GW_FN uint8_t *chain_of(const uint8_t *const *recs, const size_t *lens, size_t n, size_t *len) {
+  Momedo__GroupChain c = MOMEDO__GROUP_CHAIN__INIT;
+  ProtobufCBinaryData v[16];
+  if (n > 16) return NULL;
+  for (size_t i = 0; i < n; i++) v[i] = (ProtobufCBinaryData){lens[i], (uint8_t *)recs[i]};
+  c.n_records = n, c.records = v;
+  *len = momedo__group_chain__get_packed_size(&c);
+  uint8_t *out = malloc(*len);
+  if (out) momedo__group_chain__pack(&c, out);
+  return out;
+}
+
+/* What a patched client makes: the next version of g's head with `add` added, signed
+ * by kp whatever g's core would allow (same epoch, salt and write key). */
+GW_FN int forge_next(const struct group *g, const struct crypto_sign_keypair *kp,
+                     const struct group_member_spec *add, uint8_t **out, size_t *ol) {
+  struct group_roster R;
+  int rc = group__roster_copy(&R, &g->r);
+  if (rc == 0 && add)
+    rc = group__roster_append(&R, add->identity_key, add->role, add->devices, add->n_devices);
+  if (rc == 0) rc = group__roster_normalize(&R);
+  R.version = g->r.version + 1, R.has_prev = 1;
+  memcpy(R.prev, g->r.hash, 32);
+  R.change = MOMEDO__GROUP_CHANGE__GROUP_CHANGE_ADD, R.created_ms = NOW;
+  memcpy(R.signer, kp->pub, 32);
+  if (rc == 0) rc = group__roster_sign(&R, kp, out, ol);
+  group__roster_clear(&R);
+  return rc;
+}
+
+/* (i, k) joins from src's whole chain, sent by from's user. */
+GW_FN int join_from(size_t i, int k, const struct group *src, size_t from) {
+  uint8_t *chain = NULL;
+  size_t len = 0;
+  int rc = group_chain(src, 0, &chain, &len);
+  if (rc == 0)
+    rc = group_join(&W[i].g[k], W[i].id.pub, W[i].devpub[k], W[from].id.pub, chain, len, NOW);
+  free(chain);
+  return rc;
+}
+
+/* W[0] creates with everyone else; every device of the others joins from the chain. */
 GW_FN int world_group(Momedo__GroupMode mode) {
   struct group_member_spec self = spec_of(0, MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN);
   struct group_member_spec ms[CLASS_N + 4];
@@ -64,8 +106,7 @@ GW_FN int world_group(Momedo__GroupMode mode) {
                         W_n - 1, NOW, &rec, &len);
   for (size_t i = 0; rc == 0 && i < W_n; i++)
     for (int k = 0; rc == 0 && k < W[i].ndev; k++)
-      if (W[i].g[k] == NULL)
-        rc = group_join(&W[i].g[k], W[i].id.pub, W[i].devpub[k], W[0].id.pub, rec, len, NOW);
+      if (W[i].g[k] == NULL) rc = join_from(i, k, W[0].g[0], 0);
   free(rec);
   return rc;
 }
@@ -77,22 +118,28 @@ GW_FN int find_dev(const uint8_t dev[32], size_t *ui, int *dk) {
   return -1;
 }
 
-/* (i, k)'s sender key content and targets, made now, delivered by sk_deliver. */
+/* (i, k)'s sender key contents (for members; for admins, with a channel's write key)
+ * and targets, made now, delivered by sk_deliver. */
 struct sk_out {
-  uint8_t *ct;
-  size_t cl, n;
+  uint8_t *ct, *ct_admin;
+  size_t cl, cl_admin, n;
   struct group_device *t;
 };
 
 GW_FN int sk_prepare(size_t i, int k, struct sk_out *o) {
   memset(o, 0, sizeof *o);
   int rc = group_senderkey_targets(W[i].g[k], &o->t, &o->n);
-  if (rc == 0 && o->n) rc = group_senderkey_content(W[i].g[k], NOW, &o->ct, &o->cl);
+  if (rc == 0 && o->n) rc = group_senderkey_content(W[i].g[k], NULL, NOW, &o->ct, &o->cl);
+  for (size_t j = 0; rc == 0 && j < o->n && o->ct_admin == NULL; j++)
+    if (group__is_admin(&W[i].g[k]->r, o->t[j].identity_key))
+      rc = group_senderkey_content(W[i].g[k], o->t[j].identity_key, NOW, &o->ct_admin,
+                                   &o->cl_admin);
   return rc;
 }
 
 GW_FN void sk_free(struct sk_out *o) {
   free(o->ct);
+  free(o->ct_admin);
   free(o->t);
   memset(o, 0, sizeof *o);
 }
@@ -110,7 +157,8 @@ GW_FN int sk_deliver(size_t i, int k, const struct sk_out *o, size_t lo, size_t 
     if (ui < lo || ui >= hi) continue;
     if (memcmp(o->t[j].identity_key, W[ui].id.pub, 32) != 0) return -2;
     arena_init(&a, CONTENT_DECODE_BYTES_MAX);
-    rc = group_content_decode(o->ct, o->cl, &a, &c);
+    int adm = o->ct_admin && group__is_admin(&W[i].g[k]->r, o->t[j].identity_key);
+    rc = group_content_decode(adm ? o->ct_admin : o->ct, adm ? o->cl_admin : o->cl, &a, &c);
     if (rc == 0 && c->body_case != MOMEDO__CONTENT__BODY_GROUP) rc = -3;
     if (rc == 0)
       rc = group_senderkey_accept(W[ui].g[dk], W[i].id.pub, W[i].devpub[k], c->group->sender_key);
