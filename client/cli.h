@@ -66,6 +66,12 @@ struct cli {
 /* Record why a command fails and return rc (< 0). */
 int cli_fail(struct cli *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint64_t cli_now_ms(void);
+/* Fault injection for crash tests: when $MOMEDO_TEST_CRASH equals where, the process
+ * kills itself with SIGKILL right here (nothing is flushed to the vault). Points:
+ * "encrypted" (envelopes made, nothing saved or posted), "saved" (state saved, nothing
+ * posted), "posted" (envelopes posted, the final save not done). */
+#define CLI_CRASH_ENV "MOMEDO_TEST_CRASH"
+void cli__crash_point(const char *where);
 
 /* ---- JSON output ---------------------------------------------------------------- */
 void cli_json_str(FILE *f, const char *s);                  /* quoted, escaped; NULL -> null */
@@ -254,6 +260,25 @@ MOMEDO_WUR int cli__dests_group(struct cli *c, struct cli_state *st, struct cli_
 MOMEDO_WUR int cli_send_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                                 struct contact *ct, Momedo__Content *content, int no_sync,
                                 size_t *n_sent);
+/* The same in two steps, so several messages share one save: cli__send_queue encrypts
+ * (advancing the sessions) into an outbox; cli__outbox_post saves the whole state, then
+ * posts every envelope (nothing is posted unsaved: issue 11, finding 6). */
+struct cli_out {
+  uint8_t mb[OBJ_MAILBOX_LEN];
+  uint8_t device_key[32]; /* the recipient device the mailbox belongs to */
+  struct cli_dests dests;  /* the nodes that must hold it */
+  uint8_t *env;
+  size_t len;
+};
+struct cli_outbox {
+  struct cli_out *v;
+  size_t n, cap;
+};
+MOMEDO_WUR int cli__send_queue(struct cli *c, struct cli_state *st, struct contact *ct,
+                               Momedo__Content *content, int no_sync, struct cli_outbox *ob);
+MOMEDO_WUR int cli__outbox_post(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                struct cli_outbox *ob, size_t *n_sent);
+void cli__outbox_free(struct cli_outbox *ob);
 /* Encrypt and upload a file as chunks to its blob mailbox; fills f (caller frees
  * nothing: f borrows blob buffers it owns). */
 struct cli_blob {

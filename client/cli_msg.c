@@ -101,11 +101,46 @@ static int session_for(struct cli *c, struct cli_state *st, const uint8_t identi
   return 0;
 }
 
-static int post_to_device(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                          const uint8_t identity[static 32], const struct account_device *d,
-                          const struct cli_dests *dests, const uint8_t *pt, size_t len) {
+/* ---- the outbox: encrypt everything, save, then post -------------------------------
+ * A message key must never encrypt twice. So the advanced chains are on disk before any
+ * envelope leaves this device: a crash after posting and before the final save can no
+ * longer roll a chain back to a position the node already holds (issue 11, finding 6).
+ * (The salt in every header keeps keys fresh even then; saving first also keeps the
+ * recipient from refusing the next message as a duplicate position.) */
+
+void cli__outbox_free(struct cli_outbox *ob) {
+  for (size_t i = 0; i < ob->n; i++) {
+    crypto_wipe(ob->v[i].env, ob->v[i].len);
+    free(ob->v[i].env);
+  }
+  free(ob->v);
+  memset(ob, 0, sizeof *ob);
+}
+
+static int outbox_push(struct cli_outbox *ob, const uint8_t mb[static OBJ_MAILBOX_LEN],
+                       const uint8_t device_key[static 32], const struct cli_dests *dests,
+                       uint8_t *env, size_t len) {
+  if (ob->n == ob->cap) {
+    size_t cap = ob->cap ? 2 * ob->cap : 8;
+    struct cli_out *v = realloc(ob->v, cap * sizeof *v);
+    if (!v) return MOMEDO_E_NOMEM;
+    ob->v = v;
+    ob->cap = cap;
+  }
+  memcpy(ob->v[ob->n].mb, mb, OBJ_MAILBOX_LEN);
+  memcpy(ob->v[ob->n].device_key, device_key, 32);
+  ob->v[ob->n].dests = *dests;
+  ob->v[ob->n].env = env;
+  ob->v[ob->n++].len = len;
+  return 0;
+}
+
+static int queue_for_device(struct cli *c, struct cli_state *st,
+                            const uint8_t identity[static 32], const struct account_device *d,
+                            const struct cli_dests *dests, const uint8_t *pt, size_t len,
+                            struct cli_outbox *ob) {
   struct e2e_session *s = NULL;
-  uint8_t mb[OBJ_MAILBOX_LEN], id[OBJ_ID_LEN];
+  uint8_t mb[OBJ_MAILBOX_LEN];
   int rc = session_for(c, st, identity, d, &s);
   if (rc) return rc;
   size_t cap = e2e_envelope_len(s, len), n = 0;
@@ -116,14 +151,34 @@ static int post_to_device(struct cli *c, struct cli_state *st, struct cli_conn *
     free(env);
     return cli_fail(c, rc, "encryption failed: %s", momedo_strerror(rc));
   }
-  if ((rc = obj_device_mailbox(mb, d->device_key)) == 0) {
-    struct nodeapi_post_req p = {.mailbox = mb, .ciphertext = env, .ciphertext_len = n,
-                                 .ttl_ms = CLI_ITEM_TTL_MS, .dest_nodes = dests->k,
-                                 .n_dest_nodes = dests->n, .device_key = d->device_key};
+  if ((rc = obj_device_mailbox(mb, d->device_key)) == 0)
+    rc = outbox_push(ob, mb, d->device_key, dests, env, n);
+  if (rc) {
+    free(env);
+    return cli_fail(c, rc, "out of memory");
+  }
+  return 0;
+}
+
+int cli__outbox_post(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                     struct cli_outbox *ob, size_t *n_sent) {
+  uint8_t id[OBJ_ID_LEN];
+  int rc = 0;
+  *n_sent = 0;
+  cli__crash_point("encrypted");
+  if (ob->n && (rc = cli_save(c, st)) != 0) return rc; /* nothing posted unsaved */
+  cli__crash_point("saved");
+  for (size_t i = 0; rc == 0 && i < ob->n; i++) {
+    struct nodeapi_post_req p = {.mailbox = ob->v[i].mb, .ciphertext = ob->v[i].env,
+                                 .ciphertext_len = ob->v[i].len, .ttl_ms = CLI_ITEM_TTL_MS,
+                                 .device_key = ob->v[i].device_key,
+                                 .dest_nodes = ob->v[i].dests.k,
+                                 .n_dest_nodes = ob->v[i].dests.n};
     rc = nodeapi_post(&cn->api, &p, id, NULL);
     if (rc) rc = cli_api_fail(c, cn, rc, "posting the message failed");
+    else (*n_sent)++;
   }
-  free(env);
+  if (rc == 0 && ob->n) cli__crash_point("posted");
   return rc;
 }
 
@@ -134,13 +189,27 @@ static int encode(struct cli *c, const Momedo__Content *m, uint8_t **pt, size_t 
   return 0;
 }
 
-int cli_send_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                     struct contact *ct, Momedo__Content *m, int no_sync, size_t *n_sent) {
-  static uint8_t mid[CONTENT_ID_LEN];
-  static struct cli_dests to, self;
+/* Encode m and queue it for every device in devs[0..n) of identity (skipping this
+ * device). */
+static int queue_all(struct cli *c, struct cli_state *st, const uint8_t identity[static 32],
+                     const struct account_device *devs, size_t n, const struct cli_dests *dests,
+                     const Momedo__Content *m, struct cli_outbox *ob) {
   uint8_t *pt = NULL;
   size_t len = 0;
-  *n_sent = 0;
+  int rc = encode(c, m, &pt, &len);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    if (memcmp(devs[i].device_key, st->acct.device.pub, 32) == 0) continue;
+    rc = queue_for_device(c, st, identity, &devs[i], dests, pt, len, ob);
+  }
+  if (pt) crypto_wipe(pt, len);
+  free(pt);
+  return rc;
+}
+
+int cli__send_queue(struct cli *c, struct cli_state *st, struct contact *ct, Momedo__Content *m,
+                    int no_sync, struct cli_outbox *ob) {
+  static uint8_t mid[CONTENT_ID_LEN];
+  static struct cli_dests to, self;
   cli__dests_clear(&to);
   if (cli__dests_contact(ct, &to) != 0) cli__dests_clear(&to); /* unknown: every node */
   cli__dests_clear(&self);
@@ -157,29 +226,25 @@ int cli_send_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   m->sender_device = (ProtobufCBinaryData){32, st->acct.device.pub};
   m->sync_copy = 0;
   m->sync_peer = (ProtobufCBinaryData){0, NULL};
-  int rc = encode(c, m, &pt, &len);
-  for (size_t i = 0; rc == 0 && i < ct->n_devices; i++) {
-    rc = post_to_device(c, st, cn, ct->key, &ct->devices[i], &to, pt, len);
-    if (rc == 0) (*n_sent)++;
-  }
-  if (pt) crypto_wipe(pt, len);
-  free(pt);
-  pt = NULL;
+  int rc = queue_all(c, st, ct->key, ct->devices, ct->n_devices, &to, m, ob);
   if (rc || no_sync) return rc;
   /* Our other devices get a copy so phone and tablet show the same conversation. */
   m->sync_copy = 1;
   m->sync_peer = (ProtobufCBinaryData){32, ct->key};
-  rc = encode(c, m, &pt, &len);
-  for (size_t i = 0; rc == 0 && i < st->acct.n_devices; i++) {
-    const struct account_device *d = &st->acct.devices[i];
-    if (memcmp(d->device_key, st->acct.device.pub, 32) == 0) continue;
-    rc = post_to_device(c, st, cn, st->acct.identity.pub, d, &self, pt, len);
-    if (rc == 0) (*n_sent)++;
-  }
-  if (pt) crypto_wipe(pt, len);
-  free(pt);
+  rc = queue_all(c, st, st->acct.identity.pub, st->acct.devices, st->acct.n_devices,
+                 &self, m, ob);
   m->sync_copy = 0;
   m->sync_peer = (ProtobufCBinaryData){0, NULL};
+  return rc;
+}
+
+int cli_send_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                     struct contact *ct, Momedo__Content *m, int no_sync, size_t *n_sent) {
+  struct cli_outbox ob = {0};
+  *n_sent = 0;
+  int rc = cli__send_queue(c, st, ct, m, no_sync, &ob);
+  if (rc == 0) rc = cli__outbox_post(c, st, cn, &ob, n_sent);
+  cli__outbox_free(&ob);
   return rc;
 }
 

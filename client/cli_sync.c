@@ -194,6 +194,7 @@ void cli_print_msg(struct cli *c, const struct cli_msg *m) {
 /* ---- receipts and acknowledgements ---------------------------------------------- */
 
 int cli_flush_receipts(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
+  struct cli_outbox ob = {0};
   for (size_t i = 0; i < st->n_rc; i++) {
     struct cli_receipts *r = &st->rc[i];
     struct contact *ct = contacts_find_key(&st->contacts, r->peer);
@@ -207,11 +208,14 @@ int cli_flush_receipts(struct cli *c, struct cli_state *st, struct cli_conn *cn)
     Momedo__Content m = MOMEDO__CONTENT__INIT;
     m.body_case = MOMEDO__CONTENT__BODY_RECEIPT;
     m.receipt = &rec;
-    size_t sent = 0;
-    if (cli_send_content(c, st, cn, ct, &m, 1, &sent) != 0)
+    if (cli__send_queue(c, st, ct, &m, 1, &ob) != 0)
       fprintf(stderr, "momedo: note: could not send a delivery receipt to %s: %s\n",
               contact_label(ct), c->why);
   }
+  size_t sent = 0; /* every receipt under one save */
+  if (ob.n && cli__outbox_post(c, st, cn, &ob, &sent) != 0)
+    fprintf(stderr, "momedo: note: delivery receipts not sent: %s\n", c->why);
+  cli__outbox_free(&ob);
   free(st->rc);
   st->rc = NULL;
   st->n_rc = 0;

@@ -43,7 +43,7 @@
 enum probe_opt {
   O_INVITE, O_NODE, O_NODE_KEY, O_KEYS, O_JSON, O_TIMEOUT, O_USER_ID, O_SELF, O_ALIAS,
   O_MAILBOX, O_TO_USER, O_TEXT, O_FILE, O_TTL, O_CURSOR, O_LIMIT, O_ACK, O_COUNT, O_SEAL,
-  O_OPEN, O_RAW_TEXT, O_WINDOW, O_CLAIM_IDENTITY, O_CLAIM_DEVICE, O__COUNT
+  O_OPEN, O_RAW_TEXT, O_WINDOW, O_CLAIM_IDENTITY, O_CLAIM_DEVICE, O_HEX, O__COUNT
 };
 
 struct probe_optdef {
@@ -64,6 +64,7 @@ static const struct probe_optdef probe_opts[O__COUNT] = {
     [O_SEAL] = {"--seal", 0},       [O_OPEN] = {"--open", 0},
     [O_RAW_TEXT] = {"--raw-text", 0}, [O_WINDOW] = {"--window", 1},
     [O_CLAIM_IDENTITY] = {"--claim-identity", 1}, [O_CLAIM_DEVICE] = {"--claim-device", 1},
+    [O_HEX] = {"--hex", 0},
 };
 
 #define BIT(o) (1u << (o))
@@ -479,6 +480,11 @@ static void probe_print_valid(struct probe *p, const struct probe_obj *o,
            ct_len, in->created_ms, in->expires_ms);
     probe_json_hex("signer", in->signer, OBJ_KEY_LEN);
     if (o->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) probe_json_hex("target", in->target_id, 32);
+    if (p->opt[O_HEX] && ct) {
+      printf(",\"ciphertext\":\"");
+      for (size_t i = 0; i < ct_len; i++) printf("%02x", ct[i]);
+      putchar('"');
+    }
   } else {
     printf("%s seq=%" PRIu64 " id=%s bytes=%zu expires_ms=%" PRIu64, probe_kind_name(o->kind),
            o->seq, id, ct_len, in->expires_ms);
@@ -1158,7 +1164,8 @@ static const struct probe_cmd probe_cmds[] = {
      BIT(O_MAILBOX) | BIT(O_SELF) | BIT(O_TO_USER) | BIT(O_TEXT) | BIT(O_FILE) | BIT(O_TTL) |
          BIT(O_SEAL) | BIT(O_COUNT) | BIT(O_WINDOW), 0, 0, 1, 1},
     {"fetch", cmd_fetch,
-     BIT(O_MAILBOX) | BIT(O_CURSOR) | BIT(O_LIMIT) | BIT(O_ACK) | BIT(O_OPEN) | BIT(O_RAW_TEXT),
+     BIT(O_MAILBOX) | BIT(O_CURSOR) | BIT(O_LIMIT) | BIT(O_ACK) | BIT(O_OPEN) | BIT(O_RAW_TEXT) |
+         BIT(O_HEX),
      0, 0, 1, 1},
     {"ack", cmd_ack, 0, 1, PROBE_POSITIONAL_MAX, 1, 1},
     {"listen", cmd_listen, BIT(O_MAILBOX) | BIT(O_COUNT) | BIT(O_OPEN) | BIT(O_RAW_TEXT), 0, 0, 1,
@@ -1182,7 +1189,7 @@ static void probe_usage(FILE *f) {
           "       [--ttl-ms N] [--seal]\n"
           "  post ... --text T --count N [--window W]   burst: N posts (\"T #i\") pipelined\n"
           "       on one connection, at most W unanswered (default N); one line per item\n"
-          "  fetch [--mailbox HEX] [--cursor N] [--limit N] [--ack] [--open] [--raw-text]\n"
+          "  fetch [--mailbox HEX] [--cursor N] [--limit N] [--ack] [--open] [--raw-text] [--hex]\n"
           "  ack ID_HEX...\n"
           "  listen [--mailbox HEX] [--count N] [--open] [--raw-text]   (0 = until timeout)\n"
           "  id                                print user ID, keys and mailbox\n");

@@ -47,16 +47,24 @@ static int ratchet_kdf_ck(uint8_t ck[static RATCHET_KEY_LEN],
   return rc;
 }
 
-/* AEAD with key and nonce from HKDF(MK); AD = s->ad || pre || hdr. */
+#define RATCHET_SALT_OFF (RATCHET_TAG_LEN + E2E_KEY_LEN + 8)
+
+/* AEAD with key and nonce from HKDF(salt 0*32, ikm MK, info RATCHET_INFO_MSG || the
+ * header's salt); AD = s->ad || pre || hdr. MK stays the only secret input, so forward
+ * secrecy and recovery are the chain's; the public salt only makes (key, nonce) fresh
+ * per encryption even when MK repeats (docs/e2e.md, "Fresh randomness per message"). */
 static int ratchet_aead(const struct e2e_session *s, int seal, const uint8_t mk[static 32],
                         const uint8_t *pre, size_t pre_len,
                         const uint8_t hdr[static RATCHET_HEADER_LEN], const uint8_t *in,
                         size_t in_len, uint8_t *out) {
   uint8_t okm[CRYPTO_AEAD_KEY_LEN + CRYPTO_XNONCE_LEN], ad[RATCHET_AD_MAX];
+  uint8_t info[sizeof RATCHET_INFO_MSG - 1 + E2E_SALT_LEN];
   assert(pre_len <= E2E_PREKEY_PREFIX_LEN);
   static const uint8_t zero[32];
-  int rc = crypto_hkdf(okm, sizeof okm, zero, sizeof zero, mk, RATCHET_KEY_LEN,
-                       RATCHET_INFO_MSG, sizeof RATCHET_INFO_MSG - 1);
+  memcpy(info, RATCHET_INFO_MSG, sizeof RATCHET_INFO_MSG - 1);
+  memcpy(info + sizeof RATCHET_INFO_MSG - 1, hdr + RATCHET_SALT_OFF, E2E_SALT_LEN);
+  int rc = crypto_hkdf(okm, sizeof okm, zero, sizeof zero, mk, RATCHET_KEY_LEN, info,
+                       sizeof info);
   if (rc < 0) goto out;
   memcpy(ad, s->ad, RATCHET_AD_LEN);
   if (pre_len) memcpy(ad + RATCHET_AD_LEN, pre, pre_len);
@@ -124,12 +132,13 @@ int ratchet__init_responder(struct e2e_session *s, const uint8_t sk[static 32],
 
 /* ---- header ---- */
 
-static void ratchet_header_put(uint8_t hdr[static RATCHET_HEADER_LEN],
-                               const struct ratchet_core *c) {
+static int ratchet_header_put(uint8_t hdr[static RATCHET_HEADER_LEN],
+                              const struct ratchet_core *c) {
   memcpy(hdr, c->tag_s, RATCHET_TAG_LEN);
   memcpy(hdr + RATCHET_TAG_LEN, c->dhs_pub, E2E_KEY_LEN);
   be32_put(hdr + RATCHET_TAG_LEN + E2E_KEY_LEN, c->pn);
   be32_put(hdr + RATCHET_TAG_LEN + E2E_KEY_LEN + 4, c->ns);
+  return crypto_random(hdr + RATCHET_SALT_OFF, E2E_SALT_LEN);
 }
 
 struct ratchet_hdr {
@@ -155,7 +164,7 @@ int ratchet__seal(struct e2e_session *s, const uint8_t *pre, size_t pre_len,
   memcpy(ck, s->c.cks, sizeof ck);
   int rc = ratchet_kdf_ck(ck, mk);
   if (rc < 0) goto out;
-  ratchet_header_put(hdr, &s->c);
+  if ((rc = ratchet_header_put(hdr, &s->c)) < 0) goto out;
   rc = ratchet_aead(s, 1, mk, pre, pre_len, hdr, pt, len, ct);
   if (rc < 0) goto out;
   memcpy(s->c.cks, ck, sizeof ck);
@@ -324,31 +333,48 @@ static int ratchet_commit(struct e2e_session *s, struct ratchet_plan *p) {
   return 0;
 }
 
+/* The plaintext inside the padding: everything before the last non-zero byte, which
+ * must be the 0x80 marker (ISO/IEC 7816-4). Anything else is refused before the session
+ * changes, like a failed AEAD. */
+static int ratchet_unpad(const uint8_t *pt, size_t n, size_t *len) {
+  size_t i = n;
+  while (i > 0 && pt[i - 1] == 0) i--;
+  if (i == 0 || pt[i - 1] != E2E_PAD_MARK) return MOMEDO_E_DECRYPT;
+  *len = i - 1;
+  return 0;
+}
+
 int ratchet__open(struct e2e_session *s, const uint8_t *pre, size_t pre_len,
                   const uint8_t hdr[static RATCHET_HEADER_LEN], const uint8_t *ct,
-                  size_t ct_len, uint8_t *pt) {
+                  size_t ct_len, uint8_t *pt, size_t *pt_len) {
   struct ratchet_hdr h;
   struct ratchet_plan p;
   uint8_t mk[RATCHET_KEY_LEN];
   int rc;
+  *pt_len = 0;
   if (ct_len < CRYPTO_TAG_LEN) return MOMEDO_E_TRUNCATED;
   ratchet_header_get(&h, hdr);
   memset(&p, 0, sizeof p);
   int idx = ratchet_skipped_find(s, h.dh, h.n);
   if (idx >= 0) {
     rc = ratchet_aead(s, 0, s->sk[idx].mk, pre, pre_len, hdr, ct, ct_len, pt);
+    if (rc == 0) rc = ratchet_unpad(pt, ct_len - CRYPTO_TAG_LEN, pt_len);
     if (rc == 0) ratchet_sk_remove(s, (uint32_t)idx, 1);
     return rc < 0 ? MOMEDO_E_DECRYPT : 0;
   }
   rc = ratchet_plan(s, &h, &p, mk);
   if (rc < 0) goto out;
   rc = ratchet_aead(s, 0, mk, pre, pre_len, hdr, ct, ct_len, pt);
+  if (rc == 0) rc = ratchet_unpad(pt, ct_len - CRYPTO_TAG_LEN, pt_len);
   if (rc < 0) {
     rc = MOMEDO_E_DECRYPT;
     goto out;
   }
   rc = ratchet_commit(s, &p);
-  if (rc < 0) crypto_wipe(pt, ct_len - CRYPTO_TAG_LEN);
+  if (rc < 0) {
+    crypto_wipe(pt, ct_len - CRYPTO_TAG_LEN);
+    *pt_len = 0;
+  }
 out:
   crypto_wipe(mk, sizeof mk);
   if (p.add) {
@@ -529,6 +555,7 @@ static int ratchet_check_loaded(const struct e2e_session *s) {
       c->pn >= RATCHET_CHAIN_MSGS_MAX)
     return MOMEDO_E_CORRUPT;
   if ((c->has_ckr && !c->has_dhr) || (c->has_ckr && !c->has_tag_r)) return MOMEDO_E_CORRUPT;
+  if (s->pending && s->prekey_prefix[0] < E2E_VERSION) return MOMEDO_E_VERSION;
   if (s->pending && (s->prekey_prefix[0] != E2E_VERSION ||
                      s->prekey_prefix[1] != E2E_TYPE_PREKEY ||
                      memcmp(s->prekey_prefix + 2, s->base_key, E2E_KEY_LEN) != 0))

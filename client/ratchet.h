@@ -12,6 +12,7 @@
 
 #define E2E_KEY_LEN 32
 #define E2E_TAG_LEN 16    /* session tag in every ratchet header, rotates per DH step */
+#define E2E_SALT_LEN 16   /* fresh randomness in every ratchet header, mixed into the key */
 #define E2E_SESSION_BYTES_MAX (1u << 20) /* a saved session is far below this */
 
 struct e2e_session; /* opaque; e2e_session_free */

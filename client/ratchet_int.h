@@ -14,7 +14,8 @@
 #define RATCHET_KEY_LEN 32
 #define RATCHET_TAG_LEN E2E_TAG_LEN
 #define RATCHET_AD_LEN (4 * E2E_KEY_LEN) /* IDK_A || DK_A || IDK_B || DK_B */
-#define RATCHET_HEADER_LEN (RATCHET_TAG_LEN + E2E_KEY_LEN + 4 + 4) /* tag, DH, PN, N */
+/* tag, DH, PN, N, salt */
+#define RATCHET_HEADER_LEN (RATCHET_TAG_LEN + E2E_KEY_LEN + 4 + 4 + E2E_SALT_LEN)
 #define RATCHET_SKIP_CHAIN_MAX 1000  /* message keys skipped in one chain at once */
 #define RATCHET_SKIP_TOTAL_MAX 2000  /* skipped keys kept per session; oldest evicted */
 #define RATCHET_OLD_CHAINS_MAX 64    /* retired receiving chains still recognised */
@@ -22,7 +23,7 @@
 
 /* Domain strings (ASCII, no terminator). */
 #define RATCHET_INFO_RK "momedo/dr/rk/v1"
-#define RATCHET_INFO_MSG "momedo/dr/msg/v1"
+#define RATCHET_INFO_MSG "momedo/dr/msg/v2" /* followed by the header's salt */
 #define RATCHET_INFO_TAGS "momedo/dr/tags/v1"
 
 /* The scalar part of the ratchet: copied, changed and committed as a whole. */
@@ -81,21 +82,24 @@ MOMEDO_WUR int ratchet__init_responder(struct e2e_session *s, const uint8_t sk[s
                                        const uint8_t spk_sec[static E2E_KEY_LEN],
                                        const uint8_t spk_pub[static E2E_KEY_LEN]);
 
-/* Encrypt one message: writes the header (RATCHET_HEADER_LEN bytes) and ct (len +
- * CRYPTO_TAG_LEN bytes). The AEAD associated data is s->ad || pre || header, so every
+/* Encrypt one message: writes the header (RATCHET_HEADER_LEN bytes, with a fresh random
+ * salt) and ct (len + CRYPTO_TAG_LEN bytes). Key and nonce = HKDF(MK, info || salt), so
+ * they never repeat even if the chain was rolled back (a crash, a restored backup). The AEAD associated data is s->ad || pre || header, so every
  * envelope byte before the ciphertext is authenticated. Advances the sending chain
  * only on success. E_UNEXPECTED (no sending chain), E_QUOTA (chain exhausted). */
 MOMEDO_WUR int ratchet__seal(struct e2e_session *s, const uint8_t *pre, size_t pre_len,
                              const uint8_t *pt, size_t len,
                              uint8_t hdr[static RATCHET_HEADER_LEN], uint8_t *ct);
 
-/* Decrypt one message (ct_len >= CRYPTO_TAG_LEN; pt receives ct_len - 16 bytes).
+/* Decrypt one message (ct_len >= CRYPTO_TAG_LEN; pt receives up to ct_len - 16 bytes:
+ * the padded plaintext, of which *pt_len are the message before the padding).
  * E_EXISTS: that message position was already used (duplicate, or its key evicted);
- * E_BOUNDS: gap larger than RATCHET_SKIP_CHAIN_MAX; E_DECRYPT: authentication failed;
- * E_NOMEM. The session changes only when 0 is returned. */
+ * E_BOUNDS: gap larger than RATCHET_SKIP_CHAIN_MAX; E_DECRYPT: authentication failed or
+ * malformed padding; E_NOMEM. The session changes only when 0 is returned. */
 MOMEDO_WUR int ratchet__open(struct e2e_session *s, const uint8_t *pre, size_t pre_len,
                              const uint8_t hdr[static RATCHET_HEADER_LEN],
-                             const uint8_t *ct, size_t ct_len, uint8_t *pt);
+                             const uint8_t *ct, size_t ct_len, uint8_t *pt,
+                             size_t *pt_len);
 
 /* 1 if a message carrying this header tag belongs to the session. */
 int ratchet__matches_tag(const struct e2e_session *s, const uint8_t tag[static RATCHET_TAG_LEN]);

@@ -161,8 +161,14 @@ static size_t x3dh_prefix_len(const struct e2e_session *s) {
   return s->pending ? E2E_PREKEY_PREFIX_LEN : E2E_MESSAGE_PREFIX_LEN;
 }
 
+size_t e2e_padded_len(size_t len) {
+  size_t n = E2E_PAD_MIN;
+  while (n < len + 1 && n < E2E_PADDED_MAX / 2 + 1) n *= 2;
+  return n < len + 1 ? E2E_PADDED_MAX : n;
+}
+
 size_t e2e_envelope_len(const struct e2e_session *s, size_t len) {
-  return x3dh_prefix_len(s) + E2E_HEADER_LEN + len + CRYPTO_TAG_LEN;
+  return x3dh_prefix_len(s) + E2E_HEADER_LEN + e2e_padded_len(len) + CRYPTO_TAG_LEN;
 }
 
 int e2e_encrypt(struct e2e_session *s, const uint8_t *pt, size_t len, uint8_t *out,
@@ -171,11 +177,17 @@ int e2e_encrypt(struct e2e_session *s, const uint8_t *pt, size_t len, uint8_t *o
   *out_len = 0;
   if (len > E2E_PLAINTEXT_MAX) return MOMEDO_E_TOOBIG;
   if (cap < e2e_envelope_len(s, len)) return MOMEDO_E_NOSPACE;
-  size_t pre_len = x3dh_prefix_len(s);
+  size_t pre_len = x3dh_prefix_len(s), padded = e2e_padded_len(len);
   const uint8_t *pre = s->pending ? s->prekey_prefix : plain_prefix;
+  uint8_t *buf = calloc(1, padded);
+  if (buf == NULL) return MOMEDO_E_NOMEM;
+  if (len) memcpy(buf, pt, len);
+  buf[len] = E2E_PAD_MARK;
   memcpy(out, pre, pre_len);
-  int rc = ratchet__seal(s, pre, pre_len, pt, len, out + pre_len,
+  int rc = ratchet__seal(s, pre, pre_len, buf, padded, out + pre_len,
                          out + pre_len + E2E_HEADER_LEN);
+  crypto_wipe(buf, padded);
+  free(buf);
   if (rc < 0) {
     crypto_wipe(out, e2e_envelope_len(s, len));
     return rc;
@@ -231,9 +243,8 @@ int e2e_decrypt(struct e2e_session *s, const struct e2e_envelope *env, uint8_t *
   if (env->type == E2E_TYPE_PREKEY &&
       (s->initiator || memcmp(env->ek, s->base_key, E2E_KEY_LEN) != 0))
     return MOMEDO_E_DECRYPT;
-  int rc = ratchet__open(s, env->prefix, env->prefix_len, env->header, env->ct, env->ct_len, pt);
-  if (rc == 0) *pt_len = env->ct_len - CRYPTO_TAG_LEN;
-  return rc;
+  return ratchet__open(s, env->prefix, env->prefix_len, env->header, env->ct, env->ct_len, pt,
+                       pt_len);
 }
 
 /* ---- accepting a first message ---- */
@@ -289,7 +300,7 @@ static int x3dh_open_sealed(struct e2e_sender *from, const struct e2e_envelope *
 static int x3dh_respond(struct e2e_session **out, const struct e2e_sender *from,
                         const struct e2e_local *me, const struct e2e_prekey *spk,
                         const uint8_t sk[static 32], const struct e2e_envelope *env,
-                        uint8_t *pt) {
+                        uint8_t *pt, size_t *pt_len) {
   struct e2e_session *s = NULL;
   int rc = ratchet__alloc(&s);
   if (rc < 0) return rc;
@@ -301,7 +312,8 @@ static int x3dh_respond(struct e2e_session **out, const struct e2e_sender *from,
   memcpy(s->base_key, env->ek, E2E_KEY_LEN);
   s->spk_id = spk->id;
   if (rc == 0)
-    rc = ratchet__open(s, env->prefix, env->prefix_len, env->header, env->ct, env->ct_len, pt);
+    rc = ratchet__open(s, env->prefix, env->prefix_len, env->header, env->ct, env->ct_len, pt,
+                       pt_len);
   if (rc < 0) {
     e2e_session_free(s);
     return rc;
@@ -332,9 +344,8 @@ int e2e_accept(struct e2e_session **out, struct e2e_sender *from, const struct e
   if (rc == 0) rc = x3dh_open_sealed(from, env, (const uint8_t(*)[E2E_KEY_LEN])dh, spk, rp, now_ms);
   if (rc == 0) rc = x3dh_dh_responder_rest(dh, spk->sec, opk, from->dh_key, env->ek);
   if (rc == 0) rc = x3dh_kdf(sk, (const uint8_t(*)[E2E_KEY_LEN])dh, opk ? 4 : 3);
-  if (rc == 0) rc = x3dh_respond(out, from, me, spk, sk, env, pt);
-  if (rc == 0) *pt_len = env->ct_len - CRYPTO_TAG_LEN;
-  else memset(from, 0, sizeof *from);
+  if (rc == 0) rc = x3dh_respond(out, from, me, spk, sk, env, pt, pt_len);
+  if (rc) memset(from, 0, sizeof *from);
   crypto_wipe(dh, sizeof dh);
   crypto_wipe(sk, sizeof sk);
   return rc;

@@ -15,17 +15,22 @@
 #include "ratchet.h"
 #include "status.h"
 
-#define E2E_VERSION 1
+#define E2E_VERSION 2     /* 2: salted message keys, padded plaintext (1 is refused) */
 #define E2E_TYPE_PREKEY 1 /* carries the X3DH header: creates the session */
 #define E2E_TYPE_MESSAGE 2
 #define E2E_SEALED_PLAIN_LEN (3 * E2E_KEY_LEN + 8) /* IDK_A, DK_A, IK_A, created_ms */
 #define E2E_SEALED_LEN (E2E_SEALED_PLAIN_LEN + CRYPTO_TAG_LEN)
 #define E2E_PREKEY_PREFIX_LEN (2 + E2E_KEY_LEN + 4 + 4 + E2E_SEALED_LEN)
 #define E2E_MESSAGE_PREFIX_LEN 2
-#define E2E_HEADER_LEN (E2E_TAG_LEN + E2E_KEY_LEN + 4 + 4)
+#define E2E_HEADER_LEN (E2E_TAG_LEN + E2E_KEY_LEN + 4 + 4 + E2E_SALT_LEN)
 #define E2E_PLAINTEXT_MAX (128u * 1024) /* one message's content */
+/* Padding (docs/e2e.md): the plaintext, a 0x80 marker and zeros up to a bucket: a
+ * power of two of at least E2E_PAD_MIN bytes, the last bucket E2E_PADDED_MAX. */
+#define E2E_PAD_MARK 0x80
+#define E2E_PAD_MIN 256
+#define E2E_PADDED_MAX (E2E_PLAINTEXT_MAX + 1)
 #define E2E_OVERHEAD_MAX (E2E_PREKEY_PREFIX_LEN + E2E_HEADER_LEN + CRYPTO_TAG_LEN)
-#define E2E_ENVELOPE_MAX (E2E_PLAINTEXT_MAX + E2E_OVERHEAD_MAX)
+#define E2E_ENVELOPE_MAX (E2E_PADDED_MAX + E2E_OVERHEAD_MAX)
 #define E2E_REPLAY_MAX 4096           /* first messages remembered per signed prekey */
 #define E2E_CLOCK_SKEW_MS_MAX (10ull * 60 * 1000)
 #define E2E_INFO_X3DH "momedo/x3dh/v1"
@@ -81,7 +86,7 @@ struct e2e_envelope {
   const uint8_t *sealed; /* E2E_SEALED_LEN bytes */
   const uint8_t *prefix; /* the bytes before the header (authenticated) */
   size_t prefix_len;
-  const uint8_t *header; /* E2E_HEADER_LEN bytes: tag, DH, PN, N */
+  const uint8_t *header; /* E2E_HEADER_LEN bytes: tag, DH, PN, N, salt */
   const uint8_t *tag, *dh;
   uint32_t pn, n;
   const uint8_t *ct;     /* ciphertext || tag */
@@ -123,7 +128,9 @@ MOMEDO_WUR int e2e_sender_check(const Momedo__KeyBundle *b, const struct e2e_sen
 MOMEDO_WUR int e2e_initiate(struct e2e_session **out, const struct e2e_local *me,
                             const struct e2e_remote *peer, uint64_t now_ms);
 
-/* Bytes e2e_encrypt writes for len bytes of plaintext. */
+/* Bytes len bytes of plaintext take once padded (len <= E2E_PLAINTEXT_MAX). */
+size_t e2e_padded_len(size_t len);
+/* Bytes e2e_encrypt writes for len bytes of plaintext (padding included). */
 size_t e2e_envelope_len(const struct e2e_session *s, size_t len);
 
 /* Encrypt len (<= E2E_PLAINTEXT_MAX, else E_TOOBIG) bytes into out (cap >=
@@ -138,7 +145,8 @@ MOMEDO_WUR int e2e_envelope_parse(struct e2e_envelope *env, const uint8_t *buf, 
  * existing sessions before e2e_accept, also for prekey messages. */
 int e2e_session_matches(const struct e2e_session *s, const struct e2e_envelope *env);
 
-/* Decrypt env with its session into pt (cap >= env->ct_len - 16, else E_NOSPACE).
+/* Decrypt env with its session into pt (cap >= env->ct_len - 16, else E_NOSPACE);
+ * *pt_len excludes the padding.
  * E_EXISTS: duplicate (the position was already decrypted) — drop it, the session is
  * untouched; E_DECRYPT: forged or damaged; E_BOUNDS: gap beyond the skip window.
  * The session changes only when 0 is returned. */

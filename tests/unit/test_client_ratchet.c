@@ -35,7 +35,7 @@ static int pair(struct e2e_session **sa, struct e2e_session **sb) {
   struct e2e_replay *rp = NULL;
   struct e2e_envelope env;
   struct e2e_sender from;
-  uint8_t buf[E2E_OVERHEAD_MAX + 16], pt[16];
+  uint8_t buf[E2E_OVERHEAD_MAX + E2E_PAD_MIN], pt[E2E_PAD_MIN];
   size_t len, pt_len;
   int rc = crypto_sign_keygen(&ai) | crypto_sign_keygen(&ad) | crypto_sign_keygen(&bi) |
            crypto_sign_keygen(&bd);
@@ -432,6 +432,75 @@ static void test_old_chains_bounded(void) {
   e2e_session_free(sb);
 }
 
+/* Issue 11, finding 6: a sending chain rolled back (a crash before the state was saved,
+ * a restored backup) encrypts again at the same position. Same key and nonce would
+ * encrypt the same plaintext to the same bytes and leak the XOR of two plaintexts; the
+ * fresh salt in each header gives a new key and nonce every time. */
+static void test_rollback_reuses_no_key(void) {
+  struct e2e_session *sa = NULL, *sb = NULL, *back = NULL;
+  static struct msg m[3];
+  size_t len;
+  CHECK_EQ(pair(&sa, &sb), 0);
+  CHECK_EQ(send_msg(sa, &m[0], "x", 0), 0);
+  uint8_t *saved = snap(sa, &len);
+  CHECK(saved != NULL);
+  CHECK_EQ(send_msg(sa, &m[1], "same text ", 1), 0);
+  CHECK_EQ(e2e_session_load(&back, saved, len), 0); /* the state before m[1] */
+  CHECK_EQ(send_msg(back, &m[2], "same text ", 1), 0);
+  struct e2e_envelope e1, e2;
+  CHECK_EQ(e2e_envelope_parse(&e1, m[1].buf, m[1].len), 0);
+  CHECK_EQ(e2e_envelope_parse(&e2, m[2].buf, m[2].len), 0);
+  CHECK_MEM(e1.dh, e2.dh, 32); /* the same ratchet position ... */
+  CHECK_EQ(e1.n, e2.n);
+  CHECK(memcmp(e1.header + E2E_HEADER_LEN - E2E_SALT_LEN,
+               e2.header + E2E_HEADER_LEN - E2E_SALT_LEN, E2E_SALT_LEN) != 0);
+  CHECK_EQ(e1.ct_len, e2.ct_len); /* ... but no byte of the ciphertext in common */
+  size_t same = 0;
+  for (size_t i = 0; i < e1.ct_len; i++) same += e1.ct[i] == e2.ct[i];
+  CHECK(same < e1.ct_len / 8);
+  /* The receiver takes the first one; the second is a duplicate position, refused. */
+  CHECK_EQ(recv_msg(sb, &m[0]), 0);
+  CHECK_EQ(recv_msg(sb, &m[1]), 0);
+  CHECK_EQ(recv_msg(sb, &m[2]), MOMEDO_E_EXISTS);
+  free(saved);
+  e2e_session_free(back);
+  e2e_session_free(sa);
+  e2e_session_free(sb);
+}
+
+/* Issue 11, finding 9: plaintexts are padded to buckets, so an envelope's size tells a
+ * node only the bucket; a malformed padding is refused before the session changes. */
+static void test_padding_buckets(void) {
+  static const size_t lens[][2] = {{0, 256},    {1, 256},      {255, 256},  {256, 512},
+                                   {511, 512},  {512, 1024},   {4000, 4096}, {65535, 65536},
+                                   {65536, 131072}, {131071, 131072}, {131072, 131073}};
+  for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+    CHECK_EQ(e2e_padded_len(lens[i][0]), lens[i][1]);
+  struct e2e_session *sa = NULL, *sb = NULL;
+  static struct msg m[3];
+  size_t len;
+  CHECK_EQ(pair(&sa, &sb), 0);
+  CHECK_EQ(send_msg(sa, &m[0], "", 7), 0);
+  CHECK_EQ(send_msg(sa, &m[1], "a longer message of forty-four characters ", 1), 0);
+  CHECK_EQ(m[0].len, m[1].len);
+  CHECK_EQ(recv_msg(sb, &m[0]), 0);
+  CHECK_EQ(recv_msg(sb, &m[1]), 0);
+  /* Sealed without padding (the raw ratchet): authentic, but not a padded plaintext. */
+  uint8_t raw[64], *b = m[2].buf;
+  memset(raw, 0x41, sizeof raw);
+  b[0] = E2E_VERSION, b[1] = E2E_TYPE_MESSAGE;
+  CHECK_EQ(ratchet__seal(sa, b, 2, raw, sizeof raw, b + 2, b + 2 + E2E_HEADER_LEN), 0);
+  m[2].len = 2 + E2E_HEADER_LEN + sizeof raw + CRYPTO_TAG_LEN;
+  snprintf(m[2].text, sizeof m[2].text, "x");
+  uint8_t *before = snap(sb, &len);
+  CHECK(before != NULL);
+  CHECK_EQ(recv_msg(sb, &m[2]), MOMEDO_E_DECRYPT);
+  CHECK(same_state(sb, before, len));
+  free(before);
+  e2e_session_free(sa);
+  e2e_session_free(sb);
+}
+
 int main(void) {
   RUN(test_conversation_interleaved);
   RUN(test_out_of_order);
@@ -443,5 +512,7 @@ int main(void) {
   RUN(test_session_save_load);
   RUN(test_session_matching);
   RUN(test_old_chains_bounded);
+  RUN(test_rollback_reuses_no_key);
+  RUN(test_padding_buckets);
   TEST_MAIN_END();
 }

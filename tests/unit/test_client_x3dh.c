@@ -175,7 +175,7 @@ static void pair_free(struct pair *p) {
 static void test_first_message(void) {
   struct pair *p = &the_pair;
   CHECK_CALL(pair_first(p, NOW_MS, "hello bob"));
-  CHECK_EQ(p->len, E2E_PREKEY_PREFIX_LEN + E2E_HEADER_LEN + 9 + CRYPTO_TAG_LEN);
+  CHECK_EQ(p->len, E2E_PREKEY_PREFIX_LEN + E2E_HEADER_LEN + E2E_PAD_MIN + CRYPTO_TAG_LEN);
   CHECK_EQ(p->env.type, E2E_TYPE_PREKEY);
   CHECK_EQ(p->env.spk_id, 2);
   CHECK_EQ(p->env.opk_id, 0);
@@ -204,7 +204,7 @@ static void test_first_message(void) {
   CHECK(!ia.pending);
   CHECK_EQ(e2e_encrypt(p->sa, (const uint8_t *)"ok", 2, p->buf, sizeof p->buf, &p->len), 0);
   CHECK_EQ(p->buf[1], E2E_TYPE_MESSAGE);
-  CHECK_EQ(p->len, E2E_MESSAGE_PREFIX_LEN + E2E_HEADER_LEN + 2 + CRYPTO_TAG_LEN);
+  CHECK_EQ(p->len, E2E_MESSAGE_PREFIX_LEN + E2E_HEADER_LEN + E2E_PAD_MIN + CRYPTO_TAG_LEN);
   pair_free(p);
 }
 
@@ -466,13 +466,16 @@ static void test_envelope_parser(void) {
   uint8_t *buf = p->buf; /* E2E_ENVELOPE_MAX + 1 bytes */
   CHECK_CALL(pair_first(p, NOW_MS, "")); /* empty plaintext */
   size_t len = p->len;
-  CHECK_EQ(len, E2E_PREKEY_PREFIX_LEN + E2E_HEADER_LEN + CRYPTO_TAG_LEN);
+  CHECK_EQ(len, E2E_PREKEY_PREFIX_LEN + E2E_HEADER_LEN + E2E_PAD_MIN + CRYPTO_TAG_LEN);
   CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
-  CHECK_EQ(env.ct_len, CRYPTO_TAG_LEN);
+  CHECK_EQ(env.ct_len, E2E_PAD_MIN + CRYPTO_TAG_LEN);
   CHECK(env.prefix == buf && env.prefix_len == E2E_PREKEY_PREFIX_LEN);
   CHECK(env.header == buf + E2E_PREKEY_PREFIX_LEN);
-  for (size_t n = 0; n < len; n++) CHECK_EQ(e2e_envelope_parse(&env, buf, n), MOMEDO_E_TRUNCATED);
-  buf[0] = 2;
+  for (size_t n = 0; n < E2E_PREKEY_PREFIX_LEN + E2E_HEADER_LEN + CRYPTO_TAG_LEN; n++)
+    CHECK_EQ(e2e_envelope_parse(&env, buf, n), MOMEDO_E_TRUNCATED);
+  buf[0] = 1; /* before salted keys and padding: refused */
+  CHECK_EQ(e2e_envelope_parse(&env, buf, len), MOMEDO_E_VERSION);
+  buf[0] = 3;
   CHECK_EQ(e2e_envelope_parse(&env, buf, len), MOMEDO_E_VERSION);
   buf[0] = E2E_VERSION;
   buf[1] = 3;
