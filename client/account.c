@@ -9,7 +9,7 @@
 #include "cursor.h"
 #include "vault.h"
 
-#define ACCOUNT_FORMAT 1
+#define ACCOUNT_FORMAT 2 /* 2: removed devices at the end (1 is read too) */
 
 static int prekey_new(struct account_prekey *pk, const struct crypto_sign_keypair *device,
                       uint64_t now_ms) {
@@ -197,6 +197,11 @@ int account_build_bundle(struct account *a, uint64_t now_ms, uint8_t **out, size
   b.devices = dp;
   b.n_home_nodes = n_homes;
   b.home_nodes = homes;
+  ProtobufCBinaryData removed[OBJ_REMOVED_DEVICES_MAX];
+  for (size_t i = 0; i < a->n_removed; i++)
+    removed[i] = (ProtobufCBinaryData){ACCOUNT_KEY_LEN, a->removed[i]};
+  b.n_removed_devices = a->n_removed;
+  b.removed_devices = removed;
   rc = obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, &b.base, &a->identity, out, out_len);
   if (rc == 0) a->bundle_version = b.version;
   return rc;
@@ -225,18 +230,61 @@ int account_devices_from_bundle(const Momedo__KeyBundle *b,
   return 0;
 }
 
+int account_removed_from_bundle(const Momedo__KeyBundle *b,
+                                const uint8_t (*have)[ACCOUNT_KEY_LEN], size_t n,
+                                uint8_t (*out)[ACCOUNT_KEY_LEN], size_t *n_out) {
+  *n_out = 0;
+  if (b->n_removed_devices > OBJ_REMOVED_DEVICES_MAX) return MOMEDO_E_BOUNDS;
+  for (size_t i = 0; i < b->n_removed_devices; i++) {
+    if (b->removed_devices[i].len != ACCOUNT_KEY_LEN) return MOMEDO_E_BOUNDS;
+    memcpy(out[i], b->removed_devices[i].data, ACCOUNT_KEY_LEN);
+  }
+  for (size_t i = 0; i < n; i++) {
+    int kept = 0;
+    for (size_t j = 0; j < b->n_removed_devices && !kept; j++)
+      kept = memcmp(out[j], have[i], ACCOUNT_KEY_LEN) == 0;
+    if (!kept) return MOMEDO_E_FORK;
+  }
+  *n_out = b->n_removed_devices;
+  return 0;
+}
+
 int account_learn_bundle(struct account *a, const Momedo__KeyBundle *b) {
   if (b->identity_key.len != ACCOUNT_KEY_LEN ||
       memcmp(b->identity_key.data, a->identity.pub, ACCOUNT_KEY_LEN) != 0)
     return MOMEDO_E_KEYCHANGED;
-  if (b->version <= a->bundle_version) return 0;
+  if (b->version < a->bundle_version) return MOMEDO_E_SUPERSEDED;
+  if (b->version == a->bundle_version) return 0;
   struct account_device devs[OBJ_DEVICES_MAX];
-  size_t n = 0;
+  uint8_t removed[OBJ_REMOVED_DEVICES_MAX][ACCOUNT_KEY_LEN];
+  size_t n = 0, nr = 0;
   int rc = account_devices_from_bundle(b, devs, &n);
+  if (rc == 0)
+    rc = account_removed_from_bundle(b, (const uint8_t(*)[32])a->removed, a->n_removed,
+                                     removed, &nr);
   if (rc) return rc;
   memcpy(a->devices, devs, n * sizeof devs[0]);
   a->n_devices = n;
+  memcpy(a->removed, removed, nr * sizeof removed[0]);
+  a->n_removed = nr;
   a->bundle_version = b->version;
+  return 0;
+}
+
+int account_remove_device(struct account *a, const uint8_t device_key[static ACCOUNT_KEY_LEN]) {
+  if (memcmp(device_key, a->device.pub, ACCOUNT_KEY_LEN) == 0) return MOMEDO_E_INVAL;
+  size_t i = 0;
+  while (i < a->n_devices && memcmp(a->devices[i].device_key, device_key, ACCOUNT_KEY_LEN) != 0)
+    i++;
+  if (i == a->n_devices) return MOMEDO_E_NOTFOUND;
+  if (a->n_removed >= OBJ_REMOVED_DEVICES_MAX) return MOMEDO_E_QUOTA;
+  size_t at = 0; /* kept ascending: the bundle lists them so */
+  while (at < a->n_removed && memcmp(a->removed[at], device_key, ACCOUNT_KEY_LEN) < 0) at++;
+  memmove(&a->removed[at + 1], &a->removed[at], (a->n_removed - at) * sizeof a->removed[0]);
+  memcpy(a->removed[at], device_key, ACCOUNT_KEY_LEN);
+  a->n_removed++;
+  memmove(&a->devices[i], &a->devices[i + 1], (a->n_devices - i - 1) * sizeof a->devices[0]);
+  a->n_devices--;
   return 0;
 }
 
@@ -280,16 +328,19 @@ int account_save(const struct account *a, const struct vault *v) {
     vbuf_raw(&b, d->home_node, 32);
   }
   vbuf_str(&b, a->alias);
+  vbuf_u8(&b, (uint8_t)a->n_removed);
+  for (size_t i = 0; i < a->n_removed; i++) vbuf_raw(&b, a->removed[i], ACCOUNT_KEY_LEN);
   int rc = b.err ? b.err : vault_write(v, ACCOUNT_FILE, b.p, b.len);
   vbuf_free(&b);
   return rc;
 }
 
-static int load_keys(struct account *a, struct cursor *c) {
+static int load_keys(struct account *a, struct cursor *c, uint8_t *format) {
   uint8_t f, hi, seed[32];
   int rc = MOMEDO_E_CORRUPT;
-  if (cursor_get_u8(c, &f) || f != ACCOUNT_FORMAT || cursor_get_u8(c, &hi) || hi > 1)
+  if (cursor_get_u8(c, &f) || f < 1 || f > ACCOUNT_FORMAT || cursor_get_u8(c, &hi) || hi > 1)
     return MOMEDO_E_CORRUPT;
+  *format = f;
   a->has_identity = hi;
   if (vrd_fixed(c, a->identity.pub, 32) || vrd_fixed(c, seed, 32)) goto out;
   if (hi) {
@@ -311,8 +362,8 @@ out:
   return rc;
 }
 
-static int load_rest(struct account *a, struct cursor *c) {
-  uint8_t j, nn, nd;
+static int load_rest(struct account *a, struct cursor *c, uint8_t format) {
+  uint8_t j, nn, nd, nr = 0;
   if (cursor_get_be64(c, &a->created_ms) || cursor_get_u8(c, &j) || cursor_get_u8(c, &nn) ||
       nn > ACCOUNT_NODES_MAX)
     return MOMEDO_E_CORRUPT;
@@ -337,8 +388,15 @@ static int load_rest(struct account *a, struct cursor *c) {
         vrd_fixed(c, d->home_node, 32))
       return MOMEDO_E_CORRUPT;
   }
-  if (vrd_str(c, a->alias, sizeof a->alias) || cursor_left(c) != 0) return MOMEDO_E_CORRUPT;
-  return 0;
+  if (vrd_str(c, a->alias, sizeof a->alias)) return MOMEDO_E_CORRUPT;
+  if (format >= 2 && (cursor_get_u8(c, &nr) || nr > OBJ_REMOVED_DEVICES_MAX))
+    return MOMEDO_E_CORRUPT;
+  for (size_t i = 0; i < nr; i++)
+    if (vrd_fixed(c, a->removed[i], ACCOUNT_KEY_LEN) ||
+        (i > 0 && memcmp(a->removed[i - 1], a->removed[i], ACCOUNT_KEY_LEN) >= 0))
+      return MOMEDO_E_CORRUPT;
+  a->n_removed = nr;
+  return cursor_left(c) == 0 ? 0 : MOMEDO_E_CORRUPT;
 }
 
 int account_load(struct account *a, const struct vault *v) {
@@ -349,8 +407,9 @@ int account_load(struct account *a, const struct vault *v) {
   if (rc) return rc;
   struct cursor c;
   cursor_init(&c, d, n);
-  rc = load_keys(a, &c);
-  if (rc == 0) rc = load_rest(a, &c);
+  uint8_t format = 0;
+  rc = load_keys(a, &c, &format);
+  if (rc == 0) rc = load_rest(a, &c, format);
   crypto_wipe(d, n);
   free(d);
   if (rc) account_wipe(a);

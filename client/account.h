@@ -65,6 +65,8 @@ struct account {
   size_t n_devices;                  /* the user's devices, this one included */
   struct account_device devices[OBJ_DEVICES_MAX];
   char alias[ACCOUNT_ALIAS_MAX];     /* "" when none */
+  size_t n_removed;                  /* devices the user removed for good, ascending */
+  uint8_t removed[OBJ_REMOVED_DEVICES_MAX][ACCOUNT_KEY_LEN];
 };
 
 /* A fresh account at now_ms: new identity, device and agreement keys, one prekey,
@@ -110,9 +112,11 @@ MOMEDO_WUR int account_put_device(struct account *a, const struct account_device
  * malloc'ed. bundle_version is updated only on success. */
 MOMEDO_WUR int account_build_bundle(struct account *a, uint64_t now_ms, uint8_t **out,
                                     size_t *out_len);
-/* Adopt the device list and version of a bundle of our own identity that obj_validate
- * accepted (a second device learns the first's changes; older versions are ignored).
- * E_KEYCHANGED if it is another identity's bundle. */
+/* Adopt the device list, removed devices and version of a bundle of our own identity
+ * that obj_validate accepted (a second device learns the first's changes). An older
+ * version is E_SUPERSEDED (a node served a stale bundle: keep ours), the same version
+ * changes nothing, one that drops a removed device is E_FORK. E_KEYCHANGED if it is
+ * another identity's bundle. */
 MOMEDO_WUR int account_learn_bundle(struct account *a, const Momedo__KeyBundle *b);
 
 /* Copy the device entries of a bundle (at most OBJ_DEVICES_MAX) into out. E_BOUNDS
@@ -120,6 +124,18 @@ MOMEDO_WUR int account_learn_bundle(struct account *a, const Momedo__KeyBundle *
 MOMEDO_WUR int account_devices_from_bundle(const Momedo__KeyBundle *b,
                                            struct account_device out[static OBJ_DEVICES_MAX],
                                            size_t *n);
+
+/* Remove a device of this user for good (first device: the next bundle lists it among
+ * removed_devices and no later one may list it again). E_INVAL for this device itself,
+ * E_NOTFOUND if not listed, E_QUOTA beyond OBJ_REMOVED_DEVICES_MAX removals. */
+MOMEDO_WUR int account_remove_device(struct account *a,
+                                     const uint8_t device_key[static ACCOUNT_KEY_LEN]);
+
+/* Keep the removed-device list of a validated bundle b (ascending, 32 bytes each) in
+ * out; 0, or E_FORK if b drops one of the n keys in have (ascending). */
+MOMEDO_WUR int account_removed_from_bundle(const Momedo__KeyBundle *b,
+                                           const uint8_t (*have)[ACCOUNT_KEY_LEN], size_t n,
+                                           uint8_t (*out)[ACCOUNT_KEY_LEN], size_t *n_out);
 
 /* Set the home node (replacing nodes) / add a partner (ignored when present or full). */
 MOMEDO_WUR int account_set_home(struct account *a, const char *host, uint16_t port,

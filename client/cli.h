@@ -39,6 +39,11 @@
 #define CLI_ITEM_TTL_MS 0                   /* 0 = the node's default */
 #define CLI_BLOB_DOMAIN "momedo/blob-mailbox/v1"
 #define CLI_RECEIPTS_MAX CONTENT_RECEIPT_IDS_MAX
+/* A received message's sending device must be listed in its user's newest key bundle
+ * (issue 11, finding 5): the receive path looks the bundle up again when it did not in
+ * the last CLI_BUNDLE_FRESH_MS (per process, for up to CLI_FRESH_MAX users). */
+#define CLI_BUNDLE_FRESH_MS 60000
+#define CLI_FRESH_MAX 64
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
 
@@ -181,6 +186,12 @@ struct cli_state {
   size_t n_rc;
   const char *save_dir;                     /* copy attachments out here (plaintext) */
   struct cli_groups gr;
+  /* Users whose bundle this process looked up lately (receive path; not saved). */
+  struct cli_fresh {
+    uint8_t identity[32];
+    uint64_t ms;
+  } fresh[CLI_FRESH_MAX];
+  size_t n_fresh;
 };
 
 /* Resolve and create the home directory (no vault yet). */

@@ -209,6 +209,9 @@ static int queue_all(struct cli *c, struct cli_state *st, const uint8_t identity
 int cli__send_queue(struct cli *c, struct cli_state *st, struct contact *ct, Momedo__Content *m,
                     int no_sync, struct cli_outbox *ob) {
   static uint8_t mid[CONTENT_ID_LEN];
+  if (ct->revoked)
+    return cli_fail(c, MOMEDO_E_DEAD, "%s revoked their identity: nothing was sent",
+                    contact_label(ct));
   static struct cli_dests to, self;
   cli__dests_clear(&to);
   if (cli__dests_contact(ct, &to) != 0) cli__dests_clear(&to); /* unknown: every node */

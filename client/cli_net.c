@@ -120,6 +120,16 @@ int cli_refresh_contact(struct cli *c, struct cli_state *st, struct cli_conn *cn
   int rc = cli_lookup(c, cn, &q, key, &b);
   if (rc) return rc;
   rc = contacts_set_bundle(ct, b.bundle);
+  if (rc == MOMEDO_E_SUPERSEDED)
+    return cli_fail(c, rc, "the node served an older key bundle of %s (version %llu) than "
+                    "this device has seen (%llu); it was ignored", contact_label(ct),
+                    (unsigned long long)b.info.version, (unsigned long long)ct->bundle_version);
+  if (rc == MOMEDO_E_DEAD)
+    return cli_fail(c, rc, "%s revoked their identity; a later key bundle cannot undo that",
+                    contact_label(ct));
+  if (rc == MOMEDO_E_FORK)
+    return cli_fail(c, rc, "the key bundle of %s lists a device they removed for good: refused "
+                    "(their identity key may be in someone else's hands)", contact_label(ct));
   if (rc) return cli_fail(c, rc, "the key bundle of %s is unusable: %s", contact_label(ct),
                           momedo_strerror(rc));
   return 0;

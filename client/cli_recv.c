@@ -24,34 +24,90 @@ static void local_of(const struct account *a, struct e2e_local *l) {
   memcpy(l->dh_pub, a->dh_pub, 32);
 }
 
-static int device_listed(const struct account_device *v, size_t n, const struct e2e_sender *f) {
+/* Is device (and, when dh is given, with that agreement key) among v[0..n)? */
+static int device_listed(const struct account_device *v, size_t n, const uint8_t *device,
+                         const uint8_t *dh) {
   for (size_t i = 0; i < n; i++)
-    if (memcmp(v[i].device_key, f->device_key, 32) == 0 && memcmp(v[i].dh_key, f->dh_key, 32) == 0)
+    if (memcmp(v[i].device_key, device, 32) == 0 && (!dh || memcmp(v[i].dh_key, dh, 32) == 0))
       return 1;
   return 0;
 }
 
-/* The claimed sender must be a device listed in their identity's current bundle. */
-static int check_sender(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                        const struct e2e_sender *f) {
-  struct nodeapi_lookup_q q = {.identity_key = f->identity_key};
+/* Did this process look identity's bundle up in the last CLI_BUNDLE_FRESH_MS? Marks it
+ * looked up now when not. */
+static int fresh_take(struct cli_state *st, const uint8_t identity[static 32]) {
+  uint64_t now = cli_now_ms();
+  size_t oldest = 0;
+  for (size_t i = 0; i < st->n_fresh; i++) {
+    if (memcmp(st->fresh[i].identity, identity, 32) == 0) {
+      if (now - st->fresh[i].ms < CLI_BUNDLE_FRESH_MS) return 1;
+      st->fresh[i].ms = now;
+      return 0;
+    }
+    if (st->fresh[i].ms < st->fresh[oldest].ms) oldest = i;
+  }
+  size_t at = st->n_fresh < CLI_FRESH_MAX ? st->n_fresh++ : oldest;
+  memcpy(st->fresh[at].identity, identity, 32);
+  st->fresh[at].ms = now;
+  return 0;
+}
+
+/* Look identity's bundle up and keep it if it is newer than what we hold (our own in
+ * the account, a contact's in ct, pinning an unknown sender first); a stale one a node
+ * serves is ignored with a note. Only a refused bundle (E_DEAD, E_FORK, E_KEYCHANGED)
+ * is an error: an unreachable lookup leaves the cache as it is. */
+static int sender_refresh(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                          const uint8_t identity[static 32], struct contact **ct) {
+  struct nodeapi_lookup_q q = {.identity_key = identity};
   struct nodeapi_bundle b;
   uint8_t key[32];
-  if (memcmp(f->identity_key, st->acct.identity.pub, 32) == 0) {
-    if (device_listed(st->acct.devices, st->acct.n_devices, f)) return 0;
-    if (cli_lookup(c, cn, &q, key, &b) != 0) return MOMEDO_E_NOTFOUND;
-    int rc = account_learn_bundle(&st->acct, b.bundle);
-    if (rc == 0) rc = e2e_sender_check(b.bundle, f);
-    return rc;
+  int mine = memcmp(identity, st->acct.identity.pub, 32) == 0;
+  if (cli_lookup(c, cn, &q, key, &b) != 0) return *ct || mine ? 0 : MOMEDO_E_NOTFOUND;
+  if (!mine && !*ct) {
+    int rc = contacts_pin(&st->contacts, identity, NULL, NULL, cli_now_ms(), ct);
+    if (rc) return rc;
   }
-  struct contact *ct = contacts_find_key(&st->contacts, f->identity_key);
-  if (ct && device_listed(ct->devices, ct->n_devices, f)) return 0;
-  int rc = cli_lookup(c, cn, &q, key, &b);
+  int rc = mine ? account_learn_bundle(&st->acct, b.bundle) : contacts_set_bundle(*ct, b.bundle);
+  if (rc == MOMEDO_E_SUPERSEDED) {
+    char uid[IDS_USER_ID_STR_MAX];
+    if (ids_user_id(uid, identity) != 0) uid[0] = '\0';
+    fprintf(stderr, "momedo: note: the node served an older key bundle of %s than this device "
+            "has seen (version %llu); ignored\n", uid, (unsigned long long)b.info.version);
+    return 0;
+  }
+  return rc;
+}
+
+/* The sending device must be listed in its user's newest key bundle we know: looked up
+ * again unless we did so within CLI_BUNDLE_FRESH_MS, so a device the user removed (or a
+ * revoked identity) stops being trusted within a minute, also in sessions that exist
+ * (issue 11, finding 5). dh (NULL: not checked) is the device's agreement key, which a
+ * first message claims. 0, E_NOTFOUND (not listed), E_DEAD (revoked), E_FORK, ... */
+static int sender_current(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                          const uint8_t identity[static 32], const uint8_t device[static 32],
+                          const uint8_t *dh) {
+  int mine = memcmp(identity, st->acct.identity.pub, 32) == 0;
+  struct contact *ct = mine ? NULL : contacts_find_key(&st->contacts, identity);
+  int rc = 0;
+  if (!fresh_take(st, identity) || (!mine && !ct))
+    rc = sender_refresh(c, st, cn, identity, &ct);
   if (rc) return rc;
-  if ((rc = e2e_sender_check(b.bundle, f)) != 0) return rc;
-  if (!ct && (rc = contacts_pin(&st->contacts, f->identity_key, NULL, NULL, cli_now_ms(), &ct)) != 0)
-    return rc;
-  return contacts_set_bundle(ct, b.bundle);
+  if (!mine && ct->revoked) return MOMEDO_E_DEAD;
+  const struct account_device *v = mine ? st->acct.devices : ct->devices;
+  size_t n = mine ? st->acct.n_devices : ct->n_devices;
+  return device_listed(v, n, device, dh) ? 0 : MOMEDO_E_NOTFOUND;
+}
+
+/* Forget every session with device: its user no longer lists it. */
+static void sessions_drop_device(struct cli_state *st, const uint8_t device[static 32]) {
+  struct e2e_session_info info;
+  size_t w = 0;
+  for (size_t i = 0; i < st->sess.n; i++) {
+    e2e_session_get_info(st->sess.v[i], &info);
+    if (memcmp(info.peer_device, device, 32) == 0) e2e_session_free(st->sess.v[i]);
+    else st->sess.v[w++] = st->sess.v[i];
+  }
+  st->sess.n = w;
 }
 
 static struct e2e_replay *replay_for(struct cli_state *st, uint32_t spk) {
@@ -105,7 +161,7 @@ static int accept_first(struct cli *c, struct cli_state *st, struct cli_conn *cn
     RECV_DROP("a first message that does not open: %s", momedo_strerror(rc));
     return rc;
   }
-  if ((rc = check_sender(c, st, cn, &from)) != 0 ||
+  if ((rc = sender_current(c, st, cn, from.identity_key, from.device_key, from.dh_key)) != 0 ||
       (rc = e2e_replay_add(rp, env, from.created_ms, cli_now_ms())) != 0 ||
       (rc = cli__session_add(&st->sess, *s)) != 0) {
     char uid[IDS_USER_ID_STR_MAX];
@@ -122,7 +178,7 @@ static int accept_first(struct cli *c, struct cli_state *st, struct cli_conn *cn
 /* Decrypt env into pt; *s is the session it belongs to. E_EXISTS for a duplicate. */
 static int open_envelope(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                          const struct e2e_envelope *env, uint8_t *pt, size_t cap, size_t *n,
-                         struct e2e_session **s) {
+                         struct e2e_session **s, int *accepted) {
   for (size_t i = st->sess.n; i-- > 0;) {
     if (!e2e_session_matches(st->sess.v[i], env)) continue;
     int rc = e2e_decrypt(st->sess.v[i], env, pt, cap, n);
@@ -138,7 +194,10 @@ static int open_envelope(struct cli *c, struct cli_state *st, struct cli_conn *c
       return rc;
     }
   }
-  if (env->type == E2E_TYPE_PREKEY) return accept_first(c, st, cn, env, pt, cap, n, s);
+  if (env->type == E2E_TYPE_PREKEY) {
+    *accepted = 1;
+    return accept_first(c, st, cn, env, pt, cap, n, s);
+  }
   RECV_DROP("a message for a session this device does not have");
   return MOMEDO_E_NOTFOUND;
 }
@@ -335,7 +394,8 @@ int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
   size_t cap = env.ct_len, n = 0;
   uint8_t *pt = malloc(cap ? cap : 1);
   if (!pt) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
-  rc = open_envelope(c, st, cn, &env, pt, cap, &n, &s);
+  int accepted = 0;
+  rc = open_envelope(c, st, cn, &env, pt, cap, &n, &s, &accepted);
   if (rc) {
     crypto_wipe(pt, cap);
     free(pt);
@@ -344,6 +404,18 @@ int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
   }
   struct e2e_session_info info;
   e2e_session_get_info(s, &info);
+  if (!accepted) { /* a first message that made a session was checked in accept_first */
+    if ((rc = sender_current(c, st, cn, info.peer_identity, info.peer_device, NULL)) != 0) {
+      char uid[IDS_USER_ID_STR_MAX];
+      if (ids_user_id(uid, info.peer_identity) != 0) uid[0] = '\0';
+      RECV_DROP("a message from a device that %s's key bundle no longer lists (removed, or "
+                "the identity revoked): %s", uid, momedo_strerror(rc));
+      sessions_drop_device(st, info.peer_device);
+      crypto_wipe(pt, cap);
+      free(pt);
+      return tl_seen_add(&st->seen, ct, len);
+    }
+  }
   struct arena a;
   Momedo__Content *content = NULL;
   arena_init(&a, CONTENT_DECODE_BYTES_MAX);

@@ -11,7 +11,7 @@
 #include "cursor.h"
 #include "vault.h"
 
-#define CONTACTS_FORMAT 2 /* 2: home nodes and card hints after the devices */
+#define CONTACTS_FORMAT 3 /* 2: home nodes, card hints; 3: revoked flag, removed devices */
 
 void contacts_init(struct contacts *c) { memset(c, 0, sizeof *c); }
 
@@ -144,6 +144,8 @@ int contacts_verify(struct contacts *c, const uint8_t key[static ACCOUNT_KEY_LEN
   old->verified = 1;
   old->bundle_version = 0;
   old->n_devices = 0;
+  old->revoked = 0;
+  old->n_removed = 0;
   *out = old;
   return 0;
 }
@@ -152,18 +154,33 @@ int contacts_set_bundle(struct contact *ct, const Momedo__KeyBundle *b) {
   if (b->identity_key.len != ACCOUNT_KEY_LEN ||
       memcmp(b->identity_key.data, ct->key, ACCOUNT_KEY_LEN) != 0)
     return MOMEDO_E_KEYCHANGED;
-  if (b->version <= ct->bundle_version) return 0;
+  if (ct->revoked && !b->revoked) return MOMEDO_E_DEAD;
+  if (b->revoked == ct->revoked) { /* else: the first revocation, whatever its version */
+    if (b->version < ct->bundle_version) return MOMEDO_E_SUPERSEDED;
+    if (b->version == ct->bundle_version) return 0;
+  }
   struct account_device devs[OBJ_DEVICES_MAX];
-  size_t n = 0;
+  uint8_t removed[OBJ_REMOVED_DEVICES_MAX][ACCOUNT_KEY_LEN];
+  size_t n = 0, nr = 0;
   int rc = account_devices_from_bundle(b, devs, &n);
+  if (rc == 0 && !b->revoked)
+    rc = account_removed_from_bundle(b, (const uint8_t(*)[32])ct->removed, ct->n_removed,
+                                     removed, &nr);
   if (rc) return rc;
-  if (b->revoked) n = 0;
+  if (b->revoked) {
+    n = 0;
+    nr = ct->n_removed; /* keep what we knew */
+    memcpy(removed, ct->removed, nr * sizeof removed[0]);
+  }
   memcpy(ct->devices, devs, n * sizeof devs[0]);
   ct->n_devices = n;
   ct->n_homes = 0;
   for (size_t i = 0; i < b->n_home_nodes && ct->n_homes < OBJ_HOME_NODES_MAX; i++)
     if (b->home_nodes[i].len == ACCOUNT_KEY_LEN)
       memcpy(ct->homes[ct->n_homes++], b->home_nodes[i].data, ACCOUNT_KEY_LEN);
+  memcpy(ct->removed, removed, nr * sizeof removed[0]);
+  ct->n_removed = nr;
+  ct->revoked = b->revoked ? 1 : 0;
   ct->bundle_version = b->version;
   return 0;
 }
@@ -208,6 +225,10 @@ void contacts_encode(const struct contacts *c, struct vbuf *b, int with_devices)
     for (size_t j = 0; j < nh; j++) vbuf_raw(b, ct->homes[j], ACCOUNT_KEY_LEN);
     vbuf_u8(b, (uint8_t)ct->n_hints);
     for (size_t j = 0; j < ct->n_hints; j++) vbuf_raw(b, ct->hints[j], IDS_CARD_HINT_LEN);
+    size_t nr = with_devices ? ct->n_removed : 0;
+    vbuf_u8(b, (uint8_t)(with_devices && ct->revoked));
+    vbuf_u8(b, (uint8_t)nr);
+    for (size_t j = 0; j < nr; j++) vbuf_raw(b, ct->removed[j], ACCOUNT_KEY_LEN);
   }
 }
 
@@ -234,7 +255,7 @@ static int load_homes(struct contact *ct, struct cursor *cu) {
 }
 
 static int load_one(struct contacts *c, struct cursor *cu, uint8_t format) {
-  uint8_t key[32], ver, pend, nd;
+  uint8_t key[32], ver, pend, nd, rev = 0, nr = 0;
   struct contact *ct;
   if (vrd_fixed(cu, key, 32) || contacts_find_key(c, key)) return MOMEDO_E_CORRUPT;
   int rc = contact_new(c, key, 0, &ct);
@@ -258,7 +279,16 @@ static int load_one(struct contacts *c, struct cursor *cu, uint8_t format) {
   }
   /* Format 1 knew no home nodes: the next bundle refresh fills them (version 0). */
   if (format == 1) ct->bundle_version = 0;
-  return format == 1 ? 0 : load_homes(ct, cu);
+  rc = format == 1 ? 0 : load_homes(ct, cu);
+  if (rc == 0 && format >= 3 &&
+      (cursor_get_u8(cu, &rev) || rev > 1 || cursor_get_u8(cu, &nr) ||
+       nr > OBJ_REMOVED_DEVICES_MAX))
+    return MOMEDO_E_CORRUPT;
+  for (size_t j = 0; rc == 0 && j < nr; j++)
+    if (vrd_fixed(cu, ct->removed[j], ACCOUNT_KEY_LEN)) return MOMEDO_E_CORRUPT;
+  ct->revoked = rev;
+  ct->n_removed = nr;
+  return rc;
 }
 
 int contacts_parse(struct contacts *c, const uint8_t *d, size_t n) {
@@ -268,8 +298,8 @@ int contacts_parse(struct contacts *c, const uint8_t *d, size_t n) {
   contacts_init(c);
   struct cursor cu;
   cursor_init(&cu, (uint8_t *)d, n);
-  if (cursor_get_u8(&cu, &f) || (f != 1 && f != CONTACTS_FORMAT) ||
-      cursor_get_be32(&cu, &count) || count > CONTACTS_MAX)
+  if (cursor_get_u8(&cu, &f) || f < 1 || f > CONTACTS_FORMAT || cursor_get_be32(&cu, &count) ||
+      count > CONTACTS_MAX)
     rc = MOMEDO_E_CORRUPT;
   for (uint32_t i = 0; rc == 0 && i < count; i++) rc = load_one(c, &cu, f);
   if (rc == 0 && cursor_left(&cu) != 0) rc = MOMEDO_E_CORRUPT;

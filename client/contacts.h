@@ -39,6 +39,9 @@ struct contact {
    * a lookup asks first while no bundle is known. */
   size_t n_hints;
   uint8_t hints[IDS_CARD_HINTS_MAX][IDS_CARD_HINT_LEN];
+  int revoked;                        /* the user revoked the identity: final */
+  size_t n_removed;                   /* devices the user removed for good, ascending */
+  uint8_t removed[OBJ_REMOVED_DEVICES_MAX][ACCOUNT_KEY_LEN];
 };
 
 struct contacts {
@@ -52,7 +55,7 @@ void contacts_free(struct contacts *c);
 MOMEDO_WUR int contacts_load(struct contacts *c, const struct vault *v);
 MOMEDO_WUR int contacts_save(const struct contacts *c, const struct vault *v);
 /* The same record as bytes (for handing contacts to a linked device); with_devices = 0
- * leaves out the device caches. contacts_parse replaces c. */
+ * leaves out the device caches (and what they pinned: versions, removals). contacts_parse replaces c. */
 struct vbuf;
 void contacts_encode(const struct contacts *c, struct vbuf *b, int with_devices);
 MOMEDO_WUR int contacts_parse(struct contacts *c, const uint8_t *d, size_t n);
@@ -85,8 +88,12 @@ MOMEDO_WUR int contacts_verify(struct contacts *c, const uint8_t key[static ACCO
 /* Remember the hints of the contact card ct was added by (replacing older ones). */
 void contacts_set_hints(struct contact *ct, const struct ids_card *card);
 
-/* Remember the device list (and home nodes) of a validated bundle. E_KEYCHANGED if the bundle's
- * identity is not the contact's pinned key; older or equal versions are ignored. */
+/* Remember the device list (and home nodes) of a validated bundle (issue 11, finding 5). E_KEYCHANGED if
+ * the bundle's identity is not the contact's pinned key; E_SUPERSEDED for a version
+ * older than the one pinned (a node served a stale bundle: the cache stays); the same
+ * version changes nothing; E_DEAD for any non-revoked bundle once the contact revoked
+ * (a revocation is final, and replaces the cache whatever its version); E_FORK for a
+ * bundle that drops a device an earlier one removed for good. */
 MOMEDO_WUR int contacts_set_bundle(struct contact *ct, const Momedo__KeyBundle *b);
 
 /* The contact's display label: name, else user ID. */

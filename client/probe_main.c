@@ -43,7 +43,7 @@
 enum probe_opt {
   O_INVITE, O_NODE, O_NODE_KEY, O_KEYS, O_JSON, O_TIMEOUT, O_USER_ID, O_SELF, O_ALIAS,
   O_MAILBOX, O_TO_USER, O_TEXT, O_FILE, O_TTL, O_CURSOR, O_LIMIT, O_ACK, O_COUNT, O_SEAL,
-  O_OPEN, O_RAW_TEXT, O_WINDOW, O_CLAIM_IDENTITY, O_CLAIM_DEVICE, O_HEX, O__COUNT
+  O_OPEN, O_RAW_TEXT, O_WINDOW, O_CLAIM_IDENTITY, O_CLAIM_DEVICE, O_HEX, O_REVOKED, O__COUNT
 };
 
 struct probe_optdef {
@@ -64,7 +64,7 @@ static const struct probe_optdef probe_opts[O__COUNT] = {
     [O_SEAL] = {"--seal", 0},       [O_OPEN] = {"--open", 0},
     [O_RAW_TEXT] = {"--raw-text", 0}, [O_WINDOW] = {"--window", 1},
     [O_CLAIM_IDENTITY] = {"--claim-identity", 1}, [O_CLAIM_DEVICE] = {"--claim-device", 1},
-    [O_HEX] = {"--hex", 0},
+    [O_HEX] = {"--hex", 0},         [O_REVOKED] = {"--revoked", 0},
 };
 
 #define BIT(o) (1u << (o))
@@ -650,6 +650,7 @@ static int probe_bundle(struct probe *p, uint64_t now, uint8_t **out, size_t *le
   b.devices = &dp;
   b.n_home_nodes = 1;
   b.home_nodes = &home;
+  b.revoked = p->opt[O_REVOKED] != NULL; /* publish --revoked: the identity ends */
   return obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, &b.base, &k->identity, out, len);
 }
 
@@ -1157,7 +1158,7 @@ static const struct probe_cmd probe_cmds[] = {
     {"keygen", cmd_keygen, 0, 0, 0, 0, 0},
     {"id", cmd_id, 0, 0, 0, 0, 0},
     {"register", cmd_register, BIT(O_CLAIM_IDENTITY) | BIT(O_CLAIM_DEVICE), 0, 1, 1, 0},
-    {"publish", cmd_publish, 0, 0, 0, 1, 1},
+    {"publish", cmd_publish, BIT(O_REVOKED), 0, 0, 1, 1},
     {"lookup", cmd_lookup, BIT(O_USER_ID) | BIT(O_SELF) | BIT(O_ALIAS), 0, 0, 1, 0},
     {"alias", cmd_alias, 0, 0, 0, 1, 1},
     {"post", cmd_post,
@@ -1182,7 +1183,7 @@ static void probe_usage(FILE *f) {
           "  register [TOKEN] [--claim-identity HEX] [--claim-device HEX]\n"
           "                                    (TOKEN optional with --invite; --claim-*: name\n"
           "                                    keys the probe does not hold, for attack tests)\n"
-          "  publish                           publish this device's key bundle\n"
+          "  publish [--revoked]               publish this device's key bundle (a revocation)\n"
           "  lookup (--user-id ID | --self | --alias A)\n"
           "  alias                             ask the home node for a short alias\n"
           "  post (--mailbox HEX | --self | --to-user ID) (--text T | --file PATH)\n"

@@ -152,6 +152,35 @@ static int obj_check_device(const Momedo__DeviceKeys *d) {
   return 0;
 }
 
+/* removed_devices: 32 bytes each, strictly ascending (one spelling per set), at most
+ * OBJ_REMOVED_DEVICES_MAX, none of them a listed device. */
+static int obj_bounds_removed(const Momedo__KeyBundle *b, struct obj_bundle_fields *f) {
+  if (b->n_removed_devices > OBJ_REMOVED_DEVICES_MAX) return MOMEDO_E_BOUNDS;
+  for (size_t i = 0; i < b->n_removed_devices; i++) {
+    int rc = obj_key32(&b->removed_devices[i], f->removed[i]);
+    if (rc < 0) return rc;
+    if (i > 0 && memcmp(f->removed[i - 1], f->removed[i], OBJ_KEY_LEN) >= 0)
+      return MOMEDO_E_BOUNDS;
+    for (size_t j = 0; j < b->n_devices; j++)
+      if (memcmp(b->devices[j]->device_key.data, f->removed[i], OBJ_KEY_LEN) == 0)
+        return MOMEDO_E_BOUNDS;
+  }
+  f->n_removed = (uint32_t)b->n_removed_devices;
+  return 0;
+}
+
+int obj_bundle_keeps_removed(const struct obj_bundle_fields *newer,
+                             const struct obj_bundle_fields *older) {
+  uint32_t j = 0; /* both ascending: one merge pass */
+  for (uint32_t i = 0; i < older->n_removed; i++) {
+    while (j < newer->n_removed && memcmp(newer->removed[j], older->removed[i], OBJ_KEY_LEN) < 0)
+      j++;
+    if (j == newer->n_removed || memcmp(newer->removed[j], older->removed[i], OBJ_KEY_LEN) != 0)
+      return MOMEDO_E_FORK;
+  }
+  return 0;
+}
+
 static int obj_bounds_bundle(const ProtobufCMessage *m, struct obj_checked *ck) {
   const Momedo__KeyBundle *b = (const Momedo__KeyBundle *)m;
   struct obj_info *info = &ck->info;
@@ -175,6 +204,7 @@ static int obj_bounds_bundle(const ProtobufCMessage *m, struct obj_checked *ck) 
   }
   for (size_t i = 0; i < b->n_home_nodes; i++)
     if ((rc = obj_key32(&b->home_nodes[i], f->home_node[i])) < 0) return rc;
+  if ((rc = obj_bounds_removed(b, f)) < 0) return rc;
   f->n_devices = (uint32_t)b->n_devices;
   f->n_home_nodes = (uint32_t)b->n_home_nodes;
   obj_bundle_dests(f, ck);

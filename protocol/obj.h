@@ -22,6 +22,7 @@
 #define OBJ_CIPHERTEXT_BYTES_MAX (256u * 1024) /* item/chunk payload */
 #define OBJ_DEVICES_MAX 16
 #define OBJ_HOME_NODES_MAX 8
+#define OBJ_REMOVED_DEVICES_MAX 64 /* devices a user removed for good (KeyBundle) */
 #define OBJ_CHUNKS_MAX 4096                    /* chunks per blob */
 #define OBJ_ALIAS_CHARS_MIN 6
 #define OBJ_ALIAS_CHARS_MAX 12
@@ -74,13 +75,22 @@ struct obj_info {
 };
 
 /* Key-bundle fields beyond struct obj_info (obj_checked.bundle): the keys of the
- * bundle's devices and of its home nodes, in the bundle's order. */
+ * bundle's devices and of its home nodes, in the bundle's order, and the devices it
+ * removed for good (ascending). */
 struct obj_bundle_fields {
   uint32_t n_devices;
   uint8_t device_key[OBJ_DEVICES_MAX][OBJ_KEY_LEN];
   uint32_t n_home_nodes;
   uint8_t home_node[OBJ_HOME_NODES_MAX][OBJ_KEY_LEN];
+  uint32_t n_removed;
+  uint8_t removed[OBJ_REMOVED_DEVICES_MAX][OBJ_KEY_LEN];
 };
+
+/* 0 if every device newer removed keeps the removals of older (both bundles of one
+ * identity, older the one it replaces): all of older's removed keys are in newer's.
+ * E_FORK otherwise: a later version may not bring a removed device back. */
+MOMEDO_WUR int obj_bundle_keeps_removed(const struct obj_bundle_fields *newer,
+                                        const struct obj_bundle_fields *older);
 
 /* Node-record fields beyond struct obj_info (obj_checked.record; info.key is the node
  * key, info.version the seq). The neighbor keys and the filter bytes are read with

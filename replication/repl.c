@@ -562,9 +562,10 @@ static int on_push(struct repl *r, struct repl_peer *p, const Momedo__ObjectPush
     } else if (rc == MOMEDO_E_EXISTS) {
       p->st.objects_duplicate++;
     } else if (rc == MOMEDO_E_DEAD || rc == MOMEDO_E_SUPERSEDED || rc == MOMEDO_E_EXPIRED ||
-               rc == MOMEDO_E_UNEXPECTED) {
+               rc == MOMEDO_E_UNEXPECTED || rc == MOMEDO_E_FORK) {
       /* E_UNEXPECTED: for other nodes and pushed without custody (or a record in flood
-       * mode): not stored, not held against the peer. */
+       * mode): not stored, not held against the peer. E_FORK: a bundle the user's own
+       * later one contradicts (signed by the user, not the peer's fault). */
       p->st.objects_dropped++; /* valid, just not wanted (or clock skew): no strike */
     } else if (rc == MOMEDO_E_NOTFOUND || is_environmental(rc)) {
       return rc == MOMEDO_E_NOTFOUND ? MOMEDO_E_STORE : rc;

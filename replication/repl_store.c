@@ -432,12 +432,38 @@ static int item_decide(struct repl *r, const struct obj_info *i) {
   return rc ? rc : MOMEDO_E_DEAD;
 }
 
-/* An older (or equal-version, smaller-ID) bundle than the stored one is refused;
- * a newer one replaces it (the stored record goes onto the kill list). */
-static int bundle_decide(struct repl *r, const struct obj_info *i, struct kills *k) {
-  uint8_t key[KEY_BUNDLE_LEN];
+/* Does the stored bundle old (a record of the same identity) outrank the incoming one?
+ * A revocation is final: it outranks every bundle that is not revoked, whatever the
+ * versions, and nothing that is not revoked outranks it (so a thief holding the
+ * identity key can neither undo it nor outrun it with a huge version). Otherwise the
+ * higher version wins; equal versions: the larger ID, so every node keeps the same. */
+static int bundle_outranks(const struct obj_info *old, const struct obj_info *in) {
+  if (old->revoked != in->revoked) return old->revoked;
+  if (in->version != old->version) return in->version < old->version;
+  return memcmp(in->id, old->id, OBJ_ID_LEN) <= 0;
+}
+
+/* An incoming bundle that does not keep every device the stored one removed for good
+ * is refused (E_FORK): a later version may not bring a removed device back. */
+static int bundle_keeps_removed(const struct obj_checked *ck, const struct repl_rec *old) {
+  if (ck->info.revoked || old->info.revoked) return 0;
+  struct obj_checked *o = malloc(sizeof *o);
+  if (!o) return MOMEDO_E_NOMEM;
+  int rc = obj_read(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, old->data, old->len, o);
+  if (rc == 0) rc = obj_bundle_keeps_removed(&ck->bundle, &o->bundle);
+  else rc = MOMEDO_E_CORRUPT;
+  free(o);
+  return rc;
+}
+
+/* A bundle the stored one outranks is refused (E_SUPERSEDED); one that outranks it
+ * replaces it (the stored record goes onto the kill list). */
+static int bundle_decide(struct repl *r, const struct obj_checked *ck, struct kills *k) {
+  const struct obj_info *i = &ck->info;
+  uint8_t key[KEY_BUNDLE_LEN], *val = NULL;
   void *v = NULL;
   size_t vn = 0;
+  struct repl_rec old;
   key_bundle(key, i->key);
   int rc = store_get(r->store, key, sizeof key, &v, &vn);
   if (rc == MOMEDO_E_NOTFOUND) return 0;
@@ -448,13 +474,17 @@ static int bundle_decide(struct repl *r, const struct obj_info *i, struct kills 
   }
   uint8_t old_id[OBJ_ID_LEN];
   memcpy(old_id, v, OBJ_ID_LEN);
-  uint64_t old_version = be64_get((uint8_t *)v + OBJ_ID_LEN);
   free(v);
-  /* Equal versions: the larger ID wins, so every node keeps the same one. */
-  if (i->version < old_version ||
-      (i->version == old_version && memcmp(i->id, old_id, OBJ_ID_LEN) <= 0))
-    return MOMEDO_E_SUPERSEDED;
-  return kill_id(r, k, old_id);
+  rc = repl__rec_get(r, old_id, &val, &old);
+  if (rc == MOMEDO_E_NOTFOUND) return 0; /* the 'b' entry outlived its record */
+  if (rc) return rc;
+  if (bundle_outranks(&old.info, i)) rc = MOMEDO_E_SUPERSEDED;
+  else rc = bundle_keeps_removed(ck, &old);
+  if (rc) {
+    free(val);
+    return rc;
+  }
+  return kills_add(k, val, &old);
 }
 
 /* A tombstone kills its target if the target is stored and in the same mailbox. */
@@ -483,14 +513,15 @@ static int alias_decide(struct repl *r, const struct obj_info *i, uint64_t now_m
   return rc;
 }
 
-static int ingest_decide(struct repl *r, const struct obj_info *i, uint64_t now_ms,
+static int ingest_decide(struct repl *r, const struct obj_checked *ck, uint64_t now_ms,
                          struct kills *k) {
+  const struct obj_info *i = &ck->info;
   switch (i->kind) {
   case MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM:
   case MOMEDO__OBJECT_KIND__OBJ_CHUNK:
     return item_decide(r, i);
   case MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE:
-    return bundle_decide(r, i, k);
+    return bundle_decide(r, ck, k);
   case MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE:
     return tomb_decide(r, i, k);
   case MOMEDO__OBJECT_KIND__OBJ_ALIAS:
@@ -708,7 +739,7 @@ static int place_and_decide(struct repl *r, const struct obj_checked *ck,
   if (pl->role == REPL_ROLE_TRANSIT && (i->kind == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE ||
                                         i->kind == MOMEDO__OBJECT_KIND__OBJ_ALIAS))
     return 0;
-  return ingest_decide(r, i, now_ms, k);
+  return ingest_decide(r, ck, now_ms, k);
 }
 
 /* obj_check's dedup question: is this ID live here? */

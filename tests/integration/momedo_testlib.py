@@ -357,6 +357,15 @@ def new_client(cluster, name, node):
     return c
 
 
+def link_device(cluster, primary, name):
+    """A second device of primary's user, linked with `device link` / `device join`."""
+    code = primary.j("device", "link")[0]["code"]
+    dev = Client(cluster, name)
+    dev.j("device", "join", code, "--scrypt-log2n", CLIENT_SCRYPT_LOG2N)
+    dev.user_id = primary.user_id
+    return dev
+
+
 class JsonReader:
     """The JSON lines a process prints, read in a thread. until(pred) reads until
     pred(lines) holds; if no line comes for `timeout` seconds it kills the process and

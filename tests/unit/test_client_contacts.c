@@ -206,29 +206,115 @@ static void test_homes_hints_and_format1(void) {
   CHECK_EQ(d.v[0].n_hints, 1);
   CHECK_MEM(d.v[0].hints[0], card.hints[0], IDS_CARD_HINT_LEN);
   contacts_free(&d);
-  /* Format 1: the same record without the two counts (and nothing after them). */
+  /* Format 1: the same record without the two counts and the two format-3 bytes
+   * (revoked, removed count; nothing after them). */
   ct->n_homes = ct->n_hints = 0;
   struct vbuf vb = {0};
   contacts_encode(&c, &vb, 1);
   CHECK_EQ(vb.err, 0);
-  CHECK_EQ(vb.p[0], 2);
+  CHECK_EQ(vb.p[0], 3);
   vb.p[0] = 1;
-  CHECK_EQ(contacts_parse(&d, vb.p, vb.len - 2), 0);
+  CHECK_EQ(contacts_parse(&d, vb.p, vb.len - 4), 0);
   CHECK_EQ(d.n, 1);
   CHECK_EQ(d.v[0].n_devices, 1);
   CHECK_EQ(d.v[0].bundle_version, 0);
   CHECK_EQ(d.v[0].n_homes, 0);
   contacts_free(&d);
   /* Truncated or with counts past their bounds: corrupt. */
-  vb.p[0] = 2;
+  vb.p[0] = 3;
   CHECK_EQ(contacts_parse(&d, vb.p, vb.len - 1), MOMEDO_E_CORRUPT);
-  vb.p[vb.len - 2] = OBJ_HOME_NODES_MAX + 1;
+  vb.p[vb.len - 4] = OBJ_HOME_NODES_MAX + 1;
   CHECK_EQ(contacts_parse(&d, vb.p, vb.len), MOMEDO_E_CORRUPT);
   vbuf_free(&vb);
   arena_close(&ar);
   free(b);
   account_wipe(&a);
   contacts_free(&c);
+}
+
+/* Build a's next bundle and decode it into ar (borrowed from there). */
+static Momedo__KeyBundle *next_bundle(struct account *a, struct arena *ar) {
+  uint8_t *b = NULL;
+  size_t n = 0;
+  ProtobufCMessage *m = NULL;
+  if (account_build_bundle(a, NOW, &b, &n) != 0) return NULL;
+  int rc = obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, b, n, ar, &m);
+  free(b);
+  return rc ? NULL : (Momedo__KeyBundle *)m;
+}
+
+/* Issue 11, finding 5: the version a contact's bundle had is pinned (an older one a
+ * node serves is refused and the cache stays), a device removed for good cannot come
+ * back, and a revocation is final and wins over any version. Also for our own
+ * account's bundle. Kept across save and load. */
+static void test_bundle_pinning_and_removal(void) {
+  struct vault v;
+  struct contacts c, d;
+  struct contact *ct;
+  struct account a, a2;
+  struct arena ar;
+  uint8_t node[32] = {7};
+  fresh_vault(&v, "pin");
+  arena_init(&ar, 4 * OBJ_DECODE_BYTES_MAX);
+  CHECK_EQ(account_generate(&a, NOW), 0);
+  CHECK_EQ(account_set_home(&a, "127.0.0.1", 1, node), 0);
+  struct account_device tablet;
+  account_self_device(&a, &tablet);
+  key_of(tablet.device_key, 9);
+  CHECK_EQ(account_put_device(&a, &tablet), 0);
+  Momedo__KeyBundle *v1 = next_bundle(&a, &ar);
+  CHECK(v1 != NULL);
+  a2 = a; /* a second device of the same user, before the removal */
+  contacts_init(&c);
+  CHECK_EQ(contacts_pin(&c, a.identity.pub, "alice", NULL, NOW, &ct), 0);
+  CHECK_EQ(contacts_set_bundle(ct, v1), 0);
+  CHECK_EQ(ct->n_devices, 2);
+  CHECK_EQ(account_remove_device(&a, a.device.pub), MOMEDO_E_INVAL);
+  CHECK_EQ(account_remove_device(&a, tablet.device_key), 0);
+  CHECK_EQ(account_remove_device(&a, tablet.device_key), MOMEDO_E_NOTFOUND);
+  Momedo__KeyBundle *v2 = next_bundle(&a, &ar);
+  CHECK(v2 != NULL);
+  CHECK_EQ(v2->n_removed_devices, 1);
+  CHECK_EQ(contacts_set_bundle(ct, v2), 0);
+  CHECK_EQ(ct->n_devices, 1);
+  CHECK_EQ(ct->n_removed, 1);
+  /* A stale node serves v1 again: refused, the cache stays at v2. */
+  CHECK_EQ(contacts_set_bundle(ct, v1), MOMEDO_E_SUPERSEDED);
+  CHECK_EQ(ct->n_devices, 1);
+  CHECK_EQ(ct->bundle_version, v2->version);
+  CHECK_EQ(account_learn_bundle(&a2, v2), 0);
+  CHECK_EQ(a2.n_devices, 1);
+  CHECK_EQ(account_learn_bundle(&a2, v1), MOMEDO_E_SUPERSEDED);
+  CHECK_EQ(a2.n_devices, 1);
+  /* A later bundle that lists the tablet again (forgetting the removal). */
+  a.n_removed = 0;
+  CHECK_EQ(account_put_device(&a, &tablet), 0);
+  Momedo__KeyBundle *v3 = next_bundle(&a, &ar);
+  CHECK(v3 != NULL);
+  CHECK_EQ(contacts_set_bundle(ct, v3), MOMEDO_E_FORK);
+  CHECK_EQ(account_learn_bundle(&a2, v3), MOMEDO_E_FORK);
+  CHECK_EQ(ct->n_devices, 1);
+  /* A revocation, with a lower version than anything seen: it wins, and stays. */
+  Momedo__KeyBundle rev = *v1;
+  rev.revoked = 1;
+  rev.n_devices = 0;
+  CHECK_EQ(contacts_set_bundle(ct, &rev), 0);
+  CHECK_EQ(ct->revoked, 1);
+  CHECK_EQ(ct->n_devices, 0);
+  CHECK_EQ(contacts_set_bundle(ct, v3), MOMEDO_E_DEAD);
+  CHECK_EQ(contacts_save(&c, &v), 0);
+  CHECK_EQ(contacts_load(&d, &v), 0);
+  ct = contacts_find_name(&d, "alice");
+  CHECK(ct != NULL);
+  CHECK_EQ(ct->revoked, 1);
+  CHECK_EQ(ct->n_removed, 1);
+  CHECK_MEM(ct->removed[0], tablet.device_key, 32);
+  CHECK_EQ(contacts_set_bundle(ct, v3), MOMEDO_E_DEAD);
+  arena_close(&ar);
+  account_wipe(&a);
+  account_wipe(&a2);
+  contacts_free(&c);
+  contacts_free(&d);
   vault_close(&v);
 }
 
@@ -237,5 +323,6 @@ int main(void) {
   RUN(test_names);
   RUN(test_bundle_and_storage);
   RUN(test_homes_hints_and_format1);
+  RUN(test_bundle_pinning_and_removal);
   TEST_MAIN_END();
 }

@@ -22,13 +22,13 @@ static const Momedo__ObjectKind kinds[] = {
 struct fx {
   struct crypto_sign_keypair ident, dev[2], node;
   uint8_t dh[2][32], spk[2][32], psig[2][64], home[2][32], mailbox[32], tmailbox[32];
-  uint8_t blob[32], item_id[32], ct[40];
+  uint8_t blob[32], item_id[32], ct[40], removed[32];
   uint8_t dest[2][32], nbr[2][32], bloom[64];
   char alias[16], name[80];
   ProtobufCBinaryData dests[2], nbrs[2];
   Momedo__DeviceKeys d[2];
   Momedo__DeviceKeys *dp[2];
-  ProtobufCBinaryData homes[2];
+  ProtobufCBinaryData homes[2], removed_keys[1];
   Momedo__KeyBundle b;
   Momedo__OzoneItem it;
   Momedo__Tombstone t;
@@ -121,6 +121,10 @@ static int fx_init(struct fx *f) {
   f->b.devices = f->dp;
   f->b.n_home_nodes = 2;
   f->b.home_nodes = f->homes;
+  memset(f->removed, 0x99, 32); /* a device the user removed for good */
+  f->removed_keys[0] = bin(f->removed, 32);
+  f->b.n_removed_devices = 1;
+  f->b.removed_devices = f->removed_keys;
 
   momedo__ozone_item__init(&f->it);
   f->it.format = OBJ_FORMAT;
@@ -346,8 +350,8 @@ static void test_tamper_each_field(void) {
     CHECK_EQ(rc2, MOMEDO_E_BADSIG);
   }
   CHECK_EQ(bad, 0);
-  /* bundle 6 + 2 devices x 8, item 7, tombstone 7, chunk 10, alias 7, record 9 */
-  CHECK_EQ(flipped, 6 + 2 * 8 + 7 + 7 + 10 + 7 + 9);
+  /* bundle 7 + 2 devices x 8, item 7, tombstone 7, chunk 10, alias 7, record 9 */
+  CHECK_EQ(flipped, 7 + 2 * 8 + 7 + 7 + 10 + 7 + 9);
 }
 
 /* A bundle whose own signature is good but one device's prekey signature is not. */
@@ -591,9 +595,9 @@ static void test_wrong_key_lengths(void) {
   int bad = 0, n = 0;
   for (size_t i = 0; i < N_KINDS; i++) bad += wrong_lengths(&f, kinds[i], fx_msg(&f, kinds[i]), &n);
   CHECK_EQ(bad, 0);
-  /* bundle 2 + device 5, item 3, tombstone 4, chunk 4, alias 3 (each with dest_nodes),
+  /* bundle 3 + device 5, item 3, tombstone 4, chunk 4, alias 3 (each with dest_nodes),
    * record 3 (node key, a neighbor, the filter); two lengths each */
-  CHECK_EQ(n, 2 * (7 + 3 + 4 + 4 + 3 + 3));
+  CHECK_EQ(n, 2 * (8 + 3 + 4 + 4 + 3 + 3));
   /* A short signature. */
   uint8_t *enc = NULL;
   size_t len = 0;
@@ -656,6 +660,29 @@ static void test_bundle_bounds(void) {
   f.b.revoked = 0;
   f.b.n_devices = 1;
   f.b.n_home_nodes = 1;
+  /* Removed devices: at most OBJ_REMOVED_DEVICES_MAX, strictly ascending, never listed. */
+  static uint8_t rk[OBJ_REMOVED_DEVICES_MAX + 1][32];
+  ProtobufCBinaryData rv[OBJ_REMOVED_DEVICES_MAX + 1];
+  for (int i = 0; i <= OBJ_REMOVED_DEVICES_MAX; i++) {
+    memset(rk[i], 0xa0, 32);
+    rk[i][31] = (uint8_t)i;
+    rv[i] = bin(rk[i], 32);
+  }
+  f.b.removed_devices = rv;
+  f.b.n_removed_devices = OBJ_REMOVED_DEVICES_MAX;
+  CHECK_EQ(sign_validate(&f, kb, NULL), 0);
+  f.b.n_removed_devices = OBJ_REMOVED_DEVICES_MAX + 1;
+  CHECK_EQ(sign_validate(&f, kb, NULL), MOMEDO_E_BOUNDS);
+  f.b.n_removed_devices = 2;
+  rv[1] = rv[0]; /* a duplicate */
+  CHECK_EQ(sign_validate(&f, kb, NULL), MOMEDO_E_BOUNDS);
+  rv[1] = bin(rk[1], 32);
+  rv[0] = bin(rk[2], 32); /* descending */
+  CHECK_EQ(sign_validate(&f, kb, NULL), MOMEDO_E_BOUNDS);
+  rv[0] = bin((uint8_t *)devs[0].device_key.data, 32); /* a listed device */
+  f.b.n_removed_devices = 1;
+  CHECK_EQ(sign_validate(&f, kb, NULL), MOMEDO_E_BOUNDS);
+  f.b.n_removed_devices = 0;
   /* The post-quantum slot is reserved. */
   devs[0].pq_kem_alg = 1;
   CHECK_EQ(sign_validate(&f, kb, NULL), MOMEDO_E_VERSION);
@@ -879,6 +906,8 @@ static void test_check_each_kind(void) {
   free(out);
   CHECK_EQ(ck.bundle.n_devices, 2);
   CHECK_EQ(ck.bundle.n_home_nodes, 2);
+  CHECK_EQ(ck.bundle.n_removed, 1);
+  CHECK_MEM(ck.bundle.removed[0], f.removed, 32);
   for (int d = 0; d < 2; d++) {
     CHECK_MEM(ck.bundle.device_key[d], f.dev[d].pub, 32);
     CHECK_MEM(ck.bundle.home_node[d], f.home[d], 32);
