@@ -415,38 +415,3 @@ int account_load(struct account *a, const struct vault *v) {
   if (rc) account_wipe(a);
   return rc;
 }
-
-/* ---- linked devices --------------------------------------------------------------- */
-
-static int link_derive(uint8_t out[static 32], const uint8_t k[static ACCOUNT_LINK_SECRET_LEN],
-                       const char *label) {
-  return crypto_hkdf(out, 32, NULL, 0, k, ACCOUNT_LINK_SECRET_LEN, label, strlen(label));
-}
-
-int account_link_device(struct account *a, const uint8_t identity_pub[static ACCOUNT_KEY_LEN],
-                        const uint8_t link_secret[static ACCOUNT_LINK_SECRET_LEN],
-                        uint32_t prekey_id, uint64_t created_ms) {
-  uint8_t seed[32];
-  memset(a, 0, sizeof *a);
-  if (prekey_id == 0) return MOMEDO_E_INVAL;
-  memcpy(a->identity.pub, identity_pub, ACCOUNT_KEY_LEN);
-  struct account_prekey *pk = &a->prekeys[0];
-  int rc = link_derive(seed, link_secret, "momedo/link/device-sign/v1");
-  if (rc == 0) rc = crypto_sign_from_seed(&a->device, seed);
-  if (rc == 0) rc = link_derive(a->dh_sec, link_secret, "momedo/link/device-dh/v1");
-  if (rc == 0) rc = crypto_dh_public(a->dh_pub, a->dh_sec);
-  if (rc == 0) rc = link_derive(pk->sec, link_secret, "momedo/link/prekey/v1");
-  if (rc == 0) rc = crypto_dh_public(pk->pub, pk->sec);
-  pk->id = prekey_id;
-  pk->created_ms = created_ms;
-  pk->expires_ms = created_ms + ACCOUNT_PREKEY_LIFETIME_MS;
-  if (rc == 0) rc = obj_prekey_sign(pk->sig, pk->id, pk->expires_ms, pk->pub, &a->device);
-  a->created_ms = created_ms;
-  if (rc == 0) {
-    a->n_devices = 1;
-    account_self_device(a, &a->devices[0]);
-  }
-  crypto_wipe(seed, sizeof seed);
-  if (rc) account_wipe(a);
-  return rc;
-}

@@ -76,15 +76,6 @@ MOMEDO_WUR int account_generate(struct account *a, uint64_t now_ms);
 MOMEDO_WUR int account_generate_device(struct account *a,
                                        const uint8_t identity_pub[static ACCOUNT_KEY_LEN],
                                        uint64_t now_ms);
-/* A linked device whose keys derive from a one-time link secret (see docs/client.md):
- * device signing seed, agreement key and signed prekey = HKDF(link_secret, per-key
- * labels), the prekey with this id and creation time. The first device runs it to
- * learn the public entry it adds to the bundle; the new device to get its secrets. */
-#define ACCOUNT_LINK_SECRET_LEN 32
-MOMEDO_WUR int account_link_device(struct account *a,
-                                   const uint8_t identity_pub[static ACCOUNT_KEY_LEN],
-                                   const uint8_t link_secret[static ACCOUNT_LINK_SECRET_LEN],
-                                   uint32_t prekey_id, uint64_t created_ms);
 /* Wipe every secret. */
 void account_wipe(struct account *a);
 

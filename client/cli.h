@@ -510,6 +510,12 @@ int cli_cmd_listen(struct cli *c);
 int cli_cmd_history(struct cli *c);
 int cli_cmd_save(struct cli *c);
 int cli_cmd_device(struct cli *c);
+/* cli_device_list.c: `device list`, `device remove DEVICE` on an open home. */
+MOMEDO_WUR int cli__device_list(struct cli *c, struct cli_state *st);
+MOMEDO_WUR int cli__device_remove(struct cli *c, struct cli_state *st, const char *ref);
+/* Requests the first device reads from a link mailbox at once (a node keeps at most
+ * 16 items per link). */
+#define CLI_LINK_SCAN_MAX 16
 int cli_cmd_bot(struct cli *c);
 int cli_cmd_group(struct cli *c);
 int cli_cmd_groups(struct cli *c);

@@ -1,181 +1,209 @@
-/* client/cli_device.c — `device link` (on the first device) and `device join CODE` (on
- * the new one): a second device of the same user. The link code carries a one-time
- * secret K, the user's identity key and a node; the first device derives the new
- * device's keys from K, adds it to the key bundle (new version, signed by the identity
- * key only it holds), and posts the identity-level state (nodes, alias, contacts)
- * sealed under a key from K to a mailbox derived from K. The new device derives the
- * same keys, authenticates, fetches and opens that state. See docs/client.md. */
+/* client/cli_device.c — `device link` (on the first device) and `device join` (on the
+ * new one), with client/link.h: the first device shows a code that expires in ten
+ * minutes and waits; the new device reads the code from stdin (never argv), makes its
+ * own random keys and asks through the code's link mailbox; the first device signs it
+ * into the key bundle and answers with the identity-level state sealed to the new
+ * device's agreement key. Both show a six-digit safety code. See docs/client.md. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "hex.h"
-#include "invite.h"
+#include "link.h"
 
-#define LINK_PREFIX "momedo-link1:"
-#define LINK_VERSION 1
-#define LINK_TTL_MS (24ull * 3600 * 1000)
-#define LINK_AD "momedo/link/v1"
-#define LINK_BYTES_MAX (1 + 32 + 32 + 32 + 2 + 1 + INVITE_HOST_CHARS_MAX)
-#define LINK_STR_MAX (sizeof LINK_PREFIX + IDS_B32_LEN(LINK_BYTES_MAX) + 2)
-#define LINK_STATE_FORMAT 1
+#define LINK_STATE_FORMAT 2
+#define LINK_POLL_MS 1000
+#define LINK_CODE_LINE_MAX (LINK_CODE_STR_MAX + 64)
 
-struct link_code {
-  uint8_t k[ACCOUNT_LINK_SECRET_LEN];
-  uint8_t identity[32];
-  uint8_t node_key[32];
-  char host[INVITE_HOST_CHARS_MAX + 1];
-  uint16_t port;
-};
-
-static int link_encode(char *out, size_t cap, const struct link_code *l) {
-  uint8_t b[LINK_BYTES_MAX];
-  size_t hl = strlen(l->host);
-  if (hl == 0 || hl > INVITE_HOST_CHARS_MAX) return MOMEDO_E_INVAL;
-  b[0] = LINK_VERSION;
-  memcpy(b + 1, l->k, 32);
-  memcpy(b + 33, l->identity, 32);
-  memcpy(b + 65, l->node_key, 32);
-  b[97] = (uint8_t)(l->port >> 8);
-  b[98] = (uint8_t)l->port;
-  b[99] = (uint8_t)hl;
-  memcpy(b + 100, l->host, hl);
-  size_t pl = strlen(LINK_PREFIX);
-  if (cap < pl + 1) return MOMEDO_E_NOSPACE;
-  memcpy(out, LINK_PREFIX, pl);
-  int rc = ids_b32_encode_check(out + pl, cap - pl, b, 100 + hl, 0);
-  crypto_wipe(b, sizeof b);
-  return rc;
-}
-
-static int link_decode(struct link_code *l, const char *s) {
-  uint8_t b[LINK_BYTES_MAX];
-  size_t n = 0, pl = strlen(LINK_PREFIX);
-  while (*s == ' ' || *s == '\t' || *s == '\n') s++;
-  if (strncasecmp(s, LINK_PREFIX, pl) != 0) return MOMEDO_E_PROTO;
-  int rc = ids_b32_decode_check(b, sizeof b, &n, s + pl);
-  if (rc) return rc;
-  if (n < 101 || b[0] != LINK_VERSION || b[99] != n - 100 || (b[97] == 0 && b[98] == 0)) {
-    crypto_wipe(b, sizeof b);
-    return n >= 1 && b[0] != LINK_VERSION ? MOMEDO_E_VERSION : MOMEDO_E_INVAL;
-  }
-  memcpy(l->k, b + 1, 32);
-  memcpy(l->identity, b + 33, 32);
-  memcpy(l->node_key, b + 65, 32);
-  l->port = (uint16_t)(b[97] << 8 | b[98]);
-  memcpy(l->host, b + 100, n - 100);
-  l->host[n - 100] = '\0';
-  crypto_wipe(b, sizeof b);
-  for (size_t i = 0; l->host[i]; i++)
-    if ((unsigned char)l->host[i] < 0x21 || (unsigned char)l->host[i] > 0x7e) return MOMEDO_E_INVAL;
-  return 0;
-}
-
-static int link_key(uint8_t out[static 32], const uint8_t k[static 32], const char *label) {
-  return crypto_hkdf(out, 32, NULL, 0, k, 32, label, strlen(label));
-}
-
-/* ---- the state handed to the new device ------------------------------------------ */
+/* ---- the identity-level state handed to the new device ---------------------------- */
 
 struct link_state {
-  uint32_t prekey_id;
-  uint64_t created_ms;
   size_t n_nodes;
   struct account_node nodes[ACCOUNT_NODES_MAX];
   char alias[ACCOUNT_ALIAS_MAX];
   struct contacts contacts;
 };
 
-static int state_seal(const struct cli_state *st, const uint8_t k[static 32], uint32_t prekey_id,
-                      uint64_t created_ms, uint8_t **out, size_t *out_len) {
-  struct vbuf b = {0}, cb = {0};
-  uint8_t key[32];
-  vbuf_u8(&b, LINK_STATE_FORMAT);
-  vbuf_be32(&b, prekey_id);
-  vbuf_be64(&b, created_ms);
-  vbuf_u8(&b, (uint8_t)st->acct.n_nodes);
+static int state_encode(const struct cli_state *st, struct vbuf *b) {
+  struct vbuf cb = {0};
+  vbuf_u8(b, LINK_STATE_FORMAT);
+  vbuf_u8(b, (uint8_t)st->acct.n_nodes);
   for (size_t i = 0; i < st->acct.n_nodes; i++) {
-    vbuf_str(&b, st->acct.nodes[i].host);
-    vbuf_be32(&b, st->acct.nodes[i].port);
-    vbuf_raw(&b, st->acct.nodes[i].key, 32);
+    vbuf_str(b, st->acct.nodes[i].host);
+    vbuf_be32(b, st->acct.nodes[i].port);
+    vbuf_raw(b, st->acct.nodes[i].key, 32);
   }
-  vbuf_str(&b, st->acct.alias);
+  vbuf_str(b, st->acct.alias);
   contacts_encode(&st->contacts, &cb, 0);
-  vbuf_bytes(&b, cb.p, cb.len);
-  int rc = b.err ? b.err : cb.err;
-  if (rc == 0 && b.len + CRYPTO_XNONCE_LEN + CRYPTO_TAG_LEN > OBJ_CIPHERTEXT_BYTES_MAX)
-    rc = MOMEDO_E_TOOBIG;
-  *out = rc ? NULL : malloc(CRYPTO_XNONCE_LEN + b.len + CRYPTO_TAG_LEN);
-  if (rc == 0 && !*out) rc = MOMEDO_E_NOMEM;
-  if (rc == 0) rc = link_key(key, k, "momedo/link/seal/v1");
-  if (rc == 0) rc = crypto_random(*out, CRYPTO_XNONCE_LEN);
-  if (rc == 0)
-    rc = crypto_aead_seal(*out + CRYPTO_XNONCE_LEN, b.p, b.len, (const uint8_t *)LINK_AD,
-                          strlen(LINK_AD), *out, key);
-  if (rc == 0) *out_len = CRYPTO_XNONCE_LEN + b.len + CRYPTO_TAG_LEN;
-  if (rc) {
-    free(*out);
-    *out = NULL;
-  }
-  crypto_wipe(key, sizeof key);
-  vbuf_free(&b);
+  vbuf_bytes(b, cb.p, cb.len);
+  int rc = b->err ? b->err : cb.err;
   vbuf_free(&cb);
   return rc;
 }
 
-static int state_open(struct link_state *ls, const uint8_t k[static 32], const uint8_t *in,
-                      size_t len) {
-  uint8_t key[32], f = 0, nn = 0;
-  memset(ls, 0, sizeof *ls);
-  if (len < CRYPTO_XNONCE_LEN + CRYPTO_TAG_LEN) return MOMEDO_E_DECRYPT;
-  size_t pn = len - CRYPTO_XNONCE_LEN - CRYPTO_TAG_LEN;
-  uint8_t *pt = malloc(pn ? pn : 1);
-  if (!pt) return MOMEDO_E_NOMEM;
-  int rc = link_key(key, k, "momedo/link/seal/v1");
-  if (rc == 0)
-    rc = crypto_aead_open(pt, in + CRYPTO_XNONCE_LEN, len - CRYPTO_XNONCE_LEN,
-                          (const uint8_t *)LINK_AD, strlen(LINK_AD), in, key);
-  crypto_wipe(key, sizeof key);
-  struct cursor c;
-  cursor_init(&c, pt, pn);
+static int state_decode(struct link_state *ls, const uint8_t *p, size_t n) {
+  uint8_t f = 0, nn = 0;
   const uint8_t *cp;
   size_t cn;
-  if (rc == 0 && (cursor_get_u8(&c, &f) || f != LINK_STATE_FORMAT ||
-                  cursor_get_be32(&c, &ls->prekey_id) || cursor_get_be64(&c, &ls->created_ms) ||
-                  cursor_get_u8(&c, &nn) || nn == 0 || nn > ACCOUNT_NODES_MAX))
-    rc = MOMEDO_E_CORRUPT;
-  for (size_t i = 0; rc == 0 && i < nn; i++) {
+  struct cursor c;
+  memset(ls, 0, sizeof ls[0]);
+  cursor_init(&c, (uint8_t *)p, n);
+  if (cursor_get_u8(&c, &f) || f != LINK_STATE_FORMAT || cursor_get_u8(&c, &nn) || nn == 0 ||
+      nn > ACCOUNT_NODES_MAX)
+    return MOMEDO_E_CORRUPT;
+  for (size_t i = 0; i < nn; i++) {
     uint32_t port = 0;
-    struct account_node *n = &ls->nodes[i];
-    if (vrd_str(&c, n->host, sizeof n->host) || cursor_get_be32(&c, &port) || port == 0 ||
-        port > 65535 || vrd_fixed(&c, n->key, 32))
-      rc = MOMEDO_E_CORRUPT;
-    n->port = (uint16_t)port;
+    struct account_node *nd = &ls->nodes[i];
+    if (vrd_str(&c, nd->host, sizeof nd->host) || nd->host[0] == '\0' ||
+        cursor_get_be32(&c, &port) || port == 0 || port > 65535 || vrd_fixed(&c, nd->key, 32))
+      return MOMEDO_E_CORRUPT;
+    nd->port = (uint16_t)port;
   }
   ls->n_nodes = nn;
-  if (rc == 0 && (vrd_str(&c, ls->alias, sizeof ls->alias) ||
-                  vrd_bytes(&c, &cp, &cn, OBJ_CIPHERTEXT_BYTES_MAX) || cursor_left(&c) != 0))
-    rc = MOMEDO_E_CORRUPT;
-  if (rc == 0) rc = contacts_parse(&ls->contacts, cp, cn);
-  crypto_wipe(pt, pn);
-  free(pt);
-  return rc;
+  if (vrd_str(&c, ls->alias, sizeof ls->alias) ||
+      vrd_bytes(&c, &cp, &cn, OBJ_CIPHERTEXT_BYTES_MAX) || cursor_left(&c) != 0)
+    return MOMEDO_E_CORRUPT;
+  return contacts_parse(&ls->contacts, cp, cn);
+}
+
+/* Wait up to ms for an event on cn (answering pings meanwhile); events are only a cue. */
+static void link_pause(struct cli_conn *cn, int ms) {
+  struct nodeapi_event ev;
+  if (nodeapi_wait_event(&cn->api, ms, cli_now_ms(), &ev) == 0) nodeapi_event_clear(&ev);
+}
+
+static int left_ms(uint64_t deadline) {
+  uint64_t now = cli_now_ms();
+  return now >= deadline ? 0 : (int)(deadline - now > LINK_POLL_MS ? LINK_POLL_MS : deadline - now);
 }
 
 /* ---- device link (first device) --------------------------------------------------- */
 
+static void print_code(struct cli *c, const char *code, uint64_t expires_ms) {
+  char t[32];
+  cli__format_time(t, expires_ms);
+  if (c->json) {
+    printf("{\"ok\":true,\"event\":\"code\",\"code\":\"%s\",\"expires_ms\":%llu}\n", code,
+           (unsigned long long)expires_ms);
+  } else {
+    printf("On the new device run `momedo device join` and paste this code (or scan it);\n"
+           "it is a secret, good until %s and for one device only:\n\n  %s\n\n", t, code);
+    if (cli_qr_print(stdout, code) == 0) printf("\n");
+    printf("waiting for the new device ...\n");
+  }
+  fflush(stdout);
+}
+
+/* Requests in the link mailbox: the first valid one in *d; *distinct counts different
+ * device keys among the valid ones (two means someone else has the code too). */
+static int scan_requests(struct cli *c, struct cli_conn *cn, const struct link_keys *k,
+                         struct account_device *d, int *distinct) {
+  uint8_t mb[OBJ_MAILBOX_LEN];
+  struct nodeapi_fetch f;
+  int rc = obj_link_mailbox(mb, k->id);
+  if (rc == 0) rc = nodeapi_fetch(&cn->api, mb, 0, CLI_LINK_SCAN_MAX, cli_now_ms(), &f);
+  if (rc) return cli_api_fail(c, cn, rc, "reading the link mailbox failed");
+  *distinct = 0;
+  for (size_t i = 0; i < f.n; i++) {
+    struct account_device r;
+    if (f.objs[i].err || link_request_open(&r, k, f.objs[i].ciphertext,
+                                           f.objs[i].ciphertext_len) != 0)
+      continue;
+    if (*distinct == 0) *d = r;
+    if (*distinct == 0 || memcmp(r.device_key, d->device_key, 32) != 0) (*distinct)++;
+    if (*distinct > 1) break;
+  }
+  return 0;
+}
+
+/* Ask the user to compare the safety codes (or --yes). */
+static int link_confirm(struct cli *c, const char *safety) {
+  char line[16];
+  if (c->json) {
+    printf("{\"ok\":true,\"event\":\"request\",\"safety_code\":\"%s\"}\n", safety);
+    fflush(stdout);
+  } else {
+    printf("a new device asks to join: safety code %s (the new device shows it too)\n", safety);
+  }
+  if (c->opt[CO_YES]) return 0;
+  if (!isatty(STDIN_FILENO))
+    return cli_fail(c, MOMEDO_E_DENIED, "compare the safety codes and confirm with --yes (or "
+                    "run `device link` on a terminal)");
+  printf("link it? [y/N] ");
+  fflush(stdout);
+  if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y'))
+    return cli_fail(c, MOMEDO_E_DENIED, "not linked (the safety codes were not confirmed)");
+  return 0;
+}
+
+/* Sign the new device into the bundle, publish, answer with the sealed state. */
+static int link_admit(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                      const struct link_keys *k, struct account_device *d) {
+  struct vbuf b = {0};
+  uint8_t *ans = NULL, mb[OBJ_MAILBOX_LEN], id[OBJ_ID_LEN];
+  size_t ans_len = 0;
+  for (size_t i = 0; i < st->acct.n_devices; i++)
+    if (memcmp(st->acct.devices[i].device_key, d->device_key, 32) == 0)
+      return cli_fail(c, MOMEDO_E_EXISTS, "that device is linked already");
+  for (size_t i = 0; i < st->acct.n_removed; i++)
+    if (memcmp(st->acct.removed[i], d->device_key, 32) == 0)
+      return cli_fail(c, MOMEDO_E_DENIED, "that device was removed for good");
+  memcpy(d->home_node, st->acct.nodes[cn->node].key, 32);
+  int rc = account_put_device(&st->acct, d);
+  if (rc) return cli_fail(c, rc, "this user already has %d devices", OBJ_DEVICES_MAX);
+  if ((rc = cli_publish(c, st, cn)) != 0) return rc;
+  rc = state_encode(st, &b);
+  if (rc == 0) rc = link_answer_seal(&ans, &ans_len, k, d->device_key, d->dh_key, b.p, b.len);
+  vbuf_free(&b);
+  if (rc == 0) rc = obj_link_mailbox(mb, k->id);
+  if (rc) return cli_fail(c, rc, "cannot seal the state for the new device: %s",
+                          momedo_strerror(rc));
+  static struct cli_dests dn; /* the new device reads it from one of our home nodes */
+  cli__dests_clear(&dn);
+  cli__dests_self(st, &dn);
+  struct nodeapi_post_req p = {.mailbox = mb, .ciphertext = ans, .ciphertext_len = ans_len,
+                               .ttl_ms = LINK_TTL_MS, .dest_nodes = dn.k,
+                               .n_dest_nodes = dn.n};
+  rc = nodeapi_post(&cn->api, &p, id, NULL);
+  crypto_wipe(ans, ans_len);
+  free(ans);
+  if (rc) return cli_api_fail(c, cn, rc, "posting the answer for the new device failed");
+  return cli_save(c, st);
+}
+
+/* Wait for the one request the code was for; refuse when two devices used it. */
+static int link_wait(struct cli *c, struct cli_conn *cn, const struct link_keys *k,
+                     uint64_t expires_ms, struct account_device *d) {
+  uint8_t mb[OBJ_MAILBOX_LEN];
+  int rc = obj_link_mailbox(mb, k->id), distinct = 0, ms;
+  if (rc == 0 && (rc = nodeapi_subscribe(&cn->api, (const uint8_t(*)[32])mb, 1)) != 0)
+    return cli_api_fail(c, cn, rc, "cannot watch the link mailbox");
+  while ((ms = left_ms(expires_ms)) > 0) {
+    if ((rc = scan_requests(c, cn, k, d, &distinct)) != 0) return rc;
+    if (distinct > 1)
+      return cli_fail(c, MOMEDO_E_DENIED, "two devices used this link code: someone else has "
+                      "seen it. Nothing was linked; run `device link` again, out of view");
+    if (distinct == 1) { /* a moment for a racing second request to show up */
+      link_pause(cn, LINK_POLL_MS);
+      if ((rc = scan_requests(c, cn, k, d, &distinct)) != 0) return rc;
+      return distinct > 1 ? cli_fail(c, MOMEDO_E_DENIED, "two devices used this link code: "
+                                     "someone else has seen it. Nothing was linked") : 0;
+    }
+    link_pause(cn, ms);
+  }
+  return cli_fail(c, MOMEDO_E_TIMEOUT, "no device used the link code before it expired");
+}
+
 static int device_link(struct cli *c, struct cli_state *st) {
   struct cli_conn cn;
   struct link_code l;
-  struct account nd;
-  struct account_device entry;
-  uint8_t *sealed = NULL, mb[32], id[OBJ_ID_LEN];
-  size_t sealed_len = 0;
-  uint32_t pk_id = 0;
-  char code[LINK_STR_MAX];
+  struct link_keys k;
+  struct account_device d;
+  char code[LINK_CODE_STR_MAX], safety[8];
   memset(&cn, 0, sizeof cn);
+  memset(&l, 0, sizeof l);
   if (!st->acct.has_identity)
     return cli_fail(c, MOMEDO_E_DENIED, "only the first device (it holds the identity key) can "
                     "link another device");
@@ -184,112 +212,175 @@ static int device_link(struct cli *c, struct cli_state *st) {
   int rc = cli_connect(c, st, &cn);
   if (rc) return rc;
   const struct account_node *node = &st->acct.nodes[cn.node];
-  memset(&l, 0, sizeof l);
   memcpy(l.identity, st->acct.identity.pub, 32);
   memcpy(l.node_key, node->key, 32);
   snprintf(l.host, sizeof l.host, "%s", node->host);
   l.port = node->port;
-  uint64_t now = cli_now_ms();
-  if (strlen(node->host) > INVITE_HOST_CHARS_MAX) rc = MOMEDO_E_INVAL;
-  if (rc == 0) rc = crypto_random(l.k, sizeof l.k);
-  while (rc == 0 && pk_id == 0) rc = crypto_random(&pk_id, sizeof pk_id);
-  if (rc == 0) rc = account_link_device(&nd, l.identity, l.k, pk_id, now);
+  l.expires_ms = cli_now_ms() + LINK_TTL_MS;
+  if (strlen(node->host) > LINK_HOST_CHARS_MAX) rc = MOMEDO_E_INVAL;
+  if (rc == 0) rc = crypto_random(l.secret, sizeof l.secret);
+  if (rc == 0) rc = link_keys_derive(&k, l.secret);
+  if (rc == 0) rc = link_code_encode(code, sizeof code, &l);
   if (rc) {
-    rc = cli_fail(c, rc, "cannot prepare the link: %s", momedo_strerror(rc));
+    rc = cli_fail(c, rc, "cannot make a link code: %s", momedo_strerror(rc));
     goto out;
   }
-  account_self_device(&nd, &entry);
-  memcpy(entry.home_node, node->key, 32);
-  account_wipe(&nd);
-  if ((rc = account_put_device(&st->acct, &entry)) != 0 || (rc = cli_publish(c, st, &cn)) != 0)
-    goto out;
-  if ((rc = state_seal(st, l.k, pk_id, now, &sealed, &sealed_len)) != 0 ||
-      (rc = link_key(mb, l.k, "momedo/link/mailbox/v1")) != 0) {
-    rc = cli_fail(c, rc, "cannot seal the state for the new device: %s", momedo_strerror(rc));
-    goto out;
-  }
-  static struct cli_dests d; /* the new device reads it from one of our home nodes */
-  cli__dests_clear(&d);
-  cli__dests_self(st, &d);
-  struct nodeapi_post_req p = {.mailbox = mb, .ciphertext = sealed, .ciphertext_len = sealed_len,
-                               .ttl_ms = LINK_TTL_MS, .dest_nodes = d.k, .n_dest_nodes = d.n};
-  if ((rc = nodeapi_post(&cn.api, &p, id, NULL)) != 0) {
-    rc = cli_api_fail(c, &cn, rc, "posting the link state failed");
-    goto out;
-  }
-  if ((rc = cli_save(c, st)) != 0) goto out;
-  if ((rc = link_encode(code, sizeof code, &l)) != 0) {
-    rc = cli_fail(c, rc, "cannot encode the link code");
-    goto out;
-  }
-  if (c->json) {
-    printf("{\"ok\":true,\"code\":\"%s\",\"devices\":%zu}\n", code, st->acct.n_devices);
-  } else {
-    printf("On the new device run (within 24 hours; the code is a secret, use it once):\n\n"
-           "  momedo device join %s\n\n", code);
-    if (cli_qr_print(stdout, code) == 0) printf("\n");
+  print_code(c, code, l.expires_ms);
+  cli_release(st); /* other commands may use this home while we wait */
+  rc = link_wait(c, &cn, &k, l.expires_ms, &d);
+  if (rc == 0) rc = link_safety_code(safety, &k, d.device_key);
+  if (rc == 0) rc = link_confirm(c, safety);
+  if (rc == 0) rc = cli_reacquire(c, st);
+  if (rc == 0) rc = link_admit(c, st, &cn, &k, &d);
+  if (rc == 0) {
+    char hex[65];
+    hex_encode(hex, sizeof hex, d.device_key, 32);
+    if (c->json)
+      printf("{\"ok\":true,\"event\":\"linked\",\"device_key\":\"%s\",\"devices\":%zu}\n", hex,
+             st->acct.n_devices);
+    else
+      printf("linked device %.16s (%zu devices)\n", hex, st->acct.n_devices);
   }
 out:
   crypto_wipe(&l, sizeof l);
+  crypto_wipe(&k, sizeof k);
   crypto_wipe(code, sizeof code);
-  free(sealed);
   cli_conn_close(&cn);
   return rc;
 }
 
 /* ---- device join (new device) ----------------------------------------------------- */
 
-static int fetch_state(struct cli *c, struct cli_conn *cn, const struct link_code *l,
-                       struct link_state *ls) {
-  uint8_t mb[32];
-  struct nodeapi_fetch f;
-  int rc = link_key(mb, l->k, "momedo/link/mailbox/v1");
-  if (rc) return rc;
-  rc = nodeapi_fetch(&cn->api, mb, 0, 0, cli_now_ms(), &f);
-  if (rc) return cli_api_fail(c, cn, rc, "fetching the link state failed");
-  for (size_t i = f.n; i-- > 0;) {
-    if (f.objs[i].err || !f.objs[i].ciphertext) continue;
-    if (state_open(ls, l->k, f.objs[i].ciphertext, f.objs[i].ciphertext_len) == 0) return 0;
-    contacts_free(&ls->contacts);
+/* The code, from stdin (a paste, or a QR scanner's output): never from argv, where it
+ * would stay in the shell history and show in `ps`. */
+static int read_code(struct cli *c, char *line, size_t cap) {
+  if (isatty(STDIN_FILENO)) {
+    fprintf(stderr, "Paste the link code your first device shows (or scan its QR code), "
+            "then press Enter: ");
+    fflush(stderr);
   }
-  return cli_fail(c, MOMEDO_E_NOTFOUND, "the node holds no link state for this code (expired, "
-                  "or not replicated here yet; run `device link` again)");
+  if (!fgets(line, (int)cap, stdin))
+    return cli_fail(c, MOMEDO_E_INVAL, "no link code on standard input (run `momedo device "
+                    "link` on your first device; paste its code here)");
+  if (!strchr(line, '\n') && !feof(stdin))
+    return cli_fail(c, MOMEDO_E_TOOBIG, "the line on standard input is longer than any link "
+                    "code");
+  return 0;
 }
 
-/* Everything after the vault exists: derive, authenticate, fetch, adopt. */
+static int decode_code(struct cli *c, struct link_code *l, const char *line) {
+  int rc = link_code_decode(l, line);
+  if (rc == MOMEDO_E_CHECKSUM) return cli_fail(c, rc, "the link code has a typo");
+  if (rc == MOMEDO_E_PROTO) return cli_fail(c, rc, "that is not a momedo link code");
+  if (rc == MOMEDO_E_VERSION)
+    return cli_fail(c, rc, "that link code is of another version (run `device link` again "
+                    "with the same version of momedo on both devices)");
+  if (rc) return cli_fail(c, rc, "the link code is damaged: %s", momedo_strerror(rc));
+  if (cli_now_ms() >= l->expires_ms) {
+    char t[32];
+    cli__format_time(t, l->expires_ms);
+    return cli_fail(c, MOMEDO_E_EXPIRED, "this link code expired at %s: run `momedo device "
+                    "link` on the first device again", t);
+  }
+  return 0;
+}
+
+/* Look in the link mailbox for an answer: for us (*state), or for another device
+ * (the code was used: refused). 0 with *state NULL: none yet. */
+static int find_answer(struct cli *c, struct cli_conn *cn, const struct link_keys *k,
+                       const struct account *a, const uint8_t *request, size_t request_len,
+                       uint8_t **state, size_t *state_len) {
+  struct nodeapi_fetch f;
+  int rc = nodeapi_link(&cn->api, k->id, request, request_len, cli_now_ms(), &f);
+  if (rc) return cli_api_fail(c, cn, rc, "the link mailbox at the node is not reachable");
+  for (size_t i = 0; i < f.n; i++) {
+    uint8_t who[32];
+    const struct nodeapi_obj *o = &f.objs[i];
+    if (o->err || link_answer_for(who, k, o->ciphertext, o->ciphertext_len) != 0) continue;
+    if (memcmp(who, a->device.pub, 32) != 0)
+      return cli_fail(c, MOMEDO_E_DENIED, "this link code was used already, by another device: "
+                      "refused. Run `momedo device link` on the first device again");
+    rc = link_answer_open(state, state_len, k, a->device.pub, a->dh_sec, o->ciphertext,
+                          o->ciphertext_len);
+    return rc ? cli_fail(c, rc, "the first device's answer does not open: %s",
+                         momedo_strerror(rc)) : 0;
+  }
+  return 0;
+}
+
+/* Ask (our random keys, proven), then wait for the answer until the code expires. */
+static int join_ask(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                    const struct link_code *l, const struct link_keys *k, struct link_state *ls) {
+  uint8_t req[LINK_REQUEST_LEN], *state = NULL;
+  size_t state_len = 0;
+  struct account_device self;
+  char safety[8];
+  int rc = find_answer(c, cn, k, &st->acct, NULL, 0, &state, &state_len), ms;
+  account_self_device(&st->acct, &self);
+  if (rc == 0 && (rc = link_request_seal(req, k, &self, &st->acct.device)) != 0)
+    rc = cli_fail(c, rc, "cannot make the link request");
+  if (rc == 0) rc = find_answer(c, cn, k, &st->acct, req, sizeof req, &state, &state_len);
+  if (rc == 0 && (rc = link_safety_code(safety, k, st->acct.device.pub)) == 0) {
+    if (c->json)
+      printf("{\"ok\":true,\"event\":\"waiting\",\"safety_code\":\"%s\"}\n", safety);
+    else
+      printf("safety code %s: the first device must show the same; waiting for it ...\n",
+             safety);
+    fflush(stdout);
+  }
+  while (rc == 0 && !state && (ms = left_ms(l->expires_ms)) > 0) {
+    link_pause(cn, ms);
+    rc = find_answer(c, cn, k, &st->acct, NULL, 0, &state, &state_len);
+  }
+  if (rc == 0 && !state)
+    rc = cli_fail(c, MOMEDO_E_TIMEOUT, "the first device did not answer before the code expired");
+  if (rc == 0 && (rc = state_decode(ls, state, state_len)) != 0)
+    rc = cli_fail(c, rc, "the state from the first device is damaged");
+  if (state) crypto_wipe(state, state_len);
+  free(state);
+  return rc;
+}
+
+/* The user's bundle at the node must list this device with exactly our keys. */
+static int join_check_bundle(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                             const struct link_code *l) {
+  struct nodeapi_bundle b;
+  struct nodeapi_lookup_q q = {.identity_key = l->identity};
+  uint8_t key[32];
+  int rc = cli_lookup(c, cn, &q, key, &b), listed = 0;
+  if (rc) return rc;
+  struct account_device self;
+  account_self_device(&st->acct, &self);
+  st->acct.bundle_version = 0;
+  if ((rc = account_learn_bundle(&st->acct, b.bundle)) != 0)
+    return cli_fail(c, rc, "the user's key bundle is unusable: %s", momedo_strerror(rc));
+  for (size_t i = 0; i < st->acct.n_devices; i++)
+    listed |= memcmp(st->acct.devices[i].device_key, self.device_key, 32) == 0 &&
+              memcmp(st->acct.devices[i].dh_key, self.dh_key, 32) == 0 &&
+              st->acct.devices[i].prekey_id == self.prekey_id;
+  return listed ? 0 : cli_fail(c, MOMEDO_E_NOTFOUND, "the user's key bundle does not list "
+                               "this device with its keys");
+}
+
+/* Everything after the vault exists: keys, ask, authenticate, adopt. */
 static int join_run(struct cli *c, struct cli_state *st, const struct link_code *l) {
   struct cli_conn cn;
   struct link_state ls;
-  struct nodeapi_bundle b;
-  uint8_t key[32];
+  struct link_keys k;
   memset(&ls, 0, sizeof ls);
-  /* The signing key does not depend on the prekey parameters: a placeholder id will do. */
-  int rc = account_link_device(&st->acct, l->identity, l->k, 1, 0);
-  if (rc) return cli_fail(c, rc, "cannot derive the device keys");
+  int rc = account_generate_device(&st->acct, l->identity, cli_now_ms());
+  if (rc) return cli_fail(c, rc, "cannot make this device's keys");
   st->have_acct = 1;
+  if ((rc = link_keys_derive(&k, l->secret)) != 0) return cli_fail(c, rc, "no keys");
   if ((rc = cli_conn_open(c, &cn, l->host, l->port, l->node_key)) != 0) return rc;
-  /* The node admits us because the bundle the first device published lists us. */
+  rc = join_ask(c, st, &cn, l, &k, &ls);
+  /* The node admits us now: the bundle the first device published lists us. */
   if (rc == 0 && (rc = nodeapi_auth_user(&cn.api, &st->acct.device, l->identity)) != 0)
-    rc = cli_api_fail(c, &cn, rc, "the node does not accept this device yet (the key "
-                      "bundle naming it may not have reached the node; try again in a moment)");
-  if (rc == 0) rc = fetch_state(c, &cn, l, &ls);
-  if (rc == 0 && (rc = account_link_device(&st->acct, l->identity, l->k, ls.prekey_id,
-                                           ls.created_ms)) != 0)
-    rc = cli_fail(c, rc, "cannot derive the device keys");
+    rc = cli_api_fail(c, &cn, rc, "the node does not accept this device");
+  if (rc == 0) rc = join_check_bundle(c, st, &cn, l);
   for (size_t i = 0; rc == 0 && i < ls.n_nodes; i++)
     rc = i == 0 ? account_set_home(&st->acct, ls.nodes[0].host, ls.nodes[0].port, ls.nodes[0].key)
                 : account_add_partner(&st->acct, ls.nodes[i].host, ls.nodes[i].port, ls.nodes[i].key);
-  struct nodeapi_lookup_q q = {.identity_key = l->identity};
-  if (rc == 0) rc = cli_lookup(c, &cn, &q, key, &b);
-  if (rc == 0 && (rc = account_learn_bundle(&st->acct, b.bundle)) != 0)
-    rc = cli_fail(c, rc, "the user's key bundle is unusable: %s", momedo_strerror(rc));
-  int listed = 0;
-  for (size_t i = 0; rc == 0 && i < st->acct.n_devices; i++)
-    listed |= memcmp(st->acct.devices[i].device_key, st->acct.device.pub, 32) == 0 &&
-              st->acct.devices[i].prekey_id == ls.prekey_id;
-  if (rc == 0 && !listed)
-    rc = cli_fail(c, MOMEDO_E_NOTFOUND, "the key bundle on this node does not list this device "
-                  "yet; try again in a moment");
   if (rc == 0) {
     snprintf(st->acct.alias, sizeof st->acct.alias, "%s", ls.alias);
     st->acct.joined = 1;
@@ -299,6 +390,7 @@ static int join_run(struct cli *c, struct cli_state *st, const struct link_code 
     rc = cli_save(c, st);
   }
   contacts_free(&ls.contacts);
+  crypto_wipe(&k, sizeof k);
   cli_conn_close(&cn);
   return rc;
 }
@@ -312,17 +404,18 @@ static void join_undo(struct cli_state *st) {
   if (home_path(&st->home, VAULT_KEY_FILE, p, sizeof p) == 0) (void)unlink(p);
 }
 
-static int device_join(struct cli *c, const char *code) {
+static int device_join(struct cli *c) {
   struct cli_state st;
   struct link_code l;
-  char pass[VAULT_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX];
+  char pass[VAULT_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX], line[LINK_CODE_LINE_MAX];
   size_t pl = 0;
   memset(&st, 0, sizeof st);
+  memset(&l, 0, sizeof l);
   st.home.lock_fd = -1;
-  int rc = link_decode(&l, code);
-  if (rc == MOMEDO_E_CHECKSUM) return cli_fail(c, rc, "the link code has a typo");
-  if (rc == MOMEDO_E_PROTO) return cli_fail(c, rc, "that is not a momedo link code");
-  if (rc) return cli_fail(c, rc, "the link code is damaged: %s", momedo_strerror(rc));
+  int rc = read_code(c, line, sizeof line);
+  if (rc == 0) rc = decode_code(c, &l, line);
+  crypto_wipe(line, sizeof line);
+  if (rc) return rc;
   if ((rc = cli_home(c, &st, 1)) != 0) goto out;
   if (vault_exists(st.home.dir)) {
     rc = cli_fail(c, MOMEDO_E_EXISTS, "%s already holds an identity: a new device needs an empty "
@@ -347,8 +440,8 @@ static int device_join(struct cli *c, const char *code) {
   }
   if ((rc = ids_user_id(uid, l.identity)) != 0) goto out;
   if (c->json)
-    printf("{\"ok\":true,\"user_id\":\"%s\",\"devices\":%zu,\"contacts\":%zu}\n", uid,
-           st.acct.n_devices, st.contacts.n);
+    printf("{\"ok\":true,\"event\":\"joined\",\"user_id\":\"%s\",\"devices\":%zu,"
+           "\"contacts\":%zu}\n", uid, st.acct.n_devices, st.contacts.n);
   else
     printf("this device joined user %s (%zu devices, %zu contacts copied)\n", uid,
            st.acct.n_devices, st.contacts.n);
@@ -358,118 +451,29 @@ out:
   return rc;
 }
 
-/* ---- device list / device remove ---------------------------------------------------- */
-
-static void print_device(struct cli *c, const struct cli_state *st,
-                         const struct account_device *d, int first) {
-  char hex[65], home[17];
-  hex_encode(hex, sizeof hex, d->device_key, 32);
-  hex_encode(home, sizeof home, d->home_node, 8);
-  int self = memcmp(d->device_key, st->acct.device.pub, 32) == 0;
-  if (c->json)
-    printf("%s{\"device_key\":\"%s\",\"home_node\":\"%s\",\"this\":%s}", first ? "" : ",",
-           hex, home, self ? "true" : "false");
-  else
-    printf("  %.16s  home node %s%s\n", hex, home, self ? "  (this device)" : "");
-}
-
-static int device_list(struct cli *c, struct cli_state *st) {
-  if (c->json) printf("{\"ok\":true,\"version\":%llu,\"devices\":[",
-                      (unsigned long long)st->acct.bundle_version);
-  else printf("devices of this user (key bundle version %llu):\n",
-              (unsigned long long)st->acct.bundle_version);
-  for (size_t i = 0; i < st->acct.n_devices; i++) print_device(c, st, &st->acct.devices[i], i == 0);
-  if (c->json) printf("],\"removed\":%zu}\n", st->acct.n_removed);
-  else if (st->acct.n_removed) printf("%zu device(s) removed for good\n", st->acct.n_removed);
-  return 0;
-}
-
-/* The one device whose key starts with the hex digits ref (at least 8). */
-static int device_by_prefix(struct cli *c, const struct cli_state *st, const char *ref,
-                            uint8_t key[static 32]) {
-  size_t rl = strlen(ref), found = 0;
-  if (rl < 8 || rl > 64 || strspn(ref, "0123456789abcdefABCDEF") != rl)
-    return cli_fail(c, MOMEDO_E_INVAL, "name the device by 8 or more hex digits of its key "
-                    "(`momedo device list`)");
-  for (size_t i = 0; i < st->acct.n_devices; i++) {
-    char hex[65];
-    hex_encode(hex, sizeof hex, st->acct.devices[i].device_key, 32);
-    if (strncasecmp(hex, ref, rl) == 0) {
-      memcpy(key, st->acct.devices[i].device_key, 32);
-      found++;
-    }
-  }
-  if (found == 1) return 0;
-  return cli_fail(c, found ? MOMEDO_E_EXISTS : MOMEDO_E_NOTFOUND, found ? "%s matches several "
-                  "devices: give more digits" : "no device of this user starts with %s", ref);
-}
-
-/* Remove a device for good (a lost or stolen phone): a new bundle without it, naming it
- * among removed_devices, which no later bundle may drop; its sessions are forgotten.
- * Everyone who receives from it checks the bundle again within a minute. */
-static int device_remove(struct cli *c, struct cli_state *st, const char *ref) {
-  struct cli_conn cn;
-  uint8_t key[32];
-  memset(&cn, 0, sizeof cn);
-  if (!st->acct.has_identity)
-    return cli_fail(c, MOMEDO_E_DENIED, "only the first device (it holds the identity key) can "
-                    "remove a device");
-  int rc = device_by_prefix(c, st, ref, key);
-  if (rc) return rc;
-  rc = account_remove_device(&st->acct, key);
-  if (rc == MOMEDO_E_INVAL) return cli_fail(c, rc, "this is the device you are using");
-  if (rc == MOMEDO_E_QUOTA)
-    return cli_fail(c, rc, "this user removed %d devices already (the most a key bundle "
-                    "names); a new identity is needed", OBJ_REMOVED_DEVICES_MAX);
-  if (rc) return cli_fail(c, rc, "cannot remove the device: %s", momedo_strerror(rc));
-  for (size_t i = st->sess.n; i-- > 0;) {
-    struct e2e_session_info info;
-    e2e_session_get_info(st->sess.v[i], &info);
-    if (memcmp(info.peer_device, key, 32) != 0) continue;
-    e2e_session_free(st->sess.v[i]);
-    memmove(&st->sess.v[i], &st->sess.v[i + 1], (st->sess.n - i - 1) * sizeof st->sess.v[0]);
-    st->sess.n--;
-  }
-  if ((rc = cli_connect(c, st, &cn)) == 0 && (rc = cli_publish(c, st, &cn)) == 0)
-    rc = cli_save(c, st);
-  cli_conn_close(&cn);
-  if (rc) return rc;
-  char hex[65];
-  hex_encode(hex, sizeof hex, key, 32);
-  if (c->json) printf("{\"ok\":true,\"removed\":\"%s\",\"devices\":%zu}\n", hex,
-                      st->acct.n_devices);
-  else printf("removed device %.16s for good (%zu device(s) left)\n", hex, st->acct.n_devices);
-  return 0;
-}
-
 int cli_cmd_device(struct cli *c) {
   const char *sub = c->pos[0];
-  if (strcmp(sub, "list") == 0 || strcmp(sub, "remove") == 0) {
-    int rm = sub[0] == 'r';
-    if (c->n_pos != 1 + rm || c->opt[CO_INVITE] || c->opt[CO_SCRYPT])
-      return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo device list | device remove DEVICE");
-    struct cli_state st;
-    int rc = cli_open(c, &st, rm);
-    if (rc == 0) rc = rm ? device_remove(c, &st, c->pos[1]) : device_list(c, &st);
-    cli_close(&st);
-    return rc;
-  }
-  if (strcmp(sub, "link") == 0) {
-    if (c->n_pos != 1 || c->opt[CO_INVITE] || c->opt[CO_SCRYPT])
-      return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo device link");
-    struct cli_state st;
-    int rc = cli_open(c, &st, 1);
-    if (rc == 0) rc = device_link(c, &st);
-    cli_close(&st);
-    return rc;
-  }
+  int link = strcmp(sub, "link") == 0, list = strcmp(sub, "list") == 0;
+  int rm = strcmp(sub, "remove") == 0;
   if (strcmp(sub, "join") == 0) {
-    if (c->opt[CO_INVITE])
-      return cli_fail(c, MOMEDO_E_INVAL, "device join needs no --invite: the node admits the "
-                      "new device because the user's key bundle lists it");
-    if (c->n_pos != 2) return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo device join CODE");
-    return device_join(c, c->pos[1]);
+    if (c->n_pos > 1)
+      return cli_fail(c, MOMEDO_E_INVAL, "the link code is a secret: do not put it on the "
+                      "command line (it would stay in the shell history and show in `ps`). "
+                      "Run `momedo device join` and paste it, or pipe it in from a scanner");
+    if (c->opt[CO_YES]) return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo device join");
+    return device_join(c);
   }
-  return cli_fail(c, MOMEDO_E_INVAL, "unknown 'device %s' (use link, join, list or remove)",
-                  sub);
+  if (!link && !list && !rm)
+    return cli_fail(c, MOMEDO_E_INVAL, "unknown 'device %s' (use link, join, list or remove)",
+                    sub);
+  if (c->n_pos != 1 + rm || c->opt[CO_SCRYPT] || (c->opt[CO_YES] && !link))
+    return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo device link [--yes] | device list | "
+                    "device remove DEVICE");
+  struct cli_state st;
+  int rc = cli_open(c, &st, link || rm);
+  if (rc == 0)
+    rc = link ? device_link(c, &st) : rm ? cli__device_remove(c, &st, c->pos[1])
+                                         : cli__device_list(c, &st);
+  cli_close(&st);
+  return rc;
 }

@@ -54,8 +54,8 @@ static const struct cmddef cmds[] = {
      "listen [--save-dir DIR] [--count N]"},
     {"history", cli_cmd_history, 1, 1, G, "history TO|GROUP|channel:NAME"},
     {"save", cli_cmd_save, 2, 2, G, "save MSGID PATH"},
-    {"device", cli_cmd_device, 1, 2, G | CLI_OPT(CO_INVITE) | CLI_OPT(CO_SCRYPT),
-     "device link | device join CODE | device list | device remove DEVICE"},
+    {"device", cli_cmd_device, 1, 2, G | CLI_OPT(CO_SCRYPT) | CLI_OPT(CO_YES),
+     "device link [--yes] | device join (code on stdin) | device list | device remove DEVICE"},
     {"bot", cli_cmd_bot, 0, 0, G | CLI_OPT(CO_SAVE_DIR), "bot [--save-dir DIR]"},
     {"group", cli_cmd_group, 2, CLI_POS_MAX, G | CLI_OPT(CO_CHANNEL),
      "group create NAME [--channel] [ID...] | group add|remove|promote|demote GROUP ID... | "

@@ -547,6 +547,33 @@ int nodeapi_fetch_blob(struct nodeapi *api, const uint8_t mailbox[static OBJ_MAI
   return 0;
 }
 
+int nodeapi_link(struct nodeapi *api, const uint8_t link_id[static OBJ_LINK_ID_LEN],
+                 const uint8_t *request, size_t request_len, uint64_t now_ms,
+                 struct nodeapi_fetch *out) {
+  Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
+  Momedo__LinkReq lr = MOMEDO__LINK_REQ__INIT;
+  const Momedo__ClientResponse *resp = NULL;
+  uint8_t mb[OBJ_MAILBOX_LEN];
+  int rc;
+  memset(out, 0, sizeof *out);
+  if (request_len > OBJ_CIPHERTEXT_BYTES_MAX) return MOMEDO_E_TOOBIG;
+  if ((rc = obj_link_mailbox(mb, link_id)) < 0) return rc;
+  lr.link_id = (ProtobufCBinaryData){OBJ_LINK_ID_LEN, (uint8_t *)link_id};
+  lr.request = (ProtobufCBinaryData){request_len, (uint8_t *)request};
+  req.body_case = MOMEDO__CLIENT_REQUEST__BODY_LINK;
+  req.link = &lr;
+  if ((rc = na_call(api, &req, MOMEDO__CLIENT_RESPONSE__BODY_LINK, &resp)) < 0) return rc;
+  const Momedo__LinkResp *l = resp->link;
+  if ((rc = na_alloc_objs(api, l->n_objects, out)) < 0) return rc;
+  for (size_t i = 0; i < l->n_objects; i++) {
+    struct nodeapi_obj *o = &out->objs[i];
+    na_take_object(api, l->objects[i], 0, mb, now_ms, o); /* items of that mailbox only */
+    if (o->err == 0 && o->kind != MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM) o->err = MOMEDO_E_PROTO;
+    if (o->err < 0) out->n_invalid++;
+  }
+  return 0;
+}
+
 /* Check p and fill pr and req (which borrow from p) for a PostReq. */
 static int na_post_build(struct nodeapi *api, const struct nodeapi_post_req *p,
                          Momedo__PostReq *pr, Momedo__ClientRequest *req,

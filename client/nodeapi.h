@@ -192,6 +192,13 @@ MOMEDO_WUR int nodeapi_publish(struct nodeapi *api, const uint8_t *bundle, size_
 MOMEDO_WUR int nodeapi_lookup(struct nodeapi *api, const struct nodeapi_lookup_q *q,
                               uint64_t now_ms, struct nodeapi_bundle *out);
 
+/* The link mailbox of link_id (obj_link_mailbox), without authentication: post
+ * request (request_len 0: nothing) and read what the mailbox holds (items checked like
+ * a fetch's, borrowed until the next call). Linking a device (client/link.h). */
+MOMEDO_WUR int nodeapi_link(struct nodeapi *api, const uint8_t link_id[static OBJ_LINK_ID_LEN],
+                            const uint8_t *request, size_t request_len, uint64_t now_ms,
+                            struct nodeapi_fetch *out);
+
 /* Post ciphertext to a mailbox; id and expires_ms (may be NULL) from the node. */
 MOMEDO_WUR int nodeapi_post(struct nodeapi *api, const struct nodeapi_post_req *p,
                             uint8_t id[static OBJ_ID_LEN], uint64_t *expires_ms);

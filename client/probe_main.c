@@ -43,7 +43,7 @@
 enum probe_opt {
   O_INVITE, O_NODE, O_NODE_KEY, O_KEYS, O_JSON, O_TIMEOUT, O_USER_ID, O_SELF, O_ALIAS,
   O_MAILBOX, O_TO_USER, O_TEXT, O_FILE, O_TTL, O_CURSOR, O_LIMIT, O_ACK, O_COUNT, O_SEAL,
-  O_OPEN, O_RAW_TEXT, O_WINDOW, O_CLAIM_IDENTITY, O_CLAIM_DEVICE, O_HEX, O_REVOKED, O__COUNT
+  O_OPEN, O_RAW_TEXT, O_WINDOW, O_CLAIM_IDENTITY, O_CLAIM_DEVICE, O_HEX, O_REVOKED, O_AS_USER, O__COUNT
 };
 
 struct probe_optdef {
@@ -65,11 +65,12 @@ static const struct probe_optdef probe_opts[O__COUNT] = {
     [O_RAW_TEXT] = {"--raw-text", 0}, [O_WINDOW] = {"--window", 1},
     [O_CLAIM_IDENTITY] = {"--claim-identity", 1}, [O_CLAIM_DEVICE] = {"--claim-device", 1},
     [O_HEX] = {"--hex", 0},         [O_REVOKED] = {"--revoked", 0},
+    [O_AS_USER] = {"--as-user", 1},
 };
 
 #define BIT(o) (1u << (o))
 #define GLOBAL_OPTS (BIT(O_INVITE) | BIT(O_NODE) | BIT(O_NODE_KEY) | BIT(O_KEYS) | \
-                     BIT(O_JSON) | BIT(O_TIMEOUT))
+                     BIT(O_JSON) | BIT(O_TIMEOUT) | BIT(O_AS_USER))
 
 struct probe_keys {
   struct crypto_sign_keypair identity, device;
@@ -418,7 +419,14 @@ static int probe_connect(struct probe *p) {
 /* Bundle-based: the key file always holds the identity, so the node also admits the
  * device when a published bundle of that identity lists it and names this node. */
 static int probe_auth(struct probe *p) {
-  int rc = nodeapi_auth_user(&p->api, &p->keys.device, p->keys.identity.pub);
+  uint8_t as[32]; /* --as-user KEY: name another user's identity key (attack tests) */
+  const uint8_t *ik = p->keys.identity.pub;
+  if (p->opt[O_AS_USER]) {
+    if (hex_decode_str(as, 32, p->opt[O_AS_USER]) < 0)
+      return probe_fail(p, MOMEDO_E_INVAL, "--as-user takes 64 hex digits");
+    ik = as;
+  }
+  int rc = nodeapi_auth_user(&p->api, &p->keys.device, ik);
   if (rc == 0) return 0;
   if (nodeapi_reason(&p->api)[0] == '\0' && (rc == MOMEDO_E_AUTH || rc == MOMEDO_E_NOTFOUND))
     return probe_fail(p, rc, "this device is not registered on %s:%u and no key bundle of "
@@ -1177,7 +1185,7 @@ static void probe_usage(FILE *f) {
   fprintf(f,
           "usage: momedo-probe keygen --keys FILE\n"
           "       momedo-probe [--invite CODE | --node HOST:PORT --node-key KEY] --keys FILE\n"
-          "                    [--json] [--timeout-ms N] COMMAND\n"
+          "                    [--json] [--timeout-ms N] [--as-user IDENTITY_KEY_HEX] COMMAND\n"
           "       momedo-probe --version | --help\n"
           "commands:\n"
           "  register [TOKEN] [--claim-identity HEX] [--claim-device HEX]\n"

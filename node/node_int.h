@@ -56,6 +56,13 @@
 #define NODE_RATE_SLOTS 4096            /* per-device post buckets (hashed, shared on collision) */
 #define NODE_POSTER_SLOTS (1u << 18)    /* per (shared mailbox, device) quota counters, hashed */
 #define NODE_GUARD_SWEEP_BATCH 4096u    /* unused mailbox locks dropped per sweep */
+/* Unauthenticated link requests (client_link.c): size, per connection, per node and
+ * minute, per link mailbox, and how long they are kept. */
+#define NODE_LINK_REQUEST_BYTES_MAX 1024
+#define NODE_LINK_POSTS_PER_CONN 4
+#define NODE_LINK_POSTS_PER_MINUTE 120
+#define NODE_LINK_ITEMS_MAX 16
+#define NODE_LINK_TTL_MS (15ull * 60 * 1000)
 #define NODE_INVITE_TOKEN_BYTES 16
 #define NODE_INVITE_USES_MAX 100000u
 #define NODE_INVITE_TTL_S_DEFAULT (7u * 24 * 3600)
@@ -133,6 +140,7 @@ struct conn {
   uint8_t challenge_key[OBJ_KEY_LEN];
   struct sub *subs[NODE_SUBS_MAX];
   size_t n_subs;
+  unsigned link_posts;          /* unauthenticated link requests on this connection */
   uint8_t *held;                /* response that met a full link; reading is paused */
   size_t held_len;
   uint64_t events_skipped;
@@ -212,6 +220,8 @@ struct node {
   struct sub *subs[NODE_SUB_BUCKETS];
   struct rate_slot rate[NODE_RATE_SLOTS];
   struct node_guard *guard;     /* per-poster quotas (mbox_guard.c), made on first use */
+  uint64_t link_window_start_ms; /* client_link.c: node-wide link request budget */
+  unsigned link_posts;
   struct arena arena;           /* one unpacked frame at a time, reset after dispatch */
   uint64_t start_ms;
   uint32_t clients;
@@ -318,6 +328,9 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
 int node__c_subscribe(struct conn *c, const Momedo__ClientRequest *rq,
                       Momedo__ClientResponse *rs, char *why, size_t why_cap);
 void node__client_gone(struct conn *c);
+/* client_link.c: LinkReq, the only request that needs no authentication. */
+int node__c_link(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                 char *why, size_t why_cap);
 void node__on_stored(struct node *n, const struct repl_action *a);
 /* May c read or subscribe to mailbox? (own device mailbox, or not a device mailbox) */
 MOMEDO_WUR int node__mailbox_access(struct conn *c, const uint8_t mailbox[OBJ_MAILBOX_LEN],

@@ -607,6 +607,13 @@ int obj_device_mailbox(uint8_t mailbox[static OBJ_MAILBOX_LEN],
   return crypto_sha256_parts(mailbox, parts, 2);
 }
 
+int obj_link_mailbox(uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                     const uint8_t link_id[static OBJ_LINK_ID_LEN]) {
+  struct crypto_part parts[] = {{OBJ_DOMAIN_MAILBOX_LINK, sizeof OBJ_DOMAIN_MAILBOX_LINK - 1},
+                                {link_id, OBJ_LINK_ID_LEN}};
+  return crypto_sha256_parts(mailbox, parts, 2);
+}
+
 /* "momedo/prekey/v1" || be32 prekey_id || be64 expires_ms || prekey (32). */
 static void obj_prekey_msg(uint8_t msg[static OBJ_PREKEY_MSG_LEN], uint32_t prekey_id,
                            uint64_t expires_ms, const uint8_t prekey[static 32]) {

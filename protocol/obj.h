@@ -50,6 +50,8 @@
 #define OBJ_DOMAIN_NODE_RECORD "momedo/node-record/v1"
 #define OBJ_DOMAIN_PREKEY "momedo/prekey/v1"
 #define OBJ_DOMAIN_MAILBOX_DEVICE "momedo/mailbox/device/v1"
+#define OBJ_DOMAIN_MAILBOX_LINK "momedo/mailbox/link/v1"
+#define OBJ_LINK_ID_LEN 32
 
 struct arena;
 
@@ -190,6 +192,12 @@ MOMEDO_WUR int obj_unpack(Momedo__ObjectKind kind, const uint8_t *data, size_t l
 /* Mailbox of a device: SHA-256("momedo/mailbox/device/v1" || device_key). */
 MOMEDO_WUR int obj_device_mailbox(uint8_t mailbox[static OBJ_MAILBOX_LEN],
                                   const uint8_t device_key[static OBJ_KEY_LEN]);
+
+/* Mailbox of a device link in progress (docs/client.md, "A second device"):
+ * SHA-256("momedo/mailbox/link/v1" || link_id). A node accepts unauthenticated posts
+ * only into such mailboxes, and computes the mailbox itself from the link ID. */
+MOMEDO_WUR int obj_link_mailbox(uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                                const uint8_t link_id[static OBJ_LINK_ID_LEN]);
 
 /* Bytes a device signs for its signed prekey. */
 MOMEDO_WUR int obj_prekey_sign(uint8_t sig[static CRYPTO_SIG_LEN], uint32_t prekey_id,

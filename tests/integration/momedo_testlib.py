@@ -289,18 +289,20 @@ class Client:
         self.timeout = timeout
         self.user_id = None
 
-    def run(self, *args, check=True, timeout=None):
+    def run(self, *args, check=True, timeout=None, input=None):
+        """input: text for the command's stdin (else /dev/null)."""
         cmd = [MOMEDO] + list(args) + ["--home", self.home]
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env=self.env, timeout=timeout or self.timeout)
+                           env=self.env, timeout=timeout or self.timeout,
+                           input=input if input is not None else "")
         if check and p.returncode != 0:
             raise TestFailure("%s exited %d\nstdout: %s\nstderr: %s\n%s" % (
                 " ".join(cmd), p.returncode, p.stdout, p.stderr, self.cluster.logs()))
         return p
 
-    def j(self, *args, check=True):
+    def j(self, *args, check=True, input=None):
         """(last JSON line or None, CompletedProcess) of the command run with --json."""
-        p = self.run(*(list(args) + ["--json"]), check=check)
+        p = self.run(*(list(args) + ["--json"]), check=check, input=input)
         lines = json_lines(p.stdout)
         return (lines[-1] if lines else None), p
 
@@ -358,11 +360,21 @@ def new_client(cluster, name, node):
 
 
 def link_device(cluster, primary, name):
-    """A second device of primary's user, linked with `device link` / `device join`."""
-    code = primary.j("device", "link")[0]["code"]
+    """A second device of primary's user: `device link --yes` runs on primary (it shows a
+    code and waits), `device join` on the new device reads the code from stdin."""
+    link = primary.spawn("device", "link", "--yes", "--json")
+    reader = JsonReader(link, cluster)
+    code = reader.until(lambda ls: any(x.get("event") == "code" for x in ls),
+                        "the link code")[-1]["code"]
     dev = Client(cluster, name)
-    dev.j("device", "join", code, "--scrypt-log2n", CLIENT_SCRYPT_LOG2N)
+    dev.j("device", "join", "--scrypt-log2n", CLIENT_SCRYPT_LOG2N, input=code + "\n")
+    reader.until(lambda ls: any(x.get("event") == "linked" for x in ls), "the link to finish")
+    if link.wait(timeout=WAIT_S) != 0:
+        raise TestFailure("device link exited %d: %s" % (link.returncode, link.stderr.read()))
+    link.stdout.close()
+    link.stderr.close()
     dev.user_id = primary.user_id
+    dev.link_code = code
     return dev
 
 

