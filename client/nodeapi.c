@@ -696,6 +696,26 @@ static int na_lookup_q_ok(const struct nodeapi_lookup_q *q) {
   return 1;
 }
 
+/* Does the alias string a (canonical Crockford) spell the typed alias q? Separators in q
+ * are skipped, and q may use any spelling ids_b32_value accepts (lower case, O, I, L). */
+static int na_alias_spells(const char *a, const char *q) {
+  for (; *q; q++) {
+    int v = ids_b32_value(*q);
+    if (v == IDS_B32_SEP) continue;
+    if (v < 0 || *a == '\0' || ids_b32_value(*a) != v) return 0;
+    a++;
+  }
+  return *a == '\0';
+}
+
+/* Is key one of the bundle's home nodes? */
+static int na_home_node(const Momedo__KeyBundle *b, const uint8_t key[static OBJ_KEY_LEN]) {
+  for (size_t i = 0; i < b->n_home_nodes; i++)
+    if (b->home_nodes[i].len == OBJ_KEY_LEN && memcmp(b->home_nodes[i].data, key, OBJ_KEY_LEN) == 0)
+      return 1;
+  return 0;
+}
+
 /* Validate the alias object of a lookup by alias: it must bind to the bundle's key. */
 static int na_lookup_alias(struct nodeapi *api, const Momedo__Object *a, uint64_t now_ms,
                            struct nodeapi_bundle *out) {
@@ -759,6 +779,16 @@ int nodeapi_lookup(struct nodeapi *api, const struct nodeapi_lookup_q *q, uint64
   out->bundle = (const Momedo__KeyBundle *)m;
   out->data = b->data.data;
   out->len = b->data.len;
+  /* An alias names a user only as issued by one of that user's home nodes, and only the
+   * string asked for (issue 11, finding 2: a node answering with another node's alias). */
+  if (out->has_alias && !na_home_node(out->bundle, out->alias_info.signer)) {
+    na_reason(api, "node returned an alias not issued by a home node of its user");
+    return MOMEDO_E_PROTO;
+  }
+  if (q->alias != NULL && !na_alias_spells(out->alias_info.alias, q->alias)) {
+    na_reason(api, "node returned the alias object of another alias");
+    return MOMEDO_E_PROTO;
+  }
   return 0;
 }
 

@@ -414,8 +414,9 @@ MOMEDO_WUR int repl__lookup_done(struct repl *r, uint64_t handle, int status,
  * added to the batch that stores / removes it. */
 MOMEDO_WUR int repl__lookup_put_ops(struct store_batch *b, const struct obj_checked *ck);
 MOMEDO_WUR int repl__lookup_del_ops(struct store_batch *b, const struct obj_info *i);
-/* 0 (store it; victims[0..*nvictims) are other identities' objects it outranks, at
- * most REPL_ALIAS_SCAN_MAX) or E_SUPERSEDED. */
+/* 0 (store it; victims[0..*nvictims) are other identities' objects of the same issuing
+ * node it outranks, at most REPL_ALIAS_SCAN_MAX) or E_SUPERSEDED. Other issuers'
+ * objects are never victims (issue 11, finding 2). */
 MOMEDO_WUR int repl__alias_decide(struct repl *r, const struct obj_info *i, uint64_t now_ms,
                                   uint8_t (*victims)[OBJ_ID_LEN], size_t *nvictims);
 

@@ -167,31 +167,44 @@ static int older(uint64_t ca, const uint8_t *ia, uint64_t cb, const uint8_t *ib)
   return ca < cb || (ca == cb && memcmp(ia, ib, OBJ_ID_LEN) < 0);
 }
 
-/* The owner of a string is the identity of its oldest live alias object; the
- * object served is the newest of the owner's. NULL if none is live. */
+/* The identity a string names, and the object served: the newest live alias object
+ * of the string, if every live object of it names the same identity. A string that
+ * live objects of two identities hold (possible only between different issuing nodes,
+ * repl__alias_decide) is contested and names nobody: NULL, as when none is live. */
 static const struct alias_ent *alias_pick(const struct alias_scan *s) {
-  const struct alias_ent *first = NULL, *best = NULL;
-  for (size_t j = 0; j < s->n; j++)
-    if (!first || older(s->v[j].created_ms, s->v[j].id, first->created_ms, first->id))
-      first = &s->v[j];
-  for (size_t j = 0; first && j < s->n; j++) {
+  const struct alias_ent *best = NULL;
+  for (size_t j = 0; j < s->n; j++) {
     const struct alias_ent *e = &s->v[j];
-    if (memcmp(e->ikey, first->ikey, OBJ_KEY_LEN) != 0) continue;
+    if (best && memcmp(e->ikey, best->ikey, OBJ_KEY_LEN) != 0) return NULL; /* contested */
     if (!best || older(best->created_ms, best->id, e->created_ms, e->id)) best = e;
   }
   return best;
 }
 
-/* An alias string belongs to one identity. A new alias object for a string that a
- * different identity holds with an older object is refused (E_SUPERSEDED); one that
- * is older than every other identity's objects for the string wins and those are
- * removed (their IDs in victims). Objects of the same identity coexist until they
- * expire (the newest is served), so the decision is an order on (created_ms, ID)
- * between identities only and every node ends with the same set whatever the
- * arrival order. */
+/* The issuing node of a stored alias object (its signer); E_NOTFOUND if it is gone. */
+static int alias_signer(struct repl *r, const uint8_t id[static OBJ_ID_LEN],
+                        uint8_t signer[static OBJ_KEY_LEN]) {
+  uint8_t *val = NULL;
+  struct repl_rec rec;
+  int rc = repl__rec_get(r, id, &val, &rec);
+  if (rc) return rc;
+  memcpy(signer, rec.info.signer, OBJ_KEY_LEN);
+  free(val);
+  return 0;
+}
+
+/* An alias string is scoped to its issuing node (issue 11, finding 2). Between alias
+ * objects of one issuer that name different identities, the older (created_ms, ID)
+ * keeps the string: a newer one is refused (E_SUPERSEDED), an older one removes the
+ * newer ones (their IDs in victims) — that node's own collision, the same set on every
+ * node whatever the arrival order. Objects of different issuers never remove or block
+ * each other: a node backdating an alias can no longer delete another node's objects
+ * or take its users' strings; a string two issuers give to different identities is
+ * contested (alias_pick: nobody's), and the honest issuer draws a new one. */
 int repl__alias_decide(struct repl *r, const struct obj_info *i, uint64_t now_ms,
                        uint8_t (*victims)[OBJ_ID_LEN], size_t *nvictims) {
   struct alias_scan *s = NULL;
+  uint8_t signer[OBJ_KEY_LEN];
   int rc = alias_scan(r, i->alias, now_ms, &s);
   if (rc) return rc;
   *nvictims = 0;
@@ -199,6 +212,11 @@ int repl__alias_decide(struct repl *r, const struct obj_info *i, uint64_t now_ms
   for (size_t j = 0; rc == 0 && j < s->n; j++) {
     const struct alias_ent *e = &s->v[j];
     if (memcmp(e->ikey, i->key, OBJ_KEY_LEN) == 0) continue;
+    if ((rc = alias_signer(r, e->id, signer)) == MOMEDO_E_NOTFOUND) {
+      rc = 0;
+      continue;
+    }
+    if (rc || memcmp(signer, i->signer, OBJ_KEY_LEN) != 0) continue; /* another issuer's */
     if (older(e->created_ms, e->id, i->created_ms, i->id))
       rc = MOMEDO_E_SUPERSEDED;
     else

@@ -599,6 +599,19 @@ static void make_bundle(uint8_t **out, size_t *len) {
     abort();
 }
 
+/* A signed alias object: string alias for id_kp, issued by kp; caller frees *out. */
+static void make_alias(const struct crypto_sign_keypair *kp, const char *alias, uint8_t **out,
+                       size_t *len) {
+  Momedo__Alias a = MOMEDO__ALIAS__INIT;
+  a.format = 1;
+  a.alias = (char *)alias;
+  a.identity_key = (ProtobufCBinaryData){32, id_kp.pub};
+  a.created_ms = NOW_MS;
+  a.expires_ms = NOW_MS + 86400000;
+  a.node_key = (ProtobufCBinaryData){32, (uint8_t *)kp->pub};
+  if (obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_ALIAS, &a.base, kp, out, len) != 0) abort();
+}
+
 static void test_lookup_and_publish(void) {
   uint8_t *bundle = NULL, id[32], want_id[32];
   size_t blen = 0;
@@ -629,6 +642,35 @@ static void test_lookup_and_publish(void) {
   push_response(&r);
   struct nodeapi_lookup_q qa = {.alias = "49K492"};
   CHECK_EQ(nodeapi_lookup(&api, &qa, NOW_MS, &nb), MOMEDO_E_PROTO);
+  /* With an alias object (issue 11, finding 2): accepted only for the string asked for
+   * (any spelling) and issued by a home node of the user. */
+  struct crypto_sign_keypair other_kp;
+  uint8_t seed[32], *al = NULL;
+  size_t all = 0;
+  memset(seed, 0x77, 32);
+  CHECK_EQ(crypto_sign_from_seed(&other_kp, seed), 0);
+  Momedo__Object ao = MOMEDO__OBJECT__INIT;
+  ao.kind = MOMEDO__OBJECT_KIND__OBJ_ALIAS;
+  lr.alias = &ao;
+  const struct {
+    const struct crypto_sign_keypair *issuer;
+    const char *alias, *typed;
+    int want;
+  } cases[] = {{&node_kp, "49K492AB", "49k4-92ab", 0},
+               {&node_kp, "49K492AB", "49K492A8", MOMEDO_E_PROTO},
+               {&node_kp, "49K492AB", "49K492ABC", MOMEDO_E_PROTO},
+               {&other_kp, "49K492AB", "49K492AB", MOMEDO_E_PROTO}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    make_alias(cases[i].issuer, cases[i].alias, &al, &all);
+    ao.data = (ProtobufCBinaryData){all, al};
+    r.request_id = 4 + i;
+    push_response(&r);
+    qa.alias = cases[i].typed;
+    CHECK_EQ(nodeapi_lookup(&api, &qa, NOW_MS, &nb), cases[i].want);
+    if (cases[i].want == 0) CHECK(strcmp(nb.alias_info.alias, "49K492AB") == 0);
+    free(al);
+  }
+  lr.alias = NULL;
   struct nodeapi_lookup_q none = {0};
   CHECK_EQ(nodeapi_lookup(&api, &none, NOW_MS, &nb), MOMEDO_E_INVAL);
   /* Publish: the node's ID must be the object's ID. */
@@ -636,14 +678,14 @@ static void test_lookup_and_publish(void) {
   Momedo__PublishResp pr = MOMEDO__PUBLISH_RESP__INIT;
   pr.id = (ProtobufCBinaryData){32, want_id};
   Momedo__ClientResponse r2 = MOMEDO__CLIENT_RESPONSE__INIT;
-  r2.request_id = 4, r2.body_case = MOMEDO__CLIENT_RESPONSE__BODY_PUBLISH, r2.publish = &pr;
+  r2.request_id = 8, r2.body_case = MOMEDO__CLIENT_RESPONSE__BODY_PUBLISH, r2.publish = &pr;
   push_response(&r2);
   CHECK_EQ(nodeapi_publish(&api, bundle, blen, id), 0);
   CHECK_MEM(id, want_id, 32);
   uint8_t wrong[32];
   memset(wrong, 0, 32);
   pr.id.data = wrong;
-  r2.request_id = 5;
+  r2.request_id = 9;
   push_response(&r2);
   CHECK_EQ(nodeapi_publish(&api, bundle, blen, id), MOMEDO_E_PROTO);
   free(bundle);

@@ -18,7 +18,7 @@
 #define MIN_MS 60000ull
 #define DAY_MS (24ull * 3600 * 1000)
 
-static struct crypto_sign_keypair node_kp, dev_kp, ident_kp, ident2_kp;
+static struct crypto_sign_keypair node_kp, dev_kp, ident_kp, ident2_kp, evil_kp;
 static uint8_t dev_mbox[OBJ_MAILBOX_LEN];
 
 static struct repl_config quiet_cfg(void) {
@@ -204,6 +204,63 @@ static void test_alias_collision_converges(void) {
   /* The loser is refused from now on, not counted as invalid. */
   CHECK_EQ(repl_insert_local(t.n[0].r, ALIAS, obj[1], len[1], t.now, NULL),
            MOMEDO_E_SUPERSEDED);
+  for (int i = 0; i < 3; i++) free(obj[i]);
+  tn_free(&t);
+}
+
+/* Issue 11, finding 2: a federated node (evil_kp) signs the victim's alias string for its
+ * own user, backdated by 55 days. Before, the oldest claim won everywhere: the victim's
+ * object was deleted on every node and lookups named the attacker's user. Now objects of
+ * different issuers never remove each other: the victim's stays, the string is contested
+ * (names nobody, in every arrival order), and the victim's node draws a new string. */
+static void test_alias_backdated_takeover(void) {
+  static const int orders[3][2] = {{0, 1}, {1, 0}, {0, 1}};
+  struct repl_config cfg = quiet_cfg();
+  struct tn t;
+  struct obj_info info;
+  uint8_t *d = NULL, ids[3][32], got[32];
+  size_t dn = 0, len[3];
+  tn_init(&t, 3, &cfg);
+  uint64_t now = t.now;
+  uint8_t *obj[3];
+  obj[0] = tn_alias(&node_kp, "VV22WW33", ident_kp.pub, now, now + 30 * DAY_MS, &len[0]);
+  obj[1] = tn_alias(&evil_kp, "VV22WW33", ident2_kp.pub, now - 55 * DAY_MS, now + 30 * DAY_MS,
+                    &len[1]);
+  obj[2] = tn_alias(&node_kp, "VV22WW44", ident_kp.pub, now + MIN_MS, now + 30 * DAY_MS,
+                    &len[2]);
+  for (int i = 0; i < 3; i++) tn_id(ALIAS, obj[i], len[i], ids[i]);
+  /* Node 2 holds only the victim's alias when the forgery arrives by replication. */
+  CHECK_EQ(repl_insert_local(t.n[2].r, ALIAS, obj[0], len[0], t.now, NULL), 0);
+  CHECK_EQ(alias_lookup_id(t.n[2].r, "VV22WW33", t.now, got), 0);
+  for (int n = 0; n < 2; n++)
+    for (int j = 0; j < 2; j++) {
+      int o = orders[n][j];
+      CHECK_EQ(repl_insert_local(t.n[n].r, ALIAS, obj[o], len[o], t.now, NULL), 0);
+    }
+  tn_drain(&t);
+  tn_connect(&t, 0, 1);
+  tn_connect(&t, 1, 2);
+  tn_run_until(&t, t.now + 5 * MIN_MS);
+  for (int n = 0; n < 3; n++) {
+    CHECK(repl_has(t.n[n].r, ids[0])); /* never deleted by another node's object */
+    CHECK(repl_has(t.n[n].r, ids[1]));
+    CHECK_EQ(alias_lookup_id(t.n[n].r, "VV22WW33", t.now, got), MOMEDO_E_NOTFOUND);
+    CHECK_EQ(repl_alias_of(t.n[n].r, ident2_kp.pub, t.now, &info, &d, &dn), MOMEDO_E_NOTFOUND);
+    CHECK_EQ(repl_alias_of(t.n[n].r, ident_kp.pub, t.now, &info, &d, &dn), MOMEDO_E_NOTFOUND);
+  }
+  CHECK(tn_same(&t, 0, 1) && tn_same(&t, 1, 2));
+  /* The victim's node issues a fresh string: it names the victim everywhere. */
+  CHECK_EQ(repl_insert_local(t.n[0].r, ALIAS, obj[2], len[2], t.now, NULL), 0);
+  tn_drain(&t);
+  tn_run_until(&t, t.now + 5 * MIN_MS);
+  for (int n = 0; n < 3; n++) {
+    CHECK_EQ(alias_lookup_id(t.n[n].r, "VV22WW44", t.now, got), 0);
+    CHECK_MEM(got, ids[2], 32);
+    CHECK_EQ(repl_alias_of(t.n[n].r, ident_kp.pub, t.now, &info, &d, &dn), 0);
+    CHECK_STR(info.alias, "VV22WW44");
+    free(d);
+    d = NULL;
+  }
   for (int i = 0; i < 3; i++) free(obj[i]);
   tn_free(&t);
 }
@@ -398,10 +455,12 @@ int main(void) {
   tn_keypair(&dev_kp, 0x02);
   tn_keypair(&ident_kp, 0x03);
   tn_keypair(&ident2_kp, 0x04);
+  tn_keypair(&evil_kp, 0x05);
   if (obj_device_mailbox(dev_mbox, dev_kp.pub)) return 1;
   RUN(test_user_id_index_same_batch);
   RUN(test_alias_index_and_renewal);
   RUN(test_alias_collision_converges);
+  RUN(test_alias_backdated_takeover);
   RUN(test_layout_upgrade);
   RUN(test_layout2_counters);
   RUN(test_dead_marker);
