@@ -64,6 +64,7 @@ static int forge_self_record(const struct group *g, const struct crypto_sign_key
     if (!memcmp(r->members[i]->identity_key.data, kp->pub, 32)) m = r->members[i];
   ProtobufCBinaryData *devs = m ? calloc(m->n_devices + 1, sizeof *devs) : NULL, *keep_d = NULL;
   ProtobufCBinaryData keep_prev = r->prev_hash, keep_signer = r->signer, keep_gid = r->group_id;
+  ProtobufCBinaryData keep_sig = r->signature; /* sign_pack clears it */
   size_t keep_n = 0;
   if (devs != NULL) {
     memcpy(devs, m->devices, m->n_devices * sizeof *devs);
@@ -80,6 +81,7 @@ static int forge_self_record(const struct group *g, const struct crypto_sign_key
     m->devices = keep_d, m->n_devices = keep_n;
   }
   r->prev_hash = keep_prev, r->signer = keep_signer, r->group_id = keep_gid;
+  r->signature = keep_sig;
   momedo__group_record__free_unpacked(r, NULL);
   free(devs);
   return rc;
