@@ -15,6 +15,7 @@ static struct crypto_sign_keypair ident_kp, dev_kp, dev2_kp;
 static struct repl_config quiet_cfg(void) {
   struct repl_config c;
   repl_config_default(&c);
+  c.scope = REPL_SCOPE_FLOOD;
   c.recon_start_delay_ms_max = 0;
   return c;
 }
