@@ -97,8 +97,19 @@ class QrScanTest(T.ClusterTest, unittest.TestCase):
     def test_device_link_qr(self):
         a = self.cluster.add_node("alpha")
         alice = T.new_client(self.cluster, "alice", a)
-        out = alice.run("device", "link").stdout
-        code = re.search(r"^\s+momedo device join (\S+)$", out, re.M).group(1)
+        # `device link` shows the code and its QR, then waits for the new device.
+        link = alice.spawn("device", "link")
+        lines = []
+        for line in link.stdout:
+            lines.append(line)
+            if line.startswith("waiting for the new device"):
+                break
+        link.kill()
+        link.wait()
+        link.stdout.close()
+        link.stderr.close()
+        out = "".join(lines)
+        code = re.search(r"^\s+(momedo-link2:\S+)$", out, re.M).group(1)
         got, _ = self.scan(out, "link")
         self.assertEqual(got, code)
 
