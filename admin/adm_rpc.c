@@ -10,22 +10,16 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "adm.h"
 #include "frame.h"
-
-static uint64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#include "os.h"
 
 /* Wait until fd is ready for events or the deadline passes. */
 static int wait_fd(int fd, short events, uint64_t deadline) {
   for (;;) {
-    uint64_t now = mono_ms();
+    uint64_t now = os_mono_ms();
     if (now >= deadline) return MOMEDO_E_TIMEOUT;
     struct pollfd p = {.fd = fd, .events = events};
     int n = poll(&p, 1, (int)(deadline - now));
@@ -90,7 +84,7 @@ static int exchange(int fd, Momedo__AdminRequest *req, uint32_t timeout_ms, stru
   uint8_t *buf = NULL;
   size_t len = 0;
   struct frame_decoder d;
-  uint64_t deadline = mono_ms() + timeout_ms;
+  uint64_t deadline = os_mono_ms() + timeout_ms;
   frame_decoder_init(&d, ADM_RESPONSE_BYTES_MAX);
   f.body_case = MOMEDO__FRAME__BODY_ADMIN_REQUEST;
   f.admin_request = req;
@@ -138,7 +132,6 @@ int adm_rpc(const char *dir, Momedo__AdminRequest *req, struct arena *a,
 int adm_rpc_timeout(const char *dir, Momedo__AdminRequest *req, uint32_t timeout_ms,
                     struct arena *a, Momedo__AdminResponse **resp, char *why, size_t why_cap) {
   struct node_config cfg;
-  struct timespec ts;
   int fd = -1;
   int rc = node_config_load(&cfg, dir, why, why_cap);
   /* A momedo.conf with an error may be the one a running node is asked to reload: try
@@ -169,8 +162,7 @@ int adm_rpc_timeout(const char *dir, Momedo__AdminRequest *req, uint32_t timeout
     why_f(why, why_cap, "cannot connect to %s: %s", cfg.admin_socket, momedo_strerror(rc));
     return rc;
   }
-  clock_gettime(CLOCK_REALTIME, &ts);
-  req->request_id = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+  req->request_id = os_mono_ns() ^ ((uint64_t)getpid() << 32);
   rc = exchange(fd, req, timeout_ms, a, resp);
   close(fd);
   if (rc) {

@@ -357,7 +357,7 @@ static int bot_session(struct cli *c, struct cli_state *st, struct bot_in *in,
   if (rc == 0) rc = cli_sync_groups(c, st, &cn, &n_new);
   if (rc == 0) rc = cli_subscribe_live(c, st, &cn, &subs);
   cli_release(st);
-  struct cli_watch w = {.dropped = 0, .last_ms = cli_now_ms()};
+  struct cli_watch w = {.dropped = 0, .last_ms = os_wall_ms()};
   while (rc == 0 && !in->eof) {
     struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
     int pr = poll(&p, 1, BOT_POLL_MS);
@@ -366,7 +366,7 @@ static int bot_session(struct cli *c, struct cli_state *st, struct bot_in *in,
     if (rc == 0) rc = cli_watch_check(c, st, &cn, &w, pr == 0, &n_new);
     if (rc) break;
     struct nodeapi_event ev;
-    int er = nodeapi_wait_event(&cn.api, pr > 0 ? 0 : BOT_POLL_MS / 2, cli_now_ms(), &ev);
+    int er = nodeapi_wait_event(&cn.api, pr > 0 ? 0 : BOT_POLL_MS / 2, os_wall_ms(), &ev);
     if (er == MOMEDO_E_TIMEOUT) continue;
     if (er) {
       rc = cli_api_fail(c, &cn, er, "the link to the node failed");

@@ -19,6 +19,7 @@
 #include "group.h"
 #include "home.h"
 #include "nodeapi.h"
+#include "os.h"
 #include "status.h"
 #include "timeline.h"
 #include "transport.h"
@@ -70,7 +71,6 @@ struct cli {
 
 /* Record why a command fails and return rc (< 0). */
 int cli_fail(struct cli *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-uint64_t cli_now_ms(void);
 /* Fault injection for crash tests: when $MOMEDO_TEST_CRASH equals where, the process
  * kills itself with SIGKILL right here (nothing is flushed to the vault). Points:
  * "encrypted" (envelopes made, nothing saved or posted), "saved" (state saved, nothing

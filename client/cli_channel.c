@@ -2,11 +2,8 @@
  * the keys kept in the vault (derived once with scrypt, never the passphrase itself),
  * per-node read cursors, and sealing / opening messages. Anyone with the name and the
  * passphrase reads and posts; nothing here authenticates a sender (docs/groups.md). */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -140,7 +137,7 @@ int cli_channel_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   if (content_new_id(mid) != 0) return cli_fail(c, MOMEDO_E_RNG, "no randomness");
   cm.format = CHANNEL_FORMAT;
   cm.message_id = (ProtobufCBinaryData){CHANNEL_ID_LEN, mid};
-  cm.sent_ms = cli_now_ms();
+  cm.sent_ms = os_wall_ms();
   cm.display_name = ch->display;
   int rc = channel_seal(&ch->k, &cm, &wire, &wl);
   if (rc == MOMEDO_E_TOOBIG) return cli_fail(c, rc, "the message is too long");
@@ -165,33 +162,6 @@ int cli_channel_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
 
 /* ---- commands ------------------------------------------------------------------- */
 
-/* Read a line from the terminal without echo. E_AUTH when there is none. */
-static int read_tty(char *out, size_t cap, size_t *len, const char *prompt) {
-  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  struct termios old, quiet;
-  size_t n = 0;
-  if (fd < 0) return MOMEDO_E_AUTH;
-  int have = tcgetattr(fd, &old) == 0;
-  if (have) {
-    quiet = old;
-    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-    (void)tcsetattr(fd, TCSAFLUSH, &quiet);
-  }
-  (void)!write(fd, prompt, strlen(prompt));
-  for (;;) {
-    char ch;
-    ssize_t r = read(fd, &ch, 1);
-    if (r <= 0 || ch == '\n' || ch == '\r') break;
-    if (n + 1 < cap) out[n++] = ch;
-  }
-  out[n] = '\0';
-  if (have) (void)tcsetattr(fd, TCSAFLUSH, &old);
-  (void)!write(fd, "\n", 1);
-  close(fd);
-  *len = n;
-  return n ? 0 : MOMEDO_E_INVAL;
-}
-
 /* The channel passphrase: --channel-passphrase-file, $MOMEDO_CHANNEL_PASSPHRASE, or the
  * terminal (never $MOMEDO_PASSPHRASE: that one opens the vault). */
 static int channel_passphrase(struct cli *c, char *out, size_t cap) {
@@ -208,8 +178,11 @@ static int channel_passphrase(struct cli *c, char *out, size_t cap) {
       return cli_fail(c, MOMEDO_E_INVAL, "%s must hold 1..%d bytes", CLI_CHANNEL_PASS_ENV,
                       CHANNEL_PASS_BYTES_MAX);
     memcpy(out, env, n + 1);
-  } else if ((rc = read_tty(out, cap, &n, "channel passphrase: ")) != 0) {
-    return cli_fail(c, rc, "no channel passphrase: give --channel-passphrase-file FILE or set %s",
+  } else if ((rc = os_tty_read_secret("channel passphrase: ", out, cap, &n)) != 0 || n == 0) {
+    if (rc == MOMEDO_E_TOOBIG)
+      return cli_fail(c, rc, "the channel passphrase is longer than %d bytes", CHANNEL_PASS_BYTES_MAX);
+    return cli_fail(c, rc ? rc : MOMEDO_E_INVAL,
+                    "no channel passphrase: give --channel-passphrase-file FILE or set %s",
                     CLI_CHANNEL_PASS_ENV);
   }
   if (n < CHANNEL_PASS_WEAK_BYTES) {

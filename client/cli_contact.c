@@ -82,7 +82,7 @@ static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
   if (rc == 0 && memcmp(key, st->acct.identity.pub, 32) == 0)
     rc = cli_fail(c, MOMEDO_E_INVAL, "that is your own ID");
   if (rc == 0) {
-    rc = contacts_pin(&st->contacts, key, name, alias, cli_now_ms(), &ct);
+    rc = contacts_pin(&st->contacts, key, name, alias, os_wall_ms(), &ct);
     if (rc == MOMEDO_E_KEYCHANGED) {
       warn_changed(ct);
       int r2 = cli_save(c, st); /* remember the pending key so `verify` can accept it */

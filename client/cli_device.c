@@ -71,11 +71,11 @@ static int state_decode(struct link_state *ls, const uint8_t *p, size_t n) {
 /* Wait up to ms for an event on cn (answering pings meanwhile); events are only a cue. */
 static void link_pause(struct cli_conn *cn, int ms) {
   struct nodeapi_event ev;
-  if (nodeapi_wait_event(&cn->api, ms, cli_now_ms(), &ev) == 0) nodeapi_event_clear(&ev);
+  if (nodeapi_wait_event(&cn->api, ms, os_wall_ms(), &ev) == 0) nodeapi_event_clear(&ev);
 }
 
 static int left_ms(uint64_t deadline) {
-  uint64_t now = cli_now_ms();
+  uint64_t now = os_wall_ms();
   return now >= deadline ? 0 : (int)(deadline - now > LINK_POLL_MS ? LINK_POLL_MS : deadline - now);
 }
 
@@ -103,7 +103,7 @@ static int scan_requests(struct cli *c, struct cli_conn *cn, const struct link_k
   uint8_t mb[OBJ_MAILBOX_LEN];
   struct nodeapi_fetch f;
   int rc = obj_link_mailbox(mb, k->id);
-  if (rc == 0) rc = nodeapi_fetch(&cn->api, mb, 0, CLI_LINK_SCAN_MAX, cli_now_ms(), &f);
+  if (rc == 0) rc = nodeapi_fetch(&cn->api, mb, 0, CLI_LINK_SCAN_MAX, os_wall_ms(), &f);
   if (rc) return cli_api_fail(c, cn, rc, "reading the link mailbox failed");
   *distinct = 0;
   for (size_t i = 0; i < f.n; i++) {
@@ -216,7 +216,7 @@ static int device_link(struct cli *c, struct cli_state *st) {
   memcpy(l.node_key, node->key, 32);
   snprintf(l.host, sizeof l.host, "%s", node->host);
   l.port = node->port;
-  l.expires_ms = cli_now_ms() + LINK_TTL_MS;
+  l.expires_ms = os_wall_ms() + LINK_TTL_MS;
   if (strlen(node->host) > LINK_HOST_CHARS_MAX) rc = MOMEDO_E_INVAL;
   if (rc == 0) rc = crypto_random(l.secret, sizeof l.secret);
   if (rc == 0) rc = link_keys_derive(&k, l.secret);
@@ -276,7 +276,7 @@ static int decode_code(struct cli *c, struct link_code *l, const char *line) {
     return cli_fail(c, rc, "that link code is of another version (run `device link` again "
                     "with the same version of momedo on both devices)");
   if (rc) return cli_fail(c, rc, "the link code is damaged: %s", momedo_strerror(rc));
-  if (cli_now_ms() >= l->expires_ms) {
+  if (os_wall_ms() >= l->expires_ms) {
     char t[32];
     cli__format_time(t, l->expires_ms);
     return cli_fail(c, MOMEDO_E_EXPIRED, "this link code expired at %s: run `momedo device "
@@ -291,7 +291,7 @@ static int find_answer(struct cli *c, struct cli_conn *cn, const struct link_key
                        const struct account *a, const uint8_t *request, size_t request_len,
                        uint8_t **state, size_t *state_len) {
   struct nodeapi_fetch f;
-  int rc = nodeapi_link(&cn->api, k->id, request, request_len, cli_now_ms(), &f);
+  int rc = nodeapi_link(&cn->api, k->id, request, request_len, os_wall_ms(), &f);
   if (rc) return cli_api_fail(c, cn, rc, "the link mailbox at the node is not reachable");
   for (size_t i = 0; i < f.n; i++) {
     uint8_t who[32];
@@ -368,7 +368,7 @@ static int join_run(struct cli *c, struct cli_state *st, const struct link_code 
   struct link_state ls;
   struct link_keys k;
   memset(&ls, 0, sizeof ls);
-  int rc = account_generate_device(&st->acct, l->identity, cli_now_ms());
+  int rc = account_generate_device(&st->acct, l->identity, os_wall_ms());
   if (rc) return cli_fail(c, rc, "cannot make this device's keys");
   st->have_acct = 1;
   if ((rc = link_keys_derive(&k, l->secret)) != 0) return cli_fail(c, rc, "no keys");

@@ -141,7 +141,7 @@ int cli_group_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   if (content_new_id(mid) != 0) return cli_fail(c, MOMEDO_E_RNG, "no randomness");
   m->format = CONTENT_FORMAT;
   m->message_id = (ProtobufCBinaryData){CONTENT_ID_LEN, mid};
-  m->sent_ms = cli_now_ms();
+  m->sent_ms = os_wall_ms();
   m->sender_device = (ProtobufCBinaryData){32, st->acct.device.pub};
   m->sync_copy = 0;
   rc = group_post_prepare(cg->g, m, 0, &p);
@@ -190,7 +190,7 @@ static int member_key(struct cli *c, struct cli_state *st, struct cli_conn *cn, 
     if ((rc = cli_lookup(c, cn, &q, key, &b)) != 0) return rc;
     if (memcmp(key, st->acct.identity.pub, 32) == 0)
       return cli_fail(c, MOMEDO_E_INVAL, "'%s' is you: you are in the group already", ref);
-    rc = contacts_pin(&st->contacts, key, NULL, NULL, cli_now_ms(), &ct);
+    rc = contacts_pin(&st->contacts, key, NULL, NULL, os_wall_ms(), &ct);
     if (rc == 0) rc = contacts_set_bundle(ct, b.bundle);
     if (rc) return cli_fail(c, rc, "cannot pin %s: %s", ref, momedo_strerror(rc));
     return 0;
@@ -388,7 +388,7 @@ static int cmd_create(struct cli *c, struct cli_state *st, struct cli_conn *cn) 
     Momedo__GroupMode mode = c->opt[CO_CHANNEL] ? MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL
                                                 : MOMEDO__GROUP_MODE__GROUP_MODE_GROUP;
     rc = group_create(&g, &st->acct.identity, st->acct.device.pub, mode, name, &self, s.v, s.n,
-                      cli_now_ms(), &rec, &rl);
+                      os_wall_ms(), &rec, &rl);
     if (rc == MOMEDO_E_EXISTS) rc = cli_fail(c, rc, "a member is named twice");
     else if (rc) rc = cli_fail(c, rc, "cannot create the group: %s", momedo_strerror(rc));
   }
@@ -416,7 +416,7 @@ static int cmd_add(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   int rc = specs_build(c, st, cn, c->pos + 2, (size_t)c->n_pos - 2, &s);
   cg = cli__group_by_id(st, id);
   if (rc == 0) rc = before_take(c, cg, &b);
-  if (rc == 0 && (rc = group_add(cg->g, &st->acct.identity, s.v, s.n, cli_now_ms(), &rec, &rl))) {
+  if (rc == 0 && (rc = group_add(cg->g, &st->acct.identity, s.v, s.n, os_wall_ms(), &rec, &rl))) {
     rc = cli_fail(c, rc, "cannot add: %s", group_reason(cg->g)[0] ? group_reason(cg->g)
                                                                   : momedo_strerror(rc));
     free(b.dev);
@@ -433,7 +433,7 @@ static int cmd_remove(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   int rc = keys ? member_keys(c, st, cg, c->pos + 2, n, keys) : MOMEDO_E_NOMEM;
   if (rc == 0) rc = before_take(c, cg, &b);
   if (rc == 0 &&
-      (rc = group_remove(cg->g, &st->acct.identity, (const uint8_t(*)[32])keys, n, cli_now_ms(),
+      (rc = group_remove(cg->g, &st->acct.identity, (const uint8_t(*)[32])keys, n, os_wall_ms(),
                          &rec, &rl)) != 0)
     rc = cli_fail(c, rc, "cannot remove: %s", group_reason(cg->g)[0] ? group_reason(cg->g)
                                                                      : momedo_strerror(rc));
@@ -449,8 +449,8 @@ static int leave_by_request(struct cli *c, struct cli_state *st, struct cli_conn
   uint8_t *req = NULL, *pt = NULL;
   size_t rl = 0, len = 0, nt = 0, sent = 0;
   struct group_device *t = NULL;
-  int rc = group_request_leave(cg->g, &st->acct.identity, cli_now_ms(), &req, &rl);
-  if (rc == 0) rc = group_request_content(req, rl, st->acct.device.pub, cli_now_ms(), &pt, &len);
+  int rc = group_request_leave(cg->g, &st->acct.identity, os_wall_ms(), &req, &rl);
+  if (rc == 0) rc = group_request_content(req, rl, st->acct.device.pub, os_wall_ms(), &pt, &len);
   if (rc == 0) rc = group_admin_devices(cg->g, &t, &nt);
   if (rc) rc = cli_fail(c, rc, "cannot leave: %s", group_reason(cg->g)[0] ? group_reason(cg->g)
                                                                         : momedo_strerror(rc));
@@ -486,7 +486,7 @@ static int cmd_leave(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   if (gi.my_role != MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN) return leave_by_request(c, st, cn, cg);
   int rc = before_take(c, cg, &b);
   if (rc) return rc;
-  rc = group_leave(cg->g, &st->acct.identity, cli_now_ms(), &rec, &rl);
+  rc = group_leave(cg->g, &st->acct.identity, os_wall_ms(), &rec, &rl);
   if (rc) {
     free(b.dev);
     return cli_fail(c, rc, "cannot leave: %s", group_reason(cg->g)[0] ? group_reason(cg->g)
@@ -507,7 +507,7 @@ static int cmd_role(struct cli *c, struct cli_state *st, struct cli_conn *cn, st
   for (size_t i = 0; rc == 0 && i < n; i++) {
     free(rec); /* one record per member; all after b.version are owed at the end */
     rec = NULL;
-    if ((rc = group_set_role(cg->g, &st->acct.identity, keys[i], role, cli_now_ms(),
+    if ((rc = group_set_role(cg->g, &st->acct.identity, keys[i], role, os_wall_ms(),
                                         &rec, &rl)) != 0)
       rc = cli_fail(c, rc, "cannot change the role: %s", group_reason(cg->g)[0]
                                                              ? group_reason(cg->g)

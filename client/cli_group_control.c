@@ -71,7 +71,7 @@ static const struct account_device *user_devices(struct cli *c, struct cli_state
     return st->acct.devices;
   }
   struct contact *ct = contacts_find_key(&st->contacts, d[0].identity);
-  if (!ct && contacts_pin(&st->contacts, d[0].identity, NULL, NULL, cli_now_ms(), &ct) != 0)
+  if (!ct && contacts_pin(&st->contacts, d[0].identity, NULL, NULL, os_wall_ms(), &ct) != 0)
     return NULL;
   snprintf(label, cap, "%s", contact_label(ct));
   if (ct->has_pending) {
@@ -251,7 +251,7 @@ static int record_blob_content(struct cli *c, struct cli_state *st, struct cli_c
   Momedo__Content m = MOMEDO__CONTENT__INIT;
   m.format = CONTENT_FORMAT;
   m.message_id = (ProtobufCBinaryData){CONTENT_ID_LEN, mid};
-  m.sent_ms = cli_now_ms();
+  m.sent_ms = os_wall_ms();
   m.sender_device = (ProtobufCBinaryData){32, st->acct.device.pub};
   m.body_case = MOMEDO__CONTENT__BODY_GROUP;
   m.group = &gc;
@@ -269,7 +269,7 @@ static int flush_from(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   struct cli_gdev *d = calloc(cg->n_need, sizeof *d);
   uint8_t *ds = calloc(cg->n_need, 1);
   int rc = d && ds ? group_chain(cg->g, from, &chain, &cl) : MOMEDO_E_NOMEM;
-  if (rc == 0) rc = group_chain_content(chain, cl, st->acct.device.pub, cli_now_ms(), &pt, &len);
+  if (rc == 0) rc = group_chain_content(chain, cl, st->acct.device.pub, os_wall_ms(), &pt, &len);
   if (rc == MOMEDO_E_TOOBIG) rc = record_blob_content(c, st, cn, chain, cl, &pt, &len);
   if (rc && !c->why[0]) rc = cli_fail(c, rc, "cannot prepare the group records: %s",
                                       momedo_strerror(rc));
@@ -340,7 +340,7 @@ static int keys_to(struct cli *c, struct cli_state *st, struct cli_conn *cn, str
     memcpy(d[n++].device, t[i].device_key, 32);
     to = t[i].identity_key;
   }
-  if (rc == 0 && n > 0 && (rc = group_senderkey_content(cg->g, to, cli_now_ms(), &pt, &len)) == 0)
+  if (rc == 0 && n > 0 && (rc = group_senderkey_content(cg->g, to, os_wall_ms(), &pt, &len)) == 0)
     rc = deliver(c, st, cn, pt, len, d, n, state);
   for (size_t i = 0; rc == 0 && i < n; i++) {
     if (state[i] != DEV_SENT) continue;
@@ -399,7 +399,7 @@ static int ctl_join(struct cli *c, struct cli_state *st, const uint8_t from_id[s
   struct group *g = NULL;
   struct cli_group *cg = NULL;
   int rc = group_join(&g, st->acct.identity.pub, st->acct.device.pub, from_id, chain, len,
-                      cli_now_ms());
+                      os_wall_ms());
   if (rc == MOMEDO_E_NOMEM) return cli_fail(c, rc, "out of memory");
   if (rc) {
     if (!old) notice(c, "refused", NULL, gid, from_id,
@@ -437,7 +437,7 @@ static int ctl_rebase(struct cli *c, struct cli_state *st, struct cli_group *cg)
     struct group_info gi;
     group_get_info(cg->g, &gi);
     int rc = cli__group_devices(cg, &prev, &n_prev);
-    if (rc == 0) rc = group_rebase(cg->g, &st->acct.identity, cli_now_ms(), &rec, &rl);
+    if (rc == 0) rc = group_rebase(cg->g, &st->acct.identity, os_wall_ms(), &rec, &rl);
     cg->dirty = 1;
     if (rc == 0 && rec)
       rc = cli__group_owe(st, cg, prev, n_prev, gi.version > 1 ? gi.version - 1 : 0);
@@ -471,7 +471,7 @@ static int ctl_chain(struct cli *c, struct cli_state *st, const uint8_t from_id[
     r->keep = 1;
     return 0;
   }
-  int rc = group_chain_apply(cg->g, chain, len, cli_now_ms(), &ai);
+  int rc = group_chain_apply(cg->g, chain, len, os_wall_ms(), &ai);
   if (rc == 0) {
     char d[96];
     cg->dirty = 1;
@@ -524,7 +524,7 @@ static int ctl_request(struct cli *c, struct cli_state *st, const uint8_t from_i
   group_get_info(cg->g, &gi);
   if (gi.my_role != MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN) return 0;
   int rc = cli__group_devices(cg, &prev, &n_prev);
-  if (rc == 0) rc = group_request_apply(cg->g, &st->acct.identity, from_id, req, len, cli_now_ms(),
+  if (rc == 0) rc = group_request_apply(cg->g, &st->acct.identity, from_id, req, len, os_wall_ms(),
                                         &rec, &rl);
   if (rc == 0) {
     cg->dirty = 1;
@@ -619,7 +619,7 @@ static int pending_add(struct cli_state *st, const uint8_t from_id[static 32],
   struct cli_gpending *p = &gs->p[gs->n_p++];
   memcpy(p->from_id, from_id, 32);
   memcpy(p->from_dev, from_dev, 32);
-  p->received_ms = cli_now_ms();
+  p->received_ms = os_wall_ms();
   p->body = body;
   p->len = n;
   gs->dirty = 1;
@@ -643,7 +643,7 @@ static int pending_retry(struct cli *c, struct cli_state *st, struct cli_conn *c
       Momedo__GroupControl *gc;
       arena_init(&a, CONTENT_DECODE_BYTES_MAX);
       gc = momedo__group_control__unpack(&a.pb, old[i].len, old[i].body);
-      int fresh = old[i].received_ms + CLI_GROUP_PENDING_MS > cli_now_ms();
+      int fresh = old[i].received_ms + CLI_GROUP_PENDING_MS > os_wall_ms();
       if (rc == 0 && gc && fresh && group_control_validate(gc) == 0) {
         rc = ctl_handle(c, st, cn, old[i].from_id, old[i].from_dev, gc, &r);
         if (rc == 0 && r.keep) rc = pending_add(st, old[i].from_id, old[i].from_dev, gc);

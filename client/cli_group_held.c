@@ -58,7 +58,7 @@ int cli__group_held_retry(struct cli *c, struct cli_state *st, struct cli_conn *
     struct cli_gheld h = gs->held[i];
     struct cli_group *cg = cli__group_by_id(st, h.gid);
     int shown = 0, hold = 0;
-    if (cg && h.created_ms + CLI_GROUP_KEY_WAIT_MS > cli_now_ms())
+    if (cg && h.created_ms + CLI_GROUP_KEY_WAIT_MS > os_wall_ms())
       rc = cli_group_receive(c, st, cn, cg, h.mb, h.wire, h.len, h.created_ms, m, &shown, &hold);
     if (rc == 0 && shown) {
       cli_print_msg(c, m);

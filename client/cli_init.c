@@ -37,7 +37,7 @@ int cli_cmd_init(struct cli *c) {
   if (rc) return cli_fail(c, rc, "cannot create the vault in %s: %s", st.home.dir,
                           momedo_strerror(rc));
   if ((rc = home_lock(&st.home)) != 0) goto out;
-  if ((rc = account_generate(&st.acct, cli_now_ms())) != 0) goto out;
+  if ((rc = account_generate(&st.acct, os_wall_ms())) != 0) goto out;
   st.have_acct = 1;
   if ((rc = cli_save(c, &st)) != 0) goto out;
   if ((rc = ids_user_id(uid, st.acct.identity.pub)) != 0) goto out;
@@ -137,7 +137,7 @@ int cli_cmd_join(struct cli *c) {
   }
   if (st.acct.has_identity && (rc = cli_publish(c, &st, &cn)) != 0) goto out;
   struct obj_info ai;
-  if (!extra && nodeapi_alias(&cn.api, st.acct.identity.pub, cli_now_ms(), &ai) == 0)
+  if (!extra && nodeapi_alias(&cn.api, st.acct.identity.pub, os_wall_ms(), &ai) == 0)
     snprintf(st.acct.alias, sizeof st.acct.alias, "%s", ai.alias);
   else if (!extra)
     fprintf(stderr, "momedo: note: no alias from the node: %s\n", nodeapi_reason(&cn.api));

@@ -84,7 +84,7 @@ static int session_for(struct cli *c, struct cli_state *st, const uint8_t identi
   dk.home_node = (ProtobufCBinaryData){32, (uint8_t *)d->home_node};
   struct e2e_remote r;
   struct e2e_local l;
-  uint64_t now = cli_now_ms();
+  uint64_t now = os_wall_ms();
   int rc = e2e_remote_from_device(&r, identity, &dk, now);
   if (rc) return cli_fail(c, rc, "a device of the recipient has an unusable prekey: %s",
                           momedo_strerror(rc));
@@ -225,7 +225,7 @@ int cli__send_queue(struct cli *c, struct cli_state *st, struct contact *ct, Mom
     if (content_new_id(mid) != 0) return cli_fail(c, MOMEDO_E_RNG, "no randomness");
     m->message_id = (ProtobufCBinaryData){CONTENT_ID_LEN, mid};
   }
-  m->sent_ms = cli_now_ms();
+  m->sent_ms = os_wall_ms();
   m->sender_device = (ProtobufCBinaryData){32, st->acct.device.pub};
   m->sync_copy = 0;
   m->sync_peer = (ProtobufCBinaryData){0, NULL};
@@ -315,7 +315,7 @@ void cli__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e) {
   e->outgoing = (uint8_t)outgoing;
   e->status = outgoing ? TL_ST_SENT : TL_ST_NONE;
   e->sent_ms = m->sent_ms;
-  e->stored_ms = cli_now_ms();
+  e->stored_ms = os_wall_ms();
   memcpy(e->device, m->sender_device.data, TL_KEY_LEN);
   e->acc = -1;
   switch (m->body_case) {

@@ -34,7 +34,7 @@ int cli_conn_open(struct cli *c, struct cli_conn *cn, const char *host, uint16_t
   transport_tls_view(cn->tls, &cn->tr);
   nodeapi_init(&cn->api, &cn->tr, key, c->timeout_ms);
   cn->open = 1;
-  rc = nodeapi_hello(&cn->api, cli_now_ms());
+  rc = nodeapi_hello(&cn->api, os_wall_ms());
   if (rc) {
     char what[300];
     snprintf(what, sizeof what, "node %s:%u refused the session", host, port);
@@ -82,7 +82,7 @@ int cli_connect(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
 
 int cli_lookup(struct cli *c, struct cli_conn *cn, const struct nodeapi_lookup_q *q,
                uint8_t key[static 32], struct nodeapi_bundle *out) {
-  int rc = nodeapi_lookup(&cn->api, q, cli_now_ms(), out);
+  int rc = nodeapi_lookup(&cn->api, q, os_wall_ms(), out);
   if (rc == MOMEDO_E_NOTFOUND)
     return cli_fail(c, rc, "no key bundle found for %s (no such user, or none of its home "
                     "nodes answered: %s)", q->user_id ? q->user_id : q->alias ? q->alias : "that key",
@@ -156,7 +156,7 @@ int cli_contact_for(struct cli *c, struct cli_state *st, const char *to, struct 
 int cli_publish(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
   uint8_t *b = NULL, id[OBJ_ID_LEN];
   size_t n = 0;
-  int rc = account_build_bundle(&st->acct, cli_now_ms(), &b, &n);
+  int rc = account_build_bundle(&st->acct, os_wall_ms(), &b, &n);
   if (rc) return cli_fail(c, rc, "cannot build the key bundle: %s", momedo_strerror(rc));
   rc = nodeapi_publish(&cn->api, b, n, id);
   free(b);

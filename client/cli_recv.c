@@ -36,7 +36,7 @@ static int device_listed(const struct account_device *v, size_t n, const uint8_t
 /* Did this process look identity's bundle up in the last CLI_BUNDLE_FRESH_MS? Marks it
  * looked up now when not. */
 static int fresh_take(struct cli_state *st, const uint8_t identity[static 32]) {
-  uint64_t now = cli_now_ms();
+  uint64_t now = os_wall_ms();
   size_t oldest = 0;
   for (size_t i = 0; i < st->n_fresh; i++) {
     if (memcmp(st->fresh[i].identity, identity, 32) == 0) {
@@ -64,7 +64,7 @@ static int sender_refresh(struct cli *c, struct cli_state *st, struct cli_conn *
   int mine = memcmp(identity, st->acct.identity.pub, 32) == 0;
   if (cli_lookup(c, cn, &q, key, &b) != 0) return *ct || mine ? 0 : MOMEDO_E_NOTFOUND;
   if (!mine && !*ct) {
-    int rc = contacts_pin(&st->contacts, identity, NULL, NULL, cli_now_ms(), ct);
+    int rc = contacts_pin(&st->contacts, identity, NULL, NULL, os_wall_ms(), ct);
     if (rc) return rc;
   }
   int rc = mine ? account_learn_bundle(&st->acct, b.bundle) : contacts_set_bundle(*ct, b.bundle);
@@ -144,7 +144,7 @@ static int accept_first(struct cli *c, struct cli_state *st, struct cli_conn *cn
   struct e2e_replay *rp = replay_for(st, pk->id);
   struct e2e_local l;
   local_of(&st->acct, &l);
-  int rc = rp ? e2e_accept(s, &from, &l, &spk, NULL, rp, env, cli_now_ms(), pt, cap, n)
+  int rc = rp ? e2e_accept(s, &from, &l, &spk, NULL, rp, env, os_wall_ms(), pt, cap, n)
               : MOMEDO_E_NOMEM;
   crypto_wipe(&l, sizeof l);
   crypto_wipe(&spk, sizeof spk);
@@ -162,7 +162,7 @@ static int accept_first(struct cli *c, struct cli_state *st, struct cli_conn *cn
     return rc;
   }
   if ((rc = sender_current(c, st, cn, from.identity_key, from.device_key, from.dh_key)) != 0 ||
-      (rc = e2e_replay_add(rp, env, from.created_ms, cli_now_ms())) != 0 ||
+      (rc = e2e_replay_add(rp, env, from.created_ms, os_wall_ms())) != 0 ||
       (rc = cli__session_add(&st->sess, *s)) != 0) {
     char uid[IDS_USER_ID_STR_MAX];
     if (ids_user_id(uid, from.identity_key) != 0) uid[0] = '\0';
@@ -210,7 +210,7 @@ int cli__fetch_chunks(struct cli *c, struct cli_conn *cn, const uint8_t mb[stati
   int rc;
   while (next < f->chunk_count) {
     struct nodeapi_fetch out;
-    rc = nodeapi_fetch_blob(&cn->api, mb, f->blob_id.data, next, 0, cli_now_ms(), &out);
+    rc = nodeapi_fetch_blob(&cn->api, mb, f->blob_id.data, next, 0, os_wall_ms(), &out);
     if (rc) return cli_api_fail(c, cn, rc, "downloading an attachment failed");
     uint32_t before = next;
     for (size_t i = 0; i < out.n; i++) {
@@ -350,7 +350,7 @@ static int take_content(struct cli *c, struct cli_state *st, struct cli_conn *cn
     peer = m->sync_peer.data;
     struct contact *ct;
     if (!contacts_find_key(&st->contacts, peer) &&
-        (rc = contacts_pin(&st->contacts, peer, NULL, NULL, cli_now_ms(), &ct)) != 0)
+        (rc = contacts_pin(&st->contacts, peer, NULL, NULL, os_wall_ms(), &ct)) != 0)
       return cli_fail(c, rc, "cannot remember a contact");
   }
   out->sync_copy = m->sync_copy;
@@ -527,7 +527,7 @@ int cli_group_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn,
     if (rc == 0 && *shown) keep_strings(m);
   } else if (rc == MOMEDO_E_NOTFOUND) {
     /* Its sender key has not come (yet): keep the cursor before it for a while. */
-    *hold = created_ms + CLI_GROUP_KEY_WAIT_MS > cli_now_ms();
+    *hold = created_ms + CLI_GROUP_KEY_WAIT_MS > os_wall_ms();
     if (!*hold) RECV_DROP("group %s: an item whose sender key never arrived", cli_group_name(cg));
     rc = 0;
   } else if (rc == MOMEDO_E_NOMEM) {
@@ -565,7 +565,7 @@ int cli_channel_receive(struct cli *c, struct cli_state *st, struct cli_channel 
   struct tl_entry *e = &m->e;
   memcpy(e->id, cm->message_id.data, TL_ID_LEN);
   e->sent_ms = cm->sent_ms;
-  e->stored_ms = cli_now_ms();
+  e->stored_ms = os_wall_ms();
   e->acc = -1;
   e->due = cm->display_name; /* channel timelines: the sender's display name */
   if (cm->body_case == MOMEDO__CHANNEL_MESSAGE__BODY_TEXT) {

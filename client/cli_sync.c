@@ -230,7 +230,7 @@ static void ack_items(struct cli_state *st, struct cli_conn *cn,
     uint8_t homes[OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN];
     /* Tombstones go where our items are held: our bundle's home nodes. */
     nodeapi_set_ack_dests(&cn->api, homes, account_homes(&st->acct, homes));
-    int rc = nodeapi_ack(&cn->api, &st->acct.device, items + off, k, cli_now_ms(), &acc);
+    int rc = nodeapi_ack(&cn->api, &st->acct.device, items + off, k, os_wall_ms(), &acc);
     if (rc)
       fprintf(stderr, "momedo: note: acknowledging %zu item(s) failed: %s %s\n", k,
               momedo_strerror(rc), nodeapi_reason(&cn->api));
@@ -300,7 +300,7 @@ static int fetch_page(struct cli *c, struct cli_conn *cn, const uint8_t mb[stati
                       const uint8_t *wk, const uint8_t *tag, uint64_t cursor, struct page *pg) {
   struct nodeapi_fetch f;
   memset(pg, 0, sizeof *pg);
-  int rc = nodeapi_fetch_write(&cn->api, mb, wk, tag, cursor, CLI_FETCH_LIMIT, cli_now_ms(), &f);
+  int rc = nodeapi_fetch_write(&cn->api, mb, wk, tag, cursor, CLI_FETCH_LIMIT, os_wall_ms(), &f);
   if (rc) return cli_api_fail(c, cn, rc, "fetching a mailbox failed");
   pg->objs = calloc(f.n ? f.n : 1, sizeof *pg->objs);
   pg->bufs = calloc(f.n ? f.n : 1, sizeof *pg->bufs);
@@ -613,7 +613,7 @@ int cli_catch_up(struct cli *c, struct cli_state *st, struct cli_conn *cn, size_
 
 int cli_watch_check(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                     struct cli_watch *w, int idle, size_t *n_new) {
-  uint64_t now = cli_now_ms();
+  uint64_t now = os_wall_ms();
   int lost = cn->api.events_dropped != w->dropped;
   if (!lost && !(idle && now - w->last_ms >= CLI_CATCH_UP_MS)) return 0;
   w->dropped = cn->api.events_dropped;
@@ -638,10 +638,10 @@ static int listen_once(struct cli *c, struct cli_state *st, long count, size_t *
   if (rc == 0 && !c->json)
     fprintf(stderr, "momedo: listening on %s:%u (Ctrl-C to stop)\n",
             st->acct.nodes[cn.node].host, st->acct.nodes[cn.node].port);
-  struct cli_watch w = {.dropped = 0, .last_ms = cli_now_ms()};
+  struct cli_watch w = {.dropped = 0, .last_ms = os_wall_ms()};
   while (rc == 0 && (count <= 0 || (long)*n_new < count)) {
     struct nodeapi_event ev;
-    rc = nodeapi_wait_event(&cn.api, LISTEN_WAIT_MS, cli_now_ms(), &ev);
+    rc = nodeapi_wait_event(&cn.api, LISTEN_WAIT_MS, os_wall_ms(), &ev);
     if (rc == MOMEDO_E_TIMEOUT) {
       rc = cli_watch_check(c, st, &cn, &w, 1, n_new);
       continue;

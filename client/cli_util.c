@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "hex.h"
@@ -22,12 +21,6 @@ void cli__crash_point(const char *where) {
   if (want == NULL || strcmp(want, where) != 0) return;
   fflush(NULL);
   raise(SIGKILL); /* what a power cut or the OOM killer does: no cleanup at all */
-}
-
-uint64_t cli_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 void cli_json_str(FILE *f, const char *s) {

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -21,6 +20,7 @@
 #include "invite.h"
 #include "nodeapi.h"
 #include "obj.h"
+#include "os.h"
 #include "transport.h"
 #include "version.h"
 
@@ -115,18 +115,6 @@ static int probe_fail(struct probe *p, int rc, const char *fmt, ...) {
 /* A failed nodeapi call: keep the session's reason. */
 static int probe_api_fail(struct probe *p, int rc) {
   return probe_fail(p, rc, "%s", nodeapi_reason(&p->api));
-}
-
-static uint64_t probe_wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t probe_mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Decimal 0..max, digits only. */
@@ -412,7 +400,7 @@ static int probe_connect(struct probe *p) {
   transport_tls_view(p->tls, &p->tr);
   nodeapi_init(&p->api, &p->tr, p->node_key, p->timeout_ms);
   p->api_open = 1;
-  if ((rc = nodeapi_hello(&p->api, probe_wall_ms())) < 0) return probe_api_fail(p, rc);
+  if ((rc = nodeapi_hello(&p->api, os_wall_ms())) < 0) return probe_api_fail(p, rc);
   return 0;
 }
 
@@ -666,7 +654,7 @@ static int cmd_publish(struct probe *p) {
   uint8_t *bundle = NULL, id[OBJ_ID_LEN];
   size_t len = 0;
   struct obj_info info;
-  uint64_t now = probe_wall_ms();
+  uint64_t now = os_wall_ms();
   int rc = probe_bundle(p, now, &bundle, &len);
   if (rc == 0) rc = obj_validate(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, bundle, len, now, &info);
   if (rc < 0) {
@@ -701,10 +689,10 @@ static int probe_check_user_id(struct probe *p, const char *opt, const char *s) 
  * the node wants it. For user IDs, the returned key must hash to the ID asked for. */
 static int probe_lookup(struct probe *p, const struct nodeapi_lookup_q *q,
                         struct nodeapi_bundle *nb) {
-  int rc = nodeapi_lookup(&p->api, q, probe_wall_ms(), nb);
+  int rc = nodeapi_lookup(&p->api, q, os_wall_ms(), nb);
   if (rc == MOMEDO_E_AUTH && !p->api.authed) {
     if ((rc = probe_auth(p)) < 0) return rc;
-    rc = nodeapi_lookup(&p->api, q, probe_wall_ms(), nb);
+    rc = nodeapi_lookup(&p->api, q, os_wall_ms(), nb);
   }
   if (rc < 0) return probe_api_fail(p, rc);
   if (q->user_id != NULL && !ids_user_id_matches(q->user_id, nb->info.key))
@@ -772,7 +760,7 @@ static int cmd_lookup(struct probe *p) {
 
 static int cmd_alias(struct probe *p) {
   struct obj_info info;
-  int rc = nodeapi_alias(&p->api, p->keys.identity.pub, probe_wall_ms(), &info);
+  int rc = nodeapi_alias(&p->api, p->keys.identity.pub, os_wall_ms(), &info);
   if (rc < 0) return probe_api_fail(p, rc);
   if (p->json)
     printf("{\"ok\":true,\"cmd\":\"alias\",\"alias\":\"%s\",\"user_id\":\"%s\",\"expires_ms\":%"
@@ -957,7 +945,7 @@ static int probe_burst_run(struct probe *p, struct probe_burst *b) {
 static int probe_burst(struct probe *p, const uint8_t *mailbox, const uint8_t *dh,
                        uint64_t ttl, uint64_t count) {
   struct probe_burst b = {.mailbox = mailbox, .dh = dh, .ttl = ttl, .count = count};
-  uint64_t window = 0, t0 = probe_mono_ms();
+  uint64_t window = 0, t0 = os_mono_ms();
   int rc = probe_num_opt(p, O_WINDOW, PROBE_BURST_MAX, 0, &window);
   if (rc < 0) return rc;
   if (p->opt[O_TEXT] == NULL)
@@ -969,7 +957,7 @@ static int probe_burst(struct probe *p, const uint8_t *mailbox, const uint8_t *d
     return probe_fail(p, MOMEDO_E_INVAL, "--text is empty or too long for a burst");
   b.window = window == 0 ? count : window; /* 0: everything in flight */
   rc = probe_burst_run(p, &b);
-  uint64_t ms = probe_mono_ms() - t0;
+  uint64_t ms = os_mono_ms() - t0;
   if (p->json)
     printf("{\"ok\":%s,\"cmd\":\"post\",\"count\":%" PRIu64 ",\"sent\":%" PRIu64
            ",\"acked\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"elapsed_ms\":%" PRIu64 "}\n",
@@ -1034,7 +1022,7 @@ static int probe_ack_items(struct probe *p, const struct nodeapi_ack_item *items
   for (size_t off = 0; off < n; off += NODEAPI_ACK_MAX) {
     size_t k = n - off < NODEAPI_ACK_MAX ? n - off : NODEAPI_ACK_MAX;
     uint32_t acc = 0;
-    int rc = nodeapi_ack(&p->api, &p->keys.device, items + off, k, probe_wall_ms(), &acc);
+    int rc = nodeapi_ack(&p->api, &p->keys.device, items + off, k, os_wall_ms(), &acc);
     if (rc < 0) return probe_api_fail(p, rc);
     *accepted += acc;
   }
@@ -1075,7 +1063,7 @@ static int cmd_fetch(struct probe *p) {
   if (rc == 0 && p->opt[O_ACK] && memcmp(mailbox, p->keys.mailbox, OBJ_MAILBOX_LEN) != 0)
     rc = probe_fail(p, MOMEDO_E_INVAL, "--ack works only on this device's own mailbox");
   for (int page = 0; rc == 0 && page < PROBE_FETCH_PAGES_MAX; page++) {
-    if ((rc = nodeapi_fetch(&p->api, mailbox, cursor, (uint32_t)limit, probe_wall_ms(), &f)) < 0)
+    if ((rc = nodeapi_fetch(&p->api, mailbox, cursor, (uint32_t)limit, os_wall_ms(), &f)) < 0)
       return probe_api_fail(p, rc);
     int more = f.more;
     uint64_t next = f.next_cursor;
@@ -1130,12 +1118,12 @@ static int cmd_listen(struct probe *p) {
   else
     printf("subscribed to mailbox %s\n", mbh);
   fflush(stdout);
-  uint64_t deadline = probe_mono_ms() + (uint64_t)p->timeout_ms;
+  uint64_t deadline = os_mono_ms() + (uint64_t)p->timeout_ms;
   while (count == 0 || got < count) {
-    uint64_t now = probe_mono_ms();
+    uint64_t now = os_mono_ms();
     int left = now >= deadline ? 0 : (int)(deadline - now);
     struct nodeapi_event ev;
-    rc = nodeapi_wait_event(&p->api, left, probe_wall_ms(), &ev);
+    rc = nodeapi_wait_event(&p->api, left, os_wall_ms(), &ev);
     if (rc == MOMEDO_E_TIMEOUT && count == 0) break;
     if (rc == MOMEDO_E_TIMEOUT)
       return probe_fail(p, rc, "received %" PRIu64 " of %" PRIu64 " event(s) within %d ms", got,

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <wolfssl/options.h>
@@ -26,6 +25,7 @@
 #include <wolfssl/wolfcrypt/asn_public.h>
 
 #include "hex.h"
+#include "os.h"
 
 #define TRANSPORT_IO_CHUNK_MAX (1 << 30) /* largest single wolfSSL_read/write length */
 #define TRANSPORT_PORT_CHARS_MAX 5
@@ -49,15 +49,9 @@ static void tr_reason(char *reason, size_t cap, const char *fmt, ...) {
   va_end(ap);
 }
 
-static uint64_t tr_mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Deadline of 0 means none. */
 static uint64_t tr_deadline(int timeout_ms) {
-  return timeout_ms < 0 ? 0 : tr_mono_ms() + (uint64_t)timeout_ms;
+  return timeout_ms < 0 ? 0 : os_mono_ms() + (uint64_t)timeout_ms;
 }
 
 /* Wait for events on fd until the deadline: 0 when ready, E_TIMEOUT, E_IO. */
@@ -65,7 +59,7 @@ static int tr_wait(int fd, short events, uint64_t deadline) {
   for (;;) {
     int wait_ms = -1;
     if (deadline != 0) {
-      uint64_t now = tr_mono_ms();
+      uint64_t now = os_mono_ms();
       if (now >= deadline) return MOMEDO_E_TIMEOUT;
       uint64_t left = deadline - now;
       wait_ms = left > INT_MAX ? INT_MAX : (int)left;
@@ -354,7 +348,7 @@ static int tr_recv(void *ctx, uint8_t *buf, size_t cap, size_t *got, int timeout
   }
 }
 
-static uint64_t tr_now(void *ctx) { return tr_mono_ms(); }
+static uint64_t tr_now(void *ctx) { return os_mono_ms(); }
 
 static const struct transport_ops tr_tls_ops = {
     .send = tr_send,

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "hex.h"
+#include "os.h"
 
 #define VAULT_KEY_MAGIC "MOMEDO-VAULT"     /* 12 bytes */
 #define VAULT_FILE_MAGIC "MOMEDO-VFILE"    /* 12 bytes */
@@ -404,43 +404,26 @@ static int pass_set(char *out, size_t cap, size_t *len, const char *s, size_t n)
   return 0;
 }
 
-/* One line from the terminal with echo off. */
-static int tty_line(FILE *tty, const char *prompt, char *buf, size_t cap) {
-  struct termios old, quiet;
-  int fd = fileno(tty), restore = 0;
-  fputs(prompt, tty);
-  fflush(tty);
-  if (tcgetattr(fd, &old) == 0) {
-    quiet = old;
-    quiet.c_lflag &= ~(tcflag_t)ECHO;
-    quiet.c_lflag |= ECHONL;
-    restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
-  }
-  char *got = fgets(buf, (int)cap, tty);
-  if (restore) (void)tcsetattr(fd, TCSAFLUSH, &old);
-  return got ? 0 : MOMEDO_E_IO;
-}
-
 static int pass_from_tty(char *out, size_t cap, size_t *len, int confirm, char *why,
                          size_t why_cap) {
-  char a[VAULT_PASS_MAX + 2], b[VAULT_PASS_MAX + 2];
-  FILE *tty = fopen("/dev/tty", "r+");
-  if (!tty) {
+  char a[VAULT_PASS_MAX + 1], b[VAULT_PASS_MAX + 1];
+  size_t na = 0, nb = 0;
+  int rc = os_tty_read_secret(confirm ? "New passphrase: " : "Passphrase: ", a, sizeof a, &na);
+  if (rc == MOMEDO_E_AUTH) {
     WHY("no passphrase: no terminal to ask on; set %s or use --passphrase-file",
         VAULT_PASS_ENV);
-    return MOMEDO_E_AUTH;
+    return rc;
   }
-  int rc = tty_line(tty, confirm ? "New passphrase: " : "Passphrase: ", a, sizeof a);
   if (rc == 0 && confirm) {
-    rc = tty_line(tty, "Repeat passphrase: ", b, sizeof b);
-    if (rc == 0 && strcmp(a, b) != 0) {
+    rc = os_tty_read_secret("Repeat passphrase: ", b, sizeof b, &nb);
+    if (rc == 0 && (na != nb || memcmp(a, b, na) != 0)) {
       WHY("the two passphrases differ");
       rc = MOMEDO_E_AUTH;
     }
   }
-  fclose(tty);
-  if (rc == 0) rc = pass_set(out, cap, len, a, strlen(a));
+  if (rc == 0) rc = pass_set(out, cap, len, a, na);
   if (rc == MOMEDO_E_INVAL) WHY("the passphrase is empty");
+  if (rc == MOMEDO_E_TOOBIG) WHY("the passphrase is longer than %d bytes", VAULT_PASS_MAX);
   crypto_wipe(a, sizeof a);
   crypto_wipe(b, sizeof b);
   return rc;

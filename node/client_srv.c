@@ -83,7 +83,7 @@ static int bundle_admits(struct node *n, const uint8_t identity_key[OBJ_KEY_LEN]
   }
   if (rc) return rc;
   arena_init(&ar, OBJ_DECODE_BYTES_MAX);
-  rc = obj_validate(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, node__now_ms(), &info);
+  rc = obj_validate(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, os_wall_ms(), &info);
   if (rc == 0 && memcmp(info.key, identity_key, OBJ_KEY_LEN) != 0) rc = MOMEDO_E_BADSIG;
   if (rc == 0) rc = obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, &ar, &m);
   if (rc) {
@@ -220,7 +220,7 @@ static int c_publish(struct conn *c, const Momedo__ClientRequest *rq,
   struct node *n = c->n;
   const Momedo__Object *o = rq->publish->object;
   struct obj_info info;
-  uint64_t now = node__now_ms();
+  uint64_t now = os_wall_ms();
   int rc = need_auth(c, why, why_cap);
   if (rc) return rc;
   if (!o || o->kind != MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE) {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "os.h"
 #include "status.h"
 
 static enum node_log_level log_level = NODE_LOG_INFO;
@@ -81,10 +82,9 @@ void node_vlog(enum node_log_level level, const char *fmt, va_list ap) {
     line[n++] = log_prio[level];
     line[n++] = '>';
   } else {
-    struct timespec ts;
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    time_t now_s = (time_t)(os_wall_ms() / 1000);
+    gmtime_r(&now_s, &tm);
     n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
     m = snprintf(line + n, sizeof line - n, "%s ", log_level_names[level]);
     if (m > 0) n += (size_t)m;

@@ -3,8 +3,9 @@
 # (STYLE.md §1). The build enforces the same (parts link only what they may, and layer
 # guards make a stray wolfSSL include fail to compile: ctest layering_wolfssl); this
 # check names the line.
+# MOMEDO_SRC names another tree to check (scripts/check_layers_selftest.sh uses it).
 set -u
-cd "$(dirname "$0")/.."
+cd "${MOMEDO_SRC:-$(dirname "$0")/..}" || exit 2
 bad=0
 check() { # part, forbidden-regex, what
   hits=$(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]($2)" "$1"/*.c "$1"/*.h 2>/dev/null)
@@ -13,9 +14,19 @@ check() { # part, forbidden-regex, what
   fi
 }
 sock='sys/socket\.h|netinet/|arpa/inet\.h|netdb\.h|sys/un\.h'
-check protocol    "uv\.h|rocksdb/|wolfssl/ssl\.h|$sock|pthread_np" "libuv, RocksDB, TLS or sockets"
-check replication "uv\.h|rocksdb/|wolfssl/|$sock|time\.h|sys/time\.h" "libuv, RocksDB, wolfSSL, sockets or clocks"
-check simulations "uv\.h|rocksdb/|wolfssl/|$sock" "libuv, RocksDB, wolfSSL or sockets"
+# protocol/os/ (momedo_os: clocks, the no-echo terminal read), by any path.
+os='([^"]*/)?os(\.h|/)'
+check protocol    "uv\.h|rocksdb/|wolfssl/ssl\.h|$sock|pthread_np|time\.h|sys/time\.h|termios\.h|$os" \
+      "libuv, RocksDB, TLS, sockets, clocks, terminals or protocol/os"
+check replication "uv\.h|rocksdb/|wolfssl/|$sock|time\.h|sys/time\.h|termios\.h|$os" \
+      "libuv, RocksDB, wolfSSL, sockets, clocks, terminals or protocol/os"
+check simulations "uv\.h|rocksdb/|wolfssl/|$sock|time\.h|sys/time\.h|termios\.h" \
+      "libuv, RocksDB, wolfSSL, sockets, clocks or terminals (the driver reads its wall time through os.h)"
+# simulations: protocol/os only in the driver (the wall time a run took), never in the
+# models, so no simulated outcome can depend on the real clock.
+hits=$(grep -lE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]($os)" simulations/*.c simulations/*.h 2>/dev/null |
+       grep -vE '^simulations/(sim_run|main)\.c$')
+if [ -n "$hits" ]; then echo "layering: simulations/ includes protocol/os outside sim_run.c and main.c: $hits"; bad=1; fi
 check admin       "uv\.h|rocksdb/|wolfssl/" "libuv, RocksDB or wolfSSL"
 # node/'s plain-file library momedo_nodeconf (momedo-admin links it too)
 hits=$(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"](uv\.h|rocksdb/|wolfssl/|$sock|node_int\.h|log\.h)" \
@@ -24,9 +35,10 @@ if [ -n "$hits" ]; then echo "layering: momedo_nodeconf (node/config, keyfile, n
 # client: sockets and wolfSSL only in transport.c
 hits=$(grep -lE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"](uv\.h|rocksdb/|wolfssl/|$sock)" client/*.c client/*.h 2>/dev/null | grep -v '^client/transport\.c$')
 if [ -n "$hits" ]; then echo "layering: client/ uses sockets/libuv/RocksDB/wolfSSL outside transport.c: $hits"; bad=1; fi
-# replication must not call the clock or rand() directly
-hits=$(grep -nE '\b(rand|srand|random|time|clock_gettime|gettimeofday)[[:space:]]*\(' replication/*.c 2>/dev/null |
+# replication and the protocol core must not call the clock or rand() directly
+# (protocol/os/ is where the clock is read)
+hits=$(grep -nE '\b(rand|srand|random|time|clock_gettime|gettimeofday)[[:space:]]*\(' replication/*.c protocol/*.c 2>/dev/null |
        grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*|//)')
-if [ -n "$hits" ]; then echo "layering: replication/ reads a clock or libc randomness:"; echo "$hits"; bad=1; fi
+if [ -n "$hits" ]; then echo "layering: replication/ or protocol/ reads a clock or libc randomness:"; echo "$hits"; bad=1; fi
 [ $bad -eq 0 ] && echo "layering ok"
 exit $bad

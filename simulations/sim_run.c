@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "os.h" /* the wall time a run took, reported only */
 #include "sim_int.h"
 
 /* Stream tags for sim_seed_derive: one stream per concern, so changing the
@@ -175,12 +175,6 @@ static int sim_setup(struct sim *s, const struct sim_scn *scn, uint64_t seed, FI
   return 0;
 }
 
-static double wall_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int sim_loop(struct sim *s) {
   struct sim_event e;
   int rc = 0;
@@ -205,16 +199,16 @@ int sim_run_one(const struct sim_scn *scn, uint64_t seed, const char *out_dir, F
   err[0] = 0;
   memset(sum, 0, sizeof *sum);
   if (log) fprintf(log, "momedo-sim: scenario %s seed %llu\n", scn->name, (unsigned long long)seed);
-  double w0 = wall_s();
+  double w0 = os_mono_s();
   int rc = sim_setup(&s, scn, seed, log, err);
-  double w1 = wall_s();
+  double w1 = os_mono_s();
   if (!rc) rc = sim_loop(&s);
   if (!rc && scn->check_delivered && !sim__converged(&s))
     sim__fail(&s, "at the end %llu of %llu live copies are held, %llu dead copies left%s; "
               "links up form %u component(s)",
               (unsigned long long)s.live_pairs, (unsigned long long)s.want_pairs,
               (unsigned long long)s.dead_pairs, sim__transit_note(&s), sim__up_components(&s));
-  double w2 = wall_s();
+  double w2 = os_mono_s();
   if (!rc) {
     sim__summarise(&s, sum);
     if (out_dir) rc = sim__write_outputs(&s, sum, out_dir, err);

@@ -6,18 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "content.h"
+#include "os.h"
 #include "x3dh.h"
 
 #define NOW_MS 1700000000000ull
-
-static double bench_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 struct bench {
   struct e2e_local a, b;
@@ -53,17 +47,17 @@ static int bench_first(struct bench *x, double *t_send, double *t_accept) {
   e2e_session_free(x->sa);
   e2e_session_free(x->sb);
   x->sa = x->sb = NULL;
-  double t0 = bench_now();
+  double t0 = os_mono_s();
   int rc = e2e_initiate(&x->sa, &x->a, &x->r, NOW_MS);
   if (rc == 0) rc = e2e_encrypt(x->sa, x->pt, sizeof x->pt, x->out, sizeof x->out, &len);
-  double t1 = bench_now();
+  double t1 = os_mono_s();
   if (rc == 0) rc = e2e_replay_new(&rp, 1);
-  double t2 = bench_now();
+  double t2 = os_mono_s();
   if (rc == 0) rc = e2e_envelope_parse(&env, x->out, len);
   if (rc == 0)
     rc = e2e_accept(&x->sb, &from, &x->b, &x->spk, NULL, rp, &env, NOW_MS, x->dec,
                     sizeof x->dec, &pl);
-  double t3 = bench_now();
+  double t3 = os_mono_s();
   e2e_replay_free(rp);
   *t_send += t1 - t0;
   *t_accept += t3 - t2;
@@ -82,13 +76,13 @@ static int bench_msg(struct e2e_session *from, struct e2e_session *to, struct be
 
 static int bench_messages(struct bench *x, double secs, int ping_pong) {
   long n = 0;
-  double t0 = bench_now(), t;
+  double t0 = os_mono_s(), t;
   do {
     for (int i = 0; i < 64; i++, n++) {
       int back = ping_pong && (n & 1);
       if (bench_msg(back ? x->sb : x->sa, back ? x->sa : x->sb, x) < 0) return -1;
     }
-    t = bench_now() - t0;
+    t = os_mono_s() - t0;
   } while (t < secs);
   printf("%-44s %10.0f msg/s  %8.2f us/msg\n",
          ping_pong ? "1 KiB encrypt+decrypt, ping-pong (DH step)" : "1 KiB encrypt+decrypt, one direction",
@@ -99,7 +93,7 @@ static int bench_messages(struct bench *x, double secs, int ping_pong) {
 static int bench_save_load(struct bench *x, double secs) {
   long n = 0;
   size_t len = 0;
-  double t0 = bench_now(), t;
+  double t0 = os_mono_s(), t;
   do {
     uint8_t *blob = NULL;
     struct e2e_session *s = NULL;
@@ -108,7 +102,7 @@ static int bench_save_load(struct bench *x, double secs) {
     free(blob);
     e2e_session_free(s);
     n++;
-    t = bench_now() - t0;
+    t = os_mono_s() - t0;
   } while (t < secs);
   struct e2e_session_info info;
   e2e_session_get_info(x->sb, &info);
@@ -123,13 +117,13 @@ static int bench_chunks(double secs) {
   uint8_t id[32], key[32];
   long n = 0;
   if (content_blob_new(id, key) < 0) return -1;
-  double t0 = bench_now(), t;
+  double t0 = os_mono_s(), t;
   do {
     if (content_chunk_seal(ct, pt, sizeof pt, key, id, (uint32_t)(n % 100), 100) < 0 ||
         content_chunk_open(pt, ct, sizeof ct, key, id, (uint32_t)(n % 100), 100) < 0)
       return -1;
     n++;
-    t = bench_now() - t0;
+    t = os_mono_s() - t0;
   } while (t < secs);
   printf("%-44s %10.1f MiB/s (seal+open, 192 KiB chunks)\n", "attachment chunks",
          (double)n * sizeof pt / t / (1024.0 * 1024.0));
@@ -142,11 +136,11 @@ int main(int argc, char **argv) {
   double ts = 0, ta = 0;
   long n = 0;
   if (bench_setup(&x)) return 1;
-  double t0 = bench_now();
+  double t0 = os_mono_s();
   do {
     if (bench_first(&x, &ts, &ta) < 0) return 1;
     n++;
-  } while (bench_now() - t0 < secs);
+  } while (os_mono_s() - t0 < secs);
   printf("%-44s %10.0f op/s   %8.2f us/op\n", "X3DH first message: initiate+encrypt",
          (double)n / ts, ts * 1e6 / (double)n);
   printf("%-44s %10.0f op/s   %8.2f us/op\n", "X3DH first message: parse+accept",

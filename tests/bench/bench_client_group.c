@@ -8,22 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "channel.h"
 #include "group.h"
+#include "os.h"
 #include "x3dh.h"
 
 #define NOW_MS 1700000000000ull
 #define TEXT_BYTES 200
-
-/* CPU seconds of this process: single-threaded work, so on an idle machine this is the
- * wall time, and the shared machine's load does not count. */
-static double bench_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static struct crypto_sign_keypair node_kp;
 
@@ -129,12 +121,12 @@ static int pairwise(struct e2e_session **s, size_t n, struct e2e_session *steady
   uint8_t *out = malloc(len + E2E_OVERHEAD_MAX);
   size_t ol = 0;
   int rc = out ? 0 : -1;
-  double t0 = bench_now();
+  double t0 = os_cpu_s();
   for (size_t i = 0; rc == 0 && i < n; i++) {
     rc = e2e_encrypt(s[i], pt, len, out, len + E2E_OVERHEAD_MAX, &ol);
     if (i == 0) pc->env_first = ol, pc->item_first = item_bytes(out, ol);
   }
-  pc->secs = bench_now() - t0;
+  pc->secs = os_cpu_s() - t0;
   if (rc == 0) rc = e2e_encrypt(steady, pt, len, out, len + E2E_OVERHEAD_MAX, &ol);
   pc->env_steady = ol, pc->item_steady = item_bytes(out, ol);
   free(out);
@@ -150,10 +142,10 @@ static int build_channel(struct group **g, struct peer *p, size_t n, uint8_t **r
     ms[i] = (struct group_member_spec){p[i].id.pub, MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER,
                                        (const uint8_t(*)[32])p[i].dev.pub, 1};
   }
-  double t0 = bench_now();
+  double t0 = os_cpu_s();
   int rc = group_create(g, &p[0].id, p[0].dev.pub, MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL,
                         "Alle Beschäftigten", &ms[0], ms + 1, n - 1, NOW_MS, rec, rl);
-  *secs = bench_now() - t0;
+  *secs = os_cpu_s() - t0;
   free(ms);
   return rc;
 }
@@ -178,17 +170,17 @@ static int bench_chain(const struct peer *p, size_t n, size_t steps) {
     free(rec);
   }
   if (group_chain(g, 0, &chain, &cl) < 0) return -1;
-  double t = bench_now();
+  double t = os_cpu_s();
   if (group_join(&j, p[1].id.pub, p[1].dev.pub, p[0].id.pub, chain, cl, NOW_MS) < 0) return -1;
-  double t_join = bench_now() - t;
-  t = bench_now();
+  double t_join = os_cpu_s() - t;
+  t = os_cpu_s();
   if (group_save(g, &st, &sl) < 0) return -1;
-  double t_save = bench_now() - t;
+  double t_save = os_cpu_s() - t;
   group_free(j);
   j = NULL;
-  t = bench_now();
+  t = os_cpu_s();
   if (group_load(&j, st, sl) < 0) return -1;
-  double t_load = bench_now() - t;
+  double t_load = os_cpu_s() - t;
   printf("\nthe record chain of a channel grown to %zu members in %zu adds of %zu:\n",
          1 + steps * per, steps, per);
   printf("  %zu versions, %zu bytes; a joining device verifies it in %.1f ms\n", steps + 1,
@@ -208,10 +200,10 @@ static void bench_scrypt(void) {
   for (unsigned l = 14; l <= 17; l++) {
     struct channel_keys k;
     int reps = l <= 15 ? 5 : 3;
-    double t0 = bench_now();
+    double t0 = os_cpu_s();
     for (int i = 0; i < reps; i++)
       if (channel_derive(&k, "Krisenstab", "a passphrase", l, 8, 1) < 0) return;
-    double t = (bench_now() - t0) / reps;
+    double t = (os_cpu_s() - t0) / reps;
     printf("  log2_n=%-2u  memory %4u MiB  %8.1f ms per derivation (= per offline guess)%s\n", l,
            (unsigned)((128ull * 8 << l) >> 20), t * 1e3,
            l == CHANNEL_SCRYPT_LOG2_N ? "  <- default" : "");
@@ -234,17 +226,17 @@ int main(int argc, char **argv) {
   uint8_t *chain = NULL;
   size_t cl = 0;
   if (group_chain(g, 0, &chain, &cl) < 0) return 1;
-  t = bench_now();
+  t = os_cpu_s();
   if (group_join(&m, p[1].id.pub, p[1].dev.pub, p[0].id.pub, chain, cl, NOW_MS) < 0) return 1;
-  printf("  a member verifies and joins from it: %.1f ms\n", (bench_now() - t) * 1e3);
+  printf("  a member verifies and joins from it: %.1f ms\n", (os_cpu_s() - t) * 1e3);
   free(chain);
   /* One message: sender keys. */
   if (text_content(&pt, &pl, p[0].dev.pub) < 0) return 1;
   /* The sender key goes out at the start of the epoch, before the first message. */
   if (group_senderkey_content(g, NULL, NOW_MS, &skc, &skl) < 0) return 1;
-  t = bench_now();
+  t = os_cpu_s();
   if (group_encrypt(g, pt, pl, &wire, &wl) < 0) return 1;
-  double t_enc = bench_now() - t;
+  double t_enc = os_cpu_s() - t;
   size_t gi = item_bytes(wire, wl);
   printf("\none %zu-byte text message (Content %zu bytes):\n", (size_t)TEXT_BYTES, pl);
   printf("  sender keys : 1 ciphertext of %zu bytes, 1 item posted, %zu bytes stored per node, "
@@ -279,10 +271,10 @@ int main(int argc, char **argv) {
   group_get_info(g, &info);
   uint8_t *dec = malloc(wl);
   size_t dl = 0;
-  t = bench_now();
+  t = os_cpu_s();
   if (group_decrypt(m, info.mailbox, wire, wl, dec, wl, &dl, NULL) < 0)
     return fprintf(stderr, "decrypt failed\n"), 1;
-  printf("  a member decrypts the message: %.1f us (verify + decrypt)\n", (bench_now() - t) * 1e6);
+  printf("  a member decrypts the message: %.1f us (verify + decrypt)\n", (os_cpu_s() - t) * 1e6);
   free(dec);
   arena_close(&a);
   if (bench_chain(p, n, 50) < 0) return fprintf(stderr, "chain failed\n"), 1;

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -22,6 +21,7 @@
 #include "frame.h"
 #include "invite.h"
 #include "obj.h"
+#include "os.h"
 #include "tls.h"
 
 #define LOAD_CONNS_MAX 60000
@@ -90,18 +90,6 @@ struct load {
 
 static uint8_t rbuf_[LOAD_READ_BYTES];
 static uint8_t plain_[LOAD_PLAIN_BYTES];
-
-static uint64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void load_err(struct load *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void load_err(struct load *ld, const char *fmt, ...) {
@@ -251,7 +239,7 @@ static int send_request(struct lconn *c, Momedo__ClientRequest *rq) {
 static int send_hello(struct lconn *c) {
   Momedo__Frame f = MOMEDO__FRAME__INIT;
   Momedo__Hello h;
-  frame_hello_init(&h, MOMEDO__ROLE__ROLE_CLIENT, NULL, wall_ms(), FRAME_BYTES_MAX_DEFAULT);
+  frame_hello_init(&h, MOMEDO__ROLE__ROLE_CLIENT, NULL, os_wall_ms(), FRAME_BYTES_MAX_DEFAULT);
   f.body_case = MOMEDO__FRAME__BODY_HELLO;
   f.hello = &h;
   return send_frame(c, &f);
@@ -321,7 +309,7 @@ static int fill_window(struct lconn *c) {
 
 static void start_posting(struct load *ld) {
   sample_all(ld, ld->before);
-  ld->t0_ms = mono_ms();
+  ld->t0_ms = os_mono_ms();
   if (ld->ready == 0) return;
   if (ld->npids) uv_timer_start(&ld->sampler, on_sample, LOAD_SAMPLE_MS, LOAD_SAMPLE_MS);
   for (unsigned i = 0; i < ld->n; i++)
@@ -566,7 +554,7 @@ static void idle_step(uv_timer_t *t) {
   struct load *ld = t->data;
   if (ld->idle_stage == 0) {
     sample_all(ld, ld->after);
-    ld->t1_ms = mono_ms();
+    ld->t1_ms = os_mono_ms();
     ld->idle_stage = 1;
     uv_timer_start(t, idle_step, (uint64_t)ld->hold_s * 1000, 0);
   } else if (ld->idle_stage == 1) {
@@ -583,7 +571,7 @@ static void idle_step(uv_timer_t *t) {
 static void finish(struct load *ld) {
   if (ld->finished) return;
   ld->finished = 1;
-  ld->t1_ms = mono_ms();
+  ld->t1_ms = os_mono_ms();
   if (!ld->post_mode) {
     uv_timer_start(&ld->deadline, idle_step, LOAD_SETTLE_MS, 0);
     return;
@@ -705,7 +693,7 @@ static int run(struct load *ld) {
   uv_timer_init(&loop, &ld->sampler);
   ld->deadline.data = ld->sampler.data = ld;
   if (!ld->post_mode) sample_all(ld, ld->before);
-  ld->t0_ms = ld->post_mode ? 0 : mono_ms();
+  ld->t0_ms = ld->post_mode ? 0 : os_mono_ms();
   uv_timer_start(&ld->deadline, on_deadline, (uint64_t)ld->timeout_s * 1000, 0);
   open_more(ld);
   uv_run(&loop, UV_RUN_DEFAULT);

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "os.h"
 #include "store.h"
 #include "store_rocks.h"
 
@@ -27,12 +27,6 @@
 
 static char dir_[BENCH_PATH_MAX];
 static uint8_t value_[BENCH_VALUE_MAX];
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
   (void)st, (void)flag, (void)ftw;
@@ -63,7 +57,7 @@ static int bench_writes(struct store *s, size_t vsize, size_t batch, size_t keys
   struct store_batch *b = store_batch_new();
   uint8_t k[BENCH_KEY_BYTES];
   int rc = b ? 0 : MOMEDO_E_NOMEM;
-  double t0 = now_s(), t = t0;
+  double t0 = os_mono_s(), t = t0;
   *batches = *keys = 0;
   while (rc == 0 && *keys + batch <= keys_max && t - t0 < BENCH_SECONDS) {
     store_batch_clear(b);
@@ -74,7 +68,7 @@ static int bench_writes(struct store *s, size_t vsize, size_t batch, size_t keys
     if (rc == 0) rc = store_write(s, b);
     *batches += 1;
     *keys += batch;
-    t = now_s();
+    t = os_mono_s();
   }
   *secs = t - t0;
   store_batch_free(b);
@@ -132,16 +126,16 @@ static int bench_reads(struct store *s, const char *name) {
   double secs;
   int rc = 0;
   for (int pass = 0; pass < 2 && rc == 0; pass++) {
-    double t0 = now_s();
+    double t0 = os_mono_s();
     n = 0;
     rc = store_iter(s, NULL, 0, NULL, 0, count_fn, &n);
-    secs = now_s() - t0;
+    secs = os_mono_s() - t0;
     if (rc == 0 && n != BENCH_SCAN_KEYS) rc = MOMEDO_E_INTERNAL;
     if (rc == 0)
       printf("%-6s scan %zu keys (pass %d): %.1f ms, %.0f keys/s\n", name, n, pass + 1,
              secs * 1e3, (double)n / secs);
   }
-  double t0 = now_s();
+  double t0 = os_mono_s();
   for (uint64_t i = 0; i < BENCH_GETS && rc == 0; i++) {
     uint8_t k[BENCH_KEY_BYTES];
     void *v = NULL;
@@ -150,7 +144,7 @@ static int bench_reads(struct store *s, const char *name) {
     rc = store_get(s, k, sizeof k, &v, &vn);
     free(v);
   }
-  secs = now_s() - t0;
+  secs = os_mono_s() - t0;
   if (rc == 0) printf("%-6s %d random gets: %.0f gets/s\n", name, BENCH_GETS, BENCH_GETS / secs);
   return rc;
 }

@@ -7,18 +7,12 @@
  * time and peak RSS. The clock is read here, in the benchmark, never in repl. */
 #include <stdio.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "os.h"
 #include "repl_int.h"
 #include "unit/test_repl_net.h"
 
 #define SHARED 1000000u
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static void rnd_id(uint8_t id[32]) {
@@ -42,7 +36,7 @@ static void run(const char *name, unsigned a_only, unsigned b_only, uint32_t bra
   t.now = TN_T0;
   tn_add(&t, &cfg, 1);
   tn_add(&t, &cfg_b, 2);
-  double t0 = now_s();
+  double t0 = os_mono_s();
   for (unsigned i = 0; i < SHARED; i++) {
     uint8_t id[32];
     rnd_id(id);
@@ -61,13 +55,13 @@ static void run(const char *name, unsigned a_only, unsigned b_only, uint32_t bra
     free(o);
   }
   tn_drain(&t); /* no links yet: only STORED actions */
-  double t1 = now_s();
+  double t1 = os_mono_s();
   t.link[0][1] = t.link[1][0] = true;
   if (repl_peer_up(t.n[1].r, tn_pid(0), t.n[0].kp.pub, t.now) ||
       repl_peer_up(t.n[0].r, tn_pid(1), t.n[1].kp.pub, t.now))
     abort();
   tn_pump(&t);
-  double t2 = now_s();
+  double t2 = os_mono_s();
   struct repl_peer_stats a, b;
   if (repl_peer_stats(t.n[0].r, tn_pid(1), &a) || repl_peer_stats(t.n[1].r, tn_pid(0), &b))
     abort();

@@ -8,15 +8,9 @@
 #include <math.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "os.h"
 #include "sim.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static long rss_mb(void) {
   struct rusage ru;
@@ -33,9 +27,9 @@ static int run(const char *label, const char *text, uint32_t runs, double theory
   }
   struct sim_summary sums[16];
   struct sim_opts o = {.seed = 1, .seed_set = 1, .runs = runs, .out_dir = NULL, .log = NULL};
-  double t0 = now_s();
+  double t0 = os_mono_s();
   int rc = sim_run_all(s, &o, sums, err);
-  double wall = now_s() - t0;
+  double wall = os_mono_s() - t0;
   sim_scn_free(s);
   if (rc) {
     fprintf(stderr, "%s: %s\n", label, err);

@@ -6,7 +6,8 @@
 #define MOMEDO_BENCH_TABLE_H
 
 #include <stdio.h>
-#include <time.h>
+
+#include "os.h"
 
 struct bench_ctx;
 typedef int (*bench_fn)(struct bench_ctx *c);
@@ -17,31 +18,23 @@ struct bench_op {
   double bytes; /* per op, for a MB/s column; 0 for none */
 };
 
-static inline double bench_clock(clockid_t id) {
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static inline double bench_now(void) { return bench_clock(CLOCK_MONOTONIC); }
-
 /* Runs every op of the table; 1 (after a message) as soon as one fails, else 0. */
 static inline int bench_table(const struct bench_op *ops, size_t n_ops, struct bench_ctx *c,
                               double secs) {
   printf("%-42s %12s %12s %10s\n", "operation", "ops/sec", "ops/cpu-sec", "MB/s");
   for (size_t i = 0; i < n_ops; i++) {
     long n = 0;
-    double t0 = bench_now(), c0 = bench_clock(CLOCK_PROCESS_CPUTIME_ID), t;
+    double t0 = os_mono_s(), c0 = os_cpu_s(), t;
     do {
       if (ops[i].fn(c) != 0) {
         fprintf(stderr, "%s failed\n", ops[i].name);
         return 1;
       }
       n++;
-      t = bench_now() - t0;
+      t = os_mono_s() - t0;
     } while (t < secs);
     double rate = (double)n / t;
-    double cpu_rate = (double)n / (bench_clock(CLOCK_PROCESS_CPUTIME_ID) - c0);
+    double cpu_rate = (double)n / (os_cpu_s() - c0);
     if (ops[i].bytes > 0)
       printf("%-42s %12.0f %12.0f %10.1f\n", ops[i].name, rate, cpu_rate,
              rate * ops[i].bytes / 1e6);

@@ -37,7 +37,7 @@ static int pack_control(const Momedo__GroupControl *gc, const uint8_t dev[32], u
   if (content_new_id(mid) != 0) return MOMEDO_E_RNG;
   m.format = CONTENT_FORMAT;
   m.message_id = (ProtobufCBinaryData){CONTENT_ID_LEN, mid};
-  m.sent_ms = cli_now_ms();
+  m.sent_ms = os_wall_ms();
   m.sender_device = (ProtobufCBinaryData){32, (uint8_t *)dev};
   m.body_case = MOMEDO__CONTENT__BODY_GROUP;
   m.group = (Momedo__GroupControl *)gc;
@@ -69,7 +69,7 @@ static int forge_self(struct cli_state *st, const struct group *g, uint8_t **rec
   if (rc == 0) rc = group__roster_normalize(&R);
   R.version = g->r.version + 1, R.has_prev = 1;
   memcpy(R.prev, g->r.hash, 32);
-  R.change = MOMEDO__GROUP_CHANGE__GROUP_CHANGE_DEVICES, R.created_ms = cli_now_ms();
+  R.change = MOMEDO__GROUP_CHANGE__GROUP_CHANGE_DEVICES, R.created_ms = os_wall_ms();
   memcpy(R.signer, st->acct.identity.pub, 32);
   if (rc == 0) rc = group__roster_sign(&R, &st->acct.identity, rec, rl);
   group__roster_clear(&R);
@@ -93,7 +93,7 @@ static int forge_join(struct cli_state *st, const struct group *g, const struct 
   if (rc == 0) rc = group__roster_normalize(&R);
   R.version = 2, R.has_prev = 1;
   memcpy(R.prev, g->ch[0].hash, 32);
-  R.change = MOMEDO__GROUP_CHANGE__GROUP_CHANGE_ADD, R.created_ms = cli_now_ms();
+  R.change = MOMEDO__GROUP_CHANGE__GROUP_CHANGE_ADD, R.created_ms = os_wall_ms();
   memcpy(R.signer, st->acct.identity.pub, 32);
   if (rc == 0) rc = group__roster_sign(&R, &st->acct.identity, &rec, &rl);
   group__roster_clear(&R);
