@@ -80,7 +80,7 @@ int adm_need_dir(struct adm_ctx *ctx);
  * outlive *resp). Returns 0 when the node answered with status 0; the node's status
  * (why: its reason) when it refused; E_CONNREFUSED when no node answers on its socket
  * (not running); E_DENIED, E_CONFIG, E_TIMEOUT, E_PROTO... with a sentence in why
- * (NODE_ERRMSG_MAX). The one way any front-end (the CLI, a web console) talks to the
+ * (REASON_MAX). The one way any front-end (the CLI, a web console) talks to the
  * node: the admin socket's file permission is the root of trust. */
 int adm_rpc(const char *dir, Momedo__AdminRequest *req, struct arena *a,
             Momedo__AdminResponse **resp, char *why, size_t why_cap);

@@ -29,19 +29,19 @@ static int write_all(int fd, const char *p, size_t n) {
 }
 
 int adm_copy_file(const char *src, const char *dst, unsigned mode, int follow, uint64_t *bytes,
-                  char *err, size_t err_cap) {
+                  char *why, size_t why_cap) {
   static char buf[ADM_COPY_CHUNK]; /* momedo-admin is single-threaded */
   struct stat st;
   int in = open(src, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)), out = -1, rc = 0;
   *bytes = 0;
   if (in < 0 || fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-    node_errf(err, err_cap, "%s: %s", src, in < 0 ? strerror(errno) : "not a regular file");
+    reason_set(why, why_cap, "%s: %s", src, in < 0 ? strerror(errno) : "not a regular file");
     rc = in >= 0 ? MOMEDO_E_CORRUPT : errno == ENOENT ? MOMEDO_E_NOTFOUND : MOMEDO_E_IO;
     goto out;
   }
   out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
   if (out < 0) {
-    node_errf(err, err_cap, "%s: %s", dst, strerror(errno));
+    reason_set(why, why_cap, "%s: %s", dst, strerror(errno));
     rc = errno == EEXIST ? MOMEDO_E_EXISTS : MOMEDO_E_IO;
     goto out;
   }
@@ -49,7 +49,7 @@ int adm_copy_file(const char *src, const char *dst, unsigned mode, int follow, u
     ssize_t r = read(in, buf, sizeof buf);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 || (r > 0 && write_all(out, buf, (size_t)r) != 0)) {
-      node_errf(err, err_cap, "copying %s to %s: %s", src, dst, strerror(errno));
+      reason_set(why, why_cap, "copying %s to %s: %s", src, dst, strerror(errno));
       rc = MOMEDO_E_IO;
       goto out;
     }
@@ -57,7 +57,7 @@ int adm_copy_file(const char *src, const char *dst, unsigned mode, int follow, u
     *bytes += (uint64_t)r;
   }
   if (fchmod(out, (mode_t)mode) != 0 || fsync(out) != 0) {
-    node_errf(err, err_cap, "%s: %s", dst, strerror(errno));
+    reason_set(why, why_cap, "%s: %s", dst, strerror(errno));
     rc = MOMEDO_E_IO;
   }
 out:
@@ -87,8 +87,8 @@ void adm_manifest_free(struct adm_manifest *m) {
   m->n = m->cap = 0;
 }
 
-int adm_manifest_write(const char *dir, const struct adm_manifest *m, char *err,
-                       size_t err_cap) {
+int adm_manifest_write(const char *dir, const struct adm_manifest *m, char *why,
+                       size_t why_cap) {
   char path[NODE_PATH_BYTES_MAX];
   size_t cap = 512 + m->n * (sizeof m->files[0].name + 32), n = 0;
   char *text = malloc(cap);
@@ -103,7 +103,7 @@ int adm_manifest_write(const char *dir, const struct adm_manifest *m, char *err,
   int rc = n < cap ? 0 : MOMEDO_E_INTERNAL;
   if (!rc && snprintf(path, sizeof path, "%s/%s", dir, ADM_MANIFEST_FILE) >= (int)sizeof path)
     rc = MOMEDO_E_INVAL;
-  if (!rc) rc = node_file_put(path, text, n, 0600, 1, err, err_cap);
+  if (!rc) rc = node_file_put(path, text, n, 0600, 1, why, why_cap);
   free(text);
   return rc;
 }
@@ -153,7 +153,7 @@ static int manifest_line(struct adm_manifest *m, char *line, int *done, char *wh
   return bad(why, cap, "not a manifest line");
 }
 
-int adm_manifest_read(const char *dir, struct adm_manifest *m, char *err, size_t err_cap) {
+int adm_manifest_read(const char *dir, struct adm_manifest *m, char *why, size_t why_cap) {
   char path[NODE_PATH_BYTES_MAX], why[128] = "";
   char *text = NULL;
   size_t len = 0, lineno = 0;
@@ -163,7 +163,7 @@ int adm_manifest_read(const char *dir, struct adm_manifest *m, char *err, size_t
     return MOMEDO_E_INVAL;
   int rc = node_file_read(path, ADM_MANIFEST_BYTES_MAX, &text, &len);
   if (rc) {
-    node_errf(err, err_cap, "%s: %s", path, rc == MOMEDO_E_NOTFOUND
+    reason_set(why, why_cap, "%s: %s", path, rc == MOMEDO_E_NOTFOUND
               ? "not found: not a momedo backup, or an unfinished one" : momedo_strerror(rc));
     return rc;
   }
@@ -188,7 +188,7 @@ int adm_manifest_read(const char *dir, struct adm_manifest *m, char *err, size_t
     rc = MOMEDO_E_CORRUPT;
   }
   if (rc) {
-    node_errf(err, err_cap, "%s:%zu: %s", path, lineno, why);
+    reason_set(why, why_cap, "%s:%zu: %s", path, lineno, why);
     adm_manifest_free(m);
   }
   free(text);

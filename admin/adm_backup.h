@@ -34,19 +34,19 @@ struct adm_manifest {
 
 /* Copy the regular file src to dst (created, never replaced: E_EXISTS), fsync'ed, with
  * mode; *bytes gets its size. src may be a symlink (momedo.conf in the package) only when
- * follow is set. err (NODE_ERRMSG_MAX) names the file on failure. */
+ * follow is set. err (REASON_MAX) names the file on failure. */
 MOMEDO_WUR int adm_copy_file(const char *src, const char *dst, unsigned mode, int follow,
-                             uint64_t *bytes, char *err, size_t err_cap);
+                             uint64_t *bytes, char *why, size_t why_cap);
 
 /* Append a file to m (E_BOUNDS beyond ADM_BACKUP_FILES_MAX). */
 MOMEDO_WUR int adm_manifest_add(struct adm_manifest *m, const char *name, uint64_t size);
 /* Write dir/MANIFEST (0600, fsync'ed, never over an existing one). */
-MOMEDO_WUR int adm_manifest_write(const char *dir, const struct adm_manifest *m, char *err,
-                                  size_t err_cap);
+MOMEDO_WUR int adm_manifest_write(const char *dir, const struct adm_manifest *m, char *why,
+                                  size_t why_cap);
 /* Read and check dir/MANIFEST: its first line, bounds, names (no "..", no other
  * directories), the "end" line; E_CORRUPT with "MANIFEST:LINE: why" otherwise. */
-MOMEDO_WUR int adm_manifest_read(const char *dir, struct adm_manifest *m, char *err,
-                                 size_t err_cap);
+MOMEDO_WUR int adm_manifest_read(const char *dir, struct adm_manifest *m, char *why,
+                                 size_t why_cap);
 void adm_manifest_free(struct adm_manifest *m);
 
 #endif

@@ -4,7 +4,6 @@
  * Blocking I/O is fine here: each exchange is one short request on a local socket. */
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -115,15 +114,6 @@ out:
   return rc;
 }
 
-static void why_f(char *why, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void why_f(char *why, size_t cap, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, cap, fmt, ap);
-  va_end(ap);
-}
-
 int adm_rpc(const char *dir, Momedo__AdminRequest *req, struct arena *a,
             Momedo__AdminResponse **resp, char *why, size_t why_cap) {
   return adm_rpc_timeout(dir, req, ADM_TIMEOUT_MS, a, resp, why, why_cap);
@@ -137,7 +127,7 @@ int adm_rpc_timeout(const char *dir, Momedo__AdminRequest *req, uint32_t timeout
   /* A momedo.conf with an error may be the one a running node is asked to reload: try
    * the default socket, and report the error if nothing answers there. */
   if (rc == MOMEDO_E_CONFIG) {
-    char cerr[NODE_ERRMSG_MAX];
+    char cerr[REASON_MAX];
     snprintf(cerr, sizeof cerr, "%s", why);
     node_config_defaults(&cfg, dir);
     if (!cfg.admin_socket[0] || connect_socket(cfg.admin_socket, &fd) != 0) {
@@ -149,30 +139,30 @@ int adm_rpc_timeout(const char *dir, Momedo__AdminRequest *req, uint32_t timeout
   if (rc) return rc;
   if (fd < 0) rc = connect_socket(cfg.admin_socket, &fd);
   if (rc == MOMEDO_E_CONNREFUSED) {
-    why_f(why, why_cap, "the node in %s is not running (nothing answers on %s); start it "
+    reason_set(why, why_cap, "the node in %s is not running (nothing answers on %s); start it "
           "with: momedod --dir %s (or systemctl start momedo)", dir, cfg.admin_socket, dir);
     return rc;
   }
   if (rc == MOMEDO_E_DENIED) {
-    why_f(why, why_cap, "permission denied on %s: run momedo-admin as the user that runs "
+    reason_set(why, why_cap, "permission denied on %s: run momedo-admin as the user that runs "
           "momedod (or as root)", cfg.admin_socket);
     return rc;
   }
   if (rc) {
-    why_f(why, why_cap, "cannot connect to %s: %s", cfg.admin_socket, momedo_strerror(rc));
+    reason_set(why, why_cap, "cannot connect to %s: %s", cfg.admin_socket, momedo_strerror(rc));
     return rc;
   }
   req->request_id = os_mono_ns() ^ ((uint64_t)getpid() << 32);
   rc = exchange(fd, req, timeout_ms, a, resp);
   close(fd);
   if (rc) {
-    why_f(why, why_cap, "no valid answer from the node on %s: %s", cfg.admin_socket,
+    reason_set(why, why_cap, "no valid answer from the node on %s: %s", cfg.admin_socket,
           momedo_strerror(rc));
     return rc == MOMEDO_E_CONNREFUSED ? MOMEDO_E_CLOSED : rc;
   }
   if ((*resp)->status != 0) {
     const char *r = (*resp)->reason;
-    why_f(why, why_cap, "%s", r && *r ? r : momedo_strerror((*resp)->status));
+    reason_set(why, why_cap, "%s", r && *r ? r : momedo_strerror((*resp)->status));
     return (*resp)->status < 0 ? (*resp)->status : MOMEDO_E_PROTO;
   }
   return 0;
@@ -184,7 +174,7 @@ int adm_call(struct adm_ctx *ctx, Momedo__AdminRequest *req, Momedo__AdminRespon
 
 int adm_call_timeout(struct adm_ctx *ctx, Momedo__AdminRequest *req, uint32_t timeout_ms,
                      Momedo__AdminResponse **resp) {
-  char why[NODE_ERRMSG_MAX] = "";
+  char why[REASON_MAX] = "";
   int rc = adm_need_dir(ctx);
   if (rc) return rc;
   rc = adm_rpc_timeout(ctx->dir, req, timeout_ms, &ctx->arena, resp, why, sizeof why);

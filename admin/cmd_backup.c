@@ -24,7 +24,7 @@ struct copy_job {
   const char *dest;
   struct adm_manifest m;
   uint64_t bytes;
-  char err[NODE_ERRMSG_MAX];
+  char err[REASON_MAX];
 };
 
 /* Copy dir/name (name as the manifest lists it) to dest/name. */
@@ -47,12 +47,12 @@ static int copy_store(struct copy_job *c, const char *cp) {
   int rc = 0;
   if (snprintf(dst, sizeof dst, "%s/%s", c->dest, NODE_STORE_DIR) >= (int)sizeof dst ||
       mkdir(dst, 0700) != 0) {
-    node_errf(c->err, sizeof c->err, "cannot create %s: %s", dst, strerror(errno));
+    reason_set(c->err, sizeof c->err, "cannot create %s: %s", dst, strerror(errno));
     return MOMEDO_E_IO;
   }
   DIR *d = opendir(cp);
   if (!d) {
-    node_errf(c->err, sizeof c->err, "%s: %s", cp, strerror(errno));
+    reason_set(c->err, sizeof c->err, "%s: %s", cp, strerror(errno));
     return MOMEDO_E_IO;
   }
   struct dirent *e;
@@ -60,7 +60,7 @@ static int copy_store(struct copy_job *c, const char *cp) {
     if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
       continue;
     if (strlen(e->d_name) > ADM_BACKUP_NAME_MAX) {
-      node_errf(c->err, sizeof c->err, "%s/%.40s...: name too long", cp, e->d_name);
+      reason_set(c->err, sizeof c->err, "%s/%.40s...: name too long", cp, e->d_name);
       rc = MOMEDO_E_BOUNDS;
       break;
     }
@@ -149,7 +149,7 @@ int adm_cmd_backup(struct adm_ctx *ctx, int argc, char **argv) {
   c.m.objects = b->objects;
   if (snprintf(cp, sizeof cp, "%s/%s", ctx->dir, b->path) >= (int)sizeof cp) rc = MOMEDO_E_INVAL;
   if (!rc) rc = copy_all(&c, cp);
-  char rmerr[NODE_ERRMSG_MAX];
+  char rmerr[REASON_MAX];
   if (node_rm_rf(cp, rmerr, sizeof rmerr) != 0 && !ctx->json)
     fprintf(stderr, "momedo-admin: %s (the node deletes it at its next start)\n", rmerr);
   if (rc) {

@@ -38,7 +38,7 @@ int adm_cmd_init(struct adm_ctx *ctx, int argc, char **argv) {
   static const struct option opts[] = {
       {"listen", required_argument, NULL, 'l'}, {"name", required_argument, NULL, 'n'}, {0}};
   const char *listen = NULL, *name = NULL;
-  char err[NODE_ERRMSG_MAX];
+  char err[REASON_MAX];
   struct node_dir_info info;
   int c;
   while ((c = adm_getopt(ctx, argc, argv, opts)) != -1) {
@@ -58,7 +58,7 @@ int adm_cmd_init(struct adm_ctx *ctx, int argc, char **argv) {
 }
 
 int adm_cmd_fingerprint(struct adm_ctx *ctx, int argc, char **argv) {
-  char err[NODE_ERRMSG_MAX] = "", fp[IDS_NODE_FP_STR_MAX], key[NODE_KEY_HEX_LEN + 1];
+  char err[REASON_MAX] = "", fp[IDS_NODE_FP_STR_MAX], key[NODE_KEY_HEX_LEN + 1];
   if (adm_no_options(ctx, argc, argv) != 0) return ADM_EXIT_USAGE;
   if (optind != argc) return adm_usage(ctx);
   int rc = adm_need_dir(ctx);

@@ -23,7 +23,7 @@ struct restore {
   int force, keep_config;
   struct adm_manifest m;
   char aside[NODE_PATH_BYTES_MAX]; /* where --force moved the old node ("" if nowhere) */
-  char err[NODE_ERRMSG_MAX];
+  char err[REASON_MAX];
 };
 
 static int path2(char *out, size_t cap, const char *a, const char *b) {
@@ -41,7 +41,7 @@ static int check_backup(struct restore *r) {
     const struct adm_backup_file *f = &r->m.files[i];
     if (path2(p, sizeof p, r->src, f->name) != 0) return MOMEDO_E_INVAL;
     if (lstat(p, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != f->size) {
-      node_errf(r->err, sizeof r->err, "%s: %s (the manifest says %" PRIu64 " bytes): the "
+      reason_set(r->err, sizeof r->err, "%s: %s (the manifest says %" PRIu64 " bytes): the "
                 "backup is damaged", p, lstat(p, &st) != 0 ? "missing" : "has another size",
                 f->size);
       return MOMEDO_E_CORRUPT;
@@ -51,13 +51,13 @@ static int check_backup(struct restore *r) {
   }
   if (rc) return rc;
   if (!has_current || !has_conf) {
-    node_errf(r->err, sizeof r->err, "%s lists no %s", r->src,
+    reason_set(r->err, sizeof r->err, "%s lists no %s", r->src,
               has_conf ? "store (store/CURRENT)" : NODE_CONF_FILE);
     return MOMEDO_E_CORRUPT;
   }
   rc = node_dir_identity(r->src, fp, key, r->err, sizeof r->err);
   if (!rc && strcmp(fp, r->m.fingerprint) != 0) {
-    node_errf(r->err, sizeof r->err, "%s/%s is the key of %s, not of %s as the manifest says",
+    reason_set(r->err, sizeof r->err, "%s/%s is the key of %s, not of %s as the manifest says",
               r->src, NODE_KEY_FILE, fp, r->m.fingerprint);
     rc = MOMEDO_E_CORRUPT;
   }
@@ -80,7 +80,7 @@ static int move_aside(struct restore *r, const char *dir) {
   gmtime_r(&t, &tm);
   strftime(stamp, sizeof stamp, "replaced-%Y%m%dT%H%M%SZ", &tm);
   if (path2(r->aside, sizeof r->aside, dir, stamp) != 0 || mkdir(r->aside, 0700) != 0) {
-    node_errf(r->err, sizeof r->err, "cannot create %s: %s", r->aside, strerror(errno));
+    reason_set(r->err, sizeof r->err, "cannot create %s: %s", r->aside, strerror(errno));
     return MOMEDO_E_IO;
   }
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -90,7 +90,7 @@ static int move_aside(struct restore *r, const char *dir) {
     if (strcmp(parts[i], NODE_CONF_FILE) == 0 && (S_ISLNK(st.st_mode) || r->keep_config))
       continue;
     if (path2(to, sizeof to, r->aside, parts[i]) != 0 || rename(from, to) != 0) {
-      node_errf(r->err, sizeof r->err, "cannot move %s to %s: %s", from, r->aside,
+      reason_set(r->err, sizeof r->err, "cannot move %s to %s: %s", from, r->aside,
                 strerror(errno));
       return MOMEDO_E_IO;
     }
@@ -109,13 +109,13 @@ static int restore_conf(struct restore *r, const char *dir) {
     return MOMEDO_E_INVAL;
   int link = lstat(dst, &st) == 0 && S_ISLNK(st.st_mode);
   if (link && realpath(dst, real) == NULL) {
-    node_errf(r->err, sizeof r->err, "%s links to a missing file: %s", dst, strerror(errno));
+    reason_set(r->err, sizeof r->err, "%s links to a missing file: %s", dst, strerror(errno));
     return MOMEDO_E_IO;
   }
   int rc = node_file_read(src, NODE_CONF_LINE_BYTES_MAX * 64, &text, &len);
   if (!rc) rc = node_file_write_atomic(link ? real : dst, text, len, link ? 0644 : 0600);
   free(text);
-  if (rc) node_errf(r->err, sizeof r->err, "cannot write %s: %s", link ? real : dst,
+  if (rc) reason_set(r->err, sizeof r->err, "cannot write %s: %s", link ? real : dst,
                     momedo_strerror(rc));
   return rc;
 }
@@ -139,7 +139,7 @@ static int restore_files(struct restore *r, const char *dir) {
     rc = adm_copy_file(p, d, 0600, 0, &n, r->err, sizeof r->err);
   }
   if (!rc && path2(p, sizeof p, dir, NODE_STORE_DIR) == 0 && rename(tmp, p) != 0) {
-    node_errf(r->err, sizeof r->err, "cannot rename %s to %s: %s", tmp, p, strerror(errno));
+    reason_set(r->err, sizeof r->err, "cannot rename %s to %s: %s", tmp, p, strerror(errno));
     rc = MOMEDO_E_IO;
   }
   if (!rc && !(r->keep_config && exists(dir, NODE_CONF_FILE))) rc = restore_conf(r, dir);
@@ -188,11 +188,11 @@ static void print_done(struct restore *r) {
 /* With the directory locked: make room (or refuse), copy, hand over. */
 static int restore_locked(struct restore *r) {
   const char *dir = r->ctx->dir;
-  char fp[IDS_NODE_FP_STR_MAX], key[NODE_KEY_HEX_LEN + 1], e[NODE_ERRMSG_MAX];
+  char fp[IDS_NODE_FP_STR_MAX], key[NODE_KEY_HEX_LEN + 1], e[REASON_MAX];
   if (exists(dir, NODE_KEY_FILE) || exists(dir, NODE_STORE_DIR "/CURRENT")) {
     if (!r->force) {
       int known = node_dir_identity(dir, fp, key, e, sizeof e) == 0;
-      node_errf(r->err, sizeof r->err, "%s already holds a node%s%s%s; restore --force moves "
+      reason_set(r->err, sizeof r->err, "%s already holds a node%s%s%s; restore --force moves "
                 "it to %s/replaced-TIME/ first", dir, known ? " (" : "", known ? fp : "",
                 known ? ")" : "", dir);
       return MOMEDO_E_EXISTS;
@@ -202,7 +202,7 @@ static int restore_locked(struct restore *r) {
   } else if (exists(dir, NODE_STORE_DIR)) {
     char p[NODE_PATH_BYTES_MAX]; /* an empty store directory, as init leaves it */
     if (path2(p, sizeof p, dir, NODE_STORE_DIR) != 0 || rmdir(p) != 0) {
-      node_errf(r->err, sizeof r->err, "%s/%s is in the way: %s", dir, NODE_STORE_DIR,
+      reason_set(r->err, sizeof r->err, "%s/%s is in the way: %s", dir, NODE_STORE_DIR,
                 strerror(errno));
       return MOMEDO_E_EXISTS;
     }
@@ -232,7 +232,7 @@ int adm_cmd_restore(struct adm_ctx *ctx, int argc, char **argv) {
   umask(077);
   if ((rc = check_backup(&r)) != 0) goto out;
   if (mkdir(ctx->dir, 0700) != 0 && errno != EEXIST) {
-    node_errf(r.err, sizeof r.err, "cannot create %s: %s", ctx->dir, strerror(errno));
+    reason_set(r.err, sizeof r.err, "cannot create %s: %s", ctx->dir, strerror(errno));
     rc = MOMEDO_E_IO;
     goto out;
   }
@@ -240,7 +240,7 @@ int adm_cmd_restore(struct adm_ctx *ctx, int argc, char **argv) {
   if (rc == MOMEDO_E_BUSY) {
     char pid[32] = "";
     if (holder) snprintf(pid, sizeof pid, " (PID %ld)", holder);
-    node_errf(r.err, sizeof r.err, "the node in %s is running%s: stop it first (systemctl "
+    reason_set(r.err, sizeof r.err, "the node in %s is running%s: stop it first (systemctl "
               "stop momedo); restore never writes under a running node", ctx->dir, pid);
   }
   if (!rc) rc = restore_locked(&r);

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "reason.h"
+
 int home_resolve(struct home *h, const char *flag_dir) {
   h->dir[0] = '\0';
   h->lock_fd = -1;
@@ -42,19 +44,19 @@ int home_exists(const struct home *h) {
 int home_ensure(const struct home *h, char *why, size_t why_cap) {
   struct stat st;
   if (mkdir(h->dir, 0700) != 0 && errno != EEXIST) {
-    if (why) snprintf(why, why_cap, "cannot create %s: %s", h->dir, strerror(errno));
+    reason_set(why, why_cap, "cannot create %s: %s", h->dir, strerror(errno));
     return MOMEDO_E_IO;
   }
   if (stat(h->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    if (why) snprintf(why, why_cap, "%s is not a directory", h->dir);
+    reason_set(why, why_cap, "%s is not a directory", h->dir);
     return MOMEDO_E_IO;
   }
   if (st.st_uid != geteuid()) {
-    if (why) snprintf(why, why_cap, "%s belongs to another user", h->dir);
+    reason_set(why, why_cap, "%s belongs to another user", h->dir);
     return MOMEDO_E_DENIED;
   }
   if ((st.st_mode & 077) != 0 && chmod(h->dir, st.st_mode & 0700) != 0) {
-    if (why) snprintf(why, why_cap, "cannot make %s private: %s", h->dir, strerror(errno));
+    reason_set(why, why_cap, "cannot make %s private: %s", h->dir, strerror(errno));
     return MOMEDO_E_DENIED;
   }
   return 0;

@@ -26,6 +26,7 @@
 
 #include "hex.h"
 #include "os.h"
+#include "reason.h"
 
 #define TRANSPORT_IO_CHUNK_MAX (1 << 30) /* largest single wolfSSL_read/write length */
 #define TRANSPORT_PORT_CHARS_MAX 5
@@ -38,16 +39,6 @@ struct transport_tls {
   int up;               /* handshake completed */
   int dead;             /* sticky error after a fatal failure, 0 while healthy */
 };
-
-static void tr_reason(char *reason, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void tr_reason(char *reason, size_t cap, const char *fmt, ...) {
-  if (reason == NULL || cap == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(reason, cap, fmt, ap);
-  va_end(ap);
-}
 
 /* Deadline of 0 means none. */
 static uint64_t tr_deadline(int timeout_ms) {
@@ -147,7 +138,7 @@ static int tr_tcp_connect(const char *host, uint16_t port, uint64_t deadline, in
   hints.ai_socktype = SOCK_STREAM;
   int gai = getaddrinfo(host, ps, &hints, &res);
   if (gai != 0) {
-    tr_reason(reason, cap, "cannot resolve %s: %s", host, gai_strerror(gai));
+    reason_set(reason, cap, "cannot resolve %s: %s", host, gai_strerror(gai));
     return MOMEDO_E_IO;
   }
   int rc = MOMEDO_E_IO;
@@ -157,14 +148,12 @@ static int tr_tcp_connect(const char *host, uint16_t port, uint64_t deadline, in
   }
   freeaddrinfo(res);
   if (rc == MOMEDO_E_CONNREFUSED)
-    tr_reason(reason, cap, "%s:%u refused the connection (is momedod running?)", host,
-              (unsigned)port);
+    reason_set(reason, cap, "%s:%u refused the connection (is momedod running?)", host,
+               (unsigned)port);
   else if (rc == MOMEDO_E_TIMEOUT)
-    tr_reason(reason, cap, "no TCP connection to %s:%u within the timeout", host,
-              (unsigned)port);
+    reason_set(reason, cap, "no TCP connection to %s:%u within the timeout", host, (unsigned)port);
   else if (rc < 0)
-    tr_reason(reason, cap, "cannot connect to %s:%u: %s", host, (unsigned)port,
-              strerror(errno));
+    reason_set(reason, cap, "cannot connect to %s:%u: %s", host, (unsigned)port, strerror(errno));
   return rc;
 }
 
@@ -238,23 +227,25 @@ static int tr_handshake(struct transport_tls *t, const uint8_t node_key[TRANSPOR
       wolfSSL_ERR_error_string_n((unsigned long)wolfSSL_get_error(t->ssl, ret), msg,
                                  sizeof msg);
       if (rc == MOMEDO_E_TIMEOUT)
-        tr_reason(reason, cap, "TLS handshake did not finish within the timeout");
+        reason_set(reason, cap, "TLS handshake did not finish within the timeout");
       else
-        tr_reason(reason, cap, "TLS handshake failed: %s", msg);
+        reason_set(reason, cap, "TLS handshake failed: %s", msg);
       return rc == MOMEDO_E_CLOSED ? MOMEDO_E_TLS : rc;
     }
   }
   uint8_t pub[TRANSPORT_KEY_LEN];
   if ((rc = tr_peer_key(t, pub)) < 0) {
-    tr_reason(reason, cap, "the node's certificate does not carry an Ed25519 key");
+    reason_set(reason, cap, "the node's certificate does not carry an Ed25519 key");
     return rc;
   }
   if (memcmp(pub, node_key, TRANSPORT_KEY_LEN) != 0) {
     char got[17], want[17];
     hex_encode(got, sizeof got, pub, 8);
     hex_encode(want, sizeof want, node_key, 8);
-    tr_reason(reason, cap, "node presents key %s..., expected %s... (wrong node, or its "
-              "key changed)", got, want);
+    reason_set(reason, cap,
+               "node presents key %s..., expected %s... (wrong node, or its "
+               "key changed)",
+               got, want);
     return MOMEDO_E_KEYCHANGED;
   }
   return 0;
@@ -284,10 +275,10 @@ int transport_tls_connect(struct transport_tls **out, const char *host, uint16_t
   uint64_t deadline = tr_deadline(timeout_ms);
   int rc;
   *out = NULL;
-  tr_reason(reason, reason_cap, "%s", "");
+  reason_set(reason, reason_cap, "%s", "");
   if (host == NULL || host[0] == '\0' || strlen(host) > TRANSPORT_HOST_CHARS_MAX ||
       port == 0) {
-    tr_reason(reason, reason_cap, "invalid node address");
+    reason_set(reason, reason_cap, "invalid node address");
     return MOMEDO_E_INVAL;
   }
   t = calloc(1, sizeof *t);
@@ -295,7 +286,7 @@ int transport_tls_connect(struct transport_tls **out, const char *host, uint16_t
   t->fd = -1;
   if ((rc = tr_tcp_connect(host, port, deadline, &t->fd, reason, reason_cap)) < 0) goto out;
   if ((rc = tr_tls_setup(t)) < 0) {
-    tr_reason(reason, reason_cap, "cannot set up TLS");
+    reason_set(reason, reason_cap, "cannot set up TLS");
     goto out;
   }
   rc = tr_handshake(t, node_key, deadline, reason, reason_cap);

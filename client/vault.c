@@ -14,6 +14,7 @@
 
 #include "hex.h"
 #include "os.h"
+#include "reason.h"
 
 #define VAULT_KEY_MAGIC "MOMEDO-VAULT"     /* 12 bytes */
 #define VAULT_FILE_MAGIC "MOMEDO-VFILE"    /* 12 bytes */
@@ -389,11 +390,6 @@ int vault_name(const struct vault *v, const char *prefix, const uint8_t *key, si
 
 /* ---- the passphrase ------------------------------------------------------------- */
 
-#define WHY(...) \
-  do {           \
-    if (why) snprintf(why, why_cap, __VA_ARGS__); \
-  } while (0)
-
 static int pass_set(char *out, size_t cap, size_t *len, const char *s, size_t n) {
   while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r')) n--;
   if (n == 0) return MOMEDO_E_INVAL;
@@ -410,20 +406,22 @@ static int pass_from_tty(char *out, size_t cap, size_t *len, int confirm, char *
   size_t na = 0, nb = 0;
   int rc = os_tty_read_secret(confirm ? "New passphrase: " : "Passphrase: ", a, sizeof a, &na);
   if (rc == MOMEDO_E_AUTH) {
-    WHY("no passphrase: no terminal to ask on; set %s or use --passphrase-file",
-        VAULT_PASS_ENV);
+    reason_set(why, why_cap,
+               "no passphrase: no terminal to ask on; set %s or use --passphrase-file",
+               VAULT_PASS_ENV);
     return rc;
   }
   if (rc == 0 && confirm) {
     rc = os_tty_read_secret("Repeat passphrase: ", b, sizeof b, &nb);
     if (rc == 0 && (na != nb || memcmp(a, b, na) != 0)) {
-      WHY("the two passphrases differ");
+      reason_set(why, why_cap, "the two passphrases differ");
       rc = MOMEDO_E_AUTH;
     }
   }
   if (rc == 0) rc = pass_set(out, cap, len, a, na);
-  if (rc == MOMEDO_E_INVAL) WHY("the passphrase is empty");
-  if (rc == MOMEDO_E_TOOBIG) WHY("the passphrase is longer than %d bytes", VAULT_PASS_MAX);
+  if (rc == MOMEDO_E_INVAL) reason_set(why, why_cap, "the passphrase is empty");
+  if (rc == MOMEDO_E_TOOBIG)
+    reason_set(why, why_cap, "the passphrase is longer than %d bytes", VAULT_PASS_MAX);
   crypto_wipe(a, sizeof a);
   crypto_wipe(b, sizeof b);
   return rc;
@@ -437,13 +435,15 @@ int vault_passphrase(char *out, size_t cap, size_t *len, const char *file, int c
     size_t n = 0;
     int rc = vault_read_file(file, VAULT_PASS_MAX + 2, &d, &n);
     if (rc) {
-      WHY("cannot read the passphrase file %s: %s", file,
-          rc == MOMEDO_E_TOOBIG ? "too long" : momedo_strerror(rc));
+      reason_set(why, why_cap, "cannot read the passphrase file %s: %s", file,
+                 rc == MOMEDO_E_TOOBIG ? "too long" : momedo_strerror(rc));
       return rc;
     }
     const char *nl = memchr(d, '\n', n);
     rc = pass_set(out, cap, len, (const char *)d, nl ? (size_t)(nl - (const char *)d) : n);
-    if (rc) WHY("the passphrase file %s is %s", file, rc == MOMEDO_E_INVAL ? "empty" : "too long");
+    if (rc)
+      reason_set(why, why_cap, "the passphrase file %s is %s", file,
+                 rc == MOMEDO_E_INVAL ? "empty" : "too long");
     crypto_wipe(d, n);
     free(d);
     return rc;
@@ -451,7 +451,9 @@ int vault_passphrase(char *out, size_t cap, size_t *len, const char *file, int c
   const char *env = getenv(VAULT_PASS_ENV);
   if (env) {
     int rc = pass_set(out, cap, len, env, strlen(env));
-    if (rc) WHY("%s is %s", VAULT_PASS_ENV, rc == MOMEDO_E_INVAL ? "empty" : "too long");
+    if (rc)
+      reason_set(why, why_cap, "%s is %s", VAULT_PASS_ENV,
+                 rc == MOMEDO_E_INVAL ? "empty" : "too long");
     return rc;
   }
   return pass_from_tty(out, cap, len, confirm, why, why_cap);

@@ -18,8 +18,6 @@
 #include "node_int.h"
 #include "store_rocks.h"
 
-#define WHY(...) snprintf(why, why_cap, __VA_ARGS__)
-
 struct admin_conn {
   uv_pipe_t pipe;
   struct node *n;
@@ -192,31 +190,37 @@ static int a_neighbor_add(struct node *n, const Momedo__AdminRequest *rq,
   struct node_neighbor nb;
   memset(&nb, 0, sizeof nb);
   if (!node_name_valid(r->name)) {
-    WHY("the neighbor name must be 1..%d letters, digits, '.', '_' or '-'", NODE_NAME_CHARS_MAX);
+    reason_set(why, why_cap, "the neighbor name must be 1..%d letters, digits, '.', '_' or '-'",
+               NODE_NAME_CHARS_MAX);
     return MOMEDO_E_INVAL;
   }
   if (node_neighbors_find(&n->nbs, r->name) >= 0) {
-    WHY("there is already a neighbor called '%s' (remove it first)", r->name);
+    reason_set(why, why_cap, "there is already a neighbor called '%s' (remove it first)", r->name);
     return MOMEDO_E_EXISTS;
   }
   if (n->nbs.n >= NODE_NEIGHBORS_MAX) {
-    WHY("this node already has the maximum of %d neighbors", NODE_NEIGHBORS_MAX);
+    reason_set(why, why_cap, "this node already has the maximum of %d neighbors",
+               NODE_NEIGHBORS_MAX);
     return MOMEDO_E_BOUNDS;
   }
   if (node_hostport_parse(r->address, nb.host, &nb.port) != 0) {
-    WHY("'%.80s' is not HOST:PORT (for example 10.1.2.3:4710)", r->address);
+    reason_set(why, why_cap, "'%.80s' is not HOST:PORT (for example 10.1.2.3:4710)", r->address);
     return MOMEDO_E_INVAL;
   }
   int rc = node_fp_from_text(r->fingerprint, nb.fp);
   if (rc == MOMEDO_E_CHECKSUM) {
-    WHY("'%.80s' is not a node fingerprint (a character is mistyped; copy what "
-        "`momedo-admin fingerprint` prints on that node again)", r->fingerprint);
+    reason_set(why, why_cap,
+               "'%.80s' is not a node fingerprint (a character is mistyped; copy what "
+               "`momedo-admin fingerprint` prints on that node again)",
+               r->fingerprint);
     return rc;
   }
   if (rc) {
-    WHY("'%.80s' is not a node fingerprint: expected the 53 characters (with or without "
-        "dashes) that `momedo-admin fingerprint` prints on that node, or its node_key as "
-        "64 hex digits", r->fingerprint);
+    reason_set(why, why_cap,
+               "'%.80s' is not a node fingerprint: expected the 53 characters (with or without "
+               "dashes) that `momedo-admin fingerprint` prints on that node, or its node_key as "
+               "64 hex digits",
+               r->fingerprint);
     return rc;
   }
   memcpy(nb.name, r->name, strlen(r->name) + 1);
@@ -233,7 +237,7 @@ static int a_neighbor_add(struct node *n, const Momedo__AdminRequest *rq,
   }
   node_log(NODE_LOG_INFO, "neighbor %s added (%s%s)", nb.name, r->address,
            nb.partner ? ", partner" : "");
-  WHY("Added neighbor %s at %s%s; connecting now. Check with: momedo-admin status", nb.name,
+  reason_set(why, why_cap, "Added neighbor %s at %s%s; connecting now. Check with: momedo-admin status", nb.name,
       r->address, nb.partner ? " as a partner (a home of this node's users)" : "");
   return 0;
 }
@@ -243,7 +247,8 @@ static int a_neighbor_remove(struct node *n, const Momedo__AdminRequest *rq,
   const char *name = rq->neighbor_remove->name;
   int i = node_neighbors_find(&n->nbs, name ? name : "");
   if (i < 0) {
-    WHY("there is no neighbor called '%.64s' (see: momedo-admin neighbor list)", name);
+    reason_set(why, why_cap,
+               "there is no neighbor called '%.64s' (see: momedo-admin neighbor list)", name);
     return MOMEDO_E_NOTFOUND;
   }
   struct node_neighbor gone = n->nbs.v[i];
@@ -258,7 +263,7 @@ static int a_neighbor_remove(struct node *n, const Momedo__AdminRequest *rq,
   }
   if (node__peer_remove(n, gone.name) != 0) { /* already gone from the running set */
   }
-  WHY("Removed neighbor %s; its link is closed.", gone.name);
+  reason_set(why, why_cap, "Removed neighbor %s; its link is closed.", gone.name);
   return 0;
 }
 
@@ -273,8 +278,10 @@ static int a_invite(struct node *n, const Momedo__AdminRequest *rq, Momedo__Admi
   momedo__invite_resp__init(out);
   int rc = node__invite_create(n, r->uses, r->expires_s, r->address, out, code, tok, addr);
   if (rc == MOMEDO_E_INVAL) {
-    WHY("invite: uses must be 1..%u, lifetime at most %u days, address HOST:PORT with a "
-        "host of at most 64 characters", NODE_INVITE_USES_MAX, NODE_INVITE_TTL_S_MAX / 86400);
+    reason_set(why, why_cap,
+               "invite: uses must be 1..%u, lifetime at most %u days, address HOST:PORT with a "
+               "host of at most 64 characters",
+               NODE_INVITE_USES_MAX, NODE_INVITE_TTL_S_MAX / 86400);
     return rc;
   }
   if (rc) return rc;
@@ -457,7 +464,7 @@ static int a_nodes(struct node *n, const Momedo__AdminRequest *rq, Momedo__Admin
   out->n_nodes = x.count;
   rs->body_case = MOMEDO__ADMIN_RESPONSE__BODY_NODES;
   rs->nodes = out;
-  if (x.count >= NODE_ADMIN_NODES_MAX) WHY("the first %d nodes (by key)", NODE_ADMIN_NODES_MAX);
+  if (x.count >= NODE_ADMIN_NODES_MAX) reason_set(why, why_cap, "the first %d nodes (by key)", NODE_ADMIN_NODES_MAX);
   return 0;
 }
 
@@ -523,7 +530,7 @@ static void admin_dispatch(struct admin_conn *a, const uint8_t *body, size_t len
   struct node *n = a->n;
   Momedo__Frame *f = NULL;
   Momedo__AdminResponse rs = MOMEDO__ADMIN_RESPONSE__INIT;
-  char why[NODE_ERRMSG_MAX] = "";
+  char why[REASON_MAX] = "";
   int rc = frame_unpack(body, len, &n->arena, &f);
   if (!rc && f->body_case != MOMEDO__FRAME__BODY_ADMIN_REQUEST) rc = MOMEDO_E_UNEXPECTED;
   if (!rc) {

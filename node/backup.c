@@ -22,7 +22,7 @@ struct backup_job {
   char path[NODE_PATH_BYTES_MAX]; /* the same under n->dir */
   uint64_t created_ms, objects;
   int rc;
-  char err[NODE_ERRMSG_MAX];
+  char err[REASON_MAX];
 };
 
 static void backup_work(uv_work_t *w) { /* a worker thread: the store only */
@@ -36,7 +36,7 @@ static void backup_done(uv_work_t *w, int status) {
   Momedo__AdminResponse rs = MOMEDO__ADMIN_RESPONSE__INIT;
   Momedo__BackupResp b = MOMEDO__BACKUP_RESP__INIT;
   struct store_rocks_stats ss;
-  char why[NODE_ERRMSG_MAX] = "";
+  char why[REASON_MAX] = "";
   n->backup_running = 0;
   if (status != 0 && j->rc == 0) j->rc = MOMEDO_E_INTERNAL;
   if (j->rc) {
@@ -97,7 +97,7 @@ int node__a_backup(struct node *n, const Momedo__AdminRequest *rq, Momedo__Admin
 }
 
 void node__backup_cleanup(struct node *n) {
-  char dir[NODE_PATH_BYTES_MAX], err[NODE_ERRMSG_MAX] = "";
+  char dir[NODE_PATH_BYTES_MAX], err[REASON_MAX] = "";
   struct stat st;
   if (snprintf(dir, sizeof dir, "%s/%s", n->dir, NODE_BACKUP_DIR) >= (int)sizeof dir ||
       lstat(dir, &st) != 0)

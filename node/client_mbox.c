@@ -10,14 +10,13 @@
 #include "log.h"
 #include "node_int.h"
 
-#define WHY(...) snprintf(why, why_cap, __VA_ARGS__)
 #define DAY_MS (24ull * 3600 * 1000)
 #define RATE_WINDOW_MS 60000u
 #define ACK_TOMBSTONES_MAX 256
 
 static int need_auth(struct conn *c, char *why, size_t why_cap) {
   if (c->authed) return 0;
-  WHY("authenticate first (AuthBegin/AuthProve)");
+  reason_set(why, why_cap, "authenticate first (AuthBegin/AuthProve)");
   return MOMEDO_E_AUTH;
 }
 
@@ -25,7 +24,7 @@ int node__mailbox_access(struct conn *c, const uint8_t mailbox[OBJ_MAILBOX_LEN],
                          size_t why_cap) {
   if (memcmp(mailbox, c->mailbox, OBJ_MAILBOX_LEN) == 0) return 0;
   if (node__is_device_mailbox(c->n, mailbox)) {
-    WHY("this is another device's mailbox");
+    reason_set(why, why_cap, "this is another device's mailbox");
     return MOMEDO_E_DENIED;
   }
   return 0; /* a group mailbox: whoever knows its ID may read it */
@@ -52,21 +51,24 @@ static int post_checks(struct conn *c, const Momedo__PostReq *r, uint64_t now, u
   struct node *n = c->n;
   uint64_t items = 0, bytes = 0;
   if (r->mailbox.len != OBJ_MAILBOX_LEN) {
-    WHY("mailbox must be 32 bytes");
+    reason_set(why, why_cap, "mailbox must be 32 bytes");
     return MOMEDO_E_BOUNDS;
   }
   if (r->ciphertext.len < 1 || r->ciphertext.len > n->cfg.item_bytes_max) {
-    WHY("ciphertext must be 1..%u bytes on this node (item_bytes_max)", n->cfg.item_bytes_max);
+    reason_set(why, why_cap, "ciphertext must be 1..%u bytes on this node (item_bytes_max)",
+               n->cfg.item_bytes_max);
     return MOMEDO_E_TOOBIG;
   }
   uint64_t max = (uint64_t)n->cfg.item_ttl_days_max * DAY_MS;
   *ttl = r->ttl_ms ? r->ttl_ms : (uint64_t)n->cfg.item_ttl_days_default * DAY_MS;
   if (*ttl > max || *ttl > OBJ_TTL_MS_MAX) {
-    WHY("ttl_ms is longer than this node allows (%u days)", n->cfg.item_ttl_days_max);
+    reason_set(why, why_cap, "ttl_ms is longer than this node allows (%u days)",
+               n->cfg.item_ttl_days_max);
     return MOMEDO_E_BOUNDS;
   }
   if (rate_take(c, now) != 0) {
-    WHY("this device posts too fast (at most %u per minute)", n->cfg.device_posts_per_minute);
+    reason_set(why, why_cap, "this device posts too fast (at most %u per minute)",
+               n->cfg.device_posts_per_minute);
     return MOMEDO_E_RATE;
   }
   int rc = node__guard_post(c, r, now, why, why_cap);
@@ -75,8 +77,9 @@ static int post_checks(struct conn *c, const Momedo__PostReq *r, uint64_t now, u
   if (rc) return rc;
   if (items >= n->cfg.mailbox_items_max ||
       bytes + r->ciphertext.len > n->cfg.mailbox_bytes_max) {
-    WHY("the recipient's mailbox is full on this node (%llu items, %llu bytes waiting)",
-        (unsigned long long)items, (unsigned long long)bytes);
+    reason_set(why, why_cap,
+               "the recipient's mailbox is full on this node (%llu items, %llu bytes waiting)",
+               (unsigned long long)items, (unsigned long long)bytes);
     return MOMEDO_E_QUOTA;
   }
   return 0;
@@ -94,12 +97,12 @@ static int post_dests(struct node *n, const Momedo__PostReq *r,
                       char *why, size_t why_cap) {
   *nd = 0;
   if (r->n_dest_nodes > OBJ_DEST_NODES_MAX) {
-    WHY("at most %d destination nodes per post", OBJ_DEST_NODES_MAX);
+    reason_set(why, why_cap, "at most %d destination nodes per post", OBJ_DEST_NODES_MAX);
     return MOMEDO_E_BOUNDS;
   }
   for (size_t i = 0; i < r->n_dest_nodes; i++) {
     if (r->dest_nodes[i].len != OBJ_KEY_LEN) {
-      WHY("destination nodes are 32-byte node keys");
+      reason_set(why, why_cap, "destination nodes are 32-byte node keys");
       return MOMEDO_E_BOUNDS;
     }
     out[i] = r->dest_nodes[i];
@@ -108,7 +111,7 @@ static int post_dests(struct node *n, const Momedo__PostReq *r,
   for (size_t i = 0; i < r->n_dest_nodes; i++)
     if (*nd == 0 || memcmp(out[*nd - 1].data, out[i].data, OBJ_KEY_LEN) != 0) out[(*nd)++] = out[i];
   if (*nd == 0 && !n->cfg.global_posts_allowed) {
-    WHY("this node takes posts only with destination nodes (global_posts_allowed = 0): "
+    reason_set(why, why_cap, "this node takes posts only with destination nodes (global_posts_allowed = 0): "
         "update the client");
     return MOMEDO_E_DENIED;
   }
@@ -138,7 +141,8 @@ static int build_post(struct node *n, const Momedo__PostReq *r, uint64_t now, ui
   }
   if (r->blob_id.len != OBJ_ID_LEN || r->chunk_count < 1 || r->chunk_count > OBJ_CHUNKS_MAX ||
       r->chunk_index >= r->chunk_count) {
-    WHY("chunk needs a 32-byte blob_id and chunk_index < chunk_count <= %u", OBJ_CHUNKS_MAX);
+    reason_set(why, why_cap, "chunk needs a 32-byte blob_id and chunk_index < chunk_count <= %u",
+               OBJ_CHUNKS_MAX);
     return MOMEDO_E_BOUNDS;
   }
   Momedo__Chunk ch = MOMEDO__CHUNK__INIT;
@@ -175,7 +179,7 @@ static int c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clien
   free(data);
   node__drain(n);
   if (rc) {
-    WHY("item refused: %s", momedo_strerror(rc));
+    reason_set(why, why_cap, "item refused: %s", momedo_strerror(rc));
     return rc;
   }
   Momedo__PostResp *out = arena_alloc(&n->arena, sizeof *out);
@@ -249,7 +253,7 @@ static int fetch_run(struct conn *c, const ProtobufCBinaryData *mailbox,
   int rc = need_auth(c, why, why_cap);
   if (rc) return rc;
   if (mailbox->len != OBJ_MAILBOX_LEN) {
-    WHY("mailbox must be 32 bytes");
+    reason_set(why, why_cap, "mailbox must be 32 bytes");
     return MOMEDO_E_BOUNDS;
   }
   if ((rc = node__mailbox_access(c, mailbox->data, why, why_cap)) != 0) return rc;
@@ -293,7 +297,7 @@ int node__c_fetch_blob(struct conn *c, const Momedo__ClientRequest *rq,
   const Momedo__FetchBlobReq *r = rq->fetch_blob;
   struct fetch_ctx f = {0};
   if (r->blob_id.len != OBJ_ID_LEN) {
-    WHY("blob_id must be 32 bytes");
+    reason_set(why, why_cap, "blob_id must be 32 bytes");
     return MOMEDO_E_BOUNDS;
   }
   f.blob_id = r->blob_id.data;
@@ -321,7 +325,7 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
   int rc = need_auth(c, why, why_cap), last = 0;
   if (rc) return rc;
   if (r->n_tombstones < 1 || r->n_tombstones > ACK_TOMBSTONES_MAX) {
-    WHY("ack takes 1..%d tombstones", ACK_TOMBSTONES_MAX);
+    reason_set(why, why_cap, "ack takes 1..%d tombstones", ACK_TOMBSTONES_MAX);
     return MOMEDO_E_BOUNDS;
   }
   for (size_t i = 0; i < r->n_tombstones; i++) {
@@ -341,7 +345,7 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
   }
   node__drain(n);
   if (accepted == 0) {
-    WHY("no tombstone accepted: %s", momedo_strerror(last));
+    reason_set(why, why_cap, "no tombstone accepted: %s", momedo_strerror(last));
     return last ? last : MOMEDO_E_INVAL;
   }
   Momedo__AckResp *out = arena_alloc(&n->arena, sizeof *out);
@@ -368,7 +372,7 @@ int node__c_subscribe(struct conn *c, const Momedo__ClientRequest *rq,
   if (rc) return rc;
   for (size_t i = 0; i < r->n_mailboxes; i++) {
     if (r->mailboxes[i].len != OBJ_MAILBOX_LEN) {
-      WHY("mailbox must be 32 bytes");
+      reason_set(why, why_cap, "mailbox must be 32 bytes");
       return MOMEDO_E_BOUNDS;
     }
     if ((rc = node__mailbox_access(c, r->mailboxes[i].data, why, why_cap)) != 0) return rc;
@@ -379,7 +383,7 @@ int node__c_subscribe(struct conn *c, const Momedo__ClientRequest *rq,
     for (size_t j = 0; j < c->n_subs; j++) dup |= !memcmp(c->subs[j]->mailbox, mb, OBJ_MAILBOX_LEN);
     if (dup) continue;
     if (c->n_subs >= NODE_SUBS_MAX) {
-      WHY("at most %d subscribed mailboxes per connection", NODE_SUBS_MAX);
+      reason_set(why, why_cap, "at most %d subscribed mailboxes per connection", NODE_SUBS_MAX);
       return MOMEDO_E_BOUNDS;
     }
     struct sub *s = calloc(1, sizeof *s);

@@ -17,8 +17,6 @@
 
 #define AUTH_DOMAIN "momedo/client-auth/v1"
 
-#define WHY(...) snprintf(why, why_cap, __VA_ARGS__)
-
 static int need32(const ProtobufCBinaryData *b) { return b->len == 32; }
 
 static int c_register(struct conn *c, const Momedo__ClientRequest *rq,
@@ -26,7 +24,7 @@ static int c_register(struct conn *c, const Momedo__ClientRequest *rq,
   struct node *n = c->n;
   const Momedo__RegisterReq *r = rq->register_;
   if (!need32(&r->device_key) || !need32(&r->identity_key)) {
-    WHY("device_key and identity_key must be 32 bytes");
+    reason_set(why, why_cap, "device_key and identity_key must be 32 bytes");
     return MOMEDO_E_BOUNDS;
   }
   int rc = node__register(n, r, why, why_cap);
@@ -77,8 +75,9 @@ static int bundle_admits(struct node *n, const uint8_t identity_key[OBJ_KEY_LEN]
   ProtobufCMessage *m = NULL;
   int rc = repl_bundle_lookup(n->repl, identity_key, &info, &data, &len);
   if (rc == MOMEDO_E_NOTFOUND) {
-    WHY("this device is not registered on this node and no key bundle of its user is "
-        "known here (register with an invite, or wait until the bundle has replicated)");
+    reason_set(why, why_cap,
+               "this device is not registered on this node and no key bundle of its user is "
+               "known here (register with an invite, or wait until the bundle has replicated)");
     return MOMEDO_E_AUTH;
   }
   if (rc) return rc;
@@ -87,7 +86,8 @@ static int bundle_admits(struct node *n, const uint8_t identity_key[OBJ_KEY_LEN]
   if (rc == 0 && memcmp(info.key, identity_key, OBJ_KEY_LEN) != 0) rc = MOMEDO_E_BADSIG;
   if (rc == 0) rc = obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, &ar, &m);
   if (rc) {
-    WHY("the user's key bundle held here is not valid (%s)", momedo_strerror(rc));
+    reason_set(why, why_cap, "the user's key bundle held here is not valid (%s)",
+               momedo_strerror(rc));
     rc = MOMEDO_E_AUTH;
     goto out;
   }
@@ -101,13 +101,15 @@ static int bundle_admits(struct node *n, const uint8_t identity_key[OBJ_KEY_LEN]
             memcmp(b->home_nodes[i].data, n->id.kp.pub, OBJ_KEY_LEN) == 0;
   rc = MOMEDO_E_AUTH;
   if (b->revoked)
-    WHY("the user's key bundle is revoked");
+    reason_set(why, why_cap, "the user's key bundle is revoked");
   else if (!dev)
-    WHY("this device is not registered on this node and its user's key bundle does not "
-        "list it");
+    reason_set(why, why_cap,
+               "this device is not registered on this node and its user's key bundle does not "
+               "list it");
   else if (!home)
-    WHY("this device is not registered on this node and its user's key bundle does not "
-        "name this node as a home node");
+    reason_set(why, why_cap,
+               "this device is not registered on this node and its user's key bundle does not "
+               "name this node as a home node");
   else
     rc = 0;
 out:
@@ -124,18 +126,19 @@ static int device_admitted(struct node *n, const uint8_t device_key[OBJ_KEY_LEN]
                            size_t why_cap) {
   int rc = node__device_removed(n, device_key);
   if (rc) {
-    if (rc == 1) WHY(NODE_DEVICE_REMOVED_WHY);
+    if (rc == 1) reason_set(why, why_cap, NODE_DEVICE_REMOVED_WHY);
     return rc == 1 ? MOMEDO_E_AUTH : rc;
   }
   rc = node__device_get(n, device_key, ik_out, NULL);
   if (rc == 0 && identity_key && memcmp(identity_key, ik_out, OBJ_KEY_LEN) != 0) {
-    WHY("this device is registered on this node for another user");
+    reason_set(why, why_cap, "this device is registered on this node for another user");
     return MOMEDO_E_AUTH;
   }
   if (rc != MOMEDO_E_NOTFOUND) return rc;
   if (!identity_key) {
-    WHY("this device is not registered on this node (register it with an invite first, "
-        "or name its user's identity key so the node can check the key bundle)");
+    reason_set(why, why_cap,
+               "this device is not registered on this node (register it with an invite first, "
+               "or name its user's identity key so the node can check the key bundle)");
     return MOMEDO_E_AUTH;
   }
   if ((rc = bundle_admits(n, identity_key, device_key, why, why_cap)) != 0) return rc;
@@ -149,7 +152,7 @@ static int c_auth_begin(struct conn *c, const Momedo__ClientRequest *rq,
   const Momedo__AuthBeginReq *r = rq->auth_begin;
   uint8_t ik[OBJ_KEY_LEN];
   if (!need32(&r->device_key) || (r->identity_key.len && !need32(&r->identity_key))) {
-    WHY("device_key (and identity_key, when given) must be 32 bytes");
+    reason_set(why, why_cap, "device_key (and identity_key, when given) must be 32 bytes");
     return MOMEDO_E_BOUNDS;
   }
   const uint8_t *claimed = r->identity_key.len ? r->identity_key.data : NULL;
@@ -181,19 +184,19 @@ static int c_auth_prove(struct conn *c, const Momedo__ClientRequest *rq,
   const Momedo__AuthProveReq *r = rq->auth_prove;
   uint8_t msg[sizeof AUTH_DOMAIN - 1 + NODE_KEY_LEN + sizeof c->challenge];
   if (!c->challenge_set) {
-    WHY("AuthProve without AuthBegin");
+    reason_set(why, why_cap, "AuthProve without AuthBegin");
     return MOMEDO_E_UNEXPECTED;
   }
   c->challenge_set = 0; /* one attempt per challenge */
   if (r->signature.len != CRYPTO_SIG_LEN) {
-    WHY("signature must be 64 bytes");
+    reason_set(why, why_cap, "signature must be 64 bytes");
     return MOMEDO_E_BOUNDS;
   }
   memcpy(msg, AUTH_DOMAIN, sizeof AUTH_DOMAIN - 1);
   memcpy(msg + sizeof AUTH_DOMAIN - 1, n->id.kp.pub, NODE_KEY_LEN);
   memcpy(msg + sizeof AUTH_DOMAIN - 1 + NODE_KEY_LEN, c->challenge, sizeof c->challenge);
   if (crypto_verify(r->signature.data, msg, sizeof msg, c->challenge_key) != 0) {
-    WHY("the challenge signature does not verify with this device key");
+    reason_set(why, why_cap, "the challenge signature does not verify with this device key");
     return MOMEDO_E_AUTH;
   }
   /* Checked again: the bundle may have changed (a revocation) since AuthBegin. */
@@ -211,7 +214,7 @@ static int c_auth_prove(struct conn *c, const Momedo__ClientRequest *rq,
 
 static int need_auth(struct conn *c, char *why, size_t why_cap) {
   if (c->authed) return 0;
-  WHY("authenticate first (AuthBegin/AuthProve)");
+  reason_set(why, why_cap, "authenticate first (AuthBegin/AuthProve)");
   return MOMEDO_E_AUTH;
 }
 
@@ -224,22 +227,23 @@ static int c_publish(struct conn *c, const Momedo__ClientRequest *rq,
   int rc = need_auth(c, why, why_cap);
   if (rc) return rc;
   if (!o || o->kind != MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE) {
-    WHY("publish takes a key bundle object");
+    reason_set(why, why_cap, "publish takes a key bundle object");
     return MOMEDO_E_UNKNOWN_KIND;
   }
   rc = obj_validate(o->kind, o->data.data, o->data.len, now, &info);
   if (rc) {
-    WHY("key bundle refused: %s", momedo_strerror(rc));
+    reason_set(why, why_cap, "key bundle refused: %s", momedo_strerror(rc));
     return rc;
   }
   if (memcmp(info.key, c->identity_key, OBJ_KEY_LEN) != 0) {
-    WHY("a device may only publish the key bundle of the user it was registered for");
+    reason_set(why, why_cap,
+               "a device may only publish the key bundle of the user it was registered for");
     return MOMEDO_E_DENIED;
   }
   rc = repl_insert_local(n->repl, o->kind, o->data.data, o->data.len, now, &info);
   node__drain(n);
   if (rc && rc != MOMEDO_E_EXISTS) {
-    WHY("key bundle refused: %s", momedo_strerror(rc));
+    reason_set(why, why_cap, "key bundle refused: %s", momedo_strerror(rc));
     return rc;
   }
   Momedo__PublishResp *out = arena_alloc(&n->arena, sizeof *out);
@@ -278,14 +282,17 @@ static int c_alias(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clie
   if (rc) return rc;
   if (!need32(&rq->alias->identity_key) ||
       memcmp(rq->alias->identity_key.data, c->identity_key, OBJ_KEY_LEN) != 0) {
-    WHY("a device may only ask for an alias of the user it was registered for");
+    reason_set(why, why_cap,
+               "a device may only ask for an alias of the user it was registered for");
     return MOMEDO_E_DENIED;
   }
   rc = repl_bundle_lookup(n->repl, c->identity_key, &binfo, &bundle, &blen);
-  if (rc == MOMEDO_E_NOTFOUND) WHY("publish your key bundle first: an alias points to it");
+  if (rc == MOMEDO_E_NOTFOUND)
+    reason_set(why, why_cap, "publish your key bundle first: an alias points to it");
   if (rc) return rc;
   if (node__alias_home_ok(bundle, blen, n->id.kp.pub) != 1) {
-    WHY("this node is not a home node in your key bundle; ask one of your home nodes");
+    reason_set(why, why_cap,
+               "this node is not a home node in your key bundle; ask one of your home nodes");
     rc = MOMEDO_E_DENIED;
   }
   if (!rc) rc = node__alias_issue(n, c->identity_key, bundle, blen, &data, &len);
@@ -355,7 +362,7 @@ void node__client_writable(struct conn *c) {
 }
 
 void node__client_frame(struct conn *c, Momedo__Frame *f) {
-  char why[NODE_ERR_TEXT_MAX] = "";
+  char why[FRAME_REASON_BYTES_MAX] = "";
   if (f->body_case != MOMEDO__FRAME__BODY_REQUEST) {
     node__conn_close(c, MOMEDO_E_UNEXPECTED, "clients send requests only");
     return;

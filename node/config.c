@@ -95,16 +95,6 @@ static const struct cfg_alias cfg_aliases[] = {
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug"};
 
-static void errf(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t cap, const char *fmt, ...) {
-  if (!err || !cap) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, cap, fmt, ap);
-  va_end(ap);
-}
-
 void node_default_name(char out[static NODE_NAME_CHARS_MAX + 1]) {
   char host[NODE_HOST_CHARS_MAX + 2] = "";
   if (gethostname(host, sizeof host - 1) == 0) {
@@ -203,16 +193,16 @@ static int cfg_apply(struct node_config *c, const char *dir, const struct cfg_ke
   switch (k->type) {
   case CFG_NAME:
     if (!node_name_valid(val)) {
-      errf(why, why_cap, "name must be 1..%d letters, digits, '.', '_' or '-'",
-           NODE_NAME_CHARS_MAX);
+      reason_set(why, why_cap, "name must be 1..%d letters, digits, '.', '_' or '-'",
+                 NODE_NAME_CHARS_MAX);
       return MOMEDO_E_CONFIG;
     }
     snprintf(c->name, sizeof c->name, "%s", val);
     return 0;
   case CFG_LISTEN:
     if (node_hostport_parse(val, c->listen_host, &c->listen_port) != 0) {
-      errf(why, why_cap, "listen must be HOST:PORT with a port from 1 to 65535, e.g. %s",
-           NODE_LISTEN_DEFAULT);
+      reason_set(why, why_cap, "listen must be HOST:PORT with a port from 1 to 65535, e.g. %s",
+                 NODE_LISTEN_DEFAULT);
       return MOMEDO_E_CONFIG;
     }
     return 0;
@@ -220,8 +210,8 @@ static int cfg_apply(struct node_config *c, const char *dir, const struct cfg_ke
     int n = val[0] == '/' ? snprintf(field, NODE_SOCKET_PATH_BYTES_MAX + 1, "%s", val)
                           : snprintf(field, NODE_SOCKET_PATH_BYTES_MAX + 1, "%s/%s", dir, val);
     if (n < 0 || n > NODE_SOCKET_PATH_BYTES_MAX) {
-      errf(why, why_cap, "admin_socket path is longer than %d bytes (a limit of the OS)",
-           NODE_SOCKET_PATH_BYTES_MAX);
+      reason_set(why, why_cap, "admin_socket path is longer than %d bytes (a limit of the OS)",
+                 NODE_SOCKET_PATH_BYTES_MAX);
       return MOMEDO_E_CONFIG;
     }
     return 0;
@@ -230,14 +220,14 @@ static int cfg_apply(struct node_config *c, const char *dir, const struct cfg_ke
     int n = val[0] == '/' ? snprintf(c->log_file, sizeof c->log_file, "%s", val)
                           : snprintf(c->log_file, sizeof c->log_file, "%s/%s", dir, val);
     if (n < 0 || n >= (int)sizeof c->log_file) {
-      errf(why, why_cap, "%s: path longer than %d bytes", k->key, NODE_PATH_BYTES_MAX - 1);
+      reason_set(why, why_cap, "%s: path longer than %d bytes", k->key, NODE_PATH_BYTES_MAX - 1);
       return MOMEDO_E_CONFIG;
     }
     return 0;
   }
   case CFG_ADDR_OPT:
     if (node_hostport_parse(val, c->metrics_host, &c->metrics_port) != 0) {
-      errf(why, why_cap, "%s must be HOST:PORT with a port from 1 to 65535, e.g. "
+      reason_set(why, why_cap, "%s must be HOST:PORT with a port from 1 to 65535, e.g. "
            "127.0.0.1:9471", k->key);
       return MOMEDO_E_CONFIG;
     }
@@ -248,13 +238,13 @@ static int cfg_apply(struct node_config *c, const char *dir, const struct cfg_ke
         c->log_level = i;
         return 0;
       }
-    errf(why, why_cap, "log_level must be error, warn, info or debug");
+    reason_set(why, why_cap, "log_level must be error, warn, info or debug");
     return MOMEDO_E_CONFIG;
   case CFG_U32:
   case CFG_U64:
     if (parse_u64(val, &v) != 0 || v < k->min || v > k->max) {
-      errf(why, why_cap, "%s must be a whole number from %llu to %llu", k->key,
-           (unsigned long long)k->min, (unsigned long long)k->max);
+      reason_set(why, why_cap, "%s must be a whole number from %llu to %llu", k->key,
+                 (unsigned long long)k->min, (unsigned long long)k->max);
       return MOMEDO_E_CONFIG;
     }
     if (k->type == CFG_U32)
@@ -281,36 +271,36 @@ static char *trim(char *s) {
 typedef int (*line_fn)(void *ctx, char *line, size_t lineno, char *why, size_t why_cap);
 
 static int for_each_line(const char *fname, const char *text, size_t len, line_fn fn,
-                         void *ctx, char *err, size_t err_cap) {
-  char line[NODE_CONF_LINE_BYTES_MAX + 1], why[NODE_ERRMSG_MAX];
+                         void *ctx, char *why, size_t why_cap) {
+  char line[NODE_CONF_LINE_BYTES_MAX + 1], line_why[REASON_MAX];
   size_t lineno = 0, pos = 0;
   while (pos < len) {
     const char *nl = memchr(text + pos, '\n', len - pos);
     size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
     lineno++;
     if (lineno > NODE_CONF_LINES_MAX) {
-      errf(err, err_cap, "%s:%zu: too many lines (at most %d)", fname, lineno,
-           NODE_CONF_LINES_MAX);
+      reason_set(why, why_cap, "%s:%zu: too many lines (at most %d)", fname, lineno,
+                 NODE_CONF_LINES_MAX);
       return MOMEDO_E_CONFIG;
     }
     if (n > NODE_CONF_LINE_BYTES_MAX) {
-      errf(err, err_cap, "%s:%zu: line longer than %d bytes", fname, lineno,
-           NODE_CONF_LINE_BYTES_MAX);
+      reason_set(why, why_cap, "%s:%zu: line longer than %d bytes", fname, lineno,
+                 NODE_CONF_LINE_BYTES_MAX);
       return MOMEDO_E_CONFIG;
     }
     memcpy(line, text + pos, n);
     line[n] = 0;
     pos += n + (nl ? 1 : 0);
     if (strlen(line) != n) {
-      errf(err, err_cap, "%s:%zu: line contains a NUL byte", fname, lineno);
+      reason_set(why, why_cap, "%s:%zu: line contains a NUL byte", fname, lineno);
       return MOMEDO_E_CONFIG;
     }
     char *t = trim(line);
     if (!*t) continue;
-    why[0] = 0;
-    int rc = fn(ctx, t, lineno, why, sizeof why);
+    line_why[0] = 0;
+    int rc = fn(ctx, t, lineno, line_why, sizeof line_why);
     if (rc != 0) {
-      errf(err, err_cap, "%s:%zu: %s", fname, lineno, why);
+      reason_set(why, why_cap, "%s:%zu: %s", fname, lineno, line_why);
       return rc;
     }
   }
@@ -331,10 +321,10 @@ static void conf_note(struct conf_ctx *ctx, size_t lineno, const char *fmt, ...)
   struct node_config *c = ctx->c;
   if (c->nnotes == NODE_CONF_NOTES_MAX) return;
   char *note = c->notes[c->nnotes++];
-  int n = snprintf(note, NODE_ERRMSG_MAX, "%s:%zu: ", ctx->fname, lineno);
+  int n = snprintf(note, REASON_MAX, "%s:%zu: ", ctx->fname, lineno);
   va_list ap;
   va_start(ap, fmt);
-  if (n > 0 && n < NODE_ERRMSG_MAX) vsnprintf(note + n, NODE_ERRMSG_MAX - (size_t)n, fmt, ap);
+  if (n > 0 && n < REASON_MAX) reason_vset(note + n, REASON_MAX - (size_t)n, fmt, ap);
   va_end(ap);
 }
 
@@ -344,8 +334,8 @@ static int conf_alias(struct conf_ctx *ctx, const struct cfg_alias *al, const st
   uint64_t v;
   if (parse_u64(val, &v) != 0 || v < al->min || v > al->max || v > p->max / al->mul ||
       repl_param_set(&ctx->c->repl, p, v * al->mul) != 0) {
-    errf(why, why_cap, "%s must be a whole number from %llu to %llu", al->key,
-         (unsigned long long)al->min, (unsigned long long)al->max);
+    reason_set(why, why_cap, "%s must be a whole number from %llu to %llu", al->key,
+               (unsigned long long)al->min, (unsigned long long)al->max);
     return MOMEDO_E_CONFIG;
   }
   ctx->jitter_quarter |= al->jitter_quarter;
@@ -367,13 +357,13 @@ static int conf_engine(struct conf_ctx *ctx, const char *key, const char *val, s
   if (!p) return 1;
   const char **by = &ctx->param_by[p - repl_params];
   if (*by) {
-    if (strcmp(*by, key) == 0) errf(why, why_cap, "'%s' is set twice", key);
-    else errf(why, why_cap, "'%s' and '%s' both set %s", *by, key, p->name);
+    if (strcmp(*by, key) == 0) reason_set(why, why_cap, "'%s' is set twice", key);
+    else reason_set(why, why_cap, "'%s' and '%s' both set %s", *by, key, p->name);
     return MOMEDO_E_CONFIG;
   }
   *by = al ? al->key : p->name;
   if (!*val) {
-    errf(why, why_cap, "'%s' has no value", key);
+    reason_set(why, why_cap, "'%s' has no value", key);
     return MOMEDO_E_CONFIG;
   }
   if (al) return conf_alias(ctx, al, p, val, lineno, why, why_cap);
@@ -387,7 +377,7 @@ static int conf_line(void *vctx, char *t, size_t lineno, char *why, size_t why_c
   struct conf_ctx *ctx = vctx;
   char *eq = strchr(t, '=');
   if (!eq) {
-    errf(why, why_cap, "expected \"key = value\"");
+    reason_set(why, why_cap, "expected \"key = value\"");
     return MOMEDO_E_CONFIG;
   }
   *eq = 0;
@@ -395,19 +385,19 @@ static int conf_line(void *vctx, char *t, size_t lineno, char *why, size_t why_c
   for (size_t i = 0; i < CFG_KEYS_N; i++) {
     if (strcmp(key, cfg_keys[i].key) != 0) continue;
     if (ctx->seen[i]) {
-      errf(why, why_cap, "'%s' is set twice", key);
+      reason_set(why, why_cap, "'%s' is set twice", key);
       return MOMEDO_E_CONFIG;
     }
     ctx->seen[i] = 1;
     if (!*val) {
-      errf(why, why_cap, "'%s' has no value", key);
+      reason_set(why, why_cap, "'%s' has no value", key);
       return MOMEDO_E_CONFIG;
     }
     return cfg_apply(ctx->c, ctx->dir, &cfg_keys[i], val, why, why_cap);
   }
   int rc = conf_engine(ctx, key, val, lineno, why, why_cap);
   if (rc <= 0) return rc;
-  errf(why, why_cap, "unknown key '%.64s'", key);
+  reason_set(why, why_cap, "unknown key '%.64s'", key);
   return MOMEDO_E_CONFIG;
 }
 
@@ -422,25 +412,26 @@ static void conf_finish_engine(struct conf_ctx *ctx) {
 }
 
 int node_config_parse(struct node_config *c, const char *dir, const char *fname,
-                      const char *text, size_t len, char *err, size_t err_cap) {
+                      const char *text, size_t len, char *why, size_t why_cap) {
   struct conf_ctx ctx = {.c = c, .dir = dir, .fname = fname};
   if (!c->admin_socket[0]) {
-    errf(err, err_cap, "%s: the default admin socket path %s/%s is longer than %d bytes; "
-         "set admin_socket to a shorter absolute path", fname, dir, NODE_ADMIN_SOCKET_DEFAULT,
-         NODE_SOCKET_PATH_BYTES_MAX);
+    reason_set(why, why_cap,
+               "%s: the default admin socket path %s/%s is longer than %d bytes; "
+               "set admin_socket to a shorter absolute path",
+               fname, dir, NODE_ADMIN_SOCKET_DEFAULT, NODE_SOCKET_PATH_BYTES_MAX);
     return MOMEDO_E_CONFIG;
   }
-  int rc = for_each_line(fname, text, len, conf_line, &ctx, err, err_cap);
+  int rc = for_each_line(fname, text, len, conf_line, &ctx, why, why_cap);
   if (rc) return rc;
   conf_finish_engine(&ctx);
   if (c->item_ttl_days_default > c->item_ttl_days_max) {
-    errf(err, err_cap, "%s: item_ttl_days_default (%u) is larger than item_ttl_days_max (%u)",
-         fname, c->item_ttl_days_default, c->item_ttl_days_max);
+    reason_set(why, why_cap, "%s: item_ttl_days_default (%u) is larger than item_ttl_days_max (%u)",
+               fname, c->item_ttl_days_default, c->item_ttl_days_max);
     return MOMEDO_E_CONFIG;
   }
   if (c->item_bytes_max + 1024u > c->frame_bytes_max) {
-    errf(err, err_cap, "%s: frame_bytes_max (%u) must exceed item_bytes_max (%u) by 1024",
-         fname, c->frame_bytes_max, c->item_bytes_max);
+    reason_set(why, why_cap, "%s: frame_bytes_max (%u) must exceed item_bytes_max (%u) by 1024",
+               fname, c->frame_bytes_max, c->item_bytes_max);
     return MOMEDO_E_CONFIG;
   }
   return 0;
@@ -489,26 +480,26 @@ out:
   return rc;
 }
 
-int node_config_load(struct node_config *c, const char *dir, char *err, size_t err_cap) {
+int node_config_load(struct node_config *c, const char *dir, char *why, size_t why_cap) {
   char path[NODE_PATH_BYTES_MAX];
   char *text = NULL;
   size_t len = 0;
   node_config_defaults(c, dir);
   if (snprintf(path, sizeof path, "%s/%s", dir, NODE_CONF_FILE) >= (int)sizeof path) {
-    errf(err, err_cap, "%s: directory path too long", dir);
+    reason_set(why, why_cap, "%s: directory path too long", dir);
     return MOMEDO_E_CONFIG;
   }
   int rc = node_file_read(path, CONF_FILE_BYTES_MAX, &text, &len);
   if (rc == MOMEDO_E_NOTFOUND) {
-    errf(err, err_cap, "%s: not found (create a node with: momedo-admin init --dir %s)", path,
-         dir);
+    reason_set(why, why_cap, "%s: not found (create a node with: momedo-admin init --dir %s)", path,
+               dir);
     return rc;
   }
   if (rc) {
-    errf(err, err_cap, "%s: cannot read (%s)", path, momedo_strerror(rc));
+    reason_set(why, why_cap, "%s: cannot read (%s)", path, momedo_strerror(rc));
     return rc;
   }
-  rc = node_config_parse(c, dir, path, text, len, err, err_cap);
+  rc = node_config_parse(c, dir, path, text, len, why, why_cap);
   free(text);
   return rc;
 }
@@ -656,29 +647,29 @@ static int nb_line(void *vctx, char *t, size_t lineno, char *why, size_t why_cap
       fp[NODE_CONF_LINE_BYTES_MAX + 1], flag[NODE_CONF_LINE_BYTES_MAX + 1], extra[2];
   int k = sscanf(t, "%1024s %1024s %1024s %1024s %1s", name, addr, fp, flag, extra);
   if (k != 3 && !(k == 4 && strcmp(flag, NODE_NEIGHBOR_PARTNER) == 0)) {
-    errf(why, why_cap, "expected \"NAME HOST:PORT FINGERPRINT [" NODE_NEIGHBOR_PARTNER "]\"");
+    reason_set(why, why_cap, "expected \"NAME HOST:PORT FINGERPRINT [" NODE_NEIGHBOR_PARTNER "]\"");
     return MOMEDO_E_CONFIG;
   }
   if (nb->n >= NODE_NEIGHBORS_MAX) {
-    errf(why, why_cap, "more than %d neighbors", NODE_NEIGHBORS_MAX);
+    reason_set(why, why_cap, "more than %d neighbors", NODE_NEIGHBORS_MAX);
     return MOMEDO_E_CONFIG;
   }
   struct node_neighbor *n = &nb->v[nb->n];
   if (!node_name_valid(name)) {
-    errf(why, why_cap, "bad neighbor name (1..%d letters, digits, '.', '_' or '-')",
-         NODE_NAME_CHARS_MAX);
+    reason_set(why, why_cap, "bad neighbor name (1..%d letters, digits, '.', '_' or '-')",
+               NODE_NAME_CHARS_MAX);
     return MOMEDO_E_CONFIG;
   }
   if (node_neighbors_find(nb, name) >= 0) {
-    errf(why, why_cap, "neighbor '%s' is listed twice", name);
+    reason_set(why, why_cap, "neighbor '%s' is listed twice", name);
     return MOMEDO_E_CONFIG;
   }
   if (node_hostport_parse(addr, n->host, &n->port) != 0) {
-    errf(why, why_cap, "bad address '%.64s' (expected HOST:PORT)", addr);
+    reason_set(why, why_cap, "bad address '%.64s' (expected HOST:PORT)", addr);
     return MOMEDO_E_CONFIG;
   }
   if (node_fp_from_text(fp, n->fp) != 0) {
-    errf(why, why_cap, "bad fingerprint '%.80s'", fp);
+    reason_set(why, why_cap, "bad fingerprint '%.80s'", fp);
     return MOMEDO_E_CONFIG;
   }
   memcpy(n->name, name, strlen(name) + 1); /* node_name_valid bounded it */
@@ -688,14 +679,14 @@ static int nb_line(void *vctx, char *t, size_t lineno, char *why, size_t why_cap
 }
 
 int node_neighbors_parse(struct node_neighbors *nb, const char *fname, const char *text,
-                         size_t len, char *err, size_t err_cap) {
+                         size_t len, char *why, size_t why_cap) {
   struct nb_ctx ctx = {nb};
   nb->n = 0;
-  return for_each_line(fname, text, len, nb_line, &ctx, err, err_cap);
+  return for_each_line(fname, text, len, nb_line, &ctx, why, why_cap);
 }
 
-int node_neighbors_load(struct node_neighbors *nb, const char *dir, char *err,
-                        size_t err_cap) {
+int node_neighbors_load(struct node_neighbors *nb, const char *dir, char *why,
+                        size_t why_cap) {
   char path[NODE_PATH_BYTES_MAX];
   char *text = NULL;
   size_t len = 0;
@@ -705,10 +696,10 @@ int node_neighbors_load(struct node_neighbors *nb, const char *dir, char *err,
   int rc = node_file_read(path, NEIGHBORS_FILE_BYTES_MAX, &text, &len);
   if (rc == MOMEDO_E_NOTFOUND) return 0;
   if (rc) {
-    errf(err, err_cap, "%s: cannot read (%s)", path, momedo_strerror(rc));
+    reason_set(why, why_cap, "%s: cannot read (%s)", path, momedo_strerror(rc));
     return rc;
   }
-  rc = node_neighbors_parse(nb, path, text, len, err, err_cap);
+  rc = node_neighbors_parse(nb, path, text, len, why, why_cap);
   free(text);
   return rc;
 }
@@ -754,8 +745,8 @@ out:
   return rc;
 }
 
-int node_neighbors_save(const struct node_neighbors *nb, const char *dir, char *err,
-                        size_t err_cap) {
+int node_neighbors_save(const struct node_neighbors *nb, const char *dir, char *why,
+                        size_t why_cap) {
   char path[NODE_PATH_BYTES_MAX], keytxt[IDS_NODE_FP_STR_MAX];
   size_t cap = 256 + nb->n * (NODE_NAME_CHARS_MAX + NODE_HOSTPORT_CHARS_MAX + 160), n = 0;
   char *buf = malloc(cap);
@@ -778,7 +769,7 @@ int node_neighbors_save(const struct node_neighbors *nb, const char *dir, char *
     goto out;
   }
   rc = node_file_write_atomic(path, buf, n, 0600);
-  if (rc) errf(err, err_cap, "%s: cannot write (%s)", path, momedo_strerror(rc));
+  if (rc) reason_set(why, why_cap, "%s: cannot write (%s)", path, momedo_strerror(rc));
 out:
   free(buf);
   return rc;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "ids.h"
+#include "reason.h"
 #include "repl.h"
 #include "status.h"
 
@@ -29,7 +30,6 @@
 #define NODE_SOCKET_PATH_BYTES_MAX 107     /* sun_path minus the NUL */
 #define NODE_NEIGHBORS_MAX 64
 #define NODE_FP_BYTES 32                   /* node fingerprint: SHA-256 of the node key */
-#define NODE_ERRMSG_MAX 512                /* err buffers below */
 #define NODE_CONF_NOTES_MAX 4              /* notes kept from one momedo.conf */
 
 struct node_config {
@@ -59,7 +59,7 @@ struct node_config {
   /* Things worth a log line that are not errors (a deprecated key, with the line that
    * would replace it), "FILE:LINE: ..."; the node logs them at start. */
   uint32_t nnotes;
-  char notes[NODE_CONF_NOTES_MAX][NODE_ERRMSG_MAX];
+  char notes[NODE_CONF_NOTES_MAX][REASON_MAX];
 };
 
 /* The optional fourth word of a neighbors.conf line. */
@@ -94,15 +94,15 @@ void node_default_name(char out[static NODE_NAME_CHARS_MAX + 1]);
 void node_config_defaults(struct node_config *c, const char *dir);
 
 /* Read DIR/momedo.conf over the defaults. A missing file is MOMEDO_E_NOTFOUND; any bad
- * line is MOMEDO_E_CONFIG with "FILE:LINE: what is wrong" in err (NODE_ERRMSG_MAX).
+ * line is MOMEDO_E_CONFIG with "FILE:LINE: what is wrong" in why (REASON_MAX suffices).
  * Engine parameters are read by the engine's table (repl_param_parse); the keys
  * momedod used for them before, recon_interval_s and link_queue_bytes_max, are still
  * read, meaning what they meant, and leave a note in c->notes. */
-MOMEDO_WUR int node_config_load(struct node_config *c, const char *dir, char *err,
-                                size_t err_cap);
+MOMEDO_WUR int node_config_load(struct node_config *c, const char *dir, char *why,
+                                size_t why_cap);
 /* Parse config text (for tests and load); fname is only used in messages. */
 MOMEDO_WUR int node_config_parse(struct node_config *c, const char *dir, const char *fname,
-                                 const char *text, size_t len, char *err, size_t err_cap);
+                                 const char *text, size_t len, char *why, size_t why_cap);
 
 /* The text of a fresh momedo.conf: every option, commented out, with its default and
  * a line saying what it does; name and listen set. malloc'ed, caller frees. */
@@ -129,13 +129,13 @@ MOMEDO_WUR int node_fp_format(char out[static IDS_NODE_FP_STR_MAX],
 
 /* DIR/neighbors.conf ("NAME HOST:PORT FINGERPRINT [partner]" lines); a missing file is
  * an empty list. */
-MOMEDO_WUR int node_neighbors_load(struct node_neighbors *nb, const char *dir, char *err,
-                                   size_t err_cap);
+MOMEDO_WUR int node_neighbors_load(struct node_neighbors *nb, const char *dir, char *why,
+                                   size_t why_cap);
 MOMEDO_WUR int node_neighbors_parse(struct node_neighbors *nb, const char *fname,
-                                    const char *text, size_t len, char *err, size_t err_cap);
+                                    const char *text, size_t len, char *why, size_t why_cap);
 /* Write the list to DIR/neighbors.conf.tmp, fsync, rename over neighbors.conf, fsync DIR. */
 MOMEDO_WUR int node_neighbors_save(const struct node_neighbors *nb, const char *dir,
-                                   char *err, size_t err_cap);
+                                   char *why, size_t why_cap);
 /* Index of the neighbor called name, or -1. */
 int node_neighbors_find(const struct node_neighbors *nb, const char *name);
 

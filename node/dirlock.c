@@ -9,7 +9,7 @@
 #include "node_int.h"
 
 int node__dir_lock(const char *dir, int *fd_out) {
-  char err[NODE_ERRMSG_MAX];
+  char err[REASON_MAX];
   long holder = 0;
   int rc = node_dir_lock(dir, (long)getpid(), fd_out, &holder, err, sizeof err);
   if (rc) node_log(NODE_LOG_ERROR, "%s", err);

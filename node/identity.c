@@ -103,37 +103,37 @@ out:
   return ret;
 }
 
-int node_identity_write_cert(const struct node_identity *id, const char *dir, char *err,
-                             size_t err_cap) {
+int node_identity_write_cert(const struct node_identity *id, const char *dir, char *why,
+                             size_t why_cap) {
   char path[PATH_MAX];
   uint8_t pem[IDENTITY_PEM_MAX];
   int pem_len = wc_DerToPem(id->cert_der, (word32)id->cert_der_len, pem, sizeof pem, CERT_TYPE);
   if (pem_len <= 0) {
-    node_errf(err, err_cap, "cannot encode the node certificate as PEM");
+    reason_set(why, why_cap, "cannot encode the node certificate as PEM");
     return MOMEDO_E_CRYPTO;
   }
   if (snprintf(path, sizeof path, "%s/%s", dir, NODE_CERT_FILE) >= (int)sizeof path) {
-    node_errf(err, err_cap, "%s: directory path too long", dir);
+    reason_set(why, why_cap, "%s: directory path too long", dir);
     return MOMEDO_E_INVAL;
   }
-  return node_file_put(path, pem, (size_t)pem_len, 0644, 0, err, err_cap);
+  return node_file_put(path, pem, (size_t)pem_len, 0644, 0, why, why_cap);
 }
 
-int node_identity_save(const struct node_identity *id, const char *dir, char *err,
-                       size_t err_cap) {
-  int ret = node_keyfile_write(dir, &id->kp, err, err_cap);
-  return ret ? ret : node_identity_write_cert(id, dir, err, err_cap);
+int node_identity_save(const struct node_identity *id, const char *dir, char *why,
+                       size_t why_cap) {
+  int ret = node_keyfile_write(dir, &id->kp, why, why_cap);
+  return ret ? ret : node_identity_write_cert(id, dir, why, why_cap);
 }
 
-int node_identity_load(struct node_identity *id, const char *dir, char *err,
-                       size_t err_cap) {
+int node_identity_load(struct node_identity *id, const char *dir, char *why,
+                       size_t why_cap) {
   struct crypto_sign_keypair kp;
   memset(id, 0, sizeof *id);
-  int ret = node_keyfile_read(dir, &kp, err, err_cap);
+  int ret = node_keyfile_read(dir, &kp, why, why_cap);
   if (ret == 0) {
     ret = node_identity_from_seed(id, kp.seed);
     if (ret != 0)
-      node_errf(err, err_cap, "%s/%s: cannot rebuild the key pair: %s", dir, NODE_KEY_FILE,
+      reason_set(why, why_cap, "%s/%s: cannot rebuild the key pair: %s", dir, NODE_KEY_FILE,
                    momedo_strerror(ret));
   }
   crypto_wipe(&kp, sizeof kp);
@@ -141,16 +141,16 @@ int node_identity_load(struct node_identity *id, const char *dir, char *err,
 }
 
 int node_identity_load_or_create(struct node_identity *id, const char *dir, int *created,
-                                 char *err, size_t err_cap) {
+                                 char *why, size_t why_cap) {
   *created = 0;
-  int ret = node_identity_load(id, dir, err, err_cap);
+  int ret = node_identity_load(id, dir, why, why_cap);
   if (ret != MOMEDO_E_NOTFOUND) return ret;
   ret = node_identity_generate(id);
   if (ret != 0) {
-    node_errf(err, err_cap, "cannot generate a node key: %s", momedo_strerror(ret));
+    reason_set(why, why_cap, "cannot generate a node key: %s", momedo_strerror(ret));
     return ret;
   }
-  ret = node_identity_save(id, dir, err, err_cap);
+  ret = node_identity_save(id, dir, why, why_cap);
   if (ret != 0) {
     node_identity_close(id);
     return ret;

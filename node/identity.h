@@ -11,6 +11,7 @@
 
 #include "crypto.h"
 #include "nodedir.h"
+#include "reason.h"
 #include "status.h"
 
 #define NODE_CERT_FILE "node.crt"       /* public: PEM certificate, for people to inspect */
@@ -34,27 +35,27 @@ MOMEDO_WUR int node_identity_from_seed(struct node_identity *id,
                                        const uint8_t seed[static CRYPTO_SIGN_SEED_LEN]);
 
 /* Write <dir>/node.key (mode 0600, created exclusively; MOMEDO_E_EXISTS if it is
- * already there) and <dir>/node.crt (PEM, mode 0644, replaced). err (may be NULL,
- * NODE_ERR_MAX bytes) receives a sentence for the operator on failure. */
+ * already there) and <dir>/node.crt (PEM, mode 0644, replaced). why (protocol/reason.h,
+ * may be NULL) receives a sentence for the operator on failure. */
 MOMEDO_WUR int node_identity_save(const struct node_identity *id, const char *dir,
-                                  char *err, size_t err_cap);
+                                  char *why, size_t why_cap);
 
 /* Read <dir>/node.key and rebuild the certificate. Errors: MOMEDO_E_NOTFOUND (no
  * file), MOMEDO_E_DENIED (group or world may read it, or not a regular file),
  * MOMEDO_E_CORRUPT (malformed, truncated, or the public key does not match the
  * seed), MOMEDO_E_VERSION (unknown format version), MOMEDO_E_IO. */
-MOMEDO_WUR int node_identity_load(struct node_identity *id, const char *dir, char *err,
-                                  size_t err_cap);
+MOMEDO_WUR int node_identity_load(struct node_identity *id, const char *dir, char *why,
+                                  size_t why_cap);
 
 /* Load <dir>/node.key, or generate and save a new identity when there is none.
  * *created is set to 1 when a new identity was written. */
 MOMEDO_WUR int node_identity_load_or_create(struct node_identity *id, const char *dir,
-                                            int *created, char *err, size_t err_cap);
+                                            int *created, char *why, size_t why_cap);
 
 /* Write <dir>/node.crt (PEM, mode 0644) for id when it holds anything else: momedod
  * does at every start, since momedo-admin creates nodes without wolfSSL. */
 MOMEDO_WUR int node_identity_write_cert(const struct node_identity *id, const char *dir,
-                                        char *err, size_t err_cap);
+                                        char *why, size_t why_cap);
 
 /* Wipe the secret parts. */
 void node_identity_close(struct node_identity *id);

@@ -13,8 +13,6 @@
 #include "log.h"
 #include "node_int.h"
 
-#define WHY(...) snprintf(why, why_cap, __VA_ARGS__)
-
 /* What a client asked for, kept while the engine looks. */
 struct lookup_q {
   enum repl_lookup_kind kind;
@@ -46,7 +44,7 @@ static int answer_local(struct node *n, const struct lookup_q *q, uint8_t **bund
   rc = repl_alias_lookup(n->repl, q->alias, node__now_ms(), &ainfo, alias, alen);
   if (rc == 0) rc = repl_bundle_lookup(n->repl, ainfo.key, &info, bundle, blen);
   if (rc == 0 && node__alias_home_ok(*bundle, *blen, ainfo.signer) != 1) {
-    WHY("alias %s was not issued by a home node of its user, so it is not served", q->alias);
+    reason_set(why, why_cap, "alias %s was not issued by a home node of its user, so it is not served", q->alias);
     rc = MOMEDO_E_NOTFOUND;
   }
   if (rc) {
@@ -62,16 +60,16 @@ static int parse_q(const Momedo__LookupReq *r, struct lookup_q *q, char *why, si
   int have_uid = r->user_id && *r->user_id, have_alias = r->alias && *r->alias;
   memset(q, 0, sizeof *q);
   if (have_uid + have_alias + (r->identity_key.len > 0) != 1) {
-    WHY("give exactly one of user_id, identity_key, alias");
+    reason_set(why, why_cap, "give exactly one of user_id, identity_key, alias");
     return MOMEDO_E_INVAL;
   }
   if (r->n_home_hints > REPL_LOOKUP_HINTS_MAX) {
-    WHY("at most %u home hints", REPL_LOOKUP_HINTS_MAX);
+    reason_set(why, why_cap, "at most %u home hints", REPL_LOOKUP_HINTS_MAX);
     return MOMEDO_E_BOUNDS;
   }
   for (size_t i = 0; i < r->n_home_hints; i++)
     if (r->home_hints[i].len < IDS_CARD_HINT_LEN || r->home_hints[i].len > IDS_NODE_FP_LEN) {
-      WHY("a home hint is %d..%d bytes of a node fingerprint", IDS_CARD_HINT_LEN,
+      reason_set(why, why_cap, "a home hint is %d..%d bytes of a node fingerprint", IDS_CARD_HINT_LEN,
           IDS_NODE_FP_LEN);
       return MOMEDO_E_BOUNDS;
     }
@@ -83,13 +81,13 @@ static int parse_q(const Momedo__LookupReq *r, struct lookup_q *q, char *why, si
   }
   if (have_uid) {
     int rc = ids_user_id_parse(q->bits, r->user_id);
-    if (rc) WHY("'%.40s' is not a valid user ID (%s)", r->user_id, momedo_strerror(rc));
+    if (rc) reason_set(why, why_cap, "'%.40s' is not a valid user ID (%s)", r->user_id, momedo_strerror(rc));
     q->kind = REPL_LOOKUP_USER_ID;
     return rc;
   }
   int rc = node__alias_norm(q->alias, r->alias);
   if (rc)
-    WHY("'%.40s' is not an alias (%d..%d letters and digits)", r->alias, OBJ_ALIAS_CHARS_MIN,
+    reason_set(why, why_cap, "'%.40s' is not an alias (%d..%d letters and digits)", r->alias, OBJ_ALIAS_CHARS_MIN,
         OBJ_ALIAS_CHARS_MAX);
   q->kind = REPL_LOOKUP_ALIAS;
   return rc;
@@ -179,18 +177,18 @@ int node__c_lookup(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clie
   if (rc == 0) return fill_resp(&n->arena, bundle, blen, alias, alen, rs);
   if (rc != MOMEDO_E_NOTFOUND || why[0]) return rc; /* e.g. an alias that is not served */
   if (n->cfg.repl.scope == REPL_SCOPE_FLOOD) { /* every node holds every bundle */
-    WHY("no key bundle known for this user");
+    reason_set(why, why_cap, "no key bundle known for this user");
     return rc;
   }
   if (n->lookups_pending >= NODE_LOOKUPS_PENDING_MAX) {
-    WHY("too many lookups in progress on this node; try again");
+    reason_set(why, why_cap, "too many lookups in progress on this node; try again");
     return MOMEDO_E_BUSY;
   }
   struct node_lookup *lk = calloc(1, sizeof *lk);
   if (!lk) return MOMEDO_E_NOMEM;
   if ((rc = start_engine_lookup(n, r, &q, &handle)) != 0) {
     free(lk);
-    WHY("cannot start a lookup: %s", momedo_strerror(rc));
+    reason_set(why, why_cap, "cannot start a lookup: %s", momedo_strerror(rc));
     return rc;
   }
   lk->handle = handle;
@@ -209,7 +207,7 @@ int node__c_lookup(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clie
 /* Answer the client of a finished lookup (unless it is gone). */
 static void answer_deferred(struct node *n, struct node_lookup *lk, int status) {
   struct conn *c = lk->c;
-  char why[NODE_ERR_TEXT_MAX] = "";
+  char why[FRAME_REASON_BYTES_MAX] = "";
   uint8_t *bundle = NULL, *alias = NULL;
   size_t blen = 0, alen = 0;
   struct arena a;

@@ -27,7 +27,7 @@ static int path_in(char *out, size_t cap, const char *dir, const char *file) {
  * and without a store becomes a node, keeping the momedo.conf that is there (the
  * package's). A store without its key is refused by node_dir_create. */
 static int init_if_empty(const char *dir) {
-  char path[NODE_PATH_BYTES_MAX], err[NODE_ERRMSG_MAX];
+  char path[NODE_PATH_BYTES_MAX], err[REASON_MAX];
   struct stat st;
   struct node_dir_info info;
   if (path_in(path, sizeof path, dir, NODE_KEY_FILE) != 0) return MOMEDO_E_INVAL;
@@ -134,7 +134,7 @@ static void on_signal(uv_signal_t *s, int signum) {
 }
 
 static int load_settings(struct node *n) {
-  char err[NODE_ERRMSG_MAX], ierr[NODE_ERR_MAX];
+  char err[REASON_MAX], ierr[REASON_MAX];
   int rc = node_config_load(&n->cfg, n->dir, err, sizeof err);
   if (!rc) rc = node_neighbors_load(&n->nbs, n->dir, err, sizeof err);
   if (rc) {
@@ -330,7 +330,7 @@ static int start(struct node *n) {
            NODE_VERSION, n->cfg.name, n->fingerprint, n->cfg.listen_host,
            (unsigned)n->cfg.listen_port, n->cfg.admin_socket, (unsigned long long)rs.objects,
            n->nbs.n, n->cfg.clients_max);
-  char ready[NODE_ERRMSG_MAX];
+  char ready[REASON_MAX];
   snprintf(ready, sizeof ready, "READY=1\nSTATUS=node \"%s\", fingerprint %s, listening on "
            "%s:%u", n->cfg.name, n->fingerprint, n->cfg.listen_host,
            (unsigned)n->cfg.listen_port);

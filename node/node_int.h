@@ -17,6 +17,7 @@
 #include "link.h"
 #include "obj.h"
 #include "os.h" /* os_wall_ms: objects carry absolute times */
+#include "reason.h"
 #include "repl.h"
 #include "store.h"
 #include "tls.h"
@@ -77,7 +78,6 @@
 #define NODE_ADMIN_FRAME_BYTES_MAX (64u * 1024)
 #define NODE_PARTICIPANTS_MAX 100000    /* listed by `participants` */
 #define NODE_ADMIN_NODES_MAX 256        /* known nodes listed by `nodes` (one admin frame) */
-#define NODE_ERR_TEXT_MAX 256
 #define NODE_METRICS_SNAPSHOT_MS 1000  /* the loop publishes metrics this often */
 #define NODE_METRICS_CONNS_MAX 8        /* scrapers at once */
 #define NODE_METRICS_TIMEOUT_S 10       /* an idle scraper's connection is closed */
@@ -161,7 +161,7 @@ struct peer {
   struct node_failcount fails;
   int removed;
   char state[16];               /* "up", "connecting", "down", "refused" */
-  char last_error[NODE_ERR_TEXT_MAX];
+  char last_error[FRAME_REASON_BYTES_MAX];
   uint64_t state_since_ms;
   uint8_t key[NODE_KEY_LEN];    /* learned from TLS once seen */
   int key_known;

@@ -28,34 +28,34 @@ static int exists(const char *dir, const char *file) {
 
 /* What may be created in dir, checked before anything is written. */
 static int create_check(const char *dir, const char *listen, const char *name,
-                        enum node_dir_mode mode, char *err, size_t cap) {
+                        enum node_dir_mode mode, char *why, size_t why_cap) {
   char host[NODE_HOST_CHARS_MAX + 1];
   uint16_t port;
   if (listen && node_hostport_parse(listen, host, &port) != 0) {
-    node_errf(err, cap, "--listen '%.80s' is not HOST:PORT (e.g. 0.0.0.0:4710)", listen);
+    reason_set(why, why_cap, "--listen '%.80s' is not HOST:PORT (e.g. 0.0.0.0:4710)", listen);
     return MOMEDO_E_INVAL;
   }
   if (name && !node_name_valid(name)) {
-    node_errf(err, cap, "--name must be 1..%d letters, digits, '.', '_' or '-'",
+    reason_set(why, why_cap, "--name must be 1..%d letters, digits, '.', '_' or '-'",
             NODE_NAME_CHARS_MAX);
     return MOMEDO_E_INVAL;
   }
   if (strlen(dir) + 32 > NODE_PATH_BYTES_MAX) {
-    node_errf(err, cap, "%.64s...: directory path too long", dir);
+    reason_set(why, why_cap, "%.64s...: directory path too long", dir);
     return MOMEDO_E_INVAL;
   }
   if (exists(dir, NODE_KEY_FILE) || (mode == NODE_DIR_NEW && exists(dir, NODE_CONF_FILE))) {
-    node_errf(err, cap, "%s already holds a momedo node; refusing to overwrite it", dir);
+    reason_set(why, why_cap, "%s already holds a momedo node; refusing to overwrite it", dir);
     return MOMEDO_E_EXISTS;
   }
   if (exists(dir, NODE_STORE_DIR "/CURRENT")) {
-    node_errf(err, cap, "%s has a store but no %s: put the node's key back (momedo-admin "
+    reason_set(why, why_cap, "%s has a store but no %s: put the node's key back (momedo-admin "
             "restore) or move %s/%s away; a new key would make it another node",
             dir, NODE_KEY_FILE, dir, NODE_STORE_DIR);
     return MOMEDO_E_CORRUPT;
   }
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-    node_errf(err, cap, "cannot create %s: %s", dir, strerror(errno));
+    reason_set(why, why_cap, "cannot create %s: %s", dir, strerror(errno));
     return MOMEDO_E_IO;
   }
   return 0;
@@ -74,41 +74,41 @@ static void give_to_owner(const char *dir, const char *const *files, size_t n) {
     }
 }
 
-static int write_conf(const char *dir, const char *name, const char *listen, char *err,
-                      size_t cap) {
+static int write_conf(const char *dir, const char *name, const char *listen, char *why,
+                      size_t why_cap) {
   char path[NODE_PATH_BYTES_MAX];
   char *conf = node_config_template(name, listen);
   int rc = conf ? path_in(path, sizeof path, dir, NODE_CONF_FILE) : MOMEDO_E_NOMEM;
   if (!rc) rc = node_file_write_atomic(path, conf, strlen(conf), 0600);
   free(conf);
-  if (rc) node_errf(err, cap, "cannot write %s/%s: %s", dir, NODE_CONF_FILE, momedo_strerror(rc));
+  if (rc) reason_set(why, why_cap, "cannot write %s/%s: %s", dir, NODE_CONF_FILE, momedo_strerror(rc));
   return rc;
 }
 
 int node_dir_create(const char *dir, const char *listen, const char *name,
-                    enum node_dir_mode mode, struct node_dir_info *out, char *err,
-                    size_t err_cap) {
+                    enum node_dir_mode mode, struct node_dir_info *out, char *why,
+                    size_t why_cap) {
   static const char *const made[] = {NODE_CONF_FILE, NODE_KEY_FILE, NODE_STORE_DIR};
   struct crypto_sign_keypair kp;
   char path[NODE_PATH_BYTES_MAX];
   memset(out, 0, sizeof *out);
-  int rc = create_check(dir, listen, name, mode, err, err_cap);
+  int rc = create_check(dir, listen, name, mode, why, why_cap);
   if (rc) return rc;
   if (name) snprintf(out->name, sizeof out->name, "%s", name);
   else node_default_name(out->name);
   snprintf(out->listen, sizeof out->listen, "%s", listen ? listen : NODE_LISTEN_DEFAULT);
   if ((rc = crypto_sign_keygen(&kp)) != 0) {
-    node_errf(err, err_cap, "cannot create the node key: %s", momedo_strerror(rc));
+    reason_set(why, why_cap, "cannot create the node key: %s", momedo_strerror(rc));
     return rc;
   }
-  rc = node_keyfile_write(dir, &kp, err, err_cap);
+  rc = node_keyfile_write(dir, &kp, why, why_cap);
   if (!rc && !(mode == NODE_DIR_KEEP_CONF && exists(dir, NODE_CONF_FILE))) {
-    rc = write_conf(dir, out->name, out->listen, err, err_cap);
+    rc = write_conf(dir, out->name, out->listen, why, why_cap);
     out->conf_written = rc == 0;
   }
   if (!rc && path_in(path, sizeof path, dir, NODE_STORE_DIR) == 0 && mkdir(path, 0700) != 0 &&
       errno != EEXIST) {
-    node_errf(err, err_cap, "cannot create %s: %s", path, strerror(errno));
+    reason_set(why, why_cap, "cannot create %s: %s", path, strerror(errno));
     rc = MOMEDO_E_IO;
   }
   if (!rc) rc = ids_node_fingerprint(out->fingerprint, kp.pub);
@@ -119,9 +119,9 @@ int node_dir_create(const char *dir, const char *listen, const char *name,
 }
 
 int node_dir_identity(const char *dir, char fp[static IDS_NODE_FP_STR_MAX],
-                      char key_hex[static NODE_KEY_HEX_LEN + 1], char *err, size_t err_cap) {
+                      char key_hex[static NODE_KEY_HEX_LEN + 1], char *why, size_t why_cap) {
   struct crypto_sign_keypair kp;
-  int rc = node_keyfile_read(dir, &kp, err, err_cap);
+  int rc = node_keyfile_read(dir, &kp, why, why_cap);
   if (rc) return rc;
   rc = ids_node_fingerprint(fp, kp.pub);
   node_key_hex(kp.pub, key_hex);
@@ -140,34 +140,34 @@ static long holder_pid(int fd) {
   return pid > 0 && (*end == '\n' || *end == 0) ? pid : 0;
 }
 
-int node_dir_lock(const char *dir, long pid, int *fd_out, long *holder, char *err,
-                  size_t err_cap) {
+int node_dir_lock(const char *dir, long pid, int *fd_out, long *holder, char *why,
+                  size_t why_cap) {
   char path[NODE_PATH_BYTES_MAX], line[NODEDIR_PID_BYTES_MAX];
   *fd_out = -1;
   *holder = 0;
   if (path_in(path, sizeof path, dir, NODE_PID_FILE) != 0) return MOMEDO_E_TOOBIG;
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    node_errf(err, err_cap, "cannot open %s: %s", path, strerror(errno));
+    reason_set(why, why_cap, "cannot open %s: %s", path, strerror(errno));
     return errno == EACCES ? MOMEDO_E_DENIED : MOMEDO_E_IO;
   }
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int busy = errno == EWOULDBLOCK;
     if (busy && (*holder = holder_pid(fd)) > 0)
-      node_errf(err, err_cap, "another momedod (PID %ld) is running with the node directory "
+      reason_set(why, why_cap, "another momedod (PID %ld) is running with the node directory "
               "%s: stop it first (kill %ld, or systemctl stop momedo); one directory serves "
               "one momedod", *holder, dir, *holder);
     else if (busy)
-      node_errf(err, err_cap, "another process holds the node directory %s (the lock on %s): "
+      reason_set(why, why_cap, "another process holds the node directory %s (the lock on %s): "
               "a momedod, or a momedo-admin restore; stop it first", dir, path);
     else
-      node_errf(err, err_cap, "cannot lock %s: %s", path, strerror(errno));
+      reason_set(why, why_cap, "cannot lock %s: %s", path, strerror(errno));
     close(fd);
     return busy ? MOMEDO_E_BUSY : MOMEDO_E_IO;
   }
   int n = pid > 0 ? snprintf(line, sizeof line, "%ld\n", pid) : 0;
   if (ftruncate(fd, 0) != 0 || (n > 0 && pwrite(fd, line, (size_t)n, 0) != n)) {
-    node_errf(err, err_cap, "cannot write %s: %s", path, strerror(errno));
+    reason_set(why, why_cap, "cannot write %s: %s", path, strerror(errno));
     close(fd);
     return MOMEDO_E_IO;
   }
@@ -249,18 +249,18 @@ static int tree_apply(const char *path, tree_fn fn, void *ctx) {
   return rc ? rc : fn(AT_FDCWD, path, S_ISDIR(st.st_mode), ctx);
 }
 
-int node_rm_rf(const char *path, char *err, size_t err_cap) {
+int node_rm_rf(const char *path, char *why, size_t why_cap) {
   int rc = tree_apply(path, rm_one, NULL);
   if (rc == MOMEDO_E_NOTFOUND) return 0;
-  if (rc) node_errf(err, err_cap, "cannot delete %s: %s", path, rc == MOMEDO_E_BOUNDS ?
+  if (rc) reason_set(why, why_cap, "cannot delete %s: %s", path, rc == MOMEDO_E_BOUNDS ?
                     "nested too deep" : strerror(errno));
   return rc;
 }
 
-int node_chown_tree(const char *path, unsigned uid, unsigned gid, char *err, size_t err_cap) {
+int node_chown_tree(const char *path, unsigned uid, unsigned gid, char *why, size_t why_cap) {
   struct owner o = {(uid_t)uid, (gid_t)gid};
   int rc = tree_apply(path, chown_one, &o);
-  if (rc) node_errf(err, err_cap, "cannot give %s to uid %u: %s", path, uid, strerror(errno));
+  if (rc) reason_set(why, why_cap, "cannot give %s to uid %u: %s", path, uid, strerror(errno));
   return rc;
 }
 

@@ -2,7 +2,7 @@
  * node (momedo.conf, node.key, an empty store/), the lock that lets one momedod run per
  * directory, and which directory momedo-admin means. Plain C over files in the library
  * momedo_nodeconf (with config.c), linked by momedod and momedo-admin: no logging
- * (errors are sentences in err), no libuv, no RocksDB, no wolfSSL. */
+ * (errors are sentences in why), no libuv, no RocksDB, no wolfSSL. */
 #ifndef MOMEDO_NODE_NODEDIR_H
 #define MOMEDO_NODE_NODEDIR_H
 
@@ -12,6 +12,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "ids.h"
+#include "reason.h"
 #include "status.h"
 
 #define NODE_DIR_DEFAULT "/var/lib/momedo" /* the packaged node (debian/, momedo.service) */
@@ -23,29 +24,27 @@
 #define NODE_KEY_HEX_LEN (2 * NODE_KEY_LEN)
 #define NODE_KEY_PREFIX_LEN 16          /* hex digits of the key shown in logs */
 #define NODE_PID_FILE "momedod.pid"     /* locked by the running momedod, its PID inside */
-#define NODE_ERR_MAX 256                /* size for the err buffers below */
 #define NODE_BACKUP_DIR "backup.tmp"    /* checkpoints of an online backup, being copied */
 
-/* printf into err (cap bytes) when err is not NULL: the err convention of this header. */
-void node_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Failures are explained the one way (protocol/reason.h): why/why_cap, last. */
 
 /* ---- node.key ---- */
 
 /* Read DIR/node.key into kp, refusing a file that group or others may read (E_DENIED),
  * a symlink (E_DENIED), a malformed or truncated one or one whose public key does not
  * match its seed (E_CORRUPT), an unknown version (E_VERSION); no file is E_NOTFOUND.
- * err (may be NULL) receives a sentence naming the file. kp holds the secret: wipe it
+ * why (may be NULL) receives a sentence naming the file. kp holds the secret: wipe it
  * with crypto_wipe when done. */
-MOMEDO_WUR int node_keyfile_read(const char *dir, struct crypto_sign_keypair *kp, char *err,
-                                 size_t err_cap);
+MOMEDO_WUR int node_keyfile_read(const char *dir, struct crypto_sign_keypair *kp, char *why,
+                                 size_t why_cap);
 /* Write DIR/node.key (mode 0600, fsync'ed) for kp; never replaces one (E_EXISTS). */
 MOMEDO_WUR int node_keyfile_write(const char *dir, const struct crypto_sign_keypair *kp,
-                                  char *err, size_t err_cap);
+                                  char *why, size_t why_cap);
 
 /* Write len bytes to path through path.tmp (fsync, then rename; with exclusive, link(2)
- * so an existing path is never replaced: E_EXISTS). err as above. */
+ * so an existing path is never replaced: E_EXISTS). why as above. */
 MOMEDO_WUR int node_file_put(const char *path, const void *buf, size_t len, unsigned mode,
-                             int exclusive, char *err, size_t err_cap);
+                             int exclusive, char *why, size_t why_cap);
 
 /* Lower-case hex of a node key: out gets NODE_KEY_HEX_LEN digits and a NUL. */
 void node_key_hex(const uint8_t key[static NODE_KEY_LEN], char out[static NODE_KEY_HEX_LEN + 1]);
@@ -76,15 +75,15 @@ enum node_dir_mode {
  * database is created in it at the first start). Refuses (E_EXISTS) a directory that
  * holds a node key, a momedo.conf in NODE_DIR_NEW, or a store without a key (a lost
  * key must not be replaced silently: E_CORRUPT). Run as root in a directory another
- * user owns, what it creates is given to that user. On failure err says why. */
+ * user owns, what it creates is given to that user. On failure why says why. */
 MOMEDO_WUR int node_dir_create(const char *dir, const char *listen, const char *name,
-                               enum node_dir_mode mode, struct node_dir_info *out, char *err,
-                               size_t err_cap);
+                               enum node_dir_mode mode, struct node_dir_info *out, char *why,
+                               size_t why_cap);
 
 /* The fingerprint and node key (hex) of the node in dir, from its node.key. */
 MOMEDO_WUR int node_dir_identity(const char *dir, char fp[static IDS_NODE_FP_STR_MAX],
-                                 char key_hex[static NODE_KEY_HEX_LEN + 1], char *err,
-                                 size_t err_cap);
+                                 char key_hex[static NODE_KEY_HEX_LEN + 1], char *why,
+                                 size_t why_cap);
 
 /* ---- one momedod per directory ---- */
 
@@ -92,9 +91,9 @@ MOMEDO_WUR int node_dir_identity(const char *dir, char fp[static IDS_NODE_FP_STR
  * process exits, even after kill -9) and write pid into it (0: leave it empty, for a
  * tool that holds the directory, such as a restore). *fd_out keeps it until
  * node_dir_unlock. MOMEDO_E_BUSY when another process holds it: *holder is its PID as
- * written in the file (0 if unknown) and err says who. */
-MOMEDO_WUR int node_dir_lock(const char *dir, long pid, int *fd_out, long *holder, char *err,
-                             size_t err_cap);
+ * written in the file (0 if unknown) and why says who. */
+MOMEDO_WUR int node_dir_lock(const char *dir, long pid, int *fd_out, long *holder, char *why,
+                             size_t why_cap);
 /* Clear the PID and release the lock (fd may be -1). */
 void node_dir_unlock(int fd);
 
@@ -104,11 +103,11 @@ void node_dir_unlock(int fd);
 
 /* Delete path and everything below it (symlinks are removed, never followed); a path
  * that does not exist is fine. err as above. */
-MOMEDO_WUR int node_rm_rf(const char *path, char *err, size_t err_cap);
+MOMEDO_WUR int node_rm_rf(const char *path, char *why, size_t why_cap);
 /* Give path and everything below it to uid:gid (symlinks themselves, not their
  * targets). */
-MOMEDO_WUR int node_chown_tree(const char *path, unsigned uid, unsigned gid, char *err,
-                               size_t err_cap);
+MOMEDO_WUR int node_chown_tree(const char *path, unsigned uid, unsigned gid, char *why,
+                               size_t why_cap);
 
 /* ---- which directory ---- */
 

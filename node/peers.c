@@ -360,7 +360,7 @@ static int delivery_matches(struct conn *c, struct peer *p, const Momedo__Hello 
   if (theirs == MOMEDO__DELIVERY_MODE__DELIVERY_UNSTATED)
     theirs = MOMEDO__DELIVERY_MODE__DELIVERY_FLOOD;
   if (theirs == ours) return 1;
-  char why[NODE_ERR_TEXT_MAX];
+  char why[FRAME_REASON_BYTES_MAX];
   snprintf(why, sizeof why, "neighbor %s delivers by %s, this node by %s: a federation runs "
            "one mode (scope in momedo.conf)", p->cfg.name, delivery_name(h->delivery),
            delivery_name(ours));
@@ -382,7 +382,7 @@ static void on_neighbor_hello(struct conn *c, const Momedo__Hello *h) {
   if (ids_node_fingerprint(fps, c->peer_key) != 0) snprintf(fps, sizeof fps, "?");
   struct peer *p = c->outbound ? c->peer : peer_by_fp(n, c->peer_key);
   if (!p) {
-    char why[NODE_ERR_TEXT_MAX];
+    char why[FRAME_REASON_BYTES_MAX];
     snprintf(why, sizeof why,
              "node with fingerprint %s is not a configured neighbor (add it with "
              "`momedo-admin neighbor add`)", fps);
@@ -441,7 +441,7 @@ static void conn_on_up(struct link *l, const uint8_t *peer_key) {
   if (!c->outbound) return; /* wait for the peer's Hello */
   struct peer *p = c->peer;
   uint8_t fp[IDS_NODE_FP_LEN];
-  char got[IDS_NODE_FP_STR_MAX] = "?", want[IDS_NODE_FP_STR_MAX] = "?", why[NODE_ERR_TEXT_MAX];
+  char got[IDS_NODE_FP_STR_MAX] = "?", want[IDS_NODE_FP_STR_MAX] = "?", why[FRAME_REASON_BYTES_MAX];
   if (!p || !peer_key || ids_node_fp_bytes(fp, peer_key) != 0 ||
       !crypto_ct_eq(fp, p->cfg.fp, IDS_NODE_FP_LEN)) {
     if (peer_key && ids_node_fingerprint(got, peer_key) != 0) snprintf(got, sizeof got, "?");
@@ -488,7 +488,7 @@ static void conn_on_frame(struct link *l, const uint8_t *body, size_t len) {
     node_log(NODE_LOG_INFO, "peer %s reports error %d: %.200s", link_name(l), f->error->code,
              f->error->reason ? f->error->reason : "");
     if (c->peer && c->role == CONN_NEW && f->error->code == MOMEDO_E_CONFIG) {
-      char why[NODE_ERR_TEXT_MAX]; /* e.g. the neighbor runs another delivery mode */
+      char why[FRAME_REASON_BYTES_MAX]; /* e.g. the neighbor runs another delivery mode */
       snprintf(why, sizeof why, "the neighbor refused this node: %.200s",
                f->error->reason ? f->error->reason : "");
       node__set_state(c->peer, "refused", why);
@@ -701,7 +701,7 @@ int node__peer_remove(struct node *n, const char *name) {
 }
 
 int node__peers_start(struct node *n) {
-  char err[NODE_ERR_TEXT_MAX];
+  char err[FRAME_REASON_BYTES_MAX];
   for (size_t i = 0; i < n->nbs.n; i++) {
     int rc = node__peer_add(n, &n->nbs.v[i], err, sizeof err);
     if (rc) {

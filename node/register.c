@@ -72,26 +72,25 @@ int node__invite_create(struct node *n, uint32_t uses, uint64_t ttl_s, const cha
   return 0;
 }
 
-#define WHY(...) snprintf(why, why_cap, __VA_ARGS__)
-
 /* Both keys must have signed this registration for this node and this token: nobody
  * registers a device or an identity key they do not hold. */
 static int register_signed(struct node *n, const Momedo__RegisterReq *r, const uint8_t *tok,
                            char *why, size_t why_cap) {
   uint8_t msg[INVITE_REGISTER_MSG_LEN];
   if (r->device_signature.len != CRYPTO_SIG_LEN || r->identity_signature.len != CRYPTO_SIG_LEN) {
-    WHY("the registration is not signed by the device and identity keys (an older client? "
-        "update it)");
+    reason_set(why, why_cap,
+               "the registration is not signed by the device and identity keys (an older "
+               "client? update it)");
     return MOMEDO_E_AUTH;
   }
   int rc = invite_register_msg(msg, n->id.kp.pub, tok, r->device_key.data, r->identity_key.data);
   if (rc) return rc;
   if (crypto_verify(r->device_signature.data, msg, sizeof msg, r->device_key.data) != 0) {
-    WHY("the device key did not sign this registration");
+    reason_set(why, why_cap, "the device key did not sign this registration");
     return MOMEDO_E_AUTH;
   }
   if (crypto_verify(r->identity_signature.data, msg, sizeof msg, r->identity_key.data) != 0) {
-    WHY("the identity key did not sign this registration");
+    reason_set(why, why_cap, "the identity key did not sign this registration");
     return MOMEDO_E_AUTH;
   }
   return 0;
@@ -106,21 +105,22 @@ int node__register(struct node *n, const Momedo__RegisterReq *r, char *why, size
   const char *token = r->invite_token;
   const uint8_t *device_key = r->device_key.data, *identity_key = r->identity_key.data;
   if (!token || invite_token_parse(tok, token) != 0) {
-    WHY("the invite token is malformed (expected %d hex digits)", 2 * NODE_INVITE_TOKEN_BYTES);
+    reason_set(why, why_cap, "the invite token is malformed (expected %d hex digits)",
+               2 * NODE_INVITE_TOKEN_BYTES);
     return MOMEDO_E_AUTH;
   }
   int rc = register_signed(n, r, tok, why, why_cap);
   if (rc) goto out;
   rc = node__device_removed(n, device_key);
   if (rc) {
-    if (rc == 1) WHY(NODE_DEVICE_REMOVED_WHY);
+    if (rc == 1) reason_set(why, why_cap, NODE_DEVICE_REMOVED_WHY);
     rc = rc == 1 ? MOMEDO_E_AUTH : rc;
     goto out;
   }
   rc = node__device_get(n, device_key, ik, NULL);
   if (rc == 0) {
     if (memcmp(ik, identity_key, OBJ_KEY_LEN) == 0) goto out; /* retry: already done */
-    WHY("this device key is already registered to another identity");
+    reason_set(why, why_cap, "this device key is already registered to another identity");
     rc = MOMEDO_E_EXISTS;
     goto out;
   }
@@ -129,7 +129,8 @@ int node__register(struct node *n, const Momedo__RegisterReq *r, char *why, size
   if ((rc = crypto_sha256(ki + 2, tok, sizeof tok)) != 0) goto out;
   rc = store_get(n->store, ki, sizeof ki, &v, &vn);
   if (rc == MOMEDO_E_NOTFOUND) {
-    WHY("unknown invite token (ask the node's administrator for a new invite)");
+    reason_set(why, why_cap,
+               "unknown invite token (ask the node's administrator for a new invite)");
     rc = MOMEDO_E_AUTH;
     goto out;
   }
@@ -141,13 +142,13 @@ int node__register(struct node *n, const Momedo__RegisterReq *r, char *why, size
   uint32_t uses = be32_get(v);
   uint64_t expires = be64_get((uint8_t *)v + 4);
   if (expires <= os_wall_ms()) {
-    WHY("this invite has expired");
+    reason_set(why, why_cap, "this invite has expired");
     rc = store_del1(n->store, ki, sizeof ki);
     if (rc == 0) rc = MOMEDO_E_AUTH;
     goto out;
   }
   if (uses == 0) {
-    WHY("this invite has been used up");
+    reason_set(why, why_cap, "this invite has been used up");
     rc = MOMEDO_E_AUTH;
     goto out;
   }

@@ -121,7 +121,7 @@ static void on_differs_from_start(void *vctx, const char *key) {
 /* 0, or the error after logging it (nothing changed). */
 static int reload_conf(struct node *n, char *sum, size_t cap) {
   struct node_config nc;
-  char err[NODE_ERRMSG_MAX];
+  char err[REASON_MAX];
   struct reload_ctx r = {.n = n, .nc = &nc};
   int rc = node_config_load(&nc, n->dir, err, sizeof err);
   if (rc) {
@@ -154,7 +154,7 @@ static int nb_same(const struct node_neighbor *a, const struct node_neighbor *b)
  * dialed; unchanged links stay up. */
 static int reload_neighbors(struct node *n, char *sum, size_t cap) {
   static struct node_neighbors nb; /* ~28 KiB; the loop is single-threaded */
-  char err[NODE_ERRMSG_MAX];
+  char err[REASON_MAX];
   unsigned added = 0, removed = 0;
   int rc = node_neighbors_load(&nb, n->dir, err, sizeof err);
   if (rc) {
@@ -189,7 +189,7 @@ static int reload_neighbors(struct node *n, char *sum, size_t cap) {
 }
 
 int node__reload(struct node *n, char *summary, size_t cap) {
-  char state[96], conf[NODE_ERRMSG_MAX] = "", nbs[NODE_ERRMSG_MAX] = "";
+  char state[96], conf[REASON_MAX] = "", nbs[REASON_MAX] = "";
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   snprintf(state, sizeof state, "RELOADING=1\nMONOTONIC_USEC=%llu",

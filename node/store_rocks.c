@@ -226,7 +226,7 @@ void store_rocks_stats(struct store *s, struct store_rocks_stats *out) {
     out->memtable_bytes = 0;
 }
 
-int store_rocks_checkpoint(struct store *s, const char *dir, char *err, size_t err_cap) {
+int store_rocks_checkpoint(struct store *s, const char *dir, char *why, size_t why_cap) {
   struct stat st;
   char *e = NULL;
   if (!s || s->vt != &rocks_vtbl) return MOMEDO_E_INVAL;
@@ -237,7 +237,7 @@ int store_rocks_checkpoint(struct store *s, const char *dir, char *err, size_t e
   if (!e) rocksdb_checkpoint_create(cp, dir, 0, &e);
   if (cp) rocksdb_checkpoint_object_destroy(cp);
   if (!e) return 0;
-  snprintf(err, err_cap, "checkpoint: %s", e);
+  snprintf(why, why_cap, "checkpoint: %s", e);
   rocksdb_free(e);
   return MOMEDO_E_STORE;
 }

@@ -58,7 +58,7 @@ void store_rocks_stats(struct store *s, struct store_rocks_stats *out);
  * checkpoint: hard links to the table files where dir is on the same file system,
  * copies elsewhere, the memtable flushed first). Safe on another thread while the store
  * is in use. E_EXISTS if dir exists; E_STORE with RocksDB's message in err. */
-MOMEDO_WUR int store_rocks_checkpoint(struct store *s, const char *dir, char *err,
-                                      size_t err_cap);
+MOMEDO_WUR int store_rocks_checkpoint(struct store *s, const char *dir, char *why,
+                                      size_t why_cap);
 
 #endif

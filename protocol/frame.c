@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cursor.h"
+#include "reason.h"
 
 /* A buffer grown past this is freed between frames so an idle link holds little. */
 #define FRAME_BUF_KEEP_BYTES_MAX (64u * 1024)
@@ -212,49 +213,33 @@ void frame_hello_init(Momedo__Hello *h, Momedo__Role role, const uint8_t *node_k
   h->frame_bytes_max = frame_bytes_max;
 }
 
-static int frame_fail(int rc, char *reason, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int frame_fail(int rc, char *reason, size_t cap, const char *fmt, ...) {
-  if (reason && cap > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, cap, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
-
-int frame_hello_check(const Momedo__Hello *h, uint32_t *version_out, char *reason,
-                      size_t reason_cap) {
+int frame_hello_check(const Momedo__Hello *h, uint32_t *version_out, char *why,
+                      size_t why_cap) {
   uint32_t peer_max = h->protocol_version, peer_min = h->min_version;
   *version_out = 0;
-  if (reason && reason_cap > 0) reason[0] = '\0';
+  if (why && why_cap > 0) why[0] = '\0';
   if (peer_min > peer_max)
-    return frame_fail(MOMEDO_E_VERSION, reason, reason_cap,
-                      "peer version range %u..%u is inverted (we speak %u..%u)",
-                      (unsigned)peer_min, (unsigned)peer_max, PROTOCOL_VERSION_MIN,
-                      PROTOCOL_VERSION);
+    return reason_fail(
+        why, why_cap, MOMEDO_E_VERSION, "peer version range %u..%u is inverted (we speak %u..%u)",
+        (unsigned)peer_min, (unsigned)peer_max, PROTOCOL_VERSION_MIN, PROTOCOL_VERSION);
   uint32_t lo = peer_min > PROTOCOL_VERSION_MIN ? peer_min : PROTOCOL_VERSION_MIN;
   uint32_t hi = peer_max < PROTOCOL_VERSION ? peer_max : PROTOCOL_VERSION;
   if (lo > hi)
-    return frame_fail(MOMEDO_E_VERSION, reason, reason_cap,
-                      "no common protocol version: peer speaks %u..%u, we speak %u..%u",
-                      (unsigned)peer_min, (unsigned)peer_max, PROTOCOL_VERSION_MIN,
-                      PROTOCOL_VERSION);
+    return reason_fail(why, why_cap, MOMEDO_E_VERSION,
+                       "no common protocol version: peer speaks %u..%u, we speak %u..%u",
+                       (unsigned)peer_min, (unsigned)peer_max, PROTOCOL_VERSION_MIN,
+                       PROTOCOL_VERSION);
   if ((int)h->role < (int)MOMEDO__ROLE__ROLE_NONE || (int)h->role > (int)MOMEDO__ROLE__ROLE_ADMIN)
-    return frame_fail(MOMEDO_E_PROTO, reason, reason_cap, "unknown role %d", (int)h->role);
+    return reason_fail(why, why_cap, MOMEDO_E_PROTO, "unknown role %d", (int)h->role);
   size_t klen = h->node_key.len;
   if (klen != 0 && klen != 32)
-    return frame_fail(MOMEDO_E_PROTO, reason, reason_cap,
-                      "node_key is %zu bytes, expected 0 or 32", klen);
+    return reason_fail(why, why_cap, MOMEDO_E_PROTO, "node_key is %zu bytes, expected 0 or 32",
+                       klen);
   if (h->role == MOMEDO__ROLE__ROLE_NEIGHBOR && klen != 32)
-    return frame_fail(MOMEDO_E_PROTO, reason, reason_cap,
-                      "neighbor hello without a 32-byte node_key");
+    return reason_fail(why, why_cap, MOMEDO_E_PROTO, "neighbor hello without a 32-byte node_key");
   if (h->software && strlen(h->software) > FRAME_SOFTWARE_CHARS_MAX)
-    return frame_fail(MOMEDO_E_PROTO, reason, reason_cap,
-                      "software string longer than %u characters",
-                      (unsigned)FRAME_SOFTWARE_CHARS_MAX);
+    return reason_fail(why, why_cap, MOMEDO_E_PROTO, "software string longer than %u characters",
+                       (unsigned)FRAME_SOFTWARE_CHARS_MAX);
   *version_out = hi;
   return 0;
 }

@@ -79,9 +79,10 @@ void frame_hello_init(Momedo__Hello *h, Momedo__Role role, const uint8_t *node_k
  * highest in the overlap of the ranges). E_VERSION if the ranges do not overlap (or the
  * peer's range is inverted), E_PROTO on a node_key that is neither empty nor 32 bytes, an
  * unknown role, or an over-long software string. On failure writes a human-readable
- * reason (naming both version ranges for E_VERSION) into reason[reason_cap] if non-NULL. */
-MOMEDO_WUR int frame_hello_check(const Momedo__Hello *h, uint32_t *version_out, char *reason,
-                                 size_t reason_cap);
+ * reason (naming both version ranges for E_VERSION) into why (protocol/reason.h; may be
+ * NULL). */
+MOMEDO_WUR int frame_hello_check(const Momedo__Hello *h, uint32_t *version_out, char *why,
+                                 size_t why_cap);
 
 /* Fill an Error frame body. reason is borrowed. */
 void frame_error_init(Momedo__Error *e, int code, const char *reason, int fatal);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "repl.h"
+#include "reason.h"
 
 #define DAY_MS (24ull * 3600 * 1000)
 #define KIB 1024ull
@@ -183,6 +184,6 @@ int repl_param_parse(const struct repl_param *p, const char *text, uint64_t *out
     return 0;
   }
   repl_param_bounds_text(p, bounds, sizeof bounds);
-  if (why && why_cap) snprintf(why, why_cap, "%s must be %s, not '%.40s'", p->name, bounds, text);
+  reason_set(why, why_cap, "%s must be %s, not '%.40s'", p->name, bounds, text);
   return MOMEDO_E_CONFIG;
 }

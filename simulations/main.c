@@ -123,15 +123,15 @@ static int parse_args(int argc, char **argv, struct args *a) {
 }
 
 /* The scenario's text with every --set applied (owned by t). */
-static int load(const struct args *a, struct sim_scn_text *t, char *err) {
-  int rc = sim_scn_read(a->path, t, err);
+static int load(const struct args *a, struct sim_scn_text *t, char *why, size_t why_cap) {
+  int rc = sim_scn_read(a->path, t, why, why_cap);
   for (int i = 0; !rc && i < a->nset; i++) {
     char *next;
     if (strlen(t->text) != t->len) {
-      snprintf(err, SIM_ERR_CHARS, "%.200s: contains a NUL byte", a->path);
+      reason_set(why, why_cap, "%.200s: contains a NUL byte", a->path);
       return MOMEDO_E_CONFIG;
     }
-    if ((rc = sim_scn_set(t->text, a->set[i], &next, err))) return rc;
+    if ((rc = sim_scn_set(t->text, a->set[i], &next, why, why_cap))) return rc;
     free(t->text);
     t->text = next;
     t->len = strlen(next);
@@ -143,31 +143,32 @@ int main(int argc, char **argv) {
   struct args a = {.o = {.runs = 1, .log = stderr}};
   int rc = parse_args(argc, argv, &a);
   if (rc) return rc > 0 ? 0 : 2;
-  char err[SIM_ERR_CHARS] = "";
+  char why[REASON_MAX] = "";
   if (a.report) {
-    rc = sim_report(a.report, stdout, err);
+    rc = sim_report(a.report, stdout, why, sizeof why);
   } else if (a.validate) {
     rc = sim_validate(a.scenarios ? a.scenarios : "simulations/scenarios", a.runs_set ? a.o.runs : 50, stdout,
-                      a.o.log, err);
+                      a.o.log, why, sizeof why);
   } else {
     struct sim_scn_text t = {0};
     struct sim_scn *scn = NULL;
-    if ((rc = load(&a, &t, err))) {
+    if ((rc = load(&a, &t, why, sizeof why))) {
       sim_scn_text_free(&t);
-      fprintf(stderr, "momedo-sim: %s\n", err);
+      fprintf(stderr, "momedo-sim: %s\n", why);
       return 2;
     }
     if (a.sweep) {
-      rc = sim_sweep(&t, a.sweep, a.plot, &a.o, err);
-    } else if (!(rc = sim_scn_parse(t.text, t.len, t.name, t.dir, &scn, err))) {
-      rc = sim_run_all(scn, &a.o, NULL, err); /* a failed check prints its seed even with --quiet */
+      rc = sim_sweep(&t, a.sweep, a.plot, &a.o, why, sizeof why);
+    } else if (!(rc = sim_scn_parse(t.text, t.len, t.name, t.dir, &scn, why, sizeof why))) {
+      /* a failed check prints its seed even with --quiet */
+      rc = sim_run_all(scn, &a.o, NULL, why, sizeof why);
       sim_scn_free(scn);
     }
     sim_scn_text_free(&t);
   }
   if (rc == MOMEDO_E_INTERNAL) return 1;
   if (rc) {
-    fprintf(stderr, "momedo-sim: %s\n", err[0] ? err : momedo_strerror(rc));
+    fprintf(stderr, "momedo-sim: %s\n", why[0] ? why : momedo_strerror(rc));
     return 2;
   }
   return 0;

@@ -77,9 +77,9 @@ struct sim_opts {
  * means and 95% confidence intervals. sums (may be NULL) receives o->runs summaries.
  * Returns 0 when every run passed its checks, E_INTERNAL when a check failed (the
  * seed is printed to o->log), or a setup error (E_CONFIG, E_IO, E_NOMEM...) with a
- * message in err. */
+ * message in why. */
 MOMEDO_WUR int sim_run_all(const struct sim_scn *scn, const struct sim_opts *o,
-                           struct sim_summary *sums, char err[static SIM_ERR_CHARS]);
+                           struct sim_summary *sums, char *why, size_t why_cap);
 
 /* The headline measures that --runs aggregates (aggregate.json/csv), in their fixed
  * order: index -> name, name -> index (-1 unknown). */
@@ -100,7 +100,7 @@ struct sim_agg sim_agg_of(const double *v, uint32_t k);
 
 /* One run with one seed; out_dir NULL writes nothing. */
 MOMEDO_WUR int sim_run_one(const struct sim_scn *scn, uint64_t seed, const char *out_dir,
-                           FILE *log, struct sim_summary *sum, char err[static SIM_ERR_CHARS]);
+                           FILE *log, struct sim_summary *sum, char *why, size_t why_cap);
 
 /* --set: text with PARAM=VALUE applied to the first line it names (malloc'ed into
  * *out). PARAM is
@@ -109,9 +109,9 @@ MOMEDO_WUR int sim_run_one(const struct sim_scn *scn, uint64_t seed, const char 
  *   KEYWORD      the line becomes "KEYWORD VALUE" (nodes, duration, seed, topology ...);
  * a line is added when none has that keyword. Comments on the rewritten line go.
  * The result is a scenario text for sim_scn_parse, which checks it. E_CONFIG with a
- * reason in err for a malformed PARAM=VALUE. */
+ * reason in why for a malformed PARAM=VALUE. */
 MOMEDO_WUR int sim_scn_set(const char *text, const char *assign, char **out,
-                           char err[static SIM_ERR_CHARS]);
+                           char *why, size_t why_cap);
 
 /* --sweep PARAM=V1,V2,...: for each value, the scenario with PARAM=VALUE (above) run
  * with o->runs seeds; writes sweep.csv (one row per value: mean and 95% CI of every
@@ -119,7 +119,7 @@ MOMEDO_WUR int sim_scn_set(const char *text, const char *assign, char **out,
  * value) into o->out_dir, or the CSV to stdout without one. Returns 0, E_INTERNAL when
  * a check failed in some run (the sweep still completes), or a setup error. */
 MOMEDO_WUR int sim_sweep(const struct sim_scn_text *t, const char *spec, const char *plot,
-                         const struct sim_opts *o, char err[static SIM_ERR_CHARS]);
+                         const struct sim_opts *o, char *why, size_t why_cap);
 
 /* --validate: run the validation table (simulations/sim_valid.c: every literature
  * figure the simulator is checked against) with scenarios from dir, runs seeds per row
@@ -127,12 +127,12 @@ MOMEDO_WUR int sim_sweep(const struct sim_scn_text *t, const char *spec, const c
  * NULL) and progress and out-of-band figures to log (may be NULL). Returns 0, or
  * E_INTERNAL when an asserted figure is out of its band, or a setup error. */
 MOMEDO_WUR int sim_validate(const char *dir, uint32_t runs, FILE *md, FILE *log,
-                            char err[static SIM_ERR_CHARS]);
+                            char *why, size_t why_cap);
 
 /* --report: the runs under dir (each DIR/<run>/summary.json, optionally time.txt with
  * "WALL_S MAXRSS_KIB") side by side: writes dir/report.csv and dir/bytes.svg (bytes per
  * node sent and held against N, per delivery mode, log-log) and a Markdown table to md
  * (may be NULL). E_NOTFOUND when no run is there, E_IO. */
-MOMEDO_WUR int sim_report(const char *dir, FILE *md, char err[static SIM_ERR_CHARS]);
+MOMEDO_WUR int sim_report(const char *dir, FILE *md, char *why, size_t why_cap);
 
 #endif

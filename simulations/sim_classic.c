@@ -130,7 +130,9 @@ static void cl_stop(struct sim *s, uint32_t v, int wipe) {
   if (wipe) sim__lost_all(s, v);
 }
 
-static int cl_init(struct sim *s, char *err) { return sim__cl_scratch_fit(s, s->scn->objects_total + 1); }
+static int cl_init(struct sim *s, char *why, size_t why_cap) {
+  return sim__cl_scratch_fit(s, s->scn->objects_total + 1);
+}
 
 static void cl_free(struct sim *s) {
   for (uint32_t v = 0; v < s->n; v++) free(s->nodes[v].hot);

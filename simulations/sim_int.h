@@ -266,7 +266,7 @@ int sim__cycle_mode(const struct sim *s);
 uint64_t sim__period_us(const struct sim *s);
 
 /* sim_net.c: links, sending, faults */
-MOMEDO_WUR int sim__net_init(struct sim *s, char *err);
+MOMEDO_WUR int sim__net_init(struct sim *s, char *why, size_t why_cap);
 void sim__net_free(struct sim *s);
 /* Send len modelled bytes with payload data (owned by the network from here; freed
  * on loss) from u to v. Returns 0 or E_NOMEM/E_QUOTA. */
@@ -369,8 +369,8 @@ size_t sim_store_bytes(const struct store *st);
 
 /* sim_out.c, sim_svg.c */
 MOMEDO_WUR int sim__write_outputs(struct sim *s, const struct sim_summary *sum, const char *dir,
-                                  char *err);
-MOMEDO_WUR int sim__svg_plots(struct sim *s, const char *dir, char *err);
+                                  char *why, size_t why_cap);
+MOMEDO_WUR int sim__svg_plots(struct sim *s, const char *dir, char *why, size_t why_cap);
 /* Points (x, y) with 95% CI bars [lo, hi]; labels (may be NULL) name categorical x
  * (then x = 0, 1, ...). */
 struct sim_svg_ci {
@@ -387,18 +387,19 @@ struct sim_svg_series {
 };
 /* Log-log plot of ns series (positive values only; others are left out). */
 MOMEDO_WUR int sim__svg_loglog(const char *dir, const char *file, const char *title, const char *xl,
-                               const char *yl, const struct sim_svg_series *s, uint32_t ns, char *err);
+                               const char *yl, const struct sim_svg_series *s, uint32_t ns, char *why,
+                               size_t why_cap);
 MOMEDO_WUR int sim__svg_ci(const char *dir, const char *file, const char *title, const char *xl,
-                           const char *yl, const struct sim_svg_ci *p, char *err);
-MOMEDO_WUR int sim_mkdir_p(const char *dir, char *err);
-FILE *sim_open_out(const char *dir, const char *name, char *err);
-MOMEDO_WUR int sim_close_out(FILE *f, const char *name, char *err);
+                           const char *yl, const struct sim_svg_ci *p, char *why, size_t why_cap);
+MOMEDO_WUR int sim_mkdir_p(const char *dir, char *why, size_t why_cap);
+FILE *sim_open_out(const char *dir, const char *name, char *why, size_t why_cap);
+MOMEDO_WUR int sim_close_out(FILE *f, const char *name, char *why, size_t why_cap);
 void sim_json_str(FILE *f, const char *s);
 void sim_json_num(FILE *f, double x, int neg_is_null);
 
 /* Protocol drivers: a table per protocol family. */
 struct sim_proto_ops {
-  MOMEDO_WUR int (*init)(struct sim *s, char *err);
+  MOMEDO_WUR int (*init)(struct sim *s, char *why, size_t why_cap);
   void (*free)(struct sim *s);
   MOMEDO_WUR int (*start_node)(struct sim *s, uint32_t v);   /* (re)start after crash */
   void (*stop_node)(struct sim *s, uint32_t v, int wipe);   /* crash */

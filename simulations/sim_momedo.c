@@ -392,7 +392,7 @@ static int drain(struct sim *s, uint32_t v) {
 
 /* ---- protocol operations ------------------------------------------------------------ */
 
-static int config(struct sim *s, struct repl_config *cfg, char *err) {
+static int config(struct sim *s, struct repl_config *cfg, char *why, size_t why_cap) {
   const struct sim_scn *c = s->scn;
   repl_config_default(cfg);
   /* A scenario without a `repl scope` line floods, as every scenario did before scoped
@@ -404,7 +404,7 @@ static int config(struct sim *s, struct repl_config *cfg, char *err) {
   uint32_t deg = s->topo.degree_max;
   if (c->max_conns && c->max_conns < deg) deg = c->max_conns;
   if (deg > REPL_PEERS_MAX) {
-    snprintf(err, SIM_ERR_CHARS, "%s: a node has %u neighbors but the engine takes at most %u "
+    reason_set(why, why_cap, "%s: a node has %u neighbors but the engine takes at most %u "
              "peers (REPL_PEERS_MAX): set 'link max_conns=%u' or use a sparser topology",
              c->name, deg, REPL_PEERS_MAX, REPL_PEERS_MAX);
     return MOMEDO_E_CONFIG;
@@ -452,11 +452,11 @@ static void stop_node(struct sim *s, uint32_t v, int wipe) {
   sim__lost_all(s, v);
 }
 
-static int mo_init(struct sim *s, char *err) {
+static int mo_init(struct sim *s, char *why, size_t why_cap) {
   struct sim_mo *mo = calloc(1, sizeof *mo);
   if (!mo) return MOMEDO_E_NOMEM;
   s->mo = mo;
-  int rc = config(s, &mo->cfg, err);
+  int rc = config(s, &mo->cfg, why, why_cap);
   if (rc) return rc;
   if ((rc = repl_shared_new(sim_seed_derive(s->seed, TAG_REPL, UINT64_MAX), &mo->shared))) return rc;
   mo->cfg.shared = mo->shared;
@@ -465,7 +465,8 @@ static int mo_init(struct sim *s, char *err) {
     mo->cfg.check_ctx = s;
   }
   for (uint32_t v = 0; v < s->n && !rc; v++) rc = start_node(s, v);
-  if (rc == MOMEDO_E_INVAL) snprintf(err, SIM_ERR_CHARS, "%s: the engine refused the repl parameters", s->scn->name);
+  if (rc == MOMEDO_E_INVAL)
+    reason_set(why, why_cap, "%s: the engine refused the repl parameters", s->scn->name);
   return rc;
 }
 

@@ -16,11 +16,11 @@ int sim__edge_state(const struct sim *s) {
   return 0;
 }
 
-int sim__net_init(struct sim *s, char *err) {
+int sim__net_init(struct sim *s, char *why, size_t why_cap) {
   if (!sim__edge_state(s)) return 0;
   uint64_t m = s->topo.nedges, slots = 2 * m;
   if (slots > SIM_EDGE_STATE_MAX) {
-    snprintf(err, SIM_ERR_CHARS, "%llu directed links need per-link state (momedo, max_conns or "
+    reason_set(why, why_cap, "%llu directed links need per-link state (momedo, max_conns or "
              "swizzle); the limit is %llu", (unsigned long long)slots, SIM_EDGE_STATE_MAX);
     return MOMEDO_E_CONFIG;
   }

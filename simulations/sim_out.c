@@ -20,10 +20,10 @@ static const char *kind_name(uint8_t k) {
   return k < 3 ? names[k] : "?";
 }
 
-int sim_mkdir_p(const char *dir, char *err) {
+int sim_mkdir_p(const char *dir, char *why, size_t why_cap) {
   char buf[SIM_PATH_CHARS_MAX * 2];
   if (strlen(dir) >= sizeof buf) {
-    snprintf(err, SIM_ERR_CHARS, "output path too long");
+    reason_set(why, why_cap, "output path too long");
     return MOMEDO_E_INVAL;
   }
   strcpy(buf, dir);
@@ -32,7 +32,7 @@ int sim_mkdir_p(const char *dir, char *err) {
     char c = *p;
     *p = 0;
     if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-      snprintf(err, SIM_ERR_CHARS, "%.160s: cannot create: %.60s", buf, strerror(errno));
+      reason_set(why, why_cap, "%.160s: cannot create: %.60s", buf, strerror(errno));
       return MOMEDO_E_IO;
     }
     if (!c) break;
@@ -41,18 +41,18 @@ int sim_mkdir_p(const char *dir, char *err) {
   return 0;
 }
 
-FILE *sim_open_out(const char *dir, const char *name, char *err) {
+FILE *sim_open_out(const char *dir, const char *name, char *why, size_t why_cap) {
   char path[SIM_PATH_CHARS_MAX * 2 + 64];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "w");
-  if (!f) snprintf(err, SIM_ERR_CHARS, "%.160s: cannot write: %.60s", path, strerror(errno));
+  if (!f) reason_set(why, why_cap, "%.160s: cannot write: %.60s", path, strerror(errno));
   return f;
 }
 
-int sim_close_out(FILE *f, const char *name, char *err) {
+int sim_close_out(FILE *f, const char *name, char *why, size_t why_cap) {
   int bad = ferror(f);
   if (fclose(f) != 0 || bad) {
-    snprintf(err, SIM_ERR_CHARS, "%.200s: write failed", name);
+    reason_set(why, why_cap, "%.200s: write failed", name);
     return MOMEDO_E_IO;
   }
   return 0;
@@ -174,12 +174,13 @@ static void cdf_csv(struct sim *s, FILE *f) {
   for (int p = 0; p <= 100; p++) fprintf(f, "%.2f,%.3f\n", p / 100.0, s->cdf_ms[p]);
 }
 
-int sim__write_outputs(struct sim *s, const struct sim_summary *sum, const char *dir, char *err) {
-  int rc = sim_mkdir_p(dir, err);
+int sim__write_outputs(struct sim *s, const struct sim_summary *sum, const char *dir, char *why,
+                       size_t why_cap) {
+  int rc = sim_mkdir_p(dir, why, why_cap);
   if (rc) return rc;
   static const char *const names[] = {"summary.json", "objects.csv", "nodes.csv", "timeseries.csv", "cdf.csv"};
   for (int i = 0; i < 5 && !rc; i++) {
-    FILE *f = sim_open_out(dir, names[i], err);
+    FILE *f = sim_open_out(dir, names[i], why, why_cap);
     if (!f) return MOMEDO_E_IO;
     switch (i) {
     case 0: summary_json(s, sum, f); break;
@@ -188,7 +189,7 @@ int sim__write_outputs(struct sim *s, const struct sim_summary *sum, const char 
     case 3: series_csv(s, f); break;
     default: cdf_csv(s, f); break;
     }
-    rc = sim_close_out(f, names[i], err);
+    rc = sim_close_out(f, names[i], why, why_cap);
   }
-  return rc ? rc : sim__svg_plots(s, dir, err);
+  return rc ? rc : sim__svg_plots(s, dir, why, why_cap);
 }

@@ -76,10 +76,10 @@ static int cmp_name(const void *a, const void *b) {
 }
 
 /* The runs under dir, sorted by mode and size. */
-static int load(const char *dir, struct run **out, uint32_t *n, char *err) {
+static int load(const char *dir, struct run **out, uint32_t *n, char *why, size_t why_cap) {
   DIR *d = opendir(dir);
   if (!d) {
-    snprintf(err, SIM_ERR_CHARS, "%.200s: cannot open", dir);
+    reason_set(why, why_cap, "%.200s: cannot open", dir);
     return MOMEDO_E_IO;
   }
   char *names[REPORT_RUNS_MAX];
@@ -110,7 +110,7 @@ static int load(const char *dir, struct run **out, uint32_t *n, char *err) {
   if (!runs) return MOMEDO_E_NOMEM;
   if (!m) {
     free(runs);
-    snprintf(err, SIM_ERR_CHARS, "%.200s: no run directory with a summary.json", dir);
+    reason_set(why, why_cap, "%.200s: no run directory with a summary.json", dir);
     return MOMEDO_E_NOTFOUND;
   }
   qsort(runs, m, sizeof *runs, cmp_run);
@@ -180,7 +180,8 @@ static void write_md(FILE *f, const struct run *runs, uint32_t n) {
 
 /* bytes.svg: per mode, bytes sent per node and bytes held per node against N; for scoped
  * runs also the bytes sent without node records (what objects and custody cost). */
-static int write_svg(const char *dir, const struct run *runs, uint32_t n, char *err) {
+static int write_svg(const char *dir, const struct run *runs, uint32_t n, char *why,
+                     size_t why_cap) {
   static const char *const modes[2] = {"flood", "scoped"};
   static const char *const names[2][2] = {{"flood: KiB sent per node", "flood: KiB held per node"},
                                           {"scoped: KiB sent per node", "scoped: KiB held per node"}};
@@ -206,23 +207,23 @@ static int write_svg(const char *dir, const struct run *runs, uint32_t n, char *
     if (m == 1) s[ns++] = (struct sim_svg_series){"scoped: KiB sent, node records left out", x, norec, k, 2, 0};
   }
   int rc = sim__svg_loglog(dir, "bytes.svg", "Bytes per node against federation size", "nodes (N)",
-                           "KiB per node", s, ns, err);
+                           "KiB per node", s, ns, why, why_cap);
   free(buf);
   return rc;
 }
 
-int sim_report(const char *dir, FILE *md, char err[static SIM_ERR_CHARS]) {
+int sim_report(const char *dir, FILE *md, char *why, size_t why_cap) {
   struct run *runs;
   uint32_t n;
-  int rc = load(dir, &runs, &n, err);
+  int rc = load(dir, &runs, &n, why, why_cap);
   if (rc) return rc;
-  FILE *f = sim_open_out(dir, "report.csv", err);
+  FILE *f = sim_open_out(dir, "report.csv", why, why_cap);
   if (!f) rc = MOMEDO_E_IO;
   else {
     write_csv(f, runs, n);
-    rc = sim_close_out(f, "report.csv", err);
+    rc = sim_close_out(f, "report.csv", why, why_cap);
   }
-  if (!rc) rc = write_svg(dir, runs, n, err);
+  if (!rc) rc = write_svg(dir, runs, n, why, why_cap);
   if (!rc && md) write_md(md, runs, n);
   free(runs);
   return rc;

@@ -129,7 +129,7 @@ static void sim_free(struct sim *s) {
 }
 
 static int sim_setup(struct sim *s, const struct sim_scn *scn, uint64_t seed, FILE *log,
-                     char *err) {
+                     char *why, size_t why_cap) {
   memset(s, 0, sizeof *s);
   s->scn = scn;
   s->seed = seed;
@@ -153,7 +153,7 @@ static int sim_setup(struct sim *s, const struct sim_scn *scn, uint64_t seed, FI
   /* Classic protocols compare holdings word by word: always the bitset. */
   s->hold_maps = s->sparse || (env && !strcmp(env, "map") && scn->proto == SIM_PROTO_MOMEDO);
   s->path_len_mean = -1;
-  int rc = sim_topo_build(scn, &s->rng_topo, &s->topo, err);
+  int rc = sim_topo_build(scn, &s->rng_topo, &s->topo, why, why_cap);
   if (rc) return rc;
   s->n = s->topo.n;
   if (scn->proto == SIM_PROTO_MOMEDO && !s->topo.complete && s->n <= SIM_DIST_NODES_MAX) {
@@ -165,9 +165,9 @@ static int sim_setup(struct sim *s, const struct sim_scn *scn, uint64_t seed, FI
   if (!s->nodes) return MOMEDO_E_NOMEM;
   for (uint32_t v = 0; v < s->n; v++) s->nodes[v].alive = 1, s->nodes[v].timer_us = UINT64_MAX;
   s->alive_count = s->n;
-  if ((rc = sim__measure_init(s)) || (rc = sim__net_init(s, err)) || (rc = sim__work_init(s)))
+  if ((rc = sim__measure_init(s)) || (rc = sim__net_init(s, why, why_cap)) || (rc = sim__work_init(s)))
     return rc;
-  if ((rc = sim__ops(s)->init(s, err))) return rc;
+  if ((rc = sim__ops(s)->init(s, why, why_cap))) return rc;
   for (uint32_t v = 0; v < s->n && !rc; v++) rc = sim__links_bring_up(s, v);
   if (!rc && sim__ops(s)->links_ready) rc = sim__ops(s)->links_ready(s);
   if (rc) return rc;
@@ -194,13 +194,13 @@ static int sim_loop(struct sim *s) {
 }
 
 int sim_run_one(const struct sim_scn *scn, uint64_t seed, const char *out_dir, FILE *log,
-                struct sim_summary *sum, char err[static SIM_ERR_CHARS]) {
+                struct sim_summary *sum, char *why, size_t why_cap) {
   struct sim s;
-  err[0] = 0;
+  if (why && why_cap) why[0] = '\0';
   memset(sum, 0, sizeof *sum);
   if (log) fprintf(log, "momedo-sim: scenario %s seed %llu\n", scn->name, (unsigned long long)seed);
   double w0 = os_mono_s();
-  int rc = sim_setup(&s, scn, seed, log, err);
+  int rc = sim_setup(&s, scn, seed, log, why, why_cap);
   double w1 = os_mono_s();
   if (!rc) rc = sim_loop(&s);
   if (!rc && scn->check_delivered && !sim__converged(&s))
@@ -211,9 +211,9 @@ int sim_run_one(const struct sim_scn *scn, uint64_t seed, const char *out_dir, F
   double w2 = os_mono_s();
   if (!rc) {
     sim__summarise(&s, sum);
-    if (out_dir) rc = sim__write_outputs(&s, sum, out_dir, err);
-  } else if (!err[0]) {
-    snprintf(err, SIM_ERR_CHARS, "run failed at t=%.3f ms: %s (seed %llu)", s.now_us / 1000.0,
+    if (out_dir) rc = sim__write_outputs(&s, sum, out_dir, why, why_cap);
+  } else if (why && !why[0]) {
+    reason_set(why, why_cap, "run failed at t=%.3f ms: %s (seed %llu)", s.now_us / 1000.0,
              momedo_strerror(rc), (unsigned long long)seed);
   }
   if (log && !rc) {

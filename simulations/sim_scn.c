@@ -22,16 +22,18 @@ struct line {
 struct pctx {
   struct sim_scn *s;
   const char *name;
-  char *err;
+  char *why;      /* the caller's reason buffer (protocol/reason.h) */
+  size_t why_cap;
   int seen_nodes, seen_topo, seen_proto;
 };
 
 static int fail(struct pctx *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct pctx *p, int line, const char *fmt, ...) {
-  int n = snprintf(p->err, SIM_ERR_CHARS, "%.100s:%d: ", p->name, line);
+  if (p->why == NULL || p->why_cap == 0) return MOMEDO_E_CONFIG;
+  int n = snprintf(p->why, p->why_cap, "%.100s:%d: ", p->name, line);
   va_list ap;
   va_start(ap, fmt);
-  if (n > 0 && n < SIM_ERR_CHARS) vsnprintf(p->err + n, SIM_ERR_CHARS - (size_t)n, fmt, ap);
+  if (n > 0 && (size_t)n < p->why_cap) reason_vset(p->why + n, p->why_cap - (size_t)n, fmt, ap);
   va_end(ap);
   return MOMEDO_E_CONFIG;
 }
@@ -775,11 +777,11 @@ static int scn_finish(struct pctx *p, int last) {
 }
 
 int sim_scn_parse(const char *text, size_t len, const char *name, const char *dir,
-                  struct sim_scn **out, char err[static SIM_ERR_CHARS]) {
-  struct pctx p = {.name = name, .err = err};
+                  struct sim_scn **out, char *why, size_t why_cap) {
+  struct pctx p = {.name = name, .why = why, .why_cap = why_cap};
   int rc = MOMEDO_E_CONFIG;
   char *buf = NULL;
-  err[0] = 0;
+  if (why && why_cap) why[0] = '\0';
   *out = NULL;
   if (len > SIM_SCN_BYTES_MAX) return fail(&p, 0, "scenario larger than %u bytes", SIM_SCN_BYTES_MAX);
   if (memchr(text, 0, len)) return fail(&p, 0, "scenario contains a NUL byte");
@@ -815,11 +817,11 @@ out:
   return rc;
 }
 
-int sim_scn_read(const char *path, struct sim_scn_text *t, char err[static SIM_ERR_CHARS]) {
+int sim_scn_read(const char *path, struct sim_scn_text *t, char *why, size_t why_cap) {
   memset(t, 0, sizeof *t);
   FILE *f = fopen(path, "rb");
   if (!f) {
-    snprintf(err, SIM_ERR_CHARS, "%.160s: cannot open: %.60s", path, strerror(errno));
+    reason_set(why, why_cap, "%.160s: cannot open: %.60s", path, strerror(errno));
     return MOMEDO_E_IO;
   }
   t->text = malloc(SIM_SCN_BYTES_MAX + 2);
@@ -829,7 +831,7 @@ int sim_scn_read(const char *path, struct sim_scn_text *t, char err[static SIM_E
   if (!t->text || bad) {
     int rc = t->text ? MOMEDO_E_IO : MOMEDO_E_NOMEM;
     sim_scn_text_free(t);
-    snprintf(err, SIM_ERR_CHARS, "%.200s: cannot read", path);
+    reason_set(why, why_cap, "%.200s: cannot read", path);
     return rc;
   }
   t->text[t->len] = 0;
@@ -850,12 +852,12 @@ void sim_scn_text_free(struct sim_scn_text *t) {
   t->len = 0;
 }
 
-int sim_scn_load(const char *path, struct sim_scn **out, char err[static SIM_ERR_CHARS]) {
+int sim_scn_load(const char *path, struct sim_scn **out, char *why, size_t why_cap) {
   struct sim_scn_text t;
   *out = NULL;
-  int rc = sim_scn_read(path, &t, err);
+  int rc = sim_scn_read(path, &t, why, why_cap);
   if (rc) return rc;
-  rc = sim_scn_parse(t.text, t.len, t.name, t.dir, out, err);
+  rc = sim_scn_parse(t.text, t.len, t.name, t.dir, out, why, why_cap);
   sim_scn_text_free(&t);
   return rc;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reason.h" /* every error text here: char *why, size_t why_cap */
 #include "repl.h"
 #include "status.h"
 
@@ -33,7 +34,6 @@
 #define SIM_FED_LANDS_MAX 64u            /* Länder (lands=) */
 #define SIM_FED_LAND_COUNTIES 25u        /* default: one Land per this many counties ... */
 #define SIM_FED_LANDS_DEFAULT_MAX 16u    /* ... and at most this many */
-#define SIM_ERR_CHARS 256
 #define SIM_PARTNERS_MAX 3u              /* partner nodes of a user's home */
 #define SIM_PARTNERS_DEFAULT 1u
 
@@ -175,11 +175,11 @@ struct sim_scn {
 };
 
 /* Parse scenario text. name is used in error messages. dir is where relative
- * paths point. On error returns E_CONFIG and writes "name:line: reason" into err. */
+ * paths point. On error returns E_CONFIG and writes "name:line: reason" into why. */
 MOMEDO_WUR int sim_scn_parse(const char *text, size_t len, const char *name, const char *dir,
-                             struct sim_scn **out, char err[static SIM_ERR_CHARS]);
+                             struct sim_scn **out, char *why, size_t why_cap);
 MOMEDO_WUR int sim_scn_load(const char *path, struct sim_scn **out,
-                            char err[static SIM_ERR_CHARS]);
+                            char *why, size_t why_cap);
 
 /* A scenario file's text (NUL-terminated, owned), its directory and base name, for
  * callers that edit the text before parsing it (--set, --sweep). A file longer than
@@ -190,7 +190,7 @@ struct sim_scn_text {
   char dir[SIM_PATH_CHARS_MAX];
   char name[SIM_NAME_CHARS_MAX * 2];
 };
-MOMEDO_WUR int sim_scn_read(const char *path, struct sim_scn_text *t, char err[static SIM_ERR_CHARS]);
+MOMEDO_WUR int sim_scn_read(const char *path, struct sim_scn_text *t, char *why, size_t why_cap);
 void sim_scn_text_free(struct sim_scn_text *t);
 void sim_scn_free(struct sim_scn *s);
 

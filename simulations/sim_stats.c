@@ -109,8 +109,9 @@ struct sim_agg sim_agg_of(const double *v, uint32_t k) {
 }
 
 static int write_aggregate(const struct sim_scn *scn, const struct sim_summary *s, uint32_t k,
-                           const char *dir, char *err) {
-  FILE *j = sim_open_out(dir, "aggregate.json", err), *c = j ? sim_open_out(dir, "aggregate.csv", err) : NULL;
+                           const char *dir, char *why, size_t why_cap) {
+  FILE *j = sim_open_out(dir, "aggregate.json", why, why_cap),
+       *c = j ? sim_open_out(dir, "aggregate.csv", why, why_cap) : NULL;
   if (!c) {
     if (j) fclose(j);
     return MOMEDO_E_IO;
@@ -137,17 +138,17 @@ static int write_aggregate(const struct sim_scn *scn, const struct sim_summary *
     else fprintf(c, "%s,0,,,,\n", metrics[i].name);
   }
   fputs("}\n", j);
-  int rc = sim_close_out(j, "aggregate.json", err);
-  int rc2 = sim_close_out(c, "aggregate.csv", err);
+  int rc = sim_close_out(j, "aggregate.json", why, why_cap);
+  int rc2 = sim_close_out(c, "aggregate.csv", why, why_cap);
   return rc ? rc : rc2;
 }
 
 int sim_run_all(const struct sim_scn *scn, const struct sim_opts *o, struct sim_summary *sums,
-                char err[static SIM_ERR_CHARS]) {
+                char *why, size_t why_cap) {
   uint32_t k = o->runs ? o->runs : 1;
   uint64_t seed = o->seed_set ? o->seed : scn->seed;
   if (k > SIM_RUNS_MAX) {
-    snprintf(err, SIM_ERR_CHARS, "--runs must be 1..%u", SIM_RUNS_MAX);
+    reason_set(why, why_cap, "--runs must be 1..%u", SIM_RUNS_MAX);
     return MOMEDO_E_INVAL;
   }
   struct sim_summary *all = calloc(k, sizeof *all);
@@ -160,11 +161,11 @@ int sim_run_all(const struct sim_scn *scn, const struct sim_opts *o, struct sim_
       snprintf(dir, sizeof dir, "%s/run_%llu", o->out_dir, (unsigned long long)(seed + i));
       d = dir;
     }
-    rc = sim_run_one(scn, seed + i, d, o->log, &all[i], err);
+    rc = sim_run_one(scn, seed + i, d, o->log, &all[i], why, why_cap);
     if (rc == MOMEDO_E_INTERNAL && all[i].failed) failed = 1, rc = 0;
     if (rc) break;
   }
-  if (!rc && k > 1 && o->out_dir) rc = write_aggregate(scn, all, k, o->out_dir, err);
+  if (!rc && k > 1 && o->out_dir) rc = write_aggregate(scn, all, k, o->out_dir, why, why_cap);
   if (!rc && k > 1 && o->log) {
     fprintf(o->log, "momedo-sim: %u runs, seeds %llu..%llu:\n", k, (unsigned long long)seed,
             (unsigned long long)(seed + k - 1));

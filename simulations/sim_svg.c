@@ -91,9 +91,9 @@ static void svg_head(FILE *f, const char *title) {
   fprintf(f, "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", W / 2, title);
 }
 
-static int plot(const char *dir, const char *file, const char *title, const char *xl,
-                const char *yl, const struct series *s, int ns, double ymax_fixed, char *err) {
-  FILE *f = sim_open_out(dir, file, err);
+static int plot(const char *dir, const char *file, const char *title, const char *xl, const char *yl,
+                const struct series *s, int ns, double ymax_fixed, char *why, size_t why_cap) {
+  FILE *f = sim_open_out(dir, file, why, why_cap);
   if (!f) return MOMEDO_E_IO;
   double x0, x1, y0, y1;
   range(s, ns, 1, &x0, &x1);
@@ -109,12 +109,12 @@ static int plot(const char *dir, const char *file, const char *title, const char
     fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"%s\">%s</text>\n", ML + 10, MT + 16 + 16 * i, colors[i], s[i].name);
   }
   fputs("</svg>\n", f);
-  return sim_close_out(f, file, err);
+  return sim_close_out(f, file, why, why_cap);
 }
 
 int sim__svg_ci(const char *dir, const char *file, const char *title, const char *xl, const char *yl,
-                const struct sim_svg_ci *p, char *err) {
-  FILE *f = sim_open_out(dir, file, err);
+                const struct sim_svg_ci *p, char *why, size_t why_cap) {
+  FILE *f = sim_open_out(dir, file, why, why_cap);
   if (!f) return MOMEDO_E_IO;
   double x0 = 0, x1 = 0, y0 = 0, y1 = 0;
   struct series sx = {"", p->x, p->x, p->n}, slo = {"", p->x, p->lo, p->n}, shi = {"", p->x, p->hi, p->n};
@@ -137,7 +137,7 @@ int sim__svg_ci(const char *dir, const char *file, const char *title, const char
             px, lo, hi, px - 4, lo, px + 4, px - 4, hi, px + 4, colors[0], px, py_of(p->y[k], y0, y1), colors[0]);
   }
   fputs("</svg>\n", f);
-  return sim_close_out(f, file, err);
+  return sim_close_out(f, file, why, why_cap);
 }
 
 /* Decades of a log axis covering the positive values of v (lo, hi powers of ten). */
@@ -182,8 +182,9 @@ static void log_axes(FILE *f, double x0, double x1, double y0, double y1, const 
 }
 
 int sim__svg_loglog(const char *dir, const char *file, const char *title, const char *xl, const char *yl,
-                    const struct sim_svg_series *s, uint32_t ns, char *err) {
-  FILE *f = sim_open_out(dir, file, err);
+                    const struct sim_svg_series *s, uint32_t ns, char *why,
+                    size_t why_cap) {
+  FILE *f = sim_open_out(dir, file, why, why_cap);
   if (!f) return MOMEDO_E_IO;
   double x0, x1, y0, y1;
   log_range(s, ns, 1, &x0, &x1);
@@ -206,7 +207,7 @@ int sim__svg_loglog(const char *dir, const char *file, const char *title, const 
             ML + 10, MT + 12 + 16 * i, ML + 34, MT + 12 + 16 * i, c, dash, ML + 40, MT + 16 + 16 * i, c, s[i].name);
   }
   fputs("</svg>\n", f);
-  return sim_close_out(f, file, err);
+  return sim_close_out(f, file, why, why_cap);
 }
 
 static int cmp_desc(const void *a, const void *b) {
@@ -214,7 +215,7 @@ static int cmp_desc(const void *a, const void *b) {
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
-int sim__svg_plots(struct sim *s, const char *dir, char *err) {
+int sim__svg_plots(struct sim *s, const char *dir, char *why, size_t why_cap) {
   uint32_t n = s->n, ns = s->nsamples;
   double *buf = malloc(((size_t)2 * n + 4 * ns + 2 * 101 + 4) * sizeof *buf);
   if (!buf) return MOMEDO_E_NOMEM;
@@ -225,11 +226,12 @@ int sim__svg_plots(struct sim *s, const char *dir, char *err) {
   for (uint32_t p = 0; p < nc; p++) cx[p] = s->cdf_ms[p], cy[p] = p / 100.0;
   struct series cdf = {"all objects, all nodes", cx, cy, nc};
   rc = plot(dir, "cdf.svg", "Delivery delay (CDF)", "delay after publication [ms]",
-            "fraction of deliveries", &cdf, 1, 1.0, err);
+            "fraction of deliveries", &cdf, 1, 1.0, why, why_cap);
   for (uint32_t v = 0; v < n; v++) rank[v] = v, traffic[v] = (double)s->nodes[v].bytes_sent / 1024.0;
   qsort(traffic, n, sizeof *traffic, cmp_desc);
   struct series tr = {"bytes sent per node, sorted", rank, traffic, n};
-  if (!rc) rc = plot(dir, "traffic.svg", "Traffic per node", "node rank", "KiB sent", &tr, 1, 0, err);
+  if (!rc)
+    rc = plot(dir, "traffic.svg", "Traffic per node", "node rank", "KiB sent", &tr, 1, 0, why, why_cap);
   double maxs = 1;
   for (uint32_t i = 0; i < ns; i++)
     if (s->samples[i].store_max > maxs) maxs = s->samples[i].store_max;
@@ -242,7 +244,9 @@ int sim__svg_plots(struct sim *s, const char *dir, char *err) {
   struct series conv[3] = {{"coverage: live copies held / wanted", t, cov, ns},
                            {"mean store size / max", t, st, ns},
                            {"max store size / max", t, stmax, ns}};
-  if (!rc) rc = plot(dir, "convergence.svg", "Convergence over time", "time [ms]", "fraction", conv, 3, 1.0, err);
+  if (!rc)
+    rc = plot(dir, "convergence.svg", "Convergence over time", "time [ms]", "fraction", conv, 3, 1.0, why,
+              why_cap);
   free(buf);
   return rc;
 }

@@ -28,11 +28,11 @@ static void sb_put(struct sbuf *b, const char *s, size_t n) {
 static void sb_str(struct sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
 
 /* PARAM: keyword[.key], lower case, digits and '_'; VALUE: printable, no '#'. */
-static int split_assign(const char *assign, char *kw, char *key, char *val, char *err) {
+static int split_assign(const char *assign, char *kw, char *key, char *val, char *why, size_t why_cap) {
   const char *eq = strchr(assign, '=');
   size_t pl = eq ? (size_t)(eq - assign) : 0, vl = eq ? strlen(eq + 1) : 0;
   if (!eq || !pl || pl >= SIM_SET_PARAM_CHARS_MAX || !vl || vl >= SIM_SET_VALUE_CHARS_MAX) {
-    snprintf(err, SIM_ERR_CHARS, "'%.80s': expected PARAM=VALUE (PARAM below %d, VALUE below %d characters)",
+    reason_set(why, why_cap, "'%.80s': expected PARAM=VALUE (PARAM below %d, VALUE below %d characters)",
              assign, SIM_SET_PARAM_CHARS_MAX, SIM_SET_VALUE_CHARS_MAX);
     return MOMEDO_E_CONFIG;
   }
@@ -42,13 +42,14 @@ static int split_assign(const char *assign, char *kw, char *key, char *val, char
     dots += c == '.';
     if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '_' || c == '.') || dots > 1 ||
         (c == '.' && (i == 0 || i + 1 == pl))) {
-      snprintf(err, SIM_ERR_CHARS, "'%.*s': PARAM is KEYWORD or KEYWORD.KEY (a-z, 0-9, _)", (int)pl, assign);
+      reason_set(why, why_cap, "'%.*s': PARAM is KEYWORD or KEYWORD.KEY (a-z, 0-9, _)", (int)pl, assign);
       return MOMEDO_E_CONFIG;
     }
   }
   for (const char *v = eq + 1; *v; v++)
     if (!isprint((unsigned char)*v) || *v == '#' || (dots && isspace((unsigned char)*v))) {
-      snprintf(err, SIM_ERR_CHARS, "'%.80s': VALUE must be printable, without '#' (and spaces, for KEYWORD.KEY)", assign);
+      reason_set(why, why_cap, "'%.80s': VALUE must be printable, without '#' (and spaces, for KEYWORD.KEY)",
+                 assign);
       return MOMEDO_E_CONFIG;
     }
   memcpy(kw, assign, pl);
@@ -98,10 +99,10 @@ static void new_line(struct sbuf *b, char **tok, int nt, const char *kw, const c
   sb_str(b, "\n");
 }
 
-int sim_scn_set(const char *text, const char *assign, char **out, char err[static SIM_ERR_CHARS]) {
+int sim_scn_set(const char *text, const char *assign, char **out, char *why, size_t why_cap) {
   char kw[SIM_SET_PARAM_CHARS_MAX], key[SIM_SET_PARAM_CHARS_MAX], val[SIM_SET_VALUE_CHARS_MAX];
   *out = NULL;
-  int rc = split_assign(assign, kw, key, val, err);
+  int rc = split_assign(assign, kw, key, val, why, why_cap);
   if (rc) return rc;
   size_t len = strlen(text);
   struct sbuf b = {.cap = len + 2 * SIM_SET_PARAM_CHARS_MAX + SIM_SET_VALUE_CHARS_MAX + 16};
@@ -151,15 +152,15 @@ struct sweep_row {
 };
 
 static int run_value(const struct sim_scn_text *t, const char *param, struct sweep_row *r,
-                     const struct sim_opts *o, char *err) {
+                     const struct sim_opts *o, char *why, size_t why_cap) {
   char assign[SIM_SET_PARAM_CHARS_MAX + SIM_SET_VALUE_CHARS_MAX + 2], *text = NULL;
   snprintf(assign, sizeof assign, "%s=%s", param, r->value);
   struct sim_scn *scn = NULL;
-  int rc = sim_scn_set(t->text, assign, &text, err);
-  if (!rc && (rc = sim_scn_parse(text, strlen(text), t->name, t->dir, &scn, err))) {
-    char why[SIM_ERR_CHARS];
-    snprintf(why, sizeof why, "%s", err);
-    snprintf(err, SIM_ERR_CHARS, "with %.60s: %.180s", assign, why);
+  int rc = sim_scn_set(t->text, assign, &text, why, why_cap);
+  if (!rc && (rc = sim_scn_parse(text, strlen(text), t->name, t->dir, &scn, why, why_cap))) {
+    char inner[REASON_MAX];
+    snprintf(inner, sizeof inner, "%s", why ? why : "");
+    reason_set(why, why_cap, "with %.60s: %.180s", assign, inner);
   }
   free(text);
   if (rc) return rc;
@@ -168,7 +169,7 @@ static int run_value(const struct sim_scn_text *t, const char *param, struct swe
   struct sim_opts one = *o;
   one.out_dir = NULL;
   if (!sums) rc = MOMEDO_E_NOMEM;
-  else rc = sim_run_all(scn, &one, sums, err);
+  else rc = sim_run_all(scn, &one, sums, why, why_cap);
   if (rc == MOMEDO_E_INTERNAL) rc = 0; /* a failed check: counted, the sweep goes on */
   for (uint32_t i = 0; !rc && i < k; i++) r->failed += sums[i].failed != 0;
   for (uint32_t m = 0; !rc && m < sim_metric_count(); m++) r->agg[m] = sim_metric_agg(sums, k, m);
@@ -199,7 +200,7 @@ static void sweep_csv(FILE *f, const char *param, const struct sweep_row *rows, 
 }
 
 static int sweep_svg(const char *dir, const char *param, const struct sweep_row *rows, uint32_t n, int metric,
-                     char *err) {
+                     char *why, size_t why_cap) {
   double *v = malloc((size_t)4 * n * sizeof *v);
   const char **labels = malloc((size_t)n * sizeof *labels);
   if (!v || !labels) {
@@ -221,22 +222,22 @@ static int sweep_svg(const char *dir, const char *param, const struct sweep_row 
   snprintf(title, sizeof title, "%s against %s (mean, 95%% CI)", sim_metric_name((uint32_t)metric), param);
   struct sim_svg_ci p = {.x = v, .y = v + n, .lo = v + 2 * n, .hi = v + 3 * n, .n = k,
                          .labels = categorical ? labels : NULL};
-  int rc = sim__svg_ci(dir, "sweep.svg", title, param, sim_metric_name((uint32_t)metric), &p, err);
+  int rc = sim__svg_ci(dir, "sweep.svg", title, param, sim_metric_name((uint32_t)metric), &p, why, why_cap);
   free(v);
   free(labels);
   return rc;
 }
 
 int sim_sweep(const struct sim_scn_text *t, const char *spec, const char *plot, const struct sim_opts *o,
-              char err[static SIM_ERR_CHARS]) {
+              char *why, size_t why_cap) {
   const char *eq = strchr(spec, '=');
   int metric = sim_metric_find(plot ? plot : "t_ave_ms");
   if (metric < 0) {
-    snprintf(err, SIM_ERR_CHARS, "--plot %.40s: not a measure (see aggregate.csv)", plot);
+    reason_set(why, why_cap, "--plot %.40s: not a measure (see aggregate.csv)", plot);
     return MOMEDO_E_CONFIG;
   }
   if (!eq || eq == spec || (size_t)(eq - spec) >= SIM_SET_PARAM_CHARS_MAX) {
-    snprintf(err, SIM_ERR_CHARS, "--sweep expects PARAM=V1,V2,...");
+    reason_set(why, why_cap, "--sweep expects PARAM=V1,V2,...");
     return MOMEDO_E_CONFIG;
   }
   char param[SIM_SET_PARAM_CHARS_MAX];
@@ -250,7 +251,7 @@ int sim_sweep(const struct sim_scn_text *t, const char *spec, const char *plot, 
     const char *comma = strchr(v, ',');
     size_t l = comma ? (size_t)(comma - v) : strlen(v);
     if (!l || l >= SIM_SET_VALUE_CHARS_MAX || n == SIM_SWEEP_VALUES_MAX) {
-      snprintf(err, SIM_ERR_CHARS, "--sweep: 1..%d values, each 1..%d characters, separated by ','",
+      reason_set(why, why_cap, "--sweep: 1..%d values, each 1..%d characters, separated by ','",
                SIM_SWEEP_VALUES_MAX, SIM_SET_VALUE_CHARS_MAX - 1);
       rc = MOMEDO_E_CONFIG;
       break;
@@ -258,17 +259,18 @@ int sim_sweep(const struct sim_scn_text *t, const char *spec, const char *plot, 
     memcpy(rows[n].value, v, l);
     rows[n].x = x_of(rows[n].value);
     if (o->log) fprintf(o->log, "momedo-sim: sweep %s=%s\n", param, rows[n].value);
-    rc = run_value(t, param, &rows[n], o, err);
+    rc = run_value(t, param, &rows[n], o, why, why_cap);
     failed |= rows[n++].failed != 0;
     if (!comma) break;
     v = comma + 1;
   }
   if (!rc && !o->out_dir) sweep_csv(stdout, param, rows, n, o->runs ? o->runs : 1);
-  if (!rc && o->out_dir && !(rc = sim_mkdir_p(o->out_dir, err))) {
-    FILE *f = sim_open_out(o->out_dir, "sweep.csv", err);
+  if (!rc && o->out_dir && !(rc = sim_mkdir_p(o->out_dir, why, why_cap))) {
+    FILE *f = sim_open_out(o->out_dir, "sweep.csv", why, why_cap);
     if (!f) rc = MOMEDO_E_IO;
-    else sweep_csv(f, param, rows, n, o->runs ? o->runs : 1), rc = sim_close_out(f, "sweep.csv", err);
-    if (!rc) rc = sweep_svg(o->out_dir, param, rows, n, metric, err);
+    else
+      sweep_csv(f, param, rows, n, o->runs ? o->runs : 1), rc = sim_close_out(f, "sweep.csv", why, why_cap);
+    if (!rc) rc = sweep_svg(o->out_dir, param, rows, n, metric, why, why_cap);
   }
   free(rows);
   return rc ? rc : failed ? MOMEDO_E_INTERNAL : 0;

@@ -120,7 +120,7 @@ static int gen_simple(const struct sim_scn *s, struct elist *l) {
 /* Random d-regular graph: pair stubs at random, rejecting loops and double edges
  * pair by pair (Steger & Wormald 1999), restarting when stuck. */
 static int gen_random_regular(const struct sim_scn *s, struct rng *rng, struct elist *l,
-                              char *err) {
+                              char *why, size_t why_cap) {
   uint32_t n = s->nodes, d = s->degree;
   uint64_t npts = (uint64_t)n * d;
   uint32_t *pts = malloc(npts * sizeof *pts);
@@ -153,7 +153,7 @@ static int gen_random_regular(const struct sim_scn *s, struct rng *rng, struct e
       goto out;
     }
   }
-  snprintf(err, SIM_ERR_CHARS, "could not draw a simple %u-regular graph on %u nodes", d, n);
+  reason_set(why, why_cap, "could not draw a simple %u-regular graph on %u nodes", d, n);
   rc = MOMEDO_E_CONFIG;
 out:
   free(pts);
@@ -314,13 +314,13 @@ static int gen_federation(const struct sim_scn *s, struct sim_topo *t, struct el
   return rc ? rc : link_counties(s, l, per);
 }
 
-static int gen_edge_file(const struct sim_scn *s, struct elist *l, char *err) {
+static int gen_edge_file(const struct sim_scn *s, struct elist *l, char *why, size_t why_cap) {
   char path[2 * SIM_PATH_CHARS_MAX + 2];
   if (s->edge_file[0] == '/') snprintf(path, sizeof path, "%s", s->edge_file);
   else snprintf(path, sizeof path, "%s/%s", s->dir, s->edge_file);
   FILE *f = fopen(path, "r");
   if (!f) {
-    snprintf(err, SIM_ERR_CHARS, "%.160s: cannot open: %.60s", path, strerror(errno));
+    reason_set(why, why_cap, "%.160s: cannot open: %.60s", path, strerror(errno));
     return MOMEDO_E_IO;
   }
   char line[256];
@@ -343,7 +343,7 @@ static int gen_edge_file(const struct sim_scn *s, struct elist *l, char *err) {
     }
     if (no > SIM_EDGE_FILE_LINES_MAX || got < 2 || got > 3 || u >= s->nodes || v >= s->nodes ||
         u == v || !(lat >= 0 && lat <= SIM_LATENCY_MS_MAX)) {
-      snprintf(err, SIM_ERR_CHARS, "%.120s:%llu: expected 'U V [LATENCY_MS]' with U != V < %u", path,
+      reason_set(why, why_cap, "%.120s:%llu: expected 'U V [LATENCY_MS]' with U != V < %u", path,
                (unsigned long long)no, s->nodes);
       rc = MOMEDO_E_CONFIG;
       break;
@@ -352,7 +352,7 @@ static int gen_edge_file(const struct sim_scn *s, struct elist *l, char *err) {
   }
   fclose(f);
   if (rc == MOMEDO_E_QUOTA) {
-    snprintf(err, SIM_ERR_CHARS, "%.160s: more than %llu edges", path, SIM_EDGES_MAX);
+    reason_set(why, why_cap, "%.160s: more than %llu edges", path, SIM_EDGES_MAX);
     rc = MOMEDO_E_CONFIG;
   }
   return rc;
@@ -364,7 +364,7 @@ static int cmp_u64(const void *a, const void *b) {
 }
 
 /* Sort edges (with latencies, via an index when present), reject duplicates, fill CSR. */
-static int build_csr(struct sim_topo *t, struct elist *l, char *err) {
+static int build_csr(struct sim_topo *t, struct elist *l, char *why, size_t why_cap) {
   uint64_t m = l->n;
   if (l->lat) {
     /* Pack the latency into the sort key's companion by sorting index pairs. */
@@ -386,7 +386,7 @@ static int build_csr(struct sim_topo *t, struct elist *l, char *err) {
   }
   for (uint64_t i = 1; i < m; i++)
     if (l->e[i] == l->e[i - 1]) {
-      snprintf(err, SIM_ERR_CHARS, "edge %u-%u appears twice", (uint32_t)(l->e[i] >> 32),
+      reason_set(why, why_cap, "edge %u-%u appears twice", (uint32_t)(l->e[i] >> 32),
                (uint32_t)l->e[i]);
       return MOMEDO_E_CONFIG;
     }
@@ -449,7 +449,7 @@ out:
 }
 
 int sim_topo_build(const struct sim_scn *s, struct rng *rng, struct sim_topo *t,
-                   char err[static SIM_ERR_CHARS]) {
+                   char *why, size_t why_cap) {
   memset(t, 0, sizeof *t);
   t->n = s->nodes;
   if (s->topo == SIM_TOPO_COMPLETE) {
@@ -462,17 +462,17 @@ int sim_topo_build(const struct sim_scn *s, struct rng *rng, struct sim_topo *t,
   struct elist l = {0};
   int rc;
   switch (s->topo) {
-  case SIM_TOPO_RANDOM_REGULAR: rc = gen_random_regular(s, rng, &l, err); break;
+  case SIM_TOPO_RANDOM_REGULAR: rc = gen_random_regular(s, rng, &l, why, why_cap); break;
   case SIM_TOPO_SMALL_WORLD: rc = gen_small_world(s, rng, &l); break;
   case SIM_TOPO_FEDERATION: rc = gen_federation(s, t, &l); break;
-  case SIM_TOPO_EDGES: rc = gen_edge_file(s, &l, err); break;
+  case SIM_TOPO_EDGES: rc = gen_edge_file(s, &l, why, why_cap); break;
   default: rc = gen_simple(s, &l); break;
   }
-  if (rc == 0) rc = build_csr(t, &l, err);
+  if (rc == 0) rc = build_csr(t, &l, why, why_cap);
   free(l.e);
   free(l.lat);
   if (rc) {
-    if (!err[0]) snprintf(err, SIM_ERR_CHARS, "topology: %s", momedo_strerror(rc));
+    if (!why[0]) reason_set(why, why_cap, "topology: %s", momedo_strerror(rc));
     sim_topo_free(t);
     return rc;
   }

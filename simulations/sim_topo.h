@@ -48,10 +48,10 @@ MOMEDO_WUR int sim_topo_paths(const struct sim_topo *t, uint8_t *rows, double *m
 uint32_t sim_topo_partners(const struct sim_topo *t, uint32_t v, uint32_t k, uint32_t *out);
 
 /* Build the scenario's graph, drawing from rng (random generators only). Errors:
- * E_CONFIG with a message in err (bad edge file, impossible random graph), E_IO,
+ * E_CONFIG with a message in why (bad edge file, impossible random graph), E_IO,
  * E_NOMEM. */
 MOMEDO_WUR int sim_topo_build(const struct sim_scn *s, struct rng *rng, struct sim_topo *t,
-                              char err[static SIM_ERR_CHARS]);
+                              char *why, size_t why_cap);
 void sim_topo_free(struct sim_topo *t);
 
 static inline uint32_t sim_topo_degree(const struct sim_topo *t, uint32_t u) {

@@ -103,14 +103,15 @@ static double measure(const struct sim_scn *scn, const struct sim_summary *m, en
 }
 
 static int load_row(const char *dir, const struct vsec *sec, const struct vrow *r, struct sim_scn **out,
-                    char *err) {
+                    char *why, size_t why_cap) {
   char path[SIM_PATH_CHARS_MAX * 2];
   snprintf(path, sizeof path, "%s/%s", dir, sec->scn);
   struct sim_scn_text t;
-  int rc = sim_scn_read(path, &t, err);
+  int rc = sim_scn_read(path, &t, why, why_cap);
   char *text = NULL;
-  if (!rc && r->set) rc = sim_scn_set(t.text, r->set, &text, err);
-  if (!rc) rc = sim_scn_parse(text ? text : t.text, text ? strlen(text) : t.len, t.name, t.dir, out, err);
+  if (!rc && r->set) rc = sim_scn_set(t.text, r->set, &text, why, why_cap);
+  if (!rc)
+    rc = sim_scn_parse(text ? text : t.text, text ? strlen(text) : t.len, t.name, t.dir, out, why, why_cap);
   free(text);
   if (t.text) sim_scn_text_free(&t);
   return rc;
@@ -148,7 +149,7 @@ static void header(FILE *md, const struct vsec *sec, uint32_t runs, const char *
 }
 
 static int run_sec(const char *dir, const struct vsec *sec, uint32_t runs, FILE *md, FILE *log, uint32_t *bad,
-                   char *err) {
+                   char *why, size_t why_cap) {
   uint32_t k = runs ? runs : sec->test_runs;
   struct sim_summary *sums = calloc(k, sizeof *sums);
   double *v = malloc(k * sizeof *v);
@@ -158,7 +159,8 @@ static int run_sec(const char *dir, const struct vsec *sec, uint32_t runs, FILE 
     const struct vrow *r = &sec->rows[i];
     struct sim_scn *scn = NULL;
     struct sim_opts o = {.runs = k};
-    if ((rc = load_row(dir, sec, r, &scn, err)) || (rc = sim_run_all(scn, &o, sums, err))) break;
+    if ((rc = load_row(dir, sec, r, &scn, why, why_cap)) || (rc = sim_run_all(scn, &o, sums, why, why_cap)))
+      break;
     if (md) fprintf(md, "| %s |", r->label);
     for (const uint8_t *c = sec->cols; *c != VM_COUNT; c++) {
       for (uint32_t j = 0; j < k; j++) v[j] = measure(scn, &sums[j], (enum vm)*c);
@@ -201,13 +203,13 @@ static void plumtree(FILE *md) {
         md);
 }
 
-int sim_validate(const char *dir, uint32_t runs, FILE *md, FILE *log, char err[static SIM_ERR_CHARS]) {
+int sim_validate(const char *dir, uint32_t runs, FILE *md, FILE *log, char *why, size_t why_cap) {
   uint32_t bad = 0;
   int rc = 0;
   if (md) preamble(md, runs, dir);
   for (size_t i = 0; !rc && i < sizeof secs / sizeof secs[0]; i++) {
     if (log) fprintf(log, "momedo-sim: validate: %s\n", secs[i].title);
-    rc = run_sec(dir, &secs[i], runs, md, log, &bad, err);
+    rc = run_sec(dir, &secs[i], runs, md, log, &bad, why, why_cap);
   }
   if (!rc && md) plumtree(md);
   if (rc) return rc;

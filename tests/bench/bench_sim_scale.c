@@ -19,16 +19,16 @@ static long rss_mb(void) {
 }
 
 static int run(const char *label, const char *text, uint32_t runs, double theory) {
-  char err[SIM_ERR_CHARS];
+  char err[REASON_MAX];
   struct sim_scn *s = NULL;
-  if (sim_scn_parse(text, strlen(text), label, ".", &s, err)) {
+  if (sim_scn_parse(text, strlen(text), label, ".", &s, err, sizeof err)) {
     fprintf(stderr, "%s\n", err);
     return 1;
   }
   struct sim_summary sums[16];
   struct sim_opts o = {.seed = 1, .seed_set = 1, .runs = runs, .out_dir = NULL, .log = NULL};
   double t0 = os_mono_s();
-  int rc = sim_run_all(s, &o, sums, err);
+  int rc = sim_run_all(s, &o, sums, err, sizeof err);
   double wall = os_mono_s() - t0;
   sim_scn_free(s);
   if (rc) {

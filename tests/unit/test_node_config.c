@@ -24,12 +24,12 @@ static const char *tmpdir(const char *sub, char *buf, size_t cap) {
 static int parse(struct node_config *c, const char *text, char *err) {
   node_config_defaults(c, "/srv/momedo");
   return node_config_parse(c, "/srv/momedo", "momedo.conf", text, strlen(text), err,
-                           NODE_ERRMSG_MAX);
+                           REASON_MAX);
 }
 
 static void test_defaults(void) {
   struct node_config c;
-  char err[NODE_ERRMSG_MAX] = "";
+  char err[REASON_MAX] = "";
   CHECK_EQ(parse(&c, "", err), 0);
   CHECK_STR(c.listen_host, "0.0.0.0");
   CHECK_EQ(c.listen_port, 4710);
@@ -41,7 +41,7 @@ static void test_defaults(void) {
 
 static void test_values(void) {
   struct node_config c;
-  char err[NODE_ERRMSG_MAX] = "";
+  char err[REASON_MAX] = "";
   const char *text = "# comment\n\n  name = city-a   # trailing comment\n"
                      "listen=[::1]:4711\r\nadmin_socket = /run/momedo/a.sock\n"
                      "log_level = debug\nmailbox_bytes_max = 1073741824\n"
@@ -60,7 +60,7 @@ static void test_values(void) {
 
 static void test_errors_name_line(void) {
   struct node_config c;
-  char err[NODE_ERRMSG_MAX];
+  char err[REASON_MAX];
   CHECK_EQ(parse(&c, "name = a\nbogus = 1\n", err), MOMEDO_E_CONFIG);
   CHECK_STR(err, "momedo.conf:2: unknown key 'bogus'");
   CHECK_EQ(parse(&c, "\n\nlisten = 0.0.0.0:70000\n", err), MOMEDO_E_CONFIG);
@@ -107,7 +107,7 @@ static void test_errors_name_line(void) {
  * refusals with the table's own message behind "file:line: ". */
 static void test_engine_params(void) {
   struct node_config c;
-  char err[NODE_ERRMSG_MAX], text[256], why[REPL_PARAM_TEXT_MAX], want[NODE_ERRMSG_MAX];
+  char err[REASON_MAX], text[256], why[REPL_PARAM_TEXT_MAX], want[REASON_MAX];
   for (size_t i = 0; i < REPL_PARAM_GOOD_N; i++) {
     const struct repl_param *p = repl_param_find(repl_param_good[i].name);
     snprintf(text, sizeof text, "name = a\n%s = %s\n", p->name, repl_param_good[i].text);
@@ -139,7 +139,7 @@ static void test_engine_params(void) {
 /* The keys momedod used before mean what they meant, and say what to write instead. */
 static void test_old_engine_keys(void) {
   struct node_config c;
-  char err[NODE_ERRMSG_MAX];
+  char err[REASON_MAX];
   CHECK_EQ(parse(&c, "name = a\nrecon_interval_s = 120\n", err), 0);
   CHECK_EQ(c.repl.recon_interval_ms, 120000);
   CHECK_EQ(c.repl.recon_jitter_ms, 30000); /* the old key's quarter */
@@ -165,7 +165,7 @@ static void test_old_engine_keys(void) {
 
 static void test_template_round_trip(void) {
   struct node_config c;
-  char err[NODE_ERRMSG_MAX] = "";
+  char err[REASON_MAX] = "";
   char *t = node_config_template("school-1", "127.0.0.1:4800");
   CHECK(t != NULL);
   node_config_defaults(&c, "/d");
@@ -243,7 +243,7 @@ static void test_fingerprint_forms(void) {
 }
 
 static void test_neighbors_file(void) {
-  char dir[512], err[NODE_ERRMSG_MAX] = "", fps[IDS_NODE_FP_STR_MAX];
+  char dir[512], err[REASON_MAX] = "", fps[IDS_NODE_FP_STR_MAX];
   uint8_t key[32];
   struct node_neighbors *nb = calloc(2, sizeof *nb);
   CHECK(nb != NULL);

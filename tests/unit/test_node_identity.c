@@ -86,7 +86,7 @@ static void test_identity_vector_file_bytes(void) {
 }
 
 static void test_identity_roundtrip(void) {
-  char dir[600], err[NODE_ERR_MAX] = "";
+  char dir[600], err[REASON_MAX] = "";
   struct node_identity a, b;
   CHECK_EQ(node_identity_generate(&a), 0);
   make_dir(dir, sizeof dir);
@@ -104,7 +104,7 @@ static void test_identity_roundtrip(void) {
 }
 
 static void test_identity_load_or_create(void) {
-  char dir[600], err[NODE_ERR_MAX] = "";
+  char dir[600], err[REASON_MAX] = "";
   struct node_identity a, b;
   int created = -1;
   make_dir(dir, sizeof dir);
@@ -119,7 +119,7 @@ static void test_identity_load_or_create(void) {
 }
 
 static void test_identity_refuses_readable_file(void) {
-  char dir[600], err[NODE_ERR_MAX] = "";
+  char dir[600], err[REASON_MAX] = "";
   struct node_identity id;
   make_dir(dir, sizeof dir);
   write_key_file(dir, "momedo-node-key 1\nseed " SEED1 "\npub " PUB1 "\n", 0644);
@@ -138,7 +138,7 @@ static void test_identity_refuses_readable_file(void) {
 }
 
 static void test_identity_refuses_malformed(void) {
-  char dir[600], err[NODE_ERR_MAX] = "";
+  char dir[600], err[REASON_MAX] = "";
   struct node_identity id;
   const char *full = "momedo-node-key 1\nseed " SEED1 "\npub " PUB1 "\n";
   char cut[300];

@@ -39,7 +39,7 @@ static void put(const char *dir, const char *name, const char *text) {
 }
 
 static void test_create(void) {
-  char base[600], dir[700], err[NODE_ERRMSG_MAX] = "", fp[IDS_NODE_FP_STR_MAX],
+  char base[600], dir[700], err[REASON_MAX] = "", fp[IDS_NODE_FP_STR_MAX],
       key[NODE_KEY_HEX_LEN + 1];
   struct node_dir_info info;
   struct node_config cfg;
@@ -76,7 +76,7 @@ static void test_create(void) {
 }
 
 static void test_refusals(void) {
-  char dir[600], err[NODE_ERRMSG_MAX] = "", fp[IDS_NODE_FP_STR_MAX], key[NODE_KEY_HEX_LEN + 1];
+  char dir[600], err[REASON_MAX] = "", fp[IDS_NODE_FP_STR_MAX], key[NODE_KEY_HEX_LEN + 1];
   struct node_dir_info info;
   make_dir(dir, sizeof dir);
   CHECK_EQ(node_dir_create(dir, "nohostport", NULL, NODE_DIR_NEW, &info, err, sizeof err),
@@ -112,7 +112,7 @@ static void test_refusals(void) {
 }
 
 static void test_lock(void) {
-  char dir[600], err[NODE_ERRMSG_MAX] = "", text[32] = "";
+  char dir[600], err[REASON_MAX] = "", text[32] = "";
   int fd = -1, fd2 = -1;
   long holder = -1;
   make_dir(dir, sizeof dir);

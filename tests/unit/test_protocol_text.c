@@ -1,11 +1,15 @@
 /* tests/unit/test_protocol_text.c — the shared text helpers of protocol/: the hex codec
  * (RFC 4648 section 10 vectors, round trips of every byte, refusals that leave the
- * output untouched, prefixes) and the Crockford symbol reader shared by IDs, invite codes
- * and aliases, against an alphabet written out independently here. */
+ * output untouched, prefixes), the Crockford symbol reader shared by IDs, invite codes
+ * and aliases (against an alphabet written out independently here), and the reason
+ * convention (formatting, cutting to fit, NULL and zero-size buffers). */
+#include <stdarg.h>
+
 #include "harness.h"
 
 #include "hex.h"
 #include "ids.h"
+#include "reason.h"
 
 static void test_hex_vectors(void) {
   /* RFC 4648 section 10, base16 (lower case here). */
@@ -149,6 +153,42 @@ static void test_b32_roundtrip(void) {
   CHECK_EQ(ids_b32_decode(back, sizeof back, &got, "8U"), MOMEDO_E_INVAL); /* U: check only */
 }
 
+static void wrapped(char *why, size_t why_cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void wrapped(char *why, size_t why_cap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  reason_vset(why, why_cap, fmt, ap);
+  va_end(ap);
+}
+
+static void test_reason(void) {
+  char why[REASON_MAX];
+  reason_set(why, sizeof why, "%s:%d: %s", "momedo.conf", 7, "bad value");
+  CHECK_STR(why, "momedo.conf:7: bad value");
+  /* Cut to fit, always terminated. */
+  char small[8];
+  memset(small, 'x', sizeof small);
+  reason_set(small, sizeof small, "%s", "0123456789");
+  CHECK_STR(small, "0123456");
+  char one[1] = {'x'};
+  reason_set(one, sizeof one, "anything");
+  CHECK_EQ(one[0], 0);
+  /* No buffer, or a zero-size one: nothing written, nothing crashes. */
+  reason_set(NULL, 100, "ignored %d", 1);
+  char zero[2] = {'a', 'b'};
+  reason_set(zero, 0, "ignored");
+  CHECK(zero[0] == 'a' && zero[1] == 'b');
+  /* reason_fail returns the status it was given, with or without a buffer. */
+  CHECK_EQ(reason_fail(why, sizeof why, MOMEDO_E_CONFIG, "line %u", 3u), MOMEDO_E_CONFIG);
+  CHECK_STR(why, "line 3");
+  CHECK_EQ(reason_fail(NULL, 0, MOMEDO_E_INVAL, "x"), MOMEDO_E_INVAL);
+  /* reason_vset is what a module's own printf-like wrapper calls. */
+  wrapped(why, sizeof why, "%u of %u", 2u, 5u);
+  CHECK_STR(why, "2 of 5");
+  wrapped(NULL, 0, "nothing");
+}
+
 int main(void) {
   RUN(test_hex_vectors);
   RUN(test_hex_every_byte);
@@ -156,5 +196,6 @@ int main(void) {
   RUN(test_hex_prefix);
   RUN(test_b32_symbols);
   RUN(test_b32_roundtrip);
+  RUN(test_reason);
   TEST_MAIN_END();
 }

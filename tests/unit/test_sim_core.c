@@ -60,9 +60,9 @@ static void test_queue_order(void) {
 }
 
 static struct sim_scn *scn(const char *text) {
-  char err[SIM_ERR_CHARS];
+  char err[REASON_MAX];
   struct sim_scn *s = NULL;
-  if (sim_scn_parse(text, strlen(text), "t.scn", ".", &s, err)) fprintf(stderr, "%s\n", err);
+  if (sim_scn_parse(text, strlen(text), "t.scn", ".", &s, err, sizeof err)) fprintf(stderr, "%s\n", err);
   return s;
 }
 
@@ -107,8 +107,8 @@ static void test_topologies(void) {
     struct rng r;
     rng_seed(&r, 11);
     struct sim_topo t;
-    char err[SIM_ERR_CHARS] = "";
-    CHECK_EQ(sim_topo_build(s, &r, &t, err), 0);
+    char err[REASON_MAX] = "";
+    CHECK_EQ(sim_topo_build(s, &r, &t, err, sizeof err), 0);
     CHECK_EQ(t.nedges, cases[c].edges);
     if (cases[c].deg_max) CHECK_EQ(t.degree_max, cases[c].deg_max);
     CHECK(topo_ok(&t));
@@ -125,8 +125,8 @@ static void test_federation(void) {
   struct rng r;
   rng_seed(&r, 1);
   struct sim_topo t;
-  char err[SIM_ERR_CHARS] = "";
-  CHECK_EQ(sim_topo_build(s, &r, &t, err), 0);
+  char err[REASON_MAX] = "";
+  CHECK_EQ(sim_topo_build(s, &r, &t, err, sizeof err), 0);
   CHECK_EQ(t.n, 3 * (2 + 4 * 6));
   CHECK(topo_ok(&t));
   CHECK_EQ(t.components, 1);
@@ -156,10 +156,10 @@ static uint64_t nbr_mask(const struct sim_topo *t, uint32_t u) {
 static void build(const char *text, struct sim_topo *t) {
   struct sim_scn *s = scn(text);
   struct rng r;
-  char err[SIM_ERR_CHARS] = "";
+  char err[REASON_MAX] = "";
   rng_seed(&r, 1);
   memset(t, 0, sizeof *t);
-  if (s && sim_topo_build(s, &r, t, err)) fprintf(stderr, "%s\n", err);
+  if (s && sim_topo_build(s, &r, t, err, sizeof err)) fprintf(stderr, "%s\n", err);
   sim_scn_free(s);
 }
 
@@ -243,7 +243,7 @@ static void test_partners(void) {
 
 static void test_edge_file(void) {
   const char *tmp = getenv("MOMEDO_TEST_TMP");
-  char dir[512], path[600], err[SIM_ERR_CHARS] = "";
+  char dir[512], path[600], err[REASON_MAX] = "";
   snprintf(dir, sizeof dir, "%s", tmp ? tmp : "/tmp");
   snprintf(path, sizeof path, "%s/sim_edges.txt", dir);
   FILE *f = fopen(path, "w");
@@ -257,7 +257,7 @@ static void test_edge_file(void) {
   struct rng r;
   rng_seed(&r, 1);
   struct sim_topo t;
-  CHECK_EQ(sim_topo_build(s, &r, &t, err), 0);
+  CHECK_EQ(sim_topo_build(s, &r, &t, err, sizeof err), 0);
   CHECK_EQ(t.nedges, 3);
   CHECK(t.extra_ms != NULL);
   CHECK(t.extra_ms[sim_topo_edge(&t, 2, (uint32_t)sim_topo_find(&t, 2, 3))] == 7.5f);
@@ -267,13 +267,13 @@ static void test_edge_file(void) {
   CHECK(f != NULL);
   fputs("0 1\n1 2\n0 1\n", f); /* duplicate edge */
   fclose(f);
-  CHECK(sim_topo_build(s, &r, &t, err) == MOMEDO_E_CONFIG);
+  CHECK(sim_topo_build(s, &r, &t, err, sizeof err) == MOMEDO_E_CONFIG);
   CHECK(strstr(err, "edge 0-1 appears twice") != NULL);
   f = fopen(path, "w");
   CHECK(f != NULL);
   fputs("0 1\n1 9\n", f); /* node out of range, line 2 */
   fclose(f);
-  CHECK(sim_topo_build(s, &r, &t, err) == MOMEDO_E_CONFIG);
+  CHECK(sim_topo_build(s, &r, &t, err, sizeof err) == MOMEDO_E_CONFIG);
   CHECK(strstr(err, "sim_edges.txt:2: expected 'U V [LATENCY_MS]'") != NULL);
   sim_scn_free(s);
   remove(path);

@@ -44,9 +44,9 @@ static void tmpdir(char *out, size_t cap, const char *name) {
 }
 
 static struct sim_scn *scn(const char *text) {
-  char err[SIM_ERR_CHARS];
+  char err[REASON_MAX];
   struct sim_scn *s = NULL;
-  if (sim_scn_parse(text, strlen(text), "t.scn", ".", &s, err)) fprintf(stderr, "%s\n", err);
+  if (sim_scn_parse(text, strlen(text), "t.scn", ".", &s, err, sizeof err)) fprintf(stderr, "%s\n", err);
   return s;
 }
 
@@ -63,16 +63,16 @@ static const char *const chaos =
     "check safety converge_within=2m\n";
 
 static void test_determinism(void) {
-  char a[512], b[512], c[512], err[SIM_ERR_CHARS];
+  char a[512], b[512], c[512], err[REASON_MAX];
   tmpdir(a, sizeof a, "det_a");
   tmpdir(b, sizeof b, "det_b");
   tmpdir(c, sizeof c, "det_c");
   struct sim_scn *s = scn(chaos);
   CHECK(s != NULL);
   struct sim_summary x, y, z;
-  CHECK_EQ(sim_run_one(s, 77, a, NULL, &x, err), 0);
-  CHECK_EQ(sim_run_one(s, 77, b, NULL, &y, err), 0);
-  CHECK_EQ(sim_run_one(s, 78, c, NULL, &z, err), 0);
+  CHECK_EQ(sim_run_one(s, 77, a, NULL, &x, err, sizeof err), 0);
+  CHECK_EQ(sim_run_one(s, 77, b, NULL, &y, err, sizeof err), 0);
+  CHECK_EQ(sim_run_one(s, 78, c, NULL, &z, err, sizeof err), 0);
   CHECK(x.objects > 40);
   CHECK(x.msgs > 1000);
   CHECK_EQ(x.safety_violations, 0);
@@ -86,17 +86,17 @@ static void test_determinism(void) {
  * optimisations only: turning them off (obj_validate on every copy;
  * protocol/store_mem.c; a map of copies per node) gives the same bytes. */
 static void test_transparent(void) {
-  char a[512], b[512], err[SIM_ERR_CHARS];
+  char a[512], b[512], err[REASON_MAX];
   tmpdir(a, sizeof a, "opt_on");
   tmpdir(b, sizeof b, "opt_off");
   struct sim_scn *s = scn(chaos);
   CHECK(s != NULL);
   struct sim_summary x, y;
-  CHECK_EQ(sim_run_one(s, 5, a, NULL, &x, err), 0);
+  CHECK_EQ(sim_run_one(s, 5, a, NULL, &x, err, sizeof err), 0);
   setenv("MOMEDO_SIM_VALIDATE", "full", 1);
   setenv("MOMEDO_SIM_STORE", "mem", 1);
   setenv("MOMEDO_SIM_HOLD", "map", 1);
-  int rc = sim_run_one(s, 5, b, NULL, &y, err);
+  int rc = sim_run_one(s, 5, b, NULL, &y, err, sizeof err);
   unsetenv("MOMEDO_SIM_VALIDATE");
   unsetenv("MOMEDO_SIM_STORE");
   unsetenv("MOMEDO_SIM_HOLD");
@@ -106,16 +106,16 @@ static void test_transparent(void) {
 }
 
 static void test_partition_heal(void) {
-  char path[1024], err[SIM_ERR_CHARS];
+  char path[1024], err[REASON_MAX];
   snprintf(path, sizeof path, "%s", __FILE__);
   char *cut = strstr(path, "tests/unit/");
   CHECK(cut != NULL);
   strcpy(cut, "simulations/scenarios/partition_heal.scn");
   struct sim_scn *s;
-  CHECK_EQ(sim_scn_load(path, &s, err), 0);
+  CHECK_EQ(sim_scn_load(path, &s, err, sizeof err), 0);
   for (uint64_t seed = 1; seed <= 3; seed++) {
     struct sim_summary m;
-    int rc = sim_run_one(s, seed, NULL, NULL, &m, err);
+    int rc = sim_run_one(s, seed, NULL, NULL, &m, err, sizeof err);
     if (rc) fprintf(stderr, "seed %llu: %s %s\n", (unsigned long long)seed, err, m.failure);
     CHECK_EQ(rc, 0);
     CHECK(!m.failed);
@@ -133,14 +133,14 @@ static void test_partition_heal(void) {
 /* A bound that cannot hold: partition with anti-entropy every 10 minutes and a heal
  * deadline of 1 ms. The run fails, says why, and keeps the seed. */
 static void test_failure_reports_seed(void) {
-  char err[SIM_ERR_CHARS];
+  char err[REASON_MAX];
   struct sim_scn *s = scn("nodes 20\ntopology ring\nduration 10m\nprotocol momedo\n"
                           "repl recon_interval_ms 10m\nrepl recon_start_delay_ms_max 10m\n"
                           "publish bundle count=10 from=0-9 every=1s start=2m\n"
                           "partition start=1m heal=5m group=0-9\ncheck converge_within=1ms\n");
   CHECK(s != NULL);
   struct sim_summary m;
-  CHECK_EQ(sim_run_one(s, 4242, NULL, NULL, &m, err), MOMEDO_E_INTERNAL);
+  CHECK_EQ(sim_run_one(s, 4242, NULL, NULL, &m, err, sizeof err), MOMEDO_E_INTERNAL);
   CHECK(m.failed);
   CHECK_EQ(m.seed, 4242);
   CHECK(strstr(m.failure, "not converged 1 ms after the heal at 300000.000 ms") != NULL);
@@ -148,7 +148,7 @@ static void test_failure_reports_seed(void) {
 }
 
 static void test_classic_faults(void) {
-  char err[SIM_ERR_CHARS];
+  char err[REASON_MAX];
   static const char *const protos[] = {"ae_push", "ae_pull", "ae_pushpull", "rumor k=3"};
   for (int i = 0; i < 4; i++) {
     char text[1024];
@@ -162,7 +162,7 @@ static void test_classic_faults(void) {
     struct sim_scn *s = scn(text);
     CHECK(s != NULL);
     struct sim_summary m;
-    CHECK_EQ(sim_run_one(s, 3, NULL, NULL, &m, err), 0);
+    CHECK_EQ(sim_run_one(s, 3, NULL, NULL, &m, err, sizeof err), 0);
     CHECK_EQ(m.objects, 20);
     CHECK(m.msgs_lost > 0);
     if (i < 3) CHECK(m.residue == 0.0); /* anti-entropy reaches everyone eventually */
@@ -174,7 +174,7 @@ static void test_classic_faults(void) {
 /* The engine under cycle mode: one tick per cycle, messages land at the next boundary;
  * safety and expiry checks allow one cycle of grace. */
 static void test_momedo_cycles(void) {
-  char err[SIM_ERR_CHARS];
+  char err[REASON_MAX];
   struct sim_scn *s = scn("nodes 60\ntopology small_world k=4 beta=0.1\nmode cycle length=500ms\n"
                           "duration 2m\nprotocol momedo\nrepl recon_interval_ms 10s\n"
                           "publish bundle count=10 from=all every=1s\n"
@@ -182,7 +182,7 @@ static void test_momedo_cycles(void) {
                           "crash nodes=5 at=10s restart=20s store=kept\ncheck safety converge_within=1m\n");
   CHECK(s != NULL);
   struct sim_summary m;
-  CHECK_EQ(sim_run_one(s, 9, NULL, NULL, &m, err), 0);
+  CHECK_EQ(sim_run_one(s, 9, NULL, NULL, &m, err, sizeof err), 0);
   CHECK(!m.failed);
   CHECK(m.rounds_last >= 2);
   CHECK(m.hops_last >= 2);
@@ -193,14 +193,14 @@ static void test_momedo_cycles(void) {
 }
 
 static void test_runs_aggregate(void) {
-  char dir[512], err[SIM_ERR_CHARS];
+  char dir[512], err[REASON_MAX];
   tmpdir(dir, sizeof dir, "agg");
   struct sim_scn *s = scn("nodes 100\ntopology complete\nmode cycle length=1s\nduration 40s\n"
                           "protocol ae_push\npublish item count=1 from=random:1\n");
   CHECK(s != NULL);
   struct sim_summary sums[4];
   struct sim_opts o = {.seed = 10, .seed_set = 1, .runs = 4, .out_dir = dir, .log = NULL};
-  CHECK_EQ(sim_run_all(s, &o, sums, err), 0);
+  CHECK_EQ(sim_run_all(s, &o, sums, err, sizeof err), 0);
   for (int i = 0; i < 4; i++) CHECK_EQ(sums[i].seed, 10 + (uint64_t)i);
   size_t n;
   char sub[600];
@@ -260,7 +260,7 @@ static void test_scoped_vs_flood(void) {
 /* --report: two runs side by side; the table and CSV carry each run's own summary values
  * and the time.txt figures, bytes.svg is written; a directory without runs is refused. */
 static void test_report(void) {
-  char dir[512], sub[600], err[SIM_ERR_CHARS];
+  char dir[512], sub[600], err[REASON_MAX];
   tmpdir(dir, sizeof dir, "report");
   struct sim_summary sum[2];
   for (int i = 0; i < 2; i++) {
@@ -271,7 +271,7 @@ static void test_report(void) {
     CHECK(s != NULL);
     if (!s) return;
     snprintf(sub, sizeof sub, "%s/flood_%d", dir, 10 * (i + 1));
-    CHECK_EQ(sim_run_one(s, 3, sub, NULL, &sum[i], err), 0);
+    CHECK_EQ(sim_run_one(s, 3, sub, NULL, &sum[i], err, sizeof err), 0);
     sim_scn_free(s);
   }
   snprintf(sub, sizeof sub, "%s/flood_20/time.txt", dir);
@@ -281,7 +281,7 @@ static void test_report(void) {
   char *md = NULL;
   size_t mdn = 0;
   FILE *m = open_memstream(&md, &mdn);
-  CHECK_EQ(sim_report(dir, m, err), 0);
+  CHECK_EQ(sim_report(dir, m, err, sizeof err), 0);
   fclose(m);
   CHECK(md && strstr(md, "| flood | 10 | ") != NULL && strstr(md, "| flood | 20 | ") != NULL);
   CHECK(md && strstr(md, "| 12.5 | 11.0 | 2 |") != NULL); /* wall s, CPU s, RSS MiB */
@@ -296,7 +296,7 @@ static void test_report(void) {
   CHECK(svg && strstr(svg, "flood: KiB sent per node") != NULL);
   free(svg);
   snprintf(sub, sizeof sub, "%s/flood_10", dir);
-  CHECK_EQ(sim_report(sub, NULL, err), MOMEDO_E_NOTFOUND); /* a run, not a series */
+  CHECK_EQ(sim_report(sub, NULL, err, sizeof err), MOMEDO_E_NOTFOUND); /* a run, not a series */
 }
 
 int main(void) {

@@ -9,14 +9,14 @@
 #include "repl_param_cases.h"
 #include "sim_scn.h"
 
-static struct sim_scn *parse(const char *text, char *err) {
+static struct sim_scn *parse(const char *text, char err[static REASON_MAX]) {
   struct sim_scn *s = NULL;
-  if (sim_scn_parse(text, strlen(text), "t.scn", ".", &s, err) != 0) return NULL;
+  if (sim_scn_parse(text, strlen(text), "t.scn", ".", &s, err, REASON_MAX) != 0) return NULL;
   return s;
 }
 
 static void test_full(void) {
-  char err[SIM_ERR_CHARS];
+  char err[REASON_MAX];
   struct sim_scn *s = parse("# comment\n"
                             "name demo\nseed 42\nnodes 100\n"
                             "topology small_world k=4 beta=0.25\n"
@@ -126,9 +126,9 @@ static void test_errors(void) {
        "momedo and max_conns keep per-link state"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    char err[SIM_ERR_CHARS];
+    char err[REASON_MAX];
     struct sim_scn *s = NULL;
-    int rc = sim_scn_parse(cases[i].text, strlen(cases[i].text), "t.scn", ".", &s, err);
+    int rc = sim_scn_parse(cases[i].text, strlen(cases[i].text), "t.scn", ".", &s, err, sizeof err);
     if (rc == 0 || strstr(err, cases[i].want) == NULL)
       fprintf(stderr, "case %zu: rc %d, err \"%s\", want \"%s\"\n", i, rc, err, cases[i].want);
     CHECK_EQ(rc, MOMEDO_E_CONFIG);
@@ -140,7 +140,7 @@ static void test_errors(void) {
 /* `repl` lines: the engine's parameter table, the same values as momedo.conf, the same
  * refusals with the table's own message behind "file:line: " (no silent clamping). */
 static void test_repl_params(void) {
-  char err[SIM_ERR_CHARS], text[256], why[REPL_PARAM_TEXT_MAX], want[SIM_ERR_CHARS];
+  char err[REASON_MAX], text[256], why[REPL_PARAM_TEXT_MAX], want[REASON_MAX];
   for (size_t i = 0; i < REPL_PARAM_GOOD_N; i++) {
     const struct repl_param *p = repl_param_find(repl_param_good[i].name);
     snprintf(text, sizeof text, "nodes 10\nprotocol momedo\nrepl %s %s\npublish item count=1\n",
@@ -161,7 +161,7 @@ static void test_repl_params(void) {
     CHECK_EQ(repl_param_parse(p, repl_param_bad[i].text, &v, why, sizeof why), MOMEDO_E_CONFIG);
     snprintf(want, sizeof want, "t.scn:3: %s", why);
     struct sim_scn *s = NULL;
-    CHECK_EQ(sim_scn_parse(text, strlen(text), "t.scn", ".", &s, err), MOMEDO_E_CONFIG);
+    CHECK_EQ(sim_scn_parse(text, strlen(text), "t.scn", ".", &s, err, sizeof err), MOMEDO_E_CONFIG);
     CHECK(s == NULL);
     /* "60 s" is two words on a `repl` line: refused for that before its value is read. */
     if (!strchr(repl_param_bad[i].text, ' ')) CHECK_STR(err, want);
@@ -207,7 +207,7 @@ static void test_values(void) {
 }
 
 static void test_federation_size(void) {
-  char err[SIM_ERR_CHARS];
+  char err[REASON_MAX];
   struct sim_scn *s = parse("topology federation counties=3 hubs=2 cities=4 schools=5\npublish bundle count=1\n", err);
   CHECK(s != NULL);
   CHECK_EQ(s->nodes, 3 * (2 + 4 * (1 + 5)));
@@ -220,7 +220,7 @@ static void test_federation_size(void) {
  * figures stay what they were), `repl scope scoped` bounds the measurement tables by an
  * object's destinations instead of every node; lookups take no object room. */
 static void test_scope(void) {
-  char err[SIM_ERR_CHARS];
+  char err[REASON_MAX];
   struct sim_scn *s = parse("nodes 10\nprotocol momedo\npublish item count=1\n", err);
   CHECK(s != NULL && !s->scoped);
   sim_scn_free(s);
@@ -255,10 +255,10 @@ static void test_shipped(void) {
   for (struct dirent *e; (e = readdir(d));) {
     size_t l = strlen(e->d_name);
     if (l < 5 || strcmp(e->d_name + l - 4, ".scn")) continue;
-    char path[2048], err[SIM_ERR_CHARS];
+    char path[2048], err[REASON_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
     struct sim_scn *s;
-    if (sim_scn_load(path, &s, err)) {
+    if (sim_scn_load(path, &s, err, sizeof err)) {
       fprintf(stderr, "%s\n", err);
       bad++;
       continue;

@@ -14,8 +14,8 @@ static const char *const base = "# a comment line\nnodes 50\ntopology complete\n
                                 "publish item count=1 from=random:1\n";
 
 static char *set(const char *text, const char *assign) {
-  char *out = NULL, err[SIM_ERR_CHARS];
-  if (sim_scn_set(text, assign, &out, err)) fprintf(stderr, "%s\n", err);
+  char *out = NULL, err[REASON_MAX];
+  if (sim_scn_set(text, assign, &out, err, sizeof err)) fprintf(stderr, "%s\n", err);
   return out;
 }
 
@@ -40,8 +40,8 @@ static void test_set_forms(void) {
   t = set(base, "topology=random_regular degree=4"); /* KEYWORD=VALUE takes spaces */
   CHECK(t && strstr(t, "\ntopology random_regular degree=4\n"));
   struct sim_scn *s = NULL;
-  char err[SIM_ERR_CHARS];
-  CHECK_EQ(sim_scn_parse(t, strlen(t), "t.scn", ".", &s, err), 0);
+  char err[REASON_MAX];
+  CHECK_EQ(sim_scn_parse(t, strlen(t), "t.scn", ".", &s, err, sizeof err), 0);
   CHECK_EQ(s->degree, 4);
   sim_scn_free(s);
   free(t);
@@ -63,8 +63,8 @@ static void test_set_errors(void) {
       {"nodes=1\n2", "VALUE must be printable"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    char *out = (char *)1, err[SIM_ERR_CHARS] = "";
-    CHECK_EQ(sim_scn_set(base, bad[i].assign, &out, err), MOMEDO_E_CONFIG);
+    char *out = (char *)1, err[REASON_MAX] = "";
+    CHECK_EQ(sim_scn_set(base, bad[i].assign, &out, err, sizeof err), MOMEDO_E_CONFIG);
     CHECK(out == NULL);
     if (!strstr(err, bad[i].why)) fprintf(stderr, "'%s': %s\n", bad[i].assign, err);
     CHECK(strstr(err, bad[i].why) != NULL);
@@ -72,13 +72,13 @@ static void test_set_errors(void) {
   char long_param[200];
   memset(long_param, 'a', 100);
   strcpy(long_param + 100, "=1");
-  char *out, err[SIM_ERR_CHARS];
-  CHECK_EQ(sim_scn_set(base, long_param, &out, err), MOMEDO_E_CONFIG);
+  char *out, err[REASON_MAX];
+  CHECK_EQ(sim_scn_set(base, long_param, &out, err, sizeof err), MOMEDO_E_CONFIG);
   /* a set that yields a bad scenario is the parser's to refuse */
   char *t = set(base, "protocol.k=-1");
   struct sim_scn *s = NULL;
   CHECK(t != NULL);
-  CHECK_EQ(sim_scn_parse(t, strlen(t), "t.scn", ".", &s, err), MOMEDO_E_CONFIG);
+  CHECK_EQ(sim_scn_parse(t, strlen(t), "t.scn", ".", &s, err, sizeof err), MOMEDO_E_CONFIG);
   CHECK(strstr(err, "t.scn:4: k must be 0..1000") != NULL);
   free(t);
 }
@@ -94,7 +94,7 @@ static int count_lines(const char *path) {
 
 static void test_sweep(void) {
   const char *tmp = getenv("MOMEDO_TEST_TMP");
-  char dir[512], path[600], err[SIM_ERR_CHARS] = "";
+  char dir[512], path[600], err[REASON_MAX] = "";
   snprintf(dir, sizeof dir, "%s/sim_sweep", tmp ? tmp : "/tmp");
   struct sim_scn_text t = {.len = 0};
   const char *text = "nodes 200\ntopology complete\nmode cycle length=1s\nduration 40s\n"
@@ -104,7 +104,7 @@ static void test_sweep(void) {
   strcpy(t.dir, ".");
   strcpy(t.name, "sw.scn");
   struct sim_opts o = {.runs = 4, .out_dir = dir};
-  CHECK_EQ(sim_sweep(&t, "protocol.k=1,3", "residue", &o, err), 0);
+  CHECK_EQ(sim_sweep(&t, "protocol.k=1,3", "residue", &o, err, sizeof err), 0);
   snprintf(path, sizeof path, "%s/sweep.csv", dir);
   CHECK_EQ(count_lines(path), 3);
   snprintf(path, sizeof path, "%s/sweep.svg", dir);
@@ -119,11 +119,11 @@ static void test_sweep(void) {
   CHECK(!strncmp(line, "protocol.k,3,3,4,0,", 19));
   char *k3 = set(text, "protocol.k=3");
   struct sim_scn *s = NULL;
-  CHECK_EQ(sim_scn_parse(k3, strlen(k3), "sw.scn", ".", &s, err), 0);
+  CHECK_EQ(sim_scn_parse(k3, strlen(k3), "sw.scn", ".", &s, err, sizeof err), 0);
   free(k3);
   struct sim_summary sums[4];
   struct sim_opts plain = {.runs = 4};
-  CHECK_EQ(sim_run_all(s, &plain, sums, err), 0);
+  CHECK_EQ(sim_run_all(s, &plain, sums, err, sizeof err), 0);
   sim_scn_free(s);
   struct sim_agg a = sim_metric_agg(sums, 4, (uint32_t)sim_metric_find("residue"));
   char want[64];
@@ -133,13 +133,13 @@ static void test_sweep(void) {
   for (int i = 0; i < col && p; i++) p = strchr(p + 1, ',');
   CHECK(p && !strncmp(p, want, strlen(want)));
   /* categorical values, a bad value named with its PARAM, an unknown measure */
-  CHECK_EQ(sim_sweep(&t, "protocol.direction=push,pull,pushpull", NULL, &o, err), 0);
+  CHECK_EQ(sim_sweep(&t, "protocol.direction=push,pull,pushpull", NULL, &o, err, sizeof err), 0);
   snprintf(path, sizeof path, "%s/sweep.svg", dir);
   CHECK(count_lines(path) > 5);
-  CHECK_EQ(sim_sweep(&t, "protocol.k=1,x", NULL, &o, err), MOMEDO_E_CONFIG);
+  CHECK_EQ(sim_sweep(&t, "protocol.k=1,x", NULL, &o, err, sizeof err), MOMEDO_E_CONFIG);
   CHECK(strstr(err, "with protocol.k=x: sw.scn:5: k must be") != NULL);
-  CHECK_EQ(sim_sweep(&t, "protocol.k=1", "nonsense", &o, err), MOMEDO_E_CONFIG);
-  CHECK_EQ(sim_sweep(&t, "protocol.k=1,,2", NULL, &o, err), MOMEDO_E_CONFIG);
+  CHECK_EQ(sim_sweep(&t, "protocol.k=1", "nonsense", &o, err, sizeof err), MOMEDO_E_CONFIG);
+  CHECK_EQ(sim_sweep(&t, "protocol.k=1,,2", NULL, &o, err, sizeof err), MOMEDO_E_CONFIG);
   sim_scn_text_free(&t);
 }
 
@@ -148,14 +148,14 @@ static void test_pull_event_mode(void) {
   static const char *const dirs[] = {"push", "pull", "pushpull"};
   double m[3];
   for (int i = 0; i < 3; i++) {
-    char text[512], err[SIM_ERR_CHARS];
+    char text[512], err[REASON_MAX];
     snprintf(text, sizeof text, "nodes 300\ntopology random_regular degree=8\nduration 2m\n"
              "protocol rumor k=2 direction=%s period=1s\nlink latency=uniform:5ms:50ms\n"
              "publish item count=20 from=all every=1s\n", dirs[i]);
     struct sim_scn *s = NULL;
-    CHECK_EQ(sim_scn_parse(text, strlen(text), "t.scn", ".", &s, err), 0);
+    CHECK_EQ(sim_scn_parse(text, strlen(text), "t.scn", ".", &s, err, sizeof err), 0);
     struct sim_summary sum;
-    CHECK_EQ(sim_run_one(s, 3, NULL, NULL, &sum, err), 0);
+    CHECK_EQ(sim_run_one(s, 3, NULL, NULL, &sum, err, sizeof err), 0);
     sim_scn_free(s);
     printf("event mode %s: residue %.4f, traffic %.2f, t_last %.0f ms\n", dirs[i], sum.residue, sum.traffic_m,
            sum.t_last_ms);

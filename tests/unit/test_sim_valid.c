@@ -20,32 +20,32 @@ static void find_scenarios(void) {
 }
 
 static void test_table(void) {
-  char err[SIM_ERR_CHARS] = "";
-  int rc = sim_validate(scn_dir, 0, NULL, stderr, err);
+  char err[REASON_MAX] = "";
+  int rc = sim_validate(scn_dir, 0, NULL, stderr, err, sizeof err);
   if (rc && rc != MOMEDO_E_INTERNAL) fprintf(stderr, "%s\n", err);
   CHECK_EQ(rc, 0);
 }
 
 /* Mean of a summary field over runs seeds of a shipped scenario with --set changes. */
 static double mean_of(const char *file, const char *const *sets, uint32_t runs, size_t field) {
-  char path[1200], err[SIM_ERR_CHARS];
+  char path[1200], err[REASON_MAX];
   snprintf(path, sizeof path, "%s/%s", scn_dir, file);
   struct sim_scn_text t;
-  if (sim_scn_read(path, &t, err)) return NAN;
+  if (sim_scn_read(path, &t, err, sizeof err)) return NAN;
   for (; *sets; sets++) {
     char *next;
-    if (sim_scn_set(t.text, *sets, &next, err)) return NAN;
+    if (sim_scn_set(t.text, *sets, &next, err, sizeof err)) return NAN;
     free(t.text);
     t.text = next;
     t.len = strlen(next);
   }
   struct sim_scn *s = NULL;
-  int rc = sim_scn_parse(t.text, t.len, t.name, t.dir, &s, err);
+  int rc = sim_scn_parse(t.text, t.len, t.name, t.dir, &s, err, sizeof err);
   sim_scn_text_free(&t);
   if (rc) return NAN;
   struct sim_summary sums[16];
   struct sim_opts o = {.runs = runs};
-  rc = sim_run_all(s, &o, sums, err);
+  rc = sim_run_all(s, &o, sums, err, sizeof err);
   sim_scn_free(s);
   if (rc) return NAN;
   double sum = 0;
