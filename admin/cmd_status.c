@@ -2,9 +2,9 @@
  * per neighbor, traffic and uptime, for people (a table) or scripts (--json). */
 #include <inttypes.h>
 #include <string.h>
-#include <time.h>
 
 #include "adm.h"
+#include "os.h"
 
 /* Shared with cmd_neighbor.c through adm_print_neighbors below. */
 void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
@@ -13,7 +13,7 @@ void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
 void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
                          Momedo__NeighborStatus **v) {
   char in[32], out[32], since[32];
-  uint64_t now_ms = (uint64_t)time(NULL) * 1000;
+  uint64_t now_ms = os_wall_ms();
   if (ctx->json) {
     adm_json_open(j, "neighbors", '[');
     for (size_t i = 0; i < n; i++) {

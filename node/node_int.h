@@ -292,8 +292,8 @@ void node__conn_close(struct conn *c, int status, const char *reason);
 Momedo__DeliveryMode node__delivery(uint32_t scope);
 MOMEDO_WUR int node__peers_start(struct node *n);
 void node__peers_stop(struct node *n);
-MOMEDO_WUR int node__peer_add(struct node *n, const struct node_neighbor *cfg, char *err,
-                              size_t cap);
+MOMEDO_WUR int node__peer_add(struct node *n, const struct node_neighbor *cfg, char *why,
+                              size_t why_cap);
 MOMEDO_WUR int node__peer_remove(struct node *n, const char *name);
 struct peer *node__peer_by_id(struct node *n, uint64_t id);
 void node__peer_send(struct peer *p, uint8_t *bytes, size_t len);

@@ -627,17 +627,15 @@ static void schedule_dial(struct peer *p) {
   uv_timer_start(&p->timer, on_dial_timer, ms, 0);
 }
 
-int node__peer_add(struct node *n, const struct node_neighbor *cfg, char *err, size_t cap) {
+int node__peer_add(struct node *n, const struct node_neighbor *cfg, char *why,
+                   size_t why_cap) {
   uint8_t own[IDS_NODE_FP_LEN];
-  if (ids_node_fp_bytes(own, n->id.kp.pub) == 0 && memcmp(own, cfg->fp, sizeof own) == 0) {
-    snprintf(err, cap, "that fingerprint is this node's own");
-    return MOMEDO_E_INVAL;
-  }
+  if (ids_node_fp_bytes(own, n->id.kp.pub) == 0 && memcmp(own, cfg->fp, sizeof own) == 0)
+    return reason_fail(why, why_cap, MOMEDO_E_INVAL, "that fingerprint is this node's own");
   for (struct peer *q = n->peers; q; q = q->next)
-    if (!q->removed && memcmp(q->cfg.fp, cfg->fp, IDS_NODE_FP_LEN) == 0) {
-      snprintf(err, cap, "that fingerprint is already neighbor '%s'", q->cfg.name);
-      return MOMEDO_E_EXISTS;
-    }
+    if (!q->removed && memcmp(q->cfg.fp, cfg->fp, IDS_NODE_FP_LEN) == 0)
+      return reason_fail(why, why_cap, MOMEDO_E_EXISTS,
+                         "that fingerprint is already neighbor '%s'", q->cfg.name);
   struct peer *p = calloc(1, sizeof *p);
   if (!p) return MOMEDO_E_NOMEM;
   p->n = n;
@@ -701,11 +699,13 @@ int node__peer_remove(struct node *n, const char *name) {
 }
 
 int node__peers_start(struct node *n) {
-  char err[FRAME_REASON_BYTES_MAX];
+  char why[REASON_MAX];
   for (size_t i = 0; i < n->nbs.n; i++) {
-    int rc = node__peer_add(n, &n->nbs.v[i], err, sizeof err);
+    why[0] = '\0';
+    int rc = node__peer_add(n, &n->nbs.v[i], why, sizeof why);
     if (rc) {
-      node_log(NODE_LOG_ERROR, "neighbor %s: %s", n->nbs.v[i].name, err);
+      if (!why[0]) reason_set(why, sizeof why, "%s", momedo_strerror(rc));
+      node_log(NODE_LOG_ERROR, "neighbor %s: %s", n->nbs.v[i].name, why);
       return rc;
     }
   }
