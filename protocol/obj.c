@@ -423,14 +423,34 @@ static int obj_check_time(const struct obj_kind_desc *k, const struct obj_info *
   return 0;
 }
 
-/* No unknown fields, and the bytes are exactly the message's own packing. scratch
- * holds full (= the packed size of m) bytes. */
+/* A ProtobufCBuffer that compares what protobuf-c packs with the input instead of
+ * storing it: the canonical-form check without a second buffer of the object's size. */
+struct obj_cmp {
+  ProtobufCBuffer base;
+  const uint8_t *want;
+  size_t len, off;
+  int differs;
+};
+
+static void obj_cmp_append(ProtobufCBuffer *b, size_t n, const uint8_t *data) {
+  struct obj_cmp *c = (struct obj_cmp *)b;
+  if (c->differs) return;
+  if (n > c->len - c->off || (n != 0 && memcmp(c->want + c->off, data, n) != 0)) {
+    c->differs = 1;
+    return;
+  }
+  c->off += n;
+}
+
+/* No unknown fields, and the bytes are exactly the message's own packing (full is its
+ * packed size). */
 static int obj_canonical(const struct obj_kind_desc *k, const ProtobufCMessage *m,
-                         const uint8_t *data, size_t len, size_t full, uint8_t *scratch) {
+                         const uint8_t *data, size_t len, size_t full) {
+  struct obj_cmp c = {{obj_cmp_append}, data, len, 0, 0};
   int rc = obj_no_unknown(k, m);
   if (rc < 0) return rc;
   if (full != len) return MOMEDO_E_NONCANON;
-  if (protobuf_c_message_pack(m, scratch) != len || (len != 0 && memcmp(scratch, data, len) != 0))
+  if (protobuf_c_message_pack_to_buffer(m, &c.base) != len || c.differs || c.off != len)
     return MOMEDO_E_NONCANON;
   return 0;
 }
@@ -450,8 +470,7 @@ struct obj_job {
 };
 
 /* Everything after the decode, cheapest first. buf holds the domain, then the packing
- * without the signature (hashed for the ID, signed by the signer), then full bytes of
- * scratch for the canonical comparison. */
+ * without the signature (hashed for the ID, signed by the signer). */
 static int obj_run_msg(const struct obj_job *j, ProtobufCMessage *m, size_t full, uint8_t *buf,
                        struct obj_checked *ck) {
   const struct obj_kind_desc *k = j->k;
@@ -462,8 +481,7 @@ static int obj_run_msg(const struct obj_job *j, ProtobufCMessage *m, size_t full
   if (rc < 0 || j->depth == OBJ_DEPTH_ID) return rc;
   /* Dedup before anything else: a known object costs one decode and one hash. */
   if (j->seen && j->seen(j->seen_ctx, ck->info.id)) return MOMEDO_E_EXISTS;
-  if (j->depth == OBJ_DEPTH_ALL &&
-      (rc = obj_canonical(k, m, j->data, j->len, full, buf + dl + full)) < 0)
+  if (j->depth == OBJ_DEPTH_ALL && (rc = obj_canonical(k, m, j->data, j->len, full)) < 0)
     return rc;
   if ((rc = k->bounds(m, ck)) < 0 || j->depth == OBJ_DEPTH_FIELDS) return rc;
   if ((rc = obj_check_time(k, &ck->info, j->now_ms)) < 0) return rc;
@@ -486,7 +504,7 @@ static int obj_run(struct obj_job *j, Momedo__ObjectKind kind, struct obj_checke
   if ((rc = obj_decode(j->k, j->data, j->len, &a, &m)) < 0) goto out;
   /* Re-encoding can be longer than a non-canonical input; size the buffer for it. */
   size_t full = protobuf_c_message_get_packed_size(m);
-  buf = malloc(strlen(j->k->domain) + full + (j->depth == OBJ_DEPTH_ALL ? full : 0) + 1);
+  buf = malloc(strlen(j->k->domain) + full + 1);
   if (buf == NULL) {
     rc = MOMEDO_E_NOMEM;
     goto out;
