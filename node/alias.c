@@ -27,17 +27,10 @@ int node__alias_norm(char out[static OBJ_ALIAS_CHARS_MAX + 1], const char *s) {
 
 int node__alias_home_ok(const uint8_t *bundle, size_t len,
                         const uint8_t node_key[static OBJ_KEY_LEN]) {
-  struct arena ar;
-  ProtobufCMessage *m = NULL;
-  arena_init(&ar, OBJ_DECODE_BYTES_MAX);
-  int rc = obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, bundle, len, &ar, &m);
-  if (rc == 0) {
-    const Momedo__KeyBundle *b = (const Momedo__KeyBundle *)m;
-    for (size_t i = 0; i < b->n_home_nodes && rc == 0; i++)
-      rc = b->home_nodes[i].len == OBJ_KEY_LEN &&
-           memcmp(b->home_nodes[i].data, node_key, OBJ_KEY_LEN) == 0;
-  }
-  arena_close(&ar);
+  struct obj_checked ck;
+  int rc = obj_read(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, bundle, len, &ck); /* stored: checked */
+  for (uint32_t i = 0; rc == 0 && i < ck.bundle.n_home_nodes; i++)
+    rc = memcmp(ck.bundle.home_node[i], node_key, OBJ_KEY_LEN) == 0;
   return rc;
 }
 

@@ -330,14 +330,15 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
   }
   for (size_t i = 0; i < r->n_tombstones; i++) {
     const Momedo__Object *o = r->tombstones[i];
-    struct obj_info info;
+    struct obj_checked ck;
     if (!o || o->kind != MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) {
       last = MOMEDO_E_UNKNOWN_KIND;
       continue;
     }
-    rc = obj_validate(o->kind, o->data.data, o->data.len, now, &info);
-    if (rc == 0 && memcmp(info.key, c->device_key, OBJ_KEY_LEN) != 0) rc = MOMEDO_E_DENIED;
-    if (rc == 0) rc = repl_insert_local(n->repl, o->kind, o->data.data, o->data.len, now, &info);
+    /* One check: only the device that signed a tombstone may hand it in. */
+    rc = obj_check(o->kind, o->data.data, o->data.len, now, NULL, NULL, &ck);
+    if (rc == 0 && memcmp(ck.info.key, c->device_key, OBJ_KEY_LEN) != 0) rc = MOMEDO_E_DENIED;
+    if (rc == 0) rc = repl_insert_checked(n->repl, &ck, o->data.data, o->data.len, now, NULL);
     if (rc == 0 || rc == MOMEDO_E_EXISTS)
       accepted++;
     else

@@ -64,15 +64,14 @@ static int c_register(struct conn *c, const Momedo__ClientRequest *rq,
 }
 
 /* 0 if the user's current key bundle as this node holds it (replicated, signed by
- * identity_key, validated again here) lists device_key, is not revoked and names this
+ * identity_key, checked again here) lists device_key, is not revoked and names this
  * node among its home nodes; else E_AUTH (or a store error) with the reason. */
 static int bundle_admits(struct node *n, const uint8_t identity_key[OBJ_KEY_LEN],
                          const uint8_t device_key[OBJ_KEY_LEN], char *why, size_t why_cap) {
   struct obj_info info;
+  struct obj_checked ck;
   uint8_t *data = NULL;
   size_t len = 0;
-  struct arena ar;
-  ProtobufCMessage *m = NULL;
   int rc = repl_bundle_lookup(n->repl, identity_key, &info, &data, &len);
   if (rc == MOMEDO_E_NOTFOUND) {
     reason_set(why, why_cap,
@@ -81,26 +80,21 @@ static int bundle_admits(struct node *n, const uint8_t identity_key[OBJ_KEY_LEN]
     return MOMEDO_E_AUTH;
   }
   if (rc) return rc;
-  arena_init(&ar, OBJ_DECODE_BYTES_MAX);
-  rc = obj_validate(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, os_wall_ms(), &info);
-  if (rc == 0 && memcmp(info.key, identity_key, OBJ_KEY_LEN) != 0) rc = MOMEDO_E_BADSIG;
-  if (rc == 0) rc = obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, &ar, &m);
+  rc = obj_check(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, os_wall_ms(), NULL, NULL, &ck);
+  free(data);
+  if (rc == 0 && memcmp(ck.info.key, identity_key, OBJ_KEY_LEN) != 0) rc = MOMEDO_E_BADSIG;
   if (rc) {
     reason_set(why, why_cap, "the user's key bundle held here is not valid (%s)",
                momedo_strerror(rc));
-    rc = MOMEDO_E_AUTH;
-    goto out;
+    return MOMEDO_E_AUTH;
   }
-  const Momedo__KeyBundle *b = (const Momedo__KeyBundle *)m;
+  const struct obj_bundle_fields *b = &ck.bundle;
   int dev = 0, home = 0;
-  for (size_t i = 0; i < b->n_devices; i++)
-    dev |= b->devices[i]->device_key.len == OBJ_KEY_LEN &&
-           memcmp(b->devices[i]->device_key.data, device_key, OBJ_KEY_LEN) == 0;
-  for (size_t i = 0; i < b->n_home_nodes; i++)
-    home |= b->home_nodes[i].len == OBJ_KEY_LEN &&
-            memcmp(b->home_nodes[i].data, n->id.kp.pub, OBJ_KEY_LEN) == 0;
-  rc = MOMEDO_E_AUTH;
-  if (b->revoked)
+  for (uint32_t i = 0; i < b->n_devices; i++)
+    dev |= memcmp(b->device_key[i], device_key, OBJ_KEY_LEN) == 0;
+  for (uint32_t i = 0; i < b->n_home_nodes; i++)
+    home |= memcmp(b->home_node[i], n->id.kp.pub, OBJ_KEY_LEN) == 0;
+  if (ck.info.revoked)
     reason_set(why, why_cap, "the user's key bundle is revoked");
   else if (!dev)
     reason_set(why, why_cap,
@@ -111,11 +105,8 @@ static int bundle_admits(struct node *n, const uint8_t identity_key[OBJ_KEY_LEN]
                "this device is not registered on this node and its user's key bundle does not "
                "name this node as a home node");
   else
-    rc = 0;
-out:
-  arena_close(&ar);
-  free(data);
-  return rc;
+    return 0;
+  return MOMEDO_E_AUTH;
 }
 
 /* May this device authenticate here, and as which user? Never if the admin removed
@@ -222,7 +213,7 @@ static int c_publish(struct conn *c, const Momedo__ClientRequest *rq,
                      Momedo__ClientResponse *rs, char *why, size_t why_cap) {
   struct node *n = c->n;
   const Momedo__Object *o = rq->publish->object;
-  struct obj_info info;
+  struct obj_checked ck;
   uint64_t now = os_wall_ms();
   int rc = need_auth(c, why, why_cap);
   if (rc) return rc;
@@ -230,17 +221,18 @@ static int c_publish(struct conn *c, const Momedo__ClientRequest *rq,
     reason_set(why, why_cap, "publish takes a key bundle object");
     return MOMEDO_E_UNKNOWN_KIND;
   }
-  rc = obj_validate(o->kind, o->data.data, o->data.len, now, &info);
+  /* One check: who signed it decides whether it may be published here at all. */
+  rc = obj_check(o->kind, o->data.data, o->data.len, now, NULL, NULL, &ck);
   if (rc) {
     reason_set(why, why_cap, "key bundle refused: %s", momedo_strerror(rc));
     return rc;
   }
-  if (memcmp(info.key, c->identity_key, OBJ_KEY_LEN) != 0) {
+  if (memcmp(ck.info.key, c->identity_key, OBJ_KEY_LEN) != 0) {
     reason_set(why, why_cap,
                "a device may only publish the key bundle of the user it was registered for");
     return MOMEDO_E_DENIED;
   }
-  rc = repl_insert_local(n->repl, o->kind, o->data.data, o->data.len, now, &info);
+  rc = repl_insert_checked(n->repl, &ck, o->data.data, o->data.len, now, NULL);
   node__drain(n);
   if (rc && rc != MOMEDO_E_EXISTS) {
     reason_set(why, why_cap, "key bundle refused: %s", momedo_strerror(rc));
@@ -250,7 +242,7 @@ static int c_publish(struct conn *c, const Momedo__ClientRequest *rq,
   uint8_t *id = arena_alloc(&n->arena, OBJ_ID_LEN);
   if (!out || !id) return MOMEDO_E_NOMEM;
   momedo__publish_resp__init(out);
-  memcpy(id, info.id, OBJ_ID_LEN);
+  memcpy(id, ck.info.id, OBJ_ID_LEN);
   out->id = (ProtobufCBinaryData){OBJ_ID_LEN, id};
   rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_PUBLISH;
   rs->publish = out;

@@ -415,8 +415,8 @@ void node__guard_free(struct node *n);
  * not one. */
 MOMEDO_WUR int node__alias_norm(char out[static OBJ_ALIAS_CHARS_MAX + 1], const char *s);
 /* 1 if the node whose key signed an alias is one of the home nodes listed in the
- * user's key bundle (bytes of the current bundle), 0 if not, < 0 if it does not
- * decode. Aliases from other nodes are not served (docs/admin.md). */
+ * user's key bundle (bytes of the current bundle, as stored), 0 if not, < 0 if they
+ * cannot be read (obj_read). Aliases from other nodes are not served (docs/admin.md). */
 MOMEDO_WUR int node__alias_home_ok(const uint8_t *bundle, size_t len,
                                    const uint8_t node_key[static OBJ_KEY_LEN]);
 /* The user's alias (reused, renewed or new), issued by this node, which must be one of

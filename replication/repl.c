@@ -648,10 +648,19 @@ int repl_on_msg(struct repl *r, uint64_t peer_id, const uint8_t *bytes, size_t n
 
 int repl_insert_local(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                       uint64_t now_ms, struct obj_info *out) {
-  struct obj_info info;
   r->last_now_ms = now_ms;
-  int rc = repl__ingest(r, kind, data, len, now_ms, NULL, NULL, &info);
-  if (rc == 0 && out) *out = info;
+  int rc = repl__ingest(r, kind, data, len, now_ms, NULL, NULL, out);
+  int rc2 = finish_call(r, now_ms);
+  return rc ? rc : rc2;
+}
+
+int repl_insert_checked(struct repl *r, const struct obj_checked *ck, const uint8_t *data,
+                        size_t len, uint64_t now_ms, struct obj_info *out) {
+  r->last_now_ms = now_ms;
+  /* The dedup obj_check would have asked about, then what follows it. */
+  int rc = repl__idx_has(&r->idx, ck->info.id)
+               ? MOMEDO_E_EXISTS
+               : repl__ingest_checked(r, ck, data, len, now_ms, NULL, NULL, out);
   int rc2 = finish_call(r, now_ms);
   return rc ? rc : rc2;
 }

@@ -347,6 +347,15 @@ MOMEDO_WUR int repl_on_msg(struct repl *r, uint64_t peer_id, const uint8_t *byte
 MOMEDO_WUR int repl_insert_local(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data,
                                  size_t len, uint64_t now_ms, struct obj_info *out);
 
+/* Like repl_insert_local, for bytes the caller has just put through obj_check itself
+ * (ck: its result for exactly these bytes at now_ms), e.g. to see who signed them
+ * before accepting them from a client: stored without being decoded or verified a
+ * second time. Same results as repl_insert_local would give for those bytes
+ * (E_EXISTS, E_DEAD, E_SUPERSEDED, E_STORE, E_NOMEM). */
+MOMEDO_WUR int repl_insert_checked(struct repl *r, const struct obj_checked *ck,
+                                   const uint8_t *data, size_t len, uint64_t now_ms,
+                                   struct obj_info *out);
+
 /* The node has written (or discarded) `bytes` of SEND payload for peer_id.
  * Unconfirmed bytes count against peer_queue_bytes_max. Traffic that was
  * withheld while the queue was full is not lost: once the queue has drained to

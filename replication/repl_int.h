@@ -401,6 +401,12 @@ MOMEDO_WUR int repl__remove(struct repl *r, const uint8_t id[static OBJ_ID_LEN])
  * the 'p' puts / dels to a batch. */
 MOMEDO_WUR int repl__pend_put_op(struct store_batch *b, const uint8_t *id, const uint8_t *dest);
 MOMEDO_WUR int repl__pend_del_op(struct store_batch *b, const uint8_t *id, const uint8_t *dest);
+/* The part of repl__ingest after the check: ck is obj_check's result for data, and its
+ * ID is not live here. */
+MOMEDO_WUR int repl__ingest_checked(struct repl *r, const struct obj_checked *ck,
+                                    const uint8_t *data, size_t len, uint64_t now_ms,
+                                    struct repl_peer *from, const struct repl_grant_in *g,
+                                    struct obj_info *info);
 MOMEDO_WUR int repl__gc(struct repl *r, uint64_t now_ms);
 /* Stored object by ID: *val malloc'ed (caller frees), rec points into it. */
 MOMEDO_WUR int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN],

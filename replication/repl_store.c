@@ -748,30 +748,42 @@ static int seen_live(void *ctx, const uint8_t id[static OBJ_ID_LEN]) {
   return repl__idx_has(&r->idx, id) || repl__idx_has(&r->ridx, id);
 }
 
+/* A node record refused for what it is (not a duplicate, the store or memory). */
+static void note_refused(struct repl *r, Momedo__ObjectKind kind, int rc) {
+  if (kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD && rc != MOMEDO_E_EXISTS &&
+      momedo_status_kind(rc) != MOMEDO_KIND_STORE && rc != MOMEDO_E_NOMEM)
+    r->st.records_refused++;
+}
+
 int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                  uint64_t now_ms, struct repl_peer *from, const struct repl_grant_in *g,
                  struct obj_info *info) {
+  if (len > OBJ_BYTES_MAX) return MOMEDO_E_TOOBIG;
   struct obj_checked *ck = malloc(sizeof *ck);
+  if (!ck) return MOMEDO_E_NOMEM;
+  /* One decode: the ID, the dedup (a known object costs one hash, no signature
+   * check), then every check and the fields the indexes need. */
+  int rc = r->cfg.check ? r->cfg.check(r->cfg.check_ctx, kind, data, len, now_ms, seen_live, r, ck)
+                        : obj_check(kind, data, len, now_ms, seen_live, r, ck);
+  if (rc) note_refused(r, kind, rc);
+  else rc = repl__ingest_checked(r, ck, data, len, now_ms, from, g, info);
+  free(ck);
+  return rc;
+}
+
+int repl__ingest_checked(struct repl *r, const struct obj_checked *ck, const uint8_t *data,
+                         size_t len, uint64_t now_ms, struct repl_peer *from,
+                         const struct repl_grant_in *g, struct obj_info *info) {
   struct place *pl = malloc(sizeof *pl);
   struct kills k = {0};
   struct store_batch *b = NULL;
-  int rc = MOMEDO_E_NOMEM;
-  if (!ck || !pl) goto out;
-  rc = MOMEDO_E_TOOBIG;
-  if (len > OBJ_BYTES_MAX) goto out;
-  /* One decode: the ID, the dedup (a known object costs one hash, no signature
-   * check), then every check and the fields the indexes need. */
-  rc = r->cfg.check ? r->cfg.check(r->cfg.check_ctx, kind, data, len, now_ms, seen_live, r, ck)
-                    : obj_check(kind, data, len, now_ms, seen_live, r, ck);
-  if (rc == 0) rc = place_and_decide(r, ck, from, g, now_ms, pl, &k);
+  int rc = pl ? place_and_decide(r, ck, from, g, now_ms, pl, &k) : MOMEDO_E_NOMEM;
   if (rc) {
-    if (kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD && rc != MOMEDO_E_EXISTS &&
-        momedo_status_kind(rc) != MOMEDO_KIND_STORE && rc != MOMEDO_E_NOMEM)
-      r->st.records_refused++;
+    if (pl) note_refused(r, ck->info.kind, rc);
     goto out;
   }
   const struct obj_info *i = &ck->info;
-  uint64_t seq = has_mailbox_index(kind) && indexed(pl->role) ? r->next_seq : 0;
+  uint64_t seq = has_mailbox_index(i->kind) && indexed(pl->role) ? r->next_seq : 0;
   /* Room for its mailbox counter now: after the write nothing may fail. */
   if (seq && (rc = repl__mc_reserve(&r->mcount))) goto out;
   if (seq) repl__mc_prefetch(&r->mcount, i->mailbox);
@@ -788,7 +800,6 @@ int repl__ingest(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, s
 out:
   store_batch_free(b);
   kills_free(&k);
-  free(ck);
   free(pl);
   return rc;
 }

@@ -1,6 +1,8 @@
 /* The check hook in repl_config: the engine calls it instead of obj_check, honours its
  * verdict, uses the ID it reports as the dedup key and asks its dedup question before
- * any validation (the simulator's memoising hook relies on all of that). */
+ * any validation (the simulator's memoising hook relies on all of that). And
+ * repl_insert_checked: what the caller checked is stored as repl_insert_local would
+ * store it, without a second check. */
 #include "harness.h"
 #include "test_repl_net.h"
 
@@ -118,8 +120,53 @@ static void test_id_from_hook_is_dedup_key(void) {
   tn_free(&t);
 }
 
+/* repl_insert_checked takes obj_check's result (the node checks who signed a client's
+ * bundle or tombstone first) and ends like repl_insert_local: stored, indexed, pushed,
+ * deduplicated, and a checked tombstone kills its item. */
+static void test_insert_checked(void) {
+  struct hook_ctx h = {0};
+  struct repl_config cfg;
+  repl_config_default(&cfg);
+  cfg.scope = REPL_SCOPE_FLOOD; /* as momedod runs: every node holds every bundle */
+  cfg.check = hook_check; /* counts: repl_insert_checked must not check again */
+  cfg.check_ctx = &h;
+  struct tn t;
+  tn_init(&t, 2, &cfg);
+  tn_connect(&t, 0, 1);
+  struct crypto_sign_keypair node, ident, dev;
+  tn_keypair(&node, 11), tn_keypair(&ident, 12), tn_keypair(&dev, 13);
+  uint8_t mbox[OBJ_MAILBOX_LEN], other[OBJ_MAILBOX_LEN];
+  CHECK_EQ(obj_device_mailbox(mbox, dev.pub), 0);
+  size_t il, bl, tl;
+  uint8_t *item = tn_item(&node, mbox, t.now, t.now + 60000, 1, 32, &il);
+  uint8_t *bundle = tn_bundle(&ident, &dev, 1, t.now, 0, &bl);
+  struct obj_checked ci, cb, ct;
+  struct obj_info info;
+  CHECK_EQ(obj_check(MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, item, il, t.now, NULL, NULL, &ci), 0);
+  CHECK_EQ(obj_check(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, bundle, bl, t.now, NULL, NULL, &cb), 0);
+  CHECK_EQ(repl_insert_checked(t.n[0].r, &ci, item, il, t.now, &info), 0);
+  CHECK_MEM(&info, &ci.info, sizeof info);
+  CHECK_EQ(repl_insert_checked(t.n[0].r, &cb, bundle, bl, t.now, NULL), 0);
+  CHECK_EQ(h.calls, 0);
+  CHECK_EQ(repl_insert_checked(t.n[0].r, &ci, item, il, t.now, NULL), MOMEDO_E_EXISTS);
+  CHECK_EQ(repl_is_device_mailbox(t.n[0].r, mbox), 1); /* the bundle's device keys */
+  memset(other, 0, sizeof other);
+  CHECK_EQ(repl_is_device_mailbox(t.n[0].r, other), 0);
+  tn_run_until(&t, t.now + 5000);
+  CHECK(repl_has(t.n[1].r, ci.info.id) && repl_has(t.n[1].r, cb.info.id));
+  CHECK(h.calls >= 2); /* node 1 checked what it received */
+  uint8_t *tomb = tn_tombstone(&dev, ci.info.id, t.now, t.now + 60000, &tl);
+  CHECK_EQ(obj_check(MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE, tomb, tl, t.now, NULL, NULL, &ct), 0);
+  CHECK_EQ(repl_insert_checked(t.n[0].r, &ct, tomb, tl, t.now, NULL), 0);
+  CHECK(!repl_has(t.n[0].r, ci.info.id));
+  CHECK_EQ(repl_insert_checked(t.n[0].r, &ci, item, il, t.now, NULL), MOMEDO_E_DEAD);
+  free(item), free(bundle), free(tomb);
+  tn_free(&t);
+}
+
 int main(void) {
   RUN(test_hook_used_and_obeyed);
   RUN(test_id_from_hook_is_dedup_key);
+  RUN(test_insert_checked);
   TEST_MAIN_END();
 }
