@@ -4,7 +4,8 @@ one line that names the directory and the running momedod's PID (not RocksDB's l
 error), and the running node is unharmed; the lock goes with the process, even after
 kill -9. The open-file limit: nothing when the limit holds clients_max; the start-up
 line says how many clients fit; a warning only when a clients_max the operator set
-cannot be kept; and the clients beyond what fits are refused with E_BUSY."""
+cannot be kept; and the clients beyond what fits are refused with E_BUSY. The engine's
+parameters: old keys warn once each and still work, values out of bounds stop the node."""
 import os
 import resource
 import signal
@@ -113,6 +114,33 @@ class NodeStartTest(T.ClusterTest, unittest.TestCase):
             p.send_signal(signal.SIGTERM)
             p.wait(timeout=30)
         self.assertTrue(n.is_running())
+
+    def test_engine_parameters_old_keys_and_bounds(self):
+        # Keys of earlier momedods still work, with one warning each that names the
+        # file:line and the line to write instead; a value outside the engine's
+        # parameter table stops the node with file:line, never clamped.
+        n = self.cluster.add_node("alpha", start=False)
+        n.configure("recon_interval_s = 120\nlink_queue_bytes_max = 1048576")
+        conf = os.path.join(n.dir, "momedo.conf")
+        with open(conf) as f:
+            lines = f.read().splitlines()
+        at = {k: lines.index(k + v) + 1 for k, v in (("recon_interval_s", " = 120"),
+                                                    ("link_queue_bytes_max", " = 1048576"))}
+        n.start()
+        self.assertEqual([w.split("Z ", 1)[1] for w in warnings(n.log())], [
+            "warn %s:%d: recon_interval_s is deprecated (still read): write recon_interval_ms "
+            "= 120000; it also sets recon_jitter_ms to a quarter of the interval unless "
+            "recon_jitter_ms is set" % (conf, at["recon_interval_s"]),
+            "warn %s:%d: link_queue_bytes_max is deprecated (still read): write "
+            "peer_queue_bytes_max = 1048576" % (conf, at["link_queue_bytes_max"])])
+        self.assertEqual(n.stop(), 0)
+        with open(conf, "w") as f:
+            f.write("\n".join(lines[:-3]) + "\nrecon_interval_ms = 500\n")
+        p = T.run([T.MOMEDOD, "--dir", n.dir], check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("%s:%d: recon_interval_ms must be a whole number of milliseconds from "
+                      "1000 to 86400000 (or with a suffix: ms, s, m, h, d), not '500'"
+                      % (conf, len(lines) - 2), p.stderr)
 
 
 if __name__ == "__main__":
