@@ -131,7 +131,7 @@ static int a_status(struct node *n, const Momedo__AdminRequest *rq, Momedo__Admi
   s->node_key = (ProtobufCBinaryData){NODE_KEY_LEN, n->id.kp.pub};
   s->listen = astr(n, listen);
   s->version = (char *)NODE_VERSION;
-  s->uptime_s = (os_wall_ms() - n->start_ms) / 1000;
+  s->uptime_s = (node__now_ms() - n->start_ms) / 1000;
   s->neighbors = neighbor_list(n, &s->n_neighbors);
   for (size_t k = 1; k <= 5; k++) {
     kc[k - 1] = arena_alloc(&n->arena, sizeof **kc);
@@ -293,7 +293,7 @@ static int a_invite(struct node *n, const Momedo__AdminRequest *rq, Momedo__Admi
   out->id = id;
   node_log(NODE_LOG_INFO, "invite created: %u use%s, valid %llu s", out->uses,
            out->uses == 1 ? "" : "s",
-           (unsigned long long)((out->expires_ms - os_wall_ms()) / 1000));
+           (unsigned long long)((out->expires_ms - node__now_ms()) / 1000));
   rs->body_case = MOMEDO__ADMIN_RESPONSE__BODY_INVITE;
   rs->invite = out;
   return 0;

@@ -76,7 +76,7 @@ static int alias_choose(struct node *n, const uint8_t identity_key[32], const ui
 int node__alias_issue(struct node *n, const uint8_t identity_key[32], const uint8_t *bundle,
                       size_t blen, uint8_t **data, size_t *len) {
   char alias[OBJ_ALIAS_CHARS_MAX + 1];
-  uint64_t now = os_wall_ms();
+  uint64_t now = node__now_ms();
   *data = NULL;
   int rc = alias_choose(n, identity_key, bundle, blen, now, alias, data, len);
   if (rc || *data) return rc;

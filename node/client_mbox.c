@@ -165,7 +165,7 @@ static int c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clien
                   char *why, size_t why_cap) {
   struct node *n = c->n;
   const Momedo__PostReq *r = rq->post;
-  uint64_t now = os_wall_ms(), ttl = 0;
+  uint64_t now = node__now_ms(), ttl = 0;
   uint8_t *data = NULL;
   size_t len = 0;
   Momedo__ObjectKind kind;
@@ -268,7 +268,7 @@ static int fetch_run(struct conn *c, const ProtobufCBinaryData *mailbox,
   if (!f->v) return MOMEDO_E_NOMEM;
   /* Ask for one more than fits so "more" is exact when the limit is what stops us. */
   uint32_t ask = f->blob_id ? UINT32_MAX : limit + 1;
-  rc = repl_mailbox_fetch(n->repl, mailbox->data, from, ask, os_wall_ms(), fetch_one, f);
+  rc = repl_mailbox_fetch(n->repl, mailbox->data, from, ask, node__now_ms(), fetch_one, f);
   if (rc < 0) return rc;
   return f->rc;
 }
@@ -320,7 +320,7 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
                 char *why, size_t why_cap) {
   struct node *n = c->n;
   const Momedo__AckReq *r = rq->ack;
-  uint64_t now = os_wall_ms();
+  uint64_t now = node__now_ms();
   uint32_t accepted = 0;
   int rc = need_auth(c, why, why_cap), last = 0;
   if (rc) return rc;
@@ -427,7 +427,7 @@ void node__on_stored(struct node *n, const struct repl_action *a) {
     if (memcmp(s->mailbox, a->info.mailbox, OBJ_MAILBOX_LEN) != 0 || s->c->closing) continue;
     if (!fetched) {
       fetched = 1;
-      if (repl_get_object(n->repl, a->info.id, os_wall_ms(), NULL, &data, &len) != 0) return;
+      if (repl_get_object(n->repl, a->info.id, node__now_ms(), NULL, &data, &len) != 0) return;
     }
     Momedo__Frame f = MOMEDO__FRAME__INIT;
     Momedo__ClientEvent ev = MOMEDO__CLIENT_EVENT__INIT;

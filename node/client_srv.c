@@ -80,7 +80,7 @@ static int bundle_admits(struct node *n, const uint8_t identity_key[OBJ_KEY_LEN]
     return MOMEDO_E_AUTH;
   }
   if (rc) return rc;
-  rc = obj_check(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, os_wall_ms(), NULL, NULL, &ck);
+  rc = obj_check(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, data, len, node__now_ms(), NULL, NULL, &ck);
   free(data);
   if (rc == 0 && memcmp(ck.info.key, identity_key, OBJ_KEY_LEN) != 0) rc = MOMEDO_E_BADSIG;
   if (rc) {
@@ -214,7 +214,7 @@ static int c_publish(struct conn *c, const Momedo__ClientRequest *rq,
   struct node *n = c->n;
   const Momedo__Object *o = rq->publish->object;
   struct obj_checked ck;
-  uint64_t now = os_wall_ms();
+  uint64_t now = node__now_ms();
   int rc = need_auth(c, why, why_cap);
   if (rc) return rc;
   if (!o || o->kind != MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE) {

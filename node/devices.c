@@ -86,7 +86,7 @@ static int device_forget(struct node *n, const uint8_t key[OBJ_KEY_LEN]) {
   memcpy(kd + 2, key, OBJ_KEY_LEN);
   node__key_tag(kr, NODE_K_REMOVED);
   memcpy(kr + 2, key, OBJ_KEY_LEN);
-  be64_put(when, os_wall_ms());
+  be64_put(when, node__now_ms());
   int rc = store_batch_del(b, kd, sizeof kd);
   if (!rc) rc = store_batch_put(b, kr, sizeof kr, when, sizeof when);
   if (!rc) rc = store_write(n->store, b);

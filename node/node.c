@@ -17,7 +17,14 @@
 #include "node.h"
 #include "node_int.h"
 #include "store_rocks.h"
+#include "testhook.h"
 
+/* The node's wall clock: os_wall_ms, moved by the test clock hook (testhook.h) in
+ * builds with MOMEDO_TEST_HOOKS when a test set it, else exactly os_wall_ms. Every time
+ * the node hands to the engine, stamps or compares with objects' times reads this. */
+uint64_t node__now_ms(void) {
+  return os_wall_ms() + (uint64_t)node__test_clock_offset_ms();
+}
 
 static int path_in(char *out, size_t cap, const char *dir, const char *file) {
   return snprintf(out, cap, "%s/%s", dir, file) < (int)cap ? 0 : MOMEDO_E_INVAL;
@@ -48,7 +55,7 @@ static void on_repl_timer(uv_timer_t *t);
 
 static void arm_repl_timer(struct node *n) {
   if (n->stopping) return;
-  uint64_t d = repl_next_deadline(n->repl), now = os_wall_ms();
+  uint64_t d = repl_next_deadline(n->repl), now = node__now_ms();
   if (d == UINT64_MAX) {
     uv_timer_stop(&n->repl_timer);
     return;
@@ -92,14 +99,14 @@ void node__drain(struct node *n) {
 
 static void on_repl_timer(uv_timer_t *t) {
   struct node *n = t->data;
-  int rc = repl_tick(n->repl, os_wall_ms());
+  int rc = repl_tick(n->repl, node__now_ms());
   if (rc) node_log(NODE_LOG_ERROR, "replication timer: %s", momedo_strerror(rc));
   node__drain(n);
 }
 
 static void on_sweep(uv_timer_t *t) {
   struct node *n = t->data;
-  uint64_t now = os_wall_ms();
+  uint64_t now = node__now_ms();
   for (struct conn *c = n->conns; c; c = c->next)
     if (c->role == CONN_NEW && !c->closing && now - c->created_ms > NODE_HELLO_TIMEOUT_MS)
       node__conn_close(c, MOMEDO_E_TIMEOUT, "no Hello in time");
@@ -223,13 +230,14 @@ static int open_engine(struct node *n) {
              path, momedo_strerror(rc));
     return rc;
   }
+  if ((rc = node__test_hooks_start(&n->store)) != 0) return rc;
   rc_cfg = n->cfg.repl; /* the engine's parameters as momedo.conf set them (scope too) */
   memcpy(rc_cfg.self_key, n->id.kp.pub, OBJ_KEY_LEN);
   rc_cfg.sign = node_sign; /* node records; the key stays in this process */
   rc_cfg.sign_ctx = n;
   node__record_name(rc_cfg.name, n->cfg.name);
   if ((rc = crypto_random(&seed, sizeof seed)) != 0) return rc;
-  rc = repl_new(&rc_cfg, n->store, seed, os_wall_ms(), &n->repl);
+  rc = repl_new(&rc_cfg, n->store, seed, node__now_ms(), &n->repl);
   if (rc) node_log(NODE_LOG_ERROR, "replication engine: %s", momedo_strerror(rc));
   if (!rc) rc = legacy_index_drop(n);
   return rc;
@@ -316,7 +324,7 @@ static int start(struct node *n) {
   uv_signal_start(&n->sig_int, on_signal, SIGINT);
   uv_signal_start(&n->sig_hup, on_signal, SIGHUP);
   uv_timer_start(&n->sweep_timer, on_sweep, NODE_SWEEP_INTERVAL_MS, NODE_SWEEP_INTERVAL_MS);
-  n->start_ms = os_wall_ms();
+  n->start_ms = node__now_ms();
   rc = open_network(n);
   if (rc) {
     stop(n, "start-up failed");

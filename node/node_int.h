@@ -16,7 +16,7 @@
 #include "identity.h"
 #include "link.h"
 #include "obj.h"
-#include "os.h" /* os_wall_ms: objects carry absolute times */
+#include "os.h" /* os_wall_ms under node__now_ms */
 #include "reason.h"
 #include "repl.h"
 #include "store.h"
@@ -256,6 +256,9 @@ static inline int node__iter_tag(struct node *n, char tag, store_iter_fn fn, voi
   return store_iter(n->store, lo, 2, hi, 2, fn, ctx);
 }
 
+/* Wall clock in ms since the epoch (objects carry absolute times): os_wall_ms plus the
+ * test clock offset, if a test set one (node.c). */
+uint64_t node__now_ms(void);
 void node__set_state(struct peer *p, const char *state, const char *err);
 
 /* node.c: fit clients_max to the open-file limit (at start and when a reload changes it) */

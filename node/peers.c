@@ -18,7 +18,7 @@
 
 static uint32_t rnd32(void) {
   uint32_t r = 0;
-  if (crypto_random(&r, sizeof r) != 0) r = (uint32_t)os_wall_ms();
+  if (crypto_random(&r, sizeof r) != 0) r = (uint32_t)node__now_ms();
   return r;
 }
 
@@ -38,7 +38,7 @@ enum node_fail_say node__fail_note(struct node_failcount *f, uint64_t now_ms) {
 /* One failed attempt to reach p (dial, connect, handshake or pinning). */
 static void peer_failed(struct peer *p, const char *reason) {
   const char *why = reason && reason[0] ? reason : "unknown reason";
-  switch (node__fail_note(&p->fails, os_wall_ms())) {
+  switch (node__fail_note(&p->fails, node__now_ms())) {
   case NODE_FAIL_FIRST:
     node_log(NODE_LOG_WARN, "neighbor %s unreachable: %s (retrying with backoff; "
              "a summary follows every %u minutes while it lasts)", p->cfg.name, why,
@@ -56,7 +56,7 @@ static void peer_failed(struct peer *p, const char *reason) {
 }
 
 void node__set_state(struct peer *p, const char *state, const char *err) {
-  if (strcmp(p->state, state) != 0) p->state_since_ms = os_wall_ms();
+  if (strcmp(p->state, state) != 0) p->state_since_ms = node__now_ms();
   snprintf(p->state, sizeof p->state, "%s", state);
   if (err) snprintf(p->last_error, sizeof p->last_error, "%s", err);
 }
@@ -130,7 +130,7 @@ void node__conn_close(struct conn *c, int status, const char *reason) {
 static void send_hello(struct conn *c) {
   Momedo__Frame f = MOMEDO__FRAME__INIT;
   Momedo__Hello h;
-  frame_hello_init(&h, MOMEDO__ROLE__ROLE_NEIGHBOR, c->n->id.kp.pub, os_wall_ms(),
+  frame_hello_init(&h, MOMEDO__ROLE__ROLE_NEIGHBOR, c->n->id.kp.pub, node__now_ms(),
                    c->n->cfg.frame_bytes_max);
   h.delivery = node__delivery(c->n->cfg.repl.scope);
   f.body_case = MOMEDO__FRAME__BODY_HELLO;
@@ -165,7 +165,7 @@ static void queue_flush(struct peer *p) {
     p->q_head = x->next;
     if (!p->q_head) p->q_tail = NULL;
     p->q_bytes -= x->len;
-    repl_peer_sent(p->n->repl, p->id, x->payload, os_wall_ms());
+    repl_peer_sent(p->n->repl, p->id, x->payload, node__now_ms());
     free(x);
   }
 }
@@ -178,7 +178,7 @@ void node__peer_send(struct peer *p, uint8_t *bytes, size_t len) {
   free(bytes);
   if (!frame || !p->active || p->active->closing) {
     free(frame);
-    repl_peer_sent(n->repl, p->id, len, os_wall_ms()); /* discarded */
+    repl_peer_sent(n->repl, p->id, len, node__now_ms()); /* discarded */
     return;
   }
   if (!p->q_head) {
@@ -190,7 +190,7 @@ void node__peer_send(struct peer *p, uint8_t *bytes, size_t len) {
         n->bytes_out += flen;
       }
       free(frame);
-      repl_peer_sent(n->repl, p->id, len, os_wall_ms());
+      repl_peer_sent(n->repl, p->id, len, node__now_ms());
       return;
     }
   }
@@ -199,7 +199,7 @@ void node__peer_send(struct peer *p, uint8_t *bytes, size_t len) {
   struct pend *x = malloc(sizeof *x + flen);
   if (!x) {
     free(frame);
-    repl_peer_sent(n->repl, p->id, len, os_wall_ms());
+    repl_peer_sent(n->repl, p->id, len, node__now_ms());
     return;
   }
   x->next = NULL;
@@ -229,7 +229,7 @@ static void peer_deactivate(struct peer *p, struct conn *c, const char *why) {
   }
   p->active = NULL;
   queue_clear(p);
-  repl_peer_down(p->n->repl, p->id, os_wall_ms());
+  repl_peer_down(p->n->repl, p->id, node__now_ms());
   node__drain(p->n);
   node__set_state(p, "down", why);
   if (!p->removed && !p->n->stopping) schedule_dial(p);
@@ -293,10 +293,10 @@ static void peer_activate(struct peer *p, struct conn *c) {
   }
   if (p->timer_open) uv_timer_stop(&p->timer);
   if (p->dialing == c) p->dialing = NULL;
-  c->up_ms = os_wall_ms();
+  c->up_ms = node__now_ms();
   p->active = c;
   peer_key_learn(p, c->peer_key);
-  int rc = repl_peer_up(n->repl, p->id, c->peer_key, os_wall_ms());
+  int rc = repl_peer_up(n->repl, p->id, c->peer_key, node__now_ms());
   if (rc) {
     p->active = NULL;
     node__conn_close(c, rc, "replication refused the neighbor");
@@ -472,7 +472,7 @@ static void conn_on_frame(struct link *l, const uint8_t *body, size_t len) {
   }
   if (c->role == CONN_NEIGHBOR && frame_peek(body, len, &p, &pn) == FRAME_FIELD_REPL) {
     if (!c->peer || c->peer->active != c) return; /* a link being replaced */
-    int rc = repl_on_msg(n->repl, c->peer->id, p, pn, os_wall_ms());
+    int rc = repl_on_msg(n->repl, c->peer->id, p, pn, node__now_ms());
     if (rc && momedo_status_kind(rc) != MOMEDO_KIND_PROTO)
       node_log(NODE_LOG_ERROR, "replication from %s: %s", c->peer->cfg.name, momedo_strerror(rc));
     node__drain(n);
@@ -528,7 +528,7 @@ static void conn_on_down(struct link *l, int status, const char *reason) {
   if (p) {
     if (p->active == c) {
       node_log(NODE_LOG_INFO, "neighbor %s down: %s", p->cfg.name, reason ? reason : "");
-      if (c->up_ms && os_wall_ms() - c->up_ms >= c->n->link_cfg.reconnect_stable_ms)
+      if (c->up_ms && node__now_ms() - c->up_ms >= c->n->link_cfg.reconnect_stable_ms)
         p->attempts = 0;
       peer_deactivate(p, c, reason);
     }
@@ -567,7 +567,7 @@ static struct conn *conn_new(struct node *n, struct link *l, int outbound) {
   c->n = n;
   c->l = l;
   c->outbound = outbound;
-  c->created_ms = os_wall_ms();
+  c->created_ms = node__now_ms();
   c->send_max = n->cfg.frame_bytes_max;
   c->next = n->conns;
   if (n->conns) n->conns->prev = c;

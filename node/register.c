@@ -52,7 +52,7 @@ int node__invite_create(struct node *n, uint32_t uses, uint64_t ttl_s, const cha
   ic.port = port;
   int rc = crypto_random(ic.token, sizeof ic.token);
   if (rc) return rc;
-  uint64_t expires = os_wall_ms() + ttl_s * 1000;
+  uint64_t expires = node__now_ms() + ttl_s * 1000;
   node__key_tag(k, NODE_K_INVITE);
   rc = crypto_sha256(k + 2, ic.token, sizeof ic.token);
   if (rc) return rc;
@@ -141,7 +141,7 @@ int node__register(struct node *n, const Momedo__RegisterReq *r, char *why, size
   }
   uint32_t uses = be32_get(v);
   uint64_t expires = be64_get((uint8_t *)v + 4);
-  if (expires <= os_wall_ms()) {
+  if (expires <= node__now_ms()) {
     reason_set(why, why_cap, "this invite has expired");
     rc = store_del1(n->store, ki, sizeof ki);
     if (rc == 0) rc = MOMEDO_E_AUTH;
@@ -162,7 +162,7 @@ int node__register(struct node *n, const Momedo__RegisterReq *r, char *why, size
   node__key_tag(kd, NODE_K_DEVICE);
   memcpy(kd + 2, device_key, OBJ_KEY_LEN);
   memcpy(vd, identity_key, OBJ_KEY_LEN);
-  be64_put(vd + OBJ_KEY_LEN, os_wall_ms());
+  be64_put(vd + OBJ_KEY_LEN, node__now_ms());
   /* A used-up invite stays until it expires, so a late user hears "used up". */
   rc = store_batch_put(b, ki, sizeof ki, v, vn);
   if (!rc) rc = store_batch_put(b, kd, sizeof kd, vd, sizeof vd);
@@ -190,7 +190,7 @@ static int count_invite(void *vctx, const uint8_t *k, size_t kn, const uint8_t *
 }
 
 uint32_t node__invites_active(struct node *n) {
-  struct count_ctx c = {os_wall_ms(), 0};
+  struct count_ctx c = {node__now_ms(), 0};
   (void)node__iter_tag(n, NODE_K_INVITE, count_invite, &c);
   return c.n;
 }
