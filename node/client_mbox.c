@@ -178,10 +178,11 @@ static int c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clien
   rc = repl_insert_local(n->repl, kind, data, len, now, &info);
   free(data);
   node__drain(n);
-  if (rc) {
+  if (rc == MOMEDO_E_DISKFULL)
+    node__diskfull(n, len, why, why_cap);
+  else if (rc)
     reason_set(why, why_cap, "item refused: %s", momedo_strerror(rc));
-    return rc;
-  }
+  if (rc) return rc;
   Momedo__PostResp *out = arena_alloc(&n->arena, sizeof *out);
   uint8_t *id = arena_alloc(&n->arena, OBJ_ID_LEN);
   if (!out || !id) return MOMEDO_E_NOMEM;
@@ -345,6 +346,10 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
       last = rc;
   }
   node__drain(n);
+  if (accepted == 0 && last == MOMEDO_E_DISKFULL) {
+    node__diskfull(n, 0, why, why_cap);
+    return last;
+  }
   if (accepted == 0) {
     reason_set(why, why_cap, "no tombstone accepted: %s", momedo_strerror(last));
     return last ? last : MOMEDO_E_INVAL;

@@ -234,6 +234,10 @@ static int c_publish(struct conn *c, const Momedo__ClientRequest *rq,
   }
   rc = repl_insert_checked(n->repl, &ck, o->data.data, o->data.len, now, NULL);
   node__drain(n);
+  if (rc == MOMEDO_E_DISKFULL) {
+    node__diskfull(n, o->data.len, why, why_cap);
+    return rc;
+  }
   if (rc && rc != MOMEDO_E_EXISTS) {
     reason_set(why, why_cap, "key bundle refused: %s", momedo_strerror(rc));
     return rc;

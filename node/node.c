@@ -49,6 +49,31 @@ static int init_if_empty(const char *dir) {
   return 0;
 }
 
+/* ---- a full disk ---- */
+
+void node__diskfull(struct node *n, size_t need_bytes, char *why, size_t why_cap) {
+  char path[NODE_PATH_BYTES_MAX];
+  uint64_t free_bytes = 0, now = node__now_ms();
+  if (path_in(path, sizeof path, n->dir, NODE_STORE_DIR) != 0 ||
+      store_rocks_free_bytes(path, &free_bytes) != 0)
+    free_bytes = 0;
+  uint64_t need = (uint64_t)need_bytes + n->disk_reserve_bytes;
+  uint64_t short_by = need > free_bytes ? need - free_bytes : 0;
+  reason_set(why, why_cap, "the node's disk is full: %llu bytes free, this needs %llu (%zu "
+             "for it, %llu kept in reserve for the store); free %llu bytes on the node's disk. "
+             "Fetching still works, and posting resumes by itself once there is room",
+             (unsigned long long)free_bytes, (unsigned long long)need, need_bytes,
+             (unsigned long long)n->disk_reserve_bytes, (unsigned long long)short_by);
+  if (n->diskfull_logged_ms && now - n->diskfull_logged_ms < NODE_DISKFULL_LOG_MS &&
+      now >= n->diskfull_logged_ms)
+    return;
+  n->diskfull_logged_ms = now;
+  node_log(NODE_LOG_WARN, "disk full: %llu bytes free in %s, writes need %llu bytes in reserve "
+           "plus their own size; refusing posts and replicated objects until there is room "
+           "(fetches go on; at most one such line a minute)",
+           (unsigned long long)free_bytes, path, (unsigned long long)n->disk_reserve_bytes);
+}
+
 /* ---- replication glue ---- */
 
 static void on_repl_timer(uv_timer_t *t);
@@ -100,7 +125,10 @@ void node__drain(struct node *n) {
 static void on_repl_timer(uv_timer_t *t) {
   struct node *n = t->data;
   int rc = repl_tick(n->repl, node__now_ms());
-  if (rc) node_log(NODE_LOG_ERROR, "replication timer: %s", momedo_strerror(rc));
+  if (rc == MOMEDO_E_DISKFULL)
+    node__diskfull(n, 0, NULL, 0);
+  else if (rc)
+    node_log(NODE_LOG_ERROR, "replication timer: %s", momedo_strerror(rc));
   node__drain(n);
 }
 
@@ -223,8 +251,18 @@ static int open_engine(struct node *n) {
   store_rocks_opts_default(&so);
   so.durable = 1; /* a post is acknowledged only once it is on disk */
   so.create_if_missing = 1;
+  n->disk_reserve_bytes = so.disk_reserve_bytes;
   int rc = path_in(path, sizeof path, n->dir, NODE_STORE_DIR);
   if (!rc) rc = store_rocks_open(&n->store, path, &so);
+  if (rc == MOMEDO_E_CORRUPT) {
+    node_log(NODE_LOG_ERROR, "the store in %s is corrupt (the store_rocks line above names "
+             "the file); the node does not start, so nothing is served from it. Restore %s "
+             "from a backup taken while the node was stopped, or move it aside and start with "
+             "an empty store: the neighbors send back every replicated object, but the devices, "
+             "invites and removals recorded only on this node are lost (docs/operations.md, "
+             "Backups)", path, path);
+    return rc;
+  }
   if (rc) {
     node_log(NODE_LOG_ERROR, "cannot open the store in %s: %s",
              path, momedo_strerror(rc));

@@ -240,6 +240,8 @@ struct node {
   int metrics_timer_open;
   struct admin_conn *admin_current; /* the connection whose request is being handled */
   int backup_running;
+  uint64_t disk_reserve_bytes;  /* the store's free-space reserve (store_rocks_opts) */
+  uint64_t diskfull_logged_ms;  /* last "disk full" warning (at most one a minute) */
 };
 
 /* The two-byte head of a node-local store key: NODE_K_PREFIX, tag. */
@@ -280,6 +282,11 @@ void node__metrics_stop(struct node *n, int close_timer);
 void node__metrics_reconfigure(struct node *n, const struct node_config *c);
 /* Count a client post that ended with status (0: stored and acknowledged). */
 void node__count_post(struct node *n, int status);
+
+/* node.c: a write the store refused for a full disk (E_DISKFULL): the client's reason,
+ * naming the free space and what it needs, and one warning a minute in the log. */
+#define NODE_DISKFULL_LOG_MS 60000u
+void node__diskfull(struct node *n, size_t need_bytes, char *why, size_t why_cap);
 
 /* node.c: replication glue */
 /* The node's name as its node record spells it ([a-z0-9.-]: lower case, '_' as '-'). */

@@ -473,7 +473,9 @@ static void conn_on_frame(struct link *l, const uint8_t *body, size_t len) {
   if (c->role == CONN_NEIGHBOR && frame_peek(body, len, &p, &pn) == FRAME_FIELD_REPL) {
     if (!c->peer || c->peer->active != c) return; /* a link being replaced */
     int rc = repl_on_msg(n->repl, c->peer->id, p, pn, node__now_ms());
-    if (rc && momedo_status_kind(rc) != MOMEDO_KIND_PROTO)
+    if (rc == MOMEDO_E_DISKFULL) /* not stored: a later round brings it again */
+      node__diskfull(n, pn, NULL, 0);
+    else if (rc && momedo_status_kind(rc) != MOMEDO_KIND_PROTO)
       node_log(NODE_LOG_ERROR, "replication from %s: %s", c->peer->cfg.name, momedo_strerror(rc));
     node__drain(n);
     return;

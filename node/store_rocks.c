@@ -1,7 +1,9 @@
 /* node/store_rocks.c — protocol/store.h over RocksDB's C API: one database, the
  * default column family, the default bytewise comparator (= the store's byte
- * order). Owns every RocksDB handle it creates. Must not interpret keys or
- * values, nor print them: RocksDB's own error text only. */
+ * order). Owns every RocksDB handle it creates. Keeps a reserve of free disk space
+ * (a write that would eat into it is refused with E_DISKFULL before RocksDB sees it)
+ * and reopens the database by itself after a failed write once space is back. Must
+ * not interpret keys or values, nor print them: RocksDB's own error text only. */
 #include "store_rocks.h"
 
 #include <assert.h>
@@ -10,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
-#include <time.h>
+#include <sys/statvfs.h>
+
+#include "os.h"
 
 /* RocksDB's InfoLogLevel::WARN_LEVEL: the LOG file in the database directory
  * gets warnings and errors only. */
@@ -19,10 +24,21 @@
 #define STORE_ROCKS_BLOOM_BITS_PER_KEY 10
 #define STORE_ROCKS_MEMTABLES_MAX 2
 #define STORE_ROCKS_BACKGROUND_JOBS 2
+/* WALRecoveryMode::kTolerateCorruptedTailRecords: a record cut short at the end of
+ * the write-ahead log (a write in flight at a crash, never acknowledged) is dropped;
+ * a complete record that fails its checksum stops the open with Corruption. RocksDB's
+ * default (kPointInTimeRecovery) would instead drop that record and everything after
+ * it without a word: acknowledged writes lost silently. */
+#define STORE_ROCKS_WAL_RECOVERY_TOLERATE_TAIL 0
+#define STORE_ROCKS_WAL_NAMES_MAX 8
+#define STORE_ROCKS_REOPEN_MARGIN_BYTES (4u * 1024 * 1024) /* write-ahead logs named in a corruption message */
 
 struct store_rocks {
   struct store base;
-  rocksdb_t *db;
+  rocksdb_t *db;                /* NULL only while a reopen failed */
+  char *path;
+  struct store_rocks_opts opts;
+  int stalled;                  /* a write failed: reopen before the next one */
   rocksdb_options_t *options;
   rocksdb_cache_t *cache;
   rocksdb_readoptions_t *ropts; /* for get: no bounds */
@@ -32,12 +48,6 @@ struct store_rocks {
 
 const double store_rocks_lat_bounds_s[STORE_ROCKS_LAT_BUCKETS] = {
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2};
-
-static uint64_t mono_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void count_write(struct store_rocks *r, uint64_t us) {
   r->st.writes++;
@@ -49,11 +59,32 @@ static void count_write(struct store_rocks *r, uint64_t us) {
     }
 }
 
-/* Log RocksDB's message, free it, and map every RocksDB failure to E_STORE. */
+/* Log RocksDB's message, free it, and map the failure: E_DISKFULL when the file
+ * system is full, E_CORRUPT when RocksDB found corrupt data, else E_STORE. */
 static int rocks_fail(const char *what, char *err) {
+  int rc = MOMEDO_E_STORE;
   fprintf(stderr, "store_rocks: %s: %s\n", what, err ? err : "unknown error");
+  if (err && (strstr(err, "No space left on device") || strstr(err, "NoSpace")))
+    rc = MOMEDO_E_DISKFULL;
+  else if (err && strstr(err, "Corruption"))
+    rc = MOMEDO_E_CORRUPT;
   rocksdb_free(err);
-  return MOMEDO_E_STORE;
+  return rc;
+}
+
+int store_rocks_free_bytes(const char *path, uint64_t *out) {
+  struct statvfs v;
+  if (statvfs(path, &v) != 0) return MOMEDO_E_IO;
+  *out = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
+  return 0;
+}
+
+/* E_DISKFULL when writing bytes would leave less than the reserve free. A file
+ * system whose size cannot be read is not refused here (RocksDB will say). */
+static int space_check(struct store_rocks *r, size_t bytes) {
+  uint64_t free_bytes = 0;
+  if (store_rocks_free_bytes(r->path, &free_bytes) != 0) return 0;
+  return free_bytes >= (uint64_t)bytes + r->opts.disk_reserve_bytes ? 0 : MOMEDO_E_DISKFULL;
 }
 
 /* RocksDB wants a non-NULL pointer even for an empty slice. */
@@ -61,10 +92,18 @@ static const char *ptr_or_empty(const void *p) {
   return p ? (const char *)p : "";
 }
 
+static int rocks_reopen(struct store_rocks *r);
+
+/* Free space an open needs: both memtables flushed, plus the manifest and a new log. */
+static size_t reopen_bytes(const struct store_rocks *r) {
+  return STORE_ROCKS_MEMTABLES_MAX * r->opts.write_buffer_bytes + STORE_ROCKS_REOPEN_MARGIN_BYTES;
+}
+
 static int rocks_get(struct store *s, const void *k, size_t kn, void **v, size_t *vn) {
   struct store_rocks *r = (struct store_rocks *)s;
   char *err = NULL;
   if (kn > STORE_KEY_BYTES_MAX) return MOMEDO_E_TOOBIG;
+  if (!r->db && rocks_reopen(r) != 0) return MOMEDO_E_STORE;
   rocksdb_pinnableslice_t *ps = rocksdb_get_pinned(r->db, r->ropts, ptr_or_empty(k), kn, &err);
   if (err) return rocks_fail("get", err);
   if (!ps) return MOMEDO_E_NOTFOUND;
@@ -84,10 +123,22 @@ static int rocks_write(struct store *s, const struct store_batch *b) {
   struct store_rocks *r = (struct store_rocks *)s;
   char *err = NULL;
   int rc = store_batch_status(b);
-  size_t n = store_batch_count(b);
+  size_t n = store_batch_count(b), bytes = 0;
   if (rc || n == 0) return rc;
-  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
   struct store_op op;
+  for (size_t i = 0; i < n; i++) {
+    store_batch_op(b, i, &op);
+    bytes += op.kn + op.vn + STORE_BATCH_OP_BYTES;
+  }
+  if ((rc = space_check(r, bytes)) != 0) return rc;
+  /* RocksDB refuses every write after a failed one (its background error) until the
+   * database is opened again. Opening flushes the memtables, so reopen only when there
+   * is room for that: until then the old handle keeps serving reads. */
+  if (r->stalled || !r->db) {
+    if ((rc = space_check(r, reopen_bytes(r))) != 0) return rc;
+    if ((rc = rocks_reopen(r)) != 0) return rc;
+  }
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
   for (size_t i = 0; i < n; i++) {
     store_batch_op(b, i, &op);
     if (op.is_delete)
@@ -95,11 +146,13 @@ static int rocks_write(struct store *s, const struct store_batch *b) {
     else
       rocksdb_writebatch_put(wb, (const char *)op.k, op.kn, (const char *)op.v, op.vn);
   }
-  uint64_t t0 = mono_us();
+  uint64_t t0 = os_mono_ns() / 1000u;
   rocksdb_write(r->db, r->wopts, wb, &err);
-  count_write(r, mono_us() - t0);
+  count_write(r, os_mono_ns() / 1000u - t0);
   rocksdb_writebatch_destroy(wb);
-  return err ? rocks_fail("write", err) : 0;
+  if (!err) return 0;
+  r->stalled = 1;
+  return rocks_fail("write", err);
 }
 
 static int rocks_iter(struct store *s, const void *lo, size_t lon, const void *hi, size_t hin,
@@ -107,6 +160,7 @@ static int rocks_iter(struct store *s, const void *lo, size_t lon, const void *h
   struct store_rocks *r = (struct store_rocks *)s;
   char *err = NULL;
   int rc = 0;
+  if (!r->db && rocks_reopen(r) != 0) return MOMEDO_E_STORE;
   if (hi) {
     /* Settles empty ranges here, including hi == "" which RocksDB could read
      * as "no bound". */
@@ -142,6 +196,7 @@ static void rocks_close(struct store *s) {
   if (r->ropts) rocksdb_readoptions_destroy(r->ropts);
   if (r->options) rocksdb_options_destroy(r->options);
   if (r->cache) rocksdb_cache_destroy(r->cache);
+  free(r->path);
   free(r);
 }
 
@@ -153,6 +208,57 @@ void store_rocks_opts_default(struct store_rocks_opts *o) {
   o->create_if_missing = 1;
   o->block_cache_bytes = STORE_ROCKS_BLOCK_CACHE_BYTES_DEFAULT;
   o->write_buffer_bytes = STORE_ROCKS_WRITE_BUFFER_BYTES_DEFAULT;
+  o->disk_reserve_bytes = STORE_ROCKS_DISK_RESERVE_BYTES_DEFAULT;
+  o->verify_on_open = 1;
+}
+
+/* RocksDB names the table file in a corrupt block's message, not the log in a corrupt
+ * write-ahead log record's: name the logs then. */
+static void name_wal_files(const char *path) {
+  DIR *d = opendir(path);
+  struct dirent *e;
+  int n = 0;
+  if (!d) return;
+  while ((e = readdir(d)) != NULL && n < STORE_ROCKS_WAL_NAMES_MAX) {
+    size_t len = strlen(e->d_name);
+    if (len > 4 && strcmp(e->d_name + len - 4, ".log") == 0)
+      fprintf(stderr, "store_rocks: write-ahead log %s/%s\n", path, e->d_name), n++;
+  }
+  closedir(d);
+}
+
+/* Read every key and value with checksums verified (not cached): a corrupt table
+ * file is found now, at start, rather than when a client asks for what it holds. */
+static int verify_all(struct store_rocks *r) {
+  char *err = NULL;
+  rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+  if (!ro) return MOMEDO_E_NOMEM;
+  rocksdb_readoptions_set_verify_checksums(ro, 1);
+  rocksdb_readoptions_set_fill_cache(ro, 0);
+  rocksdb_iterator_t *it = rocksdb_create_iterator(r->db, ro);
+  for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+  }
+  rocksdb_iter_get_error(it, &err);
+  rocksdb_iter_destroy(it);
+  rocksdb_readoptions_destroy(ro);
+  return err ? rocks_fail("verify", err) : 0;
+}
+
+/* Close and open the database again: clears RocksDB's background error after a
+ * failed write (everything acknowledged before it is in the write-ahead log and comes
+ * back; the failed batch was never acknowledged). On failure db stays NULL and the
+ * next call tries again. */
+static int rocks_reopen(struct store_rocks *r) {
+  char *err = NULL;
+  if (r->db) rocksdb_close(r->db);
+  r->db = rocksdb_open(r->options, r->path, &err);
+  if (err) {
+    r->db = NULL;
+    return rocks_fail("reopen", err);
+  }
+  fprintf(stderr, "store_rocks: reopened %s after a failed write\n", r->path);
+  r->stalled = 0;
+  return 0;
 }
 
 /* Options for a small machine: bounded memtables, block cache, open files and
@@ -161,6 +267,7 @@ static void rocks_configure(struct store_rocks *r, const struct store_rocks_opts
   rocksdb_options_t *opt = r->options;
   rocksdb_options_set_create_if_missing(opt, (unsigned char)(o->create_if_missing != 0));
   rocksdb_options_set_paranoid_checks(opt, 1);
+  rocksdb_options_set_wal_recovery_mode(opt, STORE_ROCKS_WAL_RECOVERY_TOLERATE_TAIL);
   rocksdb_options_set_write_buffer_size(opt, o->write_buffer_bytes);
   rocksdb_options_set_max_write_buffer_number(opt, STORE_ROCKS_MEMTABLES_MAX);
   rocksdb_options_set_max_open_files(opt, STORE_ROCKS_OPEN_FILES_MAX);
@@ -194,21 +301,26 @@ int store_rocks_open(struct store **out, const char *path, const struct store_ro
   struct store_rocks *r = calloc(1, sizeof *r);
   if (!r) return MOMEDO_E_NOMEM;
   r->base.vt = &rocks_vtbl;
+  r->opts = *opts;
+  r->path = strdup(path);
   r->options = rocksdb_options_create();
   r->cache = rocksdb_cache_create_lru(opts->block_cache_bytes);
   r->ropts = rocksdb_readoptions_create();
   r->wopts = rocksdb_writeoptions_create();
-  if (!r->options || !r->cache || !r->ropts || !r->wopts) {
+  if (!r->path || !r->options || !r->cache || !r->ropts || !r->wopts) {
     rc = MOMEDO_E_NOMEM;
     goto out;
   }
   rocks_configure(r, opts);
   r->db = rocksdb_open(r->options, path, &err);
   if (err) {
+    int wal = strstr(err, "Corruption") && !strstr(err, ".sst");
     r->db = NULL;
     rc = rocks_fail("open", err);
+    if (wal) name_wal_files(path);
     goto out;
   }
+  if (opts->verify_on_open && (rc = verify_all(r)) != 0) goto out;
   *out = &r->base;
 out:
   if (rc) rocks_close(&r->base);

@@ -15,6 +15,9 @@
 #define STORE_ROCKS_OPEN_FILES_MAX 256
 #define STORE_ROCKS_INFO_LOG_BYTES_MAX (1u * 1024 * 1024)
 #define STORE_ROCKS_INFO_LOGS_KEPT 2
+/* Free space a write must leave on the store's file system: room for RocksDB to
+ * flush both memtables and write its manifest (a full disk otherwise stops it). */
+#define STORE_ROCKS_DISK_RESERVE_BYTES_DEFAULT (32u * 1024 * 1024)
 
 struct store_rocks_opts {
   /* 1 (default): a write that returned 0 was fsync'ed (WriteOptions.sync), so it
@@ -24,6 +27,12 @@ struct store_rocks_opts {
   int create_if_missing;     /* default 1 */
   size_t block_cache_bytes;  /* LRU cache of uncompressed blocks */
   size_t write_buffer_bytes; /* one memtable; at most 2 in memory */
+  /* A write that would leave less free space than this on the file system is refused
+   * with E_DISKFULL and nothing is written (0: only what the write itself needs). */
+  uint64_t disk_reserve_bytes;
+  /* 1 (default): open reads the whole database once with checksums verified, so a
+   * corrupt file is reported at start (E_CORRUPT) instead of when it is first read. */
+  int verify_on_open;
 };
 
 /* Latency buckets of durable writes, upper bounds in seconds (Prometheus' le). */
@@ -43,10 +52,12 @@ struct store_rocks_stats {
 void store_rocks_opts_default(struct store_rocks_opts *o);
 
 /* Open (or create) the database in directory path. opts NULL means defaults.
- * On success *out is a store to release with store_close(). Errors: E_STORE
- * (RocksDB's message is written to stderr, prefixed "store_rocks:"; it names
- * files, never keys or values), E_NOMEM, E_INVAL. Another process holding the
- * database open is E_STORE (RocksDB's LOCK file). */
+ * On success *out is a store to release with store_close(). Errors: E_CORRUPT (a
+ * write-ahead log record or a table block fails its checksum; the message names the
+ * file), E_DISKFULL, E_STORE (RocksDB's message is written to stderr, prefixed
+ * "store_rocks:"; it names files, never keys or values), E_NOMEM, E_INVAL. Another
+ * process holding the database open is E_STORE (RocksDB's LOCK file). A read that
+ * meets corrupt data returns E_CORRUPT: nothing is served from it. */
 MOMEDO_WUR int store_rocks_open(struct store **out, const char *path,
                                 const struct store_rocks_opts *opts);
 
@@ -60,5 +71,15 @@ void store_rocks_stats(struct store *s, struct store_rocks_stats *out);
  * is in use. E_EXISTS if dir exists; E_STORE with RocksDB's message in err. */
 MOMEDO_WUR int store_rocks_checkpoint(struct store *s, const char *dir, char *why,
                                       size_t why_cap);
+
+/* Writes: E_DISKFULL (nothing written) when the batch would leave less than
+ * disk_reserve_bytes free, or when RocksDB ran out of space itself. After any failed
+ * write the next write first reopens the database (RocksDB accepts no write after a
+ * failed one until then) once there is room for the reopen to flush both memtables,
+ * so writing resumes by itself when space is freed. Reads go on during all of it. */
+
+/* Bytes an unprivileged process may still write on the file system holding path
+ * (statvfs f_bavail): 0 or E_IO. */
+MOMEDO_WUR int store_rocks_free_bytes(const char *path, uint64_t *out);
 
 #endif

@@ -56,6 +56,7 @@ enum momedo_kind {
   X(E_CORRUPT,      -402, STORE,    "stored data is corrupt")                    \
   X(E_EXISTS,       -403, STORE,    "already exists")                            \
   X(E_QUOTA,        -404, STORE,    "quota exceeded")                            \
+  X(E_DISKFULL,     -405, STORE,    "disk full")                                 \
   /* USAGE: 5xx — the caller's input (command line, config, API) */              \
   X(E_INVAL,        -500, USAGE,    "invalid argument")                          \
   X(E_CONFIG,       -501, USAGE,    "invalid configuration")                     \

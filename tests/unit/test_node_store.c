@@ -1,12 +1,14 @@
 /* Unit tests for node/store_rocks.c: the shared storage contract on RocksDB,
- * reopen and open errors, and the crash test (a child writing durable batches is
- * SIGKILLed; every acknowledged batch must be whole after reopening). Scratch
- * directories live under $MOMEDO_TEST_TMP and are removed at the end. */
+ * reopen and open errors, the crash test (a child writing durable batches is
+ * SIGKILLed; every acknowledged batch must be whole after reopening) and a full file
+ * system (a tmpfs; root only). Scratch directories live under $MOMEDO_TEST_TMP and are
+ * removed at the end. */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -301,6 +303,111 @@ static void test_rocks_crash(void) {
   CHECK(last >= CRASH_ROUNDS * CRASH_ACKS_PER_ROUND);
 }
 
+/* ---- a full file system ---- */
+
+#define FULL_TMPFS_OPTS "size=24m,mode=0700"
+#define FULL_FILLER_BYTES (8u * 1024 * 1024) /* freed to make room again */
+#define FULL_WRITE_BUFFER_BYTES (1u * 1024 * 1024) /* a reopen needs 2 of these + 4 MiB */
+#define FULL_VALUE_BYTES (64u * 1024)
+#define FULL_WRITES_MAX 1000u
+
+/* Value i: incompressible and reproducible. */
+static void full_value(uint32_t i, uint8_t v[static FULL_VALUE_BYTES]) {
+  uint64_t x = 0x9E3779B97F4A7C15ull * (i + 1);
+  for (size_t j = 0; j < FULL_VALUE_BYTES; j += 8) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    memcpy(v + j, &x, 8);
+  }
+}
+
+static int full_put(struct store *s, uint32_t i) {
+  static uint8_t v[FULL_VALUE_BYTES];
+  char k[16];
+  snprintf(k, sizeof k, "k%06u", i);
+  full_value(i, v);
+  return store_put1(s, k, strlen(k), v, sizeof v);
+}
+
+/* 0 if keys 0..n-1 all hold their values. */
+static int full_verify(struct store *s, uint32_t n) {
+  static uint8_t want[FULL_VALUE_BYTES];
+  for (uint32_t i = 0; i < n; i++) {
+    char k[16];
+    void *v = NULL;
+    size_t vn = 0;
+    snprintf(k, sizeof k, "k%06u", i);
+    full_value(i, want);
+    int rc = store_get(s, k, strlen(k), &v, &vn);
+    int same = rc == 0 && vn == sizeof want && memcmp(v, want, vn) == 0;
+    free(v);
+    if (!same) return rc ? rc : MOMEDO_E_CORRUPT;
+  }
+  return 0;
+}
+
+static void full_fill(struct store *s, const char *filler, uint32_t *acked, int *refused) {
+  int rc = 0;
+  uint32_t i = 0;
+  FILE *f = fopen(filler, "wb");
+  CHECK(f != NULL);
+  static uint8_t chunk[FULL_VALUE_BYTES];
+  for (size_t w = 0; w < FULL_FILLER_BYTES; w += sizeof chunk)
+    CHECK_EQ(fwrite(chunk, 1, sizeof chunk, f), sizeof chunk);
+  CHECK_EQ(fclose(f), 0);
+  for (; i < FULL_WRITES_MAX && (rc = full_put(s, i)) == 0; i++) {
+  }
+  *acked = i;
+  *refused = rc;
+}
+
+static void test_rocks_disk_full(void) {
+  char mnt[TMP_PATH_MAX], path[TMP_PATH_MAX], filler[TMP_PATH_MAX];
+  if (geteuid() != 0) {
+    fprintf(stderr, "test_rocks_disk_full skipped: needs root to mount a tmpfs\n");
+    return;
+  }
+  CHECK_EQ(sub_path(mnt, "full"), 0);
+  CHECK_EQ(sub_path(path, "full/store"), 0);
+  CHECK_EQ(sub_path(filler, "full/filler"), 0);
+  CHECK_EQ(mkdir_p(mnt), 0);
+  CHECK_EQ(mount("tmpfs", mnt, "tmpfs", 0, FULL_TMPFS_OPTS), 0);
+  struct store_rocks_opts o;
+  store_rocks_opts_default(&o);
+  o.disk_reserve_bytes = 0; /* let RocksDB itself run into ENOSPC */
+  o.write_buffer_bytes = FULL_WRITE_BUFFER_BYTES;
+  struct store *s = NULL;
+  uint32_t acked = 0;
+  int refused = 0, rc = store_rocks_open(&s, path, &o);
+  if (rc == 0) {
+    fprintf(stderr, "(store_rocks errors about no space left are expected next)\n");
+    full_fill(s, filler, &acked, &refused);
+  }
+  int reads = s ? full_verify(s, acked) : -1, again = s ? full_put(s, acked) : -1;
+  int freed = unlink(filler), resumed = s ? full_put(s, acked) : -1;
+  store_close(s);
+  s = NULL;
+  int reopened = store_rocks_open(&s, path, &o), after = s ? full_verify(s, acked + 1) : -1;
+  /* With the reserve on, a write that would eat into it is refused before RocksDB. */
+  o.disk_reserve_bytes = 64u * 1024 * 1024;
+  struct store *s2 = NULL;
+  store_close(s);
+  int reserve_open = store_rocks_open(&s2, path, &o);
+  int reserve_put = s2 ? full_put(s2, acked + 1) : -1;
+  store_close(s2);
+  umount2(mnt, MNT_DETACH);
+  CHECK_EQ(rc, 0);
+  CHECK(acked > 10);
+  CHECK_EQ(refused, MOMEDO_E_DISKFULL);
+  CHECK_EQ(reads, 0);      /* reads go on while the disk is full */
+  CHECK(again == MOMEDO_E_DISKFULL || again == 0); /* the reopen may have made room */
+  CHECK_EQ(freed, 0);
+  CHECK_EQ(resumed, 0);    /* the next write after space came back reopened the store */
+  CHECK_EQ(reopened, 0);
+  CHECK_EQ(after, 0);      /* everything acknowledged, and the write after the pause */
+  CHECK_EQ(reserve_open, 0);
+  CHECK_EQ(reserve_put, MOMEDO_E_DISKFULL);
+}
+
 int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "--crash-child") == 0)
     return crash_child(argv[2], atoi(argv[3]));
@@ -316,6 +423,7 @@ int main(int argc, char **argv) {
   RUN(test_rocks_reopen);
   RUN(test_rocks_open_errors);
   RUN(test_rocks_crash);
+  RUN(test_rocks_disk_full);
   rm_rf(root_);
   TEST_MAIN_END();
 }
