@@ -85,7 +85,11 @@ static void arm_repl_timer(struct node *n) {
     uv_timer_stop(&n->repl_timer);
     return;
   }
-  uv_timer_start(&n->repl_timer, on_repl_timer, d > now ? d - now : 0, 0);
+  /* Capped: the engine's deadlines are wall-clock times, and only a call into it lets
+   * it see that the clock went back (docs/reliability.md, "Clock jumps"). */
+  uint64_t wait = d > now ? d - now : 0;
+  uv_timer_start(&n->repl_timer, on_repl_timer, wait < NODE_REPL_TICK_MAX_MS ? wait
+                                                                            : NODE_REPL_TICK_MAX_MS, 0);
 }
 
 void node__drain(struct node *n) {

@@ -47,6 +47,7 @@
 
 #define NODE_HELLO_TIMEOUT_MS 15000     /* TLS up but no Hello: closed */
 #define NODE_SWEEP_INTERVAL_MS 5000     /* hello timeouts */
+#define NODE_REPL_TICK_MAX_MS 10000     /* longest wait between calls into the engine */
 #define NODE_ARENA_BYTES_MAX (4u * FRAME_BYTES_MAX_LIMIT) /* one unpacked frame */
 #define NODE_SUBS_MAX 64                /* mailboxes one client may subscribe to */
 #define NODE_LOOKUPS_PENDING_MAX 256    /* client lookups out at once (< REPL_LOOKUPS_MAX) */
@@ -83,6 +84,8 @@
 #define NODE_METRICS_TIMEOUT_S 10       /* an idle scraper's connection is closed */
 #define NODE_METRICS_CONN_BYTES (32u * 1024) /* memory per scrape connection */
 #define NODE_METRICS_REASONS_MAX 16     /* distinct refusal statuses counted by name */
+/* A neighbor's Hello clock this far from ours is logged (half the objects' skew bound). */
+#define NODE_CLOCK_SKEW_WARN_MS (OBJ_CLOCK_SKEW_MS_MAX / 2)
 /* A neighbor that keeps failing: the first failure of a run is a warning, then one
  * summary warning at most this often, debug lines for the rest. */
 #define NODE_UNREACHABLE_SUMMARY_MS (10u * 60 * 1000)

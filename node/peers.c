@@ -371,6 +371,20 @@ static int delivery_matches(struct conn *c, struct peer *p, const Momedo__Hello 
   return 0;
 }
 
+/* The neighbor's clock as its Hello gave it against ours. Objects created on the
+ * faster clock are refused by the other node (E_FUTURE, no strike) for as long as the
+ * two differ by more than OBJ_CLOCK_SKEW_MS_MAX; say so once per link. */
+static void clock_skew_note(struct peer *p, uint64_t peer_now_ms) {
+  uint64_t ours = node__now_ms();
+  uint64_t d = peer_now_ms > ours ? peer_now_ms - ours : ours - peer_now_ms;
+  if (peer_now_ms == 0 || d <= NODE_CLOCK_SKEW_WARN_MS) return;
+  node_log(NODE_LOG_WARN, "neighbor %s's clock is %llu s %s ours: objects created on the "
+           "faster clock are refused by the other node while the clocks differ by more than "
+           "%llu s; set both clocks right (NTP)", p->cfg.name,
+           (unsigned long long)((d + 500) / 1000), peer_now_ms > ours ? "ahead of" : "behind",
+           (unsigned long long)(OBJ_CLOCK_SKEW_MS_MAX / 1000));
+}
+
 static void on_neighbor_hello(struct conn *c, const Momedo__Hello *h) {
   struct node *n = c->n;
   char fps[IDS_NODE_FP_STR_MAX] = "?";
@@ -392,6 +406,7 @@ static void on_neighbor_hello(struct conn *c, const Momedo__Hello *h) {
   if (!delivery_matches(c, p, h)) return;
   c->role = CONN_NEIGHBOR;
   c->peer = p;
+  clock_skew_note(p, h->now_ms);
   if (!c->outbound) send_hello(c);
   if (!c->closing) peer_activate(p, c);
 }

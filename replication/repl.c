@@ -155,6 +155,21 @@ struct repl_peer *repl__peer(struct repl *r, uint64_t peer_id) {
   return NULL;
 }
 
+/* Every input brings the caller's clock. When it went back (an NTP step, a clock set
+ * right after running fast), rounds scheduled on the old clock could lie hours ahead
+ * and no reconciliation would run until the clock caught up: no deadline may be further
+ * ahead than the parameters ever schedule one, so such rounds start now. (The simulator's
+ * clock never goes back; nothing changes for it.) */
+void repl__clock_note(struct repl *r, uint64_t now_ms) {
+  if (now_ms < r->last_now_ms) {
+    uint64_t wait_max = r->cfg.recon_interval_ms + r->cfg.recon_jitter_ms;
+    if (r->cfg.recon_start_delay_ms_max > wait_max) wait_max = r->cfg.recon_start_delay_ms_max;
+    for (size_t i = 0; i < r->npeers; i++)
+      if (r->peers[i].next_recon_ms > now_ms + wait_max) r->peers[i].next_recon_ms = now_ms;
+  }
+  r->last_now_ms = now_ms;
+}
+
 void repl__recon_schedule(struct repl *r, struct repl_peer *p, uint64_t now_ms) {
   p->next_recon_ms = now_ms + r->cfg.recon_interval_ms + rand_upto(r, r->cfg.recon_jitter_ms);
 }
@@ -162,7 +177,7 @@ void repl__recon_schedule(struct repl *r, struct repl_peer *p, uint64_t now_ms) 
 int repl_peer_up(struct repl *r, uint64_t peer_id, const uint8_t peer_key[static OBJ_KEY_LEN],
                  uint64_t now_ms) {
   struct repl_peer *p = repl__peer(r, peer_id);
-  r->last_now_ms = now_ms;
+  repl__clock_note(r, now_ms);
   if (peer_id == 0) return MOMEDO_E_INVAL; /* custody's "granted to nobody" */
   if (r->cfg.scope == REPL_SCOPE_SCOPED && memcmp(peer_key, r->cfg.self_key, OBJ_KEY_LEN) == 0)
     return MOMEDO_E_INVAL;
@@ -203,7 +218,7 @@ int repl_peer_up(struct repl *r, uint64_t peer_id, const uint8_t peer_key[static
 
 void repl_peer_down(struct repl *r, uint64_t peer_id, uint64_t now_ms) {
   struct repl_peer *p = repl__peer(r, peer_id);
-  r->last_now_ms = now_ms;
+  repl__clock_note(r, now_ms);
   if (!p) return;
   purge_sends(r, peer_id);
   repl__idx_close(&p->sidx);
@@ -222,7 +237,7 @@ bool repl__can_send(const struct repl *r, const struct repl_peer *p) {
 
 void repl_peer_sent(struct repl *r, uint64_t peer_id, uint64_t bytes, uint64_t now_ms) {
   struct repl_peer *p = repl__peer(r, peer_id);
-  r->last_now_ms = now_ms;
+  repl__clock_note(r, now_ms);
   if (!p) return;
   p->queued_bytes = bytes >= p->queued_bytes ? 0 : p->queued_bytes - bytes;
   if (p->up && p->withheld && p->queued_bytes <= r->cfg.peer_queue_bytes_max / 2) {
@@ -562,11 +577,14 @@ static int on_push(struct repl *r, struct repl_peer *p, const Momedo__ObjectPush
     } else if (rc == MOMEDO_E_EXISTS) {
       p->st.objects_duplicate++;
     } else if (rc == MOMEDO_E_DEAD || rc == MOMEDO_E_SUPERSEDED || rc == MOMEDO_E_EXPIRED ||
-               rc == MOMEDO_E_UNEXPECTED || rc == MOMEDO_E_FORK) {
-      /* E_UNEXPECTED: for other nodes and pushed without custody (or a record in flood
+               rc == MOMEDO_E_UNEXPECTED || rc == MOMEDO_E_FORK || rc == MOMEDO_E_FUTURE) {
+      /* Valid, just not wanted, or one of the two clocks is off (E_EXPIRED, E_FUTURE):
+       * dropped without a strike, so a neighbor whose clock runs hours ahead is not cut
+       * off; reconciliation offers the object again until the clocks agree.
+       * E_UNEXPECTED: for other nodes and pushed without custody (or a record in flood
        * mode): not stored, not held against the peer. E_FORK: a bundle the user's own
        * later one contradicts (signed by the user, not the peer's fault). */
-      p->st.objects_dropped++; /* valid, just not wanted (or clock skew): no strike */
+      p->st.objects_dropped++;
     } else if (rc == MOMEDO_E_NOTFOUND || is_environmental(rc)) {
       return rc == MOMEDO_E_NOTFOUND ? MOMEDO_E_STORE : rc;
     } else {
@@ -631,7 +649,7 @@ static int dispatch(struct repl *r, struct repl_peer *p, const uint8_t *bytes, s
 int repl_on_msg(struct repl *r, uint64_t peer_id, const uint8_t *bytes, size_t n,
                 uint64_t now_ms) {
   struct repl_peer *p = repl__peer(r, peer_id);
-  r->last_now_ms = now_ms;
+  repl__clock_note(r, now_ms);
   if (!p || !p->up) return MOMEDO_E_UNEXPECTED;
   int rc = dispatch(r, p, bytes, n, now_ms);
   if (rc && !is_environmental(rc)) {
@@ -648,7 +666,7 @@ int repl_on_msg(struct repl *r, uint64_t peer_id, const uint8_t *bytes, size_t n
 
 int repl_insert_local(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                       uint64_t now_ms, struct obj_info *out) {
-  r->last_now_ms = now_ms;
+  repl__clock_note(r, now_ms);
   int rc = repl__ingest(r, kind, data, len, now_ms, NULL, NULL, out);
   int rc2 = finish_call(r, now_ms);
   return rc ? rc : rc2;
@@ -656,7 +674,7 @@ int repl_insert_local(struct repl *r, Momedo__ObjectKind kind, const uint8_t *da
 
 int repl_insert_checked(struct repl *r, const struct obj_checked *ck, const uint8_t *data,
                         size_t len, uint64_t now_ms, struct obj_info *out) {
-  r->last_now_ms = now_ms;
+  repl__clock_note(r, now_ms);
   /* The dedup obj_check would have asked about, then what follows it. */
   int rc = repl__idx_has(&r->idx, ck->info.id)
                ? MOMEDO_E_EXISTS
@@ -666,7 +684,7 @@ int repl_insert_checked(struct repl *r, const struct obj_checked *ck, const uint
 }
 
 int repl_tick(struct repl *r, uint64_t now_ms) {
-  r->last_now_ms = now_ms;
+  repl__clock_note(r, now_ms);
   int rc = repl__gc(r, now_ms);
   if (rc == 0) rc = repl__records_tick(r, now_ms);
   if (rc == 0 && now_ms >= r->lookup_next_ms) rc = repl__lookups_tick(r, now_ms);

@@ -383,6 +383,8 @@ MOMEDO_WUR int repl__push_ids(struct repl *r, struct repl_peer *p, const uint8_t
 MOMEDO_WUR int repl__send_want(struct repl *r, struct repl_peer *p, const uint8_t *ids,
                                size_t n);
 void repl__recon_schedule(struct repl *r, struct repl_peer *p, uint64_t now_ms);
+/* Every input's clock (repl.c): pulls in rounds scheduled before the clock went back. */
+void repl__clock_note(struct repl *r, uint64_t now_ms);
 
 /* repl_store.c */
 MOMEDO_WUR int repl__load(struct repl *r);

@@ -345,7 +345,7 @@ int repl_lookup_start(struct repl *r, const struct repl_lookup_req *q, uint64_t 
                       uint64_t *handle) {
   struct obj_info info;
   if (!q || !handle || req_check(q)) return MOMEDO_E_INVAL;
-  r->last_now_ms = now_ms;
+  repl__clock_note(r, now_ms);
   int rc = local_answer(r, q, now_ms, &info, NULL, NULL, NULL, NULL);
   if (rc && rc != MOMEDO_E_NOTFOUND) return rc;
   if (rc && repl__scoped(r) && r->nlookups == REPL_LOOKUPS_MAX) return MOMEDO_E_BUSY;

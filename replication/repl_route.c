@@ -497,7 +497,7 @@ int repl_records_adopt(struct repl *r, uint64_t now_ms) {
   const struct repl_shared *sh = r->shared;
   int n = 0, rc = 0;
   if (!repl__scoped(r)) return 0;
-  r->last_now_ms = now_ms;
+  repl__clock_note(r, now_ms);
   for (size_t i = 0; i < sh->cap && rc >= 0; i++) {
     const struct repl_shared_rec *e = &sh->recs[i];
     if (!e->bytes || e->expires_ms <= now_ms || memcmp(e->key, r->cfg.self_key, OBJ_KEY_LEN) == 0)

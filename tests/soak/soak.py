@@ -215,8 +215,19 @@ class Soak:
 
     # -- the killer --
     def wait_running(self, n):
-        self.cluster.wait_for(lambda: n.running_status() is not None, "%s running" % n.name,
-                              timeout=120)
+        """Until n answers on its admin socket. A node armed with a crash point may kill
+        itself meanwhile (counted, restarted plain); any other exit is a failure: a node
+        must start again after every kill."""
+        def up():
+            if n.proc.poll() is not None:
+                if not getattr(n, "hook", None):
+                    raise T.TestFailure("%s exited with %s instead of starting" %
+                                        (n.name, n.proc.returncode))
+                self.self_kills += 1
+                self.start_node(n, None)
+                return False
+            return n.running_status() is not None
+        self.cluster.wait_for(up, "%s running" % n.name, timeout=120)
 
     def restart(self, n, rng):
         env_hook = None

@@ -21,14 +21,6 @@
 static struct crypto_sign_keypair node_kp, dev_kp, ident_kp, ident2_kp, evil_kp;
 static uint8_t dev_mbox[OBJ_MAILBOX_LEN];
 
-static struct repl_config quiet_cfg(void) {
-  struct repl_config c;
-  repl_config_default(&c);
-  c.scope = REPL_SCOPE_FLOOD;
-  c.recon_start_delay_ms_max = 0;
-  return c;
-}
-
 /* ---- a store that counts writes (to show one object = one batch) ---- */
 
 struct cstore {
@@ -52,7 +44,7 @@ static void cs_close(struct store *s) { (void)s; }
 static const struct store_vtbl cs_vt = {cs_get, cs_write, cs_iter, cs_close};
 
 static void test_user_id_index_same_batch(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct store *mem;
   struct repl *r;
   CHECK_EQ(store_mem_open(&mem), 0);
@@ -119,7 +111,7 @@ static int alias_lookup_id(struct repl *r, const char *alias, uint64_t now, uint
 }
 
 static void test_alias_index_and_renewal(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct tn t;
   tn_init(&t, 1, &cfg);
   struct repl *r = t.n[0].r;
@@ -167,7 +159,7 @@ static void test_alias_index_and_renewal(void) {
  * first claim is older; N is removed wherever it was stored, in any arrival order. */
 static void test_alias_collision_converges(void) {
   static const int orders[3][3] = {{0, 1, 2}, {2, 1, 0}, {1, 2, 0}};
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct tn t;
   tn_init(&t, 3, &cfg);
   uint64_t now = t.now;
@@ -282,7 +274,7 @@ static void drop_table(struct store *s, uint8_t tag) {
 
 /* A store from layout 1 (no lookup tables, no layout key) is indexed on load. */
 static void test_layout_upgrade(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct store *s;
   struct repl *r;
   uint64_t now = TN_T0;
@@ -335,7 +327,7 @@ static void test_layout_upgrade(void) {
  * and sequence numbers continue after the largest one ever used, also when the
  * object holding it is gone. */
 static void test_layout2_counters(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct store *s;
   struct repl *r;
   uint64_t now = TN_T0, items = 0, bytes = 0;
@@ -397,7 +389,7 @@ static void test_layout2_counters(void) {
  * tombstone is gone: node 0 must not take the item back. Node 2 sees the tombstone
  * before the item: same. The markers go when the item would have expired. */
 static void test_dead_marker(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct tn t;
   tn_init(&t, 3, &cfg);
   uint64_t t0 = t.now, item_exp = t0 + 60 * MIN_MS, tomb_exp = t0 + 10 * MIN_MS;

@@ -13,20 +13,12 @@
 static struct crypto_sign_keypair node_kp, dev_kp, ident_kp;
 static uint8_t dev_mbox[OBJ_MAILBOX_LEN];
 
-static struct repl_config quiet_cfg(void) {
-  struct repl_config c;
-  repl_config_default(&c);
-  c.scope = REPL_SCOPE_FLOOD;
-  c.recon_start_delay_ms_max = 0;
-  return c;
-}
-
 static int peer_stat(struct tn *t, int node, int peer, struct repl_peer_stats *s) {
   return repl_peer_stats(t->n[node].r, tn_pid(peer), s);
 }
 
 static void test_line_push_no_echo(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct tn t;
   tn_init(&t, 3, &cfg);
   tn_connect(&t, 0, 1);
@@ -64,7 +56,7 @@ static void test_line_push_no_echo(void) {
 }
 
 static void test_tombstone(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct tn t;
   tn_init(&t, 4, &cfg);
   tn_connect(&t, 0, 1);
@@ -122,7 +114,7 @@ static void test_tombstone(void) {
 }
 
 static void test_expiry(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct tn t;
   tn_init(&t, 2, &cfg);
   tn_connect(&t, 0, 1);
@@ -157,7 +149,7 @@ static void test_expiry(void) {
 }
 
 static void test_bundle_versions(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct tn t;
   tn_init(&t, 2, &cfg);
   tn_connect(&t, 0, 1);
@@ -224,7 +216,7 @@ static uint8_t *push_msg(Momedo__ObjectKind kind, const uint8_t *data, size_t le
 }
 
 static void test_invalid_peer_cut_off(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct tn t;
   tn_init(&t, 2, &cfg);
   tn_connect(&t, 0, 1);
@@ -263,7 +255,7 @@ static void test_invalid_peer_cut_off(void) {
 }
 
 static void test_bounded_queue(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   cfg.peer_queue_bytes_max = 64 * 1024;
   struct tn t;
   tn_init(&t, 2, &cfg);
@@ -316,7 +308,7 @@ static int fetch_cb(void *ctx, uint64_t seq, const struct obj_info *info, const 
 }
 
 static void test_restart_and_mailbox(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct store *s;
   struct repl *r;
   CHECK(store_mem_open(&s) == 0);
@@ -397,7 +389,7 @@ static void test_restart_and_mailbox(void) {
 }
 
 static void test_malformed_recon(void) {
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct tn t;
   tn_init(&t, 2, &cfg);
   tn_connect(&t, 0, 1);

@@ -52,6 +52,16 @@ struct tn {
   uint64_t delivered_msgs;
 };
 
+/* The engine's defaults, flooding, and a link's first round starts at once (no random
+ * delay). */
+static inline struct repl_config tn_quiet_cfg(void) {
+  struct repl_config c;
+  repl_config_default(&c);
+  c.scope = REPL_SCOPE_FLOOD;
+  c.recon_start_delay_ms_max = 0;
+  return c;
+}
+
 /* Peer IDs: node j is peer j + 1 to everybody. */
 static inline uint64_t tn_pid(int j) { return (uint64_t)j + 1; }
 
