@@ -30,8 +30,9 @@
  * default (kPointInTimeRecovery) would instead drop that record and everything after
  * it without a word: acknowledged writes lost silently. */
 #define STORE_ROCKS_WAL_RECOVERY_TOLERATE_TAIL 0
-#define STORE_ROCKS_WAL_NAMES_MAX 8
-#define STORE_ROCKS_REOPEN_MARGIN_BYTES (4u * 1024 * 1024) /* write-ahead logs named in a corruption message */
+#define STORE_ROCKS_WAL_NAMES_MAX 8 /* write-ahead logs named in a corruption message */
+/* Free space a reopen needs beyond the memtables it flushes: manifest and a new log. */
+#define STORE_ROCKS_REOPEN_MARGIN_BYTES (4u * 1024 * 1024)
 
 struct store_rocks {
   struct store base;

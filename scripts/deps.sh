@@ -1,6 +1,7 @@
 #!/bin/sh
 # scripts/deps.sh — install exactly what momedo needs to build and test, from Debian 12.
-# Used by the README quick start and by .ci/run. Safe to run again.
+# Used by the README quick start and by .ci/run. Safe to run again. iproute2 (`ip`) is
+# for the network-fault tests (tests/integration/netlab.py: namespaces, veth pairs).
 set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libwolfssl-dev librocksdb-dev libprotobuf-c-dev protobuf-c-compiler
@@ -9,7 +10,8 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
       python3
       prometheus
       dpkg-dev debhelper lintian adduser systemd procps
-      zbar-tools"
+      zbar-tools
+      iproute2"
 # prometheus: a real Prometheus scrapes momedod and promtool checks the page
 # (test_node_metrics); dpkg-dev … procps: the package test builds, lints, installs and
 # runs the .debs (tests/package, run by scripts/test.sh as root); zbar-tools: zbarimg

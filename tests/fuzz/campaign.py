@@ -4,7 +4,7 @@ targets in time slices until each has done --goal executions (default 10^8), kee
 running totals in a state file so a campaign resumes where it stopped, merges each
 target's new inputs into the repository corpus (tests/fuzz/corpus/<target>/, libFuzzer
 -merge=1: only inputs that add coverage), and prints (or writes with --report) a table
-of executions, coverage and findings per target for docs/fuzzing.md.
+of executions, coverage and findings per target for docs/reliability.md ("Fuzz campaign").
 
 usage: campaign.py --build BUILD [--goal N] [--slice S] [--work DIR] [--targets a,b]
                    [--nice N] [--report FILE] [--merge-only] [--status]

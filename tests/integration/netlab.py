@@ -90,16 +90,33 @@ class NetLab:
     """Namespaces for nodes `names` and the proxy, routes for the neighbor pairs
     `edges` (both directions), and the running proxy."""
 
+    _why_not = False  # not asked yet
+
     @staticmethod
     def unavailable():
+        """None when namespaces can be made here, else why not (asked once: root, `ip`,
+        and a probe namespace really created and removed, since a container may give
+        root without CAP_SYS_ADMIN / CAP_NET_ADMIN)."""
+        if NetLab._why_not is not False:
+            return NetLab._why_not
+        why = None
         if os.geteuid() != 0:
-            return "needs root to create network namespaces"
-        if not shutil.which("ip"):
-            return "needs iproute2 (ip)"
-        p = sh("ip", "netns", "list", check=False)
-        if p.returncode != 0:
-            return "ip netns does not work here: " + p.stderr.strip()
-        return None
+            why = "needs root to create network namespaces"
+        elif not shutil.which("ip"):
+            why = "needs iproute2 (ip); scripts/deps.sh installs it"
+        else:
+            probe = "mnprobe%04x" % (os.getpid() & 0xffff)
+            p = sh("ip", "netns", "add", probe, check=False)
+            if p.returncode != 0:
+                why = "cannot create a network namespace here (ip netns add: %s)" % (
+                    p.stderr.strip() or "exit %d" % p.returncode)
+            else:
+                p = sh("ip", "-n", probe, "link", "set", "lo", "up", check=False)
+                if p.returncode != 0:
+                    why = "cannot configure a network namespace here (%s)" % p.stderr.strip()
+                sh("ip", "netns", "del", probe, check=False)
+        NetLab._why_not = why
+        return why
 
     def __init__(self, cluster, names, edges, seed=1):
         self.cluster = cluster
