@@ -154,7 +154,7 @@ static int manifest_line(struct adm_manifest *m, char *line, int *done, char *wh
 }
 
 int adm_manifest_read(const char *dir, struct adm_manifest *m, char *why, size_t why_cap) {
-  char path[NODE_PATH_BYTES_MAX], why[128] = "";
+  char path[NODE_PATH_BYTES_MAX], line_why[128] = "";
   char *text = NULL;
   size_t len = 0, lineno = 0;
   int done = 0;
@@ -170,25 +170,25 @@ int adm_manifest_read(const char *dir, struct adm_manifest *m, char *why, size_t
   for (char *line = text, *nl; rc == 0 && line < text + len; line = nl + 1) {
     nl = memchr(line, '\n', (size_t)(text + len - line));
     if (!nl) {
-      snprintf(why, sizeof why, "the last line is cut off");
+      snprintf(line_why, sizeof line_why, "the last line is cut off");
       rc = MOMEDO_E_CORRUPT;
       break;
     }
     *nl = 0;
     lineno++;
     if (lineno == 1 && strcmp(line, ADM_MANIFEST_MAGIC) != 0) {
-      snprintf(why, sizeof why, "not \"%s\"", ADM_MANIFEST_MAGIC);
+      snprintf(line_why, sizeof line_why, "not \"%s\"", ADM_MANIFEST_MAGIC);
       rc = MOMEDO_E_CORRUPT;
     } else if (lineno > 1) {
-      rc = manifest_line(m, line, &done, why, sizeof why);
+      rc = manifest_line(m, line, &done, line_why, sizeof line_why);
     }
   }
   if (rc == 0 && !done) {
-    snprintf(why, sizeof why, "no end line (an unfinished backup)");
+    snprintf(line_why, sizeof line_why, "no end line (an unfinished backup)");
     rc = MOMEDO_E_CORRUPT;
   }
   if (rc) {
-    reason_set(why, why_cap, "%s:%zu: %s", path, lineno, why);
+    reason_set(why, why_cap, "%s:%zu: %s", path, lineno, line_why);
     adm_manifest_free(m);
   }
   free(text);

@@ -16,6 +16,7 @@
 
 #include "adm.h"
 #include "adm_backup.h"
+#include "os.h"
 
 struct restore {
   struct adm_ctx *ctx;
@@ -75,7 +76,7 @@ static int move_aside(struct restore *r, const char *dir) {
   static const char *const parts[] = {NODE_KEY_FILE, NODE_STORE_DIR, NODE_NEIGHBORS_FILE,
                                       "node.crt", NODE_CONF_FILE};
   char from[NODE_PATH_BYTES_MAX], to[NODE_PATH_BYTES_MAX], stamp[32];
-  time_t t = time(NULL);
+  time_t t = (time_t)(os_wall_ms() / 1000);
   struct tm tm;
   gmtime_r(&t, &tm);
   strftime(stamp, sizeof stamp, "replaced-%Y%m%dT%H%M%SZ", &tm);

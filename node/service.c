@@ -190,10 +190,8 @@ static int reload_neighbors(struct node *n, char *sum, size_t cap) {
 
 int node__reload(struct node *n, char *summary, size_t cap) {
   char state[96], conf[REASON_MAX] = "", nbs[REASON_MAX] = "";
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
   snprintf(state, sizeof state, "RELOADING=1\nMONOTONIC_USEC=%llu",
-           (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+           (unsigned long long)(os_mono_ns() / 1000u));
   node__notify(state);
   /* The log first (logrotate moved it): the lines below go to the new file. */
   int lrc = node_log_open(n->cfg.log_file);

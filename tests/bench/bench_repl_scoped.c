@@ -5,20 +5,15 @@
  * sent per node (pushes, grants, acks, reconciliation, records) and node-record bytes.
  * The clock is read here, in the benchmark, never in repl. */
 #include <stdio.h>
-#include <time.h>
 
 #define TN_NODES_MAX 128
+#include "os.h"
 #include "repl_int.h"
 #include "unit/test_repl_net.h"
 
 #define ITEMS_PER_NODE 8u
 #define ITEM_BYTES 1024u
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(uint32_t n) {
@@ -65,7 +60,7 @@ static void run(int n, uint32_t scope) {
   struct repl_stats s0[TN_NODES_MAX];
   for (int i = 0; i < n; i++) repl_stats(t.n[i].r, &s0[i]);
   rng_state = 0x9e3779b97f4a7c15ull;
-  double t0 = now_s();
+  double t0 = os_mono_s();
   for (int i = 0; i < n; i++)
     for (uint32_t j = 0; j < ITEMS_PER_NODE; j++) {
       int d = (int)rnd((uint32_t)n - 1);
@@ -78,7 +73,7 @@ static void run(int n, uint32_t scope) {
     }
   tn_pump(&t);
   tn_run_until(&t, t.now + 80000); /* one reconciliation round everywhere */
-  double wall = now_s() - t0;
+  double wall = os_mono_s() - t0;
   double st_sum = 0, st_max = 0, tx_sum = 0, tx_max = 0, rec_sum = 0;
   uint64_t delivered = 0;
   for (int i = 0; i < n; i++) {

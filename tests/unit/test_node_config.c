@@ -283,7 +283,7 @@ static void test_neighbors_file(void) {
 /* The optional fourth word "partner" (a home of this node's users) survives a save and
  * a load; any other fourth word is refused with the line. */
 static void test_neighbors_partner(void) {
-  char dir[512], err[NODE_ERRMSG_MAX] = "", fps[IDS_NODE_FP_STR_MAX], text[512];
+  char dir[512], err[REASON_MAX] = "", fps[IDS_NODE_FP_STR_MAX], text[512];
   uint8_t key[32];
   struct node_neighbors *nb = calloc(2, sizeof *nb);
   CHECK(nb != NULL);

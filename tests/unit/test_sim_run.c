@@ -235,13 +235,13 @@ static void test_scoped_vs_flood(void) {
   struct sim_summary sum[2];
   const char *mode[2] = {"flood", "scoped"};
   for (int i = 0; i < 2; i++) {
-    char buf[1024], err[SIM_ERR_CHARS];
+    char buf[1024], err[REASON_MAX];
     snprintf(buf, sizeof buf, text, mode[i]);
     struct sim_scn *s = scn(buf);
     CHECK(s != NULL);
     if (!s) return;
     CHECK_EQ(s->scoped, i);
-    CHECK_EQ(sim_run_one(s, 5, NULL, NULL, &sum[i], err), 0);
+    CHECK_EQ(sim_run_one(s, 5, NULL, NULL, &sum[i], err, sizeof err), 0);
     sim_scn_free(s);
     CHECK(!sum[i].failed);
     CHECK_EQ(sum[i].safety_violations, 0);
