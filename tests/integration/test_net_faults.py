@@ -26,6 +26,7 @@ ITEMS = 20
 def line_scenario(name, partitions=(), slow_ms=None, items=ITEMS, start_s=10, every_ms=500):
     """The simulator's version of the test: same line, engine defaults, same posts."""
     lines = ["name %s" % name, "seed 1", "nodes 3", "duration 10m", "protocol momedo",
+             "repl scope flood",
              "link latency=const:1", "publish bundle count=2 from=0 start=1s every=1s"]
     lines.insert(3, "topology edges file=EDGES" if slow_ms else "topology line")
     lines += ["publish item count=%d from=0 to=2 start=%ds every=%dms ttl=2h" % (
@@ -49,7 +50,7 @@ class NetFaultTest(T.ClusterTest, unittest.TestCase):
         for x in "abc":
             n = L.NsNode(self.cluster, x, self.lab)
             n.init()
-            n.configure("device_posts_per_minute = 100000")
+            n.configure("scope = flood\ndevice_posts_per_minute = 100000")
             self.cluster.nodes[x] = n
             self.nodes[x] = n.start()
         a, b, c = (self.nodes[x] for x in "abc")

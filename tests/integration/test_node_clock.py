@@ -24,7 +24,7 @@ FUTURE_ITEMS = 150  # more than the 100 strikes that cut a neighbor off
 class ClockTest(T.ClusterTest, unittest.TestCase):
     def clocked_node(self, name):
         n = self.cluster.add_node(name, start=False)
-        n.configure("recon_interval_ms = 1000\nrecon_jitter_ms = 200\n"
+        n.configure("scope = flood\nrecon_interval_ms = 1000\nrecon_jitter_ms = 200\n"
                     "device_posts_per_minute = 100000")
         n.clock = os.path.join(self.cluster.dir, name + ".clock")
         self.set_clock(n, 0)

@@ -67,7 +67,7 @@ class DiskFullTest(T.ClusterTest, unittest.TestCase):
         n.dir = os.path.join(self.mnt, name)
         n.log_path = os.path.join(self.cluster.dir, name + ".log")
         n.init()
-        n.configure("device_posts_per_minute = 100000\nrecon_interval_ms = 1000\n"
+        n.configure("scope = flood\ndevice_posts_per_minute = 100000\nrecon_interval_ms = 1000\n"
                     "recon_jitter_ms = 200")
         self.cluster.nodes[name] = n
         return n.start()
@@ -79,7 +79,7 @@ class DiskFullTest(T.ClusterTest, unittest.TestCase):
     def test_full_disk(self):
         a = self.node_on_tmpfs("a")
         b = self.cluster.add_node("b")
-        b.configure("recon_interval_ms = 1000\nrecon_jitter_ms = 200")
+        b.configure("scope = flood\nrecon_interval_ms = 1000\nrecon_jitter_ms = 200")
         b.stop()
         b.start()
         self.cluster.connect(a, b)

@@ -96,7 +96,7 @@ class Soak:
             n = self.cluster.add_node("n%d" % i, start=False)
             n.node_key = json.loads(T.run([T.ADMIN, "--dir", n.dir, "fingerprint",
                                            "--json"]).stdout)["node_key"]
-            n.configure("recon_interval_ms = %d\nrecon_jitter_ms = %d\n"
+            n.configure("scope = flood\nrecon_interval_ms = %d\nrecon_jitter_ms = %d\n"
                         "device_posts_per_minute = 100000\n" % (a.recon_ms, a.recon_ms // 4))
             n.start()
             self.nodes.append(n)
