@@ -10,7 +10,6 @@
 
 #include "node_int.h"
 
-#define WHY(...) snprintf(why, why_cap, __VA_ARGS__)
 #define LINK_RATE_WINDOW_MS 60000u
 
 /* Node-wide budget of unauthenticated link posts per minute. */
@@ -32,19 +31,22 @@ static int link_post(struct conn *c, const uint8_t mb[OBJ_MAILBOX_LEN],
   uint8_t *data = NULL;
   size_t len = 0;
   if (req->len > NODE_LINK_REQUEST_BYTES_MAX) {
-    WHY("a link request is at most %d bytes", NODE_LINK_REQUEST_BYTES_MAX);
+    reason_set(why, why_cap, "a link request is at most %d bytes",
+               NODE_LINK_REQUEST_BYTES_MAX);
     return MOMEDO_E_TOOBIG;
   }
   if (c->link_posts >= NODE_LINK_POSTS_PER_CONN || link_rate_take(n, now) != 0) {
-    WHY("too many link requests (at most %d per connection, %d per minute on this node)",
-        NODE_LINK_POSTS_PER_CONN, NODE_LINK_POSTS_PER_MINUTE);
+    reason_set(why, why_cap,
+               "too many link requests (at most %d per connection, %d per minute on this node)",
+               NODE_LINK_POSTS_PER_CONN, NODE_LINK_POSTS_PER_MINUTE);
     return MOMEDO_E_RATE;
   }
   c->link_posts++;
   int rc = repl_mailbox_count(n->repl, mb, &items, &bytes);
   if (rc) return rc;
   if (items >= NODE_LINK_ITEMS_MAX) {
-    WHY("this link has %d messages already: start a new one", NODE_LINK_ITEMS_MAX);
+    reason_set(why, why_cap, "this link has %d messages already: start a new one",
+               NODE_LINK_ITEMS_MAX);
     return MOMEDO_E_QUOTA;
   }
   Momedo__OzoneItem it = MOMEDO__OZONE_ITEM__INIT;
@@ -59,7 +61,7 @@ static int link_post(struct conn *c, const uint8_t mb[OBJ_MAILBOX_LEN],
                                       now, &info);
   free(data);
   node__drain(n);
-  if (rc) WHY("link request refused: %s", momedo_strerror(rc));
+  if (rc) reason_set(why, why_cap, "link request refused: %s", momedo_strerror(rc));
   return rc;
 }
 
@@ -94,7 +96,7 @@ int node__c_link(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Client
   const Momedo__LinkReq *r = rq->link;
   uint8_t mb[OBJ_MAILBOX_LEN];
   if (r->link_id.len != OBJ_LINK_ID_LEN) {
-    WHY("link_id must be %d bytes", OBJ_LINK_ID_LEN);
+    reason_set(why, why_cap, "link_id must be %d bytes", OBJ_LINK_ID_LEN);
     return MOMEDO_E_BOUNDS;
   }
   int rc = obj_link_mailbox(mb, r->link_id.data);

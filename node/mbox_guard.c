@@ -14,7 +14,6 @@
 #include "mbox_write.h"
 #include "node_int.h"
 
-#define WHY(...) snprintf(why, why_cap, __VA_ARGS__)
 #define DAY_MS (24ull * 3600 * 1000)
 #define LOCK_REC_LEN (MBOX_WRITE_KEY_LEN + 8)   /* write key, last used (be64) */
 #define LOCK_REFRESH_MS DAY_MS                  /* rewrite "last used" at most this often */
@@ -90,7 +89,7 @@ static int proof_given(const ProtobufCBinaryData *wk, const ProtobufCBinaryData 
                        size_t why_cap) {
   if (wk->len == 0 && tag->len == 0) return 0;
   if (wk->len == MBOX_WRITE_KEY_LEN && tag->len == MBOX_WRITE_TAG_LEN) return 1;
-  WHY("write_key and write_tag are 32 bytes each, or both absent");
+  reason_set(why, why_cap, "write_key and write_tag are 32 bytes each, or both absent");
   return MOMEDO_E_BOUNDS;
 }
 
@@ -134,8 +133,9 @@ static int poster_take(struct conn *c, const uint8_t mailbox[static 32], uint64_
   uint64_t left = w - (now - s->window_start_ms);
   uint64_t est = (uint64_t)s->prev * left / w + s->cur;
   if (est >= n->cfg.mailbox_items_per_poster_max) {
-    WHY("this device holds its share of this mailbox already (%u items at most; older ones "
-        "must expire first)", n->cfg.mailbox_items_per_poster_max);
+    reason_set(why, why_cap,
+               "this device holds its share of this mailbox already (%u items at most; older "
+               "ones must expire first)", n->cfg.mailbox_items_per_poster_max);
     return MOMEDO_E_QUOTA;
   }
   if (s->cur < UINT32_MAX) s->cur++;
@@ -150,7 +150,7 @@ static int device_post(const Momedo__PostReq *r, char *why, size_t why_cap) {
   if (r->device_key.len == 0) return 0;
   if (r->device_key.len != OBJ_KEY_LEN || obj_device_mailbox(mb, r->device_key.data) != 0 ||
       memcmp(mb, r->mailbox.data, OBJ_MAILBOX_LEN) != 0) {
-    WHY("device_key does not name this mailbox's device");
+    reason_set(why, why_cap, "device_key does not name this mailbox's device");
     return MOMEDO_E_BOUNDS;
   }
   return 1;
@@ -167,7 +167,7 @@ int node__guard_post(struct conn *c, const Momedo__PostReq *r, uint64_t now, cha
   int dev = device_post(r, why, why_cap);
   if (dev < 0) return dev;
   if (dev && given) {
-    WHY("a post names a device or a write key, not both");
+    reason_set(why, why_cap, "a post names a device or a write key, not both");
     return MOMEDO_E_BOUNDS;
   }
   if (dev || node__is_device_mailbox(n, mb)) return 0; /* a device's: its own rules */
@@ -176,11 +176,13 @@ int node__guard_post(struct conn *c, const Momedo__PostReq *r, uint64_t now, cha
   if (given) {
     int rc = mbox_write_check(mb, r->write_key.data, r->write_tag.data, r->ciphertext.data,
                               r->ciphertext.len);
-    if (rc == MOMEDO_E_DENIED) WHY("the write key given is not this mailbox's");
-    else if (rc < 0) WHY("the post is not signed with the mailbox's write key");
+    if (rc == MOMEDO_E_DENIED)
+      reason_set(why, why_cap, "the write key given is not this mailbox's");
+    else if (rc < 0)
+      reason_set(why, why_cap, "the post is not signed with the mailbox's write key");
     if (rc < 0) return rc;
   } else if (locked) {
-    WHY("this mailbox takes posts only with its write key");
+    reason_set(why, why_cap, "this mailbox takes posts only with its write key");
     return MOMEDO_E_DENIED;
   }
   int rc = poster_take(c, mb, now, why, why_cap);
@@ -197,7 +199,7 @@ int node__guard_fetch(struct conn *c, const uint8_t mailbox[static 32],
   int rc = mbox_write_mailbox(mb, wk->data, tag->data);
   if (rc < 0) return rc;
   if (memcmp(mb, mailbox, 32) != 0) {
-    WHY("the write key given is not this mailbox's");
+    reason_set(why, why_cap, "the write key given is not this mailbox's");
     return MOMEDO_E_DENIED;
   }
   if (node__is_device_mailbox(c->n, mailbox)) return 0;

@@ -207,7 +207,7 @@ static void test_alias_collision_converges(void) {
  * (names nobody, in every arrival order), and the victim's node draws a new string. */
 static void test_alias_backdated_takeover(void) {
   static const int orders[3][2] = {{0, 1}, {1, 0}, {0, 1}};
-  struct repl_config cfg = quiet_cfg();
+  struct repl_config cfg = tn_quiet_cfg();
   struct tn t;
   struct obj_info info;
   uint8_t *d = NULL, ids[3][32], got[32];
