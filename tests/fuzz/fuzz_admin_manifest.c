@@ -19,7 +19,7 @@ static char dir[64];
 static void cleanup(void) { rmdir(dir); }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  char path[128], err[NODE_ERR_MAX];
+  char path[128], err[REASON_MAX];
   if (size > INPUT_MAX) return 0;
   if (!dir[0]) {
     snprintf(dir, sizeof dir, "/tmp/fuzz-manifest-XXXXXX");
