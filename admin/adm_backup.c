@@ -116,7 +116,7 @@ static int name_ok(const char *s) {
     if (strcmp(s, top[i]) == 0) return 1;
   if (strncmp(s, NODE_STORE_DIR "/", sizeof NODE_STORE_DIR) != 0) return 0;
   const char *f = s + sizeof NODE_STORE_DIR;
-  if (!*f || strlen(f) > ADM_BACKUP_NAME_MAX || f[0] == '.') return 0;
+  if (!*f || strlen(f) > ADM_BACKUP_NAME_MAX || f[0] == '.' || strstr(f, "..")) return 0;
   for (; *f; f++)
     if (!isalnum((unsigned char)*f) && *f != '.' && *f != '_' && *f != '-') return 0;
   return 1;
