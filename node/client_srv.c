@@ -253,11 +253,11 @@ static int c_publish(struct conn *c, const Momedo__ClientRequest *rq,
   return 0;
 }
 
-/* Copy malloc'ed bytes into the arena as an Object (frees data). */
-static Momedo__Object *arena_object(struct node *n, Momedo__ObjectKind kind, uint8_t *data,
-                                    size_t len) {
-  Momedo__Object *o = arena_alloc(&n->arena, sizeof *o);
-  uint8_t *copy = arena_alloc(&n->arena, len ? len : 1);
+Momedo__Object *node__arena_object(struct arena *a, Momedo__ObjectKind kind, uint8_t *data,
+                                   size_t len) {
+  if (!data) return NULL;
+  Momedo__Object *o = arena_alloc(a, sizeof *o);
+  uint8_t *copy = arena_alloc(a, len ? len : 1);
   if (o && copy) {
     momedo__object__init(o);
     memcpy(copy, data, len);
@@ -300,7 +300,7 @@ static int c_alias(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clie
     return MOMEDO_E_NOMEM;
   }
   momedo__alias_resp__init(out);
-  out->alias = arena_object(n, MOMEDO__OBJECT_KIND__OBJ_ALIAS, data, len);
+  out->alias = node__arena_object(&n->arena, MOMEDO__OBJECT_KIND__OBJ_ALIAS, data, len);
   if (!out->alias) return MOMEDO_E_NOMEM;
   rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_ALIAS;
   rs->alias = out;

@@ -129,22 +129,6 @@ static int start_engine_lookup(struct node *n, const Momedo__LookupReq *r,
   return repl_lookup_start(n->repl, &rq, node__now_ms(), handle);
 }
 
-/* Copy malloc'ed bytes into the arena as an Object (frees data; NULL data: NULL). */
-static Momedo__Object *arena_object(struct arena *a, Momedo__ObjectKind kind, uint8_t *data,
-                                    size_t len) {
-  if (!data) return NULL;
-  Momedo__Object *o = arena_alloc(a, sizeof *o);
-  uint8_t *copy = arena_alloc(a, len ? len : 1);
-  if (o && copy) {
-    momedo__object__init(o);
-    memcpy(copy, data, len);
-    o->kind = kind;
-    o->data = (ProtobufCBinaryData){len, copy};
-  }
-  free(data);
-  return o && copy ? o : NULL;
-}
-
 /* Fill rs with a LookupResp from the bytes (taken over) in arena memory. */
 static int fill_resp(struct arena *a, uint8_t *bundle, size_t blen, uint8_t *alias, size_t alen,
                      Momedo__ClientResponse *rs) {
@@ -155,8 +139,8 @@ static int fill_resp(struct arena *a, uint8_t *bundle, size_t blen, uint8_t *ali
     return MOMEDO_E_NOMEM;
   }
   momedo__lookup_resp__init(out);
-  out->alias = arena_object(a, MOMEDO__OBJECT_KIND__OBJ_ALIAS, alias, alen);
-  out->bundle = arena_object(a, MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, bundle, blen);
+  out->alias = node__arena_object(a, MOMEDO__OBJECT_KIND__OBJ_ALIAS, alias, alen);
+  out->bundle = node__arena_object(a, MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, bundle, blen);
   if (!out->bundle || (alen && !out->alias)) return MOMEDO_E_NOMEM;
   rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_LOOKUP;
   rs->lookup = out;

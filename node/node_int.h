@@ -320,6 +320,10 @@ void node__client_frame(struct conn *c, Momedo__Frame *f);
 void node__client_writable(struct conn *c);
 /* Send one response (held, reading paused, when the link is full). */
 void node__client_respond(struct conn *c, const Momedo__ClientResponse *rs);
+/* Copy malloc'ed bytes into arena memory as an Object of kind (frees data; NULL data or
+ * out of memory: NULL). */
+Momedo__Object *node__arena_object(struct arena *a, Momedo__ObjectKind kind, uint8_t *data,
+                                   size_t len);
 /* lookup.c: LookupReq, answered at once or when the engine's lookup ends */
 int node__c_lookup(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
                    char *why, size_t why_cap);
