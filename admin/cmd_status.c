@@ -32,6 +32,8 @@ void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
       adm_json_u64(j, "objects_in", v[i]->objects_in);
       adm_json_u64(j, "objects_out", v[i]->objects_out);
       adm_json_bool(j, "partner", v[i]->partner);
+      adm_json_u64(j, "ingest_refused", v[i]->ingest_refused);
+      adm_json_u64(j, "recon_refused", v[i]->recon_refused);
       adm_json_close(j, '}');
     }
     adm_json_close(j, ']');

@@ -57,6 +57,8 @@ static Momedo__NeighborStatus *neighbor_status(struct node *n, struct peer *p) {
   s->objects_in = p->objects_in;
   s->objects_out = p->objects_out;
   s->partner = p->cfg.partner;
+  s->ingest_refused = p->ingest_refused;
+  s->recon_refused = p->recon_refused;
   struct repl_peer_stats ps;
   uint64_t backlog = p->q_bytes;
   if (p->active) {
@@ -64,6 +66,8 @@ static Momedo__NeighborStatus *neighbor_status(struct node *n, struct peer *p) {
       backlog += ps.queued_bytes;
       s->objects_in += ps.objects_received;
       s->objects_out += ps.objects_pushed;
+      s->ingest_refused += ps.ingest_refused_msgs;
+      s->recon_refused += ps.recon_refused_msgs + ps.recon_push_cut;
     }
     backlog += link_out_pending(p->active->l);
     s->inbound = !p->active->outbound;

@@ -27,6 +27,7 @@ struct metrics_nb {
   char name[NODE_NAME_CHARS_MAX + 1];
   int up;
   uint64_t bytes_in, bytes_out, objects_in, objects_out, backlog;
+  uint64_t ingest_refused, recon_refused; /* messages refused for the engine's budgets */
 };
 
 /* Everything the text is made of, copied by the loop. */
@@ -66,9 +67,13 @@ static void snap_neighbors(struct node *n, struct metrics_snap *s) {
     m->objects_in = p->objects_in;
     m->objects_out = p->objects_out;
     m->backlog = p->q_bytes;
+    m->ingest_refused = p->ingest_refused;
+    m->recon_refused = p->recon_refused;
     if (p->active && repl_peer_stats(n->repl, p->id, &ps) == 0) {
       m->objects_in += ps.objects_received; /* this link's, added when it goes down */
       m->objects_out += ps.objects_pushed;
+      m->ingest_refused += ps.ingest_refused_msgs;
+      m->recon_refused += ps.recon_refused_msgs + ps.recon_push_cut;
       m->backlog += ps.queued_bytes + link_out_pending(p->active->l);
     }
   }
@@ -183,6 +188,14 @@ static void text_neighbors(struct text *t, const struct metrics_snap *s) {
        offsetof(struct metrics_nb, objects_out)},
       {"momedo_neighbor_backlog_bytes", "gauge", "Bytes waiting to be sent to the neighbor.",
        offsetof(struct metrics_nb, backlog)},
+      {"momedo_neighbor_ingest_refused_total", "counter",
+       "Pushes and custody grants of the neighbor not taken: over peer_ingest_objects_per_min "
+       "or peer_ingest_per_min_bytes_max.",
+       offsetof(struct metrics_nb, ingest_refused)},
+      {"momedo_neighbor_recon_refused_total", "counter",
+       "Reconciliation messages of the neighbor not answered and pushes in answer cut short: "
+       "over peer_recon_msgs_per_min or peer_recon_push_per_min_bytes_max.",
+       offsetof(struct metrics_nb, recon_refused)},
   };
   one(t, "momedo_neighbors", "gauge", "Configured neighbors.", s->nb_n);
   one(t, "momedo_neighbors_up", "gauge", "Neighbors replicating now.", s->nb_up);

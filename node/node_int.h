@@ -48,6 +48,7 @@
 #define NODE_HELLO_TIMEOUT_MS 15000     /* TLS up but no Hello: closed */
 #define NODE_SWEEP_INTERVAL_MS 5000     /* hello timeouts */
 #define NODE_REPL_TICK_MAX_MS 10000     /* longest wait between calls into the engine */
+#define NODE_BUDGET_LOG_MS 60000        /* a neighbor over its budget: one log line per */
 #define NODE_ARENA_BYTES_MAX (4u * FRAME_BYTES_MAX_LIMIT) /* one unpacked frame */
 #define NODE_SUBS_MAX 64                /* mailboxes one client may subscribe to */
 #define NODE_LOOKUPS_PENDING_MAX 256    /* client lookups out at once (< REPL_LOOKUPS_MAX) */
@@ -170,6 +171,10 @@ struct peer {
   int key_known;
   uint64_t bytes_in, bytes_out;
   uint64_t objects_in, objects_out; /* over the links that went down (metrics) */
+  /* The neighbor's messages refused for the engine's budgets (peer_ingest_*,
+   * peer_recon_*), over the links that went down, and for the once-a-minute log line. */
+  uint64_t ingest_refused, recon_refused;
+  uint64_t budget_logged_ms, budget_logged_total;
   uint64_t last_seen_ms;        /* wall clock of its last frame; 0 never */
   struct pend *q_head, *q_tail; /* frames waiting for the active link */
   size_t q_bytes;

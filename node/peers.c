@@ -226,7 +226,10 @@ static void peer_deactivate(struct peer *p, struct conn *c, const char *why) {
   if (repl_peer_stats(p->n->repl, p->id, &ps) == 0) { /* the link's totals, for metrics */
     p->objects_in += ps.objects_received;
     p->objects_out += ps.objects_pushed;
+    p->ingest_refused += ps.ingest_refused_msgs;
+    p->recon_refused += ps.recon_refused_msgs + ps.recon_push_cut;
   }
+  p->budget_logged_total = 0; /* the engine's counters start again with the next link */
   p->active = NULL;
   queue_clear(p);
   repl_peer_down(p->n->repl, p->id, node__now_ms());
@@ -473,6 +476,30 @@ static void conn_on_up(struct link *l, const uint8_t *peer_key) {
   send_hello(c);
 }
 
+/* One line a minute per neighbor while the engine refuses its messages for a budget
+ * (docs/security.md, "A federated node: storage"; metrics count every one). */
+static void budget_note(struct peer *p) {
+  struct repl_peer_stats ps;
+  if (repl_peer_stats(p->n->repl, p->id, &ps) != 0) return;
+  uint64_t total = ps.ingest_refused_msgs + ps.recon_refused_msgs + ps.recon_push_cut;
+  uint64_t now = node__now_ms();
+  if (total == p->budget_logged_total || now - p->budget_logged_ms < NODE_BUDGET_LOG_MS) return;
+  const struct repl_config *rc = &p->n->cfg.repl;
+  node_log(NODE_LOG_WARN,
+           "neighbor %s over its budget: %llu messages (%llu objects, %llu bytes) not taken "
+           "(peer_ingest_objects_per_min = %u, peer_ingest_per_min_bytes_max = %llu), %llu "
+           "reconciliation messages not answered and %llu pushes cut "
+           "(peer_recon_msgs_per_min = %u, peer_recon_push_per_min_bytes_max = %llu) on this link",
+           p->cfg.name, (unsigned long long)ps.ingest_refused_msgs,
+           (unsigned long long)ps.ingest_refused_objects,
+           (unsigned long long)ps.ingest_refused_bytes, rc->peer_ingest_objects_per_min,
+           (unsigned long long)rc->peer_ingest_per_min_bytes_max,
+           (unsigned long long)ps.recon_refused_msgs, (unsigned long long)ps.recon_push_cut,
+           rc->peer_recon_msgs_per_min, (unsigned long long)rc->peer_recon_push_per_min_bytes_max);
+  p->budget_logged_total = total;
+  p->budget_logged_ms = now;
+}
+
 static void conn_on_frame(struct link *l, const uint8_t *body, size_t len) {
   struct conn *c = link_data(l);
   struct node *n = c->n;
@@ -492,6 +519,7 @@ static void conn_on_frame(struct link *l, const uint8_t *body, size_t len) {
       node__diskfull(n, pn, NULL, 0);
     else if (rc && momedo_status_kind(rc) != MOMEDO_KIND_PROTO)
       node_log(NODE_LOG_ERROR, "replication from %s: %s", c->peer->cfg.name, momedo_strerror(rc));
+    budget_note(c->peer);
     node__drain(n);
     return;
   }

@@ -459,6 +459,10 @@ int repl__push_ids(struct repl *r, struct repl_peer *p, const uint8_t *ids, size
       free(val);
       continue;
     }
+    if (!repl__recon_push_ok(r, p, rec.len, now_ms)) { /* the rest in a later round */
+      free(val);
+      break;
+    }
     rc = pb_add(r, p, b, rec.info.kind, rec.data, rec.len, val);
   }
   if (rc == 0) rc = pb_flush(r, p, b);
@@ -626,15 +630,19 @@ static int dispatch(struct repl *r, struct repl_peer *p, const uint8_t *bytes, s
   switch (m->body_case) {
   case MOMEDO__REPL_MSG__BODY_PUSH:
     p->st.push_bytes_recv += n, r->st.push_bytes_recv += n;
+    if (!repl__ingest_ok(r, p, m, n, now_ms)) return 0; /* over budget: offered again */
     return on_push(r, p, m->push, now_ms);
   case MOMEDO__REPL_MSG__BODY_RECON:
     p->st.recon_bytes_recv += n, p->st.recon_msgs_recv++, r->st.recon_bytes_recv += n;
+    if (!repl__recon_ok(r, p, now_ms)) return 0; /* the peer's round ends here */
     return repl__recon_on_msg(r, p, m->recon, now_ms);
   case MOMEDO__REPL_MSG__BODY_WANT:
     p->st.recon_bytes_recv += n, p->st.recon_msgs_recv++, r->st.recon_bytes_recv += n;
+    if (!repl__recon_ok(r, p, now_ms)) return 0;
     return on_want(r, p, m->want, now_ms);
   case MOMEDO__REPL_MSG__BODY_GRANT:
     p->st.push_bytes_recv += n, r->st.push_bytes_recv += n;
+    if (!repl__ingest_ok(r, p, m, n, now_ms)) return 0; /* not acked: granted again */
     return repl__on_grant(r, p, m->grant, now_ms);
   case MOMEDO__REPL_MSG__BODY_ACK:
     p->st.push_bytes_recv += n, r->st.push_bytes_recv += n;

@@ -125,6 +125,17 @@ struct repl_config {
   /* Routed messages (lookups) accepted from one peer per second, burst included.
    * More are dropped and counted. */
   uint32_t routed_per_peer_per_s;
+  /* Budgets per neighbor (issue 11 finding 7, issue 15), token buckets holding one
+   * minute's worth (repl_budget.c). Ingest: objects arriving in pushes and custody grants
+   * (duplicates too) and their bytes; a message beyond either is not processed at all
+   * (no strike, no custody ack: an honest sender offers it again later, nothing
+   * acknowledged is lost). Reconciliation: Recon and Want messages answered, and bytes
+   * of objects pushed in answer to them; beyond, a message is not answered and a push
+   * stops (the peer's round ends; a later round repairs). Counted in repl_peer_stats. */
+  uint32_t peer_ingest_objects_per_min;
+  uint64_t peer_ingest_per_min_bytes_max;
+  uint32_t peer_recon_msgs_per_min;
+  uint64_t peer_recon_push_per_min_bytes_max;
   /* The one check of every object that enters (from clients and neighbors alike):
    * NULL (the default) means obj_check, which momedod always uses. The engine passes
    * a seen callback answering "is this ID live here?", so a duplicate costs one decode
@@ -262,6 +273,11 @@ struct repl_peer_stats {
   uint64_t acks_sent, acks_recv;     /* object IDs acknowledged to / by the peer */
   uint64_t routed_sent, routed_recv, routed_dropped; /* lookup messages (rate, no route) */
   uint64_t record_bytes_sent, record_bytes_recv;     /* node records pushed (object bytes) */
+  /* Budgets (struct repl_config, peer_ingest_* / peer_recon_*): messages of the peer not
+   * processed, and the objects and bytes they carried; Recon/Want messages not answered;
+   * pushes in answer cut short. */
+  uint64_t ingest_refused_msgs, ingest_refused_objects, ingest_refused_bytes;
+  uint64_t recon_refused_msgs, recon_push_cut;
 };
 
 struct repl_stats {

@@ -263,6 +263,14 @@ struct repl_grant_in {
   uint32_t hops_left;
 };
 
+/* A token bucket holding one minute's worth of a per-minute rate (repl_budget.c). The
+ * level is kept in units x 60000 (one unit per minute = one per 60000 ms), so refilling
+ * is integer arithmetic. */
+struct repl_bucket {
+  uint64_t level, last_ms;
+  bool init;
+};
+
 /* ---- Engine ---------------------------------------------------------------- */
 
 struct repl_peer {
@@ -279,6 +287,8 @@ struct repl_peer {
   uint32_t node;               /* scoped: its entry in the node table */
   uint64_t rt_tokens, rt_last_ms; /* routed messages: token bucket (x1000) */
   bool rt_init;
+  /* Budgets (repl_config peer_ingest_* / peer_recon_*). */
+  struct repl_bucket in_objs, in_bytes, rc_msgs, rc_push;
 };
 
 /* An object newly stored during the current call, to be pushed at its end. */
@@ -385,6 +395,20 @@ MOMEDO_WUR int repl__send_want(struct repl *r, struct repl_peer *p, const uint8_
 void repl__recon_schedule(struct repl *r, struct repl_peer *p, uint64_t now_ms);
 /* Every input's clock (repl.c): pulls in rounds scheduled before the clock went back. */
 void repl__clock_note(struct repl *r, uint64_t now_ms);
+
+/* repl_budget.c */
+/* Take n units from b (rate per_min, one minute's burst); a request larger than the
+ * whole burst is granted when the bucket is full, and empties it. false: not enough,
+ * nothing taken. */
+bool repl__bucket_take(struct repl_bucket *b, uint64_t per_min, uint64_t n, uint64_t now_ms);
+/* May this push or custody grant from p be processed (bytes: the encoded message)? Takes
+ * its objects and bytes from p's ingest budget, or counts it refused. */
+bool repl__ingest_ok(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m, size_t bytes,
+                     uint64_t now_ms);
+/* May a Recon or Want from p be answered? Takes one from p's reconciliation budget. */
+bool repl__recon_ok(struct repl *r, struct repl_peer *p, uint64_t now_ms);
+/* May len more object bytes be pushed to p in answer to its reconciliation? */
+bool repl__recon_push_ok(struct repl *r, struct repl_peer *p, size_t len, uint64_t now_ms);
 
 /* repl_store.c */
 MOMEDO_WUR int repl__load(struct repl *r);

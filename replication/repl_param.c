@@ -12,6 +12,7 @@
 
 #define DAY_MS (24ull * 3600 * 1000)
 #define KIB 1024ull
+#define MIB (1024ull * 1024)
 #define GIB (1024ull * 1024 * 1024)
 
 #define FIELD(f) offsetof(struct repl_config, f), sizeof(((struct repl_config *)0)->f)
@@ -59,6 +60,20 @@ const struct repl_param repl_params[] = {
      "nodes one lookup asks at most (nearest first)", NULL},
     {"routed_per_peer_per_s", REPL_UNIT_COUNT, 200, 1, 100000, FIELD(routed_per_peer_per_s),
      "lookup messages accepted from one neighbor per second; more are dropped", NULL},
+    {"peer_ingest_objects_per_min", REPL_UNIT_COUNT, 60000, 100, 100000000,
+     FIELD(peer_ingest_objects_per_min),
+     "objects one neighbor may send per minute (pushes, custody); beyond, its messages wait",
+     NULL},
+    {"peer_ingest_per_min_bytes_max", REPL_UNIT_BYTES, 256 * MIB, REPL_MSG_BYTES_MAX,
+     64 * GIB, FIELD(peer_ingest_per_min_bytes_max),
+     "object bytes one neighbor may send per minute; beyond, its messages wait", NULL},
+    {"peer_recon_msgs_per_min", REPL_UNIT_COUNT, 1200, 10, 1000000,
+     FIELD(peer_recon_msgs_per_min),
+     "reconciliation messages of one neighbor answered per minute; more are not answered",
+     NULL},
+    {"peer_recon_push_per_min_bytes_max", REPL_UNIT_BYTES, 64 * MIB, REPL_PUSH_BYTES_MAX,
+     64 * GIB, FIELD(peer_recon_push_per_min_bytes_max),
+     "object bytes pushed per minute in answer to one neighbor's reconciliation", NULL},
 };
 #undef FIELD
 

@@ -191,6 +191,9 @@ static int diff_ids(struct out *o, uint64_t a, uint64_t b, const uint8_t *theirs
     else if (c > 0) rc = out_theirs(o, theirs + t * OBJ_ID_LEN);
     if (c >= 0) t++;
     if (c <= 0) mine = --left ? repl__idx_next(&it) : NULL;
+    /* Nothing more can be listed: stop walking the rest of our IDs ("I hold nothing"
+     * over a million IDs would otherwise walk all of them for every such message). */
+    if (t == nt && o->npush >= RECON_IDS_PER_ROUND_MAX) break;
   }
   return rc;
 }

@@ -10,9 +10,13 @@ misbehaving peers"):
 - valid but stale objects (expired a day ago) and an item re-sent after its tombstone
   are dropped without a strike: x stays connected and nothing of it is stored;
 - a flood of reconciliation rounds claiming to hold nothing is answered (each answer
-  offers everything v holds) only while x's queue has room: x stays connected, v's
-  memory stays bounded; the same flood from a peer that never reads fills the bound
-  and then is not answered at all."""
+  offers everything v holds) only within x's reconciliation budget
+  (peer_recon_msgs_per_min, peer_recon_push_per_min_bytes_max) and while x's queue has
+  room: x stays connected, v's memory stays bounded, v pushes x at most the budget; the
+  same flood from a peer that never reads fills the bound and then is not answered;
+- a flood of valid, fresh items signed by x is stored only within x's ingest budget
+  (peer_ingest_objects_per_min): the rest is not taken, one log line says so, status
+  counts it, x is not cut off (issue 11, finding 7)."""
 import json
 import os
 import subprocess
@@ -31,9 +35,21 @@ BACKLOG_MAX = 2 * QUEUE + LINK_OUT + MSG_MAX
 RSS_GROWTH_MAX = 64 * 1024 * 1024   # the backlog bound, the engine's arenas, allocator slack
 HELD = 40                           # items v holds (for h's user) before a recon flood
 TEXT = "h" * 2000                   # so that one answer to "I hold nothing" is ~100 KB
+ITEM_MIN = 2000                     # bytes of one of those items, at least
+RECON_MSGS = 60                     # v's peer_recon_msgs_per_min in the recon flood
+RECON_PUSH = 512 * 1024             # v's peer_recon_push_per_min_bytes_max there
+INGEST = 200                        # v's peer_ingest_objects_per_min in the object flood
+FLOOD = 2000                        # items x sends in the object flood
 # Under ASan freed memory waits in a quarantine (256 MiB by default) and counts as RSS.
 os.environ["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
                               ":quarantine_size_mb=8").lstrip(":")
+
+
+def cpu_s(pid):
+    """User + system CPU seconds the process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_bytes(pid):
@@ -96,11 +112,19 @@ class HostileNeighborTest(T.ClusterTest, unittest.TestCase):
         self.cluster.wait_for(lambda: self.h.count("ozone_item") >= self.posted,
                               "%s: v's posts at h while x misbehaves" % tag)
 
-    def x_state(self):
+    def x_state(self, name="x"):
         for nb in self.v.status()["neighbors"]:
-            if nb["name"] == "x":
+            if nb["name"] == name:
                 return nb
         return None
+
+    def restart_v(self, text):
+        """v again with more lines in its momedo.conf (budgets), its link to h up."""
+        self.v.stop()
+        self.v.configure(text)
+        self.v.start()
+        self.cluster.wait_for(lambda: (self.x_state("h") or {}).get("state") == "up",
+                              "v's link to h up again")
 
     def watch_bounds(self, p, rss0):
         """While p runs: v's backlog for x and its RSS growth, both bounded."""
@@ -144,6 +168,7 @@ class HostileNeighborTest(T.ClusterTest, unittest.TestCase):
         self.assertNotIn("neighbor x cut off", self.v.log())
 
     def flood(self, mode, count):
+        t0, c0 = time.monotonic(), cpu_s(self.v.proc.pid)
         for i in range(HELD):
             self.ua.post_mailbox(self.ub.mailbox, "%s %d %s" % (mode, i, TEXT))
         self.posted += HELD
@@ -156,12 +181,50 @@ class HostileNeighborTest(T.ClusterTest, unittest.TestCase):
         self.assertEqual(r["down_status"], 0, "x was cut off for rounds: " + r["stderr"])
         self.assertNotIn("neighbor x cut off", self.v.log())
         self.serve_others(3, "after " + mode)
+        r["elapsed"] = time.monotonic() - t0
+        r["cpu"] = cpu_s(self.v.proc.pid) - c0
         return r
 
     def test_recon_flood_bounded(self):
+        self.restart_v("peer_recon_msgs_per_min = %d\npeer_recon_push_per_min_bytes_max = %d"
+                       % (RECON_MSGS, RECON_PUSH))
         r = self.flood("recon", 3000)
         self.assertEqual(r["sent"], 3000)
         self.assertGreater(r["frames_in"], 0)
+        nb = self.x_state()
+        minutes = 1 + r["elapsed"] / 60.0
+        # Eagerly pushed: every post (x is a flooding neighbor); in answer to its rounds: at
+        # most the push budget. Before the budget every round got all HELD items (~120,000).
+        bound = self.posted + RECON_PUSH * minutes / ITEM_MIN
+        print("recon flood: %d rounds in %.1f s, v used %.2f s CPU, answered %d frames, pushed "
+              "x %d objects (bound %d), %d refused or cut" %
+              (r["sent"], r["elapsed"], r["cpu"], r["frames_in"], nb["objects_out"], bound,
+               nb["recon_refused"]), flush=True)
+        self.assertLessEqual(nb["objects_out"], bound)
+        self.assertGreater(nb["recon_refused"], 3000 - RECON_MSGS * minutes - 1)
+        self.assertIn("neighbor x over its budget", self.v.log())
+
+    def test_object_flood_budget(self):
+        self.restart_v("peer_ingest_objects_per_min = %d" % INGEST)
+        t0, c0 = time.monotonic(), cpu_s(self.v.proc.pid)
+        p = self.spawn("flood", FLOOD)
+        self.serve_others(5, "flood")
+        r = self.result(p)
+        elapsed, cpu = time.monotonic() - t0, cpu_s(self.v.proc.pid) - c0
+        self.assertEqual(r["sent"], FLOOD)
+        self.assertEqual(r["down_status"], 0, "x was cut off for its flood: " + r["stderr"])
+        self.serve_others(3, "after flood")
+        x_items = self.v.count("ozone_item") - self.posted
+        bound = INGEST * (1 + elapsed / 60.0) + 1
+        nb = self.x_state()
+        print("object flood: %d items in %.1f s, v used %.2f s CPU, stored %d of them (bound "
+              "%d), refused %d messages" % (FLOOD, elapsed, cpu, x_items, bound,
+                                            nb["ingest_refused"]), flush=True)
+        self.assertGreater(x_items, 0)  # within the budget x is a neighbor like any other
+        self.assertLessEqual(x_items, bound)  # before the budget: all 2000
+        self.assertGreaterEqual(nb["ingest_refused"], FLOOD - bound)
+        self.assertIn("neighbor x over its budget", self.v.log())
+        self.assertNotIn("neighbor x cut off", self.v.log())
 
     def test_recon_flood_not_reading_bounded(self):
         r = self.flood("noread", 3000)

@@ -7,6 +7,7 @@
  *   tombstoned  a valid item and its tombstone, then the item again and again (E_DEAD)
  *   recon       round-0 Recon "I hold nothing at all", so the node offers everything
  *   noread      the recon flood while never reading what the node answers
+ *   flood       valid, fresh, distinct items signed by this node (a storage flood)
  * usage: momedo-hostile --dir D --connect HOST:PORT --node-key HEX --mode M
  *                       [--count N] [--linger-ms MS] */
 #include <signal.h>
@@ -33,8 +34,9 @@
 #define HOSTILE_DAY_MS (24ull * 3600 * 1000)
 #define HOSTILE_FRAME_ARENA_BYTES (64u * 1024)
 
-enum mode { M_FORGED, M_STALE, M_TOMBSTONED, M_RECON, M_NOREAD };
-static const char *const mode_names[] = {"forged", "stale", "tombstoned", "recon", "noread"};
+enum mode { M_FORGED, M_STALE, M_TOMBSTONED, M_RECON, M_NOREAD, M_FLOOD };
+static const char *const mode_names[] = {"forged", "stale", "tombstoned", "recon", "noread",
+                                         "flood"};
 
 struct hostile {
   uv_loop_t loop;
@@ -130,7 +132,8 @@ static int send_one(unsigned i) {
   switch (H.mode) {
   case M_FORGED:
   case M_STALE:
-    if (H.mode == M_FORGED) rc = item_make(i, now - 1000, now + HOSTILE_DAY_MS, &o, &n);
+  case M_FLOOD:
+    if (H.mode != M_STALE) rc = item_make(i, now - 1000, now + HOSTILE_DAY_MS, &o, &n);
     else rc = item_make(i, now - 3 * HOSTILE_DAY_MS, now - HOSTILE_DAY_MS, &o, &n);
     if (rc) return rc;
     if (H.mode == M_FORGED) o[n - 1] ^= 0x01; /* the signature's last byte */
@@ -252,8 +255,8 @@ static int parse_args(int argc, char **argv, const char **dir, char *host, uint1
   if (!*dir || !connect || !keyhex || !mode || H.count == 0 || H.count > HOSTILE_COUNT_MAX)
     return MOMEDO_E_INVAL;
   int m = 0;
-  while (m <= M_NOREAD && strcmp(mode_names[m], mode) != 0) m++;
-  if (m > M_NOREAD) return MOMEDO_E_INVAL;
+  while (m <= M_FLOOD && strcmp(mode_names[m], mode) != 0) m++;
+  if (m > M_FLOOD) return MOMEDO_E_INVAL;
   H.mode = (enum mode)m;
   const char *colon = strrchr(connect, ':');
   unsigned long p = colon ? strtoul(colon + 1, NULL, 10) : 0;
@@ -306,7 +309,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if (parse_args(argc, argv, &dir, host, &port, key) != 0) {
     fprintf(stderr, "usage: momedo-hostile --dir D --connect HOST:PORT --node-key HEX --mode "
-                    "forged|stale|tombstoned|recon|noread [--count N (1..%u)] [--linger-ms MS]\n",
+                    "forged|stale|tombstoned|recon|noread|flood [--count N (1..%u)] [--linger-ms MS]\n",
             HOSTILE_COUNT_MAX);
     return 2;
   }
