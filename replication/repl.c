@@ -67,12 +67,15 @@ int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
   r->last_now_ms = now_ms;
   repl__idx_init(&r->gidx);
   repl__idx_init(&r->ridx);
-  r->nhash_key = rng_splitmix64(&more);
+  r->rec_exp_ms = UINT64_MAX;
+  /* A table from the caller: records live there, not in the store (repl.h). */
+  r->rec_mem = !r->own_shared && cfg->scope == REPL_SCOPE_SCOPED;
   r->pend_next_ms = UINT64_MAX;
   r->lookup_next_ms = UINT64_MAX;
   /* Scoped: the first own record at the first tick (links coming up join it). */
   r->rec_due_ms = cfg->scope == REPL_SCOPE_SCOPED ? now_ms : UINT64_MAX;
   int rc = (r->self_node = repl__node_of(r, cfg->self_key)) == UINT32_MAX ? MOMEDO_E_NOMEM : 0;
+  if (rc == 0 && r->rec_mem) rc = repl__nodes_unpark(r);
   if (rc == 0) rc = repl__load(r);
   if (rc) {
     repl_free(r);
@@ -708,6 +711,7 @@ uint64_t repl_next_deadline(const struct repl *r) {
   uint64_t d = r->gc_more ? r->last_now_ms : r->next_expiry_ms;
   if (r->cfg.scope == REPL_SCOPE_SCOPED) {
     if (r->rec_due_ms < d) d = r->rec_due_ms;
+    if (r->rec_exp_ms < d) d = r->rec_exp_ms;
     uint64_t c = r->custody_dirty ? r->last_now_ms : r->pend_next_ms;
     if (r->npend && c < d) d = c;
     if (r->lookup_next_ms < d) d = r->lookup_next_ms;

@@ -69,13 +69,23 @@ enum repl_role {
 
 /* Node keys <-> dense numbers and node records, interned so that engines in one
  * process hold each distinct record once (the simulator shares one table among all its
- * engines; momedod's engine makes a private one). Not thread-safe: the engines sharing
- * it must run on one thread. */
+ * engines; momedod's engine makes a private one). Each engine still decides for itself
+ * which record of a node it accepts (signature, seq, expiry): the table only holds the
+ * bytes and the decoded fields of records some engine accepted, refcounted, and an
+ * engine sees only the versions it accepted itself.
+ * An engine given a table (repl_config.shared) keeps node records in the table only,
+ * not in its store: a simulator's restart finds them there (repl_free parks the
+ * engine's records under its node key, repl_new with the same self_key takes them
+ * back, as a kept store would); repl_shared_forget drops them (a lost store). An
+ * engine with its private table (momedod) stores its records as before.
+ * Not thread-safe: the engines sharing it must run on one thread. */
 struct repl_shared;
 /* seed keys the table's hash (hash flooding). Errors: E_NOMEM. */
 MOMEDO_WUR int repl_shared_new(uint64_t seed, struct repl_shared **out);
 /* Free the table; every engine using it must be freed first. NULL is fine. */
 void repl_shared_free(struct repl_shared *sh);
+/* Forget the records parked for node key (its engine is stopped and its store lost). */
+void repl_shared_forget(struct repl_shared *sh, const uint8_t key[static OBJ_KEY_LEN]);
 
 /* ---- Configuration -------------------------------------------------------- */
 
@@ -156,8 +166,9 @@ struct repl_config {
   void *sign_ctx;
   /* The node's name in its record: <= REPL_NAME_CHARS_MAX of [a-z0-9.-], may be empty. */
   char name[REPL_NAME_CHARS_MAX + 1];
-  /* Interned keys and records (above); NULL = the engine makes a private table. A
-   * shared table must outlive every engine using it. */
+  /* Interned keys and records (above); NULL = the engine makes a private table and
+   * stores its records. Given: records live in the table only (above). A shared table
+   * must outlive every engine using it. */
   struct repl_shared *shared;
 };
 

@@ -171,42 +171,73 @@ void repl__mc_prefetch(const struct repl_mcount *m, const uint8_t mbox[static OB
 
 /* ---- Shared keys and records (repl_shared.c) ------------------------------- */
 
-/* The newest record each engine issued (simulators: repl_records_adopt). */
-struct repl_shared_rec {
-  uint8_t key[OBJ_KEY_LEN];
-  uint64_t seq, expires_ms;
-  uint8_t *bytes;
+/* One distinct node record, decoded once per process (checked by the engine that
+ * interned it first; every engine interning it has checked it too). Immutable but for
+ * refs: each engine slot, parked slot and newest-entry pointing at it holds one. */
+struct repl_srec {
+  uint8_t id[OBJ_ID_LEN];
+  uint32_t gid;           /* the record's node key, as a table number */
+  uint32_t refs;
+  uint64_t seq, created_ms, expires_ms;
+  char name[REPL_NAME_CHARS_MAX + 1];
+  uint32_t *nb;           /* neighbor gids from the record, ascending */
+  uint32_t n_nb;
+  uint8_t *bloom;         /* users summary (lookups) */
+  uint32_t bloom_len, bloom_k;
+  uint8_t *bytes;         /* the signed record */
   size_t len;
+};
+
+/* One node as one engine sees it, at index gid of the engine's node table: the newest
+ * record it accepted for that node, and its route. 32 bytes: an engine of an n-node
+ * federation holds n of them (the simulator n^2 in all). */
+struct repl_node {
+  struct repl_srec *rec;  /* newest record accepted (a ref), or NULL */
+  bool live;              /* rec is held: not expired, not removed */
+  bool has_next, has_alt;
+  uint32_t dist;          /* UINT32_MAX = unreachable (valid while !routes_dirty) */
+  uint64_t next_peer, alt_peer;
+};
+
+/* The slots of a stopped engine whose records live only in the table (a simulated
+ * restart with its store kept finds them again). */
+struct repl_parked {
+  struct repl_node *nodes;
+  size_t nnodes;
 };
 
 struct repl_shared {
   uint64_t seed;
-  struct repl_shared_rec *recs;  /* open addressing by key, load <= 1/2 */
-  size_t cap, n;
+  uint8_t (*keys)[OBJ_KEY_LEN];  /* by gid */
+  uint32_t nkeys, keys_cap;
+  uint32_t *khash;               /* open addressing: gid + 1, 0 = empty; load <= 1/2 */
+  size_t khash_cap;
+  struct repl_srec **rhash;      /* records by ID, open addressing, load <= 1/2 */
+  size_t rhash_cap, nrecs;
+  struct repl_srec **newest;     /* by gid: newest record its engine issued (a ref) */
+  struct repl_parked *parked;    /* by gid */
 };
 
-/* Keep (a copy of) the newest own record of an engine. E_NOMEM. */
-MOMEDO_WUR int repl__shared_publish(struct repl_shared *sh, const uint8_t *key, uint64_t seq,
-                                   uint64_t expires_ms, const uint8_t *bytes, size_t len);
+/* gid of key, added if add (UINT32_MAX: unknown and !add, or E_NOMEM). */
+uint32_t repl__key_gid(struct repl_shared *sh, const uint8_t key[static OBJ_KEY_LEN], bool add);
+static inline const uint8_t *repl__key_of(const struct repl_shared *sh, uint32_t gid) {
+  return sh->keys[gid];
+}
+/* The interned record id (no ref taken), or NULL. */
+struct repl_srec *repl__srec_find(const struct repl_shared *sh, const uint8_t id[static OBJ_ID_LEN]);
+/* A ref to the interned record id; decoded from data (checked bytes) if new.
+ * E_NOMEM, E_CORRUPT. */
+MOMEDO_WUR int repl__srec_intern(struct repl_shared *sh, const uint8_t id[static OBJ_ID_LEN],
+                                 const uint8_t *data, size_t len, struct repl_srec **out);
+/* Drop a ref (the last one frees the record). */
+void repl__srec_put(struct repl_shared *sh, struct repl_srec *s);
+/* Keep s as the newest own record of its node, if newer (simulators: adopt). */
+void repl__shared_publish(struct repl_shared *sh, struct repl_srec *s);
+/* Hand over / take back an engine's node slots (with their refs). */
+void repl__shared_park(struct repl_shared *sh, uint32_t gid, struct repl_node *nodes, size_t n);
+struct repl_node *repl__shared_unpark(struct repl_shared *sh, uint32_t gid, size_t *n);
 
 /* ---- Node table and routes (repl_route.c) ----------------------------------- */
-
-/* One node known by key: from a record, a neighbor list or a link. Entries are never
- * removed (indices stay valid); one without a live record is only a name for a key. */
-struct repl_node {
-  uint8_t key[OBJ_KEY_LEN];
-  bool has_rec;
-  uint64_t seq, created_ms, expires_ms;
-  char name[REPL_NAME_CHARS_MAX + 1];
-  uint32_t *nb;           /* neighbor node indices from its record, ascending */
-  uint32_t n_nb;
-  uint8_t *bloom;         /* users summary (lookups) */
-  uint32_t bloom_len, bloom_k;
-  /* routes from this node (valid while !routes_dirty) */
-  uint32_t dist;          /* UINT32_MAX = unreachable */
-  bool has_next, has_alt;
-  uint64_t next_peer, alt_peer;
-};
 
 /* A link of this node, as its own record lists it (hold-down after going down). */
 struct repl_link {
@@ -341,11 +372,12 @@ struct repl {
   /* ---- scoped mode ---- */
   struct repl_idx gidx;          /* scope 0: global-scope objects held */
   struct repl_idx ridx;          /* scope 2: live node records */
-  struct repl_node *nodes;       /* node table */
+  struct repl_node *nodes;       /* node table, indexed by the shared table's gids */
   size_t nnodes, nodes_cap;
-  uint32_t *nhash;               /* open addressing: node index + 1, 0 = empty */
-  size_t nhash_cap;              /* 0 or a power of two, load <= 1/2 */
-  uint64_t nhash_key;
+  /* Records held in the shared table only (a table given in repl_config): no store
+   * entries; expiry by a sweep of the node table at rec_exp_ms. */
+  bool rec_mem;
+  uint64_t rec_exp_ms;           /* earliest expiry of a live record (rec_mem), or UINT64_MAX */
   uint32_t self_node;
   bool routes_dirty;
   uint64_t route_gen;            /* incremented by every recompute */
@@ -438,6 +470,10 @@ MOMEDO_WUR int repl__gc(struct repl *r, uint64_t now_ms);
 MOMEDO_WUR int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN],
                              uint8_t **val, struct repl_rec *rec);
 
+/* repl_store.c: push an object stored during this call at its end (data borrowed). */
+MOMEDO_WUR int repl__fresh_add(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data,
+                               size_t len, struct repl_peer *from);
+
 /* repl_store.c: emit a LOOKUP_DONE action. */
 MOMEDO_WUR int repl__lookup_done(struct repl *r, uint64_t handle, int status,
                                  const struct obj_info *info);
@@ -456,7 +492,13 @@ MOMEDO_WUR int repl__alias_decide(struct repl *r, const struct obj_info *i, uint
 /* Node table entry of key (created if new); UINT32_MAX on E_NOMEM. */
 uint32_t repl__node_of(struct repl *r, const uint8_t key[static OBJ_KEY_LEN]);
 /* A record was stored (rec bytes checked) / removed (expired or superseded). */
-MOMEDO_WUR int repl__node_record_set(struct repl *r, const uint8_t *data, size_t len);
+MOMEDO_WUR int repl__node_record_set(struct repl *r, const uint8_t id[static OBJ_ID_LEN],
+                                     const uint8_t *data, size_t len);
+/* rec_mem: ingest a checked record into the node table only (no store). */
+MOMEDO_WUR int repl__record_mem(struct repl *r, const struct obj_checked *ck, const uint8_t *data,
+                                size_t len, uint64_t now_ms, struct repl_peer *from);
+/* rec_mem: take the slots parked for this engine's key (repl_new) / park them (repl_free). */
+MOMEDO_WUR int repl__nodes_unpark(struct repl *r);
 void repl__node_record_gone(struct repl *r, const uint8_t key[static OBJ_KEY_LEN],
                             uint64_t seq);
 /* Decide an incoming record: E_SUPERSEDED if not newer than the newest seen; else 0

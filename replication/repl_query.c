@@ -87,7 +87,7 @@ out:
 }
 
 /* Does node n's summary say it may be home to what q asks for? */
-static bool bloom_match(const struct repl_node *n, const uint32_t h[2]) {
+static bool bloom_match(const struct repl_srec *n, const uint32_t h[2]) {
   uint32_t bits[OBJ_RECORD_BLOOM_HASHES_MAX];
   if (!n->bloom_len || !n->bloom_k || n->bloom_k > OBJ_RECORD_BLOOM_HASHES_MAX) return false;
   bloom_bits(h, n->bloom_len * 8, n->bloom_k, bits);
@@ -291,7 +291,7 @@ static size_t candidates(struct repl *r, const struct repl_lookup_req *q, const 
         more = true;
         continue;
       }
-      if (nd->has_rec && nd->expires_ms > r->last_now_ms && bloom_match(nd, h)) c[n++] = (uint32_t)i;
+      if (nd->rec && nd->live && nd->rec->expires_ms > r->last_now_ms && bloom_match(nd->rec, h)) c[n++] = (uint32_t)i;
     }
     if (!more) break;
   }
@@ -330,11 +330,11 @@ static int lookup_route(struct repl *r, const struct repl_lookup_req *q, uint64_
   for (size_t i = 0; i < n && rc == 0; i++) {
     Momedo__Routed m = MOMEDO__ROUTED__INIT;
     m.src = (ProtobufCBinaryData){OBJ_KEY_LEN, r->cfg.self_key};
-    m.dst = (ProtobufCBinaryData){OBJ_KEY_LEN, r->nodes[c[i]].key};
+    m.dst = (ProtobufCBinaryData){OBJ_KEY_LEN, (uint8_t *)repl__key_of(r->shared, c[i])};
     m.hops_left = r->cfg.custody_hops_max;
     m.body_case = MOMEDO__ROUTED__BODY_QUERY;
     m.query = &lq;
-    rc = routed_send(r, r->nodes[c[i]].key, &m);
+    rc = routed_send(r, repl__key_of(r->shared, c[i]), &m);
     if (rc == 0) r->st.lookup_queries_sent++;
   }
   if (r->lookup_next_ms > l->deadline_ms) r->lookup_next_ms = l->deadline_ms;
@@ -495,7 +495,7 @@ static int on_answer(struct repl *r, const Momedo__Routed *m, uint64_t now_ms) {
     if (l->handle != a->qid) continue;
     bool asked = false;
     for (uint32_t j = 0; j < l->ncand && !asked; j++)
-      asked = memcmp(r->nodes[l->cand[j]].key, m->src.data, OBJ_KEY_LEN) == 0;
+      asked = memcmp(repl__key_of(r->shared, l->cand[j]), m->src.data, OBJ_KEY_LEN) == 0;
     if (!asked) return 0; /* not a node we asked: ignored */
     if (a->status == 0 && a->n_objects <= 2) {
       int rc = answer_take(r, l, a, now_ms);

@@ -14,74 +14,52 @@
 #define KEY_NODE_LEN (1 + OBJ_KEY_LEN)
 #define NODE_VAL_LEN (OBJ_ID_LEN + 8)
 
-/* ---- node table ---------------------------------------------------------------- */
+/* ---- node table ----------------------------------------------------------------- */
 
-static uint64_t key_hash(const struct repl *r, const uint8_t *key) {
-  uint64_t h = be64_get(key) ^ r->nhash_key;
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  return h ^ (h >> 33);
-}
-
+/* The slot of a key this engine has a slot for (UINT32_MAX: none yet). */
 static uint32_t node_find(const struct repl *r, const uint8_t *key) {
-  if (!r->nhash_cap) return UINT32_MAX;
-  size_t m = r->nhash_cap - 1;
-  for (size_t i = key_hash(r, key) & m;; i = (i + 1) & m) {
-    uint32_t v = r->nhash[i];
-    if (!v) return UINT32_MAX;
-    if (memcmp(r->nodes[v - 1].key, key, OBJ_KEY_LEN) == 0) return v - 1;
+  uint32_t g = repl__key_gid(r->shared, key, false);
+  return g < r->nnodes ? g : UINT32_MAX;
+}
+
+/* Slots for every gid below n. E_NOMEM. */
+static int nodes_ensure(struct repl *r, size_t n) {
+  if (n <= r->nnodes) return 0;
+  if (n > r->nodes_cap) {
+    size_t ncap = r->nodes_cap ? r->nodes_cap : 16;
+    while (ncap < n) ncap *= 2;
+    struct repl_node *nn = realloc(r->nodes, ncap * sizeof *nn);
+    if (!nn) return MOMEDO_E_NOMEM;
+    r->nodes = nn;
+    r->nodes_cap = ncap;
   }
-}
-
-static void hash_put(struct repl *r, uint32_t idx) {
-  size_t m = r->nhash_cap - 1;
-  size_t i = key_hash(r, r->nodes[idx].key) & m;
-  while (r->nhash[i]) i = (i + 1) & m;
-  r->nhash[i] = idx + 1;
-}
-
-static int hash_grow(struct repl *r) {
-  size_t ncap = r->nhash_cap ? r->nhash_cap * 2 : 64;
-  uint32_t *nh = calloc(ncap, sizeof *nh);
-  if (!nh) return MOMEDO_E_NOMEM;
-  free(r->nhash);
-  r->nhash = nh;
-  r->nhash_cap = ncap;
-  for (size_t i = 0; i < r->nnodes; i++) hash_put(r, (uint32_t)i);
+  memset(r->nodes + r->nnodes, 0, (n - r->nnodes) * sizeof *r->nodes);
+  for (size_t i = r->nnodes; i < n; i++) r->nodes[i].dist = UINT32_MAX;
+  r->nnodes = n;
   return 0;
 }
 
 uint32_t repl__node_of(struct repl *r, const uint8_t key[static OBJ_KEY_LEN]) {
-  uint32_t f = node_find(r, key);
-  if (f != UINT32_MAX) return f;
-  if ((r->nnodes + 1) * 2 > r->nhash_cap && hash_grow(r)) return UINT32_MAX;
-  if (r->nnodes == r->nodes_cap) {
-    size_t ncap = r->nodes_cap ? r->nodes_cap * 2 : 16;
-    struct repl_node *nn = realloc(r->nodes, ncap * sizeof *nn);
-    if (!nn) return UINT32_MAX;
-    r->nodes = nn;
-    r->nodes_cap = ncap;
-  }
-  struct repl_node *n = &r->nodes[r->nnodes];
-  memset(n, 0, sizeof *n);
-  memcpy(n->key, key, OBJ_KEY_LEN);
-  n->dist = UINT32_MAX;
-  hash_put(r, (uint32_t)r->nnodes);
-  return (uint32_t)r->nnodes++;
+  uint32_t g = repl__key_gid(r->shared, key, true);
+  if (g == UINT32_MAX || nodes_ensure(r, (size_t)g + 1)) return UINT32_MAX;
+  return g;
 }
 
+static bool node_live(const struct repl_node *n) { return n->rec && n->live; }
+
 void repl__nodes_free(struct repl *r) {
-  for (size_t i = 0; i < r->nnodes; i++) {
-    free(r->nodes[i].nb);
-    free(r->nodes[i].bloom);
+  uint32_t self = r->self_node;
+  if (r->rec_mem && r->nodes && self < r->nnodes) {
+    /* The records stay in the table as the store would keep them. */
+    repl__shared_park(r->shared, self, r->nodes, r->nnodes);
+  } else {
+    for (size_t i = 0; i < r->nnodes; i++)
+      if (r->nodes[i].rec) repl__srec_put(r->shared, r->nodes[i].rec);
+    free(r->nodes);
   }
-  free(r->nodes);
-  free(r->nhash);
   free(r->links);
   r->nodes = NULL;
-  r->nhash = NULL;
+  r->nnodes = r->nodes_cap = 0;
   r->links = NULL;
 }
 
@@ -89,12 +67,7 @@ static void rec_due(struct repl *r, uint64_t t) {
   if (t < r->rec_due_ms) r->rec_due_ms = t;
 }
 
-static int u32_cmp(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-static bool nb_has(const struct repl_node *n, uint32_t v) {
+static bool nb_has(const struct repl_srec *n, uint32_t v) {
   size_t lo = 0, hi = n->n_nb;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
@@ -105,56 +78,22 @@ static bool nb_has(const struct repl_node *n, uint32_t v) {
   return false;
 }
 
-/* The neighbor list of a record as node indices, ascending. */
-static int record_nb(struct repl *r, const Momedo__NodeRecord *m, uint32_t **out) {
-  uint32_t *nb = malloc((m->n_neighbors ? m->n_neighbors : 1) * sizeof *nb);
-  if (!nb) return MOMEDO_E_NOMEM;
-  for (size_t j = 0; j < m->n_neighbors; j++) {
-    if (m->neighbors[j].len != OBJ_KEY_LEN) {
-      free(nb);
-      return MOMEDO_E_CORRUPT;
-    }
-    if ((nb[j] = repl__node_of(r, m->neighbors[j].data)) == UINT32_MAX) {
-      free(nb);
-      return MOMEDO_E_NOMEM;
-    }
+/* Slot g now holds s (the caller's ref moves into it). */
+static int record_apply(struct repl *r, struct repl_srec *s) {
+  int rc = nodes_ensure(r, r->shared->nkeys);
+  if (rc) {
+    repl__srec_put(r->shared, s);
+    return rc;
   }
-  qsort(nb, m->n_neighbors, sizeof *nb, u32_cmp);
-  *out = nb;
-  return 0;
-}
-
-static int record_apply(struct repl *r, const Momedo__NodeRecord *m) {
-  uint32_t idx = repl__node_of(r, m->node_key.data), *nb = NULL;
-  if (idx == UINT32_MAX) return MOMEDO_E_NOMEM;
-  int rc = record_nb(r, m, &nb);
-  if (rc) return rc;
-  uint8_t *bloom = NULL;
-  if (m->users_bloom.len && !(bloom = malloc(m->users_bloom.len))) {
-    free(nb);
-    return MOMEDO_E_NOMEM;
-  }
-  if (bloom) memcpy(bloom, m->users_bloom.data, m->users_bloom.len);
-  struct repl_node *n = &r->nodes[idx];
-  bool same = n->has_rec && n->n_nb == m->n_neighbors &&
-              (n->n_nb == 0 || memcmp(n->nb, nb, n->n_nb * sizeof *nb) == 0);
-  free(n->nb);
-  free(n->bloom);
-  n->nb = nb;
-  n->n_nb = (uint32_t)m->n_neighbors;
-  n->bloom = bloom;
-  n->bloom_len = (uint32_t)m->users_bloom.len;
-  n->bloom_k = m->bloom_hashes;
-  n->has_rec = true;
-  n->seq = m->seq;
-  n->created_ms = m->created_ms;
-  n->expires_ms = m->expires_ms;
-  size_t nl = strnlen(m->name ? m->name : "", REPL_NAME_CHARS_MAX);
-  memcpy(n->name, m->name ? m->name : "", nl);
-  n->name[nl] = '\0';
-  if (memcmp(n->key, r->cfg.self_key, OBJ_KEY_LEN) == 0 && m->seq > r->own_seq) {
-    r->own_seq = m->seq;
-    r->own_created_ms = m->created_ms;
+  struct repl_node *n = &r->nodes[s->gid];
+  const struct repl_srec *o = node_live(n) ? n->rec : NULL;
+  bool same = o && o->n_nb == s->n_nb && (s->n_nb == 0 || memcmp(o->nb, s->nb, s->n_nb * sizeof *s->nb) == 0);
+  if (n->rec) repl__srec_put(r->shared, n->rec);
+  n->rec = s;
+  n->live = true;
+  if (s->gid == r->self_node && s->seq > r->own_seq) {
+    r->own_seq = s->seq;
+    r->own_created_ms = s->created_ms;
     /* A newer record of ours from elsewhere (a store lost or restored): say who we are
      * now, with a seq above it. */
     if (!r->issuing && repl__scoped(r)) rec_due(r, r->last_now_ms);
@@ -162,21 +101,15 @@ static int record_apply(struct repl *r, const Momedo__NodeRecord *m) {
   /* Only a changed link set moves routes; a refresh costs no search. */
   if (same) r->st.route_incremental++;
   else r->routes_dirty = true;
+  if (r->npend) r->custody_dirty = true;
   return 0;
 }
 
-int repl__node_record_set(struct repl *r, const uint8_t *data, size_t len) {
-  struct arena a;
-  ProtobufCMessage *msg = NULL;
-  arena_init(&a, OBJ_DECODE_BYTES_MAX);
-  int rc = obj_unpack(MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD, data, len, &a, &msg);
-  if (rc == 0) {
-    const Momedo__NodeRecord *m = (const Momedo__NodeRecord *)msg;
-    rc = m->node_key.len == OBJ_KEY_LEN ? record_apply(r, m) : MOMEDO_E_CORRUPT;
-  }
-  arena_close(&a);
-  if (rc == 0 && r->npend) r->custody_dirty = true;
-  return rc;
+int repl__node_record_set(struct repl *r, const uint8_t id[static OBJ_ID_LEN],
+                          const uint8_t *data, size_t len) {
+  struct repl_srec *s = NULL;
+  int rc = repl__srec_intern(r->shared, id, data, len, &s);
+  return rc ? rc : record_apply(r, s);
 }
 
 void repl__node_record_gone(struct repl *r, const uint8_t key[static OBJ_KEY_LEN],
@@ -184,14 +117,93 @@ void repl__node_record_gone(struct repl *r, const uint8_t key[static OBJ_KEY_LEN
   uint32_t idx = node_find(r, key);
   if (idx == UINT32_MAX) return;
   struct repl_node *n = &r->nodes[idx];
-  if (!n->has_rec || n->seq != seq) return; /* superseded: the new one is already in */
-  n->has_rec = false;
-  free(n->nb);
-  free(n->bloom);
-  n->nb = NULL, n->bloom = NULL;
-  n->n_nb = 0, n->bloom_len = 0;
+  if (!node_live(n) || n->rec->seq != seq) return; /* superseded: the new one is already in */
+  n->live = false;
+  if (!r->rec_mem) { /* the store's 'n' entry keeps the seq */
+    repl__srec_put(r->shared, n->rec);
+    n->rec = NULL;
+  }
   r->routes_dirty = true;
   if (r->npend) r->custody_dirty = true;
+}
+
+/* ---- records held in the shared table only (rec_mem) ----------------------------- */
+
+/* Replayed or stale: not newer than the newest seen (equal seq: the larger ID wins,
+ * so every node keeps the same one). */
+static bool rec_stale(const struct obj_info *i, uint64_t old_seq, const uint8_t *old_id) {
+  return i->version < old_seq ||
+         (i->version == old_seq && memcmp(i->id, old_id, OBJ_ID_LEN) <= 0);
+}
+
+int repl__record_mem(struct repl *r, const struct obj_checked *ck, const uint8_t *data,
+                     size_t len, uint64_t now_ms, struct repl_peer *from) {
+  const struct obj_info *i = &ck->info;
+  if (!repl__scoped(r)) return MOMEDO_E_UNEXPECTED;
+  uint32_t g = repl__node_of(r, i->key);
+  if (g == UINT32_MAX) return MOMEDO_E_NOMEM;
+  struct repl_node *n = &r->nodes[g];
+  if (n->rec && rec_stale(i, n->rec->seq, n->rec->id)) return MOMEDO_E_SUPERSEDED;
+  if (!n->rec && r->ridx.total >= REPL_RECORDS_MAX) return MOMEDO_E_UNEXPECTED;
+  struct repl_srec *s = NULL;
+  int rc = repl__srec_intern(r->shared, i->id, data, len, &s);
+  if (rc) return rc;
+  if ((rc = repl__idx_insert(&r->ridx, i->id)) < 0) {
+    repl__srec_put(r->shared, s);
+    return rc;
+  }
+  n = &r->nodes[g];
+  if (node_live(n) && repl__idx_remove(&r->ridx, n->rec->id)) r->st.records--;
+  r->st.records++;
+  r->last_now_ms = now_ms;
+  if (from) r->st.stored_remote++;
+  else r->st.stored_local++;
+  if (s->expires_ms < r->rec_exp_ms) r->rec_exp_ms = s->expires_ms;
+  if ((rc = record_apply(r, s))) return rc;
+  return repl__fresh_add(r, i->kind, data, len, from);
+}
+
+/* rec_mem: records that expired leave the live set (their seq stays known). */
+static void records_sweep(struct repl *r, uint64_t now_ms) {
+  uint64_t next = UINT64_MAX;
+  for (size_t g = 0; g < r->nnodes; g++) {
+    struct repl_node *n = &r->nodes[g];
+    if (!node_live(n)) continue;
+    if (n->rec->expires_ms > now_ms) {
+      if (n->rec->expires_ms < next) next = n->rec->expires_ms;
+      continue;
+    }
+    n->live = false;
+    if (repl__idx_remove(&r->ridx, n->rec->id)) r->st.records--;
+    r->routes_dirty = true;
+    if (r->npend) r->custody_dirty = true;
+  }
+  r->rec_exp_ms = next;
+}
+
+int repl__nodes_unpark(struct repl *r) {
+  size_t n = 0;
+  struct repl_node *nodes = repl__shared_unpark(r->shared, r->self_node, &n);
+  if (!nodes) return 0;
+  for (size_t i = 0; i < r->nnodes; i++) /* the fresh self slot holds no record */
+    assert(!r->nodes[i].rec);
+  free(r->nodes);
+  r->nodes = nodes, r->nnodes = r->nodes_cap = n;
+  r->rec_exp_ms = UINT64_MAX;
+  for (size_t g = 0; g < n; g++) {
+    struct repl_node *nd = &nodes[g];
+    nd->has_next = nd->has_alt = false;
+    nd->dist = UINT32_MAX;
+    if (!node_live(nd)) continue;
+    int rc = repl__idx_insert(&r->ridx, nd->rec->id);
+    if (rc < 0) return rc;
+    r->st.records++;
+    if (nd->rec->expires_ms < r->rec_exp_ms) r->rec_exp_ms = nd->rec->expires_ms;
+  }
+  struct repl_node *self = &nodes[r->self_node];
+  if (self->rec) r->own_seq = self->rec->seq, r->own_created_ms = self->rec->created_ms;
+  r->routes_dirty = true;
+  return 0;
 }
 
 /* ---- record decisions and storage --------------------------------------------- */
@@ -336,8 +348,8 @@ static int record_issue(struct repl *r, uint64_t now_ms) {
   rc = repl__ingest(r, MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD, out, len, now_ms, NULL, NULL, NULL);
   r->issuing = false;
   if (rc == 0) r->st.records_issued++;
-  if (rc == 0 && !r->own_shared)
-    rc = repl__shared_publish(r->shared, r->cfg.self_key, m.seq, m.expires_ms, out, len);
+  if (rc == 0 && !r->own_shared && r->nodes[r->self_node].rec)
+    repl__shared_publish(r->shared, r->nodes[r->self_node].rec);
 out:
   /* ingest pushes the record at the end of the call from its bytes: keep them until then */
   if (out && rc == 0) {
@@ -352,7 +364,9 @@ out:
 }
 
 int repl__records_tick(struct repl *r, uint64_t now_ms) {
-  if (!repl__scoped(r) || now_ms < r->rec_due_ms) return 0;
+  if (!repl__scoped(r)) return 0;
+  if (now_ms >= r->rec_exp_ms) records_sweep(r, now_ms);
+  if (now_ms < r->rec_due_ms) return 0;
   free(r->own_rec_bytes);
   r->own_rec_bytes = NULL;
   int rc = record_issue(r, now_ms);
@@ -373,7 +387,7 @@ int repl__records_tick(struct repl *r, uint64_t now_ms) {
 /* Does node u (dist d) lead to v at d + 1 over a mutual live link? */
 static bool edge_ok(const struct repl *r, uint32_t u, uint32_t v, uint64_t now_ms) {
   const struct repl_node *nv = &r->nodes[v];
-  return nv->has_rec && nv->expires_ms > now_ms && nb_has(nv, u);
+  return node_live(nv) && nv->rec->expires_ms > now_ms && nb_has(nv->rec, u);
 }
 
 static void bfs_reach(struct repl *r, uint32_t u, uint32_t v, uint32_t *q, size_t *qt) {
@@ -413,10 +427,11 @@ static int routes_compute(struct repl *r, uint64_t now_ms) {
   while (qh < qt) {
     uint32_t u = q[qh++];
     const struct repl_node *nu = &r->nodes[u];
-    if (!nu->has_rec || nu->expires_ms <= now_ms) continue;
-    for (uint32_t j = 0; j < nu->n_nb; j++) {
-      uint32_t v = nu->nb[j];
-      if (v != r->self_node && edge_ok(r, u, v, now_ms)) bfs_reach(r, u, v, q, &qt);
+    if (!node_live(nu) || nu->rec->expires_ms <= now_ms) continue;
+    const struct repl_srec *su = nu->rec;
+    for (uint32_t j = 0; j < su->n_nb; j++) {
+      uint32_t v = su->nb[j];
+      if (v < r->nnodes && v != r->self_node && edge_ok(r, u, v, now_ms)) bfs_reach(r, u, v, q, &qt);
     }
   }
   free(q);
@@ -464,7 +479,7 @@ int repl_nodes(struct repl *r, uint64_t now_ms, repl_node_fn fn, void *ctx) {
   if (!ord) return MOMEDO_E_NOMEM;
   size_t n = 0;
   for (size_t i = 0; i < r->nnodes; i++)
-    if (r->nodes[i].has_rec && r->nodes[i].expires_ms > now_ms) ord[n++] = (uint32_t)i;
+    if (node_live(&r->nodes[i]) && r->nodes[i].rec->expires_ms > now_ms) ord[n++] = (uint32_t)i;
   for (size_t i = 1; i < n; i++) /* insertion sort: called for status, not per message */
     for (size_t j = i; j > 0 && node_key_cmp(&ord[j - 1], &ord[j], r) > 0; j--) {
       uint32_t t = ord[j];
@@ -474,10 +489,11 @@ int repl_nodes(struct repl *r, uint64_t now_ms, repl_node_fn fn, void *ctx) {
     const struct repl_node *nd = &r->nodes[ord[i]];
     struct repl_node_info ni;
     memset(&ni, 0, sizeof ni);
-    memcpy(ni.key, nd->key, OBJ_KEY_LEN);
-    memcpy(ni.name, nd->name, sizeof ni.name);
-    ni.seq = nd->seq, ni.created_ms = nd->created_ms, ni.expires_ms = nd->expires_ms;
-    ni.n_neighbors = nd->n_nb;
+    const struct repl_srec *sr = nd->rec;
+    memcpy(ni.key, repl__key_of(r->shared, ord[i]), OBJ_KEY_LEN);
+    memcpy(ni.name, sr->name, sizeof ni.name);
+    ni.seq = sr->seq, ni.created_ms = sr->created_ms, ni.expires_ms = sr->expires_ms;
+    ni.n_neighbors = sr->n_nb;
     ni.hops = nd->dist;
     ni.has_next = nd->has_next, ni.next_peer = nd->next_peer;
     ni.has_alt = nd->has_alt, ni.alt_peer = nd->alt_peer;
@@ -489,8 +505,23 @@ int repl_nodes(struct repl *r, uint64_t now_ms, repl_node_fn fn, void *ctx) {
 
 static int node_key_cmp(const void *a, const void *b, void *ctx) {
   const struct repl *r = ctx;
-  return memcmp(r->nodes[*(const uint32_t *)a].key, r->nodes[*(const uint32_t *)b].key,
-                OBJ_KEY_LEN);
+  return memcmp(repl__key_of(r->shared, *(const uint32_t *)a),
+                repl__key_of(r->shared, *(const uint32_t *)b), OBJ_KEY_LEN);
+}
+
+/* rec_mem: slot g takes the newest record s without a check or a push (it was
+ * checked by the engine that issued it). */
+static int adopt_mem(struct repl *r, struct repl_srec *s, uint64_t now_ms) {
+  struct repl_node *n = &r->nodes[s->gid];
+  int rc = repl__idx_insert(&r->ridx, s->id);
+  if (rc < 0) return rc;
+  if (node_live(n) && repl__idx_remove(&r->ridx, n->rec->id)) r->st.records--;
+  r->st.records++;
+  r->st.stored_remote++;
+  if (s->expires_ms < r->rec_exp_ms) r->rec_exp_ms = s->expires_ms;
+  s->refs++;
+  (void)now_ms;
+  return record_apply(r, s);
 }
 
 int repl_records_adopt(struct repl *r, uint64_t now_ms) {
@@ -498,12 +529,16 @@ int repl_records_adopt(struct repl *r, uint64_t now_ms) {
   int n = 0, rc = 0;
   if (!repl__scoped(r)) return 0;
   repl__clock_note(r, now_ms);
-  for (size_t i = 0; i < sh->cap && rc >= 0; i++) {
-    const struct repl_shared_rec *e = &sh->recs[i];
-    if (!e->bytes || e->expires_ms <= now_ms || memcmp(e->key, r->cfg.self_key, OBJ_KEY_LEN) == 0)
+  if ((rc = nodes_ensure(r, sh->nkeys))) return rc;
+  for (uint32_t g = 0; g < sh->nkeys && rc >= 0; g++) {
+    struct repl_srec *e = sh->newest[g];
+    if (!e || e->expires_ms <= now_ms || g == r->self_node) continue;
+    const struct repl_node *nd = &r->nodes[g];
+    if (nd->rec && nd->rec->seq >= e->seq) continue;
+    if (r->rec_mem) {
+      if ((rc = adopt_mem(r, e, now_ms)) == 0) n++;
       continue;
-    uint32_t idx = node_find(r, e->key);
-    if (idx != UINT32_MAX && r->nodes[idx].has_rec && r->nodes[idx].seq >= e->seq) continue;
+    }
     /* Checked and stored like a neighbor's record (the check hook memoises). */
     rc = repl__ingest(r, MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD, e->bytes, e->len, now_ms, NULL,
                       NULL, NULL);
@@ -514,6 +549,6 @@ int repl_records_adopt(struct repl *r, uint64_t now_ms) {
   }
   /* Taken as if from a neighbor: not pushed on (every engine adopts for itself). */
   r->nfresh = 0;
-  r->st.stored_local -= (uint64_t)n, r->st.stored_remote += (uint64_t)n;
+  if (!r->rec_mem) r->st.stored_local -= (uint64_t)n, r->st.stored_remote += (uint64_t)n;
   return rc < 0 ? rc : n;
 }

@@ -180,6 +180,30 @@ int repl__test_put_v1(struct store *s, Momedo__ObjectKind kind, const uint8_t *d
   return rc;
 }
 
+/* A live record held in the shared table only (rec_mem), as repl__rec_get gives it. */
+static int rec_from_table(struct repl *r, const uint8_t *id, uint8_t **val,
+                          struct repl_rec *rec) {
+  const struct repl_srec *s = repl__srec_find(r->shared, id);
+  if (!s) return MOMEDO_E_NOTFOUND;
+  uint8_t *v = malloc(s->len ? s->len : 1);
+  if (!v) return MOMEDO_E_NOMEM;
+  memcpy(v, s->bytes, s->len);
+  memset(rec, 0, sizeof *rec);
+  rec->info.kind = MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD;
+  memcpy(rec->info.id, s->id, OBJ_ID_LEN);
+  memcpy(rec->info.key, repl__key_of(r->shared, s->gid), OBJ_KEY_LEN);
+  memcpy(rec->info.signer, rec->info.key, OBJ_KEY_LEN);
+  rec->info.version = s->seq;
+  rec->info.created_ms = s->created_ms;
+  rec->info.expires_ms = s->expires_ms;
+  rec->role = REPL_ROLE_DEST;
+  rec->global = true;
+  rec->data = v;
+  rec->len = s->len;
+  *val = v;
+  return 0;
+}
+
 int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN], uint8_t **val,
                   struct repl_rec *rec) {
   uint8_t k[KEY_OBJ_LEN];
@@ -187,6 +211,8 @@ int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN], uint8_t *
   size_t vn = 0;
   key_obj(k, id);
   int rc = store_get(r->store, k, sizeof k, &v, &vn);
+  if (rc == MOMEDO_E_NOTFOUND && r->rec_mem && repl__idx_has(&r->ridx, id))
+    return rec_from_table(r, id, val, rec);
   if (rc) return rc;
   if ((rc = rec_parse(id, v, vn, rec))) {
     free(v);
@@ -531,7 +557,7 @@ static int ingest_decide(struct repl *r, const struct obj_checked *ck, uint64_t 
   }
 }
 
-static int fresh_add(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
+int repl__fresh_add(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                      struct repl_peer *from) {
   if (r->nfresh == r->fresh_cap) {
     size_t ncap = r->fresh_cap ? r->fresh_cap * 2 : 16;
@@ -645,7 +671,7 @@ static int ingest_commit(struct repl *r, const struct obj_checked *ck, const str
   if (from) r->st.stored_remote++;
   else r->st.stored_local++;
   /* A record first: the one it supersedes then finds itself replaced, not gone. */
-  if (i->kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD && (rc = repl__node_record_set(r, data, len)))
+  if (i->kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD && (rc = repl__node_record_set(r, i->id, data, len)))
     return rc;
   for (size_t j = 0; j < k->n; j++) {
     note_removed(r, &k->rec[j]);
@@ -672,7 +698,7 @@ static int ingest_commit(struct repl *r, const struct obj_checked *ck, const str
     repl__summary_changed(r);
   /* Flood: everything to every peer; scoped: global scope (records too) only, the rest
    * moves by custody. */
-  if (!repl__scoped(r) || pl->global) return fresh_add(r, i->kind, data, len, from);
+  if (!repl__scoped(r) || pl->global) return repl__fresh_add(r, i->kind, data, len, from);
   return 0;
 }
 
@@ -777,7 +803,16 @@ int repl__ingest_checked(struct repl *r, const struct obj_checked *ck, const uin
   struct place *pl = malloc(sizeof *pl);
   struct kills k = {0};
   struct store_batch *b = NULL;
-  int rc = pl ? place_and_decide(r, ck, from, g, now_ms, pl, &k) : MOMEDO_E_NOMEM;
+  int rc;
+  if (r->rec_mem && ck->info.kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) {
+    /* Held in the shared table only: nothing to write (repl.h, struct repl_config). */
+    rc = pl ? repl__record_mem(r, ck, data, len, now_ms, from) : MOMEDO_E_NOMEM;
+    if (rc) note_refused(r, ck->info.kind, rc);
+    if (rc == 0 && info) *info = ck->info;
+    free(pl);
+    return rc;
+  }
+  rc = pl ? place_and_decide(r, ck, from, g, now_ms, pl, &k) : MOMEDO_E_NOMEM;
   if (rc) {
     if (pl) note_refused(r, ck->info.kind, rc);
     goto out;
@@ -939,7 +974,7 @@ static int load_obj(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, si
   if (rec.info.kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) {
     if ((rc = repl__idx_insert(&r->ridx, k + 1)) < 0) return rc;
     r->st.records++;
-    return repl__node_record_set(r, rec.data, rec.len);
+    return repl__node_record_set(r, k + 1, rec.data, rec.len);
   }
   if ((rc = repl__idx_insert(&r->idx, k + 1)) < 0) return rc;
   r->st.objects_by_kind[rec.info.kind]++;

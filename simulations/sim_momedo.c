@@ -449,6 +449,9 @@ static void stop_node(struct sim *s, uint32_t v, int wipe) {
   if (!wipe) return;
   store_close(nd->store);
   nd->store = NULL;
+  /* Its node records went with the store (they are kept in the shared table). */
+  struct sim_keys *k;
+  if (sim__node_keys(s, v, &k) == 0) repl_shared_forget(mo->shared, k->node.pub);
   sim__lost_all(s, v);
 }
 

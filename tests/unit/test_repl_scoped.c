@@ -15,6 +15,9 @@
 #define ALIAS MOMEDO__OBJECT_KIND__OBJ_ALIAS
 
 static struct crypto_sign_keypair acc_kp; /* signs test items (an accepting node) */
+/* The second pass runs the tests with engines sharing one table (records held in the
+ * table, not in the stores: the simulator's mode). */
+static struct repl_shared *g_shared;
 static uint8_t mbox[OBJ_MAILBOX_LEN];
 
 static struct repl_config scoped_cfg(void) {
@@ -24,6 +27,7 @@ static struct repl_config scoped_cfg(void) {
   c.recon_start_delay_ms_max = 0;
   c.custody_retry_ms = 2000;
   c.route_holddown_ms = 0;
+  c.shared = g_shared;
   return c;
 }
 
@@ -695,6 +699,97 @@ static void test_records_adopt(void) {
   repl_shared_free(sh);
 }
 
+struct seq_seen {
+  const uint8_t *key;
+  uint64_t seq;
+};
+
+static int seq_of_cb(void *ctx, const struct repl_node_info *n) {
+  struct seq_seen *s = ctx;
+  if (memcmp(n->key, s->key, OBJ_KEY_LEN) == 0) s->seq = n->seq;
+  return 0;
+}
+
+/* The seq of key's record as engine i holds it (0: none). */
+static uint64_t seq_at(struct tn *t, int i, const uint8_t *key) {
+  struct seq_seen s = {key, 0};
+  if (repl_nodes(t->n[i].r, t->now, seq_of_cb, &s)) return UINT64_MAX;
+  return s.seq;
+}
+
+/* Engines sharing a table hold records once, but each decides for itself: what one
+ * accepted is not known to another that never received it, a record one refused
+ * (forged, stale) is not accepted anywhere by being in the table, and each keeps its
+ * own newest seq. */
+static void test_shared_table(void) {
+  struct repl_config cfg = scoped_cfg();
+  struct repl_shared *sh = NULL;
+  CHECK_EQ(repl_shared_new(11, &sh), 0);
+  cfg.shared = sh;
+  struct tn t;
+  tn_init(&t, 4, &cfg);
+  tn_connect(&t, 0, 1);
+  tn_connect(&t, 2, 3); /* two separate nets */
+  settle(&t, 1000);
+  struct crypto_sign_keypair k5, k6;
+  tn_node_key(&k5, 5);
+  tn_node_key(&k6, 6);
+  CHECK_EQ(repl_peer_up(t.n[1].r, 99, k5.pub, t.now), 0);
+  CHECK_EQ(repl_peer_up(t.n[3].r, 99, k5.pub, t.now), 0);
+  settle(&t, 1000);
+  size_t l1, l2, l3;
+  uint8_t nb1[1][OBJ_KEY_LEN], nb3[1][OBJ_KEY_LEN];
+  memcpy(nb1[0], t.n[1].kp.pub, OBJ_KEY_LEN);
+  memcpy(nb3[0], t.n[3].kp.pub, OBJ_KEY_LEN);
+  uint8_t *newer = record(&k5, k5.pub, 10, t.now, nb1, 1, &l1);
+  uint8_t *older = record(&k5, k5.pub, 9, t.now, nb3, 1, &l2);
+  uint8_t *forged = record(&k6, k5.pub, 11, t.now, nb3, 1, &l3);
+  CHECK_EQ(push_from(&t, 1, 0, RECORD, newer, l1), 0);
+  CHECK_EQ(seq_at(&t, 0, k5.pub), 10);
+  CHECK_EQ(seq_at(&t, 2, k5.pub), 0); /* in the table, not known to engine 2 */
+  uint64_t peer;
+  uint32_t hops;
+  CHECK_EQ(repl_route(t.n[2].r, k5.pub, t.now, &peer, &hops), MOMEDO_E_NOTFOUND);
+  /* Engine 2 has not seen seq 10: the older record is new to it. */
+  CHECK_EQ(push_from(&t, 3, 2, RECORD, older, l2), 0);
+  CHECK_EQ(seq_at(&t, 2, k5.pub), 9);
+  CHECK_EQ(repl_route(t.n[2].r, k5.pub, t.now, &peer, &hops), 0);
+  CHECK_EQ(hops, 2);
+  /* Engine 0 refuses it (stale for it), and keeps seq 10. */
+  uint64_t ref0 = stats(&t, 0).records_refused, ref2 = stats(&t, 2).records_refused;
+  CHECK_EQ(push_from(&t, 1, 0, RECORD, older, l2), 0);
+  CHECK_EQ(stats(&t, 0).records_refused, ref0 + 1);
+  CHECK_EQ(seq_at(&t, 0, k5.pub), 10);
+  /* A forgery is refused by whoever gets it and moves nobody. */
+  CHECK_EQ(push_from(&t, 3, 2, RECORD, forged, l3), 0);
+  CHECK_EQ(stats(&t, 2).records_refused, ref2 + 1);
+  CHECK_EQ(seq_at(&t, 2, k5.pub), 9);
+  CHECK_EQ(seq_at(&t, 0, k5.pub), 10);
+  /* Served from the table by reconciliation: engine 2 learns seq 10 once linked to 0. */
+  tn_connect(&t, 0, 2);
+  settle(&t, 5000);
+  CHECK_EQ(seq_at(&t, 2, k5.pub), 10);
+  CHECK_EQ(stats(&t, 2).records, 5);
+  /* A restarted engine finds its records in the table (a kept store) ... */
+  repl_free(t.n[2].r);
+  tn_open(&t, 2, 78);
+  CHECK_EQ(stats(&t, 2).records, 5);
+  CHECK_EQ(seq_at(&t, 2, k5.pub), 10);
+  CHECK_EQ(repl_peer_up(t.n[2].r, tn_pid(3), t.n[3].kp.pub, t.now), 0);
+  tn_pump(&t);
+  ref2 = stats(&t, 2).records_refused;
+  CHECK_EQ(push_from(&t, 3, 2, RECORD, older, l2), 0);
+  CHECK_EQ(stats(&t, 2).records_refused, ref2 + 1); /* replay still refused */
+  /* ... and none after its store was lost. */
+  repl_free(t.n[2].r);
+  repl_shared_forget(sh, t.n[2].kp.pub);
+  tn_open(&t, 2, 79);
+  CHECK_EQ(stats(&t, 2).records, 0);
+  free(newer), free(older), free(forged);
+  tn_free(&t);
+  repl_shared_free(sh);
+}
+
 /* Scoped mode needs a signer and a name a record can carry. */
 static void test_config(void) {
   struct repl_config cfg = scoped_cfg();
@@ -736,5 +831,18 @@ int main(void) {
   RUN(test_hop_budget);
   RUN(test_records_adopt);
   RUN(test_config);
+  RUN(test_shared_table);
+  /* Again with a shared table: records in the table only. */
+  void (*again[])(void) = {test_line_custody, test_records_refused, test_reroute,
+                           test_restart_between_grant_and_ack, test_shared_recon,
+                           test_lookups, test_refresh_and_holddown, test_waits_for_route,
+                           test_hop_budget};
+  for (size_t i = 0; i < sizeof again / sizeof again[0]; i++) {
+    if (repl_shared_new(100 + i, &g_shared)) abort();
+    th_current_ = "shared table pass";
+    again[i]();
+    repl_shared_free(g_shared);
+    g_shared = NULL;
+  }
   TEST_MAIN_END();
 }
