@@ -19,6 +19,7 @@
 #include "group.h"
 #include "home.h"
 #include "nodeapi.h"
+#include "otpks.h"
 #include "os.h"
 #include "status.h"
 #include "timeline.h"
@@ -187,6 +188,9 @@ struct cli_state {
   const char *save_dir;                     /* copy attachments out here (plaintext) */
   struct cli_groups gr;
   /* Users whose bundle this process looked up lately (receive path; not saved). */
+  struct otpks otpk;                        /* one-time prekey secrets (cli_otpk.c) */
+  struct cli_conn *claim;                   /* a send's connection: claim one-time prekeys
+                                               of devices whose home node it is; NULL */
   struct cli_fresh {
     uint8_t identity[32];
     uint64_t ms;
@@ -483,6 +487,15 @@ MOMEDO_WUR int cli__fetch_chunks(struct cli *c, struct cli_conn *cn, const uint8
 
 /* "YYYY-MM-DD" (end of that day, local time) or "YYYY-MM-DDTHH:MM" to ms. */
 MOMEDO_WUR int cli__parse_due(struct cli *c, const char *s, uint64_t *ms);
+
+/* One-time prekeys (cli_otpk.c). Refill: when cn is the home node and holds fewer than
+ * OTPKS_NODE_LOW, make and save new secrets, then upload; c->why on failure. Claim: fill
+ * r's one-time prekey from st->claim when that is d's home node (nothing otherwise or
+ * on any failure; a forged prekey is reported on stderr). */
+struct cli_conn;
+MOMEDO_WUR int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_conn *cn);
+void cli__otpk_claim(struct cli_state *st, const struct account_device *d,
+                     struct e2e_remote *r);
 
 /* Internal to cli_msg.c / cli_recv.c. */
 MOMEDO_WUR int cli__session_add(struct cli_sessions *s, struct e2e_session *e);

@@ -88,6 +88,7 @@ static int session_for(struct cli *c, struct cli_state *st, const uint8_t identi
   int rc = e2e_remote_from_device(&r, identity, &dk, now);
   if (rc) return cli_fail(c, rc, "a device of the recipient has an unusable prekey: %s",
                           momedo_strerror(rc));
+  cli__otpk_claim(st, d, &r); /* none: the signed prekey alone, as X3DH allows */
   local_of(&st->acct, &l);
   struct e2e_session *s = NULL;
   rc = e2e_initiate(&s, &l, &r, now);
@@ -245,7 +246,9 @@ int cli_send_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                      struct contact *ct, Momedo__Content *m, int no_sync, size_t *n_sent) {
   struct cli_outbox ob = {0};
   *n_sent = 0;
+  st->claim = cn;
   int rc = cli__send_queue(c, st, ct, m, no_sync, &ob);
+  st->claim = NULL;
   if (rc == 0) rc = cli__outbox_post(c, st, cn, &ob, n_sent);
   cli__outbox_free(&ob);
   return rc;

@@ -141,10 +141,17 @@ static int accept_first(struct cli *c, struct cli_state *st, struct cli_conn *cn
   struct e2e_prekey spk = {.id = pk->id, .expires_ms = pk->expires_ms};
   memcpy(spk.sec, pk->sec, 32);
   memcpy(spk.pub, pk->pub, 32);
+  const struct otpks_sec *opk = env->opk_id ? otpks_find(&st->otpk, env->opk_id) : NULL;
+  if (env->opk_id && !opk) {
+    RECV_DROP("a first message naming one-time prekey %u, which this device does not hold "
+              "(used before: a replay; or never made here)", (unsigned)env->opk_id);
+    return MOMEDO_E_NOTFOUND;
+  }
   struct e2e_replay *rp = replay_for(st, pk->id);
   struct e2e_local l;
   local_of(&st->acct, &l);
-  int rc = rp ? e2e_accept(s, &from, &l, &spk, NULL, rp, env, os_wall_ms(), pt, cap, n)
+  int rc = rp ? e2e_accept(s, &from, &l, &spk, opk ? opk->sec : NULL, rp, env, os_wall_ms(),
+                           pt, cap, n)
               : MOMEDO_E_NOMEM;
   crypto_wipe(&l, sizeof l);
   crypto_wipe(&spk, sizeof spk);
@@ -172,6 +179,8 @@ static int accept_first(struct cli *c, struct cli_state *st, struct cli_conn *cn
     *s = NULL;
     return rc;
   }
+  /* Used once: the secret goes with the save that precedes the acknowledgement. */
+  if (env->opk_id) otpks_remove(&st->otpk, env->opk_id);
   return 0;
 }
 

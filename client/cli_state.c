@@ -360,7 +360,8 @@ static int load_all(struct cli *c, struct cli_state *st) {
       (rc = list_load(&st->vault, CLI_SESSIONS_FILE, &st->sess, sess_load_one)) != 0 ||
       (rc = list_load(&st->vault, CLI_REPLAY_FILE, &st->rp, rp_load_one)) != 0 ||
       (rc = cli_groups_load(&st->gr, &st->vault)) != 0 ||
-      (rc = cli_channels_load(&st->gr, &st->vault)) != 0)
+      (rc = cli_channels_load(&st->gr, &st->vault)) != 0 ||
+      (rc = otpks_load(&st->otpk, &st->vault)) != 0)
     return cli_fail(c, rc, "cannot read the local state in %s: %s", st->home.dir,
                     momedo_strerror(rc));
   return 0;
@@ -375,6 +376,7 @@ static void unload_all(struct cli_state *st) {
   replays_free(&st->rp);
   cli_groups_free(&st->gr);
   cli_channels_free(&st->gr);
+  otpks_wipe(&st->otpk);
 }
 
 int cli_open(struct cli *c, struct cli_state *st, int need_joined) {
@@ -411,6 +413,7 @@ int cli_save(struct cli *c, struct cli_state *st) {
   if (rc == 0) rc = list_save(&st->vault, CLI_REPLAY_FILE, &st->rp, st->rp.n, rp_save_one);
   if (rc == 0) rc = cli_groups_save(&st->gr, &st->vault);
   if (rc == 0) rc = cli_channels_save(&st->gr, &st->vault);
+  if (rc == 0) rc = otpks_save(&st->otpk, &st->vault);
   if (rc) return cli_fail(c, rc, "cannot write the local state: %s", momedo_strerror(rc));
   return 0;
 }

@@ -195,6 +195,7 @@ void cli_print_msg(struct cli *c, const struct cli_msg *m) {
 
 int cli_flush_receipts(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
   struct cli_outbox ob = {0};
+  st->claim = cn;
   for (size_t i = 0; i < st->n_rc; i++) {
     struct cli_receipts *r = &st->rc[i];
     struct contact *ct = contacts_find_key(&st->contacts, r->peer);
@@ -212,6 +213,7 @@ int cli_flush_receipts(struct cli *c, struct cli_state *st, struct cli_conn *cn)
       fprintf(stderr, "momedo: note: could not send a delivery receipt to %s: %s\n",
               contact_label(ct), c->why);
   }
+  st->claim = NULL;
   size_t sent = 0; /* every receipt under one save */
   if (ob.n && cli__outbox_post(c, st, cn, &ob, &sent) != 0)
     fprintf(stderr, "momedo: note: delivery receipts not sent: %s\n", c->why);
@@ -510,6 +512,8 @@ int cli_sync_all(struct cli *c, struct cli_state *st, size_t *n_new) {
         rc = cli_sync_conn(c, st, &cns[i], n_new);
       } else if (pass == 1 && up[i]) {
         if (ok++ == 0) flush_groups(c, st, &cns[i]);
+        if (i == 0 && cli__otpk_refill(c, st, &cns[i]) != 0)
+          fprintf(stderr, "momedo: note: one-time prekeys not refilled: %s\n", c->why);
         rc = cli_sync_groups(c, st, &cns[i], n_new);
       } else if (pass == 1) {
         continue;

@@ -3,7 +3,7 @@
  * client-signed objects (tombstones). Everything the node sends is checked before use:
  * lengths, body cases, object signatures. Must not touch sockets or read a clock other
  * than through the transport; must not keep state outside struct nodeapi. */
-#include "nodeapi.h"
+#include "nodeapi_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -965,4 +965,9 @@ int nodeapi_wait_event(struct nodeapi *api, int timeout_ms, uint64_t now_ms,
   }
   na_pop_event(api, now_ms, ev);
   return 0;
+}
+
+int nodeapi__call(struct nodeapi *api, Momedo__ClientRequest *req,
+                  Momedo__ClientResponse__BodyCase want, const Momedo__ClientResponse **out) {
+  return na_call(api, req, want, out);
 }

@@ -35,6 +35,8 @@
 #define NODE_K_WRITELOCK 'w' /* 'N' 'w' mailbox(32) -> write_key(32) last_used_ms(be64): the
                                mailbox takes posts only with that key's signature
                                (mbox_guard.c); dropped an item lifetime after last use */
+#define NODE_K_OTPK 'o'     /* 'N' 'o' device_key(32) id(be32) -> key(32) sig(64): one-time
+                               prekeys this node hands out (prekeys.c); never replicated */
 #define NODE_K_REMOVED 'r'  /* 'N' 'r' device_key(32) -> removed_ms(be64): removed by the
                                admin (with the device record's delete); never admitted again */
 /* Written by earlier versions after the object was stored (lookup indexes now live in
@@ -58,6 +60,8 @@
 #define NODE_FETCH_LIMIT_DEFAULT 100
 #define NODE_RESP_MARGIN_BYTES 4096     /* room for framing around fetched objects */
 #define NODE_RATE_SLOTS 4096            /* per-device post buckets (hashed, shared on collision) */
+#define NODE_OTPK_RATE_SLOTS 1024      /* per-device one-time prekey claim buckets (hashed) */
+#define NODE_OTPK_CLAIMS_PER_MINUTE 20  /* one-time prekeys one device may claim a minute */
 #define NODE_POSTER_SLOTS (1u << 18)    /* per (shared mailbox, device) quota counters, hashed */
 #define NODE_GUARD_SWEEP_BATCH 4096u    /* unused mailbox locks dropped per sweep */
 /* Unauthenticated link requests (client_link.c): size, per connection, per node and
@@ -228,6 +232,7 @@ struct node {
   uint64_t next_peer_id;
   struct sub *subs[NODE_SUB_BUCKETS];
   struct rate_slot rate[NODE_RATE_SLOTS];
+  struct rate_slot otpk_rate[NODE_OTPK_RATE_SLOTS]; /* prekeys.c: claims per device */
   struct node_guard *guard;     /* per-poster quotas (mbox_guard.c), made on first use */
   uint64_t link_window_start_ms; /* client_link.c: node-wide link request budget */
   unsigned link_posts;
@@ -349,6 +354,9 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
 int node__c_subscribe(struct conn *c, const Momedo__ClientRequest *rq,
                       Momedo__ClientResponse *rs, char *why, size_t why_cap);
 void node__client_gone(struct conn *c);
+/* prekeys.c: PrekeyUploadReq and PrekeyClaimReq (one-time prekeys) */
+int node__c_prekey(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                   char *why, size_t why_cap);
 /* client_link.c: LinkReq, the only request that needs no authentication. */
 int node__c_link(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
                  char *why, size_t why_cap);

@@ -8,6 +8,7 @@
 #include "frame.h"
 #include "nodeapi.h"
 #include "obj.h"
+#include "otpk.h"
 
 #define NOW_MS 1700000000000ull
 #define FAKE_IN_MAX (1u << 20)
@@ -778,6 +779,60 @@ static void test_hostport(void) {
   CHECK_EQ(transport_parse_hostport("[::1]80", host, sizeof host, &port), MOMEDO_E_INVAL);
 }
 
+static void push_claim(uint64_t request_id, const struct otpk_pub *p) {
+  Momedo__ClientResponse r = MOMEDO__CLIENT_RESPONSE__INIT;
+  Momedo__PrekeyClaimResp c = MOMEDO__PREKEY_CLAIM_RESP__INIT;
+  Momedo__OneTimePrekey o = MOMEDO__ONE_TIME_PREKEY__INIT;
+  if (p) {
+    o.id = p->id;
+    o.key = (ProtobufCBinaryData){32, (uint8_t *)p->key};
+    o.signature = (ProtobufCBinaryData){64, (uint8_t *)p->sig};
+    c.prekey = &o;
+  }
+  r.request_id = request_id;
+  r.body_case = MOMEDO__CLIENT_RESPONSE__BODY_PREKEY_CLAIM;
+  r.prekey_claim = &c;
+  push_response(&r);
+}
+
+/* A node (malicious, or one that lost its store) hands out a one-time prekey the
+ * device never signed: the client refuses it (E_BADSIG) and so uses none, instead of
+ * sending a first message the recipient cannot open. A genuine one is taken; an empty
+ * answer means none. */
+static void test_prekey_claim_forged(void) {
+  struct otpk_pub real = {.id = 7}, forged, got;
+  struct crypto_sign_keypair node_signs;
+  uint8_t seed[32], sec[32];
+  int found = 1;
+  setup();
+  CHECK_EQ(do_hello(), 0);
+  CHECK_EQ(crypto_dh_keygen(sec, real.key), 0);
+  CHECK_EQ(otpk_sign(&real, &dev_kp), 0);
+  forged = real; /* the node's own key under the device's id and signature */
+  CHECK_EQ(crypto_dh_keygen(sec, forged.key), 0);
+  push_claim(1, &forged);
+  CHECK_EQ(nodeapi_prekey_claim(&api, dev_kp.pub, &got, &found), MOMEDO_E_BADSIG);
+  CHECK_EQ(found, 0);
+  memset(seed, 0x44, 32); /* signed, but by a key that is not the device's */
+  CHECK_EQ(crypto_sign_from_seed(&node_signs, seed), 0);
+  CHECK_EQ(otpk_sign(&forged, &node_signs), 0);
+  push_claim(2, &forged);
+  CHECK_EQ(nodeapi_prekey_claim(&api, dev_kp.pub, &got, &found), MOMEDO_E_BADSIG);
+  forged = real;
+  forged.id = 8; /* a real key under another id */
+  push_claim(3, &forged);
+  CHECK_EQ(nodeapi_prekey_claim(&api, dev_kp.pub, &got, &found), MOMEDO_E_BADSIG);
+  push_claim(4, &real);
+  CHECK_EQ(nodeapi_prekey_claim(&api, dev_kp.pub, &got, &found), 0);
+  CHECK_EQ(found, 1);
+  CHECK_EQ(got.id, 7);
+  CHECK_MEM(got.key, real.key, 32);
+  push_claim(5, NULL);
+  CHECK_EQ(nodeapi_prekey_claim(&api, dev_kp.pub, &got, &found), 0);
+  CHECK_EQ(found, 0);
+  teardown();
+}
+
 int main(void) {
   RUN(test_hello_ok);
   RUN(test_hello_refusals);
@@ -794,5 +849,6 @@ int main(void) {
   RUN(test_oversized_frame_header);
   RUN(test_send_failure_kills);
   RUN(test_hostport);
+  RUN(test_prekey_claim_forged);
   TEST_MAIN_END();
 }

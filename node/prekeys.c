@@ -1,0 +1,187 @@
+/* node/prekeys.c — one-time prekeys (client.proto PrekeyUploadReq / PrekeyClaimReq,
+ * docs/e2e.md): an authenticated device stores signed X25519 public keys here (node-local
+ * records 'N' 'o', never replicated, at most OTPK_HELD_MAX per device); any authenticated
+ * device claims one of another device's, a few a minute. A prekey handed out is deleted
+ * in the store write that precedes the answer, so none is handed out twice, also across
+ * a restart. Holds no secret; logs only key prefixes and counts. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "log.h"
+#include "node_int.h"
+#include "otpk.h"
+
+#define OTPK_KEY_BYTES (2 + OBJ_KEY_LEN + 4)
+#define OTPK_RATE_WINDOW_MS 60000u
+
+static void otpk_key(uint8_t k[static OTPK_KEY_BYTES], const uint8_t device[static 32],
+                     uint32_t id) {
+  node__key_tag(k, NODE_K_OTPK);
+  memcpy(k + 2, device, OBJ_KEY_LEN);
+  be32_put(k + 2 + OBJ_KEY_LEN, id);
+}
+
+/* The records of one device: count them, and keep the first (lowest id). */
+struct otpk_scan {
+  uint32_t n;
+  int have_first;
+  struct otpk_pub first;
+  int bad;
+};
+
+static int scan_one(void *vctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  struct otpk_scan *s = vctx;
+  if (kn != OTPK_KEY_BYTES) return 0;
+  if (!s->have_first) {
+    if (otpk_rec_get(&s->first, be32_get(k + 2 + OBJ_KEY_LEN), v, vn) != 0) {
+      s->bad = 1;
+      return 0;
+    }
+    s->have_first = 1;
+  }
+  s->n++;
+  return 0;
+}
+
+static int scan_device(struct node *n, const uint8_t device[static 32], struct otpk_scan *s) {
+  uint8_t lo[OTPK_KEY_BYTES], hi[OTPK_KEY_BYTES];
+  memset(s, 0, sizeof *s);
+  otpk_key(lo, device, 0);
+  otpk_key(hi, device, UINT32_MAX);
+  int rc = store_iter(n->store, lo, sizeof lo, hi, sizeof hi, scan_one, s);
+  if (rc) return rc;
+  /* hi itself (id 2^32-1) is past the range: look at it on its own. */
+  void *v = NULL;
+  size_t vn = 0;
+  rc = store_get(n->store, hi, sizeof hi, &v, &vn);
+  if (rc == 0) rc = scan_one(s, hi, sizeof hi, v, vn);
+  free(v);
+  if (rc == MOMEDO_E_NOTFOUND) rc = 0;
+  return rc ? rc : s->bad ? MOMEDO_E_CORRUPT : 0;
+}
+
+/* New prekeys of the batch: those not held yet. An id held with another key: E_EXISTS. */
+static int upload_new(struct node *n, const uint8_t device[static 32],
+                      const struct otpk_pub *p, size_t np, struct store_batch *b,
+                      uint32_t *added, char *why, size_t why_cap) {
+  *added = 0;
+  for (size_t i = 0; i < np; i++) {
+    uint8_t k[OTPK_KEY_BYTES], rec[OTPK_REC_LEN];
+    void *v = NULL;
+    size_t vn = 0;
+    otpk_key(k, device, p[i].id);
+    otpk_rec_put(rec, &p[i]);
+    int rc = store_get(n->store, k, sizeof k, &v, &vn);
+    int same = rc == 0 && vn == OTPK_REC_LEN && memcmp(v, rec, OTPK_KEY_LEN) == 0;
+    free(v);
+    if (rc == 0 && same) continue; /* a retried upload */
+    if (rc == 0)
+      return reason_fail(why, why_cap, MOMEDO_E_EXISTS,
+                         "one-time prekey id %u is held here with another key",
+                         (unsigned)p[i].id);
+    if (rc != MOMEDO_E_NOTFOUND) return rc;
+    if ((rc = store_batch_put(b, k, sizeof k, rec, sizeof rec)) != 0) return rc;
+    (*added)++;
+  }
+  return 0;
+}
+
+static int c_prekey_upload(struct conn *c, const Momedo__ClientRequest *rq,
+                           Momedo__ClientResponse *rs, char *why, size_t why_cap) {
+  struct node *n = c->n;
+  struct otpk_pub p[OTPK_UPLOAD_MAX];
+  size_t np = 0;
+  struct otpk_scan s;
+  uint32_t added = 0;
+  if (!c->authed) return reason_fail(why, why_cap, MOMEDO_E_AUTH, "authenticate first");
+  int rc = otpk_upload_check(rq->prekey_upload, c->device_key, p, &np, why, why_cap);
+  if (rc) return rc;
+  if ((rc = scan_device(n, c->device_key, &s)) != 0) return rc;
+  struct store_batch *b = store_batch_new();
+  if (!b) return MOMEDO_E_NOMEM;
+  rc = upload_new(n, c->device_key, p, np, b, &added, why, why_cap);
+  if (rc == 0 && s.n + added > OTPK_HELD_MAX)
+    rc = reason_fail(why, why_cap, MOMEDO_E_QUOTA,
+                     "this node holds %u one-time prekeys of this device; %u more would pass "
+                     "the limit of %u", s.n, added, OTPK_HELD_MAX);
+  if (rc == 0 && added) rc = store_write(n->store, b);
+  store_batch_free(b);
+  if (rc == MOMEDO_E_DISKFULL) node__diskfull(n, (size_t)added * 100, why, why_cap);
+  if (rc) return rc;
+  Momedo__PrekeyUploadResp *out = arena_alloc(&n->arena, sizeof *out);
+  if (!out) return MOMEDO_E_NOMEM;
+  momedo__prekey_upload_resp__init(out);
+  out->held = s.n + added;
+  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_PREKEY_UPLOAD;
+  rs->prekey_upload = out;
+  return 0;
+}
+
+/* Fixed one-minute windows per hashed requesting device (a collision shares a budget:
+ * stricter, never looser). */
+static int claim_rate_take(struct conn *c, uint64_t now) {
+  struct node *n = c->n;
+  uint32_t h = (uint32_t)c->device_key[0] | (uint32_t)c->device_key[1] << 8 |
+               (uint32_t)c->device_key[2] << 16;
+  struct rate_slot *s = &n->otpk_rate[h % NODE_OTPK_RATE_SLOTS];
+  if (now - s->window_start_ms >= OTPK_RATE_WINDOW_MS || now < s->window_start_ms) {
+    s->window_start_ms = now;
+    s->count = 0;
+  }
+  if (s->count >= NODE_OTPK_CLAIMS_PER_MINUTE) return MOMEDO_E_RATE;
+  s->count++;
+  return 0;
+}
+
+static Momedo__OneTimePrekey *arena_otpk(struct arena *a, const struct otpk_pub *p) {
+  Momedo__OneTimePrekey *o = arena_alloc(a, sizeof *o);
+  uint8_t *kb = arena_alloc(a, OTPK_REC_LEN);
+  if (!o || !kb) return NULL;
+  momedo__one_time_prekey__init(o);
+  otpk_rec_put(kb, p);
+  o->id = p->id;
+  o->key = (ProtobufCBinaryData){OTPK_KEY_LEN, kb};
+  o->signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, kb + OTPK_KEY_LEN};
+  return o;
+}
+
+static int c_prekey_claim(struct conn *c, const Momedo__ClientRequest *rq,
+                          Momedo__ClientResponse *rs, char *why, size_t why_cap) {
+  struct node *n = c->n;
+  const ProtobufCBinaryData *dk = &rq->prekey_claim->device_key;
+  struct otpk_scan s;
+  if (!c->authed) return reason_fail(why, why_cap, MOMEDO_E_AUTH, "authenticate first");
+  if (dk->len != OBJ_KEY_LEN)
+    return reason_fail(why, why_cap, MOMEDO_E_BOUNDS, "device_key must be 32 bytes");
+  if (claim_rate_take(c, node__now_ms()) != 0)
+    return reason_fail(why, why_cap, MOMEDO_E_RATE,
+                       "at most %u one-time prekey claims a minute per device",
+                       NODE_OTPK_CLAIMS_PER_MINUTE);
+  int rc = scan_device(n, dk->data, &s);
+  if (rc) return rc;
+  Momedo__PrekeyClaimResp *out = arena_alloc(&n->arena, sizeof *out);
+  if (!out) return MOMEDO_E_NOMEM;
+  momedo__prekey_claim_resp__init(out);
+  if (s.have_first) {
+    /* Gone from the store (durably, as every store write) before anyone sees it. */
+    uint8_t k[OTPK_KEY_BYTES];
+    otpk_key(k, dk->data, s.first.id);
+    if ((rc = store_del1(n->store, k, sizeof k)) != 0) return rc;
+    if (!(out->prekey = arena_otpk(&n->arena, &s.first))) return MOMEDO_E_NOMEM;
+    char pre[NODE_KEY_PREFIX_LEN + 1];
+    node_key_prefix(dk->data, pre);
+    node_log(NODE_LOG_DEBUG, "one-time prekey of device %s handed out (%u left)", pre,
+             s.n - 1);
+  }
+  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_PREKEY_CLAIM;
+  rs->prekey_claim = out;
+  return 0;
+}
+
+int node__c_prekey(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                   char *why, size_t why_cap) {
+  if (rq->body_case == MOMEDO__CLIENT_REQUEST__BODY_PREKEY_UPLOAD)
+    return c_prekey_upload(c, rq, rs, why, why_cap);
+  return c_prekey_claim(c, rq, rs, why, why_cap);
+}
