@@ -27,6 +27,7 @@
 #define ADM_EXIT_NOT_RUNNING 3 /* no node answers on the admin socket */
 #define ADM_OPTS_MAX 16        /* options of one subcommand, with --dir and --json */
 #define ADM_OPT_ERROR '?'      /* adm_getopt: bad option, usage printed */
+#define ADM_INVITE_USES_MAX 100000u /* --uses, and the console's uses */
 
 #define ADM_INIT_USAGE "init [--listen HOST:PORT] [--name NAME]"
 #define ADM_NEIGHBOR_USAGE \
@@ -59,6 +60,7 @@ int adm_cmd_reload(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_backup(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_restore(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_nodes(struct adm_ctx *ctx, int argc, char **argv);
+int adm_cmd_web(struct adm_ctx *ctx, int argc, char **argv);
 
 /* getopt_long over a subcommand's argv (argv[0] is its name) with its own options
  * (NULL-terminated, at most ADM_OPTS_MAX - 3) plus --dir and --json, which stay valid
@@ -122,6 +124,20 @@ void adm_json_bool(struct adm_json *j, const char *key, int v);
 void adm_json_hex(struct adm_json *j, const char *key, const uint8_t *p, size_t n);
 void adm_json_open(struct adm_json *j, const char *key, char kind); /* '{' or '[' */
 void adm_json_close(struct adm_json *j, char kind);                 /* '}' or ']' */
+
+/* With f NULL: build only; adm_json_take hands the object over (the caller
+ * cJSON_Deletes it), NULL when building failed (out of memory). */
+cJSON *adm_json_take(struct adm_json *j);
+
+/* The JSON of the node's answers, shared by --json and the web console's API. */
+void adm_status_json(struct adm_json *j, const Momedo__StatusResp *s);
+void adm_neighbors_json(struct adm_json *j, size_t n, Momedo__NeighborStatus **v);
+void adm_participants_json(struct adm_json *j, const Momedo__ParticipantsResp *p);
+void adm_invite_json(struct adm_json *j, const Momedo__InviteResp *r);
+void adm_invites_json(struct adm_json *j, const Momedo__InviteListResp *l);
+/* The neighbors as a table, or into j with --json (status, neighbor list). */
+void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
+                         Momedo__NeighborStatus **v);
 
 /* "1.2 MB", "340 B". */
 void adm_fmt_bytes(char *buf, size_t cap, uint64_t bytes);

@@ -40,6 +40,16 @@ void adm_json_end(struct adm_json *j) {
   memset(j->stack, 0, sizeof j->stack);
 }
 
+cJSON *adm_json_take(struct adm_json *j) {
+  cJSON *root = j->stack[0];
+  if (j->failed) {
+    cJSON_Delete(root);
+    root = NULL;
+  }
+  memset(j->stack, 0, sizeof j->stack);
+  return root;
+}
+
 void adm_json_str(struct adm_json *j, const char *key, const char *v) {
   json_add(j, key, cJSON_CreateString(v ? v : ""));
 }

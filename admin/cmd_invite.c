@@ -9,7 +9,27 @@
 
 #include "adm.h"
 
-#define INVITE_USES_MAX 100000u
+
+void adm_invite_json(struct adm_json *j, const Momedo__InviteResp *r) {
+  adm_json_str(j, "code", r->code);
+  adm_json_str(j, "token", r->token);
+  adm_json_u64(j, "uses", r->uses);
+  adm_json_u64(j, "expires_ms", r->expires_ms);
+  adm_json_str(j, "address", r->address);
+  adm_json_str(j, "id", r->id);
+}
+
+void adm_invites_json(struct adm_json *j, const Momedo__InviteListResp *l) {
+  adm_json_open(j, "invites", '[');
+  for (size_t i = 0; i < l->n_invites; i++) {
+    adm_json_open(j, NULL, '{');
+    adm_json_str(j, "id", l->invites[i]->id);
+    adm_json_u64(j, "uses_left", l->invites[i]->uses_left);
+    adm_json_u64(j, "expires_ms", l->invites[i]->expires_ms);
+    adm_json_close(j, '}');
+  }
+  adm_json_close(j, ']');
+}
 
 static int invite_revoke(struct adm_ctx *ctx, const char *id) {
   Momedo__AdminRequest req = MOMEDO__ADMIN_REQUEST__INIT;
@@ -36,9 +56,9 @@ int adm_cmd_invite(struct adm_ctx *ctx, int argc, char **argv) {
     if (c == 'u') {
       char *end;
       unsigned long v = strtoul(optarg, &end, 10);
-      if (!isdigit((unsigned char)*optarg) || *end || v < 1 || v > INVITE_USES_MAX)
+      if (!isdigit((unsigned char)*optarg) || *end || v < 1 || v > ADM_INVITE_USES_MAX)
         return adm_fail(ctx, ADM_EXIT_USAGE, MOMEDO_E_INVAL,
-                        "--uses must be a number from 1 to %u", INVITE_USES_MAX);
+                        "--uses must be a number from 1 to %u", ADM_INVITE_USES_MAX);
       inv.uses = (uint32_t)v;
     } else if (c == 'e') {
       if (adm_parse_duration(optarg, &inv.expires_s) != 0)
@@ -64,12 +84,7 @@ int adm_cmd_invite(struct adm_ctx *ctx, int argc, char **argv) {
     struct adm_json j;
     adm_json_begin(&j, stdout);
     adm_json_bool(&j, "ok", 1);
-    adm_json_str(&j, "code", r->code);
-    adm_json_str(&j, "token", r->token);
-    adm_json_u64(&j, "uses", r->uses);
-    adm_json_u64(&j, "expires_ms", r->expires_ms);
-    adm_json_str(&j, "address", r->address);
-    adm_json_str(&j, "id", r->id);
+    adm_invite_json(&j, r);
     adm_json_end(&j);
     return ADM_EXIT_OK;
   }
@@ -110,15 +125,7 @@ int adm_cmd_invites(struct adm_ctx *ctx, int argc, char **argv) {
     struct adm_json j;
     adm_json_begin(&j, stdout);
     adm_json_bool(&j, "ok", 1);
-    adm_json_open(&j, "invites", '[');
-    for (size_t i = 0; i < l->n_invites; i++) {
-      adm_json_open(&j, NULL, '{');
-      adm_json_str(&j, "id", l->invites[i]->id);
-      adm_json_u64(&j, "uses_left", l->invites[i]->uses_left);
-      adm_json_u64(&j, "expires_ms", l->invites[i]->expires_ms);
-      adm_json_close(&j, '}');
-    }
-    adm_json_close(&j, ']');
+    adm_invites_json(&j, l);
     adm_json_end(&j);
     return ADM_EXIT_OK;
   }

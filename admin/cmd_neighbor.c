@@ -4,9 +4,6 @@
 
 #include "adm.h"
 
-void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
-                         Momedo__NeighborStatus **v);
-
 static int ok_message(struct adm_ctx *ctx, const Momedo__AdminResponse *resp,
                       const char *name, const char *what) {
   if (ctx->json) {

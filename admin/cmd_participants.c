@@ -7,6 +7,21 @@
 #include "adm.h"
 #include "hex.h"
 
+void adm_participants_json(struct adm_json *j, const Momedo__ParticipantsResp *p) {
+  adm_json_open(j, "participants", '[');
+  for (size_t i = 0; i < p->n_participants; i++) {
+    const Momedo__Participant *x = p->participants[i];
+    adm_json_open(j, NULL, '{');
+    adm_json_hex(j, "device_key", x->device_key.data, x->device_key.len);
+    adm_json_hex(j, "identity_key", x->identity_key.data, x->identity_key.len);
+    adm_json_str(j, "user_id", x->user_id);
+    adm_json_u64(j, "registered_ms", x->registered_ms);
+    adm_json_bool(j, "connected", x->connected);
+    adm_json_close(j, '}');
+  }
+  adm_json_close(j, ']');
+}
+
 int adm_cmd_participants(struct adm_ctx *ctx, int argc, char **argv) {
   Momedo__AdminRequest req = MOMEDO__ADMIN_REQUEST__INIT;
   Momedo__ParticipantsReq pr = MOMEDO__PARTICIPANTS_REQ__INIT;
@@ -24,18 +39,7 @@ int adm_cmd_participants(struct adm_ctx *ctx, int argc, char **argv) {
     struct adm_json j;
     adm_json_begin(&j, stdout);
     adm_json_bool(&j, "ok", 1);
-    adm_json_open(&j, "participants", '[');
-    for (size_t i = 0; i < p->n_participants; i++) {
-      const Momedo__Participant *x = p->participants[i];
-      adm_json_open(&j, NULL, '{');
-      adm_json_hex(&j, "device_key", x->device_key.data, x->device_key.len);
-      adm_json_hex(&j, "identity_key", x->identity_key.data, x->identity_key.len);
-      adm_json_str(&j, "user_id", x->user_id);
-      adm_json_u64(&j, "registered_ms", x->registered_ms);
-      adm_json_bool(&j, "connected", x->connected);
-      adm_json_close(&j, '}');
-    }
-    adm_json_close(&j, ']');
+    adm_participants_json(&j, p);
     adm_json_end(&j);
     return ADM_EXIT_OK;
   }

@@ -41,6 +41,8 @@ static const struct adm_cmd adm_cmds[] = {
      "put a backup back into DIR (the node must be stopped)"},
     {"nodes", adm_cmd_nodes, "nodes",
      "the nodes known from their records, with the route to each (scoped delivery)"},
+    {"web", adm_cmd_web, "web [--listen HOST:PORT]",
+     "serve the operator's console on loopback (prints its URL with a secret token)"},
 };
 #define ADM_CMDS_N (sizeof adm_cmds / sizeof adm_cmds[0])
 

@@ -11,11 +11,14 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
       prometheus
       dpkg-dev debhelper lintian adduser systemd procps
       zbar-tools
-      iproute2"
+      iproute2
+      chromium chromium-driver python3-selenium"
 # prometheus: a real Prometheus scrapes momedod and promtool checks the page
 # (test_node_metrics); dpkg-dev … procps: the package test builds, lints, installs and
 # runs the .debs (tests/package, run by scripts/test.sh as root); zbar-tools: zbarimg
-# decodes every QR code momedo draws (test_client_qr_scan)
+# decodes every QR code momedo draws (test_client_qr_scan); chromium, chromium-driver and
+# python3-selenium drive the operator's web console in a headless browser
+# (test_admin_web_browser, run with /usr/bin/python3)
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
