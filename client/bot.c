@@ -5,6 +5,7 @@
  * answers with one JSON line; writes one JSON line per arriving message, pairwise, group
  * or channel (sender, kind, text, saved attachment path, location).
  * Attachments are written to --save-dir (default HOME/inbox). Never evaluates input. */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
@@ -20,128 +21,66 @@
 #define BOT_POLL_MS 200
 #define BOT_INBOX "inbox"
 
-/* ---- a small JSON reader: one flat object of strings, numbers and number arrays ---- */
+/* ---- the request: one flat JSON object (cJSON) of strings and one number array ---- */
 
 struct bot_field {
-  char key[16];
-  int type;               /* 's' string, 'n' number, 'a' array of numbers */
-  char *str;              /* points into the line buffer (unescaped in place) */
+  const char *key;
+  int type;               /* 's' string, 'n' number, 'a' array of 1..3 numbers */
+  char *str;              /* owned by the cJSON tree (protobuf-c fields are not const) */
   double num[3];
   int n_num;
 };
 
-static void ws(const char **p) {
-  while (**p == ' ' || **p == '\t' || **p == '\r' || **p == '\n') (*p)++;
-}
-
-static int put_utf8(char **o, unsigned cp) {
-  char *w = *o;
-  if (cp < 0x80) *w++ = (char)cp;
-  else if (cp < 0x800) {
-    *w++ = (char)(0xc0 | cp >> 6);
-    *w++ = (char)(0x80 | (cp & 0x3f));
-  } else {
-    *w++ = (char)(0xe0 | cp >> 12);
-    *w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-    *w++ = (char)(0x80 | (cp & 0x3f));
+/* A \u0000 escape: cJSON would cut the string there, so the text sent would silently
+ * differ from the text given. Refused, as before cJSON. */
+static int has_nul_escape(const char *p) {
+  for (; *p; p++) {
+    if (*p != '\\') continue;
+    if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0) return 1;
+    if (p[1]) p++; /* skip the escaped character (\\ included) */
   }
-  *o = w;
   return 0;
 }
 
-/* Unescape the string at *p (after the quote) in place; *out is its start. */
-static int jstr(char **p, char **out) {
-  char *r = *p, *w = *p;
-  *out = w;
-  while (*r && *r != '"') {
-    if ((unsigned char)*r < 0x20) return -1;
-    if (*r != '\\') {
-      *w++ = *r++;
-      continue;
-    }
-    r++;
-    switch (*r) {
-      case '"': case '\\': case '/': *w++ = *r; break;
-      case 'n': *w++ = '\n'; break;
-      case 't': *w++ = '\t'; break;
-      case 'r': *w++ = '\r'; break;
-      case 'b': *w++ = '\b'; break;
-      case 'f': *w++ = '\f'; break;
-      case 'u': {
-        unsigned cp = 0;
-        for (int i = 1; i <= 4; i++) { /* stops at the NUL: never reads past the string */
-          int v = hex_digit_value(r[i]);
-          if (v < 0) return -1;
-          cp = cp * 16 + (unsigned)v;
-        }
-        if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff)) return -1; /* no NUL, no surrogates */
-        put_utf8(&w, cp);
-        r += 4;
-        break;
-      }
-      default: return -1;
-    }
-    r++;
+/* An array of 1..3 finite numbers (a location; bot_build checks how many): 0, or -1. */
+static int take_numbers(struct bot_field *x, const cJSON *v) {
+  for (const cJSON *e = v->child; e; e = e->next) {
+    if (x->n_num >= 3 || !cJSON_IsNumber(e) || !isfinite(e->valuedouble)) return -1;
+    x->num[x->n_num++] = e->valuedouble;
   }
-  if (*r != '"') return -1;
-  *w = '\0';
-  *p = r + 1;
-  return 0;
+  return x->n_num ? 0 : -1;
 }
 
-static int jnum(char **p, double *v) {
-  char *end = NULL;
-  errno = 0;
-  *v = strtod(*p, &end);
-  if (end == *p || errno || !isfinite(*v)) return -1;
-  *p = end;
-  return 0;
-}
-
-static int json_parse(char *line, struct bot_field *f, int *n) {
-  char *p = line;
+/* Parse line into *root and up to BOT_FIELDS_MAX fields pointing into it. */
+static int json_parse(const char *line, cJSON **root, struct bot_field *f, int *n) {
+  const char *end = NULL;
   *n = 0;
-  ws((const char **)&p);
-  if (*p++ != '{') return -1;
-  ws((const char **)&p);
-  if (*p == '}') return 0;
-  for (;;) {
-    char *key;
-    if (*n >= BOT_FIELDS_MAX || *p++ != '"' || jstr(&p, &key) || strlen(key) >= sizeof f->key)
-      return -1;
+  *root = NULL;
+  if (has_nul_escape(line)) return -1;
+  cJSON *r = cJSON_ParseWithOpts(line, &end, 0);
+  if (!r) return -1;
+  *root = r;
+  for (; end && *end; end++)
+    if (!strchr(" \t\r\n", *end)) return -1;
+  if (!cJSON_IsObject(r)) return -1;
+  for (const cJSON *v = r->child; v; v = v->next) {
+    if (*n >= BOT_FIELDS_MAX || !v->string) return -1;
     struct bot_field *x = &f[(*n)++];
     memset(x, 0, sizeof *x);
-    snprintf(x->key, sizeof x->key, "%s", key);
-    ws((const char **)&p);
-    if (*p++ != ':') return -1;
-    ws((const char **)&p);
-    if (*p == '"') {
-      p++;
+    x->key = v->string;
+    if (cJSON_IsString(v)) {
       x->type = 's';
-      if (jstr(&p, &x->str)) return -1;
-    } else if (*p == '[') {
-      p++;
-      x->type = 'a';
-      for (;;) {
-        ws((const char **)&p);
-        if (x->n_num >= 3 || jnum(&p, &x->num[x->n_num++])) return -1;
-        ws((const char **)&p);
-        if (*p == ']') break;
-        if (*p++ != ',') return -1;
-      }
-      p++;
-    } else {
+      x->str = v->valuestring;
+    } else if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
       x->type = 'n';
-      if (jnum(&p, &x->num[0])) return -1;
+      x->num[0] = v->valuedouble;
+    } else if (cJSON_IsArray(v) && take_numbers(x, v) == 0) {
+      x->type = 'a';
+    } else {
+      return -1; /* objects, true, false, null: no request has them */
     }
-    ws((const char **)&p);
-    if (*p == '}') break;
-    if (*p++ != ',') return -1;
-    ws((const char **)&p);
   }
-  p++;
-  ws((const char **)&p);
-  return *p ? -1 : 0;
+  return 0;
 }
 
 static const struct bot_field *field(const struct bot_field *f, int n, const char *key, int type) {
@@ -207,6 +146,38 @@ static int bot_build(struct cli *c, const struct bot_field *f, int n, Momedo__Co
   return 0;
 }
 
+/* ---- answers: one JSON line each, written with cJSON ------------------------------ */
+
+static void put_line(FILE *o, cJSON *a) {
+  char *t = a ? cJSON_PrintUnformatted(a) : NULL;
+  if (t) fprintf(o, "%s\n", t);
+  else fprintf(o, "{\"type\":\"sent\",\"ok\":false,\"error\":\"E_NOMEM\"}\n");
+  cJSON_free(t);
+  cJSON_Delete(a);
+}
+
+static void answer_fail(FILE *o, int rc, const char *message) {
+  cJSON *a = cJSON_CreateObject();
+  cJSON_AddStringToObject(a, "type", "sent");
+  cJSON_AddBoolToObject(a, "ok", 0);
+  cJSON_AddStringToObject(a, "error", momedo_status_name(rc));
+  cJSON_AddStringToObject(a, "message", message ? message : "");
+  put_line(o, a);
+}
+
+static void answer_sent(FILE *o, const uint8_t id[static TL_ID_LEN], int is_group,
+                        const char *to, int kind, size_t n_env) {
+  char hex[2 * TL_ID_LEN + 1];
+  tl_id_hex(hex, id);
+  cJSON *a = cJSON_CreateObject();
+  cJSON_AddStringToObject(a, "type", "sent");
+  cJSON_AddBoolToObject(a, "ok", 1);
+  cJSON_AddStringToObject(a, "id", hex);
+  cJSON_AddStringToObject(a, is_group ? "group" : "to", to);
+  cJSON_AddNumberToObject(a, kind ? "items" : "envelopes", (double)n_env);
+  put_line(o, a);
+}
+
 /* Lines read together are sent under one hold of the home's lock and saved once (only
  * the files that changed); their answers are printed after that save, so an answer
  * "ok" always means the new state is on disk. */
@@ -237,12 +208,7 @@ static int batch_end(struct cli *c, struct cli_state *st, struct bot_batch *b) {
   if (rc == 0) {
     fwrite(b->buf, 1, b->len, stdout);
   } else {
-    for (int i = 0; i < b->n; i++) {
-      printf("{\"type\":\"sent\",\"ok\":false,\"error\":\"%s\",\"message\":",
-             momedo_status_name(rc));
-      cli_json_str(stdout, c->why);
-      printf("}\n");
-    }
+    for (int i = 0; i < b->n; i++) answer_fail(stdout, rc, c->why);
   }
   fflush(stdout);
   rewind(b->ans);
@@ -267,7 +233,8 @@ static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   int is_group = 0, kind = 0;
   FILE *o = b->ans;
   c->why[0] = '\0';
-  int rc = json_parse(line, f, &n) ? cli_fail(c, MOMEDO_E_INVAL, "not a JSON object") : 0;
+  cJSON *root = NULL;
+  int rc = json_parse(line, &root, f, &n) ? cli_fail(c, MOMEDO_E_INVAL, "not a JSON object") : 0;
   if (rc == 0) rc = bot_build(c, f, n, &m, &t, &file, &l, &task, &data, &len, &to, &is_group);
   int io = 0;
   if (rc == 0 && (rc = batch_begin(c, st, b)) == 0) {
@@ -283,20 +250,9 @@ static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   if (data) crypto_wipe(data, len);
   free(data);
   b->n++;
-  if (rc == 0) {
-    char hex[2 * TL_ID_LEN + 1];
-    tl_id_hex(hex, id);
-    fprintf(o, "{\"type\":\"sent\",\"ok\":true,\"id\":\"%s\",\"%s\":", hex,
-            is_group ? "group" : "to");
-    cli_json_str(o, to);
-    if (kind) fprintf(o, ",\"items\":%zu}\n", n_env);
-    else fprintf(o, ",\"envelopes\":%zu}\n", n_env);
-  } else {
-    fprintf(o, "{\"type\":\"sent\",\"ok\":false,\"error\":\"%s\",\"message\":",
-            momedo_status_name(rc));
-    cli_json_str(o, c->why[0] ? c->why : momedo_strerror(rc));
-    fprintf(o, "}\n");
-  }
+  if (rc == 0) answer_sent(o, id, is_group, to, kind, n_env);
+  else answer_fail(o, rc, c->why[0] ? c->why : momedo_strerror(rc));
+  cJSON_Delete(root); /* the request's strings (to, text) live in it until here */
   return io ? rc : 0;
 }
 
@@ -325,8 +281,9 @@ static int bot_read(struct cli *c, struct cli_state *st, struct cli_conn *cn, st
     if (in->overlong || skip) {
       if (!skip) {
         b->n++;
-        fprintf(b->ans, "{\"type\":\"sent\",\"ok\":false,\"error\":\"E_TOOBIG\",\"message\":"
-                "\"input line longer than %u bytes\"}\n", BOT_LINE_MAX);
+        char msg[64];
+        snprintf(msg, sizeof msg, "input line longer than %u bytes", BOT_LINE_MAX);
+        answer_fail(b->ans, MOMEDO_E_TOOBIG, msg);
       }
     } else {
       in->buf[l] = '\0';
