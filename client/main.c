@@ -1,6 +1,8 @@
-/* client/main.c — the `momedo` executable: parses options, validates them against the
- * command, and dispatches from a table to cli_*.c. Prints the failure reason (or one
- * JSON error object with --json) and exits 0, 1 (failed) or 2 (usage). */
+/* client/main.c — the `momedo` executable: parses options (getopt_long, in order, so they
+ * may stand anywhere), checks them against the command, and dispatches from a table to
+ * cli_*.c. Prints the failure reason (or one JSON error object with --json) and exits
+ * 0, 1 (failed) or 2 (usage). */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 
 #define G (CLI_OPT(CO_HOME) | CLI_OPT(CO_JSON) | CLI_OPT(CO_PASSFILE) | CLI_OPT(CO_TIMEOUT))
 #define TIMEOUT_MS_MAX 600000
+#define CLI_OPT_VAL0 256 /* getopt_long's val for option 0: above every char, 1, ':' and '?' */
 
 struct optdef {
   const char *name;
@@ -78,33 +81,54 @@ static void usage(FILE *f) {
              "  --timeout-ms N          per network call (default %d)\n", CLI_TIMEOUT_MS_DEFAULT);
 }
 
-static int find_opt(const char *a) {
+/* Record option o (its value, or "" for a flag); refuses it twice. */
+static int take_opt(struct cli *c, int o, const char *value) {
+  if (c->opt[o]) return cli_fail(c, MOMEDO_E_INVAL, "%s given twice", optdefs[o].name);
+  c->opt[o] = value ? value : "";
+  return 0;
+}
+
+static int take_pos(struct cli *c, const char **name, const char *a) {
+  if (!*name) {
+    *name = a;
+    return 0;
+  }
+  if (c->n_pos >= CLI_POS_MAX) return cli_fail(c, MOMEDO_E_INVAL, "too many arguments");
+  c->pos[c->n_pos++] = a;
+  return 0;
+}
+
+/* getopt_long in order ("-"): options anywhere among the command and its arguments, as
+ * before; an argument that starts with '-' (a text such as "-1") follows "--". */
+static int parse_argv(struct cli *c, int argc, char **argv, const char **name) {
+  struct option lo[CO__COUNT + 1];
   for (int i = 0; i < CO__COUNT; i++)
-    if (strcmp(a, optdefs[i].name) == 0) return i;
-  return -1;
+    lo[i] = (struct option){optdefs[i].name + 2,
+                            optdefs[i].takes_value ? required_argument : no_argument, NULL,
+                            CLI_OPT_VAL0 + i};
+  memset(&lo[CO__COUNT], 0, sizeof lo[0]);
+  /* --json anywhere makes the errors JSON too, including one before it. */
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--json") == 0) c->json = 1;
+  optind = 1;
+  opterr = 0;
+  int ch, rc = 0;
+  while (rc == 0 && (ch = getopt_long(argc, argv, "-:", lo, NULL)) != -1) {
+    if (ch == 1) rc = take_pos(c, name, optarg);
+    else if (ch == ':') rc = cli_fail(c, MOMEDO_E_INVAL, "%s needs a value", argv[optind - 1]);
+    else if (ch == '?' && optopt) rc = cli_fail(c, MOMEDO_E_INVAL, "unknown option -%c (a text "
+                                                "that starts with '-' goes after --)", optopt);
+    else if (ch == '?') rc = cli_fail(c, MOMEDO_E_INVAL, "unknown option %s", argv[optind - 1]);
+    else rc = take_opt(c, ch - CLI_OPT_VAL0, optarg);
+  }
+  for (int i = optind; rc == 0 && i < argc; i++) rc = take_pos(c, name, argv[i]); /* after -- */
+  return rc;
 }
 
 static int parse(struct cli *c, int argc, char **argv, const struct cmddef **cmd) {
   const char *name = NULL;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (a[0] == '-' && a[1] == '-' && a[2] != '\0') {
-      int o = find_opt(a);
-      if (o < 0) return cli_fail(c, MOMEDO_E_INVAL, "unknown option %s", a);
-      if (c->opt[o]) return cli_fail(c, MOMEDO_E_INVAL, "%s given twice", a);
-      if (optdefs[o].takes_value) {
-        if (i + 1 >= argc) return cli_fail(c, MOMEDO_E_INVAL, "%s needs a value", a);
-        c->opt[o] = argv[++i];
-      } else {
-        c->opt[o] = "";
-      }
-    } else if (!name) {
-      name = a;
-    } else {
-      if (c->n_pos >= CLI_POS_MAX) return cli_fail(c, MOMEDO_E_INVAL, "too many arguments");
-      c->pos[c->n_pos++] = a;
-    }
-  }
+  int rc = parse_argv(c, argc, argv, &name);
+  if (rc) return rc;
   c->json = c->opt[CO_JSON] != NULL;
   if (!name) return cli_fail(c, MOMEDO_E_INVAL, "no command given");
   *cmd = NULL;

@@ -1,0 +1,47 @@
+"""`momedo`'s command line through getopt_long: options anywhere and as --opt=VALUE,
+each at most once, a clear error for an unknown option, a missing value and a
+single-dash argument (which goes after --), and "--" ending the options. No node."""
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import momedo_testlib as T  # noqa: E402
+
+
+class ArgvTest(T.ClusterTest, unittest.TestCase):
+    def momedo(self, *args):
+        env = dict(os.environ, MOMEDO_PASSPHRASE=T.CLIENT_PASS)
+        env.pop("MOMEDO_HOME", None)
+        return T.run([T.MOMEDO] + list(args), check=False, env=env)
+
+    def test_argv(self):
+        home = os.path.join(self.cluster.dir, "home")
+        p = self.momedo("--json", "--home=" + home, "init", "--scrypt-log2n", "10")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        uid = json.loads(p.stdout.splitlines()[-1])["user_id"]
+        p = self.momedo("id", "--json", "--home", home)  # options after the command
+        self.assertEqual(json.loads(p.stdout.splitlines()[-1])["user_id"], uid)
+        cases = [
+            (["--home", home, "id", "--home", home], "--home given twice"),
+            (["id", "--home"], "--home needs a value"),
+            (["id", "--frob"], "unknown option --frob"),
+            (["send", "bob", "-1", "--home", home], "unknown option -1 (a text that starts with"),
+            (["id", "--", "--json", "--home", home], "wrong number of arguments"),
+            (["sned", "--home", home], "unknown command 'sned'"),
+            (["id", "--count", "3", "--home", home], "id does not take --count"),
+        ]
+        for args, words in cases:
+            with self.subTest(args=args):
+                p = self.momedo(*args)
+                self.assertEqual(p.returncode, 2, (p.stdout, p.stderr))
+                self.assertIn(words, p.stderr)
+        p = self.momedo("id", "--frob", "--json")
+        err = json.loads(p.stdout.splitlines()[-1])
+        self.assertEqual((err["ok"], err["error"]), (False, "E_INVAL"))
+        self.assertIn("unknown option --frob", err["message"])
+
+
+if __name__ == "__main__":
+    unittest.main()
