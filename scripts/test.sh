@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 jobs=$(nproc)
-fuzz_s=${MOMEDO_FUZZ_SECONDS:-30}
+fuzz_s=${MOMEDO_FUZZ_SECONDS:-15}
 
 pkg=OFF
 [ "$(id -u)" -eq 0 ] && pkg=ON

@@ -135,9 +135,17 @@ class Node:
         return self
 
     def configure(self, text):
-        """Append lines to the node's momedo.conf (read at its next start)."""
-        with open(os.path.join(self.dir, "momedo.conf"), "a") as f:
-            f.write("\n" + text + "\n")
+        """Add lines to the node's momedo.conf (read at its next start). A key set again
+        replaces its earlier line (momedod refuses a key set twice), so a test can
+        override the cluster's defaults (Cluster.conf, TEST_CONF)."""
+        path = os.path.join(self.dir, "momedo.conf")
+        new = [ln for ln in text.splitlines() if ln.strip()]
+        keys = {ln.split("=", 1)[0].strip() for ln in new if "=" in ln}
+        with open(path) as f:
+            old = [ln for ln in f.read().splitlines()
+                   if "=" not in ln or ln.split("=", 1)[0].strip() not in keys]
+        with open(path, "w") as f:
+            f.write("\n".join(old + new) + "\n")
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc is None or self.proc.poll() is not None:
@@ -416,6 +424,13 @@ class JsonReader:
         return [x for x in self.lines if pred(x)]
 
 
+# Every test node re-signs its node record for a changed user summary within 1 s
+# instead of the default 60 s, so a user registered a moment ago can be looked up from
+# another city at once (what the tests assert is the lookup, not the record rate limit;
+# with the default, each cross-city contact add waited up to a minute).
+TEST_CONF = "record_min_interval_ms = 1s\n"
+
+
 class Cluster:
     def __init__(self, label):
         os.makedirs(TMP, exist_ok=True)
@@ -424,7 +439,7 @@ class Cluster:
         self.nodes = {}
         self.procs = []
         self.codes = {}
-        self.conf = ""  # momedo.conf lines every node added from now on gets
+        self.conf = TEST_CONF  # momedo.conf lines every node added from now on gets
         _live_clusters.append(self)
 
     def add_node(self, name, start=True):

@@ -1,8 +1,8 @@
 """tests/integration/test_client_burst.py — a burst bigger than the client's event queue
-(NODEAPI_EVENTS_MAX = 256): 1,000 messages written at once to Alice's `momedo bot`
+(NODEAPI_EVENTS_MAX = 256): 600 messages written at once to Alice's `momedo bot`
 while Bob's `momedo listen --json` is stopped (SIGSTOP), so the node's pushes pile up
 and more than 256 arrive before listen handles one. listen must print every one of the
-1,000 exactly once, without a `sync`: pushes are triggers, the mailbox is read from the
+600 exactly once, without a `sync`: pushes are triggers, the mailbox is read from the
 cursor, and when events were dropped listen fetches what they announced.
 One node with the per-device rate limit and mailbox quota lifted (as the benchmarks do).
 """
@@ -15,7 +15,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import momedo_testlib as T  # noqa: E402
 
-BURST = 1000
+BURST = 600
 LIFTED = "device_posts_per_minute = 100000\nmailbox_items_max = 10000000"
 
 

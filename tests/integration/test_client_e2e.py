@@ -169,7 +169,7 @@ class ClientE2E(T.ClusterTest, unittest.TestCase):
     def test_partner_refuses_devices_no_bundle_admits(self):
         # Flood mode: a node that is no home of Alice's holds her bundle all the same
         # (with scoped delivery it never gets it, so there is nothing to refuse by).
-        self.cluster.conf = "scope = flood"
+        self.cluster.conf += "scope = flood\n"
         a, b = self.cluster.two_cities()
         alice = T.new_client(self.cluster, "alice", a)
         # The north joins the federation after Alice: it holds her bundle, which does

@@ -27,7 +27,7 @@ class FederationTest(T.ClusterTest, unittest.TestCase):
     # node holds only what names it, is test_scoped_delivery.py.
     def setUp(self):
         super().setUp()
-        self.cluster.conf = "scope = flood"
+        self.cluster.conf += "scope = flood\n"
 
     def line(self, names=("a", "b", "c")):
         nodes = [self.cluster.add_node(n) for n in names]

@@ -64,7 +64,7 @@ class HostileNeighborTest(T.ClusterTest, unittest.TestCase):
     def setUp(self):
         super().setUp()
         c = self.cluster
-        c.conf = "scope = flood"  # what is asserted is flooding: v's posts reach h
+        c.conf += "scope = flood\n"  # what is asserted is flooding: v's posts reach h
         self.v = c.add_node("v", start=False)
         self.v.configure("peer_queue_bytes_max = %d\ndevice_posts_per_minute = 100000" % QUEUE)
         self.v.start()
