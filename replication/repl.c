@@ -68,6 +68,7 @@ int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
   repl__idx_init(&r->gidx);
   repl__idx_init(&r->ridx);
   r->rec_exp_ms = UINT64_MAX;
+  r->pull_next_ms = UINT64_MAX;
   /* A table from the caller: records live there, not in the store (repl.h). */
   r->rec_mem = !r->own_shared && cfg->scope == REPL_SCOPE_SCOPED;
   r->pend_next_ms = UINT64_MAX;
@@ -77,6 +78,7 @@ int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
   int rc = (r->self_node = repl__node_of(r, cfg->self_key)) == UINT32_MAX ? MOMEDO_E_NOMEM : 0;
   if (rc == 0 && r->rec_mem) rc = repl__nodes_unpark(r);
   if (rc == 0) rc = repl__load(r);
+  if (rc == 0) rc = repl__links_restore(r, now_ms);
   if (rc) {
     repl_free(r);
     return rc;
@@ -99,6 +101,7 @@ void repl_free(struct repl *r) {
   free(r->own_rec_bytes);
   repl__cache_free(r);
   free(r->lookups);
+  free(r->pulls);
   free(r->fresh);
   pb_free(&r->pb);
   repl__idx_close(&r->idx);
@@ -527,7 +530,7 @@ static int push_all_fresh(struct repl *r, struct repl_peer *p, uint8_t **full, s
 /* End of every input call: push the objects stored during it to every up peer
  * but the one each came from, batched into as few ObjectPush messages as fit. */
 static int flush_fresh(struct repl *r) {
-  int rc = 0;
+  int rc = repl__announce_fresh(r);
   uint8_t *full = NULL;
   size_t full_len = 0;
   bool one = r->nfresh > 0 && fresh_fit_one(r);
@@ -652,6 +655,14 @@ static int dispatch(struct repl *r, struct repl_peer *p, const uint8_t *bytes, s
     return repl__on_ack(r, p, m->ack, now_ms);
   case MOMEDO__REPL_MSG__BODY_ROUTED:
     return repl__on_routed(r, p, m->routed, now_ms);
+  case MOMEDO__REPL_MSG__BODY_ANNOUNCE:
+    p->st.record_bytes_recv += n, r->st.record_bytes_recv += n;
+    if (!repl__recon_ok(r, p, now_ms)) return 0; /* as a Want: not answered */
+    return repl__on_announce(r, p, m->announce, now_ms);
+  case MOMEDO__REPL_MSG__BODY_PULL:
+    p->st.record_bytes_recv += n, r->st.record_bytes_recv += n;
+    if (!repl__recon_ok(r, p, now_ms)) return 0;
+    return repl__on_pull(r, p, m->pull, now_ms);
   default:
     return MOMEDO_E_UNKNOWN_KIND;
   }
@@ -699,6 +710,7 @@ int repl_tick(struct repl *r, uint64_t now_ms) {
   int rc = repl__gc(r, now_ms);
   if (rc == 0) rc = repl__records_tick(r, now_ms);
   if (rc == 0 && now_ms >= r->lookup_next_ms) rc = repl__lookups_tick(r, now_ms);
+  if (rc == 0) rc = repl__pulls_tick(r, now_ms);
   for (size_t i = 0; i < r->npeers && rc == 0; i++) {
     struct repl_peer *p = &r->peers[i];
     if (p->up && now_ms >= p->next_recon_ms) rc = repl__recon_start(r, p, now_ms);
@@ -712,6 +724,7 @@ uint64_t repl_next_deadline(const struct repl *r) {
   if (r->cfg.scope == REPL_SCOPE_SCOPED) {
     if (r->rec_due_ms < d) d = r->rec_due_ms;
     if (r->rec_exp_ms < d) d = r->rec_exp_ms;
+    if (r->pull_next_ms < d) d = r->pull_next_ms;
     uint64_t c = r->custody_dirty ? r->last_now_ms : r->pend_next_ms;
     if (r->npend && c < d) d = c;
     if (r->lookup_next_ms < d) d = r->lookup_next_ms;

@@ -54,6 +54,23 @@ enum repl_scope_mode {
   REPL_SCOPE_FLOOD = 1,
 };
 
+/* How a node record accepted from a neighbor goes on to the other neighbors (scoped
+ * mode; a node's own new record is always pushed whole). */
+enum repl_record_push {
+  /* Announce (node key, seq, ID); a neighbor lacking it pulls the body: one body per
+   * node instead of one per link. */
+  REPL_RECORD_PUSH_LAZY = 0,
+  /* The whole record to every other neighbor (the baseline). */
+  REPL_RECORD_PUSH_EAGER = 1,
+};
+/* Record refs in one RecordAnnounce (72 bytes each). */
+#define REPL_ANNOUNCE_REFS_MAX 4096u
+/* Records one engine is waiting for after a pull (more announcements are pulled
+ * without being remembered). */
+#define REPL_PULLS_MAX 1024u
+/* Other neighbors remembered per awaited record, asked in turn when one does not serve. */
+#define REPL_PULL_ALTS 4u
+
 /* Why this node holds an object. */
 enum repl_role {
   /* This node is one of its destinations (or it is global scope): it keeps the object
@@ -146,6 +163,11 @@ struct repl_config {
   uint64_t peer_ingest_per_min_bytes_max;
   uint32_t peer_recon_msgs_per_min;
   uint64_t peer_recon_push_per_min_bytes_max;
+  /* REPL_RECORD_PUSH_LAZY (default, "lazy") or REPL_RECORD_PUSH_EAGER ("eager"); a pull
+   * not served within record_pull_timeout_ms goes to another neighbor that announced
+   * the record (reconciliation repairs the rest). */
+  uint32_t record_push;
+  uint64_t record_pull_timeout_ms;
   /* The one check of every object that enters (from clients and neighbors alike):
    * NULL (the default) means obj_check, which momedod always uses. The engine passes
    * a seen callback answering "is this ID live here?", so a duplicate costs one decode
@@ -283,12 +305,13 @@ struct repl_peer_stats {
   uint64_t grants_sent, grants_recv; /* objects granted in custody to / by the peer */
   uint64_t acks_sent, acks_recv;     /* object IDs acknowledged to / by the peer */
   uint64_t routed_sent, routed_recv, routed_dropped; /* lookup messages (rate, no route) */
-  uint64_t record_bytes_sent, record_bytes_recv;     /* node records pushed (object bytes) */
   /* Budgets (struct repl_config, peer_ingest_* / peer_recon_*): messages of the peer not
    * processed, and the objects and bytes they carried; Recon/Want messages not answered;
    * pushes in answer cut short. */
   uint64_t ingest_refused_msgs, ingest_refused_objects, ingest_refused_bytes;
   uint64_t recon_refused_msgs, recon_push_cut;
+  /* node records pushed (object bytes), announced and pulled (message bytes) */
+  uint64_t record_bytes_sent, record_bytes_recv;
 };
 
 struct repl_stats {
@@ -314,7 +337,11 @@ struct repl_stats {
   uint64_t grants_sent, grants_recv, grants_retried, acks_sent, acks_recv;
   uint64_t records;                 /* node records held (live) */
   uint64_t records_issued;          /* own records signed */
+  uint64_t records_kept;            /* due, but the own record still said it all */
   uint64_t records_refused;         /* stale, replayed, forged, expired, future */
+  uint64_t records_announced;       /* refs sent in RecordAnnounce (lazy push) */
+  uint64_t records_pulled;          /* record IDs asked for in RecordPull */
+  uint64_t record_pulls_failed;     /* pulls no announcer served (recon repairs them) */
   uint64_t record_bytes_sent, record_bytes_recv;
   uint64_t routes;                  /* nodes with a route (self excluded) */
   uint64_t route_full, route_incremental; /* full BFS runs; edge changes done in place */

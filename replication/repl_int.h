@@ -287,6 +287,17 @@ struct repl_lookup {
   uint32_t cand[REPL_LOOKUP_HINTS_MAX]; /* node indices asked */
 };
 
+/* A record pulled after an announcement, not yet received (repl_lazy.c). */
+struct repl_pull {
+  uint8_t key[OBJ_KEY_LEN];
+  uint8_t id[OBJ_ID_LEN];
+  uint64_t seq;
+  uint64_t peer;            /* asked */
+  uint64_t until_ms;        /* then the next of alt[] is asked */
+  uint64_t alt[REPL_PULL_ALTS]; /* other peers that announced it */
+  uint32_t nalt;
+};
+
 /* Custody context of an object arriving in a Grant. */
 struct repl_grant_in {
   const uint8_t *dests;   /* granted destinations, 32 bytes each */
@@ -325,6 +336,9 @@ struct repl_peer {
 /* An object newly stored during the current call, to be pushed at its end. */
 struct repl_fresh {
   Momedo__ObjectKind kind;
+  uint8_t id[OBJ_ID_LEN];   /* node records: what an announcement names */
+  uint8_t key[OBJ_KEY_LEN];
+  uint64_t version;
   const uint8_t *data;   /* borrowed: valid until the call returns */
   size_t len;
   uint64_t from_peer;
@@ -399,6 +413,9 @@ struct repl {
   struct repl_cache_ent *cache;  /* REPL_LOOKUP_CACHE_MAX slots once used */
   size_t ncache;
   bool store_only;               /* answering a query: never from the cache */
+  struct repl_pull *pulls;       /* lazy records: awaited after a pull */
+  size_t npulls, pulls_cap;
+  uint64_t pull_next_ms;         /* earliest until_ms, or UINT64_MAX */
   struct obj_info last_answer;
 };
 
@@ -437,7 +454,7 @@ bool repl__bucket_take(struct repl_bucket *b, uint64_t per_min, uint64_t n, uint
  * its objects and bytes from p's ingest budget, or counts it refused. */
 bool repl__ingest_ok(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m, size_t bytes,
                      uint64_t now_ms);
-/* May a Recon or Want from p be answered? Takes one from p's reconciliation budget. */
+/* May a Recon, Want, RecordAnnounce or RecordPull from p be answered? Takes one from p's reconciliation budget. */
 bool repl__recon_ok(struct repl *r, struct repl_peer *p, uint64_t now_ms);
 /* May len more object bytes be pushed to p in answer to its reconciliation? */
 bool repl__recon_push_ok(struct repl *r, struct repl_peer *p, size_t len, uint64_t now_ms);
@@ -471,7 +488,7 @@ MOMEDO_WUR int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN]
                              uint8_t **val, struct repl_rec *rec);
 
 /* repl_store.c: push an object stored during this call at its end (data borrowed). */
-MOMEDO_WUR int repl__fresh_add(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data,
+MOMEDO_WUR int repl__fresh_add(struct repl *r, const struct obj_info *i, const uint8_t *data,
                                size_t len, struct repl_peer *from);
 
 /* repl_store.c: emit a LOOKUP_DONE action. */
@@ -499,6 +516,8 @@ MOMEDO_WUR int repl__record_mem(struct repl *r, const struct obj_checked *ck, co
                                 size_t len, uint64_t now_ms, struct repl_peer *from);
 /* rec_mem: take the slots parked for this engine's key (repl_new) / park them (repl_free). */
 MOMEDO_WUR int repl__nodes_unpark(struct repl *r);
+/* repl_new: a restart keeps the live own record's links listed (held down). */
+MOMEDO_WUR int repl__links_restore(struct repl *r, uint64_t now_ms);
 void repl__node_record_gone(struct repl *r, const uint8_t key[static OBJ_KEY_LEN],
                             uint64_t seq);
 /* Decide an incoming record: E_SUPERSEDED if not newer than the newest seen; else 0
@@ -549,6 +568,18 @@ MOMEDO_WUR int repl__on_ack(struct repl *r, struct repl_peer *p, const Momedo__C
 /* Peer strike (repl.c): an invalid object. */
 MOMEDO_WUR int repl__strike(struct repl *r, struct repl_peer *p, int status, uint64_t now_ms);
 MOMEDO_WUR int repl__send_always(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m);
+
+/* repl_lazy.c: lazy push of node records (announce, pull). */
+/* Announce the relayed records among the fresh objects and take them off the list. */
+MOMEDO_WUR int repl__announce_fresh(struct repl *r);
+MOMEDO_WUR int repl__on_announce(struct repl *r, struct repl_peer *p,
+                                 const Momedo__RecordAnnounce *m, uint64_t now_ms);
+MOMEDO_WUR int repl__on_pull(struct repl *r, struct repl_peer *p, const Momedo__RecordPull *m,
+                             uint64_t now_ms);
+/* Awaited records not served in time: ask the next neighbor that announced them. */
+MOMEDO_WUR int repl__pulls_tick(struct repl *r, uint64_t now_ms);
+/* A record of key with seq arrived: no longer awaited up to that seq. */
+void repl__pull_done(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t seq);
 
 /* repl_recon.c */
 MOMEDO_WUR int repl__recon_start(struct repl *r, struct repl_peer *p, uint64_t now_ms);

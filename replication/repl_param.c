@@ -19,6 +19,7 @@
 #define HOUR_MS (3600ull * 1000)
 
 static const char *const scope_names[] = {"scoped", "flood", NULL};
+static const char *const record_push_names[] = {"lazy", "eager", NULL};
 
 const struct repl_param repl_params[] = {
     {"recon_interval_ms", REPL_UNIT_MS, 60000, 1000, DAY_MS, FIELD(recon_interval_ms),
@@ -74,6 +75,12 @@ const struct repl_param repl_params[] = {
     {"peer_recon_push_per_min_bytes_max", REPL_UNIT_BYTES, 64 * MIB, REPL_PUSH_BYTES_MAX,
      64 * GIB, FIELD(peer_recon_push_per_min_bytes_max),
      "object bytes pushed per minute in answer to one neighbor's reconciliation", NULL},
+    {"record_push", REPL_UNIT_CHOICE, REPL_RECORD_PUSH_LAZY, REPL_RECORD_PUSH_LAZY,
+     REPL_RECORD_PUSH_EAGER, FIELD(record_push),
+     "lazy: relayed node records are announced and pulled; eager: pushed whole on every link",
+     record_push_names},
+    {"record_pull_timeout_ms", REPL_UNIT_MS, 2000, 100, 300000, FIELD(record_pull_timeout_ms),
+     "a record pulled and not received by then is pulled from another neighbor", NULL},
 };
 #undef FIELD
 

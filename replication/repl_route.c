@@ -67,6 +67,20 @@ static void rec_due(struct repl *r, uint64_t t) {
   if (t < r->rec_due_ms) r->rec_due_ms = t;
 }
 
+/* A new entry in the own link list (NULL: E_NOMEM). */
+static struct repl_link *link_add(struct repl *r, const uint8_t *key) {
+  if (r->nlinks == r->links_cap) {
+    size_t ncap = r->links_cap ? r->links_cap * 2 : 8;
+    struct repl_link *nl = realloc(r->links, ncap * sizeof *nl);
+    if (!nl) return NULL;
+    r->links = nl;
+    r->links_cap = ncap;
+  }
+  struct repl_link *l = &r->links[r->nlinks++];
+  memcpy(l->key, key, OBJ_KEY_LEN);
+  return l;
+}
+
 static bool nb_has(const struct repl_srec *n, uint32_t v) {
   size_t lo = 0, hi = n->n_nb;
   while (lo < hi) {
@@ -91,6 +105,7 @@ static int record_apply(struct repl *r, struct repl_srec *s) {
   if (n->rec) repl__srec_put(r->shared, n->rec);
   n->rec = s;
   n->live = true;
+  if (r->npulls) repl__pull_done(r, repl__key_of(r->shared, s->gid), s->seq);
   if (s->gid == r->self_node && s->seq > r->own_seq) {
     r->own_seq = s->seq;
     r->own_created_ms = s->created_ms;
@@ -160,7 +175,7 @@ int repl__record_mem(struct repl *r, const struct obj_checked *ck, const uint8_t
   else r->st.stored_local++;
   if (s->expires_ms < r->rec_exp_ms) r->rec_exp_ms = s->expires_ms;
   if ((rc = record_apply(r, s))) return rc;
-  return repl__fresh_add(r, i->kind, data, len, from);
+  return repl__fresh_add(r, i, data, len, from);
 }
 
 /* rec_mem: records that expired leave the live set (their seq stays known). */
@@ -179,6 +194,26 @@ static void records_sweep(struct repl *r, uint64_t now_ms) {
     if (r->npend) r->custody_dirty = true;
   }
   r->rec_exp_ms = next;
+}
+
+/* After a restart with a live own record: its links stay listed, held down as if they
+ * had just gone down, so a node back within route_holddown_ms with the same links
+ * issues no new record (and nobody re-learns it); links that stay away are withdrawn
+ * when their hold-down ends. */
+int repl__links_restore(struct repl *r, uint64_t now_ms) {
+  const struct repl_node *self = &r->nodes[r->self_node];
+  if (!repl__scoped(r) || !node_live(self) || self->rec->expires_ms <= now_ms ||
+      self->rec->seq != r->own_seq)
+    return 0;
+  const struct repl_srec *s = self->rec;
+  for (uint32_t j = 0; j < s->n_nb; j++) {
+    struct repl_link *l = link_add(r, repl__key_of(r->shared, s->nb[j]));
+    if (!l) return MOMEDO_E_NOMEM;
+    l->up = false;
+    l->down_ms = now_ms;
+  }
+  r->rec_due_ms = s->n_nb ? now_ms + r->cfg.route_holddown_ms : now_ms;
+  return 0;
 }
 
 int repl__nodes_unpark(struct repl *r) {
@@ -267,15 +302,7 @@ int repl__link_up(struct repl *r, struct repl_peer *p, uint64_t now_ms) {
     l->up = true;
     return 0;
   }
-  if (r->nlinks == r->links_cap) {
-    size_t ncap = r->links_cap ? r->links_cap * 2 : 8;
-    struct repl_link *nl = realloc(r->links, ncap * sizeof *nl);
-    if (!nl) return MOMEDO_E_NOMEM;
-    r->links = nl;
-    r->links_cap = ncap;
-  }
-  l = &r->links[r->nlinks++];
-  memcpy(l->key, p->key, OBJ_KEY_LEN);
+  if (!(l = link_add(r, p->key))) return MOMEDO_E_NOMEM;
   l->up = true;
   l->down_ms = 0;
   rec_due(r, now_ms);
@@ -317,17 +344,41 @@ void repl__summary_changed(struct repl *r) {
   rec_due(r, at > r->last_now_ms ? at : r->last_now_ms);
 }
 
-static int record_issue(struct repl *r, uint64_t now_ms) {
+static uint64_t refresh_ms(const struct repl *r) {
+  uint64_t half = r->cfg.record_lifetime_ms / 2;
+  return r->cfg.record_refresh_ms < half ? r->cfg.record_refresh_ms : half;
+}
+
+/* Would a record issued now say what the live own record says (same links, same
+ * summary, not yet due for refresh)? Then nobody needs a new one. */
+static bool own_unchanged(struct repl *r, uint64_t now_ms, uint8_t (*keys)[OBJ_KEY_LEN],
+                          size_t n) {
+  const struct repl_node *self = &r->nodes[r->self_node];
+  if (!node_live(self) || r->summary_dirty || self->rec->seq != r->own_seq) return false;
+  const struct repl_srec *s = self->rec;
+  if (now_ms >= s->created_ms + refresh_ms(r) || s->n_nb != n) return false;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t g = repl__key_gid(r->shared, keys[i], false);
+    if (g == UINT32_MAX || !nb_has(s, g)) return false;
+  }
+  return true;
+}
+
+static int record_issue(struct repl *r, uint64_t now_ms, bool *issued) {
   uint8_t(*keys)[OBJ_KEY_LEN] = malloc((size_t)OBJ_RECORD_NEIGHBORS_MAX * OBJ_KEY_LEN);
   ProtobufCBinaryData *nb = malloc(OBJ_RECORD_NEIGHBORS_MAX * sizeof *nb);
   uint8_t *out = NULL, *bloom = NULL;
   uint32_t blen = 0, bk = 0;
   size_t len = 0;
   int rc = MOMEDO_E_NOMEM;
+  *issued = false;
   if (!keys || !nb) goto out;
+  size_t n = links_listed(r, now_ms, keys);
+  rc = 0;
+  if (own_unchanged(r, now_ms, keys, n)) goto out;
   if ((rc = repl__bloom_build(r, &bloom, &blen, &bk))) goto out;
   r->summary_dirty = false;
-  size_t n = links_listed(r, now_ms, keys);
+  *issued = true;
   for (size_t i = 0; i < n; i++) nb[i] = (ProtobufCBinaryData){OBJ_KEY_LEN, keys[i]};
   Momedo__NodeRecord m = MOMEDO__NODE_RECORD__INIT;
   m.format = 1;
@@ -369,14 +420,14 @@ int repl__records_tick(struct repl *r, uint64_t now_ms) {
   if (now_ms < r->rec_due_ms) return 0;
   free(r->own_rec_bytes);
   r->own_rec_bytes = NULL;
-  int rc = record_issue(r, now_ms);
+  bool issued;
+  int rc = record_issue(r, now_ms, &issued);
   if (rc) {
     r->rec_due_ms = now_ms + 1000; /* a failing signer: try again, not in a loop */
     return rc;
   }
-  uint64_t half = r->cfg.record_lifetime_ms / 2;
-  uint64_t refresh = r->cfg.record_refresh_ms < half ? r->cfg.record_refresh_ms : half;
-  r->rec_due_ms = now_ms + refresh;
+  if (!issued) r->st.records_kept++;
+  r->rec_due_ms = (issued ? now_ms : r->nodes[r->self_node].rec->created_ms) + refresh_ms(r);
   for (size_t i = 0; i < r->nlinks; i++)
     if (!r->links[i].up) rec_due(r, r->links[i].down_ms + r->cfg.route_holddown_ms);
   return 0;

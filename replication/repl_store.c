@@ -557,8 +557,8 @@ static int ingest_decide(struct repl *r, const struct obj_checked *ck, uint64_t 
   }
 }
 
-int repl__fresh_add(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data, size_t len,
-                     struct repl_peer *from) {
+int repl__fresh_add(struct repl *r, const struct obj_info *i, const uint8_t *data, size_t len,
+                    struct repl_peer *from) {
   if (r->nfresh == r->fresh_cap) {
     size_t ncap = r->fresh_cap ? r->fresh_cap * 2 : 16;
     struct repl_fresh *nf = realloc(r->fresh, ncap * sizeof *nf);
@@ -566,9 +566,11 @@ int repl__fresh_add(struct repl *r, Momedo__ObjectKind kind, const uint8_t *data
     r->fresh = nf;
     r->fresh_cap = ncap;
   }
-  r->fresh[r->nfresh++] = (struct repl_fresh){
-      .kind = kind, .data = data, .len = len, .from_peer = from ? from->id : 0,
-      .from_local = from == NULL};
+  struct repl_fresh *f = &r->fresh[r->nfresh++];
+  *f = (struct repl_fresh){.kind = i->kind, .version = i->version, .data = data, .len = len,
+                           .from_peer = from ? from->id : 0, .from_local = from == NULL};
+  memcpy(f->id, i->id, OBJ_ID_LEN);
+  memcpy(f->key, i->key, OBJ_KEY_LEN);
   return 0;
 }
 
@@ -698,7 +700,7 @@ static int ingest_commit(struct repl *r, const struct obj_checked *ck, const str
     repl__summary_changed(r);
   /* Flood: everything to every peer; scoped: global scope (records too) only, the rest
    * moves by custody. */
-  if (!repl__scoped(r) || pl->global) return repl__fresh_add(r, i->kind, data, len, from);
+  if (!repl__scoped(r) || pl->global) return repl__fresh_add(r, i, data, len, from);
   return 0;
 }
 

@@ -258,6 +258,7 @@ static void scan_msg(struct sim *s, const uint8_t *m, size_t n) {
     if (!b || num < 1 || num >= SIM_MO_BODIES) continue;
     kind = num;
     if (num == 1 || num == 4) count_objects(s, b, b + bl, num == 4, &rec, &other);
+    if (num == SIM_MO_ANNOUNCE || num == SIM_MO_PULL) rec += bl; /* lazy record push */
   }
   /* Record traffic: a message of records only counts whole (framing included), one
    * that also carries other objects counts the record bytes. */

@@ -113,7 +113,8 @@ static void summary_json(struct sim *s, const struct sim_summary *m, FILE *f) {
     fputs(",\n", f);
   }
   if (c->proto == SIM_PROTO_MOMEDO) {
-    static const char *const body[] = {"other", "push", "recon", "want", "grant", "ack", "routed"};
+    static const char *const body[] = {"other", "push",  "recon",    "want", "grant",
+                                       "ack",   "routed", "announce", "pull"};
     _Static_assert(sizeof body / sizeof body[0] == SIM_MO_BODIES, "one name per body");
     fputs("  \"momedo_traffic\": {", f);
     for (int i = 0; i < SIM_MO_BODIES; i++)

@@ -1,5 +1,6 @@
 /* fuzz_repl_scoped — bytes from a neighbor into a scoped-mode engine: custody grants,
- * acks, routed messages, records and scoped recon rounds. The engine holds its own
+ * acks, routed messages, records, record announcements and pulls (lazy push; seeds in
+ * corpus/repl_scoped) and scoped recon rounds. The engine holds its own
  * record and one item it owes the peer (a pending grant), so acks and duplicates meet
  * state. Input: ReplMsg bodies behind 2-byte length prefixes. Checks: no crash, no leak,
  * every action drained and freed. */

@@ -216,6 +216,24 @@ static inline void tn_free(struct tn *t) {
   }
 }
 
+struct tn_seq_seen {
+  const uint8_t *key;
+  uint64_t seq;
+};
+
+static inline int tn_seq_cb(void *ctx, const struct repl_node_info *n) {
+  struct tn_seq_seen *s = ctx;
+  if (memcmp(n->key, s->key, OBJ_KEY_LEN) == 0) s->seq = n->seq;
+  return 0;
+}
+
+/* The seq of key's record as engine i holds it (0: none; UINT64_MAX: error). */
+static inline uint64_t tn_seq_at(struct tn *t, int i, const uint8_t *key) {
+  struct tn_seq_seen s = {key, 0};
+  if (repl_nodes(t->n[i].r, t->now, tn_seq_cb, &s)) return UINT64_MAX;
+  return s.seq;
+}
+
 static inline bool tn_same(struct tn *t, int a, int b) {
   uint8_t fa[16], fb[16];
   repl_fingerprint(t->n[a].r, fa);

@@ -699,24 +699,6 @@ static void test_records_adopt(void) {
   repl_shared_free(sh);
 }
 
-struct seq_seen {
-  const uint8_t *key;
-  uint64_t seq;
-};
-
-static int seq_of_cb(void *ctx, const struct repl_node_info *n) {
-  struct seq_seen *s = ctx;
-  if (memcmp(n->key, s->key, OBJ_KEY_LEN) == 0) s->seq = n->seq;
-  return 0;
-}
-
-/* The seq of key's record as engine i holds it (0: none). */
-static uint64_t seq_at(struct tn *t, int i, const uint8_t *key) {
-  struct seq_seen s = {key, 0};
-  if (repl_nodes(t->n[i].r, t->now, seq_of_cb, &s)) return UINT64_MAX;
-  return s.seq;
-}
-
 /* Engines sharing a table hold records once, but each decides for itself: what one
  * accepted is not known to another that never received it, a record one refused
  * (forged, stale) is not accepted anywhere by being in the table, and each keeps its
@@ -745,36 +727,36 @@ static void test_shared_table(void) {
   uint8_t *older = record(&k5, k5.pub, 9, t.now, nb3, 1, &l2);
   uint8_t *forged = record(&k6, k5.pub, 11, t.now, nb3, 1, &l3);
   CHECK_EQ(push_from(&t, 1, 0, RECORD, newer, l1), 0);
-  CHECK_EQ(seq_at(&t, 0, k5.pub), 10);
-  CHECK_EQ(seq_at(&t, 2, k5.pub), 0); /* in the table, not known to engine 2 */
+  CHECK_EQ(tn_seq_at(&t, 0, k5.pub), 10);
+  CHECK_EQ(tn_seq_at(&t, 2, k5.pub), 0); /* in the table, not known to engine 2 */
   uint64_t peer;
   uint32_t hops;
   CHECK_EQ(repl_route(t.n[2].r, k5.pub, t.now, &peer, &hops), MOMEDO_E_NOTFOUND);
   /* Engine 2 has not seen seq 10: the older record is new to it. */
   CHECK_EQ(push_from(&t, 3, 2, RECORD, older, l2), 0);
-  CHECK_EQ(seq_at(&t, 2, k5.pub), 9);
+  CHECK_EQ(tn_seq_at(&t, 2, k5.pub), 9);
   CHECK_EQ(repl_route(t.n[2].r, k5.pub, t.now, &peer, &hops), 0);
   CHECK_EQ(hops, 2);
   /* Engine 0 refuses it (stale for it), and keeps seq 10. */
   uint64_t ref0 = stats(&t, 0).records_refused, ref2 = stats(&t, 2).records_refused;
   CHECK_EQ(push_from(&t, 1, 0, RECORD, older, l2), 0);
   CHECK_EQ(stats(&t, 0).records_refused, ref0 + 1);
-  CHECK_EQ(seq_at(&t, 0, k5.pub), 10);
+  CHECK_EQ(tn_seq_at(&t, 0, k5.pub), 10);
   /* A forgery is refused by whoever gets it and moves nobody. */
   CHECK_EQ(push_from(&t, 3, 2, RECORD, forged, l3), 0);
   CHECK_EQ(stats(&t, 2).records_refused, ref2 + 1);
-  CHECK_EQ(seq_at(&t, 2, k5.pub), 9);
-  CHECK_EQ(seq_at(&t, 0, k5.pub), 10);
+  CHECK_EQ(tn_seq_at(&t, 2, k5.pub), 9);
+  CHECK_EQ(tn_seq_at(&t, 0, k5.pub), 10);
   /* Served from the table by reconciliation: engine 2 learns seq 10 once linked to 0. */
   tn_connect(&t, 0, 2);
   settle(&t, 5000);
-  CHECK_EQ(seq_at(&t, 2, k5.pub), 10);
+  CHECK_EQ(tn_seq_at(&t, 2, k5.pub), 10);
   CHECK_EQ(stats(&t, 2).records, 5);
   /* A restarted engine finds its records in the table (a kept store) ... */
   repl_free(t.n[2].r);
   tn_open(&t, 2, 78);
   CHECK_EQ(stats(&t, 2).records, 5);
-  CHECK_EQ(seq_at(&t, 2, k5.pub), 10);
+  CHECK_EQ(tn_seq_at(&t, 2, k5.pub), 10);
   CHECK_EQ(repl_peer_up(t.n[2].r, tn_pid(3), t.n[3].kp.pub, t.now), 0);
   tn_pump(&t);
   ref2 = stats(&t, 2).records_refused;
