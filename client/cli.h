@@ -15,6 +15,7 @@
 #include "account.h"
 #include "channel.h"
 #include "contacts.h"
+#include "counter.h"
 #include "content.h"
 #include "group.h"
 #include "home.h"
@@ -189,6 +190,8 @@ struct cli_state {
   struct cli_groups gr;
   /* Users whose bundle this process looked up lately (receive path; not saved). */
   struct otpks otpk;                        /* one-time prekey secrets (cli_otpk.c) */
+  uint64_t counter;                         /* vault saves (counter.h), raised by cli_save */
+  int counter_skip;                         /* `recover`: do not check it on connecting */
   struct cli_conn *claim;                   /* a send's connection: claim one-time prekeys
                                                of devices whose home node it is; NULL */
   struct cli_fresh {
@@ -497,6 +500,10 @@ MOMEDO_WUR int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_
 void cli__otpk_claim(struct cli_state *st, const struct account_device *d,
                      struct e2e_remote *r);
 
+/* Anti-rollback (cli_counter.c): tell the home node (cn->node == 0; others: nothing) the
+ * save count; E_SUPERSEDED with the ROLLBACK reason when it saw a higher one. */
+MOMEDO_WUR int cli__counter_sync(struct cli *c, struct cli_state *st, struct cli_conn *cn);
+
 /* Internal to cli_msg.c / cli_recv.c. */
 MOMEDO_WUR int cli__session_add(struct cli_sessions *s, struct e2e_session *e);
 void cli__session_touch(struct cli_sessions *s, size_t i);
@@ -533,6 +540,7 @@ int cli_cmd_bot(struct cli *c);
 int cli_cmd_group(struct cli *c);
 int cli_cmd_groups(struct cli *c);
 int cli_cmd_channel(struct cli *c);
+int cli_cmd_recover(struct cli *c);
 
 /* QR code (cli_qr.c, libqrencode): byte mode, level M (L if M does not fit), versions
  * 1..10. */

@@ -168,6 +168,8 @@ int cli__outbox_post(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   *n_sent = 0;
   cli__crash_point("encrypted");
   if (ob->n && (rc = cli_save(c, st)) != 0) return rc; /* nothing posted unsaved */
+  /* ... and the home node knows the save first, so an older copy of it is refused. */
+  if (ob->n && (rc = cli__counter_sync(c, st, cn)) != 0) return rc;
   cli__crash_point("saved");
   for (size_t i = 0; rc == 0 && i < ob->n; i++) {
     struct nodeapi_post_req p = {.mailbox = ob->v[i].mb, .ciphertext = ob->v[i].env,
@@ -275,11 +277,20 @@ int cli_upload_file(struct cli *c, struct cli_conn *cn, const uint8_t *data, siz
   if (rc == 0) rc = crypto_sha256(b->sha, data, len);
   if (rc == 0) rc = cli__blob_mailbox(mb, b->id);
   if (rc) return cli_fail(c, rc, "cannot prepare the attachment: %s", momedo_strerror(rc));
-  uint8_t *ct = malloc(b->chunk_bytes + CRYPTO_TAG_LEN);
-  if (!ct) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  uint8_t *ct = malloc(b->chunk_bytes + CRYPTO_TAG_LEN), *pad = calloc(1, b->chunk_bytes);
+  if (!ct || !pad) {
+    free(ct);
+    free(pad);
+    return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  }
   for (uint32_t i = 0; rc == 0 && i < b->count; i++) {
     size_t off = (size_t)i * b->chunk_bytes, n = len - off < b->chunk_bytes ? len - off : b->chunk_bytes;
-    rc = content_chunk_seal(ct, data + off, n, b->key, b->id, i, b->count);
+    /* Padded to a bucket (finding 9): the node sees the bucket, not the size. */
+    size_t pn = content_chunk_padded_len(n, b->chunk_bytes);
+    memcpy(pad, data + off, n);
+    memset(pad + n, 0, pn - n);
+    n = pn;
+    rc = content_chunk_seal(ct, pad, n, b->key, b->id, i, b->count);
     if (rc) {
       rc = cli_fail(c, rc, "cannot encrypt the attachment: %s", momedo_strerror(rc));
       break;
@@ -291,6 +302,8 @@ int cli_upload_file(struct cli *c, struct cli_conn *cn, const uint8_t *data, siz
     rc = nodeapi_post(&cn->api, &p, id, NULL);
     if (rc) rc = cli_api_fail(c, cn, rc, "uploading the attachment failed");
   }
+  crypto_wipe(pad, b->chunk_bytes);
+  free(pad);
   free(ct);
   return rc;
 }

@@ -54,8 +54,9 @@ int cli_connect_node(struct cli *c, struct cli_state *st, struct cli_conn *cn, s
     char what[300];
     snprintf(what, sizeof what, "node %s:%u did not accept this device", n->host, n->port);
     rc = cli_api_fail(c, cn, rc, what);
-    cli_conn_close(cn);
   }
+  if (rc == 0) rc = cli__counter_sync(c, st, cn); /* the home node: a restored vault? */
+  if (rc) cli_conn_close(cn);
   return rc;
 }
 
@@ -70,6 +71,7 @@ int cli_connect(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
                 st->acct.nodes[i].host, st->acct.nodes[i].port);
       return 0;
     }
+    if (rc == MOMEDO_E_SUPERSEDED) return rc; /* a restored vault: no partner either */
     if (i == 0) {
       snprintf(first, sizeof first, "%s", c->why);
       first_rc = rc;

@@ -13,7 +13,7 @@ int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
   struct otpk_pub pub[OTPK_UPLOAD_MAX];
   uint32_t held = 0;
   if (cn->node != 0) return 0; /* only the home node hands them out */
-  int rc = nodeapi_prekey_upload(&cn->api, NULL, 0, &held);
+  int rc = nodeapi_prekey_upload(&cn->api, NULL, 0, 0, &held);
   if (rc == MOMEDO_E_UNKNOWN_KIND) return 0; /* a node without one-time prekeys */
   if (rc) return cli_api_fail(c, cn, rc, "asking the home node for its one-time prekeys");
   if (held >= OTPKS_NODE_LOW) return 0;
@@ -21,7 +21,7 @@ int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
   if ((rc = otpks_generate(&st->otpk, &st->acct.device, want, pub)) != 0)
     return cli_fail(c, rc, "cannot make one-time prekeys: %s", momedo_strerror(rc));
   if ((rc = cli_save(c, st)) != 0) return rc; /* the secrets before the public halves */
-  rc = nodeapi_prekey_upload(&cn->api, pub, want, &held);
+  rc = nodeapi_prekey_upload(&cn->api, pub, want, 0, &held);
   if (rc) return cli_api_fail(c, cn, rc, "uploading one-time prekeys");
   return 0;
 }

@@ -213,32 +213,51 @@ static int open_envelope(struct cli *c, struct cli_state *st, struct cli_conn *c
 
 /* ---- attachments ---------------------------------------------------------------- */
 
+/* Open chunk o (index next of f) into out (want bytes): sealed as exactly want bytes
+ * (older senders) or padded to its bucket with zeros (content_chunk_padded_len). */
+static int chunk_take(const struct nodeapi_obj *o, const Momedo__File *f, uint32_t next,
+                      size_t want, uint8_t *scratch, uint8_t *out) {
+  size_t pn = content_chunk_padded_len(want, f->chunk_bytes);
+  size_t n = o->ciphertext_len - CRYPTO_TAG_LEN;
+  if (o->ciphertext_len < CRYPTO_TAG_LEN || (n != want && n != pn)) return MOMEDO_E_BOUNDS;
+  int rc = content_chunk_open(scratch, o->ciphertext, o->ciphertext_len, f->blob_key.data,
+                              f->blob_id.data, next, f->chunk_count);
+  for (size_t i = want; rc == 0 && i < n; i++)
+    if (scratch[i] != 0) rc = MOMEDO_E_DECRYPT;
+  if (rc == 0) memcpy(out, scratch, want);
+  crypto_wipe(scratch, n);
+  return rc;
+}
+
 int cli__fetch_chunks(struct cli *c, struct cli_conn *cn, const uint8_t mb[static 32],
                       const Momedo__File *f, uint8_t *buf) {
   uint32_t next = 0;
-  int rc;
-  while (next < f->chunk_count) {
+  int rc = 0;
+  uint8_t *scratch = malloc(f->chunk_bytes ? f->chunk_bytes : 1);
+  if (!scratch) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  while (rc == 0 && next < f->chunk_count) {
     struct nodeapi_fetch out;
     rc = nodeapi_fetch_blob(&cn->api, mb, f->blob_id.data, next, 0, os_wall_ms(), &out);
-    if (rc) return cli_api_fail(c, cn, rc, "downloading an attachment failed");
+    if (rc) {
+      rc = cli_api_fail(c, cn, rc, "downloading an attachment failed");
+      break;
+    }
     uint32_t before = next;
     for (size_t i = 0; i < out.n; i++) {
       const struct nodeapi_obj *o = &out.objs[i];
       if (o->err || o->info.index != next || o->info.count != f->chunk_count) continue;
       size_t off = (size_t)next * f->chunk_bytes;
       size_t want = f->size - off < f->chunk_bytes ? (size_t)(f->size - off) : f->chunk_bytes;
-      if (o->ciphertext_len != want + CRYPTO_TAG_LEN) continue;
-      if (content_chunk_open(buf + off, o->ciphertext, o->ciphertext_len, f->blob_key.data,
-                             f->blob_id.data, next, f->chunk_count) != 0)
-        continue;
+      if (chunk_take(o, f, next, want, scratch, buf + off) != 0) continue;
       next++;
     }
     if (next == before)
-      return cli_fail(c, MOMEDO_E_NOTFOUND, "attachment chunk %u of %u is missing or damaged "
-                      "on this node (it may still be replicating; sync again later)",
-                      (unsigned)next + 1, (unsigned)f->chunk_count);
+      rc = cli_fail(c, MOMEDO_E_NOTFOUND, "attachment chunk %u of %u is missing or damaged "
+                    "on this node (it may still be replicating; sync again later)",
+                    (unsigned)next + 1, (unsigned)f->chunk_count);
   }
-  return 0;
+  free(scratch);
+  return rc;
 }
 
 /* A name safe to write: no path separators, no leading dot, printable. */

@@ -361,7 +361,8 @@ static int load_all(struct cli *c, struct cli_state *st) {
       (rc = list_load(&st->vault, CLI_REPLAY_FILE, &st->rp, rp_load_one)) != 0 ||
       (rc = cli_groups_load(&st->gr, &st->vault)) != 0 ||
       (rc = cli_channels_load(&st->gr, &st->vault)) != 0 ||
-      (rc = otpks_load(&st->otpk, &st->vault)) != 0)
+      (rc = otpks_load(&st->otpk, &st->vault)) != 0 ||
+      (rc = counter_load(&st->vault, &st->counter)) != 0)
     return cli_fail(c, rc, "cannot read the local state in %s: %s", st->home.dir,
                     momedo_strerror(rc));
   return 0;
@@ -406,7 +407,9 @@ int cli_open(struct cli *c, struct cli_state *st, int need_joined) {
 }
 
 int cli_save(struct cli *c, struct cli_state *st) {
-  int rc = account_save(&st->acct, &st->vault);
+  /* The count first: a crash part-way leaves it ahead of the files, never behind. */
+  int rc = counter_bump(&st->vault, &st->counter);
+  if (rc == 0) rc = account_save(&st->acct, &st->vault);
   if (rc == 0) rc = contacts_save(&st->contacts, &st->vault);
   if (rc == 0) rc = tl_seen_save(&st->seen, &st->vault);
   if (rc == 0) rc = list_save(&st->vault, CLI_SESSIONS_FILE, &st->sess, st->sess.n, sess_save_one);

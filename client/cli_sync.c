@@ -510,6 +510,9 @@ int cli_sync_all(struct cli *c, struct cli_state *st, size_t *n_new) {
       if (pass == 0 && (rc = cli_connect_node(c, st, &cns[i], i)) == 0) {
         up[i] = 1;
         rc = cli_sync_conn(c, st, &cns[i], n_new);
+      } else if (rc == MOMEDO_E_SUPERSEDED) { /* a restored vault: stop (cli_counter.c) */
+        for (size_t j = 0; j < st->acct.n_nodes; j++) cli_conn_close(&cns[j]);
+        return rc;
       } else if (pass == 1 && up[i]) {
         if (ok++ == 0) flush_groups(c, st, &cns[i]);
         if (i == 0 && cli__otpk_refill(c, st, &cns[i]) != 0)

@@ -212,3 +212,10 @@ int content_chunk_open(uint8_t *out, const uint8_t *in, size_t len,
   int rc = crypto_aead_open(out, in, len, ad, sizeof ad, nonce, blob_key);
   return rc < 0 ? MOMEDO_E_DECRYPT : 0;
 }
+
+size_t content_chunk_padded_len(size_t len, size_t chunk_bytes) {
+  size_t b = CONTENT_CHUNK_PAD_MIN;
+  while (b < len && b < chunk_bytes) b *= 2;
+  if (b > chunk_bytes) b = chunk_bytes;
+  return b < len ? len : b;
+}

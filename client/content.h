@@ -73,4 +73,11 @@ MOMEDO_WUR int content_chunk_open(uint8_t *out, const uint8_t *in, size_t len,
                                   const uint8_t blob_id[static OBJ_ID_LEN], uint32_t index,
                                   uint32_t count);
 
+/* Padding of attachment chunks (issue 11, finding 9; docs/e2e.md): a chunk of len
+ * plaintext bytes is sealed as the smallest power of two of at least
+ * CONTENT_CHUNK_PAD_MIN bytes that holds it, at most chunk_bytes (len <= chunk_bytes),
+ * zeros after the data. The File message's size says where the data ends. */
+#define CONTENT_CHUNK_PAD_MIN 1024
+size_t content_chunk_padded_len(size_t len, size_t chunk_bytes);
+
 #endif

@@ -280,11 +280,12 @@ MOMEDO_WUR int nodeapi_alias(struct nodeapi *api,
                              struct obj_info *info);
 
 /* One-time prekeys (nodeapi_otpk.c, protocol/otpk.h). Upload n (<= OTPK_UPLOAD_MAX,
- * else E_TOOBIG) signed prekeys of this (authenticated) device to the node; *held (may
- * be NULL) = how many it holds now. n = 0 only asks. */
+ * else E_TOOBIG) signed prekeys of this (authenticated) device to the node (replace: drop
+ * every one it held first); *held (may be NULL) = how many it holds now. n = 0 without
+ * replace only asks. */
 struct otpk_pub;
 MOMEDO_WUR int nodeapi_prekey_upload(struct nodeapi *api, const struct otpk_pub *p, size_t n,
-                                     uint32_t *held);
+                                     int replace, uint32_t *held);
 /* Claim one of device_key's prekeys: *found = 1 and out filled when the node had one
  * (it is gone from the node now), 0 when not. E_BADSIG when the node's answer is not
  * signed by device_key (the caller then uses no one-time prekey); E_RATE and others
@@ -292,5 +293,8 @@ MOMEDO_WUR int nodeapi_prekey_upload(struct nodeapi *api, const struct otpk_pub 
 MOMEDO_WUR int nodeapi_prekey_claim(struct nodeapi *api,
                                     const uint8_t device_key[static NODEAPI_KEY_LEN],
                                     struct otpk_pub *out, int *found);
+/* Tell the node this device's vault save count (client/counter.h); *last = the highest
+ * count it held before (0: none). The node keeps max(count, *last). */
+MOMEDO_WUR int nodeapi_state_counter(struct nodeapi *api, uint64_t count, uint64_t *last);
 
 #endif

@@ -1,6 +1,6 @@
-/* client/nodeapi_otpk.c — the one-time prekey requests of the node protocol (client.proto
- * PrekeyUploadReq / PrekeyClaimReq): upload this device's signed public prekeys to its
- * home node, claim one of another device's. A claimed prekey whose signature by that
+/* client/nodeapi_otpk.c — the device-state requests of the node protocol (client.proto
+ * PrekeyUploadReq / PrekeyClaimReq / StateCounterReq): upload this device's signed public
+ * prekeys to its home node, claim one of another device's, report the vault save count. A claimed prekey whose signature by that
  * device's key does not verify is refused here (E_BADSIG): a node cannot slip in its
  * own. Portable: sockets only through the nodeapi transport. */
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include "otpk.h"
 
 int nodeapi_prekey_upload(struct nodeapi *api, const struct otpk_pub *p, size_t n,
-                          uint32_t *held) {
+                          int replace, uint32_t *held) {
   Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
   Momedo__PrekeyUploadReq u = MOMEDO__PREKEY_UPLOAD_REQ__INIT;
   Momedo__OneTimePrekey m[OTPK_UPLOAD_MAX], *pm[OTPK_UPLOAD_MAX];
@@ -24,6 +24,7 @@ int nodeapi_prekey_upload(struct nodeapi *api, const struct otpk_pub *p, size_t 
     pm[i] = &m[i];
   }
   u.n_prekeys = n;
+  u.replace = replace != 0;
   u.prekeys = n ? pm : NULL;
   req.body_case = MOMEDO__CLIENT_REQUEST__BODY_PREKEY_UPLOAD;
   req.prekey_upload = &u;
@@ -53,5 +54,18 @@ int nodeapi_prekey_claim(struct nodeapi *api, const uint8_t device_key[static NO
     return rc;
   }
   *found = 1;
+  return 0;
+}
+
+int nodeapi_state_counter(struct nodeapi *api, uint64_t count, uint64_t *last) {
+  Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
+  Momedo__StateCounterReq q = MOMEDO__STATE_COUNTER_REQ__INIT;
+  const Momedo__ClientResponse *resp = NULL;
+  q.counter = count;
+  req.body_case = MOMEDO__CLIENT_REQUEST__BODY_STATE_COUNTER;
+  req.state_counter = &q;
+  int rc = nodeapi__call(api, &req, MOMEDO__CLIENT_RESPONSE__BODY_STATE_COUNTER, &resp);
+  if (rc < 0) return rc;
+  *last = resp->state_counter->last;
   return 0;
 }

@@ -322,6 +322,7 @@ static const node_client_fn client_handlers[] = {
     [MOMEDO__CLIENT_REQUEST__BODY_LINK] = node__c_link,
     [MOMEDO__CLIENT_REQUEST__BODY_PREKEY_UPLOAD] = node__c_prekey,
     [MOMEDO__CLIENT_REQUEST__BODY_PREKEY_CLAIM] = node__c_prekey,
+    [MOMEDO__CLIENT_REQUEST__BODY_STATE_COUNTER] = node__c_prekey,
 };
 #define CLIENT_HANDLERS_N (sizeof client_handlers / sizeof client_handlers[0])
 

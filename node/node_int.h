@@ -37,6 +37,8 @@
                                (mbox_guard.c); dropped an item lifetime after last use */
 #define NODE_K_OTPK 'o'     /* 'N' 'o' device_key(32) id(be32) -> key(32) sig(64): one-time
                                prekeys this node hands out (prekeys.c); never replicated */
+#define NODE_K_COUNTER 'c'  /* 'N' 'c' device_key(32) -> be64: the highest vault save count
+                               the device reported (prekeys.c; anti-rollback) */
 #define NODE_K_REMOVED 'r'  /* 'N' 'r' device_key(32) -> removed_ms(be64): removed by the
                                admin (with the device record's delete); never admitted again */
 /* Written by earlier versions after the object was stored (lookup indexes now live in
@@ -354,7 +356,7 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
 int node__c_subscribe(struct conn *c, const Momedo__ClientRequest *rq,
                       Momedo__ClientResponse *rs, char *why, size_t why_cap);
 void node__client_gone(struct conn *c);
-/* prekeys.c: PrekeyUploadReq and PrekeyClaimReq (one-time prekeys) */
+/* prekeys.c: PrekeyUploadReq and PrekeyClaimReq (one-time prekeys), StateCounterReq */
 int node__c_prekey(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
                    char *why, size_t why_cap);
 /* client_link.c: LinkReq, the only request that needs no authentication. */

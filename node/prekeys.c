@@ -1,9 +1,10 @@
-/* node/prekeys.c — one-time prekeys (client.proto PrekeyUploadReq / PrekeyClaimReq,
- * docs/e2e.md): an authenticated device stores signed X25519 public keys here (node-local
- * records 'N' 'o', never replicated, at most OTPK_HELD_MAX per device); any authenticated
- * device claims one of another device's, a few a minute. A prekey handed out is deleted
- * in the store write that precedes the answer, so none is handed out twice, also across
- * a restart. Holds no secret; logs only key prefixes and counts. */
+/* node/prekeys.c — what a home node keeps for its devices' end-to-end state: one-time
+ * prekeys (PrekeyUploadReq / PrekeyClaimReq, docs/e2e.md) — signed X25519 public keys
+ * (node-local records 'N' 'o', never replicated, at most OTPK_HELD_MAX per device), each
+ * deleted in the store write that precedes handing it out, so none goes out twice, also
+ * across a restart; claims a few a minute per device — and each device's vault save
+ * counter (StateCounterReq, 'N' 'c'), which only grows. Holds no secret; logs only key
+ * prefixes and counts. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,11 +29,13 @@ struct otpk_scan {
   int have_first;
   struct otpk_pub first;
   int bad;
+  struct store_batch *del;      /* not NULL: delete every record seen */
 };
 
 static int scan_one(void *vctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
   struct otpk_scan *s = vctx;
   if (kn != OTPK_KEY_BYTES) return 0;
+  if (s->del && store_batch_del(s->del, k, kn) != 0) return MOMEDO_E_NOMEM;
   if (!s->have_first) {
     if (otpk_rec_get(&s->first, be32_get(k + 2 + OBJ_KEY_LEN), v, vn) != 0) {
       s->bad = 1;
@@ -44,9 +47,11 @@ static int scan_one(void *vctx, const uint8_t *k, size_t kn, const uint8_t *v, s
   return 0;
 }
 
-static int scan_device(struct node *n, const uint8_t device[static 32], struct otpk_scan *s) {
+static int scan_device(struct node *n, const uint8_t device[static 32], struct otpk_scan *s,
+                       struct store_batch *del) {
   uint8_t lo[OTPK_KEY_BYTES], hi[OTPK_KEY_BYTES];
   memset(s, 0, sizeof *s);
+  s->del = del;
   otpk_key(lo, device, 0);
   otpk_key(hi, device, UINT32_MAX);
   int rc = store_iter(n->store, lo, sizeof lo, hi, sizeof hi, scan_one, s);
@@ -56,6 +61,7 @@ static int scan_device(struct node *n, const uint8_t device[static 32], struct o
   size_t vn = 0;
   rc = store_get(n->store, hi, sizeof hi, &v, &vn);
   if (rc == 0) rc = scan_one(s, hi, sizeof hi, v, vn);
+  s->del = NULL;
   free(v);
   if (rc == MOMEDO_E_NOTFOUND) rc = 0;
   return rc ? rc : s->bad ? MOMEDO_E_CORRUPT : 0;
@@ -63,7 +69,7 @@ static int scan_device(struct node *n, const uint8_t device[static 32], struct o
 
 /* New prekeys of the batch: those not held yet. An id held with another key: E_EXISTS. */
 static int upload_new(struct node *n, const uint8_t device[static 32],
-                      const struct otpk_pub *p, size_t np, struct store_batch *b,
+                      const struct otpk_pub *p, size_t np, int replace, struct store_batch *b,
                       uint32_t *added, char *why, size_t why_cap) {
   *added = 0;
   for (size_t i = 0; i < np; i++) {
@@ -72,7 +78,7 @@ static int upload_new(struct node *n, const uint8_t device[static 32],
     size_t vn = 0;
     otpk_key(k, device, p[i].id);
     otpk_rec_put(rec, &p[i]);
-    int rc = store_get(n->store, k, sizeof k, &v, &vn);
+    int rc = replace ? MOMEDO_E_NOTFOUND : store_get(n->store, k, sizeof k, &v, &vn);
     int same = rc == 0 && vn == OTPK_REC_LEN && memcmp(v, rec, OTPK_KEY_LEN) == 0;
     free(v);
     if (rc == 0 && same) continue; /* a retried upload */
@@ -97,15 +103,18 @@ static int c_prekey_upload(struct conn *c, const Momedo__ClientRequest *rq,
   if (!c->authed) return reason_fail(why, why_cap, MOMEDO_E_AUTH, "authenticate first");
   int rc = otpk_upload_check(rq->prekey_upload, c->device_key, p, &np, why, why_cap);
   if (rc) return rc;
-  if ((rc = scan_device(n, c->device_key, &s)) != 0) return rc;
+  int replace = rq->prekey_upload->replace;
   struct store_batch *b = store_batch_new();
   if (!b) return MOMEDO_E_NOMEM;
-  rc = upload_new(n, c->device_key, p, np, b, &added, why, why_cap);
+  /* replace: the deletes first in the same batch, so the puts after them win */
+  rc = scan_device(n, c->device_key, &s, replace ? b : NULL);
+  if (rc == 0 && replace) s.n = 0;
+  if (rc == 0) rc = upload_new(n, c->device_key, p, np, replace, b, &added, why, why_cap);
   if (rc == 0 && s.n + added > OTPK_HELD_MAX)
     rc = reason_fail(why, why_cap, MOMEDO_E_QUOTA,
                      "this node holds %u one-time prekeys of this device; %u more would pass "
                      "the limit of %u", s.n, added, OTPK_HELD_MAX);
-  if (rc == 0 && added) rc = store_write(n->store, b);
+  if (rc == 0 && store_batch_count(b)) rc = store_write(n->store, b);
   store_batch_free(b);
   if (rc == MOMEDO_E_DISKFULL) node__diskfull(n, (size_t)added * 100, why, why_cap);
   if (rc) return rc;
@@ -158,7 +167,7 @@ static int c_prekey_claim(struct conn *c, const Momedo__ClientRequest *rq,
     return reason_fail(why, why_cap, MOMEDO_E_RATE,
                        "at most %u one-time prekey claims a minute per device",
                        NODE_OTPK_CLAIMS_PER_MINUTE);
-  int rc = scan_device(n, dk->data, &s);
+  int rc = scan_device(n, dk->data, &s, NULL);
   if (rc) return rc;
   Momedo__PrekeyClaimResp *out = arena_alloc(&n->arena, sizeof *out);
   if (!out) return MOMEDO_E_NOMEM;
@@ -179,9 +188,40 @@ static int c_prekey_claim(struct conn *c, const Momedo__ClientRequest *rq,
   return 0;
 }
 
+/* The device's save counter: keep the highest, answer with what was held before. */
+static int c_state_counter(struct conn *c, const Momedo__ClientRequest *rq,
+                           Momedo__ClientResponse *rs, char *why, size_t why_cap) {
+  struct node *n = c->n;
+  uint8_t k[2 + OBJ_KEY_LEN], val[8];
+  void *v = NULL;
+  size_t vn = 0;
+  uint64_t last = 0, now = rq->state_counter->counter;
+  if (!c->authed) return reason_fail(why, why_cap, MOMEDO_E_AUTH, "authenticate first");
+  node__key_tag(k, NODE_K_COUNTER);
+  memcpy(k + 2, c->device_key, OBJ_KEY_LEN);
+  int rc = store_get(n->store, k, sizeof k, &v, &vn);
+  if (rc == 0 && vn == 8) last = be64_get(v);
+  else if (rc == 0) rc = MOMEDO_E_CORRUPT;
+  free(v);
+  if (rc && rc != MOMEDO_E_NOTFOUND) return rc;
+  if (now > last) {
+    be64_put(val, now);
+    if ((rc = store_put1(n->store, k, sizeof k, val, sizeof val)) != 0) return rc;
+  }
+  Momedo__StateCounterResp *out = arena_alloc(&n->arena, sizeof *out);
+  if (!out) return MOMEDO_E_NOMEM;
+  momedo__state_counter_resp__init(out);
+  out->last = last;
+  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_STATE_COUNTER;
+  rs->state_counter = out;
+  return 0;
+}
+
 int node__c_prekey(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
                    char *why, size_t why_cap) {
   if (rq->body_case == MOMEDO__CLIENT_REQUEST__BODY_PREKEY_UPLOAD)
     return c_prekey_upload(c, rq, rs, why, why_cap);
+  if (rq->body_case == MOMEDO__CLIENT_REQUEST__BODY_STATE_COUNTER)
+    return c_state_counter(c, rq, rs, why, why_cap);
   return c_prekey_claim(c, rq, rs, why, why_cap);
 }

@@ -1,14 +1,16 @@
-/* fuzz_otpk — the one-time prekey formats from outside: a PrekeyUploadReq as a node
+/* fuzz_otpk — the device-state formats from outside: a PrekeyUploadReq as a node
  * receives it from a client (checked with otpk_upload_check against a fixed device key),
  * a PrekeyClaimResp's prekey as a client receives it from a node (otpk_from_msg), the
  * node's stored record (otpk_rec_get) and this device's vault file of prekey secrets
- * (otpks_parse). The first input byte picks the parser. Checks no crash, that an accepted
+ * (otpks_parse), the vault's save counter record (counter_parse) and the node's
+ * StateCounterResp. The first input byte picks the parser. Checks no crash, that an accepted
  * upload holds only signed, distinct, non-zero ids, and that a parsed secrets file
  * encodes back to the same bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "counter.h"
 #include "otpk.h"
 #include "otpks.h"
 
@@ -57,10 +59,22 @@ static void fuzz_secrets(const uint8_t *data, size_t size) {
   otpks_wipe(&s);
 }
 
+/* The vault's save counter record and the node's StateCounterResp. */
+static void fuzz_counter(const uint8_t *data, size_t size) {
+  uint8_t rec[COUNTER_REC_LEN];
+  uint64_t n = 0;
+  if (counter_parse(data, size, &n) == 0) {
+    counter_encode(rec, n);
+    if (size != COUNTER_REC_LEN || memcmp(rec, data, size) != 0) abort();
+  }
+  Momedo__StateCounterResp *r = momedo__state_counter_resp__unpack(NULL, size, data);
+  if (r) momedo__state_counter_resp__free_unpacked(r, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct otpk_pub p;
   if (size == 0) return 0;
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
   case 0:
     fuzz_upload(data + 1, size - 1);
     break;
@@ -70,8 +84,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   case 2:
     if (size >= 5) (void)!otpk_rec_get(&p, 1, data + 5, size - 5);
     break;
-  default:
+  case 3:
     fuzz_secrets(data + 1, size - 1);
+    break;
+  default:
+    fuzz_counter(data + 1, size - 1);
     break;
   }
   return 0;

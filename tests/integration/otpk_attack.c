@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
     rc = claim(&c, &cn, ct, strtol(argv[5], NULL, 10));
   else if (rc == 0 && !strcmp(cmd, "held") && argc == 4) {
     uint32_t held = 0;
-    rc = nodeapi_prekey_upload(&cn.api, NULL, 0, &held);
+    rc = nodeapi_prekey_upload(&cn.api, NULL, 0, 0, &held);
     if (rc) rc = cli_api_fail(&c, &cn, rc, "held");
     else printf("{\"ok\":true,\"held\":%u}\n", (unsigned)held);
   } else if (rc == 0 && !strcmp(cmd, "capture") && argc == 4)

@@ -342,6 +342,27 @@ static void test_chunks(void) {
   CHECK_EQ(content_chunk_seal(c0, pt[0], 8, key, blob, 2, 2), MOMEDO_E_INVAL);
 }
 
+/* Attachment chunks are sealed at their bucket (issue 11, finding 9): powers of two from
+ * 1 KiB up to the chunk size, so the node sees the bucket, not the size. */
+static void test_chunk_padding(void) {
+  const size_t C = CONTENT_CHUNK_BYTES;
+  CHECK_EQ(content_chunk_padded_len(0, C), 1024);
+  CHECK_EQ(content_chunk_padded_len(1, C), 1024);
+  CHECK_EQ(content_chunk_padded_len(1024, C), 1024);
+  CHECK_EQ(content_chunk_padded_len(1025, C), 2048);
+  CHECK_EQ(content_chunk_padded_len(50000, C), 65536);
+  CHECK_EQ(content_chunk_padded_len(131073, C), C); /* 256 KiB would pass the chunk */
+  CHECK_EQ(content_chunk_padded_len(C, C), C);
+  CHECK_EQ(content_chunk_padded_len(700, 512), 700); /* never below the data */
+  CHECK_EQ(content_chunk_padded_len(300, 512), 512);
+  for (size_t n = 1; n < C; n = n * 3 + 7) { /* every size of one bucket looks the same */
+    size_t p = content_chunk_padded_len(n, C);
+    CHECK(p >= n && p <= C);
+    CHECK(p == C || (p & (p - 1)) == 0);
+    CHECK(content_chunk_padded_len(p, C) == p);
+  }
+}
+
 int main(void) {
   RUN(test_text);
   RUN(test_header_fields);
@@ -351,5 +372,6 @@ int main(void) {
   RUN(test_receipt);
   RUN(test_decode_from_outside);
   RUN(test_chunks);
+  RUN(test_chunk_padding);
   TEST_MAIN_END();
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "counter.h"
 #include "crypto.h"
 #include "home.h"
 #include "vault.h"
@@ -324,6 +325,48 @@ static void test_write_cache(void) {
   vault_close(&v);
 }
 
+/* The save counter (client/counter.c): 0 without a file, +1 per bump, the record's
+ * every wrong length or format refused, and an older copy of the file reads lower. */
+static void test_save_counter(void) {
+  struct vault v;
+  uint64_t n = 99, m = 0;
+  uint8_t rec[COUNTER_REC_LEN], *old = NULL;
+  size_t old_len = 0;
+  char p[1200];
+  fresh_dir("counter");
+  CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
+  CHECK_EQ(counter_load(&v, &n), 0);
+  CHECK_EQ(n, 0);
+  CHECK_EQ(counter_bump(&v, &n), 0);
+  CHECK_EQ(counter_bump(&v, &n), 0);
+  CHECK_EQ(n, 2);
+  CHECK_EQ(counter_load(&v, &m), 0);
+  CHECK_EQ(m, 2);
+  CHECK_EQ(read_raw(COUNTER_FILE, &old, &old_len), 0);
+  for (int i = 0; i < 5; i++) CHECK_EQ(counter_bump(&v, &n), 0);
+  CHECK_EQ(counter_load(&v, &m), 0);
+  CHECK_EQ(m, 7);
+  snprintf(p, sizeof p, "%s/%s", dir, COUNTER_FILE); /* the older copy put back */
+  FILE *f = fopen(p, "wb");
+  CHECK(f != NULL);
+  CHECK_EQ(fwrite(old, 1, old_len, f), old_len);
+  fclose(f);
+  free(old);
+  vault_cache_clear(&v);
+  CHECK_EQ(counter_load(&v, &m), 0);
+  CHECK_EQ(m, 2);
+  counter_encode(rec, 0x0102030405060708ull);
+  CHECK_EQ(counter_parse(rec, sizeof rec, &m), 0);
+  CHECK_EQ(m, 0x0102030405060708ull);
+  for (size_t i = 0; i < sizeof rec; i++) CHECK_EQ(counter_parse(rec, i, &m), MOMEDO_E_CORRUPT);
+  rec[0] = 2;
+  CHECK_EQ(counter_parse(rec, sizeof rec, &m), MOMEDO_E_CORRUPT);
+  n = UINT64_MAX;
+  CHECK_EQ(counter_bump(&v, &n), MOMEDO_E_BOUNDS);
+  CHECK(n == UINT64_MAX);
+  vault_close(&v);
+}
+
 int main(void) {
   RUN(test_roundtrip_and_format);
   RUN(test_wrong_passphrase_changes_nothing);
@@ -333,5 +376,6 @@ int main(void) {
   RUN(test_serialiser);
   RUN(test_home);
   RUN(test_write_cache);
+  RUN(test_save_counter);
   TEST_MAIN_END();
 }

@@ -1,0 +1,64 @@
+"""tests/integration/test_client_rollback.py — a restored, older copy of a device's vault
+(issue 11, finding 6) across real processes: a real momedod on 127.0.0.1 and real
+`momedo` clients. bob copies his home directory, goes on using it (sends, receives),
+then the old copy is put back. His next sync and send stop with a clear ROLLBACK
+message before anything is encrypted or posted (alice receives nothing), and after
+`momedo recover` he talks to alice again on new sessions. A copy taken after bob's
+last post is not older than what the node knows and goes on working.
+"""
+import os
+import shutil
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import momedo_testlib as T  # noqa: E402
+
+
+class RollbackTest(T.ClusterTest, unittest.TestCase):
+
+    def test_restored_vault_refused(self):
+        cl = self.cluster
+        west = cl.add_node("westcity")
+        alice, bob = T.new_client(cl, "alice", west), T.new_client(cl, "bob", west)
+        alice.add_contact(bob, "bob")
+        bob.add_contact(alice, "alice")
+        alice.run("send", "bob", "one")
+        self.assertEqual(bob.texts(), ["one"])
+        bob.run("send", "alice", "two")
+        self.assertEqual(alice.texts(), ["two"])
+        old = bob.home + ".old"
+        shutil.copytree(bob.home, old)
+        bob.run("send", "alice", "three")
+        alice.run("send", "bob", "four")
+        self.assertEqual(bob.texts(), ["four"])
+        self.assertEqual(alice.texts(), ["three"])
+        # The old copy is back (a backup restored, or a thief's copy used).
+        shutil.rmtree(bob.home)
+        shutil.copytree(old, bob.home)
+        p = bob.run("sync", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("ROLLBACK", p.stderr)
+        p = bob.run("send", "alice", "from the past", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("ROLLBACK", p.stderr)
+        self.assertIn("momedo recover", p.stderr)
+        self.assertEqual(alice.texts(), [], "the rolled-back device posted")
+        # Recovery: new sessions, new one-time prekeys, the count past the node's.
+        out = bob.j("recover")[0]
+        self.assertGreaterEqual(out["sessions_dropped"], 1)
+        bob.run("send", "alice", "five")
+        self.assertEqual(alice.texts(), ["five"])
+        alice.run("send", "bob", "six")
+        self.assertIn("six", bob.texts())
+        # A copy that is not older than what bob last told the node goes on working.
+        shutil.rmtree(old)
+        shutil.copytree(bob.home, old)
+        shutil.rmtree(bob.home)
+        shutil.copytree(old, bob.home)
+        bob.run("send", "alice", "seven")
+        self.assertEqual(alice.texts(), ["seven"])
+
+
+if __name__ == "__main__":
+    unittest.main()
