@@ -500,8 +500,8 @@ MOMEDO_WUR int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_
 void cli__otpk_claim(struct cli_state *st, const struct account_device *d,
                      struct e2e_remote *r);
 
-/* Anti-rollback (cli_counter.c): tell the home node (cn->node == 0; others: nothing) the
- * save count; E_SUPERSEDED with the ROLLBACK reason when it saw a higher one. */
+/* Anti-rollback (cli_counter.c): tell cn's node the save count; E_SUPERSEDED with the
+ * ROLLBACK reason when it saw a higher one. */
 MOMEDO_WUR int cli__counter_sync(struct cli *c, struct cli_state *st, struct cli_conn *cn);
 
 /* Internal to cli_msg.c / cli_recv.c. */

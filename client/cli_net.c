@@ -55,7 +55,7 @@ int cli_connect_node(struct cli *c, struct cli_state *st, struct cli_conn *cn, s
     snprintf(what, sizeof what, "node %s:%u did not accept this device", n->host, n->port);
     rc = cli_api_fail(c, cn, rc, what);
   }
-  if (rc == 0) rc = cli__counter_sync(c, st, cn); /* the home node: a restored vault? */
+  if (rc == 0) rc = cli__counter_sync(c, st, cn); /* a restored vault? */
   if (rc) cli_conn_close(cn);
   return rc;
 }

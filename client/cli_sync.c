@@ -496,30 +496,35 @@ int cli_listen_update(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   return rc;
 }
 
-/* Pairwise from every node first (records and sender keys may come through any of
- * them), then the groups and channels on every node that answered. */
+/* Connect to every node first (each checks this device's save count, so a restored
+ * vault stops before anything is sent), then pairwise from every node (records and
+ * sender keys may come through any of them), then the groups and channels on every
+ * node that answered. */
 int cli_sync_all(struct cli *c, struct cli_state *st, size_t *n_new) {
   struct cli_conn cns[ACCOUNT_NODES_MAX];
   int ok = 0, last = 0, up[ACCOUNT_NODES_MAX] = {0};
   char first[CLI_WHY_MAX] = "";
   *n_new = 0;
   memset(cns, 0, sizeof cns);
-  for (int pass = 0; pass < 2; pass++) {
+  for (int pass = 0; pass < 3; pass++) {
     for (size_t i = 0; i < st->acct.n_nodes; i++) {
       int rc = 0;
-      if (pass == 0 && (rc = cli_connect_node(c, st, &cns[i], i)) == 0) {
-        up[i] = 1;
+      if (pass == 0) {
+        rc = cli_connect_node(c, st, &cns[i], i);
+        if (rc == MOMEDO_E_SUPERSEDED) { /* a restored vault: stop (cli_counter.c) */
+          for (size_t j = 0; j < st->acct.n_nodes; j++) cli_conn_close(&cns[j]);
+          return rc;
+        }
+        up[i] = rc == 0;
+      } else if (!up[i]) {
+        continue;
+      } else if (pass == 1) {
         rc = cli_sync_conn(c, st, &cns[i], n_new);
-      } else if (rc == MOMEDO_E_SUPERSEDED) { /* a restored vault: stop (cli_counter.c) */
-        for (size_t j = 0; j < st->acct.n_nodes; j++) cli_conn_close(&cns[j]);
-        return rc;
-      } else if (pass == 1 && up[i]) {
+      } else {
         if (ok++ == 0) flush_groups(c, st, &cns[i]);
         if (i == 0 && cli__otpk_refill(c, st, &cns[i]) != 0)
           fprintf(stderr, "momedo: note: one-time prekeys not refilled: %s\n", c->why);
         rc = cli_sync_groups(c, st, &cns[i], n_new);
-      } else if (pass == 1) {
-        continue;
       }
       if (rc && up[i]) {
         /* Forget what the failed batch changed in memory: it was not saved. */

@@ -4,7 +4,9 @@
 then the old copy is put back. His next sync and send stop with a clear ROLLBACK
 message before anything is encrypted or posted (alice receives nothing), and after
 `momedo recover` he talks to alice again on new sessions. A copy taken after bob's
-last post is not older than what the node knows and goes on working.
+last post is not older than what the node knows and goes on working. A count that only
+a partner knows (bob posted through it while his home node was down) stops his next
+sync, which connects to every node before it does anything else.
 """
 import os
 import shutil
@@ -58,6 +60,30 @@ class RollbackTest(T.ClusterTest, unittest.TestCase):
         shutil.copytree(old, bob.home)
         bob.run("send", "alice", "seven")
         self.assertEqual(alice.texts(), ["seven"])
+
+    def test_count_known_to_partner_only(self):
+        cl = self.cluster
+        west, east = cl.two_cities()
+        alice, bob = T.new_client(cl, "alice", west), T.new_client(cl, "bob", east)
+        alice.add_contact(bob, "bob")
+        bob.add_contact(alice, "alice")
+        alice.run("send", "bob", "one")
+        self.assertEqual(bob.texts(), ["one"])
+        old = bob.home + ".old"
+        shutil.copytree(bob.home, old)
+        self.assertEqual(east.stop(), 0)
+        p = bob.run("send", "alice", "via the partner")
+        self.assertIn("using partner", p.stderr)
+        self.assertEqual(alice.texts(), ["via the partner"])
+        east.start()
+        shutil.rmtree(bob.home)
+        shutil.copytree(old, bob.home)
+        p = bob.run("sync", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("ROLLBACK", p.stderr)
+        bob.j("recover")
+        bob.run("send", "alice", "after recovering")
+        self.assertIn("after recovering", alice.texts())
 
 
 if __name__ == "__main__":
