@@ -157,6 +157,12 @@ int cli_group_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   }
   p.req.dest_nodes = d.k;
   p.req.n_dest_nodes = d.n;
+  /* As pairwise posts (cli__outbox_post): the advanced chain saved and its count known
+   * to the node before the post leaves, so a restored older vault cannot reuse it. */
+  if ((rc = cli_save(c, st)) != 0 || (rc = cli__counter_sync(c, st, cn)) != 0) {
+    group_post_clear(&p);
+    return rc;
+  }
   rc = nodeapi_post(&cn->api, &p.req, oid, NULL);
   group_post_clear(&p);
   if (rc) return cli_api_fail(c, cn, rc, "posting to the group failed");
