@@ -4,8 +4,10 @@
  * listen, id. Test-grade key file and a
  * simple sealed box (--seal / --open); it is NOT the end-to-end encrypted client and
  * must never print secrets. Commands are dispatched from a table. */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -174,17 +176,43 @@ static void probe_put_escaped(const uint8_t *s, size_t n) {
   }
 }
 
-static void probe_json_str(const char *key, const char *val, int first) {
-  printf("%s\"%s\":\"", first ? "" : ",", key);
-  probe_put_escaped((const uint8_t *)val, strlen(val));
-  putchar('"');
+/* ---- JSON output: one object per line, built with cJSON ----------------------------- */
+
+/* {"ok":ok,"cmd":cmd} (cmd NULL: an empty object). */
+static cJSON *pj_begin(int ok, const char *cmd) {
+  cJSON *o = cJSON_CreateObject();
+  if (o && cmd) {
+    cJSON_AddBoolToObject(o, "ok", ok);
+    cJSON_AddStringToObject(o, "cmd", cmd);
+  }
+  return o;
 }
 
-static void probe_json_hex(const char *key, const uint8_t *b, size_t n) {
+static void pj_str(cJSON *o, const char *key, const char *val) {
+  cJSON_AddStringToObject(o, key, val ? val : "");
+}
+
+/* Integers as raw text: cJSON's numbers are doubles, exact only below 2^53. */
+static void pj_u64(cJSON *o, const char *key, uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "%" PRIu64, v);
+  cJSON_AddRawToObject(o, key, buf);
+}
+
+static void pj_hex(cJSON *o, const char *key, const uint8_t *b, size_t n) {
   char hex[2 * 64 + 1];
   if (n > 64) n = 64; /* keys, IDs, mailboxes: never longer */
   hex_encode(hex, sizeof hex, b, n);
-  printf(",\"%s\":\"%s\"", key, hex);
+  cJSON_AddStringToObject(o, key, hex);
+}
+
+/* Print o on one line and free it. */
+static void pj_end(cJSON *o) {
+  char *t = o ? cJSON_PrintUnformatted(o) : NULL;
+  if (t) printf("%s\n", t);
+  else printf("{\"ok\":false,\"error\":\"E_NOMEM\"}\n");
+  cJSON_free(t);
+  cJSON_Delete(o);
 }
 
 static const char *probe_kind_name(Momedo__ObjectKind k) {
@@ -457,6 +485,39 @@ static void probe_item_text(struct probe *p, const uint8_t *ct, size_t ct_len, u
   }
 }
 
+/* One valid object as a JSON line. A text with a NUL byte is shown as open_error
+ * E_DECODE: a JSON string through cJSON ends at the first NUL. */
+static void probe_json_valid(const struct probe *p, const struct probe_obj *o,
+                             const uint8_t *ct, size_t ct_len, const char *id,
+                             const uint8_t *text, size_t text_len, int open_err) {
+  const struct obj_info *in = o->info;
+  cJSON *j = pj_begin(0, NULL);
+  pj_u64(j, "seq", o->seq);
+  pj_str(j, "kind", probe_kind_name(o->kind));
+  pj_str(j, "id", id);
+  pj_hex(j, "mailbox", o->mailbox, OBJ_MAILBOX_LEN);
+  pj_u64(j, "ciphertext_len", ct_len);
+  pj_u64(j, "created_ms", in->created_ms);
+  pj_u64(j, "expires_ms", in->expires_ms);
+  pj_hex(j, "signer", in->signer, OBJ_KEY_LEN);
+  if (o->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) pj_hex(j, "target", in->target_id, 32);
+  char *t = NULL;
+  if (p->opt[O_HEX] && ct && (t = malloc(2 * ct_len + 1)) != NULL) {
+    hex_encode(t, 2 * ct_len + 1, ct, ct_len);
+    pj_str(j, "ciphertext", t);
+    free(t);
+  }
+  if (text != NULL && memchr(text, 0, text_len) == NULL && (t = malloc(text_len + 1)) != NULL) {
+    memcpy(t, text, text_len);
+    t[text_len] = '\0';
+    pj_str(j, "text", t);
+    free(t);
+  } else if (text != NULL || open_err < 0) {
+    pj_str(j, "open_error", momedo_status_name(open_err < 0 ? open_err : MOMEDO_E_DECODE));
+  }
+  pj_end(j);
+}
+
 static void probe_print_valid(struct probe *p, const struct probe_obj *o,
                               const uint8_t *ct, size_t ct_len) {
   const struct obj_info *in = o->info;
@@ -469,40 +530,33 @@ static void probe_print_valid(struct probe *p, const struct probe_obj *o,
   if (o->kind == MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM || o->kind == MOMEDO__OBJECT_KIND__OBJ_CHUNK)
     probe_item_text(p, ct, ct_len, &buf, &text, &text_len, &open_err);
   if (p->json) {
-    printf("{\"seq\":%" PRIu64 ",\"kind\":\"%s\",\"id\":\"%s\"", o->seq,
-           probe_kind_name(o->kind), id);
-    probe_json_hex("mailbox", o->mailbox, OBJ_MAILBOX_LEN);
-    printf(",\"ciphertext_len\":%zu,\"created_ms\":%" PRIu64 ",\"expires_ms\":%" PRIu64,
-           ct_len, in->created_ms, in->expires_ms);
-    probe_json_hex("signer", in->signer, OBJ_KEY_LEN);
-    if (o->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) probe_json_hex("target", in->target_id, 32);
-    if (p->opt[O_HEX] && ct) {
-      printf(",\"ciphertext\":\"");
-      for (size_t i = 0; i < ct_len; i++) printf("%02x", ct[i]);
-      putchar('"');
-    }
-  } else {
-    printf("%s seq=%" PRIu64 " id=%s bytes=%zu expires_ms=%" PRIu64, probe_kind_name(o->kind),
-           o->seq, id, ct_len, in->expires_ms);
+    probe_json_valid(p, o, ct, ct_len, id, text, text_len, open_err);
+    free(buf);
+    return;
   }
+  printf("%s seq=%" PRIu64 " id=%s bytes=%zu expires_ms=%" PRIu64, probe_kind_name(o->kind),
+         o->seq, id, ct_len, in->expires_ms);
   if (text != NULL) {
-    printf(p->json ? ",\"text\":\"" : " text=\"");
+    printf(" text=\"");
     probe_put_escaped(text, text_len);
     putchar('"');
   } else if (open_err < 0) {
-    printf(p->json ? ",\"open_error\":\"%s\"" : " open_error=%s", momedo_status_name(open_err));
+    printf(" open_error=%s", momedo_status_name(open_err));
   }
-  printf(p->json ? "}\n" : "\n");
+  printf("\n");
   free(buf);
 }
 
 static void probe_print_obj(struct probe *p, const struct probe_obj *o) {
   if (o->err < 0) {
-    if (p->json)
-      printf("{\"seq\":%" PRIu64 ",\"kind\":\"%s\",\"error\":\"%s\",\"reason\":\"%s\"}\n",
-             o->seq, probe_kind_name(o->kind), momedo_status_name(o->err),
-             momedo_strerror(o->err));
-    else
+    if (p->json) {
+      cJSON *j = pj_begin(0, NULL);
+      pj_u64(j, "seq", o->seq);
+      pj_str(j, "kind", probe_kind_name(o->kind));
+      pj_str(j, "error", momedo_status_name(o->err));
+      pj_str(j, "reason", momedo_strerror(o->err));
+      pj_end(j);
+    } else
       printf("invalid %s seq=%" PRIu64 ": %s: %s\n", probe_kind_name(o->kind), o->seq,
              momedo_status_name(o->err), momedo_strerror(o->err));
     return;
@@ -541,10 +595,13 @@ static int cmd_keygen(struct probe *p) {
   char dev[65], mb[65];
   hex_encode(dev, sizeof dev, k->device.pub, 32);
   hex_encode(mb, sizeof mb, k->mailbox, 32);
-  if (p->json)
-    printf("{\"ok\":true,\"cmd\":\"keygen\",\"user_id\":\"%s\",\"device_key\":\"%s\","
-           "\"mailbox\":\"%s\"}\n", k->user_id, dev, mb);
-  else
+  if (p->json) {
+    cJSON *j = pj_begin(1, "keygen");
+    pj_str(j, "user_id", k->user_id);
+    pj_str(j, "device_key", dev);
+    pj_str(j, "mailbox", mb);
+    pj_end(j);
+  } else
     printf("user ID %s\ndevice key %s\nmailbox %s\n", k->user_id, dev, mb);
   return 0;
 }
@@ -556,11 +613,15 @@ static int cmd_id(struct probe *p) {
   hex_encode(dev, sizeof dev, k->device.pub, 32);
   hex_encode(mb, sizeof mb, k->mailbox, 32);
   hex_encode(dh, sizeof dh, k->dh_pub, 32);
-  if (p->json)
-    printf("{\"ok\":true,\"cmd\":\"id\",\"user_id\":\"%s\",\"identity_key\":\"%s\","
-           "\"device_key\":\"%s\",\"mailbox\":\"%s\",\"dh_key\":\"%s\"}\n",
-           k->user_id, idk, dev, mb, dh);
-  else
+  if (p->json) {
+    cJSON *j = pj_begin(1, "id");
+    pj_str(j, "user_id", k->user_id);
+    pj_str(j, "identity_key", idk);
+    pj_str(j, "device_key", dev);
+    pj_str(j, "mailbox", mb);
+    pj_str(j, "dh_key", dh);
+    pj_end(j);
+  } else
     printf("user ID %s\nidentity key %s\ndevice key %s\nmailbox %s\ndh key %s\n", k->user_id,
            idk, dev, mb, dh);
   return 0;
@@ -602,15 +663,18 @@ static int cmd_register(struct probe *p) {
   hex_encode(nk, sizeof nk, rr->node_key.data, 32);
   hex_encode(dev, sizeof dev, p->keys.device.pub, 32);
   if (p->json) {
-    printf("{\"ok\":true,\"cmd\":\"register\",\"node_key\":\"%s\",\"device_key\":\"%s\","
-           "\"user_id\":\"%s\",\"partners\":[", nk, dev, p->keys.user_id);
-    for (size_t i = 0; i < rr->n_partners; i++) {
-      printf("%s{", i ? "," : "");
-      probe_json_str("address", rr->partners[i]->address, 1);
-      probe_json_hex("node_key", rr->partners[i]->node_key.data, 32);
-      putchar('}');
+    cJSON *j = pj_begin(1, "register"), *arr = cJSON_CreateArray();
+    pj_str(j, "node_key", nk);
+    pj_str(j, "device_key", dev);
+    pj_str(j, "user_id", p->keys.user_id);
+    for (size_t i = 0; arr && i < rr->n_partners; i++) {
+      cJSON *x = cJSON_CreateObject();
+      pj_str(x, "address", rr->partners[i]->address);
+      pj_hex(x, "node_key", rr->partners[i]->node_key.data, 32);
+      cJSON_AddItemToArray(arr, x);
     }
-    printf("]}\n");
+    cJSON_AddItemToObject(j, "partners", arr);
+    pj_end(j);
   } else {
     printf("registered device %s for user %s on node %s\n", dev, p->keys.user_id, nk);
     for (size_t i = 0; i < rr->n_partners; i++) {
@@ -666,10 +730,13 @@ static int cmd_publish(struct probe *p) {
   if (rc < 0) return probe_api_fail(p, rc);
   char hex[65];
   hex_encode(hex, sizeof hex, id, 32);
-  if (p->json)
-    printf("{\"ok\":true,\"cmd\":\"publish\",\"id\":\"%s\",\"version\":%" PRIu64
-           ",\"user_id\":\"%s\"}\n", hex, now, p->keys.user_id);
-  else
+  if (p->json) {
+    cJSON *j = pj_begin(1, "publish");
+    pj_str(j, "id", hex);
+    pj_u64(j, "version", now);
+    pj_str(j, "user_id", p->keys.user_id);
+    pj_end(j);
+  } else
     printf("published bundle %s version %" PRIu64 " for %s\n", hex, now, p->keys.user_id);
   return 0;
 }
@@ -706,16 +773,19 @@ static void probe_print_bundle(struct probe *p, const struct nodeapi_bundle *nb)
   char uid[IDS_USER_ID_STR_MAX] = "?", hex[65];
   if (ids_user_id(uid, nb->info.key) < 0) uid[0] = '\0';
   hex_encode(hex, sizeof hex, nb->info.key, 32);
+  cJSON *j = NULL, *arr = NULL;
   if (!p->json) {
     printf("user %s identity %s version %" PRIu64 "%s\n", uid, hex, nb->info.version,
            nb->info.revoked ? " REVOKED" : "");
     if (nb->has_alias) printf("alias %s\n", nb->alias_info.alias);
   } else {
-    printf("{\"ok\":true,\"cmd\":\"lookup\",\"user_id\":\"%s\",\"identity_key\":\"%s\","
-           "\"version\":%" PRIu64 ",\"revoked\":%s", uid, hex, nb->info.version,
-           nb->info.revoked ? "true" : "false");
-    if (nb->has_alias) probe_json_str("alias", nb->alias_info.alias, 0);
-    printf(",\"devices\":[");
+    j = pj_begin(1, "lookup");
+    pj_str(j, "user_id", uid);
+    pj_str(j, "identity_key", hex);
+    pj_u64(j, "version", nb->info.version);
+    cJSON_AddBoolToObject(j, "revoked", nb->info.revoked);
+    if (nb->has_alias) pj_str(j, "alias", nb->alias_info.alias);
+    arr = cJSON_AddArrayToObject(j, "devices");
   }
   for (size_t i = 0; i < b->n_devices; i++) {
     const Momedo__DeviceKeys *d = b->devices[i];
@@ -725,16 +795,18 @@ static void probe_print_bundle(struct probe *p, const struct nodeapi_bundle *nb)
     hex_encode(dev, sizeof dev, d->device_key.data, 32);
     hex_encode(mbh, sizeof mbh, mb, 32);
     if (p->json) {
-      printf("%s{\"device_key\":\"%s\",\"mailbox\":\"%s\"", i ? "," : "", dev, mbh);
-      probe_json_hex("dh_key", d->dh_key.data, 32);
-      probe_json_hex("home_node", d->home_node.data, 32);
-      putchar('}');
+      cJSON *x = cJSON_CreateObject();
+      pj_str(x, "device_key", dev);
+      pj_str(x, "mailbox", mbh);
+      pj_hex(x, "dh_key", d->dh_key.data, 32);
+      pj_hex(x, "home_node", d->home_node.data, 32);
+      if (!arr || !cJSON_AddItemToArray(arr, x)) cJSON_Delete(x);
     } else {
       hex_encode(hex, sizeof hex, d->home_node.data, 32);
       printf("device %s mailbox %s home %s\n", dev, mbh, hex);
     }
   }
-  if (p->json) printf("]}\n");
+  if (p->json) pj_end(j);
 }
 
 static int cmd_lookup(struct probe *p) {
@@ -762,10 +834,13 @@ static int cmd_alias(struct probe *p) {
   struct obj_info info;
   int rc = nodeapi_alias(&p->api, p->keys.identity.pub, os_wall_ms(), &info);
   if (rc < 0) return probe_api_fail(p, rc);
-  if (p->json)
-    printf("{\"ok\":true,\"cmd\":\"alias\",\"alias\":\"%s\",\"user_id\":\"%s\",\"expires_ms\":%"
-           PRIu64 "}\n", info.alias, p->keys.user_id, info.expires_ms);
-  else
+  if (p->json) {
+    cJSON *j = pj_begin(1, "alias");
+    pj_str(j, "alias", info.alias);
+    pj_str(j, "user_id", p->keys.user_id);
+    pj_u64(j, "expires_ms", info.expires_ms);
+    pj_end(j);
+  } else
     printf("alias %s for %s (expires_ms %" PRIu64 ")\n", info.alias, p->keys.user_id,
            info.expires_ms);
   return 0;
@@ -845,11 +920,15 @@ static int probe_post_send(struct probe *p, const uint8_t mailbox[static OBJ_MAI
   char idh[65], mbh[65];
   hex_encode(idh, sizeof idh, id, 32);
   hex_encode(mbh, sizeof mbh, mailbox, 32);
-  if (p->json)
-    printf("{\"ok\":true,\"cmd\":\"post\",\"id\":\"%s\",\"mailbox\":\"%s\",\"expires_ms\":%"
-           PRIu64 ",\"ciphertext_len\":%zu,\"sealed\":%s}\n", idh, mbh, expires, ct_len,
-           p->opt[O_SEAL] ? "true" : "false");
-  else
+  if (p->json) {
+    cJSON *j = pj_begin(1, "post");
+    pj_str(j, "id", idh);
+    pj_str(j, "mailbox", mbh);
+    pj_u64(j, "expires_ms", expires);
+    pj_u64(j, "ciphertext_len", ct_len);
+    cJSON_AddBoolToObject(j, "sealed", p->opt[O_SEAL] != NULL);
+    pj_end(j);
+  } else
     printf("posted %s to mailbox %s (%zu bytes%s, expires_ms %" PRIu64 ")\n", idh, mbh, ct_len,
            p->opt[O_SEAL] ? ", sealed" : "", expires);
   return 0;
@@ -903,15 +982,24 @@ static void probe_burst_result(struct probe *p, struct probe_burst *b,
   if (r->status == 0) {
     b->acked++;
     hex_encode(idh, sizeof idh, r->id, OBJ_ID_LEN);
-    if (p->json) printf("{\"i\":%" PRIu64 ",\"id\":\"%s\"}\n", i, idh);
+    if (p->json) {
+      cJSON *j = pj_begin(0, NULL);
+      pj_u64(j, "i", i);
+      pj_str(j, "id", idh);
+      pj_end(j);
+    }
     return;
   }
   if (b->refused++ == 0) {
     b->first_refusal = r->status;
     snprintf(b->first_reason, sizeof b->first_reason, "%s", nodeapi_reason(&p->api));
   }
-  if (p->json)
-    printf("{\"i\":%" PRIu64 ",\"error\":\"%s\"}\n", i, momedo_status_name(r->status));
+  if (p->json) {
+    cJSON *j = pj_begin(0, NULL);
+    pj_u64(j, "i", i);
+    pj_str(j, "error", momedo_status_name(r->status));
+    pj_end(j);
+  }
 }
 
 /* Send while fewer than window are outstanding, taking whatever answers have arrived
@@ -958,11 +1046,15 @@ static int probe_burst(struct probe *p, const uint8_t *mailbox, const uint8_t *d
   b.window = window == 0 ? count : window; /* 0: everything in flight */
   rc = probe_burst_run(p, &b);
   uint64_t ms = os_mono_ms() - t0;
-  if (p->json)
-    printf("{\"ok\":%s,\"cmd\":\"post\",\"count\":%" PRIu64 ",\"sent\":%" PRIu64
-           ",\"acked\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"elapsed_ms\":%" PRIu64 "}\n",
-           rc == 0 && b.refused == 0 ? "true" : "false", count, b.sent, b.acked, b.refused, ms);
-  else
+  if (p->json) {
+    cJSON *j = pj_begin(rc == 0 && b.refused == 0, "post");
+    pj_u64(j, "count", count);
+    pj_u64(j, "sent", b.sent);
+    pj_u64(j, "acked", b.acked);
+    pj_u64(j, "refused", b.refused);
+    pj_u64(j, "elapsed_ms", ms);
+    pj_end(j);
+  } else
     printf("burst: %" PRIu64 " sent, %" PRIu64 " acknowledged, %" PRIu64 " refused in %"
            PRIu64 " ms\n", b.sent, b.acked, b.refused, ms);
   if (rc == 0 && b.refused > 0)
@@ -1075,11 +1167,14 @@ static int cmd_fetch(struct probe *p) {
     if (!more || limit != 0) break; /* with --limit, one page only */
   }
   if (rc < 0) return rc;
-  if (p->json)
-    printf("{\"ok\":true,\"cmd\":\"fetch\",\"count\":%" PRIu64 ",\"invalid\":%" PRIu64
-           ",\"next_cursor\":%" PRIu64 ",\"acked\":%" PRIu64 "}\n", count, invalid, cursor,
-           accepted);
-  else
+  if (p->json) {
+    cJSON *j = pj_begin(1, "fetch");
+    pj_u64(j, "count", count);
+    pj_u64(j, "invalid", invalid);
+    pj_u64(j, "next_cursor", cursor);
+    pj_u64(j, "acked", accepted);
+    pj_end(j);
+  } else
     printf("%" PRIu64 " object(s), %" PRIu64 " invalid, next cursor %" PRIu64
            ", %" PRIu64 " acknowledged\n", count, invalid, cursor, accepted);
   return 0;
@@ -1095,10 +1190,12 @@ static int cmd_ack(struct probe *p) {
                         p->pos[i]);
   int rc = probe_ack_items(p, items, (size_t)p->npos, &accepted);
   if (rc < 0) return rc;
-  if (p->json)
-    printf("{\"ok\":true,\"cmd\":\"ack\",\"sent\":%d,\"accepted\":%" PRIu64 "}\n", p->npos,
-           accepted);
-  else
+  if (p->json) {
+    cJSON *j = pj_begin(1, "ack");
+    pj_u64(j, "sent", (uint64_t)p->npos);
+    pj_u64(j, "accepted", accepted);
+    pj_end(j);
+  } else
     printf("acknowledged %d item(s), node accepted %" PRIu64 "\n", p->npos, accepted);
   return 0;
 }
@@ -1113,9 +1210,11 @@ static int cmd_listen(struct probe *p) {
     return probe_api_fail(p, rc);
   char mbh[65];
   hex_encode(mbh, sizeof mbh, mailbox, OBJ_MAILBOX_LEN);
-  if (p->json) /* scripts wait for this line before producing events */
-    printf("{\"ok\":true,\"cmd\":\"listen\",\"subscribed\":\"%s\"}\n", mbh);
-  else
+  if (p->json) { /* scripts wait for this line before producing events */
+    cJSON *j = pj_begin(1, "listen");
+    pj_str(j, "subscribed", mbh);
+    pj_end(j);
+  } else
     printf("subscribed to mailbox %s\n", mbh);
   fflush(stdout);
   uint64_t deadline = os_mono_ms() + (uint64_t)p->timeout_ms;
@@ -1193,26 +1292,41 @@ static void probe_usage(FILE *f) {
 }
 
 /* Options anywhere; the first other word is the command, the rest are its arguments. */
-static int probe_parse(struct probe *p, int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (strncmp(a, "--", 2) != 0) {
-      if (p->cmd == NULL) p->cmd = a;
-      else if (p->npos == PROBE_POSITIONAL_MAX)
-        return probe_fail(p, MOMEDO_E_INVAL, "more than %d arguments", PROBE_POSITIONAL_MAX);
-      else p->pos[p->npos++] = a;
-      continue;
-    }
-    int o = 0;
-    while (o < O__COUNT && strcmp(probe_opts[o].name, a) != 0) o++;
-    if (o == O__COUNT) return probe_fail(p, MOMEDO_E_INVAL, "unknown option %s", a);
-    if (p->opt[o] != NULL) return probe_fail(p, MOMEDO_E_INVAL, "%s given twice", a);
-    if (probe_opts[o].takes_value && i + 1 >= argc)
-      return probe_fail(p, MOMEDO_E_INVAL, "%s needs a value", a);
-    p->opt[o] = probe_opts[o].takes_value ? argv[++i] : "";
-  }
-  if (p->cmd == NULL) return probe_fail(p, MOMEDO_E_INVAL, "no command given");
+static int probe_take_pos(struct probe *p, const char *a) {
+  if (p->cmd == NULL) p->cmd = a;
+  else if (p->npos == PROBE_POSITIONAL_MAX)
+    return probe_fail(p, MOMEDO_E_INVAL, "more than %d arguments", PROBE_POSITIONAL_MAX);
+  else p->pos[p->npos++] = a;
   return 0;
+}
+
+#define PROBE_OPT_VAL0 256 /* getopt_long's val of option 0: above chars, 1, ':' and '?' */
+
+/* getopt_long in order: options anywhere, each once; arguments after "--" are positional. */
+static int probe_parse(struct probe *p, int argc, char **argv) {
+  struct option lo[O__COUNT + 1];
+  for (int i = 0; i < O__COUNT; i++)
+    lo[i] = (struct option){probe_opts[i].name + 2,
+                            probe_opts[i].takes_value ? required_argument : no_argument, NULL,
+                            PROBE_OPT_VAL0 + i};
+  memset(&lo[O__COUNT], 0, sizeof lo[0]);
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--json") == 0) p->json = 1; /* errors in options are JSON too */
+  optind = 1;
+  opterr = 0;
+  int ch, rc = 0;
+  while (rc == 0 && (ch = getopt_long(argc, argv, "-:", lo, NULL)) != -1) {
+    if (ch == 1) rc = probe_take_pos(p, optarg);
+    else if (ch == ':') rc = probe_fail(p, MOMEDO_E_INVAL, "%s needs a value", argv[optind - 1]);
+    else if (ch == '?' && optopt) rc = probe_fail(p, MOMEDO_E_INVAL, "unknown option -%c", optopt);
+    else if (ch == '?') rc = probe_fail(p, MOMEDO_E_INVAL, "unknown option %s", argv[optind - 1]);
+    else if (p->opt[ch - PROBE_OPT_VAL0] != NULL)
+      rc = probe_fail(p, MOMEDO_E_INVAL, "%s given twice", probe_opts[ch - PROBE_OPT_VAL0].name);
+    else p->opt[ch - PROBE_OPT_VAL0] = optarg ? optarg : "";
+  }
+  for (int i = optind; rc == 0 && i < argc; i++) rc = probe_take_pos(p, argv[i]);
+  if (rc == 0 && p->cmd == NULL) return probe_fail(p, MOMEDO_E_INVAL, "no command given");
+  return rc;
 }
 
 /* Syntax of values that need no keys or node, checked before connecting. */
@@ -1266,9 +1380,10 @@ static void probe_report(struct probe *p, const char *cmd, int rc) {
   fprintf(stderr, "%s: %s: %s: %s%s%s%s\n", PROBE_NAME, cmd, momedo_status_name(rc),
           momedo_strerror(rc), why ? " (" : "", why ? why : "", why ? ")" : "");
   if (p->json) {
-    printf("{\"ok\":false,\"cmd\":\"%s\",\"error\":\"%s\"", cmd, momedo_status_name(rc));
-    probe_json_str("reason", why ? why : momedo_strerror(rc), 0);
-    printf("}\n");
+    cJSON *j = pj_begin(0, cmd);
+    pj_str(j, "error", momedo_status_name(rc));
+    pj_str(j, "reason", why ? why : momedo_strerror(rc));
+    pj_end(j);
   }
 }
 

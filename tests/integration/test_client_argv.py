@@ -1,4 +1,4 @@
-"""`momedo`'s command line through getopt_long: options anywhere and as --opt=VALUE,
+"""`momedo`'s (and momedo-probe's) command line through getopt_long: options anywhere and as --opt=VALUE,
 each at most once, a clear error for an unknown option, a missing value and a
 single-dash argument (which goes after --), and "--" ending the options. No node."""
 import json
@@ -41,6 +41,27 @@ class ArgvTest(T.ClusterTest, unittest.TestCase):
         err = json.loads(p.stdout.splitlines()[-1])
         self.assertEqual((err["ok"], err["error"]), (False, "E_INVAL"))
         self.assertIn("unknown option --frob", err["message"])
+
+
+    def test_probe_argv(self):
+        keys = os.path.join(self.cluster.dir, "probe.keys")
+        p = T.run([T.PROBE, "keygen", "--json", "--keys=" + keys], check=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = json.loads(p.stdout.splitlines()[-1])
+        self.assertEqual((out["ok"], out["cmd"]), (True, "keygen"))
+        p = T.run([T.PROBE, "--keys", keys, "id", "--json"], check=False)
+        self.assertEqual(json.loads(p.stdout.splitlines()[-1])["user_id"], out["user_id"])
+        for args, words in [(["id", "--keys", keys, "--keys", keys], "--keys given twice"),
+                            (["id", "--keys"], "--keys needs a value"),
+                            (["id", "--bogus", "--keys", keys], "unknown option --bogus"),
+                            (["id", "-q", "--keys", keys], "unknown option -q")]:
+            with self.subTest(args=args):
+                p = T.run([T.PROBE, "--json"] + args, check=False)
+                self.assertNotEqual(p.returncode, 0)
+                self.assertIn(words, p.stderr)
+                err = json.loads(p.stdout.splitlines()[-1])  # --json before the error: JSON
+                self.assertFalse(err["ok"])
+                self.assertEqual(err["error"], "E_INVAL")
 
 
 if __name__ == "__main__":
