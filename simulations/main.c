@@ -3,6 +3,7 @@
  * validation page, or report a series of runs; exit non-zero when a check failed (after printing the seed that
  * replays the failure). All the work is in the momedo_sim library. */
 #include <errno.h>
+#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,58 +59,88 @@ struct args {
   int nset, validate, runs_set;
 };
 
-/* Where the value of a string option goes, or NULL. */
-static const char **str_opt(struct args *a, const char *name) {
-  static const struct {
-    const char *name;
-    size_t off;
-  } opts[] = {{"--out", offsetof(struct args, o.out_dir)},
-              {"--sweep", offsetof(struct args, sweep)},
-              {"--plot", offsetof(struct args, plot)},
-              {"--scenarios", offsetof(struct args, scenarios)},
-              {"--report", offsetof(struct args, report)}};
-  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
-    if (!strcmp(name, opts[i].name)) return (const char **)((char *)a + opts[i].off);
-  return NULL;
+enum { OPT_SEED = 256, OPT_RUNS, OPT_OUT, OPT_SWEEP, OPT_PLOT, OPT_SCENARIOS, OPT_REPORT,
+       OPT_SET, OPT_VALIDATE, OPT_QUIET, OPT_VERSION };
+
+static const struct option long_opts[] = {
+    {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, OPT_VERSION},
+    {"seed", required_argument, NULL, OPT_SEED}, {"runs", required_argument, NULL, OPT_RUNS},
+    {"out", required_argument, NULL, OPT_OUT}, {"sweep", required_argument, NULL, OPT_SWEEP},
+    {"plot", required_argument, NULL, OPT_PLOT},
+    {"scenarios", required_argument, NULL, OPT_SCENARIOS},
+    {"report", required_argument, NULL, OPT_REPORT}, {"set", required_argument, NULL, OPT_SET},
+    {"validate", no_argument, NULL, OPT_VALIDATE}, {"quiet", no_argument, NULL, OPT_QUIET},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option (c: getopt_long's val, v its value). 0 ok, 1 done (--help, --version),
+ * -1 bad value. */
+static int take_opt(struct args *a, int c, const char *v) {
+  unsigned long long x;
+  const char **str = NULL;
+  switch (c) {
+  case 'h': usage(stdout); return 1;
+  case OPT_VERSION: printf("momedo-sim %s\n", MOMEDO_VERSION); return 1;
+  case OPT_SEED:
+    if (parse_num(v, UINT64_MAX, &x)) return -1;
+    a->o.seed = x, a->o.seed_set = 1;
+    return 0;
+  case OPT_RUNS:
+    if (parse_num(v, SIM_RUNS_MAX, &x) || x == 0) return -1;
+    a->o.runs = (uint32_t)x, a->runs_set = 1;
+    return 0;
+  case OPT_SET:
+    if (a->nset == SIM_SETS_MAX) return -1;
+    a->set[a->nset++] = v;
+    return 0;
+  case OPT_VALIDATE: a->validate = 1; return 0;
+  case OPT_QUIET: a->o.log = NULL; return 0;
+  case OPT_OUT: str = &a->o.out_dir; break;
+  case OPT_SWEEP: str = &a->sweep; break;
+  case OPT_PLOT: str = &a->plot; break;
+  case OPT_SCENARIOS: str = &a->scenarios; break;
+  case OPT_REPORT: str = &a->report; break;
+  default: return -1;
+  }
+  if (!*v) return -1;
+  *str = v;
+  return 0;
 }
 
-/* 0 ok, 1 --help printed, -1 usage error (printed). */
+/* "bad or incomplete argument '--seed'" for getopt_long's answer c, and the usage. */
+static void bad_arg(int c, int argc, char **argv) {
+  char name[32];
+  const char *s = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+  if (c == 1) s = optarg; /* a second SCENARIO */
+  else if (c == '?' && optopt && optopt < 256) snprintf(name, sizeof name, "-%c", optopt), s = name;
+  for (const struct option *o = long_opts; c >= 256 && o->name; o++)
+    if (o->val == c) snprintf(name, sizeof name, "--%s", o->name), s = name;
+  fprintf(stderr, "momedo-sim: bad or incomplete argument '%s'\n", s);
+  usage(stderr);
+}
+
+/* 0 ok, 1 --help printed, -1 usage error (printed). getopt_long in order: options and
+ * the one SCENARIO in any order; a later value of an option replaces an earlier one. */
 static int parse_args(int argc, char **argv, struct args *a) {
-  for (int i = 1; i < argc; i++) {
-    const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    unsigned long long x;
-    if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-      usage(stdout);
-      return 1;
-    } else if (!strcmp(s, "--version")) {
-      printf("momedo-sim %s\n", MOMEDO_VERSION);
-      return 1;
-    } else if (!strcmp(s, "--seed")) {
-      if (parse_num(v, UINT64_MAX, &x)) goto bad;
-      a->o.seed = x, a->o.seed_set = 1, i++;
-    } else if (!strcmp(s, "--runs")) {
-      if (parse_num(v, SIM_RUNS_MAX, &x) || x == 0) goto bad;
-      a->o.runs = (uint32_t)x, a->runs_set = 1, i++;
-    } else if (str_opt(a, s)) {
-      if (!v || !*v) goto bad;
-      *str_opt(a, s) = v, i++;
-    } else if (!strcmp(s, "--set")) {
-      if (!v || a->nset == SIM_SETS_MAX) goto bad;
-      a->set[a->nset++] = v, i++;
-    } else if (!strcmp(s, "--validate")) {
-      a->validate = 1;
-    } else if (!strcmp(s, "--quiet")) {
-      a->o.log = NULL;
-    } else if (s[0] == '-' || a->path) {
-      goto bad;
-    } else {
-      a->path = s;
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "-:h", long_opts, NULL)) != -1) {
+    int rc = c == 1 ? (a->path ? -1 : (a->path = optarg, 0))
+                    : c == '?' || c == ':' ? -1 : take_opt(a, c, optarg);
+    if (rc == 1) return 1;
+    if (rc < 0) {
+      bad_arg(c, argc, argv);
+      return -1;
     }
-    continue;
-  bad:
-    fprintf(stderr, "momedo-sim: bad or incomplete argument '%s'\n", s);
-    usage(stderr);
-    return -1;
+  }
+  if (optind < argc) { /* after "--": the scenario */
+    if (a->path || optind + 1 < argc) {
+      fprintf(stderr, "momedo-sim: bad or incomplete argument '%s'\n", argv[argc - 1]);
+      usage(stderr);
+      return -1;
+    }
+    a->path = argv[optind];
   }
   int alone = a->validate || a->report;
   if (a->validate && a->report) alone = 2;
