@@ -2,8 +2,10 @@
  * summary.json, objects.csv, nodes.csv, timeseries.csv, cdf.csv and the SVG plots.
  * Only values derived from the run go into files (no wall clock, no paths, no
  * pointers), in index order, so the bytes replay exactly. */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -75,20 +77,42 @@ void sim_json_num(FILE *f, double x, int neg_is_null) {
   else fprintf(f, "%.6g", x);
 }
 
-static void summary_json(struct sim *s, const struct sim_summary *m, FILE *f) {
-  const struct sim_scn *c = s->scn;
-  fprintf(f, "{\n  \"scenario\": ");
-  sim_json_str(f, c->name);
-  fprintf(f, ",\n  \"seed\": %llu,\n  \"protocol\": \"%s\",\n  \"mode\": \"%s\",\n",
-          (unsigned long long)s->seed, proto_name(c->proto),
-          c->cycle_mode ? (c->cycle_async ? "cycle-async" : "cycle-sync") : "event");
-  if (c->proto == SIM_PROTO_MOMEDO) fprintf(f, "  \"scope\": \"%s\",\n", m->scoped ? "scoped" : "flood");
-  fprintf(f, "  \"nodes\": %u,\n  \"edges\": %llu,\n  \"components\": %u,\n  \"degree_max\": %u,\n",
-          s->n, (unsigned long long)s->topo.nedges, s->topo.components, s->topo.degree_max);
-  fprintf(f, "  \"objects\": %u,\n  \"duration_ms\": %llu,\n  \"sim_end_ms\": %.3f,\n  \"events\": %llu,\n",
-          m->objects, (unsigned long long)c->duration_ms, m->sim_end_ms, (unsigned long long)m->events);
-  fprintf(f, "  \"messages\": %llu,\n  \"bytes\": %llu,\n  \"messages_lost\": %llu,\n",
-          (unsigned long long)m->msgs, (unsigned long long)m->bytes, (unsigned long long)m->msgs_lost);
+/* summary.json is built with cJSON and printed one top-level key per line (a nested
+ * value on its line), the layout sim_report's reader and people read. */
+static void js_raw(cJSON *o, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void js_raw(cJSON *o, const char *key, const char *fmt, ...) {
+  char buf[64];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  cJSON_AddRawToObject(o, key, buf);
+}
+
+static void js_u64(cJSON *o, const char *key, uint64_t v) {
+  js_raw(o, key, "%llu", (unsigned long long)v);
+}
+
+/* A double: null for the "undefined" markers (negative or not finite). */
+static void js_num(cJSON *o, const char *key, double x, int neg_is_null) {
+  if (!isfinite(x) || (neg_is_null && x < 0)) cJSON_AddNullToObject(o, key);
+  else js_raw(o, key, "%.6g", x);
+}
+
+static int js_print_lines(const cJSON *o, FILE *f) {
+  fputs("{\n", f);
+  for (const cJSON *x = o ? o->child : NULL; x; x = x->next) {
+    char *v = cJSON_PrintUnformatted(x);
+    if (!v) return MOMEDO_E_NOMEM;
+    fprintf(f, "  \"%s\": %s%s\n", x->string, v, x->next ? "," : "");
+    cJSON_free(v);
+  }
+  fputs("}\n", f);
+  return o ? 0 : MOMEDO_E_NOMEM;
+}
+
+static void summary_values(cJSON *o, const struct sim_summary *m) {
   static const char *const keys[] = {
       "bytes_per_node", "t_ave_ms", "t_p50_ms", "t_p99_ms", "t_last_ms", "t_last_max_ms",
       "rounds_last", "residue", "traffic_m", "rmr", "hops_last", "reliability", "converge_ms",
@@ -105,28 +129,54 @@ static void summary_json(struct sim *s, const struct sim_summary *m, FILE *f) {
       m->lookup_found, m->lookup_msgs_mean, m->lookup_delay_ms_mean};
   _Static_assert(sizeof keys / sizeof keys[0] == sizeof vals / sizeof vals[0], "one key per value");
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
-    fprintf(f, "  \"%s\": ", keys[i]);
     /* Negative marks "undefined" for these (never for a measured quantity). */
     int neg_null = !strcmp(keys[i], "converge_ms") || !strcmp(keys[i], "path_stretch_mean") ||
                    !strncmp(keys[i], "path_len", 8) || !strncmp(keys[i], "lookup_", 7);
-    sim_json_num(f, vals[i], neg_null);
-    fputs(",\n", f);
+    js_num(o, keys[i], vals[i], neg_null);
   }
+}
+
+static int summary_json(struct sim *s, const struct sim_summary *m, FILE *f) {
+  const struct sim_scn *c = s->scn;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "scenario", c->name);
+  js_u64(o, "seed", s->seed);
+  cJSON_AddStringToObject(o, "protocol", proto_name(c->proto));
+  cJSON_AddStringToObject(o, "mode", c->cycle_mode ? (c->cycle_async ? "cycle-async" : "cycle-sync")
+                                                   : "event");
+  if (c->proto == SIM_PROTO_MOMEDO) cJSON_AddStringToObject(o, "scope", m->scoped ? "scoped" : "flood");
+  js_u64(o, "nodes", s->n);
+  js_u64(o, "edges", s->topo.nedges);
+  js_u64(o, "components", s->topo.components);
+  js_u64(o, "degree_max", s->topo.degree_max);
+  js_u64(o, "objects", m->objects);
+  js_u64(o, "duration_ms", c->duration_ms);
+  js_raw(o, "sim_end_ms", "%.3f", m->sim_end_ms);
+  js_u64(o, "events", m->events);
+  js_u64(o, "messages", m->msgs);
+  js_u64(o, "bytes", m->bytes);
+  js_u64(o, "messages_lost", m->msgs_lost);
+  summary_values(o, m);
   if (c->proto == SIM_PROTO_MOMEDO) {
     static const char *const body[] = {"other", "push",  "recon",    "want", "grant",
                                        "ack",   "routed", "announce", "pull"};
     _Static_assert(sizeof body / sizeof body[0] == SIM_MO_BODIES, "one name per body");
-    fputs("  \"momedo_traffic\": {", f);
-    for (int i = 0; i < SIM_MO_BODIES; i++)
-      fprintf(f, "%s\"%s_msgs\": %llu, \"%s_bytes\": %llu", i ? ", " : "", body[i],
-              (unsigned long long)s->mo_msgs[i], body[i], (unsigned long long)s->mo_bytes[i]);
-    fputs("},\n", f);
+    cJSON *t = cJSON_AddObjectToObject(o, "momedo_traffic");
+    for (int i = 0; t && i < SIM_MO_BODIES; i++) {
+      char k[32];
+      snprintf(k, sizeof k, "%s_msgs", body[i]);
+      js_u64(t, k, s->mo_msgs[i]);
+      snprintf(k, sizeof k, "%s_bytes", body[i]);
+      js_u64(t, k, s->mo_bytes[i]);
+    }
   }
-  fprintf(f, "  \"up_components\": %u,\n", m->up_components);
-  fprintf(f, "  \"safety_violations\": %llu,\n  \"failed\": %s,\n  \"failure\": ",
-          (unsigned long long)m->safety_violations, m->failed ? "true" : "false");
-  sim_json_str(f, m->failure);
-  fputs("\n}\n", f);
+  js_u64(o, "up_components", m->up_components);
+  js_u64(o, "safety_violations", m->safety_violations);
+  cJSON_AddBoolToObject(o, "failed", m->failed);
+  cJSON_AddStringToObject(o, "failure", m->failure);
+  int rc = js_print_lines(o, f);
+  cJSON_Delete(o);
+  return rc;
 }
 
 static void objects_csv(struct sim *s, FILE *f) {
@@ -183,14 +233,16 @@ int sim__write_outputs(struct sim *s, const struct sim_summary *sum, const char 
   for (int i = 0; i < 5 && !rc; i++) {
     FILE *f = sim_open_out(dir, names[i], why, why_cap);
     if (!f) return MOMEDO_E_IO;
+    int wrc = 0;
     switch (i) {
-    case 0: summary_json(s, sum, f); break;
+    case 0: wrc = summary_json(s, sum, f); break;
     case 1: if (s->ost) objects_csv(s, f); break;
     case 2: nodes_csv(s, f); break;
     case 3: series_csv(s, f); break;
     default: cdf_csv(s, f); break;
     }
     rc = sim_close_out(f, names[i], why, why_cap);
+    if (!rc && wrc) rc = reason_fail(why, why_cap, wrc, "%s: out of memory", names[i]);
   }
   return rc ? rc : sim__svg_plots(s, dir, why, why_cap);
 }
