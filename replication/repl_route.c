@@ -26,8 +26,10 @@ static uint32_t node_find(const struct repl *r, const uint8_t *key) {
 static int nodes_ensure(struct repl *r, size_t n) {
   if (n <= r->nnodes) return 0;
   if (n > r->nodes_cap) {
-    size_t ncap = r->nodes_cap ? r->nodes_cap : 16;
-    while (ncap < n) ncap *= 2;
+    /* Doubling, but a jump (records adopted, a restart) gets what it needs and a
+     * little: n^2 slots in a simulator must not carry a power of two's slack. */
+    size_t ncap = r->nodes_cap ? r->nodes_cap * 2 : 16;
+    if (ncap < n) ncap = n + n / 64;
     struct repl_node *nn = realloc(r->nodes, ncap * sizeof *nn);
     if (!nn) return MOMEDO_E_NOMEM;
     r->nodes = nn;
