@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "node_int.h"
+#include "store_rocks.h"
 
 #define DAY_MS (24ull * 3600 * 1000)
 #define RATE_WINDOW_MS 60000u
@@ -174,30 +175,34 @@ static int c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clien
   if (!rc) rc = post_checks(c, r, now, &ttl, why, why_cap);
   if (!rc) rc = build_post(n, r, now, ttl, &kind, &data, &len, why, why_cap);
   if (rc) return rc;
-  /* Stored (durably, when the store is) before we answer: acknowledged = on disk. */
-  rc = repl_insert_local(n->repl, kind, data, len, now, &info);
+  /* Our own signature, made just now: read back without verifying it again (what
+   * comes from outside is verified in full). Stored with the sync deferred: the group
+   * commit (commit.c) answers once one sync made it durable. */
+  struct obj_checked ck;
+  rc = obj_read(kind, data, len, &ck);
+  if (!rc) {
+    store_rocks_defer_sync(n->rocks, 1);
+    rc = repl_insert_checked(n->repl, &ck, data, len, now, &info);
+    store_rocks_defer_sync(n->rocks, 0);
+  }
   free(data);
-  node__drain(n);
   if (rc == MOMEDO_E_DISKFULL)
     node__diskfull(n, len, why, why_cap);
   else if (rc)
     reason_set(why, why_cap, "item refused: %s", momedo_strerror(rc));
   if (rc) return rc;
-  Momedo__PostResp *out = arena_alloc(&n->arena, sizeof *out);
-  uint8_t *id = arena_alloc(&n->arena, OBJ_ID_LEN);
-  if (!out || !id) return MOMEDO_E_NOMEM;
-  momedo__post_resp__init(out);
-  memcpy(id, info.id, OBJ_ID_LEN);
-  out->id = (ProtobufCBinaryData){OBJ_ID_LEN, id};
-  out->expires_ms = info.expires_ms;
-  rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_POST;
-  rs->post = out;
-  return 0;
+  (void)rs;
+  node__commit_add(c, rq->request_id, &info, len);
+  return NODE_DEFERRED;
 }
 
 int node__c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
                  char *why, size_t why_cap) {
   int rc = c_post(c, rq, rs, why, why_cap);
+  if (rc == NODE_DEFERRED) return rc; /* counted when answered */
+  /* Refused at once: answered after this connection's posts that wait for the sync. */
+  if (c->commit_waiting) node__commit_flush(c->n);
+  node__drain(c->n);
   node__count_post(c->n, rc);
   return rc;
 }
@@ -406,6 +411,7 @@ int node__c_subscribe(struct conn *c, const Momedo__ClientRequest *rq,
 
 void node__client_gone(struct conn *c) {
   struct node *n = c->n;
+  node__commit_conn_gone(c);
   node__lookups_conn_gone(c);
   for (size_t i = 0; i < c->n_subs; i++) {
     struct sub *s = c->subs[i];

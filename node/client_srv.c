@@ -326,7 +326,28 @@ static const node_client_fn client_handlers[] = {
 };
 #define CLIENT_HANDLERS_N (sizeof client_handlers / sizeof client_handlers[0])
 
-/* Send a response; on a full link hold it and stop reading from this client. */
+/* Hold buf (len bytes, ours now) after what is held already, in order; 0 or E_NOMEM. */
+static int hold(struct conn *c, uint8_t *buf, size_t len) {
+  if (!c->held) {
+    c->held = buf;
+    c->held_len = len;
+    return 0;
+  }
+  uint8_t *more = realloc(c->held, c->held_len + len);
+  if (!more) {
+    free(buf);
+    return MOMEDO_E_NOMEM;
+  }
+  memcpy(more + c->held_len, buf, len);
+  free(buf);
+  c->held = more;
+  c->held_len += len;
+  return 0;
+}
+
+/* Send a response; on a full link hold it and stop reading from this client. A group
+ * commit may answer several posts of one client at once: later answers queue behind a
+ * held one (at most NODE_COMMIT_POSTS_MAX small answers). */
 void node__client_respond(struct conn *c, const Momedo__ClientResponse *rs) {
   Momedo__Frame f = MOMEDO__FRAME__INIT;
   uint8_t *buf = NULL;
@@ -338,12 +359,14 @@ void node__client_respond(struct conn *c, const Momedo__ClientResponse *rs) {
     node__conn_close(c, rc, "cannot encode a response");
     return;
   }
-  rc = link_send(c->l, buf, len);
+  rc = c->held ? MOMEDO_E_AGAIN : link_send(c->l, buf, len);
   if (rc == 0) {
     node__count_out(c, len);
   } else if (rc == MOMEDO_E_AGAIN) {
-    c->held = buf;
-    c->held_len = len;
+    if (hold(c, buf, len) != 0) {
+      node__conn_close(c, MOMEDO_E_NOMEM, "cannot hold a response");
+      return;
+    }
     link_pause_read(c->l);
     return;
   }
@@ -371,6 +394,10 @@ void node__client_frame(struct conn *c, Momedo__Frame *f) {
     return;
   }
   const Momedo__ClientRequest *rq = f->request;
+  /* Answers go out in request order: posts of this client waiting for the group's
+   * sync are answered before anything else it asked is handled. */
+  if (c->commit_waiting && rq->body_case != MOMEDO__CLIENT_REQUEST__BODY_POST)
+    node__commit_flush(c->n);
   Momedo__ClientResponse rs = MOMEDO__CLIENT_RESPONSE__INIT;
   rs.request_id = rq->request_id;
   int rc = MOMEDO_E_UNKNOWN_KIND;

@@ -57,6 +57,9 @@
 #define NODE_SUBS_MAX 64                /* mailboxes one client may subscribe to */
 #define NODE_LOOKUPS_PENDING_MAX 256    /* client lookups out at once (< REPL_LOOKUPS_MAX) */
 #define NODE_DEFERRED 1                 /* a client handler answers later (lookup.c) */
+/* Group commit (commit.c): posts stored since the last sync, answered after the next. */
+#define NODE_COMMIT_POSTS_MAX 512       /* posts waiting for one sync, at most */
+#define NODE_COMMIT_BYTES_MAX (4u * 1024 * 1024) /* their object bytes, at most */
 #define NODE_SUB_BUCKETS 4096           /* subscription hash table */
 #define NODE_FETCH_LIMIT_MAX 500        /* objects per FetchResp */
 #define NODE_FETCH_LIMIT_DEFAULT 100
@@ -156,6 +159,7 @@ struct conn {
   size_t held_len;
   uint64_t events_skipped;
   unsigned lookups;             /* lookups of this client in progress (reading paused) */
+  unsigned commit_waiting;      /* its posts waiting for the group's sync (commit.c) */
 };
 
 struct peer {
@@ -220,7 +224,9 @@ struct node {
   struct node_identity id;
   char fingerprint[IDS_NODE_FP_STR_MAX];
   struct store *store;
+  struct store *rocks;          /* the same RocksDB store, unwrapped by test hooks */
   struct repl *repl;
+  struct node_commit *commit;   /* commit.c: posts waiting for the group's sync */
   struct tls_ctx *tls_server, *tls_client;
   struct link_config link_cfg;
   struct link_listener *listener;
@@ -326,6 +332,22 @@ void node__peer_drop(struct peer *p, int status, const char *reason);
 MOMEDO_WUR int node__listen(struct node *n);
 /* Shared link callbacks for every connection (inbound and outbound). */
 extern const struct link_callbacks node__link_cbs;
+
+/* commit.c: group commit of client posts. A post is stored with the store's sync
+ * deferred, then waits here; once per loop iteration (a uv_check handle, after all
+ * input of the iteration was read), or when NODE_COMMIT_POSTS_MAX/BYTES_MAX are
+ * reached, one sync makes the group durable and every post of it is answered, in
+ * arrival order (so in order per connection). start: E_NOMEM; stop: syncs and
+ * answers what waits, then closes the handle. */
+MOMEDO_WUR int node__commit_start(struct node *n);
+void node__commit_stop(struct node *n);
+/* Queue the answer to a post stored with deferred sync (bytes: its object's size). */
+void node__commit_add(struct conn *c, uint64_t request_id, const struct obj_info *info,
+                      size_t bytes);
+/* Sync and answer now (before anything else is answered to a connection that waits). */
+void node__commit_flush(struct node *n);
+/* The connection is going away: its waiting answers are dropped (the posts stay). */
+void node__commit_conn_gone(struct conn *c);
 
 /* client_srv.c: dispatch, registration, auth, bundles, aliases */
 void node__client_frame(struct conn *c, Momedo__Frame *f);

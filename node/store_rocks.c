@@ -44,6 +44,8 @@ struct store_rocks {
   rocksdb_cache_t *cache;
   rocksdb_readoptions_t *ropts; /* for get: no bounds */
   rocksdb_writeoptions_t *wopts;
+  rocksdb_writeoptions_t *wopts_nosync; /* writes while defer_sync is set */
+  int defer_sync;               /* store_rocks_defer_sync: the caller syncs the group */
   struct store_rocks_stats st; /* writes only; sizes are read when asked */
 };
 
@@ -148,7 +150,7 @@ static int rocks_write(struct store *s, const struct store_batch *b) {
       rocksdb_writebatch_put(wb, (const char *)op.k, op.kn, (const char *)op.v, op.vn);
   }
   uint64_t t0 = os_mono_ns() / 1000u;
-  rocksdb_write(r->db, r->wopts, wb, &err);
+  rocksdb_write(r->db, r->defer_sync ? r->wopts_nosync : r->wopts, wb, &err);
   count_write(r, os_mono_ns() / 1000u - t0);
   rocksdb_writebatch_destroy(wb);
   if (!err) return 0;
@@ -194,6 +196,7 @@ static void rocks_close(struct store *s) {
   struct store_rocks *r = (struct store_rocks *)s;
   if (r->db) rocksdb_close(r->db);
   if (r->wopts) rocksdb_writeoptions_destroy(r->wopts);
+  if (r->wopts_nosync) rocksdb_writeoptions_destroy(r->wopts_nosync);
   if (r->ropts) rocksdb_readoptions_destroy(r->ropts);
   if (r->options) rocksdb_options_destroy(r->options);
   if (r->cache) rocksdb_cache_destroy(r->cache);
@@ -308,7 +311,8 @@ int store_rocks_open(struct store **out, const char *path, const struct store_ro
   r->cache = rocksdb_cache_create_lru(opts->block_cache_bytes);
   r->ropts = rocksdb_readoptions_create();
   r->wopts = rocksdb_writeoptions_create();
-  if (!r->path || !r->options || !r->cache || !r->ropts || !r->wopts) {
+  r->wopts_nosync = rocksdb_writeoptions_create(); /* sync off: RocksDB's default */
+  if (!r->path || !r->options || !r->cache || !r->ropts || !r->wopts || !r->wopts_nosync) {
     rc = MOMEDO_E_NOMEM;
     goto out;
   }
@@ -353,4 +357,25 @@ int store_rocks_checkpoint(struct store *s, const char *dir, char *why, size_t w
   snprintf(why, why_cap, "checkpoint: %s", e);
   rocksdb_free(e);
   return MOMEDO_E_STORE;
+}
+
+void store_rocks_defer_sync(struct store *s, int on) {
+  if (!s || s->vt != &rocks_vtbl) return;
+  ((struct store_rocks *)s)->defer_sync = on != 0;
+}
+
+int store_rocks_sync(struct store *s) {
+  char *err = NULL;
+  if (!s || s->vt != &rocks_vtbl) return MOMEDO_E_INVAL;
+  struct store_rocks *r = (struct store_rocks *)s;
+  if (!r->opts.durable) return 0;
+  if (!r->db || r->stalled) return MOMEDO_E_STORE; /* the write before failed: said there */
+  uint64_t t0 = os_mono_ns() / 1000u;
+  rocksdb_flush_wal(r->db, 1, &err); /* FlushWAL(sync): fdatasync every live log */
+  uint64_t us = os_mono_ns() / 1000u - t0;
+  r->st.syncs++;
+  r->st.sync_us_sum += us;
+  if (!err) return 0;
+  r->stalled = 1; /* reopen before the next write: replays what reached the log */
+  return rocks_fail("sync", err);
 }

@@ -44,6 +44,8 @@ struct store_rocks_stats {
   uint64_t write_us_sum;                            /* their total time, microseconds */
   uint64_t write_buckets[STORE_ROCKS_LAT_BUCKETS];  /* per bucket (not cumulative); the
                                                        slower ones count in writes only */
+  uint64_t syncs;                                   /* store_rocks_sync calls */
+  uint64_t sync_us_sum;                             /* their total time, microseconds */
   uint64_t sst_bytes;                               /* table files on disk */
   uint64_t memtable_bytes;                          /* memtables in memory */
 };
@@ -77,6 +79,17 @@ MOMEDO_WUR int store_rocks_checkpoint(struct store *s, const char *dir, char *wh
  * write the next write first reopens the database (RocksDB accepts no write after a
  * failed one until then) once there is room for the reopen to flush both memtables,
  * so writing resumes by itself when space is freed. Reads go on during all of it. */
+
+/* Group commit. While on is set, writes of a durable store go to the write-ahead log
+ * without a sync of their own (they are read back at once, like any write, but may be
+ * lost with the machine until the next sync); store_rocks_sync then makes every write
+ * before it durable with one fdatasync of the log (RocksDB's FlushWAL(sync)). Nothing
+ * written with defer_sync on may be acknowledged before store_rocks_sync returned 0.
+ * A failed sync: E_STORE/E_DISKFULL with RocksDB's message on stderr, and the next
+ * write reopens the database (what reached the log comes back). Not durable stores: a
+ * no-op sync. Other stores: defer_sync ignored, sync E_INVAL. Loop thread only. */
+void store_rocks_defer_sync(struct store *s, int on);
+MOMEDO_WUR int store_rocks_sync(struct store *s);
 
 /* Bytes an unprivileged process may still write on the file system holding path
  * (statvfs f_bavail): 0 or E_IO. */

@@ -54,7 +54,7 @@ struct lconn {
   enum lstate st;
   unsigned idx;
   struct crypto_sign_keypair dev;
-  uint8_t ident[32];
+  struct crypto_sign_keypair ident; /* signs the registration with dev */
   uint8_t mailbox[OBJ_MAILBOX_LEN];
   uint64_t rid, to_send, sent, answered;
 };
@@ -250,7 +250,16 @@ static int send_register(struct lconn *c) {
   Momedo__RegisterReq r = MOMEDO__REGISTER_REQ__INIT;
   r.invite_token = c->ld->token_hex;
   r.device_key = (ProtobufCBinaryData){32, c->dev.pub};
-  r.identity_key = (ProtobufCBinaryData){32, c->ident};
+  r.identity_key = (ProtobufCBinaryData){32, c->ident.pub};
+  /* Both keys sign what the node checks (invite_register_msg), like nodeapi_register. */
+  uint8_t msg[INVITE_REGISTER_MSG_LEN], dsig[CRYPTO_SIG_LEN], isig[CRYPTO_SIG_LEN];
+  int rc = invite_register_msg(msg, c->ld->inv.node_key, c->ld->inv.token, c->dev.pub,
+                               c->ident.pub);
+  if (!rc) rc = crypto_sign(dsig, msg, sizeof msg, &c->dev);
+  if (!rc) rc = crypto_sign(isig, msg, sizeof msg, &c->ident);
+  if (rc) return rc;
+  r.device_signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, dsig};
+  r.identity_signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, isig};
   rq.body_case = MOMEDO__CLIENT_REQUEST__BODY_REGISTER;
   rq.register_ = &r;
   return send_request(c, &rq);
@@ -494,7 +503,8 @@ static int conn_keys(struct lconn *c) {
   uint8_t seed[32];
   int rc = crypto_random(seed, sizeof seed);
   if (!rc) rc = crypto_sign_from_seed(&c->dev, seed);
-  if (!rc) rc = crypto_random(c->ident, sizeof c->ident);
+  if (!rc) rc = crypto_random(seed, sizeof seed);
+  if (!rc) rc = crypto_sign_from_seed(&c->ident, seed);
   if (!rc) rc = obj_device_mailbox(c->mailbox, c->dev.pub);
   crypto_wipe(seed, sizeof seed);
   return rc;

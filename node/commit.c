@@ -1,0 +1,107 @@
+/* node/commit.c — group commit of client posts: a post is stored with the store's sync
+ * deferred and its answer waits here; once per loop iteration (after everything that
+ * iteration read), or when the group is full, one fdatasync makes the whole group
+ * durable and then every post of it is answered, in arrival order. Nothing is answered
+ * before the sync returned; a failed sync refuses the whole group. */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "node_int.h"
+#include "store_rocks.h"
+
+struct node_commit_ent {
+  struct conn *c;               /* NULL: the connection went away */
+  uint64_t request_id;
+  uint8_t id[OBJ_ID_LEN];
+  uint64_t expires_ms;
+};
+
+struct node_commit {
+  uv_check_t check;
+  size_t n, bytes;
+  struct node_commit_ent e[NODE_COMMIT_POSTS_MAX];
+};
+
+static void on_check(uv_check_t *h) { node__commit_flush(h->data); }
+
+int node__commit_start(struct node *n) {
+  n->commit = calloc(1, sizeof *n->commit);
+  if (!n->commit) return MOMEDO_E_NOMEM;
+  uv_check_init(n->loop, &n->commit->check);
+  n->commit->check.data = n;
+  uv_check_start(&n->commit->check, on_check);
+  return 0;
+}
+
+void node__commit_stop(struct node *n) {
+  if (!n->commit) return;
+  node__commit_flush(n);
+  uv_close((uv_handle_t *)&n->commit->check, NULL); /* freed by node_run after the loop */
+}
+
+void node__commit_add(struct conn *c, uint64_t request_id, const struct obj_info *info,
+                      size_t bytes) {
+  struct node_commit *q = c->n->commit;
+  assert(q->n < NODE_COMMIT_POSTS_MAX); /* flushed below when it got full */
+  struct node_commit_ent *e = &q->e[q->n++];
+  e->c = c;
+  e->request_id = request_id;
+  memcpy(e->id, info->id, OBJ_ID_LEN);
+  e->expires_ms = info->expires_ms;
+  c->commit_waiting++;
+  q->bytes += bytes;
+  if (q->n >= NODE_COMMIT_POSTS_MAX || q->bytes >= NODE_COMMIT_BYTES_MAX)
+    node__commit_flush(c->n);
+}
+
+static void answer(struct node *n, struct node_commit_ent *e, int rc, const char *why) {
+  Momedo__ClientResponse rs = MOMEDO__CLIENT_RESPONSE__INIT;
+  Momedo__PostResp out = MOMEDO__POST_RESP__INIT;
+  struct conn *c = e->c;
+  c->commit_waiting--;
+  rs.request_id = e->request_id;
+  rs.status = rc;
+  if (rc) {
+    rs.reason = (char *)why;
+  } else {
+    out.id = (ProtobufCBinaryData){OBJ_ID_LEN, e->id};
+    out.expires_ms = e->expires_ms;
+    rs.body_case = MOMEDO__CLIENT_RESPONSE__BODY_POST;
+    rs.post = &out;
+  }
+  node__count_post(n, rc);
+  if (!c->closing) node__client_respond(c, &rs);
+}
+
+void node__commit_flush(struct node *n) {
+  struct node_commit *q = n->commit;
+  char why[FRAME_REASON_BYTES_MAX] = "";
+  if (!q || q->n == 0) return;
+  int rc = store_rocks_sync(n->rocks);
+  if (rc == MOMEDO_E_DISKFULL) {
+    node__diskfull(n, q->bytes, why, sizeof why);
+  } else if (rc) {
+    reason_set(why, sizeof why, "item not stored: %s", momedo_strerror(rc));
+    node_log(NODE_LOG_ERROR, "store sync failed, %zu posts refused: %s", q->n,
+             momedo_strerror(rc));
+  }
+  node__drain(n); /* the group's pushes to neighbors and subscribers: after the sync */
+  /* By index: an answer that closes its connection clears that connection's entries
+   * (node__commit_conn_gone) while we walk; nothing adds to the group meanwhile. */
+  for (size_t i = 0; i < q->n; i++)
+    if (q->e[i].c) answer(n, &q->e[i], rc, why);
+  q->n = 0;
+  q->bytes = 0;
+}
+
+void node__commit_conn_gone(struct conn *c) {
+  struct node_commit *q = c->n->commit;
+  if (!q) return;
+  for (size_t i = 0; i < q->n && c->commit_waiting; i++)
+    if (q->e[i].c == c) {
+      q->e[i].c = NULL;
+      c->commit_waiting--;
+    }
+}
