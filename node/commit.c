@@ -52,7 +52,8 @@ void node__commit_add(struct conn *c, uint64_t request_id, const struct obj_info
   e->expires_ms = info->expires_ms;
   c->commit_waiting++;
   q->bytes += bytes;
-  if (q->n >= NODE_COMMIT_POSTS_MAX || q->bytes >= NODE_COMMIT_BYTES_MAX)
+  /* Stopping: the check handle is closed, so nothing would sync the group later. */
+  if (q->n >= NODE_COMMIT_POSTS_MAX || q->bytes >= NODE_COMMIT_BYTES_MAX || c->n->stopping)
     node__commit_flush(c->n);
 }
 
