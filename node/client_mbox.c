@@ -31,20 +31,24 @@ int node__mailbox_access(struct conn *c, const uint8_t mailbox[OBJ_MAILBOX_LEN],
   return 0; /* a group mailbox: whoever knows its ID may read it */
 }
 
-/* Fixed one-minute windows per hashed device slot; a collision makes two devices share
- * one budget (stricter, never looser). */
-static int rate_take(struct conn *c, uint64_t now) {
-  struct node *n = c->n;
-  uint32_t h = (uint32_t)c->device_key[0] | (uint32_t)c->device_key[1] << 8 |
-               (uint32_t)c->device_key[2] << 16;
-  struct rate_slot *s = &n->rate[h % NODE_RATE_SLOTS];
+/* Fixed one-minute windows per hashed device slot. */
+uint32_t node__rate_take(struct rate_slot *tab, const uint8_t key[OBJ_KEY_LEN], uint32_t limit,
+                         uint32_t want, uint64_t now) {
+  uint32_t h = (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16;
+  struct rate_slot *s = &tab[h % NODE_RATE_SLOTS];
   if (now - s->window_start_ms >= RATE_WINDOW_MS || now < s->window_start_ms) {
     s->window_start_ms = now;
     s->count = 0;
   }
-  if (s->count >= n->cfg.device_posts_per_minute) return MOMEDO_E_RATE;
-  s->count++;
-  return 0;
+  uint32_t got = s->count >= limit ? 0 : limit - s->count < want ? limit - s->count : want;
+  s->count += got;
+  return got;
+}
+
+static int rate_take(struct conn *c, uint64_t now) {
+  return node__rate_take(c->n->rate, c->device_key, c->n->cfg.device_posts_per_minute, 1, now)
+             ? 0
+             : MOMEDO_E_RATE;
 }
 
 static int post_checks(struct conn *c, const Momedo__PostReq *r, uint64_t now, uint64_t *ttl,
@@ -322,6 +326,24 @@ int node__c_fetch_blob(struct conn *c, const Momedo__ClientRequest *rq,
   return 0;
 }
 
+/* One tombstone of the device's ack: 0 stored, E_EXISTS known (or nothing to delete
+ * here: the item is already gone), else why it was refused. Only the device that signed
+ * a tombstone may hand it in; a tombstone for an item this node does not hold is not
+ * stored (a device could otherwise fill every node with tombstones for IDs nobody holds;
+ * an item already killed here needs nothing more). */
+static int ack_one(struct conn *c, const Momedo__Object *o, uint64_t now) {
+  struct obj_checked ck;
+  if (!o || o->kind != MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) return MOMEDO_E_UNKNOWN_KIND;
+  int rc = obj_check(o->kind, o->data.data, o->data.len, now, NULL, NULL, &ck);
+  if (rc) return rc;
+  if (memcmp(ck.info.key, c->device_key, OBJ_KEY_LEN) != 0) return MOMEDO_E_DENIED;
+  if (!repl_has(c->n->repl, ck.info.target_id)) {
+    c->n->counters.acks_unknown++;
+    return MOMEDO_E_EXISTS;
+  }
+  return repl_insert_checked(c->n->repl, &ck, o->data.data, o->data.len, now, NULL);
+}
+
 int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
                 char *why, size_t why_cap) {
   struct node *n = c->n;
@@ -334,17 +356,13 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
     reason_set(why, why_cap, "ack takes 1..%d tombstones", ACK_TOMBSTONES_MAX);
     return MOMEDO_E_BOUNDS;
   }
-  for (size_t i = 0; i < r->n_tombstones; i++) {
-    const Momedo__Object *o = r->tombstones[i];
-    struct obj_checked ck;
-    if (!o || o->kind != MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) {
-      last = MOMEDO_E_UNKNOWN_KIND;
-      continue;
-    }
-    /* One check: only the device that signed a tombstone may hand it in. */
-    rc = obj_check(o->kind, o->data.data, o->data.len, now, NULL, NULL, &ck);
-    if (rc == 0 && memcmp(ck.info.key, c->device_key, OBJ_KEY_LEN) != 0) rc = MOMEDO_E_DENIED;
-    if (rc == 0) rc = repl_insert_checked(n->repl, &ck, o->data.data, o->data.len, now, NULL);
+  /* Issue 11 finding 7: a device's acks are bounded per minute (the rest of the request
+   * is refused, E_RATE), and a tombstone is stored only for an item held here. */
+  size_t allowed = node__rate_take(n->ack_rate, c->device_key, n->cfg.device_acks_per_minute,
+                                   (uint32_t)r->n_tombstones, now);
+  if (allowed < r->n_tombstones) last = MOMEDO_E_RATE, n->counters.acks_rated += r->n_tombstones - allowed;
+  for (size_t i = 0; i < allowed; i++) {
+    rc = ack_one(c, r->tombstones[i], now);
     if (rc == 0 || rc == MOMEDO_E_EXISTS)
       accepted++;
     else
@@ -353,6 +371,11 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
   node__drain(n);
   if (accepted == 0 && last == MOMEDO_E_DISKFULL) {
     node__diskfull(n, 0, why, why_cap);
+    return last;
+  }
+  if (accepted == 0 && last == MOMEDO_E_RATE) {
+    reason_set(why, why_cap, "this device acknowledges too fast (at most %u per minute)",
+               n->cfg.device_acks_per_minute);
     return last;
   }
   if (accepted == 0) {

@@ -221,6 +221,12 @@ static int c_publish(struct conn *c, const Momedo__ClientRequest *rq,
     reason_set(why, why_cap, "publish takes a key bundle object");
     return MOMEDO_E_UNKNOWN_KIND;
   }
+  if (!node__rate_take(n->pub_rate, c->device_key, n->cfg.device_publishes_per_minute, 1, now)) {
+    reason_set(why, why_cap, "this device publishes key bundles too fast (at most %u per minute)",
+               n->cfg.device_publishes_per_minute);
+    n->counters.publishes_rated++;
+    return MOMEDO_E_RATE;
+  }
   /* One check: who signed it decides whether it may be published here at all. */
   rc = obj_check(o->kind, o->data.data, o->data.len, now, NULL, NULL, &ck);
   if (rc) {

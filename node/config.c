@@ -59,6 +59,10 @@ static const struct cfg_key cfg_keys[] = {
      "largest single message or attachment chunk a device may post, in bytes"},
     {"device_posts_per_minute", CFG_U32, OFF(device_posts_per_minute), 1, 100000,
      "posts one device may make per minute"},
+    {"device_acks_per_minute", CFG_U32, OFF(device_acks_per_minute), 10, 1000000,
+     "acknowledgements (tombstones) one device may hand in per minute"},
+    {"device_publishes_per_minute", CFG_U32, OFF(device_publishes_per_minute), 1, 10000,
+     "key bundles one device may publish per minute"},
     {"mailbox_items_per_poster_max", CFG_U32, OFF(mailbox_items_per_poster_max), 1,
      10u * 1000 * 1000,
      "items one device may hold in one group or other shared mailbox (over the item lifetime)"},
@@ -124,6 +128,8 @@ void node_config_defaults(struct node_config *c, const char *dir) {
   c->mailbox_bytes_max = 256ull * 1024 * 1024;
   c->item_bytes_max = 256u * 1024;
   c->device_posts_per_minute = 600;
+  c->device_acks_per_minute = 12000; /* above mailbox_items_max: a full mailbox in one go */
+  c->device_publishes_per_minute = 30;
   c->mailbox_items_per_poster_max = 2500;
   c->clients_max = 20000;
   c->global_posts_allowed = 1;

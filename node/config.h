@@ -45,6 +45,8 @@ struct node_config {
   uint64_t mailbox_bytes_max;
   uint32_t item_bytes_max;
   uint32_t device_posts_per_minute;
+  uint32_t device_acks_per_minute;      /* tombstones one device may hand in per minute */
+  uint32_t device_publishes_per_minute; /* key bundles one device may publish per minute */
   uint32_t mailbox_items_per_poster_max; /* of a shared (not a device's) mailbox */
   uint32_t clients_max;
   char log_file[NODE_PATH_BYTES_MAX];      /* "" (not set): standard error / the journal */

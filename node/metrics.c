@@ -261,6 +261,14 @@ static void text_posts(struct text *t, const struct metrics_snap *s) {
   if (c->refused_other)
     put(t, "momedo_posts_refused_total{reason=\"other\"} %llu\n",
         (unsigned long long)c->refused_other);
+  one(t, "momedo_acks_unknown_total", "counter",
+      "Client tombstones for items this node does not hold: not stored.", c->acks_unknown);
+  family(t, "momedo_client_rate_refused_total", "counter",
+         "Client acknowledgements (tombstones) and key bundle publishes refused for the "
+         "per-device rates (device_acks_per_minute, device_publishes_per_minute).");
+  put(t, "momedo_client_rate_refused_total{kind=\"ack\"} %llu\n"
+      "momedo_client_rate_refused_total{kind=\"publish\"} %llu\n",
+      (unsigned long long)c->acks_rated, (unsigned long long)c->publishes_rated);
 }
 
 static void text_store(struct text *t, const struct metrics_snap *s) {

@@ -205,6 +205,9 @@ struct node_counters {
   } refused[NODE_METRICS_REASONS_MAX]; /* posts refused, by status */
   size_t n_refused;
   uint64_t refused_other;              /* statuses beyond NODE_METRICS_REASONS_MAX */
+  uint64_t acks_unknown;   /* tombstones for items not held here: not stored */
+  uint64_t acks_rated;     /* tombstones refused for device_acks_per_minute */
+  uint64_t publishes_rated; /* bundles refused for device_publishes_per_minute */
 };
 
 struct node_metrics;
@@ -239,7 +242,9 @@ struct node {
   struct peer *peers;
   uint64_t next_peer_id;
   struct sub *subs[NODE_SUB_BUCKETS];
-  struct rate_slot rate[NODE_RATE_SLOTS];
+  struct rate_slot rate[NODE_RATE_SLOTS];     /* posts per device */
+  struct rate_slot ack_rate[NODE_RATE_SLOTS]; /* tombstones per device */
+  struct rate_slot pub_rate[NODE_RATE_SLOTS]; /* key bundle publishes per device */
   struct rate_slot otpk_rate[NODE_OTPK_RATE_SLOTS]; /* prekeys.c: claims per device */
   struct node_guard *guard;     /* per-poster quotas (mbox_guard.c), made on first use */
   uint64_t link_window_start_ms; /* client_link.c: node-wide link request budget */
@@ -386,6 +391,11 @@ int node__c_link(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Client
                  char *why, size_t why_cap);
 void node__on_stored(struct node *n, const struct repl_action *a);
 /* May c read or subscribe to mailbox? (own device mailbox, or not a device mailbox) */
+/* Take up to want from key's one-minute window in tab (limit per minute, hashed slots: a
+ * collision makes two devices share one budget, stricter, never looser). Returns how many
+ * were granted (0..want). */
+uint32_t node__rate_take(struct rate_slot *tab, const uint8_t key[OBJ_KEY_LEN], uint32_t limit,
+                         uint32_t want, uint64_t now_ms);
 MOMEDO_WUR int node__mailbox_access(struct conn *c, const uint8_t mailbox[OBJ_MAILBOX_LEN],
                                     char *why, size_t why_cap);
 

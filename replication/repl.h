@@ -40,6 +40,11 @@
 #define REPL_LOOKUP_HINTS_MAX 8u
 /* Lookups in flight per engine; repl_lookup_start answers E_BUSY beyond. */
 #define REPL_LOOKUPS_MAX 1024u
+/* A tombstone for an item this node does not hold is kept at most this long here (its
+ * own expiry may say 90 days): long enough for an item still in flight to meet it,
+ * short enough that tombstones for IDs nobody holds do not pile up (issue 11, finding
+ * 7). A neighbor that holds it longer offers it again by reconciliation. */
+#define REPL_TOMB_UNKNOWN_TTL_MS (24ull * 3600 * 1000)
 /* Node names, as in a node record (OBJ_RECORD_NAME_CHARS_MAX). */
 #define REPL_NAME_CHARS_MAX OBJ_RECORD_NAME_CHARS_MAX
 
@@ -321,6 +326,8 @@ struct repl_stats {
   uint64_t stored_remote;           /* accepted from neighbors */
   uint64_t removed_tombstoned, removed_expired, removed_superseded;
   uint64_t dead_markers;            /* local "dead until" markers written (see repl_new) */
+  uint64_t tombs_short;             /* tombstones for items not held, kept for
+                                       REPL_TOMB_UNKNOWN_TTL_MS instead of their own life */
   uint64_t recon_rounds_started;    /* all peers */
   uint64_t recon_bytes_sent, recon_bytes_recv;
   uint64_t push_bytes_sent, push_bytes_recv;

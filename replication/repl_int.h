@@ -32,7 +32,9 @@
 #define REPL_BUILD_ARENA_BYTES_MAX (4u * 1024 * 1024)
 /* Expired objects removed per repl_tick; the deadline stays "now" while more remain. */
 #define REPL_GC_BATCH_MAX 1024u
-/* Tombstones per item ID examined when checking whether an item is dead. */
+/* Tombstones held per (item ID, mailbox): one device can sign any number for one item
+ * (each with another created_ms); beyond this they are dropped (E_SUPERSEDED, no strike:
+ * the item is as dead with the first). Issue 11, finding 7. */
 #define REPL_TOMBS_PER_TARGET_MAX 64u
 
 /* ---- Storage layout: one-byte table tag, then fixed-width fields ---------- */

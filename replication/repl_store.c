@@ -311,6 +311,7 @@ struct kills {
   struct repl_rec *rec;
   uint8_t **val;
   size_t n, cap;
+  bool tomb_unknown; /* a tombstone whose target is not held here */
 };
 
 static int kills_add(struct kills *k, uint8_t *val, const struct repl_rec *rec) {
@@ -464,12 +465,32 @@ static int bundle_decide(struct repl *r, const struct obj_checked *ck, struct ki
   return kills_add(k, val, &old);
 }
 
-/* A tombstone kills its target if the target is stored and in the same mailbox. */
+static int tomb_count(void *ctx, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn) {
+  size_t *n = ctx;
+  (void)k, (void)kn, (void)v, (void)vn;
+  return ++*n >= REPL_TOMBS_PER_TARGET_MAX ? 1 : 0;
+}
+
+/* A tombstone kills its target if the target is stored and in the same mailbox. At most
+ * REPL_TOMBS_PER_TARGET_MAX per (target, mailbox); one whose target is not held is
+ * marked for a short local life (repl__ingest_checked). */
 static int tomb_decide(struct repl *r, const struct obj_info *i, struct kills *k) {
-  uint8_t *val = NULL;
+  uint8_t *val = NULL, lo[KEY_TOMB_LEN], hi[KEY_TOMB_LEN];
   struct repl_rec old;
-  int rc = repl__rec_get(r, i->target_id, &val, &old);
-  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  size_t held = 0;
+  int rc;
+  if (r->maybe_tombs) {
+    key_tomb(lo, i->target_id, i->mailbox, NULL);
+    size_t hn = prefix_end(hi, lo, 1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN);
+    rc = store_iter(r->store, lo, 1 + OBJ_ID_LEN + OBJ_MAILBOX_LEN, hi, hn, tomb_count, &held);
+    if (rc < 0) return rc;
+    if (held >= REPL_TOMBS_PER_TARGET_MAX) return MOMEDO_E_SUPERSEDED;
+  }
+  rc = repl__rec_get(r, i->target_id, &val, &old);
+  if (rc == MOMEDO_E_NOTFOUND) {
+    k->tomb_unknown = true;
+    return 0;
+  }
   if (rc) return rc;
   if (!has_mailbox_index(old.info.kind) ||
       memcmp(old.info.mailbox, i->mailbox, OBJ_MAILBOX_LEN) != 0) {
@@ -756,6 +777,7 @@ int repl__ingest_checked(struct repl *r, const struct obj_checked *ck, const uin
   struct place *pl = malloc(sizeof *pl);
   struct kills k = {0};
   struct store_batch *b = NULL;
+  struct obj_checked *short_ck = NULL;
   int rc;
   if (r->rec_mem && ck->info.kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) {
     /* Held in the shared table only: nothing to write (repl.h, struct repl_config). */
@@ -769,6 +791,18 @@ int repl__ingest_checked(struct repl *r, const struct obj_checked *ck, const uin
   if (rc) {
     if (pl) note_refused(r, ck->info.kind, rc);
     goto out;
+  }
+  if (k.tomb_unknown && ck->info.expires_ms > now_ms + REPL_TOMB_UNKNOWN_TTL_MS) {
+    /* Kept here with a shorter life than it was signed for (the record's header and the
+     * expiry index say when; the object's bytes are unchanged). */
+    if (!(short_ck = malloc(sizeof *short_ck))) {
+      rc = MOMEDO_E_NOMEM;
+      goto out;
+    }
+    *short_ck = *ck;
+    short_ck->info.expires_ms = now_ms + REPL_TOMB_UNKNOWN_TTL_MS;
+    ck = short_ck;
+    r->st.tombs_short++;
   }
   const struct obj_info *i = &ck->info;
   uint64_t seq = has_mailbox_index(i->kind) && indexed(pl->role) ? r->next_seq : 0;
@@ -789,6 +823,7 @@ out:
   store_batch_free(b);
   kills_free(&k);
   free(pl);
+  free(short_ck);
   return rc;
 }
 
