@@ -20,19 +20,25 @@ static bool relayed_record(const struct repl_fresh *f) {
   return f->kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD && !f->from_local;
 }
 
+/* Send m (an announce or a pull of n records) and count it as record traffic. */
+static int send_record_msg(struct repl *r, struct repl_peer *p, Momedo__ReplMsg *m,
+                           uint64_t *counter, size_t n) {
+  size_t bytes = momedo__repl_msg__get_packed_size(m);
+  int rc = repl__send(r, p, m, false);
+  if (rc == 0) {
+    p->st.record_bytes_sent += bytes, r->st.record_bytes_sent += bytes;
+    *counter += n;
+  }
+  return rc;
+}
+
 static int send_announce(struct repl *r, struct repl_peer *p, uint8_t *refs, size_t n) {
   Momedo__RecordAnnounce a = MOMEDO__RECORD_ANNOUNCE__INIT;
   a.refs = (ProtobufCBinaryData){n * REF_LEN, refs};
   Momedo__ReplMsg m = MOMEDO__REPL_MSG__INIT;
   m.body_case = MOMEDO__REPL_MSG__BODY_ANNOUNCE;
   m.announce = &a;
-  size_t bytes = momedo__repl_msg__get_packed_size(&m);
-  int rc = repl__send(r, p, &m, false);
-  if (rc == 0) {
-    p->st.record_bytes_sent += bytes, r->st.record_bytes_sent += bytes;
-    r->st.records_announced += n;
-  }
-  return rc;
+  return send_record_msg(r, p, &m, &r->st.records_announced, n);
 }
 
 /* The relayed records to one peer (all but those it sent us), in messages of at most
@@ -148,13 +154,7 @@ static int send_pull(struct repl *r, struct repl_peer *p, uint8_t *ids, size_t n
   Momedo__ReplMsg m = MOMEDO__REPL_MSG__INIT;
   m.body_case = MOMEDO__REPL_MSG__BODY_PULL;
   m.pull = &q;
-  size_t bytes = momedo__repl_msg__get_packed_size(&m);
-  int rc = repl__send(r, p, &m, false);
-  if (rc == 0) {
-    p->st.record_bytes_sent += bytes, r->st.record_bytes_sent += bytes;
-    r->st.records_pulled += n;
-  }
-  return rc;
+  return send_record_msg(r, p, &m, &r->st.records_pulled, n);
 }
 
 int repl__on_announce(struct repl *r, struct repl_peer *p, const Momedo__RecordAnnounce *m,
