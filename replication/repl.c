@@ -618,7 +618,7 @@ static int on_want(struct repl *r, struct repl_peer *p, const Momedo__ObjectWant
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     const uint8_t *id = w->ids.data + i * OBJ_ID_LEN;
-    if (repl__idx_has(&r->gidx, id) || repl__idx_has(&r->ridx, id) || repl__idx_has(&p->sidx, id))
+    if (repl__idx_has(&r->gidx, id) || repl__ridx_has(r, id) || repl__idx_has(&p->sidx, id))
       memcpy(ok + k++ * OBJ_ID_LEN, id, OBJ_ID_LEN);
   }
   int rc = repl__push_ids(r, p, ok, k, now_ms);
@@ -739,7 +739,7 @@ uint64_t repl_next_deadline(const struct repl *r) {
 void repl_stats(const struct repl *r, struct repl_stats *s) {
   *s = r->st;
   s->objects = r->idx.total;
-  s->records = r->ridx.total;
+  s->records = repl__ridx_count(r);
   s->next_seq = r->next_seq;
 }
 

@@ -197,6 +197,10 @@ struct repl_config {
    * stores its records. Given: records live in the table only (above). A shared table
    * must outlive every engine using it. */
   struct repl_shared *shared;
+  /* With a shared table the record index (scope 2) is built only for a round whose
+   * fingerprints differ (repl_ridx.c); true keeps it always, as momedod does. Same
+   * answers either way: for tests and comparisons, not a parameter. */
+  uint32_t record_index_eager; /* 0 or 1 */
 };
 
 /* Fill c with the defaults of the parameter table below (hooks NULL). */
@@ -350,6 +354,7 @@ struct repl_stats {
   uint64_t records_pulled;          /* record IDs asked for in RecordPull */
   uint64_t record_pulls_failed;     /* pulls no announcer served (recon repairs them) */
   uint64_t record_bytes_sent, record_bytes_recv;
+  uint64_t record_index_builds;     /* shared table: record index built for a round (repl_ridx.c) */
   uint64_t routes;                  /* nodes with a route (self excluded) */
   uint64_t route_full, route_incremental; /* full BFS runs; edge changes done in place */
   uint64_t lookups_started, lookups_found, lookups_notfound;

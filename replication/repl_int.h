@@ -387,7 +387,9 @@ struct repl {
   uint64_t next_handle;          /* lookups */
   /* ---- scoped mode ---- */
   struct repl_idx gidx;          /* scope 0: global-scope objects held */
-  struct repl_idx ridx;          /* scope 2: live node records */
+  struct repl_idx ridx;          /* scope 2: live node records (lazy: only when built) */
+  struct repl_agg ragg;          /* lazy: count and sum of the live records' IDs */
+  bool ridx_built;               /* lazy: ridx holds them now */
   struct repl_node *nodes;       /* node table, indexed by the shared table's gids */
   size_t nnodes, nodes_cap;
   /* Records held in the shared table only (a table given in repl_config): no store
@@ -570,6 +572,18 @@ MOMEDO_WUR int repl__on_ack(struct repl *r, struct repl_peer *p, const Momedo__C
 /* Peer strike (repl.c): an invalid object. */
 MOMEDO_WUR int repl__strike(struct repl *r, struct repl_peer *p, int status, uint64_t now_ms);
 MOMEDO_WUR int repl__send_always(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m);
+
+/* repl_ridx.c: the live records' set (scope 2), its index built lazily with a
+ * shared table. add/del: 1 changed, 0 not (already present / absent), E_NOMEM. */
+bool repl__ridx_lazy(const struct repl *r);
+MOMEDO_WUR int repl__ridx_add(struct repl *r, const uint8_t id[static OBJ_ID_LEN]);
+int repl__ridx_del(struct repl *r, const uint8_t id[static OBJ_ID_LEN]);
+bool repl__ridx_has(const struct repl *r, const uint8_t id[static OBJ_ID_LEN]);
+uint64_t repl__ridx_count(const struct repl *r);
+void repl__ridx_total(const struct repl *r, struct repl_agg *out);
+/* Build the index if lazy and not built (E_NOMEM) / drop it (lazy only). */
+MOMEDO_WUR int repl__ridx_ready(struct repl *r);
+void repl__ridx_release(struct repl *r);
 
 /* repl_lazy.c: lazy push of node records (announce, pull). */
 /* Announce the relayed records among the fresh objects and take them off the list. */

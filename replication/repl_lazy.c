@@ -91,11 +91,11 @@ int repl__announce_fresh(struct repl *r) {
 /* Would this engine take a record of key with seq and id (newer than what it holds)? */
 static bool ref_wanted(struct repl *r, const uint8_t *key, uint64_t seq, const uint8_t *id) {
   if (memcmp(key, r->cfg.self_key, OBJ_KEY_LEN) == 0 && seq <= r->own_seq) return false;
-  if (repl__idx_has(&r->ridx, id)) return false;
+  if (repl__ridx_has(r, id)) return false;
   if (r->rec_mem) {
     uint32_t g = repl__key_gid(r->shared, key, false);
     const struct repl_srec *s = g < r->nnodes ? r->nodes[g].rec : NULL;
-    if (!s) return r->ridx.total < REPL_RECORDS_MAX;
+    if (!s) return repl__ridx_count(r) < REPL_RECORDS_MAX;
     return seq > s->seq || (seq == s->seq && memcmp(id, s->id, OBJ_ID_LEN) > 0);
   }
   struct obj_info i;
@@ -186,7 +186,7 @@ int repl__on_pull(struct repl *r, struct repl_peer *p, const Momedo__RecordPull 
   /* Only live records: a pull is no way to fetch anything else. */
   for (size_t i = 0; i < n; i++) {
     const uint8_t *id = m->ids.data + i * OBJ_ID_LEN;
-    if (repl__idx_has(&r->ridx, id)) memcpy(ok + k++ * OBJ_ID_LEN, id, OBJ_ID_LEN);
+    if (repl__ridx_has(r, id)) memcpy(ok + k++ * OBJ_ID_LEN, id, OBJ_ID_LEN);
   }
   int rc = k ? repl__push_ids(r, p, ok, k, now_ms) : 0;
   free(ok);

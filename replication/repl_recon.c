@@ -349,6 +349,24 @@ static struct repl_idx *scope_idx(struct repl *r, struct repl_peer *p, uint32_t 
 }
 
 #define RECON_SCOPES_MAX 3u
+#define RECON_SCOPE_RECORDS 2u
+
+/* Does a lazy record set (repl_ridx.c) answer m without its index? Only a message of
+ * one fingerprint over everything that equals ours: the sets are equal, the answer is
+ * empty, and the index (if built) is dropped. */
+static bool records_equal(struct repl *r, const Momedo__Recon *m) {
+  struct in_range g;
+  struct cursor c;
+  uint8_t fp[REPL_FP_LEN];
+  struct repl_agg a;
+  cursor_init(&c, m->ranges.data, m->ranges.len);
+  if (next_range(&c, &g) || cursor_left(&c) > 0 || g.mode != OUT_FP || !g.hi.inf) return false;
+  repl__ridx_total(r, &a);
+  repl__fingerprint(&a, fp);
+  if (memcmp(fp, g.payload, REPL_FP_LEN) != 0) return false;
+  repl__ridx_release(r);
+  return true;
+}
 
 int repl__recon_on_msg(struct repl *r, struct repl_peer *p, const Momedo__Recon *m,
                        uint64_t now_ms) {
@@ -365,6 +383,10 @@ int repl__recon_on_msg(struct repl *r, struct repl_peer *p, const Momedo__Recon 
     p->st.withheld++;
     return 0;
   }
+  if (m->scope == RECON_SCOPE_RECORDS && repl__ridx_lazy(r)) {
+    if (records_equal(r, m)) return 0;
+    if ((rc = repl__ridx_ready(r))) return rc;
+  }
   struct out o = {.r = r, .x = x, .scope = m->scope};
   if ((rc = answer(r, m, &o))) goto out;
   if ((rc = send_recon(r, p, &o, m->round + 1))) goto out;
@@ -378,12 +400,31 @@ out:
   return rc;
 }
 
+/* A lazy record set opens with its whole-set fingerprint from the running sum (no
+ * index); a set small enough to be listed needs the index. */
+static int records_start(struct repl *r, struct out *o) {
+  struct bound end = {.inf = true};
+  struct out_range e = {.upper = end, .mode = OUT_FP};
+  struct repl_agg a;
+  repl__ridx_total(r, &a);
+  if (a.count <= r->cfg.recon_leaf_ids_max) {
+    int rc = repl__ridx_ready(r);
+    return rc ? rc : out_ids(o, &end, 0, r->ridx.total);
+  }
+  repl__ridx_release(r); /* built again if the peer's answer says the sets differ */
+  repl__fingerprint(&a, e.fp);
+  return out_add(o, &e);
+}
+
 static int recon_start_scope(struct repl *r, struct repl_peer *p, uint32_t scope) {
   struct out o = {.r = r, .x = scope_idx(r, p, scope), .scope = scope};
   struct bound end = {.inf = true};
   struct repl_idx *x = o.x;
-  int rc = x->total <= r->cfg.recon_leaf_ids_max ? out_ids(&o, &end, 0, x->total)
-                                                 : out_fp(&o, &end, 0, x->total);
+  int rc;
+  if (scope == RECON_SCOPE_RECORDS && repl__ridx_lazy(r)) rc = records_start(r, &o);
+  else
+    rc = x->total <= r->cfg.recon_leaf_ids_max ? out_ids(&o, &end, 0, x->total)
+                                               : out_fp(&o, &end, 0, x->total);
   if (rc == 0) rc = send_recon(r, p, &o, 0);
   out_free(&o);
   return rc;

@@ -161,16 +161,16 @@ int repl__record_mem(struct repl *r, const struct obj_checked *ck, const uint8_t
   if (g == UINT32_MAX) return MOMEDO_E_NOMEM;
   struct repl_node *n = &r->nodes[g];
   if (n->rec && rec_stale(i, n->rec->seq, n->rec->id)) return MOMEDO_E_SUPERSEDED;
-  if (!n->rec && r->ridx.total >= REPL_RECORDS_MAX) return MOMEDO_E_UNEXPECTED;
+  if (!n->rec && repl__ridx_count(r) >= REPL_RECORDS_MAX) return MOMEDO_E_UNEXPECTED;
   struct repl_srec *s = NULL;
   int rc = repl__srec_intern(r->shared, i->id, data, len, &s);
   if (rc) return rc;
-  if ((rc = repl__idx_insert(&r->ridx, i->id)) < 0) {
+  if ((rc = repl__ridx_add(r, i->id)) < 0) {
     repl__srec_put(r->shared, s);
     return rc;
   }
   n = &r->nodes[g];
-  if (node_live(n) && repl__idx_remove(&r->ridx, n->rec->id)) r->st.records--;
+  if (node_live(n) && repl__ridx_del(r, n->rec->id)) r->st.records--;
   r->st.records++;
   r->last_now_ms = now_ms;
   if (from) r->st.stored_remote++;
@@ -191,7 +191,7 @@ static void records_sweep(struct repl *r, uint64_t now_ms) {
       continue;
     }
     n->live = false;
-    if (repl__idx_remove(&r->ridx, n->rec->id)) r->st.records--;
+    if (repl__ridx_del(r, n->rec->id)) r->st.records--;
     r->routes_dirty = true;
     if (r->npend) r->custody_dirty = true;
   }
@@ -232,7 +232,7 @@ int repl__nodes_unpark(struct repl *r) {
     nd->has_next = nd->has_alt = false;
     nd->dist = UINT32_MAX;
     if (!node_live(nd)) continue;
-    int rc = repl__idx_insert(&r->ridx, nd->rec->id);
+    int rc = repl__ridx_add(r, nd->rec->id);
     if (rc < 0) return rc;
     r->st.records++;
     if (nd->rec->expires_ms < r->rec_exp_ms) r->rec_exp_ms = nd->rec->expires_ms;
@@ -566,9 +566,9 @@ static int node_key_cmp(const void *a, const void *b, void *ctx) {
  * checked by the engine that issued it). */
 static int adopt_mem(struct repl *r, struct repl_srec *s, uint64_t now_ms) {
   struct repl_node *n = &r->nodes[s->gid];
-  int rc = repl__idx_insert(&r->ridx, s->id);
+  int rc = repl__ridx_add(r, s->id);
   if (rc < 0) return rc;
-  if (node_live(n) && repl__idx_remove(&r->ridx, n->rec->id)) r->st.records--;
+  if (node_live(n) && repl__ridx_del(r, n->rec->id)) r->st.records--;
   r->st.records++;
   r->st.stored_remote++;
   if (s->expires_ms < r->rec_exp_ms) r->rec_exp_ms = s->expires_ms;

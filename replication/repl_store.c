@@ -162,7 +162,7 @@ int repl__rec_get(struct repl *r, const uint8_t id[static OBJ_ID_LEN], uint8_t *
   size_t vn = 0;
   key_obj(k, id);
   int rc = store_get(r->store, k, sizeof k, &v, &vn);
-  if (rc == MOMEDO_E_NOTFOUND && r->rec_mem && repl__idx_has(&r->ridx, id))
+  if (rc == MOMEDO_E_NOTFOUND && r->rec_mem && repl__ridx_has(r, id))
     return rec_from_table(r, id, val, rec);
   if (rc) return rc;
   if ((rc = rec_parse(id, v, vn, rec))) {
@@ -745,7 +745,7 @@ static int place_and_decide(struct repl *r, const struct obj_checked *ck,
 /* obj_check's dedup question: is this ID live here? */
 static int seen_live(void *ctx, const uint8_t id[static OBJ_ID_LEN]) {
   struct repl *r = ctx;
-  return repl__idx_has(&r->idx, id) || repl__idx_has(&r->ridx, id);
+  return repl__idx_has(&r->idx, id) || repl__ridx_has(r, id);
 }
 
 /* A node record refused for what it is (not a duplicate, the store or memory). */

@@ -464,6 +464,10 @@ static int mo_init(struct sim *s, char *why, size_t why_cap) {
   if (rc) return rc;
   if ((rc = repl_shared_new(sim_seed_derive(s->seed, TAG_REPL, UINT64_MAX), &mo->shared))) return rc;
   mo->cfg.shared = mo->shared;
+  /* MOMEDO_SIM_RIDX=eager: every engine keeps its record index (same output, more
+   * memory: the comparison of docs/simulation.md "Scale"). */
+  const char *env = getenv("MOMEDO_SIM_RIDX");
+  mo->cfg.record_index_eager = env && !strcmp(env, "eager");
   if (!s->validate_full) {
     mo->cfg.check = hook_check;
     mo->cfg.check_ctx = s;

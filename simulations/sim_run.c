@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "os.h" /* the wall time a run took, reported only */
@@ -16,6 +17,8 @@
 enum { TAG_TOPO = 1, TAG_LINK, TAG_WORK, TAG_FAULT, TAG_PROTO };
 
 #define SIM_PREFETCH_BYTES 512 /* of the next event's payload */
+#define SIM_PROGRESS_WALL_S 10.0 /* a progress line on the log this often (wall time) */
+#define SIM_PROGRESS_EVENTS_MASK 0xffffu /* the wall clock is read every 65,536 events */
 
 int sim__schedule(struct sim *s, uint64_t t_us, enum sim_ev_class cls, enum sim_ev_type type,
                   uint32_t node, uint32_t from, uint64_t arg) {
@@ -175,12 +178,32 @@ static int sim_setup(struct sim *s, const struct sim_scn *scn, uint64_t seed, FI
   return 0;
 }
 
+/* A long run says where it is: simulated time, events, pending events, peak RSS and
+ * CPU so far. Wall and CPU time go to the log only, never into an output file. */
+static void progress(const struct sim *s, double wall_s) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru)) memset(&ru, 0, sizeof ru);
+  double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+               ru.ru_stime.tv_usec / 1e6;
+  fprintf(s->log, "momedo-sim: progress %.1f of %.1f simulated s, %llu events, %zu pending, "
+                  "wall %.0f s, CPU %.0f s, peak RSS %ld MiB\n",
+          s->now_us / 1e6, s->end_us / 1e6, (unsigned long long)s->events, s->q.n, wall_s, cpu,
+          (long)(ru.ru_maxrss / 1024));
+  fflush(s->log);
+}
+
 static int sim_loop(struct sim *s) {
   struct sim_event e;
   int rc = 0;
+  double w0 = s->log ? os_mono_s() : 0, next_progress = SIM_PROGRESS_WALL_S;
   while (!rc && !s->stop && sim_queue_pop(&s->q, &e)) {
     s->now_us = e.time_ms;
     s->events++;
+    if (s->log && !(s->events & SIM_PROGRESS_EVENTS_MASK) && os_mono_s() - w0 >= next_progress) {
+      double w = os_mono_s() - w0;
+      progress(s, w);
+      next_progress = w + SIM_PROGRESS_WALL_S;
+    }
     /* The next message's bytes were written long ago: have them on their way to the
      * cache while this event runs. */
     const struct sim_event *next = sim_queue_peek(&s->q);
