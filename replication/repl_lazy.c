@@ -91,13 +91,15 @@ int repl__announce_fresh(struct repl *r) {
 /* Would this engine take a record of key with seq and id (newer than what it holds)? */
 static bool ref_wanted(struct repl *r, const uint8_t *key, uint64_t seq, const uint8_t *id) {
   if (memcmp(key, r->cfg.self_key, OBJ_KEY_LEN) == 0 && seq <= r->own_seq) return false;
-  if (repl__ridx_has(r, id)) return false;
   if (r->rec_mem) {
+    /* The key's slot says it all: the record held (live or not) is the newest seen, and
+     * the one named is wanted only if newer (the same one is not). */
     uint32_t g = repl__key_gid(r->shared, key, false);
     const struct repl_srec *s = g < r->nnodes ? r->nodes[g].rec : NULL;
-    if (!s) return repl__ridx_count(r) < REPL_RECORDS_MAX;
+    if (!s) return !repl__ridx_has(r, id) && repl__ridx_count(r) < REPL_RECORDS_MAX;
     return seq > s->seq || (seq == s->seq && memcmp(id, s->id, OBJ_ID_LEN) > 0);
   }
+  if (repl__ridx_has(r, id)) return false;
   struct obj_info i;
   uint8_t old[OBJ_ID_LEN];
   bool has_old;
