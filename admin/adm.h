@@ -16,6 +16,7 @@
 #include "admin.pb-c.h"
 #include "arena.h"
 #include "config.h"
+#include "jsonw.h"
 #include "nodedir.h"
 #include "status.h"
 
@@ -106,37 +107,16 @@ int adm_ok_message(struct adm_ctx *ctx, const char *message);
 /* Usage error for the running subcommand (ctx->usage): prints its usage line. */
 int adm_usage(struct adm_ctx *ctx);
 
-/* The JSON object a command prints: built with cJSON between begin and end, printed on
- * one line by end. Keys are NULL inside arrays. */
-#define ADM_JSON_DEPTH_MAX 16
-struct adm_json {
-  FILE *f;
-  cJSON *stack[ADM_JSON_DEPTH_MAX]; /* [0] the object; then the values open in it */
-  int depth;
-  int failed; /* out of memory: end prints an error object */
-};
-void adm_json_begin(struct adm_json *j, FILE *f);
-void adm_json_end(struct adm_json *j);            /* prints it and a newline; frees it */
-void adm_json_str(struct adm_json *j, const char *key, const char *v);
-void adm_json_u64(struct adm_json *j, const char *key, uint64_t v);
-void adm_json_i64(struct adm_json *j, const char *key, int64_t v);
-void adm_json_bool(struct adm_json *j, const char *key, int v);
-void adm_json_hex(struct adm_json *j, const char *key, const uint8_t *p, size_t n);
-void adm_json_open(struct adm_json *j, const char *key, char kind); /* '{' or '[' */
-void adm_json_close(struct adm_json *j, char kind);                 /* '}' or ']' */
-
-/* With f NULL: build only; adm_json_take hands the object over (the caller
- * cJSON_Deletes it), NULL when building failed (out of memory). */
-cJSON *adm_json_take(struct adm_json *j);
+/* The JSON object a command prints: struct jsonw (protocol/json/jsonw.h). */
 
 /* The JSON of the node's answers, shared by --json and the web console's API. */
-void adm_status_json(struct adm_json *j, const Momedo__StatusResp *s);
-void adm_neighbors_json(struct adm_json *j, size_t n, Momedo__NeighborStatus **v);
-void adm_participants_json(struct adm_json *j, const Momedo__ParticipantsResp *p);
-void adm_invite_json(struct adm_json *j, const Momedo__InviteResp *r);
-void adm_invites_json(struct adm_json *j, const Momedo__InviteListResp *l);
+void adm_status_json(struct jsonw *j, const Momedo__StatusResp *s);
+void adm_neighbors_json(struct jsonw *j, size_t n, Momedo__NeighborStatus **v);
+void adm_participants_json(struct jsonw *j, const Momedo__ParticipantsResp *p);
+void adm_invite_json(struct jsonw *j, const Momedo__InviteResp *r);
+void adm_invites_json(struct jsonw *j, const Momedo__InviteListResp *l);
 /* The neighbors as a table, or into j with --json (status, neighbor list). */
-void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
+void adm_print_neighbors(struct adm_ctx *ctx, struct jsonw *j, size_t n,
                          Momedo__NeighborStatus **v);
 
 /* "1.2 MB", "340 B". */

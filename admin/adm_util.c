@@ -1,7 +1,6 @@
-/* admin/adm_util.c — output helpers of momedo-admin: the JSON writer (one object per
- * command on stdout, built with cJSON and printed at the end), error and usage
- * reporting, human-readable sizes and durations, duration parsing. No I/O other than
- * stdout/stderr. */
+/* admin/adm_util.c — output helpers of momedo-admin: error and usage reporting (one JSON
+ * object with --json, protocol/json/jsonw.h), human-readable sizes and durations,
+ * duration parsing. No I/O other than stdout/stderr. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -10,89 +9,6 @@
 #include "adm.h"
 #include "hex.h"
 
-/* Add item under key (an object) or at the end (an array) of the innermost open value. */
-static void json_add(struct adm_json *j, const char *key, cJSON *item) {
-  cJSON *parent = j->stack[j->depth];
-  int ok = item && parent &&
-           (cJSON_IsArray(parent) ? cJSON_AddItemToArray(parent, item)
-                                  : key && cJSON_AddItemToObject(parent, key, item));
-  if (!ok) {
-    cJSON_Delete(item);
-    j->failed = 1;
-  }
-}
-
-void adm_json_begin(struct adm_json *j, FILE *f) {
-  memset(j, 0, sizeof *j);
-  j->f = f;
-  j->stack[0] = cJSON_CreateObject();
-  j->failed = j->stack[0] == NULL;
-}
-
-void adm_json_end(struct adm_json *j) {
-  char *text = j->failed ? NULL : cJSON_PrintUnformatted(j->stack[0]);
-  if (text)
-    fprintf(j->f, "%s\n", text);
-  else /* out of memory, or nested deeper than ADM_JSON_DEPTH_MAX (a bug) */
-    fprintf(j->f, "{\"ok\":false,\"error\":\"%s\"}\n", momedo_status_name(MOMEDO_E_NOMEM));
-  cJSON_free(text);
-  cJSON_Delete(j->stack[0]);
-  memset(j->stack, 0, sizeof j->stack);
-}
-
-cJSON *adm_json_take(struct adm_json *j) {
-  cJSON *root = j->stack[0];
-  if (j->failed) {
-    cJSON_Delete(root);
-    root = NULL;
-  }
-  memset(j->stack, 0, sizeof j->stack);
-  return root;
-}
-
-void adm_json_str(struct adm_json *j, const char *key, const char *v) {
-  json_add(j, key, cJSON_CreateString(v ? v : ""));
-}
-
-/* Integers as raw text: cJSON's numbers are doubles, exact only below 2^53. */
-void adm_json_u64(struct adm_json *j, const char *key, uint64_t v) {
-  char buf[24];
-  snprintf(buf, sizeof buf, "%" PRIu64, v);
-  json_add(j, key, cJSON_CreateRaw(buf));
-}
-
-void adm_json_i64(struct adm_json *j, const char *key, int64_t v) {
-  char buf[24];
-  snprintf(buf, sizeof buf, "%" PRId64, v);
-  json_add(j, key, cJSON_CreateRaw(buf));
-}
-
-void adm_json_bool(struct adm_json *j, const char *key, int v) {
-  json_add(j, key, cJSON_CreateBool(v));
-}
-
-void adm_json_hex(struct adm_json *j, const char *key, const uint8_t *p, size_t n) {
-  char buf[2 * 64 + 1];
-  if (n > 64) n = 64;
-  hex_encode(buf, sizeof buf, p, n);
-  adm_json_str(j, key, buf);
-}
-
-void adm_json_open(struct adm_json *j, const char *key, char kind) {
-  cJSON *v = kind == '[' ? cJSON_CreateArray() : cJSON_CreateObject();
-  json_add(j, key, v);
-  if (j->failed || j->depth + 1 >= ADM_JSON_DEPTH_MAX) {
-    j->failed = 1;
-    return;
-  }
-  j->stack[++j->depth] = v;
-}
-
-void adm_json_close(struct adm_json *j, char kind) {
-  (void)kind; /* the value opened last */
-  if (j->depth > 0) j->depth--;
-}
-
 int adm_fail(struct adm_ctx *ctx, int exit_code, int status, const char *fmt, ...) {
   char msg[1024];
   va_list ap;
@@ -100,13 +16,13 @@ int adm_fail(struct adm_ctx *ctx, int exit_code, int status, const char *fmt, ..
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   if (ctx->json) {
-    struct adm_json j;
-    adm_json_begin(&j, stdout);
-    adm_json_bool(&j, "ok", 0);
-    adm_json_str(&j, "error", momedo_status_name(status));
-    adm_json_str(&j, "reason", msg);
-    adm_json_bool(&j, "node_running", exit_code != ADM_EXIT_NOT_RUNNING);
-    adm_json_end(&j);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 0);
+    jsonw_str(&j, "error", momedo_status_name(status));
+    jsonw_str(&j, "reason", msg);
+    jsonw_bool(&j, "node_running", exit_code != ADM_EXIT_NOT_RUNNING);
+    jsonw_end(&j);
   } else {
     fprintf(stderr, "momedo-admin: %s\n", msg);
   }
@@ -168,11 +84,11 @@ int adm_parse_duration(const char *s, uint64_t *seconds) {
 
 int adm_ok_message(struct adm_ctx *ctx, const char *message) {
   if (ctx->json) {
-    struct adm_json j;
-    adm_json_begin(&j, stdout);
-    adm_json_bool(&j, "ok", 1);
-    adm_json_str(&j, "message", message);
-    adm_json_end(&j);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "message", message);
+    jsonw_end(&j);
   } else {
     printf("%s\n", message && *message ? message : "done");
   }

@@ -107,16 +107,16 @@ static void print_done(struct adm_ctx *ctx, const struct copy_job *c, const char
   if (localtime_r(&t, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
   adm_fmt_bytes(size, sizeof size, c->bytes);
   if (ctx->json) {
-    struct adm_json j;
-    adm_json_begin(&j, stdout);
-    adm_json_bool(&j, "ok", 1);
-    adm_json_str(&j, "dest", dest);
-    adm_json_str(&j, "fingerprint", c->m.fingerprint);
-    adm_json_u64(&j, "created_ms", c->m.created_ms);
-    adm_json_u64(&j, "objects", c->m.objects);
-    adm_json_u64(&j, "files", c->m.n);
-    adm_json_u64(&j, "bytes", c->bytes);
-    adm_json_end(&j);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "dest", dest);
+    jsonw_str(&j, "fingerprint", c->m.fingerprint);
+    jsonw_u64(&j, "created_ms", c->m.created_ms);
+    jsonw_u64(&j, "objects", c->m.objects);
+    jsonw_u64(&j, "files", c->m.n);
+    jsonw_u64(&j, "bytes", c->bytes);
+    jsonw_end(&j);
     return;
   }
   printf("Backed up node %s as of %s (%" PRIu64 " objects) into %s: %zu files, %s.\n"

@@ -9,15 +9,15 @@
 
 static void print_created(struct adm_ctx *ctx, const struct node_dir_info *in) {
   if (ctx->json) {
-    struct adm_json j;
-    adm_json_begin(&j, stdout);
-    adm_json_bool(&j, "ok", 1);
-    adm_json_str(&j, "dir", ctx->dir);
-    adm_json_str(&j, "name", in->name);
-    adm_json_str(&j, "listen", in->listen);
-    adm_json_str(&j, "fingerprint", in->fingerprint);
-    adm_json_str(&j, "node_key", in->node_key);
-    adm_json_end(&j);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "dir", ctx->dir);
+    jsonw_str(&j, "name", in->name);
+    jsonw_str(&j, "listen", in->listen);
+    jsonw_str(&j, "fingerprint", in->fingerprint);
+    jsonw_str(&j, "node_key", in->node_key);
+    jsonw_end(&j);
     return;
   }
   printf("Created momedo node \"%s\" in %s\n\n"
@@ -69,12 +69,12 @@ int adm_cmd_fingerprint(struct adm_ctx *ctx, int argc, char **argv) {
                     "--dir %s)", ctx->dir, ctx->dir);
   if (rc) return adm_fail(ctx, ADM_EXIT_FAIL, rc, "%s", err[0] ? err : momedo_strerror(rc));
   if (ctx->json) {
-    struct adm_json j;
-    adm_json_begin(&j, stdout);
-    adm_json_bool(&j, "ok", 1);
-    adm_json_str(&j, "fingerprint", fp);
-    adm_json_str(&j, "node_key", key);
-    adm_json_end(&j);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "fingerprint", fp);
+    jsonw_str(&j, "node_key", key);
+    jsonw_end(&j);
   } else {
     printf("%s\n", fp);
   }

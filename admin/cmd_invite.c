@@ -10,25 +10,25 @@
 #include "adm.h"
 
 
-void adm_invite_json(struct adm_json *j, const Momedo__InviteResp *r) {
-  adm_json_str(j, "code", r->code);
-  adm_json_str(j, "token", r->token);
-  adm_json_u64(j, "uses", r->uses);
-  adm_json_u64(j, "expires_ms", r->expires_ms);
-  adm_json_str(j, "address", r->address);
-  adm_json_str(j, "id", r->id);
+void adm_invite_json(struct jsonw *j, const Momedo__InviteResp *r) {
+  jsonw_str(j, "code", r->code);
+  jsonw_str(j, "token", r->token);
+  jsonw_u64(j, "uses", r->uses);
+  jsonw_u64(j, "expires_ms", r->expires_ms);
+  jsonw_str(j, "address", r->address);
+  jsonw_str(j, "id", r->id);
 }
 
-void adm_invites_json(struct adm_json *j, const Momedo__InviteListResp *l) {
-  adm_json_open(j, "invites", '[');
+void adm_invites_json(struct jsonw *j, const Momedo__InviteListResp *l) {
+  jsonw_open(j, "invites", '[');
   for (size_t i = 0; i < l->n_invites; i++) {
-    adm_json_open(j, NULL, '{');
-    adm_json_str(j, "id", l->invites[i]->id);
-    adm_json_u64(j, "uses_left", l->invites[i]->uses_left);
-    adm_json_u64(j, "expires_ms", l->invites[i]->expires_ms);
-    adm_json_close(j, '}');
+    jsonw_open(j, NULL, '{');
+    jsonw_str(j, "id", l->invites[i]->id);
+    jsonw_u64(j, "uses_left", l->invites[i]->uses_left);
+    jsonw_u64(j, "expires_ms", l->invites[i]->expires_ms);
+    jsonw_close(j);
   }
-  adm_json_close(j, ']');
+  jsonw_close(j);
 }
 
 static int invite_revoke(struct adm_ctx *ctx, const char *id) {
@@ -81,11 +81,11 @@ int adm_cmd_invite(struct adm_ctx *ctx, int argc, char **argv) {
     return adm_fail(ctx, ADM_EXIT_FAIL, MOMEDO_E_PROTO, "the node sent no invite");
   const Momedo__InviteResp *r = resp->invite;
   if (ctx->json) {
-    struct adm_json j;
-    adm_json_begin(&j, stdout);
-    adm_json_bool(&j, "ok", 1);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
     adm_invite_json(&j, r);
-    adm_json_end(&j);
+    jsonw_end(&j);
     return ADM_EXIT_OK;
   }
   char when[64] = "?";
@@ -122,11 +122,11 @@ int adm_cmd_invites(struct adm_ctx *ctx, int argc, char **argv) {
     return adm_fail(ctx, ADM_EXIT_FAIL, MOMEDO_E_PROTO, "the node sent no invite list");
   const Momedo__InviteListResp *l = resp->invites;
   if (ctx->json) {
-    struct adm_json j;
-    adm_json_begin(&j, stdout);
-    adm_json_bool(&j, "ok", 1);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
     adm_invites_json(&j, l);
-    adm_json_end(&j);
+    jsonw_end(&j);
     return ADM_EXIT_OK;
   }
   if (l->n_invites == 0) {

@@ -7,13 +7,13 @@
 static int ok_message(struct adm_ctx *ctx, const Momedo__AdminResponse *resp,
                       const char *name, const char *what) {
   if (ctx->json) {
-    struct adm_json j;
-    adm_json_begin(&j, stdout);
-    adm_json_bool(&j, "ok", 1);
-    adm_json_str(&j, "neighbor", name);
-    adm_json_str(&j, "action", what);
-    adm_json_str(&j, "message", resp->reason);
-    adm_json_end(&j);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "neighbor", name);
+    jsonw_str(&j, "action", what);
+    jsonw_str(&j, "message", resp->reason);
+    jsonw_end(&j);
   } else {
     printf("%s\n", resp->reason && *resp->reason ? resp->reason : "done");
   }
@@ -57,13 +57,13 @@ int adm_cmd_neighbor(struct adm_ctx *ctx, int argc, char **argv) {
     if (rc) return rc;
     if (resp->body_case != MOMEDO__ADMIN_RESPONSE__BODY_NEIGHBORS)
       return adm_fail(ctx, ADM_EXIT_FAIL, MOMEDO_E_PROTO, "the node sent no neighbor list");
-    struct adm_json j;
+    struct jsonw j;
     if (ctx->json) {
-      adm_json_begin(&j, stdout);
-      adm_json_bool(&j, "ok", 1);
+      jsonw_begin(&j, stdout);
+      jsonw_bool(&j, "ok", 1);
     }
     adm_print_neighbors(ctx, &j, resp->neighbors->n_neighbors, resp->neighbors->neighbors);
-    if (ctx->json) adm_json_end(&j);
+    if (ctx->json) jsonw_end(&j);
     return ADM_EXIT_OK;
   }
   return adm_usage(ctx);

@@ -9,27 +9,27 @@
 #define NODES_NO_ROUTE UINT32_MAX
 
 static void print_json(struct adm_ctx *ctx, const Momedo__NodesResp *r) {
-  struct adm_json j;
-  adm_json_begin(&j, stdout);
-  adm_json_bool(&j, "ok", 1);
-  adm_json_open(&j, "nodes", '[');
+  struct jsonw j;
+  jsonw_begin(&j, stdout);
+  jsonw_bool(&j, "ok", 1);
+  jsonw_open(&j, "nodes", '[');
   for (size_t i = 0; i < r->n_nodes; i++) {
     const Momedo__KnownNode *k = r->nodes[i];
-    adm_json_open(&j, NULL, '{');
-    adm_json_str(&j, "name", k->name);
-    adm_json_hex(&j, "node_key", k->node_key.data, k->node_key.len);
-    adm_json_str(&j, "fingerprint", k->fingerprint);
-    adm_json_u64(&j, "seq", k->seq);
-    adm_json_u64(&j, "expires_ms", k->expires_ms);
-    adm_json_u64(&j, "neighbors", k->neighbors);
-    adm_json_bool(&j, "route", k->hops != NODES_NO_ROUTE);
-    adm_json_u64(&j, "hops", k->hops == NODES_NO_ROUTE ? 0 : k->hops);
-    adm_json_str(&j, "next_hop", k->next_hop);
-    adm_json_str(&j, "alt_hop", k->alt_hop);
-    adm_json_close(&j, '}');
+    jsonw_open(&j, NULL, '{');
+    jsonw_str(&j, "name", k->name);
+    jsonw_hex(&j, "node_key", k->node_key.data, k->node_key.len);
+    jsonw_str(&j, "fingerprint", k->fingerprint);
+    jsonw_u64(&j, "seq", k->seq);
+    jsonw_u64(&j, "expires_ms", k->expires_ms);
+    jsonw_u64(&j, "neighbors", k->neighbors);
+    jsonw_bool(&j, "route", k->hops != NODES_NO_ROUTE);
+    jsonw_u64(&j, "hops", k->hops == NODES_NO_ROUTE ? 0 : k->hops);
+    jsonw_str(&j, "next_hop", k->next_hop);
+    jsonw_str(&j, "alt_hop", k->alt_hop);
+    jsonw_close(&j);
   }
-  adm_json_close(&j, ']');
-  adm_json_end(&j);
+  jsonw_close(&j);
+  jsonw_end(&j);
   (void)ctx;
 }
 

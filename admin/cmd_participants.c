@@ -7,19 +7,19 @@
 #include "adm.h"
 #include "hex.h"
 
-void adm_participants_json(struct adm_json *j, const Momedo__ParticipantsResp *p) {
-  adm_json_open(j, "participants", '[');
+void adm_participants_json(struct jsonw *j, const Momedo__ParticipantsResp *p) {
+  jsonw_open(j, "participants", '[');
   for (size_t i = 0; i < p->n_participants; i++) {
     const Momedo__Participant *x = p->participants[i];
-    adm_json_open(j, NULL, '{');
-    adm_json_hex(j, "device_key", x->device_key.data, x->device_key.len);
-    adm_json_hex(j, "identity_key", x->identity_key.data, x->identity_key.len);
-    adm_json_str(j, "user_id", x->user_id);
-    adm_json_u64(j, "registered_ms", x->registered_ms);
-    adm_json_bool(j, "connected", x->connected);
-    adm_json_close(j, '}');
+    jsonw_open(j, NULL, '{');
+    jsonw_hex(j, "device_key", x->device_key.data, x->device_key.len);
+    jsonw_hex(j, "identity_key", x->identity_key.data, x->identity_key.len);
+    jsonw_str(j, "user_id", x->user_id);
+    jsonw_u64(j, "registered_ms", x->registered_ms);
+    jsonw_bool(j, "connected", x->connected);
+    jsonw_close(j);
   }
-  adm_json_close(j, ']');
+  jsonw_close(j);
 }
 
 int adm_cmd_participants(struct adm_ctx *ctx, int argc, char **argv) {
@@ -36,11 +36,11 @@ int adm_cmd_participants(struct adm_ctx *ctx, int argc, char **argv) {
     return adm_fail(ctx, ADM_EXIT_FAIL, MOMEDO_E_PROTO, "the node sent no participant list");
   const Momedo__ParticipantsResp *p = resp->participants;
   if (ctx->json) {
-    struct adm_json j;
-    adm_json_begin(&j, stdout);
-    adm_json_bool(&j, "ok", 1);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
     adm_participants_json(&j, p);
-    adm_json_end(&j);
+    jsonw_end(&j);
     return ADM_EXIT_OK;
   }
   if (p->n_participants == 0) {
@@ -76,11 +76,11 @@ int adm_cmd_participant(struct adm_ctx *ctx, int argc, char **argv) {
   int rc = adm_call(ctx, &req, &resp);
   if (rc) return rc;
   if (ctx->json) {
-    struct adm_json j;
-    adm_json_begin(&j, stdout);
-    adm_json_bool(&j, "ok", 1);
-    adm_json_str(&j, "message", resp->reason);
-    adm_json_end(&j);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "message", resp->reason);
+    jsonw_end(&j);
   } else {
     printf("%s\n", resp->reason);
   }

@@ -167,15 +167,15 @@ static void print_done(struct restore *r) {
   struct tm tm;
   if (localtime_r(&t, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
   if (r->ctx->json) {
-    struct adm_json j;
-    adm_json_begin(&j, stdout);
-    adm_json_bool(&j, "ok", 1);
-    adm_json_str(&j, "dir", r->ctx->dir);
-    adm_json_str(&j, "fingerprint", r->m.fingerprint);
-    adm_json_u64(&j, "created_ms", r->m.created_ms);
-    adm_json_u64(&j, "objects", r->m.objects);
-    adm_json_str(&j, "replaced", r->aside);
-    adm_json_end(&j);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "dir", r->ctx->dir);
+    jsonw_str(&j, "fingerprint", r->m.fingerprint);
+    jsonw_u64(&j, "created_ms", r->m.created_ms);
+    jsonw_u64(&j, "objects", r->m.objects);
+    jsonw_str(&j, "replaced", r->aside);
+    jsonw_end(&j);
     return;
   }
   printf("Restored node %s as of %s (%" PRIu64 " objects) into %s.\n", r->m.fingerprint, when,

@@ -6,32 +6,32 @@
 #include "adm.h"
 #include "os.h"
 
-void adm_neighbors_json(struct adm_json *j, size_t n, Momedo__NeighborStatus **v) {
-  adm_json_open(j, "neighbors", '[');
+void adm_neighbors_json(struct jsonw *j, size_t n, Momedo__NeighborStatus **v) {
+  jsonw_open(j, "neighbors", '[');
   for (size_t i = 0; i < n; i++) {
-    adm_json_open(j, NULL, '{');
-    adm_json_str(j, "name", v[i]->name);
-    adm_json_str(j, "address", v[i]->address);
-    adm_json_str(j, "fingerprint", v[i]->fingerprint);
-    adm_json_str(j, "state", v[i]->state);
-    adm_json_str(j, "last_error", v[i]->last_error);
-    adm_json_u64(j, "state_since_ms", v[i]->state_since_ms);
-    adm_json_u64(j, "backlog", v[i]->backlog);
-    adm_json_u64(j, "bytes_in", v[i]->bytes_in);
-    adm_json_u64(j, "bytes_out", v[i]->bytes_out);
-    adm_json_bool(j, "inbound", v[i]->inbound);
-    adm_json_u64(j, "last_seen_ms", v[i]->last_seen_ms);
-    adm_json_u64(j, "objects_in", v[i]->objects_in);
-    adm_json_u64(j, "objects_out", v[i]->objects_out);
-    adm_json_bool(j, "partner", v[i]->partner);
-    adm_json_u64(j, "ingest_refused", v[i]->ingest_refused);
-    adm_json_u64(j, "recon_refused", v[i]->recon_refused);
-    adm_json_close(j, '}');
+    jsonw_open(j, NULL, '{');
+    jsonw_str(j, "name", v[i]->name);
+    jsonw_str(j, "address", v[i]->address);
+    jsonw_str(j, "fingerprint", v[i]->fingerprint);
+    jsonw_str(j, "state", v[i]->state);
+    jsonw_str(j, "last_error", v[i]->last_error);
+    jsonw_u64(j, "state_since_ms", v[i]->state_since_ms);
+    jsonw_u64(j, "backlog", v[i]->backlog);
+    jsonw_u64(j, "bytes_in", v[i]->bytes_in);
+    jsonw_u64(j, "bytes_out", v[i]->bytes_out);
+    jsonw_bool(j, "inbound", v[i]->inbound);
+    jsonw_u64(j, "last_seen_ms", v[i]->last_seen_ms);
+    jsonw_u64(j, "objects_in", v[i]->objects_in);
+    jsonw_u64(j, "objects_out", v[i]->objects_out);
+    jsonw_bool(j, "partner", v[i]->partner);
+    jsonw_u64(j, "ingest_refused", v[i]->ingest_refused);
+    jsonw_u64(j, "recon_refused", v[i]->recon_refused);
+    jsonw_close(j);
   }
-  adm_json_close(j, ']');
+  jsonw_close(j);
 }
 
-void adm_print_neighbors(struct adm_ctx *ctx, struct adm_json *j, size_t n,
+void adm_print_neighbors(struct adm_ctx *ctx, struct jsonw *j, size_t n,
                          Momedo__NeighborStatus **v) {
   char in[32], out[32], since[32];
   uint64_t now_ms = os_wall_ms();
@@ -82,7 +82,9 @@ static void print_human(struct adm_ctx *ctx, const Momedo__StatusResp *s) {
   for (size_t i = 0; i < s->n_objects; i++)
     printf("%s %" PRIu64 " %s", i ? "," : "", s->objects[i]->count,
            kind_label(s->objects[i]->kind));
-  printf("\n");
+  char disk[32];
+  adm_fmt_bytes(disk, sizeof disk, s->disk_bytes);
+  printf("; disk use %s\n", s->disk_bytes ? disk : "unknown");
   if (s->delivery)
     printf("  delivery: %s; %" PRIu64 " objects held as a destination, %" PRIu64
            " in transit, %" PRIu64 " cached by lookups; %" PRIu64 " nodes known, %" PRIu64
@@ -95,53 +97,54 @@ static void print_human(struct adm_ctx *ctx, const Momedo__StatusResp *s) {
   adm_print_neighbors(ctx, NULL, s->n_neighbors, s->neighbors);
 }
 
-void adm_status_json(struct adm_json *j, const Momedo__StatusResp *s) {
-  adm_json_str(j, "name", s->name);
-  adm_json_str(j, "fingerprint", s->fingerprint);
-  adm_json_hex(j, "node_key", s->node_key.data, s->node_key.len);
-  adm_json_str(j, "listen", s->listen);
-  adm_json_str(j, "version", s->version);
-  adm_json_u64(j, "uptime_s", s->uptime_s);
-  adm_json_u64(j, "clients_connected", s->clients_connected);
-  adm_json_u64(j, "participants", s->participants);
-  adm_json_u64(j, "invites_active", s->invites_active);
-  adm_json_u64(j, "bytes_in", s->bytes_in);
-  adm_json_u64(j, "bytes_out", s->bytes_out);
-  adm_json_u64(j, "objects_invalid", s->objects_invalid);
-  adm_json_u64(j, "peers_refused", s->peers_refused);
-  adm_json_u64(j, "start_ms", s->start_ms);
-  adm_json_u64(j, "store_bytes", s->store_bytes);
-  adm_json_str(j, "metrics_listen", s->metrics_listen);
-  adm_json_open(j, "objects", '{');
+void adm_status_json(struct jsonw *j, const Momedo__StatusResp *s) {
+  jsonw_str(j, "name", s->name);
+  jsonw_str(j, "fingerprint", s->fingerprint);
+  jsonw_hex(j, "node_key", s->node_key.data, s->node_key.len);
+  jsonw_str(j, "listen", s->listen);
+  jsonw_str(j, "version", s->version);
+  jsonw_u64(j, "uptime_s", s->uptime_s);
+  jsonw_u64(j, "clients_connected", s->clients_connected);
+  jsonw_u64(j, "participants", s->participants);
+  jsonw_u64(j, "invites_active", s->invites_active);
+  jsonw_u64(j, "bytes_in", s->bytes_in);
+  jsonw_u64(j, "bytes_out", s->bytes_out);
+  jsonw_u64(j, "objects_invalid", s->objects_invalid);
+  jsonw_u64(j, "peers_refused", s->peers_refused);
+  jsonw_u64(j, "start_ms", s->start_ms);
+  jsonw_u64(j, "store_bytes", s->store_bytes);
+  jsonw_u64(j, "disk_bytes", s->disk_bytes);
+  jsonw_str(j, "metrics_listen", s->metrics_listen);
+  jsonw_open(j, "objects", '{');
   uint64_t total = 0;
   for (size_t i = 0; i < s->n_objects; i++) {
-    adm_json_u64(j, s->objects[i]->kind, s->objects[i]->count);
+    jsonw_u64(j, s->objects[i]->kind, s->objects[i]->count);
     total += s->objects[i]->count;
   }
-  adm_json_u64(j, "total", total);
-  adm_json_close(j, '}');
+  jsonw_u64(j, "total", total);
+  jsonw_close(j);
   const Momedo__DeliveryStatus *d = s->delivery;
-  adm_json_u64(j, "transit", d ? d->transit_objects : 0);
+  jsonw_u64(j, "transit", d ? d->transit_objects : 0);
   if (d) {
-    adm_json_open(j, "delivery", '{');
-    adm_json_str(j, "mode", d->mode);
-    adm_json_u64(j, "dest_objects", d->dest_objects);
-    adm_json_u64(j, "dest_bytes", d->dest_bytes);
-    adm_json_u64(j, "transit_objects", d->transit_objects);
-    adm_json_u64(j, "transit_bytes", d->transit_bytes);
-    adm_json_u64(j, "cached_objects", d->cached_objects);
-    adm_json_u64(j, "pending_dests", d->pending_dests);
-    adm_json_u64(j, "transit_done", d->transit_done);
-    adm_json_u64(j, "records", d->records);
-    adm_json_u64(j, "routes", d->routes);
-    adm_json_u64(j, "grants_sent", d->grants_sent);
-    adm_json_u64(j, "acks_recv", d->acks_recv);
-    adm_json_u64(j, "lookups_started", d->lookups_started);
-    adm_json_u64(j, "lookups_found", d->lookups_found);
-    adm_json_u64(j, "lookups_notfound", d->lookups_notfound);
-    adm_json_u64(j, "lookup_queries_answered", d->lookup_queries_answered);
-    adm_json_u64(j, "global_posts", d->global_posts);
-    adm_json_close(j, '}');
+    jsonw_open(j, "delivery", '{');
+    jsonw_str(j, "mode", d->mode);
+    jsonw_u64(j, "dest_objects", d->dest_objects);
+    jsonw_u64(j, "dest_bytes", d->dest_bytes);
+    jsonw_u64(j, "transit_objects", d->transit_objects);
+    jsonw_u64(j, "transit_bytes", d->transit_bytes);
+    jsonw_u64(j, "cached_objects", d->cached_objects);
+    jsonw_u64(j, "pending_dests", d->pending_dests);
+    jsonw_u64(j, "transit_done", d->transit_done);
+    jsonw_u64(j, "records", d->records);
+    jsonw_u64(j, "routes", d->routes);
+    jsonw_u64(j, "grants_sent", d->grants_sent);
+    jsonw_u64(j, "acks_recv", d->acks_recv);
+    jsonw_u64(j, "lookups_started", d->lookups_started);
+    jsonw_u64(j, "lookups_found", d->lookups_found);
+    jsonw_u64(j, "lookups_notfound", d->lookups_notfound);
+    jsonw_u64(j, "lookup_queries_answered", d->lookup_queries_answered);
+    jsonw_u64(j, "global_posts", d->global_posts);
+    jsonw_close(j);
   }
   adm_neighbors_json(j, s->n_neighbors, s->neighbors);
 }
@@ -163,10 +166,10 @@ int adm_cmd_status(struct adm_ctx *ctx, int argc, char **argv) {
     print_human(ctx, s);
     return ADM_EXIT_OK;
   }
-  struct adm_json j;
-  adm_json_begin(&j, stdout);
-  adm_json_bool(&j, "ok", 1);
+  struct jsonw j;
+  jsonw_begin(&j, stdout);
+  jsonw_bool(&j, "ok", 1);
   adm_status_json(&j, s);
-  adm_json_end(&j);
+  jsonw_end(&j);
   return ADM_EXIT_OK;
 }

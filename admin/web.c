@@ -329,12 +329,12 @@ static void print_url(struct adm_ctx *ctx, const char *host, unsigned port, cons
   char url[NODE_HOST_CHARS_MAX + WEB_TOKEN_HEX + 32];
   snprintf(url, sizeof url, "http://%s:%u/?t=%s", host, port, tok);
   if (ctx->json) {
-    struct adm_json j;
-    adm_json_begin(&j, stdout);
-    adm_json_bool(&j, "ok", 1);
-    adm_json_str(&j, "url", url);
-    adm_json_u64(&j, "port", port);
-    adm_json_end(&j);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "url", url);
+    jsonw_u64(&j, "port", port);
+    jsonw_end(&j);
   } else {
     printf("momedo console for %s:\n\n  %s\n\nOpen it in a browser on this machine (from "
            "elsewhere: ssh -L %u:127.0.0.1:%u, then the same URL with localhost).\n"

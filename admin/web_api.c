@@ -26,27 +26,27 @@ static int call(struct web *w, struct web_call *c, Momedo__AdminRequest *req,
 
 /* {"ok":true, ...fill...} into c->out; fill may be NULL. */
 static void answer_ok(struct web_call *c, const char *message,
-                      void (*fill)(struct adm_json *, const void *), const void *arg) {
-  struct adm_json j;
-  adm_json_begin(&j, NULL);
-  adm_json_bool(&j, "ok", 1);
-  if (message) adm_json_str(&j, "message", message);
+                      void (*fill)(struct jsonw *, const void *), const void *arg) {
+  struct jsonw j;
+  jsonw_begin(&j, NULL);
+  jsonw_bool(&j, "ok", 1);
+  if (message) jsonw_str(&j, "message", message);
   if (fill) fill(&j, arg);
-  c->out = adm_json_take(&j);
+  c->out = jsonw_take(&j);
   if (!c->out) web_error(c, 0, MOMEDO_E_NOMEM, NULL);
 }
 
-static void fill_status(struct adm_json *j, const void *s) { adm_status_json(j, s); }
-static void fill_participants(struct adm_json *j, const void *p) {
+static void fill_status(struct jsonw *j, const void *s) { adm_status_json(j, s); }
+static void fill_participants(struct jsonw *j, const void *p) {
   adm_participants_json(j, p);
 }
-static void fill_invites(struct adm_json *j, const void *l) { adm_invites_json(j, l); }
-static void fill_invite(struct adm_json *j, const void *r) {
+static void fill_invites(struct jsonw *j, const void *l) { adm_invites_json(j, l); }
+static void fill_invite(struct jsonw *j, const void *r) {
   const struct web_invite *x = r;
-  adm_json_str(j, "id", x->id);
-  adm_json_str(j, "code", x->code);
-  adm_json_u64(j, "uses", x->uses);
-  adm_json_u64(j, "expires_ms", x->expires_ms);
+  jsonw_str(j, "id", x->id);
+  jsonw_str(j, "code", x->code);
+  jsonw_u64(j, "uses", x->uses);
+  jsonw_u64(j, "expires_ms", x->expires_ms);
 }
 
 static void api_status(struct web *w, struct web_call *c) {

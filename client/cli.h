@@ -19,6 +19,7 @@
 #include "content.h"
 #include "group.h"
 #include "home.h"
+#include "jsonw.h"
 #include "nodeapi.h"
 #include "otpks.h"
 #include "os.h"
@@ -71,6 +72,8 @@ struct cli {
   struct cli_tally *tally;                  /* `sync` for people: receipts summed up here */
 };
 
+/* {"ok":false,"error":"E_...","reason":REASON} on one line (the test tools' failures). */
+void cli_json_fail(FILE *f, int rc, const char *reason);
 /* Record why a command fails and return rc (< 0). */
 int cli_fail(struct cli *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Fault injection for crash tests: when $MOMEDO_TEST_CRASH equals where, the process
@@ -81,8 +84,6 @@ int cli_fail(struct cli *c, int rc, const char *fmt, ...) __attribute__((format(
 void cli__crash_point(const char *where);
 
 /* ---- JSON output ---------------------------------------------------------------- */
-void cli_json_str(FILE *f, const char *s);                  /* quoted, escaped; NULL -> null */
-void cli_json_hex(FILE *f, const uint8_t *p, size_t n);     /* quoted lower-case hex */
 
 /* ---- state ---------------------------------------------------------------------- */
 struct cli_sessions {

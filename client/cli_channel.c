@@ -232,13 +232,13 @@ static int cmd_join(struct cli *c, struct cli_state *st) {
   st->gr.ch_dirty = 1;
   if ((rc = cli_save(c, st)) != 0) return rc;
   if (c->json) {
-    printf("{\"ok\":true,\"channel\":");
-    cli_json_str(stdout, ch->name);
-    printf(",\"display_name\":");
-    cli_json_str(stdout, ch->display);
-    printf(",\"mailbox\":");
-    cli_json_hex(stdout, ch->k.mailbox, OBJ_MAILBOX_LEN);
-    printf("}\n");
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "channel", ch->name);
+    jsonw_str(&j, "display_name", ch->display);
+    jsonw_hex(&j, "mailbox", ch->k.mailbox, OBJ_MAILBOX_LEN);
+    jsonw_end(&j);
   } else {
     printf("joined channel:%s as \"%s\" - send with `momedo send channel:%s TEXT`; sync and "
            "listen fetch it\n", ch->name, ch->display, ch->name);
@@ -257,9 +257,11 @@ static int cmd_leave(struct cli *c, struct cli_state *st) {
   int rc = cli_save(c, st);
   if (rc) return rc;
   if (c->json) {
-    printf("{\"ok\":true,\"left\":");
-    cli_json_str(stdout, c->pos[1]);
-    printf("}\n");
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "left", c->pos[1]);
+    jsonw_end(&j);
   } else {
     printf("left channel:%s (its keys are deleted from this device)\n", c->pos[1]);
   }

@@ -67,6 +67,15 @@ static int key_for_ref(struct cli *c, struct cli_state *st, const char *ref, uin
   return cli_lookup(c, cn, &q, key, &b);
 }
 
+/* The fields `contact add` and `contacts` print for one contact. */
+static void json_contact(struct jsonw *j, const struct contact *ct) {
+  jsonw_str(j, "user_id", ct->uid);
+  jsonw_str_or_null(j, "name", ct->name[0] ? ct->name : NULL);
+  jsonw_str_or_null(j, "alias", ct->alias[0] ? ct->alias : NULL);
+  jsonw_bool(j, "verified", ct->verified);
+  jsonw_u64(j, "devices", ct->n_devices);
+}
+
 static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
   uint8_t key[32];
   const char *alias = NULL, *name = c->opt[CO_NAME];
@@ -102,13 +111,14 @@ static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
     char safety[IDS_SAFETY_STR_MAX];
     if (ids_safety_number(safety, ct->key) != 0) safety[0] = '\0';
     if (c->json) {
-      printf("{\"ok\":true,\"user_id\":\"%s\",\"name\":", ct->uid);
-      cli_json_str(stdout, ct->name[0] ? ct->name : NULL);
-      printf(",\"alias\":");
-      cli_json_str(stdout, ct->alias[0] ? ct->alias : NULL);
-      printf(",\"fingerprint\":\"%s\",\"verified\":%s,\"devices\":%zu,\"home_nodes\":%zu,"
-             "\"home_hints\":%zu}\n", safety, ct->verified ? "true" : "false", ct->n_devices,
-             ct->n_homes, ct->n_hints);
+      struct jsonw j;
+      jsonw_begin(&j, stdout);
+      jsonw_bool(&j, "ok", 1);
+      json_contact(&j, ct);
+      jsonw_str(&j, "fingerprint", safety);
+      jsonw_u64(&j, "home_nodes", ct->n_homes);
+      jsonw_u64(&j, "home_hints", ct->n_hints);
+      jsonw_end(&j);
     } else {
       printf("pinned %s\n  user ID:       %s\n  safety number: %s\n", contact_label(ct),
              ct->uid, safety);
@@ -176,9 +186,14 @@ static int contact_verify(struct cli *c, struct cli_state *st, const char *ref) 
     rc = cli_fail(c, rc, "%s is not a contact", uid);
   if (rc == 0) rc = cli_save(c, st);
   if (rc == 0 && c->json) {
-    printf("{\"ok\":true,\"user_id\":\"%s\",\"name\":", ct->uid);
-    cli_json_str(stdout, ct->name[0] ? ct->name : NULL);
-    printf(",\"fingerprint\":\"%s\",\"verified\":true}\n", safety);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "user_id", ct->uid);
+    jsonw_str_or_null(&j, "name", ct->name[0] ? ct->name : NULL);
+    jsonw_str(&j, "fingerprint", safety);
+    jsonw_bool(&j, "verified", 1);
+    jsonw_end(&j);
   } else if (rc == 0) {
     printf("verified %s (%s)\n", contact_label(ct), ct->uid);
   }
@@ -203,17 +218,19 @@ int cli_cmd_contacts(struct cli *c) {
   struct cli_state st;
   int rc = cli_open(c, &st, 0);
   if (rc == 0 && c->json) {
-    printf("{\"ok\":true,\"contacts\":[");
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_open(&j, "contacts", '[');
     for (size_t i = 0; i < st.contacts.n; i++) {
       const struct contact *ct = &st.contacts.v[i];
-      printf("%s{\"user_id\":\"%s\",\"name\":", i ? "," : "", ct->uid);
-      cli_json_str(stdout, ct->name[0] ? ct->name : NULL);
-      printf(",\"alias\":");
-      cli_json_str(stdout, ct->alias[0] ? ct->alias : NULL);
-      printf(",\"verified\":%s,\"key_changed\":%s,\"devices\":%zu}",
-             ct->verified ? "true" : "false", ct->has_pending ? "true" : "false", ct->n_devices);
+      jsonw_open(&j, NULL, '{');
+      json_contact(&j, ct);
+      jsonw_bool(&j, "key_changed", ct->has_pending);
+      jsonw_close(&j);
     }
-    printf("]}\n");
+    jsonw_close(&j);
+    jsonw_end(&j);
   } else if (rc == 0) {
     if (st.contacts.n == 0) printf("no contacts yet: `momedo contact add ID --name NAME`\n");
     for (size_t i = 0; i < st.contacts.n; i++) {

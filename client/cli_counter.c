@@ -84,10 +84,14 @@ int cli_cmd_recover(struct cli *c) {
     if (cns[i].open) rc = cli__counter_sync(c, &st, &cns[i]);
   if (rc == 0 && (rc = nodeapi_prekey_upload(&cns[0].api, pub, OTPKS_NODE_TARGET, 1, &held)))
     rc = cli_api_fail(c, &cns[0], rc, "replacing the one-time prekeys on the home node");
-  if (rc == 0 && c->json)
-    fprintf(c->out, "{\"ok\":true,\"sessions_dropped\":%zu,\"counter\":%llu}\n", dropped,
-            (unsigned long long)st.counter);
-  else if (rc == 0)
+  if (rc == 0 && c->json) {
+    struct jsonw j;
+    jsonw_begin(&j, c->out);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_u64(&j, "sessions_dropped", dropped);
+    jsonw_u64(&j, "counter", st.counter);
+    jsonw_end(&j);
+  } else if (rc == 0)
     fprintf(c->out, "Recovered: %zu session(s) dropped (your contacts' next messages start "
             "new ones), one-time prekeys replaced. Messages sent to this device since the "
             "restored copy was made may not open.\n", dropped);

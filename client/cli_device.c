@@ -81,12 +81,22 @@ static int left_ms(uint64_t deadline) {
 
 /* ---- device link (first device) --------------------------------------------------- */
 
+/* {"ok":true,"event":EVENT, ...}: one line of the linking dialogue on stdout. */
+static void json_event(struct jsonw *j, const char *event) {
+  jsonw_begin(j, stdout);
+  jsonw_bool(j, "ok", 1);
+  jsonw_str(j, "event", event);
+}
+
 static void print_code(struct cli *c, const char *code, uint64_t expires_ms) {
   char t[32];
   cli__format_time(t, expires_ms);
   if (c->json) {
-    printf("{\"ok\":true,\"event\":\"code\",\"code\":\"%s\",\"expires_ms\":%llu}\n", code,
-           (unsigned long long)expires_ms);
+    struct jsonw j;
+    json_event(&j, "code");
+    jsonw_str(&j, "code", code);
+    jsonw_u64(&j, "expires_ms", expires_ms);
+    jsonw_end(&j);
   } else {
     printf("On the new device run `momedo device join` and paste this code (or scan it);\n"
            "it is a secret, good until %s and for one device only:\n\n  %s\n\n", t, code);
@@ -122,8 +132,10 @@ static int scan_requests(struct cli *c, struct cli_conn *cn, const struct link_k
 static int link_confirm(struct cli *c, const char *safety) {
   char line[16];
   if (c->json) {
-    printf("{\"ok\":true,\"event\":\"request\",\"safety_code\":\"%s\"}\n", safety);
-    fflush(stdout);
+    struct jsonw j;
+    json_event(&j, "request");
+    jsonw_str(&j, "safety_code", safety);
+    jsonw_end(&j);
   } else {
     printf("a new device asks to join: safety code %s (the new device shows it too)\n", safety);
   }
@@ -235,10 +247,13 @@ static int device_link(struct cli *c, struct cli_state *st) {
   if (rc == 0) {
     char hex[65];
     hex_encode(hex, sizeof hex, d.device_key, 32);
-    if (c->json)
-      printf("{\"ok\":true,\"event\":\"linked\",\"device_key\":\"%s\",\"devices\":%zu}\n", hex,
-             st->acct.n_devices);
-    else
+    if (c->json) {
+      struct jsonw j;
+      json_event(&j, "linked");
+      jsonw_str(&j, "device_key", hex);
+      jsonw_u64(&j, "devices", st->acct.n_devices);
+      jsonw_end(&j);
+    } else
       printf("linked device %.16s (%zu devices)\n", hex, st->acct.n_devices);
   }
 out:
@@ -321,9 +336,12 @@ static int join_ask(struct cli *c, struct cli_state *st, struct cli_conn *cn,
     rc = cli_fail(c, rc, "cannot make the link request");
   if (rc == 0) rc = find_answer(c, cn, k, &st->acct, req, sizeof req, &state, &state_len);
   if (rc == 0 && (rc = link_safety_code(safety, k, st->acct.device.pub)) == 0) {
-    if (c->json)
-      printf("{\"ok\":true,\"event\":\"waiting\",\"safety_code\":\"%s\"}\n", safety);
-    else
+    if (c->json) {
+      struct jsonw j;
+      json_event(&j, "waiting");
+      jsonw_str(&j, "safety_code", safety);
+      jsonw_end(&j);
+    } else
       printf("safety code %s: the first device must show the same; waiting for it ...\n",
              safety);
     fflush(stdout);
@@ -439,10 +457,14 @@ static int device_join(struct cli *c) {
     goto out;
   }
   if ((rc = ids_user_id(uid, l.identity)) != 0) goto out;
-  if (c->json)
-    printf("{\"ok\":true,\"event\":\"joined\",\"user_id\":\"%s\",\"devices\":%zu,"
-           "\"contacts\":%zu}\n", uid, st.acct.n_devices, st.contacts.n);
-  else
+  if (c->json) {
+    struct jsonw j;
+    json_event(&j, "joined");
+    jsonw_str(&j, "user_id", uid);
+    jsonw_u64(&j, "devices", st.acct.n_devices);
+    jsonw_u64(&j, "contacts", st.contacts.n);
+    jsonw_end(&j);
+  } else
     printf("this device joined user %s (%zu devices, %zu contacts copied)\n", uid,
            st.acct.n_devices, st.contacts.n);
 out:

@@ -9,27 +9,37 @@
 #include "cli.h"
 #include "hex.h"
 
-static void print_device(struct cli *c, const struct cli_state *st,
-                         const struct account_device *d, int first) {
+static void print_device(struct cli *c, struct jsonw *j, const struct cli_state *st,
+                         const struct account_device *d) {
   char hex[65], home[17];
   hex_encode(hex, sizeof hex, d->device_key, 32);
   hex_encode(home, sizeof home, d->home_node, 8);
   int self = memcmp(d->device_key, st->acct.device.pub, 32) == 0;
-  if (c->json)
-    printf("%s{\"device_key\":\"%s\",\"home_node\":\"%s\",\"this\":%s}", first ? "" : ",",
-           hex, home, self ? "true" : "false");
-  else
+  if (c->json) {
+    jsonw_open(j, NULL, '{');
+    jsonw_str(j, "device_key", hex);
+    jsonw_str(j, "home_node", home);
+    jsonw_bool(j, "this", self);
+    jsonw_close(j);
+  } else
     printf("  %.16s  home node %s%s\n", hex, home, self ? "  (this device)" : "");
 }
 
 int cli__device_list(struct cli *c, struct cli_state *st) {
-  if (c->json) printf("{\"ok\":true,\"version\":%llu,\"devices\":[",
-                      (unsigned long long)st->acct.bundle_version);
-  else printf("devices of this user (key bundle version %llu):\n",
+  struct jsonw j;
+  if (c->json) {
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_u64(&j, "version", st->acct.bundle_version);
+    jsonw_open(&j, "devices", '[');
+  } else printf("devices of this user (key bundle version %llu):\n",
               (unsigned long long)st->acct.bundle_version);
-  for (size_t i = 0; i < st->acct.n_devices; i++) print_device(c, st, &st->acct.devices[i], i == 0);
-  if (c->json) printf("],\"removed\":%zu}\n", st->acct.n_removed);
-  else if (st->acct.n_removed) printf("%zu device(s) removed for good\n", st->acct.n_removed);
+  for (size_t i = 0; i < st->acct.n_devices; i++) print_device(c, &j, st, &st->acct.devices[i]);
+  if (c->json) {
+    jsonw_close(&j);
+    jsonw_u64(&j, "removed", st->acct.n_removed);
+    jsonw_end(&j);
+  } else if (st->acct.n_removed) printf("%zu device(s) removed for good\n", st->acct.n_removed);
   return 0;
 }
 
@@ -85,9 +95,14 @@ int cli__device_remove(struct cli *c, struct cli_state *st, const char *ref) {
   if (rc) return rc;
   char hex[65];
   hex_encode(hex, sizeof hex, key, 32);
-  if (c->json) printf("{\"ok\":true,\"removed\":\"%s\",\"devices\":%zu}\n", hex,
-                      st->acct.n_devices);
-  else printf("removed device %.16s for good (%zu device(s) left)\n", hex, st->acct.n_devices);
+  if (c->json) {
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "removed", hex);
+    jsonw_u64(&j, "devices", st->acct.n_devices);
+    jsonw_end(&j);
+  } else printf("removed device %.16s for good (%zu device(s) left)\n", hex, st->acct.n_devices);
   return 0;
 }
 

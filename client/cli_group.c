@@ -262,6 +262,15 @@ static const char *role_name(Momedo__GroupRole r) {
                                                       : "none";
 }
 
+/* name, group_id, mode, version, epoch: what every group line in JSON starts with. */
+static void json_group(struct jsonw *j, const struct group_info *gi, const char *hex) {
+  jsonw_str(j, "group", gi->name);
+  jsonw_str(j, "group_id", hex);
+  jsonw_str(j, "mode", mode_name(gi->mode));
+  jsonw_u64(j, "version", gi->version);
+  jsonw_u64(j, "epoch", gi->epoch);
+}
+
 static void print_change(struct cli *c, const char *what, const struct cli_group *cg,
                          const struct cli_group_sent *fs) {
   struct group_info gi;
@@ -270,14 +279,18 @@ static void print_change(struct cli *c, const char *what, const struct cli_group
   hex_encode(hex, sizeof hex, gi.group_id, GROUP_ID_LEN);
   hex_encode(mb, sizeof mb, gi.mailbox, OBJ_MAILBOX_LEN);
   if (c->json) {
-    printf("{\"ok\":true,\"action\":\"%s\",\"group\":", what);
-    cli_json_str(stdout, gi.name);
-    printf(",\"group_id\":\"%s\",\"mode\":\"%s\",\"version\":%llu,\"epoch\":%llu,"
-           "\"members\":%zu,\"devices\":%zu,\"mailbox\":\"%s\",\"records_sent\":%zu,"
-           "\"keys_sent\":%zu,\"owed\":%zu}\n",
-           hex, mode_name(gi.mode), (unsigned long long)gi.version,
-           (unsigned long long)gi.epoch, gi.n_members, gi.n_devices, mb, fs->records, fs->keys,
-           cg->n_need);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "action", what);
+    json_group(&j, &gi, hex);
+    jsonw_u64(&j, "members", gi.n_members);
+    jsonw_u64(&j, "devices", gi.n_devices);
+    jsonw_str(&j, "mailbox", mb);
+    jsonw_u64(&j, "records_sent", fs->records);
+    jsonw_u64(&j, "keys_sent", fs->keys);
+    jsonw_u64(&j, "owed", cg->n_need);
+    jsonw_end(&j);
     return;
   }
   printf("%s %s '%s' (ID %.12s): %zu member(s), epoch %llu; record sent to %zu device(s), "
@@ -469,9 +482,13 @@ static int leave_by_request(struct cli *c, struct cli_state *st, struct cli_conn
     rc = cli_save(c, st);
   }
   if (rc == 0 && c->json) {
-    printf("{\"ok\":true,\"action\":\"left\",\"group\":");
-    cli_json_str(stdout, cli_group_name(cg));
-    printf(",\"asked_admins\":%zu}\n", sent);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "action", "left");
+    jsonw_str(&j, "group", cli_group_name(cg));
+    jsonw_u64(&j, "asked_admins", sent);
+    jsonw_end(&j);
   } else if (rc == 0)
     printf("asked the admins of '%s' to remove you (%zu device(s)); you no longer post or "
            "read there\n", cli_group_name(cg), sent);
@@ -534,16 +551,18 @@ static void print_members(struct cli *c, struct cli_state *st, const struct cli_
   struct group_info gi;
   struct group_member_view mv;
   char hex[2 * GROUP_ID_LEN + 1], uid[IDS_USER_ID_STR_MAX];
+  struct jsonw j;
   group_get_info(cg->g, &gi);
   hex_encode(hex, sizeof hex, gi.group_id, GROUP_ID_LEN);
   if (c->json) {
-    printf("{\"ok\":true,\"group\":");
-    cli_json_str(stdout, gi.name);
-    printf(",\"group_id\":\"%s\",\"mode\":\"%s\",\"version\":%llu,\"epoch\":%llu,\"mailbox\":",
-           hex, mode_name(gi.mode), (unsigned long long)gi.version, (unsigned long long)gi.epoch);
-    cli_json_hex(stdout, gi.mailbox, OBJ_MAILBOX_LEN);
-    printf(",\"my_role\":\"%s\",\"removed\":%s,\"can_post\":%s,\"members\":[", role_name(gi.my_role),
-           gi.removed ? "true" : "false", gi.can_post ? "true" : "false");
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    json_group(&j, &gi, hex);
+    jsonw_hex(&j, "mailbox", gi.mailbox, OBJ_MAILBOX_LEN);
+    jsonw_str(&j, "my_role", role_name(gi.my_role));
+    jsonw_bool(&j, "removed", gi.removed);
+    jsonw_bool(&j, "can_post", gi.can_post);
+    jsonw_open(&j, "members", '[');
   } else {
     printf("%s '%s' (ID %.12s), version %llu, epoch %llu%s\n", gi.mode ==
            MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL ? "announcement channel" : "group", gi.name,
@@ -557,15 +576,21 @@ static void print_members(struct cli *c, struct cli_state *st, const struct cli_
     uid_of(uid, mv.identity_key);
     const char *name = me ? "you" : ct && ct->name[0] ? ct->name : NULL;
     if (c->json) {
-      printf("%s{\"user_id\":\"%s\",\"name\":", i ? "," : "", uid);
-      cli_json_str(stdout, name);
-      printf(",\"role\":\"%s\",\"devices\":%zu}", role_name(mv.role), mv.n_devices);
+      jsonw_open(&j, NULL, '{');
+      jsonw_str(&j, "user_id", uid);
+      jsonw_str_or_null(&j, "name", name);
+      jsonw_str(&j, "role", role_name(mv.role));
+      jsonw_u64(&j, "devices", mv.n_devices);
+      jsonw_close(&j);
     } else {
       printf("  %-26s %-6s %zu device(s)%s%s\n", uid, role_name(mv.role), mv.n_devices,
              name ? "  " : "", name ? name : "");
     }
   }
-  if (c->json) printf("]}\n");
+  if (c->json) {
+    jsonw_close(&j);
+    jsonw_end(&j);
+  }
 }
 
 int cli_cmd_group(struct cli *c) {
@@ -614,38 +639,50 @@ int cli_cmd_groups(struct cli *c) {
     cli_close(&st);
     return rc;
   }
-  if (c->json) printf("{\"ok\":true,\"groups\":[");
+  struct jsonw j;
+  if (c->json) {
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_open(&j, "groups", '[');
+  }
   for (size_t i = 0; i < st.gr.n; i++) {
     group_get_info(st.gr.v[i].g, &gi);
     hex_encode(hex, sizeof hex, gi.group_id, GROUP_ID_LEN);
     if (c->json) {
-      printf("%s{\"name\":", i ? "," : "");
-      cli_json_str(stdout, gi.name);
-      printf(",\"group_id\":\"%s\",\"mode\":\"%s\",\"members\":%zu,\"epoch\":%llu,"
-             "\"my_role\":\"%s\",\"removed\":%s}", hex, mode_name(gi.mode), gi.n_members,
-             (unsigned long long)gi.epoch, role_name(gi.my_role), gi.removed ? "true" : "false");
+      jsonw_open(&j, NULL, '{');
+      jsonw_str(&j, "name", gi.name);
+      jsonw_str(&j, "group_id", hex);
+      jsonw_str(&j, "mode", mode_name(gi.mode));
+      jsonw_u64(&j, "members", gi.n_members);
+      jsonw_u64(&j, "epoch", gi.epoch);
+      jsonw_str(&j, "my_role", role_name(gi.my_role));
+      jsonw_bool(&j, "removed", gi.removed);
+      jsonw_close(&j);
     } else {
       printf("%.12s  %-8s %-24s %zu member(s)%s\n", hex, mode_name(gi.mode), gi.name,
              gi.n_members, gi.removed ? "  (no longer a member)" : gi.my_role ==
              MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN ? "  (admin)" : "");
     }
   }
-  if (c->json) printf("],\"channels\":[");
+  if (c->json) {
+    jsonw_close(&j);
+    jsonw_open(&j, "channels", '[');
+  }
   for (size_t i = 0; i < st.gr.n_ch; i++) {
     if (c->json) {
-      printf("%s{\"name\":", i ? "," : "");
-      cli_json_str(stdout, st.gr.ch[i].name);
-      printf(",\"display_name\":");
-      cli_json_str(stdout, st.gr.ch[i].display);
-      printf(",\"mailbox\":");
-      cli_json_hex(stdout, st.gr.ch[i].k.mailbox, OBJ_MAILBOX_LEN);
-      printf("}");
+      jsonw_open(&j, NULL, '{');
+      jsonw_str(&j, "name", st.gr.ch[i].name);
+      jsonw_str(&j, "display_name", st.gr.ch[i].display);
+      jsonw_hex(&j, "mailbox", st.gr.ch[i].k.mailbox, OBJ_MAILBOX_LEN);
+      jsonw_close(&j);
     } else {
       printf("channel:%s  (you post as \"%s\")\n", st.gr.ch[i].name, st.gr.ch[i].display);
     }
   }
-  if (c->json) printf("]}\n");
-  else if (st.gr.n == 0 && st.gr.n_ch == 0) printf("no groups or channels yet\n");
+  if (c->json) {
+    jsonw_close(&j);
+    jsonw_end(&j);
+  } else if (st.gr.n == 0 && st.gr.n_ch == 0) printf("no groups or channels yet\n");
   cli_close(&st);
   return 0;
 }

@@ -27,14 +27,15 @@ static void notice(struct cli *c, const char *event, const struct cli_group *cg,
   if (who) uid_of(uid, who);
   hex_encode(hex, sizeof hex, cg ? cg->id : gid, GROUP_ID_LEN);
   if (c->json) {
-    fprintf(c->out, "{\"type\":\"group\",\"event\":\"%s\",\"group\":", event);
-    cli_json_str(c->out, name);
-    fprintf(c->out, ",\"group_id\":\"%s\",\"by\":", hex);
-    cli_json_str(c->out, who ? uid : NULL);
-    fputs(",\"detail\":", c->out);
-    cli_json_str(c->out, detail && detail[0] ? detail : NULL);
-    fputs("}\n", c->out);
-    fflush(c->out);
+    struct jsonw j;
+    jsonw_begin(&j, c->out);
+    jsonw_str(&j, "type", "group");
+    jsonw_str(&j, "event", event);
+    jsonw_str(&j, "group", name);
+    jsonw_str(&j, "group_id", hex);
+    jsonw_str_or_null(&j, "by", who ? uid : NULL);
+    jsonw_str_or_null(&j, "detail", detail && detail[0] ? detail : NULL);
+    jsonw_end(&j);
   }
   static const char *const human[][2] = {{"joined", "you were added by"},
                                           {"changed", "membership changed by"},

@@ -42,10 +42,17 @@ int cli_cmd_init(struct cli *c) {
   if ((rc = cli_save(c, &st)) != 0) goto out;
   if ((rc = ids_user_id(uid, st.acct.identity.pub)) != 0) goto out;
   if (c->json) {
-    printf("{\"ok\":true,\"user_id\":\"%s\",\"home\":", uid);
-    cli_json_str(stdout, st.home.dir);
-    printf(",\"scrypt\":{\"log2_n\":%u,\"r\":%d,\"p\":%d}}\n", log2n, VAULT_SCRYPT_R,
-           VAULT_SCRYPT_P);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "user_id", uid);
+    jsonw_str(&j, "home", st.home.dir);
+    jsonw_open(&j, "scrypt", '{');
+    jsonw_u64(&j, "log2_n", log2n);
+    jsonw_u64(&j, "r", VAULT_SCRYPT_R);
+    jsonw_u64(&j, "p", VAULT_SCRYPT_P);
+    jsonw_close(&j);
+    jsonw_end(&j);
   } else {
     printf("created a new identity in %s\nyour user ID: %s\n"
            "next: `momedo join INVITE` with the invite code from your administrator\n",
@@ -74,17 +81,22 @@ static int learn_partners(struct cli_state *st, const Momedo__RegisterResp *r) {
 
 static void print_joined(struct cli *c, struct cli_state *st, const char *uid) {
   if (c->json) {
-    printf("{\"ok\":true,\"user_id\":\"%s\",\"alias\":", uid);
-    cli_json_str(stdout, st->acct.alias[0] ? st->acct.alias : NULL);
-    printf(",\"nodes\":[");
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "user_id", uid);
+    jsonw_str_or_null(&j, "alias", st->acct.alias[0] ? st->acct.alias : NULL);
+    jsonw_open(&j, "nodes", '[');
     for (size_t i = 0; i < st->acct.n_nodes; i++) {
-      printf("%s{\"address\":", i ? "," : "");
       char a[ACCOUNT_HOST_MAX + 16];
       snprintf(a, sizeof a, "%s:%u", st->acct.nodes[i].host, st->acct.nodes[i].port);
-      cli_json_str(stdout, a);
-      printf(",\"role\":\"%s\"}", i ? "partner" : "home");
+      jsonw_open(&j, NULL, '{');
+      jsonw_str(&j, "address", a);
+      jsonw_str(&j, "role", i ? "partner" : "home");
+      jsonw_close(&j);
     }
-    printf("]}\n");
+    jsonw_close(&j);
+    jsonw_end(&j);
     return;
   }
   printf("joined %s:%u as %s\n", st->acct.nodes[0].host, st->acct.nodes[0].port, uid);
@@ -153,17 +165,18 @@ out:
 
 /* ---- id ------------------------------------------------------------------------- */
 
-/* ,"home_nodes":[{"fingerprint":..,"node_key":..},..]: where the user's mail is held. */
-static void print_homes_json(const uint8_t (*homes)[ACCOUNT_KEY_LEN], size_t n) {
-  printf(",\"home_nodes\":[");
+/* "home_nodes":[{"fingerprint":..,"node_key":..},..]: where the user's mail is held. */
+static void json_homes(struct jsonw *j, const uint8_t (*homes)[ACCOUNT_KEY_LEN], size_t n) {
+  jsonw_open(j, "home_nodes", '[');
   for (size_t i = 0; i < n; i++) {
     char fp[IDS_NODE_FP_STR_MAX];
     if (ids_node_fingerprint(fp, homes[i]) != 0) fp[0] = '\0';
-    printf("%s{\"fingerprint\":\"%s\",\"node_key\":", i ? "," : "", fp);
-    cli_json_hex(stdout, homes[i], ACCOUNT_KEY_LEN);
-    printf("}");
+    jsonw_open(j, NULL, '{');
+    jsonw_str(j, "fingerprint", fp);
+    jsonw_hex(j, "node_key", homes[i], ACCOUNT_KEY_LEN);
+    jsonw_close(j);
   }
-  printf("]");
+  jsonw_close(j);
 }
 
 int cli_cmd_id(struct cli *c) {
@@ -183,14 +196,21 @@ int cli_cmd_id(struct cli *c) {
     rc = cli_fail(c, rc, "cannot format the identity");
   if (rc == 0) hex_encode(mbx, sizeof mbx, mb, sizeof mb);
   if (rc == 0 && c->json) {
-    printf("{\"ok\":true,\"user_id\":\"%s\",\"identity_key\":\"%s\",\"fingerprint\":\"%s\","
-           "\"qr_payload\":\"%s\",\"device_key\":\"%s\",\"mailbox\":\"%s\",\"primary_device\":%s,\"joined\":%s,"
-           "\"devices\":%zu,\"alias\":",
-           uid, key, safety, qr, dev, mbx, st.acct.has_identity ? "true" : "false",
-           st.acct.joined ? "true" : "false", st.acct.n_devices);
-    cli_json_str(stdout, st.acct.alias[0] ? st.acct.alias : NULL);
-    print_homes_json(homes, n_homes);
-    printf("}\n");
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "user_id", uid);
+    jsonw_str(&j, "identity_key", key);
+    jsonw_str(&j, "fingerprint", safety);
+    jsonw_str(&j, "qr_payload", qr);
+    jsonw_str(&j, "device_key", dev);
+    jsonw_str(&j, "mailbox", mbx);
+    jsonw_bool(&j, "primary_device", st.acct.has_identity);
+    jsonw_bool(&j, "joined", st.acct.joined);
+    jsonw_u64(&j, "devices", st.acct.n_devices);
+    jsonw_str_or_null(&j, "alias", st.acct.alias[0] ? st.acct.alias : NULL);
+    json_homes(&j, homes, n_homes);
+    jsonw_end(&j);
   } else if (rc == 0) {
     printf("user ID:        %s\n", uid);
     if (st.acct.alias[0]) printf("alias:          %s\n", st.acct.alias);

@@ -200,10 +200,14 @@ static void print_sent(struct cli *c, const char *to, const uint8_t id[static TL
   char hex[2 * TL_ID_LEN + 1];
   tl_id_hex(hex, id);
   if (c->json) {
-    printf("{\"ok\":true,\"id\":\"%s\",\"to\":", hex);
-    cli_json_str(stdout, to);
-    if (kind) printf(",\"kind\":\"%s\",\"items\":%zu}\n", kind == 1 ? "group" : "channel", n_env);
-    else printf(",\"envelopes\":%zu}\n", n_env);
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "id", hex);
+    jsonw_str(&j, "to", to);
+    if (kind) jsonw_str(&j, "kind", kind == 1 ? "group" : "channel");
+    jsonw_u64(&j, kind ? "items" : "envelopes", n_env);
+    jsonw_end(&j);
   } else if (kind) {
     printf("posted to %s once (encrypted for every member)   [%.12s]\n", to, hex);
   } else {
@@ -346,8 +350,14 @@ int cli_cmd_task(struct cli *c) {
   if (rc == 0) {
     char hex[2 * TL_ID_LEN + 1];
     tl_id_hex(hex, task_id);
-    if (c->json) printf("{\"ok\":true,\"task_id\":\"%s\",\"action\":\"%s\"}\n", hex, c->pos[0]);
-    else printf("task %.12s: %s (sent to %s)\n", hex, c->pos[0], contact_label(ct));
+    if (c->json) {
+      struct jsonw j;
+      jsonw_begin(&j, stdout);
+      jsonw_bool(&j, "ok", 1);
+      jsonw_str(&j, "task_id", hex);
+      jsonw_str(&j, "action", c->pos[0]);
+      jsonw_end(&j);
+    } else printf("task %.12s: %s (sent to %s)\n", hex, c->pos[0], contact_label(ct));
   }
   cli_conn_close(&cn);
   cli_close(&st);
@@ -372,9 +382,12 @@ int cli_cmd_save(struct cli *c) {
     rc = cli_fail(c, rc, "cannot write %s", c->pos[1]);
   if (rc == 0) {
     if (c->json) {
-      printf("{\"ok\":true,\"path\":");
-      cli_json_str(stdout, c->pos[1]);
-      printf(",\"size\":%zu}\n", n);
+      struct jsonw j;
+      jsonw_begin(&j, stdout);
+      jsonw_bool(&j, "ok", 1);
+      jsonw_str(&j, "path", c->pos[1]);
+      jsonw_u64(&j, "size", n);
+      jsonw_end(&j);
     } else {
       printf("saved %s (%zu bytes) to %s\n", e->text, n, c->pos[1]);
     }

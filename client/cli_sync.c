@@ -31,70 +31,68 @@ static const char *action_name(int a) {
   return a == TL_TASK_DONE ? "done" : a == TL_TASK_ACCEPTED ? "accept" : "decline";
 }
 
-static void print_json_msg(struct cli *c, const struct cli_msg *m) {
-  FILE *f = c->out;
+/* The message's fields into the object open in j (a line of its own, or an entry's body). */
+static void json_msg(struct jsonw *j, const struct cli_msg *m) {
   const struct tl_entry *e = &m->e;
-  fputs("{\"type\":\"message\"", f);
+  jsonw_str(j, "type", "message");
   if (m->group_kind) {
-    fputs(",\"group\":", f);
-    cli_json_str(f, m->group);
-    if (m->group_kind == 1) {
-      fprintf(f, ",\"group_id\":\"%s\"", m->group_id);
-    } else {
-      fputs(",\"channel\":", f);
-      cli_json_str(f, m->group + strlen(CLI_CHANNEL_PREFIX));
-    }
-    fputs(",\"sender\":", f);
-    cli_json_str(f, m->sender);
+    jsonw_str_or_null(j, "group", m->group);
+    if (m->group_kind == 1) jsonw_str(j, "group_id", m->group_id);
+    else jsonw_str_or_null(j, "channel", m->group + strlen(CLI_CHANNEL_PREFIX));
+    jsonw_str_or_null(j, "sender", m->sender);
   }
-  fputs(",\"from\":", f);
-  cli_json_str(f, m->group_kind && !m->from_uid[0] ? NULL : m->from_uid);
-  fputs(",\"from_name\":", f);
-  cli_json_str(f, strcmp(m->from_label, m->from_uid) ? m->from_label : NULL);
-  fputs(",\"peer\":", f);
-  cli_json_str(f, m->group_kind ? NULL : m->peer_uid);
-  fprintf(f, ",\"outgoing\":%s", m->sync_copy ? "true" : "false");
+  jsonw_str_or_null(j, "from", m->group_kind && !m->from_uid[0] ? NULL : m->from_uid);
+  jsonw_str_or_null(j, "from_name", strcmp(m->from_label, m->from_uid) ? m->from_label : NULL);
+  jsonw_str_or_null(j, "peer", m->group_kind ? NULL : m->peer_uid);
+  jsonw_bool(j, "outgoing", m->sync_copy);
   if (m->receipt) {
-    fprintf(f, ",\"kind\":\"receipt\",\"receipt\":\"%s\",\"ids\":[",
-            m->receipt == 2 ? "read" : "delivered");
-    for (size_t i = 0; i < m->n_receipt_ids; i++) {
-      if (i) fputc(',', f);
-      cli_json_hex(f, m->receipt_ids[i], TL_ID_LEN);
-    }
-    fputs("]}", f);
+    jsonw_str(j, "kind", "receipt");
+    jsonw_str(j, "receipt", m->receipt == 2 ? "read" : "delivered");
+    jsonw_open(j, "ids", '[');
+    for (size_t i = 0; i < m->n_receipt_ids; i++) jsonw_hex(j, NULL, m->receipt_ids[i], TL_ID_LEN);
+    jsonw_close(j);
     return;
   }
-  fprintf(f, ",\"kind\":\"%s\",\"id\":", kind_name(e->kind));
-  cli_json_hex(f, e->id, TL_ID_LEN);
-  fprintf(f, ",\"sent_ms\":%" PRIu64, e->sent_ms);
-  if (e->kind == TL_TEXT || e->kind == TL_TASK) {
-    fputs(",\"text\":", f);
-    cli_json_str(f, e->text);
-  }
+  jsonw_str(j, "kind", kind_name(e->kind));
+  jsonw_hex(j, "id", e->id, TL_ID_LEN);
+  jsonw_u64(j, "sent_ms", e->sent_ms);
+  if (e->kind == TL_TEXT || e->kind == TL_TASK) jsonw_str_or_null(j, "text", e->text);
   if (e->kind == TL_FILE) {
-    fputs(",\"file\":{\"name\":", f);
-    cli_json_str(f, e->text);
-    fprintf(f, ",\"size\":%" PRIu64 ",\"mime\":", e->size);
-    cli_json_str(f, e->mime);
-    fputs(",\"path\":", f);
-    cli_json_str(f, m->saved[0] ? m->saved : NULL);
-    fputc('}', f);
+    jsonw_open(j, "file", '{');
+    jsonw_str_or_null(j, "name", e->text);
+    jsonw_u64(j, "size", e->size);
+    jsonw_str_or_null(j, "mime", e->mime);
+    jsonw_str_or_null(j, "path", m->saved[0] ? m->saved : NULL);
+    jsonw_close(j);
   }
   if (e->kind == TL_LOCATION) {
-    fprintf(f, ",\"location\":{\"lat\":%.7f,\"lon\":%.7f,\"accuracy\":", e->lat, e->lon);
-    if (e->acc >= 0) fprintf(f, "%.2f}", e->acc);
-    else fputs("null}", f);
+    jsonw_open(j, "location", '{');
+    jsonw_fixed(j, "lat", e->lat, 7);
+    jsonw_fixed(j, "lon", e->lon, 7);
+    if (e->acc >= 0) jsonw_fixed(j, "accuracy", e->acc, 2);
+    else jsonw_null(j, "accuracy");
+    jsonw_close(j);
   }
-  if (e->kind == TL_TASK) {
-    fputs(",\"due\":", f);
-    cli_json_str(f, e->due);
-  }
+  if (e->kind == TL_TASK) jsonw_str_or_null(j, "due", e->due);
   if (e->kind == TL_TASK_REPLY) {
-    fputs(",\"task_id\":", f);
-    cli_json_hex(f, e->ref, TL_ID_LEN);
-    fprintf(f, ",\"action\":\"%s\"", action_name(e->task_state));
+    jsonw_hex(j, "task_id", e->ref, TL_ID_LEN);
+    jsonw_str(j, "action", action_name(e->task_state));
   }
-  fputs("}", f);
+}
+
+/* One history entry: {"type":"entry","direction":..., [status, task_state,] "body":{...}}. */
+static void print_json_entry(struct cli *c, const struct cli_msg *m, int outgoing,
+                             const char *status, const char *task_state) {
+  struct jsonw j;
+  jsonw_begin(&j, c->out);
+  jsonw_str(&j, "type", "entry");
+  jsonw_str(&j, "direction", outgoing ? "out" : "in");
+  if (status) jsonw_str(&j, "status", status);
+  if (task_state) jsonw_str(&j, "task_state", task_state);
+  jsonw_open(&j, "body", '{');
+  json_msg(&j, m);
+  jsonw_close(&j);
+  jsonw_end(&j);
 }
 
 /* ---- receipts in `sync` for people: one summary line, not one line per receipt ---- */
@@ -143,9 +141,10 @@ void cli_print_msg(struct cli *c, const struct cli_msg *m) {
     return;
   }
   if (c->json) {
-    print_json_msg(c, m);
-    fputs("\n", c->out);
-    fflush(c->out);
+    struct jsonw j;
+    jsonw_begin(&j, c->out);
+    json_msg(&j, m);
+    jsonw_end(&j);
     return;
   }
   FILE *f = c->out;
@@ -706,15 +705,8 @@ static void print_entry(struct cli *c, const struct contact *ct, const struct tl
     snprintf(m.from_label, sizeof m.from_label, "%s", e->outgoing ? "" : contact_label(ct));
     snprintf(m.peer_uid, sizeof m.peer_uid, "%s", ct->uid);
     m.sync_copy = e->outgoing;
-    FILE *f = c->out;
-    fputs("{\"type\":\"entry\",\"direction\":", f);
-    cli_json_str(f, e->outgoing ? "out" : "in");
-    fprintf(f, ",\"status\":\"%s\",\"task_state\":\"%s\",\"body\":",
-            e->outgoing ? st_names[e->status & 3] : "received",
-            task_names[e->task_state < 3 ? e->task_state : 0]);
-    print_json_msg(c, &m);
-    fputs("}\n", f);
-    fflush(f);
+    print_json_entry(c, &m, e->outgoing, e->outgoing ? st_names[e->status & 3] : "received",
+                     task_names[e->task_state < 3 ? e->task_state : 0]);
     return;
   }
   cli__format_time(when, e->sent_ms);
@@ -760,11 +752,7 @@ static void print_group_entry(struct cli *c, struct cli_state *st, int kind, con
     cli_print_msg(c, &m);
     return;
   }
-  fprintf(c->out, "{\"type\":\"entry\",\"direction\":\"%s\",\"body\":",
-          e->outgoing ? "out" : "in");
-  print_json_msg(c, &m);
-  fputs("}\n", c->out);
-  fflush(c->out);
+  print_json_entry(c, &m, e->outgoing, NULL, NULL);
 }
 
 /* TO names a passphrase channel, a group or a contact: *peer is its timeline. */

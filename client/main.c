@@ -179,9 +179,13 @@ int main(int argc, char **argv) {
   if (rc == 0) rc = cmd->fn(&c);
   if (rc == 0) return 0;
   if (c.json) {
-    printf("{\"ok\":false,\"error\":\"%s\",\"code\":%d,\"message\":", momedo_status_name(rc), rc);
-    cli_json_str(stdout, c.why[0] ? c.why : momedo_strerror(rc));
-    printf("}\n");
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 0);
+    jsonw_str(&j, "error", momedo_status_name(rc));
+    jsonw_i64(&j, "code", rc);
+    jsonw_str(&j, "message", c.why[0] ? c.why : momedo_strerror(rc));
+    jsonw_end(&j);
   }
   fprintf(stderr, "momedo: %s\n", c.why[0] ? c.why : momedo_strerror(rc));
   if (usage_err) {

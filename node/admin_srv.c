@@ -162,6 +162,8 @@ static int a_status(struct node *n, const Momedo__AdminRequest *rq, Momedo__Admi
   struct store_rocks_stats ss;
   store_rocks_stats(n->store, &ss);
   s->store_bytes = ss.sst_bytes;
+  uint64_t du = 0;
+  if (node_dir_usage(n->dir, &du) == 0) s->disk_bytes = du; /* else 0: shown as unknown */
   if (n->cfg.metrics_port) {
     char *ml = arena_alloc(&n->arena, NODE_HOSTPORT_CHARS_MAX + 3);
     if (!ml) return MOMEDO_E_NOMEM;

@@ -202,12 +202,14 @@ static int tree_walk(int dfd, int depth, tree_fn fn, void *ctx) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
     struct stat st;
     if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue; /* gone meanwhile (a compaction's old table file) */
       rc = MOMEDO_E_IO;
       break;
     }
     int is_dir = S_ISDIR(st.st_mode);
     if (is_dir) {
       int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0 && errno == ENOENT) continue;
       if (sub < 0) {
         rc = MOMEDO_E_IO;
         break;
@@ -247,6 +249,19 @@ static int tree_apply(const char *path, tree_fn fn, void *ctx) {
     close(fd);
   }
   return rc ? rc : fn(AT_FDCWD, path, S_ISDIR(st.st_mode), ctx);
+}
+
+static int du_one(int dfd, const char *name, int is_dir, void *ctx) {
+  struct stat st;
+  (void)is_dir;
+  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? 0 : MOMEDO_E_IO;
+  *(uint64_t *)ctx += (uint64_t)st.st_blocks * 512u; /* st_blocks counts 512-byte units */
+  return 0;
+}
+
+int node_dir_usage(const char *dir, uint64_t *bytes) {
+  *bytes = 0;
+  return tree_apply(dir, du_one, bytes);
 }
 
 int node_rm_rf(const char *path, char *why, size_t why_cap) {

@@ -109,6 +109,10 @@ MOMEDO_WUR int node_rm_rf(const char *path, char *why, size_t why_cap);
 MOMEDO_WUR int node_chown_tree(const char *path, unsigned uid, unsigned gid, char *why,
                                size_t why_cap);
 
+/* The space path and everything below it take on disk (allocated blocks, as du counts
+ * them; symlinks not followed; entries that vanish during the walk are skipped). */
+MOMEDO_WUR int node_dir_usage(const char *path, uint64_t *bytes);
+
 /* ---- which directory ---- */
 
 /* The node directory a command means: given (--dir) if not NULL, else $MOMEDO_DIR, else

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "crypto.h"
 #include "obj.h"
 #include "sim.h"
@@ -394,8 +396,11 @@ MOMEDO_WUR int sim__svg_ci(const char *dir, const char *file, const char *title,
 MOMEDO_WUR int sim_mkdir_p(const char *dir, char *why, size_t why_cap);
 FILE *sim_open_out(const char *dir, const char *name, char *why, size_t why_cap);
 MOMEDO_WUR int sim_close_out(FILE *f, const char *name, char *why, size_t why_cap);
-void sim_json_str(FILE *f, const char *s);
-void sim_json_num(FILE *f, double x, int neg_is_null);
+/* JSON files (cJSON): a double under key, null when not finite (or negative with
+ * neg_is_null: the "undefined" marker); o printed one top-level key per line, the
+ * layout people and --report read. */
+void sim_json_num(cJSON *o, const char *key, double x, int neg_is_null);
+MOMEDO_WUR int sim_json_lines(const cJSON *o, FILE *f);
 
 /* Protocol drivers: a table per protocol family. */
 struct sim_proto_ops {

@@ -60,23 +60,6 @@ int sim_close_out(FILE *f, const char *name, char *why, size_t why_cap) {
   return 0;
 }
 
-void sim_json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
-  }
-  fputc('"', f);
-}
-
-/* A double as JSON: null for the "undefined" markers (negative or not finite). */
-void sim_json_num(FILE *f, double x, int neg_is_null) {
-  if (!isfinite(x) || (neg_is_null && x < 0)) fputs("null", f);
-  else fprintf(f, "%.6g", x);
-}
-
 /* summary.json is built with cJSON and printed one top-level key per line (a nested
  * value on its line), the layout sim_report's reader and people read. */
 static void js_raw(cJSON *o, const char *key, const char *fmt, ...)
@@ -95,12 +78,12 @@ static void js_u64(cJSON *o, const char *key, uint64_t v) {
 }
 
 /* A double: null for the "undefined" markers (negative or not finite). */
-static void js_num(cJSON *o, const char *key, double x, int neg_is_null) {
+void sim_json_num(cJSON *o, const char *key, double x, int neg_is_null) {
   if (!isfinite(x) || (neg_is_null && x < 0)) cJSON_AddNullToObject(o, key);
   else js_raw(o, key, "%.6g", x);
 }
 
-static int js_print_lines(const cJSON *o, FILE *f) {
+int sim_json_lines(const cJSON *o, FILE *f) {
   fputs("{\n", f);
   for (const cJSON *x = o ? o->child : NULL; x; x = x->next) {
     char *v = cJSON_PrintUnformatted(x);
@@ -132,7 +115,7 @@ static void summary_values(cJSON *o, const struct sim_summary *m) {
     /* Negative marks "undefined" for these (never for a measured quantity). */
     int neg_null = !strcmp(keys[i], "converge_ms") || !strcmp(keys[i], "path_stretch_mean") ||
                    !strncmp(keys[i], "path_len", 8) || !strncmp(keys[i], "lookup_", 7);
-    js_num(o, keys[i], vals[i], neg_null);
+    sim_json_num(o, keys[i], vals[i], neg_null);
   }
 }
 
@@ -174,7 +157,7 @@ static int summary_json(struct sim *s, const struct sim_summary *m, FILE *f) {
   js_u64(o, "safety_violations", m->safety_violations);
   cJSON_AddBoolToObject(o, "failed", m->failed);
   cJSON_AddStringToObject(o, "failure", m->failure);
-  int rc = js_print_lines(o, f);
+  int rc = sim_json_lines(o, f);
   cJSON_Delete(o);
   return rc;
 }

@@ -1,6 +1,6 @@
 /* simulations/sim_report.c — --report DIR: the figures of a series of runs side by
- * side. Reads DIR/<run>/summary.json (written by sim_out.c, so a line-based reader of
- * that exact format suffices) and, if present, DIR/<run>/time.txt ("WALL_S MAXRSS_KIB
+ * side. Reads DIR/<run>/summary.json (cJSON; its top-level numbers and the scenario and
+ * scope) and, if present, DIR/<run>/time.txt ("WALL_S MAXRSS_KIB
  * [USER_CPU_S]", what `/usr/bin/time -f "%e %M %U"` prints), and writes DIR/report.csv, DIR/bytes.svg (bytes
  * per node sent and held against N, per delivery mode, log-log) and a Markdown table. */
 #include <dirent.h>
@@ -13,7 +13,7 @@
 #define REPORT_RUNS_MAX 256u
 #define REPORT_KEYS_MAX 64u
 #define REPORT_KEY_CHARS 48
-#define REPORT_LINE_CHARS 512
+#define REPORT_FILE_BYTES_MAX (1u << 20) /* summary.json is a few KiB */
 
 struct run {
   char dir[SIM_NAME_CHARS_MAX * 2];
@@ -30,24 +30,35 @@ static double get(const struct run *r, const char *key) {
   return NAN;
 }
 
-/* One summary.json: every `"key": number` line, and the scenario and scope strings. */
+/* One summary.json (cJSON): every top-level number, and the scenario and scope strings.
+ * A file over REPORT_FILE_BYTES_MAX, or not a JSON object, is corrupt. */
 static int read_summary(const char *path, struct run *r) {
-  FILE *f = fopen(path, "r");
+  FILE *f = fopen(path, "rb");
   if (!f) return MOMEDO_E_NOTFOUND;
-  char line[REPORT_LINE_CHARS], k[REPORT_KEY_CHARS], sv[SIM_NAME_CHARS_MAX];
-  double v;
+  char *text = malloc(REPORT_FILE_BYTES_MAX + 1);
+  size_t n = text ? fread(text, 1, REPORT_FILE_BYTES_MAX + 1, f) : 0;
+  int bad = !text || ferror(f) || n > REPORT_FILE_BYTES_MAX;
+  fclose(f);
+  cJSON *o = NULL;
+  if (!bad) {
+    text[n] = '\0';
+    o = cJSON_ParseWithLength(text, n);
+    bad = !cJSON_IsObject(o);
+  }
+  free(text);
   snprintf(r->scope, sizeof r->scope, "flood"); /* summaries from before scoped delivery */
-  while (fgets(line, sizeof line, f)) {
-    if (sscanf(line, " \"%47[^\"]\": \"%63[^\"]\"", k, sv) == 2) {
-      if (!strcmp(k, "scenario")) snprintf(r->scenario, sizeof r->scenario, "%s", sv);
-      if (!strcmp(k, "scope")) snprintf(r->scope, sizeof r->scope, "%.15s", sv);
-    } else if (sscanf(line, " \"%47[^\"]\": %lf", k, &v) == 2 && r->nkeys < REPORT_KEYS_MAX) {
-      snprintf(r->key[r->nkeys], REPORT_KEY_CHARS, "%s", k);
-      r->val[r->nkeys++] = v;
+  for (const cJSON *x = bad ? NULL : o->child; x; x = x->next) {
+    if (cJSON_IsString(x) && !strcmp(x->string, "scenario"))
+      snprintf(r->scenario, sizeof r->scenario, "%s", x->valuestring);
+    else if (cJSON_IsString(x) && !strcmp(x->string, "scope"))
+      snprintf(r->scope, sizeof r->scope, "%.15s", x->valuestring);
+    else if (cJSON_IsNumber(x) && r->nkeys < REPORT_KEYS_MAX &&
+             strlen(x->string) < REPORT_KEY_CHARS) {
+      snprintf(r->key[r->nkeys], REPORT_KEY_CHARS, "%s", x->string);
+      r->val[r->nkeys++] = x->valuedouble;
     }
   }
-  int bad = ferror(f);
-  fclose(f);
+  cJSON_Delete(o);
   return bad || isnan(get(r, "nodes")) ? MOMEDO_E_CORRUPT : 0;
 }
 

@@ -108,39 +108,61 @@ struct sim_agg sim_agg_of(const double *v, uint32_t k) {
   return a;
 }
 
+/* The statistics of every measure over the k runs as cJSON: {"n", "mean", "sd", "ci95"}. */
+static cJSON *aggregate_json(const struct sim_scn *scn, const struct sim_summary *s, uint32_t k) {
+  uint32_t failed = 0;
+  char seed[24]; /* as text: a seed may exceed a double's 2^53 */
+  for (uint32_t i = 0; i < k; i++) failed += s[i].failed != 0;
+  snprintf(seed, sizeof seed, "%llu", (unsigned long long)s[0].seed);
+  cJSON *o = cJSON_CreateObject();
+  int ok = o && cJSON_AddStringToObject(o, "scenario", scn->name) &&
+           cJSON_AddNumberToObject(o, "runs", k) && cJSON_AddRawToObject(o, "first_seed", seed) &&
+           cJSON_AddNumberToObject(o, "failed_runs", failed) &&
+           cJSON_AddNumberToObject(o, "confidence", 0.95);
+  for (size_t i = 0; ok && i < sizeof metrics / sizeof metrics[0]; i++) {
+    struct sim_agg a = aggregate(s, k, &metrics[i]);
+    cJSON *m = cJSON_AddObjectToObject(o, metrics[i].name);
+    ok = m && cJSON_AddNumberToObject(m, "n", a.n);
+    if (ok) {
+      sim_json_num(m, "mean", a.n ? a.mean : NAN, 0);
+      sim_json_num(m, "sd", a.n ? a.sd : NAN, 0);
+      sim_json_num(m, "ci95", a.ci, 0);
+      ok = cJSON_GetArraySize(m) == 4;
+    }
+  }
+  if (!ok) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
 static int write_aggregate(const struct sim_scn *scn, const struct sim_summary *s, uint32_t k,
                            const char *dir, char *why, size_t why_cap) {
+  cJSON *o = aggregate_json(scn, s, k);
+  if (!o) {
+    reason_set(why, why_cap, "aggregate.json: out of memory");
+    return MOMEDO_E_NOMEM;
+  }
   FILE *j = sim_open_out(dir, "aggregate.json", why, why_cap),
        *c = j ? sim_open_out(dir, "aggregate.csv", why, why_cap) : NULL;
   if (!c) {
     if (j) fclose(j);
+    cJSON_Delete(o);
     return MOMEDO_E_IO;
   }
-  uint32_t failed = 0;
-  for (uint32_t i = 0; i < k; i++) failed += s[i].failed != 0;
-  fputs("{\n  \"scenario\": ", j);
-  sim_json_str(j, scn->name);
-  fprintf(j, ",\n  \"runs\": %u,\n  \"first_seed\": %llu,\n  \"failed_runs\": %u,\n  \"confidence\": 0.95,\n",
-          k, (unsigned long long)s[0].seed, failed);
+  int rc0 = sim_json_lines(o, j);
+  cJSON_Delete(o);
   fputs("metric,n,mean,sd,ci95_low,ci95_high\n", c);
-  size_t nm = sizeof metrics / sizeof metrics[0];
-  for (size_t i = 0; i < nm; i++) {
+  for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++) {
     struct sim_agg a = aggregate(s, k, &metrics[i]);
-    fprintf(j, "  \"%s\": {\"n\": %u, \"mean\": ", metrics[i].name, a.n);
-    sim_json_num(j, a.n ? a.mean : NAN, 0);
-    fputs(", \"sd\": ", j);
-    sim_json_num(j, a.n ? a.sd : NAN, 0);
-    fputs(", \"ci95\": ", j);
-    sim_json_num(j, a.ci, 0);
-    fprintf(j, "}%s\n", i + 1 < nm ? "," : "");
     if (a.n) fprintf(c, "%s,%u,%.6g,%.6g,%.6g,%.6g\n", metrics[i].name, a.n, a.mean, a.sd,
                      isfinite(a.ci) ? a.mean - a.ci : a.mean, isfinite(a.ci) ? a.mean + a.ci : a.mean);
     else fprintf(c, "%s,0,,,,\n", metrics[i].name);
   }
-  fputs("}\n", j);
   int rc = sim_close_out(j, "aggregate.json", why, why_cap);
   int rc2 = sim_close_out(c, "aggregate.csv", why, why_cap);
-  return rc ? rc : rc2;
+  return rc0 ? rc0 : rc ? rc : rc2;
 }
 
 int sim_run_all(const struct sim_scn *scn, const struct sim_opts *o, struct sim_summary *sums,

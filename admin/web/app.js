@@ -46,7 +46,7 @@ function drawStatus(s) {
   $("objects-total").textContent = s.objects.total;
   $("objects-kinds").textContent = Object.entries(s.objects).filter(([k]) => k !== "total")
     .map(([k, v]) => v + " " + momedoT("k_" + k)).join(", ");
-  $("disk").textContent = momedoBytes(s.store_bytes);
+  $("disk").textContent = momedoBytes(s.disk_bytes);
   $("traffic").textContent = momedoT("traffic", momedoBytes(s.bytes_in), momedoBytes(s.bytes_out));
   $("fingerprint").textContent = s.fingerprint;
   drawNeighbors(s.neighbors);

@@ -16,9 +16,7 @@
 #include "group_int.h"
 
 static int fail(struct cli *c, int rc) {
-  printf("{\"ok\":false,\"error\":\"%s\",\"reason\":", momedo_status_name(rc));
-  cli_json_str(stdout, c->why);
-  printf("}\n");
+  cli_json_fail(stdout, rc, c->why);
   return 1;
 }
 

@@ -20,14 +20,15 @@
 #define ATTACK_CT_MAX (2 * E2E_ENVELOPE_MAX)
 
 static int fail(struct cli *c, int rc) {
-  printf("{\"ok\":false,\"error\":\"%s\",\"reason\":", momedo_status_name(rc));
-  cli_json_str(stdout, c->why);
-  printf("}\n");
+  cli_json_fail(stdout, rc, c->why);
   return 1;
 }
 
 static int claim(struct cli *c, struct cli_conn *cn, const struct contact *ct, long count) {
-  printf("{\"ok\":true,\"ids\":[");
+  struct jsonw j;
+  jsonw_begin(&j, stdout);
+  jsonw_bool(&j, "ok", 1);
+  jsonw_open(&j, "ids", '[');
   int rc = 0;
   long i = 0;
   uint64_t t0 = os_mono_ns();
@@ -36,15 +37,13 @@ static int claim(struct cli *c, struct cli_conn *cn, const struct contact *ct, l
     int found = 0;
     rc = nodeapi_prekey_claim(&cn->api, ct->devices[0].device_key, &p, &found);
     if (rc || !found) break;
-    printf("%s%u", i ? "," : "", (unsigned)p.id);
-    fflush(stdout);
+    jsonw_u64(&j, NULL, p.id);
   }
-  printf("],\"us_per_claim\":%llu,\"stopped\":",
-         (unsigned long long)(i ? (os_mono_ns() - t0) / 1000 / (uint64_t)i : 0));
-  printf("%s%s%s,\"reason\":", rc ? "\"" : "", rc ? momedo_status_name(rc) : "null",
-         rc ? "\"" : "");
-  cli_json_str(stdout, rc ? nodeapi_reason(&cn->api) : NULL);
-  printf("}\n");
+  jsonw_close(&j);
+  jsonw_u64(&j, "us_per_claim", i ? (os_mono_ns() - t0) / 1000 / (uint64_t)i : 0);
+  jsonw_str_or_null(&j, "stopped", rc ? momedo_status_name(rc) : NULL);
+  jsonw_str_or_null(&j, "reason", rc ? nodeapi_reason(&cn->api) : NULL);
+  jsonw_end(&j);
   (void)c;
   return 0;
 }

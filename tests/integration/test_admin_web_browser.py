@@ -122,6 +122,8 @@ class WebBrowserTest(T.ClusterTest, unittest.TestCase):
         self.assertEqual(self.text("h1 [data-i18n=title]"), "momedo-Knoten")
         self.assertEqual(self.text("[data-test=node-name]"), "alpha")
         self.assertEqual(self.text("[data-test=fingerprint]"), self.alpha.fingerprint())
+        # disk use is the node directory's size (a fresh store's tables are still 0 B)
+        self.assertRegex(self.text("[data-test=disk]"), r"^[0-9][0-9,.]* (KB|MB|GB)$")
         # A neighbor added in the page comes up.
         self.q("[data-test=nb-name]").send_keys("beta")
         self.q("[data-test=nb-address]").send_keys(self.beta.address())

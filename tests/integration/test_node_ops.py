@@ -112,6 +112,22 @@ class OpsTest(T.ClusterTest, unittest.TestCase):
         self.assertIn("has a store but no node.key", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(n.dir, "node.key")))
 
+    def test_disk_use(self):
+        """status reports the node directory's real size: a fresh node's table files are
+        still empty (its data is in the log and memtable), its directory is not."""
+        n = self.cluster.add_node("du")
+        s = n.status()
+        walked = 0
+        for root, dirs, files in os.walk(n.dir):
+            for name in files + dirs:
+                walked += os.lstat(os.path.join(root, name)).st_blocks * 512
+        self.assertGreater(s["disk_bytes"], s["store_bytes"])
+        self.assertGreater(s["disk_bytes"], 0)
+        # du's count, within what the node writes between the two walks
+        self.assertLess(abs(s["disk_bytes"] - walked), walked // 2 + 1, (s["disk_bytes"], walked))
+        human = T.run([T.ADMIN, "status", "--dir", n.dir]).stdout
+        self.assertRegex(human, r"; disk use [0-9.,]+ [KMG]?B\n")
+
     def test_admin_finds_node_through_env(self):
         n = self.cluster.add_node("alpha")
         env = dict(os.environ, MOMEDO_DIR=n.dir)

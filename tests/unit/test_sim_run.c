@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
+
 #include "harness.h"
 #include "sim.h"
 
@@ -210,8 +212,15 @@ static void test_runs_aggregate(void) {
   free(x);
   x = slurp(dir, "aggregate.json", &n);
   CHECK(x != NULL);
-  CHECK(strstr(x, "\"runs\": 4") != NULL);
-  CHECK(strstr(x, "\"rounds_last\": {\"n\": 4, \"mean\": ") != NULL);
+  cJSON *agg = cJSON_Parse(x); /* one key per line, and valid JSON */
+  CHECK(agg != NULL);
+  CHECK(strstr(x, "\n  \"runs\": 4,\n") != NULL);
+  CHECK_EQ(cJSON_GetObjectItem(agg, "runs")->valueint, 4);
+  CHECK_EQ(cJSON_GetObjectItem(agg, "first_seed")->valueint, 10);
+  const cJSON *rl = cJSON_GetObjectItem(agg, "rounds_last");
+  CHECK(rl != NULL && cJSON_GetObjectItem(rl, "n")->valueint == 4);
+  CHECK(cJSON_IsNumber(cJSON_GetObjectItem(rl, "mean")));
+  cJSON_Delete(agg);
   free(x);
   sim_scn_free(s);
 }
@@ -258,7 +267,8 @@ static void test_scoped_vs_flood(void) {
 }
 
 /* --report: two runs side by side; the table and CSV carry each run's own summary values
- * and the time.txt figures, bytes.svg is written; a directory without runs is refused. */
+ * and the time.txt figures, bytes.svg is written; a truncated summary is left out; a
+ * directory without runs is refused. */
 static void test_report(void) {
   char dir[512], sub[600], err[REASON_MAX];
   tmpdir(dir, sizeof dir, "report");
@@ -278,6 +288,13 @@ static void test_report(void) {
   FILE *f = fopen(sub, "w");
   CHECK(f != NULL);
   if (f) fputs("12.5 2048 11.0\n", f), fclose(f);
+  /* a run cut off mid-write: not JSON, so left out (a line reader took its "nodes") */
+  snprintf(sub, sizeof sub, "%s/flood_30", dir);
+  CHECK_EQ(mkdir(sub, 0755), 0);
+  snprintf(sub, sizeof sub, "%s/flood_30/summary.json", dir);
+  f = fopen(sub, "w");
+  CHECK(f != NULL);
+  if (f) fputs("{\n  \"scenario\": \"cut\",\n  \"nodes\": 30,\n  \"bytes_per_node\": 1", f), fclose(f);
   char *md = NULL;
   size_t mdn = 0;
   FILE *m = open_memstream(&md, &mdn);
@@ -285,6 +302,7 @@ static void test_report(void) {
   fclose(m);
   CHECK(md && strstr(md, "| flood | 10 | ") != NULL && strstr(md, "| flood | 20 | ") != NULL);
   CHECK(md && strstr(md, "| 12.5 | 11.0 | 2 |") != NULL); /* wall s, CPU s, RSS MiB */
+  CHECK(md && strstr(md, "| flood | 30 | ") == NULL);
   free(md);
   size_t n;
   char *csv = slurp(dir, "report.csv", &n), want[128];
