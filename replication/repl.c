@@ -69,6 +69,7 @@ int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
   repl__idx_init(&r->ridx);
   r->rec_exp_ms = UINT64_MAX;
   r->pull_next_ms = UINT64_MAX;
+  r->graft_next_ms = UINT64_MAX;
   /* A table from the caller: records live there, not in the store (repl.h). */
   r->rec_mem = !r->own_shared && cfg->scope == REPL_SCOPE_SCOPED;
   r->pend_next_ms = UINT64_MAX;
@@ -102,6 +103,8 @@ void repl_free(struct repl *r) {
   repl__cache_free(r);
   free(r->lookups);
   free(r->pulls);
+  free(r->grafts);
+  free(r->arrivals);
   free(r->fresh);
   pb_free(&r->pb);
   repl__idx_close(&r->idx);
@@ -379,6 +382,7 @@ static void pb_free(struct repl_pushbuf *b) {
 static void pb_done(struct repl_pushbuf *b) {
   if (b->cap > REPL_PUSHBUF_KEEP) pb_free(b);
   else pb_clear(b);
+  b->fresh = false;
 }
 
 /* The buffered objects as one encoded ReplMsg with an ObjectPush. */
@@ -387,6 +391,7 @@ static int pb_pack(struct repl_pushbuf *b, uint8_t **out, size_t *len) {
   for (size_t i = 0; i < b->n; i++) b->ptrs[i] = &b->objs[i];
   op.n_objects = b->n;
   op.objects = b->ptrs;
+  op.fresh = b->fresh;
   Momedo__ReplMsg m = MOMEDO__REPL_MSG__INIT;
   m.body_case = MOMEDO__REPL_MSG__BODY_PUSH;
   m.push = &op;
@@ -503,6 +508,15 @@ static bool fresh_from(const struct repl *r, uint64_t peer_id) {
   return false;
 }
 
+/* Did every fresh object come in an eager push or from a local client? Then so does
+ * this push (ObjectPush.fresh): an object a round or a graft brought is pushed on, but
+ * a duplicate of it says nothing about the links and prunes none. */
+static bool fresh_tree(const struct repl *r) {
+  for (size_t j = 0; j < r->nfresh; j++)
+    if (!r->fresh[j].from_local && !r->fresh[j].tree) return false;
+  return true;
+}
+
 /* Push every fresh object to p as one message: exactly what pb_add and pb_flush
  * would send, but encoded once (*full) for all the peers that get them all. */
 static int push_all_fresh(struct repl *r, struct repl_peer *p, uint8_t **full, size_t *len) {
@@ -513,6 +527,7 @@ static int push_all_fresh(struct repl *r, struct repl_peer *p, uint8_t **full, s
   }
   if (!*full) {
     struct repl_pushbuf *b = &r->pb;
+    b->fresh = fresh_tree(r);
     for (size_t j = 0; j < r->nfresh; j++)
       if ((rc = pb_put(b, r->fresh[j].kind, r->fresh[j].data, r->fresh[j].len, NULL))) break;
     rc = rc ? rc : pb_pack(b, full, len);
@@ -528,9 +543,11 @@ static int push_all_fresh(struct repl *r, struct repl_peer *p, uint8_t **full, s
 }
 
 /* End of every input call: push the objects stored during it to every up peer
- * but the one each came from, batched into as few ObjectPush messages as fit. */
+ * but the one each came from, batched into as few ObjectPush messages as fit (lazy
+ * item push: lazy peers get the items' IDs instead, repl_ihave.c). */
 static int flush_fresh(struct repl *r) {
   int rc = repl__announce_fresh(r);
+  if (rc == 0) rc = repl__ihave_fresh(r);
   uint8_t *full = NULL;
   size_t full_len = 0;
   bool one = r->nfresh > 0 && fresh_fit_one(r);
@@ -541,13 +558,15 @@ static int flush_fresh(struct repl *r) {
       uint64_t rb = fresh_record_bytes(r, p->id);
       p->st.record_bytes_sent += rb, r->st.record_bytes_sent += rb;
     }
-    if (one && p->up && !fresh_from(r, p->id)) {
+    bool lazy = r->cfg.item_push == REPL_ITEM_PUSH_LAZY && p->lazy;
+    if (one && p->up && !lazy && !fresh_from(r, p->id)) {
       rc = push_all_fresh(r, p, &full, &full_len);
       continue;
     }
+    b->fresh = fresh_tree(r);
     for (size_t j = 0; j < r->nfresh && rc == 0 && p->up; j++) {
       struct repl_fresh *f = &r->fresh[j];
-      if (!f->from_local && f->from_peer == p->id) continue;
+      if ((!f->from_local && f->from_peer == p->id) || repl__fresh_lazy(r, p, f)) continue;
       rc = pb_add(r, p, b, f->kind, f->data, f->len, NULL);
     }
     if (rc == 0) rc = pb_flush(r, p, b);
@@ -581,11 +600,16 @@ static int on_push(struct repl *r, struct repl_peer *p, const Momedo__ObjectPush
     p->st.objects_received++;
     if (o->kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD)
       p->st.record_bytes_recv += o->data.len, r->st.record_bytes_recv += o->data.len;
-    int rc = repl__ingest(r, o->kind, o->data.data, o->data.len, now_ms, p, NULL, NULL);
+    size_t nfresh = r->nfresh;
+    struct obj_info info;
+    int rc = repl__ingest(r, o->kind, o->data.data, o->data.len, now_ms, p, NULL, &info);
+    if (r->nfresh > nfresh) r->fresh[r->nfresh - 1].tree = op->fresh;
     if (rc == 0) {
       p->st.objects_stored++;
+      repl__item_arrived(r, p, o->kind, info.id, op->fresh);
     } else if (rc == MOMEDO_E_EXISTS) {
       p->st.objects_duplicate++;
+      if (op->fresh && (rc = repl__item_dup(r, p, o->kind, o->data.data, o->data.len))) return rc;
     } else if (rc == MOMEDO_E_DEAD || rc == MOMEDO_E_SUPERSEDED || rc == MOMEDO_E_EXPIRED ||
                rc == MOMEDO_E_UNEXPECTED || rc == MOMEDO_E_FORK || rc == MOMEDO_E_FUTURE) {
       /* Valid, just not wanted, or one of the two clocks is off (E_EXPIRED, E_FUTURE):
@@ -628,6 +652,17 @@ static int on_want(struct repl *r, struct repl_peer *p, const Momedo__ObjectWant
 
 
 
+/* Lazy item push (repl_ihave.c): answered like a Want, within the peer's reconciliation
+ * budget; a graft's bodies count against its recon push budget (repl__push_ids). */
+static int on_lazy_msg(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg *m, size_t n,
+                       uint64_t now_ms) {
+  p->st.lazy_bytes_recv += n;
+  if (!repl__recon_ok(r, p, now_ms)) return 0;
+  if (m->body_case == MOMEDO__REPL_MSG__BODY_IHAVE) return repl__on_ihave(r, p, m->ihave, now_ms);
+  if (m->body_case == MOMEDO__REPL_MSG__BODY_GRAFT) return repl__on_graft(r, p, m->graft, now_ms);
+  return repl__on_prune(r, p);
+}
+
 static int dispatch(struct repl *r, struct repl_peer *p, const uint8_t *bytes, size_t n,
                     uint64_t now_ms) {
   if (n > REPL_MSG_BYTES_MAX) return MOMEDO_E_TOOBIG;
@@ -663,6 +698,10 @@ static int dispatch(struct repl *r, struct repl_peer *p, const uint8_t *bytes, s
     p->st.record_bytes_recv += n, r->st.record_bytes_recv += n;
     if (!repl__recon_ok(r, p, now_ms)) return 0;
     return repl__on_pull(r, p, m->pull, now_ms);
+  case MOMEDO__REPL_MSG__BODY_IHAVE:
+  case MOMEDO__REPL_MSG__BODY_GRAFT:
+  case MOMEDO__REPL_MSG__BODY_PRUNE:
+    return on_lazy_msg(r, p, m, n, now_ms);
   default:
     return MOMEDO_E_UNKNOWN_KIND;
   }
@@ -711,6 +750,7 @@ int repl_tick(struct repl *r, uint64_t now_ms) {
   if (rc == 0) rc = repl__records_tick(r, now_ms);
   if (rc == 0 && now_ms >= r->lookup_next_ms) rc = repl__lookups_tick(r, now_ms);
   if (rc == 0) rc = repl__pulls_tick(r, now_ms);
+  if (rc == 0) rc = repl__grafts_tick(r, now_ms);
   for (size_t i = 0; i < r->npeers && rc == 0; i++) {
     struct repl_peer *p = &r->peers[i];
     if (p->up && now_ms >= p->next_recon_ms) rc = repl__recon_start(r, p, now_ms);
@@ -721,6 +761,7 @@ int repl_tick(struct repl *r, uint64_t now_ms) {
 
 uint64_t repl_next_deadline(const struct repl *r) {
   uint64_t d = r->gc_more ? r->last_now_ms : r->next_expiry_ms;
+  if (r->graft_next_ms < d) d = r->graft_next_ms;
   if (r->cfg.scope == REPL_SCOPE_SCOPED) {
     if (r->rec_due_ms < d) d = r->rec_due_ms;
     if (r->rec_exp_ms < d) d = r->rec_exp_ms;
@@ -748,6 +789,7 @@ int repl_peer_stats(const struct repl *r, uint64_t peer_id, struct repl_peer_sta
     if (r->peers[i].id != peer_id) continue;
     *s = r->peers[i].st;
     s->queued_bytes = r->peers[i].queued_bytes;
+    s->lazy_link = r->peers[i].lazy;
     return 0;
   }
   return MOMEDO_E_NOTFOUND;

@@ -76,6 +76,30 @@ enum repl_record_push {
 /* Other neighbors remembered per awaited record, asked in turn when one does not serve. */
 #define REPL_PULL_ALTS 4u
 
+/* How an object other than a node record (items, bundles, aliases, tombstones) goes to
+ * the neighbors when it is new here: in flood mode every object, in scoped mode the
+ * global-scope ones (custody moves the rest along routes; docs/replication.md "Items by
+ * announcement"). */
+enum repl_item_push {
+  /* The body to every neighbor but the sender (the baseline). */
+  REPL_ITEM_PUSH_EAGER = 0,
+  /* Plumtree-style: the body to eager neighbors, its ID (ItemAnnounce) to lazy ones; a
+   * duplicate body makes its link lazy (ItemPrune), a body missing item_graft_timeout_ms
+   * after an announcement is asked for (ItemGraft) and makes that link eager. */
+  REPL_ITEM_PUSH_LAZY = 1,
+};
+/* IDs in one ItemAnnounce or ItemGraft (32 bytes each). */
+#define REPL_IHAVE_IDS_MAX 4096u
+/* Announced objects one engine is waiting for (more announcements are ignored until
+ * there is room: reconciliation brings those). */
+#define REPL_GRAFTS_MAX 4096u
+/* Other announcers remembered per awaited object, grafted in turn. */
+#define REPL_GRAFT_ALTS 4u
+/* Objects last stored from neighbors remembered per engine (lazy item push), with how
+ * they came: a second eager copy from the same neighbor (a duplicated frame) or after
+ * one that came in an answer (reconciliation, graft) says nothing about the links. */
+#define REPL_ARRIVALS_MAX 256u
+
 /* Why this node holds an object. */
 enum repl_role {
   /* This node is one of its destinations (or it is global scope): it keeps the object
@@ -173,6 +197,11 @@ struct repl_config {
    * the record (reconciliation repairs the rest). */
   uint32_t record_push;
   uint64_t record_pull_timeout_ms;
+  /* REPL_ITEM_PUSH_EAGER (default, "eager") or REPL_ITEM_PUSH_LAZY ("lazy"); an announced
+   * object not received within item_graft_timeout_ms is grafted from its announcer (then
+   * from the next, each after the same time). */
+  uint32_t item_push;
+  uint64_t item_graft_timeout_ms;
   /* The one check of every object that enters (from clients and neighbors alike):
    * NULL (the default) means obj_check, which momedod always uses. The engine passes
    * a seen callback answering "is this ID live here?", so a duplicate costs one decode
@@ -321,6 +350,10 @@ struct repl_peer_stats {
   uint64_t recon_refused_msgs, recon_push_cut;
   /* node records pushed (object bytes), announced and pulled (message bytes) */
   uint64_t record_bytes_sent, record_bytes_recv;
+  /* Lazy item push: ItemAnnounce, ItemGraft and ItemPrune message bytes; whether the
+   * link is lazy now (1) or eager (0). */
+  uint64_t lazy_bytes_sent, lazy_bytes_recv;
+  uint32_t lazy_link;
 };
 
 struct repl_stats {
@@ -355,6 +388,10 @@ struct repl_stats {
   uint64_t record_pulls_failed;     /* pulls no announcer served (recon repairs them) */
   uint64_t record_bytes_sent, record_bytes_recv;
   uint64_t record_index_builds;     /* shared table: record index built for a round (repl_ridx.c) */
+  uint64_t items_announced;         /* IDs sent in ItemAnnounce (lazy item push) */
+  uint64_t items_grafted;           /* IDs asked for in ItemGraft */
+  uint64_t item_grafts_failed;      /* announced, no announcer served (recon repairs) */
+  uint64_t prunes_sent, prunes_recv; /* links made lazy by a duplicate / by the peer */
   uint64_t routes;                  /* nodes with a route (self excluded) */
   uint64_t route_full, route_incremental; /* full BFS runs; edge changes done in place */
   uint64_t lookups_started, lookups_found, lookups_notfound;

@@ -300,6 +300,22 @@ struct repl_pull {
   uint32_t nalt;
 };
 
+/* How an object recently came (repl_ihave.c). */
+struct repl_arrival {
+  uint8_t id[OBJ_ID_LEN];
+  uint64_t peer;            /* 0: in an answer, not an eager push */
+};
+
+/* An object announced by ItemAnnounce and not yet held (repl_ihave.c). */
+struct repl_graft {
+  uint8_t id[OBJ_ID_LEN];
+  uint64_t peer;            /* the first announcer, then the one last grafted */
+  uint64_t until_ms;        /* then grafted from peer, or from the next of alt[] */
+  uint64_t alt[REPL_GRAFT_ALTS]; /* other announcers */
+  uint32_t nalt;
+  bool asked;               /* a graft went to peer */
+};
+
 /* Custody context of an object arriving in a Grant. */
 struct repl_grant_in {
   const uint8_t *dests;   /* granted destinations, 32 bytes each */
@@ -333,6 +349,10 @@ struct repl_peer {
   bool rt_init;
   /* Budgets (repl_config peer_ingest_* / peer_recon_*). */
   struct repl_bucket in_objs, in_bytes, rc_msgs, rc_push;
+  /* Lazy item push (repl_ihave.c): the link is lazy (announcements, no bodies). Every
+   * link starts eager; a duplicate body or the peer's prune makes it lazy, a graft
+   * either way makes it eager again. */
+  bool lazy;
 };
 
 /* An object newly stored during the current call, to be pushed at its end. */
@@ -345,6 +365,7 @@ struct repl_fresh {
   size_t len;
   uint64_t from_peer;
   bool from_local;
+  bool tree;             /* arrived in an eager push (ObjectPush.fresh), not as an answer */
 };
 
 /* Objects queued for one ObjectPush to one peer. */
@@ -353,6 +374,7 @@ struct repl_pushbuf {
   Momedo__Object **ptrs;
   uint8_t **owned;       /* bytes to free after encoding (NULL = borrowed) */
   size_t n, cap, bytes;
+  bool fresh;            /* an eager push of new objects (ObjectPush.fresh) */
 };
 
 /* A push buffer with more slots than this is freed after use, not kept. */
@@ -420,6 +442,11 @@ struct repl {
   struct repl_pull *pulls;       /* lazy records: awaited after a pull */
   size_t npulls, pulls_cap;
   uint64_t pull_next_ms;         /* earliest until_ms, or UINT64_MAX */
+  struct repl_graft *grafts;     /* lazy items: announced, not yet held */
+  size_t ngrafts, grafts_cap;
+  uint64_t graft_next_ms;        /* earliest until_ms, or UINT64_MAX */
+  struct repl_arrival *arrivals; /* ring of REPL_ARRIVALS_MAX (lazy items), or NULL */
+  uint32_t arrivals_pos;
   struct obj_info last_answer;
 };
 
@@ -596,6 +623,28 @@ MOMEDO_WUR int repl__on_pull(struct repl *r, struct repl_peer *p, const Momedo__
 MOMEDO_WUR int repl__pulls_tick(struct repl *r, uint64_t now_ms);
 /* A record of key with seq arrived: no longer awaited up to that seq. */
 void repl__pull_done(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t seq);
+
+/* repl_ihave.c: lazy push of items (Plumtree's eager and lazy links). */
+/* Does fresh object f go to p as an announcement rather than a body? */
+bool repl__fresh_lazy(const struct repl *r, const struct repl_peer *p,
+                      const struct repl_fresh *f);
+/* Announce the fresh objects to the lazy peers (their bodies go to the eager ones). */
+MOMEDO_WUR int repl__ihave_fresh(struct repl *r);
+/* A body (data) arrived from p a second time in an eager push: in lazy mode the link
+ * becomes lazy, unless the first copy came from p too or in an answer. */
+MOMEDO_WUR int repl__item_dup(struct repl *r, struct repl_peer *p, Momedo__ObjectKind kind,
+                              const uint8_t *data, size_t len);
+/* Object id of kind was stored from p, in an eager push (fresh) or an answer. */
+void repl__item_arrived(struct repl *r, const struct repl_peer *p, Momedo__ObjectKind kind,
+                        const uint8_t id[static OBJ_ID_LEN], bool fresh);
+MOMEDO_WUR int repl__on_ihave(struct repl *r, struct repl_peer *p, const Momedo__ItemAnnounce *m,
+                              uint64_t now_ms);
+MOMEDO_WUR int repl__on_graft(struct repl *r, struct repl_peer *p, const Momedo__ItemGraft *m,
+                              uint64_t now_ms);
+/* The peer pruned the link; the last eager link is grafted again at once. */
+MOMEDO_WUR int repl__on_prune(struct repl *r, struct repl_peer *p);
+/* Announced objects still missing after item_graft_timeout_ms: graft them. */
+MOMEDO_WUR int repl__grafts_tick(struct repl *r, uint64_t now_ms);
 
 /* repl_recon.c */
 MOMEDO_WUR int repl__recon_start(struct repl *r, struct repl_peer *p, uint64_t now_ms);

@@ -20,6 +20,7 @@
 
 static const char *const scope_names[] = {"scoped", "flood", NULL};
 static const char *const record_push_names[] = {"lazy", "eager", NULL};
+static const char *const item_push_names[] = {"eager", "lazy", NULL};
 
 const struct repl_param repl_params[] = {
     {"recon_interval_ms", REPL_UNIT_MS, 60000, 1000, DAY_MS, FIELD(recon_interval_ms),
@@ -81,6 +82,13 @@ const struct repl_param repl_params[] = {
      record_push_names},
     {"record_pull_timeout_ms", REPL_UNIT_MS, 2000, 100, 300000, FIELD(record_pull_timeout_ms),
      "a record pulled and not received by then is pulled from another neighbor", NULL},
+    {"item_push", REPL_UNIT_CHOICE, REPL_ITEM_PUSH_EAGER, REPL_ITEM_PUSH_EAGER,
+     REPL_ITEM_PUSH_LAZY, FIELD(item_push),
+     "eager: new objects pushed whole on every link; lazy: whole on a tree of links, "
+     "announced on the others (Plumtree)",
+     item_push_names},
+    {"item_graft_timeout_ms", REPL_UNIT_MS, 1000, 10, 300000, FIELD(item_graft_timeout_ms),
+     "an announced object not received by then is asked for from its announcer", NULL},
 };
 #undef FIELD
 

@@ -56,7 +56,8 @@ enum sim_ev_type {
 
 /* ReplMsg bodies by field number (protocol/proto/repl.proto); 0 = none known. */
 enum sim_mo_body { SIM_MO_OTHER = 0, SIM_MO_PUSH, SIM_MO_RECON, SIM_MO_WANT, SIM_MO_GRANT,
-                   SIM_MO_ACK, SIM_MO_ROUTED, SIM_MO_ANNOUNCE, SIM_MO_PULL, SIM_MO_BODIES };
+                   SIM_MO_ACK, SIM_MO_ROUTED, SIM_MO_ANNOUNCE, SIM_MO_PULL, SIM_MO_IHAVE,
+                   SIM_MO_GRAFT, SIM_MO_PRUNE, SIM_MO_BODIES };
 
 /* Classic message types (first byte of a classic payload). */
 enum sim_cmsg {

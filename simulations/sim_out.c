@@ -142,7 +142,8 @@ static int summary_json(struct sim *s, const struct sim_summary *m, FILE *f) {
   summary_values(o, m);
   if (c->proto == SIM_PROTO_MOMEDO) {
     static const char *const body[] = {"other", "push",  "recon",    "want", "grant",
-                                       "ack",   "routed", "announce", "pull"};
+                                       "ack",   "routed", "announce", "pull", "ihave",
+                                       "graft", "prune"};
     _Static_assert(sizeof body / sizeof body[0] == SIM_MO_BODIES, "one name per body");
     cJSON *t = cJSON_AddObjectToObject(o, "momedo_traffic");
     for (int i = 0; t && i < SIM_MO_BODIES; i++) {

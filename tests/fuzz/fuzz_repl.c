@@ -1,4 +1,5 @@
-/* fuzz_repl — bytes from a neighbor into the replication engine: the input is
+/* fuzz_repl — bytes from a neighbor into the replication engine (lazy item push on:
+ * ItemAnnounce, ItemGraft, ItemPrune seeds in corpus/repl): the input is
  * split into ReplMsg bodies (2-byte length prefixes taken from the input) and fed
  * to repl_on_msg of an engine holding a few objects. Checks: no crash, no leak,
  * every action drained and freed. */
@@ -28,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct repl_config cfg;
   repl_config_default(&cfg);
   cfg.scope = REPL_SCOPE_FLOOD;
+  cfg.item_push = REPL_ITEM_PUSH_LAZY; /* announcements, grafts, prunes meet state */
   cfg.recon_start_delay_ms_max = 0;
   if (repl_new(&cfg, s, 42, FUZZ_NOW, &r)) abort();
   if (repl_peer_up(r, 1, fuzz_peer_key, FUZZ_NOW)) abort();
