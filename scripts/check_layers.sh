@@ -32,9 +32,29 @@ check admin       "uv\.h|rocksdb/|wolfssl/" "libuv, RocksDB or wolfSSL"
 hits=$(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"](uv\.h|rocksdb/|wolfssl/|$sock|node_int\.h|log\.h)" \
        node/config.c node/config.h node/keyfile.c node/nodedir.c node/nodedir.h 2>/dev/null)
 if [ -n "$hits" ]; then echo "layering: momedo_nodeconf (node/config, keyfile, nodedir) must stay plain C over files:"; echo "$hits"; bad=1; fi
-# client: sockets and wolfSSL only in transport.c
-hits=$(grep -lE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"](uv\.h|rocksdb/|wolfssl/|$sock)" client/*.c client/*.h 2>/dev/null | grep -v '^client/transport\.c$')
-if [ -n "$hits" ]; then echo "layering: client/ uses sockets/libuv/RocksDB/wolfSSL outside transport.c: $hits"; bad=1; fi
+# client: sockets and wolfSSL only in the core's transport.c
+hits=$(grep -lE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"](uv\.h|rocksdb/|wolfssl/|$sock)" client/core/*.c client/core/*.h \
+       client/cli/*.c client/cli/*.h 2>/dev/null | grep -v '^client/core/transport\.c$')
+if [ -n "$hits" ]; then echo "layering: client/ uses sockets/libuv/RocksDB/wolfSSL outside client/core/transport.c: $hits"; bad=1; fi
+# client/core/ is a library under front-ends (STYLE.md §8): it includes nothing of
+# client/cli/, reads no terminal, prints nothing and never exits; a failure is a status
+# code and a why sentence for the front-end to show.
+if [ -d client/cli ]; then
+  clih=$(cd client/cli && ls *.h 2>/dev/null | sed 's/\./\\./g' | paste -sd'|' -)
+  check client/core "([^\"]*/)?cli/|${clih:-cli\.h}|termios\.h" "client/cli/ or a terminal (termios.h)"
+fi
+calls='\b(printf|vprintf|fprintf|vfprintf|dprintf|puts|fputs|putchar|putc|fputc|perror|fflush|exit|_exit|_Exit|quick_exit|isatty|ttyname|getpass|tcgetattr|tcsetattr|cli_tty_read_secret)[[:space:]]*\(|\b(stdout|stderr|stdin)\b'
+# comments do not count: /* ... */ on one line, // to the end, comment lines
+hits=$(grep -nE "$calls" client/core/*.c client/core/*.h 2>/dev/null | sed -E 's#/\*.*\*/##g; s#//.*$##' |
+       grep -E "^[^:]+:[0-9]+:.*($calls)" | grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*)')
+if [ -n "$hits" ]; then echo "layering: client/core/ prints, reads a terminal or exits (front-ends do that):"; echo "$hits"; bad=1; fi
+# Front-ends and the probe reach the core through its one public header only.
+coreh=$(cd client/core 2>/dev/null && ls *.h | grep -v '^momedo_client\.h$' | sed 's/\./\\./g' | paste -sd'|' -)
+if [ -n "$coreh" ]; then
+  hits=$(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]([^\"]*/)?($coreh)[\">]" \
+         client/cli/*.c client/cli/*.h tests/tools/probe.c 2>/dev/null)
+  if [ -n "$hits" ]; then echo "layering: client/cli/ and tests/tools/probe.c include client/core/ only through momedo_client.h:"; echo "$hits"; bad=1; fi
+fi
 # replication and the protocol core must not call the clock or rand() directly
 # (protocol/os/ is where the clock is read)
 hits=$(grep -nE '\b(rand|srand|random|time|clock_gettime|gettimeofday)[[:space:]]*\(' replication/*.c protocol/*.c 2>/dev/null |

@@ -2,14 +2,16 @@
 # scripts/check_layers_selftest.sh — proves check_layers.sh can fail: copies the parts'
 # sources into a scratch tree, passes the clean copy, then plants one forbidden include
 # at a time (protocol/os in the protocol core, in replication/ by three spellings and in
-# a simulator model; a terminal header in the core) and expects a failure for each.
+# a simulator model; a terminal header in the core; in the client core a cli/ header,
+# printing, exiting or a terminal read; a core module header in the command line) and
+# expects a failure for each.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$here")
 mkdir -p "${TMPDIR:-/tmp}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/layers.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
-for d in protocol replication simulations admin client node; do
+for d in protocol replication simulations admin client/core client/cli node tests/tools; do
   mkdir -p "$tmp/$d" && cp "$src/$d"/*.c "$src/$d"/*.h "$tmp/$d/" 2>/dev/null
 done
 fails=0
@@ -36,5 +38,19 @@ expect_fail protocol/hex.c 'static long t(void) { return (long)time(0); }'
 expect_fail simulations/sim_net.c '#include "os.h"'
 expect_pass simulations/sim_run.c '#include "os.h"'
 expect_pass node/log.c '#include "os.h"'
+expect_fail client/core/vault.c '#include "cli.h"'
+expect_fail client/core/group.c '#include "../cli/cli.h"'
+expect_fail client/core/home.c '#include <termios.h>'
+expect_fail client/core/home.c 'static void f(void) { printf("x"); }'
+expect_fail client/core/home.c 'static void f(const char *s) { fputs(s, stderr); }'
+expect_fail client/core/home.c 'static void f(void) { exit(1); }'
+expect_fail client/core/contacts.c 'static int f(void) { return isatty(0); }'
+expect_fail client/core/account.c 'static int f(char *p) { size_t n; return cli_tty_read_secret("x", p, 2, &n); }'
+expect_pass client/core/home.c 'static void f(char *p) { snprintf(p, 2, "x"); } /* printf( in a comment */'
+expect_fail client/cli/cli_send.c '#include "vault.h"'
+expect_fail client/cli/bot.c '#include "group_int.h"'
+expect_fail tests/tools/probe.c '#include "nodeapi.h"'
+expect_pass client/cli/cli_send.c '#include "momedo_client.h"'
+expect_fail client/core/transport.h '#include <sys/socket.h>'
 [ $fails -eq 0 ] && echo "layering selftest ok"
 exit $fails

@@ -36,7 +36,8 @@ RULES = {
     "momedo_admin": (False, False),
     "momedo_nodeconf": (False, False),
     "momedo-admin": (False, False),
-    "momedo_client": (False, False),
+    "momedo_client_core": (False, False),
+    "momedo_cli": (False, False),
     "momedo": (False, False),
     "momedo-probe": (False, False),
     "momedo_client_tls": (True, True),
@@ -95,7 +96,7 @@ def check_compiles(build):
             first[t] = e
     bad, seen = 0, []
     missing = [t for t in ("momedo_protocol", "momedo_repl", "momedo_sim", "momedo_admin",
-                           "momedo_nodeconf", "momedo_client", "momedo_client_tls", "momedo_node") if t not in first]
+                           "momedo_nodeconf", "momedo_client_core", "momedo_cli", "momedo_client_tls", "momedo_node") if t not in first]
     if missing:
         print("layering: no compile command for %s in compile_commands.json" % ", ".join(missing))
         return 1

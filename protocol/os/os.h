@@ -1,5 +1,6 @@
-/* protocol/os/os.h — the small helpers that touch the operating system: clocks and a
- * no-echo terminal read. Its own library (momedo_os), linked by node/, client/, admin/,
+/* protocol/os/os.h — the small helpers that touch the operating system: clocks (the
+ * no-echo terminal read is the command line's, client/cli/cli_tty.c). Its own library
+ * (momedo_os), linked by node/, client/, admin/,
  * the simulator's driver and the benchmarks; protocol's core and replication/ never
  * include or link it (scripts/check_layers.sh fails if they do): there, time is an
  * argument and randomness a seeded PRNG. */
@@ -25,18 +26,5 @@ double os_mono_s(void);
 /* CPU time this process has used (CLOCK_PROCESS_CPUTIME_ID), seconds: the benchmarks'
  * "per CPU second" figures, steadier than wall time on a shared machine. */
 double os_cpu_s(void);
-
-/* ---- terminal -------------------------------------------------------------------- */
-
-/* Longest prompt os_tty_read_secret writes. */
-#define OS_TTY_PROMPT_MAX 256
-
-/* Asks on the controlling terminal (/dev/tty, not stdin) for one line with echo off:
- * writes prompt, reads up to the newline, restores the terminal, ends the line. out
- * (cap >= 1 bytes) gets the line without its newline and a NUL, *len its length.
- * Errors: E_AUTH no terminal to ask on; E_TOOBIG the line was longer than cap - 1
- * bytes; E_IO the terminal failed or ended before a newline with nothing typed. On
- * error out holds "" and *len is 0; the caller wipes out after use. */
-MOMEDO_WUR int os_tty_read_secret(const char *prompt, char *out, size_t cap, size_t *len);
 
 #endif

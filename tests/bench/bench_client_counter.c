@@ -1,4 +1,4 @@
-/* bench_client_counter — what the anti-rollback counter (client/counter.c) costs a save:
+/* bench_client_counter — what the anti-rollback counter (client/core/counter.c) costs a save:
  * the time of counter_bump (one 9-byte vault file: seal, write, fsync, rename, directory
  * fsync) next to writing a 4 KiB state file the same way, in a temporary vault on the
  * disk $MOMEDO_TEST_TMP (or /tmp) lives on. Prints mean microseconds per write.

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../client/link.h" /* not node/link.h, also on the fuzz include path */
+#include "../../client/core/link.h" /* not node/link.h, also on the fuzz include path */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

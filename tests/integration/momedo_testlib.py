@@ -5,7 +5,7 @@ A Cluster owns a temporary directory under $MOMEDO_TEST_TMP, the nodes in it (ea
 created with `momedo-admin init` on a free port) and every process it started. It
 always kills them and removes the directory: on close(), at interpreter exit (atexit)
 and when a test fails. Binaries come from $MOMEDO_BIN (the build directory):
-node/momedod, admin/momedo-admin, client/momedo-probe, client/momedo.
+node/momedod, admin/momedo-admin, tests/momedo-probe, client/momedo.
 
 Probe drives the test client momedo-probe; Client drives one device of the real
 `momedo` command line (every integration test and the client benchmark use it);
@@ -31,7 +31,7 @@ BIN = os.environ.get("MOMEDO_BIN") or os.path.join(
 TMP = os.environ.get("MOMEDO_TEST_TMP") or tempfile.gettempdir()
 MOMEDOD = os.path.join(BIN, "node", "momedod")
 ADMIN = os.path.join(BIN, "admin", "momedo-admin")
-PROBE = os.path.join(BIN, "client", "momedo-probe")
+PROBE = os.path.join(BIN, "tests", "momedo-probe")
 MOMEDO = os.path.join(BIN, "client", "momedo")
 CLIENT_PASS = "correct horse battery staple"
 CLIENT_SCRYPT_LOG2N = "10"  # vault unlock in ~1 ms; the default 15 costs ~0.1 s a command

@@ -1,5 +1,5 @@
 """Crash safety of the sending chain (issue 11, finding 6): the client is killed with
-SIGKILL (MOMEDO_TEST_CRASH, client/cli_util.c) right after it posted envelopes but
+SIGKILL (MOMEDO_TEST_CRASH, client/cli/cli_util.c) right after it posted envelopes but
 before it saved its state, or right after it encrypted them; then it sends again. No
 two envelopes the node stored may use the same ratchet position (DH key, N) — that
 would be the same message key and nonce for two plaintexts — and the recipient reads

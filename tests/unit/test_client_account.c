@@ -1,4 +1,4 @@
-/* Unit tests for client/account: key bundles that obj_validate accepts, version bumps,
+/* Unit tests for client/core/account: key bundles that obj_validate accepts, version bumps,
  * prekey rotation, a second device learning the bundle, and the sealed record. */
 #include "harness.h"
 

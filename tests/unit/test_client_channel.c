@@ -1,4 +1,4 @@
-/* Unit tests for passphrase channels (client/channel.h): the derivation against a
+/* Unit tests for passphrase channels (client/core/channel.h): the derivation against a
  * vector computed independently (Python hashlib.scrypt + RFC 5869 HKDF), same name and
  * passphrase give the same mailbox and keys, anything else differs, messages round-trip
  * with the display name only inside the ciphertext, and a wrong passphrase or a damaged

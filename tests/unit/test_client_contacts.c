@@ -1,4 +1,4 @@
-/* Unit tests for client/contacts: trust on first use, a changed key refused and kept
+/* Unit tests for client/core/contacts: trust on first use, a changed key refused and kept
  * pending until verified, resolving by name / user ID / alias, bundles of the wrong
  * identity, and the sealed record. */
 #include "harness.h"

@@ -1,4 +1,4 @@
-/* Unit tests for groups and announcement channels (client/group.h): a class of 30
+/* Unit tests for groups and announcement channels (client/core/group.h): a class of 30
  * members simulated in-process (no network): one announcement for everyone including
  * late and out-of-order readers, removal with key rotation (the removed member's full
  * state opens nothing new), refused records and posts, duplicates and tampering with

@@ -1,4 +1,4 @@
-/* Unit tests for concurrent group changes (client/group_chain.c, group_change.c):
+/* Unit tests for concurrent group changes (client/core/group_chain.c, group_change.c):
  * two or three admins change the same version at once; every member receives the
  * records in its own order (all orders are tried), the admins whose change lost redo it
  * on the winning head (group_rebase), and everyone ends on the same head — with every

@@ -1,4 +1,4 @@
-/* Unit tests for client/link: the link code (round trip, typos, old and damaged codes),
+/* Unit tests for client/core/link: the link code (round trip, typos, old and damaged codes),
  * the new device's request (proof of its device key) and the first device's answer
  * (sealed to the new device's agreement key). The attacks of issue 11, finding 3: whoever
  * saw the code can neither open the answer nor pass off another device's keys. */

@@ -1,4 +1,4 @@
-/* Unit tests for client/nodeapi over a fake in-memory transport (no sockets): the
+/* Unit tests for client/core/nodeapi over a fake in-memory transport (no sockets): the
  * frames the client sends, response matching by request_id, events and pings that
  * arrive in between, node errors, timeouts, and the objects the client signs. */
 #include "harness.h"

@@ -1,5 +1,5 @@
 /* Unit tests for one-time prekeys: the signed record (protocol/otpk.c) and the upload's
- * bounds the node checks, and this device's secrets in the vault (client/otpks.c):
+ * bounds the node checks, and this device's secrets in the vault (client/core/otpks.c):
  * generation, deletion after use, the file format's bounds (every corrupt form
  * refused), and that a first message naming a deleted prekey cannot be opened again. */
 #include "harness.h"

@@ -1,4 +1,4 @@
-/* Unit tests for client/timeline: deduplication by message ID, lookups by ID prefix,
+/* Unit tests for client/core/timeline: deduplication by message ID, lookups by ID prefix,
  * the sealed per-contact file (name not revealing the contact, refused when moved onto
  * another contact), and the seen set with eviction and persistence. */
 #include "harness.h"

@@ -1,4 +1,4 @@
-/* Unit tests for client/vault and client/home: the documented on-disk format (checked
+/* Unit tests for client/core/vault and client/core/home: the documented on-disk format (checked
  * by decrypting with the primitives directly), wrong passphrases, tampering, swapped
  * files, atomic writes, passphrase sources and the serialiser. */
 #include "harness.h"
@@ -185,24 +185,31 @@ static void test_rekey_and_names(void) {
   vault_close(&w);
 }
 
+/* The core reads a passphrase from a file (first line) or takes one as bytes; the
+ * terminal and $MOMEDO_PASSPHRASE are the front-end's (test_cli_pass). */
 static void test_passphrase_sources(void) {
-  char out[VAULT_PASS_MAX + 1], why[256], p[1200];
+  char out[VAULT_PASS_MAX + 1], why[256], p[1200], big[VAULT_PASS_MAX + 2];
   size_t n = 0;
   fresh_dir("pass");
   snprintf(p, sizeof p, "%s/pf", dir);
   CHECK_EQ(vault_atomic_write(p, (const uint8_t *)"from file\nsecond line\n", 22, 0600), 0);
-  CHECK_EQ(vault_passphrase(out, sizeof out, &n, p, 0, why, sizeof why), 0);
+  CHECK_EQ(vault_passphrase_file(out, sizeof out, &n, p, why, sizeof why), 0);
   CHECK_STR(out, "from file");
   CHECK_EQ(n, 9);
   CHECK_EQ(vault_atomic_write(p, (const uint8_t *)"\n", 1, 0600), 0);
-  CHECK_EQ(vault_passphrase(out, sizeof out, &n, p, 0, why, sizeof why), MOMEDO_E_INVAL);
+  CHECK_EQ(vault_passphrase_file(out, sizeof out, &n, p, why, sizeof why), MOMEDO_E_INVAL);
+  CHECK(strstr(why, "empty") != NULL);
   snprintf(p, sizeof p, "%s/missing", dir);
-  CHECK_EQ(vault_passphrase(out, sizeof out, &n, p, 0, why, sizeof why), MOMEDO_E_NOTFOUND);
+  CHECK_EQ(vault_passphrase_file(out, sizeof out, &n, p, why, sizeof why), MOMEDO_E_NOTFOUND);
   CHECK(strstr(why, "missing") != NULL);
-  setenv(VAULT_PASS_ENV, "from env", 1);
-  CHECK_EQ(vault_passphrase(out, sizeof out, &n, NULL, 0, why, sizeof why), 0);
-  CHECK_STR(out, "from env");
-  unsetenv(VAULT_PASS_ENV);
+  CHECK_EQ(vault_passphrase_set(out, sizeof out, &n, "typed\r\n", 7), 0);
+  CHECK_STR(out, "typed");
+  CHECK_EQ(n, 5);
+  memset(big, 'x', sizeof big);
+  CHECK_EQ(vault_passphrase_set(out, sizeof out, &n, big, VAULT_PASS_MAX + 1), MOMEDO_E_TOOBIG);
+  CHECK_EQ(vault_passphrase_set(out, 4, &n, "four", 4), MOMEDO_E_TOOBIG);
+  CHECK_EQ(vault_passphrase_set(out, sizeof out, &n, "\n", 1), MOMEDO_E_INVAL);
+  CHECK_EQ(n, 0);
 }
 
 static void test_serialiser(void) {
@@ -325,7 +332,7 @@ static void test_write_cache(void) {
   vault_close(&v);
 }
 
-/* The save counter (client/counter.c): 0 without a file, +1 per bump, the record's
+/* The save counter (client/core/counter.c): 0 without a file, +1 per bump, the record's
  * every wrong length or format refused, and an older copy of the file reads lower. */
 static void test_save_counter(void) {
   struct vault v;

@@ -1,0 +1,244 @@
+/* client/cli/cli_contact.c — `contact add`, `contact verify` and `contacts`. A contact is
+ * found by full user ID, alias or scanned QR payload (the direct way, no key server),
+ * and always pinned and shown by full user ID. A different key for a known name or
+ * alias is refused loudly until the user verifies it. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int alias_shaped(const char *s) {
+  size_t n = strlen(s);
+  if (n < OBJ_ALIAS_CHARS_MIN || n > OBJ_ALIAS_CHARS_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
+      return 0;
+  }
+  return 1;
+}
+
+static void warn_changed(const struct contact *ct) {
+  char nu[IDS_USER_ID_STR_MAX];
+  if (ids_user_id(nu, ct->pending_key) != 0) nu[0] = '\0';
+  fprintf(stderr,
+          "\n"
+          "  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+          "  !!  WARNING: THE KEY OF %s HAS CHANGED\n"
+          "  !!  pinned:  %s\n"
+          "  !!  offered: %s\n"
+          "  !!  Someone may be impersonating this contact. Nothing will be sent\n"
+          "  !!  to the new key. Compare the safety number in person, then run\n"
+          "  !!      momedo contact verify %s\n"
+          "  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n",
+          contact_label(ct), ct->uid, nu, nu);
+}
+
+/* Find the key a reference names: QR payload (key inside), or a lookup on a node. */
+static int key_for_ref(struct cli *c, struct cli_state *st, const char *ref, uint8_t key[static 32],
+                       const char **alias, struct ids_card *card, struct cli_conn *cn,
+                       int *conn_open) {
+  uint8_t bits[IDS_USER_ID_BYTES];
+  struct nodeapi_bundle b;
+  *alias = NULL;
+  card->n_hints = 0;
+  int rc = ids_card_parse(card, ref);
+  if (rc == 0) {
+    memcpy(key, card->key, 32);
+    return 0;
+  }
+  card->n_hints = 0;
+  if (rc != MOMEDO_E_PROTO) return cli_fail(c, rc, "the QR payload is damaged: %s", momedo_strerror(rc));
+  struct nodeapi_lookup_q q = {0};
+  rc = ids_user_id_parse(bits, ref);
+  if (rc == MOMEDO_E_CHECKSUM)
+    return cli_fail(c, rc, "'%s' has a typo: its check character does not match", ref);
+  if (rc == 0) q.user_id = ref;
+  else if (alias_shaped(ref)) q.alias = *alias = ref;
+  else
+    return cli_fail(c, MOMEDO_E_INVAL, "'%s' is neither a user ID (XXXX-XXXX-XXXX-XXXX-XXXX-C), "
+                    "an alias nor a momedo QR payload", ref);
+  if (!st->acct.joined)
+    return cli_fail(c, MOMEDO_E_UNEXPECTED, "looking up %s needs a node: run `momedo join` first "
+                    "(or add the contact by its QR payload)", ref);
+  if ((rc = cli_connect(c, st, cn)) != 0) return rc;
+  *conn_open = 1;
+  return cli_lookup(c, cn, &q, key, &b);
+}
+
+/* The fields `contact add` and `contacts` print for one contact. */
+static void json_contact(struct jsonw *j, const struct contact *ct) {
+  jsonw_str(j, "user_id", ct->uid);
+  jsonw_str_or_null(j, "name", ct->name[0] ? ct->name : NULL);
+  jsonw_str_or_null(j, "alias", ct->alias[0] ? ct->alias : NULL);
+  jsonw_bool(j, "verified", ct->verified);
+  jsonw_u64(j, "devices", ct->n_devices);
+}
+
+static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
+  uint8_t key[32];
+  const char *alias = NULL, *name = c->opt[CO_NAME];
+  struct ids_card card;
+  struct cli_conn cn;
+  struct contact *ct = NULL;
+  int open = 0;
+  memset(&cn, 0, sizeof cn);
+  if (name && contacts_name_check(name) != 0)
+    return cli_fail(c, MOMEDO_E_INVAL, "--name must be 1..%d printable bytes and not look like "
+                    "a user ID", CONTACT_NAME_MAX);
+  int rc = key_for_ref(c, st, ref, key, &alias, &card, &cn, &open);
+  if (rc == 0 && memcmp(key, st->acct.identity.pub, 32) == 0)
+    rc = cli_fail(c, MOMEDO_E_INVAL, "that is your own ID");
+  if (rc == 0) {
+    rc = contacts_pin(&st->contacts, key, name, alias, os_wall_ms(), &ct);
+    if (rc == MOMEDO_E_KEYCHANGED) {
+      warn_changed(ct);
+      int r2 = cli_save(c, st); /* remember the pending key so `verify` can accept it */
+      rc = r2 ? r2 : cli_fail(c, rc, "the key of %s changed; refused until `momedo contact "
+                              "verify`", contact_label(ct));
+    } else if (rc == MOMEDO_E_EXISTS) {
+      rc = cli_fail(c, rc, "the name '%s' belongs to another contact", name);
+    } else if (rc) {
+      rc = cli_fail(c, rc, "cannot add the contact: %s", momedo_strerror(rc));
+    }
+  }
+  if (rc == 0 && card.n_hints) contacts_set_hints(ct, &card);
+  if (rc == 0 && open && cli_refresh_contact(c, st, &cn, ct) != 0)
+    fprintf(stderr, "momedo: note: %s\n", c->why);
+  if (rc == 0) rc = cli_save(c, st);
+  if (rc == 0) {
+    char safety[IDS_SAFETY_STR_MAX];
+    if (ids_safety_number(safety, ct->key) != 0) safety[0] = '\0';
+    if (c->json) {
+      struct jsonw j;
+      jsonw_begin(&j, stdout);
+      jsonw_bool(&j, "ok", 1);
+      json_contact(&j, ct);
+      jsonw_str(&j, "fingerprint", safety);
+      jsonw_u64(&j, "home_nodes", ct->n_homes);
+      jsonw_u64(&j, "home_hints", ct->n_hints);
+      jsonw_end(&j);
+    } else {
+      printf("pinned %s\n  user ID:       %s\n  safety number: %s\n", contact_label(ct),
+             ct->uid, safety);
+      if (alias) printf("  (found by alias %s)\n", alias);
+      printf("compare the safety number in person, then `momedo contact verify %s`\n", ct->uid);
+    }
+  }
+  if (open) cli_conn_close(&cn);
+  return rc;
+}
+
+/* The key a verify reference means: a QR payload, a user ID of a pinned or pending
+ * key, or a name (its pending key if any, else its pinned key). */
+static int verify_key(struct cli *c, struct cli_state *st, const char *ref, uint8_t key[static 32]) {
+  uint8_t bits[IDS_USER_ID_BYTES], kb[IDS_USER_ID_BYTES];
+  if (ids_qr_parse(key, ref) == 0) return 0;
+  struct contact *ct = contacts_find_name(&st->contacts, ref);
+  if (ct) {
+    memcpy(key, ct->has_pending ? ct->pending_key : ct->key, 32);
+    return 0;
+  }
+  int rc = ids_user_id_parse(bits, ref);
+  if (rc) return cli_fail(c, rc, "'%s' is not a contact name, user ID or QR payload", ref);
+  for (size_t i = 0; i < st->contacts.n; i++) {
+    const struct contact *x = &st->contacts.v[i];
+    if (ids_user_id_bits(kb, x->key) == 0 && memcmp(kb, bits, sizeof kb) == 0) {
+      memcpy(key, x->key, 32);
+      return 0;
+    }
+    if (x->has_pending && ids_user_id_bits(kb, x->pending_key) == 0 &&
+        memcmp(kb, bits, sizeof kb) == 0) {
+      memcpy(key, x->pending_key, 32);
+      return 0;
+    }
+  }
+  return cli_fail(c, MOMEDO_E_NOTFOUND, "%s is not a contact (add it first)", ref);
+}
+
+static int confirm(struct cli *c, const char *uid, const char *safety) {
+  if (c->opt[CO_YES]) return 0;
+  FILE *tty = fopen("/dev/tty", "r+");
+  if (!tty || !isatty(fileno(tty))) {
+    if (tty) fclose(tty);
+    return cli_fail(c, MOMEDO_E_INVAL, "no terminal to confirm on: add --yes once you have "
+                    "compared the safety number of %s", uid);
+  }
+  char line[16];
+  fprintf(tty, "%s\nsafety number: %s\nDoes it match what your contact's device shows? [y/N] ",
+          uid, safety);
+  fflush(tty);
+  int ok = fgets(line, sizeof line, tty) && (line[0] == 'y' || line[0] == 'Y');
+  fclose(tty);
+  return ok ? 0 : cli_fail(c, MOMEDO_E_DENIED, "not verified (nothing changed)");
+}
+
+static int contact_verify(struct cli *c, struct cli_state *st, const char *ref) {
+  uint8_t key[32];
+  char uid[IDS_USER_ID_STR_MAX], safety[IDS_SAFETY_STR_MAX];
+  struct contact *ct;
+  int rc = verify_key(c, st, ref, key);
+  if (rc == 0 && ((rc = ids_user_id(uid, key)) != 0 || (rc = ids_safety_number(safety, key)) != 0))
+    rc = cli_fail(c, rc, "cannot format the key");
+  if (rc == 0) rc = confirm(c, uid, safety);
+  if (rc == 0 && (rc = contacts_verify(&st->contacts, key, &ct)) != 0)
+    rc = cli_fail(c, rc, "%s is not a contact", uid);
+  if (rc == 0) rc = cli_save(c, st);
+  if (rc == 0 && c->json) {
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "user_id", ct->uid);
+    jsonw_str_or_null(&j, "name", ct->name[0] ? ct->name : NULL);
+    jsonw_str(&j, "fingerprint", safety);
+    jsonw_bool(&j, "verified", 1);
+    jsonw_end(&j);
+  } else if (rc == 0) {
+    printf("verified %s (%s)\n", contact_label(ct), ct->uid);
+  }
+  return rc;
+}
+
+int cli_cmd_contact(struct cli *c) {
+  struct cli_state st;
+  const char *sub = c->pos[0];
+  int add = strcmp(sub, "add") == 0, verify = strcmp(sub, "verify") == 0;
+  if (!add && !verify)
+    return cli_fail(c, MOMEDO_E_INVAL, "unknown 'contact %s' (use add or verify)", sub);
+  if (verify && c->opt[CO_NAME]) return cli_fail(c, MOMEDO_E_INVAL, "verify does not take --name");
+  if (add && c->opt[CO_YES]) return cli_fail(c, MOMEDO_E_INVAL, "add does not take --yes");
+  int rc = cli_open(c, &st, 0);
+  if (rc == 0) rc = add ? contact_add(c, &st, c->pos[1]) : contact_verify(c, &st, c->pos[1]);
+  cli_close(&st);
+  return rc;
+}
+
+int cli_cmd_contacts(struct cli *c) {
+  struct cli_state st;
+  int rc = cli_open(c, &st, 0);
+  if (rc == 0 && c->json) {
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_open(&j, "contacts", '[');
+    for (size_t i = 0; i < st.contacts.n; i++) {
+      const struct contact *ct = &st.contacts.v[i];
+      jsonw_open(&j, NULL, '{');
+      json_contact(&j, ct);
+      jsonw_bool(&j, "key_changed", ct->has_pending);
+      jsonw_close(&j);
+    }
+    jsonw_close(&j);
+    jsonw_end(&j);
+  } else if (rc == 0) {
+    if (st.contacts.n == 0) printf("no contacts yet: `momedo contact add ID --name NAME`\n");
+    for (size_t i = 0; i < st.contacts.n; i++) {
+      const struct contact *ct = &st.contacts.v[i];
+      printf("%-20s %s%s%s\n", ct->name[0] ? ct->name : "-", ct->uid,
+             ct->verified ? "  verified" : "", ct->has_pending ? "  KEY CHANGED (refused)" : "");
+    }
+  }
+  cli_close(&st);
+  return rc;
+}

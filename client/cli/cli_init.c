@@ -1,0 +1,226 @@
+/* client/cli/cli_init.c — `init` (a new identity in a new home, sealed under a passphrase),
+ * `join INVITE` (register this device at the node named in the invite, learn its
+ * partners, publish the key bundle, ask for an alias) and `id` (user ID, safety
+ * number, QR payload and code). Prints no secret. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "hex.h"
+#include "invite.h"
+
+int cli_cmd_init(struct cli *c) {
+  struct cli_state st;
+  char pass[VAULT_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX];
+  size_t pl = 0;
+  unsigned log2n = VAULT_SCRYPT_LOG2N;
+  memset(&st, 0, sizeof st);
+  st.home.lock_fd = -1;
+  if (c->opt[CO_SCRYPT]) {
+    char *end = NULL;
+    long v = strtol(c->opt[CO_SCRYPT], &end, 10);
+    if (!end || *end || v < VAULT_SCRYPT_LOG2N_MIN || v > VAULT_SCRYPT_LOG2N_MAX)
+      return cli_fail(c, MOMEDO_E_INVAL, "--scrypt-log2n must be %d..%d",
+                      VAULT_SCRYPT_LOG2N_MIN, VAULT_SCRYPT_LOG2N_MAX);
+    log2n = (unsigned)v;
+  }
+  int rc = cli_home(c, &st, 1);
+  if (rc) return rc;
+  if (vault_exists(st.home.dir))
+    return cli_fail(c, MOMEDO_E_EXISTS, "%s already holds a momedo identity (nothing changed)",
+                    st.home.dir);
+  rc = cli_passphrase(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], 1, why, sizeof why);
+  if (rc) return cli_fail(c, rc, "%s", why);
+  rc = vault_create(&st.vault, st.home.dir, pass, pl, log2n);
+  crypto_wipe(pass, sizeof pass);
+  if (rc) return cli_fail(c, rc, "cannot create the vault in %s: %s", st.home.dir,
+                          momedo_strerror(rc));
+  if ((rc = home_lock(&st.home)) != 0) goto out;
+  if ((rc = account_generate(&st.acct, os_wall_ms())) != 0) goto out;
+  st.have_acct = 1;
+  if ((rc = cli_save(c, &st)) != 0) goto out;
+  if ((rc = ids_user_id(uid, st.acct.identity.pub)) != 0) goto out;
+  if (c->json) {
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "user_id", uid);
+    jsonw_str(&j, "home", st.home.dir);
+    jsonw_open(&j, "scrypt", '{');
+    jsonw_u64(&j, "log2_n", log2n);
+    jsonw_u64(&j, "r", VAULT_SCRYPT_R);
+    jsonw_u64(&j, "p", VAULT_SCRYPT_P);
+    jsonw_close(&j);
+    jsonw_end(&j);
+  } else {
+    printf("created a new identity in %s\nyour user ID: %s\n"
+           "next: `momedo join INVITE` with the invite code from your administrator\n",
+           st.home.dir, uid);
+  }
+out:
+  if (rc && !c->why[0]) cli_fail(c, rc, "init failed: %s", momedo_strerror(rc));
+  cli_close(&st);
+  return rc;
+}
+
+/* ---- join ----------------------------------------------------------------------- */
+
+static int learn_partners(struct cli_state *st, const Momedo__RegisterResp *r) {
+  for (size_t i = 0; r && i < r->n_partners; i++) {
+    const Momedo__NodeAddr *a = r->partners[i];
+    char host[TRANSPORT_HOST_CHARS_MAX + 1];
+    uint16_t port;
+    if (a->node_key.len != 32 || !a->address ||
+        transport_parse_hostport(a->address, host, sizeof host, &port) != 0)
+      continue; /* a malformed partner entry is skipped, not fatal */
+    if (account_add_partner(&st->acct, host, port, a->node_key.data) != 0) continue;
+  }
+  return 0;
+}
+
+static void print_joined(struct cli *c, struct cli_state *st, const char *uid) {
+  if (c->json) {
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "user_id", uid);
+    jsonw_str_or_null(&j, "alias", st->acct.alias[0] ? st->acct.alias : NULL);
+    jsonw_open(&j, "nodes", '[');
+    for (size_t i = 0; i < st->acct.n_nodes; i++) {
+      char a[ACCOUNT_HOST_MAX + 16];
+      snprintf(a, sizeof a, "%s:%u", st->acct.nodes[i].host, st->acct.nodes[i].port);
+      jsonw_open(&j, NULL, '{');
+      jsonw_str(&j, "address", a);
+      jsonw_str(&j, "role", i ? "partner" : "home");
+      jsonw_close(&j);
+    }
+    jsonw_close(&j);
+    jsonw_end(&j);
+    return;
+  }
+  printf("joined %s:%u as %s\n", st->acct.nodes[0].host, st->acct.nodes[0].port, uid);
+  if (st->acct.alias[0]) printf("your short alias: %s\n", st->acct.alias);
+  for (size_t i = 1; i < st->acct.n_nodes; i++)
+    printf("partner node: %s:%u\n", st->acct.nodes[i].host, st->acct.nodes[i].port);
+}
+
+int cli_cmd_join(struct cli *c) {
+  struct cli_state st;
+  struct invite inv;
+  struct cli_conn cn;
+  char tok[INVITE_TOKEN_HEX_LEN + 1], uid[IDS_USER_ID_STR_MAX];
+  const Momedo__RegisterResp *resp = NULL;
+  memset(&cn, 0, sizeof cn);
+  int rc = invite_decode(&inv, c->pos[0]);
+  if (rc == MOMEDO_E_CHECKSUM)
+    return cli_fail(c, rc, "the invite code has a typo (its check character does not match)");
+  if (rc == MOMEDO_E_PROTO) return cli_fail(c, rc, "that is not a momedo invite code");
+  if (rc == MOMEDO_E_VERSION) return cli_fail(c, rc, "this invite is for another momedo version");
+  if (rc) return cli_fail(c, rc, "the invite code is damaged: %s", momedo_strerror(rc));
+  if ((rc = cli_open(c, &st, 0)) != 0) goto out;
+  int extra = st.acct.joined;
+  if (extra && memcmp(st.acct.nodes[0].key, inv.node_key, 32) == 0) {
+    rc = cli_fail(c, MOMEDO_E_EXISTS, "this device already joined %s:%u (nothing changed)",
+                  st.acct.nodes[0].host, st.acct.nodes[0].port);
+    goto out;
+  }
+  if (!extra && !st.acct.has_identity) {
+    rc = cli_fail(c, MOMEDO_E_DENIED, "this home belongs to a linked device: use `momedo "
+                  "device join CODE`");
+    goto out;
+  }
+  if ((rc = cli_conn_open(c, &cn, inv.host, inv.port, inv.node_key)) != 0) goto out;
+  invite_token_to_hex(tok, inv.token);
+  rc = nodeapi_register(&cn.api, tok, &st.acct.device, &st.acct.identity, &resp);
+  crypto_wipe(tok, sizeof tok);
+  if (rc) {
+    rc = cli_api_fail(c, &cn, rc, "the node refused the invite");
+    goto out;
+  }
+  /* A second join registers this device at one more node (another city, a roaming
+   * node): it becomes a partner. The first join makes it the home. */
+  if (extra) rc = account_add_partner(&st.acct, inv.host, inv.port, inv.node_key);
+  else rc = account_set_home(&st.acct, inv.host, inv.port, inv.node_key);
+  if (rc || (rc = learn_partners(&st, resp)) != 0) goto out;
+  if ((rc = nodeapi_auth_user(&cn.api, &st.acct.device, st.acct.identity.pub)) != 0) {
+    rc = cli_api_fail(c, &cn, rc, "authentication failed after registering");
+    goto out;
+  }
+  if (st.acct.has_identity && (rc = cli_publish(c, &st, &cn)) != 0) goto out;
+  struct obj_info ai;
+  if (!extra && nodeapi_alias(&cn.api, st.acct.identity.pub, os_wall_ms(), &ai) == 0)
+    snprintf(st.acct.alias, sizeof st.acct.alias, "%s", ai.alias);
+  else if (!extra)
+    fprintf(stderr, "momedo: note: no alias from the node: %s\n", nodeapi_reason(&cn.api));
+  st.acct.joined = 1;
+  if ((rc = cli_save(c, &st)) != 0) goto out;
+  if ((rc = ids_user_id(uid, st.acct.identity.pub)) != 0) goto out;
+  print_joined(c, &st, uid);
+out:
+  cli_conn_close(&cn);
+  cli_close(&st);
+  return rc;
+}
+
+/* ---- id ------------------------------------------------------------------------- */
+
+/* "home_nodes":[{"fingerprint":..,"node_key":..},..]: where the user's mail is held. */
+static void json_homes(struct jsonw *j, const uint8_t (*homes)[ACCOUNT_KEY_LEN], size_t n) {
+  jsonw_open(j, "home_nodes", '[');
+  for (size_t i = 0; i < n; i++) {
+    char fp[IDS_NODE_FP_STR_MAX];
+    if (ids_node_fingerprint(fp, homes[i]) != 0) fp[0] = '\0';
+    jsonw_open(j, NULL, '{');
+    jsonw_str(j, "fingerprint", fp);
+    jsonw_hex(j, "node_key", homes[i], ACCOUNT_KEY_LEN);
+    jsonw_close(j);
+  }
+  jsonw_close(j);
+}
+
+int cli_cmd_id(struct cli *c) {
+  struct cli_state st;
+  char uid[IDS_USER_ID_STR_MAX], safety[IDS_SAFETY_STR_MAX], qr[IDS_CARD_STR_MAX],
+      key[IDS_KEY_B32_STR_MAX], dev[IDS_KEY_B32_STR_MAX], mbx[2 * OBJ_MAILBOX_LEN + 1];
+  uint8_t mb[OBJ_MAILBOX_LEN], homes[OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN];
+  size_t n_homes = 0;
+  int rc = cli_open(c, &st, 0);
+  if (rc == 0) n_homes = account_homes(&st.acct, homes);
+  if (rc == 0 && ((rc = ids_user_id(uid, st.acct.identity.pub)) != 0 ||
+                  (rc = ids_safety_number(safety, st.acct.identity.pub)) != 0 ||
+                  (rc = ids_card_format(qr, st.acct.identity.pub, homes, n_homes)) != 0 ||
+                  (rc = ids_key_to_b32(key, st.acct.identity.pub)) != 0 ||
+                  (rc = ids_key_to_b32(dev, st.acct.device.pub)) != 0 ||
+                  (rc = account_mailbox(&st.acct, mb)) != 0))
+    rc = cli_fail(c, rc, "cannot format the identity");
+  if (rc == 0) hex_encode(mbx, sizeof mbx, mb, sizeof mb);
+  if (rc == 0 && c->json) {
+    struct jsonw j;
+    jsonw_begin(&j, stdout);
+    jsonw_bool(&j, "ok", 1);
+    jsonw_str(&j, "user_id", uid);
+    jsonw_str(&j, "identity_key", key);
+    jsonw_str(&j, "fingerprint", safety);
+    jsonw_str(&j, "qr_payload", qr);
+    jsonw_str(&j, "device_key", dev);
+    jsonw_str(&j, "mailbox", mbx);
+    jsonw_bool(&j, "primary_device", st.acct.has_identity);
+    jsonw_bool(&j, "joined", st.acct.joined);
+    jsonw_u64(&j, "devices", st.acct.n_devices);
+    jsonw_str_or_null(&j, "alias", st.acct.alias[0] ? st.acct.alias : NULL);
+    json_homes(&j, homes, n_homes);
+    jsonw_end(&j);
+  } else if (rc == 0) {
+    printf("user ID:        %s\n", uid);
+    if (st.acct.alias[0]) printf("alias:          %s\n", st.acct.alias);
+    printf("safety number:  %s\n", safety);
+    printf("QR payload:     %s\n\n", qr);
+    if (cli_qr_print(stdout, qr) != 0)
+      printf("(the QR payload is too long to draw; share it as text)\n");
+    printf("\nOthers add you with `momedo contact add %s`; compare the safety number in person.\n",
+           uid);
+  }
+  cli_close(&st);
+  return rc;
+}

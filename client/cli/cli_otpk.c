@@ -1,0 +1,43 @@
+/* client/cli/cli_otpk.c — one-time prekeys in the message engine (docs/e2e.md): keep this
+ * device's home node stocked (refill when it holds fewer than OTPKS_NODE_LOW: new
+ * secrets are saved in the vault before their public halves leave the device), and claim
+ * one for a recipient device whose home node is the node a send is connected to. A claim
+ * that fails for any reason leaves the session on the signed prekey alone, as X3DH
+ * allows; a prekey the node forged is refused by its signature and reported. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
+  struct otpk_pub pub[OTPK_UPLOAD_MAX];
+  uint32_t held = 0;
+  if (cn->node != 0) return 0; /* only the home node hands them out */
+  int rc = nodeapi_prekey_upload(&cn->api, NULL, 0, 0, &held);
+  if (rc == MOMEDO_E_UNKNOWN_KIND) return 0; /* a node without one-time prekeys */
+  if (rc) return cli_api_fail(c, cn, rc, "asking the home node for its one-time prekeys");
+  if (held >= OTPKS_NODE_LOW) return 0;
+  size_t want = OTPKS_NODE_TARGET - held;
+  if ((rc = otpks_generate(&st->otpk, &st->acct.device, want, pub)) != 0)
+    return cli_fail(c, rc, "cannot make one-time prekeys: %s", momedo_strerror(rc));
+  if ((rc = cli_save(c, st)) != 0) return rc; /* the secrets before the public halves */
+  rc = nodeapi_prekey_upload(&cn->api, pub, want, 0, &held);
+  if (rc) return cli_api_fail(c, cn, rc, "uploading one-time prekeys");
+  return 0;
+}
+
+void cli__otpk_claim(struct cli_state *st, const struct account_device *d, struct e2e_remote *r) {
+  struct cli_conn *cn = st->claim;
+  struct otpk_pub p;
+  int found = 0;
+  if (!cn || !cn->open || memcmp(d->home_node, cn->api.node_key, 32) != 0) return;
+  int rc = nodeapi_prekey_claim(&cn->api, d->device_key, &p, &found);
+  if (rc == MOMEDO_E_BADSIG) {
+    fprintf(stderr, "momedo: WARNING: the node handed out a one-time prekey the recipient's "
+            "device did not sign; sending without one\n");
+    return;
+  }
+  if (rc || !found) return;
+  r->opk_id = p.id;
+  memcpy(r->opk, p.key, 32);
+}

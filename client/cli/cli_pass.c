@@ -1,0 +1,52 @@
+/* client/cli/cli_pass.c — where the command line's passphrase comes from: a file
+ * (--passphrase-file), $MOMEDO_PASSPHRASE, else the controlling terminal with echo off
+ * (asked twice for a new one). The core only checks and bounds a passphrase
+ * (vault_passphrase_set / _file); asking a person is the front-end's job. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "reason.h"
+
+static int pass_from_tty(char *out, size_t cap, size_t *len, int confirm, char *why,
+                         size_t why_cap) {
+  char a[VAULT_PASS_MAX + 1], b[VAULT_PASS_MAX + 1];
+  size_t na = 0, nb = 0;
+  int rc = cli_tty_read_secret(confirm ? "New passphrase: " : "Passphrase: ", a, sizeof a, &na);
+  if (rc == MOMEDO_E_AUTH) {
+    reason_set(why, why_cap,
+               "no passphrase: no terminal to ask on; set %s or use --passphrase-file",
+               CLI_PASS_ENV);
+    return rc;
+  }
+  if (rc == 0 && confirm) {
+    rc = cli_tty_read_secret("Repeat passphrase: ", b, sizeof b, &nb);
+    if (rc == 0 && (na != nb || memcmp(a, b, na) != 0)) {
+      reason_set(why, why_cap, "the two passphrases differ");
+      rc = MOMEDO_E_AUTH;
+    }
+  }
+  if (rc == 0) rc = vault_passphrase_set(out, cap, len, a, na);
+  if (rc == MOMEDO_E_INVAL) reason_set(why, why_cap, "the passphrase is empty");
+  if (rc == MOMEDO_E_TOOBIG)
+    reason_set(why, why_cap, "the passphrase is longer than %d bytes", VAULT_PASS_MAX);
+  crypto_wipe(a, sizeof a);
+  crypto_wipe(b, sizeof b);
+  return rc;
+}
+
+int cli_passphrase(char *out, size_t cap, size_t *len, const char *file, int confirm,
+                   char *why, size_t why_cap) {
+  *len = 0;
+  if (file) return vault_passphrase_file(out, cap, len, file, why, why_cap);
+  const char *env = getenv(CLI_PASS_ENV);
+  if (env) {
+    int rc = vault_passphrase_set(out, cap, len, env, strlen(env));
+    if (rc)
+      reason_set(why, why_cap, "%s is %s", CLI_PASS_ENV,
+                 rc == MOMEDO_E_INVAL ? "empty" : "too long");
+    return rc;
+  }
+  return pass_from_tty(out, cap, len, confirm, why, why_cap);
+}

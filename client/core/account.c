@@ -1,0 +1,417 @@
+/* client/core/account.c — this device's keys, the user's device list and key bundle, and
+ * the nodes it talks to, sealed in the vault as one record. Must not talk to a node
+ * (the CLI does) and must not let a secret leave the struct except into the vault. */
+#include "account.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "vault.h"
+
+#define ACCOUNT_FORMAT 2 /* 2: removed devices at the end (1 is read too) */
+
+static int prekey_new(struct account_prekey *pk, const struct crypto_sign_keypair *device,
+                      uint64_t now_ms) {
+  int rc;
+  do {
+    if ((rc = crypto_random(&pk->id, sizeof pk->id)) != 0) return rc;
+  } while (pk->id == 0);
+  pk->created_ms = now_ms;
+  pk->expires_ms = now_ms + ACCOUNT_PREKEY_LIFETIME_MS;
+  if ((rc = crypto_dh_keygen(pk->sec, pk->pub)) != 0) return rc;
+  return obj_prekey_sign(pk->sig, pk->id, pk->expires_ms, pk->pub, device);
+}
+
+static int device_keys_new(struct account *a, uint64_t now_ms) {
+  int rc = crypto_sign_keygen(&a->device);
+  if (rc == 0) rc = crypto_dh_keygen(a->dh_sec, a->dh_pub);
+  if (rc == 0) rc = prekey_new(&a->prekeys[0], &a->device, now_ms);
+  a->created_ms = now_ms;
+  if (rc == 0) {
+    a->n_devices = 1;
+    account_self_device(a, &a->devices[0]);
+  }
+  return rc;
+}
+
+int account_generate(struct account *a, uint64_t now_ms) {
+  memset(a, 0, sizeof *a);
+  int rc = crypto_sign_keygen(&a->identity);
+  if (rc == 0) rc = device_keys_new(a, now_ms);
+  if (rc) account_wipe(a);
+  else a->has_identity = 1;
+  return rc;
+}
+
+int account_generate_device(struct account *a, const uint8_t identity_pub[static ACCOUNT_KEY_LEN],
+                            uint64_t now_ms) {
+  memset(a, 0, sizeof *a);
+  memcpy(a->identity.pub, identity_pub, ACCOUNT_KEY_LEN);
+  int rc = device_keys_new(a, now_ms);
+  if (rc) account_wipe(a);
+  return rc;
+}
+
+void account_wipe(struct account *a) { crypto_wipe(a, sizeof *a); }
+
+void account_self_device(const struct account *a, struct account_device *out) {
+  const struct account_prekey *pk = &a->prekeys[0];
+  memset(out, 0, sizeof *out);
+  memcpy(out->device_key, a->device.pub, ACCOUNT_KEY_LEN);
+  memcpy(out->dh_key, a->dh_pub, ACCOUNT_KEY_LEN);
+  memcpy(out->prekey, pk->pub, ACCOUNT_KEY_LEN);
+  out->prekey_id = pk->id;
+  out->prekey_expires_ms = pk->expires_ms;
+  memcpy(out->prekey_sig, pk->sig, CRYPTO_SIG_LEN);
+  if (a->n_nodes > 0) memcpy(out->home_node, a->nodes[0].key, ACCOUNT_KEY_LEN);
+}
+
+int account_put_device(struct account *a, const struct account_device *d) {
+  for (size_t i = 0; i < a->n_devices; i++)
+    if (memcmp(a->devices[i].device_key, d->device_key, ACCOUNT_KEY_LEN) == 0) {
+      a->devices[i] = *d;
+      return 0;
+    }
+  if (a->n_devices >= OBJ_DEVICES_MAX) return MOMEDO_E_QUOTA;
+  a->devices[a->n_devices++] = *d;
+  return 0;
+}
+
+int account_rotate_prekey(struct account *a, uint64_t now_ms, int force, int *rotated) {
+  *rotated = 0;
+  if (!force && now_ms < a->prekeys[0].created_ms + ACCOUNT_PREKEY_ROTATE_MS) return 0;
+  struct account_prekey fresh;
+  int rc = prekey_new(&fresh, &a->device, now_ms);
+  if (rc) return rc;
+  a->prekeys[1] = a->prekeys[0];
+  a->prekeys[0] = fresh;
+  crypto_wipe(&fresh, sizeof fresh);
+  struct account_device self;
+  account_self_device(a, &self);
+  *rotated = 1;
+  return account_put_device(a, &self);
+}
+
+const struct account_prekey *account_prekey_find(const struct account *a, uint32_t id) {
+  for (size_t i = 0; i < ACCOUNT_PREKEYS; i++)
+    if (id != 0 && a->prekeys[i].id == id) return &a->prekeys[i];
+  return NULL;
+}
+
+int account_mailbox(const struct account *a, uint8_t mb[static OBJ_MAILBOX_LEN]) {
+  return obj_device_mailbox(mb, a->device.pub);
+}
+
+/* ---- nodes ---------------------------------------------------------------------- */
+
+static int node_fill(struct account_node *n, const char *host, uint16_t port,
+                     const uint8_t key[static ACCOUNT_KEY_LEN]) {
+  if (!host || host[0] == '\0' || strlen(host) >= ACCOUNT_HOST_MAX || port == 0)
+    return MOMEDO_E_INVAL;
+  memset(n, 0, sizeof *n);
+  memcpy(n->host, host, strlen(host) + 1);
+  n->port = port;
+  memcpy(n->key, key, ACCOUNT_KEY_LEN);
+  return 0;
+}
+
+int account_set_home(struct account *a, const char *host, uint16_t port,
+                     const uint8_t key[static ACCOUNT_KEY_LEN]) {
+  struct account_node n;
+  int rc = node_fill(&n, host, port, key);
+  if (rc) return rc;
+  a->nodes[0] = n;
+  a->n_nodes = 1;
+  for (size_t i = 0; i < a->n_devices; i++)
+    if (memcmp(a->devices[i].device_key, a->device.pub, ACCOUNT_KEY_LEN) == 0)
+      memcpy(a->devices[i].home_node, key, ACCOUNT_KEY_LEN);
+  return 0;
+}
+
+int account_add_partner(struct account *a, const char *host, uint16_t port,
+                        const uint8_t key[static ACCOUNT_KEY_LEN]) {
+  for (size_t i = 0; i < a->n_nodes; i++)
+    if (memcmp(a->nodes[i].key, key, ACCOUNT_KEY_LEN) == 0) return 0;
+  if (a->n_nodes >= ACCOUNT_NODES_MAX) return 0;
+  struct account_node n;
+  int rc = node_fill(&n, host, port, key);
+  if (rc) return rc;
+  a->nodes[a->n_nodes++] = n;
+  return 0;
+}
+
+/* ---- key bundle ----------------------------------------------------------------- */
+
+static void add_home(ProtobufCBinaryData *homes, size_t *n, const uint8_t *key) {
+  static const uint8_t zero[ACCOUNT_KEY_LEN];
+  if (memcmp(key, zero, ACCOUNT_KEY_LEN) == 0 || *n >= OBJ_HOME_NODES_MAX) return;
+  for (size_t i = 0; i < *n; i++)
+    if (memcmp(homes[i].data, key, ACCOUNT_KEY_LEN) == 0) return;
+  homes[(*n)++] = (ProtobufCBinaryData){ACCOUNT_KEY_LEN, (uint8_t *)key};
+}
+
+size_t account_homes(const struct account *a,
+                     uint8_t out[static OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN]) {
+  ProtobufCBinaryData homes[OBJ_HOME_NODES_MAX];
+  size_t n = 0;
+  for (size_t i = 0; i < a->n_nodes; i++) add_home(homes, &n, a->nodes[i].key);
+  for (size_t i = 0; i < a->n_devices; i++) add_home(homes, &n, a->devices[i].home_node);
+  for (size_t i = 0; i < n; i++) memcpy(out[i], homes[i].data, ACCOUNT_KEY_LEN);
+  return n;
+}
+
+int account_build_bundle(struct account *a, uint64_t now_ms, uint8_t **out, size_t *out_len) {
+  Momedo__KeyBundle b = MOMEDO__KEY_BUNDLE__INIT;
+  Momedo__DeviceKeys dk[OBJ_DEVICES_MAX], *dp[OBJ_DEVICES_MAX];
+  ProtobufCBinaryData homes[OBJ_HOME_NODES_MAX];
+  size_t n_homes = 0;
+  *out = NULL;
+  *out_len = 0;
+  if (!a->has_identity) return MOMEDO_E_DENIED;
+  if (a->n_nodes == 0) return MOMEDO_E_UNEXPECTED;
+  struct account_device self;
+  account_self_device(a, &self);
+  int rc = account_put_device(a, &self);
+  if (rc) return rc;
+  for (size_t i = 0; i < a->n_devices; i++) {
+    struct account_device *d = &a->devices[i];
+    momedo__device_keys__init(&dk[i]);
+    dk[i].device_key = (ProtobufCBinaryData){ACCOUNT_KEY_LEN, d->device_key};
+    dk[i].dh_key = (ProtobufCBinaryData){ACCOUNT_KEY_LEN, d->dh_key};
+    dk[i].signed_prekey = (ProtobufCBinaryData){ACCOUNT_KEY_LEN, d->prekey};
+    dk[i].prekey_id = d->prekey_id;
+    dk[i].prekey_expires_ms = d->prekey_expires_ms;
+    dk[i].prekey_signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, d->prekey_sig};
+    dk[i].home_node = (ProtobufCBinaryData){ACCOUNT_KEY_LEN, d->home_node};
+    dp[i] = &dk[i];
+  }
+  for (size_t i = 0; i < a->n_nodes; i++) add_home(homes, &n_homes, a->nodes[i].key);
+  for (size_t i = 0; i < a->n_devices; i++) add_home(homes, &n_homes, a->devices[i].home_node);
+  b.format = OBJ_FORMAT;
+  b.identity_key = (ProtobufCBinaryData){ACCOUNT_KEY_LEN, a->identity.pub};
+  /* Versions only grow; a clock that went backwards must not make one go down. */
+  b.version = a->bundle_version + 1;
+  b.created_ms = now_ms;
+  b.n_devices = a->n_devices;
+  b.devices = dp;
+  b.n_home_nodes = n_homes;
+  b.home_nodes = homes;
+  ProtobufCBinaryData removed[OBJ_REMOVED_DEVICES_MAX];
+  for (size_t i = 0; i < a->n_removed; i++)
+    removed[i] = (ProtobufCBinaryData){ACCOUNT_KEY_LEN, a->removed[i]};
+  b.n_removed_devices = a->n_removed;
+  b.removed_devices = removed;
+  rc = obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, &b.base, &a->identity, out, out_len);
+  if (rc == 0) a->bundle_version = b.version;
+  return rc;
+}
+
+int account_devices_from_bundle(const Momedo__KeyBundle *b,
+                                struct account_device out[static OBJ_DEVICES_MAX], size_t *n) {
+  *n = 0;
+  if (b->n_devices > OBJ_DEVICES_MAX) return MOMEDO_E_BOUNDS;
+  for (size_t i = 0; i < b->n_devices; i++) {
+    const Momedo__DeviceKeys *d = b->devices[i];
+    struct account_device *o = &out[i];
+    memset(o, 0, sizeof *o);
+    if (d->device_key.len != 32 || d->dh_key.len != 32 || d->signed_prekey.len != 32 ||
+        d->prekey_signature.len != CRYPTO_SIG_LEN || d->home_node.len != 32)
+      return MOMEDO_E_BOUNDS;
+    memcpy(o->device_key, d->device_key.data, 32);
+    memcpy(o->dh_key, d->dh_key.data, 32);
+    memcpy(o->prekey, d->signed_prekey.data, 32);
+    o->prekey_id = d->prekey_id;
+    o->prekey_expires_ms = d->prekey_expires_ms;
+    memcpy(o->prekey_sig, d->prekey_signature.data, CRYPTO_SIG_LEN);
+    memcpy(o->home_node, d->home_node.data, 32);
+  }
+  *n = b->n_devices;
+  return 0;
+}
+
+int account_removed_from_bundle(const Momedo__KeyBundle *b,
+                                const uint8_t (*have)[ACCOUNT_KEY_LEN], size_t n,
+                                uint8_t (*out)[ACCOUNT_KEY_LEN], size_t *n_out) {
+  *n_out = 0;
+  if (b->n_removed_devices > OBJ_REMOVED_DEVICES_MAX) return MOMEDO_E_BOUNDS;
+  for (size_t i = 0; i < b->n_removed_devices; i++) {
+    if (b->removed_devices[i].len != ACCOUNT_KEY_LEN) return MOMEDO_E_BOUNDS;
+    memcpy(out[i], b->removed_devices[i].data, ACCOUNT_KEY_LEN);
+  }
+  for (size_t i = 0; i < n; i++) {
+    int kept = 0;
+    for (size_t j = 0; j < b->n_removed_devices && !kept; j++)
+      kept = memcmp(out[j], have[i], ACCOUNT_KEY_LEN) == 0;
+    if (!kept) return MOMEDO_E_FORK;
+  }
+  *n_out = b->n_removed_devices;
+  return 0;
+}
+
+int account_learn_bundle(struct account *a, const Momedo__KeyBundle *b) {
+  if (b->identity_key.len != ACCOUNT_KEY_LEN ||
+      memcmp(b->identity_key.data, a->identity.pub, ACCOUNT_KEY_LEN) != 0)
+    return MOMEDO_E_KEYCHANGED;
+  if (b->version < a->bundle_version) return MOMEDO_E_SUPERSEDED;
+  if (b->version == a->bundle_version) return 0;
+  struct account_device devs[OBJ_DEVICES_MAX];
+  uint8_t removed[OBJ_REMOVED_DEVICES_MAX][ACCOUNT_KEY_LEN];
+  size_t n = 0, nr = 0;
+  int rc = account_devices_from_bundle(b, devs, &n);
+  if (rc == 0)
+    rc = account_removed_from_bundle(b, (const uint8_t(*)[32])a->removed, a->n_removed,
+                                     removed, &nr);
+  if (rc) return rc;
+  memcpy(a->devices, devs, n * sizeof devs[0]);
+  a->n_devices = n;
+  memcpy(a->removed, removed, nr * sizeof removed[0]);
+  a->n_removed = nr;
+  a->bundle_version = b->version;
+  return 0;
+}
+
+int account_remove_device(struct account *a, const uint8_t device_key[static ACCOUNT_KEY_LEN]) {
+  if (memcmp(device_key, a->device.pub, ACCOUNT_KEY_LEN) == 0) return MOMEDO_E_INVAL;
+  size_t i = 0;
+  while (i < a->n_devices && memcmp(a->devices[i].device_key, device_key, ACCOUNT_KEY_LEN) != 0)
+    i++;
+  if (i == a->n_devices) return MOMEDO_E_NOTFOUND;
+  if (a->n_removed >= OBJ_REMOVED_DEVICES_MAX) return MOMEDO_E_QUOTA;
+  size_t at = 0; /* kept ascending: the bundle lists them so */
+  while (at < a->n_removed && memcmp(a->removed[at], device_key, ACCOUNT_KEY_LEN) < 0) at++;
+  memmove(&a->removed[at + 1], &a->removed[at], (a->n_removed - at) * sizeof a->removed[0]);
+  memcpy(a->removed[at], device_key, ACCOUNT_KEY_LEN);
+  a->n_removed++;
+  memmove(&a->devices[i], &a->devices[i + 1], (a->n_devices - i - 1) * sizeof a->devices[0]);
+  a->n_devices--;
+  return 0;
+}
+
+/* ---- storage -------------------------------------------------------------------- */
+
+int account_save(const struct account *a, const struct vault *v) {
+  struct vbuf b = {0};
+  vbuf_u8(&b, ACCOUNT_FORMAT);
+  vbuf_u8(&b, (uint8_t)a->has_identity);
+  vbuf_raw(&b, a->identity.pub, 32);
+  vbuf_raw(&b, a->identity.seed, 32);
+  vbuf_raw(&b, a->device.seed, 32);
+  vbuf_raw(&b, a->dh_sec, 32);
+  for (size_t i = 0; i < ACCOUNT_PREKEYS; i++) {
+    const struct account_prekey *p = &a->prekeys[i];
+    vbuf_be32(&b, p->id);
+    vbuf_be64(&b, p->created_ms);
+    vbuf_be64(&b, p->expires_ms);
+    vbuf_raw(&b, p->sec, 32);
+    vbuf_raw(&b, p->sig, CRYPTO_SIG_LEN);
+  }
+  vbuf_be64(&b, a->created_ms);
+  vbuf_u8(&b, (uint8_t)a->joined);
+  vbuf_u8(&b, (uint8_t)a->n_nodes);
+  for (size_t i = 0; i < a->n_nodes; i++) {
+    vbuf_str(&b, a->nodes[i].host);
+    vbuf_be32(&b, a->nodes[i].port);
+    vbuf_raw(&b, a->nodes[i].key, 32);
+    vbuf_be64(&b, a->nodes[i].cursor);
+  }
+  vbuf_be64(&b, a->bundle_version);
+  vbuf_u8(&b, (uint8_t)a->n_devices);
+  for (size_t i = 0; i < a->n_devices; i++) {
+    const struct account_device *d = &a->devices[i];
+    vbuf_raw(&b, d->device_key, 32);
+    vbuf_raw(&b, d->dh_key, 32);
+    vbuf_raw(&b, d->prekey, 32);
+    vbuf_be32(&b, d->prekey_id);
+    vbuf_be64(&b, d->prekey_expires_ms);
+    vbuf_raw(&b, d->prekey_sig, CRYPTO_SIG_LEN);
+    vbuf_raw(&b, d->home_node, 32);
+  }
+  vbuf_str(&b, a->alias);
+  vbuf_u8(&b, (uint8_t)a->n_removed);
+  for (size_t i = 0; i < a->n_removed; i++) vbuf_raw(&b, a->removed[i], ACCOUNT_KEY_LEN);
+  int rc = b.err ? b.err : vault_write(v, ACCOUNT_FILE, b.p, b.len);
+  vbuf_free(&b);
+  return rc;
+}
+
+static int load_keys(struct account *a, struct cursor *c, uint8_t *format) {
+  uint8_t f, hi, seed[32];
+  int rc = MOMEDO_E_CORRUPT;
+  if (cursor_get_u8(c, &f) || f < 1 || f > ACCOUNT_FORMAT || cursor_get_u8(c, &hi) || hi > 1)
+    return MOMEDO_E_CORRUPT;
+  *format = f;
+  a->has_identity = hi;
+  if (vrd_fixed(c, a->identity.pub, 32) || vrd_fixed(c, seed, 32)) goto out;
+  if (hi) {
+    if (crypto_sign_from_seed(&a->identity, seed) != 0) goto out;
+  }
+  if (vrd_fixed(c, seed, 32) || crypto_sign_from_seed(&a->device, seed) != 0) goto out;
+  if (vrd_fixed(c, a->dh_sec, 32) || crypto_dh_public(a->dh_pub, a->dh_sec) != 0) goto out;
+  for (size_t i = 0; i < ACCOUNT_PREKEYS; i++) {
+    struct account_prekey *p = &a->prekeys[i];
+    if (cursor_get_be32(c, &p->id) || cursor_get_be64(c, &p->created_ms) ||
+        cursor_get_be64(c, &p->expires_ms) || vrd_fixed(c, p->sec, 32) ||
+        vrd_fixed(c, p->sig, CRYPTO_SIG_LEN))
+      goto out;
+    if (p->id != 0 && crypto_dh_public(p->pub, p->sec) != 0) goto out;
+  }
+  rc = 0;
+out:
+  crypto_wipe(seed, sizeof seed);
+  return rc;
+}
+
+static int load_rest(struct account *a, struct cursor *c, uint8_t format) {
+  uint8_t j, nn, nd, nr = 0;
+  if (cursor_get_be64(c, &a->created_ms) || cursor_get_u8(c, &j) || cursor_get_u8(c, &nn) ||
+      nn > ACCOUNT_NODES_MAX)
+    return MOMEDO_E_CORRUPT;
+  a->joined = j;
+  a->n_nodes = nn;
+  for (size_t i = 0; i < nn; i++) {
+    uint32_t port;
+    if (vrd_str(c, a->nodes[i].host, ACCOUNT_HOST_MAX) || cursor_get_be32(c, &port) ||
+        port == 0 || port > 65535 || vrd_fixed(c, a->nodes[i].key, 32) ||
+        cursor_get_be64(c, &a->nodes[i].cursor))
+      return MOMEDO_E_CORRUPT;
+    a->nodes[i].port = (uint16_t)port;
+  }
+  if (cursor_get_be64(c, &a->bundle_version) || cursor_get_u8(c, &nd) || nd > OBJ_DEVICES_MAX)
+    return MOMEDO_E_CORRUPT;
+  a->n_devices = nd;
+  for (size_t i = 0; i < nd; i++) {
+    struct account_device *d = &a->devices[i];
+    if (vrd_fixed(c, d->device_key, 32) || vrd_fixed(c, d->dh_key, 32) ||
+        vrd_fixed(c, d->prekey, 32) || cursor_get_be32(c, &d->prekey_id) ||
+        cursor_get_be64(c, &d->prekey_expires_ms) || vrd_fixed(c, d->prekey_sig, 64) ||
+        vrd_fixed(c, d->home_node, 32))
+      return MOMEDO_E_CORRUPT;
+  }
+  if (vrd_str(c, a->alias, sizeof a->alias)) return MOMEDO_E_CORRUPT;
+  if (format >= 2 && (cursor_get_u8(c, &nr) || nr > OBJ_REMOVED_DEVICES_MAX))
+    return MOMEDO_E_CORRUPT;
+  for (size_t i = 0; i < nr; i++)
+    if (vrd_fixed(c, a->removed[i], ACCOUNT_KEY_LEN) ||
+        (i > 0 && memcmp(a->removed[i - 1], a->removed[i], ACCOUNT_KEY_LEN) >= 0))
+      return MOMEDO_E_CORRUPT;
+  a->n_removed = nr;
+  return cursor_left(c) == 0 ? 0 : MOMEDO_E_CORRUPT;
+}
+
+int account_load(struct account *a, const struct vault *v) {
+  uint8_t *d = NULL;
+  size_t n = 0;
+  memset(a, 0, sizeof *a);
+  int rc = vault_read(v, ACCOUNT_FILE, &d, &n);
+  if (rc) return rc;
+  struct cursor c;
+  cursor_init(&c, d, n);
+  uint8_t format = 0;
+  rc = load_keys(a, &c, &format);
+  if (rc == 0) rc = load_rest(a, &c, format);
+  crypto_wipe(d, n);
+  free(d);
+  if (rc) account_wipe(a);
+  return rc;
+}

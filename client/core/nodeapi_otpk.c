@@ -1,0 +1,71 @@
+/* client/core/nodeapi_otpk.c — the device-state requests of the node protocol (client.proto
+ * PrekeyUploadReq / PrekeyClaimReq / StateCounterReq): upload this device's signed public
+ * prekeys to its home node, claim one of another device's, report the vault save count. A claimed prekey whose signature by that
+ * device's key does not verify is refused here (E_BADSIG): a node cannot slip in its
+ * own. Portable: sockets only through the nodeapi transport. */
+#include <stdio.h>
+#include <string.h>
+
+#include "nodeapi_int.h"
+#include "otpk.h"
+
+int nodeapi_prekey_upload(struct nodeapi *api, const struct otpk_pub *p, size_t n,
+                          int replace, uint32_t *held) {
+  Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
+  Momedo__PrekeyUploadReq u = MOMEDO__PREKEY_UPLOAD_REQ__INIT;
+  Momedo__OneTimePrekey m[OTPK_UPLOAD_MAX], *pm[OTPK_UPLOAD_MAX];
+  const Momedo__ClientResponse *out = NULL;
+  if (n > OTPK_UPLOAD_MAX) return MOMEDO_E_TOOBIG;
+  for (size_t i = 0; i < n; i++) {
+    momedo__one_time_prekey__init(&m[i]);
+    m[i].id = p[i].id;
+    m[i].key = (ProtobufCBinaryData){OTPK_KEY_LEN, (uint8_t *)p[i].key};
+    m[i].signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, (uint8_t *)p[i].sig};
+    pm[i] = &m[i];
+  }
+  u.n_prekeys = n;
+  u.replace = replace != 0;
+  u.prekeys = n ? pm : NULL;
+  req.body_case = MOMEDO__CLIENT_REQUEST__BODY_PREKEY_UPLOAD;
+  req.prekey_upload = &u;
+  int rc = nodeapi__call(api, &req, MOMEDO__CLIENT_RESPONSE__BODY_PREKEY_UPLOAD, &out);
+  if (rc < 0) return rc;
+  if (held) *held = out->prekey_upload->held;
+  return 0;
+}
+
+int nodeapi_prekey_claim(struct nodeapi *api, const uint8_t device_key[static NODEAPI_KEY_LEN],
+                         struct otpk_pub *out, int *found) {
+  Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
+  Momedo__PrekeyClaimReq q = MOMEDO__PREKEY_CLAIM_REQ__INIT;
+  const Momedo__ClientResponse *resp = NULL;
+  *found = 0;
+  q.device_key = (ProtobufCBinaryData){NODEAPI_KEY_LEN, (uint8_t *)device_key};
+  req.body_case = MOMEDO__CLIENT_REQUEST__BODY_PREKEY_CLAIM;
+  req.prekey_claim = &q;
+  int rc = nodeapi__call(api, &req, MOMEDO__CLIENT_RESPONSE__BODY_PREKEY_CLAIM, &resp);
+  if (rc < 0) return rc;
+  const Momedo__OneTimePrekey *m = resp->prekey_claim->prekey;
+  if (!m) return 0;
+  rc = otpk_from_msg(out, m, device_key, api->reason, sizeof api->reason);
+  if (rc) {
+    snprintf(api->reason, sizeof api->reason,
+             "the node handed out a one-time prekey that the device did not sign");
+    return rc;
+  }
+  *found = 1;
+  return 0;
+}
+
+int nodeapi_state_counter(struct nodeapi *api, uint64_t count, uint64_t *last) {
+  Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
+  Momedo__StateCounterReq q = MOMEDO__STATE_COUNTER_REQ__INIT;
+  const Momedo__ClientResponse *resp = NULL;
+  q.counter = count;
+  req.body_case = MOMEDO__CLIENT_REQUEST__BODY_STATE_COUNTER;
+  req.state_counter = &q;
+  int rc = nodeapi__call(api, &req, MOMEDO__CLIENT_RESPONSE__BODY_STATE_COUNTER, &resp);
+  if (rc < 0) return rc;
+  *last = resp->state_counter->last;
+  return 0;
+}
