@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libwolfssl-dev librocksdb-dev libprotobuf-c-dev protobuf-c-compiler
       zlib1g-dev libsystemd-dev libmicrohttpd-dev libqrencode-dev
-      libcjson-dev
+      libcjson-dev libsqlite3-dev
       python3
       prometheus
       dpkg-dev debhelper lintian adduser systemd procps

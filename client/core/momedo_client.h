@@ -16,6 +16,7 @@
 #include "content.h"   /* what a message carries: text, file, location, task, receipts */
 #include "counter.h"   /* the vault's anti-rollback save counter */
 #include "group.h"     /* groups and announcement channels */
+#include "history.h"   /* the message history (SQLite, sealed rows) */
 #include "home.h"      /* the client's directory and its lock */
 #include "link.h"      /* linking a second device */
 #include "nodeapi.h"   /* the node protocol over a transport */

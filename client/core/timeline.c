@@ -97,7 +97,7 @@ int timeline_add(struct timeline *t, const struct tl_entry *e, struct tl_entry *
 
 /* ---- storage -------------------------------------------------------------------- */
 
-static void save_entry(struct vbuf *b, const struct tl_entry *e) {
+void tl_entry_put(struct vbuf *b, const struct tl_entry *e) {
   vbuf_raw(b, e->id, TL_ID_LEN);
   vbuf_u8(b, e->outgoing);
   vbuf_u8(b, e->kind);
@@ -117,7 +117,7 @@ static void save_entry(struct vbuf *b, const struct tl_entry *e) {
   vbuf_raw(b, e->ref, TL_ID_LEN);
 }
 
-static int load_entry(struct cursor *c, struct tl_entry *e) {
+int tl_entry_get(struct cursor *c, struct tl_entry *e) {
   memset(e, 0, sizeof *e);
   int rc = MOMEDO_E_CORRUPT;
   if (vrd_fixed(c, e->id, TL_ID_LEN) || cursor_get_u8(c, &e->outgoing) ||
@@ -153,7 +153,7 @@ int timeline_save(const struct timeline *t, const struct vault *v) {
   vbuf_u8(&b, TL_FORMAT);
   vbuf_raw(&b, t->peer, TL_KEY_LEN);
   vbuf_be32(&b, (uint32_t)t->n);
-  for (size_t i = 0; i < t->n; i++) save_entry(&b, &t->v[i]);
+  for (size_t i = 0; i < t->n; i++) tl_entry_put(&b, &t->v[i]);
   rc = b.err ? b.err : vault_write(v, name, b.p, b.len);
   vbuf_free(&b);
   return rc;
@@ -182,7 +182,7 @@ int timeline_load(struct timeline *t, const struct vault *v, const uint8_t peer[
     if (!t->v) rc = MOMEDO_E_NOMEM;
   }
   for (uint32_t i = 0; rc == 0 && i < count; i++) {
-    rc = load_entry(&c, &t->v[i]);
+    rc = tl_entry_get(&c, &t->v[i]);
     if (rc == 0) t->n++;
   }
   if (rc == 0 && cursor_left(&c) != 0) rc = MOMEDO_E_CORRUPT;

@@ -73,6 +73,13 @@ struct tl_entry *timeline_find(struct timeline *t, const uint8_t id[static TL_ID
 MOMEDO_WUR int timeline_find_prefix(struct timeline *t, const char *hex, struct tl_entry **out);
 /* Free the strings of an entry (not the entry itself). */
 void tl_entry_clear(struct tl_entry *e);
+/* An entry's serialised form (the timeline file's and the history store's record):
+ * tl_entry_put appends it to b (b->err on failure); tl_entry_get reads one into e
+ * (strings malloc'ed; E_CORRUPT, E_NOMEM; e cleared on failure). */
+struct vbuf;
+struct cursor;
+void tl_entry_put(struct vbuf *b, const struct tl_entry *e);
+MOMEDO_WUR int tl_entry_get(struct cursor *c, struct tl_entry *e);
 
 /* Lower-case hex of an ID: 2 * TL_ID_LEN + 1 bytes. */
 void tl_id_hex(char out[static 2 * TL_ID_LEN + 1], const uint8_t id[static TL_ID_LEN]);

@@ -1,0 +1,345 @@
+/* client/core/history.c — the history store over SQLite (history.h). Rows hold opaque
+ * keys in the clear and sealed bodies; SQLite sees no plaintext and no contact key.
+ * Prepared statements are made once per open; every SQLite failure becomes a status
+ * code (and, on open, a why sentence). Must not print, read a clock or touch the net. */
+#include "history.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cursor.h"
+#include "reason.h"
+#include "vault.h"
+
+#define HIST_SEAL_LABEL "momedo/history/seal/v1"
+#define HIST_INDEX_LABEL "momedo/history/index/v1"
+#define HIST_CHECK_LABEL "momedo/history/check/v1"
+#define HIST_AD_CONV "momedo/history/conv/v1"
+#define HIST_AD_MSG "momedo/history/msg/v1"
+#define HIST_AD_MAX 64
+#define HIST_CONV_BODY_LEN (1 + TL_KEY_LEN)
+
+static const char *const hist_schema =
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS conv(id INTEGER PRIMARY KEY, ck BLOB NOT NULL UNIQUE,"
+    " body BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS msg(id INTEGER PRIMARY KEY, conv INTEGER NOT NULL,"
+    " mk BLOB NOT NULL UNIQUE, body BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS msg_conv ON msg(conv, id);";
+
+static const char *const hist_sql[HIST_ST__COUNT] = {
+    [HIST_ST_CONV_GET] = "SELECT id FROM conv WHERE ck = ?1",
+    [HIST_ST_CONV_PUT] = "INSERT INTO conv(ck, body) VALUES(?1, ?2)",
+    [HIST_ST_MSG_PUT] = "INSERT INTO msg(conv, mk, body) VALUES(?1, ?2, ?3)",
+    [HIST_ST_MSG_PAGE] = ("SELECT id, mk, body FROM msg WHERE conv = ?1 AND id < ?2"
+                          " ORDER BY id DESC LIMIT ?3"),
+    [HIST_ST_MSG_COUNT] = "SELECT count(*) FROM msg WHERE conv = ?1",
+};
+
+static int hist_status(int src) {
+  switch (src & 0xff) {
+  case SQLITE_OK: case SQLITE_ROW: case SQLITE_DONE: return 0;
+  case SQLITE_BUSY: case SQLITE_LOCKED: return MOMEDO_E_BUSY;
+  case SQLITE_CONSTRAINT: return MOMEDO_E_EXISTS;
+  case SQLITE_CORRUPT: case SQLITE_NOTADB: return MOMEDO_E_CORRUPT;
+  case SQLITE_FULL: return MOMEDO_E_DISKFULL;
+  case SQLITE_NOMEM: return MOMEDO_E_NOMEM;
+  default: return MOMEDO_E_STORE;
+  }
+}
+
+/* A keyed hash of label || a || b, truncated to HIST_KEY_LEN. */
+static int hist_mac(const struct hist *h, const char *label, const uint8_t *a, size_t an,
+                    const uint8_t *b, size_t bn, uint8_t out[static HIST_KEY_LEN]) {
+  uint8_t msg[HIST_AD_MAX + 2 * TL_KEY_LEN], mac[CRYPTO_HASH_LEN];
+  size_t ln = strlen(label);
+  if (ln + an + bn > sizeof msg) return MOMEDO_E_INTERNAL;
+  memcpy(msg, label, ln);
+  if (an) memcpy(msg + ln, a, an);
+  if (bn) memcpy(msg + ln + an, b, bn);
+  int rc = crypto_hmac_sha256(mac, h->idx_key, sizeof h->idx_key, msg, ln + an + bn);
+  memcpy(out, mac, HIST_KEY_LEN);
+  return rc;
+}
+
+static size_t hist_ad(uint8_t ad[static HIST_AD_MAX], const char *label, const uint8_t *ck,
+                      const uint8_t *mk) {
+  size_t n = strlen(label);
+  memcpy(ad, label, n);
+  memcpy(ad + n, ck, HIST_KEY_LEN);
+  n += HIST_KEY_LEN;
+  if (mk) {
+    memcpy(ad + n, mk, HIST_KEY_LEN);
+    n += HIST_KEY_LEN;
+  }
+  return n;
+}
+
+/* nonce || seal(pt) into a malloc'ed *out. */
+static int hist_seal(const struct hist *h, const uint8_t *pt, size_t len, const uint8_t *ad,
+                     size_t ad_len, uint8_t **out, size_t *out_len) {
+  size_t n = CRYPTO_XNONCE_LEN + len + CRYPTO_TAG_LEN;
+  uint8_t *b = malloc(n);
+  if (!b) return MOMEDO_E_NOMEM;
+  int rc = crypto_random(b, CRYPTO_XNONCE_LEN);
+  if (rc == 0) rc = crypto_aead_seal(b + CRYPTO_XNONCE_LEN, pt, len, ad, ad_len, b, h->seal_key);
+  if (rc) {
+    free(b);
+    return rc;
+  }
+  *out = b;
+  *out_len = n;
+  return 0;
+}
+
+static int hist_exec(struct hist *h, const char *sql) {
+  return hist_status(sqlite3_exec(h->db, sql, NULL, NULL, NULL));
+}
+
+/* The format and key check in meta: written by the first open, compared later. */
+static int hist_meta(struct hist *h, char *why, size_t why_cap) {
+  uint8_t check[HIST_KEY_LEN], fmt = HIST_FORMAT;
+  sqlite3_stmt *s = NULL;
+  int rc = hist_mac(h, HIST_CHECK_LABEL, NULL, 0, NULL, 0, check);
+  if (rc) return rc;
+  if (sqlite3_prepare_v2(h->db, "SELECT k, v FROM meta", -1, &s, NULL) != SQLITE_OK)
+    return MOMEDO_E_STORE;
+  int seen = 0, r;
+  while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+    const char *k = (const char *)sqlite3_column_text(s, 0);
+    const void *v = sqlite3_column_blob(s, 1);
+    int vn = sqlite3_column_bytes(s, 1);
+    if (k && strcmp(k, "format") == 0) {
+      seen |= 1;
+      if (vn != 1 || ((const uint8_t *)v)[0] != HIST_FORMAT) rc = MOMEDO_E_VERSION;
+    } else if (k && strcmp(k, "check") == 0) {
+      seen |= 2;
+      if (vn != HIST_KEY_LEN || !crypto_ct_eq(v, check, HIST_KEY_LEN)) rc = MOMEDO_E_AUTH;
+    }
+  }
+  sqlite3_finalize(s);
+  if (r != SQLITE_DONE) return hist_status(r);
+  if (rc == MOMEDO_E_VERSION) reason_set(why, why_cap, "history: unknown format");
+  if (rc == MOMEDO_E_AUTH) reason_set(why, why_cap, "history: made under another vault key");
+  if (rc || seen == 3) return rc;
+  if (seen) return MOMEDO_E_CORRUPT;
+  if (sqlite3_prepare_v2(h->db, "INSERT INTO meta(k, v) VALUES('format', ?1), ('check', ?2)",
+                         -1, &s, NULL) != SQLITE_OK)
+    return MOMEDO_E_STORE;
+  sqlite3_bind_blob(s, 1, &fmt, 1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob(s, 2, check, HIST_KEY_LEN, SQLITE_TRANSIENT);
+  rc = hist_status(sqlite3_step(s));
+  sqlite3_finalize(s);
+  return rc;
+}
+
+/* A new file is made 0600 before SQLite opens it (its -wal and -shm copy the mode). */
+static int hist_create_private(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return errno == ENOENT ? MOMEDO_E_NOTFOUND : MOMEDO_E_IO;
+  close(fd);
+  return 0;
+}
+
+static int hist_setup(struct hist *h, char *why, size_t why_cap) {
+  int rc = hist_exec(h, "PRAGMA journal_mode=WAL");
+  if (rc == 0) rc = hist_exec(h, "PRAGMA synchronous=FULL");
+  if (rc == 0) rc = hist_exec(h, "BEGIN IMMEDIATE");
+  if (rc == 0) {
+    rc = hist_exec(h, hist_schema);
+    if (rc == 0) rc = hist_meta(h, why, why_cap);
+    if (rc == 0) rc = hist_exec(h, "COMMIT");
+    else (void)hist_exec(h, "ROLLBACK");
+  }
+  for (int i = 0; rc == 0 && i < HIST_ST__COUNT; i++)
+    if (sqlite3_prepare_v3(h->db, hist_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &h->st[i],
+                           NULL) != SQLITE_OK)
+      rc = MOMEDO_E_STORE;
+  return rc;
+}
+
+int hist_open(struct hist *h, const char *path,
+              const uint8_t data_key[static CRYPTO_AEAD_KEY_LEN], char *why, size_t why_cap) {
+  memset(h, 0, sizeof *h);
+  int rc = crypto_hmac_sha256(h->seal_key, data_key, CRYPTO_AEAD_KEY_LEN, HIST_SEAL_LABEL,
+                              strlen(HIST_SEAL_LABEL));
+  if (rc == 0)
+    rc = crypto_hmac_sha256(h->idx_key, data_key, CRYPTO_AEAD_KEY_LEN, HIST_INDEX_LABEL,
+                            strlen(HIST_INDEX_LABEL));
+  if (rc == 0) rc = hist_create_private(path);
+  if (rc) {
+    reason_set(why, why_cap, "history: cannot create %s: %s", path, momedo_strerror(rc));
+    goto out;
+  }
+  int src = sqlite3_open_v2(path, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (src != SQLITE_OK) {
+    reason_set(why, why_cap, "history: cannot open %s: %s", path, sqlite3_errstr(src));
+    rc = hist_status(src) ? hist_status(src) : MOMEDO_E_STORE;
+    goto out;
+  }
+  sqlite3_busy_timeout(h->db, HIST_BUSY_MS);
+  rc = hist_setup(h, why, why_cap);
+  if (rc && why && why[0] == '\0')
+    reason_set(why, why_cap, "history: %s: %s", path, sqlite3_errmsg(h->db));
+out:
+  if (rc) hist_close(h);
+  return rc;
+}
+
+void hist_close(struct hist *h) {
+  for (int i = 0; i < HIST_ST__COUNT; i++) sqlite3_finalize(h->st[i]);
+  if (h->db) {
+    if (h->in_tx) (void)hist_exec(h, "ROLLBACK");
+    sqlite3_close(h->db);
+  }
+  crypto_wipe(h, sizeof *h);
+}
+
+int hist_begin(struct hist *h) {
+  if (h->in_tx) return MOMEDO_E_INTERNAL;
+  int rc = hist_exec(h, "BEGIN IMMEDIATE");
+  if (rc == 0) h->in_tx = 1;
+  return rc;
+}
+
+int hist_commit(struct hist *h) {
+  if (!h->in_tx) return MOMEDO_E_INTERNAL;
+  int rc = hist_exec(h, "COMMIT");
+  if (rc == 0) h->in_tx = 0;
+  return rc;
+}
+
+void hist_rollback(struct hist *h) {
+  if (!h->in_tx) return;
+  (void)hist_exec(h, "ROLLBACK");
+  h->in_tx = 0;
+}
+
+/* Run a bound statement that returns no row; reset it for the next use. */
+static int hist_step_done(sqlite3_stmt *s) {
+  int r = sqlite3_step(s);
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  return r == SQLITE_DONE ? 0 : hist_status(r) ? hist_status(r) : MOMEDO_E_STORE;
+}
+
+int hist_conv(struct hist *h, enum hist_conv_kind kind, const uint8_t key[static TL_KEY_LEN],
+              struct hist_conv *out) {
+  uint8_t k = (uint8_t)kind, pt[HIST_CONV_BODY_LEN], ad[HIST_AD_MAX], *body = NULL;
+  size_t bn = 0;
+  memset(out, 0, sizeof *out);
+  int rc = hist_mac(h, "conv", &k, 1, key, TL_KEY_LEN, out->ck);
+  if (rc) return rc;
+  sqlite3_stmt *s = h->st[HIST_ST_CONV_GET];
+  sqlite3_bind_blob(s, 1, out->ck, HIST_KEY_LEN, SQLITE_STATIC);
+  int r = sqlite3_step(s);
+  if (r == SQLITE_ROW) out->id = sqlite3_column_int64(s, 0);
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if (r == SQLITE_ROW) return 0;
+  if (r != SQLITE_DONE) return hist_status(r) ? hist_status(r) : MOMEDO_E_STORE;
+  pt[0] = k;
+  memcpy(pt + 1, key, TL_KEY_LEN);
+  rc = hist_seal(h, pt, sizeof pt, ad, hist_ad(ad, HIST_AD_CONV, out->ck, NULL), &body, &bn);
+  if (rc) return rc;
+  s = h->st[HIST_ST_CONV_PUT];
+  sqlite3_bind_blob(s, 1, out->ck, HIST_KEY_LEN, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 2, body, (int)bn, SQLITE_STATIC);
+  rc = hist_step_done(s);
+  if (rc == 0) out->id = sqlite3_last_insert_rowid(h->db);
+  free(body);
+  return rc;
+}
+
+int hist_add(struct hist *h, const struct hist_conv *c, const struct tl_entry *e,
+             int64_t *row) {
+  uint8_t mk[HIST_KEY_LEN], ad[HIST_AD_MAX], *body = NULL;
+  size_t bn = 0;
+  struct vbuf b = {0};
+  int rc = hist_mac(h, "msg", c->ck, HIST_KEY_LEN, e->id, TL_ID_LEN, mk);
+  if (rc) return rc;
+  tl_entry_put(&b, e);
+  rc = b.err;
+  if (rc == 0 && b.len + CRYPTO_XNONCE_LEN + CRYPTO_TAG_LEN > HIST_BODY_BYTES_MAX)
+    rc = MOMEDO_E_TOOBIG;
+  if (rc == 0) rc = hist_seal(h, b.p, b.len, ad, hist_ad(ad, HIST_AD_MSG, c->ck, mk), &body, &bn);
+  if (b.p) crypto_wipe(b.p, b.len);
+  vbuf_free(&b);
+  if (rc) return rc;
+  sqlite3_stmt *s = h->st[HIST_ST_MSG_PUT];
+  sqlite3_bind_int64(s, 1, c->id);
+  sqlite3_bind_blob(s, 2, mk, HIST_KEY_LEN, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 3, body, (int)bn, SQLITE_STATIC);
+  rc = hist_step_done(s);
+  if (rc == 0 && row) *row = sqlite3_last_insert_rowid(h->db);
+  free(body);
+  return rc;
+}
+
+/* Open one row's body into e. */
+static int hist_open_row(const struct hist *h, const struct hist_conv *c, const uint8_t *mk,
+                         int mk_len, const uint8_t *body, int bn, struct tl_entry *e) {
+  uint8_t ad[HIST_AD_MAX];
+  if (mk_len != HIST_KEY_LEN || bn < CRYPTO_XNONCE_LEN + CRYPTO_TAG_LEN ||
+      (size_t)bn > HIST_BODY_BYTES_MAX)
+    return MOMEDO_E_CORRUPT;
+  size_t n = (size_t)bn - CRYPTO_XNONCE_LEN - CRYPTO_TAG_LEN;
+  uint8_t *pt = malloc(n ? n : 1);
+  if (!pt) return MOMEDO_E_NOMEM;
+  int rc = crypto_aead_open(pt, body + CRYPTO_XNONCE_LEN, (size_t)bn - CRYPTO_XNONCE_LEN, ad,
+                            hist_ad(ad, HIST_AD_MSG, c->ck, mk), body, h->seal_key);
+  if (rc == 0) {
+    struct cursor cur;
+    cursor_init(&cur, pt, n);
+    rc = tl_entry_get(&cur, e);
+    if (rc == 0 && cursor_left(&cur) != 0) {
+      tl_entry_clear(e);
+      rc = MOMEDO_E_CORRUPT;
+    }
+  }
+  crypto_wipe(pt, n);
+  free(pt);
+  return rc;
+}
+
+int hist_page(struct hist *h, const struct hist_conv *c, int64_t before, size_t n,
+              struct tl_entry *out, int64_t *rows, size_t *got) {
+  *got = 0;
+  if (n > HIST_PAGE_MAX || before < 0) return MOMEDO_E_INVAL;
+  sqlite3_stmt *s = h->st[HIST_ST_MSG_PAGE];
+  sqlite3_bind_int64(s, 1, c->id);
+  sqlite3_bind_int64(s, 2, before ? before : INT64_MAX);
+  sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
+  int r, rc = 0;
+  while (rc == 0 && *got < n && (r = sqlite3_step(s)) == SQLITE_ROW) {
+    rc = hist_open_row(h, c, sqlite3_column_blob(s, 1), sqlite3_column_bytes(s, 1),
+                       sqlite3_column_blob(s, 2), sqlite3_column_bytes(s, 2), &out[*got]);
+    if (rc == 0) {
+      if (rows) rows[*got] = sqlite3_column_int64(s, 0);
+      (*got)++;
+    }
+  }
+  if (rc == 0 && *got < n && r != SQLITE_DONE) rc = hist_status(r) ? hist_status(r) : MOMEDO_E_STORE;
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if (rc) {
+    for (size_t i = 0; i < *got; i++) tl_entry_clear(&out[i]);
+    *got = 0;
+  }
+  return rc;
+}
+
+int hist_count(struct hist *h, const struct hist_conv *c, uint64_t *n) {
+  sqlite3_stmt *s = h->st[HIST_ST_MSG_COUNT];
+  *n = 0;
+  sqlite3_bind_int64(s, 1, c->id);
+  int r = sqlite3_step(s);
+  if (r == SQLITE_ROW) *n = (uint64_t)sqlite3_column_int64(s, 0);
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  return r == SQLITE_ROW ? 0 : hist_status(r) ? hist_status(r) : MOMEDO_E_STORE;
+}
