@@ -1,7 +1,7 @@
-/* simulations/sim_queue.h — the event queue: a min-heap ordered by
- * (time, class, sequence number). The sequence number is assigned at insertion, so
- * two events at the same time always pop in the same order; nothing depends on
- * pointer values. Owns no payloads: the caller frees what an event points to. */
+/* simulations/sim_queue.h — the event queue: a min-heap of keys ordered by
+ * (time, class, sequence number); the events wait in slots beside it. The sequence
+ * number is assigned at insertion, so two events at the same time always pop in the
+ * same order; nothing depends on pointer values. Owns no payloads: the caller frees what an event points to. */
 #ifndef MOMEDO_SIM_QUEUE_H
 #define MOMEDO_SIM_QUEUE_H
 
@@ -34,9 +34,19 @@ struct sim_event {
   void *data;        /* payload, owned by whoever pops the event */
 };
 
+/* A heap entry: the ordering key and where the event waits. 24 bytes, so a node's four
+ * children span 1.5 cache lines instead of 3 (the heap is the run's hottest miss). */
+struct sim_qent {
+  uint64_t time_ms, seq;
+  uint32_t slot; /* in ev[] */
+};
+
 struct sim_queue {
-  struct sim_event *ev;
-  size_t n, cap;
+  struct sim_qent *heap;
+  struct sim_event *ev;  /* events by slot */
+  uint32_t *free_slots;  /* slots below used that are free */
+  size_t n, cap;         /* pending events; slots allocated */
+  size_t used, nfree;    /* slots ever handed out; of them free */
   uint64_t counter;
 };
 
@@ -49,7 +59,7 @@ MOMEDO_WUR int sim_queue_push(struct sim_queue *q, enum sim_ev_class cls,
 /* 0 when empty, else 1 with *e filled. */
 int sim_queue_pop(struct sim_queue *q, struct sim_event *e);
 static inline const struct sim_event *sim_queue_peek(const struct sim_queue *q) {
-  return q->n ? &q->ev[0] : NULL;
+  return q->n ? &q->ev[q->heap[0].slot] : NULL;
 }
 
 #endif
