@@ -224,6 +224,7 @@ struct sim {
   uint8_t *hops;
   uint64_t cells, cells_cap;
   int sparse;               /* an object's wanted nodes are its destination nodes (scoped delivery), not all */
+  int in_setup;             /* placing start=setup bundles: at every destination at once */
   int hold_maps;            /* holdings in per-node maps (sparse, or MOMEDO_SIM_HOLD=map) */
   uint64_t *have;           /* dense holdings: node-major bitset, node * words + obj / 64 */
   uint32_t words;
@@ -296,6 +297,8 @@ uint32_t sim__up_components(const struct sim *s);
 
 /* sim_work.c: objects and the workload */
 MOMEDO_WUR int sim__work_init(struct sim *s);
+/* Publish the start=setup bundles (links up, before the first records are signed). */
+MOMEDO_WUR int sim__work_setup(struct sim *s);
 void sim__work_free(struct sim *s);
 MOMEDO_WUR int sim__work_event(struct sim *s, const struct sim_event *e);
 /* Object index of these exact canonical bytes / of this object ID, or -1. */

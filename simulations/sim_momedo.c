@@ -612,7 +612,19 @@ static int publish(struct sim *s, uint32_t o) {
   ob->info = info;
   ob->info_ok = 1;
   sim__obj_id_known(s, o);
-  return drain(s, ob->origin);
+  if ((rc = drain(s, ob->origin))) return rc;
+  /* A user registered before the run: its bundle is at its partner nodes too. */
+  for (uint32_t i = 0; s->in_setup && ob->kind == SIM_OBJ_BUNDLE && i < ob->ndnodes && !rc; i++) {
+    uint32_t v = ob->dnodes[i];
+    if (v == ob->origin) continue;
+    rc = repl_insert_local(s->nodes[v].repl, ob->info.kind, ob->bytes, ob->size, now_ms(s), &info);
+    if (rc < 0 && momedo_status_kind(rc) != MOMEDO_KIND_STORE && rc != MOMEDO_E_NOMEM) {
+      sim__fail(s, "node %u refused user %u's bundle at setup: %s", v, o, momedo_status_name(rc));
+      rc = 0;
+    }
+    if (rc >= 0) rc = drain(s, v);
+  }
+  return rc;
 }
 
 /* ---- lookups ---------------------------------------------------------------------- */

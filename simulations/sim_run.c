@@ -172,6 +172,7 @@ static int sim_setup(struct sim *s, const struct sim_scn *scn, uint64_t seed, FI
     return rc;
   if ((rc = sim__ops(s)->init(s, why, why_cap))) return rc;
   for (uint32_t v = 0; v < s->n && !rc; v++) rc = sim__links_bring_up(s, v);
+  if (!rc) rc = sim__work_setup(s);
   if (!rc && sim__ops(s)->links_ready) rc = sim__ops(s)->links_ready(s);
   if (rc) return rc;
   if ((rc = start_schedules(s)) || (rc = sim__faults_schedule(s))) return rc;

@@ -499,7 +499,13 @@ static int kw_publish(struct pctx *p, struct line *l) {
   if (!(v = opt(l, 2, "count")) || parse_u32(v, SIM_OBJECTS_MAX, &w->count) || !w->count)
     return fail(p, l->no, "publish needs count=1..%u", SIM_OBJECTS_MAX);
   if (opt_sel(p, l, "from", &w->from, 0) || opt_sel(p, l, "to", &w->to, 0)) return MOMEDO_E_CONFIG;
-  if (opt_time(p, l, 2, "start", &w->start_ms, 0) || opt_time(p, l, 2, "every", &w->every_ms, 0) ||
+  if ((v = opt(l, 2, "start")) && !strcmp(v, "setup")) {
+    if (w->kind != SIM_OBJ_BUNDLE) return fail(p, l->no, "start=setup applies to bundles only");
+    w->at_setup = 1;
+  } else if (opt_time(p, l, 2, "start", &w->start_ms, 0)) {
+    return MOMEDO_E_CONFIG;
+  }
+  if (opt_time(p, l, 2, "every", &w->every_ms, 0) ||
       opt_time(p, l, 2, "ttl", &w->ttl_ms, 0) ||
       opt_time(p, l, 2, "tombstone_delay", &w->tombstone_delay_ms, 0))
     return MOMEDO_E_CONFIG;

@@ -91,6 +91,7 @@ struct sim_workload {
   uint32_t count;
   struct sim_sel from, to;      /* origin node; recipient's home node (items) */
   uint64_t start_ms;
+  int at_setup;                 /* bundles, start=setup: all placed before the first records */
   uint64_t every_ms;            /* fixed spacing, or the mean when poisson */
   int poisson;
   uint32_t size;                /* item ciphertext bytes */

@@ -109,7 +109,8 @@ int sim__work_init(struct sim *s) {
     rc = sim__sel_nodes(s, &c->work[w].from, &s->rng_work, &ws->from, &ws->nfrom);
     if (!rc) rc = sim__sel_nodes(s, &c->work[w].to, &s->rng_work, &ws->to, &ws->nto);
     if (!rc && (!ws->nfrom || !ws->nto)) rc = MOMEDO_E_CONFIG; /* county/role sets are non-empty */
-    if (!rc) rc = sim__schedule(s, sim_us(c->work[w].start_ms), SIM_EVC_FAULT, SIM_EV_PUBLISH, 0, w, 0);
+    if (!rc && !c->work[w].at_setup)
+      rc = sim__schedule(s, sim_us(c->work[w].start_ms), SIM_EVC_FAULT, SIM_EV_PUBLISH, 0, w, 0);
   }
   return rc;
 }
@@ -367,6 +368,19 @@ static int new_entry(struct sim *s, const struct sim_workload *w, uint32_t wi) {
   if (w->kind == SIM_OBJ_ITEM && (rc = item_schedule(s, w, o))) return rc;
   if (w->kind == SIM_OBJ_BUNDLE && s->objs[o].published && s->users) s->users[s->nusers++] = o;
   return 0;
+}
+
+/* Users registered before the run: every start=setup bundle is at all its destination
+ * nodes when the nodes sign their first records, so those records carry the users from
+ * the start (no federation-wide wave of records re-signed for them a minute later). */
+int sim__work_setup(struct sim *s) {
+  int rc = 0;
+  s->in_setup = 1;
+  for (uint32_t wi = 0; wi < s->scn->nwork && !rc; wi++)
+    for (uint32_t k = 0; k < s->scn->work[wi].count && s->scn->work[wi].at_setup && !rc; k++)
+      rc = new_entry(s, &s->scn->work[wi], wi);
+  s->in_setup = 0;
+  return rc;
 }
 
 static int on_publish(struct sim *s, uint32_t wi, uint64_t ordinal) {

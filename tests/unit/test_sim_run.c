@@ -267,6 +267,37 @@ static void test_scoped_vs_flood(void) {
   CHECK(sum[0].transit_bytes_per_node_mean == 0);
 }
 
+/* start=setup: users registered before the run are in their nodes' first records, so a
+ * lookup by user ID alone finds them at once; users registered during the run are in
+ * the records only after record_min_interval_ms (60 s), when their nodes re-sign (more
+ * record traffic). */
+static void test_users_at_setup(void) {
+  static const char *const text =
+      "topology federation counties=2 hubs=2 cities=4 schools=6\nduration 90s\nprotocol momedo\n"
+      "repl scope scoped\nlink latency=uniform:5ms:20ms\n"
+      "publish bundle count=30 from=all %s\n"
+      "publish lookup count=10 from=all start=35s every=1s\n"
+      "check safety delivered\n";
+  struct sim_summary sum[2];
+  const char *start[2] = {"start=setup", "every=1s"};
+  for (int i = 0; i < 2; i++) {
+    char buf[1024], err[REASON_MAX];
+    snprintf(buf, sizeof buf, text, start[i]);
+    struct sim_scn *s = scn(buf);
+    CHECK(s != NULL);
+    if (!s) return;
+    CHECK_EQ(s->work[0].at_setup, i == 0);
+    CHECK_EQ(sim_run_one(s, 9, NULL, NULL, &sum[i], err, sizeof err), 0);
+    sim_scn_free(s);
+    CHECK(!sum[i].failed);
+    CHECK(sum[i].reliability == 1.0); /* every bundle at its home and partner */
+    CHECK_EQ(sum[i].lookups, 10);
+  }
+  CHECK(sum[0].lookup_found == 1.0);
+  CHECK(sum[1].lookup_found < 0.5); /* only where the asking node is the user's own */
+  CHECK(sum[0].record_bytes_per_node < sum[1].record_bytes_per_node);
+}
+
 /* --report: two runs side by side; the table and CSV carry each run's own summary values
  * and the time.txt figures, bytes.svg is written; a truncated summary is left out; a
  * directory without runs is refused. */
@@ -328,6 +359,7 @@ int main(void) {
   RUN(test_classic_faults);
   RUN(test_momedo_cycles);
   RUN(test_runs_aggregate);
+  RUN(test_users_at_setup);
   RUN(test_report);
   RUN(test_scoped_vs_flood);
   TEST_MAIN_END();

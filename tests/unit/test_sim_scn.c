@@ -115,6 +115,8 @@ static void test_errors(void) {
       {"nodes 10\nprotocol momedo\npublish lookup count=5 size=10\n", "size, ttl, to and tombstone apply to items only"},
       {"nodes 10\nprotocol momedo\npublish lookup count=5 partners=1\n", "partners applies to bundles and items"},
       {"nodes 10\nprotocol momedo\npublish item count=5 hint=1\n", "hint=0|1 applies to lookups only"},
+      {"nodes 10\nprotocol momedo\npublish item count=5 start=setup\n", "start=setup applies to bundles only"},
+      {"nodes 10\nprotocol momedo\npublish bundle count=5 start=soon\n", "start=soon: not a time"},
       {"nodes 10\nprotocol momedo\npublish lookup count=5 hint=2\n", "hint=0|1 applies to lookups only"},
       {"nodes 10\nprotocol momedo\npublish nothing count=5\n", "publish kind must be bundle, item or lookup"},
       {"nodes 10\nprotocol momedo\nrepl scope everywhere\npublish item count=1\n", "t.scn:3: "},
