@@ -41,23 +41,8 @@ static int c_register(struct conn *c, const Momedo__ClientRequest *rq,
   if (!out) return MOMEDO_E_NOMEM;
   momedo__register_resp__init(out);
   out->node_key = (ProtobufCBinaryData){NODE_KEY_LEN, n->id.kp.pub};
-  size_t np = 0;
-  for (struct peer *p = n->peers; p; p = p->next)
-    np += !p->removed && p->key_known && p->cfg.partner;
-  out->partners = arena_alloc(&n->arena, (np + 1) * sizeof *out->partners);
-  for (struct peer *p = n->peers; p && out->partners; p = p->next) {
-    if (p->removed || !p->key_known || !p->cfg.partner) continue;
-    Momedo__NodeAddr *a = arena_alloc(&n->arena, sizeof *a);
-    char *addr = arena_alloc(&n->arena, NODE_HOSTPORT_CHARS_MAX + 3);
-    if (!a || !addr) break;
-    momedo__node_addr__init(a);
-    int v6 = strchr(p->cfg.host, ':') != NULL;
-    snprintf(addr, NODE_HOSTPORT_CHARS_MAX + 3, "%s%s%s:%u", v6 ? "[" : "", p->cfg.host,
-             v6 ? "]" : "", (unsigned)p->cfg.port);
-    a->address = addr;
-    a->node_key = (ProtobufCBinaryData){NODE_KEY_LEN, p->key};
-    out->partners[out->n_partners++] = a;
-  }
+  rc = node__partner_list(n, r->identity_key.data, &out->partners, &out->n_partners);
+  if (rc) return rc;
   rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_REGISTER;
   rs->register_ = out;
   return 0;
@@ -105,7 +90,7 @@ static int bundle_admits(struct node *n, const uint8_t identity_key[OBJ_KEY_LEN]
                "this device is not registered on this node and its user's key bundle does not "
                "name this node as a home node");
   else
-    return 0;
+    return node__partner_admits(n, identity_key, b, why, why_cap);
   return MOMEDO_E_AUTH;
 }
 
@@ -329,6 +314,7 @@ static const node_client_fn client_handlers[] = {
     [MOMEDO__CLIENT_REQUEST__BODY_PREKEY_UPLOAD] = node__c_prekey,
     [MOMEDO__CLIENT_REQUEST__BODY_PREKEY_CLAIM] = node__c_prekey,
     [MOMEDO__CLIENT_REQUEST__BODY_STATE_COUNTER] = node__c_prekey,
+    [MOMEDO__CLIENT_REQUEST__BODY_PARTNERS] = node__c_partners,
 };
 #define CLIENT_HANDLERS_N (sizeof client_handlers / sizeof client_handlers[0])
 

@@ -63,6 +63,9 @@ static const struct cfg_key cfg_keys[] = {
      "acknowledgements (tombstones) one device may hand in per minute"},
     {"device_publishes_per_minute", CFG_U32, OFF(device_publishes_per_minute), 1, 10000,
      "key bundles one device may publish per minute"},
+    {"partner_grant_ttl_s", CFG_U32, OFF(partner_grant_ttl_s), 1, 365u * 24 * 3600,
+     "seconds a partner grant this node signs for a registering user is valid (clients "
+     "renew it before then)"},
     {"mailbox_items_per_poster_max", CFG_U32, OFF(mailbox_items_per_poster_max), 1,
      10u * 1000 * 1000,
      "items one device may hold in one group or other shared mailbox (over the item lifetime)"},
@@ -130,6 +133,7 @@ void node_config_defaults(struct node_config *c, const char *dir) {
   c->device_posts_per_minute = 600;
   c->device_acks_per_minute = 12000; /* above mailbox_items_max: a full mailbox in one go */
   c->device_publishes_per_minute = 30;
+  c->partner_grant_ttl_s = NODE_PARTNER_GRANT_TTL_S_DEFAULT;
   c->mailbox_items_per_poster_max = 2500;
   c->clients_max = 20000;
   c->global_posts_allowed = 1;

@@ -47,6 +47,7 @@ struct node_config {
   uint32_t device_posts_per_minute;
   uint32_t device_acks_per_minute;      /* tombstones one device may hand in per minute */
   uint32_t device_publishes_per_minute; /* key bundles one device may publish per minute */
+  uint32_t partner_grant_ttl_s;         /* life of the partner grants this node signs */
   uint32_t mailbox_items_per_poster_max; /* of a shared (not a device's) mailbox */
   uint32_t clients_max;
   char log_file[NODE_PATH_BYTES_MAX];      /* "" (not set): standard error / the journal */
@@ -63,6 +64,9 @@ struct node_config {
   uint32_t nnotes;
   char notes[NODE_CONF_NOTES_MAX][REASON_MAX];
 };
+
+/* 90 days: a client renews its grants when less than 30 are left (client/account.h). */
+#define NODE_PARTNER_GRANT_TTL_S_DEFAULT (90u * 24 * 3600)
 
 /* The optional fourth word of a neighbors.conf line. */
 #define NODE_NEIGHBOR_PARTNER "partner"

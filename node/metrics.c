@@ -269,6 +269,9 @@ static void text_posts(struct text *t, const struct metrics_snap *s) {
   put(t, "momedo_client_rate_refused_total{kind=\"ack\"} %llu\n"
       "momedo_client_rate_refused_total{kind=\"publish\"} %llu\n",
       (unsigned long long)c->acks_rated, (unsigned long long)c->publishes_rated);
+  one(t, "momedo_partner_refused_total", "counter",
+      "Devices refused because their user's key bundle carries no valid, unexpired partner "
+      "grant for this node by a node configured here as a partner.", c->partner_refused);
 }
 
 static void text_store(struct text *t, const struct metrics_snap *s) {

@@ -208,6 +208,7 @@ struct node_counters {
   uint64_t acks_unknown;   /* tombstones for items not held here: not stored */
   uint64_t acks_rated;     /* tombstones refused for device_acks_per_minute */
   uint64_t publishes_rated; /* bundles refused for device_publishes_per_minute */
+  uint64_t partner_refused; /* devices refused: no valid partner grant for this node */
 };
 
 struct node_metrics;
@@ -449,6 +450,23 @@ struct admin_conn;
 struct admin_conn *node__admin_defer(struct node *n);
 void node__admin_answer(struct admin_conn *a, int status, const char *why,
                         Momedo__AdminResponse *rs);
+
+/* partner.c: partner consent (docs/security.md "Partners"). The configured partners with
+ * a fresh grant each for identity_key, allocated in n->arena (*out NULL-terminated array
+ * of *n_out). E_NOMEM, or a signing error. */
+MOMEDO_WUR int node__partner_list(struct node *n, const uint8_t identity_key[static OBJ_KEY_LEN],
+                                  Momedo__NodeAddr ***out, size_t *n_out);
+/* May this node act as a home for a device the user's validated bundle b lists, though it
+ * did not register that device? 0 if it registered another device of the user listed
+ * there, or b carries an unexpired grant for this node by a configured partner whose
+ * signature verifies; E_AUTH with the reason (counted) otherwise; a store error. */
+/* PartnersReq: the partners with fresh grants, for a device registered here. */
+int node__c_partners(struct conn *c, const Momedo__ClientRequest *rq,
+                     Momedo__ClientResponse *rs, char *why, size_t why_cap);
+MOMEDO_WUR int node__partner_admits(struct node *n,
+                                    const uint8_t identity_key[static OBJ_KEY_LEN],
+                                    const struct obj_bundle_fields *b, char *why,
+                                    size_t why_cap);
 
 /* devices.c: registered devices, removals, device mailboxes */
 MOMEDO_WUR int node__device_get(struct node *n, const uint8_t device_key[32],

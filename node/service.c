@@ -72,6 +72,7 @@ static const struct live_key {
     LIVE_COPY("device_posts_per_minute", device_posts_per_minute),
     LIVE_COPY("device_acks_per_minute", device_acks_per_minute),
     LIVE_COPY("device_publishes_per_minute", device_publishes_per_minute),
+    LIVE_COPY("partner_grant_ttl_s", partner_grant_ttl_s),
     LIVE_FN("clients_max", live_clients_max),
     LIVE_COPY("global_posts_allowed", global_posts_allowed),
     LIVE_FN("metrics_listen", node__metrics_reconfigure),

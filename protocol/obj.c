@@ -169,6 +169,26 @@ static int obj_bounds_removed(const Momedo__KeyBundle *b, struct obj_bundle_fiel
   return 0;
 }
 
+/* partner_grants: at most OBJ_PARTNER_GRANTS_MAX, each well-formed, for a node among
+ * home_nodes (f->home_node, filled before), no (home, partner) pair twice. */
+static int obj_bounds_grants(const Momedo__KeyBundle *b, struct obj_bundle_fields *f) {
+  if (b->n_partner_grants > OBJ_PARTNER_GRANTS_MAX) return MOMEDO_E_BOUNDS;
+  for (size_t i = 0; i < b->n_partner_grants; i++) {
+    struct grant *g = &f->grants[i];
+    int rc = grant_from_msg(g, b->partner_grants[i]), home = 0;
+    if (rc < 0) return rc;
+    for (size_t j = 0; j < b->n_home_nodes; j++)
+      home |= memcmp(f->home_node[j], g->partner, OBJ_KEY_LEN) == 0;
+    if (!home) return MOMEDO_E_BOUNDS;
+    for (size_t j = 0; j < i; j++)
+      if (memcmp(f->grants[j].home, g->home, OBJ_KEY_LEN) == 0 &&
+          memcmp(f->grants[j].partner, g->partner, OBJ_KEY_LEN) == 0)
+        return MOMEDO_E_BOUNDS;
+  }
+  f->n_grants = (uint32_t)b->n_partner_grants;
+  return 0;
+}
+
 int obj_bundle_keeps_removed(const struct obj_bundle_fields *newer,
                              const struct obj_bundle_fields *older) {
   uint32_t j = 0; /* both ascending: one merge pass */
@@ -205,6 +225,7 @@ static int obj_bounds_bundle(const ProtobufCMessage *m, struct obj_checked *ck) 
   for (size_t i = 0; i < b->n_home_nodes; i++)
     if ((rc = obj_key32(&b->home_nodes[i], f->home_node[i])) < 0) return rc;
   if ((rc = obj_bounds_removed(b, f)) < 0) return rc;
+  if ((rc = obj_bounds_grants(b, f)) < 0) return rc;
   f->n_devices = (uint32_t)b->n_devices;
   f->n_home_nodes = (uint32_t)b->n_home_nodes;
   obj_bundle_dests(f, ck);

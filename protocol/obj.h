@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "grant.h"
 #include "objects.pb-c.h"
 #include "status.h"
 
@@ -23,6 +24,7 @@
 #define OBJ_DEVICES_MAX 16
 #define OBJ_HOME_NODES_MAX 8
 #define OBJ_REMOVED_DEVICES_MAX 64 /* devices a user removed for good (KeyBundle) */
+#define OBJ_PARTNER_GRANTS_MAX 16  /* partner grants in one KeyBundle */
 #define OBJ_CHUNKS_MAX 4096                    /* chunks per blob */
 #define OBJ_ALIAS_CHARS_MIN 6
 #define OBJ_ALIAS_CHARS_MAX 12
@@ -86,6 +88,8 @@ struct obj_bundle_fields {
   uint8_t home_node[OBJ_HOME_NODES_MAX][OBJ_KEY_LEN];
   uint32_t n_removed;
   uint8_t removed[OBJ_REMOVED_DEVICES_MAX][OBJ_KEY_LEN];
+  uint32_t n_grants;             /* bounds checked, signatures not (grant_verify) */
+  struct grant grants[OBJ_PARTNER_GRANTS_MAX];
 };
 
 /* 0 if every device newer removed keeps the removals of older (both bundles of one

@@ -505,6 +505,13 @@ MOMEDO_WUR int cli__parse_due(struct cli *c, const char *s, uint64_t *ms);
  * on any failure; a forged prekey is reported on stderr). */
 struct cli_conn;
 MOMEDO_WUR int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_conn *cn);
+/* cli_grant.c: take the partners home named (RegisterResp / PartnersResp) into the
+ * account with each grant that verifies (*changed: a grant is new or lasts longer). */
+MOMEDO_WUR int cli__learn_partners(struct cli_state *st, const uint8_t home[static 32],
+                                   Momedo__NodeAddr *const *v, size_t n, int *changed);
+/* When due (account_grants_due) and cn is the home node: renew the partner grants there,
+ * republish the bundle if one changed, save. Errors are the caller's to note. */
+MOMEDO_WUR int cli__grants_renew(struct cli *c, struct cli_state *st, struct cli_conn *cn);
 void cli__otpk_claim(struct cli_state *st, const struct account_device *d,
                      struct e2e_remote *r);
 

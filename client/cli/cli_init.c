@@ -66,19 +66,6 @@ out:
 
 /* ---- join ----------------------------------------------------------------------- */
 
-static int learn_partners(struct cli_state *st, const Momedo__RegisterResp *r) {
-  for (size_t i = 0; r && i < r->n_partners; i++) {
-    const Momedo__NodeAddr *a = r->partners[i];
-    char host[TRANSPORT_HOST_CHARS_MAX + 1];
-    uint16_t port;
-    if (a->node_key.len != 32 || !a->address ||
-        transport_parse_hostport(a->address, host, sizeof host, &port) != 0)
-      continue; /* a malformed partner entry is skipped, not fatal */
-    if (account_add_partner(&st->acct, host, port, a->node_key.data) != 0) continue;
-  }
-  return 0;
-}
-
 static void print_joined(struct cli *c, struct cli_state *st, const char *uid) {
   if (c->json) {
     struct jsonw j;
@@ -142,7 +129,11 @@ int cli_cmd_join(struct cli *c) {
    * node): it becomes a partner. The first join makes it the home. */
   if (extra) rc = account_add_partner(&st.acct, inv.host, inv.port, inv.node_key);
   else rc = account_set_home(&st.acct, inv.host, inv.port, inv.node_key);
-  if (rc || (rc = learn_partners(&st, resp)) != 0) goto out;
+  int changed = 0;
+  if (rc || (rc = cli__learn_partners(&st, inv.node_key, resp->partners, resp->n_partners,
+                                      &changed)) != 0)
+    goto out;
+  st.acct.grants_checked_ms = os_wall_ms();
   if ((rc = nodeapi_auth_user(&cn.api, &st.acct.device, st.acct.identity.pub)) != 0) {
     rc = cli_api_fail(c, &cn, rc, "authentication failed after registering");
     goto out;

@@ -9,7 +9,7 @@
 #include "cursor.h"
 #include "vault.h"
 
-#define ACCOUNT_FORMAT 2 /* 2: removed devices at the end (1 is read too) */
+#define ACCOUNT_FORMAT 3 /* 2: removed devices at the end, 3: partner grants (1, 2 are read) */
 
 static int prekey_new(struct account_prekey *pk, const struct crypto_sign_keypair *device,
                       uint64_t now_ms) {
@@ -161,6 +161,52 @@ size_t account_homes(const struct account *a,
   return n;
 }
 
+int account_put_grant(struct account *a, const struct grant *g, int *changed) {
+  *changed = 0;
+  for (size_t i = 0; i < a->n_grants; i++) {
+    struct grant *h = &a->grants[i];
+    if (memcmp(h->home, g->home, GRANT_KEY_LEN) || memcmp(h->partner, g->partner, GRANT_KEY_LEN))
+      continue;
+    if (h->expires_ms >= g->expires_ms) return 0;
+    *h = *g;
+    *changed = 1;
+    return 0;
+  }
+  if (a->n_grants >= ACCOUNT_GRANTS_MAX) return MOMEDO_E_QUOTA;
+  a->grants[a->n_grants++] = *g;
+  *changed = 1;
+  return 0;
+}
+
+int account_grants_due(const struct account *a, uint64_t now_ms) {
+  if (!a->has_identity || a->n_nodes == 0) return 0;
+  if (now_ms < a->grants_checked_ms || now_ms - a->grants_checked_ms >= ACCOUNT_GRANT_CHECK_MS)
+    return 1;
+  for (size_t i = 0; i < a->n_grants; i++)
+    if (memcmp(a->grants[i].home, a->nodes[0].key, ACCOUNT_KEY_LEN) == 0 &&
+        a->grants[i].expires_ms < now_ms + ACCOUNT_GRANT_RENEW_MS)
+      return 1;
+  return 0;
+}
+
+/* The grants a bundle built at now_ms carries: unexpired, for one of its home nodes. */
+static size_t bundle_grants(const struct account *a, const ProtobufCBinaryData *homes,
+                            size_t n_homes, uint64_t now_ms, Momedo__PartnerGrant *gm,
+                            Momedo__PartnerGrant **gp) {
+  size_t n = 0;
+  for (size_t i = 0; i < a->n_grants && n < OBJ_PARTNER_GRANTS_MAX; i++) {
+    const struct grant *g = &a->grants[i];
+    int home = 0;
+    for (size_t j = 0; j < n_homes; j++)
+      home |= memcmp(homes[j].data, g->partner, ACCOUNT_KEY_LEN) == 0;
+    if (!home || g->expires_ms <= now_ms) continue;
+    grant_to_msg(&gm[n], (struct grant *)g);
+    gp[n] = &gm[n];
+    n++;
+  }
+  return n;
+}
+
 int account_build_bundle(struct account *a, uint64_t now_ms, uint8_t **out, size_t *out_len) {
   Momedo__KeyBundle b = MOMEDO__KEY_BUNDLE__INIT;
   Momedo__DeviceKeys dk[OBJ_DEVICES_MAX], *dp[OBJ_DEVICES_MAX];
@@ -202,6 +248,9 @@ int account_build_bundle(struct account *a, uint64_t now_ms, uint8_t **out, size
     removed[i] = (ProtobufCBinaryData){ACCOUNT_KEY_LEN, a->removed[i]};
   b.n_removed_devices = a->n_removed;
   b.removed_devices = removed;
+  Momedo__PartnerGrant gm[OBJ_PARTNER_GRANTS_MAX], *gp[OBJ_PARTNER_GRANTS_MAX];
+  b.n_partner_grants = bundle_grants(a, homes, n_homes, now_ms, gm, gp);
+  b.partner_grants = gp;
   rc = obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, &b.base, &a->identity, out, out_len);
   if (rc == 0) a->bundle_version = b.version;
   return rc;
@@ -330,6 +379,15 @@ int account_save(const struct account *a, const struct vault *v) {
   vbuf_str(&b, a->alias);
   vbuf_u8(&b, (uint8_t)a->n_removed);
   for (size_t i = 0; i < a->n_removed; i++) vbuf_raw(&b, a->removed[i], ACCOUNT_KEY_LEN);
+  vbuf_u8(&b, (uint8_t)a->n_grants);
+  for (size_t i = 0; i < a->n_grants; i++) {
+    const struct grant *g = &a->grants[i];
+    vbuf_raw(&b, g->home, GRANT_KEY_LEN);
+    vbuf_raw(&b, g->partner, GRANT_KEY_LEN);
+    vbuf_be64(&b, g->expires_ms);
+    vbuf_raw(&b, g->sig, CRYPTO_SIG_LEN);
+  }
+  vbuf_be64(&b, a->grants_checked_ms);
   int rc = b.err ? b.err : vault_write(v, ACCOUNT_FILE, b.p, b.len);
   vbuf_free(&b);
   return rc;
@@ -396,6 +454,18 @@ static int load_rest(struct account *a, struct cursor *c, uint8_t format) {
         (i > 0 && memcmp(a->removed[i - 1], a->removed[i], ACCOUNT_KEY_LEN) >= 0))
       return MOMEDO_E_CORRUPT;
   a->n_removed = nr;
+  if (format >= 3) {
+    uint8_t ng;
+    if (cursor_get_u8(c, &ng) || ng > ACCOUNT_GRANTS_MAX) return MOMEDO_E_CORRUPT;
+    for (size_t i = 0; i < ng; i++) {
+      struct grant *g = &a->grants[i];
+      if (vrd_fixed(c, g->home, GRANT_KEY_LEN) || vrd_fixed(c, g->partner, GRANT_KEY_LEN) ||
+          cursor_get_be64(c, &g->expires_ms) || vrd_fixed(c, g->sig, CRYPTO_SIG_LEN))
+        return MOMEDO_E_CORRUPT;
+    }
+    a->n_grants = ng;
+    if (cursor_get_be64(c, &a->grants_checked_ms)) return MOMEDO_E_CORRUPT;
+  }
   return cursor_left(c) == 0 ? 0 : MOMEDO_E_CORRUPT;
 }
 

@@ -25,6 +25,11 @@ struct vault;
 #define ACCOUNT_PREKEY_ROTATE_MS (7ull * 24 * 3600 * 1000)
 #define ACCOUNT_PREKEY_LIFETIME_MS (60ull * 24 * 3600 * 1000)
 #define ACCOUNT_ALIAS_MAX (OBJ_ALIAS_CHARS_MAX + 1)
+#define ACCOUNT_GRANTS_MAX OBJ_PARTNER_GRANTS_MAX
+/* Partner grants (docs/security.md "Partners"): renewed at the home node when one has
+ * less than this left, and the home node asked for new partners at most once a day. */
+#define ACCOUNT_GRANT_RENEW_MS (30ull * 24 * 3600 * 1000)
+#define ACCOUNT_GRANT_CHECK_MS (24ull * 3600 * 1000)
 
 struct account_node {
   char host[ACCOUNT_HOST_MAX];
@@ -67,6 +72,9 @@ struct account {
   char alias[ACCOUNT_ALIAS_MAX];     /* "" when none */
   size_t n_removed;                  /* devices the user removed for good, ascending */
   uint8_t removed[OBJ_REMOVED_DEVICES_MAX][ACCOUNT_KEY_LEN];
+  size_t n_grants;                   /* partner grants the bundle carries */
+  struct grant grants[ACCOUNT_GRANTS_MAX];
+  uint64_t grants_checked_ms;        /* last time the home node was asked */
 };
 
 /* A fresh account at now_ms: new identity, device and agreement keys, one prekey,
@@ -138,6 +146,14 @@ MOMEDO_WUR int account_add_partner(struct account *a, const char *host, uint16_t
  * distinct, at most OBJ_HOME_NODES_MAX). Returns how many. */
 size_t account_homes(const struct account *a,
                      uint8_t out[static OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN]);
+
+/* Keep partner grant g (checked by the caller: signed for this identity) in place of
+ * any grant for the same (home, partner) that expires sooner; *changed says whether it
+ * did. E_QUOTA beyond ACCOUNT_GRANTS_MAX. */
+MOMEDO_WUR int account_put_grant(struct account *a, const struct grant *g, int *changed);
+/* Should the home node be asked for its partners and fresh grants at now_ms? Only the
+ * device holding the identity key publishes bundles: 0 for any other. */
+int account_grants_due(const struct account *a, uint64_t now_ms);
 
 /* This device's mailbox. */
 MOMEDO_WUR int account_mailbox(const struct account *a, uint8_t mb[static OBJ_MAILBOX_LEN]);

@@ -357,15 +357,24 @@ int nodeapi_register_raw(struct nodeapi *api, const struct nodeapi_register_req 
     na_reason(api, "node registered us under another node key");
     return MOMEDO_E_PROTO;
   }
-  for (size_t i = 0; i < rr->n_partners; i++) {
-    const Momedo__NodeAddr *p = rr->partners[i];
+  if ((rc = nodeapi__partners_ok(api, rr->partners, rr->n_partners)) != 0) return rc;
+  if (resp != NULL) *resp = rr;
+  return 0;
+}
+
+int nodeapi__partners_ok(struct nodeapi *api, Momedo__NodeAddr *const *v, size_t n) {
+  if (n > NODEAPI_PARTNERS_MAX) {
+    na_reason(api, "node named %zu partner nodes (at most %d)", n, NODEAPI_PARTNERS_MAX);
+    return MOMEDO_E_PROTO;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const Momedo__NodeAddr *p = v[i];
     if (p->node_key.len != NODEAPI_KEY_LEN ||
         !na_bytes_ok(p->address, TRANSPORT_HOST_CHARS_MAX + 8)) {
       na_reason(api, "node named a malformed partner node");
       return MOMEDO_E_PROTO;
     }
   }
-  if (resp != NULL) *resp = rr;
   return 0;
 }
 

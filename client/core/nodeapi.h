@@ -19,6 +19,7 @@
 #include "transport.h"
 
 #define NODEAPI_KEY_LEN 32
+#define NODEAPI_PARTNERS_MAX 64     /* partner nodes one RegisterResp / PartnersResp names */
 #define NODEAPI_CHALLENGE_LEN 32
 #define NODEAPI_AUTH_DOMAIN "momedo/client-auth/v1"
 #define NODEAPI_REASON_MAX 256                       /* bytes, with the NUL */
@@ -296,5 +297,10 @@ MOMEDO_WUR int nodeapi_prekey_claim(struct nodeapi *api,
 /* Tell the node this device's vault save count (client/core/counter.h); *last = the highest
  * count it held before (0: none). The node keeps max(count, *last). */
 MOMEDO_WUR int nodeapi_state_counter(struct nodeapi *api, uint64_t count, uint64_t *last);
+/* Ask the node this device registered with for its partners, each with a fresh partner
+ * grant for this user (docs/security.md "Partners"). *resp lives in the api's arena until
+ * the next call; each entry is bounds-checked, grants are not verified here. E_DENIED
+ * from a node this device did not register with. */
+MOMEDO_WUR int nodeapi_partners(struct nodeapi *api, const Momedo__PartnersResp **resp);
 
 #endif

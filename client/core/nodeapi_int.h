@@ -11,4 +11,8 @@ MOMEDO_WUR int nodeapi__call(struct nodeapi *api, Momedo__ClientRequest *req,
                              Momedo__ClientResponse__BodyCase want,
                              const Momedo__ClientResponse **out);
 
+/* E_PROTO (with the reason) unless v names at most NODEAPI_PARTNERS_MAX partners, each
+ * with a 32-byte key and a printable address; grants are checked by their user. */
+MOMEDO_WUR int nodeapi__partners_ok(struct nodeapi *api, Momedo__NodeAddr *const *v, size_t n);
+
 #endif

@@ -1,8 +1,9 @@
 /* client/core/nodeapi_otpk.c — the device-state requests of the node protocol (client.proto
- * PrekeyUploadReq / PrekeyClaimReq / StateCounterReq): upload this device's signed public
- * prekeys to its home node, claim one of another device's, report the vault save count. A claimed prekey whose signature by that
- * device's key does not verify is refused here (E_BADSIG): a node cannot slip in its
- * own. Portable: sockets only through the nodeapi transport. */
+ * PrekeyUploadReq / PrekeyClaimReq / StateCounterReq / PartnersReq): upload this device's
+ * signed public prekeys to its home node, claim one of another device's, report the vault
+ * save count, ask for partner grants. A claimed prekey whose signature by that device's
+ * key does not verify is refused here (E_BADSIG): a node cannot slip in its own.
+ * Portable: sockets only through the nodeapi transport. */
 #include <stdio.h>
 #include <string.h>
 
@@ -55,6 +56,19 @@ int nodeapi_prekey_claim(struct nodeapi *api, const uint8_t device_key[static NO
   }
   *found = 1;
   return 0;
+}
+
+int nodeapi_partners(struct nodeapi *api, const Momedo__PartnersResp **resp) {
+  Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
+  Momedo__PartnersReq q = MOMEDO__PARTNERS_REQ__INIT;
+  const Momedo__ClientResponse *out = NULL;
+  req.body_case = MOMEDO__CLIENT_REQUEST__BODY_PARTNERS;
+  req.partners = &q;
+  int rc = nodeapi__call(api, &req, MOMEDO__CLIENT_RESPONSE__BODY_PARTNERS, &out);
+  if (rc < 0) return rc;
+  rc = nodeapi__partners_ok(api, out->partners->partners, out->partners->n_partners);
+  if (rc == 0) *resp = out->partners;
+  return rc;
 }
 
 int nodeapi_state_counter(struct nodeapi *api, uint64_t count, uint64_t *last) {

@@ -36,6 +36,7 @@
 #define PROBE_REASON_MAX 320
 #define PROBE_BURST_MAX 1000000        /* posts in one `post --count` burst */
 #define PROBE_BURST_SUFFIX_MAX 24         /* " #" and the item number */
+#define PROBE_GRANT_BYTES_MAX 256         /* one packed PartnerGrant (--grants) */
 #define PROBE_EXIT_FAIL 1
 #define PROBE_EXIT_USAGE 2
 
@@ -44,7 +45,8 @@
 enum probe_opt {
   O_INVITE, O_NODE, O_NODE_KEY, O_KEYS, O_JSON, O_TIMEOUT, O_USER_ID, O_SELF, O_ALIAS,
   O_MAILBOX, O_TO_USER, O_TEXT, O_FILE, O_TTL, O_CURSOR, O_LIMIT, O_ACK, O_COUNT, O_SEAL,
-  O_OPEN, O_RAW_TEXT, O_WINDOW, O_CLAIM_IDENTITY, O_CLAIM_DEVICE, O_HEX, O_REVOKED, O_AS_USER, O__COUNT
+  O_OPEN, O_RAW_TEXT, O_WINDOW, O_CLAIM_IDENTITY, O_CLAIM_DEVICE, O_HEX, O_REVOKED, O_AS_USER,
+  O_HOMES, O_GRANTS, O__COUNT
 };
 
 struct probe_optdef {
@@ -67,6 +69,7 @@ static const struct probe_optdef probe_opts[O__COUNT] = {
     [O_CLAIM_IDENTITY] = {"--claim-identity", 1}, [O_CLAIM_DEVICE] = {"--claim-device", 1},
     [O_HEX] = {"--hex", 0},         [O_REVOKED] = {"--revoked", 0},
     [O_AS_USER] = {"--as-user", 1},
+    [O_HOMES] = {"--homes", 1},     [O_GRANTS] = {"--grants", 1},
 };
 
 #define BIT(o) (1u << (o))
@@ -199,8 +202,8 @@ static void pj_u64(cJSON *o, const char *key, uint64_t v) {
 }
 
 static void pj_hex(cJSON *o, const char *key, const uint8_t *b, size_t n) {
-  char hex[2 * 64 + 1];
-  if (n > 64) n = 64; /* keys, IDs, mailboxes: never longer */
+  char hex[2 * PROBE_GRANT_BYTES_MAX + 1];
+  if (n > PROBE_GRANT_BYTES_MAX) n = PROBE_GRANT_BYTES_MAX; /* keys, IDs, grants: shorter */
   hex_encode(hex, sizeof hex, b, n);
   cJSON_AddStringToObject(o, key, hex);
 }
@@ -670,6 +673,10 @@ static int cmd_register(struct probe *p) {
       cJSON *x = cJSON_CreateObject();
       pj_str(x, "address", rr->partners[i]->address);
       pj_hex(x, "node_key", rr->partners[i]->node_key.data, 32);
+      const Momedo__PartnerGrant *g = rr->partners[i]->grant;
+      uint8_t packed[PROBE_GRANT_BYTES_MAX];
+      if (g && momedo__partner_grant__get_packed_size(g) <= sizeof packed)
+        pj_hex(x, "grant", packed, momedo__partner_grant__pack(g, packed));
       cJSON_AddItemToArray(arr, x);
     }
     cJSON_AddItemToObject(j, "partners", arr);
@@ -684,16 +691,66 @@ static int cmd_register(struct probe *p) {
   return 0;
 }
 
-/* Our signed bundle: one device, this node as home. *out is malloc'ed. */
+/* A comma-separated list of hex strings, each at most cap bytes, into bufs[max][cap]
+ * (lens[i] its length). E_INVAL for bad hex or too many. */
+static int probe_hex_list(const char *s, size_t max, size_t cap, uint8_t *bufs, size_t *lens,
+                          size_t *n) {
+  *n = 0;
+  while (s && *s) {
+    const char *comma = strchr(s, ',');
+    size_t l = comma ? (size_t)(comma - s) : strlen(s);
+    if (*n == max || l == 0 || l % 2 || l / 2 > cap ||
+        hex_decode(bufs + *n * cap, l / 2, s, l) != 0)
+      return MOMEDO_E_INVAL;
+    lens[(*n)++] = l / 2;
+    s = comma ? comma + 1 : NULL;
+  }
+  return 0;
+}
+
+/* publish --homes / --grants: extra home node keys and partner grants, unpacked into
+ * gm (freed by the caller with momedo__partner_grant__free_unpacked). */
+struct probe_extras {
+  uint8_t homes[OBJ_HOME_NODES_MAX][PROBE_GRANT_BYTES_MAX];
+  size_t home_len[OBJ_HOME_NODES_MAX], n_homes;
+  uint8_t grants[OBJ_PARTNER_GRANTS_MAX][PROBE_GRANT_BYTES_MAX];
+  size_t grant_len[OBJ_PARTNER_GRANTS_MAX], n_grants;
+  Momedo__PartnerGrant *gm[OBJ_PARTNER_GRANTS_MAX];
+};
+
+static int probe_extras(struct probe *p, struct probe_extras *x) {
+  memset(x, 0, sizeof *x);
+  if (probe_hex_list(p->opt[O_HOMES], OBJ_HOME_NODES_MAX - 1, PROBE_GRANT_BYTES_MAX,
+                     x->homes[0], x->home_len, &x->n_homes) ||
+      probe_hex_list(p->opt[O_GRANTS], OBJ_PARTNER_GRANTS_MAX, PROBE_GRANT_BYTES_MAX,
+                     x->grants[0], x->grant_len, &x->n_grants))
+    return MOMEDO_E_INVAL;
+  for (size_t i = 0; i < x->n_homes; i++)
+    if (x->home_len[i] != 32) return MOMEDO_E_INVAL;
+  for (size_t i = 0; i < x->n_grants; i++)
+    if (!(x->gm[i] = momedo__partner_grant__unpack(NULL, x->grant_len[i], x->grants[i])))
+      return MOMEDO_E_INVAL;
+  return 0;
+}
+
+static void probe_extras_free(struct probe_extras *x) {
+  for (size_t i = 0; i < x->n_grants; i++)
+    if (x->gm[i]) momedo__partner_grant__free_unpacked(x->gm[i], NULL);
+}
+
+/* Our signed bundle: one device, this node as home (and --homes, --grants). *out is
+ * malloc'ed. */
 static int probe_bundle(struct probe *p, uint64_t now, uint8_t **out, size_t *len) {
   struct probe_keys *k = &p->keys;
   Momedo__KeyBundle b = MOMEDO__KEY_BUNDLE__INIT;
   Momedo__DeviceKeys d = MOMEDO__DEVICE_KEYS__INIT, *dp = &d;
-  ProtobufCBinaryData home = {NODEAPI_KEY_LEN, p->node_key};
+  ProtobufCBinaryData home = {NODEAPI_KEY_LEN, p->node_key}, homes[OBJ_HOME_NODES_MAX];
   uint8_t sig[CRYPTO_SIG_LEN];
   uint64_t pre_exp = now + PROBE_PREKEY_TTL_MS;
-  int rc = obj_prekey_sign(sig, k->prekey_id, pre_exp, k->prekey_pub, &k->device);
-  if (rc < 0) return rc;
+  struct probe_extras x;
+  int rc = probe_extras(p, &x);
+  if (rc == 0) rc = obj_prekey_sign(sig, k->prekey_id, pre_exp, k->prekey_pub, &k->device);
+  if (rc < 0) goto out;
   d.device_key = (ProtobufCBinaryData){32, k->device.pub};
   d.dh_key = (ProtobufCBinaryData){32, k->dh_pub};
   d.signed_prekey = (ProtobufCBinaryData){32, k->prekey_pub};
@@ -707,10 +764,17 @@ static int probe_bundle(struct probe *p, uint64_t now, uint8_t **out, size_t *le
   b.created_ms = now;
   b.n_devices = 1;
   b.devices = &dp;
-  b.n_home_nodes = 1;
-  b.home_nodes = &home;
+  homes[0] = home;
+  for (size_t i = 0; i < x.n_homes; i++) homes[1 + i] = (ProtobufCBinaryData){32, x.homes[i]};
+  b.n_home_nodes = 1 + x.n_homes;
+  b.home_nodes = homes;
+  b.n_partner_grants = x.n_grants;
+  b.partner_grants = x.gm;
   b.revoked = p->opt[O_REVOKED] != NULL; /* publish --revoked: the identity ends */
-  return obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, &b.base, &k->identity, out, len);
+  rc = obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, &b.base, &k->identity, out, len);
+out:
+  probe_extras_free(&x);
+  return rc;
 }
 
 static int cmd_publish(struct probe *p) {
@@ -1252,7 +1316,7 @@ static const struct probe_cmd probe_cmds[] = {
     {"keygen", cmd_keygen, 0, 0, 0, 0, 0},
     {"id", cmd_id, 0, 0, 0, 0, 0},
     {"register", cmd_register, BIT(O_CLAIM_IDENTITY) | BIT(O_CLAIM_DEVICE), 0, 1, 1, 0},
-    {"publish", cmd_publish, BIT(O_REVOKED), 0, 0, 1, 1},
+    {"publish", cmd_publish, BIT(O_REVOKED) | BIT(O_HOMES) | BIT(O_GRANTS), 0, 0, 1, 1},
     {"lookup", cmd_lookup, BIT(O_USER_ID) | BIT(O_SELF) | BIT(O_ALIAS), 0, 0, 1, 0},
     {"alias", cmd_alias, 0, 0, 0, 1, 1},
     {"post", cmd_post,
@@ -1277,7 +1341,10 @@ static void probe_usage(FILE *f) {
           "  register [TOKEN] [--claim-identity HEX] [--claim-device HEX]\n"
           "                                    (TOKEN optional with --invite; --claim-*: name\n"
           "                                    keys the probe does not hold, for attack tests)\n"
-          "  publish [--revoked]               publish this device's key bundle (a revocation)\n"
+          "  publish [--revoked] [--homes HEX,..] [--grants HEX,..]\n"
+          "                                    publish this device's key bundle (a revocation;\n"
+          "                                    more home node keys; packed partner grants as\n"
+          "                                    register prints them, for attack tests)\n"
           "  lookup (--user-id ID | --self | --alias A)\n"
           "  alias                             ask the home node for a short alias\n"
           "  post (--mailbox HEX | --self | --to-user ID) (--text T | --file PATH)\n"

@@ -1,5 +1,6 @@
 /* Unit tests for client/core/account: key bundles that obj_validate accepts, version bumps,
- * prekey rotation, a second device learning the bundle, and the sealed record. */
+ * prekey rotation, a second device learning the bundle, partner grants (kept, renewed,
+ * carried while unexpired, when to ask again) and the sealed record. */
 #include "harness.h"
 
 #include <sys/stat.h>
@@ -163,9 +164,65 @@ static void test_save_load(void) {
   vault_close(&v);
 }
 
+static void test_partner_grants(void) {
+  struct vault v;
+  struct account a, b;
+  struct crypto_sign_keypair home;
+  uint8_t seed[32], *out = NULL;
+  size_t n = 0;
+  int changed = 0;
+  struct obj_checked ck;
+  memset(seed, 0x5c, 32);
+  CHECK_EQ(crypto_sign_from_seed(&home, seed), 0);
+  CHECK_EQ(account_generate(&a, NOW), 0);
+  CHECK_EQ(account_set_home(&a, "127.0.0.1", 7000, home.pub), 0);
+  CHECK_EQ(account_add_partner(&a, "127.0.0.1", 7001, node_b), 0);
+  CHECK_EQ(account_grants_due(&a, NOW), 1); /* never asked */
+  struct grant g = {.expires_ms = NOW + 40ull * 24 * 3600 * 1000};
+  memcpy(g.partner, node_b, 32);
+  CHECK_EQ(grant_sign(&g, a.identity.pub, &home), 0);
+  CHECK_EQ(account_put_grant(&a, &g, &changed), 0);
+  CHECK_EQ(changed, 1);
+  CHECK_EQ(account_put_grant(&a, &g, &changed), 0); /* the same again: nothing new */
+  CHECK_EQ(changed, 0);
+  struct grant older = g;
+  older.expires_ms -= 1000;
+  CHECK_EQ(account_put_grant(&a, &older, &changed), 0);
+  CHECK_EQ(changed, 0);
+  CHECK_EQ(a.n_grants, 1);
+  CHECK_EQ(a.grants[0].expires_ms, g.expires_ms);
+  a.grants_checked_ms = NOW;
+  CHECK_EQ(account_grants_due(&a, NOW + 1000), 0);
+  CHECK_EQ(account_grants_due(&a, NOW + ACCOUNT_GRANT_CHECK_MS), 1); /* a day later */
+  CHECK_EQ(account_grants_due(&a, g.expires_ms - ACCOUNT_GRANT_RENEW_MS + 1), 1);
+  /* The bundle carries it while it lasts, and it verifies for the partner. */
+  CHECK_EQ(account_build_bundle(&a, NOW, &out, &n), 0);
+  CHECK_EQ(obj_check(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, out, n, NOW, NULL, NULL, &ck), 0);
+  free(out);
+  CHECK_EQ(ck.bundle.n_grants, 1);
+  CHECK_MEM(ck.bundle.grants[0].partner, node_b, 32);
+  CHECK_EQ(grant_verify(&ck.bundle.grants[0], a.identity.pub), 0);
+  CHECK_EQ(account_build_bundle(&a, g.expires_ms, &out, &n), 0);
+  CHECK_EQ(obj_check(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, out, n, g.expires_ms, NULL, NULL, &ck),
+           0);
+  free(out);
+  CHECK_EQ(ck.bundle.n_grants, 0); /* expired: left out */
+  /* Sealed and read back. */
+  fresh_vault(&v, "grants");
+  CHECK_EQ(account_save(&a, &v), 0);
+  CHECK_EQ(account_load(&b, &v), 0);
+  CHECK_EQ(b.n_grants, 1);
+  CHECK_MEM(&b.grants[0], &a.grants[0], sizeof a.grants[0]);
+  CHECK_EQ(b.grants_checked_ms, NOW);
+  account_wipe(&a);
+  account_wipe(&b);
+  vault_close(&v);
+}
+
 int main(void) {
   RUN(test_bundle_validates);
   RUN(test_prekey_rotation);
   RUN(test_save_load);
+  RUN(test_partner_grants);
   TEST_MAIN_END();
 }

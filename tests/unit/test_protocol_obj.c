@@ -29,6 +29,9 @@ struct fx {
   Momedo__DeviceKeys d[2];
   Momedo__DeviceKeys *dp[2];
   ProtobufCBinaryData homes[2], removed_keys[1];
+  uint8_t homes_buf[2][32];       /* home_nodes: own bytes, so tampering stays local */
+  struct grant grant;             /* the node's partner grant for home[0] */
+  Momedo__PartnerGrant gm, *gp;
   Momedo__KeyBundle b;
   Momedo__OzoneItem it;
   Momedo__Tombstone t;
@@ -65,7 +68,8 @@ static int fx_devices(struct fx *f) {
     d->prekey_signature = bin(f->psig[i], 64);
     d->home_node = bin(f->home[i], 32);
     f->dp[i] = d;
-    f->homes[i] = bin(f->home[i], 32);
+    memcpy(f->homes_buf[i], f->home[i], 32);
+    f->homes[i] = bin(f->homes_buf[i], 32);
   }
   return rc;
 }
@@ -125,6 +129,13 @@ static int fx_init(struct fx *f) {
   f->removed_keys[0] = bin(f->removed, 32);
   f->b.n_removed_devices = 1;
   f->b.removed_devices = f->removed_keys;
+  memcpy(f->grant.partner, f->home[0], 32);
+  f->grant.expires_ms = NOW + DAY_MS;
+  if ((rc = grant_sign(&f->grant, f->ident.pub, &f->node)) < 0) return rc;
+  grant_to_msg(&f->gm, &f->grant);
+  f->gp = &f->gm;
+  f->b.n_partner_grants = 1;
+  f->b.partner_grants = &f->gp;
 
   momedo__ozone_item__init(&f->it);
   f->it.format = OBJ_FORMAT;
@@ -296,6 +307,8 @@ static int tamper_expect(Momedo__ObjectKind k, const char *name) {
   if (k == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE &&
       (strcmp(name, "mailbox") == 0 || strcmp(name, "device_key") == 0))
     return MOMEDO_E_BOUNDS; /* the device no longer owns the mailbox */
+  if (k == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE && strcmp(name, "partner_node") == 0)
+    return MOMEDO_E_BOUNDS; /* a grant must be for one of the bundle's home nodes */
   return MOMEDO_E_BADSIG;
 }
 
@@ -350,8 +363,9 @@ static void test_tamper_each_field(void) {
     CHECK_EQ(rc2, MOMEDO_E_BADSIG);
   }
   CHECK_EQ(bad, 0);
-  /* bundle 7 + 2 devices x 8, item 7, tombstone 7, chunk 10, alias 7, record 9 */
-  CHECK_EQ(flipped, 7 + 2 * 8 + 7 + 7 + 10 + 7 + 9);
+  /* bundle 7 + 2 devices x 8 + a partner grant 3, item 7, tombstone 7, chunk 10, alias 7,
+   * record 9 */
+  CHECK_EQ(flipped, 7 + 2 * 8 + 3 + 7 + 7 + 10 + 7 + 9);
 }
 
 /* A bundle whose own signature is good but one device's prekey signature is not. */
@@ -564,7 +578,7 @@ static int wrong_lengths(struct fx *f, Momedo__ObjectKind k, ProtobufCMessage *m
     char *p = (char *)m + fd->offset;
     if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
       ProtobufCMessage **subs = *(ProtobufCMessage ***)p;
-      bad += wrong_lengths(f, k, subs[0], n);
+      if (subs) bad += wrong_lengths(f, k, subs[0], n);
       continue;
     }
     if (fd->type != PROTOBUF_C_TYPE_BYTES || strcmp(fd->name, "signature") == 0 ||
@@ -595,9 +609,9 @@ static void test_wrong_key_lengths(void) {
   int bad = 0, n = 0;
   for (size_t i = 0; i < N_KINDS; i++) bad += wrong_lengths(&f, kinds[i], fx_msg(&f, kinds[i]), &n);
   CHECK_EQ(bad, 0);
-  /* bundle 3 + device 5, item 3, tombstone 4, chunk 4, alias 3 (each with dest_nodes),
-   * record 3 (node key, a neighbor, the filter); two lengths each */
-  CHECK_EQ(n, 2 * (8 + 3 + 4 + 4 + 3 + 3));
+  /* bundle 3 + device 5 + partner grant 2, item 3, tombstone 4, chunk 4, alias 3 (each
+   * with dest_nodes), record 3 (node key, a neighbor, the filter); two lengths each */
+  CHECK_EQ(n, 2 * (10 + 3 + 4 + 4 + 3 + 3));
   /* A short signature. */
   uint8_t *enc = NULL;
   size_t len = 0;
@@ -651,12 +665,16 @@ static void test_bundle_bounds(void) {
   CHECK_EQ(sign_validate(&f, kb, NULL), MOMEDO_E_BOUNDS);
   f.b.n_home_nodes = 0;
   CHECK_EQ(sign_validate(&f, kb, NULL), MOMEDO_E_BOUNDS);
-  /* A revocation may list no devices and no home nodes. */
+  /* A revocation may list no devices and no home nodes (nor grants: a grant is for one
+   * of the home nodes). */
   f.b.n_devices = 0;
   f.b.revoked = 1;
   struct obj_info info;
+  CHECK_EQ(sign_validate(&f, kb, &info), MOMEDO_E_BOUNDS);
+  f.b.n_partner_grants = 0;
   CHECK_EQ(sign_validate(&f, kb, &info), 0);
   CHECK_EQ(info.revoked, 1);
+  f.b.n_partner_grants = 1;
   f.b.revoked = 0;
   f.b.n_devices = 1;
   f.b.n_home_nodes = 1;
