@@ -236,6 +236,12 @@ static void text_objects(struct text *t, const struct metrics_snap *s) {
   put(t, "momedo_recon_bytes_total{direction=\"received\"} %llu\n"
       "momedo_recon_bytes_total{direction=\"sent\"} %llu\n",
       (unsigned long long)r->recon_bytes_recv, (unsigned long long)r->recon_bytes_sent);
+  family(t, "momedo_signer_deferred_total", "counter",
+         "Items, chunks and aliases from neighbors not taken for their signer: not known "
+         "here (yet) or over its budget (signer_ingest_*); offered again later.");
+  put(t, "momedo_signer_deferred_total{reason=\"unknown\"} %llu\n"
+      "momedo_signer_deferred_total{reason=\"budget\"} %llu\n",
+      (unsigned long long)r->signer_unknown, (unsigned long long)r->signer_over_budget);
   family(t, "momedo_push_bytes_total", "counter", "Bytes of objects pushed eagerly.");
   put(t, "momedo_push_bytes_total{direction=\"received\"} %llu\n"
       "momedo_push_bytes_total{direction=\"sent\"} %llu\n",

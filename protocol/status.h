@@ -43,6 +43,7 @@ enum momedo_kind {
   X(E_SUPERSEDED,   -212, PROTO,    "a newer version is already known")          \
   X(E_DEAD,         -213, PROTO,    "object was tombstoned")                     \
   X(E_FORK,         -214, PROTO,    "conflicting signed history (fork)")         \
+  X(E_SIGNER,       -215, PROTO,    "signed by a node not known here (yet)")     \
   /* CRYPTO: 3xx */                                                              \
   X(E_BADSIG,       -300, CRYPTO,   "signature verification failed")             \
   X(E_DECRYPT,      -301, CRYPTO,   "decryption or authentication failed")       \

@@ -105,6 +105,7 @@ void repl_free(struct repl *r) {
   free(r->pulls);
   free(r->grafts);
   free(r->arrivals);
+  free(r->signers);
   free(r->fresh);
   pb_free(&r->pb);
   repl__idx_close(&r->idx);
@@ -607,6 +608,10 @@ static int on_push(struct repl *r, struct repl_peer *p, const Momedo__ObjectPush
     if (rc == 0) {
       p->st.objects_stored++;
       repl__item_arrived(r, p, o->kind, info.id, op->fresh);
+    } else if (rc == MOMEDO_E_SIGNER || rc == MOMEDO_E_RATE) {
+      /* Its signer is not known here yet, or over its budget: not now, no strike;
+       * reconciliation offers it again. */
+      p->st.signer_deferred++;
     } else if (rc == MOMEDO_E_EXISTS) {
       p->st.objects_duplicate++;
       if (op->fresh && (rc = repl__item_dup(r, p, o->kind, o->data.data, o->data.len))) return rc;

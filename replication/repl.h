@@ -192,6 +192,13 @@ struct repl_config {
   uint64_t peer_ingest_per_min_bytes_max;
   uint32_t peer_recon_msgs_per_min;
   uint64_t peer_recon_push_per_min_bytes_max;
+  /* Item signers (issue 11 finding 7; repl_budget.c), scoped mode: an item, chunk or
+   * alias from a neighbor is taken only if its signer is a node known here (this node, a
+   * neighbor whose link is up, or a node whose live record is held) and only within that
+   * signer's budget (objects and bytes per minute, over every neighbor together); else it
+   * is neither stored nor acknowledged and no strike: the sender offers it again later. */
+  uint32_t signer_ingest_objects_per_min;
+  uint64_t signer_ingest_per_min_bytes_max;
   /* REPL_RECORD_PUSH_LAZY (default, "lazy") or REPL_RECORD_PUSH_EAGER ("eager"); a pull
    * not served within record_pull_timeout_ms goes to another neighbor that announced
    * the record (reconciliation repairs the rest). */
@@ -348,6 +355,9 @@ struct repl_peer_stats {
    * pushes in answer cut short. */
   uint64_t ingest_refused_msgs, ingest_refused_objects, ingest_refused_bytes;
   uint64_t recon_refused_msgs, recon_push_cut;
+  /* Objects of the peer not taken for their signer (unknown here, or over its budget):
+   * not stored, not acknowledged, no strike (repl_config, signer_ingest_*). */
+  uint64_t signer_deferred;
   /* node records pushed (object bytes), announced and pulled (message bytes) */
   uint64_t record_bytes_sent, record_bytes_recv;
   /* Lazy item push: ItemAnnounce, ItemGraft and ItemPrune message bytes; whether the
@@ -365,6 +375,8 @@ struct repl_stats {
   uint64_t dead_markers;            /* local "dead until" markers written (see repl_new) */
   uint64_t tombs_short;             /* tombstones for items not held, kept for
                                        REPL_TOMB_UNKNOWN_TTL_MS instead of their own life */
+  uint64_t signer_unknown;          /* objects from neighbors not taken: unknown signer */
+  uint64_t signer_over_budget;      /* ... not taken: over their signer's budget */
   uint64_t recon_rounds_started;    /* all peers */
   uint64_t recon_bytes_sent, recon_bytes_recv;
   uint64_t push_bytes_sent, push_bytes_recv;

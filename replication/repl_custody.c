@@ -380,6 +380,12 @@ static int grant_take(struct repl *r, struct repl_peer *p, const Momedo__Grant *
   p->st.objects_received++;
   int rc = repl__ingest(r, o->kind, o->data.data, o->data.len, now_ms, p, &gi, NULL);
   if (rc == 0) p->st.objects_stored++;
+  if (rc == MOMEDO_E_SIGNER || rc == MOMEDO_E_RATE) {
+    /* Its signer is not known here (yet) or over its budget: not now, no strike, not
+     * acknowledged, so the sender keeps custody and grants it again. */
+    p->st.signer_deferred++;
+    return 0;
+  }
   if (rc == 0 || rc == MOMEDO_E_EXISTS || rc == MOMEDO_E_DEAD || rc == MOMEDO_E_SUPERSEDED ||
       rc == MOMEDO_E_EXPIRED || rc == MOMEDO_E_UNEXPECTED) {
     if (obj_id(o->kind, o->data.data, o->data.len, id)) return 0;

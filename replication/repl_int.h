@@ -36,6 +36,10 @@
  * (each with another created_ms); beyond this they are dropped (E_SUPERSEDED, no strike:
  * the item is as dead with the first). Issue 11, finding 7. */
 #define REPL_TOMBS_PER_TARGET_MAX 64u
+/* Signers with a budget of their own (repl_budget.c): beyond, the one idle longest is
+ * forgotten (its budget starts full again; signers are known nodes, so this bounds
+ * memory, not what one signer may do). */
+#define REPL_SIGNERS_MAX 4096u
 
 /* ---- Storage layout: one-byte table tag, then fixed-width fields ---------- */
 #define REPL_T_OBJ 'o'     /* 'o' id(32) -> record header + object bytes */
@@ -331,6 +335,13 @@ struct repl_bucket {
   bool init;
 };
 
+/* One signing node's ingest budget (scoped mode), by its gid in the shared key table. */
+struct repl_signer {
+  uint32_t gid;
+  uint64_t used_ms;              /* last time it was charged */
+  struct repl_bucket objs, bytes;
+};
+
 /* ---- Engine ---------------------------------------------------------------- */
 
 struct repl_peer {
@@ -439,6 +450,8 @@ struct repl {
   struct repl_cache_ent *cache;  /* REPL_LOOKUP_CACHE_MAX slots once used */
   size_t ncache;
   bool store_only;               /* answering a query: never from the cache */
+  struct repl_signer *signers;   /* ascending gid, at most REPL_SIGNERS_MAX */
+  size_t nsigners, signers_cap;
   struct repl_pull *pulls;       /* lazy records: awaited after a pull */
   size_t npulls, pulls_cap;
   uint64_t pull_next_ms;         /* earliest until_ms, or UINT64_MAX */
@@ -489,6 +502,12 @@ bool repl__ingest_ok(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg 
 bool repl__recon_ok(struct repl *r, struct repl_peer *p, uint64_t now_ms);
 /* May len more object bytes be pushed to p in answer to its reconciliation? */
 bool repl__recon_push_ok(struct repl *r, struct repl_peer *p, size_t len, uint64_t now_ms);
+/* Scoped mode, an object i (len bytes) from a neighbor: 0 if it may be taken (its
+ * signer's budget charged); E_SIGNER if signed by a node not known here, E_RATE beyond its
+ * signer's budget (both counted; the caller answers "not now", never a strike); E_NOMEM.
+ * Objects not signed by a node (bundles, tombstones, records) and flood mode: 0. */
+MOMEDO_WUR int repl__signer_ok(struct repl *r, const struct obj_info *i, size_t len,
+                               uint64_t now_ms);
 
 /* repl_store.c */
 MOMEDO_WUR int repl__load(struct repl *r);

@@ -779,6 +779,11 @@ int repl__ingest_checked(struct repl *r, const struct obj_checked *ck, const uin
   struct store_batch *b = NULL;
   struct obj_checked *short_ck = NULL;
   int rc;
+  /* From a neighbor: signed by a node known here, within its signer's budget. */
+  if (from && (rc = repl__signer_ok(r, &ck->info, len, now_ms)) != 0) {
+    free(pl);
+    return rc;
+  }
   if (r->rec_mem && ck->info.kind == MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD) {
     /* Held in the shared table only: nothing to write (repl.h, struct repl_config). */
     rc = pl ? repl__record_mem(r, ck, data, len, now_ms, from) : MOMEDO_E_NOMEM;

@@ -62,6 +62,18 @@ static inline struct repl_config tn_quiet_cfg(void) {
   return c;
 }
 
+/* Scoped delivery for in-test networks: rounds at once, custody retried after 2 s, no
+ * hold-down of links that went down. */
+static inline struct repl_config tn_scoped_cfg(void) {
+  struct repl_config c;
+  repl_config_default(&c);
+  c.scope = REPL_SCOPE_SCOPED;
+  c.recon_start_delay_ms_max = 0;
+  c.custody_retry_ms = 2000;
+  c.route_holddown_ms = 0;
+  return c;
+}
+
 /* Peer IDs: node j is peer j + 1 to everybody. */
 static inline uint64_t tn_pid(int j) { return (uint64_t)j + 1; }
 
@@ -249,10 +261,15 @@ static inline void tn_keypair(struct crypto_sign_keypair *kp, uint8_t seed_byte)
   if (crypto_sign_from_seed(kp, seed)) abort();
 }
 
-/* An Ozone item for mailbox, made unique by tag, with `pad` ciphertext bytes. */
-static inline uint8_t *tn_item(const struct crypto_sign_keypair *node, const uint8_t *mailbox,
-                               uint64_t created, uint64_t expires, uint32_t tag, size_t pad,
-                               size_t *len) {
+/* An Ozone item for mailbox, made unique by tag, with `pad` ciphertext bytes, signed by
+ * node (its accepting node) and destined to the n node keys dests (ascending; 0: every
+ * node). */
+static inline uint8_t *tn_item_to(const struct crypto_sign_keypair *node, const uint8_t *mailbox,
+                                  uint64_t created, uint64_t expires, uint32_t tag, size_t pad,
+                                  const uint8_t (*dests)[OBJ_KEY_LEN], size_t n, size_t *len) {
+  ProtobufCBinaryData d[OBJ_DEST_NODES_MAX];
+  if (n > OBJ_DEST_NODES_MAX) abort();
+  for (size_t i = 0; i < n; i++) d[i] = (ProtobufCBinaryData){OBJ_KEY_LEN, (uint8_t *)dests[i]};
   uint8_t *ct = calloc(1, pad < 8 ? 8 : pad);
   if (!ct) abort();
   memcpy(ct, &tag, sizeof tag);
@@ -266,10 +283,19 @@ static inline uint8_t *tn_item(const struct crypto_sign_keypair *node, const uin
   it.ciphertext.len = pad < 8 ? 8 : pad;
   it.node_key.data = (uint8_t *)node->pub;
   it.node_key.len = OBJ_KEY_LEN;
+  it.n_dest_nodes = n;
+  it.dest_nodes = n ? d : NULL;
   uint8_t *out = NULL;
   if (obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, &it.base, node, &out, len)) abort();
   free(ct);
   return out;
+}
+
+/* The same for every node (global scope). */
+static inline uint8_t *tn_item(const struct crypto_sign_keypair *node, const uint8_t *mailbox,
+                               uint64_t created, uint64_t expires, uint32_t tag, size_t pad,
+                               size_t *len) {
+  return tn_item_to(node, mailbox, created, expires, tag, pad, NULL, 0, len);
 }
 
 static inline uint8_t *tn_tombstone(const struct crypto_sign_keypair *device,

@@ -1,0 +1,148 @@
+/* tests/unit/test_repl_signers.c — who may sign what a neighbor brings in (issue 11,
+ * finding 7), scoped mode: an item signed by a node not known here is neither stored nor
+ * acknowledged and no strike, and is taken once its signer is known (before: stored
+ * whatever key signed it); a known signer flooding through an honest neighbor gets only
+ * its own budget while another signer through the same neighbor still gets through
+ * (before: the flood was stored whole, within the neighbor's budget only). */
+#include "harness.h"
+#include "repl_int.h"
+#include "test_repl_net.h"
+
+#define ITEM MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM
+#define MIN_MS 60000ull
+#define SIGNER_OBJS 40u     /* signer_ingest_objects_per_min in these tests */
+#define FLOOD 300u          /* items the hostile signer sends */
+#define HONEST 20u          /* items of the honest signer through the same neighbor */
+
+static uint8_t mbox[OBJ_MAILBOX_LEN];
+
+static struct repl_config cfg_scoped(void) {
+  struct repl_config c = tn_scoped_cfg();
+  c.signer_ingest_objects_per_min = SIGNER_OBJS;
+  return c;
+}
+
+/* An item for node `to` of t, signed by `signer`; *len, id set. */
+static uint8_t *item_for(struct tn *t, const struct crypto_sign_keypair *signer, int to,
+                         uint32_t tag, size_t *len, uint8_t id[OBJ_ID_LEN]) {
+  uint8_t *out = tn_item_to(signer, mbox, t->now, t->now + 7 * 86400000ull, tag, 40,
+                            (const uint8_t(*)[OBJ_KEY_LEN])t->n[to].kp.pub, 1, len);
+  tn_id(ITEM, out, *len, id);
+  return out;
+}
+
+/* Node `via` grants node `to` custody of one item (as a relay would); the network then
+ * carries the answer. Returns repl_on_msg's status. */
+static int grant(struct tn *t, int via, int to, const uint8_t *o, size_t len) {
+  Momedo__Object ob = MOMEDO__OBJECT__INIT;
+  ob.kind = ITEM;
+  ob.data = (ProtobufCBinaryData){len, (uint8_t *)o};
+  Momedo__Grant g = MOMEDO__GRANT__INIT, *gp = &g;
+  g.object = &ob;
+  g.dests = (ProtobufCBinaryData){32, t->n[to].kp.pub};
+  g.hops_left = 4;
+  Momedo__CustodyGrant cg = MOMEDO__CUSTODY_GRANT__INIT;
+  cg.n_grants = 1;
+  cg.grants = &gp;
+  Momedo__ReplMsg m = MOMEDO__REPL_MSG__INIT;
+  m.body_case = MOMEDO__REPL_MSG__BODY_GRANT;
+  m.grant = &cg;
+  uint8_t buf[4096];
+  size_t n = momedo__repl_msg__pack(&m, buf);
+  int rc = repl_on_msg(t->n[to].r, tn_pid(via), buf, n, t->now);
+  tn_pump(t);
+  return rc;
+}
+
+static struct repl_peer_stats peer_stats(struct tn *t, int at, int peer) {
+  struct repl_peer_stats s;
+  if (repl_peer_stats(t->n[at].r, tn_pid(peer), &s)) abort();
+  return s;
+}
+
+static void test_unknown_signer_waits(void) {
+  struct repl_config cfg = cfg_scoped();
+  struct tn t;
+  tn_init(&t, 3, &cfg);
+  tn_connect(&t, 0, 1); /* node 2 is not linked to anyone: nobody knows its key */
+  tn_run_until(&t, t.now + 1000);
+  size_t len;
+  uint8_t id[OBJ_ID_LEN];
+  uint8_t *o = item_for(&t, &t.n[2].kp, 1, 1, &len, id);
+  struct repl_peer_stats s0 = peer_stats(&t, 1, 0);
+  CHECK_EQ(grant(&t, 0, 1, o, len), 0);
+  struct repl_peer_stats s = peer_stats(&t, 1, 0);
+  CHECK(!repl_has(t.n[1].r, id));                  /* before the rule: stored */
+  CHECK_EQ(s.acks_sent, s0.acks_sent);             /* not acknowledged: the relay keeps it */
+  CHECK_EQ(s.objects_invalid, s0.objects_invalid); /* no strike */
+  CHECK_EQ(s.signer_deferred, s0.signer_deferred + 1);
+  struct repl_stats rs;
+  repl_stats(t.n[1].r, &rs);
+  CHECK_EQ(rs.signer_unknown, 1);
+  CHECK_EQ(t.n[1].dropped_peers, 0);
+  /* Node 2 joins (linked to node 0): its record reaches node 1, which takes the item
+   * when it is granted again. */
+  tn_connect(&t, 0, 2);
+  tn_run_until(&t, t.now + 1000);
+  CHECK_EQ(grant(&t, 0, 1, o, len), 0);
+  CHECK(repl_has(t.n[1].r, id));
+  CHECK_EQ(peer_stats(&t, 1, 0).acks_sent, s0.acks_sent + 1);
+  free(o);
+  tn_free(&t);
+}
+
+static void test_signer_budget(void) {
+  struct repl_config cfg = cfg_scoped();
+  struct tn t;
+  tn_init(&t, 3, &cfg);
+  /* 2 - 0 - 1: node 2 (hostile, known by its record) sits behind node 0 (honest). */
+  tn_connect(&t, 2, 0);
+  tn_connect(&t, 0, 1);
+  tn_run_until(&t, t.now + 1000);
+  uint64_t stored = 0, id_none = 0;
+  for (uint32_t i = 0; i < FLOOD; i++) {
+    size_t len;
+    uint8_t id[OBJ_ID_LEN];
+    uint8_t *o = item_for(&t, &t.n[2].kp, 1, 100 + i, &len, id);
+    CHECK_EQ(grant(&t, 0, 1, o, len), 0);
+    stored += repl_has(t.n[1].r, id);
+    free(o);
+  }
+  struct repl_peer_stats s = peer_stats(&t, 1, 0);
+  struct repl_stats rs;
+  repl_stats(t.n[1].r, &rs);
+  printf("  %u items of one signer through one neighbor: %llu stored, %llu deferred "
+         "(signer budget %u a minute)\n", FLOOD, (unsigned long long)stored,
+         (unsigned long long)s.signer_deferred, SIGNER_OBJS);
+  CHECK_EQ(stored, SIGNER_OBJS); /* before the budget: all FLOOD */
+  CHECK_EQ(rs.signer_over_budget, FLOOD - SIGNER_OBJS);
+  CHECK_EQ(s.objects_invalid, 0);
+  CHECK_EQ(t.n[1].dropped_peers, 0);
+  CHECK_EQ(s.ingest_refused_msgs, 0); /* the neighbor's own budget is not what stopped it */
+  /* Another signer (node 0 itself) through the same neighbor gets through whole. */
+  for (uint32_t i = 0; i < HONEST; i++) {
+    size_t len;
+    uint8_t id[OBJ_ID_LEN];
+    uint8_t *o = item_for(&t, &t.n[0].kp, 1, 5000 + i, &len, id);
+    CHECK_EQ(grant(&t, 0, 1, o, len), 0);
+    id_none += !repl_has(t.n[1].r, id);
+    free(o);
+  }
+  CHECK_EQ(id_none, 0);
+  /* A minute later the hostile signer's budget has refilled: one more is taken. */
+  t.now += MIN_MS;
+  size_t len;
+  uint8_t id[OBJ_ID_LEN];
+  uint8_t *o = item_for(&t, &t.n[2].kp, 1, 9999, &len, id);
+  CHECK_EQ(grant(&t, 0, 1, o, len), 0);
+  CHECK(repl_has(t.n[1].r, id));
+  free(o);
+  tn_free(&t);
+}
+
+int main(void) {
+  memset(mbox, 0x5c, sizeof mbox);
+  RUN(test_unknown_signer_waits);
+  RUN(test_signer_budget);
+  TEST_MAIN_END();
+}
