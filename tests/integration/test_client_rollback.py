@@ -19,6 +19,12 @@ import momedo_testlib as T  # noqa: E402
 
 class RollbackTest(T.ClusterTest, unittest.TestCase):
 
+    @staticmethod
+    def signed_prekey(probe, client):
+        """(prekey_id, key) of client's device in its bundle as the node holds it now."""
+        d = probe.lookup(client.user_id)["devices"][0]
+        return d["prekey_id"], d["signed_prekey"]
+
     def test_restored_vault_refused(self):
         cl = self.cluster
         west = cl.add_node("westcity")
@@ -46,9 +52,16 @@ class RollbackTest(T.ClusterTest, unittest.TestCase):
         self.assertIn("ROLLBACK", p.stderr)
         self.assertIn("momedo recover", p.stderr)
         self.assertEqual(alice.texts(), [], "the rolled-back device posted")
-        # Recovery: new sessions, new one-time prekeys, the count past the node's.
+        # Recovery: new sessions, new one-time prekeys, a new signed prekey in a newly
+        # published bundle (the old copy's prekey secret may be in other hands), the
+        # count past the node's.
+        probe = cl.probe("looker", west)
+        spk_before = self.signed_prekey(probe, bob)
         out = bob.j("recover")[0]
         self.assertGreaterEqual(out["sessions_dropped"], 1)
+        self.assertTrue(out["prekey_rotated"])
+        spk_after = self.signed_prekey(probe, bob)
+        self.assertNotEqual(spk_after, spk_before, "recover kept the old signed prekey")
         bob.run("send", "alice", "five")
         self.assertEqual(alice.texts(), ["five"])
         alice.run("send", "bob", "six")

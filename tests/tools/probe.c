@@ -863,6 +863,8 @@ static void probe_print_bundle(struct probe *p, const struct nodeapi_bundle *nb)
       pj_str(x, "mailbox", mbh);
       pj_hex(x, "dh_key", d->dh_key.data, 32);
       pj_hex(x, "home_node", d->home_node.data, 32);
+      pj_hex(x, "signed_prekey", d->signed_prekey.data, 32);
+      pj_u64(x, "prekey_id", d->prekey_id);
       if (!arr || !cJSON_AddItemToArray(arr, x)) cJSON_Delete(x);
     } else {
       hex_encode(hex, sizeof hex, d->home_node.data, 32);
