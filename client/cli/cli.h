@@ -505,6 +505,10 @@ MOMEDO_WUR int cli__parse_due(struct cli *c, const char *s, uint64_t *ms);
  * on any failure; a forged prekey is reported on stderr). */
 struct cli_conn;
 MOMEDO_WUR int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_conn *cn);
+/* When cn is the home node and this device holds the identity key: replace the signed
+ * prekey once it is ACCOUNT_PREKEY_ROTATE_MS old (saved, then the bundle published);
+ * without this, senders refuse it ACCOUNT_PREKEY_LIFETIME_MS after it was made. */
+MOMEDO_WUR int cli__prekey_rotate(struct cli *c, struct cli_state *st, struct cli_conn *cn);
 /* cli_grant.c: take the partners home named (RegisterResp / PartnersResp) into the
  * account with each grant that verifies (*changed: a grant is new or lasts longer). */
 MOMEDO_WUR int cli__learn_partners(struct cli_state *st, const uint8_t home[static 32],

@@ -525,6 +525,8 @@ int cli_sync_all(struct cli *c, struct cli_state *st, size_t *n_new) {
           fprintf(stderr, "momedo: note: one-time prekeys not refilled: %s\n", c->why);
         if (i == 0 && cli__grants_renew(c, st, &cns[i]) != 0)
           fprintf(stderr, "momedo: note: partner grants not renewed: %s\n", c->why);
+        if (i == 0 && cli__prekey_rotate(c, st, &cns[i]) != 0)
+          fprintf(stderr, "momedo: note: signed prekey not rotated: %s\n", c->why);
         rc = cli_sync_groups(c, st, &cns[i], n_new);
       }
       if (rc && up[i]) {
