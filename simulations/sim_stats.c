@@ -108,8 +108,9 @@ struct sim_agg sim_agg_of(const double *v, uint32_t k) {
   return a;
 }
 
-/* The statistics of every measure over the k runs as cJSON: {"n", "mean", "sd", "ci95"}. */
-static cJSON *aggregate_json(const struct sim_scn *scn, const struct sim_summary *s, uint32_t k) {
+/* agg[i], the statistics of measure i over the k runs, as cJSON: {"n", "mean", "sd", "ci95"}. */
+static cJSON *aggregate_json(const struct sim_scn *scn, const struct sim_summary *s, uint32_t k,
+                             const struct sim_agg agg[static NMETRICS]) {
   uint32_t failed = 0;
   char seed[24]; /* as text: a seed may exceed a double's 2^53 */
   for (uint32_t i = 0; i < k; i++) failed += s[i].failed != 0;
@@ -119,8 +120,8 @@ static cJSON *aggregate_json(const struct sim_scn *scn, const struct sim_summary
            cJSON_AddNumberToObject(o, "runs", k) && cJSON_AddRawToObject(o, "first_seed", seed) &&
            cJSON_AddNumberToObject(o, "failed_runs", failed) &&
            cJSON_AddNumberToObject(o, "confidence", 0.95);
-  for (size_t i = 0; ok && i < sizeof metrics / sizeof metrics[0]; i++) {
-    struct sim_agg a = aggregate(s, k, &metrics[i]);
+  for (size_t i = 0; ok && i < NMETRICS; i++) {
+    struct sim_agg a = agg[i];
     cJSON *m = cJSON_AddObjectToObject(o, metrics[i].name);
     ok = m && cJSON_AddNumberToObject(m, "n", a.n);
     if (ok) {
@@ -139,7 +140,9 @@ static cJSON *aggregate_json(const struct sim_scn *scn, const struct sim_summary
 
 static int write_aggregate(const struct sim_scn *scn, const struct sim_summary *s, uint32_t k,
                            const char *dir, char *why, size_t why_cap) {
-  cJSON *o = aggregate_json(scn, s, k);
+  struct sim_agg agg[NMETRICS];
+  for (size_t i = 0; i < NMETRICS; i++) agg[i] = aggregate(s, k, &metrics[i]);
+  cJSON *o = aggregate_json(scn, s, k, agg);
   if (!o) {
     reason_set(why, why_cap, "aggregate.json: out of memory");
     return MOMEDO_E_NOMEM;
@@ -154,8 +157,8 @@ static int write_aggregate(const struct sim_scn *scn, const struct sim_summary *
   int rc0 = sim_json_lines(o, j);
   cJSON_Delete(o);
   fputs("metric,n,mean,sd,ci95_low,ci95_high\n", c);
-  for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++) {
-    struct sim_agg a = aggregate(s, k, &metrics[i]);
+  for (size_t i = 0; i < NMETRICS; i++) {
+    struct sim_agg a = agg[i];
     if (a.n) fprintf(c, "%s,%u,%.6g,%.6g,%.6g,%.6g\n", metrics[i].name, a.n, a.mean, a.sd,
                      isfinite(a.ci) ? a.mean - a.ci : a.mean, isfinite(a.ci) ? a.mean + a.ci : a.mean);
     else fprintf(c, "%s,0,,,,\n", metrics[i].name);
