@@ -24,6 +24,8 @@ try:
     from selenium import webdriver
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.common.exceptions import (NoSuchElementException,
+                                            StaleElementReferenceException)
     HAVE_SELENIUM = True
 except ImportError:
     HAVE_SELENIUM = False
@@ -101,8 +103,11 @@ class WebBrowserTest(T.ClusterTest, unittest.TestCase):
         super().tearDown()
 
     def wait(self, cond, what, timeout=T.WAIT_S):
+        # The page rebuilds its tables on every refresh: an element found a moment ago
+        # may be gone when its text is read (stale); ask again, as for one not there yet.
         try:
-            return WebDriverWait(self.drv, timeout, poll_frequency=0.2).until(lambda d: cond())
+            return WebDriverWait(self.drv, timeout, poll_frequency=0.2, ignored_exceptions=(
+                NoSuchElementException, StaleElementReferenceException)).until(lambda d: cond())
         except Exception as e:
             raise T.TestFailure("timed out waiting for %s (%s)\n%s" % (
                 what, e, self.cluster.logs())) from None
