@@ -62,6 +62,14 @@ int adm_cmd_backup(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_restore(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_nodes(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_web(struct adm_ctx *ctx, int argc, char **argv);
+int adm_cmd_policy(struct adm_ctx *ctx, int argc, char **argv);
+#define ADM_POLICY_USAGE                                                                  \
+  "policy list | show NAME | set NAME --days Mon-Fri --hours 07:00-18:00 --tz ZONE\n"      \
+  "         [--holiday YYYY-MM-DD]... [--holidays-file FILE] [--sender USERID]...\n"       \
+  "         [--channel MAILBOX]... | assign NAME USERID | unassign USERID | remove NAME"
+/* cmd_policy.c: working-hours policies as JSON and as lines (users: list their users). */
+void adm_policies_json(struct jsonw *j, const Momedo__PolicyListResp *l, int users);
+void adm_print_policies(const Momedo__PolicyListResp *l, int users);
 
 /* getopt_long over a subcommand's argv (argv[0] is its name) with its own options
  * (NULL-terminated, at most ADM_OPTS_MAX - 3) plus --dir and --json, which stay valid

@@ -94,6 +94,10 @@ static void print_human(struct adm_ctx *ctx, const Momedo__StatusResp *s) {
   printf("  traffic: %s in, %s out; %" PRIu64 " invalid objects dropped, %" PRIu64
          " connections refused\n\n",
          in, out, s->objects_invalid, s->peers_refused);
+  if (s->hours && s->hours->n_policies) {
+    adm_print_policies(s->hours, 0);
+    printf("\n");
+  }
   adm_print_neighbors(ctx, NULL, s->n_neighbors, s->neighbors);
 }
 
@@ -147,6 +151,11 @@ void adm_status_json(struct jsonw *j, const Momedo__StatusResp *s) {
     jsonw_close(j);
   }
   adm_neighbors_json(j, s->n_neighbors, s->neighbors);
+  if (s->hours) {
+    jsonw_open(j, "working_hours", '{');
+    adm_policies_json(j, s->hours, 0);
+    jsonw_close(j);
+  }
 }
 
 int adm_cmd_status(struct adm_ctx *ctx, int argc, char **argv) {

@@ -41,6 +41,8 @@ static const struct adm_cmd adm_cmds[] = {
      "put a backup back into DIR (the node must be stopped)"},
     {"nodes", adm_cmd_nodes, "nodes",
      "the nodes known from their records, with the route to each (scoped delivery)"},
+    {"policy", adm_cmd_policy, ADM_POLICY_USAGE,
+     "working hours: hold live pushes to a group's users outside their hours"},
     {"web", adm_cmd_web, "web [--listen HOST:PORT]",
      "serve the operator's console on loopback (prints its URL with a secret token)"},
 };

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cursor.h"
+#include "hours.h"
 #include "ids.h"
 #include "log.h"
 #include "node_int.h"
@@ -164,6 +165,7 @@ static int a_status(struct node *n, const Momedo__AdminRequest *rq, Momedo__Admi
   s->store_bytes = ss.sst_bytes;
   uint64_t du = 0;
   if (node_dir_usage(n->dir, &du) == 0) s->disk_bytes = du; /* else 0: shown as unknown */
+  if (node__hours_status(n, s) != 0) return MOMEDO_E_NOMEM;
   if (n->cfg.metrics_port) {
     char *ml = arena_alloc(&n->arena, NODE_HOSTPORT_CHARS_MAX + 3);
     if (!ml) return MOMEDO_E_NOMEM;
@@ -487,6 +489,10 @@ static const admin_fn admin_handlers[] = {
     [MOMEDO__ADMIN_REQUEST__BODY_RELOAD] = a_reload,
     [MOMEDO__ADMIN_REQUEST__BODY_BACKUP] = node__a_backup,
     [MOMEDO__ADMIN_REQUEST__BODY_NODES] = a_nodes,
+    [MOMEDO__ADMIN_REQUEST__BODY_POLICY_SET] = node__a_policy,
+    [MOMEDO__ADMIN_REQUEST__BODY_POLICY_ASSIGN] = node__a_policy,
+    [MOMEDO__ADMIN_REQUEST__BODY_POLICY_REMOVE] = node__a_policy,
+    [MOMEDO__ADMIN_REQUEST__BODY_POLICY_LIST] = node__a_policy,
 };
 #define ADMIN_HANDLERS_N (sizeof admin_handlers / sizeof admin_handlers[0])
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hours.h"
 #include "log.h"
 #include "node_int.h"
 #include "store_rocks.h"
@@ -196,7 +197,10 @@ static int c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clien
     reason_set(why, why_cap, "item refused: %s", momedo_strerror(rc));
   if (rc) return rc;
   (void)rs;
-  node__commit_add(c, rq->request_id, &info, len);
+  int32_t off_min = 0;
+  uint64_t from = node__hours_deliver_from(c, r, now, &off_min);
+  node__hours_posted(c, info.id);
+  node__commit_add(c, rq->request_id, &info, len, from, off_min);
   return NODE_DEFERRED;
 }
 
@@ -223,11 +227,14 @@ struct fetch_ctx {
   /* fetch_blob filter */
   const uint8_t *blob_id;
   uint32_t first_index;
+  /* working hours: this connection's subscription of the mailbox, holding pushes */
+  const struct sub *hold;
 };
 
 static int fetch_one(void *vctx, uint64_t seq, const struct obj_info *info, const uint8_t *data,
                      size_t len) {
   struct fetch_ctx *f = vctx;
+  if (f->hold && node__hours_is_held(f->hold, seq)) return 0;
   if (f->blob_id && (info->kind != MOMEDO__OBJECT_KIND__OBJ_CHUNK ||
                      memcmp(info->blob_id, f->blob_id, OBJ_ID_LEN) != 0 ||
                      info->index < f->first_index))
@@ -276,8 +283,10 @@ static int fetch_run(struct conn *c, const ProtobufCBinaryData *mailbox,
                                                        : c->send_max / 2;
   f->v = arena_alloc(&n->arena, (limit + 1) * sizeof *f->v);
   if (!f->v) return MOMEDO_E_NOMEM;
-  /* Ask for one more than fits so "more" is exact when the limit is what stops us. */
-  uint32_t ask = f->blob_id ? UINT32_MAX : limit + 1;
+  /* Ask for one more than fits so "more" is exact when the limit is what stops us (and
+   * for the held ones, which are skipped). */
+  f->hold = f->blob_id ? NULL : node__hours_fetch_hold(c, mailbox->data);
+  uint32_t ask = f->blob_id ? UINT32_MAX : limit + 1 + (f->hold ? f->hold->n_held : 0);
   rc = repl_mailbox_fetch(n->repl, mailbox->data, from, ask, node__now_ms(), fetch_one, f);
   if (rc < 0) return rc;
   return f->rc;
@@ -296,6 +305,10 @@ int node__c_fetch(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clien
   out->objects = f.v;
   out->n_objects = f.n_v;
   out->next_cursor = f.n_v ? f.last_seq + 1 : r->cursor;
+  /* Held pushes are skipped, and the cursor stays before them: the client reads them
+   * once they are pushed at the start of the hours. */
+  if (f.hold && f.hold->n_held && out->next_cursor > f.hold->held[0] && r->cursor <= f.hold->held[0])
+    out->next_cursor = f.hold->held[0];
   out->more = f.more;
   rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_FETCH;
   rs->fetch = out;
@@ -443,12 +456,29 @@ void node__client_gone(struct conn *c) {
         *pp = s->next;
         break;
       }
+    node__hours_sub_gone(n, s);
     free(s);
   }
   c->n_subs = 0;
 }
 
-/* Push a newly stored item or chunk to every connected subscriber of its mailbox. A
+void node__push_event(struct conn *c, const uint8_t mailbox[OBJ_MAILBOX_LEN], uint64_t seq,
+                      Momedo__ObjectKind kind, const uint8_t *data, size_t len) {
+  Momedo__Frame f = MOMEDO__FRAME__INIT;
+  Momedo__ClientEvent ev = MOMEDO__CLIENT_EVENT__INIT;
+  Momedo__Object o = MOMEDO__OBJECT__INIT;
+  o.kind = kind;
+  o.data = (ProtobufCBinaryData){len, (uint8_t *)data};
+  ev.mailbox = (ProtobufCBinaryData){OBJ_MAILBOX_LEN, (uint8_t *)mailbox};
+  ev.seq = seq;
+  ev.object = &o;
+  f.body_case = MOMEDO__FRAME__BODY_EVENT;
+  f.event = &ev;
+  if (c->held || node__send_frame(c, &f) != 0) c->events_skipped++;
+}
+
+/* Push a newly stored item or chunk to every connected subscriber of its mailbox, unless
+ * working hours hold it for that subscriber (hours.c pushes it when they start). A
  * client whose link is full misses the event (it is still in the mailbox to fetch);
  * nothing is buffered for it. */
 void node__on_stored(struct node *n, const struct repl_action *a) {
@@ -459,21 +489,12 @@ void node__on_stored(struct node *n, const struct repl_action *a) {
   int fetched = 0;
   for (struct sub *s = n->subs[bucket_of(a->info.mailbox)]; s; s = s->next) {
     if (memcmp(s->mailbox, a->info.mailbox, OBJ_MAILBOX_LEN) != 0 || s->c->closing) continue;
+    if (node__hours_hold(n, s, a)) continue;
     if (!fetched) {
       fetched = 1;
       if (repl_get_object(n->repl, a->info.id, node__now_ms(), NULL, &data, &len) != 0) return;
     }
-    Momedo__Frame f = MOMEDO__FRAME__INIT;
-    Momedo__ClientEvent ev = MOMEDO__CLIENT_EVENT__INIT;
-    Momedo__Object o = MOMEDO__OBJECT__INIT;
-    o.kind = k;
-    o.data = (ProtobufCBinaryData){len, data};
-    ev.mailbox = (ProtobufCBinaryData){OBJ_MAILBOX_LEN, s->mailbox};
-    ev.seq = a->seq;
-    ev.object = &o;
-    f.body_case = MOMEDO__FRAME__BODY_EVENT;
-    f.event = &ev;
-    if (s->c->held || node__send_frame(s->c, &f) != 0) s->c->events_skipped++;
+    node__push_event(s->c, s->mailbox, a->seq, k, data, len);
   }
   free(data);
 }

@@ -16,6 +16,8 @@ struct node_commit_ent {
   uint64_t request_id;
   uint8_t id[OBJ_ID_LEN];
   uint64_t expires_ms;
+  uint64_t deliver_from_ms;     /* working hours: PostResp.deliver_from_ms */
+  int32_t off_min;
 };
 
 struct node_commit {
@@ -42,7 +44,7 @@ void node__commit_stop(struct node *n) {
 }
 
 void node__commit_add(struct conn *c, uint64_t request_id, const struct obj_info *info,
-                      size_t bytes) {
+                      size_t bytes, uint64_t deliver_from_ms, int32_t off_min) {
   struct node_commit *q = c->n->commit;
   assert(q->n < NODE_COMMIT_POSTS_MAX); /* flushed below when it got full */
   struct node_commit_ent *e = &q->e[q->n++];
@@ -50,6 +52,8 @@ void node__commit_add(struct conn *c, uint64_t request_id, const struct obj_info
   e->request_id = request_id;
   memcpy(e->id, info->id, OBJ_ID_LEN);
   e->expires_ms = info->expires_ms;
+  e->deliver_from_ms = deliver_from_ms;
+  e->off_min = off_min;
   c->commit_waiting++;
   q->bytes += bytes;
   /* Stopping: the check handle is closed, so nothing would sync the group later. */
@@ -69,6 +73,8 @@ static void answer(struct node *n, struct node_commit_ent *e, int rc, const char
   } else {
     out.id = (ProtobufCBinaryData){OBJ_ID_LEN, e->id};
     out.expires_ms = e->expires_ms;
+    out.deliver_from_ms = e->deliver_from_ms;
+    out.deliver_utc_offset_min = e->off_min;
     rs.body_case = MOMEDO__CLIENT_RESPONSE__BODY_POST;
     rs.post = &out;
   }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hours.h"
 #include "ids.h"
 #include "log.h"
 #include "node.h"
@@ -156,6 +157,7 @@ static void stop(struct node *n, const char *why) {
   n->listener = NULL;
   node__peers_stop(n);
   node__admin_stop(n);
+  node__hours_stop(n);
   node__metrics_stop(n, 1);
   uv_timer_stop(&n->repl_timer);
   uv_close((uv_handle_t *)&n->repl_timer, NULL);
@@ -370,6 +372,7 @@ static int start(struct node *n) {
   uv_timer_start(&n->sweep_timer, on_sweep, NODE_SWEEP_INTERVAL_MS, NODE_SWEEP_INTERVAL_MS);
   n->start_ms = node__now_ms();
   rc = node__commit_start(n);
+  if (!rc) rc = node__hours_start(n);
   if (!rc) rc = open_network(n);
   if (rc) {
     stop(n, "start-up failed");
@@ -418,6 +421,7 @@ int node_run(const char *dir, int init_empty) {
   node_identity_close(&n->id);
   arena_close(&n->arena);
   node__guard_free(n);
+  node__hours_free(n);
   free(n->commit);
   if (uv_loop_close(&loop) != 0) node_log(NODE_LOG_WARN, "event loop closed with handles open");
   if (!rc) node_log(NODE_LOG_INFO, "stopped cleanly");

@@ -160,6 +160,8 @@ struct conn {
   uint64_t events_skipped;
   unsigned lookups;             /* lookups of this client in progress (reading paused) */
   unsigned commit_waiting;      /* its posts waiting for the group's sync (commit.c) */
+  uint64_t hours_gen;           /* hours.c: policy generation + 1 of hours_policy; 0 none */
+  int hours_policy;             /* index of its user's policy, -1 none */
 };
 
 struct peer {
@@ -194,6 +196,9 @@ struct sub {
   struct sub *next;             /* bucket chain */
   uint8_t mailbox[OBJ_MAILBOX_LEN];
   struct conn *c;
+  uint64_t *held;               /* hours.c: seqs of pushes held outside working hours */
+  uint32_t n_held, cap_held;
+  int held_overflow;            /* more held than NODE_HOURS_HELD_MAX */
 };
 
 /* Counts the loop keeps for metrics; copied into every metrics snapshot. */
@@ -212,6 +217,7 @@ struct node_counters {
 };
 
 struct node_metrics;
+struct node_hours;
 
 struct rate_slot {
   uint64_t window_start_ms;
@@ -269,6 +275,7 @@ struct node {
   int backup_running;
   uint64_t disk_reserve_bytes;  /* the store's free-space reserve (store_rocks_opts) */
   uint64_t diskfull_logged_ms;  /* last "disk full" warning (at most one a minute) */
+  struct node_hours *hours;     /* hours.c: working-hours policies and held pushes */
 };
 
 /* The two-byte head of a node-local store key: NODE_K_PREFIX, tag. */
@@ -347,9 +354,10 @@ extern const struct link_callbacks node__link_cbs;
  * answers what waits, then closes the handle. */
 MOMEDO_WUR int node__commit_start(struct node *n);
 void node__commit_stop(struct node *n);
-/* Queue the answer to a post stored with deferred sync (bytes: its object's size). */
+/* Queue the answer to a post stored with deferred sync (bytes: its object's size;
+ * deliver_from_ms/off_min: PostResp's working-hours notice, 0 for none). */
 void node__commit_add(struct conn *c, uint64_t request_id, const struct obj_info *info,
-                      size_t bytes);
+                      size_t bytes, uint64_t deliver_from_ms, int32_t off_min);
 /* Sync and answer now (before anything else is answered to a connection that waits). */
 void node__commit_flush(struct node *n);
 /* The connection is going away: its waiting answers are dropped (the posts stay). */
@@ -391,6 +399,9 @@ int node__c_prekey(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clie
 int node__c_link(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
                  char *why, size_t why_cap);
 void node__on_stored(struct node *n, const struct repl_action *a);
+/* Send c one ClientEvent (an item or chunk of mailbox); a full link skips it (counted). */
+void node__push_event(struct conn *c, const uint8_t mailbox[OBJ_MAILBOX_LEN], uint64_t seq,
+                      Momedo__ObjectKind kind, const uint8_t *data, size_t len);
 /* May c read or subscribe to mailbox? (own device mailbox, or not a device mailbox) */
 /* Take up to want from key's one-minute window in tab (limit per minute, hashed slots: a
  * collision makes two devices share one budget, stricter, never looser). Returns how many

@@ -77,6 +77,11 @@ struct cli {
   char why[CLI_WHY_MAX];
   FILE *out;                                /* stdout */
   struct cli_tally *tally;                  /* `sync` for people: receipts summed up here */
+  /* Working hours: the latest instant from which the recipient's node pushes what the
+   * last cli__outbox_post posted to a contact's devices (0: now), and the recipient
+   * zone's UTC offset then (minutes). */
+  uint64_t deliver_from_ms;
+  int32_t deliver_off_min;
 };
 
 /* {"ok":false,"error":"E_...","reason":REASON} on one line (the test tools' failures). */

@@ -161,11 +161,19 @@ static int queue_for_device(struct cli *c, struct cli_state *st,
   return 0;
 }
 
+static int own_device(const struct cli_state *st, const uint8_t key[static 32]) {
+  for (size_t i = 0; i < st->acct.n_devices; i++)
+    if (memcmp(st->acct.devices[i].device_key, key, 32) == 0) return 1;
+  return 0;
+}
+
 int cli__outbox_post(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                      struct cli_outbox *ob, size_t *n_sent) {
   uint8_t id[OBJ_ID_LEN];
   int rc = 0;
   *n_sent = 0;
+  c->deliver_from_ms = 0;
+  c->deliver_off_min = 0;
   cli__crash_point("encrypted");
   if (ob->n && (rc = cli_save(c, st)) != 0) return rc; /* nothing posted unsaved */
   /* ... and the home node knows the save first, so an older copy of it is refused. */
@@ -180,6 +188,11 @@ int cli__outbox_post(struct cli *c, struct cli_state *st, struct cli_conn *cn,
     rc = nodeapi_post(&cn->api, &p, id, NULL);
     if (rc) rc = cli_api_fail(c, cn, rc, "posting the message failed");
     else (*n_sent)++;
+    if (rc == 0 && cn->api.post_deliver_from_ms > c->deliver_from_ms &&
+        !own_device(st, ob->v[i].device_key)) {
+      c->deliver_from_ms = cn->api.post_deliver_from_ms;
+      c->deliver_off_min = cn->api.post_deliver_off_min;
+    }
   }
   if (rc == 0 && ob->n) cli__crash_point("posted");
   return rc;

@@ -195,10 +195,24 @@ int cli_send_any(struct cli *c, struct cli_state *st, struct cli_conn *cn, const
   return rc;
 }
 
+/* "2026-03-30 07:00 (UTC+02:00)": the recipient's local time of a working-hours notice. */
+static void deliver_time(char out[static 48], uint64_t ms, int32_t off_min) {
+  time_t t = (time_t)(ms / 1000) + (time_t)off_min * 60;
+  struct tm tm;
+  int a = off_min < 0 ? -off_min : off_min;
+  if (!gmtime_r(&t, &tm) || !strftime(out, 48, "%Y-%m-%d %H:%M", &tm)) {
+    snprintf(out, 48, "?");
+    return;
+  }
+  size_t n = strlen(out);
+  snprintf(out + n, 48 - n, " (UTC%c%02d:%02d)", off_min < 0 ? '-' : '+', (a / 60) % 100, a % 60);
+}
+
 static void print_sent(struct cli *c, const char *to, const uint8_t id[static TL_ID_LEN],
                        size_t n_env, int kind) {
-  char hex[2 * TL_ID_LEN + 1];
+  char hex[2 * TL_ID_LEN + 1], when[48] = "";
   tl_id_hex(hex, id);
+  if (c->deliver_from_ms) deliver_time(when, c->deliver_from_ms, c->deliver_off_min);
   if (c->json) {
     struct jsonw j;
     jsonw_begin(&j, stdout);
@@ -207,12 +221,18 @@ static void print_sent(struct cli *c, const char *to, const uint8_t id[static TL
     jsonw_str(&j, "to", to);
     if (kind) jsonw_str(&j, "kind", kind == 1 ? "group" : "channel");
     jsonw_u64(&j, kind ? "items" : "envelopes", n_env);
+    if (c->deliver_from_ms) {
+      jsonw_u64(&j, "deliver_from_ms", c->deliver_from_ms);
+      jsonw_str(&j, "deliver_from", when);
+    }
     jsonw_end(&j);
   } else if (kind) {
     printf("posted to %s once (encrypted for every member)   [%.12s]\n", to, hex);
   } else {
     printf("sent to %s (%zu envelope%s)   [%.12s]\n", to, n_env, n_env == 1 ? "" : "s", hex);
   }
+  if (c->deliver_from_ms && !c->json)
+    printf("outside working hours of the recipient: delivered from %s\n", when);
 }
 
 int cli_cmd_send(struct cli *c) {

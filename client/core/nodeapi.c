@@ -631,6 +631,8 @@ static int na_post_result(struct nodeapi *api, const Momedo__ClientResponse *res
   }
   memcpy(id, resp->post->id.data, OBJ_ID_LEN);
   if (expires_ms != NULL) *expires_ms = resp->post->expires_ms;
+  api->post_deliver_from_ms = resp->post->deliver_from_ms;
+  api->post_deliver_off_min = resp->post->deliver_utc_offset_min;
   return 0;
 }
 

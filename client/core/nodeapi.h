@@ -130,6 +130,11 @@ struct nodeapi {
   struct nodeapi_event events[NODEAPI_EVENTS_MAX]; /* ring */
   size_t ev_head, ev_count;
   uint64_t events_dropped;     /* arrived while the queue was full */
+  /* The last PostResp's working-hours notice (docs/working-hours.md): the recipient's
+   * node pushes it only from this instant (its wall clock; 0 = now or not known) and
+   * the recipient zone's UTC offset then, in minutes. */
+  uint64_t post_deliver_from_ms;
+  int32_t post_deliver_off_min;
   char reason[NODEAPI_REASON_MAX];
   /* Destinations of the tombstones nodeapi_ack builds (nodeapi_set_ack_dests). */
   size_t n_ack_dests;
