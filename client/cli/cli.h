@@ -194,6 +194,8 @@ struct cli_state {
   struct account acct;
   struct contacts contacts;
   struct tl_seen seen;
+  struct hist hist;                         /* history.db: every conversation's messages */
+  int have_hist;
   struct cli_sessions sess;
   struct cli_replays rp;
   int have_acct;
@@ -536,9 +538,23 @@ MOMEDO_WUR int cli__blob_mailbox(uint8_t mb[static OBJ_MAILBOX_LEN],
 /* Timeline entry (strings borrowed from m) for content m in a conversation. */
 void cli__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e);
 void cli__format_time(char out[static 32], uint64_t ms);
-/* Add e to the conversation with peer (*added = 0 for a duplicate ID). */
-MOMEDO_WUR int cli__timeline_put(struct cli *c, struct cli_state *st,
-                                 const uint8_t peer[static 32], struct tl_entry *e, int *added);
+/* History (cli_msg.c): entries go into one open transaction of history.db, begun by
+ * the first change and committed by cli__hist_commit or cli_save (which commits before
+ * it writes anything else, so the history is on disk before the sessions and the seen
+ * set move past a message, and before anything is acknowledged). cli_release,
+ * cli_reacquire and cli_close roll an open one back, with the unsaved state. */
+MOMEDO_WUR int cli__hist_commit(struct cli *c, struct cli_state *st);
+/* Begin that transaction unless one is open (E_INTERNAL without a history). */
+MOMEDO_WUR int cli__hist_tx(struct cli_state *st);
+/* Add e to the conversation (kind, key) (*added = 0 for a duplicate ID); a task reply
+ * also moves its task. */
+MOMEDO_WUR int cli__timeline_put(struct cli *c, struct cli_state *st, enum hist_conv_kind kind,
+                                 const uint8_t key[static 32], struct tl_entry *e, int *added);
+/* *has = 1 when the conversation (kind, key) holds message id. */
+MOMEDO_WUR int cli__timeline_has(struct cli *c, struct cli_state *st, enum hist_conv_kind kind,
+                                 const uint8_t key[static 32], const uint8_t id[static TL_ID_LEN],
+                                 int *has);
+#define CLI_HISTORY_DEFAULT 50              /* `history` shows the newest this many */
 
 /* ---- commands ------------------------------------------------------------------- */
 typedef int (*cli_cmd_fn)(struct cli *c);

@@ -157,7 +157,7 @@ int cli_channel_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   cli__entry_of(&tmp, 1, &e);
   snprintf(display, sizeof display, "%s", ch->display);
   e.due = display; /* channel timelines: the sender's display name */
-  return cli__timeline_put(c, st, ch->k.mailbox, &e, &added);
+  return cli__timeline_put(c, st, HIST_CHANNEL, ch->k.mailbox, &e, &added);
 }
 
 /* ---- commands ------------------------------------------------------------------- */

@@ -173,7 +173,7 @@ int cli_group_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   uid_of(me, st->acct.identity.pub);
   e.due = me; /* group timelines: the sender's user ID */
   e.path = vname[0] ? vname : NULL;
-  return cli__timeline_put(c, st, cg->id, &e, &added);
+  return cli__timeline_put(c, st, HIST_GROUP, cg->id, &e, &added);
 }
 
 /* ---- commands ------------------------------------------------------------------- */

@@ -1,7 +1,8 @@
 /* client/cli/cli_msg.c — the sending half of the message engine: sessions per peer device
  * (the newest one sends), one envelope per device of the recipient, a sync copy per
  * other device of our own, attachments as encrypted chunks in a blob mailbox, and the
- * outgoing entry in the timeline. Posts only ciphertext; the sender's identity is
+ * outgoing entry in history.db (and the history helpers the receiving half shares).
+ * Posts only ciphertext; the sender's identity is
  * inside it. */
 #include <stdlib.h>
 #include <string.h>
@@ -385,33 +386,66 @@ void cli__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e) {
   }
 }
 
-/* A task reply also moves the task it refers to. */
-static void apply_task_reply(struct timeline *t, const struct tl_entry *e) {
-  if (e->kind != TL_TASK_REPLY) return;
-  struct tl_entry *task = timeline_find(t, e->ref);
-  if (task && task->kind == TL_TASK && e->task_state > task->task_state)
-    task->task_state = e->task_state;
+int cli__hist_tx(struct cli_state *st) {
+  if (!st->have_hist) return MOMEDO_E_INTERNAL;
+  return st->hist.in_tx ? 0 : hist_begin(&st->hist);
 }
 
-int cli__timeline_put(struct cli *c, struct cli_state *st, const uint8_t peer[static 32],
-                      struct tl_entry *e, int *added) {
-  struct timeline t;
+int cli__hist_commit(struct cli *c, struct cli_state *st) {
+  if (!st->have_hist || !st->hist.in_tx) return 0;
+  int rc = hist_commit(&st->hist);
+  if (rc) {
+    hist_rollback(&st->hist);
+    return cli_fail(c, rc, "cannot write the history: %s", momedo_strerror(rc));
+  }
+  return 0;
+}
+
+/* A task reply also moves the task it refers to. */
+static int apply_task_reply(struct cli_state *st, const struct hist_conv *hc,
+                            const struct tl_entry *e) {
+  struct tl_entry task;
+  int64_t row;
+  if (e->kind != TL_TASK_REPLY) return 0;
+  int rc = hist_get(&st->hist, hc, e->ref, &task, &row);
+  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  if (rc == 0 && task.kind == TL_TASK && e->task_state > task.task_state) {
+    task.task_state = e->task_state;
+    rc = hist_set(&st->hist, hc, row, &task);
+  }
+  tl_entry_clear(&task);
+  return rc;
+}
+
+int cli__timeline_put(struct cli *c, struct cli_state *st, enum hist_conv_kind kind,
+                      const uint8_t key[static 32], struct tl_entry *e, int *added) {
+  struct hist_conv hc;
   *added = 0;
-  int rc = timeline_load(&t, &st->vault, peer);
-  if (rc) return cli_fail(c, rc, "cannot read a conversation: %s", momedo_strerror(rc));
-  rc = timeline_add(&t, e, NULL);
-  if (rc == MOMEDO_E_EXISTS) {
-    timeline_free(&t);
-    return 0;
-  }
-  if (rc == 0) {
-    apply_task_reply(&t, e);
-    rc = timeline_save(&t, &st->vault);
-  }
-  timeline_free(&t);
+  int rc = cli__hist_tx(st);
+  if (rc == 0) rc = hist_conv(&st->hist, kind, key, &hc);
+  if (rc == 0) rc = hist_add(&st->hist, &hc, e, NULL);
+  if (rc == MOMEDO_E_EXISTS) return 0;
+  if (rc == 0) rc = apply_task_reply(st, &hc, e);
   if (rc) return cli_fail(c, rc, "cannot store the conversation: %s", momedo_strerror(rc));
   *added = 1;
   return 0;
+}
+
+int cli__timeline_has(struct cli *c, struct cli_state *st, enum hist_conv_kind kind,
+                      const uint8_t key[static 32], const uint8_t id[static TL_ID_LEN],
+                      int *has) {
+  struct hist_conv hc;
+  struct tl_entry e;
+  *has = 0;
+  int rc = cli__hist_tx(st);
+  if (rc == 0) rc = hist_conv(&st->hist, kind, key, &hc);
+  if (rc == 0) rc = hist_get(&st->hist, &hc, id, &e, NULL);
+  if (rc == 0) {
+    tl_entry_clear(&e);
+    *has = 1;
+  }
+  if (rc == MOMEDO_E_NOTFOUND) rc = 0;
+  return rc ? cli_fail(c, rc, "cannot read a conversation: %s", momedo_strerror(rc)) : 0;
 }
 
 int cli_store_outgoing(struct cli *c, struct cli_state *st, struct contact *ct,
@@ -420,5 +454,5 @@ int cli_store_outgoing(struct cli *c, struct cli_state *st, struct contact *ct,
   int added;
   cli__entry_of(m, 1, &e);
   e.path = (char *)path;
-  return cli__timeline_put(c, st, ct->key, &e, &added);
+  return cli__timeline_put(c, st, HIST_CONTACT, ct->key, &e, &added);
 }

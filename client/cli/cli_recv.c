@@ -338,22 +338,27 @@ static void receipt_note(struct cli_state *st, const uint8_t peer[static 32],
 
 static int apply_receipt(struct cli *c, struct cli_state *st, const uint8_t peer[static 32],
                          const Momedo__Receipt *r, struct cli_msg *out) {
-  struct timeline t;
-  int rc = timeline_load(&t, &st->vault, peer), changed = 0;
-  if (rc) return cli_fail(c, rc, "cannot read a conversation: %s", momedo_strerror(rc));
+  struct hist_conv hc;
   uint8_t status = r->kind == MOMEDO__RECEIPT__KIND__READ ? TL_ST_READ : TL_ST_DELIVERED;
+  int rc = cli__hist_tx(st);
+  if (rc == 0) rc = hist_conv(&st->hist, HIST_CONTACT, peer, &hc);
   out->receipt = status == TL_ST_READ ? 2 : 1;
-  for (size_t i = 0; i < r->n_message_ids && i < CLI_RECEIPTS_MAX; i++) {
+  for (size_t i = 0; rc == 0 && i < r->n_message_ids && i < CLI_RECEIPTS_MAX; i++) {
+    struct tl_entry e;
+    int64_t row;
     memcpy(out->receipt_ids[out->n_receipt_ids++], r->message_ids[i].data, TL_ID_LEN);
-    struct tl_entry *e = timeline_find(&t, r->message_ids[i].data);
-    if (e && e->outgoing && e->status < status) {
-      e->status = status;
-      changed = 1;
+    rc = hist_get(&st->hist, &hc, r->message_ids[i].data, &e, &row);
+    if (rc == MOMEDO_E_NOTFOUND) {
+      rc = 0;
+      continue;
     }
+    if (rc == 0 && e.outgoing && e.status < status) {
+      e.status = status;
+      rc = hist_set(&st->hist, &hc, row, &e);
+    }
+    if (rc == 0) tl_entry_clear(&e);
   }
-  if (changed) rc = timeline_save(&t, &st->vault);
-  timeline_free(&t);
-  return rc ? cli_fail(c, rc, "cannot store a receipt") : 0;
+  return rc ? cli_fail(c, rc, "cannot store a receipt: %s", momedo_strerror(rc)) : 0;
 }
 
 static void label_of(struct cli_state *st, const uint8_t key[static 32], char *uid,
@@ -390,18 +395,16 @@ static int take_content(struct cli *c, struct cli_state *st, struct cli_conn *cn
     return apply_receipt(c, st, peer, m->receipt, out);
   }
   cli__entry_of(m, m->sync_copy, &out->e);
-  {
-    struct timeline t;
-    if ((rc = timeline_load(&t, &st->vault, peer)) != 0)
-      return cli_fail(c, rc, "cannot read a conversation: %s", momedo_strerror(rc));
-    int dup = timeline_find(&t, out->e.id) != NULL;
-    timeline_free(&t);
-    if (dup) return 0;
+  int dup = 0;
+  if ((rc = cli__timeline_has(c, st, HIST_CONTACT, peer, out->e.id, &dup)) != 0) return rc;
+  if (dup) { /* stored before a crash cut the batch short: its receipt may not have gone */
+    if (!m->sync_copy) receipt_note(st, from, out->e.id);
+    return 0;
   }
   if (m->body_case == MOMEDO__CONTENT__BODY_FILE && (rc = take_file(c, st, cn, m, &out->e, out)) != 0)
     return rc;
   if (m->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY) out->task_action = m->task_reply->action;
-  if ((rc = cli__timeline_put(c, st, peer, &out->e, &added)) != 0) return rc;
+  if ((rc = cli__timeline_put(c, st, HIST_CONTACT, peer, &out->e, &added)) != 0) return rc;
   *shown = added;
   if (added && !m->sync_copy) receipt_note(st, from, out->e.id);
   return 0;
@@ -522,18 +525,12 @@ static int take_group_content(struct cli *c, struct cli_state *st, struct cli_co
   snprintf(out->group, sizeof out->group, "%s", name);
   snprintf(out->sender, sizeof out->sender, "%s", sender);
   hex_encode(out->group_id, sizeof out->group_id, cg->id, GROUP_ID_LEN);
-  {
-    struct timeline t;
-    if ((rc = timeline_load(&t, &st->vault, cg->id)) != 0)
-      return cli_fail(c, rc, "cannot read a group timeline: %s", momedo_strerror(rc));
-    int dup = timeline_find(&t, out->e.id) != NULL;
-    timeline_free(&t);
-    if (dup) return 0;
-  }
+  int dup = 0;
+  if ((rc = cli__timeline_has(c, st, HIST_GROUP, cg->id, out->e.id, &dup)) != 0 || dup) return rc;
   if (content->body_case == MOMEDO__CONTENT__BODY_FILE &&
       (rc = take_file(c, st, cn, content, &out->e, out)) != 0)
     return rc;
-  if ((rc = cli__timeline_put(c, st, cg->id, &out->e, &added)) != 0) return rc;
+  if ((rc = cli__timeline_put(c, st, HIST_GROUP, cg->id, &out->e, &added)) != 0) return rc;
   *shown = added;
   return 0;
 }
@@ -609,7 +606,7 @@ int cli_channel_receive(struct cli *c, struct cli_state *st, struct cli_channel 
   snprintf(m->group, sizeof m->group, "%s%s", CLI_CHANNEL_PREFIX, ch->name);
   snprintf(m->sender, sizeof m->sender, "%s", cm->display_name);
   snprintf(m->from_label, sizeof m->from_label, "%s", cm->display_name);
-  rc = cli__timeline_put(c, st, ch->k.mailbox, e, &added);
+  rc = cli__timeline_put(c, st, HIST_CHANNEL, ch->k.mailbox, e, &added);
   *shown = rc == 0 && added;
   if (*shown) keep_strings(m);
   arena_close(&a);

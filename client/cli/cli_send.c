@@ -298,60 +298,44 @@ int cli_cmd_send(struct cli *c) {
   return rc;
 }
 
-/* Find a message by ID prefix in any conversation (groups too when ct may stay NULL);
- * *t holds that conversation. */
+/* Find a message by ID prefix in any conversation with a contact (and in groups and
+ * channels too when with_groups; *ct stays NULL for those). tl_entry_clear(&f->e). */
 static int find_any(struct cli *c, struct cli_state *st, const char *hex, struct contact **ct,
-                    int with_groups, struct timeline *t, struct tl_entry **e) {
-  int found = 0;
-  size_t n = st->contacts.n + (with_groups ? st->gr.n : 0);
-  memset(t, 0, sizeof *t);
-  for (size_t i = 0; i < n; i++) {
-    struct timeline x;
-    struct tl_entry *y;
-    const uint8_t *peer = i < st->contacts.n ? st->contacts.v[i].key
-                                             : st->gr.v[i - st->contacts.n].id;
-    int rc = timeline_load(&x, &st->vault, peer);
-    if (rc) return cli_fail(c, rc, "cannot read a conversation: %s", momedo_strerror(rc));
-    rc = timeline_find_prefix(&x, hex, &y);
-    if (rc == MOMEDO_E_INVAL) {
-      timeline_free(&x);
-      return cli_fail(c, rc, "MSGID must be at least 6 hex digits (as shown in brackets)");
-    }
-    if (rc == MOMEDO_E_NOTFOUND) {
-      timeline_free(&x);
-      continue;
-    }
-    if (rc == MOMEDO_E_EXISTS || found) {
-      timeline_free(&x);
-      timeline_free(t);
-      return cli_fail(c, MOMEDO_E_EXISTS, "%s matches several messages: give more digits", hex);
-    }
-    *t = x;
-    *e = y;
-    *ct = i < st->contacts.n ? &st->contacts.v[i] : NULL;
-    found = 1;
+                    int with_groups, struct hist_found *f) {
+  unsigned kinds = with_groups ? HIST_KINDS_ALL : 1u << HIST_CONTACT;
+  *ct = NULL;
+  int rc = hist_find_prefix(&st->hist, hex, kinds, f);
+  if (rc == MOMEDO_E_INVAL)
+    return cli_fail(c, rc, "MSGID must be at least 6 hex digits (as shown in brackets)");
+  if (rc == MOMEDO_E_EXISTS)
+    return cli_fail(c, rc, "%s matches several messages: give more digits", hex);
+  if (rc == MOMEDO_E_NOTFOUND) return cli_fail(c, rc, "no message %s", hex);
+  if (rc) return cli_fail(c, rc, "cannot read the history: %s", momedo_strerror(rc));
+  if (f->kind == HIST_CONTACT && !(*ct = contacts_find_key(&st->contacts, f->key))) {
+    tl_entry_clear(&f->e);
+    return cli_fail(c, MOMEDO_E_NOTFOUND, "message %s is with a contact this device no "
+                    "longer has", hex);
   }
-  return found ? 0 : cli_fail(c, MOMEDO_E_NOTFOUND, "no message %s", hex);
+  return 0;
 }
 
 int cli_cmd_task(struct cli *c) {
   struct cli_state st;
   struct cli_conn cn;
   struct contact *ct = NULL;
-  struct timeline t;
-  struct tl_entry *e = NULL;
+  struct hist_found f;
   uint8_t id[TL_ID_LEN], task_id[TL_ID_LEN];
   size_t n_env = 0;
   int accept = strcmp(c->pos[0], "accept") == 0, done = strcmp(c->pos[0], "done") == 0;
   if (!accept && !done)
     return cli_fail(c, MOMEDO_E_INVAL, "unknown 'task %s' (use accept or done)", c->pos[0]);
   memset(&cn, 0, sizeof cn);
-  memset(&t, 0, sizeof t);
+  memset(&f, 0, sizeof f);
   int rc = cli_open(c, &st, 1);
-  if (rc == 0) rc = find_any(c, &st, c->pos[1], &ct, 0, &t, &e);
-  if (rc == 0 && e->kind != TL_TASK) rc = cli_fail(c, MOMEDO_E_INVAL, "%s is not a task", c->pos[1]);
-  if (rc == 0) memcpy(task_id, e->id, TL_ID_LEN);
-  timeline_free(&t);
+  if (rc == 0) rc = find_any(c, &st, c->pos[1], &ct, 0, &f);
+  if (rc == 0 && f.e.kind != TL_TASK) rc = cli_fail(c, MOMEDO_E_INVAL, "%s is not a task", c->pos[1]);
+  if (rc == 0) memcpy(task_id, f.e.id, TL_ID_LEN);
+  tl_entry_clear(&f.e);
   Momedo__TaskReply r = MOMEDO__TASK_REPLY__INIT;
   r.task_id = (ProtobufCBinaryData){TL_ID_LEN, task_id};
   r.action = accept ? MOMEDO__TASK_REPLY__ACTION__ACCEPT : MOMEDO__TASK_REPLY__ACTION__DONE;
@@ -387,13 +371,13 @@ int cli_cmd_task(struct cli *c) {
 int cli_cmd_save(struct cli *c) {
   struct cli_state st;
   struct contact *ct = NULL;
-  struct timeline t;
-  struct tl_entry *e = NULL;
+  struct hist_found f;
+  struct tl_entry *e = &f.e;
   uint8_t *d = NULL;
   size_t n = 0;
-  memset(&t, 0, sizeof t);
+  memset(&f, 0, sizeof f);
   int rc = cli_open(c, &st, 0);
-  if (rc == 0) rc = find_any(c, &st, c->pos[0], &ct, 1, &t, &e);
+  if (rc == 0) rc = find_any(c, &st, c->pos[0], &ct, 1, &f);
   if (rc == 0 && (e->kind != TL_FILE || !e->path))
     rc = cli_fail(c, MOMEDO_E_NOTFOUND, "%s is not a file this device holds", c->pos[0]);
   if (rc == 0 && (rc = vault_read(&st.vault, e->path, &d, &n)) != 0)
@@ -414,7 +398,7 @@ int cli_cmd_save(struct cli *c) {
   }
   if (d) crypto_wipe(d, n);
   free(d);
-  timeline_free(&t);
+  tl_entry_clear(&f.e);
   cli_close(&st);
   return rc;
 }

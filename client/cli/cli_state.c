@@ -1,7 +1,8 @@
 /* client/cli/cli_state.c — opening a home for a command: resolve the directory, read the
  * passphrase, unlock the vault, take the home's lock, load the account, contacts,
- * sessions, replay sets, the seen set, groups and passphrase channels; and write them
- * back. The lock is held from load to save so two commands on one home never lose each
+ * sessions, replay sets, the seen set, groups and passphrase channels, and open
+ * history.db (moving an older home's timeline files into it once); and write them
+ * back, the history first. The lock is held from load to save so two commands on one home never lose each
  * other's changes. */
 #include <stdlib.h>
 #include <string.h>
@@ -380,6 +381,44 @@ static void unload_all(struct cli_state *st) {
   otpks_wipe(&st->otpk);
 }
 
+/* ---- history.db ----------------------------------------------------------------- */
+
+static void src_add(struct hist_src *src, size_t *k, enum hist_conv_kind kind,
+                    const uint8_t key[static 32]) {
+  src[*k].kind = kind;
+  memcpy(src[*k].key, key, 32);
+  (*k)++;
+}
+
+/* Open the home's history.db and, the first time, take in the timeline files an older
+ * momedo wrote (history_import.c): every contact's, group's and channel's. */
+static int history_open(struct cli *c, struct cli_state *st) {
+  char path[HOME_PATH_MAX + sizeof HIST_FILE + 1], why[512] = "";
+  struct hist_import_stats is;
+  size_t n = st->contacts.n + st->gr.n + st->gr.n_ch, k = 0;
+  int w = snprintf(path, sizeof path, "%s/%s", st->home.dir, HIST_FILE);
+  if (w < 0 || (size_t)w >= sizeof path) return cli_fail(c, MOMEDO_E_NOSPACE, "path too long");
+  int rc = hist_open(&st->hist, path, st->vault.data_key, why, sizeof why);
+  if (rc) return cli_fail(c, rc, "%s", why[0] ? why : momedo_strerror(rc));
+  st->have_hist = 1;
+  struct hist_src *src = calloc(n ? n : 1, sizeof *src);
+  if (!src) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  for (size_t i = 0; i < st->contacts.n; i++) src_add(src, &k, HIST_CONTACT, st->contacts.v[i].key);
+  for (size_t i = 0; i < st->gr.n; i++) src_add(src, &k, HIST_GROUP, st->gr.v[i].id);
+  for (size_t i = 0; i < st->gr.n_ch; i++) src_add(src, &k, HIST_CHANNEL, st->gr.ch[i].k.mailbox);
+  rc = hist_import(&st->hist, &st->vault, src, n, &is, NULL);
+  free(src);
+  if (rc) return cli_fail(c, rc, "cannot move the conversations into %s: %s", path,
+                          momedo_strerror(rc));
+  if (is.ran && is.files)
+    fprintf(stderr, "momedo: note: moved %zu message(s) of %zu conversation(s) into %s\n",
+            is.added + is.existing, is.files, HIST_FILE);
+  if (is.damaged)
+    fprintf(stderr, "momedo: note: %zu old conversation file(s) did not open and were left "
+            "as they are\n", is.damaged);
+  return 0;
+}
+
 int cli_open(struct cli *c, struct cli_state *st, int need_joined) {
   char pass[VAULT_PASS_MAX + 1], why[512];
   size_t pl = 0;
@@ -400,6 +439,7 @@ int cli_open(struct cli *c, struct cli_state *st, int need_joined) {
     return cli_fail(c, rc, "cannot lock %s", st->home.dir);
   vault_cache_clear(&st->vault);
   if ((rc = load_all(c, st)) != 0) return rc;
+  if ((rc = history_open(c, st)) != 0) return rc;
   if (need_joined && !st->acct.joined)
     return cli_fail(c, MOMEDO_E_UNEXPECTED,
                     "this device has not joined a node yet: run `momedo join INVITE`");
@@ -407,8 +447,12 @@ int cli_open(struct cli *c, struct cli_state *st, int need_joined) {
 }
 
 int cli_save(struct cli *c, struct cli_state *st) {
-  /* The count first: a crash part-way leaves it ahead of the files, never behind. */
-  int rc = counter_bump(&st->vault, &st->counter);
+  /* The history first: the sessions and the seen set never move past a message that
+   * is not on disk. Then the count: a crash part-way leaves it ahead of the files,
+   * never behind. */
+  int rc = cli__hist_commit(c, st);
+  if (rc) return rc;
+  rc = counter_bump(&st->vault, &st->counter);
   if (rc == 0) rc = account_save(&st->acct, &st->vault);
   if (rc == 0) rc = contacts_save(&st->contacts, &st->vault);
   if (rc == 0) rc = tl_seen_save(&st->seen, &st->vault);
@@ -421,17 +465,23 @@ int cli_save(struct cli *c, struct cli_state *st) {
   return 0;
 }
 
-void cli_release(struct cli_state *st) { home_unlock(&st->home); }
+void cli_release(struct cli_state *st) {
+  if (st->have_hist) hist_rollback(&st->hist); /* what was not saved goes with the state */
+  home_unlock(&st->home);
+}
 
 int cli_reacquire(struct cli *c, struct cli_state *st) {
   int rc = home_lock(&st->home);
   if (rc) return cli_fail(c, rc, "cannot lock %s", st->home.dir);
+  if (st->have_hist) hist_rollback(&st->hist);
   unload_all(st);
   vault_cache_clear(&st->vault); /* others may have written while we did not hold it */
   return load_all(c, st);
 }
 
 void cli_close(struct cli_state *st) {
+  if (st->have_hist) hist_close(&st->hist); /* an open transaction is rolled back */
+  st->have_hist = 0;
   unload_all(st);
   free(st->rc);
   st->rc = NULL;

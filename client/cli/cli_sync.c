@@ -268,10 +268,17 @@ static int handle_batch(struct cli *c, struct cli_state *st, struct cli_conn *cn
     }
     memcpy(acks[n_ack].id, o->info.id, OBJ_ID_LEN);
     acks[n_ack++].expires_ms = o->info.expires_ms;
+    if (n_ack == 2) cli__crash_point("recv-mid"); /* stored, not committed */
   }
+  /* The batch's messages go to disk in one transaction before anything else: the
+   * receipts' save, the sessions and seen set, and the acknowledgement that lets the
+   * node delete them. */
+  if (rc == 0) rc = cli__hist_commit(c, st);
+  if (rc == 0) cli__crash_point("recv-stored");
   if (rc == 0) rc = cli_flush_receipts(c, st, cn);
   if (rc == 0) flush_groups(c, st, cn);
   if (rc == 0) rc = cli_save(c, st);
+  if (rc == 0) cli__crash_point("recv-saved");
   if (rc == 0 && n_ack) ack_items(st, cn, acks, n_ack);
   free(acks);
   free(m);
@@ -790,25 +797,48 @@ static int history_target(struct cli *c, struct cli_state *st, const char *to, i
   return 0;
 }
 
+/* The newest want entries of conversation hc, read newest first a page at a time, into
+ * a malloc'ed *out (newest first); *n how many. */
+static int history_read(struct cli *c, struct cli_state *st, const struct hist_conv *hc,
+                        size_t want, struct tl_entry **out, size_t *n) {
+  int64_t rows[HIST_PAGE_MAX], before = 0;
+  *n = 0;
+  *out = calloc(want ? want : 1, sizeof **out);
+  if (!*out) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  while (*n < want) {
+    size_t k = want - *n < HIST_PAGE_MAX ? want - *n : HIST_PAGE_MAX, got = 0;
+    int rc = hist_page(&st->hist, hc, before, k, *out + *n, rows, &got);
+    if (rc) return cli_fail(c, rc, "cannot read the conversation: %s", momedo_strerror(rc));
+    *n += got;
+    if (got < k) break;
+    before = rows[got - 1];
+  }
+  return 0;
+}
+
+/* history TO [--count N]: the newest N messages (CLI_HISTORY_DEFAULT), oldest first. */
 int cli_cmd_history(struct cli *c) {
   struct cli_state st;
   struct contact *ct = NULL;
-  struct timeline t;
+  struct hist_conv hc;
+  struct tl_entry *v = NULL;
   const uint8_t *peer = NULL;
   char label[CLI_LABEL_MAX];
   int kind = 0;
+  size_t n = 0, want = c->opt[CO_COUNT] ? (size_t)strtol(c->opt[CO_COUNT], NULL, 10)
+                                        : CLI_HISTORY_DEFAULT;
   int rc = cli_open(c, &st, 0);
   if (rc == 0) rc = history_target(c, &st, c->pos[0], &kind, &peer, &ct, label, sizeof label);
-  if (rc == 0 && (rc = timeline_load(&t, &st.vault, peer)) != 0)
-    rc = cli_fail(c, rc, "cannot read the conversation: %s", momedo_strerror(rc));
-  if (rc == 0) {
-    for (size_t i = 0; i < t.n; i++) {
-      if (kind) print_group_entry(c, &st, kind, label, kind == 1 ? peer : NULL, &t.v[i]);
-      else print_entry(c, ct, &t.v[i]);
-    }
-    if (!c->json && t.n == 0) printf("no messages with %s yet\n", label);
-    timeline_free(&t);
+  if (rc == 0 && (rc = hist_conv(&st.hist, (enum hist_conv_kind)(kind + 1), peer, &hc)) != 0)
+    rc = cli_fail(c, rc, "cannot read the history: %s", momedo_strerror(rc));
+  if (rc == 0) rc = history_read(c, &st, &hc, want, &v, &n);
+  for (size_t i = n; rc == 0 && i-- > 0;) {
+    if (kind) print_group_entry(c, &st, kind, label, kind == 1 ? peer : NULL, &v[i]);
+    else print_entry(c, ct, &v[i]);
   }
+  if (rc == 0 && !c->json && n == 0) printf("no messages with %s yet\n", label);
+  for (size_t i = 0; v && i < n; i++) tl_entry_clear(&v[i]);
+  free(v);
   cli_close(&st);
   return rc;
 }

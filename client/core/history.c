@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cursor.h"
+#include "hex.h"
 #include "reason.h"
 #include "vault.h"
 
@@ -22,19 +23,27 @@
 #define HIST_AD_MSG "momedo/history/msg/v1"
 #define HIST_AD_MAX 64
 #define HIST_CONV_BODY_LEN (1 + TL_KEY_LEN)
+#define HIST_PFX_BYTES 3 /* ID bytes behind a msg row's pk: HIST_PREFIX_HEX_MIN digits */
 
 static const char *const hist_schema =
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS conv(id INTEGER PRIMARY KEY, ck BLOB NOT NULL UNIQUE,"
     " body BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS msg(id INTEGER PRIMARY KEY, conv INTEGER NOT NULL,"
-    " mk BLOB NOT NULL UNIQUE, body BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS msg_conv ON msg(conv, id);";
+    " mk BLOB NOT NULL UNIQUE, pk BLOB NOT NULL, body BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS msg_conv ON msg(conv, id);"
+    "CREATE INDEX IF NOT EXISTS msg_pk ON msg(pk);";
 
 static const char *const hist_sql[HIST_ST__COUNT] = {
     [HIST_ST_CONV_GET] = "SELECT id FROM conv WHERE ck = ?1",
     [HIST_ST_CONV_PUT] = "INSERT INTO conv(ck, body) VALUES(?1, ?2)",
-    [HIST_ST_MSG_PUT] = "INSERT INTO msg(conv, mk, body) VALUES(?1, ?2, ?3)",
+    [HIST_ST_MSG_PUT] = "INSERT INTO msg(conv, mk, pk, body) VALUES(?1, ?2, ?3, ?4)",
+    [HIST_ST_MSG_GET] = "SELECT id, body FROM msg WHERE mk = ?1 AND conv = ?2",
+    [HIST_ST_MSG_SET] = "UPDATE msg SET body = ?2 WHERE id = ?1",
+    [HIST_ST_MSG_PFX] = ("SELECT m.id, m.conv, c.ck, c.body, m.mk, m.body FROM msg m"
+                         " JOIN conv c ON c.id = m.conv WHERE m.pk = ?1 ORDER BY m.id"),
+    [HIST_ST_META_GET] = "SELECT v FROM meta WHERE k = ?1",
+    [HIST_ST_META_PUT] = "INSERT OR REPLACE INTO meta(k, v) VALUES(?1, ?2)",
     [HIST_ST_MSG_PAGE] = ("SELECT id, mk, body FROM msg WHERE conv = ?1 AND id < ?2"
                           " ORDER BY id DESC LIMIT ?3"),
     [HIST_ST_MSG_COUNT] = "SELECT count(*) FROM msg WHERE conv = ?1",
@@ -255,25 +264,35 @@ int hist_conv(struct hist *h, enum hist_conv_kind kind, const uint8_t key[static
   return rc;
 }
 
-int hist_add(struct hist *h, const struct hist_conv *c, const struct tl_entry *e,
-             int64_t *row) {
-  uint8_t mk[HIST_KEY_LEN], ad[HIST_AD_MAX], *body = NULL;
-  size_t bn = 0;
+/* e sealed under c's and its message's keys into a malloc'ed *body. */
+static int hist_seal_entry(const struct hist *h, const struct hist_conv *c,
+                           const uint8_t mk[static HIST_KEY_LEN], const struct tl_entry *e,
+                           uint8_t **body, size_t *bn) {
+  uint8_t ad[HIST_AD_MAX];
   struct vbuf b = {0};
-  int rc = hist_mac(h, "msg", c->ck, HIST_KEY_LEN, e->id, TL_ID_LEN, mk);
-  if (rc) return rc;
   tl_entry_put(&b, e);
-  rc = b.err;
+  int rc = b.err;
   if (rc == 0 && b.len + CRYPTO_XNONCE_LEN + CRYPTO_TAG_LEN > HIST_BODY_BYTES_MAX)
     rc = MOMEDO_E_TOOBIG;
-  if (rc == 0) rc = hist_seal(h, b.p, b.len, ad, hist_ad(ad, HIST_AD_MSG, c->ck, mk), &body, &bn);
+  if (rc == 0) rc = hist_seal(h, b.p, b.len, ad, hist_ad(ad, HIST_AD_MSG, c->ck, mk), body, bn);
   if (b.p) crypto_wipe(b.p, b.len);
   vbuf_free(&b);
+  return rc;
+}
+
+int hist_add(struct hist *h, const struct hist_conv *c, const struct tl_entry *e,
+             int64_t *row) {
+  uint8_t mk[HIST_KEY_LEN], pk[HIST_KEY_LEN], *body = NULL;
+  size_t bn = 0;
+  int rc = hist_mac(h, "msg", c->ck, HIST_KEY_LEN, e->id, TL_ID_LEN, mk);
+  if (rc == 0) rc = hist_mac(h, "pfx", e->id, HIST_PFX_BYTES, NULL, 0, pk);
+  if (rc == 0) rc = hist_seal_entry(h, c, mk, e, &body, &bn);
   if (rc) return rc;
   sqlite3_stmt *s = h->st[HIST_ST_MSG_PUT];
   sqlite3_bind_int64(s, 1, c->id);
   sqlite3_bind_blob(s, 2, mk, HIST_KEY_LEN, SQLITE_STATIC);
-  sqlite3_bind_blob(s, 3, body, (int)bn, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 3, pk, HIST_KEY_LEN, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 4, body, (int)bn, SQLITE_STATIC);
   rc = hist_step_done(s);
   if (rc == 0 && row) *row = sqlite3_last_insert_rowid(h->db);
   free(body);
@@ -342,4 +361,129 @@ int hist_count(struct hist *h, const struct hist_conv *c, uint64_t *n) {
   sqlite3_reset(s);
   sqlite3_clear_bindings(s);
   return r == SQLITE_ROW ? 0 : hist_status(r) ? hist_status(r) : MOMEDO_E_STORE;
+}
+
+int hist_get(struct hist *h, const struct hist_conv *c, const uint8_t id[static TL_ID_LEN],
+             struct tl_entry *e, int64_t *row) {
+  uint8_t mk[HIST_KEY_LEN];
+  memset(e, 0, sizeof *e);
+  int rc = hist_mac(h, "msg", c->ck, HIST_KEY_LEN, id, TL_ID_LEN, mk);
+  if (rc) return rc;
+  sqlite3_stmt *s = h->st[HIST_ST_MSG_GET];
+  sqlite3_bind_blob(s, 1, mk, HIST_KEY_LEN, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, c->id);
+  int r = sqlite3_step(s);
+  if (r == SQLITE_ROW) {
+    rc = hist_open_row(h, c, mk, HIST_KEY_LEN, sqlite3_column_blob(s, 1),
+                       sqlite3_column_bytes(s, 1), e);
+    if (rc == 0 && row) *row = sqlite3_column_int64(s, 0);
+    if (rc == 0 && memcmp(e->id, id, TL_ID_LEN) != 0) {
+      tl_entry_clear(e);
+      rc = MOMEDO_E_DECRYPT;
+    }
+  } else {
+    rc = r == SQLITE_DONE ? MOMEDO_E_NOTFOUND : hist_status(r) ? hist_status(r) : MOMEDO_E_STORE;
+  }
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  return rc;
+}
+
+int hist_set(struct hist *h, const struct hist_conv *c, int64_t row, const struct tl_entry *e) {
+  uint8_t mk[HIST_KEY_LEN], *body = NULL;
+  size_t bn = 0;
+  int rc = hist_mac(h, "msg", c->ck, HIST_KEY_LEN, e->id, TL_ID_LEN, mk);
+  if (rc == 0) rc = hist_seal_entry(h, c, mk, e, &body, &bn);
+  if (rc) return rc;
+  sqlite3_stmt *s = h->st[HIST_ST_MSG_SET];
+  sqlite3_bind_int64(s, 1, row);
+  sqlite3_bind_blob(s, 2, body, (int)bn, SQLITE_STATIC);
+  rc = hist_step_done(s);
+  if (rc == 0 && sqlite3_changes(h->db) != 1) rc = MOMEDO_E_NOTFOUND;
+  free(body);
+  return rc;
+}
+
+/* A conversation row's sealed body: its kind and key. */
+static int hist_conv_open(const struct hist *h, const uint8_t *ck, int ck_len,
+                          const uint8_t *body, int bn, struct hist_found *f) {
+  uint8_t ad[HIST_AD_MAX], pt[HIST_CONV_BODY_LEN];
+  if (ck_len != HIST_KEY_LEN || bn != CRYPTO_XNONCE_LEN + HIST_CONV_BODY_LEN + CRYPTO_TAG_LEN)
+    return MOMEDO_E_CORRUPT;
+  int rc = crypto_aead_open(pt, body + CRYPTO_XNONCE_LEN, (size_t)bn - CRYPTO_XNONCE_LEN, ad,
+                            hist_ad(ad, HIST_AD_CONV, ck, NULL), body, h->seal_key);
+  if (rc) return rc;
+  if (pt[0] < HIST_CONTACT || pt[0] > HIST_CHANNEL) return MOMEDO_E_CORRUPT;
+  f->kind = (enum hist_conv_kind)pt[0];
+  memcpy(f->key, pt + 1, TL_KEY_LEN);
+  memcpy(f->conv.ck, ck, HIST_KEY_LEN);
+  return 0;
+}
+
+/* One candidate row of a prefix search: opened, kept in *f when it matches. */
+static int hist_pfx_row(struct hist *h, sqlite3_stmt *s, const char *hex, unsigned kinds,
+                        struct hist_found *f, int *hits) {
+  struct hist_found x;
+  memset(&x, 0, sizeof x);
+  int rc = hist_conv_open(h, sqlite3_column_blob(s, 2), sqlite3_column_bytes(s, 2),
+                          sqlite3_column_blob(s, 3), sqlite3_column_bytes(s, 3), &x);
+  if (rc) return rc;
+  if (!(kinds & (1u << x.kind))) return 0;
+  x.conv.id = sqlite3_column_int64(s, 1);
+  x.row = sqlite3_column_int64(s, 0);
+  rc = hist_open_row(h, &x.conv, sqlite3_column_blob(s, 4), sqlite3_column_bytes(s, 4),
+                     sqlite3_column_blob(s, 5), sqlite3_column_bytes(s, 5), &x.e);
+  if (rc) return rc;
+  if (!hex_has_prefix(x.e.id, TL_ID_LEN, hex)) {
+    tl_entry_clear(&x.e);
+    return 0;
+  }
+  if ((*hits)++ == 0) *f = x;
+  else tl_entry_clear(&x.e);
+  return 0;
+}
+
+int hist_find_prefix(struct hist *h, const char *hex, unsigned kinds, struct hist_found *f) {
+  size_t n = strlen(hex);
+  uint8_t id3[HIST_PFX_BYTES], pk[HIST_KEY_LEN];
+  int hits = 0, r, rc;
+  memset(f, 0, sizeof *f);
+  if (n < HIST_PREFIX_HEX_MIN || n > 2 * TL_ID_LEN || !hex_is_digits(hex, n))
+    return MOMEDO_E_INVAL;
+  for (size_t i = 0; i < HIST_PFX_BYTES; i++)
+    id3[i] = (uint8_t)(hex_digit_value(hex[2 * i]) << 4 | hex_digit_value(hex[2 * i + 1]));
+  if ((rc = hist_mac(h, "pfx", id3, HIST_PFX_BYTES, NULL, 0, pk)) != 0) return rc;
+  sqlite3_stmt *s = h->st[HIST_ST_MSG_PFX];
+  sqlite3_bind_blob(s, 1, pk, HIST_KEY_LEN, SQLITE_STATIC);
+  while (rc == 0 && (r = sqlite3_step(s)) == SQLITE_ROW) rc = hist_pfx_row(h, s, hex, kinds, f, &hits);
+  if (rc == 0 && r != SQLITE_DONE) rc = hist_status(r) ? hist_status(r) : MOMEDO_E_STORE;
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if (rc == 0 && hits != 1) rc = hits ? MOMEDO_E_EXISTS : MOMEDO_E_NOTFOUND;
+  if (rc && hits) tl_entry_clear(&f->e);
+  if (rc) memset(f, 0, sizeof *f);
+  return rc;
+}
+
+int hist_meta_get(struct hist *h, const char *key, uint64_t *v) {
+  sqlite3_stmt *s = h->st[HIST_ST_META_GET];
+  *v = 0;
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+  int r = sqlite3_step(s), rc = 0;
+  if (r == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 8)
+    *v = be64_get(sqlite3_column_blob(s, 0));
+  else if (r == SQLITE_ROW) rc = MOMEDO_E_CORRUPT;
+  else rc = r == SQLITE_DONE ? MOMEDO_E_NOTFOUND : hist_status(r) ? hist_status(r) : MOMEDO_E_STORE;
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  return rc;
+}
+
+int hist_meta_set(struct hist *h, const char *key, uint64_t v) {
+  uint8_t b[8];
+  be64_put(b, v);
+  sqlite3_stmt *s = h->st[HIST_ST_META_PUT];
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 2, b, sizeof b, SQLITE_STATIC);
+  return hist_step_done(s);
 }

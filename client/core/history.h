@@ -19,7 +19,7 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 #define HIST_FILE "history.db"
-#define HIST_FORMAT 1
+#define HIST_FORMAT 2                 /* 1: before the prefix index (never made by momedo) */
 #define HIST_KEY_LEN 16               /* bytes of a keyed hash kept in the clear */
 #define HIST_PAGE_MAX 1000            /* entries one hist_page returns at most */
 #define HIST_BODY_BYTES_MAX (TL_TEXT_MAX + 4 * TL_SHORT_MAX + 512)
@@ -29,6 +29,7 @@ enum hist_conv_kind { HIST_CONTACT = 1, HIST_GROUP = 2, HIST_CHANNEL = 3 };
 
 enum hist_stmt {
   HIST_ST_CONV_GET, HIST_ST_CONV_PUT, HIST_ST_MSG_PUT, HIST_ST_MSG_PAGE, HIST_ST_MSG_COUNT,
+  HIST_ST_MSG_GET, HIST_ST_MSG_SET, HIST_ST_MSG_PFX, HIST_ST_META_GET, HIST_ST_META_PUT,
   HIST_ST__COUNT
 };
 
@@ -78,6 +79,56 @@ MOMEDO_WUR int hist_add(struct hist *h, const struct hist_conv *c, const struct 
  * altered or moved), E_CORRUPT, E_STORE, E_INVAL. */
 MOMEDO_WUR int hist_page(struct hist *h, const struct hist_conv *c, int64_t before, size_t n,
                          struct tl_entry *out, int64_t *rows, size_t *got);
+
+/* The entry of c with message ID id into *e (strings malloc'ed: tl_entry_clear), its row
+ * number into *row (may be NULL). E_NOTFOUND, E_DECRYPT, E_CORRUPT, E_STORE. */
+MOMEDO_WUR int hist_get(struct hist *h, const struct hist_conv *c,
+                        const uint8_t id[static TL_ID_LEN], struct tl_entry *e, int64_t *row);
+/* Replace row `row` of c (found by hist_get or hist_page) with e, resealed; e->id must be
+ * that row's message ID. E_NOTFOUND, E_TOOBIG, E_STORE. */
+MOMEDO_WUR int hist_set(struct hist *h, const struct hist_conv *c, int64_t row,
+                        const struct tl_entry *e);
+
+/* The one message whose ID starts with the hex digits `hex` (at least
+ * HIST_PREFIX_HEX_MIN) in a conversation of a kind in the mask kinds (bit 1 << kind):
+ * its conversation's kind and key, its row and entry (tl_entry_clear f->e). E_INVAL (bad
+ * prefix), E_NOTFOUND, E_EXISTS (several match), E_DECRYPT, E_CORRUPT, E_STORE. Rows are
+ * found by a keyed hash of the ID's first 3 bytes, so this costs the few rows that share
+ * them, not a scan. */
+#define HIST_PREFIX_HEX_MIN 6
+#define HIST_KINDS_ALL ((1u << HIST_CONTACT) | (1u << HIST_GROUP) | (1u << HIST_CHANNEL))
+struct hist_found {
+  enum hist_conv_kind kind;
+  uint8_t key[TL_KEY_LEN];
+  struct hist_conv conv;
+  int64_t row;
+  struct tl_entry e;
+};
+MOMEDO_WUR int hist_find_prefix(struct hist *h, const char *hex, unsigned kinds,
+                                struct hist_found *f);
+
+/* A number kept under key in the meta table (the migration mark). E_NOTFOUND, E_STORE. */
+MOMEDO_WUR int hist_meta_get(struct hist *h, const char *key, uint64_t *v);
+MOMEDO_WUR int hist_meta_set(struct hist *h, const char *key, uint64_t v);
+
+/* ---- importing the timeline files of older homes (history_import.c) ------------- */
+struct hist_src {
+  enum hist_conv_kind kind;
+  uint8_t key[TL_KEY_LEN];                 /* contact key, group ID, channel mailbox */
+};
+struct hist_import_stats {
+  int ran;                                 /* 0: imported before, nothing done */
+  size_t files, added, existing;           /* existing: IDs already there (a re-run) */
+  size_t damaged;                          /* timeline files that do not open: left */
+  size_t unremoved;                        /* moved, but removing the file failed */
+};
+struct vault;
+/* Once per history.db: every conversation in src[0..n) whose timeline file v holds is
+ * copied in (one transaction each; IDs already there are skipped), then the mark
+ * "imported" is committed and the files are removed. after_one (may be NULL; tests)
+ * runs after each conversation's commit. A damaged file is counted and left. */
+MOMEDO_WUR int hist_import(struct hist *h, const struct vault *v, const struct hist_src *src,
+                           size_t n, struct hist_import_stats *st, void (*after_one)(size_t i));
 
 /* Messages c holds. E_STORE. */
 MOMEDO_WUR int hist_count(struct hist *h, const struct hist_conv *c, uint64_t *n);

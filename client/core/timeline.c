@@ -159,6 +159,12 @@ int timeline_save(const struct timeline *t, const struct vault *v) {
   return rc;
 }
 
+int timeline_remove(const struct vault *v, const uint8_t peer[static TL_KEY_LEN]) {
+  char name[VAULT_NAME_MAX];
+  int rc = tl_file(v, peer, name);
+  return rc ? rc : vault_remove(v, name);
+}
+
 int timeline_load(struct timeline *t, const struct vault *v, const uint8_t peer[static TL_KEY_LEN]) {
   char name[VAULT_NAME_MAX];
   uint8_t *d = NULL, f, pk[TL_KEY_LEN];

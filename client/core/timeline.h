@@ -1,6 +1,7 @@
-/* client/core/timeline.h — one conversation per contact, encrypted at rest (one vault file
- * per contact, its name a keyed hash of the contact's key), deduplicated by message ID;
- * and the "seen" set that deduplicates incoming items before anything is decrypted
+/* client/core/timeline.h — the message record (struct tl_entry, stored sealed in
+ * history.db: history.h); the timeline files of homes made before history.db (one vault
+ * file per conversation, its name a keyed hash of the key; read once by history_import.c,
+ * written only by tests that make such a home); and the "seen" set that deduplicates incoming items before anything is decrypted
  * (replicas deliver the same item several times, possibly under several object IDs).
  * Pure bookkeeping: no network, no crypto beyond the vault's. */
 #ifndef MOMEDO_CLIENT_TIMELINE_H
@@ -15,7 +16,7 @@ struct vault;
 
 #define TL_ID_LEN 16                 /* message ID (random, chosen by the sender) */
 #define TL_KEY_LEN 32
-#define TL_ENTRIES_MAX 20000         /* per contact; the oldest are dropped beyond */
+#define TL_ENTRIES_MAX 20000         /* per old timeline file (its oldest were dropped) */
 #define TL_TEXT_MAX (64u * 1024)     /* bytes of a stored text / title / file name */
 #define TL_SHORT_MAX 1024            /* due date, path, MIME type */
 #define TL_SEEN_FILE "seen"
@@ -61,6 +62,8 @@ struct timeline {
 MOMEDO_WUR int timeline_load(struct timeline *t, const struct vault *v,
                              const uint8_t peer[static TL_KEY_LEN]);
 MOMEDO_WUR int timeline_save(const struct timeline *t, const struct vault *v);
+/* Remove peer's timeline file (missing is fine). */
+MOMEDO_WUR int timeline_remove(const struct vault *v, const uint8_t peer[static TL_KEY_LEN]);
 void timeline_free(struct timeline *t);
 
 /* Append a deep copy of e (strings copied). E_EXISTS if its ID is already there (the

@@ -1,4 +1,6 @@
-"""Crash safety of the sending chain (issue 11, finding 6): the client is killed with
+"""Crash safety of the sending and the receiving chain.
+
+Sending (issue 11, finding 6): the client is killed with
 SIGKILL (MOMEDO_TEST_CRASH, client/cli/cli_util.c) right after it posted envelopes but
 before it saved its state, or right after it encrypted them; then it sends again. No
 two envelopes the node stored may use the same ratchet position (DH key, N) — that
@@ -7,9 +9,21 @@ every message that was posted.
 
 The envelopes are read raw by the recipient: a momedo-probe device (its own mailbox,
 `fetch --hex`, nothing acknowledged), since a node lets nobody else read a device's
-mailbox. A second recipient, a real client, must read every message that was posted."""
+mailbox. A second recipient, a real client, must read every message that was posted.
+
+Receiving (issue 13 part 2): Bob's client writes each fetched batch into history.db in
+one transaction, commits it before it saves its sessions and seen set, and only then
+acknowledges the batch to the node (which deletes it). Killed at each of those steps
+(MOMEDO_TEST_CRASH recv-mid / recv-stored / recv-saved) and then at random moments by
+the test (kill -9 of `momedo listen` while Alice's bot keeps sending), Bob's history
+still holds every message once: nothing the node was told was acknowledged is missing,
+nothing is there twice."""
+import json
 import os
+import queue
+import random
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -82,6 +96,126 @@ class CrashTest(T.ClusterTest, unittest.TestCase):
         got = self.bob.texts()
         self.assertIn("after the crash", got)
         self.assertNotIn("never posted", got)
+
+
+LIFTED = "device_posts_per_minute = 100000\nmailbox_items_max = 10000000"
+
+
+def drain(reader):
+    """Every line the (ended) process printed."""
+    while True:
+        try:
+            reader.lines.append(reader._q.get(timeout=0.5))
+        except queue.Empty:
+            return reader.lines
+
+
+class ReceiveCrashTest(T.ClusterTest, unittest.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.node = self.cluster.add_node("home", start=False)
+        self.node.configure(LIFTED)
+        self.node.start()
+        self.alice = T.new_client(self.cluster, "alice", self.node)
+        self.bob = T.new_client(self.cluster, "bob", self.node)
+        self.alice.run("contact", "add", self.bob.user_id, "--name", "bob")
+        self.bob.run("contact", "add", self.alice.user_id, "--name", "alice")
+        self.bot = self.alice.spawn("bot", stdin=True)
+        self.answers = T.JsonReader(self.bot, self.cluster)
+        self.n_sent = 0
+
+    def send(self, texts, wait=True):
+        self.bot.stdin.write("".join(json.dumps({"to": "bob", "text": t}) + "\n" for t in texts))
+        self.bot.stdin.flush()
+        self.n_sent += len(texts)
+        if wait:
+            self.wait_sent()
+
+    def wait_sent(self):
+        got = self.answers.wait_count(lambda x: x.get("type") == "sent", self.n_sent,
+                                      "the bot's answers")
+        self.assertTrue(all(x["ok"] for x in got), [x for x in got if not x["ok"]][:3])
+
+    def history(self):
+        """Bob's texts from Alice, as his history holds them (all of them)."""
+        return [e["body"]["text"] for e in self.bob.lines("history", "alice", "--count", "1000000")
+                if e.get("direction") == "in" and e["body"]["kind"] == "text"]
+
+    def crash_sync(self, where):
+        env = dict(self.bob.env, MOMEDO_TEST_CRASH=where)
+        p = T.run([T.MOMEDO, "sync", "--json", "--home", self.bob.home], check=False, env=env)
+        self.assertEqual(p.returncode, SIGKILL_EXIT, "expected the crash point %s: %s %s" % (
+            where, p.stdout, p.stderr))
+
+    def test_crash_points_of_a_receive_batch(self):
+        sent = []
+        # recv-mid: two messages stored, not committed; recv-stored: committed, nothing
+        # saved or acknowledged; recv-saved: saved, not acknowledged.
+        for where, committed in (("recv-mid", False), ("recv-stored", True),
+                                 ("recv-saved", True)):
+            batch = ["%s %d" % (where, i) for i in range(5)]
+            self.send(batch)
+            sent += batch
+            self.crash_sync(where)
+            hist = self.history()
+            if committed:
+                self.assertEqual(sorted(t for t in hist if t in batch), sorted(batch), where)
+            else:
+                self.assertEqual([t for t in hist if t in batch], [], where)
+            again = self.bob.texts()  # the node still has them: fetched again
+            self.assertEqual(sorted(again), [] if committed else sorted(batch), where)
+            self.assertEqual(sorted(self.history()), sorted(sent), where)  # all, once
+        self.assertEqual(self.bob.texts(), [])  # acknowledged: the node holds nothing more
+
+    def snapshot(self):
+        out = {}
+        for root, _, files in os.walk(self.bob.home):
+            for f in files:
+                with open(os.path.join(root, f), "rb") as fh:
+                    out[os.path.join(root, f)] = fh.read()
+        return out
+
+    def test_wrong_passphrase_changes_nothing(self):
+        self.send(["before %d" % i for i in range(3)])
+        self.assertEqual(len(self.bob.texts()), 3)
+        self.send(["waiting %d" % i for i in range(3)])
+        before = self.snapshot()
+        self.assertIn(os.path.join(self.bob.home, "history.db"), before)
+        env = dict(self.bob.env, MOMEDO_PASSPHRASE="not bob's passphrase")
+        for cmd in (["sync"], ["history", "alice"], ["listen", "--count", "1"]):
+            p = T.run([T.MOMEDO] + cmd + ["--home", self.bob.home], check=False, env=env)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("wrong passphrase", p.stderr)
+        self.assertEqual(self.snapshot(), before)
+        self.assertEqual(sorted(self.bob.texts()), ["waiting %d" % i for i in range(3)])
+
+    def test_kill9_during_a_receive_loop(self):
+        rng = random.Random(int(os.environ.get("MOMEDO_TEST_SEED", "13")))
+        want, printed, kills, cut = [], [], 0, 0
+        for round_ in range(10):
+            listen = self.bob.spawn("listen", "--json")
+            reader = T.JsonReader(listen, self.cluster)
+            batch = ["r%d m%d" % (round_, i) for i in range(60)]
+            want += batch
+            self.send(batch, wait=False)
+            time.sleep(rng.uniform(0.3, 1.2))
+            listen.kill()  # SIGKILL, wherever it is
+            listen.wait(timeout=30)
+            kills += 1
+            printed += [x["text"] for x in drain(reader)
+                        if x.get("type") == "message" and x.get("kind") == "text"]
+            n = len(self.history())
+            cut += 0 < n < len(want)  # killed with messages still to take
+        self.wait_sent()
+        printed += self.bob.texts()
+        hist = self.history()
+        self.assertEqual(len(hist), len(set(hist)), "a message stored twice")
+        self.assertEqual(sorted(hist), sorted(want), "a message lost")
+        self.assertEqual(set(printed), set(want))
+        self.assertEqual(self.bob.texts(), [])
+        print("kill -9 of listen: %d kills, %d with messages still coming, %d messages, "
+              "%d lines printed" % (kills, cut, len(want), len(printed)), file=sys.stderr)
+        self.assertGreater(cut, 0, "no kill landed inside the receive loop")
 
 
 if __name__ == "__main__":
