@@ -15,6 +15,11 @@ west, replicated to the east, pushed to Bob's `listen`, decrypted and printed.
             when events were dropped (--window 1000 = unpaced).
   latency   M messages (default 200) one at a time: the next line is written only after
             listen printed the previous one. p50 / p99 of that latency (no queueing).
+  receive   N messages (--messages) sent by Alice's bot while Bob is offline; once the
+            east holds them all, Bob's `momedo sync --json` takes them in one run: fetch
+            pages of 200, decrypt, store (history.db: one transaction per page), save,
+            acknowledge, send delivery receipts. Messages per second = N / wall time of
+            that sync (the client's receive path alone, no sender in the way).
   photo     a 5 MB file (random bytes) with `momedo send bob --file`: time of the send
             command, time until Bob's listen has saved it (byte for byte, checked), frame
             bytes in/out of both nodes (status bytes_in/bytes_out: Hello, requests,
@@ -220,6 +225,34 @@ def run_messages(n, m, window):
         c.close()
 
 
+def run_receive(n):
+    c = T.Cluster("bench-receive")
+    try:
+        west, east, alice, bob = federation(c)
+        bot = alice.spawn("bot", stdin=True)
+        br = Reader(bot)
+        bot.stdin.write("".join(json.dumps({"to": "bob", "text": "recv-%05d" % i}) + "\n"
+                                for i in range(n)))
+        bot.stdin.flush()
+        ok = 0
+        while ok < n:
+            _, x = br.get()
+            ok += x.get("type") == "sent" and x.get("ok") is True
+        stop(bot)
+        T.wait_for(lambda: east.status()["objects"]["ozone_item"] >= n, "%d items at the east" % n,
+                   timeout=WAIT_S)
+        t0 = time.monotonic()
+        p = bob.run("sync", "--json")
+        secs = time.monotonic() - t0
+        texts = set(m.get("text") for m in T.json_lines(p.stdout)
+                    if m.get("type") == "message" and m.get("kind") == "text")
+        c.stop_all_cleanly()
+        return {"run": "receive", "messages": n, "received": len(texts), "seconds": round(secs, 2),
+                "msgs_per_s": round(n / secs, 1)}
+    finally:
+        c.close()
+
+
 def du(path):
     total = 0
     for root, _, files in os.walk(path):
@@ -285,7 +318,7 @@ def run_photo(mb):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["messages", "photo", "all"])
+    ap.add_argument("what", choices=["messages", "receive", "photo", "all"])
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--latency", type=int, default=200)
     ap.add_argument("--window", type=int, default=100)
@@ -297,6 +330,9 @@ def main():
         if o.what in ("messages", "all"):
             rows.append(run_messages(o.messages, o.latency, o.window))
             print(json.dumps(rows[-1]), flush=True)
+        if o.what in ("receive", "all"):
+            rows.append(run_receive(o.messages))
+            print(json.dumps(rows[-1]), flush=True)
         if o.what in ("photo", "all"):
             rows.append(run_photo(o.photo_mb))
             print(json.dumps(rows[-1]), flush=True)
@@ -307,6 +343,10 @@ def main():
                   "queue p50 %.0f ms, p99 %.0f ms); one at a time: p50 %.1f ms, p99 %.1f ms" % (
                       u["messages"], u["window"], u["seconds"], u["msgs_per_s"], u["lat_p50_ms"],
                       u["lat_p99_ms"], a["lat_p50_ms"], a["lat_p99_ms"]))
+        elif r["run"] == "receive":
+            print("receive: %d messages queued, one sync took them in %.2f s = %.0f msg/s "
+                  "(%d distinct printed)" % (r["messages"], r["seconds"], r["msgs_per_s"],
+                                             r["received"]))
         else:
             print("photo: %d bytes, send %.2f s, at the receiver after %.2f s, identical=%s; "
                   "west in/out %d/%d, link west->east %d, east in/out %d/%d; chunks %d; disk "
