@@ -772,6 +772,7 @@ uint64_t repl_next_deadline(const struct repl *r) {
     if (r->rec_exp_ms < d) d = r->rec_exp_ms;
     if (r->pull_next_ms < d) d = r->pull_next_ms;
     uint64_t c = r->custody_dirty ? r->last_now_ms : r->pend_next_ms;
+    if (r->routes_dirty && r->spf_due_ms < c) c = r->spf_due_ms; /* held routes searched */
     if (r->npend && c < d) d = c;
     if (r->lookup_next_ms < d) d = r->lookup_next_ms;
   }

@@ -169,6 +169,13 @@ struct repl_config {
    * link does not churn the federation's routes. Routes of this node skip a down peer
    * at once. */
   uint64_t route_holddown_ms;
+  /* Route searches are throttled as routers throttle SPF runs (repl_route.c): a change
+   * of another node's links is searched route_spf_delay_ms after it at the earliest;
+   * while changes keep coming the wait between two searches doubles up to
+   * route_spf_max_ms, the last table serving meanwhile. A change of this node's own
+   * links is searched at once. 0 and 0: every change searched at once. */
+  uint64_t route_spf_delay_ms;
+  uint64_t route_spf_max_ms;
   /* An unacknowledged custody grant is sent again (to the then best next hop) after
    * custody_retry_ms; grants carry a hop budget of custody_hops_max. */
   uint64_t custody_retry_ms;
@@ -405,7 +412,8 @@ struct repl_stats {
   uint64_t item_grafts_failed;      /* announced, no announcer served (recon repairs) */
   uint64_t prunes_sent, prunes_recv; /* links made lazy by a duplicate / by the peer */
   uint64_t routes;                  /* nodes with a route (self excluded) */
-  uint64_t route_full, route_incremental; /* full BFS runs; edge changes done in place */
+  uint64_t route_full, route_incremental; /* full BFS runs; record refreshes with no search */
+  uint64_t route_held;              /* route queries answered from a held (older) table */
   uint64_t lookups_started, lookups_found, lookups_notfound;
   uint64_t lookup_queries_sent, lookup_queries_answered; /* asked / answered by this node */
   uint64_t routed_dropped;          /* routed messages dropped (no route, hops, rate) */

@@ -295,7 +295,8 @@ int repl__custody_pump(struct repl *r, uint64_t now_ms) {
     r->pend_next_ms = UINT64_MAX;
     return 0;
   }
-  if (!r->custody_dirty && now_ms < r->pend_next_ms) return 0;
+  bool spf_due = r->routes_dirty && now_ms >= r->spf_due_ms;
+  if (!r->custody_dirty && now_ms < r->pend_next_ms && !spf_due) return 0;
   int rc = repl__routes_fresh(r, now_ms);
   if (rc) return rc;
   struct sel *s = malloc(r->npend * sizeof *s);

@@ -432,6 +432,10 @@ struct repl {
   uint32_t self_node;
   bool routes_dirty;
   uint64_t route_gen;            /* incremented by every recompute */
+  uint64_t spf_due_ms;           /* routes_dirty: searched when needed from then on */
+  uint64_t spf_last_ms;          /* the last search */
+  uint64_t spf_change_ms;        /* the first change after it */
+  uint64_t spf_hold_ms;          /* the wait after it (backs off to route_spf_max_ms) */
   struct repl_link *links;
   size_t nlinks, links_cap;
   uint64_t own_seq;              /* seq of the newest own record */
@@ -583,6 +587,10 @@ MOMEDO_WUR int repl__records_tick(struct repl *r, uint64_t now_ms);
 void repl__summary_changed(struct repl *r);
 /* Recompute routes if stale (E_NOMEM). */
 MOMEDO_WUR int repl__routes_fresh(struct repl *r, uint64_t now_ms);
+/* The routes may have changed (local: this node's own links); repl_route.c. */
+void repl__routes_touch(struct repl *r, uint64_t now_ms, bool local);
+/* A full search now, whatever the throttle says (tests compare against it). */
+MOMEDO_WUR int repl__routes_search(struct repl *r, uint64_t now_ms);
 /* Next hop toward node key from fresh routes: 0, or E_NOTFOUND. */
 MOMEDO_WUR int repl__next_hop(struct repl *r, const uint8_t key[static OBJ_KEY_LEN],
                               uint64_t *peer, uint64_t *alt, bool *has_alt);

@@ -2,7 +2,8 @@
  * (keys, the newest live record of each), this node's links with hold-down and its own
  * signed record, and link-state routes: a breadth-first search over mutual links (an
  * edge counts only if both ends list each other) giving each node a next hop and an
- * equal-cost alternative. Recomputed lazily, only when a link set changed. */
+ * equal-cost alternative. Recomputed lazily, only when a link set changed, and at most
+ * so often while links keep changing elsewhere (SPF throttling; the last table serves). */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,8 +118,8 @@ static int record_apply(struct repl *r, struct repl_srec *s) {
   }
   /* Only a changed link set moves routes; a refresh costs no search. */
   if (same) r->st.route_incremental++;
-  else r->routes_dirty = true;
-  if (r->npend) r->custody_dirty = true;
+  else if (s->gid != r->self_node) /* the own record is not searched: first hops are local */
+    repl__routes_touch(r, r->last_now_ms, false);
   return 0;
 }
 
@@ -140,8 +141,7 @@ void repl__node_record_gone(struct repl *r, const uint8_t key[static OBJ_KEY_LEN
     repl__srec_put(r->shared, n->rec);
     n->rec = NULL;
   }
-  r->routes_dirty = true;
-  if (r->npend) r->custody_dirty = true;
+  repl__routes_touch(r, r->last_now_ms, false);
 }
 
 /* ---- records held in the shared table only (rec_mem) ----------------------------- */
@@ -192,8 +192,7 @@ static void records_sweep(struct repl *r, uint64_t now_ms) {
     }
     n->live = false;
     if (repl__ridx_del(r, n->rec->id)) r->st.records--;
-    r->routes_dirty = true;
-    if (r->npend) r->custody_dirty = true;
+    repl__routes_touch(r, now_ms, false);
   }
   r->rec_exp_ms = next;
 }
@@ -239,7 +238,7 @@ int repl__nodes_unpark(struct repl *r) {
   }
   struct repl_node *self = &nodes[r->self_node];
   if (self->rec) r->own_seq = self->rec->seq, r->own_created_ms = self->rec->created_ms;
-  r->routes_dirty = true;
+  repl__routes_touch(r, r->last_now_ms, true);
   return 0;
 }
 
@@ -296,7 +295,7 @@ static struct repl_link *link_find(struct repl *r, const uint8_t *key) {
 
 int repl__link_up(struct repl *r, struct repl_peer *p, uint64_t now_ms) {
   if ((p->node = repl__node_of(r, p->key)) == UINT32_MAX) return MOMEDO_E_NOMEM;
-  r->routes_dirty = true;
+  repl__routes_touch(r, now_ms, true);
   r->custody_dirty = true;
   struct repl_link *l = link_find(r, p->key);
   if (l) {
@@ -313,7 +312,7 @@ int repl__link_up(struct repl *r, struct repl_peer *p, uint64_t now_ms) {
 
 void repl__link_down(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t now_ms) {
   struct repl_link *l = link_find(r, key);
-  r->routes_dirty = true;
+  repl__routes_touch(r, now_ms, true);
   if (!l) return;
   /* A second link to the same node may still be up. */
   for (size_t i = 0; i < r->npeers; i++)
@@ -435,6 +434,42 @@ int repl__records_tick(struct repl *r, uint64_t now_ms) {
   return 0;
 }
 
+/* ---- when routes are searched (SPF throttling) ------------------------------------ */
+
+/* The routes may have changed. A change of this node's own links (local knowledge: the
+ * first hops) is searched at the next need. Another node's changed record is searched
+ * route_spf_delay_ms later at the earliest (a burst of records, as a node going down
+ * withdraws it in all its neighbors' records, costs one search) and not before the hold
+ * after the last search has passed; until then the last table answers. */
+void repl__routes_touch(struct repl *r, uint64_t now_ms, bool local) {
+  uint64_t due = now_ms;
+  if (!local) {
+    uint64_t hold_end = r->spf_last_ms + r->spf_hold_ms;
+    due = now_ms + r->cfg.route_spf_delay_ms;
+    if (hold_end > due) due = hold_end;
+  }
+  if (!r->routes_dirty) r->spf_change_ms = now_ms;
+  if (!r->routes_dirty || due < r->spf_due_ms) r->spf_due_ms = due;
+  r->routes_dirty = true;
+  /* Custody moves on the new routes when they are searched (repl__custody_pump). */
+  if (r->npend && r->spf_due_ms <= now_ms) r->custody_dirty = true;
+}
+
+/* A search at now_ms: the hold after it doubles (up to route_spf_max_ms) when the last
+ * table was outdated soon after its search (changes keep coming: within twice its hold),
+ * else it starts again at route_spf_delay_ms. By changes, not by searches: an engine
+ * asks for routes only when it hands something on, and one that asks every second
+ * while records change every few milliseconds must back off too. Delay 0 throttles
+ * nothing. */
+static void spf_ran(struct repl *r, uint64_t now_ms) {
+  uint64_t base = r->cfg.route_spf_delay_ms, max = r->cfg.route_spf_max_ms;
+  uint64_t h = r->spf_hold_ms;
+  bool busy = r->spf_change_ms < r->spf_last_ms + 2 * h + base;
+  h = busy && h ? 2 * h : base;
+  r->spf_hold_ms = h < max ? h : max;
+  r->spf_last_ms = now_ms;
+}
+
 /* ---- routes ---------------------------------------------------------------------- */
 
 /* Does node u (dist d) lead to v at d + 1 over a mutual live link? */
@@ -496,8 +531,17 @@ static int routes_compute(struct repl *r, uint64_t now_ms) {
 }
 
 int repl__routes_fresh(struct repl *r, uint64_t now_ms) {
-  return r->routes_dirty ? routes_compute(r, now_ms) : 0;
+  if (!r->routes_dirty) return 0;
+  if (now_ms < r->spf_due_ms) {
+    r->st.route_held++;
+    return 0;
+  }
+  int rc = routes_compute(r, now_ms);
+  if (rc == 0) spf_ran(r, now_ms);
+  return rc;
 }
+
+int repl__routes_search(struct repl *r, uint64_t now_ms) { return routes_compute(r, now_ms); }
 
 int repl__next_hop(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t *peer,
                    uint64_t *alt, bool *has_alt) {
@@ -602,6 +646,8 @@ int repl_records_adopt(struct repl *r, uint64_t now_ms) {
   }
   /* Taken as if from a neighbor: not pushed on (every engine adopts for itself). */
   r->nfresh = 0;
+  /* A start with the federation's records, not churn: searched at the next need. */
+  if (n > 0) repl__routes_touch(r, now_ms, true);
   if (!r->rec_mem) r->st.stored_local -= (uint64_t)n, r->st.stored_remote += (uint64_t)n;
   return rc < 0 ? rc : n;
 }
