@@ -519,7 +519,13 @@ static int routes_compute(struct repl *r, uint64_t now_ms) {
     const struct repl_srec *su = nu->rec;
     for (uint32_t j = 0; j < su->n_nb; j++) {
       uint32_t v = su->nb[j];
-      if (v < r->nnodes && v != r->self_node && edge_ok(r, u, v, now_ms)) bfs_reach(r, u, v, q, &qt);
+      if (v >= r->nnodes || v == r->self_node) continue;
+      /* A node already reached that this edge cannot improve (not one hop further, or
+       * its alternative found) costs no look at its record: the record is elsewhere in
+       * memory, and most edges of a search lead back to such nodes. Same result. */
+      const struct repl_node *nv = &r->nodes[v];
+      if (nv->dist != UINT32_MAX && (nv->dist != nu->dist + 1 || nv->has_alt)) continue;
+      if (edge_ok(r, u, v, now_ms)) bfs_reach(r, u, v, q, &qt);
     }
   }
   free(q);
