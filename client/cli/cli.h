@@ -293,6 +293,14 @@ MOMEDO_WUR int cli__dests_group(struct cli *c, struct cli_state *st, struct cli_
 MOMEDO_WUR int cli_send_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                                 struct contact *ct, Momedo__Content *content, int no_sync,
                                 size_t *n_sent);
+/* Fill a new message ID (kept in mid), format, sent_ms and this device as the sender of
+ * m, no sync copy. E_RNG. */
+MOMEDO_WUR int cli__content_head(const struct cli_state *st, Momedo__Content *m,
+                                 uint8_t mid[static CONTENT_ID_LEN]);
+/* The same as cli_send_content for this user's other devices only (no sync copy): a device whose prekey is
+ * unusable is skipped with a note on stderr; E_NOTFOUND when none could be reached. */
+MOMEDO_WUR int cli_send_own(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                            Momedo__Content *content, size_t *n_sent);
 /* The same in two steps, so several messages share one save: cli__send_queue encrypts
  * (advancing the sessions) into an outbox; cli__outbox_post saves the whole state, then
  * posts every envelope (nothing is posted unsaved: issue 11, finding 6). */
@@ -512,10 +520,19 @@ MOMEDO_WUR int cli__parse_due(struct cli *c, const char *s, uint64_t *ms);
  * on any failure; a forged prekey is reported on stderr). */
 struct cli_conn;
 MOMEDO_WUR int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_conn *cn);
-/* When cn is the home node and this device holds the identity key: replace the signed
- * prekey once it is ACCOUNT_PREKEY_ROTATE_MS old (saved, then the bundle published);
- * without this, senders refuse it ACCOUNT_PREKEY_LIFETIME_MS after it was made. */
+/* Signed prekeys (cli_device_prekey.c). When cn is the home node: replace the signed
+ * prekey once it is ACCOUNT_PREKEY_ROTATE_MS old (MOMEDO_TEST_PREKEY_ROTATE_MS may make
+ * that shorter, for tests); without this, senders refuse it ACCOUNT_PREKEY_LIFETIME_MS
+ * after it was made. The first device saves it and publishes the bundle (also when a
+ * linked device's new prekey is due, account.bundle_due); a linked device saves it and
+ * announces it to the user's other devices, again daily until the bundle lists it. */
+#define CLI_PREKEY_ROTATE_ENV "MOMEDO_TEST_PREKEY_ROTATE_MS"
 MOMEDO_WUR int cli__prekey_rotate(struct cli *c, struct cli_state *st, struct cli_conn *cn);
+/* A DevicePrekey content from device `device` of identity `from`: the first device
+ * takes it into its device list (account_take_prekey) for the next publish; refused
+ * ones are reported on stderr and dropped. Other devices ignore it. Errors only for I/O. */
+MOMEDO_WUR int cli__prekey_take(struct cli *c, struct cli_state *st, const uint8_t from[static 32],
+                                const uint8_t device[static 32], const Momedo__Content *m);
 /* cli_grant.c: take the partners home named (RegisterResp / PartnersResp) into the
  * account with each grant that verifies (*changed: a grant is new or lasts longer). */
 MOMEDO_WUR int cli__learn_partners(struct cli_state *st, const uint8_t home[static 32],

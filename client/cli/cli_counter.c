@@ -79,18 +79,21 @@ int cli_cmd_recover(struct cli *c) {
     rc = otpks_generate(&st.otpk, &st.acct.device, OTPKS_NODE_TARGET, pub);
     if (rc) rc = cli_fail(c, rc, "cannot make one-time prekeys: %s", momedo_strerror(rc));
   }
-  /* The signed prekey too: the old copy's secret may be in other hands. Only the device
-   * holding the identity key can publish a bundle with the new one. */
-  if (rc == 0 && st.acct.has_identity &&
+  /* The signed prekey too: the old copy's secret may be in other hands. The first device
+   * publishes it below; a linked device announces it at its next sync (unless one it
+   * announced is still waiting: the listed one must stay its previous prekey). */
+  if (rc == 0 && !account_prekey_pending(&st.acct) &&
       (rc = account_rotate_prekey(&st.acct, os_wall_ms(), 1, &rotated)) != 0)
     rc = cli_fail(c, rc, "cannot make a new signed prekey: %s", momedo_strerror(rc));
+  if (rc == 0 && rotated && !st.acct.has_identity) st.acct.prekey_announced_ms = 0;
   if (rc == 0) rc = cli_save(c, &st); /* the count now passes the node's */
   st.counter_skip = 0;
   for (size_t i = 0; rc == 0 && i < st.acct.n_nodes; i++)
     if (cns[i].open) rc = cli__counter_sync(c, &st, &cns[i]);
   if (rc == 0 && (rc = nodeapi_prekey_upload(&cns[0].api, pub, OTPKS_NODE_TARGET, 1, &held)))
     rc = cli_api_fail(c, &cns[0], rc, "replacing the one-time prekeys on the home node");
-  if (rc == 0 && rotated && (rc = cli_publish(c, &st, &cns[0])) == 0) rc = cli_save(c, &st);
+  if (rc == 0 && rotated && st.acct.has_identity && (rc = cli_publish(c, &st, &cns[0])) == 0)
+    rc = cli_save(c, &st);
   if (rc == 0 && c->json) {
     struct jsonw j;
     jsonw_begin(&j, c->out);
@@ -103,7 +106,9 @@ int cli_cmd_recover(struct cli *c) {
     fprintf(c->out, "Recovered: %zu session(s) dropped (your contacts' next messages start "
             "new ones), one-time prekeys replaced%s. Messages sent to this device since the "
             "restored copy was made may not open.\n", dropped,
-            rotated ? ", a new signed prekey published" : "");
+            !rotated ? "" : st.acct.has_identity ? ", a new signed prekey published"
+                                                 : ", a new signed prekey made (your first "
+                                                   "device publishes it after your next sync)");
   for (size_t i = 0; i < ACCOUNT_NODES_MAX; i++) cli_conn_close(&cns[i]);
   cli_close(&st);
   return rc;

@@ -20,6 +20,8 @@ static void print_device(struct cli *c, struct jsonw *j, const struct cli_state 
     jsonw_str(j, "device_key", hex);
     jsonw_str(j, "home_node", home);
     jsonw_bool(j, "this", self);
+    jsonw_u64(j, "prekey_id", d->prekey_id);
+    jsonw_u64(j, "prekey_expires_ms", d->prekey_expires_ms);
     jsonw_close(j);
   } else
     printf("  %.16s  home node %s%s\n", hex, home, self ? "  (this device)" : "");
@@ -38,6 +40,10 @@ int cli__device_list(struct cli *c, struct cli_state *st) {
   if (c->json) {
     jsonw_close(&j);
     jsonw_u64(&j, "removed", st->acct.n_removed);
+    /* This device's signed prekey, and whether the bundle still lists an older one
+     * (a linked device's, until the first device published it). */
+    jsonw_u64(&j, "prekey_id", st->acct.prekeys[0].id);
+    jsonw_bool(&j, "prekey_pending", account_prekey_pending(&st->acct));
     jsonw_end(&j);
   } else if (st->acct.n_removed) printf("%zu device(s) removed for good\n", st->acct.n_removed);
   return 0;

@@ -138,12 +138,7 @@ int cli_group_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   if (m->body_case == MOMEDO__CONTENT__BODY_FILE &&
       (rc = attach_file(c, st, cn, cg, m, file, file_len, &blob, vname)) != 0)
     return rc;
-  if (content_new_id(mid) != 0) return cli_fail(c, MOMEDO_E_RNG, "no randomness");
-  m->format = CONTENT_FORMAT;
-  m->message_id = (ProtobufCBinaryData){CONTENT_ID_LEN, mid};
-  m->sent_ms = os_wall_ms();
-  m->sender_device = (ProtobufCBinaryData){32, st->acct.device.pub};
-  m->sync_copy = 0;
+  if (cli__content_head(st, m, mid) != 0) return cli_fail(c, MOMEDO_E_RNG, "no randomness");
   rc = group_post_prepare(cg->g, m, 0, &p);
   if (m->body_case == MOMEDO__CONTENT__BODY_FILE) crypto_wipe(blob.key, sizeof blob.key);
   if (rc) return cli_fail(c, rc, "cannot encrypt for group %s: %s", gi.name,

@@ -270,6 +270,50 @@ int cli_send_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   return rc;
 }
 
+int cli__content_head(const struct cli_state *st, Momedo__Content *m,
+                      uint8_t mid[static CONTENT_ID_LEN]) {
+  if (content_new_id(mid) != 0) return MOMEDO_E_RNG;
+  m->format = CONTENT_FORMAT;
+  m->message_id = (ProtobufCBinaryData){CONTENT_ID_LEN, mid};
+  m->sent_ms = os_wall_ms();
+  m->sender_device = (ProtobufCBinaryData){32, (uint8_t *)st->acct.device.pub};
+  m->sync_copy = 0;
+  m->sync_peer = (ProtobufCBinaryData){0, NULL};
+  return 0;
+}
+
+int cli_send_own(struct cli *c, struct cli_state *st, struct cli_conn *cn, Momedo__Content *m,
+                 size_t *n_sent) {
+  static uint8_t mid[CONTENT_ID_LEN];
+  static struct cli_dests self;
+  struct cli_outbox ob = {0};
+  uint8_t *pt = NULL;
+  size_t len = 0;
+  *n_sent = 0;
+  cli__dests_clear(&self);
+  cli__dests_self(st, &self);
+  if (cli__content_head(st, m, mid) != 0) return cli_fail(c, MOMEDO_E_RNG, "no randomness");
+  int rc = encode(c, m, &pt, &len);
+  st->claim = cn;
+  for (size_t i = 0; rc == 0 && i < st->acct.n_devices; i++) {
+    const struct account_device *d = &st->acct.devices[i];
+    if (memcmp(d->device_key, st->acct.device.pub, 32) == 0) continue;
+    rc = queue_for_device(c, st, st->acct.identity.pub, d, &self, pt, len, &ob);
+    if (rc && rc != MOMEDO_E_NOMEM) { /* one device's stale prekey must not stop the rest */
+      fprintf(stderr, "momedo: note: not sent to one of your devices: %s\n", c->why);
+      rc = 0;
+    }
+  }
+  st->claim = NULL;
+  if (pt) crypto_wipe(pt, len);
+  free(pt);
+  if (rc == 0 && ob.n == 0)
+    rc = cli_fail(c, MOMEDO_E_NOTFOUND, "none of your other devices could be reached");
+  if (rc == 0) rc = cli__outbox_post(c, st, cn, &ob, n_sent);
+  cli__outbox_free(&ob);
+  return rc;
+}
+
 /* ---- attachments ---------------------------------------------------------------- */
 
 int cli__blob_mailbox(uint8_t mb[static OBJ_MAILBOX_LEN], const uint8_t blob_id[static OBJ_ID_LEN]) {

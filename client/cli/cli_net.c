@@ -163,5 +163,6 @@ int cli_publish(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
   rc = nodeapi_publish(&cn->api, b, n, id);
   free(b);
   if (rc) return cli_api_fail(c, cn, rc, "publishing the key bundle failed");
+  st->acct.bundle_due = 0; /* it carries every device's newest prekey */
   return 0;
 }

@@ -3,9 +3,8 @@
  * secrets are saved in the vault before their public halves leave the device), and claim
  * one for a recipient device whose home node is the node a send is connected to. A claim
  * that fails for any reason leaves the session on the signed prekey alone, as X3DH
- * allows; a prekey the node forged is refused by its signature and reported. The signed
- * prekey is rotated here too: every ACCOUNT_PREKEY_ROTATE_MS at a sync, well inside its
- * ACCOUNT_PREKEY_LIFETIME_MS, after which senders refuse it. */
+ * allows; a prekey the node forged is refused by its signature and reported. (The
+ * signed prekey's rotation is in cli_device_prekey.c.) */
 #include <stdio.h>
 #include <string.h>
 
@@ -26,18 +25,6 @@ int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
   rc = nodeapi_prekey_upload(&cn->api, pub, want, 0, &held);
   if (rc) return cli_api_fail(c, cn, rc, "uploading one-time prekeys");
   return 0;
-}
-
-int cli__prekey_rotate(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
-  int rotated = 0;
-  if (cn->node != 0 || !st->acct.has_identity) return 0; /* the bundle is published at home */
-  int rc = account_rotate_prekey(&st->acct, os_wall_ms(), 0, &rotated);
-  if (rc) return cli_fail(c, rc, "cannot make a new signed prekey: %s", momedo_strerror(rc));
-  if (!rotated) return 0;
-  /* The secret is saved before its public half leaves; the one published so far stays
-   * the previous prekey, so first messages made with it still open. */
-  if ((rc = cli_save(c, st)) != 0) return rc;
-  return cli_publish(c, st, cn);
 }
 
 void cli__otpk_claim(struct cli_state *st, const struct account_device *d, struct e2e_remote *r) {

@@ -459,6 +459,8 @@ int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
   else if ((rc = content->body_case == MOMEDO__CONTENT__BODY_GROUP
                     ? cli_group_control(c, st, cn, info.peer_identity, info.peer_device,
                                         content->group)
+                : content->body_case == MOMEDO__CONTENT__BODY_DEVICE_PREKEY
+                    ? cli__prekey_take(c, st, info.peer_identity, info.peer_device, content)
                     : take_content(c, st, cn, info.peer_identity, content, m, shown)) != 0) {
     arena_close(&a);
     crypto_wipe(pt, cap);

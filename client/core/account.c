@@ -9,7 +9,9 @@
 #include "cursor.h"
 #include "vault.h"
 
-#define ACCOUNT_FORMAT 3 /* 2: removed devices at the end, 3: partner grants (1, 2 are read) */
+/* 2: removed devices at the end, 3: partner grants, 4: prekey announced / bundle due
+ * (1 to 3 are read) */
+#define ACCOUNT_FORMAT 4
 
 static int prekey_new(struct account_prekey *pk, const struct crypto_sign_keypair *device,
                       uint64_t now_ms) {
@@ -87,10 +89,58 @@ int account_rotate_prekey(struct account *a, uint64_t now_ms, int force, int *ro
   a->prekeys[1] = a->prekeys[0];
   a->prekeys[0] = fresh;
   crypto_wipe(&fresh, sizeof fresh);
+  *rotated = 1;
+  if (!a->has_identity) return 0; /* the list stays what the bundle says: see pending */
   struct account_device self;
   account_self_device(a, &self);
-  *rotated = 1;
   return account_put_device(a, &self);
+}
+
+static struct account_device *device_find(struct account *a, const uint8_t key[static 32]) {
+  for (size_t i = 0; i < a->n_devices; i++)
+    if (memcmp(a->devices[i].device_key, key, ACCOUNT_KEY_LEN) == 0) return &a->devices[i];
+  return NULL;
+}
+
+int account_prekey_pending(const struct account *a) {
+  if (a->has_identity) return 0;
+  const struct account_device *d = device_find((struct account *)a, a->device.pub);
+  return d && d->prekey_id != a->prekeys[0].id;
+}
+
+void account_prekey_pub(const struct account *a, struct account_prekey_pub *out) {
+  const struct account_prekey *pk = &a->prekeys[0];
+  memcpy(out->pub, pk->pub, CRYPTO_DH_LEN);
+  out->id = pk->id;
+  out->expires_ms = pk->expires_ms;
+  memcpy(out->sig, pk->sig, CRYPTO_SIG_LEN);
+}
+
+int account_take_prekey(struct account *a, const uint8_t device[static ACCOUNT_KEY_LEN],
+                        const struct account_prekey_pub *p, uint64_t now_ms, int *changed) {
+  *changed = 0;
+  if (!a->has_identity) return MOMEDO_E_DENIED;
+  if (memcmp(device, a->device.pub, ACCOUNT_KEY_LEN) == 0) return MOMEDO_E_INVAL;
+  struct account_device *d = device_find(a, device);
+  if (!d) return MOMEDO_E_NOTFOUND;
+  if (p->id == 0 || obj_prekey_verify(p->sig, p->id, p->expires_ms, p->pub, device) != 0)
+    return MOMEDO_E_BADSIG;
+  if (p->expires_ms <= now_ms) return MOMEDO_E_EXPIRED;
+  if (p->expires_ms > now_ms + ACCOUNT_PREKEY_LIFETIME_MS + ACCOUNT_PREKEY_SKEW_MS)
+    return MOMEDO_E_BOUNDS;
+  if (p->id == d->prekey_id && memcmp(p->pub, d->prekey, CRYPTO_DH_LEN) == 0 &&
+      p->expires_ms == d->prekey_expires_ms) {
+    a->bundle_due = 1;
+    return 0;
+  }
+  if (p->expires_ms <= d->prekey_expires_ms) return MOMEDO_E_SUPERSEDED;
+  memcpy(d->prekey, p->pub, CRYPTO_DH_LEN);
+  d->prekey_id = p->id;
+  d->prekey_expires_ms = p->expires_ms;
+  memcpy(d->prekey_sig, p->sig, CRYPTO_SIG_LEN);
+  a->bundle_due = 1;
+  *changed = 1;
+  return 0;
 }
 
 const struct account_prekey *account_prekey_find(const struct account *a, uint32_t id) {
@@ -388,6 +438,8 @@ int account_save(const struct account *a, const struct vault *v) {
     vbuf_raw(&b, g->sig, CRYPTO_SIG_LEN);
   }
   vbuf_be64(&b, a->grants_checked_ms);
+  vbuf_be64(&b, a->prekey_announced_ms);
+  vbuf_u8(&b, (uint8_t)(a->bundle_due != 0));
   int rc = b.err ? b.err : vault_write(v, ACCOUNT_FILE, b.p, b.len);
   vbuf_free(&b);
   return rc;
@@ -465,6 +517,12 @@ static int load_rest(struct account *a, struct cursor *c, uint8_t format) {
     }
     a->n_grants = ng;
     if (cursor_get_be64(c, &a->grants_checked_ms)) return MOMEDO_E_CORRUPT;
+  }
+  if (format >= 4) {
+    uint8_t due;
+    if (cursor_get_be64(c, &a->prekey_announced_ms) || cursor_get_u8(c, &due) || due > 1)
+      return MOMEDO_E_CORRUPT;
+    a->bundle_due = due;
   }
   return cursor_left(c) == 0 ? 0 : MOMEDO_E_CORRUPT;
 }

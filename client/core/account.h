@@ -24,6 +24,11 @@ struct vault;
 #define ACCOUNT_PREKEYS 2                      /* current and previous */
 #define ACCOUNT_PREKEY_ROTATE_MS (7ull * 24 * 3600 * 1000)
 #define ACCOUNT_PREKEY_LIFETIME_MS (60ull * 24 * 3600 * 1000)
+/* A linked device's new prekey is published by the first device (account_take_prekey):
+ * announced again at most this often while the bundle does not list it yet, and taken
+ * only if it expires no later than a new prekey made on a clock this far ahead would. */
+#define ACCOUNT_PREKEY_ANNOUNCE_MS (24ull * 3600 * 1000)
+#define ACCOUNT_PREKEY_SKEW_MS (24ull * 3600 * 1000)
 #define ACCOUNT_ALIAS_MAX (OBJ_ALIAS_CHARS_MAX + 1)
 #define ACCOUNT_GRANTS_MAX OBJ_PARTNER_GRANTS_MAX
 /* Partner grants (docs/security.md "Partners"): renewed at the home node when one has
@@ -75,6 +80,16 @@ struct account {
   size_t n_grants;                   /* partner grants the bundle carries */
   struct grant grants[ACCOUNT_GRANTS_MAX];
   uint64_t grants_checked_ms;        /* last time the home node was asked */
+  uint64_t prekey_announced_ms;      /* linked device: last announcement of prekeys[0] */
+  int bundle_due;                    /* first device: a linked device's prekey to publish */
+};
+
+/* A linked device's signed prekey as it announces it (Momedo__DevicePrekey). */
+struct account_prekey_pub {
+  uint8_t pub[CRYPTO_DH_LEN];
+  uint32_t id;
+  uint64_t expires_ms;
+  uint8_t sig[CRYPTO_SIG_LEN];
 };
 
 /* A fresh account at now_ms: new identity, device and agreement keys, one prekey,
@@ -96,9 +111,28 @@ void account_self_device(const struct account *a, struct account_device *out);
 
 /* Replace the current prekey with a new one if it is older than
  * ACCOUNT_PREKEY_ROTATE_MS (or force); the old one becomes the previous. *rotated
- * says whether it did. */
+ * says whether it did. The first device also puts it in its device list (the next
+ * bundle carries it); a linked device's list stays as the bundle has it, so
+ * account_prekey_pending tells when the first device has published it. */
 MOMEDO_WUR int account_rotate_prekey(struct account *a, uint64_t now_ms, int force,
                                      int *rotated);
+/* Linked device: 1 when the bundle last learned lists this device with another prekey
+ * than its current one (announced, not yet published), 0 when it lists the current one
+ * or does not list this device at all. Always 0 on the first device. */
+int account_prekey_pending(const struct account *a);
+/* This device's current prekey, to announce. */
+void account_prekey_pub(const struct account *a, struct account_prekey_pub *out);
+/* First device: take linked device `device`'s announced prekey p into its entry of the
+ * device list, for the next bundle (sets bundle_due; *changed when the entry changed).
+ * Refused: E_DENIED without the identity key, E_INVAL for this device itself,
+ * E_NOTFOUND for a device the list does not hold (another user's, a removed one),
+ * E_BADSIG unless that device's key signed it, E_EXPIRED if expired at now_ms,
+ * E_BOUNDS if it lives longer than a new prekey could (beyond now + lifetime + skew),
+ * E_SUPERSEDED for one that does not expire after the listed one (a replayed old
+ * announcement). The same prekey again is 0 and sets bundle_due (a lost publish). */
+MOMEDO_WUR int account_take_prekey(struct account *a, const uint8_t device[static ACCOUNT_KEY_LEN],
+                                   const struct account_prekey_pub *p, uint64_t now_ms,
+                                   int *changed);
 /* The prekey secret with this id, or NULL. */
 const struct account_prekey *account_prekey_find(const struct account *a, uint32_t id);
 

@@ -89,6 +89,13 @@ static int content_check_receipt(const Momedo__Receipt *r) {
   return 0;
 }
 
+static int content_check_prekey(const Momedo__DevicePrekey *p) {
+  if (p->signed_prekey.len != E2E_KEY_LEN || p->prekey_signature.len != CRYPTO_SIG_LEN ||
+      p->prekey_id == 0 || p->prekey_expires_ms == 0)
+    return MOMEDO_E_BOUNDS;
+  return 0;
+}
+
 static int content_check_body(const Momedo__Content *c) {
   switch (c->body_case) {
   case MOMEDO__CONTENT__BODY_TEXT:
@@ -116,6 +123,8 @@ static int content_check_body(const Momedo__Content *c) {
     return c->receipt ? content_check_receipt(c->receipt) : MOMEDO_E_BOUNDS;
   case MOMEDO__CONTENT__BODY_GROUP:
     return c->group ? group_control_validate(c->group) : MOMEDO_E_BOUNDS;
+  case MOMEDO__CONTENT__BODY_DEVICE_PREKEY:
+    return c->device_prekey ? content_check_prekey(c->device_prekey) : MOMEDO_E_BOUNDS;
   default:
     return MOMEDO_E_UNKNOWN_KIND;
   }

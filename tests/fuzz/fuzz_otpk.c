@@ -3,13 +3,21 @@
  * a PrekeyClaimResp's prekey as a client receives it from a node (otpk_from_msg), the
  * node's stored record (otpk_rec_get) and this device's vault file of prekey secrets
  * (otpks_parse), the vault's save counter record (counter_parse) and the node's
- * StateCounterResp. The first input byte picks the parser. Checks no crash, that an accepted
- * upload holds only signed, distinct, non-zero ids, and that a parsed secrets file
- * encodes back to the same bytes. */
+ * StateCounterResp, and a linked device's announced signed prekey (a decrypted Content
+ * with a DevicePrekey, content_decode + account_take_prekey at a first device that lists
+ * the seeds' device). The first input byte picks the parser. Checks no crash, that an
+ * accepted upload holds only signed, distinct, non-zero ids, that a parsed secrets file
+ * encodes back to the same bytes, that a taken prekey is signed by the device and
+ * expires later than the one it replaces, and that a refused one changes nothing.
+ * MOMEDO_FUZZ_SEED_DIR=DIR writes the device prekey seed there and exits. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
+#include "arena.h"
+#include "content.h"
 #include "counter.h"
 #include "otpk.h"
 #include "otpks.h"
@@ -71,10 +79,94 @@ static void fuzz_counter(const uint8_t *data, size_t size) {
   if (r) momedo__state_counter_resp__free_unpacked(r, NULL);
 }
 
+#define FZ_NOW 1700000000000ull
+
+/* A first device listing the seeds' device with a prekey made at FZ_NOW. */
+static struct account fz_first;
+
+static int fz_first_init(void) {
+  struct crypto_sign_keypair dev;
+  struct account_device d;
+  uint8_t seed[32];
+  memset(seed, 0x22, sizeof seed);
+  if (account_generate(&fz_first, FZ_NOW) || crypto_sign_from_seed(&dev, seed)) return -1;
+  memset(&d, 0, sizeof d);
+  memcpy(d.device_key, dev.pub, 32);
+  d.prekey_id = 7;
+  d.prekey_expires_ms = FZ_NOW + ACCOUNT_PREKEY_LIFETIME_MS;
+  memset(d.prekey, 0x33, 32);
+  if (obj_prekey_sign(d.prekey_sig, d.prekey_id, d.prekey_expires_ms, d.prekey, &dev)) return -1;
+  return account_put_device(&fz_first, &d);
+}
+
+/* Content{device_prekey}: a rotation a week later, signed by the seeds' device. */
+static void fz_write_seed(const char *dir) {
+  struct crypto_sign_keypair dev;
+  uint8_t seed[32], pub[32], sig[64], mid[16] = {1}, *out = NULL;
+  size_t n = 0;
+  memset(seed, 0x22, sizeof seed);
+  memset(pub, 0x44, sizeof pub);
+  uint64_t exp = FZ_NOW + ACCOUNT_PREKEY_ROTATE_MS + ACCOUNT_PREKEY_LIFETIME_MS;
+  if (crypto_sign_from_seed(&dev, seed) || obj_prekey_sign(sig, 8, exp, pub, &dev)) abort();
+  Momedo__Content m = MOMEDO__CONTENT__INIT;
+  Momedo__DevicePrekey dp = MOMEDO__DEVICE_PREKEY__INIT;
+  dp.signed_prekey = (ProtobufCBinaryData){32, pub};
+  dp.prekey_id = 8;
+  dp.prekey_expires_ms = exp;
+  dp.prekey_signature = (ProtobufCBinaryData){64, sig};
+  m.format = CONTENT_FORMAT;
+  m.message_id = (ProtobufCBinaryData){16, mid};
+  m.sent_ms = FZ_NOW;
+  m.sender_device = (ProtobufCBinaryData){32, dev.pub};
+  m.body_case = MOMEDO__CONTENT__BODY_DEVICE_PREKEY;
+  m.device_prekey = &dp;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/device_prekey", dir);
+  FILE *f = fopen(path, "wb");
+  if (!f || content_encode(&m, &out, &n) || fputc(5, f) == EOF || fwrite(out, 1, n, f) != n ||
+      fclose(f))
+    abort();
+  free(out);
+  exit(0);
+}
+
+static void fuzz_device_prekey(const uint8_t *data, size_t size) {
+  static struct account a;
+  static int ready;
+  struct arena ar;
+  Momedo__Content *c = NULL;
+  if (!ready) {
+    const char *dir = getenv("MOMEDO_FUZZ_SEED_DIR");
+    if (dir) fz_write_seed(dir);
+    if (fz_first_init()) abort();
+    ready = 1;
+  }
+  arena_init(&ar, CONTENT_DECODE_BYTES_MAX);
+  if (content_decode(data, size, &ar, &c) == 0 &&
+      c->body_case == MOMEDO__CONTENT__BODY_DEVICE_PREKEY) {
+    const Momedo__DevicePrekey *dp = c->device_prekey;
+    struct account_prekey_pub p;
+    int changed = 0;
+    memcpy(p.pub, dp->signed_prekey.data, 32);
+    p.id = dp->prekey_id;
+    p.expires_ms = dp->prekey_expires_ms;
+    memcpy(p.sig, dp->prekey_signature.data, 64);
+    memcpy(&a, &fz_first, sizeof a);
+    const struct account_device *d = &a.devices[1];
+    int rc = account_take_prekey(&a, c->sender_device.data, &p, FZ_NOW + 1, &changed);
+    if (rc > 0 || (rc != 0 && memcmp(&a, &fz_first, sizeof a) != 0)) abort();
+    if (changed && (obj_prekey_verify(d->prekey_sig, d->prekey_id, d->prekey_expires_ms,
+                                      d->prekey, d->device_key) != 0 ||
+                    d->prekey_expires_ms <= fz_first.devices[1].prekey_expires_ms))
+      abort();
+  }
+  arena_close(&ar);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct otpk_pub p;
   if (size == 0) return 0;
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
   case 0:
     fuzz_upload(data + 1, size - 1);
     break;
@@ -86,6 +178,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     break;
   case 3:
     fuzz_secrets(data + 1, size - 1);
+    break;
+  case 5:
+    fuzz_device_prekey(data + 1, size - 1);
     break;
   default:
     fuzz_counter(data + 1, size - 1);

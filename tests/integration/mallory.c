@@ -7,6 +7,12 @@
  *                                signs adding VICTIM, a contact) to VICTIM's devices
  *   squat GROUP OWNER VICTIM     OWNER's sender key, as if it were this user's, to the
  *                                member VICTIM's devices
+ *   prekey TO MODE               a DevicePrekey (a linked device's new signed prekey,
+ *                                for the first device to publish; test_client_devices.py)
+ *                                to TO: "self" (this user's other devices) or a contact.
+ *                                MODE: "own" this device's current prekey, "bad-sig"
+ *                                the same with a signature by a key of its own making,
+ *                                "old" the previous prekey (a replayed announcement)
  * One JSON line out. Test tool only: never installed, never part of the product. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,8 +151,44 @@ static size_t targets_of(const struct group *g, const uint8_t *id, const struct 
   return n;
 }
 
+/* prekey TO MODE: see the header. */
+static int send_prekey(struct cli *c, struct cli_state *st, struct cli_conn *cn, const char *to,
+                       const char *mode, size_t *sent) {
+  Momedo__Content m = MOMEDO__CONTENT__INIT;
+  Momedo__DevicePrekey dp = MOMEDO__DEVICE_PREKEY__INIT;
+  struct account_prekey_pub p;
+  struct crypto_sign_keypair other;
+  int rc = 0;
+  account_prekey_pub(&st->acct, &p);
+  if (!strcmp(mode, "bad-sig")) {
+    if ((rc = crypto_sign_keygen(&other)) == 0)
+      rc = obj_prekey_sign(p.sig, p.id, p.expires_ms, p.pub, &other);
+  } else if (!strcmp(mode, "old")) {
+    const struct account_prekey *old = &st->acct.prekeys[1];
+    if (old->id == 0) return cli_fail(c, MOMEDO_E_NOTFOUND, "this device has no previous prekey");
+    memcpy(p.pub, old->pub, 32), p.id = old->id, p.expires_ms = old->expires_ms;
+    memcpy(p.sig, old->sig, CRYPTO_SIG_LEN);
+  } else if (strcmp(mode, "own") != 0) {
+    return cli_fail(c, MOMEDO_E_INVAL, "usage: prekey TO own|bad-sig|old");
+  }
+  if (rc) return rc;
+  dp.signed_prekey = (ProtobufCBinaryData){32, p.pub};
+  dp.prekey_id = p.id;
+  dp.prekey_expires_ms = p.expires_ms;
+  dp.prekey_signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, p.sig};
+  m.body_case = MOMEDO__CONTENT__BODY_DEVICE_PREKEY;
+  m.device_prekey = &dp;
+  if (!strcmp(to, "self")) return cli_send_own(c, st, cn, &m, sent);
+  struct contact *ct = contacts_resolve(&st->contacts, to);
+  if (!ct) return cli_fail(c, MOMEDO_E_NOTFOUND, "no contact %s", to);
+  return cli_send_content(c, st, cn, ct, &m, 1, sent);
+}
+
 static int run(struct cli *c, struct cli_state *st, struct cli_conn *cn, char **argv, int argc,
                size_t *sent) {
+  if (!strcmp(argv[0], "prekey"))
+    return argc == 3 ? send_prekey(c, st, cn, argv[1], argv[2], sent)
+                     : cli_fail(c, MOMEDO_E_INVAL, "usage: prekey TO own|bad-sig|old");
   struct cli_group *cg = NULL;
   Momedo__GroupControl gc;
   Momedo__SenderKey sk = MOMEDO__SENDER_KEY__INIT;
@@ -203,7 +245,7 @@ int main(int argc, char **argv) {
   c.timeout_ms = 30000;
   c.json = 1;
   if (argc < 5 || strcmp(argv[1], "--home") != 0) {
-    fprintf(stderr, "usage: momedo-mallory --home DIR self-record|forge-join|squat ...\n");
+    fprintf(stderr, "usage: momedo-mallory --home DIR self-record|forge-join|squat|prekey ...\n");
     return 2;
   }
   c.opt[CO_HOME] = argv[2];

@@ -11,13 +11,42 @@ nodes and clients:
   and stayed in the shell history) gets nothing from it (finding 3): `device join` never
   takes the code from argv, and once the new device joined, the code opens no answer and
   links no other device (before, the new device's keys derived from the code, so
-  joining with it again gave the thief the same keys)."""
+  joining with it again gave the thief the same keys);
+- a linked device's signed prekey is rotated too (before, only the first device's was,
+  so 60 days after linking senders refused the linked device's prekey and the device
+  got no new sessions): the linked device makes and saves a new one, announces it to the
+  user's devices end to end, and the first device checks and publishes it; the rotation
+  interval is shortened with MOMEDO_TEST_PREKEY_ROTATE_MS (the client has no test clock);
+- nobody else can put a prekey into the bundle that way: another user's announcement, a
+  prekey signed by any key but the device's, and a replayed older announcement of the
+  device are refused by the first device (momedo-mallory sends them)."""
 import os
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import momedo_testlib as T  # noqa: E402
+
+MALLORY = os.path.join(T.BIN, "tests", "momedo-mallory")
+ROTATE = "MOMEDO_TEST_PREKEY_ROTATE_MS"
+
+
+def mallory(c, *args):
+    p = T.run([MALLORY, "--home", c.home] + list(args), env=c.env)
+    return T.json_lines(p.stdout)[-1]
+
+
+def listed(c, key):
+    """(bundle version, the device entry for key) in c's device list."""
+    out = c.j("device", "list")[0]
+    return out["version"], [d for d in out["devices"] if d["device_key"] == key][0]
+
+
+def own(c):
+    """c's device list, with this device's key."""
+    out = c.j("device", "list")[0]
+    out["key"] = [d["device_key"] for d in out["devices"] if d["this"]][0]
+    return out
 
 
 class DevicesTest(T.ClusterTest, unittest.TestCase):
@@ -91,6 +120,101 @@ class DevicesTest(T.ClusterTest, unittest.TestCase):
         self.assertNotIn("the thief, in a new session", texts, err)
         self.assertIn("older key bundle", err)
         self.assertIn("no longer lists", err)
+
+    def test_linked_device_prekey_rotates(self):
+        n = self.cluster.add_node("alpha")
+        alice = T.new_client(self.cluster, "alice", n)
+        tablet = T.link_device(self.cluster, alice, "alice-tablet")
+        tab = own(tablet)
+        first = tab["prekey_id"]
+        self.assertFalse(tab["prekey_pending"])
+        v0, entry = listed(alice, tab["key"])
+        self.assertEqual(entry["prekey_id"], first)
+        # Its prekey is due (the interval shortened to 0): the tablet makes a new one and
+        # announces it; the bundle still lists the old one, which the tablet keeps.
+        tablet.env[ROTATE] = "0"
+        tablet.sync_lines()
+        tab = own(tablet)
+        second = tab["prekey_id"]
+        self.assertNotEqual(second, first)
+        self.assertTrue(tab["prekey_pending"])
+        # While it waits, another sync does not rotate again (the one senders use stays
+        # the previous) and does not announce again (once a day).
+        _, err = tablet.sync_lines()
+        self.assertEqual(own(tablet)["prekey_id"], second, err)
+        # The first device takes it and publishes it at its sync.
+        _, err = alice.sync_lines()
+        self.assertIn("linked device's new signed prekey", err)
+        v1, entry = listed(alice, tab["key"])
+        self.assertEqual(entry["prekey_id"], second, err)
+        self.assertGreater(v1, v0)
+        self.assertGreater(entry["prekey_expires_ms"], 0)
+        spy = self.cluster.probe("spy", n)
+        self.assertEqual(spy.lookup(alice.user_id)["version"], v1)
+        # The tablet sees it published (no rotation due without the test interval).
+        del tablet.env[ROTATE]
+        tablet.sync_lines()
+        tab = own(tablet)
+        self.assertEqual((tab["prekey_id"], tab["prekey_pending"]), (second, False))
+        # A new contact starts sessions on the published prekeys: both devices read it.
+        bob = T.new_client(self.cluster, "bob", n)
+        bob.add_contact(alice, "alice")
+        bob.run("send", "alice", "to both devices")
+        self.assertEqual(tablet.texts(), ["to both devices"])
+        self.assertEqual(alice.texts(), ["to both devices"])
+        # The first device's own prekey rotates at its sync too.
+        mine = own(alice)
+        alice.env[ROTATE] = "0"
+        alice.sync_lines()
+        del alice.env[ROTATE]
+        after = own(alice)
+        self.assertNotEqual(after["prekey_id"], mine["prekey_id"])
+        self.assertGreater(after["version"], mine["version"])
+        carol = T.new_client(self.cluster, "carol", n)
+        carol.add_contact(alice, "alice")
+        carol.run("send", "alice", "from carol")
+        self.assertEqual(alice.texts(), ["from carol"])
+        self.assertEqual(tablet.texts(), ["from carol"])
+        # `recover` on the linked device (its vault copy may be in other hands) makes a
+        # new prekey, announced at its next sync and published by the first device.
+        out, _ = tablet.j("recover")
+        self.assertTrue(out["prekey_rotated"])
+        tab = own(tablet)
+        self.assertTrue(tab["prekey_pending"])
+        tablet.sync_lines()
+        alice.sync_lines()
+        self.assertEqual(listed(alice, tab["key"])[1]["prekey_id"], tab["prekey_id"])
+
+    def test_foreign_and_forged_device_prekeys_refused(self):
+        n = self.cluster.add_node("alpha")
+        alice = T.new_client(self.cluster, "alice", n)
+        tablet = T.link_device(self.cluster, alice, "alice-tablet")
+        mal = T.new_client(self.cluster, "mal", n)
+        mal.add_contact(alice, "alice")
+        tab_key = own(tablet)["key"]
+        v0, e0 = listed(alice, tab_key)
+        # Another user announces its own (validly signed) prekey to Alice's devices, and
+        # the tablet sends one signed by a key of its own making (what a node, or anyone
+        # able to get a message onto the first device, could offer).
+        self.assertEqual(mallory(mal, "prekey", "alice", "own")["sent"], 2)
+        self.assertEqual(mallory(tablet, "prekey", "self", "bad-sig")["sent"], 1)
+        _, err = alice.sync_lines()
+        self.assertIn("refused a device prekey: sent by another user", err)
+        self.assertIn("refused a device prekey from one of your devices", err)
+        self.assertIn("E_BADSIG", err)
+        self.assertEqual(listed(alice, tab_key), (v0, e0), err)
+        # A real rotation goes through; a replay of the older announcement does not.
+        tablet.env[ROTATE] = "0"
+        tablet.sync_lines()
+        del tablet.env[ROTATE]
+        alice.sync_lines()
+        v1, e1 = listed(alice, tab_key)
+        self.assertEqual(e1["prekey_id"], own(tablet)["prekey_id"])
+        self.assertNotEqual(e1["prekey_id"], e0["prekey_id"])
+        self.assertEqual(mallory(tablet, "prekey", "self", "old")["sent"], 1)
+        _, err = alice.sync_lines()
+        self.assertIn("E_SUPERSEDED", err)
+        self.assertEqual(listed(alice, tab_key), (v1, e1), err)
 
 
 if __name__ == "__main__":

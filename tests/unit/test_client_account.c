@@ -1,6 +1,8 @@
 /* Unit tests for client/core/account: key bundles that obj_validate accepts, version bumps,
- * prekey rotation, a second device learning the bundle, partner grants (kept, renewed,
- * carried while unexpired, when to ask again) and the sealed record. */
+ * prekey rotation, a second device learning the bundle, a linked device's prekey
+ * published by the first device (and the forged, foreign and replayed ones it refuses),
+ * partner grants (kept, renewed, carried while unexpired, when to ask again) and the
+ * sealed record. */
 #include "harness.h"
 
 #include <sys/stat.h>
@@ -119,6 +121,102 @@ static void test_prekey_rotation(void) {
   account_wipe(&a);
 }
 
+/* Build a's bundle at now and let d learn it (a linked device's view after a lookup). */
+static void publish_to(struct account *a, struct account *d, uint64_t now) {
+  uint8_t *b = NULL;
+  size_t n = 0;
+  struct arena ar;
+  ProtobufCMessage *m = NULL;
+  struct obj_info info;
+  CHECK_EQ(account_build_bundle(a, now, &b, &n), 0);
+  CHECK_EQ(obj_validate(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, b, n, now, &info), 0);
+  arena_init(&ar, OBJ_DECODE_BYTES_MAX);
+  CHECK_EQ(obj_unpack(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, b, n, &ar, &m), 0);
+  CHECK_EQ(account_learn_bundle(d, (const Momedo__KeyBundle *)m), 0);
+  arena_close(&ar);
+  free(b);
+}
+
+/* A linked device rotates; its new prekey waits until the first device takes it (only
+ * from a listed device, signed by that device, newer than the listed one) and
+ * publishes it. */
+static void test_linked_prekey(void) {
+  struct account a, d, other;
+  struct account_device dev;
+  struct account_prekey_pub p, bad;
+  int rotated = 0, changed = -1;
+  uint64_t t = NOW + ACCOUNT_PREKEY_ROTATE_MS;
+  CHECK_EQ(account_generate(&a, NOW), 0);
+  CHECK_EQ(account_set_home(&a, "127.0.0.1", 7000, node_a), 0);
+  CHECK_EQ(account_generate_device(&d, a.identity.pub, NOW), 0);
+  CHECK_EQ(account_set_home(&d, "127.0.0.1", 7000, node_a), 0);
+  CHECK_EQ(account_generate(&other, NOW), 0);
+  account_self_device(&d, &dev);
+  CHECK_EQ(account_put_device(&a, &dev), 0);
+  publish_to(&a, &d, NOW);
+  CHECK_EQ(account_prekey_pending(&d), 0);
+  CHECK_EQ(account_prekey_pending(&a), 0);
+  uint32_t listed = dev.prekey_id;
+
+  /* The linked device rotates: its list keeps what the bundle says, so it waits. */
+  CHECK_EQ(account_rotate_prekey(&d, t, 0, &rotated), 0);
+  CHECK_EQ(rotated, 1);
+  CHECK_EQ(account_prekey_pending(&d), 1);
+  CHECK(account_prekey_find(&d, listed) != NULL); /* senders' prekey still opens */
+  account_prekey_pub(&d, &p);
+  CHECK(p.id != listed);
+
+  /* Refused: not the first device; this device itself; another user's device; a
+   * signature by another key (a node or anyone making one up); expired; longer-lived
+   * than a new prekey could be. Nothing changes. */
+  CHECK_EQ(account_take_prekey(&d, d.device.pub, &p, t, &changed), MOMEDO_E_DENIED);
+  CHECK_EQ(account_take_prekey(&a, a.device.pub, &p, t, &changed), MOMEDO_E_INVAL);
+  CHECK_EQ(account_take_prekey(&a, other.device.pub, &p, t, &changed), MOMEDO_E_NOTFOUND);
+  bad = p;
+  CHECK_EQ(obj_prekey_sign(bad.sig, bad.id, bad.expires_ms, bad.pub, &other.device), 0);
+  CHECK_EQ(account_take_prekey(&a, d.device.pub, &bad, t, &changed), MOMEDO_E_BADSIG);
+  bad = p;
+  bad.pub[0] ^= 1; /* the device's signature over another key */
+  CHECK_EQ(account_take_prekey(&a, d.device.pub, &bad, t, &changed), MOMEDO_E_BADSIG);
+  CHECK_EQ(account_take_prekey(&a, d.device.pub, &p, p.expires_ms, &changed), MOMEDO_E_EXPIRED);
+  bad = p;
+  bad.expires_ms = t + ACCOUNT_PREKEY_LIFETIME_MS + ACCOUNT_PREKEY_SKEW_MS + 1;
+  CHECK_EQ(obj_prekey_sign(bad.sig, bad.id, bad.expires_ms, bad.pub, &d.device), 0);
+  CHECK_EQ(account_take_prekey(&a, d.device.pub, &bad, t, &changed), MOMEDO_E_BOUNDS);
+  CHECK_EQ(a.bundle_due, 0);
+  CHECK_EQ(a.devices[1].prekey_id, listed);
+
+  /* The real one is taken and published; the linked device sees it listed. */
+  CHECK_EQ(account_take_prekey(&a, d.device.pub, &p, t, &changed), 0);
+  CHECK_EQ(changed, 1);
+  CHECK_EQ(a.bundle_due, 1);
+  CHECK_EQ(a.devices[1].prekey_id, p.id);
+  CHECK_EQ(account_take_prekey(&a, d.device.pub, &p, t, &changed), 0); /* again: no change */
+  CHECK_EQ(changed, 0);
+  publish_to(&a, &d, t);
+  CHECK_EQ(account_prekey_pending(&d), 0);
+  CHECK_EQ(d.devices[1].prekey_id, p.id);
+
+  /* A replay of the older announcement (validly signed by the device) is refused. */
+  struct account_prekey_pub old;
+  const struct account_prekey *pk = account_prekey_find(&d, listed);
+  CHECK(pk != NULL);
+  memcpy(old.pub, pk->pub, 32), old.id = pk->id, old.expires_ms = pk->expires_ms;
+  memcpy(old.sig, pk->sig, CRYPTO_SIG_LEN);
+  CHECK_EQ(account_take_prekey(&a, d.device.pub, &old, t + 1, &changed), MOMEDO_E_SUPERSEDED);
+  CHECK_EQ(a.devices[1].prekey_id, p.id);
+
+  /* A removed device's announcement is refused. */
+  CHECK_EQ(account_remove_device(&a, d.device.pub), 0);
+  CHECK_EQ(account_rotate_prekey(&d, t + ACCOUNT_PREKEY_ROTATE_MS, 0, &rotated), 0);
+  account_prekey_pub(&d, &p);
+  CHECK_EQ(account_take_prekey(&a, d.device.pub, &p, t + ACCOUNT_PREKEY_ROTATE_MS, &changed),
+           MOMEDO_E_NOTFOUND);
+  account_wipe(&a);
+  account_wipe(&d);
+  account_wipe(&other);
+}
+
 static void test_save_load(void) {
   struct vault v;
   struct account a, b;
@@ -132,6 +230,8 @@ static void test_save_load(void) {
   snprintf(a.alias, sizeof a.alias, "49K492");
   int rotated;
   CHECK_EQ(account_rotate_prekey(&a, NOW, 1, &rotated), 0);
+  a.bundle_due = 1;
+  a.prekey_announced_ms = NOW + 5;
   CHECK_EQ(account_save(&a, &v), 0);
   CHECK_EQ(account_load(&b, &v), 0);
   CHECK_EQ(b.has_identity, 1);
@@ -146,6 +246,8 @@ static void test_save_load(void) {
   CHECK_EQ(b.nodes[1].port, 7443);
   CHECK_EQ(b.nodes[1].cursor, 42);
   CHECK_STR(b.alias, "49K492");
+  CHECK_EQ(b.bundle_due, 1);
+  CHECK_EQ(b.prekey_announced_ms, NOW + 5);
   CHECK_EQ(b.n_devices, a.n_devices);
   CHECK_MEM(&b.devices[0], &a.devices[0], sizeof a.devices[0]);
   /* A device without the identity secret stores none. */
@@ -222,6 +324,7 @@ static void test_partner_grants(void) {
 int main(void) {
   RUN(test_bundle_validates);
   RUN(test_prekey_rotation);
+  RUN(test_linked_prekey);
   RUN(test_save_load);
   RUN(test_partner_grants);
   TEST_MAIN_END();
