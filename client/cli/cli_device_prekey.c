@@ -58,9 +58,9 @@ static int announce(struct cli *c, struct cli_state *st, struct cli_conn *cn, ui
   dp.prekey_signature = (ProtobufCBinaryData){sizeof p.sig, p.sig};
   m.body_case = MOMEDO__CONTENT__BODY_DEVICE_PREKEY;
   m.device_prekey = &dp;
-  st->acct.prekey_announced_ms = now; /* saved with the posts (cli__outbox_post) */
   int rc = cli_send_own(c, st, cn, &m, &n);
-  if (rc) return rc;
+  if (rc) return rc; /* tried again at the next sync */
+  st->acct.prekey_announced_ms = now;
   return cli_save(c, st);
 }
 

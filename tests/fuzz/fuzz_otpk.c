@@ -99,14 +99,14 @@ static int fz_first_init(void) {
   return account_put_device(&fz_first, &d);
 }
 
-/* Content{device_prekey}: a rotation a week later, signed by the seeds' device. */
+/* Content{device_prekey}: made an hour after the listed one, signed by the seeds' device. */
 static void fz_write_seed(const char *dir) {
   struct crypto_sign_keypair dev;
   uint8_t seed[32], pub[32], sig[64], mid[16] = {1}, *out = NULL;
   size_t n = 0;
   memset(seed, 0x22, sizeof seed);
   memset(pub, 0x44, sizeof pub);
-  uint64_t exp = FZ_NOW + ACCOUNT_PREKEY_ROTATE_MS + ACCOUNT_PREKEY_LIFETIME_MS;
+  uint64_t exp = FZ_NOW + ACCOUNT_PREKEY_LIFETIME_MS + 3600000; /* made an hour later */
   if (crypto_sign_from_seed(&dev, seed) || obj_prekey_sign(sig, 8, exp, pub, &dev)) abort();
   Momedo__Content m = MOMEDO__CONTENT__INIT;
   Momedo__DevicePrekey dp = MOMEDO__DEVICE_PREKEY__INIT;
