@@ -55,6 +55,10 @@ void node__hours_posted(struct conn *c, const uint8_t id[static OBJ_ID_LEN]);
 uint64_t node__hours_deliver_from(struct conn *c, const Momedo__PostReq *r, uint64_t now,
                                   int32_t *off_min);
 
+/* Read DIR/policies.conf again (reload, SIGHUP): 0 and the new set in effect, or the
+ * error with "policies.conf:LINE: ..." in why and the set in effect kept. */
+MOMEDO_WUR int node__hours_reload(struct node *n, char *why, size_t why_cap);
+
 /* Admin: PolicySetReq, PolicyAssignReq, PolicyRemoveReq, PolicyListReq; the status part. */
 int node__a_policy(struct node *n, const Momedo__AdminRequest *rq, Momedo__AdminResponse *rs,
                    char *why, size_t why_cap);

@@ -1,7 +1,8 @@
 /* node/hours_admin.c — `momedo-admin policy ...` on the node's side (hours.h): set,
  * assign, remove and list working-hours policies, and their part of `status`. Every
  * change is written to DIR/policies.conf (atomically) before it is answered; should the
- * write fail, the set is read back from the file, so memory and disk agree. */
+ * write fail, the set is read back from the file, so memory and disk agree. A reload
+ * (SIGHUP) reads the file again; a bad file leaves the policies in effect. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,9 +17,10 @@ static char *adup(struct node *n, const char *s) {
   return p;
 }
 
-static int reload(struct node *n, char *why, size_t cap) {
+int node__hours_reload(struct node *n, char *why, size_t cap) {
   char path[NODE_PATH_BYTES_MAX + sizeof POLICY_FILE + 1], *text = NULL;
   size_t len = 0;
+  if (!n->hours) return 0;
   struct policy_set *fresh = calloc(1, sizeof *fresh);
   if (!fresh) return MOMEDO_E_NOMEM;
   snprintf(path, sizeof path, "%s/%s", n->dir, POLICY_FILE);
@@ -48,7 +50,7 @@ static int save(struct node *n, char *why, size_t cap) {
     node_log(NODE_LOG_ERROR, "cannot write %s: %s", path, momedo_strerror(rc));
     reason_set(why, cap, "cannot write %s: %s (nothing changed)", POLICY_FILE,
                momedo_strerror(rc));
-    if (reload(n, NULL, 0) != 0) node_log(NODE_LOG_ERROR, "cannot read %s back", path);
+    if (node__hours_reload(n, NULL, 0) != 0) node_log(NODE_LOG_ERROR, "cannot read %s back", path);
   }
   return rc;
 }

@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "hours.h"
 #include "log.h"
 #include "node_int.h"
 
@@ -205,6 +206,12 @@ int node__reload(struct node *n, char *summary, size_t cap) {
              momedo_strerror(lrc));
   int rc = reload_conf(n, conf, sizeof conf);
   int rc2 = reload_neighbors(n, nbs, sizeof nbs);
+  char pol[REASON_MAX] = "";
+  if (node__hours_reload(n, pol, sizeof pol) != 0) {
+    node_log(NODE_LOG_ERROR, "reload: %s (the working-hours policies in effect are kept)", pol);
+    reason_set(conf + strlen(conf), sizeof conf - strlen(conf), "; %s not reloaded: %.200s",
+               POLICY_FILE, pol);
+  }
   node__notify("READY=1");
   if (summary) say(summary, cap, "%s. %s.", conf, nbs);
   return rc ? rc : rc2;

@@ -157,6 +157,18 @@ class HoursTest(T.ClusterTest, unittest.TestCase):
         self.assertEqual(b.admin("policy", "list")["policies"][0]["users"], [bob.user_id])
         b.admin("policy", "remove", "Verwaltung")
         self.assertEqual(b.admin("policy", "list")["policies"], [])
+        # The file by hand, then reload (SIGHUP's request); a bad file keeps what is in effect.
+        conf = os.path.join(b.dir, "policies.conf")
+        with open(conf, "w") as f:
+            f.write("policy Schule Mon-Fri 08:00-16:00 Europe/Berlin\n")
+        b.admin("reload")
+        self.assertEqual([p["name"] for p in b.admin("policy", "list")["policies"]], ["Schule"])
+        with open(conf, "w") as f:
+            f.write("policy Schule Mon-Fri 16:00-08:00 Europe/Berlin\n")
+        out = b.admin("reload", check=False)
+        self.assertIn("policies.conf:1:", out.get("message", "") + out.get("reason", ""))
+        self.assertIn("policies.conf:1:", b.log())
+        self.assertEqual(b.admin("policy", "list")["policies"][0]["hours"], "08:00-16:00")
 
 
 if __name__ == "__main__":
