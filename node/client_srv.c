@@ -13,6 +13,7 @@
 
 #include "ids.h"
 #include "log.h"
+#include "hours.h"
 #include "node_int.h"
 
 #define AUTH_DOMAIN "momedo/client-auth/v1"
@@ -315,6 +316,7 @@ static const node_client_fn client_handlers[] = {
     [MOMEDO__CLIENT_REQUEST__BODY_PREKEY_CLAIM] = node__c_prekey,
     [MOMEDO__CLIENT_REQUEST__BODY_STATE_COUNTER] = node__c_prekey,
     [MOMEDO__CLIENT_REQUEST__BODY_PARTNERS] = node__c_partners,
+    [MOMEDO__CLIENT_REQUEST__BODY_QUIET] = node__c_quiet,
 };
 #define CLIENT_HANDLERS_N (sizeof client_handlers / sizeof client_handlers[0])
 

@@ -42,6 +42,7 @@ int node__hours_start(struct node *n) {
     if (rc) node_log(NODE_LOG_ERROR, "%s", why);
   }
   free(text);
+  if (!rc) rc = node__hours_quiet_load(n);
   if (rc) return rc;
   if (n->hours->set.n)
     node_log(NODE_LOG_INFO, "working hours: %u policies, %u users assigned", n->hours->set.n,
@@ -63,6 +64,7 @@ void node__hours_stop(struct node *n) {
 void node__hours_free(struct node *n) {
   if (!n->hours) return;
   policy_set_free(&n->hours->set);
+  node__hours_quiet_free(n->hours);
   free(n->hours);
   n->hours = NULL;
 }
@@ -94,10 +96,28 @@ static int urgent(struct node *n, const struct policy *p, const uint8_t id[OBJ_I
   return 0;
 }
 
+/* Pushes to c go out now: its user's policy (if any) and own quiet hours (if any) are
+ * both open. */
+static int open_for(struct node *n, struct conn *c, uint64_t now) {
+  const struct policy *p = conn_policy(n, c), *q = c->authed ? node__hours_quiet_of(n, c->identity_key) : NULL;
+  return (!p || policy_is_open(p, now)) && (!q || policy_is_open(q, now));
+}
+
+/* The first instant >= now at which both p and q (either may be NULL) are open; 0 none. */
+static uint64_t next_open_both(const struct policy *p, const struct policy *q, uint64_t now) {
+  uint64_t t = now;
+  for (int i = 0; i < 16 && t; i++) {
+    uint64_t a = p ? policy_next_open(p, t) : t, b = q && a ? policy_next_open(q, a) : a;
+    if (b == a) return a;
+    t = b;
+  }
+  return 0;
+}
+
 int node__hours_hold(struct node *n, struct sub *s, const struct repl_action *a) {
   const struct policy *p = conn_policy(n, s->c);
-  if (!p || policy_is_open(p, node__now_ms()) || policy_names_channel(p, a->info.mailbox) ||
-      urgent(n, p, a->info.id))
+  if (open_for(n, s->c, node__now_ms()) ||
+      (p && (policy_names_channel(p, a->info.mailbox) || urgent(n, p, a->info.id))))
     return 0;
   if (s->n_held >= s->cap_held && s->n_held < NODE_HOURS_HELD_MAX) {
     uint32_t cap = s->cap_held ? 2 * s->cap_held : 16;
@@ -161,14 +181,15 @@ uint64_t node__hours_deliver_from(struct conn *c, const Momedo__PostReq *r, uint
                                   int32_t *off_min) {
   struct node *n = c->n;
   uint8_t ik[OBJ_KEY_LEN], uid[IDS_USER_ID_BYTES];
-  if (!n->hours || n->hours->set.n_users == 0 || r->device_key.len != OBJ_KEY_LEN ||
-      node__device_get(n, r->device_key.data, ik, NULL) != 0)
+  if (!n->hours || (n->hours->set.n_users == 0 && n->hours->n_quiet == 0) ||
+      r->device_key.len != OBJ_KEY_LEN || node__device_get(n, r->device_key.data, ik, NULL) != 0)
     return 0;
-  const struct policy *p = policy_of_key(n, ik);
-  if (!p || policy_is_open(p, now) || policy_names_channel(p, r->mailbox.data)) return 0;
-  if (ids_user_id_bits(uid, c->identity_key) == 0 && policy_names_sender(p, uid)) return 0;
-  uint64_t from = policy_next_open(p, now);
-  *off_min = from ? policy_utc_offset_min(p, from) : 0;
+  const struct policy *p = policy_of_key(n, ik), *q = node__hours_quiet_of(n, ik);
+  if ((!p || policy_is_open(p, now)) && (!q || policy_is_open(q, now))) return 0;
+  if (p && policy_names_channel(p, r->mailbox.data)) return 0;
+  if (p && ids_user_id_bits(uid, c->identity_key) == 0 && policy_names_sender(p, uid)) return 0;
+  uint64_t from = next_open_both(p, q, now);
+  *off_min = from ? policy_utc_offset_min(p ? p : q, from) : 0;
   return from;
 }
 
@@ -218,11 +239,10 @@ static void on_tick(uv_timer_t *t) {
   uint64_t now = node__now_ms();
   for (struct conn *c = n->conns; c; c = c->next) {
     if (c->role != CONN_CLIENT || c->closing) continue;
-    const struct policy *p = NULL;
     int open = -1;
     for (size_t i = 0; i < c->n_subs; i++) {
       if (!c->subs[i]->n_held) continue;
-      if (open < 0) p = conn_policy(n, c), open = !p || policy_is_open(p, now);
+      if (open < 0) open = open_for(n, c, now);
       if (open) release(n, c->subs[i], now);
     }
   }

@@ -19,6 +19,11 @@ struct hours_urgent {
   uint8_t uid[IDS_USER_ID_BYTES];
 };
 
+struct hours_quiet {
+  uint8_t ik[OBJ_KEY_LEN];
+  struct policy *p;
+};
+
 struct node_hours {
   struct policy_set set;
   uint64_t gen;                 /* bumped on every change of the set */
@@ -27,6 +32,8 @@ struct node_hours {
   struct hours_urgent urgent[NODE_HOURS_URGENT_MAX];
   uint32_t urgent_next, urgent_n;
   uint64_t held_now, held_total, released_total;
+  struct hours_quiet *quiet;    /* users' own quiet hours (hours_quiet.c) */
+  uint32_t n_quiet;
 };
 
 /* Load DIR/policies.conf (missing: no policies) and start the tick; E_CONFIG with the
@@ -54,6 +61,14 @@ void node__hours_posted(struct conn *c, const uint8_t id[static OBJ_ID_LEN]);
  * 0 for now; else the instant, and *off_min its zone's UTC offset then. */
 uint64_t node__hours_deliver_from(struct conn *c, const Momedo__PostReq *r, uint64_t now,
                                   int32_t *off_min);
+
+/* hours_quiet.c: users' own quiet hours. load: at start (after the set); of: the user's,
+ * or NULL; c_quiet: QuietReq. */
+MOMEDO_WUR int node__hours_quiet_load(struct node *n);
+void node__hours_quiet_free(struct node_hours *h);
+const struct policy *node__hours_quiet_of(struct node *n, const uint8_t ik[OBJ_KEY_LEN]);
+int node__c_quiet(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
+                  char *why, size_t why_cap);
 
 /* Read DIR/policies.conf again (reload, SIGHUP): 0 and the new set in effect, or the
  * error with "policies.conf:LINE: ..." in why and the set in effect kept. */

@@ -70,7 +70,7 @@ static int build(const Momedo__PolicySetReq *r, struct policy *p, char *why, siz
 }
 
 static int a_set(struct node *n, const Momedo__PolicySetReq *r, char *why, size_t cap) {
-  struct policy *p = malloc(sizeof *p);
+  struct policy *p = calloc(1, sizeof *p); /* policy_free-able before build fills it */
   if (!p) return MOMEDO_E_NOMEM;
   int rc = build(r, p, why, cap);
   if (!rc) rc = policy_set_put(&n->hours->set, p, why, cap);

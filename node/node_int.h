@@ -39,6 +39,8 @@
                                prekeys this node hands out (prekeys.c); never replicated */
 #define NODE_K_COUNTER 'c'  /* 'N' 'c' device_key(32) -> be64: the highest vault save count
                                the device reported (prekeys.c; anti-rollback) */
+#define NODE_K_QUIET 'q'    /* 'N' 'q' identity_key(32) -> "DAYS HOURS TZ": a user's own
+                               quiet hours (hours_quiet.c) */
 #define NODE_K_REMOVED 'r'  /* 'N' 'r' device_key(32) -> removed_ms(be64): removed by the
                                admin (with the device record's delete); never admitted again */
 /* Written by earlier versions after the object was stored (lookup indexes now live in

@@ -598,6 +598,7 @@ int cli_cmd_group(struct cli *c);
 int cli_cmd_groups(struct cli *c);
 int cli_cmd_channel(struct cli *c);
 int cli_cmd_recover(struct cli *c);
+int cli_cmd_quiet(struct cli *c);
 
 /* QR code (cli_qr.c, libqrencode): byte mode, level M (L if M does not fit), versions
  * 1..10. */

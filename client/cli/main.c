@@ -65,6 +65,7 @@ static const struct cmddef cmds[] = {
      "group create NAME [--channel] [ID...] | group add|remove|promote|demote GROUP ID... | "
      "group leave|members GROUP"},
     {"groups", cli_cmd_groups, 0, 0, G, "groups"},
+    {"quiet", cli_cmd_quiet, 1, 3, G, "quiet DAYS HOURS ZONE | quiet off (your own quiet hours)"},
     {"recover", cli_cmd_recover, 0, 0, G, "recover (after a restored, older copy of the vault)"},
     {"channel", cli_cmd_channel, 2, 2, G | CLI_OPT(CO_NAME) | CLI_OPT(CO_CHANNEL_PASSFILE),
      "channel join NAME [--name DISPLAY] [--channel-passphrase-file F] | channel leave NAME"},

@@ -803,6 +803,19 @@ int nodeapi_lookup(struct nodeapi *api, const struct nodeapi_lookup_q *q, uint64
   return 0;
 }
 
+int nodeapi_quiet(struct nodeapi *api, const char *days, const char *hours, const char *tz) {
+  Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;
+  Momedo__QuietReq qr = MOMEDO__QUIET_REQ__INIT;
+  const Momedo__ClientResponse *resp = NULL;
+  qr.days = (char *)days;
+  qr.hours = (char *)hours;
+  qr.tz = (char *)tz;
+  req.body_case = MOMEDO__CLIENT_REQUEST__BODY_QUIET;
+  req.quiet = &qr;
+  int rc = na_call(api, &req, MOMEDO__CLIENT_RESPONSE__BODY__NOT_SET, &resp);
+  return rc < 0 ? rc : 0;
+}
+
 int nodeapi_alias(struct nodeapi *api, const uint8_t identity_key[static NODEAPI_KEY_LEN],
                   uint64_t now_ms, struct obj_info *info) {
   Momedo__ClientRequest req = MOMEDO__CLIENT_REQUEST__INIT;

@@ -281,6 +281,10 @@ void nodeapi_event_clear(struct nodeapi_event *ev);
 
 /* Ask the home node for an alias of identity_key; the validated Alias object's
  * fields in *info (info->alias is the string). */
+/* The user's own quiet hours at this node (docs/working-hours.md); all "" = none. The
+ * node checks them (E_INVAL with its reason). */
+MOMEDO_WUR int nodeapi_quiet(struct nodeapi *api, const char *days, const char *hours,
+                             const char *tz);
 MOMEDO_WUR int nodeapi_alias(struct nodeapi *api,
                              const uint8_t identity_key[static NODEAPI_KEY_LEN], uint64_t now_ms,
                              struct obj_info *info);

@@ -59,6 +59,36 @@ class HoursTest(T.ClusterTest, unittest.TestCase):
             self.skipTest("momedod is built without MOMEDO_TEST_HOOKS (no test clock)")
         self.cluster.connect(self.a, self.b)
 
+    def check_own_quiet_hours(self, bob, carol, zone, skip_ms):
+        """Bob's own quiet hours, stricter than the (now open) policy: closed now, so
+        pushes are held and Carol is told when; `quiet off` releases them."""
+        b, cl = self.b, self.cluster
+        node_now = datetime.datetime.now(zoneinfo.ZoneInfo(zone)) + \
+            datetime.timedelta(milliseconds=skip_ms)
+        start = (node_now + datetime.timedelta(minutes=30)).replace(second=0, microsecond=0)
+        end = start + datetime.timedelta(minutes=10)  # before midnight: pick_zone
+        hours = "%02d:%02d-%02d:%02d" % (start.hour, start.minute, end.hour, end.minute)
+        out, p = bob.j("quiet", "Mon-Sun", "18:00-07:00", zone, check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertFalse(out["ok"])
+        self.assertIn("midnight", p.stdout + p.stderr)
+        self.assertTrue(bob.j("quiet", "Mon-Sun", hours, zone)[0]["quiet"])
+        listen = bob.spawn("listen", "--json")
+        reader = T.JsonReader(listen, cl)
+        cl.wait_for(lambda: b.status()["clients_connected"] >= 1, "listener connected")
+        time.sleep(1)
+        sent, _ = carol.j("send", "bob", "during bob's own quiet hours")
+        self.assertEqual(sent["deliver_from_ms"], int(start.timestamp() * 1000))
+        cl.wait_for(lambda: self.held()["pushes_held"] >= 1, "a push held for quiet hours")
+        texts = [x.get("text") for x in reader.lines if x.get("kind") == "text"]
+        self.assertEqual(texts, [])
+        bob.run("quiet", "off")
+        reader.until(lambda ls: "during bob's own quiet hours" in
+                     [x.get("text") for x in ls if x.get("kind") == "text"],
+                     "the held message once quiet hours are off")
+        listen.kill()
+        listen.wait()
+
     def held(self):
         return self.b.status()["working_hours"]
 
@@ -151,6 +181,7 @@ class HoursTest(T.ClusterTest, unittest.TestCase):
         reader.until(lambda ls: "in hours" in texts(ls), "a message in the hours")
         listen.kill()
         listen.wait()
+        self.check_own_quiet_hours(bob, carol, zone, skip_ms)
         # Persisted: the policy is there after a restart; remove drops it and its users.
         b.stop()
         self.start_clocked(b)
