@@ -45,8 +45,17 @@ def probe_cmd(user, node, *args):
 
 
 def run_probe(user, node, *args):
-    p = subprocess.run(probe_cmd(user, node, *args), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=PROBE_TIMEOUT_MS / 1000 + 60)
+    """One probe run: (exit code, JSON lines, stderr). A probe that cannot be started
+    (fork/exec failing under memory pressure: OSError) or hangs past its bound is a failed
+    probe run (-1, nothing read), never the end of the client thread that ran it: posts
+    it may have had acknowledged are then "stored but unacknowledged", which the checks
+    allow, because the ledger never saw their answers."""
+    try:
+        p = subprocess.run(probe_cmd(user, node, *args), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True,
+                           timeout=PROBE_TIMEOUT_MS / 1000 + 60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return -1, [], "probe not run: %s" % e
     return p.returncode, T.json_lines(p.stdout), p.stderr
 
 
@@ -295,6 +304,18 @@ class Soak:
             return None
         return {i for i in want - ids if not (i in L.tombstoned or i in L.fetched.get(u.name, ()))}
 
+    def guarded(self, loop, u, seed):
+        """A client thread that ends before the soak does is a violation of the harness's
+        own promise (the load it claims to apply): recorded, so the run fails loudly
+        instead of going on with fewer clients."""
+        try:
+            loop(u, seed)
+        except Exception as e:  # noqa: BLE001 - any death is reported
+            with self.ledger.lock:
+                self.ledger.violations.append(("client-thread", "%s %s died: %r" %
+                                               (loop.__name__, u.name, e)))
+            raise
+
     def converge(self):
         t0 = time.monotonic()
         missing = {}
@@ -308,9 +329,10 @@ class Soak:
     def run(self):
         t0 = time.monotonic()
         self.setup()
-        threads = [threading.Thread(target=self.sender, args=(u, self.args.seed + i), daemon=True)
-                   for i, u in enumerate(self.users)]
-        threads += [threading.Thread(target=self.fetcher, args=(u, self.args.seed + 100 + i),
+        threads = [threading.Thread(target=self.guarded, args=(self.sender, u, self.args.seed + i),
+                                    daemon=True) for i, u in enumerate(self.users)]
+        threads += [threading.Thread(target=self.guarded,
+                                     args=(self.fetcher, u, self.args.seed + 100 + i),
                                      daemon=True) for i, u in enumerate(self.users)]
         for t in threads:
             t.start()

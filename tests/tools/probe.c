@@ -4,7 +4,6 @@
  * listen, id. Test-grade key file and a
  * simple sealed box (--seal / --open); it is NOT the end-to-end encrypted client and
  * must never print secrets. Commands are dispatched from a table. */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,6 +19,7 @@
 #include "hex.h"
 #include "ids.h"
 #include "invite.h"
+#include "jsonw.h"
 #include "momedo_client.h"
 #include "obj.h"
 #include "os.h"
@@ -178,43 +178,16 @@ static void probe_put_escaped(const uint8_t *s, size_t n) {
   }
 }
 
-/* ---- JSON output: one object per line, built with cJSON ----------------------------- */
+/* ---- JSON output: one object per line (protocol/json/jsonw) ------------------------- */
 
-/* {"ok":ok,"cmd":cmd} (cmd NULL: an empty object). */
-static cJSON *pj_begin(int ok, const char *cmd) {
-  cJSON *o = cJSON_CreateObject();
-  if (o && cmd) {
-    cJSON_AddBoolToObject(o, "ok", ok);
-    cJSON_AddStringToObject(o, "cmd", cmd);
+/* Begin one JSON line on stdout: {"ok":ok,"cmd":cmd,...} (cmd NULL: no ok/cmd keys).
+ * Built and printed by protocol/json/jsonw (integers exact, never half an object). */
+static void pj_begin(struct jsonw *j, int ok, const char *cmd) {
+  jsonw_begin(j, stdout);
+  if (cmd) {
+    jsonw_bool(j, "ok", ok);
+    jsonw_str(j, "cmd", cmd);
   }
-  return o;
-}
-
-static void pj_str(cJSON *o, const char *key, const char *val) {
-  cJSON_AddStringToObject(o, key, val ? val : "");
-}
-
-/* Integers as raw text: cJSON's numbers are doubles, exact only below 2^53. */
-static void pj_u64(cJSON *o, const char *key, uint64_t v) {
-  char buf[24];
-  snprintf(buf, sizeof buf, "%" PRIu64, v);
-  cJSON_AddRawToObject(o, key, buf);
-}
-
-static void pj_hex(cJSON *o, const char *key, const uint8_t *b, size_t n) {
-  char hex[2 * PROBE_GRANT_BYTES_MAX + 1];
-  if (n > PROBE_GRANT_BYTES_MAX) n = PROBE_GRANT_BYTES_MAX; /* keys, IDs, grants: shorter */
-  hex_encode(hex, sizeof hex, b, n);
-  cJSON_AddStringToObject(o, key, hex);
-}
-
-/* Print o on one line and free it. */
-static void pj_end(cJSON *o) {
-  char *t = o ? cJSON_PrintUnformatted(o) : NULL;
-  if (t) printf("%s\n", t);
-  else printf("{\"ok\":false,\"error\":\"E_NOMEM\"}\n");
-  cJSON_free(t);
-  cJSON_Delete(o);
 }
 
 static const char *probe_kind_name(Momedo__ObjectKind k) {
@@ -493,31 +466,32 @@ static void probe_json_valid(const struct probe *p, const struct probe_obj *o,
                              const uint8_t *ct, size_t ct_len, const char *id,
                              const uint8_t *text, size_t text_len, int open_err) {
   const struct obj_info *in = o->info;
-  cJSON *j = pj_begin(0, NULL);
-  pj_u64(j, "seq", o->seq);
-  pj_str(j, "kind", probe_kind_name(o->kind));
-  pj_str(j, "id", id);
-  pj_hex(j, "mailbox", o->mailbox, OBJ_MAILBOX_LEN);
-  pj_u64(j, "ciphertext_len", ct_len);
-  pj_u64(j, "created_ms", in->created_ms);
-  pj_u64(j, "expires_ms", in->expires_ms);
-  pj_hex(j, "signer", in->signer, OBJ_KEY_LEN);
-  if (o->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) pj_hex(j, "target", in->target_id, 32);
+  struct jsonw j;
+  pj_begin(&j, 0, NULL);
+  jsonw_u64(&j, "seq", o->seq);
+  jsonw_str(&j, "kind", probe_kind_name(o->kind));
+  jsonw_str(&j, "id", id);
+  jsonw_hex(&j, "mailbox", o->mailbox, OBJ_MAILBOX_LEN);
+  jsonw_u64(&j, "ciphertext_len", ct_len);
+  jsonw_u64(&j, "created_ms", in->created_ms);
+  jsonw_u64(&j, "expires_ms", in->expires_ms);
+  jsonw_hex(&j, "signer", in->signer, OBJ_KEY_LEN);
+  if (o->kind == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) jsonw_hex(&j, "target", in->target_id, 32);
   char *t = NULL;
   if (p->opt[O_HEX] && ct && (t = malloc(2 * ct_len + 1)) != NULL) {
     hex_encode(t, 2 * ct_len + 1, ct, ct_len);
-    pj_str(j, "ciphertext", t);
+    jsonw_str(&j, "ciphertext", t);
     free(t);
   }
   if (text != NULL && memchr(text, 0, text_len) == NULL && (t = malloc(text_len + 1)) != NULL) {
     memcpy(t, text, text_len);
     t[text_len] = '\0';
-    pj_str(j, "text", t);
+    jsonw_str(&j, "text", t);
     free(t);
   } else if (text != NULL || open_err < 0) {
-    pj_str(j, "open_error", momedo_status_name(open_err < 0 ? open_err : MOMEDO_E_DECODE));
+    jsonw_str(&j, "open_error", momedo_status_name(open_err < 0 ? open_err : MOMEDO_E_DECODE));
   }
-  pj_end(j);
+  jsonw_end(&j);
 }
 
 static void probe_print_valid(struct probe *p, const struct probe_obj *o,
@@ -552,12 +526,13 @@ static void probe_print_valid(struct probe *p, const struct probe_obj *o,
 static void probe_print_obj(struct probe *p, const struct probe_obj *o) {
   if (o->err < 0) {
     if (p->json) {
-      cJSON *j = pj_begin(0, NULL);
-      pj_u64(j, "seq", o->seq);
-      pj_str(j, "kind", probe_kind_name(o->kind));
-      pj_str(j, "error", momedo_status_name(o->err));
-      pj_str(j, "reason", momedo_strerror(o->err));
-      pj_end(j);
+      struct jsonw j;
+      pj_begin(&j, 0, NULL);
+      jsonw_u64(&j, "seq", o->seq);
+      jsonw_str(&j, "kind", probe_kind_name(o->kind));
+      jsonw_str(&j, "error", momedo_status_name(o->err));
+      jsonw_str(&j, "reason", momedo_strerror(o->err));
+      jsonw_end(&j);
     } else
       printf("invalid %s seq=%" PRIu64 ": %s: %s\n", probe_kind_name(o->kind), o->seq,
              momedo_status_name(o->err), momedo_strerror(o->err));
@@ -598,11 +573,12 @@ static int cmd_keygen(struct probe *p) {
   hex_encode(dev, sizeof dev, k->device.pub, 32);
   hex_encode(mb, sizeof mb, k->mailbox, 32);
   if (p->json) {
-    cJSON *j = pj_begin(1, "keygen");
-    pj_str(j, "user_id", k->user_id);
-    pj_str(j, "device_key", dev);
-    pj_str(j, "mailbox", mb);
-    pj_end(j);
+    struct jsonw j;
+    pj_begin(&j, 1, "keygen");
+    jsonw_str(&j, "user_id", k->user_id);
+    jsonw_str(&j, "device_key", dev);
+    jsonw_str(&j, "mailbox", mb);
+    jsonw_end(&j);
   } else
     printf("user ID %s\ndevice key %s\nmailbox %s\n", k->user_id, dev, mb);
   return 0;
@@ -616,13 +592,14 @@ static int cmd_id(struct probe *p) {
   hex_encode(mb, sizeof mb, k->mailbox, 32);
   hex_encode(dh, sizeof dh, k->dh_pub, 32);
   if (p->json) {
-    cJSON *j = pj_begin(1, "id");
-    pj_str(j, "user_id", k->user_id);
-    pj_str(j, "identity_key", idk);
-    pj_str(j, "device_key", dev);
-    pj_str(j, "mailbox", mb);
-    pj_str(j, "dh_key", dh);
-    pj_end(j);
+    struct jsonw j;
+    pj_begin(&j, 1, "id");
+    jsonw_str(&j, "user_id", k->user_id);
+    jsonw_str(&j, "identity_key", idk);
+    jsonw_str(&j, "device_key", dev);
+    jsonw_str(&j, "mailbox", mb);
+    jsonw_str(&j, "dh_key", dh);
+    jsonw_end(&j);
   } else
     printf("user ID %s\nidentity key %s\ndevice key %s\nmailbox %s\ndh key %s\n", k->user_id,
            idk, dev, mb, dh);
@@ -665,22 +642,27 @@ static int cmd_register(struct probe *p) {
   hex_encode(nk, sizeof nk, rr->node_key.data, 32);
   hex_encode(dev, sizeof dev, p->keys.device.pub, 32);
   if (p->json) {
-    cJSON *j = pj_begin(1, "register"), *arr = cJSON_CreateArray();
-    pj_str(j, "node_key", nk);
-    pj_str(j, "device_key", dev);
-    pj_str(j, "user_id", p->keys.user_id);
-    for (size_t i = 0; arr && i < rr->n_partners; i++) {
-      cJSON *x = cJSON_CreateObject();
-      pj_str(x, "address", rr->partners[i]->address);
-      pj_hex(x, "node_key", rr->partners[i]->node_key.data, 32);
+    struct jsonw j;
+    pj_begin(&j, 1, "register");
+    jsonw_str(&j, "node_key", nk);
+    jsonw_str(&j, "device_key", dev);
+    jsonw_str(&j, "user_id", p->keys.user_id);
+    jsonw_open(&j, "partners", '[');
+    for (size_t i = 0; i < rr->n_partners; i++) {
+      jsonw_open(&j, NULL, '{');
+      jsonw_str(&j, "address", rr->partners[i]->address);
+      jsonw_hex(&j, "node_key", rr->partners[i]->node_key.data, 32);
       const Momedo__PartnerGrant *g = rr->partners[i]->grant;
       uint8_t packed[PROBE_GRANT_BYTES_MAX];
-      if (g && momedo__partner_grant__get_packed_size(g) <= sizeof packed)
-        pj_hex(x, "grant", packed, momedo__partner_grant__pack(g, packed));
-      cJSON_AddItemToArray(arr, x);
+      char gh[2 * PROBE_GRANT_BYTES_MAX + 1]; /* longer than jsonw_hex's keys and IDs */
+      if (g && momedo__partner_grant__get_packed_size(g) <= sizeof packed) {
+        hex_encode(gh, sizeof gh, packed, momedo__partner_grant__pack(g, packed));
+        jsonw_str(&j, "grant", gh);
+      }
+      jsonw_close(&j);
     }
-    cJSON_AddItemToObject(j, "partners", arr);
-    pj_end(j);
+    jsonw_close(&j);
+    jsonw_end(&j);
   } else {
     printf("registered device %s for user %s on node %s\n", dev, p->keys.user_id, nk);
     for (size_t i = 0; i < rr->n_partners; i++) {
@@ -794,11 +776,12 @@ static int cmd_publish(struct probe *p) {
   char hex[65];
   hex_encode(hex, sizeof hex, id, 32);
   if (p->json) {
-    cJSON *j = pj_begin(1, "publish");
-    pj_str(j, "id", hex);
-    pj_u64(j, "version", now);
-    pj_str(j, "user_id", p->keys.user_id);
-    pj_end(j);
+    struct jsonw j;
+    pj_begin(&j, 1, "publish");
+    jsonw_str(&j, "id", hex);
+    jsonw_u64(&j, "version", now);
+    jsonw_str(&j, "user_id", p->keys.user_id);
+    jsonw_end(&j);
   } else
     printf("published bundle %s version %" PRIu64 " for %s\n", hex, now, p->keys.user_id);
   return 0;
@@ -836,19 +819,19 @@ static void probe_print_bundle(struct probe *p, const struct nodeapi_bundle *nb)
   char uid[IDS_USER_ID_STR_MAX] = "?", hex[65];
   if (ids_user_id(uid, nb->info.key) < 0) uid[0] = '\0';
   hex_encode(hex, sizeof hex, nb->info.key, 32);
-  cJSON *j = NULL, *arr = NULL;
+  struct jsonw j;
   if (!p->json) {
     printf("user %s identity %s version %" PRIu64 "%s\n", uid, hex, nb->info.version,
            nb->info.revoked ? " REVOKED" : "");
     if (nb->has_alias) printf("alias %s\n", nb->alias_info.alias);
   } else {
-    j = pj_begin(1, "lookup");
-    pj_str(j, "user_id", uid);
-    pj_str(j, "identity_key", hex);
-    pj_u64(j, "version", nb->info.version);
-    cJSON_AddBoolToObject(j, "revoked", nb->info.revoked);
-    if (nb->has_alias) pj_str(j, "alias", nb->alias_info.alias);
-    arr = cJSON_AddArrayToObject(j, "devices");
+    pj_begin(&j, 1, "lookup");
+    jsonw_str(&j, "user_id", uid);
+    jsonw_str(&j, "identity_key", hex);
+    jsonw_u64(&j, "version", nb->info.version);
+    jsonw_bool(&j, "revoked", nb->info.revoked);
+    if (nb->has_alias) jsonw_str(&j, "alias", nb->alias_info.alias);
+    jsonw_open(&j, "devices", '[');
   }
   for (size_t i = 0; i < b->n_devices; i++) {
     const Momedo__DeviceKeys *d = b->devices[i];
@@ -858,20 +841,23 @@ static void probe_print_bundle(struct probe *p, const struct nodeapi_bundle *nb)
     hex_encode(dev, sizeof dev, d->device_key.data, 32);
     hex_encode(mbh, sizeof mbh, mb, 32);
     if (p->json) {
-      cJSON *x = cJSON_CreateObject();
-      pj_str(x, "device_key", dev);
-      pj_str(x, "mailbox", mbh);
-      pj_hex(x, "dh_key", d->dh_key.data, 32);
-      pj_hex(x, "home_node", d->home_node.data, 32);
-      pj_hex(x, "signed_prekey", d->signed_prekey.data, 32);
-      pj_u64(x, "prekey_id", d->prekey_id);
-      if (!arr || !cJSON_AddItemToArray(arr, x)) cJSON_Delete(x);
+      jsonw_open(&j, NULL, '{');
+      jsonw_str(&j, "device_key", dev);
+      jsonw_str(&j, "mailbox", mbh);
+      jsonw_hex(&j, "dh_key", d->dh_key.data, 32);
+      jsonw_hex(&j, "home_node", d->home_node.data, 32);
+      jsonw_hex(&j, "signed_prekey", d->signed_prekey.data, 32);
+      jsonw_u64(&j, "prekey_id", d->prekey_id);
+      jsonw_close(&j);
     } else {
       hex_encode(hex, sizeof hex, d->home_node.data, 32);
       printf("device %s mailbox %s home %s\n", dev, mbh, hex);
     }
   }
-  if (p->json) pj_end(j);
+  if (p->json) {
+    jsonw_close(&j);
+    jsonw_end(&j);
+  }
 }
 
 static int cmd_lookup(struct probe *p) {
@@ -900,11 +886,12 @@ static int cmd_alias(struct probe *p) {
   int rc = nodeapi_alias(&p->api, p->keys.identity.pub, os_wall_ms(), &info);
   if (rc < 0) return probe_api_fail(p, rc);
   if (p->json) {
-    cJSON *j = pj_begin(1, "alias");
-    pj_str(j, "alias", info.alias);
-    pj_str(j, "user_id", p->keys.user_id);
-    pj_u64(j, "expires_ms", info.expires_ms);
-    pj_end(j);
+    struct jsonw j;
+    pj_begin(&j, 1, "alias");
+    jsonw_str(&j, "alias", info.alias);
+    jsonw_str(&j, "user_id", p->keys.user_id);
+    jsonw_u64(&j, "expires_ms", info.expires_ms);
+    jsonw_end(&j);
   } else
     printf("alias %s for %s (expires_ms %" PRIu64 ")\n", info.alias, p->keys.user_id,
            info.expires_ms);
@@ -986,13 +973,14 @@ static int probe_post_send(struct probe *p, const uint8_t mailbox[static OBJ_MAI
   hex_encode(idh, sizeof idh, id, 32);
   hex_encode(mbh, sizeof mbh, mailbox, 32);
   if (p->json) {
-    cJSON *j = pj_begin(1, "post");
-    pj_str(j, "id", idh);
-    pj_str(j, "mailbox", mbh);
-    pj_u64(j, "expires_ms", expires);
-    pj_u64(j, "ciphertext_len", ct_len);
-    cJSON_AddBoolToObject(j, "sealed", p->opt[O_SEAL] != NULL);
-    pj_end(j);
+    struct jsonw j;
+    pj_begin(&j, 1, "post");
+    jsonw_str(&j, "id", idh);
+    jsonw_str(&j, "mailbox", mbh);
+    jsonw_u64(&j, "expires_ms", expires);
+    jsonw_u64(&j, "ciphertext_len", ct_len);
+    jsonw_bool(&j, "sealed", p->opt[O_SEAL] != NULL);
+    jsonw_end(&j);
   } else
     printf("posted %s to mailbox %s (%zu bytes%s, expires_ms %" PRIu64 ")\n", idh, mbh, ct_len,
            p->opt[O_SEAL] ? ", sealed" : "", expires);
@@ -1048,10 +1036,11 @@ static void probe_burst_result(struct probe *p, struct probe_burst *b,
     b->acked++;
     hex_encode(idh, sizeof idh, r->id, OBJ_ID_LEN);
     if (p->json) {
-      cJSON *j = pj_begin(0, NULL);
-      pj_u64(j, "i", i);
-      pj_str(j, "id", idh);
-      pj_end(j);
+      struct jsonw j;
+      pj_begin(&j, 0, NULL);
+      jsonw_u64(&j, "i", i);
+      jsonw_str(&j, "id", idh);
+      jsonw_end(&j);
     }
     return;
   }
@@ -1060,10 +1049,11 @@ static void probe_burst_result(struct probe *p, struct probe_burst *b,
     snprintf(b->first_reason, sizeof b->first_reason, "%s", nodeapi_reason(&p->api));
   }
   if (p->json) {
-    cJSON *j = pj_begin(0, NULL);
-    pj_u64(j, "i", i);
-    pj_str(j, "error", momedo_status_name(r->status));
-    pj_end(j);
+    struct jsonw j;
+    pj_begin(&j, 0, NULL);
+    jsonw_u64(&j, "i", i);
+    jsonw_str(&j, "error", momedo_status_name(r->status));
+    jsonw_end(&j);
   }
 }
 
@@ -1112,13 +1102,14 @@ static int probe_burst(struct probe *p, const uint8_t *mailbox, const uint8_t *d
   rc = probe_burst_run(p, &b);
   uint64_t ms = os_mono_ms() - t0;
   if (p->json) {
-    cJSON *j = pj_begin(rc == 0 && b.refused == 0, "post");
-    pj_u64(j, "count", count);
-    pj_u64(j, "sent", b.sent);
-    pj_u64(j, "acked", b.acked);
-    pj_u64(j, "refused", b.refused);
-    pj_u64(j, "elapsed_ms", ms);
-    pj_end(j);
+    struct jsonw j;
+    pj_begin(&j, rc == 0 && b.refused == 0, "post");
+    jsonw_u64(&j, "count", count);
+    jsonw_u64(&j, "sent", b.sent);
+    jsonw_u64(&j, "acked", b.acked);
+    jsonw_u64(&j, "refused", b.refused);
+    jsonw_u64(&j, "elapsed_ms", ms);
+    jsonw_end(&j);
   } else
     printf("burst: %" PRIu64 " sent, %" PRIu64 " acknowledged, %" PRIu64 " refused in %"
            PRIu64 " ms\n", b.sent, b.acked, b.refused, ms);
@@ -1233,12 +1224,13 @@ static int cmd_fetch(struct probe *p) {
   }
   if (rc < 0) return rc;
   if (p->json) {
-    cJSON *j = pj_begin(1, "fetch");
-    pj_u64(j, "count", count);
-    pj_u64(j, "invalid", invalid);
-    pj_u64(j, "next_cursor", cursor);
-    pj_u64(j, "acked", accepted);
-    pj_end(j);
+    struct jsonw j;
+    pj_begin(&j, 1, "fetch");
+    jsonw_u64(&j, "count", count);
+    jsonw_u64(&j, "invalid", invalid);
+    jsonw_u64(&j, "next_cursor", cursor);
+    jsonw_u64(&j, "acked", accepted);
+    jsonw_end(&j);
   } else
     printf("%" PRIu64 " object(s), %" PRIu64 " invalid, next cursor %" PRIu64
            ", %" PRIu64 " acknowledged\n", count, invalid, cursor, accepted);
@@ -1256,10 +1248,11 @@ static int cmd_ack(struct probe *p) {
   int rc = probe_ack_items(p, items, (size_t)p->npos, &accepted);
   if (rc < 0) return rc;
   if (p->json) {
-    cJSON *j = pj_begin(1, "ack");
-    pj_u64(j, "sent", (uint64_t)p->npos);
-    pj_u64(j, "accepted", accepted);
-    pj_end(j);
+    struct jsonw j;
+    pj_begin(&j, 1, "ack");
+    jsonw_u64(&j, "sent", (uint64_t)p->npos);
+    jsonw_u64(&j, "accepted", accepted);
+    jsonw_end(&j);
   } else
     printf("acknowledged %d item(s), node accepted %" PRIu64 "\n", p->npos, accepted);
   return 0;
@@ -1276,9 +1269,10 @@ static int cmd_listen(struct probe *p) {
   char mbh[65];
   hex_encode(mbh, sizeof mbh, mailbox, OBJ_MAILBOX_LEN);
   if (p->json) { /* scripts wait for this line before producing events */
-    cJSON *j = pj_begin(1, "listen");
-    pj_str(j, "subscribed", mbh);
-    pj_end(j);
+    struct jsonw j;
+    pj_begin(&j, 1, "listen");
+    jsonw_str(&j, "subscribed", mbh);
+    jsonw_end(&j);
   } else
     printf("subscribed to mailbox %s\n", mbh);
   fflush(stdout);
@@ -1448,10 +1442,11 @@ static void probe_report(struct probe *p, const char *cmd, int rc) {
   fprintf(stderr, "%s: %s: %s: %s%s%s%s\n", PROBE_NAME, cmd, momedo_status_name(rc),
           momedo_strerror(rc), why ? " (" : "", why ? why : "", why ? ")" : "");
   if (p->json) {
-    cJSON *j = pj_begin(0, cmd);
-    pj_str(j, "error", momedo_status_name(rc));
-    pj_str(j, "reason", why ? why : momedo_strerror(rc));
-    pj_end(j);
+    struct jsonw j;
+    pj_begin(&j, 0, cmd);
+    jsonw_str(&j, "error", momedo_status_name(rc));
+    jsonw_str(&j, "reason", why ? why : momedo_strerror(rc));
+    jsonw_end(&j);
   }
 }
 
