@@ -8,7 +8,7 @@
  * getaddrinfo request; it is freed, after on_down, once all of them are closed.
  *
  * Memory: an idle link holds only its struct, its TLS session and what the peer left
- * half-sent. The socket read buffer and the plaintext buffer are scratch shared by
+ * half-sent (the TLS input buffer is given back after every drain that consumed all). The socket read buffer and the plaintext buffer are scratch shared by
  * every link of the thread (struct link_scratch): libuv calls link_on_read right after
  * link_on_alloc, and link_drain decrypts into the scratch and hands it to the frame
  * decoder before it returns, so no link owns bytes in them between callbacks. The
@@ -433,6 +433,9 @@ static void link_drain(struct link *l) {
     size_t used = link_feed(l, s->plain, n);
     if (used < n) link_spill(l, s->plain + used, n - used);
   }
+  /* Everything read was decrypted: the TLS input buffer goes back (an idle link then
+   * owns none; the next socket read allocates one, a malloc beside a decryption). */
+  tls_conn_trim(l->tc);
   s->plain_busy = 0;
   link_flush(l);
 }

@@ -176,6 +176,13 @@ void tls_conn_free(struct tls_conn *c) {
   free(c);
 }
 
+void tls_conn_trim(struct tls_conn *c) {
+  if (c->in_off != c->in_len) return; /* unconsumed ciphertext stays */
+  free(c->in);
+  c->in = NULL;
+  c->in_off = c->in_len = c->in_cap = 0;
+}
+
 int tls_conn_feed(struct tls_conn *c, const uint8_t *p, size_t n) {
   size_t live = c->in_len - c->in_off;
   if (n > TLS_IN_BYTES_MAX - live) return MOMEDO_E_TOOBIG;
@@ -214,8 +221,16 @@ static int tls_fail(struct tls_conn *c, int rc, const char *what) {
 }
 
 int tls_conn_handshake(struct tls_conn *c) {
-  int rc = wolfSSL_is_server(c->ssl) ? wolfSSL_accept(c->ssl) : wolfSSL_connect(c->ssl);
-  if (rc == WOLFSSL_SUCCESS) return 0;
+  int server = wolfSSL_is_server(c->ssl);
+  int rc = server ? wolfSSL_accept(c->ssl) : wolfSSL_connect(c->ssl);
+  if (rc == WOLFSSL_SUCCESS) {
+    /* Debian's wolfSSL keeps the handshake arrays (~5.4 KB) of a TLS 1.3 server
+     * connection for session tickets, which tls_ctx_new turns off; key updates use the
+     * traffic secrets, not the arrays (test_node_tls). Only the server side: a client
+     * may still be sent a NewSessionTicket, whose processing would need them. */
+    if (server) wolfSSL_FreeArrays(c->ssl);
+    return 0;
+  }
   int ret = tls_fail(c, rc, "handshake");
   return ret == MOMEDO_E_CLOSED ? MOMEDO_E_TLS : ret;
 }

@@ -48,6 +48,10 @@ void tls_conn_free(struct tls_conn *c); /* NULL is ignored */
  * TLS_IN_BYTES_MAX unconsumed bytes, MOMEDO_E_NOMEM. */
 MOMEDO_WUR int tls_conn_feed(struct tls_conn *c, const uint8_t *p, size_t n);
 
+/* Give the input buffer back when it holds nothing unconsumed (an idle connection then
+ * owns no ciphertext buffer; the next feed allocates one again). */
+void tls_conn_trim(struct tls_conn *c);
+
 /* Drive the handshake. 0 when complete, MOMEDO_E_AGAIN when more input is needed
  * (take the output first), MOMEDO_E_TLS on failure (see tls_conn_error). */
 MOMEDO_WUR int tls_conn_handshake(struct tls_conn *c);

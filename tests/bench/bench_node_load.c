@@ -78,7 +78,8 @@ struct load {
   int first_refusal;
   int pids[LOAD_PIDS_MAX];
   unsigned npids;
-  struct proc_sample before[LOAD_PIDS_MAX], after[LOAD_PIDS_MAX], closed[LOAD_PIDS_MAX];
+  struct proc_sample before[LOAD_PIDS_MAX], after[LOAD_PIDS_MAX], held[LOAD_PIDS_MAX],
+      closed[LOAD_PIDS_MAX];
   int idle_stage;                  /* 0 settle, 1 hold, 2 closed */
   uint64_t rss_peak_kib[LOAD_PIDS_MAX];
   uint64_t t0_ms, t1_ms;
@@ -559,7 +560,7 @@ static void close_all(struct load *ld) {
   uv_close((uv_handle_t *)&ld->sampler, NULL);
 }
 
-/* idle: all up -> settle -> sample -> hold -> close -> settle -> sample -> stop. */
+/* idle: all up -> settle -> sample -> hold -> sample -> close -> settle -> sample -> stop. */
 static void idle_step(uv_timer_t *t) {
   struct load *ld = t->data;
   if (ld->idle_stage == 0) {
@@ -568,6 +569,7 @@ static void idle_step(uv_timer_t *t) {
     ld->idle_stage = 1;
     uv_timer_start(t, idle_step, (uint64_t)ld->hold_s * 1000, 0);
   } else if (ld->idle_stage == 1) {
+    sample_all(ld, ld->held); /* after the hold: past the node's first ping (30 s) */
     ld->idle_stage = 2;
     for (unsigned i = 0; i < ld->n; i++)
       if (ld->c[i]) conn_close(ld->c[i]);
@@ -611,7 +613,11 @@ static void print_procs(const struct load *ld) {
            a->rss_kib, ld->rss_peak_kib[i], a->hwm_kib);
     if (!ld->post_mode) {
       double per = ld->up ? (double)((int64_t)a->rss_kib - (int64_t)b->rss_kib) / ld->up : 0;
+      double held = ld->up ? (double)((int64_t)ld->held[i].rss_kib - (int64_t)b->rss_kib) / ld->up
+                           : 0;
       printf(",\"rss_closed_kib\":%" PRIu64 ",\"kib_per_conn\":%.1f", ld->closed[i].rss_kib, per);
+      printf(",\"rss_held_kib\":%" PRIu64 ",\"kib_per_conn_held\":%.1f", ld->held[i].rss_kib,
+             held);
     }
     printf("}");
   }

@@ -159,7 +159,8 @@ def idle_run(conns, hold_s):
                "dropped": out["dropped"], "connect_seconds": out["connect_seconds"],
                "rss_before_kib": st["rss_before_kib"], "rss_connected_kib": st["rss_after_kib"],
                "rss_after_close_kib": st["rss_closed_kib"], "hwm_kib": st["hwm_kib"],
-               "kib_per_conn": st["kib_per_conn"], "load_ok": out["ok"],
+               "kib_per_conn": st["kib_per_conn"], "rss_held_kib": st["rss_held_kib"],
+               "kib_per_conn_held": st["kib_per_conn_held"], "load_ok": out["ok"],
                "error": out.get("error")}
         c.stop_all_cleanly()
         return res
