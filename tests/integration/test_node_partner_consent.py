@@ -120,12 +120,15 @@ class PartnerConsentTest(T.ClusterTest, unittest.TestCase):
         neighbors(self.m, self.h, True, True)
         t0 = time.time()
         p, _, grants = self.register_at_m("u")
+        t1 = time.time()  # the grant was issued between t0 and t1 and lasts ttl_s
         h_key, grant = next(iter(grants.items()))
         self.publish(p, [h_key], [grant])
         rc, err = self.at_h(p)
         if time.time() < t0 + ttl_s - 1:  # seen while the grant lasted (not on a slow run)
             self.assertEqual(rc, 0, "h refused a device with a valid grant: " + err)
-        time.sleep(max(0, t0 + ttl_s + 1 - time.time()))
+        # Past its end however late in [t0, t1] it was issued (a registration under ASan
+        # on a loaded machine took seconds: sleeping from t0 woke up while it still held).
+        time.sleep(max(0, t1 + ttl_s + 1 - time.time()))
         rc, out, err = p.run("fetch", node=self.h, check=False)
         self.assertEqual(rc, 1, "h admitted a device on an expired grant")
         self.assertIn("expired partner grant", err)
