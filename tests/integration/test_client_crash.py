@@ -198,7 +198,14 @@ class ReceiveCrashTest(T.ClusterTest, unittest.TestCase):
             batch = ["r%d m%d" % (round_, i) for i in range(60)]
             want += batch
             self.send(batch, wait=False)
-            time.sleep(rng.uniform(0.3, 1.2))
+            # Killed once it has shown k of this round's messages, with the rest still
+            # being sent: a fixed sleep let a fast, idle machine take all 60 first in
+            # every round (the clean-clone CI run saw no kill inside a receive loop).
+            k, tag = rng.randint(1, 30), "r%d " % round_
+            reader.wait_count(lambda x: x.get("type") == "message" and
+                              str(x.get("text", "")).startswith(tag), k,
+                              "listen shows %d messages of round %d" % (k, round_))
+            time.sleep(rng.uniform(0, 0.05))
             listen.kill()  # SIGKILL, wherever it is
             listen.wait(timeout=30)
             kills += 1
