@@ -547,6 +547,9 @@ void cli__otpk_claim(struct cli_state *st, const struct account_device *d,
  * ROLLBACK reason when it saw a higher one. */
 MOMEDO_WUR int cli__counter_sync(struct cli *c, struct cli_state *st, struct cli_conn *cn);
 
+/* Append e to s (growing it; s owns e afterwards only on success). MOMEDO_E_NOMEM.
+ * cli_state.c; cli__session_add also trims the peer device's older sessions. */
+MOMEDO_WUR int cli__sessions_push(struct cli_sessions *s, struct e2e_session *e);
 /* Internal to cli_msg.c / cli_recv.c. */
 MOMEDO_WUR int cli__session_add(struct cli_sessions *s, struct e2e_session *e);
 void cli__session_touch(struct cli_sessions *s, size_t i);

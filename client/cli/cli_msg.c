@@ -47,14 +47,8 @@ static void sessions_trim(struct cli_sessions *s, const uint8_t device[static 32
 }
 
 int cli__session_add(struct cli_sessions *s, struct e2e_session *e) {
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? 2 * s->cap : 16;
-    struct e2e_session **v = realloc(s->v, cap * sizeof *v);
-    if (!v) return MOMEDO_E_NOMEM;
-    s->v = v;
-    s->cap = cap;
-  }
-  s->v[s->n++] = e;
+  int rc = cli__sessions_push(s, e);
+  if (rc < 0) return rc;
   struct e2e_session_info info;
   e2e_session_get_info(e, &info);
   sessions_trim(s, info.peer_device);

@@ -87,7 +87,7 @@ static int list_save(const struct vault *v, const char *name, const void *src, s
   return rc;
 }
 
-static int sess_push(struct cli_sessions *s, struct e2e_session *e) {
+int cli__sessions_push(struct cli_sessions *s, struct e2e_session *e) {
   if (s->n == s->cap) {
     size_t cap = s->cap ? 2 * s->cap : 16;
     struct e2e_session **v = realloc(s->v, cap * sizeof *v);
@@ -108,7 +108,7 @@ static int sess_load_one(void *dst, const uint8_t *p, size_t n) {
     return 0;
   }
   if (rc) return rc == MOMEDO_E_NOMEM ? rc : MOMEDO_E_CORRUPT;
-  rc = sess_push(dst, e);
+  rc = cli__sessions_push(dst, e);
   if (rc) e2e_session_free(e);
   return rc;
 }
