@@ -3,21 +3,17 @@
  * it, then serves the compiled-in page and the API (web_api.c) with libmicrohttpd's one
  * thread. Every request must name this console in Host (DNS rebinding), carry the token,
  * and for POSTs carry it in a header with a same-origin Origin (CSRF). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "adm.h"
-#include "hex.h"
+#include "loopweb.h"
+#include "loopweb_http.h"
 #include "web.h"
 
 #define WEB_TOKEN_HEADER "X-Momedo-Token"
@@ -33,37 +29,14 @@ struct web_conn {
   int too_big;
 };
 
-static void add_headers(struct MHD_Response *r, const char *type) {
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-  MHD_add_response_header(r, "Content-Security-Policy", WEB_CSP);
-  MHD_add_response_header(r, "X-Frame-Options", "DENY");
-  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-  MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-  MHD_add_response_header(r, "Cache-Control", "no-store");
-  MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
-  MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
-}
-
 /* Send len bytes of body (malloc'd: freed by libmicrohttpd). */
 static enum MHD_Result send_body(struct MHD_Connection *mc, unsigned http, char *body,
                                  size_t len, const char *type) {
-  struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-  if (!r) {
-    free(body);
-    return MHD_NO;
-  }
-  add_headers(r, type);
-  enum MHD_Result ret = MHD_queue_response(mc, http, r);
-  MHD_destroy_response(r);
-  return ret;
+  return loopweb_send(mc, http, body, len, type, WEB_CSP, NULL);
 }
 
 static enum MHD_Result send_json(struct MHD_Connection *mc, unsigned http, cJSON *o) {
-  char *text = o ? cJSON_PrintUnformatted(o) : NULL;
-  cJSON_Delete(o);
-  if (!text) return MHD_NO;
-  /* cJSON's allocator is malloc unless changed, and nobody changes it. */
-  return send_body(mc, http, text, strlen(text), "application/json; charset=utf-8");
+  return loopweb_send_json(mc, http, o, WEB_CSP);
 }
 
 void web_error(struct web_call *c, unsigned http, int status, const char *why) {
@@ -84,10 +57,7 @@ void web_error(struct web_call *c, unsigned http, int status, const char *why) {
   free(c->raw);
   c->raw = NULL;
   c->http = http;
-  c->out = cJSON_CreateObject();
-  cJSON_AddBoolToObject(c->out, "ok", 0);
-  cJSON_AddStringToObject(c->out, "status", momedo_status_name(status));
-  cJSON_AddStringToObject(c->out, "error", why && *why ? why : momedo_strerror(status));
+  c->out = loopweb_error_json(status, why);
 }
 
 static enum MHD_Result refuse(struct MHD_Connection *mc, unsigned http, int status,
@@ -99,10 +69,10 @@ static enum MHD_Result refuse(struct MHD_Connection *mc, unsigned http, int stat
 
 /* A page template with {{TOKEN}} and {{LANG}} filled in. */
 static enum MHD_Result send_asset(struct web *w, struct MHD_Connection *mc,
-                                  const struct web_asset *a) {
+                                  const struct loopweb_asset *a) {
   const char *al = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Accept-Language");
   const char *q = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "lang");
-  const char *lang = q && (strcmp(q, "de") == 0 || strcmp(q, "en") == 0) ? q : web_lang_pick(al);
+  const char *lang = q && (strcmp(q, "de") == 0 || strcmp(q, "en") == 0) ? q : loopweb_lang_pick(al);
   size_t cap = a->len * 2 + 64, n = 0;
   char *out = malloc(cap);
   if (!out) return MHD_NO;
@@ -123,7 +93,7 @@ static enum MHD_Result send_asset(struct web *w, struct MHD_Connection *mc,
   return send_body(mc, MHD_HTTP_OK, out, n, a->type);
 }
 
-static const struct web_asset *find_asset(const char *url) {
+static const struct loopweb_asset *find_asset(const char *url) {
   if (strcmp(url, "/") == 0) url = "/index.html";
   if (strcmp(url, "/print") == 0) url = "/print.html";
   for (size_t i = 0; i < web_assets_n; i++)
@@ -138,12 +108,12 @@ static int check_request(struct web *w, struct MHD_Connection *mc, int post,
   const char *hdr = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, WEB_TOKEN_HEADER);
   const char *qt = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "t");
   const char *tok = hdr ? hdr : post ? NULL : qt;
-  if (!web_host_ok(host)) {
+  if (!loopweb_host_ok(host)) {
     *ret = refuse(mc, MHD_HTTP_FORBIDDEN, MOMEDO_E_DENIED,
                   "this console answers only to 127.0.0.1, localhost or [::1] in Host");
     return -1;
   }
-  if (!web_token_eq(tok, tok ? strlen(tok) : 0, w->token)) {
+  if (!loopweb_token_eq(tok, tok ? strlen(tok) : 0, w->token)) {
     *ret = refuse(mc, MHD_HTTP_FORBIDDEN, MOMEDO_E_AUTH,
                   post ? "a change needs the console's token in the " WEB_TOKEN_HEADER " header"
                        : "missing or wrong token: open the URL momedo-admin web printed");
@@ -173,7 +143,7 @@ static enum MHD_Result dispatch(struct web *w, struct MHD_Connection *mc, const 
   for (size_t i = 0; i < web_routes_n; i++)
     if (strcmp(url, web_routes[i].path) == 0) rt = &web_routes[i];
   if (!rt && !post) {
-    const struct web_asset *a = find_asset(url);
+    const struct loopweb_asset *a = find_asset(url);
     if (a) return send_asset(w, mc, a);
   }
   if (!rt) return refuse(mc, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such page");
@@ -241,90 +211,6 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
   *con_cls = NULL;
 }
 
-/* Split "HOST:PORT" / "[V6]:PORT" into host (brackets kept) and port text. */
-static int split_listen(const char *s, char *host, size_t host_cap, char *port,
-                        size_t port_cap) {
-  const char *colon = strrchr(s, ':');
-  if (!colon || colon == s || strlen(colon + 1) == 0 || strlen(colon + 1) >= port_cap ||
-      (size_t)(colon - s) >= host_cap)
-    return MOMEDO_E_INVAL;
-  memcpy(host, s, (size_t)(colon - s));
-  host[colon - s] = 0;
-  snprintf(port, port_cap, "%s", colon + 1);
-  for (const char *p = port; *p; p++)
-    if (*p < '0' || *p > '9') return MOMEDO_E_INVAL;
-  return atoi(port) <= 65535 ? 0 : MOMEDO_E_INVAL;
-}
-
-static int is_loopback(const struct sockaddr *sa) {
-  if (sa->sa_family == AF_INET)
-    return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) == 127;
-  if (sa->sa_family == AF_INET6)
-    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
-  return 0;
-}
-
-/* A listening socket on a loopback address; *port_out the port it got (for port 0). */
-static int listen_loopback(const char *at, char *host, size_t host_cap, int *fd_out,
-                           unsigned *port_out, char *why, size_t why_cap) {
-  char port[8], h[NODE_HOST_CHARS_MAX + 3];
-  if (split_listen(at, host, host_cap, port, sizeof port) != 0)
-    return reason_fail(why, why_cap, MOMEDO_E_INVAL, "--listen takes HOST:PORT, e.g. %s",
-                       WEB_LISTEN_DEFAULT);
-  snprintf(h, sizeof h, "%s", host);
-  if (h[0] == '[' && h[strlen(h) - 1] == ']') { /* [::1] */
-    memmove(h, h + 1, strlen(h));
-    h[strlen(h) - 1] = 0;
-  }
-  struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
-  if (getaddrinfo(h, port, &hints, &ai) != 0 || !ai)
-    return reason_fail(why, why_cap, MOMEDO_E_INVAL, "cannot resolve '%s'", host);
-  int rc = 0, fd = -1;
-  for (struct addrinfo *p = ai; p; p = p->ai_next)
-    if (!is_loopback(p->ai_addr)) {
-      rc = reason_fail(why, why_cap, MOMEDO_E_DENIED,
-                       "the console listens on loopback only (127.0.0.1, ::1); '%s' is not. "
-                       "From another machine use an SSH tunnel: ssh -L %s:127.0.0.1:%s HOST",
-                       host, port, port);
-      goto out;
-    }
-  fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, WEB_CONNS_MAX) != 0) {
-    rc = reason_fail(why, why_cap, MOMEDO_E_IO, "cannot listen on %s: %s", at,
-                     strerror(errno));
-    goto out;
-  }
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof ss;
-  if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
-    rc = reason_fail(why, why_cap, MOMEDO_E_IO, "getsockname: %s", strerror(errno));
-    goto out;
-  }
-  *port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                             : ((struct sockaddr_in *)&ss)->sin_port);
-  *fd_out = fd;
-  fd = -1;
-out:
-  if (fd >= 0) close(fd);
-  freeaddrinfo(ai);
-  return rc;
-}
-
-static int make_token(char out[static WEB_TOKEN_HEX + 1]) {
-  uint8_t b[WEB_TOKEN_BYTES];
-  size_t got = 0;
-  while (got < sizeof b) {
-    ssize_t n = getrandom(b + got, sizeof b - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return MOMEDO_E_RNG;
-    got += (size_t)n;
-  }
-  hex_encode(out, WEB_TOKEN_HEX + 1, b, sizeof b);
-  return 0;
-}
-
 static void print_url(struct adm_ctx *ctx, const char *host, unsigned port, const char *tok) {
   char url[NODE_HOST_CHARS_MAX + WEB_TOKEN_HEX + 32];
   snprintf(url, sizeof url, "http://%s:%u/?t=%s", host, port, tok);
@@ -359,11 +245,12 @@ int adm_cmd_web(struct adm_ctx *ctx, int argc, char **argv) {
   struct web *w = calloc(1, sizeof *w);
   if (!w) return adm_fail(ctx, ADM_EXIT_FAIL, MOMEDO_E_NOMEM, "out of memory");
   w->dir = ctx->dir;
-  if (make_token(w->token) != 0) {
+  if (loopweb_token_make(w->token, WEB_TOKEN_BYTES) != 0) {
     free(w);
     return adm_fail(ctx, ADM_EXIT_FAIL, MOMEDO_E_RNG, "the OS random number generator failed");
   }
-  rc = listen_loopback(listen_at, host, sizeof host, &fd, &port, why, sizeof why);
+  rc = loopweb_listen(listen_at, WEB_LISTEN_DEFAULT, host, sizeof host, &fd, &port, why,
+                      sizeof why);
   if (rc) {
     free(w);
     return adm_fail(ctx, rc == MOMEDO_E_IO ? ADM_EXIT_FAIL : ADM_EXIT_USAGE, rc, "%s", why);

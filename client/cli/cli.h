@@ -62,7 +62,7 @@ MOMEDO_WUR int cli_passphrase(char *out, size_t cap, size_t *len, const char *fi
 enum cli_opt {
   CO_HOME, CO_JSON, CO_PASSFILE, CO_TIMEOUT, CO_NAME, CO_FILE, CO_LOCATION, CO_TASK,
   CO_DUE, CO_SAVE_DIR, CO_YES, CO_COUNT, CO_MIME, CO_SCRYPT, CO_INVITE, CO_CHANNEL,
-  CO_CHANNEL_PASSFILE, CO__COUNT
+  CO_CHANNEL_PASSFILE, CO_LISTEN, CO__COUNT
 };
 #define CLI_OPT(o) (1u << (o))
 
@@ -221,6 +221,10 @@ MOMEDO_WUR int cli_home(struct cli *c, struct cli_state *st, int create);
 /* Open the home: passphrase, unlock, take the lock, load everything. need_joined: the
  * account must have joined a node. */
 MOMEDO_WUR int cli_open(struct cli *c, struct cli_state *st, int need_joined);
+/* The same with the passphrase given (pass, pl bytes): `momedo app` takes it from the
+ * page. A wrong one is E_AUTH and changes nothing. */
+MOMEDO_WUR int cli_open_pass(struct cli *c, struct cli_state *st, const char *pass, size_t pl,
+                             int need_joined);
 /* Write account, contacts, sessions, replay sets and the seen set. */
 MOMEDO_WUR int cli_save(struct cli *c, struct cli_state *st);
 /* Unlock briefly (listen drops the lock while it waits) / reload everything. */
@@ -477,6 +481,12 @@ struct cli_subs {
 };
 MOMEDO_WUR int cli_subscribe_live(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                                   struct cli_subs *subs);
+/* listen's start on a node (and `momedo app`'s): under the home's lock, connect (cn, the
+ * home or a partner), subscribe, catch up on our mailbox and every group and channel,
+ * deliver what groups owe; released again. cn stays open for the events (close it
+ * also after a failure). */
+MOMEDO_WUR int cli_listen_begin(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                struct cli_subs *subs, size_t *n_new);
 /* After an event (lock released): when a new group or epoch appeared, lock, subscribe
  * to it and catch up on it, unlock. */
 MOMEDO_WUR int cli_listen_update(struct cli *c, struct cli_state *st, struct cli_conn *cn,
@@ -602,6 +612,7 @@ int cli_cmd_groups(struct cli *c);
 int cli_cmd_channel(struct cli *c);
 int cli_cmd_recover(struct cli *c);
 int cli_cmd_quiet(struct cli *c);
+int cli_cmd_app(struct cli *c);                /* cli_app.c: the messenger window */
 
 /* QR code (cli_qr.c, libqrencode): byte mode, level M (L if M does not fit), versions
  * 1..10. */

@@ -424,13 +424,23 @@ int cli_open(struct cli *c, struct cli_state *st, int need_joined) {
   size_t pl = 0;
   memset(st, 0, sizeof *st);
   st->home.lock_fd = -1;
-  st->save_dir = c->opt[CO_SAVE_DIR];
-  int rc = cli_home(c, st, 0);
+  int rc = cli_home(c, st, 0); /* no identity: say so before asking for a passphrase */
   if (rc) return rc;
   rc = cli_passphrase(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], 0, why, sizeof why);
   if (rc) return cli_fail(c, rc, "%s", why);
-  rc = vault_open(&st->vault, st->home.dir, pass, pl);
+  rc = cli_open_pass(c, st, pass, pl, need_joined);
   crypto_wipe(pass, sizeof pass);
+  return rc;
+}
+
+int cli_open_pass(struct cli *c, struct cli_state *st, const char *pass, size_t pl,
+                  int need_joined) {
+  memset(st, 0, sizeof *st);
+  st->home.lock_fd = -1;
+  st->save_dir = c->opt[CO_SAVE_DIR];
+  int rc = cli_home(c, st, 0);
+  if (rc) return rc;
+  rc = vault_open(&st->vault, st->home.dir, pass, pl);
   if (rc == MOMEDO_E_AUTH)
     return cli_fail(c, rc, "wrong passphrase for %s (nothing was changed)", st->home.dir);
   if (rc) return cli_fail(c, rc, "cannot open the vault in %s: %s", st->home.dir,

@@ -645,18 +645,26 @@ int cli_watch_check(struct cli *c, struct cli_state *st, struct cli_conn *cn,
 
 /* One connected stretch of listening: catch up, subscribe, handle pushes. Returns on
  * a link error (to reconnect) or when count messages were shown. */
+int cli_listen_begin(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                     struct cli_subs *subs, size_t *n_new) {
+  subs->n = 0;
+  int rc = cli_reacquire(c, st);
+  if (rc) return rc;
+  rc = cli_connect(c, st, cn);
+  if (rc == 0) rc = cli_subscribe_live(c, st, cn, subs);
+  if (rc == 0) rc = cli_sync_conn(c, st, cn, n_new);
+  if (rc == 0) flush_groups(c, st, cn);
+  if (rc == 0) rc = cli_sync_groups(c, st, cn, n_new);
+  if (rc == 0) rc = cli_subscribe_live(c, st, cn, subs);
+  cli_release(st);
+  return rc;
+}
+
 static int listen_once(struct cli *c, struct cli_state *st, long count, size_t *n_new) {
   struct cli_conn cn;
   struct cli_subs subs = {.n = 0};
-  int rc = cli_reacquire(c, st);
-  if (rc) return rc;
-  rc = cli_connect(c, st, &cn);
-  if (rc == 0) rc = cli_subscribe_live(c, st, &cn, &subs);
-  if (rc == 0) rc = cli_sync_conn(c, st, &cn, n_new);
-  if (rc == 0) flush_groups(c, st, &cn);
-  if (rc == 0) rc = cli_sync_groups(c, st, &cn, n_new);
-  if (rc == 0) rc = cli_subscribe_live(c, st, &cn, &subs);
-  cli_release(st);
+  memset(&cn, 0, sizeof cn);
+  int rc = cli_listen_begin(c, st, &cn, &subs, n_new);
   if (rc == 0 && !c->json)
     fprintf(stderr, "momedo: listening on %s:%u (Ctrl-C to stop)\n",
             st->acct.nodes[cn.node].host, st->acct.nodes[cn.node].port);

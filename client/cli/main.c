@@ -29,6 +29,7 @@ static const struct optdef optdefs[CO__COUNT] = {
     [CO_MIME] = {"--mime", 1},         [CO_SCRYPT] = {"--scrypt-log2n", 1},
     [CO_INVITE] = {"--invite", 1},     [CO_CHANNEL] = {"--channel", 0},
     [CO_CHANNEL_PASSFILE] = {"--channel-passphrase-file", 1},
+    [CO_LISTEN] = {"--listen", 1},
 };
 
 struct cmddef {
@@ -69,6 +70,9 @@ static const struct cmddef cmds[] = {
     {"recover", cli_cmd_recover, 0, 0, G, "recover (after a restored, older copy of the vault)"},
     {"channel", cli_cmd_channel, 2, 2, G | CLI_OPT(CO_NAME) | CLI_OPT(CO_CHANNEL_PASSFILE),
      "channel join NAME [--name DISPLAY] [--channel-passphrase-file F] | channel leave NAME"},
+    {"app", cli_cmd_app, 0, 0, CLI_OPT(CO_HOME) | CLI_OPT(CO_JSON) | CLI_OPT(CO_TIMEOUT) |
+         CLI_OPT(CO_LISTEN),
+     "app [--listen 127.0.0.1:PORT] (the messenger window in your browser)"},
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 

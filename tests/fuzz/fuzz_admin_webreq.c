@@ -1,12 +1,13 @@
 /* fuzz_admin_webreq — the web console's request checks (admin/web_req.c): the first
  * byte picks the body kind, the rest is the POST body for web_req_parse; the same
- * bytes also go through web_host_ok and web_lang_pick as header values. Oracle: an
+ * bytes also go through loopweb_host_ok and loopweb_lang_pick as header values. Oracle: an
  * accepted request has every string NUL-terminated within its field, without control
  * characters, and numbers in the field's range; a refusal always says why. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "loopweb.h"
 #include "web.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,13 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!s) return 0;
   memcpy(s, data + 1, size - 1);
   s[size - 1] = 0;
-  (void)web_host_ok(s);
-  const char *l = web_lang_pick(s);
+  (void)loopweb_host_ok(s);
+  const char *l = loopweb_lang_pick(s);
   if (strcmp(l, "de") != 0 && strcmp(l, "en") != 0) abort();
   char tok[WEB_TOKEN_HEX + 1];
   memset(tok, 'a', WEB_TOKEN_HEX);
   tok[WEB_TOKEN_HEX] = 0;
-  if (web_token_eq(s, strlen(s), tok) != (strcmp(s, tok) == 0)) abort();
+  if (loopweb_token_eq(s, strlen(s), tok) != (strcmp(s, tok) == 0)) abort();
   free(s);
   return 0;
 }

@@ -11,17 +11,16 @@ set, else in the test's directory). Skips (exit 77, ctest's SKIP_RETURN_CODE, wi
 reason) only when chromium, chromedriver or selenium is missing."""
 import http.server
 import os
-import shutil
 import sys
 import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import momedo_testlib as T  # noqa: E402
+import browserlib as B  # noqa: E402
 import consolelib as C  # noqa: E402
 
 try:
-    from selenium import webdriver
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
     from selenium.common.exceptions import (NoSuchElementException,
@@ -30,23 +29,7 @@ try:
 except ImportError:
     HAVE_SELENIUM = False
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-MISSING = [n for n, ok in (("chromium", CHROMIUM), ("chromium-driver", CHROMEDRIVER),
-                           ("python3-selenium for %s" % sys.executable, HAVE_SELENIUM)) if not ok]
-
-
-def browser(lang):
-    o = webdriver.ChromeOptions()
-    o.binary_location = CHROMIUM
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1280,1500", "--lang=" + lang, "--no-first-run",
-              "--disable-extensions", "--disable-background-networking"):
-        o.add_argument(a)
-    o.add_experimental_option("prefs", {"intl.accept_languages": lang})
-    svc = webdriver.ChromeService(executable_path=CHROMEDRIVER) if hasattr(
-        webdriver, "ChromeService") else webdriver.chrome.service.Service(CHROMEDRIVER)
-    return webdriver.Chrome(options=o, service=svc)
+MISSING, browser = B.MISSING, B.browser
 
 
 class EvilSite:

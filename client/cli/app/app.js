@@ -1,0 +1,282 @@
+/* client/cli/app/app.js — the messenger window: unlock, the conversation list with
+ * unread counts, a conversation, the composer (Enter sends), live updates from the
+ * server-sent event stream. Everything the server sends is put in with textContent,
+ * never as HTML. The token is an HttpOnly cookie this script never sees. */
+"use strict";
+(function () {
+  const html = document.documentElement;
+  const nav = (navigator.language || "").toLowerCase();
+  const lang = html.lang === "de" || (html.lang !== "en" && nav.startsWith("de")) ? "de" : "en";
+  html.lang = lang;
+  const T = window.MOMEDO_I18N[lang];
+  const t = (k, v) => (T[k] || k).replace(/\{(\w+)\}/g, (_, n) => (v && n in v ? v[n] : ""));
+  const $ = (id) => document.getElementById(id);
+  let current = null; /* {kind, key, name} */
+  let loading = false, again = false;
+
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  async function api(path, body) {
+    const opt = body === undefined ? {} : {
+      method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
+    opt.credentials = "same-origin";
+    const r = await fetch(path, opt);
+    let j = {};
+    try { j = await r.json(); } catch (e) { j = {ok: false, error: String(r.status)}; }
+    if (!r.ok) throw Object.assign(new Error(j.error || r.status), {status: r.status});
+    return j;
+  }
+
+  function translate() {
+    document.querySelectorAll("[data-i18n]").forEach((e) => { e.textContent = t(e.dataset.i18n); });
+    document.querySelectorAll("[data-i18n-label]").forEach((e) => {
+      e.setAttribute("aria-label", t(e.dataset.i18nLabel));
+      e.title = t(e.dataset.i18nLabel);
+    });
+    document.querySelectorAll("[data-i18n-ph]").forEach((e) => { e.placeholder = t(e.dataset.i18nPh); });
+  }
+
+  function when(ms) {
+    const d = new Date(ms);
+    return d.toLocaleString(lang === "de" ? "de-DE" : "en-GB",
+                            {day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit"});
+  }
+
+  function replyText(m) {
+    return t((m.out ? "my_" : "") + (m.task_state === "done" ? "reply_done" : "reply_accept"));
+  }
+
+  function preview(m) {
+    if (!m) return "";
+    if (m.kind === "text") return m.text;
+    if (m.kind === "file") return t(/^image\//.test(m.mime) ? "photo" : "file") + ": " + m.text;
+    if (m.kind === "location") return t("location");
+    if (m.kind === "task") return t("task") + ": " + m.text;
+    if (m.kind === "task_reply") return replyText(m);
+    return "";
+  }
+
+  async function loadList() {
+    const j = await api("/api/conversations");
+    const ul = $("convs");
+    ul.textContent = "";
+    const cs = j.conversations.slice().sort((a, b) =>
+      ((b.last && b.last.sent_ms) || 0) - ((a.last && a.last.sent_ms) || 0));
+    $("no-convs").hidden = cs.length > 0;
+    for (const c of cs) {
+      const li = el("li");
+      const b = el("button", {type: "button", class: "conv", "data-test": "conversation",
+                              "data-name": c.name, "data-kind": c.kind, "data-key": c.key});
+      if (current && current.key === c.key) b.setAttribute("aria-current", "true");
+      const top = el("span", {class: "conv-top"});
+      top.appendChild(el("span", {class: "conv-name"}, c.name));
+      top.appendChild(el("span", {class: "conv-kind"}, t(c.kind)));
+      if (c.unread > 0) {
+        top.appendChild(el("span", {class: "badge", "data-test": "unread",
+                                    "aria-label": t("unread", {n: c.unread})},
+                           c.unread > 99 ? "99+" : String(c.unread)));
+      }
+      b.appendChild(top);
+      b.appendChild(el("span", {class: "conv-last"}, preview(c.last)));
+      b.addEventListener("click", () => openConv({kind: c.kind, key: c.key, name: c.name}));
+      li.appendChild(b);
+      ul.appendChild(li);
+    }
+  }
+
+  function size(n) {
+    if (n < 1024) return n + " B";
+    if (n < 1048576) return (n / 1024).toFixed(n < 10240 ? 1 : 0) + " KiB";
+    return (n / 1048576).toFixed(1) + " MiB";
+  }
+
+  function osm(m) {
+    const lat = m.lat.toFixed(6), lon = m.lon.toFixed(6);
+    return "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=17/" + lat + "/" + lon;
+  }
+
+  function taskButtons(li, m) {
+    if (m.out || m.task_state === "done" || current.kind !== "contact") return;
+    const accept = m.task_state === "open";
+    const b = el("button", {type: "button", class: "task-btn",
+                            "data-test": accept ? "task-accept" : "task-done"},
+                 t(accept ? "accept" : "mark_done"));
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      try {
+        await api("/api/task", {kind: current.kind, key: current.key, id: m.id,
+                                action: accept ? "accept" : "done"});
+      } catch (e) { showError(e); }
+      refresh();
+    });
+    li.appendChild(b);
+  }
+
+  function body(li, m) {
+    const p = el("div", {class: "body"});
+    if (m.kind === "text") p.textContent = m.text;
+    else if (m.kind === "file") {
+      const url = "/api/file?kind=" + encodeURIComponent(current.kind) + "&key=" +
+                  encodeURIComponent(current.key) + "&id=" + m.id;
+      if (/^image\/(png|jpeg|gif|webp)$/.test(m.mime)) {
+        const a = el("a", {href: url, target: "_blank", rel: "noopener", "data-test": "photo"});
+        a.appendChild(el("img", {src: url, alt: t("photo") + ": " + m.text, class: "thumb",
+                                 loading: "lazy"}));
+        p.appendChild(a);
+      } else {
+        p.appendChild(el("span", {class: "tag"}, t("file") + " "));
+      }
+      p.appendChild(el("a", {href: url, download: m.text, class: "fname", "data-test": "file-link"},
+                       m.text + " (" + size(m.size) + ")"));
+    } else if (m.kind === "location") {
+      p.appendChild(el("span", {class: "tag"}, t("location") + " "));
+      const a = el("a", {href: osm(m), target: "_blank", rel: "noopener noreferrer"},
+                   m.lat.toFixed(5) + ", " + m.lon.toFixed(5) + " (" + t("map") + ")");
+      p.appendChild(a);
+    } else if (m.kind === "task") {
+      p.appendChild(el("span", {class: "tag"}, t("task") + " "));
+      p.appendChild(el("strong", {}, m.text));
+      if (m.due) p.appendChild(el("span", {class: "due"}, " " + t("due") + " " + m.due));
+      p.appendChild(el("span", {class: "task-state", "data-test": "task-state"},
+                       " [" + t(m.task_state) + "]"));
+    } else if (m.kind === "task_reply") {
+      p.textContent = replyText(m);
+    }
+    li.appendChild(p);
+  }
+
+  function renderMsg(m) {
+    const li = el("li", {class: m.out ? "msg out" : "msg in", "data-test": "message",
+                         "data-kind": m.kind, "data-state": m.state, "data-id": m.id});
+    const meta = el("div", {class: "meta"});
+    meta.appendChild(el("span", {class: "from"}, m.out ? t("me") : m.from));
+    meta.appendChild(el("time", {datetime: new Date(m.sent_ms).toISOString()}, when(m.sent_ms)));
+    if (m.out) {
+      const ticks = m.state === "sent" ? "✓" : "✓✓";
+      meta.appendChild(el("span", {class: "ticks " + m.state, "aria-label": t(m.state),
+                                   title: t(m.state)}, ticks));
+    }
+    li.appendChild(meta);
+    body(li, m);
+    if (m.kind === "task") taskButtons(li, m);
+    return li;
+  }
+
+  async function loadConv() {
+    if (!current) return;
+    const q = "kind=" + encodeURIComponent(current.kind) + "&key=" + encodeURIComponent(current.key);
+    const j = await api("/api/messages?" + q);
+    const ol = $("msgs");
+    const atEnd = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
+    ol.textContent = "";
+    if (!j.messages.length) ol.appendChild(el("li", {class: "hint"}, t("no_msgs")));
+    for (const m of j.messages) ol.appendChild(renderMsg(m));
+    if (atEnd || !ol.dataset.shown) ol.scrollTop = ol.scrollHeight;
+    ol.dataset.shown = current.key;
+    await api("/api/read", {kind: current.kind, key: current.key});
+  }
+
+  async function openConv(c) {
+    current = c;
+    $("view-h").textContent = c.name;
+    $("composer-form").hidden = false;
+    $("msgs").dataset.shown = "";
+    document.body.classList.add("in-conv");
+    await refresh();
+    $("composer").focus();
+  }
+
+  /* One refresh at a time; a change during one runs another after it. */
+  async function refresh() {
+    if (loading) { again = true; return; }
+    loading = true;
+    try {
+      do {
+        again = false;
+        await loadConv();
+        await loadList();
+      } while (again);
+    } catch (e) {
+      if (e.status === 423) showUnlock();
+      else showError(e);
+    } finally { loading = false; }
+  }
+
+  function showError(e) {
+    $("link").textContent = t("send_failed", {e: e.message});
+  }
+
+  function showUnlock() {
+    $("unlock").hidden = false;
+    $("chat").hidden = true;
+    $("pass").focus();
+  }
+
+  function showChat(st) {
+    $("unlock").hidden = true;
+    $("chat").hidden = false;
+    $("me").textContent = st.user_id ? t("you_are", {id: st.alias || st.user_id}) : "";
+    live();
+    refresh();
+  }
+
+  let es = null;
+  function live() {
+    if (es) return;
+    es = new EventSource("/api/events");
+    es.addEventListener("change", (ev) => {
+      let d = {};
+      try { d = JSON.parse(ev.data); } catch (e) { /* a ping */ }
+      $("link").textContent = t(d.link ? "link_up" : "link_down");
+      $("link").className = "link " + (d.link ? "up" : "down");
+      refresh();
+    });
+  }
+
+  $("unlock-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const p = $("pass");
+    $("unlock-error").textContent = "";
+    try {
+      const st = await api("/api/unlock", {passphrase: p.value});
+      p.value = "";
+      showChat(st);
+    } catch (e) {
+      p.value = "";
+      $("unlock-error").textContent = e.status === 403 ? t("wrong_pass") : e.message;
+      p.focus();
+    }
+  });
+
+  async function send() {
+    const box = $("composer"), text = box.value;
+    if (!current || !text.trim()) return;
+    box.disabled = true;
+    try {
+      await api("/api/send", {kind: current.kind, key: current.key, text: text});
+      box.value = "";
+    } catch (e) { showError(e); }
+    box.disabled = false;
+    box.focus();
+    refresh();
+  }
+
+  $("composer-form").addEventListener("submit", (ev) => { ev.preventDefault(); send(); });
+  $("composer").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(); }
+  });
+  $("back").addEventListener("click", () => {
+    document.body.classList.remove("in-conv");
+    current = null;
+    refresh();
+  });
+
+  translate();
+  api("/api/state").then((st) => (st.unlocked ? showChat(st) : showUnlock()),
+                         (e) => { $("link").textContent = e.message; });
+})();

@@ -1,0 +1,456 @@
+/* client/cli/cli_app_api.c — `momedo app`'s JSON API, each handler run under the app's
+ * lock: the state, unlocking with the passphrase (kept in this process, wiped from the
+ * request), the conversation list with unread counts (the last row the page showed is
+ * kept in history.db's meta table under an opaque key), a conversation's messages, and
+ * sending text or a task reply through the command line's engine (cli_send_any,
+ * cli_deliver). A conversation is named by kind and key (hex), never by a name. */
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_app.h"
+#include "hex.h"
+
+#define APP_TO_MAX (CLI_LABEL_MAX + 80)
+
+static const char *const kind_names[] = {"", "contact", "group", "channel"};
+static const char *const state_names[] = {"received", "sent", "delivered", "read"};
+static const char *const task_names[] = {"open", "accepted", "done"};
+static const char *const tl_kind_names[] = {"", "text", "file", "location", "task", "task_reply"};
+
+/* A conversation as the page names it, resolved in the loaded state. */
+struct app_conv {
+  enum hist_conv_kind kind;
+  uint8_t key[32];
+  char to[APP_TO_MAX];        /* what cli_send_any takes */
+  char label[CLI_LABEL_MAX];
+  struct contact *ct;         /* contacts */
+  struct hist_conv hc;
+};
+
+static const char *arg(struct app_call *c, const char *name) {
+  if (c->body) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->body, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+  }
+  return MHD_lookup_connection_value(c->mc, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static int engine_fail(struct app *a, struct app_call *c, int rc) {
+  app_error(c, 0, rc, a->rq.why[0] ? a->rq.why : momedo_strerror(rc));
+  a->rq.why[0] = 0;
+  return rc;
+}
+
+static void conv_label(struct cli_state *st, struct app_conv *v) {
+  if (v->kind == HIST_CONTACT) {
+    snprintf(v->label, sizeof v->label, "%s", contact_label(v->ct));
+    snprintf(v->to, sizeof v->to, "%s", v->ct->uid);
+    return;
+  }
+  if (v->kind == HIST_GROUP) {
+    snprintf(v->label, sizeof v->label, "%s", cli_group_name(cli__group_by_id(st, v->key)));
+    hex_encode(v->to, sizeof v->to, v->key, GROUP_ID_LEN);
+    return;
+  }
+  struct cli_channel *ch = cli_channel_by_mailbox(st, v->key);
+  snprintf(v->label, sizeof v->label, "%s%s", CLI_CHANNEL_PREFIX, ch->name);
+  snprintf(v->to, sizeof v->to, "%s%s", CLI_CHANNEL_PREFIX, ch->name);
+}
+
+/* kind and key (64 hex digits) of the request to a conversation this device has. */
+static int conv_find(struct app *a, struct app_call *c, struct app_conv *v) {
+  const char *k = arg(c, "kind"), *key = arg(c, "key");
+  struct cli_state *st = &a->st;
+  memset(v, 0, sizeof *v);
+  for (int i = HIST_CONTACT; i <= HIST_CHANNEL; i++)
+    if (k && strcmp(k, kind_names[i]) == 0) v->kind = (enum hist_conv_kind)i;
+  if (!v->kind || !key || strlen(key) != 64 || hex_decode_str(v->key, 32, key) != 0) {
+    app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL,
+              "kind (contact, group, channel) and key (64 hex digits) name a conversation");
+    return MOMEDO_E_INVAL;
+  }
+  int found = v->kind == HIST_CONTACT ? (v->ct = contacts_find_key(&st->contacts, v->key)) != NULL
+              : v->kind == HIST_GROUP ? cli__group_by_id(st, v->key) != NULL
+                                      : cli_channel_by_mailbox(st, v->key) != NULL;
+  if (!found) {
+    app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such conversation on this device");
+    return MOMEDO_E_NOTFOUND;
+  }
+  conv_label(st, v);
+  int rc = hist_conv(&st->hist, v->kind, v->key, &v->hc);
+  if (rc) app_error(c, 0, rc, "cannot read the history");
+  return rc;
+}
+
+static void read_key(char out[static sizeof APP_READ_META + 2 * HIST_KEY_LEN],
+                     const struct hist_conv *hc) {
+  memcpy(out, APP_READ_META, sizeof APP_READ_META - 1);
+  hex_encode(out + sizeof APP_READ_META - 1, 2 * HIST_KEY_LEN + 1, hc->ck, HIST_KEY_LEN);
+}
+
+/* The sender of an entry as the page shows it ("" for this user). */
+static void entry_from(struct cli_state *st, const struct app_conv *v, const struct tl_entry *e,
+                       char *out, size_t cap) {
+  out[0] = 0;
+  if (e->outgoing) return;
+  if (v->kind == HIST_CONTACT) {
+    snprintf(out, cap, "%s", v->label);
+    return;
+  }
+  const struct contact *ct =
+      v->kind == HIST_GROUP && e->due ? contacts_resolve(&st->contacts, e->due) : NULL;
+  snprintf(out, cap, "%s", ct && ct->name[0] ? ct->name : e->due ? e->due : "");
+}
+
+static cJSON *entry_json(struct cli_state *st, const struct app_conv *v, const struct tl_entry *e) {
+  char hex[2 * TL_ID_LEN + 1], from[CLI_LABEL_MAX];
+  cJSON *o = cJSON_CreateObject();
+  tl_id_hex(hex, e->id);
+  entry_from(st, v, e, from, sizeof from);
+  cJSON_AddStringToObject(o, "id", hex);
+  cJSON_AddBoolToObject(o, "out", e->outgoing);
+  cJSON_AddStringToObject(o, "kind", e->kind <= TL_TASK_REPLY ? tl_kind_names[e->kind] : "");
+  cJSON_AddStringToObject(o, "state", e->outgoing ? state_names[e->status & 3] : "received");
+  cJSON_AddStringToObject(o, "text", e->text ? e->text : "");
+  cJSON_AddStringToObject(o, "from", from);
+  cJSON_AddNumberToObject(o, "sent_ms", (double)e->sent_ms);
+  if (e->kind == TL_FILE) {
+    cJSON_AddNumberToObject(o, "size", (double)e->size);
+    cJSON_AddStringToObject(o, "mime", e->mime ? e->mime : "application/octet-stream");
+  } else if (e->kind == TL_LOCATION) {
+    cJSON_AddNumberToObject(o, "lat", e->lat);
+    cJSON_AddNumberToObject(o, "lon", e->lon);
+    if (e->acc >= 0) cJSON_AddNumberToObject(o, "acc", e->acc);
+  } else if (e->kind == TL_TASK || e->kind == TL_TASK_REPLY) {
+    cJSON_AddStringToObject(o, "task_state", task_names[e->task_state < 3 ? e->task_state : 0]);
+    if (e->kind == TL_TASK && v->kind == HIST_CONTACT && e->due)
+      cJSON_AddStringToObject(o, "due", e->due);
+    if (e->kind == TL_TASK_REPLY) {
+      tl_id_hex(hex, e->ref);
+      cJSON_AddStringToObject(o, "ref", hex);
+    }
+  }
+  return o;
+}
+
+/* Newest n entries of v (newest first) into a malloc'd array; rows too. */
+static int newest(struct cli_state *st, const struct app_conv *v, size_t n, struct tl_entry **e,
+                  int64_t **rows, size_t *got) {
+  *e = calloc(n, sizeof **e);
+  *rows = calloc(n, sizeof **rows);
+  *got = 0;
+  if (!*e || !*rows) return MOMEDO_E_NOMEM;
+  return hist_page(&st->hist, &v->hc, 0, n, *e, *rows, got);
+}
+
+static void entries_free(struct tl_entry *e, int64_t *rows, size_t n) {
+  for (size_t i = 0; e && i < n; i++) tl_entry_clear(&e[i]);
+  free(e);
+  free(rows);
+}
+
+/* One entry of the conversation list: name, kind, key, unread count, newest message. */
+static int conv_item(struct app *a, cJSON *arr, struct app_conv *v) {
+  char mk[sizeof APP_READ_META + 2 * HIST_KEY_LEN], key[65];
+  struct tl_entry *e = NULL;
+  int64_t *rows = NULL;
+  uint64_t read = 0;
+  size_t got = 0, unread = 0;
+  conv_label(&a->st, v);
+  int rc = hist_conv(&a->st.hist, v->kind, v->key, &v->hc);
+  read_key(mk, &v->hc);
+  if (rc == 0 && (rc = hist_meta_get(&a->st.hist, mk, &read)) == MOMEDO_E_NOTFOUND) rc = 0;
+  if (rc == 0) rc = newest(&a->st, v, APP_UNREAD_MAX + 1, &e, &rows, &got);
+  for (size_t i = 0; rc == 0 && i < got && rows[i] > (int64_t)read; i++) unread += !e[i].outgoing;
+  if (rc == 0) {
+    cJSON *o = cJSON_CreateObject();
+    hex_encode(key, sizeof key, v->key, 32);
+    cJSON_AddStringToObject(o, "kind", kind_names[v->kind]);
+    cJSON_AddStringToObject(o, "key", key);
+    cJSON_AddStringToObject(o, "name", v->label);
+    cJSON_AddStringToObject(o, "to", v->to);
+    cJSON_AddNumberToObject(o, "unread", (double)unread);
+    if (got) cJSON_AddItemToObject(o, "last", entry_json(&a->st, v, &e[0]));
+    cJSON_AddItemToArray(arr, o);
+  }
+  entries_free(e, rows, got);
+  return rc;
+}
+
+static void api_conversations(struct app *a, struct app_call *c) {
+  struct cli_state *st = &a->st;
+  int rc = cli_reacquire(&a->rq, st);
+  if (rc) {
+    engine_fail(a, c, rc);
+    return;
+  }
+  cJSON *arr = cJSON_CreateArray();
+  struct app_conv v;
+  for (size_t i = 0; rc == 0 && i < st->contacts.n; i++) {
+    memset(&v, 0, sizeof v);
+    v.kind = HIST_CONTACT;
+    v.ct = &st->contacts.v[i];
+    memcpy(v.key, v.ct->key, 32);
+    rc = conv_item(a, arr, &v);
+  }
+  for (size_t i = 0; rc == 0 && i < st->gr.n; i++) {
+    memset(&v, 0, sizeof v);
+    v.kind = HIST_GROUP;
+    memcpy(v.key, st->gr.v[i].id, 32);
+    rc = conv_item(a, arr, &v);
+  }
+  for (size_t i = 0; rc == 0 && i < st->gr.n_ch; i++) {
+    memset(&v, 0, sizeof v);
+    v.kind = HIST_CHANNEL;
+    memcpy(v.key, st->gr.ch[i].k.mailbox, 32);
+    rc = conv_item(a, arr, &v);
+  }
+  cli_release(st);
+  if (rc) {
+    cJSON_Delete(arr);
+    app_error(c, 0, rc, "cannot read the history");
+    return;
+  }
+  c->out = cJSON_CreateObject();
+  cJSON_AddBoolToObject(c->out, "ok", 1);
+  cJSON_AddItemToObject(c->out, "conversations", arr);
+}
+
+static void api_messages(struct app *a, struct app_call *c) {
+  struct app_conv v;
+  struct tl_entry *e = NULL;
+  int64_t *rows = NULL;
+  size_t got = 0, want = APP_MESSAGES_DEFAULT;
+  const char *n = arg(c, "count");
+  if (n) want = (size_t)strtoul(n, NULL, 10);
+  if (want < 1 || want > APP_MESSAGES_MAX) want = APP_MESSAGES_DEFAULT;
+  int rc = cli_reacquire(&a->rq, &a->st);
+  if (rc) {
+    engine_fail(a, c, rc);
+    return;
+  }
+  if (conv_find(a, c, &v) == 0) {
+    rc = newest(&a->st, &v, want, &e, &rows, &got);
+    if (rc) app_error(c, 0, rc, "cannot read the conversation");
+  }
+  if (rc == 0 && !c->out) {
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = got; i-- > 0;) cJSON_AddItemToArray(arr, entry_json(&a->st, &v, &e[i]));
+    c->out = cJSON_CreateObject();
+    cJSON_AddBoolToObject(c->out, "ok", 1);
+    cJSON_AddStringToObject(c->out, "name", v.label);
+    cJSON_AddNumberToObject(c->out, "newest_row", got ? (double)rows[0] : 0);
+    cJSON_AddItemToObject(c->out, "messages", arr);
+  }
+  entries_free(e, rows, got);
+  cli_release(&a->st);
+}
+
+/* {kind, key}: everything up to the newest message is read. */
+static void api_read(struct app *a, struct app_call *c) {
+  struct app_conv v;
+  char mk[sizeof APP_READ_META + 2 * HIST_KEY_LEN];
+  struct tl_entry *e = NULL;
+  int64_t *rows = NULL;
+  size_t got = 0;
+  if (conv_find(a, c, &v) != 0) return;
+  int rc = newest(&a->st, &v, 1, &e, &rows, &got);
+  read_key(mk, &v.hc);
+  if (rc == 0 && got) rc = hist_meta_set(&a->st.hist, mk, (uint64_t)rows[0]);
+  entries_free(e, rows, got);
+  if (rc) {
+    app_error(c, 0, rc, "cannot mark the conversation read");
+    return;
+  }
+  c->out = cJSON_CreateObject();
+  cJSON_AddBoolToObject(c->out, "ok", 1);
+}
+
+/* Connect, hand m to the engine, save (also after a failure: keys that encrypted are
+ * never reused), disconnect. */
+static int deliver(struct app *a, struct app_call *c, const struct app_conv *v,
+                   Momedo__Content *m, uint8_t id[static TL_ID_LEN]) {
+  struct cli_conn cn;
+  size_t n_env = 0;
+  int kind = 0;
+  memset(&cn, 0, sizeof cn);
+  int rc = cli_connect(&a->rq, &a->st, &cn);
+  if (rc == 0) {
+    rc = v->kind == HIST_CONTACT && m->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY
+             ? cli_deliver(&a->rq, &a->st, &cn, v->to, m, NULL, 0, id, &n_env)
+             : cli_send_any(&a->rq, &a->st, &cn, v->to, m, NULL, 0, id, &n_env, &kind);
+    char why[CLI_WHY_MAX];
+    snprintf(why, sizeof why, "%s", a->rq.why);
+    int r2 = cli_save(&a->rq, &a->st);
+    if (rc) snprintf(a->rq.why, sizeof a->rq.why, "%s", why);
+    else rc = r2;
+  }
+  if (cn.open) cli_conn_close(&cn);
+  return rc ? engine_fail(a, c, rc) : 0;
+}
+
+static void sent_ok(struct app *a, struct app_call *c, const uint8_t id[static TL_ID_LEN]) {
+  char hex[2 * TL_ID_LEN + 1];
+  tl_id_hex(hex, id);
+  c->out = cJSON_CreateObject();
+  cJSON_AddBoolToObject(c->out, "ok", 1);
+  cJSON_AddStringToObject(c->out, "id", hex);
+  app_changed(a, -1);
+}
+
+/* {kind, key, text}: a text message. */
+static void api_send(struct app *a, struct app_call *c) {
+  struct app_conv v;
+  uint8_t id[TL_ID_LEN];
+  const char *text = arg(c, "text");
+  size_t tl = text ? strlen(text) : 0;
+  if (tl == 0 || tl > CONTENT_TEXT_BYTES_MAX) {
+    app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "text must have 1 to 65536 bytes");
+    return;
+  }
+  int rc = cli_reacquire(&a->rq, &a->st);
+  if (rc) {
+    engine_fail(a, c, rc);
+    return;
+  }
+  Momedo__Content m = MOMEDO__CONTENT__INIT;
+  Momedo__Text t = MOMEDO__TEXT__INIT;
+  t.text = (char *)text;
+  m.body_case = MOMEDO__CONTENT__BODY_TEXT;
+  m.text = &t;
+  if (conv_find(a, c, &v) == 0 && deliver(a, c, &v, &m, id) == 0) sent_ok(a, c, id);
+  cli_release(&a->st);
+}
+
+/* {kind: "contact", key, id, action: accept|done}: answer a task. */
+static void api_task(struct app *a, struct app_call *c) {
+  struct app_conv v;
+  uint8_t id[TL_ID_LEN], task_id[TL_ID_LEN];
+  struct tl_entry e;
+  const char *action = arg(c, "action"), *tid = arg(c, "id");
+  int accept = action && strcmp(action, "accept") == 0, done = action && strcmp(action, "done") == 0;
+  if ((!accept && !done) || !tid || hex_decode_str(task_id, TL_ID_LEN, tid) != 0) {
+    app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "id (32 hex digits) and action "
+              "(accept or done) name a task reply");
+    return;
+  }
+  int rc = cli_reacquire(&a->rq, &a->st);
+  if (rc) {
+    engine_fail(a, c, rc);
+    return;
+  }
+  memset(&e, 0, sizeof e);
+  if (conv_find(a, c, &v) != 0) goto out;
+  rc = v.kind == HIST_CONTACT ? hist_get(&a->st.hist, &v.hc, task_id, &e, NULL) : MOMEDO_E_INVAL;
+  if (rc || e.kind != TL_TASK || e.outgoing) {
+    app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no task from this contact with that ID");
+    goto out;
+  }
+  Momedo__TaskReply r = MOMEDO__TASK_REPLY__INIT;
+  r.task_id = (ProtobufCBinaryData){TL_ID_LEN, task_id};
+  r.action = accept ? MOMEDO__TASK_REPLY__ACTION__ACCEPT : MOMEDO__TASK_REPLY__ACTION__DONE;
+  Momedo__Content m = MOMEDO__CONTENT__INIT;
+  m.body_case = MOMEDO__CONTENT__BODY_TASK_REPLY;
+  m.task_reply = &r;
+  if (deliver(a, c, &v, &m, id) == 0) sent_ok(a, c, id);
+out:
+  tl_entry_clear(&e);
+  cli_release(&a->st);
+}
+
+/* Image types a browser shows inline; anything else is a download of unknown type, so
+ * no attachment is ever run as a page or a script (SVG included). */
+static const char *inline_type(const char *mime) {
+  static const char *const ok[] = {"image/png", "image/jpeg", "image/gif", "image/webp"};
+  for (size_t i = 0; mime && i < sizeof ok / sizeof ok[0]; i++)
+    if (strcmp(mime, ok[i]) == 0) return ok[i];
+  return NULL;
+}
+
+/* ?kind&key&id: a file this device holds, from the vault. */
+static void api_file(struct app *a, struct app_call *c) {
+  struct app_conv v;
+  struct tl_entry e;
+  uint8_t id[TL_ID_LEN], *d = NULL;
+  size_t n = 0;
+  const char *hex = arg(c, "id");
+  memset(&e, 0, sizeof e);
+  if (!hex || strlen(hex) != 2 * TL_ID_LEN || hex_decode_str(id, TL_ID_LEN, hex) != 0) {
+    app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "id: 32 hex digits");
+    return;
+  }
+  if (conv_find(a, c, &v) != 0) return;
+  int rc = hist_get(&a->st.hist, &v.hc, id, &e, NULL);
+  if (rc == 0 && (e.kind != TL_FILE || !e.path)) rc = MOMEDO_E_NOTFOUND;
+  if (rc == 0) rc = vault_read(&a->st.vault, e.path, &d, &n);
+  if (rc) {
+    app_error(c, MHD_HTTP_NOT_FOUND, rc, "not a file this device holds");
+  } else {
+    const char *type = inline_type(e.mime);
+    char name[APP_DISPOSITION_MAX - 40];
+    snprintf(name, sizeof name, "%s", e.text ? e.text : "attachment");
+    for (char *p = name; *p; p++) /* a quoted-string of plain ASCII */
+      if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e || *p == '"' || *p == '\\')
+        *p = '_';
+    snprintf(c->disposition, sizeof c->disposition, "%s; filename=\"%s\"",
+             type ? "inline" : "attachment", name);
+    c->raw_type = type ? type : "application/octet-stream";
+    c->raw = d ? (char *)d : malloc(1); /* an empty file is still an answer */
+    c->raw_len = n;
+    d = NULL;
+    if (!c->raw) app_error(c, 0, MOMEDO_E_NOMEM, NULL);
+  }
+  tl_entry_clear(&e);
+}
+
+static void api_state(struct app *a, struct app_call *c) {
+  char uid[IDS_USER_ID_STR_MAX] = "";
+  pthread_mutex_lock(&a->ev_mu);
+  int link = a->link_up;
+  pthread_mutex_unlock(&a->ev_mu);
+  c->out = cJSON_CreateObject();
+  cJSON_AddBoolToObject(c->out, "ok", 1);
+  cJSON_AddBoolToObject(c->out, "unlocked", a->unlocked);
+  cJSON_AddBoolToObject(c->out, "link", link);
+  cJSON_AddStringToObject(c->out, "home", a->st.home.dir);
+  if (a->unlocked && ids_user_id(uid, a->st.acct.identity.pub) == 0) {
+    cJSON_AddStringToObject(c->out, "user_id", uid);
+    if (a->st.acct.alias[0]) cJSON_AddStringToObject(c->out, "alias", a->st.acct.alias);
+  }
+}
+
+/* {passphrase}: open the home; the passphrase is wiped from the request at once. */
+static void api_unlock(struct app *a, struct app_call *c) {
+  cJSON *p = cJSON_GetObjectItemCaseSensitive(c->body, "passphrase");
+  size_t pl = cJSON_IsString(p) ? strlen(p->valuestring) : 0;
+  if (pl == 0 || pl > VAULT_PASS_MAX) {
+    app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "passphrase: 1 to 1024 bytes");
+    return;
+  }
+  int rc = a->unlocked ? 0 : cli_open_pass(&a->rq, &a->st, p->valuestring, pl, 1);
+  explicit_bzero(p->valuestring, pl);
+  if (rc) {
+    cli_close(&a->st);
+    if (cli_home(&a->rq, &a->st, 0) != 0) a->st.home.dir[0] = 0;
+    app_error(c, rc == MOMEDO_E_AUTH ? MHD_HTTP_FORBIDDEN : 0, rc, a->rq.why);
+    a->rq.why[0] = 0;
+    return;
+  }
+  if (!a->unlocked) cli_release(&a->st);
+  a->unlocked = 1;
+  api_state(a, c);
+  app_changed(a, -1);
+}
+
+const struct app_route app_routes[] = {
+    {"GET", "/api/state", api_state, 0},
+    {"POST", "/api/unlock", api_unlock, 0},
+    {"GET", "/api/conversations", api_conversations, 1},
+    {"GET", "/api/messages", api_messages, 1},
+    {"POST", "/api/read", api_read, 1},
+    {"POST", "/api/send", api_send, 1},
+    {"POST", "/api/task", api_task, 1},
+    {"GET", "/api/file", api_file, 1},
+};
+const size_t app_routes_n = sizeof app_routes / sizeof app_routes[0];

@@ -1,0 +1,63 @@
+/* client/cli/cli_app_req.c — `momedo app`'s request checks and routing, pure functions
+ * over header values (tests/unit/test_cli_app.c): Host must be a loopback name (DNS
+ * rebinding), the token must come in the header, the cookie or (loading the page) ?t=,
+ * and a POST must be same-origin JSON (CSRF: a form cannot send that, a fetch from
+ * another origin needs a preflight this server never grants). */
+#include <string.h>
+
+#include "cli_app.h"
+#include "loopweb.h"
+
+const char *app_cookie_get(const char *cookie, const char *name, char *out, size_t cap) {
+  size_t nl = strlen(name);
+  for (const char *p = cookie; p && *p;) {
+    while (*p == ' ' || *p == ';') p++;
+    size_t n = strcspn(p, ";");
+    if (n > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+      size_t vl = n - nl - 1;
+      if (vl >= cap) return NULL;
+      memcpy(out, p + nl + 1, vl);
+      out[vl] = 0;
+      return out;
+    }
+    p += n;
+  }
+  return NULL;
+}
+
+static int tok_eq(const char *given, const char *want) {
+  return given && loopweb_token_eq(given, strlen(given), want);
+}
+
+enum app_verdict app_req_check(const struct app_hdrs *h, const char *token,
+                               const char *cookie_name, int post, int *from_query) {
+  char ck[APP_TOKEN_HEX + 2];
+  *from_query = 0;
+  if (!loopweb_host_ok(h->host)) return APP_BAD_HOST;
+  int ok = tok_eq(h->token_header, token) ||
+           tok_eq(app_cookie_get(h->cookie, cookie_name, ck, sizeof ck), token);
+  if (!ok && !post && tok_eq(h->query_token, token)) ok = *from_query = 1;
+  if (!ok) return APP_NO_TOKEN;
+  if (!post) return APP_OK;
+  if ((h->origin && (strncmp(h->origin, "http://", 7) != 0 || strcmp(h->origin + 7, h->host) != 0)) ||
+      (h->fetch_site && strcmp(h->fetch_site, "same-origin") != 0))
+    return APP_CROSS_ORIGIN;
+  if (!h->content_type || strncmp(h->content_type, "application/json", 16) != 0)
+    return APP_NOT_JSON;
+  return APP_OK;
+}
+
+const struct app_route *app_route_find(const char *method, const char *path, int *wrong_method) {
+  *wrong_method = 0;
+  for (size_t i = 0; i < app_routes_n; i++) {
+    const struct app_route *r = &app_routes[i];
+    size_t n = strlen(r->path);
+    int match = r->path[n - 1] == '/' ? strncmp(path, r->path, n) == 0 && path[n]
+                                      : strcmp(path, r->path) == 0;
+    if (!match) continue;
+    if (strcmp(r->method, method) == 0 || (!strcmp(method, "HEAD") && !strcmp(r->method, "GET")))
+      return r;
+    *wrong_method = 1;
+  }
+  return NULL;
+}
