@@ -449,6 +449,7 @@ void node__client_gone(struct conn *c) {
   struct node *n = c->n;
   node__commit_conn_gone(c);
   node__lookups_conn_gone(c);
+  node__claims_conn_gone(c);
   for (size_t i = 0; i < c->n_subs; i++) {
     struct sub *s = c->subs[i];
     for (struct sub **pp = &n->subs[bucket_of(s->mailbox)]; *pp; pp = &(*pp)->next)

@@ -207,15 +207,21 @@ static void answer_deferred(struct node *n, struct node_lookup *lk, int status) 
       snprintf(why, sizeof why, "no key bundle found for this user: no home node of it "
                "answered within %llu ms, or none is known",
                (unsigned long long)n->cfg.repl.lookup_timeout_ms);
-    rs.status = rc;
-    rs.body_case = MOMEDO__CLIENT_RESPONSE__BODY__NOT_SET;
-    rs.reason = why[0] ? why : (char *)momedo_strerror(rc);
+  }
+  node__deferred_respond(c, &rs, rc, why);
+  arena_close(&a);
+}
+
+void node__deferred_respond(struct conn *c, Momedo__ClientResponse *rs, int rc, char *why) {
+  if (rc) {
+    rs->status = rc;
+    rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY__NOT_SET;
+    rs->reason = why[0] ? why : (char *)momedo_strerror(rc);
   }
   if (!c->closing) {
-    node__client_respond(c, &rs);
+    node__client_respond(c, rs);
     if (!c->held && c->lookups == 0) link_resume_read(c->l);
   }
-  arena_close(&a);
 }
 
 void node__lookup_done(struct node *n, const struct repl_action *a) {

@@ -119,6 +119,12 @@ void node__drain(struct node *n) {
     case REPL_ACT_LOOKUP_DONE:
       node__lookup_done(n, &a);
       break;
+    case REPL_ACT_CLAIM_ASKED:
+      node__claim_asked(n, &a);
+      break;
+    case REPL_ACT_CLAIM_DONE:
+      node__claim_done(n, &a);
+      break;
     case REPL_ACT_REMOVED:
     case REPL_ACT_NONE:
       break;
@@ -412,6 +418,7 @@ int node_run(const char *dir, int init_empty) {
   if (!rc) rc = start(n);
   if (!rc || n->stopping) uv_run(&loop, UV_RUN_DEFAULT);
   node__lookups_free(n);
+  node__claims_free(n);
   repl_free(n->repl);
   store_close(n->store);
   node__dir_unlock(n->dir_lock_fd); /* after the store is closed */

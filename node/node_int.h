@@ -69,6 +69,15 @@
 #define NODE_RATE_SLOTS 4096            /* per-device post buckets (hashed, shared on collision) */
 #define NODE_OTPK_RATE_SLOTS 1024      /* per-device one-time prekey claim buckets (hashed) */
 #define NODE_OTPK_CLAIMS_PER_MINUTE 20  /* one-time prekeys one device may claim a minute */
+/* Claims across nodes (otpk_remote.c). Home side, per asking node: */
+#define NODE_OTPK_REMOTE_SLOTS 1024            /* hashed (salted) buckets per limit */
+#define NODE_OTPK_REMOTE_PER_NODE_MINUTE 120   /* claims of all devices a minute */
+#define NODE_OTPK_REMOTE_PER_DEVICE_HOUR 8     /* claims of one device an hour */
+#define NODE_OTPK_REMOTE_PER_REQUESTER_HOUR 2  /* ... by one requesting device of that node */
+#define NODE_OTPK_REMOTE_DEVICE_HOUR 50        /* claims of one device by all other nodes an hour */
+#define NODE_OTPK_CLAIM_SKEW_MS 60000u         /* a claim's created_ms within +-this of now */
+#define NODE_OTPK_SEEN_MAX 4096                /* claims remembered against replay */
+#define NODE_CLAIMS_PENDING_MAX 128            /* asking side: claims out at once (< REPL_CLAIMS_MAX) */
 #define NODE_POSTER_SLOTS (1u << 18)    /* per (shared mailbox, device) quota counters, hashed */
 #define NODE_GUARD_SWEEP_BATCH 4096u    /* unused mailbox locks dropped per sweep */
 /* Unauthenticated link requests (client_link.c): size, per connection, per node and
@@ -105,6 +114,8 @@
 struct node;
 struct peer;
 struct node_lookup;
+struct node_claim;
+struct node_otpk_remote;
 
 /* Consecutive failed attempts to reach one neighbor, for logging. */
 struct node_failcount {
@@ -268,6 +279,9 @@ struct node {
   uint64_t global_posts;        /* posts from clients without dest_nodes (global scope) */
   struct node_lookup *lookups;  /* client lookups the engine is working on */
   uint32_t lookups_pending;
+  struct node_claim *claims;    /* otpk_remote.c: client claims sent to other nodes */
+  uint32_t claims_pending;
+  struct node_otpk_remote *otpk_remote; /* otpk_remote.c: home-side limits, made on first use */
   int dir_lock_fd; /* DIR/NODE_PID_FILE, locked while we run; -1 before */
   struct node_counters counters;
   struct node_metrics *metrics;  /* metrics.c; NULL when metrics_listen is not set */
@@ -379,7 +393,25 @@ int node__c_lookup(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clie
                    char *why, size_t why_cap);
 void node__lookup_done(struct node *n, const struct repl_action *a);
 void node__lookups_conn_gone(struct conn *c);
+/* The answer to a deferred request of c (a lookup, a claim across nodes): rs, or for
+ * rc != 0 an error with why (or the status text); then reading from c resumes when
+ * nothing else holds it. */
+void node__deferred_respond(struct conn *c, Momedo__ClientResponse *rs, int rc, char *why);
 void node__lookups_free(struct node *n);
+/* otpk_remote.c: one-time prekey claims across nodes. The asking side (a PrekeyClaimReq
+ * naming another home node: NODE_DEFERRED or an error with why), its CLAIM_DONE, the
+ * home side's CLAIM_ASKED (answered or dropped; frees a->claim), cleanup. */
+int node__c_claim_remote(struct conn *c, const Momedo__ClientRequest *rq, char *why,
+                         size_t why_cap);
+void node__claim_done(struct node *n, const struct repl_action *a);
+void node__claim_asked(struct node *n, const struct repl_action *a);
+void node__claims_conn_gone(struct conn *c);
+void node__claims_free(struct node *n);
+/* prekeys.c: take device's lowest one-time prekey out of the store (synced delete):
+ * 0 with *out and how many are left, E_NOTFOUND if none, a store error. */
+struct otpk_pub;
+MOMEDO_WUR int node__otpk_take(struct node *n, const uint8_t device[static 32],
+                               struct otpk_pub *out, uint32_t *left);
 /* client_mbox.c: mailboxes (post, fetch, ack, subscribe, live push) */
 typedef int (*node_client_fn)(struct conn *c, const Momedo__ClientRequest *rq,
                               Momedo__ClientResponse *rs, char *why, size_t why_cap);

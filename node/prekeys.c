@@ -2,7 +2,8 @@
  * prekeys (PrekeyUploadReq / PrekeyClaimReq, docs/e2e.md) — signed X25519 public keys
  * (node-local records 'N' 'o', never replicated, at most OTPK_HELD_MAX per device), each
  * deleted in the store write that precedes handing it out, so none goes out twice, also
- * across a restart; claims a few a minute per device — and each device's vault save
+ * across a restart; claims a few a minute per device (a claim naming another home node
+ * goes on to otpk_remote.c) — and each device's vault save
  * counter (StateCounterReq, 'N' 'c'), which only grows. Holds no secret; logs only key
  * prefixes and counts. */
 #include <stdlib.h>
@@ -155,33 +156,49 @@ static Momedo__OneTimePrekey *arena_otpk(struct arena *a, const struct otpk_pub 
   return o;
 }
 
+int node__otpk_take(struct node *n, const uint8_t device[static 32], struct otpk_pub *out,
+                    uint32_t *left) {
+  struct otpk_scan s;
+  uint8_t k[OTPK_KEY_BYTES];
+  int rc = scan_device(n, device, &s, NULL);
+  if (rc) return rc;
+  if (!s.have_first) return MOMEDO_E_NOTFOUND;
+  /* Gone from the store (durably, as every store write) before anyone sees it. */
+  otpk_key(k, device, s.first.id);
+  if ((rc = store_del1(n->store, k, sizeof k)) != 0) return rc;
+  *out = s.first;
+  *left = s.n - 1;
+  return 0;
+}
+
 static int c_prekey_claim(struct conn *c, const Momedo__ClientRequest *rq,
                           Momedo__ClientResponse *rs, char *why, size_t why_cap) {
   struct node *n = c->n;
-  const ProtobufCBinaryData *dk = &rq->prekey_claim->device_key;
-  struct otpk_scan s;
+  const Momedo__PrekeyClaimReq *r = rq->prekey_claim;
+  const ProtobufCBinaryData *dk = &r->device_key;
+  struct otpk_pub p;
+  uint32_t left = 0;
   if (!c->authed) return reason_fail(why, why_cap, MOMEDO_E_AUTH, "authenticate first");
   if (dk->len != OBJ_KEY_LEN)
     return reason_fail(why, why_cap, MOMEDO_E_BOUNDS, "device_key must be 32 bytes");
+  if (r->home_node.len != 0 && r->home_node.len != OBJ_KEY_LEN)
+    return reason_fail(why, why_cap, MOMEDO_E_BOUNDS, "home_node must be 32 bytes or empty");
   if (claim_rate_take(c, node__now_ms()) != 0)
     return reason_fail(why, why_cap, MOMEDO_E_RATE,
                        "at most %u one-time prekey claims a minute per device",
                        NODE_OTPK_CLAIMS_PER_MINUTE);
-  int rc = scan_device(n, dk->data, &s, NULL);
-  if (rc) return rc;
+  if (r->home_node.len && memcmp(r->home_node.data, n->id.kp.pub, OBJ_KEY_LEN) != 0)
+    return node__c_claim_remote(c, rq, why, why_cap); /* otpk_remote.c */
+  int rc = node__otpk_take(n, dk->data, &p, &left);
+  if (rc && rc != MOMEDO_E_NOTFOUND) return rc;
   Momedo__PrekeyClaimResp *out = arena_alloc(&n->arena, sizeof *out);
   if (!out) return MOMEDO_E_NOMEM;
   momedo__prekey_claim_resp__init(out);
-  if (s.have_first) {
-    /* Gone from the store (durably, as every store write) before anyone sees it. */
-    uint8_t k[OTPK_KEY_BYTES];
-    otpk_key(k, dk->data, s.first.id);
-    if ((rc = store_del1(n->store, k, sizeof k)) != 0) return rc;
-    if (!(out->prekey = arena_otpk(&n->arena, &s.first))) return MOMEDO_E_NOMEM;
+  if (rc == 0) {
+    if (!(out->prekey = arena_otpk(&n->arena, &p))) return MOMEDO_E_NOMEM;
     char pre[NODE_KEY_PREFIX_LEN + 1];
     node_key_prefix(dk->data, pre);
-    node_log(NODE_LOG_DEBUG, "one-time prekey of device %s handed out (%u left)", pre,
-             s.n - 1);
+    node_log(NODE_LOG_DEBUG, "one-time prekey of device %s handed out (%u left)", pre, left);
   }
   rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_PREKEY_CLAIM;
   rs->prekey_claim = out;

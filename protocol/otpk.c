@@ -77,3 +77,59 @@ int otpk_rec_get(struct otpk_pub *p, uint32_t id, const uint8_t *rec, size_t len
   memcpy(p->sig, rec + OTPK_KEY_LEN, CRYPTO_SIG_LEN);
   return 0;
 }
+
+/* ---- claims across nodes ---- */
+
+#define CLAIM_MSG_LEN (sizeof OTPK_CLAIM_DOMAIN - 1 + 32 + 32 + OTPK_NONCE_LEN + OTPK_REQUESTER_LEN + 8)
+#define CLAIMED_MSG_LEN (sizeof OTPK_CLAIMED_DOMAIN - 1 + OTPK_NONCE_LEN + 32 + 4 + OTPK_KEY_LEN)
+
+static void claim_msg(uint8_t m[static CLAIM_MSG_LEN], const struct otpk_claim_q *q) {
+  size_t d = sizeof OTPK_CLAIM_DOMAIN - 1;
+  memcpy(m, OTPK_CLAIM_DOMAIN, d);
+  memcpy(m + d, q->home, 32);
+  memcpy(m + d + 32, q->device_key, 32);
+  memcpy(m + d + 64, q->nonce, OTPK_NONCE_LEN);
+  memcpy(m + d + 64 + OTPK_NONCE_LEN, q->requester, OTPK_REQUESTER_LEN);
+  be64_put(m + d + 64 + OTPK_NONCE_LEN + OTPK_REQUESTER_LEN, q->created_ms);
+}
+
+int otpk_claim_sign(uint8_t sig[static CRYPTO_SIG_LEN], const struct otpk_claim_q *q,
+                    const struct crypto_sign_keypair *asker) {
+  uint8_t m[CLAIM_MSG_LEN];
+  claim_msg(m, q);
+  return crypto_sign(sig, m, sizeof m, asker);
+}
+
+int otpk_claim_verify(const uint8_t sig[static CRYPTO_SIG_LEN], const struct otpk_claim_q *q,
+                      const uint8_t asker[static 32]) {
+  uint8_t m[CLAIM_MSG_LEN];
+  claim_msg(m, q);
+  return crypto_verify(sig, m, sizeof m, asker) ? MOMEDO_E_BADSIG : 0;
+}
+
+static void claimed_msg(uint8_t m[static CLAIMED_MSG_LEN], const uint8_t nonce[static OTPK_NONCE_LEN],
+                        const uint8_t device_key[static 32], const struct otpk_pub *p) {
+  size_t d = sizeof OTPK_CLAIMED_DOMAIN - 1;
+  memcpy(m, OTPK_CLAIMED_DOMAIN, d);
+  memcpy(m + d, nonce, OTPK_NONCE_LEN);
+  memcpy(m + d + OTPK_NONCE_LEN, device_key, 32);
+  be32_put(m + d + OTPK_NONCE_LEN + 32, p->id);
+  memcpy(m + d + OTPK_NONCE_LEN + 36, p->key, OTPK_KEY_LEN);
+}
+
+int otpk_claimed_sign(uint8_t sig[static CRYPTO_SIG_LEN], const uint8_t nonce[static OTPK_NONCE_LEN],
+                      const uint8_t device_key[static 32], const struct otpk_pub *p,
+                      const struct crypto_sign_keypair *home) {
+  uint8_t m[CLAIMED_MSG_LEN];
+  claimed_msg(m, nonce, device_key, p);
+  return crypto_sign(sig, m, sizeof m, home);
+}
+
+int otpk_claimed_verify(const uint8_t sig[static CRYPTO_SIG_LEN],
+                        const uint8_t nonce[static OTPK_NONCE_LEN],
+                        const uint8_t device_key[static 32], const struct otpk_pub *p,
+                        const uint8_t home[static 32]) {
+  uint8_t m[CLAIMED_MSG_LEN];
+  claimed_msg(m, nonce, device_key, p);
+  return crypto_verify(sig, m, sizeof m, home) ? MOMEDO_E_BADSIG : 0;
+}

@@ -43,6 +43,39 @@ MOMEDO_WUR int otpk_upload_check(const Momedo__PrekeyUploadReq *r,
                                  const uint8_t device_key[static 32], struct otpk_pub *out,
                                  size_t *n_out, char *why, size_t why_cap);
 
+/* ---- Claims across nodes (docs/e2e.md "Claims across nodes") ----
+ * The asking node signs a claim with its node key; the home node signs its answer with
+ * its node key, bound to the requesting client's nonce, so that only the home node can
+ * answer a claim and no answer can be replayed to another one. */
+#define OTPK_CLAIM_DOMAIN "momedo/otpk-claim/v1"
+#define OTPK_CLAIMED_DOMAIN "momedo/otpk-claimed/v1"
+#define OTPK_NONCE_LEN 16
+#define OTPK_REQUESTER_LEN 16
+
+struct otpk_claim_q {
+  uint8_t home[32];              /* the node asked (the device's home node) */
+  uint8_t device_key[32];
+  uint8_t nonce[OTPK_NONCE_LEN]; /* the requesting client's */
+  uint8_t requester[OTPK_REQUESTER_LEN]; /* the asking node's tag of its device */
+  uint64_t created_ms;
+};
+/* domain || home || device_key || nonce || requester || be64 created_ms */
+MOMEDO_WUR int otpk_claim_sign(uint8_t sig[static CRYPTO_SIG_LEN], const struct otpk_claim_q *q,
+                               const struct crypto_sign_keypair *asker);
+/* 0 or E_BADSIG. */
+MOMEDO_WUR int otpk_claim_verify(const uint8_t sig[static CRYPTO_SIG_LEN],
+                                 const struct otpk_claim_q *q, const uint8_t asker[static 32]);
+/* domain || nonce || device_key || be32 id || key, by the home node's key. */
+MOMEDO_WUR int otpk_claimed_sign(uint8_t sig[static CRYPTO_SIG_LEN],
+                                 const uint8_t nonce[static OTPK_NONCE_LEN],
+                                 const uint8_t device_key[static 32], const struct otpk_pub *p,
+                                 const struct crypto_sign_keypair *home);
+/* 0 or E_BADSIG. */
+MOMEDO_WUR int otpk_claimed_verify(const uint8_t sig[static CRYPTO_SIG_LEN],
+                                   const uint8_t nonce[static OTPK_NONCE_LEN],
+                                   const uint8_t device_key[static 32], const struct otpk_pub *p,
+                                   const uint8_t home[static 32]);
+
 /* Stored record: key(32) || sig(64) (the id is in the store key). */
 #define OTPK_REC_LEN (OTPK_KEY_LEN + CRYPTO_SIG_LEN)
 void otpk_rec_put(uint8_t rec[static OTPK_REC_LEN], const struct otpk_pub *p);

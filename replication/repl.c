@@ -74,6 +74,7 @@ int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
   r->rec_mem = !r->own_shared && cfg->scope == REPL_SCOPE_SCOPED;
   r->pend_next_ms = UINT64_MAX;
   r->lookup_next_ms = UINT64_MAX;
+  r->claim_next_ms = UINT64_MAX;
   /* Scoped: the first own record at the first tick (links coming up join it). */
   r->rec_due_ms = cfg->scope == REPL_SCOPE_SCOPED ? now_ms : UINT64_MAX;
   int rc = (r->self_node = repl__node_of(r, cfg->self_key)) == UINT32_MAX ? MOMEDO_E_NOMEM : 0;
@@ -92,6 +93,7 @@ void repl_free(struct repl *r) {
   if (!r) return;
   for (size_t i = r->act_head; i < r->nacts; i++)
     if (r->acts[i].kind == REPL_ACT_SEND) free(r->acts[i].bytes);
+    else free(r->acts[i].claim);
   free(r->acts);
   for (size_t i = 0; i < r->npeers; i++) repl__idx_close(&r->peers[i].sidx);
   free(r->peers);
@@ -102,6 +104,7 @@ void repl_free(struct repl *r) {
   free(r->own_rec_bytes);
   repl__cache_free(r);
   free(r->lookups);
+  repl__claims_free(r);
   free(r->pulls);
   free(r->grafts);
   free(r->arrivals);
@@ -754,6 +757,7 @@ int repl_tick(struct repl *r, uint64_t now_ms) {
   int rc = repl__gc(r, now_ms);
   if (rc == 0) rc = repl__records_tick(r, now_ms);
   if (rc == 0 && now_ms >= r->lookup_next_ms) rc = repl__lookups_tick(r, now_ms);
+  if (rc == 0 && now_ms >= r->claim_next_ms) rc = repl__claims_tick(r, now_ms);
   if (rc == 0) rc = repl__pulls_tick(r, now_ms);
   if (rc == 0) rc = repl__grafts_tick(r, now_ms);
   for (size_t i = 0; i < r->npeers && rc == 0; i++) {
@@ -775,6 +779,7 @@ uint64_t repl_next_deadline(const struct repl *r) {
     if (r->routes_dirty && r->spf_due_ms < c) c = r->spf_due_ms; /* held routes searched */
     if (r->npend && c < d) d = c;
     if (r->lookup_next_ms < d) d = r->lookup_next_ms;
+    if (r->claim_next_ms < d) d = r->claim_next_ms;
   }
   for (size_t i = 0; i < r->npeers; i++)
     if (r->peers[i].up && r->peers[i].next_recon_ms < d) d = r->peers[i].next_recon_ms;

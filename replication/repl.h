@@ -296,6 +296,41 @@ void repl_param_bounds_text(const struct repl_param *p, char *out, size_t cap);
 /* 0 if every parameter of c is within its bounds, else E_INVAL (what repl_new checks). */
 MOMEDO_WUR int repl_config_check(const struct repl_config *c);
 
+/* ---- One-time prekey claims across nodes (scoped mode; docs/e2e.md) ---------- */
+
+struct repl;
+/* Claims this engine waits for; repl_claim_start answers E_BUSY beyond. */
+#define REPL_CLAIMS_MAX 256u
+#define REPL_CLAIM_NONCE_LEN 16u
+#define REPL_CLAIM_REQUESTER_LEN 16u
+
+/* One claim as the engine carries it; the engine checks lengths and routes, the node
+ * signs and verifies (protocol/otpk.h). */
+struct repl_claim {
+  uint8_t node[OBJ_KEY_LEN];     /* start: the home node asked; ASKED: the asking node */
+  uint64_t qid;                  /* ASKED: the asker's number, echoed by repl_claim_answer */
+  uint8_t device_key[OBJ_KEY_LEN];
+  uint8_t nonce[REPL_CLAIM_NONCE_LEN];
+  uint8_t requester[REPL_CLAIM_REQUESTER_LEN];
+  uint64_t created_ms;
+  uint8_t sig[64];               /* start/ASKED: the asker's; answer/DONE: the home node's */
+  uint32_t opk_id;               /* answer/DONE */
+  uint8_t opk_key[32], opk_sig[64];
+};
+
+/* Send claim c (node = the device's home node, sig = this node's signature) along the
+ * routes; *handle names it in the CLAIM_DONE action that ends it: at once with
+ * E_AGAIN when there is no route to the home node (no traffic), else on its answer
+ * or after lookup_timeout_ms (E_TIMEOUT). Errors (no action then): E_INVAL (own key,
+ * flood mode), E_BUSY (REPL_CLAIMS_MAX in flight), E_NOMEM. */
+MOMEDO_WUR int repl_claim_start(struct repl *r, const struct repl_claim *c, uint64_t now_ms,
+                                uint64_t *handle);
+/* Answer a CLAIM_ASKED: c is that action's claim with, for status 0, opk_* and sig (this
+ * node's signature over the answer) filled in; status another MOMEDO_E_* code otherwise.
+ * Routed back to c->node; no route: dropped (counted). */
+MOMEDO_WUR int repl_claim_answer(struct repl *r, const struct repl_claim *c, int status,
+                                 uint64_t now_ms);
+
 /* ---- Actions (outputs) ----------------------------------------------------- */
 
 enum repl_action_kind {
@@ -320,6 +355,19 @@ enum repl_action_kind {
    * repl_alias_lookup / repl_bundle_lookup; E_NOTFOUND: no node had it, or no answer
    * within lookup_timeout_ms), info (status 0: the key bundle found). */
   REPL_ACT_LOOKUP_DONE = 5,
+  /* Another node asks this node for a one-time prekey of a device homed here
+   * (repl_claim_start at that node): claim says who asked (node = the asking node, from
+   * the Routed header: check claim->sig against it), for which device, with which nonce
+   * and requester tag. The node decides (limits, signature, age, replay), takes the
+   * prekey durably and answers with repl_claim_answer (or not at all: the asker times
+   * out). claim is malloc'ed, the caller frees it. */
+  REPL_ACT_CLAIM_ASKED = 6,
+  /* A claim started with repl_claim_start ended: handle, status (0: claim holds the
+   * home node's answer — opk_* and sig = its signature, not yet checked, the requesting
+   * client checks it; E_NOTFOUND: none held there; E_AGAIN: no route to it; E_TIMEOUT: no
+   * answer within lookup_timeout_ms; another code: the home node's refusal). claim is
+   * malloc'ed when status is 0 (the caller frees it), else NULL. */
+  REPL_ACT_CLAIM_DONE = 7,
 };
 
 struct repl_action {
@@ -332,7 +380,8 @@ struct repl_action {
   uint64_t seq;                       /* STORED: mailbox sequence number or 0 */
   struct obj_info info;               /* STORED, REMOVED, LOOKUP_DONE */
   enum repl_role role;                /* STORED, REMOVED: why it is (was) held */
-  uint64_t handle;                    /* LOOKUP_DONE */
+  uint64_t handle;                    /* LOOKUP_DONE, CLAIM_DONE */
+  struct repl_claim *claim;           /* CLAIM_ASKED, CLAIM_DONE: caller frees */
 };
 
 /* ---- Statistics ------------------------------------------------------------ */
@@ -417,6 +466,9 @@ struct repl_stats {
   uint64_t lookups_started, lookups_found, lookups_notfound;
   uint64_t lookup_queries_sent, lookup_queries_answered; /* asked / answered by this node */
   uint64_t routed_dropped;          /* routed messages dropped (no route, hops, rate) */
+  /* One-time prekey claims: started here (ended with a prekey / without), asked of this
+   * node by others, answered by this node. */
+  uint64_t claims_started, claims_found, claims_failed, claims_asked, claims_answered;
 };
 
 /* ---- Lifecycle --------------------------------------------------------------- */

@@ -286,6 +286,11 @@ struct repl_cache_ent {
   uint64_t until_ms;
 };
 
+struct repl_claim_pend {
+  uint64_t handle, deadline_ms;
+  uint8_t home[OBJ_KEY_LEN];
+};
+
 struct repl_lookup {
   uint64_t handle, deadline_ms;
   struct repl_lookup_req q;
@@ -451,6 +456,9 @@ struct repl {
   struct repl_lookup *lookups;   /* in flight */
   size_t nlookups, lookups_cap;
   uint64_t lookup_next_ms;       /* earliest lookup deadline */
+  struct repl_claim_pend *claims; /* one-time prekey claims in flight (repl_claim.c) */
+  size_t nclaims, claims_cap;
+  uint64_t claim_next_ms;        /* earliest claim deadline */
   struct repl_cache_ent *cache;  /* REPL_LOOKUP_CACHE_MAX slots once used */
   size_t ncache;
   bool store_only;               /* answering a query: never from the cache */
@@ -605,6 +613,16 @@ MOMEDO_WUR int repl__cache_find(struct repl *r, enum repl_lookup_kind kind, cons
 MOMEDO_WUR int repl__lookups_tick(struct repl *r, uint64_t now_ms);
 MOMEDO_WUR int repl__on_routed(struct repl *r, struct repl_peer *p, const Momedo__Routed *m,
                                uint64_t now_ms);
+/* A Routed message from this node to node dst along the routes (no route: dropped and
+ * counted, 0). */
+MOMEDO_WUR int repl__routed_send(struct repl *r, const uint8_t *dst, Momedo__Routed *m);
+
+/* repl_claim.c: a Routed claim or claim answer addressed to this node; the claims'
+ * timeouts. */
+MOMEDO_WUR int repl__on_claim(struct repl *r, const Momedo__Routed *m, uint64_t now_ms);
+MOMEDO_WUR int repl__on_claimed(struct repl *r, const Momedo__Routed *m);
+MOMEDO_WUR int repl__claims_tick(struct repl *r, uint64_t now_ms);
+void repl__claims_free(struct repl *r);
 
 /* repl_custody.c */
 MOMEDO_WUR int repl__pend_add(struct repl *r, const uint8_t *id, const uint8_t *dest,

@@ -245,7 +245,7 @@ static int lookup_end(struct repl *r, size_t i, int status, const struct obj_inf
 }
 
 /* A Routed message from this node to node dst along the routes. */
-static int routed_send(struct repl *r, const uint8_t *dst, Momedo__Routed *m) {
+int repl__routed_send(struct repl *r, const uint8_t *dst, Momedo__Routed *m) {
   uint64_t peer, alt;
   bool has_alt;
   if (repl__next_hop(r, dst, &peer, &alt, &has_alt)) {
@@ -334,7 +334,7 @@ static int lookup_route(struct repl *r, const struct repl_lookup_req *q, uint64_
     m.hops_left = r->cfg.custody_hops_max;
     m.body_case = MOMEDO__ROUTED__BODY_QUERY;
     m.query = &lq;
-    rc = routed_send(r, repl__key_of(r->shared, c[i]), &m);
+    rc = repl__routed_send(r, repl__key_of(r->shared, c[i]), &m);
     if (rc == 0) r->st.lookup_queries_sent++;
   }
   if (r->lookup_next_ms > l->deadline_ms) r->lookup_next_ms = l->deadline_ms;
@@ -440,7 +440,7 @@ static int answer_query(struct repl *r, const Momedo__Routed *m, uint64_t now_ms
   out.hops_left = r->cfg.custody_hops_max;
   out.body_case = MOMEDO__ROUTED__BODY_ANSWER;
   out.answer = &la;
-  rc = routed_send(r, m->src.data, &out);
+  rc = repl__routed_send(r, m->src.data, &out);
   if (rc == 0) r->st.lookup_queries_answered++;
   free(b), free(a);
   return rc;
@@ -516,6 +516,10 @@ int repl__on_routed(struct repl *r, struct repl_peer *p, const Momedo__Routed *m
       m->body_case == MOMEDO__ROUTED__BODY__NOT_SET ||
       (m->body_case == MOMEDO__ROUTED__BODY_ANSWER && m->answer->n_objects > 2))
     return MOMEDO_E_BOUNDS;
+  if (m->body_case == MOMEDO__ROUTED__BODY_CLAIM &&
+      (m->claim->device_key.len != OBJ_KEY_LEN || m->claim->nonce.len != REPL_CLAIM_NONCE_LEN ||
+       m->claim->requester.len != REPL_CLAIM_REQUESTER_LEN || m->claim->signature.len != 64))
+    return MOMEDO_E_BOUNDS;
   if (!repl__scoped(r)) return MOMEDO_E_UNEXPECTED;
   if (!rate_ok(r, p, now_ms)) {
     p->st.routed_dropped++, r->st.routed_dropped++;
@@ -525,6 +529,8 @@ int repl__on_routed(struct repl *r, struct repl_peer *p, const Momedo__Routed *m
   if (rc) return rc;
   if (memcmp(m->dst.data, r->cfg.self_key, OBJ_KEY_LEN) == 0) {
     if (m->body_case == MOMEDO__ROUTED__BODY_QUERY) return answer_query(r, m, now_ms);
+    if (m->body_case == MOMEDO__ROUTED__BODY_CLAIM) return repl__on_claim(r, m, now_ms);
+    if (m->body_case == MOMEDO__ROUTED__BODY_CLAIMED) return repl__on_claimed(r, m);
     return on_answer(r, m, now_ms);
   }
   if (m->hops_left <= 1) {
@@ -533,5 +539,5 @@ int repl__on_routed(struct repl *r, struct repl_peer *p, const Momedo__Routed *m
   }
   Momedo__Routed fw = *m;
   fw.hops_left = m->hops_left - 1;
-  return routed_send(r, m->dst.data, &fw);
+  return repl__routed_send(r, m->dst.data, &fw);
 }

@@ -384,7 +384,7 @@ static int drain(struct sim *s, uint32_t v) {
       break;
     case REPL_ACT_REMOVED: on_removed(s, v, &a); break;
     case REPL_ACT_LOOKUP_DONE: sim__lookup_done(s, v, a.handle, a.status); break;
-    default: break;
+    default: free(a.claim); break; /* no one-time prekey claims in the simulator */
     }
   }
   if (s->scn->check_safety) step_checks(s, mo, v);

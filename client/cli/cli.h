@@ -82,6 +82,10 @@ struct cli {
    * zone's UTC offset then (minutes). */
   uint64_t deliver_from_ms;
   int32_t deliver_off_min;
+  /* New sessions this command started with a one-time prekey, and without one (the
+   * signed prekey alone: none held, home node unreachable, a limit, a forgery;
+   * cli_otpk.c reports each on stderr). `send --json` shows both. */
+  uint32_t otpk_used, otpk_fallback;
 };
 
 /* {"ok":false,"error":"E_...","reason":REASON} on one line (the test tools' failures). */
@@ -526,8 +530,9 @@ MOMEDO_WUR int cli__parse_due(struct cli *c, const char *s, uint64_t *ms);
 
 /* One-time prekeys (cli_otpk.c). Refill: when cn is the home node and holds fewer than
  * OTPKS_NODE_LOW, make and save new secrets, then upload; c->why on failure. Claim: fill
- * r's one-time prekey from st->claim when that is d's home node (nothing otherwise or
- * on any failure; a forged prekey is reported on stderr). */
+ * r's one-time prekey through st->claim, from d's home node (the node connected to, or
+ * through it from another node over the federation); on any failure r keeps the signed
+ * prekey alone, and why is noted on stderr and counted in c->otpk_fallback. */
 struct cli_conn;
 MOMEDO_WUR int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_conn *cn);
 /* Signed prekeys (cli_device_prekey.c). When cn is the home node: replace the signed
@@ -550,7 +555,7 @@ MOMEDO_WUR int cli__learn_partners(struct cli_state *st, const uint8_t home[stat
 /* When due (account_grants_due) and cn is the home node: renew the partner grants there,
  * republish the bundle if one changed, save. Errors are the caller's to note. */
 MOMEDO_WUR int cli__grants_renew(struct cli *c, struct cli_state *st, struct cli_conn *cn);
-void cli__otpk_claim(struct cli_state *st, const struct account_device *d,
+void cli__otpk_claim(struct cli *c, struct cli_state *st, const struct account_device *d,
                      struct e2e_remote *r);
 
 /* Anti-rollback (cli_counter.c): tell cn's node the save count; E_SUPERSEDED with the

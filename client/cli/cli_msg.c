@@ -83,7 +83,7 @@ static int session_for(struct cli *c, struct cli_state *st, const uint8_t identi
   int rc = e2e_remote_from_device(&r, identity, &dk, now);
   if (rc) return cli_fail(c, rc, "a device of the recipient has an unusable prekey: %s",
                           momedo_strerror(rc));
-  cli__otpk_claim(st, d, &r); /* none: the signed prekey alone, as X3DH allows */
+  cli__otpk_claim(c, st, d, &r); /* none: the signed prekey alone, as X3DH allows */
   local_of(&st->acct, &l);
   struct e2e_session *s = NULL;
   rc = e2e_initiate(&s, &l, &r, now);

@@ -1,14 +1,16 @@
 /* client/cli/cli_otpk.c — one-time prekeys in the message engine (docs/e2e.md): keep this
  * device's home node stocked (refill when it holds fewer than OTPKS_NODE_LOW: new
  * secrets are saved in the vault before their public halves leave the device), and claim
- * one for a recipient device whose home node is the node a send is connected to. A claim
- * that fails for any reason leaves the session on the signed prekey alone, as X3DH
- * allows; a prekey the node forged is refused by its signature and reported. (The
+ * one for each recipient device of a new session from its home node — the node a send is
+ * connected to, or another node through it (nodeapi_prekey_claim_from). A claim that
+ * fails for any reason leaves the session on the signed prekey alone, as X3DH allows,
+ * and says so on stderr; a forged or replayed prekey is refused by its signatures. (The
  * signed prekey's rotation is in cli_device_prekey.c.) */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "hex.h"
 
 int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
   struct otpk_pub pub[OTPK_UPLOAD_MAX];
@@ -27,18 +29,33 @@ int cli__otpk_refill(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
   return 0;
 }
 
-void cli__otpk_claim(struct cli_state *st, const struct account_device *d, struct e2e_remote *r) {
+void cli__otpk_claim(struct cli *c, struct cli_state *st, const struct account_device *d,
+                     struct e2e_remote *r) {
   struct cli_conn *cn = st->claim;
   struct otpk_pub p;
-  int found = 0;
-  if (!cn || !cn->open || memcmp(d->home_node, cn->api.node_key, 32) != 0) return;
-  int rc = nodeapi_prekey_claim(&cn->api, d->device_key, &p, &found);
-  if (rc == MOMEDO_E_BADSIG) {
-    fprintf(stderr, "momedo: WARNING: the node handed out a one-time prekey the recipient's "
-            "device did not sign; sending without one\n");
+  char dev[17];
+  int found = 0, rc;
+  if (!cn || !cn->open) return;
+  hex_encode(dev, sizeof dev, d->device_key, 8);
+  if (memcmp(d->home_node, cn->api.node_key, 32) == 0)
+    rc = nodeapi_prekey_claim(&cn->api, d->device_key, &p, &found);
+  else
+    rc = nodeapi_prekey_claim_from(&cn->api, d->device_key, d->home_node, &p, &found);
+  if (rc == 0 && found) {
+    r->opk_id = p.id;
+    memcpy(r->opk, p.key, 32);
+    c->otpk_used++;
     return;
   }
-  if (rc || !found) return;
-  r->opk_id = p.id;
-  memcpy(r->opk, p.key, 32);
+  c->otpk_fallback++;
+  if (rc == MOMEDO_E_BADSIG)
+    fprintf(stderr, "momedo: WARNING: device %s: %s; sending without a one-time prekey\n", dev,
+            nodeapi_reason(&cn->api));
+  else if (rc)
+    fprintf(stderr, "momedo: note: device %s: no one-time prekey (%s: %s); the first message "
+            "uses the signed prekey alone\n", dev, momedo_status_name(rc),
+            nodeapi_reason(&cn->api));
+  else
+    fprintf(stderr, "momedo: note: device %s: its home node holds no one-time prekey; the "
+            "first message uses the signed prekey alone\n", dev);
 }

@@ -221,6 +221,10 @@ static void print_sent(struct cli *c, const char *to, const uint8_t id[static TL
     jsonw_str(&j, "to", to);
     if (kind) jsonw_str(&j, "kind", kind == 1 ? "group" : "channel");
     jsonw_u64(&j, kind ? "items" : "envelopes", n_env);
+    if (!kind) { /* new sessions of this send: with a one-time prekey / the signed one alone */
+      jsonw_u64(&j, "one_time_prekeys", c->otpk_used);
+      jsonw_u64(&j, "signed_prekey_only", c->otpk_fallback);
+    }
     if (c->deliver_from_ms) {
       jsonw_u64(&j, "deliver_from_ms", c->deliver_from_ms);
       jsonw_str(&j, "deliver_from", when);

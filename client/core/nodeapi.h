@@ -303,6 +303,16 @@ MOMEDO_WUR int nodeapi_prekey_upload(struct nodeapi *api, const struct otpk_pub 
 MOMEDO_WUR int nodeapi_prekey_claim(struct nodeapi *api,
                                     const uint8_t device_key[static NODEAPI_KEY_LEN],
                                     struct otpk_pub *out, int *found);
+/* The same for a device whose home node is home_node, not the node connected to: that
+ * node forwards the claim over the federation and answers when the home node did. The
+ * answer must carry the home node's signature over a fresh random nonce of this claim
+ * (otpk_claimed_verify), else E_BADSIG: no other node can answer for the home node and
+ * no earlier answer can be replayed. Errors with nodeapi_reason: E_AGAIN (no route),
+ * E_TIMEOUT (no answer), E_RATE (a limit there or here), others. */
+MOMEDO_WUR int nodeapi_prekey_claim_from(struct nodeapi *api,
+                                         const uint8_t device_key[static NODEAPI_KEY_LEN],
+                                         const uint8_t home_node[static NODEAPI_KEY_LEN],
+                                         struct otpk_pub *out, int *found);
 /* Tell the node this device's vault save count (client/core/counter.h); *last = the highest
  * count it held before (0: none). The node keeps max(count, *last). */
 MOMEDO_WUR int nodeapi_state_counter(struct nodeapi *api, uint64_t count, uint64_t *last);

@@ -18,8 +18,10 @@ static const uint8_t fuzz_peer_key[32] = {1, 2, 3};
 
 static void drain(struct repl *r) {
   struct repl_action a;
-  while (repl_next_action(r, &a) == 1)
+  while (repl_next_action(r, &a) == 1) {
     if (a.kind == REPL_ACT_SEND) free(a.bytes);
+    free(a.claim);
+  }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

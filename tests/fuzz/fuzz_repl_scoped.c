@@ -1,8 +1,9 @@
 /* fuzz_repl_scoped — bytes from a neighbor into a scoped-mode engine: custody grants,
- * acks, routed messages, records, record announcements and pulls (lazy push; seeds in
- * corpus/repl_scoped) and scoped recon rounds. The engine holds its own
- * record and one item it owes the peer (a pending grant), so acks and duplicates meet
- * state. Input: ReplMsg bodies behind 2-byte length prefixes. Checks: no crash, no leak,
+ * acks, routed messages (lookups, one-time prekey claims and their answers), records,
+ * record announcements and pulls (lazy push; seeds in corpus/repl_scoped) and scoped recon
+ * rounds. The engine holds its own record, one item it owes the peer (a pending grant) and
+ * one claim it sent the peer (handle 1), so acks, duplicates and claim answers meet
+ * state; claims for this node are answered. Input: ReplMsg bodies behind 2-byte length prefixes. Checks: no crash, no leak,
  * every action drained and freed. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,8 +28,18 @@ static int sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static
 
 static void drain(struct repl *r) {
   struct repl_action a;
-  while (repl_next_action(r, &a) == 1)
+  while (repl_next_action(r, &a) == 1) {
     if (a.kind == REPL_ACT_SEND) free(a.bytes);
+    /* A claim for a device homed here (repl_claim.c): answered, so the answer's path
+     * runs too (its SEND is drained by the loop). */
+    if (a.kind == REPL_ACT_CLAIM_ASKED && a.claim) {
+      a.claim->opk_id = 1;
+      if (repl_claim_answer(r, a.claim, a.claim->nonce[0] & 1 ? MOMEDO_E_NOTFOUND : 0,
+                            FUZZ_NOW) != 0) {
+      }
+    }
+    free(a.claim);
+  }
 }
 
 static void setup_once(void) {
@@ -71,6 +82,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (repl_tick(r, now)) abort();
   if (repl_insert_local(r, MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, item, item_len, now, NULL))
     abort();
+  struct repl_claim c;
+  uint64_t handle = 0;
+  memset(&c, 0, sizeof c);
+  memcpy(c.node, peer_kp.pub, OBJ_KEY_LEN);
+  c.created_ms = now;
+  if (repl_claim_start(r, &c, now, &handle)) abort();
   drain(r);
   while (size >= 2) {
     size_t n = (size_t)data[0] << 8 | data[1];

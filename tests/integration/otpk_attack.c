@@ -1,8 +1,9 @@
 /* tests/integration/otpk_attack.c — momedo-otpk-attack, a test tool for the one-time
  * prekey attack tests (test_client_otpk.py). It opens a real `momedo` home
  * (MOMEDO_PASSPHRASE), connects to its home node as that device and:
- *   claim CONTACT COUNT   claims up to COUNT one-time prekeys of CONTACT's first device,
- *                         printing the ids handed out (and the status that stopped it)
+ *   claim CONTACT COUNT   claims up to COUNT one-time prekeys of CONTACT's first device
+ *                         from its home node (through the own node when that is another
+ *                         one), printing the ids handed out (and the status that stopped it)
  *   held                  how many of this device's own prekeys its home node holds
  *   capture               reads this device's own mailbox without acknowledging or
  *                         saving anything: every item's ciphertext and its OPK id
@@ -35,7 +36,11 @@ static int claim(struct cli *c, struct cli_conn *cn, const struct contact *ct, l
   for (; i < count; i++) {
     struct otpk_pub p;
     int found = 0;
-    rc = nodeapi_prekey_claim(&cn->api, ct->devices[0].device_key, &p, &found);
+    const struct account_device *d = &ct->devices[0];
+    if (memcmp(d->home_node, cn->api.node_key, 32) == 0)
+      rc = nodeapi_prekey_claim(&cn->api, d->device_key, &p, &found);
+    else /* across nodes: through this node, answered by the device's home node */
+      rc = nodeapi_prekey_claim_from(&cn->api, d->device_key, d->home_node, &p, &found);
     if (rc || !found) break;
     jsonw_u64(&j, NULL, p.id);
   }

@@ -22,6 +22,7 @@ struct fake {
   size_t out_len, out_cap;
   uint64_t mono_ms;    /* advances only when a recv times out */
   int fail_send;
+  void (*on_send)(void); /* after a send is recorded: may script the answer to it */
 };
 
 static int fake_send(void *ctx, const uint8_t *buf, size_t len, int timeout_ms) {
@@ -34,6 +35,7 @@ static int fake_send(void *ctx, const uint8_t *buf, size_t len, int timeout_ms) 
   }
   memcpy(f->out + f->out_len, buf, len);
   f->out_len += len;
+  if (f->on_send) f->on_send();
   return 0;
 }
 
@@ -833,7 +835,86 @@ static void test_prekey_claim_forged(void) {
   teardown();
 }
 
+/* ---- claims across nodes: the home node's signature over the claim's nonce ---- */
+
+enum { HOME_GENUINE, HOME_OLD_NONCE, HOME_WRONG_SIGNER, HOME_NONE };
+static int home_mode;
+static struct crypto_sign_keypair home_kp;
+static struct otpk_pub home_real;
+static uint8_t home_old_nonce[OTPK_NONCE_LEN];
+
+/* The node in the middle answers the claim just sent, as home_mode says. */
+static void answer_claim_sent(void) {
+  struct arena a;
+  Momedo__Frame *sent[64];
+  arena_init(&a, 1 << 20);
+  size_t n = sent_frames(&a, sent, 64);
+  const Momedo__Frame *f = n ? sent[n - 1] : NULL;
+  if (!f || f->body_case != MOMEDO__FRAME__BODY_REQUEST ||
+      f->request->body_case != MOMEDO__CLIENT_REQUEST__BODY_PREKEY_CLAIM) {
+    arena_close(&a);
+    return;
+  }
+  const Momedo__PrekeyClaimReq *q = f->request->prekey_claim;
+  CHECK_EQ(q->nonce.len, OTPK_NONCE_LEN);
+  CHECK_EQ(q->home_node.len, 32);
+  CHECK_MEM(q->home_node.data, home_kp.pub, 32);
+  uint8_t sig[64], nonce[OTPK_NONCE_LEN];
+  memcpy(nonce, home_mode == HOME_OLD_NONCE ? home_old_nonce : q->nonce.data, sizeof nonce);
+  CHECK_EQ(otpk_claimed_sign(sig, nonce, dev_kp.pub, &home_real,
+                             home_mode == HOME_WRONG_SIGNER ? &node_kp : &home_kp), 0);
+  memcpy(home_old_nonce, q->nonce.data, sizeof home_old_nonce);
+  Momedo__ClientResponse r = MOMEDO__CLIENT_RESPONSE__INIT;
+  Momedo__PrekeyClaimResp c = MOMEDO__PREKEY_CLAIM_RESP__INIT;
+  Momedo__OneTimePrekey o = MOMEDO__ONE_TIME_PREKEY__INIT;
+  o.id = home_real.id;
+  o.key = (ProtobufCBinaryData){32, home_real.key};
+  o.signature = (ProtobufCBinaryData){64, home_real.sig};
+  c.prekey = &o;
+  if (home_mode != HOME_NONE) c.home_signature = (ProtobufCBinaryData){64, sig};
+  r.request_id = f->request->request_id;
+  r.body_case = MOMEDO__CLIENT_RESPONSE__BODY_PREKEY_CLAIM;
+  r.prekey_claim = &c;
+  push_response(&r);
+  arena_close(&a);
+}
+
+/* A prekey claimed through the own node from another home node: taken only with the home
+ * node's signature over this claim's fresh nonce. The node in the middle (or any on the
+ * way) cannot hand out a device-signed prekey it kept from an earlier claim (a replay:
+ * the old nonce), sign the answer itself, or leave the signature out. */
+static void test_prekey_claim_from_home(void) {
+  struct otpk_pub got;
+  uint8_t seed[32], sec[32];
+  int found = 1;
+  setup();
+  CHECK_EQ(do_hello(), 0);
+  memset(seed, 0x55, 32);
+  CHECK_EQ(crypto_sign_from_seed(&home_kp, seed), 0);
+  home_real.id = 9;
+  CHECK_EQ(crypto_dh_keygen(sec, home_real.key), 0);
+  CHECK_EQ(otpk_sign(&home_real, &dev_kp), 0);
+  fk.on_send = answer_claim_sent;
+  home_mode = HOME_GENUINE;
+  CHECK_EQ(nodeapi_prekey_claim_from(&api, dev_kp.pub, home_kp.pub, &got, &found), 0);
+  CHECK_EQ(found, 1);
+  CHECK_EQ(got.id, 9);
+  CHECK_MEM(got.key, home_real.key, 32);
+  const int bad[] = {HOME_OLD_NONCE, HOME_WRONG_SIGNER, HOME_NONE};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    home_mode = bad[i];
+    found = 1;
+    CHECK_EQ(nodeapi_prekey_claim_from(&api, dev_kp.pub, home_kp.pub, &got, &found),
+             MOMEDO_E_BADSIG);
+    CHECK_EQ(found, 0);
+    CHECK(strstr(nodeapi_reason(&api), "did not come from the device's home node") != NULL);
+  }
+  fk.on_send = NULL;
+  teardown();
+}
+
 int main(void) {
+  RUN(test_prekey_claim_from_home);
   RUN(test_hello_ok);
   RUN(test_hello_refusals);
   RUN(test_call_before_hello);

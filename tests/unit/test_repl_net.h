@@ -34,6 +34,13 @@ struct tn_node {
   uint64_t stored, removed, dropped_peers;
   int last_drop_status;
   uint64_t lookups_done, last_lookup_handle; /* LOOKUP_DONE actions */
+  uint64_t claims_asked, claims_done;        /* CLAIM_ASKED / CLAIM_DONE actions */
+  struct repl_claim last_asked, last_done;   /* their claims (zero when none) */
+  uint64_t last_claim_handle;
+  int last_claim_status;
+  int claim_answer;  /* CLAIM_ASKED: 1 = answer with last_asked's opk_* as set by the
+                        test (claim_status), 0 = keep silent */
+  int claim_status;
   int last_lookup_status;
   struct obj_info last_lookup_info;
   bool no_ack; /* never confirm sent bytes (a stuck link) */
@@ -153,6 +160,24 @@ static inline void tn_drain(struct tn *t) {
         break;
       case REPL_ACT_REMOVED:
         t->n[i].removed++;
+        break;
+      case REPL_ACT_CLAIM_ASKED:
+        t->n[i].claims_asked++;
+        t->n[i].last_asked = *a.claim;
+        if (t->n[i].claim_answer) {
+          a.claim->opk_id = t->n[i].last_asked.opk_id = (uint32_t)t->n[i].claims_asked;
+          memset(a.claim->opk_key, 0x40 + (int)t->n[i].claims_asked, 32);
+          if (repl_claim_answer(t->n[i].r, a.claim, t->n[i].claim_status, t->now)) abort();
+        }
+        free(a.claim);
+        break;
+      case REPL_ACT_CLAIM_DONE:
+        t->n[i].claims_done++;
+        t->n[i].last_claim_handle = a.handle;
+        t->n[i].last_claim_status = a.status;
+        memset(&t->n[i].last_done, 0, sizeof t->n[i].last_done);
+        if (a.claim) t->n[i].last_done = *a.claim;
+        free(a.claim);
         break;
       case REPL_ACT_LOOKUP_DONE:
         t->n[i].lookups_done++;
