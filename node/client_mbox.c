@@ -374,12 +374,25 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
   size_t allowed = node__rate_take(n->ack_rate, c->device_key, n->cfg.device_acks_per_minute,
                                    (uint32_t)r->n_tombstones, now);
   if (allowed < r->n_tombstones) last = MOMEDO_E_RATE, n->counters.acks_rated += r->n_tombstones - allowed;
+  /* One sync for the whole request (issue 12): every tombstone is written with the sync
+   * deferred, then one log sync makes them durable before the answer counts them and
+   * before the drain pushes them on. A failed sync accepts none of them. */
+  uint32_t stored = 0;
+  store_rocks_defer_sync(n->rocks, 1);
   for (size_t i = 0; i < allowed; i++) {
     rc = ack_one(c, r->tombstones[i], now);
     if (rc == 0 || rc == MOMEDO_E_EXISTS)
       accepted++;
     else
       last = rc;
+    if (rc == 0) stored++;
+  }
+  store_rocks_defer_sync(n->rocks, 0);
+  if (stored > 0 && (rc = store_rocks_sync(n->rocks)) != 0) {
+    node_log(NODE_LOG_ERROR, "store sync failed, %u tombstones not acknowledged: %s", stored,
+             momedo_strerror(rc));
+    accepted = 0;
+    last = rc;
   }
   node__drain(n);
   if (accepted == 0 && last == MOMEDO_E_DISKFULL) {

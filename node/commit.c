@@ -26,7 +26,13 @@ struct node_commit {
   struct node_commit_ent e[NODE_COMMIT_POSTS_MAX];
 };
 
-static void on_check(uv_check_t *h) { node__commit_flush(h->data); }
+/* Once per loop iteration: the group of posts, then what neighbors sent (node__drain
+ * syncs it before anything leaves). */
+static void on_check(uv_check_t *h) {
+  struct node *n = h->data;
+  node__commit_flush(n);
+  if (n->sync_owed) node__drain(n);
+}
 
 int node__commit_start(struct node *n) {
   n->commit = calloc(1, sizeof *n->commit);

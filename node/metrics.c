@@ -296,6 +296,12 @@ static void text_store(struct text *t, const struct metrics_snap *s) {
       "momedo_store_fsync_seconds_count %llu\n",
       (unsigned long long)ss->writes, (double)ss->write_us_sum / 1e6,
       (unsigned long long)ss->writes);
+  family(t, "momedo_store_syncs_total", "counter",
+         "Log syncs that made a group of deferred writes durable (a group of posts, or one "
+         "ack request's tombstones).");
+  put(t, "momedo_store_syncs_total %llu\n", (unsigned long long)ss->syncs);
+  family(t, "momedo_store_sync_seconds_total", "counter", "Time spent in those log syncs.");
+  put(t, "momedo_store_sync_seconds_total %.6f\n", (double)ss->sync_us_sum / 1e6);
   family(t, "momedo_store_bytes", "gauge", "Size of the store: table files and memtables.");
   put(t, "momedo_store_bytes{part=\"sst\"} %llu\nmomedo_store_bytes{part=\"memtable\"} %llu\n",
       (unsigned long long)ss->sst_bytes, (unsigned long long)ss->memtable_bytes);

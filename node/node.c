@@ -93,10 +93,31 @@ static void arm_repl_timer(struct node *n) {
                                                                             : NODE_REPL_TICK_MAX_MS, 0);
 }
 
+/* Objects from neighbors are written with the store's sync deferred (peers.c); what the
+ * engine produced since (custody acknowledgements, pushes on, live events) must not leave
+ * before one log sync made them durable. 0, or the failed sync's status. */
+static int sync_owed(struct node *n) {
+  if (!n->sync_owed) return 0;
+  n->sync_owed = 0;
+  int rc = store_rocks_sync(n->rocks);
+  if (rc == MOMEDO_E_DISKFULL) node__diskfull(n, 0, NULL, 0);
+  if (rc)
+    node_log(NODE_LOG_ERROR, "store sync failed (%s): neighbor links dropped, nothing of "
+             "theirs acknowledged; they send it again after reconnecting", momedo_strerror(rc));
+  return rc;
+}
+
 void node__drain(struct node *n) {
   struct repl_action a;
+  /* A failed sync: nothing produced since goes out (the neighbors keep custody of what
+   * they sent and send it again after the links are dropped below). */
+  int discard = sync_owed(n) != 0;
   while (repl_next_action(n->repl, &a)) {
     struct peer *p;
+    if (discard && (a.kind == REPL_ACT_SEND || a.kind == REPL_ACT_STORED)) {
+      if (a.kind == REPL_ACT_SEND) free(a.bytes);
+      continue;
+    }
     switch (a.kind) {
     case REPL_ACT_SEND:
       p = node__peer_by_id(n, a.peer_id);
@@ -130,6 +151,9 @@ void node__drain(struct node *n) {
       break;
     }
   }
+  if (discard)
+    for (struct peer *p = n->peers; p; p = p->next)
+      node__peer_drop(p, MOMEDO_E_STORE, "store sync failed");
   arm_repl_timer(n);
 }
 

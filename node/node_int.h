@@ -250,6 +250,8 @@ struct node {
   struct store *rocks;          /* the same RocksDB store, unwrapped by test hooks */
   struct repl *repl;
   struct node_commit *commit;   /* commit.c: posts waiting for the group's sync */
+  int sync_owed;                /* neighbor objects written with the sync deferred (peers.c):
+                                   node__drain syncs before anything leaves */
   struct tls_ctx *tls_server, *tls_client;
   struct link_config link_cfg;
   struct link_listener *listener;

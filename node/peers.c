@@ -13,6 +13,7 @@
 #include "ids.h"
 #include "log.h"
 #include "node_int.h"
+#include "store_rocks.h"
 
 #define FRAME_FIELD_REPL 10u
 
@@ -514,13 +515,18 @@ static void conn_on_frame(struct link *l, const uint8_t *body, size_t len) {
   }
   if (c->role == CONN_NEIGHBOR && frame_peek(body, len, &p, &pn) == FRAME_FIELD_REPL) {
     if (!c->peer || c->peer->active != c) return; /* a link being replaced */
+    /* Written with the sync deferred: one log sync per loop iteration for everything the
+     * neighbors sent in it (issue 12), made before anything the engine produced leaves
+     * (node__drain). The drain waits for the end of the iteration (commit.c). */
+    store_rocks_defer_sync(n->rocks, 1);
     int rc = repl_on_msg(n->repl, c->peer->id, p, pn, node__now_ms());
+    store_rocks_defer_sync(n->rocks, 0);
+    n->sync_owed = 1;
     if (rc == MOMEDO_E_DISKFULL) /* not stored: a later round brings it again */
       node__diskfull(n, pn, NULL, 0);
     else if (rc && momedo_status_kind(rc) != MOMEDO_KIND_PROTO)
       node_log(NODE_LOG_ERROR, "replication from %s: %s", c->peer->cfg.name, momedo_strerror(rc));
     budget_note(c->peer);
-    node__drain(n);
     return;
   }
   Momedo__Frame *f = NULL;

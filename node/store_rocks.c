@@ -46,6 +46,7 @@ struct store_rocks {
   rocksdb_writeoptions_t *wopts;
   rocksdb_writeoptions_t *wopts_nosync; /* writes while defer_sync is set */
   int defer_sync;               /* store_rocks_defer_sync: the caller syncs the group */
+  int unsynced;                 /* a deferred write since the last sync */
   struct store_rocks_stats st; /* writes only; sizes are read when asked */
 };
 
@@ -152,6 +153,7 @@ static int rocks_write(struct store *s, const struct store_batch *b) {
   uint64_t t0 = os_mono_ns() / 1000u;
   rocksdb_write(r->db, r->defer_sync ? r->wopts_nosync : r->wopts, wb, &err);
   count_write(r, os_mono_ns() / 1000u - t0);
+  if (r->defer_sync) r->unsynced = 1;
   rocksdb_writebatch_destroy(wb);
   if (!err) return 0;
   r->stalled = 1;
@@ -370,12 +372,16 @@ int store_rocks_sync(struct store *s) {
   struct store_rocks *r = (struct store_rocks *)s;
   if (!r->opts.durable) return 0;
   if (!r->db || r->stalled) return MOMEDO_E_STORE; /* the write before failed: said there */
+  if (!r->unsynced) return 0; /* every write since the last sync was synced itself */
   uint64_t t0 = os_mono_ns() / 1000u;
   rocksdb_flush_wal(r->db, 1, &err); /* FlushWAL(sync): fdatasync every live log */
   uint64_t us = os_mono_ns() / 1000u - t0;
   r->st.syncs++;
   r->st.sync_us_sum += us;
-  if (!err) return 0;
+  if (!err) {
+    r->unsynced = 0;
+    return 0;
+  }
   r->stalled = 1; /* reopen before the next write: replays what reached the log */
   return rocks_fail("sync", err);
 }

@@ -44,7 +44,7 @@ struct store_rocks_stats {
   uint64_t write_us_sum;                            /* their total time, microseconds */
   uint64_t write_buckets[STORE_ROCKS_LAT_BUCKETS];  /* per bucket (not cumulative); the
                                                        slower ones count in writes only */
-  uint64_t syncs;                                   /* store_rocks_sync calls */
+  uint64_t syncs;                                   /* log syncs store_rocks_sync did */
   uint64_t sync_us_sum;                             /* their total time, microseconds */
   uint64_t sst_bytes;                               /* table files on disk */
   uint64_t memtable_bytes;                          /* memtables in memory */
@@ -87,7 +87,8 @@ MOMEDO_WUR int store_rocks_checkpoint(struct store *s, const char *dir, char *wh
  * written with defer_sync on may be acknowledged before store_rocks_sync returned 0.
  * A failed sync: E_STORE/E_DISKFULL with RocksDB's message on stderr, and the next
  * write reopens the database (what reached the log comes back). Not durable stores: a
- * no-op sync. Other stores: defer_sync ignored, sync E_INVAL. Loop thread only. */
+ * no-op sync, as is a sync with no deferred write since the last one (no fdatasync, not
+ * counted). Other stores: defer_sync ignored, sync E_INVAL. Loop thread only. */
 void store_rocks_defer_sync(struct store *s, int on);
 MOMEDO_WUR int store_rocks_sync(struct store *s);
 

@@ -5,6 +5,10 @@
  *   post: C connections that register, authenticate, then post items with a window of
  *         unanswered requests each: items per second the node acknowledges (each one
  *         stored durably before its answer), with CPU and RSS of every --pid process.
+ *         With --drain 1, then what a receiving client does with them: each connection
+ *         fetches its mailbox page by page, verifies every item in full (the node's
+ *         signature), signs a tombstone per item and acknowledges the page (durable on
+ *         the node before its answer), until the mailbox is empty: items per second.
  * A measuring tool, not a test: prints one JSON object; exit 1 if anything failed. */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -38,10 +42,11 @@
 #define LOAD_PLAIN_BYTES (16u * 1024)
 #define LOAD_ARENA_BYTES (4u * FRAME_BYTES_MAX_DEFAULT)
 #define LOAD_AUTH_DOMAIN "momedo/client-auth/v1"
+#define LOAD_DRAIN_PAGE 256            /* items per fetch page and per ack (a client's) */
 #define LOAD_ERR_MAX 256
 
 enum lstate { L_CONNECTING, L_TLS, L_HELLO, L_REGISTER, L_AUTH_BEGIN, L_AUTH_PROVE, L_READY,
-              L_DONE, L_CLOSED };
+              L_DONE, L_FETCHING, L_ACKING, L_DRAINED, L_CLOSED };
 
 struct load;
 
@@ -57,6 +62,8 @@ struct lconn {
   struct crypto_sign_keypair ident; /* signs the registration with dev */
   uint8_t mailbox[OBJ_MAILBOX_LEN];
   uint64_t rid, to_send, sent, answered;
+  uint64_t cursor;                 /* drain: the next fetch's cursor */
+  uint64_t acking;                 /* drain: tombstones in the ack on its way */
 };
 
 struct proc_sample {
@@ -76,6 +83,11 @@ struct load {
   unsigned inflight_max, inflight;
   uint64_t items, window, item_bytes, acked, refused;
   int first_refusal;
+  int drain;                       /* --drain 1: fetch, verify and acknowledge afterwards */
+  unsigned drained_conns;
+  uint64_t drained, drain_invalid, drain_pages;
+  uint64_t t2_ms;                  /* the drain's end (it starts at t1_ms) */
+  struct proc_sample drain_after[LOAD_PIDS_MAX];
   int pids[LOAD_PIDS_MAX];
   unsigned npids;
   struct proc_sample before[LOAD_PIDS_MAX], after[LOAD_PIDS_MAX], held[LOAD_PIDS_MAX],
@@ -146,6 +158,7 @@ static void on_sample(uv_timer_t *t) {
 static void finish(struct load *ld);
 static void open_more(struct load *ld);
 static void start_posting(struct load *ld);
+static void start_draining(struct load *ld);
 
 static void on_write(uv_write_t *req, int status) {
   free(req->data);
@@ -192,7 +205,14 @@ static void progress(struct load *ld) {
     return;
   }
   if (!ld->t0_ms && ld->ready + ld->failed >= ld->n) start_posting(ld);
-  if (ld->t0_ms && ld->done + ld->dropped + ld->failed >= ld->n) finish(ld);
+  if (ld->t0_ms && !ld->t1_ms && ld->done + ld->dropped + ld->failed >= ld->n) {
+    if (!ld->drain) {
+      finish(ld);
+      return;
+    }
+    start_draining(ld);
+  }
+  if (ld->t1_ms && ld->drained_conns + ld->dropped + ld->failed >= ld->n) finish(ld);
 }
 
 static void conn_fail(struct lconn *c, const char *fmt, ...)
@@ -203,7 +223,7 @@ static void conn_fail(struct lconn *c, const char *fmt, ...) {
   if (c->st < L_READY) {
     ld->inflight--;
     ld->failed++;
-  } else if (c->st == L_READY) {
+  } else if (c->st == L_READY || c->st == L_FETCHING || c->st == L_ACKING) {
     ld->dropped++; /* was up: the node (or the network) closed it */
   }
   if (!ld->err[0]) {
@@ -345,12 +365,118 @@ static void on_post_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
   if (fill_window(c) != 0) conn_fail(c, "%s", "cannot send a post");
 }
 
+/* ---- drain: fetch, verify, acknowledge (what a receiving client does) ------------ */
+
+static int send_fetch(struct lconn *c) {
+  Momedo__ClientRequest rq = MOMEDO__CLIENT_REQUEST__INIT;
+  Momedo__FetchReq r = MOMEDO__FETCH_REQ__INIT;
+  r.mailbox = (ProtobufCBinaryData){OBJ_MAILBOX_LEN, c->mailbox};
+  r.cursor = c->cursor;
+  r.limit = LOAD_DRAIN_PAGE;
+  rq.body_case = MOMEDO__CLIENT_REQUEST__BODY_FETCH;
+  rq.fetch = &r;
+  c->st = L_FETCHING;
+  return send_request(c, &rq);
+}
+
+/* A tombstone for item ck signed by this connection's device, as a client's ack. */
+static int tombstone_for(struct lconn *c, const struct obj_checked *ck, uint64_t now,
+                         Momedo__Object *o) {
+  Momedo__Tombstone t = MOMEDO__TOMBSTONE__INIT;
+  t.format = OBJ_FORMAT;
+  t.item_id = (ProtobufCBinaryData){OBJ_ID_LEN, (uint8_t *)ck->info.id};
+  t.mailbox = (ProtobufCBinaryData){OBJ_MAILBOX_LEN, c->mailbox};
+  t.created_ms = now;
+  t.expires_ms = ck->info.expires_ms;
+  t.device_key = (ProtobufCBinaryData){OBJ_KEY_LEN, c->dev.pub};
+  o->kind = MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE;
+  return obj_sign_encode(o->kind, &t.base, &c->dev, &o->data.data, &o->data.len);
+}
+
+/* Verify a fetched page in full and acknowledge its items in one request; an empty page
+ * ends this connection's drain. */
+static void on_fetch_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
+  struct load *ld = c->ld;
+  static Momedo__Object objs[LOAD_DRAIN_PAGE];
+  Momedo__Object *ptrs[LOAD_DRAIN_PAGE];
+  size_t n = 0;
+  int rc = 0;
+  if (rs->status != 0 || rs->body_case != MOMEDO__CLIENT_RESPONSE__BODY_FETCH ||
+      rs->fetch->n_objects > LOAD_DRAIN_PAGE) {
+    conn_fail(c, "fetch refused: %.200s", rs->reason ? rs->reason : "bad answer");
+    return;
+  }
+  const Momedo__FetchResp *f = rs->fetch;
+  uint64_t now = os_wall_ms();
+  if (f->n_objects == 0) {
+    c->st = L_DRAINED;
+    ld->drained_conns++;
+    progress(ld);
+    return;
+  }
+  for (size_t i = 0; i < f->n_objects && rc == 0; i++) {
+    const Momedo__Object *o = f->objects[i] ? f->objects[i]->object : NULL;
+    struct obj_checked ck;
+    if (!o || o->kind != MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM) continue; /* our tombstones */
+    if (obj_check(o->kind, o->data.data, o->data.len, now, NULL, NULL, &ck) != 0 ||
+        memcmp(ck.info.key, ld->inv.node_key, OBJ_KEY_LEN) != 0 ||
+        memcmp(ck.info.mailbox, c->mailbox, OBJ_MAILBOX_LEN) != 0) {
+      ld->drain_invalid++;
+      continue;
+    }
+    objs[n] = (Momedo__Object)MOMEDO__OBJECT__INIT;
+    if ((rc = tombstone_for(c, &ck, now, &objs[n])) == 0) ptrs[n] = &objs[n], n++;
+  }
+  c->cursor = f->next_cursor;
+  ld->drain_pages++;
+  if (rc == 0 && n == 0) rc = send_fetch(c);
+  if (rc == 0 && n > 0) {
+    Momedo__ClientRequest rq = MOMEDO__CLIENT_REQUEST__INIT;
+    Momedo__AckReq ar = MOMEDO__ACK_REQ__INIT;
+    ar.n_tombstones = n;
+    ar.tombstones = ptrs;
+    rq.body_case = MOMEDO__CLIENT_REQUEST__BODY_ACK;
+    rq.ack = &ar;
+    c->acking = n; /* what the ack must accept */
+    c->st = L_ACKING;
+    rc = send_request(c, &rq);
+  }
+  for (size_t i = 0; i < n; i++) free(objs[i].data.data);
+  if (rc) conn_fail(c, "cannot verify or acknowledge a page: %s", momedo_strerror(rc));
+}
+
+static void on_ack_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
+  if (rs->status != 0 || rs->body_case != MOMEDO__CLIENT_RESPONSE__BODY_ACK ||
+      rs->ack->accepted != c->acking) {
+    conn_fail(c, "ack refused: %.200s", rs->reason ? rs->reason : "not all accepted");
+    return;
+  }
+  c->ld->drained += c->acking;
+  if (send_fetch(c) != 0) conn_fail(c, "%s", "cannot send a fetch");
+}
+
+static void start_draining(struct load *ld) {
+  ld->t1_ms = os_mono_ms();
+  sample_all(ld, ld->after);
+  for (unsigned i = 0; i < ld->n; i++)
+    if (ld->c[i] && ld->c[i]->st == L_DONE && send_fetch(ld->c[i]) != 0)
+      conn_fail(ld->c[i], "%s", "cannot send a fetch");
+}
+
 /* The answer to the request this state is waiting for. */
 static void on_response(struct lconn *c, const Momedo__ClientResponse *rs) {
   struct load *ld = c->ld;
   int rc = 0;
   if (c->st == L_READY || c->st == L_DONE) {
     on_post_resp(c, rs);
+    return;
+  }
+  if (c->st == L_FETCHING) {
+    on_fetch_resp(c, rs);
+    return;
+  }
+  if (c->st == L_ACKING) {
+    on_ack_resp(c, rs);
     return;
   }
   if (rs->status != 0) {
@@ -583,6 +709,13 @@ static void idle_step(uv_timer_t *t) {
 static void finish(struct load *ld) {
   if (ld->finished) return;
   ld->finished = 1;
+  if (ld->t1_ms) {            /* the end of the drain */
+    ld->t2_ms = os_mono_ms();
+    uv_timer_stop(&ld->sampler);
+    sample_all(ld, ld->drain_after);
+    close_all(ld);
+    return;
+  }
   ld->t1_ms = os_mono_ms();
   if (!ld->post_mode) {
     uv_timer_start(&ld->deadline, idle_step, LOAD_SETTLE_MS, 0);
@@ -624,6 +757,18 @@ static void print_procs(const struct load *ld) {
   printf("]");
 }
 
+static void print_drain(const struct load *ld) {
+  double hz = (double)sysconf(_SC_CLK_TCK);
+  double secs = ld->t2_ms > ld->t1_ms ? (double)(ld->t2_ms - ld->t1_ms) / 1000.0 : 0.0;
+  printf(",\"drain\":{\"items\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"pages\":%" PRIu64
+         ",\"seconds\":%.3f,\"items_per_s\":%.0f,\"cpu_s\":[", ld->drained,
+         ld->drain_invalid, ld->drain_pages, secs, secs > 0 ? (double)ld->drained / secs : 0.0);
+  for (unsigned i = 0; i < ld->npids; i++)
+    printf("%s%.2f", i ? "," : "",
+           (double)(ld->drain_after[i].cpu_ticks - ld->after[i].cpu_ticks) / hz);
+  printf("]}");
+}
+
 static void print_result(const struct load *ld) {
   double secs = (double)(ld->t1_ms - ld->t0_ms) / 1000.0;
   printf("{\"ok\":%s,\"mode\":\"%s\",\"conns\":%u,\"up\":%u,\"failed\":%u,\"dropped\":%u",
@@ -637,6 +782,7 @@ static void print_result(const struct load *ld) {
   else
     printf(",\"connect_seconds\":%.3f", secs);
   print_procs(ld);
+  if (ld->drain) print_drain(ld);
   if (ld->err[0]) {
     printf(",\"error\":\"");
     for (const char *p = ld->err; *p; p++) putchar(*p == '"' || *p == '\\' ? '\'' : *p);
@@ -652,7 +798,7 @@ static void usage(void) {
           "usage: bench_node_load idle --invite CODE --conns N [--pid PID] [--hold-s S]\n"
           "                            [--inflight K] [--timeout-s T]\n"
           "       bench_node_load post --invite CODE --conns C --items N [--window W]\n"
-          "                            [--bytes B] [--pid PID]... [--timeout-s T]\n"
+          "                            [--bytes B] [--pid PID]... [--timeout-s T] [--drain 1]\n"
           "CODE: an invite of the node (momedo-admin invite --uses C); idle ignores its token.\n"
           "The node needs device_posts_per_minute >= N/C and mailbox_items_max >= N/C.\n");
 }
@@ -679,6 +825,7 @@ static int parse_args(struct load *ld, int argc, char **argv) {
     else if (strcmp(k, "--items") == 0 && !num_arg(val, 1, UINT32_MAX, &v)) ld->items = v;
     else if (strcmp(k, "--window") == 0 && !num_arg(val, 1, 100000, &v)) ld->window = v;
     else if (strcmp(k, "--bytes") == 0 && !num_arg(val, 16, LOAD_ITEM_BYTES_MAX, &v)) ld->item_bytes = v;
+    else if (strcmp(k, "--drain") == 0 && !num_arg(val, 0, 1, &v)) ld->drain = (int)v;
     else if (strcmp(k, "--hold-s") == 0 && !num_arg(val, 0, 86400, &v)) ld->hold_s = (unsigned)v;
     else if (strcmp(k, "--inflight") == 0 && !num_arg(val, 1, 10000, &v)) ld->inflight_max = (unsigned)v;
     else if (strcmp(k, "--timeout-s") == 0 && !num_arg(val, 1, 86400, &v)) ld->timeout_s = (unsigned)v;
@@ -715,7 +862,8 @@ static int run(struct load *ld) {
   uv_run(&loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&loop) == 0 ? 0 : 1;
   print_result(ld);
-  return rc || ld->err[0] || ld->failed || ld->dropped;
+  int incomplete = ld->drain && ld->drained + ld->drain_invalid != ld->acked;
+  return rc || ld->err[0] || ld->failed || ld->dropped || incomplete;
 }
 
 int main(int argc, char **argv) {

@@ -6,7 +6,10 @@ bench_node_load against them (measurement, not a test; nothing here asserts timi
       Per connection count C, two runs on fresh nodes: one node alone, then A-B
       (neighbors over TLS). C clients post N items in total at A; reports items/s
       acknowledged by A (every item durably stored before its answer), when B holds all
-      N, and CPU / RSS of the nodes from /proc.
+      N, and CPU / RSS of the nodes from /proc. The one-node run then drains what it
+      stored as receiving clients do: fetch each page, verify every item's signature,
+      acknowledge the page with device-signed tombstones (durable before the answer);
+      reports those items/s too ("fetch + verify + ack").
   idle [--conns N]
       One node; N TLS clients from 127.0.0.x do the Hello and stay idle; node RSS before,
       with the clients connected, and after they left -> KiB per idle connection.
@@ -34,7 +37,7 @@ POLL_S = 0.2
 # of a mailbox the node does not know as a device's); everything else stays at its
 # default, including durable (synced) RocksDB writes.
 BENCH_CONF = ("\ndevice_posts_per_minute = 100000\nmailbox_items_max = 10000000\n"
-              "mailbox_items_per_poster_max = 10000000\n")
+              "mailbox_items_per_poster_max = 10000000\ndevice_acks_per_minute = 1000000\n")
 
 
 def proc(pid):
@@ -79,7 +82,8 @@ def single_run(conns, items, window, nbytes):
         cpu0, _, _ = proc(pa)
         t0 = time.monotonic()
         out = run_load(["post", "--invite", a.invite(uses=conns), "--conns", conns, "--items",
-                        items, "--window", window, "--bytes", nbytes, "--pid", pa])
+                        items, "--window", window, "--bytes", nbytes, "--pid", pa,
+                        "--drain", 1])
         wall = time.monotonic() - t0
         cpu1, rss, hwm = proc(pa)
         st = out["procs"][0]
@@ -89,6 +93,10 @@ def single_run(conns, items, window, nbytes):
                "post_seconds": out.get("seconds"), "a_cpu_pct_post": st["cpu_pct"],
                "a_cpu_pct_run": round(100 * (cpu1 - cpu0) / wall), "a_rss_kib": rss,
                "a_hwm_kib": hwm, "load_ok": out.get("ok"), "error": out.get("error")}
+        d = out.get("drain") or {}
+        res.update({"drained": d.get("items"), "drain_invalid": d.get("invalid"),
+                    "drain_seconds": d.get("seconds"), "drained_per_s": d.get("items_per_s"),
+                    "a_cpu_s_drain": (d.get("cpu_s") or [None])[0]})
         c.stop_all_cleanly()
         return res
     finally:
@@ -193,8 +201,9 @@ def main():
     for r in results:
         if r["run"] == "post-single":
             print("post conns=%-3d one node   accepted %6s items/s  CPU %d%%  RSS %d KiB "
-                  "(peak %d)" % (r["conns"], r["accepted_per_s"], r["a_cpu_pct_post"],
-                                 r["a_rss_kib"], r["a_hwm_kib"]))
+                  "(peak %d); fetch + verify + ack %s items/s (node CPU %s s)" % (
+                      r["conns"], r["accepted_per_s"], r["a_cpu_pct_post"], r["a_rss_kib"],
+                      r["a_hwm_kib"], r["drained_per_s"], r["a_cpu_s_drain"]))
         elif r["run"] == "post":
             print("post conns=%-3d A-B pair   accepted %6s items/s  B complete %5.2f s after last ack "
                   "(%s items/s end to end)  CPU A %d%% B %d%%  RSS A %d KiB B %d KiB" % (
