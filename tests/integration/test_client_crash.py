@@ -17,7 +17,13 @@ acknowledges the batch to the node (which deletes it). Killed at each of those s
 (MOMEDO_TEST_CRASH recv-mid / recv-stored / recv-saved) and then at random moments by
 the test (kill -9 of `momedo listen` while Alice's bot keeps sending), Bob's history
 still holds every message once: nothing the node was told was acknowledged is missing,
-nothing is there twice."""
+nothing is there twice.
+
+Group changes (issue 15): the admin's `group add` is killed after it encrypted the
+records and keys (nothing saved: the change is gone and made again), after it saved them
+as owed (nothing posted), and after the first member's envelopes were posted (the rest
+owed). After the restart a sync delivers what is owed; every member holds the same head
+with the new member in it, and the next group message reaches each of them once."""
 import json
 import os
 import queue
@@ -223,6 +229,60 @@ class ReceiveCrashTest(T.ClusterTest, unittest.TestCase):
         print("kill -9 of listen: %d kills, %d with messages still coming, %d messages, "
               "%d lines printed" % (kills, cut, len(want), len(printed)), file=sys.stderr)
         self.assertGreater(cut, 0, "no kill landed inside the receive loop")
+
+
+class GroupChangeCrashTest(T.ClusterTest, unittest.TestCase):
+    def members(self, c):
+        out = c.j("group", "members", "staff")[0]
+        return (out["version"], out["epoch"], out["mailbox"],
+                sorted(m["user_id"] for m in out["members"]))
+
+    def group_texts(self, c):
+        return [(m["sender"], m["text"]) for m in c.sync()
+                if m.get("group") == "staff" and m["kind"] == "text"]
+
+    def test_kill9_during_group_add(self):
+        cl = self.cluster
+        west, east = cl.two_cities()
+        lead, ana = T.new_client(cl, "lead", west), T.new_client(cl, "ana", west)
+        ben = T.new_client(cl, "ben", east)
+        joiners = [T.new_client(cl, n, east if i % 2 else west)
+                   for i, n in enumerate(("dora", "emil", "finn"))]
+        cl.wait_for(lambda: west.count("key_bundle") >= 6, "bundles at west")
+        lead.j("group", "create", "staff", ana.user_id, ben.user_id)
+        inside = [lead, ana, ben]
+        for c in (ana, ben):
+            cl.wait_for(lambda c=c: c.sync_lines() and c.j("groups")[0]["groups"],
+                        "%s joins" % c.name)
+        for where, new in zip(("encrypted", "saved", "posted"), joiners):
+            lead.add_contact(new, new.name)
+            env = dict(lead.env, MOMEDO_TEST_CRASH=where)
+            p = T.run([T.MOMEDO, "group", "add", "staff", new.user_id, "--json", "--home",
+                       lead.home], check=False, env=env)
+            self.assertEqual(p.returncode, SIGKILL_EXIT, "expected the crash point %s: %s %s"
+                             % (where, p.stdout, p.stderr))
+            if new.user_id in self.members(lead)[3]:
+                self.assertNotEqual(where, "encrypted", "saved before the crash point")
+                lead.sync_lines()  # delivers what the crash left owed
+            else:  # killed before anything was saved: the change never happened
+                self.assertEqual(where, "encrypted", "the change was lost after %s" % where)
+                lead.j("group", "add", "staff", new.user_id)
+            inside.append(new)
+            want = sorted(c.user_id for c in inside)
+            for c in inside:
+                cl.wait_for(lambda c=c: (c.sync_lines() and c.j("groups")[0]["groups"] and
+                                         self.members(c)[3] == want),
+                            "%s holds the group with %s after the kill at %s" % (
+                                c.name, new.name, where))
+            heads = {self.members(c)[:3] for c in inside}
+            self.assertEqual(len(heads), 1, "members disagree after %s: %r" % (where, heads))
+            post = (lead.user_id, "after the kill at %s" % where)
+            lead.run("send", "staff", post[1])
+            for c in inside[1:]:
+                seen = []
+                cl.wait_for(lambda c=c, seen=seen: seen.extend(self.group_texts(c)) or
+                            post in seen, "%s reads %r" % (c.name, post[1]))
+                self.assertEqual(seen, [post], "%s after the kill at %s" % (c.name, where))
 
 
 if __name__ == "__main__":
