@@ -23,7 +23,9 @@ Group changes (issue 15): the admin's `group add` is killed after it encrypted t
 records and keys (nothing saved: the change is gone and made again), after it saved them
 as owed (nothing posted), and after the first member's envelopes were posted (the rest
 owed). After the restart a sync delivers what is owed; every member holds the same head
-with the new member in it, and the next group message reaches each of them once."""
+with the new member in it, and the next group message reaches each of them once. The
+same for `group remove` killed after saving and after the first envelopes: the removed
+member does not read the next message."""
 import json
 import os
 import queue
@@ -241,7 +243,7 @@ class GroupChangeCrashTest(T.ClusterTest, unittest.TestCase):
         return [(m["sender"], m["text"]) for m in c.sync()
                 if m.get("group") == "staff" and m["kind"] == "text"]
 
-    def test_kill9_during_group_add(self):
+    def test_kill9_during_group_add_and_remove(self):
         cl = self.cluster
         west, east = cl.two_cities()
         lead, ana = T.new_client(cl, "lead", west), T.new_client(cl, "ana", west)
@@ -283,6 +285,31 @@ class GroupChangeCrashTest(T.ClusterTest, unittest.TestCase):
                 cl.wait_for(lambda c=c, seen=seen: seen.extend(self.group_texts(c)) or
                             post in seen, "%s reads %r" % (c.name, post[1]))
                 self.assertEqual(seen, [post], "%s after the kill at %s" % (c.name, where))
+        # Removals: killed after saving (nothing posted) and after the first envelopes
+        # went out; the removed member must not read the next message.
+        for where, gone in (("saved", ben), ("posted", joiners[0])):
+            env = dict(lead.env, MOMEDO_TEST_CRASH=where)
+            p = T.run([T.MOMEDO, "group", "remove", "staff", gone.user_id, "--json", "--home",
+                       lead.home], check=False, env=env)
+            self.assertEqual(p.returncode, SIGKILL_EXIT, "expected the crash point %s: %s %s"
+                             % (where, p.stdout, p.stderr))
+            self.assertNotIn(gone.user_id, self.members(lead)[3], "removal lost at " + where)
+            lead.sync_lines()
+            inside.remove(gone)
+            want = sorted(c.user_id for c in inside)
+            for c in inside:
+                cl.wait_for(lambda c=c: c.sync_lines() and self.members(c)[3] == want,
+                            "%s sees %s removed after the kill at %s" % (c.name, gone.name,
+                                                                        where))
+            self.assertEqual(len({self.members(c)[:3] for c in inside}), 1)
+            post = (lead.user_id, "without %s (kill at %s)" % (gone.name, where))
+            lead.run("send", "staff", post[1])
+            for c in inside[1:]:
+                seen = []
+                cl.wait_for(lambda c=c, seen=seen: seen.extend(self.group_texts(c)) or
+                            post in seen, "%s reads %r" % (c.name, post[1]))
+                self.assertEqual(seen, [post])
+            self.assertNotIn(post, self.group_texts(gone), "%s still reads" % gone.name)
 
 
 if __name__ == "__main__":
