@@ -85,8 +85,7 @@ class RemotePrekeyTest(T.ClusterTest, unittest.TestCase):
         self.assertEqual(r["stopped"], "E_RATE")
         self.assertIn("refused the claim", r["reason"])
         handed += r["ids"]
-        print("one-time prekey claim across two nodes (claim, route, synced delete, two "
-              "signatures, answer): %d us" % r["us_per_claim"], file=sys.stderr)
+        us = [r["us_per_claim"]]
         self.assertIn("limit per requesting device", east.log())
         r = self.tool(carol, "claim", "bob", "1")
         self.assertEqual(len(r["ids"]), 1, r)
@@ -116,7 +115,10 @@ class RemotePrekeyTest(T.ClusterTest, unittest.TestCase):
             self.assertEqual(len(r["ids"]), PER_REQUESTER, r)
             handed += r["ids"]
             got += len(r["ids"])
+            us.append(r["us_per_claim"])
         self.assertEqual(got, PER_NODE_DEVICE)
+        print("one-time prekey claim across two nodes (claim, route, synced delete, two "
+              "signatures, answer), per claim in 5 runs: %s us" % sorted(us), file=sys.stderr)
         self.assertEqual(len(set(handed)), len(handed), "a prekey handed out twice")
         self.assertEqual(self.tool(bob, "held")["held"], HELD - len(handed))
         out, err = self.send(frank, "bob", "after the drain")
