@@ -12,8 +12,10 @@
 #include "arena.h"
 #include "cursor.h"
 #include "ids.h"
+#include "mlkem.h"
 
 #define OBJ_PREKEY_MSG_LEN (sizeof OBJ_DOMAIN_PREKEY - 1 + 4 + 8 + 32)
+#define OBJ_PREKEY_PQ_MSG_LEN (sizeof OBJ_DOMAIN_PREKEY_PQ - 1 + 4 + 8 + 32 + 1 + CRYPTO_HASH_LEN)
 
 typedef int (*obj_rule_fn)(const ProtobufCMessage *m, struct obj_checked *ck);
 
@@ -142,9 +144,18 @@ int obj_dests_has(const struct obj_checked *ck, const uint8_t key[static OBJ_KEY
   return 0;
 }
 
+/* pq_kem_alg: 0 with no key, or 1 with an ML-KEM-768 encapsulation key that passes the
+ * FIPS 203 section 7.2 check; any other algorithm is a later suite (E_VERSION). */
+static int obj_check_pq(const Momedo__DeviceKeys *d) {
+  if (d->pq_kem_alg == OBJ_PQ_KEM_NONE) return d->pq_kem_key.len == 0 ? 0 : MOMEDO_E_BOUNDS;
+  if (d->pq_kem_alg != OBJ_PQ_KEM_MLKEM768) return MOMEDO_E_VERSION;
+  if (d->pq_kem_key.len != MLKEM768_EK_LEN) return MOMEDO_E_BOUNDS;
+  return mlkem768_ek_check(d->pq_kem_key.data, d->pq_kem_key.len);
+}
+
 static int obj_check_device(const Momedo__DeviceKeys *d) {
-  if (d->pq_kem_alg != 0) return MOMEDO_E_VERSION; /* reserved slot: no KEM defined yet */
-  if (d->pq_kem_key.len != 0) return MOMEDO_E_BOUNDS;
+  int rc = obj_check_pq(d);
+  if (rc < 0) return rc;
   if (!obj_len_is(&d->device_key, OBJ_KEY_LEN) || !obj_len_is(&d->dh_key, OBJ_KEY_LEN) ||
       !obj_len_is(&d->signed_prekey, OBJ_KEY_LEN) ||
       !obj_len_is(&d->prekey_signature, OBJ_SIG_LEN) || !obj_len_is(&d->home_node, OBJ_KEY_LEN))
@@ -382,8 +393,9 @@ static int obj_inner_bundle(const ProtobufCMessage *m, struct obj_checked *ck) {
   (void)ck;
   for (size_t i = 0; i < b->n_devices; i++) {
     const Momedo__DeviceKeys *d = b->devices[i];
-    int rc = obj_prekey_verify(d->prekey_signature.data, d->prekey_id, d->prekey_expires_ms,
-                               d->signed_prekey.data, d->device_key.data);
+    int rc = obj_prekey_verify_pq(d->prekey_signature.data, d->prekey_id, d->prekey_expires_ms,
+                                  d->signed_prekey.data, d->pq_kem_alg, d->pq_kem_key.data,
+                                  d->pq_kem_key.len, d->device_key.data);
     if (rc < 0) return rc;
   }
   return 0;
@@ -677,4 +689,39 @@ int obj_prekey_verify(const uint8_t sig[static CRYPTO_SIG_LEN], uint32_t prekey_
   uint8_t msg[OBJ_PREKEY_MSG_LEN];
   obj_prekey_msg(msg, prekey_id, expires_ms, prekey);
   return crypto_verify(sig, msg, sizeof msg, device_key);
+}
+
+/* "momedo/prekey/v2" || be32 id || be64 expires || prekey || u8 alg || SHA-256(pq_key). */
+static int obj_prekey_pq_msg(uint8_t msg[static OBJ_PREKEY_PQ_MSG_LEN], uint32_t prekey_id,
+                             uint64_t expires_ms, const uint8_t prekey[static 32],
+                             uint32_t pq_alg, const uint8_t *pq_key, size_t pq_key_len) {
+  size_t dl = sizeof OBJ_DOMAIN_PREKEY_PQ - 1;
+  if (pq_alg > 0xff || (pq_key == NULL && pq_key_len != 0)) return MOMEDO_E_BOUNDS;
+  memcpy(msg, OBJ_DOMAIN_PREKEY_PQ, dl);
+  be32_put(msg + dl, prekey_id);
+  be64_put(msg + dl + 4, expires_ms);
+  memcpy(msg + dl + 12, prekey, 32);
+  msg[dl + 44] = (uint8_t)pq_alg;
+  return crypto_sha256(msg + dl + 45, pq_key_len ? pq_key : (const uint8_t *)"", pq_key_len);
+}
+
+int obj_prekey_sign_pq(uint8_t sig[static CRYPTO_SIG_LEN], uint32_t prekey_id,
+                       uint64_t expires_ms, const uint8_t prekey[static 32], uint32_t pq_alg,
+                       const uint8_t *pq_key, size_t pq_key_len,
+                       const struct crypto_sign_keypair *device) {
+  uint8_t msg[OBJ_PREKEY_PQ_MSG_LEN];
+  if (pq_alg == OBJ_PQ_KEM_NONE) return obj_prekey_sign(sig, prekey_id, expires_ms, prekey, device);
+  int rc = obj_prekey_pq_msg(msg, prekey_id, expires_ms, prekey, pq_alg, pq_key, pq_key_len);
+  return rc < 0 ? rc : crypto_sign(sig, msg, sizeof msg, device);
+}
+
+int obj_prekey_verify_pq(const uint8_t sig[static CRYPTO_SIG_LEN], uint32_t prekey_id,
+                         uint64_t expires_ms, const uint8_t prekey[static 32], uint32_t pq_alg,
+                         const uint8_t *pq_key, size_t pq_key_len,
+                         const uint8_t device_key[static OBJ_KEY_LEN]) {
+  uint8_t msg[OBJ_PREKEY_PQ_MSG_LEN];
+  if (pq_alg == OBJ_PQ_KEM_NONE)
+    return obj_prekey_verify(sig, prekey_id, expires_ms, prekey, device_key);
+  int rc = obj_prekey_pq_msg(msg, prekey_id, expires_ms, prekey, pq_alg, pq_key, pq_key_len);
+  return rc < 0 ? MOMEDO_E_BADSIG : crypto_verify(sig, msg, sizeof msg, device_key);
 }

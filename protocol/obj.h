@@ -51,6 +51,10 @@
 #define OBJ_DOMAIN_ALIAS "momedo/alias/v1"
 #define OBJ_DOMAIN_NODE_RECORD "momedo/node-record/v1"
 #define OBJ_DOMAIN_PREKEY "momedo/prekey/v1"
+#define OBJ_DOMAIN_PREKEY_PQ "momedo/prekey/v2" /* signed prekey with a PQ KEM key */
+/* DeviceKeys.pq_kem_alg values (docs/crypto.md "Hybrid post-quantum sessions"). */
+#define OBJ_PQ_KEM_NONE 0
+#define OBJ_PQ_KEM_MLKEM768 1
 #define OBJ_DOMAIN_MAILBOX_DEVICE "momedo/mailbox/device/v1"
 #define OBJ_DOMAIN_MAILBOX_LINK "momedo/mailbox/link/v1"
 #define OBJ_LINK_ID_LEN 32
@@ -210,5 +214,17 @@ MOMEDO_WUR int obj_prekey_sign(uint8_t sig[static CRYPTO_SIG_LEN], uint32_t prek
 MOMEDO_WUR int obj_prekey_verify(const uint8_t sig[static CRYPTO_SIG_LEN], uint32_t prekey_id,
                                  uint64_t expires_ms, const uint8_t prekey[static 32],
                                  const uint8_t device_key[static OBJ_KEY_LEN]);
+/* The same with the device's PQ KEM key: for pq_alg = OBJ_PQ_KEM_NONE exactly the v1
+ * message above (pq_key ignored); otherwise "momedo/prekey/v2" || be32 id || be64
+ * expires || prekey (32) || u8 pq_alg || SHA-256(pq_key), so the algorithm byte types
+ * the key and the signature binds it (a node cannot strip or swap it). */
+MOMEDO_WUR int obj_prekey_sign_pq(uint8_t sig[static CRYPTO_SIG_LEN], uint32_t prekey_id,
+                                  uint64_t expires_ms, const uint8_t prekey[static 32],
+                                  uint32_t pq_alg, const uint8_t *pq_key, size_t pq_key_len,
+                                  const struct crypto_sign_keypair *device);
+MOMEDO_WUR int obj_prekey_verify_pq(const uint8_t sig[static CRYPTO_SIG_LEN], uint32_t prekey_id,
+                                    uint64_t expires_ms, const uint8_t prekey[static 32],
+                                    uint32_t pq_alg, const uint8_t *pq_key, size_t pq_key_len,
+                                    const uint8_t device_key[static OBJ_KEY_LEN]);
 
 #endif

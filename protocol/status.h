@@ -51,6 +51,7 @@ enum momedo_kind {
   X(E_RNG,          -303, CRYPTO,   "random number generator failure")           \
   X(E_CRYPTO,       -304, CRYPTO,   "cryptographic library error")               \
   X(E_KEYCHANGED,   -305, CRYPTO,   "peer key changed since it was pinned")      \
+  X(E_DOWNGRADE,    -306, CRYPTO,   "downgraded key agreement refused")          \
   /* STORE: 4xx */                                                               \
   X(E_STORE,        -400, STORE,    "storage error")                             \
   X(E_NOTFOUND,     -401, STORE,    "not found")                                 \

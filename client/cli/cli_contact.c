@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hex.h"
 
 static int alias_shaped(const char *s) {
   size_t n = strlen(s);
@@ -67,6 +68,24 @@ static int key_for_ref(struct cli *c, struct cli_state *st, const char *ref, uin
   return cli_lookup(c, cn, &q, key, &b);
 }
 
+/* The suite a first message to device d uses (docs/crypto.md "Hybrid post-quantum
+ * sessions"): 2 when its bundle entry carries an ML-KEM-768 key, else 1. */
+static int device_suite(const struct account_device *d) {
+  return d->pq_alg == OBJ_PQ_KEM_MLKEM768 ? E2E_SUITE_X25519_MLKEM768 : E2E_SUITE_X25519;
+}
+
+static const char *suite_name(int suite) {
+  return suite == E2E_SUITE_X25519_MLKEM768 ? "X25519+ML-KEM-768" : "X25519";
+}
+
+/* The weakest suite over the contact's devices (0 without devices). */
+static int contact_suite(const struct contact *ct) {
+  int min = 0;
+  for (size_t i = 0; i < ct->n_devices; i++)
+    if (min == 0 || device_suite(&ct->devices[i]) < min) min = device_suite(&ct->devices[i]);
+  return min;
+}
+
 /* The fields `contact add` and `contacts` print for one contact. */
 static void json_contact(struct jsonw *j, const struct contact *ct) {
   jsonw_str(j, "user_id", ct->uid);
@@ -74,6 +93,15 @@ static void json_contact(struct jsonw *j, const struct contact *ct) {
   jsonw_str_or_null(j, "alias", ct->alias[0] ? ct->alias : NULL);
   jsonw_bool(j, "verified", ct->verified);
   jsonw_u64(j, "devices", ct->n_devices);
+  jsonw_u64(j, "suite", (uint64_t)contact_suite(ct));
+}
+
+/* The JSON answer of `contact add` and `contact show` up to their own fields. */
+static void json_contact_begin(struct jsonw *j, const struct contact *ct, const char *safety) {
+  jsonw_begin(j, stdout);
+  jsonw_bool(j, "ok", 1);
+  json_contact(j, ct);
+  jsonw_str(j, "fingerprint", safety);
 }
 
 static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
@@ -112,10 +140,7 @@ static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
     if (ids_safety_number(safety, ct->key) != 0) safety[0] = '\0';
     if (c->json) {
       struct jsonw j;
-      jsonw_begin(&j, stdout);
-      jsonw_bool(&j, "ok", 1);
-      json_contact(&j, ct);
-      jsonw_str(&j, "fingerprint", safety);
+      json_contact_begin(&j, ct, safety);
       jsonw_u64(&j, "home_nodes", ct->n_homes);
       jsonw_u64(&j, "home_hints", ct->n_hints);
       jsonw_end(&j);
@@ -200,16 +225,79 @@ static int contact_verify(struct cli *c, struct cli_state *st, const char *ref) 
   return rc;
 }
 
+/* The suite of the newest session with device (0: none yet). */
+static int session_suite(const struct cli_state *st, const uint8_t device[static 32]) {
+  struct e2e_session_info info;
+  for (size_t i = st->sess.n; i-- > 0;) {
+    e2e_session_get_info(st->sess.v[i], &info);
+    if (memcmp(info.peer_device, device, 32) == 0) return info.suite;
+  }
+  return 0;
+}
+
+static void show_device_json(struct jsonw *j, const struct cli_state *st,
+                             const struct account_device *d) {
+  int ss = session_suite(st, d->device_key);
+  jsonw_open(j, NULL, '{');
+  jsonw_hex(j, "device_key", d->device_key, 32);
+  jsonw_u64(j, "suite", (uint64_t)device_suite(d));
+  jsonw_str(j, "suite_name", suite_name(device_suite(d)));
+  jsonw_u64(j, "prekey_id", d->prekey_id);
+  jsonw_u64(j, "prekey_expires_ms", d->prekey_expires_ms);
+  if (ss) jsonw_u64(j, "session_suite", (uint64_t)ss);
+  else jsonw_null(j, "session_suite");
+  jsonw_close(j);
+}
+
+/* `contact show REF`: the pinned key and, per device of the last bundle, the key
+ * agreement a first message uses and that of the current session. */
+static int contact_show(struct cli *c, struct cli_state *st, const char *ref) {
+  uint8_t key[32];
+  char safety[IDS_SAFETY_STR_MAX], dev[17];
+  int rc = verify_key(c, st, ref, key);
+  if (rc) return rc;
+  const struct contact *ct = contacts_find_key(&st->contacts, key);
+  if (!ct) return cli_fail(c, MOMEDO_E_NOTFOUND, "'%s' is not a contact", ref);
+  if (ids_safety_number(safety, ct->key) != 0) safety[0] = '\0';
+  if (c->json) {
+    struct jsonw j;
+    json_contact_begin(&j, ct, safety);
+    jsonw_bool(&j, "key_changed", ct->has_pending);
+    jsonw_open(&j, "device_list", '[');
+    for (size_t i = 0; i < ct->n_devices; i++) show_device_json(&j, st, &ct->devices[i]);
+    jsonw_close(&j);
+    jsonw_end(&j);
+    return 0;
+  }
+  printf("%s\n  user ID:       %s\n  safety number: %s%s\n", contact_label(ct), ct->uid, safety,
+         ct->verified ? "  (verified)" : "");
+  for (size_t i = 0; i < ct->n_devices; i++) {
+    const struct account_device *d = &ct->devices[i];
+    int ss = session_suite(st, d->device_key);
+    hex_encode(dev, sizeof dev, d->device_key, 8);
+    printf("  device %s  suite %d %s%s", dev, device_suite(d), suite_name(device_suite(d)),
+           device_suite(d) < E2E_SUITE_X25519_MLKEM768
+               ? " (not quantum-safe: that device announced no ML-KEM key)" : "");
+    if (ss) printf("  session: suite %d %s", ss, suite_name(ss));
+    printf("\n");
+  }
+  if (ct->n_devices == 0) printf("  no devices known yet (send or sync to fetch the bundle)\n");
+  return 0;
+}
+
 int cli_cmd_contact(struct cli *c) {
   struct cli_state st;
   const char *sub = c->pos[0];
   int add = strcmp(sub, "add") == 0, verify = strcmp(sub, "verify") == 0;
-  if (!add && !verify)
-    return cli_fail(c, MOMEDO_E_INVAL, "unknown 'contact %s' (use add or verify)", sub);
-  if (verify && c->opt[CO_NAME]) return cli_fail(c, MOMEDO_E_INVAL, "verify does not take --name");
-  if (add && c->opt[CO_YES]) return cli_fail(c, MOMEDO_E_INVAL, "add does not take --yes");
+  int show = strcmp(sub, "show") == 0;
+  if (!add && !verify && !show)
+    return cli_fail(c, MOMEDO_E_INVAL, "unknown 'contact %s' (use add, verify or show)", sub);
+  if (!add && c->opt[CO_NAME]) return cli_fail(c, MOMEDO_E_INVAL, "%s does not take --name", sub);
+  if (!verify && c->opt[CO_YES]) return cli_fail(c, MOMEDO_E_INVAL, "%s does not take --yes", sub);
   int rc = cli_open(c, &st, 0);
-  if (rc == 0) rc = add ? contact_add(c, &st, c->pos[1]) : contact_verify(c, &st, c->pos[1]);
+  if (rc == 0)
+    rc = add ? contact_add(c, &st, c->pos[1])
+             : verify ? contact_verify(c, &st, c->pos[1]) : contact_show(c, &st, c->pos[1]);
   cli_close(&st);
   return rc;
 }

@@ -66,8 +66,14 @@ static int session_for(struct cli *c, struct cli_state *st, const uint8_t identi
                        const struct account_device *d, struct e2e_session **out) {
   long i = session_find(&st->sess, d->device_key);
   if (i >= 0) {
-    *out = st->sess.v[i];
-    return 0;
+    struct e2e_session_info info;
+    e2e_session_get_info(st->sess.v[i], &info);
+    /* A device that announced a KEM key since the session began gets a fresh suite-2
+     * session instead of staying classical for ever (docs/crypto.md). */
+    if (info.suite >= E2E_SUITE_X25519_MLKEM768 || d->pq_alg == OBJ_PQ_KEM_NONE) {
+      *out = st->sess.v[i];
+      return 0;
+    }
   }
   Momedo__DeviceKeys dk = MOMEDO__DEVICE_KEYS__INIT;
   dk.device_key = (ProtobufCBinaryData){32, (uint8_t *)d->device_key};
@@ -77,6 +83,8 @@ static int session_for(struct cli *c, struct cli_state *st, const uint8_t identi
   dk.prekey_expires_ms = d->prekey_expires_ms;
   dk.prekey_signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, (uint8_t *)d->prekey_sig};
   dk.home_node = (ProtobufCBinaryData){32, (uint8_t *)d->home_node};
+  dk.pq_kem_alg = d->pq_alg;
+  if (d->pq_alg) dk.pq_kem_key = (ProtobufCBinaryData){MLKEM768_EK_LEN, (uint8_t *)d->pq_key};
   struct e2e_remote r;
   struct e2e_local l;
   uint64_t now = os_wall_ms();

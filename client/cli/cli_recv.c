@@ -25,12 +25,12 @@ static void local_of(const struct account *a, struct e2e_local *l) {
 }
 
 /* Is device (and, when dh is given, with that agreement key) among v[0..n)? */
-static int device_listed(const struct account_device *v, size_t n, const uint8_t *device,
-                         const uint8_t *dh) {
+static const struct account_device *device_listed(const struct account_device *v, size_t n,
+                                                  const uint8_t *device, const uint8_t *dh) {
   for (size_t i = 0; i < n; i++)
     if (memcmp(v[i].device_key, device, 32) == 0 && (!dh || memcmp(v[i].dh_key, dh, 32) == 0))
-      return 1;
-  return 0;
+      return &v[i];
+  return NULL;
 }
 
 /* Did this process look identity's bundle up in the last CLI_BUNDLE_FRESH_MS? Marks it
@@ -83,9 +83,10 @@ static int sender_refresh(struct cli *c, struct cli_state *st, struct cli_conn *
  * revoked identity) stops being trusted within a minute, also in sessions that exist
  * (issue 11, finding 5). dh (NULL: not checked) is the device's agreement key, which a
  * first message claims. 0, E_NOTFOUND (not listed), E_DEAD (revoked), E_FORK, ... */
+/* *pq_alg (when not NULL): the KEM the sender's bundle lists for that device. */
 static int sender_current(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                           const uint8_t identity[static 32], const uint8_t device[static 32],
-                          const uint8_t *dh) {
+                          const uint8_t *dh, uint32_t *pq_alg) {
   int mine = memcmp(identity, st->acct.identity.pub, 32) == 0;
   struct contact *ct = mine ? NULL : contacts_find_key(&st->contacts, identity);
   int rc = 0;
@@ -95,7 +96,9 @@ static int sender_current(struct cli *c, struct cli_state *st, struct cli_conn *
   if (!mine && ct->revoked) return MOMEDO_E_DEAD;
   const struct account_device *v = mine ? st->acct.devices : ct->devices;
   size_t n = mine ? st->acct.n_devices : ct->n_devices;
-  return device_listed(v, n, device, dh) ? 0 : MOMEDO_E_NOTFOUND;
+  const struct account_device *d = device_listed(v, n, device, dh);
+  if (d && pq_alg) *pq_alg = d->pq_alg;
+  return d ? 0 : MOMEDO_E_NOTFOUND;
 }
 
 /* Forget every session with device: its user no longer lists it. */
@@ -138,7 +141,8 @@ static int accept_first(struct cli *c, struct cli_state *st, struct cli_conn *cn
     RECV_DROP("a first message for a prekey this device no longer has");
     return MOMEDO_E_NOTFOUND;
   }
-  struct e2e_prekey spk = {.id = pk->id, .expires_ms = pk->expires_ms};
+  struct e2e_prekey spk = {.id = pk->id, .expires_ms = pk->expires_ms,
+                           .pq_dk = pk->pq_alg ? pk->pq_dk : NULL};
   memcpy(spk.sec, pk->sec, 32);
   memcpy(spk.pub, pk->pub, 32);
   const struct otpks_sec *opk = env->opk_id ? otpks_find(&st->otpk, env->opk_id) : NULL;
@@ -168,7 +172,10 @@ static int accept_first(struct cli *c, struct cli_state *st, struct cli_conn *cn
     RECV_DROP("a first message that does not open: %s", momedo_strerror(rc));
     return rc;
   }
-  if ((rc = sender_current(c, st, cn, from.identity_key, from.device_key, from.dh_key)) != 0 ||
+  uint32_t pq_alg = 0;
+  if ((rc = sender_current(c, st, cn, from.identity_key, from.device_key, from.dh_key,
+                           &pq_alg)) != 0 ||
+      (rc = e2e_sender_suite_check(&from, pq_alg)) != 0 ||
       (rc = e2e_replay_add(rp, env, from.created_ms, os_wall_ms())) != 0 ||
       (rc = cli__session_add(&st->sess, *s)) != 0) {
     char uid[IDS_USER_ID_STR_MAX];
@@ -197,13 +204,13 @@ static int open_envelope(struct cli *c, struct cli_state *st, struct cli_conn *c
       cli__session_touch(&st->sess, i);
       return 0;
     }
-    if (env->type != E2E_TYPE_PREKEY) {
+    if (!e2e_envelope_is_prekey(env)) {
       RECV_DROP("a message that fails authentication (tampered or damaged): %s",
                 momedo_strerror(rc));
       return rc;
     }
   }
-  if (env->type == E2E_TYPE_PREKEY) {
+  if (e2e_envelope_is_prekey(env)) {
     *accepted = 1;
     return accept_first(c, st, cn, env, pt, cap, n, s);
   }
@@ -436,7 +443,7 @@ int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
   struct e2e_session_info info;
   e2e_session_get_info(s, &info);
   if (!accepted) { /* a first message that made a session was checked in accept_first */
-    if ((rc = sender_current(c, st, cn, info.peer_identity, info.peer_device, NULL)) != 0) {
+    if ((rc = sender_current(c, st, cn, info.peer_identity, info.peer_device, NULL, NULL)) != 0) {
       char uid[IDS_USER_ID_STR_MAX];
       if (ids_user_id(uid, info.peer_identity) != 0) uid[0] = '\0';
       RECV_DROP("a message from a device that %s's key bundle no longer lists (removed, or "

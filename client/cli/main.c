@@ -45,7 +45,7 @@ static const struct cmddef cmds[] = {
     {"join", cli_cmd_join, 1, 1, G, "join INVITE"},
     {"id", cli_cmd_id, 0, 0, G, "id"},
     {"contact", cli_cmd_contact, 2, 2, G | CLI_OPT(CO_NAME) | CLI_OPT(CO_YES),
-     "contact add ID|ALIAS|QR [--name NAME] | contact verify ID [--yes]"},
+     "contact add ID|ALIAS|QR [--name NAME] | contact verify ID [--yes] | contact show ID|NAME"},
     {"contacts", cli_cmd_contacts, 0, 0, G, "contacts"},
     {"send", cli_cmd_send, 1, CLI_POS_MAX,
      G | CLI_OPT(CO_FILE) | CLI_OPT(CO_LOCATION) | CLI_OPT(CO_TASK) | CLI_OPT(CO_DUE) |

@@ -9,26 +9,40 @@
 #include "cursor.h"
 #include "vault.h"
 
-/* 2: removed devices at the end, 3: partner grants, 4: prekey announced / bundle due
- * (1 to 3 are read) */
-#define ACCOUNT_FORMAT 4
+/* 2: removed devices at the end, 3: partner grants, 4: prekey announced / bundle due,
+ * 5: the ML-KEM keys of prekeys and devices (1 to 4 are read) */
+#define ACCOUNT_FORMAT 5
+/* ML-KEM-768 dk = dk_PKE (384 k) || ek || H(ek) || z. */
+#define ACCOUNT_DK_EK_OFF (MLKEM768_DK_LEN - MLKEM768_EK_LEN - 64)
 
+const uint8_t *account_prekey_pq_pub(const struct account_prekey *pk) {
+  return pk->pq_dk + ACCOUNT_DK_EK_OFF;
+}
+
+/* A fresh prekey; with_pq: an ML-KEM-768 key beside it under one (v2) signature. */
 static int prekey_new(struct account_prekey *pk, const struct crypto_sign_keypair *device,
-                      uint64_t now_ms) {
+                      uint64_t now_ms, int with_pq) {
+  uint8_t ek[MLKEM768_EK_LEN];
   int rc;
+  memset(pk, 0, sizeof *pk);
   do {
     if ((rc = crypto_random(&pk->id, sizeof pk->id)) != 0) return rc;
   } while (pk->id == 0);
   pk->created_ms = now_ms;
   pk->expires_ms = now_ms + ACCOUNT_PREKEY_LIFETIME_MS;
   if ((rc = crypto_dh_keygen(pk->sec, pk->pub)) != 0) return rc;
-  return obj_prekey_sign(pk->sig, pk->id, pk->expires_ms, pk->pub, device);
+  if (with_pq) {
+    if ((rc = mlkem768_keygen(ek, pk->pq_dk)) != 0) return rc;
+    pk->pq_alg = OBJ_PQ_KEM_MLKEM768;
+  }
+  return obj_prekey_sign_pq(pk->sig, pk->id, pk->expires_ms, pk->pub, pk->pq_alg,
+                            with_pq ? ek : NULL, with_pq ? sizeof ek : 0, device);
 }
 
-static int device_keys_new(struct account *a, uint64_t now_ms) {
+static int device_keys_new(struct account *a, uint64_t now_ms, int with_pq) {
   int rc = crypto_sign_keygen(&a->device);
   if (rc == 0) rc = crypto_dh_keygen(a->dh_sec, a->dh_pub);
-  if (rc == 0) rc = prekey_new(&a->prekeys[0], &a->device, now_ms);
+  if (rc == 0) rc = prekey_new(&a->prekeys[0], &a->device, now_ms, with_pq);
   a->created_ms = now_ms;
   if (rc == 0) {
     a->n_devices = 1;
@@ -40,7 +54,7 @@ static int device_keys_new(struct account *a, uint64_t now_ms) {
 int account_generate(struct account *a, uint64_t now_ms) {
   memset(a, 0, sizeof *a);
   int rc = crypto_sign_keygen(&a->identity);
-  if (rc == 0) rc = device_keys_new(a, now_ms);
+  if (rc == 0) rc = device_keys_new(a, now_ms, 1);
   if (rc) account_wipe(a);
   else a->has_identity = 1;
   return rc;
@@ -50,7 +64,7 @@ int account_generate_device(struct account *a, const uint8_t identity_pub[static
                             uint64_t now_ms) {
   memset(a, 0, sizeof *a);
   memcpy(a->identity.pub, identity_pub, ACCOUNT_KEY_LEN);
-  int rc = device_keys_new(a, now_ms);
+  int rc = device_keys_new(a, now_ms, 0);
   if (rc) account_wipe(a);
   return rc;
 }
@@ -66,6 +80,8 @@ void account_self_device(const struct account *a, struct account_device *out) {
   out->prekey_id = pk->id;
   out->prekey_expires_ms = pk->expires_ms;
   memcpy(out->prekey_sig, pk->sig, CRYPTO_SIG_LEN);
+  out->pq_alg = pk->pq_alg;
+  if (pk->pq_alg) memcpy(out->pq_key, account_prekey_pq_pub(pk), MLKEM768_EK_LEN);
   if (a->n_nodes > 0) memcpy(out->home_node, a->nodes[0].key, ACCOUNT_KEY_LEN);
 }
 
@@ -82,9 +98,13 @@ int account_put_device(struct account *a, const struct account_device *d) {
 
 int account_rotate_prekey(struct account *a, uint64_t now_ms, int force, int *rotated) {
   *rotated = 0;
-  if (!force && now_ms < a->prekeys[0].created_ms + ACCOUNT_PREKEY_ROTATE_MS) return 0;
+  /* The first device of an account made before the hybrid suite rotates at once, so
+   * its next bundle announces a KEM key. */
+  int upgrade = a->has_identity && a->prekeys[0].pq_alg == OBJ_PQ_KEM_NONE;
+  if (!force && !upgrade && now_ms < a->prekeys[0].created_ms + ACCOUNT_PREKEY_ROTATE_MS)
+    return 0;
   struct account_prekey fresh;
-  int rc = prekey_new(&fresh, &a->device, now_ms);
+  int rc = prekey_new(&fresh, &a->device, now_ms, a->has_identity);
   if (rc) return rc;
   a->prekeys[1] = a->prekeys[0];
   a->prekeys[0] = fresh;
@@ -138,6 +158,8 @@ int account_take_prekey(struct account *a, const uint8_t device[static ACCOUNT_K
   d->prekey_id = p->id;
   d->prekey_expires_ms = p->expires_ms;
   memcpy(d->prekey_sig, p->sig, CRYPTO_SIG_LEN);
+  d->pq_alg = OBJ_PQ_KEM_NONE; /* a linked device's announcement carries no KEM key */
+  memset(d->pq_key, 0, sizeof d->pq_key);
   a->bundle_due = 1;
   *changed = 1;
   return 0;
@@ -280,6 +302,8 @@ int account_build_bundle(struct account *a, uint64_t now_ms, uint8_t **out, size
     dk[i].prekey_expires_ms = d->prekey_expires_ms;
     dk[i].prekey_signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, d->prekey_sig};
     dk[i].home_node = (ProtobufCBinaryData){ACCOUNT_KEY_LEN, d->home_node};
+    dk[i].pq_kem_alg = d->pq_alg;
+    if (d->pq_alg) dk[i].pq_kem_key = (ProtobufCBinaryData){MLKEM768_EK_LEN, d->pq_key};
     dp[i] = &dk[i];
   }
   for (size_t i = 0; i < a->n_nodes; i++) add_home(homes, &n_homes, a->nodes[i].key);
@@ -315,8 +339,12 @@ int account_devices_from_bundle(const Momedo__KeyBundle *b,
     struct account_device *o = &out[i];
     memset(o, 0, sizeof *o);
     if (d->device_key.len != 32 || d->dh_key.len != 32 || d->signed_prekey.len != 32 ||
-        d->prekey_signature.len != CRYPTO_SIG_LEN || d->home_node.len != 32)
+        d->prekey_signature.len != CRYPTO_SIG_LEN || d->home_node.len != 32 ||
+        (d->pq_kem_alg != OBJ_PQ_KEM_NONE && d->pq_kem_alg != OBJ_PQ_KEM_MLKEM768) ||
+        d->pq_kem_key.len != (d->pq_kem_alg ? MLKEM768_EK_LEN : 0))
       return MOMEDO_E_BOUNDS;
+    o->pq_alg = d->pq_kem_alg;
+    if (d->pq_kem_alg) memcpy(o->pq_key, d->pq_kem_key.data, MLKEM768_EK_LEN);
     memcpy(o->device_key, d->device_key.data, 32);
     memcpy(o->dh_key, d->dh_key.data, 32);
     memcpy(o->prekey, d->signed_prekey.data, 32);
@@ -405,6 +433,10 @@ int account_save(const struct account *a, const struct vault *v) {
     vbuf_raw(&b, p->sec, 32);
     vbuf_raw(&b, p->sig, CRYPTO_SIG_LEN);
   }
+  for (size_t i = 0; i < ACCOUNT_PREKEYS; i++) { /* format 5 */
+    vbuf_u8(&b, (uint8_t)a->prekeys[i].pq_alg);
+    if (a->prekeys[i].pq_alg) vbuf_raw(&b, a->prekeys[i].pq_dk, MLKEM768_DK_LEN);
+  }
   vbuf_be64(&b, a->created_ms);
   vbuf_u8(&b, (uint8_t)a->joined);
   vbuf_u8(&b, (uint8_t)a->n_nodes);
@@ -425,6 +457,8 @@ int account_save(const struct account *a, const struct vault *v) {
     vbuf_be64(&b, d->prekey_expires_ms);
     vbuf_raw(&b, d->prekey_sig, CRYPTO_SIG_LEN);
     vbuf_raw(&b, d->home_node, 32);
+    vbuf_u8(&b, (uint8_t)d->pq_alg); /* format 5 */
+    if (d->pq_alg) vbuf_raw(&b, d->pq_key, MLKEM768_EK_LEN);
   }
   vbuf_str(&b, a->alias);
   vbuf_u8(&b, (uint8_t)a->n_removed);
@@ -466,10 +500,28 @@ static int load_keys(struct account *a, struct cursor *c, uint8_t *format) {
       goto out;
     if (p->id != 0 && crypto_dh_public(p->pub, p->sec) != 0) goto out;
   }
+  for (size_t i = 0; f >= 5 && i < ACCOUNT_PREKEYS; i++) {
+    struct account_prekey *p = &a->prekeys[i];
+    uint8_t alg;
+    if (cursor_get_u8(c, &alg) || alg > OBJ_PQ_KEM_MLKEM768) goto out;
+    p->pq_alg = alg;
+    if (alg && (vrd_fixed(c, p->pq_dk, MLKEM768_DK_LEN) ||
+                mlkem768_dk_check(p->pq_dk, MLKEM768_DK_LEN) != 0))
+      goto out;
+  }
   rc = 0;
 out:
   crypto_wipe(seed, sizeof seed);
   return rc;
+}
+
+/* A device entry's KEM part (format 5): u8 alg [|| ek]. */
+int account_get_device_pq(struct cursor *c, struct account_device *d) {
+  uint8_t alg;
+  if (cursor_get_u8(c, &alg) || alg > OBJ_PQ_KEM_MLKEM768) return MOMEDO_E_CORRUPT;
+  d->pq_alg = alg;
+  if (alg && vrd_fixed(c, d->pq_key, MLKEM768_EK_LEN)) return MOMEDO_E_CORRUPT;
+  return 0;
 }
 
 static int load_rest(struct account *a, struct cursor *c, uint8_t format) {
@@ -497,6 +549,7 @@ static int load_rest(struct account *a, struct cursor *c, uint8_t format) {
         cursor_get_be64(c, &d->prekey_expires_ms) || vrd_fixed(c, d->prekey_sig, 64) ||
         vrd_fixed(c, d->home_node, 32))
       return MOMEDO_E_CORRUPT;
+    if (format >= 5 && account_get_device_pq(c, d) != 0) return MOMEDO_E_CORRUPT;
   }
   if (vrd_str(c, a->alias, sizeof a->alias)) return MOMEDO_E_CORRUPT;
   if (format >= 2 && (cursor_get_u8(c, &nr) || nr > OBJ_REMOVED_DEVICES_MAX))

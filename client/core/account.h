@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "mlkem.h"
 #include "obj.h"
 #include "status.h"
 
@@ -43,11 +44,17 @@ struct account_node {
   uint64_t cursor;                   /* fetch cursor of our mailbox on that node */
 };
 
+/* A signed prekey; on the first device also the ML-KEM-768 key published with it (the
+ * PQ "last-resort" prekey of docs/crypto.md: same id and expiry, one signature over
+ * both, rotated together). Linked devices announce theirs through the first device
+ * without a KEM key (pq_alg 0) for now. */
 struct account_prekey {
   uint32_t id;                       /* 0 = empty slot */
   uint64_t created_ms, expires_ms;
   uint8_t sec[CRYPTO_DH_LEN], pub[CRYPTO_DH_LEN];
-  uint8_t sig[CRYPTO_SIG_LEN];
+  uint8_t sig[CRYPTO_SIG_LEN];       /* v1, or v2 over the KEM key too (obj.h) */
+  uint32_t pq_alg;                   /* OBJ_PQ_KEM_NONE or OBJ_PQ_KEM_MLKEM768 */
+  uint8_t pq_dk[MLKEM768_DK_LEN];    /* decapsulation key; its ek: account_prekey_pq_pub */
 };
 
 /* One device of the user as it appears in the key bundle (public parts only). */
@@ -59,6 +66,8 @@ struct account_device {
   uint64_t prekey_expires_ms;
   uint8_t prekey_sig[CRYPTO_SIG_LEN];
   uint8_t home_node[ACCOUNT_KEY_LEN];
+  uint32_t pq_alg;                   /* DeviceKeys.pq_kem_alg */
+  uint8_t pq_key[MLKEM768_EK_LEN];   /* DeviceKeys.pq_kem_key when pq_alg != 0 */
 };
 
 struct account {
@@ -133,6 +142,12 @@ void account_prekey_pub(const struct account *a, struct account_prekey_pub *out)
 MOMEDO_WUR int account_take_prekey(struct account *a, const uint8_t device[static ACCOUNT_KEY_LEN],
                                    const struct account_prekey_pub *p, uint64_t now_ms,
                                    int *changed);
+struct cursor;
+/* A device entry's KEM part as the account and contacts files store it after the
+ * entry (u8 pq_alg [|| pq_key]): E_CORRUPT for an unknown algorithm or short input. */
+MOMEDO_WUR int account_get_device_pq(struct cursor *c, struct account_device *d);
+/* The ML-KEM-768 encapsulation key inside pk->pq_dk (pk->pq_alg != 0). */
+const uint8_t *account_prekey_pq_pub(const struct account_prekey *pk);
 /* The prekey secret with this id, or NULL. */
 const struct account_prekey *account_prekey_find(const struct account *a, uint32_t id);
 

@@ -11,7 +11,8 @@
 #include "cursor.h"
 #include "vault.h"
 
-#define CONTACTS_FORMAT 3 /* 2: home nodes, card hints; 3: revoked flag, removed devices */
+#define CONTACTS_FORMAT 4 /* 2: home nodes, card hints; 3: revoked flag, removed devices;
+                            * 4: the devices' ML-KEM keys */
 
 void contacts_init(struct contacts *c) { memset(c, 0, sizeof *c); }
 
@@ -202,6 +203,8 @@ static void save_device(struct vbuf *b, const struct account_device *d) {
   vbuf_be64(b, d->prekey_expires_ms);
   vbuf_raw(b, d->prekey_sig, CRYPTO_SIG_LEN);
   vbuf_raw(b, d->home_node, 32);
+  vbuf_u8(b, (uint8_t)d->pq_alg); /* format 4 */
+  if (d->pq_alg) vbuf_raw(b, d->pq_key, MLKEM768_EK_LEN);
 }
 
 void contacts_encode(const struct contacts *c, struct vbuf *b, int with_devices) {
@@ -276,6 +279,7 @@ static int load_one(struct contacts *c, struct cursor *cu, uint8_t format) {
         cursor_get_be64(cu, &d->prekey_expires_ms) || vrd_fixed(cu, d->prekey_sig, 64) ||
         vrd_fixed(cu, d->home_node, 32))
       return MOMEDO_E_CORRUPT;
+    if (format >= 4 && account_get_device_pq(cu, d) != 0) return MOMEDO_E_CORRUPT;
   }
   /* Format 1 knew no home nodes: the next bundle refresh fills them (version 0). */
   if (format == 1) ct->bundle_version = 0;

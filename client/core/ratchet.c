@@ -12,9 +12,9 @@
 #include "crypto.h"
 #include "cursor.h"
 
-#define RATCHET_AD_MAX (RATCHET_AD_LEN + E2E_PREKEY_PREFIX_LEN + RATCHET_HEADER_LEN)
+#define RATCHET_AD_MAX (RATCHET_AD_LEN + E2E_PREKEY_PREFIX_MAX + RATCHET_HEADER_LEN)
 #define RATCHET_SAVE_MAGIC "MDRS"
-#define RATCHET_SAVE_VERSION 1
+#define RATCHET_SAVE_VERSION 2 /* 2: the suite after spk_id (1, read: suite 1) */
 #define RATCHET_FLAGS_KNOWN 0x3f
 
 /* ---- KDFs ---- */
@@ -59,7 +59,7 @@ static int ratchet_aead(const struct e2e_session *s, int seal, const uint8_t mk[
                         size_t in_len, uint8_t *out) {
   uint8_t okm[CRYPTO_AEAD_KEY_LEN + CRYPTO_XNONCE_LEN], ad[RATCHET_AD_MAX];
   uint8_t info[sizeof RATCHET_INFO_MSG - 1 + E2E_SALT_LEN];
-  assert(pre_len <= E2E_PREKEY_PREFIX_LEN);
+  assert(pre_len <= E2E_PREKEY_PREFIX_MAX);
   static const uint8_t zero[32];
   memcpy(info, RATCHET_INFO_MSG, sizeof RATCHET_INFO_MSG - 1);
   memcpy(info + sizeof RATCHET_INFO_MSG - 1, hdr + RATCHET_SALT_OFF, E2E_SALT_LEN);
@@ -412,12 +412,13 @@ void e2e_session_get_info(const struct e2e_session *s, struct e2e_session_info *
   memcpy(info->base_key, s->base_key, E2E_KEY_LEN);
   info->initiator = s->initiator;
   info->pending = s->pending;
+  info->suite = s->suite;
   info->skipped_keys = s->n_sk;
   info->old_chains = s->n_old;
 }
 
 /* ---- serialisation ----
- * "MDRS" | version | flags | ad | peer identity, device, dh | base key | spk_id |
+ * "MDRS" | version | flags | ad | peer identity, device, dh | base key | spk_id | suite |
  * [prekey prefix if pending] | rk, dhs_sec, dhs_pub, dhr, cks, ckr | ns, nr, pn |
  * tag_s, ntag_s, tag_r, ntag_r | be16 n_old, (dh, tag, be32 end)* |
  * be16 n_sk, (dh, be32 n, mk)* | SHA-256 of everything before. */
@@ -425,9 +426,16 @@ void e2e_session_get_info(const struct e2e_session *s, struct e2e_session_info *
 #define RATCHET_OLD_REC (E2E_KEY_LEN + RATCHET_TAG_LEN + 4)
 #define RATCHET_SK_REC (E2E_KEY_LEN + 4 + RATCHET_KEY_LEN)
 
+/* The prekey prefix length of a suite (0: unknown). */
+static size_t ratchet_prefix_len(uint8_t suite) {
+  if (suite == E2E_SUITE_X25519) return E2E_PREKEY_PREFIX_LEN;
+  if (suite == E2E_SUITE_X25519_MLKEM768) return E2E_PREKEY_PQ_PREFIX_LEN;
+  return 0;
+}
+
 static size_t ratchet_saved_len(const struct e2e_session *s) {
-  return 4 + 2 + RATCHET_AD_LEN + 4 * E2E_KEY_LEN + 4 +
-         (s->pending ? E2E_PREKEY_PREFIX_LEN : 0) + 6 * E2E_KEY_LEN + 12 +
+  return 4 + 2 + RATCHET_AD_LEN + 4 * E2E_KEY_LEN + 4 + 1 +
+         (s->pending ? ratchet_prefix_len(s->suite) : 0) + 6 * E2E_KEY_LEN + 12 +
          4 * RATCHET_TAG_LEN + 2 + s->n_old * RATCHET_OLD_REC + 2 +
          s->n_sk * RATCHET_SK_REC + CRYPTO_HASH_LEN;
 }
@@ -448,7 +456,9 @@ static int ratchet_put_body(struct cursor *w, const struct e2e_session *s) {
                               E2E_KEY_LEN};
   for (size_t i = 0; rc == 0 && i < 5; i++) rc = cursor_put_bytes(w, fixed[i], fixed_len[i]);
   if (rc == 0) rc = cursor_put_be32(w, s->spk_id);
-  if (rc == 0 && s->pending) rc = cursor_put_bytes(w, s->prekey_prefix, E2E_PREKEY_PREFIX_LEN);
+  if (rc == 0) rc = cursor_put_u8(w, s->suite);
+  if (rc == 0 && s->pending)
+    rc = cursor_put_bytes(w, s->prekey_prefix, ratchet_prefix_len(s->suite));
   const uint8_t *keys[] = {c->rk, c->dhs_sec, c->dhs_pub, c->dhr, c->cks, c->ckr};
   for (size_t i = 0; rc == 0 && i < 6; i++) rc = cursor_put_bytes(w, keys[i], E2E_KEY_LEN);
   if (rc == 0) rc = cursor_put_be32(w, c->ns);
@@ -493,14 +503,15 @@ int e2e_session_save(const struct e2e_session *s, uint8_t **out, size_t *out_len
   return 0;
 }
 
-static int ratchet_get_header(struct cursor *r, struct e2e_session *s) {
+static int ratchet_get_header(struct cursor *r, struct e2e_session *s, uint8_t *version_out) {
   uint8_t magic[4], version, flags;
   int rc = cursor_get_bytes(r, magic, 4);
   if (rc == 0) rc = cursor_get_u8(r, &version);
   if (rc == 0) rc = cursor_get_u8(r, &flags);
   if (rc < 0) return rc;
   if (memcmp(magic, RATCHET_SAVE_MAGIC, 4) != 0) return MOMEDO_E_CORRUPT;
-  if (version != RATCHET_SAVE_VERSION) return MOMEDO_E_VERSION;
+  if (version < 1 || version > RATCHET_SAVE_VERSION) return MOMEDO_E_VERSION;
+  *version_out = version;
   if (flags & ~RATCHET_FLAGS_KNOWN) return MOMEDO_E_CORRUPT;
   s->initiator = flags & 1;
   s->pending = flags >> 1 & 1;
@@ -514,13 +525,18 @@ static int ratchet_get_header(struct cursor *r, struct e2e_session *s) {
 
 static int ratchet_get_body(struct cursor *r, struct e2e_session *s) {
   struct ratchet_core *c = &s->c;
-  int rc = ratchet_get_header(r, s);
+  uint8_t version = 0;
+  int rc = ratchet_get_header(r, s, &version);
   uint8_t *fixed[] = {s->ad, s->peer_identity, s->peer_device, s->peer_dh, s->base_key};
   const size_t fixed_len[] = {RATCHET_AD_LEN, E2E_KEY_LEN, E2E_KEY_LEN, E2E_KEY_LEN,
                               E2E_KEY_LEN};
   for (size_t i = 0; rc == 0 && i < 5; i++) rc = cursor_get_bytes(r, fixed[i], fixed_len[i]);
   if (rc == 0) rc = cursor_get_be32(r, &s->spk_id);
-  if (rc == 0 && s->pending) rc = cursor_get_bytes(r, s->prekey_prefix, E2E_PREKEY_PREFIX_LEN);
+  s->suite = E2E_SUITE_X25519;
+  if (rc == 0 && version >= 2) rc = cursor_get_u8(r, &s->suite);
+  if (rc == 0 && ratchet_prefix_len(s->suite) == 0) rc = MOMEDO_E_VERSION;
+  if (rc == 0 && s->pending)
+    rc = cursor_get_bytes(r, s->prekey_prefix, ratchet_prefix_len(s->suite));
   uint8_t *keys[] = {c->rk, c->dhs_sec, c->dhs_pub, c->dhr, c->cks, c->ckr};
   for (size_t i = 0; rc == 0 && i < 6; i++) rc = cursor_get_bytes(r, keys[i], E2E_KEY_LEN);
   if (rc == 0) rc = cursor_get_be32(r, &c->ns);
@@ -556,9 +572,12 @@ static int ratchet_check_loaded(const struct e2e_session *s) {
     return MOMEDO_E_CORRUPT;
   if ((c->has_ckr && !c->has_dhr) || (c->has_ckr && !c->has_tag_r)) return MOMEDO_E_CORRUPT;
   if (s->pending && s->prekey_prefix[0] < E2E_VERSION) return MOMEDO_E_VERSION;
-  if (s->pending && (s->prekey_prefix[0] != E2E_VERSION ||
-                     s->prekey_prefix[1] != E2E_TYPE_PREKEY ||
-                     memcmp(s->prekey_prefix + 2, s->base_key, E2E_KEY_LEN) != 0))
+  int typed = s->suite != E2E_SUITE_X25519; /* type 3: the suite byte before EK_A */
+  if (s->pending &&
+      (s->prekey_prefix[0] != E2E_VERSION ||
+       s->prekey_prefix[1] != (typed ? E2E_TYPE_PREKEY_SUITE : E2E_TYPE_PREKEY) ||
+       (typed && s->prekey_prefix[2] != s->suite) ||
+       memcmp(s->prekey_prefix + 2 + typed, s->base_key, E2E_KEY_LEN) != 0))
     return MOMEDO_E_CORRUPT;
   for (uint32_t i = 0; i < s->n_sk; i++) {
     int known = c->has_ckr && memcmp(s->sk[i].dh, c->dhr, E2E_KEY_LEN) == 0;

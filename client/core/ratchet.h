@@ -22,6 +22,7 @@ struct e2e_session_info {
   uint8_t peer_device[E2E_KEY_LEN];
   uint8_t base_key[E2E_KEY_LEN];
   int initiator, pending;
+  int suite; /* E2E_SUITE_*: 1 X25519, 2 X25519 + ML-KEM-768 */
   uint32_t skipped_keys, old_chains;
 };
 

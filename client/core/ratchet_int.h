@@ -61,7 +61,8 @@ struct e2e_session {
   uint32_t spk_id;
   uint8_t initiator;
   uint8_t pending; /* initiator has not heard back: keep sending prekey messages */
-  uint8_t prekey_prefix[E2E_PREKEY_PREFIX_LEN];
+  uint8_t suite;   /* E2E_SUITE_* of the agreement that created it */
+  uint8_t prekey_prefix[E2E_PREKEY_PREFIX_MAX]; /* its suite's length */
   /* Ratchet. */
   struct ratchet_core c;
   struct ratchet_old_chain old[RATCHET_OLD_CHAINS_MAX]; /* oldest first */

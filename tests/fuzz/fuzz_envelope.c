@@ -1,6 +1,7 @@
 /* fuzz_envelope — the end-to-end envelope parser and everything behind it that bytes
  * from outside reach: e2e_envelope_parse, e2e_session_load, e2e_session_matches,
- * e2e_decrypt and e2e_accept (against fixed recipient keys). Input:
+ * e2e_decrypt and e2e_accept (against fixed recipient keys, the signed prekey with an
+ * ML-KEM-768 key, so suite-2 first messages reach decapsulation). Input:
  * [be16 L][L bytes: a saved session of the recipient, L = 0 for none][envelope].
  * Invariants: a parsed envelope accounts for every byte; a refused decryption leaves
  * the session byte-identical; a decrypted message is a duplicate the second time.
@@ -19,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct e2e_local fz_me;
 static struct e2e_prekey fz_spk;
+static uint8_t fz_pq_ek[MLKEM768_EK_LEN], fz_pq_dk[MLKEM768_DK_LEN];
 static int fz_ready;
 
 static void fz_init(void) {
@@ -36,6 +38,11 @@ static void fz_init(void) {
   if (crypto_dh_public(fz_spk.pub, fz_spk.sec)) abort();
   fz_spk.id = FUZZ_SPK_ID;
   fz_spk.expires_ms = FUZZ_NOW_MS + 30ull * 24 * 3600 * 1000;
+  uint8_t d[MLKEM_SEED_LEN], z[MLKEM_SEED_LEN];
+  memset(d, 0x46, sizeof d);
+  memset(z, 0x47, sizeof z);
+  mlkem768_keygen_derand(fz_pq_ek, fz_pq_dk, d, z);
+  fz_spk.pq_dk = fz_pq_dk;
   fz_ready = 1;
 }
 
@@ -72,6 +79,7 @@ static void fz_accept(const struct e2e_envelope *env, uint8_t *pt) {
   if ((rc == 0) != (s != NULL)) abort();
   if (rc == 0) {
     if (pt_len + 16 != env->ct_len || !e2e_session_matches(s, env)) abort();
+    if (from.suite != env->suite || !from.pq_offered) abort();
     if (e2e_replay_add(rp, env, from.created_ms, from.created_ms)) abort();
     if (e2e_decrypt(s, env, pt, E2E_PLAINTEXT_MAX, &pt_len) != MOMEDO_E_EXISTS) abort();
   }
@@ -101,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         env.prefix_len + E2E_HEADER_LEN + env.ct_len != elen || env.ct_len < 16)
       abort();
     if (s) fz_decrypt(s, &env, pt);
-    if (env.type == E2E_TYPE_PREKEY && (s == NULL || !e2e_session_matches(s, &env)))
+    if (e2e_envelope_is_prekey(&env) && (s == NULL || !e2e_session_matches(s, &env)))
       fz_accept(&env, pt);
   }
   e2e_session_free(s);

@@ -85,7 +85,8 @@ static int inject(struct cli *c, struct cli_conn *cn, const struct contact *ct, 
   uint8_t *b = malloc(n);
   if (!b) return MOMEDO_E_NOMEM;
   int rc = hex_decode(b, n, hx, hl);
-  if (rc == 0 && opk) be32_put(b + 2 + E2E_KEY_LEN + 4, (uint32_t)strtoul(opk, NULL, 10));
+  size_t at = (rc == 0 && b[1] == E2E_TYPE_PREKEY_SUITE ? 3 : 2) + E2E_KEY_LEN + 4; /* OPK id */
+  if (rc == 0 && opk) be32_put(b + at, (uint32_t)strtoul(opk, NULL, 10));
   if (rc == 0) rc = obj_device_mailbox(mb, ct->devices[0].device_key);
   struct nodeapi_post_req p = {.mailbox = mb, .ciphertext = b, .ciphertext_len = n,
                                .device_key = ct->devices[0].device_key};

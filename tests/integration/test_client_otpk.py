@@ -49,7 +49,7 @@ class OneTimePrekeyTest(T.ClusterTest, unittest.TestCase):
         items = self.tool(bob, "capture")["items"]
         self.assertEqual(len(items), 1)
         first = items[0]
-        self.assertEqual(first["type"], 1)
+        self.assertEqual(first["type"], 3)  # a suite-2 (hybrid) first message
         self.assertNotEqual(first["opk_id"], 0, "the first message names a one-time prekey")
         self.assertEqual(self.tool(bob, "held")["held"], HELD - 1)
         lines, err = bob.sync_lines()
@@ -113,7 +113,7 @@ class OneTimePrekeyTest(T.ClusterTest, unittest.TestCase):
         # prekey alone, and bob reads it.
         dave.run("send", "bob", "no one-time prekey for me")
         items = self.tool(bob, "capture")["items"]
-        self.assertEqual([(i["type"], i["opk_id"]) for i in items], [(1, 0)])
+        self.assertEqual([(i["type"], i["opk_id"]) for i in items], [(3, 0)])
         self.assertIn("no one-time prekey for me", bob.texts())
         # 40 left: above the refill mark (bob's sync above did not refill). Another 20
         # gone, and bob's next sync refills.

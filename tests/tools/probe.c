@@ -848,6 +848,12 @@ static void probe_print_bundle(struct probe *p, const struct nodeapi_bundle *nb)
       jsonw_hex(&j, "home_node", d->home_node.data, 32);
       jsonw_hex(&j, "signed_prekey", d->signed_prekey.data, 32);
       jsonw_u64(&j, "prekey_id", d->prekey_id);
+      jsonw_u64(&j, "pq_kem_alg", d->pq_kem_alg); /* 1 = ML-KEM-768 (docs/crypto.md) */
+      uint8_t kh[CRYPTO_HASH_LEN];
+      if (crypto_sha256(kh, d->pq_kem_key.len ? d->pq_kem_key.data : kh, d->pq_kem_key.len))
+        memset(kh, 0, sizeof kh);
+      jsonw_u64(&j, "pq_kem_key_len", d->pq_kem_key.len);
+      jsonw_hex(&j, "pq_kem_key_sha256", kh, sizeof kh);
       jsonw_close(&j);
     } else {
       hex_encode(hex, sizeof hex, d->home_node.data, 32);

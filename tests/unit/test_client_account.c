@@ -56,10 +56,22 @@ static void test_bundle_validates(void) {
   CHECK_MEM(kb->devices[0]->device_key.data, a.device.pub, 32);
   CHECK_MEM(kb->devices[0]->home_node.data, node_a, 32);
   CHECK_EQ(kb->devices[0]->prekey_id, a.prekeys[0].id);
+  /* The first device publishes an ML-KEM-768 key with its prekey, under one signature:
+   * the v1 message (the key stripped) does not verify. */
+  CHECK_EQ(kb->devices[0]->pq_kem_alg, OBJ_PQ_KEM_MLKEM768);
+  CHECK_EQ(kb->devices[0]->pq_kem_key.len, MLKEM768_EK_LEN);
+  CHECK_MEM(kb->devices[0]->pq_kem_key.data, account_prekey_pq_pub(&a.prekeys[0]),
+            MLKEM768_EK_LEN);
+  CHECK_EQ(obj_prekey_verify_pq(kb->devices[0]->prekey_signature.data, kb->devices[0]->prekey_id,
+                                kb->devices[0]->prekey_expires_ms,
+                                kb->devices[0]->signed_prekey.data, kb->devices[0]->pq_kem_alg,
+                                kb->devices[0]->pq_kem_key.data, kb->devices[0]->pq_kem_key.len,
+                                a.device.pub),
+           0);
   CHECK_EQ(obj_prekey_verify(kb->devices[0]->prekey_signature.data, kb->devices[0]->prekey_id,
                              kb->devices[0]->prekey_expires_ms,
                              kb->devices[0]->signed_prekey.data, a.device.pub),
-           0);
+           MOMEDO_E_BADSIG);
 
   /* A second device learns it and cannot sign a bundle itself. */
   struct account d2;

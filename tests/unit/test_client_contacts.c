@@ -201,27 +201,32 @@ static void test_homes_hints_and_format1(void) {
   CHECK_EQ(contacts_save(&c, &v), 0);
   CHECK_EQ(contacts_load(&d, &v), 0);
   CHECK_EQ(d.n, 1);
+  CHECK_EQ(d.v[0].devices[0].pq_alg, OBJ_PQ_KEM_MLKEM768); /* format 4 keeps the KEM key */
+  CHECK_MEM(d.v[0].devices[0].pq_key, account_prekey_pq_pub(&a.prekeys[0]), MLKEM768_EK_LEN);
   CHECK_EQ(d.v[0].n_homes, 2);
   CHECK_MEM(d.v[0].homes[1], partner, 32);
   CHECK_EQ(d.v[0].n_hints, 1);
   CHECK_MEM(d.v[0].hints[0], card.hints[0], IDS_CARD_HINT_LEN);
   contacts_free(&d);
   /* Format 1: the same record without the two counts and the two format-3 bytes
-   * (revoked, removed count; nothing after them). */
+   * (revoked, removed count; nothing after them), and without the device's format-4
+   * KEM byte (a device without an ML-KEM key: one byte 0 after its entry). */
   ct->n_homes = ct->n_hints = 0;
+  ct->devices[0].pq_alg = OBJ_PQ_KEM_NONE;
   struct vbuf vb = {0};
   contacts_encode(&c, &vb, 1);
   CHECK_EQ(vb.err, 0);
-  CHECK_EQ(vb.p[0], 3);
+  CHECK_EQ(vb.p[0], 4);
+  CHECK_EQ(vb.p[vb.len - 5], OBJ_PQ_KEM_NONE);
   vb.p[0] = 1;
-  CHECK_EQ(contacts_parse(&d, vb.p, vb.len - 4), 0);
+  CHECK_EQ(contacts_parse(&d, vb.p, vb.len - 5), 0);
   CHECK_EQ(d.n, 1);
   CHECK_EQ(d.v[0].n_devices, 1);
   CHECK_EQ(d.v[0].bundle_version, 0);
   CHECK_EQ(d.v[0].n_homes, 0);
   contacts_free(&d);
   /* Truncated or with counts past their bounds: corrupt. */
-  vb.p[0] = 3;
+  vb.p[0] = 4;
   CHECK_EQ(contacts_parse(&d, vb.p, vb.len - 1), MOMEDO_E_CORRUPT);
   vb.p[vb.len - 4] = OBJ_HOME_NODES_MAX + 1;
   CHECK_EQ(contacts_parse(&d, vb.p, vb.len), MOMEDO_E_CORRUPT);

@@ -478,8 +478,15 @@ static void test_envelope_parser(void) {
   buf[0] = 3;
   CHECK_EQ(e2e_envelope_parse(&env, buf, len), MOMEDO_E_VERSION);
   buf[0] = E2E_VERSION;
-  buf[1] = 3;
+  buf[1] = 4;
   CHECK_EQ(e2e_envelope_parse(&env, buf, len), MOMEDO_E_UNKNOWN_KIND);
+  uint8_t b2 = buf[2];
+  buf[1] = E2E_TYPE_PREKEY_SUITE; /* names its suite next: 1 there, or 3, is not one it knows */
+  buf[2] = E2E_SUITE_X25519;
+  CHECK_EQ(e2e_envelope_parse(&env, buf, len), MOMEDO_E_VERSION);
+  buf[2] = E2E_SUITE_MAX + 1;
+  CHECK_EQ(e2e_envelope_parse(&env, buf, len), MOMEDO_E_VERSION);
+  buf[2] = b2;
   buf[1] = E2E_TYPE_MESSAGE; /* a plain message of the same bytes: longer ciphertext */
   CHECK_EQ(e2e_envelope_parse(&env, buf, len), 0);
   CHECK_EQ(env.ct_len, len - E2E_MESSAGE_PREFIX_LEN - E2E_HEADER_LEN);

@@ -303,7 +303,8 @@ static int flip(ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd) {
 }
 
 static int tamper_expect(Momedo__ObjectKind k, const char *name) {
-  if (strcmp(name, "format") == 0 || strcmp(name, "pq_kem_alg") == 0) return MOMEDO_E_VERSION;
+  if (strcmp(name, "format") == 0) return MOMEDO_E_VERSION;
+  if (strcmp(name, "pq_kem_alg") == 0) return MOMEDO_E_BOUNDS; /* 1 needs its 1184-byte key */
   if (k == MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE &&
       (strcmp(name, "mailbox") == 0 || strcmp(name, "device_key") == 0))
     return MOMEDO_E_BOUNDS; /* the device no longer owns the mailbox */
@@ -701,8 +702,11 @@ static void test_bundle_bounds(void) {
   f.b.n_removed_devices = 1;
   CHECK_EQ(sign_validate(&f, kb, NULL), MOMEDO_E_BOUNDS);
   f.b.n_removed_devices = 0;
-  /* The post-quantum slot is reserved. */
+  /* The post-quantum slot: 1 = ML-KEM-768 needs its key (test_client_pq has the rest),
+   * a later algorithm is a newer version. */
   devs[0].pq_kem_alg = 1;
+  CHECK_EQ(sign_validate(&f, kb, NULL), MOMEDO_E_BOUNDS);
+  devs[0].pq_kem_alg = 2;
   CHECK_EQ(sign_validate(&f, kb, NULL), MOMEDO_E_VERSION);
   devs[0].pq_kem_alg = 0;
   uint8_t pq[8] = {0};
