@@ -1,6 +1,7 @@
 /* bench_client_e2e — end-to-end core costs on this machine: 1 KiB messages encrypted
  * and decrypted (one direction: chain steps only; ping-pong: a DH ratchet step per
- * message), the X3DH first message (initiate + encrypt, accept), session save/load,
+ * message), the X3DH first message (initiate + encrypt, accept) in suite 1 (X25519) and
+ * suite 2 (X25519 + ML-KEM-768, with its envelope size), session save/load,
  * and attachment chunk encryption. Numbers only; no thresholds.
  * Usage: bench_client_e2e [seconds-per-case]. */
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "content.h"
+#include "obj.h"
 #include "os.h"
 #include "x3dh.h"
 
@@ -17,6 +19,8 @@ struct bench {
   struct e2e_local a, b;
   struct e2e_prekey spk;
   struct e2e_remote r;
+  uint8_t pq_dk[MLKEM768_DK_LEN];
+  size_t first_len;
   struct e2e_session *sa, *sb;
   uint8_t pt[1024], out[2048 + E2E_OVERHEAD_MAX], dec[2048]; /* padded: 2 KiB */
 };
@@ -35,7 +39,7 @@ static int bench_setup(struct bench *x) {
   memcpy(x->r.spk, x->spk.pub, 32);
   x->r.spk_id = 1;
   x->r.spk_expires_ms = x->spk.expires_ms;
-  return rc;
+  return rc | mlkem768_keygen(x->r.pq_key, x->pq_dk);
 }
 
 /* One first message: Alice initiates and encrypts, Bob accepts. Replaces x->sa/sb. */
@@ -51,6 +55,7 @@ static int bench_first(struct bench *x, double *t_send, double *t_accept) {
   int rc = e2e_initiate(&x->sa, &x->a, &x->r, NOW_MS);
   if (rc == 0) rc = e2e_encrypt(x->sa, x->pt, sizeof x->pt, x->out, sizeof x->out, &len);
   double t1 = os_mono_s();
+  x->first_len = len;
   if (rc == 0) rc = e2e_replay_new(&rp, 1);
   double t2 = os_mono_s();
   if (rc == 0) rc = e2e_envelope_parse(&env, x->out, len);
@@ -130,21 +135,32 @@ static int bench_chunks(double secs) {
   return 0;
 }
 
+/* First messages of one suite for secs seconds (suite 2: Bob's prekey has a KEM key). */
+static int bench_firsts(struct bench *x, double secs, int suite) {
+  double ts = 0, ta = 0;
+  long n = 0;
+  x->r.pq_alg = suite == E2E_SUITE_X25519_MLKEM768 ? OBJ_PQ_KEM_MLKEM768 : OBJ_PQ_KEM_NONE;
+  x->spk.pq_dk = suite == E2E_SUITE_X25519_MLKEM768 ? x->pq_dk : NULL;
+  double t0 = os_mono_s();
+  do {
+    if (bench_first(x, &ts, &ta) < 0) return -1;
+    n++;
+  } while (os_mono_s() - t0 < secs);
+  printf("suite %d first message (1 KiB text): %zu bytes\n", suite, x->first_len);
+  printf("%-44s %10.0f op/s   %8.2f us/op\n", "  initiate+encrypt", (double)n / ts,
+         ts * 1e6 / (double)n);
+  printf("%-44s %10.0f op/s   %8.2f us/op\n", "  parse+accept", (double)n / ta,
+         ta * 1e6 / (double)n);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   double secs = argc > 1 ? atof(argv[1]) : 1.0;
   static struct bench x;
-  double ts = 0, ta = 0;
-  long n = 0;
   if (bench_setup(&x)) return 1;
-  double t0 = os_mono_s();
-  do {
-    if (bench_first(&x, &ts, &ta) < 0) return 1;
-    n++;
-  } while (os_mono_s() - t0 < secs);
-  printf("%-44s %10.0f op/s   %8.2f us/op\n", "X3DH first message: initiate+encrypt",
-         (double)n / ts, ts * 1e6 / (double)n);
-  printf("%-44s %10.0f op/s   %8.2f us/op\n", "X3DH first message: parse+accept",
-         (double)n / ta, ta * 1e6 / (double)n);
+  if (bench_firsts(&x, secs, E2E_SUITE_X25519) < 0 ||
+      bench_firsts(&x, secs, E2E_SUITE_X25519_MLKEM768) < 0)
+    return 1;
   if (bench_msg(x.sb, x.sa, &x) < 0) return 1; /* Bob replies: plain messages from now */
   if (bench_messages(&x, secs, 0) < 0 || bench_messages(&x, secs, 1) < 0) return 1;
   if (bench_save_load(&x, secs) < 0 || bench_chunks(secs) < 0) return 1;
