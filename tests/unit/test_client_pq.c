@@ -292,6 +292,8 @@ static void test_downgrade_refused(void) {
   CHECK_EQ(env.suite, E2E_SUITE_X25519);
   CHECK_EQ(accept_at(&b, &sb, &from, &env, &n), MOMEDO_E_DECRYPT);
   CHECK(sb == NULL);
+  e2e_session_free(sa);
+  sa = NULL;
   /* An older client (no KEM key in its bundle) writes suite 1 to Bob: accepted. */
   CHECK_EQ(e2e_remote_from_device(&r, b.idk.pub, &b.keys, NOW_MS), 0);
   r.pq_alg = 0; /* what a client without the suite does with Bob's entry */
