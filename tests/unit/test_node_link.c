@@ -693,16 +693,18 @@ static void ka_phase_end(uv_timer_t *t) {
 }
 
 static void ka_up(struct side *sd) {
-  if (fx.c.ups && fx.ns && fx.s[0].ups) uv_timer_start(&fx.phase, ka_phase_end, 400, 0);
+  if (fx.c.ups && fx.ns && fx.s[0].ups) uv_timer_start(&fx.phase, ka_phase_end, 2000, 0);
 }
 
-/* Both sides ping every 20 ms and would declare the other dead after 100 ms of
- * silence; with nothing else to send, pings keep the link up. */
+/* Both sides ping every 50 ms and would declare the other dead after 600 ms of
+ * silence; with nothing else to send, pings keep the link up for 2 s (over three times
+ * the dead-peer time). The margins let a loaded ASan run stall the loop for half a
+ * second without a false "dead" (100 ms did not: ASan beside four builds). */
 static void test_link_keepalive(void) {
   struct outcome o;
   fx_begin(ka_up, NULL, all_down_stop);
-  fx.scfg.ping_interval_ms = fx.ccfg.ping_interval_ms = 20;
-  fx.scfg.dead_peer_ms = fx.ccfg.dead_peer_ms = 100;
+  fx.scfg.ping_interval_ms = fx.ccfg.ping_interval_ms = 50;
+  fx.scfg.dead_peer_ms = fx.ccfg.dead_peer_ms = 600;
   CHECK_CALL(fx_pair_ab(&o));
   const struct side c = o.c, s = o.s[0];
   CHECK(o.phase_done);
