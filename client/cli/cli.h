@@ -62,11 +62,13 @@ MOMEDO_WUR int cli_passphrase(char *out, size_t cap, size_t *len, const char *fi
 enum cli_opt {
   CO_HOME, CO_JSON, CO_PASSFILE, CO_TIMEOUT, CO_NAME, CO_FILE, CO_LOCATION, CO_TASK,
   CO_DUE, CO_SAVE_DIR, CO_YES, CO_COUNT, CO_MIME, CO_SCRYPT, CO_INVITE, CO_CHANNEL,
-  CO_CHANNEL_PASSFILE, CO_LISTEN, CO__COUNT
+  CO_CHANNEL_PASSFILE, CO_LISTEN, CO_FROM, CO_TO, CO_RETENTION, CO_ARCHIVE_DIR, CO_KEY,
+  CO__COUNT
 };
 #define CLI_OPT(o) (1u << (o))
 
 struct cli_tally;
+struct archive_log;
 
 struct cli {
   const char *opt[CO__COUNT];               /* value, or "" for a flag; NULL if absent */
@@ -86,6 +88,9 @@ struct cli {
    * signed prekey alone: none held, home node unreachable, a limit, a forgery;
    * cli_otpk.c reports each on stderr). `send --json` shows both. */
   uint32_t otpk_used, otpk_fallback;
+  /* `archive run`: the log new messages of recorded groups go to, and how many went. */
+  struct archive_log *archive;
+  uint64_t archived;
 };
 
 /* {"ok":false,"error":"E_...","reason":REASON} on one line (the test tools' failures). */
@@ -615,6 +620,15 @@ int cli_cmd_bot(struct cli *c);
 int cli_cmd_group(struct cli *c);
 int cli_cmd_groups(struct cli *c);
 int cli_cmd_channel(struct cli *c);
+int cli_cmd_archive(struct cli *c);
+/* cli_archive.c: append a new message of group cg (from sender) to c->archive when the
+ * group is recorded and it was sent after the mark; att_vname: its attachment in the
+ * vault, or NULL. Synced to disk before it returns. */
+MOMEDO_WUR int cli__archive_take(struct cli *c, struct cli_state *st, struct cli_group *cg,
+                                 const Momedo__Content *m, const uint8_t sender[static 32],
+                                 const char *att_vname);
+/* On stderr, before posting to a recorded group: recorded since when, by whom. */
+void cli__recorded_notice(struct cli_state *st, const struct cli_group *cg);
 int cli_cmd_recover(struct cli *c);
 int cli_cmd_quiet(struct cli *c);
 int cli_cmd_app(struct cli *c);                /* cli_app.c: the messenger window */

@@ -6,6 +6,7 @@
  * cli_state.c. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "hex.h"
@@ -134,6 +135,7 @@ int cli_group_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   if (!gi.can_post)
     return cli_fail(c, MOMEDO_E_DENIED, "only admins post in the announcement channel %s",
                     gi.name);
+  cli__recorded_notice(st, cg); /* before anything is posted */
   if ((rc = cli__group_flush(c, st, cn, cg, &fs)) != 0) return rc;
   if (m->body_case == MOMEDO__CONTENT__BODY_FILE &&
       (rc = attach_file(c, st, cn, cg, m, file, file_len, &blob, vname)) != 0)
@@ -542,6 +544,52 @@ static int cmd_role(struct cli *c, struct cli_state *st, struct cli_conn *cn, st
                       &b);
 }
 
+static int cmd_record(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                      struct cli_group *cg, int on) {
+  struct before b = {NULL, 0, 0};
+  uint8_t *rec = NULL;
+  size_t rl = 0;
+  int rc = before_take(c, cg, &b);
+  if (rc == 0 && (rc = group_set_recorded(cg->g, &st->acct.identity, on, os_wall_ms(), &rec,
+                                          &rl)) != 0)
+    rc = cli_fail(c, rc, "cannot %s it: %s", on ? "mark" : "unmark",
+                  group_reason(cg->g)[0] ? group_reason(cg->g) : momedo_strerror(rc));
+  if (rc) {
+    free(b.dev);
+    return rc;
+  }
+  return after_change(c, st, cn, cg, rec, on ? "marked recorded:" : "no longer recorded:", &b);
+}
+
+/* "2026-12-07 08:50 UTC" */
+static void utc_of(char out[static 32], uint64_t ms) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+/* Recorded: by whom and since when (text after the heading line, or JSON fields). */
+static void print_recorded(struct cli *c, struct cli_state *st, const struct group_info *gi,
+                           struct jsonw *j) {
+  char uid[IDS_USER_ID_STR_MAX], when[32];
+  uid_of(uid, gi->recorded_by);
+  utc_of(when, gi->recorded_since_ms);
+  const struct contact *ct = contacts_find_key(&st->contacts, gi->recorded_by);
+  const char *name = !memcmp(gi->recorded_by, st->acct.identity.pub, 32) ? "you"
+                     : ct && ct->name[0] ? ct->name : NULL;
+  if (c->json) {
+    jsonw_bool(j, "recorded", gi->recorded);
+    if (!gi->recorded) return;
+    jsonw_str(j, "recorded_by", uid);
+    jsonw_str_or_null(j, "recorded_by_name", name);
+    jsonw_u64(j, "recorded_since_ms", gi->recorded_since_ms);
+  } else if (gi->recorded) {
+    printf("  RECORDED (compliance archive) since %s, marked by %s%s%s%s\n", when, uid,
+           name ? " (" : "", name ? name : "", name ? ")" : "");
+  }
+}
+
 static void print_members(struct cli *c, struct cli_state *st, const struct cli_group *cg) {
   struct group_info gi;
   struct group_member_view mv;
@@ -557,12 +605,14 @@ static void print_members(struct cli *c, struct cli_state *st, const struct cli_
     jsonw_str(&j, "my_role", role_name(gi.my_role));
     jsonw_bool(&j, "removed", gi.removed);
     jsonw_bool(&j, "can_post", gi.can_post);
+    print_recorded(c, st, &gi, &j);
     jsonw_open(&j, "members", '[');
   } else {
     printf("%s '%s' (ID %.12s), version %llu, epoch %llu%s\n", gi.mode ==
            MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL ? "announcement channel" : "group", gi.name,
            hex, (unsigned long long)gi.version, (unsigned long long)gi.epoch,
            gi.removed ? " - you are no longer a member" : "");
+    print_recorded(c, st, &gi, &j);
   }
   for (size_t i = 0; i < group_member_count(cg->g); i++) {
     if (group_member_at(cg->g, i, &mv) != 0) continue;
@@ -589,8 +639,8 @@ static void print_members(struct cli *c, struct cli_state *st, const struct cli_
 }
 
 int cli_cmd_group(struct cli *c) {
-  static const char *const verbs[] = {"create", "add",     "remove", "leave",
-                                      "members", "promote", "demote"};
+  static const char *const verbs[] = {"create", "add",  "remove", "leave",   "members",
+                                      "promote", "demote", "show", "record", "unrecord"};
   const char *verb = c->pos[0];
   struct cli_state st;
   struct cli_conn cn;
@@ -599,9 +649,13 @@ int cli_cmd_group(struct cli *c) {
   while (v < sizeof verbs / sizeof verbs[0] && strcmp(verb, verbs[v]) != 0) v++;
   if (v == sizeof verbs / sizeof verbs[0])
     return cli_fail(c, MOMEDO_E_INVAL, "unknown 'group %s' (use create, add, remove, leave, "
-                    "members, promote or demote)", verb);
-  int admin_verb = v == 1 || v == 2 || v == 5 || v == 6;
-  if (admin_verb && c->n_pos < 3)
+                    "members, show, promote, demote, record or unrecord)", verb);
+  if (v == 7) v = 4; /* show = members */
+  int rec_verb = v == 8 || v == 9;
+  int admin_verb = v == 1 || v == 2 || v == 5 || v == 6 || v == 8 || v == 9;
+  if (rec_verb && c->n_pos != 2)
+    return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo group %s GROUP", verb);
+  if (admin_verb && !rec_verb && c->n_pos < 3)
     return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo group %s GROUP ID...", verb);
   if ((v == 3 || v == 4) && c->n_pos != 2)
     return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo group %s GROUP", verb);
@@ -620,6 +674,7 @@ int cli_cmd_group(struct cli *c) {
   if (rc == 0 && v == 3) rc = cmd_leave(c, &st, &cn, cg);
   if (rc == 0 && v == 5) rc = cmd_role(c, &st, &cn, cg, MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN);
   if (rc == 0 && v == 6) rc = cmd_role(c, &st, &cn, cg, MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER);
+  if (rc == 0 && rec_verb) rc = cmd_record(c, &st, &cn, cg, v == 8);
   cli_conn_close(&cn);
   cli_close(&st);
   return rc;
@@ -652,11 +707,13 @@ int cli_cmd_groups(struct cli *c) {
       jsonw_u64(&j, "epoch", gi.epoch);
       jsonw_str(&j, "my_role", role_name(gi.my_role));
       jsonw_bool(&j, "removed", gi.removed);
+      jsonw_bool(&j, "recorded", gi.recorded);
       jsonw_close(&j);
     } else {
-      printf("%.12s  %-8s %-24s %zu member(s)%s\n", hex, mode_name(gi.mode), gi.name,
+      printf("%.12s  %-8s %-24s %zu member(s)%s%s\n", hex, mode_name(gi.mode), gi.name,
              gi.n_members, gi.removed ? "  (no longer a member)" : gi.my_role ==
-             MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN ? "  (admin)" : "");
+             MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN ? "  (admin)" : "",
+             gi.recorded ? "  RECORDED" : "");
     }
   }
   if (c->json) {

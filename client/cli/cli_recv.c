@@ -541,7 +541,7 @@ static int take_group_content(struct cli *c, struct cli_state *st, struct cli_co
     return rc;
   if ((rc = cli__timeline_put(c, st, HIST_GROUP, cg->id, &out->e, &added)) != 0) return rc;
   *shown = added;
-  return 0;
+  return added ? cli__archive_take(c, st, cg, content, from->identity_key, out->e.path) : 0;
 }
 
 int cli_group_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn,

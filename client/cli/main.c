@@ -30,6 +30,9 @@ static const struct optdef optdefs[CO__COUNT] = {
     [CO_INVITE] = {"--invite", 1},     [CO_CHANNEL] = {"--channel", 0},
     [CO_CHANNEL_PASSFILE] = {"--channel-passphrase-file", 1},
     [CO_LISTEN] = {"--listen", 1},
+    [CO_FROM] = {"--from", 1},         [CO_TO] = {"--to", 1},
+    [CO_RETENTION] = {"--retention-years", 1}, [CO_ARCHIVE_DIR] = {"--archive-dir", 1},
+    [CO_KEY] = {"--key", 1},
 };
 
 struct cmddef {
@@ -73,6 +76,11 @@ static const struct cmddef cmds[] = {
     {"app", cli_cmd_app, 0, 0, CLI_OPT(CO_HOME) | CLI_OPT(CO_JSON) | CLI_OPT(CO_TIMEOUT) |
          CLI_OPT(CO_LISTEN),
      "app [--listen 127.0.0.1:PORT] (the messenger window in your browser)"},
+    {"archive", cli_cmd_archive, 1, 2,
+     G | CLI_OPT(CO_FROM) | CLI_OPT(CO_TO) | CLI_OPT(CO_RETENTION) | CLI_OPT(CO_ARCHIVE_DIR) |
+         CLI_OPT(CO_KEY),
+     "archive run | archive export --from DATE --to DATE OUT_DIR | archive verify DIR "
+     "[--key KEY] | archive prune [--retention-years 5|10] (each [--archive-dir DIR])"},
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 

@@ -199,6 +199,9 @@ void group_get_info(const struct group *g, struct group_info *info) {
                                         : MOMEDO__GROUP_ROLE__GROUP_ROLE_NONE;
   info->can_post = !g->removed && !g->left && group__may_post(&g->r, g->me_id, g->me_dev);
   info->n_alts = g->n_alt;
+  info->recorded = g->r.recorded;
+  memcpy(info->recorded_by, g->r.rec_by, 32);
+  info->recorded_since_ms = g->r.rec_since_ms;
 }
 
 size_t group_member_count(const struct group *g) { return g->r.n; }

@@ -104,6 +104,9 @@ struct group_info {
   int left;                              /* this user asked to leave */
   int can_post;                          /* listed, and (GROUP mode or admin) */
   size_t n_alts;                         /* concurrent records held beside the chain */
+  int recorded;                          /* marked recorded (docs/archive.md) */
+  uint8_t recorded_by[32];               /* identity key of the admin who marked it */
+  uint64_t recorded_since_ms;            /* when (that admin's clock) */
 };
 
 /* A (user, device) a control message must be sent to. */
@@ -177,6 +180,10 @@ MOMEDO_WUR int group_set_role(struct group *g, const struct crypto_sign_keypair 
 MOMEDO_WUR int group_set_devices(struct group *g, const struct crypto_sign_keypair *identity,
                                  const struct group_member_spec *member, uint64_t now_ms,
                                  uint8_t **rec, size_t *rec_len);
+/* Mark (on) or unmark the group as recorded (a SETTINGS record: by this admin, since
+ * now_ms; every member sees it in group_info). E_EXISTS when already so. */
+MOMEDO_WUR int group_set_recorded(struct group *g, const struct crypto_sign_keypair *identity,
+                                  int on, uint64_t now_ms, uint8_t **rec, size_t *rec_len);
 /* A new epoch without a membership change (answer to a compromised device). */
 MOMEDO_WUR int group_rotate(struct group *g, const struct crypto_sign_keypair *identity,
                             uint64_t now_ms, uint8_t **rec, size_t *rec_len);

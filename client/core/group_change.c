@@ -159,6 +159,10 @@ static int group_finish_change(struct group *g, const struct crypto_sign_keypair
   memcpy(R->prev, g->r.hash, 32);
   R->change = change, R->created_ms = now_ms;
   memcpy(R->signer, id->pub, 32);
+  if (R->recorded && !g->r.recorded) { /* marked by this record: its signer, its time */
+    memcpy(R->rec_by, id->pub, 32);
+    R->rec_since_ms = now_ms;
+  }
   if ((rc = group__roster_sign(R, id, rec, rec_len)) < 0) goto out;
   if ((rc = group_record_apply(g, *rec, *rec_len, now_ms, NULL)) < 0) {
     free(*rec);
@@ -249,6 +253,17 @@ int group_set_devices(struct group *g, const struct crypto_sign_keypair *identit
                              now_ms, rec, rec_len);
 }
 
+int group_set_recorded(struct group *g, const struct crypto_sign_keypair *identity, int on,
+                       uint64_t now_ms, uint8_t **rec, size_t *rec_len) {
+  struct group_roster R;
+  int rc = group_begin_change(g, identity, &R, rec, rec_len);
+  if (rc == 0 && !!on == g->r.recorded)
+    rc = group__fail(g, MOMEDO_E_EXISTS, on ? "already recorded" : "not recorded");
+  if (rc == 0) R.recorded = !!on;
+  return group_finish_change(g, identity, &R, rc, MOMEDO__GROUP_CHANGE__GROUP_CHANGE_SETTINGS, 0,
+                             now_ms, rec, rec_len);
+}
+
 int group_rotate(struct group *g, const struct crypto_sign_keypair *identity, uint64_t now_ms,
                  uint8_t **rec, size_t *rec_len) {
   struct group_roster R;
@@ -306,11 +321,13 @@ static int roster_rebase(struct group_roster *N, const struct group_roster *H,
                                 (const uint8_t(*)[32])L->dev[L->m[l].dev0], L->m[l].ndev);
   if (strcmp(P->name, L->name) != 0) memcpy(N->name, L->name, sizeof N->name);
   if (P->mode != L->mode) N->mode = L->mode;
+  if (P->recorded != L->recorded) N->recorded = L->recorded; /* by and since: finish_change */
   return rc == 0 ? group__roster_normalize(N) : rc;
 }
 
 static int roster_same(const struct group_roster *A, const struct group_roster *B) {
-  if (A->n != B->n || A->ndev != B->ndev || A->mode != B->mode || strcmp(A->name, B->name) != 0)
+  if (A->n != B->n || A->ndev != B->ndev || A->mode != B->mode || A->recorded != B->recorded ||
+      strcmp(A->name, B->name) != 0)
     return 0;
   for (size_t i = 0; i < A->n; i++)
     if (memcmp(A->m[i].id, B->m[i].id, 32) != 0 || A->m[i].role != B->m[i].role ||

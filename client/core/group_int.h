@@ -26,6 +26,9 @@ struct group_roster {
   char name[GROUP_NAME_BYTES_MAX + 1];
   uint8_t salt[32], prev[GROUP_HASH_LEN], signer[32], write_key[32];
   int has_prev;
+  int recorded;                 /* GroupRecording set: by rec_by since rec_since_ms */
+  uint8_t rec_by[32];
+  uint64_t rec_since_ms;
   struct group_mem *m;
   size_t n, cap;
   uint8_t (*dev)[32];

@@ -141,6 +141,7 @@ int group__roster_normalize(struct group_roster *r) {
 static int roster_encode(const struct group_roster *r, const uint8_t *sig, uint8_t **out,
                          size_t *out_len) {
   Momedo__GroupRecord rec = MOMEDO__GROUP_RECORD__INIT;
+  Momedo__GroupRecording rg = MOMEDO__GROUP_RECORDING__INIT;
   Momedo__GroupMember *ms = calloc(r->n ? r->n : 1, sizeof *ms);
   Momedo__GroupMember **mp = calloc(r->n ? r->n : 1, sizeof *mp);
   ProtobufCBinaryData *ds = calloc(r->ndev ? r->ndev : 1, sizeof *ds);
@@ -167,6 +168,11 @@ static int roster_encode(const struct group_roster *r, const uint8_t *sig, uint8
   rec.created_ms = r->created_ms;
   rec.signer = (ProtobufCBinaryData){32, (uint8_t *)r->signer};
   rec.write_key = (ProtobufCBinaryData){32, (uint8_t *)r->write_key};
+  if (r->recorded) {
+    rg.by = (ProtobufCBinaryData){32, (uint8_t *)r->rec_by};
+    rg.since_ms = r->rec_since_ms;
+    rec.recording = &rg;
+  }
   if (sig) rec.signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, (uint8_t *)sig};
   size_t n = momedo__group_record__get_packed_size(&rec);
   rc = MOMEDO_E_TOOBIG;
@@ -300,6 +306,15 @@ static int roster_fill(struct group_roster *r, const Momedo__GroupRecord *p) {
   memcpy(r->signer, p->signer.data, 32);
   r->has_prev = p->prev_hash.len == 32;
   if (r->has_prev) memcpy(r->prev, p->prev_hash.data, 32);
+  if (p->recording != NULL) {
+    /* In version 1 by its creator, at creation (later: group__check_transition). */
+    const Momedo__GroupRecording *g = p->recording;
+    if (g->by.len != 32 || g->since_ms == 0 ||
+        (p->version == 1 && (g->since_ms != p->created_ms || memcmp(g->by.data, r->signer, 32))))
+      return MOMEDO_E_BOUNDS;
+    r->recorded = 1, r->rec_since_ms = g->since_ms;
+    memcpy(r->rec_by, g->by.data, 32);
+  }
   int rc = roster_fill_members(r, p);
   if (rc < 0) return rc;
   int admins = 0;
@@ -443,11 +458,23 @@ static int roster_roles_changed(const struct group_roster *P, const struct group
   return 0;
 }
 
+/* Recording: a record that marks the group names its own signer and time; later ones
+ * carry the mark unchanged (an admin may unmark it). */
+static int roster_recording_ok(const struct group_roster *P, const struct group_roster *R) {
+  if (!R->recorded) return 1;
+  if (P->recorded)
+    return !memcmp(P->rec_by, R->rec_by, 32) && P->rec_since_ms == R->rec_since_ms;
+  return !memcmp(R->rec_by, R->signer, 32) && R->rec_since_ms == R->created_ms;
+}
+
 int group__check_transition(struct group *g, const struct group_roster *P,
                             const struct group_roster *R) {
   unsigned long long v = (unsigned long long)R->version;
   if (!group__is_admin(P, R->signer))
     return group__fail(g, MOMEDO_E_DENIED, "record v%llu is not signed by an admin", v);
+  if (!roster_recording_ok(P, R))
+    return group__fail(g, MOMEDO_E_BOUNDS,
+                       "record v%llu changes who marked the group recorded, or since when", v);
   int same_mailbox = !memcmp(R->salt, P->salt, 32) || !memcmp(R->write_key, P->write_key, 32);
   if (R->epoch == P->epoch) {
     if (group__roster_lost(P, R))

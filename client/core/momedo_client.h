@@ -11,6 +11,7 @@
 #include "status.h"
 
 #include "account.h"   /* this device's keys, the user's devices, home nodes, cursors */
+#include "archive.h"   /* the compliance archive: hash-chained log, checkpoints, verify */
 #include "channel.h"   /* passphrase channels */
 #include "contacts.h"  /* contacts, pinned keys, cached bundles */
 #include "content.h"   /* what a message carries: text, file, location, task, receipts */

@@ -3,6 +3,9 @@
  * sends, over that user's real pairwise sessions, what an honest client never would:
  *   self-record GROUP            a record signed by this (plain) member giving itself a
  *                                new device, to every device of the group
+ *   mark-recorded GROUP          a record signed by this (plain) member that flips the
+ *                                group's "recorded" mark (marks it in its own name, or
+ *                                unmarks it), to every device of the group
  *   forge-join GROUP VICTIM      a chain (the real version 1, then a version this user
  *                                signs adding VICTIM, a contact) to VICTIM's devices
  *   squat GROUP OWNER VICTIM     OWNER's sender key, as if it were this user's, to the
@@ -76,6 +79,23 @@ static int forge_self(struct cli_state *st, const struct group *g, uint8_t **rec
   R.change = MOMEDO__GROUP_CHANGE__GROUP_CHANGE_DEVICES, R.created_ms = os_wall_ms();
   memcpy(R.signer, st->acct.identity.pub, 32);
   if (rc == 0) rc = group__roster_sign(&R, &st->acct.identity, rec, rl);
+  group__roster_clear(&R);
+  return rc;
+}
+
+/* The next record with the "recorded" mark flipped, signed by this member. */
+static int forge_mark(struct cli_state *st, const struct group *g, uint8_t **rec, size_t *rl) {
+  struct group_roster R;
+  int rc = group__roster_copy(&R, &g->r);
+  if (rc < 0) return rc;
+  R.recorded = !g->r.recorded;
+  memcpy(R.rec_by, st->acct.identity.pub, 32);
+  R.version = g->r.version + 1, R.has_prev = 1;
+  memcpy(R.prev, g->r.hash, 32);
+  R.change = MOMEDO__GROUP_CHANGE__GROUP_CHANGE_SETTINGS, R.created_ms = os_wall_ms();
+  R.rec_since_ms = R.created_ms;
+  memcpy(R.signer, st->acct.identity.pub, 32);
+  rc = group__roster_sign(&R, &st->acct.identity, rec, rl);
   group__roster_clear(&R);
   return rc;
 }
@@ -199,8 +219,10 @@ static int run(struct cli *c, struct cli_state *st, struct cli_conn *cn, char **
   int rc = t ? cli_group_find(c, st, argv[1], &cg) : MOMEDO_E_NOMEM;
   const struct contact *v = NULL;
   momedo__group_control__init(&gc);
-  if (rc == 0 && !strcmp(cmd, "self-record") && argc == 2) {
-    if ((rc = forge_self(st, cg->g, &body, &bl)) == 0) {
+  int self = rc == 0 && !strcmp(cmd, "self-record") && argc == 2;
+  int mark = rc == 0 && !strcmp(cmd, "mark-recorded") && argc == 2;
+  if (self || mark) {
+    if ((rc = (mark ? forge_mark : forge_self)(st, cg->g, &body, &bl)) == 0) {
       gc.body_case = MOMEDO__GROUP_CONTROL__BODY_RECORD;
       gc.record = (ProtobufCBinaryData){bl, body};
       nt = targets_of(cg->g, NULL, NULL, st->acct.device.pub, t, GROUP_DEVICES_MAX);
@@ -223,7 +245,7 @@ static int run(struct cli *c, struct cli_state *st, struct cli_conn *cn, char **
       nt = targets_of(cg->g, id, NULL, st->acct.device.pub, t, GROUP_DEVICES_MAX);
     }
   } else if (rc == 0) {
-    rc = cli_fail(c, MOMEDO_E_INVAL, "usage: self-record G | forge-join G V | squat G O V");
+    rc = cli_fail(c, MOMEDO_E_INVAL, "usage: self-record G | mark-recorded G | forge-join G V | squat G O V");
   }
   if (rc == 0) rc = pack_control(&gc, st->acct.device.pub, &pt, &len);
   if (rc == 0) rc = cli__group_send_to(c, st, cn, pt, len, t, nt, sent);
@@ -245,7 +267,7 @@ int main(int argc, char **argv) {
   c.timeout_ms = 30000;
   c.json = 1;
   if (argc < 5 || strcmp(argv[1], "--home") != 0) {
-    fprintf(stderr, "usage: momedo-mallory --home DIR self-record|forge-join|squat|prekey ...\n");
+    fprintf(stderr, "usage: momedo-mallory --home DIR self-record|mark-recorded|forge-join|squat|prekey ...\n");
     return 2;
   }
   c.opt[CO_HOME] = argv[2];
