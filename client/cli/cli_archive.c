@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "hex.h"
@@ -28,17 +29,33 @@ static int take_att(struct cli_state *st, struct archive_log *l, const char *vna
   return rc;
 }
 
+/* The home's archive when this account has one (an earlier `archive run` made it), so
+ * that `sync`, `listen` and `bot` on the archive account archive too; NULL if none. */
+static struct archive_log *home_archive(struct cli *c, struct cli_state *st) {
+  static struct archive_log log;
+  static int state; /* 0 not looked, 1 open, -1 none */
+  char dir[ARCHIVE_PATH_MAX], path[ARCHIVE_PATH_MAX + 32];
+  if (state == 0) {
+    state = -1;
+    snprintf(dir, sizeof dir, "%s/%s", st->home.dir, ARCHIVE_SUBDIR);
+    snprintf(path, sizeof path, "%s/%s", dir, ARCHIVE_ENTRIES);
+    if (access(path, F_OK) == 0 && archive_log_open(&log, dir) == 0) state = 1;
+    else if (access(path, F_OK) == 0) cli_fail(c, MOMEDO_E_IO, "cannot open %s", dir);
+  }
+  return state == 1 ? &log : NULL;
+}
+
 int cli__archive_take(struct cli *c, struct cli_state *st, struct cli_group *cg,
                       const Momedo__Content *m, const uint8_t sender[static 32],
                       const char *att_vname) {
   struct group_info gi;
   struct archive_msg am;
   char loc[96];
-  if (c->archive == NULL) return 0;
   group_get_info(cg->g, &gi);
-  /* Only what was sent after the mark: members were told from then on. */
   if (!gi.recorded || m->sent_ms < gi.recorded_since_ms) return 0;
-  memset(&am, 0, sizeof am);
+  struct archive_log *l = c->archive ? c->archive : home_archive(c, st);
+  if (l == NULL) return c->why[0] ? MOMEDO_E_IO : 0; /* an archive that does not open: stop */
+  memset(&am, 0, sizeof am); /* only what was sent after the mark: members were told */
   am.conv = cg->id, am.sender = sender, am.sent_ms = m->sent_ms;
   if (m->body_case == MOMEDO__CONTENT__BODY_TEXT) {
     am.kind = ARCHIVE_KIND_TEXT;
@@ -56,10 +73,10 @@ int cli__archive_take(struct cli *c, struct cli_state *st, struct cli_group *cg,
   } else {
     return 0;
   }
-  if (am.att_sha256 && att_vname && take_att(st, c->archive, att_vname, am.att_sha256) != 0)
+  if (am.att_sha256 && att_vname && take_att(st, l, att_vname, am.att_sha256) != 0)
     fprintf(stderr, "momedo: archive: could not keep an attachment (its hash is archived)\n");
-  int rc = archive_log_append(c->archive, &am, os_wall_ms());
-  if (rc == 0) rc = archive_log_sync(c->archive); /* on disk before the cursor moves */
+  int rc = archive_log_append(l, &am, os_wall_ms());
+  if (rc == 0) rc = archive_log_sync(l); /* on disk before the cursor moves */
   if (rc) return cli_fail(c, rc, "archive: appending failed: %s", momedo_strerror(rc));
   c->archived++;
   return 0;
@@ -87,7 +104,7 @@ static int archive_dir(struct cli *c, struct cli_state *st, char *out, size_t ca
     snprintf(out, cap, "%s", c->opt[CO_ARCHIVE_DIR]);
     return 0;
   }
-  int rc = cli_home(c, st, 0);
+  int rc = st->home.dir[0] ? 0 : cli_home(c, st, 0);
   if (rc) return rc;
   if (strlen(st->home.dir) + sizeof ARCHIVE_SUBDIR + 1 > cap)
     return cli_fail(c, MOMEDO_E_INVAL, "path too long");
@@ -95,8 +112,8 @@ static int archive_dir(struct cli *c, struct cli_state *st, char *out, size_t ca
   return 0;
 }
 
-static int open_log(struct cli *c, const char *dir, struct archive_log *l) {
-  int rc = archive_log_open(l, dir);
+static int open_log(struct cli *c, const char *dir, struct archive_log *l, int ro) {
+  int rc = ro ? archive_log_open_ro(l, dir) : archive_log_open(l, dir);
   if (rc) return cli_fail(c, rc, "cannot open the archive in %s: %s", dir, momedo_strerror(rc));
   return 0;
 }
@@ -112,7 +129,7 @@ static int cmd_run(struct cli *c) {
     rc = cli_fail(c, MOMEDO_E_DENIED, "the archive signs checkpoints with the identity key, "
                   "which only the account's first device holds: run it there");
   if (rc == 0) rc = archive_dir(c, &st, dir, sizeof dir);
-  if (rc == 0 && (rc = open_log(c, dir, &l)) == 0) opened = 1;
+  if (rc == 0 && (rc = open_log(c, dir, &l, 0)) == 0) opened = 1;
   if (rc == 0 && (rc = archive_log_set_key(&l, st.acct.identity.pub)) != 0)
     rc = cli_fail(c, rc, "cannot write %s/%s", dir, ARCHIVE_KEY);
   c->archive = opened ? &l : NULL;
@@ -168,7 +185,7 @@ static int cmd_export(struct cli *c) {
   if (rc == 0) rc = parse_day(c, CO_TO, "--to", &to);
   if (rc == 0 && to < from) rc = cli_fail(c, MOMEDO_E_INVAL, "--to is before --from");
   if (rc == 0) rc = archive_dir(c, &st, dir, sizeof dir);
-  if (rc == 0) rc = open_log(c, dir, &l);
+  if (rc == 0) rc = open_log(c, dir, &l, 1); /* `archive run` may be appending */
   if (rc) return rc;
   rc = archive_log_export(&l, from, to + ARCHIVE_DAY_MS, c->pos[1], &n);
   archive_log_close(&l);
@@ -255,11 +272,18 @@ static int cmd_prune(struct cli *c) {
       return cli_fail(c, MOMEDO_E_INVAL, "--retention-years is 5 or 10");
     years = (uint64_t)atoi(c->opt[CO_RETENTION]);
   }
-  int rc = archive_dir(c, &st, dir, sizeof dir);
-  if (rc == 0) rc = open_log(c, dir, &l);
-  if (rc) return rc;
-  rc = archive_log_prune(&l, now > years * YEAR_MS ? now - years * YEAR_MS : 0, now, &n);
-  archive_log_close(&l);
+  /* The home's lock, as `archive run` holds it: no append while the log is rewritten. */
+  int rc = cli_home(c, &st, 0);
+  if (rc == 0 && (rc = home_lock(&st.home)) != 0)
+    rc = cli_fail(c, rc, "another momedo command is running in this home; try again");
+  int locked = rc == 0;
+  if (rc == 0) rc = archive_dir(c, &st, dir, sizeof dir);
+  if (rc == 0 && (rc = open_log(c, dir, &l, 0)) == 0) {
+    rc = archive_log_prune(&l, now > years * YEAR_MS ? now - years * YEAR_MS : 0, now, &n);
+    archive_log_close(&l);
+  }
+  if (locked) home_unlock(&st.home);
+  if (rc && c->why[0]) return rc;
   if (rc) return cli_fail(c, rc, "prune failed: %s", momedo_strerror(rc));
   if (c->json) {
     struct jsonw j;

@@ -539,9 +539,13 @@ static int take_group_content(struct cli *c, struct cli_state *st, struct cli_co
   if (content->body_case == MOMEDO__CONTENT__BODY_FILE &&
       (rc = take_file(c, st, cn, content, &out->e, out)) != 0)
     return rc;
+  /* Archived before the timeline takes it: if the archive fails, the message is not
+   * marked seen and comes again. */
+  if ((rc = cli__archive_take(c, st, cg, content, from->identity_key, out->e.path)) != 0)
+    return rc;
   if ((rc = cli__timeline_put(c, st, HIST_GROUP, cg->id, &out->e, &added)) != 0) return rc;
   *shown = added;
-  return added ? cli__archive_take(c, st, cg, content, from->identity_key, out->e.path) : 0;
+  return 0;
 }
 
 int cli_group_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn,

@@ -111,7 +111,8 @@ MOMEDO_WUR int archive_verify_dir(const char *dir, struct archive_report *r);
 
 struct archive_log {
   char dir[ARCHIVE_PATH_MAX];
-  int fd;                     /* entries.jsonl, O_APPEND */
+  int fd;                     /* entries.jsonl, O_APPEND (O_RDONLY when ro) */
+  int ro;                     /* archive_log_open_ro: export only */
   uint64_t next_seq;
   uint8_t head[32];           /* hash of the last entry (zeros before the first) */
   char last_cp_day[ARCHIVE_DAY_LEN + 1]; /* "" if none */
@@ -134,6 +135,9 @@ struct archive_msg {
 /* Open or create dir (0700) and its log; a line torn by a crash at the end is cut off;
  * the head is taken from the last line (checked). E_IO, E_CORRUPT. */
 MOMEDO_WUR int archive_log_open(struct archive_log *l, const char *dir);
+/* Read-only, for export while `archive run` may be appending (a line being written is
+ * not read); nothing is created or cut. E_NOTFOUND when there is no log. */
+MOMEDO_WUR int archive_log_open_ro(struct archive_log *l, const char *dir);
 void archive_log_close(struct archive_log *l);
 /* Append one entry (write(2); archive_log_sync makes it durable). */
 MOMEDO_WUR int archive_log_append(struct archive_log *l, const struct archive_msg *m,

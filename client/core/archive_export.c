@@ -57,6 +57,7 @@ static int each_entry(struct archive_log *l, line_fn fn, void *ctx) {
   while (rc == 0 && fgets(l->line, ARCHIVE_LINE_BYTES_MAX + 1, f) != NULL) {
     size_t n = strlen(l->line);
     struct archive_entry e;
+    if (n > 0 && l->line[n - 1] != '\n' && feof(f)) break; /* being appended right now */
     if (n == 0 || l->line[n - 1] != '\n') rc = MOMEDO_E_CORRUPT;
     else if (archive_entry_parse(&e, l->line, n - 1, l->body, why) < 0) rc = MOMEDO_E_CORRUPT;
     else rc = fn(ctx, l->line, n, &e);
@@ -120,7 +121,7 @@ int archive_log_export(struct archive_log *l, uint64_t from_ms, uint64_t to_ms,
   if (mkdir(out_dir, 0700) != 0) return errno == EEXIST ? MOMEDO_E_EXISTS : MOMEDO_E_IO;
   snprintf(p, sizeof p, "%s/%s", out_dir, ARCHIVE_ATT_DIR);
   if (mkdir(p, 0700) != 0) return MOMEDO_E_IO;
-  int rc = archive_log_sync(l);
+  int rc = l->ro ? 0 : archive_log_sync(l);
   snprintf(p, sizeof p, "%s/%s", l->dir, ARCHIVE_KEY);
   snprintf(q, sizeof q, "%s/%s", out_dir, ARCHIVE_KEY);
   if (rc == 0) rc = copy_file(p, q, ARCHIVE_KEY_FILE_BYTES_MAX);
@@ -160,6 +161,7 @@ int archive_log_prune(struct archive_log *l, uint64_t cutoff_ms, uint64_t now_ms
                       uint64_t *n_removed) {
   char tmp[ARCHIVE_PATH_MAX + 32], path[ARCHIVE_PATH_MAX + 32], body[256], hx[65];
   struct prune_ctx x;
+  if (l->ro) return MOMEDO_E_INVAL;
   memset(&x, 0, sizeof x);
   x.cutoff_ms = cutoff_ms, x.out = -1;
   *n_removed = 0;

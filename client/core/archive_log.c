@@ -41,12 +41,9 @@ static int last_line(int fd, off_t sz, char *buf, size_t cap, size_t *len) {
   return 0;
 }
 
-/* Cut a torn last line (no '\n') off; return the size after. */
-static int cut_torn(int fd, off_t *sz) {
-  char c;
-  if (*sz == 0) return 0;
-  if (pread(fd, &c, 1, *sz - 1) != 1) return MOMEDO_E_IO;
-  if (c == '\n') return 0;
+/* The size up to the end of the last complete line (a torn last line from a crash, or
+ * one being appended right now, is not counted). */
+static int complete_size(int fd, off_t *sz) {
   char buf[4096];
   off_t at = *sz;
   while (at > 0) {
@@ -55,12 +52,12 @@ static int cut_torn(int fd, off_t *sz) {
     for (size_t i = k; i > 0; i--)
       if (buf[i - 1] == '\n') {
         *sz = at - (off_t)k + (off_t)i;
-        return ftruncate(fd, *sz) == 0 ? 0 : MOMEDO_E_IO;
+        return 0;
       }
     at -= (off_t)k;
   }
   *sz = 0;
-  return ftruncate(fd, 0) == 0 ? 0 : MOMEDO_E_IO;
+  return 0;
 }
 
 static int load_head(struct archive_log *l) {
@@ -69,8 +66,9 @@ static int load_head(struct archive_log *l) {
   char why[ARCHIVE_WHY_MAX];
   struct archive_entry e;
   if (fstat(l->fd, &st) != 0) return MOMEDO_E_IO;
-  off_t sz = st.st_size;
-  int rc = cut_torn(l->fd, &sz);
+  off_t sz = st.st_size, full = sz;
+  int rc = complete_size(l->fd, &sz);
+  if (rc == 0 && sz != full && !l->ro && ftruncate(l->fd, sz) != 0) rc = MOMEDO_E_IO;
   if (rc < 0 || sz == 0) return rc;
   if ((rc = last_line(l->fd, sz, l->line, ARCHIVE_LINE_BYTES_MAX + 1, &n)) < 0) return rc;
   if ((rc = archive_entry_parse(&e, l->line, n, l->body, why)) < 0) return MOMEDO_E_CORRUPT;
@@ -99,26 +97,33 @@ static int load_last_cp(struct archive_log *l) {
   return rc < 0 ? MOMEDO_E_CORRUPT : 0;
 }
 
-int archive_log_open(struct archive_log *l, const char *dir) {
+static int log_open(struct archive_log *l, const char *dir, int ro) {
   char path[ARCHIVE_PATH_MAX + 32];
   memset(l, 0, sizeof *l);
-  l->fd = -1;
+  l->fd = -1, l->ro = ro;
   if (strlen(dir) >= ARCHIVE_PATH_MAX) return MOMEDO_E_INVAL;
   snprintf(l->dir, sizeof l->dir, "%s", dir);
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return MOMEDO_E_IO;
+  if (!ro && mkdir(dir, 0700) != 0 && errno != EEXIST) return MOMEDO_E_IO;
   path_of(path, sizeof path, dir, ARCHIVE_ATT_DIR);
-  if (mkdir(path, 0700) != 0 && errno != EEXIST) return MOMEDO_E_IO;
+  if (!ro && mkdir(path, 0700) != 0 && errno != EEXIST) return MOMEDO_E_IO;
   l->line = malloc(ARCHIVE_LINE_BYTES_MAX + 1);
   l->body = malloc(ARCHIVE_BODY_BYTES_MAX);
   int rc = l->line && l->body ? 0 : MOMEDO_E_NOMEM;
   path_of(path, sizeof path, dir, ARCHIVE_ENTRIES);
-  if (rc == 0 && (l->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
-    rc = MOMEDO_E_IO;
+  if (rc == 0) {
+    l->fd = ro ? open(path, O_RDONLY | O_CLOEXEC)
+               : open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (l->fd < 0) rc = ro && errno == ENOENT ? MOMEDO_E_NOTFOUND : MOMEDO_E_IO;
+  }
   if (rc == 0) rc = load_head(l);
   if (rc == 0) rc = load_last_cp(l);
   if (rc < 0) archive_log_close(l);
   return rc;
 }
+
+int archive_log_open(struct archive_log *l, const char *dir) { return log_open(l, dir, 0); }
+
+int archive_log_open_ro(struct archive_log *l, const char *dir) { return log_open(l, dir, 1); }
 
 void archive_log_close(struct archive_log *l) {
   if (l->fd >= 0) close(l->fd);
@@ -143,6 +148,7 @@ int archive__append_entry(struct archive_log *l, struct archive_entry *e) {
 int archive_log_append(struct archive_log *l, const struct archive_msg *m, uint64_t now_ms) {
   struct archive_entry e;
   memset(&e, 0, sizeof e);
+  if (l->ro) return MOMEDO_E_INVAL;
   if (m->body_len > ARCHIVE_BODY_BYTES_MAX || m->kind < 0 || m->kind >= ARCHIVE_KIND_PRUNE)
     return MOMEDO_E_BOUNDS;
   e.archived_ms = now_ms, e.sent_ms = m->sent_ms, e.kind = m->kind;

@@ -8,10 +8,12 @@ archived. Ana cannot mark the channel recorded: her own client refuses, and a fo
 record she signs (momedo-mallory mark-recorded) is refused by every member. Lead marks
 it; every member sees it in `group show --json` (by lead, since when), and `send` prints
 the notice first. Posts from both cities land in the archive (`archive run`), the day's
-checkpoint is signed, `archive export` writes the period, `archive verify` (pinned to
+checkpoint is signed; a file fetched by a plain `sync` of the archive account is
+archived too (with its content under att/); `archive export` writes the period, `archive verify` (pinned to
 arch's user ID) passes; one flipped byte of an archived body makes verify exit 1 and
-name the entry. A verify pinned to another key fails too.
+name the entry, and so does a changed attachment. A verify pinned to another key fails.
 """
+import hashlib
 import json
 import os
 import sys
@@ -93,20 +95,34 @@ class ArchiveTest(T.ClusterTest, unittest.TestCase):
         self.assertIn("is recorded (compliance archive)", p.stderr)
         self.assertEqual(self.archive_until(arch, 2), 2)
         self.read(ana, (bob.user_id, EAST_POST), "Bauamt")
+        # A file, fetched by a plain `sync` of the archive account: archived all the same.
+        plan = os.path.join(cl.dir, "lageplan.pdf")
+        with open(plan, "wb") as f:
+            f.write(os.urandom(40000))
+        lead.j("send", "Bauamt", "--file", plan)
+        cl.wait_for(lambda: [m for m in arch.sync() if m["kind"] == "file"],
+                    "the archive account's sync fetches the file")
 
         # Export today's period and verify it, pinned to the archive account's key.
         day = time.strftime("%Y-%m-%d", time.gmtime())
         out_dir = os.path.join(cl.dir, "export")
         out, _ = arch.j("archive", "export", "--from", day, "--to", day, out_dir)
-        self.assertEqual(out["entries"], 2)
+        self.assertEqual(out["entries"], 3)
         self.assertEqual(sorted(os.listdir(out_dir)),
                          ["att", "checkpoints.jsonl", "entries.jsonl", "key.pub"])
+        with open(plan, "rb") as f:
+            plan_sha = hashlib.sha256(f.read()).hexdigest()
+        self.assertEqual(os.listdir(os.path.join(out_dir, "att")), [plan_sha])
         out, _ = arch.j("archive", "verify", out_dir, "--key", arch.user_id)
         self.assertEqual((out["ok"], out["entries"], out["first_seq"], out["last_seq"]),
-                         (True, 2, 0, 1))
-        self.assertEqual(out["checkpoints"], 1)
+                         (True, 3, 0, 2))
+        self.assertEqual((out["checkpoints"], out["attachments_checked"]), (1, 1))
         with open(os.path.join(out_dir, "entries.jsonl")) as f:
             entries = [json.loads(x) for x in f]
+        self.assertEqual([(e["kind"], e["att_sha256"]) for e in entries][2],
+                         ("file", plan_sha))
+        self.assertEqual(bytes.fromhex(entries[2]["body"]).decode(), "lageplan.pdf")
+        entries = entries[:2]
         bodies = sorted(bytes.fromhex(e["body"]).decode() for e in entries)
         self.assertEqual(bodies, sorted([WEST_POST, EAST_POST]))
         senders = {bytes.fromhex(e["body"]).decode(): e["sender"] for e in entries}
@@ -122,6 +138,7 @@ class ArchiveTest(T.ClusterTest, unittest.TestCase):
         with open(path, "rb") as f:
             data = bytearray(f.read())
         at = data.index(b'"body":"', data.index(b'{"seq":1,')) + 8
+        orig = data[at]
         data[at] = ord("0") if data[at] != ord("0") else ord("1")
         with open(path, "wb") as f:
             f.write(bytes(data))
@@ -132,6 +149,22 @@ class ArchiveTest(T.ClusterTest, unittest.TestCase):
         p = arch.run("archive", "verify", out_dir, check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("NOT INTACT: entry 1", p.stderr)
+        # Restored, then the attachment changed: entry 2 is named.
+        data[at] = orig
+        with open(path, "wb") as f:
+            f.write(bytes(data))
+        self.assertEqual(arch.j("archive", "verify", out_dir)[0]["ok"], True)
+        with open(os.path.join(out_dir, "att", plan_sha), "r+b") as f:
+            f.seek(1000)
+            f.write(b"X")
+        out, p = arch.j("archive", "verify", out_dir, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("entry 2: the attachment does not match", out["message"])
+
+        # Retention: nothing is 5 years old; only 5 or 10 are accepted.
+        self.assertEqual(arch.j("archive", "prune", "--retention-years", "5")[0]["pruned"], 0)
+        out, p = arch.j("archive", "prune", "--retention-years", "7", check=False)
+        self.assertEqual((p.returncode, out["error"]), (2, "E_INVAL"))
 
         # Unmarked: later posts are not archived.
         bob.j("group", "unrecord", "Bauamt")

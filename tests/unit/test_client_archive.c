@@ -3,7 +3,8 @@
  * one byte of a body, a removed entry, two entries swapped, an entry changed and the
  * chain rehashed after it, entries cut off at the end, a checkpoint signed by another
  * key, an inserted entry — and pruning logs itself in the chain. Bad files (over-long
- * lines, a missing key) give errors, never crashes. */
+ * lines, a missing key) give errors, never crashes; a torn last line is cut off when the
+ * log is opened for writing and left alone (not exported) when opened read-only. */
 #define _GNU_SOURCE
 #include <sys/stat.h>
 #include <unistd.h>
@@ -292,6 +293,22 @@ static void test_bad_files(void) {
   fclose(f);
   CHECK_EQ(archive_verify_dir(dir, &r), MOMEDO_E_CORRUPT);
   CHECK(strstr(r.why, "cut off") != NULL);
+  /* read-only (export while `archive run` appends): the partial line is left alone */
+  struct stat sb, sa;
+  char out[128];
+  uint64_t n = 0;
+  CHECK_EQ(stat(path, &sb), 0);
+  CHECK_EQ(archive_log_open_ro(&l, dir), 0);
+  CHECK_EQ(l.next_seq, N_ENTRIES);
+  newdir(out, sizeof out);
+  CHECK_EQ(archive_log_export(&l, DAY0, DAY0 + 4 * ARCHIVE_DAY_MS, out, &n), 0);
+  CHECK_EQ(n, N_ENTRIES);
+  struct archive_msg m = {l.head, l.head, 1, ARCHIVE_KIND_TEXT, (const uint8_t *)"x", 1, NULL};
+  CHECK_EQ(archive_log_append(&l, &m, DAY0), MOMEDO_E_INVAL);
+  archive_log_close(&l);
+  CHECK_EQ(stat(path, &sa), 0);
+  CHECK_EQ(sa.st_size, sb.st_size);
+  CHECK_EQ(archive_verify_dir(out, &r), 0);
   CHECK_EQ(archive_log_open(&l, dir), 0);
   CHECK_EQ(l.next_seq, N_ENTRIES);
   archive_log_close(&l);
