@@ -277,6 +277,13 @@ MOMEDO_WUR int cli_refresh_contact(struct cli *c, struct cli_state *st, struct c
  * refuses a contact with a pending key change (E_KEYCHANGED). */
 MOMEDO_WUR int cli_contact_for(struct cli *c, struct cli_state *st, const char *to,
                                struct contact **out);
+/* `contact add` without its output: pin the key REF names (user ID, alias looked up
+ * at the home node, or a QR card) under name (may be NULL), fetch its bundle when a
+ * node is reachable, save. *out the contact; *alias (may be NULL) the alias it was
+ * found by, or NULL. E_KEYCHANGED (a different key for a known contact: pending until
+ * verified), E_EXISTS (the name is another contact's), E_INVAL, lookup errors. */
+MOMEDO_WUR int cli_contact_add(struct cli *c, struct cli_state *st, const char *ref,
+                               const char *name, struct contact **out, const char **alias);
 /* Publish our bundle (after a change) at cn. */
 MOMEDO_WUR int cli_publish(struct cli *c, struct cli_state *st, struct cli_conn *cn);
 
@@ -530,6 +537,8 @@ MOMEDO_WUR int cli_send_any(struct cli *c, struct cli_state *st, struct cli_conn
 MOMEDO_WUR int cli__fetch_chunks(struct cli *c, struct cli_conn *cn, const uint8_t mb[static 32],
                                  const Momedo__File *f, uint8_t *buf);
 
+/* "LAT,LON[,ACCURACY_M]" (latitude -90..90, longitude -180..180) into l (cli_send.c). */
+MOMEDO_WUR int cli__parse_location(struct cli *c, const char *s, Momedo__Location *l);
 /* "YYYY-MM-DD" (end of that day, local time) or "YYYY-MM-DDTHH:MM" to ms. */
 MOMEDO_WUR int cli__parse_due(struct cli *c, const char *s, uint64_t *ms);
 

@@ -24,7 +24,7 @@
 /* One request's body, collected before the handler runs. */
 struct app_conn {
   char *body;
-  size_t len;
+  size_t len, cap;
   int too_big;
 };
 
@@ -172,6 +172,18 @@ static enum MHD_Result send_events(struct app *a, struct MHD_Connection *mc) {
 
 /* ---- requests -------------------------------------------------------------------- */
 
+/* Threads that may reach the node (handlers that send) free TLS's per-thread cache when
+ * they end: libmicrohttpd's connection threads come and go. */
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static void tls_thread_end(void *v) {
+  (void)v;
+  transport_thread_done();
+}
+static void tls_key_make(void) {
+  if (pthread_key_create(&tls_key, tls_thread_end) != 0) abort();
+}
+
 static enum MHD_Result run_route(struct app *a, struct MHD_Connection *mc,
                                  const struct app_route *rt, struct app_conn *conn) {
   struct app_call c = {.mc = mc, .http = MHD_HTTP_OK};
@@ -186,6 +198,8 @@ static enum MHD_Result run_route(struct app *a, struct MHD_Connection *mc,
     }
     c.body = body;
   }
+  pthread_once(&tls_once, tls_key_make);
+  pthread_setspecific(tls_key, a); /* non-NULL: the destructor runs at this thread's end */
   pthread_mutex_lock(&a->mu);
   if (rt->needs_unlock && !a->unlocked)
     app_error(&c, MHD_HTTP_LOCKED, MOMEDO_E_AUTH, "unlock with your passphrase first");
@@ -260,10 +274,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     if (!post || conn->too_big || *upload_size > APP_BODY_BYTES_MAX - conn->len) {
       conn->too_big = 1;
     } else {
-      char *b = realloc(conn->body, conn->len + *upload_size);
-      if (!b) return MHD_NO;
-      memcpy(b + conn->len, upload, *upload_size);
-      conn->body = b;
+      if (conn->len + *upload_size > conn->cap) { /* doubling: a 30 MB upload is 10 reallocs */
+        size_t cap = conn->cap ? conn->cap : 4096;
+        while (cap < conn->len + *upload_size) cap *= 2;
+        char *b = malloc(cap);
+        if (!b) return MHD_NO;
+        if (conn->body) memcpy(b, conn->body, conn->len);
+        if (conn->body) explicit_bzero(conn->body, conn->len);
+        free(conn->body);
+        conn->body = b;
+        conn->cap = cap;
+      }
+      memcpy(conn->body + conn->len, upload, *upload_size);
       conn->len += *upload_size;
     }
     *upload_size = 0;
@@ -349,6 +371,7 @@ static int serve(struct app *a, int fd, const char *host) {
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, NULL); /* the threads inherit it; sigwait takes them */
+  signal(SIGPIPE, SIG_IGN); /* a closed stdout or a browser gone is an error, not the end */
   struct MHD_Daemon *d = start_http(a, fd);
   if (!d) {
     close(fd);

@@ -23,7 +23,9 @@
 #define APP_COOKIE "momedo_app_"           /* + the port: one cookie per app on a host */
 #define APP_COOKIE_NAME_MAX 24
 #define APP_TOKEN_HEADER "X-Momedo-Token"
-#define APP_BODY_BYTES_MAX (CONTENT_TEXT_BYTES_MAX + 4096) /* a POST body; larger: 413 */
+#define APP_FILE_BYTES_MAX CONTENT_FILE_BYTES_DEFAULT_MAX  /* an attachment from the page */
+/* A POST body (an attachment in base64 is the largest); larger: 413. */
+#define APP_BODY_BYTES_MAX ((APP_FILE_BYTES_MAX + 2) / 3 * 4 + 4096)
 #define APP_CONNS_MAX 16                   /* concurrent HTTP connections (and threads) */
 #define APP_CONN_TIMEOUT_S 60              /* idle connection closed */
 #define APP_SSE_PING_MS 15000              /* an SSE comment this often keeps it open */
@@ -56,6 +58,9 @@ enum app_verdict app_req_check(const struct app_hdrs *h, const char *token,
                                const char *cookie_name, int post, int *from_query);
 /* The value of cookie `name` in a Cookie header (NULL when absent), copied into out. */
 const char *app_cookie_get(const char *cookie, const char *name, char *out, size_t cap);
+/* Standard base64 (RFC 4648 section 4, '=' padding, no whitespace) of n chars into out
+ * (cap bytes); *len the bytes. E_INVAL (not base64), E_TOOBIG (more than cap). */
+MOMEDO_WUR int app_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *len);
 
 struct app;
 struct MHD_Connection;

@@ -2,8 +2,9 @@
  * lock: the state, unlocking with the passphrase (kept in this process, wiped from the
  * request), the conversation list with unread counts (the last row the page showed is
  * kept in history.db's meta table under an opaque key), a conversation's messages, and
- * sending text or a task reply through the command line's engine (cli_send_any,
- * cli_deliver). A conversation is named by kind and key (hex), never by a name. */
+ * sending text, a file or a task reply through the command line's engine
+ * (cli_send_any, cli_deliver), adding a contact (cli_contact_add), and this user's ID
+ * card as a QR matrix. A conversation is named by kind and key (hex), never by a name. */
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,8 +270,9 @@ static void api_read(struct app *a, struct app_call *c) {
 
 /* Connect, hand m to the engine, save (also after a failure: keys that encrypted are
  * never reused), disconnect. */
-static int deliver(struct app *a, struct app_call *c, const struct app_conv *v,
-                   Momedo__Content *m, uint8_t id[static TL_ID_LEN]) {
+static int deliver_file(struct app *a, struct app_call *c, const struct app_conv *v,
+                        Momedo__Content *m, const uint8_t *file, size_t file_len,
+                        uint8_t id[static TL_ID_LEN]) {
   struct cli_conn cn;
   size_t n_env = 0;
   int kind = 0;
@@ -279,7 +281,7 @@ static int deliver(struct app *a, struct app_call *c, const struct app_conv *v,
   if (rc == 0) {
     rc = v->kind == HIST_CONTACT && m->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY
              ? cli_deliver(&a->rq, &a->st, &cn, v->to, m, NULL, 0, id, &n_env)
-             : cli_send_any(&a->rq, &a->st, &cn, v->to, m, NULL, 0, id, &n_env, &kind);
+             : cli_send_any(&a->rq, &a->st, &cn, v->to, m, file, file_len, id, &n_env, &kind);
     char why[CLI_WHY_MAX];
     snprintf(why, sizeof why, "%s", a->rq.why);
     int r2 = cli_save(&a->rq, &a->st);
@@ -288,6 +290,11 @@ static int deliver(struct app *a, struct app_call *c, const struct app_conv *v,
   }
   if (cn.open) cli_conn_close(&cn);
   return rc ? engine_fail(a, c, rc) : 0;
+}
+
+static int deliver(struct app *a, struct app_call *c, const struct app_conv *v,
+                   Momedo__Content *m, uint8_t id[static TL_ID_LEN]) {
+  return deliver_file(a, c, v, m, NULL, 0, id);
 }
 
 static void sent_ok(struct app *a, struct app_call *c, const uint8_t id[static TL_ID_LEN]) {
@@ -299,28 +306,159 @@ static void sent_ok(struct app *a, struct app_call *c, const uint8_t id[static T
   app_changed(a, -1);
 }
 
-/* {kind, key, text}: a text message. */
+/* The one body of {text} | {location: "LAT,LON"} | {task: TITLE, due} into m. */
+static int content_of(struct app *a, struct app_call *c, Momedo__Content *m, Momedo__Text *t,
+                      Momedo__Location *l, Momedo__Task *task) {
+  const char *text = arg(c, "text"), *loc = arg(c, "location"), *title = arg(c, "task"),
+             *due = arg(c, "due");
+  size_t tl = text ? strlen(text) : title ? strlen(title) : 0;
+  if (!!text + !!loc + !!title != 1 || (due && !title) ||
+      (text && (tl == 0 || tl > CONTENT_TEXT_BYTES_MAX)) ||
+      (title && (tl == 0 || tl > CONTENT_TITLE_BYTES_MAX))) {
+    app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "one of text (1 to 65536 bytes), "
+              "location (LAT,LON) or task (a title of 1 to 1024 bytes, due optional)");
+    return MOMEDO_E_INVAL;
+  }
+  int rc = 0;
+  if (text) {
+    t->text = (char *)text;
+    m->body_case = MOMEDO__CONTENT__BODY_TEXT;
+    m->text = t;
+  } else if (loc) {
+    rc = cli__parse_location(&a->rq, loc, l);
+    m->body_case = MOMEDO__CONTENT__BODY_LOCATION;
+    m->location = l;
+  } else {
+    if (due && due[0]) rc = cli__parse_due(&a->rq, due, &task->due_ms);
+    task->title = (char *)title;
+    m->body_case = MOMEDO__CONTENT__BODY_TASK;
+    m->task = task;
+  }
+  return rc ? engine_fail(a, c, rc) : 0;
+}
+
+/* {kind, key} and a text, a location or a task (content_of). */
 static void api_send(struct app *a, struct app_call *c) {
   struct app_conv v;
   uint8_t id[TL_ID_LEN];
-  const char *text = arg(c, "text");
-  size_t tl = text ? strlen(text) : 0;
-  if (tl == 0 || tl > CONTENT_TEXT_BYTES_MAX) {
-    app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "text must have 1 to 65536 bytes");
-    return;
-  }
+  Momedo__Content m = MOMEDO__CONTENT__INIT;
+  Momedo__Text t = MOMEDO__TEXT__INIT;
+  Momedo__Location l = MOMEDO__LOCATION__INIT;
+  Momedo__Task task = MOMEDO__TASK__INIT;
+  if (content_of(a, c, &m, &t, &l, &task) != 0) return;
   int rc = cli_reacquire(&a->rq, &a->st);
   if (rc) {
     engine_fail(a, c, rc);
     return;
   }
-  Momedo__Content m = MOMEDO__CONTENT__INIT;
-  Momedo__Text t = MOMEDO__TEXT__INIT;
-  t.text = (char *)text;
-  m.body_case = MOMEDO__CONTENT__BODY_TEXT;
-  m.text = &t;
   if (conv_find(a, c, &v) == 0 && deliver(a, c, &v, &m, id) == 0) sent_ok(a, c, id);
   cli_release(&a->st);
+}
+
+/* {kind, key, name, mime, data (base64)}: a file or photo (the same as `send --file`). */
+static void api_send_file(struct app *a, struct app_call *c) {
+  static const char *const photo_types[] = {"image/png", "image/jpeg", "image/gif", "image/webp"};
+  struct app_conv v;
+  uint8_t id[TL_ID_LEN], *file = NULL;
+  size_t len = 0;
+  const char *name = arg(c, "name"), *mime = arg(c, "mime"), *data = arg(c, "data");
+  size_t nl = name ? strlen(name) : 0, dl = data ? strlen(data) : 0;
+  if (!mime || !mime[0]) mime = "application/octet-stream";
+  if (nl == 0 || nl > CONTENT_NAME_BYTES_MAX || strchr(name, '/') ||
+      strlen(mime) > CONTENT_MIME_BYTES_MAX || !strchr(mime, '/') || !data) {
+    app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "name (a file name), mime (type/subtype) "
+              "and data (base64) make an attachment");
+    return;
+  }
+  size_t cap = dl / 4 * 3;
+  if (!(file = malloc(cap ? cap : 1))) {
+    app_error(c, 0, MOMEDO_E_NOMEM, NULL);
+    return;
+  }
+  int rc = app_b64_decode(data, dl, file, APP_FILE_BYTES_MAX < cap ? APP_FILE_BYTES_MAX : cap, &len);
+  if (rc || len == 0) {
+    app_error(c, rc == MOMEDO_E_TOOBIG ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST,
+              rc ? rc : MOMEDO_E_INVAL, rc == MOMEDO_E_TOOBIG ? "the file is larger than 25 MiB"
+                                                              : "data: the file in base64");
+    free(file);
+    return;
+  }
+  Momedo__Content m = MOMEDO__CONTENT__INIT;
+  Momedo__File f = MOMEDO__FILE__INIT;
+  f.name = (char *)name;
+  f.mime = (char *)mime;
+  f.size = len;
+  for (size_t i = 0; i < sizeof photo_types / sizeof photo_types[0]; i++)
+    f.photo |= strcmp(mime, photo_types[i]) == 0;
+  m.body_case = MOMEDO__CONTENT__BODY_FILE;
+  m.file = &f;
+  if ((rc = cli_reacquire(&a->rq, &a->st)) != 0) {
+    engine_fail(a, c, rc);
+  } else {
+    if (conv_find(a, c, &v) == 0 && deliver_file(a, c, &v, &m, file, len, id) == 0)
+      sent_ok(a, c, id);
+    cli_release(&a->st);
+  }
+  crypto_wipe(file, len);
+  free(file);
+}
+
+/* {id (user ID, alias or QR card), name}: pin a contact, as `momedo contact add`. */
+static void api_contact_add(struct app *a, struct app_call *c) {
+  const char *ref = arg(c, "id"), *name = arg(c, "name");
+  struct contact *ct = NULL;
+  char safety[IDS_SAFETY_STR_MAX], key[65];
+  if (!ref || !ref[0] || strlen(ref) > IDS_CARD_STR_MAX) {
+    app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "id: a user ID, an alias or a QR card");
+    return;
+  }
+  int rc = cli_reacquire(&a->rq, &a->st);
+  if (rc == 0) rc = cli_contact_add(&a->rq, &a->st, ref, name && name[0] ? name : NULL, &ct, NULL);
+  if (rc == 0) {
+    if (ids_safety_number(safety, ct->key) != 0) safety[0] = 0;
+    hex_encode(key, sizeof key, ct->key, 32);
+    c->out = cJSON_CreateObject();
+    cJSON_AddBoolToObject(c->out, "ok", 1);
+    cJSON_AddStringToObject(c->out, "kind", "contact");
+    cJSON_AddStringToObject(c->out, "key", key);
+    cJSON_AddStringToObject(c->out, "name", contact_label(ct));
+    cJSON_AddStringToObject(c->out, "user_id", ct->uid);
+    cJSON_AddStringToObject(c->out, "safety_number", safety);
+    app_changed(a, -1);
+  } else {
+    engine_fail(a, c, rc);
+  }
+  cli_release(&a->st);
+}
+
+/* This user's ID, safety number and ID card, and the card as a QR matrix ("1" dark). */
+static void api_me(struct app *a, struct app_call *c) {
+  char uid[IDS_USER_ID_STR_MAX], safety[IDS_SAFETY_STR_MAX], card[IDS_CARD_STR_MAX];
+  char row[QR_SIZE_MAX + 1];
+  uint8_t homes[OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN];
+  struct cli_qr q;
+  size_t n_homes = account_homes(&a->st.acct, homes);
+  int rc = ids_user_id(uid, a->st.acct.identity.pub);
+  if (rc == 0) rc = ids_safety_number(safety, a->st.acct.identity.pub);
+  if (rc == 0) rc = ids_card_format(card, a->st.acct.identity.pub, homes, n_homes);
+  if (rc) {
+    app_error(c, 0, rc, "cannot format the identity");
+    return;
+  }
+  int qr_ok = cli_qr_encode(&q, (const uint8_t *)card, strlen(card)) == 0; /* else text only */
+  cJSON *rows = cJSON_CreateArray();
+  for (int y = 0; qr_ok && y < q.size; y++) {
+    for (int x = 0; x < q.size; x++) row[x] = q.dark[y][x] ? '1' : '0';
+    row[q.size] = 0;
+    cJSON_AddItemToArray(rows, cJSON_CreateString(row));
+  }
+  c->out = cJSON_CreateObject();
+  cJSON_AddBoolToObject(c->out, "ok", 1);
+  cJSON_AddStringToObject(c->out, "user_id", uid);
+  cJSON_AddStringToObject(c->out, "safety_number", safety);
+  cJSON_AddStringToObject(c->out, "card", card);
+  if (a->st.acct.alias[0]) cJSON_AddStringToObject(c->out, "alias", a->st.acct.alias);
+  cJSON_AddItemToObject(c->out, "qr", rows);
 }
 
 /* {kind: "contact", key, id, action: accept|done}: answer a task. */
@@ -452,5 +590,8 @@ const struct app_route app_routes[] = {
     {"POST", "/api/send", api_send, 1},
     {"POST", "/api/task", api_task, 1},
     {"GET", "/api/file", api_file, 1},
+    {"POST", "/api/send-file", api_send_file, 1},
+    {"POST", "/api/contact", api_contact_add, 1},
+    {"GET", "/api/me", api_me, 1},
 };
 const size_t app_routes_n = sizeof app_routes / sizeof app_routes[0];

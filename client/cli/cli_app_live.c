@@ -111,5 +111,6 @@ void *app_live_main(void *arg) {
     delay = n > before ? 500 : (delay * 2 > APP_LIVE_RETRY_MS_MAX ? APP_LIVE_RETRY_MS_MAX
                                                                    : delay * 2);
   }
+  transport_thread_done();
   return NULL;
 }

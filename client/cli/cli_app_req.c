@@ -2,7 +2,7 @@
  * over header values (tests/unit/test_cli_app.c): Host must be a loopback name (DNS
  * rebinding), the token must come in the header, the cookie or (loading the page) ?t=,
  * and a POST must be same-origin JSON (CSRF: a form cannot send that, a fetch from
- * another origin needs a preflight this server never grants). */
+ * another origin needs a preflight this server never grants); base64 of attachments. */
 #include <string.h>
 
 #include "cli_app.h"
@@ -60,4 +60,43 @@ const struct app_route *app_route_find(const char *method, const char *path, int
     *wrong_method = 1;
   }
   return NULL;
+}
+
+static int b64_value(char ch) {
+  if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+  if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+  if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+  return ch == '+' ? 62 : ch == '/' ? 63 : -1;
+}
+
+int app_b64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *len) {
+  size_t pad = 0, o = 0;
+  *len = 0;
+  if (n % 4) return MOMEDO_E_INVAL;
+  while (pad < 2 && n > pad && s[n - 1 - pad] == '=') pad++;
+  if ((n - pad) / 4 * 3 + ((n - pad) % 4 ? (n - pad) % 4 - 1 : 0) > cap) return MOMEDO_E_TOOBIG;
+  uint32_t acc = 0;
+  for (size_t i = 0; i < n - pad; i++) {
+    int v = b64_value(s[i]);
+    if (v < 0) return MOMEDO_E_INVAL;
+    acc = acc << 6 | (uint32_t)v;
+    if (i % 4 == 3) {
+      out[o++] = (uint8_t)(acc >> 16);
+      out[o++] = (uint8_t)(acc >> 8);
+      out[o++] = (uint8_t)acc;
+      acc = 0;
+    }
+  }
+  size_t rest = (n - pad) % 4; /* 2 or 3 characters before the padding */
+  if (rest == 1) return MOMEDO_E_INVAL;
+  if (rest == 2) {
+    if (acc & 0xf) return MOMEDO_E_INVAL; /* bits beyond the last byte must be zero */
+    out[o++] = (uint8_t)(acc >> 4);
+  } else if (rest == 3) {
+    if (acc & 0x3) return MOMEDO_E_INVAL;
+    out[o++] = (uint8_t)(acc >> 10);
+    out[o++] = (uint8_t)(acc >> 2);
+  }
+  *len = o;
+  return 0;
 }

@@ -104,9 +104,10 @@ static void json_contact_begin(struct jsonw *j, const struct contact *ct, const 
   jsonw_str(j, "fingerprint", safety);
 }
 
-static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
+int cli_contact_add(struct cli *c, struct cli_state *st, const char *ref, const char *name,
+                    struct contact **out, const char **alias_out) {
   uint8_t key[32];
-  const char *alias = NULL, *name = c->opt[CO_NAME];
+  const char *alias = NULL;
   struct ids_card card;
   struct cli_conn cn;
   struct contact *ct = NULL;
@@ -135,24 +136,32 @@ static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
   if (rc == 0 && open && cli_refresh_contact(c, st, &cn, ct) != 0)
     fprintf(stderr, "momedo: note: %s\n", c->why);
   if (rc == 0) rc = cli_save(c, st);
-  if (rc == 0) {
-    char safety[IDS_SAFETY_STR_MAX];
-    if (ids_safety_number(safety, ct->key) != 0) safety[0] = '\0';
-    if (c->json) {
-      struct jsonw j;
-      json_contact_begin(&j, ct, safety);
-      jsonw_u64(&j, "home_nodes", ct->n_homes);
-      jsonw_u64(&j, "home_hints", ct->n_hints);
-      jsonw_end(&j);
-    } else {
-      printf("pinned %s\n  user ID:       %s\n  safety number: %s\n", contact_label(ct),
-             ct->uid, safety);
-      if (alias) printf("  (found by alias %s)\n", alias);
-      printf("compare the safety number in person, then `momedo contact verify %s`\n", ct->uid);
-    }
-  }
   if (open) cli_conn_close(&cn);
+  *out = ct;
+  if (alias_out) *alias_out = alias;
   return rc;
+}
+
+static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
+  struct contact *ct = NULL;
+  const char *alias = NULL;
+  int rc = cli_contact_add(c, st, ref, c->opt[CO_NAME], &ct, &alias);
+  if (rc) return rc;
+  char safety[IDS_SAFETY_STR_MAX];
+  if (ids_safety_number(safety, ct->key) != 0) safety[0] = '\0';
+  if (c->json) {
+    struct jsonw j;
+    json_contact_begin(&j, ct, safety);
+    jsonw_u64(&j, "home_nodes", ct->n_homes);
+    jsonw_u64(&j, "home_hints", ct->n_hints);
+    jsonw_end(&j);
+  } else {
+    printf("pinned %s\n  user ID:       %s\n  safety number: %s\n", contact_label(ct),
+           ct->uid, safety);
+    if (alias) printf("  (found by alias %s)\n", alias);
+    printf("compare the safety number in person, then `momedo contact verify %s`\n", ct->uid);
+  }
+  return 0;
 }
 
 /* The key a verify reference means: a QR payload, a user ID of a pinned or pending

@@ -13,7 +13,7 @@
 
 #define SEND_TEXT_MAX CONTENT_TEXT_BYTES_MAX
 
-static int parse_location(struct cli *c, const char *s, Momedo__Location *l) {
+int cli__parse_location(struct cli *c, const char *s, Momedo__Location *l) {
   double v[3] = {0, 0, 0};
   int n = 0;
   const char *p = s;
@@ -261,7 +261,7 @@ int cli_cmd_send(struct cli *c) {
   if (c->opt[CO_MIME] && !c->opt[CO_FILE]) return cli_fail(c, MOMEDO_E_INVAL, "--mime needs --file");
   int rc = 0;
   if (c->opt[CO_LOCATION]) {
-    rc = parse_location(c, c->opt[CO_LOCATION], &l);
+    rc = cli__parse_location(c, c->opt[CO_LOCATION], &l);
     m.body_case = MOMEDO__CONTENT__BODY_LOCATION;
     m.location = &l;
   } else if (c->opt[CO_TASK]) {

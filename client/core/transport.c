@@ -23,6 +23,7 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/asn.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 
 #include "hex.h"
 #include "os.h"
@@ -350,6 +351,12 @@ static const struct transport_ops tr_tls_ops = {
 void transport_tls_view(struct transport_tls *t, struct transport *out) {
   out->ops = &tr_tls_ops;
   out->ctx = t;
+}
+
+void transport_thread_done(void) {
+#ifdef FP_ECC
+  wc_ecc_fp_free(); /* this thread's fixed-point cache (thread-local with HAVE_THREAD_LS) */
+#endif
 }
 
 void transport_tls_free(struct transport_tls *t) {

@@ -50,6 +50,10 @@ MOMEDO_WUR int transport_tls_connect(struct transport_tls **out, const char *hos
 void transport_tls_view(struct transport_tls *t, struct transport *out);
 /* Send a TLS close_notify (best effort, no waiting), close the socket, free t. NULL ok. */
 void transport_tls_free(struct transport_tls *t);
+/* Free what TLS keeps per thread (wolfSSL's ECC fixed-point cache, one per thread that
+ * did a handshake): a thread other than the main one that used a transport calls this
+ * before it ends (`momedo app`'s server and link threads), else the cache leaks. */
+void transport_thread_done(void);
 
 /* Parse "host:port" or "[v6addr]:port" into host (NUL-terminated, host_cap bytes) and
  * *port (1..65535). E_INVAL with nothing written on any other shape. */

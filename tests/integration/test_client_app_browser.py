@@ -7,8 +7,11 @@ load trades ?t= for an HttpOnly SameSite=Strict cookie. In the page: a wrong pas
 is refused, the right one unlocks; Alice's earlier text is there with an unread count;
 her next text appears within seconds (server-sent events); Bob types and presses Enter
 and Alice's CLI receives it, with delivery ticks back in the page; Alice's task is
-accepted with the page's button and her CLI shows it accepted; the page is German when
-the browser is. Screenshots (desktop, 400 px, German) go to $MOMEDO_SCREENSHOT_DIR, else
+accepted with the page's button and her CLI shows it accepted; her photo is inline and
+her location a map link; a file Bob attaches in the page reaches her CLI byte for byte,
+as do a location and a task with a due date sent from the composer;
+Bob's QR code in the page scans (zbarimg) to his ID card; he adds Carol by her ID in the
+page; the page is German when the browser is. Screenshots (desktop, 400 px, German) go to $MOMEDO_SCREENSHOT_DIR, else
 $MOMEDO_TEST_TMP/app-screens. Skips (exit 77) only when chromium, chromedriver or
 selenium is missing."""
 import http.client
@@ -25,6 +28,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import momedo_testlib as T  # noqa: E402
 import browserlib as B  # noqa: E402
+import consolelib as C  # noqa: E402
 
 try:
     from selenium.webdriver.common.by import By
@@ -255,6 +259,65 @@ class AppBrowserTest(T.ClusterTest, unittest.TestCase):
         self.assertEqual((st, h["Content-Type"]), (200, "image/png"))
         self.assertIn('inline; filename="lampe.png"', h["Content-Disposition"])
         self.assertEqual(req(self.app.port, "GET", href.split(str(self.app.port), 1)[1])[0], 403)
+        # Bob attaches a file in the page; Alice's CLI saves the same bytes.
+        doc = os.path.join(self.cluster.dir, "plan.pdf")
+        blob = os.urandom(150000)
+        with open(doc, "wb") as f:
+            f.write(blob)
+        d.find_element(By.CSS_SELECTOR, '[data-test="attach"]').send_keys(doc)
+        self.wait(lambda: any(m[0] == "file" and "plan.pdf" in m[2] for m in self.messages()),
+                  "the file in Bob's page")
+        save = os.path.join(self.cluster.dir, "alice-files")
+        os.makedirs(save)
+        got = []
+        self.cluster.wait_for(lambda: got.extend(alice.sync("--save-dir", save)) or
+                              any(m["kind"] == "file" for m in got), "Alice's CLI gets the file")
+        fm = [m["file"] for m in got if m["kind"] == "file"][0]
+        self.assertEqual((fm["name"], fm["size"], fm["mime"]),
+                         ("plan.pdf", len(blob), "application/pdf"))
+        path = fm["path"]
+        self.assertTrue(path.endswith("plan.pdf"), path)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), blob)
+
+        # A location and a task from the composer's "Location or task" (with a due date).
+        d.find_element(By.CSS_SELECTOR, "#more summary").click()
+        d.find_element(By.CSS_SELECTOR, '[data-test="location"]').send_keys("52.52, 13.405")
+        self.click('[data-test="send-location"]', "send location")
+        self.wait(lambda: d.find_element(By.ID, "more").get_attribute("open") is None,
+                  "the location sent (the form closes)")
+        d.find_element(By.CSS_SELECTOR, "#more summary").click()
+        d.find_element(By.CSS_SELECTOR, '[data-test="task-title"]').send_keys("Sign the repair")
+        d.execute_script("document.getElementById('task-due').value = '2030-05-17'")
+        self.click('[data-test="send-task"]', "send task")
+        got = []
+        self.cluster.wait_for(lambda: got.extend(alice.sync()) or
+                              any(m["kind"] == "task" for m in got), "Alice's CLI gets the task")
+        loc = [m["location"] for m in got if m["kind"] == "location"][0]
+        self.assertEqual((float(loc["lat"]), float(loc["lon"])), (52.52, 13.405))
+        task = [m for m in got if m["kind"] == "task"][0]
+        self.assertEqual(task["text"], "Sign the repair")
+        self.assertIn("2030-05-17", json.dumps(task))
+
+        # Bob's own QR code (his ID card) scans; he adds Carol by her ID in the page.
+        self.click('[data-test="my-qr"]', "the my-qr button")
+        self.wait(lambda: self.qa("#qr svg path"), "the QR code")
+        qr_png = os.path.join(self.cluster.dir, "bob-qr.png")
+        d.find_element(By.ID, "qr").screenshot(qr_png)
+        self.assertEqual(C.zbar_decode(qr_png), [bob.ident()["qr_payload"]])
+        self.assertEqual(d.find_element(By.CSS_SELECTOR, '[data-test="my-id"]').text.split()[0],
+                         bob.user_id)
+        carol = T.new_client(self.cluster, "carol", node)
+        d.find_element(By.CSS_SELECTOR, '[data-test="contact-id"]').send_keys(carol.user_id)
+        d.find_element(By.ID, "contact-name").send_keys("carol")
+        self.click('[data-test="add-contact"]', "the add-contact button")
+        self.wait(lambda: self.qa('[data-test="conversation"][data-name="carol"]'),
+                  "carol in the conversation list")
+        self.assertIn(carol.user_id, bob.run("contacts", "--json").stdout)
+        d.save_screenshot(os.path.join(self.shots, "app-qr.png"))
+        self.click('[data-test="my-qr"]', "the my-qr button again")
+        self.wait(lambda: not d.find_element(By.ID, "qr-box").is_displayed(), "the QR code closed")
+        self.click(conv, "alice's conversation again")
         d.save_screenshot(os.path.join(self.shots, "app-desktop.png"))
         # A phone-sized window: one pane at a time.
         d.set_window_size(400, 800)

@@ -4,7 +4,9 @@
  * taken from the header, from the app's own cookie (not another port's), and from ?t=
  * only on a GET, then reported so the server trades it for the cookie; a POST must be
  * same-origin JSON; routes match exactly (prefix routes need a rest), and the other
- * method is told apart from an unknown path. A non-loopback --listen is refused. */
+ * method is told apart from an unknown path. A non-loopback --listen is refused.
+ * Attachments' base64 (RFC 4648 test vectors; bad characters, lengths, padding and
+ * trailing bits refused; the output bound kept). */
 #include <string.h>
 #include <unistd.h>
 
@@ -131,11 +133,33 @@ static void test_listen_and_token(void) {
   CHECK_EQ(loopweb_token_make(t1, LOOPWEB_TOKEN_BYTES_MAX + 1), MOMEDO_E_INVAL);
 }
 
+static void test_base64(void) {
+  static const char *const vec[][2] = {{"", ""}, {"Zg==", "f"}, {"Zm8=", "fo"}, {"Zm9v", "foo"},
+                                       {"Zm9vYg==", "foob"}, {"Zm9vYmE=", "fooba"},
+                                       {"Zm9vYmFy", "foobar"}}; /* RFC 4648 section 10 */
+  uint8_t out[16];
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+    CHECK_EQ(app_b64_decode(vec[i][0], strlen(vec[i][0]), out, sizeof out, &n), 0);
+    CHECK_EQ(n, strlen(vec[i][1]));
+    CHECK_MEM(out, vec[i][1], n);
+  }
+  CHECK_EQ(app_b64_decode("/+8=", 4, out, sizeof out, &n), 0);
+  CHECK(n == 2 && out[0] == 0xff && out[1] == 0xef);
+  const char *bad[] = {"Zg=", "Zg", "Z===", "====", "Zg=a", "Zh==", "Zm9=", "Zm9v\n", "Zm 9",
+                       "Zm-_", "Zg==Zg=="};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    CHECK_EQ(app_b64_decode(bad[i], strlen(bad[i]), out, sizeof out, &n), MOMEDO_E_INVAL);
+  CHECK_EQ(app_b64_decode("Zm9vYmFy", 8, out, 5, &n), MOMEDO_E_TOOBIG);
+  CHECK_EQ(app_b64_decode("Zm9vYmFy", 8, out, 6, &n), 0);
+}
+
 int main(void) {
   RUN(test_host_and_token);
   RUN(test_post);
   RUN(test_cookie);
   RUN(test_routes);
   RUN(test_listen_and_token);
+  RUN(test_base64);
   TEST_MAIN_END();
 }

@@ -185,6 +185,7 @@
     current = c;
     $("view-h").textContent = c.name;
     $("composer-form").hidden = false;
+    $("more").hidden = false;
     $("msgs").dataset.shown = "";
     document.body.classList.add("in-conv");
     await refresh();
@@ -221,6 +222,7 @@
     $("unlock").hidden = true;
     $("chat").hidden = false;
     $("me").textContent = st.user_id ? t("you_are", {id: st.alias || st.user_id}) : "";
+    $("my-qr").hidden = false;
     live();
     refresh();
   }
@@ -265,6 +267,98 @@
     box.focus();
     refresh();
   }
+
+  /* The QR code of this user's ID card, drawn as SVG from the matrix the server sends. */
+  async function showQr() {
+    const box = $("qr-box"), btn = $("my-qr");
+    if (!box.hidden) {
+      box.hidden = true;
+      btn.setAttribute("aria-expanded", "false");
+      return;
+    }
+    const me = await api("/api/me");
+    const ns = "http://www.w3.org/2000/svg", n = me.qr.length, q = 4;
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 " + (n + 2 * q) + " " + (n + 2 * q));
+    svg.setAttribute("shape-rendering", "crispEdges");
+    const bg = document.createElementNS(ns, "rect");
+    bg.setAttribute("width", n + 2 * q);
+    bg.setAttribute("height", n + 2 * q);
+    bg.setAttribute("fill", "#fff");
+    svg.appendChild(bg);
+    let d = "";
+    me.qr.forEach((row, y) => {
+      for (let x = 0; x < row.length; x++) if (row[x] === "1") d += "M" + (x + q) + " " + (y + q) + "h1v1h-1z";
+    });
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    svg.appendChild(path);
+    $("qr").textContent = "";
+    $("qr").appendChild(svg);
+    $("qr-uid").textContent = me.user_id + (me.alias ? " (" + me.alias + ")" : "");
+    $("qr-safety").textContent = me.safety_number;
+    box.hidden = false;
+    btn.setAttribute("aria-expanded", "true");
+  }
+
+  $("my-qr").addEventListener("click", () => showQr().catch(showError));
+
+  $("add-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const id = $("contact-id"), name = $("contact-name"), msg = $("add-msg");
+    msg.textContent = "";
+    try {
+      const r = await api("/api/contact", {id: id.value.trim(), name: name.value.trim()});
+      id.value = name.value = "";
+      msg.textContent = t("added", {name: r.name, s: r.safety_number});
+      await refresh();
+    } catch (e) { msg.textContent = e.message; }
+  });
+
+  $("attach").addEventListener("change", () => {
+    const f = $("attach").files[0];
+    if (!f || !current) return;
+    const rd = new FileReader();
+    $("link").textContent = t("sending_file", {name: f.name});
+    rd.onload = async () => {
+      const data = String(rd.result).replace(/^data:[^,]*,/, "");
+      try {
+        await api("/api/send-file", {kind: current.kind, key: current.key, name: f.name,
+                                     mime: f.type || "application/octet-stream", data: data});
+        $("link").textContent = "";
+      } catch (e) { showError(e); }
+      $("attach").value = "";
+      refresh();
+    };
+    rd.readAsDataURL(f);
+  });
+
+  async function sendBody(body, done) {
+    try {
+      await api("/api/send", Object.assign({kind: current.kind, key: current.key}, body));
+      done();
+      $("more").open = false;
+    } catch (e) { showError(e); }
+    refresh();
+  }
+
+  $("loc-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const v = $("loc").value.replace(/\s+/g, "");
+    if (current) sendBody({location: v}, () => { $("loc").value = ""; });
+  });
+  $("loc-here").addEventListener("click", () => {
+    if (!navigator.geolocation) return;
+    navigator.geolocation.getCurrentPosition((p) => {
+      $("loc").value = p.coords.latitude.toFixed(6) + "," + p.coords.longitude.toFixed(6);
+    }, (e) => showError(e));
+  });
+  $("task-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const body = {task: $("task-title").value};
+    if ($("task-due").value) body.due = $("task-due").value;
+    if (current) sendBody(body, () => { $("task-title").value = $("task-due").value = ""; });
+  });
 
   $("composer-form").addEventListener("submit", (ev) => { ev.preventDefault(); send(); });
   $("composer").addEventListener("keydown", (ev) => {

@@ -14,7 +14,13 @@ window.MOMEDO_I18N = {
     my_reply_accept: "You accepted the task", my_reply_done: "You finished the task",
     link_up: "connected", link_down: "offline, reconnecting…",
     contact: "contact", group: "group", channel: "channel", no_msgs: "No messages yet.",
-    send_failed: "Could not send: {e}", you_are: "You are {id}"
+    send_failed: "Could not send: {e}", you_are: "You are {id}",
+    my_qr: "My QR code", my_qr_title: "Show this code to be added", user_id: "User ID",
+    safety: "Safety number", add_title: "Add a contact", contact_id: "User ID, alias or code",
+    contact_name: "Name (optional)", add: "Add", added: "Added {name}. Compare the safety number {s} in person.",
+    attach: "Attach a photo or file", sending_file: "Sending {name}…",
+    more: "Location or task", loc_label: "Location (latitude, longitude)", here: "Here",
+    send_loc: "Send location", task_label: "Task", due_label: "Due (optional)", send_task: "Send task"
   },
   de: {
     unlock_title: "Entsperren", passphrase: "Passphrase", unlock: "Entsperren",
@@ -29,6 +35,12 @@ window.MOMEDO_I18N = {
     my_reply_accept: "Du hast die Aufgabe angenommen", my_reply_done: "Du hast die Aufgabe erledigt",
     link_up: "verbunden", link_down: "offline, verbinde neu…",
     contact: "Kontakt", group: "Gruppe", channel: "Kanal", no_msgs: "Noch keine Nachrichten.",
-    send_failed: "Senden fehlgeschlagen: {e}", you_are: "Du bist {id}"
+    send_failed: "Senden fehlgeschlagen: {e}", you_are: "Du bist {id}",
+    my_qr: "Mein QR-Code", my_qr_title: "Zeig diesen Code, um hinzugefügt zu werden", user_id: "Benutzer-ID",
+    safety: "Sicherheitsnummer", add_title: "Kontakt hinzufügen", contact_id: "Benutzer-ID, Alias oder Code",
+    contact_name: "Name (freiwillig)", add: "Hinzufügen", added: "{name} hinzugefügt. Vergleicht die Sicherheitsnummer {s} persönlich.",
+    attach: "Foto oder Datei anhängen", sending_file: "Sende {name}…",
+    more: "Standort oder Aufgabe", loc_label: "Standort (Breite, Länge)", here: "Hier",
+    send_loc: "Standort senden", task_label: "Aufgabe", due_label: "Fällig (freiwillig)", send_task: "Aufgabe senden"
   }
 };
