@@ -181,14 +181,22 @@ static int cmd_export(struct cli *c) {
   memset(&st, 0, sizeof st);
   if (c->n_pos != 2) return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo archive export "
                                      "--from DATE --to DATE OUT_DIR");
-  int rc = parse_day(c, CO_FROM, "--from", &from);
+  int rc = parse_day(c, CO_FROM, "--from", &from), opened = 0;
   if (rc == 0) rc = parse_day(c, CO_TO, "--to", &to);
   if (rc == 0 && to < from) rc = cli_fail(c, MOMEDO_E_INVAL, "--to is before --from");
+  /* The identity key signs the export's manifest; the home's lock is let go at once. */
+  if (rc == 0 && (rc = cli_open(c, &st, 1)) == 0) opened = 1, cli_release(&st);
+  if (rc == 0 && !st.acct.has_identity)
+    rc = cli_fail(c, MOMEDO_E_DENIED, "the export's manifest is signed with the identity key, "
+                  "which only the account's first device holds: run it there");
   if (rc == 0) rc = archive_dir(c, &st, dir, sizeof dir);
   if (rc == 0) rc = open_log(c, dir, &l, 1); /* `archive run` may be appending */
-  if (rc) return rc;
-  rc = archive_log_export(&l, from, to + ARCHIVE_DAY_MS, c->pos[1], &n);
-  archive_log_close(&l);
+  if (rc == 0) {
+    rc = archive_log_export(&l, from, to + ARCHIVE_DAY_MS, c->pos[1], &st.acct.identity, &n);
+    archive_log_close(&l);
+  }
+  if (opened) cli_close(&st);
+  if (rc && c->why[0]) return rc; /* said already */
   if (rc == MOMEDO_E_EXISTS) return cli_fail(c, rc, "%s exists: export into a new directory",
                                              c->pos[1]);
   if (rc) return cli_fail(c, rc, "export failed: %s", momedo_strerror(rc));
@@ -236,6 +244,10 @@ static int cmd_verify(struct cli *c) {
                     ARCHIVE_KEY);
   rc = archive_verify_dir(dir, &r);
   if (rc) return cli_fail(c, rc, "NOT INTACT: %s", r.why[0] ? r.why : momedo_strerror(rc));
+  if (!r.manifest) /* an export always has one: without it a removal cannot be ruled out */
+    return cli_fail(c, MOMEDO_E_NOTFOUND, "NOT INTACT: %s/%s is missing, so entries removed "
+                    "from the export could not be noticed (verify an export of `momedo "
+                    "archive export`)", dir, ARCHIVE_MANIFEST);
   if (c->json) {
     struct jsonw j;
     jsonw_begin(&j, stdout);

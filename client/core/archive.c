@@ -225,36 +225,60 @@ static int cp_body(const struct archive_checkpoint *cp, struct outbuf *o) {
   return o->over ? MOMEDO_E_NOSPACE : 0;
 }
 
-static int cp_msg(uint8_t *msg, size_t cap, const char *body, size_t n, size_t *len) {
-  size_t d = sizeof ARCHIVE_DOMAIN_CP - 1;
+/* What a checkpoint's or manifest's signature covers: its domain, then its line up to
+ * ,"sig". */
+static int signed_msg(const char *domain, uint8_t *msg, size_t cap, const char *body, size_t n,
+                      size_t *len) {
+  size_t d = strlen(domain);
   if (d + n > cap) return MOMEDO_E_NOSPACE;
-  memcpy(msg, ARCHIVE_DOMAIN_CP, d);
+  memcpy(msg, domain, d);
   memcpy(msg + d, body, n);
   *len = d + n;
+  return 0;
+}
+
+/* Sign what o holds (a line up to ,"sig") under domain into sig, append the signature
+ * and close the line: its length into *len. */
+static int sign_line(struct outbuf *o, const char *domain, const struct crypto_sign_keypair *kp,
+                     uint8_t sig[static CRYPTO_SIG_LEN], size_t *len) {
+  uint8_t msg[ARCHIVE_CP_LINE_BYTES_MAX + 64];
+  size_t ml = 0;
+  int rc = o->over ? MOMEDO_E_NOSPACE : 0;
+  if (rc == 0) rc = signed_msg(domain, msg, sizeof msg, o->p, o->n, &ml);
+  if (rc == 0) rc = crypto_sign(sig, msg, ml, kp);
+  if (rc < 0) return rc;
+  put_s(o, ",\"sig\":\""), put_hex(o, sig, CRYPTO_SIG_LEN), put_s(o, "\"}");
+  if (o->over) return MOMEDO_E_NOSPACE;
+  *len = o->n;
   return 0;
 }
 
 int archive_checkpoint_sign(struct archive_checkpoint *cp, const struct crypto_sign_keypair *kp,
                             char *line, size_t cap, size_t *len) {
   struct outbuf o = {line, cap, 0, 0};
-  uint8_t msg[ARCHIVE_CP_LINE_BYTES_MAX + 64];
-  size_t ml = 0;
   memcpy(cp->key, kp->pub, 32);
   int rc = cp_body(cp, &o);
-  if (rc == 0) rc = cp_msg(msg, sizeof msg, line, o.n, &ml);
-  if (rc == 0) rc = crypto_sign(cp->sig, msg, ml, kp);
-  if (rc < 0) return rc;
-  put_s(&o, ",\"sig\":\""), put_hex(&o, cp->sig, CRYPTO_SIG_LEN), put_s(&o, "\"}");
-  if (o.over) return MOMEDO_E_NOSPACE;
-  *len = o.n;
-  return 0;
+  return rc < 0 ? rc : sign_line(&o, ARCHIVE_DOMAIN_CP, kp, cp->sig, len);
+}
+
+/* The tail of a signed line: ,"sig":"…"} ending the line; the signature under domain over
+ * the line up to it and key. E_CORRUPT (shape; or ok == 0: the caller's field checks),
+ * E_BADSIG. */
+static int verify_tail(struct scan *s, int ok, const char *domain,
+                       uint8_t sig[static CRYPTO_SIG_LEN], const uint8_t key[static 32]) {
+  uint8_t msg[ARCHIVE_CP_LINE_BYTES_MAX + 64];
+  size_t body = s->i, ml = 0;
+  lit(s, ",\"sig\":\""), hexfix(s, sig, CRYPTO_SIG_LEN);
+  lit(s, "\"}");
+  if (s->bad || s->i != s->n || !ok) return MOMEDO_E_CORRUPT;
+  int rc = signed_msg(domain, msg, sizeof msg, s->p, body, &ml);
+  if (rc == 0) rc = crypto_verify(sig, msg, ml, key) == 0 ? 0 : MOMEDO_E_BADSIG;
+  return rc;
 }
 
 int archive_checkpoint_parse(struct archive_checkpoint *cp, const char *line, size_t len) {
   struct scan s = {line, len, 0, 0};
-  uint8_t msg[ARCHIVE_CP_LINE_BYTES_MAX + 64];
   uint64_t t;
-  size_t ml = 0;
   memset(cp, 0, sizeof *cp);
   if (len > ARCHIVE_CP_LINE_BYTES_MAX) return MOMEDO_E_TOOBIG;
   lit(&s, "{\"day\":\"");
@@ -270,11 +294,34 @@ int archive_checkpoint_parse(struct archive_checkpoint *cp, const char *line, si
   lit(&s, ",\"head\":\""), hexfix(&s, cp->head, 32);
   lit(&s, "\",\"key\":\""), hexfix(&s, cp->key, 32);
   lit(&s, "\"");
-  size_t body = s.i;
-  lit(&s, ",\"sig\":\""), hexfix(&s, cp->sig, CRYPTO_SIG_LEN);
-  lit(&s, "\"}");
-  if (s.bad || s.i != s.n || cp->count != cp->seq + 1) return MOMEDO_E_CORRUPT;
-  int rc = cp_msg(msg, sizeof msg, line, body, &ml);
-  if (rc == 0) rc = crypto_verify(cp->sig, msg, ml, cp->key) == 0 ? 0 : MOMEDO_E_BADSIG;
-  return rc;
+  return verify_tail(&s, cp->count == cp->seq + 1, ARCHIVE_DOMAIN_CP, cp->sig, cp->key);
+}
+
+/* ---- export manifests ---- */
+
+int archive_manifest_sign(struct archive_manifest *m, const struct crypto_sign_keypair *kp,
+                          char *line, size_t cap, size_t *len) {
+  struct outbuf o = {line, cap, 0, 0};
+  memcpy(m->key, kp->pub, 32);
+  put_s(&o, "{\"entries\":"), put_u64(&o, m->n);
+  put_s(&o, ",\"first\":"), put_u64(&o, m->first);
+  put_s(&o, ",\"last\":"), put_u64(&o, m->last);
+  put_s(&o, ",\"head\":\""), put_hex(&o, m->head, 32);
+  put_s(&o, "\",\"key\":\""), put_hex(&o, m->key, 32);
+  put_s(&o, "\"");
+  return sign_line(&o, ARCHIVE_DOMAIN_MANIFEST, kp, m->sig, len);
+}
+
+int archive_manifest_parse(struct archive_manifest *m, const char *line, size_t len) {
+  struct scan s = {line, len, 0, 0};
+  memset(m, 0, sizeof *m);
+  if (len > ARCHIVE_CP_LINE_BYTES_MAX) return MOMEDO_E_TOOBIG;
+  lit(&s, "{\"entries\":"), m->n = num(&s);
+  lit(&s, ",\"first\":"), m->first = num(&s);
+  lit(&s, ",\"last\":"), m->last = num(&s);
+  lit(&s, ",\"head\":\""), hexfix(&s, m->head, 32);
+  lit(&s, "\",\"key\":\""), hexfix(&s, m->key, 32);
+  lit(&s, "\"");
+  int ok = m->n == 0 || (m->last >= m->first && m->last - m->first + 1 == m->n);
+  return verify_tail(&s, ok, ARCHIVE_DOMAIN_MANIFEST, m->sig, m->key);
 }

@@ -23,6 +23,8 @@
 #define ARCHIVE_DAY_LEN 10                            /* YYYY-MM-DD */
 #define ARCHIVE_DOMAIN_ENTRY "momedo/archive/entry/v1\n"
 #define ARCHIVE_DOMAIN_CP "momedo/archive/checkpoint/v1\n"
+#define ARCHIVE_DOMAIN_MANIFEST "momedo/archive/export/v1\n"
+#define ARCHIVE_MANIFEST "manifest.json"
 #define ARCHIVE_ENTRIES "entries.jsonl"
 #define ARCHIVE_CHECKPOINTS "checkpoints.jsonl"
 #define ARCHIVE_KEY "key.pub"
@@ -55,6 +57,15 @@ struct archive_checkpoint {
   uint8_t head[32], key[32], sig[CRYPTO_SIG_LEN];
 };
 
+/* What an export holds, signed by the archive key (manifest.json, one line): how many
+ * entries and, when there are any, the first and last seq and the last entry's hash.
+ * Without it an emptied or shortened entries file of an export would still verify (the
+ * checkpoints alone cannot tell an empty period from an emptied one). */
+struct archive_manifest {
+  uint64_t n, first, last;
+  uint8_t head[32], key[32], sig[CRYPTO_SIG_LEN];
+};
+
 /* ---- codec (archive.c) ---- */
 
 /* The canonical line (no newline) of e into line[cap]: computes e->body_sha256 and
@@ -69,6 +80,13 @@ MOMEDO_WUR int archive_entry_parse(struct archive_entry *e, const char *line, si
 MOMEDO_WUR int archive_checkpoint_sign(struct archive_checkpoint *cp,
                                        const struct crypto_sign_keypair *kp, char *line,
                                        size_t cap, size_t *len);
+/* The manifest line of m (key set from kp) into line[cap], signed. E_NOSPACE. */
+MOMEDO_WUR int archive_manifest_sign(struct archive_manifest *m,
+                                     const struct crypto_sign_keypair *kp, char *line,
+                                     size_t cap, size_t *len);
+/* Parse one manifest line and check its signature by m->key: E_CORRUPT, E_BADSIG,
+ * E_TOOBIG (more than ARCHIVE_CP_LINE_BYTES_MAX). */
+MOMEDO_WUR int archive_manifest_parse(struct archive_manifest *m, const char *line, size_t len);
 /* Parse strictly and verify the signature under cp->key. E_CORRUPT, E_BADSIG. */
 MOMEDO_WUR int archive_checkpoint_parse(struct archive_checkpoint *cp, const char *line,
                                         size_t len);
@@ -84,6 +102,7 @@ struct archive_report {
   uint64_t n_entries, n_checkpoints, n_checkpoints_matched, n_att_checked, n_att_missing;
   uint64_t first_seq, last_seq;
   int has_bad;                /* bad_seq names the first bad entry */
+  int manifest;               /* the set had a manifest.json and it matched */
   uint64_t bad_seq;
   char why[ARCHIVE_WHY_MAX];  /* the first problem found */
 };
@@ -103,8 +122,11 @@ MOMEDO_WUR int archive_verifier_finish(struct archive_verifier *v, struct archiv
 /* Note an attachment check (the caller hashed the file). */
 void archive_verifier_att(struct archive_verifier *v, int present, int match, uint64_t seq);
 
-/* Verify a file set (key.pub, checkpoints.jsonl, entries.jsonl, att/): 0 when intact;
- * else the error and r names the first bad entry or checkpoint. Every read is bounded. */
+/* Verify a file set (key.pub, checkpoints.jsonl, entries.jsonl, att/, and an export's
+ * manifest.json): 0 when intact; else the error and r names the first bad entry or
+ * checkpoint. A manifest, when present, must be signed by key.pub's key and match the
+ * entries exactly (count, first and last seq, last hash); r->manifest says whether one
+ * was there (an export has one; `momedo archive verify` requires it). Bounded reads. */
 MOMEDO_WUR int archive_verify_dir(const char *dir, struct archive_report *r);
 
 /* ---- the live log (archive_log.c) ---- */
@@ -155,9 +177,11 @@ MOMEDO_WUR int archive_log_set_key(struct archive_log *l, const uint8_t key[stat
 MOMEDO_WUR int archive_log_prune(struct archive_log *l, uint64_t cutoff_ms, uint64_t now_ms,
                                  uint64_t *n_removed);
 /* Write the entries archived in [from_ms, to_ms), the checkpoints of days before to_ms,
- * key.pub and the attachments they name to out_dir (created; must not exist). */
+ * key.pub, the attachments they name and manifest.json (signed with kp, the archive's
+ * key) to out_dir (created; must not exist). */
 MOMEDO_WUR int archive_log_export(struct archive_log *l, uint64_t from_ms, uint64_t to_ms,
-                                  const char *out_dir, uint64_t *n_entries);
+                                  const char *out_dir, const struct crypto_sign_keypair *kp,
+                                  uint64_t *n_entries);
 /* Internal: write all n bytes (E_IO, E_DISKFULL). */
 MOMEDO_WUR int archive__write_all(int fd, const void *p, size_t n);
 /* Internal (archive_export.c): append e as the next entry (seq, prev set here). */

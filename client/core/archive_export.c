@@ -74,6 +74,7 @@ struct export_ctx {
   const char *out_dir;
   uint64_t from_ms, to_ms, n;
   int out;
+  struct archive_manifest m;   /* what went out, signed into manifest.json at the end */
 };
 
 static int export_one(void *vc, const char *line, size_t len, const struct archive_entry *e) {
@@ -83,7 +84,9 @@ static int export_one(void *vc, const char *line, size_t len, const struct archi
   if (e->archived_ms < x->from_ms) return 0;
   int rc = archive__write_all(x->out, line, len);
   if (rc < 0) return rc;
-  x->n++;
+  if (x->n++ == 0) x->m.first = e->seq;
+  x->m.last = e->seq;
+  memcpy(x->m.head, e->hash, 32);
   if (!e->has_att) return 0;
   hex_encode(hx, sizeof hx, e->att_sha256, 32);
   snprintf(src, sizeof src, "%s/%s/%s", x->l->dir, ARCHIVE_ATT_DIR, hx);
@@ -112,10 +115,24 @@ static int export_cps(struct archive_log *l, const char *out_dir, uint64_t to_ms
   return out_done(out, rc);
 }
 
+/* manifest.json: the signed count, range and head of what the export holds. */
+static int export_manifest(struct export_ctx *x, const struct crypto_sign_keypair *kp) {
+  char path[ARCHIVE_PATH_MAX + 32], line[ARCHIVE_CP_LINE_BYTES_MAX + 2];
+  size_t n = 0;
+  x->m.n = x->n;
+  int rc = archive_manifest_sign(&x->m, kp, line, sizeof line - 1, &n);
+  if (rc < 0) return rc;
+  line[n++] = '\n';
+  snprintf(path, sizeof path, "%s/%s", x->out_dir, ARCHIVE_MANIFEST);
+  int fd = create_new(path);
+  return out_done(fd, fd >= 0 ? archive__write_all(fd, line, n) : MOMEDO_E_IO);
+}
+
 int archive_log_export(struct archive_log *l, uint64_t from_ms, uint64_t to_ms,
-                       const char *out_dir, uint64_t *n_entries) {
+                       const char *out_dir, const struct crypto_sign_keypair *kp,
+                       uint64_t *n_entries) {
   char p[ARCHIVE_PATH_MAX + 32], q[ARCHIVE_PATH_MAX + 32];
-  struct export_ctx x = {l, out_dir, from_ms, to_ms, 0, -1};
+  struct export_ctx x = {l, out_dir, from_ms, to_ms, 0, -1, {0}};
   *n_entries = 0;
   if (strlen(out_dir) >= ARCHIVE_PATH_MAX || from_ms >= to_ms) return MOMEDO_E_INVAL;
   if (mkdir(out_dir, 0700) != 0) return errno == EEXIST ? MOMEDO_E_EXISTS : MOMEDO_E_IO;
@@ -130,7 +147,8 @@ int archive_log_export(struct archive_log *l, uint64_t from_ms, uint64_t to_ms,
   if (rc == 0 && (x.out = create_new(p)) < 0) rc = MOMEDO_E_IO;
   if (rc == 0) rc = each_entry(l, export_one, &x);
   *n_entries = x.n;
-  return out_done(x.out, rc);
+  rc = out_done(x.out, rc);
+  return rc == 0 ? export_manifest(&x, kp) : rc;
 }
 
 /* ---- prune ---- */

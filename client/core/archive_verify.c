@@ -273,6 +273,47 @@ static int verify_entries(struct archive_verifier *v, const char *dir) {
   return rc;
 }
 
+/* manifest.json, when the set has one: signed by the archive key; *have says so. */
+static int read_manifest(struct archive_verifier *v, const char *dir, struct archive_manifest *m,
+                         int *have) {
+  char path[ARCHIVE_PATH_MAX + 32], *b = NULL;
+  size_t n = 0;
+  *have = 0;
+  snprintf(path, sizeof path, "%s/%s", dir, ARCHIVE_MANIFEST);
+  int rc = read_small(path, ARCHIVE_CP_LINE_BYTES_MAX + 1, &b, &n);
+  if (rc == MOMEDO_E_NOTFOUND) return 0;
+  if (rc < 0) return vfail(v, rc, "%s: cannot read (%s)", ARCHIVE_MANIFEST, momedo_strerror(rc));
+  if (n > 0 && b[n - 1] == '\n') n--;
+  rc = archive_manifest_parse(m, b, n);
+  free(b);
+  if (rc == MOMEDO_E_BADSIG) return vfail(v, rc, "%s: bad signature", ARCHIVE_MANIFEST);
+  if (rc < 0) return vfail(v, rc, "%s: not a well-formed manifest", ARCHIVE_MANIFEST);
+  if (memcmp(m->key, v->key, 32) != 0)
+    return vfail(v, MOMEDO_E_BADSIG, "%s: signed by another key than %s", ARCHIVE_MANIFEST,
+                 ARCHIVE_KEY);
+  *have = 1;
+  return 0;
+}
+
+/* The entries read must be exactly the ones the manifest signed. */
+static int manifest_matches(struct archive_verifier *v, const struct archive_manifest *m) {
+  if (v->rc) return v->rc;
+  if (v->r.n_entries != m->n) {
+    v->r.has_bad = 1, v->r.bad_seq = v->have_prev ? v->prev_seq + 1 : m->first;
+    return vfail(v, MOMEDO_E_CORRUPT, "%s signs %llu entries, %s holds %llu: entries removed "
+                 "or added", ARCHIVE_MANIFEST, (unsigned long long)m->n, ARCHIVE_ENTRIES,
+                 (unsigned long long)v->r.n_entries);
+  }
+  if (m->n > 0 && (v->r.first_seq != m->first || v->prev_seq != m->last ||
+                   memcmp(v->prev_hash, m->head, 32) != 0))
+    return vfail(v, MOMEDO_E_CORRUPT, "%s signs entries %llu..%llu with another last hash than "
+                 "%s holds (%llu..%llu)", ARCHIVE_MANIFEST, (unsigned long long)m->first,
+                 (unsigned long long)m->last, ARCHIVE_ENTRIES,
+                 (unsigned long long)v->r.first_seq, (unsigned long long)v->prev_seq);
+  v->r.manifest = 1;
+  return 0;
+}
+
 int archive_verify_dir(const char *dir, struct archive_report *r) {
   struct archive_verifier *v = NULL;
   char path[ARCHIVE_PATH_MAX + 32], *b = NULL;
@@ -296,8 +337,16 @@ int archive_verify_dir(const char *dir, struct archive_report *r) {
   else if (rc < 0) vfail(v, rc, "%s: cannot read (%s)", ARCHIVE_CHECKPOINTS, momedo_strerror(rc));
   else rc = each_line(v, b, n, ARCHIVE_CP_LINE_BYTES_MAX, cp_line);
   free(b);
+  struct archive_manifest m;
+  int have_m = 0;
+  if (rc == 0) rc = read_manifest(v, dir, &m, &have_m);
   if (rc == 0) rc = verify_entries(v, dir);
-  rc = archive_verifier_finish(v, r);
+  rc = archive_verifier_finish(v, r); /* names a cut-off entry from the checkpoints first */
+  if (rc == 0 && have_m) {
+    rc = manifest_matches(v, &m);
+    v->r.ok = rc == 0;
+    *r = v->r;
+  }
   archive_verifier_free(v);
   return rc;
 }

@@ -1,5 +1,6 @@
 /* fuzz_archive — the archive verifier's parsers (`momedo archive verify` reads file sets
- * it does not trust): checkpoint lines, then entry lines, through archive_verifier_*.
+ * it does not trust): checkpoint lines (each also as an export manifest), then entry
+ * lines, through archive_verifier_*.
  * Input: checkpoint lines, a blank line, entry lines. The archive's key is fixed.
  * Invariants: only 0 or a known negative code; an entry line that parses re-encodes to
  * the same bytes (one canonical form); a failed report names a reason and is not ok.
@@ -89,6 +90,19 @@ static void fz_entry_alone(const char *l, size_t n) {
   if (k != n || memcmp(fz_line, l, n) != 0 || memcmp(c.hash, e.hash, 32) != 0) abort();
 }
 
+/* The same line as an export's manifest: a parsed one signed by the fixed key signs
+ * again to the same bytes (canonical form, deterministic Ed25519). */
+static void fz_manifest(const char *l, size_t n) {
+  struct archive_manifest m;
+  char again[ARCHIVE_CP_LINE_BYTES_MAX + 1];
+  size_t k = 0;
+  int rc = archive_manifest_parse(&m, l, n);
+  if (!fz_known(rc)) abort();
+  if (rc != 0 || memcmp(m.key, fz_kp.pub, 32) != 0) return;
+  if (archive_manifest_sign(&m, &fz_kp, again, sizeof again, &k) != 0) abort();
+  if (k != n || memcmp(again, l, n) != 0) abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static int init;
   struct archive_verifier *v = NULL;
@@ -107,6 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else if (!in_entries) {
       rc = archive_verifier_checkpoint(v, p + i, l);
       if (!fz_known(rc)) abort();
+      fz_manifest(p + i, l);
     } else {
       fz_entry_alone(p + i, l);
       rc = archive_verifier_entry(v, p + i, l, NULL);

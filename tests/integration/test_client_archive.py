@@ -109,7 +109,8 @@ class ArchiveTest(T.ClusterTest, unittest.TestCase):
         out, _ = arch.j("archive", "export", "--from", day, "--to", day, out_dir)
         self.assertEqual(out["entries"], 3)
         self.assertEqual(sorted(os.listdir(out_dir)),
-                         ["att", "checkpoints.jsonl", "entries.jsonl", "key.pub"])
+                         ["att", "checkpoints.jsonl", "entries.jsonl", "key.pub",
+                          "manifest.json"])
         with open(plan, "rb") as f:
             plan_sha = hashlib.sha256(f.read()).hexdigest()
         self.assertEqual(os.listdir(os.path.join(out_dir, "att")), [plan_sha])
@@ -160,6 +161,17 @@ class ArchiveTest(T.ClusterTest, unittest.TestCase):
         out, p = arch.j("archive", "verify", out_dir, check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("entry 2: the attachment does not match", out["message"])
+        # Emptied: nothing left to fail on but the signed manifest; without the manifest,
+        # nothing proves the set complete.
+        with open(path, "wb") as f:
+            pass
+        out, p = arch.j("archive", "verify", out_dir, check=False)
+        self.assertEqual((p.returncode, out["error"]), (1, "E_CORRUPT"))
+        self.assertIn("manifest.json signs 3 entries", out["message"])
+        os.unlink(os.path.join(out_dir, "manifest.json"))
+        out, p = arch.j("archive", "verify", out_dir, check=False)
+        self.assertEqual((p.returncode, out["error"]), (1, "E_NOTFOUND"))
+        self.assertIn("manifest.json is missing", out["message"])
 
         # Retention: nothing is 5 years old; only 5 or 10 are accepted.
         self.assertEqual(arch.j("archive", "prune", "--retention-years", "5")[0]["pruned"], 0)

@@ -80,7 +80,7 @@ static size_t lines(const char *b, size_t n, size_t *off) {
 static void export_all(struct archive_log *l, char *out, size_t cap, char *ef, size_t ecap) {
   uint64_t n = 0;
   newdir(out, cap);
-  CHECK_EQ(archive_log_export(l, DAY0, DAY0 + 4 * ARCHIVE_DAY_MS, out, &n), 0);
+  CHECK_EQ(archive_log_export(l, DAY0, DAY0 + 4 * ARCHIVE_DAY_MS, out, &kp, &n), 0);
   CHECK_EQ(n, N_ENTRIES);
   snprintf(ef, ecap, "%s/%s", out, ARCHIVE_ENTRIES);
 }
@@ -93,17 +93,19 @@ static void test_roundtrip(void) {
   CHECK_EQ(archive_verify_dir(dir, &r), 0);
   CHECK(r.ok && r.n_entries == N_ENTRIES && r.n_checkpoints == 4);
   CHECK_EQ(r.n_checkpoints_matched, 4);
+  CHECK_EQ(r.manifest, 0); /* the live log has none */
   export_all(&l, out, sizeof out, ef, sizeof ef);
   CHECK_EQ(archive_verify_dir(out, &r), 0);
   CHECK(r.ok && r.n_entries == N_ENTRIES && r.first_seq == 0 && r.last_seq == N_ENTRIES - 1);
+  CHECK_EQ(r.manifest, 1);
   /* day 2 alone: anchored by the checkpoint of day 2 (it signs entry 9) */
   uint64_t n = 0;
   newdir(out, sizeof out);
-  CHECK_EQ(archive_log_export(&l, DAY0 + ARCHIVE_DAY_MS, DAY0 + 2 * ARCHIVE_DAY_MS, out, &n), 0);
+  CHECK_EQ(archive_log_export(&l, DAY0 + ARCHIVE_DAY_MS, DAY0 + 2 * ARCHIVE_DAY_MS, out, &kp, &n), 0);
   CHECK_EQ(n, 10);
   CHECK_EQ(archive_verify_dir(out, &r), 0);
   CHECK(r.first_seq == 10 && r.last_seq == 19 && r.n_checkpoints == 2);
-  CHECK_EQ(archive_log_export(&l, DAY0, DAY0 + ARCHIVE_DAY_MS, out, &n), MOMEDO_E_EXISTS);
+  CHECK_EQ(archive_log_export(&l, DAY0, DAY0 + ARCHIVE_DAY_MS, out, &kp, &n), MOMEDO_E_EXISTS);
   archive_log_close(&l);
   /* reopen: the head continues */
   CHECK_EQ(archive_log_open(&l, dir), 0);
@@ -179,6 +181,11 @@ static void test_body_byte(void) {
 static void test_removed(void) { tampered(remove_entry, MOMEDO_E_CORRUPT, 8, "entry 7"); }
 static void test_swapped(void) { tampered(swap_entries, MOMEDO_E_CORRUPT, 4, "missing or moved"); }
 static void test_cut_tail(void) { tampered(cut_tail, MOMEDO_E_CORRUPT, 25, "are missing"); }
+static void empty_all(char *b, size_t *n) { (void)b, *n = 0; }
+/* Emptied: no entry is there to fail, no checkpoint can tell; the signed manifest can. */
+static void test_emptied(void) {
+  tampered(empty_all, MOMEDO_E_CORRUPT, 0, "manifest.json signs 30 entries");
+}
 static void test_inserted(void) {
   tampered(insert_entry, MOMEDO_E_CORRUPT, 12, "out of order or repeated");
 }
@@ -250,6 +257,34 @@ static void test_forged_checkpoint(void) {
   free(b);
 }
 
+/* A manifest re-signed by another key (to match an emptied file) is refused; one whose
+ * head was edited fails its signature. */
+static void test_forged_manifest(void) {
+  struct archive_log l;
+  struct archive_report r;
+  struct archive_manifest m = {0, 0, 0, {0}, {0}, {0}};
+  char dir[128], out[128], ef[160], mf[160], line[600];
+  size_t n = 0;
+  build(&l, dir, sizeof dir);
+  export_all(&l, out, sizeof out, ef, sizeof ef);
+  archive_log_close(&l);
+  snprintf(mf, sizeof mf, "%s/%s", out, ARCHIVE_MANIFEST);
+  char *b = slurp(mf, &n);
+  char *p = strstr(b, "\"head\":\"");
+  CHECK(p != NULL);
+  if (p) p[8] = p[8] == '0' ? '1' : '0'; /* another head, same shape */
+  spit(mf, b, n);
+  CHECK_EQ(archive_verify_dir(out, &r), MOMEDO_E_BADSIG);
+  CHECK(strstr(r.why, "manifest.json: bad signature") != NULL);
+  free(b);
+  spit(ef, "", 0);
+  CHECK_EQ(archive_manifest_sign(&m, &other, line, sizeof line - 1, &n), 0);
+  line[n++] = '\n';
+  spit(mf, line, n);
+  CHECK_EQ(archive_verify_dir(out, &r), MOMEDO_E_BADSIG);
+  CHECK(strstr(r.why, "signed by another key") != NULL);
+}
+
 static void test_prune(void) {
   struct archive_log l;
   struct archive_report r;
@@ -301,7 +336,7 @@ static void test_bad_files(void) {
   CHECK_EQ(archive_log_open_ro(&l, dir), 0);
   CHECK_EQ(l.next_seq, N_ENTRIES);
   newdir(out, sizeof out);
-  CHECK_EQ(archive_log_export(&l, DAY0, DAY0 + 4 * ARCHIVE_DAY_MS, out, &n), 0);
+  CHECK_EQ(archive_log_export(&l, DAY0, DAY0 + 4 * ARCHIVE_DAY_MS, out, &kp, &n), 0);
   CHECK_EQ(n, N_ENTRIES);
   struct archive_msg m = {l.head, l.head, 1, ARCHIVE_KIND_TEXT, (const uint8_t *)"x", 1, NULL};
   CHECK_EQ(archive_log_append(&l, &m, DAY0), MOMEDO_E_INVAL);
@@ -344,6 +379,8 @@ int main(void) {
   RUN(test_removed);
   RUN(test_swapped);
   RUN(test_cut_tail);
+  RUN(test_emptied);
+  RUN(test_forged_manifest);
   RUN(test_inserted);
   RUN(test_rewritten_chain);
   RUN(test_forged_checkpoint);
