@@ -658,6 +658,25 @@ int obj_device_mailbox(uint8_t mailbox[static OBJ_MAILBOX_LEN],
   return crypto_sha256_parts(mailbox, parts, 2);
 }
 
+int obj_tombstone_sign(const struct crypto_sign_keypair *device,
+                       const uint8_t item_id[static OBJ_ID_LEN], uint64_t created_ms,
+                       uint64_t expires_ms, const ProtobufCBinaryData *dests, size_t n_dests,
+                       uint8_t **out, size_t *out_len) {
+  Momedo__Tombstone t = MOMEDO__TOMBSTONE__INIT;
+  uint8_t mailbox[OBJ_MAILBOX_LEN];
+  int rc = obj_device_mailbox(mailbox, device->pub);
+  if (rc < 0) return rc;
+  t.format = OBJ_FORMAT;
+  t.item_id = (ProtobufCBinaryData){OBJ_ID_LEN, (uint8_t *)item_id};
+  t.mailbox = (ProtobufCBinaryData){OBJ_MAILBOX_LEN, mailbox};
+  t.created_ms = created_ms;
+  t.expires_ms = expires_ms;
+  t.device_key = (ProtobufCBinaryData){OBJ_KEY_LEN, (uint8_t *)device->pub};
+  t.n_dest_nodes = n_dests;
+  t.dest_nodes = n_dests ? (ProtobufCBinaryData *)dests : NULL;
+  return obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE, &t.base, device, out, out_len);
+}
+
 int obj_link_mailbox(uint8_t mailbox[static OBJ_MAILBOX_LEN],
                      const uint8_t link_id[static OBJ_LINK_ID_LEN]) {
   struct crypto_part parts[] = {{OBJ_DOMAIN_MAILBOX_LINK, sizeof OBJ_DOMAIN_MAILBOX_LINK - 1},

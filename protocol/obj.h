@@ -197,6 +197,16 @@ MOMEDO_WUR int obj_sign_encode_with(Momedo__ObjectKind kind, ProtobufCMessage *m
 MOMEDO_WUR int obj_unpack(Momedo__ObjectKind kind, const uint8_t *data, size_t len,
                           struct arena *a, ProtobufCMessage **out);
 
+/* A device's tombstone for item_id (its acknowledgement): in the device's mailbox,
+ * created at created_ms, expiring at expires_ms, naming n_dests destination nodes (keys
+ * of OBJ_KEY_LEN bytes in the order given — obj_validate wants them sorted and distinct;
+ * NULL when 0), signed by device. *out is malloc'd (obj_sign_encode). */
+MOMEDO_WUR int obj_tombstone_sign(const struct crypto_sign_keypair *device,
+                                  const uint8_t item_id[static OBJ_ID_LEN],
+                                  uint64_t created_ms, uint64_t expires_ms,
+                                  const ProtobufCBinaryData *dests, size_t n_dests,
+                                  uint8_t **out, size_t *out_len);
+
 /* Mailbox of a device: SHA-256("momedo/mailbox/device/v1" || device_key). */
 MOMEDO_WUR int obj_device_mailbox(uint8_t mailbox[static OBJ_MAILBOX_LEN],
                                   const uint8_t device_key[static OBJ_KEY_LEN]);

@@ -265,16 +265,8 @@ static int make_tombstone(struct sim *s, uint32_t o, uint8_t **out, size_t *len)
   int rc = sim__node_keys(s, ob->origin, &home);
   if (!rc) rc = dest_keys(s, ob, dk, &ndk);
   if (rc) return rc;
-  Momedo__Tombstone t = MOMEDO__TOMBSTONE__INIT;
-  t.format = OBJ_FORMAT;
-  t.item_id = (ProtobufCBinaryData){OBJ_ID_LEN, item->info.id};
-  t.mailbox = (ProtobufCBinaryData){OBJ_MAILBOX_LEN, home->mailbox};
-  t.created_ms = SIM_EPOCH_MS + ob->created_us / 1000;
-  t.expires_ms = SIM_EPOCH_MS + ob->expires_us / 1000;
-  t.device_key = (ProtobufCBinaryData){32, home->device.pub};
-  t.n_dest_nodes = ndk;
-  t.dest_nodes = dk;
-  return obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE, &t.base, &home->device, out, len);
+  return obj_tombstone_sign(&home->device, item->info.id, SIM_EPOCH_MS + ob->created_us / 1000,
+                            SIM_EPOCH_MS + ob->expires_us / 1000, dk, ndk, out, len);
 }
 
 static const Momedo__ObjectKind pb_kind[] = {MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE,

@@ -858,11 +858,9 @@ int nodeapi_tombstone_to(const struct crypto_sign_keypair *device,
                          const uint8_t item_id[static OBJ_ID_LEN], uint64_t expires_ms,
                          uint64_t now_ms, const uint8_t (*dests)[NODEAPI_KEY_LEN],
                          size_t n_dests, uint8_t **out, size_t *out_len) {
-  Momedo__Tombstone t = MOMEDO__TOMBSTONE__INIT;
-  uint8_t mailbox[OBJ_MAILBOX_LEN], sorted[OBJ_HOME_NODES_MAX][NODEAPI_KEY_LEN];
+  uint8_t sorted[OBJ_HOME_NODES_MAX][NODEAPI_KEY_LEN];
   ProtobufCBinaryData dv[OBJ_HOME_NODES_MAX];
   size_t nd = 0;
-  int rc;
   *out = NULL;
   *out_len = 0;
   if (n_dests > OBJ_HOME_NODES_MAX) return MOMEDO_E_BOUNDS;
@@ -871,19 +869,10 @@ int nodeapi_tombstone_to(const struct crypto_sign_keypair *device,
   for (size_t i = 0; i < n_dests; i++)
     if (nd == 0 || memcmp(dv[nd - 1].data, sorted[i], NODEAPI_KEY_LEN) != 0)
       dv[nd++] = (ProtobufCBinaryData){NODEAPI_KEY_LEN, sorted[i]};
-  t.n_dest_nodes = nd;
-  t.dest_nodes = nd ? dv : NULL;
   uint64_t latest = now_ms + OBJ_TTL_MS_MAX;
   if (expires_ms == 0 || expires_ms > latest) expires_ms = latest;
   if (expires_ms <= now_ms) return MOMEDO_E_EXPIRED; /* the item is gone everywhere */
-  if ((rc = obj_device_mailbox(mailbox, device->pub)) < 0) return rc;
-  t.format = OBJ_FORMAT;
-  t.item_id = (ProtobufCBinaryData){OBJ_ID_LEN, (uint8_t *)item_id};
-  t.mailbox = (ProtobufCBinaryData){OBJ_MAILBOX_LEN, mailbox};
-  t.created_ms = now_ms;
-  t.expires_ms = expires_ms;
-  t.device_key = (ProtobufCBinaryData){OBJ_KEY_LEN, (uint8_t *)device->pub};
-  return obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE, &t.base, device, out, out_len);
+  return obj_tombstone_sign(device, item_id, now_ms, expires_ms, dv, nd, out, out_len);
 }
 
 int nodeapi_ack(struct nodeapi *api, const struct crypto_sign_keypair *device,

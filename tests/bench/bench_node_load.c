@@ -379,20 +379,6 @@ static int send_fetch(struct lconn *c) {
   return send_request(c, &rq);
 }
 
-/* A tombstone for item ck signed by this connection's device, as a client's ack. */
-static int tombstone_for(struct lconn *c, const struct obj_checked *ck, uint64_t now,
-                         Momedo__Object *o) {
-  Momedo__Tombstone t = MOMEDO__TOMBSTONE__INIT;
-  t.format = OBJ_FORMAT;
-  t.item_id = (ProtobufCBinaryData){OBJ_ID_LEN, (uint8_t *)ck->info.id};
-  t.mailbox = (ProtobufCBinaryData){OBJ_MAILBOX_LEN, c->mailbox};
-  t.created_ms = now;
-  t.expires_ms = ck->info.expires_ms;
-  t.device_key = (ProtobufCBinaryData){OBJ_KEY_LEN, c->dev.pub};
-  o->kind = MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE;
-  return obj_sign_encode(o->kind, &t.base, &c->dev, &o->data.data, &o->data.len);
-}
-
 /* Verify a fetched page in full and acknowledge its items in one request; an empty page
  * ends this connection's drain. */
 static void on_fetch_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
@@ -425,7 +411,10 @@ static void on_fetch_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
       continue;
     }
     objs[n] = (Momedo__Object)MOMEDO__OBJECT__INIT;
-    if ((rc = tombstone_for(c, &ck, now, &objs[n])) == 0) ptrs[n] = &objs[n], n++;
+    objs[n].kind = MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE; /* the device's ack, as a client's */
+    rc = obj_tombstone_sign(&c->dev, ck.info.id, now, ck.info.expires_ms, NULL, 0,
+                            &objs[n].data.data, &objs[n].data.len);
+    if (rc == 0) ptrs[n] = &objs[n], n++;
   }
   c->cursor = f->next_cursor;
   ld->drain_pages++;
