@@ -241,6 +241,20 @@ void cli_release(struct cli_state *st);
 MOMEDO_WUR int cli_reacquire(struct cli *c, struct cli_state *st);
 void cli_close(struct cli_state *st);
 
+/* ---- first run (cli_init.c): shared by `init`/`join` and `momedo app`'s first run ---- */
+struct invite;
+/* Create the home (if needed) and a new vault sealed under pass in it, and take the
+ * home's lock; E_EXISTS (nothing changed) when it holds an identity already. */
+MOMEDO_WUR int cli_init_vault(struct cli *c, struct cli_state *st, const char *pass, size_t pl,
+                              unsigned log2n);
+/* Decode an invite code, with the command line's words for a typo, a foreign code, a
+ * version mismatch or damage. */
+MOMEDO_WUR int cli_invite_decode(struct cli *c, struct invite *inv, const char *code);
+/* `join` without its output and without saving: register st's device (account in
+ * memory) at the invite's node, learn its partners, publish the bundle, ask for an
+ * alias; acct.joined = 1. The caller saves. */
+MOMEDO_WUR int cli_join_node(struct cli *c, struct cli_state *st, const struct invite *inv);
+
 /* ---- connections ---------------------------------------------------------------- */
 struct cli_conn {
   struct transport_tls *tls;
@@ -437,6 +451,17 @@ MOMEDO_WUR int cli_group_control(struct cli *c, struct cli_state *st, struct cli
                                  const uint8_t from_id[static 32],
                                  const uint8_t from_dev[static 32],
                                  const Momedo__GroupControl *gc);
+/* `group create` without its output: a new group (channel: an announcement channel,
+ * only admins post) named name of this user (admin) and the members refs name
+ * (contacts, user IDs or aliases; unknown ones looked up and pinned); the records and
+ * keys are delivered (what cannot be, at the next send or sync) and the state saved.
+ * Needs the identity key (the first device). *out (may be NULL) the group. */
+MOMEDO_WUR int cli_group_create(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                const char *name, const char *const *refs, size_t n_refs,
+                                int channel, struct cli_group **out);
+/* `group add` without its output: the same for new members of cg (an admin only). */
+MOMEDO_WUR int cli_group_add(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                             struct cli_group *cg, const char *const *refs, size_t n_refs);
 /* Take ownership of g as a new group (E_QUOTA past CLI_GROUPS_MAX, E_NOMEM). */
 MOMEDO_WUR int cli__group_add(struct cli_groups *gs, struct group *g, struct cli_group **out);
 struct cli_group *cli__group_by_id(struct cli_state *st, const uint8_t id[static 32]);
@@ -622,6 +647,28 @@ int cli_cmd_device(struct cli *c);
 /* cli_device_list.c: `device list`, `device remove DEVICE` on an open home. */
 MOMEDO_WUR int cli__device_list(struct cli *c, struct cli_state *st);
 MOMEDO_WUR int cli__device_remove(struct cli *c, struct cli_state *st, const char *ref);
+/* The same without its output: remove the device whose key starts with the hex digits
+ * ref (8 or more) for good, publish the bundle, save; key gets its full key. */
+MOMEDO_WUR int cli_device_remove(struct cli *c, struct cli_state *st, const char *ref,
+                                 uint8_t key[static 32]);
+/* `device join` from a decoded code on, for a front-end: waiting (may be NULL: printed)
+ * gets the six-digit safety code to compare while the first device is asked; stop is
+ * asked about once a second and ends the wait (E_CLOSED). */
+struct cli_link_ui {
+  void (*waiting)(void *arg, const char *safety);
+  int (*stop)(void *arg);
+  void *arg;
+};
+struct link_code;
+/* A link code with the command line's words for its errors (a typo, a foreign code,
+ * another version, expired). */
+MOMEDO_WUR int cli_link_code_decode(struct cli *c, struct link_code *l, const char *line);
+/* Make the vault under pass (cli_init_vault), ask the first device through the code's
+ * link mailbox and wait for its answer, adopt the state and save; on failure the
+ * files made are removed again. ui may be NULL (the command line). */
+MOMEDO_WUR int cli_device_join_run(struct cli *c, struct cli_state *st,
+                                   const struct link_code *l, const char *pass, size_t pl,
+                                   unsigned log2n, const struct cli_link_ui *ui);
 /* Requests the first device reads from a link mailbox at once (a node keeps at most
  * 16 items per link). */
 #define CLI_LINK_SCAN_MAX 16

@@ -347,7 +347,20 @@ static int app_init(struct cli *c, struct app *a) {
   pthread_mutex_init(&a->mu, NULL);
   pthread_mutex_init(&a->ev_mu, NULL);
   pthread_cond_init(&a->ev_cv, NULL);
+  a->log2n = VAULT_SCRYPT_LOG2N;
+  if (c->opt[CO_SCRYPT]) { /* the cost of a vault made in the first run (tests: low) */
+    char *end = NULL;
+    long v = strtol(c->opt[CO_SCRYPT], &end, 10);
+    if (!end || *end || v < VAULT_SCRYPT_LOG2N_MIN || v > VAULT_SCRYPT_LOG2N_MAX)
+      return cli_fail(c, MOMEDO_E_INVAL, "--scrypt-log2n must be %d..%d",
+                      VAULT_SCRYPT_LOG2N_MIN, VAULT_SCRYPT_LOG2N_MAX);
+    a->log2n = (unsigned)v;
+  }
   int rc = cli_home(c, &a->st, 0);
+  if (rc == MOMEDO_E_NOTFOUND) { /* no identity yet: the page's first run makes one */
+    rc = 0;
+    c->why[0] = 0;
+  }
   if (rc == 0 && loopweb_token_make(a->token, APP_TOKEN_BYTES) != 0)
     rc = cli_fail(c, MOMEDO_E_RNG, "the OS random number generator failed");
   return rc;
@@ -388,6 +401,7 @@ static int serve(struct app *a, int fd, const char *host) {
   pthread_cond_broadcast(&a->ev_cv);
   pthread_mutex_unlock(&a->ev_mu);
   if (a->live_started) pthread_join(a->live, NULL);
+  app_link_stop(a);
   MHD_stop_daemon(d); /* joins the connection threads: the streams end on quit */
   if (!a->c->json) fprintf(stderr, "momedo app stopped (signal %d)\n", sig);
   return 0;

@@ -36,6 +36,11 @@
 #define APP_LIVE_RETRY_MS_MAX 8000         /* reconnecting to the node */
 #define APP_LIVE_WAIT_MS 500               /* one wait for a pushed event */
 #define APP_DISPOSITION_MAX 160
+#define APP_PASS_NEW_MIN 8                 /* characters of a passphrase chosen in the page */
+#define APP_CODE_MAX 1024                  /* an invite or link code pasted in the page */
+#define APP_GROUP_MEMBERS_MAX 64           /* members named in one request */
+#define APP_STR_(x) #x
+#define APP_STR(x) APP_STR_(x)
 #define APP_READ_META "app.read."          /* history meta key + conversation hash: last row read */
 
 /* What a request names itself by (headers and the query's t), for app_req_check. */
@@ -83,6 +88,10 @@ struct app_route {
 };
 extern const struct app_route app_routes[];
 extern const size_t app_routes_n;
+/* The account pages' routes (cli_app_manage.c): first run, groups, safety numbers,
+ * devices; app_route_find looks in both tables. */
+extern const struct app_route app_manage_routes[];
+extern const size_t app_manage_routes_n;
 /* The route of (method, path) (a path ending in '/' matches as a prefix: /att/); NULL
  * when none. *wrong_method = 1 when the path exists under the other method. */
 const struct app_route *app_route_find(const char *method, const char *path, int *wrong_method);
@@ -114,12 +123,39 @@ struct app {
   int n_sse;
   pthread_t live;
   int live_started;
+  unsigned log2n;             /* scrypt cost of a vault made in the first run */
+  /* The first run with a link code (cli_app_link.c): its thread waits for the first
+   * device, reporting the safety code to compare and the outcome in link_*. */
+  int link_busy;
+  pthread_t link_thread;
+  int link_started;
+  char link_safety[8];
+  char link_error[CLI_WHY_MAX];
 };
 
 /* Raise the change counter and wake the streams (cli_app_live.c). */
 void app_changed(struct app *a, int link_up);
 /* The live thread's body: listens at the node while unlocked, until quit. */
 void *app_live_main(void *arg);
+/* A request's string field (the JSON body of a POST, else the query). */
+const char *app_arg(struct app_call *c, const char *name);
+/* Answer c with the engine's reason for rc (rq.why), then clear it; returns rc. */
+int app_engine_fail(struct app *a, struct app_call *c, int rc);
+/* Open the home with pass (as /api/unlock) and answer c with the state. */
+void app_unlock_with(struct app *a, struct app_call *c, char *pass, size_t pl);
+/* Whether the home holds an identity (a vault) now. */
+int app_has_identity(struct app *a);
+/* Why a new passphrase (and its repetition) is refused; NULL when it is accepted. */
+const char *app_pass_weak(const char *pass, const char *repeat);
+/* The first run with a link code: start the thread that joins this device to the
+ * user's (cli_app_link.c) and answer c (202 and the state, or the code's error). */
+void app_link_start(struct app *a, struct app_call *c, const char *code, const char *pass);
+/* Whether code is meant as a link code (its prefix), damaged or not. */
+int app_is_link_code(const char *code);
+/* State fields of a running or failed link (under the app's lock). */
+void app_link_state(struct app *a, cJSON *out);
+/* Stop and join the link thread (the app ends). */
+void app_link_stop(struct app *a);
 /* Answer c with {"ok":false,"status":NAME,"error":why} and http (0: from status). */
 void app_error(struct app_call *c, unsigned http, int status, const char *why);
 

@@ -43,6 +43,9 @@ static int engine_fail(struct app *a, struct app_call *c, int rc) {
   return rc;
 }
 
+const char *app_arg(struct app_call *c, const char *name) { return arg(c, name); }
+int app_engine_fail(struct app *a, struct app_call *c, int rc) { return engine_fail(a, c, rc); }
+
 static void conv_label(struct cli_state *st, struct app_conv *v) {
   if (v->kind == HIST_CONTACT) {
     snprintf(v->label, sizeof v->label, "%s", contact_label(v->ct));
@@ -172,6 +175,11 @@ static int conv_item(struct app *a, cJSON *arr, struct app_conv *v) {
     cJSON_AddStringToObject(o, "name", v->label);
     cJSON_AddStringToObject(o, "to", v->to);
     cJSON_AddNumberToObject(o, "unread", (double)unread);
+    struct cli_group *cg = v->kind == HIST_GROUP ? cli__group_by_id(&a->st, v->key) : NULL;
+    struct group_info gi;
+    if (cg) group_get_info(cg->g, &gi);
+    if (cg && gi.mode == MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL)
+      cJSON_AddStringToObject(o, "mode", "channel"); /* an announcement channel */
     if (got) cJSON_AddItemToObject(o, "last", entry_json(&a->st, v, &e[0]));
     cJSON_AddItemToArray(arr, o);
   }
@@ -552,22 +560,17 @@ static void api_state(struct app *a, struct app_call *c) {
   cJSON_AddBoolToObject(c->out, "unlocked", a->unlocked);
   cJSON_AddBoolToObject(c->out, "link", link);
   cJSON_AddStringToObject(c->out, "home", a->st.home.dir);
+  cJSON_AddBoolToObject(c->out, "setup", !a->unlocked && !app_has_identity(a));
+  app_link_state(a, c->out);
   if (a->unlocked && ids_user_id(uid, a->st.acct.identity.pub) == 0) {
     cJSON_AddStringToObject(c->out, "user_id", uid);
     if (a->st.acct.alias[0]) cJSON_AddStringToObject(c->out, "alias", a->st.acct.alias);
   }
 }
 
-/* {passphrase}: open the home; the passphrase is wiped from the request at once. */
-static void api_unlock(struct app *a, struct app_call *c) {
-  cJSON *p = cJSON_GetObjectItemCaseSensitive(c->body, "passphrase");
-  size_t pl = cJSON_IsString(p) ? strlen(p->valuestring) : 0;
-  if (pl == 0 || pl > VAULT_PASS_MAX) {
-    app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "passphrase: 1 to 1024 bytes");
-    return;
-  }
-  int rc = a->unlocked ? 0 : cli_open_pass(&a->rq, &a->st, p->valuestring, pl, 1);
-  explicit_bzero(p->valuestring, pl);
+void app_unlock_with(struct app *a, struct app_call *c, char *pass, size_t pl) {
+  int rc = a->unlocked ? 0 : cli_open_pass(&a->rq, &a->st, pass, pl, 1);
+  explicit_bzero(pass, pl);
   if (rc) {
     cli_close(&a->st);
     if (cli_home(&a->rq, &a->st, 0) != 0) a->st.home.dir[0] = 0;
@@ -579,6 +582,24 @@ static void api_unlock(struct app *a, struct app_call *c) {
   a->unlocked = 1;
   api_state(a, c);
   app_changed(a, -1);
+}
+
+/* {passphrase}: open the home; the passphrase is wiped from the request at once. */
+static void api_unlock(struct app *a, struct app_call *c) {
+  cJSON *p = cJSON_GetObjectItemCaseSensitive(c->body, "passphrase");
+  size_t pl = cJSON_IsString(p) ? strlen(p->valuestring) : 0;
+  if (pl == 0 || pl > VAULT_PASS_MAX) {
+    app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "passphrase: 1 to 1024 bytes");
+  } else if (a->link_busy) {
+    app_error(c, MHD_HTTP_CONFLICT, MOMEDO_E_EXISTS, "this device is being linked: wait");
+  } else if (!a->unlocked && !app_has_identity(a)) {
+    app_error(c, MHD_HTTP_CONFLICT, MOMEDO_E_NOTFOUND, "this home holds no identity yet: "
+              "choose a passphrase and paste your invite or link code");
+  } else {
+    app_unlock_with(a, c, p->valuestring, pl);
+    return;
+  }
+  if (cJSON_IsString(p)) explicit_bzero(p->valuestring, pl);
 }
 
 const struct app_route app_routes[] = {

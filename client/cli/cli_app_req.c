@@ -49,8 +49,9 @@ enum app_verdict app_req_check(const struct app_hdrs *h, const char *token,
 
 const struct app_route *app_route_find(const char *method, const char *path, int *wrong_method) {
   *wrong_method = 0;
-  for (size_t i = 0; i < app_routes_n; i++) {
-    const struct app_route *r = &app_routes[i];
+  for (size_t i = 0; i < app_routes_n + app_manage_routes_n; i++) {
+    const struct app_route *r = i < app_routes_n ? &app_routes[i]
+                                                 : &app_manage_routes[i - app_routes_n];
     size_t n = strlen(r->path);
     int match = r->path[n - 1] == '/' ? strncmp(path, r->path, n) == 0 && path[n]
                                       : strcmp(path, r->path) == 0;

@@ -282,7 +282,7 @@ static int read_code(struct cli *c, char *line, size_t cap) {
   return 0;
 }
 
-static int decode_code(struct cli *c, struct link_code *l, const char *line) {
+int cli_link_code_decode(struct cli *c, struct link_code *l, const char *line) {
   int rc = link_code_decode(l, line);
   if (rc == MOMEDO_E_CHECKSUM) return cli_fail(c, rc, "the link code has a typo");
   if (rc == MOMEDO_E_PROTO) return cli_fail(c, rc, "that is not a momedo link code");
@@ -324,7 +324,8 @@ static int find_answer(struct cli *c, struct cli_conn *cn, const struct link_key
 
 /* Ask (our random keys, proven), then wait for the answer until the code expires. */
 static int join_ask(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                    const struct link_code *l, const struct link_keys *k, struct link_state *ls) {
+                    const struct link_code *l, const struct link_keys *k, struct link_state *ls,
+                    const struct cli_link_ui *ui) {
   uint8_t req[LINK_REQUEST_LEN], *state = NULL;
   size_t state_len = 0;
   struct account_device self;
@@ -335,7 +336,8 @@ static int join_ask(struct cli *c, struct cli_state *st, struct cli_conn *cn,
     rc = cli_fail(c, rc, "cannot make the link request");
   if (rc == 0) rc = find_answer(c, cn, k, &st->acct, req, sizeof req, &state, &state_len);
   if (rc == 0 && (rc = link_safety_code(safety, k, st->acct.device.pub)) == 0) {
-    if (c->json) {
+    if (ui) ui->waiting(ui->arg, safety);
+    else if (c->json) {
       struct jsonw j;
       json_event(&j, "waiting");
       jsonw_str(&j, "safety_code", safety);
@@ -346,6 +348,7 @@ static int join_ask(struct cli *c, struct cli_state *st, struct cli_conn *cn,
     fflush(stdout);
   }
   while (rc == 0 && !state && (ms = left_ms(l->expires_ms)) > 0) {
+    if (ui && ui->stop(ui->arg)) return cli_fail(c, MOMEDO_E_CLOSED, "stopped");
     link_pause(cn, ms);
     rc = find_answer(c, cn, k, &st->acct, NULL, 0, &state, &state_len);
   }
@@ -380,7 +383,8 @@ static int join_check_bundle(struct cli *c, struct cli_state *st, struct cli_con
 }
 
 /* Everything after the vault exists: keys, ask, authenticate, adopt. */
-static int join_run(struct cli *c, struct cli_state *st, const struct link_code *l) {
+static int join_run(struct cli *c, struct cli_state *st, const struct link_code *l,
+                    const struct cli_link_ui *ui) {
   struct cli_conn cn;
   struct link_state ls;
   struct link_keys k;
@@ -390,7 +394,7 @@ static int join_run(struct cli *c, struct cli_state *st, const struct link_code 
   st->have_acct = 1;
   if ((rc = link_keys_derive(&k, l->secret)) != 0) return cli_fail(c, rc, "no keys");
   if ((rc = cli_conn_open(c, &cn, l->host, l->port, l->node_key)) != 0) return rc;
-  rc = join_ask(c, st, &cn, l, &k, &ls);
+  rc = join_ask(c, st, &cn, l, &k, &ls, ui);
   /* The node admits us now: the bundle the first device published lists us. */
   if (rc == 0 && (rc = nodeapi_auth_user(&cn.api, &st->acct.device, l->identity)) != 0)
     rc = cli_api_fail(c, &cn, rc, "the node does not accept this device");
@@ -421,6 +425,15 @@ static void join_undo(struct cli_state *st) {
   if (home_path(&st->home, VAULT_KEY_FILE, p, sizeof p) == 0) (void)unlink(p);
 }
 
+int cli_device_join_run(struct cli *c, struct cli_state *st, const struct link_code *l,
+                        const char *pass, size_t pl, unsigned log2n,
+                        const struct cli_link_ui *ui) {
+  int rc = cli_init_vault(c, st, pass, pl, log2n);
+  if (rc) return rc;
+  if ((rc = join_run(c, st, l, ui)) != 0) join_undo(st);
+  return rc;
+}
+
 static int device_join(struct cli *c) {
   struct cli_state st;
   struct link_code l;
@@ -430,7 +443,7 @@ static int device_join(struct cli *c) {
   memset(&l, 0, sizeof l);
   st.home.lock_fd = -1;
   int rc = read_code(c, line, sizeof line);
-  if (rc == 0) rc = decode_code(c, &l, line);
+  if (rc == 0) rc = cli_link_code_decode(c, &l, line);
   crypto_wipe(line, sizeof line);
   if (rc) return rc;
   if ((rc = cli_home(c, &st, 1)) != 0) goto out;
@@ -444,17 +457,9 @@ static int device_join(struct cli *c) {
     goto out;
   }
   unsigned log2n = c->opt[CO_SCRYPT] ? (unsigned)atoi(c->opt[CO_SCRYPT]) : 0;
-  rc = vault_create(&st.vault, st.home.dir, pass, pl, log2n);
+  rc = cli_device_join_run(c, &st, &l, pass, pl, log2n, NULL);
   crypto_wipe(pass, sizeof pass);
-  if (rc) {
-    rc = cli_fail(c, rc, "cannot create the vault: %s", momedo_strerror(rc));
-    goto out;
-  }
-  if ((rc = home_lock(&st.home)) == 0) rc = join_run(c, &st, &l);
-  if (rc) {
-    join_undo(&st);
-    goto out;
-  }
+  if (rc) goto out;
   if ((rc = ids_user_id(uid, l.identity)) != 0) goto out;
   if (c->json) {
     struct jsonw j;

@@ -72,9 +72,9 @@ static int device_by_prefix(struct cli *c, const struct cli_state *st, const cha
 /* Remove a device for good (a lost or stolen phone): a new bundle without it, naming it
  * among removed_devices, which no later bundle may drop; its sessions are forgotten.
  * Everyone who receives from it checks the bundle again within a minute. */
-int cli__device_remove(struct cli *c, struct cli_state *st, const char *ref) {
+int cli_device_remove(struct cli *c, struct cli_state *st, const char *ref,
+                      uint8_t key[static 32]) {
   struct cli_conn cn;
-  uint8_t key[32];
   memset(&cn, 0, sizeof cn);
   if (!st->acct.has_identity)
     return cli_fail(c, MOMEDO_E_DENIED, "only the first device (it holds the identity key) can "
@@ -98,6 +98,12 @@ int cli__device_remove(struct cli *c, struct cli_state *st, const char *ref) {
   if ((rc = cli_connect(c, st, &cn)) == 0 && (rc = cli_publish(c, st, &cn)) == 0)
     rc = cli_save(c, st);
   cli_conn_close(&cn);
+  return rc;
+}
+
+int cli__device_remove(struct cli *c, struct cli_state *st, const char *ref) {
+  uint8_t key[32];
+  int rc = cli_device_remove(c, st, ref, key);
   if (rc) return rc;
   char hex[65];
   hex_encode(hex, sizeof hex, key, 32);

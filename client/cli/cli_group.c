@@ -360,7 +360,7 @@ static int after_change(struct cli *c, struct cli_state *st, struct cli_conn *cn
     return rc;
   }
   if (r2) return r2;
-  print_change(c, what, cg, &fs);
+  if (what) print_change(c, what, cg, &fs);
   return 0;
 }
 
@@ -378,8 +378,11 @@ static int need_admin(struct cli *c, const struct cli_group *cg) {
                   gi.removed ? " (and you are no longer a member)" : "");
 }
 
-static int cmd_create(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
-  const char *name = c->pos[1];
+/* A new group (channel: an announcement channel) of this user and refs; what (NULL:
+ * quiet) names the change when printed; *out (may be NULL) the group. */
+static int create_refs(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                       const char *name, const char *const *refs, size_t n_refs, int channel,
+                       const char *what, struct cli_group **out) {
   struct specs s;
   struct group *g = NULL;
   struct cli_group *cg = NULL;
@@ -394,14 +397,14 @@ static int cmd_create(struct cli *c, struct cli_state *st, struct cli_conn *cn) 
                     "'%s'", GROUP_NAME_BYTES_MAX, CLI_CHANNEL_PREFIX);
   if (cli_group_lookup(st, name, &amb) || amb)
     return cli_fail(c, MOMEDO_E_EXISTS, "you already have a group named '%s'", name);
-  int rc = specs_build(c, st, cn, c->pos + 2, (size_t)c->n_pos - 2, &s);
+  int rc = specs_build(c, st, cn, refs, n_refs, &s);
   if (rc == 0 && !(mine = calloc(st->acct.n_devices, 32))) rc = MOMEDO_E_NOMEM;
   if (rc == 0) {
     for (size_t i = 0; i < st->acct.n_devices; i++)
       memcpy(mine[i], st->acct.devices[i].device_key, 32);
     struct group_member_spec self = {st->acct.identity.pub, MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN,
                                      (const uint8_t(*)[32])mine, st->acct.n_devices};
-    Momedo__GroupMode mode = c->opt[CO_CHANNEL] ? MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL
+    Momedo__GroupMode mode = channel ? MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL
                                                 : MOMEDO__GROUP_MODE__GROUP_MODE_GROUP;
     rc = group_create(&g, &st->acct.identity, st->acct.device.pub, mode, name, &self, s.v, s.n,
                       os_wall_ms(), &rec, &rl);
@@ -419,17 +422,32 @@ static int cmd_create(struct cli *c, struct cli_state *st, struct cli_conn *cn) 
     return rc;
   }
   struct before b = {NULL, 0, 0}; /* everyone joins: the whole chain */
-  return after_change(c, st, cn, cg, rec, "created", &b);
+  if (out) *out = cg;
+  return after_change(c, st, cn, cg, rec, what, &b);
 }
 
-static int cmd_add(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                   struct cli_group *cg) {
+int cli_group_create(struct cli *c, struct cli_state *st, struct cli_conn *cn, const char *name,
+                     const char *const *refs, size_t n_refs, int channel,
+                     struct cli_group **out) {
+  int rc = need_identity(c, st);
+  return rc ? rc : create_refs(c, st, cn, name, refs, n_refs, channel, NULL, out);
+}
+
+static int cmd_create(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
+  return create_refs(c, st, cn, c->pos[1], c->pos + 2, (size_t)c->n_pos - 2,
+                      c->opt[CO_CHANNEL] != NULL, "created", NULL);
+}
+
+/* Add the members refs name to cg (what as in group_create). */
+static int group_add_refs(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                          struct cli_group *cg, const char *const *refs, size_t n_refs,
+                          const char *what) {
   struct specs s;
   uint8_t *rec = NULL, id[GROUP_ID_LEN];
   size_t rl = 0;
   struct before b;
   memcpy(id, cg->id, GROUP_ID_LEN);
-  int rc = specs_build(c, st, cn, c->pos + 2, (size_t)c->n_pos - 2, &s);
+  int rc = specs_build(c, st, cn, refs, n_refs, &s);
   cg = cli__group_by_id(st, id);
   if (rc == 0) rc = before_take(c, cg, &b);
   if (rc == 0 && (rc = group_add(cg->g, &st->acct.identity, s.v, s.n, os_wall_ms(), &rec, &rl))) {
@@ -438,7 +456,19 @@ static int cmd_add(struct cli *c, struct cli_state *st, struct cli_conn *cn,
     free(b.dev);
   }
   specs_free(&s);
-  return rc ? rc : after_change(c, st, cn, cg, rec, "added to", &b);
+  return rc ? rc : after_change(c, st, cn, cg, rec, what, &b);
+}
+
+int cli_group_add(struct cli *c, struct cli_state *st, struct cli_conn *cn, struct cli_group *cg,
+                  const char *const *refs, size_t n_refs) {
+  int rc = need_identity(c, st);
+  if (rc == 0) rc = need_admin(c, cg);
+  return rc ? rc : group_add_refs(c, st, cn, cg, refs, n_refs, NULL);
+}
+
+static int cmd_add(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                   struct cli_group *cg) {
+  return group_add_refs(c, st, cn, cg, c->pos + 2, (size_t)c->n_pos - 2, "added to");
 }
 
 static int cmd_remove(struct cli *c, struct cli_state *st, struct cli_conn *cn,

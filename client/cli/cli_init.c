@@ -10,6 +10,20 @@
 #include "hex.h"
 #include "invite.h"
 
+int cli_init_vault(struct cli *c, struct cli_state *st, const char *pass, size_t pl,
+                   unsigned log2n) {
+  int rc = cli_home(c, st, 1);
+  if (rc) return rc;
+  if (vault_exists(st->home.dir))
+    return cli_fail(c, MOMEDO_E_EXISTS, "%s already holds a momedo identity (nothing changed)",
+                    st->home.dir);
+  rc = vault_create(&st->vault, st->home.dir, pass, pl, log2n);
+  if (rc) return cli_fail(c, rc, "cannot create the vault in %s: %s", st->home.dir,
+                          momedo_strerror(rc));
+  if ((rc = home_lock(&st->home)) != 0) return cli_fail(c, rc, "cannot lock %s", st->home.dir);
+  return 0;
+}
+
 int cli_cmd_init(struct cli *c) {
   struct cli_state st;
   char pass[VAULT_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX];
@@ -32,11 +46,9 @@ int cli_cmd_init(struct cli *c) {
                     st.home.dir);
   rc = cli_passphrase(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], 1, why, sizeof why);
   if (rc) return cli_fail(c, rc, "%s", why);
-  rc = vault_create(&st.vault, st.home.dir, pass, pl, log2n);
+  rc = cli_init_vault(c, &st, pass, pl, log2n);
   crypto_wipe(pass, sizeof pass);
-  if (rc) return cli_fail(c, rc, "cannot create the vault in %s: %s", st.home.dir,
-                          momedo_strerror(rc));
-  if ((rc = home_lock(&st.home)) != 0) goto out;
+  if (rc) goto out;
   if ((rc = account_generate(&st.acct, os_wall_ms())) != 0) goto out;
   st.have_acct = 1;
   if ((rc = cli_save(c, &st)) != 0) goto out;
@@ -92,34 +104,31 @@ static void print_joined(struct cli *c, struct cli_state *st, const char *uid) {
     printf("partner node: %s:%u\n", st->acct.nodes[i].host, st->acct.nodes[i].port);
 }
 
-int cli_cmd_join(struct cli *c) {
-  struct cli_state st;
-  struct invite inv;
-  struct cli_conn cn;
-  char tok[INVITE_TOKEN_HEX_LEN + 1], uid[IDS_USER_ID_STR_MAX];
-  const Momedo__RegisterResp *resp = NULL;
-  memset(&cn, 0, sizeof cn);
-  int rc = invite_decode(&inv, c->pos[0]);
+int cli_invite_decode(struct cli *c, struct invite *inv, const char *code) {
+  int rc = invite_decode(inv, code);
   if (rc == MOMEDO_E_CHECKSUM)
     return cli_fail(c, rc, "the invite code has a typo (its check character does not match)");
   if (rc == MOMEDO_E_PROTO) return cli_fail(c, rc, "that is not a momedo invite code");
   if (rc == MOMEDO_E_VERSION) return cli_fail(c, rc, "this invite is for another momedo version");
   if (rc) return cli_fail(c, rc, "the invite code is damaged: %s", momedo_strerror(rc));
-  if ((rc = cli_open(c, &st, 0)) != 0) goto out;
-  int extra = st.acct.joined;
-  if (extra && memcmp(st.acct.nodes[0].key, inv.node_key, 32) == 0) {
-    rc = cli_fail(c, MOMEDO_E_EXISTS, "this device already joined %s:%u (nothing changed)",
-                  st.acct.nodes[0].host, st.acct.nodes[0].port);
-    goto out;
-  }
-  if (!extra && !st.acct.has_identity) {
-    rc = cli_fail(c, MOMEDO_E_DENIED, "this home belongs to a linked device: use `momedo "
-                  "device join CODE`");
-    goto out;
-  }
-  if ((rc = cli_conn_open(c, &cn, inv.host, inv.port, inv.node_key)) != 0) goto out;
-  invite_token_to_hex(tok, inv.token);
-  rc = nodeapi_register(&cn.api, tok, &st.acct.device, &st.acct.identity, &resp);
+  return 0;
+}
+
+int cli_join_node(struct cli *c, struct cli_state *st, const struct invite *inv) {
+  struct cli_conn cn;
+  char tok[INVITE_TOKEN_HEX_LEN + 1];
+  const Momedo__RegisterResp *resp = NULL;
+  memset(&cn, 0, sizeof cn);
+  int extra = st->acct.joined, rc;
+  if (extra && memcmp(st->acct.nodes[0].key, inv->node_key, 32) == 0)
+    return cli_fail(c, MOMEDO_E_EXISTS, "this device already joined %s:%u (nothing changed)",
+                    st->acct.nodes[0].host, st->acct.nodes[0].port);
+  if (!extra && !st->acct.has_identity)
+    return cli_fail(c, MOMEDO_E_DENIED, "this home belongs to a linked device: use `momedo "
+                    "device join CODE`");
+  if ((rc = cli_conn_open(c, &cn, inv->host, inv->port, inv->node_key)) != 0) goto out;
+  invite_token_to_hex(tok, inv->token);
+  rc = nodeapi_register(&cn.api, tok, &st->acct.device, &st->acct.identity, &resp);
   crypto_wipe(tok, sizeof tok);
   if (rc) {
     rc = cli_api_fail(c, &cn, rc, "the node refused the invite");
@@ -127,29 +136,38 @@ int cli_cmd_join(struct cli *c) {
   }
   /* A second join registers this device at one more node (another city, a roaming
    * node): it becomes a partner. The first join makes it the home. */
-  if (extra) rc = account_add_partner(&st.acct, inv.host, inv.port, inv.node_key);
-  else rc = account_set_home(&st.acct, inv.host, inv.port, inv.node_key);
+  if (extra) rc = account_add_partner(&st->acct, inv->host, inv->port, inv->node_key);
+  else rc = account_set_home(&st->acct, inv->host, inv->port, inv->node_key);
   int changed = 0;
-  if (rc || (rc = cli__learn_partners(&st, inv.node_key, resp->partners, resp->n_partners,
+  if (rc || (rc = cli__learn_partners(st, inv->node_key, resp->partners, resp->n_partners,
                                       &changed)) != 0)
     goto out;
-  st.acct.grants_checked_ms = os_wall_ms();
-  if ((rc = nodeapi_auth_user(&cn.api, &st.acct.device, st.acct.identity.pub)) != 0) {
+  st->acct.grants_checked_ms = os_wall_ms();
+  if ((rc = nodeapi_auth_user(&cn.api, &st->acct.device, st->acct.identity.pub)) != 0) {
     rc = cli_api_fail(c, &cn, rc, "authentication failed after registering");
     goto out;
   }
-  if (st.acct.has_identity && (rc = cli_publish(c, &st, &cn)) != 0) goto out;
+  if (st->acct.has_identity && (rc = cli_publish(c, st, &cn)) != 0) goto out;
   struct obj_info ai;
-  if (!extra && nodeapi_alias(&cn.api, st.acct.identity.pub, os_wall_ms(), &ai) == 0)
-    snprintf(st.acct.alias, sizeof st.acct.alias, "%s", ai.alias);
+  if (!extra && nodeapi_alias(&cn.api, st->acct.identity.pub, os_wall_ms(), &ai) == 0)
+    snprintf(st->acct.alias, sizeof st->acct.alias, "%s", ai.alias);
   else if (!extra)
     fprintf(stderr, "momedo: note: no alias from the node: %s\n", nodeapi_reason(&cn.api));
-  st.acct.joined = 1;
-  if ((rc = cli_save(c, &st)) != 0) goto out;
-  if ((rc = ids_user_id(uid, st.acct.identity.pub)) != 0) goto out;
-  print_joined(c, &st, uid);
+  st->acct.joined = 1;
 out:
   cli_conn_close(&cn);
+  return rc;
+}
+
+int cli_cmd_join(struct cli *c) {
+  struct cli_state st;
+  struct invite inv;
+  char uid[IDS_USER_ID_STR_MAX];
+  int rc = cli_invite_decode(c, &inv, c->pos[0]);
+  if (rc) return rc;
+  if ((rc = cli_open(c, &st, 0)) == 0 && (rc = cli_join_node(c, &st, &inv)) == 0 &&
+      (rc = cli_save(c, &st)) == 0 && (rc = ids_user_id(uid, st.acct.identity.pub)) == 0)
+    print_joined(c, &st, uid);
   cli_close(&st);
   return rc;
 }

@@ -74,8 +74,8 @@ static const struct cmddef cmds[] = {
     {"channel", cli_cmd_channel, 2, 2, G | CLI_OPT(CO_NAME) | CLI_OPT(CO_CHANNEL_PASSFILE),
      "channel join NAME [--name DISPLAY] [--channel-passphrase-file F] | channel leave NAME"},
     {"app", cli_cmd_app, 0, 0, CLI_OPT(CO_HOME) | CLI_OPT(CO_JSON) | CLI_OPT(CO_TIMEOUT) |
-         CLI_OPT(CO_LISTEN),
-     "app [--listen 127.0.0.1:PORT] (the messenger window in your browser)"},
+         CLI_OPT(CO_LISTEN) | CLI_OPT(CO_SCRYPT),
+     "app [--listen 127.0.0.1:PORT] [--scrypt-log2n N] (the messenger window in your browser)"},
     {"archive", cli_cmd_archive, 1, 2,
      G | CLI_OPT(CO_FROM) | CLI_OPT(CO_TO) | CLI_OPT(CO_RETENTION) | CLI_OPT(CO_ARCHIVE_DIR) |
          CLI_OPT(CO_KEY),

@@ -78,13 +78,14 @@ def png(width, height):
 class App:
     """`momedo app --listen 127.0.0.1:0 --json` for a client: the URL it prints."""
 
-    def __init__(self, cluster, client):
+    def __init__(self, cluster, client, *extra):
         self.err_path = os.path.join(cluster.dir, "app-%s.err" % client.name)
         env = dict(client.env)
         env.pop("MOMEDO_PASSPHRASE")  # the page unlocks; nothing else may
         with open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(
-                [T.MOMEDO, "app", "--listen", "127.0.0.1:0", "--json", "--home", client.home],
+                [T.MOMEDO, "app", "--listen", "127.0.0.1:0", "--json", "--home", client.home] +
+                list(extra),
                 stdout=subprocess.PIPE, stderr=err, text=True, env=env)
         cluster.procs.append(self.proc)
         line = self.proc.stdout.readline()

@@ -13,6 +13,8 @@
   const $ = (id) => document.getElementById(id);
   let current = null; /* {kind, key, name} */
   let loading = false, again = false;
+  /* manage.js (setup, groups, safety numbers, devices) hooks in through MOMEDO_APP. */
+  const hook = (name, ...args) => { const f = window.MOMEDO_APP[name]; return f && f(...args); };
 
   function el(tag, attrs, text) {
     const e = document.createElement(tag);
@@ -75,7 +77,7 @@
       if (current && current.key === c.key) b.setAttribute("aria-current", "true");
       const top = el("span", {class: "conv-top"});
       top.appendChild(el("span", {class: "conv-name"}, c.name));
-      top.appendChild(el("span", {class: "conv-kind"}, t(c.kind)));
+      top.appendChild(el("span", {class: "conv-kind"}, t(c.mode === "channel" ? "announce" : c.kind)));
       if (c.unread > 0) {
         top.appendChild(el("span", {class: "badge", "data-test": "unread",
                                     "aria-label": t("unread", {n: c.unread})},
@@ -87,6 +89,7 @@
       li.appendChild(b);
       ul.appendChild(li);
     }
+    hook("listed", j.conversations);
   }
 
   function size(n) {
@@ -188,6 +191,7 @@
     $("more").hidden = false;
     $("msgs").dataset.shown = "";
     document.body.classList.add("in-conv");
+    hook("opened", c);
     await refresh();
     $("composer").focus();
   }
@@ -223,6 +227,7 @@
     $("chat").hidden = false;
     $("me").textContent = st.user_id ? t("you_are", {id: st.alias || st.user_id}) : "";
     $("my-qr").hidden = false;
+    hook("shown", st);
     live();
     refresh();
   }
@@ -367,10 +372,13 @@
   $("back").addEventListener("click", () => {
     document.body.classList.remove("in-conv");
     current = null;
+    hook("opened", null);
     refresh();
   });
 
+  window.MOMEDO_APP = {api, el, t, $, refresh, showChat, openConv, lang, current: () => current};
   translate();
-  api("/api/state").then((st) => (st.unlocked ? showChat(st) : showUnlock()),
+  api("/api/state").then((st) => (st.unlocked ? showChat(st)
+                                  : st.setup || st.linking ? hook("setup", st) : showUnlock()),
                          (e) => { $("link").textContent = e.message; });
 })();

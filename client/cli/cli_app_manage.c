@@ -1,0 +1,349 @@
+/* client/cli/cli_app_manage.c — `momedo app`'s account pages, each handler run under the
+ * app's lock over the command line's own functions: the first run (a new passphrase and
+ * an invite code: cli_join_node, then cli_init_vault — nothing is written before the
+ * node accepted the invite), a group or announcement channel made of contacts
+ * (cli_group_create, cli_group_add), a contact's safety number and marking it verified
+ * (contacts_verify, only for the number the page showed), and the account's devices
+ * (cli_device_remove). The link-code path of the first run is in cli_app_link.c. */
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_app.h"
+#include "hex.h"
+#include "invite.h"
+
+static cJSON *ok_obj(void) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddBoolToObject(o, "ok", 1);
+  return o;
+}
+
+static void bad(struct app_call *c, const char *why) {
+  app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, why);
+}
+
+/* A 64-hex-digit field of the request into out. */
+static int key_arg(struct app_call *c, const char *name, uint8_t out[static 32]) {
+  const char *v = app_arg(c, name);
+  if (v && strlen(v) == 64 && hex_decode_str(out, 32, v) == 0) return 0;
+  app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "a key: 64 hex digits");
+  return MOMEDO_E_INVAL;
+}
+
+/* ---- first run ------------------------------------------------------------------ */
+
+int app_has_identity(struct app *a) {
+  struct home h;
+  memset(&h, 0, sizeof h);
+  return home_resolve(&h, a->c->opt[CO_HOME]) == 0 && vault_exists(h.dir);
+}
+
+/* The passphrase rules of a new vault (and the repetition); NULL when it is good. */
+const char *app_pass_weak(const char *pass, const char *repeat) {
+  size_t pl = pass ? strlen(pass) : 0;
+  if (pl < APP_PASS_NEW_MIN)
+    return "the passphrase is too short: at least " APP_STR(APP_PASS_NEW_MIN) " characters "
+           "(a few words are easier to remember and harder to guess)";
+  if (pl > VAULT_PASS_MAX) return "the passphrase is longer than 1024 bytes";
+  if (!repeat || strcmp(pass, repeat) != 0) return "the two passphrases differ";
+  return NULL;
+}
+
+/* A new identity registered with inv, then the vault: a refused invite writes nothing. */
+static int setup_invite(struct app *a, const struct invite *inv, const char *pass, size_t pl) {
+  struct cli_state st;
+  memset(&st, 0, sizeof st);
+  st.home.lock_fd = -1;
+  int rc = account_generate(&st.acct, os_wall_ms());
+  if (rc) rc = cli_fail(&a->rq, rc, "cannot make the keys: %s", momedo_strerror(rc));
+  st.have_acct = rc == 0;
+  if (rc == 0) rc = cli_join_node(&a->rq, &st, inv);
+  if (rc == 0) rc = cli_init_vault(&a->rq, &st, pass, pl, a->log2n);
+  if (rc == 0) rc = cli_save(&a->rq, &st);
+  cli_close(&st);
+  return rc;
+}
+
+/* {passphrase, repeat, code}: the first run on a home without an identity. The code is
+ * an invite (a new user) or a link code from the user's first device (cli_app_link.c);
+ * then the home is unlocked as by /api/unlock. */
+static void api_setup(struct app *a, struct app_call *c) {
+  cJSON *p = cJSON_GetObjectItemCaseSensitive(c->body, "passphrase");
+  cJSON *r = cJSON_GetObjectItemCaseSensitive(c->body, "repeat");
+  const char *code = app_arg(c, "code");
+  char *pass = cJSON_IsString(p) ? p->valuestring : NULL;
+  char *rep = cJSON_IsString(r) ? r->valuestring : NULL;
+  struct invite inv;
+  const char *weak = app_pass_weak(pass, rep);
+  if (a->unlocked || app_has_identity(a)) {
+    app_error(c, MHD_HTTP_CONFLICT, MOMEDO_E_EXISTS, "this home already holds an identity: "
+              "unlock it with its passphrase (nothing changed)");
+  } else if (a->link_busy) {
+    app_error(c, MHD_HTTP_CONFLICT, MOMEDO_E_EXISTS, "a link code is being used already");
+  } else if (weak) {
+    app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, weak);
+  } else if (!code || !code[0] || strlen(code) > APP_CODE_MAX) {
+    bad(c, "paste the invite code from your administrator or the link code your first "
+        "device shows");
+  } else {
+    int rc;
+    if (app_is_link_code(code)) {
+      app_link_start(a, c, code, pass); /* answers; the link runs on in a thread */
+    } else if ((rc = invite_decode(&inv, code)) == MOMEDO_E_PROTO) {
+      app_error(c, MHD_HTTP_BAD_REQUEST, rc, "that is neither an invite code nor a link code: "
+                "paste the whole code (nothing changed)");
+    } else if ((rc = cli_invite_decode(&a->rq, &inv, code)) != 0) {
+      app_engine_fail(a, c, rc);
+      c->http = MHD_HTTP_BAD_REQUEST;
+    } else if ((rc = setup_invite(a, &inv, pass, strlen(pass))) != 0) {
+      app_engine_fail(a, c, rc);
+    } else {
+      app_unlock_with(a, c, pass, strlen(pass));
+    }
+    explicit_bzero(&inv, sizeof inv);
+  }
+  if (pass) explicit_bzero(pass, strlen(pass));
+  if (rep) explicit_bzero(rep, strlen(rep));
+}
+
+/* ---- groups and announcement channels ------------------------------------------- */
+
+/* members: an array of contact keys (hex) into user IDs (uids[n]). */
+static int member_refs(struct app *a, struct app_call *c, char (*uids)[IDS_USER_ID_STR_MAX],
+                       size_t *n) {
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(c->body, "members"), *v;
+  uint8_t key[32];
+  *n = 0;
+  if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) > APP_GROUP_MEMBERS_MAX) {
+    bad(c, "members: a list of up to " APP_STR(APP_GROUP_MEMBERS_MAX) " contact keys");
+    return MOMEDO_E_INVAL;
+  }
+  cJSON_ArrayForEach(v, m) {
+    const struct contact *ct = NULL;
+    if (cJSON_IsString(v) && strlen(v->valuestring) == 64 &&
+        hex_decode_str(key, 32, v->valuestring) == 0)
+      ct = contacts_find_key(&a->st.contacts, key);
+    if (!ct) {
+      app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "a member is not a contact");
+      return MOMEDO_E_NOTFOUND;
+    }
+    snprintf(uids[(*n)++], IDS_USER_ID_STR_MAX, "%s", ct->uid);
+  }
+  return 0;
+}
+
+/* The group's page entry: kind, key, name, mode, role, members. */
+static cJSON *group_json(struct cli_state *st, const struct cli_group *cg) {
+  struct group_info gi;
+  struct group_member_view mv;
+  char hex[65], uid[IDS_USER_ID_STR_MAX];
+  group_get_info(cg->g, &gi);
+  hex_encode(hex, sizeof hex, gi.group_id, GROUP_ID_LEN);
+  cJSON *o = ok_obj(), *arr = cJSON_CreateArray();
+  cJSON_AddStringToObject(o, "kind", "group");
+  cJSON_AddStringToObject(o, "key", hex);
+  cJSON_AddStringToObject(o, "name", gi.name);
+  cJSON_AddStringToObject(o, "mode", gi.mode == MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL
+                                         ? "channel" : "group");
+  cJSON_AddBoolToObject(o, "admin", gi.my_role == MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN &&
+                                        !gi.removed && st->acct.has_identity);
+  cJSON_AddBoolToObject(o, "can_post", gi.can_post);
+  cJSON_AddBoolToObject(o, "removed", gi.removed);
+  for (size_t i = 0; i < group_member_count(cg->g); i++) {
+    if (group_member_at(cg->g, i, &mv) != 0) continue;
+    const struct contact *ct = contacts_find_key(&st->contacts, mv.identity_key);
+    cJSON *m = cJSON_CreateObject();
+    if (ids_user_id(uid, mv.identity_key) != 0) uid[0] = 0;
+    hex_encode(hex, sizeof hex, mv.identity_key, 32);
+    cJSON_AddStringToObject(m, "user_id", uid);
+    cJSON_AddStringToObject(m, "key", hex);
+    cJSON_AddStringToObject(m, "name", ct ? contact_label(ct) : uid);
+    cJSON_AddBoolToObject(m, "me", !memcmp(mv.identity_key, st->acct.identity.pub, 32));
+    cJSON_AddBoolToObject(m, "admin", mv.role == MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN);
+    cJSON_AddItemToArray(arr, m);
+  }
+  cJSON_AddItemToObject(o, "members", arr);
+  return o;
+}
+
+/* Create (name set) or add to (key set) a group over one connection. */
+static void group_change(struct app *a, struct app_call *c, int create) {
+  char(*uids)[IDS_USER_ID_STR_MAX] = calloc(APP_GROUP_MEMBERS_MAX, IDS_USER_ID_STR_MAX);
+  const char *refs[APP_GROUP_MEMBERS_MAX];
+  const char *name = app_arg(c, "name");
+  const cJSON *ch = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "channel") : NULL;
+  struct cli_group *cg = NULL;
+  struct cli_conn cn;
+  uint8_t gid[32];
+  size_t n = 0;
+  memset(&cn, 0, sizeof cn);
+  if (!uids) {
+    app_error(c, 0, MOMEDO_E_NOMEM, NULL);
+    return;
+  }
+  int rc = cli_reacquire(&a->rq, &a->st);
+  if (rc) {
+    app_engine_fail(a, c, rc);
+    free(uids);
+    return;
+  }
+  if (create && (!name || !name[0])) bad(c, "name: the group's name");
+  else if (!create && key_arg(c, "key", gid) == 0 && !(cg = cli__group_by_id(&a->st, gid)))
+    app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such group on this device");
+  if (!c->out && member_refs(a, c, uids, &n) == 0) {
+    for (size_t i = 0; i < n; i++) refs[i] = uids[i];
+    if (!create && n == 0) bad(c, "members: pick at least one contact");
+    else if ((rc = cli_connect(&a->rq, &a->st, &cn)) != 0) app_engine_fail(a, c, rc);
+    else if (create) rc = cli_group_create(&a->rq, &a->st, &cn, name, refs, n,
+                                           cJSON_IsTrue(ch), &cg);
+    else rc = cli_group_add(&a->rq, &a->st, &cn, cg, refs, n);
+    if (!c->out && rc) app_engine_fail(a, c, rc);
+    else if (!c->out) {
+      c->out = group_json(&a->st, cg);
+      app_changed(a, -1);
+    }
+  }
+  if (cn.open) cli_conn_close(&cn);
+  cli_release(&a->st);
+  free(uids);
+}
+
+/* {name, channel (bool), members: [contact key]}: a new group or announcement channel. */
+static void api_group_create(struct app *a, struct app_call *c) { group_change(a, c, 1); }
+/* {key, members}: add contacts to a group this user administers. */
+static void api_group_add(struct app *a, struct app_call *c) { group_change(a, c, 0); }
+
+/* ?key: a group's name, mode, this user's role and the members. */
+static void api_group(struct app *a, struct app_call *c) {
+  uint8_t gid[32];
+  if (key_arg(c, "key", gid) != 0) return;
+  int rc = cli_reacquire(&a->rq, &a->st);
+  const struct cli_group *cg = rc ? NULL : cli__group_by_id(&a->st, gid);
+  if (rc) app_engine_fail(a, c, rc);
+  else if (!cg) app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such group on this device");
+  else c->out = group_json(&a->st, cg);
+  cli_release(&a->st);
+}
+
+/* ---- safety numbers ------------------------------------------------------------- */
+
+/* ?key: the contact's user ID and safety number; when another key was offered for it
+ * (a changed key, refused until verified), that key's number is the one to compare. */
+static void api_contact_show(struct app *a, struct app_call *c) {
+  uint8_t key[32];
+  char safety[IDS_SAFETY_STR_MAX], pending[IDS_SAFETY_STR_MAX];
+  if (key_arg(c, "key", key) != 0) return;
+  const struct contact *ct = contacts_find_key(&a->st.contacts, key);
+  if (!ct) {
+    app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "not a contact");
+    return;
+  }
+  if (ids_safety_number(safety, ct->key) != 0) safety[0] = 0;
+  c->out = ok_obj();
+  cJSON_AddStringToObject(c->out, "name", contact_label(ct));
+  cJSON_AddStringToObject(c->out, "user_id", ct->uid);
+  cJSON_AddStringToObject(c->out, "safety_number", safety);
+  cJSON_AddBoolToObject(c->out, "verified", ct->verified);
+  cJSON_AddBoolToObject(c->out, "key_changed", ct->has_pending);
+  cJSON_AddNumberToObject(c->out, "devices", (double)ct->n_devices);
+  if (ct->has_pending && ids_safety_number(pending, ct->pending_key) == 0)
+    cJSON_AddStringToObject(c->out, "offered_safety_number", pending);
+}
+
+/* {key, safety_number}: mark verified the key whose number the user compared (the
+ * offered key of a changed contact, else the pinned one) — only when it is still the
+ * number the page showed. */
+static void api_contact_verify(struct app *a, struct app_call *c) {
+  uint8_t key[32], want[32];
+  char safety[IDS_SAFETY_STR_MAX];
+  const char *shown = app_arg(c, "safety_number");
+  struct contact *ct = NULL;
+  if (key_arg(c, "key", key) != 0) return;
+  if (!shown) {
+    bad(c, "safety_number: the number the user compared");
+    return;
+  }
+  int rc = cli_reacquire(&a->rq, &a->st);
+  if (rc) {
+    app_engine_fail(a, c, rc);
+    return;
+  }
+  if (!(ct = contacts_find_key(&a->st.contacts, key))) {
+    app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "not a contact");
+    goto out;
+  }
+  memcpy(want, ct->has_pending ? ct->pending_key : ct->key, 32);
+  if (ids_safety_number(safety, want) != 0 || strcmp(safety, shown) != 0) {
+    app_error(c, MHD_HTTP_CONFLICT, MOMEDO_E_KEYCHANGED, "the safety number changed since it "
+              "was shown: compare it again (nothing changed)");
+    goto out;
+  }
+  if ((rc = contacts_verify(&a->st.contacts, want, &ct)) != 0 ||
+      (rc = cli_save(&a->rq, &a->st)) != 0) {
+    app_engine_fail(a, c, rc);
+    goto out;
+  }
+  c->out = ok_obj();
+  cJSON_AddBoolToObject(c->out, "verified", 1);
+  cJSON_AddStringToObject(c->out, "safety_number", safety);
+  app_changed(a, -1);
+out:
+  cli_release(&a->st);
+}
+
+/* ---- linked devices ------------------------------------------------------------- */
+
+static void api_devices(struct app *a, struct app_call *c) {
+  char hex[65];
+  int rc = cli_reacquire(&a->rq, &a->st); /* `device link` elsewhere may have added one */
+  if (rc) {
+    app_engine_fail(a, c, rc);
+    return;
+  }
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; i < a->st.acct.n_devices; i++) {
+    const struct account_device *d = &a->st.acct.devices[i];
+    cJSON *o = cJSON_CreateObject();
+    hex_encode(hex, sizeof hex, d->device_key, 32);
+    cJSON_AddStringToObject(o, "device_key", hex);
+    cJSON_AddBoolToObject(o, "this", !memcmp(d->device_key, a->st.acct.device.pub, 32));
+    cJSON_AddItemToArray(arr, o);
+  }
+  c->out = ok_obj();
+  cJSON_AddItemToObject(c->out, "devices", arr);
+  cJSON_AddNumberToObject(c->out, "removed", (double)a->st.acct.n_removed);
+  cJSON_AddBoolToObject(c->out, "can_remove", a->st.acct.has_identity);
+  cli_release(&a->st);
+}
+
+/* {device: its key (64 hex digits)}: remove it for good, as `momedo device remove`. */
+static void api_device_remove(struct app *a, struct app_call *c) {
+  uint8_t key[32], got[32];
+  char hex[65];
+  if (key_arg(c, "device", key) != 0) return;
+  hex_encode(hex, sizeof hex, key, 32);
+  int rc = cli_reacquire(&a->rq, &a->st);
+  if (rc == 0) rc = cli_device_remove(&a->rq, &a->st, hex, got);
+  if (rc) {
+    app_engine_fail(a, c, rc);
+  } else {
+    c->out = ok_obj();
+    cJSON_AddStringToObject(c->out, "removed", hex);
+    cJSON_AddNumberToObject(c->out, "devices", (double)a->st.acct.n_devices);
+    app_changed(a, -1);
+  }
+  cli_release(&a->st);
+}
+
+const struct app_route app_manage_routes[] = {
+    {"POST", "/api/setup", api_setup, 0},
+    {"POST", "/api/group", api_group_create, 1},
+    {"POST", "/api/group-add", api_group_add, 1},
+    {"GET", "/api/group", api_group, 1},
+    {"GET", "/api/contact", api_contact_show, 1},
+    {"POST", "/api/verify", api_contact_verify, 1},
+    {"GET", "/api/devices", api_devices, 1},
+    {"POST", "/api/device-remove", api_device_remove, 1},
+};
+const size_t app_manage_routes_n = sizeof app_manage_routes / sizeof app_manage_routes[0];
