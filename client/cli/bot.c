@@ -179,14 +179,19 @@ static void answer_sent(FILE *o, const uint8_t id[static TL_ID_LEN], int is_grou
 }
 
 /* Lines read together are sent under one hold of the home's lock and saved once (only
- * the files that changed); their answers are printed after that save, so an answer
- * "ok" always means the new state is on disk. */
+ * the records that changed, one vault transaction); the envelopes of the batch's
+ * messages to contacts are posted after that save, pipelined, and each answer is
+ * printed after its envelopes were taken by the node, so an answer "ok" always means
+ * the new state is on disk and the message was accepted. */
 #define BOT_BATCH_MAX 64              /* input lines per save */
 struct bot_batch {
   int locked, n;
   FILE *ans;                          /* answers, printed after the save */
   char *buf;
   size_t len;
+  long off[BOT_BATCH_MAX + 1];        /* where each line's answer starts in buf */
+  int failed[BOT_BATCH_MAX];          /* a post refused or lost: that line fails */
+  struct cli_outbox ob;               /* the batch's envelopes (c->defer) */
 };
 
 static int batch_begin(struct cli *c, struct cli_state *st, struct bot_batch *b) {
@@ -196,25 +201,59 @@ static int batch_begin(struct cli *c, struct cli_state *st, struct bot_batch *b)
   return rc;
 }
 
-/* Save what the batch changed, release the lock, print the answers. */
-static int batch_end(struct cli *c, struct cli_state *st, struct bot_batch *b) {
-  int rc = 0;
+/* Print the batch's answers: each line's as written, or its post's failure. */
+static void batch_print(struct bot_batch *b, int rc, const char *why) {
+  if (rc) {
+    for (int i = 0; i < b->n; i++) answer_fail(stdout, rc, why);
+    return;
+  }
+  b->off[b->n] = (long)b->len;
+  for (int i = 0; i < b->n; i++) {
+    if (b->failed[i]) answer_fail(stdout, b->failed[i], momedo_strerror(b->failed[i]));
+    else fwrite(b->buf + b->off[i], 1, (size_t)(b->off[i + 1] - b->off[i]), stdout);
+  }
+}
+
+/* Save what the batch changed, post its envelopes, release the lock, print the answers. */
+static int batch_end(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                     struct bot_batch *b) {
+  int rc = 0, link = 0;
   if (b->locked) {
-    rc = cli_save(c, st);
+    rc = b->ob.n ? cli__outbox_post_batch(c, st, cn, &b->ob, b->failed, b->n, &link)
+                 : cli_save(c, st);
     cli_release(st);
     b->locked = 0;
   }
   if (fflush(b->ans) != 0 && rc == 0) rc = cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
-  if (rc == 0) {
-    fwrite(b->buf, 1, b->len, stdout);
-  } else {
-    for (int i = 0; i < b->n; i++) answer_fail(stdout, rc, c->why);
-  }
+  batch_print(b, rc, c->why);
   fflush(stdout);
   rewind(b->ans);
+  cli__outbox_free(&b->ob);
+  memset(b->failed, 0, sizeof b->failed);
   b->len = 0;
   b->n = 0;
+  if (link) return link;
   return rc && momedo_status_kind(rc) == MOMEDO_KIND_IO ? rc : 0;
+}
+
+/* Remove the envelopes tagged tag (their line failed after they were queued). */
+static void outbox_drop(struct cli_outbox *ob, int tag) {
+  size_t k = 0;
+  for (size_t i = 0; i < ob->n; i++) {
+    if (ob->v[i].tag != tag) {
+      ob->v[k++] = ob->v[i];
+      continue;
+    }
+    crypto_wipe(ob->v[i].env, ob->v[i].len);
+    free(ob->v[i].env);
+  }
+  ob->n = k;
+}
+
+/* Where the next answer starts (the memstream's length after a flush). */
+static void batch_mark(struct bot_batch *b) {
+  fflush(b->ans);
+  b->off[b->n] = ftell(b->ans);
 }
 
 /* Handle one input line; writes the answer to b->ans. Only I/O failures are returned. */
@@ -237,10 +276,19 @@ static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   int rc = json_parse(line, &root, f, &n) ? cli_fail(c, MOMEDO_E_INVAL, "not a JSON object") : 0;
   if (rc == 0) rc = bot_build(c, f, n, &m, &t, &file, &l, &task, &data, &len, &to, &is_group);
   int io = 0;
+  batch_mark(b);
   if (rc == 0 && (rc = batch_begin(c, st, b)) == 0) {
     struct cli_group *cg = NULL;
     if (!is_group) {
+      /* A contact's envelopes wait for the batch's one save and pipelined posts. */
+      size_t pl = strlen(CLI_CHANNEL_PREFIX);
+      if (strncmp(to, CLI_CHANNEL_PREFIX, pl) != 0 && contacts_resolve(&st->contacts, to)) {
+        c->defer = &b->ob;
+        c->defer_tag = b->n;
+      }
       rc = cli_send_any(c, st, cn, to, &m, data, len, id, &n_env, &kind);
+      c->defer = NULL;
+      if (rc) outbox_drop(&b->ob, b->n); /* a failed line posts nothing */
     } else if ((rc = cli_group_find(c, st, to, &cg)) == 0) {
       kind = 1;
       if ((rc = cli_group_send(c, st, cn, cg, &m, data, len, id)) == 0) n_env = 1;
@@ -280,6 +328,7 @@ static int bot_read(struct cli *c, struct cli_state *st, struct cli_conn *cn, st
     in->overlong = !nl && in->len >= BOT_LINE_MAX;
     if (in->overlong || skip) {
       if (!skip) {
+        batch_mark(b);
         b->n++;
         char msg[64];
         snprintf(msg, sizeof msg, "input line longer than %u bytes", BOT_LINE_MAX);
@@ -295,9 +344,9 @@ static int bot_read(struct cli *c, struct cli_state *st, struct cli_conn *cn, st
     memmove(in->buf, in->buf + used, in->len - used);
     in->len -= used;
     if (rc || !nl) break;
-    if (b->n >= BOT_BATCH_MAX && (rc = batch_end(c, st, b)) != 0) break;
+    if (b->n >= BOT_BATCH_MAX && (rc = batch_end(c, st, cn, b)) != 0) break;
   }
-  int r2 = batch_end(c, st, b);
+  int r2 = batch_end(c, st, cn, b);
   return rc ? rc : r2;
 }
 
@@ -364,6 +413,7 @@ int cli_cmd_bot(struct cli *c) {
   free(in.buf);
   if (b.ans) fclose(b.ans);
   free(b.buf);
+  cli__outbox_free(&b.ob);
   cli_close(&st);
   return rc;
 }

@@ -91,6 +91,11 @@ struct cli {
   /* `archive run`: the log new messages of recorded groups go to, and how many went. */
   struct archive_log *archive;
   uint64_t archived;
+  /* The bot: while set, cli__outbox_post moves what it would post into this outbox (each
+   * envelope tagged defer_tag) and posts nothing; the bot then saves once and posts the
+   * whole batch with cli__outbox_post_batch. */
+  struct cli_outbox *defer;
+  int defer_tag;
 };
 
 /* {"ok":false,"error":"E_...","reason":REASON} on one line (the test tools' failures). */
@@ -344,6 +349,7 @@ struct cli_out {
   struct cli_dests dests;  /* the nodes that must hold it */
   uint8_t *env;
   size_t len;
+  int tag;                 /* the caller's mark (the bot: the input line it came from) */
 };
 struct cli_outbox {
   struct cli_out *v;
@@ -353,6 +359,15 @@ MOMEDO_WUR int cli__send_queue(struct cli *c, struct cli_state *st, struct conta
                                Momedo__Content *content, int no_sync, struct cli_outbox *ob);
 MOMEDO_WUR int cli__outbox_post(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                                 struct cli_outbox *ob, size_t *n_sent);
+/* The bot's batch (c->defer): save once, tell the node the count, then post every
+ * envelope pipelined (at most CLI_POST_WINDOW in flight; the node syncs them as one
+ * group). failed[tag] = the first refusal of an envelope with that tag (tags 0..n_tags-1).
+ * Returns the save's or the count's failure (then nothing was posted), else 0; a link
+ * that fails part-way sets *link_rc and marks every envelope not answered as failed. */
+#define CLI_POST_WINDOW 64
+MOMEDO_WUR int cli__outbox_post_batch(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                      struct cli_outbox *ob, int *failed, int n_tags,
+                                      int *link_rc);
 void cli__outbox_free(struct cli_outbox *ob);
 /* Encrypt and upload a file as chunks to its blob mailbox; fills f (caller frees
  * nothing: f borrows blob buffers it owns). */

@@ -135,7 +135,26 @@ static int outbox_push(struct cli_outbox *ob, const uint8_t mb[static OBJ_MAILBO
   memcpy(ob->v[ob->n].device_key, device_key, 32);
   ob->v[ob->n].dests = *dests;
   ob->v[ob->n].env = env;
+  ob->v[ob->n].tag = 0;
   ob->v[ob->n++].len = len;
+  return 0;
+}
+
+/* Move every envelope of ob to the end of into, tagged. */
+static int outbox_move(struct cli_outbox *into, struct cli_outbox *ob, int tag) {
+  if (into->n + ob->n > into->cap) {
+    size_t cap = into->cap ? into->cap : 8;
+    while (cap < into->n + ob->n) cap *= 2;
+    struct cli_out *v = realloc(into->v, cap * sizeof *v);
+    if (!v) return MOMEDO_E_NOMEM;
+    into->v = v;
+    into->cap = cap;
+  }
+  for (size_t i = 0; i < ob->n; i++) {
+    into->v[into->n] = ob->v[i];
+    into->v[into->n++].tag = tag;
+  }
+  ob->n = 0; /* the envelopes belong to into now */
   return 0;
 }
 
@@ -170,35 +189,87 @@ static int own_device(const struct cli_state *st, const uint8_t key[static 32]) 
   return 0;
 }
 
+static void post_req(struct nodeapi_post_req *p, const struct cli_out *o) {
+  *p = (struct nodeapi_post_req){.mailbox = o->mb, .ciphertext = o->env,
+                                 .ciphertext_len = o->len, .ttl_ms = CLI_ITEM_TTL_MS,
+                                 .device_key = o->device_key, .dest_nodes = o->dests.k,
+                                 .n_dest_nodes = o->dests.n};
+}
+
+/* Post every envelope of ob (saved already), CLI_POST_WINDOW in flight: the node answers
+ * in order and syncs what arrived together as one group. Per envelope: a refusal goes to
+ * failed[tag] (if given) and the first one to *refused; working hours of a contact's
+ * device to c->deliver_*. Returns 0, or the link's failure (then every envelope not
+ * answered counts as refused with it). */
+static int post_pipelined(struct cli *c, const struct cli_state *st, struct cli_conn *cn,
+                          const struct cli_outbox *ob, int *failed, int n_tags, int *refused,
+                          size_t *n_ok) {
+  size_t sent = 0, done = 0;
+  int rc = 0;
+  while (rc == 0 && done < ob->n) {
+    while (rc == 0 && sent < ob->n && sent - done < CLI_POST_WINDOW) {
+      struct nodeapi_post_req p;
+      uint64_t rid = 0;
+      post_req(&p, &ob->v[sent]);
+      if ((rc = nodeapi_post_send(&cn->api, &p, &rid)) == 0) sent++;
+    }
+    struct nodeapi_post_result r;
+    if (rc || (rc = nodeapi_post_collect(&cn->api, c->timeout_ms, &r)) != 0) break;
+    const struct cli_out *o = &ob->v[done++];
+    if (r.status) {
+      if (failed && o->tag >= 0 && o->tag < n_tags && failed[o->tag] == 0) failed[o->tag] = r.status;
+      if (*refused == 0) *refused = r.status;
+      continue;
+    }
+    (*n_ok)++;
+    if (cn->api.post_deliver_from_ms > c->deliver_from_ms && !own_device(st, o->device_key)) {
+      c->deliver_from_ms = cn->api.post_deliver_from_ms;
+      c->deliver_off_min = cn->api.post_deliver_off_min;
+    }
+  }
+  for (; rc && done < ob->n; done++) {
+    const struct cli_out *o = &ob->v[done];
+    if (failed && o->tag >= 0 && o->tag < n_tags && failed[o->tag] == 0) failed[o->tag] = rc;
+  }
+  return rc;
+}
+
 int cli__outbox_post(struct cli *c, struct cli_state *st, struct cli_conn *cn,
                      struct cli_outbox *ob, size_t *n_sent) {
-  uint8_t id[OBJ_ID_LEN];
-  int rc = 0;
+  int rc = 0, refused = 0;
   *n_sent = 0;
   c->deliver_from_ms = 0;
   c->deliver_off_min = 0;
+  if (c->defer) { /* the bot's batch: saved and posted together (cli__outbox_post_batch) */
+    size_t n = ob->n;
+    if ((rc = outbox_move(c->defer, ob, c->defer_tag)) != 0)
+      return cli_fail(c, rc, "out of memory");
+    *n_sent = n;
+    return 0;
+  }
   cli__crash_point("encrypted");
   if (ob->n && (rc = cli_save(c, st)) != 0) return rc; /* nothing posted unsaved */
   /* ... and the home node knows the save first, so an older copy of it is refused. */
   if (ob->n && (rc = cli__counter_sync(c, st, cn)) != 0) return rc;
   cli__crash_point("saved");
-  for (size_t i = 0; rc == 0 && i < ob->n; i++) {
-    struct nodeapi_post_req p = {.mailbox = ob->v[i].mb, .ciphertext = ob->v[i].env,
-                                 .ciphertext_len = ob->v[i].len, .ttl_ms = CLI_ITEM_TTL_MS,
-                                 .device_key = ob->v[i].device_key,
-                                 .dest_nodes = ob->v[i].dests.k,
-                                 .n_dest_nodes = ob->v[i].dests.n};
-    rc = nodeapi_post(&cn->api, &p, id, NULL);
-    if (rc) rc = cli_api_fail(c, cn, rc, "posting the message failed");
-    else (*n_sent)++;
-    if (rc == 0 && cn->api.post_deliver_from_ms > c->deliver_from_ms &&
-        !own_device(st, ob->v[i].device_key)) {
-      c->deliver_from_ms = cn->api.post_deliver_from_ms;
-      c->deliver_off_min = cn->api.post_deliver_off_min;
-    }
-  }
-  if (rc == 0 && ob->n) cli__crash_point("posted");
-  return rc;
+  rc = post_pipelined(c, st, cn, ob, NULL, 0, &refused, n_sent);
+  if (rc == 0) rc = refused;
+  if (rc) return cli_api_fail(c, cn, rc, "posting the message failed");
+  if (ob->n) cli__crash_point("posted");
+  return 0;
+}
+
+int cli__outbox_post_batch(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                           struct cli_outbox *ob, int *failed, int n_tags, int *link_rc) {
+  int rc = 0, refused = 0;
+  size_t n_ok = 0;
+  *link_rc = 0;
+  if (ob->n == 0) return 0;
+  if ((rc = cli_save(c, st)) != 0) return rc; /* nothing posted unsaved */
+  if ((rc = cli__counter_sync(c, st, cn)) != 0) return rc;
+  rc = post_pipelined(c, st, cn, ob, failed, n_tags, &refused, &n_ok);
+  if (rc) *link_rc = cli_api_fail(c, cn, rc, "posting the messages failed");
+  return 0;
 }
 
 static int encode(struct cli *c, const Momedo__Content *m, uint8_t **pt, size_t *n) {

@@ -458,11 +458,14 @@ int cli_open_pass(struct cli *c, struct cli_state *st, const char *pass, size_t 
 
 int cli_save(struct cli *c, struct cli_state *st) {
   /* The history first: the sessions and the seen set never move past a message that
-   * is not on disk. Then the count: a crash part-way leaves it ahead of the files,
-   * never behind. */
+   * is not on disk. Then the count and every record in one vault transaction: a crash
+   * leaves all of them as they were or all of them new. */
   int rc = cli__hist_commit(c, st);
   if (rc) return rc;
-  rc = counter_bump(&st->vault, &st->counter);
+  /* Everything else in one vault transaction: all of it is on disk or none. */
+  uint64_t count = st->counter;
+  rc = vault_begin(&st->vault);
+  if (rc == 0) rc = counter_bump(&st->vault, &st->counter);
   if (rc == 0) rc = account_save(&st->acct, &st->vault);
   if (rc == 0) rc = contacts_save(&st->contacts, &st->vault);
   if (rc == 0) rc = tl_seen_save(&st->seen, &st->vault);
@@ -471,7 +474,12 @@ int cli_save(struct cli *c, struct cli_state *st) {
   if (rc == 0) rc = cli_groups_save(&st->gr, &st->vault);
   if (rc == 0) rc = cli_channels_save(&st->gr, &st->vault);
   if (rc == 0) rc = otpks_save(&st->otpk, &st->vault);
-  if (rc) return cli_fail(c, rc, "cannot write the local state: %s", momedo_strerror(rc));
+  if (rc == 0) rc = vault_commit(&st->vault);
+  if (rc) {
+    vault_rollback(&st->vault);
+    st->counter = count;
+    return cli_fail(c, rc, "cannot write the local state: %s", momedo_strerror(rc));
+  }
   return 0;
 }
 

@@ -1,5 +1,5 @@
-/* client/core/vault.c — encrypted state at rest: the wrapped data key, sealed files written
- * atomically, a passphrase read from a file and the record serialiser (asking on a
+/* client/core/vault.c — encrypted state at rest: the wrapped data key, sealed records
+ * (stored by vault_db.c), a passphrase read from a file and the record serialiser (asking on a
  * terminal is the front-end's: client/cli/cli_pass.c). Never writes a secret to
  * disk unsealed and never prints one; a failed unlock changes nothing on disk. */
 #include "vault.h"
@@ -15,6 +15,7 @@
 
 #include "hex.h"
 #include "reason.h"
+#include "vault_int.h"
 
 #define VAULT_KEY_MAGIC "MOMEDO-VAULT"     /* 12 bytes */
 #define VAULT_FILE_MAGIC "MOMEDO-VFILE"    /* 12 bytes */
@@ -34,7 +35,7 @@ int vault_exists(const char *dir) {
   return stat(p, &st) == 0;
 }
 
-static int vault_name_ok(const char *name) {
+int vault__name_ok(const char *name) {
   size_t n = strlen(name);
   if (n == 0 || n >= VAULT_NAME_MAX || name[0] == '.') return 0;
   for (size_t i = 0; i < n; i++) {
@@ -44,6 +45,11 @@ static int vault_name_ok(const char *name) {
       return 0;
   }
   return 1;
+}
+
+int vault__sealed_header(const uint8_t *data, size_t len) {
+  return len >= VAULT_FILE_OVERHEAD && memcmp(data, VAULT_FILE_MAGIC, VAULT_MAGIC_LEN) == 0 &&
+         data[VAULT_MAGIC_LEN] == VAULT_FORMAT;
 }
 
 static int vault_path(const char *dir, const char *name, char *out, size_t cap) {
@@ -182,8 +188,13 @@ int vault_create(struct vault *v, const char *dir, const char *pass, size_t pass
   if (strlen(dir) >= sizeof v->dir) return MOMEDO_E_INVAL;
   if (vault_exists(dir)) return MOMEDO_E_EXISTS;
   snprintf(v->dir, sizeof v->dir, "%s", dir);
-  int rc = crypto_random(v->data_key, sizeof v->data_key);
+  unsigned ln = log2_n ? log2_n : VAULT_SCRYPT_LOG2N;
+  int rc = pass_len == 0 || pass_len > VAULT_PASS_MAX || ln < VAULT_SCRYPT_LOG2N_MIN ||
+                   ln > VAULT_SCRYPT_LOG2N_MAX ? MOMEDO_E_INVAL : 0;
+  if (rc == 0) rc = crypto_random(v->data_key, sizeof v->data_key);
+  if (rc == 0) rc = vdb_remove_orphan(dir);
   if (rc == 0) rc = vault_wrap(v, pass, pass_len, log2_n);
+  if (rc == 0) rc = vdb_open(v);
   if (rc) {
     vault_close(v);
     return rc;
@@ -217,6 +228,8 @@ int vault_open(struct vault *v, const char *dir, const char *pass, size_t pass_l
                         CRYPTO_AEAD_KEY_LEN + CRYPTO_TAG_LEN, f, VAULT_KEY_HDR_LEN, nonce, kek);
   if (rc == MOMEDO_E_DECRYPT) rc = MOMEDO_E_AUTH;
   if (rc == 0) v->open = 1;
+  if (rc == 0) rc = vdb_open(v);
+  if (rc == 0) rc = vdb_migrate(v, &v->migrated);
 out:
   crypto_wipe(kek, sizeof kek);
   free(f);
@@ -225,6 +238,7 @@ out:
 }
 
 void vault_close(struct vault *v) {
+  vdb_close(v);
   crypto_wipe(v->data_key, sizeof v->data_key);
   v->open = 0;
 }
@@ -286,7 +300,7 @@ static void cache_put(const struct vault *v, const char *name, const uint8_t *ha
 
 int vault_write(const struct vault *v, const char *name, const uint8_t *data, size_t len) {
   uint8_t h[CRYPTO_HASH_LEN];
-  if (!v->open || !vault_name_ok(name)) return MOMEDO_E_INVAL;
+  if (!v->open || !vault__name_ok(name)) return MOMEDO_E_INVAL;
   int have = crypto_sha256(h, data, len) == 0;
   const struct vault_cached *e = have ? cache_find(v, name) : NULL;
   if (e && crypto_ct_eq(e->hash, h, CRYPTO_HASH_LEN)) {
@@ -302,9 +316,8 @@ int vault_write(const struct vault *v, const char *name, const uint8_t *data, si
 
 static int vault_seal_write(const struct vault *v, const char *name, const uint8_t *data,
                             size_t len) {
-  char path[VAULT_DIR_MAX + VAULT_NAME_MAX + 2];
   uint8_t ad[VAULT_AD_MAX];
-  if (!v->open || !vault_name_ok(name)) return MOMEDO_E_INVAL;
+  if (!v->open || !vault__name_ok(name)) return MOMEDO_E_INVAL;
   if (len > VAULT_FILE_BYTES_MAX - VAULT_FILE_OVERHEAD) return MOMEDO_E_TOOBIG;
   size_t total = VAULT_FILE_HDR_LEN + CRYPTO_XNONCE_LEN + len + CRYPTO_TAG_LEN;
   uint8_t *f = malloc(total);
@@ -316,22 +329,18 @@ static int vault_seal_write(const struct vault *v, const char *name, const uint8
   if (rc == 0)
     rc = crypto_aead_seal(nonce + CRYPTO_XNONCE_LEN, data, len, ad, ad_len, nonce,
                           v->data_key);
-  if (rc == 0) rc = vault_path(v->dir, name, path, sizeof path);
-  if (rc == 0) rc = vault_atomic_write(path, f, total, 0600);
+  if (rc == 0) rc = vdb_put(v, name, f, total);
   free(f);
   return rc;
 }
 
 int vault_read(const struct vault *v, const char *name, uint8_t **data, size_t *len) {
-  char path[VAULT_DIR_MAX + VAULT_NAME_MAX + 2];
   uint8_t ad[VAULT_AD_MAX], *f = NULL, *pt = NULL;
   size_t n = 0;
   *data = NULL;
   *len = 0;
-  if (!v->open || !vault_name_ok(name)) return MOMEDO_E_INVAL;
-  int rc = vault_path(v->dir, name, path, sizeof path);
-  if (rc == 0) rc = vault_read_file(path, VAULT_FILE_BYTES_MAX, &f, &n);
-  if (rc == MOMEDO_E_TOOBIG) rc = MOMEDO_E_CORRUPT;
+  if (!v->open || !vault__name_ok(name)) return MOMEDO_E_INVAL;
+  int rc = vdb_get(v, name, &f, &n);
   if (rc) return rc;
   size_t ad_len = vault_ad(ad, name);
   if (n < VAULT_FILE_OVERHEAD || memcmp(f, ad, VAULT_FILE_HDR_LEN) != 0) {
@@ -364,13 +373,9 @@ out:
 }
 
 int vault_remove(const struct vault *v, const char *name) {
-  char path[VAULT_DIR_MAX + VAULT_NAME_MAX + 2];
-  if (!vault_name_ok(name)) return MOMEDO_E_INVAL;
-  int rc = vault_path(v->dir, name, path, sizeof path);
-  if (rc) return rc;
+  if (!vault__name_ok(name)) return MOMEDO_E_INVAL;
   cache_put(v, name, NULL);
-  if (unlink(path) != 0 && errno != ENOENT) return MOMEDO_E_IO;
-  return 0;
+  return vdb_del(v, name);
 }
 
 int vault_name(const struct vault *v, const char *prefix, const uint8_t *key, size_t key_len,

@@ -2,8 +2,9 @@
  * vault.key holds a random 32-byte data key wrapped (XChaCha20-Poly1305) by a
  * key-encryption key from scrypt(passphrase, salt; N = 2^15, r = 8, p = 1 by default,
  * the parameters stored in the file). Every other file is sealed under the data key
- * with a fresh nonce and its own name as associated data (no swapping files), and is
- * written atomically (temp file, fsync, rename, fsync of the directory). Also: a
+ * with a fresh nonce and its own name as associated data (no swapping records); the
+ * sealed records are rows of one SQLite table in vault.db (vault_db.c), so a save of
+ * many is one transaction (vault_begin/vault_commit) and one log sync. Also: a
  * passphrase read from a file and a small serialiser for what callers store. Knows
  * nothing about what the files contain; never asks on a terminal. */
 #ifndef MOMEDO_CLIENT_VAULT_H
@@ -17,6 +18,7 @@
 #include "status.h"
 
 #define VAULT_KEY_FILE "vault.key"
+#define VAULT_DB_FILE "vault.db"       /* the sealed records (+ -wal, -shm) */
 #define VAULT_SCRYPT_LOG2N 15          /* N = 32768: 32 MiB and ~0.1 s per unlock */
 #define VAULT_SCRYPT_R 8
 #define VAULT_SCRYPT_P 1
@@ -37,6 +39,10 @@ struct vault_cached {
   uint8_t hash[CRYPTO_HASH_LEN];
 };
 
+struct sqlite3;
+struct sqlite3_stmt;
+#define VDB_ST__COUNT 3
+
 struct vault {
   char dir[VAULT_DIR_MAX];
   uint8_t data_key[CRYPTO_AEAD_KEY_LEN];
@@ -47,6 +53,10 @@ struct vault {
   struct vault_cached cache[VAULT_CACHE_MAX];
   size_t n_cache, next_cache;
   uint64_t writes, skipped;      /* files written / left alone because unchanged */
+  struct sqlite3 *db;            /* vault.db, open while the vault is */
+  struct sqlite3_stmt *st[VDB_ST__COUNT];
+  int in_tx;                     /* inside vault_begin .. vault_commit */
+  size_t migrated;               /* old sealed files moved into vault.db at this unlock */
 };
 
 /* 1 if dir holds a vault.key, else 0. */
@@ -58,16 +68,26 @@ int vault_exists(const char *dir);
 MOMEDO_WUR int vault_create(struct vault *v, const char *dir, const char *pass,
                             size_t pass_len, unsigned log2_n);
 /* Unlock the vault in dir. E_NOTFOUND (no vault), E_AUTH (wrong passphrase or a
- * damaged vault.key: nothing is changed), E_CORRUPT (not a vault.key), E_IO. */
+ * damaged vault.key: nothing is changed), E_CORRUPT (not a vault.key), E_IO. After
+ * the unlock, sealed files an older momedo left in dir are moved into vault.db. */
 MOMEDO_WUR int vault_open(struct vault *v, const char *dir, const char *pass, size_t pass_len);
-/* Wipe the data key. Safe on a closed vault. */
+/* Wipe the data key, close vault.db (an open transaction is rolled back). Safe on a
+ * closed vault. */
 void vault_close(struct vault *v);
 /* Re-wrap the data key under a new passphrase (files stay as they are). */
 MOMEDO_WUR int vault_rekey(struct vault *v, const char *pass, size_t pass_len, unsigned log2_n);
 
+/* Writes between vault_begin and vault_commit reach the disk together or not at all
+ * (one SQLite transaction, one synced log write); outside one each write is its own.
+ * vault_begin waits for another process's transaction (up to 10 s: E_BUSY). After a
+ * rollback the write cache is cleared. */
+MOMEDO_WUR int vault_begin(struct vault *v);
+MOMEDO_WUR int vault_commit(struct vault *v);
+void vault_rollback(struct vault *v);
+
 /* Forget what files hold (another process may have written them). */
 void vault_cache_clear(struct vault *v);
-/* Seal data and replace the file name atomically; nothing is written when the vault's
+/* Seal data and replace the record name atomically; nothing is written when the vault's
  * cache says the file already holds exactly data. E_INVAL (bad name), E_TOOBIG, E_IO. */
 MOMEDO_WUR int vault_write(const struct vault *v, const char *name, const uint8_t *data,
                            size_t len);

@@ -360,6 +360,20 @@ class Client:
         return p
 
 
+def forget_vault_records(home, *names):
+    """Remove sealed records from a client's vault.db (as if trimmed or evicted), the
+    way someone with the disk could: SQLite directly, no passphrase needed."""
+    import sqlite3
+    db = sqlite3.connect(os.path.join(home, "vault.db"), timeout=30)
+    try:
+        with db:
+            for n in names:
+                if db.execute("DELETE FROM vault_files WHERE name = ?", (n,)).rowcount != 1:
+                    raise AssertionError("no record %r in %s/vault.db" % (n, home))
+    finally:
+        db.close()
+
+
 def new_client(cluster, name, node):
     """A new user with one device, registered at node."""
     c = Client(cluster, name).init()

@@ -112,7 +112,7 @@ class DevicesTest(T.ClusterTest, unittest.TestCase):
         east.start()
         tablet.run("send", "alice", "the thief, through the old session")
         # A first message too (a new session), from the same removed device.
-        os.remove(os.path.join(tablet.home, "sessions"))
+        T.forget_vault_records(tablet.home, "sessions")
         tablet.run("send", "alice", "the thief, in a new session")
         lines, err = alice.sync_lines()
         texts = [m.get("text") for m in lines if m.get("type") == "message"]

@@ -59,8 +59,7 @@ class OneTimePrekeyTest(T.ClusterTest, unittest.TestCase):
         # because the prekey's secret is gone, whatever else bob remembers. (His set of
         # seen ciphertexts, his session with alice and his replay set catch it too; they
         # are removed here, as after they were trimmed and evicted the entries.)
-        for f in ("seen", "sessions", "replay"):
-            os.remove(os.path.join(bob.home, f))
+        T.forget_vault_records(bob.home, "seen", "sessions", "replay")
         self.tool(alice, "inject", "bob", first["ct"])
         lines, err = bob.sync_lines()
         self.assertEqual([m for m in lines if m.get("type") == "message"], [])

@@ -9,6 +9,7 @@
 
 #include "timeline.h"
 #include "vault.h"
+#include "vault_raw.h"
 
 static char dir[1024];
 
@@ -102,13 +103,11 @@ static void test_storage(void) {
   CHECK_MEM(u.v[1].device, e.device, 32);
   timeline_free(&u);
   /* The file name says nothing about the contact; moving it onto another is refused. */
-  char mine[VAULT_NAME_MAX], theirs[VAULT_NAME_MAX], a[1200], b[1200];
+  char mine[VAULT_NAME_MAX], theirs[VAULT_NAME_MAX];
   CHECK_EQ(vault_name(&v, "tl", peer, 32, mine), 0);
   CHECK_EQ(vault_name(&v, "tl", other, 32, theirs), 0);
   CHECK(strstr(mine, "1111") == NULL);
-  snprintf(a, sizeof a, "%s/%s", dir, mine);
-  snprintf(b, sizeof b, "%s/%s", dir, theirs);
-  CHECK_EQ(rename(a, b), 0);
+  raw_move(dir, mine, theirs);
   CHECK_EQ(timeline_load(&u, &v, other), MOMEDO_E_CORRUPT);
   CHECK_EQ(u.n, 0);
   timeline_free(&t);

@@ -6,12 +6,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "counter.h"
 #include "crypto.h"
 #include "home.h"
 #include "vault.h"
+#include "vault_raw.h"
 
 #define PASS "correct horse battery staple"
 #define LOG2N_FAST 10
@@ -69,8 +72,9 @@ static void test_roundtrip_and_format(void) {
   CHECK_EQ(k[15], 1);
   CHECK_EQ(crypto_scrypt(kek, 32, PASS, strlen(PASS), k + 16, 32, LOG2N_FAST, 8, 1), 0);
   CHECK_EQ(crypto_aead_open(dk, k + 48 + 24, 48, k, 48, k + 48, kek), 0);
-  /* A sealed file: "MOMEDO-VFILE" 1 nonce(24) ct+tag; AD = header || name. */
-  CHECK_EQ(read_raw("state", &f, &fn), 0);
+  /* A sealed record (a row of vault.db): "MOMEDO-VFILE" 1 nonce(24) ct+tag; AD = header ||
+   * name. */
+  CHECK_EQ(raw_get(dir, "state", &f, &fn), 0);
   CHECK_EQ(fn, 13 + 24 + strlen(secret) + 16);
   CHECK(!memmem_(f, fn, "MARKER"));
   uint8_t ad[32], pt[64];
@@ -80,9 +84,17 @@ static void test_roundtrip_and_format(void) {
   CHECK_MEM(pt, secret, strlen(secret));
   struct stat st;
   char p[1200];
-  snprintf(p, sizeof p, "%s/state", dir);
+  snprintf(p, sizeof p, "%s/vault.db", dir);
   CHECK_EQ(stat(p, &st), 0);
   CHECK_EQ(st.st_mode & 0777, 0600);
+  snprintf(p, sizeof p, "%s/state", dir); /* no file per record */
+  CHECK(stat(p, &st) != 0);
+  /* Nothing in the database's bytes shows the plaintext. */
+  uint8_t *db = NULL;
+  size_t dbn = 0;
+  CHECK_EQ(read_raw("vault.db", &db, &dbn), 0);
+  CHECK(!memmem_(db, dbn, "MARKER"));
+  free(db);
   free(k);
   free(f);
 }
@@ -120,11 +132,8 @@ static void test_tamper_and_swap(void) {
   CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
   CHECK_EQ(vault_write(&v, "a", (const uint8_t *)"alpha", 5), 0);
   CHECK_EQ(vault_write(&v, "b", (const uint8_t *)"bravo", 5), 0);
-  char pa[1200], pb[1200];
-  snprintf(pa, sizeof pa, "%s/a", dir);
-  snprintf(pb, sizeof pb, "%s/b", dir);
   /* b's bytes under a's name: the name is authenticated. */
-  CHECK_EQ(rename(pb, pa), 0);
+  raw_move(dir, "b", "a");
   CHECK_EQ(vault_read(&v, "a", &d, &n), MOMEDO_E_CORRUPT);
   CHECK(d == NULL);
   CHECK_EQ(vault_read(&v, "b", &d, &n), MOMEDO_E_NOTFOUND);
@@ -132,12 +141,14 @@ static void test_tamper_and_swap(void) {
   CHECK_EQ(vault_write(&v, "c", (const uint8_t *)"charlie", 7), 0);
   uint8_t *raw = NULL;
   size_t rn = 0;
-  CHECK_EQ(read_raw("c", &raw, &rn), 0);
+  CHECK_EQ(raw_get(dir, "c", &raw, &rn), 0);
   raw[rn - 3] ^= 1;
-  char pc[1200];
-  snprintf(pc, sizeof pc, "%s/c", dir);
-  CHECK_EQ(vault_atomic_write(pc, raw, rn, 0600), 0);
+  raw_put(dir, "c", raw, rn);
+  raw[rn - 3] ^= 1;
+  raw[3] ^= 1; /* the header too */
+  raw_put(dir, "d", raw, rn);
   free(raw);
+  CHECK_EQ(vault_read(&v, "d", &d, &n), MOMEDO_E_CORRUPT);
   CHECK_EQ(vault_read(&v, "c", &d, &n), MOMEDO_E_CORRUPT);
   /* Bad names are refused before touching the disk. */
   CHECK_EQ(vault_write(&v, "../x", (const uint8_t *)"x", 1), MOMEDO_E_INVAL);
@@ -289,23 +300,17 @@ static void test_home(void) {
  * and after vault_remove the next write goes to disk. */
 static void test_write_cache(void) {
   struct vault v;
-  struct stat a, b;
   uint8_t *raw1 = NULL, *raw2 = NULL, *d = NULL;
   size_t n1 = 0, n2 = 0, n = 0;
-  char p[1200];
   fresh_dir("cache");
-  snprintf(p, sizeof p, "%s/state", dir);
   CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
   CHECK_EQ(vault_write(&v, "state", (const uint8_t *)"one", 3), 0);
   CHECK_EQ(v.writes, 1);
-  CHECK_EQ(stat(p, &a), 0);
-  CHECK_EQ(read_raw("state", &raw1, &n1), 0);
+  CHECK_EQ(raw_get(dir, "state", &raw1, &n1), 0);
   CHECK_EQ(vault_write(&v, "state", (const uint8_t *)"one", 3), 0);
   CHECK_EQ(v.writes, 1);
   CHECK_EQ(v.skipped, 1);
-  CHECK_EQ(stat(p, &b), 0);
-  CHECK_EQ(a.st_ino, b.st_ino);                 /* no rename happened */
-  CHECK_EQ(read_raw("state", &raw2, &n2), 0);
+  CHECK_EQ(raw_get(dir, "state", &raw2, &n2), 0);
   CHECK_EQ(n1, n2);
   CHECK_MEM(raw1, raw2, n1);                    /* same nonce: not resealed */
   free(raw2);
@@ -325,7 +330,7 @@ static void test_write_cache(void) {
   CHECK_EQ(vault_remove(&v, "state"), 0);
   CHECK_EQ(vault_write(&v, "state", (const uint8_t *)"two", 3), 0);
   CHECK_EQ(v.writes, 4);
-  CHECK_EQ(read_raw("state", &raw2, &n2), 0);
+  CHECK_EQ(raw_get(dir, "state", &raw2, &n2), 0);
   CHECK(n2 > 0);
   free(raw1);
   free(raw2);
@@ -339,7 +344,6 @@ static void test_save_counter(void) {
   uint64_t n = 99, m = 0;
   uint8_t rec[COUNTER_REC_LEN], *old = NULL;
   size_t old_len = 0;
-  char p[1200];
   fresh_dir("counter");
   CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
   CHECK_EQ(counter_load(&v, &n), 0);
@@ -349,15 +353,11 @@ static void test_save_counter(void) {
   CHECK_EQ(n, 2);
   CHECK_EQ(counter_load(&v, &m), 0);
   CHECK_EQ(m, 2);
-  CHECK_EQ(read_raw(COUNTER_FILE, &old, &old_len), 0);
+  CHECK_EQ(raw_get(dir, COUNTER_FILE, &old, &old_len), 0);
   for (int i = 0; i < 5; i++) CHECK_EQ(counter_bump(&v, &n), 0);
   CHECK_EQ(counter_load(&v, &m), 0);
   CHECK_EQ(m, 7);
-  snprintf(p, sizeof p, "%s/%s", dir, COUNTER_FILE); /* the older copy put back */
-  FILE *f = fopen(p, "wb");
-  CHECK(f != NULL);
-  CHECK_EQ(fwrite(old, 1, old_len, f), old_len);
-  fclose(f);
+  raw_put(dir, COUNTER_FILE, old, old_len); /* the older copy put back */
   free(old);
   vault_cache_clear(&v);
   CHECK_EQ(counter_load(&v, &m), 0);
@@ -374,8 +374,139 @@ static void test_save_counter(void) {
   vault_close(&v);
 }
 
+
+/* An older momedo's sealed file, made with the primitives: header, nonce, ciphertext. */
+static void legacy_write(const uint8_t key[32], const char *name, const char *text) {
+  uint8_t f[256], ad[80];
+  size_t n = strlen(text), nl = strlen(name);
+  memcpy(f, "MOMEDO-VFILE", 12);
+  f[12] = 1;
+  memset(f + 13, 0x5a, 24);
+  memcpy(ad, f, 13);
+  memcpy(ad + 13, name, nl);
+  CHECK_EQ(crypto_aead_seal(f + 37, (const uint8_t *)text, n, ad, 13 + nl, f + 13, key), 0);
+  char p[1200];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  CHECK_EQ(vault_atomic_write(p, f, 37 + n + 16, 0600), 0);
+}
+
+static int file_exists(const char *name) {
+  char p[1200];
+  struct stat st;
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  return stat(p, &st) == 0;
+}
+
+static int read_text(struct vault *v, const char *name, const char *want) {
+  uint8_t *d = NULL;
+  size_t n = 0;
+  int rc = vault_read(v, name, &d, &n);
+  int ok = rc == 0 && n == strlen(want) && memcmp(d, want, n) == 0;
+  free(d);
+  return rc ? rc : ok ? 0 : -1;
+}
+
+/* A home an older momedo wrote (one sealed file per record) is moved into vault.db at
+ * the first unlock: every record readable, the files gone, other files left alone; a
+ * wrong passphrase moves nothing; a record already in the table wins over a file that
+ * came back (a crash between the commit and the removal). */
+static void test_migrate_files(void) {
+  struct vault v;
+  uint8_t key[32];
+  fresh_dir("migrate");
+  CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
+  memcpy(key, v.data_key, 32);
+  vault_close(&v);
+  legacy_write(key, "account", "the account record");
+  legacy_write(key, "sessions", "ratchets");
+  legacy_write(key, "att-0123456789abcdef", "a photo");
+  legacy_write(key, "sessions.tmp77", "a temp file of a crashed save");
+  char p[1200];
+  snprintf(p, sizeof p, "%s/history.db", dir);
+  CHECK_EQ(vault_atomic_write(p, (const uint8_t *)"SQLite format 3\0....................", 40,
+                              0600), 0);
+  CHECK_EQ(vault_open(&v, dir, "wrong", 5), MOMEDO_E_AUTH);
+  CHECK(file_exists("account") && file_exists("sessions"));
+  CHECK_EQ(vault_open(&v, dir, PASS, strlen(PASS)), 0);
+  CHECK_EQ(v.migrated, 3);
+  CHECK_EQ(read_text(&v, "account", "the account record"), 0);
+  CHECK_EQ(read_text(&v, "sessions", "ratchets"), 0);
+  CHECK_EQ(read_text(&v, "att-0123456789abcdef", "a photo"), 0);
+  CHECK(!file_exists("account") && !file_exists("sessions") &&
+        !file_exists("att-0123456789abcdef"));
+  CHECK(file_exists("history.db") && file_exists("sessions.tmp77") && file_exists("vault.key"));
+  CHECK_EQ(vault_read(&v, "sessions.tmp77", &(uint8_t *){NULL}, &(size_t){0}), MOMEDO_E_NOTFOUND);
+  CHECK_EQ(vault_write(&v, "sessions", (const uint8_t *)"newer ratchets", 14), 0);
+  vault_close(&v);
+  legacy_write(key, "sessions", "ratchets"); /* the old file back after a crash */
+  CHECK_EQ(vault_open(&v, dir, PASS, strlen(PASS)), 0);
+  CHECK_EQ(v.migrated, 1);
+  CHECK_EQ(read_text(&v, "sessions", "newer ratchets"), 0);
+  CHECK(!file_exists("sessions"));
+  vault_close(&v);
+  CHECK_EQ(vault_open(&v, dir, PASS, strlen(PASS)), 0);
+  CHECK_EQ(v.migrated, 0);
+  vault_close(&v);
+}
+
+/* Writes inside vault_begin .. vault_commit land together: a rollback or a process that
+ * dies inside the transaction leaves every record as it was; a commit keeps all. */
+static void test_transactions(void) {
+  struct vault v;
+  fresh_dir("tx");
+  CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
+  CHECK_EQ(vault_write(&v, "a", (const uint8_t *)"a1", 2), 0);
+  CHECK_EQ(vault_begin(&v), 0);
+  CHECK_EQ(vault_begin(&v), MOMEDO_E_INTERNAL);
+  CHECK_EQ(vault_write(&v, "a", (const uint8_t *)"a2", 2), 0);
+  CHECK_EQ(vault_write(&v, "b", (const uint8_t *)"b2", 2), 0);
+  CHECK_EQ(read_text(&v, "a", "a2"), 0); /* the transaction sees its own writes */
+  vault_rollback(&v);
+  CHECK_EQ(read_text(&v, "a", "a1"), 0);
+  CHECK_EQ(read_text(&v, "b", "b2"), MOMEDO_E_NOTFOUND);
+  /* After the rollback the cache must not claim "a" holds a2. */
+  CHECK_EQ(vault_write(&v, "a", (const uint8_t *)"a2", 2), 0);
+  CHECK_EQ(read_text(&v, "a", "a2"), 0);
+  CHECK_EQ(vault_commit(&v), MOMEDO_E_INTERNAL);
+  /* A child dies (SIGKILL) in the middle of a transaction. */
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    struct vault w;
+    if (vault_open(&w, dir, PASS, strlen(PASS)) != 0 || vault_begin(&w) != 0) _exit(2);
+    if (vault_write(&w, "a", (const uint8_t *)"a3", 2) != 0) _exit(3);
+    if (vault_write(&w, "c", (const uint8_t *)"c3", 2) != 0) _exit(4);
+    raise(SIGKILL);
+    _exit(5);
+  }
+  int status = 0;
+  CHECK_EQ(waitpid(pid, &status, 0), pid);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  vault_cache_clear(&v);
+  CHECK_EQ(read_text(&v, "a", "a2"), 0);
+  CHECK_EQ(read_text(&v, "c", "c3"), MOMEDO_E_NOTFOUND);
+  CHECK_EQ(vault_begin(&v), 0); /* the dead child's lock is gone */
+  CHECK_EQ(vault_write(&v, "a", (const uint8_t *)"a4", 2), 0);
+  CHECK_EQ(vault_write(&v, "c", (const uint8_t *)"c4", 2), 0);
+  CHECK_EQ(vault_commit(&v), 0);
+  vault_close(&v);
+  CHECK_EQ(vault_open(&v, dir, PASS, strlen(PASS)), 0);
+  CHECK_EQ(read_text(&v, "a", "a4"), 0);
+  CHECK_EQ(read_text(&v, "c", "c4"), 0);
+  /* vault.db left by a vault whose key is gone: a new vault starts empty. */
+  vault_close(&v);
+  char p[1200];
+  snprintf(p, sizeof p, "%s/vault.key", dir);
+  CHECK_EQ(unlink(p), 0);
+  CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
+  CHECK_EQ(read_text(&v, "a", "a4"), MOMEDO_E_NOTFOUND);
+  vault_close(&v);
+}
+
 int main(void) {
   RUN(test_roundtrip_and_format);
+  RUN(test_migrate_files);
+  RUN(test_transactions);
   RUN(test_wrong_passphrase_changes_nothing);
   RUN(test_tamper_and_swap);
   RUN(test_rekey_and_names);
