@@ -220,6 +220,7 @@ struct cli_state {
   /* Users whose bundle this process looked up lately (receive path; not saved). */
   struct otpks otpk;                        /* one-time prekey secrets (cli_otpk.c) */
   uint64_t counter;                         /* vault saves (counter.h), raised by cli_save */
+  uint64_t counter_disk;                    /* the count as last loaded or saved */
   int counter_skip;                         /* `recover`: do not check it on connecting */
   struct cli_conn *claim;                   /* a send's connection: claim one-time prekeys
                                                of devices whose home node it is; NULL */

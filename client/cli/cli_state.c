@@ -366,6 +366,7 @@ static int load_all(struct cli *c, struct cli_state *st) {
       (rc = counter_load(&st->vault, &st->counter)) != 0)
     return cli_fail(c, rc, "cannot read the local state in %s: %s", st->home.dir,
                     momedo_strerror(rc));
+  st->counter_disk = st->counter;
   return 0;
 }
 
@@ -458,14 +459,13 @@ int cli_open_pass(struct cli *c, struct cli_state *st, const char *pass, size_t 
 
 int cli_save(struct cli *c, struct cli_state *st) {
   /* The history first: the sessions and the seen set never move past a message that
-   * is not on disk. Then the count and every record in one vault transaction: a crash
-   * leaves all of them as they were or all of them new. */
+   * is not on disk. Then every record and the count in one vault transaction: a crash
+   * leaves all of them as they were or all of them new. A save that changes no record
+   * (the vault skips those it holds already) raises no count and writes nothing. */
   int rc = cli__hist_commit(c, st);
   if (rc) return rc;
-  /* Everything else in one vault transaction: all of it is on disk or none. */
-  uint64_t count = st->counter;
+  uint64_t count = st->counter, writes = st->vault.writes;
   rc = vault_begin(&st->vault);
-  if (rc == 0) rc = counter_bump(&st->vault, &st->counter);
   if (rc == 0) rc = account_save(&st->acct, &st->vault);
   if (rc == 0) rc = contacts_save(&st->contacts, &st->vault);
   if (rc == 0) rc = tl_seen_save(&st->seen, &st->vault);
@@ -474,7 +474,11 @@ int cli_save(struct cli *c, struct cli_state *st) {
   if (rc == 0) rc = cli_groups_save(&st->gr, &st->vault);
   if (rc == 0) rc = cli_channels_save(&st->gr, &st->vault);
   if (rc == 0) rc = otpks_save(&st->otpk, &st->vault);
+  /* A count set in memory (recover: past the nodes') is saved whatever else changed. */
+  if (rc == 0 && (st->vault.writes != writes || st->counter != st->counter_disk))
+    rc = counter_bump(&st->vault, &st->counter);
   if (rc == 0) rc = vault_commit(&st->vault);
+  if (rc == 0) st->counter_disk = st->counter;
   if (rc) {
     vault_rollback(&st->vault);
     st->counter = count;

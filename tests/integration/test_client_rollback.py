@@ -25,6 +25,44 @@ class RollbackTest(T.ClusterTest, unittest.TestCase):
         d = probe.lookup(client.user_id)["devices"][0]
         return d["prekey_id"], d["signed_prekey"]
 
+    @staticmethod
+    def counter_record(client):
+        """The sealed bytes of the save counter in the client's vault.db (a record the
+        vault did not rewrite keeps its nonce, so the same bytes)."""
+        import sqlite3
+        db = sqlite3.connect(os.path.join(client.home, "vault.db"), timeout=30)
+        try:
+            return db.execute("SELECT sealed FROM vault_files WHERE name = 'counter'").fetchone()[0]
+        finally:
+            db.close()
+
+    def test_save_without_change_keeps_the_count(self):
+        """A save that changes no record writes nothing and raises no count (a copy of
+        the home from before it is not older); one that changes state raises it."""
+        cl = self.cluster
+        west = cl.add_node("westcity")
+        alice, bob = T.new_client(cl, "alice", west), T.new_client(cl, "bob", west)
+        alice.add_contact(bob, "bob")
+        bob.add_contact(alice, "alice")
+        alice.run("send", "bob", "one")
+        self.assertEqual(bob.texts(), ["one"])
+        bob.sync()
+        before = self.counter_record(bob)
+        self.assertEqual(bob.sync(), [])
+        self.assertEqual(bob.sync(), [])
+        self.assertEqual(self.counter_record(bob), before, "nothing changed: not rewritten")
+        old = bob.home + ".same"
+        shutil.copytree(bob.home, old)
+        alice.run("send", "bob", "two")
+        self.assertEqual(bob.texts(), ["two"])
+        self.assertNotEqual(self.counter_record(bob), before, "a received message is a save")
+        # The copy from before the no-change syncs is older than the message: refused.
+        shutil.rmtree(bob.home)
+        shutil.copytree(old, bob.home)
+        p = bob.run("sync", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("ROLLBACK", p.stderr)
+
     def test_restored_vault_refused(self):
         cl = self.cluster
         west = cl.add_node("westcity")
