@@ -68,6 +68,8 @@ int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
   repl__idx_init(&r->gidx);
   repl__idx_init(&r->ridx);
   r->rec_exp_ms = UINT64_MAX;
+  r->rt_exp_ms = UINT64_MAX;
+  r->rt_full = true;
   r->pull_next_ms = UINT64_MAX;
   r->graft_next_ms = UINT64_MAX;
   /* A table from the caller: records live there, not in the store (repl.h). */
@@ -100,6 +102,7 @@ void repl_free(struct repl *r) {
   repl__idx_close(&r->gidx);
   repl__idx_close(&r->ridx);
   repl__nodes_free(r);
+  repl__rt_free(r);
   free(r->pend);
   free(r->own_rec_bytes);
   repl__cache_free(r);
@@ -205,6 +208,7 @@ int repl_peer_up(struct repl *r, uint64_t peer_id, const uint8_t peer_key[static
     }
     p = &r->peers[r->npeers++];
   } else {
+    if (repl__scoped(r)) repl__rt_touch(r, p->node); /* its first hop goes */
     purge_sends(r, peer_id);
     repl__idx_close(&p->sidx);
     if (repl__scoped(r)) repl__custody_peer_down(r, peer_id, now_ms);

@@ -462,6 +462,7 @@ struct repl_stats {
   uint64_t prunes_sent, prunes_recv; /* links made lazy by a duplicate / by the peer */
   uint64_t routes;                  /* nodes with a route (self excluded) */
   uint64_t route_full, route_incremental; /* full BFS runs; record refreshes with no search */
+  uint64_t route_repairs;           /* searches done as an in-place repair of the table */
   uint64_t route_held;              /* route queries answered from a held (older) table */
   uint64_t lookups_started, lookups_found, lookups_notfound;
   uint64_t lookup_queries_sent, lookup_queries_answered; /* asked / answered by this node */

@@ -194,6 +194,18 @@ struct repl_srec {
   size_t len;
 };
 
+/* Does record s list node v (binary search of its ascending neighbor gids)? */
+static inline bool repl__nb_has(const struct repl_srec *s, uint32_t v) {
+  size_t lo = 0, hi = s->n_nb;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (s->nb[mid] == v) return true;
+    if (s->nb[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
+}
+
 /* One node as one engine sees it, at index gid of the engine's node table: the newest
  * record it accepted for that node, and its route. 32 bytes: an engine of an n-node
  * federation holds n of them (the simulator n^2 in all). */
@@ -201,6 +213,7 @@ struct repl_node {
   struct repl_srec *rec;  /* newest record accepted (a ref), or NULL */
   bool live;              /* rec is held: not expired, not removed */
   bool has_next, has_alt;
+  uint8_t rt_mark;        /* route repair's scratch bits (repl_rtree.c); 0 between uses */
   uint32_t dist;          /* UINT32_MAX = unreachable (valid while !routes_dirty) */
   uint64_t next_peer, alt_peer;
 };
@@ -437,6 +450,10 @@ struct repl {
   uint32_t self_node;
   bool routes_dirty;
   uint64_t route_gen;            /* incremented by every recompute */
+  uint32_t *rt_touch;            /* nodes whose edges or links changed since the last search */
+  size_t rt_ntouch, rt_touch_cap;
+  bool rt_full;                  /* the next search is a full one (too much changed) */
+  uint64_t rt_exp_ms;            /* earliest expiry of a record the table was built from */
   uint64_t spf_due_ms;           /* routes_dirty: searched when needed from then on */
   uint64_t spf_last_ms;          /* the last search */
   uint64_t spf_change_ms;        /* the first change after it */
@@ -599,6 +616,15 @@ MOMEDO_WUR int repl__routes_fresh(struct repl *r, uint64_t now_ms);
 void repl__routes_touch(struct repl *r, uint64_t now_ms, bool local);
 /* A full search now, whatever the throttle says (tests compare against it). */
 MOMEDO_WUR int repl__routes_search(struct repl *r, uint64_t now_ms);
+/* repl_rtree.c: the route table. Touch a node whose edges or link changed (its record,
+ * each neighbor listed by its old and new record: repl__rt_touch_rec); reset = the next
+ * search is full; search = repair the table in place, or search afresh if full (or too
+ * much changed, or a record used expired). Its result never depends on which. */
+void repl__rt_touch(struct repl *r, uint32_t g);
+void repl__rt_touch_rec(struct repl *r, uint32_t g, const struct repl_srec *s);
+void repl__rt_reset(struct repl *r);
+void repl__rt_free(struct repl *r);
+MOMEDO_WUR int repl__rt_search(struct repl *r, uint64_t now_ms, bool full);
 /* Next hop toward node key from fresh routes: 0, or E_NOTFOUND. */
 MOMEDO_WUR int repl__next_hop(struct repl *r, const uint8_t key[static OBJ_KEY_LEN],
                               uint64_t *peer, uint64_t *alt, bool *has_alt);

@@ -1,9 +1,10 @@
 /* replication/repl_route.c — scoped mode's view of the federation: the node table
  * (keys, the newest live record of each), this node's links with hold-down and its own
- * signed record, and link-state routes: a breadth-first search over mutual links (an
- * edge counts only if both ends list each other) giving each node a next hop and an
- * equal-cost alternative. Recomputed lazily, only when a link set changed, and at most
- * so often while links keep changing elsewhere (SPF throttling; the last table serves). */
+ * signed record, and when link-state routes are searched (repl_rtree.c: shortest paths
+ * over mutual links, a next hop and an equal-cost alternative): lazily, only when a link
+ * set changed, and at most so often while links keep changing elsewhere (SPF
+ * throttling; the last table serves). Every change names the nodes it touches, so the
+ * search repairs the table in place. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,17 +85,6 @@ static struct repl_link *link_add(struct repl *r, const uint8_t *key) {
   return l;
 }
 
-static bool nb_has(const struct repl_srec *n, uint32_t v) {
-  size_t lo = 0, hi = n->n_nb;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (n->nb[mid] == v) return true;
-    if (n->nb[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return false;
-}
-
 /* Slot g now holds s (the caller's ref moves into it). */
 static int record_apply(struct repl *r, struct repl_srec *s) {
   int rc = nodes_ensure(r, r->shared->nkeys);
@@ -104,7 +94,16 @@ static int record_apply(struct repl *r, struct repl_srec *s) {
   }
   struct repl_node *n = &r->nodes[s->gid];
   const struct repl_srec *o = node_live(n) ? n->rec : NULL;
-  bool same = o && o->n_nb == s->n_nb && (s->n_nb == 0 || memcmp(o->nb, s->nb, s->n_nb * sizeof *s->nb) == 0);
+  uint64_t now = r->last_now_ms;
+  /* The same edges: both records in force (or neither) and listing the same nodes. */
+  bool o_ok = o && o->expires_ms > now, s_ok = s->expires_ms > now;
+  bool same = o_ok == s_ok && (!s_ok || (o->n_nb == s->n_nb && (s->n_nb == 0 ||
+                                         memcmp(o->nb, s->nb, s->n_nb * sizeof *s->nb) == 0)));
+  if (!same && s->gid != r->self_node) { /* edges of the old and the new record */
+    repl__rt_touch_rec(r, s->gid, o);
+    repl__rt_touch_rec(r, s->gid, s);
+  }
+  if (s->expires_ms < r->rt_exp_ms) r->rt_exp_ms = s->expires_ms;
   if (n->rec) repl__srec_put(r->shared, n->rec);
   n->rec = s;
   n->live = true;
@@ -136,6 +135,7 @@ void repl__node_record_gone(struct repl *r, const uint8_t key[static OBJ_KEY_LEN
   if (idx == UINT32_MAX) return;
   struct repl_node *n = &r->nodes[idx];
   if (!node_live(n) || n->rec->seq != seq) return; /* superseded: the new one is already in */
+  repl__rt_touch_rec(r, idx, n->rec);
   n->live = false;
   if (!r->rec_mem) { /* the store's 'n' entry keeps the seq */
     repl__srec_put(r->shared, n->rec);
@@ -190,6 +190,7 @@ static void records_sweep(struct repl *r, uint64_t now_ms) {
       if (n->rec->expires_ms < next) next = n->rec->expires_ms;
       continue;
     }
+    repl__rt_touch_rec(r, (uint32_t)g, n->rec);
     n->live = false;
     if (repl__ridx_del(r, n->rec->id)) r->st.records--;
     repl__routes_touch(r, now_ms, false);
@@ -224,11 +225,14 @@ int repl__nodes_unpark(struct repl *r) {
   for (size_t i = 0; i < r->nnodes; i++) /* the fresh self slot holds no record */
     assert(!r->nodes[i].rec);
   free(r->nodes);
+  r->rt_ntouch = 0; /* the table is searched afresh */
+  r->rt_full = true;
   r->nodes = nodes, r->nnodes = r->nodes_cap = n;
   r->rec_exp_ms = UINT64_MAX;
   for (size_t g = 0; g < n; g++) {
     struct repl_node *nd = &nodes[g];
     nd->has_next = nd->has_alt = false;
+    nd->rt_mark = 0;
     nd->dist = UINT32_MAX;
     if (!node_live(nd)) continue;
     int rc = repl__ridx_add(r, nd->rec->id);
@@ -295,6 +299,7 @@ static struct repl_link *link_find(struct repl *r, const uint8_t *key) {
 
 int repl__link_up(struct repl *r, struct repl_peer *p, uint64_t now_ms) {
   if ((p->node = repl__node_of(r, p->key)) == UINT32_MAX) return MOMEDO_E_NOMEM;
+  repl__rt_touch(r, p->node);
   repl__routes_touch(r, now_ms, true);
   r->custody_dirty = true;
   struct repl_link *l = link_find(r, p->key);
@@ -312,6 +317,8 @@ int repl__link_up(struct repl *r, struct repl_peer *p, uint64_t now_ms) {
 
 void repl__link_down(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t now_ms) {
   struct repl_link *l = link_find(r, key);
+  uint32_t g = node_find(r, key);
+  if (g != UINT32_MAX) repl__rt_touch(r, g);
   repl__routes_touch(r, now_ms, true);
   if (!l) return;
   /* A second link to the same node may still be up. */
@@ -360,7 +367,7 @@ static bool own_unchanged(struct repl *r, uint64_t now_ms, uint8_t (*keys)[OBJ_K
   if (now_ms >= s->created_ms + refresh_ms(r) || s->n_nb != n) return false;
   for (size_t i = 0; i < n; i++) {
     uint32_t g = repl__key_gid(r->shared, keys[i], false);
-    if (g == UINT32_MAX || !nb_has(s, g)) return false;
+    if (g == UINT32_MAX || !repl__nb_has(s, g)) return false;
   }
   return true;
 }
@@ -472,82 +479,29 @@ static void spf_ran(struct repl *r, uint64_t now_ms) {
 
 /* ---- routes ---------------------------------------------------------------------- */
 
-/* Does node u (dist d) lead to v at d + 1 over a mutual live link? */
-static bool edge_ok(const struct repl *r, uint32_t u, uint32_t v, uint64_t now_ms) {
-  const struct repl_node *nv = &r->nodes[v];
-  return node_live(nv) && nv->rec->expires_ms > now_ms && nb_has(nv->rec, u);
-}
-
-static void bfs_reach(struct repl *r, uint32_t u, uint32_t v, uint32_t *q, size_t *qt) {
-  struct repl_node *nu = &r->nodes[u], *nv = &r->nodes[v];
-  if (nv->dist == UINT32_MAX) {
-    nv->dist = nu->dist + 1;
-    nv->has_next = true, nv->next_peer = nu->next_peer;
-    nv->has_alt = nu->has_alt, nv->alt_peer = nu->alt_peer;
-    q[(*qt)++] = v;
-  } else if (nv->dist == nu->dist + 1 && !nv->has_alt) {
-    if (nu->next_peer != nv->next_peer) nv->has_alt = true, nv->alt_peer = nu->next_peer;
-    else if (nu->has_alt && nu->alt_peer != nv->next_peer)
-      nv->has_alt = true, nv->alt_peer = nu->alt_peer;
-  }
-}
-
-static int routes_compute(struct repl *r, uint64_t now_ms) {
-  uint32_t *q = malloc((r->nnodes ? r->nnodes : 1) * sizeof *q);
-  if (!q) return MOMEDO_E_NOMEM;
-  size_t qh = 0, qt = 0;
-  for (size_t i = 0; i < r->nnodes; i++) {
-    r->nodes[i].dist = UINT32_MAX;
-    r->nodes[i].has_next = r->nodes[i].has_alt = false;
-  }
-  struct repl_node *self = &r->nodes[r->self_node];
-  self->dist = 0;
-  /* The first hop is local knowledge: the links that are up now. */
-  for (size_t i = 0; i < r->npeers; i++) {
-    struct repl_peer *p = &r->peers[i];
-    struct repl_node *n = &r->nodes[p->node];
-    if (!p->up || p->node == r->self_node || n->dist != UINT32_MAX) continue;
-    n->dist = 1;
-    n->has_next = true;
-    n->next_peer = p->id;
-    q[qt++] = p->node;
-  }
-  while (qh < qt) {
-    uint32_t u = q[qh++];
-    const struct repl_node *nu = &r->nodes[u];
-    if (!node_live(nu) || nu->rec->expires_ms <= now_ms) continue;
-    const struct repl_srec *su = nu->rec;
-    for (uint32_t j = 0; j < su->n_nb; j++) {
-      uint32_t v = su->nb[j];
-      if (v >= r->nnodes || v == r->self_node) continue;
-      /* A node already reached that this edge cannot improve (not one hop further, or
-       * its alternative found) costs no look at its record: the record is elsewhere in
-       * memory, and most edges of a search lead back to such nodes. Same result. */
-      const struct repl_node *nv = &r->nodes[v];
-      if (nv->dist != UINT32_MAX && (nv->dist != nu->dist + 1 || nv->has_alt)) continue;
-      if (edge_ok(r, u, v, now_ms)) bfs_reach(r, u, v, q, &qt);
-    }
-  }
-  free(q);
-  r->st.routes = qt;
-  r->st.route_full++;
+static int routes_compute(struct repl *r, uint64_t now_ms, bool full) {
+  int rc = repl__rt_search(r, now_ms, full);
+  if (rc) return rc;
   r->route_gen++;
   r->routes_dirty = false;
   return 0;
 }
 
 int repl__routes_fresh(struct repl *r, uint64_t now_ms) {
+  /* A record the table was built from expired: the graph changed without a record
+   * arriving (before the store's expiry or the sweep says so). */
+  if (!r->routes_dirty && now_ms >= r->rt_exp_ms) repl__routes_touch(r, now_ms, false);
   if (!r->routes_dirty) return 0;
   if (now_ms < r->spf_due_ms) {
     r->st.route_held++;
     return 0;
   }
-  int rc = routes_compute(r, now_ms);
+  int rc = routes_compute(r, now_ms, false);
   if (rc == 0) spf_ran(r, now_ms);
   return rc;
 }
 
-int repl__routes_search(struct repl *r, uint64_t now_ms) { return routes_compute(r, now_ms); }
+int repl__routes_search(struct repl *r, uint64_t now_ms) { return routes_compute(r, now_ms, true); }
 
 int repl__next_hop(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t *peer,
                    uint64_t *alt, bool *has_alt) {
