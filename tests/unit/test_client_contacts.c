@@ -235,6 +235,7 @@ static void test_homes_hints_and_format1(void) {
   free(b);
   account_wipe(&a);
   contacts_free(&c);
+  vault_close(&v); /* closes its vault.db too */
 }
 
 /* Build a's next bundle and decode it into ar (borrowed from there). */
