@@ -63,6 +63,7 @@ enum cli_opt {
   CO_HOME, CO_JSON, CO_PASSFILE, CO_TIMEOUT, CO_NAME, CO_FILE, CO_LOCATION, CO_TASK,
   CO_DUE, CO_SAVE_DIR, CO_YES, CO_COUNT, CO_MIME, CO_SCRYPT, CO_INVITE, CO_CHANNEL,
   CO_CHANNEL_PASSFILE, CO_LISTEN, CO_FROM, CO_TO, CO_RETENTION, CO_ARCHIVE_DIR, CO_KEY,
+  CO_TEXT, CO_APPROVAL, CO_COMMENT,
   CO__COUNT
 };
 #define CLI_OPT(o) (1u << (o))
@@ -644,6 +645,38 @@ MOMEDO_WUR int cli__timeline_put(struct cli *c, struct cli_state *st, enum hist_
 MOMEDO_WUR int cli__timeline_has(struct cli *c, struct cli_state *st, enum hist_conv_kind kind,
                                  const uint8_t key[static 32], const uint8_t id[static TL_ID_LEN],
                                  int *has);
+/* Approvals (cli_approve.c). cli__decide applies the decision in reply e (its from,
+ * decision, note set) to its task in conversation hc: 0 applied (the task row updated
+ * unless dry), E_EXISTS the same decision again (ignore quietly), E_DENIED refused (an
+ * unknown task, not an approval task, a decider the task was not sent to, a decision
+ * conflicting with that decider's earlier one: why says which, unless dry it is on
+ * stderr), E_STORE & co. */
+MOMEDO_WUR int cli__decide(struct cli_state *st, enum hist_conv_kind kind,
+                           const struct hist_conv *hc, const struct tl_entry *e, int dry,
+                           char *why, size_t why_cap);
+/* Approve or decline (comment may be NULL) the task whose ID starts with hex, in an
+ * open state: checked as cli__decide would, sent to the contact or the group, stored,
+ * saved. *ct is the contact (NULL for a group). */
+MOMEDO_WUR int cli_task_decision(struct cli *c, struct cli_state *st, const char *hex,
+                                 int approve, const char *comment,
+                                 uint8_t task_id[static TL_ID_LEN],
+                                 uint8_t reply_id[static TL_ID_LEN], struct contact **ct);
+/* `task approve|decline MSGID [--comment TEXT]` (a contact's or a group's task). */
+MOMEDO_WUR int cli__task_decide(struct cli *c);
+/* A message by ID prefix in any conversation with a contact (*ct) or, with_groups, a
+ * group or channel too (*ct NULL). tl_entry_clear(&f->e). */
+MOMEDO_WUR int cli__find_any(struct cli *c, struct cli_state *st, const char *hex,
+                             struct contact **ct, int with_groups, struct hist_found *f);
+/* What history/sync/listen add for a file's place and caption, an approval task's
+ * decisions and a reply's decision: JSON fields into the object open in j, or words
+ * after the human line's body (cli_approve.c). */
+struct jsonw;
+void cli__json_extras(struct jsonw *j, const struct tl_entry *e);
+void cli__print_extras(FILE *f, const struct tl_entry *e);
+/* "location": {lat, lon, accuracy (null: unknown)} of a location or a file's place. */
+void cli__json_location(struct jsonw *j, const struct tl_entry *e);
+/* --text (caption) and --location of `send --file` into f (l holds the location). */
+MOMEDO_WUR int cli__file_extras(struct cli *c, Momedo__File *f, Momedo__Location *l);
 #define CLI_HISTORY_DEFAULT 50              /* `history` shows the newest this many */
 
 /* ---- commands ------------------------------------------------------------------- */

@@ -158,5 +158,13 @@ void app_link_state(struct app *a, cJSON *out);
 void app_link_stop(struct app *a);
 /* Answer c with {"ok":false,"status":NAME,"error":why} and http (0: from status). */
 void app_error(struct app_call *c, unsigned http, int status, const char *why);
+/* cli_app_extras.c: the place and caption of a file, an approval task's decisions and a
+ * reply's decision into a message's JSON object o; an upload's {location, caption}
+ * into f (l holds the place; answers c on a bad one); {id, comment} of /api/task with
+ * action approve|decline (approve = 1) answered. */
+void app_entry_extras(struct cli_state *st, cJSON *o, const struct tl_entry *e);
+MOMEDO_WUR int app_file_extras(struct cli *rq, struct app_call *c, Momedo__File *f,
+                               Momedo__Location *l);
+void app_decide(struct app *a, struct app_call *c, int approve);
 
 #endif

@@ -135,6 +135,7 @@ static cJSON *entry_json(struct cli_state *st, const struct app_conv *v, const s
       cJSON_AddStringToObject(o, "ref", hex);
     }
   }
+  app_entry_extras(st, o, e);
   return o;
 }
 
@@ -393,6 +394,12 @@ static void api_send_file(struct app *a, struct app_call *c) {
   }
   Momedo__Content m = MOMEDO__CONTENT__INIT;
   Momedo__File f = MOMEDO__FILE__INIT;
+  Momedo__Location l = MOMEDO__LOCATION__INIT;
+  if (app_file_extras(&a->rq, c, &f, &l) != 0) {
+    crypto_wipe(file, len);
+    free(file);
+    return;
+  }
   f.name = (char *)name;
   f.mime = (char *)mime;
   f.size = len;
@@ -476,6 +483,10 @@ static void api_task(struct app *a, struct app_call *c) {
   struct tl_entry e;
   const char *action = arg(c, "action"), *tid = arg(c, "id");
   int accept = action && strcmp(action, "accept") == 0, done = action && strcmp(action, "done") == 0;
+  if (action && (!strcmp(action, "approve") || !strcmp(action, "decline"))) {
+    app_decide(a, c, action[0] == 'a'); /* a contact's or a group's approval task */
+    return;
+  }
   if ((!accept && !done) || !tid || hex_decode_str(task_id, TL_ID_LEN, tid) != 0) {
     app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "id (32 hex digits) and action "
               "(accept or done) name a task reply");

@@ -93,7 +93,12 @@ static int group_body_ok(struct cli *c, const Momedo__Content *m) {
   if (m->body_case == MOMEDO__CONTENT__BODY_TEXT || m->body_case == MOMEDO__CONTENT__BODY_FILE ||
       m->body_case == MOMEDO__CONTENT__BODY_LOCATION)
     return 0;
-  return cli_fail(c, MOMEDO_E_INVAL, "a group takes text, files and locations (no tasks)");
+  /* Approval tasks and their decisions (cli_approve.c); other tasks stay pairwise. */
+  if ((m->body_case == MOMEDO__CONTENT__BODY_TASK && m->task->approval) ||
+      (m->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY && m->task_reply->decision))
+    return 0;
+  return cli_fail(c, MOMEDO_E_INVAL, "a group takes text, files, locations and tasks that ask "
+                  "for approval (--task with --approval)");
 }
 
 static int attach_file(struct cli *c, struct cli_state *st, struct cli_conn *cn,

@@ -475,6 +475,13 @@ void cli__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e) {
       e->text = m->file->name;
       e->mime = m->file->mime[0] ? m->file->mime : NULL;
       e->size = m->file->size;
+      e->note = m->file->caption && m->file->caption[0] ? m->file->caption : NULL;
+      if (m->file->location) { /* the photo's place: one message (issue 13 part 4) */
+        e->flags |= TL_F_LOCATION;
+        e->lat = m->file->location->lat;
+        e->lon = m->file->location->lon;
+        e->acc = m->file->location->accuracy_m > 0 ? m->file->location->accuracy_m : -1;
+      }
       break;
     case MOMEDO__CONTENT__BODY_LOCATION:
       e->kind = TL_LOCATION;
@@ -485,6 +492,7 @@ void cli__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e) {
     case MOMEDO__CONTENT__BODY_TASK:
       e->kind = TL_TASK;
       e->text = m->task->title;
+      if (m->task->approval) e->flags |= TL_F_APPROVAL;
       if (m->task->due_ms) {
         format_date(due, m->task->due_ms);
         e->due = due;
@@ -497,6 +505,13 @@ void cli__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e) {
                       : m->task_reply->action == MOMEDO__TASK_REPLY__ACTION__ACCEPT
                           ? TL_TASK_ACCEPTED
                           : TL_TASK_OPEN;
+      e->decision = m->task_reply->decision == MOMEDO__TASK_REPLY__DECISION__APPROVED
+                        ? TL_DEC_APPROVED
+                    : m->task_reply->decision == MOMEDO__TASK_REPLY__DECISION__DECLINED
+                        ? TL_DEC_DECLINED
+                        : TL_DEC_NONE;
+      e->note = m->task_reply->comment && m->task_reply->comment[0] ? m->task_reply->comment
+                                                                      : NULL;
       break;
     default:
       break;
@@ -540,6 +555,13 @@ int cli__timeline_put(struct cli *c, struct cli_state *st, enum hist_conv_kind k
   *added = 0;
   int rc = cli__hist_tx(st);
   if (rc == 0) rc = hist_conv(&st->hist, kind, key, &hc);
+  if (rc == 0 && e->kind == TL_TASK_REPLY && e->outgoing)
+    memcpy(e->from, st->acct.identity.pub, TL_KEY_LEN);
+  if (rc == 0 && e->decision != TL_DEC_NONE) {
+    char why[CLI_WHY_MAX];
+    rc = cli__decide(st, kind, &hc, e, 0, why, sizeof why);
+    if (rc == MOMEDO_E_EXISTS || rc == MOMEDO_E_DENIED) return 0; /* told; not stored */
+  }
   if (rc == 0) rc = hist_add(&st->hist, &hc, e, NULL);
   if (rc == MOMEDO_E_EXISTS) return 0;
   if (rc == 0) rc = apply_task_reply(st, &hc, e);

@@ -402,6 +402,7 @@ static int take_content(struct cli *c, struct cli_state *st, struct cli_conn *cn
     return apply_receipt(c, st, peer, m->receipt, out);
   }
   cli__entry_of(m, m->sync_copy, &out->e);
+  memcpy(out->e.from, from, TL_KEY_LEN); /* the session's identity: a reply's decider */
   int dup = 0;
   if ((rc = cli__timeline_has(c, st, HIST_CONTACT, peer, out->e.id, &dup)) != 0) return rc;
   if (dup) { /* stored before a crash cut the batch short: its receipt may not have gone */
@@ -416,6 +417,8 @@ static int take_content(struct cli *c, struct cli_state *st, struct cli_conn *cn
   if (added && !m->sync_copy) receipt_note(st, from, out->e.id);
   return 0;
 }
+
+static void keep_note(struct cli_msg *m);
 
 int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const uint8_t *ct,
                 size_t len, struct cli_msg *m, int *shown) {
@@ -485,6 +488,7 @@ int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
     snprintf(mime, sizeof mime, "%s", m->e.mime);
     m->e.mime = mime;
   }
+  if (*shown) keep_note(m);
   arena_close(&a);
   crypto_wipe(pt, cap);
   free(pt);
@@ -494,6 +498,18 @@ int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
 /* ---- group and channel items ------------------------------------------------------ */
 
 /* m->e's strings point into an arena: copy what printing needs into statics. */
+/* The caption / comment, for printing after the arena is gone (decisions on a task are
+ * not printed from a received message: `history` shows them). */
+static void keep_note(struct cli_msg *m) {
+  static char note[TL_NOTE_MAX + 1];
+  if (m->e.note) {
+    snprintf(note, sizeof note, "%s", m->e.note);
+    m->e.note = note;
+  }
+  m->e.dec = NULL;
+  m->e.n_dec = 0;
+}
+
 static void keep_strings(struct cli_msg *m) {
   static char text[CONTENT_TEXT_BYTES_MAX + 1], mime[CONTENT_MIME_BYTES_MAX + 1];
   static char due[CLI_LABEL_MAX];
@@ -509,6 +525,7 @@ static void keep_strings(struct cli_msg *m) {
     snprintf(due, sizeof due, "%s", m->e.due);
     m->e.due = due;
   }
+  keep_note(m);
 }
 
 /* Store a decrypted group message from `from`; fill out. */
@@ -518,14 +535,19 @@ static int take_group_content(struct cli *c, struct cli_state *st, struct cli_co
   static char sender[IDS_USER_ID_STR_MAX];
   const char *name = cli_group_name(cg);
   int added = 0, rc;
+  int approval = (content->body_case == MOMEDO__CONTENT__BODY_TASK && content->task->approval) ||
+                 (content->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY &&
+                  content->task_reply->decision);
   if (content->body_case != MOMEDO__CONTENT__BODY_TEXT &&
       content->body_case != MOMEDO__CONTENT__BODY_FILE &&
-      content->body_case != MOMEDO__CONTENT__BODY_LOCATION) {
-    RECV_DROP("group %s carried a kind it does not take (text, files, locations)", name);
+      content->body_case != MOMEDO__CONTENT__BODY_LOCATION && !approval) {
+    RECV_DROP("group %s carried a kind it does not take (text, files, locations, approvals)",
+              name);
     return 0;
   }
   int mine = memcmp(from->identity_key, st->acct.identity.pub, 32) == 0;
   cli__entry_of(content, mine, &out->e);
+  memcpy(out->e.from, from->identity_key, TL_KEY_LEN); /* authenticated by the group layer */
   label_of(st, from->identity_key, out->from_uid, out->from_label, sizeof out->from_label);
   snprintf(sender, sizeof sender, "%s", out->from_uid);
   out->e.due = sender; /* group timelines: the sender's user ID */

@@ -103,6 +103,21 @@ static int text_of(struct cli *c, char *out, size_t cap) {
   return 0;
 }
 
+int cli__file_extras(struct cli *c, Momedo__File *f, Momedo__Location *l) {
+  const char *cap = c->opt[CO_TEXT];
+  if (cap) {
+    size_t n = strlen(cap);
+    if (n == 0 || n > CONTENT_CAPTION_BYTES_MAX)
+      return cli_fail(c, MOMEDO_E_INVAL, "--text (the caption) must be 1..%u bytes",
+                      (unsigned)CONTENT_CAPTION_BYTES_MAX);
+    f->caption = (char *)cap;
+  }
+  if (!c->opt[CO_LOCATION]) return 0;
+  int rc = cli__parse_location(c, c->opt[CO_LOCATION], l);
+  if (rc == 0) f->location = l;
+  return rc;
+}
+
 int cli_read_attachment(struct cli *c, const char *path, const char *mime, Momedo__File *f,
                         uint8_t **data, size_t *len) {
   static char name[CONTENT_NAME_BYTES_MAX + 1];
@@ -250,17 +265,26 @@ int cli_cmd_send(struct cli *c) {
   Momedo__Task task = MOMEDO__TASK__INIT;
   uint8_t *file = NULL, id[TL_ID_LEN];
   size_t file_len = 0, n_env = 0;
-  int kinds = !!c->opt[CO_FILE] + !!c->opt[CO_LOCATION] + !!c->opt[CO_TASK], kind = 0;
+  /* A location with a file is the file's place (one message), not a kind of its own. */
+  int kinds = !!c->opt[CO_FILE] + (!!c->opt[CO_LOCATION] && !c->opt[CO_FILE]) +
+              !!c->opt[CO_TASK], kind = 0;
   memset(&cn, 0, sizeof cn);
   memset(&st, 0, sizeof st);
   st.home.lock_fd = -1;
-  if (kinds > 1) return cli_fail(c, MOMEDO_E_INVAL, "give only one of --file, --location, --task");
+  if (kinds > 1)
+    return cli_fail(c, MOMEDO_E_INVAL, "give only one of --file (optionally with --location "
+                    "and --text), --location, --task");
+  if (c->opt[CO_TEXT] && !c->opt[CO_FILE])
+    return cli_fail(c, MOMEDO_E_INVAL, "--text is a file's caption: it needs --file (give a "
+                    "plain TEXT otherwise)");
+  if (c->opt[CO_APPROVAL] && !c->opt[CO_TASK])
+    return cli_fail(c, MOMEDO_E_INVAL, "--approval needs --task");
   if (kinds == 1 && c->n_pos > 1)
     return cli_fail(c, MOMEDO_E_INVAL, "a TEXT cannot go with --file, --location or --task");
   if (c->opt[CO_DUE] && !c->opt[CO_TASK]) return cli_fail(c, MOMEDO_E_INVAL, "--due needs --task");
   if (c->opt[CO_MIME] && !c->opt[CO_FILE]) return cli_fail(c, MOMEDO_E_INVAL, "--mime needs --file");
   int rc = 0;
-  if (c->opt[CO_LOCATION]) {
+  if (c->opt[CO_LOCATION] && !c->opt[CO_FILE]) {
     rc = cli__parse_location(c, c->opt[CO_LOCATION], &l);
     m.body_case = MOMEDO__CONTENT__BODY_LOCATION;
     m.location = &l;
@@ -270,10 +294,13 @@ int cli_cmd_send(struct cli *c) {
       rc = cli_fail(c, MOMEDO_E_INVAL, "--task needs a title of 1..%d bytes", CONTENT_TITLE_BYTES_MAX);
     if (rc == 0 && c->opt[CO_DUE]) rc = cli__parse_due(c, c->opt[CO_DUE], &task.due_ms);
     task.title = (char *)c->opt[CO_TASK];
+    task.approval = c->opt[CO_APPROVAL] != NULL;
     m.body_case = MOMEDO__CONTENT__BODY_TASK;
     m.task = &task;
   } else if (c->opt[CO_FILE]) {
-    rc = cli_read_attachment(c, c->opt[CO_FILE], c->opt[CO_MIME], &f, &file, &file_len);
+    rc = cli__file_extras(c, &f, &l);
+    if (rc == 0)
+      rc = cli_read_attachment(c, c->opt[CO_FILE], c->opt[CO_MIME], &f, &file, &file_len);
     m.body_case = MOMEDO__CONTENT__BODY_FILE;
     m.file = &f;
   } else {
@@ -304,8 +331,8 @@ int cli_cmd_send(struct cli *c) {
 
 /* Find a message by ID prefix in any conversation with a contact (and in groups and
  * channels too when with_groups; *ct stays NULL for those). tl_entry_clear(&f->e). */
-static int find_any(struct cli *c, struct cli_state *st, const char *hex, struct contact **ct,
-                    int with_groups, struct hist_found *f) {
+int cli__find_any(struct cli *c, struct cli_state *st, const char *hex, struct contact **ct,
+                  int with_groups, struct hist_found *f) {
   unsigned kinds = with_groups ? HIST_KINDS_ALL : 1u << HIST_CONTACT;
   *ct = NULL;
   int rc = hist_find_prefix(&st->hist, hex, kinds, f);
@@ -331,12 +358,16 @@ int cli_cmd_task(struct cli *c) {
   uint8_t id[TL_ID_LEN], task_id[TL_ID_LEN];
   size_t n_env = 0;
   int accept = strcmp(c->pos[0], "accept") == 0, done = strcmp(c->pos[0], "done") == 0;
+  if (!strcmp(c->pos[0], "approve") || !strcmp(c->pos[0], "decline")) return cli__task_decide(c);
   if (!accept && !done)
-    return cli_fail(c, MOMEDO_E_INVAL, "unknown 'task %s' (use accept or done)", c->pos[0]);
+    return cli_fail(c, MOMEDO_E_INVAL, "unknown 'task %s' (use accept, done, approve or "
+                    "decline)", c->pos[0]);
+  if (c->opt[CO_COMMENT])
+    return cli_fail(c, MOMEDO_E_INVAL, "--comment goes with task approve|decline");
   memset(&cn, 0, sizeof cn);
   memset(&f, 0, sizeof f);
   int rc = cli_open(c, &st, 1);
-  if (rc == 0) rc = find_any(c, &st, c->pos[1], &ct, 0, &f);
+  if (rc == 0) rc = cli__find_any(c, &st, c->pos[1], &ct, 0, &f);
   if (rc == 0 && f.e.kind != TL_TASK) rc = cli_fail(c, MOMEDO_E_INVAL, "%s is not a task", c->pos[1]);
   if (rc == 0) memcpy(task_id, f.e.id, TL_ID_LEN);
   tl_entry_clear(&f.e);
@@ -381,7 +412,7 @@ int cli_cmd_save(struct cli *c) {
   size_t n = 0;
   memset(&f, 0, sizeof f);
   int rc = cli_open(c, &st, 0);
-  if (rc == 0) rc = find_any(c, &st, c->pos[0], &ct, 1, &f);
+  if (rc == 0) rc = cli__find_any(c, &st, c->pos[0], &ct, 1, &f);
   if (rc == 0 && (e->kind != TL_FILE || !e->path))
     rc = cli_fail(c, MOMEDO_E_NOTFOUND, "%s is not a file this device holds", c->pos[0]);
   if (rc == 0 && (rc = vault_read(&st.vault, e->path, &d, &n)) != 0)

@@ -65,19 +65,13 @@ static void json_msg(struct jsonw *j, const struct cli_msg *m) {
     jsonw_str_or_null(j, "path", m->saved[0] ? m->saved : NULL);
     jsonw_close(j);
   }
-  if (e->kind == TL_LOCATION) {
-    jsonw_open(j, "location", '{');
-    jsonw_fixed(j, "lat", e->lat, 7);
-    jsonw_fixed(j, "lon", e->lon, 7);
-    if (e->acc >= 0) jsonw_fixed(j, "accuracy", e->acc, 2);
-    else jsonw_null(j, "accuracy");
-    jsonw_close(j);
-  }
+  if (e->kind == TL_LOCATION) cli__json_location(j, e);
   if (e->kind == TL_TASK) jsonw_str_or_null(j, "due", e->due);
   if (e->kind == TL_TASK_REPLY) {
     jsonw_hex(j, "task_id", e->ref, TL_ID_LEN);
     jsonw_str(j, "action", action_name(e->task_state));
   }
+  cli__json_extras(j, e);
 }
 
 /* One history entry: {"type":"entry","direction":..., [status, task_state,] "body":{...}}. */
@@ -186,6 +180,7 @@ void cli_print_msg(struct cli *c, const struct cli_msg *m) {
     }
     default: break;
   }
+  cli__print_extras(f, e);
   fprintf(f, "   [%.12s]\n", hex);
   fflush(f);
 }
@@ -746,6 +741,7 @@ static void print_entry(struct cli *c, const struct contact *ct, const struct tl
     }
     default: break;
   }
+  cli__print_extras(stdout, e);
   printf("   [%.12s%s%s]\n", hex, e->outgoing ? " " : "", e->outgoing ? st_names[e->status & 3] : "");
 }
 

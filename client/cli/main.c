@@ -33,6 +33,8 @@ static const struct optdef optdefs[CO__COUNT] = {
     [CO_FROM] = {"--from", 1},         [CO_TO] = {"--to", 1},
     [CO_RETENTION] = {"--retention-years", 1}, [CO_ARCHIVE_DIR] = {"--archive-dir", 1},
     [CO_KEY] = {"--key", 1},
+    [CO_TEXT] = {"--text", 1},         [CO_APPROVAL] = {"--approval", 0},
+    [CO_COMMENT] = {"--comment", 1},
 };
 
 struct cmddef {
@@ -52,10 +54,11 @@ static const struct cmddef cmds[] = {
     {"contacts", cli_cmd_contacts, 0, 0, G, "contacts"},
     {"send", cli_cmd_send, 1, CLI_POS_MAX,
      G | CLI_OPT(CO_FILE) | CLI_OPT(CO_LOCATION) | CLI_OPT(CO_TASK) | CLI_OPT(CO_DUE) |
-         CLI_OPT(CO_MIME),
-     "send TO|GROUP|channel:NAME TEXT | --file PATH | --location LAT,LON[,ACC] | --task TITLE "
-     "[--due DATE]"},
-    {"task", cli_cmd_task, 2, 2, G, "task accept|done MSGID"},
+         CLI_OPT(CO_MIME) | CLI_OPT(CO_TEXT) | CLI_OPT(CO_APPROVAL),
+     "send TO|GROUP|channel:NAME TEXT | --file PATH [--location LAT,LON[,ACC]] [--text "
+     "CAPTION] | --location LAT,LON[,ACC] | --task TITLE [--due DATE] [--approval]"},
+    {"task", cli_cmd_task, 2, 2, G | CLI_OPT(CO_COMMENT),
+     "task accept|done MSGID | task approve|decline MSGID [--comment TEXT]"},
     {"sync", cli_cmd_sync, 0, 0, G | CLI_OPT(CO_SAVE_DIR), "sync [--save-dir DIR]"},
     {"listen", cli_cmd_listen, 0, 0, G | CLI_OPT(CO_SAVE_DIR) | CLI_OPT(CO_COUNT),
      "listen [--save-dir DIR] [--count N]"},

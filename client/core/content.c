@@ -53,6 +53,8 @@ static int content_str_ok(const char *s, size_t lo, size_t hi) {
   return n >= lo && n <= hi && content_utf8_ok((const uint8_t *)s, n);
 }
 
+static int content_check_location(const Momedo__Location *l);
+
 static int content_check_file(const Momedo__File *f) {
   const char *name = f->name;
   if (!content_str_ok(name, 1, CONTENT_NAME_BYTES_MAX)) return MOMEDO_E_BOUNDS;
@@ -69,6 +71,8 @@ static int content_check_file(const Momedo__File *f) {
   if (f->chunk_bytes == 0 || f->chunk_bytes > CONTENT_CHUNK_BYTES_MAX) return MOMEDO_E_BOUNDS;
   if (f->chunk_count == 0 || f->chunk_count > CONTENT_CHUNKS_MAX) return MOMEDO_E_BOUNDS;
   if (content_chunk_count(f->size, f->chunk_bytes) != f->chunk_count) return MOMEDO_E_BOUNDS;
+  if (f->location && content_check_location(f->location) != 0) return MOMEDO_E_BOUNDS;
+  if (!content_str_ok(f->caption, 0, CONTENT_CAPTION_BYTES_MAX)) return MOMEDO_E_BOUNDS;
   return 0;
 }
 
@@ -96,6 +100,33 @@ static int content_check_prekey(const Momedo__DevicePrekey *p) {
   return 0;
 }
 
+/* A reply: a known action; a decision only with its matching action (what an older
+ * client, which ignores the decision, still shows), a comment only with a decision. */
+static int content_check_reply(const Momedo__TaskReply *r) {
+  if (r->task_id.len != CONTENT_ID_LEN) return MOMEDO_E_BOUNDS;
+  switch (r->action) {
+  case MOMEDO__TASK_REPLY__ACTION__ACCEPT:
+  case MOMEDO__TASK_REPLY__ACTION__DONE:
+  case MOMEDO__TASK_REPLY__ACTION__DECLINE:
+    break;
+  default:
+    return MOMEDO_E_BOUNDS;
+  }
+  switch (r->decision) {
+  case MOMEDO__TASK_REPLY__DECISION__DECISION_NONE:
+    return r->comment && r->comment[0] ? MOMEDO_E_BOUNDS : 0;
+  case MOMEDO__TASK_REPLY__DECISION__APPROVED:
+    if (r->action != MOMEDO__TASK_REPLY__ACTION__ACCEPT) return MOMEDO_E_BOUNDS;
+    break;
+  case MOMEDO__TASK_REPLY__DECISION__DECLINED:
+    if (r->action != MOMEDO__TASK_REPLY__ACTION__DECLINE) return MOMEDO_E_BOUNDS;
+    break;
+  default:
+    return MOMEDO_E_BOUNDS;
+  }
+  return content_str_ok(r->comment, 0, CONTENT_COMMENT_BYTES_MAX) ? 0 : MOMEDO_E_BOUNDS;
+}
+
 static int content_check_body(const Momedo__Content *c) {
   switch (c->body_case) {
   case MOMEDO__CONTENT__BODY_TEXT:
@@ -109,16 +140,7 @@ static int content_check_body(const Momedo__Content *c) {
     if (c->task == NULL) return MOMEDO_E_BOUNDS;
     return content_str_ok(c->task->title, 1, CONTENT_TITLE_BYTES_MAX) ? 0 : MOMEDO_E_BOUNDS;
   case MOMEDO__CONTENT__BODY_TASK_REPLY:
-    if (c->task_reply == NULL || c->task_reply->task_id.len != CONTENT_ID_LEN)
-      return MOMEDO_E_BOUNDS;
-    switch (c->task_reply->action) {
-    case MOMEDO__TASK_REPLY__ACTION__ACCEPT:
-    case MOMEDO__TASK_REPLY__ACTION__DONE:
-    case MOMEDO__TASK_REPLY__ACTION__DECLINE:
-      return 0;
-    default:
-      return MOMEDO_E_BOUNDS;
-    }
+    return c->task_reply ? content_check_reply(c->task_reply) : MOMEDO_E_BOUNDS;
   case MOMEDO__CONTENT__BODY_RECEIPT:
     return c->receipt ? content_check_receipt(c->receipt) : MOMEDO_E_BOUNDS;
   case MOMEDO__CONTENT__BODY_GROUP:

@@ -23,6 +23,8 @@
 #define CONTENT_NAME_BYTES_MAX 255
 #define CONTENT_MIME_BYTES_MAX 127
 #define CONTENT_TITLE_BYTES_MAX 1024
+#define CONTENT_CAPTION_BYTES_MAX 4096          /* File.caption */
+#define CONTENT_COMMENT_BYTES_MAX 1024          /* TaskReply.comment (approvals) */
 #define CONTENT_RECEIPT_IDS_MAX 256
 #define CONTENT_ACCURACY_M_MAX 1e7
 #define CONTENT_CHUNK_BYTES (192u * 1024)         /* default plaintext bytes per chunk */

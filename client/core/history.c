@@ -271,6 +271,7 @@ static int hist_seal_entry(const struct hist *h, const struct hist_conv *c,
   uint8_t ad[HIST_AD_MAX];
   struct vbuf b = {0};
   tl_entry_put(&b, e);
+  tl_entry_put_ext(&b, e);
   int rc = b.err;
   if (rc == 0 && b.len + CRYPTO_XNONCE_LEN + CRYPTO_TAG_LEN > HIST_BODY_BYTES_MAX)
     rc = MOMEDO_E_TOOBIG;
@@ -315,6 +316,7 @@ static int hist_open_row(const struct hist *h, const struct hist_conv *c, const 
     struct cursor cur;
     cursor_init(&cur, pt, n);
     rc = tl_entry_get(&cur, e);
+    if (rc == 0 && cursor_left(&cur) != 0) rc = tl_entry_get_ext(&cur, e); /* rows since 13.4 */
     if (rc == 0 && cursor_left(&cur) != 0) {
       tl_entry_clear(e);
       rc = MOMEDO_E_CORRUPT;

@@ -22,7 +22,9 @@ struct sqlite3_stmt;
 #define HIST_FORMAT 2                 /* 1: before the prefix index (never made by momedo) */
 #define HIST_KEY_LEN 16               /* bytes of a keyed hash kept in the clear */
 #define HIST_PAGE_MAX 1000            /* entries one hist_page returns at most */
-#define HIST_BODY_BYTES_MAX (TL_TEXT_MAX + 4 * TL_SHORT_MAX + 512)
+#define HIST_BODY_BYTES_MAX                                                                \
+  (TL_TEXT_MAX + 4 * TL_SHORT_MAX + 512 + TL_NOTE_MAX +                                   \
+   TL_DECISIONS_MAX * (TL_KEY_LEN + 13 + 4 + TL_NOTE_MAX))
 #define HIST_BUSY_MS 5000             /* waiting for another process's transaction */
 
 enum hist_conv_kind { HIST_CONTACT = 1, HIST_GROUP = 2, HIST_CHANNEL = 3 };

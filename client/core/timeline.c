@@ -15,6 +15,7 @@
 
 #define TL_FORMAT 1
 #define TL_SEEN_FORMAT 1
+#define TL_EXT_FORMAT 1
 
 void tl_id_hex(char out[static 2 * TL_ID_LEN + 1], const uint8_t id[static TL_ID_LEN]) {
   hex_encode(out, 2 * TL_ID_LEN + 1, id, TL_ID_LEN);
@@ -25,7 +26,12 @@ void tl_entry_clear(struct tl_entry *e) {
   free(e->due);
   free(e->path);
   free(e->mime);
-  e->text = e->due = e->path = e->mime = NULL;
+  free(e->note);
+  for (uint32_t i = 0; i < e->n_dec; i++) free(e->dec[i].comment);
+  free(e->dec);
+  e->text = e->due = e->path = e->mime = e->note = NULL;
+  e->dec = NULL;
+  e->n_dec = 0;
 }
 
 void timeline_free(struct timeline *t) {
@@ -67,6 +73,9 @@ int timeline_add(struct timeline *t, const struct tl_entry *e, struct tl_entry *
   if (out) *out = NULL;
   if (timeline_find(t, e->id)) return MOMEDO_E_EXISTS;
   struct tl_entry c = *e;
+  c.note = NULL; /* the extension is not part of the timeline files */
+  c.dec = NULL;
+  c.n_dec = 0;
   int rc = dup_str(&c.text, e->text, TL_TEXT_MAX);
   if (rc == 0) rc = dup_str(&c.due, e->due, TL_SHORT_MAX);
   if (rc == 0) rc = dup_str(&c.path, e->path, TL_SHORT_MAX);
@@ -138,6 +147,68 @@ int tl_entry_get(struct cursor *c, struct tl_entry *e) {
 fail:
   tl_entry_clear(e);
   return rc;
+}
+
+void tl_entry_put_ext(struct vbuf *b, const struct tl_entry *e) {
+  vbuf_u8(b, TL_EXT_FORMAT);
+  vbuf_u8(b, e->flags);
+  vbuf_u8(b, e->decision);
+  vbuf_raw(b, e->from, TL_KEY_LEN);
+  vbuf_str(b, e->note);
+  vbuf_be32(b, e->n_dec);
+  for (uint32_t i = 0; i < e->n_dec; i++) {
+    vbuf_raw(b, e->dec[i].who, TL_KEY_LEN);
+    vbuf_u8(b, e->dec[i].decision);
+    vbuf_be64(b, e->dec[i].ms);
+    vbuf_str(b, e->dec[i].comment);
+  }
+}
+
+int tl_entry_get_ext(struct cursor *c, struct tl_entry *e) {
+  uint8_t f;
+  uint32_t n;
+  int rc = MOMEDO_E_CORRUPT;
+  if (cursor_get_u8(c, &f) || f != TL_EXT_FORMAT || cursor_get_u8(c, &e->flags) ||
+      cursor_get_u8(c, &e->decision) || vrd_fixed(c, e->from, TL_KEY_LEN) ||
+      e->flags > (TL_F_LOCATION | TL_F_APPROVAL) || e->decision > TL_DEC_DECLINED)
+    goto fail;
+  if ((rc = vrd_strdup(c, &e->note, TL_NOTE_MAX)) != 0) goto fail;
+  rc = MOMEDO_E_CORRUPT;
+  if (cursor_get_be32(c, &n) || n > TL_DECISIONS_MAX) goto fail;
+  if (n && !(e->dec = calloc(n, sizeof *e->dec))) {
+    rc = MOMEDO_E_NOMEM;
+    goto fail;
+  }
+  for (; e->n_dec < n; e->n_dec++) {
+    struct tl_decision *d = &e->dec[e->n_dec];
+    rc = MOMEDO_E_CORRUPT;
+    if (vrd_fixed(c, d->who, TL_KEY_LEN) || cursor_get_u8(c, &d->decision) ||
+        d->decision < TL_DEC_APPROVED || d->decision > TL_DEC_DECLINED ||
+        cursor_get_be64(c, &d->ms) || (rc = vrd_strdup(c, &d->comment, TL_NOTE_MAX)) != 0) {
+      e->n_dec++; /* its comment (if any) is freed with the rest */
+      goto fail;
+    }
+  }
+  return 0;
+fail:
+  tl_entry_clear(e);
+  return rc;
+}
+
+int tl_entry_add_decision(struct tl_entry *t, const struct tl_decision *d) {
+  for (uint32_t i = 0; i < t->n_dec; i++)
+    if (memcmp(t->dec[i].who, d->who, TL_KEY_LEN) == 0) return MOMEDO_E_EXISTS;
+  if (t->n_dec >= TL_DECISIONS_MAX) return MOMEDO_E_TOOBIG;
+  struct tl_decision *v = realloc(t->dec, (t->n_dec + 1) * sizeof *v);
+  if (!v) return MOMEDO_E_NOMEM;
+  t->dec = v;
+  struct tl_decision *n = &v[t->n_dec];
+  *n = *d;
+  n->comment = NULL;
+  int rc = dup_str(&n->comment, d->comment, TL_NOTE_MAX);
+  if (rc) return rc;
+  t->n_dec++;
+  return 0;
 }
 
 static int tl_file(const struct vault *v, const uint8_t peer[static TL_KEY_LEN],

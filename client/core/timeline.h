@@ -19,6 +19,8 @@ struct vault;
 #define TL_ENTRIES_MAX 20000         /* per old timeline file (its oldest were dropped) */
 #define TL_TEXT_MAX (64u * 1024)     /* bytes of a stored text / title / file name */
 #define TL_SHORT_MAX 1024            /* due date, path, MIME type */
+#define TL_NOTE_MAX 4096             /* bytes of a file's caption / a decision's comment */
+#define TL_DECISIONS_MAX 256         /* decisions kept on one approval task (first each) */
 #define TL_SEEN_FILE "seen"
 #define TL_SEEN_MAX 16384            /* remembered item hashes; oldest evicted */
 #define TL_SEEN_LEN 16               /* bytes of a seen hash kept */
@@ -29,6 +31,17 @@ enum tl_kind {
   TL_LOCATION = 3,
   TL_TASK = 4,
   TL_TASK_REPLY = 5,
+};
+
+enum tl_flag { TL_F_LOCATION = 1, TL_F_APPROVAL = 2 };
+enum tl_decision_kind { TL_DEC_NONE = 0, TL_DEC_APPROVED = 1, TL_DEC_DECLINED = 2 };
+
+/* One recipient's sign-off on an approval task. */
+struct tl_decision {
+  uint8_t who[TL_KEY_LEN];           /* the decider's identity key */
+  uint8_t decision;                  /* enum tl_decision_kind */
+  uint64_t ms;                       /* the decider's clock (the reply's sent_ms) */
+  char *comment;                     /* owned, may be NULL */
 };
 
 enum tl_status { TL_ST_NONE = 0, TL_ST_SENT = 1, TL_ST_DELIVERED = 2, TL_ST_READ = 3 };
@@ -50,6 +63,14 @@ struct tl_entry {
   uint64_t size;                     /* file: bytes */
   double lat, lon, acc;              /* location; acc < 0 = unknown */
   uint8_t ref[TL_ID_LEN];            /* task reply: the task */
+  /* Since history rows carry the extension (tl_entry_put_ext; older rows lack it): */
+  uint8_t flags;                     /* TL_F_LOCATION: a file's lat/lon/acc are set;
+                                        TL_F_APPROVAL: a task asking for sign-off */
+  uint8_t decision;                  /* task reply: enum tl_decision_kind */
+  uint8_t from[TL_KEY_LEN];          /* task reply: the replier's identity key */
+  char *note;                        /* file: caption; task reply: comment; owned */
+  struct tl_decision *dec;           /* approval task: decisions, oldest first; owned */
+  uint32_t n_dec;
 };
 
 struct timeline {
@@ -83,6 +104,14 @@ struct vbuf;
 struct cursor;
 void tl_entry_put(struct vbuf *b, const struct tl_entry *e);
 MOMEDO_WUR int tl_entry_get(struct cursor *c, struct tl_entry *e);
+/* The extension after an entry in a history row (not in timeline files): flags,
+ * decision, replier, note and decisions. tl_entry_get_ext reads it into e (read by
+ * tl_entry_get before); E_CORRUPT (bounds), E_NOMEM; on failure e is cleared. */
+void tl_entry_put_ext(struct vbuf *b, const struct tl_entry *e);
+MOMEDO_WUR int tl_entry_get_ext(struct cursor *c, struct tl_entry *e);
+/* Append a copy of d to task t's decisions. E_EXISTS when d->who decided before (the
+ * first decision stands), E_TOOBIG beyond TL_DECISIONS_MAX or TL_NOTE_MAX, E_NOMEM. */
+MOMEDO_WUR int tl_entry_add_decision(struct tl_entry *t, const struct tl_decision *d);
 
 /* Lower-case hex of an ID: 2 * TL_ID_LEN + 1 bytes. */
 void tl_id_hex(char out[static 2 * TL_ID_LEN + 1], const uint8_t id[static TL_ID_LEN]);

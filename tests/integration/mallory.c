@@ -16,6 +16,11 @@
  *                                MODE: "own" this device's current prekey, "bad-sig"
  *                                the same with a signature by a key of its own making,
  *                                "old" the previous prekey (a replayed announcement)
+ *   decide TO TASKID approve|decline
+ *                                a decision (TaskReply with a decision, issue 13 part 4)
+ *                                on any task ID (32 hex digits), past the local checks
+ *                                of `task approve|decline`, to a contact or a group
+ *                                (test_client_approvals.py)
  * One JSON line out. Test tool only: never installed, never part of the product. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +28,7 @@
 
 #include "cli.h"
 #include "group_int.h"
+#include "hex.h"
 
 static int fail(struct cli *c, int rc) {
   cli_json_fail(stdout, rc, c->why);
@@ -204,8 +210,36 @@ static int send_prekey(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   return cli_send_content(c, st, cn, ct, &m, 1, sent);
 }
 
+static int send_decision(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                         const char *to, const char *hex, const char *what, size_t *sent) {
+  uint8_t task[TL_ID_LEN], id[TL_ID_LEN];
+  int approve = !strcmp(what, "approve");
+  if (strlen(hex) != 2 * TL_ID_LEN || hex_decode_str(task, TL_ID_LEN, hex) != 0 ||
+      (!approve && strcmp(what, "decline") != 0))
+    return cli_fail(c, MOMEDO_E_INVAL, "usage: decide TO TASKID(32 hex) approve|decline");
+  Momedo__TaskReply r = MOMEDO__TASK_REPLY__INIT;
+  r.task_id = (ProtobufCBinaryData){TL_ID_LEN, task};
+  r.action = approve ? MOMEDO__TASK_REPLY__ACTION__ACCEPT : MOMEDO__TASK_REPLY__ACTION__DECLINE;
+  r.decision = approve ? MOMEDO__TASK_REPLY__DECISION__APPROVED
+                       : MOMEDO__TASK_REPLY__DECISION__DECLINED;
+  r.comment = (char *)"forged";
+  Momedo__Content m = MOMEDO__CONTENT__INIT;
+  m.body_case = MOMEDO__CONTENT__BODY_TASK_REPLY;
+  m.task_reply = &r;
+  struct contact *ct = contacts_resolve(&st->contacts, to);
+  if (ct) return cli_send_content(c, st, cn, ct, &m, 1, sent);
+  struct cli_group *cg = NULL;
+  int rc = cli_group_find(c, st, to, &cg);
+  if (rc == 0) rc = cli_group_send(c, st, cn, cg, &m, NULL, 0, id);
+  if (rc == 0) *sent = 1;
+  return rc;
+}
+
 static int run(struct cli *c, struct cli_state *st, struct cli_conn *cn, char **argv, int argc,
                size_t *sent) {
+  if (!strcmp(argv[0], "decide"))
+    return argc == 4 ? send_decision(c, st, cn, argv[1], argv[2], argv[3], sent)
+                     : cli_fail(c, MOMEDO_E_INVAL, "usage: decide TO TASKID approve|decline");
   if (!strcmp(argv[0], "prekey"))
     return argc == 3 ? send_prekey(c, st, cn, argv[1], argv[2], sent)
                      : cli_fail(c, MOMEDO_E_INVAL, "usage: prekey TO own|bad-sig|old");

@@ -363,12 +363,173 @@ static void test_chunk_padding(void) {
   }
 }
 
+
+/* issue 13 part 4: a file's place and caption (one message); their bounds; every
+ * truncation of such a message refused; what a client from before sees (the fields
+ * are unknown to it: an unknown field inside File is skipped, the file shows). */
+static void fill_file(Momedo__File *f, uint8_t *blob, uint8_t *key, uint8_t *sum) {
+  memset(blob, 1, 32), memset(key, 2, 32), memset(sum, 3, 32);
+  f->name = "lampe.jpg";
+  f->mime = "image/jpeg";
+  f->size = 1000;
+  f->blob_id = (ProtobufCBinaryData){32, blob};
+  f->blob_key = (ProtobufCBinaryData){32, key};
+  f->sha256 = (ProtobufCBinaryData){32, sum};
+  f->chunk_bytes = CONTENT_CHUNK_BYTES;
+  f->chunk_count = 1;
+  f->photo = 1;
+}
+
+static void test_file_place_caption(void) {
+  Momedo__Content c, *d = NULL;
+  Momedo__File f = MOMEDO__FILE__INIT;
+  Momedo__Location l = MOMEDO__LOCATION__INIT;
+  uint8_t blob[32], key[32], sum[32], *buf = NULL;
+  size_t len = 0;
+  struct arena a;
+  arena_init(&a, CONTENT_DECODE_BYTES_MAX);
+  base(&c);
+  fill_file(&f, blob, key, sum);
+  l.lat = 50.9375, l.lon = 6.9603, l.accuracy_m = 12;
+  f.location = &l;
+  f.caption = "Lampe im Flur 2 defekt \xe2\x9c\x93";
+  c.body_case = MOMEDO__CONTENT__BODY_FILE;
+  c.file = &f;
+  CHECK_EQ(round_trip(&c, &a, &d), 0);
+  CHECK(d->file->location != NULL);
+  CHECK(d->file->location->lat == 50.9375 && d->file->location->lon == 6.9603);
+  CHECK(d->file->location->accuracy_m == 12);
+  CHECK_STR(d->file->caption, f.caption);
+  CHECK_STR(d->file->name, "lampe.jpg");
+  /* Every truncation of it is refused. */
+  CHECK_EQ(content_encode(&c, &buf, &len), 0);
+  for (size_t n = 0; n < len; n++) {
+    arena_reset(&a);
+    CHECK(content_decode(buf, n, &a, &d) < 0);
+  }
+  free(buf);
+  /* Bounds of the place (as a Location message's) and of the caption. */
+  const double bad[][2] = {{90.0000001, 0}, {-90.0000001, 0}, {0, 180.0000001}, {NAN, 0},
+                           {0, INFINITY}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    l.lat = bad[i][0], l.lon = bad[i][1];
+    CHECK_EQ(content_validate(&c), MOMEDO_E_BOUNDS);
+  }
+  l.lat = -90, l.lon = 180, l.accuracy_m = CONTENT_ACCURACY_M_MAX + 1;
+  CHECK_EQ(content_validate(&c), MOMEDO_E_BOUNDS);
+  l.accuracy_m = 0;
+  CHECK_EQ(content_validate(&c), 0);
+  char *cap = malloc(CONTENT_CAPTION_BYTES_MAX + 2);
+  CHECK(cap != NULL);
+  memset(cap, 'c', CONTENT_CAPTION_BYTES_MAX + 1);
+  cap[CONTENT_CAPTION_BYTES_MAX] = 0;
+  f.caption = cap;
+  CHECK_EQ(content_validate(&c), 0);
+  cap[CONTENT_CAPTION_BYTES_MAX] = 'c', cap[CONTENT_CAPTION_BYTES_MAX + 1] = 0;
+  CHECK_EQ(content_validate(&c), MOMEDO_E_BOUNDS);
+  f.caption = "\xc0\xaf"; /* overlong '/' */
+  CHECK_EQ(content_validate(&c), MOMEDO_E_BOUNDS);
+  f.caption = "";
+  f.location = NULL;
+  CHECK_EQ(content_validate(&c), 0); /* neither: the file as before */
+  free(cap);
+  /* A client from before: its File has no fields 10 and 11. The same bytes under field
+   * numbers this client does not know (28: a packed Location, 29: a string) are what
+   * that client meets: skipped, the file still decodes. */
+  uint8_t lb[64]; /* protobuf-c keeps a length-prefixed unknown field with its length */
+  l.lat = 1, l.lon = 2;
+  size_t ll = protobuf_c_message_pack(&l.base, lb + 1);
+  lb[0] = (uint8_t)ll;
+  ProtobufCMessageUnknownField uf[2] = {
+      {.tag = 28, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED, .len = ll + 1, .data = lb},
+      {.tag = 29, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED, .len = 5,
+       .data = (uint8_t *)"\x04hier"}};
+  f.base.n_unknown_fields = 2;
+  f.base.unknown_fields = uf;
+  arena_reset(&a);
+  CHECK_EQ(round_trip(&c, &a, &d), 0);
+  CHECK_EQ(d->body_case, MOMEDO__CONTENT__BODY_FILE);
+  CHECK_STR(d->file->name, "lampe.jpg");
+  CHECK(d->file->location == NULL);
+  CHECK(d->file->caption == NULL || d->file->caption[0] == 0);
+  f.base.n_unknown_fields = 0;
+  f.base.unknown_fields = NULL;
+  arena_close(&a);
+}
+
+/* Approvals: a task asking for one; a reply's decision only with its matching action
+ * (what an older client shows: accept / decline), a comment only with a decision. */
+static void test_approval(void) {
+  Momedo__Content c, *d = NULL;
+  Momedo__Task t = MOMEDO__TASK__INIT;
+  Momedo__TaskReply r = MOMEDO__TASK_REPLY__INIT;
+  uint8_t ref[16], *buf = NULL;
+  size_t len = 0;
+  struct arena a;
+  arena_init(&a, CONTENT_DECODE_BYTES_MAX);
+  memset(ref, 0x42, 16);
+  base(&c);
+  t.title = "Reparatur Dach freigeben";
+  t.approval = 1;
+  c.body_case = MOMEDO__CONTENT__BODY_TASK;
+  c.task = &t;
+  CHECK_EQ(round_trip(&c, &a, &d), 0);
+  CHECK(d->task->approval);
+  c.body_case = MOMEDO__CONTENT__BODY_TASK_REPLY;
+  c.task_reply = &r;
+  r.task_id = (ProtobufCBinaryData){16, ref};
+  r.action = MOMEDO__TASK_REPLY__ACTION__ACCEPT;
+  r.decision = MOMEDO__TASK_REPLY__DECISION__APPROVED;
+  r.comment = "Angebot 2";
+  arena_reset(&a);
+  CHECK_EQ(round_trip(&c, &a, &d), 0);
+  CHECK_EQ(d->task_reply->decision, MOMEDO__TASK_REPLY__DECISION__APPROVED);
+  CHECK_EQ(d->task_reply->action, MOMEDO__TASK_REPLY__ACTION__ACCEPT);
+  CHECK_STR(d->task_reply->comment, "Angebot 2");
+  CHECK_EQ(content_encode(&c, &buf, &len), 0);
+  for (size_t n = 0; n < len; n++) {
+    arena_reset(&a);
+    CHECK(content_decode(buf, n, &a, &d) < 0);
+  }
+  free(buf);
+  r.action = MOMEDO__TASK_REPLY__ACTION__DONE; /* approved, but "done" */
+  CHECK_EQ(content_validate(&c), MOMEDO_E_BOUNDS);
+  r.action = MOMEDO__TASK_REPLY__ACTION__DECLINE;
+  CHECK_EQ(content_validate(&c), MOMEDO_E_BOUNDS);
+  r.decision = MOMEDO__TASK_REPLY__DECISION__DECLINED;
+  CHECK_EQ(content_validate(&c), 0);
+  r.action = MOMEDO__TASK_REPLY__ACTION__ACCEPT;
+  CHECK_EQ(content_validate(&c), MOMEDO_E_BOUNDS);
+  r.action = MOMEDO__TASK_REPLY__ACTION__DECLINE;
+  r.decision = (Momedo__TaskReply__Decision)3;
+  CHECK_EQ(content_validate(&c), MOMEDO_E_BOUNDS);
+  r.decision = MOMEDO__TASK_REPLY__DECISION__DECISION_NONE; /* a plain decline ... */
+  CHECK_EQ(content_validate(&c), MOMEDO_E_BOUNDS);          /* ... has no comment */
+  r.comment = "";
+  CHECK_EQ(content_validate(&c), 0);
+  r.decision = MOMEDO__TASK_REPLY__DECISION__DECLINED;
+  char *cm = malloc(CONTENT_COMMENT_BYTES_MAX + 2);
+  CHECK(cm != NULL);
+  memset(cm, 'k', CONTENT_COMMENT_BYTES_MAX + 1);
+  cm[CONTENT_COMMENT_BYTES_MAX] = 0;
+  r.comment = cm;
+  CHECK_EQ(content_validate(&c), 0);
+  cm[CONTENT_COMMENT_BYTES_MAX] = 'k', cm[CONTENT_COMMENT_BYTES_MAX + 1] = 0;
+  CHECK_EQ(content_validate(&c), MOMEDO_E_BOUNDS);
+  r.comment = "\xed\xa0\x80"; /* a surrogate */
+  CHECK_EQ(content_validate(&c), MOMEDO_E_BOUNDS);
+  free(cm);
+  arena_close(&a);
+}
+
 int main(void) {
   RUN(test_text);
   RUN(test_header_fields);
   RUN(test_file);
   RUN(test_location);
   RUN(test_task_and_reply);
+  RUN(test_file_place_caption);
+  RUN(test_approval);
   RUN(test_receipt);
   RUN(test_decode_from_outside);
   RUN(test_chunks);

@@ -50,6 +50,7 @@
   }
 
   function replyText(m) {
+    if (m.decision) return decisionText(m);
     return t((m.out ? "my_" : "") + (m.task_state === "done" ? "reply_done" : "reply_accept"));
   }
 
@@ -104,6 +105,7 @@
   }
 
   function taskButtons(li, m) {
+    if (m.approval) return approvalButtons(li, m);
     if (m.out || m.task_state === "done" || current.kind !== "contact") return;
     const accept = m.task_state === "open";
     const b = el("button", {type: "button", class: "task-btn",
@@ -136,6 +138,7 @@
       }
       p.appendChild(el("a", {href: url, download: m.text, class: "fname", "data-test": "file-link"},
                        m.text + " (" + size(m.size) + ")"));
+      fileExtras(p, m);
     } else if (m.kind === "location") {
       p.appendChild(el("span", {class: "tag"}, t("location") + " "));
       const a = el("a", {href: osm(m), target: "_blank", rel: "noopener noreferrer"},
@@ -147,6 +150,7 @@
       if (m.due) p.appendChild(el("span", {class: "due"}, " " + t("due") + " " + m.due));
       p.appendChild(el("span", {class: "task-state", "data-test": "task-state"},
                        " [" + t(m.task_state) + "]"));
+      if (m.approval) approvalView(p, m);
     } else if (m.kind === "task_reply") {
       p.textContent = replyText(m);
     }
@@ -328,8 +332,9 @@
     rd.onload = async () => {
       const data = String(rd.result).replace(/^data:[^,]*,/, "");
       try {
-        await api("/api/send-file", {kind: current.kind, key: current.key, name: f.name,
-                                     mime: f.type || "application/octet-stream", data: data});
+        await api("/api/send-file", Object.assign({kind: current.kind, key: current.key,
+                                     name: f.name, mime: f.type || "application/octet-stream",
+                                     data: data}, attachExtras()));
         $("link").textContent = "";
       } catch (e) { showError(e); }
       $("attach").value = "";
@@ -375,6 +380,71 @@
     hook("opened", null);
     refresh();
   });
+
+  /* ---- issue 13 part 4: a photo's place, approvals ---- */
+
+  /* The place and caption of a file: in the same bubble as the photo. */
+  function fileExtras(p, m) {
+    if (typeof m.lat === "number") {
+      const d = el("div", {class: "place", "data-test": "file-location"});
+      d.appendChild(el("span", {class: "tag"}, t("location") + " "));
+      d.appendChild(el("a", {href: osm(m), target: "_blank", rel: "noopener noreferrer"},
+                       m.lat.toFixed(5) + ", " + m.lon.toFixed(5) + " (" + t("map") + ")"));
+      p.appendChild(d);
+    }
+    if (m.caption) p.appendChild(el("div", {class: "caption", "data-test": "caption"}, m.caption));
+  }
+
+  /* The location field's value goes with the next photo or file when its box is ticked. */
+  function attachExtras() {
+    const box = $("loc-attach"), v = $("loc").value.replace(/\s+/g, "");
+    if (!box || !box.checked || !v) return {};
+    box.checked = false;
+    return {location: v};
+  }
+
+  function decisionText(m) {
+    const k = (m.out ? "my_" : "") + (m.decision === "approved" ? "reply_approved" : "reply_declined");
+    return t(k) + (m.comment ? ": \u201c" + m.comment + "\u201d" : "");
+  }
+
+  /* Who decided, what and when, on an approval task. */
+  function approvalView(p, m) {
+    const ul = el("ul", {class: "decisions", "data-test": "decisions"});
+    if (!m.decisions.length) ul.appendChild(el("li", {class: "hint"}, t("no_decision")));
+    for (const d of m.decisions) {
+      const li = el("li", {"data-test": "decision", "data-decision": d.decision, "data-by": d.by},
+                    t(d.decision === "approved" ? "approved_by" : "declined_by",
+                      {name: d.me ? t("me") : d.name}) + " \u00b7 " + when(d.at_ms));
+      if (d.comment) li.appendChild(el("q", {}, d.comment));
+      ul.appendChild(li);
+    }
+    p.appendChild(ul);
+  }
+
+  /* Approve / Decline with an optional comment, for a recipient who has not decided. */
+  function approvalButtons(li, m) {
+    if (m.out || m.decided || current.kind === "channel") return;
+    const f = el("form", {class: "approve", "data-test": "approval"});
+    const id = "cm-" + m.id;
+    f.appendChild(el("label", {for: id, class: "sr"}, t("comment")));
+    const cm = el("input", {id: id, "data-test": "task-comment", placeholder: t("comment"),
+                            autocomplete: "off", maxlength: "1024"});
+    f.appendChild(cm);
+    for (const act of ["approve", "decline"]) {
+      const b = el("button", {type: "button", class: "task-btn", "data-test": "task-" + act}, t(act));
+      b.addEventListener("click", async () => {
+        f.querySelectorAll("button").forEach((x) => { x.disabled = true; });
+        try {
+          await api("/api/task", {kind: current.kind, key: current.key, id: m.id, action: act,
+                                  comment: cm.value});
+        } catch (e) { showError(e); }
+        refresh();
+      });
+      f.appendChild(b);
+    }
+    li.appendChild(f);
+  }
 
   window.MOMEDO_APP = {api, el, t, $, refresh, showChat, openConv, lang, current: () => current};
   translate();

@@ -20,7 +20,12 @@ window.MOMEDO_I18N = {
     contact_name: "Name (optional)", add: "Add", added: "Added {name}. Compare the safety number {s} in person.",
     attach: "Attach a photo or file", sending_file: "Sending {name}…",
     more: "Location or task", loc_label: "Location (latitude, longitude)", here: "Here",
-    send_loc: "Send location", task_label: "Task", due_label: "Due (optional)", send_task: "Send task"
+    send_loc: "Send location", task_label: "Task", due_label: "Due (optional)", send_task: "Send task",
+    loc_attach: "Attach this place to the next photo or file", comment: "Comment (optional)",
+    approve: "Approve", decline: "Decline", no_decision: "Waiting for approval",
+    approved_by: "approved by {name}", declined_by: "declined by {name}",
+    reply_approved: "approved the task", reply_declined: "declined the task",
+    my_reply_approved: "You approved the task", my_reply_declined: "You declined the task"
   },
   de: {
     unlock_title: "Entsperren", passphrase: "Passphrase", unlock: "Entsperren",
@@ -41,7 +46,12 @@ window.MOMEDO_I18N = {
     contact_name: "Name (freiwillig)", add: "Hinzufügen", added: "{name} hinzugefügt. Vergleicht die Sicherheitsnummer {s} persönlich.",
     attach: "Foto oder Datei anhängen", sending_file: "Sende {name}…",
     more: "Standort oder Aufgabe", loc_label: "Standort (Breite, Länge)", here: "Hier",
-    send_loc: "Standort senden", task_label: "Aufgabe", due_label: "Fällig (freiwillig)", send_task: "Aufgabe senden"
+    send_loc: "Standort senden", task_label: "Aufgabe", due_label: "Fällig (freiwillig)", send_task: "Aufgabe senden",
+    loc_attach: "Diesen Ort an das nächste Foto oder die nächste Datei hängen", comment: "Kommentar (freiwillig)",
+    approve: "Freigeben", decline: "Ablehnen", no_decision: "Wartet auf Freigabe",
+    approved_by: "freigegeben von {name}", declined_by: "abgelehnt von {name}",
+    reply_approved: "hat die Aufgabe freigegeben", reply_declined: "hat die Aufgabe abgelehnt",
+    my_reply_approved: "Du hast die Aufgabe freigegeben", my_reply_declined: "Du hast die Aufgabe abgelehnt"
   }
 };
 /* The account pages (manage.js): first run, groups and channels, safety numbers, devices. */
