@@ -645,6 +645,12 @@ MOMEDO_WUR int cli__timeline_put(struct cli *c, struct cli_state *st, enum hist_
 MOMEDO_WUR int cli__timeline_has(struct cli *c, struct cli_state *st, enum hist_conv_kind kind,
                                  const uint8_t key[static 32], const uint8_t id[static TL_ID_LEN],
                                  int *has);
+/* This user's devices in every group follow the key bundle (cli_group_devices.c): on
+ * the first device, where this user is an admin a new record, elsewhere (when ask) a
+ * DEVICES request to the admins. *changed counts the groups. Only I/O and memory
+ * failures are returned; a group that refuses is noted on stderr. */
+MOMEDO_WUR int cli_groups_own_devices(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+                                      int ask, size_t *changed);
 /* Approvals (cli_approve.c). cli__decide applies the decision in reply e (its from,
  * decision, note set) to its task in conversation hc: 0 applied (the task row updated
  * unless dry), E_EXISTS the same decision again (ignore quietly), E_DENIED refused (an

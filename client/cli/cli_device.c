@@ -243,6 +243,13 @@ static int device_link(struct cli *c, struct cli_state *st) {
   if (rc == 0) rc = link_confirm(c, safety);
   if (rc == 0) rc = cli_reacquire(c, st);
   if (rc == 0) rc = link_admit(c, st, &cn, &k, &d);
+  size_t n_groups = 0;
+  if (rc == 0) { /* the new device joins every group and announcement channel */
+    if (cli_groups_own_devices(c, st, &cn, 1, &n_groups) != 0)
+      fprintf(stderr, "momedo: note: the groups learn of the device at your next sync: %s\n",
+              c->why);
+    rc = cli_save(c, st);
+  }
   if (rc == 0) {
     char hex[65];
     hex_encode(hex, sizeof hex, d.device_key, 32);
@@ -251,9 +258,11 @@ static int device_link(struct cli *c, struct cli_state *st) {
       json_event(&j, "linked");
       jsonw_str(&j, "device_key", hex);
       jsonw_u64(&j, "devices", st->acct.n_devices);
+      jsonw_u64(&j, "groups", n_groups);
       jsonw_end(&j);
     } else
-      printf("linked device %.16s (%zu devices)\n", hex, st->acct.n_devices);
+      printf("linked device %.16s (%zu devices; %zu group(s) updated or asked)\n", hex,
+             st->acct.n_devices, n_groups);
   }
 out:
   crypto_wipe(&l, sizeof l);

@@ -95,8 +95,14 @@ int cli_device_remove(struct cli *c, struct cli_state *st, const char *ref,
     memmove(&st->sess.v[i], &st->sess.v[i + 1], (st->sess.n - i - 1) * sizeof st->sess.v[0]);
     st->sess.n--;
   }
-  if ((rc = cli_connect(c, st, &cn)) == 0 && (rc = cli_publish(c, st, &cn)) == 0)
+  size_t n_groups = 0;
+  if ((rc = cli_connect(c, st, &cn)) == 0 && (rc = cli_publish(c, st, &cn)) == 0) {
+    /* ... and out of every group: a new epoch it never learns. */
+    if (cli_groups_own_devices(c, st, &cn, 1, &n_groups) != 0)
+      fprintf(stderr, "momedo: note: the groups drop the device at your next sync: %s\n",
+              c->why);
     rc = cli_save(c, st);
+  }
   cli_conn_close(&cn);
   return rc;
 }
@@ -113,8 +119,10 @@ int cli__device_remove(struct cli *c, struct cli_state *st, const char *ref) {
     jsonw_bool(&j, "ok", 1);
     jsonw_str(&j, "removed", hex);
     jsonw_u64(&j, "devices", st->acct.n_devices);
+    jsonw_u64(&j, "groups", n_groups);
     jsonw_end(&j);
-  } else printf("removed device %.16s for good (%zu device(s) left)\n", hex, st->acct.n_devices);
+  } else printf("removed device %.16s for good (%zu device(s) left; %zu group(s) updated or "
+                "asked)\n", hex, st->acct.n_devices, n_groups);
   return 0;
 }
 

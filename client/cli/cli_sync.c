@@ -236,6 +236,9 @@ static void ack_items(struct cli_state *st, struct cli_conn *cn,
 /* Deliver what the groups owe (records, sender keys) now that a connection is up. A
  * failure is only noted: what encrypted is saved, the rest is tried again later. */
 static void flush_groups(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
+  size_t n = 0; /* groups this user administers follow its devices (a link or removal) */
+  if (cli_groups_own_devices(c, st, cn, 0, &n) != 0)
+    fprintf(stderr, "momedo: note: your devices in a group not updated yet: %s\n", c->why);
   if (cli_groups_flush(c, st, cn) != 0)
     fprintf(stderr, "momedo: note: group keys or records not delivered yet: %s\n", c->why);
 }
