@@ -703,9 +703,11 @@ int cli_cmd_device(struct cli *c);
 MOMEDO_WUR int cli__device_list(struct cli *c, struct cli_state *st);
 MOMEDO_WUR int cli__device_remove(struct cli *c, struct cli_state *st, const char *ref);
 /* The same without its output: remove the device whose key starts with the hex digits
- * ref (8 or more) for good, publish the bundle, save; key gets its full key. */
+ * ref (8 or more) for good, publish the bundle, drop it from every group
+ * (cli_groups_own_devices), save; key gets its full key, *groups (may be NULL) how many
+ * groups were changed or asked. */
 MOMEDO_WUR int cli_device_remove(struct cli *c, struct cli_state *st, const char *ref,
-                                 uint8_t key[static 32]);
+                                 uint8_t key[static 32], size_t *groups);
 /* `device join` from a decoded code on, for a front-end: waiting (may be NULL: printed)
  * gets the six-digit safety code to compare while the first device is asked; stop is
  * asked about once a second and ends the wait (E_CLOSED). */

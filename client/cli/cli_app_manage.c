@@ -324,7 +324,7 @@ static void api_device_remove(struct app *a, struct app_call *c) {
   if (key_arg(c, "device", key) != 0) return;
   hex_encode(hex, sizeof hex, key, 32);
   int rc = cli_reacquire(&a->rq, &a->st);
-  if (rc == 0) rc = cli_device_remove(&a->rq, &a->st, hex, got);
+  if (rc == 0) rc = cli_device_remove(&a->rq, &a->st, hex, got, NULL);
   if (rc) {
     app_engine_fail(a, c, rc);
   } else {

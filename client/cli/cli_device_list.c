@@ -73,8 +73,9 @@ static int device_by_prefix(struct cli *c, const struct cli_state *st, const cha
  * among removed_devices, which no later bundle may drop; its sessions are forgotten.
  * Everyone who receives from it checks the bundle again within a minute. */
 int cli_device_remove(struct cli *c, struct cli_state *st, const char *ref,
-                      uint8_t key[static 32]) {
+                      uint8_t key[static 32], size_t *groups) {
   struct cli_conn cn;
+  size_t n_groups = 0;
   memset(&cn, 0, sizeof cn);
   if (!st->acct.has_identity)
     return cli_fail(c, MOMEDO_E_DENIED, "only the first device (it holds the identity key) can "
@@ -95,7 +96,6 @@ int cli_device_remove(struct cli *c, struct cli_state *st, const char *ref,
     memmove(&st->sess.v[i], &st->sess.v[i + 1], (st->sess.n - i - 1) * sizeof st->sess.v[0]);
     st->sess.n--;
   }
-  size_t n_groups = 0;
   if ((rc = cli_connect(c, st, &cn)) == 0 && (rc = cli_publish(c, st, &cn)) == 0) {
     /* ... and out of every group: a new epoch it never learns. */
     if (cli_groups_own_devices(c, st, &cn, 1, &n_groups) != 0)
@@ -104,12 +104,14 @@ int cli_device_remove(struct cli *c, struct cli_state *st, const char *ref,
     rc = cli_save(c, st);
   }
   cli_conn_close(&cn);
+  if (groups) *groups = n_groups;
   return rc;
 }
 
 int cli__device_remove(struct cli *c, struct cli_state *st, const char *ref) {
   uint8_t key[32];
-  int rc = cli_device_remove(c, st, ref, key);
+  size_t n_groups = 0;
+  int rc = cli_device_remove(c, st, ref, key, &n_groups);
   if (rc) return rc;
   char hex[65];
   hex_encode(hex, sizeof hex, key, 32);
