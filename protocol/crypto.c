@@ -164,6 +164,45 @@ out:
   return rc;
 }
 
+/* A key pair imported once: crypto_sign imports (and so checks) the pair at every call,
+ * which costs as much again as the signature. */
+struct crypto_signer {
+  ed25519_key k;
+};
+
+int crypto_signer_new(const struct crypto_sign_keypair *kp, struct crypto_signer **out) {
+  struct crypto_signer *s = malloc(sizeof *s);
+  *out = NULL;
+  if (!s) return MOMEDO_E_NOMEM;
+  if (wc_ed25519_init(&s->k) != 0) {
+    free(s);
+    return MOMEDO_E_CRYPTO;
+  }
+  if (wc_ed25519_import_private_key_ex(kp->seed, CRYPTO_SIGN_SEED_LEN, kp->pub,
+                                       CRYPTO_SIGN_PUB_LEN, &s->k, 0) != 0) {
+    crypto_signer_free(s);
+    return MOMEDO_E_BADKEY;
+  }
+  *out = s;
+  return 0;
+}
+
+int crypto_signer_sign(struct crypto_signer *s, uint8_t sig[static CRYPTO_SIG_LEN],
+                       const void *msg, size_t len) {
+  word32 sig_len = CRYPTO_SIG_LEN;
+  if (len > CRYPTO_LEN_MAX || (msg == NULL && len > 0)) return MOMEDO_E_INVAL;
+  if (wc_ed25519_sign_msg(len ? msg : (const void *)"", (word32)len, sig, &sig_len, &s->k) != 0 ||
+      sig_len != CRYPTO_SIG_LEN)
+    return MOMEDO_E_CRYPTO;
+  return 0;
+}
+
+void crypto_signer_free(struct crypto_signer *s) {
+  if (!s) return;
+  crypto_ed_close(&s->k);
+  free(s);
+}
+
 /* 1 if the little-endian scalar s is below the group order (canonical S). */
 static int crypto_ed_scalar_canonical(const uint8_t s[32]) {
   for (int i = 31; i >= 0; i--) {

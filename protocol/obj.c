@@ -489,8 +489,9 @@ static int obj_canonical(const struct obj_kind_desc *k, const ProtobufCMessage *
 }
 
 /* How far obj_run goes: the ID only (obj_id); the ID and the bounded fields of stored
- * bytes (obj_read); everything (obj_check). */
-enum obj_depth { OBJ_DEPTH_ID, OBJ_DEPTH_FIELDS, OBJ_DEPTH_ALL };
+ * bytes (obj_read); everything but the signatures (obj_check_own); everything
+ * (obj_check). */
+enum obj_depth { OBJ_DEPTH_ID, OBJ_DEPTH_FIELDS, OBJ_DEPTH_OWN, OBJ_DEPTH_ALL };
 
 struct obj_job {
   const struct obj_kind_desc *k;
@@ -514,11 +515,12 @@ static int obj_run_msg(const struct obj_job *j, ProtobufCMessage *m, size_t full
   if (rc < 0 || j->depth == OBJ_DEPTH_ID) return rc;
   /* Dedup before anything else: a known object costs one decode and one hash. */
   if (j->seen && j->seen(j->seen_ctx, ck->info.id)) return MOMEDO_E_EXISTS;
-  if (j->depth == OBJ_DEPTH_ALL && (rc = obj_canonical(k, m, j->data, j->len, full)) < 0)
+  if (j->depth >= OBJ_DEPTH_OWN && (rc = obj_canonical(k, m, j->data, j->len, full)) < 0)
     return rc;
   if ((rc = k->bounds(m, ck)) < 0 || j->depth == OBJ_DEPTH_FIELDS) return rc;
   if ((rc = obj_check_time(k, &ck->info, j->now_ms)) < 0) return rc;
   if (k->relate && (rc = k->relate(m, ck)) < 0) return rc;
+  if (j->depth == OBJ_DEPTH_OWN) return 0;
   const uint8_t *sig = obj_sig_field(k, m)->data;
   if ((rc = crypto_verify(sig, buf, dl + body, ck->info.signer)) < 0) return rc;
   return k->inner ? k->inner(m, ck) : 0;
@@ -556,6 +558,13 @@ int obj_check(Momedo__ObjectKind kind, const uint8_t *data, size_t len, uint64_t
               obj_seen_fn seen, void *seen_ctx, struct obj_checked *out) {
   struct obj_job j = {.data = data, .len = len, .now_ms = now_ms, .seen = seen,
                       .seen_ctx = seen_ctx, .depth = OBJ_DEPTH_ALL};
+  return obj_run(&j, kind, out);
+}
+
+int obj_check_own(Momedo__ObjectKind kind, const uint8_t *data, size_t len, uint64_t now_ms,
+                  obj_seen_fn seen, void *seen_ctx, struct obj_checked *out) {
+  struct obj_job j = {.data = data, .len = len, .now_ms = now_ms, .seen = seen,
+                      .seen_ctx = seen_ctx, .depth = OBJ_DEPTH_OWN};
   return obj_run(&j, kind, out);
 }
 

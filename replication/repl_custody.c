@@ -25,7 +25,7 @@ bool repl__pend_has(const struct repl *r, const uint8_t *id, const uint8_t *dest
 }
 
 int repl__pend_add(struct repl *r, const uint8_t *id, const uint8_t *dest, uint64_t from_peer,
-                   uint32_t hops, uint64_t now_ms) {
+                   uint32_t hops, uint64_t now_ms, uint8_t role) {
   if (repl__pend_has(r, id, dest)) return 0;
   if (r->npend == r->pend_cap) {
     size_t ncap = r->pend_cap ? r->pend_cap * 2 : 16;
@@ -43,6 +43,7 @@ int repl__pend_add(struct repl *r, const uint8_t *id, const uint8_t *dest, uint6
   e->from_peer = from_peer;
   e->from_ms = now_ms;
   e->hops = hops;
+  e->role = role;
   r->st.pending_dests++;
   r->custody_dirty = true;
   if (now_ms < r->pend_next_ms) r->pend_next_ms = now_ms;
@@ -78,7 +79,7 @@ static int pend_load_one(void *ctx, const uint8_t *k, size_t kn, const uint8_t *
   (void)v, (void)vn;
   if (kn != 1 + OBJ_ID_LEN + OBJ_KEY_LEN) return MOMEDO_E_CORRUPT;
   return repl__pend_add(r, k + 1, k + 1 + OBJ_ID_LEN, 0, r->cfg.custody_hops_max,
-                        r->last_now_ms);
+                        r->last_now_ms, REPL_PEND_ROLE_UNKNOWN);
 }
 
 int repl__pend_load(struct repl *r) {
@@ -360,7 +361,8 @@ static int merge(struct repl *r, const uint8_t *id, const struct repl_grant_in *
   for (size_t j = 0; j < na && rc == 0; j++) rc = repl__pend_put_op(b, id, add[j]);
   if (na && rc == 0) rc = store_write(r->store, b);
   uint32_t hops = g->hops_left ? g->hops_left - 1 : 0;
-  for (size_t j = 0; j < na && rc == 0; j++) rc = repl__pend_add(r, id, add[j], p->id, hops, now_ms);
+  for (size_t j = 0; j < na && rc == 0; j++)
+    rc = repl__pend_add(r, id, add[j], p->id, hops, now_ms, (uint8_t)rec.role);
   store_batch_free(b);
   free(val);
   return rc;
@@ -379,7 +381,8 @@ static int grant_take(struct repl *r, struct repl_peer *p, const Momedo__Grant *
   struct repl_grant_in gi = {g->dests.data, g->dests.len / OBJ_KEY_LEN, g->hops_left};
   p->st.grants_recv++, r->st.grants_recv++;
   p->st.objects_received++;
-  int rc = repl__ingest(r, o->kind, o->data.data, o->data.len, now_ms, p, &gi, NULL);
+  struct obj_info info;
+  int rc = repl__ingest(r, o->kind, o->data.data, o->data.len, now_ms, p, &gi, &info);
   if (rc == 0) p->st.objects_stored++;
   if (rc == MOMEDO_E_SIGNER || rc == MOMEDO_E_RATE) {
     /* Its signer is not known here (yet) or over its budget: not now, no strike, not
@@ -389,7 +392,9 @@ static int grant_take(struct repl *r, struct repl_peer *p, const Momedo__Grant *
   }
   if (rc == 0 || rc == MOMEDO_E_EXISTS || rc == MOMEDO_E_DEAD || rc == MOMEDO_E_SUPERSEDED ||
       rc == MOMEDO_E_EXPIRED || rc == MOMEDO_E_UNEXPECTED) {
-    if (obj_id(o->kind, o->data.data, o->data.len, id)) return 0;
+    /* Stored: its ID is known; otherwise hashed again (the check may have stopped early). */
+    if (rc == 0) memcpy(id, info.id, OBJ_ID_LEN);
+    else if (obj_id(o->kind, o->data.data, o->data.len, id)) return 0;
     if (rc == MOMEDO_E_EXISTS) {
       p->st.objects_duplicate++;
       int rc2 = merge(r, id, &gi, p, now_ms);
@@ -446,14 +451,16 @@ int repl__on_grant(struct repl *r, struct repl_peer *p, const Momedo__CustodyGra
 /* The peer holds id durably for every destination we granted it: release them. */
 static int ack_one(struct repl *r, struct repl_peer *p, const uint8_t *id) {
   bool matched = false, rest = false;
+  int role = REPL_PEND_ROLE_UNKNOWN;
   for (size_t i = 0; i < r->npend; i++) {
     const struct repl_pend *e = &r->pend[i];
     if (memcmp(e->id, id, OBJ_ID_LEN) != 0) continue;
-    if (e->peer == p->id) matched = true;
+    if (e->peer == p->id) matched = true, role = e->role;
     else rest = true;
   }
   if (!matched) return 0; /* late, duplicate, or never granted: nothing to release */
-  if (!rest && repl_role_of(r, id) == REPL_ROLE_TRANSIT) {
+  if (!rest && role == REPL_PEND_ROLE_UNKNOWN) role = repl_role_of(r, id);
+  if (!rest && role == REPL_ROLE_TRANSIT) {
     /* Handed on to every destination it was held for: the transit copy goes. */
     int rc = repl__remove(r, id);
     if (rc == 0) r->st.transit_done++;

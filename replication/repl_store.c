@@ -627,7 +627,9 @@ static int commit_indexes(struct repl *r, const struct obj_checked *ck, const st
       (rc = shared_idx(r, i->id, &ck->dests[0][0], ck->n_dests, true)))
     return rc;
   for (uint32_t j = 0; j < pl->npend; j++)
-    if ((rc = repl__pend_add(r, i->id, pl->pend[j], pl->from_peer, pl->hops, r->last_now_ms))) return rc;
+    if ((rc = repl__pend_add(r, i->id, pl->pend[j], pl->from_peer, pl->hops, r->last_now_ms,
+                             (uint8_t)pl->role)))
+      return rc;
   return 0;
 }
 

@@ -120,6 +120,7 @@ struct sim_obj {
 struct sim_keys {
   uint8_t have;
   struct crypto_sign_keypair node;    /* node key: signs items accepted here */
+  struct crypto_signer *node_signer;  /* the same, imported once (sim__node_sign) */
   struct crypto_sign_keypair device;  /* the device homed here: items are for it */
   uint8_t mailbox[OBJ_MAILBOX_LEN];
 };
@@ -308,6 +309,8 @@ int32_t sim__obj_by_id(const struct sim *s, const uint8_t id[static OBJ_ID_LEN])
 int32_t sim__obj_by_suffix(const struct sim *s, const uint8_t *data, size_t len);
 /* Node v's keys (node key, the device homed there), derived from the seed on first use. */
 MOMEDO_WUR int sim__node_keys(struct sim *s, uint32_t v, struct sim_keys **out);
+/* An obj_sign_fn with a node's key (ctx: its struct sim_keys, from sim__node_keys). */
+MOMEDO_WUR int sim__node_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static 64]);
 /* Register o's ID (known once its origin accepted it). */
 void sim__obj_id_known(struct sim *s, uint32_t o);
 /* Register o's bytes (objs[o].bytes and .size set, size >= 8). */

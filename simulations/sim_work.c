@@ -124,6 +124,7 @@ void sim__work_free(struct sim *s) {
   if (s->wsets)
     for (uint32_t w = 0; w < s->scn->nwork; w++) free(s->wsets[w].from), free(s->wsets[w].to);
   free(s->wsets);
+  for (uint32_t v = 0; s->keys && v < s->n; v++) crypto_signer_free(s->keys[v].node_signer);
   if (s->keys) crypto_wipe(s->keys, (size_t)s->n * sizeof *s->keys);
   free(s->keys);
   free(s->by_sig.keys);
@@ -150,6 +151,16 @@ int sim__node_keys(struct sim *s, uint32_t v, struct sim_keys **out) {
   if (!rc) rc = obj_device_mailbox(k->mailbox, k->device.pub);
   k->have = rc == 0;
   return rc;
+}
+
+/* Every item a node accepts is signed with its key: imported once, not per signature. */
+int sim__node_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static 64]) {
+  struct sim_keys *k = ctx;
+  if (!k->node_signer) {
+    int rc = crypto_signer_new(&k->node, &k->node_signer);
+    if (rc) return rc;
+  }
+  return crypto_signer_sign(k->node_signer, sig, msg, len);
 }
 
 static void rand_bytes(struct rng *r, uint8_t *p, size_t n) {
@@ -252,7 +263,8 @@ static int make_item(struct sim *s, uint32_t o, uint8_t **out, size_t *len) {
   it.node_key = (ProtobufCBinaryData){32, org->node.pub};
   it.n_dest_nodes = ndk;
   it.dest_nodes = dk;
-  rc = obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, &it.base, &org->node, out, len);
+  rc = obj_sign_encode_with(MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, &it.base, sim__node_sign, org,
+                            out, len);
   free(ct);
   return rc;
 }

@@ -54,6 +54,32 @@ static void test_ed25519_rfc8032(void) {
   }
 }
 
+/* A signer imported once gives the vectors' signatures, twice in a row; a pair whose
+ * public key is not the seed's is refused when imported. */
+static void test_ed25519_signer(void) {
+  for (size_t i = 0; i < sizeof ed_vecs / sizeof ed_vecs[0]; i++) {
+    const struct ed_vec *v = &ed_vecs[i];
+    uint8_t seed[32], msg[64], sig[64], out[64];
+    struct crypto_sign_keypair kp;
+    struct crypto_signer *sg = NULL;
+    th_unhex(seed, sizeof seed, v->sk);
+    size_t n = th_unhex(msg, sizeof msg, v->msg);
+    th_unhex(sig, sizeof sig, v->sig);
+    CHECK_EQ(crypto_sign_from_seed(&kp, seed), 0);
+    CHECK_EQ(crypto_signer_new(&kp, &sg), 0);
+    for (int k = 0; k < 2; k++) {
+      memset(out, 0, sizeof out);
+      CHECK_EQ(crypto_signer_sign(sg, out, msg, n), 0);
+      CHECK_MEM(out, sig, 64);
+    }
+    crypto_signer_free(sg);
+    kp.pub[0] ^= 1;
+    CHECK_EQ(crypto_signer_new(&kp, &sg), MOMEDO_E_BADKEY);
+    CHECK(sg == NULL);
+  }
+  crypto_signer_free(NULL);
+}
+
 /* A flipped bit anywhere in message, signature or key is refused. */
 static void test_ed25519_tamper(void) {
   const struct ed_vec *v = &ed_vecs[2];
@@ -412,6 +438,7 @@ static void test_random_fork(void) {
 
 int main(void) {
   RUN(test_ed25519_rfc8032);
+  RUN(test_ed25519_signer);
   RUN(test_ed25519_tamper);
   RUN(test_ed25519_malleable_s);
   RUN(test_ed25519_keygen_roundtrip);
