@@ -70,6 +70,7 @@ int repl_new(const struct repl_config *cfg, struct store *store, uint64_t seed,
   r->rec_exp_ms = UINT64_MAX;
   r->rt_exp_ms = UINT64_MAX;
   r->rt_full = true;
+  r->signer_lru = r->signer_mru = UINT32_MAX;
   r->pull_next_ms = UINT64_MAX;
   r->graft_next_ms = UINT64_MAX;
   /* A table from the caller: records live there, not in the store (repl.h). */
@@ -112,6 +113,7 @@ void repl_free(struct repl *r) {
   free(r->grafts);
   free(r->arrivals);
   free(r->signers);
+  free(r->signer_hash);
   free(r->fresh);
   pb_free(&r->pb);
   repl__idx_close(&r->idx);

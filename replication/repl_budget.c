@@ -76,34 +76,102 @@ static bool signer_known(const struct repl *r, uint32_t gid) {
   return false;
 }
 
-/* gid's budget entry (made, full, if new; the longest idle one gives way at the cap). */
+/* ---- the signer table: slots in no order, a hash by gid, a list by last use ------- */
+
+#define NIL UINT32_MAX
+
+static size_t sig_home(const struct repl *r, uint32_t gid) {
+  return (size_t)((gid * 0x9e3779b97f4a7c15ull) >> 20) & (r->signer_hash_cap - 1);
+}
+
+static void hash_put(struct repl *r, uint32_t slot) {
+  size_t i = sig_home(r, r->signers[slot].gid);
+  while (r->signer_hash[i]) i = (i + 1) & (r->signer_hash_cap - 1);
+  r->signer_hash[i] = slot + 1;
+}
+
+/* The hash position of gid, or SIZE_MAX. */
+static size_t hash_find(const struct repl *r, uint32_t gid) {
+  if (!r->signer_hash_cap) return SIZE_MAX;
+  for (size_t i = sig_home(r, gid);; i = (i + 1) & (r->signer_hash_cap - 1)) {
+    uint32_t v = r->signer_hash[i];
+    if (!v) return SIZE_MAX;
+    if (r->signers[v - 1].gid == gid) return i;
+  }
+}
+
+/* Linear probing: close the gap so every later entry of the cluster stays findable. */
+static void hash_del(struct repl *r, size_t i) {
+  size_t m = r->signer_hash_cap - 1;
+  r->signer_hash[i] = 0;
+  for (size_t j = (i + 1) & m; r->signer_hash[j]; j = (j + 1) & m) {
+    size_t home = sig_home(r, r->signers[r->signer_hash[j] - 1].gid);
+    bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (stays) continue;
+    r->signer_hash[i] = r->signer_hash[j];
+    r->signer_hash[j] = 0;
+    i = j;
+  }
+}
+
+static void list_unlink(struct repl *r, uint32_t s) {
+  struct repl_signer *e = &r->signers[s];
+  if (e->prev != NIL) r->signers[e->prev].next = e->next;
+  else r->signer_lru = e->next;
+  if (e->next != NIL) r->signers[e->next].prev = e->prev;
+  else r->signer_mru = e->prev;
+}
+
+static void list_append(struct repl *r, uint32_t s) {
+  struct repl_signer *e = &r->signers[s];
+  e->prev = r->signer_mru, e->next = NIL;
+  if (r->signer_mru != NIL) r->signers[r->signer_mru].next = s;
+  else r->signer_lru = s;
+  r->signer_mru = s;
+}
+
+/* Room for one more slot (and its hash). E_NOMEM. */
+static int sig_grow(struct repl *r) {
+  if (r->nsigners < r->signers_cap) return 0;
+  size_t ncap = r->signers_cap ? r->signers_cap * 2 : 16;
+  uint32_t *nh = calloc(2 * ncap, sizeof *nh);
+  struct repl_signer *ns = nh ? realloc(r->signers, ncap * sizeof *ns) : NULL;
+  if (!ns) {
+    free(nh);
+    return MOMEDO_E_NOMEM;
+  }
+  r->signers = ns, r->signers_cap = ncap;
+  free(r->signer_hash);
+  r->signer_hash = nh, r->signer_hash_cap = 2 * ncap;
+  for (uint32_t s = 0; s < r->nsigners; s++) hash_put(r, s);
+  return 0;
+}
+
+/* gid's budget entry, now the most recently charged (made, full, if new; at the cap the
+ * least recently charged gives way). */
 static struct repl_signer *signer_slot(struct repl *r, uint32_t gid, uint64_t now_ms) {
-  size_t lo = 0, hi = r->nsigners;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (r->signers[mid].gid == gid) return &r->signers[mid];
-    if (r->signers[mid].gid < gid) lo = mid + 1;
-    else hi = mid;
+  size_t h = hash_find(r, gid);
+  uint32_t s;
+  if (h != SIZE_MAX) {
+    s = r->signer_hash[h] - 1;
+    list_unlink(r, s);
+  } else if (r->nsigners == REPL_SIGNERS_MAX) {
+    s = r->signer_lru;
+    list_unlink(r, s);
+    hash_del(r, hash_find(r, r->signers[s].gid));
+    memset(&r->signers[s], 0, sizeof r->signers[s]);
+    r->signers[s].gid = gid;
+    hash_put(r, s);
+  } else {
+    if (sig_grow(r)) return NULL;
+    s = (uint32_t)r->nsigners++;
+    memset(&r->signers[s], 0, sizeof r->signers[s]);
+    r->signers[s].gid = gid;
+    hash_put(r, s);
   }
-  if (r->nsigners == REPL_SIGNERS_MAX) {
-    size_t old = 0;
-    for (size_t i = 1; i < r->nsigners; i++)
-      if (r->signers[i].used_ms < r->signers[old].used_ms) old = i;
-    memmove(&r->signers[old], &r->signers[old + 1], (r->nsigners - old - 1) * sizeof *r->signers);
-    r->nsigners--;
-    if (old < lo) lo--;
-  } else if (r->nsigners == r->signers_cap) {
-    size_t ncap = r->signers_cap ? r->signers_cap * 2 : 16;
-    struct repl_signer *ns = realloc(r->signers, ncap * sizeof *ns);
-    if (!ns) return NULL;
-    r->signers = ns;
-    r->signers_cap = ncap;
-  }
-  memmove(&r->signers[lo + 1], &r->signers[lo], (r->nsigners - lo) * sizeof *r->signers);
-  r->nsigners++;
-  memset(&r->signers[lo], 0, sizeof r->signers[lo]);
-  r->signers[lo].gid = gid;
-  return &r->signers[lo];
+  list_append(r, s);
+  r->signers[s].used_ms = now_ms;
+  return &r->signers[s];
 }
 
 int repl__signer_ok(struct repl *r, const struct obj_info *i, size_t len, uint64_t now_ms) {
@@ -115,7 +183,6 @@ int repl__signer_ok(struct repl *r, const struct obj_info *i, size_t len, uint64
   }
   struct repl_signer *s = signer_slot(r, gid, now_ms);
   if (!s) return MOMEDO_E_NOMEM;
-  s->used_ms = now_ms;
   struct repl_bucket objs = s->objs, byts = s->bytes; /* both or neither */
   if (repl__bucket_take(&objs, r->cfg.signer_ingest_objects_per_min, 1, now_ms) &&
       repl__bucket_take(&byts, r->cfg.signer_ingest_per_min_bytes_max, len, now_ms)) {

@@ -277,7 +277,9 @@ struct repl_pend {
   uint64_t from_ms;
   uint32_t hops;          /* hop budget the next grant carries */
   bool no_route;          /* waiting for a route: retried as soon as routes change */
+  uint8_t role;           /* the held object's role (REPL_ROLE_*), REPL_PEND_ROLE_UNKNOWN */
 };
+#define REPL_PEND_ROLE_UNKNOWN 0xffu /* loaded at a restart: read from the store */
 
 /* ---- Lookups (repl_query.c) ---------------------------------------------------- */
 /* Users summary in the own record: ~10 bits per entry, 7 hashes, at most 64 KiB (more
@@ -353,9 +355,11 @@ struct repl_bucket {
   bool init;
 };
 
-/* One signing node's ingest budget (scoped mode), by its gid in the shared key table. */
+/* One signing node's ingest budget (scoped mode), by its gid in the shared key table;
+ * in a list from the least to the most recently charged. */
 struct repl_signer {
   uint32_t gid;
+  uint32_t prev, next;           /* slots in the list, UINT32_MAX = none */
   uint64_t used_ms;              /* last time it was charged */
   struct repl_bucket objs, bytes;
 };
@@ -479,8 +483,11 @@ struct repl {
   struct repl_cache_ent *cache;  /* REPL_LOOKUP_CACHE_MAX slots once used */
   size_t ncache;
   bool store_only;               /* answering a query: never from the cache */
-  struct repl_signer *signers;   /* ascending gid, at most REPL_SIGNERS_MAX */
+  struct repl_signer *signers;   /* at most REPL_SIGNERS_MAX, in no order */
   size_t nsigners, signers_cap;
+  uint32_t *signer_hash;         /* open addressing by gid: slot + 1, 0 = empty */
+  size_t signer_hash_cap;        /* a power of two >= 2 * signers_cap, or 0 */
+  uint32_t signer_lru, signer_mru; /* list ends, UINT32_MAX = empty */
   struct repl_pull *pulls;       /* lazy records: awaited after a pull */
   size_t npulls, pulls_cap;
   uint64_t pull_next_ms;         /* earliest until_ms, or UINT64_MAX */
@@ -622,6 +629,10 @@ MOMEDO_WUR int repl__routes_search(struct repl *r, uint64_t now_ms);
  * much changed, or a record used expired). Its result never depends on which. */
 void repl__rt_touch(struct repl *r, uint32_t g);
 void repl__rt_touch_rec(struct repl *r, uint32_t g, const struct repl_srec *s);
+/* g's record in force went from a to b (both in force): touch g and the nodes listed by
+ * exactly one of them (the other ends of the edges that can have changed). */
+void repl__rt_touch_diff(struct repl *r, uint32_t g, const struct repl_srec *a,
+                         const struct repl_srec *b);
 void repl__rt_reset(struct repl *r);
 void repl__rt_free(struct repl *r);
 MOMEDO_WUR int repl__rt_search(struct repl *r, uint64_t now_ms, bool full);
@@ -652,7 +663,7 @@ void repl__claims_free(struct repl *r);
 
 /* repl_custody.c */
 MOMEDO_WUR int repl__pend_add(struct repl *r, const uint8_t *id, const uint8_t *dest,
-                              uint64_t from_peer, uint32_t hops, uint64_t now_ms);
+                              uint64_t from_peer, uint32_t hops, uint64_t now_ms, uint8_t role);
 /* Forget every pending entry of id (after the batch deleting them is durable). */
 void repl__pend_forget(struct repl *r, const uint8_t id[static OBJ_ID_LEN]);
 /* Delete ops for every pending entry of id. */

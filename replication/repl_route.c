@@ -99,9 +99,13 @@ static int record_apply(struct repl *r, struct repl_srec *s) {
   bool o_ok = o && o->expires_ms > now, s_ok = s->expires_ms > now;
   bool same = o_ok == s_ok && (!s_ok || (o->n_nb == s->n_nb && (s->n_nb == 0 ||
                                          memcmp(o->nb, s->nb, s->n_nb * sizeof *s->nb) == 0)));
-  if (!same && s->gid != r->self_node) { /* edges of the old and the new record */
-    repl__rt_touch_rec(r, s->gid, o);
-    repl__rt_touch_rec(r, s->gid, s);
+  if (!same && s->gid != r->self_node) {
+    if (o_ok && s_ok) { /* both in force: only the links listed by one of them changed */
+      repl__rt_touch_diff(r, s->gid, o, s);
+    } else { /* every edge of the old and the new record */
+      repl__rt_touch_rec(r, s->gid, o);
+      repl__rt_touch_rec(r, s->gid, s);
+    }
   }
   if (s->expires_ms < r->rt_exp_ms) r->rt_exp_ms = s->expires_ms;
   if (n->rec) repl__srec_put(r->shared, n->rec);

@@ -413,6 +413,17 @@ void repl__rt_touch_rec(struct repl *r, uint32_t g, const struct repl_srec *s) {
   for (uint32_t j = 0; s && j < s->n_nb && !r->rt_full; j++) repl__rt_touch(r, s->nb[j]);
 }
 
+void repl__rt_touch_diff(struct repl *r, uint32_t g, const struct repl_srec *a,
+                         const struct repl_srec *b) {
+  uint32_t i = 0, j = 0;
+  repl__rt_touch(r, g);
+  while ((i < a->n_nb || j < b->n_nb) && !r->rt_full) {
+    if (j == b->n_nb || (i < a->n_nb && a->nb[i] < b->nb[j])) repl__rt_touch(r, a->nb[i++]);
+    else if (i == a->n_nb || b->nb[j] < a->nb[i]) repl__rt_touch(r, b->nb[j++]);
+    else i++, j++; /* listed by both: that edge is as it was */
+  }
+}
+
 void repl__rt_reset(struct repl *r) {
   for (size_t i = 0; i < r->rt_ntouch; i++)
     if (r->rt_touch[i] < r->nnodes) r->nodes[r->rt_touch[i]].rt_mark = 0;

@@ -140,9 +140,49 @@ static void test_signer_budget(void) {
   tn_free(&t);
 }
 
+/* More signers than REPL_SIGNERS_MAX: the least recently charged gives way (its budget
+ * starts full again), a recently charged one keeps what it spent. The signers are made
+ * known by hand (a live record slot each; no record is read). */
+static void test_signer_table_cap(void) {
+  struct repl_config cfg = cfg_scoped();
+  struct tn t;
+  tn_init(&t, 1, &cfg);
+  struct repl *r = t.n[0].r;
+  static struct repl_srec fake; /* never read: only "a live record" */
+  const uint32_t n = REPL_SIGNERS_MAX + 50;
+  uint8_t(*keys)[OBJ_KEY_LEN] = calloc(n, OBJ_KEY_LEN);
+  for (uint32_t k = 0; k < n; k++) {
+    keys[k][0] = 0xee, memcpy(keys[k] + 1, &k, sizeof k);
+    uint32_t g = repl__node_of(r, keys[k]);
+    CHECK(g != UINT32_MAX);
+    r->nodes[g].rec = &fake, r->nodes[g].live = true;
+  }
+  struct obj_info oi;
+  memset(&oi, 0, sizeof oi);
+  oi.kind = ITEM;
+  uint64_t now = t.now;
+#define CHARGE(k) (memcpy(oi.signer, keys[k], OBJ_KEY_LEN), repl__signer_ok(r, &oi, 10, now))
+  for (uint32_t j = 0; j < SIGNER_OBJS; j++) CHECK_EQ(CHARGE(0), 0);
+  CHECK_EQ(CHARGE(0), MOMEDO_E_RATE); /* signer 0 spent its minute */
+  for (uint32_t k = 1; k < REPL_SIGNERS_MAX; k++) CHECK_EQ(CHARGE(k), 0); /* the table is full */
+  for (uint32_t j = 0; j < SIGNER_OBJS - 1; j++) CHECK_EQ(CHARGE(1), 0);
+  CHECK_EQ(CHARGE(1), MOMEDO_E_RATE); /* signer 1 spent its minute too, and was charged last */
+  CHECK_EQ(r->nsigners, REPL_SIGNERS_MAX);
+  for (uint32_t k = REPL_SIGNERS_MAX; k < n; k++) CHECK_EQ(CHARGE(k), 0); /* 50 newcomers */
+  CHECK_EQ(r->nsigners, REPL_SIGNERS_MAX);
+  CHECK_EQ(CHARGE(0), 0);              /* least recently charged: forgotten, full again */
+  CHECK_EQ(CHARGE(1), MOMEDO_E_RATE);  /* still known: still spent */
+  for (uint32_t k = 2; k < 60; k++) CHECK_EQ(CHARGE(k), 0); /* 2..50 came back, full again */
+#undef CHARGE
+  for (uint32_t k = 0; k < n; k++) r->nodes[repl__node_of(r, keys[k])].rec = NULL;
+  free(keys);
+  tn_free(&t);
+}
+
 int main(void) {
   memset(mbox, 0x5c, sizeof mbox);
   RUN(test_unknown_signer_waits);
   RUN(test_signer_budget);
+  RUN(test_signer_table_cap);
   TEST_MAIN_END();
 }
