@@ -76,6 +76,7 @@ static void api_setup(struct app *a, struct app_call *c) {
   char *rep = cJSON_IsString(r) ? r->valuestring : NULL;
   struct invite inv;
   const char *weak = app_pass_weak(pass, rep);
+  if (!a->link_busy) a->link_error[0] = 0; /* a new attempt: the last failure is old news */
   if (a->unlocked || app_has_identity(a)) {
     app_error(c, MHD_HTTP_CONFLICT, MOMEDO_E_EXISTS, "this home already holds an identity: "
               "unlock it with its passphrase (nothing changed)");
@@ -234,9 +235,12 @@ static void api_contact_show(struct app *a, struct app_call *c) {
   uint8_t key[32];
   char safety[IDS_SAFETY_STR_MAX], pending[IDS_SAFETY_STR_MAX];
   if (key_arg(c, "key", key) != 0) return;
-  const struct contact *ct = contacts_find_key(&a->st.contacts, key);
+  int rc = cli_reacquire(&a->rq, &a->st); /* `contact verify` elsewhere may have run */
+  const struct contact *ct = rc ? NULL : contacts_find_key(&a->st.contacts, key);
+  if (rc) app_engine_fail(a, c, rc);
+  else if (!ct) app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "not a contact");
   if (!ct) {
-    app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "not a contact");
+    cli_release(&a->st);
     return;
   }
   if (ids_safety_number(safety, ct->key) != 0) safety[0] = 0;
@@ -249,6 +253,7 @@ static void api_contact_show(struct app *a, struct app_call *c) {
   cJSON_AddNumberToObject(c->out, "devices", (double)ct->n_devices);
   if (ct->has_pending && ids_safety_number(pending, ct->pending_key) == 0)
     cJSON_AddStringToObject(c->out, "offered_safety_number", pending);
+  cli_release(&a->st);
 }
 
 /* {key, safety_number}: mark verified the key whose number the user compared (the

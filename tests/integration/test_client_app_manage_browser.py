@@ -91,6 +91,9 @@ class AppManageTest(AB.AppBrowserTest):
         d.get(self.app.url)
         self.wait(lambda: d.find_element(By.ID, "setup-pass").is_displayed(), "the setup form")
         self.shot("app-setup.png")
+        d.set_window_size(400, 800)
+        self.shot("app-400-setup.png")
+        d.set_window_size(1280, 860)
         before = tree(bob.home)
 
         def attempt(p, r, code, words):
@@ -159,6 +162,14 @@ class AppManageTest(AB.AppBrowserTest):
         self.click('[data-test="conv-info"]', "the members button")
         self.wait(lambda: self.qa('[data-test="member"][data-name="alice"]'), "alice a member")
         self.shot("app-group-members.png")
+        d.set_window_size(400, 800)
+        self.wait(lambda: d.find_element(By.ID, "back").is_displayed(), "the back button at 400 px")
+        self.shot("app-400-group.png")
+        self.click("#back", "back to the list")
+        self.wait(lambda: d.find_element(By.ID, "group-form").is_displayed(), "the list at 400 px")
+        d.execute_script("document.getElementById('group-form').scrollIntoView()")
+        self.shot("app-400-new-group.png")
+        d.set_window_size(1280, 860)
 
     def channel_to_page(self, alice):
         alice.run("group", "create", "Ankuendigungen", "--channel", "bob")
@@ -202,6 +213,9 @@ class AppManageTest(AB.AppBrowserTest):
         self.click('[data-test="devices-open"]', "the devices button")
         self.wait(lambda: len(self.qa('[data-test="device"]')) == 2, "two devices in the page")
         self.shot("app-devices.png")
+        d.set_window_size(400, 800)
+        self.shot("app-400-devices.png")
+        d.set_window_size(1280, 860)
         self.click('[data-test="device-remove"][data-key="%s"]' % key2, "remove")
         self.click('[data-test="device-remove-confirm"]', "remove for good")
         self.wait(lambda: len(self.qa('[data-test="device"]')) == 1, "one device left")

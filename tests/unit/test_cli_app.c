@@ -111,6 +111,41 @@ static void test_routes(void) {
     CHECK(strcmp(app_routes[i].method, "POST") == 0 || strcmp(app_routes[i].method, "GET") == 0);
 }
 
+/* The account pages' routes, the rules of a passphrase chosen in the page, and which
+ * pasted codes are meant as link codes (cli_app_manage.c, cli_app_link.c). */
+static void test_manage(void) {
+  int wrong = 0;
+  const struct app_route *r = app_route_find("POST", "/api/setup", &wrong);
+  CHECK(r && !r->needs_unlock); /* the first run has nothing to unlock */
+  CHECK(app_route_find("GET", "/api/setup", &wrong) == NULL);
+  CHECK_EQ(wrong, 1);
+  r = app_route_find("POST", "/api/group", &wrong);
+  CHECK(r && r->needs_unlock && strcmp(r->method, "POST") == 0);
+  r = app_route_find("GET", "/api/group", &wrong);
+  CHECK(r && r->needs_unlock && strcmp(r->method, "GET") == 0);
+  static const char *const locked[] = {"/api/group-add", "/api/verify", "/api/device-remove"};
+  for (size_t i = 0; i < sizeof locked / sizeof locked[0]; i++) {
+    r = app_route_find("POST", locked[i], &wrong);
+    CHECK(r && r->needs_unlock);
+    CHECK(app_route_find("GET", locked[i], &wrong) == NULL && wrong == 1);
+  }
+  CHECK((r = app_route_find("GET", "/api/devices", &wrong)) != NULL && r->needs_unlock);
+  CHECK((r = app_route_find("GET", "/api/contact", &wrong)) != NULL && r->needs_unlock);
+  CHECK(app_pass_weak(NULL, NULL) != NULL);
+  CHECK(strstr(app_pass_weak("1234567", "1234567"), "too short") != NULL);
+  CHECK(strstr(app_pass_weak("12345678", "12345679"), "differ") != NULL);
+  CHECK(strstr(app_pass_weak("12345678", NULL), "differ") != NULL);
+  CHECK(app_pass_weak("12345678", "12345678") == NULL);
+  char big[VAULT_PASS_MAX + 2];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  CHECK(strstr(app_pass_weak(big, big), "longer") != NULL);
+  CHECK(app_is_link_code("momedo-link2:0000"));    /* damaged, but meant as one */
+  CHECK(app_is_link_code("momedo-link1:0000"));    /* another version */
+  CHECK(!app_is_link_code("momedo2:0000"));        /* an invite */
+  CHECK(!app_is_link_code("hello"));
+}
+
 static void test_listen_and_token(void) {
   char host[LOOPWEB_HOST_MAX], why[512] = "", t1[APP_TOKEN_HEX + 1], t2[APP_TOKEN_HEX + 1];
   int fd = -1;
@@ -159,6 +194,7 @@ int main(void) {
   RUN(test_post);
   RUN(test_cookie);
   RUN(test_routes);
+  RUN(test_manage);
   RUN(test_listen_and_token);
   RUN(test_base64);
   TEST_MAIN_END();
