@@ -36,9 +36,8 @@ class RollbackTest(T.ClusterTest, unittest.TestCase):
         finally:
             db.close()
 
-    def test_save_without_change_keeps_the_count(self):
-        """A save that changes no record writes nothing and raises no count (a copy of
-        the home from before it is not older); one that changes state raises it."""
+    def pair_with_one_message(self):
+        """west, alice and bob (contacts of each other), bob holding alice's "one"."""
         cl = self.cluster
         west = cl.add_node("westcity")
         alice, bob = T.new_client(cl, "alice", west), T.new_client(cl, "bob", west)
@@ -46,6 +45,12 @@ class RollbackTest(T.ClusterTest, unittest.TestCase):
         bob.add_contact(alice, "alice")
         alice.run("send", "bob", "one")
         self.assertEqual(bob.texts(), ["one"])
+        return cl, west, alice, bob
+
+    def test_save_without_change_keeps_the_count(self):
+        """A save that changes no record writes nothing and raises no count (a copy of
+        the home from before it is not older); one that changes state raises it."""
+        cl, west, alice, bob = self.pair_with_one_message()
         bob.sync()
         before = self.counter_record(bob)
         self.assertEqual(bob.sync(), [])
@@ -64,13 +69,7 @@ class RollbackTest(T.ClusterTest, unittest.TestCase):
         self.assertIn("ROLLBACK", p.stderr)
 
     def test_restored_vault_refused(self):
-        cl = self.cluster
-        west = cl.add_node("westcity")
-        alice, bob = T.new_client(cl, "alice", west), T.new_client(cl, "bob", west)
-        alice.add_contact(bob, "bob")
-        bob.add_contact(alice, "alice")
-        alice.run("send", "bob", "one")
-        self.assertEqual(bob.texts(), ["one"])
+        cl, west, alice, bob = self.pair_with_one_message()
         bob.run("send", "alice", "two")
         self.assertEqual(alice.texts(), ["two"])
         old = bob.home + ".old"
