@@ -70,6 +70,14 @@ class AppPart4BrowserTest(AB.AppBrowserTest):
         self.assertTrue(self.bubble(tid).find_elements(By.CSS_SELECTOR, '[data-test="task-decline"]'))
         self.bubble(tid).find_element(By.CSS_SELECTOR, '[data-test="task-comment"]').send_keys(
             "Angebot 2 nehmen")
+        # A message arriving while Bob types refreshes the list: his comment, the focus
+        # and the photo's bubble stay (the page patches the list, it does not rebuild it).
+        alice.run("send", "bob", "Noch eine Frage")
+        self.wait(lambda: "Noch eine Frage" in [m[2] for m in self.messages()], "Alice's next text")
+        comment = self.bubble(tid).find_element(By.CSS_SELECTOR, '[data-test="task-comment"]')
+        self.assertEqual(comment.get_attribute("value"), "Angebot 2 nehmen")
+        self.assertEqual(d.switch_to.active_element, comment)
+        self.assertEqual(b.get_attribute("data-kind"), "file")  # not stale: the same element
         self.bubble(tid).find_element(By.CSS_SELECTOR, '[data-test="task-approve"]').click()
         self.wait(lambda: [x for x in self.bubble(tid).find_elements(
             By.CSS_SELECTOR, '[data-test="decision"]')

@@ -116,7 +116,7 @@
       try {
         await api("/api/task", {kind: current.kind, key: current.key, id: m.id,
                                 action: accept ? "accept" : "done"});
-      } catch (e) { showError(e); }
+      } catch (e) { showError(e); b.disabled = false; }
       refresh();
     });
     li.appendChild(b);
@@ -174,15 +174,37 @@
     return li;
   }
 
+  /* Bring the list to the messages given, keeping the element of every message that
+   * did not change: a comment being typed, the focus and a loaded photo survive the
+   * refresh that every change on the event stream triggers. */
+  function patch(ol, messages) {
+    const had = new Map();
+    for (const li of ol.querySelectorAll("li[data-sig]")) had.set(li.dataset.id, li);
+    const keep = new Set();
+    let at = ol.firstChild;
+    for (const m of messages) {
+      const sig = JSON.stringify(m);
+      let li = had.get(m.id);
+      if (!li || li.dataset.sig !== sig || keep.has(li)) {
+        li = renderMsg(m);
+        li.dataset.sig = sig;
+      }
+      keep.add(li);
+      if (li === at) at = at.nextSibling;
+      else ol.insertBefore(li, at);
+    }
+    for (const li of Array.from(ol.children)) if (!keep.has(li)) li.remove();
+    if (!messages.length) ol.appendChild(el("li", {class: "hint"}, t("no_msgs")));
+  }
+
   async function loadConv() {
     if (!current) return;
     const q = "kind=" + encodeURIComponent(current.kind) + "&key=" + encodeURIComponent(current.key);
     const j = await api("/api/messages?" + q);
     const ol = $("msgs");
     const atEnd = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
-    ol.textContent = "";
-    if (!j.messages.length) ol.appendChild(el("li", {class: "hint"}, t("no_msgs")));
-    for (const m of j.messages) ol.appendChild(renderMsg(m));
+    if (ol.dataset.shown !== current.key) ol.textContent = "";
+    patch(ol, j.messages);
     if (atEnd || !ol.dataset.shown) ol.scrollTop = ol.scrollHeight;
     ol.dataset.shown = current.key;
     await api("/api/read", {kind: current.kind, key: current.key});
@@ -438,7 +460,10 @@
         try {
           await api("/api/task", {kind: current.kind, key: current.key, id: m.id, action: act,
                                   comment: cm.value});
-        } catch (e) { showError(e); }
+        } catch (e) {
+          showError(e);
+          f.querySelectorAll("button").forEach((x) => { x.disabled = false; });
+        }
         refresh();
       });
       f.appendChild(b);
