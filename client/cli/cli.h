@@ -57,6 +57,10 @@ MOMEDO_WUR int cli_tty_read_secret(const char *prompt, char *out, size_t cap, si
  * a sentence. */
 MOMEDO_WUR int cli_passphrase(char *out, size_t cap, size_t *len, const char *file,
                               int confirm, char *why, size_t why_cap);
+/* cli_passphrase for a passphrase chosen now (asked twice on a terminal): also E_INVAL
+ * when it is shorter than VAULT_PASS_NEW_MIN bytes, *len 0 and out wiped then. */
+MOMEDO_WUR int cli_passphrase_new(char *out, size_t cap, size_t *len, const char *file,
+                                  char *why, size_t why_cap);
 
 /* Options, each allowed only by the commands whose mask names it. */
 enum cli_opt {

@@ -461,7 +461,8 @@ static int device_join(struct cli *c) {
                   "home (--home DIR)", st.home.dir);
     goto out;
   }
-  if ((rc = cli_passphrase(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], 1, why, sizeof why)) != 0) {
+  rc = cli_passphrase_new(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], why, sizeof why);
+  if (rc != 0) {
     rc = cli_fail(c, rc, "%s", why);
     goto out;
   }

@@ -44,7 +44,7 @@ int cli_cmd_init(struct cli *c) {
   if (vault_exists(st.home.dir))
     return cli_fail(c, MOMEDO_E_EXISTS, "%s already holds a momedo identity (nothing changed)",
                     st.home.dir);
-  rc = cli_passphrase(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], 1, why, sizeof why);
+  rc = cli_passphrase_new(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], why, sizeof why);
   if (rc) return cli_fail(c, rc, "%s", why);
   rc = cli_init_vault(c, &st, pass, pl, log2n);
   crypto_wipe(pass, sizeof pass);

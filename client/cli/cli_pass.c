@@ -50,3 +50,19 @@ int cli_passphrase(char *out, size_t cap, size_t *len, const char *file, int con
   }
   return pass_from_tty(out, cap, len, confirm, why, why_cap);
 }
+
+/* A passphrase the user chooses now (init, join, device join, change): the vault's
+ * minimum, the same the page asks for. An existing vault opens with whatever it has. */
+int cli_passphrase_new(char *out, size_t cap, size_t *len, const char *file, char *why,
+                       size_t why_cap) {
+  int rc = cli_passphrase(out, cap, len, file, 1, why, why_cap);
+  if (rc == 0 && *len < VAULT_PASS_NEW_MIN) {
+    crypto_wipe(out, cap);
+    *len = 0;
+    reason_set(why, why_cap,
+               "the new passphrase is too short: at least %d characters (a few words are "
+               "easier to remember and harder to guess)", VAULT_PASS_NEW_MIN);
+    rc = MOMEDO_E_INVAL;
+  }
+  return rc;
+}

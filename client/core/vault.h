@@ -29,6 +29,7 @@
 #define VAULT_NAME_MAX 64              /* file names inside the vault: [a-z0-9._-] */
 #define VAULT_FILE_BYTES_MAX (40u * 1024 * 1024) /* one sealed file (a 25 MB attachment fits) */
 #define VAULT_PASS_MAX 1024            /* passphrase bytes */
+#define VAULT_PASS_NEW_MIN 8           /* bytes of a new passphrase (page and command line) */
 #define VAULT_FILE_OVERHEAD (13 + CRYPTO_XNONCE_LEN + CRYPTO_TAG_LEN)
 
 #define VAULT_CACHE_MAX 32             /* files whose plaintext hash is remembered */

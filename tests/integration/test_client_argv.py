@@ -42,6 +42,23 @@ class ArgvTest(T.ClusterTest, unittest.TestCase):
         self.assertEqual((err["ok"], err["error"]), (False, "E_INVAL"))
         self.assertIn("unknown option --frob", err["message"])
 
+    def test_short_new_passphrase(self):
+        """A new vault needs VAULT_PASS_NEW_MIN (8) characters, as in the page; a refused
+        init leaves no home behind."""
+        home = os.path.join(self.cluster.dir, "short")
+        env = dict(os.environ, MOMEDO_PASSPHRASE="1234567")
+        env.pop("MOMEDO_HOME", None)
+        p = T.run([T.MOMEDO, "--home", home, "init", "--scrypt-log2n", "10"], check=False,
+                  env=env)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("the new passphrase is too short: at least 8 characters", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(home, "vault.db")))
+        self.assertFalse([f for f in os.listdir(home) if f.startswith("vault")]
+                         if os.path.isdir(home) else [])
+        env["MOMEDO_PASSPHRASE"] = "12345678"
+        p = T.run([T.MOMEDO, "--home", home, "init", "--scrypt-log2n", "10"], check=False,
+                  env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
 
     def test_probe_argv(self):
         keys = os.path.join(self.cluster.dir, "probe.keys")
