@@ -619,8 +619,9 @@ static int on_push(struct repl *r, struct repl_peer *p, const Momedo__ObjectPush
       repl__item_arrived(r, p, o->kind, info.id, op->fresh);
     } else if (rc == MOMEDO_E_SIGNER || rc == MOMEDO_E_RATE) {
       /* Its signer is not known here yet, or over its budget: not now, no strike;
-       * reconciliation offers it again. */
+       * reconciliation offers it again (soon, when over the budget). */
       p->st.signer_deferred++;
+      if (rc == MOMEDO_E_RATE) repl__defer_round(p, now_ms);
     } else if (rc == MOMEDO_E_EXISTS) {
       p->st.objects_duplicate++;
       if (op->fresh && (rc = repl__item_dup(r, p, o->kind, o->data.data, o->data.len))) return rc;
@@ -685,7 +686,10 @@ static int dispatch(struct repl *r, struct repl_peer *p, const uint8_t *bytes, s
   switch (m->body_case) {
   case MOMEDO__REPL_MSG__BODY_PUSH:
     p->st.push_bytes_recv += n, r->st.push_bytes_recv += n;
-    if (!repl__ingest_ok(r, p, m, n, now_ms)) return 0; /* over budget: offered again */
+    if (!repl__ingest_ok(r, p, m, n, now_ms)) { /* over budget: pulled again soon */
+      repl__defer_round(p, now_ms);
+      return 0;
+    }
     return on_push(r, p, m->push, now_ms);
   case MOMEDO__REPL_MSG__BODY_RECON:
     p->st.recon_bytes_recv += n, p->st.recon_msgs_recv++, r->st.recon_bytes_recv += n;

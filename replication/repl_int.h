@@ -40,6 +40,10 @@
  * forgotten (its budget starts full again; signers are known nodes, so this bounds
  * memory, not what one signer may do). */
 #define REPL_SIGNERS_MAX 4096u
+/* A pushed object not taken for a budget (the neighbor's or its signer's) is pulled again
+ * by a reconciliation round with that neighbor this long after, not at the next periodic
+ * round (recon_interval_ms, a minute): a budget refills a twelfth of a minute's in it. */
+#define REPL_DEFER_ROUND_MS 5000u
 
 /* ---- Storage layout: one-byte table tag, then fixed-width fields ---------- */
 #define REPL_T_OBJ 'o'     /* 'o' id(32) -> record header + object bytes */
@@ -538,12 +542,16 @@ bool repl__ingest_ok(struct repl *r, struct repl_peer *p, const Momedo__ReplMsg 
 bool repl__recon_ok(struct repl *r, struct repl_peer *p, uint64_t now_ms);
 /* May len more object bytes be pushed to p in answer to its reconciliation? */
 bool repl__recon_push_ok(struct repl *r, struct repl_peer *p, size_t len, uint64_t now_ms);
-/* Scoped mode, an object i (len bytes) from a neighbor: 0 if it may be taken (its
+/* Something p pushed was not taken for a budget: a round with p repairs it within
+ * REPL_DEFER_ROUND_MS (or sooner, if one is due sooner). */
+void repl__defer_round(struct repl_peer *p, uint64_t now_ms);
+/* Scoped mode, an object i (len bytes) from neighbor `from`: 0 if it may be taken (its
  * signer's budget charged); E_SIGNER if signed by a node not known here, E_RATE beyond its
  * signer's budget (both counted; the caller answers "not now", never a strike); E_NOMEM.
- * Objects not signed by a node (bundles, tombstones, records) and flood mode: 0. */
-MOMEDO_WUR int repl__signer_ok(struct repl *r, const struct obj_info *i, size_t len,
-                               uint64_t now_ms);
+ * Objects not signed by a node (bundles, tombstones, records), objects `from` signed
+ * itself (its own ingest budget bounds it) and flood mode: 0. */
+MOMEDO_WUR int repl__signer_ok(struct repl *r, const struct repl_peer *from,
+                               const struct obj_info *i, size_t len, uint64_t now_ms);
 
 /* repl_store.c */
 MOMEDO_WUR int repl__load(struct repl *r);

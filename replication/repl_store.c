@@ -782,7 +782,7 @@ int repl__ingest_checked(struct repl *r, const struct obj_checked *ck, const uin
   struct obj_checked *short_ck = NULL;
   int rc;
   /* From a neighbor: signed by a node known here, within its signer's budget. */
-  if (from && (rc = repl__signer_ok(r, &ck->info, len, now_ms)) != 0) {
+  if (from && (rc = repl__signer_ok(r, from, &ck->info, len, now_ms)) != 0) {
     free(pl);
     return rc;
   }

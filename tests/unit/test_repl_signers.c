@@ -3,7 +3,11 @@
  * acknowledged and no strike, and is taken once its signer is known (before: stored
  * whatever key signed it); a known signer flooding through an honest neighbor gets only
  * its own budget while another signer through the same neighbor still gets through
- * (before: the flood was stored whole, within the neighbor's budget only). */
+ * (before: the flood was stored whole, within the neighbor's budget only). Budgets that
+ * held up honest federation (issue 12's A->B stall): a neighbor's own items are bounded by
+ * its ingest budget only, not also by the signer budget meant for nodes behind it (before:
+ * 250 items/s by default, the rest left to the next periodic round); what a budget
+ * deferred is pulled again by a round within REPL_DEFER_ROUND_MS, still within budget. */
 #include "harness.h"
 #include "repl_int.h"
 #include "test_repl_net.h"
@@ -13,6 +17,9 @@
 #define SIGNER_OBJS 40u     /* signer_ingest_objects_per_min in these tests */
 #define FLOOD 300u          /* items the hostile signer sends */
 #define HONEST 20u          /* items of the honest signer through the same neighbor */
+#define DAY_MS 86400000ull
+#define BUSY_OBJS 600u      /* signer_ingest_objects_per_min in the busy-neighbor tests */
+#define POSTS 2000u         /* items posted at a busy node */
 
 static uint8_t mbox[OBJ_MAILBOX_LEN];
 
@@ -52,6 +59,14 @@ static int grant(struct tn *t, int via, int to, const uint8_t *o, size_t len) {
   int rc = repl_on_msg(t->n[to].r, tn_pid(via), buf, n, t->now);
   tn_pump(t);
   return rc;
+}
+
+/* 2 - 0 - 1 over cfg: node 2 sits behind node 0, node 1 knows it by its record. */
+static void chain(struct tn *t, const struct repl_config *cfg) {
+  tn_init(t, 3, cfg);
+  tn_connect(t, 2, 0);
+  tn_connect(t, 0, 1);
+  tn_run_until(t, t->now + 1000);
 }
 
 static struct repl_peer_stats peer_stats(struct tn *t, int at, int peer) {
@@ -94,11 +109,7 @@ static void test_unknown_signer_waits(void) {
 static void test_signer_budget(void) {
   struct repl_config cfg = cfg_scoped();
   struct tn t;
-  tn_init(&t, 3, &cfg);
-  /* 2 - 0 - 1: node 2 (hostile, known by its record) sits behind node 0 (honest). */
-  tn_connect(&t, 2, 0);
-  tn_connect(&t, 0, 1);
-  tn_run_until(&t, t.now + 1000);
+  chain(&t, &cfg); /* node 2 (hostile) sits behind node 0 (honest) */
   uint64_t stored = 0, id_none = 0;
   for (uint32_t i = 0; i < FLOOD; i++) {
     size_t len;
@@ -161,7 +172,7 @@ static void test_signer_table_cap(void) {
   memset(&oi, 0, sizeof oi);
   oi.kind = ITEM;
   uint64_t now = t.now;
-#define CHARGE(k) (memcpy(oi.signer, keys[k], OBJ_KEY_LEN), repl__signer_ok(r, &oi, 10, now))
+#define CHARGE(k) (memcpy(oi.signer, keys[k], OBJ_KEY_LEN), repl__signer_ok(r, NULL, &oi, 10, now))
   for (uint32_t j = 0; j < SIGNER_OBJS; j++) CHECK_EQ(CHARGE(0), 0);
   CHECK_EQ(CHARGE(0), MOMEDO_E_RATE); /* signer 0 spent its minute */
   for (uint32_t k = 1; k < REPL_SIGNERS_MAX; k++) CHECK_EQ(CHARGE(k), 0); /* the table is full */
@@ -179,10 +190,87 @@ static void test_signer_table_cap(void) {
   tn_free(&t);
 }
 
+/* Node `at` accepts POSTS global items it signs itself, one input call each (as
+ * momedod's posts), each pushed on at once. */
+static void post_items(struct tn *t, int at) {
+  for (uint32_t i = 0; i < POSTS; i++) {
+    size_t len;
+    uint8_t *o = tn_item(&t->n[at].kp, mbox, t->now, t->now + DAY_MS, 1 + i, 40, &len);
+    if (repl_insert_local(t->n[at].r, ITEM, o, len, t->now, NULL)) abort();
+    free(o);
+    tn_pump(t);
+  }
+}
+
+static uint64_t items_at(struct tn *t, int at) {
+  struct repl_stats s;
+  repl_stats(t->n[at].r, &s);
+  return s.objects_by_kind[ITEM];
+}
+
+static uint64_t rounds_at(struct tn *t, int at) {
+  struct repl_stats s;
+  repl_stats(t->n[at].r, &s);
+  return s.recon_rounds_started;
+}
+
+/* A -> B directly: all of A's own items are taken at once, none deferred. */
+static void test_neighbor_own_items(void) {
+  struct repl_config cfg = cfg_scoped();
+  cfg.signer_ingest_objects_per_min = BUSY_OBJS;
+  struct tn t;
+  tn_init(&t, 2, &cfg);
+  tn_connect(&t, 0, 1);
+  tn_run_until(&t, t.now + 1000);
+  uint64_t held0 = items_at(&t, 1);
+  post_items(&t, 0);
+  struct repl_stats rs;
+  repl_stats(t.n[1].r, &rs);
+  printf("  %u items of a neighbor pushed to it: %llu stored at once, %llu over the signer "
+         "budget (%u a minute)\n", POSTS, (unsigned long long)(items_at(&t, 1) - held0),
+         (unsigned long long)rs.signer_over_budget, BUSY_OBJS);
+  CHECK_EQ(items_at(&t, 1) - held0, POSTS); /* before: BUSY_OBJS */
+  CHECK_EQ(rs.signer_over_budget, 0);
+  tn_free(&t);
+}
+
+/* 2 - 0 - 1: node 2's items reach node 1 through node 0, so node 2's signer budget at
+ * node 1 applies. What it deferred is pulled again by a round within
+ * REPL_DEFER_ROUND_MS (the periodic one is recon_interval_ms away), within the budget. */
+static void test_deferred_pulled_soon(void) {
+  struct repl_config cfg = cfg_scoped();
+  cfg.signer_ingest_objects_per_min = BUSY_OBJS;
+  struct tn t;
+  chain(&t, &cfg);
+  uint64_t held0 = items_at(&t, 1), t0 = t.now;
+  post_items(&t, 2);
+  CHECK_EQ(items_at(&t, 0) - held0, POSTS); /* node 0: node 2 is its neighbor */
+  uint64_t burst = items_at(&t, 1) - held0;
+  CHECK_EQ(burst, BUSY_OBJS); /* node 1: node 2's budget, the rest deferred */
+  uint64_t rounds = rounds_at(&t, 1);
+  tn_run_until(&t, t0 + REPL_DEFER_ROUND_MS + 1000);
+  uint64_t soon = items_at(&t, 1) - held0;
+  uint64_t bound = BUSY_OBJS + BUSY_OBJS * (t.now - t0) / MIN_MS + 1;
+  printf("  %u items of a node behind a neighbor: %llu stored at once, %llu after %u ms "
+         "(bound %llu), %llu rounds\n", POSTS, (unsigned long long)burst,
+         (unsigned long long)soon, REPL_DEFER_ROUND_MS + 1000, (unsigned long long)bound,
+         (unsigned long long)(rounds_at(&t, 1) - rounds));
+  CHECK(rounds_at(&t, 1) > rounds); /* before: none until the periodic round */
+  CHECK(soon > burst);
+  CHECK(soon <= bound); /* the budget still holds */
+  CHECK(cfg.recon_interval_ms > REPL_DEFER_ROUND_MS + 1000); /* what makes it "soon" */
+  /* And so on, round after round, until node 1 holds them all. */
+  tn_run_until(&t, t0 + (POSTS / BUSY_OBJS + 2) * MIN_MS);
+  CHECK_EQ(items_at(&t, 1) - held0, POSTS);
+  tn_free(&t);
+}
+
 int main(void) {
   memset(mbox, 0x5c, sizeof mbox);
   RUN(test_unknown_signer_waits);
   RUN(test_signer_budget);
   RUN(test_signer_table_cap);
+  RUN(test_neighbor_own_items);
+  RUN(test_deferred_pulled_soon);
   TEST_MAIN_END();
 }
