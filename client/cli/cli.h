@@ -39,6 +39,7 @@
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
 #define CLI_PASS_ENV "MOMEDO_PASSPHRASE"
+#define CLI_NEW_PASS_ENV "MOMEDO_NEW_PASSPHRASE" /* `momedo passphrase`: the new one */
 
 /* Longest prompt cli_tty_read_secret writes. */
 #define CLI_TTY_PROMPT_MAX 256
@@ -57,17 +58,22 @@ MOMEDO_WUR int cli_tty_read_secret(const char *prompt, char *out, size_t cap, si
  * a sentence. */
 MOMEDO_WUR int cli_passphrase(char *out, size_t cap, size_t *len, const char *file,
                               int confirm, char *why, size_t why_cap);
-/* cli_passphrase for a passphrase chosen now (asked twice on a terminal): also E_INVAL
- * when it is shorter than VAULT_PASS_NEW_MIN bytes, *len 0 and out wiped then. */
+/* cli_passphrase for a passphrase chosen now (asked twice on a terminal), from file,
+ * else $var, else the terminal: also E_INVAL when it is shorter than VAULT_PASS_NEW_MIN
+ * bytes, *len 0 and out wiped then. */
 MOMEDO_WUR int cli_passphrase_new(char *out, size_t cap, size_t *len, const char *file,
-                                  char *why, size_t why_cap);
+                                  const char *var, char *why, size_t why_cap);
+/* --scrypt-log2n N (the cost of a vault's key derivation; tests use a low one) into
+ * *log2n, VAULT_SCRYPT_LOG2N without it; E_INVAL (reported) outside the vault's bounds. */
+struct cli;
+MOMEDO_WUR int cli_scrypt_opt(struct cli *c, unsigned *log2n);
 
 /* Options, each allowed only by the commands whose mask names it. */
 enum cli_opt {
   CO_HOME, CO_JSON, CO_PASSFILE, CO_TIMEOUT, CO_NAME, CO_FILE, CO_LOCATION, CO_TASK,
   CO_DUE, CO_SAVE_DIR, CO_YES, CO_COUNT, CO_MIME, CO_SCRYPT, CO_INVITE, CO_CHANNEL,
   CO_CHANNEL_PASSFILE, CO_LISTEN, CO_FROM, CO_TO, CO_RETENTION, CO_ARCHIVE_DIR, CO_KEY,
-  CO_TEXT, CO_APPROVAL, CO_COMMENT,
+  CO_TEXT, CO_APPROVAL, CO_COMMENT, CO_NEW_PASSFILE,
   CO__COUNT
 };
 #define CLI_OPT(o) (1u << (o))
@@ -747,6 +753,7 @@ MOMEDO_WUR int cli__archive_take(struct cli *c, struct cli_state *st, struct cli
 /* On stderr, before posting to a recorded group: recorded since when, by whom. */
 void cli__recorded_notice(struct cli_state *st, const struct cli_group *cg);
 int cli_cmd_recover(struct cli *c);
+int cli_cmd_passphrase(struct cli *c);
 int cli_cmd_quiet(struct cli *c);
 int cli_cmd_app(struct cli *c);                /* cli_app.c: the messenger window */
 

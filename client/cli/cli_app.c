@@ -347,16 +347,9 @@ static int app_init(struct cli *c, struct app *a) {
   pthread_mutex_init(&a->mu, NULL);
   pthread_mutex_init(&a->ev_mu, NULL);
   pthread_cond_init(&a->ev_cv, NULL);
-  a->log2n = VAULT_SCRYPT_LOG2N;
-  if (c->opt[CO_SCRYPT]) { /* the cost of a vault made in the first run (tests: low) */
-    char *end = NULL;
-    long v = strtol(c->opt[CO_SCRYPT], &end, 10);
-    if (!end || *end || v < VAULT_SCRYPT_LOG2N_MIN || v > VAULT_SCRYPT_LOG2N_MAX)
-      return cli_fail(c, MOMEDO_E_INVAL, "--scrypt-log2n must be %d..%d",
-                      VAULT_SCRYPT_LOG2N_MIN, VAULT_SCRYPT_LOG2N_MAX);
-    a->log2n = (unsigned)v;
-  }
-  int rc = cli_home(c, &a->st, 0);
+  int rc = cli_scrypt_opt(c, &a->log2n); /* the cost of a vault made in the first run */
+  if (rc) return rc;
+  rc = cli_home(c, &a->st, 0);
   if (rc == MOMEDO_E_NOTFOUND) { /* no identity yet: the page's first run makes one */
     rc = 0;
     c->why[0] = 0;

@@ -451,7 +451,9 @@ static int device_join(struct cli *c) {
   memset(&st, 0, sizeof st);
   memset(&l, 0, sizeof l);
   st.home.lock_fd = -1;
-  int rc = read_code(c, line, sizeof line);
+  unsigned log2n = 0;
+  int rc = cli_scrypt_opt(c, &log2n);
+  if (rc == 0) rc = read_code(c, line, sizeof line);
   if (rc == 0) rc = cli_link_code_decode(c, &l, line);
   crypto_wipe(line, sizeof line);
   if (rc) return rc;
@@ -461,12 +463,12 @@ static int device_join(struct cli *c) {
                   "home (--home DIR)", st.home.dir);
     goto out;
   }
-  rc = cli_passphrase_new(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], why, sizeof why);
+  rc = cli_passphrase_new(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], CLI_PASS_ENV, why,
+                          sizeof why);
   if (rc != 0) {
     rc = cli_fail(c, rc, "%s", why);
     goto out;
   }
-  unsigned log2n = c->opt[CO_SCRYPT] ? (unsigned)atoi(c->opt[CO_SCRYPT]) : 0;
   rc = cli_device_join_run(c, &st, &l, pass, pl, log2n, NULL);
   crypto_wipe(pass, sizeof pass);
   if (rc) goto out;

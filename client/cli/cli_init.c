@@ -28,23 +28,18 @@ int cli_cmd_init(struct cli *c) {
   struct cli_state st;
   char pass[VAULT_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX];
   size_t pl = 0;
-  unsigned log2n = VAULT_SCRYPT_LOG2N;
+  unsigned log2n = 0;
   memset(&st, 0, sizeof st);
   st.home.lock_fd = -1;
-  if (c->opt[CO_SCRYPT]) {
-    char *end = NULL;
-    long v = strtol(c->opt[CO_SCRYPT], &end, 10);
-    if (!end || *end || v < VAULT_SCRYPT_LOG2N_MIN || v > VAULT_SCRYPT_LOG2N_MAX)
-      return cli_fail(c, MOMEDO_E_INVAL, "--scrypt-log2n must be %d..%d",
-                      VAULT_SCRYPT_LOG2N_MIN, VAULT_SCRYPT_LOG2N_MAX);
-    log2n = (unsigned)v;
-  }
-  int rc = cli_home(c, &st, 1);
+  int rc = cli_scrypt_opt(c, &log2n);
+  if (rc) return rc;
+  rc = cli_home(c, &st, 1);
   if (rc) return rc;
   if (vault_exists(st.home.dir))
     return cli_fail(c, MOMEDO_E_EXISTS, "%s already holds a momedo identity (nothing changed)",
                     st.home.dir);
-  rc = cli_passphrase_new(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], why, sizeof why);
+  rc = cli_passphrase_new(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], CLI_PASS_ENV, why,
+                          sizeof why);
   if (rc) return cli_fail(c, rc, "%s", why);
   rc = cli_init_vault(c, &st, pass, pl, log2n);
   crypto_wipe(pass, sizeof pass);

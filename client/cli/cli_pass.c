@@ -36,26 +36,30 @@ static int pass_from_tty(char *out, size_t cap, size_t *len, int confirm, char *
   return rc;
 }
 
-int cli_passphrase(char *out, size_t cap, size_t *len, const char *file, int confirm,
-                   char *why, size_t why_cap) {
+static int pass_from(char *out, size_t cap, size_t *len, const char *file, const char *var,
+                     int confirm, char *why, size_t why_cap) {
   *len = 0;
   if (file) return vault_passphrase_file(out, cap, len, file, why, why_cap);
-  const char *env = getenv(CLI_PASS_ENV);
+  const char *env = getenv(var);
   if (env) {
     int rc = vault_passphrase_set(out, cap, len, env, strlen(env));
     if (rc)
-      reason_set(why, why_cap, "%s is %s", CLI_PASS_ENV,
-                 rc == MOMEDO_E_INVAL ? "empty" : "too long");
+      reason_set(why, why_cap, "%s is %s", var, rc == MOMEDO_E_INVAL ? "empty" : "too long");
     return rc;
   }
   return pass_from_tty(out, cap, len, confirm, why, why_cap);
 }
 
+int cli_passphrase(char *out, size_t cap, size_t *len, const char *file, int confirm,
+                   char *why, size_t why_cap) {
+  return pass_from(out, cap, len, file, CLI_PASS_ENV, confirm, why, why_cap);
+}
+
 /* A passphrase the user chooses now (init, join, device join, change): the vault's
  * minimum, the same the page asks for. An existing vault opens with whatever it has. */
-int cli_passphrase_new(char *out, size_t cap, size_t *len, const char *file, char *why,
-                       size_t why_cap) {
-  int rc = cli_passphrase(out, cap, len, file, 1, why, why_cap);
+int cli_passphrase_new(char *out, size_t cap, size_t *len, const char *file, const char *var,
+                       char *why, size_t why_cap) {
+  int rc = pass_from(out, cap, len, file, var, 1, why, why_cap);
   if (rc == 0 && *len < VAULT_PASS_NEW_MIN) {
     crypto_wipe(out, cap);
     *len = 0;
@@ -65,4 +69,17 @@ int cli_passphrase_new(char *out, size_t cap, size_t *len, const char *file, cha
     rc = MOMEDO_E_INVAL;
   }
   return rc;
+}
+
+int cli_scrypt_opt(struct cli *c, unsigned *log2n) {
+  *log2n = VAULT_SCRYPT_LOG2N;
+  if (!c->opt[CO_SCRYPT]) return 0;
+  char *end = NULL;
+  long v = strtol(c->opt[CO_SCRYPT], &end, 10);
+  if (!end || end == c->opt[CO_SCRYPT] || *end || v < VAULT_SCRYPT_LOG2N_MIN ||
+      v > VAULT_SCRYPT_LOG2N_MAX)
+    return cli_fail(c, MOMEDO_E_INVAL, "--scrypt-log2n must be %d..%d", VAULT_SCRYPT_LOG2N_MIN,
+                    VAULT_SCRYPT_LOG2N_MAX);
+  *log2n = (unsigned)v;
+  return 0;
 }

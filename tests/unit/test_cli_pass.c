@@ -38,14 +38,14 @@ static void test_new_minimum(void) {
   char out[VAULT_PASS_MAX + 1], why[256] = "";
   size_t n = 0;
   setenv(CLI_PASS_ENV, "1234567", 1);
-  CHECK_EQ(cli_passphrase_new(out, sizeof out, &n, NULL, why, sizeof why), MOMEDO_E_INVAL);
+  CHECK_EQ(cli_passphrase_new(out, sizeof out, &n, NULL, CLI_PASS_ENV, why, sizeof why), MOMEDO_E_INVAL);
   CHECK_EQ(n, 0);
   CHECK_EQ(out[0], 0);
   CHECK(strstr(why, "at least 8 characters") != NULL);
   CHECK_EQ(cli_passphrase(out, sizeof out, &n, NULL, 0, why, sizeof why), 0);
   CHECK_EQ(n, 7);
   setenv(CLI_PASS_ENV, "12345678", 1);
-  CHECK_EQ(cli_passphrase_new(out, sizeof out, &n, NULL, why, sizeof why), 0);
+  CHECK_EQ(cli_passphrase_new(out, sizeof out, &n, NULL, CLI_PASS_ENV, why, sizeof why), 0);
   CHECK_STR(out, "12345678");
   unsetenv(CLI_PASS_ENV);
 }
