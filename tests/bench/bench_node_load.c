@@ -9,9 +9,13 @@
  *         fetches its mailbox page by page, verifies every item in full (the node's
  *         signature), signs a tombstone per item and acknowledges the page (durable on
  *         the node before its answer), until the mailbox is empty: items per second.
+ *         --drain 2 pipelines it: the next fetch goes out as soon as a page arrives
+ *         (before its items are verified), and up to LOAD_DRAIN_ACKS_MAX acks may wait
+ *         for their answers (their syncs) meanwhile; --drain 1 waits for each answer.
  * A measuring tool, not a test: prints one JSON object; exit 1 if anything failed. */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +47,11 @@
 #define LOAD_ARENA_BYTES (4u * FRAME_BYTES_MAX_DEFAULT)
 #define LOAD_AUTH_DOMAIN "momedo/client-auth/v1"
 #define LOAD_DRAIN_PAGE 256            /* items per fetch page and per ack (a client's) */
+#define LOAD_DRAIN_ACKS_MAX 8          /* --drain 2: acks awaiting their answers per conn */
 #define LOAD_ERR_MAX 256
 
 enum lstate { L_CONNECTING, L_TLS, L_HELLO, L_REGISTER, L_AUTH_BEGIN, L_AUTH_PROVE, L_READY,
-              L_DONE, L_FETCHING, L_ACKING, L_DRAINED, L_CLOSED };
+              L_DONE, L_DRAINING, L_DRAINED, L_CLOSED };
 
 struct load;
 
@@ -63,7 +68,11 @@ struct lconn {
   uint8_t mailbox[OBJ_MAILBOX_LEN];
   uint64_t rid, to_send, sent, answered;
   uint64_t cursor;                 /* drain: the next fetch's cursor */
-  uint64_t acking;                 /* drain: tombstones in the ack on its way */
+  uint64_t fetch_rid;              /* drain: the fetch on its way (0: none) */
+  bool fetch_due;                  /* drain: the next fetch waits for an ack's answer */
+  bool empty;                      /* drain: the mailbox answered an empty page */
+  struct { uint64_t rid, n; } acks[LOAD_DRAIN_ACKS_MAX]; /* on their way, in order */
+  unsigned acks_head, acks_n;
 };
 
 struct proc_sample {
@@ -83,7 +92,8 @@ struct load {
   unsigned inflight_max, inflight;
   uint64_t items, window, item_bytes, acked, refused;
   int first_refusal;
-  int drain;                       /* --drain 1: fetch, verify and acknowledge afterwards */
+  int drain;                       /* fetch, verify and acknowledge afterwards: 1 waiting
+                                      for each answer, 2 pipelined */
   unsigned drained_conns;
   uint64_t drained, drain_invalid, drain_pages;
   uint64_t t2_ms;                  /* the drain's end (it starts at t1_ms) */
@@ -223,7 +233,7 @@ static void conn_fail(struct lconn *c, const char *fmt, ...) {
   if (c->st < L_READY) {
     ld->inflight--;
     ld->failed++;
-  } else if (c->st == L_READY || c->st == L_FETCHING || c->st == L_ACKING) {
+  } else if (c->st == L_READY || c->st == L_DRAINING) {
     ld->dropped++; /* was up: the node (or the network) closed it */
   }
   if (!ld->err[0]) {
@@ -375,18 +385,46 @@ static int send_fetch(struct lconn *c) {
   r.limit = LOAD_DRAIN_PAGE;
   rq.body_case = MOMEDO__CLIENT_REQUEST__BODY_FETCH;
   rq.fetch = &r;
-  c->st = L_FETCHING;
-  return send_request(c, &rq);
+  c->st = L_DRAINING;
+  c->fetch_due = false;
+  int rc = send_request(c, &rq);
+  c->fetch_rid = c->rid;
+  return rc;
+}
+
+/* This connection's drain is over once the mailbox answered empty and every ack was
+ * answered. */
+static void drain_end_check(struct lconn *c) {
+  if (!c->empty || c->acks_n || c->st != L_DRAINING) return;
+  c->st = L_DRAINED;
+  c->ld->drained_conns++;
+  progress(c->ld);
+}
+
+/* Acknowledge n verified items (tombstones ptrs) in one request. */
+static int send_ack(struct lconn *c, Momedo__Object **ptrs, size_t n) {
+  if (c->acks_n == LOAD_DRAIN_ACKS_MAX) return MOMEDO_E_BOUNDS;
+  Momedo__ClientRequest rq = MOMEDO__CLIENT_REQUEST__INIT;
+  Momedo__AckReq ar = MOMEDO__ACK_REQ__INIT;
+  ar.n_tombstones = n;
+  ar.tombstones = ptrs;
+  rq.body_case = MOMEDO__CLIENT_REQUEST__BODY_ACK;
+  rq.ack = &ar;
+  int rc = send_request(c, &rq);
+  unsigned k = (c->acks_head + c->acks_n++) % LOAD_DRAIN_ACKS_MAX;
+  c->acks[k].rid = c->rid, c->acks[k].n = n; /* what the ack must accept */
+  return rc;
 }
 
 /* Verify a fetched page in full and acknowledge its items in one request; an empty page
- * ends this connection's drain. */
+ * ends this connection's drain. Pipelined (--drain 2), the next fetch leaves first. */
 static void on_fetch_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
   struct load *ld = c->ld;
   static Momedo__Object objs[LOAD_DRAIN_PAGE];
   Momedo__Object *ptrs[LOAD_DRAIN_PAGE];
   size_t n = 0;
   int rc = 0;
+  c->fetch_rid = 0;
   if (rs->status != 0 || rs->body_case != MOMEDO__CLIENT_RESPONSE__BODY_FETCH ||
       rs->fetch->n_objects > LOAD_DRAIN_PAGE) {
     conn_fail(c, "fetch refused: %.200s", rs->reason ? rs->reason : "bad answer");
@@ -395,10 +433,15 @@ static void on_fetch_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
   const Momedo__FetchResp *f = rs->fetch;
   uint64_t now = os_wall_ms();
   if (f->n_objects == 0) {
-    c->st = L_DRAINED;
-    ld->drained_conns++;
-    progress(ld);
+    c->empty = true;
+    drain_end_check(c);
     return;
+  }
+  c->cursor = f->next_cursor;
+  ld->drain_pages++;
+  if (ld->drain == 2) {
+    if (c->acks_n + 1 < LOAD_DRAIN_ACKS_MAX) rc = send_fetch(c); /* room for two more acks */
+    else c->fetch_due = true;
   }
   for (size_t i = 0; i < f->n_objects && rc == 0; i++) {
     const Momedo__Object *o = f->objects[i] ? f->objects[i]->object : NULL;
@@ -416,32 +459,34 @@ static void on_fetch_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
                             &objs[n].data.data, &objs[n].data.len);
     if (rc == 0) ptrs[n] = &objs[n], n++;
   }
-  c->cursor = f->next_cursor;
-  ld->drain_pages++;
-  if (rc == 0 && n == 0) rc = send_fetch(c);
-  if (rc == 0 && n > 0) {
-    Momedo__ClientRequest rq = MOMEDO__CLIENT_REQUEST__INIT;
-    Momedo__AckReq ar = MOMEDO__ACK_REQ__INIT;
-    ar.n_tombstones = n;
-    ar.tombstones = ptrs;
-    rq.body_case = MOMEDO__CLIENT_REQUEST__BODY_ACK;
-    rq.ack = &ar;
-    c->acking = n; /* what the ack must accept */
-    c->st = L_ACKING;
-    rc = send_request(c, &rq);
-  }
+  if (rc == 0 && n > 0) rc = send_ack(c, ptrs, n);
+  else if (rc == 0 && ld->drain == 1) rc = send_fetch(c); /* nothing to acknowledge */
   for (size_t i = 0; i < n; i++) free(objs[i].data.data);
   if (rc) conn_fail(c, "cannot verify or acknowledge a page: %s", momedo_strerror(rc));
 }
 
 static void on_ack_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
+  uint64_t want = c->acks[c->acks_head].n;
+  c->acks_head = (c->acks_head + 1) % LOAD_DRAIN_ACKS_MAX;
+  c->acks_n--;
   if (rs->status != 0 || rs->body_case != MOMEDO__CLIENT_RESPONSE__BODY_ACK ||
-      rs->ack->accepted != c->acking) {
+      rs->ack->accepted != want) {
     conn_fail(c, "ack refused: %.200s", rs->reason ? rs->reason : "not all accepted");
     return;
   }
-  c->ld->drained += c->acking;
-  if (send_fetch(c) != 0) conn_fail(c, "%s", "cannot send a fetch");
+  c->ld->drained += want;
+  if ((c->ld->drain == 1 || c->fetch_due) && send_fetch(c) != 0)
+    conn_fail(c, "%s", "cannot send a fetch");
+  else
+    drain_end_check(c);
+}
+
+/* A drain answer: to the fetch on its way or to the oldest ack (the node answers a
+ * connection's requests in order). */
+static void on_drain_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
+  if (c->fetch_rid && rs->request_id == c->fetch_rid) on_fetch_resp(c, rs);
+  else if (c->acks_n && rs->request_id == c->acks[c->acks_head].rid) on_ack_resp(c, rs);
+  else conn_fail(c, "unexpected answer %" PRIu64 " while draining", rs->request_id);
 }
 
 static void start_draining(struct load *ld) {
@@ -460,12 +505,8 @@ static void on_response(struct lconn *c, const Momedo__ClientResponse *rs) {
     on_post_resp(c, rs);
     return;
   }
-  if (c->st == L_FETCHING) {
-    on_fetch_resp(c, rs);
-    return;
-  }
-  if (c->st == L_ACKING) {
-    on_ack_resp(c, rs);
+  if (c->st == L_DRAINING) {
+    on_drain_resp(c, rs);
     return;
   }
   if (rs->status != 0) {
@@ -787,7 +828,7 @@ static void usage(void) {
           "usage: bench_node_load idle --invite CODE --conns N [--pid PID] [--hold-s S]\n"
           "                            [--inflight K] [--timeout-s T]\n"
           "       bench_node_load post --invite CODE --conns C --items N [--window W]\n"
-          "                            [--bytes B] [--pid PID]... [--timeout-s T] [--drain 1]\n"
+          "                            [--bytes B] [--pid PID]... [--timeout-s T] [--drain 1|2]\n"
           "CODE: an invite of the node (momedo-admin invite --uses C); idle ignores its token.\n"
           "The node needs device_posts_per_minute >= N/C and mailbox_items_max >= N/C.\n");
 }
@@ -814,7 +855,7 @@ static int parse_args(struct load *ld, int argc, char **argv) {
     else if (strcmp(k, "--items") == 0 && !num_arg(val, 1, UINT32_MAX, &v)) ld->items = v;
     else if (strcmp(k, "--window") == 0 && !num_arg(val, 1, 100000, &v)) ld->window = v;
     else if (strcmp(k, "--bytes") == 0 && !num_arg(val, 16, LOAD_ITEM_BYTES_MAX, &v)) ld->item_bytes = v;
-    else if (strcmp(k, "--drain") == 0 && !num_arg(val, 0, 1, &v)) ld->drain = (int)v;
+    else if (strcmp(k, "--drain") == 0 && !num_arg(val, 0, 2, &v)) ld->drain = (int)v;
     else if (strcmp(k, "--hold-s") == 0 && !num_arg(val, 0, 86400, &v)) ld->hold_s = (unsigned)v;
     else if (strcmp(k, "--inflight") == 0 && !num_arg(val, 1, 10000, &v)) ld->inflight_max = (unsigned)v;
     else if (strcmp(k, "--timeout-s") == 0 && !num_arg(val, 1, 86400, &v)) ld->timeout_s = (unsigned)v;

@@ -9,7 +9,9 @@ bench_node_load against them (measurement, not a test; nothing here asserts timi
       N, and CPU / RSS of the nodes from /proc. The one-node run then drains what it
       stored as receiving clients do: fetch each page, verify every item's signature,
       acknowledge the page with device-signed tombstones (durable before the answer);
-      reports those items/s too ("fetch + verify + ack").
+      reports those items/s too ("fetch + verify + ack"). --drain 2 (the default)
+      pipelines it (the next fetch leaves when a page arrives, acks await their answers
+      meanwhile); --drain 1 waits for each answer before the next request.
   idle [--conns N]
       One node; N TLS clients from 127.0.0.x do the Hello and stay idle; node RSS before,
       with the clients connected, and after they left -> KiB per idle connection.
@@ -73,7 +75,7 @@ def run_load(args):
     return out
 
 
-def single_run(conns, items, window, nbytes):
+def single_run(conns, items, window, nbytes, drain=2):
     """One node, no neighbor: what clients alone get acknowledged."""
     c = T.Cluster("bench-one")
     try:
@@ -83,11 +85,12 @@ def single_run(conns, items, window, nbytes):
         t0 = time.monotonic()
         out = run_load(["post", "--invite", a.invite(uses=conns), "--conns", conns, "--items",
                         items, "--window", window, "--bytes", nbytes, "--pid", pa,
-                        "--drain", 1])
+                        "--drain", drain])
         wall = time.monotonic() - t0
         cpu1, rss, hwm = proc(pa)
         st = out["procs"][0]
         res = {"run": "post-single", "conns": conns, "items": items, "window": window,
+               "drain_mode": drain,
                "item_bytes": nbytes, "accepted_per_s": out.get("items_per_s"),
                "acked": out.get("acked"), "refused": out.get("refused"),
                "post_seconds": out.get("seconds"), "a_cpu_pct_post": st["cpu_pct"],
@@ -185,13 +188,16 @@ def main():
     ap.add_argument("--bytes", type=int, default=256)
     ap.add_argument("--hold-s", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=1, help="post runs per configuration")
+    ap.add_argument("--drain", type=int, choices=[1, 2], default=2,
+                    help="the one-node drain: 1 waits for each answer, 2 pipelines")
     o = ap.parse_args()
     results = []
     if o.what in ("post", "all"):
         for _ in range(o.repeat):  # the machine is shared: repeat and read the spread
             for k in (o.conns or "1,4,16").split(","):
-                for fn in (single_run, post_run):
-                    r = fn(int(k), o.items, o.window, o.bytes)
+                for fn in (lambda: single_run(int(k), o.items, o.window, o.bytes, o.drain),
+                           lambda: post_run(int(k), o.items, o.window, o.bytes)):
+                    r = fn()
                     print(json.dumps(r), flush=True)
                     results.append(r)
     if o.what in ("idle", "all"):
