@@ -160,7 +160,9 @@ struct repl_config {
   /* ---- scoped mode (ignored in flood mode) ---- */
   /* The own record is re-issued every record_refresh_ms (or at half its lifetime if
    * that is sooner), lives record_lifetime_ms, and is re-issued for a changed user
-   * summary at most once per record_min_interval_ms. A link change is re-issued at once (coalesced within
+   * summary at most once per record_min_interval_ms (only for users of this node's own
+   * clients, only if a summary bit changed; a partner's copy waits for the next record
+   * issued anyway). A link change is re-issued at once (coalesced within
    * one instant). */
   uint64_t record_refresh_ms;
   uint64_t record_lifetime_ms;

@@ -476,7 +476,6 @@ struct repl {
   size_t npend, pend_cap;
   uint64_t pend_next_ms;         /* earliest next_ms among un-granted / due entries */
   bool custody_dirty;            /* run the custody pump at the end of the call */
-  bool summary_dirty;            /* a user this node is home to came or went */
   bool issuing;                  /* ingesting the own new record */
   struct repl_lookup *lookups;   /* in flight */
   size_t nlookups, lookups_cap;
@@ -623,8 +622,10 @@ MOMEDO_WUR int repl__record_put_op(struct store_batch *b, const struct obj_info 
 MOMEDO_WUR int repl__link_up(struct repl *r, struct repl_peer *p, uint64_t now_ms);
 void repl__link_down(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t now_ms);
 MOMEDO_WUR int repl__records_tick(struct repl *r, uint64_t now_ms);
-/* A user this node is home to came or went: a new record (summary) soon. */
-void repl__summary_changed(struct repl *r);
+/* A user this node is home to came or went: from one of this node's own clients, a new
+ * record (summary) within record_min_interval_ms if its summary bits changed; from a
+ * neighbor (a partner's copy), at the next record issued anyway. */
+void repl__summary_changed(struct repl *r, bool own_client);
 /* Recompute routes if stale (E_NOMEM). */
 MOMEDO_WUR int repl__routes_fresh(struct repl *r, uint64_t now_ms);
 /* The routes may have changed (local: this node's own links); repl_route.c. */

@@ -350,9 +350,12 @@ static size_t links_listed(struct repl *r, uint64_t now_ms, uint8_t (*keys)[OBJ_
   return n;
 }
 
-void repl__summary_changed(struct repl *r) {
+void repl__summary_changed(struct repl *r, bool own_client) {
+  /* A partner's copy (brought by a neighbor) waits for the next record issued anyway (a
+   * link change, the refresh): the user's home announces it, and a registration then
+   * costs the federation one record version instead of one per home node. */
+  if (!own_client) return;
   uint64_t at = r->own_created_ms + r->cfg.record_min_interval_ms;
-  r->summary_dirty = true;
   rec_due(r, at > r->last_now_ms ? at : r->last_now_ms);
 }
 
@@ -361,14 +364,18 @@ static uint64_t refresh_ms(const struct repl *r) {
   return r->cfg.record_refresh_ms < half ? r->cfg.record_refresh_ms : half;
 }
 
-/* Would a record issued now say what the live own record says (same links, same
- * summary, not yet due for refresh)? Then nobody needs a new one. */
+/* Would a record issued now say what the live own record says (same links, the same
+ * summary bit for bit, not yet due for refresh)? Then nobody needs a new one: a bundle
+ * renewed or a device added changes no summary bit, and neither does a user whose
+ * bits were already set. */
 static bool own_unchanged(struct repl *r, uint64_t now_ms, uint8_t (*keys)[OBJ_KEY_LEN],
-                          size_t n) {
+                          size_t n, const uint8_t *bloom, uint32_t blen, uint32_t bk) {
   const struct repl_node *self = &r->nodes[r->self_node];
-  if (!node_live(self) || r->summary_dirty || self->rec->seq != r->own_seq) return false;
+  if (!node_live(self) || self->rec->seq != r->own_seq) return false;
   const struct repl_srec *s = self->rec;
   if (now_ms >= s->created_ms + refresh_ms(r) || s->n_nb != n) return false;
+  if (s->bloom_len != blen || s->bloom_k != bk || (blen && memcmp(s->bloom, bloom, blen) != 0))
+    return false;
   for (size_t i = 0; i < n; i++) {
     uint32_t g = repl__key_gid(r->shared, keys[i], false);
     if (g == UINT32_MAX || !repl__nb_has(s, g)) return false;
@@ -386,10 +393,8 @@ static int record_issue(struct repl *r, uint64_t now_ms, bool *issued) {
   *issued = false;
   if (!keys || !nb) goto out;
   size_t n = links_listed(r, now_ms, keys);
-  rc = 0;
-  if (own_unchanged(r, now_ms, keys, n)) goto out;
   if ((rc = repl__bloom_build(r, &bloom, &blen, &bk))) goto out;
-  r->summary_dirty = false;
+  if (own_unchanged(r, now_ms, keys, n, bloom, blen, bk)) goto out;
   *issued = true;
   for (size_t i = 0; i < n; i++) nb[i] = (ProtobufCBinaryData){OBJ_KEY_LEN, keys[i]};
   Momedo__NodeRecord m = MOMEDO__NODE_RECORD__INIT;

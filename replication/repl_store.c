@@ -671,7 +671,7 @@ static int ingest_commit(struct repl *r, const struct obj_checked *ck, const str
   if (pl->npend) r->custody_dirty = true;
   if (repl__scoped(r) && pl->role == REPL_ROLE_DEST && !pl->global &&
       (i->kind == MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE || i->kind == MOMEDO__OBJECT_KIND__OBJ_ALIAS))
-    repl__summary_changed(r);
+    repl__summary_changed(r, from == NULL);
   /* Flood: everything to every peer; scoped: global scope (records too) only, the rest
    * moves by custody. */
   if (!repl__scoped(r) || pl->global) return repl__fresh_add(r, i, data, len, from);

@@ -395,4 +395,86 @@ static inline void tn_id(Momedo__ObjectKind kind, const uint8_t *data, size_t le
   if (obj_id(kind, data, len, id)) abort();
 }
 
+static inline int tn_key_cmp(const void *a, const void *b) { return memcmp(a, b, OBJ_KEY_LEN); }
+
+/* A node record for `key` signed by `signer` (a forgery when they differ), listing
+ * nb[0..n) (at most 8), with users summary bloom[0..blen) (7 hashes) if blen. */
+static inline uint8_t *tn_record(const struct crypto_sign_keypair *signer, const uint8_t *key,
+                                 uint64_t seq, uint64_t now, const uint8_t (*nb)[OBJ_KEY_LEN],
+                                 size_t n, const uint8_t *bloom, size_t blen, size_t *len) {
+  ProtobufCBinaryData d[8];
+  for (size_t i = 0; i < n; i++) d[i] = (ProtobufCBinaryData){OBJ_KEY_LEN, (uint8_t *)nb[i]};
+  Momedo__NodeRecord m = MOMEDO__NODE_RECORD__INIT;
+  m.format = 1;
+  m.node_key = (ProtobufCBinaryData){OBJ_KEY_LEN, (uint8_t *)key};
+  m.seq = seq;
+  m.created_ms = now;
+  m.expires_ms = now + 86400000ull;
+  m.name = "test.node";
+  m.n_neighbors = n;
+  m.neighbors = n ? d : NULL;
+  if (blen) {
+    m.users_bloom = (ProtobufCBinaryData){blen, (uint8_t *)bloom};
+    m.bloom_hashes = 7;
+  }
+  uint8_t *out = NULL;
+  if (obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD, &m.base, signer, &out, len)) abort();
+  return out;
+}
+
+/* Node `to` receives one object pushed by neighbor `from`; repl_on_msg's status. */
+static inline int tn_push_from(struct tn *t, int from, int to, Momedo__ObjectKind kind,
+                               const uint8_t *o, size_t len) {
+  Momedo__Object ob = MOMEDO__OBJECT__INIT, *op = &ob;
+  ob.kind = kind;
+  ob.data = (ProtobufCBinaryData){len, (uint8_t *)o};
+  Momedo__ObjectPush p = MOMEDO__OBJECT_PUSH__INIT;
+  p.n_objects = 1;
+  p.objects = &op;
+  Momedo__ReplMsg m = MOMEDO__REPL_MSG__INIT;
+  m.body_case = MOMEDO__REPL_MSG__BODY_PUSH;
+  m.push = &p;
+  size_t n = momedo__repl_msg__get_packed_size(&m);
+  uint8_t *buf = malloc(n);
+  momedo__repl_msg__pack(&m, buf);
+  int rc = repl_on_msg(t->n[to].r, tn_pid(from), buf, n, t->now);
+  free(buf);
+  tn_pump(t);
+  return rc;
+}
+
+/* A key bundle of ident (one device), `version`, homed on nodes homes[0..n) of t (at
+ * most 4; the device's home is homes[0]). */
+static inline uint8_t *tn_bundle_homed(struct tn *t, const struct crypto_sign_keypair *ident,
+                                       uint64_t version, const int *homes, size_t n,
+                                       size_t *len) {
+  struct crypto_sign_keypair dev;
+  uint8_t dh[32], prekey[32], sig[CRYPTO_SIG_LEN], keys[4][OBJ_KEY_LEN];
+  tn_keypair(&dev, 0x77);
+  memset(dh, 0x11, 32), memset(prekey, 0x22, 32);
+  if (obj_prekey_sign(sig, 7, t->now + 86400000, prekey, &dev)) abort();
+  for (size_t i = 0; i < n; i++) memcpy(keys[i], t->n[homes[i]].kp.pub, OBJ_KEY_LEN);
+  qsort(keys, n, OBJ_KEY_LEN, tn_key_cmp);
+  ProtobufCBinaryData hn[4];
+  for (size_t i = 0; i < n; i++) hn[i] = (ProtobufCBinaryData){OBJ_KEY_LEN, keys[i]};
+  Momedo__DeviceKeys d = MOMEDO__DEVICE_KEYS__INIT, *dp = &d;
+  d.device_key = (ProtobufCBinaryData){32, dev.pub};
+  d.dh_key = (ProtobufCBinaryData){32, dh};
+  d.signed_prekey = (ProtobufCBinaryData){32, prekey};
+  d.prekey_id = 7;
+  d.prekey_expires_ms = t->now + 86400000;
+  d.prekey_signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, sig};
+  d.home_node = (ProtobufCBinaryData){32, t->n[homes[0]].kp.pub};
+  Momedo__KeyBundle b = MOMEDO__KEY_BUNDLE__INIT;
+  b.format = 1;
+  b.identity_key = (ProtobufCBinaryData){32, (uint8_t *)ident->pub};
+  b.version = version;
+  b.created_ms = t->now;
+  b.n_devices = 1, b.devices = &dp;
+  b.n_home_nodes = n, b.home_nodes = hn;
+  uint8_t *out = NULL;
+  if (obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE, &b.base, ident, &out, len)) abort();
+  return out;
+}
+
 #endif

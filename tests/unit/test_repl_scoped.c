@@ -45,41 +45,13 @@ static uint8_t *item_to(struct tn *t, const int *idx, size_t n, uint32_t tag, si
 /* A node record for `key` signed by `signer` (a forgery when they differ). */
 static uint8_t *record(const struct crypto_sign_keypair *signer, const uint8_t *key, uint64_t seq,
                        uint64_t now, const uint8_t (*nb)[OBJ_KEY_LEN], size_t n, size_t *len) {
-  ProtobufCBinaryData d[8];
-  for (size_t i = 0; i < n; i++) d[i] = (ProtobufCBinaryData){OBJ_KEY_LEN, (uint8_t *)nb[i]};
-  Momedo__NodeRecord m = MOMEDO__NODE_RECORD__INIT;
-  m.format = 1;
-  m.node_key = (ProtobufCBinaryData){OBJ_KEY_LEN, (uint8_t *)key};
-  m.seq = seq;
-  m.created_ms = now;
-  m.expires_ms = now + 86400000ull;
-  m.name = "test.node";
-  m.n_neighbors = n;
-  m.neighbors = n ? d : NULL;
-  uint8_t *out = NULL;
-  if (obj_sign_encode(RECORD, &m.base, signer, &out, len)) abort();
-  return out;
+  return tn_record(signer, key, seq, now, nb, n, NULL, 0, len);
 }
 
 /* Node `to` receives one object pushed by neighbor `from`. */
 static int push_from(struct tn *t, int from, int to, Momedo__ObjectKind kind, const uint8_t *o,
                      size_t len) {
-  Momedo__Object ob = MOMEDO__OBJECT__INIT, *op = &ob;
-  ob.kind = kind;
-  ob.data = (ProtobufCBinaryData){len, (uint8_t *)o};
-  Momedo__ObjectPush p = MOMEDO__OBJECT_PUSH__INIT;
-  p.n_objects = 1;
-  p.objects = &op;
-  Momedo__ReplMsg m = MOMEDO__REPL_MSG__INIT;
-  m.body_case = MOMEDO__REPL_MSG__BODY_PUSH;
-  m.push = &p;
-  size_t n = momedo__repl_msg__get_packed_size(&m);
-  uint8_t *buf = malloc(n);
-  momedo__repl_msg__pack(&m, buf);
-  int rc = repl_on_msg(t->n[to].r, tn_pid(from), buf, n, t->now);
-  free(buf);
-  tn_pump(t);
-  return rc;
+  return tn_push_from(t, from, to, kind, o, len);
 }
 
 static struct repl_stats stats(struct tn *t, int i) {
@@ -426,30 +398,7 @@ static void test_bad_grant(void) {
 /* A key bundle of ident (one device) homed on node `home` of t. */
 static uint8_t *bundle_at(struct tn *t, const struct crypto_sign_keypair *ident, int home,
                           size_t *len) {
-  struct crypto_sign_keypair dev;
-  uint8_t dh[32], prekey[32], sig[CRYPTO_SIG_LEN];
-  tn_keypair(&dev, 0x77);
-  memset(dh, 0x11, 32), memset(prekey, 0x22, 32);
-  if (obj_prekey_sign(sig, 7, t->now + 86400000, prekey, &dev)) abort();
-  Momedo__DeviceKeys d = MOMEDO__DEVICE_KEYS__INIT, *dp = &d;
-  d.device_key = (ProtobufCBinaryData){32, dev.pub};
-  d.dh_key = (ProtobufCBinaryData){32, dh};
-  d.signed_prekey = (ProtobufCBinaryData){32, prekey};
-  d.prekey_id = 7;
-  d.prekey_expires_ms = t->now + 86400000;
-  d.prekey_signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, sig};
-  d.home_node = (ProtobufCBinaryData){32, t->n[home].kp.pub};
-  ProtobufCBinaryData hn = {32, t->n[home].kp.pub};
-  Momedo__KeyBundle b = MOMEDO__KEY_BUNDLE__INIT;
-  b.format = 1;
-  b.identity_key = (ProtobufCBinaryData){32, (uint8_t *)ident->pub};
-  b.version = 1;
-  b.created_ms = t->now;
-  b.n_devices = 1, b.devices = &dp;
-  b.n_home_nodes = 1, b.home_nodes = &hn;
-  uint8_t *out = NULL;
-  if (obj_sign_encode(BUNDLE, &b.base, ident, &out, len)) abort();
-  return out;
+  return tn_bundle_homed(t, ident, 1, &home, 1, len);
 }
 
 static uint8_t *alias_at(struct tn *t, const char *alias, const uint8_t *ikey, int home,
