@@ -3,8 +3,13 @@
 targets in time slices until each has done --goal executions (default 10^8), keeps the
 running totals in a state file so a campaign resumes where it stopped, merges each
 target's new inputs into the repository corpus (tests/fuzz/corpus/<target>/, libFuzzer
--merge=1: only inputs that add coverage), and prints (or writes with --report) a table
-of executions, coverage and findings per target for docs/reliability.md ("Fuzz campaign").
+-merge=1 on edge coverage: only inputs that add an edge), and prints (or writes with
+--report) a table of executions, coverage and findings per target for docs/reliability.md.
+Besides wall time it counts each slice's CPU time (user + system of the fuzzer process):
+at --nice 19 on a shared machine the wall rate says how much CPU was left over, the rate
+per CPU second says how fast a target is. Totals are kept per target name; a campaign
+resumed from another build adds to them, and the state lists which source revision did
+how many executions ("by_build").
 
 usage: campaign.py --build BUILD [--goal N] [--slice S] [--work DIR] [--targets a,b]
                    [--nice N] [--report FILE] [--merge-only] [--status]
@@ -19,6 +24,7 @@ import glob
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -59,6 +65,22 @@ def entry(st, name):
         "corpus_files": 0, "merged_added": 0})
 
 
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def source_revision():
+    """The commit of the tree this script is in (the build's source), or 'unknown'."""
+    try:
+        p = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        rev = p.stdout.strip()
+    except OSError:
+        rev = ""
+    return rev or "unknown"
+
+
 def time_left(e, goal):
     rate = e["execs"] / e["seconds"] if e["seconds"] > 0 else 0
     if rate <= 0:
@@ -79,10 +101,11 @@ def run_slice(args, name, e):
            "-print_final_stats=1", "-rss_limit_mb=%d" % RSS_LIMIT_MB,
            "-timeout=%d" % SLICE_TIMEOUT_S, "-artifact_prefix=%s/%s-" % (art, name),
            work_corpus, seeds]
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), children_cpu()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        errors="replace")
     secs = time.monotonic() - t0
+    cpu = children_cpu() - c0
     stats = {k: int(v) for k, v in STAT_RE.findall(p.stdout)}
     execs = stats.get("number_of_executed_units")
     if execs is None:  # died before the final stats: count the last status line
@@ -91,7 +114,10 @@ def run_slice(args, name, e):
     cov = COV_RE.findall(p.stdout)
     e["execs"] += execs
     e["seconds"] += secs
+    e["cpu_seconds"] = e.get("cpu_seconds", 0.0) + cpu
     e["slices"] += 1
+    by = e.setdefault("by_build", {})
+    by[args.revision] = by.get(args.revision, 0) + execs
     if cov:
         e["cov"], e["ft"] = max(e["cov"], int(cov[-1][0])), max(e["ft"], int(cov[-1][1]))
     new = sorted(set(os.listdir(art)) - before)
@@ -116,7 +142,9 @@ def merge(args, name, e):
         return
     os.makedirs(seeds, exist_ok=True)
     n0 = len(os.listdir(seeds))
-    p = subprocess.run(["nice", "-n", str(args.nice), exe, "-merge=1",
+    # Edges only (-use_counters=0): an input that merely runs a known edge more often
+    # stays in the campaign's corpus, not in the repository's, which stays small.
+    p = subprocess.run(["nice", "-n", str(args.nice), exe, "-merge=1", "-use_counters=0",
                         "-rss_limit_mb=%d" % RSS_LIMIT_MB, seeds, work_corpus],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        errors="replace")
@@ -132,19 +160,22 @@ def fmt_n(n):
 
 
 def report(st, goal, names):
-    rows = ["| target | executions | goal reached | CPU time | execs/s | coverage (edges / features) "
-            "| corpus files (added) | findings |", "|---|---|---|---|---|---|---|---|"]
+    rows = ["| target | executions | goal reached | wall time | CPU time | execs/s (wall) "
+            "| execs per CPU s | coverage (edges / features) | corpus files (added) | findings |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for name in names:
         e = st["targets"].get(name)
         if not e:
-            rows.append("| %s | 0 | no | — | — | — | — | — |" % name)
+            rows.append("| %s | 0 | no | — | — | — | — | — | — | — |" % name)
             continue
         rate = e["execs"] / e["seconds"] if e["seconds"] else 0
+        cpu = e.get("cpu_seconds")  # states from before CPU accounting lack it
         fnd = len(e["findings"])
-        rows.append("| %s | %s | %s | %.1f h | %s | %d / %d | %d (+%d) | %s |" % (
+        rows.append("| %s | %s | %s | %.1f h | %s | %s | %s | %d / %d | %d (+%d) | %s |" % (
             name, fmt_n(e["execs"]), "yes" if e["execs"] >= goal else "no",
-            e["seconds"] / 3600, fmt_n(int(rate)), e["cov"], e["ft"], e["corpus_files"],
-            e["merged_added"], fnd if fnd else "none"))
+            e["seconds"] / 3600, "%.1f h" % (cpu / 3600) if cpu else "—", fmt_n(int(rate)),
+            fmt_n(int(e["execs"] / cpu)) if cpu else "—", e["cov"], e["ft"],
+            e["corpus_files"], e["merged_added"], fnd if fnd else "none"))
     return "\n".join(rows)
 
 
@@ -162,6 +193,7 @@ def main():
     ap.add_argument("--status", action="store_true", help="print the table and exit")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
+    args.revision = source_revision()
     args.work = os.path.abspath(args.work or os.path.join(args.build, "fuzz-campaign"))
     os.makedirs(args.work, exist_ok=True)
     state_path = os.path.join(args.work, "state.json")
