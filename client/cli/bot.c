@@ -120,7 +120,7 @@ static int bot_build(struct cli *c, const struct bot_field *f, int n, Momedo__Co
   } else if (ffile) {
     m->body_case = MOMEDO__CONTENT__BODY_FILE;
     m->file = file;
-    return cli_read_attachment(c, ffile->str, fmime ? fmime->str : NULL, file, data, len);
+    return eng_read_attachment(&c->e, ffile->str, fmime ? fmime->str : NULL, file, data, len);
   } else if (floc) {
     if (floc->n_num < 2 || fabs(floc->num[0]) > 90 || fabs(floc->num[1]) > 180 ||
         (floc->n_num == 3 && (floc->num[2] < 0 || floc->num[2] > CONTENT_ACCURACY_M_MAX)))
@@ -137,7 +137,7 @@ static int bot_build(struct cli *c, const struct bot_field *f, int n, Momedo__Co
                       CONTENT_TITLE_BYTES_MAX);
     task->title = ftask->str;
     if (fdue) {
-      int rc = cli__parse_due(c, fdue->str, &task->due_ms);
+      int rc = eng__parse_due(&c->e, fdue->str, &task->due_ms);
       if (rc) return rc;
     }
     m->body_case = MOMEDO__CONTENT__BODY_TASK;
@@ -191,12 +191,12 @@ struct bot_batch {
   size_t len;
   long off[BOT_BATCH_MAX + 1];        /* where each line's answer starts in buf */
   int failed[BOT_BATCH_MAX];          /* a post refused or lost: that line fails */
-  struct cli_outbox ob;               /* the batch's envelopes (c->defer) */
+  struct eng_outbox ob;               /* the batch's envelopes (c->e.defer) */
 };
 
-static int batch_begin(struct cli *c, struct cli_state *st, struct bot_batch *b) {
+static int batch_begin(struct cli *c, struct eng_state *st, struct bot_batch *b) {
   if (b->locked) return 0;
-  int rc = cli_reacquire(c, st);
+  int rc = eng_reacquire(&c->e, st);
   if (rc == 0) b->locked = 1;
   return rc;
 }
@@ -215,20 +215,20 @@ static void batch_print(struct bot_batch *b, int rc, const char *why) {
 }
 
 /* Save what the batch changed, post its envelopes, release the lock, print the answers. */
-static int batch_end(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int batch_end(struct cli *c, struct eng_state *st, struct eng_conn *cn,
                      struct bot_batch *b) {
   int rc = 0, link = 0;
   if (b->locked) {
-    rc = b->ob.n ? cli__outbox_post_batch(c, st, cn, &b->ob, b->failed, b->n, &link)
-                 : cli_save(c, st);
-    cli_release(st);
+    rc = b->ob.n ? eng__outbox_post_batch(&c->e, st, cn, &b->ob, b->failed, b->n, &link)
+                 : eng_save(&c->e, st);
+    eng_release(st);
     b->locked = 0;
   }
   if (fflush(b->ans) != 0 && rc == 0) rc = cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
-  batch_print(b, rc, c->why);
+  batch_print(b, rc, c->e.why);
   fflush(stdout);
   rewind(b->ans);
-  cli__outbox_free(&b->ob);
+  eng__outbox_free(&b->ob);
   memset(b->failed, 0, sizeof b->failed);
   b->len = 0;
   b->n = 0;
@@ -237,7 +237,7 @@ static int batch_end(struct cli *c, struct cli_state *st, struct cli_conn *cn,
 }
 
 /* Remove the envelopes tagged tag (their line failed after they were queued). */
-static void outbox_drop(struct cli_outbox *ob, int tag) {
+static void outbox_drop(struct eng_outbox *ob, int tag) {
   size_t k = 0;
   for (size_t i = 0; i < ob->n; i++) {
     if (ob->v[i].tag != tag) {
@@ -257,7 +257,7 @@ static void batch_mark(struct bot_batch *b) {
 }
 
 /* Handle one input line; writes the answer to b->ans. Only I/O failures are returned. */
-static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn, char *line,
+static int bot_request(struct cli *c, struct eng_state *st, struct eng_conn *cn, char *line,
                        struct bot_batch *b) {
   struct bot_field f[BOT_FIELDS_MAX];
   int n = 0;
@@ -271,27 +271,27 @@ static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   const char *to = NULL;
   int is_group = 0, kind = 0;
   FILE *o = b->ans;
-  c->why[0] = '\0';
+  c->e.why[0] = '\0';
   cJSON *root = NULL;
   int rc = json_parse(line, &root, f, &n) ? cli_fail(c, MOMEDO_E_INVAL, "not a JSON object") : 0;
   if (rc == 0) rc = bot_build(c, f, n, &m, &t, &file, &l, &task, &data, &len, &to, &is_group);
   int io = 0;
   batch_mark(b);
   if (rc == 0 && (rc = batch_begin(c, st, b)) == 0) {
-    struct cli_group *cg = NULL;
+    struct eng_group *cg = NULL;
     if (!is_group) {
       /* A contact's envelopes wait for the batch's one save and pipelined posts. */
-      size_t pl = strlen(CLI_CHANNEL_PREFIX);
-      if (strncmp(to, CLI_CHANNEL_PREFIX, pl) != 0 && contacts_resolve(&st->contacts, to)) {
-        c->defer = &b->ob;
-        c->defer_tag = b->n;
+      size_t pl = strlen(ENG_CHANNEL_PREFIX);
+      if (strncmp(to, ENG_CHANNEL_PREFIX, pl) != 0 && contacts_resolve(&st->contacts, to)) {
+        c->e.defer = &b->ob;
+        c->e.defer_tag = b->n;
       }
-      rc = cli_send_any(c, st, cn, to, &m, data, len, id, &n_env, &kind);
-      c->defer = NULL;
+      rc = eng_send_any(&c->e, st, cn, to, &m, data, len, id, &n_env, &kind);
+      c->e.defer = NULL;
       if (rc) outbox_drop(&b->ob, b->n); /* a failed line posts nothing */
-    } else if ((rc = cli_group_find(c, st, to, &cg)) == 0) {
+    } else if ((rc = eng_group_find(&c->e, st, to, &cg)) == 0) {
       kind = 1;
-      if ((rc = cli_group_send(c, st, cn, cg, &m, data, len, id)) == 0) n_env = 1;
+      if ((rc = eng_group_send(&c->e, st, cn, cg, &m, data, len, id)) == 0) n_env = 1;
     }
     io = rc && momedo_status_kind(rc) == MOMEDO_KIND_IO;
   }
@@ -299,7 +299,7 @@ static int bot_request(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   free(data);
   b->n++;
   if (rc == 0) answer_sent(o, id, is_group, to, kind, n_env);
-  else answer_fail(o, rc, c->why[0] ? c->why : momedo_strerror(rc));
+  else answer_fail(o, rc, c->e.why[0] ? c->e.why : momedo_strerror(rc));
   cJSON_Delete(root); /* the request's strings (to, text) live in it until here */
   return io ? rc : 0;
 }
@@ -313,7 +313,7 @@ struct bot_in {
 };
 
 /* Read what stdin has; send every complete line (BOT_BATCH_MAX per save). */
-static int bot_read(struct cli *c, struct cli_state *st, struct cli_conn *cn, struct bot_in *in,
+static int bot_read(struct cli *c, struct eng_state *st, struct eng_conn *cn, struct bot_in *in,
                     struct bot_batch *b) {
   ssize_t r = read(STDIN_FILENO, in->buf + in->len, BOT_LINE_MAX - in->len);
   if (r < 0) return errno == EINTR || errno == EAGAIN ? 0 : MOMEDO_E_IO;
@@ -350,44 +350,44 @@ static int bot_read(struct cli *c, struct cli_state *st, struct cli_conn *cn, st
   return rc ? rc : r2;
 }
 
-static int bot_session(struct cli *c, struct cli_state *st, struct bot_in *in,
+static int bot_session(struct cli *c, struct eng_state *st, struct bot_in *in,
                        struct bot_batch *b) {
-  struct cli_conn cn;
-  struct cli_subs subs = {.n = 0};
+  struct eng_conn cn;
+  struct eng_subs subs = {.n = 0};
   size_t n_new = 0;
-  int rc = cli_reacquire(c, st);
+  int rc = eng_reacquire(&c->e, st);
   if (rc) return rc;
-  rc = cli_connect(c, st, &cn);
-  if (rc == 0) rc = cli_subscribe_live(c, st, &cn, &subs);
-  if (rc == 0) rc = cli_sync_conn(c, st, &cn, &n_new);
-  if (rc == 0) rc = cli_sync_groups(c, st, &cn, &n_new);
-  if (rc == 0) rc = cli_subscribe_live(c, st, &cn, &subs);
-  cli_release(st);
-  struct cli_watch w = {.dropped = 0, .last_ms = os_wall_ms()};
+  rc = eng_connect(&c->e, st, &cn);
+  if (rc == 0) rc = eng_subscribe_live(&c->e, st, &cn, &subs);
+  if (rc == 0) rc = eng_sync_conn(&c->e, st, &cn, &n_new);
+  if (rc == 0) rc = eng_sync_groups(&c->e, st, &cn, &n_new);
+  if (rc == 0) rc = eng_subscribe_live(&c->e, st, &cn, &subs);
+  eng_release(st);
+  struct eng_watch w = {.dropped = 0, .last_ms = os_wall_ms()};
   while (rc == 0 && !in->eof) {
     struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
     int pr = poll(&p, 1, BOT_POLL_MS);
     if (pr > 0) rc = bot_read(c, st, &cn, in, b);
     /* Events dropped while the queue was full (or a quiet while): fetch from the cursor. */
-    if (rc == 0) rc = cli_watch_check(c, st, &cn, &w, pr == 0, &n_new);
+    if (rc == 0) rc = eng_watch_check(&c->e, st, &cn, &w, pr == 0, &n_new);
     if (rc) break;
     struct nodeapi_event ev;
     int er = nodeapi_wait_event(&cn.api, pr > 0 ? 0 : BOT_POLL_MS / 2, os_wall_ms(), &ev);
     if (er == MOMEDO_E_TIMEOUT) continue;
     if (er) {
-      rc = cli_api_fail(c, &cn, er, "the link to the node failed");
+      rc = eng_api_fail(&c->e, &cn, er, "the link to the node failed");
       break;
     }
-    rc = cli_handle_event(c, st, &cn, &ev, &n_new);
+    rc = eng_handle_event(&c->e, st, &cn, &ev, &n_new);
     nodeapi_event_clear(&ev);
-    if (rc == 0) rc = cli_listen_update(c, st, &cn, &subs, &n_new); /* a new group or epoch */
+    if (rc == 0) rc = eng_listen_update(&c->e, st, &cn, &subs, &n_new); /* a new group or epoch */
   }
-  if (cn.open) cli_conn_close(&cn);
+  if (cn.open) eng_conn_close(&cn);
   return rc;
 }
 
 int cli_cmd_bot(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   struct bot_in in = {0};
   char inbox[HOME_PATH_MAX];
   c->json = 1; /* a bot speaks JSON lines */
@@ -395,7 +395,7 @@ int cli_cmd_bot(struct cli *c) {
   if (rc == 0 && !st.save_dir) {
     if (home_path(&st.home, BOT_INBOX, inbox, sizeof inbox) == 0) st.save_dir = inbox;
   }
-  cli_release(&st);
+  eng_release(&st);
   struct bot_batch b = {0};
   in.buf = malloc(BOT_LINE_MAX + 1);
   b.ans = open_memstream(&b.buf, &b.len);
@@ -405,7 +405,7 @@ int cli_cmd_bot(struct cli *c) {
     rc = bot_session(c, &st, &in, &b);
     if (rc == 0 || in.eof) break;
     if (momedo_status_kind(rc) != MOMEDO_KIND_IO && rc != MOMEDO_E_CLOSED) break;
-    fprintf(stderr, "momedo: connection lost (%s); reconnecting\n", c->why);
+    fprintf(stderr, "momedo: connection lost (%s); reconnecting\n", c->e.why);
     usleep((useconds_t)delay * 1000);
     delay = delay * 2 > 8000 ? 8000 : delay * 2;
     rc = 0;
@@ -413,7 +413,7 @@ int cli_cmd_bot(struct cli *c) {
   free(in.buf);
   if (b.ans) fclose(b.ans);
   free(b.buf);
-  cli__outbox_free(&b.ob);
-  cli_close(&st);
+  eng__outbox_free(&b.ob);
+  eng_close(&st);
   return rc;
 }

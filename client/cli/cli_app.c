@@ -349,10 +349,10 @@ static int app_init(struct cli *c, struct app *a) {
   pthread_cond_init(&a->ev_cv, NULL);
   int rc = cli_scrypt_opt(c, &a->log2n); /* the cost of a vault made in the first run */
   if (rc) return rc;
-  rc = cli_home(c, &a->st, 0);
+  rc = eng_home(&c->e, &a->st, 0);
   if (rc == MOMEDO_E_NOTFOUND) { /* no identity yet: the page's first run makes one */
     rc = 0;
-    c->why[0] = 0;
+    c->e.why[0] = 0;
   }
   if (rc == 0 && loopweb_token_make(a->token, APP_TOKEN_BYTES) != 0)
     rc = cli_fail(c, MOMEDO_E_RNG, "the OS random number generator failed");
@@ -360,7 +360,7 @@ static int app_init(struct cli *c, struct app *a) {
 }
 
 static void app_fini(struct app *a) {
-  if (a->unlocked) cli_close(&a->st);
+  if (a->unlocked) eng_close(&a->st);
   if (a->rq.out) fclose(a->rq.out);
   if (a->lc.out) fclose(a->lc.out);
   free(a->lc_buf);
@@ -402,7 +402,7 @@ static int serve(struct app *a, int fd, const char *host) {
 
 int cli_cmd_app(struct cli *c) {
   const char *at = c->opt[CO_LISTEN] ? c->opt[CO_LISTEN] : APP_LISTEN_DEFAULT;
-  char host[LOOPWEB_HOST_MAX], why[CLI_WHY_MAX] = "";
+  char host[LOOPWEB_HOST_MAX], why[ENG_WHY_MAX] = "";
   int fd = -1;
   struct app *a = calloc(1, sizeof *a);
   if (!a) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");

@@ -110,7 +110,7 @@ struct app {
   struct cli rq, lc;
   char *lc_buf;               /* lc prints into this memory stream (read by nobody) */
   size_t lc_len;
-  struct cli_state st;
+  struct eng_state st;
   int unlocked;
   char token[APP_TOKEN_HEX + 1];
   char cookie[APP_COOKIE_NAME_MAX];
@@ -130,7 +130,7 @@ struct app {
   pthread_t link_thread;
   int link_started;
   char link_safety[8];
-  char link_error[CLI_WHY_MAX];
+  char link_error[ENG_WHY_MAX];
 };
 
 /* Raise the change counter and wake the streams (cli_app_live.c). */
@@ -139,7 +139,7 @@ void app_changed(struct app *a, int link_up);
 void *app_live_main(void *arg);
 /* A request's string field (the JSON body of a POST, else the query). */
 const char *app_arg(struct app_call *c, const char *name);
-/* Answer c with the engine's reason for rc (rq.why), then clear it; returns rc. */
+/* Answer c with the engine's reason for rc (rq.e.why), then clear it; returns rc. */
 int app_engine_fail(struct app *a, struct app_call *c, int rc);
 /* Open the home with pass (as /api/unlock) and answer c with the state. */
 void app_unlock_with(struct app *a, struct app_call *c, char *pass, size_t pl);
@@ -162,7 +162,7 @@ void app_error(struct app_call *c, unsigned http, int status, const char *why);
  * reply's decision into a message's JSON object o; an upload's {location, caption}
  * into f (l holds the place; answers c on a bad one); {id, comment} of /api/task with
  * action approve|decline (approve = 1) answered. */
-void app_entry_extras(struct cli_state *st, cJSON *o, const struct tl_entry *e);
+void app_entry_extras(struct eng_state *st, cJSON *o, const struct tl_entry *e);
 MOMEDO_WUR int app_file_extras(struct cli *rq, struct app_call *c, Momedo__File *f,
                                Momedo__Location *l);
 void app_decide(struct app *a, struct app_call *c, int approve);

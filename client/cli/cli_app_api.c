@@ -3,7 +3,7 @@
  * request), the conversation list with unread counts (the last row the page showed is
  * kept in history.db's meta table under an opaque key), a conversation's messages, and
  * sending text, a file or a task reply through the command line's engine
- * (cli_send_any, cli_deliver), adding a contact (cli_contact_add), and this user's ID
+ * (eng_send_any, eng_deliver), adding a contact (cli_contact_add), and this user's ID
  * card as a QR matrix. A conversation is named by kind and key (hex), never by a name. */
 #include <microhttpd.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "cli_app.h"
 #include "hex.h"
 
-#define APP_TO_MAX (CLI_LABEL_MAX + 80)
+#define APP_TO_MAX (ENG_LABEL_MAX + 80)
 
 static const char *const kind_names[] = {"", "contact", "group", "channel"};
 static const char *const state_names[] = {"received", "sent", "delivered", "read"};
@@ -23,8 +23,8 @@ static const char *const tl_kind_names[] = {"", "text", "file", "location", "tas
 struct app_conv {
   enum hist_conv_kind kind;
   uint8_t key[32];
-  char to[APP_TO_MAX];        /* what cli_send_any takes */
-  char label[CLI_LABEL_MAX];
+  char to[APP_TO_MAX];        /* what eng_send_any takes */
+  char label[ENG_LABEL_MAX];
   struct contact *ct;         /* contacts */
   struct hist_conv hc;
 };
@@ -38,34 +38,34 @@ static const char *arg(struct app_call *c, const char *name) {
 }
 
 static int engine_fail(struct app *a, struct app_call *c, int rc) {
-  app_error(c, 0, rc, a->rq.why[0] ? a->rq.why : momedo_strerror(rc));
-  a->rq.why[0] = 0;
+  app_error(c, 0, rc, a->rq.e.why[0] ? a->rq.e.why : momedo_strerror(rc));
+  a->rq.e.why[0] = 0;
   return rc;
 }
 
 const char *app_arg(struct app_call *c, const char *name) { return arg(c, name); }
 int app_engine_fail(struct app *a, struct app_call *c, int rc) { return engine_fail(a, c, rc); }
 
-static void conv_label(struct cli_state *st, struct app_conv *v) {
+static void conv_label(struct eng_state *st, struct app_conv *v) {
   if (v->kind == HIST_CONTACT) {
     snprintf(v->label, sizeof v->label, "%s", contact_label(v->ct));
     snprintf(v->to, sizeof v->to, "%s", v->ct->uid);
     return;
   }
   if (v->kind == HIST_GROUP) {
-    snprintf(v->label, sizeof v->label, "%s", cli_group_name(cli__group_by_id(st, v->key)));
+    snprintf(v->label, sizeof v->label, "%s", eng_group_name(eng__group_by_id(st, v->key)));
     hex_encode(v->to, sizeof v->to, v->key, GROUP_ID_LEN);
     return;
   }
-  struct cli_channel *ch = cli_channel_by_mailbox(st, v->key);
-  snprintf(v->label, sizeof v->label, "%s%s", CLI_CHANNEL_PREFIX, ch->name);
-  snprintf(v->to, sizeof v->to, "%s%s", CLI_CHANNEL_PREFIX, ch->name);
+  struct eng_channel *ch = eng_channel_by_mailbox(st, v->key);
+  snprintf(v->label, sizeof v->label, "%s%s", ENG_CHANNEL_PREFIX, ch->name);
+  snprintf(v->to, sizeof v->to, "%s%s", ENG_CHANNEL_PREFIX, ch->name);
 }
 
 /* kind and key (64 hex digits) of the request to a conversation this device has. */
 static int conv_find(struct app *a, struct app_call *c, struct app_conv *v) {
   const char *k = arg(c, "kind"), *key = arg(c, "key");
-  struct cli_state *st = &a->st;
+  struct eng_state *st = &a->st;
   memset(v, 0, sizeof *v);
   for (int i = HIST_CONTACT; i <= HIST_CHANNEL; i++)
     if (k && strcmp(k, kind_names[i]) == 0) v->kind = (enum hist_conv_kind)i;
@@ -75,8 +75,8 @@ static int conv_find(struct app *a, struct app_call *c, struct app_conv *v) {
     return MOMEDO_E_INVAL;
   }
   int found = v->kind == HIST_CONTACT ? (v->ct = contacts_find_key(&st->contacts, v->key)) != NULL
-              : v->kind == HIST_GROUP ? cli__group_by_id(st, v->key) != NULL
-                                      : cli_channel_by_mailbox(st, v->key) != NULL;
+              : v->kind == HIST_GROUP ? eng__group_by_id(st, v->key) != NULL
+                                      : eng_channel_by_mailbox(st, v->key) != NULL;
   if (!found) {
     app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such conversation on this device");
     return MOMEDO_E_NOTFOUND;
@@ -94,7 +94,7 @@ static void read_key(char out[static sizeof APP_READ_META + 2 * HIST_KEY_LEN],
 }
 
 /* The sender of an entry as the page shows it ("" for this user). */
-static void entry_from(struct cli_state *st, const struct app_conv *v, const struct tl_entry *e,
+static void entry_from(struct eng_state *st, const struct app_conv *v, const struct tl_entry *e,
                        char *out, size_t cap) {
   out[0] = 0;
   if (e->outgoing) return;
@@ -107,8 +107,8 @@ static void entry_from(struct cli_state *st, const struct app_conv *v, const str
   snprintf(out, cap, "%s", ct && ct->name[0] ? ct->name : e->due ? e->due : "");
 }
 
-static cJSON *entry_json(struct cli_state *st, const struct app_conv *v, const struct tl_entry *e) {
-  char hex[2 * TL_ID_LEN + 1], from[CLI_LABEL_MAX];
+static cJSON *entry_json(struct eng_state *st, const struct app_conv *v, const struct tl_entry *e) {
+  char hex[2 * TL_ID_LEN + 1], from[ENG_LABEL_MAX];
   cJSON *o = cJSON_CreateObject();
   tl_id_hex(hex, e->id);
   entry_from(st, v, e, from, sizeof from);
@@ -140,7 +140,7 @@ static cJSON *entry_json(struct cli_state *st, const struct app_conv *v, const s
 }
 
 /* Newest n entries of v (newest first) into a malloc'd array; rows too. */
-static int newest(struct cli_state *st, const struct app_conv *v, size_t n, struct tl_entry **e,
+static int newest(struct eng_state *st, const struct app_conv *v, size_t n, struct tl_entry **e,
                   int64_t **rows, size_t *got) {
   *e = calloc(n, sizeof **e);
   *rows = calloc(n, sizeof **rows);
@@ -176,7 +176,7 @@ static int conv_item(struct app *a, cJSON *arr, struct app_conv *v) {
     cJSON_AddStringToObject(o, "name", v->label);
     cJSON_AddStringToObject(o, "to", v->to);
     cJSON_AddNumberToObject(o, "unread", (double)unread);
-    struct cli_group *cg = v->kind == HIST_GROUP ? cli__group_by_id(&a->st, v->key) : NULL;
+    struct eng_group *cg = v->kind == HIST_GROUP ? eng__group_by_id(&a->st, v->key) : NULL;
     struct group_info gi;
     if (cg) group_get_info(cg->g, &gi);
     if (cg && gi.mode == MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL)
@@ -189,8 +189,8 @@ static int conv_item(struct app *a, cJSON *arr, struct app_conv *v) {
 }
 
 static void api_conversations(struct app *a, struct app_call *c) {
-  struct cli_state *st = &a->st;
-  int rc = cli_reacquire(&a->rq, st);
+  struct eng_state *st = &a->st;
+  int rc = eng_reacquire(&a->rq.e, st);
   if (rc) {
     engine_fail(a, c, rc);
     return;
@@ -216,7 +216,7 @@ static void api_conversations(struct app *a, struct app_call *c) {
     memcpy(v.key, st->gr.ch[i].k.mailbox, 32);
     rc = conv_item(a, arr, &v);
   }
-  cli_release(st);
+  eng_release(st);
   if (rc) {
     cJSON_Delete(arr);
     app_error(c, 0, rc, "cannot read the history");
@@ -235,7 +235,7 @@ static void api_messages(struct app *a, struct app_call *c) {
   const char *n = arg(c, "count");
   if (n) want = (size_t)strtoul(n, NULL, 10);
   if (want < 1 || want > APP_MESSAGES_MAX) want = APP_MESSAGES_DEFAULT;
-  int rc = cli_reacquire(&a->rq, &a->st);
+  int rc = eng_reacquire(&a->rq.e, &a->st);
   if (rc) {
     engine_fail(a, c, rc);
     return;
@@ -254,7 +254,7 @@ static void api_messages(struct app *a, struct app_call *c) {
     cJSON_AddItemToObject(c->out, "messages", arr);
   }
   entries_free(e, rows, got);
-  cli_release(&a->st);
+  eng_release(&a->st);
 }
 
 /* {kind, key}: everything up to the newest message is read. */
@@ -282,22 +282,22 @@ static void api_read(struct app *a, struct app_call *c) {
 static int deliver_file(struct app *a, struct app_call *c, const struct app_conv *v,
                         Momedo__Content *m, const uint8_t *file, size_t file_len,
                         uint8_t id[static TL_ID_LEN]) {
-  struct cli_conn cn;
+  struct eng_conn cn;
   size_t n_env = 0;
   int kind = 0;
   memset(&cn, 0, sizeof cn);
-  int rc = cli_connect(&a->rq, &a->st, &cn);
+  int rc = eng_connect(&a->rq.e, &a->st, &cn);
   if (rc == 0) {
     rc = v->kind == HIST_CONTACT && m->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY
-             ? cli_deliver(&a->rq, &a->st, &cn, v->to, m, NULL, 0, id, &n_env)
-             : cli_send_any(&a->rq, &a->st, &cn, v->to, m, file, file_len, id, &n_env, &kind);
-    char why[CLI_WHY_MAX];
-    snprintf(why, sizeof why, "%s", a->rq.why);
-    int r2 = cli_save(&a->rq, &a->st);
-    if (rc) snprintf(a->rq.why, sizeof a->rq.why, "%s", why);
+             ? eng_deliver(&a->rq.e, &a->st, &cn, v->to, m, NULL, 0, id, &n_env)
+             : eng_send_any(&a->rq.e, &a->st, &cn, v->to, m, file, file_len, id, &n_env, &kind);
+    char why[ENG_WHY_MAX];
+    snprintf(why, sizeof why, "%s", a->rq.e.why);
+    int r2 = eng_save(&a->rq.e, &a->st);
+    if (rc) snprintf(a->rq.e.why, sizeof a->rq.e.why, "%s", why);
     else rc = r2;
   }
-  if (cn.open) cli_conn_close(&cn);
+  if (cn.open) eng_conn_close(&cn);
   return rc ? engine_fail(a, c, rc) : 0;
 }
 
@@ -334,11 +334,11 @@ static int content_of(struct app *a, struct app_call *c, Momedo__Content *m, Mom
     m->body_case = MOMEDO__CONTENT__BODY_TEXT;
     m->text = t;
   } else if (loc) {
-    rc = cli__parse_location(&a->rq, loc, l);
+    rc = eng__parse_location(&a->rq.e, loc, l);
     m->body_case = MOMEDO__CONTENT__BODY_LOCATION;
     m->location = l;
   } else {
-    if (due && due[0]) rc = cli__parse_due(&a->rq, due, &task->due_ms);
+    if (due && due[0]) rc = eng__parse_due(&a->rq.e, due, &task->due_ms);
     task->title = (char *)title;
     m->body_case = MOMEDO__CONTENT__BODY_TASK;
     m->task = task;
@@ -355,13 +355,13 @@ static void api_send(struct app *a, struct app_call *c) {
   Momedo__Location l = MOMEDO__LOCATION__INIT;
   Momedo__Task task = MOMEDO__TASK__INIT;
   if (content_of(a, c, &m, &t, &l, &task) != 0) return;
-  int rc = cli_reacquire(&a->rq, &a->st);
+  int rc = eng_reacquire(&a->rq.e, &a->st);
   if (rc) {
     engine_fail(a, c, rc);
     return;
   }
   if (conv_find(a, c, &v) == 0 && deliver(a, c, &v, &m, id) == 0) sent_ok(a, c, id);
-  cli_release(&a->st);
+  eng_release(&a->st);
 }
 
 /* {kind, key, name, mime, data (base64)}: a file or photo (the same as `send --file`). */
@@ -407,12 +407,12 @@ static void api_send_file(struct app *a, struct app_call *c) {
     f.photo |= strcmp(mime, photo_types[i]) == 0;
   m.body_case = MOMEDO__CONTENT__BODY_FILE;
   m.file = &f;
-  if ((rc = cli_reacquire(&a->rq, &a->st)) != 0) {
+  if ((rc = eng_reacquire(&a->rq.e, &a->st)) != 0) {
     engine_fail(a, c, rc);
   } else {
     if (conv_find(a, c, &v) == 0 && deliver_file(a, c, &v, &m, file, len, id) == 0)
       sent_ok(a, c, id);
-    cli_release(&a->st);
+    eng_release(&a->st);
   }
   crypto_wipe(file, len);
   free(file);
@@ -427,7 +427,7 @@ static void api_contact_add(struct app *a, struct app_call *c) {
     app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "id: a user ID, an alias or a QR card");
     return;
   }
-  int rc = cli_reacquire(&a->rq, &a->st);
+  int rc = eng_reacquire(&a->rq.e, &a->st);
   if (rc == 0) rc = cli_contact_add(&a->rq, &a->st, ref, name && name[0] ? name : NULL, &ct, NULL);
   if (rc == 0) {
     if (ids_safety_number(safety, ct->key) != 0) safety[0] = 0;
@@ -443,7 +443,7 @@ static void api_contact_add(struct app *a, struct app_call *c) {
   } else {
     engine_fail(a, c, rc);
   }
-  cli_release(&a->st);
+  eng_release(&a->st);
 }
 
 /* This user's ID, safety number and ID card, and the card as a QR matrix ("1" dark). */
@@ -492,7 +492,7 @@ static void api_task(struct app *a, struct app_call *c) {
               "(accept or done) name a task reply");
     return;
   }
-  int rc = cli_reacquire(&a->rq, &a->st);
+  int rc = eng_reacquire(&a->rq.e, &a->st);
   if (rc) {
     engine_fail(a, c, rc);
     return;
@@ -513,7 +513,7 @@ static void api_task(struct app *a, struct app_call *c) {
   if (deliver(a, c, &v, &m, id) == 0) sent_ok(a, c, id);
 out:
   tl_entry_clear(&e);
-  cli_release(&a->st);
+  eng_release(&a->st);
 }
 
 /* Image types a browser shows inline; anything else is a download of unknown type, so
@@ -580,16 +580,16 @@ static void api_state(struct app *a, struct app_call *c) {
 }
 
 void app_unlock_with(struct app *a, struct app_call *c, char *pass, size_t pl) {
-  int rc = a->unlocked ? 0 : cli_open_pass(&a->rq, &a->st, pass, pl, 1);
+  int rc = a->unlocked ? 0 : eng_open_pass(&a->rq.e, &a->st, pass, pl, 1);
   explicit_bzero(pass, pl);
   if (rc) {
-    cli_close(&a->st);
-    if (cli_home(&a->rq, &a->st, 0) != 0) a->st.home.dir[0] = 0;
-    app_error(c, rc == MOMEDO_E_AUTH ? MHD_HTTP_FORBIDDEN : 0, rc, a->rq.why);
-    a->rq.why[0] = 0;
+    eng_close(&a->st);
+    if (eng_home(&a->rq.e, &a->st, 0) != 0) a->st.home.dir[0] = 0;
+    app_error(c, rc == MOMEDO_E_AUTH ? MHD_HTTP_FORBIDDEN : 0, rc, a->rq.e.why);
+    a->rq.e.why[0] = 0;
     return;
   }
-  if (!a->unlocked) cli_release(&a->st);
+  if (!a->unlocked) eng_release(&a->st);
   a->unlocked = 1;
   api_state(a, c);
   app_changed(a, -1);

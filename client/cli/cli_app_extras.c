@@ -13,7 +13,7 @@ static const char *decision_name(uint8_t d) {
 }
 
 /* One decision: by (user ID), name (the contact's, if named), decision, at_ms, comment. */
-static cJSON *decision_json(struct cli_state *st, const struct tl_decision *d) {
+static cJSON *decision_json(struct eng_state *st, const struct tl_decision *d) {
   char uid[IDS_USER_ID_STR_MAX];
   cJSON *o = cJSON_CreateObject();
   if (ids_user_id(uid, d->who) != 0) uid[0] = '\0';
@@ -28,7 +28,7 @@ static cJSON *decision_json(struct cli_state *st, const struct tl_decision *d) {
   return o;
 }
 
-void app_entry_extras(struct cli_state *st, cJSON *o, const struct tl_entry *e) {
+void app_entry_extras(struct eng_state *st, cJSON *o, const struct tl_entry *e) {
   if (e->kind == TL_FILE && (e->flags & TL_F_LOCATION)) {
     cJSON_AddNumberToObject(o, "lat", e->lat);
     cJSON_AddNumberToObject(o, "lon", e->lon);
@@ -64,12 +64,12 @@ int app_file_extras(struct cli *rq, struct app_call *c, Momedo__File *f, Momedo_
   }
   if (cap) f->caption = cap->valuestring;
   if (loc && loc->valuestring[0]) {
-    rc = cli__parse_location(rq, loc->valuestring, l);
+    rc = eng__parse_location(&rq->e, loc->valuestring, l);
     if (rc == 0) f->location = l;
   }
   if (rc) {
-    app_error(c, MHD_HTTP_BAD_REQUEST, rc, rq->why);
-    rq->why[0] = 0;
+    app_error(c, MHD_HTTP_BAD_REQUEST, rc, rq->e.why);
+    rq->e.why[0] = 0;
   }
   return rc;
 }
@@ -87,14 +87,14 @@ void app_decide(struct app *a, struct app_call *c, int approve) {
     return;
   }
   const char *comment = cm && cm->valuestring[0] ? cm->valuestring : NULL;
-  int rc = cli_reacquire(&a->rq, &a->st);
+  int rc = eng_reacquire(&a->rq.e, &a->st);
   if (rc == 0)
     rc = cli_task_decision(&a->rq, &a->st, id->valuestring, approve, comment, task_id,
                            reply_id, &ct);
   if (rc) {
     app_error(c, rc == MOMEDO_E_DENIED || rc == MOMEDO_E_EXISTS ? MHD_HTTP_CONFLICT : 0, rc,
-              a->rq.why[0] ? a->rq.why : momedo_strerror(rc));
-    a->rq.why[0] = 0;
+              a->rq.e.why[0] ? a->rq.e.why : momedo_strerror(rc));
+    a->rq.e.why[0] = 0;
   } else {
     tl_id_hex(hex, reply_id);
     c->out = cJSON_CreateObject();
@@ -102,5 +102,5 @@ void app_decide(struct app *a, struct app_call *c, int approve) {
     cJSON_AddStringToObject(c->out, "id", hex);
     app_changed(a, -1);
   }
-  cli_release(&a->st);
+  eng_release(&a->st);
 }

@@ -37,18 +37,18 @@ static int on_stop(void *arg) {
 static void *link_main(void *arg) {
   struct link_job *j = arg;
   struct app *a = j->a;
-  struct cli_state st;
+  struct eng_state st;
   struct cli_link_ui ui = {on_waiting, on_stop, j};
   memset(&st, 0, sizeof st);
   st.home.lock_fd = -1;
   int rc = cli_device_join_run(&j->c, &st, &j->l, j->pass, j->pl, a->log2n, &ui);
-  cli_close(&st);
+  eng_close(&st);
   pthread_mutex_lock(&a->mu);
   a->link_busy = 0;
   a->link_safety[0] = 0;
   if (rc) {
     snprintf(a->link_error, sizeof a->link_error, "%s",
-             j->c.why[0] ? j->c.why : momedo_strerror(rc));
+             j->c.e.why[0] ? j->c.e.why : momedo_strerror(rc));
   } else {
     struct app_call c = {0};
     app_unlock_with(a, &c, j->pass, j->pl); /* wipes the passphrase */
@@ -80,9 +80,9 @@ void app_link_start(struct app *a, struct app_call *c, const char *code, const c
   }
   j->a = a;
   j->c = a->rq;
-  j->c.why[0] = 0;
+  j->c.e.why[0] = 0;
   if ((rc = cli_link_code_decode(&j->c, &j->l, code)) != 0) {
-    app_error(c, MHD_HTTP_BAD_REQUEST, rc, j->c.why);
+    app_error(c, MHD_HTTP_BAD_REQUEST, rc, j->c.e.why);
     free(j);
     return;
   }

@@ -1,6 +1,6 @@
 /* client/cli/cli_app_live.c — `momedo app`'s link to the node: once the page has
- * unlocked the home, a thread listens like `momedo listen` (cli_listen_begin, then one
- * pushed event at a time through cli_handle_event), taking the app's lock only while it
+ * unlocked the home, a thread listens like `momedo listen` (eng_listen_begin, then one
+ * pushed event at a time through eng_handle_event), taking the app's lock only while it
  * handles something, and raises the change counter the event streams carry to the page
  * whenever the engine stored or printed anything. Reconnects with backoff. */
 #include <errno.h>
@@ -54,38 +54,38 @@ static int printed(struct app *a) {
 
 /* One connected stretch: start, then events until the link fails or quit. */
 static int live_once(struct app *a, size_t *n_new) {
-  struct cli_conn cn;
-  struct cli_subs subs;
+  struct eng_conn cn;
+  struct eng_subs subs;
   memset(&cn, 0, sizeof cn);
   pthread_mutex_lock(&a->mu);
-  int rc = cli_listen_begin(&a->lc, &a->st, &cn, &subs, n_new);
+  int rc = eng_listen_begin(&a->lc.e, &a->st, &cn, &subs, n_new);
   pthread_mutex_unlock(&a->mu);
   app_changed(a, rc == 0);
-  struct cli_watch w = {.dropped = 0, .last_ms = os_wall_ms()};
+  struct eng_watch w = {.dropped = 0, .last_ms = os_wall_ms()};
   while (rc == 0 && !quitting(a)) {
     struct nodeapi_event ev;
     size_t before = *n_new;
     rc = nodeapi_wait_event(&cn.api, APP_LIVE_WAIT_MS, os_wall_ms(), &ev);
     if (rc && rc != MOMEDO_E_TIMEOUT) {
-      rc = cli_api_fail(&a->lc, &cn, rc, "the link to the node failed");
+      rc = eng_api_fail(&a->lc.e, &cn, rc, "the link to the node failed");
       break;
     }
     int event = rc != MOMEDO_E_TIMEOUT;
     pthread_mutex_lock(&a->mu);
     if (!event) {
-      rc = cli_watch_check(&a->lc, &a->st, &cn, &w, 1, n_new);
+      rc = eng_watch_check(&a->lc.e, &a->st, &cn, &w, 1, n_new);
     } else {
-      rc = cli_handle_event(&a->lc, &a->st, &cn, &ev, n_new);
+      rc = eng_handle_event(&a->lc.e, &a->st, &cn, &ev, n_new);
       nodeapi_event_clear(&ev);
-      if (rc == 0) rc = cli_listen_update(&a->lc, &a->st, &cn, &subs, n_new);
-      if (rc == 0) rc = cli_watch_check(&a->lc, &a->st, &cn, &w, 0, n_new);
+      if (rc == 0) rc = eng_listen_update(&a->lc.e, &a->st, &cn, &subs, n_new);
+      if (rc == 0) rc = eng_watch_check(&a->lc.e, &a->st, &cn, &w, 0, n_new);
     }
     /* An event is a change too: a receipt moves a tick without a new message. */
     int changed = printed(a) || *n_new != before || event;
     pthread_mutex_unlock(&a->mu);
     if (changed) app_changed(a, -1);
   }
-  if (cn.open) cli_conn_close(&cn);
+  if (cn.open) eng_conn_close(&cn);
   return rc;
 }
 
@@ -106,7 +106,7 @@ void *app_live_main(void *arg) {
     if (quitting(a)) break;
     app_changed(a, 0);
     fprintf(stderr, "momedo: app: connection to the node lost (%s); reconnecting\n",
-            rc ? a->lc.why : "closed");
+            rc ? a->lc.e.why : "closed");
     if (nap(a, delay)) break;
     delay = n > before ? 500 : (delay * 2 > APP_LIVE_RETRY_MS_MAX ? APP_LIVE_RETRY_MS_MAX
                                                                    : delay * 2);

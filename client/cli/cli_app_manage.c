@@ -52,7 +52,7 @@ const char *app_pass_weak(const char *pass, const char *repeat) {
 
 /* A new identity registered with inv, then the vault: a refused invite writes nothing. */
 static int setup_invite(struct app *a, const struct invite *inv, const char *pass, size_t pl) {
-  struct cli_state st;
+  struct eng_state st;
   memset(&st, 0, sizeof st);
   st.home.lock_fd = -1;
   int rc = account_generate(&st.acct, os_wall_ms());
@@ -60,8 +60,8 @@ static int setup_invite(struct app *a, const struct invite *inv, const char *pas
   st.have_acct = rc == 0;
   if (rc == 0) rc = cli_join_node(&a->rq, &st, inv);
   if (rc == 0) rc = cli_init_vault(&a->rq, &st, pass, pl, a->log2n);
-  if (rc == 0) rc = cli_save(&a->rq, &st);
-  cli_close(&st);
+  if (rc == 0) rc = eng_save(&a->rq.e, &st);
+  eng_close(&st);
   return rc;
 }
 
@@ -135,7 +135,7 @@ static int member_refs(struct app *a, struct app_call *c, char (*uids)[IDS_USER_
 }
 
 /* The group's page entry: kind, key, name, mode, role, members. */
-static cJSON *group_json(struct cli_state *st, const struct cli_group *cg) {
+static cJSON *group_json(struct eng_state *st, const struct eng_group *cg) {
   struct group_info gi;
   struct group_member_view mv;
   char hex[65], uid[IDS_USER_ID_STR_MAX];
@@ -174,8 +174,8 @@ static void group_change(struct app *a, struct app_call *c, int create) {
   const char *refs[APP_GROUP_MEMBERS_MAX];
   const char *name = app_arg(c, "name");
   const cJSON *ch = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "channel") : NULL;
-  struct cli_group *cg = NULL;
-  struct cli_conn cn;
+  struct eng_group *cg = NULL;
+  struct eng_conn cn;
   uint8_t gid[32];
   size_t n = 0;
   memset(&cn, 0, sizeof cn);
@@ -183,19 +183,19 @@ static void group_change(struct app *a, struct app_call *c, int create) {
     app_error(c, 0, MOMEDO_E_NOMEM, NULL);
     return;
   }
-  int rc = cli_reacquire(&a->rq, &a->st);
+  int rc = eng_reacquire(&a->rq.e, &a->st);
   if (rc) {
     app_engine_fail(a, c, rc);
     free(uids);
     return;
   }
   if (create && (!name || !name[0])) bad(c, "name: the group's name");
-  else if (!create && key_arg(c, "key", gid) == 0 && !(cg = cli__group_by_id(&a->st, gid)))
+  else if (!create && key_arg(c, "key", gid) == 0 && !(cg = eng__group_by_id(&a->st, gid)))
     app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such group on this device");
   if (!c->out && member_refs(a, c, uids, &n) == 0) {
     for (size_t i = 0; i < n; i++) refs[i] = uids[i];
     if (!create && n == 0) bad(c, "members: pick at least one contact");
-    else if ((rc = cli_connect(&a->rq, &a->st, &cn)) != 0) app_engine_fail(a, c, rc);
+    else if ((rc = eng_connect(&a->rq.e, &a->st, &cn)) != 0) app_engine_fail(a, c, rc);
     else if (create) rc = cli_group_create(&a->rq, &a->st, &cn, name, refs, n,
                                            cJSON_IsTrue(ch), &cg);
     else rc = cli_group_add(&a->rq, &a->st, &cn, cg, refs, n);
@@ -205,8 +205,8 @@ static void group_change(struct app *a, struct app_call *c, int create) {
       app_changed(a, -1);
     }
   }
-  if (cn.open) cli_conn_close(&cn);
-  cli_release(&a->st);
+  if (cn.open) eng_conn_close(&cn);
+  eng_release(&a->st);
   free(uids);
 }
 
@@ -219,12 +219,12 @@ static void api_group_add(struct app *a, struct app_call *c) { group_change(a, c
 static void api_group(struct app *a, struct app_call *c) {
   uint8_t gid[32];
   if (key_arg(c, "key", gid) != 0) return;
-  int rc = cli_reacquire(&a->rq, &a->st);
-  const struct cli_group *cg = rc ? NULL : cli__group_by_id(&a->st, gid);
+  int rc = eng_reacquire(&a->rq.e, &a->st);
+  const struct eng_group *cg = rc ? NULL : eng__group_by_id(&a->st, gid);
   if (rc) app_engine_fail(a, c, rc);
   else if (!cg) app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such group on this device");
   else c->out = group_json(&a->st, cg);
-  cli_release(&a->st);
+  eng_release(&a->st);
 }
 
 /* ---- safety numbers ------------------------------------------------------------- */
@@ -235,12 +235,12 @@ static void api_contact_show(struct app *a, struct app_call *c) {
   uint8_t key[32];
   char safety[IDS_SAFETY_STR_MAX], pending[IDS_SAFETY_STR_MAX];
   if (key_arg(c, "key", key) != 0) return;
-  int rc = cli_reacquire(&a->rq, &a->st); /* `contact verify` elsewhere may have run */
+  int rc = eng_reacquire(&a->rq.e, &a->st); /* `contact verify` elsewhere may have run */
   const struct contact *ct = rc ? NULL : contacts_find_key(&a->st.contacts, key);
   if (rc) app_engine_fail(a, c, rc);
   else if (!ct) app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "not a contact");
   if (!ct) {
-    cli_release(&a->st);
+    eng_release(&a->st);
     return;
   }
   if (ids_safety_number(safety, ct->key) != 0) safety[0] = 0;
@@ -253,7 +253,7 @@ static void api_contact_show(struct app *a, struct app_call *c) {
   cJSON_AddNumberToObject(c->out, "devices", (double)ct->n_devices);
   if (ct->has_pending && ids_safety_number(pending, ct->pending_key) == 0)
     cJSON_AddStringToObject(c->out, "offered_safety_number", pending);
-  cli_release(&a->st);
+  eng_release(&a->st);
 }
 
 /* {key, safety_number}: mark verified the key whose number the user compared (the
@@ -269,7 +269,7 @@ static void api_contact_verify(struct app *a, struct app_call *c) {
     bad(c, "safety_number: the number the user compared");
     return;
   }
-  int rc = cli_reacquire(&a->rq, &a->st);
+  int rc = eng_reacquire(&a->rq.e, &a->st);
   if (rc) {
     app_engine_fail(a, c, rc);
     return;
@@ -285,7 +285,7 @@ static void api_contact_verify(struct app *a, struct app_call *c) {
     goto out;
   }
   if ((rc = contacts_verify(&a->st.contacts, want, &ct)) != 0 ||
-      (rc = cli_save(&a->rq, &a->st)) != 0) {
+      (rc = eng_save(&a->rq.e, &a->st)) != 0) {
     app_engine_fail(a, c, rc);
     goto out;
   }
@@ -294,14 +294,14 @@ static void api_contact_verify(struct app *a, struct app_call *c) {
   cJSON_AddStringToObject(c->out, "safety_number", safety);
   app_changed(a, -1);
 out:
-  cli_release(&a->st);
+  eng_release(&a->st);
 }
 
 /* ---- linked devices ------------------------------------------------------------- */
 
 static void api_devices(struct app *a, struct app_call *c) {
   char hex[65];
-  int rc = cli_reacquire(&a->rq, &a->st); /* `device link` elsewhere may have added one */
+  int rc = eng_reacquire(&a->rq.e, &a->st); /* `device link` elsewhere may have added one */
   if (rc) {
     app_engine_fail(a, c, rc);
     return;
@@ -319,7 +319,7 @@ static void api_devices(struct app *a, struct app_call *c) {
   cJSON_AddItemToObject(c->out, "devices", arr);
   cJSON_AddNumberToObject(c->out, "removed", (double)a->st.acct.n_removed);
   cJSON_AddBoolToObject(c->out, "can_remove", a->st.acct.has_identity);
-  cli_release(&a->st);
+  eng_release(&a->st);
 }
 
 /* {device: its key (64 hex digits)}: remove it for good, as `momedo device remove`. */
@@ -328,7 +328,7 @@ static void api_device_remove(struct app *a, struct app_call *c) {
   char hex[65];
   if (key_arg(c, "device", key) != 0) return;
   hex_encode(hex, sizeof hex, key, 32);
-  int rc = cli_reacquire(&a->rq, &a->st);
+  int rc = eng_reacquire(&a->rq.e, &a->st);
   if (rc == 0) rc = cli_device_remove(&a->rq, &a->st, hex, got, NULL);
   if (rc) {
     app_engine_fail(a, c, rc);
@@ -338,7 +338,7 @@ static void api_device_remove(struct app *a, struct app_call *c) {
     cJSON_AddNumberToObject(c->out, "devices", (double)a->st.acct.n_devices);
     app_changed(a, -1);
   }
-  cli_release(&a->st);
+  eng_release(&a->st);
 }
 
 const struct app_route app_manage_routes[] = {

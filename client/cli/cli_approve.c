@@ -1,80 +1,17 @@
-/* client/cli/cli_approve.c — approvals (issue 13 part 4, "repair released after sign-off"):
- * `task approve|decline MSGID [--comment TEXT]` on a task sent with `send --task
- * --approval`, to a contact or a group, and the rule that puts a received decision on
- * its task: only a recipient of the task decides, once (the first decision stands); a
- * decision on an unknown task, on a task that asks for none, from the task's own sender
- * or conflicting with the decider's earlier one is refused and not stored. */
+/* client/cli/cli_approve.c — approvals (issue 13 part 4, "repair released after
+ * sign-off") for the command line: `task approve|decline MSGID [--comment TEXT]` on a
+ * task sent with `send --task --approval`, to a contact or a group, and how decisions
+ * are shown (JSON fields, words after a line). The rule for received decisions is the
+ * engine's (client/core/engine_approve.c). */
 #include <string.h>
 
 #include "cli.h"
 
-/* May e's replier decide on task t? A contact's task: the side that did not send it
- * (the peer on ours, we - from any of our devices - on theirs). A group's: any member
- * but its sender (group items are authenticated: e->from is the real sender). */
-static int decider_may(const struct cli_state *st, enum hist_conv_kind kind,
-                       const struct tl_entry *t, const struct tl_entry *e) {
-  char uid[IDS_USER_ID_STR_MAX];
-  if (kind == HIST_CONTACT) return t->outgoing != e->outgoing;
-  if (kind != HIST_GROUP) return 0;
-  if (t->outgoing) return memcmp(e->from, st->acct.identity.pub, TL_KEY_LEN) != 0;
-  if (ids_user_id(uid, e->from) != 0 || !t->due) return 0;
-  return strcmp(uid, t->due) != 0; /* group rows: due holds the sender's user ID */
-}
-
-static const struct tl_decision *decision_of(const struct tl_entry *t,
-                                             const uint8_t who[static TL_KEY_LEN]) {
-  for (uint32_t i = 0; i < t->n_dec; i++)
-    if (memcmp(t->dec[i].who, who, TL_KEY_LEN) == 0) return &t->dec[i];
-  return NULL;
-}
-
-int cli__decide(struct cli_state *st, enum hist_conv_kind kind, const struct hist_conv *hc,
-                const struct tl_entry *e, int dry, char *why, size_t why_cap) {
-  struct tl_entry t;
-  int64_t row;
-  char hex[2 * TL_ID_LEN + 1];
-  const struct tl_decision *was;
-  tl_id_hex(hex, e->ref);
-  why[0] = '\0';
-  int rc = hist_get(&st->hist, hc, e->ref, &t, &row);
-  if (rc == MOMEDO_E_NOTFOUND) {
-    snprintf(why, why_cap, "task %.12s is not in this conversation", hex);
-    rc = MOMEDO_E_DENIED;
-    goto told;
-  }
-  if (rc) return rc;
-  if (t.kind != TL_TASK || !(t.flags & TL_F_APPROVAL))
-    snprintf(why, why_cap, "%.12s is not a task that asks for approval", hex);
-  else if (!decider_may(st, kind, &t, e))
-    snprintf(why, why_cap, "only a recipient of task %.12s decides on it", hex);
-  else if ((was = decision_of(&t, e->from)) != NULL && was->decision != e->decision)
-    snprintf(why, why_cap, "task %.12s was %s before by the same person (the first decision "
-             "stands)", hex, was->decision == TL_DEC_APPROVED ? "approved" : "declined");
-  else if (was)
-    rc = MOMEDO_E_EXISTS;
-  if (why[0]) rc = MOMEDO_E_DENIED;
-  if (rc == 0 && !dry) {
-    struct tl_decision d = {.decision = e->decision, .ms = e->sent_ms, .comment = e->note};
-    memcpy(d.who, e->from, TL_KEY_LEN);
-    rc = tl_entry_add_decision(&t, &d);
-    if (rc == MOMEDO_E_TOOBIG) {
-      snprintf(why, why_cap, "task %.12s holds %d decisions already", hex, TL_DECISIONS_MAX);
-      rc = MOMEDO_E_DENIED;
-    } else if (rc == 0) {
-      rc = hist_set(&st->hist, hc, row, &t);
-    }
-  }
-  tl_entry_clear(&t);
-told:
-  if (rc == MOMEDO_E_DENIED && !dry) fprintf(stderr, "momedo: ignored a decision: %s\n", why);
-  return rc;
-}
-
 /* The reply's content and the check of it as our own outgoing decision. */
-static int decide_prepare(struct cli *c, struct cli_state *st, const struct hist_found *f,
+static int decide_prepare(struct cli *c, struct eng_state *st, const struct hist_found *f,
                           int approve, const char *comment) {
   struct tl_entry probe;
-  char why[CLI_WHY_MAX];
+  char why[ENG_WHY_MAX];
   memset(&probe, 0, sizeof probe);
   probe.kind = TL_TASK_REPLY;
   probe.outgoing = 1;
@@ -85,8 +22,8 @@ static int decide_prepare(struct cli *c, struct cli_state *st, const struct hist
   if (f->e.kind != TL_TASK) return cli_fail(c, MOMEDO_E_INVAL, "%s is not a task", c->pos[1]);
   if (f->kind != HIST_CONTACT && f->kind != HIST_GROUP)
     return cli_fail(c, MOMEDO_E_INVAL, "tasks are decided with a contact or in a group");
-  int rc = cli__hist_tx(st);
-  if (rc == 0) rc = cli__decide(st, f->kind, &f->conv, &probe, 1, why, sizeof why);
+  int rc = eng__hist_tx(st);
+  if (rc == 0) rc = eng__decide(st, f->kind, &f->conv, &probe, 1, why, sizeof why);
   if (rc == MOMEDO_E_EXISTS)
     return cli_fail(c, rc, "you %s this task already", approve ? "approved" : "declined");
   if (rc == MOMEDO_E_DENIED) return cli_fail(c, rc, "%s", why);
@@ -94,31 +31,31 @@ static int decide_prepare(struct cli *c, struct cli_state *st, const struct hist
   return 0;
 }
 
-static int decide_send(struct cli *c, struct cli_state *st, const struct hist_found *f,
+static int decide_send(struct cli *c, struct eng_state *st, const struct hist_found *f,
                        struct contact *ct, Momedo__Content *m, uint8_t id[static TL_ID_LEN]) {
-  struct cli_conn cn;
+  struct eng_conn cn;
   size_t n_env = 0;
   memset(&cn, 0, sizeof cn);
-  int rc = cli_connect(c, st, &cn);
+  int rc = eng_connect(&c->e, st, &cn);
   if (rc == 0 && f->kind == HIST_CONTACT) {
-    rc = cli_deliver(c, st, &cn, ct->uid, m, NULL, 0, id, &n_env);
+    rc = eng_deliver(&c->e, st, &cn, ct->uid, m, NULL, 0, id, &n_env);
   } else if (rc == 0) {
-    struct cli_group *cg = cli__group_by_id(st, f->key);
-    rc = cg ? cli_group_send(c, st, &cn, cg, m, NULL, 0, id)
+    struct eng_group *cg = eng__group_by_id(st, f->key);
+    rc = cg ? eng_group_send(&c->e, st, &cn, cg, m, NULL, 0, id)
             : cli_fail(c, MOMEDO_E_NOTFOUND, "the task's group is not on this device");
   }
   if (cn.open) {
-    char why[CLI_WHY_MAX];
-    snprintf(why, sizeof why, "%s", c->why);
-    int r2 = cli_save(c, st);
-    if (rc) snprintf(c->why, sizeof c->why, "%s", why);
+    char why[ENG_WHY_MAX];
+    snprintf(why, sizeof why, "%s", c->e.why);
+    int r2 = eng_save(&c->e, st);
+    if (rc) snprintf(c->e.why, sizeof c->e.why, "%s", why);
     else rc = r2;
   }
-  cli_conn_close(&cn);
+  eng_conn_close(&cn);
   return rc;
 }
 
-int cli_task_decision(struct cli *c, struct cli_state *st, const char *hex, int approve,
+int cli_task_decision(struct cli *c, struct eng_state *st, const char *hex, int approve,
                       const char *comment, uint8_t task_id[static TL_ID_LEN],
                       uint8_t reply_id[static TL_ID_LEN], struct contact **ct) {
   struct hist_found f;
@@ -127,7 +64,7 @@ int cli_task_decision(struct cli *c, struct cli_state *st, const char *hex, int 
     return cli_fail(c, MOMEDO_E_INVAL, "the comment must be 1..%u bytes",
                     (unsigned)CONTENT_COMMENT_BYTES_MAX);
   memset(&f, 0, sizeof f);
-  int rc = cli__find_any(c, st, hex, ct, 1, &f);
+  int rc = eng__find_any(&c->e, st, hex, ct, 1, &f);
   if (rc == 0) rc = decide_prepare(c, st, &f, approve, comment);
   memcpy(task_id, f.e.id, TL_ID_LEN);
   Momedo__TaskReply r = MOMEDO__TASK_REPLY__INIT;
@@ -146,7 +83,7 @@ int cli_task_decision(struct cli *c, struct cli_state *st, const char *hex, int 
 }
 
 int cli__task_decide(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   struct contact *ct = NULL;
   uint8_t id[TL_ID_LEN], task_id[TL_ID_LEN];
   int approve = strcmp(c->pos[0], "approve") == 0;
@@ -170,7 +107,7 @@ int cli__task_decide(struct cli *c) {
              ct ? contact_label(ct) : "the group");
     }
   }
-  cli_close(&st);
+  eng_close(&st);
   return rc;
 }
 
@@ -232,7 +169,7 @@ void cli__print_extras(FILE *f, const struct tl_entry *e) {
     for (uint32_t i = 0; i < e->n_dec; i++) {
       const struct tl_decision *d = &e->dec[i];
       if (ids_user_id(uid, d->who) != 0) uid[0] = '\0';
-      cli__format_time(when, d->ms);
+      eng__format_time(when, d->ms);
       fprintf(f, "%s %s by %s at %s", i ? ";" : "", decision_name(d->decision), uid, when);
       if (d->comment) fprintf(f, " \"%s\"", d->comment);
     }

@@ -1,9 +1,8 @@
 /* client/cli/cli_archive.c — `momedo archive run|export|verify|prune` (docs/archive.md):
- * the archive account receives like `sync` and appends every message of a recorded group
- * or channel to the hash-chained log (client/core/archive.h), then signs the day's
- * checkpoint with its identity key; export writes a period as a plain file set; verify
- * checks one (exit 1 and the first bad entry); prune deletes past the retention period
- * and logs it in the chain. Also the `send` notice for recorded conversations. */
+ * the archive account receives like `sync` (the engine appends every message of a
+ * recorded group to the hash-chained log: client/core/engine_archive.c), then signs the
+ * day's checkpoint with its identity key; export writes a period as a plain file set;
+ * verify checks one; prune deletes past the retention period and logs it in the chain. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,95 +15,15 @@
 #define RETENTION_YEARS_DEFAULT 10
 #define YEAR_MS 31556952000ull /* 365.2425 days */
 
-/* ---- the hook `sync` calls for a new group message ---- */
-
-static int take_att(struct cli_state *st, struct archive_log *l, const char *vname,
-                    const uint8_t sha[static 32]) {
-  uint8_t *data = NULL;
-  size_t len = 0;
-  int rc = vault_read(&st->vault, vname, &data, &len);
-  if (rc == 0) rc = archive_log_put_att(l, sha, data, len);
-  if (data) crypto_wipe(data, len);
-  free(data);
-  return rc;
-}
-
-/* The home's archive when this account has one (an earlier `archive run` made it), so
- * that `sync`, `listen` and `bot` on the archive account archive too; NULL if none. */
-static struct archive_log *home_archive(struct cli *c, struct cli_state *st) {
-  static struct archive_log log;
-  static int state; /* 0 not looked, 1 open, -1 none */
-  char dir[ARCHIVE_PATH_MAX], path[ARCHIVE_PATH_MAX + 32];
-  if (state == 0) {
-    state = -1;
-    snprintf(dir, sizeof dir, "%s/%s", st->home.dir, ARCHIVE_SUBDIR);
-    snprintf(path, sizeof path, "%s/%s", dir, ARCHIVE_ENTRIES);
-    if (access(path, F_OK) == 0 && archive_log_open(&log, dir) == 0) state = 1;
-    else if (access(path, F_OK) == 0) cli_fail(c, MOMEDO_E_IO, "cannot open %s", dir);
-  }
-  return state == 1 ? &log : NULL;
-}
-
-int cli__archive_take(struct cli *c, struct cli_state *st, struct cli_group *cg,
-                      const Momedo__Content *m, const uint8_t sender[static 32],
-                      const char *att_vname) {
-  struct group_info gi;
-  struct archive_msg am;
-  char loc[96];
-  group_get_info(cg->g, &gi);
-  if (!gi.recorded || m->sent_ms < gi.recorded_since_ms) return 0;
-  struct archive_log *l = c->archive ? c->archive : home_archive(c, st);
-  if (l == NULL) return c->why[0] ? MOMEDO_E_IO : 0; /* an archive that does not open: stop */
-  memset(&am, 0, sizeof am); /* only what was sent after the mark: members were told */
-  am.conv = cg->id, am.sender = sender, am.sent_ms = m->sent_ms;
-  if (m->body_case == MOMEDO__CONTENT__BODY_TEXT) {
-    am.kind = ARCHIVE_KIND_TEXT;
-    am.body = (const uint8_t *)m->text->text, am.body_len = strlen(m->text->text);
-  } else if (m->body_case == MOMEDO__CONTENT__BODY_FILE) {
-    am.kind = ARCHIVE_KIND_FILE;
-    am.body = (const uint8_t *)(m->file->name ? m->file->name : "");
-    am.body_len = strlen((const char *)am.body);
-    am.att_sha256 = m->file->sha256.data;
-  } else if (m->body_case == MOMEDO__CONTENT__BODY_LOCATION) {
-    am.kind = ARCHIVE_KIND_LOCATION;
-    snprintf(loc, sizeof loc, "%.7f,%.7f,%.1f", m->location->lat, m->location->lon,
-             m->location->accuracy_m);
-    am.body = (const uint8_t *)loc, am.body_len = strlen(loc);
-  } else {
-    return 0;
-  }
-  if (am.att_sha256 && att_vname && take_att(st, l, att_vname, am.att_sha256) != 0)
-    fprintf(stderr, "momedo: archive: could not keep an attachment (its hash is archived)\n");
-  int rc = archive_log_append(l, &am, os_wall_ms());
-  if (rc == 0) rc = archive_log_sync(l); /* on disk before the cursor moves */
-  if (rc) return cli_fail(c, rc, "archive: appending failed: %s", momedo_strerror(rc));
-  c->archived++;
-  return 0;
-}
-
-void cli__recorded_notice(struct cli_state *st, const struct cli_group *cg) {
-  struct group_info gi;
-  char uid[IDS_USER_ID_STR_MAX], day[ARCHIVE_DAY_LEN + 1];
-  group_get_info(cg->g, &gi);
-  if (!gi.recorded) return;
-  if (ids_user_id(uid, gi.recorded_by) != 0) uid[0] = 0;
-  const struct contact *ct = contacts_find_key(&st->contacts, gi.recorded_by);
-  archive_day(day, gi.recorded_since_ms);
-  fprintf(stderr, "note: '%s' is recorded (compliance archive) since %s, marked by %s%s%s%s: "
-          "what you post is kept by its archive member\n", gi.name, day, uid,
-          ct && ct->name[0] ? " (" : "", ct && ct->name[0] ? ct->name : "",
-          ct && ct->name[0] ? ")" : "");
-}
-
 /* ---- commands ---- */
 
-static int archive_dir(struct cli *c, struct cli_state *st, char *out, size_t cap) {
+static int archive_dir(struct cli *c, struct eng_state *st, char *out, size_t cap) {
   if (c->opt[CO_ARCHIVE_DIR]) {
     if (strlen(c->opt[CO_ARCHIVE_DIR]) >= cap) return cli_fail(c, MOMEDO_E_INVAL, "path too long");
     snprintf(out, cap, "%s", c->opt[CO_ARCHIVE_DIR]);
     return 0;
   }
-  int rc = st->home.dir[0] ? 0 : cli_home(c, st, 0);
+  int rc = st->home.dir[0] ? 0 : eng_home(&c->e, st, 0);
   if (rc) return rc;
   if (strlen(st->home.dir) + sizeof ARCHIVE_SUBDIR + 1 > cap)
     return cli_fail(c, MOMEDO_E_INVAL, "path too long");
@@ -119,7 +38,7 @@ static int open_log(struct cli *c, const char *dir, struct archive_log *l, int r
 }
 
 static int cmd_run(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   struct archive_log l;
   char dir[ARCHIVE_PATH_MAX], day[ARCHIVE_DAY_LEN + 1];
   size_t n = 0, rec = 0;
@@ -132,9 +51,9 @@ static int cmd_run(struct cli *c) {
   if (rc == 0 && (rc = open_log(c, dir, &l, 0)) == 0) opened = 1;
   if (rc == 0 && (rc = archive_log_set_key(&l, st.acct.identity.pub)) != 0)
     rc = cli_fail(c, rc, "cannot write %s/%s", dir, ARCHIVE_KEY);
-  c->archive = opened ? &l : NULL;
-  if (rc == 0) rc = cli_sync_all(c, &st, &n);
-  c->archive = NULL;
+  c->e.archive = opened ? &l : NULL;
+  if (rc == 0) rc = eng_sync_all(&c->e, &st, &n);
+  c->e.archive = NULL;
   uint64_t now = os_wall_ms();
   if (rc == 0 && (rc = archive_log_checkpoint(&l, &st.acct.identity, now, &made)) != 0)
     rc = cli_fail(c, rc, "archive: the checkpoint failed: %s", momedo_strerror(rc));
@@ -148,7 +67,7 @@ static int cmd_run(struct cli *c) {
     struct jsonw j;
     jsonw_begin(&j, stdout);
     jsonw_bool(&j, "ok", 1);
-    jsonw_u64(&j, "archived", c->archived);
+    jsonw_u64(&j, "archived", c->e.archived);
     jsonw_u64(&j, "recorded_conversations", rec);
     jsonw_u64(&j, "entries", l.next_seq);
     jsonw_hex(&j, "head", l.head, 32);
@@ -157,11 +76,11 @@ static int cmd_run(struct cli *c) {
     jsonw_end(&j);
   } else if (rc == 0) {
     printf("archived %llu message(s) from %zu recorded conversation(s); %llu entries in %s%s%s\n",
-           (unsigned long long)c->archived, rec, (unsigned long long)l.next_seq, dir,
+           (unsigned long long)c->e.archived, rec, (unsigned long long)l.next_seq, dir,
            made ? "; signed the checkpoint of " : "", made ? day : "");
   }
   if (opened) archive_log_close(&l);
-  cli_close(&st);
+  eng_close(&st);
   return rc;
 }
 
@@ -174,7 +93,7 @@ static int parse_day(struct cli *c, int o, const char *name, uint64_t *ms) {
 }
 
 static int cmd_export(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   struct archive_log l;
   char dir[ARCHIVE_PATH_MAX];
   uint64_t from = 0, to = 0, n = 0;
@@ -185,7 +104,7 @@ static int cmd_export(struct cli *c) {
   if (rc == 0) rc = parse_day(c, CO_TO, "--to", &to);
   if (rc == 0 && to < from) rc = cli_fail(c, MOMEDO_E_INVAL, "--to is before --from");
   /* The identity key signs the export's manifest; the home's lock is let go at once. */
-  if (rc == 0 && (rc = cli_open(c, &st, 1)) == 0) opened = 1, cli_release(&st);
+  if (rc == 0 && (rc = cli_open(c, &st, 1)) == 0) opened = 1, eng_release(&st);
   if (rc == 0 && !st.acct.has_identity)
     rc = cli_fail(c, MOMEDO_E_DENIED, "the export's manifest is signed with the identity key, "
                   "which only the account's first device holds: run it there");
@@ -195,8 +114,8 @@ static int cmd_export(struct cli *c) {
     rc = archive_log_export(&l, from, to + ARCHIVE_DAY_MS, c->pos[1], &st.acct.identity, &n);
     archive_log_close(&l);
   }
-  if (opened) cli_close(&st);
-  if (rc && c->why[0]) return rc; /* said already */
+  if (opened) eng_close(&st);
+  if (rc && c->e.why[0]) return rc; /* said already */
   if (rc == MOMEDO_E_EXISTS) return cli_fail(c, rc, "%s exists: export into a new directory",
                                              c->pos[1]);
   if (rc) return cli_fail(c, rc, "export failed: %s", momedo_strerror(rc));
@@ -274,7 +193,7 @@ static int cmd_verify(struct cli *c) {
 }
 
 static int cmd_prune(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   struct archive_log l;
   char dir[ARCHIVE_PATH_MAX];
   uint64_t years = RETENTION_YEARS_DEFAULT, n = 0, now = os_wall_ms();
@@ -285,7 +204,7 @@ static int cmd_prune(struct cli *c) {
     years = (uint64_t)atoi(c->opt[CO_RETENTION]);
   }
   /* The home's lock, as `archive run` holds it: no append while the log is rewritten. */
-  int rc = cli_home(c, &st, 0);
+  int rc = eng_home(&c->e, &st, 0);
   if (rc == 0 && (rc = home_lock(&st.home)) != 0)
     rc = cli_fail(c, rc, "another momedo command is running in this home; try again");
   int locked = rc == 0;
@@ -295,7 +214,7 @@ static int cmd_prune(struct cli *c) {
     archive_log_close(&l);
   }
   if (locked) home_unlock(&st.home);
-  if (rc && c->why[0]) return rc;
+  if (rc && c->e.why[0]) return rc;
   if (rc) return cli_fail(c, rc, "prune failed: %s", momedo_strerror(rc));
   if (c->json) {
     struct jsonw j;

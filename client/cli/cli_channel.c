@@ -1,7 +1,7 @@
-/* client/cli/cli_channel.c — passphrase channels for the command line: `channel join|leave`,
- * the keys kept in the vault (derived once with scrypt, never the passphrase itself),
- * per-node read cursors, and sealing / opening messages. Anyone with the name and the
- * passphrase reads and posts; nothing here authenticates a sender (docs/groups.md). */
+/* client/cli/cli_channel.c — `channel join|leave` for the command line: the channel
+ * passphrase (file, $MOMEDO_CHANNEL_PASSPHRASE or the terminal, a warning and a
+ * suggestion when short) and the output. Keys, cursors, sealing and opening are the
+ * engine's (client/core/engine_channel.c; docs/groups.md). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,154 +11,6 @@
 #define CHANNEL_DISPLAY_DEFAULT "anonymous"
 #define CHANNEL_PASS_WEAK_BYTES 20       /* shorter passphrases get a warning */
 #define CHANNEL_SUGGEST_BYTES 16         /* 128 bits, as 26 base32 characters */
-
-/* ---- storage -------------------------------------------------------------------- */
-
-void cli_channels_free(struct cli_groups *gs) {
-  if (gs->ch) crypto_wipe(gs->ch, gs->n_ch * sizeof *gs->ch);
-  free(gs->ch);
-  gs->ch = NULL;
-  gs->n_ch = 0;
-  gs->ch_dirty = 0;
-}
-
-static int load_one(struct cursor *cu, struct cli_channel *ch) {
-  uint32_t n;
-  if (vrd_str(cu, ch->name, sizeof ch->name) || vrd_str(cu, ch->display, sizeof ch->display) ||
-      vrd_fixed(cu, ch->k.mailbox, OBJ_MAILBOX_LEN) || vrd_fixed(cu, ch->k.key, CHANNEL_KEY_LEN) ||
-      vrd_fixed(cu, ch->k.mac_key, CHANNEL_KEY_LEN) || cursor_get_be32(cu, &n) ||
-      n > ACCOUNT_NODES_MAX || !ch->name[0])
-    return MOMEDO_E_CORRUPT;
-  for (uint32_t i = 0; i < n; i++) {
-    if (vrd_fixed(cu, ch->cur[i].node, 32) || cursor_get_be64(cu, &ch->cur[i].cursor))
-      return MOMEDO_E_CORRUPT;
-    ch->n_cur++;
-  }
-  return 0;
-}
-
-int cli_channels_load(struct cli_groups *gs, const struct vault *v) {
-  uint8_t *d = NULL, f;
-  size_t n = 0;
-  uint32_t count;
-  struct cursor cu;
-  int rc = vault_read(v, CLI_CHANNELS_FILE, &d, &n);
-  if (rc == MOMEDO_E_NOTFOUND) return 0;
-  if (rc) return rc;
-  cursor_init(&cu, d, n);
-  if (cursor_get_u8(&cu, &f) || f != CHANNELS_FORMAT || cursor_get_be32(&cu, &count) ||
-      count > CLI_CHANNELS_MAX)
-    rc = MOMEDO_E_CORRUPT;
-  if (rc == 0 && !(gs->ch = calloc(count ? count : 1, sizeof *gs->ch))) rc = MOMEDO_E_NOMEM;
-  for (uint32_t i = 0; rc == 0 && i < count; i++) {
-    rc = load_one(&cu, &gs->ch[i]);
-    gs->n_ch = i + 1;
-  }
-  if (rc == 0 && cursor_left(&cu) != 0) rc = MOMEDO_E_CORRUPT;
-  crypto_wipe(d, n);
-  free(d);
-  return rc;
-}
-
-int cli_channels_save(struct cli_groups *gs, const struct vault *v) {
-  if (!gs->ch_dirty) return 0;
-  struct vbuf b = {0};
-  vbuf_u8(&b, CHANNELS_FORMAT);
-  vbuf_be32(&b, (uint32_t)gs->n_ch);
-  for (size_t i = 0; i < gs->n_ch; i++) {
-    const struct cli_channel *ch = &gs->ch[i];
-    vbuf_str(&b, ch->name);
-    vbuf_str(&b, ch->display);
-    vbuf_raw(&b, ch->k.mailbox, OBJ_MAILBOX_LEN);
-    vbuf_raw(&b, ch->k.key, CHANNEL_KEY_LEN);
-    vbuf_raw(&b, ch->k.mac_key, CHANNEL_KEY_LEN);
-    vbuf_be32(&b, (uint32_t)ch->n_cur);
-    for (size_t k = 0; k < ch->n_cur; k++) {
-      vbuf_raw(&b, ch->cur[k].node, 32);
-      vbuf_be64(&b, ch->cur[k].cursor);
-    }
-  }
-  int rc = b.err ? b.err : vault_write(v, CLI_CHANNELS_FILE, b.p, b.len);
-  vbuf_free(&b);
-  if (rc == 0) gs->ch_dirty = 0;
-  return rc;
-}
-
-struct cli_channel *cli_channel_find(struct cli_state *st, const char *name) {
-  for (size_t i = 0; i < st->gr.n_ch; i++)
-    if (strcmp(st->gr.ch[i].name, name) == 0) return &st->gr.ch[i];
-  return NULL;
-}
-
-struct cli_channel *cli_channel_by_mailbox(struct cli_state *st, const uint8_t mb[static 32]) {
-  for (size_t i = 0; i < st->gr.n_ch; i++)
-    if (memcmp(st->gr.ch[i].k.mailbox, mb, OBJ_MAILBOX_LEN) == 0) return &st->gr.ch[i];
-  return NULL;
-}
-
-uint64_t cli_channel_cursor(const struct cli_channel *ch, const uint8_t node[static 32]) {
-  for (size_t i = 0; i < ch->n_cur; i++)
-    if (memcmp(ch->cur[i].node, node, 32) == 0) return ch->cur[i].cursor;
-  return 0;
-}
-
-void cli_channel_set_cursor(struct cli_channel *ch, const uint8_t node[static 32], uint64_t cur) {
-  size_t i = 0;
-  while (i < ch->n_cur && memcmp(ch->cur[i].node, node, 32) != 0) i++;
-  if (i == ch->n_cur) {
-    if (ch->n_cur == ACCOUNT_NODES_MAX) { /* the oldest node's cursor goes */
-      memmove(ch->cur, ch->cur + 1, (ch->n_cur - 1) * sizeof ch->cur[0]);
-      i = --ch->n_cur;
-    }
-    memcpy(ch->cur[i].node, node, 32);
-    ch->n_cur++;
-  }
-  ch->cur[i].cursor = cur;
-}
-
-/* ---- messages ------------------------------------------------------------------- */
-
-int cli_channel_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                     struct cli_channel *ch, const Momedo__Content *m,
-                     uint8_t id[static TL_ID_LEN]) {
-  static char display[CHANNEL_DISPLAY_NAME_BYTES_MAX + 1];
-  uint8_t mid[CHANNEL_ID_LEN], oid[OBJ_ID_LEN], *wire = NULL;
-  size_t wl = 0;
-  Momedo__ChannelMessage cm = MOMEDO__CHANNEL_MESSAGE__INIT;
-  if (m->body_case == MOMEDO__CONTENT__BODY_TEXT) {
-    cm.body_case = MOMEDO__CHANNEL_MESSAGE__BODY_TEXT;
-    cm.text = m->text;
-  } else if (m->body_case == MOMEDO__CONTENT__BODY_LOCATION) {
-    cm.body_case = MOMEDO__CHANNEL_MESSAGE__BODY_LOCATION;
-    cm.location = m->location;
-  } else {
-    return cli_fail(c, MOMEDO_E_INVAL, "a passphrase channel takes text and locations");
-  }
-  if (content_new_id(mid) != 0) return cli_fail(c, MOMEDO_E_RNG, "no randomness");
-  cm.format = CHANNEL_FORMAT;
-  cm.message_id = (ProtobufCBinaryData){CHANNEL_ID_LEN, mid};
-  cm.sent_ms = os_wall_ms();
-  cm.display_name = ch->display;
-  int rc = channel_seal(&ch->k, &cm, &wire, &wl);
-  if (rc == MOMEDO_E_TOOBIG) return cli_fail(c, rc, "the message is too long");
-  if (rc) return cli_fail(c, rc, "cannot seal the message: %s", momedo_strerror(rc));
-  struct nodeapi_post_req p = {.mailbox = ch->k.mailbox, .ciphertext = wire,
-                               .ciphertext_len = wl, .ttl_ms = CLI_ITEM_TTL_MS};
-  rc = nodeapi_post(&cn->api, &p, oid, NULL);
-  free(wire);
-  if (rc) return cli_api_fail(c, cn, rc, "posting to the channel failed");
-  memcpy(id, mid, TL_ID_LEN);
-  Momedo__Content tmp = *m;
-  tmp.message_id = (ProtobufCBinaryData){TL_ID_LEN, mid};
-  tmp.sent_ms = cm.sent_ms;
-  tmp.sender_device = (ProtobufCBinaryData){32, st->acct.device.pub};
-  struct tl_entry e;
-  int added = 0;
-  cli__entry_of(&tmp, 1, &e);
-  snprintf(display, sizeof display, "%s", ch->display);
-  e.due = display; /* channel timelines: the sender's display name */
-  return cli__timeline_put(c, st, HIST_CHANNEL, ch->k.mailbox, &e, &added);
-}
 
 /* ---- commands ------------------------------------------------------------------- */
 
@@ -197,7 +49,7 @@ static int channel_passphrase(struct cli *c, char *out, size_t cap) {
   return 0;
 }
 
-static int cmd_join(struct cli *c, struct cli_state *st) {
+static int cmd_join(struct cli *c, struct eng_state *st) {
   const char *name = c->pos[1], *display = c->opt[CO_NAME] ? c->opt[CO_NAME]
                                                            : CHANNEL_DISPLAY_DEFAULT;
   char pass[CHANNEL_PASS_BYTES_MAX + 1];
@@ -205,11 +57,11 @@ static int cmd_join(struct cli *c, struct cli_state *st) {
   size_t dl = strlen(display);
   if (dl == 0 || dl > CHANNEL_DISPLAY_NAME_BYTES_MAX)
     return cli_fail(c, MOMEDO_E_INVAL, "--name must have 1..%d bytes", CHANNEL_DISPLAY_NAME_BYTES_MAX);
-  if (cli_channel_find(st, name))
+  if (eng_channel_find(st, name))
     return cli_fail(c, MOMEDO_E_EXISTS, "already in channel '%s' (`momedo channel leave %s` "
                     "first to change the passphrase)", name, name);
-  if (st->gr.n_ch >= CLI_CHANNELS_MAX)
-    return cli_fail(c, MOMEDO_E_QUOTA, "at most %d channels", CLI_CHANNELS_MAX);
+  if (st->gr.n_ch >= ENG_CHANNELS_MAX)
+    return cli_fail(c, MOMEDO_E_QUOTA, "at most %d channels", ENG_CHANNELS_MAX);
   int rc = channel_passphrase(c, pass, sizeof pass);
   if (rc == 0) {
     rc = channel_derive(&k, name, pass, CHANNEL_SCRYPT_LOG2_N, CHANNEL_SCRYPT_R, CHANNEL_SCRYPT_P);
@@ -217,20 +69,20 @@ static int cmd_join(struct cli *c, struct cli_state *st) {
   }
   crypto_wipe(pass, sizeof pass);
   if (rc) return rc;
-  struct cli_channel *v = realloc(st->gr.ch, (st->gr.n_ch + 1) * sizeof *v);
+  struct eng_channel *v = realloc(st->gr.ch, (st->gr.n_ch + 1) * sizeof *v);
   if (!v) {
     channel_keys_wipe(&k);
     return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
   }
   st->gr.ch = v;
-  struct cli_channel *ch = &v[st->gr.n_ch++];
+  struct eng_channel *ch = &v[st->gr.n_ch++];
   memset(ch, 0, sizeof *ch);
   snprintf(ch->name, sizeof ch->name, "%s", name);
   snprintf(ch->display, sizeof ch->display, "%s", display);
   ch->k = k;
   channel_keys_wipe(&k);
   st->gr.ch_dirty = 1;
-  if ((rc = cli_save(c, st)) != 0) return rc;
+  if ((rc = eng_save(&c->e, st)) != 0) return rc;
   if (c->json) {
     struct jsonw j;
     jsonw_begin(&j, stdout);
@@ -246,15 +98,15 @@ static int cmd_join(struct cli *c, struct cli_state *st) {
   return 0;
 }
 
-static int cmd_leave(struct cli *c, struct cli_state *st) {
-  struct cli_channel *ch = cli_channel_find(st, c->pos[1]);
+static int cmd_leave(struct cli *c, struct eng_state *st) {
+  struct eng_channel *ch = eng_channel_find(st, c->pos[1]);
   if (!ch) return cli_fail(c, MOMEDO_E_NOTFOUND, "not in channel '%s'", c->pos[1]);
   size_t i = (size_t)(ch - st->gr.ch);
   crypto_wipe(ch, sizeof *ch);
   memmove(ch, ch + 1, (st->gr.n_ch - i - 1) * sizeof *ch);
   st->gr.n_ch--;
   st->gr.ch_dirty = 1;
-  int rc = cli_save(c, st);
+  int rc = eng_save(&c->e, st);
   if (rc) return rc;
   if (c->json) {
     struct jsonw j;
@@ -269,7 +121,7 @@ static int cmd_leave(struct cli *c, struct cli_state *st) {
 }
 
 int cli_cmd_channel(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   int join = !strcmp(c->pos[0], "join"), leave = !strcmp(c->pos[0], "leave");
   if (!join && !leave)
     return cli_fail(c, MOMEDO_E_INVAL, "unknown 'channel %s' (use join or leave)", c->pos[0]);
@@ -277,6 +129,6 @@ int cli_cmd_channel(struct cli *c) {
     return cli_fail(c, MOMEDO_E_INVAL, "channel leave takes only the channel name");
   int rc = cli_open(c, &st, 0);
   if (rc == 0) rc = join ? cmd_join(c, &st) : cmd_leave(c, &st);
-  cli_close(&st);
+  eng_close(&st);
   return rc;
 }

@@ -37,8 +37,8 @@ static void warn_changed(const struct contact *ct) {
 }
 
 /* Find the key a reference names: QR payload (key inside), or a lookup on a node. */
-static int key_for_ref(struct cli *c, struct cli_state *st, const char *ref, uint8_t key[static 32],
-                       const char **alias, struct ids_card *card, struct cli_conn *cn,
+static int key_for_ref(struct cli *c, struct eng_state *st, const char *ref, uint8_t key[static 32],
+                       const char **alias, struct ids_card *card, struct eng_conn *cn,
                        int *conn_open) {
   uint8_t bits[IDS_USER_ID_BYTES];
   struct nodeapi_bundle b;
@@ -63,9 +63,9 @@ static int key_for_ref(struct cli *c, struct cli_state *st, const char *ref, uin
   if (!st->acct.joined)
     return cli_fail(c, MOMEDO_E_UNEXPECTED, "looking up %s needs a node: run `momedo join` first "
                     "(or add the contact by its QR payload)", ref);
-  if ((rc = cli_connect(c, st, cn)) != 0) return rc;
+  if ((rc = eng_connect(&c->e, st, cn)) != 0) return rc;
   *conn_open = 1;
-  return cli_lookup(c, cn, &q, key, &b);
+  return eng_lookup(&c->e, cn, &q, key, &b);
 }
 
 /* The suite a first message to device d uses (docs/crypto.md "Hybrid post-quantum
@@ -104,12 +104,12 @@ static void json_contact_begin(struct jsonw *j, const struct contact *ct, const 
   jsonw_str(j, "fingerprint", safety);
 }
 
-int cli_contact_add(struct cli *c, struct cli_state *st, const char *ref, const char *name,
+int cli_contact_add(struct cli *c, struct eng_state *st, const char *ref, const char *name,
                     struct contact **out, const char **alias_out) {
   uint8_t key[32];
   const char *alias = NULL;
   struct ids_card card;
-  struct cli_conn cn;
+  struct eng_conn cn;
   struct contact *ct = NULL;
   int open = 0;
   memset(&cn, 0, sizeof cn);
@@ -123,7 +123,7 @@ int cli_contact_add(struct cli *c, struct cli_state *st, const char *ref, const 
     rc = contacts_pin(&st->contacts, key, name, alias, os_wall_ms(), &ct);
     if (rc == MOMEDO_E_KEYCHANGED) {
       warn_changed(ct);
-      int r2 = cli_save(c, st); /* remember the pending key so `verify` can accept it */
+      int r2 = eng_save(&c->e, st); /* remember the pending key so `verify` can accept it */
       rc = r2 ? r2 : cli_fail(c, rc, "the key of %s changed; refused until `momedo contact "
                               "verify`", contact_label(ct));
     } else if (rc == MOMEDO_E_EXISTS) {
@@ -133,16 +133,16 @@ int cli_contact_add(struct cli *c, struct cli_state *st, const char *ref, const 
     }
   }
   if (rc == 0 && card.n_hints) contacts_set_hints(ct, &card);
-  if (rc == 0 && open && cli_refresh_contact(c, st, &cn, ct) != 0)
-    fprintf(stderr, "momedo: note: %s\n", c->why);
-  if (rc == 0) rc = cli_save(c, st);
-  if (open) cli_conn_close(&cn);
+  if (rc == 0 && open && eng_refresh_contact(&c->e, st, &cn, ct) != 0)
+    fprintf(stderr, "momedo: note: %s\n", c->e.why);
+  if (rc == 0) rc = eng_save(&c->e, st);
+  if (open) eng_conn_close(&cn);
   *out = ct;
   if (alias_out) *alias_out = alias;
   return rc;
 }
 
-static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
+static int contact_add(struct cli *c, struct eng_state *st, const char *ref) {
   struct contact *ct = NULL;
   const char *alias = NULL;
   int rc = cli_contact_add(c, st, ref, c->opt[CO_NAME], &ct, &alias);
@@ -166,7 +166,7 @@ static int contact_add(struct cli *c, struct cli_state *st, const char *ref) {
 
 /* The key a verify reference means: a QR payload, a user ID of a pinned or pending
  * key, or a name (its pending key if any, else its pinned key). */
-static int verify_key(struct cli *c, struct cli_state *st, const char *ref, uint8_t key[static 32]) {
+static int verify_key(struct cli *c, struct eng_state *st, const char *ref, uint8_t key[static 32]) {
   uint8_t bits[IDS_USER_ID_BYTES], kb[IDS_USER_ID_BYTES];
   if (ids_qr_parse(key, ref) == 0) return 0;
   struct contact *ct = contacts_find_name(&st->contacts, ref);
@@ -208,7 +208,7 @@ static int confirm(struct cli *c, const char *uid, const char *safety) {
   return ok ? 0 : cli_fail(c, MOMEDO_E_DENIED, "not verified (nothing changed)");
 }
 
-static int contact_verify(struct cli *c, struct cli_state *st, const char *ref) {
+static int contact_verify(struct cli *c, struct eng_state *st, const char *ref) {
   uint8_t key[32];
   char uid[IDS_USER_ID_STR_MAX], safety[IDS_SAFETY_STR_MAX];
   struct contact *ct;
@@ -218,7 +218,7 @@ static int contact_verify(struct cli *c, struct cli_state *st, const char *ref) 
   if (rc == 0) rc = confirm(c, uid, safety);
   if (rc == 0 && (rc = contacts_verify(&st->contacts, key, &ct)) != 0)
     rc = cli_fail(c, rc, "%s is not a contact", uid);
-  if (rc == 0) rc = cli_save(c, st);
+  if (rc == 0) rc = eng_save(&c->e, st);
   if (rc == 0 && c->json) {
     struct jsonw j;
     jsonw_begin(&j, stdout);
@@ -235,7 +235,7 @@ static int contact_verify(struct cli *c, struct cli_state *st, const char *ref) 
 }
 
 /* The suite of the newest session with device (0: none yet). */
-static int session_suite(const struct cli_state *st, const uint8_t device[static 32]) {
+static int session_suite(const struct eng_state *st, const uint8_t device[static 32]) {
   struct e2e_session_info info;
   for (size_t i = st->sess.n; i-- > 0;) {
     e2e_session_get_info(st->sess.v[i], &info);
@@ -244,7 +244,7 @@ static int session_suite(const struct cli_state *st, const uint8_t device[static
   return 0;
 }
 
-static void show_device_json(struct jsonw *j, const struct cli_state *st,
+static void show_device_json(struct jsonw *j, const struct eng_state *st,
                              const struct account_device *d) {
   int ss = session_suite(st, d->device_key);
   jsonw_open(j, NULL, '{');
@@ -260,7 +260,7 @@ static void show_device_json(struct jsonw *j, const struct cli_state *st,
 
 /* `contact show REF`: the pinned key and, per device of the last bundle, the key
  * agreement a first message uses and that of the current session. */
-static int contact_show(struct cli *c, struct cli_state *st, const char *ref) {
+static int contact_show(struct cli *c, struct eng_state *st, const char *ref) {
   uint8_t key[32];
   char safety[IDS_SAFETY_STR_MAX], dev[17];
   int rc = verify_key(c, st, ref, key);
@@ -295,7 +295,7 @@ static int contact_show(struct cli *c, struct cli_state *st, const char *ref) {
 }
 
 int cli_cmd_contact(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   const char *sub = c->pos[0];
   int add = strcmp(sub, "add") == 0, verify = strcmp(sub, "verify") == 0;
   int show = strcmp(sub, "show") == 0;
@@ -307,12 +307,12 @@ int cli_cmd_contact(struct cli *c) {
   if (rc == 0)
     rc = add ? contact_add(c, &st, c->pos[1])
              : verify ? contact_verify(c, &st, c->pos[1]) : contact_show(c, &st, c->pos[1]);
-  cli_close(&st);
+  eng_close(&st);
   return rc;
 }
 
 int cli_cmd_contacts(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   int rc = cli_open(c, &st, 0);
   if (rc == 0 && c->json) {
     struct jsonw j;
@@ -336,6 +336,6 @@ int cli_cmd_contacts(struct cli *c) {
              ct->verified ? "  verified" : "", ct->has_pending ? "  KEY CHANGED (refused)" : "");
     }
   }
-  cli_close(&st);
+  eng_close(&st);
   return rc;
 }

@@ -25,7 +25,7 @@ struct link_state {
   struct contacts contacts;
 };
 
-static int state_encode(const struct cli_state *st, struct vbuf *b) {
+static int state_encode(const struct eng_state *st, struct vbuf *b) {
   struct vbuf cb = {0};
   vbuf_u8(b, LINK_STATE_FORMAT);
   vbuf_u8(b, (uint8_t)st->acct.n_nodes);
@@ -68,7 +68,7 @@ static int state_decode(struct link_state *ls, const uint8_t *p, size_t n) {
 }
 
 /* Wait up to ms for an event on cn (answering pings meanwhile); events are only a cue. */
-static void link_pause(struct cli_conn *cn, int ms) {
+static void link_pause(struct eng_conn *cn, int ms) {
   struct nodeapi_event ev;
   if (nodeapi_wait_event(&cn->api, ms, os_wall_ms(), &ev) == 0) nodeapi_event_clear(&ev);
 }
@@ -89,7 +89,7 @@ static void json_event(struct jsonw *j, const char *event) {
 
 static void print_code(struct cli *c, const char *code, uint64_t expires_ms) {
   char t[32];
-  cli__format_time(t, expires_ms);
+  eng__format_time(t, expires_ms);
   if (c->json) {
     struct jsonw j;
     json_event(&j, "code");
@@ -107,13 +107,13 @@ static void print_code(struct cli *c, const char *code, uint64_t expires_ms) {
 
 /* Requests in the link mailbox: the first valid one in *d; *distinct counts different
  * device keys among the valid ones (two means someone else has the code too). */
-static int scan_requests(struct cli *c, struct cli_conn *cn, const struct link_keys *k,
+static int scan_requests(struct cli *c, struct eng_conn *cn, const struct link_keys *k,
                          struct account_device *d, int *distinct) {
   uint8_t mb[OBJ_MAILBOX_LEN];
   struct nodeapi_fetch f;
   int rc = obj_link_mailbox(mb, k->id);
   if (rc == 0) rc = nodeapi_fetch(&cn->api, mb, 0, CLI_LINK_SCAN_MAX, os_wall_ms(), &f);
-  if (rc) return cli_api_fail(c, cn, rc, "reading the link mailbox failed");
+  if (rc) return eng_api_fail(&c->e, cn, rc, "reading the link mailbox failed");
   *distinct = 0;
   for (size_t i = 0; i < f.n; i++) {
     struct account_device r;
@@ -150,7 +150,7 @@ static int link_confirm(struct cli *c, const char *safety) {
 }
 
 /* Sign the new device into the bundle, publish, answer with the sealed state. */
-static int link_admit(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int link_admit(struct cli *c, struct eng_state *st, struct eng_conn *cn,
                       const struct link_keys *k, struct account_device *d) {
   struct vbuf b = {0};
   uint8_t *ans = NULL, mb[OBJ_MAILBOX_LEN], id[OBJ_ID_LEN];
@@ -164,33 +164,33 @@ static int link_admit(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   memcpy(d->home_node, st->acct.nodes[cn->node].key, 32);
   int rc = account_put_device(&st->acct, d);
   if (rc) return cli_fail(c, rc, "this user already has %d devices", OBJ_DEVICES_MAX);
-  if ((rc = cli_publish(c, st, cn)) != 0) return rc;
+  if ((rc = eng_publish(&c->e, st, cn)) != 0) return rc;
   rc = state_encode(st, &b);
   if (rc == 0) rc = link_answer_seal(&ans, &ans_len, k, d->device_key, d->dh_key, b.p, b.len);
   vbuf_free(&b);
   if (rc == 0) rc = obj_link_mailbox(mb, k->id);
   if (rc) return cli_fail(c, rc, "cannot seal the state for the new device: %s",
                           momedo_strerror(rc));
-  static struct cli_dests dn; /* the new device reads it from one of our home nodes */
-  cli__dests_clear(&dn);
-  cli__dests_self(st, &dn);
+  static struct eng_dests dn; /* the new device reads it from one of our home nodes */
+  eng__dests_clear(&dn);
+  eng__dests_self(st, &dn);
   struct nodeapi_post_req p = {.mailbox = mb, .ciphertext = ans, .ciphertext_len = ans_len,
                                .ttl_ms = LINK_TTL_MS, .dest_nodes = dn.k,
                                .n_dest_nodes = dn.n};
   rc = nodeapi_post(&cn->api, &p, id, NULL);
   crypto_wipe(ans, ans_len);
   free(ans);
-  if (rc) return cli_api_fail(c, cn, rc, "posting the answer for the new device failed");
-  return cli_save(c, st);
+  if (rc) return eng_api_fail(&c->e, cn, rc, "posting the answer for the new device failed");
+  return eng_save(&c->e, st);
 }
 
 /* Wait for the one request the code was for; refuse when two devices used it. */
-static int link_wait(struct cli *c, struct cli_conn *cn, const struct link_keys *k,
+static int link_wait(struct cli *c, struct eng_conn *cn, const struct link_keys *k,
                      uint64_t expires_ms, struct account_device *d) {
   uint8_t mb[OBJ_MAILBOX_LEN];
   int rc = obj_link_mailbox(mb, k->id), distinct = 0, ms;
   if (rc == 0 && (rc = nodeapi_subscribe(&cn->api, (const uint8_t(*)[32])mb, 1)) != 0)
-    return cli_api_fail(c, cn, rc, "cannot watch the link mailbox");
+    return eng_api_fail(&c->e, cn, rc, "cannot watch the link mailbox");
   while ((ms = left_ms(expires_ms)) > 0) {
     if ((rc = scan_requests(c, cn, k, d, &distinct)) != 0) return rc;
     if (distinct > 1)
@@ -207,8 +207,8 @@ static int link_wait(struct cli *c, struct cli_conn *cn, const struct link_keys 
   return cli_fail(c, MOMEDO_E_TIMEOUT, "no device used the link code before it expired");
 }
 
-static int device_link(struct cli *c, struct cli_state *st) {
-  struct cli_conn cn;
+static int device_link(struct cli *c, struct eng_state *st) {
+  struct eng_conn cn;
   struct link_code l;
   struct link_keys k;
   struct account_device d;
@@ -220,7 +220,7 @@ static int device_link(struct cli *c, struct cli_state *st) {
                     "link another device");
   if (st->acct.n_devices >= OBJ_DEVICES_MAX)
     return cli_fail(c, MOMEDO_E_QUOTA, "this user already has %d devices", OBJ_DEVICES_MAX);
-  int rc = cli_connect(c, st, &cn);
+  int rc = eng_connect(&c->e, st, &cn);
   if (rc) return rc;
   const struct account_node *node = &st->acct.nodes[cn.node];
   memcpy(l.identity, st->acct.identity.pub, 32);
@@ -237,18 +237,18 @@ static int device_link(struct cli *c, struct cli_state *st) {
     goto out;
   }
   print_code(c, code, l.expires_ms);
-  cli_release(st); /* other commands may use this home while we wait */
+  eng_release(st); /* other commands may use this home while we wait */
   rc = link_wait(c, &cn, &k, l.expires_ms, &d);
   if (rc == 0) rc = link_safety_code(safety, &k, d.device_key);
   if (rc == 0) rc = link_confirm(c, safety);
-  if (rc == 0) rc = cli_reacquire(c, st);
+  if (rc == 0) rc = eng_reacquire(&c->e, st);
   if (rc == 0) rc = link_admit(c, st, &cn, &k, &d);
   size_t n_groups = 0;
   if (rc == 0) { /* the new device joins every group and announcement channel */
-    if (cli_groups_own_devices(c, st, &cn, 1, &n_groups) != 0)
+    if (eng_groups_own_devices(&c->e, st, &cn, 1, &n_groups) != 0)
       fprintf(stderr, "momedo: note: the groups learn of the device at your next sync: %s\n",
-              c->why);
-    rc = cli_save(c, st);
+              c->e.why);
+    rc = eng_save(&c->e, st);
   }
   if (rc == 0) {
     char hex[65];
@@ -268,7 +268,7 @@ out:
   crypto_wipe(&l, sizeof l);
   crypto_wipe(&k, sizeof k);
   crypto_wipe(code, sizeof code);
-  cli_conn_close(&cn);
+  eng_conn_close(&cn);
   return rc;
 }
 
@@ -301,7 +301,7 @@ int cli_link_code_decode(struct cli *c, struct link_code *l, const char *line) {
   if (rc) return cli_fail(c, rc, "the link code is damaged: %s", momedo_strerror(rc));
   if (os_wall_ms() >= l->expires_ms) {
     char t[32];
-    cli__format_time(t, l->expires_ms);
+    eng__format_time(t, l->expires_ms);
     return cli_fail(c, MOMEDO_E_EXPIRED, "this link code expired at %s: run `momedo device "
                     "link` on the first device again", t);
   }
@@ -310,12 +310,12 @@ int cli_link_code_decode(struct cli *c, struct link_code *l, const char *line) {
 
 /* Look in the link mailbox for an answer: for us (*state), or for another device
  * (the code was used: refused). 0 with *state NULL: none yet. */
-static int find_answer(struct cli *c, struct cli_conn *cn, const struct link_keys *k,
+static int find_answer(struct cli *c, struct eng_conn *cn, const struct link_keys *k,
                        const struct account *a, const uint8_t *request, size_t request_len,
                        uint8_t **state, size_t *state_len) {
   struct nodeapi_fetch f;
   int rc = nodeapi_link(&cn->api, k->id, request, request_len, os_wall_ms(), &f);
-  if (rc) return cli_api_fail(c, cn, rc, "the link mailbox at the node is not reachable");
+  if (rc) return eng_api_fail(&c->e, cn, rc, "the link mailbox at the node is not reachable");
   for (size_t i = 0; i < f.n; i++) {
     uint8_t who[32];
     const struct nodeapi_obj *o = &f.objs[i];
@@ -332,7 +332,7 @@ static int find_answer(struct cli *c, struct cli_conn *cn, const struct link_key
 }
 
 /* Ask (our random keys, proven), then wait for the answer until the code expires. */
-static int join_ask(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int join_ask(struct cli *c, struct eng_state *st, struct eng_conn *cn,
                     const struct link_code *l, const struct link_keys *k, struct link_state *ls,
                     const struct cli_link_ui *ui) {
   uint8_t req[LINK_REQUEST_LEN], *state = NULL;
@@ -371,12 +371,12 @@ static int join_ask(struct cli *c, struct cli_state *st, struct cli_conn *cn,
 }
 
 /* The user's bundle at the node must list this device with exactly our keys. */
-static int join_check_bundle(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int join_check_bundle(struct cli *c, struct eng_state *st, struct eng_conn *cn,
                              const struct link_code *l) {
   struct nodeapi_bundle b;
   struct nodeapi_lookup_q q = {.identity_key = l->identity};
   uint8_t key[32];
-  int rc = cli_lookup(c, cn, &q, key, &b), listed = 0;
+  int rc = eng_lookup(&c->e, cn, &q, key, &b), listed = 0;
   if (rc) return rc;
   struct account_device self;
   account_self_device(&st->acct, &self);
@@ -392,9 +392,9 @@ static int join_check_bundle(struct cli *c, struct cli_state *st, struct cli_con
 }
 
 /* Everything after the vault exists: keys, ask, authenticate, adopt. */
-static int join_run(struct cli *c, struct cli_state *st, const struct link_code *l,
+static int join_run(struct cli *c, struct eng_state *st, const struct link_code *l,
                     const struct cli_link_ui *ui) {
-  struct cli_conn cn;
+  struct eng_conn cn;
   struct link_state ls;
   struct link_keys k;
   memset(&ls, 0, sizeof ls);
@@ -402,11 +402,11 @@ static int join_run(struct cli *c, struct cli_state *st, const struct link_code 
   if (rc) return cli_fail(c, rc, "cannot make this device's keys");
   st->have_acct = 1;
   if ((rc = link_keys_derive(&k, l->secret)) != 0) return cli_fail(c, rc, "no keys");
-  if ((rc = cli_conn_open(c, &cn, l->host, l->port, l->node_key)) != 0) return rc;
+  if ((rc = eng_conn_open(&c->e, &cn, l->host, l->port, l->node_key)) != 0) return rc;
   rc = join_ask(c, st, &cn, l, &k, &ls, ui);
   /* The node admits us now: the bundle the first device published lists us. */
   if (rc == 0 && (rc = nodeapi_auth_user(&cn.api, &st->acct.device, l->identity)) != 0)
-    rc = cli_api_fail(c, &cn, rc, "the node does not accept this device");
+    rc = eng_api_fail(&c->e, &cn, rc, "the node does not accept this device");
   if (rc == 0) rc = join_check_bundle(c, st, &cn, l);
   for (size_t i = 0; rc == 0 && i < ls.n_nodes; i++)
     rc = i == 0 ? account_set_home(&st->acct, ls.nodes[0].host, ls.nodes[0].port, ls.nodes[0].key)
@@ -417,24 +417,24 @@ static int join_run(struct cli *c, struct cli_state *st, const struct link_code 
     contacts_free(&st->contacts);
     st->contacts = ls.contacts;
     memset(&ls.contacts, 0, sizeof ls.contacts);
-    rc = cli_save(c, st);
+    rc = eng_save(&c->e, st);
   }
   contacts_free(&ls.contacts);
   crypto_wipe(&k, sizeof k);
-  cli_conn_close(&cn);
+  eng_conn_close(&cn);
   return rc;
 }
 
-static void join_undo(struct cli_state *st) {
-  static const char *files[] = {ACCOUNT_FILE, CONTACTS_FILE, TL_SEEN_FILE, CLI_SESSIONS_FILE,
-                                CLI_REPLAY_FILE};
+static void join_undo(struct eng_state *st) {
+  static const char *files[] = {ACCOUNT_FILE, CONTACTS_FILE, TL_SEEN_FILE, ENG_SESSIONS_FILE,
+                                ENG_REPLAY_FILE};
   char p[HOME_PATH_MAX];
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
     if (vault_remove(&st->vault, files[i]) != 0) continue; /* best effort */
   if (home_path(&st->home, VAULT_KEY_FILE, p, sizeof p) == 0) (void)unlink(p);
 }
 
-int cli_device_join_run(struct cli *c, struct cli_state *st, const struct link_code *l,
+int cli_device_join_run(struct cli *c, struct eng_state *st, const struct link_code *l,
                         const char *pass, size_t pl, unsigned log2n,
                         const struct cli_link_ui *ui) {
   int rc = cli_init_vault(c, st, pass, pl, log2n);
@@ -444,7 +444,7 @@ int cli_device_join_run(struct cli *c, struct cli_state *st, const struct link_c
 }
 
 static int device_join(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   struct link_code l;
   char pass[VAULT_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX], line[LINK_CODE_LINE_MAX];
   size_t pl = 0;
@@ -457,7 +457,7 @@ static int device_join(struct cli *c) {
   if (rc == 0) rc = cli_link_code_decode(c, &l, line);
   crypto_wipe(line, sizeof line);
   if (rc) return rc;
-  if ((rc = cli_home(c, &st, 1)) != 0) goto out;
+  if ((rc = eng_home(&c->e, &st, 1)) != 0) goto out;
   if (vault_exists(st.home.dir)) {
     rc = cli_fail(c, MOMEDO_E_EXISTS, "%s already holds an identity: a new device needs an empty "
                   "home (--home DIR)", st.home.dir);
@@ -485,7 +485,7 @@ static int device_join(struct cli *c) {
            st.acct.n_devices, st.contacts.n);
 out:
   crypto_wipe(&l, sizeof l);
-  cli_close(&st);
+  eng_close(&st);
   return rc;
 }
 
@@ -507,11 +507,11 @@ int cli_cmd_device(struct cli *c) {
   if (c->n_pos != 1 + rm || c->opt[CO_SCRYPT] || (c->opt[CO_YES] && !link))
     return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo device link [--yes] | device list | "
                     "device remove DEVICE");
-  struct cli_state st;
+  struct eng_state st;
   int rc = cli_open(c, &st, link || rm);
   if (rc == 0)
     rc = link ? device_link(c, &st) : rm ? cli__device_remove(c, &st, c->pos[1])
                                          : cli__device_list(c, &st);
-  cli_close(&st);
+  eng_close(&st);
   return rc;
 }

@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "hex.h"
 
-static void print_device(struct cli *c, struct jsonw *j, const struct cli_state *st,
+static void print_device(struct cli *c, struct jsonw *j, const struct eng_state *st,
                          const struct account_device *d) {
   char hex[65], home[17];
   hex_encode(hex, sizeof hex, d->device_key, 32);
@@ -27,7 +27,7 @@ static void print_device(struct cli *c, struct jsonw *j, const struct cli_state 
     printf("  %.16s  home node %s%s\n", hex, home, self ? "  (this device)" : "");
 }
 
-int cli__device_list(struct cli *c, struct cli_state *st) {
+int cli__device_list(struct cli *c, struct eng_state *st) {
   struct jsonw j;
   if (c->json) {
     jsonw_begin(&j, stdout);
@@ -50,7 +50,7 @@ int cli__device_list(struct cli *c, struct cli_state *st) {
 }
 
 /* The one device whose key starts with the hex digits ref (at least 8). */
-static int device_by_prefix(struct cli *c, const struct cli_state *st, const char *ref,
+static int device_by_prefix(struct cli *c, const struct eng_state *st, const char *ref,
                             uint8_t key[static 32]) {
   size_t rl = strlen(ref), found = 0;
   if (rl < 8 || rl > 64 || strspn(ref, "0123456789abcdefABCDEF") != rl)
@@ -72,9 +72,9 @@ static int device_by_prefix(struct cli *c, const struct cli_state *st, const cha
 /* Remove a device for good (a lost or stolen phone): a new bundle without it, naming it
  * among removed_devices, which no later bundle may drop; its sessions are forgotten.
  * Everyone who receives from it checks the bundle again within a minute. */
-int cli_device_remove(struct cli *c, struct cli_state *st, const char *ref,
+int cli_device_remove(struct cli *c, struct eng_state *st, const char *ref,
                       uint8_t key[static 32], size_t *groups) {
-  struct cli_conn cn;
+  struct eng_conn cn;
   size_t n_groups = 0;
   memset(&cn, 0, sizeof cn);
   if (!st->acct.has_identity)
@@ -96,19 +96,19 @@ int cli_device_remove(struct cli *c, struct cli_state *st, const char *ref,
     memmove(&st->sess.v[i], &st->sess.v[i + 1], (st->sess.n - i - 1) * sizeof st->sess.v[0]);
     st->sess.n--;
   }
-  if ((rc = cli_connect(c, st, &cn)) == 0 && (rc = cli_publish(c, st, &cn)) == 0) {
+  if ((rc = eng_connect(&c->e, st, &cn)) == 0 && (rc = eng_publish(&c->e, st, &cn)) == 0) {
     /* ... and out of every group: a new epoch it never learns. */
-    if (cli_groups_own_devices(c, st, &cn, 1, &n_groups) != 0)
+    if (eng_groups_own_devices(&c->e, st, &cn, 1, &n_groups) != 0)
       fprintf(stderr, "momedo: note: the groups drop the device at your next sync: %s\n",
-              c->why);
-    rc = cli_save(c, st);
+              c->e.why);
+    rc = eng_save(&c->e, st);
   }
-  cli_conn_close(&cn);
+  eng_conn_close(&cn);
   if (groups) *groups = n_groups;
   return rc;
 }
 
-int cli__device_remove(struct cli *c, struct cli_state *st, const char *ref) {
+int cli__device_remove(struct cli *c, struct eng_state *st, const char *ref) {
   uint8_t key[32];
   size_t n_groups = 0;
   int rc = cli_device_remove(c, st, ref, key, &n_groups);

@@ -1,9 +1,8 @@
 /* client/cli/cli_group.c — groups and announcement channels for the command line:
- * `group create|add|remove|leave|members` and `groups`, finding a group by name, ID
- * prefix or mailbox, and posting a message once to the group mailbox. Records and
- * sender keys travel as control messages (cli_group_control.c). All membership and key
- * decisions are the group core's (group.h); this file never judges a record. Storage:
- * cli_state.c. */
+ * `group create|add|remove|leave|promote|demote|record|members` and `groups`, and their
+ * output. Finding a group, posting to it and control messages are the engine's
+ * (client/core/engine_group*.c); all membership and key decisions are the group core's
+ * (group.h); this file never judges a record. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,178 +10,11 @@
 #include "cli.h"
 #include "hex.h"
 
-int cli__group_add(struct cli_groups *gs, struct group *g, struct cli_group **out) {
-  if (gs->n >= CLI_GROUPS_MAX) return MOMEDO_E_QUOTA;
-  struct cli_group *v = realloc(gs->v, (gs->n + 1) * sizeof *v);
-  if (!v) return MOMEDO_E_NOMEM;
-  gs->v = v;
-  struct cli_group *cg = &gs->v[gs->n++];
-  struct group_info gi;
-  memset(cg, 0, sizeof *cg);
-  group_get_info(g, &gi);
-  memcpy(cg->id, gi.group_id, GROUP_ID_LEN);
-  cg->g = g;
-  cg->dirty = 1;
-  gs->dirty = 1;
-  *out = cg;
-  return 0;
-}
-
-/* ---- names ---------------------------------------------------------------------- */
-
-const char *cli_group_name(const struct cli_group *cg) {
-  static struct group_info gi;
-  group_get_info(cg->g, &gi);
-  return gi.name[0] ? gi.name : "(unnamed)";
-}
-
-struct cli_group *cli__group_by_id(struct cli_state *st, const uint8_t id[static 32]) {
-  for (size_t i = 0; i < st->gr.n; i++)
-    if (memcmp(st->gr.v[i].id, id, GROUP_ID_LEN) == 0) return &st->gr.v[i];
-  return NULL;
-}
-
-struct cli_group *cli_group_by_mailbox(struct cli_state *st, const uint8_t mb[static 32]) {
-  uint8_t mbs[GROUP_EPOCHS_MAX][OBJ_MAILBOX_LEN];
-  for (size_t i = 0; i < st->gr.n; i++) {
-    size_t n = group_mailboxes(st->gr.v[i].g, mbs, GROUP_EPOCHS_MAX);
-    for (size_t k = 0; k < n; k++)
-      if (memcmp(mbs[k], mb, OBJ_MAILBOX_LEN) == 0) return &st->gr.v[i];
-  }
-  return NULL;
-}
-
-static int hex_prefix_of(const char *ref, const uint8_t id[static GROUP_ID_LEN]) {
-  size_t n = strlen(ref);
-  if (n < CLI_GROUP_REF_HEX_MIN || n > 2 * GROUP_ID_LEN) return 0;
-  return hex_has_prefix(id, GROUP_ID_LEN, ref);
-}
-
-struct cli_group *cli_group_lookup(struct cli_state *st, const char *ref, int *ambiguous) {
-  struct cli_group *found = NULL;
-  struct group_info gi;
-  *ambiguous = 0;
-  for (size_t i = 0; i < st->gr.n; i++) {
-    group_get_info(st->gr.v[i].g, &gi);
-    if (strcmp(gi.name, ref) != 0 && !hex_prefix_of(ref, st->gr.v[i].id)) continue;
-    if (found) *ambiguous = 1;
-    found = &st->gr.v[i];
-  }
-  return found;
-}
-
-int cli_group_find(struct cli *c, struct cli_state *st, const char *ref, struct cli_group **out) {
-  int amb = 0;
-  *out = cli_group_lookup(st, ref, &amb);
-  if (amb)
-    return cli_fail(c, MOMEDO_E_EXISTS, "'%s' matches several groups: give a longer prefix of "
-                    "the group ID (see `momedo groups`)", ref);
-  if (!*out)
-    return cli_fail(c, MOMEDO_E_NOTFOUND, "no group '%s' on this device (see `momedo groups`)",
-                    ref);
-  return 0;
-}
-
-static void uid_of(char out[static IDS_USER_ID_STR_MAX], const uint8_t key[static 32]) {
-  if (ids_user_id(out, key) != 0) out[0] = '\0';
-}
-
-/* ---- posting ---------------------------------------------------------------------- */
-
-static int group_body_ok(struct cli *c, const Momedo__Content *m) {
-  if (m->body_case == MOMEDO__CONTENT__BODY_TEXT || m->body_case == MOMEDO__CONTENT__BODY_FILE ||
-      m->body_case == MOMEDO__CONTENT__BODY_LOCATION)
-    return 0;
-  /* Approval tasks and their decisions (cli_approve.c); other tasks stay pairwise. */
-  if ((m->body_case == MOMEDO__CONTENT__BODY_TASK && m->task->approval) ||
-      (m->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY && m->task_reply->decision))
-    return 0;
-  return cli_fail(c, MOMEDO_E_INVAL, "a group takes text, files, locations and tasks that ask "
-                  "for approval (--task with --approval)");
-}
-
-static int attach_file(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                       struct cli_group *cg, Momedo__Content *m, const uint8_t *file,
-                       size_t file_len,
-                       struct cli_blob *blob, char vname[static VAULT_NAME_MAX]) {
-  static struct cli_dests d;
-  int rc = cli__dests_group(c, st, cg, &d);
-  if (rc == 0) rc = cli_upload_file(c, cn, file, file_len, &d, blob);
-  if (rc) return rc;
-  Momedo__File *f = m->file;
-  f->blob_id = (ProtobufCBinaryData){OBJ_ID_LEN, blob->id};
-  f->blob_key = (ProtobufCBinaryData){CONTENT_KEY_LEN, blob->key};
-  f->sha256 = (ProtobufCBinaryData){CRYPTO_HASH_LEN, blob->sha};
-  f->chunk_count = blob->count;
-  f->chunk_bytes = blob->chunk_bytes;
-  if (vault_name(&st->vault, "att", blob->id, OBJ_ID_LEN, vname) != 0 ||
-      vault_write(&st->vault, vname, file, file_len) != 0)
-    vname[0] = '\0';
-  return 0;
-}
-
-int cli_group_send(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                   struct cli_group *cg, Momedo__Content *m, const uint8_t *file,
-                   size_t file_len, uint8_t id[static TL_ID_LEN]) {
-  static uint8_t mid[CONTENT_ID_LEN];
-  static char me[IDS_USER_ID_STR_MAX];
-  struct group_info gi;
-  struct group_post p;
-  struct cli_group_sent fs = {0, 0};
-  struct cli_blob blob;
-  char vname[VAULT_NAME_MAX] = "";
-  uint8_t oid[OBJ_ID_LEN];
-  group_get_info(cg->g, &gi);
-  int rc = group_body_ok(c, m);
-  if (rc) return rc;
-  if (gi.removed)
-    return cli_fail(c, MOMEDO_E_DENIED, "you are no longer a member of group %s", gi.name);
-  if (!gi.can_post)
-    return cli_fail(c, MOMEDO_E_DENIED, "only admins post in the announcement channel %s",
-                    gi.name);
-  cli__recorded_notice(st, cg); /* before anything is posted */
-  if ((rc = cli__group_flush(c, st, cn, cg, &fs)) != 0) return rc;
-  if (m->body_case == MOMEDO__CONTENT__BODY_FILE &&
-      (rc = attach_file(c, st, cn, cg, m, file, file_len, &blob, vname)) != 0)
-    return rc;
-  if (cli__content_head(st, m, mid) != 0) return cli_fail(c, MOMEDO_E_RNG, "no randomness");
-  rc = group_post_prepare(cg->g, m, 0, &p);
-  if (m->body_case == MOMEDO__CONTENT__BODY_FILE) crypto_wipe(blob.key, sizeof blob.key);
-  if (rc) return cli_fail(c, rc, "cannot encrypt for group %s: %s", gi.name,
-                          group_reason(cg->g)[0] ? group_reason(cg->g) : momedo_strerror(rc));
-  cg->dirty = 1; /* the chain advanced: save even if the post fails */
-  static struct cli_dests d;
-  rc = cli__dests_group(c, st, cg, &d);
-  if (rc) {
-    group_post_clear(&p);
-    return rc;
-  }
-  p.req.dest_nodes = d.k;
-  p.req.n_dest_nodes = d.n;
-  /* As pairwise posts (cli__outbox_post): the advanced chain saved and its count known
-   * to the node before the post leaves, so a restored older vault cannot reuse it. */
-  if ((rc = cli_save(c, st)) != 0 || (rc = cli__counter_sync(c, st, cn)) != 0) {
-    group_post_clear(&p);
-    return rc;
-  }
-  rc = nodeapi_post(&cn->api, &p.req, oid, NULL);
-  group_post_clear(&p);
-  if (rc) return cli_api_fail(c, cn, rc, "posting to the group failed");
-  memcpy(id, mid, TL_ID_LEN);
-  struct tl_entry e;
-  int added = 0;
-  cli__entry_of(m, 1, &e);
-  uid_of(me, st->acct.identity.pub);
-  e.due = me; /* group timelines: the sender's user ID */
-  e.path = vname[0] ? vname : NULL;
-  return cli__timeline_put(c, st, HIST_GROUP, cg->id, &e, &added);
-}
-
 /* ---- commands ------------------------------------------------------------------- */
 
 /* The identity key a member reference names, with the contact's devices fresh (a user
  * ID or alias that is not a contact yet is looked up and pinned, unnamed). */
-static int member_key(struct cli *c, struct cli_state *st, struct cli_conn *cn, const char *ref,
+static int member_key(struct cli *c, struct eng_state *st, struct eng_conn *cn, const char *ref,
                       uint8_t key[static 32]) {
   uint8_t bits[IDS_USER_ID_BYTES];
   struct nodeapi_bundle b;
@@ -195,7 +27,7 @@ static int member_key(struct cli *c, struct cli_state *st, struct cli_conn *cn, 
       return cli_fail(c, rc, "'%s' has a typo: its check character does not match", ref);
     if (rc == 0) q.user_id = ref;
     else q.alias = ref;
-    if ((rc = cli_lookup(c, cn, &q, key, &b)) != 0) return rc;
+    if ((rc = eng_lookup(&c->e, cn, &q, key, &b)) != 0) return rc;
     if (memcmp(key, st->acct.identity.pub, 32) == 0)
       return cli_fail(c, MOMEDO_E_INVAL, "'%s' is you: you are in the group already", ref);
     rc = contacts_pin(&st->contacts, key, NULL, NULL, os_wall_ms(), &ct);
@@ -207,10 +39,10 @@ static int member_key(struct cli *c, struct cli_state *st, struct cli_conn *cn, 
   if (ct->has_pending)
     return cli_fail(c, MOMEDO_E_KEYCHANGED, "the key of %s has CHANGED: verify it first "
                     "(`momedo contact verify`)", contact_label(ct));
-  if ((rc = cli_refresh_contact(c, st, cn, ct)) != 0) {
+  if ((rc = eng_refresh_contact(&c->e, st, cn, ct)) != 0) {
     if (ct->n_devices == 0) return rc;
     fprintf(stderr, "momedo: note: using the cached key bundle of %s (%s)\n", contact_label(ct),
-            c->why);
+            c->e.why);
   }
   return 0;
 }
@@ -230,7 +62,7 @@ static void specs_free(struct specs *s) {
   memset(s, 0, sizeof *s);
 }
 
-static int specs_build(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int specs_build(struct cli *c, struct eng_state *st, struct eng_conn *cn,
                        const char *const *refs, size_t n, struct specs *s) {
   memset(s, 0, sizeof *s);
   s->v = calloc(n ? n : 1, sizeof *s->v);
@@ -273,8 +105,8 @@ static void json_group(struct jsonw *j, const struct group_info *gi, const char 
   jsonw_u64(j, "epoch", gi->epoch);
 }
 
-static void print_change(struct cli *c, const char *what, const struct cli_group *cg,
-                         const struct cli_group_sent *fs) {
+static void print_change(struct cli *c, const char *what, const struct eng_group *cg,
+                         const struct eng_group_sent *fs) {
   struct group_info gi;
   char hex[2 * GROUP_ID_LEN + 1], mb[2 * OBJ_MAILBOX_LEN + 1];
   group_get_info(cg->g, &gi);
@@ -305,7 +137,7 @@ static void print_change(struct cli *c, const char *what, const struct cli_group
 }
 
 /* The identity keys of members named by refs (contacts or user IDs). */
-static int member_keys(struct cli *c, struct cli_state *st, const struct cli_group *cg,
+static int member_keys(struct cli *c, struct eng_state *st, const struct eng_group *cg,
                        const char *const *refs, size_t n, uint8_t (*keys)[32]) {
   struct group_member_view mv;
   for (size_t i = 0; i < n; i++) {
@@ -319,48 +151,48 @@ static int member_keys(struct cli *c, struct cli_state *st, const struct cli_gro
     }
     if (!found)
       return cli_fail(c, MOMEDO_E_NOTFOUND, "'%s' is not a member of %s", refs[i],
-                      cli_group_name(cg));
+                      eng_group_name(cg));
     if (!memcmp(keys[i], st->acct.identity.pub, 32))
       return cli_fail(c, MOMEDO_E_INVAL, "that is you: use `momedo group leave %s`",
-                      cli_group_name(cg));
+                      eng_group_name(cg));
   }
   return 0;
 }
 
 /* What the head was before a change: its devices and version. */
 struct before {
-  struct cli_gdev *dev;
+  struct eng_gdev *dev;
   size_t n;
   uint64_t version;
 };
 
-static int before_take(struct cli *c, const struct cli_group *cg, struct before *b) {
+static int before_take(struct cli *c, const struct eng_group *cg, struct before *b) {
   struct group_info gi;
   memset(b, 0, sizeof *b);
   if (!cg) return 0;
   group_get_info(cg->g, &gi);
   b->version = gi.version;
-  return cli__group_devices(cg, &b->dev, &b->n) ? cli_fail(c, MOMEDO_E_NOMEM, "out of memory") : 0;
+  return eng__group_devices(cg, &b->dev, &b->n) ? cli_fail(c, MOMEDO_E_NOMEM, "out of memory") : 0;
 }
 
 /* Apply a change the core built, owe the records to the new list (the whole chain to
  * devices that join), deliver. */
-static int after_change(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                        struct cli_group *cg, uint8_t *rec, const char *what,
+static int after_change(struct cli *c, struct eng_state *st, struct eng_conn *cn,
+                        struct eng_group *cg, uint8_t *rec, const char *what,
                         struct before *b) {
-  struct cli_group_sent fs = {0, 0};
+  struct eng_group_sent fs = {0, 0};
   free(rec); /* the group holds the same bytes as its head */
   cg->dirty = 1;
-  int rc = cli__group_owe(st, cg, b->dev, b->n, b->version);
+  int rc = eng__group_owe(st, cg, b->dev, b->n, b->version);
   free(b->dev);
   b->dev = NULL;
   if (rc) return cli_fail(c, rc, "out of memory");
-  rc = cli__group_flush(c, st, cn, cg, &fs);
-  char why[CLI_WHY_MAX];
-  snprintf(why, sizeof why, "%s", c->why);
-  int r2 = cli_save(c, st); /* the change is signed and applied: keep it whatever happened */
+  rc = eng__group_flush(&c->e, st, cn, cg, &fs);
+  char why[ENG_WHY_MAX];
+  snprintf(why, sizeof why, "%s", c->e.why);
+  int r2 = eng_save(&c->e, st); /* the change is signed and applied: keep it whatever happened */
   if (rc) {
-    snprintf(c->why, sizeof c->why, "%.600s (the change is saved; the rest is delivered at "
+    snprintf(c->e.why, sizeof c->e.why, "%.600s (the change is saved; the rest is delivered at "
              "your next send or sync)", why);
     return rc;
   }
@@ -369,13 +201,13 @@ static int after_change(struct cli *c, struct cli_state *st, struct cli_conn *cn
   return 0;
 }
 
-static int need_identity(struct cli *c, struct cli_state *st) {
+static int need_identity(struct cli *c, struct eng_state *st) {
   if (st->acct.has_identity) return 0;
   return cli_fail(c, MOMEDO_E_DENIED, "group changes are signed with your identity key, which "
                   "only your first device holds: run this there");
 }
 
-static int need_admin(struct cli *c, const struct cli_group *cg) {
+static int need_admin(struct cli *c, const struct eng_group *cg) {
   struct group_info gi;
   group_get_info(cg->g, &gi);
   if (gi.my_role == MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN && !gi.removed) return 0;
@@ -385,22 +217,22 @@ static int need_admin(struct cli *c, const struct cli_group *cg) {
 
 /* A new group (channel: an announcement channel) of this user and refs; what (NULL:
  * quiet) names the change when printed; *out (may be NULL) the group. */
-static int create_refs(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int create_refs(struct cli *c, struct eng_state *st, struct eng_conn *cn,
                        const char *name, const char *const *refs, size_t n_refs, int channel,
-                       const char *what, struct cli_group **out) {
+                       const char *what, struct eng_group **out) {
   struct specs s;
   struct group *g = NULL;
-  struct cli_group *cg = NULL;
+  struct eng_group *cg = NULL;
   uint8_t *rec = NULL, (*mine)[32] = NULL;
   size_t rl = 0;
   int amb = 0;
   memset(&s, 0, sizeof s);
   size_t nl = strlen(name);
-  if (nl == 0 || nl > GROUP_NAME_BYTES_MAX || !strncmp(name, CLI_CHANNEL_PREFIX,
-                                                       strlen(CLI_CHANNEL_PREFIX)))
+  if (nl == 0 || nl > GROUP_NAME_BYTES_MAX || !strncmp(name, ENG_CHANNEL_PREFIX,
+                                                       strlen(ENG_CHANNEL_PREFIX)))
     return cli_fail(c, MOMEDO_E_INVAL, "a group name has 1..%d bytes and does not start with "
-                    "'%s'", GROUP_NAME_BYTES_MAX, CLI_CHANNEL_PREFIX);
-  if (cli_group_lookup(st, name, &amb) || amb)
+                    "'%s'", GROUP_NAME_BYTES_MAX, ENG_CHANNEL_PREFIX);
+  if (eng_group_lookup(st, name, &amb) || amb)
     return cli_fail(c, MOMEDO_E_EXISTS, "you already have a group named '%s'", name);
   int rc = specs_build(c, st, cn, refs, n_refs, &s);
   if (rc == 0 && !(mine = calloc(st->acct.n_devices, 32))) rc = MOMEDO_E_NOMEM;
@@ -416,9 +248,9 @@ static int create_refs(struct cli *c, struct cli_state *st, struct cli_conn *cn,
     if (rc == MOMEDO_E_EXISTS) rc = cli_fail(c, rc, "a member is named twice");
     else if (rc) rc = cli_fail(c, rc, "cannot create the group: %s", momedo_strerror(rc));
   }
-  if (rc == 0 && (rc = cli__group_add(&st->gr, g, &cg)) != 0) {
+  if (rc == 0 && (rc = eng__group_add(&st->gr, g, &cg)) != 0) {
     group_free(g);
-    rc = cli_fail(c, rc, "cannot keep another group (at most %d)", CLI_GROUPS_MAX);
+    rc = cli_fail(c, rc, "cannot keep another group (at most %d)", ENG_GROUPS_MAX);
   }
   free(mine);
   specs_free(&s);
@@ -431,21 +263,21 @@ static int create_refs(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   return after_change(c, st, cn, cg, rec, what, &b);
 }
 
-int cli_group_create(struct cli *c, struct cli_state *st, struct cli_conn *cn, const char *name,
+int cli_group_create(struct cli *c, struct eng_state *st, struct eng_conn *cn, const char *name,
                      const char *const *refs, size_t n_refs, int channel,
-                     struct cli_group **out) {
+                     struct eng_group **out) {
   int rc = need_identity(c, st);
   return rc ? rc : create_refs(c, st, cn, name, refs, n_refs, channel, NULL, out);
 }
 
-static int cmd_create(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
+static int cmd_create(struct cli *c, struct eng_state *st, struct eng_conn *cn) {
   return create_refs(c, st, cn, c->pos[1], c->pos + 2, (size_t)c->n_pos - 2,
                       c->opt[CO_CHANNEL] != NULL, "created", NULL);
 }
 
 /* Add the members refs name to cg (what as in group_create). */
-static int group_add_refs(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                          struct cli_group *cg, const char *const *refs, size_t n_refs,
+static int group_add_refs(struct cli *c, struct eng_state *st, struct eng_conn *cn,
+                          struct eng_group *cg, const char *const *refs, size_t n_refs,
                           const char *what) {
   struct specs s;
   uint8_t *rec = NULL, id[GROUP_ID_LEN];
@@ -453,7 +285,7 @@ static int group_add_refs(struct cli *c, struct cli_state *st, struct cli_conn *
   struct before b;
   memcpy(id, cg->id, GROUP_ID_LEN);
   int rc = specs_build(c, st, cn, refs, n_refs, &s);
-  cg = cli__group_by_id(st, id);
+  cg = eng__group_by_id(st, id);
   if (rc == 0) rc = before_take(c, cg, &b);
   if (rc == 0 && (rc = group_add(cg->g, &st->acct.identity, s.v, s.n, os_wall_ms(), &rec, &rl))) {
     rc = cli_fail(c, rc, "cannot add: %s", group_reason(cg->g)[0] ? group_reason(cg->g)
@@ -464,20 +296,20 @@ static int group_add_refs(struct cli *c, struct cli_state *st, struct cli_conn *
   return rc ? rc : after_change(c, st, cn, cg, rec, what, &b);
 }
 
-int cli_group_add(struct cli *c, struct cli_state *st, struct cli_conn *cn, struct cli_group *cg,
+int cli_group_add(struct cli *c, struct eng_state *st, struct eng_conn *cn, struct eng_group *cg,
                   const char *const *refs, size_t n_refs) {
   int rc = need_identity(c, st);
   if (rc == 0) rc = need_admin(c, cg);
   return rc ? rc : group_add_refs(c, st, cn, cg, refs, n_refs, NULL);
 }
 
-static int cmd_add(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                   struct cli_group *cg) {
+static int cmd_add(struct cli *c, struct eng_state *st, struct eng_conn *cn,
+                   struct eng_group *cg) {
   return group_add_refs(c, st, cn, cg, c->pos + 2, (size_t)c->n_pos - 2, "added to");
 }
 
-static int cmd_remove(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                      struct cli_group *cg) {
+static int cmd_remove(struct cli *c, struct eng_state *st, struct eng_conn *cn,
+                      struct eng_group *cg) {
   size_t n = (size_t)c->n_pos - 2, rl = 0;
   uint8_t(*keys)[32] = calloc(n, 32), *rec = NULL;
   struct before b = {NULL, 0, 0};
@@ -495,8 +327,8 @@ static int cmd_remove(struct cli *c, struct cli_state *st, struct cli_conn *cn,
 
 /* A member asks the admins to remove it: the request goes to every admin device now;
  * the state is kept (read-only) only when at least one took it. */
-static int leave_by_request(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                            struct cli_group *cg) {
+static int leave_by_request(struct cli *c, struct eng_state *st, struct eng_conn *cn,
+                            struct eng_group *cg) {
   uint8_t *req = NULL, *pt = NULL;
   size_t rl = 0, len = 0, nt = 0, sent = 0;
   struct group_device *t = NULL;
@@ -505,25 +337,25 @@ static int leave_by_request(struct cli *c, struct cli_state *st, struct cli_conn
   if (rc == 0) rc = group_admin_devices(cg->g, &t, &nt);
   if (rc) rc = cli_fail(c, rc, "cannot leave: %s", group_reason(cg->g)[0] ? group_reason(cg->g)
                                                                         : momedo_strerror(rc));
-  if (rc == 0) rc = cli__group_send_to(c, st, cn, pt, len, t, nt, &sent);
+  if (rc == 0) rc = eng__group_send_to(&c->e, st, cn, pt, len, t, nt, &sent);
   if (rc == 0 && sent == 0)
     rc = cli_fail(c, MOMEDO_E_NOTFOUND, "no admin of %s could be reached: try again later",
-                  cli_group_name(cg));
+                  eng_group_name(cg));
   if (rc == 0) {
     cg->dirty = 1;
-    rc = cli_save(c, st);
+    rc = eng_save(&c->e, st);
   }
   if (rc == 0 && c->json) {
     struct jsonw j;
     jsonw_begin(&j, stdout);
     jsonw_bool(&j, "ok", 1);
     jsonw_str(&j, "action", "left");
-    jsonw_str(&j, "group", cli_group_name(cg));
+    jsonw_str(&j, "group", eng_group_name(cg));
     jsonw_u64(&j, "asked_admins", sent);
     jsonw_end(&j);
   } else if (rc == 0)
     printf("asked the admins of '%s' to remove you (%zu device(s)); you no longer post or "
-           "read there\n", cli_group_name(cg), sent);
+           "read there\n", eng_group_name(cg), sent);
   free(req);
   if (pt) crypto_wipe(pt, len);
   free(pt);
@@ -531,8 +363,8 @@ static int leave_by_request(struct cli *c, struct cli_state *st, struct cli_conn
   return rc;
 }
 
-static int cmd_leave(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                     struct cli_group *cg) {
+static int cmd_leave(struct cli *c, struct eng_state *st, struct eng_conn *cn,
+                     struct eng_group *cg) {
   uint8_t *rec = NULL;
   size_t rl = 0;
   struct group_info gi;
@@ -552,7 +384,7 @@ static int cmd_leave(struct cli *c, struct cli_state *st, struct cli_conn *cn,
 
 /* Promote or demote members (in a channel that starts a new epoch: the write key
  * moves with the right to post). */
-static int cmd_role(struct cli *c, struct cli_state *st, struct cli_conn *cn, struct cli_group *cg,
+static int cmd_role(struct cli *c, struct eng_state *st, struct eng_conn *cn, struct eng_group *cg,
                     Momedo__GroupRole role) {
   size_t n = (size_t)c->n_pos - 2, rl = 0;
   uint8_t(*keys)[32] = calloc(n, 32), *rec = NULL;
@@ -579,8 +411,8 @@ static int cmd_role(struct cli *c, struct cli_state *st, struct cli_conn *cn, st
                       &b);
 }
 
-static int cmd_record(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                      struct cli_group *cg, int on) {
+static int cmd_record(struct cli *c, struct eng_state *st, struct eng_conn *cn,
+                      struct eng_group *cg, int on) {
   struct before b = {NULL, 0, 0};
   uint8_t *rec = NULL;
   size_t rl = 0;
@@ -605,10 +437,10 @@ static void utc_of(char out[static 32], uint64_t ms) {
 }
 
 /* Recorded: by whom and since when (text after the heading line, or JSON fields). */
-static void print_recorded(struct cli *c, struct cli_state *st, const struct group_info *gi,
+static void print_recorded(struct cli *c, struct eng_state *st, const struct group_info *gi,
                            struct jsonw *j) {
   char uid[IDS_USER_ID_STR_MAX], when[32];
-  uid_of(uid, gi->recorded_by);
+  if (ids_user_id(uid, gi->recorded_by) != 0) uid[0] = '\0';
   utc_of(when, gi->recorded_since_ms);
   const struct contact *ct = contacts_find_key(&st->contacts, gi->recorded_by);
   const char *name = !memcmp(gi->recorded_by, st->acct.identity.pub, 32) ? "you"
@@ -625,7 +457,7 @@ static void print_recorded(struct cli *c, struct cli_state *st, const struct gro
   }
 }
 
-static void print_members(struct cli *c, struct cli_state *st, const struct cli_group *cg) {
+static void print_members(struct cli *c, struct eng_state *st, const struct eng_group *cg) {
   struct group_info gi;
   struct group_member_view mv;
   char hex[2 * GROUP_ID_LEN + 1], uid[IDS_USER_ID_STR_MAX];
@@ -653,7 +485,7 @@ static void print_members(struct cli *c, struct cli_state *st, const struct cli_
     if (group_member_at(cg->g, i, &mv) != 0) continue;
     const struct contact *ct = contacts_find_key(&st->contacts, mv.identity_key);
     int me = !memcmp(mv.identity_key, st->acct.identity.pub, 32);
-    uid_of(uid, mv.identity_key);
+    if (ids_user_id(uid, mv.identity_key) != 0) uid[0] = '\0';
     const char *name = me ? "you" : ct && ct->name[0] ? ct->name : NULL;
     if (c->json) {
       jsonw_open(&j, NULL, '{');
@@ -677,9 +509,9 @@ int cli_cmd_group(struct cli *c) {
   static const char *const verbs[] = {"create", "add",  "remove", "leave",   "members",
                                       "promote", "demote", "show", "record", "unrecord"};
   const char *verb = c->pos[0];
-  struct cli_state st;
-  struct cli_conn cn;
-  struct cli_group *cg = NULL;
+  struct eng_state st;
+  struct eng_conn cn;
+  struct eng_group *cg = NULL;
   size_t v = 0;
   while (v < sizeof verbs / sizeof verbs[0] && strcmp(verb, verbs[v]) != 0) v++;
   if (v == sizeof verbs / sizeof verbs[0])
@@ -698,11 +530,11 @@ int cli_cmd_group(struct cli *c) {
     return cli_fail(c, MOMEDO_E_INVAL, "--channel goes with `group create`");
   memset(&cn, 0, sizeof cn);
   int rc = cli_open(c, &st, v != 4);
-  if (rc == 0 && v != 0) rc = cli_group_find(c, &st, c->pos[1], &cg);
+  if (rc == 0 && v != 0) rc = eng_group_find(&c->e, &st, c->pos[1], &cg);
   if (rc == 0 && v == 4) print_members(c, &st, cg);
   if (rc == 0 && v != 4) rc = need_identity(c, &st);
   if (rc == 0 && admin_verb) rc = need_admin(c, cg);
-  if (rc == 0 && v != 4) rc = cli_connect(c, &st, &cn);
+  if (rc == 0 && v != 4) rc = eng_connect(&c->e, &st, &cn);
   if (rc == 0 && v == 0) rc = cmd_create(c, &st, &cn);
   if (rc == 0 && v == 1) rc = cmd_add(c, &st, &cn, cg);
   if (rc == 0 && v == 2) rc = cmd_remove(c, &st, &cn, cg);
@@ -710,18 +542,18 @@ int cli_cmd_group(struct cli *c) {
   if (rc == 0 && v == 5) rc = cmd_role(c, &st, &cn, cg, MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN);
   if (rc == 0 && v == 6) rc = cmd_role(c, &st, &cn, cg, MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER);
   if (rc == 0 && rec_verb) rc = cmd_record(c, &st, &cn, cg, v == 8);
-  cli_conn_close(&cn);
-  cli_close(&st);
+  eng_conn_close(&cn);
+  eng_close(&st);
   return rc;
 }
 
 int cli_cmd_groups(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   struct group_info gi;
   char hex[2 * GROUP_ID_LEN + 1];
   int rc = cli_open(c, &st, 0);
   if (rc) {
-    cli_close(&st);
+    eng_close(&st);
     return rc;
   }
   struct jsonw j;
@@ -770,6 +602,6 @@ int cli_cmd_groups(struct cli *c) {
     jsonw_close(&j);
     jsonw_end(&j);
   } else if (st.gr.n == 0 && st.gr.n_ch == 0) printf("no groups or channels yet\n");
-  cli_close(&st);
+  eng_close(&st);
   return 0;
 }

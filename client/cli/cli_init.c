@@ -10,9 +10,9 @@
 #include "hex.h"
 #include "invite.h"
 
-int cli_init_vault(struct cli *c, struct cli_state *st, const char *pass, size_t pl,
+int cli_init_vault(struct cli *c, struct eng_state *st, const char *pass, size_t pl,
                    unsigned log2n) {
-  int rc = cli_home(c, st, 1);
+  int rc = eng_home(&c->e, st, 1);
   if (rc) return rc;
   if (vault_exists(st->home.dir))
     return cli_fail(c, MOMEDO_E_EXISTS, "%s already holds a momedo identity (nothing changed)",
@@ -25,7 +25,7 @@ int cli_init_vault(struct cli *c, struct cli_state *st, const char *pass, size_t
 }
 
 int cli_cmd_init(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   char pass[VAULT_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX];
   size_t pl = 0;
   unsigned log2n = 0;
@@ -33,7 +33,7 @@ int cli_cmd_init(struct cli *c) {
   st.home.lock_fd = -1;
   int rc = cli_scrypt_opt(c, &log2n);
   if (rc) return rc;
-  rc = cli_home(c, &st, 1);
+  rc = eng_home(&c->e, &st, 1);
   if (rc) return rc;
   if (vault_exists(st.home.dir))
     return cli_fail(c, MOMEDO_E_EXISTS, "%s already holds a momedo identity (nothing changed)",
@@ -46,7 +46,7 @@ int cli_cmd_init(struct cli *c) {
   if (rc) goto out;
   if ((rc = account_generate(&st.acct, os_wall_ms())) != 0) goto out;
   st.have_acct = 1;
-  if ((rc = cli_save(c, &st)) != 0) goto out;
+  if ((rc = eng_save(&c->e, &st)) != 0) goto out;
   if ((rc = ids_user_id(uid, st.acct.identity.pub)) != 0) goto out;
   if (c->json) {
     struct jsonw j;
@@ -66,14 +66,14 @@ int cli_cmd_init(struct cli *c) {
            st.home.dir, uid);
   }
 out:
-  if (rc && !c->why[0]) cli_fail(c, rc, "init failed: %s", momedo_strerror(rc));
-  cli_close(&st);
+  if (rc && !c->e.why[0]) cli_fail(c, rc, "init failed: %s", momedo_strerror(rc));
+  eng_close(&st);
   return rc;
 }
 
 /* ---- join ----------------------------------------------------------------------- */
 
-static void print_joined(struct cli *c, struct cli_state *st, const char *uid) {
+static void print_joined(struct cli *c, struct eng_state *st, const char *uid) {
   if (c->json) {
     struct jsonw j;
     jsonw_begin(&j, stdout);
@@ -109,8 +109,8 @@ int cli_invite_decode(struct cli *c, struct invite *inv, const char *code) {
   return 0;
 }
 
-int cli_join_node(struct cli *c, struct cli_state *st, const struct invite *inv) {
-  struct cli_conn cn;
+int cli_join_node(struct cli *c, struct eng_state *st, const struct invite *inv) {
+  struct eng_conn cn;
   char tok[INVITE_TOKEN_HEX_LEN + 1];
   const Momedo__RegisterResp *resp = NULL;
   memset(&cn, 0, sizeof cn);
@@ -121,12 +121,12 @@ int cli_join_node(struct cli *c, struct cli_state *st, const struct invite *inv)
   if (!extra && !st->acct.has_identity)
     return cli_fail(c, MOMEDO_E_DENIED, "this home belongs to a linked device: use `momedo "
                     "device join CODE`");
-  if ((rc = cli_conn_open(c, &cn, inv->host, inv->port, inv->node_key)) != 0) goto out;
+  if ((rc = eng_conn_open(&c->e, &cn, inv->host, inv->port, inv->node_key)) != 0) goto out;
   invite_token_to_hex(tok, inv->token);
   rc = nodeapi_register(&cn.api, tok, &st->acct.device, &st->acct.identity, &resp);
   crypto_wipe(tok, sizeof tok);
   if (rc) {
-    rc = cli_api_fail(c, &cn, rc, "the node refused the invite");
+    rc = eng_api_fail(&c->e, &cn, rc, "the node refused the invite");
     goto out;
   }
   /* A second join registers this device at one more node (another city, a roaming
@@ -134,15 +134,15 @@ int cli_join_node(struct cli *c, struct cli_state *st, const struct invite *inv)
   if (extra) rc = account_add_partner(&st->acct, inv->host, inv->port, inv->node_key);
   else rc = account_set_home(&st->acct, inv->host, inv->port, inv->node_key);
   int changed = 0;
-  if (rc || (rc = cli__learn_partners(st, inv->node_key, resp->partners, resp->n_partners,
+  if (rc || (rc = eng__learn_partners(st, inv->node_key, resp->partners, resp->n_partners,
                                       &changed)) != 0)
     goto out;
   st->acct.grants_checked_ms = os_wall_ms();
   if ((rc = nodeapi_auth_user(&cn.api, &st->acct.device, st->acct.identity.pub)) != 0) {
-    rc = cli_api_fail(c, &cn, rc, "authentication failed after registering");
+    rc = eng_api_fail(&c->e, &cn, rc, "authentication failed after registering");
     goto out;
   }
-  if (st->acct.has_identity && (rc = cli_publish(c, st, &cn)) != 0) goto out;
+  if (st->acct.has_identity && (rc = eng_publish(&c->e, st, &cn)) != 0) goto out;
   struct obj_info ai;
   if (!extra && nodeapi_alias(&cn.api, st->acct.identity.pub, os_wall_ms(), &ai) == 0)
     snprintf(st->acct.alias, sizeof st->acct.alias, "%s", ai.alias);
@@ -150,20 +150,20 @@ int cli_join_node(struct cli *c, struct cli_state *st, const struct invite *inv)
     fprintf(stderr, "momedo: note: no alias from the node: %s\n", nodeapi_reason(&cn.api));
   st->acct.joined = 1;
 out:
-  cli_conn_close(&cn);
+  eng_conn_close(&cn);
   return rc;
 }
 
 int cli_cmd_join(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   struct invite inv;
   char uid[IDS_USER_ID_STR_MAX];
   int rc = cli_invite_decode(c, &inv, c->pos[0]);
   if (rc) return rc;
   if ((rc = cli_open(c, &st, 0)) == 0 && (rc = cli_join_node(c, &st, &inv)) == 0 &&
-      (rc = cli_save(c, &st)) == 0 && (rc = ids_user_id(uid, st.acct.identity.pub)) == 0)
+      (rc = eng_save(&c->e, &st)) == 0 && (rc = ids_user_id(uid, st.acct.identity.pub)) == 0)
     print_joined(c, &st, uid);
-  cli_close(&st);
+  eng_close(&st);
   return rc;
 }
 
@@ -184,7 +184,7 @@ static void json_homes(struct jsonw *j, const uint8_t (*homes)[ACCOUNT_KEY_LEN],
 }
 
 int cli_cmd_id(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   char uid[IDS_USER_ID_STR_MAX], safety[IDS_SAFETY_STR_MAX], qr[IDS_CARD_STR_MAX],
       key[IDS_KEY_B32_STR_MAX], dev[IDS_KEY_B32_STR_MAX], mbx[2 * OBJ_MAILBOX_LEN + 1];
   uint8_t mb[OBJ_MAILBOX_LEN], homes[OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN];
@@ -225,6 +225,6 @@ int cli_cmd_id(struct cli *c) {
     printf("\nOthers add you with `momedo contact add %s`; compare the safety number in person.\n",
            uid);
   }
-  cli_close(&st);
+  eng_close(&st);
   return rc;
 }

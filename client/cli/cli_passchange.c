@@ -9,7 +9,7 @@
 #include <string.h>
 
 int cli_cmd_passphrase(struct cli *c) {
-  struct cli_state st;
+  struct eng_state st;
   char pass[VAULT_PASS_MAX + 1], why[512];
   size_t pl = 0;
   unsigned log2n = 0;
@@ -40,6 +40,6 @@ int cli_cmd_passphrase(struct cli *c) {
   }
 out:
   crypto_wipe(pass, sizeof pass);
-  cli_close(&st);
+  eng_close(&st);
   return rc;
 }

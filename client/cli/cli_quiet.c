@@ -6,8 +6,8 @@
 #include "cli.h"
 
 int cli_cmd_quiet(struct cli *c) {
-  struct cli_state st;
-  struct cli_conn cn;
+  struct eng_state st;
+  struct eng_conn cn;
   int off = c->n_pos == 1 && strcmp(c->pos[0], "off") == 0;
   if (!off && c->n_pos != 3)
     return cli_fail(c, MOMEDO_E_INVAL, "give DAYS HOURS ZONE (e.g. Mon-Fri 08:00-17:00 "
@@ -15,10 +15,10 @@ int cli_cmd_quiet(struct cli *c) {
   memset(&cn, 0, sizeof cn);
   int rc = cli_open(c, &st, 1);
   if (rc) return rc;
-  rc = cli_connect(c, &st, &cn);
+  rc = eng_connect(&c->e, &st, &cn);
   if (rc == 0 && (rc = nodeapi_quiet(&cn.api, off ? "" : c->pos[0], off ? "" : c->pos[1],
                                      off ? "" : c->pos[2])) != 0)
-    rc = cli_api_fail(c, &cn, rc, "setting the quiet hours");
+    rc = eng_api_fail(&c->e, &cn, rc, "setting the quiet hours");
   if (rc == 0 && c->json) {
     struct jsonw j;
     jsonw_begin(&j, c->out);
@@ -36,7 +36,7 @@ int cli_cmd_quiet(struct cli *c) {
     fprintf(c->out, "Quiet hours set: your node pushes only %s %s (%s), and within its "
             "working hours.\n", c->pos[0], c->pos[1], c->pos[2]);
   }
-  cli_conn_close(&cn);
-  cli_close(&st);
+  eng_conn_close(&cn);
+  eng_close(&st);
   return rc;
 }

@@ -99,7 +99,7 @@ static void usage(FILE *f) {
              "  --json                  machine-readable output\n"
              "  --passphrase-file FILE  read the passphrase from FILE (else $MOMEDO_PASSPHRASE,\n"
              "                          else the terminal)\n"
-             "  --timeout-ms N          per network call (default %d)\n", CLI_TIMEOUT_MS_DEFAULT);
+             "  --timeout-ms N          per network call (default %d)\n", ENG_TIMEOUT_MS_DEFAULT);
 }
 
 /* Record option o (its value, or "" for a flag); refuses it twice. */
@@ -163,13 +163,13 @@ static int parse(struct cli *c, int argc, char **argv, const struct cmddef **cmd
   if (c->n_pos < (*cmd)->pos_min || c->n_pos > (*cmd)->pos_max)
     return cli_fail(c, MOMEDO_E_INVAL, "wrong number of arguments (usage: momedo %s)",
                     (*cmd)->usage);
-  c->timeout_ms = CLI_TIMEOUT_MS_DEFAULT;
+  c->e.timeout_ms = ENG_TIMEOUT_MS_DEFAULT;
   if (c->opt[CO_TIMEOUT]) {
     char *end = NULL;
     long t = strtol(c->opt[CO_TIMEOUT], &end, 10);
     if (!end || *end || t < 100 || t > TIMEOUT_MS_MAX)
       return cli_fail(c, MOMEDO_E_INVAL, "--timeout-ms must be 100..%d", TIMEOUT_MS_MAX);
-    c->timeout_ms = (int)t;
+    c->e.timeout_ms = (int)t;
   }
   if (c->opt[CO_COUNT]) {
     char *end = NULL;
@@ -195,6 +195,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   int rc = parse(&c, argc, argv, &cmd);
+  cli_engine_setup(&c);
   int usage_err = rc != 0;
   if (rc == 0) rc = cmd->fn(&c);
   if (rc == 0) return 0;
@@ -204,10 +205,10 @@ int main(int argc, char **argv) {
     jsonw_bool(&j, "ok", 0);
     jsonw_str(&j, "error", momedo_status_name(rc));
     jsonw_i64(&j, "code", rc);
-    jsonw_str(&j, "message", c.why[0] ? c.why : momedo_strerror(rc));
+    jsonw_str(&j, "message", c.e.why[0] ? c.e.why : momedo_strerror(rc));
     jsonw_end(&j);
   }
-  fprintf(stderr, "momedo: %s\n", c.why[0] ? c.why : momedo_strerror(rc));
+  fprintf(stderr, "momedo: %s\n", c.e.why[0] ? c.e.why : momedo_strerror(rc));
   if (usage_err) {
     if (!c.json) fprintf(stderr, "run `momedo --help` for the list of commands\n");
     return CLI_EXIT_USAGE;

@@ -1,9 +1,9 @@
 /* client/core/momedo_client.h — the client core's one public header: what the `momedo`
  * command line, its bot mode and a future app include (client/cli/ includes no other
  * core header; scripts/check_layers.sh enforces it). The core keeps the identity, the
- * devices, contacts, end-to-end sessions, groups and channels, the vault and the node
- * API; it never prints, reads a terminal or exits: every failure is a MOMEDO_E_* status
- * (momedo_status_name / momedo_strerror, status.h) and, where a call takes one, a
+ * devices, contacts, sessions, groups and channels, the vault, the node API and the
+ * message engine (engine.h: events, never output); it never prints, reads a terminal or
+ * exits: a failure is a MOMEDO_E_* status (status.h) and, where a call takes one, a
  * sentence in the caller's why buffer. The *_int.h headers stay private to the core. */
 #ifndef MOMEDO_CLIENT_H
 #define MOMEDO_CLIENT_H
@@ -27,5 +27,6 @@
 #include "transport.h" /* the byte pipe under nodeapi, and TLS to a node */
 #include "vault.h"     /* state at rest under the passphrase */
 #include "x3dh.h"      /* first messages, envelopes, encrypt / decrypt */
+#include "engine.h"    /* the message engine: state, send, sync, events (issue 13) */
 
 #endif

@@ -31,7 +31,7 @@
 #include "hex.h"
 
 static int fail(struct cli *c, int rc) {
-  cli_json_fail(stdout, rc, c->why);
+  cli_json_fail(stdout, rc, c->e.why);
   return 1;
 }
 
@@ -62,7 +62,7 @@ static int pack_control(const Momedo__GroupControl *gc, const uint8_t dev[32], u
 
 /* The next version of the head with this user's devices plus a made-up one, signed by
  * this user's identity key. */
-static int forge_self(struct cli_state *st, const struct group *g, uint8_t **rec, size_t *rl) {
+static int forge_self(struct eng_state *st, const struct group *g, uint8_t **rec, size_t *rl) {
   struct group_roster R;
   struct crypto_sign_keypair extra;
   uint8_t devs[GROUP_MEMBER_DEVICES_MAX][32];
@@ -90,7 +90,7 @@ static int forge_self(struct cli_state *st, const struct group *g, uint8_t **rec
 }
 
 /* The next record with the "recorded" mark flipped, signed by this member. */
-static int forge_mark(struct cli_state *st, const struct group *g, uint8_t **rec, size_t *rl) {
+static int forge_mark(struct eng_state *st, const struct group *g, uint8_t **rec, size_t *rl) {
   struct group_roster R;
   int rc = group__roster_copy(&R, &g->r);
   if (rc < 0) return rc;
@@ -107,7 +107,7 @@ static int forge_mark(struct cli_state *st, const struct group *g, uint8_t **rec
 }
 
 /* Version 2 on the real version 1: this user as an admin, plus the victim. */
-static int forge_join(struct cli_state *st, const struct group *g, const struct contact *v,
+static int forge_join(struct eng_state *st, const struct group *g, const struct contact *v,
                       uint8_t **chain, size_t *cl) {
   struct group_roster R;
   uint8_t *rec = NULL, devs[OBJ_DEVICES_MAX][32];
@@ -178,7 +178,7 @@ static size_t targets_of(const struct group *g, const uint8_t *id, const struct 
 }
 
 /* prekey TO MODE: see the header. */
-static int send_prekey(struct cli *c, struct cli_state *st, struct cli_conn *cn, const char *to,
+static int send_prekey(struct cli *c, struct eng_state *st, struct eng_conn *cn, const char *to,
                        const char *mode, size_t *sent) {
   Momedo__Content m = MOMEDO__CONTENT__INIT;
   Momedo__DevicePrekey dp = MOMEDO__DEVICE_PREKEY__INIT;
@@ -204,13 +204,13 @@ static int send_prekey(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   dp.prekey_signature = (ProtobufCBinaryData){CRYPTO_SIG_LEN, p.sig};
   m.body_case = MOMEDO__CONTENT__BODY_DEVICE_PREKEY;
   m.device_prekey = &dp;
-  if (!strcmp(to, "self")) return cli_send_own(c, st, cn, &m, sent);
+  if (!strcmp(to, "self")) return eng_send_own(&c->e, st, cn, &m, sent);
   struct contact *ct = contacts_resolve(&st->contacts, to);
   if (!ct) return cli_fail(c, MOMEDO_E_NOTFOUND, "no contact %s", to);
-  return cli_send_content(c, st, cn, ct, &m, 1, sent);
+  return eng_send_content(&c->e, st, cn, ct, &m, 1, sent);
 }
 
-static int send_decision(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int send_decision(struct cli *c, struct eng_state *st, struct eng_conn *cn,
                          const char *to, const char *hex, const char *what, size_t *sent) {
   uint8_t task[TL_ID_LEN], id[TL_ID_LEN];
   int approve = !strcmp(what, "approve");
@@ -227,15 +227,15 @@ static int send_decision(struct cli *c, struct cli_state *st, struct cli_conn *c
   m.body_case = MOMEDO__CONTENT__BODY_TASK_REPLY;
   m.task_reply = &r;
   struct contact *ct = contacts_resolve(&st->contacts, to);
-  if (ct) return cli_send_content(c, st, cn, ct, &m, 1, sent);
-  struct cli_group *cg = NULL;
-  int rc = cli_group_find(c, st, to, &cg);
-  if (rc == 0) rc = cli_group_send(c, st, cn, cg, &m, NULL, 0, id);
+  if (ct) return eng_send_content(&c->e, st, cn, ct, &m, 1, sent);
+  struct eng_group *cg = NULL;
+  int rc = eng_group_find(&c->e, st, to, &cg);
+  if (rc == 0) rc = eng_group_send(&c->e, st, cn, cg, &m, NULL, 0, id);
   if (rc == 0) *sent = 1;
   return rc;
 }
 
-static int run(struct cli *c, struct cli_state *st, struct cli_conn *cn, char **argv, int argc,
+static int run(struct cli *c, struct eng_state *st, struct eng_conn *cn, char **argv, int argc,
                size_t *sent) {
   if (!strcmp(argv[0], "decide"))
     return argc == 4 ? send_decision(c, st, cn, argv[1], argv[2], argv[3], sent)
@@ -243,14 +243,14 @@ static int run(struct cli *c, struct cli_state *st, struct cli_conn *cn, char **
   if (!strcmp(argv[0], "prekey"))
     return argc == 3 ? send_prekey(c, st, cn, argv[1], argv[2], sent)
                      : cli_fail(c, MOMEDO_E_INVAL, "usage: prekey TO own|bad-sig|old");
-  struct cli_group *cg = NULL;
+  struct eng_group *cg = NULL;
   Momedo__GroupControl gc;
   Momedo__SenderKey sk = MOMEDO__SENDER_KEY__INIT;
   uint8_t *body = NULL, *pt = NULL, proof[CRYPTO_SIG_LEN], id[32];
   size_t bl = 0, len = 0, nt = 0;
   struct group_device *t = calloc(GROUP_DEVICES_MAX, sizeof *t);
   const char *cmd = argv[0];
-  int rc = t ? cli_group_find(c, st, argv[1], &cg) : MOMEDO_E_NOMEM;
+  int rc = t ? eng_group_find(&c->e, st, argv[1], &cg) : MOMEDO_E_NOMEM;
   const struct contact *v = NULL;
   momedo__group_control__init(&gc);
   int self = rc == 0 && !strcmp(cmd, "self-record") && argc == 2;
@@ -282,8 +282,8 @@ static int run(struct cli *c, struct cli_state *st, struct cli_conn *cn, char **
     rc = cli_fail(c, MOMEDO_E_INVAL, "usage: self-record G | mark-recorded G | forge-join G V | squat G O V");
   }
   if (rc == 0) rc = pack_control(&gc, st->acct.device.pub, &pt, &len);
-  if (rc == 0) rc = cli__group_send_to(c, st, cn, pt, len, t, nt, sent);
-  if (rc && !c->why[0]) cli_fail(c, rc, "%s", momedo_strerror(rc));
+  if (rc == 0) rc = eng__group_send_to(&c->e, st, cn, pt, len, t, nt, sent);
+  if (rc && !c->e.why[0]) cli_fail(c, rc, "%s", momedo_strerror(rc));
   free(body);
   free(pt);
   free(t);
@@ -292,25 +292,26 @@ static int run(struct cli *c, struct cli_state *st, struct cli_conn *cn, char **
 
 int main(int argc, char **argv) {
   struct cli c;
-  struct cli_state st;
-  struct cli_conn cn;
+  struct eng_state st;
+  struct eng_conn cn;
   size_t sent = 0;
   memset(&c, 0, sizeof c);
   memset(&cn, 0, sizeof cn);
   c.out = stdout;
-  c.timeout_ms = 30000;
+  c.e.timeout_ms = 30000;
   c.json = 1;
   if (argc < 5 || strcmp(argv[1], "--home") != 0) {
     fprintf(stderr, "usage: momedo-mallory --home DIR self-record|mark-recorded|forge-join|squat|prekey ...\n");
     return 2;
   }
   c.opt[CO_HOME] = argv[2];
+  cli_engine_setup(&c);
   int rc = cli_open(&c, &st, 1);
-  if (rc == 0) rc = cli_connect(&c, &st, &cn);
+  if (rc == 0) rc = eng_connect(&c.e, &st, &cn);
   if (rc == 0) rc = run(&c, &st, &cn, argv + 3, argc - 3, &sent);
-  if (rc == 0) rc = cli_save(&c, &st);
-  cli_conn_close(&cn);
-  cli_close(&st);
+  if (rc == 0) rc = eng_save(&c.e, &st);
+  eng_conn_close(&cn);
+  eng_close(&st);
   if (rc) return fail(&c, rc);
   printf("{\"ok\":true,\"sent\":%zu}\n", sent);
   return 0;

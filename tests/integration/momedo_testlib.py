@@ -381,6 +381,15 @@ def new_client(cluster, name, node):
     return c
 
 
+def new_pair(cluster, node_name="westcity"):
+    """(node, alice, bob): a new node and two users on it, contacts of each other."""
+    node = cluster.add_node(node_name)
+    alice, bob = new_client(cluster, "alice", node), new_client(cluster, "bob", node)
+    alice.add_contact(bob, "bob")
+    bob.add_contact(alice, "alice")
+    return node, alice, bob
+
+
 def link_device(cluster, primary, name):
     """A second device of primary's user: `device link --yes` runs on primary (it shows a
     code and waits), `device join` on the new device reads the code from stdin."""

@@ -21,11 +21,11 @@
 #define ATTACK_CT_MAX (2 * E2E_ENVELOPE_MAX)
 
 static int fail(struct cli *c, int rc) {
-  cli_json_fail(stdout, rc, c->why);
+  cli_json_fail(stdout, rc, c->e.why);
   return 1;
 }
 
-static int claim(struct cli *c, struct cli_conn *cn, const struct contact *ct, long count) {
+static int claim(struct cli *c, struct eng_conn *cn, const struct contact *ct, long count) {
   struct jsonw j;
   jsonw_begin(&j, stdout);
   jsonw_bool(&j, "ok", 1);
@@ -53,12 +53,12 @@ static int claim(struct cli *c, struct cli_conn *cn, const struct contact *ct, l
   return 0;
 }
 
-static int capture(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
+static int capture(struct cli *c, struct eng_state *st, struct eng_conn *cn) {
   uint8_t mb[OBJ_MAILBOX_LEN];
   struct nodeapi_fetch f;
   int rc = account_mailbox(&st->acct, mb);
   if (rc == 0) rc = nodeapi_fetch(&cn->api, mb, 0, 100, os_wall_ms(), &f);
-  if (rc) return cli_api_fail(c, cn, rc, "fetch");
+  if (rc) return eng_api_fail(&c->e, cn, rc, "fetch");
   printf("{\"ok\":true,\"items\":[");
   for (size_t i = 0, k = 0; i < f.n; i++) {
     struct e2e_envelope env;
@@ -77,7 +77,7 @@ static int capture(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
   return 0;
 }
 
-static int inject(struct cli *c, struct cli_conn *cn, const struct contact *ct, const char *hx,
+static int inject(struct cli *c, struct eng_conn *cn, const struct contact *ct, const char *hx,
                   const char *opk) {
   size_t hl = strlen(hx), n = hl / 2;
   uint8_t mb[OBJ_MAILBOX_LEN], id[OBJ_ID_LEN];
@@ -92,29 +92,30 @@ static int inject(struct cli *c, struct cli_conn *cn, const struct contact *ct, 
                                .device_key = ct->devices[0].device_key};
   if (rc == 0) rc = nodeapi_post(&cn->api, &p, id, NULL);
   free(b);
-  if (rc) return cli_api_fail(c, cn, rc, "post");
+  if (rc) return eng_api_fail(&c->e, cn, rc, "post");
   printf("{\"ok\":true}\n");
   return 0;
 }
 
 int main(int argc, char **argv) {
   struct cli c;
-  struct cli_state st;
-  struct cli_conn cn;
+  struct eng_state st;
+  struct eng_conn cn;
   memset(&c, 0, sizeof c);
   memset(&cn, 0, sizeof cn);
   c.out = stdout;
-  c.timeout_ms = 30000;
+  c.e.timeout_ms = 30000;
   c.json = 1;
   if (argc < 4 || strcmp(argv[1], "--home") != 0) {
     fprintf(stderr, "usage: momedo-otpk-attack --home DIR claim|capture|inject ...\n");
     return 2;
   }
   c.opt[CO_HOME] = argv[2];
+  cli_engine_setup(&c);
   const char *cmd = argv[3];
   const struct contact *ct = NULL;
   int rc = cli_open(&c, &st, 1);
-  if (rc == 0) rc = cli_connect(&c, &st, &cn);
+  if (rc == 0) rc = eng_connect(&c.e, &st, &cn);
   if (rc == 0 && argc >= 5 && !strcmp(cmd, "claim") + !strcmp(cmd, "inject")) {
     ct = contacts_resolve(&st.contacts, argv[4]);
     if (!ct || ct->n_devices == 0) rc = cli_fail(&c, MOMEDO_E_NOTFOUND, "no such contact");
@@ -124,7 +125,7 @@ int main(int argc, char **argv) {
   else if (rc == 0 && !strcmp(cmd, "held") && argc == 4) {
     uint32_t held = 0;
     rc = nodeapi_prekey_upload(&cn.api, NULL, 0, 0, &held);
-    if (rc) rc = cli_api_fail(&c, &cn, rc, "held");
+    if (rc) rc = eng_api_fail(&c.e, &cn, rc, "held");
     else printf("{\"ok\":true,\"held\":%u}\n", (unsigned)held);
   } else if (rc == 0 && !strcmp(cmd, "capture") && argc == 4)
     rc = capture(&c, &st, &cn);
@@ -132,7 +133,7 @@ int main(int argc, char **argv) {
     rc = inject(&c, &cn, ct, argv[5], argc == 7 ? argv[6] : NULL);
   else if (rc == 0)
     rc = cli_fail(&c, MOMEDO_E_INVAL, "usage: claim C N | held | capture | inject C HEX [OPK]");
-  cli_conn_close(&cn);
-  cli_close(&st);
+  eng_conn_close(&cn);
+  eng_close(&st);
   return rc ? fail(&c, rc) : 0;
 }

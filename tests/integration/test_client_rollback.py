@@ -39,10 +39,7 @@ class RollbackTest(T.ClusterTest, unittest.TestCase):
     def pair_with_one_message(self):
         """west, alice and bob (contacts of each other), bob holding alice's "one"."""
         cl = self.cluster
-        west = cl.add_node("westcity")
-        alice, bob = T.new_client(cl, "alice", west), T.new_client(cl, "bob", west)
-        alice.add_contact(bob, "bob")
-        bob.add_contact(alice, "alice")
+        west, alice, bob = T.new_pair(cl)
         alice.run("send", "bob", "one")
         self.assertEqual(bob.texts(), ["one"])
         return cl, west, alice, bob

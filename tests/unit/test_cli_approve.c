@@ -1,4 +1,4 @@
-/* Unit tests for approvals (client/cli/cli_approve.c) over a real history database, and
+/* Unit tests for approvals (client/cli/eng_approve.c) over a real history database, and
  * the history row's extension (client/core/timeline.c): the decision rule (only a
  * recipient decides, once; an unknown task, a task asking for none, the task's own
  * sender, a conflicting second decision and one beyond TL_DECISIONS_MAX are refused and
@@ -13,7 +13,7 @@
 #include "cursor.h"
 
 static char path[1024];
-static struct cli_state st;
+static struct eng_state st;
 static uint8_t bob[TL_KEY_LEN], carol[TL_KEY_LEN], gid[TL_KEY_LEN];
 
 static void open_hist(void) {
@@ -70,7 +70,7 @@ static void reply(struct tl_entry *e, uint8_t n, uint8_t ref, const uint8_t *fro
 
 static int decide(enum hist_conv_kind k, const struct hist_conv *hc, const struct tl_entry *e) {
   char why[256];
-  return cli__decide(&st, k, hc, e, 0, why, sizeof why);
+  return eng__decide(&st, k, hc, e, 0, why, sizeof why);
 }
 
 /* Decisions on task n (-1 if it does not read). */
@@ -121,7 +121,7 @@ static void test_between_two(void) {
   tl_entry_clear(&got);
   /* Alice decides on Bob's task (from any of her devices: outgoing). */
   reply(&e, 18, 3, st.acct.identity.pub, TL_DEC_DECLINED, NULL);
-  CHECK_EQ(cli__decide(&st, HIST_CONTACT, &ab, &e, 1, (char[64]){0}, 64), 0); /* dry */
+  CHECK_EQ(eng__decide(&st, HIST_CONTACT, &ab, &e, 1, (char[64]){0}, 64), 0); /* dry */
   CHECK_EQ(decisions(&ab, 3, &got), 0);
   tl_entry_clear(&got);
   CHECK_EQ(decide(HIST_CONTACT, &ab, &e), 0);

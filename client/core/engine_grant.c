@@ -1,4 +1,4 @@
-/* client/cli/cli_grant.c — partners and their grants (docs/security.md "Partners"): learn
+/* client/core/engine_grant.c — partners and their grants (docs/security.md "Partners"): learn
  * the partners a home node names (at join, and when renewing) with the grant it signed
  * for this user at each, keep only grants that verify, and renew them at the home node
  * before they expire (at most once a day unless one runs short), republishing the key
@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "engine.h"
 #include "grant.h"
 
-int cli__learn_partners(struct cli_state *st, const uint8_t home[static 32],
+int eng__learn_partners(struct eng_state *st, const uint8_t home[static 32],
                         Momedo__NodeAddr *const *v, size_t n, int *changed) {
   *changed = 0;
   for (size_t i = 0; i < n; i++) {
@@ -34,17 +34,17 @@ int cli__learn_partners(struct cli_state *st, const uint8_t home[static 32],
   return 0;
 }
 
-int cli__grants_renew(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
+int eng__grants_renew(struct eng *c, struct eng_state *st, struct eng_conn *cn) {
   const Momedo__PartnersResp *r = NULL;
   uint64_t now = os_wall_ms();
   int changed = 0;
   if (cn->node != 0 || !account_grants_due(&st->acct, now)) return 0;
   int rc = nodeapi_partners(&cn->api, &r);
   if (rc == MOMEDO_E_UNKNOWN_KIND) return 0; /* a node without partner grants */
-  if (rc) return cli_api_fail(c, cn, rc, "asking the home node for partner grants");
-  rc = cli__learn_partners(st, st->acct.nodes[0].key, r->partners, r->n_partners, &changed);
+  if (rc) return eng_api_fail(c, cn, rc, "asking the home node for partner grants");
+  rc = eng__learn_partners(st, st->acct.nodes[0].key, r->partners, r->n_partners, &changed);
   st->acct.grants_checked_ms = now;
-  if (rc == 0 && changed) rc = cli_publish(c, st, cn);
-  if (rc == 0) rc = cli_save(c, st);
+  if (rc == 0 && changed) rc = eng_publish(c, st, cn);
+  if (rc == 0) rc = eng_save(c, st);
   return rc;
 }

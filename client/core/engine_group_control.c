@@ -1,4 +1,4 @@
-/* client/cli/cli_group_control.c — group control messages over the pairwise sessions:
+/* client/core/engine_group_control.c — group control messages over the pairwise sessions:
  * delivering what each group owes (the records each device still lacks, remembered
  * across runs: the whole chain to a device that joins; chains too large for a message
  * as a blob; sender keys, a channel's write key to its admins), and handling the ones
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "engine.h"
 #include "hex.h"
 
 #define GROUP_RECORD_BLOB_NAME "group-record"
@@ -19,35 +19,22 @@ static void uid_of(char out[static IDS_USER_ID_STR_MAX], const uint8_t key[stati
   if (ids_user_id(out, key) != 0) out[0] = '\0';
 }
 
-/* A group event for people (stdout) or as one JSON line. */
-static void notice(struct cli *c, const char *event, const struct cli_group *cg,
+/* A group event, handed to the front-end (ENG_EV_GROUP). */
+static void notice(struct eng *c, const char *event, const struct eng_group *cg,
                    const uint8_t *gid, const uint8_t *who, const char *detail) {
   char uid[IDS_USER_ID_STR_MAX] = "", hex[2 * GROUP_ID_LEN + 1];
-  const char *name = cg ? cli_group_name(cg) : "?";
+  struct eng_event ev;
+  if (!c->on_event) return;
   if (who) uid_of(uid, who);
   hex_encode(hex, sizeof hex, cg ? cg->id : gid, GROUP_ID_LEN);
-  if (c->json) {
-    struct jsonw j;
-    jsonw_begin(&j, c->out);
-    jsonw_str(&j, "type", "group");
-    jsonw_str(&j, "event", event);
-    jsonw_str(&j, "group", name);
-    jsonw_str(&j, "group_id", hex);
-    jsonw_str_or_null(&j, "by", who ? uid : NULL);
-    jsonw_str_or_null(&j, "detail", detail && detail[0] ? detail : NULL);
-    jsonw_end(&j);
-  }
-  static const char *const human[][2] = {{"joined", "you were added by"},
-                                          {"changed", "membership changed by"},
-                                          {"removed", "you were removed by"},
-                                          {"refused", "REFUSED a group message from"}};
-  const char *what = event;
-  for (size_t i = 0; i < sizeof human / sizeof human[0]; i++)
-    if (!strcmp(human[i][0], event)) what = human[i][1];
-  if (!c->json || !strcmp(event, "refused"))
-    fprintf(strcmp(event, "refused") ? c->out : stderr, "momedo: group %s (%.12s): %s %s%s%s%s\n",
-            name, hex, what, who ? uid : "an unknown sender", detail && detail[0] ? " (" : "",
-            detail ? detail : "", detail && detail[0] ? ")" : "");
+  memset(&ev, 0, sizeof ev);
+  ev.kind = ENG_EV_GROUP;
+  ev.group_event = event;
+  ev.group_name = cg ? eng_group_name(cg) : "?";
+  ev.group_id_hex = hex;
+  ev.group_by = who ? uid : NULL;
+  ev.group_detail = detail;
+  c->on_event(c, &ev);
 }
 
 /* ---- delivering control messages over the pairwise sessions ------------------------ */
@@ -62,8 +49,8 @@ static int device_index(const struct account_device *v, size_t n, const uint8_t 
 
 /* The device list to send to for one user: our own, or the contact's (pinned on first
  * use, refreshed when it lacks a device we need). NULL with a note when not possible. */
-static const struct account_device *user_devices(struct cli *c, struct cli_state *st,
-                                                 struct cli_conn *cn, const struct cli_gdev *d,
+static const struct account_device *user_devices(struct eng *c, struct eng_state *st,
+                                                 struct eng_conn *cn, const struct eng_gdev *d,
                                                  size_t n, size_t *nd, char *label,
                                                  size_t cap) {
   if (memcmp(d[0].identity, st->acct.identity.pub, 32) == 0) {
@@ -76,24 +63,24 @@ static const struct account_device *user_devices(struct cli *c, struct cli_state
     return NULL;
   snprintf(label, cap, "%s", contact_label(ct));
   if (ct->has_pending) {
-    fprintf(stderr, "momedo: note: not sending group keys to %s: their key changed (run "
+    eng__note(c, "momedo: note: not sending group keys to %s: their key changed (run "
             "`momedo contact verify`)\n", label);
     return NULL;
   }
   int missing = 0;
   for (size_t k = 0; k < n; k++) missing |= device_index(ct->devices, ct->n_devices, d[k].device) < 0;
-  if (missing && cli_refresh_contact(c, st, cn, ct) != 0)
-    fprintf(stderr, "momedo: note: %s\n", c->why);
+  if (missing && eng_refresh_contact(c, st, cn, ct) != 0)
+    eng__note(c, "momedo: note: %s\n", c->why);
   *nd = ct->n_devices;
   return ct->devices;
 }
 
 /* Send m to the devices d[0..n) of one user; state[k] becomes DEV_SENT or DEV_UNLISTED.
  * Returns only I/O errors. */
-static int deliver_user(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                        Momedo__Content *m, const struct cli_gdev *d, size_t n, uint8_t *state,
+static int deliver_user(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                        Momedo__Content *m, const struct eng_gdev *d, size_t n, uint8_t *state,
                         struct contact *tmp) {
-  char label[CLI_LABEL_MAX];
+  char label[ENG_LABEL_MAX];
   size_t nd = 0, sent = 0;
   const struct account_device *devs = user_devices(c, st, cn, d, n, &nd, label, sizeof label);
   if (!devs) return 0;
@@ -110,17 +97,17 @@ static int deliver_user(struct cli *c, struct cli_state *st, struct cli_conn *cn
     int i = device_index(devs, nd, d[k].device);
     if (i < 0) {
       state[k] = DEV_UNLISTED;
-      fprintf(stderr, "momedo: note: a group device of %s is not in their key bundle; "
+      eng__note(c, "momedo: note: a group device of %s is not in their key bundle; "
               "skipped\n", label);
       continue;
     }
     tmp->devices[tmp->n_devices++] = devs[i];
   }
   if (tmp->n_devices == 0) return 0;
-  int rc = cli_send_content(c, st, cn, tmp, m, 1, &sent);
+  int rc = eng_send_content(c, st, cn, tmp, m, 1, &sent);
   if (rc) {
     if (momedo_status_kind(rc) == MOMEDO_KIND_IO) return rc;
-    fprintf(stderr, "momedo: note: group message to %s not sent: %s\n", label, c->why);
+    eng__note(c, "momedo: note: group message to %s not sent: %s\n", label, c->why);
     return 0;
   }
   for (size_t k = 0; k < n; k++)
@@ -129,14 +116,14 @@ static int deliver_user(struct cli *c, struct cli_state *st, struct cli_conn *cn
 }
 
 /* Send the encoded Content pt to devices d (one user's devices adjacent). */
-static int deliver(struct cli *c, struct cli_state *st, struct cli_conn *cn, const uint8_t *pt,
-                   size_t len, const struct cli_gdev *d, size_t n, uint8_t *state) {
+static int deliver(struct eng *c, struct eng_state *st, struct eng_conn *cn, const uint8_t *pt,
+                   size_t len, const struct eng_gdev *d, size_t n, uint8_t *state) {
   struct arena a;
   Momedo__Content *m = NULL;
   struct contact *tmp = calloc(1, sizeof *tmp);
   arena_init(&a, CONTENT_DECODE_BYTES_MAX);
   int rc = tmp ? content_decode(pt, len, &a, &m) : MOMEDO_E_NOMEM;
-  if (rc) rc = cli_fail(c, rc, "cannot prepare a group control message: %s", momedo_strerror(rc));
+  if (rc) rc = eng_fail(c, rc, "cannot prepare a group control message: %s", momedo_strerror(rc));
   for (size_t i = 0; rc == 0 && i < n;) {
     size_t j = i + 1;
     while (j < n && memcmp(d[j].identity, d[i].identity, 32) == 0) j++;
@@ -149,12 +136,12 @@ static int deliver(struct cli *c, struct cli_state *st, struct cli_conn *cn, con
   return rc;
 }
 
-int cli__group_send_to(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+int eng__group_send_to(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                        const uint8_t *pt, size_t len, const struct group_device *t, size_t nt,
                        size_t *sent) {
-  struct cli_gdev *d = calloc(nt ? nt : 1, sizeof *d);
+  struct eng_gdev *d = calloc(nt ? nt : 1, sizeof *d);
   uint8_t *state = calloc(nt ? nt : 1, 1);
-  int rc = d && state ? 0 : cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  int rc = d && state ? 0 : eng_fail(c, MOMEDO_E_NOMEM, "out of memory");
   for (size_t i = 0; rc == 0 && i < nt; i++) {
     memcpy(d[i].identity, t[i].identity_key, 32);
     memcpy(d[i].device, t[i].device_key, 32);
@@ -167,11 +154,11 @@ int cli__group_send_to(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   return rc;
 }
 
-int cli__group_devices(const struct cli_group *cg, struct cli_gdev **out, size_t *n) {
+int eng__group_devices(const struct eng_group *cg, struct eng_gdev **out, size_t *n) {
   struct group_info gi;
   struct group_member_view mv;
   group_get_info(cg->g, &gi);
-  struct cli_gdev *v = calloc(gi.n_devices ? gi.n_devices : 1, sizeof *v);
+  struct eng_gdev *v = calloc(gi.n_devices ? gi.n_devices : 1, sizeof *v);
   size_t k = 0;
   if (!v) return MOMEDO_E_NOMEM;
   for (size_t i = 0; i < group_member_count(cg->g); i++) {
@@ -185,22 +172,22 @@ int cli__group_devices(const struct cli_group *cg, struct cli_gdev **out, size_t
   return 0;
 }
 
-static const struct cli_gdev *gdev_find(const struct cli_gdev *v, size_t n,
+static const struct eng_gdev *gdev_find(const struct eng_gdev *v, size_t n,
                                         const uint8_t dev[static 32]) {
   for (size_t i = 0; i < n; i++)
     if (memcmp(v[i].device, dev, 32) == 0) return &v[i];
   return NULL;
 }
 
-int cli__group_owe(struct cli_state *st, struct cli_group *cg, const struct cli_gdev *prev,
+int eng__group_owe(struct eng_state *st, struct eng_group *cg, const struct eng_gdev *prev,
                    size_t n_prev, uint64_t from) {
-  struct cli_gdev *need = NULL;
+  struct eng_gdev *need = NULL;
   size_t n = 0, k = 0;
-  int rc = cli__group_devices(cg, &need, &n);
+  int rc = eng__group_devices(cg, &need, &n);
   if (rc) return rc;
   for (size_t i = 0; i < n; i++) {
     if (memcmp(need[i].device, st->acct.device.pub, 32) == 0) continue;
-    const struct cli_gdev *old = gdev_find(cg->need, cg->n_need, need[i].device);
+    const struct eng_gdev *old = gdev_find(cg->need, cg->n_need, need[i].device);
     need[k] = need[i];
     need[k].from = gdev_find(prev, n_prev, need[i].device) ? from : 0; /* 0: joins */
     if (old && old->from < need[k].from) need[k].from = old->from;
@@ -215,7 +202,7 @@ int cli__group_owe(struct cli_state *st, struct cli_group *cg, const struct cli_
 
 /* A chain too large for one pairwise message: its chunks go once to the blob's
  * mailbox, each member gets the small File that opens them. */
-static int record_blob_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int record_blob_content(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                                const uint8_t *rec, size_t rl, uint8_t **pt, size_t *len) {
   uint8_t id[OBJ_ID_LEN], key[CONTENT_KEY_LEN], sha[CRYPTO_HASH_LEN], mb[OBJ_MAILBOX_LEN];
   uint8_t oid[OBJ_ID_LEN];
@@ -232,7 +219,7 @@ static int record_blob_content(struct cli *c, struct cli_state *st, struct cli_c
                                  .ciphertext_len = n + CRYPTO_TAG_LEN, .blob_id = id,
                                  .chunk_index = i, .chunk_count = count};
     if ((rc = nodeapi_post(&cn->api, &p, oid, NULL)) != 0)
-      rc = cli_api_fail(c, cn, rc, "uploading the group record failed");
+      rc = eng_api_fail(c, cn, rc, "uploading the group record failed");
   }
   free(ct);
   Momedo__File f = MOMEDO__FILE__INIT;
@@ -263,16 +250,16 @@ static int record_blob_content(struct cli *c, struct cli_state *st, struct cli_c
 }
 
 /* Deliver the records after version `from` to the owed devices with that `from`. */
-static int flush_from(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                      struct cli_group *cg, uint64_t from, uint8_t *state) {
+static int flush_from(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                      struct eng_group *cg, uint64_t from, uint8_t *state) {
   uint8_t *chain = NULL, *pt = NULL;
   size_t cl = 0, len = 0, n = 0;
-  struct cli_gdev *d = calloc(cg->n_need, sizeof *d);
+  struct eng_gdev *d = calloc(cg->n_need, sizeof *d);
   uint8_t *ds = calloc(cg->n_need, 1);
   int rc = d && ds ? group_chain(cg->g, from, &chain, &cl) : MOMEDO_E_NOMEM;
   if (rc == 0) rc = group_chain_content(chain, cl, st->acct.device.pub, os_wall_ms(), &pt, &len);
   if (rc == MOMEDO_E_TOOBIG) rc = record_blob_content(c, st, cn, chain, cl, &pt, &len);
-  if (rc && !c->why[0]) rc = cli_fail(c, rc, "cannot prepare the group records: %s",
+  if (rc && !c->why[0]) rc = eng_fail(c, rc, "cannot prepare the group records: %s",
                                       momedo_strerror(rc));
   for (size_t i = 0; rc == 0 && i < cg->n_need; i++)
     if (cg->need[i].from == from) d[n++] = cg->need[i];
@@ -287,12 +274,12 @@ static int flush_from(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   return rc;
 }
 
-static int flush_records(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                         struct cli_group *cg, struct cli_group_sent *fs) {
+static int flush_records(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                         struct eng_group *cg, struct eng_group_sent *fs) {
   struct group_info gi;
   size_t k = 0;
   uint8_t *state = calloc(cg->n_need, 1), *done = calloc(cg->n_need, 1);
-  int rc = state && done ? 0 : cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  int rc = state && done ? 0 : eng_fail(c, MOMEDO_E_NOMEM, "out of memory");
   group_get_info(cg->g, &gi);
   for (size_t i = 0; rc == 0 && i < cg->n_need; i++) {
     if (done[i]) continue;
@@ -318,7 +305,7 @@ static int flush_records(struct cli *c, struct cli_state *st, struct cli_conn *c
   return rc;
 }
 
-static int is_admin(const struct cli_group *cg, const uint8_t id[static 32]) {
+static int is_admin(const struct eng_group *cg, const uint8_t id[static 32]) {
   struct group_member_view mv;
   for (size_t i = 0; i < group_member_count(cg->g); i++)
     if (group_member_at(cg->g, i, &mv) == 0 && memcmp(mv.identity_key, id, 32) == 0)
@@ -327,10 +314,10 @@ static int is_admin(const struct cli_group *cg, const uint8_t id[static 32]) {
 }
 
 /* Send the sender key to the targets t[i] that are admins (or not); mark them sent. */
-static int keys_to(struct cli *c, struct cli_state *st, struct cli_conn *cn, struct cli_group *cg,
+static int keys_to(struct eng *c, struct eng_state *st, struct eng_conn *cn, struct eng_group *cg,
                    const struct group_device *t, size_t nt, int admins,
-                   struct cli_group_sent *fs) {
-  struct cli_gdev *d = calloc(nt ? nt : 1, sizeof *d);
+                   struct eng_group_sent *fs) {
+  struct eng_gdev *d = calloc(nt ? nt : 1, sizeof *d);
   uint8_t *state = calloc(nt ? nt : 1, 1), *pt = NULL;
   const uint8_t *to = NULL;
   size_t n = 0, len = 0;
@@ -357,31 +344,31 @@ static int keys_to(struct cli *c, struct cli_state *st, struct cli_conn *cn, str
 
 /* This device's sender key to the devices without it: admins and members apart, since
  * in a channel the admins' copy carries the write key. */
-static int flush_keys(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                      struct cli_group *cg, struct cli_group_sent *fs) {
+static int flush_keys(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                      struct eng_group *cg, struct eng_group_sent *fs) {
   struct group_device *t = NULL;
   size_t nt = 0;
   int rc = group_senderkey_targets(cg->g, &t, &nt);
   if (rc == 0 && nt > 0) rc = keys_to(c, st, cn, cg, t, nt, 1, fs);
   if (rc == 0 && nt > 0) rc = keys_to(c, st, cn, cg, t, nt, 0, fs);
   free(t);
-  if (rc && !c->why[0]) rc = cli_fail(c, rc, "cannot send the group key: %s", momedo_strerror(rc));
+  if (rc && !c->why[0]) rc = eng_fail(c, rc, "cannot send the group key: %s", momedo_strerror(rc));
   return rc;
 }
 
 /* Records first, so a member applies the new epoch before its keys arrive. */
-int cli__group_flush(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                     struct cli_group *cg, struct cli_group_sent *fs) {
+int eng__group_flush(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                     struct eng_group *cg, struct eng_group_sent *fs) {
   c->why[0] = '\0';
   int rc = cg->n_need ? flush_records(c, st, cn, cg, fs) : 0;
   if (rc == 0) rc = flush_keys(c, st, cn, cg, fs);
   return rc;
 }
 
-int cli_groups_flush(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
-  struct cli_group_sent fs = {0, 0};
+int eng_groups_flush(struct eng *c, struct eng_state *st, struct eng_conn *cn) {
+  struct eng_group_sent fs = {0, 0};
   for (size_t i = 0; i < st->gr.n; i++) {
-    int rc = cli__group_flush(c, st, cn, &st->gr.v[i], &fs);
+    int rc = eng__group_flush(c, st, cn, &st->gr.v[i], &fs);
     if (rc) return rc;
   }
   return 0;
@@ -394,14 +381,14 @@ struct ctl_result {
   int applied; /* a record was applied: retry what was kept */
 };
 
-static int ctl_join(struct cli *c, struct cli_state *st, const uint8_t from_id[static 32],
+static int ctl_join(struct eng *c, struct eng_state *st, const uint8_t from_id[static 32],
                     const uint8_t *chain, size_t len, const uint8_t gid[static 32],
-                    struct cli_group *old, struct ctl_result *r) {
+                    struct eng_group *old, struct ctl_result *r) {
   struct group *g = NULL;
-  struct cli_group *cg = NULL;
+  struct eng_group *cg = NULL;
   int rc = group_join(&g, st->acct.identity.pub, st->acct.device.pub, from_id, chain, len,
                       os_wall_ms());
-  if (rc == MOMEDO_E_NOMEM) return cli_fail(c, rc, "out of memory");
+  if (rc == MOMEDO_E_NOMEM) return eng_fail(c, rc, "out of memory");
   if (rc) {
     if (!old) notice(c, "refused", NULL, gid, from_id,
                      rc == MOMEDO_E_NOTFOUND ? "a group chain that does not list this device"
@@ -415,9 +402,9 @@ static int ctl_join(struct cli *c, struct cli_state *st, const uint8_t from_id[s
     old->g = g;
     old->dirty = 1;
     cg = old;
-  } else if ((rc = cli__group_add(&st->gr, g, &cg)) != 0) {
+  } else if ((rc = eng__group_add(&st->gr, g, &cg)) != 0) {
     group_free(g);
-    return cli_fail(c, rc, "cannot keep another group (at most %d)", CLI_GROUPS_MAX);
+    return eng_fail(c, rc, "cannot keep another group (at most %d)", ENG_GROUPS_MAX);
   }
   r->applied = 1;
   struct group_info gi;
@@ -429,21 +416,21 @@ static int ctl_join(struct cli *c, struct cli_state *st, const uint8_t from_id[s
 
 /* This admin's changes that lost a fork choice, made again on the head and owed to
  * every device (the winner they may lack goes with them). */
-static int ctl_rebase(struct cli *c, struct cli_state *st, struct cli_group *cg) {
+static int ctl_rebase(struct eng *c, struct eng_state *st, struct eng_group *cg) {
   if (!st->acct.has_identity) return 0;
   for (;;) {
-    struct cli_gdev *prev = NULL;
+    struct eng_gdev *prev = NULL;
     size_t n_prev = 0, rl = 0;
     uint8_t *rec = NULL;
     struct group_info gi;
     group_get_info(cg->g, &gi);
-    int rc = cli__group_devices(cg, &prev, &n_prev);
+    int rc = eng__group_devices(cg, &prev, &n_prev);
     if (rc == 0) rc = group_rebase(cg->g, &st->acct.identity, os_wall_ms(), &rec, &rl);
     cg->dirty = 1;
     if (rc == 0 && rec)
-      rc = cli__group_owe(st, cg, prev, n_prev, gi.version > 1 ? gi.version - 1 : 0);
+      rc = eng__group_owe(st, cg, prev, n_prev, gi.version > 1 ? gi.version - 1 : 0);
     free(prev);
-    if (rc == MOMEDO_E_NOMEM) return cli_fail(c, rc, "out of memory");
+    if (rc == MOMEDO_E_NOMEM) return eng_fail(c, rc, "out of memory");
     if (rc) {
       notice(c, "refused", cg, NULL, st->acct.identity.pub, group_reason(cg->g));
       return 0;
@@ -455,16 +442,16 @@ static int ctl_rebase(struct cli *c, struct cli_state *st, struct cli_group *cg)
   }
 }
 
-static int ctl_chain(struct cli *c, struct cli_state *st, const uint8_t from_id[static 32],
+static int ctl_chain(struct eng *c, struct eng_state *st, const uint8_t from_id[static 32],
                      const uint8_t *chain, size_t len, struct ctl_result *r) {
   uint8_t gid[GROUP_ID_LEN];
   uint64_t first = 0, last = 0;
   struct group_apply_info ai;
   if (group_chain_peek(chain, len, gid, &first, &last) != 0) {
-    fprintf(stderr, "momedo: dropped an item: a malformed group record chain\n");
+    eng__note(c, "momedo: dropped an item: a malformed group record chain\n");
     return 0;
   }
-  struct cli_group *cg = cli__group_by_id(st, gid);
+  struct eng_group *cg = eng__group_by_id(st, gid);
   struct group_info gi;
   if (cg) group_get_info(cg->g, &gi);
   if ((!cg || gi.removed) && first == 1) return ctl_join(c, st, from_id, chain, len, gid, cg, r);
@@ -488,21 +475,21 @@ static int ctl_chain(struct cli *c, struct cli_state *st, const uint8_t from_id[
     r->keep = 1;
     return 0;
   }
-  if (rc == MOMEDO_E_NOMEM) return cli_fail(c, rc, "out of memory");
+  if (rc == MOMEDO_E_NOMEM) return eng_fail(c, rc, "out of memory");
   notice(c, "refused", cg, NULL, from_id, group_reason(cg->g)[0] ? group_reason(cg->g)
                                                                  : momedo_strerror(rc));
   return 0;
 }
 
 /* One record on its own: a chain of one. */
-static int ctl_record(struct cli *c, struct cli_state *st, const uint8_t from_id[static 32],
+static int ctl_record(struct eng *c, struct eng_state *st, const uint8_t from_id[static 32],
                       const uint8_t *rec, size_t len, struct ctl_result *r) {
   Momedo__GroupChain ch = MOMEDO__GROUP_CHAIN__INIT;
   ProtobufCBinaryData one = {len, (uint8_t *)rec};
   ch.n_records = 1, ch.records = &one;
   size_t n = momedo__group_chain__get_packed_size(&ch);
   uint8_t *buf = malloc(n);
-  if (!buf) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  if (!buf) return eng_fail(c, MOMEDO_E_NOMEM, "out of memory");
   momedo__group_chain__pack(&ch, buf);
   int rc = ctl_chain(c, st, from_id, buf, n, r);
   free(buf);
@@ -510,26 +497,26 @@ static int ctl_record(struct cli *c, struct cli_state *st, const uint8_t from_id
 }
 
 /* A member's request: this device's user, if an admin, makes the change. */
-static int ctl_request(struct cli *c, struct cli_state *st, const uint8_t from_id[static 32],
+static int ctl_request(struct eng *c, struct eng_state *st, const uint8_t from_id[static 32],
                        const uint8_t *req, size_t len) {
   uint8_t gid[GROUP_ID_LEN], *rec = NULL;
   size_t rl = 0, n_prev = 0;
-  struct cli_gdev *prev = NULL;
+  struct eng_gdev *prev = NULL;
   struct group_info gi;
   if (group_request_peek(req, len, gid) != 0) {
-    fprintf(stderr, "momedo: dropped an item: a malformed group request\n");
+    eng__note(c, "momedo: dropped an item: a malformed group request\n");
     return 0;
   }
-  struct cli_group *cg = cli__group_by_id(st, gid);
+  struct eng_group *cg = eng__group_by_id(st, gid);
   if (!cg || !st->acct.has_identity) return 0; /* the user's first device answers it */
   group_get_info(cg->g, &gi);
   if (gi.my_role != MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN) return 0;
-  int rc = cli__group_devices(cg, &prev, &n_prev);
+  int rc = eng__group_devices(cg, &prev, &n_prev);
   if (rc == 0) rc = group_request_apply(cg->g, &st->acct.identity, from_id, req, len, os_wall_ms(),
                                         &rec, &rl);
   if (rc == 0) {
     cg->dirty = 1;
-    rc = cli__group_owe(st, cg, prev, n_prev, gi.version);
+    rc = eng__group_owe(st, cg, prev, n_prev, gi.version);
     notice(c, "changed", cg, NULL, from_id, "done as they asked");
   } else if (rc != MOMEDO_E_EXISTS && rc != MOMEDO_E_NOMEM) {
     notice(c, "refused", cg, NULL, from_id, group_reason(cg->g)[0] ? group_reason(cg->g)
@@ -539,13 +526,13 @@ static int ctl_request(struct cli *c, struct cli_state *st, const uint8_t from_i
   free(rec);
   free(prev);
   if (rc == MOMEDO_E_EXISTS) rc = 0;
-  return rc ? cli_fail(c, rc, "out of memory") : 0;
+  return rc ? eng_fail(c, rc, "out of memory") : 0;
 }
 
-static int ctl_senderkey(struct cli *c, struct cli_state *st, const uint8_t from_id[static 32],
+static int ctl_senderkey(struct eng *c, struct eng_state *st, const uint8_t from_id[static 32],
                          const uint8_t from_dev[static 32], const Momedo__SenderKey *sk,
                          struct ctl_result *r) {
-  struct cli_group *cg = cli__group_by_id(st, sk->group_id.data);
+  struct eng_group *cg = eng__group_by_id(st, sk->group_id.data);
   if (!cg) {
     r->keep = 1; /* its record may still be on the way */
     return 0;
@@ -553,7 +540,7 @@ static int ctl_senderkey(struct cli *c, struct cli_state *st, const uint8_t from
   int rc = group_senderkey_accept(cg->g, from_id, from_dev, sk);
   if (rc == 0) cg->dirty = 1;
   else if (rc == MOMEDO_E_UNEXPECTED) r->keep = 1;
-  else if (rc == MOMEDO_E_NOMEM) return cli_fail(c, rc, "out of memory");
+  else if (rc == MOMEDO_E_NOMEM) return eng_fail(c, rc, "out of memory");
   else if (rc != MOMEDO_E_EXISTS && rc != MOMEDO_E_SUPERSEDED)
     notice(c, "refused", cg, NULL, from_id, group_reason(cg->g)[0] ? group_reason(cg->g)
                                                                    : momedo_strerror(rc));
@@ -561,16 +548,16 @@ static int ctl_senderkey(struct cli *c, struct cli_state *st, const uint8_t from
 }
 
 /* A chain sent as a blob: fetch, check, then as an inline chain. */
-static int ctl_record_blob(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int ctl_record_blob(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                            const uint8_t from_id[static 32], const Momedo__File *f,
                            struct ctl_result *r) {
   uint8_t mb[OBJ_MAILBOX_LEN], sha[CRYPTO_HASH_LEN];
   uint8_t *buf = malloc((size_t)f->size);
   int rc = buf ? group_record_blob_mailbox(mb, f->blob_id.data) : MOMEDO_E_NOMEM;
-  if (rc == 0) rc = cli__fetch_chunks(c, cn, mb, f, buf);
+  if (rc == 0) rc = eng__fetch_chunks(c, cn, mb, f, buf);
   if (rc == 0 && (crypto_sha256(sha, buf, (size_t)f->size) != 0 ||
                   !crypto_ct_eq(sha, f->sha256.data, CRYPTO_HASH_LEN))) {
-    fprintf(stderr, "momedo: dropped an item: a group record chain that does not match its "
+    eng__note(c, "momedo: dropped an item: a group record chain that does not match its "
             "hash\n");
     free(buf);
     return 0;
@@ -580,7 +567,7 @@ static int ctl_record_blob(struct cli *c, struct cli_state *st, struct cli_conn 
   return rc;
 }
 
-static int ctl_handle(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int ctl_handle(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                       const uint8_t from_id[static 32], const uint8_t from_dev[static 32],
                       const Momedo__GroupControl *gc, struct ctl_result *r) {
   switch (gc->body_case) {
@@ -599,25 +586,25 @@ static int ctl_handle(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   }
 }
 
-static int pending_add(struct cli_state *st, const uint8_t from_id[static 32],
+static int pending_add(struct eng_state *st, const uint8_t from_id[static 32],
                        const uint8_t from_dev[static 32], const Momedo__GroupControl *gc) {
-  struct cli_groups *gs = &st->gr;
+  struct eng_groups *gs = &st->gr;
   size_t n = momedo__group_control__get_packed_size(gc);
   uint8_t *body = malloc(n ? n : 1);
   if (!body) return MOMEDO_E_NOMEM;
   momedo__group_control__pack(gc, body);
-  if (gs->n_p == CLI_GROUP_PENDING_MAX) { /* the oldest goes */
-    cli__gpending_clear(&gs->p[0]);
+  if (gs->n_p == ENG_GROUP_PENDING_MAX) { /* the oldest goes */
+    eng__gpending_clear(&gs->p[0]);
     memmove(gs->p, gs->p + 1, (gs->n_p - 1) * sizeof *gs->p);
     gs->n_p--;
   }
-  struct cli_gpending *v = realloc(gs->p, (gs->n_p + 1) * sizeof *v);
+  struct eng_gpending *v = realloc(gs->p, (gs->n_p + 1) * sizeof *v);
   if (!v) {
     free(body);
     return MOMEDO_E_NOMEM;
   }
   gs->p = v;
-  struct cli_gpending *p = &gs->p[gs->n_p++];
+  struct eng_gpending *p = &gs->p[gs->n_p++];
   memcpy(p->from_id, from_id, 32);
   memcpy(p->from_dev, from_dev, 32);
   p->received_ms = os_wall_ms();
@@ -628,11 +615,11 @@ static int pending_add(struct cli_state *st, const uint8_t from_id[static 32],
 }
 
 /* Retry everything kept, until a pass applies no record. */
-static int pending_retry(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
-  struct cli_groups *gs = &st->gr;
+static int pending_retry(struct eng *c, struct eng_state *st, struct eng_conn *cn) {
+  struct eng_groups *gs = &st->gr;
   int rc = 0, again = 1;
-  for (size_t pass = 0; rc == 0 && again && pass <= CLI_GROUP_PENDING_MAX; pass++) {
-    struct cli_gpending *old = gs->p;
+  for (size_t pass = 0; rc == 0 && again && pass <= ENG_GROUP_PENDING_MAX; pass++) {
+    struct eng_gpending *old = gs->p;
     size_t n = gs->n_p;
     gs->p = NULL;
     gs->n_p = 0;
@@ -644,7 +631,7 @@ static int pending_retry(struct cli *c, struct cli_state *st, struct cli_conn *c
       Momedo__GroupControl *gc;
       arena_init(&a, CONTENT_DECODE_BYTES_MAX);
       gc = momedo__group_control__unpack(&a.pb, old[i].len, old[i].body);
-      int fresh = old[i].received_ms + CLI_GROUP_PENDING_MS > os_wall_ms();
+      int fresh = old[i].received_ms + ENG_GROUP_PENDING_MS > os_wall_ms();
       if (rc == 0 && gc && fresh && group_control_validate(gc) == 0) {
         rc = ctl_handle(c, st, cn, old[i].from_id, old[i].from_dev, gc, &r);
         if (rc == 0 && r.keep) rc = pending_add(st, old[i].from_id, old[i].from_dev, gc);
@@ -652,21 +639,21 @@ static int pending_retry(struct cli *c, struct cli_state *st, struct cli_conn *c
         again |= r.applied;
       }
       arena_close(&a);
-      cli__gpending_clear(&old[i]);
+      eng__gpending_clear(&old[i]);
     }
     free(old);
   }
   return rc;
 }
 
-int cli_group_control(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+int eng_group_control(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                       const uint8_t from_id[static 32], const uint8_t from_dev[static 32],
                       const Momedo__GroupControl *gc) {
   struct ctl_result r = {0, 0};
   st->gr.touched = 1;
   int rc = ctl_handle(c, st, cn, from_id, from_dev, gc, &r);
   if (rc == 0 && r.keep && (rc = pending_add(st, from_id, from_dev, gc)) != 0)
-    rc = cli_fail(c, rc, "out of memory");
+    rc = eng_fail(c, rc, "out of memory");
   if (rc == 0 && r.applied && st->gr.n_p) rc = pending_retry(c, st, cn);
   return rc;
 }

@@ -1,4 +1,4 @@
-/* client/cli/cli_msg.c — the sending half of the message engine: sessions per peer device
+/* client/core/engine_msg.c — the sending half of the message engine: sessions per peer device
  * (the newest one sends), one envelope per device of the recipient, a sync copy per
  * other device of our own, attachments as encrypted chunks in a blob mailbox, and the
  * outgoing entry in history.db (and the history helpers the receiving half shares).
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "engine.h"
 
 static void local_of(const struct account *a, struct e2e_local *l) {
   memcpy(l->identity_key, a->identity.pub, 32);
@@ -18,7 +18,7 @@ static void local_of(const struct account *a, struct e2e_local *l) {
 }
 
 /* Index of the newest session with this peer device, or -1. */
-static long session_find(const struct cli_sessions *s, const uint8_t device[static 32]) {
+static long session_find(const struct eng_sessions *s, const uint8_t device[static 32]) {
   struct e2e_session_info info;
   for (size_t i = s->n; i-- > 0;) {
     e2e_session_get_info(s->v[i], &info);
@@ -27,27 +27,27 @@ static long session_find(const struct cli_sessions *s, const uint8_t device[stat
   return -1;
 }
 
-/* Keep at most CLI_SESSIONS_PER_DEVICE per device and CLI_SESSIONS_MAX overall. */
-static void sessions_trim(struct cli_sessions *s, const uint8_t device[static 32]) {
+/* Keep at most ENG_SESSIONS_PER_DEVICE per device and ENG_SESSIONS_MAX overall. */
+static void sessions_trim(struct eng_sessions *s, const uint8_t device[static 32]) {
   struct e2e_session_info info;
   size_t seen = 0;
   for (size_t i = s->n; i-- > 0;) {
     e2e_session_get_info(s->v[i], &info);
     if (memcmp(info.peer_device, device, 32) != 0) continue;
-    if (++seen <= CLI_SESSIONS_PER_DEVICE) continue;
+    if (++seen <= ENG_SESSIONS_PER_DEVICE) continue;
     e2e_session_free(s->v[i]);
     memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof s->v[0]);
     s->n--;
   }
-  while (s->n > CLI_SESSIONS_MAX) {
+  while (s->n > ENG_SESSIONS_MAX) {
     e2e_session_free(s->v[0]);
     memmove(&s->v[0], &s->v[1], (s->n - 1) * sizeof s->v[0]);
     s->n--;
   }
 }
 
-int cli__session_add(struct cli_sessions *s, struct e2e_session *e) {
-  int rc = cli__sessions_push(s, e);
+int eng__session_add(struct eng_sessions *s, struct e2e_session *e) {
+  int rc = eng__sessions_push(s, e);
   if (rc < 0) return rc;
   struct e2e_session_info info;
   e2e_session_get_info(e, &info);
@@ -56,13 +56,13 @@ int cli__session_add(struct cli_sessions *s, struct e2e_session *e) {
 }
 
 /* Make session i the newest (it is the one the peer uses now). */
-void cli__session_touch(struct cli_sessions *s, size_t i) {
+void eng__session_touch(struct eng_sessions *s, size_t i) {
   struct e2e_session *e = s->v[i];
   memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof s->v[0]);
   s->v[s->n - 1] = e;
 }
 
-static int session_for(struct cli *c, struct cli_state *st, const uint8_t identity[static 32],
+static int session_for(struct eng *c, struct eng_state *st, const uint8_t identity[static 32],
                        const struct account_device *d, struct e2e_session **out) {
   long i = session_find(&st->sess, d->device_key);
   if (i >= 0) {
@@ -89,17 +89,17 @@ static int session_for(struct cli *c, struct cli_state *st, const uint8_t identi
   struct e2e_local l;
   uint64_t now = os_wall_ms();
   int rc = e2e_remote_from_device(&r, identity, &dk, now);
-  if (rc) return cli_fail(c, rc, "a device of the recipient has an unusable prekey: %s",
+  if (rc) return eng_fail(c, rc, "a device of the recipient has an unusable prekey: %s",
                           momedo_strerror(rc));
-  cli__otpk_claim(c, st, d, &r); /* none: the signed prekey alone, as X3DH allows */
+  eng__otpk_claim(c, st, d, &r); /* none: the signed prekey alone, as X3DH allows */
   local_of(&st->acct, &l);
   struct e2e_session *s = NULL;
   rc = e2e_initiate(&s, &l, &r, now);
   crypto_wipe(&l, sizeof l);
-  if (rc) return cli_fail(c, rc, "cannot start a session: %s", momedo_strerror(rc));
-  if ((rc = cli__session_add(&st->sess, s)) != 0) {
+  if (rc) return eng_fail(c, rc, "cannot start a session: %s", momedo_strerror(rc));
+  if ((rc = eng__session_add(&st->sess, s)) != 0) {
     e2e_session_free(s);
-    return cli_fail(c, rc, "out of memory");
+    return eng_fail(c, rc, "out of memory");
   }
   *out = s;
   return 0;
@@ -112,7 +112,7 @@ static int session_for(struct cli *c, struct cli_state *st, const uint8_t identi
  * (The salt in every header keeps keys fresh even then; saving first also keeps the
  * recipient from refusing the next message as a duplicate position.) */
 
-void cli__outbox_free(struct cli_outbox *ob) {
+void eng__outbox_free(struct eng_outbox *ob) {
   for (size_t i = 0; i < ob->n; i++) {
     crypto_wipe(ob->v[i].env, ob->v[i].len);
     free(ob->v[i].env);
@@ -121,12 +121,12 @@ void cli__outbox_free(struct cli_outbox *ob) {
   memset(ob, 0, sizeof *ob);
 }
 
-static int outbox_push(struct cli_outbox *ob, const uint8_t mb[static OBJ_MAILBOX_LEN],
-                       const uint8_t device_key[static 32], const struct cli_dests *dests,
+static int outbox_push(struct eng_outbox *ob, const uint8_t mb[static OBJ_MAILBOX_LEN],
+                       const uint8_t device_key[static 32], const struct eng_dests *dests,
                        uint8_t *env, size_t len) {
   if (ob->n == ob->cap) {
     size_t cap = ob->cap ? 2 * ob->cap : 8;
-    struct cli_out *v = realloc(ob->v, cap * sizeof *v);
+    struct eng_out *v = realloc(ob->v, cap * sizeof *v);
     if (!v) return MOMEDO_E_NOMEM;
     ob->v = v;
     ob->cap = cap;
@@ -141,11 +141,11 @@ static int outbox_push(struct cli_outbox *ob, const uint8_t mb[static OBJ_MAILBO
 }
 
 /* Move every envelope of ob to the end of into, tagged. */
-static int outbox_move(struct cli_outbox *into, struct cli_outbox *ob, int tag) {
+static int outbox_move(struct eng_outbox *into, struct eng_outbox *ob, int tag) {
   if (into->n + ob->n > into->cap) {
     size_t cap = into->cap ? into->cap : 8;
     while (cap < into->n + ob->n) cap *= 2;
-    struct cli_out *v = realloc(into->v, cap * sizeof *v);
+    struct eng_out *v = realloc(into->v, cap * sizeof *v);
     if (!v) return MOMEDO_E_NOMEM;
     into->v = v;
     into->cap = cap;
@@ -158,56 +158,56 @@ static int outbox_move(struct cli_outbox *into, struct cli_outbox *ob, int tag) 
   return 0;
 }
 
-static int queue_for_device(struct cli *c, struct cli_state *st,
+static int queue_for_device(struct eng *c, struct eng_state *st,
                             const uint8_t identity[static 32], const struct account_device *d,
-                            const struct cli_dests *dests, const uint8_t *pt, size_t len,
-                            struct cli_outbox *ob) {
+                            const struct eng_dests *dests, const uint8_t *pt, size_t len,
+                            struct eng_outbox *ob) {
   struct e2e_session *s = NULL;
   uint8_t mb[OBJ_MAILBOX_LEN];
   int rc = session_for(c, st, identity, d, &s);
   if (rc) return rc;
   size_t cap = e2e_envelope_len(s, len), n = 0;
   uint8_t *env = malloc(cap);
-  if (!env) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  if (!env) return eng_fail(c, MOMEDO_E_NOMEM, "out of memory");
   rc = e2e_encrypt(s, pt, len, env, cap, &n);
   if (rc) {
     free(env);
-    return cli_fail(c, rc, "encryption failed: %s", momedo_strerror(rc));
+    return eng_fail(c, rc, "encryption failed: %s", momedo_strerror(rc));
   }
   if ((rc = obj_device_mailbox(mb, d->device_key)) == 0)
     rc = outbox_push(ob, mb, d->device_key, dests, env, n);
   if (rc) {
     free(env);
-    return cli_fail(c, rc, "out of memory");
+    return eng_fail(c, rc, "out of memory");
   }
   return 0;
 }
 
-static int own_device(const struct cli_state *st, const uint8_t key[static 32]) {
+static int own_device(const struct eng_state *st, const uint8_t key[static 32]) {
   for (size_t i = 0; i < st->acct.n_devices; i++)
     if (memcmp(st->acct.devices[i].device_key, key, 32) == 0) return 1;
   return 0;
 }
 
-static void post_req(struct nodeapi_post_req *p, const struct cli_out *o) {
+static void post_req(struct nodeapi_post_req *p, const struct eng_out *o) {
   *p = (struct nodeapi_post_req){.mailbox = o->mb, .ciphertext = o->env,
-                                 .ciphertext_len = o->len, .ttl_ms = CLI_ITEM_TTL_MS,
+                                 .ciphertext_len = o->len, .ttl_ms = ENG_ITEM_TTL_MS,
                                  .device_key = o->device_key, .dest_nodes = o->dests.k,
                                  .n_dest_nodes = o->dests.n};
 }
 
-/* Post every envelope of ob (saved already), CLI_POST_WINDOW in flight: the node answers
+/* Post every envelope of ob (saved already), ENG_POST_WINDOW in flight: the node answers
  * in order and syncs what arrived together as one group. Per envelope: a refusal goes to
  * failed[tag] (if given) and the first one to *refused; working hours of a contact's
  * device to c->deliver_*. Returns 0, or the link's failure (then every envelope not
  * answered counts as refused with it). */
-static int post_pipelined(struct cli *c, const struct cli_state *st, struct cli_conn *cn,
-                          const struct cli_outbox *ob, int *failed, int n_tags, int *refused,
+static int post_pipelined(struct eng *c, const struct eng_state *st, struct eng_conn *cn,
+                          const struct eng_outbox *ob, int *failed, int n_tags, int *refused,
                           size_t *n_ok) {
   size_t sent = 0, done = 0;
   int rc = 0;
   while (rc == 0 && done < ob->n) {
-    while (rc == 0 && sent < ob->n && sent - done < CLI_POST_WINDOW) {
+    while (rc == 0 && sent < ob->n && sent - done < ENG_POST_WINDOW) {
       struct nodeapi_post_req p;
       uint64_t rid = 0;
       post_req(&p, &ob->v[sent]);
@@ -215,7 +215,7 @@ static int post_pipelined(struct cli *c, const struct cli_state *st, struct cli_
     }
     struct nodeapi_post_result r;
     if (rc || (rc = nodeapi_post_collect(&cn->api, c->timeout_ms, &r)) != 0) break;
-    const struct cli_out *o = &ob->v[done++];
+    const struct eng_out *o = &ob->v[done++];
     if (r.status) {
       if (failed && o->tag >= 0 && o->tag < n_tags && failed[o->tag] == 0) failed[o->tag] = r.status;
       if (*refused == 0) *refused = r.status;
@@ -228,62 +228,62 @@ static int post_pipelined(struct cli *c, const struct cli_state *st, struct cli_
     }
   }
   for (; rc && done < ob->n; done++) {
-    const struct cli_out *o = &ob->v[done];
+    const struct eng_out *o = &ob->v[done];
     if (failed && o->tag >= 0 && o->tag < n_tags && failed[o->tag] == 0) failed[o->tag] = rc;
   }
   return rc;
 }
 
-int cli__outbox_post(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                     struct cli_outbox *ob, size_t *n_sent) {
+int eng__outbox_post(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                     struct eng_outbox *ob, size_t *n_sent) {
   int rc = 0, refused = 0;
   *n_sent = 0;
   c->deliver_from_ms = 0;
   c->deliver_off_min = 0;
-  if (c->defer) { /* the bot's batch: saved and posted together (cli__outbox_post_batch) */
+  if (c->defer) { /* the bot's batch: saved and posted together (eng__outbox_post_batch) */
     size_t n = ob->n;
     if ((rc = outbox_move(c->defer, ob, c->defer_tag)) != 0)
-      return cli_fail(c, rc, "out of memory");
+      return eng_fail(c, rc, "out of memory");
     *n_sent = n;
     return 0;
   }
-  cli__crash_point("encrypted");
-  if (ob->n && (rc = cli_save(c, st)) != 0) return rc; /* nothing posted unsaved */
+  eng__crash_point("encrypted");
+  if (ob->n && (rc = eng_save(c, st)) != 0) return rc; /* nothing posted unsaved */
   /* ... and the home node knows the save first, so an older copy of it is refused. */
-  if (ob->n && (rc = cli__counter_sync(c, st, cn)) != 0) return rc;
-  cli__crash_point("saved");
+  if (ob->n && (rc = eng__counter_sync(c, st, cn)) != 0) return rc;
+  eng__crash_point("saved");
   rc = post_pipelined(c, st, cn, ob, NULL, 0, &refused, n_sent);
   if (rc == 0) rc = refused;
-  if (rc) return cli_api_fail(c, cn, rc, "posting the message failed");
-  if (ob->n) cli__crash_point("posted");
+  if (rc) return eng_api_fail(c, cn, rc, "posting the message failed");
+  if (ob->n) eng__crash_point("posted");
   return 0;
 }
 
-int cli__outbox_post_batch(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                           struct cli_outbox *ob, int *failed, int n_tags, int *link_rc) {
+int eng__outbox_post_batch(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                           struct eng_outbox *ob, int *failed, int n_tags, int *link_rc) {
   int rc = 0, refused = 0;
   size_t n_ok = 0;
   *link_rc = 0;
   if (ob->n == 0) return 0;
-  if ((rc = cli_save(c, st)) != 0) return rc; /* nothing posted unsaved */
-  if ((rc = cli__counter_sync(c, st, cn)) != 0) return rc;
+  if ((rc = eng_save(c, st)) != 0) return rc; /* nothing posted unsaved */
+  if ((rc = eng__counter_sync(c, st, cn)) != 0) return rc;
   rc = post_pipelined(c, st, cn, ob, failed, n_tags, &refused, &n_ok);
-  if (rc) *link_rc = cli_api_fail(c, cn, rc, "posting the messages failed");
+  if (rc) *link_rc = eng_api_fail(c, cn, rc, "posting the messages failed");
   return 0;
 }
 
-static int encode(struct cli *c, const Momedo__Content *m, uint8_t **pt, size_t *n) {
+static int encode(struct eng *c, const Momedo__Content *m, uint8_t **pt, size_t *n) {
   int rc = content_encode(m, pt, n);
-  if (rc == MOMEDO_E_TOOBIG) return cli_fail(c, rc, "the message is too long");
-  if (rc) return cli_fail(c, rc, "the message is not valid: %s", momedo_strerror(rc));
+  if (rc == MOMEDO_E_TOOBIG) return eng_fail(c, rc, "the message is too long");
+  if (rc) return eng_fail(c, rc, "the message is not valid: %s", momedo_strerror(rc));
   return 0;
 }
 
 /* Encode m and queue it for every device in devs[0..n) of identity (skipping this
  * device). */
-static int queue_all(struct cli *c, struct cli_state *st, const uint8_t identity[static 32],
-                     const struct account_device *devs, size_t n, const struct cli_dests *dests,
-                     const Momedo__Content *m, struct cli_outbox *ob) {
+static int queue_all(struct eng *c, struct eng_state *st, const uint8_t identity[static 32],
+                     const struct account_device *devs, size_t n, const struct eng_dests *dests,
+                     const Momedo__Content *m, struct eng_outbox *ob) {
   uint8_t *pt = NULL;
   size_t len = 0;
   int rc = encode(c, m, &pt, &len);
@@ -296,23 +296,23 @@ static int queue_all(struct cli *c, struct cli_state *st, const uint8_t identity
   return rc;
 }
 
-int cli__send_queue(struct cli *c, struct cli_state *st, struct contact *ct, Momedo__Content *m,
-                    int no_sync, struct cli_outbox *ob) {
+int eng__send_queue(struct eng *c, struct eng_state *st, struct contact *ct, Momedo__Content *m,
+                    int no_sync, struct eng_outbox *ob) {
   static uint8_t mid[CONTENT_ID_LEN];
   if (ct->revoked)
-    return cli_fail(c, MOMEDO_E_DEAD, "%s revoked their identity: nothing was sent",
+    return eng_fail(c, MOMEDO_E_DEAD, "%s revoked their identity: nothing was sent",
                     contact_label(ct));
-  static struct cli_dests to, self;
-  cli__dests_clear(&to);
-  if (cli__dests_contact(ct, &to) != 0) cli__dests_clear(&to); /* unknown: every node */
-  cli__dests_clear(&self);
-  cli__dests_self(st, &self);
+  static struct eng_dests to, self;
+  eng__dests_clear(&to);
+  if (eng__dests_contact(ct, &to) != 0) eng__dests_clear(&to); /* unknown: every node */
+  eng__dests_clear(&self);
+  eng__dests_self(st, &self);
   if (ct->n_devices == 0)
-    return cli_fail(c, MOMEDO_E_NOTFOUND, "%s has no devices (their key bundle lists none)",
+    return eng_fail(c, MOMEDO_E_NOTFOUND, "%s has no devices (their key bundle lists none)",
                     contact_label(ct));
   m->format = CONTENT_FORMAT;
   if (m->message_id.len == 0) {
-    if (content_new_id(mid) != 0) return cli_fail(c, MOMEDO_E_RNG, "no randomness");
+    if (content_new_id(mid) != 0) return eng_fail(c, MOMEDO_E_RNG, "no randomness");
     m->message_id = (ProtobufCBinaryData){CONTENT_ID_LEN, mid};
   }
   m->sent_ms = os_wall_ms();
@@ -331,19 +331,19 @@ int cli__send_queue(struct cli *c, struct cli_state *st, struct contact *ct, Mom
   return rc;
 }
 
-int cli_send_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+int eng_send_content(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                      struct contact *ct, Momedo__Content *m, int no_sync, size_t *n_sent) {
-  struct cli_outbox ob = {0};
+  struct eng_outbox ob = {0};
   *n_sent = 0;
   st->claim = cn;
-  int rc = cli__send_queue(c, st, ct, m, no_sync, &ob);
+  int rc = eng__send_queue(c, st, ct, m, no_sync, &ob);
   st->claim = NULL;
-  if (rc == 0) rc = cli__outbox_post(c, st, cn, &ob, n_sent);
-  cli__outbox_free(&ob);
+  if (rc == 0) rc = eng__outbox_post(c, st, cn, &ob, n_sent);
+  eng__outbox_free(&ob);
   return rc;
 }
 
-int cli__content_head(const struct cli_state *st, Momedo__Content *m,
+int eng__content_head(const struct eng_state *st, Momedo__Content *m,
                       uint8_t mid[static CONTENT_ID_LEN]) {
   if (content_new_id(mid) != 0) return MOMEDO_E_RNG;
   m->format = CONTENT_FORMAT;
@@ -355,17 +355,17 @@ int cli__content_head(const struct cli_state *st, Momedo__Content *m,
   return 0;
 }
 
-int cli_send_own(struct cli *c, struct cli_state *st, struct cli_conn *cn, Momedo__Content *m,
+int eng_send_own(struct eng *c, struct eng_state *st, struct eng_conn *cn, Momedo__Content *m,
                  size_t *n_sent) {
   static uint8_t mid[CONTENT_ID_LEN];
-  static struct cli_dests self;
-  struct cli_outbox ob = {0};
+  static struct eng_dests self;
+  struct eng_outbox ob = {0};
   uint8_t *pt = NULL;
   size_t len = 0;
   *n_sent = 0;
-  cli__dests_clear(&self);
-  cli__dests_self(st, &self);
-  if (cli__content_head(st, m, mid) != 0) return cli_fail(c, MOMEDO_E_RNG, "no randomness");
+  eng__dests_clear(&self);
+  eng__dests_self(st, &self);
+  if (eng__content_head(st, m, mid) != 0) return eng_fail(c, MOMEDO_E_RNG, "no randomness");
   int rc = encode(c, m, &pt, &len);
   st->claim = cn;
   for (size_t i = 0; rc == 0 && i < st->acct.n_devices; i++) {
@@ -373,7 +373,7 @@ int cli_send_own(struct cli *c, struct cli_state *st, struct cli_conn *cn, Momed
     if (memcmp(d->device_key, st->acct.device.pub, 32) == 0) continue;
     rc = queue_for_device(c, st, st->acct.identity.pub, d, &self, pt, len, &ob);
     if (rc && rc != MOMEDO_E_NOMEM) { /* one device's stale prekey must not stop the rest */
-      fprintf(stderr, "momedo: note: not sent to one of your devices: %s\n", c->why);
+      eng__note(c, "momedo: note: not sent to one of your devices: %s\n", c->why);
       rc = 0;
     }
   }
@@ -381,38 +381,38 @@ int cli_send_own(struct cli *c, struct cli_state *st, struct cli_conn *cn, Momed
   if (pt) crypto_wipe(pt, len);
   free(pt);
   if (rc == 0 && ob.n == 0)
-    rc = cli_fail(c, MOMEDO_E_NOTFOUND, "none of your other devices could be reached");
-  if (rc == 0) rc = cli__outbox_post(c, st, cn, &ob, n_sent);
-  cli__outbox_free(&ob);
+    rc = eng_fail(c, MOMEDO_E_NOTFOUND, "none of your other devices could be reached");
+  if (rc == 0) rc = eng__outbox_post(c, st, cn, &ob, n_sent);
+  eng__outbox_free(&ob);
   return rc;
 }
 
 /* ---- attachments ---------------------------------------------------------------- */
 
-int cli__blob_mailbox(uint8_t mb[static OBJ_MAILBOX_LEN], const uint8_t blob_id[static OBJ_ID_LEN]) {
-  struct crypto_part parts[2] = {{CLI_BLOB_DOMAIN, sizeof CLI_BLOB_DOMAIN - 1},
+int eng__blob_mailbox(uint8_t mb[static OBJ_MAILBOX_LEN], const uint8_t blob_id[static OBJ_ID_LEN]) {
+  struct crypto_part parts[2] = {{ENG_BLOB_DOMAIN, sizeof ENG_BLOB_DOMAIN - 1},
                                  {blob_id, OBJ_ID_LEN}};
   return crypto_sha256_parts(mb, parts, 2);
 }
 
-int cli_upload_file(struct cli *c, struct cli_conn *cn, const uint8_t *data, size_t len,
-                    const struct cli_dests *d, struct cli_blob *b) {
+int eng_upload_file(struct eng *c, struct eng_conn *cn, const uint8_t *data, size_t len,
+                    const struct eng_dests *d, struct eng_blob *b) {
   uint8_t mb[OBJ_MAILBOX_LEN], id[OBJ_ID_LEN];
   memset(b, 0, sizeof *b);
   b->size = len;
   b->chunk_bytes = CONTENT_CHUNK_BYTES;
   uint64_t count = content_chunk_count(len, b->chunk_bytes);
-  if (count > CONTENT_CHUNKS_MAX) return cli_fail(c, MOMEDO_E_TOOBIG, "the file is too large");
+  if (count > CONTENT_CHUNKS_MAX) return eng_fail(c, MOMEDO_E_TOOBIG, "the file is too large");
   b->count = (uint32_t)count;
   int rc = content_blob_new(b->id, b->key);
   if (rc == 0) rc = crypto_sha256(b->sha, data, len);
-  if (rc == 0) rc = cli__blob_mailbox(mb, b->id);
-  if (rc) return cli_fail(c, rc, "cannot prepare the attachment: %s", momedo_strerror(rc));
+  if (rc == 0) rc = eng__blob_mailbox(mb, b->id);
+  if (rc) return eng_fail(c, rc, "cannot prepare the attachment: %s", momedo_strerror(rc));
   uint8_t *ct = malloc(b->chunk_bytes + CRYPTO_TAG_LEN), *pad = calloc(1, b->chunk_bytes);
   if (!ct || !pad) {
     free(ct);
     free(pad);
-    return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+    return eng_fail(c, MOMEDO_E_NOMEM, "out of memory");
   }
   for (uint32_t i = 0; rc == 0 && i < b->count; i++) {
     size_t off = (size_t)i * b->chunk_bytes, n = len - off < b->chunk_bytes ? len - off : b->chunk_bytes;
@@ -423,7 +423,7 @@ int cli_upload_file(struct cli *c, struct cli_conn *cn, const uint8_t *data, siz
     n = pn;
     rc = content_chunk_seal(ct, pad, n, b->key, b->id, i, b->count);
     if (rc) {
-      rc = cli_fail(c, rc, "cannot encrypt the attachment: %s", momedo_strerror(rc));
+      rc = eng_fail(c, rc, "cannot encrypt the attachment: %s", momedo_strerror(rc));
       break;
     }
     struct nodeapi_post_req p = {.mailbox = mb, .ciphertext = ct,
@@ -431,7 +431,7 @@ int cli_upload_file(struct cli *c, struct cli_conn *cn, const uint8_t *data, siz
                                  .chunk_index = i, .chunk_count = b->count,
                                  .dest_nodes = d->k, .n_dest_nodes = d->n};
     rc = nodeapi_post(&cn->api, &p, id, NULL);
-    if (rc) rc = cli_api_fail(c, cn, rc, "uploading the attachment failed");
+    if (rc) rc = eng_api_fail(c, cn, rc, "uploading the attachment failed");
   }
   crypto_wipe(pad, b->chunk_bytes);
   free(pad);
@@ -441,7 +441,7 @@ int cli_upload_file(struct cli *c, struct cli_conn *cn, const uint8_t *data, siz
 
 /* ---- timeline ------------------------------------------------------------------- */
 
-void cli__format_time(char out[static 32], uint64_t ms) {
+void eng__format_time(char out[static 32], uint64_t ms) {
   time_t t = (time_t)(ms / 1000);
   struct tm tm;
   if (!localtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%d %H:%M", &tm) == 0)
@@ -455,7 +455,7 @@ static void format_date(char out[static 32], uint64_t ms) {
     snprintf(out, 32, "%llu", (unsigned long long)ms);
 }
 
-void cli__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e) {
+void eng__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e) {
   static char due[32];
   memset(e, 0, sizeof *e);
   memcpy(e->id, m->message_id.data, TL_ID_LEN);
@@ -518,23 +518,23 @@ void cli__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e) {
   }
 }
 
-int cli__hist_tx(struct cli_state *st) {
+int eng__hist_tx(struct eng_state *st) {
   if (!st->have_hist) return MOMEDO_E_INTERNAL;
   return st->hist.in_tx ? 0 : hist_begin(&st->hist);
 }
 
-int cli__hist_commit(struct cli *c, struct cli_state *st) {
+int eng__hist_commit(struct eng *c, struct eng_state *st) {
   if (!st->have_hist || !st->hist.in_tx) return 0;
   int rc = hist_commit(&st->hist);
   if (rc) {
     hist_rollback(&st->hist);
-    return cli_fail(c, rc, "cannot write the history: %s", momedo_strerror(rc));
+    return eng_fail(c, rc, "cannot write the history: %s", momedo_strerror(rc));
   }
   return 0;
 }
 
 /* A task reply also moves the task it refers to. */
-static int apply_task_reply(struct cli_state *st, const struct hist_conv *hc,
+static int apply_task_reply(struct eng_state *st, const struct hist_conv *hc,
                             const struct tl_entry *e) {
   struct tl_entry task;
   int64_t row;
@@ -549,34 +549,34 @@ static int apply_task_reply(struct cli_state *st, const struct hist_conv *hc,
   return rc;
 }
 
-int cli__timeline_put(struct cli *c, struct cli_state *st, enum hist_conv_kind kind,
+int eng__timeline_put(struct eng *c, struct eng_state *st, enum hist_conv_kind kind,
                       const uint8_t key[static 32], struct tl_entry *e, int *added) {
   struct hist_conv hc;
   *added = 0;
-  int rc = cli__hist_tx(st);
+  int rc = eng__hist_tx(st);
   if (rc == 0) rc = hist_conv(&st->hist, kind, key, &hc);
   if (rc == 0 && e->kind == TL_TASK_REPLY && e->outgoing)
     memcpy(e->from, st->acct.identity.pub, TL_KEY_LEN);
   if (rc == 0 && e->decision != TL_DEC_NONE) {
-    char why[CLI_WHY_MAX];
-    rc = cli__decide(st, kind, &hc, e, 0, why, sizeof why);
+    char why[ENG_WHY_MAX];
+    rc = eng__decide(st, kind, &hc, e, 0, why, sizeof why);
     if (rc == MOMEDO_E_EXISTS || rc == MOMEDO_E_DENIED) return 0; /* told; not stored */
   }
   if (rc == 0) rc = hist_add(&st->hist, &hc, e, NULL);
   if (rc == MOMEDO_E_EXISTS) return 0;
   if (rc == 0) rc = apply_task_reply(st, &hc, e);
-  if (rc) return cli_fail(c, rc, "cannot store the conversation: %s", momedo_strerror(rc));
+  if (rc) return eng_fail(c, rc, "cannot store the conversation: %s", momedo_strerror(rc));
   *added = 1;
   return 0;
 }
 
-int cli__timeline_has(struct cli *c, struct cli_state *st, enum hist_conv_kind kind,
+int eng__timeline_has(struct eng *c, struct eng_state *st, enum hist_conv_kind kind,
                       const uint8_t key[static 32], const uint8_t id[static TL_ID_LEN],
                       int *has) {
   struct hist_conv hc;
   struct tl_entry e;
   *has = 0;
-  int rc = cli__hist_tx(st);
+  int rc = eng__hist_tx(st);
   if (rc == 0) rc = hist_conv(&st->hist, kind, key, &hc);
   if (rc == 0) rc = hist_get(&st->hist, &hc, id, &e, NULL);
   if (rc == 0) {
@@ -584,14 +584,14 @@ int cli__timeline_has(struct cli *c, struct cli_state *st, enum hist_conv_kind k
     *has = 1;
   }
   if (rc == MOMEDO_E_NOTFOUND) rc = 0;
-  return rc ? cli_fail(c, rc, "cannot read a conversation: %s", momedo_strerror(rc)) : 0;
+  return rc ? eng_fail(c, rc, "cannot read a conversation: %s", momedo_strerror(rc)) : 0;
 }
 
-int cli_store_outgoing(struct cli *c, struct cli_state *st, struct contact *ct,
+int eng_store_outgoing(struct eng *c, struct eng_state *st, struct contact *ct,
                        const Momedo__Content *m, const char *path) {
   struct tl_entry e;
   int added;
-  cli__entry_of(m, 1, &e);
+  eng__entry_of(m, 1, &e);
   e.path = (char *)path;
-  return cli__timeline_put(c, st, HIST_CONTACT, ct->key, &e, &added);
+  return eng__timeline_put(c, st, HIST_CONTACT, ct->key, &e, &added);
 }

@@ -1,35 +1,35 @@
-/* client/cli/cli_net.c — talking to nodes for the command line: a pinned TLS connection
+/* client/core/engine_net.c — talking to nodes for the engine: a pinned TLS connection
  * with Hello, the home node first and its partners when it is down, authentication,
  * bundle lookups that are checked against what was asked and pinned, publishing our
  * bundle. Never sends anything but public keys and ciphertext. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "engine.h"
 
-int cli_api_fail(struct cli *c, struct cli_conn *cn, int rc, const char *what) {
+int eng_api_fail(struct eng *c, struct eng_conn *cn, int rc, const char *what) {
   const char *r = nodeapi_reason(&cn->api);
-  return cli_fail(c, rc, "%s: %s%s%s", what, momedo_strerror(rc), r[0] ? ": " : "", r);
+  return eng_fail(c, rc, "%s: %s%s%s", what, momedo_strerror(rc), r[0] ? ": " : "", r);
 }
 
-void cli_conn_close(struct cli_conn *cn) {
+void eng_conn_close(struct eng_conn *cn) {
   if (cn->open) nodeapi_close(&cn->api);
   transport_tls_free(cn->tls);
   memset(cn, 0, sizeof *cn);
 }
 
-int cli_conn_open(struct cli *c, struct cli_conn *cn, const char *host, uint16_t port,
+int eng_conn_open(struct eng *c, struct eng_conn *cn, const char *host, uint16_t port,
                   const uint8_t key[static 32]) {
   char reason[TRANSPORT_REASON_MAX];
   memset(cn, 0, sizeof *cn);
-  int t = c->timeout_ms < CLI_CONNECT_TIMEOUT_MS ? c->timeout_ms : CLI_CONNECT_TIMEOUT_MS;
+  int t = c->timeout_ms < ENG_CONNECT_TIMEOUT_MS ? c->timeout_ms : ENG_CONNECT_TIMEOUT_MS;
   int rc = transport_tls_connect(&cn->tls, host, port, key, t, reason, sizeof reason);
   if (rc) {
     cn->tls = NULL;
     if (rc == MOMEDO_E_KEYCHANGED)
-      return cli_fail(c, rc, "WARNING: the node at %s:%u presents another key than the one "
+      return eng_fail(c, rc, "WARNING: the node at %s:%u presents another key than the one "
                       "this device pinned; refusing to talk to it (%s)", host, port, reason);
-    return cli_fail(c, rc, "%s", reason);
+    return eng_fail(c, rc, "%s", reason);
   }
   transport_tls_view(cn->tls, &cn->tr);
   nodeapi_init(&cn->api, &cn->tr, key, c->timeout_ms);
@@ -38,36 +38,36 @@ int cli_conn_open(struct cli *c, struct cli_conn *cn, const char *host, uint16_t
   if (rc) {
     char what[300];
     snprintf(what, sizeof what, "node %s:%u refused the session", host, port);
-    rc = cli_api_fail(c, cn, rc, what);
-    cli_conn_close(cn);
+    rc = eng_api_fail(c, cn, rc, what);
+    eng_conn_close(cn);
   }
   return rc;
 }
 
-int cli_connect_node(struct cli *c, struct cli_state *st, struct cli_conn *cn, size_t i) {
+int eng_connect_node(struct eng *c, struct eng_state *st, struct eng_conn *cn, size_t i) {
   const struct account_node *n = &st->acct.nodes[i];
-  int rc = cli_conn_open(c, cn, n->host, n->port, n->key);
+  int rc = eng_conn_open(c, cn, n->host, n->port, n->key);
   if (rc) return rc;
   cn->node = i;
   rc = nodeapi_auth_user(&cn->api, &st->acct.device, st->acct.identity.pub);
   if (rc) {
     char what[300];
     snprintf(what, sizeof what, "node %s:%u did not accept this device", n->host, n->port);
-    rc = cli_api_fail(c, cn, rc, what);
+    rc = eng_api_fail(c, cn, rc, what);
   }
-  if (rc == 0) rc = cli__counter_sync(c, st, cn); /* a restored vault? */
-  if (rc) cli_conn_close(cn);
+  if (rc == 0) rc = eng__counter_sync(c, st, cn); /* a restored vault? */
+  if (rc) eng_conn_close(cn);
   return rc;
 }
 
-int cli_connect(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
-  char first[CLI_WHY_MAX] = "";
+int eng_connect(struct eng *c, struct eng_state *st, struct eng_conn *cn) {
+  char first[ENG_WHY_MAX] = "";
   int rc = MOMEDO_E_NOTFOUND, first_rc = 0;
   for (size_t i = 0; i < st->acct.n_nodes; i++) {
-    rc = cli_connect_node(c, st, cn, i);
+    rc = eng_connect_node(c, st, cn, i);
     if (rc == 0) {
       if (i > 0)
-        fprintf(stderr, "momedo: home node unreachable (%s); using partner %s:%u\n", first,
+        eng__link_note(c, "momedo: home node unreachable (%s); using partner %s:%u\n", first,
                 st->acct.nodes[i].host, st->acct.nodes[i].port);
       return 0;
     }
@@ -78,29 +78,29 @@ int cli_connect(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
     }
   }
   if (st->acct.n_nodes > 1)
-    return cli_fail(c, first_rc, "no node reachable: home: %s; last partner: %s", first, c->why);
-  return first_rc ? first_rc : cli_fail(c, rc, "no node known: run `momedo join INVITE`");
+    return eng_fail(c, first_rc, "no node reachable: home: %s; last partner: %s", first, c->why);
+  return first_rc ? first_rc : eng_fail(c, rc, "no node known: run `momedo join INVITE`");
 }
 
-int cli_lookup(struct cli *c, struct cli_conn *cn, const struct nodeapi_lookup_q *q,
+int eng_lookup(struct eng *c, struct eng_conn *cn, const struct nodeapi_lookup_q *q,
                uint8_t key[static 32], struct nodeapi_bundle *out) {
   int rc = nodeapi_lookup(&cn->api, q, os_wall_ms(), out);
   if (rc == MOMEDO_E_NOTFOUND)
-    return cli_fail(c, rc, "no key bundle found for %s (no such user, or none of its home "
+    return eng_fail(c, rc, "no key bundle found for %s (no such user, or none of its home "
                     "nodes answered: %s)", q->user_id ? q->user_id : q->alias ? q->alias : "that key",
                     nodeapi_reason(&cn->api));
-  if (rc) return cli_api_fail(c, cn, rc, "key lookup failed");
+  if (rc) return eng_api_fail(c, cn, rc, "key lookup failed");
   /* Asked by user ID: the node must not hand us someone else's key. */
   if (q->user_id && !ids_user_id_matches(q->user_id, out->info.key))
-    return cli_fail(c, MOMEDO_E_PROTO, "the node answered %s with a key of another user",
+    return eng_fail(c, MOMEDO_E_PROTO, "the node answered %s with a key of another user",
                     q->user_id);
   if (q->identity_key && memcmp(q->identity_key, out->info.key, 32) != 0)
-    return cli_fail(c, MOMEDO_E_PROTO, "the node answered with another user's key bundle");
+    return eng_fail(c, MOMEDO_E_PROTO, "the node answered with another user's key bundle");
   memcpy(key, out->info.key, 32);
   return 0;
 }
 
-size_t cli__contact_hints(const struct contact *ct,
+size_t eng__contact_hints(const struct contact *ct,
                           uint8_t hints[static NODEAPI_HINTS_MAX][IDS_CARD_HINT_LEN]) {
   size_t n = 0;
   uint8_t fp[IDS_NODE_FP_LEN];
@@ -111,42 +111,42 @@ size_t cli__contact_hints(const struct contact *ct,
   return n ? n : (ct->n_hints < NODEAPI_HINTS_MAX ? ct->n_hints : NODEAPI_HINTS_MAX);
 }
 
-int cli_refresh_contact(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+int eng_refresh_contact(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                         struct contact *ct) {
   struct nodeapi_lookup_q q = {.identity_key = ct->key};
   struct nodeapi_bundle b;
   uint8_t key[32], hints[NODEAPI_HINTS_MAX][IDS_CARD_HINT_LEN];
-  q.n_hints = cli__contact_hints(ct, hints);
+  q.n_hints = eng__contact_hints(ct, hints);
   q.hints = hints[0];
   q.hint_len = IDS_CARD_HINT_LEN;
-  int rc = cli_lookup(c, cn, &q, key, &b);
+  int rc = eng_lookup(c, cn, &q, key, &b);
   if (rc) return rc;
   rc = contacts_set_bundle(ct, b.bundle);
   if (rc == MOMEDO_E_SUPERSEDED)
-    return cli_fail(c, rc, "the node served an older key bundle of %s (version %llu) than "
+    return eng_fail(c, rc, "the node served an older key bundle of %s (version %llu) than "
                     "this device has seen (%llu); it was ignored", contact_label(ct),
                     (unsigned long long)b.info.version, (unsigned long long)ct->bundle_version);
   if (rc == MOMEDO_E_DEAD)
-    return cli_fail(c, rc, "%s revoked their identity; a later key bundle cannot undo that",
+    return eng_fail(c, rc, "%s revoked their identity; a later key bundle cannot undo that",
                     contact_label(ct));
   if (rc == MOMEDO_E_FORK)
-    return cli_fail(c, rc, "the key bundle of %s lists a device they removed for good: refused "
+    return eng_fail(c, rc, "the key bundle of %s lists a device they removed for good: refused "
                     "(their identity key may be in someone else's hands)", contact_label(ct));
-  if (rc) return cli_fail(c, rc, "the key bundle of %s is unusable: %s", contact_label(ct),
+  if (rc) return eng_fail(c, rc, "the key bundle of %s is unusable: %s", contact_label(ct),
                           momedo_strerror(rc));
   return 0;
 }
 
-int cli_contact_for(struct cli *c, struct cli_state *st, const char *to, struct contact **out) {
+int eng_contact_for(struct eng *c, struct eng_state *st, const char *to, struct contact **out) {
   struct contact *ct = contacts_resolve(&st->contacts, to);
   *out = NULL;
   if (!ct)
-    return cli_fail(c, MOMEDO_E_NOTFOUND, "unknown contact '%s': add it first with `momedo "
+    return eng_fail(c, MOMEDO_E_NOTFOUND, "unknown contact '%s': add it first with `momedo "
                     "contact add ID [--name NAME]`", to);
   if (ct->has_pending) {
     char nu[IDS_USER_ID_STR_MAX];
     if (ids_user_id(nu, ct->pending_key) != 0) nu[0] = '\0';
-    return cli_fail(c, MOMEDO_E_KEYCHANGED,
+    return eng_fail(c, MOMEDO_E_KEYCHANGED,
                     "REFUSED: the key of %s has CHANGED (pinned %s, offered %s). This may be "
                     "an attack. Compare safety numbers in person, then run `momedo contact "
                     "verify %s`", contact_label(ct), ct->uid, nu, nu);
@@ -155,14 +155,14 @@ int cli_contact_for(struct cli *c, struct cli_state *st, const char *to, struct 
   return 0;
 }
 
-int cli_publish(struct cli *c, struct cli_state *st, struct cli_conn *cn) {
+int eng_publish(struct eng *c, struct eng_state *st, struct eng_conn *cn) {
   uint8_t *b = NULL, id[OBJ_ID_LEN];
   size_t n = 0;
   int rc = account_build_bundle(&st->acct, os_wall_ms(), &b, &n);
-  if (rc) return cli_fail(c, rc, "cannot build the key bundle: %s", momedo_strerror(rc));
+  if (rc) return eng_fail(c, rc, "cannot build the key bundle: %s", momedo_strerror(rc));
   rc = nodeapi_publish(&cn->api, b, n, id);
   free(b);
-  if (rc) return cli_api_fail(c, cn, rc, "publishing the key bundle failed");
+  if (rc) return eng_api_fail(c, cn, rc, "publishing the key bundle failed");
   st->acct.bundle_due = 0; /* it carries every device's newest prekey */
   return 0;
 }

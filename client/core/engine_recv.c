@@ -1,4 +1,4 @@
-/* client/cli/cli_recv.c — the receiving half of the message engine: deduplicate an item
+/* client/core/engine_recv.c — the receiving half of the message engine: deduplicate an item
  * before decrypting it, find its session (or accept a first message against our signed
  * prekey, refusing replays), bind the claimed sender to their pinned key bundle,
  * decode and store the content, download attachments, gather delivery receipts.
@@ -8,14 +8,22 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "engine.h"
 #include "hex.h"
 
-#define RECV_DROP(...)                                    \
-  do {                                                    \
-    fprintf(stderr, "momedo: dropped an item: " __VA_ARGS__); \
-    fputc('\n', stderr);                                  \
-  } while (0)
+/* Tell the front-end why an item was dropped, as one notice line (c is in scope). */
+__attribute__((format(printf, 2, 3))) static void recv_drop(struct eng *c, const char *fmt, ...) {
+  char why[ENG_NOTE_MAX / 2];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  eng__note(c, "momedo: dropped an item: %s\n", why);
+}
+#define RECV_DROP(...) recv_drop(c, __VA_ARGS__)
 
 static void local_of(const struct account *a, struct e2e_local *l) {
   memcpy(l->identity_key, a->identity.pub, 32);
@@ -33,20 +41,20 @@ static const struct account_device *device_listed(const struct account_device *v
   return NULL;
 }
 
-/* Did this process look identity's bundle up in the last CLI_BUNDLE_FRESH_MS? Marks it
+/* Did this process look identity's bundle up in the last ENG_BUNDLE_FRESH_MS? Marks it
  * looked up now when not. */
-static int fresh_take(struct cli_state *st, const uint8_t identity[static 32]) {
+static int fresh_take(struct eng_state *st, const uint8_t identity[static 32]) {
   uint64_t now = os_wall_ms();
   size_t oldest = 0;
   for (size_t i = 0; i < st->n_fresh; i++) {
     if (memcmp(st->fresh[i].identity, identity, 32) == 0) {
-      if (now - st->fresh[i].ms < CLI_BUNDLE_FRESH_MS) return 1;
+      if (now - st->fresh[i].ms < ENG_BUNDLE_FRESH_MS) return 1;
       st->fresh[i].ms = now;
       return 0;
     }
     if (st->fresh[i].ms < st->fresh[oldest].ms) oldest = i;
   }
-  size_t at = st->n_fresh < CLI_FRESH_MAX ? st->n_fresh++ : oldest;
+  size_t at = st->n_fresh < ENG_FRESH_MAX ? st->n_fresh++ : oldest;
   memcpy(st->fresh[at].identity, identity, 32);
   st->fresh[at].ms = now;
   return 0;
@@ -56,13 +64,13 @@ static int fresh_take(struct cli_state *st, const uint8_t identity[static 32]) {
  * the account, a contact's in ct, pinning an unknown sender first); a stale one a node
  * serves is ignored with a note. Only a refused bundle (E_DEAD, E_FORK, E_KEYCHANGED)
  * is an error: an unreachable lookup leaves the cache as it is. */
-static int sender_refresh(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int sender_refresh(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                           const uint8_t identity[static 32], struct contact **ct) {
   struct nodeapi_lookup_q q = {.identity_key = identity};
   struct nodeapi_bundle b;
   uint8_t key[32];
   int mine = memcmp(identity, st->acct.identity.pub, 32) == 0;
-  if (cli_lookup(c, cn, &q, key, &b) != 0) return *ct || mine ? 0 : MOMEDO_E_NOTFOUND;
+  if (eng_lookup(c, cn, &q, key, &b) != 0) return *ct || mine ? 0 : MOMEDO_E_NOTFOUND;
   if (!mine && !*ct) {
     int rc = contacts_pin(&st->contacts, identity, NULL, NULL, os_wall_ms(), ct);
     if (rc) return rc;
@@ -71,7 +79,7 @@ static int sender_refresh(struct cli *c, struct cli_state *st, struct cli_conn *
   if (rc == MOMEDO_E_SUPERSEDED) {
     char uid[IDS_USER_ID_STR_MAX];
     if (ids_user_id(uid, identity) != 0) uid[0] = '\0';
-    fprintf(stderr, "momedo: note: the node served an older key bundle of %s than this device "
+    eng__note(c, "momedo: note: the node served an older key bundle of %s than this device "
             "has seen (version %llu); ignored\n", uid, (unsigned long long)b.info.version);
     return 0;
   }
@@ -79,12 +87,12 @@ static int sender_refresh(struct cli *c, struct cli_state *st, struct cli_conn *
 }
 
 /* The sending device must be listed in its user's newest key bundle we know: looked up
- * again unless we did so within CLI_BUNDLE_FRESH_MS, so a device the user removed (or a
+ * again unless we did so within ENG_BUNDLE_FRESH_MS, so a device the user removed (or a
  * revoked identity) stops being trusted within a minute, also in sessions that exist
  * (issue 11, finding 5). dh (NULL: not checked) is the device's agreement key, which a
  * first message claims. 0, E_NOTFOUND (not listed), E_DEAD (revoked), E_FORK, ... */
 /* *pq_alg (when not NULL): the KEM the sender's bundle lists for that device. */
-static int sender_current(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int sender_current(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                           const uint8_t identity[static 32], const uint8_t device[static 32],
                           const uint8_t *dh, uint32_t *pq_alg) {
   int mine = memcmp(identity, st->acct.identity.pub, 32) == 0;
@@ -102,7 +110,7 @@ static int sender_current(struct cli *c, struct cli_state *st, struct cli_conn *
 }
 
 /* Forget every session with device: its user no longer lists it. */
-static void sessions_drop_device(struct cli_state *st, const uint8_t device[static 32]) {
+static void sessions_drop_device(struct eng_state *st, const uint8_t device[static 32]) {
   struct e2e_session_info info;
   size_t w = 0;
   for (size_t i = 0; i < st->sess.n; i++) {
@@ -113,7 +121,7 @@ static void sessions_drop_device(struct cli_state *st, const uint8_t device[stat
   st->sess.n = w;
 }
 
-static struct e2e_replay *replay_for(struct cli_state *st, uint32_t spk) {
+static struct e2e_replay *replay_for(struct eng_state *st, uint32_t spk) {
   for (size_t i = 0; i < st->rp.n; i++)
     if (st->rp.spk[i] == spk) return st->rp.v[i];
   struct e2e_replay *r = NULL;
@@ -132,7 +140,7 @@ static struct e2e_replay *replay_for(struct cli_state *st, uint32_t spk) {
 }
 
 /* A first message: X3DH as responder, sender check, replay record. *s on success. */
-static int accept_first(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int accept_first(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                         const struct e2e_envelope *env, uint8_t *pt, size_t cap, size_t *n,
                         struct e2e_session **s) {
   const struct account_prekey *pk = account_prekey_find(&st->acct, env->spk_id);
@@ -177,7 +185,7 @@ static int accept_first(struct cli *c, struct cli_state *st, struct cli_conn *cn
                            &pq_alg)) != 0 ||
       (rc = e2e_sender_suite_check(&from, pq_alg)) != 0 ||
       (rc = e2e_replay_add(rp, env, from.created_ms, os_wall_ms())) != 0 ||
-      (rc = cli__session_add(&st->sess, *s)) != 0) {
+      (rc = eng__session_add(&st->sess, *s)) != 0) {
     char uid[IDS_USER_ID_STR_MAX];
     if (ids_user_id(uid, from.identity_key) != 0) uid[0] = '\0';
     RECV_DROP("the claimed sender %s is not backed by their key bundle: %s", uid,
@@ -192,7 +200,7 @@ static int accept_first(struct cli *c, struct cli_state *st, struct cli_conn *cn
 }
 
 /* Decrypt env into pt; *s is the session it belongs to. E_EXISTS for a duplicate. */
-static int open_envelope(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int open_envelope(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                          const struct e2e_envelope *env, uint8_t *pt, size_t cap, size_t *n,
                          struct e2e_session **s, int *accepted) {
   for (size_t i = st->sess.n; i-- > 0;) {
@@ -201,7 +209,7 @@ static int open_envelope(struct cli *c, struct cli_state *st, struct cli_conn *c
     if (rc == MOMEDO_E_EXISTS) return rc;
     if (rc == 0) {
       *s = st->sess.v[i];
-      cli__session_touch(&st->sess, i);
+      eng__session_touch(&st->sess, i);
       return 0;
     }
     if (!e2e_envelope_is_prekey(env)) {
@@ -236,17 +244,17 @@ static int chunk_take(const struct nodeapi_obj *o, const Momedo__File *f, uint32
   return rc;
 }
 
-int cli__fetch_chunks(struct cli *c, struct cli_conn *cn, const uint8_t mb[static 32],
+int eng__fetch_chunks(struct eng *c, struct eng_conn *cn, const uint8_t mb[static 32],
                       const Momedo__File *f, uint8_t *buf) {
   uint32_t next = 0;
   int rc = 0;
   uint8_t *scratch = malloc(f->chunk_bytes ? f->chunk_bytes : 1);
-  if (!scratch) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  if (!scratch) return eng_fail(c, MOMEDO_E_NOMEM, "out of memory");
   while (rc == 0 && next < f->chunk_count) {
     struct nodeapi_fetch out;
     rc = nodeapi_fetch_blob(&cn->api, mb, f->blob_id.data, next, 0, os_wall_ms(), &out);
     if (rc) {
-      rc = cli_api_fail(c, cn, rc, "downloading an attachment failed");
+      rc = eng_api_fail(c, cn, rc, "downloading an attachment failed");
       break;
     }
     uint32_t before = next;
@@ -259,7 +267,7 @@ int cli__fetch_chunks(struct cli *c, struct cli_conn *cn, const uint8_t mb[stati
       next++;
     }
     if (next == before)
-      rc = cli_fail(c, MOMEDO_E_NOTFOUND, "attachment chunk %u of %u is missing or damaged "
+      rc = eng_fail(c, MOMEDO_E_NOTFOUND, "attachment chunk %u of %u is missing or damaged "
                     "on this node (it may still be replicating; sync again later)",
                     (unsigned)next + 1, (unsigned)f->chunk_count);
   }
@@ -279,38 +287,38 @@ static void safe_name(char *out, size_t cap, const char *name) {
   if (j == 0) snprintf(out, cap, "attachment");
 }
 
-static int save_copy(struct cli *c, const char *dir, const uint8_t id[static TL_ID_LEN],
+static int save_copy(struct eng *c, const char *dir, const uint8_t id[static TL_ID_LEN],
                      const char *name, const uint8_t *data, size_t len, char *path, size_t cap) {
   char safe[CONTENT_NAME_BYTES_MAX + 1], hex[2 * TL_ID_LEN + 1];
   if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-    return cli_fail(c, MOMEDO_E_IO, "cannot create %s: %s", dir, strerror(errno));
+    return eng_fail(c, MOMEDO_E_IO, "cannot create %s: %s", dir, strerror(errno));
   safe_name(safe, sizeof safe, name);
   tl_id_hex(hex, id);
   int n = snprintf(path, cap, "%s/%.12s-%s", dir, hex, safe);
-  if (n < 0 || (size_t)n >= cap) return cli_fail(c, MOMEDO_E_NOSPACE, "path too long");
+  if (n < 0 || (size_t)n >= cap) return eng_fail(c, MOMEDO_E_NOSPACE, "path too long");
   int rc = vault_atomic_write(path, data, len, 0600);
-  if (rc) return cli_fail(c, rc, "cannot write %s", path);
+  if (rc) return eng_fail(c, rc, "cannot write %s", path);
   return 0;
 }
 
 /* Download, check and keep an attachment: sealed in the vault, and as a plain file in
  * the save directory when one was given. */
-static int take_file(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                     const Momedo__Content *m, struct tl_entry *e, struct cli_msg *out) {
+static int take_file(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                     const Momedo__Content *m, struct tl_entry *e, struct eng_msg *out) {
   const Momedo__File *f = m->file;
   char vname[VAULT_NAME_MAX];
   uint8_t sha[CRYPTO_HASH_LEN];
   static char vpath[VAULT_NAME_MAX];
   if (f->size > CONTENT_FILE_BYTES_DEFAULT_MAX)
-    return cli_fail(c, MOMEDO_E_TOOBIG, "an attachment of %llu bytes exceeds the limit",
+    return eng_fail(c, MOMEDO_E_TOOBIG, "an attachment of %llu bytes exceeds the limit",
                     (unsigned long long)f->size);
   uint8_t *buf = malloc(f->size ? (size_t)f->size : 1), mb[OBJ_MAILBOX_LEN];
-  if (!buf) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
-  int rc = cli__blob_mailbox(mb, f->blob_id.data);
-  if (rc == 0) rc = cli__fetch_chunks(c, cn, mb, f, buf);
+  if (!buf) return eng_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  int rc = eng__blob_mailbox(mb, f->blob_id.data);
+  if (rc == 0) rc = eng__fetch_chunks(c, cn, mb, f, buf);
   if (rc == 0 && (crypto_sha256(sha, buf, (size_t)f->size) != 0 ||
                   !crypto_ct_eq(sha, f->sha256.data, CRYPTO_HASH_LEN)))
-    rc = cli_fail(c, MOMEDO_E_DECRYPT, "the attachment does not match its checksum");
+    rc = eng_fail(c, MOMEDO_E_DECRYPT, "the attachment does not match its checksum");
   if (rc == 0) rc = vault_name(&st->vault, "att", f->blob_id.data, OBJ_ID_LEN, vname);
   if (rc == 0) rc = vault_write(&st->vault, vname, buf, (size_t)f->size);
   if (rc == 0) {
@@ -327,30 +335,30 @@ static int take_file(struct cli *c, struct cli_state *st, struct cli_conn *cn,
 
 /* ---- content -------------------------------------------------------------------- */
 
-static void receipt_note(struct cli_state *st, const uint8_t peer[static 32],
+static void receipt_note(struct eng_state *st, const uint8_t peer[static 32],
                          const uint8_t id[static TL_ID_LEN]) {
-  struct cli_receipts *r = NULL;
+  struct eng_receipts *r = NULL;
   for (size_t i = 0; i < st->n_rc; i++)
     if (memcmp(st->rc[i].peer, peer, 32) == 0) r = &st->rc[i];
   if (!r) {
-    struct cli_receipts *v = realloc(st->rc, (st->n_rc + 1) * sizeof *v);
+    struct eng_receipts *v = realloc(st->rc, (st->n_rc + 1) * sizeof *v);
     if (!v) return; /* a receipt is a courtesy; losing one is fine */
     st->rc = v;
     r = &st->rc[st->n_rc++];
     memcpy(r->peer, peer, 32);
     r->n = 0;
   }
-  if (r->n < CLI_RECEIPTS_MAX) memcpy(r->ids[r->n++], id, TL_ID_LEN);
+  if (r->n < ENG_RECEIPTS_MAX) memcpy(r->ids[r->n++], id, TL_ID_LEN);
 }
 
-static int apply_receipt(struct cli *c, struct cli_state *st, const uint8_t peer[static 32],
-                         const Momedo__Receipt *r, struct cli_msg *out) {
+static int apply_receipt(struct eng *c, struct eng_state *st, const uint8_t peer[static 32],
+                         const Momedo__Receipt *r, struct eng_msg *out) {
   struct hist_conv hc;
   uint8_t status = r->kind == MOMEDO__RECEIPT__KIND__READ ? TL_ST_READ : TL_ST_DELIVERED;
-  int rc = cli__hist_tx(st);
+  int rc = eng__hist_tx(st);
   if (rc == 0) rc = hist_conv(&st->hist, HIST_CONTACT, peer, &hc);
   out->receipt = status == TL_ST_READ ? 2 : 1;
-  for (size_t i = 0; rc == 0 && i < r->n_message_ids && i < CLI_RECEIPTS_MAX; i++) {
+  for (size_t i = 0; rc == 0 && i < r->n_message_ids && i < ENG_RECEIPTS_MAX; i++) {
     struct tl_entry e;
     int64_t row;
     memcpy(out->receipt_ids[out->n_receipt_ids++], r->message_ids[i].data, TL_ID_LEN);
@@ -365,10 +373,10 @@ static int apply_receipt(struct cli *c, struct cli_state *st, const uint8_t peer
     }
     if (rc == 0) tl_entry_clear(&e);
   }
-  return rc ? cli_fail(c, rc, "cannot store a receipt: %s", momedo_strerror(rc)) : 0;
+  return rc ? eng_fail(c, rc, "cannot store a receipt: %s", momedo_strerror(rc)) : 0;
 }
 
-static void label_of(struct cli_state *st, const uint8_t key[static 32], char *uid,
+static void label_of(struct eng_state *st, const uint8_t key[static 32], char *uid,
                      char *label, size_t cap) {
   if (ids_user_id(uid, key) != 0) uid[0] = '\0';
   const struct contact *ct = contacts_find_key(&st->contacts, key);
@@ -377,9 +385,9 @@ static void label_of(struct cli_state *st, const uint8_t key[static 32], char *u
 }
 
 /* Store the decoded content m from identity `from`; fill out. */
-static int take_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
+static int take_content(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                         const uint8_t from[static 32], const Momedo__Content *m,
-                        struct cli_msg *out, int *shown) {
+                        struct eng_msg *out, int *shown) {
   const uint8_t *peer = from;
   int mine = memcmp(from, st->acct.identity.pub, 32) == 0, added = 0, rc;
   if (m->sync_copy) {
@@ -391,7 +399,7 @@ static int take_content(struct cli *c, struct cli_state *st, struct cli_conn *cn
     struct contact *ct;
     if (!contacts_find_key(&st->contacts, peer) &&
         (rc = contacts_pin(&st->contacts, peer, NULL, NULL, os_wall_ms(), &ct)) != 0)
-      return cli_fail(c, rc, "cannot remember a contact");
+      return eng_fail(c, rc, "cannot remember a contact");
   }
   out->sync_copy = m->sync_copy;
   label_of(st, from, out->from_uid, out->from_label, sizeof out->from_label);
@@ -401,10 +409,10 @@ static int take_content(struct cli *c, struct cli_state *st, struct cli_conn *cn
     *shown = 1;
     return apply_receipt(c, st, peer, m->receipt, out);
   }
-  cli__entry_of(m, m->sync_copy, &out->e);
+  eng__entry_of(m, m->sync_copy, &out->e);
   memcpy(out->e.from, from, TL_KEY_LEN); /* the session's identity: a reply's decider */
   int dup = 0;
-  if ((rc = cli__timeline_has(c, st, HIST_CONTACT, peer, out->e.id, &dup)) != 0) return rc;
+  if ((rc = eng__timeline_has(c, st, HIST_CONTACT, peer, out->e.id, &dup)) != 0) return rc;
   if (dup) { /* stored before a crash cut the batch short: its receipt may not have gone */
     if (!m->sync_copy) receipt_note(st, from, out->e.id);
     return 0;
@@ -412,16 +420,16 @@ static int take_content(struct cli *c, struct cli_state *st, struct cli_conn *cn
   if (m->body_case == MOMEDO__CONTENT__BODY_FILE && (rc = take_file(c, st, cn, m, &out->e, out)) != 0)
     return rc;
   if (m->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY) out->task_action = m->task_reply->action;
-  if ((rc = cli__timeline_put(c, st, HIST_CONTACT, peer, &out->e, &added)) != 0) return rc;
+  if ((rc = eng__timeline_put(c, st, HIST_CONTACT, peer, &out->e, &added)) != 0) return rc;
   *shown = added;
   if (added && !m->sync_copy) receipt_note(st, from, out->e.id);
   return 0;
 }
 
-static void keep_note(struct cli_msg *m);
+static void keep_note(struct eng_msg *m);
 
-int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const uint8_t *ct,
-                size_t len, struct cli_msg *m, int *shown) {
+int eng_receive(struct eng *c, struct eng_state *st, struct eng_conn *cn, const uint8_t *ct,
+                size_t len, struct eng_msg *m, int *shown) {
   struct e2e_envelope env;
   struct e2e_session *s = NULL;
   *shown = 0;
@@ -434,13 +442,13 @@ int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
   }
   size_t cap = env.ct_len, n = 0;
   uint8_t *pt = malloc(cap ? cap : 1);
-  if (!pt) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  if (!pt) return eng_fail(c, MOMEDO_E_NOMEM, "out of memory");
   int accepted = 0;
   rc = open_envelope(c, st, cn, &env, pt, cap, &n, &s, &accepted);
   if (rc) {
     crypto_wipe(pt, cap);
     free(pt);
-    if (rc == MOMEDO_E_NOMEM) return cli_fail(c, rc, "out of memory");
+    if (rc == MOMEDO_E_NOMEM) return eng_fail(c, rc, "out of memory");
     return tl_seen_add(&st->seen, ct, len);
   }
   struct e2e_session_info info;
@@ -467,10 +475,10 @@ int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
   else if (content->body_case == MOMEDO__CONTENT__BODY_GROUP && content->sync_copy)
     RECV_DROP("a group control message marked as a sync copy");
   else if ((rc = content->body_case == MOMEDO__CONTENT__BODY_GROUP
-                    ? cli_group_control(c, st, cn, info.peer_identity, info.peer_device,
+                    ? eng_group_control(c, st, cn, info.peer_identity, info.peer_device,
                                         content->group)
                 : content->body_case == MOMEDO__CONTENT__BODY_DEVICE_PREKEY
-                    ? cli__prekey_take(c, st, info.peer_identity, info.peer_device, content)
+                    ? eng__prekey_take(c, st, info.peer_identity, info.peer_device, content)
                     : take_content(c, st, cn, info.peer_identity, content, m, shown)) != 0) {
     arena_close(&a);
     crypto_wipe(pt, cap);
@@ -500,7 +508,7 @@ int cli_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn, const 
 /* m->e's strings point into an arena: copy what printing needs into statics. */
 /* The caption / comment, for printing after the arena is gone (decisions on a task are
  * not printed from a received message: `history` shows them). */
-static void keep_note(struct cli_msg *m) {
+static void keep_note(struct eng_msg *m) {
   static char note[TL_NOTE_MAX + 1];
   if (m->e.note) {
     snprintf(note, sizeof note, "%s", m->e.note);
@@ -510,9 +518,9 @@ static void keep_note(struct cli_msg *m) {
   m->e.n_dec = 0;
 }
 
-static void keep_strings(struct cli_msg *m) {
+static void keep_strings(struct eng_msg *m) {
   static char text[CONTENT_TEXT_BYTES_MAX + 1], mime[CONTENT_MIME_BYTES_MAX + 1];
-  static char due[CLI_LABEL_MAX];
+  static char due[ENG_LABEL_MAX];
   if (m->e.text) {
     snprintf(text, sizeof text, "%s", m->e.text);
     m->e.text = text;
@@ -529,11 +537,11 @@ static void keep_strings(struct cli_msg *m) {
 }
 
 /* Store a decrypted group message from `from`; fill out. */
-static int take_group_content(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                              struct cli_group *cg, const Momedo__Content *content,
-                              const struct group_sender *from, struct cli_msg *out, int *shown) {
+static int take_group_content(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                              struct eng_group *cg, const Momedo__Content *content,
+                              const struct group_sender *from, struct eng_msg *out, int *shown) {
   static char sender[IDS_USER_ID_STR_MAX];
-  const char *name = cli_group_name(cg);
+  const char *name = eng_group_name(cg);
   int added = 0, rc;
   int approval = (content->body_case == MOMEDO__CONTENT__BODY_TASK && content->task->approval) ||
                  (content->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY &&
@@ -546,7 +554,7 @@ static int take_group_content(struct cli *c, struct cli_state *st, struct cli_co
     return 0;
   }
   int mine = memcmp(from->identity_key, st->acct.identity.pub, 32) == 0;
-  cli__entry_of(content, mine, &out->e);
+  eng__entry_of(content, mine, &out->e);
   memcpy(out->e.from, from->identity_key, TL_KEY_LEN); /* authenticated by the group layer */
   label_of(st, from->identity_key, out->from_uid, out->from_label, sizeof out->from_label);
   snprintf(sender, sizeof sender, "%s", out->from_uid);
@@ -557,22 +565,22 @@ static int take_group_content(struct cli *c, struct cli_state *st, struct cli_co
   snprintf(out->sender, sizeof out->sender, "%s", sender);
   hex_encode(out->group_id, sizeof out->group_id, cg->id, GROUP_ID_LEN);
   int dup = 0;
-  if ((rc = cli__timeline_has(c, st, HIST_GROUP, cg->id, out->e.id, &dup)) != 0 || dup) return rc;
+  if ((rc = eng__timeline_has(c, st, HIST_GROUP, cg->id, out->e.id, &dup)) != 0 || dup) return rc;
   if (content->body_case == MOMEDO__CONTENT__BODY_FILE &&
       (rc = take_file(c, st, cn, content, &out->e, out)) != 0)
     return rc;
   /* Archived before the timeline takes it: if the archive fails, the message is not
    * marked seen and comes again. */
-  if ((rc = cli__archive_take(c, st, cg, content, from->identity_key, out->e.path)) != 0)
+  if ((rc = eng__archive_take(c, st, cg, content, from->identity_key, out->e.path)) != 0)
     return rc;
-  if ((rc = cli__timeline_put(c, st, HIST_GROUP, cg->id, &out->e, &added)) != 0) return rc;
+  if ((rc = eng__timeline_put(c, st, HIST_GROUP, cg->id, &out->e, &added)) != 0) return rc;
   *shown = added;
   return 0;
 }
 
-int cli_group_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn,
-                      struct cli_group *cg, const uint8_t mb[static 32], const uint8_t *wire,
-                      size_t len, uint64_t created_ms, struct cli_msg *m, int *shown,
+int eng_group_receive(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                      struct eng_group *cg, const uint8_t mb[static 32], const uint8_t *wire,
+                      size_t len, uint64_t created_ms, struct eng_msg *m, int *shown,
                       int *hold) {
   struct arena a;
   struct group_sender from;
@@ -587,16 +595,16 @@ int cli_group_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn,
     if (rc == 0 && *shown) keep_strings(m);
   } else if (rc == MOMEDO_E_NOTFOUND) {
     /* Its sender key has not come (yet): keep the cursor before it for a while. */
-    *hold = created_ms + CLI_GROUP_KEY_WAIT_MS > os_wall_ms();
-    if (!*hold) RECV_DROP("group %s: an item whose sender key never arrived", cli_group_name(cg));
+    *hold = created_ms + ENG_GROUP_KEY_WAIT_MS > os_wall_ms();
+    if (!*hold) RECV_DROP("group %s: an item whose sender key never arrived", eng_group_name(cg));
     rc = 0;
   } else if (rc == MOMEDO_E_NOMEM) {
-    rc = cli_fail(c, rc, "out of memory");
+    rc = eng_fail(c, rc, "out of memory");
   } else if (rc == MOMEDO_E_EXISTS) {
     rc = 0;
   } else {
     const char *why = group_reason(cg->g);
-    fprintf(stderr, "momedo: refused an item in group %s: %s%s%s\n", cli_group_name(cg),
+    eng__note(c, "momedo: refused an item in group %s: %s%s%s\n", eng_group_name(cg),
             momedo_strerror(rc), why[0] ? ": " : "", why);
     rc = 0;
   }
@@ -604,8 +612,8 @@ int cli_group_receive(struct cli *c, struct cli_state *st, struct cli_conn *cn,
   return rc;
 }
 
-int cli_channel_receive(struct cli *c, struct cli_state *st, struct cli_channel *ch,
-                        const uint8_t *wire, size_t len, struct cli_msg *m, int *shown) {
+int eng_channel_receive(struct eng *c, struct eng_state *st, struct eng_channel *ch,
+                        const uint8_t *wire, size_t len, struct eng_msg *m, int *shown) {
   struct arena a;
   Momedo__ChannelMessage *cm = NULL;
   int added = 0;
@@ -615,7 +623,7 @@ int cli_channel_receive(struct cli *c, struct cli_state *st, struct cli_channel 
   int rc = channel_open(&ch->k, wire, len, &a, &cm);
   if (rc == MOMEDO_E_NOMEM) {
     arena_close(&a);
-    return cli_fail(c, rc, "out of memory");
+    return eng_fail(c, rc, "out of memory");
   }
   if (rc) {
     RECV_DROP("channel:%s: an item that does not open: %s", ch->name, momedo_strerror(rc));
@@ -638,10 +646,10 @@ int cli_channel_receive(struct cli *c, struct cli_state *st, struct cli_channel 
     e->acc = cm->location->accuracy_m > 0 ? cm->location->accuracy_m : -1;
   }
   m->group_kind = 2;
-  snprintf(m->group, sizeof m->group, "%s%s", CLI_CHANNEL_PREFIX, ch->name);
+  snprintf(m->group, sizeof m->group, "%s%s", ENG_CHANNEL_PREFIX, ch->name);
   snprintf(m->sender, sizeof m->sender, "%s", cm->display_name);
   snprintf(m->from_label, sizeof m->from_label, "%s", cm->display_name);
-  rc = cli__timeline_put(c, st, HIST_CHANNEL, ch->k.mailbox, e, &added);
+  rc = eng__timeline_put(c, st, HIST_CHANNEL, ch->k.mailbox, e, &added);
   *shown = rc == 0 && added;
   if (*shown) keep_strings(m);
   arena_close(&a);

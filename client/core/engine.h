@@ -1,0 +1,674 @@
+/* client/core/engine.h — the message engine (issue 13 part 1): a home's state as a whole
+ * (open with a passphrase the front-end got, save, close), connections to the home node
+ * with fallback to its partners, sending to a contact, a group or a passphrase channel,
+ * sync/receive/decrypt, groups and channels, one-time and signed prekeys, approvals. It
+ * prints nothing: each received message, receipt, group change, link change and notice
+ * reaches the front-end as an event through eng.on_event; a failure is a MOMEDO_E_*
+ * status and a sentence in eng.why. */
+#ifndef MOMEDO_CLIENT_ENGINE_H
+#define MOMEDO_CLIENT_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "status.h"
+#include "account.h"
+#include "archive.h"
+#include "channel.h"
+#include "contacts.h"
+#include "content.h"
+#include "group.h"
+#include "history.h"
+#include "home.h"
+#include "nodeapi.h"
+#include "otpks.h"
+#include "timeline.h"
+#include "transport.h"
+#include "vault.h"
+#include "x3dh.h"
+#include "os.h"
+
+#define ENG_WHY_MAX 768
+#define ENG_NOTE_MAX 2048                   /* longest notice text (event ENG_EV_NOTE) */
+
+/* ---- the engine's context and its events ----------------------------------------- */
+struct eng;
+struct eng_msg;
+enum eng_event_kind {
+  ENG_EV_NOTE = 1,    /* text: a notice for people ("momedo: note: ...\n", one or more lines) */
+  ENG_EV_LINK = 2,    /* text: the link changed (home node unreachable, a partner is used) */
+  ENG_EV_MESSAGE = 3, /* msg: a received message, or a delivery/read receipt (msg->receipt) */
+  ENG_EV_GROUP = 4    /* group_*: a group change (joined, changed, removed, refused) */
+};
+struct eng_event {
+  enum eng_event_kind kind;
+  const char *text;                         /* NOTE, LINK: the whole text, newline included */
+  const struct eng_msg *msg;                /* MESSAGE: valid during the callback only */
+  const char *group_event;                  /* GROUP: "joined" "changed" "removed" "refused" */
+  const char *group_name;                   /* GROUP: display name ("?" when unknown) */
+  const char *group_id_hex;                 /* GROUP: the group ID in hex */
+  const char *group_by;                     /* GROUP: user ID of who did it, or NULL */
+  const char *group_detail;                 /* GROUP: more words, or NULL */
+};
+/* Called for every event, in order, from inside the engine call that caused it; it
+ * must not call the engine again. NULL: events are dropped. */
+typedef void (*eng_event_fn)(struct eng *e, const struct eng_event *ev);
+
+struct eng_outbox;
+struct archive_log;
+/* What a front-end sets before its first call (zero the rest): home_arg, timeout_ms,
+ * on_event (and on_event_arg); save_dir when received attachments are to be copied out. */
+struct eng {
+  char why[ENG_WHY_MAX];                    /* the last failure, one sentence */
+  int timeout_ms;                           /* per node request */
+  const char *home_arg;                     /* the home directory, NULL: $MOMEDO_HOME / ~ */
+  const char *save_dir;                     /* copy received attachments out here, or NULL */
+  eng_event_fn on_event;
+  void *on_event_arg;
+  /* Working hours: the latest instant from which the recipient's node pushes what the
+   * last eng__outbox_post posted to a contact's devices (0: now), and the recipient
+   * zone's UTC offset then (minutes). */
+  uint64_t deliver_from_ms;
+  int32_t deliver_off_min;
+  /* New sessions started with a one-time prekey, and without one (signed prekey alone). */
+  uint32_t otpk_used, otpk_fallback;
+  /* `archive run`: the log new messages of recorded groups go to, and how many went. */
+  struct archive_log *archive;
+  uint64_t archived;
+  /* The bot: while set, eng__outbox_post moves what it would post into this outbox
+   * (each envelope tagged defer_tag) and posts nothing; the caller then saves once and
+   * posts the whole batch with eng__outbox_post_batch. */
+  struct eng_outbox *defer;
+  int defer_tag;
+};
+
+/* Record why a call fails in e->why and return rc (< 0; E_INTERNAL if rc >= 0). */
+int eng_fail(struct eng *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Hand a notice (printf-style, the caller's own newline) to the front-end as ENG_EV_NOTE
+ * (kind ENG_EV_LINK with eng__link_note). e may be NULL (dropped). */
+void eng__note(struct eng *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void eng__link_note(struct eng *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hand a received message or receipt to the front-end (ENG_EV_MESSAGE). */
+void eng__emit_msg(struct eng *e, const struct eng_msg *m);
+
+#define ENG_TIMEOUT_MS_DEFAULT 15000
+#define ENG_CONNECT_TIMEOUT_MS 5000         /* per node tried */
+#define ENG_SESSIONS_FILE "sessions"
+#define ENG_REPLAY_FILE "replay"
+#define ENG_SESSIONS_MAX 4096
+#define ENG_SESSIONS_PER_DEVICE 4           /* newest kept per peer device */
+#define ENG_FETCH_PAGES_MAX 1000            /* pages one sync follows per node */
+#define ENG_FETCH_LIMIT 200
+#define ENG_ITEM_TTL_MS 0                   /* 0 = the node's default */
+#define ENG_BLOB_DOMAIN "momedo/blob-mailbox/v1"
+#define ENG_RECEIPTS_MAX CONTENT_RECEIPT_IDS_MAX
+/* A received message's sending device must be listed in its user's newest key bundle
+ * (issue 11, finding 5): the receive path looks the bundle up again when it did not in
+ * the last ENG_BUNDLE_FRESH_MS (per process, for up to ENG_FRESH_MAX users). */
+#define ENG_BUNDLE_FRESH_MS 60000
+#define ENG_FRESH_MAX 64
+/* Fault injection for crash tests: when $MOMEDO_TEST_CRASH equals where, the process
+ * kills itself with SIGKILL right here (nothing is flushed to the vault). Points:
+ * "encrypted" (envelopes made, nothing saved or posted), "saved" (state saved, nothing
+ * posted), "posted" (envelopes posted, the final save not done). */
+#define ENG_CRASH_ENV "MOMEDO_TEST_CRASH"
+void eng__crash_point(const char *where);
+/* ---- state ---------------------------------------------------------------------- */
+struct eng_sessions {
+  struct e2e_session **v;                   /* oldest first; the newest per device sends */
+  size_t n, cap;
+  size_t dropped_old;                       /* loading: pending ones of an older version */
+};
+struct eng_replays {
+  struct e2e_replay **v;
+  uint32_t *spk;
+  size_t n;
+};
+
+struct eng_receipts {
+  uint8_t peer[32];
+  size_t n;
+  uint8_t ids[ENG_RECEIPTS_MAX][TL_ID_LEN];
+};
+
+/* ---- groups and passphrase channels (engine_group.c, engine_channel.c) ------------------ */
+#define ENG_GROUPS_FILE "groups"
+#define ENG_GROUPS_MAX 256                  /* groups one device keeps */
+#define ENG_GROUP_PENDING_MAX 256           /* control messages waiting for a record */
+#define ENG_GROUP_PENDING_MS (7ull * 24 * 3600 * 1000)  /* ... kept this long */
+/* An item whose sender key has not arrived is kept on the device this long and tried
+ * again after each control message; the read cursor moves past it at once. */
+#define ENG_GROUP_KEY_WAIT_MS (7ull * 24 * 3600 * 1000)
+#define ENG_GROUP_HELD_MAX 256              /* such items kept, oldest dropped first */
+#define ENG_GROUP_HELD_BYTES_MAX (8u << 20)
+#define ENG_GROUP_REF_HEX_MIN 6             /* digits of a group ID prefix */
+#define ENG_CHANNELS_FILE "channels"
+#define ENG_CHANNELS_MAX 64
+#define ENG_CHANNEL_PREFIX "channel:"
+#define ENG_LABEL_MAX (CHANNEL_NAME_BYTES_MAX + GROUP_NAME_BYTES_MAX + 16)
+
+struct eng_gdev {
+  uint8_t identity[32], device[32];
+  uint64_t from;                            /* records owed: the versions after this one */
+};
+
+struct eng_group {
+  uint8_t id[GROUP_ID_LEN];
+  struct group *g;
+  struct eng_gdev *need;                    /* devices still owed records */
+  size_t n_need;
+  int dirty;                                /* state changed: write it back */
+};
+
+/* An item of a group mailbox whose sender key has not arrived yet. */
+struct eng_gheld {
+  uint8_t gid[GROUP_ID_LEN], mb[OBJ_MAILBOX_LEN];
+  uint64_t created_ms;
+  uint8_t *wire;
+  size_t len;
+};
+
+/* A control message that arrived before the record it needs (sender key of an unknown
+ * group or a newer epoch, a record after a version gap). */
+struct eng_gpending {
+  uint8_t from_id[32], from_dev[32];
+  uint64_t received_ms;
+  uint8_t *body;                            /* encoded GroupControl */
+  size_t len;
+};
+
+struct eng_chcursor {
+  uint8_t node[32];
+  uint64_t cursor;
+};
+
+struct eng_channel {
+  char name[CHANNEL_NAME_BYTES_MAX + 1];
+  char display[CHANNEL_DISPLAY_NAME_BYTES_MAX + 1];
+  struct channel_keys k;
+  struct eng_chcursor cur[ACCOUNT_NODES_MAX];
+  size_t n_cur;
+};
+
+struct eng_groups {
+  struct eng_group *v;
+  size_t n;
+  struct eng_gpending *p;
+  size_t n_p;
+  struct eng_gheld *held;
+  size_t n_held;
+  int dirty;                                /* the index (list, owed records, pending, held) */
+  struct eng_channel *ch;
+  size_t n_ch;
+  int ch_dirty;
+  int touched;                              /* a control message arrived since loading */
+  int dropped_old;                          /* loading: an older momedo's groups dropped */
+};
+
+struct eng_state {
+  struct home home;
+  struct vault vault;
+  struct account acct;
+  struct contacts contacts;
+  struct tl_seen seen;
+  struct hist hist;                         /* history.db: every conversation's messages */
+  struct eng *ctx;                          /* whom notices go to (set by eng_open_pass) */
+  int have_hist;
+  struct eng_sessions sess;
+  struct eng_replays rp;
+  int have_acct;
+  struct eng_receipts *rc;                  /* delivery receipts to send, per sender */
+  size_t n_rc;
+  const char *save_dir;                     /* copy attachments out here (plaintext) */
+  struct eng_groups gr;
+  /* Users whose bundle this process looked up lately (receive path; not saved). */
+  struct otpks otpk;                        /* one-time prekey secrets (engine_otpk.c) */
+  uint64_t counter;                         /* vault saves (counter.h), raised by eng_save */
+  uint64_t counter_disk;                    /* the count as last loaded or saved */
+  int counter_skip;                         /* `recover`: do not check it on connecting */
+  struct eng_conn *claim;                   /* a send's connection: claim one-time prekeys
+                                               of devices whose home node it is; NULL */
+  struct eng_fresh {
+    uint8_t identity[32];
+    uint64_t ms;
+  } fresh[ENG_FRESH_MAX];
+  size_t n_fresh;
+};
+
+/* Resolve and create the home directory (no vault yet). */
+MOMEDO_WUR int eng_home(struct eng *c, struct eng_state *st, int create);
+/* The same with the passphrase given (pass, pl bytes): `momedo app` takes it from the
+ * page. A wrong one is E_AUTH and changes nothing. */
+MOMEDO_WUR int eng_open_pass(struct eng *c, struct eng_state *st, const char *pass, size_t pl,
+                             int need_joined);
+/* Write account, contacts, sessions, replay sets and the seen set. */
+MOMEDO_WUR int eng_save(struct eng *c, struct eng_state *st);
+/* Unlock briefly (listen drops the lock while it waits) / reload everything. */
+void eng_release(struct eng_state *st);
+MOMEDO_WUR int eng_reacquire(struct eng *c, struct eng_state *st);
+void eng_close(struct eng_state *st);
+/* ---- connections ---------------------------------------------------------------- */
+struct eng_conn {
+  struct transport_tls *tls;
+  struct transport tr;
+  struct nodeapi api;
+  int open;
+  size_t node;                              /* index into acct.nodes */
+};
+/* TLS to host:port pinned to key, then Hello. */
+MOMEDO_WUR int eng_conn_open(struct eng *c, struct eng_conn *cn, const char *host,
+                             uint16_t port, const uint8_t key[static 32]);
+/* The home node, else each partner in turn; authenticated. */
+MOMEDO_WUR int eng_connect(struct eng *c, struct eng_state *st, struct eng_conn *cn);
+/* Node index i, authenticated. */
+MOMEDO_WUR int eng_connect_node(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                size_t i);
+void eng_conn_close(struct eng_conn *cn);
+/* The node's reason for the last failure as "cli_fail" text. */
+MOMEDO_WUR int eng_api_fail(struct eng *c, struct eng_conn *cn, int rc, const char *what);
+
+/* ---- contacts and bundles ------------------------------------------------------- */
+/* Look up a bundle by user ID / alias / key; on success the identity key in key. */
+MOMEDO_WUR int eng_lookup(struct eng *c, struct eng_conn *cn, const struct nodeapi_lookup_q *q,
+                          uint8_t key[static 32], struct nodeapi_bundle *out);
+/* Where a lookup of ct asks first: fingerprint prefixes of its cached bundle's home
+ * nodes, else the hints of the card it was added by. Returns how many. */
+size_t eng__contact_hints(const struct contact *ct,
+                          uint8_t hints[static NODEAPI_HINTS_MAX][IDS_CARD_HINT_LEN]);
+/* Fetch the contact's newest bundle (asking its home nodes first) and cache its devices
+ * and home nodes. */
+MOMEDO_WUR int eng_refresh_contact(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                   struct contact *ct);
+/* Resolve TO (name, user ID or alias among contacts) or fail with a clear message;
+ * refuses a contact with a pending key change (E_KEYCHANGED). */
+MOMEDO_WUR int eng_contact_for(struct eng *c, struct eng_state *st, const char *to,
+                               struct contact **out);
+/* Publish our bundle (after a change) at cn. */
+MOMEDO_WUR int eng_publish(struct eng *c, struct eng_state *st, struct eng_conn *cn);
+
+/* ---- destinations (engine_dests.c) -------------------------------------------------- */
+/* The nodes that must hold a post (PostReq.dest_nodes); n = 0 is global scope. */
+struct eng_dests {
+  size_t n;
+  uint8_t k[NODEAPI_DESTS_MAX][32];
+};
+void eng__dests_clear(struct eng_dests *d);
+/* Add a node key (duplicates and the all-zero key ignored); E_BOUNDS when full. */
+MOMEDO_WUR int eng__dests_add(struct eng_dests *d, const uint8_t key[static 32]);
+/* Add our own home nodes (account_homes). */
+void eng__dests_self(const struct eng_state *st, struct eng_dests *d);
+/* Add ct's home nodes from its cached bundle; E_NOTFOUND when none is cached. */
+MOMEDO_WUR int eng__dests_contact(const struct contact *ct, struct eng_dests *d);
+/* A group post's: our home nodes and every member's; global scope (n = 0) when a
+ * member's home nodes are unknown here; E_BOUNDS (with c->why) past NODEAPI_DESTS_MAX. */
+struct eng_group;
+MOMEDO_WUR int eng__dests_group(struct eng *c, struct eng_state *st, struct eng_group *cg,
+                                struct eng_dests *d);
+
+/* ---- messages ------------------------------------------------------------------- */
+/* Fill id, sent_ms, sender_device, format of content, encrypt it for every device of
+ * ct (and a sync copy for each of our other devices unless no_sync) and post. *n_sent
+ * = envelopes posted. */
+MOMEDO_WUR int eng_send_content(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                struct contact *ct, Momedo__Content *content, int no_sync,
+                                size_t *n_sent);
+/* Fill a new message ID (kept in mid), format, sent_ms and this device as the sender of
+ * m, no sync copy. E_RNG. */
+MOMEDO_WUR int eng__content_head(const struct eng_state *st, Momedo__Content *m,
+                                 uint8_t mid[static CONTENT_ID_LEN]);
+/* The same as eng_send_content for this user's other devices only (no sync copy): a device whose prekey is
+ * unusable is skipped with a notice (event); E_NOTFOUND when none could be reached. */
+MOMEDO_WUR int eng_send_own(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                            Momedo__Content *content, size_t *n_sent);
+/* The same in two steps, so several messages share one save: eng__send_queue encrypts
+ * (advancing the sessions) into an outbox; eng__outbox_post saves the whole state, then
+ * posts every envelope (nothing is posted unsaved: issue 11, finding 6). */
+struct eng_out {
+  uint8_t mb[OBJ_MAILBOX_LEN];
+  uint8_t device_key[32]; /* the recipient device the mailbox belongs to */
+  struct eng_dests dests;  /* the nodes that must hold it */
+  uint8_t *env;
+  size_t len;
+  int tag;                 /* the caller's mark (the bot: the input line it came from) */
+};
+struct eng_outbox {
+  struct eng_out *v;
+  size_t n, cap;
+};
+MOMEDO_WUR int eng__send_queue(struct eng *c, struct eng_state *st, struct contact *ct,
+                               Momedo__Content *content, int no_sync, struct eng_outbox *ob);
+MOMEDO_WUR int eng__outbox_post(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                struct eng_outbox *ob, size_t *n_sent);
+/* The bot's batch (c->defer): save once, tell the node the count, then post every
+ * envelope pipelined (at most ENG_POST_WINDOW in flight; the node syncs them as one
+ * group). failed[tag] = the first refusal of an envelope with that tag (tags 0..n_tags-1).
+ * Returns the save's or the count's failure (then nothing was posted), else 0; a link
+ * that fails part-way sets *link_rc and marks every envelope not answered as failed. */
+#define ENG_POST_WINDOW 64
+MOMEDO_WUR int eng__outbox_post_batch(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                      struct eng_outbox *ob, int *failed, int n_tags,
+                                      int *link_rc);
+void eng__outbox_free(struct eng_outbox *ob);
+/* Encrypt and upload a file as chunks to its blob mailbox; fills f (caller frees
+ * nothing: f borrows blob buffers it owns). */
+struct eng_blob {
+  uint8_t id[OBJ_ID_LEN], key[CONTENT_KEY_LEN], sha[CRYPTO_HASH_LEN];
+  uint64_t size;
+  uint32_t count, chunk_bytes;
+};
+MOMEDO_WUR int eng_upload_file(struct eng *c, struct eng_conn *cn, const uint8_t *data,
+                               size_t len, const struct eng_dests *d, struct eng_blob *b);
+/* Put an outgoing message into the contact's timeline. */
+MOMEDO_WUR int eng_store_outgoing(struct eng *c, struct eng_state *st, struct contact *ct,
+                                  const Momedo__Content *content, const char *path);
+
+/* One received message, as the front-end gets it (ENG_EV_MESSAGE). */
+struct eng_msg {
+  struct tl_entry e;                        /* as stored (strings borrowed from the entry) */
+  char from_uid[IDS_USER_ID_STR_MAX];
+  char from_label[CONTACT_NAME_MAX + IDS_USER_ID_STR_MAX];
+  char peer_uid[IDS_USER_ID_STR_MAX];       /* sync copies: the conversation peer */
+  int sync_copy;
+  int receipt;                              /* 1 delivered, 2 read: ids in receipt_ids */
+  size_t n_receipt_ids;
+  uint8_t receipt_ids[ENG_RECEIPTS_MAX][TL_ID_LEN];
+  int task_action;                          /* task replies */
+  char saved[HOME_PATH_MAX];                /* attachment copied out, "" if not */
+  int group_kind;                           /* 0 pairwise, 1 group, 2 passphrase channel */
+  char group[ENG_LABEL_MAX];                /* group name, or "channel:NAME" */
+  char group_id[2 * GROUP_ID_LEN + 1];      /* hex (groups) */
+  char sender[ENG_LABEL_MAX];               /* group: user ID; channel: display name */
+};
+
+/* Process one fetched item: dedup, decrypt, verify, store. *shown = 1 when m holds a
+ * new message to report; 0 for duplicates. Returns 0 also for items we must drop (bad
+ * or replayed), after a notice event: only I/O errors stop a sync. */
+MOMEDO_WUR int eng_receive(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                           const uint8_t *ct, size_t len, struct eng_msg *m, int *shown);
+/* Fetch from every known node, process, acknowledge, send receipts. *n_new counts new
+ * messages. */
+MOMEDO_WUR int eng_sync_all(struct eng *c, struct eng_state *st, size_t *n_new);
+/* Catch up on cn's node from its cursor (sync of one node). */
+MOMEDO_WUR int eng_sync_conn(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                             size_t *n_new);
+/* Handle one pushed event under the home's lock (reloads state, saves, releases). */
+MOMEDO_WUR int eng_handle_event(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                const struct nodeapi_event *ev, size_t *n_new);
+/* Fetch our mailbox and every group and channel mailbox on cn's node from their
+ * cursors, under the home's lock (listen and bot: what live events did not bring). */
+MOMEDO_WUR int eng_catch_up(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                            size_t *n_new);
+/* listen and bot call this after each wait for an event: it catches up when the event
+ * queue overflowed since the last call (nodeapi's events_dropped grew) or, when idle,
+ * every ENG_CATCH_UP_MS. */
+#define ENG_CATCH_UP_MS 30000
+struct eng_watch {
+  uint64_t dropped;                         /* events_dropped at the last catch-up */
+  uint64_t last_ms;
+};
+MOMEDO_WUR int eng_watch_check(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                               struct eng_watch *w, int idle, size_t *n_new);
+/* Send delivery receipts gathered by eng_receive (cleared afterwards). */
+MOMEDO_WUR int eng_flush_receipts(struct eng *c, struct eng_state *st, struct eng_conn *cn);
+
+/* Deliver m to contact `to` over cn: refresh their bundle (cached devices if the node
+ * cannot answer), upload file (if m is a File: fills blob fields, keeps a sealed copy),
+ * encrypt and post per device, store in the timeline. id (16 bytes) gets the message ID. */
+MOMEDO_WUR int eng_deliver(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                           const char *to, Momedo__Content *m, const uint8_t *file,
+                           size_t file_len, uint8_t id[static TL_ID_LEN], size_t *n_env);
+/* Read a file to send (at most CONTENT_FILE_BYTES_DEFAULT_MAX) and fill f's name, mime,
+ * size. *data is malloc'ed. */
+MOMEDO_WUR int eng_read_attachment(struct eng *c, const char *path, const char *mime,
+                                   Momedo__File *f, uint8_t **data, size_t *len);
+/* ---- groups (engine_group.c, control messages: engine_group_control.c) ------------------ */
+/* Vault storage (engine_state.c): the index file ENG_GROUPS_FILE (groups, devices owed
+ * the current record, pending control messages) and one sealed state per group. */
+MOMEDO_WUR int eng_groups_load(struct eng_groups *gs, const struct vault *v);
+MOMEDO_WUR int eng_groups_save(struct eng_groups *gs, const struct vault *v);
+void eng_groups_free(struct eng_groups *gs);
+void eng__gpending_clear(struct eng_gpending *p);
+/* The group a reference names: its name, or a prefix (>= 6 hex digits) of its ID.
+ * NULL when none; *ambiguous = 1 when several match. */
+struct eng_group *eng_group_lookup(struct eng_state *st, const char *ref, int *ambiguous);
+/* The same, failing with a clear message. */
+MOMEDO_WUR int eng_group_find(struct eng *c, struct eng_state *st, const char *ref,
+                              struct eng_group **out);
+struct eng_group *eng_group_by_mailbox(struct eng_state *st, const uint8_t mb[static 32]);
+/* Display name of a group ("(unnamed)" if empty); a static buffer. */
+const char *eng_group_name(const struct eng_group *cg);
+/* A pairwise GroupControl from (from_id, from_dev): join, apply or keep for later;
+ * reports notices and group events. Returns only I/O and memory errors. */
+MOMEDO_WUR int eng_group_control(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                 const uint8_t from_id[static 32],
+                                 const uint8_t from_dev[static 32],
+                                 const Momedo__GroupControl *gc);
+/* Take ownership of g as a new group (E_QUOTA past ENG_GROUPS_MAX, E_NOMEM). */
+MOMEDO_WUR int eng__group_add(struct eng_groups *gs, struct group *g, struct eng_group **out);
+struct eng_group *eng__group_by_id(struct eng_state *st, const uint8_t id[static 32]);
+/* What one delivery sent: records and sender keys, counted per device. */
+struct eng_group_sent {
+  size_t records, keys;
+};
+/* Owe cg's records to every device of its head except this one, after a change this
+ * device made on top of version `before` (the head it had): devices that were in that
+ * head get the records after version `from`, the others the whole chain (E_NOMEM).
+ * prev lists the devices of the head before (n_prev of them). */
+MOMEDO_WUR int eng__group_owe(struct eng_state *st, struct eng_group *cg,
+                              const struct eng_gdev *prev, size_t n_prev, uint64_t from);
+/* Send the encoded Content pt to devices t[0..nt) over the pairwise sessions; *sent
+ * counts those that took it. Returns only I/O and memory errors. */
+MOMEDO_WUR int eng__group_send_to(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                  const uint8_t *pt, size_t len, const struct group_device *t,
+                                  size_t nt, size_t *sent);
+/* The devices of cg's head (malloc'ed into *out, caller frees). */
+MOMEDO_WUR int eng__group_devices(const struct eng_group *cg, struct eng_gdev **out, size_t *n);
+/* Deliver what cg owes: the record to the devices owed it, then sender keys; counts
+ * into fs. c->why says what failed. */
+MOMEDO_WUR int eng__group_flush(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                struct eng_group *cg, struct eng_group_sent *fs);
+/* Deliver what every group owes over the pairwise sessions: the current record to the
+ * devices that need it, then this device's sender key to the devices without it. */
+MOMEDO_WUR int eng_groups_flush(struct eng *c, struct eng_state *st, struct eng_conn *cn);
+/* Encrypt m once and post it to the group's mailbox (files: chunks first); stores it
+ * in the group's timeline. id gets the message ID. */
+MOMEDO_WUR int eng_group_send(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                              struct eng_group *cg, Momedo__Content *m, const uint8_t *file,
+                              size_t file_len, uint8_t id[static TL_ID_LEN]);
+/* Process one item fetched from a group mailbox: *shown = 1 when m holds a new
+ * message; *hold = 1 when its sender key has not arrived yet (keep the item, not the
+ * read cursor). Only I/O and memory errors are returned (engine_recv.c). */
+MOMEDO_WUR int eng_group_receive(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                 struct eng_group *cg, const uint8_t mb[static 32],
+                                 const uint8_t *wire, size_t len, uint64_t created_ms,
+                                 struct eng_msg *m, int *shown, int *hold);
+/* Keep a group item whose sender key has not arrived (engine_group_held.c; E_NOMEM). */
+MOMEDO_WUR int eng__group_hold(struct eng_state *st, const uint8_t gid[static 32],
+                               const uint8_t mb[static 32], uint64_t created_ms,
+                               const uint8_t *wire, size_t len);
+/* Try the kept items again (a sender key may have come); show what opens now, drop
+ * what is refused for good or too old. */
+MOMEDO_WUR int eng__group_held_retry(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                     size_t *n_new);
+/* Fetch every group and channel mailbox on cn's node from its cursors (engine_sync.c). */
+MOMEDO_WUR int eng_sync_groups(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                               size_t *n_new);
+/* Mailboxes to subscribe to: ours, then every group epoch kept, then channels. */
+size_t eng_live_mailboxes(struct eng_state *st, uint8_t (*out)[OBJ_MAILBOX_LEN], size_t cap);
+/* What one connection is subscribed to; eng_subscribe_live adds what is missing (a new
+ * group or epoch), up to NODEAPI_SUBSCRIBE_MAX. */
+struct eng_subs {
+  uint8_t mb[NODEAPI_SUBSCRIBE_MAX][OBJ_MAILBOX_LEN];
+  size_t n;
+};
+MOMEDO_WUR int eng_subscribe_live(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                  struct eng_subs *subs);
+/* listen's start on a node (and `momedo app`'s): under the home's lock, connect (cn, the
+ * home or a partner), subscribe, catch up on our mailbox and every group and channel,
+ * deliver what groups owe; released again. cn stays open for the events (close it
+ * also after a failure). */
+MOMEDO_WUR int eng_listen_begin(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                struct eng_subs *subs, size_t *n_new);
+/* After an event (lock released): when a new group or epoch appeared, lock, subscribe
+ * to it and catch up on it, unlock. */
+MOMEDO_WUR int eng_listen_update(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                 struct eng_subs *subs, size_t *n_new);
+
+/* ---- passphrase channels (engine_channel.c) ----------------------------------------- */
+MOMEDO_WUR int eng_channels_load(struct eng_groups *gs, const struct vault *v);
+MOMEDO_WUR int eng_channels_save(struct eng_groups *gs, const struct vault *v);
+void eng_channels_free(struct eng_groups *gs);
+/* By name (exact bytes); NULL when not joined. */
+struct eng_channel *eng_channel_find(struct eng_state *st, const char *name);
+struct eng_channel *eng_channel_by_mailbox(struct eng_state *st, const uint8_t mb[static 32]);
+/* Seal m (text or location) and post it to the channel's mailbox; stores it. */
+MOMEDO_WUR int eng_channel_send(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                struct eng_channel *ch, const Momedo__Content *m,
+                                uint8_t id[static TL_ID_LEN]);
+/* Process one fetched channel item (engine_recv.c). */
+MOMEDO_WUR int eng_channel_receive(struct eng *c, struct eng_state *st, struct eng_channel *ch,
+                                   const uint8_t *wire, size_t len, struct eng_msg *m,
+                                   int *shown);
+/* Read cursor of a channel on a node (0 when none) / set it. */
+uint64_t eng_channel_cursor(const struct eng_channel *ch, const uint8_t node[static 32]);
+void eng_channel_set_cursor(struct eng_channel *ch, const uint8_t node[static 32], uint64_t cur);
+/* Send to TO: "channel:NAME", a group (name or ID prefix) or a contact (engine_send.c).
+ * *kind = 0 contact, 1 group, 2 channel; *n_env envelopes or items posted. */
+MOMEDO_WUR int eng_send_any(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                            const char *to, Momedo__Content *m, const uint8_t *file,
+                            size_t file_len, uint8_t id[static TL_ID_LEN], size_t *n_env,
+                            int *kind);
+/* Download a blob's chunks from mailbox into buf (f->size bytes) (engine_recv.c). */
+MOMEDO_WUR int eng__fetch_chunks(struct eng *c, struct eng_conn *cn, const uint8_t mb[static 32],
+                                 const Momedo__File *f, uint8_t *buf);
+
+/* "LAT,LON[,ACCURACY_M]" (latitude -90..90, longitude -180..180) into l (engine_send.c). */
+MOMEDO_WUR int eng__parse_location(struct eng *c, const char *s, Momedo__Location *l);
+/* "YYYY-MM-DD" (end of that day, local time) or "YYYY-MM-DDTHH:MM" to ms. */
+MOMEDO_WUR int eng__parse_due(struct eng *c, const char *s, uint64_t *ms);
+
+/* One-time prekeys (engine_otpk.c). Refill: when cn is the home node and holds fewer than
+ * OTPKS_NODE_LOW, make and save new secrets, then upload; c->why on failure. Claim: fill
+ * r's one-time prekey through st->claim, from d's home node (the node connected to, or
+ * through it from another node over the federation); on any failure r keeps the signed
+ * prekey alone, and why is a notice event, counted in c->otpk_fallback. */
+struct eng_conn;
+MOMEDO_WUR int eng__otpk_refill(struct eng *c, struct eng_state *st, struct eng_conn *cn);
+/* Signed prekeys (engine_prekey.c). When cn is the home node: replace the signed
+ * prekey once it is ACCOUNT_PREKEY_ROTATE_MS old (MOMEDO_TEST_PREKEY_ROTATE_MS may make
+ * that shorter, for tests); without this, senders refuse it ACCOUNT_PREKEY_LIFETIME_MS
+ * after it was made. The first device saves it and publishes the bundle (also when a
+ * linked device's new prekey is due, account.bundle_due); a linked device saves it and
+ * announces it to the user's other devices, again daily until the bundle lists it. */
+#define ENG_PREKEY_ROTATE_ENV "MOMEDO_TEST_PREKEY_ROTATE_MS"
+MOMEDO_WUR int eng__prekey_rotate(struct eng *c, struct eng_state *st, struct eng_conn *cn);
+/* A DevicePrekey content from device `device` of identity `from`: the first device
+ * takes it into its device list (account_take_prekey) for the next publish; refused
+ * ones are reported (notice event) and dropped. Other devices ignore it. Errors only for I/O. */
+MOMEDO_WUR int eng__prekey_take(struct eng *c, struct eng_state *st, const uint8_t from[static 32],
+                                const uint8_t device[static 32], const Momedo__Content *m);
+/* engine_grant.c: take the partners home named (RegisterResp / PartnersResp) into the
+ * account with each grant that verifies (*changed: a grant is new or lasts longer). */
+MOMEDO_WUR int eng__learn_partners(struct eng_state *st, const uint8_t home[static 32],
+                                   Momedo__NodeAddr *const *v, size_t n, int *changed);
+/* When due (account_grants_due) and cn is the home node: renew the partner grants there,
+ * republish the bundle if one changed, save. Errors are the caller's to note. */
+MOMEDO_WUR int eng__grants_renew(struct eng *c, struct eng_state *st, struct eng_conn *cn);
+void eng__otpk_claim(struct eng *c, struct eng_state *st, const struct account_device *d,
+                     struct e2e_remote *r);
+
+/* Anti-rollback (engine_counter.c): tell cn's node the save count; E_SUPERSEDED with the
+ * ROLLBACK reason when it saw a higher one. */
+MOMEDO_WUR int eng__counter_sync(struct eng *c, struct eng_state *st, struct eng_conn *cn);
+
+/* Append e to s (growing it; s owns e afterwards only on success). MOMEDO_E_NOMEM.
+ * engine_state.c; eng__session_add also trims the peer device's older sessions. */
+MOMEDO_WUR int eng__sessions_push(struct eng_sessions *s, struct e2e_session *e);
+/* Internal to engine_msg.c / engine_recv.c. */
+MOMEDO_WUR int eng__session_add(struct eng_sessions *s, struct e2e_session *e);
+void eng__session_touch(struct eng_sessions *s, size_t i);
+MOMEDO_WUR int eng__blob_mailbox(uint8_t mb[static OBJ_MAILBOX_LEN],
+                                 const uint8_t blob_id[static OBJ_ID_LEN]);
+/* Timeline entry (strings borrowed from m) for content m in a conversation. */
+void eng__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e);
+void eng__format_time(char out[static 32], uint64_t ms);
+/* History (engine_msg.c): entries go into one open transaction of history.db, begun by
+ * the first change and committed by eng__hist_commit or eng_save (which commits before
+ * it writes anything else, so the history is on disk before the sessions and the seen
+ * set move past a message, and before anything is acknowledged). eng_release,
+ * eng_reacquire and eng_close roll an open one back, with the unsaved state. */
+MOMEDO_WUR int eng__hist_commit(struct eng *c, struct eng_state *st);
+/* Begin that transaction unless one is open (E_INTERNAL without a history). */
+MOMEDO_WUR int eng__hist_tx(struct eng_state *st);
+/* Add e to the conversation (kind, key) (*added = 0 for a duplicate ID); a task reply
+ * also moves its task. */
+MOMEDO_WUR int eng__timeline_put(struct eng *c, struct eng_state *st, enum hist_conv_kind kind,
+                                 const uint8_t key[static 32], struct tl_entry *e, int *added);
+/* *has = 1 when the conversation (kind, key) holds message id. */
+MOMEDO_WUR int eng__timeline_has(struct eng *c, struct eng_state *st, enum hist_conv_kind kind,
+                                 const uint8_t key[static 32], const uint8_t id[static TL_ID_LEN],
+                                 int *has);
+/* This user's devices in every group follow the key bundle (engine_group_devices.c): on
+ * the first device, where this user is an admin a new record, elsewhere (when ask) a
+ * DEVICES request to the admins. *changed counts the groups. Only I/O and memory
+ * failures are returned; a group that refuses is a notice event. */
+MOMEDO_WUR int eng_groups_own_devices(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                      int ask, size_t *changed);
+/* Approvals (engine_approve.c). eng__decide applies the decision in reply e (its from,
+ * decision, note set) to its task in conversation hc: 0 applied (the task row updated
+ * unless dry), E_EXISTS the same decision again (ignore quietly), E_DENIED refused (an
+ * unknown task, not an approval task, a decider the task was not sent to, a decision
+ * conflicting with that decider's earlier one: why says which, unless dry it is on
+ * the notice events), E_STORE & co. */
+MOMEDO_WUR int eng__decide(struct eng_state *st, enum hist_conv_kind kind,
+                           const struct hist_conv *hc, const struct tl_entry *e, int dry,
+                           char *why, size_t why_cap);
+/* A message by ID prefix in any conversation with a contact (*ct) or, with_groups, a
+ * group or channel too (*ct NULL). tl_entry_clear(&f->e). */
+MOMEDO_WUR int eng__find_any(struct eng *c, struct eng_state *st, const char *hex,
+                             struct contact **ct, int with_groups, struct hist_found *f);
+/* engine_archive.c: append a new message of group cg (from sender) to c->archive when the
+ * group is recorded and it was sent after the mark; att_vname: its attachment in the
+ * vault, or NULL. Synced to disk before it returns. */
+MOMEDO_WUR int eng__archive_take(struct eng *c, struct eng_state *st, struct eng_group *cg,
+                                 const Momedo__Content *m, const uint8_t sender[static 32],
+                                 const char *att_vname);
+/* A notice event, before posting to a recorded group: recorded since when, by whom. */
+void eng__recorded_notice(struct eng_state *st, const struct eng_group *cg);
+
+
+/* ---- a session: the engine behind one opaque handle (engine_api.c) ----------------- */
+/* For a front-end that needs open/unlock, send, sync and close (an app, the engine's
+ * tests); the command line uses the calls above. Events go to fn(arg, ev), in order,
+ * from inside the call that caused them; fn must not call the session. */
+struct eng_session;
+typedef void (*eng_session_fn)(void *arg, const struct eng_event *ev);
+/* Unlock the home (home: a directory; NULL: $MOMEDO_HOME, else ~/.momedo) with the
+ * passphrase (pass_len bytes) and take its lock until eng_session_close. The account
+ * must have joined a node. E_AUTH: wrong passphrase, nothing was changed; E_NOTFOUND:
+ * no identity there; why (why_cap bytes, may be NULL) gets a sentence. */
+MOMEDO_WUR int eng_session_open(struct eng_session **out, const char *home, const char *pass,
+                                size_t pass_len, eng_session_fn fn, void *arg, char *why,
+                                size_t why_cap);
+/* Send to `to` (contact name, user ID or alias; group name or ID prefix; "channel:NAME"):
+ * connect, encrypt, post, store in the history, save. id gets the message ID. m's
+ * message ID, time and sender are filled here; file (file_len bytes) is m's attachment
+ * when m is a File. Errors as the command line's `send`; eng_session_why says why. */
+MOMEDO_WUR int eng_session_send(struct eng_session *s, const char *to, Momedo__Content *m,
+                                const uint8_t *file, size_t file_len,
+                                uint8_t id[static TL_ID_LEN]);
+MOMEDO_WUR int eng_session_send_text(struct eng_session *s, const char *to, const char *text,
+                                     uint8_t id[static TL_ID_LEN]);
+/* The file at path (at most CONTENT_FILE_BYTES_DEFAULT_MAX; mime NULL: from its name). */
+MOMEDO_WUR int eng_session_send_file(struct eng_session *s, const char *to, const char *path,
+                                     const char *mime, uint8_t id[static TL_ID_LEN]);
+/* Fetch from every node, decrypt, store, acknowledge, send receipts: each new message
+ * and receipt is an ENG_EV_MESSAGE event; *n_new counts messages (not receipts). */
+MOMEDO_WUR int eng_session_sync(struct eng_session *s, size_t *n_new);
+/* The last failure's sentence (valid until the next call). */
+const char *eng_session_why(const struct eng_session *s);
+/* Roll back what was not saved, release the lock, wipe and free. s may be NULL. */
+void eng_session_close(struct eng_session *s);
+
+#endif
