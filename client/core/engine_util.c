@@ -17,6 +17,7 @@ int eng_fail(struct eng *c, int rc, const char *fmt, ...) {
   return rc < 0 ? rc : MOMEDO_E_INTERNAL;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void emit_text(struct eng *c, enum eng_event_kind kind, const char *fmt, va_list ap) {
   char text[ENG_NOTE_MAX];
   struct eng_event ev;
