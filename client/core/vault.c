@@ -203,13 +203,13 @@ int vault_create(struct vault *v, const char *dir, const char *pass, size_t pass
   return 0;
 }
 
-int vault_open(struct vault *v, const char *dir, const char *pass, size_t pass_len) {
+/* The data key vault.key in dir wraps under pass. E_NOTFOUND, E_CORRUPT, E_VERSION,
+ * E_AUTH (wrong passphrase or a damaged file), E_IO. */
+static int key_unwrap(const char *dir, const char *pass, size_t pass_len,
+                      uint8_t key[static CRYPTO_AEAD_KEY_LEN]) {
   char path[VAULT_DIR_MAX + 32];
   uint8_t *f = NULL, kek[CRYPTO_AEAD_KEY_LEN];
   size_t n = 0;
-  memset(v, 0, sizeof *v);
-  if (strlen(dir) >= sizeof v->dir) return MOMEDO_E_INVAL;
-  snprintf(v->dir, sizeof v->dir, "%s", dir);
   int rc = vault_path(dir, VAULT_KEY_FILE, path, sizeof path);
   if (rc == 0) rc = vault_read_file(path, 4096, &f, &n);
   if (rc == MOMEDO_E_TOOBIG) rc = MOMEDO_E_CORRUPT;
@@ -224,16 +224,33 @@ int vault_open(struct vault *v, const char *dir, const char *pass, size_t pass_l
   }
   if ((rc = vault_kek(kek, pass, pass_len, f)) != 0) goto out;
   const uint8_t *nonce = f + VAULT_KEY_HDR_LEN;
-  rc = crypto_aead_open(v->data_key, nonce + CRYPTO_XNONCE_LEN,
-                        CRYPTO_AEAD_KEY_LEN + CRYPTO_TAG_LEN, f, VAULT_KEY_HDR_LEN, nonce, kek);
+  rc = crypto_aead_open(key, nonce + CRYPTO_XNONCE_LEN, CRYPTO_AEAD_KEY_LEN + CRYPTO_TAG_LEN, f,
+                        VAULT_KEY_HDR_LEN, nonce, kek);
   if (rc == MOMEDO_E_DECRYPT) rc = MOMEDO_E_AUTH;
-  if (rc == 0) v->open = 1;
-  if (rc == 0) rc = vdb_open(v);
-  if (rc == 0) rc = vdb_migrate(v, &v->migrated);
 out:
   crypto_wipe(kek, sizeof kek);
   free(f);
+  return rc;
+}
+
+int vault_open(struct vault *v, const char *dir, const char *pass, size_t pass_len) {
+  memset(v, 0, sizeof *v);
+  if (strlen(dir) >= sizeof v->dir) return MOMEDO_E_INVAL;
+  snprintf(v->dir, sizeof v->dir, "%s", dir);
+  int rc = key_unwrap(dir, pass, pass_len, v->data_key);
+  if (rc == 0) v->open = 1;
+  if (rc == 0) rc = vdb_open(v);
+  if (rc == 0) rc = vdb_migrate(v, &v->migrated);
   if (rc) vault_close(v);
+  return rc;
+}
+
+int vault_pass_ok(const struct vault *v, const char *pass, size_t pass_len) {
+  uint8_t key[CRYPTO_AEAD_KEY_LEN];
+  if (!v->open) return MOMEDO_E_INVAL;
+  int rc = key_unwrap(v->dir, pass, pass_len, key);
+  if (rc == 0 && !crypto_ct_eq(key, v->data_key, sizeof key)) rc = MOMEDO_E_AUTH;
+  crypto_wipe(key, sizeof key);
   return rc;
 }
 

@@ -75,6 +75,9 @@ MOMEDO_WUR int vault_open(struct vault *v, const char *dir, const char *pass, si
 /* Wipe the data key, close vault.db (an open transaction is rolled back). Safe on a
  * closed vault. */
 void vault_close(struct vault *v);
+/* 0 if pass unwraps this open vault's vault.key to its data key; E_AUTH if not (also
+ * when vault.key now holds another key), E_INVAL (not open), E_CORRUPT, E_IO. */
+MOMEDO_WUR int vault_pass_ok(const struct vault *v, const char *pass, size_t pass_len);
 /* Re-wrap the data key under a new passphrase (files stay as they are). */
 MOMEDO_WUR int vault_rekey(struct vault *v, const char *pass, size_t pass_len, unsigned log2_n);
 

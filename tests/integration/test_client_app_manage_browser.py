@@ -69,7 +69,7 @@ class AppManageTest(AB.AppBrowserTest):
         """Every new endpoint: 403 without the token and to another origin."""
         port, tok = self.app.port, self.app.token
         for path in ("/api/setup", "/api/group", "/api/group-add", "/api/verify",
-                     "/api/device-remove"):
+                     "/api/device-remove", "/api/passphrase"):
             st, _, _ = req(port, "POST", path, {"Content-Type": "application/json"}, "{}")
             self.assertEqual(st, 403, path)
             st, _, _ = req(port, "POST", path, {"X-Momedo-Token": tok, "Content-Type":

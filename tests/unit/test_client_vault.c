@@ -196,6 +196,32 @@ static void test_rekey_and_names(void) {
   vault_close(&w);
 }
 
+/* vault_pass_ok: the passphrase must unwrap vault.key to the open vault's own data key
+ * (the app asks for it again before a change); another vault's vault.key put in place
+ * does not pass with that vault's passphrase. */
+static void test_pass_ok(void) {
+  struct vault v, w;
+  char other[1024], a[1100], b[1100];
+  fresh_dir("passok2");
+  snprintf(other, sizeof other, "%s", dir);
+  CHECK_EQ(vault_create(&w, other, "other pass", 10, LOG2N_FAST), 0);
+  vault_close(&w);
+  fresh_dir("passok");
+  CHECK_EQ(vault_create(&v, dir, PASS, strlen(PASS), LOG2N_FAST), 0);
+  CHECK_EQ(vault_pass_ok(&v, PASS, strlen(PASS)), 0);
+  CHECK_EQ(vault_pass_ok(&v, "wrong pass", 10), MOMEDO_E_AUTH);
+  CHECK_EQ(vault_rekey(&v, "new pass", 8, LOG2N_FAST), 0);
+  CHECK_EQ(vault_pass_ok(&v, PASS, strlen(PASS)), MOMEDO_E_AUTH);
+  CHECK_EQ(vault_pass_ok(&v, "new pass", 8), 0);
+  snprintf(a, sizeof a, "%s/vault.key", other);
+  snprintf(b, sizeof b, "%s/vault.key", dir);
+  CHECK_EQ(rename(a, b), 0);
+  CHECK_EQ(vault_pass_ok(&v, "other pass", 10), MOMEDO_E_AUTH);
+  CHECK_EQ(vault_pass_ok(&v, "new pass", 8), MOMEDO_E_AUTH);
+  vault_close(&v);
+  CHECK_EQ(vault_pass_ok(&v, "new pass", 8), MOMEDO_E_INVAL);
+}
+
 /* The core reads a passphrase from a file (first line) or takes one as bytes; the
  * terminal and $MOMEDO_PASSPHRASE are the front-end's (test_cli_pass). */
 static void test_passphrase_sources(void) {
@@ -510,6 +536,7 @@ int main(void) {
   RUN(test_wrong_passphrase_changes_nothing);
   RUN(test_tamper_and_swap);
   RUN(test_rekey_and_names);
+  RUN(test_pass_ok);
   RUN(test_passphrase_sources);
   RUN(test_serialiser);
   RUN(test_home);

@@ -84,9 +84,12 @@ Object.assign(window.MOMEDO_I18N.en, {
   channel_admin: "Only you (and other admins) post in this channel.",
   channel_reader: "Only the channel's admins post here.",
   admin: "admin", add_members: "Add members", members_added: "Members added.",
-  devices: "Devices", devices_title: "Devices of your account", this_device: "(this device)",
+  devices: "Account", devices_title: "Devices of your account", this_device: "(this device)",
   remove: "Remove", remove_confirm: "Remove for good?", device_removed: "The device is removed for good.",
-  remove_on_first: "Devices are removed on your first device."
+  remove_on_first: "Devices are removed on your first device.",
+  pass_change_title: "Change your passphrase", current_pass: "Current passphrase",
+  pass_change: "Change passphrase", pass_cur_wrong: "The current passphrase is wrong: nothing changed.",
+  pass_changed: "Your passphrase is changed. A copy of this computer's momedo folder made before (a backup) still opens with the old one."
 });
 Object.assign(window.MOMEDO_I18N.de, {
   setup_title: "Willkommen bei momedo",
@@ -117,7 +120,10 @@ Object.assign(window.MOMEDO_I18N.de, {
   channel_admin: "Nur du (und andere Admins) schreiben in diesem Kanal.",
   channel_reader: "Hier schreiben nur die Admins des Kanals.",
   admin: "Admin", add_members: "Mitglieder hinzufügen", members_added: "Mitglieder hinzugefügt.",
-  devices: "Geräte", devices_title: "Geräte deines Kontos", this_device: "(dieses Gerät)",
+  devices: "Konto", devices_title: "Geräte deines Kontos", this_device: "(dieses Gerät)",
   remove: "Entfernen", remove_confirm: "Endgültig entfernen?", device_removed: "Das Gerät ist endgültig entfernt.",
-  remove_on_first: "Geräte entfernst du auf deinem ersten Gerät."
+  remove_on_first: "Geräte entfernst du auf deinem ersten Gerät.",
+  pass_change_title: "Passphrase ändern", current_pass: "Bisherige Passphrase",
+  pass_change: "Passphrase ändern", pass_cur_wrong: "Die bisherige Passphrase stimmt nicht: nichts wurde geändert.",
+  pass_changed: "Deine Passphrase ist geändert. Eine vorher gemachte Kopie des momedo-Ordners dieses Rechners (ein Backup) öffnet sich weiter mit der alten."
 });

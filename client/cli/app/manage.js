@@ -284,5 +284,24 @@
     showDevices().catch((e) => { $("devices-msg").textContent = why(e); });
   });
 
+  /* ---- the passphrase (the current one is asked again) ---------------------------- */
+
+  $("pass-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const [cur, p, r] = ["pass-cur", "pass-new", "pass-rep"].map($);
+    const msg = $("pass-msg");
+    msg.textContent = "";
+    if (p.value.length < MIN_PASS) { msg.textContent = t("pass_short", {n: MIN_PASS}); return p.focus(); }
+    if (p.value !== r.value) { msg.textContent = t("pass_differ"); return r.focus(); }
+    try {
+      await call("/api/passphrase", {current: cur.value, passphrase: p.value, repeat: r.value});
+      msg.textContent = t("pass_changed");
+    } catch (e) {
+      msg.textContent = e.http === 403 ? t("pass_cur_wrong") : why(e);
+    } finally {
+      [cur, p, r].forEach((x) => { x.value = ""; });
+    }
+  });
+
   A.setup = showSetup;
 })();
