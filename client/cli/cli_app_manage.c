@@ -39,6 +39,16 @@ int app_has_identity(struct app *a) {
   return home_resolve(&h, a->c->opt[CO_HOME]) == 0 && vault_exists(h.dir);
 }
 
+/* The body's string field name (NULL if missing); wiped by wipe_str after use. */
+static char *body_str(struct app_call *c, const char *name) {
+  cJSON *v = cJSON_GetObjectItemCaseSensitive(c->body, name);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void wipe_str(char *s) {
+  if (s) explicit_bzero(s, strlen(s));
+}
+
 /* The passphrase rules of a new vault (and the repetition); NULL when it is good. */
 const char *app_pass_weak(const char *pass, const char *repeat) {
   size_t pl = pass ? strlen(pass) : 0;
@@ -69,11 +79,8 @@ static int setup_invite(struct app *a, const struct invite *inv, const char *pas
  * an invite (a new user) or a link code from the user's first device (cli_app_link.c);
  * then the home is unlocked as by /api/unlock. */
 static void api_setup(struct app *a, struct app_call *c) {
-  cJSON *p = cJSON_GetObjectItemCaseSensitive(c->body, "passphrase");
-  cJSON *r = cJSON_GetObjectItemCaseSensitive(c->body, "repeat");
+  char *pass = body_str(c, "passphrase"), *rep = body_str(c, "repeat");
   const char *code = app_arg(c, "code");
-  char *pass = cJSON_IsString(p) ? p->valuestring : NULL;
-  char *rep = cJSON_IsString(r) ? r->valuestring : NULL;
   struct invite inv;
   const char *weak = app_pass_weak(pass, rep);
   if (!a->link_busy) a->link_error[0] = 0; /* a new attempt: the last failure is old news */
@@ -104,8 +111,8 @@ static void api_setup(struct app *a, struct app_call *c) {
     }
     explicit_bzero(&inv, sizeof inv);
   }
-  if (pass) explicit_bzero(pass, strlen(pass));
-  if (rep) explicit_bzero(rep, strlen(rep));
+  wipe_str(pass);
+  wipe_str(rep);
 }
 
 /* ---- groups and announcement channels ------------------------------------------- */
@@ -342,16 +349,6 @@ static void api_device_remove(struct app *a, struct app_call *c) {
 }
 
 /* ---- the passphrase -------------------------------------------------------------- */
-
-/* The body's string field name (NULL if missing); wiped by wipe_str after use. */
-static char *body_str(struct app_call *c, const char *name) {
-  cJSON *v = cJSON_GetObjectItemCaseSensitive(c->body, name);
-  return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static void wipe_str(char *s) {
-  if (s) explicit_bzero(s, strlen(s));
-}
 
 /* {current, passphrase, repeat}: a new passphrase, as `momedo passphrase`. The current
  * one is asked again: a window someone left unlocked must not be enough. Only vault.key
