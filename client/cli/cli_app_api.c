@@ -315,17 +315,19 @@ static void sent_ok(struct app *a, struct app_call *c, const uint8_t id[static T
   app_changed(a, -1);
 }
 
-/* The one body of {text} | {location: "LAT,LON"} | {task: TITLE, due} into m. */
+/* The one body of {text} | {location: "LAT,LON"} | {task: TITLE, due, approval} into m. */
 static int content_of(struct app *a, struct app_call *c, Momedo__Content *m, Momedo__Text *t,
                       Momedo__Location *l, Momedo__Task *task) {
   const char *text = arg(c, "text"), *loc = arg(c, "location"), *title = arg(c, "task"),
              *due = arg(c, "due");
+  const cJSON *ap = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "approval") : NULL;
   size_t tl = text ? strlen(text) : title ? strlen(title) : 0;
-  if (!!text + !!loc + !!title != 1 || (due && !title) ||
+  if (!!text + !!loc + !!title != 1 || (due && !title) || (ap && (!title || !cJSON_IsBool(ap))) ||
       (text && (tl == 0 || tl > CONTENT_TEXT_BYTES_MAX)) ||
       (title && (tl == 0 || tl > CONTENT_TITLE_BYTES_MAX))) {
     app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "one of text (1 to 65536 bytes), "
-              "location (LAT,LON) or task (a title of 1 to 1024 bytes, due optional)");
+              "location (LAT,LON) or task (a title of 1 to 1024 bytes; due and approval "
+              "(true/false) optional)");
     return MOMEDO_E_INVAL;
   }
   int rc = 0;
@@ -340,6 +342,7 @@ static int content_of(struct app *a, struct app_call *c, Momedo__Content *m, Mom
   } else {
     if (due && due[0]) rc = eng__parse_due(&a->rq.e, due, &task->due_ms);
     task->title = (char *)title;
+    task->approval = cJSON_IsTrue(ap);
     m->body_case = MOMEDO__CONTENT__BODY_TASK;
     m->task = task;
   }

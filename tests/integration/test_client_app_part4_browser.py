@@ -8,9 +8,16 @@ in headless Debian chromium against a real momedod and real `momedo` clients:
   Bob approves with a comment, the page lists his decision, and Alice's CLI shows who
   decided, what, when and the comment; the buttons are gone once he decided;
 - the composer attaches the location field's place to the next photo ("Attach this
-  place to the next photo or file"): Alice's CLI gets one file message with that place.
+  place to the next photo or file"): Alice's CLI gets one file message with that place;
+- (test_send_approval_and_caption) Bob sends from the page: a photo with the text he
+  typed first as its caption (one message at Alice's CLI), an approval task to Alice
+  (she approves in her CLI, his page shows her decision), an approval task in a group
+  (the box is ticked and fixed there) that Alice's CLI shows as one; a channel's reader
+  gets no task form; direct requests with a non-boolean approval, an approval without a
+  task, or a plain task into a group are refused and send nothing.
 Screenshots go to $MOMEDO_SCREENSHOT_DIR (default $MOMEDO_TEST_TMP/app-screens). Skips
 (exit 77) only when chromium, chromedriver or python3-selenium is missing."""
+import json
 import os
 import sys
 import unittest
@@ -111,6 +118,110 @@ class AppPart4BrowserTest(AB.AppBrowserTest):
                          ("tor.png", 48.137154, 11.576124))
         self.assertEqual([m["kind"] for m in seen], ["file"])
         self.assertFalse(d.find_element(By.CSS_SELECTOR, '[data-test="photo-location"]').is_selected())
+
+    def post(self, path, body):
+        h = {"X-Momedo-Token": self.app.token, "Content-Type": "application/json"}
+        st, _, text = AB.req(self.app.port, "POST", path, h, json.dumps(body))
+        return st, json.loads(text) if text.startswith("{") else text
+
+    def test_send_approval_and_caption(self):
+        cl = self.cluster
+        node = cl.add_node("city")
+        alice = T.new_client(cl, "alice", node)
+        bob = T.new_client(cl, "bob", node)
+        alice.add_contact(bob, "bob")
+        bob.add_contact(alice, "alice")
+        alice.j("group", "create", "Bauamt", bob.user_id)
+        alice.run("group", "create", "Rundbrief", "--channel", bob.user_id)
+        joined = []
+        cl.wait_for(lambda: joined.extend(x for x in bob.sync_lines()[0]
+                                          if x.get("event") == "joined") or len(joined) >= 2,
+                    "bob in the group and the channel")
+        self.app = AB.App(cl, bob)
+        self.drv = d = AB.browser("de-DE,de", 1280, 900)
+        d.get(self.app.url)
+        self.wait(lambda: d.find_element(By.ID, "pass").is_displayed(), "the unlock form")
+        d.find_element(By.ID, "pass").send_keys(T.CLIENT_PASS, Keys.ENTER)
+        self.click('[data-test="conversation"][data-name="alice"]', "alice's conversation")
+        # A photo with the text typed before it as its caption: one message.
+        photo = os.path.join(cl.dir, "dach.png")
+        with open(photo, "wb") as f:
+            f.write(AB.png(40, 30))
+        d.find_element(By.CSS_SELECTOR, '[data-test="composer"]').send_keys("Dach undicht, Raum 12")
+        d.find_element(By.CSS_SELECTOR, '[data-test="attach"]').send_keys(photo)
+        seen = []
+
+        def alice_has(kind):
+            def step():
+                seen.extend(alice.sync())
+                return [m for m in seen if m["kind"] == kind]
+            return step
+        f = cl.wait_for(alice_has("file"), "Alice gets Bob's photo")[0]
+        self.assertEqual((f["file"]["name"], f["caption"]),
+                         ("dach.png", "Dach undicht, Raum 12"))
+        self.assertEqual([m["kind"] for m in seen], ["file"])  # no separate text
+        self.wait(lambda: d.find_element(By.CSS_SELECTOR, '[data-test="composer"]')
+                  .get_attribute("value") == "", "the composer emptied")
+        # An approval task to Alice from the task form.
+        self.click('#more summary', "the location and task panel")
+        box = d.find_element(By.CSS_SELECTOR, '[data-test="task-approval"]')
+        self.assertTrue(box.is_enabled())
+        self.assertFalse(box.is_selected())
+        self.assertIn("Freigabe anfordern", d.find_element(By.ID, "task-form").text)
+        d.find_element(By.CSS_SELECTOR, '[data-test="task-title"]').send_keys("Gerüst bestellen")
+        box.click()
+        self.click('[data-test="send-task"]', "send the task")
+        t = cl.wait_for(alice_has("task"), "Alice gets Bob's task")[0]
+        self.assertEqual((t["text"], t["approval"], t["decisions"]),
+                         ("Gerüst bestellen", True, []))
+        self.assertFalse(d.find_element(By.CSS_SELECTOR, '[data-test="task-approval"]').is_selected())
+        alice.j("task", "approve", t["id"][:12], "--comment", "bis Freitag")
+        self.wait(lambda: [x for x in d.find_elements(
+            By.CSS_SELECTOR, '[data-id="%s"] [data-test="decision"]' % t["id"])
+            if x.get_attribute("data-decision") == "approved"
+            and x.get_attribute("data-by") == alice.user_id], "Alice's decision in Bob's page",
+            timeout=30)
+        self.assertIn("bis Freitag", d.find_element(By.CSS_SELECTOR, '[data-id="%s"]' % t["id"]).text)
+        d.save_screenshot(os.path.join(self.shots, "part4-approval-sent-de.png"))
+        # In a group the box is ticked and fixed: a group carries approval tasks only.
+        self.click('[data-test="conversation"][data-name="Bauamt"]', "the group")
+        self.click('#more summary', "the location and task panel")
+        box = d.find_element(By.CSS_SELECTOR, '[data-test="task-approval"]')
+        self.assertTrue(box.is_selected())
+        self.assertFalse(box.is_enabled())
+        d.find_element(By.CSS_SELECTOR, '[data-test="task-title"]').send_keys("Mittel freigeben")
+        self.click('[data-test="send-task"]', "send the group task")
+
+        def group_task():
+            alice.run("sync")
+            return [h for h in alice.history("Bauamt") if h["body"]["kind"] == "task"]
+        g = cl.wait_for(group_task, "the group task in Alice's history")
+        self.assertEqual((len(g), g[0]["body"]["text"], g[0]["body"]["approval"]),
+                         (1, "Mittel freigeben", True))
+        # A channel's reader gets no task form.
+        self.click('[data-test="conversation"][data-name="Rundbrief"]', "the channel")
+        self.wait(lambda: not d.find_element(By.ID, "task-form").is_displayed(),
+                  "no task form in a channel")
+        # Direct requests: refused, nothing sent.
+        gkey = self.qa('[data-test="conversation"][data-name="Bauamt"]')[0].get_attribute("data-key")
+        akey = self.qa('[data-test="conversation"][data-name="alice"]')[0].get_attribute("data-key")
+        for body in ({"kind": "contact", "key": akey, "task": "x", "approval": "yes"},
+                     {"kind": "contact", "key": akey, "text": "x", "approval": True},
+                     {"kind": "contact", "key": akey, "task": "x", "approval": 1}):
+            st, out = self.post("/api/send", body)
+            self.assertEqual((st, out["status"]), (400, "E_INVAL"), body)
+        st, out = self.post("/api/send", {"kind": "group", "key": gkey, "task": "ohne Freigabe"})
+        self.assertEqual(st // 100, 4)
+        self.assertEqual(out["status"], "E_INVAL")
+        self.assertIn("approval", out["error"])
+        st, out = self.post("/api/send", {"kind": "contact", "key": akey, "task": "einfach",
+                                          "approval": False})
+        self.assertEqual(st, 200)
+        plain = cl.wait_for(lambda: [m for m in alice.sync() if m["kind"] == "task"],
+                            "the plain task")
+        self.assertEqual([(m["text"], m["approval"]) for m in plain], [("einfach", False)])
+        self.assertEqual([h for h in alice.history("Bauamt") if h["body"]["kind"] == "task"
+                          and h["body"]["text"] == "ohne Freigabe"], [])
 
 
 if __name__ == "__main__":

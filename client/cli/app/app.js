@@ -215,6 +215,7 @@
     $("view-h").textContent = c.name;
     $("composer-form").hidden = false;
     $("more").hidden = false;
+    taskFormFor(c);
     $("msgs").dataset.shown = "";
     document.body.classList.add("in-conv");
     hook("opened", c);
@@ -356,8 +357,9 @@
       try {
         await api("/api/send-file", Object.assign({kind: current.kind, key: current.key,
                                      name: f.name, mime: f.type || "application/octet-stream",
-                                     data: data}, attachExtras()));
+                                     data: data}, attachExtras(), captionOf()));
         $("link").textContent = "";
+        $("composer").value = "";
       } catch (e) { showError(e); }
       $("attach").value = "";
       refresh();
@@ -389,7 +391,11 @@
     ev.preventDefault();
     const body = {task: $("task-title").value};
     if ($("task-due").value) body.due = $("task-due").value;
-    if (current) sendBody(body, () => { $("task-title").value = $("task-due").value = ""; });
+    if ($("task-approval").checked) body.approval = true;
+    if (current) sendBody(body, () => {
+      $("task-title").value = $("task-due").value = "";
+      taskFormFor(current);
+    });
   });
 
   $("composer-form").addEventListener("submit", (ev) => { ev.preventDefault(); send(); });
@@ -425,9 +431,26 @@
     return {location: v};
   }
 
+  /* Text typed in the composer before choosing a photo or file is its caption (sent in
+   * the same message); the composer is emptied only once the file went out. */
+  function captionOf() {
+    const v = $("composer").value.trim();
+    return v ? {caption: v} : {};
+  }
+
+  /* A group carries only tasks that ask for approval (Accept/Done stays between two
+   * people), so there the box is ticked and fixed; a channel's readers cannot answer, so
+   * its admins get no task form. */
+  function taskFormFor(c) {
+    const box = $("task-approval"), group = c.kind === "group";
+    $("task-form").hidden = c.kind === "channel";
+    box.checked = group;
+    box.disabled = group;
+  }
+
   function decisionText(m) {
     const k = (m.out ? "my_" : "") + (m.decision === "approved" ? "reply_approved" : "reply_declined");
-    return t(k) + (m.comment ? ": \u201c" + m.comment + "\u201d" : "");
+    return t(k) + (m.comment ? ": " + t("quoted", {c: m.comment}) : "");
   }
 
   /* Who decided, what and when, on an approval task. */
