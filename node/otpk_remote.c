@@ -13,6 +13,7 @@
 #include "log.h"
 #include "node_int.h"
 #include "otpk.h"
+#include "rate_keyed.h"
 
 #define MIN_MS 60000ull
 #define HOUR_MS (60 * MIN_MS)
@@ -34,10 +35,10 @@ struct seen_ent {
 /* Limits of the home side, made on first use. */
 struct node_otpk_remote {
   uint8_t salt[32];              /* keys the slot hashes and requester tags */
-  struct rate_slot per_node[NODE_OTPK_REMOTE_SLOTS];
-  struct rate_slot per_node_dev[NODE_OTPK_REMOTE_SLOTS];
-  struct rate_slot per_req_dev[NODE_OTPK_REMOTE_SLOTS];
-  struct rate_slot per_dev[NODE_OTPK_REMOTE_SLOTS]; /* every asking node together */
+  struct rate_keyed_slot per_node[NODE_OTPK_REMOTE_SLOTS];
+  struct rate_keyed_slot per_node_dev[NODE_OTPK_REMOTE_SLOTS];
+  struct rate_keyed_slot per_req_dev[NODE_OTPK_REMOTE_SLOTS];
+  struct rate_keyed_slot per_dev[NODE_OTPK_REMOTE_SLOTS]; /* every asking node together */
   struct seen_ent seen[NODE_OTPK_SEEN_MAX]; /* claims taken, by (asker, nonce) */
   uint32_t seen_next;
 };
@@ -63,20 +64,6 @@ static void digest(const struct node_otpk_remote *o, const uint8_t *a, size_t an
   if (c) memcpy(in + k, c, cn), k += cn;
   if (crypto_sha256(d, in, k) != 0) memset(d, 0xff, sizeof d); /* all in one slot: stricter */
   memcpy(out, d, out_len);
-}
-
-/* One unit from the slot of hash h in tab, fixed windows of window_ms. 0 or E_RATE. */
-static int slot_take(struct rate_slot *tab, const uint8_t h[4], uint32_t limit,
-                     uint64_t window_ms, uint64_t now) {
-  uint32_t v = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
-  struct rate_slot *s = &tab[v % NODE_OTPK_REMOTE_SLOTS];
-  if (now - s->window_start_ms >= window_ms || now < s->window_start_ms) {
-    s->window_start_ms = now;
-    s->count = 0;
-  }
-  if (s->count >= limit) return MOMEDO_E_RATE;
-  s->count++;
-  return 0;
 }
 
 /* ---- the asking side ------------------------------------------------------------- */
@@ -235,7 +222,6 @@ static int seen_take(struct node_otpk_remote *o, const struct repl_claim *k, uin
 static int claim_checks(struct node *n, struct node_otpk_remote *o, const struct repl_claim *k,
                         uint64_t now, const char **what) {
   struct otpk_claim_q q;
-  uint8_t h[4];
   memcpy(q.home, n->id.kp.pub, OBJ_KEY_LEN);
   memcpy(q.device_key, k->device_key, OBJ_KEY_LEN);
   memcpy(q.nonce, k->nonce, OTPK_NONCE_LEN);
@@ -251,25 +237,38 @@ static int claim_checks(struct node *n, struct node_otpk_remote *o, const struct
   int rc = seen_take(o, k, now);
   if (rc) return rc;
   /* The requester's budget first: one device of an honest node using its own budget up
-   * does not use up its node's. */
-  *what = "the limit per requesting device and device claimed";
-  digest(o, k->node, OBJ_KEY_LEN, k->device_key, OBJ_KEY_LEN, k->requester, OTPK_REQUESTER_LEN, h,
-         sizeof h);
-  if (slot_take(o->per_req_dev, h, NODE_OTPK_REMOTE_PER_REQUESTER_HOUR, HOUR_MS, now))
-    return MOMEDO_E_RATE;
-  *what = "the limit per asking node";
-  digest(o, k->node, OBJ_KEY_LEN, NULL, 0, NULL, 0, h, sizeof h);
-  if (slot_take(o->per_node, h, NODE_OTPK_REMOTE_PER_NODE_MINUTE, MIN_MS, now)) return MOMEDO_E_RATE;
-  *what = "the limit per asking node and device claimed";
-  digest(o, k->node, OBJ_KEY_LEN, k->device_key, OBJ_KEY_LEN, NULL, 0, h, sizeof h);
-  if (slot_take(o->per_node_dev, h, NODE_OTPK_REMOTE_PER_DEVICE_HOUR, HOUR_MS, now))
-    return MOMEDO_E_RATE;
-  /* Nodes can mint keys (and records linking them to themselves): whatever they do, the
-   * other nodes together take at most this many of a device's prekeys an hour, and the
-   * rest stay for senders on this node. */
-  *what = "the limit of claims from other nodes per device claimed";
-  digest(o, k->device_key, OBJ_KEY_LEN, NULL, 0, NULL, 0, h, sizeof h);
-  if (slot_take(o->per_dev, h, NODE_OTPK_REMOTE_DEVICE_HOUR, HOUR_MS, now)) return MOMEDO_E_RATE;
+   * does not use up its node's. Last, whatever nodes do (they can mint keys, and records
+   * linking them to themselves), the other nodes together take at most
+   * NODE_OTPK_REMOTE_DEVICE_HOUR of a device's prekeys an hour: the rest stay for senders
+   * on this node. Each limit is keyed by a salted hash of who and what it counts. */
+  const struct {
+    struct rate_keyed_slot *tab;
+    const uint8_t *a, *b, *c;
+    uint32_t limit;
+    uint64_t window_ms;
+    const char *what;
+  } lim[] = {
+    {o->per_req_dev, k->node, k->device_key, k->requester, NODE_OTPK_REMOTE_PER_REQUESTER_HOUR,
+     HOUR_MS, "the limit per requesting device and device claimed"},
+    {o->per_node, k->node, NULL, NULL, NODE_OTPK_REMOTE_PER_NODE_MINUTE, MIN_MS,
+     "the limit per asking node"},
+    {o->per_node_dev, k->node, k->device_key, NULL, NODE_OTPK_REMOTE_PER_DEVICE_HOUR, HOUR_MS,
+     "the limit per asking node and device claimed"},
+    {o->per_dev, k->device_key, NULL, NULL, NODE_OTPK_REMOTE_DEVICE_HOUR, HOUR_MS,
+     "the limit of claims from other nodes per device claimed"},
+  };
+  for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++) {
+    uint8_t h[RATE_KEYED_HASH_LEN];
+    digest(o, lim[i].a, OBJ_KEY_LEN, lim[i].b, OBJ_KEY_LEN, lim[i].c, OTPK_REQUESTER_LEN, h,
+           sizeof h);
+    int r = rate_keyed_take(lim[i].tab, NODE_OTPK_REMOTE_SLOTS, h, lim[i].limit,
+                            lim[i].window_ms, now);
+    if (r != RATE_KEYED_OK) {
+      *what = r == RATE_KEYED_FULL ? "no room in the claim limits' table (too many claimants "
+                                     "at once)" : lim[i].what;
+      return MOMEDO_E_RATE;
+    }
+  }
   *what = "";
   return 0;
 }
