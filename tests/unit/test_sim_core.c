@@ -4,6 +4,7 @@
  * duplicates, roles; Länder, shortest paths, partner nodes). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 #include "sim_queue.h"
@@ -245,6 +246,7 @@ static void test_edge_file(void) {
   const char *tmp = getenv("MOMEDO_TEST_TMP");
   char dir[512], path[600], err[REASON_MAX] = "";
   snprintf(dir, sizeof dir, "%s", tmp ? tmp : "/tmp");
+  (void)mkdir(dir, 0755); /* the first test of a fresh build tree makes it */
   snprintf(path, sizeof path, "%s/sim_edges.txt", dir);
   FILE *f = fopen(path, "w");
   CHECK(f != NULL);
