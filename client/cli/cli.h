@@ -92,49 +92,9 @@ int cli_fail(struct cli *c, int rc, const char *fmt, ...) __attribute__((format(
  * account must have joined a node. */
 MOMEDO_WUR int cli_open(struct cli *c, struct eng_state *st, int need_joined);
 
-/* ---- first run (cli_init.c): shared by `init`/`join` and `momedo app`'s first run ---- */
-struct invite;
-/* Create the home (if needed) and a new vault sealed under pass in it, and take the
- * home's lock; E_EXISTS (nothing changed) when it holds an identity already. */
-MOMEDO_WUR int cli_init_vault(struct cli *c, struct eng_state *st, const char *pass, size_t pl,
-                              unsigned log2n);
-/* Decode an invite code, with the command line's words for a typo, a foreign code, a
- * version mismatch or damage. */
-MOMEDO_WUR int cli_invite_decode(struct cli *c, struct invite *inv, const char *code);
-/* `join` without its output and without saving: register st's device (account in
- * memory) at the invite's node, learn its partners, publish the bundle, ask for an
- * alias; acct.joined = 1. The caller saves. */
-MOMEDO_WUR int cli_join_node(struct cli *c, struct eng_state *st, const struct invite *inv);
-
-/* `contact add` without its output: pin the key REF names (user ID, alias looked up
- * at the home node, or a QR card) under name (may be NULL), fetch its bundle when a
- * node is reachable, save. *out the contact; *alias (may be NULL) the alias it was
- * found by, or NULL. E_KEYCHANGED (a different key for a known contact: pending until
- * verified), E_EXISTS (the name is another contact's), E_INVAL, lookup errors. */
-MOMEDO_WUR int cli_contact_add(struct cli *c, struct eng_state *st, const char *ref,
-                               const char *name, struct contact **out, const char **alias);
 /* Print a message (human or JSON line). */
 void cli_print_msg(struct cli *c, const struct eng_msg *m);
 
-/* `group create` without its output: a new group (channel: an announcement channel,
- * only admins post) named name of this user (admin) and the members refs name
- * (contacts, user IDs or aliases; unknown ones looked up and pinned); the records and
- * keys are delivered (what cannot be, at the next send or sync) and the state saved.
- * Needs the identity key (the first device). *out (may be NULL) the group. */
-MOMEDO_WUR int cli_group_create(struct cli *c, struct eng_state *st, struct eng_conn *cn,
-                                const char *name, const char *const *refs, size_t n_refs,
-                                int channel, struct eng_group **out);
-/* `group add` without its output: the same for new members of cg (an admin only). */
-MOMEDO_WUR int cli_group_add(struct cli *c, struct eng_state *st, struct eng_conn *cn,
-                             struct eng_group *cg, const char *const *refs, size_t n_refs);
-
-/* Approve or decline (comment may be NULL) the task whose ID starts with hex, in an
- * open state: checked as eng__decide would, sent to the contact or the group, stored,
- * saved. *ct is the contact (NULL for a group). */
-MOMEDO_WUR int cli_task_decision(struct cli *c, struct eng_state *st, const char *hex,
-                                 int approve, const char *comment,
-                                 uint8_t task_id[static TL_ID_LEN],
-                                 uint8_t reply_id[static TL_ID_LEN], struct contact **ct);
 /* `task approve|decline MSGID [--comment TEXT]` (a contact's or a group's task). */
 MOMEDO_WUR int cli__task_decide(struct cli *c);
 /* What history/sync/listen add for a file's place and caption, an approval task's
@@ -166,12 +126,6 @@ int cli_cmd_device(struct cli *c);
 /* cli_device_list.c: `device list`, `device remove DEVICE` on an open home. */
 MOMEDO_WUR int cli__device_list(struct cli *c, struct eng_state *st);
 MOMEDO_WUR int cli__device_remove(struct cli *c, struct eng_state *st, const char *ref);
-/* The same without its output: remove the device whose key starts with the hex digits
- * ref (8 or more) for good, publish the bundle, drop it from every group
- * (eng_groups_own_devices), save; key gets its full key, *groups (may be NULL) how many
- * groups were changed or asked. */
-MOMEDO_WUR int cli_device_remove(struct cli *c, struct eng_state *st, const char *ref,
-                                 uint8_t key[static 32], size_t *groups);
 /* `device join` from a decoded code on, for a front-end: waiting (may be NULL: printed)
  * gets the six-digit safety code to compare while the first device is asked; stop is
  * asked about once a second and ends the wait (E_CLOSED). */
@@ -184,7 +138,7 @@ struct link_code;
 /* A link code with the command line's words for its errors (a typo, a foreign code,
  * another version, expired). */
 MOMEDO_WUR int cli_link_code_decode(struct cli *c, struct link_code *l, const char *line);
-/* Make the vault under pass (cli_init_vault), ask the first device through the code's
+/* Make the vault under pass (eng_init_vault), ask the first device through the code's
  * link mailbox and wait for its answer, adopt the state and save; on failure the
  * files made are removed again. ui may be NULL (the command line). */
 MOMEDO_WUR int cli_device_join_run(struct cli *c, struct eng_state *st,

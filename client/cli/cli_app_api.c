@@ -3,7 +3,7 @@
  * request), the conversation list with unread counts (the last row the page showed is
  * kept in history.db's meta table under an opaque key), a conversation's messages, and
  * sending text, a file or a task reply through the command line's engine
- * (eng_send_any, eng_deliver), adding a contact (cli_contact_add), and this user's ID
+ * (eng_send_any, eng_deliver), adding a contact (eng_contact_add), and this user's ID
  * card as a QR matrix. A conversation is named by kind and key (hex), never by a name. */
 #include <microhttpd.h>
 #include <stdlib.h>
@@ -431,7 +431,8 @@ static void api_contact_add(struct app *a, struct app_call *c) {
     return;
   }
   int rc = eng_reacquire(&a->rq.e, &a->st);
-  if (rc == 0) rc = cli_contact_add(&a->rq, &a->st, ref, name && name[0] ? name : NULL, &ct, NULL);
+  if (rc == 0)
+    rc = eng_contact_add(&a->rq.e, &a->st, ref, name && name[0] ? name : NULL, &ct, NULL);
   if (rc == 0) {
     if (ids_safety_number(safety, ct->key) != 0) safety[0] = 0;
     hex_encode(key, sizeof key, ct->key, 32);

@@ -2,7 +2,7 @@
  * and caption (the photo with its location is one message), an approval task's decisions
  * (who, what, when, the comment) and a reply's decision in the page's JSON, the location
  * and caption of an uploaded file, and approving or declining a task from the page
- * through the command line's engine (cli_task_decision). */
+ * through the engine (eng_task_decide). */
 #include <microhttpd.h>
 #include <string.h>
 
@@ -89,8 +89,8 @@ void app_decide(struct app *a, struct app_call *c, int approve) {
   const char *comment = cm && cm->valuestring[0] ? cm->valuestring : NULL;
   int rc = eng_reacquire(&a->rq.e, &a->st);
   if (rc == 0)
-    rc = cli_task_decision(&a->rq, &a->st, id->valuestring, approve, comment, task_id,
-                           reply_id, &ct);
+    rc = eng_task_decide(&a->rq.e, &a->st, id->valuestring, approve, comment, task_id,
+                         reply_id, &ct);
   if (rc) {
     app_error(c, rc == MOMEDO_E_DENIED || rc == MOMEDO_E_EXISTS ? MHD_HTTP_CONFLICT : 0, rc,
               a->rq.e.why[0] ? a->rq.e.why : momedo_strerror(rc));

@@ -1,10 +1,10 @@
 /* client/cli/cli_app_manage.c — `momedo app`'s account pages, each handler run under the
  * app's lock over the command line's own functions: the first run (a new passphrase and
- * an invite code: cli_join_node, then cli_init_vault — nothing is written before the
+ * an invite code: eng_join_node, then eng_init_vault — nothing is written before the
  * node accepted the invite), a group or announcement channel made of contacts
- * (cli_group_create, cli_group_add), a contact's safety number and marking it verified
+ * (eng_group_create, eng_group_add), a contact's safety number and marking it verified
  * (contacts_verify, only for the number the page showed), and the account's devices
- * (cli_device_remove). The link-code path of the first run is in cli_app_link.c. */
+ * (eng_device_remove). The link-code path of the first run is in cli_app_link.c. */
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +68,8 @@ static int setup_invite(struct app *a, const struct invite *inv, const char *pas
   int rc = account_generate(&st.acct, os_wall_ms());
   if (rc) rc = cli_fail(&a->rq, rc, "cannot make the keys: %s", momedo_strerror(rc));
   st.have_acct = rc == 0;
-  if (rc == 0) rc = cli_join_node(&a->rq, &st, inv);
-  if (rc == 0) rc = cli_init_vault(&a->rq, &st, pass, pl, a->log2n);
+  if (rc == 0) rc = eng_join_node(&a->rq.e, &st, inv);
+  if (rc == 0) rc = eng_init_vault(&a->rq.e, &st, pass, pl, a->log2n);
   if (rc == 0) rc = eng_save(&a->rq.e, &st);
   eng_close(&st);
   return rc;
@@ -101,7 +101,7 @@ static void api_setup(struct app *a, struct app_call *c) {
     } else if ((rc = invite_decode(&inv, code)) == MOMEDO_E_PROTO) {
       app_error(c, MHD_HTTP_BAD_REQUEST, rc, "that is neither an invite code nor a link code: "
                 "paste the whole code (nothing changed)");
-    } else if ((rc = cli_invite_decode(&a->rq, &inv, code)) != 0) {
+    } else if ((rc = eng_invite_decode(&a->rq.e, &inv, code)) != 0) {
       app_engine_fail(a, c, rc);
       c->http = MHD_HTTP_BAD_REQUEST;
     } else if ((rc = setup_invite(a, &inv, pass, strlen(pass))) != 0) {
@@ -203,9 +203,9 @@ static void group_change(struct app *a, struct app_call *c, int create) {
     for (size_t i = 0; i < n; i++) refs[i] = uids[i];
     if (!create && n == 0) bad(c, "members: pick at least one contact");
     else if ((rc = eng_connect(&a->rq.e, &a->st, &cn)) != 0) app_engine_fail(a, c, rc);
-    else if (create) rc = cli_group_create(&a->rq, &a->st, &cn, name, refs, n,
-                                           cJSON_IsTrue(ch), &cg);
-    else rc = cli_group_add(&a->rq, &a->st, &cn, cg, refs, n);
+    else if (create) rc = eng_group_create(&a->rq.e, &a->st, &cn, name, refs, n,
+                                           cJSON_IsTrue(ch), &cg, NULL);
+    else rc = eng_group_add(&a->rq.e, &a->st, &cn, cg, refs, n, NULL);
     if (!c->out && rc) app_engine_fail(a, c, rc);
     else if (!c->out) {
       c->out = group_json(&a->st, cg);
@@ -336,7 +336,7 @@ static void api_device_remove(struct app *a, struct app_call *c) {
   if (key_arg(c, "device", key) != 0) return;
   hex_encode(hex, sizeof hex, key, 32);
   int rc = eng_reacquire(&a->rq.e, &a->st);
-  if (rc == 0) rc = cli_device_remove(&a->rq, &a->st, hex, got, NULL);
+  if (rc == 0) rc = eng_device_remove(&a->rq.e, &a->st, hex, got, NULL);
   if (rc) {
     app_engine_fail(a, c, rc);
   } else {

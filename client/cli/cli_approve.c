@@ -1,86 +1,11 @@
 /* client/cli/cli_approve.c — approvals (issue 13 part 4, "repair released after
  * sign-off") for the command line: `task approve|decline MSGID [--comment TEXT]` on a
  * task sent with `send --task --approval`, to a contact or a group, and how decisions
- * are shown (JSON fields, words after a line). The rule for received decisions is the
- * engine's (client/core/engine_approve.c). */
+ * are shown (JSON fields, words after a line). Sending a decision and the rule for
+ * received ones are the engine's (client/core/engine_decide.c, engine_approve.c). */
 #include <string.h>
 
 #include "cli.h"
-
-/* The reply's content and the check of it as our own outgoing decision. */
-static int decide_prepare(struct cli *c, struct eng_state *st, const struct hist_found *f,
-                          int approve, const char *comment) {
-  struct tl_entry probe;
-  char why[ENG_WHY_MAX];
-  memset(&probe, 0, sizeof probe);
-  probe.kind = TL_TASK_REPLY;
-  probe.outgoing = 1;
-  probe.decision = approve ? TL_DEC_APPROVED : TL_DEC_DECLINED;
-  memcpy(probe.ref, f->e.id, TL_ID_LEN);
-  memcpy(probe.from, st->acct.identity.pub, TL_KEY_LEN);
-  probe.note = (char *)comment;
-  if (f->e.kind != TL_TASK) return cli_fail(c, MOMEDO_E_INVAL, "%s is not a task", c->pos[1]);
-  if (f->kind != HIST_CONTACT && f->kind != HIST_GROUP)
-    return cli_fail(c, MOMEDO_E_INVAL, "tasks are decided with a contact or in a group");
-  int rc = eng__hist_tx(st);
-  if (rc == 0) rc = eng__decide(st, f->kind, &f->conv, &probe, 1, why, sizeof why);
-  if (rc == MOMEDO_E_EXISTS)
-    return cli_fail(c, rc, "you %s this task already", approve ? "approved" : "declined");
-  if (rc == MOMEDO_E_DENIED) return cli_fail(c, rc, "%s", why);
-  if (rc) return cli_fail(c, rc, "cannot read the task: %s", momedo_strerror(rc));
-  return 0;
-}
-
-static int decide_send(struct cli *c, struct eng_state *st, const struct hist_found *f,
-                       struct contact *ct, Momedo__Content *m, uint8_t id[static TL_ID_LEN]) {
-  struct eng_conn cn;
-  size_t n_env = 0;
-  memset(&cn, 0, sizeof cn);
-  int rc = eng_connect(&c->e, st, &cn);
-  if (rc == 0 && f->kind == HIST_CONTACT) {
-    rc = eng_deliver(&c->e, st, &cn, ct->uid, m, NULL, 0, id, &n_env);
-  } else if (rc == 0) {
-    struct eng_group *cg = eng__group_by_id(st, f->key);
-    rc = cg ? eng_group_send(&c->e, st, &cn, cg, m, NULL, 0, id)
-            : cli_fail(c, MOMEDO_E_NOTFOUND, "the task's group is not on this device");
-  }
-  if (cn.open) {
-    char why[ENG_WHY_MAX];
-    snprintf(why, sizeof why, "%s", c->e.why);
-    int r2 = eng_save(&c->e, st);
-    if (rc) snprintf(c->e.why, sizeof c->e.why, "%s", why);
-    else rc = r2;
-  }
-  eng_conn_close(&cn);
-  return rc;
-}
-
-int cli_task_decision(struct cli *c, struct eng_state *st, const char *hex, int approve,
-                      const char *comment, uint8_t task_id[static TL_ID_LEN],
-                      uint8_t reply_id[static TL_ID_LEN], struct contact **ct) {
-  struct hist_found f;
-  *ct = NULL;
-  if (comment && (!comment[0] || strlen(comment) > CONTENT_COMMENT_BYTES_MAX))
-    return cli_fail(c, MOMEDO_E_INVAL, "the comment must be 1..%u bytes",
-                    (unsigned)CONTENT_COMMENT_BYTES_MAX);
-  memset(&f, 0, sizeof f);
-  int rc = eng__find_any(&c->e, st, hex, ct, 1, &f);
-  if (rc == 0) rc = decide_prepare(c, st, &f, approve, comment);
-  memcpy(task_id, f.e.id, TL_ID_LEN);
-  Momedo__TaskReply r = MOMEDO__TASK_REPLY__INIT;
-  r.task_id = (ProtobufCBinaryData){TL_ID_LEN, task_id};
-  /* The action is what a client from before approvals shows: "accept" / "decline". */
-  r.action = approve ? MOMEDO__TASK_REPLY__ACTION__ACCEPT : MOMEDO__TASK_REPLY__ACTION__DECLINE;
-  r.decision = approve ? MOMEDO__TASK_REPLY__DECISION__APPROVED
-                       : MOMEDO__TASK_REPLY__DECISION__DECLINED;
-  r.comment = (char *)(comment ? comment : "");
-  Momedo__Content m = MOMEDO__CONTENT__INIT;
-  m.body_case = MOMEDO__CONTENT__BODY_TASK_REPLY;
-  m.task_reply = &r;
-  if (rc == 0) rc = decide_send(c, st, &f, *ct, &m, reply_id);
-  tl_entry_clear(&f.e);
-  return rc;
-}
 
 int cli__task_decide(struct cli *c) {
   struct eng_state st;
@@ -90,7 +15,7 @@ int cli__task_decide(struct cli *c) {
   const char *comment = c->opt[CO_COMMENT];
   int rc = cli_open(c, &st, 1);
   if (rc) return rc;
-  rc = cli_task_decision(c, &st, c->pos[1], approve, comment, task_id, id, &ct);
+  rc = eng_task_decide(&c->e, &st, c->pos[1], approve, comment, task_id, id, &ct);
   if (rc == 0) {
     char hex[2 * TL_ID_LEN + 1];
     tl_id_hex(hex, task_id);

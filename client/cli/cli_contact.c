@@ -9,17 +9,6 @@
 #include "cli.h"
 #include "hex.h"
 
-static int alias_shaped(const char *s) {
-  size_t n = strlen(s);
-  if (n < OBJ_ALIAS_CHARS_MIN || n > OBJ_ALIAS_CHARS_MAX) return 0;
-  for (size_t i = 0; i < n; i++) {
-    char ch = s[i];
-    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
-      return 0;
-  }
-  return 1;
-}
-
 static void warn_changed(const struct contact *ct) {
   char nu[IDS_USER_ID_STR_MAX];
   if (ids_user_id(nu, ct->pending_key) != 0) nu[0] = '\0';
@@ -34,38 +23,6 @@ static void warn_changed(const struct contact *ct) {
           "  !!      momedo contact verify %s\n"
           "  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n",
           contact_label(ct), ct->uid, nu, nu);
-}
-
-/* Find the key a reference names: QR payload (key inside), or a lookup on a node. */
-static int key_for_ref(struct cli *c, struct eng_state *st, const char *ref, uint8_t key[static 32],
-                       const char **alias, struct ids_card *card, struct eng_conn *cn,
-                       int *conn_open) {
-  uint8_t bits[IDS_USER_ID_BYTES];
-  struct nodeapi_bundle b;
-  *alias = NULL;
-  card->n_hints = 0;
-  int rc = ids_card_parse(card, ref);
-  if (rc == 0) {
-    memcpy(key, card->key, 32);
-    return 0;
-  }
-  card->n_hints = 0;
-  if (rc != MOMEDO_E_PROTO) return cli_fail(c, rc, "the QR payload is damaged: %s", momedo_strerror(rc));
-  struct nodeapi_lookup_q q = {0};
-  rc = ids_user_id_parse(bits, ref);
-  if (rc == MOMEDO_E_CHECKSUM)
-    return cli_fail(c, rc, "'%s' has a typo: its check character does not match", ref);
-  if (rc == 0) q.user_id = ref;
-  else if (alias_shaped(ref)) q.alias = *alias = ref;
-  else
-    return cli_fail(c, MOMEDO_E_INVAL, "'%s' is neither a user ID (XXXX-XXXX-XXXX-XXXX-XXXX-C), "
-                    "an alias nor a momedo QR payload", ref);
-  if (!st->acct.joined)
-    return cli_fail(c, MOMEDO_E_UNEXPECTED, "looking up %s needs a node: run `momedo join` first "
-                    "(or add the contact by its QR payload)", ref);
-  if ((rc = eng_connect(&c->e, st, cn)) != 0) return rc;
-  *conn_open = 1;
-  return eng_lookup(&c->e, cn, &q, key, &b);
 }
 
 /* The suite a first message to device d uses (docs/crypto.md "Hybrid post-quantum
@@ -104,48 +61,11 @@ static void json_contact_begin(struct jsonw *j, const struct contact *ct, const 
   jsonw_str(j, "fingerprint", safety);
 }
 
-int cli_contact_add(struct cli *c, struct eng_state *st, const char *ref, const char *name,
-                    struct contact **out, const char **alias_out) {
-  uint8_t key[32];
-  const char *alias = NULL;
-  struct ids_card card;
-  struct eng_conn cn;
-  struct contact *ct = NULL;
-  int open = 0;
-  memset(&cn, 0, sizeof cn);
-  if (name && contacts_name_check(name) != 0)
-    return cli_fail(c, MOMEDO_E_INVAL, "--name must be 1..%d printable bytes and not look like "
-                    "a user ID", CONTACT_NAME_MAX);
-  int rc = key_for_ref(c, st, ref, key, &alias, &card, &cn, &open);
-  if (rc == 0 && memcmp(key, st->acct.identity.pub, 32) == 0)
-    rc = cli_fail(c, MOMEDO_E_INVAL, "that is your own ID");
-  if (rc == 0) {
-    rc = contacts_pin(&st->contacts, key, name, alias, os_wall_ms(), &ct);
-    if (rc == MOMEDO_E_KEYCHANGED) {
-      warn_changed(ct);
-      int r2 = eng_save(&c->e, st); /* remember the pending key so `verify` can accept it */
-      rc = r2 ? r2 : cli_fail(c, rc, "the key of %s changed; refused until `momedo contact "
-                              "verify`", contact_label(ct));
-    } else if (rc == MOMEDO_E_EXISTS) {
-      rc = cli_fail(c, rc, "the name '%s' belongs to another contact", name);
-    } else if (rc) {
-      rc = cli_fail(c, rc, "cannot add the contact: %s", momedo_strerror(rc));
-    }
-  }
-  if (rc == 0 && card.n_hints) contacts_set_hints(ct, &card);
-  if (rc == 0 && open && eng_refresh_contact(&c->e, st, &cn, ct) != 0)
-    fprintf(stderr, "momedo: note: %s\n", c->e.why);
-  if (rc == 0) rc = eng_save(&c->e, st);
-  if (open) eng_conn_close(&cn);
-  *out = ct;
-  if (alias_out) *alias_out = alias;
-  return rc;
-}
-
 static int contact_add(struct cli *c, struct eng_state *st, const char *ref) {
   struct contact *ct = NULL;
   const char *alias = NULL;
-  int rc = cli_contact_add(c, st, ref, c->opt[CO_NAME], &ct, &alias);
+  int rc = eng_contact_add(&c->e, st, ref, c->opt[CO_NAME], &ct, &alias);
+  if (rc == MOMEDO_E_KEYCHANGED && ct) warn_changed(ct);
   if (rc) return rc;
   char safety[IDS_SAFETY_STR_MAX];
   if (ids_safety_number(safety, ct->key) != 0) safety[0] = '\0';

@@ -437,7 +437,7 @@ static void join_undo(struct eng_state *st) {
 int cli_device_join_run(struct cli *c, struct eng_state *st, const struct link_code *l,
                         const char *pass, size_t pl, unsigned log2n,
                         const struct cli_link_ui *ui) {
-  int rc = cli_init_vault(c, st, pass, pl, log2n);
+  int rc = eng_init_vault(&c->e, st, pass, pl, log2n);
   if (rc) return rc;
   if ((rc = join_run(c, st, l, ui)) != 0) join_undo(st);
   return rc;

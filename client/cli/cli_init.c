@@ -10,20 +10,6 @@
 #include "hex.h"
 #include "invite.h"
 
-int cli_init_vault(struct cli *c, struct eng_state *st, const char *pass, size_t pl,
-                   unsigned log2n) {
-  int rc = eng_home(&c->e, st, 1);
-  if (rc) return rc;
-  if (vault_exists(st->home.dir))
-    return cli_fail(c, MOMEDO_E_EXISTS, "%s already holds a momedo identity (nothing changed)",
-                    st->home.dir);
-  rc = vault_create(&st->vault, st->home.dir, pass, pl, log2n);
-  if (rc) return cli_fail(c, rc, "cannot create the vault in %s: %s", st->home.dir,
-                          momedo_strerror(rc));
-  if ((rc = home_lock(&st->home)) != 0) return cli_fail(c, rc, "cannot lock %s", st->home.dir);
-  return 0;
-}
-
 int cli_cmd_init(struct cli *c) {
   struct eng_state st;
   char pass[VAULT_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX];
@@ -41,7 +27,7 @@ int cli_cmd_init(struct cli *c) {
   rc = cli_passphrase_new(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], CLI_PASS_ENV, why,
                           sizeof why);
   if (rc) return cli_fail(c, rc, "%s", why);
-  rc = cli_init_vault(c, &st, pass, pl, log2n);
+  rc = eng_init_vault(&c->e, &st, pass, pl, log2n);
   crypto_wipe(pass, sizeof pass);
   if (rc) goto out;
   if ((rc = account_generate(&st.acct, os_wall_ms())) != 0) goto out;
@@ -99,68 +85,13 @@ static void print_joined(struct cli *c, struct eng_state *st, const char *uid) {
     printf("partner node: %s:%u\n", st->acct.nodes[i].host, st->acct.nodes[i].port);
 }
 
-int cli_invite_decode(struct cli *c, struct invite *inv, const char *code) {
-  int rc = invite_decode(inv, code);
-  if (rc == MOMEDO_E_CHECKSUM)
-    return cli_fail(c, rc, "the invite code has a typo (its check character does not match)");
-  if (rc == MOMEDO_E_PROTO) return cli_fail(c, rc, "that is not a momedo invite code");
-  if (rc == MOMEDO_E_VERSION) return cli_fail(c, rc, "this invite is for another momedo version");
-  if (rc) return cli_fail(c, rc, "the invite code is damaged: %s", momedo_strerror(rc));
-  return 0;
-}
-
-int cli_join_node(struct cli *c, struct eng_state *st, const struct invite *inv) {
-  struct eng_conn cn;
-  char tok[INVITE_TOKEN_HEX_LEN + 1];
-  const Momedo__RegisterResp *resp = NULL;
-  memset(&cn, 0, sizeof cn);
-  int extra = st->acct.joined, rc;
-  if (extra && memcmp(st->acct.nodes[0].key, inv->node_key, 32) == 0)
-    return cli_fail(c, MOMEDO_E_EXISTS, "this device already joined %s:%u (nothing changed)",
-                    st->acct.nodes[0].host, st->acct.nodes[0].port);
-  if (!extra && !st->acct.has_identity)
-    return cli_fail(c, MOMEDO_E_DENIED, "this home belongs to a linked device: use `momedo "
-                    "device join CODE`");
-  if ((rc = eng_conn_open(&c->e, &cn, inv->host, inv->port, inv->node_key)) != 0) goto out;
-  invite_token_to_hex(tok, inv->token);
-  rc = nodeapi_register(&cn.api, tok, &st->acct.device, &st->acct.identity, &resp);
-  crypto_wipe(tok, sizeof tok);
-  if (rc) {
-    rc = eng_api_fail(&c->e, &cn, rc, "the node refused the invite");
-    goto out;
-  }
-  /* A second join registers this device at one more node (another city, a roaming
-   * node): it becomes a partner. The first join makes it the home. */
-  if (extra) rc = account_add_partner(&st->acct, inv->host, inv->port, inv->node_key);
-  else rc = account_set_home(&st->acct, inv->host, inv->port, inv->node_key);
-  int changed = 0;
-  if (rc || (rc = eng__learn_partners(st, inv->node_key, resp->partners, resp->n_partners,
-                                      &changed)) != 0)
-    goto out;
-  st->acct.grants_checked_ms = os_wall_ms();
-  if ((rc = nodeapi_auth_user(&cn.api, &st->acct.device, st->acct.identity.pub)) != 0) {
-    rc = eng_api_fail(&c->e, &cn, rc, "authentication failed after registering");
-    goto out;
-  }
-  if (st->acct.has_identity && (rc = eng_publish(&c->e, st, &cn)) != 0) goto out;
-  struct obj_info ai;
-  if (!extra && nodeapi_alias(&cn.api, st->acct.identity.pub, os_wall_ms(), &ai) == 0)
-    snprintf(st->acct.alias, sizeof st->acct.alias, "%s", ai.alias);
-  else if (!extra)
-    fprintf(stderr, "momedo: note: no alias from the node: %s\n", nodeapi_reason(&cn.api));
-  st->acct.joined = 1;
-out:
-  eng_conn_close(&cn);
-  return rc;
-}
-
 int cli_cmd_join(struct cli *c) {
   struct eng_state st;
   struct invite inv;
   char uid[IDS_USER_ID_STR_MAX];
-  int rc = cli_invite_decode(c, &inv, c->pos[0]);
+  int rc = eng_invite_decode(&c->e, &inv, c->pos[0]);
   if (rc) return rc;
-  if ((rc = cli_open(c, &st, 0)) == 0 && (rc = cli_join_node(c, &st, &inv)) == 0 &&
+  if ((rc = cli_open(c, &st, 0)) == 0 && (rc = eng_join_node(&c->e, &st, &inv)) == 0 &&
       (rc = eng_save(&c->e, &st)) == 0 && (rc = ids_user_id(uid, st.acct.identity.pub)) == 0)
     print_joined(c, &st, uid);
   eng_close(&st);

@@ -638,10 +638,81 @@ MOMEDO_WUR int eng__archive_take(struct eng *c, struct eng_state *st, struct eng
 void eng__recorded_notice(struct eng_state *st, const struct eng_group *cg);
 
 
+/* ---- what the front-ends ask for (engine_admin.c, engine_contact.c, engine_decide.c,
+ * engine_account.c): each checks, changes, delivers and saves; nothing is printed,
+ * the result says what was done and c->why why not. */
+/* What a group change did, for the front-end to show. */
+struct eng_group_result {
+  struct group_info gi;                     /* the group after the change */
+  size_t records, keys;                     /* devices the record / the sender key went to */
+  size_t owed;                              /* devices still owed the record (next send) */
+  int by_request;                           /* leave as a member: the admins were asked */
+  size_t asked_admins;                      /* ... on this many admin devices */
+};
+/* Group changes are signed with the identity key (the first device only) and, for cg
+ * (NULL: none, creating or leaving), made by an admin still in it: E_DENIED otherwise. */
+MOMEDO_WUR int eng_group_may_change(struct eng *c, struct eng_state *st,
+                                    const struct eng_group *cg);
+/* A new group (channel: an announcement channel, only admins post) named name, of this
+ * user (admin) and the members refs name (contacts, user IDs or aliases; unknown ones
+ * are looked up over cn and pinned); the records and keys are delivered (what cannot
+ * be, at the next send or sync) and the state saved. *out (may be NULL) the group. */
+MOMEDO_WUR int eng_group_create(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                const char *name, const char *const *refs, size_t n_refs,
+                                int channel, struct eng_group **out,
+                                struct eng_group_result *res);
+/* The same for new members of cg; remove members; leave (an admin signs the change, a
+ * member asks the admins: res->by_request); set members' role (in a channel a new epoch:
+ * the write key moves with the right to post); mark recorded (on) or not. res may be
+ * NULL. After the change is signed it is saved even if delivering fails. */
+MOMEDO_WUR int eng_group_add(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                             struct eng_group *cg, const char *const *refs, size_t n_refs,
+                             struct eng_group_result *res);
+MOMEDO_WUR int eng_group_remove(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                struct eng_group *cg, const char *const *refs, size_t n_refs,
+                                struct eng_group_result *res);
+MOMEDO_WUR int eng_group_leave(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                               struct eng_group *cg, struct eng_group_result *res);
+MOMEDO_WUR int eng_group_set_role(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                  struct eng_group *cg, const char *const *refs, size_t n_refs,
+                                  Momedo__GroupRole role, struct eng_group_result *res);
+MOMEDO_WUR int eng_group_record(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                struct eng_group *cg, int on, struct eng_group_result *res);
+/* Pin the key REF names (user ID, alias looked up at the home node, or a QR card) under
+ * name (may be NULL), fetch its bundle when a node is reachable, save. *out the contact;
+ * *alias (may be NULL) the alias it was found by, or NULL. E_KEYCHANGED (a different key
+ * for a known contact, *out set: pending until verified; the front-end warns), E_EXISTS
+ * (the name is another contact's), E_INVAL, lookup errors. */
+MOMEDO_WUR int eng_contact_add(struct eng *c, struct eng_state *st, const char *ref,
+                               const char *name, struct contact **out, const char **alias);
+/* Approve or decline (comment may be NULL) the task whose ID starts with hex: checked as
+ * eng__decide would, sent to the contact or the group, stored, saved. *ct is the
+ * contact (NULL for a group). */
+MOMEDO_WUR int eng_task_decide(struct eng *c, struct eng_state *st, const char *hex, int approve,
+                               const char *comment, uint8_t task_id[static TL_ID_LEN],
+                               uint8_t reply_id[static TL_ID_LEN], struct contact **ct);
+/* Remove the device whose key starts with the hex digits ref (8 or more) for good,
+ * publish the bundle, drop it from every group (eng_groups_own_devices), save; key gets
+ * its full key, *groups (may be NULL) how many groups were changed or asked. */
+MOMEDO_WUR int eng_device_remove(struct eng *c, struct eng_state *st, const char *ref,
+                                 uint8_t key[static 32], size_t *groups);
+/* The first run: create the home (if needed) and a new vault sealed under pass in it,
+ * and take the home's lock; E_EXISTS (nothing changed) when it holds an identity. */
+MOMEDO_WUR int eng_init_vault(struct eng *c, struct eng_state *st, const char *pass, size_t pl,
+                              unsigned log2n);
+struct invite;
+/* Decode an invite code, with words for a typo, a foreign code, a version mismatch or
+ * damage. */
+MOMEDO_WUR int eng_invite_decode(struct eng *c, struct invite *inv, const char *code);
+/* Register st's device (account in memory) at the invite's node, learn its partners,
+ * publish the bundle, ask for an alias; acct.joined = 1. The caller saves. */
+MOMEDO_WUR int eng_join_node(struct eng *c, struct eng_state *st, const struct invite *inv);
+
 /* ---- a session: the engine behind one opaque handle (engine_api.c) ----------------- */
-/* For a front-end that needs open/unlock, send, sync and close (an app, the engine's
- * tests); the command line uses the calls above. Events go to fn(arg, ev), in order,
- * from inside the call that caused them; fn must not call the session. */
+/* For a front-end that needs open/unlock, send, sync, groups, contacts, decisions and
+ * close (an app, the engine's tests); the command line uses the calls above. Events go
+ * to fn(arg, ev), in order, from inside the call that caused them; fn must not call the
+ * session. */
 struct eng_session;
 typedef void (*eng_session_fn)(void *arg, const struct eng_event *ev);
 /* Unlock the home (home: a directory; NULL: $MOMEDO_HOME, else ~/.momedo) with the
@@ -666,6 +737,43 @@ MOMEDO_WUR int eng_session_send_file(struct eng_session *s, const char *to, cons
 /* Fetch from every node, decrypt, store, acknowledge, send receipts: each new message
  * and receipt is an ENG_EV_MESSAGE event; *n_new counts messages (not receipts). */
 MOMEDO_WUR int eng_session_sync(struct eng_session *s, size_t *n_new);
+/* Group administration (as `momedo group ...`; engine_admin.c): group is a group's name
+ * or ID prefix, members contacts, user IDs or aliases (unknown ones are looked up and
+ * pinned). Signed with the identity key: the first device only; add, remove, promote,
+ * demote and record need an admin. Each change is delivered to the members' devices
+ * (what cannot be, at the next send or sync) and saved; res (may be NULL) says what it
+ * did. channel: an announcement channel (only admins post). */
+MOMEDO_WUR int eng_session_group_create(struct eng_session *s, const char *name,
+                                        const char *const *members, size_t n, int channel,
+                                        struct eng_group_result *res);
+MOMEDO_WUR int eng_session_group_add(struct eng_session *s, const char *group,
+                                     const char *const *members, size_t n,
+                                     struct eng_group_result *res);
+MOMEDO_WUR int eng_session_group_remove(struct eng_session *s, const char *group,
+                                        const char *const *members, size_t n,
+                                        struct eng_group_result *res);
+MOMEDO_WUR int eng_session_group_leave(struct eng_session *s, const char *group,
+                                       struct eng_group_result *res);
+MOMEDO_WUR int eng_session_group_promote(struct eng_session *s, const char *group,
+                                         const char *const *members, size_t n,
+                                         struct eng_group_result *res);
+MOMEDO_WUR int eng_session_group_demote(struct eng_session *s, const char *group,
+                                        const char *const *members, size_t n,
+                                        struct eng_group_result *res);
+MOMEDO_WUR int eng_session_group_record(struct eng_session *s, const char *group, int on,
+                                        struct eng_group_result *res);
+/* Add a contact (as `momedo contact add REF [--name NAME]`): out (may be NULL) gets a
+ * copy of it, also for E_KEYCHANGED (its pending key: warn the user). */
+MOMEDO_WUR int eng_session_contact_add(struct eng_session *s, const char *ref, const char *name,
+                                       struct contact *out);
+/* Approve or decline (comment may be NULL) the approval task whose ID starts with
+ * msg_id; reply_id gets the decision message's ID. */
+MOMEDO_WUR int eng_session_task_decide(struct eng_session *s, const char *msg_id, int approve,
+                                       const char *comment, uint8_t reply_id[static TL_ID_LEN]);
+/* Remove this user's device whose key starts with the hex digits `device` for good (the
+ * first device only); key gets its full key, *groups (may be NULL) the groups updated. */
+MOMEDO_WUR int eng_session_device_remove(struct eng_session *s, const char *device,
+                                         uint8_t key[static 32], size_t *groups);
 /* The last failure's sentence (valid until the next call). */
 const char *eng_session_why(const struct eng_session *s);
 /* Roll back what was not saved, release the lock, wipe and free. s may be NULL. */

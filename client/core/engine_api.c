@@ -1,8 +1,9 @@
 /* client/core/engine_api.c — the engine behind one opaque handle, for a front-end that
- * wants no more than open/unlock, send, sync and close (an app, the engine's tests):
- * each call connects to the home node (or a partner), does its work, saves, and hands
- * every received message, receipt, group change and notice to the session's callback.
- * The session holds the home's lock from open to close. Prints nothing. */
+ * wants open/unlock, send, sync, group administration, contacts, approval decisions,
+ * device removal and close (an app, the engine's tests): each call connects to the home
+ * node (or a partner), does its work, saves, and hands every received message, receipt,
+ * group change and notice to the session's callback. The session holds the home's lock
+ * from open to close. Prints nothing. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +101,106 @@ int eng_session_send_file(struct eng_session *s, const char *to, const char *pat
 int eng_session_sync(struct eng_session *s, size_t *n_new) {
   *n_new = 0;
   return eng_sync_all(&s->e, &s->st, n_new);
+}
+
+/* The group calls: find the group (not for create), check the right to change it,
+ * connect, change, close the connection (the change saved itself). */
+enum session_group_op { SG_CREATE, SG_ADD, SG_REMOVE, SG_LEAVE, SG_PROMOTE, SG_DEMOTE, SG_RECORD };
+
+static int session_group(struct eng_session *s, enum session_group_op op, const char *group,
+                         const char *const *members, size_t n, int flag,
+                         struct eng_group_result *res) {
+  struct eng *e = &s->e;
+  struct eng_state *st = &s->st;
+  struct eng_conn cn;
+  struct eng_group *cg = NULL;
+  memset(&cn, 0, sizeof cn);
+  e->why[0] = '\0';
+  int rc = op == SG_CREATE ? 0 : eng_group_find(e, st, group, &cg);
+  if (rc == 0) rc = eng_group_may_change(e, st, op == SG_CREATE || op == SG_LEAVE ? NULL : cg);
+  if (rc == 0 && op != SG_CREATE && op != SG_LEAVE && op != SG_RECORD && n == 0)
+    rc = eng_fail(e, MOMEDO_E_INVAL, "name at least one member");
+  if (rc == 0) rc = eng_connect(e, st, &cn);
+  if (rc == 0) {
+    switch (op) {
+    case SG_CREATE: rc = eng_group_create(e, st, &cn, group, members, n, flag, NULL, res); break;
+    case SG_ADD: rc = eng_group_add(e, st, &cn, cg, members, n, res); break;
+    case SG_REMOVE: rc = eng_group_remove(e, st, &cn, cg, members, n, res); break;
+    case SG_LEAVE: rc = eng_group_leave(e, st, &cn, cg, res); break;
+    case SG_PROMOTE:
+    case SG_DEMOTE:
+      rc = eng_group_set_role(e, st, &cn, cg, members, n, op == SG_PROMOTE
+                              ? MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN
+                              : MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER, res);
+      break;
+    case SG_RECORD: rc = eng_group_record(e, st, &cn, cg, flag, res); break;
+    }
+  }
+  eng_conn_close(&cn);
+  return rc;
+}
+
+int eng_session_group_create(struct eng_session *s, const char *name,
+                             const char *const *members, size_t n, int channel,
+                             struct eng_group_result *res) {
+  return session_group(s, SG_CREATE, name, members, n, channel, res);
+}
+
+int eng_session_group_add(struct eng_session *s, const char *group, const char *const *members,
+                          size_t n, struct eng_group_result *res) {
+  return session_group(s, SG_ADD, group, members, n, 0, res);
+}
+
+int eng_session_group_remove(struct eng_session *s, const char *group,
+                             const char *const *members, size_t n,
+                             struct eng_group_result *res) {
+  return session_group(s, SG_REMOVE, group, members, n, 0, res);
+}
+
+int eng_session_group_leave(struct eng_session *s, const char *group,
+                            struct eng_group_result *res) {
+  return session_group(s, SG_LEAVE, group, NULL, 0, 0, res);
+}
+
+int eng_session_group_promote(struct eng_session *s, const char *group,
+                              const char *const *members, size_t n,
+                              struct eng_group_result *res) {
+  return session_group(s, SG_PROMOTE, group, members, n, 0, res);
+}
+
+int eng_session_group_demote(struct eng_session *s, const char *group,
+                             const char *const *members, size_t n,
+                             struct eng_group_result *res) {
+  return session_group(s, SG_DEMOTE, group, members, n, 0, res);
+}
+
+int eng_session_group_record(struct eng_session *s, const char *group, int on,
+                             struct eng_group_result *res) {
+  return session_group(s, SG_RECORD, group, NULL, 0, on, res);
+}
+
+int eng_session_contact_add(struct eng_session *s, const char *ref, const char *name,
+                            struct contact *out) {
+  struct contact *ct = NULL;
+  s->e.why[0] = '\0';
+  int rc = eng_contact_add(&s->e, &s->st, ref, name, &ct, NULL);
+  if (out && ct) *out = *ct;
+  else if (out) memset(out, 0, sizeof *out);
+  return rc;
+}
+
+int eng_session_task_decide(struct eng_session *s, const char *msg_id, int approve,
+                            const char *comment, uint8_t reply_id[static TL_ID_LEN]) {
+  uint8_t task_id[TL_ID_LEN];
+  struct contact *ct = NULL;
+  s->e.why[0] = '\0';
+  return eng_task_decide(&s->e, &s->st, msg_id, approve, comment, task_id, reply_id, &ct);
+}
+
+int eng_session_device_remove(struct eng_session *s, const char *device, uint8_t key[static 32],
+                              size_t *groups) {
+  s->e.why[0] = '\0';
+  return eng_device_remove(&s->e, &s->st, device, key, groups);
 }
 
 void eng_session_close(struct eng_session *s) {
