@@ -128,8 +128,9 @@ static cJSON *entry_json(struct eng_state *st, const struct app_conv *v, const s
     if (e->acc >= 0) cJSON_AddNumberToObject(o, "acc", e->acc);
   } else if (e->kind == TL_TASK || e->kind == TL_TASK_REPLY) {
     cJSON_AddStringToObject(o, "task_state", task_names[e->task_state < 3 ? e->task_state : 0]);
-    if (e->kind == TL_TASK && v->kind == HIST_CONTACT && e->due)
-      cJSON_AddStringToObject(o, "due", e->due);
+    /* A group row keeps its sender in due and a task's due date in note. */
+    const char *due = v->kind == HIST_CONTACT ? e->due : v->kind == HIST_GROUP ? e->note : NULL;
+    if (e->kind == TL_TASK && due) cJSON_AddStringToObject(o, "due", due);
     if (e->kind == TL_TASK_REPLY) {
       tl_id_hex(hex, e->ref);
       cJSON_AddStringToObject(o, "ref", hex);
@@ -480,10 +481,12 @@ static void api_me(struct app *a, struct app_call *c) {
   cJSON_AddItemToObject(c->out, "qr", rows);
 }
 
-/* {kind: "contact", key, id, action: accept|done}: answer a task. */
+/* {kind: contact|group, key, id, action: accept|done}: answer a task (eng_task_act: a
+ * group's task by any member but its sender, checked as a received reply would be). */
 static void api_task(struct app *a, struct app_call *c) {
   struct app_conv v;
   uint8_t id[TL_ID_LEN], task_id[TL_ID_LEN];
+  char to[ENG_LABEL_MAX];
   struct tl_entry e;
   const char *action = arg(c, "action"), *tid = arg(c, "id");
   int accept = action && strcmp(action, "accept") == 0, done = action && strcmp(action, "done") == 0;
@@ -503,18 +506,21 @@ static void api_task(struct app *a, struct app_call *c) {
   }
   memset(&e, 0, sizeof e);
   if (conv_find(a, c, &v) != 0) goto out;
-  rc = v.kind == HIST_CONTACT ? hist_get(&a->st.hist, &v.hc, task_id, &e, NULL) : MOMEDO_E_INVAL;
-  if (rc || e.kind != TL_TASK || e.outgoing) {
-    app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no task from this contact with that ID");
+  rc = v.kind == HIST_CONTACT || v.kind == HIST_GROUP ? hist_get(&a->st.hist, &v.hc, task_id, &e, NULL)
+                                                      : MOMEDO_E_INVAL;
+  if (rc || e.kind != TL_TASK || (v.kind == HIST_CONTACT && e.outgoing)) {
+    app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no task to answer here with that ID");
     goto out;
   }
-  Momedo__TaskReply r = MOMEDO__TASK_REPLY__INIT;
-  r.task_id = (ProtobufCBinaryData){TL_ID_LEN, task_id};
-  r.action = accept ? MOMEDO__TASK_REPLY__ACTION__ACCEPT : MOMEDO__TASK_REPLY__ACTION__DONE;
-  Momedo__Content m = MOMEDO__CONTENT__INIT;
-  m.body_case = MOMEDO__CONTENT__BODY_TASK_REPLY;
-  m.task_reply = &r;
-  if (deliver(a, c, &v, &m, id) == 0) sent_ok(a, c, id);
+  rc = eng_task_act(&a->rq.e, &a->st, tid, done, task_id, id, to, sizeof to);
+  if (rc == MOMEDO_E_DENIED || rc == MOMEDO_E_EXISTS) { /* refused by the task's rule */
+    app_error(c, MHD_HTTP_CONFLICT, rc, a->rq.e.why);
+    a->rq.e.why[0] = 0;
+  } else if (rc) {
+    engine_fail(a, c, rc);
+  } else {
+    sent_ok(a, c, id);
+  }
 out:
   tl_entry_clear(&e);
   eng_release(&a->st);

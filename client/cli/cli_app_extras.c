@@ -9,7 +9,8 @@
 #include "cli_app.h"
 
 static const char *decision_name(uint8_t d) {
-  return d == TL_DEC_APPROVED ? "approved" : d == TL_DEC_DECLINED ? "declined" : "";
+  static const char *const names[] = {"", "approved", "declined", "accepted", "done"};
+  return d <= TL_DEC_DONE ? names[d] : "";
 }
 
 /* One decision: by (user ID), name (the contact's, if named), decision, at_ms, comment. */
@@ -35,16 +36,20 @@ void app_entry_extras(struct eng_state *st, cJSON *o, const struct tl_entry *e) 
     if (e->acc >= 0) cJSON_AddNumberToObject(o, "acc", e->acc);
   }
   if (e->kind == TL_FILE && e->note) cJSON_AddStringToObject(o, "caption", e->note);
-  if (e->kind == TL_TASK && (e->flags & TL_F_APPROVAL)) {
+  if (e->kind == TL_TASK && (e->flags & TL_F_APPROVAL || e->n_dec)) {
+    /* An approval task's decisions, or what a group's members did with a plain task
+     * (each {decision: accepted | done}, who, when). */
     cJSON *a = cJSON_CreateArray();
-    int mine = 0;
+    int mine = 0, approval = !!(e->flags & TL_F_APPROVAL);
     for (uint32_t i = 0; i < e->n_dec; i++) {
       cJSON_AddItemToArray(a, decision_json(st, &e->dec[i]));
       mine |= memcmp(e->dec[i].who, st->acct.identity.pub, TL_KEY_LEN) == 0;
     }
-    cJSON_AddBoolToObject(o, "approval", 1);
-    cJSON_AddBoolToObject(o, "decided", mine); /* this user decided already */
-    cJSON_AddItemToObject(o, "decisions", a);
+    if (approval) {
+      cJSON_AddBoolToObject(o, "approval", 1);
+      cJSON_AddBoolToObject(o, "decided", mine); /* this user decided already */
+    }
+    cJSON_AddItemToObject(o, approval ? "decisions" : "actions", a);
   }
   if (e->kind == TL_TASK_REPLY && e->decision) {
     cJSON_AddStringToObject(o, "decision", decision_name(e->decision));

@@ -39,7 +39,8 @@ int cli__task_decide(struct cli *c) {
 /* ---- showing a file's place and caption, a task's decisions, a reply's decision ---- */
 
 static const char *decision_name(uint8_t d) {
-  return d == TL_DEC_APPROVED ? "approved" : d == TL_DEC_DECLINED ? "declined" : "none";
+  static const char *const names[] = {"none", "approved", "declined", "accepted", "done"};
+  return d <= TL_DEC_DONE ? names[d] : "none";
 }
 
 void cli__json_location(struct jsonw *j, const struct tl_entry *e) {
@@ -58,21 +59,22 @@ void cli__json_extras(struct jsonw *j, const struct tl_entry *e) {
     jsonw_str_or_null(j, "caption", e->note);
   }
   if (e->kind == TL_TASK) {
-    jsonw_bool(j, "approval", !!(e->flags & TL_F_APPROVAL));
-    if (e->flags & TL_F_APPROVAL) {
-      jsonw_open(j, "decisions", '[');
-      for (uint32_t i = 0; i < e->n_dec; i++) {
-        const struct tl_decision *d = &e->dec[i];
-        if (ids_user_id(uid, d->who) != 0) uid[0] = '\0';
-        jsonw_open(j, NULL, '{');
-        jsonw_str(j, "by", uid);
-        jsonw_str(j, "decision", decision_name(d->decision));
-        jsonw_u64(j, "at_ms", d->ms);
-        jsonw_str_or_null(j, "comment", d->comment);
-        jsonw_close(j);
-      }
+    /* An approval task's decisions; a plain task's actions (a group's members: who
+     * accepted it and who marked it done; a contact's task keeps only its state). */
+    int approval = !!(e->flags & TL_F_APPROVAL);
+    jsonw_bool(j, "approval", approval);
+    jsonw_open(j, approval ? "decisions" : "actions", '[');
+    for (uint32_t i = 0; i < e->n_dec; i++) {
+      const struct tl_decision *d = &e->dec[i];
+      if (ids_user_id(uid, d->who) != 0) uid[0] = '\0';
+      jsonw_open(j, NULL, '{');
+      jsonw_str(j, "by", uid);
+      jsonw_str(j, approval ? "decision" : "action", decision_name(d->decision));
+      jsonw_u64(j, "at_ms", d->ms);
+      if (approval) jsonw_str_or_null(j, "comment", d->comment);
       jsonw_close(j);
     }
+    jsonw_close(j);
   }
   if (e->kind == TL_TASK_REPLY && e->decision) {
     jsonw_str(j, "decision", decision_name(e->decision));
@@ -88,8 +90,8 @@ void cli__print_extras(FILE *f, const struct tl_entry *e) {
     fprintf(f, " https://www.openstreetmap.org/?mlat=%.6f&mlon=%.6f", e->lat, e->lon);
   }
   if (e->kind == TL_FILE && e->note) fprintf(f, " \"%s\"", e->note);
-  if (e->kind == TL_TASK && (e->flags & TL_F_APPROVAL)) {
-    fprintf(f, " {approval:");
+  if (e->kind == TL_TASK && ((e->flags & TL_F_APPROVAL) || e->n_dec)) {
+    fprintf(f, " {%s:", e->flags & TL_F_APPROVAL ? "approval" : "members");
     if (e->n_dec == 0) fprintf(f, " none yet");
     for (uint32_t i = 0; i < e->n_dec; i++) {
       const struct tl_decision *d = &e->dec[i];

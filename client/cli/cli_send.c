@@ -166,11 +166,8 @@ int cli_cmd_send(struct cli *c) {
 
 int cli_cmd_task(struct cli *c) {
   struct eng_state st;
-  struct eng_conn cn;
-  struct contact *ct = NULL;
-  struct hist_found f;
-  uint8_t id[TL_ID_LEN], task_id[TL_ID_LEN];
-  size_t n_env = 0;
+  uint8_t task_id[TL_ID_LEN], reply_id[TL_ID_LEN];
+  char to[ENG_LABEL_MAX];
   int accept = strcmp(c->pos[0], "accept") == 0, done = strcmp(c->pos[0], "done") == 0;
   if (!strcmp(c->pos[0], "approve") || !strcmp(c->pos[0], "decline")) return cli__task_decide(c);
   if (!accept && !done)
@@ -178,28 +175,8 @@ int cli_cmd_task(struct cli *c) {
                     "decline)", c->pos[0]);
   if (c->opt[CO_COMMENT])
     return cli_fail(c, MOMEDO_E_INVAL, "--comment goes with task approve|decline");
-  memset(&cn, 0, sizeof cn);
-  memset(&f, 0, sizeof f);
   int rc = cli_open(c, &st, 1);
-  if (rc == 0) rc = eng__find_any(&c->e, &st, c->pos[1], &ct, 0, &f);
-  if (rc == 0 && f.e.kind != TL_TASK) rc = cli_fail(c, MOMEDO_E_INVAL, "%s is not a task", c->pos[1]);
-  if (rc == 0) memcpy(task_id, f.e.id, TL_ID_LEN);
-  tl_entry_clear(&f.e);
-  Momedo__TaskReply r = MOMEDO__TASK_REPLY__INIT;
-  r.task_id = (ProtobufCBinaryData){TL_ID_LEN, task_id};
-  r.action = accept ? MOMEDO__TASK_REPLY__ACTION__ACCEPT : MOMEDO__TASK_REPLY__ACTION__DONE;
-  Momedo__Content m = MOMEDO__CONTENT__INIT;
-  m.body_case = MOMEDO__CONTENT__BODY_TASK_REPLY;
-  m.task_reply = &r;
-  if (rc == 0) rc = eng_connect(&c->e, &st, &cn);
-  if (rc == 0) {
-    rc = eng_deliver(&c->e, &st, &cn, ct->uid, &m, NULL, 0, id, &n_env);
-    char why[ENG_WHY_MAX];
-    snprintf(why, sizeof why, "%s", c->e.why);
-    int r2 = eng_save(&c->e, &st);
-    if (rc) snprintf(c->e.why, sizeof c->e.why, "%s", why);
-    else rc = r2;
-  }
+  if (rc == 0) rc = eng_task_act(&c->e, &st, c->pos[1], done, task_id, reply_id, to, sizeof to);
   if (rc == 0) {
     char hex[2 * TL_ID_LEN + 1];
     tl_id_hex(hex, task_id);
@@ -210,9 +187,10 @@ int cli_cmd_task(struct cli *c) {
       jsonw_str(&j, "task_id", hex);
       jsonw_str(&j, "action", c->pos[0]);
       jsonw_end(&j);
-    } else printf("task %.12s: %s (sent to %s)\n", hex, c->pos[0], contact_label(ct));
+    } else {
+      printf("task %.12s: %s (sent to %s)\n", hex, c->pos[0], to);
+    }
   }
-  eng_conn_close(&cn);
   eng_close(&st);
   return rc;
 }

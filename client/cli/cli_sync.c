@@ -29,6 +29,13 @@ static const char *action_name(int a) {
   return a == TL_TASK_DONE ? "done" : a == TL_TASK_ACCEPTED ? "accept" : "decline";
 }
 
+static const char *const task_names[] = {"open", "accepted", "done"};
+
+/* A task's due date: a group row keeps its sender in due and the date in note. */
+static const char *task_due(const struct eng_msg *m) {
+  return m->group_kind ? m->e.note : m->e.due;
+}
+
 /* The message's fields into the object open in j (a line of its own, or an entry's body). */
 static void json_msg(struct jsonw *j, const struct eng_msg *m) {
   const struct tl_entry *e = &m->e;
@@ -64,7 +71,7 @@ static void json_msg(struct jsonw *j, const struct eng_msg *m) {
     jsonw_close(j);
   }
   if (e->kind == TL_LOCATION) cli__json_location(j, e);
-  if (e->kind == TL_TASK) jsonw_str_or_null(j, "due", e->due);
+  if (e->kind == TL_TASK) jsonw_str_or_null(j, "due", task_due(m));
   if (e->kind == TL_TASK_REPLY) {
     jsonw_hex(j, "task_id", e->ref, TL_ID_LEN);
     jsonw_str(j, "action", action_name(e->task_state));
@@ -167,8 +174,9 @@ void cli_print_msg(struct cli *c, const struct eng_msg *m) {
       if (e->acc >= 0) fprintf(f, " (+/- %.0f m)", e->acc);
       break;
     case TL_TASK:
-      fprintf(f, "TASK \"%s\"%s%s - `momedo task accept %.12s`", e->text, e->due ? " due " : "",
-              e->due ? e->due : "", hex);
+      fprintf(f, "TASK \"%s\"%s%s - `momedo task %s %.12s`", e->text, task_due(m) ? " due " : "",
+              task_due(m) ? task_due(m) : "",
+              e->flags & TL_F_APPROVAL ? "approve|decline" : "accept", hex);
       break;
     case TL_TASK_REPLY: {
       char ref[2 * TL_ID_LEN + 1];
@@ -260,7 +268,6 @@ int cli_cmd_listen(struct cli *c) {
 static void print_entry(struct cli *c, const struct contact *ct, const struct tl_entry *e) {
   char hex[2 * TL_ID_LEN + 1], when[32];
   static const char *st_names[] = {"", "sent", "delivered", "read"};
-  static const char *task_names[] = {"open", "accepted", "done"};
   tl_id_hex(hex, e->id);
   if (c->json) {
     struct eng_msg m;
@@ -318,7 +325,8 @@ static void print_group_entry(struct cli *c, struct eng_state *st, int kind, con
     cli_print_msg(c, &m);
     return;
   }
-  print_json_entry(c, &m, e->outgoing, NULL, NULL);
+  print_json_entry(c, &m, e->outgoing, NULL,
+                   e->kind == TL_TASK ? task_names[e->task_state < 3 ? e->task_state : 0] : NULL);
 }
 
 /* TO names a passphrase channel, a group or a contact: *peer is its timeline. */

@@ -592,6 +592,12 @@ MOMEDO_WUR int eng__blob_mailbox(uint8_t mb[static OBJ_MAILBOX_LEN],
                                  const uint8_t blob_id[static OBJ_ID_LEN]);
 /* Timeline entry (strings borrowed from m) for content m in a conversation. */
 void eng__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e);
+/* Does a group carry m? Text, files, locations, tasks (plain or asking for approval),
+ * accept / done on a plain task and approval decisions (engine_msg.c). */
+int eng__group_body_ok(const Momedo__Content *m);
+/* e as a group row: due holds its sender's user ID (borrowed), so a task's due date
+ * moves to note (a task has no other note). */
+void eng__group_row(struct tl_entry *e, const char *sender_uid);
 void eng__format_time(char out[static 32], uint64_t ms);
 /* History (engine_msg.c): entries go into one open transaction of history.db, begun by
  * the first change and committed by eng__hist_commit or eng_save (which commits before
@@ -624,6 +630,12 @@ MOMEDO_WUR int eng_groups_own_devices(struct eng *c, struct eng_state *st, struc
 MOMEDO_WUR int eng__decide(struct eng_state *st, enum hist_conv_kind kind,
                            const struct hist_conv *hc, const struct tl_entry *e, int dry,
                            char *why, size_t why_cap);
+/* Accept (done 0) or mark done task hex (an ID prefix) of a contact or a group's plain
+ * task (engine_task.c): checked as a received reply would be, sent, stored, saved.
+ * task_id: the task's ID; reply_id: the reply's; to: the contact's or group's name. */
+MOMEDO_WUR int eng_task_act(struct eng *c, struct eng_state *st, const char *hex, int done,
+                            uint8_t task_id[static TL_ID_LEN], uint8_t reply_id[static TL_ID_LEN],
+                            char *to, size_t to_cap);
 /* A message by ID prefix in any conversation with a contact (*ct) or, with_groups, a
  * group or channel too (*ct NULL). tl_entry_clear(&f->e). */
 MOMEDO_WUR int eng__find_any(struct eng *c, struct eng_state *st, const char *hex,
@@ -691,6 +703,11 @@ MOMEDO_WUR int eng_contact_add(struct eng *c, struct eng_state *st, const char *
 MOMEDO_WUR int eng_task_decide(struct eng *c, struct eng_state *st, const char *hex, int approve,
                                const char *comment, uint8_t task_id[static TL_ID_LEN],
                                uint8_t reply_id[static TL_ID_LEN], struct contact **ct);
+/* A task reply m to the conversation of f (the contact ct, or f's group) over a new
+ * connection, stored, saved (engine_decide.c; eng_task_decide and eng_task_act). */
+MOMEDO_WUR int eng__reply_send(struct eng *c, struct eng_state *st, const struct hist_found *f,
+                               struct contact *ct, Momedo__Content *m,
+                               uint8_t id[static TL_ID_LEN]);
 /* Remove the device whose key starts with the hex digits ref (8 or more) for good,
  * publish the bundle, drop it from every group (eng_groups_own_devices), save; key gets
  * its full key, *groups (may be NULL) how many groups were changed or asked. */

@@ -1,7 +1,12 @@
-/* client/core/engine_approve.c — the rule that puts a received approval decision on its
- * task: only a recipient of the task decides, once; a decision on an unknown task, on
- * one that asks for none, from the task's sender or conflicting with the decider's
- * earlier one is refused (a notice). */
+/* client/core/engine_approve.c — the rules that put a reply on its task.
+ * An approval decision: only a recipient of the task decides, once; a decision on an
+ * unknown task, on one that asks for none, from the task's sender or conflicting with
+ * the decider's earlier one is refused (a notice).
+ * A group's plain task: any member but its sender may accept it ("I take it") and mark
+ * it done; each does each once, every action is kept with who and when, and the task's
+ * state is the furthest any member took it (done > accepted > open). Members apply the
+ * same replies whatever order they arrive in and end with the same task: the actions
+ * are a set, the state only grows. */
 #include <string.h>
 
 #include "engine.h"
@@ -27,6 +32,42 @@ static const struct tl_decision *decision_of(const struct tl_entry *t,
   return NULL;
 }
 
+/* Accept / done on a group's plain task (e: a task reply without a decision). */
+static int group_act(struct eng_state *st, const struct hist_conv *hc, struct tl_entry *t,
+                     int64_t row, const struct tl_entry *e, int dry, const char *hex,
+                     char *why, size_t why_cap) {
+  if (t->kind != TL_TASK || (t->flags & TL_F_APPROVAL)) {
+    snprintf(why, why_cap, "%.12s is not a task to accept (%s)", hex,
+             t->kind == TL_TASK ? "it asks for approval: approve or decline it" : "not a task");
+    return MOMEDO_E_DENIED;
+  }
+  if (e->task_state != TL_TASK_ACCEPTED && e->task_state != TL_TASK_DONE) {
+    snprintf(why, why_cap, "a reply on task %.12s says neither accept nor done", hex);
+    return MOMEDO_E_DENIED;
+  }
+  if (!decider_may(st, HIST_GROUP, t, e)) {
+    snprintf(why, why_cap, "task %.12s is accepted and done by the members it was sent to, "
+             "not by its sender", hex);
+    return MOMEDO_E_DENIED;
+  }
+  struct tl_decision d = {.decision = e->task_state == TL_TASK_DONE ? TL_DEC_DONE
+                                                                    : TL_DEC_ACCEPTED,
+                          .ms = e->sent_ms};
+  memcpy(d.who, e->from, TL_KEY_LEN);
+  for (uint32_t i = 0; i < t->n_dec; i++)
+    if (!memcmp(t->dec[i].who, d.who, TL_KEY_LEN) && t->dec[i].decision == d.decision)
+      return MOMEDO_E_EXISTS;
+  if (dry) return 0;
+  int rc = tl_entry_add_decision(t, &d);
+  if (rc == MOMEDO_E_TOOBIG) {
+    snprintf(why, why_cap, "task %.12s holds %d actions already", hex, TL_DECISIONS_MAX);
+    return MOMEDO_E_DENIED;
+  }
+  if (rc) return rc;
+  if (e->task_state > t->task_state) t->task_state = e->task_state;
+  return hist_set(&st->hist, hc, row, t);
+}
+
 int eng__decide(struct eng_state *st, enum hist_conv_kind kind, const struct hist_conv *hc,
                 const struct tl_entry *e, int dry, char *why, size_t why_cap) {
   struct tl_entry t;
@@ -42,6 +83,12 @@ int eng__decide(struct eng_state *st, enum hist_conv_kind kind, const struct his
     goto told;
   }
   if (rc) return rc;
+  if (e->decision == TL_DEC_NONE) {
+    rc = kind == HIST_GROUP ? group_act(st, hc, &t, row, e, dry, hex, why, why_cap)
+                            : MOMEDO_E_INVAL;
+    tl_entry_clear(&t);
+    goto told;
+  }
   if (t.kind != TL_TASK || !(t.flags & TL_F_APPROVAL))
     snprintf(why, why_cap, "%.12s is not a task that asks for approval", hex);
   else if (!decider_may(st, kind, &t, e))
@@ -65,6 +112,7 @@ int eng__decide(struct eng_state *st, enum hist_conv_kind kind, const struct his
   }
   tl_entry_clear(&t);
 told:
-  if (rc == MOMEDO_E_DENIED && !dry) eng__note(st->ctx, "momedo: ignored a decision: %s\n", why);
+  if (rc == MOMEDO_E_DENIED && !dry)
+    eng__note(st->ctx, "momedo: ignored a %s: %s\n", e->decision ? "decision" : "task reply", why);
   return rc;
 }

@@ -30,8 +30,8 @@ static int decide_prepare(struct eng *c, struct eng_state *st, const char *hex,
   return 0;
 }
 
-static int decide_send(struct eng *c, struct eng_state *st, const struct hist_found *f,
-                       struct contact *ct, Momedo__Content *m, uint8_t id[static TL_ID_LEN]) {
+int eng__reply_send(struct eng *c, struct eng_state *st, const struct hist_found *f,
+                    struct contact *ct, Momedo__Content *m, uint8_t id[static TL_ID_LEN]) {
   struct eng_conn cn;
   size_t n_env = 0;
   memset(&cn, 0, sizeof cn);
@@ -76,7 +76,7 @@ int eng_task_decide(struct eng *c, struct eng_state *st, const char *hex, int ap
   Momedo__Content m = MOMEDO__CONTENT__INIT;
   m.body_case = MOMEDO__CONTENT__BODY_TASK_REPLY;
   m.task_reply = &r;
-  if (rc == 0) rc = decide_send(c, st, &f, *ct, &m, reply_id);
+  if (rc == 0) rc = eng__reply_send(c, st, &f, *ct, &m, reply_id);
   tl_entry_clear(&f.e);
   return rc;
 }

@@ -89,15 +89,9 @@ static void uid_of(char out[static IDS_USER_ID_STR_MAX], const uint8_t key[stati
 /* ---- posting ---------------------------------------------------------------------- */
 
 static int group_body_ok(struct eng *c, const Momedo__Content *m) {
-  if (m->body_case == MOMEDO__CONTENT__BODY_TEXT || m->body_case == MOMEDO__CONTENT__BODY_FILE ||
-      m->body_case == MOMEDO__CONTENT__BODY_LOCATION)
-    return 0;
-  /* Approval tasks and their decisions (engine_approve.c); other tasks stay pairwise. */
-  if ((m->body_case == MOMEDO__CONTENT__BODY_TASK && m->task->approval) ||
-      (m->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY && m->task_reply->decision))
-    return 0;
-  return eng_fail(c, MOMEDO_E_INVAL, "a group takes text, files, locations and tasks that ask "
-                  "for approval (--task with --approval)");
+  if (eng__group_body_ok(m)) return 0;
+  return eng_fail(c, MOMEDO_E_INVAL, "a group takes text, files, locations, tasks, their "
+                  "accept / done and approval decisions");
 }
 
 static int attach_file(struct eng *c, struct eng_state *st, struct eng_conn *cn,
@@ -172,7 +166,7 @@ int eng_group_send(struct eng *c, struct eng_state *st, struct eng_conn *cn,
   int added = 0;
   eng__entry_of(m, 1, &e);
   uid_of(me, st->acct.identity.pub);
-  e.due = me; /* group timelines: the sender's user ID */
+  eng__group_row(&e, me);
   e.path = vname[0] ? vname : NULL;
   return eng__timeline_put(c, st, HIST_GROUP, cg->id, &e, &added);
 }

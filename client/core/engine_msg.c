@@ -455,6 +455,27 @@ static void format_date(char out[static 32], uint64_t ms) {
     snprintf(out, 32, "%llu", (unsigned long long)ms);
 }
 
+int eng__group_body_ok(const Momedo__Content *m) {
+  switch (m->body_case) {
+  case MOMEDO__CONTENT__BODY_TEXT:
+  case MOMEDO__CONTENT__BODY_FILE:
+  case MOMEDO__CONTENT__BODY_LOCATION:
+  case MOMEDO__CONTENT__BODY_TASK:
+    return 1;
+  case MOMEDO__CONTENT__BODY_TASK_REPLY:
+    return m->task_reply->decision != MOMEDO__TASK_REPLY__DECISION__DECISION_NONE ||
+           m->task_reply->action == MOMEDO__TASK_REPLY__ACTION__ACCEPT ||
+           m->task_reply->action == MOMEDO__TASK_REPLY__ACTION__DONE;
+  default:
+    return 0;
+  }
+}
+
+void eng__group_row(struct tl_entry *e, const char *sender_uid) {
+  if (e->kind == TL_TASK && e->due) e->note = e->due;
+  e->due = (char *)sender_uid;
+}
+
 void eng__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e) {
   static char due[32];
   memset(e, 0, sizeof *e);
@@ -557,7 +578,9 @@ int eng__timeline_put(struct eng *c, struct eng_state *st, enum hist_conv_kind k
   if (rc == 0) rc = hist_conv(&st->hist, kind, key, &hc);
   if (rc == 0 && e->kind == TL_TASK_REPLY && e->outgoing)
     memcpy(e->from, st->acct.identity.pub, TL_KEY_LEN);
-  if (rc == 0 && e->decision != TL_DEC_NONE) {
+  /* Decisions on approval tasks, and accept / done on a group's task: checked against
+   * the task (engine_approve.c); a refused one is told and not stored. */
+  if (rc == 0 && (e->decision != TL_DEC_NONE || (kind == HIST_GROUP && e->kind == TL_TASK_REPLY))) {
     char why[ENG_WHY_MAX];
     rc = eng__decide(st, kind, &hc, e, 0, why, sizeof why);
     if (rc == MOMEDO_E_EXISTS || rc == MOMEDO_E_DENIED) return 0; /* told; not stored */

@@ -543,14 +543,9 @@ static int take_group_content(struct eng *c, struct eng_state *st, struct eng_co
   static char sender[IDS_USER_ID_STR_MAX];
   const char *name = eng_group_name(cg);
   int added = 0, rc;
-  int approval = (content->body_case == MOMEDO__CONTENT__BODY_TASK && content->task->approval) ||
-                 (content->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY &&
-                  content->task_reply->decision);
-  if (content->body_case != MOMEDO__CONTENT__BODY_TEXT &&
-      content->body_case != MOMEDO__CONTENT__BODY_FILE &&
-      content->body_case != MOMEDO__CONTENT__BODY_LOCATION && !approval) {
-    RECV_DROP("group %s carried a kind it does not take (text, files, locations, approvals)",
-              name);
+  if (!eng__group_body_ok(content)) {
+    RECV_DROP("group %s carried a kind it does not take (text, files, locations, tasks and "
+              "their replies)", name);
     return 0;
   }
   int mine = memcmp(from->identity_key, st->acct.identity.pub, 32) == 0;
@@ -558,7 +553,7 @@ static int take_group_content(struct eng *c, struct eng_state *st, struct eng_co
   memcpy(out->e.from, from->identity_key, TL_KEY_LEN); /* authenticated by the group layer */
   label_of(st, from->identity_key, out->from_uid, out->from_label, sizeof out->from_label);
   snprintf(sender, sizeof sender, "%s", out->from_uid);
-  out->e.due = sender; /* group timelines: the sender's user ID */
+  eng__group_row(&out->e, sender);
   out->group_kind = 1;
   out->sync_copy = mine;
   snprintf(out->group, sizeof out->group, "%s", name);

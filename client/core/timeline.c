@@ -183,7 +183,7 @@ int tl_entry_get_ext(struct cursor *c, struct tl_entry *e) {
     struct tl_decision *d = &e->dec[e->n_dec];
     rc = MOMEDO_E_CORRUPT;
     if (vrd_fixed(c, d->who, TL_KEY_LEN) || cursor_get_u8(c, &d->decision) ||
-        d->decision < TL_DEC_APPROVED || d->decision > TL_DEC_DECLINED ||
+        d->decision < TL_DEC_APPROVED || d->decision > TL_DEC_DONE ||
         cursor_get_be64(c, &d->ms) || (rc = vrd_strdup(c, &d->comment, TL_NOTE_MAX)) != 0) {
       e->n_dec++; /* its comment (if any) is freed with the rest */
       goto fail;
@@ -197,7 +197,9 @@ fail:
 
 int tl_entry_add_decision(struct tl_entry *t, const struct tl_decision *d) {
   for (uint32_t i = 0; i < t->n_dec; i++)
-    if (memcmp(t->dec[i].who, d->who, TL_KEY_LEN) == 0) return MOMEDO_E_EXISTS;
+    if (memcmp(t->dec[i].who, d->who, TL_KEY_LEN) == 0 &&
+        (d->decision <= TL_DEC_DECLINED || t->dec[i].decision == d->decision))
+      return MOMEDO_E_EXISTS;
   if (t->n_dec >= TL_DECISIONS_MAX) return MOMEDO_E_TOOBIG;
   struct tl_decision *v = realloc(t->dec, (t->n_dec + 1) * sizeof *v);
   if (!v) return MOMEDO_E_NOMEM;

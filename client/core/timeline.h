@@ -34,7 +34,11 @@ enum tl_kind {
 };
 
 enum tl_flag { TL_F_LOCATION = 1, TL_F_APPROVAL = 2 };
-enum tl_decision_kind { TL_DEC_NONE = 0, TL_DEC_APPROVED = 1, TL_DEC_DECLINED = 2 };
+/* APPROVED / DECLINED: decisions on an approval task (one per person, the first stands).
+ * ACCEPTED / DONE: what members did with a plain task in a group (each person each once). */
+enum tl_decision_kind {
+  TL_DEC_NONE = 0, TL_DEC_APPROVED = 1, TL_DEC_DECLINED = 2, TL_DEC_ACCEPTED = 3, TL_DEC_DONE = 4
+};
 
 /* One recipient's sign-off on an approval task. */
 struct tl_decision {
@@ -110,7 +114,8 @@ MOMEDO_WUR int tl_entry_get(struct cursor *c, struct tl_entry *e);
 void tl_entry_put_ext(struct vbuf *b, const struct tl_entry *e);
 MOMEDO_WUR int tl_entry_get_ext(struct cursor *c, struct tl_entry *e);
 /* Append a copy of d to task t's decisions. E_EXISTS when d->who decided before (the
- * first decision stands), E_TOOBIG beyond TL_DECISIONS_MAX or TL_NOTE_MAX, E_NOMEM. */
+ * first decision stands) or, for ACCEPTED / DONE, did the same before; E_TOOBIG beyond
+ * TL_DECISIONS_MAX or TL_NOTE_MAX, E_NOMEM. */
 MOMEDO_WUR int tl_entry_add_decision(struct tl_entry *t, const struct tl_decision *d);
 
 /* Lower-case hex of an ID: 2 * TL_ID_LEN + 1 bytes. */

@@ -16,11 +16,12 @@
  *                                MODE: "own" this device's current prekey, "bad-sig"
  *                                the same with a signature by a key of its own making,
  *                                "old" the previous prekey (a replayed announcement)
- *   decide TO TASKID approve|decline
+ *   decide TO TASKID approve|decline|accept|done
  *                                a decision (TaskReply with a decision, issue 13 part 4)
- *                                on any task ID (32 hex digits), past the local checks
- *                                of `task approve|decline`, to a contact or a group
- *                                (test_client_approvals.py)
+ *                                or an accept / done (no decision) on any task ID (32
+ *                                hex digits), past the local checks of `task`, to a
+ *                                contact or a group (test_client_approvals.py,
+ *                                test_client_group_tasks.py)
  * One JSON line out. Test tool only: never installed, never part of the product. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,16 +214,21 @@ static int send_prekey(struct cli *c, struct eng_state *st, struct eng_conn *cn,
 static int send_decision(struct cli *c, struct eng_state *st, struct eng_conn *cn,
                          const char *to, const char *hex, const char *what, size_t *sent) {
   uint8_t task[TL_ID_LEN], id[TL_ID_LEN];
-  int approve = !strcmp(what, "approve");
+  int approve = !strcmp(what, "approve"), decline = !strcmp(what, "decline");
+  int accept = !strcmp(what, "accept"), done = !strcmp(what, "done");
   if (strlen(hex) != 2 * TL_ID_LEN || hex_decode_str(task, TL_ID_LEN, hex) != 0 ||
-      (!approve && strcmp(what, "decline") != 0))
-    return cli_fail(c, MOMEDO_E_INVAL, "usage: decide TO TASKID(32 hex) approve|decline");
+      approve + decline + accept + done != 1)
+    return cli_fail(c, MOMEDO_E_INVAL, "usage: decide TO TASKID(32 hex) "
+                    "approve|decline|accept|done");
   Momedo__TaskReply r = MOMEDO__TASK_REPLY__INIT;
   r.task_id = (ProtobufCBinaryData){TL_ID_LEN, task};
-  r.action = approve ? MOMEDO__TASK_REPLY__ACTION__ACCEPT : MOMEDO__TASK_REPLY__ACTION__DECLINE;
-  r.decision = approve ? MOMEDO__TASK_REPLY__DECISION__APPROVED
-                       : MOMEDO__TASK_REPLY__DECISION__DECLINED;
-  r.comment = (char *)"forged";
+  r.action = approve || accept ? MOMEDO__TASK_REPLY__ACTION__ACCEPT
+             : done            ? MOMEDO__TASK_REPLY__ACTION__DONE
+                               : MOMEDO__TASK_REPLY__ACTION__DECLINE;
+  r.decision = approve   ? MOMEDO__TASK_REPLY__DECISION__APPROVED
+               : decline ? MOMEDO__TASK_REPLY__DECISION__DECLINED
+                         : MOMEDO__TASK_REPLY__DECISION__DECISION_NONE;
+  r.comment = (char *)(approve || decline ? "forged" : "");
   Momedo__Content m = MOMEDO__CONTENT__INIT;
   m.body_case = MOMEDO__CONTENT__BODY_TASK_REPLY;
   m.task_reply = &r;
@@ -239,7 +245,8 @@ static int run(struct cli *c, struct eng_state *st, struct eng_conn *cn, char **
                size_t *sent) {
   if (!strcmp(argv[0], "decide"))
     return argc == 4 ? send_decision(c, st, cn, argv[1], argv[2], argv[3], sent)
-                     : cli_fail(c, MOMEDO_E_INVAL, "usage: decide TO TASKID approve|decline");
+                     : cli_fail(c, MOMEDO_E_INVAL, "usage: decide TO TASKID "
+                                "approve|decline|accept|done");
   if (!strcmp(argv[0], "prekey"))
     return argc == 3 ? send_prekey(c, st, cn, argv[1], argv[2], sent)
                      : cli_fail(c, MOMEDO_E_INVAL, "usage: prekey TO own|bad-sig|old");

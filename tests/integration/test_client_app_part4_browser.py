@@ -12,9 +12,10 @@ in headless Debian chromium against a real momedod and real `momedo` clients:
 - (test_send_approval_and_caption) Bob sends from the page: a photo with the text he
   typed first as its caption (one message at Alice's CLI), an approval task to Alice
   (she approves in her CLI, his page shows her decision), an approval task in a group
-  (the box is ticked and fixed there) that Alice's CLI shows as one; a channel's reader
-  gets no task form; direct requests with a non-boolean approval, an approval without a
-  task, or a plain task into a group are refused and send nothing.
+  that Alice's CLI shows as one; Alice's plain group task with a due date accepted and
+  marked done in Bob's page (Alice's CLI shows both actions by Bob); a channel's reader
+  gets no task form; direct requests with a non-boolean approval or an approval without
+  a task are refused and send nothing.
 Screenshots go to $MOMEDO_SCREENSHOT_DIR (default $MOMEDO_TEST_TMP/app-screens). Skips
 (exit 77) only when chromium, chromedriver or python3-selenium is missing."""
 import json
@@ -183,45 +184,75 @@ class AppPart4BrowserTest(AB.AppBrowserTest):
             timeout=30)
         self.assertIn("bis Freitag", d.find_element(By.CSS_SELECTOR, '[data-id="%s"]' % t["id"]).text)
         d.save_screenshot(os.path.join(self.shots, "part4-approval-sent-de.png"))
-        # In a group the box is ticked and fixed: a group carries approval tasks only.
+        # In a group: an approval task from the page (the box ticked) ...
         self.click('[data-test="conversation"][data-name="Bauamt"]', "the group")
         self.click('#more summary', "the location and task panel")
         box = d.find_element(By.CSS_SELECTOR, '[data-test="task-approval"]')
-        self.assertTrue(box.is_selected())
-        self.assertFalse(box.is_enabled())
+        self.assertTrue(box.is_enabled())
+        self.assertFalse(box.is_selected())
         d.find_element(By.CSS_SELECTOR, '[data-test="task-title"]').send_keys("Mittel freigeben")
-        self.click('[data-test="send-task"]', "send the group task")
+        box.click()
+        self.click('[data-test="send-task"]', "send the group's approval task")
 
-        def group_task():
+        def group_tasks():
             alice.run("sync")
-            return [h for h in alice.history("Bauamt") if h["body"]["kind"] == "task"]
-        g = cl.wait_for(group_task, "the group task in Alice's history")
-        self.assertEqual((len(g), g[0]["body"]["text"], g[0]["body"]["approval"]),
-                         (1, "Mittel freigeben", True))
+            return [h["body"] for h in alice.history("Bauamt") if h["body"]["kind"] == "task"]
+        g = cl.wait_for(group_tasks, "the group task in Alice's history")
+        self.assertEqual([(x["text"], x["approval"]) for x in g], [("Mittel freigeben", True)])
+        # ... and Alice's plain group task, accepted and marked done in Bob's page.
+        gt = alice.j("send", "Bauamt", "--task", "Heizung Raum 3 pruefen", "--due",
+                     "2026-12-11")[0]["id"]
+        self.wait(lambda: self.bubble(gt) and self.bubble(gt).find_elements(
+            By.CSS_SELECTOR, '[data-test="task-accept"]'), "Accept on the group's task")
+        self.assertIn("fällig 11.12.2026", self.bubble(gt).text)  # the date alone, German
+        self.bubble(gt).find_element(By.CSS_SELECTOR, '[data-test="task-accept"]').click()
+        self.wait(lambda: [x for x in self.bubble(gt).find_elements(
+            By.CSS_SELECTOR, '[data-test="action"]') if x.get_attribute("data-decision")
+            == "accepted" and x.get_attribute("data-by") == bob.user_id], "Bob's accept shown")
+        self.assertIn("angenommen von mir", self.bubble(gt).text)
+        self.click('[data-id="%s"] [data-test="task-done"]' % gt, "Done on the group's task")
+        self.wait(lambda: not self.bubble(gt).find_elements(By.CSS_SELECTOR, ".task-btn"),
+                  "no buttons once done")
+
+        def alice_sees_done():
+            alice.run("sync")
+            e = [h for h in alice.history("Bauamt") if h["body"].get("id") == gt]
+            return e and e[0].get("task_state") == "done" and e[0]["body"]["actions"]
+        acts = cl.wait_for(alice_sees_done, "Alice's CLI sees Bob's accept and done")
+        self.assertEqual(sorted((a["by"], a["action"]) for a in acts),
+                         [(bob.user_id, "accepted"), (bob.user_id, "done")])
+        d.save_screenshot(os.path.join(self.shots, "part4-group-task-de.png"))
         # A channel's reader gets no task form.
         self.click('[data-test="conversation"][data-name="Rundbrief"]', "the channel")
         self.wait(lambda: not d.find_element(By.ID, "task-form").is_displayed(),
                   "no task form in a channel")
         # Direct requests: refused, nothing sent.
-        gkey = self.qa('[data-test="conversation"][data-name="Bauamt"]')[0].get_attribute("data-key")
-        akey = self.qa('[data-test="conversation"][data-name="alice"]')[0].get_attribute("data-key")
+        # (read in one script: the list is redrawn on every change)
+        key_of = ("return document.querySelector('[data-test=conversation][data-name=\"' + "
+                  "arguments[0] + '\"]').dataset.key")
+        gkey, akey = d.execute_script(key_of, "Bauamt"), d.execute_script(key_of, "alice")
         for body in ({"kind": "contact", "key": akey, "task": "x", "approval": "yes"},
                      {"kind": "contact", "key": akey, "text": "x", "approval": True},
                      {"kind": "contact", "key": akey, "task": "x", "approval": 1}):
             st, out = self.post("/api/send", body)
             self.assertEqual((st, out["status"]), (400, "E_INVAL"), body)
-        st, out = self.post("/api/send", {"kind": "group", "key": gkey, "task": "ohne Freigabe"})
-        self.assertEqual(st // 100, 4)
-        self.assertEqual(out["status"], "E_INVAL")
-        self.assertIn("approval", out["error"])
+        st, out = self.post("/api/send", {"kind": "group", "key": gkey, "task": "x",
+                                          "approval": "yes"})
+        self.assertEqual((st, out["status"]), (400, "E_INVAL"))
+        # Accepting a task one sent oneself, or an approval task, by direct request: refused
+        # (the page offers no button for either), nothing sent.
+        st, out = self.post("/api/task", {"kind": "group", "key": gkey, "id": g[0]["id"],
+                                          "action": "accept"})
+        self.assertEqual((st, out["status"]), (409, "E_DENIED"), out)
         st, out = self.post("/api/send", {"kind": "contact", "key": akey, "task": "einfach",
                                           "approval": False})
         self.assertEqual(st, 200)
         plain = cl.wait_for(lambda: [m for m in alice.sync() if m["kind"] == "task"],
                             "the plain task")
         self.assertEqual([(m["text"], m["approval"]) for m in plain], [("einfach", False)])
-        self.assertEqual([h for h in alice.history("Bauamt") if h["body"]["kind"] == "task"
-                          and h["body"]["text"] == "ohne Freigabe"], [])
+        self.assertEqual([h["body"]["text"] for h in alice.history("Bauamt")
+                          if h["body"]["kind"] == "task"],
+                         ["Mittel freigeben", "Heizung Raum 3 pruefen"])
 
 
 if __name__ == "__main__":

@@ -99,6 +99,13 @@
     return (n / 1048576).toFixed(1) + " MiB";
   }
 
+  /* "2026-12-11T23:59Z" (a date given without a time) as the date alone. */
+  function dueText(d) {
+    const day = /^(\d{4}-\d{2}-\d{2})T23:59Z$/.exec(d);
+    return day ? new Date(day[1] + "T12:00:00Z").toLocaleDateString(lang === "de" ? "de-DE" : "en-GB")
+               : d;
+  }
+
   function osm(m) {
     const lat = m.lat.toFixed(6), lon = m.lon.toFixed(6);
     return "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=17/" + lat + "/" + lon;
@@ -106,7 +113,7 @@
 
   function taskButtons(li, m) {
     if (m.approval) return approvalButtons(li, m);
-    if (m.out || m.task_state === "done" || current.kind !== "contact") return;
+    if (m.out || m.task_state === "done" || current.kind === "channel") return;
     const accept = m.task_state === "open";
     const b = el("button", {type: "button", class: "task-btn",
                             "data-test": accept ? "task-accept" : "task-done"},
@@ -147,10 +154,11 @@
     } else if (m.kind === "task") {
       p.appendChild(el("span", {class: "tag"}, t("task") + " "));
       p.appendChild(el("strong", {}, m.text));
-      if (m.due) p.appendChild(el("span", {class: "due"}, " " + t("due") + " " + m.due));
+      if (m.due) p.appendChild(el("span", {class: "due"}, " " + t("due") + " " + dueText(m.due)));
       p.appendChild(el("span", {class: "task-state", "data-test": "task-state"},
                        " [" + t(m.task_state) + "]"));
-      if (m.approval) approvalView(p, m);
+      if (m.approval) approvalView(p, m, m.decisions, "decision");
+      else if (m.actions) approvalView(p, m, m.actions, "action");
     } else if (m.kind === "task_reply") {
       p.textContent = replyText(m);
     }
@@ -438,14 +446,10 @@
     return v ? {caption: v} : {};
   }
 
-  /* A group carries only tasks that ask for approval (Accept/Done stays between two
-   * people), so there the box is ticked and fixed; a channel's readers cannot answer, so
-   * its admins get no task form. */
+  /* A channel's readers cannot answer, so its admins get no task form. */
   function taskFormFor(c) {
-    const box = $("task-approval"), group = c.kind === "group";
     $("task-form").hidden = c.kind === "channel";
-    box.checked = group;
-    box.disabled = group;
+    $("task-approval").checked = false;
   }
 
   function decisionText(m) {
@@ -453,14 +457,15 @@
     return t(k) + (m.comment ? ": " + t("quoted", {c: m.comment}) : "");
   }
 
-  /* Who decided, what and when, on an approval task. */
-  function approvalView(p, m) {
-    const ul = el("ul", {class: "decisions", "data-test": "decisions"});
-    if (!m.decisions.length) ul.appendChild(el("li", {class: "hint"}, t("no_decision")));
-    for (const d of m.decisions) {
-      const li = el("li", {"data-test": "decision", "data-decision": d.decision, "data-by": d.by},
-                    t(d.decision === "approved" ? "approved_by" : "declined_by",
-                      {name: d.me ? t("me") : d.name}) + " \u00b7 " + when(d.at_ms));
+  /* Who decided, what and when, on an approval task (what "decision"); who accepted a
+   * group's task and who marked it done (what "action"). */
+  function approvalView(p, m, list, what) {
+    const ul = el("ul", {class: "decisions", "data-test": what + "s"});
+    if (!list.length) ul.appendChild(el("li", {class: "hint"}, t("no_decision")));
+    for (const d of list) {
+      const li = el("li", {"data-test": what, "data-decision": d.decision, "data-by": d.by},
+                    t(d.decision + "_by", {name: d.me ? t("by_me") : d.name}) + " \u00b7 " +
+                    when(d.at_ms));
       if (d.comment) li.appendChild(el("q", {}, d.comment));
       ul.appendChild(li);
     }

@@ -7,7 +7,7 @@ window.MOMEDO_I18N = {
     wrong_pass: "Wrong passphrase.", conversations: "Conversations", no_convs: "No conversations yet.",
     back: "Back to the conversations", pick: "Pick a conversation", messages: "Messages",
     message: "Message", type: "Write a message (Enter sends, Shift+Enter: new line)", send: "Send",
-    unread: "{n} unread", me: "me", sent: "sent", delivered: "delivered", read: "read",
+    unread: "{n} unread", me: "me", by_me: "me", sent: "sent", delivered: "delivered", read: "read",
     file: "File", photo: "Photo", location: "Location", map: "map", task: "Task", due: "due",
     open: "open", accepted: "accepted", done: "done", accept: "Accept", mark_done: "Done",
     reply_accept: "accepted the task", reply_done: "finished the task",
@@ -25,6 +25,7 @@ window.MOMEDO_I18N = {
     ask_approval: "Ask for approval (Approve / Decline with a comment)", quoted: "\u201c{c}\u201d",
     approve: "Approve", decline: "Decline", no_decision: "Waiting for approval",
     approved_by: "approved by {name}", declined_by: "declined by {name}",
+    accepted_by: "accepted by {name}", done_by: "done by {name}",
     reply_approved: "approved the task", reply_declined: "declined the task",
     my_reply_approved: "You approved the task", my_reply_declined: "You declined the task"
   },
@@ -34,7 +35,7 @@ window.MOMEDO_I18N = {
     wrong_pass: "Falsche Passphrase.", conversations: "Unterhaltungen", no_convs: "Noch keine Unterhaltungen.",
     back: "Zurück zu den Unterhaltungen", pick: "Wähle eine Unterhaltung", messages: "Nachrichten",
     message: "Nachricht", type: "Nachricht schreiben (Enter sendet, Umschalt+Enter: neue Zeile)", send: "Senden",
-    unread: "{n} ungelesen", me: "ich", sent: "gesendet", delivered: "zugestellt", read: "gelesen",
+    unread: "{n} ungelesen", me: "ich", by_me: "mir", sent: "gesendet", delivered: "zugestellt", read: "gelesen",
     file: "Datei", photo: "Foto", location: "Standort", map: "Karte", task: "Aufgabe", due: "fällig",
     open: "offen", accepted: "angenommen", done: "erledigt", accept: "Annehmen", mark_done: "Erledigt",
     reply_accept: "hat die Aufgabe angenommen", reply_done: "hat die Aufgabe erledigt",
@@ -52,6 +53,7 @@ window.MOMEDO_I18N = {
     ask_approval: "Freigabe anfordern (Freigeben / Ablehnen mit Kommentar)", quoted: "\u201e{c}\u201c",
     approve: "Freigeben", decline: "Ablehnen", no_decision: "Wartet auf Freigabe",
     approved_by: "freigegeben von {name}", declined_by: "abgelehnt von {name}",
+    accepted_by: "angenommen von {name}", done_by: "erledigt von {name}",
     reply_approved: "hat die Aufgabe freigegeben", reply_declined: "hat die Aufgabe abgelehnt",
     my_reply_approved: "Du hast die Aufgabe freigegeben", my_reply_declined: "Du hast die Aufgabe abgelehnt"
   }
