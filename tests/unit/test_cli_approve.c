@@ -221,7 +221,7 @@ static void test_extension(void) {
   const size_t at_flags = base_len + 1, at_count = base_len + 3 + TL_KEY_LEN + 4 + 7;
   const size_t at_dec = at_count + 4 + TL_KEY_LEN;
   const struct { size_t at; uint8_t v; } bad[] = {
-      {base_len, 2}, {at_flags, 4}, {at_flags + 1, 3}, {at_dec, 0}, {at_dec, 3},
+      {base_len, 2}, {at_flags, 4}, {at_flags + 1, 3}, {at_dec, 0}, {at_dec, TL_DEC_DONE + 1},
       {at_count, 0xff}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     uint8_t was = b.p[bad[i].at];
@@ -230,6 +230,17 @@ static void test_extension(void) {
     CHECK_EQ(tl_entry_get(&c, &got), 0);
     CHECK_EQ(tl_entry_get_ext(&c, &got), MOMEDO_E_CORRUPT);
     b.p[bad[i].at] = was;
+  }
+  /* A group task's actions (accepted, done) are decisions of their own kinds. */
+  for (uint8_t k = TL_DEC_ACCEPTED; k <= TL_DEC_DONE; k++) {
+    uint8_t was = b.p[at_dec];
+    b.p[at_dec] = k;
+    cursor_init(&c, b.p, b.len);
+    CHECK_EQ(tl_entry_get(&c, &got), 0);
+    CHECK_EQ(tl_entry_get_ext(&c, &got), 0);
+    CHECK_EQ(got.dec[0].decision, k);
+    tl_entry_clear(&got);
+    b.p[at_dec] = was;
   }
   vbuf_free(&b);
   e.note = e.text = NULL; /* not ours: only the decisions are */
