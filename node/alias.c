@@ -101,7 +101,7 @@ int node__alias_issue(struct node *n, const uint8_t identity_key[32], const uint
   al.created_ms = now;
   al.expires_ms = now + NODE_ALIAS_TTL_MS;
   al.node_key = (ProtobufCBinaryData){OBJ_KEY_LEN, n->id.kp.pub};
-  rc = obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_ALIAS, &al.base, &n->id.kp, data, len);
+  rc = obj_sign_encode_with(MOMEDO__OBJECT_KIND__OBJ_ALIAS, &al.base, node__sign, n, data, len);
   free(ck);
   if (rc) return rc;
   /* Stored with its lookup entries in one batch by replication. */

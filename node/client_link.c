@@ -56,7 +56,8 @@ static int link_post(struct conn *c, const uint8_t mb[OBJ_MAILBOX_LEN],
   it.expires_ms = now + NODE_LINK_TTL_MS;
   it.ciphertext = *req;
   it.node_key = (ProtobufCBinaryData){NODE_KEY_LEN, n->id.kp.pub};
-  rc = obj_sign_encode(MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, &it.base, &n->id.kp, &data, &len);
+  rc = obj_sign_encode_with(MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, &it.base, node__sign, n, &data,
+                            &len);
   if (rc == 0) rc = repl_insert_local(n->repl, MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM, data, len,
                                       now, &info);
   free(data);

@@ -143,7 +143,7 @@ static int build_post(struct node *n, const Momedo__PostReq *r, uint64_t now, ui
     it.n_dest_nodes = nd;
     it.dest_nodes = nd ? dests : NULL;
     *kind = MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM;
-    return obj_sign_encode(*kind, &it.base, &n->id.kp, data, len);
+    return obj_sign_encode_with(*kind, &it.base, node__sign, n, data, len);
   }
   if (r->blob_id.len != OBJ_ID_LEN || r->chunk_count < 1 || r->chunk_count > OBJ_CHUNKS_MAX ||
       r->chunk_index >= r->chunk_count) {
@@ -164,7 +164,7 @@ static int build_post(struct node *n, const Momedo__PostReq *r, uint64_t now, ui
   ch.n_dest_nodes = nd;
   ch.dest_nodes = nd ? dests : NULL;
   *kind = MOMEDO__OBJECT_KIND__OBJ_CHUNK;
-  return obj_sign_encode(*kind, &ch.base, &n->id.kp, data, len);
+  return obj_sign_encode_with(*kind, &ch.base, node__sign, n, data, len);
 }
 
 static int c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
@@ -339,22 +339,42 @@ int node__c_fetch_blob(struct conn *c, const Momedo__ClientRequest *rq,
   return 0;
 }
 
-/* One tombstone of the device's ack: 0 stored, E_EXISTS known (or nothing to delete
- * here: the item is already gone), else why it was refused. Only the device that signed
- * a tombstone may hand it in; a tombstone for an item this node does not hold is not
- * stored (a device could otherwise fill every node with tombstones for IDs nobody holds;
- * an item already killed here needs nothing more). */
-static int ack_one(struct conn *c, const Momedo__Object *o, uint64_t now) {
-  struct obj_checked ck;
-  if (!o || o->kind != MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE) return MOMEDO_E_UNKNOWN_KIND;
-  int rc = obj_check(o->kind, o->data.data, o->data.len, now, NULL, NULL, &ck);
-  if (rc) return rc;
-  if (memcmp(ck.info.key, c->device_key, OBJ_KEY_LEN) != 0) return MOMEDO_E_DENIED;
-  if (!repl_has(c->n->repl, ck.info.target_id)) {
+/* The tombstones of one ack request, checked in full (decode, bounds, time, the device's
+ * signature) on the signature pool before the loop thread stores them in request order:
+ * one Ed25519 verification per tombstone was half of the node's CPU while clients
+ * drained their mailboxes (issue 12). ck[i] and rc[i] belong to tombstones[i]. */
+struct ack_batch {
+  const Momedo__AckReq *r;
+  uint64_t now;
+  struct obj_checked *ck;
+  int rc[ACK_TOMBSTONES_MAX];
+};
+
+static void ack_check(void *vctx, size_t i, unsigned worker) {
+  struct ack_batch *b = vctx;
+  const Momedo__Object *o = b->r->tombstones[i];
+  (void)worker;
+  if (!o || o->kind != MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE)
+    b->rc[i] = MOMEDO_E_UNKNOWN_KIND;
+  else
+    b->rc[i] = obj_check(o->kind, o->data.data, o->data.len, b->now, NULL, NULL, &b->ck[i]);
+}
+
+/* One tombstone of the device's ack, after ack_check: 0 stored, E_EXISTS known (or
+ * nothing to delete here: the item is already gone), else why it was refused. Only the
+ * device that signed a tombstone may hand it in; a tombstone for an item this node does
+ * not hold is not stored (a device could otherwise fill every node with tombstones for
+ * IDs nobody holds; an item already killed here needs nothing more). */
+static int ack_one(struct conn *c, const struct ack_batch *b, size_t i) {
+  const struct obj_checked *ck = &b->ck[i];
+  const Momedo__Object *o = b->r->tombstones[i];
+  if (b->rc[i]) return b->rc[i];
+  if (memcmp(ck->info.key, c->device_key, OBJ_KEY_LEN) != 0) return MOMEDO_E_DENIED;
+  if (!repl_has(c->n->repl, ck->info.target_id)) {
     c->n->counters.acks_unknown++;
     return MOMEDO_E_EXISTS;
   }
-  return repl_insert_checked(c->n->repl, &ck, o->data.data, o->data.len, now, NULL);
+  return repl_insert_checked(c->n->repl, ck, o->data.data, o->data.len, b->now, NULL);
 }
 
 int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
@@ -378,9 +398,18 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
    * deferred, then one log sync makes them durable before the answer counts them and
    * before the drain pushes them on. A failed sync accepts none of them. */
   uint32_t stored = 0;
+  struct ack_batch *b = n->ack_batch;
+  if (!b) {
+    b = n->ack_batch = calloc(1, sizeof *b);
+    if (b) b->ck = malloc(ACK_TOMBSTONES_MAX * sizeof *b->ck);
+    if (!b || !b->ck) return MOMEDO_E_NOMEM; /* node__ack_batch_free frees what was made */
+  }
+  b->r = r;
+  b->now = now;
+  node__pool_run(n, ack_check, b, allowed);
   store_rocks_defer_sync(n->rocks, 1);
   for (size_t i = 0; i < allowed; i++) {
-    rc = ack_one(c, r->tombstones[i], now);
+    rc = ack_one(c, b, i);
     if (rc == 0 || rc == MOMEDO_E_EXISTS)
       accepted++;
     else
@@ -415,6 +444,13 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
   rs->body_case = MOMEDO__CLIENT_RESPONSE__BODY_ACK;
   rs->ack = out;
   return 0;
+}
+
+void node__ack_batch_free(struct node *n) {
+  if (!n->ack_batch) return;
+  free(n->ack_batch->ck);
+  free(n->ack_batch);
+  n->ack_batch = NULL;
 }
 
 /* ---- subscriptions and live push ---- */

@@ -265,12 +265,6 @@ static int legacy_index_drop(struct node *n) {
   return rc;
 }
 
-/* The engine's signer: its node records carry this node's signature. */
-static int node_sign(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static OBJ_SIG_LEN]) {
-  struct node *n = ctx;
-  return crypto_sign(sig, msg, len, &n->id.kp);
-}
-
 void node__record_name(char out[static REPL_NAME_CHARS_MAX + 1], const char *name) {
   size_t i = 0;
   for (; name[i] && i < REPL_NAME_CHARS_MAX; i++) {
@@ -309,7 +303,7 @@ static int open_engine(struct node *n) {
   if ((rc = node__test_hooks_start(&n->store)) != 0) return rc;
   rc_cfg = n->cfg.repl; /* the engine's parameters as momedo.conf set them (scope too) */
   memcpy(rc_cfg.self_key, n->id.kp.pub, OBJ_KEY_LEN);
-  rc_cfg.sign = node_sign; /* node records; the key stays in this process */
+  rc_cfg.sign = node__sign; /* node records; the key stays in this process */
   rc_cfg.sign_ctx = n;
   node__record_name(rc_cfg.name, n->cfg.name);
   if ((rc = crypto_random(&seed, sizeof seed)) != 0) return rc;
@@ -387,6 +381,7 @@ static int start(struct node *n) {
   if (!rc) rc = node__dir_lock(n->dir, &n->dir_lock_fd);
   if (!rc) node__fit_nofile(n);
   if (!rc) node__backup_cleanup(n);
+  if (!rc) rc = node__pool_start(n); /* the engine signs its node record with it */
   if (!rc) rc = open_engine(n);
   if (rc) return rc;
   uv_timer_init(n->loop, &n->repl_timer);
@@ -444,6 +439,8 @@ int node_run(const char *dir, int init_empty) {
   node__lookups_free(n);
   node__claims_free(n);
   repl_free(n->repl);
+  node__pool_free(n);
+  node__ack_batch_free(n);
   store_close(n->store);
   node__dir_unlock(n->dir_lock_fd); /* after the store is closed */
   tls_ctx_free(n->tls_server);

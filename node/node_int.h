@@ -62,6 +62,8 @@
 /* Group commit (commit.c): posts stored since the last sync, answered after the next. */
 #define NODE_COMMIT_POSTS_MAX 512       /* posts waiting for one sync, at most */
 #define NODE_COMMIT_BYTES_MAX (4u * 1024 * 1024) /* their object bytes, at most */
+#define NODE_POOL_THREADS_MAX 3         /* signature threads beside the loop (pool.c) */
+#define NODE_POOL_BATCH_MIN 4           /* smaller batches stay on the loop thread */
 #define NODE_SUB_BUCKETS 4096           /* subscription hash table */
 #define NODE_FETCH_LIMIT_MAX 500        /* objects per FetchResp */
 #define NODE_FETCH_LIMIT_DEFAULT 100
@@ -250,6 +252,10 @@ struct node {
   struct store *rocks;          /* the same RocksDB store, unwrapped by test hooks */
   struct repl *repl;
   struct node_commit *commit;   /* commit.c: posts waiting for the group's sync */
+  struct node_pool *pool;       /* pool.c: signature threads */
+  struct ack_batch *ack_batch;  /* client_mbox.c: an ack's checked tombstones, made once */
+  struct crypto_signer *signer[NODE_POOL_THREADS_MAX + 1]; /* the node key, per thread
+                                                             (0: the loop's) */
   int sync_owed;                /* neighbor objects written with the sync deferred (peers.c):
                                    node__drain syncs before anything leaves */
   struct tls_ctx *tls_server, *tls_client;
@@ -378,6 +384,19 @@ void node__commit_add(struct conn *c, uint64_t request_id, const struct obj_info
                       size_t bytes, uint64_t deliver_from_ms, int32_t off_min);
 /* Sync and answer now (before anything else is answered to a connection that waits). */
 void node__commit_flush(struct node *n);
+
+/* pool.c: fn(ctx, i, worker) for i in [0, count) on the loop thread and the pool's
+ * threads, returning when all are done; worker 0 is the loop thread, worker w uses
+ * n->signer[w]. fn must not touch the loop, the engine or the store. */
+void node__ack_batch_free(struct node *n);
+typedef void (*node_pool_fn)(void *ctx, size_t i, unsigned worker);
+MOMEDO_WUR int node__pool_start(struct node *n);
+void node__pool_free(struct node *n);
+void node__pool_run(struct node *n, node_pool_fn fn, void *ctx, size_t count);
+unsigned node__pool_threads(const struct node *n);
+/* An obj_sign_fn (ctx = the node): the node key's signature on the loop thread. */
+MOMEDO_WUR int node__sign(void *ctx, const uint8_t *msg, size_t len,
+                          uint8_t sig[static OBJ_SIG_LEN]);
 /* The connection is going away: its waiting answers are dropped (the posts stay). */
 void node__commit_conn_gone(struct conn *c);
 

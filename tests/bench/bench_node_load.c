@@ -12,6 +12,10 @@
  *         --drain 2 pipelines it: the next fetch goes out as soon as a page arrives
  *         (before its items are verified), and up to LOAD_DRAIN_ACKS_MAX acks may wait
  *         for their answers (their syncs) meanwhile; --drain 1 waits for each answer.
+ *         --corrupt K (with --drain): every K-th tombstone goes out with a broken
+ *         signature; each ack must then be answered with exactly the others accepted (or
+ *         E_BADSIG when all of it is broken), and once drained each connection fetches
+ *         its mailbox again: exactly the items of the broken tombstones must be left.
  * A measuring tool, not a test: prints one JSON object; exit 1 if anything failed. */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -51,7 +55,7 @@
 #define LOAD_ERR_MAX 256
 
 enum lstate { L_CONNECTING, L_TLS, L_HELLO, L_REGISTER, L_AUTH_BEGIN, L_AUTH_PROVE, L_READY,
-              L_DONE, L_DRAINING, L_DRAINED, L_CLOSED };
+              L_DONE, L_DRAINING, L_RECHECK, L_DRAINED, L_CLOSED };
 
 struct load;
 
@@ -73,6 +77,8 @@ struct lconn {
   bool empty;                      /* drain: the mailbox answered an empty page */
   struct { uint64_t rid, n; } acks[LOAD_DRAIN_ACKS_MAX]; /* on their way, in order */
   unsigned acks_head, acks_n;
+  uint8_t (*bad)[OBJ_ID_LEN];      /* --corrupt: items whose tombstone was broken */
+  size_t n_bad, cap_bad;
 };
 
 struct proc_sample {
@@ -96,6 +102,8 @@ struct load {
                                       for each answer, 2 pipelined */
   unsigned drained_conns;
   uint64_t drained, drain_invalid, drain_pages;
+  uint64_t corrupt, tombstones, corrupted; /* --corrupt K: every K-th tombstone broken */
+  uint64_t acks_badsig, recheck_ok, recheck_bad;
   uint64_t t2_ms;                  /* the drain's end (it starts at t1_ms) */
   struct proc_sample drain_after[LOAD_PIDS_MAX];
   int pids[LOAD_PIDS_MAX];
@@ -198,6 +206,7 @@ static void on_closed(uv_handle_t *h) {
   tls_conn_free(c->tc);
   frame_decoder_close(&c->dec);
   c->ld->c[c->idx] = NULL;
+  free(c->bad);
   free(c);
 }
 
@@ -233,7 +242,7 @@ static void conn_fail(struct lconn *c, const char *fmt, ...) {
   if (c->st < L_READY) {
     ld->inflight--;
     ld->failed++;
-  } else if (c->st == L_READY || c->st == L_DRAINING) {
+  } else if (c->st == L_READY || c->st == L_DRAINING || c->st == L_RECHECK) {
     ld->dropped++; /* was up: the node (or the network) closed it */
   }
   if (!ld->err[0]) {
@@ -396,13 +405,66 @@ static int send_fetch(struct lconn *c) {
  * answered. */
 static void drain_end_check(struct lconn *c) {
   if (!c->empty || c->acks_n || c->st != L_DRAINING) return;
+  if (c->ld->corrupt) { /* what is left must be exactly the broken tombstones' items */
+    c->cursor = 0;
+    if (send_fetch(c) != 0) conn_fail(c, "%s", "cannot send a fetch");
+    c->st = L_RECHECK;
+    return;
+  }
   c->st = L_DRAINED;
   c->ld->drained_conns++;
   progress(c->ld);
 }
 
-/* Acknowledge n verified items (tombstones ptrs) in one request. */
-static int send_ack(struct lconn *c, Momedo__Object **ptrs, size_t n) {
+static int cmp_id(const void *a, const void *b) { return memcmp(a, b, OBJ_ID_LEN); }
+
+static void on_recheck_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
+  struct load *ld = c->ld;
+  size_t n = 0, same = 0;
+  uint8_t(*left)[OBJ_ID_LEN] = NULL;
+  if (rs->status != 0 || rs->body_case != MOMEDO__CLIENT_RESPONSE__BODY_FETCH) {
+    conn_fail(c, "fetch refused: %.200s", rs->reason ? rs->reason : "bad answer");
+    return;
+  }
+  const Momedo__FetchResp *f = rs->fetch;
+  left = calloc(f->n_objects + 1, OBJ_ID_LEN);
+  for (size_t i = 0; left && i < f->n_objects; i++) {
+    const Momedo__Object *o = f->objects[i] ? f->objects[i]->object : NULL;
+    struct obj_checked ck;
+    if (o && o->kind == MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM &&
+        obj_check(o->kind, o->data.data, o->data.len, os_wall_ms(), NULL, NULL, &ck) == 0)
+      memcpy(left[n++], ck.info.id, OBJ_ID_LEN);
+  }
+  if (left && n == c->n_bad && !f->more) {
+    qsort(left, n, OBJ_ID_LEN, cmp_id);
+    if (c->n_bad) qsort(c->bad, c->n_bad, OBJ_ID_LEN, cmp_id);
+    for (size_t i = 0; i < n; i++) same += memcmp(left[i], c->bad[i], OBJ_ID_LEN) == 0;
+  }
+  if (left && n == c->n_bad && same == n && !f->more) ld->recheck_ok++;
+  else ld->recheck_bad++;
+  free(left);
+  c->st = L_DRAINED;
+  ld->drained_conns++;
+  progress(ld);
+}
+
+/* --corrupt: break this tombstone's signature (a bit of R) and remember its item. */
+static int corrupt_one(struct lconn *c, Momedo__Object *o, const uint8_t id[OBJ_ID_LEN]) {
+  if (c->n_bad == c->cap_bad) {
+    size_t cap = c->cap_bad ? 2 * c->cap_bad : 64;
+    void *nb = realloc(c->bad, cap * OBJ_ID_LEN);
+    if (!nb) return MOMEDO_E_NOMEM;
+    c->bad = nb, c->cap_bad = cap;
+  }
+  memcpy(c->bad[c->n_bad++], id, OBJ_ID_LEN);
+  o->data.data[o->data.len - OBJ_SIG_LEN + 3] ^= 0x10;
+  c->ld->corrupted++;
+  return 0;
+}
+
+/* Acknowledge n verified items (tombstones ptrs) in one request; good of them are not
+ * broken (--corrupt): what the node must accept. */
+static int send_ack(struct lconn *c, Momedo__Object **ptrs, size_t n, size_t good) {
   if (c->acks_n == LOAD_DRAIN_ACKS_MAX) return MOMEDO_E_BOUNDS;
   Momedo__ClientRequest rq = MOMEDO__CLIENT_REQUEST__INIT;
   Momedo__AckReq ar = MOMEDO__ACK_REQ__INIT;
@@ -412,7 +474,7 @@ static int send_ack(struct lconn *c, Momedo__Object **ptrs, size_t n) {
   rq.ack = &ar;
   int rc = send_request(c, &rq);
   unsigned k = (c->acks_head + c->acks_n++) % LOAD_DRAIN_ACKS_MAX;
-  c->acks[k].rid = c->rid, c->acks[k].n = n; /* what the ack must accept */
+  c->acks[k].rid = c->rid, c->acks[k].n = good; /* what the ack must accept */
   return rc;
 }
 
@@ -422,7 +484,7 @@ static void on_fetch_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
   struct load *ld = c->ld;
   static Momedo__Object objs[LOAD_DRAIN_PAGE];
   Momedo__Object *ptrs[LOAD_DRAIN_PAGE];
-  size_t n = 0;
+  size_t n = 0, bad = 0;
   int rc = 0;
   c->fetch_rid = 0;
   if (rs->status != 0 || rs->body_case != MOMEDO__CLIENT_RESPONSE__BODY_FETCH ||
@@ -457,9 +519,13 @@ static void on_fetch_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
     objs[n].kind = MOMEDO__OBJECT_KIND__OBJ_TOMBSTONE; /* the device's ack, as a client's */
     rc = obj_tombstone_sign(&c->dev, ck.info.id, now, ck.info.expires_ms, NULL, 0,
                             &objs[n].data.data, &objs[n].data.len);
+    if (rc == 0 && ld->corrupt && ++ld->tombstones % ld->corrupt == 0) {
+      rc = corrupt_one(c, &objs[n], ck.info.id);
+      bad++;
+    }
     if (rc == 0) ptrs[n] = &objs[n], n++;
   }
-  if (rc == 0 && n > 0) rc = send_ack(c, ptrs, n);
+  if (rc == 0 && n > 0) rc = send_ack(c, ptrs, n, n - bad);
   else if (rc == 0 && ld->drain == 1) rc = send_fetch(c); /* nothing to acknowledge */
   for (size_t i = 0; i < n; i++) free(objs[i].data.data);
   if (rc) conn_fail(c, "cannot verify or acknowledge a page: %s", momedo_strerror(rc));
@@ -469,8 +535,10 @@ static void on_ack_resp(struct lconn *c, const Momedo__ClientResponse *rs) {
   uint64_t want = c->acks[c->acks_head].n;
   c->acks_head = (c->acks_head + 1) % LOAD_DRAIN_ACKS_MAX;
   c->acks_n--;
-  if (rs->status != 0 || rs->body_case != MOMEDO__CLIENT_RESPONSE__BODY_ACK ||
-      rs->ack->accepted != want) {
+  if (want == 0 && rs->status == MOMEDO_E_BADSIG) { /* --corrupt: all of it broken */
+    c->ld->acks_badsig++;
+  } else if (rs->status != 0 || rs->body_case != MOMEDO__CLIENT_RESPONSE__BODY_ACK ||
+             rs->ack->accepted != want) {
     conn_fail(c, "ack refused: %.200s", rs->reason ? rs->reason : "not all accepted");
     return;
   }
@@ -507,6 +575,10 @@ static void on_response(struct lconn *c, const Momedo__ClientResponse *rs) {
   }
   if (c->st == L_DRAINING) {
     on_drain_resp(c, rs);
+    return;
+  }
+  if (c->st == L_RECHECK) {
+    on_recheck_resp(c, rs);
     return;
   }
   if (rs->status != 0) {
@@ -796,7 +868,12 @@ static void print_drain(const struct load *ld) {
   for (unsigned i = 0; i < ld->npids; i++)
     printf("%s%.2f", i ? "," : "",
            (double)(ld->drain_after[i].cpu_ticks - ld->after[i].cpu_ticks) / hz);
-  printf("]}");
+  printf("]");
+  if (ld->corrupt)
+    printf(",\"corrupted\":%" PRIu64 ",\"acks_badsig\":%" PRIu64 ",\"recheck_ok\":%" PRIu64
+           ",\"recheck_bad\":%" PRIu64, ld->corrupted, ld->acks_badsig, ld->recheck_ok,
+           ld->recheck_bad);
+  printf("}");
 }
 
 static void print_result(const struct load *ld) {
@@ -829,6 +906,7 @@ static void usage(void) {
           "                            [--inflight K] [--timeout-s T]\n"
           "       bench_node_load post --invite CODE --conns C --items N [--window W]\n"
           "                            [--bytes B] [--pid PID]... [--timeout-s T] [--drain 1|2]\n"
+          "                            [--corrupt K]\n"
           "CODE: an invite of the node (momedo-admin invite --uses C); idle ignores its token.\n"
           "The node needs device_posts_per_minute >= N/C and mailbox_items_max >= N/C.\n");
 }
@@ -856,6 +934,7 @@ static int parse_args(struct load *ld, int argc, char **argv) {
     else if (strcmp(k, "--window") == 0 && !num_arg(val, 1, 100000, &v)) ld->window = v;
     else if (strcmp(k, "--bytes") == 0 && !num_arg(val, 16, LOAD_ITEM_BYTES_MAX, &v)) ld->item_bytes = v;
     else if (strcmp(k, "--drain") == 0 && !num_arg(val, 0, 2, &v)) ld->drain = (int)v;
+    else if (strcmp(k, "--corrupt") == 0 && !num_arg(val, 1, UINT32_MAX, &v)) ld->corrupt = v;
     else if (strcmp(k, "--hold-s") == 0 && !num_arg(val, 0, 86400, &v)) ld->hold_s = (unsigned)v;
     else if (strcmp(k, "--inflight") == 0 && !num_arg(val, 1, 10000, &v)) ld->inflight_max = (unsigned)v;
     else if (strcmp(k, "--timeout-s") == 0 && !num_arg(val, 1, 86400, &v)) ld->timeout_s = (unsigned)v;
@@ -892,7 +971,8 @@ static int run(struct load *ld) {
   uv_run(&loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&loop) == 0 ? 0 : 1;
   print_result(ld);
-  int incomplete = ld->drain && ld->drained + ld->drain_invalid != ld->acked;
+  int incomplete = ld->drain && (ld->drained + ld->drain_invalid + ld->corrupted != ld->acked ||
+                                 ld->recheck_bad);
   return rc || ld->err[0] || ld->failed || ld->dropped || incomplete;
 }
 
