@@ -81,6 +81,7 @@ static int post_checks(struct conn *c, const Momedo__PostReq *r, uint64_t now, u
   if (rc) return rc;
   rc = repl_mailbox_count(n->repl, r->mailbox.data, &items, &bytes);
   if (rc) return rc;
+  node__commit_pending(n, r->mailbox.data, &items, &bytes); /* not stored yet */
   if (items >= n->cfg.mailbox_items_max ||
       bytes + r->ciphertext.len > n->cfg.mailbox_bytes_max) {
     reason_set(why, why_cap,
@@ -124,9 +125,22 @@ static int post_dests(struct node *n, const Momedo__PostReq *r,
   return 0;
 }
 
+/* An obj_sign_fn that signs nothing yet: it keeps the message to sign (ctx: the post)
+ * and leaves the signature blank; the group commit signs it on the pool. */
+static int sign_later(void *ctx, const uint8_t *msg, size_t len,
+                      uint8_t sig[static OBJ_SIG_LEN]) {
+  struct node_post *p = ctx;
+  p->tbs = malloc(len ? len : 1);
+  if (!p->tbs) return MOMEDO_E_NOMEM;
+  memcpy(p->tbs, msg, len);
+  p->tbs_len = len;
+  memset(sig, 0, OBJ_SIG_LEN);
+  return 0;
+}
+
+/* The post's object, encoded with a blank signature, into p (p->kind, data, len, tbs). */
 static int build_post(struct node *n, const Momedo__PostReq *r, uint64_t now, uint64_t ttl,
-                      Momedo__ObjectKind *kind, uint8_t **data, size_t *len, char *why,
-                      size_t why_cap) {
+                      struct node_post *p, char *why, size_t why_cap) {
   ProtobufCBinaryData nk = {NODE_KEY_LEN, n->id.kp.pub}, dests[OBJ_DEST_NODES_MAX];
   size_t nd = 0;
   int rc = post_dests(n, r, dests, &nd, why, why_cap);
@@ -142,8 +156,8 @@ static int build_post(struct node *n, const Momedo__PostReq *r, uint64_t now, ui
     it.node_key = nk;
     it.n_dest_nodes = nd;
     it.dest_nodes = nd ? dests : NULL;
-    *kind = MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM;
-    return obj_sign_encode_with(*kind, &it.base, node__sign, n, data, len);
+    p->kind = MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM;
+    return obj_sign_encode_with(p->kind, &it.base, sign_later, p, &p->data, &p->len);
   }
   if (r->blob_id.len != OBJ_ID_LEN || r->chunk_count < 1 || r->chunk_count > OBJ_CHUNKS_MAX ||
       r->chunk_index >= r->chunk_count) {
@@ -163,8 +177,8 @@ static int build_post(struct node *n, const Momedo__PostReq *r, uint64_t now, ui
   ch.node_key = nk;
   ch.n_dest_nodes = nd;
   ch.dest_nodes = nd ? dests : NULL;
-  *kind = MOMEDO__OBJECT_KIND__OBJ_CHUNK;
-  return obj_sign_encode_with(*kind, &ch.base, node__sign, n, data, len);
+  p->kind = MOMEDO__OBJECT_KIND__OBJ_CHUNK;
+  return obj_sign_encode_with(p->kind, &ch.base, sign_later, p, &p->data, &p->len);
 }
 
 static int c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientResponse *rs,
@@ -172,35 +186,21 @@ static int c_post(struct conn *c, const Momedo__ClientRequest *rq, Momedo__Clien
   struct node *n = c->n;
   const Momedo__PostReq *r = rq->post;
   uint64_t now = node__now_ms(), ttl = 0;
-  uint8_t *data = NULL;
-  size_t len = 0;
-  Momedo__ObjectKind kind;
-  struct obj_info info;
+  struct node_post p = {.now_ms = now};
   int rc = need_auth(c, why, why_cap);
   if (!rc) rc = post_checks(c, r, now, &ttl, why, why_cap);
-  if (!rc) rc = build_post(n, r, now, ttl, &kind, &data, &len, why, why_cap);
-  if (rc) return rc;
-  /* Our own signature, made just now: read back without verifying it again (what
-   * comes from outside is verified in full). Stored with the sync deferred: the group
-   * commit (commit.c) answers once one sync made it durable. */
-  struct obj_checked ck;
-  rc = obj_read(kind, data, len, &ck);
-  if (!rc) {
-    store_rocks_defer_sync(n->rocks, 1);
-    rc = repl_insert_checked(n->repl, &ck, data, len, now, &info);
-    store_rocks_defer_sync(n->rocks, 0);
+  if (!rc) rc = build_post(n, r, now, ttl, &p, why, why_cap);
+  if (rc) {
+    free(p.data);
+    free(p.tbs);
+    return rc;
   }
-  free(data);
-  if (rc == MOMEDO_E_DISKFULL)
-    node__diskfull(n, len, why, why_cap);
-  else if (rc)
-    reason_set(why, why_cap, "item refused: %s", momedo_strerror(rc));
-  if (rc) return rc;
   (void)rs;
+  memcpy(p.mailbox, r->mailbox.data, OBJ_MAILBOX_LEN);
   int32_t off_min = 0;
   uint64_t from = node__hours_deliver_from(c, r, now, &off_min);
-  node__hours_posted(c, info.id);
-  node__commit_add(c, rq->request_id, &info, len, from, off_min);
+  /* Signed, stored and answered by the group commit (commit.c). */
+  node__commit_add(c, rq->request_id, &p, from, off_min);
   return NODE_DEFERRED;
 }
 

@@ -1,20 +1,25 @@
-/* node/commit.c — group commit of client posts: a post is stored with the store's sync
- * deferred and its answer waits here; once per loop iteration (after everything that
- * iteration read), or when the group is full, one fdatasync makes the whole group
- * durable and then every post of it is answered, in arrival order. Nothing is answered
- * before the sync returned; a failed sync refuses the whole group. */
+/* node/commit.c — group commit of client posts: a checked post waits here with its node
+ * signature still blank; once per loop iteration (after everything that iteration read),
+ * or when the group is full, the group's signatures are made on the pool (pool.c: both
+ * cores; the node key is imported once per thread), its objects stored in arrival order
+ * with the store's sync deferred, one fdatasync makes the whole group durable and then
+ * every post of it is answered, in arrival order. Nothing is answered before the sync
+ * returned; a failed sync refuses the whole group. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hours.h"
 #include "log.h"
 #include "node_int.h"
 #include "store_rocks.h"
 
 struct node_commit_ent {
-  struct conn *c;               /* NULL: the connection went away */
+  struct conn *c;               /* NULL: the connection went away (still stored) */
   uint64_t request_id;
-  uint8_t id[OBJ_ID_LEN];
+  struct node_post p;
+  int rc;                       /* signing and storing it */
+  uint8_t id[OBJ_ID_LEN];       /* once stored */
   uint64_t expires_ms;
   uint64_t deliver_from_ms;     /* working hours: PostResp.deliver_from_ms */
   int32_t off_min;
@@ -49,30 +54,79 @@ void node__commit_stop(struct node *n) {
   uv_close((uv_handle_t *)&n->commit->check, NULL); /* freed by node_run after the loop */
 }
 
-void node__commit_add(struct conn *c, uint64_t request_id, const struct obj_info *info,
-                      size_t bytes, uint64_t deliver_from_ms, int32_t off_min) {
+void node__commit_add(struct conn *c, uint64_t request_id, struct node_post *p,
+                      uint64_t deliver_from_ms, int32_t off_min) {
   struct node_commit *q = c->n->commit;
   assert(q->n < NODE_COMMIT_POSTS_MAX); /* flushed below when it got full */
   struct node_commit_ent *e = &q->e[q->n++];
   e->c = c;
   e->request_id = request_id;
-  memcpy(e->id, info->id, OBJ_ID_LEN);
-  e->expires_ms = info->expires_ms;
+  e->p = *p;
+  e->rc = 0;
   e->deliver_from_ms = deliver_from_ms;
   e->off_min = off_min;
   c->commit_waiting++;
-  q->bytes += bytes;
+  q->bytes += p->len;
   /* Stopping: the check handle is closed, so nothing would sync the group later. */
   if (q->n >= NODE_COMMIT_POSTS_MAX || q->bytes >= NODE_COMMIT_BYTES_MAX || c->n->stopping)
     node__commit_flush(c->n);
 }
 
+void node__commit_pending(const struct node *n, const uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                          uint64_t *items, uint64_t *bytes) {
+  const struct node_commit *q = n->commit;
+  for (size_t i = 0; q && i < q->n; i++)
+    if (memcmp(q->e[i].p.mailbox, mailbox, OBJ_MAILBOX_LEN) == 0) {
+      (*items)++;
+      *bytes += q->e[i].p.len;
+    }
+}
+
+/* On the pool: the node's signature into the object's blank signature field (the last
+ * OBJ_SIG_LEN bytes: field 15 is the highest, obj_sign_encode_with). */
+static void sign_one(void *vctx, size_t i, unsigned worker) {
+  struct node *n = vctx;
+  struct node_commit_ent *e = &n->commit->e[i];
+  e->rc = crypto_signer_sign(n->signer[worker], e->p.data + e->p.len - OBJ_SIG_LEN, e->p.tbs,
+                             e->p.tbs_len);
+}
+
+/* Our own signature, made just now: read back without verifying it again (what comes
+ * from outside is verified in full), stored with the sync deferred. */
+static void store_one(struct node *n, struct node_commit_ent *e) {
+  struct obj_checked ck;
+  struct obj_info info;
+  if (!e->rc) e->rc = obj_read(e->p.kind, e->p.data, e->p.len, &ck);
+  if (!e->rc) {
+    if (e->c) node__hours_posted(e->c, ck.info.id);
+    store_rocks_defer_sync(n->rocks, 1);
+    e->rc = repl_insert_checked(n->repl, &ck, e->p.data, e->p.len, e->p.now_ms, &info);
+    store_rocks_defer_sync(n->rocks, 0);
+  }
+  if (!e->rc) {
+    memcpy(e->id, info.id, OBJ_ID_LEN);
+    e->expires_ms = info.expires_ms;
+  }
+  free(e->p.data);
+  free(e->p.tbs);
+  e->p.data = e->p.tbs = NULL;
+}
+
 static void answer(struct node *n, struct node_commit_ent *e, int rc, const char *why) {
   Momedo__ClientResponse rs = MOMEDO__CLIENT_RESPONSE__INIT;
   Momedo__PostResp out = MOMEDO__POST_RESP__INIT;
+  char own[FRAME_REASON_BYTES_MAX] = "";
   struct conn *c = e->c;
   c->commit_waiting--;
   rs.request_id = e->request_id;
+  if (!rc && e->rc) { /* this post alone was refused */
+    rc = e->rc;
+    if (rc == MOMEDO_E_DISKFULL)
+      node__diskfull(n, e->p.len, own, sizeof own);
+    else
+      reason_set(own, sizeof own, "item refused: %s", momedo_strerror(rc));
+    why = own;
+  }
   rs.status = rc;
   if (rc) {
     rs.reason = (char *)why;
@@ -92,6 +146,8 @@ void node__commit_flush(struct node *n) {
   struct node_commit *q = n->commit;
   char why[FRAME_REASON_BYTES_MAX] = "";
   if (!q || q->n == 0) return;
+  node__pool_run(n, sign_one, n, q->n);
+  for (size_t i = 0; i < q->n; i++) store_one(n, &q->e[i]);
   int rc = store_rocks_sync(n->rocks);
   if (rc == MOMEDO_E_DISKFULL) {
     node__diskfull(n, q->bytes, why, sizeof why);

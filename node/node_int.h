@@ -370,18 +370,32 @@ MOMEDO_WUR int node__listen(struct node *n);
 /* Shared link callbacks for every connection (inbound and outbound). */
 extern const struct link_callbacks node__link_cbs;
 
-/* commit.c: group commit of client posts. A post is stored with the store's sync
- * deferred, then waits here; once per loop iteration (a uv_check handle, after all
+/* commit.c: group commit of client posts. A checked post waits here, encoded with its
+ * node signature still blank; once per loop iteration (a uv_check handle, after all
  * input of the iteration was read), or when NODE_COMMIT_POSTS_MAX/BYTES_MAX are
- * reached, one sync makes the group durable and every post of it is answered, in
- * arrival order (so in order per connection). start: E_NOMEM; stop: syncs and
+ * reached, the group is signed on the pool (pool.c), stored in arrival order with the
+ * sync deferred, made durable by one sync, and every post of it is answered in arrival
+ * order (so in order per connection). start: E_NOMEM; stop: signs, stores, syncs and
  * answers what waits, then closes the handle. */
 MOMEDO_WUR int node__commit_start(struct node *n);
 void node__commit_stop(struct node *n);
-/* Queue the answer to a post stored with deferred sync (bytes: its object's size;
- * deliver_from_ms/off_min: PostResp's working-hours notice, 0 for none). */
-void node__commit_add(struct conn *c, uint64_t request_id, const struct obj_info *info,
-                      size_t bytes, uint64_t deliver_from_ms, int32_t off_min);
+/* The post waiting to be signed and stored, taken by node__commit_add (its buffers
+ * become the group's). */
+struct node_post {
+  Momedo__ObjectKind kind;
+  uint8_t *data;                /* the object, its last OBJ_SIG_LEN bytes the signature */
+  size_t len;
+  uint8_t *tbs;                 /* what the node signs (obj_sign_encode_with's message) */
+  size_t tbs_len;
+  uint64_t now_ms;
+  uint8_t mailbox[OBJ_MAILBOX_LEN];
+};
+/* Queue a post (deliver_from_ms/off_min: PostResp's working-hours notice, 0 for none). */
+void node__commit_add(struct conn *c, uint64_t request_id, struct node_post *p,
+                      uint64_t deliver_from_ms, int32_t off_min);
+/* Posts to mailbox waiting in the group: the mailbox quota counts them as stored. */
+void node__commit_pending(const struct node *n, const uint8_t mailbox[static OBJ_MAILBOX_LEN],
+                          uint64_t *items, uint64_t *bytes);
 /* Sync and answer now (before anything else is answered to a connection that waits). */
 void node__commit_flush(struct node *n);
 

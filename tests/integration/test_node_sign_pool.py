@@ -2,7 +2,8 @@
 
 The node verifies an ack request's tombstones on the loop thread and the pool's threads
 together, then stores them in request order on the loop thread and answers after one
-sync. Sixteen devices post concurrently and then drain their mailboxes concurrently
+sync; the group commit signs its posts the same way before it stores them (the drain
+below verifies every item's node signature). Sixteen devices post concurrently and then drain their mailboxes concurrently
 (pipelined: several acks of one connection in flight). Every K-th tombstone carries a
 broken signature: each ack must be answered with exactly the other tombstones accepted
 (E_BADSIG when all of it is broken), and afterwards each mailbox must hold exactly the
@@ -64,6 +65,25 @@ class SignPoolTest(T.ClusterTest, unittest.TestCase):
         d = self.check(3, 1, CONNS * 200)
         self.assertGreater(d["acks_badsig"], 0)
         self.assertEqual(d["items"], 0)
+
+
+    def test_quota_counts_posts_waiting_in_the_group(self):
+        """Posts wait unsigned and unstored in the group until its flush: the mailbox quota
+        must count them, or one group could fill a mailbox beyond mailbox_items_max.
+        Eight devices pipeline 200 posts each (window 32) into their own mailboxes of at
+        most 100 items: exactly 100 each are acknowledged and stored, the rest refused."""
+        a = self.cluster.add_node("q", start=False)
+        a.configure("device_posts_per_minute = 100000\nmailbox_items_max = 100\n")
+        a.start()
+        p = subprocess.run([LOAD, "post", "--invite", a.invite(uses=8), "--conns", "8",
+                            "--items", "1600", "--window", "32", "--timeout-s", "600"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=900)
+        out = json.loads(p.stdout.strip().splitlines()[-1])
+        print("quota 100, 8 x 200 posts: %d acknowledged, %d refused" % (
+            out["acked"], out["refused"]), flush=True)
+        self.assertEqual((out["acked"], out["refused"]), (800, 800))
+        self.assertEqual(a.count("ozone_item"), 800)
 
 
 if __name__ == "__main__":
