@@ -117,9 +117,13 @@ static void api_setup(struct app *a, struct app_call *c) {
 
 /* ---- groups and announcement channels ------------------------------------------- */
 
-/* members: an array of contact keys (hex) into user IDs (uids[n]). */
+/* What group_change does. */
+enum app_group_op { APP_GR_CREATE, APP_GR_ADD, APP_GR_REMOVE, APP_GR_ROLE, APP_GR_LEAVE };
+
+/* members: an array of keys (hex) into user IDs (uids[n]): contacts' keys, or (any_key:
+ * removing members, changing roles) any member's identity key, contact or not. */
 static int member_refs(struct app *a, struct app_call *c, char (*uids)[IDS_USER_ID_STR_MAX],
-                       size_t *n) {
+                       size_t *n, int any_key) {
   const cJSON *m = cJSON_GetObjectItemCaseSensitive(c->body, "members"), *v;
   uint8_t key[32];
   *n = 0;
@@ -129,9 +133,17 @@ static int member_refs(struct app *a, struct app_call *c, char (*uids)[IDS_USER_
   }
   cJSON_ArrayForEach(v, m) {
     const struct contact *ct = NULL;
-    if (cJSON_IsString(v) && strlen(v->valuestring) == 64 &&
-        hex_decode_str(key, 32, v->valuestring) == 0)
-      ct = contacts_find_key(&a->st.contacts, key);
+    int ok = cJSON_IsString(v) && strlen(v->valuestring) == 64 &&
+             hex_decode_str(key, 32, v->valuestring) == 0;
+    if (any_key) {
+      if (!ok || ids_user_id(uids[*n], key) != 0) {
+        bad(c, "members: identity keys (64 hex digits)");
+        return MOMEDO_E_INVAL;
+      }
+      (*n)++;
+      continue;
+    }
+    if (ok) ct = contacts_find_key(&a->st.contacts, key);
     if (!ct) {
       app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "a member is not a contact");
       return MOMEDO_E_NOTFOUND;
@@ -175,17 +187,22 @@ static cJSON *group_json(struct eng_state *st, const struct eng_group *cg) {
   return o;
 }
 
-/* Create (name set) or add to (key set) a group over one connection. */
-static void group_change(struct app *a, struct app_call *c, int create) {
+/* Create a group (name, channel, members), or change one (key): add, remove members,
+ * set their role (role: "admin" or "member"), leave. One connection; the answer is the
+ * group after the change (leaving as a member: by_request, the admins were asked). */
+static void group_change(struct app *a, struct app_call *c, enum app_group_op op) {
   char(*uids)[IDS_USER_ID_STR_MAX] = calloc(APP_GROUP_MEMBERS_MAX, IDS_USER_ID_STR_MAX);
   const char *refs[APP_GROUP_MEMBERS_MAX];
-  const char *name = app_arg(c, "name");
+  const char *name = app_arg(c, "name"), *role = app_arg(c, "role");
   const cJSON *ch = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "channel") : NULL;
   struct eng_group *cg = NULL;
+  struct eng_group_result res;
   struct eng_conn cn;
   uint8_t gid[32];
   size_t n = 0;
+  int create = op == APP_GR_CREATE, admin = role && !strcmp(role, "admin");
   memset(&cn, 0, sizeof cn);
+  memset(&res, 0, sizeof res);
   if (!uids) {
     app_error(c, 0, MOMEDO_E_NOMEM, NULL);
     return;
@@ -197,18 +214,30 @@ static void group_change(struct app *a, struct app_call *c, int create) {
     return;
   }
   if (create && (!name || !name[0])) bad(c, "name: the group's name");
+  else if (op == APP_GR_ROLE && !admin && !(role && !strcmp(role, "member")))
+    bad(c, "role: admin or member");
   else if (!create && key_arg(c, "key", gid) == 0 && !(cg = eng__group_by_id(&a->st, gid)))
     app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such group on this device");
-  if (!c->out && member_refs(a, c, uids, &n) == 0) {
+  if (!c->out && (op == APP_GR_LEAVE ||
+                  member_refs(a, c, uids, &n, op == APP_GR_REMOVE || op == APP_GR_ROLE) == 0)) {
     for (size_t i = 0; i < n; i++) refs[i] = uids[i];
-    if (!create && n == 0) bad(c, "members: pick at least one contact");
+    if (!create && op != APP_GR_LEAVE && n == 0) bad(c, "members: pick at least one");
     else if ((rc = eng_connect(&a->rq.e, &a->st, &cn)) != 0) app_engine_fail(a, c, rc);
     else if (create) rc = eng_group_create(&a->rq.e, &a->st, &cn, name, refs, n,
-                                           cJSON_IsTrue(ch), &cg, NULL);
-    else rc = eng_group_add(&a->rq.e, &a->st, &cn, cg, refs, n, NULL);
-    if (!c->out && rc) app_engine_fail(a, c, rc);
-    else if (!c->out) {
+                                           cJSON_IsTrue(ch), &cg, &res);
+    else if (op == APP_GR_ADD) rc = eng_group_add(&a->rq.e, &a->st, &cn, cg, refs, n, &res);
+    else if (op == APP_GR_REMOVE) rc = eng_group_remove(&a->rq.e, &a->st, &cn, cg, refs, n, &res);
+    else if (op == APP_GR_LEAVE) rc = eng_group_leave(&a->rq.e, &a->st, &cn, cg, &res);
+    else rc = eng_group_set_role(&a->rq.e, &a->st, &cn, cg, refs, n,
+                                 admin ? MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN
+                                       : MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER, &res);
+    if (!c->out && rc) {
+      app_error(c, rc == MOMEDO_E_DENIED ? MHD_HTTP_FORBIDDEN : 0, rc,
+                a->rq.e.why[0] ? a->rq.e.why : momedo_strerror(rc));
+      a->rq.e.why[0] = 0;
+    } else if (!c->out) {
       c->out = group_json(&a->st, cg);
+      cJSON_AddBoolToObject(c->out, "by_request", res.by_request);
       app_changed(a, -1);
     }
   }
@@ -218,9 +247,15 @@ static void group_change(struct app *a, struct app_call *c, int create) {
 }
 
 /* {name, channel (bool), members: [contact key]}: a new group or announcement channel. */
-static void api_group_create(struct app *a, struct app_call *c) { group_change(a, c, 1); }
+static void api_group_create(struct app *a, struct app_call *c) { group_change(a, c, APP_GR_CREATE); }
 /* {key, members}: add contacts to a group this user administers. */
-static void api_group_add(struct app *a, struct app_call *c) { group_change(a, c, 0); }
+static void api_group_add(struct app *a, struct app_call *c) { group_change(a, c, APP_GR_ADD); }
+/* {key, members: [identity key]}: remove members (an admin). */
+static void api_group_remove(struct app *a, struct app_call *c) { group_change(a, c, APP_GR_REMOVE); }
+/* {key, members, role: admin|member}: promote or demote members (an admin). */
+static void api_group_role(struct app *a, struct app_call *c) { group_change(a, c, APP_GR_ROLE); }
+/* {key}: leave (an admin signs it; a member asks the admins: by_request). */
+static void api_group_leave(struct app *a, struct app_call *c) { group_change(a, c, APP_GR_LEAVE); }
 
 /* ?key: a group's name, mode, this user's role and the members. */
 static void api_group(struct app *a, struct app_call *c) {
@@ -384,6 +419,9 @@ const struct app_route app_manage_routes[] = {
     {"POST", "/api/setup", api_setup, 0},
     {"POST", "/api/group", api_group_create, 1},
     {"POST", "/api/group-add", api_group_add, 1},
+    {"POST", "/api/group-remove", api_group_remove, 1},
+    {"POST", "/api/group-role", api_group_role, 1},
+    {"POST", "/api/group-leave", api_group_leave, 1},
     {"GET", "/api/group", api_group, 1},
     {"GET", "/api/contact", api_contact_show, 1},
     {"POST", "/api/verify", api_contact_verify, 1},

@@ -195,6 +195,40 @@
     }
   }
 
+  /* A button that asks once more ("… for good?") before it does what it says; then
+   * shows what it did (or why not) and the group as it is now. */
+  function confirmButton(test, label, confirm, act, key) {
+    const b = el("button", {type: "button", class: "task-btn", "data-test": test}, label);
+    if (key) b.dataset.key = key;
+    b.addEventListener("click", async () => {
+      if (b.dataset.test === test) {
+        b.dataset.test = test + "-confirm";
+        b.textContent = confirm;
+        return;
+      }
+      b.disabled = true;
+      try { $("info-msg").textContent = await act(); } catch (e) { $("info-msg").textContent = why(e); }
+      A.refresh();
+      showGroup().catch((e) => { $("info-msg").textContent = why(e); });
+    });
+    return b;
+  }
+
+  /* An admin's buttons on another member: remove, and make admin / take the role back. */
+  function memberButtons(li, m) {
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(confirmButton("member-remove", t("remove"), t("remove_confirm"), async () => {
+      await call("/api/group-remove", {key: conv.key, members: [m.key]});
+      return t("member_removed", {name: m.name});
+    }, m.key));
+    li.appendChild(confirmButton("member-role", t(m.admin ? "unmake_admin" : "make_admin"),
+                                 t("role_confirm"), async () => {
+      await call("/api/group-role", {key: conv.key, members: [m.key],
+                                     role: m.admin ? "member" : "admin"});
+      return t("role_changed", {name: m.name});
+    }, m.key));
+  }
+
   const adding = new Set();
   async function showGroup() {
     const g = await call("/api/group?key=" + encodeURIComponent(conv.key));
@@ -206,10 +240,17 @@
     const members = new Set();
     for (const m of g.members) {
       members.add(m.key);
-      ul.appendChild(el("li", {"data-test": "member", "data-name": m.me ? "" : m.name},
-                        (m.me ? t("me") : m.name) + (m.admin ? " (" + t("admin") + ")" : "")));
+      const li = el("li", {"data-test": "member", "data-name": m.me ? "" : m.name},
+                    (m.me ? t("me") : m.name) + (m.admin ? " (" + t("admin") + ")" : ""));
+      if (g.admin && !m.me) memberButtons(li, m);
+      ul.appendChild(li);
     }
     body.appendChild(ul);
+    if (!g.removed) body.appendChild(confirmButton("group-leave", t("leave_group"),
+                                                   t("leave_confirm"), async () => {
+      const r = await call("/api/group-leave", {key: conv.key});
+      return t(r.by_request ? "leave_asked" : "left_group");
+    }));
     if (!g.admin) return;
     const fs = el("fieldset", {class: "members"});
     fs.appendChild(el("legend", {}, t("add_members")));
