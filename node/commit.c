@@ -157,10 +157,27 @@ void node__commit_flush(struct node *n) {
              momedo_strerror(rc));
   }
   node__drain(n); /* the group's pushes to neighbors and subscribers: after the sync */
+  /* Each connection's answers leave together: one TLS write and one syscall per
+   * connection instead of one per post (link_cork). Connections stay allocated until
+   * the loop runs their close callbacks, so corked[] stays valid. */
+  struct conn *corked[NODE_COMMIT_POSTS_MAX];
+  size_t nc = 0;
+  for (size_t i = 0; i < q->n; i++) {
+    struct conn *c = q->e[i].c;
+    if (c && !c->closing && !c->corked) {
+      c->corked = 1;
+      link_cork(c->l);
+      corked[nc++] = c;
+    }
+  }
   /* By index: an answer that closes its connection clears that connection's entries
    * (node__commit_conn_gone) while we walk; nothing adds to the group meanwhile. */
   for (size_t i = 0; i < q->n; i++)
     if (q->e[i].c) answer(n, &q->e[i], rc, why);
+  for (size_t i = 0; i < nc; i++) {
+    corked[i]->corked = 0;
+    link_uncork(corked[i]->l);
+  }
   q->n = 0;
   q->bytes = 0;
 }

@@ -86,6 +86,9 @@ struct link {
   char name[LINK_NAME_MAX];
   uint8_t *spill;     /* plaintext not yet fed to the decoder when reading paused */
   size_t spill_off, spill_len;
+  int corked;         /* link_cork: frames kept in cork until link_uncork */
+  uint8_t *cork;
+  size_t cork_len, cork_cap;
 };
 
 struct link_write {
@@ -132,6 +135,7 @@ static void link_free(struct link *l) {
   frame_decoder_close(&l->dec);
   arena_close(&l->ctrl);
   free(l->spill);
+  free(l->cork);
   free(l);
   link_scratch_release();
 }
@@ -183,8 +187,11 @@ static void link_send_error(struct link *l) {
   link_flush(l);
 }
 
+static int link_cork_release(struct link *l);
+
 void link_close(struct link *l, int status, const char *reason) {
   if (l->state == LINK_CLOSING) return;
+  (void)link_cork_release(l); /* kept answers before the Error frame, as if not corked */
   l->status = status;
   snprintf(l->reason, sizeof l->reason, "%s",
            reason && reason[0] ? reason : momedo_strerror(status));
@@ -301,6 +308,21 @@ int link_send(struct link *l, const uint8_t *frame_bytes, size_t len) {
     l->want_writable = 1;
     return MOMEDO_E_AGAIN;
   }
+  if (l->corked) {
+    if (l->cork_len + len > l->cork_cap) {
+      size_t cap = l->cork_cap ? l->cork_cap : 4096;
+      while (cap < l->cork_len + len) cap *= 2;
+      uint8_t *nb = realloc(l->cork, cap);
+      if (nb == NULL) {
+        link_close(l, MOMEDO_E_NOMEM, "no memory for an answer");
+        return MOMEDO_E_NOMEM;
+      }
+      l->cork = nb, l->cork_cap = cap;
+    }
+    memcpy(l->cork + l->cork_len, frame_bytes, len);
+    l->cork_len += len;
+    return 0;
+  }
   int rc = tls_conn_write(l->tc, frame_bytes, len);
   if (rc != 0) {
     link_closef(l, rc, "cannot encrypt a frame: %s", tls_conn_error(l->tc));
@@ -308,6 +330,28 @@ int link_send(struct link *l, const uint8_t *frame_bytes, size_t len) {
   }
   link_flush(l);
   return l->state == LINK_CLOSING ? MOMEDO_E_CLOSED : 0;
+}
+
+void link_cork(struct link *l) { l->corked = 1; }
+
+/* The kept frames into TLS (not flushed); the buffer is freed: an idle link keeps none. */
+static int link_cork_release(struct link *l) {
+  int rc = 0;
+  l->corked = 0;
+  if (l->cork_len && l->state == LINK_UP) rc = tls_conn_write(l->tc, l->cork, l->cork_len);
+  free(l->cork);
+  l->cork = NULL;
+  l->cork_len = l->cork_cap = 0;
+  return rc;
+}
+
+void link_uncork(struct link *l) {
+  int kept = l->cork_len > 0;
+  int rc = link_cork_release(l);
+  if (rc != 0)
+    link_closef(l, rc, "cannot encrypt a frame: %s", tls_conn_error(l->tc));
+  else if (kept)
+    link_flush(l);
 }
 
 size_t link_out_pending(const struct link *l) { return l->out_pending; }

@@ -108,6 +108,15 @@ MOMEDO_WUR int link_connect(uv_loop_t *loop, const char *host, uint16_t port,
  * is closing, MOMEDO_E_INVAL before on_up, MOMEDO_E_TLS / MOMEDO_E_NOMEM (the link
  * is then closing). Pending output may exceed out_bytes_max by one frame. */
 MOMEDO_WUR int link_send(struct link *l, const uint8_t *frame_bytes, size_t len);
+/* Corked, link_send keeps the frames it is given (plaintext, in order) instead of
+ * encrypting and writing each at once; link_uncork encrypts them together and hands
+ * them to the socket as one write (few TLS records, one syscall for a group commit's
+ * answers to one connection instead of one each). link_close sends what is kept before
+ * its Error frame. Errors of the deferred encryption close the link, as in link_send.
+ * The caller uncorks in the same loop iteration; the kept bytes are not counted in
+ * out_pending, so it corks only for a bounded number of frames. */
+void link_cork(struct link *l);
+void link_uncork(struct link *l);
 /* Encrypted bytes handed to the socket but not yet written. */
 size_t link_out_pending(const struct link *l);
 

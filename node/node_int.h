@@ -175,6 +175,7 @@ struct conn {
   uint64_t events_skipped;
   unsigned lookups;             /* lookups of this client in progress (reading paused) */
   unsigned commit_waiting;      /* its posts waiting for the group's sync (commit.c) */
+  int corked;                   /* commit.c: its link corked while the group answers */
   uint64_t hours_gen;           /* hours.c: policy generation + 1 of hours_policy; 0 none */
   int hours_policy;             /* index of its user's policy, -1 none */
 };

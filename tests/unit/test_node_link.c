@@ -349,6 +349,49 @@ static void test_link_roundtrip(void) {
   CHECK(strstr(s.reason, "peer closed with OK: test done") != NULL);
 }
 
+/* ---- cork: a group's answers in one write ------------------------------------------ */
+
+#define CORK_FRAMES 300
+
+/* The client corks, sends CORK_FRAMES small frames (nothing reaches the socket: pending
+ * output does not move), uncorks (now it does) or, with fx.target set, closes the link
+ * while corked: the kept frames must still go out, in order, before the Error frame. */
+static void cork_up(struct side *sd) {
+  if (sd != &fx.c) return;
+  size_t before = link_out_pending(sd->l);
+  link_cork(sd->l);
+  for (uint32_t seq = 0; seq < CORK_FRAMES; seq++) CHECK_EQ(send_frame(sd, seq, 20 + seq % 90), 0);
+  CHECK_EQ(link_out_pending(sd->l), before);
+  if (fx.target) {
+    fx.closing = 1;
+    link_close(sd->l, 0, "closed while corked");
+    return;
+  }
+  link_uncork(sd->l);
+  CHECK(link_out_pending(sd->l) > before);
+}
+
+static void cork_frame(struct side *sd) {
+  if (!fx.closing && fx.s[0].frames == CORK_FRAMES) {
+    fx.closing = 1;
+    link_close(fx.c.l, 0, "test done");
+  }
+}
+
+static void run_cork(int close_corked) {
+  struct outcome o;
+  fx_begin(cork_up, cork_frame, all_down_stop);
+  fx.target = (unsigned)close_corked;
+  CHECK_CALL(fx_pair_ab(&o));
+  CHECK_EQ(o.s[0].frames, CORK_FRAMES);
+  CHECK_EQ(o.s[0].bad, 0);
+  CHECK_EQ(o.s[0].errors, 1); /* link_close's Error frame, after the kept frames */
+  CHECK_EQ(o.c.downs, 1);
+}
+
+static void test_link_cork(void) { run_cork(0); }
+static void test_link_cork_close(void) { run_cork(1); }
+
 /* ---- pinning ----------------------------------------------------------------------- */
 
 static void pin_up(struct side *sd) {
@@ -818,6 +861,8 @@ int main(void) {
   if (lvl && node_log_parse_level(lvl, &level) != 0) return 1;
   node_log_set_level(level);
   RUN(test_link_roundtrip);
+  RUN(test_link_cork);
+  RUN(test_link_cork_close);
   RUN(test_link_pin_mismatch);
   RUN(test_link_client_without_cert);
   RUN(test_link_oversized_frame);
