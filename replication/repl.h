@@ -171,6 +171,10 @@ struct repl_config {
    * link does not churn the federation's routes. Routes of this node skip a down peer
    * at once. */
   uint64_t route_holddown_ms;
+  /* Flap damping: a link that goes down again within route_holddown_max_ms of its last
+   * down is held twice as long as the last time, up to route_holddown_max_ms; a link
+   * quiet that long starts again at route_holddown_ms. */
+  uint64_t route_holddown_max_ms;
   /* Route searches are throttled as routers throttle SPF runs (repl_route.c): a change
    * of another node's links is searched route_spf_delay_ms after it at the earliest;
    * while changes keep coming the wait between two searches doubles up to

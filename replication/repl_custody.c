@@ -241,7 +241,11 @@ static int choose_hop(struct repl *r, struct repl_pend *e, uint64_t now_ms, uint
     /* Never straight back to who granted it, within the retry interval. */
     if (has_alt) *hop = alt;
     else {
+      /* No usable route either: the wait ends when the routes move (the hop it was
+       * routed around comes back) as well as after the interval. */
       e->next_ms = e->from_ms + retry;
+      e->no_route = true;
+      e->route_gen = r->route_gen;
       return 0;
     }
   }

@@ -266,7 +266,10 @@ struct repl_node *repl__shared_unpark(struct repl_shared *sh, uint32_t gid, size
 struct repl_link {
   uint8_t key[OBJ_KEY_LEN];
   bool up;
-  uint64_t down_ms;
+  bool listed;      /* in the own record (up, or down and still held) */
+  uint8_t flaps;    /* downs, each within route_holddown_max_ms of the one before */
+  uint64_t down_ms; /* the last down */
+  uint64_t hold_ms; /* how long that down stays listed (doubles with every flap) */
 };
 
 /* ---- Custody (repl_custody.c): one destination of one held object still to hand on. */
@@ -280,7 +283,8 @@ struct repl_pend {
   uint64_t from_peer;     /* who granted it to us (0 = a local client or a restart) */
   uint64_t from_ms;
   uint32_t hops;          /* hop budget the next grant carries */
-  bool no_route;          /* waiting for a route: retried as soon as routes change */
+  bool no_route;          /* waiting for a usable route (none, or only back to who
+                             granted it): retried as soon as routes change */
   uint8_t role;           /* the held object's role (REPL_ROLE_*), REPL_PEND_ROLE_UNKNOWN */
 };
 #define REPL_PEND_ROLE_UNKNOWN 0xffu /* loaded at a restart: read from the store */

@@ -81,6 +81,7 @@ static struct repl_link *link_add(struct repl *r, const uint8_t *key) {
     r->links_cap = ncap;
   }
   struct repl_link *l = &r->links[r->nlinks++];
+  memset(l, 0, sizeof *l);
   memcpy(l->key, key, OBJ_KEY_LEN);
   return l;
 }
@@ -215,8 +216,9 @@ int repl__links_restore(struct repl *r, uint64_t now_ms) {
   for (uint32_t j = 0; j < s->n_nb; j++) {
     struct repl_link *l = link_add(r, repl__key_of(r->shared, s->nb[j]));
     if (!l) return MOMEDO_E_NOMEM;
-    l->up = false;
+    l->listed = true;
     l->down_ms = now_ms;
+    l->hold_ms = r->cfg.route_holddown_ms;
   }
   r->rec_due_ms = s->n_nb ? now_ms + r->cfg.route_holddown_ms : now_ms;
   return 0;
@@ -307,16 +309,26 @@ int repl__link_up(struct repl *r, struct repl_peer *p, uint64_t now_ms) {
   repl__routes_touch(r, now_ms, true);
   r->custody_dirty = true;
   struct repl_link *l = link_find(r, p->key);
-  if (l) {
-    /* Still listed (held down): the record need not change. */
-    l->up = true;
-    return 0;
-  }
-  if (!(l = link_add(r, p->key))) return MOMEDO_E_NOMEM;
+  if (!l && !(l = link_add(r, p->key))) return MOMEDO_E_NOMEM;
   l->up = true;
-  l->down_ms = 0;
-  rec_due(r, now_ms);
+  /* Still listed (held down): the record need not change. */
+  if (!l->listed) rec_due(r, now_ms);
+  l->listed = true;
   return 0;
+}
+
+/* How long a link that goes down now stays listed: route_holddown_ms, doubled for every
+ * down within route_holddown_max_ms of the one before (a flapping link, as routers damp
+ * flapping routes), at most route_holddown_max_ms. Each listing and withdrawal is a
+ * record version every node of the federation receives; a neighbor that keeps
+ * restarting is better left listed (custody waits for it or routes around it). */
+static uint64_t link_hold(struct repl *r, struct repl_link *l, uint64_t now_ms) {
+  uint64_t base = r->cfg.route_holddown_ms, max = r->cfg.route_holddown_max_ms;
+  if (l->down_ms && now_ms < l->down_ms + max && l->flaps < 63) l->flaps++;
+  else l->flaps = 0;
+  uint64_t hold = base;
+  for (uint8_t k = 0; k < l->flaps && hold < max; k++) hold *= 2;
+  return hold > base && hold > max ? max : hold;
 }
 
 void repl__link_down(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t now_ms) {
@@ -329,23 +341,27 @@ void repl__link_down(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint
   for (size_t i = 0; i < r->npeers; i++)
     if (r->peers[i].up && memcmp(r->peers[i].key, key, OBJ_KEY_LEN) == 0) return;
   l->up = false;
+  l->hold_ms = link_hold(r, l, now_ms);
   l->down_ms = now_ms;
-  rec_due(r, now_ms + r->cfg.route_holddown_ms);
+  rec_due(r, now_ms + l->hold_ms);
 }
 
 static int key_cmp(const void *a, const void *b) { return memcmp(a, b, OBJ_KEY_LEN); }
 
-/* Drop links whose hold-down ended; the rest (sorted keys) go into the record. */
+/* Withdraw links whose hold-down ended (a withdrawn link is remembered for its flap
+ * count until route_holddown_max_ms after its last down); the listed ones (sorted keys)
+ * go into the record. */
 static size_t links_listed(struct repl *r, uint64_t now_ms, uint8_t (*keys)[OBJ_KEY_LEN]) {
   size_t w = 0, n = 0;
   for (size_t i = 0; i < r->nlinks; i++) {
     struct repl_link *l = &r->links[i];
-    if (!l->up && now_ms >= l->down_ms + r->cfg.route_holddown_ms) continue;
+    if (!l->up && now_ms >= l->down_ms + l->hold_ms) l->listed = false;
+    if (!l->listed && now_ms >= l->down_ms + r->cfg.route_holddown_max_ms) continue;
     r->links[w++] = *l;
   }
   r->nlinks = w;
   for (size_t i = 0; i < r->nlinks && n < OBJ_RECORD_NEIGHBORS_MAX; i++)
-    memcpy(keys[n++], r->links[i].key, OBJ_KEY_LEN);
+    if (r->links[i].listed) memcpy(keys[n++], r->links[i].key, OBJ_KEY_LEN);
   qsort(keys, n, OBJ_KEY_LEN, key_cmp);
   return n;
 }
@@ -446,7 +462,8 @@ int repl__records_tick(struct repl *r, uint64_t now_ms) {
   if (!issued) r->st.records_kept++;
   r->rec_due_ms = (issued ? now_ms : r->nodes[r->self_node].rec->created_ms) + refresh_ms(r);
   for (size_t i = 0; i < r->nlinks; i++)
-    if (!r->links[i].up) rec_due(r, r->links[i].down_ms + r->cfg.route_holddown_ms);
+    if (!r->links[i].up && r->links[i].listed)
+      rec_due(r, r->links[i].down_ms + r->links[i].hold_ms);
   return 0;
 }
 

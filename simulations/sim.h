@@ -56,6 +56,7 @@ struct sim_summary {
   double lookup_found;          /* fraction of finished lookups that found the user; -1 none */
   double lookup_msgs_mean;      /* routed messages sent per lookup; -1 none */
   double lookup_delay_ms_mean;  /* start to LOOKUP_DONE, over finished lookups; -1 none */
+  double record_versions;       /* node-record versions signed (each reaches every node) */
   int scoped;                   /* the engine's scope: 1 scoped, 0 flood (or classic) */
   double sim_end_ms;            /* virtual time at the end of the run */
   uint32_t up_components;       /* components of the graph of links up at the end */

@@ -121,6 +121,7 @@ struct sim_keys {
   uint8_t have;
   struct crypto_sign_keypair node;    /* node key: signs items accepted here */
   struct crypto_signer *node_signer;  /* the same, imported once (sim__node_sign) */
+  uint64_t records_signed;            /* node-record versions its engines signed */
   struct crypto_sign_keypair device;  /* the device homed here: items are for it */
   uint8_t mailbox[OBJ_MAILBOX_LEN];
 };

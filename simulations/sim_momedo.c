@@ -423,6 +423,12 @@ static int config(struct sim *s, struct repl_config *cfg, char *why, size_t why_
 }
 
 
+/* The engine's record signer: counts the versions (summary record_versions). */
+static int sign_record(void *ctx, const uint8_t *msg, size_t len, uint8_t sig[static 64]) {
+  ((struct sim_keys *)ctx)->records_signed++;
+  return sim__node_sign(ctx, msg, len, sig);
+}
+
 static int start_node(struct sim *s, uint32_t v) {
   struct sim_mo *mo = s->mo;
   struct sim_node *nd = &s->nodes[v];
@@ -434,7 +440,7 @@ static int start_node(struct sim *s, uint32_t v) {
   struct sim_keys *k;
   if ((rc = sim__node_keys(s, v, &k))) return rc;
   memcpy(cfg.self_key, k->node.pub, OBJ_KEY_LEN);
-  cfg.sign = sim__node_sign; /* the engine signs its node records with the node key */
+  cfg.sign = sign_record; /* the engine signs its node records with the node key */
   cfg.sign_ctx = k;
   snprintf(cfg.name, sizeof cfg.name, "n%u", v);
   if ((rc = repl_new(&cfg, nd->store, seed, now_ms(s), &nd->repl))) return rc;

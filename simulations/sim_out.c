@@ -102,14 +102,14 @@ static void summary_values(cJSON *o, const struct sim_summary *m) {
       "stored_bytes_per_node_mean", "stored_bytes_per_node_max", "transit_bytes_per_node_mean",
       "path_hops_mean", "path_stretch_mean", "delay_p50_ms", "delay_p99_ms", "path_len_mean",
       "path_len_max", "record_bytes_per_node", "custody_bytes_per_node", "lookups", "lookup_found",
-      "lookup_msgs_mean", "lookup_delay_ms_mean"};
+      "lookup_msgs_mean", "lookup_delay_ms_mean", "record_versions"};
   const double vals[] = {
       m->bytes_per_node, m->t_ave_ms, m->t_p50_ms, m->t_p99_ms, m->t_last_ms, m->t_last_max_ms,
       m->rounds_last, m->residue, m->traffic_m, m->rmr, m->hops_last, m->reliability, m->converge_ms,
       m->stored_bytes_per_node_mean, m->stored_bytes_per_node_max, m->transit_bytes_per_node_mean,
       m->path_hops_mean, m->path_stretch_mean, m->delay_p50_ms, m->delay_p99_ms, m->path_len_mean,
       m->path_len_max, m->record_bytes_per_node, m->custody_bytes_per_node, m->lookups,
-      m->lookup_found, m->lookup_msgs_mean, m->lookup_delay_ms_mean};
+      m->lookup_found, m->lookup_msgs_mean, m->lookup_delay_ms_mean, m->record_versions};
   _Static_assert(sizeof keys / sizeof keys[0] == sizeof vals / sizeof vals[0], "one key per value");
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
     /* Negative marks "undefined" for these (never for a measured quantity). */

@@ -149,6 +149,7 @@ static const struct {
     {"delay_p99_ms", "p99 ms", 1, 0},
     {"reliability", "reliability", 1, 4},
     {"record_bytes_per_node", "record KiB/node", 1024, 1},
+    {"record_versions", "record versions", 1, 0},
     {"custody_bytes_per_node", "custody KiB/node", 1024, 1},
     {"lookup_msgs_mean", "msgs/lookup", 1, 1},
     {"lookup_found", "found", 1, 3},

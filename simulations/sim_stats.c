@@ -41,6 +41,7 @@ static const struct metric metrics[] = {
     {"lookup_found", offsetof(struct sim_summary, lookup_found), 0, 1},
     {"lookup_msgs_mean", offsetof(struct sim_summary, lookup_msgs_mean), 0, 1},
     {"lookup_delay_ms_mean", offsetof(struct sim_summary, lookup_delay_ms_mean), 0, 1},
+    M_D(record_versions),
 };
 
 #define NMETRICS (sizeof metrics / sizeof metrics[0])

@@ -184,6 +184,8 @@ static void scoped_traffic(const struct sim *s, struct sim_summary *m) {
   m->lookup_found = done ? (double)s->lookups_found / (double)done : -1;
   m->lookup_msgs_mean = s->lookups ? (double)s->mo_msgs[SIM_MO_ROUTED] / (double)s->lookups : -1;
   m->lookup_delay_ms_mean = done ? (double)s->lookup_delay_ms_sum / (double)done : -1;
+  for (uint32_t v = 0; s->keys && v < s->n; v++)
+    m->record_versions += (double)s->keys[v].records_signed;
 }
 
 void sim__summarise(struct sim *s, struct sim_summary *m) {
