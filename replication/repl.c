@@ -100,6 +100,7 @@ void repl_free(struct repl *r) {
   free(r->acts);
   for (size_t i = 0; i < r->npeers; i++) repl__idx_close(&r->peers[i].sidx);
   free(r->peers);
+  free(r->peer_ids);
   repl__idx_close(&r->gidx);
   repl__idx_close(&r->ridx);
   repl__nodes_free(r);
@@ -169,8 +170,14 @@ static void purge_sends(struct repl *r, uint64_t peer_id) {
 
 struct repl_peer *repl__peer(struct repl *r, uint64_t peer_id) {
   for (size_t i = 0; i < r->npeers; i++)
-    if (r->peers[i].id == peer_id) return &r->peers[i];
+    if (r->peer_ids[i] == peer_id) return &r->peers[i];
   return NULL;
+}
+
+/* Remove peers[i] (the last one takes its place). */
+static void peer_remove(struct repl *r, size_t i) {
+  r->peers[i] = r->peers[--r->npeers];
+  r->peer_ids[i] = r->peer_ids[r->npeers];
 }
 
 /* Every input brings the caller's clock. When it went back (an NTP step, a clock set
@@ -203,11 +210,14 @@ int repl_peer_up(struct repl *r, uint64_t peer_id, const uint8_t peer_key[static
     if (r->npeers == REPL_PEERS_MAX) return MOMEDO_E_BUSY;
     if (r->npeers == r->peers_cap) {
       size_t ncap = r->peers_cap ? r->peers_cap * 2 : 4;
-      struct repl_peer *np = realloc(r->peers, ncap * sizeof *np);
+      uint64_t *ni = realloc(r->peer_ids, ncap * sizeof *ni);
+      if (ni) r->peer_ids = ni;
+      struct repl_peer *np = ni ? realloc(r->peers, ncap * sizeof *np) : NULL;
       if (!np) return MOMEDO_E_NOMEM;
       r->peers = np;
       r->peers_cap = ncap;
     }
+    r->peer_ids[r->npeers] = peer_id;
     p = &r->peers[r->npeers++];
   } else {
     if (repl__scoped(r)) repl__rt_touch(r, p->node); /* its first hop goes */
@@ -225,7 +235,7 @@ int repl_peer_up(struct repl *r, uint64_t peer_id, const uint8_t peer_key[static
     if (rc0 == 0) rc0 = repl__shared_load(r, p);
     if (rc0) {
       repl__idx_close(&p->sidx);
-      *p = r->peers[--r->npeers];
+      peer_remove(r, (size_t)(p - r->peers));
       return rc0;
     }
   }
@@ -243,7 +253,7 @@ void repl_peer_down(struct repl *r, uint64_t peer_id, uint64_t now_ms) {
   repl__idx_close(&p->sidx);
   uint8_t key[OBJ_KEY_LEN];
   memcpy(key, p->key, OBJ_KEY_LEN);
-  *p = r->peers[--r->npeers];
+  peer_remove(r, (size_t)(p - r->peers));
   if (repl__scoped(r)) {
     repl__link_down(r, key, now_ms);
     repl__custody_peer_down(r, peer_id, now_ms);

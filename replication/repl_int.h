@@ -427,6 +427,8 @@ struct repl {
   struct rng rng;                /* round jitter; seeded by the caller */
   struct repl_idx idx;
   struct repl_peer *peers;
+  uint64_t *peer_ids;            /* peers[i].id, packed: every input finds its peer here
+                                    without touching a ~1.4 KiB peer struct per peer */
   size_t npeers, peers_cap;
   struct repl_action *acts;      /* FIFO: acts[act_head .. nacts) pending */
   size_t act_head, nacts, acts_cap;

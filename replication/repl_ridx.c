@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cursor.h"
 #include "repl_int.h"
 
 bool repl__ridx_lazy(const struct repl *r) { return r->rec_mem && !r->cfg.record_index_eager; }
@@ -58,21 +59,34 @@ void repl__ridx_total(const struct repl *r, struct repl_agg *out) {
   else repl__idx_total(&r->ridx, out);
 }
 
-static int id_cmp(const void *a, const void *b) {
-  return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, OBJ_ID_LEN);
+/* An ID to sort by its first 8 bytes (big-endian: the order of memcmp) and only on a
+ * tie by all 32: the sort compares integers in one array instead of calling memcmp on
+ * two records elsewhere in memory (the sort was ~7% of a 1,920-node scale run). */
+struct id_ref {
+  uint64_t pfx;
+  const uint8_t *id;
+};
+
+static int ref_cmp(const void *a, const void *b) {
+  const struct id_ref *x = a, *y = b;
+  if (x->pfx != y->pfx) return x->pfx < y->pfx ? -1 : 1;
+  return memcmp(x->id, y->id, OBJ_ID_LEN);
 }
 
 /* The sorted index of the live records, built from the node table on first use. */
 int repl__ridx_ready(struct repl *r) {
   if (!repl__ridx_lazy(r) || r->ridx_built) return 0;
-  const uint8_t **ids = malloc((r->ragg.count ? r->ragg.count : 1) * sizeof *ids);
+  struct id_ref *ids = malloc((r->ragg.count ? r->ragg.count : 1) * sizeof *ids);
   if (!ids) return MOMEDO_E_NOMEM;
   size_t n = 0;
   for (size_t g = 0; g < r->nnodes && n < r->ragg.count; g++)
-    if (r->nodes[g].rec && r->nodes[g].live) ids[n++] = r->nodes[g].rec->id;
-  qsort(ids, n, sizeof *ids, id_cmp);
+    if (r->nodes[g].rec && r->nodes[g].live) {
+      ids[n].id = r->nodes[g].rec->id;
+      ids[n++].pfx = be64_get(r->nodes[g].rec->id);
+    }
+  qsort(ids, n, sizeof *ids, ref_cmp);
   int rc = 0;
-  for (size_t i = 0; i < n && rc >= 0; i++) rc = repl__idx_insert(&r->ridx, ids[i]);
+  for (size_t i = 0; i < n && rc >= 0; i++) rc = repl__idx_insert(&r->ridx, ids[i].id);
   free(ids);
   if (rc < 0) {
     repl__idx_close(&r->ridx);
