@@ -472,6 +472,8 @@ struct repl_stats {
   uint64_t route_held;              /* route queries answered from a held (older) table */
   uint64_t lookups_started, lookups_found, lookups_notfound;
   uint64_t lookup_queries_sent, lookup_queries_answered; /* asked / answered by this node */
+  uint64_t lookup_queries_unreachable; /* candidates this node could not reach, counted out
+                                          at once (asked here or relayed) */
   uint64_t routed_dropped;          /* routed messages dropped (no route, hops, rate) */
   /* One-time prekey claims: started here (ended with a prekey / without), asked of this
    * node by others, answered by this node. */

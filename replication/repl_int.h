@@ -627,6 +627,8 @@ MOMEDO_WUR int repl__record_put_op(struct store_batch *b, const struct obj_info 
 /* Links and the own record. */
 MOMEDO_WUR int repl__link_up(struct repl *r, struct repl_peer *p, uint64_t now_ms);
 void repl__link_down(struct repl *r, const uint8_t key[static OBJ_KEY_LEN], uint64_t now_ms);
+/* Is key a neighbor whose link is down but still listed (held down)? */
+bool repl__link_held(struct repl *r, const uint8_t key[static OBJ_KEY_LEN]);
 MOMEDO_WUR int repl__records_tick(struct repl *r, uint64_t now_ms);
 /* A user this node is home to came or went: from one of this node's own clients, a new
  * record (summary) within record_min_interval_ms if its summary bits changed; from a

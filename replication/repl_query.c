@@ -271,6 +271,34 @@ static void query_value(const struct repl_lookup_req *q, ProtobufCBinaryData *v)
   else *v = (ProtobufCBinaryData){strnlen(q->alias, OBJ_ALIAS_CHARS_MAX), (uint8_t *)q->alias};
 }
 
+/* A candidate this node cannot reach now: a neighbor whose link is down but still held in
+ * the records (a restart, most likely: others still route to it through here), or no
+ * route at all. A query for it would be dropped here or wander between its neighbors
+ * until its hop budget ends, and the lookup would wait for its timeout. */
+static bool unreachable(struct repl *r, const uint8_t *key) {
+  uint64_t peer, alt;
+  bool has_alt;
+  return repl__link_held(r, key) || repl__next_hop(r, key, &peer, &alt, &has_alt) != 0;
+}
+
+/* Answer a relayed query for a candidate this node cannot reach with "not found" on its
+ * behalf (src: the candidate, as the asker matches answers by it). Like any "no" it only
+ * counts the candidate out: the asker ends the lookup now if it was the last one. A
+ * relay could always drop the query instead, so this gives it no new power. */
+static int answer_unreachable(struct repl *r, const Momedo__Routed *m) {
+  Momedo__LookupAnswer la = MOMEDO__LOOKUP_ANSWER__INIT;
+  la.qid = m->query->qid;
+  la.status = MOMEDO_E_NOTFOUND;
+  Momedo__Routed out = MOMEDO__ROUTED__INIT;
+  out.src = m->dst;
+  out.dst = m->src;
+  out.hops_left = r->cfg.custody_hops_max;
+  out.body_case = MOMEDO__ROUTED__BODY_ANSWER;
+  out.answer = &la;
+  r->st.lookup_queries_unreachable++;
+  return repl__routed_send(r, m->src.data, &out);
+}
+
 /* Candidates: hints with a route, else matching summaries, nearest first. */
 static size_t candidates(struct repl *r, const struct repl_lookup_req *q, const uint32_t h[2],
                          uint32_t *c) {
@@ -328,6 +356,10 @@ static int lookup_route(struct repl *r, const struct repl_lookup_req *q, uint64_
   lq.kind = (uint32_t)q->kind;
   query_value(q, &lq.value);
   for (size_t i = 0; i < n && rc == 0; i++) {
+    if (unreachable(r, repl__key_of(r->shared, c[i]))) {
+      l->nanswered++, r->st.lookup_queries_unreachable++;
+      continue;
+    }
     Momedo__Routed m = MOMEDO__ROUTED__INIT;
     m.src = (ProtobufCBinaryData){OBJ_KEY_LEN, r->cfg.self_key};
     m.dst = (ProtobufCBinaryData){OBJ_KEY_LEN, (uint8_t *)repl__key_of(r->shared, c[i])};
@@ -337,6 +369,8 @@ static int lookup_route(struct repl *r, const struct repl_lookup_req *q, uint64_
     rc = repl__routed_send(r, repl__key_of(r->shared, c[i]), &m);
     if (rc == 0) r->st.lookup_queries_sent++;
   }
+  if (rc == 0 && l->nanswered >= l->ncand) /* none could be asked */
+    return lookup_end(r, r->nlookups - 1, MOMEDO_E_NOTFOUND, NULL);
   if (r->lookup_next_ms > l->deadline_ms) r->lookup_next_ms = l->deadline_ms;
   return rc;
 }
@@ -537,6 +571,8 @@ int repl__on_routed(struct repl *r, struct repl_peer *p, const Momedo__Routed *m
     p->st.routed_dropped++, r->st.routed_dropped++;
     return 0;
   }
+  if (m->body_case == MOMEDO__ROUTED__BODY_QUERY && unreachable(r, m->dst.data))
+    return answer_unreachable(r, m);
   Momedo__Routed fw = *m;
   fw.hops_left = m->hops_left - 1;
   return repl__routed_send(r, m->dst.data, &fw);

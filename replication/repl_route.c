@@ -303,6 +303,11 @@ static struct repl_link *link_find(struct repl *r, const uint8_t *key) {
 }
 
 
+bool repl__link_held(struct repl *r, const uint8_t key[static OBJ_KEY_LEN]) {
+  const struct repl_link *l = link_find(r, key);
+  return l && l->listed && !l->up;
+}
+
 int repl__link_up(struct repl *r, struct repl_peer *p, uint64_t now_ms) {
   if ((p->node = repl__node_of(r, p->key)) == UINT32_MAX) return MOMEDO_E_NOMEM;
   repl__rt_touch(r, p->node);

@@ -4,13 +4,16 @@
  * costs the federation no record version); a link down longer than its hold is
  * withdrawn and far routes move; a quiet link starts again at route_holddown_ms; forged
  * and replayed records of the damped node are refused as always; custody held at a
- * held-down link moves on as soon as the link is back. */
+ * held-down link moves on as soon as the link is back; a lookup whose candidate sits
+ * behind a held link is counted out at once, not after its timeout. */
 #include "harness.h"
+#include "ids.h"
 #include "repl_int.h"
 #include "test_repl_net.h"
 
 #define RECORD MOMEDO__OBJECT_KIND__OBJ_NODE_RECORD
 #define ITEM MOMEDO__OBJECT_KIND__OBJ_OZONE_ITEM
+#define BUNDLE MOMEDO__OBJECT_KIND__OBJ_KEY_BUNDLE
 #define HOLD_MS 10000
 #define HOLD_MAX_MS 120000
 
@@ -206,16 +209,72 @@ static void test_custody_waits_for_held_link(void) {
   tn_free(&t);
 }
 
+/* Look up u by user ID from node `at`: its status, or LOOKUP_BROKEN if it did not end
+ * within 100 ms (the lookup timeout is 5 s). */
+#define LOOKUP_BROKEN 1
+static int lookup(struct tn *t, int at, const struct crypto_sign_keypair *u) {
+  struct repl_lookup_req q;
+  memset(&q, 0, sizeof q);
+  q.kind = REPL_LOOKUP_USER_ID;
+  if (ids_user_id_bits(q.user_id, u->pub)) abort();
+  uint64_t h = 0;
+  size_t done = t->n[at].lookups_done;
+  if (repl_lookup_start(t->n[at].r, &q, t->now, &h)) return LOOKUP_BROKEN;
+  tn_pump(t);
+  settle(t, 100);
+  if (t->n[at].lookups_done != done + 1 || t->n[at].last_lookup_handle != h) return LOOKUP_BROKEN;
+  return t->n[at].last_lookup_status;
+}
+
+/* Line 0-1-2, user u homed on 2 alone (in 2's summary). 2 goes down: held in 1's record,
+ * so 0 still routes to it and asks it. 1 cannot reach 2 and answers "not found" for it
+ * at once (before, it dropped the query and 0 waited for the lookup's timeout); 1's own
+ * lookup has no candidate with a route and ends at once, sending nothing. Once 2 is
+ * back, 0 finds u. */
+static void test_lookup_behind_held_link(void) {
+  struct repl_config cfg = cfg_of();
+  struct tn t;
+  tn_init(&t, 3, &cfg);
+  tn_connect(&t, 0, 1);
+  tn_connect(&t, 1, 2);
+  settle(&t, 1000);
+  struct crypto_sign_keypair u;
+  tn_keypair(&u, 0x65);
+  int homes[] = {2};
+  size_t bl;
+  uint8_t *b = tn_bundle_homed(&t, &u, 1, homes, 1, &bl);
+  CHECK_EQ(repl_insert_local(t.n[2].r, BUNDLE, b, bl, t.now, NULL), 0);
+  settle(&t, cfg.record_min_interval_ms + 1000); /* 2's summary names u */
+  tn_disconnect(&t, 1, 2);
+  settle(&t, 1000);
+  struct repl_stats s1;
+  repl_stats(t.n[1].r, &s1);
+  uint64_t msgs = t.delivered_msgs;
+  CHECK_EQ(lookup(&t, 0, &u), MOMEDO_E_NOTFOUND);
+  CHECK_EQ(t.delivered_msgs, msgs + 2); /* the query to 1, 1's answer for 2 */
+  CHECK_EQ(lookup(&t, 1, &u), MOMEDO_E_NOTFOUND);
+  CHECK_EQ(t.delivered_msgs, msgs + 2);
+  struct repl_stats s1b;
+  repl_stats(t.n[1].r, &s1b);
+  CHECK_EQ(s1b.lookup_queries_unreachable, s1.lookup_queries_unreachable + 1);
+  tn_connect(&t, 1, 2);
+  settle(&t, 1000);
+  CHECK_EQ(lookup(&t, 0, &u), 0);
+  free(b);
+  tn_free(&t);
+}
+
 int main(void) {
   RUN(test_flap_damped);
   RUN(test_long_down_withdrawn);
   RUN(test_quiet_link_resets);
   RUN(test_forged_replayed_after_withdrawal);
   RUN(test_custody_waits_for_held_link);
+  RUN(test_lookup_behind_held_link);
   /* Again with a shared table: records in the table only. */
   void (*again[])(void) = {test_flap_damped, test_long_down_withdrawn, test_quiet_link_resets,
                            test_forged_replayed_after_withdrawal,
-                           test_custody_waits_for_held_link};
+                           test_custody_waits_for_held_link, test_lookup_behind_held_link};
   for (size_t i = 0; i < sizeof again / sizeof again[0]; i++) {
     if (repl_shared_new(300 + i, &g_shared)) abort();
     th_current_ = "shared table pass";
