@@ -55,6 +55,11 @@ if [ -n "$coreh" ]; then
          client/cli/*.c client/cli/*.h tests/tools/probe.c tests/tools/engine_drive.c 2>/dev/null)
   if [ -n "$hits" ]; then echo "layering: client/cli/ and tests/tools/ (probe.c, engine_drive.c) include client/core/ only through momedo_client.h:"; echo "$hits"; bad=1; fi
 fi
+# ... and call none of the engine's internals (eng__*, declared in engine_int.h): what a
+# front-end needs is an eng_ function (comment lines do not count).
+hits=$(grep -nE '\beng__[a-z_]+' client/cli/*.c client/cli/*.h tests/tools/probe.c \
+       tests/tools/engine_drive.c 2>/dev/null | grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*|//)')
+if [ -n "$hits" ]; then echo "layering: client/cli/ and tests/tools/ call the engine's internals (eng__*):"; echo "$hits"; bad=1; fi
 # replication and the protocol core must not call the clock or rand() directly
 # (protocol/os/ is where the clock is read)
 hits=$(grep -nE '\b(rand|srand|random|time|clock_gettime|gettimeofday)[[:space:]]*\(' replication/*.c protocol/*.c 2>/dev/null |

@@ -3,8 +3,8 @@
 # sources into a scratch tree, passes the clean copy, then plants one forbidden include
 # at a time (protocol/os in the protocol core, in replication/ by three spellings and in
 # a simulator model; a terminal header in the core; in the client core a cli/ header,
-# printing, exiting or a terminal read; a core module header in the command line) and
-# expects a failure for each.
+# printing, exiting or a terminal read; a core module header in the command line, the
+# engine's private engine_int.h or an eng__ call there) and expects a failure for each.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$here")
@@ -54,6 +54,11 @@ expect_fail client/core/engine_sync.c 'static void f(void) { fflush(stdout); }'
 expect_fail client/core/engine_state.c 'static int f(void) { return getpass("x") != 0; }'
 expect_fail client/cli/cli_events.c '#include "engine.h"'
 expect_fail tests/tools/engine_drive.c '#include "engine.h"'
+# the engine's internals stay private: their header and their eng__ calls
+expect_fail client/cli/cli_group.c '#include "engine_int.h"'
+expect_fail client/cli/cli_send.c 'static void f(struct eng *e) { eng__note(e, "x"); }'
+expect_fail tests/tools/engine_drive.c 'static int f(void *st) { return eng__hist_tx(st); }'
+expect_pass client/cli/cli_send.c '/* eng__note is the core'"'"'s */'
 expect_fail client/cli/bot.c '#include "group_int.h"'
 expect_fail tests/tools/probe.c '#include "nodeapi.h"'
 expect_pass client/cli/cli_send.c '#include "momedo_client.h"'

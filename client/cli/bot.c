@@ -137,7 +137,7 @@ static int bot_build(struct cli *c, const struct bot_field *f, int n, Momedo__Co
                       CONTENT_TITLE_BYTES_MAX);
     task->title = ftask->str;
     if (fdue) {
-      int rc = eng__parse_due(&c->e, fdue->str, &task->due_ms);
+      int rc = eng_parse_due(&c->e, fdue->str, &task->due_ms);
       if (rc) return rc;
     }
     m->body_case = MOMEDO__CONTENT__BODY_TASK;
@@ -219,7 +219,7 @@ static int batch_end(struct cli *c, struct eng_state *st, struct eng_conn *cn,
                      struct bot_batch *b) {
   int rc = 0, link = 0;
   if (b->locked) {
-    rc = b->ob.n ? eng__outbox_post_batch(&c->e, st, cn, &b->ob, b->failed, b->n, &link)
+    rc = b->ob.n ? eng_outbox_post_batch(&c->e, st, cn, &b->ob, b->failed, b->n, &link)
                  : eng_save(&c->e, st);
     eng_release(st);
     b->locked = 0;
@@ -228,7 +228,7 @@ static int batch_end(struct cli *c, struct eng_state *st, struct eng_conn *cn,
   batch_print(b, rc, c->e.why);
   fflush(stdout);
   rewind(b->ans);
-  eng__outbox_free(&b->ob);
+  eng_outbox_free(&b->ob);
   memset(b->failed, 0, sizeof b->failed);
   b->len = 0;
   b->n = 0;
@@ -413,7 +413,7 @@ int cli_cmd_bot(struct cli *c) {
   free(in.buf);
   if (b.ans) fclose(b.ans);
   free(b.buf);
-  eng__outbox_free(&b.ob);
+  eng_outbox_free(&b.ob);
   eng_close(&st);
   return rc;
 }

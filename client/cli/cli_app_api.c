@@ -53,7 +53,7 @@ static void conv_label(struct eng_state *st, struct app_conv *v) {
     return;
   }
   if (v->kind == HIST_GROUP) {
-    snprintf(v->label, sizeof v->label, "%s", eng_group_name(eng__group_by_id(st, v->key)));
+    snprintf(v->label, sizeof v->label, "%s", eng_group_name(eng_group_by_id(st, v->key)));
     hex_encode(v->to, sizeof v->to, v->key, GROUP_ID_LEN);
     return;
   }
@@ -75,7 +75,7 @@ static int conv_find(struct app *a, struct app_call *c, struct app_conv *v) {
     return MOMEDO_E_INVAL;
   }
   int found = v->kind == HIST_CONTACT ? (v->ct = contacts_find_key(&st->contacts, v->key)) != NULL
-              : v->kind == HIST_GROUP ? eng__group_by_id(st, v->key) != NULL
+              : v->kind == HIST_GROUP ? eng_group_by_id(st, v->key) != NULL
                                       : eng_channel_by_mailbox(st, v->key) != NULL;
   if (!found) {
     app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such conversation on this device");
@@ -177,7 +177,7 @@ static int conv_item(struct app *a, cJSON *arr, struct app_conv *v) {
     cJSON_AddStringToObject(o, "name", v->label);
     cJSON_AddStringToObject(o, "to", v->to);
     cJSON_AddNumberToObject(o, "unread", (double)unread);
-    struct eng_group *cg = v->kind == HIST_GROUP ? eng__group_by_id(&a->st, v->key) : NULL;
+    struct eng_group *cg = v->kind == HIST_GROUP ? eng_group_by_id(&a->st, v->key) : NULL;
     struct group_info gi;
     if (cg) group_get_info(cg->g, &gi);
     if (cg && gi.mode == MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL)
@@ -337,11 +337,11 @@ static int content_of(struct app *a, struct app_call *c, Momedo__Content *m, Mom
     m->body_case = MOMEDO__CONTENT__BODY_TEXT;
     m->text = t;
   } else if (loc) {
-    rc = eng__parse_location(&a->rq.e, loc, l);
+    rc = eng_parse_location(&a->rq.e, loc, l);
     m->body_case = MOMEDO__CONTENT__BODY_LOCATION;
     m->location = l;
   } else {
-    if (due && due[0]) rc = eng__parse_due(&a->rq.e, due, &task->due_ms);
+    if (due && due[0]) rc = eng_parse_due(&a->rq.e, due, &task->due_ms);
     task->title = (char *)title;
     task->approval = cJSON_IsTrue(ap);
     m->body_case = MOMEDO__CONTENT__BODY_TASK;

@@ -69,7 +69,7 @@ int app_file_extras(struct cli *rq, struct app_call *c, Momedo__File *f, Momedo_
   }
   if (cap) f->caption = cap->valuestring;
   if (loc && loc->valuestring[0]) {
-    rc = eng__parse_location(&rq->e, loc->valuestring, l);
+    rc = eng_parse_location(&rq->e, loc->valuestring, l);
     if (rc == 0) f->location = l;
   }
   if (rc) {

@@ -216,7 +216,7 @@ static void group_change(struct app *a, struct app_call *c, enum app_group_op op
   if (create && (!name || !name[0])) bad(c, "name: the group's name");
   else if (op == APP_GR_ROLE && !admin && !(role && !strcmp(role, "member")))
     bad(c, "role: admin or member");
-  else if (!create && key_arg(c, "key", gid) == 0 && !(cg = eng__group_by_id(&a->st, gid)))
+  else if (!create && key_arg(c, "key", gid) == 0 && !(cg = eng_group_by_id(&a->st, gid)))
     app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such group on this device");
   if (!c->out && (op == APP_GR_LEAVE ||
                   member_refs(a, c, uids, &n, op == APP_GR_REMOVE || op == APP_GR_ROLE) == 0)) {
@@ -262,7 +262,7 @@ static void api_group(struct app *a, struct app_call *c) {
   uint8_t gid[32];
   if (key_arg(c, "key", gid) != 0) return;
   int rc = eng_reacquire(&a->rq.e, &a->st);
-  const struct eng_group *cg = rc ? NULL : eng__group_by_id(&a->st, gid);
+  const struct eng_group *cg = rc ? NULL : eng_group_by_id(&a->st, gid);
   if (rc) app_engine_fail(a, c, rc);
   else if (!cg) app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such group on this device");
   else c->out = group_json(&a->st, cg);

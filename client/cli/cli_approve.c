@@ -96,7 +96,7 @@ void cli__print_extras(FILE *f, const struct tl_entry *e) {
     for (uint32_t i = 0; i < e->n_dec; i++) {
       const struct tl_decision *d = &e->dec[i];
       if (ids_user_id(uid, d->who) != 0) uid[0] = '\0';
-      eng__format_time(when, d->ms);
+      eng_format_time(when, d->ms);
       fprintf(f, "%s %s by %s at %s", i ? ";" : "", decision_name(d->decision), uid, when);
       if (d->comment) fprintf(f, " \"%s\"", d->comment);
     }

@@ -66,7 +66,7 @@ int cli_cmd_recover(struct cli *c) {
   if (rc == 0) rc = eng_save(&c->e, &st); /* the count now passes the node's */
   st.counter_skip = 0;
   for (size_t i = 0; rc == 0 && i < st.acct.n_nodes; i++)
-    if (cns[i].open) rc = eng__counter_sync(&c->e, &st, &cns[i]);
+    if (cns[i].open) rc = eng_counter_sync(&c->e, &st, &cns[i]);
   if (rc == 0 && (rc = nodeapi_prekey_upload(&cns[0].api, pub, OTPKS_NODE_TARGET, 1, &held)))
     rc = eng_api_fail(&c->e, &cns[0], rc, "replacing the one-time prekeys on the home node");
   if (rc == 0 && rotated && st.acct.has_identity && (rc = eng_publish(&c->e, &st, &cns[0])) == 0)

@@ -89,7 +89,7 @@ static void json_event(struct jsonw *j, const char *event) {
 
 static void print_code(struct cli *c, const char *code, uint64_t expires_ms) {
   char t[32];
-  eng__format_time(t, expires_ms);
+  eng_format_time(t, expires_ms);
   if (c->json) {
     struct jsonw j;
     json_event(&j, "code");
@@ -172,8 +172,8 @@ static int link_admit(struct cli *c, struct eng_state *st, struct eng_conn *cn,
   if (rc) return cli_fail(c, rc, "cannot seal the state for the new device: %s",
                           momedo_strerror(rc));
   static struct eng_dests dn; /* the new device reads it from one of our home nodes */
-  eng__dests_clear(&dn);
-  eng__dests_self(st, &dn);
+  eng_dests_clear(&dn);
+  eng_dests_self(st, &dn);
   struct nodeapi_post_req p = {.mailbox = mb, .ciphertext = ans, .ciphertext_len = ans_len,
                                .ttl_ms = LINK_TTL_MS, .dest_nodes = dn.k,
                                .n_dest_nodes = dn.n};
@@ -301,7 +301,7 @@ int cli_link_code_decode(struct cli *c, struct link_code *l, const char *line) {
   if (rc) return cli_fail(c, rc, "the link code is damaged: %s", momedo_strerror(rc));
   if (os_wall_ms() >= l->expires_ms) {
     char t[32];
-    eng__format_time(t, l->expires_ms);
+    eng_format_time(t, l->expires_ms);
     return cli_fail(c, MOMEDO_E_EXPIRED, "this link code expired at %s: run `momedo device "
                     "link` on the first device again", t);
   }

@@ -40,7 +40,7 @@ int cli__file_extras(struct cli *c, Momedo__File *f, Momedo__Location *l) {
     f->caption = (char *)cap;
   }
   if (!c->opt[CO_LOCATION]) return 0;
-  int rc = eng__parse_location(&c->e, c->opt[CO_LOCATION], l);
+  int rc = eng_parse_location(&c->e, c->opt[CO_LOCATION], l);
   if (rc == 0) f->location = l;
   return rc;
 }
@@ -120,14 +120,14 @@ int cli_cmd_send(struct cli *c) {
   if (c->opt[CO_MIME] && !c->opt[CO_FILE]) return cli_fail(c, MOMEDO_E_INVAL, "--mime needs --file");
   int rc = 0;
   if (c->opt[CO_LOCATION] && !c->opt[CO_FILE]) {
-    rc = eng__parse_location(&c->e, c->opt[CO_LOCATION], &l);
+    rc = eng_parse_location(&c->e, c->opt[CO_LOCATION], &l);
     m.body_case = MOMEDO__CONTENT__BODY_LOCATION;
     m.location = &l;
   } else if (c->opt[CO_TASK]) {
     size_t tl = strlen(c->opt[CO_TASK]);
     if (tl == 0 || tl > CONTENT_TITLE_BYTES_MAX)
       rc = cli_fail(c, MOMEDO_E_INVAL, "--task needs a title of 1..%d bytes", CONTENT_TITLE_BYTES_MAX);
-    if (rc == 0 && c->opt[CO_DUE]) rc = eng__parse_due(&c->e, c->opt[CO_DUE], &task.due_ms);
+    if (rc == 0 && c->opt[CO_DUE]) rc = eng_parse_due(&c->e, c->opt[CO_DUE], &task.due_ms);
     task.title = (char *)c->opt[CO_TASK];
     task.approval = c->opt[CO_APPROVAL] != NULL;
     m.body_case = MOMEDO__CONTENT__BODY_TASK;
@@ -204,7 +204,7 @@ int cli_cmd_save(struct cli *c) {
   size_t n = 0;
   memset(&f, 0, sizeof f);
   int rc = cli_open(c, &st, 0);
-  if (rc == 0) rc = eng__find_any(&c->e, &st, c->pos[0], &ct, 1, &f);
+  if (rc == 0) rc = eng_find_any(&c->e, &st, c->pos[0], &ct, 1, &f);
   if (rc == 0 && (e->kind != TL_FILE || !e->path))
     rc = cli_fail(c, MOMEDO_E_NOTFOUND, "%s is not a file this device holds", c->pos[0]);
   if (rc == 0 && (rc = vault_read(&st.vault, e->path, &d, &n)) != 0)

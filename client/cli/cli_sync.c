@@ -159,7 +159,7 @@ void cli_print_msg(struct cli *c, const struct eng_msg *m) {
     fflush(f);
     return;
   }
-  eng__format_time(when, e->sent_ms);
+  eng_format_time(when, e->sent_ms);
   tl_id_hex(hex, e->id);
   fprintf(f, "[%s] %s: ", when, who);
   switch (e->kind) {
@@ -281,7 +281,7 @@ static void print_entry(struct cli *c, const struct contact *ct, const struct tl
                      task_names[e->task_state < 3 ? e->task_state : 0]);
     return;
   }
-  eng__format_time(when, e->sent_ms);
+  eng_format_time(when, e->sent_ms);
   printf("[%s] %s ", when, e->outgoing ? "me  " : contact_label(ct));
   switch (e->kind) {
     case TL_TEXT: printf("%s", e->text ? e->text : ""); break;

@@ -4,7 +4,8 @@
  * sync/receive/decrypt, groups and channels, one-time and signed prekeys, approvals. It
  * prints nothing: each received message, receipt, group change, link change and notice
  * reaches the front-end as an event through eng.on_event; a failure is a MOMEDO_E_*
- * status and a sentence in eng.why. */
+ * status and a sentence in eng.why. What only the engine's own files call (eng__*) is
+ * in engine_int.h, which no front-end includes (scripts/check_layers.sh). */
 #ifndef MOMEDO_CLIENT_ENGINE_H
 #define MOMEDO_CLIENT_ENGINE_H
 
@@ -78,19 +79,13 @@ struct eng {
   uint64_t archived;
   /* The bot: while set, eng__outbox_post moves what it would post into this outbox
    * (each envelope tagged defer_tag) and posts nothing; the caller then saves once and
-   * posts the whole batch with eng__outbox_post_batch. */
+   * posts the whole batch with eng_outbox_post_batch. */
   struct eng_outbox *defer;
   int defer_tag;
 };
 
 /* Record why a call fails in e->why and return rc (< 0; E_INTERNAL if rc >= 0). */
 int eng_fail(struct eng *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Hand a notice (printf-style, the caller's own newline) to the front-end as ENG_EV_NOTE
- * (kind ENG_EV_LINK with eng__link_note). e may be NULL (dropped). */
-void eng__note(struct eng *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void eng__link_note(struct eng *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Hand a received message or receipt to the front-end (ENG_EV_MESSAGE). */
-void eng__emit_msg(struct eng *e, const struct eng_msg *m);
 
 #define ENG_TIMEOUT_MS_DEFAULT 15000
 #define ENG_CONNECT_TIMEOUT_MS 5000         /* per node tried */
@@ -109,11 +104,11 @@ void eng__emit_msg(struct eng *e, const struct eng_msg *m);
 #define ENG_BUNDLE_FRESH_MS 60000
 #define ENG_FRESH_MAX 64
 /* Fault injection for crash tests: when $MOMEDO_TEST_CRASH equals where, the process
- * kills itself with SIGKILL right here (nothing is flushed to the vault). Points:
+ * kills itself with SIGKILL in eng__crash_point(where) (nothing is flushed to the vault;
+ * the front-end flushes its output before each event while it is set). Points:
  * "encrypted" (envelopes made, nothing saved or posted), "saved" (state saved, nothing
  * posted), "posted" (envelopes posted, the final save not done). */
 #define ENG_CRASH_ENV "MOMEDO_TEST_CRASH"
-void eng__crash_point(const char *where);
 /* ---- state ---------------------------------------------------------------------- */
 struct eng_sessions {
   struct e2e_session **v;                   /* oldest first; the newest per device sends */
@@ -272,10 +267,6 @@ MOMEDO_WUR int eng_api_fail(struct eng *c, struct eng_conn *cn, int rc, const ch
 /* Look up a bundle by user ID / alias / key; on success the identity key in key. */
 MOMEDO_WUR int eng_lookup(struct eng *c, struct eng_conn *cn, const struct nodeapi_lookup_q *q,
                           uint8_t key[static 32], struct nodeapi_bundle *out);
-/* Where a lookup of ct asks first: fingerprint prefixes of its cached bundle's home
- * nodes, else the hints of the card it was added by. Returns how many. */
-size_t eng__contact_hints(const struct contact *ct,
-                          uint8_t hints[static NODEAPI_HINTS_MAX][IDS_CARD_HINT_LEN]);
 /* Fetch the contact's newest bundle (asking its home nodes first) and cache its devices
  * and home nodes. */
 MOMEDO_WUR int eng_refresh_contact(struct eng *c, struct eng_state *st, struct eng_conn *cn,
@@ -293,18 +284,11 @@ struct eng_dests {
   size_t n;
   uint8_t k[NODEAPI_DESTS_MAX][32];
 };
-void eng__dests_clear(struct eng_dests *d);
-/* Add a node key (duplicates and the all-zero key ignored); E_BOUNDS when full. */
-MOMEDO_WUR int eng__dests_add(struct eng_dests *d, const uint8_t key[static 32]);
+/* Empty d. */
+void eng_dests_clear(struct eng_dests *d);
 /* Add our own home nodes (account_homes). */
-void eng__dests_self(const struct eng_state *st, struct eng_dests *d);
-/* Add ct's home nodes from its cached bundle; E_NOTFOUND when none is cached. */
-MOMEDO_WUR int eng__dests_contact(const struct contact *ct, struct eng_dests *d);
-/* A group post's: our home nodes and every member's; global scope (n = 0) when a
- * member's home nodes are unknown here; E_BOUNDS (with c->why) past NODEAPI_DESTS_MAX. */
+void eng_dests_self(const struct eng_state *st, struct eng_dests *d);
 struct eng_group;
-MOMEDO_WUR int eng__dests_group(struct eng *c, struct eng_state *st, struct eng_group *cg,
-                                struct eng_dests *d);
 
 /* ---- messages ------------------------------------------------------------------- */
 /* Fill id, sent_ms, sender_device, format of content, encrypt it for every device of
@@ -313,10 +297,6 @@ MOMEDO_WUR int eng__dests_group(struct eng *c, struct eng_state *st, struct eng_
 MOMEDO_WUR int eng_send_content(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                                 struct contact *ct, Momedo__Content *content, int no_sync,
                                 size_t *n_sent);
-/* Fill a new message ID (kept in mid), format, sent_ms and this device as the sender of
- * m, no sync copy. E_RNG. */
-MOMEDO_WUR int eng__content_head(const struct eng_state *st, Momedo__Content *m,
-                                 uint8_t mid[static CONTENT_ID_LEN]);
 /* The same as eng_send_content for this user's other devices only (no sync copy): a device whose prekey is
  * unusable is skipped with a notice (event); E_NOTFOUND when none could be reached. */
 MOMEDO_WUR int eng_send_own(struct eng *c, struct eng_state *st, struct eng_conn *cn,
@@ -336,20 +316,17 @@ struct eng_outbox {
   struct eng_out *v;
   size_t n, cap;
 };
-MOMEDO_WUR int eng__send_queue(struct eng *c, struct eng_state *st, struct contact *ct,
-                               Momedo__Content *content, int no_sync, struct eng_outbox *ob);
-MOMEDO_WUR int eng__outbox_post(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                                struct eng_outbox *ob, size_t *n_sent);
 /* The bot's batch (c->defer): save once, tell the node the count, then post every
  * envelope pipelined (at most ENG_POST_WINDOW in flight; the node syncs them as one
  * group). failed[tag] = the first refusal of an envelope with that tag (tags 0..n_tags-1).
  * Returns the save's or the count's failure (then nothing was posted), else 0; a link
  * that fails part-way sets *link_rc and marks every envelope not answered as failed. */
 #define ENG_POST_WINDOW 64
-MOMEDO_WUR int eng__outbox_post_batch(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                                      struct eng_outbox *ob, int *failed, int n_tags,
-                                      int *link_rc);
-void eng__outbox_free(struct eng_outbox *ob);
+MOMEDO_WUR int eng_outbox_post_batch(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                                     struct eng_outbox *ob, int *failed, int n_tags,
+                                     int *link_rc);
+/* Wipe and free the envelopes an outbox holds. */
+void eng_outbox_free(struct eng_outbox *ob);
 /* Encrypt and upload a file as chunks to its blob mailbox; fills f (caller frees
  * nothing: f borrows blob buffers it owns). */
 struct eng_blob {
@@ -428,7 +405,6 @@ MOMEDO_WUR int eng_read_attachment(struct eng *c, const char *path, const char *
 MOMEDO_WUR int eng_groups_load(struct eng_groups *gs, const struct vault *v);
 MOMEDO_WUR int eng_groups_save(struct eng_groups *gs, const struct vault *v);
 void eng_groups_free(struct eng_groups *gs);
-void eng__gpending_clear(struct eng_gpending *p);
 /* The group a reference names: its name, or a prefix (>= 6 hex digits) of its ID.
  * NULL when none; *ambiguous = 1 when several match. */
 struct eng_group *eng_group_lookup(struct eng_state *st, const char *ref, int *ambiguous);
@@ -444,30 +420,12 @@ MOMEDO_WUR int eng_group_control(struct eng *c, struct eng_state *st, struct eng
                                  const uint8_t from_id[static 32],
                                  const uint8_t from_dev[static 32],
                                  const Momedo__GroupControl *gc);
-/* Take ownership of g as a new group (E_QUOTA past ENG_GROUPS_MAX, E_NOMEM). */
-MOMEDO_WUR int eng__group_add(struct eng_groups *gs, struct group *g, struct eng_group **out);
-struct eng_group *eng__group_by_id(struct eng_state *st, const uint8_t id[static 32]);
+/* The group with this ID; NULL when not on this device. */
+struct eng_group *eng_group_by_id(struct eng_state *st, const uint8_t id[static 32]);
 /* What one delivery sent: records and sender keys, counted per device. */
 struct eng_group_sent {
   size_t records, keys;
 };
-/* Owe cg's records to every device of its head except this one, after a change this
- * device made on top of version `before` (the head it had): devices that were in that
- * head get the records after version `from`, the others the whole chain (E_NOMEM).
- * prev lists the devices of the head before (n_prev of them). */
-MOMEDO_WUR int eng__group_owe(struct eng_state *st, struct eng_group *cg,
-                              const struct eng_gdev *prev, size_t n_prev, uint64_t from);
-/* Send the encoded Content pt to devices t[0..nt) over the pairwise sessions; *sent
- * counts those that took it. Returns only I/O and memory errors. */
-MOMEDO_WUR int eng__group_send_to(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                                  const uint8_t *pt, size_t len, const struct group_device *t,
-                                  size_t nt, size_t *sent);
-/* The devices of cg's head (malloc'ed into *out, caller frees). */
-MOMEDO_WUR int eng__group_devices(const struct eng_group *cg, struct eng_gdev **out, size_t *n);
-/* Deliver what cg owes: the record to the devices owed it, then sender keys; counts
- * into fs. c->why says what failed. */
-MOMEDO_WUR int eng__group_flush(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                                struct eng_group *cg, struct eng_group_sent *fs);
 /* Deliver what every group owes over the pairwise sessions: the current record to the
  * devices that need it, then this device's sender key to the devices without it. */
 MOMEDO_WUR int eng_groups_flush(struct eng *c, struct eng_state *st, struct eng_conn *cn);
@@ -483,14 +441,6 @@ MOMEDO_WUR int eng_group_receive(struct eng *c, struct eng_state *st, struct eng
                                  struct eng_group *cg, const uint8_t mb[static 32],
                                  const uint8_t *wire, size_t len, uint64_t created_ms,
                                  struct eng_msg *m, int *shown, int *hold);
-/* Keep a group item whose sender key has not arrived (engine_group_held.c; E_NOMEM). */
-MOMEDO_WUR int eng__group_hold(struct eng_state *st, const uint8_t gid[static 32],
-                               const uint8_t mb[static 32], uint64_t created_ms,
-                               const uint8_t *wire, size_t len);
-/* Try the kept items again (a sender key may have come); show what opens now, drop
- * what is refused for good or too old. */
-MOMEDO_WUR int eng__group_held_retry(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                                     size_t *n_new);
 /* Fetch every group and channel mailbox on cn's node from its cursors (engine_sync.c). */
 MOMEDO_WUR int eng_sync_groups(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                                size_t *n_new);
@@ -539,97 +489,26 @@ MOMEDO_WUR int eng_send_any(struct eng *c, struct eng_state *st, struct eng_conn
                             const char *to, Momedo__Content *m, const uint8_t *file,
                             size_t file_len, uint8_t id[static TL_ID_LEN], size_t *n_env,
                             int *kind);
-/* Download a blob's chunks from mailbox into buf (f->size bytes) (engine_recv.c). */
-MOMEDO_WUR int eng__fetch_chunks(struct eng *c, struct eng_conn *cn, const uint8_t mb[static 32],
-                                 const Momedo__File *f, uint8_t *buf);
 
 /* "LAT,LON[,ACCURACY_M]" (latitude -90..90, longitude -180..180) into l (engine_send.c). */
-MOMEDO_WUR int eng__parse_location(struct eng *c, const char *s, Momedo__Location *l);
+MOMEDO_WUR int eng_parse_location(struct eng *c, const char *s, Momedo__Location *l);
 /* "YYYY-MM-DD" (end of that day, local time) or "YYYY-MM-DDTHH:MM" to ms. */
-MOMEDO_WUR int eng__parse_due(struct eng *c, const char *s, uint64_t *ms);
+MOMEDO_WUR int eng_parse_due(struct eng *c, const char *s, uint64_t *ms);
 
-/* One-time prekeys (engine_otpk.c). Refill: when cn is the home node and holds fewer than
- * OTPKS_NODE_LOW, make and save new secrets, then upload; c->why on failure. Claim: fill
- * r's one-time prekey through st->claim, from d's home node (the node connected to, or
- * through it from another node over the federation); on any failure r keeps the signed
- * prekey alone, and why is a notice event, counted in c->otpk_fallback. */
-struct eng_conn;
-MOMEDO_WUR int eng__otpk_refill(struct eng *c, struct eng_state *st, struct eng_conn *cn);
-/* Signed prekeys (engine_prekey.c). When cn is the home node: replace the signed
- * prekey once it is ACCOUNT_PREKEY_ROTATE_MS old (MOMEDO_TEST_PREKEY_ROTATE_MS may make
- * that shorter, for tests); without this, senders refuse it ACCOUNT_PREKEY_LIFETIME_MS
- * after it was made. The first device saves it and publishes the bundle (also when a
- * linked device's new prekey is due, account.bundle_due); a linked device saves it and
- * announces it to the user's other devices, again daily until the bundle lists it. */
+/* Tests may make the signed prekey's rotation age shorter (engine_prekey.c). */
 #define ENG_PREKEY_ROTATE_ENV "MOMEDO_TEST_PREKEY_ROTATE_MS"
-MOMEDO_WUR int eng__prekey_rotate(struct eng *c, struct eng_state *st, struct eng_conn *cn);
-/* A DevicePrekey content from device `device` of identity `from`: the first device
- * takes it into its device list (account_take_prekey) for the next publish; refused
- * ones are reported (notice event) and dropped. Other devices ignore it. Errors only for I/O. */
-MOMEDO_WUR int eng__prekey_take(struct eng *c, struct eng_state *st, const uint8_t from[static 32],
-                                const uint8_t device[static 32], const Momedo__Content *m);
-/* engine_grant.c: take the partners home named (RegisterResp / PartnersResp) into the
- * account with each grant that verifies (*changed: a grant is new or lasts longer). */
-MOMEDO_WUR int eng__learn_partners(struct eng_state *st, const uint8_t home[static 32],
-                                   Momedo__NodeAddr *const *v, size_t n, int *changed);
-/* When due (account_grants_due) and cn is the home node: renew the partner grants there,
- * republish the bundle if one changed, save. Errors are the caller's to note. */
-MOMEDO_WUR int eng__grants_renew(struct eng *c, struct eng_state *st, struct eng_conn *cn);
-void eng__otpk_claim(struct eng *c, struct eng_state *st, const struct account_device *d,
-                     struct e2e_remote *r);
 
 /* Anti-rollback (engine_counter.c): tell cn's node the save count; E_SUPERSEDED with the
  * ROLLBACK reason when it saw a higher one. */
-MOMEDO_WUR int eng__counter_sync(struct eng *c, struct eng_state *st, struct eng_conn *cn);
-
-/* Append e to s (growing it; s owns e afterwards only on success). MOMEDO_E_NOMEM.
- * engine_state.c; eng__session_add also trims the peer device's older sessions. */
-MOMEDO_WUR int eng__sessions_push(struct eng_sessions *s, struct e2e_session *e);
-/* Internal to engine_msg.c / engine_recv.c. */
-MOMEDO_WUR int eng__session_add(struct eng_sessions *s, struct e2e_session *e);
-void eng__session_touch(struct eng_sessions *s, size_t i);
-MOMEDO_WUR int eng__blob_mailbox(uint8_t mb[static OBJ_MAILBOX_LEN],
-                                 const uint8_t blob_id[static OBJ_ID_LEN]);
-/* Timeline entry (strings borrowed from m) for content m in a conversation. */
-void eng__entry_of(const Momedo__Content *m, int outgoing, struct tl_entry *e);
-/* Does a group carry m? Text, files, locations, tasks (plain or asking for approval),
- * accept / done on a plain task and approval decisions (engine_msg.c). */
-int eng__group_body_ok(const Momedo__Content *m);
-/* e as a group row: due holds its sender's user ID (borrowed), so a task's due date
- * moves to note (a task has no other note). */
-void eng__group_row(struct tl_entry *e, const char *sender_uid);
-void eng__format_time(char out[static 32], uint64_t ms);
-/* History (engine_msg.c): entries go into one open transaction of history.db, begun by
- * the first change and committed by eng__hist_commit or eng_save (which commits before
- * it writes anything else, so the history is on disk before the sessions and the seen
- * set move past a message, and before anything is acknowledged). eng_release,
- * eng_reacquire and eng_close roll an open one back, with the unsaved state. */
-MOMEDO_WUR int eng__hist_commit(struct eng *c, struct eng_state *st);
-/* Begin that transaction unless one is open (E_INTERNAL without a history). */
-MOMEDO_WUR int eng__hist_tx(struct eng_state *st);
-/* Add e to the conversation (kind, key) (*added = 0 for a duplicate ID); a task reply
- * also moves its task. */
-MOMEDO_WUR int eng__timeline_put(struct eng *c, struct eng_state *st, enum hist_conv_kind kind,
-                                 const uint8_t key[static 32], struct tl_entry *e, int *added);
-/* *has = 1 when the conversation (kind, key) holds message id. */
-MOMEDO_WUR int eng__timeline_has(struct eng *c, struct eng_state *st, enum hist_conv_kind kind,
-                                 const uint8_t key[static 32], const uint8_t id[static TL_ID_LEN],
-                                 int *has);
+MOMEDO_WUR int eng_counter_sync(struct eng *c, struct eng_state *st, struct eng_conn *cn);
+/* "YYYY-MM-DD HH:MM" local time of ms (the number itself if that fails). */
+void eng_format_time(char out[static 32], uint64_t ms);
 /* This user's devices in every group follow the key bundle (engine_group_devices.c): on
  * the first device, where this user is an admin a new record, elsewhere (when ask) a
  * DEVICES request to the admins. *changed counts the groups. Only I/O and memory
  * failures are returned; a group that refuses is a notice event. */
 MOMEDO_WUR int eng_groups_own_devices(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                                       int ask, size_t *changed);
-/* Approvals (engine_approve.c). eng__decide applies the decision in reply e (its from,
- * decision, note set) to its task in conversation hc: 0 applied (the task row updated
- * unless dry), E_EXISTS the same decision again (ignore quietly), E_DENIED refused (an
- * unknown task, not an approval task, a decider the task was not sent to, a decision
- * conflicting with that decider's earlier one: why says which, unless dry it is on
- * the notice events), E_STORE & co. */
-MOMEDO_WUR int eng__decide(struct eng_state *st, enum hist_conv_kind kind,
-                           const struct hist_conv *hc, const struct tl_entry *e, int dry,
-                           char *why, size_t why_cap);
 /* Accept (done 0) or mark done task hex (an ID prefix) of a contact or a group's plain
  * task (engine_task.c): checked as a received reply would be, sent, stored, saved.
  * task_id: the task's ID; reply_id: the reply's; to: the contact's or group's name. */
@@ -638,17 +517,8 @@ MOMEDO_WUR int eng_task_act(struct eng *c, struct eng_state *st, const char *hex
                             char *to, size_t to_cap);
 /* A message by ID prefix in any conversation with a contact (*ct) or, with_groups, a
  * group or channel too (*ct NULL). tl_entry_clear(&f->e). */
-MOMEDO_WUR int eng__find_any(struct eng *c, struct eng_state *st, const char *hex,
-                             struct contact **ct, int with_groups, struct hist_found *f);
-/* engine_archive.c: append a new message of group cg (from sender) to c->archive when the
- * group is recorded and it was sent after the mark; att_vname: its attachment in the
- * vault, or NULL. Synced to disk before it returns. */
-MOMEDO_WUR int eng__archive_take(struct eng *c, struct eng_state *st, struct eng_group *cg,
-                                 const Momedo__Content *m, const uint8_t sender[static 32],
-                                 const char *att_vname);
-/* A notice event, before posting to a recorded group: recorded since when, by whom. */
-void eng__recorded_notice(struct eng_state *st, const struct eng_group *cg);
-
+MOMEDO_WUR int eng_find_any(struct eng *c, struct eng_state *st, const char *hex,
+                            struct contact **ct, int with_groups, struct hist_found *f);
 
 /* ---- what the front-ends ask for (engine_admin.c, engine_contact.c, engine_decide.c,
  * engine_account.c): each checks, changes, delivers and saves; nothing is printed,
@@ -703,11 +573,6 @@ MOMEDO_WUR int eng_contact_add(struct eng *c, struct eng_state *st, const char *
 MOMEDO_WUR int eng_task_decide(struct eng *c, struct eng_state *st, const char *hex, int approve,
                                const char *comment, uint8_t task_id[static TL_ID_LEN],
                                uint8_t reply_id[static TL_ID_LEN], struct contact **ct);
-/* A task reply m to the conversation of f (the contact ct, or f's group) over a new
- * connection, stored, saved (engine_decide.c; eng_task_decide and eng_task_act). */
-MOMEDO_WUR int eng__reply_send(struct eng *c, struct eng_state *st, const struct hist_found *f,
-                               struct contact *ct, Momedo__Content *m,
-                               uint8_t id[static TL_ID_LEN]);
 /* Remove the device whose key starts with the hex digits ref (8 or more) for good,
  * publish the bundle, drop it from every group (eng_groups_own_devices), save; key gets
  * its full key, *groups (may be NULL) how many groups were changed or asked. */

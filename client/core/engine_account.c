@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine.h"
+#include "engine_int.h"
 #include "hex.h"
 #include "invite.h"
 

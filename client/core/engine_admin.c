@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 /* The reason the group core gave for a refused change, else the status's words. */
 static const char *refusal(const struct eng_group *cg, int rc) {
@@ -229,7 +229,7 @@ int eng_group_add(struct eng *c, struct eng_state *st, struct eng_conn *cn, stru
   if (rc) return rc;
   memcpy(id, cg->id, GROUP_ID_LEN);
   rc = specs_build(c, st, cn, refs, n_refs, &s);
-  cg = eng__group_by_id(st, id);
+  cg = eng_group_by_id(st, id);
   if (rc == 0) rc = before_take(c, cg, &b);
   if (rc == 0 && (rc = group_add(cg->g, &st->acct.identity, s.v, s.n, os_wall_ms(), &rec, &rl))) {
     rc = eng_fail(c, rc, "cannot add: %s", refusal(cg, rc));

@@ -9,7 +9,7 @@
  * are a set, the state only grows. */
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 
 /* May e's replier decide on task t? A contact's task: the side that did not send it

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "engine_int.h"
 #include "hex.h"
 
 #define ARCHIVE_SUBDIR "archive"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 #define CHANNELS_FORMAT 1
 #define CHANNEL_DISPLAY_DEFAULT "anonymous"

@@ -5,7 +5,7 @@
  * nothing: the front-end shows the contact, or the warning for a changed key. */
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 static int alias_shaped(const char *s) {
   size_t n = strlen(s);

@@ -15,7 +15,7 @@
   "if not, someone may hold a copy of this device: remove it from another device "        \
 
 
-int eng__counter_sync(struct eng *c, struct eng_state *st, struct eng_conn *cn) {
+int eng_counter_sync(struct eng *c, struct eng_state *st, struct eng_conn *cn) {
   uint64_t last = 0;
   if (st->counter_skip) return 0;
   int rc = nodeapi_state_counter(&cn->api, st->counter, &last);

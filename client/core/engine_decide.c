@@ -4,7 +4,7 @@
  * device never sends what its own rule would refuse; then sent, stored and saved. */
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 /* The reply's content and the check of it as our own outgoing decision. */
 static int decide_prepare(struct eng *c, struct eng_state *st, const char *hex,
@@ -39,7 +39,7 @@ int eng__reply_send(struct eng *c, struct eng_state *st, const struct hist_found
   if (rc == 0 && f->kind == HIST_CONTACT) {
     rc = eng_deliver(c, st, &cn, ct->uid, m, NULL, 0, id, &n_env);
   } else if (rc == 0) {
-    struct eng_group *cg = eng__group_by_id(st, f->key);
+    struct eng_group *cg = eng_group_by_id(st, f->key);
     rc = cg ? eng_group_send(c, st, &cn, cg, m, NULL, 0, id)
             : eng_fail(c, MOMEDO_E_NOTFOUND, "the task's group is not on this device");
   }
@@ -63,7 +63,7 @@ int eng_task_decide(struct eng *c, struct eng_state *st, const char *hex, int ap
     return eng_fail(c, MOMEDO_E_INVAL, "the comment must be 1..%u bytes",
                     (unsigned)CONTENT_COMMENT_BYTES_MAX);
   memset(&f, 0, sizeof f);
-  int rc = eng__find_any(c, st, hex, ct, 1, &f);
+  int rc = eng_find_any(c, st, hex, ct, 1, &f);
   if (rc == 0) rc = decide_prepare(c, st, hex, &f, approve, comment);
   memcpy(task_id, f.e.id, TL_ID_LEN);
   Momedo__TaskReply r = MOMEDO__TASK_REPLY__INIT;

@@ -5,9 +5,9 @@
  * is still delivered, only at the federation's cost. Decides nothing about trust. */
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
-void eng__dests_clear(struct eng_dests *d) { d->n = 0; }
+void eng_dests_clear(struct eng_dests *d) { d->n = 0; }
 
 int eng__dests_add(struct eng_dests *d, const uint8_t key[static 32]) {
   static const uint8_t zero[32];
@@ -19,7 +19,7 @@ int eng__dests_add(struct eng_dests *d, const uint8_t key[static 32]) {
   return 0;
 }
 
-void eng__dests_self(const struct eng_state *st, struct eng_dests *d) {
+void eng_dests_self(const struct eng_state *st, struct eng_dests *d) {
   uint8_t homes[OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN];
   size_t n = account_homes(&st->acct, homes);
   for (size_t i = 0; i < n; i++) (void)!eng__dests_add(d, homes[i]); /* <= 8 < 64 */
@@ -37,8 +37,8 @@ int eng__dests_contact(const struct contact *ct, struct eng_dests *d) {
 int eng__dests_group(struct eng *c, struct eng_state *st, struct eng_group *cg,
                      struct eng_dests *d) {
   struct group_member_view mv;
-  eng__dests_clear(d);
-  eng__dests_self(st, d);
+  eng_dests_clear(d);
+  eng_dests_self(st, d);
   for (size_t i = 0; i < group_member_count(cg->g); i++) {
     if (group_member_at(cg->g, i, &mv) != 0) continue;
     if (memcmp(mv.identity_key, st->acct.identity.pub, 32) == 0) continue;
@@ -50,7 +50,7 @@ int eng__dests_group(struct eng *c, struct eng_state *st, struct eng_group *cg,
                       NODEAPI_DESTS_MAX, NODEAPI_DESTS_MAX);
     if (rc) {
       /* A member whose home nodes we do not know (never looked up): every node. */
-      eng__dests_clear(d);
+      eng_dests_clear(d);
       return 0;
     }
   }

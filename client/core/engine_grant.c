@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 #include "grant.h"
 
 int eng__learn_partners(struct eng_state *st, const uint8_t home[static 32],

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine.h"
+#include "engine_int.h"
 #include "hex.h"
 
 
@@ -35,7 +35,7 @@ const char *eng_group_name(const struct eng_group *cg) {
   return gi.name[0] ? gi.name : "(unnamed)";
 }
 
-struct eng_group *eng__group_by_id(struct eng_state *st, const uint8_t id[static 32]) {
+struct eng_group *eng_group_by_id(struct eng_state *st, const uint8_t id[static 32]) {
   for (size_t i = 0; i < st->gr.n; i++)
     if (memcmp(st->gr.v[i].id, id, GROUP_ID_LEN) == 0) return &st->gr.v[i];
   return NULL;
@@ -154,7 +154,7 @@ int eng_group_send(struct eng *c, struct eng_state *st, struct eng_conn *cn,
   p.req.n_dest_nodes = d.n;
   /* As pairwise posts (eng__outbox_post): the advanced chain saved and its count known
    * to the node before the post leaves, so a restored older vault cannot reuse it. */
-  if ((rc = eng_save(c, st)) != 0 || (rc = eng__counter_sync(c, st, cn)) != 0) {
+  if ((rc = eng_save(c, st)) != 0 || (rc = eng_counter_sync(c, st, cn)) != 0) {
     group_post_clear(&p);
     return rc;
   }

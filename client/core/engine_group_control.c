@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 #include "hex.h"
 
 #define GROUP_RECORD_BLOB_NAME "group-record"
@@ -451,7 +451,7 @@ static int ctl_chain(struct eng *c, struct eng_state *st, const uint8_t from_id[
     eng__note(c, "momedo: dropped an item: a malformed group record chain\n");
     return 0;
   }
-  struct eng_group *cg = eng__group_by_id(st, gid);
+  struct eng_group *cg = eng_group_by_id(st, gid);
   struct group_info gi;
   if (cg) group_get_info(cg->g, &gi);
   if ((!cg || gi.removed) && first == 1) return ctl_join(c, st, from_id, chain, len, gid, cg, r);
@@ -507,7 +507,7 @@ static int ctl_request(struct eng *c, struct eng_state *st, const uint8_t from_i
     eng__note(c, "momedo: dropped an item: a malformed group request\n");
     return 0;
   }
-  struct eng_group *cg = eng__group_by_id(st, gid);
+  struct eng_group *cg = eng_group_by_id(st, gid);
   if (!cg || !st->acct.has_identity) return 0; /* the user's first device answers it */
   group_get_info(cg->g, &gi);
   if (gi.my_role != MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN) return 0;
@@ -532,7 +532,7 @@ static int ctl_request(struct eng *c, struct eng_state *st, const uint8_t from_i
 static int ctl_senderkey(struct eng *c, struct eng_state *st, const uint8_t from_id[static 32],
                          const uint8_t from_dev[static 32], const Momedo__SenderKey *sk,
                          struct ctl_result *r) {
-  struct eng_group *cg = eng__group_by_id(st, sk->group_id.data);
+  struct eng_group *cg = eng_group_by_id(st, sk->group_id.data);
   if (!cg) {
     r->keep = 1; /* its record may still be on the way */
     return 0;

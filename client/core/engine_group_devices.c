@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 /* 1 when this user's devices in the head differ from the key bundle's. */
 static int devices_differ(const struct eng_state *st, const struct eng_group *cg, int *admin) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 static void held_drop(struct eng_groups *gs, size_t i) {
   free(gs->held[i].wire);
@@ -56,7 +56,7 @@ int eng__group_held_retry(struct eng *c, struct eng_state *st, struct eng_conn *
   int rc = gs->n_held && !m ? eng_fail(c, MOMEDO_E_NOMEM, "out of memory") : 0;
   for (size_t i = 0; rc == 0 && i < gs->n_held;) {
     struct eng_gheld h = gs->held[i];
-    struct eng_group *cg = eng__group_by_id(st, h.gid);
+    struct eng_group *cg = eng_group_by_id(st, h.gid);
     int shown = 0, hold = 0;
     if (cg && h.created_ms + ENG_GROUP_KEY_WAIT_MS > os_wall_ms())
       rc = eng_group_receive(c, st, cn, cg, h.mb, h.wire, h.len, h.created_ms, m, &shown, &hold);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 static void local_of(const struct account *a, struct e2e_local *l) {
   memcpy(l->identity_key, a->identity.pub, 32);
@@ -112,7 +112,7 @@ static int session_for(struct eng *c, struct eng_state *st, const uint8_t identi
  * (The salt in every header keeps keys fresh even then; saving first also keeps the
  * recipient from refusing the next message as a duplicate position.) */
 
-void eng__outbox_free(struct eng_outbox *ob) {
+void eng_outbox_free(struct eng_outbox *ob) {
   for (size_t i = 0; i < ob->n; i++) {
     crypto_wipe(ob->v[i].env, ob->v[i].len);
     free(ob->v[i].env);
@@ -240,7 +240,7 @@ int eng__outbox_post(struct eng *c, struct eng_state *st, struct eng_conn *cn,
   *n_sent = 0;
   c->deliver_from_ms = 0;
   c->deliver_off_min = 0;
-  if (c->defer) { /* the bot's batch: saved and posted together (eng__outbox_post_batch) */
+  if (c->defer) { /* the bot's batch: saved and posted together (eng_outbox_post_batch) */
     size_t n = ob->n;
     if ((rc = outbox_move(c->defer, ob, c->defer_tag)) != 0)
       return eng_fail(c, rc, "out of memory");
@@ -250,7 +250,7 @@ int eng__outbox_post(struct eng *c, struct eng_state *st, struct eng_conn *cn,
   eng__crash_point("encrypted");
   if (ob->n && (rc = eng_save(c, st)) != 0) return rc; /* nothing posted unsaved */
   /* ... and the home node knows the save first, so an older copy of it is refused. */
-  if (ob->n && (rc = eng__counter_sync(c, st, cn)) != 0) return rc;
+  if (ob->n && (rc = eng_counter_sync(c, st, cn)) != 0) return rc;
   eng__crash_point("saved");
   rc = post_pipelined(c, st, cn, ob, NULL, 0, &refused, n_sent);
   if (rc == 0) rc = refused;
@@ -259,14 +259,14 @@ int eng__outbox_post(struct eng *c, struct eng_state *st, struct eng_conn *cn,
   return 0;
 }
 
-int eng__outbox_post_batch(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                           struct eng_outbox *ob, int *failed, int n_tags, int *link_rc) {
+int eng_outbox_post_batch(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                          struct eng_outbox *ob, int *failed, int n_tags, int *link_rc) {
   int rc = 0, refused = 0;
   size_t n_ok = 0;
   *link_rc = 0;
   if (ob->n == 0) return 0;
   if ((rc = eng_save(c, st)) != 0) return rc; /* nothing posted unsaved */
-  if ((rc = eng__counter_sync(c, st, cn)) != 0) return rc;
+  if ((rc = eng_counter_sync(c, st, cn)) != 0) return rc;
   rc = post_pipelined(c, st, cn, ob, failed, n_tags, &refused, &n_ok);
   if (rc) *link_rc = eng_api_fail(c, cn, rc, "posting the messages failed");
   return 0;
@@ -303,10 +303,10 @@ int eng__send_queue(struct eng *c, struct eng_state *st, struct contact *ct, Mom
     return eng_fail(c, MOMEDO_E_DEAD, "%s revoked their identity: nothing was sent",
                     contact_label(ct));
   static struct eng_dests to, self;
-  eng__dests_clear(&to);
-  if (eng__dests_contact(ct, &to) != 0) eng__dests_clear(&to); /* unknown: every node */
-  eng__dests_clear(&self);
-  eng__dests_self(st, &self);
+  eng_dests_clear(&to);
+  if (eng__dests_contact(ct, &to) != 0) eng_dests_clear(&to); /* unknown: every node */
+  eng_dests_clear(&self);
+  eng_dests_self(st, &self);
   if (ct->n_devices == 0)
     return eng_fail(c, MOMEDO_E_NOTFOUND, "%s has no devices (their key bundle lists none)",
                     contact_label(ct));
@@ -339,7 +339,7 @@ int eng_send_content(struct eng *c, struct eng_state *st, struct eng_conn *cn,
   int rc = eng__send_queue(c, st, ct, m, no_sync, &ob);
   st->claim = NULL;
   if (rc == 0) rc = eng__outbox_post(c, st, cn, &ob, n_sent);
-  eng__outbox_free(&ob);
+  eng_outbox_free(&ob);
   return rc;
 }
 
@@ -363,8 +363,8 @@ int eng_send_own(struct eng *c, struct eng_state *st, struct eng_conn *cn, Momed
   uint8_t *pt = NULL;
   size_t len = 0;
   *n_sent = 0;
-  eng__dests_clear(&self);
-  eng__dests_self(st, &self);
+  eng_dests_clear(&self);
+  eng_dests_self(st, &self);
   if (eng__content_head(st, m, mid) != 0) return eng_fail(c, MOMEDO_E_RNG, "no randomness");
   int rc = encode(c, m, &pt, &len);
   st->claim = cn;
@@ -383,7 +383,7 @@ int eng_send_own(struct eng *c, struct eng_state *st, struct eng_conn *cn, Momed
   if (rc == 0 && ob.n == 0)
     rc = eng_fail(c, MOMEDO_E_NOTFOUND, "none of your other devices could be reached");
   if (rc == 0) rc = eng__outbox_post(c, st, cn, &ob, n_sent);
-  eng__outbox_free(&ob);
+  eng_outbox_free(&ob);
   return rc;
 }
 
@@ -441,7 +441,7 @@ int eng_upload_file(struct eng *c, struct eng_conn *cn, const uint8_t *data, siz
 
 /* ---- timeline ------------------------------------------------------------------- */
 
-void eng__format_time(char out[static 32], uint64_t ms) {
+void eng_format_time(char out[static 32], uint64_t ms) {
   time_t t = (time_t)(ms / 1000);
   struct tm tm;
   if (!localtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%d %H:%M", &tm) == 0)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 int eng_api_fail(struct eng *c, struct eng_conn *cn, int rc, const char *what) {
   const char *r = nodeapi_reason(&cn->api);
@@ -55,7 +55,7 @@ int eng_connect_node(struct eng *c, struct eng_state *st, struct eng_conn *cn, s
     snprintf(what, sizeof what, "node %s:%u did not accept this device", n->host, n->port);
     rc = eng_api_fail(c, cn, rc, what);
   }
-  if (rc == 0) rc = eng__counter_sync(c, st, cn); /* a restored vault? */
+  if (rc == 0) rc = eng_counter_sync(c, st, cn); /* a restored vault? */
   if (rc) eng_conn_close(cn);
   return rc;
 }

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 #include "hex.h"
 
 int eng__otpk_refill(struct eng *c, struct eng_state *st, struct eng_conn *cn) {

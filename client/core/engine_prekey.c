@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 /* The rotation interval: ACCOUNT_PREKEY_ROTATE_MS, or shorter when the test variable
  * asks (never longer: it cannot make a prekey outlive its schedule). */

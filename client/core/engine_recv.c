@@ -11,7 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "engine.h"
+#include "engine_int.h"
 #include "hex.h"
 
 /* Tell the front-end why an item was dropped, as one notice line (c is in scope). */

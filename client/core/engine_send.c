@@ -9,12 +9,12 @@
 #include <strings.h>
 #include <time.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 #define SEND_TEXT_MAX CONTENT_TEXT_BYTES_MAX
 
 
-int eng__parse_location(struct eng *c, const char *s, Momedo__Location *l) {
+int eng_parse_location(struct eng *c, const char *s, Momedo__Location *l) {
   double v[3] = {0, 0, 0};
   int n = 0;
   const char *p = s;
@@ -45,7 +45,7 @@ int eng__parse_location(struct eng *c, const char *s, Momedo__Location *l) {
 }
 
 /* "YYYY-MM-DD" (end of that day) or "YYYY-MM-DDTHH:MM", local time. */
-int eng__parse_due(struct eng *c, const char *s, uint64_t *ms) {
+int eng_parse_due(struct eng *c, const char *s, uint64_t *ms) {
   struct tm tm;
   int y, mo, d, h = 23, mi = 59, sec = 59;
   char tail;
@@ -128,9 +128,9 @@ int eng_deliver(struct eng *c, struct eng_state *st, struct eng_conn *cn, const 
   if (m->body_case == MOMEDO__CONTENT__BODY_FILE) {
     /* The blob is read by the contact's devices and by our own (sync copy). */
     static struct eng_dests d;
-    eng__dests_clear(&d);
-    eng__dests_self(st, &d);
-    if (eng__dests_contact(ct, &d) != 0) eng__dests_clear(&d); /* unknown: every node */
+    eng_dests_clear(&d);
+    eng_dests_self(st, &d);
+    if (eng__dests_contact(ct, &d) != 0) eng_dests_clear(&d); /* unknown: every node */
     if ((rc = eng_upload_file(c, cn, file, file_len, &d, &blob)) != 0) return rc;
     Momedo__File *f = m->file;
     f->blob_id = (ProtobufCBinaryData){OBJ_ID_LEN, blob.id};
@@ -181,8 +181,8 @@ int eng_send_any(struct eng *c, struct eng_state *st, struct eng_conn *cn, const
 
 /* Find a message by ID prefix in any conversation with a contact (and in groups and
  * channels too when with_groups; *ct stays NULL for those). tl_entry_clear(&f->e). */
-int eng__find_any(struct eng *c, struct eng_state *st, const char *hex, struct contact **ct,
-                  int with_groups, struct hist_found *f) {
+int eng_find_any(struct eng *c, struct eng_state *st, const char *hex, struct contact **ct,
+                 int with_groups, struct hist_found *f) {
   unsigned kinds = with_groups ? HIST_KINDS_ALL : 1u << HIST_CONTACT;
   *ct = NULL;
   int rc = hist_find_prefix(&st->hist, hex, kinds, f);

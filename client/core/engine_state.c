@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "counter.h"
-#include "engine.h"
+#include "engine_int.h"
 
 #define ENG_STATE_FORMAT 1
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "engine_int.h"
 #include "hex.h"
 
 #define LISTEN_WAIT_MS 1000
@@ -40,7 +40,7 @@ int eng_flush_receipts(struct eng *c, struct eng_state *st, struct eng_conn *cn)
   size_t sent = 0; /* every receipt under one save */
   if (ob.n && eng__outbox_post(c, st, cn, &ob, &sent) != 0)
     eng__note(c, "momedo: note: delivery receipts not sent: %s\n", c->why);
-  eng__outbox_free(&ob);
+  eng_outbox_free(&ob);
   free(st->rc);
   st->rc = NULL;
   st->n_rc = 0;

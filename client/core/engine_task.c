@@ -5,7 +5,7 @@
  * sends what its own rule would refuse. */
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 static int act_check(struct eng *c, struct eng_state *st, const char *hex,
                      const struct hist_found *f, int done) {
@@ -36,9 +36,9 @@ int eng_task_act(struct eng *c, struct eng_state *st, const char *hex, int done,
   struct contact *ct = NULL;
   struct eng_group *cg = NULL;
   memset(&f, 0, sizeof f);
-  int rc = eng__find_any(c, st, hex, &ct, 1, &f);
+  int rc = eng_find_any(c, st, hex, &ct, 1, &f);
   if (rc == 0) rc = act_check(c, st, hex, &f, done);
-  if (rc == 0 && f.kind == HIST_GROUP && !(cg = eng__group_by_id(st, f.key)))
+  if (rc == 0 && f.kind == HIST_GROUP && !(cg = eng_group_by_id(st, f.key)))
     rc = eng_fail(c, MOMEDO_E_NOTFOUND, "the task's group is not on this device");
   if (rc == 0) memcpy(task_id, f.e.id, TL_ID_LEN);
   if (rc) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 int eng_fail(struct eng *c, int rc, const char *fmt, ...) {
   va_list ap;

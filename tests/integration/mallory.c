@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "engine_int.h"
 #include "group_int.h"
 #include "hex.h"
 

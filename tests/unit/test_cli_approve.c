@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "engine_int.h"
 #include "cursor.h"
 
 static char path[1024];
