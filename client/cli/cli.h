@@ -126,27 +126,6 @@ int cli_cmd_device(struct cli *c);
 /* cli_device_list.c: `device list`, `device remove DEVICE` on an open home. */
 MOMEDO_WUR int cli__device_list(struct cli *c, struct eng_state *st);
 MOMEDO_WUR int cli__device_remove(struct cli *c, struct eng_state *st, const char *ref);
-/* `device join` from a decoded code on, for a front-end: waiting (may be NULL: printed)
- * gets the six-digit safety code to compare while the first device is asked; stop is
- * asked about once a second and ends the wait (E_CLOSED). */
-struct cli_link_ui {
-  void (*waiting)(void *arg, const char *safety);
-  int (*stop)(void *arg);
-  void *arg;
-};
-struct link_code;
-/* A link code with the command line's words for its errors (a typo, a foreign code,
- * another version, expired). */
-MOMEDO_WUR int cli_link_code_decode(struct cli *c, struct link_code *l, const char *line);
-/* Make the vault under pass (eng_init_vault), ask the first device through the code's
- * link mailbox and wait for its answer, adopt the state and save; on failure the
- * files made are removed again. ui may be NULL (the command line). */
-MOMEDO_WUR int cli_device_join_run(struct cli *c, struct eng_state *st,
-                                   const struct link_code *l, const char *pass, size_t pl,
-                                   unsigned log2n, const struct cli_link_ui *ui);
-/* Requests the first device reads from a link mailbox at once (a node keeps at most
- * 16 items per link). */
-#define CLI_LINK_SCAN_MAX 16
 int cli_cmd_bot(struct cli *c);
 int cli_cmd_group(struct cli *c);
 int cli_cmd_groups(struct cli *c);

@@ -1,5 +1,5 @@
 /* client/cli/cli_app_link.c — the first run of `momedo app` with a link code from the
- * user's first device: a thread runs `device join` (cli_device_join_run) with the
+ * user's first device: a thread runs `device join` (eng_device_join) with the
  * passphrase the page chose, reporting the six-digit safety code to compare while it
  * waits for the first device (GET /api/state: linking, linking_safety), then unlocks
  * the home as /api/unlock does, or reports why not (linking_error). It holds the app's
@@ -38,10 +38,10 @@ static void *link_main(void *arg) {
   struct link_job *j = arg;
   struct app *a = j->a;
   struct eng_state st;
-  struct cli_link_ui ui = {on_waiting, on_stop, j};
+  struct eng_link_ui ui = {on_waiting, on_stop, j};
   memset(&st, 0, sizeof st);
   st.home.lock_fd = -1;
-  int rc = cli_device_join_run(&j->c, &st, &j->l, j->pass, j->pl, a->log2n, &ui);
+  int rc = eng_device_join(&j->c.e, &st, &j->l, j->pass, j->pl, a->log2n, &ui);
   eng_close(&st);
   pthread_mutex_lock(&a->mu);
   a->link_busy = 0;
@@ -81,7 +81,7 @@ void app_link_start(struct app *a, struct app_call *c, const char *code, const c
   j->a = a;
   j->c = a->rq;
   j->c.e.why[0] = 0;
-  if ((rc = cli_link_code_decode(&j->c, &j->l, code)) != 0) {
+  if ((rc = eng_link_code_decode(&j->c.e, &j->l, code)) != 0) {
     app_error(c, MHD_HTTP_BAD_REQUEST, rc, j->c.e.why);
     free(j);
     return;

@@ -590,6 +590,45 @@ MOMEDO_WUR int eng_invite_decode(struct eng *c, struct invite *inv, const char *
  * publish the bundle, ask for an alias; acct.joined = 1. The caller saves. */
 MOMEDO_WUR int eng_join_node(struct eng *c, struct eng_state *st, const struct invite *inv);
 
+/* Linking a second device (engine_link.c). The first device: eng_link_offer connects
+ * (cn, kept open), makes the code (a secret: show it to the user only) and its keys k;
+ * eng_link_wait waits on cn until the one device the code was for asks (E_DENIED when
+ * two did, E_TIMEOUT when it expired) and fills d; once the user compared the safety
+ * codes (link_safety_code), eng_link_admit signs d into the bundle, publishes, answers
+ * with the identity-level state sealed to d, brings it into every group (*n_groups) and
+ * saves. */
+#define ENG_LINK_POLL_MS 1000
+/* Requests the first device reads from a link mailbox at once (a node keeps at most 16
+ * items per link). */
+#define ENG_LINK_SCAN_MAX 16
+struct link_code;
+struct link_keys;
+MOMEDO_WUR int eng_link_offer(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                              struct link_code *l, struct link_keys *k, char *code,
+                              size_t code_cap);
+MOMEDO_WUR int eng_link_wait(struct eng *c, struct eng_conn *cn, const struct link_keys *k,
+                             uint64_t expires_ms, struct account_device *d);
+MOMEDO_WUR int eng_link_admit(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                              const struct link_keys *k, struct account_device *d,
+                              size_t *n_groups);
+/* The new device: a link code with words for its errors (a typo, a foreign code, another
+ * version, expired). */
+MOMEDO_WUR int eng_link_code_decode(struct eng *c, struct link_code *l, const char *line);
+/* What the new device's front-end is told while it waits: waiting gets the six-digit
+ * safety code to compare; stop (may be NULL) is asked about once a second and ends the
+ * wait (E_CLOSED). */
+struct eng_link_ui {
+  void (*waiting)(void *arg, const char *safety);
+  int (*stop)(void *arg);
+  void *arg;
+};
+/* Make the vault under pass (eng_init_vault), ask the first device through the code's
+ * link mailbox and wait for its answer, adopt the state and save; on failure the files
+ * made are removed again. */
+MOMEDO_WUR int eng_device_join(struct eng *c, struct eng_state *st, const struct link_code *l,
+                               const char *pass, size_t pl, unsigned log2n,
+                               const struct eng_link_ui *ui);
+
 /* ---- a session: the engine behind one opaque handle (engine_api.c) ----------------- */
 /* For a front-end that needs open/unlock, send, sync, groups, contacts, decisions and
  * close (an app, the engine's tests); the command line uses the calls above. Events go
