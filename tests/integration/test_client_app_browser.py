@@ -34,7 +34,9 @@ try:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
-    from selenium.common.exceptions import (NoSuchElementException,
+    from selenium.common.exceptions import (ElementClickInterceptedException,
+                                            ElementNotInteractableException,
+                                            NoSuchElementException,
                                             StaleElementReferenceException)
     HAVE_SELENIUM = True
 except ImportError:
@@ -120,9 +122,13 @@ class AppBrowserTest(T.ClusterTest, unittest.TestCase):
         super().tearDown()
 
     def wait(self, cond, what, timeout=T.WAIT_S):
+        """Until cond() is true. An element not there yet, replaced, still hidden or
+        covered (a button the page shows once the unlock answered) is tried again."""
         try:
             return WebDriverWait(self.drv, timeout, poll_frequency=0.2, ignored_exceptions=(
-                NoSuchElementException, StaleElementReferenceException)).until(lambda d: cond())
+                NoSuchElementException, StaleElementReferenceException,
+                ElementNotInteractableException, ElementClickInterceptedException)).until(
+                    lambda d: cond())
         except Exception as e:
             raise T.TestFailure("timed out waiting for %s (%s)\napp: %s\n%s" % (
                 what, e, self.app.stderr(), self.cluster.logs())) from None
