@@ -120,7 +120,20 @@ class AppGroupsBrowserTest(AB.AppBrowserTest):
         self.assertNotIn(bob_sent, [m.get("id") for m in carol.sync()])
 
         # Hausmeister: Bob is a member — no member buttons; leaving asks Alice's client.
-        self.open_members("Hausmeister")
+        # Its members are answered late (the page's fetch held 1.5 s): until then the box
+        # must show nothing — before, it still listed Elternrat's members with their Remove
+        # buttons, which then acted on the newly opened group (seen as a flake under load).
+        d.execute_script(
+            "const f = window.fetch; window.__fetch = f; window.fetch = (u, o) =>"
+            " String(u).includes('/api/group?') ?"
+            " new Promise((r) => setTimeout(r, 1500)).then(() => f(u, o)) : f(u, o);")
+        self.click('[data-test="conversation"][data-name="Hausmeister"]', "the group Hausmeister")
+        self.click('[data-test="conv-info"]', "the members button")
+        self.assertFalse(self.qa('[data-test="member"]'), "no members shown before the answer")
+        self.assertNotIn("Elternrat", d.find_element(By.ID, "info-box").text)
+        self.wait(lambda: self.qa('[data-test="member"]'), "the members of Hausmeister")
+        self.assertIn("Hausmeister", d.find_element(By.ID, "info-h").text)
+        d.execute_script("window.fetch = window.__fetch;")
         self.assertFalse(self.qa('[data-test="member-remove"]'))
         self.twice('[data-test="group-leave"]', "leave Hausmeister")
         self.wait(lambda: "Admins der Gruppe werden gebeten" in d.find_element(By.ID, "info-msg").text,

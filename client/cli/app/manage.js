@@ -161,6 +161,8 @@
 
   function closeInfo() {
     $("info-box").hidden = true;
+    $("info-h").textContent = ""; /* nothing of the last conversation shows in the next */
+    $("info-body").textContent = "";
     $("conv-info").setAttribute("aria-expanded", "false");
   }
 
@@ -169,8 +171,15 @@
     dl.appendChild(el("dd", test ? {"data-test": test} : {}, value));
   }
 
+  /* The box shows the conversation it was opened for: an answer that comes back after
+   * another conversation was chosen is dropped, and every button acts on the key the box
+   * was drawn for, never on whatever conversation is open when it is clicked. */
+  const stale = (key) => !conv || conv.key !== key;
+
   async function showContact() {
-    const k = await call("/api/contact?key=" + encodeURIComponent(conv.key));
+    const key = conv.key;
+    const k = await call("/api/contact?key=" + encodeURIComponent(key));
+    if (stale(key)) return;
     const body = $("info-body"), dl = el("dl");
     $("info-h").textContent = t("safety_title", {name: k.name});
     body.textContent = "";
@@ -186,7 +195,7 @@
       b.addEventListener("click", async () => {
         b.disabled = true;
         try {
-          await call("/api/verify", {key: conv.key, safety_number: number});
+          await call("/api/verify", {key, safety_number: number});
           $("info-msg").textContent = t("verified_now", {name: k.name});
         } catch (e) { $("info-msg").textContent = why(e); }
         showContact().catch((e) => { $("info-msg").textContent = why(e); });
@@ -215,15 +224,15 @@
   }
 
   /* An admin's buttons on another member: remove, and make admin / take the role back. */
-  function memberButtons(li, m) {
+  function memberButtons(li, m, key) {
     li.appendChild(document.createTextNode(" "));
     li.appendChild(confirmButton("member-remove", t("remove"), t("remove_confirm"), async () => {
-      await call("/api/group-remove", {key: conv.key, members: [m.key]});
+      await call("/api/group-remove", {key, members: [m.key]});
       return t("member_removed", {name: m.name});
     }, m.key));
     li.appendChild(confirmButton("member-role", t(m.admin ? "unmake_admin" : "make_admin"),
                                  t("role_confirm"), async () => {
-      await call("/api/group-role", {key: conv.key, members: [m.key],
+      await call("/api/group-role", {key, members: [m.key],
                                      role: m.admin ? "member" : "admin"});
       return t("role_changed", {name: m.name});
     }, m.key));
@@ -231,7 +240,9 @@
 
   const adding = new Set();
   async function showGroup() {
-    const g = await call("/api/group?key=" + encodeURIComponent(conv.key));
+    const key = conv.key;
+    const g = await call("/api/group?key=" + encodeURIComponent(key));
+    if (stale(key)) return;
     const body = $("info-body");
     $("info-h").textContent = t(g.mode === "channel" ? "channel_members" : "group_members_of", {name: g.name});
     body.textContent = "";
@@ -242,13 +253,13 @@
       members.add(m.key);
       const li = el("li", {"data-test": "member", "data-name": m.me ? "" : m.name},
                     (m.me ? t("me") : m.name) + (m.admin ? " (" + t("admin") + ")" : ""));
-      if (g.admin && !m.me) memberButtons(li, m);
+      if (g.admin && !m.me) memberButtons(li, m, key);
       ul.appendChild(li);
     }
     body.appendChild(ul);
     if (!g.removed) body.appendChild(confirmButton("group-leave", t("leave_group"),
                                                    t("leave_confirm"), async () => {
-      const r = await call("/api/group-leave", {key: conv.key});
+      const r = await call("/api/group-leave", {key});
       return t(r.by_request ? "leave_asked" : "left_group");
     }));
     if (!g.admin) return;
@@ -262,7 +273,7 @@
     b.addEventListener("click", async () => {
       b.disabled = true;
       try {
-        await call("/api/group-add", {key: conv.key, members: Array.from(adding)});
+        await call("/api/group-add", {key, members: Array.from(adding)});
         $("info-msg").textContent = t("members_added");
       } catch (e) { $("info-msg").textContent = why(e); }
       showGroup().catch((e) => { $("info-msg").textContent = why(e); });
