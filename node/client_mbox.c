@@ -13,7 +13,6 @@
 #include "store_rocks.h"
 
 #define DAY_MS (24ull * 3600 * 1000)
-#define RATE_WINDOW_MS 60000u
 #define ACK_TOMBSTONES_MAX 256
 
 static int need_auth(struct conn *c, char *why, size_t why_cap) {
@@ -30,26 +29,6 @@ int node__mailbox_access(struct conn *c, const uint8_t mailbox[OBJ_MAILBOX_LEN],
     return MOMEDO_E_DENIED;
   }
   return 0; /* a group mailbox: whoever knows its ID may read it */
-}
-
-/* Fixed one-minute windows per hashed device slot. */
-uint32_t node__rate_take(struct rate_slot *tab, const uint8_t key[OBJ_KEY_LEN], uint32_t limit,
-                         uint32_t want, uint64_t now) {
-  uint32_t h = (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16;
-  struct rate_slot *s = &tab[h % NODE_RATE_SLOTS];
-  if (now - s->window_start_ms >= RATE_WINDOW_MS || now < s->window_start_ms) {
-    s->window_start_ms = now;
-    s->count = 0;
-  }
-  uint32_t got = s->count >= limit ? 0 : limit - s->count < want ? limit - s->count : want;
-  s->count += got;
-  return got;
-}
-
-static int rate_take(struct conn *c, uint64_t now) {
-  return node__rate_take(c->n->rate, c->device_key, c->n->cfg.device_posts_per_minute, 1, now)
-             ? 0
-             : MOMEDO_E_RATE;
 }
 
 static int post_checks(struct conn *c, const Momedo__PostReq *r, uint64_t now, uint64_t *ttl,
@@ -72,9 +51,16 @@ static int post_checks(struct conn *c, const Momedo__PostReq *r, uint64_t now, u
                n->cfg.item_ttl_days_max);
     return MOMEDO_E_BOUNDS;
   }
-  if (rate_take(c, now) != 0) {
-    reason_set(why, why_cap, "this device posts too fast (at most %u per minute)",
-               n->cfg.device_posts_per_minute);
+  uint32_t got;
+  int rate = node__rate_take(n, NODE_RATE_POSTS, c->device_key, n->cfg.device_posts_per_minute,
+                             1, now, &got);
+  if (rate != RATE_KEYED_OK) {
+    if (rate == RATE_KEYED_FULL)
+      reason_set(why, why_cap, "this node counts too many devices' posts at once; try again "
+                 "in a minute");
+    else
+      reason_set(why, why_cap, "this device posts too fast (at most %u per minute)",
+                 n->cfg.device_posts_per_minute);
     return MOMEDO_E_RATE;
   }
   int rc = node__guard_post(c, r, now, why, why_cap);
@@ -391,8 +377,9 @@ int node__c_ack(struct conn *c, const Momedo__ClientRequest *rq, Momedo__ClientR
   }
   /* Issue 11 finding 7: a device's acks are bounded per minute (the rest of the request
    * is refused, E_RATE), and a tombstone is stored only for an item held here. */
-  size_t allowed = node__rate_take(n->ack_rate, c->device_key, n->cfg.device_acks_per_minute,
-                                   (uint32_t)r->n_tombstones, now);
+  uint32_t allowed = 0;
+  (void)node__rate_take(n, NODE_RATE_ACKS, c->device_key, n->cfg.device_acks_per_minute,
+                        (uint32_t)r->n_tombstones, now, &allowed);
   if (allowed < r->n_tombstones) last = MOMEDO_E_RATE, n->counters.acks_rated += r->n_tombstones - allowed;
   /* One sync for the whole request (issue 12): every tombstone is written with the sync
    * deferred, then one log sync makes them durable before the answer counts them and

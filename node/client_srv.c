@@ -207,8 +207,11 @@ static int c_publish(struct conn *c, const Momedo__ClientRequest *rq,
     reason_set(why, why_cap, "publish takes a key bundle object");
     return MOMEDO_E_UNKNOWN_KIND;
   }
-  if (!node__rate_take(n->pub_rate, c->device_key, n->cfg.device_publishes_per_minute, 1, now)) {
-    reason_set(why, why_cap, "this device publishes key bundles too fast (at most %u per minute)",
+  uint32_t got;
+  if (node__rate_take(n, NODE_RATE_PUBLISHES, c->device_key, n->cfg.device_publishes_per_minute,
+                      1, now, &got) != RATE_KEYED_OK) {
+    reason_set(why, why_cap, "this device publishes key bundles too fast (at most %u per "
+               "minute), or this node counts too many devices' publishes at once",
                n->cfg.device_publishes_per_minute);
     n->counters.publishes_rated++;
     return MOMEDO_E_RATE;

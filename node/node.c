@@ -380,6 +380,7 @@ static int start(struct node *n) {
   int rc = load_settings(n);
   if (!rc) rc = node__dir_lock(n->dir, &n->dir_lock_fd);
   if (!rc) node__fit_nofile(n);
+  if (!rc) rc = node__rates_init(n); /* sized for the clients fitted */
   if (!rc) node__backup_cleanup(n);
   if (!rc) rc = node__pool_start(n); /* the engine signs its node record with it */
   if (!rc) rc = open_engine(n);
@@ -449,6 +450,7 @@ int node_run(const char *dir, int init_empty) {
   node_identity_close(&n->id);
   arena_close(&n->arena);
   node__guard_free(n);
+  node__rates_free(n);
   node__hours_free(n);
   free(n->commit);
   if (uv_loop_close(&loop) != 0) node_log(NODE_LOG_WARN, "event loop closed with handles open");

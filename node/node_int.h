@@ -17,6 +17,7 @@
 #include "link.h"
 #include "obj.h"
 #include "os.h" /* os_wall_ms under node__now_ms */
+#include "rate_keyed.h"
 #include "reason.h"
 #include "repl.h"
 #include "store.h"
@@ -68,8 +69,10 @@
 #define NODE_FETCH_LIMIT_MAX 500        /* objects per FetchResp */
 #define NODE_FETCH_LIMIT_DEFAULT 100
 #define NODE_RESP_MARGIN_BYTES 4096     /* room for framing around fetched objects */
-#define NODE_RATE_SLOTS 4096            /* per-device post buckets (hashed, shared on collision) */
-#define NODE_OTPK_RATE_SLOTS 1024      /* per-device one-time prekey claim buckets (hashed) */
+/* Per-device limits a minute (rates.c): tables keyed exactly, sized from clients_max. */
+#define NODE_RATE_SLOTS_PER_CLIENT 4    /* slots per client at least: a table a quarter full */
+#define NODE_RATE_SLOTS_MIN 4096u
+#define NODE_RATE_SLOTS_MAX (1u << 21)
 #define NODE_OTPK_CLAIMS_PER_MINUTE 20  /* one-time prekeys one device may claim a minute */
 /* Claims across nodes (otpk_remote.c). Home side, per asking node: */
 #define NODE_OTPK_REMOTE_SLOTS 1024            /* hashed (salted) buckets per limit */
@@ -235,9 +238,19 @@ struct node_counters {
 struct node_metrics;
 struct node_hours;
 
-struct rate_slot {
-  uint64_t window_start_ms;
-  uint32_t count;
+/* What a device may do a minute (rates.c), each counted in a table of its own. */
+enum node_rate_kind {
+  NODE_RATE_POSTS = 0,     /* device_posts_per_minute */
+  NODE_RATE_ACKS,          /* device_acks_per_minute (tombstones) */
+  NODE_RATE_PUBLISHES,     /* device_publishes_per_minute (key bundles) */
+  NODE_RATE_CLAIMS,        /* NODE_OTPK_CLAIMS_PER_MINUTE (one-time prekeys) */
+  NODE_RATE_KINDS
+};
+
+struct node_rates {
+  uint8_t salt[32];              /* keys the hash that picks a device's slot and tag */
+  size_t slots;                  /* per kind */
+  struct rate_keyed_slot *tab;   /* NODE_RATE_KINDS tables of `slots`, one allocation */
 };
 
 struct node {
@@ -271,10 +284,7 @@ struct node {
   struct peer *peers;
   uint64_t next_peer_id;
   struct sub *subs[NODE_SUB_BUCKETS];
-  struct rate_slot rate[NODE_RATE_SLOTS];     /* posts per device */
-  struct rate_slot ack_rate[NODE_RATE_SLOTS]; /* tombstones per device */
-  struct rate_slot pub_rate[NODE_RATE_SLOTS]; /* key bundle publishes per device */
-  struct rate_slot otpk_rate[NODE_OTPK_RATE_SLOTS]; /* prekeys.c: claims per device */
+  struct node_rates rates;      /* rates.c: per-device limits */
   struct node_guard *guard;     /* per-poster quotas (mbox_guard.c), made on first use */
   uint64_t link_window_start_ms; /* client_link.c: node-wide link request budget */
   unsigned link_posts;
@@ -472,12 +482,22 @@ void node__on_stored(struct node *n, const struct repl_action *a);
 /* Send c one ClientEvent (an item or chunk of mailbox); a full link skips it (counted). */
 void node__push_event(struct conn *c, const uint8_t mailbox[OBJ_MAILBOX_LEN], uint64_t seq,
                       Momedo__ObjectKind kind, const uint8_t *data, size_t len);
+/* rates.c: per-device limits. init: a fresh salt and tables for cfg.clients_max
+ * (E_NOMEM, or crypto_random's error); fit: after clients_max changed, larger tables
+ * when it needs them (this minute's counts start over then; kept as they are if there is
+ * no memory). take: up to want units of kind for device key in the current one-minute
+ * window (limit per minute): RATE_KEYED_OK with *got > 0, RATE_KEYED_LIMIT (the device
+ * used its budget) or RATE_KEYED_FULL (no slot free in the key's probe range: refuse, as
+ * for the limit; never charged to another device). */
+MOMEDO_WUR int node__rates_init(struct node *n);
+void node__rates_fit(struct node *n);
+void node__rates_free(struct node *n);
+int node__rate_take(struct node *n, enum node_rate_kind kind, const uint8_t key[OBJ_KEY_LEN],
+                    uint32_t limit, uint32_t want, uint64_t now_ms, uint32_t *got);
+/* The salted hash that picks key's slot and tag in kind's table (for tests). */
+void node__rate_hash(const struct node *n, enum node_rate_kind kind,
+                     const uint8_t key[OBJ_KEY_LEN], uint8_t h[static RATE_KEYED_HASH_LEN]);
 /* May c read or subscribe to mailbox? (own device mailbox, or not a device mailbox) */
-/* Take up to want from key's one-minute window in tab (limit per minute, hashed slots: a
- * collision makes two devices share one budget, stricter, never looser). Returns how many
- * were granted (0..want). */
-uint32_t node__rate_take(struct rate_slot *tab, const uint8_t key[OBJ_KEY_LEN], uint32_t limit,
-                         uint32_t want, uint64_t now_ms);
 MOMEDO_WUR int node__mailbox_access(struct conn *c, const uint8_t mailbox[OBJ_MAILBOX_LEN],
                                     char *why, size_t why_cap);
 

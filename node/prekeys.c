@@ -15,7 +15,6 @@
 #include "otpk.h"
 
 #define OTPK_KEY_BYTES (2 + OBJ_KEY_LEN + 4)
-#define OTPK_RATE_WINDOW_MS 60000u
 
 static void otpk_key(uint8_t k[static OTPK_KEY_BYTES], const uint8_t device[static 32],
                      uint32_t id) {
@@ -128,22 +127,6 @@ static int c_prekey_upload(struct conn *c, const Momedo__ClientRequest *rq,
   return 0;
 }
 
-/* Fixed one-minute windows per hashed requesting device (a collision shares a budget:
- * stricter, never looser). */
-static int claim_rate_take(struct conn *c, uint64_t now) {
-  struct node *n = c->n;
-  uint32_t h = (uint32_t)c->device_key[0] | (uint32_t)c->device_key[1] << 8 |
-               (uint32_t)c->device_key[2] << 16;
-  struct rate_slot *s = &n->otpk_rate[h % NODE_OTPK_RATE_SLOTS];
-  if (now - s->window_start_ms >= OTPK_RATE_WINDOW_MS || now < s->window_start_ms) {
-    s->window_start_ms = now;
-    s->count = 0;
-  }
-  if (s->count >= NODE_OTPK_CLAIMS_PER_MINUTE) return MOMEDO_E_RATE;
-  s->count++;
-  return 0;
-}
-
 static Momedo__OneTimePrekey *arena_otpk(struct arena *a, const struct otpk_pub *p) {
   Momedo__OneTimePrekey *o = arena_alloc(a, sizeof *o);
   uint8_t *kb = arena_alloc(a, OTPK_REC_LEN);
@@ -183,10 +166,12 @@ static int c_prekey_claim(struct conn *c, const Momedo__ClientRequest *rq,
     return reason_fail(why, why_cap, MOMEDO_E_BOUNDS, "device_key must be 32 bytes");
   if (r->home_node.len != 0 && r->home_node.len != OBJ_KEY_LEN)
     return reason_fail(why, why_cap, MOMEDO_E_BOUNDS, "home_node must be 32 bytes or empty");
-  if (claim_rate_take(c, node__now_ms()) != 0)
+  uint32_t got;
+  if (node__rate_take(n, NODE_RATE_CLAIMS, c->device_key, NODE_OTPK_CLAIMS_PER_MINUTE, 1,
+                      node__now_ms(), &got) != RATE_KEYED_OK)
     return reason_fail(why, why_cap, MOMEDO_E_RATE,
-                       "at most %u one-time prekey claims a minute per device",
-                       NODE_OTPK_CLAIMS_PER_MINUTE);
+                       "at most %u one-time prekey claims a minute per device (or this node "
+                       "counts too many devices' claims at once)", NODE_OTPK_CLAIMS_PER_MINUTE);
   if (r->home_node.len && memcmp(r->home_node.data, n->id.kp.pub, OBJ_KEY_LEN) != 0)
     return node__c_claim_remote(c, rq, why, why_cap); /* otpk_remote.c */
   int rc = node__otpk_take(n, dk->data, &p, &left);

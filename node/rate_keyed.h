@@ -30,5 +30,11 @@ enum { RATE_KEYED_OK = 0, RATE_KEYED_LIMIT = 1, RATE_KEYED_FULL = 2 };
  * one). RATE_KEYED_OK (taken), _LIMIT (the key used its budget) or _FULL (no slot). */
 int rate_keyed_take(struct rate_keyed_slot *tab, size_t n, const uint8_t h[RATE_KEYED_HASH_LEN],
                     uint32_t limit, uint64_t window_ms, uint64_t now);
+/* The same for up to want units (want > 0): *got says how many were taken (what is left
+ * of the key's budget, at most want); RATE_KEYED_OK when *got > 0, else _LIMIT or _FULL
+ * (*got 0). */
+int rate_keyed_take_upto(struct rate_keyed_slot *tab, size_t n,
+                         const uint8_t h[RATE_KEYED_HASH_LEN], uint32_t limit, uint32_t want,
+                         uint64_t window_ms, uint64_t now, uint32_t *got);
 
 #endif

@@ -51,6 +51,7 @@ static void live_log_file(struct node *n, const struct node_config *c) {
 static void live_clients_max(struct node *n, const struct node_config *c) {
   n->cfg.clients_max = c->clients_max;
   node__fit_nofile(n); /* takes effect for the next clients */
+  node__rates_fit(n);
 }
 
 /* Read from n->cfg at every use: copying the field is the whole change. */
