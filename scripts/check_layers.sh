@@ -60,6 +60,38 @@ fi
 hits=$(grep -nE '\beng__[a-z_]+' client/cli/*.c client/cli/*.h tests/tools/probe.c \
        tests/tools/engine_drive.c 2>/dev/null | grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*|//)')
 if [ -n "$hits" ]; then echo "layering: client/cli/ and tests/tools/ call the engine's internals (eng__*):"; echo "$hits"; bad=1; fi
+# ... and use no private type of the core: the public headers are momedo_client.h and
+# what it includes from client/core/ (transitively); a struct defined in any other core
+# header (engine_int.h's struct eng_state and its parts, the *_int.h modules, a header
+# the public one does not pull in) is private, unless a public header declares it (an
+# opaque handle, used by pointer only: struct eng_state *). Comment lines do not count.
+if [ -d client/core ]; then
+  pub=momedo_client.h todo=momedo_client.h
+  while [ -n "$todo" ]; do
+    next=
+    for h in $todo; do
+      for i in $(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/p' "client/core/$h"); do
+        [ -f "client/core/$i" ] || continue
+        case " $pub " in *" $i "*) ;; *) pub="$pub $i" next="$next $i" ;; esac
+      done
+    done
+    todo=$next
+  done
+  priv=$(cd client/core && for h in *.h; do case " $pub " in *" $h "*) ;; *) echo "$h" ;; esac; done)
+  tags() { # what follows the tag (\{: a definition, ;: a declaration), headers...
+    t=$1; shift
+    sed -nE "s/^[[:space:]]*(typedef[[:space:]]+)?struct[[:space:]]+([A-Za-z_0-9]+)[[:space:]]*$t.*/\2/p" "$@" | sort -u
+  }
+  defined=$( (cd client/core && [ -n "$priv" ] && tags '\{' $priv) )
+  opaque=$( (cd client/core && tags ';' $pub) )
+  ptags=$(printf '%s\n' $defined | grep -vxF "$(printf '%s\n' $opaque)" | paste -sd'|' -)
+  if [ -n "$ptags" ]; then
+    hits=$(grep -nE "\bstruct[[:space:]]+($ptags)\b" client/cli/*.c client/cli/*.h \
+           tests/tools/probe.c tests/tools/engine_drive.c 2>/dev/null |
+           grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*|//)')
+    if [ -n "$hits" ]; then echo "layering: client/cli/ and tests/tools/ use a private type of the client core (not in momedo_client.h):"; echo "$hits"; bad=1; fi
+  fi
+fi
 # replication and the protocol core must not call the clock or rand() directly
 # (protocol/os/ is where the clock is read)
 hits=$(grep -nE '\b(rand|srand|random|time|clock_gettime|gettimeofday)[[:space:]]*\(' replication/*.c protocol/*.c 2>/dev/null |

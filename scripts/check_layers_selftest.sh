@@ -4,7 +4,9 @@
 # at a time (protocol/os in the protocol core, in replication/ by three spellings and in
 # a simulator model; a terminal header in the core; in the client core a cli/ header,
 # printing, exiting or a terminal read; a core module header in the command line, the
-# engine's private engine_int.h or an eng__ call there) and expects a failure for each.
+# engine's private engine_int.h or an eng__ call there; a private type of the core — a
+# part of struct eng_state, a *_int.h struct, a struct of a header momedo_client.h does
+# not include — in a front-end) and expects a failure for each.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$here")
@@ -60,6 +62,16 @@ expect_fail client/cli/cli_send.c 'static void f(struct eng *e) { eng__note(e, "
 expect_fail tests/tools/engine_drive.c 'static int f(void *st) { return eng__hist_tx(st); }'
 expect_pass client/cli/cli_send.c '/* eng__note is the core'"'"'s */'
 expect_fail client/cli/bot.c '#include "group_int.h"'
+# the core's private types: the home's state is an opaque handle (by pointer), its parts
+# and every struct of a header momedo_client.h does not pull in are not for front-ends
+expect_fail client/cli/cli_contact.c 'static size_t f(const struct eng_sessions *s) { return s->n; }'
+expect_fail client/cli/cli_app_api.c 'static struct eng_groups *g;'
+expect_fail tests/tools/engine_drive.c 'static void f(struct group_roster *r) { (void)r; }'
+expect_pass client/cli/cli_group.c 'static void f(struct eng_state *st) { eng_state_free(st); }'
+expect_pass client/cli/cli_group.c '/* struct eng_sessions is the engine'"'"'s */'
+printf '%s\n' '#ifndef X_H' 'struct secret_box { int k; };' '#endif' >"$tmp/client/core/secret_box.h"
+expect_fail client/cli/cli_send.c 'static int f(struct secret_box *b) { return b->k; }'
+rm -f "$tmp/client/core/secret_box.h"
 expect_fail tests/tools/probe.c '#include "nodeapi.h"'
 expect_pass client/cli/cli_send.c '#include "momedo_client.h"'
 expect_fail client/core/transport.h '#include <sys/socket.h>'

@@ -282,7 +282,7 @@ static int bot_request(struct cli *c, struct eng_state *st, struct eng_conn *cn,
     if (!is_group) {
       /* A contact's envelopes wait for the batch's one save and pipelined posts. */
       size_t pl = strlen(ENG_CHANNEL_PREFIX);
-      if (strncmp(to, ENG_CHANNEL_PREFIX, pl) != 0 && contacts_resolve(&st->contacts, to)) {
+      if (strncmp(to, ENG_CHANNEL_PREFIX, pl) != 0 && eng_contact_resolve(st, to)) {
         c->e.defer = &b->ob;
         c->e.defer_tag = b->n;
       }
@@ -387,22 +387,22 @@ static int bot_session(struct cli *c, struct eng_state *st, struct bot_in *in,
 }
 
 int cli_cmd_bot(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct bot_in in = {0};
   char inbox[HOME_PATH_MAX];
   c->json = 1; /* a bot speaks JSON lines */
   int rc = cli_open(c, &st, 1);
-  if (rc == 0 && !st.save_dir) {
-    if (home_path(&st.home, BOT_INBOX, inbox, sizeof inbox) == 0) st.save_dir = inbox;
+  if (rc == 0 && !eng_save_dir(st)) {
+    if (eng_home_file(st, BOT_INBOX, inbox, sizeof inbox) == 0) eng_set_save_dir(st, inbox);
   }
-  eng_release(&st);
+  eng_release(st);
   struct bot_batch b = {0};
   in.buf = malloc(BOT_LINE_MAX + 1);
   b.ans = open_memstream(&b.buf, &b.len);
   if (rc == 0 && (!in.buf || !b.ans)) rc = cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
   int delay = 500;
   while (rc == 0 && !in.eof) {
-    rc = bot_session(c, &st, &in, &b);
+    rc = bot_session(c, st, &in, &b);
     if (rc == 0 || in.eof) break;
     if (momedo_status_kind(rc) != MOMEDO_KIND_IO && rc != MOMEDO_E_CLOSED) break;
     fprintf(stderr, "momedo: connection lost (%s); reconnecting\n", c->e.why);
@@ -414,6 +414,6 @@ int cli_cmd_bot(struct cli *c) {
   if (b.ans) fclose(b.ans);
   free(b.buf);
   eng_outbox_free(&b.ob);
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }

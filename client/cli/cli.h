@@ -88,9 +88,10 @@ int cli_fail(struct cli *c, int rc, const char *fmt, ...) __attribute__((format(
 
 /* ---- JSON output ---------------------------------------------------------------- */
 
-/* Open the home: passphrase, unlock, take the lock, load everything. need_joined: the
- * account must have joined a node. */
-MOMEDO_WUR int cli_open(struct cli *c, struct eng_state *st, int need_joined);
+/* Open the home: a new state into *st (the caller frees it with eng_state_free, also
+ * after a failure), passphrase, unlock, take the lock, load everything. need_joined:
+ * the account must have joined a node. */
+MOMEDO_WUR int cli_open(struct cli *c, struct eng_state **st, int need_joined);
 
 /* Print a message (human or JSON line). */
 void cli_print_msg(struct cli *c, const struct eng_msg *m);

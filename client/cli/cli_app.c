@@ -317,12 +317,12 @@ static void print_url(struct app *a, const char *host) {
     jsonw_bool(&j, "ok", 1);
     jsonw_str(&j, "url", url);
     jsonw_u64(&j, "port", a->port);
-    jsonw_str(&j, "home", a->st.home.dir);
+    jsonw_str(&j, "home", eng_home_dir(a->st));
     jsonw_end(&j);
   } else {
     printf("momedo app for %s:\n\n  %s\n\nOpen it in a browser on this machine. Anyone with "
            "this URL can use your messenger\nuntil you stop this with Ctrl-C.\n",
-           a->st.home.dir, url);
+           eng_home_dir(a->st), url);
   }
   fflush(stdout);
 }
@@ -343,13 +343,13 @@ static int app_init(struct cli *c, struct app *a) {
   a->rq.out = fopen("/dev/null", "w");
   a->lc.out = open_memstream(&a->lc_buf, &a->lc_len); /* printed(): something happened */
   if (!a->rq.out || !a->lc.out) return cli_fail(c, MOMEDO_E_IO, "cannot open an output sink");
-  a->st.home.lock_fd = -1;
+  if (eng_state_new(&a->st) != 0) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
   pthread_mutex_init(&a->mu, NULL);
   pthread_mutex_init(&a->ev_mu, NULL);
   pthread_cond_init(&a->ev_cv, NULL);
   int rc = cli_scrypt_opt(c, &a->log2n); /* the cost of a vault made in the first run */
   if (rc) return rc;
-  rc = eng_home(&c->e, &a->st, 0);
+  rc = eng_home(&c->e, a->st, 0);
   if (rc == MOMEDO_E_NOTFOUND) { /* no identity yet: the page's first run makes one */
     rc = 0;
     c->e.why[0] = 0;
@@ -360,7 +360,7 @@ static int app_init(struct cli *c, struct app *a) {
 }
 
 static void app_fini(struct app *a) {
-  if (a->unlocked) eng_close(&a->st);
+  eng_state_free(a->st);
   if (a->rq.out) fclose(a->rq.out);
   if (a->lc.out) fclose(a->lc.out);
   free(a->lc_buf);

@@ -110,7 +110,7 @@ struct app {
   struct cli rq, lc;
   char *lc_buf;               /* lc prints into this memory stream (read by nobody) */
   size_t lc_len;
-  struct eng_state st;
+  struct eng_state *st;       /* the home (eng_state_new in app_init) */
   int unlocked;
   char token[APP_TOKEN_HEX + 1];
   char cookie[APP_COOKIE_NAME_MAX];

@@ -25,7 +25,7 @@ struct app_conv {
   uint8_t key[32];
   char to[APP_TO_MAX];        /* what eng_send_any takes */
   char label[ENG_LABEL_MAX];
-  struct contact *ct;         /* contacts */
+  const struct contact *ct;   /* contacts */
   struct hist_conv hc;
 };
 
@@ -58,14 +58,14 @@ static void conv_label(struct eng_state *st, struct app_conv *v) {
     return;
   }
   struct eng_channel *ch = eng_channel_by_mailbox(st, v->key);
-  snprintf(v->label, sizeof v->label, "%s%s", ENG_CHANNEL_PREFIX, ch->name);
-  snprintf(v->to, sizeof v->to, "%s%s", ENG_CHANNEL_PREFIX, ch->name);
+  snprintf(v->label, sizeof v->label, "%s%s", ENG_CHANNEL_PREFIX, eng_channel_name(ch));
+  snprintf(v->to, sizeof v->to, "%s%s", ENG_CHANNEL_PREFIX, eng_channel_name(ch));
 }
 
 /* kind and key (64 hex digits) of the request to a conversation this device has. */
 static int conv_find(struct app *a, struct app_call *c, struct app_conv *v) {
   const char *k = arg(c, "kind"), *key = arg(c, "key");
-  struct eng_state *st = &a->st;
+  struct eng_state *st = a->st;
   memset(v, 0, sizeof *v);
   for (int i = HIST_CONTACT; i <= HIST_CHANNEL; i++)
     if (k && strcmp(k, kind_names[i]) == 0) v->kind = (enum hist_conv_kind)i;
@@ -74,7 +74,7 @@ static int conv_find(struct app *a, struct app_call *c, struct app_conv *v) {
               "kind (contact, group, channel) and key (64 hex digits) name a conversation");
     return MOMEDO_E_INVAL;
   }
-  int found = v->kind == HIST_CONTACT ? (v->ct = contacts_find_key(&st->contacts, v->key)) != NULL
+  int found = v->kind == HIST_CONTACT ? (v->ct = eng_contact_by_key(st, v->key)) != NULL
               : v->kind == HIST_GROUP ? eng_group_by_id(st, v->key) != NULL
                                       : eng_channel_by_mailbox(st, v->key) != NULL;
   if (!found) {
@@ -82,7 +82,7 @@ static int conv_find(struct app *a, struct app_call *c, struct app_conv *v) {
     return MOMEDO_E_NOTFOUND;
   }
   conv_label(st, v);
-  int rc = hist_conv(&st->hist, v->kind, v->key, &v->hc);
+  int rc = eng_hist_conv(st, v->kind, v->key, &v->hc);
   if (rc) app_error(c, 0, rc, "cannot read the history");
   return rc;
 }
@@ -103,7 +103,7 @@ static void entry_from(struct eng_state *st, const struct app_conv *v, const str
     return;
   }
   const struct contact *ct =
-      v->kind == HIST_GROUP && e->due ? contacts_resolve(&st->contacts, e->due) : NULL;
+      v->kind == HIST_GROUP && e->due ? eng_contact_resolve(st, e->due) : NULL;
   snprintf(out, cap, "%s", ct && ct->name[0] ? ct->name : e->due ? e->due : "");
 }
 
@@ -147,7 +147,7 @@ static int newest(struct eng_state *st, const struct app_conv *v, size_t n, stru
   *rows = calloc(n, sizeof **rows);
   *got = 0;
   if (!*e || !*rows) return MOMEDO_E_NOMEM;
-  return hist_page(&st->hist, &v->hc, 0, n, *e, *rows, got);
+  return eng_hist_page(st, &v->hc, 0, n, *e, *rows, got);
 }
 
 static void entries_free(struct tl_entry *e, int64_t *rows, size_t n) {
@@ -163,11 +163,11 @@ static int conv_item(struct app *a, cJSON *arr, struct app_conv *v) {
   int64_t *rows = NULL;
   uint64_t read = 0;
   size_t got = 0, unread = 0;
-  conv_label(&a->st, v);
-  int rc = hist_conv(&a->st.hist, v->kind, v->key, &v->hc);
+  conv_label(a->st, v);
+  int rc = eng_hist_conv(a->st, v->kind, v->key, &v->hc);
   read_key(mk, &v->hc);
-  if (rc == 0 && (rc = hist_meta_get(&a->st.hist, mk, &read)) == MOMEDO_E_NOTFOUND) rc = 0;
-  if (rc == 0) rc = newest(&a->st, v, APP_UNREAD_MAX + 1, &e, &rows, &got);
+  if (rc == 0 && (rc = eng_hist_meta_get(a->st, mk, &read)) == MOMEDO_E_NOTFOUND) rc = 0;
+  if (rc == 0) rc = newest(a->st, v, APP_UNREAD_MAX + 1, &e, &rows, &got);
   for (size_t i = 0; rc == 0 && i < got && rows[i] > (int64_t)read; i++) unread += !e[i].outgoing;
   if (rc == 0) {
     cJSON *o = cJSON_CreateObject();
@@ -177,12 +177,12 @@ static int conv_item(struct app *a, cJSON *arr, struct app_conv *v) {
     cJSON_AddStringToObject(o, "name", v->label);
     cJSON_AddStringToObject(o, "to", v->to);
     cJSON_AddNumberToObject(o, "unread", (double)unread);
-    struct eng_group *cg = v->kind == HIST_GROUP ? eng_group_by_id(&a->st, v->key) : NULL;
+    struct eng_group *cg = v->kind == HIST_GROUP ? eng_group_by_id(a->st, v->key) : NULL;
     struct group_info gi;
-    if (cg) group_get_info(cg->g, &gi);
+    if (cg) eng_group_info(cg, &gi);
     if (cg && gi.mode == MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL)
       cJSON_AddStringToObject(o, "mode", "channel"); /* an announcement channel */
-    if (got) cJSON_AddItemToObject(o, "last", entry_json(&a->st, v, &e[0]));
+    if (got) cJSON_AddItemToObject(o, "last", entry_json(a->st, v, &e[0]));
     cJSON_AddItemToArray(arr, o);
   }
   entries_free(e, rows, got);
@@ -190,7 +190,7 @@ static int conv_item(struct app *a, cJSON *arr, struct app_conv *v) {
 }
 
 static void api_conversations(struct app *a, struct app_call *c) {
-  struct eng_state *st = &a->st;
+  struct eng_state *st = a->st;
   int rc = eng_reacquire(&a->rq.e, st);
   if (rc) {
     engine_fail(a, c, rc);
@@ -198,23 +198,23 @@ static void api_conversations(struct app *a, struct app_call *c) {
   }
   cJSON *arr = cJSON_CreateArray();
   struct app_conv v;
-  for (size_t i = 0; rc == 0 && i < st->contacts.n; i++) {
+  for (size_t i = 0; rc == 0 && i < eng_contact_count(st); i++) {
     memset(&v, 0, sizeof v);
     v.kind = HIST_CONTACT;
-    v.ct = &st->contacts.v[i];
+    v.ct = eng_contact_at(st, i);
     memcpy(v.key, v.ct->key, 32);
     rc = conv_item(a, arr, &v);
   }
-  for (size_t i = 0; rc == 0 && i < st->gr.n; i++) {
+  for (size_t i = 0; rc == 0 && i < eng_group_count(st); i++) {
     memset(&v, 0, sizeof v);
     v.kind = HIST_GROUP;
-    memcpy(v.key, st->gr.v[i].id, 32);
+    memcpy(v.key, eng_group_id(eng_group_at(st, i)), 32);
     rc = conv_item(a, arr, &v);
   }
-  for (size_t i = 0; rc == 0 && i < st->gr.n_ch; i++) {
+  for (size_t i = 0; rc == 0 && i < eng_channel_count(st); i++) {
     memset(&v, 0, sizeof v);
     v.kind = HIST_CHANNEL;
-    memcpy(v.key, st->gr.ch[i].k.mailbox, 32);
+    memcpy(v.key, eng_channel_mailbox(eng_channel_at(st, i)), 32);
     rc = conv_item(a, arr, &v);
   }
   eng_release(st);
@@ -236,18 +236,18 @@ static void api_messages(struct app *a, struct app_call *c) {
   const char *n = arg(c, "count");
   if (n) want = (size_t)strtoul(n, NULL, 10);
   if (want < 1 || want > APP_MESSAGES_MAX) want = APP_MESSAGES_DEFAULT;
-  int rc = eng_reacquire(&a->rq.e, &a->st);
+  int rc = eng_reacquire(&a->rq.e, a->st);
   if (rc) {
     engine_fail(a, c, rc);
     return;
   }
   if (conv_find(a, c, &v) == 0) {
-    rc = newest(&a->st, &v, want, &e, &rows, &got);
+    rc = newest(a->st, &v, want, &e, &rows, &got);
     if (rc) app_error(c, 0, rc, "cannot read the conversation");
   }
   if (rc == 0 && !c->out) {
     cJSON *arr = cJSON_CreateArray();
-    for (size_t i = got; i-- > 0;) cJSON_AddItemToArray(arr, entry_json(&a->st, &v, &e[i]));
+    for (size_t i = got; i-- > 0;) cJSON_AddItemToArray(arr, entry_json(a->st, &v, &e[i]));
     c->out = cJSON_CreateObject();
     cJSON_AddBoolToObject(c->out, "ok", 1);
     cJSON_AddStringToObject(c->out, "name", v.label);
@@ -255,7 +255,7 @@ static void api_messages(struct app *a, struct app_call *c) {
     cJSON_AddItemToObject(c->out, "messages", arr);
   }
   entries_free(e, rows, got);
-  eng_release(&a->st);
+  eng_release(a->st);
 }
 
 /* {kind, key}: everything up to the newest message is read. */
@@ -266,9 +266,9 @@ static void api_read(struct app *a, struct app_call *c) {
   int64_t *rows = NULL;
   size_t got = 0;
   if (conv_find(a, c, &v) != 0) return;
-  int rc = newest(&a->st, &v, 1, &e, &rows, &got);
+  int rc = newest(a->st, &v, 1, &e, &rows, &got);
   read_key(mk, &v.hc);
-  if (rc == 0 && got) rc = hist_meta_set(&a->st.hist, mk, (uint64_t)rows[0]);
+  if (rc == 0 && got) rc = eng_hist_meta_set(a->st, mk, (uint64_t)rows[0]);
   entries_free(e, rows, got);
   if (rc) {
     app_error(c, 0, rc, "cannot mark the conversation read");
@@ -287,14 +287,14 @@ static int deliver_file(struct app *a, struct app_call *c, const struct app_conv
   size_t n_env = 0;
   int kind = 0;
   memset(&cn, 0, sizeof cn);
-  int rc = eng_connect(&a->rq.e, &a->st, &cn);
+  int rc = eng_connect(&a->rq.e, a->st, &cn);
   if (rc == 0) {
     rc = v->kind == HIST_CONTACT && m->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY
-             ? eng_deliver(&a->rq.e, &a->st, &cn, v->to, m, NULL, 0, id, &n_env)
-             : eng_send_any(&a->rq.e, &a->st, &cn, v->to, m, file, file_len, id, &n_env, &kind);
+             ? eng_deliver(&a->rq.e, a->st, &cn, v->to, m, NULL, 0, id, &n_env)
+             : eng_send_any(&a->rq.e, a->st, &cn, v->to, m, file, file_len, id, &n_env, &kind);
     char why[ENG_WHY_MAX];
     snprintf(why, sizeof why, "%s", a->rq.e.why);
-    int r2 = eng_save(&a->rq.e, &a->st);
+    int r2 = eng_save(&a->rq.e, a->st);
     if (rc) snprintf(a->rq.e.why, sizeof a->rq.e.why, "%s", why);
     else rc = r2;
   }
@@ -359,13 +359,13 @@ static void api_send(struct app *a, struct app_call *c) {
   Momedo__Location l = MOMEDO__LOCATION__INIT;
   Momedo__Task task = MOMEDO__TASK__INIT;
   if (content_of(a, c, &m, &t, &l, &task) != 0) return;
-  int rc = eng_reacquire(&a->rq.e, &a->st);
+  int rc = eng_reacquire(&a->rq.e, a->st);
   if (rc) {
     engine_fail(a, c, rc);
     return;
   }
   if (conv_find(a, c, &v) == 0 && deliver(a, c, &v, &m, id) == 0) sent_ok(a, c, id);
-  eng_release(&a->st);
+  eng_release(a->st);
 }
 
 /* {kind, key, name, mime, data (base64)}: a file or photo (the same as `send --file`). */
@@ -411,12 +411,12 @@ static void api_send_file(struct app *a, struct app_call *c) {
     f.photo |= strcmp(mime, photo_types[i]) == 0;
   m.body_case = MOMEDO__CONTENT__BODY_FILE;
   m.file = &f;
-  if ((rc = eng_reacquire(&a->rq.e, &a->st)) != 0) {
+  if ((rc = eng_reacquire(&a->rq.e, a->st)) != 0) {
     engine_fail(a, c, rc);
   } else {
     if (conv_find(a, c, &v) == 0 && deliver_file(a, c, &v, &m, file, len, id) == 0)
       sent_ok(a, c, id);
-    eng_release(&a->st);
+    eng_release(a->st);
   }
   crypto_wipe(file, len);
   free(file);
@@ -431,9 +431,9 @@ static void api_contact_add(struct app *a, struct app_call *c) {
     app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "id: a user ID, an alias or a QR card");
     return;
   }
-  int rc = eng_reacquire(&a->rq.e, &a->st);
+  int rc = eng_reacquire(&a->rq.e, a->st);
   if (rc == 0)
-    rc = eng_contact_add(&a->rq.e, &a->st, ref, name && name[0] ? name : NULL, &ct, NULL);
+    rc = eng_contact_add(&a->rq.e, a->st, ref, name && name[0] ? name : NULL, &ct, NULL);
   if (rc == 0) {
     if (ids_safety_number(safety, ct->key) != 0) safety[0] = 0;
     hex_encode(key, sizeof key, ct->key, 32);
@@ -448,7 +448,7 @@ static void api_contact_add(struct app *a, struct app_call *c) {
   } else {
     engine_fail(a, c, rc);
   }
-  eng_release(&a->st);
+  eng_release(a->st);
 }
 
 /* This user's ID, safety number and ID card, and the card as a QR matrix ("1" dark). */
@@ -457,10 +457,10 @@ static void api_me(struct app *a, struct app_call *c) {
   char row[QR_SIZE_MAX + 1];
   uint8_t homes[OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN];
   struct cli_qr q;
-  size_t n_homes = account_homes(&a->st.acct, homes);
-  int rc = ids_user_id(uid, a->st.acct.identity.pub);
-  if (rc == 0) rc = ids_safety_number(safety, a->st.acct.identity.pub);
-  if (rc == 0) rc = ids_card_format(card, a->st.acct.identity.pub, homes, n_homes);
+  size_t n_homes = eng_homes(a->st, homes);
+  int rc = ids_user_id(uid, eng_identity_key(a->st));
+  if (rc == 0) rc = ids_safety_number(safety, eng_identity_key(a->st));
+  if (rc == 0) rc = ids_card_format(card, eng_identity_key(a->st), homes, n_homes);
   if (rc) {
     app_error(c, 0, rc, "cannot format the identity");
     return;
@@ -477,7 +477,7 @@ static void api_me(struct app *a, struct app_call *c) {
   cJSON_AddStringToObject(c->out, "user_id", uid);
   cJSON_AddStringToObject(c->out, "safety_number", safety);
   cJSON_AddStringToObject(c->out, "card", card);
-  if (a->st.acct.alias[0]) cJSON_AddStringToObject(c->out, "alias", a->st.acct.alias);
+  if (eng_alias(a->st)[0]) cJSON_AddStringToObject(c->out, "alias", eng_alias(a->st));
   cJSON_AddItemToObject(c->out, "qr", rows);
 }
 
@@ -499,20 +499,20 @@ static void api_task(struct app *a, struct app_call *c) {
               "(accept or done) name a task reply");
     return;
   }
-  int rc = eng_reacquire(&a->rq.e, &a->st);
+  int rc = eng_reacquire(&a->rq.e, a->st);
   if (rc) {
     engine_fail(a, c, rc);
     return;
   }
   memset(&e, 0, sizeof e);
   if (conv_find(a, c, &v) != 0) goto out;
-  rc = v.kind == HIST_CONTACT || v.kind == HIST_GROUP ? hist_get(&a->st.hist, &v.hc, task_id, &e, NULL)
+  rc = v.kind == HIST_CONTACT || v.kind == HIST_GROUP ? eng_hist_get(a->st, &v.hc, task_id, &e)
                                                       : MOMEDO_E_INVAL;
   if (rc || e.kind != TL_TASK || (v.kind == HIST_CONTACT && e.outgoing)) {
     app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no task to answer here with that ID");
     goto out;
   }
-  rc = eng_task_act(&a->rq.e, &a->st, tid, done, task_id, id, to, sizeof to);
+  rc = eng_task_act(&a->rq.e, a->st, tid, done, task_id, id, to, sizeof to);
   if (rc == MOMEDO_E_DENIED || rc == MOMEDO_E_EXISTS) { /* refused by the task's rule */
     app_error(c, MHD_HTTP_CONFLICT, rc, a->rq.e.why);
     a->rq.e.why[0] = 0;
@@ -523,7 +523,7 @@ static void api_task(struct app *a, struct app_call *c) {
   }
 out:
   tl_entry_clear(&e);
-  eng_release(&a->st);
+  eng_release(a->st);
 }
 
 /* Image types a browser shows inline; anything else is a download of unknown type, so
@@ -548,9 +548,9 @@ static void api_file(struct app *a, struct app_call *c) {
     return;
   }
   if (conv_find(a, c, &v) != 0) return;
-  int rc = hist_get(&a->st.hist, &v.hc, id, &e, NULL);
+  int rc = eng_hist_get(a->st, &v.hc, id, &e);
   if (rc == 0 && (e.kind != TL_FILE || !e.path)) rc = MOMEDO_E_NOTFOUND;
-  if (rc == 0) rc = vault_read(&a->st.vault, e.path, &d, &n);
+  if (rc == 0) rc = eng_attachment_read(a->st, e.path, &d, &n);
   if (rc) {
     app_error(c, MHD_HTTP_NOT_FOUND, rc, "not a file this device holds");
   } else {
@@ -580,26 +580,26 @@ static void api_state(struct app *a, struct app_call *c) {
   cJSON_AddBoolToObject(c->out, "ok", 1);
   cJSON_AddBoolToObject(c->out, "unlocked", a->unlocked);
   cJSON_AddBoolToObject(c->out, "link", link);
-  cJSON_AddStringToObject(c->out, "home", a->st.home.dir);
+  cJSON_AddStringToObject(c->out, "home", eng_home_dir(a->st));
   cJSON_AddBoolToObject(c->out, "setup", !a->unlocked && !app_has_identity(a));
   app_link_state(a, c->out);
-  if (a->unlocked && ids_user_id(uid, a->st.acct.identity.pub) == 0) {
+  if (a->unlocked && ids_user_id(uid, eng_identity_key(a->st)) == 0) {
     cJSON_AddStringToObject(c->out, "user_id", uid);
-    if (a->st.acct.alias[0]) cJSON_AddStringToObject(c->out, "alias", a->st.acct.alias);
+    if (eng_alias(a->st)[0]) cJSON_AddStringToObject(c->out, "alias", eng_alias(a->st));
   }
 }
 
 void app_unlock_with(struct app *a, struct app_call *c, char *pass, size_t pl) {
-  int rc = a->unlocked ? 0 : eng_open_pass(&a->rq.e, &a->st, pass, pl, 1);
+  int rc = a->unlocked ? 0 : eng_open_pass(&a->rq.e, a->st, pass, pl, 1);
   explicit_bzero(pass, pl);
   if (rc) {
-    eng_close(&a->st);
-    if (eng_home(&a->rq.e, &a->st, 0) != 0) a->st.home.dir[0] = 0;
+    eng_close(a->st);
+    if (eng_home(&a->rq.e, a->st, 0) != 0) eng_state_reset(a->st); /* no home to show */
     app_error(c, rc == MOMEDO_E_AUTH ? MHD_HTTP_FORBIDDEN : 0, rc, a->rq.e.why);
     a->rq.e.why[0] = 0;
     return;
   }
-  if (!a->unlocked) eng_release(&a->st);
+  if (!a->unlocked) eng_release(a->st);
   a->unlocked = 1;
   api_state(a, c);
   app_changed(a, -1);

@@ -18,8 +18,8 @@ static cJSON *decision_json(struct eng_state *st, const struct tl_decision *d) {
   char uid[IDS_USER_ID_STR_MAX];
   cJSON *o = cJSON_CreateObject();
   if (ids_user_id(uid, d->who) != 0) uid[0] = '\0';
-  int me = memcmp(d->who, st->acct.identity.pub, TL_KEY_LEN) == 0;
-  const struct contact *ct = contacts_find_key(&st->contacts, d->who);
+  int me = memcmp(d->who, eng_identity_key(st), TL_KEY_LEN) == 0;
+  const struct contact *ct = eng_contact_by_key(st, d->who);
   cJSON_AddStringToObject(o, "by", uid);
   cJSON_AddBoolToObject(o, "me", me);
   cJSON_AddStringToObject(o, "name", ct && ct->name[0] ? ct->name : uid);
@@ -43,7 +43,7 @@ void app_entry_extras(struct eng_state *st, cJSON *o, const struct tl_entry *e) 
     int mine = 0, approval = !!(e->flags & TL_F_APPROVAL);
     for (uint32_t i = 0; i < e->n_dec; i++) {
       cJSON_AddItemToArray(a, decision_json(st, &e->dec[i]));
-      mine |= memcmp(e->dec[i].who, st->acct.identity.pub, TL_KEY_LEN) == 0;
+      mine |= memcmp(e->dec[i].who, eng_identity_key(st), TL_KEY_LEN) == 0;
     }
     if (approval) {
       cJSON_AddBoolToObject(o, "approval", 1);
@@ -92,9 +92,9 @@ void app_decide(struct app *a, struct app_call *c, int approve) {
     return;
   }
   const char *comment = cm && cm->valuestring[0] ? cm->valuestring : NULL;
-  int rc = eng_reacquire(&a->rq.e, &a->st);
+  int rc = eng_reacquire(&a->rq.e, a->st);
   if (rc == 0)
-    rc = eng_task_decide(&a->rq.e, &a->st, id->valuestring, approve, comment, task_id,
+    rc = eng_task_decide(&a->rq.e, a->st, id->valuestring, approve, comment, task_id,
                          reply_id, &ct);
   if (rc) {
     app_error(c, rc == MOMEDO_E_DENIED || rc == MOMEDO_E_EXISTS ? MHD_HTTP_CONFLICT : 0, rc,
@@ -107,5 +107,5 @@ void app_decide(struct app *a, struct app_call *c, int approve) {
     cJSON_AddStringToObject(c->out, "id", hex);
     app_changed(a, -1);
   }
-  eng_release(&a->st);
+  eng_release(a->st);
 }

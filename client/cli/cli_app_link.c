@@ -37,12 +37,11 @@ static int on_stop(void *arg) {
 static void *link_main(void *arg) {
   struct link_job *j = arg;
   struct app *a = j->a;
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct eng_link_ui ui = {on_waiting, on_stop, j};
-  memset(&st, 0, sizeof st);
-  st.home.lock_fd = -1;
-  int rc = eng_device_join(&j->c.e, &st, &j->l, j->pass, j->pl, a->log2n, &ui);
-  eng_close(&st);
+  int rc = eng_state_new(&st);
+  if (rc == 0) rc = eng_device_join(&j->c.e, st, &j->l, j->pass, j->pl, a->log2n, &ui);
+  eng_state_free(st);
   pthread_mutex_lock(&a->mu);
   a->link_busy = 0;
   a->link_safety[0] = 0;

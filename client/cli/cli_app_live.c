@@ -58,7 +58,7 @@ static int live_once(struct app *a, size_t *n_new) {
   struct eng_subs subs;
   memset(&cn, 0, sizeof cn);
   pthread_mutex_lock(&a->mu);
-  int rc = eng_listen_begin(&a->lc.e, &a->st, &cn, &subs, n_new);
+  int rc = eng_listen_begin(&a->lc.e, a->st, &cn, &subs, n_new);
   pthread_mutex_unlock(&a->mu);
   app_changed(a, rc == 0);
   struct eng_watch w = {.dropped = 0, .last_ms = os_wall_ms()};
@@ -73,12 +73,12 @@ static int live_once(struct app *a, size_t *n_new) {
     int event = rc != MOMEDO_E_TIMEOUT;
     pthread_mutex_lock(&a->mu);
     if (!event) {
-      rc = eng_watch_check(&a->lc.e, &a->st, &cn, &w, 1, n_new);
+      rc = eng_watch_check(&a->lc.e, a->st, &cn, &w, 1, n_new);
     } else {
-      rc = eng_handle_event(&a->lc.e, &a->st, &cn, &ev, n_new);
+      rc = eng_handle_event(&a->lc.e, a->st, &cn, &ev, n_new);
       nodeapi_event_clear(&ev);
-      if (rc == 0) rc = eng_listen_update(&a->lc.e, &a->st, &cn, &subs, n_new);
-      if (rc == 0) rc = eng_watch_check(&a->lc.e, &a->st, &cn, &w, 0, n_new);
+      if (rc == 0) rc = eng_listen_update(&a->lc.e, a->st, &cn, &subs, n_new);
+      if (rc == 0) rc = eng_watch_check(&a->lc.e, a->st, &cn, &w, 0, n_new);
     }
     /* An event is a change too: a receipt moves a tick without a new message. */
     int changed = printed(a) || *n_new != before || event;

@@ -62,16 +62,15 @@ const char *app_pass_weak(const char *pass, const char *repeat) {
 
 /* A new identity registered with inv, then the vault: a refused invite writes nothing. */
 static int setup_invite(struct app *a, const struct invite *inv, const char *pass, size_t pl) {
-  struct eng_state st;
-  memset(&st, 0, sizeof st);
-  st.home.lock_fd = -1;
-  int rc = account_generate(&st.acct, os_wall_ms());
+  struct eng_state *st = NULL;
+  int rc = eng_state_new(&st);
+  if (rc) return cli_fail(&a->rq, rc, "out of memory");
+  rc = eng_new_identity(st);
   if (rc) rc = cli_fail(&a->rq, rc, "cannot make the keys: %s", momedo_strerror(rc));
-  st.have_acct = rc == 0;
-  if (rc == 0) rc = eng_join_node(&a->rq.e, &st, inv);
-  if (rc == 0) rc = eng_init_vault(&a->rq.e, &st, pass, pl, a->log2n);
-  if (rc == 0) rc = eng_save(&a->rq.e, &st);
-  eng_close(&st);
+  if (rc == 0) rc = eng_join_node(&a->rq.e, st, inv);
+  if (rc == 0) rc = eng_init_vault(&a->rq.e, st, pass, pl, a->log2n);
+  if (rc == 0) rc = eng_save(&a->rq.e, st);
+  eng_state_free(st);
   return rc;
 }
 
@@ -143,7 +142,7 @@ static int member_refs(struct app *a, struct app_call *c, char (*uids)[IDS_USER_
       (*n)++;
       continue;
     }
-    if (ok) ct = contacts_find_key(&a->st.contacts, key);
+    if (ok) ct = eng_contact_by_key(a->st, key);
     if (!ct) {
       app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "a member is not a contact");
       return MOMEDO_E_NOTFOUND;
@@ -158,7 +157,7 @@ static cJSON *group_json(struct eng_state *st, const struct eng_group *cg) {
   struct group_info gi;
   struct group_member_view mv;
   char hex[65], uid[IDS_USER_ID_STR_MAX];
-  group_get_info(cg->g, &gi);
+  eng_group_info(cg, &gi);
   hex_encode(hex, sizeof hex, gi.group_id, GROUP_ID_LEN);
   cJSON *o = ok_obj(), *arr = cJSON_CreateArray();
   cJSON_AddStringToObject(o, "kind", "group");
@@ -167,19 +166,19 @@ static cJSON *group_json(struct eng_state *st, const struct eng_group *cg) {
   cJSON_AddStringToObject(o, "mode", gi.mode == MOMEDO__GROUP_MODE__GROUP_MODE_CHANNEL
                                          ? "channel" : "group");
   cJSON_AddBoolToObject(o, "admin", gi.my_role == MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN &&
-                                        !gi.removed && st->acct.has_identity);
+                                        !gi.removed && eng_is_first_device(st));
   cJSON_AddBoolToObject(o, "can_post", gi.can_post);
   cJSON_AddBoolToObject(o, "removed", gi.removed);
-  for (size_t i = 0; i < group_member_count(cg->g); i++) {
-    if (group_member_at(cg->g, i, &mv) != 0) continue;
-    const struct contact *ct = contacts_find_key(&st->contacts, mv.identity_key);
+  for (size_t i = 0; i < eng_group_member_count(cg); i++) {
+    if (eng_group_member_at(cg, i, &mv) != 0) continue;
+    const struct contact *ct = eng_contact_by_key(st, mv.identity_key);
     cJSON *m = cJSON_CreateObject();
     if (ids_user_id(uid, mv.identity_key) != 0) uid[0] = 0;
     hex_encode(hex, sizeof hex, mv.identity_key, 32);
     cJSON_AddStringToObject(m, "user_id", uid);
     cJSON_AddStringToObject(m, "key", hex);
     cJSON_AddStringToObject(m, "name", ct ? contact_label(ct) : uid);
-    cJSON_AddBoolToObject(m, "me", !memcmp(mv.identity_key, st->acct.identity.pub, 32));
+    cJSON_AddBoolToObject(m, "me", !memcmp(mv.identity_key, eng_identity_key(st), 32));
     cJSON_AddBoolToObject(m, "admin", mv.role == MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN);
     cJSON_AddItemToArray(arr, m);
   }
@@ -207,7 +206,7 @@ static void group_change(struct app *a, struct app_call *c, enum app_group_op op
     app_error(c, 0, MOMEDO_E_NOMEM, NULL);
     return;
   }
-  int rc = eng_reacquire(&a->rq.e, &a->st);
+  int rc = eng_reacquire(&a->rq.e, a->st);
   if (rc) {
     app_engine_fail(a, c, rc);
     free(uids);
@@ -216,19 +215,19 @@ static void group_change(struct app *a, struct app_call *c, enum app_group_op op
   if (create && (!name || !name[0])) bad(c, "name: the group's name");
   else if (op == APP_GR_ROLE && !admin && !(role && !strcmp(role, "member")))
     bad(c, "role: admin or member");
-  else if (!create && key_arg(c, "key", gid) == 0 && !(cg = eng_group_by_id(&a->st, gid)))
+  else if (!create && key_arg(c, "key", gid) == 0 && !(cg = eng_group_by_id(a->st, gid)))
     app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such group on this device");
   if (!c->out && (op == APP_GR_LEAVE ||
                   member_refs(a, c, uids, &n, op == APP_GR_REMOVE || op == APP_GR_ROLE) == 0)) {
     for (size_t i = 0; i < n; i++) refs[i] = uids[i];
     if (!create && op != APP_GR_LEAVE && n == 0) bad(c, "members: pick at least one");
-    else if ((rc = eng_connect(&a->rq.e, &a->st, &cn)) != 0) app_engine_fail(a, c, rc);
-    else if (create) rc = eng_group_create(&a->rq.e, &a->st, &cn, name, refs, n,
+    else if ((rc = eng_connect(&a->rq.e, a->st, &cn)) != 0) app_engine_fail(a, c, rc);
+    else if (create) rc = eng_group_create(&a->rq.e, a->st, &cn, name, refs, n,
                                            cJSON_IsTrue(ch), &cg, &res);
-    else if (op == APP_GR_ADD) rc = eng_group_add(&a->rq.e, &a->st, &cn, cg, refs, n, &res);
-    else if (op == APP_GR_REMOVE) rc = eng_group_remove(&a->rq.e, &a->st, &cn, cg, refs, n, &res);
-    else if (op == APP_GR_LEAVE) rc = eng_group_leave(&a->rq.e, &a->st, &cn, cg, &res);
-    else rc = eng_group_set_role(&a->rq.e, &a->st, &cn, cg, refs, n,
+    else if (op == APP_GR_ADD) rc = eng_group_add(&a->rq.e, a->st, &cn, cg, refs, n, &res);
+    else if (op == APP_GR_REMOVE) rc = eng_group_remove(&a->rq.e, a->st, &cn, cg, refs, n, &res);
+    else if (op == APP_GR_LEAVE) rc = eng_group_leave(&a->rq.e, a->st, &cn, cg, &res);
+    else rc = eng_group_set_role(&a->rq.e, a->st, &cn, cg, refs, n,
                                  admin ? MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN
                                        : MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER, &res);
     if (!c->out && rc) {
@@ -236,13 +235,13 @@ static void group_change(struct app *a, struct app_call *c, enum app_group_op op
                 a->rq.e.why[0] ? a->rq.e.why : momedo_strerror(rc));
       a->rq.e.why[0] = 0;
     } else if (!c->out) {
-      c->out = group_json(&a->st, cg);
+      c->out = group_json(a->st, cg);
       cJSON_AddBoolToObject(c->out, "by_request", res.by_request);
       app_changed(a, -1);
     }
   }
   if (cn.open) eng_conn_close(&cn);
-  eng_release(&a->st);
+  eng_release(a->st);
   free(uids);
 }
 
@@ -261,12 +260,12 @@ static void api_group_leave(struct app *a, struct app_call *c) { group_change(a,
 static void api_group(struct app *a, struct app_call *c) {
   uint8_t gid[32];
   if (key_arg(c, "key", gid) != 0) return;
-  int rc = eng_reacquire(&a->rq.e, &a->st);
-  const struct eng_group *cg = rc ? NULL : eng_group_by_id(&a->st, gid);
+  int rc = eng_reacquire(&a->rq.e, a->st);
+  const struct eng_group *cg = rc ? NULL : eng_group_by_id(a->st, gid);
   if (rc) app_engine_fail(a, c, rc);
   else if (!cg) app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "no such group on this device");
-  else c->out = group_json(&a->st, cg);
-  eng_release(&a->st);
+  else c->out = group_json(a->st, cg);
+  eng_release(a->st);
 }
 
 /* ---- safety numbers ------------------------------------------------------------- */
@@ -277,12 +276,12 @@ static void api_contact_show(struct app *a, struct app_call *c) {
   uint8_t key[32];
   char safety[IDS_SAFETY_STR_MAX], pending[IDS_SAFETY_STR_MAX];
   if (key_arg(c, "key", key) != 0) return;
-  int rc = eng_reacquire(&a->rq.e, &a->st); /* `contact verify` elsewhere may have run */
-  const struct contact *ct = rc ? NULL : contacts_find_key(&a->st.contacts, key);
+  int rc = eng_reacquire(&a->rq.e, a->st); /* `contact verify` elsewhere may have run */
+  const struct contact *ct = rc ? NULL : eng_contact_by_key(a->st, key);
   if (rc) app_engine_fail(a, c, rc);
   else if (!ct) app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "not a contact");
   if (!ct) {
-    eng_release(&a->st);
+    eng_release(a->st);
     return;
   }
   if (ids_safety_number(safety, ct->key) != 0) safety[0] = 0;
@@ -295,7 +294,7 @@ static void api_contact_show(struct app *a, struct app_call *c) {
   cJSON_AddNumberToObject(c->out, "devices", (double)ct->n_devices);
   if (ct->has_pending && ids_safety_number(pending, ct->pending_key) == 0)
     cJSON_AddStringToObject(c->out, "offered_safety_number", pending);
-  eng_release(&a->st);
+  eng_release(a->st);
 }
 
 /* {key, safety_number}: mark verified the key whose number the user compared (the
@@ -311,12 +310,12 @@ static void api_contact_verify(struct app *a, struct app_call *c) {
     bad(c, "safety_number: the number the user compared");
     return;
   }
-  int rc = eng_reacquire(&a->rq.e, &a->st);
+  int rc = eng_reacquire(&a->rq.e, a->st);
   if (rc) {
     app_engine_fail(a, c, rc);
     return;
   }
-  if (!(ct = contacts_find_key(&a->st.contacts, key))) {
+  if (!(ct = eng_contact_by_key(a->st, key))) {
     app_error(c, MHD_HTTP_NOT_FOUND, MOMEDO_E_NOTFOUND, "not a contact");
     goto out;
   }
@@ -326,8 +325,8 @@ static void api_contact_verify(struct app *a, struct app_call *c) {
               "was shown: compare it again (nothing changed)");
     goto out;
   }
-  if ((rc = contacts_verify(&a->st.contacts, want, &ct)) != 0 ||
-      (rc = eng_save(&a->rq.e, &a->st)) != 0) {
+  if ((rc = eng_contact_verify(a->st, want, &ct)) != 0 ||
+      (rc = eng_save(&a->rq.e, a->st)) != 0) {
     app_engine_fail(a, c, rc);
     goto out;
   }
@@ -336,32 +335,32 @@ static void api_contact_verify(struct app *a, struct app_call *c) {
   cJSON_AddStringToObject(c->out, "safety_number", safety);
   app_changed(a, -1);
 out:
-  eng_release(&a->st);
+  eng_release(a->st);
 }
 
 /* ---- linked devices ------------------------------------------------------------- */
 
 static void api_devices(struct app *a, struct app_call *c) {
   char hex[65];
-  int rc = eng_reacquire(&a->rq.e, &a->st); /* `device link` elsewhere may have added one */
+  int rc = eng_reacquire(&a->rq.e, a->st); /* `device link` elsewhere may have added one */
   if (rc) {
     app_engine_fail(a, c, rc);
     return;
   }
   cJSON *arr = cJSON_CreateArray();
-  for (size_t i = 0; i < a->st.acct.n_devices; i++) {
-    const struct account_device *d = &a->st.acct.devices[i];
+  for (size_t i = 0; i < eng_device_count(a->st); i++) {
+    const struct account_device *d = eng_device_at(a->st, i);
     cJSON *o = cJSON_CreateObject();
     hex_encode(hex, sizeof hex, d->device_key, 32);
     cJSON_AddStringToObject(o, "device_key", hex);
-    cJSON_AddBoolToObject(o, "this", !memcmp(d->device_key, a->st.acct.device.pub, 32));
+    cJSON_AddBoolToObject(o, "this", !memcmp(d->device_key, eng_device_key(a->st), 32));
     cJSON_AddItemToArray(arr, o);
   }
   c->out = ok_obj();
   cJSON_AddItemToObject(c->out, "devices", arr);
-  cJSON_AddNumberToObject(c->out, "removed", (double)a->st.acct.n_removed);
-  cJSON_AddBoolToObject(c->out, "can_remove", a->st.acct.has_identity);
-  eng_release(&a->st);
+  cJSON_AddNumberToObject(c->out, "removed", (double)eng_removed_count(a->st));
+  cJSON_AddBoolToObject(c->out, "can_remove", eng_is_first_device(a->st));
+  eng_release(a->st);
 }
 
 /* {device: its key (64 hex digits)}: remove it for good, as `momedo device remove`. */
@@ -370,17 +369,17 @@ static void api_device_remove(struct app *a, struct app_call *c) {
   char hex[65];
   if (key_arg(c, "device", key) != 0) return;
   hex_encode(hex, sizeof hex, key, 32);
-  int rc = eng_reacquire(&a->rq.e, &a->st);
-  if (rc == 0) rc = eng_device_remove(&a->rq.e, &a->st, hex, got, NULL);
+  int rc = eng_reacquire(&a->rq.e, a->st);
+  if (rc == 0) rc = eng_device_remove(&a->rq.e, a->st, hex, got, NULL);
   if (rc) {
     app_engine_fail(a, c, rc);
   } else {
     c->out = ok_obj();
     cJSON_AddStringToObject(c->out, "removed", hex);
-    cJSON_AddNumberToObject(c->out, "devices", (double)a->st.acct.n_devices);
+    cJSON_AddNumberToObject(c->out, "devices", (double)eng_device_count(a->st));
     app_changed(a, -1);
   }
-  eng_release(&a->st);
+  eng_release(a->st);
 }
 
 /* ---- the passphrase -------------------------------------------------------------- */
@@ -398,17 +397,17 @@ static void api_passphrase(struct app *a, struct app_call *c) {
     bad(c, "enter your current passphrase");
   } else if (weak) {
     app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, weak);
-  } else if ((rc = eng_reacquire(&a->rq.e, &a->st)) != 0) {
+  } else if ((rc = eng_reacquire(&a->rq.e, a->st)) != 0) {
     app_engine_fail(a, c, rc);
   } else {
-    rc = vault_pass_ok(&a->st.vault, cur, cl);
+    rc = eng_pass_check(a->st, cur, cl);
     if (rc == MOMEDO_E_AUTH)
       app_error(c, MHD_HTTP_FORBIDDEN, rc, "the current passphrase is wrong (nothing changed)");
-    else if (rc || (rc = vault_rekey(&a->st.vault, pass, strlen(pass), a->log2n)) != 0)
+    else if (rc || (rc = eng_pass_change(a->st, pass, strlen(pass), a->log2n)) != 0)
       app_error(c, 0, rc, "cannot write the new vault.key (the old passphrase still opens it)");
     else
       c->out = ok_obj();
-    eng_release(&a->st);
+    eng_release(a->st);
   }
   wipe_str(cur);
   wipe_str(pass);

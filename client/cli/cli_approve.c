@@ -8,14 +8,13 @@
 #include "cli.h"
 
 int cli__task_decide(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct contact *ct = NULL;
   uint8_t id[TL_ID_LEN], task_id[TL_ID_LEN];
   int approve = strcmp(c->pos[0], "approve") == 0;
   const char *comment = c->opt[CO_COMMENT];
   int rc = cli_open(c, &st, 1);
-  if (rc) return rc;
-  rc = eng_task_decide(&c->e, &st, c->pos[1], approve, comment, task_id, id, &ct);
+  if (rc == 0) rc = eng_task_decide(&c->e, st, c->pos[1], approve, comment, task_id, id, &ct);
   if (rc == 0) {
     char hex[2 * TL_ID_LEN + 1];
     tl_id_hex(hex, task_id);
@@ -32,7 +31,7 @@ int cli__task_decide(struct cli *c) {
              ct ? contact_label(ct) : "the group");
     }
   }
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }
 

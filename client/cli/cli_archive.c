@@ -23,11 +23,11 @@ static int archive_dir(struct cli *c, struct eng_state *st, char *out, size_t ca
     snprintf(out, cap, "%s", c->opt[CO_ARCHIVE_DIR]);
     return 0;
   }
-  int rc = st->home.dir[0] ? 0 : eng_home(&c->e, st, 0);
+  int rc = eng_home_dir(st)[0] ? 0 : eng_home(&c->e, st, 0);
   if (rc) return rc;
-  if (strlen(st->home.dir) + sizeof ARCHIVE_SUBDIR + 1 > cap)
+  if (strlen(eng_home_dir(st)) + sizeof ARCHIVE_SUBDIR + 1 > cap)
     return cli_fail(c, MOMEDO_E_INVAL, "path too long");
-  snprintf(out, cap, "%s/%s", st->home.dir, ARCHIVE_SUBDIR);
+  snprintf(out, cap, "%s/%s", eng_home_dir(st), ARCHIVE_SUBDIR);
   return 0;
 }
 
@@ -38,28 +38,28 @@ static int open_log(struct cli *c, const char *dir, struct archive_log *l, int r
 }
 
 static int cmd_run(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct archive_log l;
   char dir[ARCHIVE_PATH_MAX], day[ARCHIVE_DAY_LEN + 1];
   size_t n = 0, rec = 0;
   int made = 0, opened = 0;
   int rc = cli_open(c, &st, 1);
-  if (rc == 0 && !st.acct.has_identity)
+  if (rc == 0 && !eng_is_first_device(st))
     rc = cli_fail(c, MOMEDO_E_DENIED, "the archive signs checkpoints with the identity key, "
                   "which only the account's first device holds: run it there");
-  if (rc == 0) rc = archive_dir(c, &st, dir, sizeof dir);
+  if (rc == 0) rc = archive_dir(c, st, dir, sizeof dir);
   if (rc == 0 && (rc = open_log(c, dir, &l, 0)) == 0) opened = 1;
-  if (rc == 0 && (rc = archive_log_set_key(&l, st.acct.identity.pub)) != 0)
+  if (rc == 0 && (rc = archive_log_set_key(&l, eng_identity_key(st))) != 0)
     rc = cli_fail(c, rc, "cannot write %s/%s", dir, ARCHIVE_KEY);
   c->e.archive = opened ? &l : NULL;
-  if (rc == 0) rc = eng_sync_all(&c->e, &st, &n);
+  if (rc == 0) rc = eng_sync_all(&c->e, st, &n);
   c->e.archive = NULL;
   uint64_t now = os_wall_ms();
-  if (rc == 0 && (rc = archive_log_checkpoint(&l, &st.acct.identity, now, &made)) != 0)
+  if (rc == 0 && (rc = eng_archive_checkpoint(st, &l, now, &made)) != 0)
     rc = cli_fail(c, rc, "archive: the checkpoint failed: %s", momedo_strerror(rc));
-  for (size_t i = 0; rc == 0 && i < st.gr.n; i++) {
+  for (size_t i = 0; rc == 0 && i < eng_group_count(st); i++) {
     struct group_info gi;
-    group_get_info(st.gr.v[i].g, &gi);
+    eng_group_info(eng_group_at(st, i), &gi);
     rec += gi.recorded != 0;
   }
   archive_day(day, now);
@@ -80,7 +80,7 @@ static int cmd_run(struct cli *c) {
            made ? "; signed the checkpoint of " : "", made ? day : "");
   }
   if (opened) archive_log_close(&l);
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }
 
@@ -93,28 +93,27 @@ static int parse_day(struct cli *c, int o, const char *name, uint64_t *ms) {
 }
 
 static int cmd_export(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct archive_log l;
   char dir[ARCHIVE_PATH_MAX];
   uint64_t from = 0, to = 0, n = 0;
-  memset(&st, 0, sizeof st);
   if (c->n_pos != 2) return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo archive export "
                                      "--from DATE --to DATE OUT_DIR");
-  int rc = parse_day(c, CO_FROM, "--from", &from), opened = 0;
+  int rc = parse_day(c, CO_FROM, "--from", &from);
   if (rc == 0) rc = parse_day(c, CO_TO, "--to", &to);
   if (rc == 0 && to < from) rc = cli_fail(c, MOMEDO_E_INVAL, "--to is before --from");
   /* The identity key signs the export's manifest; the home's lock is let go at once. */
-  if (rc == 0 && (rc = cli_open(c, &st, 1)) == 0) opened = 1, eng_release(&st);
-  if (rc == 0 && !st.acct.has_identity)
+  if (rc == 0 && (rc = cli_open(c, &st, 1)) == 0) eng_release(st);
+  if (rc == 0 && !eng_is_first_device(st))
     rc = cli_fail(c, MOMEDO_E_DENIED, "the export's manifest is signed with the identity key, "
                   "which only the account's first device holds: run it there");
-  if (rc == 0) rc = archive_dir(c, &st, dir, sizeof dir);
+  if (rc == 0) rc = archive_dir(c, st, dir, sizeof dir);
   if (rc == 0) rc = open_log(c, dir, &l, 1); /* `archive run` may be appending */
   if (rc == 0) {
-    rc = archive_log_export(&l, from, to + ARCHIVE_DAY_MS, c->pos[1], &st.acct.identity, &n);
+    rc = eng_archive_export(st, &l, from, to + ARCHIVE_DAY_MS, c->pos[1], &n);
     archive_log_close(&l);
   }
-  if (opened) eng_close(&st);
+  eng_state_free(st);
   if (rc && c->e.why[0]) return rc; /* said already */
   if (rc == MOMEDO_E_EXISTS) return cli_fail(c, rc, "%s exists: export into a new directory",
                                              c->pos[1]);
@@ -193,27 +192,28 @@ static int cmd_verify(struct cli *c) {
 }
 
 static int cmd_prune(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct archive_log l;
   char dir[ARCHIVE_PATH_MAX];
   uint64_t years = RETENTION_YEARS_DEFAULT, n = 0, now = os_wall_ms();
-  memset(&st, 0, sizeof st);
   if (c->opt[CO_RETENTION]) {
     if (strcmp(c->opt[CO_RETENTION], "5") != 0 && strcmp(c->opt[CO_RETENTION], "10") != 0)
       return cli_fail(c, MOMEDO_E_INVAL, "--retention-years is 5 or 10");
     years = (uint64_t)atoi(c->opt[CO_RETENTION]);
   }
   /* The home's lock, as `archive run` holds it: no append while the log is rewritten. */
-  int rc = eng_home(&c->e, &st, 0);
-  if (rc == 0 && (rc = home_lock(&st.home)) != 0)
+  int rc = eng_state_new(&st);
+  if (rc == 0) rc = eng_home(&c->e, st, 0);
+  if (rc == 0 && (rc = eng_home_lock(st)) != 0)
     rc = cli_fail(c, rc, "another momedo command is running in this home; try again");
   int locked = rc == 0;
-  if (rc == 0) rc = archive_dir(c, &st, dir, sizeof dir);
+  if (rc == 0) rc = archive_dir(c, st, dir, sizeof dir);
   if (rc == 0 && (rc = open_log(c, dir, &l, 0)) == 0) {
     rc = archive_log_prune(&l, now > years * YEAR_MS ? now - years * YEAR_MS : 0, now, &n);
     archive_log_close(&l);
   }
-  if (locked) home_unlock(&st.home);
+  if (locked) eng_home_unlock(st);
+  eng_state_free(st);
   if (rc && c->e.why[0]) return rc;
   if (rc) return cli_fail(c, rc, "prune failed: %s", momedo_strerror(rc));
   if (c->json) {

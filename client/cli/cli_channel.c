@@ -53,60 +53,34 @@ static int cmd_join(struct cli *c, struct eng_state *st) {
   const char *name = c->pos[1], *display = c->opt[CO_NAME] ? c->opt[CO_NAME]
                                                            : CHANNEL_DISPLAY_DEFAULT;
   char pass[CHANNEL_PASS_BYTES_MAX + 1];
-  struct channel_keys k;
+  struct eng_channel *ch = NULL;
   size_t dl = strlen(display);
   if (dl == 0 || dl > CHANNEL_DISPLAY_NAME_BYTES_MAX)
     return cli_fail(c, MOMEDO_E_INVAL, "--name must have 1..%d bytes", CHANNEL_DISPLAY_NAME_BYTES_MAX);
-  if (eng_channel_find(st, name))
-    return cli_fail(c, MOMEDO_E_EXISTS, "already in channel '%s' (`momedo channel leave %s` "
-                    "first to change the passphrase)", name, name);
-  if (st->gr.n_ch >= ENG_CHANNELS_MAX)
-    return cli_fail(c, MOMEDO_E_QUOTA, "at most %d channels", ENG_CHANNELS_MAX);
-  int rc = channel_passphrase(c, pass, sizeof pass);
-  if (rc == 0) {
-    rc = channel_derive(&k, name, pass, CHANNEL_SCRYPT_LOG2_N, CHANNEL_SCRYPT_R, CHANNEL_SCRYPT_P);
-    if (rc) rc = cli_fail(c, rc, "cannot use channel name '%s': %s", name, momedo_strerror(rc));
-  }
+  int rc = eng_channel_may_join(&c->e, st, name);
+  if (rc) return rc;
+  rc = channel_passphrase(c, pass, sizeof pass);
+  if (rc == 0) rc = eng_channel_join(&c->e, st, name, display, pass, &ch);
   crypto_wipe(pass, sizeof pass);
   if (rc) return rc;
-  struct eng_channel *v = realloc(st->gr.ch, (st->gr.n_ch + 1) * sizeof *v);
-  if (!v) {
-    channel_keys_wipe(&k);
-    return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
-  }
-  st->gr.ch = v;
-  struct eng_channel *ch = &v[st->gr.n_ch++];
-  memset(ch, 0, sizeof *ch);
-  snprintf(ch->name, sizeof ch->name, "%s", name);
-  snprintf(ch->display, sizeof ch->display, "%s", display);
-  ch->k = k;
-  channel_keys_wipe(&k);
-  st->gr.ch_dirty = 1;
-  if ((rc = eng_save(&c->e, st)) != 0) return rc;
   if (c->json) {
     struct jsonw j;
     jsonw_begin(&j, stdout);
     jsonw_bool(&j, "ok", 1);
-    jsonw_str(&j, "channel", ch->name);
-    jsonw_str(&j, "display_name", ch->display);
-    jsonw_hex(&j, "mailbox", ch->k.mailbox, OBJ_MAILBOX_LEN);
+    jsonw_str(&j, "channel", eng_channel_name(ch));
+    jsonw_str(&j, "display_name", eng_channel_display(ch));
+    jsonw_hex(&j, "mailbox", eng_channel_mailbox(ch), OBJ_MAILBOX_LEN);
     jsonw_end(&j);
   } else {
     printf("joined channel:%s as \"%s\" - send with `momedo send channel:%s TEXT`; sync and "
-           "listen fetch it\n", ch->name, ch->display, ch->name);
+           "listen fetch it\n", eng_channel_name(ch), eng_channel_display(ch),
+           eng_channel_name(ch));
   }
   return 0;
 }
 
 static int cmd_leave(struct cli *c, struct eng_state *st) {
-  struct eng_channel *ch = eng_channel_find(st, c->pos[1]);
-  if (!ch) return cli_fail(c, MOMEDO_E_NOTFOUND, "not in channel '%s'", c->pos[1]);
-  size_t i = (size_t)(ch - st->gr.ch);
-  crypto_wipe(ch, sizeof *ch);
-  memmove(ch, ch + 1, (st->gr.n_ch - i - 1) * sizeof *ch);
-  st->gr.n_ch--;
-  st->gr.ch_dirty = 1;
-  int rc = eng_save(&c->e, st);
+  int rc = eng_channel_leave(&c->e, st, c->pos[1]);
   if (rc) return rc;
   if (c->json) {
     struct jsonw j;
@@ -121,14 +95,14 @@ static int cmd_leave(struct cli *c, struct eng_state *st) {
 }
 
 int cli_cmd_channel(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   int join = !strcmp(c->pos[0], "join"), leave = !strcmp(c->pos[0], "leave");
   if (!join && !leave)
     return cli_fail(c, MOMEDO_E_INVAL, "unknown 'channel %s' (use join or leave)", c->pos[0]);
   if (leave && (c->opt[CO_NAME] || c->opt[CO_CHANNEL_PASSFILE]))
     return cli_fail(c, MOMEDO_E_INVAL, "channel leave takes only the channel name");
   int rc = cli_open(c, &st, 0);
-  if (rc == 0) rc = join ? cmd_join(c, &st) : cmd_leave(c, &st);
-  eng_close(&st);
+  if (rc == 0) rc = join ? cmd_join(c, st) : cmd_leave(c, st);
+  eng_state_free(st);
   return rc;
 }

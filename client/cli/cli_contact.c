@@ -89,15 +89,15 @@ static int contact_add(struct cli *c, struct eng_state *st, const char *ref) {
 static int verify_key(struct cli *c, struct eng_state *st, const char *ref, uint8_t key[static 32]) {
   uint8_t bits[IDS_USER_ID_BYTES], kb[IDS_USER_ID_BYTES];
   if (ids_qr_parse(key, ref) == 0) return 0;
-  struct contact *ct = contacts_find_name(&st->contacts, ref);
+  struct contact *ct = eng_contact_by_name(st, ref);
   if (ct) {
     memcpy(key, ct->has_pending ? ct->pending_key : ct->key, 32);
     return 0;
   }
   int rc = ids_user_id_parse(bits, ref);
   if (rc) return cli_fail(c, rc, "'%s' is not a contact name, user ID or QR payload", ref);
-  for (size_t i = 0; i < st->contacts.n; i++) {
-    const struct contact *x = &st->contacts.v[i];
+  for (size_t i = 0; i < eng_contact_count(st); i++) {
+    const struct contact *x = eng_contact_at(st, i);
     if (ids_user_id_bits(kb, x->key) == 0 && memcmp(kb, bits, sizeof kb) == 0) {
       memcpy(key, x->key, 32);
       return 0;
@@ -136,7 +136,7 @@ static int contact_verify(struct cli *c, struct eng_state *st, const char *ref) 
   if (rc == 0 && ((rc = ids_user_id(uid, key)) != 0 || (rc = ids_safety_number(safety, key)) != 0))
     rc = cli_fail(c, rc, "cannot format the key");
   if (rc == 0) rc = confirm(c, uid, safety);
-  if (rc == 0 && (rc = contacts_verify(&st->contacts, key, &ct)) != 0)
+  if (rc == 0 && (rc = eng_contact_verify(st, key, &ct)) != 0)
     rc = cli_fail(c, rc, "%s is not a contact", uid);
   if (rc == 0) rc = eng_save(&c->e, st);
   if (rc == 0 && c->json) {
@@ -154,19 +154,9 @@ static int contact_verify(struct cli *c, struct eng_state *st, const char *ref) 
   return rc;
 }
 
-/* The suite of the newest session with device (0: none yet). */
-static int session_suite(const struct eng_state *st, const uint8_t device[static 32]) {
-  struct e2e_session_info info;
-  for (size_t i = st->sess.n; i-- > 0;) {
-    e2e_session_get_info(st->sess.v[i], &info);
-    if (memcmp(info.peer_device, device, 32) == 0) return info.suite;
-  }
-  return 0;
-}
-
 static void show_device_json(struct jsonw *j, const struct eng_state *st,
                              const struct account_device *d) {
-  int ss = session_suite(st, d->device_key);
+  int ss = eng_session_suite(st, d->device_key);
   jsonw_open(j, NULL, '{');
   jsonw_hex(j, "device_key", d->device_key, 32);
   jsonw_u64(j, "suite", (uint64_t)device_suite(d));
@@ -185,7 +175,7 @@ static int contact_show(struct cli *c, struct eng_state *st, const char *ref) {
   char safety[IDS_SAFETY_STR_MAX], dev[17];
   int rc = verify_key(c, st, ref, key);
   if (rc) return rc;
-  const struct contact *ct = contacts_find_key(&st->contacts, key);
+  const struct contact *ct = eng_contact_by_key(st, key);
   if (!ct) return cli_fail(c, MOMEDO_E_NOTFOUND, "'%s' is not a contact", ref);
   if (ids_safety_number(safety, ct->key) != 0) safety[0] = '\0';
   if (c->json) {
@@ -202,7 +192,7 @@ static int contact_show(struct cli *c, struct eng_state *st, const char *ref) {
          ct->verified ? "  (verified)" : "");
   for (size_t i = 0; i < ct->n_devices; i++) {
     const struct account_device *d = &ct->devices[i];
-    int ss = session_suite(st, d->device_key);
+    int ss = eng_session_suite(st, d->device_key);
     hex_encode(dev, sizeof dev, d->device_key, 8);
     printf("  device %s  suite %d %s%s", dev, device_suite(d), suite_name(device_suite(d)),
            device_suite(d) < E2E_SUITE_X25519_MLKEM768
@@ -215,7 +205,7 @@ static int contact_show(struct cli *c, struct eng_state *st, const char *ref) {
 }
 
 int cli_cmd_contact(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   const char *sub = c->pos[0];
   int add = strcmp(sub, "add") == 0, verify = strcmp(sub, "verify") == 0;
   int show = strcmp(sub, "show") == 0;
@@ -225,22 +215,22 @@ int cli_cmd_contact(struct cli *c) {
   if (!verify && c->opt[CO_YES]) return cli_fail(c, MOMEDO_E_INVAL, "%s does not take --yes", sub);
   int rc = cli_open(c, &st, 0);
   if (rc == 0)
-    rc = add ? contact_add(c, &st, c->pos[1])
-             : verify ? contact_verify(c, &st, c->pos[1]) : contact_show(c, &st, c->pos[1]);
-  eng_close(&st);
+    rc = add ? contact_add(c, st, c->pos[1])
+             : verify ? contact_verify(c, st, c->pos[1]) : contact_show(c, st, c->pos[1]);
+  eng_state_free(st);
   return rc;
 }
 
 int cli_cmd_contacts(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   int rc = cli_open(c, &st, 0);
   if (rc == 0 && c->json) {
     struct jsonw j;
     jsonw_begin(&j, stdout);
     jsonw_bool(&j, "ok", 1);
     jsonw_open(&j, "contacts", '[');
-    for (size_t i = 0; i < st.contacts.n; i++) {
-      const struct contact *ct = &st.contacts.v[i];
+    for (size_t i = 0; i < eng_contact_count(st); i++) {
+      const struct contact *ct = eng_contact_at(st, i);
       jsonw_open(&j, NULL, '{');
       json_contact(&j, ct);
       jsonw_bool(&j, "key_changed", ct->has_pending);
@@ -249,13 +239,13 @@ int cli_cmd_contacts(struct cli *c) {
     jsonw_close(&j);
     jsonw_end(&j);
   } else if (rc == 0) {
-    if (st.contacts.n == 0) printf("no contacts yet: `momedo contact add ID --name NAME`\n");
-    for (size_t i = 0; i < st.contacts.n; i++) {
-      const struct contact *ct = &st.contacts.v[i];
+    if (eng_contact_count(st) == 0) printf("no contacts yet: `momedo contact add ID --name NAME`\n");
+    for (size_t i = 0; i < eng_contact_count(st); i++) {
+      const struct contact *ct = eng_contact_at(st, i);
       printf("%-20s %s%s%s\n", ct->name[0] ? ct->name : "-", ct->uid,
              ct->verified ? "  verified" : "", ct->has_pending ? "  KEY CHANGED (refused)" : "");
     }
   }
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }

@@ -91,12 +91,12 @@ static int device_link(struct cli *c, struct eng_state *st) {
       struct jsonw j;
       json_event(&j, "linked");
       jsonw_str(&j, "device_key", hex);
-      jsonw_u64(&j, "devices", st->acct.n_devices);
+      jsonw_u64(&j, "devices", eng_device_count(st));
       jsonw_u64(&j, "groups", n_groups);
       jsonw_end(&j);
     } else
       printf("linked device %.16s (%zu devices; %zu group(s) updated or asked)\n", hex,
-             st->acct.n_devices, n_groups);
+             eng_device_count(st), n_groups);
   }
 out:
   crypto_wipe(&l, sizeof l);
@@ -139,23 +139,21 @@ static void join_waiting(void *arg, const char *safety) {
 }
 
 static int device_join(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct link_code l;
   char pass[VAULT_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX], line[LINK_CODE_LINE_MAX];
   size_t pl = 0;
-  memset(&st, 0, sizeof st);
   memset(&l, 0, sizeof l);
-  st.home.lock_fd = -1;
   unsigned log2n = 0;
   int rc = cli_scrypt_opt(c, &log2n);
   if (rc == 0) rc = read_code(c, line, sizeof line);
   if (rc == 0) rc = eng_link_code_decode(&c->e, &l, line);
   crypto_wipe(line, sizeof line);
   if (rc) return rc;
-  if ((rc = eng_home(&c->e, &st, 1)) != 0) goto out;
-  if (vault_exists(st.home.dir)) {
+  if ((rc = eng_state_new(&st)) != 0 || (rc = eng_home(&c->e, st, 1)) != 0) goto out;
+  if (eng_has_vault(st)) {
     rc = cli_fail(c, MOMEDO_E_EXISTS, "%s already holds an identity: a new device needs an empty "
-                  "home (--home DIR)", st.home.dir);
+                  "home (--home DIR)", eng_home_dir(st));
     goto out;
   }
   rc = cli_passphrase_new(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], CLI_PASS_ENV, why,
@@ -165,7 +163,7 @@ static int device_join(struct cli *c) {
     goto out;
   }
   struct eng_link_ui ui = {join_waiting, NULL, c};
-  rc = eng_device_join(&c->e, &st, &l, pass, pl, log2n, &ui);
+  rc = eng_device_join(&c->e, st, &l, pass, pl, log2n, &ui);
   crypto_wipe(pass, sizeof pass);
   if (rc) goto out;
   if ((rc = ids_user_id(uid, l.identity)) != 0) goto out;
@@ -173,15 +171,15 @@ static int device_join(struct cli *c) {
     struct jsonw j;
     json_event(&j, "joined");
     jsonw_str(&j, "user_id", uid);
-    jsonw_u64(&j, "devices", st.acct.n_devices);
-    jsonw_u64(&j, "contacts", st.contacts.n);
+    jsonw_u64(&j, "devices", eng_device_count(st));
+    jsonw_u64(&j, "contacts", eng_contact_count(st));
     jsonw_end(&j);
   } else
     printf("this device joined user %s (%zu devices, %zu contacts copied)\n", uid,
-           st.acct.n_devices, st.contacts.n);
+           eng_device_count(st), eng_contact_count(st));
 out:
   crypto_wipe(&l, sizeof l);
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }
 
@@ -203,11 +201,11 @@ int cli_cmd_device(struct cli *c) {
   if (c->n_pos != 1 + rm || c->opt[CO_SCRYPT] || (c->opt[CO_YES] && !link))
     return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo device link [--yes] | device list | "
                     "device remove DEVICE");
-  struct eng_state st;
+  struct eng_state *st = NULL;
   int rc = cli_open(c, &st, link || rm);
   if (rc == 0)
-    rc = link ? device_link(c, &st) : rm ? cli__device_remove(c, &st, c->pos[1])
-                                         : cli__device_list(c, &st);
-  eng_close(&st);
+    rc = link ? device_link(c, st) : rm ? cli__device_remove(c, st, c->pos[1])
+                                         : cli__device_list(c, st);
+  eng_state_free(st);
   return rc;
 }

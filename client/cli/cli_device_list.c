@@ -14,7 +14,7 @@ static void print_device(struct cli *c, struct jsonw *j, const struct eng_state 
   char hex[65], home[17];
   hex_encode(hex, sizeof hex, d->device_key, 32);
   hex_encode(home, sizeof home, d->home_node, 8);
-  int self = memcmp(d->device_key, st->acct.device.pub, 32) == 0;
+  int self = memcmp(d->device_key, eng_device_key(st), 32) == 0;
   if (c->json) {
     jsonw_open(j, NULL, '{');
     jsonw_str(j, "device_key", hex);
@@ -32,20 +32,22 @@ int cli__device_list(struct cli *c, struct eng_state *st) {
   if (c->json) {
     jsonw_begin(&j, stdout);
     jsonw_bool(&j, "ok", 1);
-    jsonw_u64(&j, "version", st->acct.bundle_version);
+    jsonw_u64(&j, "version", eng_bundle_version(st));
     jsonw_open(&j, "devices", '[');
   } else printf("devices of this user (key bundle version %llu):\n",
-              (unsigned long long)st->acct.bundle_version);
-  for (size_t i = 0; i < st->acct.n_devices; i++) print_device(c, &j, st, &st->acct.devices[i]);
+              (unsigned long long)eng_bundle_version(st));
+  for (size_t i = 0; i < eng_device_count(st); i++) print_device(c, &j, st, eng_device_at(st, i));
   if (c->json) {
     jsonw_close(&j);
-    jsonw_u64(&j, "removed", st->acct.n_removed);
+    jsonw_u64(&j, "removed", eng_removed_count(st));
     /* This device's signed prekey, and whether the bundle still lists an older one
      * (a linked device's, until the first device published it). */
-    jsonw_u64(&j, "prekey_id", st->acct.prekeys[0].id);
-    jsonw_bool(&j, "prekey_pending", account_prekey_pending(&st->acct));
+    jsonw_u64(&j, "prekey_id", eng_prekey_id(st));
+    jsonw_bool(&j, "prekey_pending", eng_prekey_pending(st));
     jsonw_end(&j);
-  } else if (st->acct.n_removed) printf("%zu device(s) removed for good\n", st->acct.n_removed);
+  } else if (eng_removed_count(st)) {
+    printf("%zu device(s) removed for good\n", eng_removed_count(st));
+  }
   return 0;
 }
 
@@ -61,11 +63,11 @@ int cli__device_remove(struct cli *c, struct eng_state *st, const char *ref) {
     jsonw_begin(&j, stdout);
     jsonw_bool(&j, "ok", 1);
     jsonw_str(&j, "removed", hex);
-    jsonw_u64(&j, "devices", st->acct.n_devices);
+    jsonw_u64(&j, "devices", eng_device_count(st));
     jsonw_u64(&j, "groups", n_groups);
     jsonw_end(&j);
   } else printf("removed device %.16s for good (%zu device(s) left; %zu group(s) updated or "
-                "asked)\n", hex, st->acct.n_devices, n_groups);
+                "asked)\n", hex, eng_device_count(st), n_groups);
   return 0;
 }
 

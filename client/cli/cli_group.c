@@ -87,8 +87,8 @@ static void print_recorded(struct cli *c, struct eng_state *st, const struct gro
   char uid[IDS_USER_ID_STR_MAX], when[32];
   if (ids_user_id(uid, gi->recorded_by) != 0) uid[0] = '\0';
   utc_of(when, gi->recorded_since_ms);
-  const struct contact *ct = contacts_find_key(&st->contacts, gi->recorded_by);
-  const char *name = !memcmp(gi->recorded_by, st->acct.identity.pub, 32) ? "you"
+  const struct contact *ct = eng_contact_by_key(st, gi->recorded_by);
+  const char *name = !memcmp(gi->recorded_by, eng_identity_key(st), 32) ? "you"
                      : ct && ct->name[0] ? ct->name : NULL;
   if (c->json) {
     jsonw_bool(j, "recorded", gi->recorded);
@@ -107,7 +107,7 @@ static void print_members(struct cli *c, struct eng_state *st, const struct eng_
   struct group_member_view mv;
   char hex[2 * GROUP_ID_LEN + 1], uid[IDS_USER_ID_STR_MAX];
   struct jsonw j;
-  group_get_info(cg->g, &gi);
+  eng_group_info(cg, &gi);
   hex_encode(hex, sizeof hex, gi.group_id, GROUP_ID_LEN);
   if (c->json) {
     jsonw_begin(&j, stdout);
@@ -126,10 +126,10 @@ static void print_members(struct cli *c, struct eng_state *st, const struct eng_
            gi.removed ? " - you are no longer a member" : "");
     print_recorded(c, st, &gi, &j);
   }
-  for (size_t i = 0; i < group_member_count(cg->g); i++) {
-    if (group_member_at(cg->g, i, &mv) != 0) continue;
-    const struct contact *ct = contacts_find_key(&st->contacts, mv.identity_key);
-    int me = !memcmp(mv.identity_key, st->acct.identity.pub, 32);
+  for (size_t i = 0; i < eng_group_member_count(cg); i++) {
+    if (eng_group_member_at(cg, i, &mv) != 0) continue;
+    const struct contact *ct = eng_contact_by_key(st, mv.identity_key);
+    int me = !memcmp(mv.identity_key, eng_identity_key(st), 32);
     if (ids_user_id(uid, mv.identity_key) != 0) uid[0] = '\0';
     const char *name = me ? "you" : ct && ct->name[0] ? ct->name : NULL;
     if (c->json) {
@@ -154,7 +154,7 @@ int cli_cmd_group(struct cli *c) {
   static const char *const verbs[] = {"create", "add",  "remove", "leave",   "members",
                                       "promote", "demote", "show", "record", "unrecord"};
   const char *verb = c->pos[0];
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct eng_conn cn;
   struct eng_group *cg = NULL;
   struct eng_group_result res;
@@ -177,40 +177,40 @@ int cli_cmd_group(struct cli *c) {
     return cli_fail(c, MOMEDO_E_INVAL, "--channel goes with `group create`");
   memset(&cn, 0, sizeof cn);
   int rc = cli_open(c, &st, v != 4);
-  if (rc == 0 && v != 0) rc = eng_group_find(&c->e, &st, c->pos[1], &cg);
-  if (rc == 0 && v == 4) print_members(c, &st, cg);
-  if (rc == 0 && v != 4) rc = eng_group_may_change(&c->e, &st, admin_verb ? cg : NULL);
-  if (rc == 0 && v != 4) rc = eng_connect(&c->e, &st, &cn);
+  if (rc == 0 && v != 0) rc = eng_group_find(&c->e, st, c->pos[1], &cg);
+  if (rc == 0 && v == 4) print_members(c, st, cg);
+  if (rc == 0 && v != 4) rc = eng_group_may_change(&c->e, st, admin_verb ? cg : NULL);
+  if (rc == 0 && v != 4) rc = eng_connect(&c->e, st, &cn);
   const char *const *refs = c->pos + 2;
   size_t n = c->n_pos > 2 ? (size_t)c->n_pos - 2 : 0;
   if (rc == 0 && v == 0)
-    rc = eng_group_create(&c->e, &st, &cn, c->pos[1], refs, n, c->opt[CO_CHANNEL] != NULL, NULL,
+    rc = eng_group_create(&c->e, st, &cn, c->pos[1], refs, n, c->opt[CO_CHANNEL] != NULL, NULL,
                           &res);
-  if (rc == 0 && v == 1) rc = eng_group_add(&c->e, &st, &cn, cg, refs, n, &res);
-  if (rc == 0 && v == 2) rc = eng_group_remove(&c->e, &st, &cn, cg, refs, n, &res);
-  if (rc == 0 && v == 3) rc = eng_group_leave(&c->e, &st, &cn, cg, &res);
+  if (rc == 0 && v == 1) rc = eng_group_add(&c->e, st, &cn, cg, refs, n, &res);
+  if (rc == 0 && v == 2) rc = eng_group_remove(&c->e, st, &cn, cg, refs, n, &res);
+  if (rc == 0 && v == 3) rc = eng_group_leave(&c->e, st, &cn, cg, &res);
   if (rc == 0 && (v == 5 || v == 6))
-    rc = eng_group_set_role(&c->e, &st, &cn, cg, refs, n, v == 5
+    rc = eng_group_set_role(&c->e, st, &cn, cg, refs, n, v == 5
                             ? MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN
                             : MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER, &res);
-  if (rc == 0 && rec_verb) rc = eng_group_record(&c->e, &st, &cn, cg, v == 8, &res);
+  if (rc == 0 && rec_verb) rc = eng_group_record(&c->e, st, &cn, cg, v == 8, &res);
   static const char *const done[] = {"created", "added to", "removed from", "left", NULL,
                                      "promoted in", "demoted in", NULL, "marked recorded:",
                                      "no longer recorded:"};
   if (rc == 0 && v == 3 && res.by_request) print_left(c, &res);
   else if (rc == 0 && v != 4) print_change(c, done[v], &res);
   eng_conn_close(&cn);
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }
 
 int cli_cmd_groups(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct group_info gi;
   char hex[2 * GROUP_ID_LEN + 1];
   int rc = cli_open(c, &st, 0);
   if (rc) {
-    eng_close(&st);
+    eng_state_free(st);
     return rc;
   }
   struct jsonw j;
@@ -219,8 +219,8 @@ int cli_cmd_groups(struct cli *c) {
     jsonw_bool(&j, "ok", 1);
     jsonw_open(&j, "groups", '[');
   }
-  for (size_t i = 0; i < st.gr.n; i++) {
-    group_get_info(st.gr.v[i].g, &gi);
+  for (size_t i = 0; i < eng_group_count(st); i++) {
+    eng_group_info(eng_group_at(st, i), &gi);
     hex_encode(hex, sizeof hex, gi.group_id, GROUP_ID_LEN);
     if (c->json) {
       jsonw_open(&j, NULL, '{');
@@ -244,21 +244,21 @@ int cli_cmd_groups(struct cli *c) {
     jsonw_close(&j);
     jsonw_open(&j, "channels", '[');
   }
-  for (size_t i = 0; i < st.gr.n_ch; i++) {
+  for (size_t i = 0; i < eng_channel_count(st); i++) {
     if (c->json) {
       jsonw_open(&j, NULL, '{');
-      jsonw_str(&j, "name", st.gr.ch[i].name);
-      jsonw_str(&j, "display_name", st.gr.ch[i].display);
-      jsonw_hex(&j, "mailbox", st.gr.ch[i].k.mailbox, OBJ_MAILBOX_LEN);
+      jsonw_str(&j, "name", eng_channel_name(eng_channel_at(st, i)));
+      jsonw_str(&j, "display_name", eng_channel_display(eng_channel_at(st, i)));
+      jsonw_hex(&j, "mailbox", eng_channel_mailbox(eng_channel_at(st, i)), OBJ_MAILBOX_LEN);
       jsonw_close(&j);
     } else {
-      printf("channel:%s  (you post as \"%s\")\n", st.gr.ch[i].name, st.gr.ch[i].display);
+      printf("channel:%s  (you post as \"%s\")\n", eng_channel_name(eng_channel_at(st, i)), eng_channel_display(eng_channel_at(st, i)));
     }
   }
   if (c->json) {
     jsonw_close(&j);
     jsonw_end(&j);
-  } else if (st.gr.n == 0 && st.gr.n_ch == 0) printf("no groups or channels yet\n");
-  eng_close(&st);
+  } else if (eng_group_count(st) == 0 && eng_channel_count(st) == 0) printf("no groups or channels yet\n");
+  eng_state_free(st);
   return 0;
 }

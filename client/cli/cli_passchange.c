@@ -9,7 +9,7 @@
 #include <string.h>
 
 int cli_cmd_passphrase(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   char pass[VAULT_PASS_MAX + 1], why[512];
   size_t pl = 0;
   unsigned log2n = 0;
@@ -22,10 +22,10 @@ int cli_cmd_passphrase(struct cli *c) {
     rc = cli_fail(c, rc, "%s", why);
     goto out;
   }
-  rc = vault_rekey(&st.vault, pass, pl, log2n);
+  rc = eng_pass_change(st, pass, pl, log2n);
   if (rc) {
     rc = cli_fail(c, rc, "cannot write the new vault.key in %s: %s (the old passphrase still "
-                  "opens it)", st.home.dir, momedo_strerror(rc));
+                  "opens it)", eng_home_dir(st), momedo_strerror(rc));
     goto out;
   }
   if (c->json) {
@@ -36,10 +36,10 @@ int cli_cmd_passphrase(struct cli *c) {
     jsonw_end(&j);
   } else {
     fprintf(c->out, "The passphrase of %s is changed. A copy of the home made before (a "
-            "backup) still opens with the old one.\n", st.home.dir);
+            "backup) still opens with the old one.\n", eng_home_dir(st));
   }
 out:
   crypto_wipe(pass, sizeof pass);
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }

@@ -6,7 +6,7 @@
 #include "cli.h"
 
 int cli_cmd_quiet(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct eng_conn cn;
   int off = c->n_pos == 1 && strcmp(c->pos[0], "off") == 0;
   if (!off && c->n_pos != 3)
@@ -14,8 +14,7 @@ int cli_cmd_quiet(struct cli *c) {
                     "Europe/Berlin) or off");
   memset(&cn, 0, sizeof cn);
   int rc = cli_open(c, &st, 1);
-  if (rc) return rc;
-  rc = eng_connect(&c->e, &st, &cn);
+  if (rc == 0) rc = eng_connect(&c->e, st, &cn);
   if (rc == 0 && (rc = nodeapi_quiet(&cn.api, off ? "" : c->pos[0], off ? "" : c->pos[1],
                                      off ? "" : c->pos[2])) != 0)
     rc = eng_api_fail(&c->e, &cn, rc, "setting the quiet hours");
@@ -37,6 +36,6 @@ int cli_cmd_quiet(struct cli *c) {
             "working hours.\n", c->pos[0], c->pos[1], c->pos[2]);
   }
   eng_conn_close(&cn);
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }

@@ -91,7 +91,7 @@ static void print_sent(struct cli *c, const char *to, const uint8_t id[static TL
 
 int cli_cmd_send(struct cli *c) {
   static char text[SEND_TEXT_MAX + 1];
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct eng_conn cn;
   Momedo__Content m = MOMEDO__CONTENT__INIT;
   Momedo__Text t = MOMEDO__TEXT__INIT;
@@ -104,8 +104,6 @@ int cli_cmd_send(struct cli *c) {
   int kinds = !!c->opt[CO_FILE] + (!!c->opt[CO_LOCATION] && !c->opt[CO_FILE]) +
               !!c->opt[CO_TASK], kind = 0;
   memset(&cn, 0, sizeof cn);
-  memset(&st, 0, sizeof st);
-  st.home.lock_fd = -1;
   if (kinds > 1)
     return cli_fail(c, MOMEDO_E_INVAL, "give only one of --file (optionally with --location "
                     "and --text), --location, --task");
@@ -145,27 +143,27 @@ int cli_cmd_send(struct cli *c) {
     m.text = &t;
   }
   if (rc == 0) rc = cli_open(c, &st, 1);
-  if (rc == 0) rc = eng_connect(&c->e, &st, &cn);
+  if (rc == 0) rc = eng_connect(&c->e, st, &cn);
   if (rc == 0) {
-    rc = eng_send_any(&c->e, &st, &cn, c->pos[0], &m, file, file_len, id, &n_env, &kind);
+    rc = eng_send_any(&c->e, st, &cn, c->pos[0], &m, file, file_len, id, &n_env, &kind);
     /* Save even after a failure: a session or group chain that encrypted must never
      * reuse its keys. */
     char why[ENG_WHY_MAX];
     snprintf(why, sizeof why, "%s", c->e.why);
-    int r2 = eng_save(&c->e, &st);
+    int r2 = eng_save(&c->e, st);
     if (rc) snprintf(c->e.why, sizeof c->e.why, "%s", why);
     else rc = r2;
   }
   if (rc == 0) print_sent(c, c->pos[0], id, n_env, kind);
   eng_conn_close(&cn);
-  eng_close(&st);
+  eng_state_free(st);
   if (file) crypto_wipe(file, file_len);
   free(file);
   return rc;
 }
 
 int cli_cmd_task(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   uint8_t task_id[TL_ID_LEN], reply_id[TL_ID_LEN];
   char to[ENG_LABEL_MAX];
   int accept = strcmp(c->pos[0], "accept") == 0, done = strcmp(c->pos[0], "done") == 0;
@@ -176,7 +174,7 @@ int cli_cmd_task(struct cli *c) {
   if (c->opt[CO_COMMENT])
     return cli_fail(c, MOMEDO_E_INVAL, "--comment goes with task approve|decline");
   int rc = cli_open(c, &st, 1);
-  if (rc == 0) rc = eng_task_act(&c->e, &st, c->pos[1], done, task_id, reply_id, to, sizeof to);
+  if (rc == 0) rc = eng_task_act(&c->e, st, c->pos[1], done, task_id, reply_id, to, sizeof to);
   if (rc == 0) {
     char hex[2 * TL_ID_LEN + 1];
     tl_id_hex(hex, task_id);
@@ -191,12 +189,12 @@ int cli_cmd_task(struct cli *c) {
       printf("task %.12s: %s (sent to %s)\n", hex, c->pos[0], to);
     }
   }
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }
 
 int cli_cmd_save(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct contact *ct = NULL;
   struct hist_found f;
   struct tl_entry *e = &f.e;
@@ -204,12 +202,12 @@ int cli_cmd_save(struct cli *c) {
   size_t n = 0;
   memset(&f, 0, sizeof f);
   int rc = cli_open(c, &st, 0);
-  if (rc == 0) rc = eng_find_any(&c->e, &st, c->pos[0], &ct, 1, &f);
+  if (rc == 0) rc = eng_find_any(&c->e, st, c->pos[0], &ct, 1, &f);
   if (rc == 0 && (e->kind != TL_FILE || !e->path))
     rc = cli_fail(c, MOMEDO_E_NOTFOUND, "%s is not a file this device holds", c->pos[0]);
-  if (rc == 0 && (rc = vault_read(&st.vault, e->path, &d, &n)) != 0)
+  if (rc == 0 && (rc = eng_attachment_read(st, e->path, &d, &n)) != 0)
     rc = cli_fail(c, rc, "the attachment is missing from the vault: %s", momedo_strerror(rc));
-  if (rc == 0 && (rc = vault_atomic_write(c->pos[1], d, n, 0600)) != 0)
+  if (rc == 0 && (rc = eng_file_write(c->pos[1], d, n)) != 0)
     rc = cli_fail(c, rc, "cannot write %s", c->pos[1]);
   if (rc == 0) {
     if (c->json) {
@@ -226,6 +224,6 @@ int cli_cmd_save(struct cli *c) {
   if (d) crypto_wipe(d, n);
   free(d);
   tl_entry_clear(&f.e);
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }

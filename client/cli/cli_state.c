@@ -7,12 +7,13 @@
 
 #include "cli.h"
 
-int cli_open(struct cli *c, struct eng_state *st, int need_joined) {
+int cli_open(struct cli *c, struct eng_state **out, int need_joined) {
   char pass[VAULT_PASS_MAX + 1], why[512];
   size_t pl = 0;
-  memset(st, 0, sizeof *st);
-  st->home.lock_fd = -1;
-  int rc = eng_home(&c->e, st, 0); /* no identity: say so before asking for a passphrase */
+  int rc = eng_state_new(out);
+  if (rc) return cli_fail(c, rc, "out of memory");
+  struct eng_state *st = *out;
+  rc = eng_home(&c->e, st, 0); /* no identity: say so before asking for a passphrase */
   if (rc) return rc;
   rc = cli_passphrase(pass, sizeof pass, &pl, c->opt[CO_PASSFILE], 0, why, sizeof why);
   if (rc) return cli_fail(c, rc, "%s", why);

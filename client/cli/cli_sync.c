@@ -196,13 +196,13 @@ void cli_print_msg(struct cli *c, const struct eng_msg *m) {
 /* For people: each new message on its line, then one line that sums up the sync and
  * the receipts it brought. --json prints every receipt with its message IDs. */
 int cli_cmd_sync(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct cli_tally tally;
   size_t n = 0;
   memset(&tally, 0, sizeof tally);
   c->tally = &tally;
   int rc = cli_open(c, &st, 1);
-  if (rc == 0) rc = eng_sync_all(&c->e, &st, &n);
+  if (rc == 0) rc = eng_sync_all(&c->e, st, &n);
   if (rc == 0 && !c->json) {
     fprintf(c->out, "%zu new message(s)", n);
     tally_print(c->out, &tally, 0);
@@ -210,7 +210,7 @@ int cli_cmd_sync(struct cli *c) {
     fputs("\n", c->out);
   }
   c->tally = NULL;
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }
 
@@ -220,8 +220,8 @@ static int listen_once(struct cli *c, struct eng_state *st, long count, size_t *
   memset(&cn, 0, sizeof cn);
   int rc = eng_listen_begin(&c->e, st, &cn, &subs, n_new);
   if (rc == 0 && !c->json)
-    fprintf(stderr, "momedo: listening on %s:%u (Ctrl-C to stop)\n",
-            st->acct.nodes[cn.node].host, st->acct.nodes[cn.node].port);
+    fprintf(stderr, "momedo: listening on %s:%u (Ctrl-C to stop)\n", eng_node_at(st, cn.node)->host,
+            eng_node_at(st, cn.node)->port);
   struct eng_watch w = {.dropped = 0, .last_ms = os_wall_ms()};
   while (rc == 0 && (count <= 0 || (long)*n_new < count)) {
     struct nodeapi_event ev;
@@ -246,14 +246,14 @@ static int listen_once(struct cli *c, struct eng_state *st, long count, size_t *
 }
 
 int cli_cmd_listen(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   size_t n = 0;
   long count = c->opt[CO_COUNT] ? strtol(c->opt[CO_COUNT], NULL, 10) : 0;
   int rc = cli_open(c, &st, 1), delay = 500;
-  eng_release(&st);
+  eng_release(st);
   while (rc == 0 && (count <= 0 || (long)n < count)) {
     size_t before = n;
-    rc = listen_once(c, &st, count, &n);
+    rc = listen_once(c, st, count, &n);
     if (count > 0 && (long)n >= count) break;
     if (rc && momedo_status_kind(rc) != MOMEDO_KIND_IO && rc != MOMEDO_E_CLOSED) break;
     fprintf(stderr, "momedo: connection lost (%s); reconnecting\n", rc ? c->e.why : "closed");
@@ -261,7 +261,7 @@ int cli_cmd_listen(struct cli *c) {
     delay = n > before ? 500 : (delay * 2 > LISTEN_RETRY_MS_MAX ? LISTEN_RETRY_MS_MAX : delay * 2);
     rc = 0;
   }
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }
 
@@ -316,7 +316,7 @@ static void print_group_entry(struct cli *c, struct eng_state *st, int kind, con
   snprintf(m.sender, sizeof m.sender, "%s", e->due ? e->due : "");
   snprintf(m.from_label, sizeof m.from_label, "%.*s", (int)sizeof m.from_label - 1, m.sender);
   if (kind == 1) {
-    const struct contact *ct = e->due ? contacts_resolve(&st->contacts, e->due) : NULL;
+    const struct contact *ct = e->due ? eng_contact_resolve(st, e->due) : NULL;
     snprintf(m.from_uid, sizeof m.from_uid, "%.*s", IDS_USER_ID_STR_MAX - 1, m.sender);
     if (e->outgoing) snprintf(m.from_label, sizeof m.from_label, "you");
     else if (ct && ct->name[0]) snprintf(m.from_label, sizeof m.from_label, "%s", ct->name);
@@ -338,18 +338,18 @@ static int history_target(struct cli *c, struct eng_state *st, const char *to, i
     struct eng_channel *ch = eng_channel_find(st, to + pl);
     if (!ch) return cli_fail(c, MOMEDO_E_NOTFOUND, "not in channel '%s'", to + pl);
     *kind = 2;
-    *peer = ch->k.mailbox;
+    *peer = eng_channel_mailbox(ch);
     snprintf(label, cap, "%s", to);
     return 0;
   }
   struct eng_group *cg = eng_group_lookup(st, to, &amb);
-  *ct = contacts_resolve(&st->contacts, to);
+  *ct = eng_contact_resolve(st, to);
   if ((cg && *ct) || amb)
     return cli_fail(c, MOMEDO_E_EXISTS, "'%s' names %s: give the group ID prefix or the "
                     "contact's user ID", to, amb ? "several groups" : "a contact and a group");
   if (cg) {
     *kind = 1;
-    *peer = cg->id;
+    *peer = eng_group_id(cg);
     snprintf(label, cap, "%s", eng_group_name(cg));
     return 0;
   }
@@ -370,7 +370,7 @@ static int history_read(struct cli *c, struct eng_state *st, const struct hist_c
   if (!*out) return cli_fail(c, MOMEDO_E_NOMEM, "out of memory");
   while (*n < want) {
     size_t k = want - *n < HIST_PAGE_MAX ? want - *n : HIST_PAGE_MAX, got = 0;
-    int rc = hist_page(&st->hist, hc, before, k, *out + *n, rows, &got);
+    int rc = eng_hist_page(st, hc, before, k, *out + *n, rows, &got);
     if (rc) return cli_fail(c, rc, "cannot read the conversation: %s", momedo_strerror(rc));
     *n += got;
     if (got < k) break;
@@ -381,7 +381,7 @@ static int history_read(struct cli *c, struct eng_state *st, const struct hist_c
 
 /* history TO [--count N]: the newest N messages (CLI_HISTORY_DEFAULT), oldest first. */
 int cli_cmd_history(struct cli *c) {
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct contact *ct = NULL;
   struct hist_conv hc;
   struct tl_entry *v = NULL;
@@ -391,17 +391,17 @@ int cli_cmd_history(struct cli *c) {
   size_t n = 0, want = c->opt[CO_COUNT] ? (size_t)strtol(c->opt[CO_COUNT], NULL, 10)
                                         : CLI_HISTORY_DEFAULT;
   int rc = cli_open(c, &st, 0);
-  if (rc == 0) rc = history_target(c, &st, c->pos[0], &kind, &peer, &ct, label, sizeof label);
-  if (rc == 0 && (rc = hist_conv(&st.hist, (enum hist_conv_kind)(kind + 1), peer, &hc)) != 0)
+  if (rc == 0) rc = history_target(c, st, c->pos[0], &kind, &peer, &ct, label, sizeof label);
+  if (rc == 0 && (rc = eng_hist_conv(st, (enum hist_conv_kind)(kind + 1), peer, &hc)) != 0)
     rc = cli_fail(c, rc, "cannot read the history: %s", momedo_strerror(rc));
-  if (rc == 0) rc = history_read(c, &st, &hc, want, &v, &n);
+  if (rc == 0) rc = history_read(c, st, &hc, want, &v, &n);
   for (size_t i = n; rc == 0 && i-- > 0;) {
-    if (kind) print_group_entry(c, &st, kind, label, kind == 1 ? peer : NULL, &v[i]);
+    if (kind) print_group_entry(c, st, kind, label, kind == 1 ? peer : NULL, &v[i]);
     else print_entry(c, ct, &v[i]);
   }
   if (rc == 0 && !c->json && n == 0) printf("no messages with %s yet\n", label);
   for (size_t i = 0; v && i < n; i++) tl_entry_clear(&v[i]);
   free(v);
-  eng_close(&st);
+  eng_state_free(st);
   return rc;
 }

@@ -109,24 +109,6 @@ int eng_fail(struct eng *e, int rc, const char *fmt, ...) __attribute__((format(
  * "encrypted" (envelopes made, nothing saved or posted), "saved" (state saved, nothing
  * posted), "posted" (envelopes posted, the final save not done). */
 #define ENG_CRASH_ENV "MOMEDO_TEST_CRASH"
-/* ---- state ---------------------------------------------------------------------- */
-struct eng_sessions {
-  struct e2e_session **v;                   /* oldest first; the newest per device sends */
-  size_t n, cap;
-  size_t dropped_old;                       /* loading: pending ones of an older version */
-};
-struct eng_replays {
-  struct e2e_replay **v;
-  uint32_t *spk;
-  size_t n;
-};
-
-struct eng_receipts {
-  uint8_t peer[32];
-  size_t n;
-  uint8_t ids[ENG_RECEIPTS_MAX][TL_ID_LEN];
-};
-
 /* ---- groups and passphrase channels (engine_group.c, engine_channel.c) ------------------ */
 #define ENG_GROUPS_FILE "groups"
 #define ENG_GROUPS_MAX 256                  /* groups one device keeps */
@@ -143,93 +125,118 @@ struct eng_receipts {
 #define ENG_CHANNEL_PREFIX "channel:"
 #define ENG_LABEL_MAX (CHANNEL_NAME_BYTES_MAX + GROUP_NAME_BYTES_MAX + 16)
 
-struct eng_gdev {
-  uint8_t identity[32], device[32];
-  uint64_t from;                            /* records owed: the versions after this one */
-};
+/* ---- the home's state: opaque (its definition is in engine_int.h) ---------------- */
+/* A front-end holds a home's state through a pointer from eng_state_new and reads what
+ * it shows through the calls below; only the engine's files see inside (the account's
+ * secrets, sessions, replay sets, the vault, the groups' keys). */
+struct eng_state;
+struct eng_group;                           /* a group on this device */
+struct eng_channel;                         /* a passphrase channel joined on this device */
+/* A new state with no home yet (then eng_home, eng_open_pass or eng_init_vault). E_NOMEM.
+ * The caller frees it with eng_state_free. */
+MOMEDO_WUR int eng_state_new(struct eng_state **out);
+/* eng_close, wipe and free; st may be NULL. */
+void eng_state_free(struct eng_state *st);
+/* eng_close and back to what eng_state_new made (no home directory either). */
+void eng_state_reset(struct eng_state *st);
 
-struct eng_group {
-  uint8_t id[GROUP_ID_LEN];
-  struct group *g;
-  struct eng_gdev *need;                    /* devices still owed records */
-  size_t n_need;
-  int dirty;                                /* state changed: write it back */
-};
+/* ---- what front-ends read and show (engine_view.c) ------------------------------ */
+/* Pointers are borrowed from st: valid until the next call that changes or reloads it
+ * (eng_reacquire, eng_save, a sync, eng_close). */
+const char *eng_home_dir(const struct eng_state *st);   /* "" before eng_home */
+/* The path of file `name` in the home directory (E_INVAL when it does not fit). */
+MOMEDO_WUR int eng_home_file(const struct eng_state *st, const char *name, char *out,
+                             size_t cap);
+/* Take the home's lock without opening the vault (blocking; E_IO) / let it go. */
+MOMEDO_WUR int eng_home_lock(struct eng_state *st);
+void eng_home_unlock(struct eng_state *st);
+/* Whether the home directory holds an identity (a vault). */
+int eng_has_vault(const struct eng_state *st);
+/* Copy attachments received from now on out into dir (borrowed; NULL: none). */
+void eng_set_save_dir(struct eng_state *st, const char *dir);
+const char *eng_save_dir(const struct eng_state *st);
+/* This user's identity key (public, 32 bytes), this device's key, the alias ("" when
+ * none); whether this device holds the identity key (the first device) and has joined
+ * a node. */
+const uint8_t *eng_identity_key(const struct eng_state *st);
+const uint8_t *eng_device_key(const struct eng_state *st);
+const char *eng_alias(const struct eng_state *st);
+int eng_is_first_device(const struct eng_state *st);
+int eng_joined(const struct eng_state *st);
+/* The user's home nodes as the bundle lists them (account_homes); returns how many. */
+size_t eng_homes(const struct eng_state *st,
+                 uint8_t out[static OBJ_HOME_NODES_MAX][ACCOUNT_KEY_LEN]);
+/* This device's mailbox. */
+MOMEDO_WUR int eng_mailbox(const struct eng_state *st, uint8_t mb[static OBJ_MAILBOX_LEN]);
+/* The nodes this device knows: 0 the home node, then its partners. */
+size_t eng_node_count(const struct eng_state *st);
+const struct account_node *eng_node_at(const struct eng_state *st, size_t i);
+/* The user's devices as the bundle lists them; those removed for good; the bundle's
+ * version; this device's current signed prekey ID and whether the bundle still lists an
+ * older one (account_prekey_pending). */
+size_t eng_device_count(const struct eng_state *st);
+const struct account_device *eng_device_at(const struct eng_state *st, size_t i);
+size_t eng_removed_count(const struct eng_state *st);
+uint64_t eng_bundle_version(const struct eng_state *st);
+uint32_t eng_prekey_id(const struct eng_state *st);
+int eng_prekey_pending(const struct eng_state *st);
+/* The vault's save count (counter.h). */
+uint64_t eng_save_count(const struct eng_state *st);
+/* Contacts: by index (i < eng_contact_count), by identity key, by name, or by any
+ * reference a command takes (contacts_resolve: name, user ID or alias); NULL when none. */
+size_t eng_contact_count(const struct eng_state *st);
+const struct contact *eng_contact_at(const struct eng_state *st, size_t i);
+struct contact *eng_contact_by_key(struct eng_state *st, const uint8_t key[static 32]);
+struct contact *eng_contact_by_name(struct eng_state *st, const char *name);
+struct contact *eng_contact_resolve(struct eng_state *st, const char *ref);
+/* The key agreement suite of the newest session with device (0: none yet). */
+int eng_session_suite(const struct eng_state *st, const uint8_t device[static 32]);
+/* Groups (i < eng_group_count) and what a group shows: its info, ID, members. */
+size_t eng_group_count(const struct eng_state *st);
+struct eng_group *eng_group_at(struct eng_state *st, size_t i);
+void eng_group_info(const struct eng_group *cg, struct group_info *gi);
+const uint8_t *eng_group_id(const struct eng_group *cg);   /* GROUP_ID_LEN bytes */
+size_t eng_group_member_count(const struct eng_group *cg);
+MOMEDO_WUR int eng_group_member_at(const struct eng_group *cg, size_t i,
+                                   struct group_member_view *mv);
+/* Passphrase channels (i < eng_channel_count): name, the display name this user posts
+ * as, the mailbox (OBJ_MAILBOX_LEN bytes: also its conversation key in the history). */
+size_t eng_channel_count(const struct eng_state *st);
+struct eng_channel *eng_channel_at(struct eng_state *st, size_t i);
+const char *eng_channel_name(const struct eng_channel *ch);
+const char *eng_channel_display(const struct eng_channel *ch);
+const uint8_t *eng_channel_mailbox(const struct eng_channel *ch);
+/* The history (history.h): a conversation's handle, a page of its entries (newest
+ * first, before row `before`, 0: the newest), one entry by ID, the front-end's own
+ * numbers by key (E_NOTFOUND when unset). */
+MOMEDO_WUR int eng_hist_conv(struct eng_state *st, enum hist_conv_kind kind,
+                             const uint8_t key[static TL_KEY_LEN], struct hist_conv *out);
+MOMEDO_WUR int eng_hist_page(struct eng_state *st, const struct hist_conv *hc, int64_t before,
+                             size_t n, struct tl_entry *out, int64_t *rows, size_t *got);
+MOMEDO_WUR int eng_hist_get(struct eng_state *st, const struct hist_conv *hc,
+                            const uint8_t id[static TL_ID_LEN], struct tl_entry *e);
+MOMEDO_WUR int eng_hist_meta_get(struct eng_state *st, const char *key, uint64_t *v);
+MOMEDO_WUR int eng_hist_meta_set(struct eng_state *st, const char *key, uint64_t v);
+/* An attachment this device holds (vault name vname, from a history entry's path) into
+ * a malloc'ed *data (*len bytes; the caller wipes and frees it). */
+MOMEDO_WUR int eng_attachment_read(const struct eng_state *st, const char *vname,
+                                   uint8_t **data, size_t *len);
+/* Write len bytes to path atomically, mode 0600 (a saved attachment). */
+MOMEDO_WUR int eng_file_write(const char *path, const uint8_t *data, size_t len);
 
-/* An item of a group mailbox whose sender key has not arrived yet. */
-struct eng_gheld {
-  uint8_t gid[GROUP_ID_LEN], mb[OBJ_MAILBOX_LEN];
-  uint64_t created_ms;
-  uint8_t *wire;
-  size_t len;
-};
-
-/* A control message that arrived before the record it needs (sender key of an unknown
- * group or a newer epoch, a record after a version gap). */
-struct eng_gpending {
-  uint8_t from_id[32], from_dev[32];
-  uint64_t received_ms;
-  uint8_t *body;                            /* encoded GroupControl */
-  size_t len;
-};
-
-struct eng_chcursor {
-  uint8_t node[32];
-  uint64_t cursor;
-};
-
-struct eng_channel {
-  char name[CHANNEL_NAME_BYTES_MAX + 1];
-  char display[CHANNEL_DISPLAY_NAME_BYTES_MAX + 1];
-  struct channel_keys k;
-  struct eng_chcursor cur[ACCOUNT_NODES_MAX];
-  size_t n_cur;
-};
-
-struct eng_groups {
-  struct eng_group *v;
-  size_t n;
-  struct eng_gpending *p;
-  size_t n_p;
-  struct eng_gheld *held;
-  size_t n_held;
-  int dirty;                                /* the index (list, owed records, pending, held) */
-  struct eng_channel *ch;
-  size_t n_ch;
-  int ch_dirty;
-  int touched;                              /* a control message arrived since loading */
-  int dropped_old;                          /* loading: an older momedo's groups dropped */
-};
-
-struct eng_state {
-  struct home home;
-  struct vault vault;
-  struct account acct;
-  struct contacts contacts;
-  struct tl_seen seen;
-  struct hist hist;                         /* history.db: every conversation's messages */
-  struct eng *ctx;                          /* whom notices go to (set by eng_open_pass) */
-  int have_hist;
-  struct eng_sessions sess;
-  struct eng_replays rp;
-  int have_acct;
-  struct eng_receipts *rc;                  /* delivery receipts to send, per sender */
-  size_t n_rc;
-  const char *save_dir;                     /* copy attachments out here (plaintext) */
-  struct eng_groups gr;
-  /* Users whose bundle this process looked up lately (receive path; not saved). */
-  struct otpks otpk;                        /* one-time prekey secrets (engine_otpk.c) */
-  uint64_t counter;                         /* vault saves (counter.h), raised by eng_save */
-  uint64_t counter_disk;                    /* the count as last loaded or saved */
-  int counter_skip;                         /* `recover`: do not check it on connecting */
-  struct eng_conn *claim;                   /* a send's connection: claim one-time prekeys
-                                               of devices whose home node it is; NULL */
-  struct eng_fresh {
-    uint8_t identity[32];
-    uint64_t ms;
-  } fresh[ENG_FRESH_MAX];
-  size_t n_fresh;
-};
+/* ---- changes a front-end asks for (engine_view.c and the files named) ----------- */
+/* New identity and device keys into st's account (init, the app's first run; the caller
+ * saves once the vault exists). Errors from the key generation, no why. */
+MOMEDO_WUR int eng_new_identity(struct eng_state *st);
+/* Mark the contact with this key (pinned or pending) verified (a pending key replaces
+ * the pinned one); *out the contact. E_NOTFOUND. The caller saves. */
+MOMEDO_WUR int eng_contact_verify(struct eng_state *st, const uint8_t key[static 32],
+                                  struct contact **out);
+/* The vault's passphrase: is pass the current one (E_AUTH when not); wrap the data key
+ * under a new one (only vault.key changes). No why. */
+MOMEDO_WUR int eng_pass_check(const struct eng_state *st, const char *pass, size_t pl);
+MOMEDO_WUR int eng_pass_change(struct eng_state *st, const char *pass, size_t pl,
+                               unsigned log2n);
 
 /* Resolve and create the home directory (no vault yet). */
 MOMEDO_WUR int eng_home(struct eng *c, struct eng_state *st, int create);
@@ -400,11 +407,6 @@ MOMEDO_WUR int eng_deliver(struct eng *c, struct eng_state *st, struct eng_conn 
 MOMEDO_WUR int eng_read_attachment(struct eng *c, const char *path, const char *mime,
                                    Momedo__File *f, uint8_t **data, size_t *len);
 /* ---- groups (engine_group.c, control messages: engine_group_control.c) ------------------ */
-/* Vault storage (engine_state.c): the index file ENG_GROUPS_FILE (groups, devices owed
- * the current record, pending control messages) and one sealed state per group. */
-MOMEDO_WUR int eng_groups_load(struct eng_groups *gs, const struct vault *v);
-MOMEDO_WUR int eng_groups_save(struct eng_groups *gs, const struct vault *v);
-void eng_groups_free(struct eng_groups *gs);
 /* The group a reference names: its name, or a prefix (>= 6 hex digits) of its ID.
  * NULL when none; *ambiguous = 1 when several match. */
 struct eng_group *eng_group_lookup(struct eng_state *st, const char *ref, int *ambiguous);
@@ -466,9 +468,6 @@ MOMEDO_WUR int eng_listen_update(struct eng *c, struct eng_state *st, struct eng
                                  struct eng_subs *subs, size_t *n_new);
 
 /* ---- passphrase channels (engine_channel.c) ----------------------------------------- */
-MOMEDO_WUR int eng_channels_load(struct eng_groups *gs, const struct vault *v);
-MOMEDO_WUR int eng_channels_save(struct eng_groups *gs, const struct vault *v);
-void eng_channels_free(struct eng_groups *gs);
 /* By name (exact bytes); NULL when not joined. */
 struct eng_channel *eng_channel_find(struct eng_state *st, const char *name);
 struct eng_channel *eng_channel_by_mailbox(struct eng_state *st, const uint8_t mb[static 32]);
@@ -483,6 +482,17 @@ MOMEDO_WUR int eng_channel_receive(struct eng *c, struct eng_state *st, struct e
 /* Read cursor of a channel on a node (0 when none) / set it. */
 uint64_t eng_channel_cursor(const struct eng_channel *ch, const uint8_t node[static 32]);
 void eng_channel_set_cursor(struct eng_channel *ch, const uint8_t node[static 32], uint64_t cur);
+/* Join passphrase channel name: keys from scrypt(name, pass: a C string), posting as
+ * display (1..
+ * CHANNEL_DISPLAY_NAME_BYTES_MAX bytes), saved; *out (may be NULL) the channel.
+ * E_EXISTS when joined already and E_QUOTA past ENG_CHANNELS_MAX, which
+ * eng_channel_may_join tells before the front-end asks for a passphrase. */
+MOMEDO_WUR int eng_channel_may_join(struct eng *c, struct eng_state *st, const char *name);
+MOMEDO_WUR int eng_channel_join(struct eng *c, struct eng_state *st, const char *name,
+                                const char *display, const char *pass,
+                                struct eng_channel **out);
+/* Leave channel name: its keys are wiped from this device; saved. E_NOTFOUND. */
+MOMEDO_WUR int eng_channel_leave(struct eng *c, struct eng_state *st, const char *name);
 /* Send to TO: "channel:NAME", a group (name or ID prefix) or a contact (engine_send.c).
  * *kind = 0 contact, 1 group, 2 channel; *n_env envelopes or items posted. */
 MOMEDO_WUR int eng_send_any(struct eng *c, struct eng_state *st, struct eng_conn *cn,
@@ -501,6 +511,23 @@ MOMEDO_WUR int eng_parse_due(struct eng *c, const char *s, uint64_t *ms);
 /* Anti-rollback (engine_counter.c): tell cn's node the save count; E_SUPERSEDED with the
  * ROLLBACK reason when it saw a higher one. */
 MOMEDO_WUR int eng_counter_sync(struct eng *c, struct eng_state *st, struct eng_conn *cn);
+/* `recover` after a restored, older vault (engine_counter.c; the home node must be
+ * reachable): drop every session and one-time prekey secret, make new ones (and a new
+ * signed prekey unless one announced is still pending), move the save count past every
+ * reachable node's and tell them, upload the prekeys, publish (first device), save. */
+struct eng_recover_result {
+  size_t sessions_dropped;
+  uint64_t counter;                         /* the save count now */
+  int prekey_rotated;                       /* a new signed prekey was made */
+};
+MOMEDO_WUR int eng_recover(struct eng *c, struct eng_state *st, struct eng_recover_result *res);
+/* The compliance archive's signatures with the identity key (first device only; E_DENIED
+ * elsewhere): the day's checkpoint (archive_log_checkpoint) and an export's manifest
+ * (archive_log_export). No why. */
+MOMEDO_WUR int eng_archive_checkpoint(struct eng_state *st, struct archive_log *l,
+                                      uint64_t now_ms, int *made);
+MOMEDO_WUR int eng_archive_export(struct eng_state *st, struct archive_log *l, uint64_t from_ms,
+                                  uint64_t to_ms, const char *out_dir, uint64_t *n);
 /* "YYYY-MM-DD HH:MM" local time of ms (the number itself if that fails). */
 void eng_format_time(char out[static 32], uint64_t ms);
 /* This user's devices in every group follow the key bundle (engine_group_devices.c): on

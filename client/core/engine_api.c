@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_int.h"
 
 struct eng_session {
   struct eng e;                             /* first: the engine's events find the session */

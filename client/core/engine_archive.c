@@ -93,3 +93,17 @@ void eng__recorded_notice(struct eng_state *st, const struct eng_group *cg) {
           ct && ct->name[0] ? " (" : "", ct && ct->name[0] ? ct->name : "",
           ct && ct->name[0] ? ")" : "");
 }
+
+/* ---- signatures with the identity key (`archive run`, `archive export`) ------------ */
+
+int eng_archive_checkpoint(struct eng_state *st, struct archive_log *l, uint64_t now_ms,
+                           int *made) {
+  if (!st->acct.has_identity) return MOMEDO_E_DENIED;
+  return archive_log_checkpoint(l, &st->acct.identity, now_ms, made);
+}
+
+int eng_archive_export(struct eng_state *st, struct archive_log *l, uint64_t from_ms,
+                       uint64_t to_ms, const char *out_dir, uint64_t *n) {
+  if (!st->acct.has_identity) return MOMEDO_E_DENIED;
+  return archive_log_export(l, from_ms, to_ms, out_dir, &st->acct.identity, n);
+}

@@ -2,6 +2,7 @@
  * (derived once with scrypt, never the passphrase itself), per-node read cursors,
  * sealing and opening messages. Anyone with the name and the passphrase reads and posts
  * (docs/groups.md). No terminal here. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,4 +159,55 @@ int eng_channel_send(struct eng *c, struct eng_state *st, struct eng_conn *cn,
   snprintf(display, sizeof display, "%s", ch->display);
   e.due = display; /* channel timelines: the sender's display name */
   return eng__timeline_put(c, st, HIST_CHANNEL, ch->k.mailbox, &e, &added);
+}
+
+/* ---- joining and leaving (`channel join|leave`; the passphrase is the front-end's) --- */
+
+int eng_channel_may_join(struct eng *c, struct eng_state *st, const char *name) {
+  if (eng_channel_find(st, name))
+    return eng_fail(c, MOMEDO_E_EXISTS, "already in channel '%s' (`momedo channel leave %s` "
+                    "first to change the passphrase)", name, name);
+  if (st->gr.n_ch >= ENG_CHANNELS_MAX)
+    return eng_fail(c, MOMEDO_E_QUOTA, "at most %d channels", ENG_CHANNELS_MAX);
+  return 0;
+}
+
+int eng_channel_join(struct eng *c, struct eng_state *st, const char *name, const char *display,
+                     const char *pass, struct eng_channel **out) {
+  struct channel_keys k;
+  size_t dl = strlen(display);
+  if (dl == 0 || dl > CHANNEL_DISPLAY_NAME_BYTES_MAX)
+    return eng_fail(c, MOMEDO_E_INVAL, "--name must have 1..%d bytes",
+                    CHANNEL_DISPLAY_NAME_BYTES_MAX);
+  int rc = eng_channel_may_join(c, st, name);
+  if (rc) return rc;
+  rc = channel_derive(&k, name, pass, CHANNEL_SCRYPT_LOG2_N, CHANNEL_SCRYPT_R, CHANNEL_SCRYPT_P);
+  if (rc) return eng_fail(c, rc, "cannot use channel name '%s': %s", name, momedo_strerror(rc));
+  struct eng_channel *v = realloc(st->gr.ch, (st->gr.n_ch + 1) * sizeof *v);
+  if (!v) {
+    channel_keys_wipe(&k);
+    return eng_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  }
+  st->gr.ch = v;
+  struct eng_channel *ch = &v[st->gr.n_ch++];
+  memset(ch, 0, sizeof *ch);
+  snprintf(ch->name, sizeof ch->name, "%s", name);
+  snprintf(ch->display, sizeof ch->display, "%s", display);
+  ch->k = k;
+  channel_keys_wipe(&k);
+  st->gr.ch_dirty = 1;
+  if ((rc = eng_save(c, st)) != 0) return rc;
+  if (out) *out = ch;
+  return 0;
+}
+
+int eng_channel_leave(struct eng *c, struct eng_state *st, const char *name) {
+  struct eng_channel *ch = eng_channel_find(st, name);
+  if (!ch) return eng_fail(c, MOMEDO_E_NOTFOUND, "not in channel '%s'", name);
+  size_t i = (size_t)(ch - st->gr.ch);
+  crypto_wipe(ch, sizeof *ch);
+  memmove(ch, ch + 1, (st->gr.n_ch - i - 1) * sizeof *ch);
+  st->gr.n_ch--;
+  st->gr.ch_dirty = 1;
+  return eng_save(c, st);
 }

@@ -9,6 +9,122 @@
 
 #include "engine.h"
 
+/* ---- the home's state (private: front-ends hold a struct eng_state * from
+ * eng_state_new and read it through the accessors in engine.h) ------------------------ */
+struct eng_sessions {
+  struct e2e_session **v;                   /* oldest first; the newest per device sends */
+  size_t n, cap;
+  size_t dropped_old;                       /* loading: pending ones of an older version */
+};
+struct eng_replays {
+  struct e2e_replay **v;
+  uint32_t *spk;
+  size_t n;
+};
+
+struct eng_receipts {
+  uint8_t peer[32];
+  size_t n;
+  uint8_t ids[ENG_RECEIPTS_MAX][TL_ID_LEN];
+};
+
+struct eng_gdev {
+  uint8_t identity[32], device[32];
+  uint64_t from;                            /* records owed: the versions after this one */
+};
+
+struct eng_group {
+  uint8_t id[GROUP_ID_LEN];
+  struct group *g;
+  struct eng_gdev *need;                    /* devices still owed records */
+  size_t n_need;
+  int dirty;                                /* state changed: write it back */
+};
+
+/* An item of a group mailbox whose sender key has not arrived yet. */
+struct eng_gheld {
+  uint8_t gid[GROUP_ID_LEN], mb[OBJ_MAILBOX_LEN];
+  uint64_t created_ms;
+  uint8_t *wire;
+  size_t len;
+};
+
+/* A control message that arrived before the record it needs (sender key of an unknown
+ * group or a newer epoch, a record after a version gap). */
+struct eng_gpending {
+  uint8_t from_id[32], from_dev[32];
+  uint64_t received_ms;
+  uint8_t *body;                            /* encoded GroupControl */
+  size_t len;
+};
+
+struct eng_chcursor {
+  uint8_t node[32];
+  uint64_t cursor;
+};
+
+struct eng_channel {
+  char name[CHANNEL_NAME_BYTES_MAX + 1];
+  char display[CHANNEL_DISPLAY_NAME_BYTES_MAX + 1];
+  struct channel_keys k;
+  struct eng_chcursor cur[ACCOUNT_NODES_MAX];
+  size_t n_cur;
+};
+
+struct eng_groups {
+  struct eng_group *v;
+  size_t n;
+  struct eng_gpending *p;
+  size_t n_p;
+  struct eng_gheld *held;
+  size_t n_held;
+  int dirty;                                /* the index (list, owed records, pending, held) */
+  struct eng_channel *ch;
+  size_t n_ch;
+  int ch_dirty;
+  int touched;                              /* a control message arrived since loading */
+  int dropped_old;                          /* loading: an older momedo's groups dropped */
+};
+
+struct eng_state {
+  struct home home;
+  struct vault vault;
+  struct account acct;
+  struct contacts contacts;
+  struct tl_seen seen;
+  struct hist hist;                         /* history.db: every conversation's messages */
+  struct eng *ctx;                          /* whom notices go to (set by eng_open_pass) */
+  int have_hist;
+  struct eng_sessions sess;
+  struct eng_replays rp;
+  int have_acct;
+  struct eng_receipts *rc;                  /* delivery receipts to send, per sender */
+  size_t n_rc;
+  const char *save_dir;                     /* copy attachments out here (plaintext) */
+  struct eng_groups gr;
+  /* Users whose bundle this process looked up lately (receive path; not saved). */
+  struct otpks otpk;                        /* one-time prekey secrets (engine_otpk.c) */
+  uint64_t counter;                         /* vault saves (counter.h), raised by eng_save */
+  uint64_t counter_disk;                    /* the count as last loaded or saved */
+  int counter_skip;                         /* `recover`: do not check it on connecting */
+  struct eng_conn *claim;                   /* a send's connection: claim one-time prekeys
+                                               of devices whose home node it is; NULL */
+  struct eng_fresh {
+    uint8_t identity[32];
+    uint64_t ms;
+  } fresh[ENG_FRESH_MAX];
+  size_t n_fresh;
+};
+
+/* Vault storage (engine_state.c): the index file ENG_GROUPS_FILE (groups, devices owed
+ * the current record, pending control messages) and one sealed state per group. */
+MOMEDO_WUR int eng_groups_load(struct eng_groups *gs, const struct vault *v);
+MOMEDO_WUR int eng_groups_save(struct eng_groups *gs, const struct vault *v);
+void eng_groups_free(struct eng_groups *gs);
+MOMEDO_WUR int eng_channels_load(struct eng_groups *gs, const struct vault *v);
+MOMEDO_WUR int eng_channels_save(struct eng_groups *gs, const struct vault *v);
+void eng_channels_free(struct eng_groups *gs);
+
 /* Hand a notice (printf-style, the caller's own newline) to the front-end as ENG_EV_NOTE
  * (kind ENG_EV_LINK with eng__link_note). e may be NULL (dropped). */
 void eng__note(struct eng *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

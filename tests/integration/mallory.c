@@ -300,7 +300,7 @@ static int run(struct cli *c, struct eng_state *st, struct eng_conn *cn, char **
 
 int main(int argc, char **argv) {
   struct cli c;
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct eng_conn cn;
   size_t sent = 0;
   memset(&c, 0, sizeof c);
@@ -315,11 +315,11 @@ int main(int argc, char **argv) {
   c.opt[CO_HOME] = argv[2];
   cli_engine_setup(&c);
   int rc = cli_open(&c, &st, 1);
-  if (rc == 0) rc = eng_connect(&c.e, &st, &cn);
-  if (rc == 0) rc = run(&c, &st, &cn, argv + 3, argc - 3, &sent);
-  if (rc == 0) rc = eng_save(&c.e, &st);
+  if (rc == 0) rc = eng_connect(&c.e, st, &cn);
+  if (rc == 0) rc = run(&c, st, &cn, argv + 3, argc - 3, &sent);
+  if (rc == 0) rc = eng_save(&c.e, st);
   eng_conn_close(&cn);
-  eng_close(&st);
+  eng_state_free(st);
   if (rc) return fail(&c, rc);
   printf("{\"ok\":true,\"sent\":%zu}\n", sent);
   return 0;

@@ -56,7 +56,7 @@ static int claim(struct cli *c, struct eng_conn *cn, const struct contact *ct, l
 static int capture(struct cli *c, struct eng_state *st, struct eng_conn *cn) {
   uint8_t mb[OBJ_MAILBOX_LEN];
   struct nodeapi_fetch f;
-  int rc = account_mailbox(&st->acct, mb);
+  int rc = eng_mailbox(st, mb);
   if (rc == 0) rc = nodeapi_fetch(&cn->api, mb, 0, 100, os_wall_ms(), &f);
   if (rc) return eng_api_fail(&c->e, cn, rc, "fetch");
   printf("{\"ok\":true,\"items\":[");
@@ -99,7 +99,7 @@ static int inject(struct cli *c, struct eng_conn *cn, const struct contact *ct, 
 
 int main(int argc, char **argv) {
   struct cli c;
-  struct eng_state st;
+  struct eng_state *st = NULL;
   struct eng_conn cn;
   memset(&c, 0, sizeof c);
   memset(&cn, 0, sizeof cn);
@@ -115,9 +115,9 @@ int main(int argc, char **argv) {
   const char *cmd = argv[3];
   const struct contact *ct = NULL;
   int rc = cli_open(&c, &st, 1);
-  if (rc == 0) rc = eng_connect(&c.e, &st, &cn);
+  if (rc == 0) rc = eng_connect(&c.e, st, &cn);
   if (rc == 0 && argc >= 5 && !strcmp(cmd, "claim") + !strcmp(cmd, "inject")) {
-    ct = contacts_resolve(&st.contacts, argv[4]);
+    ct = eng_contact_resolve(st, argv[4]);
     if (!ct || ct->n_devices == 0) rc = cli_fail(&c, MOMEDO_E_NOTFOUND, "no such contact");
   }
   if (rc == 0 && !strcmp(cmd, "claim") && argc == 6)
@@ -128,12 +128,12 @@ int main(int argc, char **argv) {
     if (rc) rc = eng_api_fail(&c.e, &cn, rc, "held");
     else printf("{\"ok\":true,\"held\":%u}\n", (unsigned)held);
   } else if (rc == 0 && !strcmp(cmd, "capture") && argc == 4)
-    rc = capture(&c, &st, &cn);
+    rc = capture(&c, st, &cn);
   else if (rc == 0 && !strcmp(cmd, "inject") && (argc == 6 || argc == 7))
     rc = inject(&c, &cn, ct, argv[5], argc == 7 ? argv[6] : NULL);
   else if (rc == 0)
     rc = cli_fail(&c, MOMEDO_E_INVAL, "usage: claim C N | held | capture | inject C HEX [OPK]");
   eng_conn_close(&cn);
-  eng_close(&st);
+  eng_state_free(st);
   return rc ? fail(&c, rc) : 0;
 }
