@@ -48,12 +48,21 @@ calls='\b(printf|vprintf|fprintf|vfprintf|dprintf|puts|fputs|putchar|putc|fputc|
 hits=$(grep -nE "$calls" client/core/*.c client/core/*.h 2>/dev/null | sed -E 's#/\*.*\*/##g; s#//.*$##' |
        grep -E "^[^:]+:[0-9]+:.*($calls)" | grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*)')
 if [ -n "$hits" ]; then echo "layering: client/core/ prints, reads a terminal or exits (front-ends do that):"; echo "$hits"; bad=1; fi
-# Front-ends and the probe reach the core through its one public header only.
+# Front-ends and the probe reach the core through its one public header only; the
+# probe, which tests the node protocol below the engine, also the node API and its
+# transport (nodeapi.h, transport.h), nothing else.
+probe_own='nodeapi.h transport.h'
 coreh=$(cd client/core 2>/dev/null && ls *.h | grep -v '^momedo_client\.h$' | sed 's/\./\\./g' | paste -sd'|' -)
+probeh=$(cd client/core 2>/dev/null && ls *.h | grep -vxF "$(printf '%s\n' momedo_client.h $probe_own)" |
+         sed 's/\./\\./g' | paste -sd'|' -)
+inc() { # headers-regex, files...
+  h=$1; shift
+  grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]([^\"]*/)?($h)[\">]" "$@" 2>/dev/null
+}
 if [ -n "$coreh" ]; then
-  hits=$(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]([^\"]*/)?($coreh)[\">]" \
-         client/cli/*.c client/cli/*.h tests/tools/probe.c tests/tools/engine_drive.c 2>/dev/null)
-  if [ -n "$hits" ]; then echo "layering: client/cli/ and tests/tools/ (probe.c, engine_drive.c) include client/core/ only through momedo_client.h:"; echo "$hits"; bad=1; fi
+  hits=$(inc "$coreh" client/cli/*.c client/cli/*.h tests/tools/engine_drive.c
+         inc "$probeh" tests/tools/probe.c)
+  if [ -n "$hits" ]; then echo "layering: client/cli/ and tests/tools/ (probe.c, engine_drive.c) include client/core/ only through momedo_client.h (the probe also nodeapi.h and transport.h):"; echo "$hits"; bad=1; fi
 fi
 # ... and call none of the engine's internals (eng__*, declared in engine_int.h): what a
 # front-end needs is an eng_ function (comment lines do not count).
@@ -63,8 +72,9 @@ if [ -n "$hits" ]; then echo "layering: client/cli/ and tests/tools/ call the en
 # ... and use no private type of the core: the public headers are momedo_client.h and
 # what it includes from client/core/ (transitively); a struct defined in any other core
 # header (engine_int.h's struct eng_state and its parts, the *_int.h modules, a header
-# the public one does not pull in) is private, unless a public header declares it (an
-# opaque handle, used by pointer only: struct eng_state *). Comment lines do not count.
+# the public one does not pull in: the vault, sessions, the node API) is private, unless
+# the API (momedo_client.h, engine.h) declares it: an opaque handle, used by pointer
+# only (struct eng_state *, struct eng_conn *). Comment lines do not count.
 if [ -d client/core ]; then
   pub=momedo_client.h todo=momedo_client.h
   while [ -n "$todo" ]; do
@@ -82,15 +92,20 @@ if [ -d client/core ]; then
     t=$1; shift
     sed -nE "s/^[[:space:]]*(typedef[[:space:]]+)?struct[[:space:]]+([A-Za-z_0-9]+)[[:space:]]*$t.*/\2/p" "$@" | sort -u
   }
-  defined=$( (cd client/core && [ -n "$priv" ] && tags '\{' $priv) )
-  opaque=$( (cd client/core && tags ';' $pub) )
-  ptags=$(printf '%s\n' $defined | grep -vxF "$(printf '%s\n' $opaque)" | paste -sd'|' -)
-  if [ -n "$ptags" ]; then
-    hits=$(grep -nE "\bstruct[[:space:]]+($ptags)\b" client/cli/*.c client/cli/*.h \
-           tests/tools/probe.c tests/tools/engine_drive.c 2>/dev/null |
-           grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*|//)')
-    if [ -n "$hits" ]; then echo "layering: client/cli/ and tests/tools/ use a private type of the client core (not in momedo_client.h):"; echo "$hits"; bad=1; fi
-  fi
+  opaque=$( (cd client/core && tags ';' momedo_client.h engine.h) )
+  ptags() { # the private tags of headers... as a regex
+    d=$( (cd client/core && [ $# -gt 0 ] && tags '\{' "$@") )
+    printf '%s\n' $d | grep -vxF "$(printf '%s\n' $opaque)" | paste -sd'|' -
+  }
+  uses() { # tags-regex, files...: the lines naming one (comment lines do not count)
+    t=$1; shift
+    [ -n "$t" ] && grep -nE "\bstruct[[:space:]]+($t)\b" "$@" 2>/dev/null |
+      grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*|//)'
+  }
+  hits=$(uses "$(ptags $priv)" client/cli/*.c client/cli/*.h tests/tools/engine_drive.c
+         uses "$(ptags $(printf '%s\n' $priv | grep -vxF "$(printf '%s\n' $probe_own)"))" \
+           tests/tools/probe.c)
+  if [ -n "$hits" ]; then echo "layering: client/cli/ and tests/tools/ use a private type of the client core (not in momedo_client.h; the probe may use nodeapi.h's and transport.h's):"; echo "$hits"; bad=1; fi
 fi
 # replication and the protocol core must not call the clock or rand() directly
 # (protocol/os/ is where the clock is read)

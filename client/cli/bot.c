@@ -236,20 +236,6 @@ static int batch_end(struct cli *c, struct eng_state *st, struct eng_conn *cn,
   return rc && momedo_status_kind(rc) == MOMEDO_KIND_IO ? rc : 0;
 }
 
-/* Remove the envelopes tagged tag (their line failed after they were queued). */
-static void outbox_drop(struct eng_outbox *ob, int tag) {
-  size_t k = 0;
-  for (size_t i = 0; i < ob->n; i++) {
-    if (ob->v[i].tag != tag) {
-      ob->v[k++] = ob->v[i];
-      continue;
-    }
-    crypto_wipe(ob->v[i].env, ob->v[i].len);
-    free(ob->v[i].env);
-  }
-  ob->n = k;
-}
-
 /* Where the next answer starts (the memstream's length after a flush). */
 static void batch_mark(struct bot_batch *b) {
   fflush(b->ans);
@@ -288,7 +274,7 @@ static int bot_request(struct cli *c, struct eng_state *st, struct eng_conn *cn,
       }
       rc = eng_send_any(&c->e, st, cn, to, &m, data, len, id, &n_env, &kind);
       c->e.defer = NULL;
-      if (rc) outbox_drop(&b->ob, b->n); /* a failed line posts nothing */
+      if (rc) eng_outbox_drop(&b->ob, b->n); /* a failed line posts nothing */
     } else if ((rc = eng_group_find(&c->e, st, to, &cg)) == 0) {
       kind = 1;
       if ((rc = eng_group_send(&c->e, st, cn, cg, &m, data, len, id)) == 0) n_env = 1;
@@ -352,37 +338,35 @@ static int bot_read(struct cli *c, struct eng_state *st, struct eng_conn *cn, st
 
 static int bot_session(struct cli *c, struct eng_state *st, struct bot_in *in,
                        struct bot_batch *b) {
-  struct eng_conn cn;
-  struct eng_subs subs = {.n = 0};
+  struct eng_conn *cn = NULL;
   size_t n_new = 0;
   int rc = eng_reacquire(&c->e, st);
   if (rc) return rc;
-  rc = eng_connect(&c->e, st, &cn);
-  if (rc == 0) rc = eng_subscribe_live(&c->e, st, &cn, &subs);
-  if (rc == 0) rc = eng_sync_conn(&c->e, st, &cn, &n_new);
-  if (rc == 0) rc = eng_sync_groups(&c->e, st, &cn, &n_new);
-  if (rc == 0) rc = eng_subscribe_live(&c->e, st, &cn, &subs);
+  rc = eng_conn_new(&cn);
+  if (rc == 0) rc = eng_connect(&c->e, st, cn);
+  if (rc == 0) rc = eng_subscribe_live(&c->e, st, cn);
+  if (rc == 0) rc = eng_sync_conn(&c->e, st, cn, &n_new);
+  if (rc == 0) rc = eng_sync_groups(&c->e, st, cn, &n_new);
+  if (rc == 0) rc = eng_subscribe_live(&c->e, st, cn);
   eng_release(st);
   struct eng_watch w = {.dropped = 0, .last_ms = os_wall_ms()};
   while (rc == 0 && !in->eof) {
     struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
     int pr = poll(&p, 1, BOT_POLL_MS);
-    if (pr > 0) rc = bot_read(c, st, &cn, in, b);
+    if (pr > 0) rc = bot_read(c, st, cn, in, b);
     /* Events dropped while the queue was full (or a quiet while): fetch from the cursor. */
-    if (rc == 0) rc = eng_watch_check(&c->e, st, &cn, &w, pr == 0, &n_new);
+    if (rc == 0) rc = eng_watch_check(&c->e, st, cn, &w, pr == 0, &n_new);
     if (rc) break;
-    struct nodeapi_event ev;
-    int er = nodeapi_wait_event(&cn.api, pr > 0 ? 0 : BOT_POLL_MS / 2, os_wall_ms(), &ev);
+    int er = eng_conn_wait(&c->e, cn, pr > 0 ? 0 : BOT_POLL_MS / 2);
     if (er == MOMEDO_E_TIMEOUT) continue;
     if (er) {
-      rc = eng_api_fail(&c->e, &cn, er, "the link to the node failed");
+      rc = er; /* the link to the node failed */
       break;
     }
-    rc = eng_handle_event(&c->e, st, &cn, &ev, &n_new);
-    nodeapi_event_clear(&ev);
-    if (rc == 0) rc = eng_listen_update(&c->e, st, &cn, &subs, &n_new); /* a new group or epoch */
+    rc = eng_handle_event(&c->e, st, cn, &n_new);
+    if (rc == 0) rc = eng_listen_update(&c->e, st, cn, &n_new); /* a new group or epoch */
   }
-  if (cn.open) eng_conn_close(&cn);
+  eng_conn_free(cn);
   return rc;
 }
 

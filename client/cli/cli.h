@@ -41,12 +41,12 @@ MOMEDO_WUR int cli_tty_read_secret(const char *prompt, char *out, size_t cap, si
 MOMEDO_WUR int cli_passphrase(char *out, size_t cap, size_t *len, const char *file,
                               int confirm, char *why, size_t why_cap);
 /* cli_passphrase for a passphrase chosen now (asked twice on a terminal), from file,
- * else $var, else the terminal: also E_INVAL when it is shorter than VAULT_PASS_NEW_MIN
+ * else $var, else the terminal: also E_INVAL when it is shorter than ENG_PASS_NEW_MIN
  * bytes, *len 0 and out wiped then. */
 MOMEDO_WUR int cli_passphrase_new(char *out, size_t cap, size_t *len, const char *file,
                                   const char *var, char *why, size_t why_cap);
 /* --scrypt-log2n N (the cost of a vault's key derivation; tests use a low one) into
- * *log2n, VAULT_SCRYPT_LOG2N without it; E_INVAL (reported) outside the vault's bounds. */
+ * *log2n, ENG_SCRYPT_LOG2N without it; E_INVAL (reported) outside the vault's bounds. */
 struct cli;
 MOMEDO_WUR int cli_scrypt_opt(struct cli *c, unsigned *log2n);
 

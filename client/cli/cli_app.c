@@ -178,7 +178,7 @@ static pthread_key_t tls_key;
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 static void tls_thread_end(void *v) {
   (void)v;
-  transport_thread_done();
+  eng_thread_done();
 }
 static void tls_key_make(void) {
   if (pthread_key_create(&tls_key, tls_thread_end) != 0) abort();

@@ -36,7 +36,7 @@
 #define APP_LIVE_RETRY_MS_MAX 8000         /* reconnecting to the node */
 #define APP_LIVE_WAIT_MS 500               /* one wait for a pushed event */
 #define APP_DISPOSITION_MAX 160
-#define APP_PASS_NEW_MIN VAULT_PASS_NEW_MIN /* a passphrase chosen in the page */
+#define APP_PASS_NEW_MIN ENG_PASS_NEW_MIN /* a passphrase chosen in the page */
 #define APP_CODE_MAX 1024                  /* an invite or link code pasted in the page */
 #define APP_GROUP_MEMBERS_MAX 64           /* members named in one request */
 #define APP_STR_(x) #x

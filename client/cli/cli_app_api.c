@@ -283,22 +283,22 @@ static void api_read(struct app *a, struct app_call *c) {
 static int deliver_file(struct app *a, struct app_call *c, const struct app_conv *v,
                         Momedo__Content *m, const uint8_t *file, size_t file_len,
                         uint8_t id[static TL_ID_LEN]) {
-  struct eng_conn cn;
+  struct eng_conn *cn = NULL;
   size_t n_env = 0;
   int kind = 0;
-  memset(&cn, 0, sizeof cn);
-  int rc = eng_connect(&a->rq.e, a->st, &cn);
+  int rc = eng_conn_new(&cn);
+  if (rc == 0) rc = eng_connect(&a->rq.e, a->st, cn);
   if (rc == 0) {
     rc = v->kind == HIST_CONTACT && m->body_case == MOMEDO__CONTENT__BODY_TASK_REPLY
-             ? eng_deliver(&a->rq.e, a->st, &cn, v->to, m, NULL, 0, id, &n_env)
-             : eng_send_any(&a->rq.e, a->st, &cn, v->to, m, file, file_len, id, &n_env, &kind);
+             ? eng_deliver(&a->rq.e, a->st, cn, v->to, m, NULL, 0, id, &n_env)
+             : eng_send_any(&a->rq.e, a->st, cn, v->to, m, file, file_len, id, &n_env, &kind);
     char why[ENG_WHY_MAX];
     snprintf(why, sizeof why, "%s", a->rq.e.why);
     int r2 = eng_save(&a->rq.e, a->st);
     if (rc) snprintf(a->rq.e.why, sizeof a->rq.e.why, "%s", why);
     else rc = r2;
   }
-  if (cn.open) eng_conn_close(&cn);
+  eng_conn_free(cn);
   return rc ? engine_fail(a, c, rc) : 0;
 }
 
@@ -609,7 +609,7 @@ void app_unlock_with(struct app *a, struct app_call *c, char *pass, size_t pl) {
 static void api_unlock(struct app *a, struct app_call *c) {
   cJSON *p = cJSON_GetObjectItemCaseSensitive(c->body, "passphrase");
   size_t pl = cJSON_IsString(p) ? strlen(p->valuestring) : 0;
-  if (pl == 0 || pl > VAULT_PASS_MAX) {
+  if (pl == 0 || pl > ENG_PASS_MAX) {
     app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, "passphrase: 1 to 1024 bytes");
   } else if (a->link_busy) {
     app_error(c, MHD_HTTP_CONFLICT, MOMEDO_E_EXISTS, "this device is being linked: wait");

@@ -14,7 +14,7 @@ struct link_job {
   struct app *a;
   struct cli c;             /* its own: the handlers use a->rq meanwhile */
   struct link_code l;
-  char pass[VAULT_PASS_MAX + 1];
+  char pass[ENG_PASS_MAX + 1];
   size_t pl;
 };
 
@@ -59,7 +59,7 @@ static void *link_main(void *arg) {
   app_changed(a, -1);
   explicit_bzero(j, sizeof *j);
   free(j);
-  transport_thread_done();
+  eng_thread_done();
   return NULL;
 }
 

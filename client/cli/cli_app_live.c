@@ -54,38 +54,32 @@ static int printed(struct app *a) {
 
 /* One connected stretch: start, then events until the link fails or quit. */
 static int live_once(struct app *a, size_t *n_new) {
-  struct eng_conn cn;
-  struct eng_subs subs;
-  memset(&cn, 0, sizeof cn);
+  struct eng_conn *cn = NULL;
+  int rc = eng_conn_new(&cn);
   pthread_mutex_lock(&a->mu);
-  int rc = eng_listen_begin(&a->lc.e, a->st, &cn, &subs, n_new);
+  if (rc == 0) rc = eng_listen_begin(&a->lc.e, a->st, cn, n_new);
   pthread_mutex_unlock(&a->mu);
   app_changed(a, rc == 0);
   struct eng_watch w = {.dropped = 0, .last_ms = os_wall_ms()};
   while (rc == 0 && !quitting(a)) {
-    struct nodeapi_event ev;
     size_t before = *n_new;
-    rc = nodeapi_wait_event(&cn.api, APP_LIVE_WAIT_MS, os_wall_ms(), &ev);
-    if (rc && rc != MOMEDO_E_TIMEOUT) {
-      rc = eng_api_fail(&a->lc.e, &cn, rc, "the link to the node failed");
-      break;
-    }
+    rc = eng_conn_wait(&a->lc.e, cn, APP_LIVE_WAIT_MS); /* outside the lock */
+    if (rc && rc != MOMEDO_E_TIMEOUT) break; /* the link to the node failed */
     int event = rc != MOMEDO_E_TIMEOUT;
     pthread_mutex_lock(&a->mu);
     if (!event) {
-      rc = eng_watch_check(&a->lc.e, a->st, &cn, &w, 1, n_new);
+      rc = eng_watch_check(&a->lc.e, a->st, cn, &w, 1, n_new);
     } else {
-      rc = eng_handle_event(&a->lc.e, a->st, &cn, &ev, n_new);
-      nodeapi_event_clear(&ev);
-      if (rc == 0) rc = eng_listen_update(&a->lc.e, a->st, &cn, &subs, n_new);
-      if (rc == 0) rc = eng_watch_check(&a->lc.e, a->st, &cn, &w, 0, n_new);
+      rc = eng_handle_event(&a->lc.e, a->st, cn, n_new);
+      if (rc == 0) rc = eng_listen_update(&a->lc.e, a->st, cn, n_new);
+      if (rc == 0) rc = eng_watch_check(&a->lc.e, a->st, cn, &w, 0, n_new);
     }
     /* An event is a change too: a receipt moves a tick without a new message. */
     int changed = printed(a) || *n_new != before || event;
     pthread_mutex_unlock(&a->mu);
     if (changed) app_changed(a, -1);
   }
-  if (cn.open) eng_conn_close(&cn);
+  eng_conn_free(cn);
   return rc;
 }
 
@@ -111,6 +105,6 @@ void *app_live_main(void *arg) {
     delay = n > before ? 500 : (delay * 2 > APP_LIVE_RETRY_MS_MAX ? APP_LIVE_RETRY_MS_MAX
                                                                    : delay * 2);
   }
-  transport_thread_done();
+  eng_thread_done();
   return NULL;
 }

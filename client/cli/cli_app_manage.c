@@ -36,7 +36,7 @@ static int key_arg(struct app_call *c, const char *name, uint8_t out[static 32])
 int app_has_identity(struct app *a) {
   struct home h;
   memset(&h, 0, sizeof h);
-  return home_resolve(&h, a->c->opt[CO_HOME]) == 0 && vault_exists(h.dir);
+  return home_resolve(&h, a->c->opt[CO_HOME]) == 0 && eng_vault_exists(h.dir);
 }
 
 /* The body's string field name (NULL if missing); wiped by wipe_str after use. */
@@ -55,7 +55,7 @@ const char *app_pass_weak(const char *pass, const char *repeat) {
   if (pl < APP_PASS_NEW_MIN)
     return "the passphrase is too short: at least " APP_STR(APP_PASS_NEW_MIN) " characters "
            "(a few words are easier to remember and harder to guess)";
-  if (pl > VAULT_PASS_MAX) return "the passphrase is longer than 1024 bytes";
+  if (pl > ENG_PASS_MAX) return "the passphrase is longer than 1024 bytes";
   if (!repeat || strcmp(pass, repeat) != 0) return "the two passphrases differ";
   return NULL;
 }
@@ -196,11 +196,10 @@ static void group_change(struct app *a, struct app_call *c, enum app_group_op op
   const cJSON *ch = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "channel") : NULL;
   struct eng_group *cg = NULL;
   struct eng_group_result res;
-  struct eng_conn cn;
+  struct eng_conn *cn = NULL;
   uint8_t gid[32];
   size_t n = 0;
   int create = op == APP_GR_CREATE, admin = role && !strcmp(role, "admin");
-  memset(&cn, 0, sizeof cn);
   memset(&res, 0, sizeof res);
   if (!uids) {
     app_error(c, 0, MOMEDO_E_NOMEM, NULL);
@@ -221,13 +220,14 @@ static void group_change(struct app *a, struct app_call *c, enum app_group_op op
                   member_refs(a, c, uids, &n, op == APP_GR_REMOVE || op == APP_GR_ROLE) == 0)) {
     for (size_t i = 0; i < n; i++) refs[i] = uids[i];
     if (!create && op != APP_GR_LEAVE && n == 0) bad(c, "members: pick at least one");
-    else if ((rc = eng_connect(&a->rq.e, a->st, &cn)) != 0) app_engine_fail(a, c, rc);
-    else if (create) rc = eng_group_create(&a->rq.e, a->st, &cn, name, refs, n,
+    else if ((rc = eng_conn_new(&cn)) != 0 || (rc = eng_connect(&a->rq.e, a->st, cn)) != 0)
+      app_engine_fail(a, c, rc);
+    else if (create) rc = eng_group_create(&a->rq.e, a->st, cn, name, refs, n,
                                            cJSON_IsTrue(ch), &cg, &res);
-    else if (op == APP_GR_ADD) rc = eng_group_add(&a->rq.e, a->st, &cn, cg, refs, n, &res);
-    else if (op == APP_GR_REMOVE) rc = eng_group_remove(&a->rq.e, a->st, &cn, cg, refs, n, &res);
-    else if (op == APP_GR_LEAVE) rc = eng_group_leave(&a->rq.e, a->st, &cn, cg, &res);
-    else rc = eng_group_set_role(&a->rq.e, a->st, &cn, cg, refs, n,
+    else if (op == APP_GR_ADD) rc = eng_group_add(&a->rq.e, a->st, cn, cg, refs, n, &res);
+    else if (op == APP_GR_REMOVE) rc = eng_group_remove(&a->rq.e, a->st, cn, cg, refs, n, &res);
+    else if (op == APP_GR_LEAVE) rc = eng_group_leave(&a->rq.e, a->st, cn, cg, &res);
+    else rc = eng_group_set_role(&a->rq.e, a->st, cn, cg, refs, n,
                                  admin ? MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN
                                        : MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER, &res);
     if (!c->out && rc) {
@@ -240,7 +240,7 @@ static void group_change(struct app *a, struct app_call *c, enum app_group_op op
       app_changed(a, -1);
     }
   }
-  if (cn.open) eng_conn_close(&cn);
+  eng_conn_free(cn);
   eng_release(a->st);
   free(uids);
 }
@@ -393,7 +393,7 @@ static void api_passphrase(struct app *a, struct app_call *c) {
   size_t cl = cur ? strlen(cur) : 0;
   const char *weak = app_pass_weak(pass, rep);
   int rc;
-  if (cl == 0 || cl > VAULT_PASS_MAX) {
+  if (cl == 0 || cl > ENG_PASS_MAX) {
     bad(c, "enter your current passphrase");
   } else if (weak) {
     app_error(c, MHD_HTTP_BAD_REQUEST, MOMEDO_E_INVAL, weak);

@@ -140,7 +140,7 @@ static int key_matches(struct cli *c, const char *dir, int *ok) {
   size_t n = 0;
   const char *k = c->opt[CO_KEY];
   snprintf(path, sizeof path, "%s/%s", dir, ARCHIVE_KEY);
-  int rc = vault_read_file(path, ARCHIVE_KEY_FILE_BYTES_MAX, &b, &n);
+  int rc = eng_file_read(path, ARCHIVE_KEY_FILE_BYTES_MAX, &b, &n);
   while (rc == 0 && n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r')) n--;
   *ok = rc == 0 && hex_decode(have, 32, (const char *)b, n) == 0;
   free(b);

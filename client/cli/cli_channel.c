@@ -22,7 +22,7 @@ static int channel_passphrase(struct cli *c, char *out, size_t cap) {
   const char *env = getenv(CLI_CHANNEL_PASS_ENV);
   int rc;
   if (c->opt[CO_CHANNEL_PASSFILE]) {
-    rc = vault_passphrase_file(out, cap, &n, c->opt[CO_CHANNEL_PASSFILE], why, sizeof why);
+    rc = eng_passphrase_file(out, cap, &n, c->opt[CO_CHANNEL_PASSFILE], why, sizeof why);
     if (rc) return cli_fail(c, rc, "channel passphrase: %s", why);
   } else if (env) {
     n = strlen(env);

@@ -28,11 +28,11 @@ static void warn_changed(const struct contact *ct) {
 /* The suite a first message to device d uses (docs/crypto.md "Hybrid post-quantum
  * sessions"): 2 when its bundle entry carries an ML-KEM-768 key, else 1. */
 static int device_suite(const struct account_device *d) {
-  return d->pq_alg == OBJ_PQ_KEM_MLKEM768 ? E2E_SUITE_X25519_MLKEM768 : E2E_SUITE_X25519;
+  return d->pq_alg == OBJ_PQ_KEM_MLKEM768 ? ENG_SUITE_X25519_MLKEM768 : ENG_SUITE_X25519;
 }
 
 static const char *suite_name(int suite) {
-  return suite == E2E_SUITE_X25519_MLKEM768 ? "X25519+ML-KEM-768" : "X25519";
+  return suite == ENG_SUITE_X25519_MLKEM768 ? "X25519+ML-KEM-768" : "X25519";
 }
 
 /* The weakest suite over the contact's devices (0 without devices). */
@@ -195,7 +195,7 @@ static int contact_show(struct cli *c, struct eng_state *st, const char *ref) {
     int ss = eng_session_suite(st, d->device_key);
     hex_encode(dev, sizeof dev, d->device_key, 8);
     printf("  device %s  suite %d %s%s", dev, device_suite(d), suite_name(device_suite(d)),
-           device_suite(d) < E2E_SUITE_X25519_MLKEM768
+           device_suite(d) < ENG_SUITE_X25519_MLKEM768
                ? " (not quantum-safe: that device announced no ML-KEM key)" : "");
     if (ss) printf("  session: suite %d %s", ss, suite_name(ss));
     printf("\n");

@@ -66,24 +66,24 @@ static int link_confirm(struct cli *c, const char *safety) {
 }
 
 static int device_link(struct cli *c, struct eng_state *st) {
-  struct eng_conn cn;
+  struct eng_conn *cn = NULL;
   struct link_code l;
   struct link_keys k;
   struct account_device d;
   char code[LINK_CODE_STR_MAX], safety[8];
   size_t n_groups = 0;
-  memset(&cn, 0, sizeof cn);
   memset(&k, 0, sizeof k);
   memset(code, 0, sizeof code);
-  int rc = eng_link_offer(&c->e, st, &cn, &l, &k, code, sizeof code);
+  int rc = eng_conn_new(&cn);
+  if (rc == 0) rc = eng_link_offer(&c->e, st, cn, &l, &k, code, sizeof code);
   if (rc) goto out;
   print_code(c, code, l.expires_ms);
   eng_release(st); /* other commands may use this home while we wait */
-  rc = eng_link_wait(&c->e, &cn, &k, l.expires_ms, &d);
+  rc = eng_link_wait(&c->e, cn, &k, l.expires_ms, &d);
   if (rc == 0) rc = link_safety_code(safety, &k, d.device_key);
   if (rc == 0) rc = link_confirm(c, safety);
   if (rc == 0) rc = eng_reacquire(&c->e, st);
-  if (rc == 0) rc = eng_link_admit(&c->e, st, &cn, &k, &d, &n_groups);
+  if (rc == 0) rc = eng_link_admit(&c->e, st, cn, &k, &d, &n_groups);
   if (rc == 0) {
     char hex[65];
     hex_encode(hex, sizeof hex, d.device_key, 32);
@@ -102,7 +102,7 @@ out:
   crypto_wipe(&l, sizeof l);
   crypto_wipe(&k, sizeof k);
   crypto_wipe(code, sizeof code);
-  eng_conn_close(&cn);
+  eng_conn_free(cn);
   return rc;
 }
 
@@ -141,7 +141,7 @@ static void join_waiting(void *arg, const char *safety) {
 static int device_join(struct cli *c) {
   struct eng_state *st = NULL;
   struct link_code l;
-  char pass[VAULT_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX], line[LINK_CODE_LINE_MAX];
+  char pass[ENG_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX], line[LINK_CODE_LINE_MAX];
   size_t pl = 0;
   memset(&l, 0, sizeof l);
   unsigned log2n = 0;

@@ -155,7 +155,7 @@ int cli_cmd_group(struct cli *c) {
                                       "promote", "demote", "show", "record", "unrecord"};
   const char *verb = c->pos[0];
   struct eng_state *st = NULL;
-  struct eng_conn cn;
+  struct eng_conn *cn = NULL;
   struct eng_group *cg = NULL;
   struct eng_group_result res;
   size_t v = 0;
@@ -175,31 +175,30 @@ int cli_cmd_group(struct cli *c) {
     return cli_fail(c, MOMEDO_E_INVAL, "usage: momedo group %s GROUP", verb);
   if (c->opt[CO_CHANNEL] && v != 0)
     return cli_fail(c, MOMEDO_E_INVAL, "--channel goes with `group create`");
-  memset(&cn, 0, sizeof cn);
   int rc = cli_open(c, &st, v != 4);
   if (rc == 0 && v != 0) rc = eng_group_find(&c->e, st, c->pos[1], &cg);
   if (rc == 0 && v == 4) print_members(c, st, cg);
   if (rc == 0 && v != 4) rc = eng_group_may_change(&c->e, st, admin_verb ? cg : NULL);
-  if (rc == 0 && v != 4) rc = eng_connect(&c->e, st, &cn);
+  if (rc == 0 && v != 4 && (rc = eng_conn_new(&cn)) == 0) rc = eng_connect(&c->e, st, cn);
   const char *const *refs = c->pos + 2;
   size_t n = c->n_pos > 2 ? (size_t)c->n_pos - 2 : 0;
   if (rc == 0 && v == 0)
-    rc = eng_group_create(&c->e, st, &cn, c->pos[1], refs, n, c->opt[CO_CHANNEL] != NULL, NULL,
+    rc = eng_group_create(&c->e, st, cn, c->pos[1], refs, n, c->opt[CO_CHANNEL] != NULL, NULL,
                           &res);
-  if (rc == 0 && v == 1) rc = eng_group_add(&c->e, st, &cn, cg, refs, n, &res);
-  if (rc == 0 && v == 2) rc = eng_group_remove(&c->e, st, &cn, cg, refs, n, &res);
-  if (rc == 0 && v == 3) rc = eng_group_leave(&c->e, st, &cn, cg, &res);
+  if (rc == 0 && v == 1) rc = eng_group_add(&c->e, st, cn, cg, refs, n, &res);
+  if (rc == 0 && v == 2) rc = eng_group_remove(&c->e, st, cn, cg, refs, n, &res);
+  if (rc == 0 && v == 3) rc = eng_group_leave(&c->e, st, cn, cg, &res);
   if (rc == 0 && (v == 5 || v == 6))
-    rc = eng_group_set_role(&c->e, st, &cn, cg, refs, n, v == 5
+    rc = eng_group_set_role(&c->e, st, cn, cg, refs, n, v == 5
                             ? MOMEDO__GROUP_ROLE__GROUP_ROLE_ADMIN
                             : MOMEDO__GROUP_ROLE__GROUP_ROLE_MEMBER, &res);
-  if (rc == 0 && rec_verb) rc = eng_group_record(&c->e, st, &cn, cg, v == 8, &res);
+  if (rc == 0 && rec_verb) rc = eng_group_record(&c->e, st, cn, cg, v == 8, &res);
   static const char *const done[] = {"created", "added to", "removed from", "left", NULL,
                                      "promoted in", "demoted in", NULL, "marked recorded:",
                                      "no longer recorded:"};
   if (rc == 0 && v == 3 && res.by_request) print_left(c, &res);
   else if (rc == 0 && v != 4) print_change(c, done[v], &res);
-  eng_conn_close(&cn);
+  eng_conn_free(cn);
   eng_state_free(st);
   return rc;
 }

@@ -12,7 +12,7 @@
 
 int cli_cmd_init(struct cli *c) {
   struct eng_state *st = NULL;
-  char pass[VAULT_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX];
+  char pass[ENG_PASS_MAX + 1], why[512], uid[IDS_USER_ID_STR_MAX];
   size_t pl = 0;
   unsigned log2n = 0;
   int rc = cli_scrypt_opt(c, &log2n);
@@ -45,8 +45,8 @@ int cli_cmd_init(struct cli *c) {
     jsonw_str(&j, "home", eng_home_dir(st));
     jsonw_open(&j, "scrypt", '{');
     jsonw_u64(&j, "log2_n", log2n);
-    jsonw_u64(&j, "r", VAULT_SCRYPT_R);
-    jsonw_u64(&j, "p", VAULT_SCRYPT_P);
+    jsonw_u64(&j, "r", ENG_SCRYPT_R);
+    jsonw_u64(&j, "p", ENG_SCRYPT_P);
     jsonw_close(&j);
     jsonw_end(&j);
   } else {

@@ -1,7 +1,7 @@
 /* client/cli/cli_pass.c — where the command line's passphrase comes from: a file
  * (--passphrase-file), $MOMEDO_PASSPHRASE, else the controlling terminal with echo off
  * (asked twice for a new one). The core only checks and bounds a passphrase
- * (vault_passphrase_set / _file); asking a person is the front-end's job. */
+ * (eng_passphrase_set / _file); asking a person is the front-end's job. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 
 static int pass_from_tty(char *out, size_t cap, size_t *len, int confirm, char *why,
                          size_t why_cap) {
-  char a[VAULT_PASS_MAX + 1], b[VAULT_PASS_MAX + 1];
+  char a[ENG_PASS_MAX + 1], b[ENG_PASS_MAX + 1];
   size_t na = 0, nb = 0;
   int rc = cli_tty_read_secret(confirm ? "New passphrase: " : "Passphrase: ", a, sizeof a, &na);
   if (rc == MOMEDO_E_AUTH) {
@@ -27,10 +27,10 @@ static int pass_from_tty(char *out, size_t cap, size_t *len, int confirm, char *
       rc = MOMEDO_E_AUTH;
     }
   }
-  if (rc == 0) rc = vault_passphrase_set(out, cap, len, a, na);
+  if (rc == 0) rc = eng_passphrase_set(out, cap, len, a, na);
   if (rc == MOMEDO_E_INVAL) reason_set(why, why_cap, "the passphrase is empty");
   if (rc == MOMEDO_E_TOOBIG)
-    reason_set(why, why_cap, "the passphrase is longer than %d bytes", VAULT_PASS_MAX);
+    reason_set(why, why_cap, "the passphrase is longer than %d bytes", ENG_PASS_MAX);
   crypto_wipe(a, sizeof a);
   crypto_wipe(b, sizeof b);
   return rc;
@@ -39,10 +39,10 @@ static int pass_from_tty(char *out, size_t cap, size_t *len, int confirm, char *
 static int pass_from(char *out, size_t cap, size_t *len, const char *file, const char *var,
                      int confirm, char *why, size_t why_cap) {
   *len = 0;
-  if (file) return vault_passphrase_file(out, cap, len, file, why, why_cap);
+  if (file) return eng_passphrase_file(out, cap, len, file, why, why_cap);
   const char *env = getenv(var);
   if (env) {
-    int rc = vault_passphrase_set(out, cap, len, env, strlen(env));
+    int rc = eng_passphrase_set(out, cap, len, env, strlen(env));
     if (rc)
       reason_set(why, why_cap, "%s is %s", var, rc == MOMEDO_E_INVAL ? "empty" : "too long");
     return rc;
@@ -60,26 +60,26 @@ int cli_passphrase(char *out, size_t cap, size_t *len, const char *file, int con
 int cli_passphrase_new(char *out, size_t cap, size_t *len, const char *file, const char *var,
                        char *why, size_t why_cap) {
   int rc = pass_from(out, cap, len, file, var, 1, why, why_cap);
-  if (rc == 0 && *len < VAULT_PASS_NEW_MIN) {
+  if (rc == 0 && *len < ENG_PASS_NEW_MIN) {
     crypto_wipe(out, cap);
     *len = 0;
     reason_set(why, why_cap,
                "the new passphrase is too short: at least %d characters (a few words are "
-               "easier to remember and harder to guess)", VAULT_PASS_NEW_MIN);
+               "easier to remember and harder to guess)", ENG_PASS_NEW_MIN);
     rc = MOMEDO_E_INVAL;
   }
   return rc;
 }
 
 int cli_scrypt_opt(struct cli *c, unsigned *log2n) {
-  *log2n = VAULT_SCRYPT_LOG2N;
+  *log2n = ENG_SCRYPT_LOG2N;
   if (!c->opt[CO_SCRYPT]) return 0;
   char *end = NULL;
   long v = strtol(c->opt[CO_SCRYPT], &end, 10);
-  if (!end || end == c->opt[CO_SCRYPT] || *end || v < VAULT_SCRYPT_LOG2N_MIN ||
-      v > VAULT_SCRYPT_LOG2N_MAX)
-    return cli_fail(c, MOMEDO_E_INVAL, "--scrypt-log2n must be %d..%d", VAULT_SCRYPT_LOG2N_MIN,
-                    VAULT_SCRYPT_LOG2N_MAX);
+  if (!end || end == c->opt[CO_SCRYPT] || *end || v < ENG_SCRYPT_LOG2N_MIN ||
+      v > ENG_SCRYPT_LOG2N_MAX)
+    return cli_fail(c, MOMEDO_E_INVAL, "--scrypt-log2n must be %d..%d", ENG_SCRYPT_LOG2N_MIN,
+                    ENG_SCRYPT_LOG2N_MAX);
   *log2n = (unsigned)v;
   return 0;
 }

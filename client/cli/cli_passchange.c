@@ -1,7 +1,7 @@
 /* client/cli/cli_passchange.c — `momedo passphrase`: a new passphrase for this device's
  * vault. The current one unlocks (as for every command); the new one comes from
  * --new-passphrase-file, $MOMEDO_NEW_PASSPHRASE or the terminal (twice) and must have
- * VAULT_PASS_NEW_MIN characters. Only vault.key changes (the data key is wrapped anew,
+ * ENG_PASS_NEW_MIN characters. Only vault.key changes (the data key is wrapped anew,
  * atomically): the records, the history and the sessions stay as they are. */
 #include "cli.h"
 
@@ -10,7 +10,7 @@
 
 int cli_cmd_passphrase(struct cli *c) {
   struct eng_state *st = NULL;
-  char pass[VAULT_PASS_MAX + 1], why[512];
+  char pass[ENG_PASS_MAX + 1], why[512];
   size_t pl = 0;
   unsigned log2n = 0;
   int rc = cli_scrypt_opt(c, &log2n);

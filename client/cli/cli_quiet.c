@@ -7,17 +7,15 @@
 
 int cli_cmd_quiet(struct cli *c) {
   struct eng_state *st = NULL;
-  struct eng_conn cn;
+  struct eng_conn *cn = NULL;
   int off = c->n_pos == 1 && strcmp(c->pos[0], "off") == 0;
   if (!off && c->n_pos != 3)
     return cli_fail(c, MOMEDO_E_INVAL, "give DAYS HOURS ZONE (e.g. Mon-Fri 08:00-17:00 "
                     "Europe/Berlin) or off");
-  memset(&cn, 0, sizeof cn);
   int rc = cli_open(c, &st, 1);
-  if (rc == 0) rc = eng_connect(&c->e, st, &cn);
-  if (rc == 0 && (rc = nodeapi_quiet(&cn.api, off ? "" : c->pos[0], off ? "" : c->pos[1],
-                                     off ? "" : c->pos[2])) != 0)
-    rc = eng_api_fail(&c->e, &cn, rc, "setting the quiet hours");
+  if (rc == 0 && (rc = eng_conn_new(&cn)) == 0) rc = eng_connect(&c->e, st, cn);
+  if (rc == 0)
+    rc = eng_quiet(&c->e, cn, off ? "" : c->pos[0], off ? "" : c->pos[1], off ? "" : c->pos[2]);
   if (rc == 0 && c->json) {
     struct jsonw j;
     jsonw_begin(&j, c->out);
@@ -35,7 +33,7 @@ int cli_cmd_quiet(struct cli *c) {
     fprintf(c->out, "Quiet hours set: your node pushes only %s %s (%s), and within its "
             "working hours.\n", c->pos[0], c->pos[1], c->pos[2]);
   }
-  eng_conn_close(&cn);
+  eng_conn_free(cn);
   eng_state_free(st);
   return rc;
 }

@@ -92,7 +92,7 @@ static void print_sent(struct cli *c, const char *to, const uint8_t id[static TL
 int cli_cmd_send(struct cli *c) {
   static char text[SEND_TEXT_MAX + 1];
   struct eng_state *st = NULL;
-  struct eng_conn cn;
+  struct eng_conn *cn = NULL;
   Momedo__Content m = MOMEDO__CONTENT__INIT;
   Momedo__Text t = MOMEDO__TEXT__INIT;
   Momedo__File f = MOMEDO__FILE__INIT;
@@ -103,7 +103,6 @@ int cli_cmd_send(struct cli *c) {
   /* A location with a file is the file's place (one message), not a kind of its own. */
   int kinds = !!c->opt[CO_FILE] + (!!c->opt[CO_LOCATION] && !c->opt[CO_FILE]) +
               !!c->opt[CO_TASK], kind = 0;
-  memset(&cn, 0, sizeof cn);
   if (kinds > 1)
     return cli_fail(c, MOMEDO_E_INVAL, "give only one of --file (optionally with --location "
                     "and --text), --location, --task");
@@ -143,9 +142,9 @@ int cli_cmd_send(struct cli *c) {
     m.text = &t;
   }
   if (rc == 0) rc = cli_open(c, &st, 1);
-  if (rc == 0) rc = eng_connect(&c->e, st, &cn);
+  if (rc == 0 && (rc = eng_conn_new(&cn)) == 0) rc = eng_connect(&c->e, st, cn);
   if (rc == 0) {
-    rc = eng_send_any(&c->e, st, &cn, c->pos[0], &m, file, file_len, id, &n_env, &kind);
+    rc = eng_send_any(&c->e, st, cn, c->pos[0], &m, file, file_len, id, &n_env, &kind);
     /* Save even after a failure: a session or group chain that encrypted must never
      * reuse its keys. */
     char why[ENG_WHY_MAX];
@@ -155,7 +154,7 @@ int cli_cmd_send(struct cli *c) {
     else rc = r2;
   }
   if (rc == 0) print_sent(c, c->pos[0], id, n_env, kind);
-  eng_conn_close(&cn);
+  eng_conn_free(cn);
   eng_state_free(st);
   if (file) crypto_wipe(file, file_len);
   free(file);

@@ -8,7 +8,7 @@
 #include "cli.h"
 
 int cli_open(struct cli *c, struct eng_state **out, int need_joined) {
-  char pass[VAULT_PASS_MAX + 1], why[512];
+  char pass[ENG_PASS_MAX + 1], why[512];
   size_t pl = 0;
   int rc = eng_state_new(out);
   if (rc) return cli_fail(c, rc, "out of memory");

@@ -215,33 +215,28 @@ int cli_cmd_sync(struct cli *c) {
 }
 
 static int listen_once(struct cli *c, struct eng_state *st, long count, size_t *n_new) {
-  struct eng_conn cn;
-  struct eng_subs subs = {.n = 0};
-  memset(&cn, 0, sizeof cn);
-  int rc = eng_listen_begin(&c->e, st, &cn, &subs, n_new);
-  if (rc == 0 && !c->json)
-    fprintf(stderr, "momedo: listening on %s:%u (Ctrl-C to stop)\n", eng_node_at(st, cn.node)->host,
-            eng_node_at(st, cn.node)->port);
+  struct eng_conn *cn = NULL;
+  int rc = eng_conn_new(&cn);
+  if (rc == 0) rc = eng_listen_begin(&c->e, st, cn, n_new);
+  if (rc == 0 && !c->json) {
+    const struct account_node *nd = eng_node_at(st, eng_conn_node(cn));
+    fprintf(stderr, "momedo: listening on %s:%u (Ctrl-C to stop)\n", nd->host, nd->port);
+  }
   struct eng_watch w = {.dropped = 0, .last_ms = os_wall_ms()};
   while (rc == 0 && (count <= 0 || (long)*n_new < count)) {
-    struct nodeapi_event ev;
-    rc = nodeapi_wait_event(&cn.api, LISTEN_WAIT_MS, os_wall_ms(), &ev);
+    rc = eng_conn_wait(&c->e, cn, LISTEN_WAIT_MS); /* else: the link to the node failed */
     if (rc == MOMEDO_E_TIMEOUT) {
-      rc = eng_watch_check(&c->e, st, &cn, &w, 1, n_new);
+      rc = eng_watch_check(&c->e, st, cn, &w, 1, n_new);
       continue;
     }
-    if (rc) {
-      rc = eng_api_fail(&c->e, &cn, rc, "the link to the node failed");
-      break;
-    }
-    rc = eng_handle_event(&c->e, st, &cn, &ev, n_new);
-    nodeapi_event_clear(&ev);
+    if (rc) break;
+    rc = eng_handle_event(&c->e, st, cn, n_new);
     /* A record may have brought a new group or epoch: listen there too. */
-    if (rc == 0) rc = eng_listen_update(&c->e, st, &cn, &subs, n_new);
+    if (rc == 0) rc = eng_listen_update(&c->e, st, cn, n_new);
     /* Events dropped while the queue was full: fetch what they announced. */
-    if (rc == 0) rc = eng_watch_check(&c->e, st, &cn, &w, 0, n_new);
+    if (rc == 0) rc = eng_watch_check(&c->e, st, cn, &w, 0, n_new);
   }
-  if (cn.open) eng_conn_close(&cn);
+  eng_conn_free(cn);
   return rc;
 }
 

@@ -19,19 +19,27 @@
 #include "channel.h"
 #include "contacts.h"
 #include "content.h"
-#include "group.h"
+#include "group_view.h"
 #include "history.h"
 #include "home.h"
-#include "nodeapi.h"
-#include "otpks.h"
 #include "timeline.h"
-#include "transport.h"
-#include "vault.h"
-#include "x3dh.h"
 #include "os.h"
 
 #define ENG_WHY_MAX 768
 #define ENG_NOTE_MAX 2048                   /* longest notice text (event ENG_EV_NOTE) */
+/* The vault's passphrase and its key derivation (vault.h's values; engine_view.c checks
+ * they agree): longest passphrase, shortest new one, scrypt's cost log2(N) by default
+ * and its bounds, r, p. */
+#define ENG_PASS_MAX 1024
+#define ENG_PASS_NEW_MIN 8
+#define ENG_SCRYPT_LOG2N 15
+#define ENG_SCRYPT_LOG2N_MIN 10
+#define ENG_SCRYPT_LOG2N_MAX 20
+#define ENG_SCRYPT_R 8
+#define ENG_SCRYPT_P 1
+/* A session's key agreement (x3dh.h's E2E_SUITE_*). */
+#define ENG_SUITE_X25519 1
+#define ENG_SUITE_X25519_MLKEM768 2
 
 /* ---- the engine's context and its events ----------------------------------------- */
 struct eng;
@@ -223,6 +231,17 @@ MOMEDO_WUR int eng_attachment_read(const struct eng_state *st, const char *vname
                                    uint8_t **data, size_t *len);
 /* Write len bytes to path atomically, mode 0600 (a saved attachment). */
 MOMEDO_WUR int eng_file_write(const char *path, const uint8_t *data, size_t len);
+/* Read a whole plain file of at most max bytes (E_TOOBIG beyond) into malloc'ed *data. */
+MOMEDO_WUR int eng_file_read(const char *path, size_t max, uint8_t **data, size_t *len);
+/* Whether directory dir holds an identity (a vault), without a state. */
+int eng_vault_exists(const char *dir);
+/* A passphrase of n bytes from s (trailing CR/LF dropped) into out (cap bytes and a NUL;
+ * *len excludes it): E_INVAL (empty), E_TOOBIG. The first line of file: also E_IO /
+ * E_NOTFOUND, why (may be NULL) a sentence naming the file. Where a passphrase comes
+ * from (file, environment, terminal) is the front-end's choice. */
+MOMEDO_WUR int eng_passphrase_set(char *out, size_t cap, size_t *len, const char *s, size_t n);
+MOMEDO_WUR int eng_passphrase_file(char *out, size_t cap, size_t *len, const char *file,
+                                   char *why, size_t why_cap);
 
 /* ---- changes a front-end asks for (engine_view.c and the files named) ----------- */
 /* New identity and device keys into st's account (init, the app's first run; the caller
@@ -251,13 +270,24 @@ void eng_release(struct eng_state *st);
 MOMEDO_WUR int eng_reacquire(struct eng *c, struct eng_state *st);
 void eng_close(struct eng_state *st);
 /* ---- connections ---------------------------------------------------------------- */
-struct eng_conn {
-  struct transport_tls *tls;
-  struct transport tr;
-  struct nodeapi api;
-  int open;
-  size_t node;                              /* index into acct.nodes */
-};
+/* A connection to a node (opaque: TLS, the node API, live subscriptions, a pushed event
+ * waiting). A front-end makes one with eng_conn_new and frees it with eng_conn_free
+ * (which closes it); eng_connect opens it, eng_conn_close closes it for reuse. */
+struct eng_conn;
+MOMEDO_WUR int eng_conn_new(struct eng_conn **out);
+void eng_conn_free(struct eng_conn *cn);
+int eng_conn_is_open(const struct eng_conn *cn);
+/* The node it is open to: an index for eng_node_at. */
+size_t eng_conn_node(const struct eng_conn *cn);
+/* Wait up to wait_ms for an object the node pushes (listen, bot, the app's live link):
+ * 0 one is kept in cn for eng_handle_event, E_TIMEOUT none came, else the link failed
+ * (why: "the link to the node failed: ..."). */
+MOMEDO_WUR int eng_conn_wait(struct eng *c, struct eng_conn *cn, int wait_ms);
+/* This user's quiet hours at cn's node (`momedo quiet`; "" "" "" turns them off). */
+MOMEDO_WUR int eng_quiet(struct eng *c, struct eng_conn *cn, const char *days,
+                         const char *hours, const char *tz);
+/* A thread that used connections calls this before it ends (TLS library state). */
+void eng_thread_done(void);
 /* TLS to host:port pinned to key, then Hello. */
 MOMEDO_WUR int eng_conn_open(struct eng *c, struct eng_conn *cn, const char *host,
                              uint16_t port, const uint8_t key[static 32]);
@@ -271,9 +301,6 @@ void eng_conn_close(struct eng_conn *cn);
 MOMEDO_WUR int eng_api_fail(struct eng *c, struct eng_conn *cn, int rc, const char *what);
 
 /* ---- contacts and bundles ------------------------------------------------------- */
-/* Look up a bundle by user ID / alias / key; on success the identity key in key. */
-MOMEDO_WUR int eng_lookup(struct eng *c, struct eng_conn *cn, const struct nodeapi_lookup_q *q,
-                          uint8_t key[static 32], struct nodeapi_bundle *out);
 /* Fetch the contact's newest bundle (asking its home nodes first) and cache its devices
  * and home nodes. */
 MOMEDO_WUR int eng_refresh_contact(struct eng *c, struct eng_state *st, struct eng_conn *cn,
@@ -285,17 +312,7 @@ MOMEDO_WUR int eng_contact_for(struct eng *c, struct eng_state *st, const char *
 /* Publish our bundle (after a change) at cn. */
 MOMEDO_WUR int eng_publish(struct eng *c, struct eng_state *st, struct eng_conn *cn);
 
-/* ---- destinations (engine_dests.c) -------------------------------------------------- */
-/* The nodes that must hold a post (PostReq.dest_nodes); n = 0 is global scope. */
-struct eng_dests {
-  size_t n;
-  uint8_t k[NODEAPI_DESTS_MAX][32];
-};
-/* Empty d. */
-void eng_dests_clear(struct eng_dests *d);
-/* Add our own home nodes (account_homes). */
-void eng_dests_self(const struct eng_state *st, struct eng_dests *d);
-struct eng_group;
+struct eng_dests;                           /* where a post must go (engine_int.h) */
 
 /* ---- messages ------------------------------------------------------------------- */
 /* Fill id, sent_ms, sender_device, format of content, encrypt it for every device of
@@ -311,14 +328,7 @@ MOMEDO_WUR int eng_send_own(struct eng *c, struct eng_state *st, struct eng_conn
 /* The same in two steps, so several messages share one save: eng__send_queue encrypts
  * (advancing the sessions) into an outbox; eng__outbox_post saves the whole state, then
  * posts every envelope (nothing is posted unsaved: issue 11, finding 6). */
-struct eng_out {
-  uint8_t mb[OBJ_MAILBOX_LEN];
-  uint8_t device_key[32]; /* the recipient device the mailbox belongs to */
-  struct eng_dests dests;  /* the nodes that must hold it */
-  uint8_t *env;
-  size_t len;
-  int tag;                 /* the caller's mark (the bot: the input line it came from) */
-};
+struct eng_out;                             /* one envelope (engine_int.h) */
 struct eng_outbox {
   struct eng_out *v;
   size_t n, cap;
@@ -334,6 +344,8 @@ MOMEDO_WUR int eng_outbox_post_batch(struct eng *c, struct eng_state *st, struct
                                      int *link_rc);
 /* Wipe and free the envelopes an outbox holds. */
 void eng_outbox_free(struct eng_outbox *ob);
+/* Wipe and drop the envelopes tagged tag (the bot: their input line failed). */
+void eng_outbox_drop(struct eng_outbox *ob, int tag);
 /* Encrypt and upload a file as chunks to its blob mailbox; fills f (caller frees
  * nothing: f borrows blob buffers it owns). */
 struct eng_blob {
@@ -376,9 +388,10 @@ MOMEDO_WUR int eng_sync_all(struct eng *c, struct eng_state *st, size_t *n_new);
 /* Catch up on cn's node from its cursor (sync of one node). */
 MOMEDO_WUR int eng_sync_conn(struct eng *c, struct eng_state *st, struct eng_conn *cn,
                              size_t *n_new);
-/* Handle one pushed event under the home's lock (reloads state, saves, releases). */
+/* Handle the event eng_conn_wait kept in cn under the home's lock (reloads state, saves,
+ * releases); then it is gone. */
 MOMEDO_WUR int eng_handle_event(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                                const struct nodeapi_event *ev, size_t *n_new);
+                                size_t *n_new);
 /* Fetch our mailbox and every group and channel mailbox on cn's node from their
  * cursors, under the home's lock (listen and bot: what live events did not bring). */
 MOMEDO_WUR int eng_catch_up(struct eng *c, struct eng_state *st, struct eng_conn *cn,
@@ -448,24 +461,19 @@ MOMEDO_WUR int eng_sync_groups(struct eng *c, struct eng_state *st, struct eng_c
                                size_t *n_new);
 /* Mailboxes to subscribe to: ours, then every group epoch kept, then channels. */
 size_t eng_live_mailboxes(struct eng_state *st, uint8_t (*out)[OBJ_MAILBOX_LEN], size_t cap);
-/* What one connection is subscribed to; eng_subscribe_live adds what is missing (a new
- * group or epoch), up to NODEAPI_SUBSCRIBE_MAX. */
-struct eng_subs {
-  uint8_t mb[NODEAPI_SUBSCRIBE_MAX][OBJ_MAILBOX_LEN];
-  size_t n;
-};
-MOMEDO_WUR int eng_subscribe_live(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                                  struct eng_subs *subs);
+/* Subscribe cn to what it is not subscribed to yet (a new group or epoch), up to the
+ * node API's limit; cn keeps the list (cleared when it is opened). */
+MOMEDO_WUR int eng_subscribe_live(struct eng *c, struct eng_state *st, struct eng_conn *cn);
 /* listen's start on a node (and `momedo app`'s): under the home's lock, connect (cn, the
  * home or a partner), subscribe, catch up on our mailbox and every group and channel,
  * deliver what groups owe; released again. cn stays open for the events (close it
  * also after a failure). */
 MOMEDO_WUR int eng_listen_begin(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                                struct eng_subs *subs, size_t *n_new);
+                                size_t *n_new);
 /* After an event (lock released): when a new group or epoch appeared, lock, subscribe
  * to it and catch up on it, unlock. */
 MOMEDO_WUR int eng_listen_update(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                                 struct eng_subs *subs, size_t *n_new);
+                                 size_t *n_new);
 
 /* ---- passphrase channels (engine_channel.c) ----------------------------------------- */
 /* By name (exact bytes); NULL when not joined. */

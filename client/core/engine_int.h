@@ -8,6 +8,52 @@
 #define MOMEDO_CLIENT_ENGINE_INT_H
 
 #include "engine.h"
+#include "group.h"
+#include "nodeapi.h"
+#include "otpks.h"
+#include "transport.h"
+#include "vault.h"
+#include "x3dh.h"
+
+/* ---- connections, destinations, envelopes (opaque to front-ends) ------------------- */
+/* What one connection is subscribed to; eng_subscribe_live adds what is missing (a new
+ * group or epoch), up to NODEAPI_SUBSCRIBE_MAX. */
+struct eng_subs {
+  uint8_t mb[NODEAPI_SUBSCRIBE_MAX][OBJ_MAILBOX_LEN];
+  size_t n;
+};
+struct eng_conn {
+  struct transport_tls *tls;
+  struct transport tr;
+  struct nodeapi api;
+  int open;
+  size_t node;                              /* index into acct.nodes */
+  struct eng_subs subs;                     /* live subscriptions on this connection */
+  struct nodeapi_event ev;                  /* eng_conn_wait's, until eng_handle_event */
+  int has_ev;
+};
+/* Look up a bundle by user ID / alias / key; on success the identity key in key. */
+MOMEDO_WUR int eng_lookup(struct eng *c, struct eng_conn *cn, const struct nodeapi_lookup_q *q,
+                          uint8_t key[static 32], struct nodeapi_bundle *out);
+/* The nodes that must hold a post (PostReq.dest_nodes); n = 0 is global scope
+ * (engine_dests.c). */
+struct eng_dests {
+  size_t n;
+  uint8_t k[NODEAPI_DESTS_MAX][32];
+};
+/* Empty d. */
+void eng_dests_clear(struct eng_dests *d);
+/* Add our own home nodes (account_homes). */
+void eng_dests_self(const struct eng_state *st, struct eng_dests *d);
+/* One envelope of an outbox (struct eng_outbox in engine.h). */
+struct eng_out {
+  uint8_t mb[OBJ_MAILBOX_LEN];
+  uint8_t device_key[32]; /* the recipient device the mailbox belongs to */
+  struct eng_dests dests;  /* the nodes that must hold it */
+  uint8_t *env;
+  size_t len;
+  int tag;                 /* the caller's mark (the bot: the input line it came from) */
+};
 
 /* ---- the home's state (private: front-ends hold a struct eng_state * from
  * eng_state_new and read it through the accessors in engine.h) ------------------------ */

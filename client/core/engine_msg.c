@@ -121,6 +121,19 @@ void eng_outbox_free(struct eng_outbox *ob) {
   memset(ob, 0, sizeof *ob);
 }
 
+void eng_outbox_drop(struct eng_outbox *ob, int tag) {
+  size_t k = 0;
+  for (size_t i = 0; i < ob->n; i++) {
+    if (ob->v[i].tag != tag) {
+      ob->v[k++] = ob->v[i];
+      continue;
+    }
+    crypto_wipe(ob->v[i].env, ob->v[i].len);
+    free(ob->v[i].env);
+  }
+  ob->n = k;
+}
+
 static int outbox_push(struct eng_outbox *ob, const uint8_t mb[static OBJ_MAILBOX_LEN],
                        const uint8_t device_key[static 32], const struct eng_dests *dests,
                        uint8_t *env, size_t len) {

@@ -12,7 +12,39 @@ int eng_api_fail(struct eng *c, struct eng_conn *cn, int rc, const char *what) {
   return eng_fail(c, rc, "%s: %s%s%s", what, momedo_strerror(rc), r[0] ? ": " : "", r);
 }
 
+int eng_conn_new(struct eng_conn **out) {
+  *out = calloc(1, sizeof **out);
+  return *out ? 0 : MOMEDO_E_NOMEM;
+}
+
+void eng_conn_free(struct eng_conn *cn) {
+  if (!cn) return;
+  eng_conn_close(cn);
+  free(cn);
+}
+
+int eng_conn_is_open(const struct eng_conn *cn) { return cn->open; }
+size_t eng_conn_node(const struct eng_conn *cn) { return cn->node; }
+void eng_thread_done(void) { transport_thread_done(); }
+
+int eng_conn_wait(struct eng *c, struct eng_conn *cn, int wait_ms) {
+  if (cn->has_ev) nodeapi_event_clear(&cn->ev);
+  cn->has_ev = 0;
+  int rc = nodeapi_wait_event(&cn->api, wait_ms, os_wall_ms(), &cn->ev);
+  if (rc == MOMEDO_E_TIMEOUT) return rc;
+  if (rc) return eng_api_fail(c, cn, rc, "the link to the node failed");
+  cn->has_ev = 1;
+  return 0;
+}
+
+int eng_quiet(struct eng *c, struct eng_conn *cn, const char *days, const char *hours,
+              const char *tz) {
+  int rc = nodeapi_quiet(&cn->api, days, hours, tz);
+  return rc ? eng_api_fail(c, cn, rc, "setting the quiet hours") : 0;
+}
+
 void eng_conn_close(struct eng_conn *cn) {
+  if (cn->has_ev) nodeapi_event_clear(&cn->ev);
   if (cn->open) nodeapi_close(&cn->api);
   transport_tls_free(cn->tls);
   memset(cn, 0, sizeof *cn);

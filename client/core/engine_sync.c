@@ -294,8 +294,8 @@ size_t eng_live_mailboxes(struct eng_state *st, uint8_t (*out)[OBJ_MAILBOX_LEN],
   return n;
 }
 
-int eng_subscribe_live(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                       struct eng_subs *subs) {
+int eng_subscribe_live(struct eng *c, struct eng_state *st, struct eng_conn *cn) {
+  struct eng_subs *subs = &cn->subs;
   uint8_t want[NODEAPI_SUBSCRIBE_MAX][OBJ_MAILBOX_LEN], add[NODEAPI_SUBSCRIBE_MAX][OBJ_MAILBOX_LEN];
   size_t n = eng_live_mailboxes(st, want, NODEAPI_SUBSCRIBE_MAX), k = 0;
   for (size_t i = 0; i < n; i++) {
@@ -311,8 +311,8 @@ int eng_subscribe_live(struct eng *c, struct eng_state *st, struct eng_conn *cn,
   return 0;
 }
 
-int eng_listen_update(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                      struct eng_subs *subs, size_t *n_new) {
+int eng_listen_update(struct eng *c, struct eng_state *st, struct eng_conn *cn, size_t *n_new) {
+  const struct eng_subs *subs = &cn->subs;
   uint8_t want[NODEAPI_SUBSCRIBE_MAX][OBJ_MAILBOX_LEN];
   size_t n = eng_live_mailboxes(st, want, NODEAPI_SUBSCRIBE_MAX), missing = 0;
   for (size_t i = 0; i < n && subs->n < NODEAPI_SUBSCRIBE_MAX; i++) {
@@ -323,7 +323,7 @@ int eng_listen_update(struct eng *c, struct eng_state *st, struct eng_conn *cn,
   if (missing == 0) return 0;
   int rc = eng_reacquire(c, st);
   if (rc) return rc;
-  rc = eng_subscribe_live(c, st, cn, subs);
+  rc = eng_subscribe_live(c, st, cn);
   if (rc == 0) rc = eng_sync_groups(c, st, cn, n_new); /* what came before subscribing */
   eng_release(st);
   return rc;
@@ -408,8 +408,8 @@ static int handle_group_event(struct eng *c, struct eng_state *st, struct eng_co
  * cursor, which advances only over items processed in order, so an item that was never
  * pushed (dropped while the event queue was full) is not skipped. A push for an item the
  * cursor has already passed (fetched with an earlier page) costs nothing. */
-int eng_handle_event(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                     const struct nodeapi_event *ev, size_t *n_new) {
+static int handle_event(struct eng *c, struct eng_state *st, struct eng_conn *cn,
+                        const struct nodeapi_event *ev, size_t *n_new) {
   uint8_t own[OBJ_MAILBOX_LEN];
   if (ev->err) {
     eng__note(c, "momedo: dropped an object the node pushed: %s\n", momedo_strerror(ev->err));
@@ -425,6 +425,14 @@ int eng_handle_event(struct eng *c, struct eng_state *st, struct eng_conn *cn,
   /* A sender key or record may unlock group items already fetched and held. */
   if (rc == 0 && st->gr.touched) rc = eng_sync_groups(c, st, cn, n_new);
   eng_release(st);
+  return rc;
+}
+
+int eng_handle_event(struct eng *c, struct eng_state *st, struct eng_conn *cn, size_t *n_new) {
+  if (!cn->has_ev) return 0;
+  int rc = handle_event(c, st, cn, &cn->ev, n_new);
+  nodeapi_event_clear(&cn->ev);
+  cn->has_ev = 0;
   return rc;
 }
 
@@ -449,17 +457,16 @@ int eng_watch_check(struct eng *c, struct eng_state *st, struct eng_conn *cn,
 
 /* One connected stretch of listening: catch up, subscribe, handle pushes. Returns on
  * a link error (to reconnect) or when count messages were shown. */
-int eng_listen_begin(struct eng *c, struct eng_state *st, struct eng_conn *cn,
-                     struct eng_subs *subs, size_t *n_new) {
-  subs->n = 0;
+int eng_listen_begin(struct eng *c, struct eng_state *st, struct eng_conn *cn, size_t *n_new) {
+  cn->subs.n = 0;
   int rc = eng_reacquire(c, st);
   if (rc) return rc;
   rc = eng_connect(c, st, cn);
-  if (rc == 0) rc = eng_subscribe_live(c, st, cn, subs);
+  if (rc == 0) rc = eng_subscribe_live(c, st, cn);
   if (rc == 0) rc = eng_sync_conn(c, st, cn, n_new);
   if (rc == 0) flush_groups(c, st, cn);
   if (rc == 0) rc = eng_sync_groups(c, st, cn, n_new);
-  if (rc == 0) rc = eng_subscribe_live(c, st, cn, subs);
+  if (rc == 0) rc = eng_subscribe_live(c, st, cn);
   eng_release(st);
   return rc;
 }

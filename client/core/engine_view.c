@@ -8,6 +8,16 @@
 
 #include "engine_int.h"
 
+/* engine.h names these for front-ends, which do not see vault.h or x3dh.h. */
+_Static_assert(ENG_PASS_MAX == VAULT_PASS_MAX, "ENG_PASS_MAX");
+_Static_assert(ENG_PASS_NEW_MIN == VAULT_PASS_NEW_MIN, "ENG_PASS_NEW_MIN");
+_Static_assert(ENG_SCRYPT_LOG2N == VAULT_SCRYPT_LOG2N, "ENG_SCRYPT_LOG2N");
+_Static_assert(ENG_SCRYPT_LOG2N_MIN == VAULT_SCRYPT_LOG2N_MIN, "ENG_SCRYPT_LOG2N_MIN");
+_Static_assert(ENG_SCRYPT_LOG2N_MAX == VAULT_SCRYPT_LOG2N_MAX, "ENG_SCRYPT_LOG2N_MAX");
+_Static_assert(ENG_SCRYPT_R == VAULT_SCRYPT_R && ENG_SCRYPT_P == VAULT_SCRYPT_P, "ENG_SCRYPT_R/P");
+_Static_assert(ENG_SUITE_X25519 == E2E_SUITE_X25519, "ENG_SUITE_X25519");
+_Static_assert(ENG_SUITE_X25519_MLKEM768 == E2E_SUITE_X25519_MLKEM768, "ENG_SUITE_MLKEM768");
+
 int eng_state_new(struct eng_state **out) {
   *out = calloc(1, sizeof **out);
   if (!*out) return MOMEDO_E_NOMEM;
@@ -177,6 +187,21 @@ int eng_attachment_read(const struct eng_state *st, const char *vname, uint8_t *
 
 int eng_file_write(const char *path, const uint8_t *data, size_t len) {
   return vault_atomic_write(path, data, len, 0600);
+}
+
+int eng_file_read(const char *path, size_t max, uint8_t **data, size_t *len) {
+  return vault_read_file(path, max, data, len);
+}
+
+int eng_vault_exists(const char *dir) { return vault_exists(dir); }
+
+int eng_passphrase_set(char *out, size_t cap, size_t *len, const char *s, size_t n) {
+  return vault_passphrase_set(out, cap, len, s, n);
+}
+
+int eng_passphrase_file(char *out, size_t cap, size_t *len, const char *file, char *why,
+                        size_t why_cap) {
+  return vault_passphrase_file(out, cap, len, file, why, why_cap);
 }
 
 /* ---- the passphrase ---------------------------------------------------------------- */

@@ -17,16 +17,14 @@
 #include "content.h"
 #include "crypto.h"
 #include "group.pb-c.h"
+#include "group_view.h"            /* GROUP_ID_LEN, group_info, group_member_view */
 #include "mbox_write.h"
 #include "nodeapi.h"
 #include "status.h"
 
 #define GROUP_FORMAT 2             /* records and saved state */
 #define GROUP_REQUEST_FORMAT 1
-#define GROUP_ID_LEN 32
 #define GROUP_KEY_LEN 32
-#define GROUP_HASH_LEN 32
-#define GROUP_NAME_BYTES_MAX 255
 #define GROUP_MEMBERS_MAX 10000
 #define GROUP_MEMBER_DEVICES_MAX OBJ_DEVICES_MAX   /* devices per member */
 #define GROUP_DEVICES_MAX 20000                    /* devices in one group */
@@ -81,32 +79,6 @@ struct group_member_spec {
   Momedo__GroupRole role;
   const uint8_t (*devices)[32];
   size_t n_devices;
-};
-
-/* A member of the current record; pointers borrow from the group until it changes. */
-struct group_member_view {
-  const uint8_t *identity_key;
-  Momedo__GroupRole role;
-  const uint8_t (*devices)[32];
-  size_t n_devices;
-};
-
-struct group_info {
-  uint8_t group_id[GROUP_ID_LEN];
-  uint64_t version, epoch;
-  Momedo__GroupMode mode;
-  char name[GROUP_NAME_BYTES_MAX + 1];
-  uint8_t mailbox[OBJ_MAILBOX_LEN];      /* the current epoch's */
-  uint8_t record_hash[GROUP_HASH_LEN];
-  size_t n_members, n_devices;
-  Momedo__GroupRole my_role;             /* NONE when removed */
-  int removed;                           /* this device is no longer listed */
-  int left;                              /* this user asked to leave */
-  int can_post;                          /* listed, and (GROUP mode or admin) */
-  size_t n_alts;                         /* concurrent records held beside the chain */
-  int recorded;                          /* marked recorded (docs/archive.md) */
-  uint8_t recorded_by[32];               /* identity key of the admin who marked it */
-  uint64_t recorded_since_ms;            /* when (that admin's clock) */
 };
 
 /* A (user, device) a control message must be sent to. */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "engine_int.h"  /* a test tool: it reaches into connections and sessions */
 #include "cursor.h"
 #include "hex.h"
 

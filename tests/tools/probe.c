@@ -21,6 +21,8 @@
 #include "invite.h"
 #include "jsonw.h"
 #include "momedo_client.h"
+#include "nodeapi.h"   /* the node protocol below the engine: this tool tests it */
+#include "transport.h"
 #include "obj.h"
 #include "os.h"
 #include "version.h"

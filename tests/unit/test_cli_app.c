@@ -14,6 +14,7 @@
 
 #include "cli_app.h"
 #include "loopweb.h"
+#include "vault.h" /* VAULT_PASS_MAX: momedo_client.h no longer declares the vault */
 
 #define TOK "0123456789abcdef0123456789abcdef"
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "vault.h" /* VAULT_PASS_MAX, vault_atomic_write: not in momedo_client.h any more */
 
 static void test_order(void) {
   char out[VAULT_PASS_MAX + 1], why[256], p[1024];
