@@ -239,7 +239,8 @@ int cli_cmd_contacts(struct cli *c) {
     jsonw_close(&j);
     jsonw_end(&j);
   } else if (rc == 0) {
-    if (eng_contact_count(st) == 0) printf("no contacts yet: `momedo contact add ID --name NAME`\n");
+    if (eng_contact_count(st) == 0)
+      printf("no contacts yet: `momedo contact add ID --name NAME`\n");
     for (size_t i = 0; i < eng_contact_count(st); i++) {
       const struct contact *ct = eng_contact_at(st, i);
       printf("%-20s %s%s%s\n", ct->name[0] ? ct->name : "-", ct->uid,

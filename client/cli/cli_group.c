@@ -244,20 +244,23 @@ int cli_cmd_groups(struct cli *c) {
     jsonw_open(&j, "channels", '[');
   }
   for (size_t i = 0; i < eng_channel_count(st); i++) {
+    const struct eng_channel *ch = eng_channel_at(st, i);
     if (c->json) {
       jsonw_open(&j, NULL, '{');
-      jsonw_str(&j, "name", eng_channel_name(eng_channel_at(st, i)));
-      jsonw_str(&j, "display_name", eng_channel_display(eng_channel_at(st, i)));
-      jsonw_hex(&j, "mailbox", eng_channel_mailbox(eng_channel_at(st, i)), OBJ_MAILBOX_LEN);
+      jsonw_str(&j, "name", eng_channel_name(ch));
+      jsonw_str(&j, "display_name", eng_channel_display(ch));
+      jsonw_hex(&j, "mailbox", eng_channel_mailbox(ch), OBJ_MAILBOX_LEN);
       jsonw_close(&j);
     } else {
-      printf("channel:%s  (you post as \"%s\")\n", eng_channel_name(eng_channel_at(st, i)), eng_channel_display(eng_channel_at(st, i)));
+      printf("channel:%s  (you post as \"%s\")\n", eng_channel_name(ch), eng_channel_display(ch));
     }
   }
   if (c->json) {
     jsonw_close(&j);
     jsonw_end(&j);
-  } else if (eng_group_count(st) == 0 && eng_channel_count(st) == 0) printf("no groups or channels yet\n");
+  } else if (eng_group_count(st) == 0 && eng_channel_count(st) == 0) {
+    printf("no groups or channels yet\n");
+  }
   eng_state_free(st);
   return 0;
 }
