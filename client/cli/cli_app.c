@@ -200,12 +200,16 @@ static enum MHD_Result run_route(struct app *a, struct MHD_Connection *mc,
   }
   pthread_once(&tls_once, tls_key_make);
   pthread_setspecific(tls_key, a); /* non-NULL: the destructor runs at this thread's end */
-  pthread_mutex_lock(&a->mu);
-  if (rt->needs_unlock && !a->unlocked)
-    app_error(&c, MHD_HTTP_LOCKED, MOMEDO_E_AUTH, "unlock with your passphrase first");
-  else
+  if (rt->needs_unlock == APP_ROUTE_OWN_LOCK) { /* it locks around all but its slow step */
     rt->fn(a, &c);
-  pthread_mutex_unlock(&a->mu);
+  } else {
+    pthread_mutex_lock(&a->mu);
+    if (rt->needs_unlock && !a->unlocked)
+      app_error(&c, MHD_HTTP_LOCKED, MOMEDO_E_AUTH, "unlock with your passphrase first");
+    else
+      rt->fn(a, &c);
+    pthread_mutex_unlock(&a->mu);
+  }
   if (conn->body) explicit_bzero(conn->body, conn->len); /* a passphrase, a message */
   cJSON_Delete(body);
   if (c.raw) return send_body(mc, c.http, c.raw, c.raw_len, c.raw_type, c.disposition);

@@ -39,6 +39,7 @@
 #define APP_PASS_NEW_MIN ENG_PASS_NEW_MIN /* a passphrase chosen in the page */
 #define APP_CODE_MAX 1024                  /* an invite or link code pasted in the page */
 #define APP_GROUP_MEMBERS_MAX 64           /* members named in one request */
+#define APP_CHANNEL_DERIVE_MAX 1           /* scrypt runs at once (64 MiB each); more: 429 */
 #define APP_STR_(x) #x
 #define APP_STR(x) APP_STR_(x)
 #define APP_READ_META "app.read."          /* history meta key + conversation hash: last row read */
@@ -84,14 +85,20 @@ typedef void (*app_api_fn)(struct app *a, struct app_call *c);
 struct app_route {
   const char *method, *path;
   app_api_fn fn;
-  int needs_unlock;
+  int needs_unlock;          /* 1, or APP_ROUTE_OWN_LOCK: the handler takes the app's lock
+                                itself, around all but a slow step (a channel's scrypt),
+                                and answers 423 itself while locked */
 };
+#define APP_ROUTE_OWN_LOCK 2
 extern const struct app_route app_routes[];
 extern const size_t app_routes_n;
 /* The account pages' routes (cli_app_manage.c): first run, groups, safety numbers,
  * devices; app_route_find looks in both tables. */
 extern const struct app_route app_manage_routes[];
 extern const size_t app_manage_routes_n;
+/* Passphrase channels (cli_app_channel.c): join, show, leave. */
+extern const struct app_route app_channel_routes[];
+extern const size_t app_channel_routes_n;
 /* The route of (method, path) (a path ending in '/' matches as a prefix: /att/); NULL
  * when none. *wrong_method = 1 when the path exists under the other method. */
 const struct app_route *app_route_find(const char *method, const char *path, int *wrong_method);
@@ -131,6 +138,7 @@ struct app {
   int link_started;
   char link_safety[8];
   char link_error[ENG_WHY_MAX];
+  int ch_deriving;            /* a channel join is deriving its keys (one at a time) */
 };
 
 /* Raise the change counter and wake the streams (cli_app_live.c). */
@@ -166,5 +174,8 @@ void app_entry_extras(struct eng_state *st, cJSON *o, const struct tl_entry *e);
 MOMEDO_WUR int app_file_extras(struct cli *rq, struct app_call *c, Momedo__File *f,
                                Momedo__Location *l);
 void app_decide(struct app *a, struct app_call *c, int approve);
+/* cli_app_channel.c: why a channel join's name, passphrase or display name (NULL: the
+ * default) is refused before any key is derived; NULL when within bounds. */
+const char *app_channel_args_bad(const char *name, const char *pass, const char *display);
 
 #endif

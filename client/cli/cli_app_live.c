@@ -67,8 +67,9 @@ static int live_once(struct app *a, size_t *n_new) {
     if (rc && rc != MOMEDO_E_TIMEOUT) break; /* the link to the node failed */
     int event = rc != MOMEDO_E_TIMEOUT;
     pthread_mutex_lock(&a->mu);
-    if (!event) {
-      rc = eng_watch_check(&a->lc.e, a->st, cn, &w, 1, n_new);
+    if (!event) { /* a channel joined or a group made in the page: subscribe, catch up */
+      rc = eng_listen_update(&a->lc.e, a->st, cn, n_new);
+      if (rc == 0) rc = eng_watch_check(&a->lc.e, a->st, cn, &w, 1, n_new);
     } else {
       rc = eng_handle_event(&a->lc.e, a->st, cn, n_new);
       if (rc == 0) rc = eng_listen_update(&a->lc.e, a->st, cn, n_new);

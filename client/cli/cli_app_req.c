@@ -48,17 +48,20 @@ enum app_verdict app_req_check(const struct app_hdrs *h, const char *token,
 }
 
 const struct app_route *app_route_find(const char *method, const char *path, int *wrong_method) {
+  const struct app_route *const tables[] = {app_routes, app_manage_routes, app_channel_routes};
+  const size_t sizes[] = {app_routes_n, app_manage_routes_n, app_channel_routes_n};
   *wrong_method = 0;
-  for (size_t i = 0; i < app_routes_n + app_manage_routes_n; i++) {
-    const struct app_route *r = i < app_routes_n ? &app_routes[i]
-                                                 : &app_manage_routes[i - app_routes_n];
-    size_t n = strlen(r->path);
-    int match = r->path[n - 1] == '/' ? strncmp(path, r->path, n) == 0 && path[n]
-                                      : strcmp(path, r->path) == 0;
-    if (!match) continue;
-    if (strcmp(r->method, method) == 0 || (!strcmp(method, "HEAD") && !strcmp(r->method, "GET")))
-      return r;
-    *wrong_method = 1;
+  for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+    for (size_t i = 0; i < sizes[t]; i++) {
+      const struct app_route *r = &tables[t][i];
+      size_t n = strlen(r->path);
+      int match = r->path[n - 1] == '/' ? strncmp(path, r->path, n) == 0 && path[n]
+                                        : strcmp(path, r->path) == 0;
+      if (!match) continue;
+      if (strcmp(r->method, method) == 0 || (!strcmp(method, "HEAD") && !strcmp(r->method, "GET")))
+        return r;
+      *wrong_method = 1;
+    }
   }
   return NULL;
 }

@@ -9,7 +9,6 @@
 
 #define CHANNELS_FORMAT 1
 #define CHANNEL_DISPLAY_DEFAULT "anonymous"
-#define CHANNEL_PASS_WEAK_BYTES 20       /* shorter passphrases get a warning */
 #define CHANNEL_SUGGEST_BYTES 16         /* 128 bits, as 26 base32 characters */
 
 /* ---- commands ------------------------------------------------------------------- */

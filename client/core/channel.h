@@ -21,6 +21,7 @@
 #define CHANNEL_NAME_BYTES_MAX 128
 #define CHANNEL_PASS_BYTES_MAX 1024
 #define CHANNEL_DISPLAY_NAME_BYTES_MAX 64
+#define CHANNEL_PASS_WEAK_BYTES 20   /* front-ends warn below this and suggest a generated one */
 #define CHANNEL_TEXT_BYTES_MAX (64u * 1024)
 #define CHANNEL_PLAINTEXT_MAX (128u * 1024)      /* encoded ChannelMessage */
 #define CHANNEL_DECODE_BYTES_MAX (4 * CHANNEL_PLAINTEXT_MAX)

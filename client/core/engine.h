@@ -490,16 +490,24 @@ MOMEDO_WUR int eng_channel_receive(struct eng *c, struct eng_state *st, struct e
 /* Read cursor of a channel on a node (0 when none) / set it. */
 uint64_t eng_channel_cursor(const struct eng_channel *ch, const uint8_t node[static 32]);
 void eng_channel_set_cursor(struct eng_channel *ch, const uint8_t node[static 32], uint64_t cur);
-/* Join passphrase channel name: keys from scrypt(name, pass: a C string), posting as
- * display (1..
- * CHANNEL_DISPLAY_NAME_BYTES_MAX bytes), saved; *out (may be NULL) the channel.
- * E_EXISTS when joined already and E_QUOTA past ENG_CHANNELS_MAX, which
+/* Join passphrase channel name (1..CHANNEL_NAME_BYTES_MAX bytes of text, exact bytes):
+ * keys from scrypt(name, pass: a C string), posting as display (1..
+ * CHANNEL_DISPLAY_NAME_BYTES_MAX bytes of text; NULL: "anonymous"), saved; only the keys
+ * are kept, never the passphrase. *out (may be NULL) the channel, valid until the state
+ * changes. E_INVAL (a name or display name out of bounds), E_EXISTS when joined already
+ * (leave it first to change the passphrase) and E_QUOTA past ENG_CHANNELS_MAX, which
  * eng_channel_may_join tells before the front-end asks for a passphrase. */
 MOMEDO_WUR int eng_channel_may_join(struct eng *c, struct eng_state *st, const char *name);
 MOMEDO_WUR int eng_channel_join(struct eng *c, struct eng_state *st, const char *name,
                                 const char *display, const char *pass,
                                 struct eng_channel **out);
-/* Leave channel name: its keys are wiped from this device; saved. E_NOTFOUND. */
+/* The same with the keys k the caller derived with channel_derive (scrypt: ~0.2 s and
+ * 64 MiB, so a front-end may derive outside its own lock: momedo app). */
+MOMEDO_WUR int eng_channel_join_keys(struct eng *c, struct eng_state *st, const char *name,
+                                     const char *display, const struct channel_keys *k,
+                                     struct eng_channel **out);
+/* Leave channel name: its keys and read cursors are wiped from this device; saved. Its
+ * history rows stay (sealed in history.db) and show again after a new join. E_NOTFOUND. */
 MOMEDO_WUR int eng_channel_leave(struct eng *c, struct eng_state *st, const char *name);
 /* Send to TO: "channel:NAME", a group (name or ID prefix) or a contact (engine_send.c).
  * *kind = 0 contact, 1 group, 2 channel; *n_env envelopes or items posted. */

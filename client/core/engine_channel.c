@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "group_int.h"
 
 #define CHANNELS_FORMAT 1
 #define CHANNEL_DISPLAY_DEFAULT "anonymous"
-#define CHANNEL_PASS_WEAK_BYTES 20       /* shorter passphrases get a warning */
 
 
 /* ---- storage -------------------------------------------------------------------- */
@@ -117,6 +117,73 @@ void eng_channel_set_cursor(struct eng_channel *ch, const uint8_t node[static 32
   ch->cur[i].cursor = cur;
 }
 
+/* ---- joining and leaving (`channel join|leave`, the page; the passphrase is the
+ * front-end's) ------------------------------------------------------------------- */
+
+int eng_channel_may_join(struct eng *c, struct eng_state *st, const char *name) {
+  if (eng_channel_find(st, name))
+    return eng_fail(c, MOMEDO_E_EXISTS, "already in channel '%s' (`momedo channel leave %s` "
+                    "first to change the passphrase)", name, name);
+  if (st->gr.n_ch >= ENG_CHANNELS_MAX)
+    return eng_fail(c, MOMEDO_E_QUOTA, "at most %d channels", ENG_CHANNELS_MAX);
+  return 0;
+}
+
+int eng_channel_join(struct eng *c, struct eng_state *st, const char *name, const char *display,
+                     const char *pass, struct eng_channel **out) {
+  struct channel_keys k;
+  if (out) *out = NULL;
+  int rc = eng_channel_may_join(c, st, name);
+  if (rc) return rc;
+  rc = channel_derive(&k, name, pass, CHANNEL_SCRYPT_LOG2_N, CHANNEL_SCRYPT_R, CHANNEL_SCRYPT_P);
+  if (rc) return eng_fail(c, rc, "cannot use channel name '%s': %s", name, momedo_strerror(rc));
+  rc = eng_channel_join_keys(c, st, name, display, &k, out);
+  channel_keys_wipe(&k);
+  return rc;
+}
+
+int eng_channel_join_keys(struct eng *c, struct eng_state *st, const char *name,
+                          const char *display, const struct channel_keys *k,
+                          struct eng_channel **out) {
+  if (out) *out = NULL;
+  if (!display) display = CHANNEL_DISPLAY_DEFAULT;
+  if (!name || !group__text_ok(name, 1, CHANNEL_NAME_BYTES_MAX))
+    return eng_fail(c, MOMEDO_E_INVAL, "a channel name has 1 to %d bytes of text (no control "
+                    "characters)", CHANNEL_NAME_BYTES_MAX);
+  if (!group__text_ok(display, 1, CHANNEL_DISPLAY_NAME_BYTES_MAX))
+    return eng_fail(c, MOMEDO_E_INVAL, "the name to post as has 1 to %d bytes of text (no "
+                    "control characters)", CHANNEL_DISPLAY_NAME_BYTES_MAX);
+  if (eng_channel_find(st, name) || eng_channel_by_mailbox(st, k->mailbox))
+    return eng_fail(c, MOMEDO_E_EXISTS, "already in channel '%s' (leave it first to change "
+                    "the passphrase)", name);
+  if (st->gr.n_ch >= ENG_CHANNELS_MAX)
+    return eng_fail(c, MOMEDO_E_QUOTA, "at most %d channels", ENG_CHANNELS_MAX);
+  struct eng_channel *v = realloc(st->gr.ch, (st->gr.n_ch + 1) * sizeof *v);
+  if (!v) return eng_fail(c, MOMEDO_E_NOMEM, "out of memory");
+  st->gr.ch = v;
+  struct eng_channel *ch = &v[st->gr.n_ch++];
+  memset(ch, 0, sizeof *ch);
+  snprintf(ch->name, sizeof ch->name, "%s", name);
+  snprintf(ch->display, sizeof ch->display, "%s", display);
+  ch->k = *k;
+  st->gr.ch_dirty = 1;
+  int rc = eng_save(c, st);
+  if (rc == 0 && out) *out = ch;
+  return rc;
+}
+
+int eng_channel_leave(struct eng *c, struct eng_state *st, const char *name) {
+  struct eng_channel *ch = name ? eng_channel_find(st, name) : NULL;
+  if (!ch) return eng_fail(c, MOMEDO_E_NOTFOUND, "not in channel '%s'", name ? name : "");
+  size_t i = (size_t)(ch - st->gr.ch);
+  crypto_wipe(ch, sizeof *ch);
+  memmove(ch, ch + 1, (st->gr.n_ch - i - 1) * sizeof *ch);
+  st->gr.n_ch--;
+  crypto_wipe(&st->gr.ch[st->gr.n_ch], sizeof *ch); /* the last one's copy left behind */
+  st->gr.ch_dirty = 1;
+  return eng_save(c, st);
+}
+
 /* ---- messages ------------------------------------------------------------------- */
 
 int eng_channel_send(struct eng *c, struct eng_state *st, struct eng_conn *cn,
@@ -159,55 +226,4 @@ int eng_channel_send(struct eng *c, struct eng_state *st, struct eng_conn *cn,
   snprintf(display, sizeof display, "%s", ch->display);
   e.due = display; /* channel timelines: the sender's display name */
   return eng__timeline_put(c, st, HIST_CHANNEL, ch->k.mailbox, &e, &added);
-}
-
-/* ---- joining and leaving (`channel join|leave`; the passphrase is the front-end's) --- */
-
-int eng_channel_may_join(struct eng *c, struct eng_state *st, const char *name) {
-  if (eng_channel_find(st, name))
-    return eng_fail(c, MOMEDO_E_EXISTS, "already in channel '%s' (`momedo channel leave %s` "
-                    "first to change the passphrase)", name, name);
-  if (st->gr.n_ch >= ENG_CHANNELS_MAX)
-    return eng_fail(c, MOMEDO_E_QUOTA, "at most %d channels", ENG_CHANNELS_MAX);
-  return 0;
-}
-
-int eng_channel_join(struct eng *c, struct eng_state *st, const char *name, const char *display,
-                     const char *pass, struct eng_channel **out) {
-  struct channel_keys k;
-  size_t dl = strlen(display);
-  if (dl == 0 || dl > CHANNEL_DISPLAY_NAME_BYTES_MAX)
-    return eng_fail(c, MOMEDO_E_INVAL, "--name must have 1..%d bytes",
-                    CHANNEL_DISPLAY_NAME_BYTES_MAX);
-  int rc = eng_channel_may_join(c, st, name);
-  if (rc) return rc;
-  rc = channel_derive(&k, name, pass, CHANNEL_SCRYPT_LOG2_N, CHANNEL_SCRYPT_R, CHANNEL_SCRYPT_P);
-  if (rc) return eng_fail(c, rc, "cannot use channel name '%s': %s", name, momedo_strerror(rc));
-  struct eng_channel *v = realloc(st->gr.ch, (st->gr.n_ch + 1) * sizeof *v);
-  if (!v) {
-    channel_keys_wipe(&k);
-    return eng_fail(c, MOMEDO_E_NOMEM, "out of memory");
-  }
-  st->gr.ch = v;
-  struct eng_channel *ch = &v[st->gr.n_ch++];
-  memset(ch, 0, sizeof *ch);
-  snprintf(ch->name, sizeof ch->name, "%s", name);
-  snprintf(ch->display, sizeof ch->display, "%s", display);
-  ch->k = k;
-  channel_keys_wipe(&k);
-  st->gr.ch_dirty = 1;
-  if ((rc = eng_save(c, st)) != 0) return rc;
-  if (out) *out = ch;
-  return 0;
-}
-
-int eng_channel_leave(struct eng *c, struct eng_state *st, const char *name) {
-  struct eng_channel *ch = eng_channel_find(st, name);
-  if (!ch) return eng_fail(c, MOMEDO_E_NOTFOUND, "not in channel '%s'", name);
-  size_t i = (size_t)(ch - st->gr.ch);
-  crypto_wipe(ch, sizeof *ch);
-  memmove(ch, ch + 1, (st->gr.n_ch - i - 1) * sizeof *ch);
-  st->gr.n_ch--;
-  st->gr.ch_dirty = 1;
-  return eng_save(c, st);
 }

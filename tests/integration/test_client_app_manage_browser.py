@@ -243,9 +243,11 @@ class AppManageTest(AB.AppBrowserTest):
         self.fill("setup-repeat", T.CLIENT_PASS)
         self.fill("setup-code", code)
         self.click('[data-test="setup-button"]', "Starten")
+        # (an error shown fails at once; before the setup request is answered, nothing is)
         self.wait(lambda: d.find_element(By.ID, "setup-wait").is_displayed() or
                   d.find_element(By.ID, "conv-h").is_displayed() or
-                  self.fail(d.find_element(By.ID, "setup-error").text or "no error yet"),
+                  (d.find_element(By.ID, "setup-error").text and
+                   self.fail(d.find_element(By.ID, "setup-error").text)),
                   "the page asking the first device")
         lines = reader.until(lambda ls: any(x.get("event") == "linked" for x in ls),
                              "the CLI links the page's device")

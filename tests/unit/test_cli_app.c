@@ -190,6 +190,44 @@ static void test_base64(void) {
   CHECK_EQ(app_b64_decode("Zm9vYmFy", 8, out, 6, &n), 0);
 }
 
+/* Passphrase channels (cli_app_channel.c): the join derives outside the app's lock and
+ * refuses out-of-bounds names, passphrases and display names before deriving anything. */
+static void test_channel(void) {
+  int wrong = 0;
+  char big[CHANNEL_PASS_BYTES_MAX + 2];
+  const struct app_route *r = app_route_find("POST", "/api/channel-join", &wrong);
+  CHECK(r && r->needs_unlock == APP_ROUTE_OWN_LOCK);
+  r = app_route_find("POST", "/api/channel-leave", &wrong);
+  CHECK(r && r->needs_unlock == 1);
+  r = app_route_find("GET", "/api/channel", &wrong);
+  CHECK(r && r->needs_unlock == 1);
+  CHECK(app_route_find("GET", "/api/channel-join", &wrong) == NULL && wrong == 1);
+  r = app_route_find("POST", "/api/send", &wrong); /* the others run under the lock */
+  CHECK(r && r->needs_unlock == 1);
+  CHECK(app_channel_args_bad("Krisenstab", "orbit velvet", NULL) == NULL);
+  CHECK(app_channel_args_bad("Krisenstab", "x", "Ann") == NULL);
+  CHECK(app_channel_args_bad("", "orbit velvet", NULL) != NULL);
+  CHECK(app_channel_args_bad(NULL, "orbit velvet", NULL) != NULL);
+  CHECK(app_channel_args_bad("Krisen\nstab", "orbit velvet", NULL) != NULL);
+  CHECK(app_channel_args_bad("Krisenstab", "", NULL) != NULL);
+  CHECK(app_channel_args_bad("Krisenstab", NULL, NULL) != NULL);
+  CHECK(app_channel_args_bad("Krisenstab", "orbit velvet", "") != NULL);
+  CHECK(app_channel_args_bad("Krisenstab", "orbit velvet", "A\x7f") != NULL);
+  memset(big, 'a', sizeof big - 1);
+  big[sizeof big - 1] = 0;                 /* 1025 bytes */
+  CHECK(strstr(app_channel_args_bad("Krisenstab", big, NULL), "passphrase") != NULL);
+  big[CHANNEL_PASS_BYTES_MAX] = 0;         /* 1024: the limit */
+  CHECK(app_channel_args_bad("Krisenstab", big, NULL) == NULL);
+  big[CHANNEL_NAME_BYTES_MAX + 1] = 0;     /* 129 */
+  CHECK(strstr(app_channel_args_bad(big, "p", NULL), "name") != NULL);
+  big[CHANNEL_NAME_BYTES_MAX] = 0;
+  CHECK(app_channel_args_bad(big, "p", NULL) == NULL);
+  big[CHANNEL_DISPLAY_NAME_BYTES_MAX + 1] = 0;
+  CHECK(app_channel_args_bad("c", "p", big) != NULL);
+  big[CHANNEL_DISPLAY_NAME_BYTES_MAX] = 0;
+  CHECK(app_channel_args_bad("c", "p", big) == NULL);
+}
+
 int main(void) {
   RUN(test_host_and_token);
   RUN(test_post);
@@ -198,5 +236,6 @@ int main(void) {
   RUN(test_manage);
   RUN(test_listen_and_token);
   RUN(test_base64);
+  RUN(test_channel);
   TEST_MAIN_END();
 }

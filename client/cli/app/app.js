@@ -244,7 +244,12 @@
     } catch (e) {
       if (e.status === 423) showUnlock();
       else showError(e);
-    } finally { loading = false; }
+    } finally {
+      loading = false;
+      /* A refresh asked for during one that failed (say, the open conversation was just
+       * left, and the one running still asked for it) runs now. */
+      if (again) refresh();
+    }
   }
 
   function showError(e) {

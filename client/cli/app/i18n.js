@@ -139,3 +139,38 @@ Object.assign(window.MOMEDO_I18N.de, {
   pass_change: "Passphrase ändern", pass_cur_wrong: "Die bisherige Passphrase stimmt nicht: nichts wurde geändert.",
   pass_changed: "Deine Passphrase ist geändert. Eine vorher gemachte Kopie des momedo-Ordners dieses Rechners (ein Backup) öffnet sich weiter mit der alten."
 });
+/* Passphrase channels (channel.js). */
+Object.assign(window.MOMEDO_I18N.en, {
+  ch_title: "Join a passphrase channel",
+  ch_hint: "Whoever knows a channel's name and passphrase reads and posts in it.",
+  ch_name: "Channel name (exactly as agreed: capitals count)", ch_pass: "Channel passphrase",
+  ch_pass_hint: "Not the passphrase of this computer: the one agreed for this channel.",
+  ch_display: "Your name in the channel (optional)", ch_join: "Join",
+  ch_deriving: "Deriving the channel's keys…", ch_joined: "You joined {name}.",
+  ch_empty_hint: "If it stays empty while others post there, the name or the passphrase differs.",
+  ch_weak: "This passphrase is short: anyone who sees the channel's items (a server operator) can guess it offline. Agree on a long one (several words, 20 characters or more).",
+  ch_bad: "Give the channel's name (up to 128 bytes, no control characters) and its passphrase (up to 1024 bytes); your name up to 64 bytes.",
+  ch_exists: "You are in this channel already. Leave it first to use another passphrase.",
+  ch_busy: "Another channel is being joined: try again in a moment.",
+  ch_btn: "Channel", ch_box_title: "Passphrase channel {name}", ch_display_is: "You post as",
+  ch_box_hint: "Anyone who knows the name and the passphrase reads everything here, earlier and later posts, and can post under any name; nobody can be removed. Share the passphrase only with those it is meant for.",
+  ch_leave: "Leave the channel", ch_leave_confirm: "Leave for good?",
+  ch_left: "You left {name}; its keys are deleted from this computer."
+});
+Object.assign(window.MOMEDO_I18N.de, {
+  ch_title: "Passphrase-Kanal beitreten",
+  ch_hint: "Wer Name und Passphrase eines Kanals kennt, liest und schreibt darin.",
+  ch_name: "Name des Kanals (genau wie vereinbart, auch groß/klein)", ch_pass: "Passphrase des Kanals",
+  ch_pass_hint: "Nicht die Passphrase dieses Rechners, sondern die für diesen Kanal vereinbarte.",
+  ch_display: "Dein Name im Kanal (freiwillig)", ch_join: "Beitreten",
+  ch_deriving: "Leite die Schlüssel des Kanals ab…", ch_joined: "Du bist {name} beigetreten.",
+  ch_empty_hint: "Bleibt er leer, während andere dort schreiben, weicht der Name oder die Passphrase ab.",
+  ch_weak: "Diese Passphrase ist kurz: Wer die Einträge des Kanals sieht (ein Serverbetreiber), kann sie offline erraten. Vereinbart eine lange (mehrere Wörter, ab 20 Zeichen).",
+  ch_bad: "Gib den Namen des Kanals (bis 128 Byte, ohne Steuerzeichen) und seine Passphrase (bis 1024 Byte) an; deinen Namen bis 64 Byte.",
+  ch_exists: "Du bist schon in diesem Kanal. Verlasse ihn zuerst, um eine andere Passphrase zu nutzen.",
+  ch_busy: "Gerade wird einem anderen Kanal beigetreten: versuche es gleich noch einmal.",
+  ch_btn: "Kanal", ch_box_title: "Passphrase-Kanal {name}", ch_display_is: "Du schreibst als",
+  ch_box_hint: "Wer Name und Passphrase kennt, liest hier alles, frühere und spätere Beiträge, und kann unter beliebigem Namen schreiben; niemand kann entfernt werden. Gib die Passphrase nur denen, für die sie gedacht ist.",
+  ch_leave: "Kanal verlassen", ch_leave_confirm: "Endgültig verlassen?",
+  ch_left: "Du hast {name} verlassen; seine Schlüssel sind auf diesem Rechner gelöscht."
+});

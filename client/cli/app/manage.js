@@ -155,8 +155,9 @@
     conv = c;
     const b = $("conv-info");
     closeInfo();
-    b.hidden = !c || c.kind === "channel";
-    if (c) b.textContent = t(c.kind === "contact" ? "safety_btn" : "members_btn");
+    b.hidden = !c;
+    if (c) b.textContent = t(c.kind === "contact" ? "safety_btn" : c.kind === "channel"
+                                                                ? "ch_btn" : "members_btn");
   };
 
   function closeInfo() {
@@ -286,7 +287,8 @@
     $("info-msg").textContent = "";
     $("info-box").hidden = false;
     $("conv-info").setAttribute("aria-expanded", "true");
-    (conv.kind === "contact" ? showContact() : showGroup())
+    (conv.kind === "contact" ? showContact() : conv.kind === "channel" ? A.showChannel(conv)
+                                                                       : showGroup())
       .catch((e) => { $("info-msg").textContent = why(e); });
   });
 
