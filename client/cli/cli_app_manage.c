@@ -384,9 +384,12 @@ static void api_device_remove(struct app *a, struct app_call *c) {
 
 /* ---- the passphrase -------------------------------------------------------------- */
 
-/* {current, passphrase, repeat}: a new passphrase, as `momedo passphrase`. The current
- * one is asked again: a window someone left unlocked must not be enough. Only vault.key
- * changes; a wrong current or a weak new passphrase changes nothing. */
+/* {current, passphrase, repeat}: a new passphrase, as `momedo passphrase --rotate-key`.
+ * The current one is asked again: a window someone left unlocked must not be enough. The
+ * data key is renewed too (eng_rotate_key): whoever changes a passphrase in the page fears
+ * the old one is known, and a copy of the home made before must then not read what comes
+ * later. A wrong current or a weak new passphrase changes nothing; so does another
+ * momedo program holding the home open (409). */
 static void api_passphrase(struct app *a, struct app_call *c) {
   char *cur = body_str(c, "current"), *pass = body_str(c, "passphrase");
   char *rep = body_str(c, "repeat");
@@ -403,11 +406,19 @@ static void api_passphrase(struct app *a, struct app_call *c) {
     rc = eng_pass_check(a->st, cur, cl);
     if (rc == MOMEDO_E_AUTH)
       app_error(c, MHD_HTTP_FORBIDDEN, rc, "the current passphrase is wrong (nothing changed)");
-    else if (rc || (rc = eng_pass_change(a->st, pass, strlen(pass), a->log2n)) != 0)
-      app_error(c, 0, rc, "cannot write the new vault.key (the old passphrase still opens it)");
+    else if (rc || (rc = eng_rotate_key(&a->rq.e, a->st, pass, strlen(pass), a->log2n)) != 0)
+      app_error(c, rc == MOMEDO_E_BUSY ? MHD_HTTP_CONFLICT : 0, rc,
+                a->rq.e.why[0] ? a->rq.e.why : "cannot change the passphrase");
     else
       c->out = ok_obj();
-    eng_release(a->st);
+    a->rq.e.why[0] = 0;
+    if (!eng_is_open(a->st)) { /* stopped after its commit: the next unlock finishes it */
+      eng_state_reset(a->st);
+      if (eng_home(&a->rq.e, a->st, 0) != 0) a->rq.e.why[0] = 0;
+      a->unlocked = 0;
+    } else {
+      eng_release(a->st);
+    }
   }
   wipe_str(cur);
   wipe_str(pass);

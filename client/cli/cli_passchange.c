@@ -1,8 +1,10 @@
-/* client/cli/cli_passchange.c — `momedo passphrase`: a new passphrase for this device's
- * vault. The current one unlocks (as for every command); the new one comes from
- * --new-passphrase-file, $MOMEDO_NEW_PASSPHRASE or the terminal (twice) and must have
- * ENG_PASS_NEW_MIN characters. Only vault.key changes (the data key is wrapped anew,
- * atomically): the records, the history and the sessions stay as they are. */
+/* client/cli/cli_passchange.c — `momedo passphrase [--rotate-key]`: a new passphrase for
+ * this device's vault. The current one unlocks (as for every command); the new one comes
+ * from --new-passphrase-file, $MOMEDO_NEW_PASSPHRASE or the terminal (twice) and must have
+ * ENG_PASS_NEW_MIN characters. Without --rotate-key only vault.key changes (the data key
+ * is wrapped anew, atomically); with it the data key is new too and every record and
+ * history row is resealed (eng_rotate_key), so a copy of the home made before cannot read
+ * what is written after. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -22,8 +24,11 @@ int cli_cmd_passphrase(struct cli *c) {
     rc = cli_fail(c, rc, "%s", why);
     goto out;
   }
-  rc = eng_pass_change(st, pass, pl, log2n);
-  if (rc) {
+  int rotate = c->opt[CO_ROTATE] != NULL;
+  uint64_t t0 = os_mono_ms();
+  if (rotate) {
+    if ((rc = eng_rotate_key(&c->e, st, pass, pl, log2n)) != 0) goto out;
+  } else if ((rc = eng_pass_change(st, pass, pl, log2n)) != 0) {
     rc = cli_fail(c, rc, "cannot write the new vault.key in %s: %s (the old passphrase still "
                   "opens it)", eng_home_dir(st), momedo_strerror(rc));
     goto out;
@@ -33,10 +38,18 @@ int cli_cmd_passphrase(struct cli *c) {
     jsonw_begin(&j, c->out);
     jsonw_bool(&j, "ok", 1);
     jsonw_u64(&j, "scrypt_log2n", log2n);
+    jsonw_bool(&j, "rotated", rotate);
+    if (rotate) jsonw_u64(&j, "rotate_ms", os_mono_ms() - t0);
     jsonw_end(&j);
+  } else if (rotate) {
+    fprintf(c->out, "The passphrase of %s is changed and its data key renewed. A copy of the "
+            "home made before still opens with the old passphrase, but cannot read anything "
+            "written from now on.\n", eng_home_dir(st));
   } else {
     fprintf(c->out, "The passphrase of %s is changed. A copy of the home made before (a "
-            "backup) still opens with the old one.\n", eng_home_dir(st));
+            "backup) still opens with the old one and, with the new files, reads what is "
+            "written later: `momedo passphrase --rotate-key` renews the data key too.\n",
+            eng_home_dir(st));
   }
 out:
   crypto_wipe(pass, sizeof pass);

@@ -35,6 +35,7 @@ static const struct optdef optdefs[CO__COUNT] = {
     [CO_KEY] = {"--key", 1},
     [CO_TEXT] = {"--text", 1},         [CO_APPROVAL] = {"--approval", 0},
     [CO_COMMENT] = {"--comment", 1},  [CO_NEW_PASSFILE] = {"--new-passphrase-file", 1},
+    [CO_ROTATE] = {"--rotate-key", 0},
 };
 
 struct cmddef {
@@ -74,9 +75,11 @@ static const struct cmddef cmds[] = {
     {"groups", cli_cmd_groups, 0, 0, G, "groups"},
     {"quiet", cli_cmd_quiet, 1, 3, G, "quiet DAYS HOURS ZONE | quiet off (your own quiet hours)"},
     {"recover", cli_cmd_recover, 0, 0, G, "recover (after a restored, older copy of the vault)"},
-    {"passphrase", cli_cmd_passphrase, 0, 0, G | CLI_OPT(CO_NEW_PASSFILE) | CLI_OPT(CO_SCRYPT),
-     "passphrase [--new-passphrase-file F] [--scrypt-log2n N] (new one from F, "
-     "$MOMEDO_NEW_PASSPHRASE or the terminal)"},
+    {"passphrase", cli_cmd_passphrase, 0, 0,
+     G | CLI_OPT(CO_NEW_PASSFILE) | CLI_OPT(CO_SCRYPT) | CLI_OPT(CO_ROTATE),
+     "passphrase [--new-passphrase-file F] [--scrypt-log2n N] [--rotate-key] (new one from F, "
+     "$MOMEDO_NEW_PASSPHRASE or the terminal; --rotate-key: a new data key too, so a copy "
+     "made before reads nothing written after)"},
     {"channel", cli_cmd_channel, 2, 2, G | CLI_OPT(CO_NAME) | CLI_OPT(CO_CHANNEL_PASSFILE),
      "channel join NAME [--name DISPLAY] [--channel-passphrase-file F] | channel leave NAME"},
     {"app", cli_cmd_app, 0, 0, CLI_OPT(CO_HOME) | CLI_OPT(CO_JSON) | CLI_OPT(CO_TIMEOUT) |

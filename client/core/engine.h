@@ -265,6 +265,17 @@ MOMEDO_WUR int eng_open_pass(struct eng *c, struct eng_state *st, const char *pa
                              int need_joined);
 /* Write account, contacts, sessions, replay sets and the seen set. */
 MOMEDO_WUR int eng_save(struct eng *c, struct eng_state *st);
+/* A new data key for the open, locked home under the new passphrase pass (scrypt
+ * 2^log2_n, 0 = default): every vault record and history row resealed, the old wrapped key
+ * overwritten (vault_rotate: crash-safe; engine_rotate.c). Save first: the history's open
+ * transaction is dropped. A copy of the home made before opens with the old passphrase
+ * but cannot read what is written after. E_BUSY (another process has the home open:
+ * nothing changed: the state is usable as before), E_INVAL; a failure after the commit
+ * leaves the vault closed (the next unlock with the new passphrase finishes it). */
+MOMEDO_WUR int eng_rotate_key(struct eng *c, struct eng_state *st, const char *pass, size_t pl,
+                              unsigned log2_n);
+/* Whether st's vault is open (after a failed eng_rotate_key: not once it committed). */
+int eng_is_open(const struct eng_state *st);
 /* Unlock briefly (listen drops the lock while it waits) / reload everything. */
 void eng_release(struct eng_state *st);
 MOMEDO_WUR int eng_reacquire(struct eng *c, struct eng_state *st);

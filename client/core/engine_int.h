@@ -178,6 +178,10 @@ void eng__link_note(struct eng *e, const char *fmt, ...) __attribute__((format(p
 /* Hand a received message or receipt to the front-end (ENG_EV_MESSAGE). */
 void eng__emit_msg(struct eng *e, const struct eng_msg *m);
 
+/* Open the home's history.db under the vault's keys (and take in an older home's
+ * timeline files the first time). */
+MOMEDO_WUR int eng__history_open(struct eng *c, struct eng_state *st);
+
 /* The crash tests' points (ENG_CRASH_ENV in engine.h). */
 void eng__crash_point(const char *where);
 

@@ -398,13 +398,14 @@ static void src_add(struct hist_src *src, size_t *k, enum hist_conv_kind kind,
 
 /* Open the home's history.db and, the first time, take in the timeline files an older
  * momedo wrote (history_import.c): every contact's, group's and channel's. */
-static int history_open(struct eng *c, struct eng_state *st) {
+int eng__history_open(struct eng *c, struct eng_state *st) {
   char path[HOME_PATH_MAX + sizeof HIST_FILE + 1], why[512] = "";
   struct hist_import_stats is;
   size_t n = st->contacts.n + st->gr.n + st->gr.n_ch, k = 0;
   int w = snprintf(path, sizeof path, "%s/%s", st->home.dir, HIST_FILE);
   if (w < 0 || (size_t)w >= sizeof path) return eng_fail(c, MOMEDO_E_NOSPACE, "path too long");
-  int rc = hist_open(&st->hist, path, st->vault.data_key, why, sizeof why);
+  int rc = hist_open_keys(&st->hist, path, st->vault.data_key, st->vault.name_key, why,
+                          sizeof why);
   if (rc) return eng_fail(c, rc, "%s", why[0] ? why : momedo_strerror(rc));
   st->have_hist = 1;
   struct hist_src *src = calloc(n ? n : 1, sizeof *src);
@@ -431,18 +432,27 @@ int eng_open_pass(struct eng *c, struct eng_state *st, const char *pass, size_t 
   st->home.lock_fd = -1;
   st->save_dir = c->save_dir;
   st->ctx = c;
-  int rc = eng_home(c, st, 0);
+  int fin = 0, rc = eng_home(c, st, 0);
   if (rc) return rc;
-  rc = vault_open(&st->vault, st->home.dir, pass, pl);
-  if (rc == MOMEDO_E_AUTH)
-    return eng_fail(c, rc, "wrong passphrase for %s (nothing was changed)", st->home.dir);
-  if (rc) return eng_fail(c, rc, "cannot open the vault in %s: %s", st->home.dir,
-                          momedo_strerror(rc));
+  /* Locked before the vault opens: a key rotation another process committed is finished
+   * (or one it did not commit dropped) before anything reads the files. */
   if ((rc = home_lock(&st->home)) != 0)
     return eng_fail(c, rc, "cannot lock %s", st->home.dir);
+  if ((rc = vault_rotate_recover(st->home.dir, &fin)) != 0) {
+    home_unlock(&st->home);
+    return eng_fail(c, rc, "cannot finish the key rotation in %s: %s", st->home.dir,
+                    momedo_strerror(rc));
+  }
+  rc = vault_open(&st->vault, st->home.dir, pass, pl);
+  if (rc) home_unlock(&st->home);
+  if (rc == MOMEDO_E_AUTH)
+    return eng_fail(c, rc, "wrong passphrase for %s (nothing was changed)%s", st->home.dir,
+                    fin ? "; a key rotation was finished: the new passphrase opens it" : "");
+  if (rc) return eng_fail(c, rc, "cannot open the vault in %s: %s", st->home.dir,
+                          momedo_strerror(rc));
   vault_cache_clear(&st->vault);
   if ((rc = load_all(c, st)) != 0) return rc;
-  if ((rc = history_open(c, st)) != 0) return rc;
+  if ((rc = eng__history_open(c, st)) != 0) return rc;
   if (need_joined && !st->acct.joined)
     return eng_fail(c, MOMEDO_E_UNEXPECTED,
                     "this device has not joined a node yet: run `momedo join INVITE`");

@@ -171,13 +171,24 @@ static int hist_setup(struct hist *h, char *why, size_t why_cap) {
   return rc;
 }
 
+static int hist_seal_key(uint8_t out[static CRYPTO_AEAD_KEY_LEN], const uint8_t *data_key) {
+  return crypto_hmac_sha256(out, data_key, CRYPTO_AEAD_KEY_LEN, HIST_SEAL_LABEL,
+                            strlen(HIST_SEAL_LABEL));
+}
+
 int hist_open(struct hist *h, const char *path,
               const uint8_t data_key[static CRYPTO_AEAD_KEY_LEN], char *why, size_t why_cap) {
+  return hist_open_keys(h, path, data_key, data_key, why, why_cap);
+}
+
+int hist_open_keys(struct hist *h, const char *path,
+                   const uint8_t data_key[static CRYPTO_AEAD_KEY_LEN],
+                   const uint8_t name_key[static CRYPTO_AEAD_KEY_LEN], char *why,
+                   size_t why_cap) {
   memset(h, 0, sizeof *h);
-  int rc = crypto_hmac_sha256(h->seal_key, data_key, CRYPTO_AEAD_KEY_LEN, HIST_SEAL_LABEL,
-                              strlen(HIST_SEAL_LABEL));
+  int rc = hist_seal_key(h->seal_key, data_key);
   if (rc == 0)
-    rc = crypto_hmac_sha256(h->idx_key, data_key, CRYPTO_AEAD_KEY_LEN, HIST_INDEX_LABEL,
+    rc = crypto_hmac_sha256(h->idx_key, name_key, CRYPTO_AEAD_KEY_LEN, HIST_INDEX_LABEL,
                             strlen(HIST_INDEX_LABEL));
   if (rc == 0) rc = hist_create_private(path);
   if (rc) {
@@ -488,4 +499,76 @@ int hist_meta_set(struct hist *h, const char *key, uint64_t v) {
   sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
   sqlite3_bind_blob(s, 2, b, sizeof b, SQLITE_STATIC);
   return hist_step_done(s);
+}
+
+/* ---- a data-key rotation (vault_rotate) --------------------------------------------- */
+
+/* One sealed body (nonce || ciphertext) opened with key o and sealed anew under key n,
+ * the same associated data; *out malloc'ed, bn bytes. */
+static int hist_reseal_body(const uint8_t *o, const uint8_t *n, const uint8_t *ad, size_t ad_len,
+                            const uint8_t *body, int bn, uint8_t **out) {
+  *out = NULL;
+  if (bn < CRYPTO_XNONCE_LEN + CRYPTO_TAG_LEN || (size_t)bn > HIST_BODY_BYTES_MAX)
+    return MOMEDO_E_CORRUPT;
+  size_t len = (size_t)bn - CRYPTO_XNONCE_LEN - CRYPTO_TAG_LEN;
+  uint8_t *pt = malloc(len ? len : 1), *b = malloc((size_t)bn);
+  int rc = pt && b ? 0 : MOMEDO_E_NOMEM;
+  if (rc == 0)
+    rc = crypto_aead_open(pt, body + CRYPTO_XNONCE_LEN, (size_t)bn - CRYPTO_XNONCE_LEN, ad,
+                          ad_len, body, o);
+  if (rc == 0) rc = crypto_random(b, CRYPTO_XNONCE_LEN);
+  if (rc == 0) rc = crypto_aead_seal(b + CRYPTO_XNONCE_LEN, pt, len, ad, ad_len, b, n);
+  if (pt) crypto_wipe(pt, len);
+  free(pt);
+  if (rc == 0) *out = b;
+  else free(b);
+  return rc;
+}
+
+/* Every row a statement s selects as (id, ck, mk or NULL, body), resealed by u (id, body). */
+static int hist_reseal_rows(sqlite3_stmt *s, sqlite3_stmt *u, const char *label,
+                            const uint8_t *o, const uint8_t *n) {
+  uint8_t ad[HIST_AD_MAX], *b = NULL;
+  int r, rc = 0;
+  while (rc == 0 && (r = sqlite3_step(s)) == SQLITE_ROW) {
+    const uint8_t *ck = sqlite3_column_blob(s, 1), *mk = sqlite3_column_blob(s, 2);
+    const uint8_t *body = sqlite3_column_blob(s, 3);
+    int bn = sqlite3_column_bytes(s, 3), mkn = sqlite3_column_bytes(s, 2);
+    if (!ck || sqlite3_column_bytes(s, 1) != HIST_KEY_LEN || (mk && mkn != HIST_KEY_LEN) || !body)
+      return MOMEDO_E_CORRUPT;
+    rc = hist_reseal_body(o, n, ad, hist_ad(ad, label, ck, mk), body, bn, &b);
+    if (rc) return rc;
+    sqlite3_bind_int64(u, 1, sqlite3_column_int64(s, 0));
+    sqlite3_bind_blob(u, 2, b, bn, SQLITE_STATIC);
+    rc = hist_step_done(u);
+    free(b);
+  }
+  return rc ? rc : r == SQLITE_DONE ? 0 : hist_status(r) ? hist_status(r) : MOMEDO_E_STORE;
+}
+
+int hist_reseal(const char *path, const uint8_t *old_key, const uint8_t *new_key) {
+  uint8_t o[CRYPTO_AEAD_KEY_LEN], n[CRYPTO_AEAD_KEY_LEN];
+  sqlite3 *db = NULL;
+  sqlite3_stmt *s[4] = {NULL};
+  static const char *const sql[4] = {
+      "SELECT id, ck, NULL, body FROM conv", "UPDATE conv SET body = ?2 WHERE id = ?1",
+      "SELECT m.id, c.ck, m.mk, m.body FROM msg m JOIN conv c ON c.id = m.conv",
+      "UPDATE msg SET body = ?2 WHERE id = ?1"};
+  int rc = hist_seal_key(o, old_key);
+  if (rc == 0) rc = hist_seal_key(n, new_key);
+  if (rc == 0) rc = hist_status(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL));
+  if (rc == 0)
+    rc = hist_status(sqlite3_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;"
+                                  " BEGIN IMMEDIATE", NULL, NULL, NULL));
+  for (int i = 0; rc == 0 && i < 4; i++)
+    if (sqlite3_prepare_v2(db, sql[i], -1, &s[i], NULL) != SQLITE_OK) rc = MOMEDO_E_STORE;
+  if (rc == 0) rc = hist_reseal_rows(s[0], s[1], HIST_AD_CONV, o, n);
+  if (rc == 0) rc = hist_reseal_rows(s[2], s[3], HIST_AD_MSG, o, n);
+  for (int i = 0; i < 4; i++) sqlite3_finalize(s[i]);
+  if (db && rc) (void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  else if (db) rc = hist_status(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
+  sqlite3_close(db);
+  crypto_wipe(o, sizeof o);
+  crypto_wipe(n, sizeof n);
+  return rc;
 }

@@ -55,7 +55,18 @@ struct hist_conv {
 MOMEDO_WUR int hist_open(struct hist *h, const char *path,
                          const uint8_t data_key[static CRYPTO_AEAD_KEY_LEN], char *why,
                          size_t why_cap);
+/* The same with the index key taken from name_key (the vault's, which stays when the data
+ * key is rotated; hist_open: both the data key). */
+MOMEDO_WUR int hist_open_keys(struct hist *h, const char *path,
+                              const uint8_t data_key[static CRYPTO_AEAD_KEY_LEN],
+                              const uint8_t name_key[static CRYPTO_AEAD_KEY_LEN], char *why,
+                              size_t why_cap);
 void hist_close(struct hist *h);
+/* Reseal every row of the database at path (a copy nobody else has open) from the keys of
+ * old_key to those of new_key (32-byte data keys; the keyed hashes stay), one transaction,
+ * the file left without a log (journal mode DELETE). E_DECRYPT (a row that does not open
+ * under old_key: nothing changes), E_CORRUPT, E_STORE. For vault_rotate. */
+MOMEDO_WUR int hist_reseal(const char *path, const uint8_t *old_key, const uint8_t *new_key);
 
 /* One transaction (a received batch, a sent message): nothing of it is visible or on
  * disk until hist_commit returns 0, and then all of it is (synchronous=FULL: durable

@@ -21,10 +21,14 @@
 #define VAULT_FILE_MAGIC "MOMEDO-VFILE"    /* 12 bytes */
 #define VAULT_MAGIC_LEN 12
 #define VAULT_FORMAT 1
-/* magic | format | log2_n | r | p | salt | nonce | wrapped key + tag */
+/* A vault.key of format 2 wraps the data key and the name key after a rotation (until
+ * then the data key is the name key too, and format 1 wraps it alone). */
+#define VAULT_KEY_FORMAT_ROTATED 2
+/* magic | format | log2_n | r | p | salt | nonce | wrapped key(s) + tag */
 #define VAULT_KEY_HDR_LEN (VAULT_MAGIC_LEN + 4 + VAULT_SALT_LEN)
 #define VAULT_KEY_FILE_LEN \
   (VAULT_KEY_HDR_LEN + CRYPTO_XNONCE_LEN + CRYPTO_AEAD_KEY_LEN + CRYPTO_TAG_LEN)
+#define VAULT_KEY_FILE2_LEN (VAULT_KEY_FILE_LEN + CRYPTO_AEAD_KEY_LEN)
 #define VAULT_FILE_HDR_LEN (VAULT_MAGIC_LEN + 1)
 #define VAULT_AD_MAX (VAULT_FILE_HDR_LEN + VAULT_NAME_MAX)
 
@@ -155,17 +159,20 @@ static int vault_kek(uint8_t kek[static CRYPTO_AEAD_KEY_LEN], const char *pass,
                        hdr + VAULT_MAGIC_LEN + 4, VAULT_SALT_LEN, log2_n, r, p);
 }
 
-/* Wrap v->data_key under a new salt and passphrase and write vault.key. */
-static int vault_wrap(const struct vault *v, const char *pass, size_t pass_len,
-                      unsigned log2_n) {
-  uint8_t f[VAULT_KEY_FILE_LEN], kek[CRYPTO_AEAD_KEY_LEN];
+int vault__wrap_at(const struct vault *v, const char *file, const char *pass, size_t pass_len,
+                   unsigned log2_n) {
+  uint8_t f[VAULT_KEY_FILE2_LEN], kek[CRYPTO_AEAD_KEY_LEN], keys[2 * CRYPTO_AEAD_KEY_LEN];
   char path[VAULT_DIR_MAX + 32];
+  int two = !crypto_ct_eq(v->data_key, v->name_key, CRYPTO_AEAD_KEY_LEN);
+  size_t kl = two ? sizeof keys : CRYPTO_AEAD_KEY_LEN, fl = two ? sizeof f : VAULT_KEY_FILE_LEN;
   if (log2_n == 0) log2_n = VAULT_SCRYPT_LOG2N;
   if (pass_len == 0 || pass_len > VAULT_PASS_MAX || log2_n < VAULT_SCRYPT_LOG2N_MIN ||
       log2_n > VAULT_SCRYPT_LOG2N_MAX)
     return MOMEDO_E_INVAL;
+  memcpy(keys, v->data_key, CRYPTO_AEAD_KEY_LEN);
+  memcpy(keys + CRYPTO_AEAD_KEY_LEN, v->name_key, CRYPTO_AEAD_KEY_LEN);
   memcpy(f, VAULT_KEY_MAGIC, VAULT_MAGIC_LEN);
-  f[VAULT_MAGIC_LEN] = VAULT_FORMAT;
+  f[VAULT_MAGIC_LEN] = two ? VAULT_KEY_FORMAT_ROTATED : VAULT_FORMAT;
   f[VAULT_MAGIC_LEN + 1] = (uint8_t)log2_n;
   f[VAULT_MAGIC_LEN + 2] = VAULT_SCRYPT_R;
   f[VAULT_MAGIC_LEN + 3] = VAULT_SCRYPT_P;
@@ -174,12 +181,18 @@ static int vault_wrap(const struct vault *v, const char *pass, size_t pass_len,
   if (rc == 0) rc = crypto_random(nonce, CRYPTO_XNONCE_LEN);
   if (rc == 0) rc = vault_kek(kek, pass, pass_len, f);
   if (rc == 0)
-    rc = crypto_aead_seal(nonce + CRYPTO_XNONCE_LEN, v->data_key, CRYPTO_AEAD_KEY_LEN, f,
-                          VAULT_KEY_HDR_LEN, nonce, kek);
+    rc = crypto_aead_seal(nonce + CRYPTO_XNONCE_LEN, keys, kl, f, VAULT_KEY_HDR_LEN, nonce, kek);
   crypto_wipe(kek, sizeof kek);
-  if (rc == 0) rc = vault_path(v->dir, VAULT_KEY_FILE, path, sizeof path);
-  if (rc == 0) rc = vault_atomic_write(path, f, sizeof f, 0600);
+  crypto_wipe(keys, sizeof keys);
+  if (rc == 0) rc = vault_path(v->dir, file, path, sizeof path);
+  if (rc == 0) rc = vault_atomic_write(path, f, fl, 0600);
   return rc;
+}
+
+/* Wrap the keys of v under a new salt and passphrase and write vault.key. */
+static int vault_wrap(const struct vault *v, const char *pass, size_t pass_len,
+                      unsigned log2_n) {
+  return vault__wrap_at(v, VAULT_KEY_FILE, pass, pass_len, log2_n);
 }
 
 int vault_create(struct vault *v, const char *dir, const char *pass, size_t pass_len,
@@ -192,6 +205,7 @@ int vault_create(struct vault *v, const char *dir, const char *pass, size_t pass
   int rc = pass_len == 0 || pass_len > VAULT_PASS_MAX || ln < VAULT_SCRYPT_LOG2N_MIN ||
                    ln > VAULT_SCRYPT_LOG2N_MAX ? MOMEDO_E_INVAL : 0;
   if (rc == 0) rc = crypto_random(v->data_key, sizeof v->data_key);
+  if (rc == 0) memcpy(v->name_key, v->data_key, sizeof v->name_key);
   if (rc == 0) rc = vdb_remove_orphan(dir);
   if (rc == 0) rc = vault_wrap(v, pass, pass_len, log2_n);
   if (rc == 0) rc = vdb_open(v);
@@ -203,32 +217,38 @@ int vault_create(struct vault *v, const char *dir, const char *pass, size_t pass
   return 0;
 }
 
-/* The data key vault.key in dir wraps under pass. E_NOTFOUND, E_CORRUPT, E_VERSION,
- * E_AUTH (wrong passphrase or a damaged file), E_IO. */
+/* The data key and the name key vault.key in dir wraps under pass (format 1: one key,
+ * both). E_NOTFOUND, E_CORRUPT, E_VERSION, E_AUTH (wrong passphrase or a damaged file),
+ * E_IO. */
 static int key_unwrap(const char *dir, const char *pass, size_t pass_len,
-                      uint8_t key[static CRYPTO_AEAD_KEY_LEN]) {
+                      uint8_t key[static CRYPTO_AEAD_KEY_LEN],
+                      uint8_t name_key[static CRYPTO_AEAD_KEY_LEN]) {
   char path[VAULT_DIR_MAX + 32];
-  uint8_t *f = NULL, kek[CRYPTO_AEAD_KEY_LEN];
-  size_t n = 0;
+  uint8_t *f = NULL, kek[CRYPTO_AEAD_KEY_LEN], keys[2 * CRYPTO_AEAD_KEY_LEN];
+  size_t n = 0, kl = CRYPTO_AEAD_KEY_LEN;
   int rc = vault_path(dir, VAULT_KEY_FILE, path, sizeof path);
   if (rc == 0) rc = vault_read_file(path, 4096, &f, &n);
   if (rc == MOMEDO_E_TOOBIG) rc = MOMEDO_E_CORRUPT;
   if (rc) goto out;
-  if (n != VAULT_KEY_FILE_LEN || memcmp(f, VAULT_KEY_MAGIC, VAULT_MAGIC_LEN) != 0) {
+  if (n < VAULT_KEY_FILE_LEN || memcmp(f, VAULT_KEY_MAGIC, VAULT_MAGIC_LEN) != 0) {
     rc = MOMEDO_E_CORRUPT;
     goto out;
   }
-  if (f[VAULT_MAGIC_LEN] != VAULT_FORMAT) {
-    rc = MOMEDO_E_VERSION;
-    goto out;
-  }
-  if ((rc = vault_kek(kek, pass, pass_len, f)) != 0) goto out;
+  if (f[VAULT_MAGIC_LEN] == VAULT_KEY_FORMAT_ROTATED) kl = sizeof keys;
+  else if (f[VAULT_MAGIC_LEN] != VAULT_FORMAT) rc = MOMEDO_E_VERSION;
+  if (rc == 0 && n != VAULT_KEY_FILE_LEN - CRYPTO_AEAD_KEY_LEN + kl) rc = MOMEDO_E_CORRUPT;
+  if (rc || (rc = vault_kek(kek, pass, pass_len, f)) != 0) goto out;
   const uint8_t *nonce = f + VAULT_KEY_HDR_LEN;
-  rc = crypto_aead_open(key, nonce + CRYPTO_XNONCE_LEN, CRYPTO_AEAD_KEY_LEN + CRYPTO_TAG_LEN, f,
+  rc = crypto_aead_open(keys, nonce + CRYPTO_XNONCE_LEN, kl + CRYPTO_TAG_LEN, f,
                         VAULT_KEY_HDR_LEN, nonce, kek);
   if (rc == MOMEDO_E_DECRYPT) rc = MOMEDO_E_AUTH;
+  if (rc == 0) {
+    memcpy(key, keys, CRYPTO_AEAD_KEY_LEN);
+    memcpy(name_key, keys + kl - CRYPTO_AEAD_KEY_LEN, CRYPTO_AEAD_KEY_LEN);
+  }
 out:
   crypto_wipe(kek, sizeof kek);
+  crypto_wipe(keys, sizeof keys);
   free(f);
   return rc;
 }
@@ -237,7 +257,7 @@ int vault_open(struct vault *v, const char *dir, const char *pass, size_t pass_l
   memset(v, 0, sizeof *v);
   if (strlen(dir) >= sizeof v->dir) return MOMEDO_E_INVAL;
   snprintf(v->dir, sizeof v->dir, "%s", dir);
-  int rc = key_unwrap(dir, pass, pass_len, v->data_key);
+  int rc = key_unwrap(dir, pass, pass_len, v->data_key, v->name_key);
   if (rc == 0) v->open = 1;
   if (rc == 0) rc = vdb_open(v);
   if (rc == 0) rc = vdb_migrate(v, &v->migrated);
@@ -246,17 +266,19 @@ int vault_open(struct vault *v, const char *dir, const char *pass, size_t pass_l
 }
 
 int vault_pass_ok(const struct vault *v, const char *pass, size_t pass_len) {
-  uint8_t key[CRYPTO_AEAD_KEY_LEN];
+  uint8_t key[CRYPTO_AEAD_KEY_LEN], nk[CRYPTO_AEAD_KEY_LEN];
   if (!v->open) return MOMEDO_E_INVAL;
-  int rc = key_unwrap(v->dir, pass, pass_len, key);
+  int rc = key_unwrap(v->dir, pass, pass_len, key, nk);
   if (rc == 0 && !crypto_ct_eq(key, v->data_key, sizeof key)) rc = MOMEDO_E_AUTH;
   crypto_wipe(key, sizeof key);
+  crypto_wipe(nk, sizeof nk);
   return rc;
 }
 
 void vault_close(struct vault *v) {
   vdb_close(v);
   crypto_wipe(v->data_key, sizeof v->data_key);
+  crypto_wipe(v->name_key, sizeof v->name_key);
   v->open = 0;
 }
 
@@ -389,6 +411,36 @@ out:
   return rc;
 }
 
+int vault__reseal(const uint8_t old_key[static CRYPTO_AEAD_KEY_LEN],
+                  const uint8_t new_key[static CRYPTO_AEAD_KEY_LEN], const char *name,
+                  const uint8_t *f, size_t n, uint8_t **out) {
+  uint8_t ad[VAULT_AD_MAX];
+  *out = NULL;
+  if (!vault__name_ok(name)) return MOMEDO_E_CORRUPT;
+  size_t ad_len = vault_ad(ad, name);
+  if (n < VAULT_FILE_OVERHEAD || n > VAULT_FILE_BYTES_MAX || memcmp(f, ad, VAULT_FILE_HDR_LEN))
+    return MOMEDO_E_CORRUPT;
+  size_t ct_len = n - VAULT_FILE_HDR_LEN - CRYPTO_XNONCE_LEN, pt_len = ct_len - CRYPTO_TAG_LEN;
+  uint8_t *pt = malloc(pt_len ? pt_len : 1), *g = malloc(n);
+  int rc = pt && g ? 0 : MOMEDO_E_NOMEM;
+  const uint8_t *nonce = f + VAULT_FILE_HDR_LEN;
+  if (rc == 0 && crypto_aead_open(pt, nonce + CRYPTO_XNONCE_LEN, ct_len, ad, ad_len, nonce,
+                                  old_key) != 0)
+    rc = MOMEDO_E_CORRUPT;
+  if (rc == 0) {
+    memcpy(g, f, VAULT_FILE_HDR_LEN);
+    rc = crypto_random(g + VAULT_FILE_HDR_LEN, CRYPTO_XNONCE_LEN);
+  }
+  if (rc == 0)
+    rc = crypto_aead_seal(g + VAULT_FILE_HDR_LEN + CRYPTO_XNONCE_LEN, pt, pt_len, ad, ad_len,
+                          g + VAULT_FILE_HDR_LEN, new_key);
+  if (pt) crypto_wipe(pt, pt_len);
+  free(pt);
+  if (rc == 0) *out = g;
+  else free(g);
+  return rc;
+}
+
 int vault_remove(const struct vault *v, const char *name) {
   if (!vault__name_ok(name)) return MOMEDO_E_INVAL;
   cache_put(v, name, NULL);
@@ -402,7 +454,7 @@ int vault_name(const struct vault *v, const char *prefix, const uint8_t *key, si
   if (!v->open || pl > 16 || key_len > 64) return MOMEDO_E_INVAL;
   memcpy(msg, prefix, pl);
   memcpy(msg + pl, key, key_len);
-  int rc = crypto_hmac_sha256(mac, v->data_key, sizeof v->data_key, msg, pl + key_len);
+  int rc = crypto_hmac_sha256(mac, v->name_key, sizeof v->name_key, msg, pl + key_len);
   if (rc) return rc;
   int n = snprintf(out, VAULT_NAME_MAX, "%s-", prefix);
   if (n < 0 || (size_t)n + HEX_LEN(8) >= VAULT_NAME_MAX) return MOMEDO_E_INVAL;

@@ -46,7 +46,10 @@ struct sqlite3_stmt;
 
 struct vault {
   char dir[VAULT_DIR_MAX];
-  uint8_t data_key[CRYPTO_AEAD_KEY_LEN];
+  uint8_t data_key[CRYPTO_AEAD_KEY_LEN];   /* seals every record (and the history's rows) */
+  /* Keys the names of records (vault_name) and the history's hashes in the clear: the
+   * data key until a rotation (vault_rotate), which keeps it while the data key moves. */
+  uint8_t name_key[CRYPTO_AEAD_KEY_LEN];
   int open;
   /* vault_write skips a file whose new plaintext equals what it holds (no fsync, no
    * rename). Valid only while no other process writes: clear it whenever the home's
@@ -78,8 +81,38 @@ void vault_close(struct vault *v);
 /* 0 if pass unwraps this open vault's vault.key to its data key; E_AUTH if not (also
  * when vault.key now holds another key), E_INVAL (not open), E_CORRUPT, E_IO. */
 MOMEDO_WUR int vault_pass_ok(const struct vault *v, const char *pass, size_t pass_len);
-/* Re-wrap the data key under a new passphrase (files stay as they are). */
+/* Re-wrap the data key under a new passphrase (files stay as they are: a copy of the
+ * directory made before still opens with the old one and reads what is written later;
+ * vault_rotate does not have that gap). */
 MOMEDO_WUR int vault_rekey(struct vault *v, const char *pass, size_t pass_len, unsigned log2_n);
+
+/* ---- a full data-key rotation (vault_rotate.c) ----------------------------------- */
+#define VAULT_ROTATE_MARK "rotate.commit"  /* commits a rotation: the files to put in place */
+#define VAULT_ROTATE_SUFFIX ".rot"         /* a new file built beside the one it replaces */
+#define VAULT_ROTATE_DBS_MAX 4
+/* Another SQLite database in the vault's directory whose rows are sealed under keys
+ * derived from the data key: reseal(path, old, new) reseals every row of the copy at
+ * path (no other connection has it) in one transaction. */
+struct vault_rotate_db {
+  const char *name;
+  int (*reseal)(const char *path, const uint8_t *old_key, const uint8_t *new_key);
+};
+/* A new random data key for v, under the passphrase pass (2^log2_n, 0 = default): vault.db
+ * and every db are copied beside themselves (NAME.rot) with every record resealed, the
+ * new key is wrapped with the name key (which stays) into vault.key.rot, and a marker
+ * file (VAULT_ROTATE_MARK) commits; renames then put the copies in place, the old
+ * vault.key overwritten first. v's own connection is closed and reopened; the caller
+ * closes its connections to the dbs before. A kill before the marker leaves the old
+ * files (the old passphrase opens them), after it the new ones once vault_rotate_recover
+ * ran (the new passphrase). crash (may be NULL; tests) is called at "rotate-built",
+ * "rotate-committed" and "rotate-renamed". E_BUSY: another process has vault.db or a db
+ * open (nothing changed). On a failure after the marker v is closed. */
+MOMEDO_WUR int vault_rotate(struct vault *v, const char *pass, size_t pass_len, unsigned log2_n,
+                            const struct vault_rotate_db *dbs, size_t n_dbs,
+                            void (*crash)(const char *where));
+/* Before vault_open, under the home's lock: finish a rotation in dir whose marker is
+ * there (*finished = 1), else remove the copies an unfinished one left. E_IO. */
+MOMEDO_WUR int vault_rotate_recover(const char *dir, int *finished);
 
 /* Writes between vault_begin and vault_commit reach the disk together or not at all
  * (one SQLite transaction, one synced log write); outside one each write is its own.

@@ -34,7 +34,7 @@ static const char vdb_schema[] =
     " name TEXT PRIMARY KEY NOT NULL,"
     " sealed BLOB NOT NULL)";
 
-static int vdb_status(int src) {
+int vdb_status(int src) {
   switch (src & 0xff) {
   case SQLITE_OK: case SQLITE_ROW: case SQLITE_DONE: return 0;
   case SQLITE_BUSY: case SQLITE_LOCKED: return MOMEDO_E_BUSY;

@@ -4,12 +4,15 @@
 - the current passphrase is asked again: a wrong one is refused (403) and vault.key
   stays byte for byte; a too short or unrepeated new one is refused (400) by the server
   too, not only by the page;
-- a good change rewrites vault.key: afterwards the command line opens the home with the
-  new passphrase only, and messages still arrive;
+- a good change rewrites vault.key and renews the data key (eng_rotate_key): afterwards
+  the command line opens the home with the new passphrase only, messages still arrive,
+  and the old vault.key put back beside the files opens nothing (with a plain re-wrap it
+  would open them all);
 - the endpoint answers 403 without the token, to another origin and cross-site.
 Skips (exit 77) only when chromium, chromedriver or python3-selenium is missing."""
 import json
 import os
+import shutil
 import sys
 import unittest
 
@@ -100,6 +103,14 @@ class AppPassphraseTest(AB.AppBrowserTest):
         bob.env["MOMEDO_PASSPHRASE"] = NEW
         alice.run("send", "bob", "nach dem Wechsel")
         self.assertEqual(bob.texts(), ["nach dem Wechsel"])
+        # The data key is new: the old vault.key (a backup's) beside the files opens nothing.
+        thief = os.path.join(self.cluster.dir, "thief")
+        shutil.copytree(bob.home, thief)
+        with open(os.path.join(thief, "vault.key"), "wb") as f:
+            f.write(before)
+        env = dict(bob.env, MOMEDO_PASSPHRASE=T.CLIENT_PASS)
+        p = T.run([T.MOMEDO, "id", "--home", thief], check=False, env=env)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
 
 
 if __name__ == "__main__":

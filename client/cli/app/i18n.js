@@ -97,7 +97,8 @@ Object.assign(window.MOMEDO_I18N.en, {
   remove_on_first: "Devices are removed on your first device.",
   pass_change_title: "Change your passphrase", current_pass: "Current passphrase",
   pass_change: "Change passphrase", pass_cur_wrong: "The current passphrase is wrong: nothing changed.",
-  pass_changed: "Your passphrase is changed. A copy of this computer's momedo folder made before (a backup) still opens with the old one."
+  pass_changed: "Your passphrase is changed and the key of your data renewed. A copy of this computer's momedo folder made before (a backup) still opens with the old one, but cannot read anything from now on.",
+  pass_busy: "Another momedo program uses this account (momedo listen, a bot, a second window): stop it and try again. Nothing was changed."
 });
 Object.assign(window.MOMEDO_I18N.de, {
   setup_title: "Willkommen bei momedo",
@@ -137,7 +138,8 @@ Object.assign(window.MOMEDO_I18N.de, {
   remove_on_first: "Geräte entfernst du auf deinem ersten Gerät.",
   pass_change_title: "Passphrase ändern", current_pass: "Bisherige Passphrase",
   pass_change: "Passphrase ändern", pass_cur_wrong: "Die bisherige Passphrase stimmt nicht: nichts wurde geändert.",
-  pass_changed: "Deine Passphrase ist geändert. Eine vorher gemachte Kopie des momedo-Ordners dieses Rechners (ein Backup) öffnet sich weiter mit der alten."
+  pass_changed: "Deine Passphrase ist geändert und der Schlüssel deiner Daten erneuert. Eine vorher gemachte Kopie des momedo-Ordners dieses Rechners (ein Backup) öffnet sich weiter mit der alten, kann aber nichts mehr lesen, was ab jetzt kommt.",
+  pass_busy: "Ein anderes momedo-Programm nutzt dieses Konto (momedo listen, ein Bot, ein zweites Fenster): beende es und versuche es erneut. Nichts wurde geändert."
 });
 /* Passphrase channels (channel.js). */
 Object.assign(window.MOMEDO_I18N.en, {

@@ -351,7 +351,7 @@
       await call("/api/passphrase", {current: cur.value, passphrase: p.value, repeat: r.value});
       msg.textContent = t("pass_changed");
     } catch (e) {
-      msg.textContent = e.http === 403 ? t("pass_cur_wrong") : why(e);
+      msg.textContent = e.http === 403 ? t("pass_cur_wrong") : e.http === 409 ? t("pass_busy") : why(e);
     } finally {
       [cur, p, r].forEach((x) => { x.value = ""; });
     }
