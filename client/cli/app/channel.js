@@ -68,6 +68,8 @@
 
   A.showChannel = async (conv) => {
     const c = await A.api("/api/channel?key=" + encodeURIComponent(conv.key));
+    const now = A.current();
+    if (!now || now.key !== conv.key) return; /* another conversation was chosen meanwhile */
     const body = $("info-body"), dl = el("dl");
     $("info-h").textContent = t("ch_box_title", {name: c.channel});
     body.textContent = "";
