@@ -590,6 +590,23 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   buf->len = sizeof slab;
 }
 
+/* A frame header the decoder refused (length 0: E_PROTO; over NODE_ADMIN_FRAME_BYTES_MAX:
+ * E_TOOBIG): answered with the status and a reason, and logged, before the close — not a
+ * close without a word, which left the admin tool only "connection closed" (found by
+ * fuzz_admin_proto). */
+static void admin_refuse(struct admin_conn *a, int rc) {
+  Momedo__AdminResponse rs = MOMEDO__ADMIN_RESPONSE__INIT;
+  char why[REASON_MAX];
+  if (rc == MOMEDO_E_TOOBIG)
+    snprintf(why, sizeof why, "an admin request is at most %u bytes", NODE_ADMIN_FRAME_BYTES_MAX);
+  else
+    snprintf(why, sizeof why, "not an admin request frame (%s)", momedo_strerror(rc));
+  node_log(NODE_LOG_INFO, "admin connection refused: %s", why);
+  rs.status = rc;
+  rs.reason = why;
+  admin_reply(a, &rs);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   struct admin_conn *a = s->data;
   if (nread < 0) {
@@ -603,7 +620,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
                                 &used);
     off += used;
     if (rc < 0) {
-      admin_close(a);
+      a->done = 1;
+      uv_read_stop(s);
+      admin_refuse(a, rc);
       return;
     }
     if (rc == 1) {

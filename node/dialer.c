@@ -27,15 +27,6 @@ struct link_dialer {
   int stopping;
 };
 
-uint64_t link_backoff_ms(unsigned attempt, uint64_t min_ms, uint64_t max_ms, uint32_t rnd) {
-  uint64_t base = min_ms;
-  for (unsigned i = 0; i < attempt && base < max_ms; i++) base *= 2;
-  if (base > max_ms) base = max_ms;
-  uint64_t range = base * LINK_RECONNECT_JITTER_PCT / 100;
-  /* base - range + floor(rnd * (2 range + 1) / 2^32): uniform over [base-range, base+range]. */
-  return base - range + (((uint64_t)rnd * (2 * range + 1)) >> 32);
-}
-
 static void link_dialer_free(uv_handle_t *h) { free(h->data); }
 
 static void link_dialer_connect(struct link_dialer *d);

@@ -101,18 +101,6 @@ struct link_write {
 static void link_pump(struct link *l);
 static void link_flush(struct link *l);
 
-void link_config_default(struct link_config *c) {
-  c->frame_bytes_max = FRAME_BYTES_MAX_DEFAULT;
-  c->out_bytes_max = LINK_OUT_BYTES_MAX;
-  c->out_low_bytes = LINK_OUT_LOW_BYTES;
-  c->handshake_timeout_ms = LINK_HANDSHAKE_TIMEOUT_MS;
-  c->ping_interval_ms = LINK_PING_INTERVAL_MS;
-  c->dead_peer_ms = LINK_DEAD_PEER_MS;
-  c->reconnect_min_ms = LINK_RECONNECT_MIN_MS;
-  c->reconnect_max_ms = LINK_RECONNECT_MAX_MS;
-  c->reconnect_stable_ms = LINK_RECONNECT_STABLE_MS;
-}
-
 /* ---- closing and freeing ---------------------------------------------------- */
 
 static int link_scratch_hold(void) {

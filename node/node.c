@@ -421,22 +421,18 @@ static int start(struct node *n) {
   return 0;
 }
 
-int node_run(const char *dir, int init_empty) {
+static struct node *node_new(const char *dir, uv_loop_t *loop) {
   struct node *n = calloc(1, sizeof *n);
-  uv_loop_t loop;
-  if (!n) return MOMEDO_E_NOMEM;
-  umask(077);
-  signal(SIGPIPE, SIG_IGN);
-  signal(SIGHUP, SIG_IGN); /* a reload before the loop's handler is up must not kill us */
-  node_log_init();
+  if (!n) return NULL;
   snprintf(n->dir, sizeof n->dir, "%s", dir);
   n->dir_lock_fd = -1;
   arena_init(&n->arena, NODE_ARENA_BYTES_MAX);
-  int rc = uv_loop_init(&loop) == 0 ? 0 : MOMEDO_E_IO;
-  n->loop = &loop;
-  if (!rc && init_empty) rc = init_if_empty(n->dir);
-  if (!rc) rc = start(n);
-  if (!rc || n->stopping) uv_run(&loop, UV_RUN_DEFAULT);
+  n->loop = loop;
+  return n;
+}
+
+/* What start made, once the loop ran until the handles stop closed are closed. */
+static void node_free(struct node *n) {
   node__lookups_free(n);
   node__claims_free(n);
   repl_free(n->repl);
@@ -453,8 +449,44 @@ int node_run(const char *dir, int init_empty) {
   node__rates_free(n);
   node__hours_free(n);
   free(n->commit);
+  free(n);
+}
+
+int node__start(const char *dir, uv_loop_t *loop, struct node **out) {
+  struct node *n = node_new(dir, loop);
+  *out = NULL;
+  if (!n) return MOMEDO_E_NOMEM;
+  int rc = start(n);
+  if (rc) {
+    if (n->stopping) uv_run(loop, UV_RUN_DEFAULT);
+    node_free(n);
+    return rc;
+  }
+  *out = n;
+  return 0;
+}
+
+void node__finish(struct node *n, const char *why) {
+  stop(n, why);
+  uv_run(n->loop, UV_RUN_DEFAULT);
+  node_free(n);
+}
+
+int node_run(const char *dir, int init_empty) {
+  uv_loop_t loop;
+  struct node *n = NULL;
+  umask(077);
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN); /* a reload before the loop's handler is up must not kill us */
+  node_log_init();
+  if (uv_loop_init(&loop) != 0) return MOMEDO_E_IO;
+  int rc = init_empty ? init_if_empty(dir) : 0;
+  if (!rc) rc = node__start(dir, &loop, &n);
+  if (!rc) {
+    uv_run(&loop, UV_RUN_DEFAULT); /* until a signal stops it */
+    node_free(n);
+  }
   if (uv_loop_close(&loop) != 0) node_log(NODE_LOG_WARN, "event loop closed with handles open");
   if (!rc) node_log(NODE_LOG_INFO, "stopped cleanly");
-  free(n);
   return rc;
 }

@@ -332,6 +332,14 @@ static inline int node__iter_tag(struct node *n, char tag, store_iter_fn fn, voi
 uint64_t node__now_ms(void);
 void node__set_state(struct peer *p, const char *state, const char *err);
 
+/* node.c: node_run's start and end, for a harness that runs the loop itself
+ * (tests/inproc/node_harness.c). node__start makes the node for dir on loop and starts
+ * it as node_run does (settings, lock, store, engine, listener, admin socket, neighbors,
+ * signal handlers); on failure (logged) nothing is left to free. node__finish stops it
+ * (why: for the log), runs loop until every handle it had is closed, and frees it. */
+MOMEDO_WUR int node__start(const char *dir, uv_loop_t *loop, struct node **out);
+void node__finish(struct node *n, const char *why);
+
 /* node.c: fit clients_max to the open-file limit (at start and when a reload changes it) */
 void node__fit_nofile(struct node *n);
 
